@@ -1,0 +1,75 @@
+# Beckon — every task is a make target. The two that matter:
+#   make dev    install what is missing, build, migrate, seed, run on http://127.0.0.1:8787
+#   make test   install what is missing (incl. Chromium), build, run every test
+SHELL := bash
+.SHELLFLAGS := -euo pipefail -c
+ENV := . scripts/env.sh &&
+
+SHARED_SRC  := $(shell find shared/src -name '*.rs') shared/Cargo.toml Cargo.toml Cargo.lock
+EDGE_SRC    := $(shell find edge/src -name '*.rs') edge/Cargo.toml edge/openapi.json $(SHARED_SRC)
+WIDGET_SRC  := $(shell find widget/src -name '*.rs') widget/Cargo.toml $(SHARED_SRC)
+CONSOLE_SRC := $(shell find console/src -name '*.rs') console/Cargo.toml $(SHARED_SRC)
+STATIC_SRC  := index.html $(shell find widget/loader widget/static console/static -type f) static/_headers
+
+.PHONY: dev test setup setup-browser build edge widget console assets migrate seed dev-vars lint \
+        test-native test-wasm test-integration size bench deploy-check clean
+
+dev: setup build dev-vars migrate seed
+	$(ENV) scripts/dev.sh
+
+test: setup-browser build
+	$(ENV) scripts/test.sh
+
+setup:
+	@scripts/setup.sh
+
+setup-browser:
+	@scripts/setup.sh --browser
+
+build: edge widget console assets
+
+# The Worker (also run by wrangler's [build] command on `wrangler dev` start).
+edge: edge/build/worker/shim.mjs
+edge/build/worker/shim.mjs: $(EDGE_SRC)
+	$(ENV) cd edge && worker-build --release
+
+widget: dist/public/widget/beckon_widget_bg.wasm
+dist/public/widget/beckon_widget_bg.wasm: $(WIDGET_SRC)
+	scripts/build-wasm-app.sh beckon-widget beckon_widget dist/public/widget
+
+console: dist/public/console/beckon_console_bg.wasm
+dist/public/console/beckon_console_bg.wasm: $(CONSOLE_SRC)
+	scripts/build-wasm-app.sh beckon-console beckon_console dist/public/console
+
+assets: dist/public/.assets-stamp
+dist/public/.assets-stamp: $(STATIC_SRC) scripts/assets.sh
+	scripts/assets.sh
+	@touch $@
+
+dev-vars:
+	@scripts/dev-vars.sh
+
+migrate:
+	$(ENV) wrangler d1 migrations apply DB --local
+
+seed:
+	$(ENV) wrangler d1 execute DB --local --file migrations/seed/demo.sql >/dev/null
+
+lint:
+	$(ENV) cargo fmt --all -- --check
+	$(ENV) cargo clippy --workspace --all-targets -- -D warnings
+	$(ENV) cargo clippy -p beckon-shared -p beckon-edge -p beckon-widget -p beckon-console \
+		--target wasm32-unknown-unknown -- -D warnings
+
+# Sizes of the loader, the widget app and the Worker bundle (the latter from `wrangler deploy --dry-run`).
+size: build
+	$(ENV) scripts/size.sh
+
+bench: build
+	$(ENV) cargo run --quiet --release -p beckon-tests --bin bench
+
+deploy-check: build
+	$(ENV) wrangler deploy --dry-run --outdir build/deploy-dry-run
+
+clean:
+	rm -rf dist build edge/build target/wasm32-unknown-unknown

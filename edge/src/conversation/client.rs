@@ -1,0 +1,123 @@
+//! The Worker's side of the Conversation Durable Object: typed calls over the stub. Errors the
+//! DO returns come back as the same [`Error`] they started as.
+
+use super::{Meta, PostRequest, Principal, PRINCIPAL_HEADER};
+use crate::error::{Error, Result};
+use beckon_shared::proto::v1::{ApiError, ConversationSummary, MessagePage, PostedMessage};
+use beckon_shared::{ConversationId, Seq};
+use serde::de::DeserializeOwned;
+use worker::{Env, Headers, Method, Request, RequestInit, Response, Stub};
+
+pub struct ConversationClient {
+    stub: Stub,
+}
+
+impl ConversationClient {
+    pub fn new(env: &Env, id: &ConversationId) -> Result<ConversationClient> {
+        let stub = env
+            .durable_object("CONVERSATION")?
+            .id_from_name(id.as_str())?
+            .get_stub()?;
+        Ok(ConversationClient { stub })
+    }
+
+    async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        principal: Option<&Principal>,
+        body: Option<String>,
+        upgrade: bool,
+    ) -> Result<Response> {
+        let headers = Headers::new();
+        if let Some(p) = principal {
+            headers.set(
+                PRINCIPAL_HEADER,
+                &serde_json::to_string(p).map_err(Error::internal)?,
+            )?;
+        }
+        if upgrade {
+            headers.set("upgrade", "websocket")?;
+        }
+        let mut init = RequestInit::new();
+        init.with_method(method).with_headers(headers);
+        if let Some(b) = body {
+            init.with_body(Some(b.into()));
+        }
+        let req = Request::new_with_init(&format!("https://conversation{path}"), &init)?;
+        Ok(self.stub.fetch_with_request(req).await?)
+    }
+
+    /// Creates the conversation (idempotent).
+    pub async fn init(&self, meta: &Meta) -> Result<()> {
+        let body = serde_json::to_string(meta).map_err(Error::internal)?;
+        decode::<serde_json::Value>(
+            self.call(Method::Post, "/init", None, Some(body), false)
+                .await?,
+        )
+        .await?;
+        Ok(())
+    }
+
+    /// Opens a WebSocket for `principal`; the response is the 101 to hand to the client.
+    pub async fn connect(&self, principal: &Principal) -> Result<Response> {
+        let resp = self
+            .call(Method::Get, "/ws", Some(principal), None, true)
+            .await?;
+        if resp.status_code() == 101 {
+            Ok(resp)
+        } else {
+            Err(decode::<serde_json::Value>(resp)
+                .await
+                .err()
+                .unwrap_or_else(|| Error::internal("upgrade refused")))
+        }
+    }
+
+    pub async fn messages(
+        &self,
+        principal: &Principal,
+        after: Seq,
+        limit: Option<usize>,
+    ) -> Result<MessagePage> {
+        let mut path = format!("/messages?after={after}");
+        if let Some(l) = limit {
+            path.push_str(&format!("&limit={l}"));
+        }
+        decode(
+            self.call(Method::Get, &path, Some(principal), None, false)
+                .await?,
+        )
+        .await
+    }
+
+    pub async fn post(&self, post: &PostRequest) -> Result<(PostedMessage, u16)> {
+        let body = serde_json::to_string(post).map_err(Error::internal)?;
+        let resp = self
+            .call(Method::Post, "/messages", None, Some(body), false)
+            .await?;
+        let status = resp.status_code();
+        Ok((decode(resp).await?, status))
+    }
+
+    pub async fn summary(&self, principal: &Principal) -> Result<ConversationSummary> {
+        decode(
+            self.call(Method::Get, "/summary", Some(principal), None, false)
+                .await?,
+        )
+        .await
+    }
+}
+
+/// A DO response → value, or the DO's error as our error.
+async fn decode<T: DeserializeOwned>(mut resp: Response) -> Result<T> {
+    let status = resp.status_code();
+    let text = resp.text().await?;
+    if status >= 400 {
+        return Err(match serde_json::from_str::<ApiError>(&text) {
+            Ok(e) => Error::new(e.error.code, e.error.message),
+            Err(_) => Error::internal(format!("conversation answered {status}: {text}")),
+        });
+    }
+    serde_json::from_str(&text).map_err(Error::internal)
+}

@@ -1,0 +1,326 @@
+//! The Conversation Durable Object: one instance per conversation, the single writer of its
+//! messages. It assigns each message a gap-free `seq`, stores a send once per client message id
+//! (idempotency key), fans frames out to the conversation's WebSockets (hibernation API, so
+//! idle conversations cost nothing), replays from a client's cursor on reconnect, and keeps
+//! read cursors. After every change it refreshes the conversation's row in D1 and tells the
+//! site's inbox hub.
+//!
+//! The Worker talks to it over internal HTTP (see [`client`]) after authenticating the
+//! caller; the DO then authorizes the caller against the conversation's owner.
+
+pub mod client;
+mod socket;
+pub mod store;
+
+use crate::error::{Error, Result};
+use crate::http;
+use crate::site_hub;
+use crate::storage;
+use beckon_shared::limits::{MAX_AUTHOR_CHARS, MAX_HISTORY_PAGE};
+use beckon_shared::proto::v1::{
+    ConversationOrigin, ConversationSummary, ErrorCode, InboxEvent, Message, MessagePage,
+    MessagePreview, PostedMessage, Role, ServerFrame,
+};
+use beckon_shared::text::{normalize_body, normalize_label, preview};
+use beckon_shared::{ClientMsgId, ConversationId, Seq, SiteKey, VisitorId};
+use serde::{Deserialize, Serialize};
+use store::{NewMessage, Store};
+use worker::{
+    durable_object, DurableObject, Env, Request, Response, State, WebSocket,
+    WebSocketIncomingMessage,
+};
+
+/// Fixed facts about a conversation, written once at creation.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Meta {
+    pub id: ConversationId,
+    pub site: SiteKey,
+    pub visitor_id: VisitorId,
+    pub origin: ConversationOrigin,
+    pub page_url: Option<String>,
+    pub created_at: i64,
+}
+
+/// Who is calling, as established by the Worker.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Principal {
+    Visitor {
+        visitor_id: VisitorId,
+    },
+    Agent {
+        #[serde(default)]
+        name: Option<String>,
+        /// Where the agent writes from (`inbox`, `api`, `telegram`, …).
+        via: String,
+    },
+}
+
+impl Principal {
+    pub fn role(&self) -> Role {
+        match self {
+            Principal::Visitor { .. } => Role::Visitor,
+            Principal::Agent { .. } => Role::Agent,
+        }
+    }
+}
+
+/// An internal "post a message" request.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct PostRequest {
+    pub principal: Principal,
+    pub body: String,
+    pub client_msg_id: Option<ClientMsgId>,
+}
+
+pub(crate) const PRINCIPAL_HEADER: &str = "x-beckon-principal";
+
+#[durable_object]
+pub struct Conversation {
+    state: State,
+    env: Env,
+    store: Store,
+}
+
+impl DurableObject for Conversation {
+    fn new(state: State, env: Env) -> Self {
+        let store = Store::new(state.storage().sql()).expect("conversation schema");
+        Conversation { state, env, store }
+    }
+
+    async fn fetch(&self, req: Request) -> worker::Result<Response> {
+        match self.route(req).await {
+            Ok(resp) => Ok(resp),
+            Err(e) => http::error_response(&e),
+        }
+    }
+
+    async fn websocket_message(
+        &self,
+        ws: WebSocket,
+        message: WebSocketIncomingMessage,
+    ) -> worker::Result<()> {
+        if let Err(e) = self.on_socket_message(&ws, message).await {
+            if let Error::Internal(detail) = &e {
+                worker::console_error!("conversation socket: {detail}");
+            }
+            let frame = ServerFrame::Error {
+                code: e.error_code(),
+                message: e.body().error.message,
+                client_msg_id: None,
+            };
+            socket::send(&ws, &frame);
+        }
+        Ok(())
+    }
+
+    async fn websocket_close(
+        &self,
+        ws: WebSocket,
+        code: usize,
+        _reason: String,
+        _clean: bool,
+    ) -> worker::Result<()> {
+        // Complete the closing handshake; 1005/1006 are reserved and may not be sent.
+        let code = if (1000..=4999).contains(&code) && code != 1005 && code != 1006 {
+            code as u16
+        } else {
+            1000
+        };
+        let _ = ws.close(Some(code), Some("closed"));
+        Ok(())
+    }
+
+    async fn websocket_error(&self, _ws: WebSocket, error: worker::Error) -> worker::Result<()> {
+        worker::console_warn!("conversation socket error: {error}");
+        Ok(())
+    }
+}
+
+impl Conversation {
+    async fn route(&self, mut req: Request) -> Result<Response> {
+        let path = req.path();
+        match (req.method(), path.as_str()) {
+            (worker::Method::Post, "/init") => {
+                let meta: Meta = req.json().await.map_err(Error::internal)?;
+                let created = self.store.init_meta(&meta)?;
+                if created {
+                    self.publish().await;
+                }
+                http::json(
+                    if created { 201 } else { 200 },
+                    &serde_json::json!({ "created": created }),
+                )
+            }
+            (worker::Method::Get, "/ws") => {
+                let principal = self.authorize(&req)?;
+                socket::open(&self.state, principal)
+            }
+            (worker::Method::Get, "/messages") => {
+                self.authorize(&req)?;
+                let q = http::query(&req)?;
+                let after = Seq(http::query_num(&q, "after")?.unwrap_or(0));
+                let limit = http::query_num(&q, "limit")?
+                    .unwrap_or(MAX_HISTORY_PAGE)
+                    .clamp(1, MAX_HISTORY_PAGE);
+                let page = MessagePage {
+                    messages: self.store.after(after, limit)?,
+                    last_seq: self.store.last_seq()?,
+                };
+                http::json(200, &page)
+            }
+            (worker::Method::Post, "/messages") => {
+                let post: PostRequest = req.json().await.map_err(Error::internal)?;
+                self.check_access(&post.principal)?;
+                let (message, duplicate) =
+                    self.store_message(&post.principal, post.client_msg_id, &post.body)?;
+                if !duplicate {
+                    self.publish().await;
+                }
+                http::json(
+                    if duplicate { 200 } else { 201 },
+                    &PostedMessage { message, duplicate },
+                )
+            }
+            (worker::Method::Get, "/summary") => {
+                self.authorize(&req)?;
+                http::json(200, &self.summary()?)
+            }
+            _ => Err(Error::code(ErrorCode::NotFound)),
+        }
+    }
+
+    fn meta(&self) -> Result<Meta> {
+        self.store
+            .meta()?
+            .ok_or_else(|| Error::code(ErrorCode::ConversationNotFound))
+    }
+
+    /// Reads the principal the Worker attached and checks it may use this conversation.
+    fn authorize(&self, req: &Request) -> Result<Principal> {
+        let raw = req
+            .headers()
+            .get(PRINCIPAL_HEADER)?
+            .ok_or_else(|| Error::internal("principal header missing on internal request"))?;
+        let principal: Principal = serde_json::from_str(&raw).map_err(Error::internal)?;
+        self.check_access(&principal)?;
+        Ok(principal)
+    }
+
+    /// Agents may use any conversation (they were authenticated by admin key); a visitor only
+    /// their own.
+    fn check_access(&self, principal: &Principal) -> Result<()> {
+        let meta = self.meta()?;
+        match principal {
+            Principal::Agent { .. } => Ok(()),
+            Principal::Visitor { visitor_id } if *visitor_id == meta.visitor_id => Ok(()),
+            Principal::Visitor { .. } => Err(Error::new(
+                ErrorCode::Forbidden,
+                "this conversation belongs to another visitor",
+            )),
+        }
+    }
+
+    /// Validates and stores a message (once per client message id) and fans it out; the caller
+    /// then [`publish`](Self::publish)es the change. Synchronous on purpose: no other event can
+    /// interleave between reading the last `seq` and writing the next one.
+    pub(crate) fn store_message(
+        &self,
+        principal: &Principal,
+        client_msg_id: Option<ClientMsgId>,
+        raw_body: &str,
+    ) -> Result<(Message, bool)> {
+        let body = normalize_body(raw_body)?;
+        let role = principal.role();
+        if let Some(id) = &client_msg_id {
+            if let Some(existing) = self.store.by_client_id(id)? {
+                if existing.role != role {
+                    return Err(Error::bad_request(
+                        "client_msg_id is already used by another sender",
+                    ));
+                }
+                return Ok((existing, true));
+            }
+        }
+        let (author, via) = match principal {
+            Principal::Visitor { .. } => (None, None),
+            Principal::Agent { name, via } => (
+                name.as_deref()
+                    .map(|n| normalize_label(n, MAX_AUTHOR_CHARS))
+                    .transpose()?
+                    .flatten(),
+                Some(via.clone()),
+            ),
+        };
+        let message = self.store.append(NewMessage {
+            id: crate::random::message_id(),
+            role,
+            body,
+            created_at: http::now_ms(),
+            client_msg_id,
+            author,
+            via,
+        })?;
+        socket::broadcast(
+            &self.state,
+            &ServerFrame::Message {
+                message: message.clone(),
+            },
+            None,
+        );
+        Ok((message, false))
+    }
+
+    /// Moves a read cursor and tells everyone.
+    pub(crate) async fn mark_read(&self, role: Role, seq: Seq) -> Result<()> {
+        if let Some(seq) = self.store.advance_cursor(role, seq)? {
+            socket::broadcast(&self.state, &ServerFrame::Read { role, seq }, None);
+            if role == Role::Agent {
+                self.publish().await;
+            }
+        }
+        Ok(())
+    }
+
+    pub(crate) fn summary(&self) -> Result<ConversationSummary> {
+        let meta = self.meta()?;
+        let last = self.store.last_message()?;
+        let cursors = self.store.cursors()?;
+        Ok(ConversationSummary {
+            id: meta.id,
+            site: meta.site,
+            visitor_id: meta.visitor_id,
+            origin: meta.origin,
+            page_url: meta.page_url,
+            created_at: meta.created_at,
+            updated_at: last.as_ref().map_or(meta.created_at, |m| m.created_at),
+            last_seq: last.as_ref().map_or(Seq::ZERO, |m| m.seq),
+            last_message: last.map(|m| MessagePreview {
+                role: m.role,
+                body: preview(&m.body, 140),
+                created_at: m.created_at,
+            }),
+            agent_read_seq: cursors.agent,
+            unread: self.store.unread_by_agent()?,
+        })
+    }
+
+    /// Refreshes the D1 index row and notifies the site's inbox. Failures are logged, not
+    /// returned: the message is already stored, and the next change repairs the index.
+    pub(crate) async fn publish(&self) {
+        let result: Result<()> = async {
+            let summary = self.summary()?;
+            storage::conversations::upsert(&self.env.d1("DB")?, &summary).await?;
+            site_hub::notify(
+                &self.env,
+                &summary.site.clone(),
+                &InboxEvent::Conversation { summary },
+            )
+            .await
+        }
+        .await;
+        if let Err(e) = result {
+            worker::console_error!("publishing conversation change failed: {e}");
+        }
+    }
+}

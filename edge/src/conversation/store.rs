@@ -1,0 +1,259 @@
+//! The conversation's own SQLite storage (Durable Object SQL API): its metadata, messages and
+//! read cursors. All calls are synchronous, so a sequence of them with no `await` between is
+//! atomic — which is what makes `seq` assignment gap-free and idempotent sends exact.
+
+use super::Meta;
+use crate::error::{Error, Result};
+use beckon_shared::proto::v1::{Message, ReadCursors, Role};
+use beckon_shared::{ClientMsgId, MessageId, Seq};
+use serde::Deserialize;
+use worker::{SqlStorage, SqlStorageValue};
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS meta (k TEXT PRIMARY KEY, v TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS messages (
+  seq           INTEGER PRIMARY KEY,
+  id            TEXT NOT NULL UNIQUE,
+  role          TEXT NOT NULL,
+  body          TEXT NOT NULL,
+  created_at    INTEGER NOT NULL,
+  client_msg_id TEXT UNIQUE,
+  author        TEXT,
+  via           TEXT,
+  attachments   TEXT NOT NULL DEFAULT '[]'
+);
+CREATE TABLE IF NOT EXISTS cursors (role TEXT PRIMARY KEY, seq INTEGER NOT NULL);
+";
+
+#[derive(Deserialize)]
+struct MessageRow {
+    seq: i64,
+    id: String,
+    role: String,
+    body: String,
+    created_at: i64,
+    client_msg_id: Option<String>,
+    author: Option<String>,
+    via: Option<String>,
+    attachments: String,
+}
+
+impl MessageRow {
+    fn into_message(self) -> Result<Message> {
+        Ok(Message {
+            id: MessageId::parse(&self.id)?,
+            seq: Seq(self.seq as u64),
+            role: Role::parse(&self.role),
+            body: self.body,
+            created_at: self.created_at,
+            attachments: serde_json::from_str(&self.attachments).map_err(Error::internal)?,
+            client_msg_id: self
+                .client_msg_id
+                .map(|c| ClientMsgId::parse(&c))
+                .transpose()?,
+            author: self.author,
+            via: self.via,
+        })
+    }
+}
+
+const MESSAGE_COLUMNS: &str =
+    "seq, id, role, body, created_at, client_msg_id, author, via, attachments";
+
+/// A message about to be stored (the store assigns `seq`).
+pub struct NewMessage {
+    pub id: MessageId,
+    pub role: Role,
+    pub body: String,
+    pub created_at: i64,
+    pub client_msg_id: Option<ClientMsgId>,
+    pub author: Option<String>,
+    pub via: Option<String>,
+}
+
+pub struct Store {
+    sql: SqlStorage,
+}
+
+fn int(v: i64) -> SqlStorageValue {
+    SqlStorageValue::Integer(v)
+}
+
+fn opt(v: Option<&str>) -> SqlStorageValue {
+    v.map_or(SqlStorageValue::Null, SqlStorageValue::from)
+}
+
+impl Store {
+    pub fn new(sql: SqlStorage) -> Result<Store> {
+        sql.exec(SCHEMA, None)?;
+        Ok(Store { sql })
+    }
+
+    pub fn meta(&self) -> Result<Option<Meta>> {
+        #[derive(Deserialize)]
+        struct Row {
+            v: String,
+        }
+        let rows: Vec<Row> = self
+            .sql
+            .exec("SELECT v FROM meta WHERE k = 'conversation'", None)?
+            .to_array()?;
+        rows.into_iter()
+            .next()
+            .map(|r| serde_json::from_str(&r.v).map_err(Error::internal))
+            .transpose()
+    }
+
+    /// Stores the metadata once; returns `false` if it was already there.
+    pub fn init_meta(&self, meta: &Meta) -> Result<bool> {
+        if self.meta()?.is_some() {
+            return Ok(false);
+        }
+        let v = serde_json::to_string(meta).map_err(Error::internal)?;
+        self.sql.exec(
+            "INSERT INTO meta (k, v) VALUES ('conversation', ?)",
+            vec![v.into()],
+        )?;
+        Ok(true)
+    }
+
+    pub fn last_seq(&self) -> Result<Seq> {
+        #[derive(Deserialize)]
+        struct Row {
+            n: i64,
+        }
+        let r: Row = self
+            .sql
+            .exec("SELECT COALESCE(MAX(seq), 0) AS n FROM messages", None)?
+            .one()?;
+        Ok(Seq(r.n as u64))
+    }
+
+    pub fn by_client_id(&self, id: &ClientMsgId) -> Result<Option<Message>> {
+        let rows: Vec<MessageRow> = self
+            .sql
+            .exec(
+                &format!("SELECT {MESSAGE_COLUMNS} FROM messages WHERE client_msg_id = ?"),
+                vec![id.as_str().into()],
+            )?
+            .to_array()?;
+        rows.into_iter()
+            .next()
+            .map(MessageRow::into_message)
+            .transpose()
+    }
+
+    /// Appends with the next `seq`.
+    pub fn append(&self, m: NewMessage) -> Result<Message> {
+        let seq = self.last_seq()?.next();
+        self.sql.exec(
+            "INSERT INTO messages (seq, id, role, body, created_at, client_msg_id, author, via) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            vec![
+                int(seq.0 as i64),
+                m.id.as_str().into(),
+                m.role.as_str().into(),
+                m.body.as_str().into(),
+                int(m.created_at),
+                opt(m.client_msg_id.as_ref().map(ClientMsgId::as_str)),
+                opt(m.author.as_deref()),
+                opt(m.via.as_deref()),
+            ],
+        )?;
+        Ok(Message {
+            id: m.id,
+            seq,
+            role: m.role,
+            body: m.body,
+            created_at: m.created_at,
+            attachments: Vec::new(),
+            client_msg_id: m.client_msg_id,
+            author: m.author,
+            via: m.via,
+        })
+    }
+
+    /// Messages with `seq > after`, oldest first, at most `limit`.
+    pub fn after(&self, after: Seq, limit: usize) -> Result<Vec<Message>> {
+        let rows: Vec<MessageRow> = self
+            .sql
+            .exec(
+                &format!(
+                    "SELECT {MESSAGE_COLUMNS} FROM messages WHERE seq > ? ORDER BY seq LIMIT ?"
+                ),
+                vec![int(after.0 as i64), int(limit as i64)],
+            )?
+            .to_array()?;
+        rows.into_iter().map(MessageRow::into_message).collect()
+    }
+
+    pub fn last_message(&self) -> Result<Option<Message>> {
+        let rows: Vec<MessageRow> = self
+            .sql
+            .exec(
+                &format!("SELECT {MESSAGE_COLUMNS} FROM messages ORDER BY seq DESC LIMIT 1"),
+                None,
+            )?
+            .to_array()?;
+        rows.into_iter()
+            .next()
+            .map(MessageRow::into_message)
+            .transpose()
+    }
+
+    pub fn cursors(&self) -> Result<ReadCursors> {
+        #[derive(Deserialize)]
+        struct Row {
+            role: String,
+            seq: i64,
+        }
+        let rows: Vec<Row> = self
+            .sql
+            .exec("SELECT role, seq FROM cursors", None)?
+            .to_array()?;
+        let mut c = ReadCursors::default();
+        for r in rows {
+            match Role::parse(&r.role) {
+                Role::Visitor => c.visitor = Seq(r.seq as u64),
+                Role::Agent => c.agent = Seq(r.seq as u64),
+                _ => {}
+            }
+        }
+        Ok(c)
+    }
+
+    /// Moves `role`'s read cursor forward to `seq` (never back, never past the last message);
+    /// returns the new cursor if it moved.
+    pub fn advance_cursor(&self, role: Role, seq: Seq) -> Result<Option<Seq>> {
+        let target = seq.min(self.last_seq()?);
+        let current = match role {
+            Role::Visitor => self.cursors()?.visitor,
+            Role::Agent => self.cursors()?.agent,
+            _ => return Ok(None),
+        };
+        if target <= current {
+            return Ok(None);
+        }
+        self.sql.exec(
+            "INSERT INTO cursors (role, seq) VALUES (?, ?) ON CONFLICT(role) DO UPDATE SET seq = excluded.seq",
+            vec![role.as_str().into(), int(target.0 as i64)],
+        )?;
+        Ok(Some(target))
+    }
+
+    /// Visitor messages an agent has not read.
+    pub fn unread_by_agent(&self) -> Result<u64> {
+        #[derive(Deserialize)]
+        struct Row {
+            n: i64,
+        }
+        let agent = self.cursors()?.agent;
+        let r: Row = self
+            .sql
+            .exec(
+                "SELECT COUNT(*) AS n FROM messages WHERE role = 'visitor' AND seq > ?",
+                vec![int(agent.0 as i64)],
+            )?
+            .one()?;
+        Ok(r.n as u64)
+    }
+}

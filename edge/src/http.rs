@@ -1,0 +1,174 @@
+//! HTTP plumbing shared by the routes: the per-request [`Edge`] context, JSON bodies in and
+//! out (with size limits), origin checks, CORS and security headers.
+
+use crate::error::{Error, Result};
+use beckon_shared::limits::MAX_JSON_BODY_BYTES;
+use beckon_shared::proto::v1::{ErrorCode, SiteSettings};
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use std::collections::HashMap;
+use worker::{Context, D1Database, Env, Headers, Request, Response};
+
+/// What every handler gets: bindings, the clock and our own origin.
+pub struct Edge {
+    pub env: Env,
+    pub ctx: Context,
+    /// Milliseconds since the Unix epoch at the start of the request.
+    pub now: i64,
+    /// This Worker's public origin, e.g. `http://127.0.0.1:8787`.
+    pub self_origin: String,
+}
+
+impl Edge {
+    pub fn new(req: &Request, env: Env, ctx: Context) -> Result<Edge> {
+        let url = req.url()?;
+        Ok(Edge {
+            env,
+            ctx,
+            now: now_ms(),
+            self_origin: url.origin().ascii_serialization(),
+        })
+    }
+
+    pub fn db(&self) -> Result<D1Database> {
+        Ok(self.env.d1("DB")?)
+    }
+
+    /// The HMAC key for visitor tokens and tickets (`TOKEN_SECRET`).
+    pub fn token_secret(&self) -> Result<Vec<u8>> {
+        secret(&self.env, "TOKEN_SECRET")
+    }
+}
+
+/// A configured secret (or plain var, as `wrangler dev --var` provides) that must be set.
+pub fn secret(env: &Env, name: &str) -> Result<Vec<u8>> {
+    let value = env
+        .secret(name)
+        .map(|s| s.to_string())
+        .or_else(|_| env.var(name).map(|v| v.to_string()))
+        .map_err(|_| Error::internal(format!("{name} is not configured")))?;
+    if value.len() < 16 {
+        return Err(Error::internal(format!(
+            "{name} must be at least 16 characters"
+        )));
+    }
+    Ok(value.into_bytes())
+}
+
+pub fn now_ms() -> i64 {
+    worker::Date::now().as_millis() as i64
+}
+
+fn base_headers(content_type: &str) -> Result<Headers> {
+    let h = Headers::new();
+    h.set("content-type", content_type)?;
+    h.set("x-content-type-options", "nosniff")?;
+    h.set("cache-control", "no-store")?;
+    h.set("referrer-policy", "no-referrer")?;
+    Ok(h)
+}
+
+/// A JSON response.
+pub fn json<T: Serialize>(status: u16, body: &T) -> Result<Response> {
+    let text = serde_json::to_string(body).map_err(Error::internal)?;
+    Ok(Response::ok(text)?
+        .with_status(status)
+        .with_headers(base_headers("application/json; charset=utf-8")?))
+}
+
+/// A response of the given type with no caching.
+pub fn text(status: u16, content_type: &str, body: impl Into<String>) -> Result<Response> {
+    Ok(Response::ok(body)?
+        .with_status(status)
+        .with_headers(base_headers(content_type)?))
+}
+
+/// The JSON error response for `e`; internal details are logged here and only here.
+pub fn error_response(e: &Error) -> worker::Result<Response> {
+    if let Error::Internal(detail) = e {
+        worker::console_error!("internal error: {detail}");
+    }
+    let text = serde_json::to_string(&e.body()).unwrap_or_else(|_| "{}".into());
+    let headers = base_headers("application/json; charset=utf-8")
+        .map_err(|e| worker::Error::from(e.to_string()))?;
+    Ok(Response::ok(text)?
+        .with_status(e.status())
+        .with_headers(headers))
+}
+
+/// Reads a JSON body of at most [`MAX_JSON_BODY_BYTES`]; malformed or oversize input is a
+/// client error that says what is wrong.
+pub async fn read_json<T: DeserializeOwned>(req: &mut Request) -> Result<T> {
+    let declared = req
+        .headers()
+        .get("content-length")?
+        .and_then(|v| v.parse::<usize>().ok())
+        .unwrap_or(0);
+    if declared > MAX_JSON_BODY_BYTES {
+        return Err(Error::code(ErrorCode::PayloadTooLarge));
+    }
+    let bytes = req.bytes().await?;
+    if bytes.len() > MAX_JSON_BODY_BYTES {
+        return Err(Error::code(ErrorCode::PayloadTooLarge));
+    }
+    if bytes.is_empty() {
+        return Err(Error::bad_request("a JSON body is required"));
+    }
+    serde_json::from_slice(&bytes)
+        .map_err(|e| Error::bad_request(format!("invalid JSON body: {e}")))
+}
+
+/// The request's query parameters (last value wins).
+pub fn query(req: &Request) -> Result<HashMap<String, String>> {
+    Ok(req.url()?.query_pairs().into_owned().collect())
+}
+
+/// An optional numeric query parameter, with a clear error when it is not a number.
+pub fn query_num<T: std::str::FromStr>(
+    q: &HashMap<String, String>,
+    name: &str,
+) -> Result<Option<T>> {
+    match q.get(name) {
+        None => Ok(None),
+        Some(v) => v.parse().map(Some).map_err(|_| {
+            Error::bad_request(format!(
+                "query parameter {name} must be a non-negative integer"
+            ))
+        }),
+    }
+}
+
+/// The `Origin` header, if the caller is a browser that sent one.
+pub fn origin(req: &Request) -> Result<Option<String>> {
+    Ok(req.headers().get("origin")?)
+}
+
+/// Browsers send `Origin` on cross-origin requests and WebSocket handshakes: it must be our
+/// own origin (the widget's iframe) or one of the site's allowed origins. Non-browser callers
+/// send none and are judged by their credentials alone.
+pub fn check_origin(req: &Request, edge: &Edge, site: &SiteSettings) -> Result<()> {
+    match origin(req)? {
+        None => Ok(()),
+        Some(o) if o == edge.self_origin || site.allows_origin(&o) => Ok(()),
+        Some(o) => Err(Error::new(
+            ErrorCode::OriginNotAllowed,
+            format!("origin {o} is not allowed for site {}", site.key),
+        )),
+    }
+}
+
+/// Adds CORS headers for an allowed cross-origin caller.
+pub fn with_cors(resp: Response, allowed_origin: Option<&str>) -> Result<Response> {
+    if let Some(o) = allowed_origin {
+        let h = resp.headers();
+        h.set("access-control-allow-origin", o)?;
+        h.set("access-control-allow-methods", "GET, POST, OPTIONS")?;
+        h.set(
+            "access-control-allow-headers",
+            "authorization, content-type",
+        )?;
+        h.set("access-control-max-age", "600")?;
+        h.append("vary", "Origin")?;
+    }
+    Ok(resp)
+}

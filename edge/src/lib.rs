@@ -1,0 +1,24 @@
+//! Beckon's edge: a Cloudflare Worker (workers-rs) that serves the widget's API and pages,
+//! the admin API and the inbox's live feeds, with one Durable Object per conversation
+//! ([`conversation::Conversation`]) and one per site for the inbox ([`site_hub::SiteHub`]).
+//!
+//! Layout: `routes/` (HTTP endpoints, one file per audience), `conversation/` (the DO and its
+//! storage), `storage/` (D1 tables), `auth.rs` (tokens, tickets, admin keys), `pages.rs`
+//! (rendered HTML/JS), `http.rs` (request/response plumbing), `error.rs` (the one error type).
+
+pub mod auth;
+pub mod conversation;
+pub mod error;
+pub mod http;
+pub mod pages;
+pub mod random;
+pub mod routes;
+pub mod site_hub;
+pub mod storage;
+
+use worker::{event, Context, Env, Request, Response};
+
+#[event(fetch)]
+async fn fetch(req: Request, env: Env, ctx: Context) -> worker::Result<Response> {
+    routes::handle(req, env, ctx).await
+}

@@ -1,0 +1,126 @@
+//! Pages and scripts the edge renders (pure string building, tested natively): the widget's
+//! iframe document with its strict Content-Security-Policy, and the loader's boot script.
+
+use beckon_shared::proto::v1::{SiteSettings, WidgetBoot};
+use serde::Serialize;
+
+/// JSON that is safe inside a `<script>` element: `<`, `>`, `&` and the JS line separators
+/// are escaped, so no value can close the element or break the script.
+pub fn script_json<T: Serialize>(value: &T) -> String {
+    let raw = serde_json::to_string(value).unwrap_or_else(|_| "null".into());
+    let mut out = String::with_capacity(raw.len());
+    for c in raw.chars() {
+        match c {
+            '<' => out.push_str("\\u003c"),
+            '>' => out.push_str("\\u003e"),
+            '&' => out.push_str("\\u0026"),
+            '\u{2028}' => out.push_str("\\u2028"),
+            '\u{2029}' => out.push_str("\\u2029"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// Origins allowed to frame the widget: ourselves, the site's exact origins and, for sites
+/// that allow it, any loopback port.
+pub fn frame_ancestors(self_origin: &str, site: &SiteSettings) -> String {
+    let mut parts = vec!["'self'".to_owned(), self_origin.to_owned()];
+    parts.extend(site.allowed_origins.iter().cloned());
+    if site.allow_loopback_origins {
+        parts.push("http://127.0.0.1:*".into());
+        parts.push("http://localhost:*".into());
+    }
+    parts.join(" ")
+}
+
+/// The iframe's policy: only our own scripts (plus wasm compilation), styles, images and
+/// sockets; framed only by the site's pages.
+pub fn frame_csp(self_origin: &str, site: &SiteSettings) -> String {
+    let ws_origin = self_origin.replacen("http", "ws", 1);
+    format!(
+        "default-src 'none'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self'; img-src 'self' data: blob:; \
+         connect-src 'self' {ws_origin}; font-src 'self'; base-uri 'none'; form-action 'none'; \
+         frame-ancestors {}",
+        frame_ancestors(self_origin, site)
+    )
+}
+
+/// The widget app's document. Everything dynamic is in the JSON data block.
+pub fn frame_html(boot: &WidgetBoot) -> String {
+    format!(
+        r#"<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Chat</title>
+<link rel="stylesheet" href="/widget/app.css">
+<script id="beckon-boot" type="application/json">{}</script>
+<script type="module" src="/widget/boot.js"></script>
+</head>
+<body></body>
+</html>
+"#,
+        script_json(boot)
+    )
+}
+
+/// The page shown when the widget is framed by a page that is not allowed.
+pub const FRAME_REFUSED_HTML: &str =
+    "<!doctype html><html lang=\"en\"><meta charset=\"utf-8\"><title>Chat unavailable</title>\
+<p>This website is not allowed to show this chat.</p></html>";
+
+/// The loader's boot script: hands the site configuration to the loader.
+pub fn boot_script<T: Serialize>(config: &T) -> String {
+    format!("window.Beckon&&Beckon._boot({});", script_json(config))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use beckon_shared::proto::v1::LauncherPosition;
+    use beckon_shared::SiteKey;
+
+    fn site() -> SiteSettings {
+        SiteSettings {
+            key: SiteKey::parse("demo").unwrap(),
+            name: "</script><script>alert(1)</script>".into(),
+            greeting: "Hi \u{2028} there & <b>".into(),
+            accent: "#0f766e".into(),
+            position: LauncherPosition::Right,
+            allowed_origins: vec!["https://shop.example".into()],
+            allow_loopback_origins: true,
+        }
+    }
+
+    #[test]
+    fn config_cannot_break_out_of_the_script_element() {
+        let boot = WidgetBoot {
+            config: site().public_config(),
+            host_origin: "https://shop.example".into(),
+        };
+        let html = frame_html(&boot);
+        assert_eq!(html.matches("</script>").count(), 2, "{html}");
+        assert!(!html.contains("<b>") && !html.contains('\u{2028}'));
+        let start = html.find("application/json\">").unwrap() + "application/json\">".len();
+        let end = html[start..].find("</script>").unwrap() + start;
+        let back: WidgetBoot = serde_json::from_str(&html[start..end]).unwrap();
+        assert_eq!(back, boot);
+        assert!(boot_script(&boot.config).starts_with("window.Beckon&&Beckon._boot({"));
+        assert!(!boot_script(&boot.config).contains("</script>"));
+    }
+
+    #[test]
+    fn csp_is_strict_and_lists_ancestors() {
+        let csp = frame_csp("https://chat.example", &site());
+        assert!(csp.contains("script-src 'self' 'wasm-unsafe-eval';"));
+        assert!(csp.contains("default-src 'none'"));
+        assert!(csp.contains("connect-src 'self' wss://chat.example;"));
+        assert!(csp.ends_with("frame-ancestors 'self' https://chat.example https://shop.example http://127.0.0.1:* http://localhost:*"));
+        assert!(!csp.contains("unsafe-inline") && !csp.contains(" 'unsafe-eval'"));
+        let mut strict = site();
+        strict.allow_loopback_origins = false;
+        assert!(!frame_csp("https://chat.example", &strict).contains("127.0.0.1"));
+    }
+}

@@ -1,0 +1,100 @@
+//! Public endpoints: health, the OpenAPI document, CORS preflight, a site's public
+//! configuration, the loader's boot script and the widget's iframe page.
+
+use crate::error::{Error, Result};
+use crate::http::{self, Edge};
+use crate::pages;
+use crate::storage::sites;
+use beckon_shared::proto::v1::{ErrorCode, SiteSettings, WidgetBoot};
+use beckon_shared::SiteKey;
+use worker::{Request, Response};
+
+/// The OpenAPI 3.1 description of the HTTP API.
+pub const OPENAPI_JSON: &str = include_str!("../../openapi.json");
+
+pub fn openapi() -> Result<Response> {
+    let resp = http::text(200, "application/json; charset=utf-8", OPENAPI_JSON)?;
+    resp.headers().set("access-control-allow-origin", "*")?;
+    Ok(resp)
+}
+
+/// The caller's origin if it is allowed for `site` (so CORS headers may name it).
+fn allowed_origin(req: &Request, edge: &Edge, site: &SiteSettings) -> Result<Option<String>> {
+    Ok(http::origin(req)?.filter(|o| *o == edge.self_origin || site.allows_origin(o)))
+}
+
+/// `OPTIONS /api/v1/sites/{site}/…`: answers preflights from the site's allowed origins.
+pub async fn preflight(req: &Request, edge: &Edge) -> Result<Response> {
+    let path = req.path();
+    let site = path
+        .strip_prefix("/api/v1/sites/")
+        .and_then(|rest| rest.split('/').next())
+        .and_then(|s| SiteKey::parse(s).ok());
+    let allowed = match site {
+        Some(key) => match sites::get(&edge.db()?, &key).await? {
+            Some(s) => allowed_origin(req, edge, &s)?,
+            None => None,
+        },
+        None => None,
+    };
+    if allowed.is_none() {
+        return Err(Error::code(ErrorCode::OriginNotAllowed));
+    }
+    http::with_cors(Response::empty()?.with_status(204), allowed.as_deref())
+}
+
+/// `GET /api/v1/sites/{site}/config`.
+pub async fn site_config(req: &Request, edge: &Edge, key: &SiteKey) -> Result<Response> {
+    let site = sites::require(&edge.db()?, key).await?;
+    let resp = http::json(200, &site.public_config())?;
+    http::with_cors(resp, allowed_origin(req, edge, &site)?.as_deref())
+}
+
+/// `GET /api/v1/sites/{site}/boot.js`: the site's configuration as a script, so the loader
+/// works on pages whose CSP allows our scripts but no `connect-src` to us.
+pub async fn loader_boot(edge: &Edge, key: &SiteKey) -> Result<Response> {
+    let Some(site) = sites::get(&edge.db()?, key).await? else {
+        let body = format!(
+            "console.warn({});",
+            pages::script_json(&format!("Beckon: unknown site \"{key}\""))
+        );
+        return http::text(404, "text/javascript; charset=utf-8", body);
+    };
+    let resp = http::text(
+        200,
+        "text/javascript; charset=utf-8",
+        pages::boot_script(&site.public_config()),
+    )?;
+    resp.headers().set("cache-control", "public, max-age=60")?;
+    Ok(resp)
+}
+
+/// `GET /frame/{site}?host=<origin>`: the widget app's document, framable only by the
+/// site's pages.
+pub async fn frame(req: &Request, edge: &Edge, key: &SiteKey) -> Result<Response> {
+    let site = sites::require(&edge.db()?, key).await?;
+    let q = http::query(req)?;
+    let host = q.get("host").cloned().unwrap_or_default();
+    let host_ok = host == edge.self_origin || site.allows_origin(&host);
+    let (status, body) = if host_ok {
+        let boot = WidgetBoot {
+            config: site.public_config(),
+            host_origin: host,
+        };
+        (200, pages::frame_html(&boot))
+    } else {
+        (403, pages::FRAME_REFUSED_HTML.to_owned())
+    };
+    let resp = http::text(status, "text/html; charset=utf-8", body)?;
+    let h = resp.headers();
+    h.set(
+        "content-security-policy",
+        &pages::frame_csp(&edge.self_origin, &site),
+    )?;
+    h.set("cross-origin-resource-policy", "cross-origin")?;
+    h.set(
+        "permissions-policy",
+        "camera=(), microphone=(), geolocation=()",
+    )?;
+    Ok(resp)
+}

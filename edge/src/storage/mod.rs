@@ -1,0 +1,44 @@
+//! D1 access: one module per table group. Functions take the database and plain domain
+//! types; SQL stays here and nowhere else.
+
+pub mod admin_keys;
+pub mod conversations;
+pub mod sites;
+pub mod visitors;
+
+use crate::error::{Error, Result};
+use wasm_bindgen::JsValue;
+
+/// A bind parameter for D1.
+pub(crate) enum Arg<'a> {
+    Str(&'a str),
+    OptStr(Option<&'a str>),
+    Int(i64),
+}
+
+pub(crate) fn args(values: &[Arg<'_>]) -> Vec<JsValue> {
+    values
+        .iter()
+        .map(|a| match a {
+            Arg::Str(s) => JsValue::from_str(s),
+            Arg::OptStr(Some(s)) => JsValue::from_str(s),
+            Arg::OptStr(None) => JsValue::NULL,
+            Arg::Int(i) => JsValue::from_f64(*i as f64),
+        })
+        .collect()
+}
+
+/// Prepares and binds a statement.
+pub(crate) fn stmt(
+    db: &worker::D1Database,
+    sql: &str,
+    values: &[Arg<'_>],
+) -> Result<worker::D1PreparedStatement> {
+    db.prepare(sql).bind(&args(values)).map_err(Error::from)
+}
+
+/// True when a D1 error is a UNIQUE / PRIMARY KEY violation.
+pub(crate) fn is_unique_violation(e: &worker::Error) -> bool {
+    let s = e.to_string();
+    s.contains("UNIQUE constraint failed") || s.contains("PRIMARY KEY")
+}

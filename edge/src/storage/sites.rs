@@ -1,0 +1,125 @@
+//! The `sites` table: each site's settings (theme, greeting, allowed origins).
+
+use super::{stmt, Arg};
+use crate::error::{Error, Result};
+use beckon_shared::proto::v1::{ErrorCode, LauncherPosition, SiteSettings};
+use beckon_shared::SiteKey;
+use serde::Deserialize;
+use worker::D1Database;
+
+#[derive(Deserialize)]
+struct Row {
+    key: String,
+    name: String,
+    greeting: String,
+    accent: String,
+    position: String,
+    allowed_origins: String,
+    allow_loopback: i64,
+}
+
+impl Row {
+    fn into_settings(self) -> Result<SiteSettings> {
+        Ok(SiteSettings {
+            key: SiteKey::parse(&self.key)?,
+            name: self.name,
+            greeting: self.greeting,
+            accent: self.accent,
+            position: if self.position == "left" {
+                LauncherPosition::Left
+            } else {
+                LauncherPosition::Right
+            },
+            allowed_origins: serde_json::from_str(&self.allowed_origins)
+                .map_err(Error::internal)?,
+            allow_loopback_origins: self.allow_loopback != 0,
+        })
+    }
+}
+
+const COLUMNS: &str = "key, name, greeting, accent, position, allowed_origins, allow_loopback";
+
+fn position(p: LauncherPosition) -> &'static str {
+    match p {
+        LauncherPosition::Left => "left",
+        LauncherPosition::Right => "right",
+    }
+}
+
+pub async fn get(db: &D1Database, key: &SiteKey) -> Result<Option<SiteSettings>> {
+    let row: Option<Row> = stmt(
+        db,
+        &format!("SELECT {COLUMNS} FROM sites WHERE key = ?1"),
+        &[Arg::Str(key.as_str())],
+    )?
+    .first(None)
+    .await?;
+    row.map(Row::into_settings).transpose()
+}
+
+/// The site, or `site_not_found`.
+pub async fn require(db: &D1Database, key: &SiteKey) -> Result<SiteSettings> {
+    get(db, key)
+        .await?
+        .ok_or_else(|| Error::new(ErrorCode::SiteNotFound, format!("no site with key {key}")))
+}
+
+pub async fn list(db: &D1Database) -> Result<Vec<SiteSettings>> {
+    let rows: Vec<Row> = db
+        .prepare(format!("SELECT {COLUMNS} FROM sites ORDER BY key"))
+        .all()
+        .await?
+        .results()?;
+    rows.into_iter().map(Row::into_settings).collect()
+}
+
+/// Inserts a new site; `conflict` if the key is taken.
+pub async fn insert(db: &D1Database, s: &SiteSettings, now: i64) -> Result<()> {
+    let origins = serde_json::to_string(&s.allowed_origins).map_err(Error::internal)?;
+    let result = stmt(
+        db,
+        &format!(
+            "INSERT INTO sites ({COLUMNS}, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"
+        ),
+        &[
+            Arg::Str(s.key.as_str()),
+            Arg::Str(&s.name),
+            Arg::Str(&s.greeting),
+            Arg::Str(&s.accent),
+            Arg::Str(position(s.position)),
+            Arg::Str(&origins),
+            Arg::Int(i64::from(s.allow_loopback_origins)),
+            Arg::Int(now),
+        ],
+    )?
+    .run()
+    .await;
+    match result {
+        Ok(_) => Ok(()),
+        Err(e) if super::is_unique_violation(&e) => Err(Error::new(
+            ErrorCode::Conflict,
+            format!("site {} already exists", s.key),
+        )),
+        Err(e) => Err(e.into()),
+    }
+}
+
+pub async fn update(db: &D1Database, s: &SiteSettings) -> Result<()> {
+    let origins = serde_json::to_string(&s.allowed_origins).map_err(Error::internal)?;
+    stmt(
+        db,
+        "UPDATE sites SET name = ?2, greeting = ?3, accent = ?4, position = ?5, allowed_origins = ?6, allow_loopback = ?7 WHERE key = ?1",
+        &[
+            Arg::Str(s.key.as_str()),
+            Arg::Str(&s.name),
+            Arg::Str(&s.greeting),
+            Arg::Str(&s.accent),
+            Arg::Str(position(s.position)),
+            Arg::Str(&origins),
+            Arg::Int(i64::from(s.allow_loopback_origins)),
+        ],
+    )?
+    .run()
+    .await?;
+    Ok(())
+}

@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# Assembles dist/public — the only directory wrangler serves as static assets: the demo page,
+# the minified loader, the widget and inbox shells, and the _headers file.
+set -euo pipefail
+. "$(dirname "$0")/env.sh"
+cd "$BECKON_ROOT"
+out=dist/public
+mkdir -p "$out/widget" "$out/console"
+cp index.html "$out/index.html"
+esbuild widget/loader/beckon.js --minify --target=es2019 --log-level=warning --outfile="$out/beckon.js"
+cp widget/static/* "$out/widget/"
+cp console/static/* "$out/console/"
+cp static/_headers "$out/_headers"

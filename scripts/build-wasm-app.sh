@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Builds one yew app to optimised wasm + JS glue:
+#   scripts/build-wasm-app.sh <cargo package> <lib name> <output dir>
+set -euo pipefail
+. "$(dirname "$0")/env.sh"
+cd "$BECKON_ROOT"
+package="$1" lib="$2" out="$3"
+tmp="build/wasm-bindgen/$lib"
+
+cargo build --quiet --release --target wasm32-unknown-unknown -p "$package"
+rm -rf "$tmp" && mkdir -p "$tmp" "$out"
+wasm-bindgen --target web --no-typescript --out-dir "$tmp" --out-name "$lib" \
+    "target/wasm32-unknown-unknown/release/$lib.wasm"
+# shellcheck disable=SC2086
+wasm-opt -Oz $WASM_OPT_FEATURES -o "$out/${lib}_bg.wasm" "$tmp/${lib}_bg.wasm"
+cp "$tmp/$lib.js" "$out/$lib.js"

@@ -1,0 +1,11 @@
+//! Beckon's shared core: the wire protocol, identifiers, limits and pure logic used by the
+//! widget, the web inbox (console) and the edge. Nothing in this crate performs I/O, so all
+//! of it is unit-tested natively.
+
+pub mod ids;
+pub mod limits;
+pub mod proto;
+pub mod text;
+pub mod transcript;
+
+pub use ids::{ClientMsgId, ConversationId, IdError, MessageId, Seq, SiteKey, VisitorId};

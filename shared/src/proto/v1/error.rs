@@ -1,0 +1,100 @@
+//! Machine-readable error codes shared by WebSocket `error` frames and HTTP error bodies.
+
+use serde::{Deserialize, Serialize};
+
+/// Why a request or frame was refused. Serialized as a `snake_case` string; clients branch on
+/// it (never on the human `message`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum ErrorCode {
+    /// The request or its body could not be understood (malformed JSON, missing field, …).
+    BadRequest,
+    /// A WebSocket frame was not a valid client frame.
+    BadFrame,
+    /// An id in the path or body is malformed.
+    InvalidId,
+    /// The message body is empty after trimming.
+    EmptyMessage,
+    /// The message body is over [`crate::limits::MAX_MESSAGE_CHARS`].
+    MessageTooLong,
+    /// The text contains characters that are not allowed (control characters).
+    InvalidText,
+    /// The body or frame is over its size limit.
+    PayloadTooLarge,
+    /// No credentials were presented.
+    Unauthorized,
+    /// Credentials were presented but are not valid (forged, expired, wrong key).
+    InvalidToken,
+    /// Valid credentials that do not grant this access.
+    Forbidden,
+    /// The request's `Origin` is not in the site's allow-list.
+    OriginNotAllowed,
+    /// The thing asked for does not exist (or is not visible to the caller).
+    NotFound,
+    /// The site key is unknown.
+    SiteNotFound,
+    /// The conversation is unknown.
+    ConversationNotFound,
+    /// The route exists but not with this HTTP method.
+    MethodNotAllowed,
+    /// Too many requests; retry later.
+    RateLimited,
+    /// The request conflicts with existing state (e.g. a site key already taken).
+    Conflict,
+    /// Something failed on our side; the detail is logged, never returned.
+    Internal,
+    /// A code this client version does not know.
+    #[serde(other)]
+    Unknown,
+}
+
+impl ErrorCode {
+    /// A short, human sentence for the code (clients may show it; logs carry the detail).
+    pub fn describe(self) -> &'static str {
+        match self {
+            ErrorCode::BadRequest => "The request could not be understood.",
+            ErrorCode::BadFrame => "The frame is not a valid protocol v1 client frame.",
+            ErrorCode::InvalidId => "An identifier is malformed.",
+            ErrorCode::EmptyMessage => "The message is empty.",
+            ErrorCode::MessageTooLong => "The message is too long.",
+            ErrorCode::InvalidText => "The text contains characters that are not allowed.",
+            ErrorCode::PayloadTooLarge => "The request is too large.",
+            ErrorCode::Unauthorized => "Credentials are required.",
+            ErrorCode::InvalidToken => "The credentials are not valid.",
+            ErrorCode::Forbidden => "Access to this resource is not allowed.",
+            ErrorCode::OriginNotAllowed => "This website is not allowed to use this site's chat.",
+            ErrorCode::NotFound => "Not found.",
+            ErrorCode::SiteNotFound => "No site with this key.",
+            ErrorCode::ConversationNotFound => "No such conversation.",
+            ErrorCode::MethodNotAllowed => "This method is not allowed here.",
+            ErrorCode::RateLimited => "Too many requests; try again shortly.",
+            ErrorCode::Conflict => "This conflicts with existing data.",
+            ErrorCode::Internal => "Something went wrong on our side.",
+            ErrorCode::Unknown => "Unknown error.",
+        }
+    }
+}
+
+/// The JSON body of every HTTP error: `{"error":{"code":"…","message":"…"}}`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ApiError {
+    pub error: ApiErrorDetail,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ApiErrorDetail {
+    pub code: ErrorCode,
+    pub message: String,
+}
+
+impl ApiError {
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
+        ApiError {
+            error: ApiErrorDetail {
+                code,
+                message: message.into(),
+            },
+        }
+    }
+}

@@ -1,0 +1,103 @@
+//! A stored chat message and the small types it is made of.
+
+use crate::ids::{ClientMsgId, MessageId, Seq};
+use serde::{Deserialize, Serialize};
+
+/// Who wrote a message.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    Visitor,
+    Agent,
+    Bot,
+    System,
+    /// A role this client version does not know.
+    #[serde(other)]
+    Unknown,
+}
+
+impl Role {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Visitor => "visitor",
+            Role::Agent => "agent",
+            Role::Bot => "bot",
+            Role::System => "system",
+            Role::Unknown => "unknown",
+        }
+    }
+
+    pub fn parse(s: &str) -> Role {
+        match s {
+            "visitor" => Role::Visitor,
+            "agent" => Role::Agent,
+            "bot" => Role::Bot,
+            "system" => Role::System,
+            _ => Role::Unknown,
+        }
+    }
+}
+
+/// A file attached to a message (photo, video, PDF); `url` is a short-lived signed URL.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Attachment {
+    pub id: String,
+    pub name: String,
+    pub mime: String,
+    pub size: u64,
+    pub url: String,
+}
+
+/// One message of a conversation, as stored by its Durable Object.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Message {
+    pub id: MessageId,
+    /// Position in the conversation, gap-free from 1.
+    pub seq: Seq,
+    pub role: Role,
+    pub body: String,
+    /// Milliseconds since the Unix epoch, assigned by the edge.
+    pub created_at: i64,
+    #[serde(default)]
+    pub attachments: Vec<Attachment>,
+    /// The sender's idempotency key, when the sender supplied one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_msg_id: Option<ClientMsgId>,
+    /// Display name of the agent or bot who wrote it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub author: Option<String>,
+    /// Where an agent wrote it: `inbox`, `telegram`, `slack`, `whatsapp`, `api`, …
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub via: Option<String>,
+}
+
+/// How far each side has read, as the highest `seq` seen.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReadCursors {
+    pub visitor: Seq,
+    pub agent: Seq,
+}
+
+/// Who started a conversation.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum ConversationOrigin {
+    /// The visitor wrote first.
+    Visitor,
+    /// The visitor replied to a proactive rule's teaser.
+    Rule { rule_id: String },
+    /// An agent started it ("start new conversation").
+    Agent {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        author: Option<String>,
+    },
+    /// A kind of origin this client version does not know.
+    #[serde(other)]
+    Unknown,
+}
+
+impl Default for ConversationOrigin {
+    fn default() -> Self {
+        ConversationOrigin::Visitor
+    }
+}

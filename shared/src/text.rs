@@ -1,0 +1,96 @@
+//! Validation and normalisation of user-typed text (message bodies, names), shared so the
+//! widget and the edge agree on exactly what is acceptable.
+
+use crate::limits::MAX_MESSAGE_CHARS;
+use crate::proto::v1::ErrorCode;
+
+/// Normalises a message body (CRLF → LF, trims surrounding whitespace) and checks it.
+///
+/// Rejects empty bodies, bodies over [`MAX_MESSAGE_CHARS`] and control characters other than
+/// newline and tab (they have no business in a chat message and can corrupt relays).
+pub fn normalize_body(raw: &str) -> Result<String, ErrorCode> {
+    let body = raw.replace("\r\n", "\n").replace('\r', "\n");
+    let body = body.trim();
+    if body.is_empty() {
+        return Err(ErrorCode::EmptyMessage);
+    }
+    if body.chars().count() > MAX_MESSAGE_CHARS {
+        return Err(ErrorCode::MessageTooLong);
+    }
+    if body
+        .chars()
+        .any(|c| c.is_control() && c != '\n' && c != '\t')
+    {
+        return Err(ErrorCode::InvalidText);
+    }
+    Ok(body.to_owned())
+}
+
+/// Normalises a short single-line label (agent name, site name): trims, rejects control
+/// characters and anything over `max` characters. Empty is allowed and returns `None`.
+pub fn normalize_label(raw: &str, max: usize) -> Result<Option<String>, ErrorCode> {
+    let s = raw.trim();
+    if s.is_empty() {
+        return Ok(None);
+    }
+    if s.chars().count() > max || s.chars().any(char::is_control) {
+        return Err(ErrorCode::InvalidText);
+    }
+    Ok(Some(s.to_owned()))
+}
+
+/// The first `max` characters of `body` on one line, with an ellipsis when cut; used for
+/// conversation-list previews and notifications.
+pub fn preview(body: &str, max: usize) -> String {
+    let one_line: String = body
+        .chars()
+        .map(|c| if c == '\n' || c == '\t' { ' ' } else { c })
+        .collect();
+    if one_line.chars().count() <= max {
+        one_line
+    } else {
+        let mut cut: String = one_line.chars().take(max.saturating_sub(1)).collect();
+        cut.push('…');
+        cut
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bodies() {
+        assert_eq!(normalize_body("  hi\r\nthere \n").unwrap(), "hi\nthere");
+        assert_eq!(normalize_body(" \n\t "), Err(ErrorCode::EmptyMessage));
+        assert_eq!(
+            normalize_body(&"é".repeat(MAX_MESSAGE_CHARS))
+                .unwrap()
+                .chars()
+                .count(),
+            MAX_MESSAGE_CHARS
+        );
+        assert_eq!(
+            normalize_body(&"é".repeat(MAX_MESSAGE_CHARS + 1)),
+            Err(ErrorCode::MessageTooLong)
+        );
+        assert_eq!(normalize_body("bell\u{7}"), Err(ErrorCode::InvalidText));
+        assert_eq!(
+            normalize_body("<script>alert(1)</script>").unwrap(),
+            "<script>alert(1)</script>"
+        );
+    }
+
+    #[test]
+    fn labels_and_previews() {
+        assert_eq!(normalize_label("  Ana ", 10), Ok(Some("Ana".into())));
+        assert_eq!(normalize_label("   ", 10), Ok(None));
+        assert_eq!(normalize_label("a\nb", 10), Err(ErrorCode::InvalidText));
+        assert_eq!(
+            normalize_label("abcdefghijk", 10),
+            Err(ErrorCode::InvalidText)
+        );
+        assert_eq!(preview("a\nb", 10), "a b");
+        assert_eq!(preview("abcdef", 4), "abc…");
+    }
+}

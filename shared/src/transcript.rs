@@ -1,0 +1,482 @@
+//! A client's view of one conversation: stored messages in `seq` order, sends still waiting
+//! for their ack, read cursors and typing. Pure state shared by the widget and the inbox, so
+//! the rules "never lose, never duplicate, resume from the right place" are tested natively.
+
+use crate::ids::{ClientMsgId, Seq};
+use crate::proto::v1::{ErrorCode, Message, ReadCursors, Role, ServerFrame};
+
+/// A message the user sent that the server has not acknowledged yet.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Pending {
+    pub client_msg_id: ClientMsgId,
+    pub body: String,
+    pub created_at: i64,
+    /// Set when the server refused it for good (too long, …); it is not retried.
+    pub failed: Option<ErrorCode>,
+}
+
+/// Delivery state of a message, from the point of view of the side that wrote it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Delivery {
+    /// Waiting for the server's ack (or for the connection to come back).
+    Sending,
+    /// Refused by the server; will not be retried.
+    Failed(ErrorCode),
+    /// Stored by the server.
+    Delivered,
+    /// The other side's read cursor has passed it.
+    Read,
+}
+
+/// One row of the rendered conversation.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Entry<'a> {
+    Stored {
+        message: &'a Message,
+        mine: bool,
+        delivery: Delivery,
+    },
+    Pending(&'a Pending),
+}
+
+/// What applying a frame changed, so the UI knows whether to notify.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Applied {
+    /// New messages written by the other side.
+    pub incoming: usize,
+    /// Anything visible changed.
+    pub changed: bool,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Transcript {
+    me: Role,
+    messages: Vec<Message>,
+    pending: Vec<Pending>,
+    read: ReadCursors,
+    other_typing: bool,
+}
+
+impl Transcript {
+    pub fn new(me: Role) -> Self {
+        Transcript {
+            me,
+            messages: Vec::new(),
+            pending: Vec::new(),
+            read: ReadCursors::default(),
+            other_typing: false,
+        }
+    }
+
+    pub fn me(&self) -> Role {
+        self.me
+    }
+
+    pub fn messages(&self) -> &[Message] {
+        &self.messages
+    }
+
+    pub fn pending(&self) -> &[Pending] {
+        &self.pending
+    }
+
+    pub fn other_typing(&self) -> bool {
+        self.other_typing
+    }
+
+    pub fn read_cursors(&self) -> ReadCursors {
+        self.read
+    }
+
+    /// The `seq` to put in `hello`: the highest `seq` up to which nothing is missing, so a
+    /// reconnect fills any gap rather than skipping past it.
+    pub fn resume_from(&self) -> Seq {
+        let mut expect = Seq(1);
+        for m in &self.messages {
+            if m.seq != expect {
+                break;
+            }
+            expect = expect.next();
+        }
+        Seq(expect.0 - 1)
+    }
+
+    /// The newest stored `seq`.
+    pub fn last_seq(&self) -> Seq {
+        self.messages.last().map_or(Seq::ZERO, |m| m.seq)
+    }
+
+    /// Inserts a stored message in `seq` order; returns `false` if it was already there.
+    /// A pending send with the same `client_msg_id` is resolved by it.
+    pub fn insert(&mut self, message: Message) -> bool {
+        if let Some(id) = &message.client_msg_id {
+            if message.role == self.me {
+                self.pending.retain(|p| &p.client_msg_id != id);
+            }
+        }
+        match self.messages.binary_search_by_key(&message.seq, |m| m.seq) {
+            Ok(_) => false,
+            Err(at) => {
+                self.messages.insert(at, message);
+                true
+            }
+        }
+    }
+
+    /// Records a message the user is sending; it shows as "sending" until acknowledged.
+    pub fn queue(&mut self, client_msg_id: ClientMsgId, body: String, now: i64) {
+        if self
+            .pending
+            .iter()
+            .any(|p| p.client_msg_id == client_msg_id)
+        {
+            return;
+        }
+        self.pending.push(Pending {
+            client_msg_id,
+            body,
+            created_at: now,
+            failed: None,
+        });
+    }
+
+    /// Sends to (re)transmit after a (re)connect: every pending one not refused for good, in
+    /// the order they were written.
+    pub fn unsent(&self) -> impl Iterator<Item = &Pending> {
+        self.pending.iter().filter(|p| p.failed.is_none())
+    }
+
+    /// Drops a failed pending send (the user dismissed it).
+    pub fn discard(&mut self, client_msg_id: &ClientMsgId) {
+        self.pending.retain(|p| &p.client_msg_id != client_msg_id);
+    }
+
+    /// Applies one server frame.
+    pub fn apply(&mut self, frame: ServerFrame) -> Applied {
+        match frame {
+            ServerFrame::Welcome { read, .. } => {
+                let changed = read != self.read;
+                self.merge_read(Role::Visitor, read.visitor);
+                self.merge_read(Role::Agent, read.agent);
+                Applied {
+                    incoming: 0,
+                    changed,
+                }
+            }
+            ServerFrame::Message { message } => {
+                let from_other = message.role != self.me;
+                if from_other {
+                    self.other_typing = false;
+                }
+                let new = self.insert(message);
+                Applied {
+                    incoming: usize::from(new && from_other),
+                    changed: new,
+                }
+            }
+            ServerFrame::Ack {
+                client_msg_id,
+                id,
+                seq,
+                created_at,
+                ..
+            } => {
+                let Some(i) = self
+                    .pending
+                    .iter()
+                    .position(|p| p.client_msg_id == client_msg_id)
+                else {
+                    return Applied::default();
+                };
+                let p = self.pending.remove(i);
+                self.insert(Message {
+                    id,
+                    seq,
+                    role: self.me,
+                    body: p.body,
+                    created_at,
+                    attachments: Vec::new(),
+                    client_msg_id: Some(client_msg_id),
+                    author: None,
+                    via: None,
+                });
+                Applied {
+                    incoming: 0,
+                    changed: true,
+                }
+            }
+            ServerFrame::Error {
+                code,
+                client_msg_id: Some(id),
+                ..
+            } => {
+                let mut changed = false;
+                for p in self.pending.iter_mut().filter(|p| p.client_msg_id == id) {
+                    p.failed = Some(code);
+                    changed = true;
+                }
+                Applied {
+                    incoming: 0,
+                    changed,
+                }
+            }
+            ServerFrame::Typing { role, active } if role != self.me => {
+                let changed = self.other_typing != active;
+                self.other_typing = active;
+                Applied {
+                    incoming: 0,
+                    changed,
+                }
+            }
+            ServerFrame::Read { role, seq } => {
+                let before = self.read;
+                self.merge_read(role, seq);
+                Applied {
+                    incoming: 0,
+                    changed: before != self.read,
+                }
+            }
+            _ => Applied::default(),
+        }
+    }
+
+    fn merge_read(&mut self, role: Role, seq: Seq) {
+        let cursor = match role {
+            Role::Visitor => &mut self.read.visitor,
+            Role::Agent => &mut self.read.agent,
+            _ => return,
+        };
+        *cursor = (*cursor).max(seq);
+    }
+
+    fn my_cursor(&self) -> Seq {
+        match self.me {
+            Role::Visitor => self.read.visitor,
+            _ => self.read.agent,
+        }
+    }
+
+    fn their_cursor(&self) -> Seq {
+        match self.me {
+            Role::Visitor => self.read.agent,
+            _ => self.read.visitor,
+        }
+    }
+
+    /// Messages from the other side that this side has not read.
+    pub fn unread(&self) -> usize {
+        let mine = self.my_cursor();
+        self.messages
+            .iter()
+            .filter(|m| m.seq > mine && m.role != self.me)
+            .count()
+    }
+
+    /// Marks everything stored as read by this side; returns the cursor to send in a `read`
+    /// frame, or `None` if it did not move.
+    pub fn mark_read(&mut self) -> Option<Seq> {
+        let last = self.last_seq();
+        if last <= self.my_cursor() {
+            return None;
+        }
+        self.merge_read(self.me, last);
+        Some(last)
+    }
+
+    /// The conversation as rows to render: stored messages in order, then pending sends.
+    pub fn entries(&self) -> Vec<Entry<'_>> {
+        let theirs = self.their_cursor();
+        let mut out: Vec<Entry<'_>> = self
+            .messages
+            .iter()
+            .map(|m| {
+                let mine = m.role == self.me;
+                let delivery = if mine && m.seq <= theirs {
+                    Delivery::Read
+                } else {
+                    Delivery::Delivered
+                };
+                Entry::Stored {
+                    message: m,
+                    mine,
+                    delivery,
+                }
+            })
+            .collect();
+        out.extend(self.pending.iter().map(Entry::Pending));
+        out
+    }
+}
+
+impl Entry<'_> {
+    /// Delivery state of a row.
+    pub fn delivery(&self) -> Delivery {
+        match self {
+            Entry::Stored { delivery, .. } => *delivery,
+            Entry::Pending(p) => p.failed.map_or(Delivery::Sending, Delivery::Failed),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ids::MessageId;
+
+    fn msg(seq: u64, role: Role, body: &str, cid: Option<&str>) -> Message {
+        Message {
+            id: MessageId::from_random([seq as u8; 16]),
+            seq: Seq(seq),
+            role,
+            body: body.into(),
+            created_at: seq as i64,
+            attachments: vec![],
+            client_msg_id: cid.map(|c| ClientMsgId::parse(c).unwrap()),
+            author: None,
+            via: None,
+        }
+    }
+
+    fn cid(s: &str) -> ClientMsgId {
+        ClientMsgId::parse(s).unwrap()
+    }
+
+    #[test]
+    fn orders_and_dedupes_by_seq() {
+        let mut t = Transcript::new(Role::Visitor);
+        assert!(t.insert(msg(2, Role::Agent, "b", None)));
+        assert!(t.insert(msg(1, Role::Visitor, "a", None)));
+        assert!(!t.insert(msg(2, Role::Agent, "b", None)));
+        let seqs: Vec<u64> = t.messages().iter().map(|m| m.seq.0).collect();
+        assert_eq!(seqs, [1, 2]);
+    }
+
+    #[test]
+    fn resume_from_stops_at_first_gap() {
+        let mut t = Transcript::new(Role::Visitor);
+        assert_eq!(t.resume_from(), Seq(0));
+        for s in [1, 2, 4] {
+            t.insert(msg(s, Role::Agent, "x", None));
+        }
+        assert_eq!(t.resume_from(), Seq(2));
+        t.insert(msg(3, Role::Agent, "x", None));
+        assert_eq!(t.resume_from(), Seq(4));
+    }
+
+    #[test]
+    fn ack_resolves_pending_once_even_when_message_frame_also_arrives() {
+        let mut t = Transcript::new(Role::Visitor);
+        t.queue(cid("k1"), "hello".into(), 10);
+        t.queue(cid("k1"), "hello".into(), 10);
+        assert_eq!(t.unsent().count(), 1);
+        assert_eq!(t.entries()[0].delivery(), Delivery::Sending);
+        let m = msg(1, Role::Visitor, "hello", Some("k1"));
+        t.apply(ServerFrame::Ack {
+            client_msg_id: cid("k1"),
+            id: m.id.clone(),
+            seq: Seq(1),
+            created_at: 11,
+            duplicate: false,
+        });
+        t.apply(ServerFrame::Message { message: m });
+        assert_eq!(t.pending().len(), 0);
+        assert_eq!(t.messages().len(), 1);
+        assert_eq!(t.entries()[0].delivery(), Delivery::Delivered);
+        t.apply(ServerFrame::Read {
+            role: Role::Agent,
+            seq: Seq(1),
+        });
+        assert_eq!(t.entries()[0].delivery(), Delivery::Read);
+    }
+
+    #[test]
+    fn message_frame_before_ack_resolves_pending() {
+        let mut t = Transcript::new(Role::Visitor);
+        t.queue(cid("k1"), "hello".into(), 10);
+        t.apply(ServerFrame::Message {
+            message: msg(1, Role::Visitor, "hello", Some("k1")),
+        });
+        assert!(t.pending().is_empty());
+        let late = t.apply(ServerFrame::Ack {
+            client_msg_id: cid("k1"),
+            id: MessageId::from_random([1; 16]),
+            seq: Seq(1),
+            created_at: 1,
+            duplicate: true,
+        });
+        assert!(!late.changed);
+        assert_eq!(t.messages().len(), 1);
+    }
+
+    #[test]
+    fn refused_send_is_failed_and_not_retried() {
+        let mut t = Transcript::new(Role::Visitor);
+        t.queue(cid("k1"), "x".into(), 1);
+        t.queue(cid("k2"), "y".into(), 2);
+        t.apply(ServerFrame::error(
+            ErrorCode::MessageTooLong,
+            Some(cid("k1")),
+        ));
+        let unsent: Vec<_> = t.unsent().map(|p| p.client_msg_id.as_str()).collect();
+        assert_eq!(unsent, ["k2"]);
+        assert_eq!(
+            t.entries()[0].delivery(),
+            Delivery::Failed(ErrorCode::MessageTooLong)
+        );
+        t.discard(&cid("k1"));
+        assert_eq!(t.pending().len(), 1);
+    }
+
+    #[test]
+    fn unread_counts_only_the_other_side_and_mark_read_moves_cursor() {
+        let mut t = Transcript::new(Role::Visitor);
+        let a = t.apply(ServerFrame::Message {
+            message: msg(1, Role::Visitor, "q", None),
+        });
+        assert_eq!(a.incoming, 0);
+        let a = t.apply(ServerFrame::Message {
+            message: msg(2, Role::Agent, "a1", None),
+        });
+        assert_eq!(a.incoming, 1);
+        t.apply(ServerFrame::Message {
+            message: msg(3, Role::Agent, "a2", None),
+        });
+        assert_eq!(t.unread(), 2);
+        assert_eq!(t.mark_read(), Some(Seq(3)));
+        assert_eq!(t.unread(), 0);
+        assert_eq!(t.mark_read(), None);
+        t.apply(ServerFrame::Welcome {
+            conversation_id: crate::ids::ConversationId::from_random([0; 16]),
+            origin: Default::default(),
+            last_seq: Seq(3),
+            read: ReadCursors {
+                visitor: Seq(1),
+                agent: Seq(0),
+            },
+        });
+        assert_eq!(
+            t.read_cursors().visitor,
+            Seq(3),
+            "cursors never move backwards"
+        );
+    }
+
+    #[test]
+    fn typing_is_cleared_by_a_message_from_the_typist() {
+        let mut t = Transcript::new(Role::Visitor);
+        t.apply(ServerFrame::Typing {
+            role: Role::Visitor,
+            active: true,
+        });
+        assert!(!t.other_typing(), "own typing echoes are ignored");
+        t.apply(ServerFrame::Typing {
+            role: Role::Agent,
+            active: true,
+        });
+        assert!(t.other_typing());
+        t.apply(ServerFrame::Message {
+            message: msg(1, Role::Agent, "hi", None),
+        });
+        assert!(!t.other_typing());
+    }
+}
