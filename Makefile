@@ -7,8 +7,9 @@ ENV := . scripts/env.sh &&
 
 SHARED_SRC  := $(shell find shared/src -name '*.rs') shared/Cargo.toml Cargo.toml Cargo.lock
 EDGE_SRC    := $(shell find edge/src -name '*.rs') edge/Cargo.toml edge/openapi.json $(SHARED_SRC)
-WIDGET_SRC  := $(shell find widget/src -name '*.rs') widget/Cargo.toml $(SHARED_SRC)
-CONSOLE_SRC := $(shell find console/src -name '*.rs') console/Cargo.toml $(SHARED_SRC)
+CLIENT_SRC  := $(shell find client/src -name '*.rs') client/Cargo.toml
+WIDGET_SRC  := $(shell find widget/src -name '*.rs') widget/Cargo.toml $(CLIENT_SRC) $(SHARED_SRC)
+CONSOLE_SRC := $(shell find console/src -name '*.rs') console/Cargo.toml $(CLIENT_SRC) $(SHARED_SRC)
 STATIC_SRC  := index.html $(shell find widget/loader widget/static console/static -type f) static/_headers
 
 .PHONY: dev test setup setup-browser build edge widget console assets migrate seed dev-vars lint \
@@ -58,7 +59,7 @@ seed:
 lint:
 	$(ENV) cargo fmt --all -- --check
 	$(ENV) cargo clippy --workspace --all-targets -- -D warnings
-	$(ENV) cargo clippy -p beckon-shared -p beckon-edge -p beckon-widget -p beckon-console \
+	$(ENV) cargo clippy -p beckon-shared -p beckon-client -p beckon-edge -p beckon-widget -p beckon-console \
 		--target wasm32-unknown-unknown -- -D warnings
 
 # Sizes of the loader, the widget app and the Worker bundle (the latter from `wrangler deploy --dry-run`).

@@ -2,6 +2,7 @@
 //! widget, the web inbox (console) and the edge. Nothing in this crate performs I/O, so all
 //! of it is unit-tested natively.
 
+pub mod backoff;
 pub mod ids;
 pub mod limits;
 pub mod proto;

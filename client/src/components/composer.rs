@@ -1,0 +1,103 @@
+//! The message box: Enter sends, Shift+Enter adds a line, typing is reported (throttled),
+//! and the length limit is shown before the server would refuse it.
+
+use super::icons;
+use beckon_shared::limits::MAX_MESSAGE_CHARS;
+use gloo_timers::callback::Timeout;
+use wasm_bindgen::JsCast;
+use web_sys::HtmlTextAreaElement;
+use yew::prelude::*;
+
+const TYPING_IDLE_MS: u32 = 3_000;
+
+#[derive(Properties, PartialEq)]
+pub struct ComposerProps {
+    pub on_send: Callback<String, bool>,
+    pub on_typing: Callback<bool>,
+    /// Focus the box when this becomes true (the panel opened).
+    pub focus: bool,
+}
+
+#[function_component]
+pub fn Composer(props: &ComposerProps) -> Html {
+    let text = use_state(String::new);
+    let input = use_node_ref();
+    let typing_timer = use_mut_ref(|| None::<Timeout>);
+
+    {
+        let input = input.clone();
+        use_effect_with(props.focus, move |focus| {
+            if *focus {
+                if let Some(el) = input.cast::<HtmlTextAreaElement>() {
+                    let _ = el.focus();
+                }
+            }
+        });
+    }
+
+    let submit = {
+        let text = text.clone();
+        let on_send = props.on_send.clone();
+        let on_typing = props.on_typing.clone();
+        let typing_timer = typing_timer.clone();
+        move || {
+            if on_send.emit((*text).clone()) {
+                text.set(String::new());
+                if typing_timer.borrow_mut().take().is_some() {
+                    on_typing.emit(false);
+                }
+            }
+        }
+    };
+    let onsubmit = {
+        let submit = submit.clone();
+        Callback::from(move |e: SubmitEvent| {
+            e.prevent_default();
+            submit();
+        })
+    };
+    let onkeydown = Callback::from(move |e: KeyboardEvent| {
+        if e.key() == "Enter" && !e.shift_key() && !e.is_composing() {
+            e.prevent_default();
+            submit();
+        }
+    });
+    let oninput = {
+        let text = text.clone();
+        let on_typing = props.on_typing.clone();
+        Callback::from(move |e: InputEvent| {
+            let Some(el) = e
+                .target()
+                .and_then(|t| t.dyn_into::<HtmlTextAreaElement>().ok())
+            else {
+                return;
+            };
+            text.set(el.value());
+            let mut timer = typing_timer.borrow_mut();
+            if timer.is_none() {
+                on_typing.emit(true);
+            }
+            let on_typing = on_typing.clone();
+            let slot = typing_timer.clone();
+            *timer = Some(Timeout::new(TYPING_IDLE_MS, move || {
+                slot.borrow_mut().take();
+                on_typing.emit(false);
+            }));
+        })
+    };
+    let count = text.chars().count();
+    let over = count > MAX_MESSAGE_CHARS;
+    let near = count > MAX_MESSAGE_CHARS * 9 / 10;
+    html! {
+        <form class="composer" {onsubmit}>
+            <textarea ref={input} class="input" rows="1" aria-label="Message" placeholder="Write a message…"
+                value={(*text).clone()} {oninput} {onkeydown} aria-invalid={over.to_string()} />
+            if near {
+                <span class={classes!("count", over.then_some("over"))} aria-live="polite">
+                    { format!("{count}/{MAX_MESSAGE_CHARS}") }
+                </span>
+            }
+            <button type="submit" class="send" aria-label="Send" disabled={text.trim().is_empty() || over}>{ icons::send() }</button>
+        </form>
+    }
+}

@@ -1,0 +1,8 @@
+//! Components both apps render. Message text only ever reaches the DOM as text nodes.
+
+mod composer;
+pub mod icons;
+mod message_list;
+
+pub use composer::Composer;
+pub use message_list::MessageList;

@@ -1,0 +1,631 @@
+//! A conversation session: the single owner of the transcript and the WebSocket, for a
+//! visitor (widget) or an agent (inbox). Components get immutable [`Snapshot`]s and call back
+//! into the session to send, type and mark read; the app hears about unread counts and the
+//! visitor's first conversation through [`SessionEvent`]s.
+//!
+//! Guarantees: a message typed is queued (and, for visitors, saved) before it is sent, and is
+//! retried with the same client message id until acknowledged, across dropped sockets and
+//! reloads; reconnects back off with jitter and resume from the last contiguous `seq`, so
+//! nothing is lost or shown twice.
+
+use crate::api::{self, Failure};
+use crate::persist::{self, Saved, SavedPending};
+use beckon_shared::backoff;
+use beckon_shared::proto::v1::{
+    ClientFrame, ConversationOrigin, ErrorCode, Role, ServerFrame, StartConversation,
+};
+use beckon_shared::text::normalize_body;
+use beckon_shared::transcript::Transcript;
+use beckon_shared::{ClientMsgId, ConversationId, SiteKey};
+use gloo_events::EventListener;
+use gloo_timers::callback::{Interval, Timeout};
+use std::cell::RefCell;
+use std::rc::{Rc, Weak};
+use wasm_bindgen::closure::Closure;
+use wasm_bindgen::JsCast;
+use web_sys::{CloseEvent, MessageEvent, WebSocket};
+use yew::Callback;
+
+const RECONNECT_BASE_MS: u64 = 500;
+const RECONNECT_CAP_MS: u64 = 15_000;
+const PING_EVERY_MS: u32 = 25_000;
+
+/// Who the session speaks for.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Auth {
+    /// A website visitor of `site`: the conversation is created on the first send, and the
+    /// token, conversation and unsent messages are saved in localStorage.
+    Visitor { site: SiteKey },
+    /// An agent in the inbox, on an existing conversation: every connect mints a fresh
+    /// WebSocket ticket with the admin key.
+    Agent {
+        admin_key: String,
+        name: String,
+        conversation: ConversationId,
+    },
+}
+
+/// What the session tells its app besides snapshots.
+#[derive(Clone, Debug, PartialEq)]
+pub enum SessionEvent {
+    /// Messages from the other side not yet read (0 while the panel is open).
+    Unread(usize),
+    /// The visitor's conversation now exists (first interaction done).
+    Engaged,
+}
+
+/// Connection state, as shown in the header.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Status {
+    /// No conversation yet (nothing to connect to).
+    Idle,
+    Connecting,
+    Online,
+    /// Disconnected; a retry is scheduled.
+    Offline,
+}
+
+/// What the components render.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Snapshot {
+    pub transcript: Transcript,
+    pub status: Status,
+    pub open: bool,
+    /// A problem to show the visitor (a refused message, a blocked site).
+    pub notice: Option<String>,
+}
+
+impl Default for Snapshot {
+    fn default() -> Self {
+        Snapshot {
+            transcript: Transcript::new(Role::Visitor),
+            status: Status::Idle,
+            open: false,
+            notice: None,
+        }
+    }
+}
+
+struct Socket {
+    ws: WebSocket,
+    opened: bool,
+    _on_open: Closure<dyn FnMut()>,
+    _on_message: Closure<dyn FnMut(MessageEvent)>,
+    _on_close: Closure<dyn FnMut(CloseEvent)>,
+    _ping: Option<Interval>,
+}
+
+impl Drop for Socket {
+    fn drop(&mut self) {
+        self.ws.set_onopen(None);
+        self.ws.set_onmessage(None);
+        self.ws.set_onclose(None);
+        let _ = self.ws.close();
+    }
+}
+
+struct Inner {
+    auth: Auth,
+    events: Callback<SessionEvent>,
+    transcript: Transcript,
+    status: Status,
+    open: bool,
+    notice: Option<String>,
+    conversation: Option<ConversationId>,
+    token: Option<String>,
+    page_url: Option<String>,
+    referrer: Option<String>,
+    origin: Option<ConversationOrigin>,
+    socket: Option<Socket>,
+    attempt: u32,
+    retry: Option<Timeout>,
+    starting: bool,
+    unread_reported: Option<usize>,
+    on_change: Callback<Rc<Snapshot>>,
+    _online: Option<EventListener>,
+}
+
+/// A cheap handle to the session (clones share it).
+#[derive(Clone)]
+pub struct Session {
+    inner: Rc<RefCell<Inner>>,
+}
+
+impl PartialEq for Session {
+    fn eq(&self, other: &Self) -> bool {
+        Rc::ptr_eq(&self.inner, &other.inner)
+    }
+}
+
+fn now_ms() -> i64 {
+    js_sys::Date::now() as i64
+}
+
+fn new_client_msg_id() -> ClientMsgId {
+    let mut bytes = [0u8; 16];
+    if let Some(crypto) = web_sys::window().and_then(|w| w.crypto().ok()) {
+        let _ = crypto.get_random_values_with_u8_array(&mut bytes);
+    }
+    let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    ClientMsgId::parse(&hex).expect("32 hex digits are a valid client message id")
+}
+
+impl Session {
+    /// Starts a session. A visitor's saved state is restored and a returning visitor
+    /// reconnects at once; an agent connects at once.
+    pub fn new(
+        auth: Auth,
+        on_change: Callback<Rc<Snapshot>>,
+        events: Callback<SessionEvent>,
+    ) -> Session {
+        let (saved, me) = match &auth {
+            Auth::Visitor { site } => (persist::load(site), Role::Visitor),
+            Auth::Agent { conversation, .. } => (
+                Saved {
+                    conversation_id: Some(conversation.clone()),
+                    ..Saved::default()
+                },
+                Role::Agent,
+            ),
+        };
+        let mut transcript = Transcript::new(me);
+        for p in &saved.pending {
+            transcript.queue(p.id.clone(), p.body.clone(), p.created_at);
+        }
+        let can_connect =
+            saved.conversation_id.is_some() && (saved.token.is_some() || me == Role::Agent);
+        let inner = Rc::new(RefCell::new(Inner {
+            auth,
+            events,
+            transcript,
+            status: Status::Idle,
+            open: false,
+            notice: None,
+            conversation: saved.conversation_id.clone(),
+            token: saved.token.clone(),
+            page_url: None,
+            referrer: None,
+            origin: None,
+            socket: None,
+            attempt: 0,
+            retry: None,
+            starting: false,
+            unread_reported: None,
+            on_change,
+            _online: None,
+        }));
+        let session = Session { inner };
+        // Come back at once when the network does, instead of waiting out the backoff.
+        if let Some(window) = web_sys::window() {
+            let weak = Rc::downgrade(&session.inner);
+            let listener = EventListener::new(&window, "online", move |_| {
+                if let Some(s) = upgrade(&weak) {
+                    let offline = s.inner.borrow().status == Status::Offline;
+                    if offline {
+                        s.connect();
+                    }
+                }
+            });
+            session.inner.borrow_mut()._online = Some(listener);
+        }
+        if can_connect {
+            session.connect();
+        } else if !saved.pending.is_empty() {
+            session.start_conversation();
+        }
+        session
+    }
+
+    pub fn snapshot(&self) -> Rc<Snapshot> {
+        let i = self.inner.borrow();
+        Rc::new(Snapshot {
+            transcript: i.transcript.clone(),
+            status: i.status,
+            open: i.open,
+            notice: i.notice.clone(),
+        })
+    }
+
+    /// Emits a fresh snapshot and the unread count. Never called while the cell is borrowed
+    /// (a callback may render synchronously and read the session).
+    fn notify(&self) {
+        let snapshot = self.snapshot();
+        let (callback, events, unread) = {
+            let mut i = self.inner.borrow_mut();
+            let unread = if i.open { 0 } else { i.transcript.unread() };
+            let changed = i.unread_reported != Some(unread);
+            i.unread_reported = Some(unread);
+            (
+                i.on_change.clone(),
+                i.events.clone(),
+                changed.then_some(unread),
+            )
+        };
+        if let Some(n) = unread {
+            events.emit(SessionEvent::Unread(n));
+        }
+        callback.emit(snapshot);
+    }
+
+    fn emit(&self, event: SessionEvent) {
+        let events = self.inner.borrow().events.clone();
+        events.emit(event);
+    }
+
+    /// Saves a visitor's state; agents keep theirs in memory.
+    fn save(&self) {
+        let i = self.inner.borrow();
+        let Auth::Visitor { site } = &i.auth else {
+            return;
+        };
+        let saved = Saved {
+            conversation_id: i.conversation.clone(),
+            token: i.token.clone(),
+            pending: i.transcript.unsent().map(SavedPending::from).collect(),
+        };
+        persist::save(site, &saved);
+    }
+
+    /// Records the host page the visitor is on (used when the conversation starts).
+    pub fn set_page(&self, url: String, referrer: String) {
+        let mut i = self.inner.borrow_mut();
+        i.page_url = (!url.is_empty()).then_some(url);
+        i.referrer = (!referrer.is_empty()).then_some(referrer);
+    }
+
+    /// Marks the conversation that is about to start as an answer to a proactive rule.
+    pub fn set_origin(&self, origin: Option<ConversationOrigin>) {
+        self.inner.borrow_mut().origin = origin;
+    }
+
+    /// Opens or closes the panel; opening marks everything read.
+    pub fn set_open(&self, open: bool) {
+        {
+            let mut i = self.inner.borrow_mut();
+            i.open = open;
+            if open {
+                mark_read(&mut i);
+            }
+        }
+        self.notify();
+    }
+
+    /// Queues a message for sending. Returns `false` (and shows why) if it is not acceptable.
+    pub fn send(&self, raw: &str) -> bool {
+        let body = match normalize_body(raw) {
+            Ok(b) => b,
+            Err(code) => {
+                self.inner.borrow_mut().notice = Some(code.describe().to_owned());
+                self.notify();
+                return false;
+            }
+        };
+        let id = new_client_msg_id();
+        let needs_conversation = {
+            let mut i = self.inner.borrow_mut();
+            i.notice = None;
+            i.transcript.queue(id.clone(), body.clone(), now_ms());
+            if let Some(s) = i.socket.as_ref().filter(|s| s.opened) {
+                send_frame(
+                    &s.ws,
+                    &ClientFrame::Send {
+                        client_msg_id: id,
+                        body,
+                    },
+                );
+            }
+            i.conversation.is_none()
+        };
+        self.save();
+        if needs_conversation {
+            self.start_conversation();
+        }
+        self.notify();
+        true
+    }
+
+    /// Drops a message the server refused for good.
+    pub fn discard(&self, id: &ClientMsgId) {
+        self.inner.borrow_mut().transcript.discard(id);
+        self.save();
+        self.notify();
+    }
+
+    pub fn typing(&self, active: bool) {
+        let i = self.inner.borrow();
+        if let Some(s) = i.socket.as_ref().filter(|s| s.opened) {
+            send_frame(&s.ws, &ClientFrame::Typing { active });
+        }
+    }
+
+    /// Creates the conversation (first interaction), then connects. Retries network failures.
+    fn start_conversation(&self) {
+        let (site, token, start) = {
+            let mut i = self.inner.borrow_mut();
+            let Auth::Visitor { site } = &i.auth else {
+                return;
+            };
+            let site = site.clone();
+            if i.starting || i.conversation.is_some() {
+                return;
+            }
+            i.starting = true;
+            let start = StartConversation {
+                page_url: i.page_url.clone(),
+                referrer: i.referrer.clone(),
+                origin: i.origin.clone(),
+            };
+            (site, i.token.clone(), start)
+        };
+        let weak = Rc::downgrade(&self.inner);
+        wasm_bindgen_futures::spawn_local(async move {
+            let result = api::start_conversation(&site, token.as_deref(), &start).await;
+            let Some(session) = upgrade(&weak) else {
+                return;
+            };
+            session.inner.borrow_mut().starting = false;
+            match result {
+                Ok(started) => {
+                    {
+                        let mut i = session.inner.borrow_mut();
+                        i.conversation = Some(started.conversation_id);
+                        i.token = Some(started.visitor_token);
+                        i.attempt = 0;
+                    }
+                    session.emit(SessionEvent::Engaged);
+                    session.save();
+                    session.connect();
+                }
+                Err(Failure::Refused {
+                    code: ErrorCode::InvalidToken | ErrorCode::Forbidden,
+                    ..
+                }) if token.is_some() => {
+                    // A stale token (rotated secret, other site): start over as a new visitor.
+                    session.inner.borrow_mut().token = None;
+                    session.start_conversation();
+                }
+                Err(Failure::Refused { message, .. }) => {
+                    session.inner.borrow_mut().notice = Some(message);
+                    session.notify();
+                }
+                Err(Failure::Network) => session.retry_later(Session::start_conversation),
+            }
+        });
+    }
+
+    fn retry_later(&self, what: fn(&Session)) {
+        let weak = Rc::downgrade(&self.inner);
+        {
+            let mut i = self.inner.borrow_mut();
+            let delay = backoff::delay_ms(
+                i.attempt,
+                RECONNECT_BASE_MS,
+                RECONNECT_CAP_MS,
+                js_sys::Math::random(),
+            );
+            i.attempt = i.attempt.saturating_add(1);
+            i.status = Status::Offline;
+            i.retry = Some(Timeout::new(delay as u32, move || {
+                if let Some(s) = upgrade(&weak) {
+                    what(&s);
+                }
+            }));
+        }
+        self.notify();
+    }
+
+    /// Opens the conversation's WebSocket (replacing any previous one). Agents first mint a
+    /// ticket (tickets are short-lived, so each connect gets its own).
+    pub fn connect(&self) {
+        {
+            let mut i = self.inner.borrow_mut();
+            i.socket = None;
+            i.retry = None;
+            i.status = Status::Connecting;
+        }
+        let auth = self.inner.borrow().auth.clone();
+        match auth {
+            Auth::Visitor { .. } => {
+                let path = {
+                    let i = self.inner.borrow();
+                    let (Some(id), Some(token)) = (&i.conversation, &i.token) else {
+                        return;
+                    };
+                    format!(
+                        "/api/v1/conversations/{id}/ws?token={}",
+                        js_sys::encode_uri_component(token)
+                    )
+                };
+                self.open_socket(&path);
+            }
+            Auth::Agent {
+                admin_key,
+                name,
+                conversation,
+            } => {
+                let weak = Rc::downgrade(&self.inner);
+                wasm_bindgen_futures::spawn_local(async move {
+                    let ticket = api::ws_ticket(&admin_key).await;
+                    let Some(s) = upgrade(&weak) else { return };
+                    match ticket {
+                        Ok(t) => s.open_socket(&format!(
+                            "/api/v1/conversations/{conversation}/ws?ticket={}&name={}",
+                            js_sys::encode_uri_component(&t.ticket),
+                            js_sys::encode_uri_component(&name)
+                        )),
+                        Err(Failure::Refused { message, .. }) => {
+                            s.inner.borrow_mut().notice = Some(message);
+                            s.retry_later(Session::connect);
+                        }
+                        Err(Failure::Network) => s.retry_later(Session::connect),
+                    }
+                });
+            }
+        }
+        self.notify();
+    }
+
+    fn open_socket(&self, path: &str) {
+        let Some(url) = api::ws_url(path) else { return };
+        let ws = match WebSocket::new(&url) {
+            Ok(ws) => ws,
+            Err(_) => return self.retry_later(Session::connect),
+        };
+        let weak = Rc::downgrade(&self.inner);
+        let on_open = Closure::<dyn FnMut()>::new({
+            let weak = weak.clone();
+            move || {
+                if let Some(s) = upgrade(&weak) {
+                    s.on_open();
+                }
+            }
+        });
+        let on_message = Closure::<dyn FnMut(MessageEvent)>::new({
+            let weak = weak.clone();
+            move |e: MessageEvent| {
+                if let (Some(s), Some(text)) = (upgrade(&weak), e.data().as_string()) {
+                    s.on_frame(&text);
+                }
+            }
+        });
+        let on_close = Closure::<dyn FnMut(CloseEvent)>::new(move |_e: CloseEvent| {
+            if let Some(s) = upgrade(&weak) {
+                s.on_close();
+            }
+        });
+        ws.set_onopen(Some(on_open.as_ref().unchecked_ref()));
+        ws.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
+        ws.set_onclose(Some(on_close.as_ref().unchecked_ref()));
+        self.inner.borrow_mut().socket = Some(Socket {
+            ws,
+            opened: false,
+            _on_open: on_open,
+            _on_message: on_message,
+            _on_close: on_close,
+            _ping: None,
+        });
+    }
+
+    fn on_open(&self) {
+        {
+            let mut i = self.inner.borrow_mut();
+            let resume_from = i.transcript.resume_from();
+            let unsent: Vec<ClientFrame> = i
+                .transcript
+                .unsent()
+                .map(|p| ClientFrame::Send {
+                    client_msg_id: p.client_msg_id.clone(),
+                    body: p.body.clone(),
+                })
+                .collect();
+            i.status = Status::Online;
+            i.attempt = 0;
+            let Some(socket) = i.socket.as_mut() else {
+                return;
+            };
+            socket.opened = true;
+            send_frame(&socket.ws, &ClientFrame::Hello { resume_from });
+            for frame in &unsent {
+                send_frame(&socket.ws, frame);
+            }
+            let ws = socket.ws.clone();
+            socket._ping = Some(Interval::new(PING_EVERY_MS, move || {
+                send_frame(&ws, &ClientFrame::Ping)
+            }));
+        }
+        self.notify();
+    }
+
+    fn on_frame(&self, text: &str) {
+        let Ok(frame) = serde_json::from_str::<ServerFrame>(text) else {
+            return;
+        };
+        let resolves_pending = matches!(
+            frame,
+            ServerFrame::Ack { .. } | ServerFrame::Message { .. } | ServerFrame::Error { .. }
+        );
+        let changed = {
+            let mut i = self.inner.borrow_mut();
+            if let ServerFrame::Error {
+                client_msg_id: Some(_),
+                ref message,
+                ..
+            } = frame
+            {
+                i.notice = Some(message.clone());
+            }
+            let applied = i.transcript.apply(frame);
+            if i.open && applied.incoming > 0 {
+                mark_read(&mut i);
+            }
+            applied.changed
+        };
+        if resolves_pending {
+            self.save();
+        }
+        if changed {
+            self.notify();
+        }
+    }
+
+    fn on_close(&self) {
+        let opened = {
+            let mut i = self.inner.borrow_mut();
+            let opened = i.socket.as_ref().is_some_and(|s| s.opened);
+            i.socket = None;
+            opened
+        };
+        if opened {
+            return self.retry_later(Session::connect);
+        }
+        // The handshake failed and browsers do not say why: ask over HTTP whether our
+        // credentials are still good before retrying forever.
+        let (id, token) = {
+            let i = self.inner.borrow();
+            match (&i.auth, &i.conversation, &i.token) {
+                (Auth::Visitor { .. }, Some(id), Some(t)) => (id.clone(), t.clone()),
+                _ => return self.retry_later(Session::connect),
+            }
+        };
+        let weak = Rc::downgrade(&self.inner);
+        wasm_bindgen_futures::spawn_local(async move {
+            let valid = api::credentials_valid(&id, &token).await;
+            let Some(s) = upgrade(&weak) else { return };
+            match valid {
+                Ok(false) => {
+                    // The conversation is gone or no longer ours: start afresh on the next send.
+                    {
+                        let mut i = s.inner.borrow_mut();
+                        i.conversation = None;
+                        i.status = Status::Idle;
+                    }
+                    s.save();
+                    let has_unsent = s.inner.borrow().transcript.unsent().next().is_some();
+                    if has_unsent {
+                        s.start_conversation();
+                    }
+                    s.notify();
+                }
+                _ => s.retry_later(Session::connect),
+            }
+        });
+    }
+}
+
+fn upgrade(weak: &Weak<RefCell<Inner>>) -> Option<Session> {
+    weak.upgrade().map(|inner| Session { inner })
+}
+
+fn send_frame(ws: &WebSocket, frame: &ClientFrame) {
+    if let Ok(text) = serde_json::to_string(frame) {
+        let _ = ws.send_with_str(&text);
+    }
+}
+
+fn mark_read(i: &mut Inner) {
+    if let Some(seq) = i.transcript.mark_read() {
+        if let Some(s) = i.socket.as_ref().filter(|s| s.opened) {
+            send_frame(&s.ws, &ClientFrame::Read { seq });
+        }
+    }
+}

@@ -1,0 +1,69 @@
+//! One conversation in the inbox: an agent session on it (history, live messages, replies),
+//! marked read while it is on screen.
+
+use beckon_client::components::{Composer, MessageList};
+use beckon_client::session::{Auth, Session, Snapshot, Status};
+use beckon_shared::proto::v1::ConversationSummary;
+use std::rc::Rc;
+use yew::prelude::*;
+
+#[derive(Properties, PartialEq)]
+pub struct ConversationPaneProps {
+    pub admin_key: AttrValue,
+    pub agent_name: AttrValue,
+    pub summary: ConversationSummary,
+}
+
+#[function_component]
+pub fn ConversationPane(props: &ConversationPaneProps) -> Html {
+    let snapshot = use_state(|| Rc::new(Snapshot::default()));
+    let session = {
+        let setter = snapshot.setter();
+        let auth = Auth::Agent {
+            admin_key: props.admin_key.to_string(),
+            name: props.agent_name.to_string(),
+            conversation: props.summary.id.clone(),
+        };
+        use_memo(props.summary.id.clone(), move |_| {
+            let s = Session::new(
+                auth,
+                Callback::from(move |snap| setter.set(snap)),
+                Callback::noop(),
+            );
+            s.set_open(true);
+            s
+        })
+    };
+    let on_send = {
+        let session = (*session).clone();
+        Callback::from(move |text: String| session.send(&text))
+    };
+    let on_typing = {
+        let session = (*session).clone();
+        Callback::from(move |active| session.typing(active))
+    };
+    let on_discard = {
+        let session = (*session).clone();
+        Callback::from(move |id| session.discard(&id))
+    };
+    let s = &props.summary;
+    let status = match snapshot.status {
+        Status::Online => "Live",
+        Status::Offline => "Offline — reconnecting…",
+        _ => "Connecting…",
+    };
+    html! {
+        <div class="conversation">
+            <header class="conv-head">
+                <h2>{ format!("Visitor {}", &s.visitor_id.as_str()[2..8]) }</h2>
+                <p class="meta">
+                    if let Some(url) = &s.page_url { <span>{ "On " }<a href={url.clone()} target="_blank" rel="noopener noreferrer">{ url }</a></span> }
+                    <span role="status">{ status }</span>
+                </p>
+            </header>
+            <MessageList transcript={snapshot.transcript.clone()} {on_discard} />
+            if let Some(n) = &snapshot.notice { <p class="notice" role="alert">{ n }</p> }
+            <Composer {on_send} {on_typing} focus=true />
+        </div>
+    }
+}

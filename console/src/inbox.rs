@@ -1,0 +1,212 @@
+//! The inbox: pick a site, see its conversations (most recent first, updated live), open one.
+
+use crate::conversation::ConversationPane;
+use crate::feed::{Feed, FeedUpdate};
+use beckon_client::api;
+use beckon_shared::proto::v1::{
+    ConversationOrigin, ConversationSummary, InboxEvent, Role, SiteSettings,
+};
+use beckon_shared::{ConversationId, SiteKey};
+use std::rc::Rc;
+use web_sys::HtmlSelectElement;
+use yew::prelude::*;
+
+#[derive(Properties, PartialEq)]
+pub struct InboxProps {
+    pub admin_key: AttrValue,
+    pub agent_name: AttrValue,
+    pub on_sign_out: Callback<()>,
+}
+
+#[derive(Clone, Default, PartialEq)]
+struct List {
+    items: Vec<ConversationSummary>,
+    live: bool,
+    error: Option<String>,
+}
+
+enum ListAction {
+    Replace(Vec<ConversationSummary>),
+    Upsert(ConversationSummary),
+    Live(bool),
+    Error(String),
+}
+
+impl Reducible for List {
+    type Action = ListAction;
+    fn reduce(self: Rc<Self>, action: ListAction) -> Rc<Self> {
+        let mut next = (*self).clone();
+        match action {
+            ListAction::Replace(items) => {
+                next.items = items;
+                next.error = None;
+            }
+            ListAction::Upsert(s) => {
+                match next.items.iter_mut().find(|c| c.id == s.id) {
+                    Some(existing) if existing.last_seq > s.last_seq => {}
+                    Some(existing) => *existing = s,
+                    None => next.items.push(s),
+                }
+                next.items.sort_by(|a, b| b.updated_at.cmp(&a.updated_at));
+            }
+            ListAction::Live(live) => next.live = live,
+            ListAction::Error(e) => next.error = Some(e),
+        }
+        Rc::new(next)
+    }
+}
+
+fn ago(ms: i64) -> String {
+    let secs = ((js_sys::Date::now() as i64 - ms) / 1000).max(0);
+    match secs {
+        0..=59 => "now".into(),
+        60..=3599 => format!("{} min", secs / 60),
+        3600..=86_399 => format!("{} h", secs / 3600),
+        _ => format!("{} d", secs / 86_400),
+    }
+}
+
+fn origin_label(o: &ConversationOrigin) -> Option<String> {
+    match o {
+        ConversationOrigin::Rule { rule_id } => Some(format!("from rule {rule_id}")),
+        ConversationOrigin::Agent { .. } => Some("started by an agent".into()),
+        _ => None,
+    }
+}
+
+fn short_visitor(s: &ConversationSummary) -> String {
+    format!("Visitor {}", &s.visitor_id.as_str()[2..8])
+}
+
+#[function_component]
+pub fn Inbox(props: &InboxProps) -> Html {
+    let sites = use_state(Vec::<SiteSettings>::new);
+    let site = use_state(|| None::<SiteKey>);
+    let list = use_reducer(List::default);
+    let selected = use_state(|| None::<ConversationId>);
+
+    {
+        let (sites, site, list, key) = (
+            sites.clone(),
+            site.clone(),
+            list.dispatcher(),
+            props.admin_key.to_string(),
+        );
+        use_effect_with((), move |_| {
+            wasm_bindgen_futures::spawn_local(async move {
+                match api::list_sites(&key).await {
+                    Ok(all) => {
+                        let first = all
+                            .iter()
+                            .find(|s| s.key.as_str() == "demo")
+                            .or(all.first())
+                            .map(|s| s.key.clone());
+                        sites.set(all);
+                        site.set(first);
+                    }
+                    Err(f) => list.dispatch(ListAction::Error(f.describe())),
+                }
+            });
+        });
+    }
+
+    {
+        let (list, key) = (list.dispatcher(), props.admin_key.to_string());
+        use_effect_with((*site).clone(), move |site| {
+            let feed = site.clone().map(|site| {
+                let reload = {
+                    let (list, key, site) = (list.clone(), key.clone(), site.clone());
+                    move || {
+                        let (list, key, site) = (list.clone(), key.clone(), site.clone());
+                        wasm_bindgen_futures::spawn_local(async move {
+                            match api::list_conversations(&key, &site).await {
+                                Ok(l) => list.dispatch(ListAction::Replace(l.conversations)),
+                                Err(f) => list.dispatch(ListAction::Error(f.describe())),
+                            }
+                        });
+                    }
+                };
+                let on_update = Callback::from(move |u| match u {
+                    FeedUpdate::Connected => {
+                        list.dispatch(ListAction::Live(true));
+                        reload();
+                    }
+                    FeedUpdate::Disconnected => list.dispatch(ListAction::Live(false)),
+                    FeedUpdate::Event(InboxEvent::Conversation { summary }) => {
+                        list.dispatch(ListAction::Upsert(summary))
+                    }
+                    FeedUpdate::Event(_) => {}
+                });
+                Feed::open(key, site, on_update)
+            });
+            move || drop(feed)
+        });
+    }
+
+    let on_site = {
+        let (site, selected) = (site.clone(), selected.clone());
+        Callback::from(move |e: Event| {
+            let value = e.target_dyn_into::<HtmlSelectElement>().map(|s| s.value());
+            site.set(value.and_then(|v| SiteKey::parse(&v).ok()));
+            selected.set(None);
+        })
+    };
+    let sign_out = props.on_sign_out.reform(|_: MouseEvent| ());
+    let current = selected
+        .as_ref()
+        .and_then(|id| list.items.iter().find(|c| &c.id == id).cloned());
+
+    html! {
+        <div class="inbox">
+            <header class="bar">
+                <strong class="brand">{ "Beckon" }</strong>
+                <label class="site-pick">{ "Site " }
+                    <select onchange={on_site} aria-label="Site">
+                        { for sites.iter().map(|s| html! {
+                            <option value={s.key.to_string()} selected={Some(&s.key) == site.as_ref()}>{ format!("{} ({})", s.name, s.key) }</option>
+                        }) }
+                    </select>
+                </label>
+                <span class={classes!("live", list.live.then_some("on"))} role="status">{ if list.live { "Live" } else { "Connecting…" } }</span>
+                <button type="button" class="linkish" onclick={sign_out}>{ "Sign out" }</button>
+            </header>
+            if let Some(e) = &list.error { <p class="error" role="alert">{ e }</p> }
+            <div class="columns">
+                <nav class="list" aria-label="Conversations">
+                    if list.items.is_empty() { <p class="empty">{ "No conversations yet. Open the demo page and say hello." }</p> }
+                    <ul>
+                        { for list.items.iter().map(|c| {
+                            let id = c.id.clone();
+                            let onclick = { let selected = selected.clone(); Callback::from(move |_| selected.set(Some(id.clone()))) };
+                            let active = selected.as_ref() == Some(&c.id);
+                            let preview = c.last_message.as_ref().map(|m| {
+                                let who = if m.role == Role::Visitor { "" } else { "You: " };
+                                format!("{who}{}", m.body)
+                            }).unwrap_or_else(|| "(no messages yet)".into());
+                            html! {
+                                <li key={c.id.to_string()}>
+                                    <button type="button" class={classes!("conv", active.then_some("active"))} {onclick} aria-current={active.then_some("true")}>
+                                        <span class="row1">
+                                            <span class="who">{ short_visitor(c) }</span>
+                                            <span class="when">{ ago(c.updated_at) }</span>
+                                        </span>
+                                        <span class="preview">{ preview }</span>
+                                        if let Some(o) = origin_label(&c.origin) { <span class="origin">{ o }</span> }
+                                        if c.unread > 0 { <span class="unread" aria-label={format!("{} unread", c.unread)}>{ c.unread }</span> }
+                                    </button>
+                                </li>
+                            }
+                        }) }
+                    </ul>
+                </nav>
+                <section class="pane">
+                    if let Some((k, c)) = current.map(|c| (c.id.to_string(), c)) {
+                        <ConversationPane key={k} admin_key={props.admin_key.clone()} agent_name={props.agent_name.clone()} summary={c} />
+                    } else {
+                        <p class="empty">{ "Select a conversation." }</p>
+                    }
+                </section>
+            </div>
+        </div>
+    }
+}

@@ -1,0 +1,23 @@
+//! Beckon's web inbox, served at `/console`: an agent signs in with an admin API key, sees the
+//! site's conversations update live (SiteHub feed), opens one and replies; replies reach the
+//! visitor's widget in real time. It reuses the widget's conversation session and message
+//! components from `beckon-client`, as an agent.
+
+mod app;
+mod conversation;
+mod feed;
+mod inbox;
+mod sign_in;
+
+use wasm_bindgen::prelude::wasm_bindgen;
+
+#[wasm_bindgen(start)]
+pub fn start() {
+    let Some(root) = web_sys::window()
+        .and_then(|w| w.document())
+        .and_then(|d| d.get_element_by_id("app"))
+    else {
+        return;
+    };
+    yew::Renderer::<app::App>::with_root(root).render();
+}

@@ -1,0 +1,219 @@
+//! A real headless Chromium driven over WebDriver (ChromeDriver + fantoccini), plus helpers
+//! that act as a visitor would: find the launcher by its accessible name, type in the box
+//! named "Message", press "Send", read the `role="log"`.
+
+use fantoccini::elements::Element;
+use fantoccini::{Client, ClientBuilder, Locator};
+use serde_json::{json, Value};
+use std::process::{Child, Command, Stdio};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+struct Driver {
+    port: u16,
+    _child: Child,
+}
+
+fn driver() -> &'static Driver {
+    static DRIVER: OnceLock<Driver> = OnceLock::new();
+    DRIVER.get_or_init(|| {
+        let port = crate::free_port();
+        let bin = std::env::var("CHROMEDRIVER").unwrap_or_else(|_| "chromedriver".into());
+        let mut c = Command::new(bin);
+        c.arg(format!("--port={port}")).arg("--allowed-ips=127.0.0.1").stdout(Stdio::null()).stderr(Stdio::null());
+        std::os::unix::process::CommandExt::process_group(&mut c, 0);
+        let child = c.spawn().expect("chromedriver (apt install chromium-driver; make test does it)");
+        let me = std::process::id();
+        let pgid = child.id();
+        let _ = Command::new("sh")
+            .args(["-c", &format!("while kill -0 {me} 2>/dev/null; do sleep 1; done; kill -KILL -- -{pgid} 2>/dev/null")])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn();
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(Instant::now() < deadline, "chromedriver did not start");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        Driver { port, _child: child }
+    })
+}
+
+/// A fresh browser (new profile: no storage, no cookies) with the given viewport.
+pub async fn open(width: u32, height: u32) -> Client {
+    let profile = std::env::temp_dir().join(format!(
+        "beckon-chrome-{}-{}",
+        std::process::id(),
+        crate::free_port()
+    ));
+    let caps = json!({
+        "goog:chromeOptions": {
+            "binary": std::env::var("CHROME").unwrap_or_else(|_| "/usr/bin/chromium".into()),
+            "args": [
+                "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic",
+                "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                "--no-first-run", "--disable-dev-shm-usage", "--hide-scrollbars",
+                format!("--user-data-dir={}", profile.display()),
+                format!("--window-size={width},{height}"),
+            ],
+        },
+        "goog:loggingPrefs": { "browser": "ALL" },
+    });
+    let caps = match caps {
+        Value::Object(m) => m,
+        _ => unreachable!(),
+    };
+    let mut builder = ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new());
+    builder.capabilities(caps);
+    let client = builder
+        .connect(&format!("http://127.0.0.1:{}", driver().port))
+        .await
+        .expect("webdriver session");
+    // Headless window size excludes nothing; make the viewport exactly what was asked.
+    let _ = client.set_window_size(width, height).await;
+    client
+}
+
+/// Polls `f` until it returns `Some`, for up to `timeout`.
+pub async fn eventually<T, F, Fut>(timeout: Duration, what: &str, mut f: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let deadline = Instant::now() + timeout;
+    loop {
+        if let Some(v) = f().await {
+            return v;
+        }
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// The launcher button inside the loader's shadow root (accessible name starts "Open chat"
+/// or "Close chat").
+pub async fn launcher(c: &Client) -> Element {
+    eventually(Duration::from_secs(20), "the launcher", || async {
+        let host = c.find(Locator::Css("#beckon-root")).await.ok()?;
+        let root = host.shadow_root().await.ok()?;
+        root.find(Locator::Css("button[aria-label]")).await.ok()
+    })
+    .await
+}
+
+/// The app iframe (inside the shadow root), if it exists.
+pub async fn frame(c: &Client) -> Option<Element> {
+    let host = c.find(Locator::Css("#beckon-root")).await.ok()?;
+    host.shadow_root()
+        .await
+        .ok()?
+        .find(Locator::Css("iframe"))
+        .await
+        .ok()
+}
+
+/// Clicks the launcher and switches into the chat iframe once its composer is there.
+pub async fn open_chat(c: &Client) {
+    launcher(c).await.click().await.expect("click launcher");
+    enter_chat(c).await;
+}
+
+/// Switches into the chat iframe and waits for the app to render.
+pub async fn enter_chat(c: &Client) {
+    let f = eventually(Duration::from_secs(20), "the chat iframe", || frame(c)).await;
+    f.enter_frame().await.expect("enter iframe");
+    eventually(Duration::from_secs(30), "the message box", || async {
+        c.find(Locator::Css("textarea[aria-label='Message']"))
+            .await
+            .ok()
+    })
+    .await;
+}
+
+/// Types `text` into the box named "Message" and presses the button named "Send".
+pub async fn send_message(c: &Client, text: &str) {
+    let input = c
+        .find(Locator::Css("textarea[aria-label='Message']"))
+        .await
+        .unwrap();
+    input.send_keys(text).await.unwrap();
+    c.find(Locator::Css("button[aria-label='Send']"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+}
+
+/// The bodies shown in the `role="log"`, in order (greeting excluded).
+pub async fn log_bodies(c: &Client) -> Vec<String> {
+    let v = c
+        .execute(
+            "return [...document.querySelectorAll('[role=log] li.msg:not(.greeting) .body')].map(e => e.textContent)",
+            vec![],
+        )
+        .await
+        .unwrap_or(Value::Null);
+    serde_json::from_value(v).unwrap_or_default()
+}
+
+/// Waits until the log shows exactly `expected`.
+pub async fn wait_for_log(c: &Client, expected: &[&str]) {
+    let want: Vec<String> = expected.iter().map(|s| s.to_string()).collect();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let got = log_bodies(c).await;
+        if got == want {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "log shows {got:?}, expected {want:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// Chrome's console log (ChromeDriver's `se/log` endpoint).
+#[derive(Debug)]
+struct BrowserLog;
+
+impl fantoccini::wd::WebDriverCompatibleCommand for BrowserLog {
+    fn endpoint(
+        &self,
+        base: &url::Url,
+        session: Option<&str>,
+    ) -> Result<url::Url, url::ParseError> {
+        base.join(&format!("session/{}/se/log", session.unwrap_or_default()))
+    }
+
+    fn method_and_body(&self, _url: &url::Url) -> (http::Method, Option<String>) {
+        (http::Method::POST, Some(r#"{"type":"browser"}"#.into()))
+    }
+}
+
+/// The browser console since the last call, as (level, message).
+pub async fn console_log(c: &Client) -> Vec<(String, String)> {
+    match c.issue_cmd(BrowserLog).await {
+        Ok(Value::Array(entries)) => entries
+            .into_iter()
+            .map(|e| {
+                (
+                    e["level"].as_str().unwrap_or("").to_owned(),
+                    e["message"].as_str().unwrap_or("").to_owned(),
+                )
+            })
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// Saves a PNG screenshot under `target/screenshots/` and returns its path.
+pub async fn screenshot(c: &Client, name: &str) -> std::path::PathBuf {
+    let dir = crate::repo_root().join("target/screenshots");
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join(format!("{name}.png"));
+    std::fs::write(&path, c.screenshot().await.expect("screenshot")).unwrap();
+    path
+}

@@ -1,0 +1,208 @@
+//! The edge under test: `wrangler dev` (workerd with local D1, Durable Objects, R2, Queues)
+//! on a free loopback port, with a throwaway state directory that is migrated and seeded
+//! first. A watchdog kills the server when the test process exits, however it exits.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+pub struct Edge {
+    pub url: String,
+    pub port: u16,
+    pub state_dir: PathBuf,
+    child: Child,
+    log: PathBuf,
+}
+
+fn wrangler(root: &Path) -> Command {
+    let mut c = Command::new(root.join("node_modules/.bin/wrangler"));
+    let path = format!(
+        "{}:{}",
+        root.join("node_modules/.bin").display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    c.current_dir(root)
+        .env("PATH", path)
+        .env("CLOUDFLARE_CF_FETCH_ENABLED", "false")
+        .env("WRANGLER_SEND_METRICS", "false")
+        .env("WRANGLER_SEND_ERROR_REPORTS", "false")
+        .env_remove("CLOUDFLARE_API_TOKEN")
+        .env("XDG_CONFIG_HOME", root.join(".config"))
+        .env("XDG_CACHE_HOME", root.join(".cache"));
+    c
+}
+
+fn run(mut c: Command, what: &str) {
+    let out = c.output().unwrap_or_else(|e| panic!("{what}: {e}"));
+    assert!(
+        out.status.success(),
+        "{what} failed:\n{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// A fresh, migrated and seeded state directory.
+pub fn fresh_state_dir(name: &str) -> PathBuf {
+    let root = crate::repo_root();
+    let dir = root.join("target/test-state").join(format!(
+        "{name}-{}-{}",
+        std::process::id(),
+        crate::free_port()
+    ));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut m = wrangler(&root);
+    m.args(["d1", "migrations", "apply", "DB", "--local", "--persist-to"])
+        .arg(&dir);
+    run(m, "d1 migrations apply");
+    let mut s = wrangler(&root);
+    s.args([
+        "d1",
+        "execute",
+        "DB",
+        "--local",
+        "--file",
+        "migrations/seed/demo.sql",
+        "--persist-to",
+    ])
+    .arg(&dir);
+    run(s, "seeding the demo site");
+    dir
+}
+
+impl Edge {
+    /// Starts `wrangler dev` on `state_dir` (fresh if `None`) and waits until it answers.
+    pub fn start(state_dir: Option<PathBuf>) -> Edge {
+        let root = crate::repo_root();
+        assert!(
+            root.join("edge/build/index.js").exists()
+                && root.join("dist/public/beckon.js").exists(),
+            "build first: `make build` (make test does it)"
+        );
+        let state_dir = state_dir.unwrap_or_else(|| fresh_state_dir("edge"));
+        let port = crate::free_port();
+        let log = state_dir.join(format!("wrangler-{port}.log"));
+        let mut c = wrangler(&root);
+        c.args(["dev", "--ip", "127.0.0.1", "--port", &port.to_string()])
+            .args(["--inspector-port", &crate::free_port().to_string()])
+            .arg("--persist-to")
+            .arg(&state_dir)
+            .args(["--var", &format!("ADMIN_API_KEY:{}", crate::ADMIN_KEY)])
+            .args(["--var", &format!("TOKEN_SECRET:{}", crate::TOKEN_SECRET)])
+            .args([
+                "--show-interactive-dev-session=false",
+                "--log-level",
+                "warn",
+            ])
+            .stdin(Stdio::null())
+            .stdout(std::fs::File::create(&log).unwrap())
+            .stderr(std::fs::File::options().append(true).open(&log).unwrap());
+        std::os::unix::process::CommandExt::process_group(&mut c, 0);
+        let child = c.spawn().expect("spawn wrangler dev");
+        watchdog(child.id());
+        let edge = Edge {
+            url: format!("http://127.0.0.1:{port}"),
+            port,
+            state_dir,
+            child,
+            log,
+        };
+        edge.wait_ready();
+        edge
+    }
+
+    fn wait_ready(&self) {
+        let deadline = Instant::now() + Duration::from_secs(120);
+        while Instant::now() < deadline {
+            if let Ok(mut s) = std::net::TcpStream::connect(("127.0.0.1", self.port)) {
+                use std::io::{Read, Write};
+                let _ = s.set_read_timeout(Some(Duration::from_secs(5)));
+                let _ = s.write_all(
+                    b"GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n",
+                );
+                let mut buf = String::new();
+                let _ = s.read_to_string(&mut buf);
+                if buf.starts_with("HTTP/1.1 200") {
+                    return;
+                }
+            }
+            std::thread::sleep(Duration::from_millis(200));
+        }
+        panic!(
+            "wrangler dev did not become ready; log:\n{}",
+            self.log_tail()
+        );
+    }
+
+    pub fn log_tail(&self) -> String {
+        let text = std::fs::read_to_string(&self.log).unwrap_or_default();
+        text.lines()
+            .rev()
+            .take(60)
+            .collect::<Vec<_>>()
+            .into_iter()
+            .rev()
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+
+    /// Stops the server (the whole process group: wrangler and workerd) and waits for it.
+    pub fn stop(mut self) -> PathBuf {
+        self.kill();
+        self.state_dir.clone()
+    }
+
+    fn kill(&mut self) {
+        let pgid = self.child.id() as i32;
+        let _ = Command::new("kill")
+            .args(["-TERM", "--", &format!("-{pgid}")])
+            .status();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        let _ = Command::new("kill")
+            .args(["-KILL", "--", &format!("-{pgid}")])
+            .status();
+        let _ = self.child.wait();
+        // The port is free once nothing accepts on it.
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while Instant::now() < deadline
+            && std::net::TcpStream::connect(("127.0.0.1", self.port)).is_ok()
+        {
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+}
+
+impl Drop for Edge {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// Kills process group `pgid` once this test process is gone.
+fn watchdog(pgid: u32) {
+    let me = std::process::id();
+    let script = format!(
+        "while kill -0 {me} 2>/dev/null; do sleep 1; done; kill -KILL -- -{pgid} 2>/dev/null"
+    );
+    let _ = Command::new("sh")
+        .args(["-c", &script])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn();
+}
+
+/// One edge shared by all tests of a test binary (they isolate themselves by site and
+/// conversation).
+pub fn shared() -> &'static Edge {
+    static EDGE: OnceLock<Edge> = OnceLock::new();
+    EDGE.get_or_init(|| Edge::start(None))
+}

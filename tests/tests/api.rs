@@ -1,0 +1,862 @@
+//! Integration tests of the edge's HTTP and WebSocket API against the real runtime
+//! (`wrangler dev`: workerd with local D1 and Durable Objects).
+
+use beckon_shared::proto::v1::{
+    close, ClientFrame, ErrorCode, InboxEvent, Role, ServerFrame, WsTicket,
+};
+use beckon_shared::{ConversationId, Seq};
+use beckon_tests::api::{client_id, Api, Ws, WsEvent};
+use beckon_tests::edge;
+use reqwest::Method;
+use serde_json::json;
+use std::collections::HashSet;
+use std::time::Duration;
+
+const T: Duration = Duration::from_secs(10);
+
+fn api() -> Api {
+    Api::new(&edge::shared().url)
+}
+
+/// A site key unique to this test run.
+fn unique(prefix: &str) -> String {
+    format!("{prefix}-{}", beckon_tests::free_port())
+}
+
+#[tokio::test]
+async fn visitor_message_reaches_the_agent_and_the_reply_arrives_live() {
+    let api = api();
+    let site = unique("live");
+    api.create_site(&site).await;
+    let started = api.start_conversation(&site, None).await;
+    let mut ws = Ws::connect(
+        &api.visitor_ws_url(&started.conversation_id, &started.visitor_token),
+        None,
+    )
+    .await
+    .unwrap();
+    assert!(ws.hello(0).await.is_empty());
+
+    ws.send(&ClientFrame::Send {
+        client_msg_id: client_id("first"),
+        body: "  Do you ship to Canada?  ".into(),
+    })
+    .await;
+    let ack = ws
+        .recv_until(T, |f| matches!(f, ServerFrame::Ack { .. }))
+        .await;
+    let ServerFrame::Ack { seq, duplicate, .. } = ack else {
+        unreachable!()
+    };
+    assert_eq!((seq, duplicate), (Seq(1), false));
+
+    let posted = api
+        .agent_reply(&started.conversation_id, "Yes, 3-5 business days.")
+        .await;
+    assert_eq!(posted.message.seq, Seq(2));
+    let live = ws
+        .recv_until(
+            T,
+            |f| matches!(f, ServerFrame::Message { message } if message.role == Role::Agent),
+        )
+        .await;
+    let ServerFrame::Message { message } = live else {
+        unreachable!()
+    };
+    assert_eq!(message.body, "Yes, 3-5 business days.");
+    assert_eq!(message.author.as_deref(), Some("Ana"));
+
+    let page = api.admin_messages(&started.conversation_id).await;
+    let bodies: Vec<_> = page
+        .messages
+        .iter()
+        .map(|m| (m.seq.0, m.role, m.body.as_str()))
+        .collect();
+    assert_eq!(
+        bodies,
+        [
+            (1, Role::Visitor, "Do you ship to Canada?"),
+            (2, Role::Agent, "Yes, 3-5 business days.")
+        ]
+    );
+
+    let summary = api.admin_summary(&started.conversation_id).await;
+    assert_eq!(summary.last_seq, Seq(2));
+    assert_eq!(
+        summary.page_url.as_deref(),
+        Some("https://shop.example/pricing")
+    );
+    let list = api
+        .send(api.admin(
+            Method::GET,
+            &format!("/api/v1/admin/conversations?site={site}"),
+        ))
+        .await;
+    assert_eq!(
+        list.body["conversations"][0]["id"],
+        json!(started.conversation_id.as_str())
+    );
+    assert_eq!(
+        list.body["conversations"][0]["last_message"]["body"],
+        json!("Yes, 3-5 business days.")
+    );
+
+    // The visitor's own history endpoint shows the same, in order.
+    let own = api
+        .send(
+            api.get(&format!(
+                "/api/v1/conversations/{}/messages",
+                started.conversation_id
+            ))
+            .bearer_auth(&started.visitor_token),
+        )
+        .await;
+    assert_eq!(own.status, 200);
+    assert_eq!(own.body["messages"].as_array().unwrap().len(), 2);
+    ws.close().await;
+}
+
+/// Acceptance: 200 messages over a WebSocket that is dropped and resumed several times, with
+/// some sends retried under the same client id → exactly 200 messages, seq 1..200, no gaps,
+/// no duplicates, in the order they were written.
+#[tokio::test]
+async fn two_hundred_messages_survive_drops_and_retries_exactly_once() {
+    let api = api();
+    let site = unique("resume");
+    api.create_site(&site).await;
+    let started = api.start_conversation(&site, None).await;
+    let url = api.visitor_ws_url(&started.conversation_id, &started.visitor_token);
+
+    const N: usize = 200;
+    let mut acked: HashSet<usize> = HashSet::new();
+    let mut next = 1; // next message number to send for the first time
+    let mut seen_seq = 0u64; // highest contiguous seq the client holds
+    let mut drops = 0;
+    let mut retried = 0;
+    let mut duplicate_acks = 0;
+    while acked.len() < N {
+        let mut ws = Ws::connect(&url, None).await.unwrap();
+        for m in ws.hello(seen_seq).await {
+            assert_eq!(m.seq.0, seen_seq + 1, "replay is gap-free");
+            seen_seq = m.seq.0;
+            let n: usize = m.body.trim_start_matches("message ").parse().unwrap();
+            acked.insert(n);
+        }
+        // Retry everything sent before the drop that was never acknowledged (some of it was
+        // stored, some not), with the same client ids.
+        for n in 1..next {
+            if !acked.contains(&n) {
+                ws.send(&ClientFrame::Send {
+                    client_msg_id: client_id(&format!("msg-{n}")),
+                    body: format!("message {n}"),
+                })
+                .await;
+                retried += 1;
+            }
+        }
+        // Also resend one that is certainly stored: it must be acknowledged as a duplicate.
+        if let Some(&n) = acked.iter().next() {
+            ws.send(&ClientFrame::Send {
+                client_msg_id: client_id(&format!("msg-{n}")),
+                body: format!("message {n}"),
+            })
+            .await;
+            retried += 1;
+        }
+        // Send a burst, then drop the connection without waiting for all the acks.
+        let burst_end = (next + 37).min(N + 1);
+        for n in next..burst_end {
+            ws.send(&ClientFrame::Send {
+                client_msg_id: client_id(&format!("msg-{n}")),
+                body: format!("message {n}"),
+            })
+            .await;
+        }
+        next = burst_end;
+        let wait_for = if next > N { usize::MAX } else { 20 };
+        let mut acks_now = 0;
+        while acks_now < wait_for && acked.len() < N {
+            match ws.next_event(T).await {
+                WsEvent::Frame(ServerFrame::Ack {
+                    client_msg_id,
+                    duplicate,
+                    seq,
+                    ..
+                }) => {
+                    let n: usize = client_msg_id
+                        .as_str()
+                        .trim_start_matches("msg-")
+                        .parse()
+                        .unwrap();
+                    duplicate_acks += usize::from(duplicate);
+                    acked.insert(n);
+                    assert!(seq.0 <= N as u64);
+                    acks_now += 1;
+                }
+                WsEvent::Frame(ServerFrame::Message { message })
+                    if message.seq.0 == seen_seq + 1 =>
+                {
+                    seen_seq = message.seq.0
+                }
+                WsEvent::Frame(ServerFrame::Error { code, .. }) => {
+                    panic!("unexpected error {code:?}")
+                }
+                WsEvent::Frame(_) => {}
+                other => panic!("socket ended early: {other:?}"),
+            }
+        }
+        if acked.len() < N {
+            ws.drop_connection();
+            drops += 1;
+        } else {
+            ws.close().await;
+        }
+    }
+    assert!(drops >= 4, "only {drops} drops");
+    assert!(
+        retried > 0 && duplicate_acks > 0,
+        "retried {retried}, duplicate acks {duplicate_acks}"
+    );
+
+    let page = api.admin_messages(&started.conversation_id).await;
+    assert_eq!(page.messages.len(), N, "exactly {N} messages stored");
+    assert_eq!(page.last_seq, Seq(N as u64));
+    for (i, m) in page.messages.iter().enumerate() {
+        assert_eq!(m.seq, Seq(i as u64 + 1), "gap-free seq");
+        assert_eq!(
+            m.body,
+            format!("message {}", i + 1),
+            "stored once, in order"
+        );
+    }
+    let ids: HashSet<_> = page
+        .messages
+        .iter()
+        .map(|m| m.client_msg_id.clone())
+        .collect();
+    assert_eq!(ids.len(), N, "no duplicates");
+    println!(
+        "200 messages: {drops} drops, {retried} retried sends, {duplicate_acks} duplicate acks"
+    );
+}
+
+#[tokio::test]
+async fn malformed_and_oversize_frames_get_clear_errors_and_store_nothing() {
+    let api = api();
+    let site = unique("frames");
+    api.create_site(&site).await;
+    let started = api.start_conversation(&site, None).await;
+    let url = api.visitor_ws_url(&started.conversation_id, &started.visitor_token);
+
+    // A frame before hello is refused and the socket closed with 1008.
+    let mut ws = Ws::connect(&url, None).await.unwrap();
+    ws.send(&ClientFrame::Send {
+        client_msg_id: client_id("early"),
+        body: "hi".into(),
+    })
+    .await;
+    assert!(matches!(
+        ws.recv().await,
+        Some(ServerFrame::Error {
+            code: ErrorCode::BadFrame,
+            ..
+        })
+    ));
+    assert!(matches!(
+        ws.next_event(T).await,
+        WsEvent::Closed {
+            code: Some(close::POLICY_VIOLATION),
+            ..
+        }
+    ));
+
+    let mut ws = Ws::connect(&url, None).await.unwrap();
+    ws.hello(0).await;
+    for junk in [
+        "not json",
+        r#"{"type":"teleport"}"#,
+        r#"{"type":"send","body":"no id"}"#,
+        r#"{"type":"send","client_msg_id":"bad id!","body":"x"}"#,
+    ] {
+        ws.send_raw(junk).await;
+        match ws.recv().await {
+            Some(ServerFrame::Error {
+                code: ErrorCode::BadFrame,
+                message,
+                ..
+            }) => assert!(!message.is_empty()),
+            other => panic!("{junk}: {other:?}"),
+        }
+    }
+    let too_long = "x".repeat(beckon_shared::limits::MAX_MESSAGE_CHARS + 1);
+    ws.send(&ClientFrame::Send {
+        client_msg_id: client_id("long"),
+        body: too_long,
+    })
+    .await;
+    match ws.recv().await {
+        Some(ServerFrame::Error {
+            code: ErrorCode::MessageTooLong,
+            client_msg_id,
+            ..
+        }) => assert_eq!(client_msg_id, Some(client_id("long"))),
+        other => panic!("{other:?}"),
+    }
+    ws.send(&ClientFrame::Send {
+        client_msg_id: client_id("blank"),
+        body: " \n ".into(),
+    })
+    .await;
+    assert!(matches!(
+        ws.recv().await,
+        Some(ServerFrame::Error {
+            code: ErrorCode::EmptyMessage,
+            ..
+        })
+    ));
+    // The socket survived all of that.
+    ws.send(&ClientFrame::Ping).await;
+    assert_eq!(ws.recv().await, Some(ServerFrame::Pong));
+
+    // A frame over 32 KiB closes with 1009; a binary frame with 1003.
+    ws.send_raw(&format!(
+        r#"{{"type":"send","client_msg_id":"big","body":"{}"}}"#,
+        "y".repeat(40_000)
+    ))
+    .await;
+    assert!(matches!(
+        ws.next_event(T).await,
+        WsEvent::Closed {
+            code: Some(close::MESSAGE_TOO_BIG),
+            ..
+        }
+    ));
+    let mut ws = Ws::connect(&url, None).await.unwrap();
+    ws.hello(0).await;
+    ws.send_binary(vec![1, 2, 3]).await;
+    assert!(matches!(
+        ws.next_event(T).await,
+        WsEvent::Closed {
+            code: Some(close::UNSUPPORTED_DATA),
+            ..
+        }
+    ));
+
+    let page = api.admin_messages(&started.conversation_id).await;
+    assert!(
+        page.messages.is_empty(),
+        "nothing stored: {:?}",
+        page.messages
+    );
+}
+
+#[tokio::test]
+async fn bad_credentials_origins_and_ids_are_refused_with_the_right_status() {
+    let api = api();
+    let site = unique("auth");
+    api.create_site(&site).await;
+    let a = api.start_conversation(&site, None).await;
+    let b = api.start_conversation(&site, None).await;
+    let base_ws = edge::shared().url.replacen("http", "ws", 1);
+    let unknown = ConversationId::from_random([9; 16]);
+
+    let refused = |r: Result<Ws, beckon_tests::api::Refused>| match r {
+        Ok(_) => panic!("handshake should be refused"),
+        Err(e) => (
+            e.status,
+            e.body["error"]["code"].as_str().unwrap_or("").to_owned(),
+        ),
+    };
+    let ws = |path: String| format!("{base_ws}{path}");
+    // Missing and forged tokens.
+    assert_eq!(
+        refused(
+            Ws::connect(
+                &ws(format!("/api/v1/conversations/{}/ws", a.conversation_id)),
+                None
+            )
+            .await
+        ),
+        (401, "unauthorized".into())
+    );
+    let mut forged = a.visitor_token.clone();
+    forged.pop();
+    forged.push(if a.visitor_token.ends_with('A') {
+        'B'
+    } else {
+        'A'
+    });
+    assert_eq!(
+        refused(Ws::connect(&api.visitor_ws_url(&a.conversation_id, &forged), None).await),
+        (401, "invalid_token".into())
+    );
+    // Another visitor's token, an unknown conversation, a malformed id.
+    assert_eq!(
+        refused(
+            Ws::connect(
+                &api.visitor_ws_url(&a.conversation_id, &b.visitor_token),
+                None
+            )
+            .await
+        ),
+        (403, "forbidden".into())
+    );
+    assert_eq!(
+        refused(Ws::connect(&api.visitor_ws_url(&unknown, &a.visitor_token), None).await),
+        (404, "conversation_not_found".into())
+    );
+    assert_eq!(
+        refused(Ws::connect(&ws("/api/v1/conversations/c_nope/ws?token=x".into()), None).await),
+        (400, "invalid_id".into())
+    );
+    // A browser on a page that is not allowed.
+    assert_eq!(
+        refused(
+            Ws::connect(
+                &api.visitor_ws_url(&a.conversation_id, &a.visitor_token),
+                Some("https://evil.example")
+            )
+            .await
+        ),
+        (403, "origin_not_allowed".into())
+    );
+    // Allowed origins work: the exact one, loopback (this site allows it), and our own.
+    for origin in [
+        "https://shop.example",
+        "http://127.0.0.1:4321",
+        edge::shared().url.as_str(),
+    ] {
+        assert!(
+            Ws::connect(
+                &api.visitor_ws_url(&a.conversation_id, &a.visitor_token),
+                Some(origin)
+            )
+            .await
+            .is_ok(),
+            "{origin}"
+        );
+    }
+
+    // HTTP: history with missing/forged/other tokens; unknown conversation.
+    let hist = |id: &ConversationId| api.get(&format!("/api/v1/conversations/{id}/messages"));
+    let r = api.send(hist(&a.conversation_id)).await;
+    assert_eq!((r.status, r.error_code()), (401, "unauthorized"));
+    let r = api
+        .send(hist(&a.conversation_id).bearer_auth(&forged))
+        .await;
+    assert_eq!((r.status, r.error_code()), (401, "invalid_token"));
+    let r = api
+        .send(hist(&a.conversation_id).bearer_auth(&b.visitor_token))
+        .await;
+    assert_eq!((r.status, r.error_code()), (403, "forbidden"));
+    let r = api.send(hist(&unknown).bearer_auth(&a.visitor_token)).await;
+    assert_eq!((r.status, r.error_code()), (404, "conversation_not_found"));
+
+    // Starting conversations: wrong origin, unknown site, forged token, bad bodies.
+    let start = |s: &str| api.post(&format!("/api/v1/sites/{s}/conversations"));
+    let r = api
+        .send(
+            start(&site)
+                .header("origin", "https://evil.example")
+                .json(&json!({})),
+        )
+        .await;
+    assert_eq!((r.status, r.error_code()), (403, "origin_not_allowed"));
+    let r = api.send(start("no-such-site").json(&json!({}))).await;
+    assert_eq!((r.status, r.error_code()), (404, "site_not_found"));
+    let r = api
+        .send(start(&site).bearer_auth(&forged).json(&json!({})))
+        .await;
+    assert_eq!((r.status, r.error_code()), (401, "invalid_token"));
+    let r = api
+        .send(
+            start(&site)
+                .header("content-type", "application/json")
+                .body("{not json"),
+        )
+        .await;
+    assert_eq!((r.status, r.error_code()), (400, "bad_request"));
+    assert!(r.body["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("invalid JSON"));
+    let r = api
+        .send(start(&site).json(&json!({"page_url": "x".repeat(70_000)})))
+        .await;
+    assert_eq!((r.status, r.error_code()), (413, "payload_too_large"));
+    let r = api
+        .send(start(&site).json(&json!({"origin": {"kind": "agent"}})))
+        .await;
+    assert_eq!((r.status, r.error_code()), (400, "bad_request"));
+
+    // Admin API: missing and wrong keys, browsers from other origins.
+    let r = api.send(api.get("/api/v1/admin/conversations")).await;
+    assert_eq!((r.status, r.error_code()), (401, "unauthorized"));
+    let r = api
+        .send(
+            api.get("/api/v1/admin/conversations")
+                .bearer_auth("wrong-key"),
+        )
+        .await;
+    assert_eq!((r.status, r.error_code()), (401, "invalid_token"));
+    let r = api
+        .send(
+            api.admin(Method::GET, "/api/v1/admin/conversations")
+                .header("origin", "https://evil.example"),
+        )
+        .await;
+    assert_eq!((r.status, r.error_code()), (403, "origin_not_allowed"));
+    let r = api
+        .send(
+            api.post(&format!(
+                "/api/v1/admin/conversations/{}/messages",
+                a.conversation_id
+            ))
+            .bearer_auth("wrong-key")
+            .json(&json!({"body": "hi"})),
+        )
+        .await;
+    assert_eq!(r.status, 401);
+
+    // Unknown routes and methods.
+    let r = api.send(api.get("/api/v1/nope")).await;
+    assert_eq!((r.status, r.error_code()), (404, "not_found"));
+    let r = api
+        .send(api.http.delete(format!("{}/api/v1/admin/sites", api.base)))
+        .await;
+    assert_eq!((r.status, r.error_code()), (405, "method_not_allowed"));
+
+    // Nothing of the refused requests was stored: still exactly the two conversations, empty.
+    let list = api
+        .send(api.admin(
+            Method::GET,
+            &format!("/api/v1/admin/conversations?site={site}"),
+        ))
+        .await;
+    assert_eq!(
+        list.body["conversations"].as_array().unwrap().len(),
+        2,
+        "{:?}",
+        list.body
+    );
+    for id in [&a.conversation_id, &b.conversation_id] {
+        assert!(api.admin_messages(id).await.messages.is_empty());
+    }
+}
+
+#[tokio::test]
+async fn returning_visitor_keeps_its_identity_and_sees_only_its_conversations() {
+    let api = api();
+    let site = unique("return");
+    api.create_site(&site).await;
+    let first = api.start_conversation(&site, None).await;
+    let second = api
+        .start_conversation(&site, Some(&first.visitor_token))
+        .await;
+    assert_eq!(first.visitor_id, second.visitor_id);
+    assert_ne!(first.conversation_id, second.conversation_id);
+    // Its token opens both; a token for another site is refused.
+    for id in [&first.conversation_id, &second.conversation_id] {
+        assert!(
+            Ws::connect(&api.visitor_ws_url(id, &first.visitor_token), None)
+                .await
+                .is_ok()
+        );
+    }
+    let other = unique("other");
+    api.create_site(&other).await;
+    let r = api
+        .send(
+            api.post(&format!("/api/v1/sites/{other}/conversations"))
+                .bearer_auth(&first.visitor_token)
+                .json(&json!({})),
+        )
+        .await;
+    assert_eq!((r.status, r.error_code()), (403, "forbidden"));
+}
+
+#[tokio::test]
+async fn agent_sockets_typing_and_read_cursors() {
+    let api = api();
+    let site = unique("cursors");
+    api.create_site(&site).await;
+    let c = api.start_conversation(&site, None).await;
+    let mut visitor = Ws::connect(
+        &api.visitor_ws_url(&c.conversation_id, &c.visitor_token),
+        None,
+    )
+    .await
+    .unwrap();
+    visitor.hello(0).await;
+
+    let ticket: WsTicket = serde_json::from_value(
+        api.send(api.admin(Method::POST, "/api/v1/admin/ws-ticket"))
+            .await
+            .body,
+    )
+    .unwrap();
+    let agent_url = format!(
+        "{}/api/v1/conversations/{}/ws?ticket={}&name=Ana",
+        api.base.replacen("http", "ws", 1),
+        c.conversation_id,
+        ticket.ticket
+    );
+    let mut agent = Ws::connect(&agent_url, Some(&api.base)).await.unwrap();
+    agent.hello(0).await;
+    // A forged ticket is refused.
+    let bad = agent_url.replace(&ticket.ticket, &format!("{}x", ticket.ticket));
+    assert_eq!(
+        Ws::connect(&bad, None).await.err().map(|e| e.status),
+        Some(401)
+    );
+
+    visitor.send(&ClientFrame::Typing { active: true }).await;
+    assert_eq!(
+        agent
+            .recv_until(T, |f| matches!(f, ServerFrame::Typing { .. }))
+            .await,
+        ServerFrame::Typing {
+            role: Role::Visitor,
+            active: true
+        }
+    );
+    visitor
+        .send(&ClientFrame::Send {
+            client_msg_id: client_id("q1"),
+            body: "Hello?".into(),
+        })
+        .await;
+    visitor
+        .send(&ClientFrame::Send {
+            client_msg_id: client_id("q2"),
+            body: "Anyone?".into(),
+        })
+        .await;
+    agent
+        .recv_until(
+            T,
+            |f| matches!(f, ServerFrame::Message { message } if message.seq == Seq(2)),
+        )
+        .await;
+    assert_eq!(api.admin_summary(&c.conversation_id).await.unread, 2);
+
+    agent
+        .send(&ClientFrame::Send {
+            client_msg_id: client_id("a1"),
+            body: "Hi! I'm here.".into(),
+        })
+        .await;
+    let m = visitor
+        .recv_until(
+            T,
+            |f| matches!(f, ServerFrame::Message { message } if message.role == Role::Agent),
+        )
+        .await;
+    let ServerFrame::Message { message } = m else {
+        unreachable!()
+    };
+    assert_eq!(
+        (message.author.as_deref(), message.via.as_deref()),
+        (Some("Ana"), Some("inbox"))
+    );
+
+    agent.send(&ClientFrame::Read { seq: Seq(99) }).await;
+    assert_eq!(
+        visitor
+            .recv_until(T, |f| matches!(f, ServerFrame::Read { .. }))
+            .await,
+        ServerFrame::Read {
+            role: Role::Agent,
+            seq: Seq(3)
+        },
+        "cursor clamps to the last message"
+    );
+    let summary = api.admin_summary(&c.conversation_id).await;
+    assert_eq!((summary.agent_read_seq, summary.unread), (Seq(3), 0));
+}
+
+#[tokio::test]
+async fn inbox_feed_streams_conversation_changes() {
+    let api = api();
+    let site = unique("feed");
+    api.create_site(&site).await;
+    let ticket: WsTicket = serde_json::from_value(
+        api.send(api.admin(Method::POST, "/api/v1/admin/ws-ticket"))
+            .await
+            .body,
+    )
+    .unwrap();
+    let mut feed = Ws::connect(
+        &format!(
+            "{}/api/v1/admin/sites/{site}/live?ticket={}",
+            api.base.replacen("http", "ws", 1),
+            ticket.ticket
+        ),
+        None,
+    )
+    .await
+    .unwrap();
+    let c = api.start_conversation(&site, None).await;
+    let mut visitor = Ws::connect(
+        &api.visitor_ws_url(&c.conversation_id, &c.visitor_token),
+        None,
+    )
+    .await
+    .unwrap();
+    visitor.hello(0).await;
+    visitor
+        .send(&ClientFrame::Send {
+            client_msg_id: client_id("hi"),
+            body: "Is the Guji in stock?".into(),
+        })
+        .await;
+    loop {
+        let text = feed.next_text(T).await.expect("an inbox event");
+        let InboxEvent::Conversation { summary } = serde_json::from_str(&text).unwrap() else {
+            continue;
+        };
+        assert_eq!(summary.id, c.conversation_id);
+        if summary.last_seq == Seq(1) {
+            assert_eq!(summary.last_message.unwrap().body, "Is the Guji in stock?");
+            assert_eq!(summary.unread, 1);
+            break;
+        }
+    }
+    // Tickets are checked: none, or a forged one, is refused.
+    let base = api.base.replacen("http", "ws", 1);
+    assert_eq!(
+        Ws::connect(&format!("{base}/api/v1/admin/sites/{site}/live"), None)
+            .await
+            .err()
+            .map(|e| e.status),
+        Some(401)
+    );
+    assert_eq!(
+        Ws::connect(
+            &format!("{base}/api/v1/admin/sites/{site}/live?ticket=wt1.9999999999999.AAAA"),
+            None
+        )
+        .await
+        .err()
+        .map(|e| e.status),
+        Some(401)
+    );
+}
+
+#[tokio::test]
+async fn admin_sites_keys_and_documents() {
+    let api = api();
+    let key = unique("admin");
+    let site = api.create_site(&key).await;
+    assert_eq!(site.allowed_origins, ["https://shop.example"]);
+    let r = api
+        .send(
+            api.admin(Method::POST, "/api/v1/admin/sites")
+                .json(&json!({"key": key, "name": "x", "greeting": "x", "accent": "#000"})),
+        )
+        .await;
+    assert_eq!((r.status, r.error_code()), (409, "conflict"));
+    let r = api
+        .send(
+            api.admin(Method::POST, "/api/v1/admin/sites")
+                .json(&json!({"key": "Bad Key", "name": "x", "greeting": "x", "accent": "#000"})),
+        )
+        .await;
+    assert_eq!(r.status, 400);
+    let r = api
+        .send(api.admin(Method::POST, "/api/v1/admin/sites").json(&json!({"key": unique("x"), "name": "x", "greeting": "x", "accent": "#000", "allowed_origins": ["https://a.example/path"]})))
+        .await;
+    assert_eq!((r.status, r.error_code()), (400, "bad_request"));
+    let r = api
+        .send(
+            api.admin(Method::PATCH, &format!("/api/v1/admin/sites/{key}"))
+                .json(&json!({"greeting": "Welcome back!"})),
+        )
+        .await;
+    assert_eq!(
+        (r.status, r.body["greeting"].as_str()),
+        (200, Some("Welcome back!"))
+    );
+    let cfg = api
+        .send(api.get(&format!("/api/v1/sites/{key}/config")))
+        .await;
+    assert_eq!(cfg.body["greeting"], json!("Welcome back!"));
+    assert!(
+        cfg.body.get("allowed_origins").is_none(),
+        "public config hides settings"
+    );
+
+    // Keys: created keys work until revoked; only hashes are listed.
+    let created = api
+        .send(
+            api.admin(Method::POST, "/api/v1/admin/keys")
+                .json(&json!({"label": "CI"})),
+        )
+        .await;
+    assert_eq!(created.status, 201);
+    let new_key = created.body["key"].as_str().unwrap().to_owned();
+    let id = created.body["id"].as_str().unwrap().to_owned();
+    let r = api
+        .send(api.get("/api/v1/admin/sites").bearer_auth(&new_key))
+        .await;
+    assert_eq!(r.status, 200);
+    let listed = api.send(api.admin(Method::GET, "/api/v1/admin/keys")).await;
+    assert!(
+        !listed.body.to_string().contains(&new_key),
+        "keys are never returned again"
+    );
+    let r = api
+        .send(
+            api.http
+                .delete(format!("{}/api/v1/admin/keys/{id}", api.base))
+                .bearer_auth(&new_key),
+        )
+        .await;
+    assert_eq!(
+        (r.status, r.error_code()),
+        (409, "conflict"),
+        "a key cannot revoke itself"
+    );
+    let r = api
+        .send(api.admin(Method::DELETE, &format!("/api/v1/admin/keys/{id}")))
+        .await;
+    assert_eq!(r.status, 204);
+    let r = api
+        .send(api.get("/api/v1/admin/sites").bearer_auth(&new_key))
+        .await;
+    assert_eq!((r.status, r.error_code()), (401, "invalid_token"));
+
+    // OpenAPI document and the widget frame with its CSP.
+    let doc = api.send(api.get("/api/v1/openapi.json")).await;
+    assert_eq!(doc.body["openapi"], json!("3.1.0"));
+    let frame = api
+        .http
+        .get(format!(
+            "{}/frame/{key}?host=https://shop.example",
+            api.base
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(frame.status(), 200);
+    let csp = frame.headers()["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        csp.contains("frame-ancestors 'self'")
+            && csp.contains("https://shop.example")
+            && csp.contains("'wasm-unsafe-eval'"),
+        "{csp}"
+    );
+    let refused = api
+        .http
+        .get(format!(
+            "{}/frame/{key}?host=https://evil.example",
+            api.base
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), 403);
+}

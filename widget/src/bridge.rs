@@ -1,0 +1,122 @@
+//! The `postMessage` channel between the app (in our iframe) and the loader (on the host
+//! page). Both sides check origins: we only accept messages from the parent window at the
+//! host origin the edge vetted, and only post to that origin.
+
+use gloo_events::EventListener;
+use serde::{Deserialize, Serialize};
+use wasm_bindgen::{JsCast, JsValue};
+
+/// Messages from the loader.
+#[derive(Clone, Debug, PartialEq, Deserialize)]
+#[serde(tag = "t", rename_all = "snake_case")]
+pub enum FromHost {
+    Open,
+    Close,
+    /// The host page's address (sent on ready and on SPA navigations).
+    Page {
+        url: String,
+        #[serde(default)]
+        title: String,
+        #[serde(default)]
+        referrer: String,
+    },
+    Identify {
+        traits: serde_json::Value,
+    },
+    Track {
+        name: String,
+        #[serde(default)]
+        props: serde_json::Value,
+    },
+    Trigger {
+        name: String,
+    },
+    #[serde(other)]
+    Unknown,
+}
+
+/// Messages to the loader.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(tag = "t", rename_all = "snake_case")]
+pub enum ToHost {
+    Ready,
+    /// Show or hide the chat panel.
+    Mode {
+        open: bool,
+    },
+    /// Unread agent messages, for the launcher badge.
+    Unread {
+        n: usize,
+    },
+    /// The visitor has a conversation: the loader may create the iframe eagerly next time.
+    Engaged,
+    /// A `Beckon.on(name, cb)` event.
+    Event {
+        name: String,
+        data: serde_json::Value,
+    },
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Bridge {
+    host_origin: String,
+}
+
+impl Bridge {
+    pub fn new(host_origin: String) -> Bridge {
+        Bridge { host_origin }
+    }
+
+    fn parent() -> Option<web_sys::Window> {
+        let w = web_sys::window()?;
+        let parent = w.parent().ok().flatten()?;
+        // Top-level (not framed): there is no host to talk to.
+        (parent != w).then_some(parent)
+    }
+
+    pub fn post(&self, msg: &ToHost) {
+        let Some(parent) = Self::parent() else { return };
+        let Ok(mut value) = serde_json::to_value(msg) else {
+            return;
+        };
+        value["beckon"] = 1.into();
+        if let Ok(obj) = js_sys::JSON::parse(&value.to_string()) {
+            let _ = parent.post_message(&obj, &self.host_origin);
+        }
+    }
+
+    /// Calls `handler` for every valid message from the host; dropping the listener stops it.
+    pub fn listen(&self, handler: impl Fn(FromHost) + 'static) -> Option<EventListener> {
+        let window = web_sys::window()?;
+        let parent = Self::parent()?;
+        let origin = self.host_origin.clone();
+        Some(EventListener::new(&window, "message", move |event| {
+            let Some(event) = event.dyn_ref::<web_sys::MessageEvent>() else {
+                return;
+            };
+            let from_parent = event
+                .source()
+                .and_then(|s| s.dyn_into::<web_sys::Window>().ok())
+                .is_some_and(|w| w == parent);
+            if event.origin() != origin || !from_parent {
+                return;
+            }
+            let data: JsValue = event.data();
+            let Some(text) = js_sys::JSON::stringify(&data)
+                .ok()
+                .and_then(|s| s.as_string())
+            else {
+                return;
+            };
+            let Ok(value) = serde_json::from_str::<serde_json::Value>(&text) else {
+                return;
+            };
+            if value.get("beckon") != Some(&1.into()) {
+                return;
+            }
+            if let Ok(msg) = serde_json::from_value::<FromHost>(value) {
+                handler(msg);
+            }
+        }))
+    }
+}

@@ -1,0 +1,64 @@
+//! The chat panel: header, conversation log and composer, rendered from a session
+//! [`Snapshot`]; user intent goes out through callbacks.
+
+use beckon_client::components::{icons, Composer, MessageList};
+use beckon_client::session::{Snapshot, Status};
+use beckon_shared::proto::v1::SiteConfig;
+use beckon_shared::ClientMsgId;
+use std::rc::Rc;
+use yew::prelude::*;
+
+#[derive(Properties, PartialEq)]
+pub struct ChatViewProps {
+    pub config: Rc<SiteConfig>,
+    pub snapshot: Rc<Snapshot>,
+    /// Returns whether the text was accepted (the composer clears only then).
+    pub on_send: Callback<String, bool>,
+    pub on_close: Callback<()>,
+    pub on_typing: Callback<bool>,
+    pub on_discard: Callback<ClientMsgId>,
+}
+
+fn status_text(status: Status) -> &'static str {
+    match status {
+        Status::Idle | Status::Online => "We typically reply in a few minutes",
+        Status::Connecting => "Connecting…",
+        Status::Offline => "Offline — reconnecting…",
+    }
+}
+
+/// The whole panel: header, conversation log, composer.
+#[function_component]
+pub fn ChatView(props: &ChatViewProps) -> Html {
+    let s = &props.snapshot;
+    let on_close = props.on_close.reform(|_: MouseEvent| ());
+    let onkeydown = {
+        let on_close = props.on_close.clone();
+        Callback::from(move |e: KeyboardEvent| {
+            if e.key() == "Escape" {
+                on_close.emit(());
+            }
+        })
+    };
+    let offline = matches!(s.status, Status::Offline | Status::Connecting);
+    html! {
+        <section class="panel" aria-label={format!("Chat with {}", props.config.name)} {onkeydown}>
+            <header class="head">
+                <div class="who">
+                    <h1 class="name">{ &props.config.name }</h1>
+                    <p class={classes!("status", offline.then_some("offline"))} role="status">{ status_text(s.status) }</p>
+                </div>
+                <button type="button" class="close" aria-label="Close chat" onclick={on_close}>{ icons::close() }</button>
+            </header>
+            <MessageList
+                greeting={AttrValue::from(props.config.greeting.clone())}
+                transcript={s.transcript.clone()}
+                on_discard={props.on_discard.clone()}
+            />
+            if let Some(notice) = &s.notice {
+                <p class="notice" role="alert">{ notice }</p>
+            }
+            <Composer on_send={props.on_send.clone()} on_typing={props.on_typing.clone()} focus={s.open} />
+        </section>
+    }
+}

@@ -1,0 +1,34 @@
+//! The Beckon chat app: a yew component tree compiled to wasm, running in the iframe the
+//! loader creates on intent. The iframe is served by the edge with a strict CSP, so the host
+//! page never needs `wasm-unsafe-eval`.
+//!
+//! - [`beckon_client::session`] owns the conversation: transcript, WebSocket, reconnects,
+//!   persistence (shared with the inbox).
+//! - [`bridge`] is the origin-checked `postMessage` channel to the loader on the host page.
+//! - [`components`] render a session snapshot; they hold no connection logic.
+
+pub mod app;
+pub mod bridge;
+pub mod components;
+
+use beckon_shared::proto::v1::WidgetBoot;
+use wasm_bindgen::prelude::wasm_bindgen;
+
+/// Entry point: mounts the app if the page carries a boot block (test pages do not).
+#[wasm_bindgen(start)]
+pub fn start() {
+    let Some(boot) = read_boot() else { return };
+    app::apply_theme(&boot.config.accent);
+    yew::Renderer::<app::App>::with_props(app::AppProps {
+        boot: std::rc::Rc::new(boot),
+    })
+    .render();
+}
+
+fn read_boot() -> Option<WidgetBoot> {
+    let text = web_sys::window()?
+        .document()?
+        .get_element_by_id("beckon-boot")?
+        .text_content()?;
+    serde_json::from_str(&text).ok()
+}
