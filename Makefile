@@ -42,10 +42,10 @@ console: dist/public/console/beckon_console_bg.wasm
 dist/public/console/beckon_console_bg.wasm: $(CONSOLE_SRC)
 	scripts/build-wasm-app.sh beckon-console beckon_console dist/public/console
 
-assets: dist/public/.assets-stamp
-dist/public/.assets-stamp: $(STATIC_SRC) scripts/assets.sh
+assets: build/.assets-stamp
+build/.assets-stamp: $(STATIC_SRC) scripts/assets.sh
 	scripts/assets.sh
-	@touch $@
+	@mkdir -p build && touch $@
 
 dev-vars:
 	@scripts/dev-vars.sh
@@ -57,10 +57,7 @@ seed:
 	$(ENV) wrangler d1 execute DB --local --file migrations/seed/demo.sql >/dev/null
 
 lint:
-	$(ENV) cargo fmt --all -- --check
-	$(ENV) cargo clippy --workspace --all-targets -- -D warnings
-	$(ENV) cargo clippy -p beckon-shared -p beckon-client -p beckon-edge -p beckon-widget -p beckon-console \
-		--target wasm32-unknown-unknown -- -D warnings
+	scripts/lint.sh
 
 # Sizes of the loader, the widget app and the Worker bundle (the latter from `wrangler deploy --dry-run`).
 size: build

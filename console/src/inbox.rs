@@ -47,7 +47,7 @@ impl Reducible for List {
                     Some(existing) => *existing = s,
                     None => next.items.push(s),
                 }
-                next.items.sort_by(|a, b| b.updated_at.cmp(&a.updated_at));
+                next.items.sort_by_key(|c| std::cmp::Reverse(c.updated_at));
             }
             ListAction::Live(live) => next.live = live,
             ListAction::Error(e) => next.error = Some(e),
@@ -133,7 +133,7 @@ pub fn Inbox(props: &InboxProps) -> Html {
                     }
                     FeedUpdate::Disconnected => list.dispatch(ListAction::Live(false)),
                     FeedUpdate::Event(InboxEvent::Conversation { summary }) => {
-                        list.dispatch(ListAction::Upsert(summary))
+                        list.dispatch(ListAction::Upsert(*summary))
                     }
                     FeedUpdate::Event(_) => {}
                 });

@@ -43,9 +43,23 @@ fn run(mut c: Command, what: &str) {
     );
 }
 
+/// Removes state directories left by test processes that are gone.
+fn sweep_stale_state(parent: &Path) {
+    for entry in std::fs::read_dir(parent).into_iter().flatten().flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let pid = name.split('-').nth(1).and_then(|p| p.parse::<u32>().ok());
+        if let Some(pid) = pid {
+            if pid != std::process::id() && !Path::new(&format!("/proc/{pid}")).exists() {
+                let _ = std::fs::remove_dir_all(entry.path());
+            }
+        }
+    }
+}
+
 /// A fresh, migrated and seeded state directory.
 pub fn fresh_state_dir(name: &str) -> PathBuf {
     let root = crate::repo_root();
+    sweep_stale_state(&root.join("target/test-state"));
     let dir = root.join("target/test-state").join(format!(
         "{name}-{}-{}",
         std::process::id(),

@@ -29,20 +29,25 @@ pub fn page_html(edge: &str, site: &str) -> String {
 /// Serves `page_html` on a free port; with `csp`, sends that Content-Security-Policy.
 pub async fn serve(edge: &str, site: &str, csp: Option<String>) -> HostPage {
     let html = page_html(edge, site);
-    let app = Router::new().route(
-        "/",
-        get(move || {
-            let (html, csp) = (html.clone(), csp.clone());
-            async move {
-                let mut resp = Html(html).into_response();
-                if let Some(c) = csp {
-                    resp.headers_mut()
-                        .insert("content-security-policy", c.parse().unwrap());
+    let app = Router::new()
+        .route(
+            "/favicon.ico",
+            get(|| async { axum::http::StatusCode::NO_CONTENT }),
+        )
+        .route(
+            "/",
+            get(move || {
+                let (html, csp) = (html.clone(), csp.clone());
+                async move {
+                    let mut resp = Html(html).into_response();
+                    if let Some(c) = csp {
+                        resp.headers_mut()
+                            .insert("content-security-policy", c.parse().unwrap());
+                    }
+                    resp
                 }
-                resp
-            }
-        }),
-    );
+            }),
+        );
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let port = listener.local_addr().unwrap().port();
     let task = tokio::spawn(async move {

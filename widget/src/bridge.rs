@@ -94,10 +94,10 @@ impl Bridge {
             let Some(event) = event.dyn_ref::<web_sys::MessageEvent>() else {
                 return;
             };
+            // Identity, not `instanceof`: a cross-origin parent is a WindowProxy of another realm.
             let from_parent = event
                 .source()
-                .and_then(|s| s.dyn_into::<web_sys::Window>().ok())
-                .is_some_and(|w| w == parent);
+                .is_some_and(|s| JsValue::from(s) == JsValue::from(&parent));
             if event.origin() != origin || !from_parent {
                 return;
             }

@@ -314,7 +314,9 @@ impl Conversation {
             site_hub::notify(
                 &self.env,
                 &summary.site.clone(),
-                &InboxEvent::Conversation { summary },
+                &InboxEvent::Conversation {
+                    summary: Box::new(summary),
+                },
             )
             .await
         }

@@ -332,7 +332,7 @@ pub struct WsTicket {
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum InboxEvent {
     /// A conversation was created or changed (new message, read cursor).
-    Conversation { summary: ConversationSummary },
+    Conversation { summary: Box<ConversationSummary> },
     /// A frame this client version does not know.
     #[serde(other)]
     Unknown,

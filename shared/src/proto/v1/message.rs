@@ -79,10 +79,11 @@ pub struct ReadCursors {
 }
 
 /// Who started a conversation.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum ConversationOrigin {
     /// The visitor wrote first.
+    #[default]
     Visitor,
     /// The visitor replied to a proactive rule's teaser.
     Rule { rule_id: String },
@@ -94,10 +95,4 @@ pub enum ConversationOrigin {
     /// A kind of origin this client version does not know.
     #[serde(other)]
     Unknown,
-}
-
-impl Default for ConversationOrigin {
-    fn default() -> Self {
-        ConversationOrigin::Visitor
-    }
 }

@@ -1,0 +1,9 @@
+#!/usr/bin/env bash
+# cargo fmt and cargo clippy -D warnings, on the native and the wasm32 targets.
+set -euo pipefail
+. "$(dirname "$0")/env.sh"
+cd "$BECKON_ROOT"
+cargo fmt --all -- --check
+cargo clippy --quiet --workspace --all-targets -- -D warnings
+cargo clippy --quiet -p beckon-shared -p beckon-client -p beckon-edge -p beckon-widget -p beckon-console \
+    --all-targets --target wasm32-unknown-unknown -- -D warnings

@@ -1,0 +1,322 @@
+//! Browser end-to-end tests: a real headless Chromium against the real edge (`wrangler dev`),
+//! on the demo page, on a third-party origin behind a strict CSP, and on a phone-sized
+//! viewport. The agent side uses the real web inbox.
+
+use beckon_tests::api::Api;
+use beckon_tests::browser::{self, eventually};
+use beckon_tests::{edge, host_page, ADMIN_KEY};
+use fantoccini::actions::{InputSource, MouseActions, PointerAction};
+use fantoccini::{Client, Locator};
+use serde_json::Value;
+use std::time::Duration;
+
+const WAIT: Duration = Duration::from_secs(20);
+
+fn unique(text: &str) -> String {
+    format!("{text} #{}", beckon_tests::free_port())
+}
+
+/// What the host page has loaded and stored so far.
+async fn host_footprint(c: &Client) -> Value {
+    c.execute(
+        r#"const root = document.querySelector('#beckon-root');
+           return {
+             resources: performance.getEntriesByType('resource').map(r => r.name),
+             iframes: document.querySelectorAll('iframe').length + (root && root.shadowRoot ? root.shadowRoot.querySelectorAll('iframe').length : 0),
+             local: localStorage.length, session: sessionStorage.length, cookie: document.cookie,
+           };"#,
+        vec![],
+    )
+    .await
+    .unwrap()
+}
+
+/// Fails on any console error (CSP violations, script errors, failed loads).
+async fn assert_clean_console(c: &Client, context: &str) {
+    let errors: Vec<_> = browser::console_log(c)
+        .await
+        .into_iter()
+        .filter(|(level, _)| level == "SEVERE")
+        .collect();
+    assert!(errors.is_empty(), "{context}: console errors: {errors:#?}");
+}
+
+async fn sign_in_to_inbox(agent: &Client, base: &str) {
+    agent.goto(&format!("{base}/console/")).await.unwrap();
+    let key = agent
+        .wait()
+        .for_element(Locator::Css("#admin-key"))
+        .await
+        .unwrap();
+    key.send_keys(ADMIN_KEY).await.unwrap();
+    agent
+        .find(Locator::Css("#agent-name"))
+        .await
+        .unwrap()
+        .clear()
+        .await
+        .unwrap();
+    agent
+        .find(Locator::Css("#agent-name"))
+        .await
+        .unwrap()
+        .send_keys("Ana")
+        .await
+        .unwrap();
+    agent
+        .find(Locator::Css("form button[type=submit]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    agent
+        .wait()
+        .for_element(Locator::Css("nav[aria-label=Conversations]"))
+        .await
+        .unwrap();
+}
+
+/// Acceptance: the visitor opens the demo page, opens the chat and sends a message; it appears
+/// in the inbox; the agent's reply appears in the widget without a reload; after a reload the
+/// full history is there, in order, once. Before intent the host page loads nothing but the
+/// loader.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn demo_page_visitor_and_inbox_agent_chat_live_and_history_survives_reload() {
+    let base = &edge::shared().url;
+    let visitor = browser::open(1280, 800).await;
+    visitor.goto(&format!("{base}/")).await.unwrap();
+    let launcher = browser::launcher(&visitor).await;
+    assert_eq!(
+        launcher.attr("aria-label").await.unwrap().as_deref(),
+        Some("Open chat")
+    );
+
+    // Zero cost before intent: the loader and its boot config, nothing else.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let before = host_footprint(&visitor).await;
+    let resources: Vec<String> = serde_json::from_value(before["resources"].clone()).unwrap();
+    assert!(
+        resources
+            .iter()
+            .all(|r| r.ends_with("/beckon.js") || r.ends_with("/boot.js")),
+        "{resources:?}"
+    );
+    assert!(!resources
+        .iter()
+        .any(|r| r.contains(".wasm") || r.contains("/frame/")));
+    assert_eq!(
+        (
+            before["iframes"].as_u64(),
+            before["local"].as_u64(),
+            before["session"].as_u64()
+        ),
+        (Some(0), Some(0), Some(0))
+    );
+    assert_eq!(before["cookie"], Value::String(String::new()));
+
+    // Intent: hovering the launcher creates the iframe (before any click).
+    visitor
+        .perform_actions(
+            MouseActions::new("mouse".into()).then(PointerAction::MoveToElement {
+                element: launcher.clone(),
+                duration: None,
+                x: 0.0,
+                y: 0.0,
+            }),
+        )
+        .await
+        .unwrap();
+    eventually(WAIT, "the iframe after hover", || browser::frame(&visitor)).await;
+    browser::screenshot(&visitor, "demo-closed-desktop").await;
+
+    browser::open_chat(&visitor).await;
+    let question = unique("Hi! Do you ship to Canada?");
+    browser::send_message(&visitor, &question).await;
+    browser::wait_for_log(&visitor, &[&question]).await;
+    eventually(WAIT, "the Delivered state", || async {
+        let t = visitor
+            .find(Locator::Css("[role=log] li.mine .delivery"))
+            .await
+            .ok()?
+            .text()
+            .await
+            .ok()?;
+        (t == "Delivered" || t == "Seen").then_some(())
+    })
+    .await;
+
+    // The agent sees it in the inbox and replies.
+    let agent = browser::open(1280, 800).await;
+    sign_in_to_inbox(&agent, base).await;
+    let item = eventually(WAIT, "the conversation in the inbox list", || async {
+        for b in agent
+            .find_all(Locator::Css("nav[aria-label=Conversations] button.conv"))
+            .await
+            .ok()?
+        {
+            if b.text().await.ok()?.contains(&question) {
+                return Some(b);
+            }
+        }
+        None
+    })
+    .await;
+    item.click().await.unwrap();
+    browser::wait_for_log(&agent, &[&question]).await;
+    let reply = unique("Yes — 3 to 5 business days, tracked.");
+    browser::send_message(&agent, &reply).await;
+    browser::wait_for_log(&agent, &[&question, &reply]).await;
+    browser::screenshot(&agent, "inbox-desktop").await;
+
+    // The reply reaches the open widget live, with the agent's name.
+    browser::wait_for_log(&visitor, &[&question, &reply]).await;
+    let author = visitor
+        .find(Locator::Css("[role=log] li.theirs:not(.greeting) .author"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(author, "Ana");
+    eventually(WAIT, "the Seen state", || async {
+        let t = visitor
+            .find(Locator::Css("[role=log] li.mine .delivery"))
+            .await
+            .ok()?
+            .text()
+            .await
+            .ok()?;
+        (t == "Seen").then_some(())
+    })
+    .await;
+    browser::screenshot(&visitor, "demo-open-desktop").await;
+    assert_clean_console(&visitor, "visitor").await;
+    assert_clean_console(&agent, "agent").await;
+
+    // Reload: the whole history, in order, exactly once.
+    visitor.enter_parent_frame().await.unwrap();
+    visitor.refresh().await.unwrap();
+    browser::open_chat(&visitor).await;
+    browser::wait_for_log(&visitor, &[&question, &reply]).await;
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert_eq!(
+        browser::log_bodies(&visitor).await,
+        [question.clone(), reply.clone()],
+        "no duplicates appear later"
+    );
+
+    // The inbox list shows the conversation as read by the agent.
+    let api = Api::new(base);
+    let conversations = api
+        .send(api.admin(
+            reqwest::Method::GET,
+            "/api/v1/admin/conversations?site=demo&limit=200",
+        ))
+        .await;
+    let ours = conversations.body["conversations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["last_message"]["body"] == Value::String(reply.clone()))
+        .expect("conversation listed");
+    assert_eq!(ours["unread"], 0);
+    assert_eq!(
+        ours["page_url"],
+        Value::String(format!("{base}/")),
+        "the host page is recorded"
+    );
+    visitor.close().await.unwrap();
+    agent.close().await.unwrap();
+}
+
+/// Acceptance: on another origin whose CSP allows only the edge in `script-src` and
+/// `frame-src` (and nothing else, no `wasm-unsafe-eval`), the widget loads and works.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn widget_works_on_a_second_origin_behind_a_strict_csp() {
+    let base = &edge::shared().url;
+    let host = host_page::serve(base, "demo", Some(host_page::strict_csp(base))).await;
+    let c = browser::open(1280, 800).await;
+    c.goto(&host.url).await.unwrap();
+    let launcher = browser::launcher(&c).await;
+    // The launcher is styled (constructable stylesheet) despite style-src falling back to 'none'.
+    let (_, _, w, h) = launcher.rectangle().await.unwrap();
+    assert_eq!((w.round(), h.round()), (60.0, 60.0));
+    browser::open_chat(&c).await;
+    let text = unique("Hello from a partner site");
+    browser::send_message(&c, &text).await;
+    browser::wait_for_log(&c, &[&text]).await;
+
+    let api = Api::new(base);
+    let conv = eventually(WAIT, "the conversation in the admin list", || async {
+        let list = api
+            .send(api.admin(
+                reqwest::Method::GET,
+                "/api/v1/admin/conversations?site=demo&limit=200",
+            ))
+            .await;
+        list.body["conversations"]
+            .as_array()?
+            .iter()
+            .find(|c| c["last_message"]["body"] == Value::String(text.clone()))
+            .cloned()
+    })
+    .await;
+    assert_eq!(
+        conv["page_url"],
+        Value::String(host.url.clone()),
+        "the host page is recorded"
+    );
+    let id = beckon_shared::ConversationId::parse(conv["id"].as_str().unwrap()).unwrap();
+    let reply = unique("Welcome, partner visitor!");
+    api.agent_reply(&id, &reply).await;
+    browser::wait_for_log(&c, &[&text, &reply]).await;
+    browser::screenshot(&c, "second-origin-strict-csp").await;
+    assert_clean_console(&c, "strict CSP host").await;
+    c.close().await.unwrap();
+}
+
+/// On a phone-sized viewport the panel fills the screen, and closes back to the launcher.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn narrow_viewport_gets_a_full_screen_panel() {
+    let base = &edge::shared().url;
+    let c = browser::open(375, 740).await;
+    c.goto(&format!("{base}/")).await.unwrap();
+    browser::launcher(&c).await;
+    browser::screenshot(&c, "demo-closed-mobile").await;
+    browser::open_chat(&c).await;
+    let text = unique("Ordering from my phone");
+    browser::send_message(&c, &text).await;
+    browser::wait_for_log(&c, &[&text]).await;
+    browser::screenshot(&c, "demo-open-mobile").await;
+    c.enter_parent_frame().await.unwrap();
+    let size: Value = c
+        .execute(
+            "const f = document.querySelector('#beckon-root').shadowRoot.querySelector('iframe').getBoundingClientRect();
+             return [f.width, f.height, innerWidth, innerHeight];",
+            vec![],
+        )
+        .await
+        .unwrap();
+    let v: Vec<f64> = serde_json::from_value(size).unwrap();
+    assert_eq!((v[0], v[1]), (v[2], v[3]), "panel covers the viewport");
+
+    // Close from inside the app (its own button): back to the launcher, focus on it.
+    browser::enter_chat(&c).await;
+    c.find(Locator::Css("button[aria-label='Close chat']"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    c.enter_parent_frame().await.unwrap();
+    let launcher = browser::launcher(&c).await;
+    eventually(WAIT, "the launcher back", || async {
+        let label = launcher.attr("aria-label").await.ok()??;
+        label.starts_with("Open chat").then_some(())
+    })
+    .await;
+    assert!(launcher.is_displayed().await.unwrap());
+    assert_clean_console(&c, "mobile").await;
+    c.close().await.unwrap();
+}

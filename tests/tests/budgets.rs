@@ -1,0 +1,29 @@
+//! Size budgets, asserted on the built files (deterministic, unlike timings).
+
+use std::io::Write;
+
+fn gzip_len(path: &str) -> usize {
+    let bytes = std::fs::read(beckon_tests::repo_root().join(path))
+        .unwrap_or_else(|e| panic!("{path}: {e} (run make build)"));
+    let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+    enc.write_all(&bytes).unwrap();
+    enc.finish().unwrap().len()
+}
+
+#[test]
+fn loader_is_at_most_3_kb_gzipped() {
+    let n = gzip_len("dist/public/beckon.js");
+    println!("loader: {n} B gzip");
+    assert!(n <= 3 * 1024, "loader is {n} B gzip, budget 3072 B");
+}
+
+#[test]
+fn widget_app_stays_within_its_budget() {
+    let n = gzip_len("dist/public/widget/beckon_widget_bg.wasm")
+        + gzip_len("dist/public/widget/beckon_widget.js");
+    println!("widget app: {n} B gzip");
+    assert!(
+        n <= 220 * 1024,
+        "widget wasm + glue is {n} B gzip, budget 225280 B"
+    );
+}

@@ -1,0 +1,147 @@
+//! Component tests of the chat panel, rendered by yew in a real (headless) Chromium:
+//! accessible names, escaping of message text, delivery states and the greeting.
+
+use beckon_client::session::{Snapshot, Status};
+use beckon_shared::proto::v1::{
+    ErrorCode, LauncherPosition, Message, ReadCursors, Role, ServerFrame, SiteConfig,
+};
+use beckon_shared::transcript::Transcript;
+use beckon_shared::{ClientMsgId, ConversationId, MessageId, Seq, SiteKey};
+use beckon_widget::components::{ChatView, ChatViewProps};
+use std::rc::Rc;
+use std::time::Duration;
+use wasm_bindgen_test::*;
+use yew::Callback;
+
+wasm_bindgen_test_configure!(run_in_browser);
+
+fn config() -> Rc<SiteConfig> {
+    Rc::new(SiteConfig {
+        site: SiteKey::parse("demo").unwrap(),
+        name: "Northwind <Coffee>".into(),
+        greeting: "Hi there!".into(),
+        accent: "#0f766e".into(),
+        position: LauncherPosition::Right,
+    })
+}
+
+fn message(seq: u64, role: Role, body: &str) -> Message {
+    Message {
+        id: MessageId::from_random([seq as u8; 16]),
+        seq: Seq(seq),
+        role,
+        body: body.into(),
+        created_at: 1_767_225_600_000,
+        attachments: vec![],
+        client_msg_id: None,
+        author: (role == Role::Agent).then(|| "Ana".into()),
+        via: None,
+    }
+}
+
+async fn render(snapshot: Snapshot) -> web_sys::Element {
+    let document = web_sys::window().unwrap().document().unwrap();
+    let root = document.create_element("div").unwrap();
+    document.body().unwrap().append_child(&root).unwrap();
+    let props = ChatViewProps {
+        config: config(),
+        snapshot: Rc::new(snapshot),
+        on_send: Callback::from(|_| true),
+        on_close: Callback::noop(),
+        on_typing: Callback::noop(),
+        on_discard: Callback::noop(),
+    };
+    yew::Renderer::<ChatView>::with_root_and_props(root.clone(), props).render();
+    yew::platform::time::sleep(Duration::from_millis(20)).await;
+    root
+}
+
+fn texts(root: &web_sys::Element, selector: &str) -> Vec<String> {
+    let list = root.query_selector_all(selector).unwrap();
+    (0..list.length())
+        .map(|i| list.item(i).unwrap().text_content().unwrap_or_default())
+        .collect()
+}
+
+#[wasm_bindgen_test]
+async fn has_the_accessible_names_the_brief_promises() {
+    let root = render(Snapshot::default()).await;
+    let log = root.query_selector("[role=log]").unwrap().expect("a log");
+    assert_eq!(log.get_attribute("aria-live").as_deref(), Some("polite"));
+    assert!(root
+        .query_selector("textarea[aria-label='Message']")
+        .unwrap()
+        .is_some());
+    assert!(root
+        .query_selector("button[aria-label='Send']")
+        .unwrap()
+        .is_some());
+    assert!(root
+        .query_selector("button[aria-label='Close chat']")
+        .unwrap()
+        .is_some());
+    assert_eq!(texts(&root, ".greeting .body"), ["Hi there!"]);
+}
+
+#[wasm_bindgen_test]
+async fn message_text_is_rendered_as_text_never_as_markup() {
+    let mut t = Transcript::new(Role::Visitor);
+    t.insert(message(
+        1,
+        Role::Agent,
+        "<img src=x onerror=alert(1)><b>bold</b>",
+    ));
+    let root = render(Snapshot {
+        transcript: t,
+        status: Status::Online,
+        open: true,
+        notice: None,
+    })
+    .await;
+    assert!(root.query_selector("[role=log] img").unwrap().is_none());
+    assert!(root.query_selector("[role=log] b").unwrap().is_none());
+    assert_eq!(
+        texts(&root, "li.theirs:not(.greeting) .body"),
+        ["<img src=x onerror=alert(1)><b>bold</b>"]
+    );
+    assert_eq!(texts(&root, ".name"), ["Northwind <Coffee>"]);
+    assert_eq!(texts(&root, "li.theirs:not(.greeting) .author"), ["Ana"]);
+}
+
+#[wasm_bindgen_test]
+async fn shows_sending_delivered_seen_and_failed() {
+    let mut t = Transcript::new(Role::Visitor);
+    let mut delivered = message(1, Role::Visitor, "first");
+    delivered.client_msg_id = Some(ClientMsgId::parse("a").unwrap());
+    t.insert(delivered);
+    t.insert(message(2, Role::Visitor, "second"));
+    t.apply(ServerFrame::Welcome {
+        conversation_id: ConversationId::from_random([1; 16]),
+        origin: Default::default(),
+        last_seq: Seq(2),
+        read: ReadCursors {
+            visitor: Seq(2),
+            agent: Seq(1),
+        },
+    });
+    t.queue(ClientMsgId::parse("p1").unwrap(), "in flight".into(), 0);
+    t.queue(ClientMsgId::parse("p2").unwrap(), "refused".into(), 0);
+    t.apply(ServerFrame::error(
+        ErrorCode::MessageTooLong,
+        Some(ClientMsgId::parse("p2").unwrap()),
+    ));
+    let root = render(Snapshot {
+        transcript: t,
+        status: Status::Offline,
+        open: true,
+        notice: Some("The message is too long.".into()),
+    })
+    .await;
+    assert_eq!(
+        texts(&root, "li.mine .delivery"),
+        ["Seen", "Delivered", "Sending…", "Not sent"]
+    );
+    assert_eq!(texts(&root, "li.failed .discard"), ["Remove"]);
+    assert_eq!(texts(&root, "[role=alert]"), ["The message is too long."]);
+    assert_eq!(texts(&root, "[role=status]"), ["Offline — reconnecting…"]);
+}
