@@ -7,14 +7,17 @@
 //! (rendered HTML/JS), `http.rs` (request/response plumbing), `error.rs` (the one error type).
 
 pub mod auth;
+pub mod channels;
 pub mod conversation;
 pub mod error;
 pub mod http;
 pub mod pages;
 pub mod random;
 pub mod routes;
+pub mod secrets;
 pub mod site_hub;
 pub mod storage;
+pub mod transport;
 
 use worker::{event, Context, Env, Request, Response};
 

@@ -9,6 +9,8 @@ use std::process::{Child, Command, Stdio};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
+pub use crate::eventually;
+
 struct Driver {
     port: u16,
     _child: Child,
@@ -73,22 +75,6 @@ pub async fn open(width: u32, height: u32) -> Client {
     // Headless window size excludes nothing; make the viewport exactly what was asked.
     let _ = client.set_window_size(width, height).await;
     client
-}
-
-/// Polls `f` until it returns `Some`, for up to `timeout`.
-pub async fn eventually<T, F, Fut>(timeout: Duration, what: &str, mut f: F) -> T
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = Option<T>>,
-{
-    let deadline = Instant::now() + timeout;
-    loop {
-        if let Some(v) = f().await {
-            return v;
-        }
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
 }
 
 /// The launcher button inside the loader's shadow root (accessible name starts "Open chat"

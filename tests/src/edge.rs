@@ -96,8 +96,23 @@ impl Edge {
             "build first: `make build` (make test does it)"
         );
         let state_dir = state_dir.unwrap_or_else(|| fresh_state_dir("edge"));
+        // A start can lose a race for its port with another process: try again on a new one.
+        let mut failures = Vec::new();
+        for _ in 0..3 {
+            let mut edge = Self::spawn(&root, &state_dir);
+            match edge.wait_ready() {
+                Ok(()) => return edge,
+                Err(e) => failures.push(e),
+            }
+        }
+        panic!("wrangler dev did not start:\n{}", failures.join("\n---\n"));
+    }
+
+    fn spawn(root: &Path, state_dir: &Path) -> Edge {
+        let state_dir = state_dir.to_path_buf();
         let port = crate::free_port();
         let log = state_dir.join(format!("wrangler-{port}.log"));
+        let out = std::fs::File::create(&log).unwrap();
         let mut c = wrangler(&root);
         c.args(["dev", "--ip", "127.0.0.1", "--port", &port.to_string()])
             .args(["--inspector-port", &crate::free_port().to_string()])
@@ -105,31 +120,35 @@ impl Edge {
             .arg(&state_dir)
             .args(["--var", &format!("ADMIN_API_KEY:{}", crate::ADMIN_KEY)])
             .args(["--var", &format!("TOKEN_SECRET:{}", crate::TOKEN_SECRET)])
+            .args(["--var", &format!("SECRETS_KEY:{}", crate::SECRETS_KEY)])
+            .args(["--var", "RELAY_TIMEOUT_MS:1500"])
+            .arg("--show-interactive-dev-session=false")
+            // BECKON_WRANGLER_LOG=log shows the Worker's console output in the log file.
             .args([
-                "--show-interactive-dev-session=false",
                 "--log-level",
-                "warn",
+                &std::env::var("BECKON_WRANGLER_LOG").unwrap_or_else(|_| "warn".into()),
             ])
             .stdin(Stdio::null())
-            .stdout(std::fs::File::create(&log).unwrap())
-            .stderr(std::fs::File::options().append(true).open(&log).unwrap());
+            .stdout(out.try_clone().unwrap())
+            .stderr(out);
         std::os::unix::process::CommandExt::process_group(&mut c, 0);
         let child = c.spawn().expect("spawn wrangler dev");
         watchdog(child.id());
-        let edge = Edge {
+        Edge {
             url: format!("http://127.0.0.1:{port}"),
             port,
             state_dir,
             child,
             log,
-        };
-        edge.wait_ready();
-        edge
+        }
     }
 
-    fn wait_ready(&self) {
-        let deadline = Instant::now() + Duration::from_secs(120);
+    fn wait_ready(&mut self) -> Result<(), String> {
+        let deadline = Instant::now() + Duration::from_secs(60);
         while Instant::now() < deadline {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return Err(format!("wrangler dev exited ({status}); log:\n{}", self.log_tail()));
+            }
             if let Ok(mut s) = std::net::TcpStream::connect(("127.0.0.1", self.port)) {
                 use std::io::{Read, Write};
                 let _ = s.set_read_timeout(Some(Duration::from_secs(5)));
@@ -139,15 +158,17 @@ impl Edge {
                 let mut buf = String::new();
                 let _ = s.read_to_string(&mut buf);
                 if buf.starts_with("HTTP/1.1 200") {
-                    return;
+                    return Ok(());
                 }
             }
             std::thread::sleep(Duration::from_millis(200));
         }
-        panic!(
-            "wrangler dev did not become ready; log:\n{}",
+        Err(format!(
+            "wrangler dev on port {} did not become ready (exited: {:?}); log:\n{}",
+            self.port,
+            self.child.try_wait(),
             self.log_tail()
-        );
+        ))
     }
 
     pub fn log_tail(&self) -> String {

@@ -6,11 +6,13 @@
 pub mod api;
 pub mod browser;
 pub mod edge;
+pub mod fakes;
 pub mod host_page;
 
 /// The admin key and token secret the test edge runs with.
 pub const ADMIN_KEY: &str = "test-admin-key-0123456789abcdef";
 pub const TOKEN_SECRET: &str = "test-token-secret-0123456789abcdef";
+pub const SECRETS_KEY: &str = "test-secrets-key-0123456789abcdef";
 
 /// The repository root (tests run from `tests/`).
 pub fn repo_root() -> std::path::PathBuf {
@@ -26,4 +28,23 @@ pub fn free_port() -> u16 {
         .and_then(|l| l.local_addr())
         .map(|a| a.port())
         .expect("free port")
+}
+
+/// Polls `f` until it returns `Some`, for up to `timeout`; panics naming `what` otherwise.
+pub async fn eventually<T, F, Fut>(timeout: std::time::Duration, what: &str, mut f: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let deadline = std::time::Instant::now() + timeout;
+    loop {
+        if let Some(v) = f().await {
+            return v;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "timed out waiting for {what}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
 }

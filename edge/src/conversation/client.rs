@@ -100,6 +100,30 @@ impl ConversationClient {
         Ok((decode(resp).await?, status))
     }
 
+    /// The conversation's relays to channels and their deliveries.
+    pub async fn relays(&self, principal: &Principal) -> Result<serde_json::Value> {
+        decode(
+            self.call(Method::Get, "/relays", Some(principal), None, false)
+                .await?,
+        )
+        .await
+    }
+
+    /// Reports a channel's delivery status of one of our relayed messages.
+    pub async fn relay_status(&self, status: &super::RelayStatus) -> Result<()> {
+        let body = serde_json::to_string(status).map_err(Error::internal)?;
+        let resp = self
+            .call(Method::Post, "/relay-status", None, Some(body), false)
+            .await?;
+        if resp.status_code() >= 400 {
+            return Err(decode::<serde_json::Value>(resp)
+                .await
+                .err()
+                .unwrap_or_else(|| Error::internal("relay status refused")));
+        }
+        Ok(())
+    }
+
     pub async fn summary(&self, principal: &Principal) -> Result<ConversationSummary> {
         decode(
             self.call(Method::Get, "/summary", Some(principal), None, false)

@@ -9,6 +9,7 @@
 //! caller; the DO then authorizes the caller against the conversation's owner.
 
 pub mod client;
+pub mod outbox;
 mod socket;
 pub mod store;
 
@@ -24,6 +25,7 @@ use beckon_shared::proto::v1::{
 use beckon_shared::text::{normalize_body, normalize_label, preview};
 use beckon_shared::{ClientMsgId, ConversationId, Seq, SiteKey, VisitorId};
 use serde::{Deserialize, Serialize};
+use std::cell::Cell;
 use store::{NewMessage, Store};
 use worker::{
     durable_object, DurableObject, Env, Request, Response, State, WebSocket,
@@ -80,12 +82,35 @@ pub struct Conversation {
     state: State,
     env: Env,
     store: Store,
+    /// A relay pump is running (see [`outbox`]).
+    pumping: Cell<bool>,
+    /// Work arrived while it ran: run again.
+    pump_again: Cell<bool>,
+}
+
+/// A delivery status a channel reported for one of our relayed messages.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct RelayStatus {
+    pub remote_id: String,
+    pub status: String,
+    pub error_code: Option<i64>,
 }
 
 impl DurableObject for Conversation {
     fn new(state: State, env: Env) -> Self {
         let store = Store::new(state.storage().sql()).expect("conversation schema");
-        Conversation { state, env, store }
+        Conversation {
+            state,
+            env,
+            store,
+            pumping: Cell::new(false),
+            pump_again: Cell::new(false),
+        }
+    }
+
+    async fn alarm(&self) -> worker::Result<Response> {
+        self.pump().await;
+        Response::empty()
     }
 
     async fn fetch(&self, req: Request) -> worker::Result<Response> {
@@ -175,6 +200,7 @@ impl Conversation {
                 let (message, duplicate) =
                     self.store_message(&post.principal, post.client_msg_id, &post.body)?;
                 if !duplicate {
+                    self.relay_soon().await;
                     self.publish().await;
                 }
                 http::json(
@@ -185,6 +211,22 @@ impl Conversation {
             (worker::Method::Get, "/summary") => {
                 self.authorize(&req)?;
                 http::json(200, &self.summary()?)
+            }
+            (worker::Method::Get, "/relays") => {
+                self.authorize(&req)?;
+                http::json(200, &serde_json::json!({ "relays": self.store.relays()? }))
+            }
+            (worker::Method::Post, "/relay-status") => {
+                let s: RelayStatus = req.json().await.map_err(Error::internal)?;
+                if self.store.record_status(
+                    &s.remote_id,
+                    &s.status,
+                    s.error_code,
+                    http::now_ms(),
+                )? {
+                    self.relay_soon().await;
+                }
+                Ok(Response::empty()?.with_status(204))
             }
             _ => Err(Error::code(ErrorCode::NotFound)),
         }
@@ -252,15 +294,19 @@ impl Conversation {
                 Some(via.clone()),
             ),
         };
+        let now = http::now_ms();
         let message = self.store.append(NewMessage {
             id: crate::random::message_id(),
             role,
             body,
-            created_at: http::now_ms(),
+            created_at: now,
             client_msg_id,
             author,
             via,
         })?;
+        // Same synchronous block: the relays are durable exactly when the message is.
+        self.store
+            .enqueue_relays(message.seq, message.via.as_deref(), now)?;
         socket::broadcast(
             &self.state,
             &ServerFrame::Message {
@@ -269,6 +315,18 @@ impl Conversation {
             None,
         );
         Ok((message, false))
+    }
+
+    /// Has the alarm run the relay pump now (used where the caller should not wait for it).
+    pub(crate) async fn relay_soon(&self) {
+        if let Err(e) = self
+            .state
+            .storage()
+            .set_alarm(outbox::alarm_at(http::now_ms()))
+            .await
+        {
+            worker::console_error!("setting the relay alarm failed: {e}");
+        }
     }
 
     /// Moves a read cursor and tells everyone.

@@ -129,7 +129,9 @@ impl Conversation {
                         },
                     );
                     if !duplicate {
+                        self.arm_safety_net().await;
                         self.publish().await;
+                        self.pump().await;
                     }
                 }
                 Err(e) => send(

@@ -23,6 +23,29 @@ CREATE TABLE IF NOT EXISTS messages (
   attachments   TEXT NOT NULL DEFAULT '[]'
 );
 CREATE TABLE IF NOT EXISTS cursors (role TEXT PRIMARY KEY, seq INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS outbox (
+  seq            INTEGER NOT NULL,
+  channel        TEXT NOT NULL,
+  state          TEXT NOT NULL DEFAULT 'pending',
+  attempts       INTEGER NOT NULL DEFAULT 0,
+  next_at        INTEGER NOT NULL,
+  last_error     TEXT,
+  force_template INTEGER NOT NULL DEFAULT 0,
+  done_at        INTEGER,
+  PRIMARY KEY (seq, channel)
+);
+CREATE INDEX IF NOT EXISTS outbox_pending ON outbox (state, channel, seq);
+CREATE TABLE IF NOT EXISTS deliveries (
+  seq        INTEGER NOT NULL,
+  channel    TEXT NOT NULL,
+  recipient  TEXT NOT NULL,
+  remote_id  TEXT,
+  status     TEXT NOT NULL DEFAULT 'sent',
+  sent_at    INTEGER NOT NULL,
+  PRIMARY KEY (seq, channel, recipient)
+);
+CREATE INDEX IF NOT EXISTS deliveries_by_remote ON deliveries (remote_id);
+CREATE TABLE IF NOT EXISTS threads (channel TEXT PRIMARY KEY, thread TEXT NOT NULL);
 ";
 
 #[derive(Deserialize)]
@@ -72,14 +95,14 @@ pub struct NewMessage {
 }
 
 pub struct Store {
-    sql: SqlStorage,
+    pub(super) sql: SqlStorage,
 }
 
-fn int(v: i64) -> SqlStorageValue {
+pub(super) fn int(v: i64) -> SqlStorageValue {
     SqlStorageValue::Integer(v)
 }
 
-fn opt(v: Option<&str>) -> SqlStorageValue {
+pub(super) fn opt(v: Option<&str>) -> SqlStorageValue {
     v.map_or(SqlStorageValue::Null, SqlStorageValue::from)
 }
 
@@ -170,6 +193,20 @@ impl Store {
             author: m.author,
             via: m.via,
         })
+    }
+
+    pub fn message(&self, seq: Seq) -> Result<Option<Message>> {
+        let rows: Vec<MessageRow> = self
+            .sql
+            .exec(
+                &format!("SELECT {MESSAGE_COLUMNS} FROM messages WHERE seq = ?"),
+                vec![int(seq.0 as i64)],
+            )?
+            .to_array()?;
+        rows.into_iter()
+            .next()
+            .map(MessageRow::into_message)
+            .transpose()
     }
 
     /// Messages with `seq > after`, oldest first, at most `limit`.

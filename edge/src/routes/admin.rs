@@ -165,6 +165,18 @@ pub async fn post_message(mut req: Request, edge: &Edge, id: &ConversationId) ->
     http::json(status, &posted)
 }
 
+/// `GET /api/v1/admin/conversations/{id}/relays`: the conversation's relays to channels
+/// with their state, attempts, last error and per-recipient deliveries.
+pub async fn relays(req: &Request, edge: &Edge, id: &ConversationId) -> Result<Response> {
+    authenticate(req, edge).await?;
+    http::json(
+        200,
+        &ConversationClient::new(&edge.env, id)?
+            .relays(&agent("api", None))
+            .await?,
+    )
+}
+
 pub async fn ws_ticket(req: &Request, edge: &Edge) -> Result<Response> {
     authenticate(req, edge).await?;
     let (ticket, expires_at) = auth::ws_ticket(&edge.token_secret()?, edge.now);

@@ -2,12 +2,14 @@
 //! natively, and checked against the OpenAPI document), and [`handle`] runs it.
 
 mod admin;
+mod channels;
+mod hooks;
 mod public;
 mod visitor;
 
 use crate::error::{Error, Result};
 use crate::http::{self, Edge};
-use beckon_shared::proto::v1::ErrorCode;
+use beckon_shared::proto::v1::{ChannelKind, ErrorCode};
 use beckon_shared::{ConversationId, SiteKey};
 use worker::{Context, Env, Method, Request, Response};
 
@@ -37,6 +39,13 @@ pub enum Route {
     AdminListKeys,
     AdminCreateKey,
     AdminDeleteKey(String),
+    AdminConversationRelays(ConversationId),
+    AdminListChannels(SiteKey),
+    AdminPutChannel(SiteKey, ChannelKind),
+    AdminDeleteChannel(SiteKey, ChannelKind),
+    AdminTestChannel(SiteKey, ChannelKind),
+    /// `GET` (handshakes) or `POST` (events) on `/hooks/{channel}/{site}`.
+    Hook(ChannelKind, SiteKey, Method),
 }
 
 /// Maps a request line to a route: unknown paths are `not_found`, known paths with another
@@ -49,6 +58,10 @@ pub fn resolve(method: &Method, path: &str) -> Result<Route> {
     }
     let site = |s: &str| SiteKey::parse(s).map_err(Error::from);
     let conv = |s: &str| ConversationId::parse(s).map_err(Error::from);
+    let kind = |s: &str| {
+        ChannelKind::parse(s)
+            .ok_or_else(|| Error::new(ErrorCode::NotFound, format!("unknown channel {s:?}")))
+    };
     // (allowed methods, route builder) for the matched path.
     let candidates: Vec<(Method, Result<Route>)> = match segs.as_slice() {
         ["health"] => vec![(Get, Ok(Route::Health))],
@@ -91,6 +104,33 @@ pub fn resolve(method: &Method, path: &str) -> Result<Route> {
         ],
         ["api", "v1", "admin", "keys", id] => {
             vec![(Delete, Ok(Route::AdminDeleteKey((*id).to_owned())))]
+        }
+        ["api", "v1", "admin", "conversations", c, "relays"] => {
+            vec![(Get, conv(c).map(Route::AdminConversationRelays))]
+        }
+        ["api", "v1", "admin", "sites", s, "channels"] => {
+            vec![(Get, site(s).map(Route::AdminListChannels))]
+        }
+        ["api", "v1", "admin", "sites", s, "channels", k] => {
+            let both = || Ok((site(s)?, kind(k)?));
+            vec![
+                (Put, both().map(|(s, k)| Route::AdminPutChannel(s, k))),
+                (Delete, both().map(|(s, k)| Route::AdminDeleteChannel(s, k))),
+            ]
+        }
+        ["api", "v1", "admin", "sites", s, "channels", k, "test"] => {
+            vec![(
+                Post,
+                site(s).and_then(|s| Ok(Route::AdminTestChannel(s, kind(k)?))),
+            )]
+        }
+        ["hooks", k, s] => {
+            let k = kind(k)?;
+            let hook = |m: Method| site(s).map(|s| Route::Hook(k, s, m));
+            match k {
+                ChannelKind::Whatsapp => vec![(Get, hook(Get)), (Post, hook(Post))],
+                _ => vec![(Post, hook(Post))],
+            }
         }
         _ => return Err(Error::code(ErrorCode::NotFound)),
     };
@@ -147,6 +187,25 @@ async fn run(route: Route, req: Request, edge: &Edge) -> Result<Response> {
         Route::AdminListKeys => admin::list_keys(&req, edge).await,
         Route::AdminCreateKey => admin::create_key(req, edge).await,
         Route::AdminDeleteKey(id) => admin::delete_key(&req, edge, &id).await,
+        Route::AdminConversationRelays(id) => admin::relays(&req, edge, &id).await,
+        Route::AdminListChannels(site) => channels::list(&req, edge, &site).await,
+        Route::AdminPutChannel(site, kind) => channels::put(req, edge, &site, kind).await,
+        Route::AdminDeleteChannel(site, kind) => channels::delete(&req, edge, &site, kind).await,
+        Route::AdminTestChannel(site, kind) => channels::test(&req, edge, &site, kind).await,
+        Route::Hook(kind, site, method) => {
+            let result = match (kind, method) {
+                (ChannelKind::Telegram, _) => hooks::telegram(req, edge, &site).await,
+                (ChannelKind::Slack, _) => hooks::slack(req, edge, &site).await,
+                (ChannelKind::Whatsapp, Method::Get) => {
+                    hooks::whatsapp_handshake(&req, edge, &site).await
+                }
+                (ChannelKind::Whatsapp, _) => hooks::whatsapp(req, edge, &site).await,
+            };
+            match result {
+                Ok(r) => Ok(r),
+                Err(e) => hooks::refusal(kind, &e).map_err(Error::from),
+            }
+        }
     }
 }
 
@@ -206,7 +265,9 @@ mod tests {
             let concrete = path
                 .replace("{site}", "demo")
                 .replace("{conversation_id}", C)
-                .replace("{key_id}", "k1");
+                .replace("{key_id}", "k1")
+                .replace("{channel}", "whatsapp")
+                .replace("{kind}", "telegram");
             for method in ops
                 .as_object()
                 .unwrap()

@@ -2,6 +2,7 @@
 //! types; SQL stays here and nowhere else.
 
 pub mod admin_keys;
+pub mod channels;
 pub mod conversations;
 pub mod sites;
 pub mod visitors;

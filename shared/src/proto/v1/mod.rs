@@ -5,11 +5,13 @@
 //! visitor's machine survives frames, roles or codes added to the server later.
 
 mod api;
+mod channels;
 mod error;
 mod frames;
 mod message;
 
 pub use api::*;
+pub use channels::*;
 pub use error::*;
 pub use frames::*;
 pub use message::*;

@@ -1,0 +1,366 @@
+//! Telegram Bot API (CHANNELS.md §2): one forum topic per conversation in the business's
+//! supergroup (`createForumTopic`, then `sendMessage` with `message_thread_id`); inbound agent
+//! messages arrive as webhook updates authenticated by `X-Telegram-Bot-Api-Secret-Token`.
+//! Thread key: `<chat_id>:<message_thread_id>`.
+
+use super::{ApiRequest, ApiResponse, Failure, Inbound, Relay};
+use crate::auth::ct_eq;
+use serde::Deserialize;
+use serde_json::json;
+
+/// Topic icon colour (one of the six Telegram allows).
+const ICON_COLOR: i64 = 7322096;
+
+fn url(api_base: &str, token: &str, method: &str) -> String {
+    format!("{api_base}/bot{token}/{method}")
+}
+
+/// Escapes text for `parse_mode: HTML` (visitor text must never become markup).
+pub fn escape_html(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+}
+
+/// `createForumTopic`: "Visitor 3fa2c1 · shop.example/pricing" (≤ 128 characters).
+pub fn create_topic(api_base: &str, token: &str, chat_id: i64, relay: &Relay) -> ApiRequest {
+    let place = relay
+        .page_url
+        .map(|u| {
+            u.split_once("://")
+                .map_or(u, |(_, rest)| rest)
+                .trim_end_matches('/')
+        })
+        .filter(|p| !p.is_empty());
+    let mut name = match place {
+        Some(p) => format!("Visitor {} · {p}", relay.short_id()),
+        None => format!("Visitor {}", relay.short_id()),
+    };
+    if name.chars().count() > 128 {
+        name = name.chars().take(127).collect::<String>() + "…";
+    }
+    ApiRequest::json(
+        url(api_base, token, "createForumTopic"),
+        None,
+        &json!({"chat_id": chat_id, "name": name, "icon_color": ICON_COLOR}),
+    )
+}
+
+/// The relay line; the first message of a conversation also names the site and the page.
+pub fn message_text(relay: &Relay, first: bool) -> String {
+    let line = format!(
+        "<b>{}</b>: {}",
+        escape_html(&relay.speaker()),
+        escape_html(relay.body)
+    );
+    if !first {
+        return line;
+    }
+    let mut head = format!("New chat on <b>{}</b>", escape_html(relay.site_name));
+    if let Some(url) = relay.page_url {
+        head.push_str(&format!("\nPage: {}", escape_html(url)));
+    }
+    format!("{head}\n\n{line}")
+}
+
+/// `sendMessage` into the conversation's topic.
+pub fn send_message(
+    api_base: &str,
+    token: &str,
+    chat_id: i64,
+    thread_id: i64,
+    text: &str,
+) -> ApiRequest {
+    ApiRequest::json(
+        url(api_base, token, "sendMessage"),
+        None,
+        &json!({"chat_id": chat_id, "message_thread_id": thread_id, "text": text, "parse_mode": "HTML",
+                "link_preview_options": {"is_disabled": true}}),
+    )
+}
+
+/// `sendMessage` to the group's General topic (the "send test message" action).
+pub fn send_test(api_base: &str, token: &str, chat_id: i64, text: &str) -> ApiRequest {
+    ApiRequest::json(
+        url(api_base, token, "sendMessage"),
+        None,
+        &json!({"chat_id": chat_id, "text": text}),
+    )
+}
+
+#[derive(Deserialize)]
+struct Envelope {
+    ok: bool,
+    #[serde(default)]
+    result: serde_json::Value,
+    #[serde(default)]
+    error_code: Option<u16>,
+    #[serde(default)]
+    description: Option<String>,
+    #[serde(default)]
+    parameters: Option<Parameters>,
+}
+
+#[derive(Deserialize)]
+struct Parameters {
+    #[serde(default)]
+    retry_after: Option<u64>,
+}
+
+fn result(resp: &ApiResponse) -> Result<serde_json::Value, Failure> {
+    let Ok(env) = serde_json::from_str::<Envelope>(&resp.body) else {
+        return Err(Failure::from_status(
+            resp.status,
+            resp.retry_after.as_deref(),
+            "telegram",
+        ));
+    };
+    if env.ok {
+        return Ok(env.result);
+    }
+    let code = env.error_code.unwrap_or(resp.status);
+    let description = env.description.unwrap_or_default();
+    let reason = format!("telegram {code}: {description}");
+    Err(match code {
+        429 => Failure::Retry {
+            after_ms: env.parameters.and_then(|p| p.retry_after).map(|s| s * 1000),
+            reason,
+        },
+        500..=599 => Failure::Retry {
+            after_ms: None,
+            reason,
+        },
+        400 if description.contains("thread not found")
+            || description.contains("TOPIC_DELETED")
+            || description.contains("TOPIC_CLOSED") =>
+        {
+            Failure::ThreadGone
+        }
+        _ => Failure::Permanent { reason },
+    })
+}
+
+/// `createForumTopic`'s answer → the new topic's `message_thread_id`.
+pub fn parse_topic(resp: &ApiResponse) -> Result<i64, Failure> {
+    result(resp)?["message_thread_id"]
+        .as_i64()
+        .ok_or(Failure::Permanent {
+            reason: "telegram: no message_thread_id".into(),
+        })
+}
+
+/// `sendMessage`'s answer → the message id.
+pub fn parse_sent(resp: &ApiResponse) -> Result<String, Failure> {
+    let r = result(resp)?;
+    r["message_id"]
+        .as_i64()
+        .map(|id| id.to_string())
+        .ok_or(Failure::Permanent {
+            reason: "telegram: no message_id".into(),
+        })
+}
+
+/// The webhook's secret token header must equal the configured one (constant time).
+pub fn verify(webhook_secret: &str, header: Option<&str>) -> bool {
+    header.is_some_and(|h| ct_eq(h.as_bytes(), webhook_secret.as_bytes()))
+}
+
+#[derive(Deserialize)]
+struct Update {
+    #[serde(default)]
+    message: Option<TgMessage>,
+}
+
+#[derive(Deserialize)]
+struct TgMessage {
+    message_id: i64,
+    #[serde(default)]
+    message_thread_id: Option<i64>,
+    #[serde(default)]
+    is_topic_message: bool,
+    chat: Chat,
+    #[serde(default)]
+    from: Option<User>,
+    #[serde(default)]
+    text: Option<String>,
+    #[serde(default)]
+    caption: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct Chat {
+    id: i64,
+}
+
+#[derive(Deserialize)]
+struct User {
+    #[serde(default)]
+    is_bot: bool,
+    #[serde(default)]
+    first_name: String,
+}
+
+/// An update → an agent's message in a topic, or `None` for anything else (bots, including
+/// ourselves; the General topic; service messages; edits). Routed by `message_thread_id`, never
+/// by `reply_to_message` (a topic message always "replies" to the topic's creation message).
+pub fn parse_update(raw: &[u8]) -> Option<Inbound> {
+    let update: Update = serde_json::from_slice(raw).ok()?;
+    let m = update.message?;
+    let from = m.from?;
+    if from.is_bot || !m.is_topic_message {
+        return None;
+    }
+    let thread = m.message_thread_id?;
+    let text = m.text.or(m.caption)?;
+    Some(Inbound {
+        thread_key: format!("{}:{thread}", m.chat.id),
+        event_key: format!("{}:{}", m.chat.id, m.message_id),
+        author: Some(from.first_name).filter(|n| !n.is_empty()),
+        text,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use beckon_shared::proto::v1::Role;
+
+    fn relay<'a>(body: &'a str, role: Role) -> Relay<'a> {
+        Relay {
+            site_name: "Acme & Co",
+            conversation_id: "c_3fa2c1aaaaaaaaaaaaaaaaaaaaaaaaaa",
+            page_url: Some("https://example.com/pricing"),
+            role,
+            author: Some("Ana"),
+            via: Some("slack"),
+            body,
+        }
+    }
+
+    #[test]
+    fn builds_topic_and_message_requests() {
+        let r = create_topic(
+            "https://api.telegram.org",
+            "123:ABC",
+            -1001234567890,
+            &relay("x", Role::Visitor),
+        );
+        assert_eq!(
+            r.url,
+            "https://api.telegram.org/bot123:ABC/createForumTopic"
+        );
+        let body: serde_json::Value = serde_json::from_str(&r.body).unwrap();
+        assert_eq!(body["name"], "Visitor 3fa2c1 · example.com/pricing");
+        assert_eq!(body["chat_id"], -1001234567890i64);
+        let text = message_text(&relay("<b>hi</b> & bye", Role::Visitor), true);
+        assert_eq!(text, "New chat on <b>Acme &amp; Co</b>\nPage: https://example.com/pricing\n\n<b>Visitor</b>: &lt;b&gt;hi&lt;/b&gt; &amp; bye");
+        assert_eq!(
+            message_text(&relay("ok", Role::Agent), false),
+            "<b>Ana (via slack)</b>: ok"
+        );
+        let s = send_message("http://127.0.0.1:9", "t", -100, 163, "hi");
+        let body: serde_json::Value = serde_json::from_str(&s.body).unwrap();
+        assert_eq!(
+            (
+                body["message_thread_id"].as_i64(),
+                body["parse_mode"].as_str()
+            ),
+            (Some(163), Some("HTML"))
+        );
+    }
+
+    fn resp(status: u16, body: &str) -> ApiResponse {
+        ApiResponse {
+            status,
+            retry_after: None,
+            body: body.into(),
+        }
+    }
+
+    #[test]
+    fn classifies_answers() {
+        assert_eq!(
+            parse_topic(&resp(
+                200,
+                r#"{"ok":true,"result":{"message_thread_id":163,"name":"x","icon_color":7322096}}"#
+            )),
+            Ok(163)
+        );
+        assert_eq!(
+            parse_sent(&resp(
+                200,
+                r#"{"ok":true,"result":{"message_id":171,"chat":{"id":-1}}}"#
+            )),
+            Ok("171".into())
+        );
+        assert_eq!(
+            parse_sent(&resp(
+                429,
+                r#"{"ok":false,"error_code":429,"description":"Too Many Requests: retry after 35","parameters":{"retry_after":35}}"#
+            )),
+            Err(Failure::Retry {
+                after_ms: Some(35_000),
+                reason: "telegram 429: Too Many Requests: retry after 35".into()
+            })
+        );
+        assert_eq!(
+            parse_sent(&resp(
+                400,
+                r#"{"ok":false,"error_code":400,"description":"Bad Request: message thread not found"}"#
+            )),
+            Err(Failure::ThreadGone)
+        );
+        assert!(matches!(
+            parse_sent(&resp(
+                401,
+                r#"{"ok":false,"error_code":401,"description":"Unauthorized"}"#
+            )),
+            Err(Failure::Permanent { .. })
+        ));
+        assert!(matches!(
+            parse_sent(&resp(
+                403,
+                r#"{"ok":false,"error_code":403,"description":"Forbidden: bot was blocked by the user"}"#
+            )),
+            Err(Failure::Permanent { .. })
+        ));
+        assert!(matches!(
+            parse_sent(&resp(502, "<html>bad gateway</html>")),
+            Err(Failure::Retry { after_ms: None, .. })
+        ));
+    }
+
+    #[test]
+    fn verifies_the_secret_token() {
+        assert!(verify("t42_8dF3kq9ZrR1-_x", Some("t42_8dF3kq9ZrR1-_x")));
+        assert!(!verify("t42_8dF3kq9ZrR1-_x", Some("t42_8dF3kq9ZrR1-_y")));
+        assert!(!verify("t42_8dF3kq9ZrR1-_x", None));
+    }
+
+    #[test]
+    fn parses_agent_replies_and_ignores_the_rest() {
+        // CHANNELS.md §2.4: an agent's reply in a topic (reply_to_message is the bot's message).
+        let update = r#"{ "update_id": 900000123, "message": { "message_id": 187, "message_thread_id": 163, "is_topic_message": true,
+            "from": { "id": 111111111, "is_bot": false, "first_name": "Alice", "username": "alice_agent", "language_code": "en" },
+            "chat": { "id": -1001234567890, "title": "Acme Support", "type": "supergroup", "is_forum": true }, "date": 1767225660,
+            "reply_to_message": { "message_id": 171, "message_thread_id": 163, "is_topic_message": true,
+              "from": { "id": 7000000001, "is_bot": true, "first_name": "Acme Relay", "username": "acme_relay_bot" },
+              "chat": { "id": -1001234567890, "title": "Acme Support", "type": "supergroup", "is_forum": true },
+              "date": 1767225600, "text": "Visitor: Do you ship to Canada?" },
+            "text": "Yes — 3-5 business days." } }"#;
+        assert_eq!(
+            parse_update(update.as_bytes()),
+            Some(Inbound {
+                thread_key: "-1001234567890:163".into(),
+                event_key: "-1001234567890:187".into(),
+                author: Some("Alice".into()),
+                text: "Yes — 3-5 business days.".into()
+            })
+        );
+        let own = br#"{"update_id":1,"message":{"message_id":2,"message_thread_id":163,"is_topic_message":true,"from":{"id":7,"is_bot":true,"first_name":"Relay"},"chat":{"id":-100},"text":"Visitor: hi"}}"#;
+        assert_eq!(parse_update(own), None);
+        let general = br#"{"update_id":1,"message":{"message_id":2,"from":{"id":7,"is_bot":false,"first_name":"A"},"chat":{"id":-100},"text":"hi"}}"#;
+        assert_eq!(parse_update(general), None);
+        assert_eq!(parse_update(b"not json"), None);
+    }
+}

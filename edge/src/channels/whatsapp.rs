@@ -1,0 +1,448 @@
+//! WhatsApp Cloud API (CHANNELS.md §1): relays go to the business's agent number(s) as
+//! free-form text inside the 24-hour customer-service window, or as the approved template
+//! outside it (and when a free-form send fails with 131047). Agents answer by swipe-replying;
+//! the reply's `context.id` is the wamid of one of our messages, which maps to the
+//! conversation. Thread key: the wamid. Webhooks are signed with `X-Hub-Signature-256`.
+
+use super::{ApiRequest, ApiResponse, Failure, Relay};
+use serde::Deserialize;
+use serde_json::json;
+
+/// The customer-service window (Meta: 24 hours after the user's last message).
+pub const WINDOW_MS: i64 = 24 * 60 * 60 * 1000;
+
+/// Graph error code for "outside the 24-hour window".
+pub const RE_ENGAGEMENT: i64 = 131047;
+
+fn messages_url(api_base: &str, version: &str, phone_number_id: &str) -> String {
+    format!("{api_base}/{version}/{phone_number_id}/messages")
+}
+
+/// Whether `last_inbound_at` (ms) keeps the window open at `now`.
+pub fn window_open(last_inbound_at: Option<i64>, now: i64) -> bool {
+    last_inbound_at.is_some_and(|t| now - t < WINDOW_MS)
+}
+
+/// The relay as plain text (WhatsApp renders no markup we need to escape; `*` is bold).
+pub fn message_text(relay: &Relay, first: bool) -> String {
+    let line = format!("{}: {}", relay.speaker(), relay.body);
+    if !first {
+        return line;
+    }
+    let mut head = format!("New chat on {}", relay.site_name);
+    if let Some(url) = relay.page_url {
+        head.push_str(&format!("\nPage: {url}"));
+    }
+    format!("{head}\n\n{line}\n\n(Swipe-reply to this message to answer.)")
+}
+
+pub struct Target<'a> {
+    pub api_base: &'a str,
+    pub version: &'a str,
+    pub phone_number_id: &'a str,
+    pub access_token: &'a str,
+    pub to: &'a str,
+}
+
+/// Free-form text (inside the window).
+pub fn send_text(t: &Target, text: &str) -> ApiRequest {
+    ApiRequest::json(
+        messages_url(t.api_base, t.version, t.phone_number_id),
+        Some(t.access_token),
+        &json!({"messaging_product": "whatsapp", "recipient_type": "individual", "to": t.to, "type": "text",
+                "text": {"preview_url": false, "body": text}}),
+    )
+}
+
+/// The approved template: `{{1}}` = site name, `{{2}}` = the message (clipped: template
+/// parameters are limited), with the conversation id as the quick-reply payload.
+pub fn send_template(
+    t: &Target,
+    template: &str,
+    language: &str,
+    site_name: &str,
+    text: &str,
+    conversation_id: &str,
+) -> ApiRequest {
+    let text = beckon_shared::text::preview(text, 900);
+    ApiRequest::json(
+        messages_url(t.api_base, t.version, t.phone_number_id),
+        Some(t.access_token),
+        &json!({"messaging_product": "whatsapp", "recipient_type": "individual", "to": t.to, "type": "template",
+        "template": {"name": template, "language": {"code": language}, "components": [
+            {"type": "body", "parameters": [{"type": "text", "text": site_name}, {"type": "text", "text": text}]},
+            {"type": "button", "sub_type": "quick_reply", "index": "0", "parameters": [{"type": "payload", "payload": conversation_id}]}
+        ]}}),
+    )
+}
+
+#[derive(Deserialize)]
+struct Sent {
+    #[serde(default)]
+    messages: Vec<SentMessage>,
+    #[serde(default)]
+    error: Option<GraphError>,
+}
+
+#[derive(Deserialize)]
+struct SentMessage {
+    id: String,
+}
+
+#[derive(Deserialize)]
+struct GraphError {
+    #[serde(default)]
+    code: i64,
+    #[serde(default)]
+    message: String,
+}
+
+/// `/messages`' answer → the wamid. Branches on `error.code`, never on titles (Meta's advice);
+/// treats both 400 and 429 as possibly throttled.
+pub fn parse_sent(resp: &ApiResponse) -> Result<String, Failure> {
+    let Ok(sent) = serde_json::from_str::<Sent>(&resp.body) else {
+        return Err(Failure::from_status(
+            resp.status,
+            resp.retry_after.as_deref(),
+            "whatsapp",
+        ));
+    };
+    if let Some(e) = sent.error {
+        let reason = format!("whatsapp {}: {}", e.code, e.message);
+        let after_ms = resp
+            .retry_after
+            .as_deref()
+            .and_then(super::parse_retry_after);
+        return Err(match e.code {
+            RE_ENGAGEMENT => Failure::NeedsTemplate,
+            4 | 80007 | 130429 | 131056 | 2 | 1 => Failure::Retry { after_ms, reason },
+            _ if resp.status >= 500 => Failure::Retry { after_ms, reason },
+            _ => Failure::Permanent { reason },
+        });
+    }
+    if resp.status >= 400 {
+        return Err(Failure::from_status(
+            resp.status,
+            resp.retry_after.as_deref(),
+            "whatsapp",
+        ));
+    }
+    sent.messages
+        .into_iter()
+        .next()
+        .map(|m| m.id)
+        .ok_or(Failure::Permanent {
+            reason: "whatsapp: no message id".into(),
+        })
+}
+
+/// `X-Hub-Signature-256: sha256=<hex HMAC-SHA256(app secret, raw body)>`.
+pub fn verify(app_secret: &str, header: Option<&str>, raw: &[u8]) -> bool {
+    header
+        .and_then(|h| h.trim().strip_prefix("sha256="))
+        .is_some_and(|hex| super::hmac_sha256_hex_matches(app_secret.as_bytes(), &[raw], hex))
+}
+
+/// The GET handshake: `hub.challenge` if `hub.mode=subscribe` and the verify token matches.
+pub fn handshake(
+    mode: Option<&str>,
+    token: Option<&str>,
+    challenge: Option<&str>,
+    verify_token: &str,
+) -> Option<String> {
+    let token_ok = token.is_some_and(|t| crate::auth::ct_eq(t.as_bytes(), verify_token.as_bytes()));
+    (mode == Some("subscribe") && token_ok).then(|| challenge.unwrap_or_default().to_owned())
+}
+
+/// Something a webhook tells us.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Event {
+    /// A message from `from` (an agent, if it is one of the configured numbers).
+    Message {
+        from: String,
+        id: String,
+        /// The wamid of our message it replies to (swipe-reply), if any.
+        context_id: Option<String>,
+        /// Text, caption or button label; `None` for kinds we do not relay.
+        text: Option<String>,
+        /// A quick-reply button tap (opens the window, is not a reply to relay).
+        is_button: bool,
+    },
+    /// A delivery status of one of our messages.
+    Status {
+        id: String,
+        status: String,
+        error_code: Option<i64>,
+    },
+}
+
+#[derive(Deserialize)]
+struct Payload {
+    #[serde(default)]
+    entry: Vec<Entry>,
+}
+
+#[derive(Deserialize)]
+struct Entry {
+    #[serde(default)]
+    changes: Vec<Change>,
+}
+
+#[derive(Deserialize)]
+struct Change {
+    #[serde(default)]
+    value: Value,
+}
+
+#[derive(Deserialize, Default)]
+struct Value {
+    #[serde(default)]
+    messages: Vec<WaMessage>,
+    #[serde(default)]
+    statuses: Vec<WaStatus>,
+}
+
+#[derive(Deserialize)]
+struct WaMessage {
+    #[serde(default)]
+    from: String,
+    id: String,
+    #[serde(rename = "type", default)]
+    kind: String,
+    #[serde(default)]
+    context: Option<Context>,
+    #[serde(default)]
+    text: Option<Body>,
+    #[serde(default)]
+    button: Option<Button>,
+    #[serde(default)]
+    image: Option<Caption>,
+    #[serde(default)]
+    video: Option<Caption>,
+    #[serde(default)]
+    document: Option<Caption>,
+}
+
+#[derive(Deserialize)]
+struct Context {
+    #[serde(default)]
+    id: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct Body {
+    body: String,
+}
+
+#[derive(Deserialize)]
+struct Button {
+    #[serde(default)]
+    text: String,
+}
+
+#[derive(Deserialize)]
+struct Caption {
+    #[serde(default)]
+    caption: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct WaStatus {
+    id: String,
+    status: String,
+    #[serde(default)]
+    errors: Vec<GraphError>,
+}
+
+/// Every message and status in every entry and change of a webhook payload.
+pub fn parse_webhook(raw: &[u8]) -> Option<Vec<Event>> {
+    let payload: Payload = serde_json::from_slice(raw).ok()?;
+    let mut out = Vec::new();
+    for change in payload.entry.into_iter().flat_map(|e| e.changes) {
+        for m in change.value.messages {
+            let text = match m.kind.as_str() {
+                "text" => m.text.map(|t| t.body),
+                "button" => m.button.as_ref().map(|b| b.text.clone()),
+                "image" => m.image.and_then(|c| c.caption),
+                "video" => m.video.and_then(|c| c.caption),
+                "document" => m.document.and_then(|c| c.caption),
+                _ => None,
+            };
+            out.push(Event::Message {
+                from: m.from,
+                id: m.id,
+                context_id: m.context.and_then(|c| c.id),
+                text,
+                is_button: m.kind == "button",
+            });
+        }
+        for s in change.value.statuses {
+            out.push(Event::Status {
+                id: s.id,
+                status: s.status,
+                error_code: s.errors.first().map(|e| e.code),
+            });
+        }
+    }
+    Some(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const META_BODY: &str = r#"{"object":"whatsapp_business_account","entry":[{"id":"102290129340398","changes":[{"value":{"messaging_product":"whatsapp","metadata":{"display_phone_number":"15550783881","phone_number_id":"106540352242922"},"contacts":[{"profile":{"name":"Sheena Nelson"},"wa_id":"16505551234"}],"messages":[{"from":"16505551234","id":"wamid.TEST1","timestamp":"1749416383","type":"text","text":{"body":"Hi"}}]},"field":"messages"}]}]}"#;
+
+    #[test]
+    fn meta_fixture_signature_vector() {
+        // CHANNELS.md Appendix A.
+        let sig = "sha256=9f0818a2a67e699cf9398a3aa4b1ab709a0c6e0af39bdc9967b3fe06b4508e73";
+        assert!(verify("test_app_secret", Some(sig), META_BODY.as_bytes()));
+        assert!(!verify(
+            "test_app_secret",
+            Some(sig),
+            META_BODY.replace("Hi", "Ho").as_bytes()
+        ));
+        assert!(!verify("wrong", Some(sig), META_BODY.as_bytes()));
+        assert!(!verify(
+            "test_app_secret",
+            Some("9f0818a2"),
+            META_BODY.as_bytes()
+        ));
+        assert!(!verify("test_app_secret", None, META_BODY.as_bytes()));
+    }
+
+    #[test]
+    fn handshake_needs_mode_and_token() {
+        assert_eq!(
+            handshake(
+                Some("subscribe"),
+                Some("meatyhamhock"),
+                Some("1158201444"),
+                "meatyhamhock"
+            )
+            .as_deref(),
+            Some("1158201444")
+        );
+        assert_eq!(
+            handshake(
+                Some("subscribe"),
+                Some("nope"),
+                Some("1158201444"),
+                "meatyhamhock"
+            ),
+            None
+        );
+        assert_eq!(
+            handshake(
+                Some("unsubscribe"),
+                Some("meatyhamhock"),
+                Some("1"),
+                "meatyhamhock"
+            ),
+            None
+        );
+    }
+
+    fn target() -> Target<'static> {
+        Target {
+            api_base: "https://graph.facebook.com",
+            version: "v23.0",
+            phone_number_id: "106540352242922",
+            access_token: "EAAB",
+            to: "16505551234",
+        }
+    }
+
+    #[test]
+    fn builds_text_and_template_sends() {
+        let t = send_text(&target(), "Visitor: hi");
+        assert_eq!(
+            t.url,
+            "https://graph.facebook.com/v23.0/106540352242922/messages"
+        );
+        let body: serde_json::Value = serde_json::from_str(&t.body).unwrap();
+        assert_eq!(
+            (
+                body["type"].as_str(),
+                body["text"]["body"].as_str(),
+                body["to"].as_str()
+            ),
+            (Some("text"), Some("Visitor: hi"), Some("16505551234"))
+        );
+        let tpl = send_template(
+            &target(),
+            "new_website_chat",
+            "en_US",
+            "example.com",
+            "Do you ship to Canada?",
+            "c_1",
+        );
+        let body: serde_json::Value = serde_json::from_str(&tpl.body).unwrap();
+        assert_eq!(body["template"]["name"], "new_website_chat");
+        assert_eq!(
+            body["template"]["components"][0]["parameters"][1]["text"],
+            "Do you ship to Canada?"
+        );
+        assert_eq!(
+            body["template"]["components"][1]["parameters"][0]["payload"],
+            "c_1"
+        );
+        assert!(window_open(Some(1_000), 1_000 + WINDOW_MS - 1));
+        assert!(!window_open(Some(1_000), 1_000 + WINDOW_MS));
+        assert!(!window_open(None, 0));
+    }
+
+    #[test]
+    fn classifies_answers() {
+        let ok = ApiResponse { status: 200, retry_after: None, body: r#"{"messaging_product":"whatsapp","contacts":[{"input":"16505551234","wa_id":"16505551234"}],"messages":[{"id":"wamid.HBgL","message_status":"accepted"}]}"#.into() };
+        assert_eq!(parse_sent(&ok), Ok("wamid.HBgL".into()));
+        let window = ApiResponse { status: 400, retry_after: None, body: r#"{"error":{"message":"Re-engagement message","type":"OAuthException","code":131047}}"#.into() };
+        assert_eq!(parse_sent(&window), Err(Failure::NeedsTemplate));
+        let throttled = ApiResponse { status: 400, retry_after: None, body: r#"{"error":{"message":"(#130429) Rate limit hit","type":"OAuthException","code":130429,"error_subcode":2494055}}"#.into() };
+        assert!(matches!(parse_sent(&throttled), Err(Failure::Retry { .. })));
+        let token = ApiResponse { status: 401, retry_after: None, body: r#"{"error":{"message":"Invalid OAuth access token.","type":"OAuthException","code":190}}"#.into() };
+        assert!(matches!(parse_sent(&token), Err(Failure::Permanent { .. })));
+        let down = ApiResponse {
+            status: 502,
+            retry_after: None,
+            body: "oops".into(),
+        };
+        assert!(matches!(parse_sent(&down), Err(Failure::Retry { .. })));
+    }
+
+    #[test]
+    fn parses_messages_replies_and_statuses() {
+        assert_eq!(
+            parse_webhook(META_BODY.as_bytes()).unwrap(),
+            [Event::Message {
+                from: "16505551234".into(),
+                id: "wamid.TEST1".into(),
+                context_id: None,
+                text: Some("Hi".into()),
+                is_button: false
+            }]
+        );
+        let reply = r#"{"object":"whatsapp_business_account","entry":[{"id":"1","changes":[{"field":"messages","value":{"messaging_product":"whatsapp",
+            "messages":[{"from":"16505551234","id":"wamid.R1","timestamp":"1","type":"text","text":{"body":"Yes!"},"context":{"from":"15550783881","id":"wamid.OURS"}}],
+            "statuses":[{"id":"wamid.OURS","status":"failed","timestamp":"1","recipient_id":"16505551234","errors":[{"code":131047,"title":"Re-engagement message","message":"Re-engagement message"}]}]}}]}]}"#;
+        assert_eq!(
+            parse_webhook(reply.as_bytes()).unwrap(),
+            [
+                Event::Message {
+                    from: "16505551234".into(),
+                    id: "wamid.R1".into(),
+                    context_id: Some("wamid.OURS".into()),
+                    text: Some("Yes!".into()),
+                    is_button: false
+                },
+                Event::Status {
+                    id: "wamid.OURS".into(),
+                    status: "failed".into(),
+                    error_code: Some(131047)
+                },
+            ]
+        );
+        assert!(parse_webhook(b"not json").is_none());
+    }
+}

@@ -1,0 +1,732 @@
+//! The conversation's durable outbox of relays to channels.
+//!
+//! - **Written with the message**: storing a message inserts one `outbox` row per channel kind
+//!   (except the one the message came from) in the same synchronous block, so a stored message
+//!   always has its relays pending — whatever happens to the runtime next.
+//! - **Sent by the pump**, right after the sender's ack and again from the DO alarm: per
+//!   channel, oldest first, one at a time (order is kept; a failing channel never blocks the
+//!   others). Channels the site has not set up are marked `skipped`.
+//! - **Idempotent per (message, channel, recipient)**: each successful send is recorded in
+//!   `deliveries` before the row completes, and a retry skips recipients already served.
+//! - **Retries** back off exponentially with jitter and never sooner than the channel's
+//!   `retry_after` / `Retry-After`; a channel failing for good is reported on its D1 row
+//!   (admin API, inbox badge) and keeps retrying slowly until its settings are fixed.
+
+use super::store::{int, opt, Store};
+use super::{Conversation, Meta};
+use crate::channels::{slack, telegram, whatsapp, Failure, Relay};
+use crate::error::{Error, Result};
+use crate::storage::channels::Channel;
+use crate::{http, storage, transport};
+use beckon_shared::backoff;
+use beckon_shared::proto::v1::{
+    ChannelKind, ChannelSecrets, ChannelSettings, ChannelStatus, Message,
+};
+use beckon_shared::Seq;
+use serde::{Deserialize, Serialize};
+
+const RETRY_BASE_MS: u64 = 1_000;
+const RETRY_CAP_MS: u64 = 5 * 60_000;
+/// A relay still failing after this many attempts (about a day at the cap) is given up.
+const GIVE_UP_AFTER: i64 = 300;
+/// Relays sent per channel per pump run (the alarm picks up the rest).
+const BATCH: usize = 100;
+/// When a pending relay exists but no pump is running, the alarm comes back within this.
+const SAFETY_NET_MS: i64 = 5_000;
+
+#[derive(Clone, Debug, Deserialize)]
+struct Row {
+    seq: i64,
+    attempts: i64,
+    next_at: i64,
+    force_template: i64,
+}
+
+/// One relay as the admin API shows it.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct RelayInfo {
+    pub seq: i64,
+    pub channel: String,
+    pub state: String,
+    pub attempts: i64,
+    pub next_at: i64,
+    pub last_error: Option<String>,
+    pub done_at: Option<i64>,
+    #[serde(default)]
+    pub deliveries: Vec<DeliveryInfo>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct DeliveryInfo {
+    pub recipient: String,
+    pub remote_id: Option<String>,
+    pub status: String,
+    pub sent_at: i64,
+}
+
+impl Store {
+    /// Queues the relays of message `seq` (called in the same synchronous block that stores it).
+    pub fn enqueue_relays(&self, seq: Seq, via: Option<&str>, now: i64) -> Result<()> {
+        for kind in ChannelKind::ALL.iter().filter(|k| Some(k.as_str()) != via) {
+            self.sql.exec(
+                "INSERT OR IGNORE INTO outbox (seq, channel, next_at) VALUES (?, ?, ?)",
+                vec![int(seq.0 as i64), kind.as_str().into(), int(now)],
+            )?;
+        }
+        Ok(())
+    }
+
+    fn pending_channels(&self) -> Result<Vec<ChannelKind>> {
+        #[derive(Deserialize)]
+        struct C {
+            channel: String,
+        }
+        let rows: Vec<C> = self
+            .sql
+            .exec(
+                "SELECT DISTINCT channel FROM outbox WHERE state = 'pending'",
+                None,
+            )?
+            .to_array()?;
+        Ok(rows
+            .iter()
+            .filter_map(|c| ChannelKind::parse(&c.channel))
+            .collect())
+    }
+
+    fn next_pending(&self, kind: ChannelKind) -> Result<Option<Row>> {
+        let rows: Vec<Row> = self
+            .sql
+            .exec(
+                "SELECT seq, attempts, next_at, force_template FROM outbox WHERE state = 'pending' AND channel = ? ORDER BY seq LIMIT 1",
+                vec![kind.as_str().into()],
+            )?
+            .to_array()?;
+        Ok(rows.into_iter().next())
+    }
+
+    fn earliest_pending(&self) -> Result<Option<i64>> {
+        #[derive(Deserialize)]
+        struct N {
+            n: Option<i64>,
+        }
+        // Only each channel's oldest pending relay can be due: later ones wait behind it.
+        let r: N = self
+            .sql
+            .exec(
+                "SELECT MIN(next_at) AS n FROM outbox o WHERE state = 'pending'
+                   AND seq = (SELECT MIN(seq) FROM outbox WHERE state = 'pending' AND channel = o.channel)",
+                None,
+            )?
+            .one()?;
+        Ok(r.n)
+    }
+
+    fn finish(
+        &self,
+        seq: i64,
+        kind: ChannelKind,
+        state: &str,
+        error: Option<&str>,
+        now: i64,
+    ) -> Result<()> {
+        self.sql.exec(
+            "UPDATE outbox SET state = ?, done_at = ?, last_error = COALESCE(?, last_error) WHERE seq = ? AND channel = ?",
+            vec![state.into(), int(now), opt(error), int(seq), kind.as_str().into()],
+        )?;
+        Ok(())
+    }
+
+    fn skip_pending(&self, kind: ChannelKind, now: i64) -> Result<()> {
+        self.sql.exec(
+            "UPDATE outbox SET state = 'skipped', done_at = ? WHERE state = 'pending' AND channel = ?",
+            vec![int(now), kind.as_str().into()],
+        )?;
+        Ok(())
+    }
+
+    fn retry_later(
+        &self,
+        seq: i64,
+        kind: ChannelKind,
+        attempts: i64,
+        next_at: i64,
+        error: &str,
+    ) -> Result<()> {
+        self.sql.exec(
+            "UPDATE outbox SET attempts = ?, next_at = ?, last_error = ? WHERE seq = ? AND channel = ?",
+            vec![int(attempts), int(next_at), error.into(), int(seq), kind.as_str().into()],
+        )?;
+        Ok(())
+    }
+
+    fn delivered(&self, seq: i64, kind: ChannelKind, recipient: &str) -> Result<bool> {
+        #[derive(Deserialize)]
+        struct N {
+            n: i64,
+        }
+        let r: N = self
+            .sql
+            .exec(
+                "SELECT COUNT(*) AS n FROM deliveries WHERE seq = ? AND channel = ? AND recipient = ? AND status != 'failed'",
+                vec![int(seq), kind.as_str().into(), recipient.into()],
+            )?
+            .one()?;
+        Ok(r.n > 0)
+    }
+
+    fn has_deliveries_to(&self, kind: ChannelKind, recipient: &str) -> Result<bool> {
+        #[derive(Deserialize)]
+        struct N {
+            n: i64,
+        }
+        let r: N = self
+            .sql
+            .exec(
+                "SELECT COUNT(*) AS n FROM deliveries WHERE channel = ? AND recipient = ?",
+                vec![kind.as_str().into(), recipient.into()],
+            )?
+            .one()?;
+        Ok(r.n > 0)
+    }
+
+    fn record_delivery(
+        &self,
+        seq: i64,
+        kind: ChannelKind,
+        recipient: &str,
+        remote_id: &str,
+        now: i64,
+    ) -> Result<()> {
+        self.sql.exec(
+            "INSERT INTO deliveries (seq, channel, recipient, remote_id, sent_at) VALUES (?, ?, ?, ?, ?)
+             ON CONFLICT(seq, channel, recipient) DO UPDATE SET remote_id = excluded.remote_id, status = 'sent', sent_at = excluded.sent_at",
+            vec![int(seq), kind.as_str().into(), recipient.into(), remote_id.into(), int(now)],
+        )?;
+        Ok(())
+    }
+
+    fn thread(&self, kind: ChannelKind) -> Result<Option<String>> {
+        #[derive(Deserialize)]
+        struct T {
+            thread: String,
+        }
+        let rows: Vec<T> = self
+            .sql
+            .exec(
+                "SELECT thread FROM threads WHERE channel = ?",
+                vec![kind.as_str().into()],
+            )?
+            .to_array()?;
+        Ok(rows.into_iter().next().map(|t| t.thread))
+    }
+
+    fn set_thread(&self, kind: ChannelKind, thread: Option<&str>) -> Result<()> {
+        match thread {
+            Some(t) => self.sql.exec(
+                "INSERT INTO threads (channel, thread) VALUES (?, ?) ON CONFLICT(channel) DO UPDATE SET thread = excluded.thread",
+                vec![kind.as_str().into(), t.into()],
+            )?,
+            None => self.sql.exec("DELETE FROM threads WHERE channel = ?", vec![kind.as_str().into()])?,
+        };
+        Ok(())
+    }
+
+    /// Records a delivery status reported by the channel (WhatsApp `statuses`). A free-form
+    /// send refused for the 24-hour window is re-queued as a template. Returns whether a
+    /// relay was re-queued.
+    pub fn record_status(
+        &self,
+        remote_id: &str,
+        status: &str,
+        error_code: Option<i64>,
+        now: i64,
+    ) -> Result<bool> {
+        #[derive(Deserialize)]
+        struct D {
+            seq: i64,
+            channel: String,
+        }
+        let rows: Vec<D> = self
+            .sql
+            .exec(
+                "SELECT seq, channel FROM deliveries WHERE remote_id = ?",
+                vec![remote_id.into()],
+            )?
+            .to_array()?;
+        let Some(d) = rows.into_iter().next() else {
+            return Ok(false);
+        };
+        if status == "failed" && error_code == Some(whatsapp::RE_ENGAGEMENT) {
+            // The free-form send was refused after the fact: free its slot and send the template.
+            self.sql.exec(
+                "UPDATE deliveries SET status = 'failed' WHERE remote_id = ?",
+                vec![remote_id.into()],
+            )?;
+            self.sql.exec(
+                "UPDATE outbox SET state = 'pending', force_template = 1, next_at = ?, done_at = NULL,
+                   last_error = 'free-form refused outside the 24-hour window (131047); resending as template'
+                 WHERE seq = ? AND channel = ?",
+                vec![int(now), int(d.seq), d.channel.as_str().into()],
+            )?;
+            return Ok(true);
+        }
+        // Statuses can arrive out of order: never step back from read to delivered.
+        let rank = |s: &str| match s {
+            "sent" => 1,
+            "delivered" => 2,
+            "read" => 3,
+            "failed" => 4,
+            _ => 0,
+        };
+        self.sql.exec(
+            "UPDATE deliveries SET status = ? WHERE remote_id = ? AND (CASE status WHEN 'sent' THEN 1 WHEN 'delivered' THEN 2 WHEN 'read' THEN 3 WHEN 'failed' THEN 4 ELSE 0 END) < ?",
+            vec![status.into(), remote_id.into(), int(rank(status))],
+        )?;
+        Ok(false)
+    }
+
+    /// Every relay of the conversation with its deliveries (admin API).
+    pub fn relays(&self) -> Result<Vec<RelayInfo>> {
+        let mut relays: Vec<RelayInfo> = self
+            .sql
+            .exec("SELECT seq, channel, state, attempts, next_at, last_error, done_at FROM outbox ORDER BY seq, channel", None)?
+            .to_array()?;
+        #[derive(Deserialize)]
+        struct D {
+            seq: i64,
+            channel: String,
+            recipient: String,
+            remote_id: Option<String>,
+            status: String,
+            sent_at: i64,
+        }
+        let deliveries: Vec<D> = self
+            .sql
+            .exec("SELECT seq, channel, recipient, remote_id, status, sent_at FROM deliveries ORDER BY sent_at", None)?
+            .to_array()?;
+        for d in deliveries {
+            if let Some(r) = relays
+                .iter_mut()
+                .find(|r| r.seq == d.seq && r.channel == d.channel)
+            {
+                r.deliveries.push(DeliveryInfo {
+                    recipient: d.recipient,
+                    remote_id: d.remote_id,
+                    status: d.status,
+                    sent_at: d.sent_at,
+                });
+            }
+        }
+        Ok(relays)
+    }
+}
+
+/// An absolute alarm time (`set_alarm` takes a bare integer as an *offset*).
+pub(crate) fn alarm_at(epoch_ms: i64) -> worker::ScheduledTime {
+    worker::ScheduledTime::new(js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(
+        epoch_ms as f64,
+    )))
+}
+
+/// What sending one relay needs besides the message.
+struct Context<'a> {
+    meta: &'a Meta,
+    site_name: &'a str,
+    channel: &'a Channel,
+    timeout_ms: u64,
+}
+
+impl Conversation {
+    /// Makes sure the alarm will come back for pending relays even if this instance dies.
+    pub(crate) async fn arm_safety_net(&self) {
+        let at = http::now_ms() + SAFETY_NET_MS;
+        let storage = self.state.storage();
+        let current = storage.get_alarm().await.ok().flatten();
+        if current.is_none_or(|c| c > at) {
+            if let Err(e) = storage.set_alarm(alarm_at(at)).await {
+                worker::console_error!("setting the relay alarm failed: {e}");
+            }
+        }
+    }
+
+    /// Sends what is due. Concurrent calls coalesce: one pump runs, and runs again if asked
+    /// while it was busy.
+    pub(crate) async fn pump(&self) {
+        if self.pumping.replace(true) {
+            self.pump_again.set(true);
+            return;
+        }
+        loop {
+            self.pump_again.set(false);
+            if let Err(e) = self.pump_once().await {
+                worker::console_error!("relay pump: {e}");
+            }
+            if !self.pump_again.get() {
+                break;
+            }
+        }
+        self.pumping.set(false);
+        self.schedule_alarm().await;
+    }
+
+    async fn schedule_alarm(&self) {
+        let storage = self.state.storage();
+        let result = match self.store.earliest_pending() {
+            Ok(Some(at)) => storage.set_alarm(alarm_at(at.max(http::now_ms()))).await,
+            Ok(None) => storage.delete_alarm().await,
+            Err(e) => Err(worker::Error::from(e.to_string())),
+        };
+        if let Err(e) = result {
+            worker::console_error!("scheduling the relay alarm failed: {e}");
+        }
+    }
+
+    async fn pump_once(&self) -> Result<()> {
+        let kinds = self.store.pending_channels()?;
+        if kinds.is_empty() {
+            return Ok(());
+        }
+        let meta = self.meta()?;
+        let db = self.env.d1("DB")?;
+        let key = http::secret(&self.env, "SECRETS_KEY")?;
+        let channels = storage::channels::list(&db, &meta.site, &key).await?;
+        let site_name = storage::sites::get(&db, &meta.site)
+            .await?
+            .map(|s| s.name)
+            .unwrap_or_else(|| meta.site.to_string());
+        let timeout_ms = transport::timeout_ms(&self.env);
+        let now = http::now_ms();
+        let mut work = Vec::new();
+        for kind in kinds {
+            match channels.iter().find(|c| c.kind == kind && c.enabled) {
+                Some(channel) => work.push(self.pump_channel(Context {
+                    meta: &meta,
+                    site_name: &site_name,
+                    channel,
+                    timeout_ms,
+                })),
+                None => self.store.skip_pending(kind, now)?,
+            }
+        }
+        futures_util::future::join_all(work).await;
+        Ok(())
+    }
+
+    /// Sends one channel's due relays in order; stops at the first failure.
+    async fn pump_channel(&self, cx: Context<'_>) {
+        let kind = cx.channel.kind;
+        let mut reported_ok = cx.channel.status == ChannelStatus::Ok;
+        for _ in 0..BATCH {
+            let now = http::now_ms();
+            let row = match self.store.next_pending(kind) {
+                Ok(Some(row)) if row.next_at <= now => row,
+                Ok(_) => return,
+                Err(e) => return worker::console_error!("outbox: {e}"),
+            };
+            let outcome = match self.store.message(Seq(row.seq as u64)) {
+                Ok(Some(m)) => self.deliver(&cx, &m, &row).await,
+                Ok(None) => Err(Failure::Permanent {
+                    reason: "message missing".into(),
+                }),
+                Err(e) => Err(Failure::Retry {
+                    after_ms: None,
+                    reason: e.to_string(),
+                }),
+            };
+            let now = http::now_ms();
+            match outcome {
+                Ok(()) => {
+                    if let Err(e) = self.store.finish(row.seq, kind, "sent", None, now) {
+                        return worker::console_error!("outbox: {e}");
+                    }
+                    if !reported_ok {
+                        reported_ok = true;
+                        self.report(cx.meta, kind, None).await;
+                    }
+                }
+                Err(failure) => {
+                    let attempts = row.attempts + 1;
+                    let reason = failure.reason();
+                    let delay = backoff::delay_ms(
+                        attempts as u32 - 1,
+                        RETRY_BASE_MS,
+                        RETRY_CAP_MS,
+                        js_sys::Math::random(),
+                    );
+                    let hint = match &failure {
+                        Failure::Retry { after_ms, .. } => after_ms.unwrap_or(0),
+                        _ => 0,
+                    };
+                    let result = if attempts >= GIVE_UP_AFTER {
+                        self.store
+                            .finish(row.seq, kind, "failed", Some(&reason), now)
+                    } else {
+                        self.store.retry_later(
+                            row.seq,
+                            kind,
+                            attempts,
+                            now + delay.max(hint) as i64,
+                            &reason,
+                        )
+                    };
+                    if let Err(e) = result {
+                        worker::console_error!("outbox: {e}");
+                    }
+                    if matches!(failure, Failure::Permanent { .. }) || attempts >= 3 {
+                        self.report(cx.meta, kind, Some(&reason)).await;
+                    }
+                    if attempts < GIVE_UP_AFTER {
+                        return;
+                    }
+                }
+            }
+        }
+    }
+
+    async fn report(&self, meta: &Meta, kind: ChannelKind, error: Option<&str>) {
+        let result = async {
+            storage::channels::report(&self.env.d1("DB")?, &meta.site, kind, error, http::now_ms())
+                .await
+        }
+        .await;
+        if let Err(e) = result {
+            worker::console_error!("reporting channel health failed: {e}");
+        }
+    }
+
+    /// Sends one message to one channel (every recipient not served yet).
+    async fn deliver(
+        &self,
+        cx: &Context<'_>,
+        m: &Message,
+        row: &Row,
+    ) -> std::result::Result<(), Failure> {
+        let relay = Relay {
+            site_name: cx.site_name,
+            conversation_id: cx.meta.id.as_str(),
+            page_url: cx.meta.page_url.as_deref(),
+            role: m.role,
+            author: m.author.as_deref(),
+            via: m.via.as_deref(),
+            body: &m.body,
+        };
+        let internal = |e: Error| Failure::Retry {
+            after_ms: None,
+            reason: e.to_string(),
+        };
+        let send = |req| async move { transport::send(&req, cx.timeout_ms).await };
+        let seq = row.seq;
+        match (&cx.channel.settings, &cx.channel.secrets) {
+            (
+                ChannelSettings::Telegram { chat_id, .. },
+                ChannelSecrets::Telegram { bot_token, .. },
+            ) => {
+                let base = cx.channel.settings.api_base();
+                if self
+                    .store
+                    .delivered(seq, ChannelKind::Telegram, "")
+                    .map_err(internal)?
+                {
+                    return Ok(());
+                }
+                for _ in 0..2 {
+                    let (thread, first) =
+                        match self.store.thread(ChannelKind::Telegram).map_err(internal)? {
+                            Some(t) => (t.parse::<i64>().map_err(|_| Failure::ThreadGone)?, false),
+                            None => {
+                                let resp =
+                                    send(telegram::create_topic(base, bot_token, *chat_id, &relay))
+                                        .await?;
+                                let thread = telegram::parse_topic(&resp)?;
+                                self.remember_thread(
+                                    cx,
+                                    ChannelKind::Telegram,
+                                    &thread.to_string(),
+                                    &format!("{chat_id}:{thread}"),
+                                )
+                                .await?;
+                                (thread, true)
+                            }
+                        };
+                    let resp = send(telegram::send_message(
+                        base,
+                        bot_token,
+                        *chat_id,
+                        thread,
+                        &telegram::message_text(&relay, first),
+                    ))
+                    .await?;
+                    match telegram::parse_sent(&resp) {
+                        Ok(id) => {
+                            return self
+                                .store
+                                .record_delivery(
+                                    seq,
+                                    ChannelKind::Telegram,
+                                    "",
+                                    &id,
+                                    http::now_ms(),
+                                )
+                                .map_err(internal)
+                        }
+                        Err(Failure::ThreadGone) => self
+                            .store
+                            .set_thread(ChannelKind::Telegram, None)
+                            .map_err(internal)?,
+                        Err(f) => return Err(f),
+                    }
+                }
+                Err(Failure::ThreadGone)
+            }
+            (
+                ChannelSettings::Slack { channel_id, .. },
+                ChannelSecrets::Slack { bot_token, .. },
+            ) => {
+                let base = cx.channel.settings.api_base();
+                if self
+                    .store
+                    .delivered(seq, ChannelKind::Slack, "")
+                    .map_err(internal)?
+                {
+                    return Ok(());
+                }
+                let thread = match self.store.thread(ChannelKind::Slack).map_err(internal)? {
+                    Some(t) => t,
+                    None => {
+                        let resp =
+                            send(slack::post_root(base, bot_token, channel_id, &relay)).await?;
+                        let ts = slack::parse_posted(&resp)?;
+                        self.remember_thread(
+                            cx,
+                            ChannelKind::Slack,
+                            &ts,
+                            &format!("{channel_id}:{ts}"),
+                        )
+                        .await?;
+                        ts
+                    }
+                };
+                let resp = send(slack::post_reply(
+                    base, bot_token, channel_id, &thread, &relay,
+                ))
+                .await?;
+                let ts = slack::parse_posted(&resp)?;
+                self.store
+                    .record_delivery(seq, ChannelKind::Slack, "", &ts, http::now_ms())
+                    .map_err(internal)
+            }
+            (
+                ChannelSettings::Whatsapp {
+                    phone_number_id,
+                    agent_numbers,
+                    template_name,
+                    template_language,
+                    graph_version,
+                    ..
+                },
+                ChannelSecrets::Whatsapp { access_token, .. },
+            ) => {
+                let db = self.env.d1("DB").map_err(|e| internal(e.into()))?;
+                for number in agent_numbers {
+                    if self
+                        .store
+                        .delivered(seq, ChannelKind::Whatsapp, number)
+                        .map_err(internal)?
+                    {
+                        continue;
+                    }
+                    let target = whatsapp::Target {
+                        api_base: cx.channel.settings.api_base(),
+                        version: graph_version,
+                        phone_number_id,
+                        access_token,
+                        to: number,
+                    };
+                    let template = || {
+                        whatsapp::send_template(
+                            &target,
+                            template_name,
+                            template_language,
+                            cx.site_name,
+                            &relay.body_line(),
+                            cx.meta.id.as_str(),
+                        )
+                    };
+                    let last_inbound = storage::channels::window(&db, &cx.meta.site, number)
+                        .await
+                        .map_err(internal)?;
+                    let in_window = row.force_template == 0
+                        && whatsapp::window_open(last_inbound, http::now_ms());
+                    let first = !self
+                        .store
+                        .has_deliveries_to(ChannelKind::Whatsapp, number)
+                        .map_err(internal)?;
+                    let request = if in_window {
+                        whatsapp::send_text(&target, &whatsapp::message_text(&relay, first))
+                    } else {
+                        template()
+                    };
+                    let wamid = match whatsapp::parse_sent(&send(request).await?) {
+                        Err(Failure::NeedsTemplate) if in_window => {
+                            whatsapp::parse_sent(&send(template()).await?)?
+                        }
+                        other => other?,
+                    };
+                    self.store
+                        .record_delivery(seq, ChannelKind::Whatsapp, number, &wamid, http::now_ms())
+                        .map_err(internal)?;
+                    storage::channels::map_thread(
+                        &db,
+                        ChannelKind::Whatsapp,
+                        &cx.meta.site,
+                        &wamid,
+                        &cx.meta.id,
+                        http::now_ms(),
+                    )
+                    .await
+                    .map_err(internal)?;
+                }
+                Ok(())
+            }
+            _ => Err(Failure::Permanent {
+                reason: "settings and secrets are of different channels".into(),
+            }),
+        }
+    }
+
+    /// Stores the conversation's new thread in the channel, here and in D1 (inbound routing).
+    async fn remember_thread(
+        &self,
+        cx: &Context<'_>,
+        kind: ChannelKind,
+        thread: &str,
+        thread_key: &str,
+    ) -> std::result::Result<(), Failure> {
+        let internal = |e: Error| Failure::Retry {
+            after_ms: None,
+            reason: e.to_string(),
+        };
+        self.store
+            .set_thread(kind, Some(thread))
+            .map_err(internal)?;
+        let db = self.env.d1("DB").map_err(|e| internal(e.into()))?;
+        storage::channels::map_thread(
+            &db,
+            kind,
+            &cx.meta.site,
+            thread_key,
+            &cx.meta.id,
+            http::now_ms(),
+        )
+        .await
+        .map_err(internal)
+    }
+}
+
+impl Relay<'_> {
+    /// "Visitor: text" — what a template's message parameter carries.
+    fn body_line(&self) -> String {
+        format!("{}: {}", self.speaker(), self.body)
+    }
+}

@@ -1,0 +1,248 @@
+//! Inbound channel webhooks, `/hooks/{channel}/{site}`: verify over the raw body (Telegram's
+//! secret token, Slack's `v0` signature and replay window, Meta's `X-Hub-Signature-256`),
+//! acknowledge at once, then route each agent reply to its conversation — by the thread it
+//! was written in, never by anything the sender claims — where it is stored once (the
+//! channel's event id is the idempotency key) and reaches the visitor live.
+
+use crate::channels::{self, slack, telegram, whatsapp, Inbound};
+use crate::conversation::client::ConversationClient;
+use crate::conversation::{PostRequest, Principal, RelayStatus};
+use crate::error::{Error, Result};
+use crate::http::{self, Edge};
+use crate::storage::channels::{self as store, Channel};
+use beckon_shared::limits::MAX_MESSAGE_CHARS;
+use beckon_shared::proto::v1::{ChannelKind, ChannelSecrets, ChannelSettings, ErrorCode};
+use beckon_shared::SiteKey;
+use worker::{Env, Request, Response};
+
+/// The site's channel of this kind, or 403: a webhook for a channel the site has not set up
+/// (or for another site) is refused before anything is read.
+async fn channel(edge: &Edge, site: &SiteKey, kind: ChannelKind) -> Result<Channel> {
+    let key = http::secret(&edge.env, "SECRETS_KEY")?;
+    match store::get(&edge.db()?, site, kind, &key).await? {
+        Some(c) if c.enabled => Ok(c),
+        _ => Err(Error::new(
+            ErrorCode::Forbidden,
+            format!("{} is not set up for site {site}", kind.as_str()),
+        )),
+    }
+}
+
+fn unauthorized(what: &str) -> Error {
+    Error::new(ErrorCode::InvalidToken, format!("{what} does not verify"))
+}
+
+fn ok() -> Result<Response> {
+    http::text(200, "text/plain; charset=utf-8", "ok")
+}
+
+/// Stores an agent's reply in the conversation its thread belongs to (once per event).
+async fn route(env: &Env, site: &SiteKey, kind: ChannelKind, inbound: Inbound) -> Result<()> {
+    let db = env.d1("DB")?;
+    let Some(conversation) = store::find_thread(&db, kind, site, &inbound.thread_key).await? else {
+        worker::console_log!(
+            "{} reply in an unknown thread of site {site}: ignored",
+            kind.as_str()
+        );
+        return Ok(());
+    };
+    let body: String = inbound.text.chars().take(MAX_MESSAGE_CHARS).collect();
+    if body.trim().is_empty() {
+        return Ok(());
+    }
+    let post = PostRequest {
+        principal: Principal::Agent {
+            name: inbound.author,
+            via: kind.as_str().into(),
+        },
+        body,
+        client_msg_id: Some(channels::idempotency_key(kind.as_str(), &inbound.event_key)),
+    };
+    ConversationClient::new(env, &conversation)?
+        .post(&post)
+        .await?;
+    Ok(())
+}
+
+/// Runs `work` after the response is sent (channels retry slow acknowledgements).
+fn after_response<F>(edge: &Edge, what: &'static str, work: F)
+where
+    F: std::future::Future<Output = Result<()>> + 'static,
+{
+    edge.ctx.wait_until(async move {
+        if let Err(e) = work.await {
+            worker::console_error!("{what}: {e}");
+        }
+    });
+}
+
+/// `POST /hooks/telegram/{site}`.
+pub async fn telegram(mut req: Request, edge: &Edge, site: &SiteKey) -> Result<Response> {
+    let ch = channel(edge, site, ChannelKind::Telegram).await?;
+    let ChannelSecrets::Telegram { webhook_secret, .. } = &ch.secrets else {
+        return Err(Error::internal("telegram secrets mismatch"));
+    };
+    if !telegram::verify(
+        webhook_secret,
+        req.headers()
+            .get("x-telegram-bot-api-secret-token")?
+            .as_deref(),
+    ) {
+        return Err(unauthorized("X-Telegram-Bot-Api-Secret-Token"));
+    }
+    let raw = req.bytes().await?;
+    if let Some(inbound) = telegram::parse_update(&raw) {
+        let (env, site) = (edge.env.clone(), site.clone());
+        after_response(edge, "telegram webhook", async move {
+            route(&env, &site, ChannelKind::Telegram, inbound).await
+        });
+    }
+    ok()
+}
+
+/// `POST /hooks/slack/{site}`: Events API.
+pub async fn slack(mut req: Request, edge: &Edge, site: &SiteKey) -> Result<Response> {
+    let ch = channel(edge, site, ChannelKind::Slack).await?;
+    let ChannelSecrets::Slack { signing_secret, .. } = &ch.secrets else {
+        return Err(Error::internal("slack secrets mismatch"));
+    };
+    let timestamp = req.headers().get("x-slack-request-timestamp")?;
+    let signature = req.headers().get("x-slack-signature")?;
+    let raw = req.bytes().await?;
+    match slack::verify(
+        signing_secret,
+        timestamp.as_deref(),
+        signature.as_deref(),
+        &raw,
+        edge.now / 1000,
+    ) {
+        Ok(()) => {}
+        Err(slack::Reject::Stale) => {
+            return Err(Error::new(
+                ErrorCode::InvalidToken,
+                "the request timestamp is outside the 5-minute window",
+            ))
+        }
+        Err(_) => return Err(unauthorized("X-Slack-Signature")),
+    }
+    match slack::parse_event(&raw) {
+        Some(slack::Event::UrlVerification { challenge }) => {
+            http::text(200, "text/plain; charset=utf-8", challenge)
+        }
+        Some(slack::Event::Reply(inbound)) => {
+            let (env, site) = (edge.env.clone(), site.clone());
+            after_response(edge, "slack event", async move {
+                route(&env, &site, ChannelKind::Slack, inbound).await
+            });
+            ok()
+        }
+        Some(slack::Event::Ignored) => ok(),
+        None => Err(Error::bad_request("not an Events API payload")),
+    }
+}
+
+/// `GET /hooks/whatsapp/{site}`: the subscription handshake.
+pub async fn whatsapp_handshake(req: &Request, edge: &Edge, site: &SiteKey) -> Result<Response> {
+    let ch = channel(edge, site, ChannelKind::Whatsapp).await?;
+    let ChannelSecrets::Whatsapp { verify_token, .. } = &ch.secrets else {
+        return Err(Error::internal("whatsapp secrets mismatch"));
+    };
+    let q = http::query(req)?;
+    let get = |k: &str| q.get(k).map(String::as_str);
+    match whatsapp::handshake(
+        get("hub.mode"),
+        get("hub.verify_token"),
+        get("hub.challenge"),
+        verify_token,
+    ) {
+        Some(challenge) => http::text(200, "text/plain; charset=utf-8", challenge),
+        None => Err(Error::new(
+            ErrorCode::Forbidden,
+            "hub.verify_token does not match",
+        )),
+    }
+}
+
+/// `POST /hooks/whatsapp/{site}`: messages (agents' swipe-replies) and statuses.
+pub async fn whatsapp(mut req: Request, edge: &Edge, site: &SiteKey) -> Result<Response> {
+    let ch = channel(edge, site, ChannelKind::Whatsapp).await?;
+    let ChannelSecrets::Whatsapp { app_secret, .. } = &ch.secrets else {
+        return Err(Error::internal("whatsapp secrets mismatch"));
+    };
+    let ChannelSettings::Whatsapp { agent_numbers, .. } = &ch.settings else {
+        return Err(Error::internal("whatsapp settings mismatch"));
+    };
+    let signature = req.headers().get("x-hub-signature-256")?;
+    let raw = req.bytes().await?;
+    if !whatsapp::verify(app_secret, signature.as_deref(), &raw) {
+        return Err(unauthorized("X-Hub-Signature-256"));
+    }
+    let events = whatsapp::parse_webhook(&raw)
+        .ok_or_else(|| Error::bad_request("not a WhatsApp webhook payload"))?;
+    let (env, site, agents, now) = (
+        edge.env.clone(),
+        site.clone(),
+        agent_numbers.clone(),
+        edge.now,
+    );
+    after_response(edge, "whatsapp webhook", async move {
+        let db = env.d1("DB")?;
+        for event in events {
+            match event {
+                whatsapp::Event::Message {
+                    from,
+                    id,
+                    context_id,
+                    text,
+                    is_button,
+                } => {
+                    if !agents.contains(&from) {
+                        worker::console_log!("whatsapp message from a number that is not an agent of {site}: ignored");
+                        continue;
+                    }
+                    // Any message from the agent opens (refreshes) the 24-hour window.
+                    store::touch_window(&db, &site, &from, now).await?;
+                    if let (Some(context), Some(text), false) = (context_id, text, is_button) {
+                        let inbound = Inbound {
+                            thread_key: context,
+                            event_key: id,
+                            author: None,
+                            text,
+                        };
+                        route(&env, &site, ChannelKind::Whatsapp, inbound).await?;
+                    }
+                }
+                whatsapp::Event::Status {
+                    id,
+                    status,
+                    error_code,
+                } => {
+                    if let Some(conversation) =
+                        store::find_thread(&db, ChannelKind::Whatsapp, &site, &id).await?
+                    {
+                        let report = RelayStatus {
+                            remote_id: id,
+                            status,
+                            error_code,
+                        };
+                        ConversationClient::new(&env, &conversation)?
+                            .relay_status(&report)
+                            .await?;
+                    }
+                }
+            }
+        }
+        Ok(())
+    });
+    ok()
+}
+
+/// Answers every webhook error in the channel's terms (a JSON body is fine for all three);
+/// Slack is told not to retry refusals.
+pub fn refusal(kind: ChannelKind, e: &Error) -> worker::Result<Response> {
+    let resp = http::error_response(e)?;
+    if kind == ChannelKind::Slack {
+        resp.headers().set("x-slack-no-retry", "1")?;
+    }
+    Ok(resp)
+}

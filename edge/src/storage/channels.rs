@@ -1,0 +1,224 @@
+//! The `channels`, `channel_threads` and `whatsapp_windows` tables: a site's relay settings
+//! (secrets sealed with [`crate::secrets`]), which channel thread belongs to which
+//! conversation, and when each WhatsApp agent number last wrote.
+
+use super::{stmt, Arg};
+use crate::error::{Error, Result};
+use beckon_shared::proto::v1::{ChannelKind, ChannelSecrets, ChannelSettings, ChannelStatus};
+use beckon_shared::{ConversationId, SiteKey};
+use serde::Deserialize;
+use worker::D1Database;
+
+/// A channel with its secrets opened, for the code that talks to the channel.
+#[derive(Clone, Debug)]
+pub struct Channel {
+    pub kind: ChannelKind,
+    pub enabled: bool,
+    pub settings: ChannelSettings,
+    pub secrets: ChannelSecrets,
+    pub status: ChannelStatus,
+    pub last_error: Option<String>,
+    pub failing_since: Option<i64>,
+    pub updated_at: i64,
+}
+
+#[derive(Deserialize)]
+struct Row {
+    kind: String,
+    enabled: i64,
+    settings: String,
+    secrets: String,
+    status: String,
+    last_error: Option<String>,
+    failing_since: Option<i64>,
+    updated_at: i64,
+}
+
+fn aad(site: &SiteKey, kind: ChannelKind) -> String {
+    format!("{site}/{}", kind.as_str())
+}
+
+fn status(s: &str) -> ChannelStatus {
+    serde_json::from_value(serde_json::Value::String(s.to_owned())).unwrap_or_default()
+}
+
+impl Row {
+    fn open(self, site: &SiteKey, key: &[u8]) -> Result<Channel> {
+        let kind = ChannelKind::parse(&self.kind)
+            .ok_or_else(|| Error::internal("unknown channel kind in D1"))?;
+        let secrets = crate::secrets::open(key, &aad(site, kind), &self.secrets)?;
+        Ok(Channel {
+            kind,
+            enabled: self.enabled != 0,
+            settings: serde_json::from_str(&self.settings).map_err(Error::internal)?,
+            secrets: serde_json::from_slice(&secrets).map_err(Error::internal)?,
+            status: status(&self.status),
+            last_error: self.last_error,
+            failing_since: self.failing_since,
+            updated_at: self.updated_at,
+        })
+    }
+}
+
+const COLUMNS: &str =
+    "kind, enabled, settings, secrets, status, last_error, failing_since, updated_at";
+
+/// Every channel of `site`, secrets opened.
+pub async fn list(db: &D1Database, site: &SiteKey, key: &[u8]) -> Result<Vec<Channel>> {
+    let rows: Vec<Row> = stmt(
+        db,
+        &format!("SELECT {COLUMNS} FROM channels WHERE site_key = ?1 ORDER BY kind"),
+        &[Arg::Str(site.as_str())],
+    )?
+    .all()
+    .await?
+    .results()?;
+    rows.into_iter().map(|r| r.open(site, key)).collect()
+}
+
+pub async fn get(
+    db: &D1Database,
+    site: &SiteKey,
+    kind: ChannelKind,
+    key: &[u8],
+) -> Result<Option<Channel>> {
+    let row: Option<Row> = stmt(
+        db,
+        &format!("SELECT {COLUMNS} FROM channels WHERE site_key = ?1 AND kind = ?2"),
+        &[Arg::Str(site.as_str()), Arg::Str(kind.as_str())],
+    )?
+    .first(None)
+    .await?;
+    row.map(|r| r.open(site, key)).transpose()
+}
+
+/// Creates or replaces a channel's settings and secrets; the health resets.
+pub async fn put(
+    db: &D1Database,
+    site: &SiteKey,
+    ch: &Channel,
+    key: &[u8],
+    nonce: [u8; 12],
+    now: i64,
+) -> Result<()> {
+    let secrets = serde_json::to_vec(&ch.secrets).map_err(Error::internal)?;
+    let sealed = crate::secrets::seal(key, &aad(site, ch.kind), &secrets, nonce);
+    let settings = serde_json::to_string(&ch.settings).map_err(Error::internal)?;
+    stmt(
+        db,
+        "INSERT INTO channels (site_key, kind, enabled, settings, secrets, status, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, 'unknown', ?6)
+         ON CONFLICT(site_key, kind) DO UPDATE SET enabled = excluded.enabled, settings = excluded.settings,
+           secrets = excluded.secrets, status = 'unknown', last_error = NULL, failing_since = NULL, updated_at = excluded.updated_at",
+        &[
+            Arg::Str(site.as_str()),
+            Arg::Str(ch.kind.as_str()),
+            Arg::Int(i64::from(ch.enabled)),
+            Arg::Str(&settings),
+            Arg::Str(&sealed),
+            Arg::Int(now),
+        ],
+    )?
+    .run()
+    .await?;
+    Ok(())
+}
+
+pub async fn delete(db: &D1Database, site: &SiteKey, kind: ChannelKind) -> Result<bool> {
+    let changes = stmt(
+        db,
+        "DELETE FROM channels WHERE site_key = ?1 AND kind = ?2",
+        &[Arg::Str(site.as_str()), Arg::Str(kind.as_str())],
+    )?
+    .run()
+    .await?
+    .meta()?
+    .and_then(|m| m.changes)
+    .unwrap_or(0);
+    Ok(changes > 0)
+}
+
+/// Records the channel's health after a relay attempt (only writes when it changes).
+pub async fn report(
+    db: &D1Database,
+    site: &SiteKey,
+    kind: ChannelKind,
+    error: Option<&str>,
+    now: i64,
+) -> Result<()> {
+    match error {
+        None => stmt(
+            db,
+            "UPDATE channels SET status = 'ok', last_error = NULL, failing_since = NULL WHERE site_key = ?1 AND kind = ?2 AND status != 'ok'",
+            &[Arg::Str(site.as_str()), Arg::Str(kind.as_str())],
+        )?,
+        Some(e) => stmt(
+            db,
+            "UPDATE channels SET status = 'failing', last_error = ?3, failing_since = COALESCE(failing_since, ?4) WHERE site_key = ?1 AND kind = ?2",
+            &[Arg::Str(site.as_str()), Arg::Str(kind.as_str()), Arg::Str(e), Arg::Int(now)],
+        )?,
+    }
+    .run()
+    .await?;
+    Ok(())
+}
+
+/// Remembers that `thread_key` in `kind` belongs to `conversation`.
+pub async fn map_thread(
+    db: &D1Database,
+    kind: ChannelKind,
+    site: &SiteKey,
+    thread_key: &str,
+    conversation: &ConversationId,
+    now: i64,
+) -> Result<()> {
+    stmt(
+        db,
+        "INSERT INTO channel_threads (kind, site_key, thread_key, conversation_id, created_at) VALUES (?1, ?2, ?3, ?4, ?5)
+         ON CONFLICT DO NOTHING",
+        &[Arg::Str(kind.as_str()), Arg::Str(site.as_str()), Arg::Str(thread_key), Arg::Str(conversation.as_str()), Arg::Int(now)],
+    )?
+    .run()
+    .await?;
+    Ok(())
+}
+
+/// The conversation a channel thread belongs to.
+pub async fn find_thread(
+    db: &D1Database,
+    kind: ChannelKind,
+    site: &SiteKey,
+    thread_key: &str,
+) -> Result<Option<ConversationId>> {
+    let id: Option<String> = stmt(
+        db,
+        "SELECT conversation_id FROM channel_threads WHERE kind = ?1 AND site_key = ?2 AND thread_key = ?3",
+        &[Arg::Str(kind.as_str()), Arg::Str(site.as_str()), Arg::Str(thread_key)],
+    )?
+    .first(Some("conversation_id"))
+    .await?;
+    id.map(|s| ConversationId::parse(&s).map_err(Error::from))
+        .transpose()
+}
+
+/// An agent number wrote to the business number at `at`: its 24-hour window is open.
+pub async fn touch_window(db: &D1Database, site: &SiteKey, phone: &str, at: i64) -> Result<()> {
+    stmt(
+        db,
+        "INSERT INTO whatsapp_windows (site_key, phone, last_inbound_at) VALUES (?1, ?2, ?3)
+         ON CONFLICT(site_key, phone) DO UPDATE SET last_inbound_at = MAX(last_inbound_at, excluded.last_inbound_at)",
+        &[Arg::Str(site.as_str()), Arg::Str(phone), Arg::Int(at)],
+    )?
+    .run()
+    .await?;
+    Ok(())
+}
+
+pub async fn window(db: &D1Database, site: &SiteKey, phone: &str) -> Result<Option<i64>> {
+    Ok(stmt(
+        db,
+        "SELECT last_inbound_at FROM whatsapp_windows WHERE site_key = ?1 AND phone = ?2",
+        &[Arg::Str(site.as_str()), Arg::Str(phone)],
+    )?
+    .first(Some("last_inbound_at"))
+    .await?)
+}

@@ -1,0 +1,226 @@
+//! Fake Slack Web API and Events API sender (CHANNELS.md §3.6): `/api/chat.postMessage`
+//! with bearer auth, JSON or form bodies, `{"ok":false,"error":…}` answers (`invalid_auth`,
+//! `channel_not_found`, `not_in_channel`), HTTP 429 with `Retry-After`, threads by
+//! `thread_ts`; and signed Events API requests (`url_verification`, `event_callback`,
+//! retries with `X-Slack-Retry-Num`, stale timestamps) toward the edge.
+
+use super::{body_json, serve, take_fault, unix_now, Fault, FaultQueue};
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use axum::{Json, Router};
+use hmac::{Hmac, Mac};
+use serde_json::{json, Value};
+use sha2::Sha256;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+/// A message the fake accepted.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Posted {
+    pub channel: String,
+    pub ts: String,
+    pub thread_ts: Option<String>,
+    pub text: String,
+}
+
+#[derive(Default)]
+struct Inner {
+    posted: Vec<Posted>,
+    /// Channels the bot is a member of.
+    channels: Vec<String>,
+    /// Answer every call with this error (e.g. `invalid_auth` after a revoked token).
+    broken: Option<String>,
+}
+
+#[derive(Clone)]
+struct AppState {
+    token: String,
+    inner: Arc<Mutex<Inner>>,
+    faults: FaultQueue,
+    clock: Arc<AtomicU64>,
+}
+
+pub struct FakeSlack {
+    pub base: String,
+    pub token: String,
+    inner: Arc<Mutex<Inner>>,
+    pub faults: FaultQueue,
+    events: Arc<AtomicU64>,
+    _task: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for FakeSlack {
+    fn drop(&mut self) {
+        self._task.abort();
+    }
+}
+
+fn answer(v: Value) -> Response {
+    Json(v).into_response()
+}
+
+async fn post_message(State(s): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+    let auth = headers
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let ct = headers.get("content-type").and_then(|v| v.to_str().ok());
+    let p = body_json(ct, &body).unwrap_or(Value::Null);
+    let token_ok = auth.strip_prefix("Bearer ") == Some(s.token.as_str())
+        || p["token"].as_str() == Some(s.token.as_str());
+    if !token_ok {
+        return answer(
+            json!({"ok": false, "error": if auth.is_empty() { "not_authed" } else { "invalid_auth" }}),
+        );
+    }
+    match take_fault(&s.faults, "chat.postMessage") {
+        Some(Fault::RateLimited { retry_after_secs }) => {
+            return (
+                StatusCode::TOO_MANY_REQUESTS,
+                [("retry-after", retry_after_secs.to_string())],
+                Json(json!({"ok": false, "error": "ratelimited"})),
+            )
+                .into_response()
+        }
+        Some(Fault::ServerError) => {
+            return (StatusCode::INTERNAL_SERVER_ERROR, "upstream error").into_response()
+        }
+        Some(Fault::Hang(d)) => {
+            tokio::time::sleep(d).await;
+            return StatusCode::GATEWAY_TIMEOUT.into_response();
+        }
+        None => {}
+    }
+    let mut inner = s.inner.lock().unwrap();
+    if let Some(e) = &inner.broken {
+        return answer(json!({"ok": false, "error": e}));
+    }
+    let Some(channel) = p["channel"].as_str() else {
+        return answer(json!({"ok": false, "error": "channel_not_found"}));
+    };
+    if !channel.starts_with('C') {
+        return answer(json!({"ok": false, "error": "channel_not_found"}));
+    }
+    if !inner.channels.iter().any(|c| c == channel) {
+        return answer(json!({"ok": false, "error": "not_in_channel"}));
+    }
+    let Some(text) = p["text"].as_str().filter(|t| !t.is_empty()) else {
+        return answer(json!({"ok": false, "error": "no_text"}));
+    };
+    if text.len() > 40_000 {
+        return answer(json!({"ok": false, "error": "msg_too_long"}));
+    }
+    let thread_ts = p["thread_ts"].as_str().map(str::to_owned);
+    if let Some(t) = &thread_ts {
+        if !inner
+            .posted
+            .iter()
+            .any(|m| &m.ts == t && m.thread_ts.is_none())
+        {
+            return answer(json!({"ok": false, "error": "thread_not_found"}));
+        }
+    }
+    let n = s.clock.fetch_add(1, Ordering::SeqCst);
+    let ts = format!("{}.{:06}", unix_now(), n % 1_000_000);
+    inner.posted.push(Posted {
+        channel: channel.into(),
+        ts: ts.clone(),
+        thread_ts: thread_ts.clone(),
+        text: text.into(),
+    });
+    answer(json!({"ok": true, "channel": channel, "ts": ts,
+                  "message": {"type": "message", "subtype": "bot_message", "bot_id": "B0BECKON", "text": text, "ts": ts, "thread_ts": thread_ts}}))
+}
+
+impl FakeSlack {
+    /// A workspace where the bot (token `token`) is a member of `channels`.
+    pub async fn start(token: &str, channels: &[&str]) -> FakeSlack {
+        let inner = Arc::new(Mutex::new(Inner {
+            channels: channels.iter().map(|c| c.to_string()).collect(),
+            ..Default::default()
+        }));
+        let faults: FaultQueue = Default::default();
+        let state = AppState {
+            token: token.into(),
+            inner: inner.clone(),
+            faults: faults.clone(),
+            clock: Arc::new(AtomicU64::new(1)),
+        };
+        let app = Router::new()
+            .route("/api/chat.postMessage", post(post_message))
+            .with_state(state);
+        let (base, task) = serve(app).await;
+        FakeSlack {
+            base: format!("{base}/api"),
+            token: token.into(),
+            inner,
+            faults,
+            events: Arc::new(AtomicU64::new(1)),
+            _task: task,
+        }
+    }
+
+    pub fn inject(&self, fault: Fault) {
+        self.faults.lock().unwrap().push(fault);
+    }
+
+    /// Every later call answers `{"ok":false,"error":error}` (a revoked token, a kicked bot).
+    pub fn break_with(&self, error: Option<&str>) {
+        self.inner.lock().unwrap().broken = error.map(str::to_owned);
+    }
+
+    pub fn posted(&self) -> Vec<Posted> {
+        self.inner.lock().unwrap().posted.clone()
+    }
+
+    /// An agent's reply in a thread, as an Events API `event_callback`.
+    pub fn reply_event(&self, channel: &str, thread_ts: &str, user: &str, text: &str) -> Value {
+        let n = self.events.fetch_add(1, Ordering::SeqCst);
+        let ts = format!("{}.{:06}", unix_now(), 500_000 + n);
+        json!({"token": "XXYYZZ", "team_id": "T123ABC456", "api_app_id": "A123ABC456", "type": "event_callback",
+               "event_id": format!("Ev{n:08}"), "event_time": unix_now(),
+               "authorizations": [{"team_id": "T123ABC456", "user_id": "U0BOTUSER", "is_bot": true, "is_enterprise_install": false}],
+               "event": {"type": "message", "channel": channel, "channel_type": "channel", "user": user, "text": text,
+                         "ts": ts, "thread_ts": thread_ts, "parent_user_id": "U0BOTUSER", "event_ts": ts}})
+    }
+
+    /// `v0=` signature of `body` at `timestamp`.
+    pub fn sign(signing_secret: &str, timestamp: i64, body: &str) -> String {
+        let mut mac = Hmac::<Sha256>::new_from_slice(signing_secret.as_bytes()).unwrap();
+        mac.update(format!("v0:{timestamp}:{body}").as_bytes());
+        format!("v0={}", hex::encode(mac.finalize().into_bytes()))
+    }
+
+    /// Sends a signed Events API request; `retry` sets `X-Slack-Retry-Num`. Returns status and
+    /// body.
+    pub async fn deliver(
+        url: &str,
+        signing_secret: &str,
+        timestamp: i64,
+        payload: &Value,
+        retry: Option<u32>,
+    ) -> (u16, String) {
+        let body = payload.to_string();
+        let mut req = reqwest::Client::new()
+            .post(url)
+            .header("content-type", "application/json")
+            .header("X-Slack-Request-Timestamp", timestamp.to_string())
+            .header(
+                "X-Slack-Signature",
+                Self::sign(signing_secret, timestamp, &body),
+            )
+            .body(body);
+        if let Some(n) = retry {
+            req = req
+                .header("X-Slack-Retry-Num", n.to_string())
+                .header("X-Slack-Retry-Reason", "http_timeout");
+        }
+        match req.send().await {
+            Ok(r) => (r.status().as_u16(), r.text().await.unwrap_or_default()),
+            Err(_) => (0, String::new()),
+        }
+    }
+}

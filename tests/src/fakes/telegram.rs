@@ -1,0 +1,249 @@
+//! Fake Telegram Bot API (CHANNELS.md §2.7): `/bot{token}/{method}` (method names
+//! case-insensitive), JSON or form bodies, `{"ok":…}` envelopes with HTTP status = error code,
+//! 401 for unknown tokens, forum topics per supergroup, `sendMessage` into topics (with
+//! "message thread not found"), 429 with `parameters.retry_after`, and agent updates sent to
+//! the edge's webhook with `X-Telegram-Bot-Api-Secret-Token`.
+
+use super::{body_json, serve, take_fault, Fault, FaultQueue};
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use axum::{Json, Router};
+use serde_json::{json, Value};
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::{Arc, Mutex};
+
+/// A message the fake accepted.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Sent {
+    pub chat_id: i64,
+    pub thread_id: Option<i64>,
+    pub message_id: i64,
+    pub text: String,
+    pub parse_mode: Option<String>,
+}
+
+#[derive(Default)]
+struct Inner {
+    /// chat id → (thread id → topic name)
+    topics: BTreeMap<i64, BTreeMap<i64, String>>,
+    sent: Vec<Sent>,
+}
+
+#[derive(Clone)]
+struct AppState {
+    token: String,
+    inner: Arc<Mutex<Inner>>,
+    faults: FaultQueue,
+    next_id: Arc<AtomicI64>,
+}
+
+pub struct FakeTelegram {
+    pub base: String,
+    pub token: String,
+    inner: Arc<Mutex<Inner>>,
+    pub faults: FaultQueue,
+    next_id: Arc<AtomicI64>,
+    _task: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for FakeTelegram {
+    fn drop(&mut self) {
+        self._task.abort();
+    }
+}
+
+fn err(code: u16, description: &str) -> Response {
+    (
+        StatusCode::from_u16(code).unwrap(),
+        Json(json!({"ok": false, "error_code": code, "description": description})),
+    )
+        .into_response()
+}
+
+fn ok(result: Value) -> Response {
+    Json(json!({"ok": true, "result": result})).into_response()
+}
+
+async fn call(
+    State(s): State<AppState>,
+    Path((bot, method)): Path<(String, String)>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    if bot.strip_prefix("bot") != Some(s.token.as_str()) {
+        return err(401, "Unauthorized");
+    }
+    let method = method.to_ascii_lowercase();
+    match take_fault(&s.faults, &method) {
+        Some(Fault::RateLimited { retry_after_secs }) => {
+            return (
+                StatusCode::TOO_MANY_REQUESTS,
+                Json(json!({"ok": false, "error_code": 429, "description": format!("Too Many Requests: retry after {retry_after_secs}"),
+                            "parameters": {"retry_after": retry_after_secs}})),
+            )
+                .into_response()
+        }
+        Some(Fault::ServerError) => return err(500, "Internal Server Error"),
+        Some(Fault::Hang(d)) => {
+            tokio::time::sleep(d).await;
+            return StatusCode::GATEWAY_TIMEOUT.into_response();
+        }
+        None => {}
+    }
+    let ct = headers.get("content-type").and_then(|v| v.to_str().ok());
+    let Some(p) = body_json(ct, &body) else {
+        return err(400, "Bad Request: invalid JSON");
+    };
+    let chat_id = match &p["chat_id"] {
+        Value::Number(n) => n.as_i64(),
+        Value::String(s) => s.parse().ok(),
+        _ => None,
+    };
+    let Some(chat_id) = chat_id else {
+        return err(400, "Bad Request: chat_id is empty");
+    };
+    let mut inner = s.inner.lock().unwrap();
+    match method.as_str() {
+        "createforumtopic" => {
+            let Some(name) = p["name"]
+                .as_str()
+                .filter(|n| (1..=128).contains(&n.chars().count()))
+            else {
+                return err(400, "Bad Request: invalid topic name");
+            };
+            let id = s.next_id.fetch_add(1, Ordering::SeqCst);
+            inner
+                .topics
+                .entry(chat_id)
+                .or_default()
+                .insert(id, name.to_owned());
+            ok(
+                json!({"message_thread_id": id, "name": name, "icon_color": p["icon_color"].as_i64().unwrap_or(7322096)}),
+            )
+        }
+        "sendmessage" => {
+            let Some(text) = p["text"]
+                .as_str()
+                .filter(|t| !t.is_empty() && t.chars().count() <= 4096)
+            else {
+                return err(400, "Bad Request: message text is empty");
+            };
+            let thread_id = match &p["message_thread_id"] {
+                Value::Number(n) => n.as_i64(),
+                Value::String(s) => s.parse().ok(),
+                _ => None,
+            };
+            if let Some(t) = thread_id {
+                if !inner
+                    .topics
+                    .get(&chat_id)
+                    .is_some_and(|topics| topics.contains_key(&t))
+                {
+                    return err(400, "Bad Request: message thread not found");
+                }
+            }
+            let message_id = s.next_id.fetch_add(1, Ordering::SeqCst);
+            inner.sent.push(Sent {
+                chat_id,
+                thread_id,
+                message_id,
+                text: text.to_owned(),
+                parse_mode: p["parse_mode"].as_str().map(str::to_owned),
+            });
+            ok(
+                json!({"message_id": message_id, "message_thread_id": thread_id, "is_topic_message": thread_id.is_some(),
+                      "from": {"id": 7000000001i64, "is_bot": true, "first_name": "Beckon Relay", "username": "beckon_relay_bot"},
+                      "chat": {"id": chat_id, "type": "supergroup", "is_forum": true}, "date": super::unix_now(), "text": text}),
+            )
+        }
+        _ => err(404, "Not Found: method not found"),
+    }
+}
+
+impl FakeTelegram {
+    pub async fn start(token: &str) -> FakeTelegram {
+        let inner = Arc::new(Mutex::new(Inner::default()));
+        let faults: FaultQueue = Default::default();
+        let next_id = Arc::new(AtomicI64::new(100));
+        let state = AppState {
+            token: token.into(),
+            inner: inner.clone(),
+            faults: faults.clone(),
+            next_id: next_id.clone(),
+        };
+        let app = Router::new()
+            .route("/{bot}/{method}", post(call))
+            .with_state(state);
+        let (base, task) = serve(app).await;
+        FakeTelegram {
+            base,
+            token: token.into(),
+            inner,
+            faults,
+            next_id,
+            _task: task,
+        }
+    }
+
+    pub fn inject(&self, fault: Fault) {
+        self.faults.lock().unwrap().push(fault);
+    }
+
+    /// Every message accepted, in order.
+    pub fn sent(&self) -> Vec<Sent> {
+        self.inner.lock().unwrap().sent.clone()
+    }
+
+    /// Topic names by thread id in `chat_id`.
+    pub fn topics(&self, chat_id: i64) -> BTreeMap<i64, String> {
+        self.inner
+            .lock()
+            .unwrap()
+            .topics
+            .get(&chat_id)
+            .cloned()
+            .unwrap_or_default()
+    }
+
+    /// Deletes a topic (as an admin would in the Telegram app).
+    pub fn delete_topic(&self, chat_id: i64, thread_id: i64) {
+        if let Some(t) = self.inner.lock().unwrap().topics.get_mut(&chat_id) {
+            t.remove(&thread_id);
+        }
+    }
+
+    /// The update Telegram sends when agent `first_name` writes `text` in a topic.
+    pub fn agent_update(
+        &self,
+        chat_id: i64,
+        thread_id: i64,
+        first_name: &str,
+        text: &str,
+        is_bot: bool,
+    ) -> Value {
+        let id = self.next_id.fetch_add(1, Ordering::SeqCst);
+        json!({"update_id": 900000000 + id, "message": {
+            "message_id": id, "message_thread_id": thread_id, "is_topic_message": true,
+            "from": {"id": 111111111, "is_bot": is_bot, "first_name": first_name, "username": "agent"},
+            "chat": {"id": chat_id, "title": "Support", "type": "supergroup", "is_forum": true},
+            "date": super::unix_now(),
+            "reply_to_message": {"message_id": thread_id, "message_thread_id": thread_id, "is_topic_message": true,
+                "from": {"id": 7000000001i64, "is_bot": true, "first_name": "Beckon Relay"},
+                "chat": {"id": chat_id, "type": "supergroup", "is_forum": true}, "date": super::unix_now(),
+                "forum_topic_created": {"name": "Visitor", "icon_color": 7322096}},
+            "text": text}})
+    }
+
+    /// Delivers `update` to the edge's webhook as Telegram does; returns the HTTP status.
+    pub async fn deliver(url: &str, secret: Option<&str>, update: &Value) -> u16 {
+        let mut req = reqwest::Client::new().post(url).json(update);
+        if let Some(s) = secret {
+            req = req.header("X-Telegram-Bot-Api-Secret-Token", s);
+        }
+        req.send().await.map(|r| r.status().as_u16()).unwrap_or(0)
+    }
+}

@@ -1,0 +1,313 @@
+//! Fake WhatsApp Cloud API (CHANNELS.md §1.9): `POST /{version}/{phone-number-id}/messages`
+//! with bearer auth (190 on a bad token), payload validation, Graph error bodies, the 24-hour
+//! customer-service window (free-form text to a user whose window is closed fails with
+//! 131047; approved templates always go), throttling as code 130429; and webhooks toward the
+//! edge (GET handshake, messages with `context.id`, statuses) signed with both
+//! `X-Hub-Signature-256` and the legacy `X-Hub-Signature`.
+
+use super::{serve, take_fault, unix_now, Fault, FaultQueue};
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use axum::{Json, Router};
+use hmac::{Hmac, Mac};
+use serde_json::{json, Value};
+use sha2::Sha256;
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// A message the fake accepted.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Sent {
+    pub wamid: String,
+    pub to: String,
+    /// `text` or `template`.
+    pub kind: String,
+    /// The text body, or the template's body parameters joined with " | ".
+    pub text: String,
+    pub template: Option<String>,
+}
+
+struct Inner {
+    sent: Vec<Sent>,
+    /// When each user last wrote to the business number.
+    windows: HashMap<String, Instant>,
+    /// Refuse this many upcoming free-form sends with 131047 regardless of the window.
+    force_reengagement: u32,
+    templates: Vec<String>,
+}
+
+#[derive(Clone)]
+struct AppState {
+    token: String,
+    phone_number_id: String,
+    inner: Arc<Mutex<Inner>>,
+    faults: FaultQueue,
+    ids: Arc<AtomicU64>,
+}
+
+pub struct FakeWhatsapp {
+    pub base: String,
+    pub token: String,
+    pub phone_number_id: String,
+    inner: Arc<Mutex<Inner>>,
+    pub faults: FaultQueue,
+    ids: Arc<AtomicU64>,
+    _task: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for FakeWhatsapp {
+    fn drop(&mut self) {
+        self._task.abort();
+    }
+}
+
+fn graph_error(status: u16, code: i64, message: &str, details: &str) -> Response {
+    (
+        StatusCode::from_u16(status).unwrap(),
+        Json(
+            json!({"error": {"message": message, "type": "OAuthException", "code": code,
+                               "error_data": {"messaging_product": "whatsapp", "details": details},
+                               "fbtrace_id": "AzFakeTrace"}}),
+        ),
+    )
+        .into_response()
+}
+
+async fn messages(
+    State(s): State<AppState>,
+    Path((version, pnid)): Path<(String, String)>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let version_ok = version.strip_prefix('v').is_some_and(|v| {
+        v.split('.').count() == 2 && v.split('.').all(|p| p.parse::<u32>().is_ok())
+    });
+    if !version_ok {
+        return graph_error(400, 2500, "Unknown path components", "bad version");
+    }
+    let auth = headers
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    if auth.strip_prefix("Bearer ") != Some(s.token.as_str()) {
+        return graph_error(
+            401,
+            190,
+            "Invalid OAuth access token.",
+            "The access token could not be decrypted",
+        );
+    }
+    if pnid != s.phone_number_id {
+        return graph_error(
+            400,
+            100,
+            "Unsupported post request.",
+            "unknown phone number id",
+        );
+    }
+    match take_fault(&s.faults, "messages") {
+        Some(Fault::RateLimited { .. }) => {
+            return graph_error(400, 130429, "(#130429) Rate limit hit", "Message failed to send because there were too many messages sent from this phone number in a short period of time")
+        }
+        Some(Fault::ServerError) => return graph_error(500, 2, "Service temporarily unavailable", "temporary"),
+        Some(Fault::Hang(d)) => {
+            tokio::time::sleep(d).await;
+            return StatusCode::GATEWAY_TIMEOUT.into_response();
+        }
+        None => {}
+    }
+    let Ok(p) = serde_json::from_slice::<Value>(&body) else {
+        return graph_error(400, 100, "Invalid parameter", "body is not JSON");
+    };
+    if p["messaging_product"] != "whatsapp" {
+        return graph_error(
+            400,
+            100,
+            "Invalid parameter",
+            "messaging_product must be whatsapp",
+        );
+    }
+    let Some(to) = p["to"]
+        .as_str()
+        .filter(|t| !t.is_empty() && t.bytes().all(|b| b.is_ascii_digit()))
+    else {
+        return graph_error(400, 100, "Invalid parameter", "to must be a phone number");
+    };
+    let mut inner = s.inner.lock().unwrap();
+    let (kind, text, template) = match p["type"].as_str() {
+        Some("text") => {
+            let Some(body) = p["text"]["body"].as_str().filter(|b| !b.is_empty()) else {
+                return graph_error(400, 100, "Invalid parameter", "text.body is required");
+            };
+            let window_open = inner
+                .windows
+                .get(to)
+                .is_some_and(|t| t.elapsed() < Duration::from_secs(24 * 3600));
+            if !window_open || inner.force_reengagement > 0 {
+                inner.force_reengagement = inner.force_reengagement.saturating_sub(1);
+                return graph_error(400, 131047, "Re-engagement message", "Message failed to send because more than 24 hours have passed since the customer last replied to this number.");
+            }
+            ("text", body.to_owned(), None)
+        }
+        Some("template") => {
+            let name = p["template"]["name"].as_str().unwrap_or("");
+            if !inner.templates.iter().any(|t| t == name)
+                || p["template"]["language"]["code"].as_str().is_none()
+            {
+                return graph_error(
+                    404,
+                    132001,
+                    "Template name does not exist in the translation",
+                    "template not approved",
+                );
+            }
+            let params: Vec<String> = p["template"]["components"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter(|c| c["type"] == "body")
+                .flat_map(|c| c["parameters"].as_array().cloned().unwrap_or_default())
+                .filter_map(|x| x["text"].as_str().map(str::to_owned))
+                .collect();
+            ("template", params.join(" | "), Some(name.to_owned()))
+        }
+        _ => return graph_error(400, 100, "Invalid parameter", "unsupported type"),
+    };
+    let wamid = format!("wamid.FAKE{:010}", s.ids.fetch_add(1, Ordering::SeqCst));
+    inner.sent.push(Sent {
+        wamid: wamid.clone(),
+        to: to.into(),
+        kind: kind.into(),
+        text,
+        template,
+    });
+    Json(
+        json!({"messaging_product": "whatsapp", "contacts": [{"input": to, "wa_id": to}],
+                "messages": [{"id": wamid, "message_status": "accepted"}]}),
+    )
+    .into_response()
+}
+
+impl FakeWhatsapp {
+    /// A business number `phone_number_id` with the approved `templates`.
+    pub async fn start(token: &str, phone_number_id: &str, templates: &[&str]) -> FakeWhatsapp {
+        let inner = Arc::new(Mutex::new(Inner {
+            sent: Vec::new(),
+            windows: HashMap::new(),
+            force_reengagement: 0,
+            templates: templates.iter().map(|t| t.to_string()).collect(),
+        }));
+        let faults: FaultQueue = Default::default();
+        let ids = Arc::new(AtomicU64::new(1));
+        let state = AppState {
+            token: token.into(),
+            phone_number_id: phone_number_id.into(),
+            inner: inner.clone(),
+            faults: faults.clone(),
+            ids: ids.clone(),
+        };
+        let app = Router::new()
+            .route("/{version}/{pnid}/messages", post(messages))
+            .with_state(state);
+        let (base, task) = serve(app).await;
+        FakeWhatsapp {
+            base,
+            token: token.into(),
+            phone_number_id: phone_number_id.into(),
+            inner,
+            faults,
+            ids,
+            _task: task,
+        }
+    }
+
+    pub fn inject(&self, fault: Fault) {
+        self.faults.lock().unwrap().push(fault);
+    }
+
+    pub fn sent(&self) -> Vec<Sent> {
+        self.inner.lock().unwrap().sent.clone()
+    }
+
+    /// The next `n` free-form sends fail with 131047 even inside the window (the window closed
+    /// on Meta's side first).
+    pub fn refuse_free_form(&self, n: u32) {
+        self.inner.lock().unwrap().force_reengagement = n;
+    }
+
+    /// The webhook payload of `from` writing `text`, optionally swipe-replying to `context_id`.
+    /// Writing opens `from`'s 24-hour window, as on the real service.
+    pub fn message_event(
+        &self,
+        from: &str,
+        text: &str,
+        context_id: Option<&str>,
+    ) -> (String, Value) {
+        self.inner
+            .lock()
+            .unwrap()
+            .windows
+            .insert(from.into(), Instant::now());
+        let id = format!("wamid.IN{:010}", self.ids.fetch_add(1, Ordering::SeqCst));
+        let mut message = json!({"from": from, "id": id, "timestamp": unix_now().to_string(), "type": "text", "text": {"body": text}});
+        if let Some(c) = context_id {
+            message["context"] = json!({"from": "15550783881", "id": c});
+        }
+        (id, self.envelope(json!({"contacts": [{"profile": {"name": "Agent"}, "wa_id": from}], "messages": [message]})))
+    }
+
+    /// A status webhook for one of the business's messages.
+    pub fn status_event(
+        &self,
+        wamid: &str,
+        to: &str,
+        status: &str,
+        error_code: Option<i64>,
+    ) -> Value {
+        let mut s = json!({"id": wamid, "status": status, "timestamp": unix_now().to_string(), "recipient_id": to,
+                           "pricing": {"billable": true, "pricing_model": "PMP", "category": "utility"}});
+        if let Some(code) = error_code {
+            s["errors"] = json!([{"code": code, "title": "Re-engagement message", "message": "Re-engagement message",
+                                  "error_data": {"details": "Message failed to send because more than 24 hours have passed since the customer last replied to this number."}}]);
+        }
+        self.envelope(json!({"statuses": [s]}))
+    }
+
+    fn envelope(&self, value: Value) -> Value {
+        let mut v = json!({"messaging_product": "whatsapp", "metadata": {"display_phone_number": "15550783881", "phone_number_id": self.phone_number_id}});
+        v.as_object_mut()
+            .unwrap()
+            .extend(value.as_object().unwrap().clone());
+        json!({"object": "whatsapp_business_account", "entry": [{"id": "419561257915477", "changes": [{"field": "messages", "value": v}]}]})
+    }
+
+    /// Posts a webhook to the edge, signed with `app_secret` (both headers, as Meta does).
+    pub async fn deliver(url: &str, app_secret: &str, payload: &Value) -> u16 {
+        let body = payload.to_string();
+        let mut mac256 = Hmac::<Sha256>::new_from_slice(app_secret.as_bytes()).unwrap();
+        mac256.update(body.as_bytes());
+        let mut mac1 = Hmac::<sha1::Sha1>::new_from_slice(app_secret.as_bytes()).unwrap();
+        mac1.update(body.as_bytes());
+        reqwest::Client::new()
+            .post(url)
+            .header("content-type", "application/json")
+            .header(
+                "X-Hub-Signature-256",
+                format!("sha256={}", hex::encode(mac256.finalize().into_bytes())),
+            )
+            .header(
+                "X-Hub-Signature",
+                format!("sha1={}", hex::encode(mac1.finalize().into_bytes())),
+            )
+            .body(body)
+            .send()
+            .await
+            .map(|r| r.status().as_u16())
+            .unwrap_or(0)
+    }
+}

@@ -1,0 +1,851 @@
+//! Channel relays against the real edge (`wrangler dev`) and faithful loopback fakes of the
+//! Telegram Bot API, Slack Web/Events API and WhatsApp Cloud API.
+
+use beckon_shared::proto::v1::{ClientFrame, Role, ServerFrame, StartedConversation};
+use beckon_shared::ConversationId;
+use beckon_tests::api::{client_id, Api, Reply, Ws};
+use beckon_tests::edge::{self, Edge};
+use beckon_tests::eventually;
+use beckon_tests::fakes::slack::FakeSlack;
+use beckon_tests::fakes::telegram::FakeTelegram;
+use beckon_tests::fakes::whatsapp::FakeWhatsapp;
+use beckon_tests::fakes::{unix_now, Fault};
+use reqwest::Method;
+use serde_json::{json, Value};
+use std::time::{Duration, Instant};
+
+const WAIT: Duration = Duration::from_secs(30);
+const CHAT: i64 = -1001234567890;
+const TG_SECRET: &str = "tg_hook_secret-42";
+const SLACK_SIGNING: &str = "8f742231b10e8888abcd99yyyzzz85a5";
+const WA_APP_SECRET: &str = "test_app_secret";
+const WA_VERIFY: &str = "meatyhamhock";
+const AGENT_PHONE: &str = "16505551234";
+
+fn unique(prefix: &str) -> String {
+    format!("{prefix}-{}", beckon_tests::free_port())
+}
+
+async fn put_channel(api: &Api, site: &str, kind: &str, body: Value) -> Reply {
+    api.send(
+        api.admin(
+            Method::PUT,
+            &format!("/api/v1/admin/sites/{site}/channels/{kind}"),
+        )
+        .json(&body),
+    )
+    .await
+}
+
+async fn telegram_channel(api: &Api, site: &str, fake: &FakeTelegram) {
+    let r = put_channel(
+        api,
+        site,
+        "telegram",
+        json!({"settings": {"kind": "telegram", "chat_id": CHAT, "api_base": fake.base},
+               "secrets": {"kind": "telegram", "bot_token": fake.token, "webhook_secret": TG_SECRET}}),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{:?}", r.body);
+}
+
+async fn slack_channel(api: &Api, site: &str, fake: &FakeSlack, signing: &str) {
+    let r = put_channel(
+        api,
+        site,
+        "slack",
+        json!({"settings": {"kind": "slack", "channel_id": "C123ABC456", "api_base": fake.base},
+               "secrets": {"kind": "slack", "bot_token": fake.token, "signing_secret": signing}}),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{:?}", r.body);
+}
+
+async fn whatsapp_channel(api: &Api, site: &str, fake: &FakeWhatsapp) {
+    let r = put_channel(
+        api,
+        site,
+        "whatsapp",
+        json!({"settings": {"kind": "whatsapp", "phone_number_id": fake.phone_number_id, "agent_numbers": [AGENT_PHONE],
+                            "template_name": "new_website_chat", "api_base": fake.base},
+               "secrets": {"kind": "whatsapp", "access_token": fake.token, "app_secret": WA_APP_SECRET, "verify_token": WA_VERIFY}}),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{:?}", r.body);
+}
+
+/// A visitor with an open, greeted WebSocket.
+async fn visitor(api: &Api, site: &str) -> (StartedConversation, Ws) {
+    let c = api.start_conversation(site, None).await;
+    let mut ws = Ws::connect(
+        &api.visitor_ws_url(&c.conversation_id, &c.visitor_token),
+        None,
+    )
+    .await
+    .unwrap();
+    ws.hello(0).await;
+    (c, ws)
+}
+
+async fn say(ws: &mut Ws, text: &str) {
+    ws.send(&ClientFrame::Send {
+        client_msg_id: client_id(&format!("m{}", beckon_tests::free_port())),
+        body: text.into(),
+    })
+    .await;
+    ws.recv_until(WAIT, |f| matches!(f, ServerFrame::Ack { .. }))
+        .await;
+}
+
+/// Waits for an agent message on the visitor's socket.
+async fn agent_message(ws: &mut Ws) -> beckon_shared::proto::v1::Message {
+    match ws
+        .recv_until(
+            WAIT,
+            |f| matches!(f, ServerFrame::Message { message } if message.role == Role::Agent),
+        )
+        .await
+    {
+        ServerFrame::Message { message } => message,
+        _ => unreachable!(),
+    }
+}
+
+async fn agent_bodies(api: &Api, id: &ConversationId) -> Vec<String> {
+    api.admin_messages(id)
+        .await
+        .messages
+        .into_iter()
+        .filter(|m| m.role == Role::Agent)
+        .map(|m| m.body)
+        .collect()
+}
+
+fn hook(api: &Api, kind: &str, site: &str) -> String {
+    format!("{}/hooks/{kind}/{site}", api.base)
+}
+
+#[tokio::test]
+async fn telegram_topics_carry_the_conversation_both_ways() {
+    let api = Api::new(&edge::shared().url);
+    let site = unique("tg");
+    api.create_site(&site).await;
+    let fake = FakeTelegram::start("123456:ABC-DEF").await;
+    telegram_channel(&api, &site, &fake).await;
+
+    let (a, mut ws_a) = visitor(&api, &site).await;
+    say(&mut ws_a, "Do you ship to <Canada>?").await;
+    let first = eventually(WAIT, "the first relay", || async {
+        fake.sent().into_iter().next()
+    })
+    .await;
+    let topic = first.thread_id.expect("sent into a topic");
+    assert_eq!(first.chat_id, CHAT);
+    assert!(
+        first.text.contains("Do you ship to &lt;Canada&gt;?"),
+        "escaped for HTML: {}",
+        first.text
+    );
+    assert!(
+        first.text.contains("https://shop.example/pricing"),
+        "names the page: {}",
+        first.text
+    );
+    assert!(fake.topics(CHAT)[&topic].contains("shop.example/pricing"));
+
+    say(&mut ws_a, "And to Mexico?").await;
+    eventually(WAIT, "the second relay", || async {
+        (fake.sent().len() == 2).then_some(())
+    })
+    .await;
+    assert_eq!(fake.sent()[1].thread_id, Some(topic), "same topic");
+    assert_eq!(fake.sent()[1].text, "<b>Visitor</b>: And to Mexico?");
+
+    let (b, mut ws_b) = visitor(&api, &site).await;
+    say(&mut ws_b, "Hello from B").await;
+    let b_topic = eventually(WAIT, "B's relay", || async {
+        fake.sent().get(2).and_then(|m| m.thread_id)
+    })
+    .await;
+    assert_ne!(b_topic, topic, "one topic per conversation");
+
+    // The agent answers in A's topic: it reaches A live and the inbox, never B.
+    let update = fake.agent_update(CHAT, topic, "Alice", "Yes — 3 to 5 days.", false);
+    assert_eq!(
+        FakeTelegram::deliver(&hook(&api, "telegram", &site), Some(TG_SECRET), &update).await,
+        200
+    );
+    let m = agent_message(&mut ws_a).await;
+    assert_eq!(
+        (m.body.as_str(), m.author.as_deref(), m.via.as_deref()),
+        ("Yes — 3 to 5 days.", Some("Alice"), Some("telegram"))
+    );
+    assert_eq!(
+        agent_bodies(&api, &a.conversation_id).await,
+        ["Yes — 3 to 5 days."]
+    );
+    // Our own bot's messages in the topic are not routed back.
+    let own = fake.agent_update(CHAT, topic, "Beckon Relay", "Visitor: echo", true);
+    assert_eq!(
+        FakeTelegram::deliver(&hook(&api, "telegram", &site), Some(TG_SECRET), &own).await,
+        200
+    );
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(agent_bodies(&api, &a.conversation_id).await.len(), 1);
+    assert!(
+        agent_bodies(&api, &b.conversation_id).await.is_empty(),
+        "nothing leaked into B"
+    );
+    // The agent's reply is not relayed back into Telegram itself.
+    assert_eq!(fake.sent().len(), 3);
+}
+
+#[tokio::test]
+async fn slack_threads_carry_the_conversation_both_ways() {
+    let api = Api::new(&edge::shared().url);
+    let site = unique("slack");
+    api.create_site(&site).await;
+    let fake = FakeSlack::start("xoxb-test-token", &["C123ABC456"]).await;
+    slack_channel(&api, &site, &fake, SLACK_SIGNING).await;
+
+    // Slack's URL verification handshake.
+    let challenge = json!({"token": "Jhj5dZrVaK7ZwHHjRyZWjbDl", "challenge": "3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P", "type": "url_verification"});
+    assert_eq!(
+        FakeSlack::deliver(
+            &hook(&api, "slack", &site),
+            SLACK_SIGNING,
+            unix_now(),
+            &challenge,
+            None
+        )
+        .await,
+        (
+            200,
+            "3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P".into()
+        )
+    );
+
+    let (a, mut ws_a) = visitor(&api, &site).await;
+    say(&mut ws_a, "Is the Guji <!channel> in stock?").await;
+    let posted = eventually(WAIT, "root and reply", || async {
+        Some(fake.posted()).filter(|p| p.len() >= 2)
+    })
+    .await;
+    let root = &posted[0];
+    assert!(
+        root.thread_ts.is_none() && root.text.contains("https://shop.example/pricing"),
+        "{root:?}"
+    );
+    assert_eq!(posted[1].thread_ts.as_deref(), Some(root.ts.as_str()));
+    assert_eq!(
+        posted[1].text, "*Visitor*: Is the Guji &lt;!channel&gt; in stock?",
+        "mentions are neutralised"
+    );
+    say(&mut ws_a, "Second question").await;
+    eventually(WAIT, "second reply", || async {
+        (fake.posted().len() == 3).then_some(())
+    })
+    .await;
+    assert_eq!(
+        fake.posted()[2].thread_ts.as_deref(),
+        Some(root.ts.as_str()),
+        "same thread"
+    );
+
+    let (b, mut ws_b) = visitor(&api, &site).await;
+    say(&mut ws_b, "B here").await;
+    let b_root = eventually(WAIT, "B's root", || async { fake.posted().get(3).cloned() }).await;
+    assert!(b_root.thread_ts.is_none());
+
+    let event = fake.reply_event(
+        "C123ABC456",
+        &root.ts,
+        "U2222222",
+        "Yes &amp; we have 12 bags &lt;3",
+    );
+    assert_eq!(
+        FakeSlack::deliver(
+            &hook(&api, "slack", &site),
+            SLACK_SIGNING,
+            unix_now(),
+            &event,
+            None
+        )
+        .await
+        .0,
+        200
+    );
+    let m = agent_message(&mut ws_a).await;
+    assert_eq!(
+        (m.body.as_str(), m.via.as_deref()),
+        ("Yes & we have 12 bags <3", Some("slack"))
+    );
+    assert!(
+        agent_bodies(&api, &b.conversation_id).await.is_empty(),
+        "nothing leaked into B"
+    );
+    let _ = a;
+}
+
+#[tokio::test]
+async fn whatsapp_uses_the_template_outside_the_window_and_free_form_inside() {
+    let api = Api::new(&edge::shared().url);
+    let site = unique("wa");
+    api.create_site(&site).await;
+    let fake =
+        FakeWhatsapp::start("EAAG-test-token", "106540352242922", &["new_website_chat"]).await;
+    whatsapp_channel(&api, &site, &fake).await;
+    let url = hook(&api, "whatsapp", &site);
+
+    // The subscription handshake.
+    let ok = api
+        .http
+        .get(format!(
+            "{url}?hub.mode=subscribe&hub.challenge=1158201444&hub.verify_token={WA_VERIFY}"
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        (ok.status().as_u16(), ok.text().await.unwrap()),
+        (200, "1158201444".into())
+    );
+    let bad = api
+        .http
+        .get(format!(
+            "{url}?hub.mode=subscribe&hub.challenge=1&hub.verify_token=wrong"
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(bad.status().as_u16(), 403);
+
+    // Outside the window (the agent never wrote): the first relay is the template.
+    let (a, mut ws_a) = visitor(&api, &site).await;
+    say(&mut ws_a, "Do you ship to Canada?").await;
+    let first = eventually(WAIT, "the template", || async {
+        fake.sent().into_iter().next()
+    })
+    .await;
+    assert_eq!(
+        (
+            first.kind.as_str(),
+            first.to.as_str(),
+            first.template.as_deref()
+        ),
+        ("template", AGENT_PHONE, Some("new_website_chat"))
+    );
+    assert!(
+        first.text.contains("Do you ship to Canada?"),
+        "{}",
+        first.text
+    );
+
+    // The agent swipe-replies to it: the reply reaches the visitor, and the window opens.
+    let (_, reply) = fake.message_event(AGENT_PHONE, "Yes, we do!", Some(&first.wamid));
+    assert_eq!(
+        FakeWhatsapp::deliver(&url, WA_APP_SECRET, &reply).await,
+        200
+    );
+    let m = agent_message(&mut ws_a).await;
+    assert_eq!(
+        (m.body.as_str(), m.via.as_deref()),
+        ("Yes, we do!", Some("whatsapp"))
+    );
+
+    // Inside the window: free-form text.
+    say(&mut ws_a, "Great, how long does it take?").await;
+    let second = eventually(WAIT, "the free-form relay", || async {
+        fake.sent().get(1).cloned()
+    })
+    .await;
+    assert_eq!(second.kind, "text");
+    assert!(second.text.contains("Great, how long does it take?"));
+
+    // 131047 on a free-form send: falls back to the template at once.
+    fake.refuse_free_form(1);
+    say(&mut ws_a, "Hello again?").await;
+    let third = eventually(WAIT, "the fallback template", || async {
+        fake.sent().get(2).cloned()
+    })
+    .await;
+    assert_eq!(third.kind, "template");
+    assert!(third.text.contains("Hello again?"));
+    assert_eq!(
+        fake.sent().len(),
+        3,
+        "the refused free-form was not counted as sent"
+    );
+
+    // A swipe-reply to B's message goes to B only.
+    let (b, mut ws_b) = visitor(&api, &site).await;
+    say(&mut ws_b, "I am B").await;
+    let b_msg = eventually(WAIT, "B's relay", || async { fake.sent().get(3).cloned() }).await;
+    let (_, reply_b) = fake.message_event(AGENT_PHONE, "Hi B!", Some(&b_msg.wamid));
+    assert_eq!(
+        FakeWhatsapp::deliver(&url, WA_APP_SECRET, &reply_b).await,
+        200
+    );
+    assert_eq!(agent_message(&mut ws_b).await.body, "Hi B!");
+    assert_eq!(agent_bodies(&api, &b.conversation_id).await, ["Hi B!"]);
+    assert_eq!(
+        agent_bodies(&api, &a.conversation_id).await,
+        ["Yes, we do!"]
+    );
+
+    // Delivery statuses are recorded (out of order: read, then a late delivered).
+    for status in ["read", "delivered"] {
+        let s = fake.status_event(&second.wamid, AGENT_PHONE, status, None);
+        assert_eq!(FakeWhatsapp::deliver(&url, WA_APP_SECRET, &s).await, 200);
+    }
+    let relays = eventually(WAIT, "the read status", || async {
+        let r = api
+            .send(api.admin(
+                Method::GET,
+                &format!("/api/v1/admin/conversations/{}/relays", a.conversation_id),
+            ))
+            .await;
+        let text = r.body.to_string();
+        text.contains("\"read\"").then_some(r.body)
+    })
+    .await;
+    let statuses: Vec<&str> = relays["relays"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|r| r["deliveries"].as_array().unwrap())
+        .map(|d| d["status"].as_str().unwrap())
+        .collect();
+    assert!(
+        statuses.contains(&"read") && !statuses.contains(&"delivered"),
+        "{statuses:?}"
+    );
+}
+
+/// A fault sequence (429 with a hint, then a 500, then a hang past the client timeout): every
+/// message is delivered exactly once, in order, and not before the hinted delay.
+#[tokio::test]
+async fn faults_are_retried_with_the_channel_hints_and_delivered_once_in_order() {
+    let api = Api::new(&edge::shared().url);
+    let site = unique("faults");
+    api.create_site(&site).await;
+    let fake = FakeTelegram::start("999:FAULTS").await;
+    telegram_channel(&api, &site, &fake).await;
+    fake.inject(Fault::RateLimited {
+        retry_after_secs: 2,
+    });
+    fake.inject(Fault::ServerError);
+    fake.inject(Fault::Hang(Duration::from_secs(4)));
+
+    let (_, mut ws) = visitor(&api, &site).await;
+    for text in ["one", "two", "three"] {
+        say(&mut ws, text).await;
+    }
+    let sent = eventually(Duration::from_secs(40), "three relays", || async {
+        Some(fake.sent()).filter(|s| s.len() >= 3)
+    })
+    .await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let sent_after = fake.sent();
+    assert_eq!(sent_after.len(), 3, "exactly once: {sent_after:?}");
+    let bodies: Vec<&str> = sent
+        .iter()
+        .map(|m| m.text.rsplit(": ").next().unwrap())
+        .collect();
+    assert_eq!(bodies, ["one", "two", "three"], "in order");
+
+    let calls = fake.faults.lock().unwrap().calls.clone();
+    let limited = calls
+        .iter()
+        .find(|(_, c)| c.contains("RateLimited"))
+        .expect("a 429 was served")
+        .0;
+    let next = calls
+        .iter()
+        .map(|(t, _)| *t)
+        .find(|t| *t > limited)
+        .expect("a retry");
+    assert!(
+        next - limited >= Duration::from_secs(2),
+        "retried {:?} after a 2 s hint",
+        next - limited
+    );
+    let outcomes: Vec<&str> = calls.iter().map(|(_, c)| c.as_str()).collect();
+    assert!(
+        outcomes[..3].iter().any(|c| c.contains("ServerError"))
+            && outcomes[..3].iter().any(|c| c.contains("Hang")),
+        "{outcomes:?}"
+    );
+}
+
+/// Relays pending when the runtime stops are delivered after it restarts on the same state,
+/// none twice.
+#[tokio::test]
+async fn pending_relays_survive_a_restart_of_the_runtime() {
+    let edge = Edge::start(None);
+    let api = Api::new(&edge.url);
+    let site = unique("restart");
+    api.create_site(&site).await;
+    let fake = FakeSlack::start("xoxb-restart", &["C123ABC456"]).await;
+    slack_channel(&api, &site, &fake, SLACK_SIGNING).await;
+    fake.break_with(Some("service_unavailable")); // retryable: relays stay pending
+    let (c, mut ws) = visitor(&api, &site).await;
+    say(&mut ws, "before the restart 1").await;
+    say(&mut ws, "before the restart 2").await;
+    eventually(WAIT, "a failed attempt", || async {
+        (!fake.faults.lock().unwrap().calls.is_empty()).then_some(())
+    })
+    .await;
+    ws.close().await;
+    let state = edge.stop();
+    assert!(fake.posted().is_empty());
+
+    fake.break_with(None);
+    let started = Instant::now();
+    let edge = Edge::start(Some(state));
+    let posted = eventually(
+        Duration::from_secs(60),
+        "relays after the restart",
+        || async { Some(fake.posted()).filter(|p| p.len() >= 3) },
+    )
+    .await;
+    println!("delivered {:?} after the restart", started.elapsed());
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let posted_later = fake.posted();
+    assert_eq!(
+        posted_later.len(),
+        3,
+        "root + two replies, none twice: {posted_later:?}"
+    );
+    assert_eq!(posted[1].text, "*Visitor*: before the restart 1");
+    assert_eq!(posted[2].text, "*Visitor*: before the restart 2");
+    let api = Api::new(&edge.url);
+    assert_eq!(
+        api.admin_messages(&c.conversation_id).await.messages.len(),
+        2
+    );
+}
+
+#[tokio::test]
+async fn forged_stale_misrouted_and_duplicate_webhooks() {
+    let api = Api::new(&edge::shared().url);
+    let site = unique("forge");
+    api.create_site(&site).await;
+    let tg = FakeTelegram::start("555:FORGE").await;
+    let sl = FakeSlack::start("xoxb-forge", &["C123ABC456"]).await;
+    let wa = FakeWhatsapp::start("EAAG-forge", "106540352242922", &["new_website_chat"]).await;
+    telegram_channel(&api, &site, &tg).await;
+    slack_channel(&api, &site, &sl, SLACK_SIGNING).await;
+    whatsapp_channel(&api, &site, &wa).await;
+    let (c, mut ws) = visitor(&api, &site).await;
+    say(&mut ws, "Anyone there?").await;
+    let topic = eventually(WAIT, "telegram relay", || async {
+        tg.sent().first().and_then(|m| m.thread_id)
+    })
+    .await;
+    let root = eventually(WAIT, "slack root", || async {
+        sl.posted().first().map(|p| p.ts.clone())
+    })
+    .await;
+    let wamid = eventually(WAIT, "whatsapp relay", || async {
+        wa.sent().first().map(|s| s.wamid.clone())
+    })
+    .await;
+
+    // Telegram: missing or wrong secret token.
+    let update = tg.agent_update(CHAT, topic, "Mallory", "forged", false);
+    assert_eq!(
+        FakeTelegram::deliver(&hook(&api, "telegram", &site), None, &update).await,
+        401
+    );
+    assert_eq!(
+        FakeTelegram::deliver(
+            &hook(&api, "telegram", &site),
+            Some("wrong-secret"),
+            &update
+        )
+        .await,
+        401
+    );
+    // Slack: bad signature, stale timestamp (replay).
+    let event = sl.reply_event("C123ABC456", &root, "U2222222", "forged");
+    assert_eq!(
+        FakeSlack::deliver(
+            &hook(&api, "slack", &site),
+            "not-the-secret",
+            unix_now(),
+            &event,
+            None
+        )
+        .await
+        .0,
+        401
+    );
+    assert_eq!(
+        FakeSlack::deliver(
+            &hook(&api, "slack", &site),
+            SLACK_SIGNING,
+            unix_now() - 400,
+            &event,
+            None
+        )
+        .await
+        .0,
+        401
+    );
+    // WhatsApp: bad signature.
+    let (_, forged) = wa.message_event(AGENT_PHONE, "forged", Some(&wamid));
+    assert_eq!(
+        FakeWhatsapp::deliver(&hook(&api, "whatsapp", &site), "wrong-app-secret", &forged).await,
+        401
+    );
+    // Wrong site: a site whose Slack has another signing secret, and one without Slack at all.
+    let other = unique("other");
+    api.create_site(&other).await;
+    slack_channel(&api, &other, &sl, "another-signing-secret").await;
+    assert_eq!(
+        FakeSlack::deliver(
+            &hook(&api, "slack", &other),
+            SLACK_SIGNING,
+            unix_now(),
+            &event,
+            None
+        )
+        .await
+        .0,
+        401
+    );
+    let bare = unique("bare");
+    api.create_site(&bare).await;
+    assert_eq!(
+        FakeSlack::deliver(
+            &hook(&api, "slack", &bare),
+            SLACK_SIGNING,
+            unix_now(),
+            &event,
+            None
+        )
+        .await
+        .0,
+        403
+    );
+    assert_eq!(
+        FakeTelegram::deliver(&hook(&api, "telegram", &bare), Some(TG_SECRET), &update).await,
+        403
+    );
+    let r = api
+        .http
+        .post(hook(&api, "discord", &site))
+        .body("{}")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 404);
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    assert!(
+        agent_bodies(&api, &c.conversation_id).await.is_empty(),
+        "nothing forged was delivered"
+    );
+
+    // Valid deliveries, each sent twice (a retry): applied once.
+    let real_tg = tg.agent_update(CHAT, topic, "Alice", "from telegram", false);
+    let real_slack = sl.reply_event("C123ABC456", &root, "U2222222", "from slack");
+    let (_, real_wa) = wa.message_event(AGENT_PHONE, "from whatsapp", Some(&wamid));
+    for attempt in 0..2 {
+        assert_eq!(
+            FakeTelegram::deliver(&hook(&api, "telegram", &site), Some(TG_SECRET), &real_tg).await,
+            200
+        );
+        let retry = (attempt > 0).then_some(attempt);
+        assert_eq!(
+            FakeSlack::deliver(
+                &hook(&api, "slack", &site),
+                SLACK_SIGNING,
+                unix_now(),
+                &real_slack,
+                retry
+            )
+            .await
+            .0,
+            200
+        );
+        assert_eq!(
+            FakeWhatsapp::deliver(&hook(&api, "whatsapp", &site), WA_APP_SECRET, &real_wa).await,
+            200
+        );
+    }
+    let mut bodies = eventually(WAIT, "three agent replies", || async {
+        Some(agent_bodies(&api, &c.conversation_id).await).filter(|b| b.len() >= 3)
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    assert_eq!(
+        agent_bodies(&api, &c.conversation_id).await.len(),
+        3,
+        "each applied once"
+    );
+    bodies.sort();
+    assert_eq!(bodies, ["from slack", "from telegram", "from whatsapp"]);
+
+    // First responder wins, the others see it: the Telegram reply was relayed to Slack's thread.
+    eventually(WAIT, "the telegram answer in slack", || async {
+        sl.posted()
+            .iter()
+            .any(|p| p.text.contains("Alice (via telegram)") && p.text.contains("from telegram"))
+            .then_some(())
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn channel_settings_hide_secrets_and_failing_channels_are_surfaced() {
+    let api = Api::new(&edge::shared().url);
+    let site = unique("settings");
+    api.create_site(&site).await;
+    let tg = FakeTelegram::start("777:SETTINGS").await;
+    let sl = FakeSlack::start("xoxb-settings-secret", &["C123ABC456"]).await;
+    telegram_channel(&api, &site, &tg).await;
+    slack_channel(&api, &site, &sl, SLACK_SIGNING).await;
+
+    let listed = api
+        .send(api.admin(Method::GET, &format!("/api/v1/admin/sites/{site}/channels")))
+        .await;
+    let text = listed.body.to_string();
+    for secret in [
+        "777:SETTINGS",
+        "xoxb-settings-secret",
+        SLACK_SIGNING,
+        TG_SECRET,
+    ] {
+        assert!(!text.contains(secret), "the API returned a secret: {text}");
+    }
+    assert_eq!(listed.body["channels"].as_array().unwrap().len(), 2);
+    assert_eq!(listed.body["channels"][0]["has_secrets"], true);
+    assert!(listed.body["channels"][0]["webhook_url"]
+        .as_str()
+        .unwrap()
+        .ends_with(&format!("/hooks/slack/{site}")));
+
+    // Send a test message through the real (fake) API.
+    let t = api
+        .send(api.admin(
+            Method::POST,
+            &format!("/api/v1/admin/sites/{site}/channels/slack/test"),
+        ))
+        .await;
+    assert_eq!(t.body["ok"], true, "{:?}", t.body);
+    assert!(sl.posted()[0].text.starts_with("Test message from Beckon"));
+
+    // Bad input is refused clearly.
+    let bad = put_channel(
+        &api,
+        &site,
+        "telegram",
+        json!({"settings": {"kind": "telegram", "chat_id": 42}}),
+    )
+    .await;
+    assert_eq!((bad.status, bad.error_code()), (400, "bad_request"));
+    let mismatch = put_channel(
+        &api,
+        &site,
+        "slack",
+        json!({"settings": {"kind": "telegram", "chat_id": CHAT}}),
+    )
+    .await;
+    assert_eq!(mismatch.status, 400);
+    let new_without_secrets = put_channel(
+        &api,
+        &unique("none"),
+        "slack",
+        json!({"settings": {"kind": "slack", "channel_id": "C1"}}),
+    )
+    .await;
+    assert_eq!(new_without_secrets.status, 404, "unknown site");
+    let fresh = unique("fresh");
+    api.create_site(&fresh).await;
+    let r = put_channel(
+        &api,
+        &fresh,
+        "slack",
+        json!({"settings": {"kind": "slack", "channel_id": "C1"}}),
+    )
+    .await;
+    assert_eq!((r.status, r.error_code()), (400, "bad_request"));
+
+    // Slack's token is revoked: its relays fail and it is reported failing; Telegram is unaffected.
+    sl.break_with(Some("invalid_auth"));
+    let (c, mut ws) = visitor(&api, &site).await;
+    say(&mut ws, "Hello?").await;
+    eventually(WAIT, "telegram still delivers", || async {
+        (!tg.sent().is_empty()).then_some(())
+    })
+    .await;
+    let failing = eventually(WAIT, "slack reported failing", || async {
+        let l = api
+            .send(api.admin(Method::GET, &format!("/api/v1/admin/sites/{site}/channels")))
+            .await;
+        l.body["channels"]
+            .as_array()?
+            .iter()
+            .find(|c| c["kind"] == "slack" && c["status"] == "failing")
+            .cloned()
+    })
+    .await;
+    assert_eq!(failing["last_error"], "slack: invalid_auth");
+    let relays = api
+        .send(api.admin(
+            Method::GET,
+            &format!("/api/v1/admin/conversations/{}/relays", c.conversation_id),
+        ))
+        .await;
+    let slack_relay = relays.body["relays"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["channel"] == "slack")
+        .unwrap()
+        .clone();
+    assert_eq!(slack_relay["state"], "pending");
+    assert!(slack_relay["attempts"].as_i64().unwrap() >= 1);
+
+    // Fixing the channel (settings only: the stored secrets are kept) clears the status.
+    sl.break_with(None);
+    slack_channel_keep_secrets(&api, &site, &sl).await;
+    let t = api
+        .send(api.admin(
+            Method::POST,
+            &format!("/api/v1/admin/sites/{site}/channels/slack/test"),
+        ))
+        .await;
+    assert_eq!(t.body["ok"], true, "{:?}", t.body);
+    let ok = api
+        .send(api.admin(Method::GET, &format!("/api/v1/admin/sites/{site}/channels")))
+        .await;
+    assert!(
+        ok.body["channels"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|c| c["status"] == "ok"),
+        "{}",
+        ok.body
+    );
+    let gone = api
+        .send(api.admin(
+            Method::DELETE,
+            &format!("/api/v1/admin/sites/{site}/channels/telegram"),
+        ))
+        .await;
+    assert_eq!(gone.status, 204);
+}
+
+async fn slack_channel_keep_secrets(api: &Api, site: &str, fake: &FakeSlack) {
+    let r = put_channel(
+        api,
+        site,
+        "slack",
+        json!({"settings": {"kind": "slack", "channel_id": "C123ABC456", "api_base": fake.base}}),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{:?}", r.body);
+}
