@@ -24,6 +24,8 @@ pub struct Sent {
     pub message_id: i64,
     pub text: String,
     pub parse_mode: Option<String>,
+    /// When the fake accepted it (for latency measurements).
+    pub at: std::time::Instant,
 }
 
 #[derive(Default)]
@@ -39,6 +41,7 @@ struct AppState {
     inner: Arc<Mutex<Inner>>,
     faults: FaultQueue,
     next_id: Arc<AtomicI64>,
+    arrived: Arc<tokio::sync::Notify>,
 }
 
 pub struct FakeTelegram {
@@ -47,6 +50,7 @@ pub struct FakeTelegram {
     inner: Arc<Mutex<Inner>>,
     pub faults: FaultQueue,
     next_id: Arc<AtomicI64>,
+    arrived: Arc<tokio::sync::Notify>,
     _task: tokio::task::JoinHandle<()>,
 }
 
@@ -153,7 +157,9 @@ async fn call(
                 message_id,
                 text: text.to_owned(),
                 parse_mode: p["parse_mode"].as_str().map(str::to_owned),
+                at: std::time::Instant::now(),
             });
+            s.arrived.notify_waiters();
             ok(
                 json!({"message_id": message_id, "message_thread_id": thread_id, "is_topic_message": thread_id.is_some(),
                       "from": {"id": 7000000001i64, "is_bot": true, "first_name": "Beckon Relay", "username": "beckon_relay_bot"},
@@ -169,11 +175,13 @@ impl FakeTelegram {
         let inner = Arc::new(Mutex::new(Inner::default()));
         let faults: FaultQueue = Default::default();
         let next_id = Arc::new(AtomicI64::new(100));
+        let arrived = Arc::new(tokio::sync::Notify::new());
         let state = AppState {
             token: token.into(),
             inner: inner.clone(),
             faults: faults.clone(),
             next_id: next_id.clone(),
+            arrived: arrived.clone(),
         };
         let app = Router::new()
             .route("/{bot}/{method}", post(call))
@@ -185,12 +193,29 @@ impl FakeTelegram {
             inner,
             faults,
             next_id,
+            arrived,
             _task: task,
         }
     }
 
     pub fn inject(&self, fault: Fault) {
         self.faults.lock().unwrap().push(fault);
+    }
+
+    /// Waits until at least `n` messages were accepted (or `timeout` passes); returns the count.
+    pub async fn wait_for(&self, n: usize, timeout: std::time::Duration) -> usize {
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            let notified = self.arrived.notified();
+            tokio::pin!(notified);
+            // Registered before the count is read, so no arrival can slip between the two.
+            notified.as_mut().enable();
+            let count = self.inner.lock().unwrap().sent.len();
+            if count >= n || tokio::time::Instant::now() >= deadline {
+                return count;
+            }
+            let _ = tokio::time::timeout_at(deadline, notified).await;
+        }
     }
 
     /// Every message accepted, in order.
