@@ -2,8 +2,8 @@
 //! credential probe, and the admin calls the inbox makes.
 
 use beckon_shared::proto::v1::{
-    ApiError, ConversationList, ErrorCode, SiteSettings, StartConversation, StartedConversation,
-    WsTicket,
+    ApiError, ChannelInfo, ChannelKind, ChannelTestResult, ConversationList, ErrorCode,
+    SiteSettings, StartConversation, StartedConversation, WsTicket,
 };
 use beckon_shared::{ConversationId, SiteKey};
 use serde::de::DeserializeOwned;
@@ -157,6 +157,60 @@ pub async fn list_conversations(
     call_json(
         "GET",
         &format!("/api/v1/admin/conversations?site={site}&limit=100"),
+        Some(admin_key),
+        None,
+    )
+    .await
+}
+
+/// `GET /api/v1/admin/sites/{site}/channels`.
+pub async fn list_channels(admin_key: &str, site: &SiteKey) -> Result<Vec<ChannelInfo>, Failure> {
+    #[derive(Deserialize)]
+    struct Channels {
+        channels: Vec<ChannelInfo>,
+    }
+    let url = format!("/api/v1/admin/sites/{site}/channels");
+    Ok(call_json::<Channels>("GET", &url, Some(admin_key), None)
+        .await?
+        .channels)
+}
+
+/// `PUT /api/v1/admin/sites/{site}/channels/{kind}` with a `ChannelInput` JSON body.
+pub async fn put_channel(
+    admin_key: &str,
+    site: &SiteKey,
+    kind: ChannelKind,
+    body: &serde_json::Value,
+) -> Result<ChannelInfo, Failure> {
+    let url = format!("/api/v1/admin/sites/{site}/channels/{}", kind.as_str());
+    call_json("PUT", &url, Some(admin_key), Some(body.to_string())).await
+}
+
+/// `DELETE /api/v1/admin/sites/{site}/channels/{kind}`.
+pub async fn delete_channel(
+    admin_key: &str,
+    site: &SiteKey,
+    kind: ChannelKind,
+) -> Result<(), Failure> {
+    call(
+        "DELETE",
+        &format!("/api/v1/admin/sites/{site}/channels/{}", kind.as_str()),
+        Some(admin_key),
+        None,
+    )
+    .await
+    .map(|_| ())
+}
+
+/// `POST /api/v1/admin/sites/{site}/channels/{kind}/test`.
+pub async fn test_channel(
+    admin_key: &str,
+    site: &SiteKey,
+    kind: ChannelKind,
+) -> Result<ChannelTestResult, Failure> {
+    call_json(
+        "POST",
+        &format!("/api/v1/admin/sites/{site}/channels/{}/test", kind.as_str()),
         Some(admin_key),
         None,
     )

@@ -1,5 +1,6 @@
 //! The inbox: pick a site, see its conversations (most recent first, updated live), open one.
 
+use crate::channels::{failing, ChannelsPage};
 use crate::conversation::ConversationPane;
 use crate::feed::{Feed, FeedUpdate};
 use beckon_client::api;
@@ -84,6 +85,24 @@ pub fn Inbox(props: &InboxProps) -> Html {
     let site = use_state(|| None::<SiteKey>);
     let list = use_reducer(List::default);
     let selected = use_state(|| None::<ConversationId>);
+    let showing_channels = use_state(|| false);
+    let health = use_state(Vec::<String>::new);
+    let refresh_health = {
+        let (health, site, key) = (health.clone(), site.clone(), props.admin_key.to_string());
+        Callback::from(move |_: ()| {
+            let Some(site) = (*site).clone() else { return };
+            let (health, key) = (health.clone(), key.clone());
+            wasm_bindgen_futures::spawn_local(async move {
+                if let Ok(list) = api::list_channels(&key, &site).await {
+                    health.set(failing(&list).into_iter().map(str::to_owned).collect());
+                }
+            });
+        })
+    };
+    {
+        let refresh_health = refresh_health.clone();
+        use_effect_with((*site).clone(), move |_| refresh_health.emit(()));
+    }
 
     {
         let (sites, site, list, key) = (
@@ -112,6 +131,7 @@ pub fn Inbox(props: &InboxProps) -> Html {
 
     {
         let (list, key) = (list.dispatcher(), props.admin_key.to_string());
+        let refresh_health = refresh_health.clone();
         use_effect_with((*site).clone(), move |site| {
             let feed = site.clone().map(|site| {
                 let reload = {
@@ -126,10 +146,12 @@ pub fn Inbox(props: &InboxProps) -> Html {
                         });
                     }
                 };
+                let refresh_health = refresh_health.clone();
                 let on_update = Callback::from(move |u| match u {
                     FeedUpdate::Connected => {
                         list.dispatch(ListAction::Live(true));
                         reload();
+                        refresh_health.emit(());
                     }
                     FeedUpdate::Disconnected => list.dispatch(ListAction::Live(false)),
                     FeedUpdate::Event(InboxEvent::Conversation { summary }) => {
@@ -168,9 +190,27 @@ pub fn Inbox(props: &InboxProps) -> Html {
                     </select>
                 </label>
                 <span class={classes!("live", list.live.then_some("on"))} role="status">{ if list.live { "Live" } else { "Connecting…" } }</span>
+                <nav class="views" aria-label="Views">
+                    <button type="button" aria-pressed={(!*showing_channels).to_string()}
+                        onclick={{ let s = showing_channels.clone(); Callback::from(move |_| s.set(false)) }}>{ "Conversations" }</button>
+                    <button type="button" aria-pressed={showing_channels.to_string()}
+                        onclick={{ let s = showing_channels.clone(); Callback::from(move |_| s.set(true)) }}>{ "Channels" }</button>
+                </nav>
+                if !health.is_empty() {
+                    <button type="button" class="alert" onclick={{ let s = showing_channels.clone(); Callback::from(move |_| s.set(true)) }}>
+                        { format!("{} relay failing", health.join(", ")) }
+                    </button>
+                }
                 <button type="button" class="linkish" onclick={sign_out}>{ "Sign out" }</button>
             </header>
             if let Some(e) = &list.error { <p class="error" role="alert">{ e }</p> }
+            if *showing_channels {
+                if let Some(site) = (*site).clone() {
+                    <div class="settings-wrap">
+                        <ChannelsPage admin_key={props.admin_key.clone()} {site} on_change={refresh_health.clone()} />
+                    </div>
+                }
+            } else {
             <div class="columns">
                 <nav class="list" aria-label="Conversations">
                     if list.items.is_empty() { <p class="empty">{ "No conversations yet. Open the demo page and say hello." }</p> }
@@ -207,6 +247,7 @@ pub fn Inbox(props: &InboxProps) -> Html {
                     }
                 </section>
             </div>
+            }
         </div>
     }
 }

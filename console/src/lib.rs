@@ -4,6 +4,7 @@
 //! components from `beckon-client`, as an agent.
 
 mod app;
+mod channels;
 mod conversation;
 mod feed;
 mod inbox;

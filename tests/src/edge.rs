@@ -113,7 +113,7 @@ impl Edge {
         let port = crate::free_port();
         let log = state_dir.join(format!("wrangler-{port}.log"));
         let out = std::fs::File::create(&log).unwrap();
-        let mut c = wrangler(&root);
+        let mut c = wrangler(root);
         c.args(["dev", "--ip", "127.0.0.1", "--port", &port.to_string()])
             .args(["--inspector-port", &crate::free_port().to_string()])
             .arg("--persist-to")
@@ -147,7 +147,10 @@ impl Edge {
         let deadline = Instant::now() + Duration::from_secs(60);
         while Instant::now() < deadline {
             if let Ok(Some(status)) = self.child.try_wait() {
-                return Err(format!("wrangler dev exited ({status}); log:\n{}", self.log_tail()));
+                return Err(format!(
+                    "wrangler dev exited ({status}); log:\n{}",
+                    self.log_tail()
+                ));
             }
             if let Ok(mut s) = std::net::TcpStream::connect(("127.0.0.1", self.port)) {
                 use std::io::{Read, Write};

@@ -320,3 +320,126 @@ async fn narrow_viewport_gets_a_full_screen_panel() {
     assert_clean_console(&c, "mobile").await;
     c.close().await.unwrap();
 }
+
+/// Settings → Channels in the inbox: set up Slack through the form, send a test message
+/// through the (fake) Slack API, and see a failing channel flagged in the top bar.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn inbox_channel_settings_set_up_test_and_flag_a_failing_channel() {
+    use beckon_tests::fakes::slack::FakeSlack;
+    let base = &edge::shared().url;
+    let api = Api::new(base);
+    let site = format!("ui-{}", beckon_tests::free_port());
+    api.create_site(&site).await;
+    let slack = FakeSlack::start("xoxb-ui-token", &["C0UI"]).await;
+
+    let agent = browser::open(1280, 900).await;
+    sign_in_to_inbox(&agent, base).await;
+    let select = agent
+        .find(Locator::Css("select[aria-label=Site]"))
+        .await
+        .unwrap();
+    eventually(WAIT, "the new site in the picker", || async {
+        select.clone().select_by_value(&site).await.ok()
+    })
+    .await;
+    agent
+        .find(Locator::XPath(
+            "//nav[@aria-label='Views']/button[.='Channels']",
+        ))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let card = agent
+        .wait()
+        .for_element(Locator::Css("form[aria-labelledby=slack-h]"))
+        .await
+        .unwrap();
+    assert_eq!(
+        card.find(Locator::Css(".badge"))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap(),
+        "Not set up"
+    );
+    for (field, value) in [
+        ("channel_id", "C0UI"),
+        ("bot_token", "xoxb-ui-token"),
+        ("signing_secret", "ui-signing"),
+        ("api_base", slack.base.as_str()),
+    ] {
+        card.find(Locator::Id(&format!("slack-{field}")))
+            .await
+            .unwrap()
+            .send_keys(value)
+            .await
+            .unwrap();
+    }
+    card.find(Locator::Css("button[type=submit]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let card_text = |want: &'static str| {
+        let agent = agent.clone();
+        async move {
+            let c = agent
+                .find(Locator::Css("form[aria-labelledby=slack-h]"))
+                .await
+                .ok()?;
+            c.text().await.ok().filter(|t| t.contains(want)).map(|_| c)
+        }
+    };
+    let card = eventually(WAIT, "the saved channel", || card_text("Webhook URL")).await;
+    assert!(card
+        .text()
+        .await
+        .unwrap()
+        .contains(&format!("/hooks/slack/{site}")));
+    let secret_box = card.find(Locator::Id("slack-bot_token")).await.unwrap();
+    assert_eq!(
+        secret_box.prop("value").await.unwrap().as_deref(),
+        Some(""),
+        "secrets are never shown back"
+    );
+
+    card.find(Locator::XPath(".//button[.='Send test message']"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    eventually(WAIT, "the test message", || async {
+        (!slack.posted().is_empty()).then_some(())
+    })
+    .await;
+    eventually(WAIT, "the Working badge", || card_text("Working")).await;
+
+    slack.break_with(Some("invalid_auth"));
+    let card = agent
+        .find(Locator::Css("form[aria-labelledby=slack-h]"))
+        .await
+        .unwrap();
+    card.find(Locator::XPath(".//button[.='Send test message']"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    eventually(WAIT, "the failing badge", || {
+        card_text("Relays are failing: slack: invalid_auth")
+    })
+    .await;
+    let alert = eventually(WAIT, "the top-bar alert", || async {
+        agent.find(Locator::Css("header.bar .alert")).await.ok()
+    })
+    .await;
+    assert_eq!(alert.text().await.unwrap(), "Slack relay failing");
+    browser::screenshot(&agent, "inbox-channels").await;
+    assert_clean_console(&agent, "channels page").await;
+    agent.close().await.unwrap();
+}

@@ -26,17 +26,29 @@ fn ms(d: Duration) -> String {
 
 async fn open_visitor(api: &Api, site: &str) -> Ws {
     let c = api.start_conversation(site, None).await;
-    let mut ws = Ws::connect(&api.visitor_ws_url(&c.conversation_id, &c.visitor_token), None).await.unwrap();
+    let mut ws = Ws::connect(
+        &api.visitor_ws_url(&c.conversation_id, &c.visitor_token),
+        None,
+    )
+    .await
+    .unwrap();
     ws.hello(0).await;
     ws
 }
 
 async fn send(ws: &mut Ws, id: String, body: String) {
-    ws.send(&ClientFrame::Send { client_msg_id: client_id(&id), body }).await;
+    ws.send(&ClientFrame::Send {
+        client_msg_id: client_id(&id),
+        body,
+    })
+    .await;
 }
 
 async fn wait_ack(ws: &mut Ws) {
-    ws.recv_until(Duration::from_secs(30), |f| matches!(f, ServerFrame::Ack { .. })).await;
+    ws.recv_until(Duration::from_secs(30), |f| {
+        matches!(f, ServerFrame::Ack { .. })
+    })
+    .await;
 }
 
 #[tokio::main]
@@ -70,7 +82,10 @@ async fn main() {
         send(&mut ws, format!("lat-{i}"), format!("latency probe {i}")).await;
         wait_ack(&mut ws).await;
         ack.push(t0.elapsed());
-        assert!(fake.wait_for(before + 1, Duration::from_secs(30)).await > before, "relay {i} never arrived");
+        assert!(
+            fake.wait_for(before + 1, Duration::from_secs(30)).await > before,
+            "relay {i} never arrived"
+        );
         let at = fake.sent()[before].at;
         relay.push(at.saturating_duration_since(t0));
     }
@@ -89,7 +104,10 @@ async fn main() {
     let one_secs = t0.elapsed().as_secs_f64();
     let sent_one = fake.sent();
     // The first relay of a conversation also carries the site and page header.
-    let in_order = sent_one[base..].iter().map(|m| m.text.rsplit("</b>: ").next().unwrap_or("").to_owned()).collect::<Vec<_>>()
+    let in_order = sent_one[base..]
+        .iter()
+        .map(|m| m.text.rsplit("</b>: ").next().unwrap_or("").to_owned())
+        .collect::<Vec<_>>()
         == (0..N_ONE).map(|i| format!("burst {i}")).collect::<Vec<_>>();
 
     // Throughput, 50 conversations at once.
@@ -105,7 +123,12 @@ async fn main() {
     for (c, mut ws) in sockets.into_iter().enumerate() {
         tasks.push(tokio::spawn(async move {
             for i in 0..PER {
-                send(&mut ws, format!("c{c}-{i}"), format!("conversation {c} message {i}")).await;
+                send(
+                    &mut ws,
+                    format!("c{c}-{i}"),
+                    format!("conversation {c} message {i}"),
+                )
+                .await;
             }
             ws
         }));
@@ -119,11 +142,25 @@ async fn main() {
     let many_secs = t0.elapsed().as_secs_f64();
 
     println!();
-    println!("Beckon relay bench (wrangler dev {} + loopback Telegram fake)", edge.url);
+    println!(
+        "Beckon relay bench (wrangler dev {} + loopback Telegram fake)",
+        edge.url
+    );
     println!("  visitor message → fake Telegram received, {N_LATENCY} sequential messages:");
-    println!("    p50 {}   p90 {}   p99 {}   max {}", ms(percentile(&relay, 0.5)), ms(percentile(&relay, 0.9)), ms(percentile(&relay, 0.99)), ms(*relay.last().unwrap()));
+    println!(
+        "    p50 {}   p90 {}   p99 {}   max {}",
+        ms(percentile(&relay, 0.5)),
+        ms(percentile(&relay, 0.9)),
+        ms(percentile(&relay, 0.99)),
+        ms(*relay.last().unwrap())
+    );
     println!("  visitor send → ack on the WebSocket:");
-    println!("    p50 {}   p90 {}   p99 {}", ms(percentile(&ack, 0.5)), ms(percentile(&ack, 0.9)), ms(percentile(&ack, 0.99)));
+    println!(
+        "    p50 {}   p90 {}   p99 {}",
+        ms(percentile(&ack, 0.5)),
+        ms(percentile(&ack, 0.9)),
+        ms(percentile(&ack, 0.99))
+    );
     println!("  sustained relay throughput, 1 conversation:   {got}/{N_ONE} relayed in {one_secs:.2} s = {:.0} msg/s (in order: {in_order})", got as f64 / one_secs);
     println!("  sustained relay throughput, {CONVS} conversations: {got_many}/{total} relayed in {many_secs:.2} s = {:.0} msg/s", got_many as f64 / many_secs);
     drop(edge);
