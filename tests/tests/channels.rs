@@ -340,6 +340,11 @@ async fn whatsapp_uses_the_template_outside_the_window_and_free_form_inside() {
         "{}",
         first.text
     );
+    assert!(
+        first.text.contains("https://shop.example/pricing"),
+        "names the page: {}",
+        first.text
+    );
 
     // The agent swipe-replies to it: the reply reaches the visitor, and the window opens.
     let (_, reply) = fake.message_event(AGENT_PHONE, "Yes, we do!", Some(&first.wamid));

@@ -36,6 +36,18 @@ pub fn message_text(relay: &Relay, first: bool) -> String {
     format!("{head}\n\n{line}\n\n(Swipe-reply to this message to answer.)")
 }
 
+/// The template's message parameter: one line (WhatsApp refuses parameters with newlines,
+/// tabs or runs of spaces), with the page on a conversation's first relay.
+pub fn template_text(relay: &Relay, first: bool) -> String {
+    let mut text = format!("{}: {}", relay.speaker(), relay.body);
+    if first {
+        if let Some(url) = relay.page_url {
+            text.push_str(&format!(" · page {url}"));
+        }
+    }
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
 pub struct Target<'a> {
     pub api_base: &'a str,
     pub version: &'a str,
@@ -387,6 +399,23 @@ mod tests {
         assert_eq!(
             body["template"]["components"][1]["parameters"][0]["payload"],
             "c_1"
+        );
+        let relay = Relay {
+            site_name: "Acme",
+            conversation_id: "c_1",
+            page_url: Some("https://example.com/p"),
+            role: beckon_shared::proto::v1::Role::Visitor,
+            author: None,
+            via: None,
+            body: "two\nlines\t and    spaces",
+        };
+        assert_eq!(
+            template_text(&relay, true),
+            "Visitor: two lines and spaces · page https://example.com/p"
+        );
+        assert_eq!(
+            template_text(&relay, false),
+            "Visitor: two lines and spaces"
         );
         assert!(window_open(Some(1_000), 1_000 + WINDOW_MS - 1));
         assert!(!window_open(Some(1_000), 1_000 + WINDOW_MS));

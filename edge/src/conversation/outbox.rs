@@ -643,13 +643,17 @@ impl Conversation {
                         access_token,
                         to: number,
                     };
+                    let first = !self
+                        .store
+                        .has_deliveries_to(ChannelKind::Whatsapp, number)
+                        .map_err(internal)?;
                     let template = || {
                         whatsapp::send_template(
                             &target,
                             template_name,
                             template_language,
                             cx.site_name,
-                            &relay.body_line(),
+                            &whatsapp::template_text(&relay, first),
                             cx.meta.id.as_str(),
                         )
                     };
@@ -658,10 +662,6 @@ impl Conversation {
                         .map_err(internal)?;
                     let in_window = row.force_template == 0
                         && whatsapp::window_open(last_inbound, http::now_ms());
-                    let first = !self
-                        .store
-                        .has_deliveries_to(ChannelKind::Whatsapp, number)
-                        .map_err(internal)?;
                     let request = if in_window {
                         whatsapp::send_text(&target, &whatsapp::message_text(&relay, first))
                     } else {
@@ -721,12 +721,5 @@ impl Conversation {
         )
         .await
         .map_err(internal)
-    }
-}
-
-impl Relay<'_> {
-    /// "Visitor: text" — what a template's message parameter carries.
-    fn body_line(&self) -> String {
-        format!("{}: {}", self.speaker(), self.body)
     }
 }
