@@ -153,6 +153,17 @@ string_id!(
     }
 );
 
+string_id!(
+    /// A proactive rule's id within its site: 1–40 of `a-z 0-9 _ -`.
+    RuleId,
+    "rule id",
+    |s| {
+        !s.is_empty()
+            && s.len() <= 40
+            && s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-')
+    }
+);
+
 /// A message's position in its conversation: 1, 2, 3, … with no gaps. `Seq(0)` means
 /// "nothing yet" and is what a fresh client resumes from.
 #[derive(

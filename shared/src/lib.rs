@@ -6,7 +6,8 @@ pub mod backoff;
 pub mod ids;
 pub mod limits;
 pub mod proto;
+pub mod rules;
 pub mod text;
 pub mod transcript;
 
-pub use ids::{ClientMsgId, ConversationId, IdError, MessageId, Seq, SiteKey, VisitorId};
+pub use ids::{ClientMsgId, ConversationId, IdError, MessageId, RuleId, Seq, SiteKey, VisitorId};
