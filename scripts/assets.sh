@@ -7,7 +7,7 @@ cd "$BECKON_ROOT"
 out=dist/public
 mkdir -p "$out/widget" "$out/console"
 cp index.html "$out/index.html"
-esbuild widget/loader/beckon.js --minify --target=es2019 --log-level=warning --outfile="$out/beckon.js"
+esbuild widget/loader/beckon.js --minify --legal-comments=none --target=es2019 --log-level=warning --outfile="$out/beckon.js"
 cp widget/static/* "$out/widget/"
 cp console/static/* "$out/console/"
 cp static/_headers "$out/_headers"

@@ -2,10 +2,12 @@
 //! credential probe, and the admin calls the inbox makes.
 
 use beckon_shared::proto::v1::{
-    ApiError, ChannelInfo, ChannelKind, ChannelTestResult, ConversationList, ErrorCode,
-    SiteSettings, StartConversation, StartedConversation, WsTicket,
+    ApiError, ChannelInfo, ChannelKind, ChannelTestResult, ConversationList, ErrorCode, GoalEvent,
+    MetricsReport, ReachOut, SiteSettings, StartConversation, StartedConversation, TeaserEvent,
+    WsTicket,
 };
-use beckon_shared::{ConversationId, SiteKey};
+use beckon_shared::rules::Rule;
+use beckon_shared::{ConversationId, RuleId, SiteKey};
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
 use wasm_bindgen::{JsCast, JsValue};
@@ -131,6 +133,32 @@ pub async fn credentials_valid(id: &ConversationId, token: &str) -> Result<bool,
     }
 }
 
+/// `POST /api/v1/sites/{site}/events`: a teaser was shown, opened or dismissed.
+pub async fn teaser_event(site: &SiteKey, event: &TeaserEvent) -> Result<(), Failure> {
+    let body = serde_json::to_string(event).map_err(|_| Failure::Network)?;
+    call(
+        "POST",
+        &format!("/api/v1/sites/{site}/events"),
+        None,
+        Some(body),
+    )
+    .await
+    .map(|_| ())
+}
+
+/// `POST /api/v1/conversations/{id}/events`: `Beckon.track` after a conversation.
+pub async fn goal_event(id: &ConversationId, token: &str, goal: &GoalEvent) -> Result<(), Failure> {
+    let body = serde_json::to_string(goal).map_err(|_| Failure::Network)?;
+    call(
+        "POST",
+        &format!("/api/v1/conversations/{id}/events"),
+        Some(token),
+        Some(body),
+    )
+    .await
+    .map(|_| ())
+}
+
 /// `POST /api/v1/admin/ws-ticket`.
 pub async fn ws_ticket(admin_key: &str) -> Result<WsTicket, Failure> {
     call_json("POST", "/api/v1/admin/ws-ticket", Some(admin_key), None).await
@@ -215,6 +243,99 @@ pub async fn test_channel(
         None,
     )
     .await
+}
+
+/// `GET /api/v1/admin/sites/{site}/rules`.
+pub async fn list_rules(admin_key: &str, site: &SiteKey) -> Result<Vec<Rule>, Failure> {
+    #[derive(Deserialize)]
+    struct Rules {
+        rules: Vec<Rule>,
+    }
+    Ok(call_json::<Rules>(
+        "GET",
+        &format!("/api/v1/admin/sites/{site}/rules"),
+        Some(admin_key),
+        None,
+    )
+    .await?
+    .rules)
+}
+
+/// Creates (`existing = false`) or replaces a rule.
+pub async fn save_rule(
+    admin_key: &str,
+    site: &SiteKey,
+    rule: &Rule,
+    existing: bool,
+) -> Result<Rule, Failure> {
+    let body = serde_json::to_string(rule).map_err(|_| Failure::Network)?;
+    if existing {
+        call_json(
+            "PUT",
+            &format!("/api/v1/admin/sites/{site}/rules/{}", rule.id),
+            Some(admin_key),
+            Some(body),
+        )
+        .await
+    } else {
+        call_json(
+            "POST",
+            &format!("/api/v1/admin/sites/{site}/rules"),
+            Some(admin_key),
+            Some(body),
+        )
+        .await
+    }
+}
+
+pub async fn delete_rule(admin_key: &str, site: &SiteKey, id: &RuleId) -> Result<(), Failure> {
+    call(
+        "DELETE",
+        &format!("/api/v1/admin/sites/{site}/rules/{id}"),
+        Some(admin_key),
+        None,
+    )
+    .await
+    .map(|_| ())
+}
+
+/// `GET /api/v1/admin/metrics?site=…&from=…&to=…`.
+pub async fn metrics(
+    admin_key: &str,
+    site: &SiteKey,
+    from: &str,
+    to: &str,
+) -> Result<MetricsReport, Failure> {
+    call_json(
+        "GET",
+        &format!("/api/v1/admin/metrics?site={site}&from={from}&to={to}"),
+        Some(admin_key),
+        None,
+    )
+    .await
+}
+
+/// `POST /api/v1/admin/sites/{site}/presence/{id}/conversations`.
+pub async fn reach_out(
+    admin_key: &str,
+    site: &SiteKey,
+    presence_id: &str,
+    body: &ReachOut,
+) -> Result<ConversationId, Failure> {
+    #[derive(Deserialize)]
+    struct Started {
+        conversation_id: ConversationId,
+    }
+    let url = format!(
+        "/api/v1/admin/sites/{site}/presence/{}/conversations",
+        js_sys::encode_uri_component(presence_id)
+    );
+    let body = serde_json::to_string(body).map_err(|_| Failure::Network)?;
+    Ok(
+        call_json::<Started>("POST", &url, Some(admin_key), Some(body))
+            .await?
+            .conversation_id,
+    )
 }
 
 /// `ws(s)://<this host><path>`.

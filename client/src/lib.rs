@@ -6,4 +6,5 @@
 pub mod api;
 pub mod components;
 pub mod persist;
+pub mod reconnecting;
 pub mod session;

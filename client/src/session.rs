@@ -273,6 +273,33 @@ impl Session {
         i.referrer = (!referrer.is_empty()).then_some(referrer);
     }
 
+    /// The visitor's conversation and token, once there is one.
+    pub fn credentials(&self) -> Option<(ConversationId, String)> {
+        let i = self.inner.borrow();
+        i.conversation.clone().zip(i.token.clone())
+    }
+
+    /// Takes over a conversation an agent started for this visitor (delivered through the
+    /// presence socket) and connects to it.
+    pub fn adopt(&self, conversation: ConversationId, token: String) {
+        {
+            let mut i = self.inner.borrow_mut();
+            if !matches!(i.auth, Auth::Visitor { .. })
+                || i.conversation.as_ref() == Some(&conversation)
+            {
+                return;
+            }
+            i.conversation = Some(conversation);
+            i.token = Some(token);
+            i.origin = None;
+            i.transcript = Transcript::new(Role::Visitor);
+            i.attempt = 0;
+        }
+        self.save();
+        self.emit(SessionEvent::Engaged);
+        self.connect();
+    }
+
     /// Marks the conversation that is about to start as an answer to a proactive rule.
     pub fn set_origin(&self, origin: Option<ConversationOrigin>) {
         self.inner.borrow_mut().origin = origin;

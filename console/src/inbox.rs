@@ -3,9 +3,12 @@
 use crate::channels::{failing, ChannelsPage};
 use crate::conversation::ConversationPane;
 use crate::feed::{Feed, FeedUpdate};
+use crate::metrics::MetricsPage;
+use crate::rules::RulesPage;
+use crate::visitors::VisitorsPage;
 use beckon_client::api;
 use beckon_shared::proto::v1::{
-    ConversationOrigin, ConversationSummary, InboxEvent, Role, SiteSettings,
+    ConversationOrigin, ConversationSummary, InboxEvent, OnlineVisitor, Role, SiteSettings,
 };
 use beckon_shared::{ConversationId, SiteKey};
 use std::rc::Rc;
@@ -17,6 +20,36 @@ pub struct InboxProps {
     pub admin_key: AttrValue,
     pub agent_name: AttrValue,
     pub on_sign_out: Callback<()>,
+}
+
+/// The inbox's views.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Tab {
+    Conversations,
+    Visitors,
+    Rules,
+    Metrics,
+    Channels,
+}
+
+impl Tab {
+    const ALL: [Tab; 5] = [
+        Tab::Conversations,
+        Tab::Visitors,
+        Tab::Rules,
+        Tab::Metrics,
+        Tab::Channels,
+    ];
+
+    fn label(self) -> &'static str {
+        match self {
+            Tab::Conversations => "Conversations",
+            Tab::Visitors => "Online now",
+            Tab::Rules => "Rules",
+            Tab::Metrics => "Metrics",
+            Tab::Channels => "Channels",
+        }
+    }
 }
 
 #[derive(Clone, Default, PartialEq)]
@@ -85,7 +118,8 @@ pub fn Inbox(props: &InboxProps) -> Html {
     let site = use_state(|| None::<SiteKey>);
     let list = use_reducer(List::default);
     let selected = use_state(|| None::<ConversationId>);
-    let showing_channels = use_state(|| false);
+    let tab = use_state(|| Tab::Conversations);
+    let online = use_state(Vec::<OnlineVisitor>::new);
     let health = use_state(Vec::<String>::new);
     let refresh_health = {
         let (health, site, key) = (health.clone(), site.clone(), props.admin_key.to_string());
@@ -132,6 +166,7 @@ pub fn Inbox(props: &InboxProps) -> Html {
     {
         let (list, key) = (list.dispatcher(), props.admin_key.to_string());
         let refresh_health = refresh_health.clone();
+        let online = online.clone();
         use_effect_with((*site).clone(), move |site| {
             let feed = site.clone().map(|site| {
                 let reload = {
@@ -147,6 +182,7 @@ pub fn Inbox(props: &InboxProps) -> Html {
                     }
                 };
                 let refresh_health = refresh_health.clone();
+                let online = online.clone();
                 let on_update = Callback::from(move |u| match u {
                     FeedUpdate::Connected => {
                         list.dispatch(ListAction::Live(true));
@@ -157,6 +193,7 @@ pub fn Inbox(props: &InboxProps) -> Html {
                     FeedUpdate::Event(InboxEvent::Conversation { summary }) => {
                         list.dispatch(ListAction::Upsert(*summary))
                     }
+                    FeedUpdate::Event(InboxEvent::Presence { visitors }) => online.set(visitors),
                     FeedUpdate::Event(_) => {}
                 });
                 Feed::open(key, site, on_update)
@@ -174,6 +211,11 @@ pub fn Inbox(props: &InboxProps) -> Html {
         })
     };
     let sign_out = props.on_sign_out.reform(|_: MouseEvent| ());
+    let site_name = sites
+        .iter()
+        .find(|s| Some(&s.key) == site.as_ref())
+        .map(|s| s.name.clone())
+        .unwrap_or_default();
     let current = selected
         .as_ref()
         .and_then(|id| list.items.iter().find(|c| &c.id == id).cloned());
@@ -191,23 +233,41 @@ pub fn Inbox(props: &InboxProps) -> Html {
                 </label>
                 <span class={classes!("live", list.live.then_some("on"))} role="status">{ if list.live { "Live" } else { "Connecting…" } }</span>
                 <nav class="views" aria-label="Views">
-                    <button type="button" aria-pressed={(!*showing_channels).to_string()}
-                        onclick={{ let s = showing_channels.clone(); Callback::from(move |_| s.set(false)) }}>{ "Conversations" }</button>
-                    <button type="button" aria-pressed={showing_channels.to_string()}
-                        onclick={{ let s = showing_channels.clone(); Callback::from(move |_| s.set(true)) }}>{ "Channels" }</button>
+                    { for Tab::ALL.iter().map(|t| {
+                        let label = match t {
+                            Tab::Visitors => format!("Online now ({})", online.len()),
+                            other => other.label().to_owned(),
+                        };
+                        let onclick = { let tab = tab.clone(); let t = *t; Callback::from(move |_| tab.set(t)) };
+                        html! { <button type="button" aria-pressed={(*tab == *t).to_string()} {onclick}>{ label }</button> }
+                    }) }
                 </nav>
                 if !health.is_empty() {
-                    <button type="button" class="alert" onclick={{ let s = showing_channels.clone(); Callback::from(move |_| s.set(true)) }}>
+                    <button type="button" class="alert" onclick={{ let s = tab.clone(); Callback::from(move |_| s.set(Tab::Channels)) }}>
                         { format!("{} relay failing", health.join(", ")) }
                     </button>
                 }
                 <button type="button" class="linkish" onclick={sign_out}>{ "Sign out" }</button>
             </header>
             if let Some(e) = &list.error { <p class="error" role="alert">{ e }</p> }
-            if *showing_channels {
+            if *tab != Tab::Conversations {
                 if let Some(site) = (*site).clone() {
                     <div class="settings-wrap">
-                        <ChannelsPage admin_key={props.admin_key.clone()} {site} on_change={refresh_health.clone()} />
+                        { match *tab {
+                            Tab::Channels => html! { <ChannelsPage admin_key={props.admin_key.clone()} {site} on_change={refresh_health.clone()} /> },
+                            Tab::Rules => html! { <RulesPage admin_key={props.admin_key.clone()} site_name={AttrValue::from(site_name.clone())} {site} /> },
+                            Tab::Metrics => html! { <MetricsPage admin_key={props.admin_key.clone()} {site} /> },
+                            _ => {
+                                let on_started = {
+                                    let (tab, selected) = (tab.clone(), selected.clone());
+                                    Callback::from(move |id| {
+                                        selected.set(Some(id));
+                                        tab.set(Tab::Conversations);
+                                    })
+                                };
+                                html! { <VisitorsPage admin_key={props.admin_key.clone()} agent_name={props.agent_name.clone()} {site} visitors={(*online).clone()} {on_started} /> }
+                            }
+                        } }
                     </div>
                 }
             } else {

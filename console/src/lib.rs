@@ -8,7 +8,10 @@ mod channels;
 mod conversation;
 mod feed;
 mod inbox;
+mod metrics;
+mod rules;
 mod sign_in;
+mod visitors;
 
 use wasm_bindgen::prelude::wasm_bindgen;
 

@@ -15,6 +15,7 @@ pub mod pages;
 pub mod random;
 pub mod routes;
 pub mod secrets;
+pub mod site_cache;
 pub mod site_hub;
 pub mod storage;
 pub mod transport;

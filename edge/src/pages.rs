@@ -39,7 +39,7 @@ pub fn frame_ancestors(self_origin: &str, site: &SiteSettings) -> String {
 pub fn frame_csp(self_origin: &str, site: &SiteSettings) -> String {
     let ws_origin = self_origin.replacen("http", "ws", 1);
     format!(
-        "default-src 'none'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self'; img-src 'self' data: blob:; \
+        "default-src 'none'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self'; img-src 'self' https: data: blob:; \
          connect-src 'self' {ws_origin}; font-src 'self'; base-uri 'none'; form-action 'none'; \
          frame-ancestors {}",
         frame_ancestors(self_origin, site)
@@ -91,14 +91,21 @@ mod tests {
             position: LauncherPosition::Right,
             allowed_origins: vec!["https://shop.example".into()],
             allow_loopback_origins: true,
+            remember_visitors: false,
         }
     }
 
     #[test]
     fn config_cannot_break_out_of_the_script_element() {
+        let rule: beckon_shared::rules::Rule = serde_json::from_value(serde_json::json!({
+            "id": "xss", "name": "x", "when": {"if": "exit_intent"},
+            "message": {"text": "</script><img src=x onerror=alert(1)>"}}))
+        .unwrap();
         let boot = WidgetBoot {
             config: site().public_config(),
             host_origin: "https://shop.example".into(),
+            rules: vec![rule],
+            agents_online: false,
         };
         let html = frame_html(&boot);
         assert_eq!(html.matches("</script>").count(), 2, "{html}");

@@ -1,24 +1,64 @@
-//! The SiteHub Durable Object: one per site, the inbox's live feed. Inbox tabs hold a
-//! (hibernatable) WebSocket here; conversations post [`InboxEvent`]s after every change and
-//! the hub fans them out.
+//! The SiteHub Durable Object: one per site, the site's live room.
+//!
+//! - **Inbox tabs** hold a WebSocket here (tag `agent`): conversations post [`InboxEvent`]s
+//!   after every change and the hub fans them out; the tabs also get the presence list.
+//! - **Visitors' chat apps** hold one too (tag `visitor`), which is what "online now" means:
+//!   each says where it is (`here`), the hub keeps that in the socket's attachment — memory
+//!   and the socket, never storage — and an agent can reach a visitor through it (`push`).
+//! - Agent availability (how many inbox tabs are open) is told to visitors' apps as it changes
+//!   (the `agents_online` rule condition).
+//!
+//! Everything lives in socket attachments, so the hub can hibernate between events.
 
+use crate::auth;
 use crate::error::{Error, Result};
 use crate::http;
-use beckon_shared::proto::v1::{ErrorCode, InboxEvent};
+use beckon_shared::proto::v1::{ErrorCode, InboxEvent, OnlineVisitor};
 use beckon_shared::SiteKey;
+use serde::Deserialize;
+use serde_json::json;
 use worker::{
     durable_object, DurableObject, Env, Headers, Method, Request, RequestInit, Response, State,
     WebSocket, WebSocketIncomingMessage, WebSocketPair,
 };
 
+const AGENT: &str = "agent";
+const VISITOR: &str = "visitor";
+/// Longest URL or title kept for a visitor.
+const MAX_FIELD: usize = 2048;
+
 #[durable_object]
 pub struct SiteHub {
     state: State,
+    env: Env,
+}
+
+/// What a visitor's app says about itself.
+#[derive(Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+enum VisitorFrame {
+    Here {
+        url: String,
+        #[serde(default)]
+        title: String,
+        #[serde(default)]
+        since: i64,
+        #[serde(default)]
+        token: Option<String>,
+    },
+    Ping,
+}
+
+fn clip(s: &str) -> String {
+    s.chars()
+        .filter(|c| !c.is_control())
+        .take(MAX_FIELD)
+        .collect()
 }
 
 impl DurableObject for SiteHub {
-    fn new(state: State, _env: Env) -> Self {
-        SiteHub { state }
+    fn new(state: State, env: Env) -> Self {
+        SiteHub { state, env }
     }
 
     async fn fetch(&self, mut req: Request) -> worker::Result<Response> {
@@ -27,15 +67,72 @@ impl DurableObject for SiteHub {
                 (Method::Get, "/live") => {
                     let pair = WebSocketPair::new()?;
                     self.state
-                        .accept_websocket_with_tags(&pair.server, &["agent"]);
+                        .accept_websocket_with_tags(&pair.server, &[AGENT]);
+                    send(
+                        &pair.server,
+                        &InboxEvent::Presence {
+                            visitors: self.visitors(None),
+                        },
+                    );
+                    self.tell_visitors_about_agents(None);
                     Ok(Response::from_websocket(pair.client)?)
                 }
+                (Method::Get, "/presence") => {
+                    let pair = WebSocketPair::new()?;
+                    self.state
+                        .accept_websocket_with_tags(&pair.server, &[VISITOR]);
+                    let id = hex::encode(crate::random::bytes::<12>());
+                    let now = http::now_ms();
+                    let visitor = OnlineVisitor {
+                        id: id.clone(),
+                        url: String::new(),
+                        title: String::new(),
+                        since: now,
+                        visitor_id: None,
+                    };
+                    pair.server.serialize_attachment(&visitor)?;
+                    let agents = self.state.get_websockets_with_tag(AGENT).len();
+                    let _ = pair.server.send_with_str(
+                        json!({"type": "welcome", "id": id, "agents_online": agents}).to_string(),
+                    );
+                    Ok(Response::from_websocket(pair.client)?)
+                }
+                (Method::Get, "/visitors") => {
+                    http::json(200, &serde_json::json!({ "visitors": self.visitors(None) }))
+                }
+                (Method::Get, "/agents") => http::json(
+                    200,
+                    &json!({ "online": self.state.get_websockets_with_tag(AGENT).len() }),
+                ),
                 (Method::Post, "/notify") => {
                     let text = req.text().await?;
-                    for ws in self.state.get_websockets() {
+                    for ws in self.state.get_websockets_with_tag(AGENT) {
                         let _ = ws.send_with_str(&text);
                     }
                     Ok(Response::empty()?.with_status(204))
+                }
+                (Method::Post, "/push") => {
+                    #[derive(Deserialize)]
+                    struct Push {
+                        id: String,
+                        payload: serde_json::Value,
+                    }
+                    let push: Push = req.json().await.map_err(Error::internal)?;
+                    for ws in self.state.get_websockets_with_tag(VISITOR) {
+                        if ws
+                            .deserialize_attachment::<OnlineVisitor>()
+                            .ok()
+                            .flatten()
+                            .is_some_and(|v| v.id == push.id)
+                        {
+                            ws.send_with_str(push.payload.to_string())?;
+                            return Ok(Response::empty()?.with_status(204));
+                        }
+                    }
+                    Err(Error::new(
+                        ErrorCode::NotFound,
+                        "that visitor has left the site",
+                    ))
                 }
                 _ => Err(Error::code(ErrorCode::NotFound)),
             }
@@ -49,11 +146,44 @@ impl DurableObject for SiteHub {
         ws: WebSocket,
         message: WebSocketIncomingMessage,
     ) -> worker::Result<()> {
-        // The feed is one-way; answer keep-alives so proxies keep the socket open.
-        if let WebSocketIncomingMessage::String(s) = message {
-            if s.contains("\"ping\"") {
+        let WebSocketIncomingMessage::String(text) = message else {
+            return Ok(());
+        };
+        if text.len() > 8 * 1024 {
+            let _ = ws.close(Some(1009), Some("frame too large"));
+            return Ok(());
+        }
+        let is_visitor = self.state.get_tags(&ws).iter().any(|t| t == VISITOR);
+        match serde_json::from_str::<VisitorFrame>(&text) {
+            Ok(VisitorFrame::Here {
+                url,
+                title,
+                since,
+                token,
+            }) if is_visitor => {
+                let Some(mut v) = ws.deserialize_attachment::<OnlineVisitor>()? else {
+                    return Ok(());
+                };
+                v.url = clip(&url);
+                v.title = clip(&title);
+                if since > 0 && since <= v.since {
+                    v.since = since;
+                }
+                v.visitor_id = token
+                    .and_then(|t| {
+                        http::secret(&self.env, "TOKEN_SECRET")
+                            .ok()
+                            .map(|s| auth::verify_visitor_token(&s, &t))
+                    })
+                    .and_then(|claims| claims.ok())
+                    .map(|c| c.visitor);
+                ws.serialize_attachment(&v)?;
+                self.broadcast_presence(None);
+            }
+            Ok(VisitorFrame::Ping) | Err(_) if text.contains("\"ping\"") => {
                 let _ = ws.send_with_str(r#"{"type":"pong"}"#);
             }
+            _ => {}
         }
         Ok(())
     }
@@ -65,12 +195,62 @@ impl DurableObject for SiteHub {
         _reason: String,
         _clean: bool,
     ) -> worker::Result<()> {
+        let tags = self.state.get_tags(&ws);
         let _ = ws.close(Some(1000), Some("closed"));
+        if tags.iter().any(|t| t == VISITOR) {
+            self.broadcast_presence(Some(&ws));
+        } else {
+            self.tell_visitors_about_agents(Some(&ws));
+        }
         Ok(())
     }
 
     async fn websocket_error(&self, _ws: WebSocket, _error: worker::Error) -> worker::Result<()> {
         Ok(())
+    }
+}
+
+impl SiteHub {
+    /// Visitors who said where they are (`closing`, a socket on its way out, excluded).
+    fn visitors(&self, closing: Option<&WebSocket>) -> Vec<OnlineVisitor> {
+        let mut list: Vec<OnlineVisitor> = self
+            .state
+            .get_websockets_with_tag(VISITOR)
+            .iter()
+            .filter(|ws| Some(*ws) != closing)
+            .filter_map(|ws| ws.deserialize_attachment::<OnlineVisitor>().ok().flatten())
+            .filter(|v| !v.url.is_empty())
+            .collect();
+        list.sort_by_key(|v| v.since);
+        list
+    }
+
+    fn broadcast_presence(&self, closing: Option<&WebSocket>) {
+        let event = InboxEvent::Presence {
+            visitors: self.visitors(closing),
+        };
+        for ws in self.state.get_websockets_with_tag(AGENT) {
+            send(&ws, &event);
+        }
+    }
+
+    fn tell_visitors_about_agents(&self, closing: Option<&WebSocket>) {
+        let online = self
+            .state
+            .get_websockets_with_tag(AGENT)
+            .iter()
+            .filter(|ws| Some(*ws) != closing)
+            .count();
+        let text = json!({"type": "agents", "online": online}).to_string();
+        for ws in self.state.get_websockets_with_tag(VISITOR) {
+            let _ = ws.send_with_str(&text);
+        }
+    }
+}
+
+fn send(ws: &WebSocket, event: &InboxEvent) {
+    if let Ok(text) = serde_json::to_string(event) {
+        let _ = ws.send_with_str(text);
     }
 }
 
@@ -81,17 +261,36 @@ fn stub(env: &Env, site: &SiteKey) -> Result<worker::Stub> {
         .get_stub()?)
 }
 
+async fn call(
+    env: &Env,
+    site: &SiteKey,
+    method: Method,
+    path: &str,
+    body: Option<String>,
+    upgrade: bool,
+) -> Result<Response> {
+    let mut init = RequestInit::new();
+    init.with_method(method);
+    if upgrade {
+        let headers = Headers::new();
+        headers.set("upgrade", "websocket")?;
+        init.with_headers(headers);
+    }
+    if let Some(b) = body {
+        init.with_body(Some(b.into()));
+    }
+    Ok(stub(env, site)?
+        .fetch_with_request(Request::new_with_init(
+            &format!("https://hub{path}"),
+            &init,
+        )?)
+        .await?)
+}
+
 /// Sends an event to every inbox watching `site`.
 pub async fn notify(env: &Env, site: &SiteKey, event: &InboxEvent) -> Result<()> {
-    let mut init = RequestInit::new();
-    init.with_method(Method::Post).with_body(Some(
-        serde_json::to_string(event)
-            .map_err(Error::internal)?
-            .into(),
-    ));
-    let resp = stub(env, site)?
-        .fetch_with_request(Request::new_with_init("https://hub/notify", &init)?)
-        .await?;
+    let body = serde_json::to_string(event).map_err(Error::internal)?;
+    let resp = call(env, site, Method::Post, "/notify", Some(body), false).await?;
     if resp.status_code() >= 400 {
         return Err(Error::internal(format!(
             "site hub answered {}",
@@ -103,11 +302,55 @@ pub async fn notify(env: &Env, site: &SiteKey, event: &InboxEvent) -> Result<()>
 
 /// Opens an inbox WebSocket on `site`'s hub.
 pub async fn connect(env: &Env, site: &SiteKey) -> Result<Response> {
-    let headers = Headers::new();
-    headers.set("upgrade", "websocket")?;
-    let mut init = RequestInit::new();
-    init.with_headers(headers);
-    Ok(stub(env, site)?
-        .fetch_with_request(Request::new_with_init("https://hub/live", &init)?)
-        .await?)
+    call(env, site, Method::Get, "/live", None, true).await
+}
+
+/// Opens a visitor's presence WebSocket on `site`'s hub.
+pub async fn connect_visitor(env: &Env, site: &SiteKey) -> Result<Response> {
+    call(env, site, Method::Get, "/presence", None, true).await
+}
+
+/// Who is on the site now.
+pub async fn visitors(env: &Env, site: &SiteKey) -> Result<Vec<OnlineVisitor>> {
+    #[derive(Deserialize)]
+    struct List {
+        visitors: Vec<OnlineVisitor>,
+    }
+    let mut resp = call(env, site, Method::Get, "/visitors", None, false).await?;
+    Ok(resp.json::<List>().await?.visitors)
+}
+
+/// How many inbox tabs are open.
+pub async fn agents_online(env: &Env, site: &SiteKey) -> Result<usize> {
+    #[derive(Deserialize)]
+    struct Count {
+        online: usize,
+    }
+    let mut resp = call(env, site, Method::Get, "/agents", None, false).await?;
+    Ok(resp.json::<Count>().await?.online)
+}
+
+/// Sends `payload` to one visitor's app; `not_found` if the visitor has left.
+pub async fn push(
+    env: &Env,
+    site: &SiteKey,
+    presence_id: &str,
+    payload: serde_json::Value,
+) -> Result<()> {
+    let body = json!({"id": presence_id, "payload": payload}).to_string();
+    let mut resp = call(env, site, Method::Post, "/push", Some(body), false).await?;
+    if resp.status_code() == 404 {
+        return Err(Error::new(
+            ErrorCode::NotFound,
+            "that visitor has left the site",
+        ));
+    }
+    if resp.status_code() >= 400 {
+        return Err(Error::internal(format!(
+            "site hub answered {}: {}",
+            resp.status_code(),
+            resp.text().await.unwrap_or_default()
+        )));
+    }
+    Ok(())
 }

@@ -1,147 +1,224 @@
-/*! Beckon loader — the only code a host page runs before the visitor shows intent.
+/* Beckon loader — the only code a host page runs before the visitor shows intent or a
+ * proactive rule's threshold is crossed.
  *
  * It draws a static launcher (shadow DOM, constructable stylesheet: nothing inline, so it
- * works under a strict host CSP), installs `window.Beckon` with a command queue, and creates
- * the chat app's iframe only on intent (hover, focus, touch or click on the launcher), or at
- * once for a visitor who already has a conversation. Before that: no wasm, no iframe, no
- * storage, no cookie. All messages to and from the iframe are origin-checked.
+ * works under a strict host CSP), installs `window.Beckon` with a command queue, and watches
+ * only what the site's rules need (the wake-up spec in its boot config: scroll depth, time,
+ * exit intent, SPA route changes, named events, URL gates). The chat app's iframe is created
+ * on intent (hover, focus, touch or click on the launcher), when a wake-up threshold is
+ * crossed, or at once for a visitor who already has a conversation. Before that: no wasm, no
+ * iframe, no storage, no cookie (unless the site turned on `remember_visitors`). Every
+ * message to and from the iframe is origin-checked. Size budget: 3 KB gzipped.
  */
-(function () {
+((w, d) => {
   "use strict";
-  var script = document.currentScript;
-  if (!script || (window.Beckon && window.Beckon._loaded)) return;
+  var script = d.currentScript;
+  if (!script || (w.Beckon && w.Beckon._loaded)) return;
   var site = script.getAttribute("data-site") || "";
   var base = new URL(script.src).origin;
-  var engagedKey = "beckon:" + site + ":engaged";
-  var Z = "2147483000";
-
-  var pre = window.Beckon; // a stub with a queue `q`, if the page defined one
-  var queue = []; // calls for the app, until it says "ready"
+  var key = "beckon:" + site + ":";
+  var pre = w.Beckon; // a stub with a queue `q`, if the page defined one
+  var queue = []; // messages for the app until it says "ready"
   var listeners = {};
-  var cfg = null, root, launcher, badge, frame, ready = false, isOpen = false;
+  var cfg, root, launcher, badge, frame, ready, mode = "closed";
+  // Signals the rules look at; the app gets them once it runs.
+  var sig = { u: location.href, l: location.href, r: d.referrer, a: 0, s: 0, p: 0, x: false, n: 0, e: [], v: null };
+  var start = Date.now();
+
+  function on(t, e, f) { t.addEventListener(e, f, { passive: true }); }
+  function store(s, k, v) {
+    try { return v === undefined ? s.getItem(key + k) : s.setItem(key + k, v); } catch (e) { return null; }
+  }
 
   function post(msg) {
-    if (!frame || !ready) { queue.push(msg); return; }
+    if (!ready) return queue.push(msg);
     msg.beckon = 1;
     frame.contentWindow.postMessage(msg, base);
   }
 
   function emit(name, data) {
-    (listeners[name] || []).slice().forEach(function (cb) {
-      try { cb(data); } catch (e) { setTimeout(function () { throw e; }); }
+    (listeners[name] || []).forEach((cb) => { try { cb(data); } catch (e) { setTimeout(() => { throw e; }); } });
+  }
+
+  function glob(p, url) {
+    var u = p.indexOf("://") > 0 ? url.split("#")[0] : new URL(url).pathname;
+    return new RegExp("^" + p.replace(/[.+?^${}()|[\]\\]/g, "\\$&").replace(/\*/g, ".*") + "$").test(u);
+  }
+
+  // Wakes the app when a rule of the spec could fire now; forwards signals once it runs.
+  function tick() {
+    if (!cfg) return;
+    if (frame.loaded) return ready && signals();
+    (cfg.wakeup.w || []).some((t) => {
+      var gate = (t.u || []).every((g) => {
+        return g.e ? new URL(sig.u).pathname === g.e || sig.u === g.e : glob(g.g, sig.u);
+      });
+      var hit = !("s" in t || "a" in t || "t" in t || t.x || t.e || "r" in t) ||
+        sig.p >= t.s || sig.a >= t.a || sig.s >= t.t || (t.x && sig.x) || sig.n >= t.r ||
+        (t.e || []).some((e) => { return sig.e.indexOf(e) >= 0; });
+      return gate && hit && (load(), true);
     });
   }
 
-  function page() {
-    return { t: "page", url: location.href, title: document.title, referrer: document.referrer };
+  function signals() {
+    post({ t: "sig", sig: sig, w: innerWidth, c: matchMedia("(pointer:coarse)").matches });
   }
 
-  function engaged() {
-    try { return localStorage.getItem(engagedKey) === "1"; } catch (e) { return false; }
+  function watch() {
+    var spec = cfg.wakeup.w || [], has = (k) => { return spec.some((t) => { return k in t; }); };
+    if (cfg.remember_visitors) {
+      var first = !store(sessionStorage, "start");
+      if (first) {
+        store(sessionStorage, "start", start);
+        store(sessionStorage, "landing", location.href);
+        store(localStorage, "visits", (+store(localStorage, "visits") || 0) + 1);
+      }
+      start = +store(sessionStorage, "start") || start;
+      sig.l = store(sessionStorage, "landing") || sig.l;
+      sig.v = +store(localStorage, "visits") || 1;
+    }
+    setInterval(() => {
+      if (!d.hidden) sig.a++;
+      sig.s = Math.round((Date.now() - start) / 1000);
+      if (has("a") || has("t") || frame.loaded) tick();
+    }, 1000);
+    var pending, lastY = scrollY, lastT = Date.now();
+    on(w, "scroll", () => {
+      if (pending) return;
+      pending = requestAnimationFrame(() => {
+        pending = 0;
+        var h = d.documentElement.scrollHeight - innerHeight, y = scrollY, now = Date.now();
+        sig.p = Math.max(sig.p, h > 0 ? Math.round(y / h * 100) : 100);
+        // Touch fallback for exit intent: a fast scroll back up.
+        if (lastY - y > innerHeight / 3 && now - lastT < 400) sig.x = true;
+        if (now - lastT > 200) { lastY = y; lastT = now; }
+        tick();
+      });
+    });
+    on(d, "mouseout", (e) => {
+      if (!e.relatedTarget && e.clientY <= 0) { sig.x = true; tick(); }
+    });
+    ["pushState", "replaceState"].forEach((m) => {
+      var orig = history[m];
+      history[m] = function () {
+        var r = orig.apply(this, arguments);
+        route();
+        return r;
+      };
+    });
+    on(w, "popstate", route);
+    tick();
+  }
+
+  function route() {
+    if (location.href === sig.u) return;
+    sig.u = location.href;
+    sig.n++;
+    post({ t: "page", url: sig.u, title: d.title, referrer: d.referrer });
+    tick();
   }
 
   var css =
-    ":host{all:initial}" +
-    ".l{position:fixed;bottom:20px;width:60px;height:60px;border-radius:50%;border:0;cursor:pointer;" +
-    "color:#fff;background:var(--a);box-shadow:0 6px 24px rgba(0,0,0,.25);display:flex;align-items:center;" +
-    "justify-content:center;z-index:" + Z + ";transition:transform .15s}" +
-    ".l:hover{transform:scale(1.06)}.l:focus-visible{outline:3px solid #111;outline-offset:3px}" +
-    ".l svg{width:28px;height:28px}.b{position:absolute;top:-4px;right:-4px;min-width:20px;height:20px;" +
-    "padding:0 6px;box-sizing:border-box;border-radius:10px;background:#dc2626;color:#fff;" +
-    "font:700 12px/20px system-ui,sans-serif;text-align:center}.b[hidden]{display:none}" +
-    ".f{position:fixed;bottom:92px;width:380px;height:min(640px,calc(100vh - 112px));border:0;" +
-    "border-radius:16px;box-shadow:0 12px 48px rgba(0,0,0,.25);background:#fff;z-index:" + Z + ";display:none}" +
-    ".f.o{display:block}.R{right:20px}.L{left:20px}" +
+    ":host{all:initial}.l{position:fixed;bottom:20px;width:60px;height:60px;border-radius:50%;border:0;cursor:pointer;" +
+    "color:#fff;background:var(--a);box-shadow:0 6px 24px #0004;display:grid;place-items:center;z-index:2147483000}" +
+    ".l:focus-visible{outline:3px solid #111;outline-offset:3px}.l svg{width:28px;height:28px}" +
+    ".b{position:absolute;top:-4px;right:-4px;min-width:20px;height:20px;padding:0 6px;box-sizing:border-box;" +
+    "border-radius:10px;background:#dc2626;color:#fff;font:700 12px/20px system-ui,sans-serif}" +
+    ".f{position:fixed;bottom:92px;width:380px;height:min(640px,calc(100vh - 112px));border:0;border-radius:16px;" +
+    "box-shadow:0 12px 48px #0004;background:#fff;z-index:2147483000;display:none}.f.t{display:block;width:320px;" +
+    "background:none;box-shadow:none}.f.o{display:block}.R{right:20px}.L{left:20px}" +
     "@media (max-width:480px){.f.o{inset:0;width:100%;height:100%;border-radius:0}.l.h{display:none}}";
 
-  // Icons are built with DOM calls (no innerHTML), so Trusted Types pages accept them too.
-  var SVG = "http://www.w3.org/2000/svg";
-  var CHAT = "M21 15a2 2 0 0 1-2 2H7l-4 4V5a2 2 0 0 1 2-2h14a2 2 0 0 1 2 2z";
-  var CLOSE = "M18 6 6 18M6 6l12 12";
-  function icon(d) {
-    var svg = document.createElementNS(SVG, "svg");
-    var path = document.createElementNS(SVG, "path");
-    [["viewBox", "0 0 24 24"], ["aria-hidden", "true"], ["fill", "none"], ["stroke", "currentColor"],
-      ["stroke-width", "2"], ["stroke-linecap", "round"], ["stroke-linejoin", "round"]].forEach(function (a) {
-      svg.setAttribute(a[0], a[1]);
-    });
-    path.setAttribute("d", d);
-    svg.appendChild(path);
-    return svg;
-  }
-  function setIcon(d) {
-    launcher.replaceChildren(icon(d), badge);
+  // Icons from DOM calls (no innerHTML), so Trusted Types pages accept them too.
+  function icon(path) {
+    var s = d.createElementNS("http://www.w3.org/2000/svg", "svg"), p = d.createElementNS(s.namespaceURI, "path");
+    "viewBox=0 0 24 24,aria-hidden=true,fill=none,stroke=currentColor,stroke-width=2,stroke-linecap=round".split(",")
+      .forEach((a) => { a = a.split("="); s.setAttribute(a[0], a[1]); });
+    p.setAttribute("d", path);
+    s.appendChild(p);
+    launcher.replaceChildren(s, badge);
   }
 
   function draw() {
-    var host = document.createElement("div");
+    var host = d.createElement("div"), sheet = new CSSStyleSheet(), side = cfg.position === "left" ? " L" : " R";
     host.id = "beckon-root";
     root = host.attachShadow({ mode: "open" });
-    var sheet = new CSSStyleSheet();
     sheet.replaceSync(css);
     root.adoptedStyleSheets = [sheet];
     host.style.setProperty("--a", cfg.accent);
-    var side = cfg.position === "left" ? "L" : "R";
-    launcher = document.createElement("button");
+    launcher = d.createElement("button");
     launcher.type = "button";
-    launcher.className = "l " + side;
-    launcher.setAttribute("aria-label", "Open chat");
-    launcher.setAttribute("aria-expanded", "false");
-    badge = document.createElement("span");
+    launcher.className = "l" + side;
+    badge = d.createElement("span");
     badge.className = "b";
     badge.hidden = true;
     badge.setAttribute("aria-hidden", "true");
-    setIcon(CHAT);
-    ["pointerenter", "focus", "touchstart"].forEach(function (ev) {
-      launcher.addEventListener(ev, load, { passive: true });
-    });
-    launcher.addEventListener("click", function () { api.toggle(); });
+    ["pointerenter", "focus", "touchstart"].forEach((e) => { on(launcher, e, load); });
+    launcher.onclick = () => { api.toggle(); };
     root.appendChild(launcher);
-    document.body.appendChild(host);
-    if (engaged()) load();
+    d.body.appendChild(host);
+    show("closed");
+    frame = d.createElement("iframe");
+    frame.className = "f" + side;
+    frame.title = cfg.name + " chat";
+    frame.loaded = false;
+    if (store(localStorage, "engaged")) load();
+    watch();
   }
 
   function load() {
-    if (frame) return;
-    frame = document.createElement("iframe");
-    frame.className = "f " + (cfg.position === "left" ? "L" : "R");
-    frame.title = cfg.name + " chat";
+    if (frame.loaded) return;
+    frame.loaded = true;
     frame.src = base + "/frame/" + encodeURIComponent(site) + "?host=" + encodeURIComponent(location.origin);
     root.appendChild(frame);
   }
 
-  function setOpen(open, fromApp) {
-    if (!cfg) { queue.push({ t: open ? "open" : "close" }); return; }
-    load();
-    isOpen = open;
-    frame.classList.toggle("o", open);
+  // "closed", "teaser" (a message beside the launcher) or "open" (the chat panel).
+  function show(m, height) {
+    var open = m === "open";
+    mode = m;
+    frame && (frame.className = frame.className.replace(/ [ot]\b/g, "") + (open ? " o" : m === "teaser" ? " t" : ""));
+    if (frame && m === "teaser") frame.style.height = Math.min(height || 160, innerHeight - 112) + "px";
+    if (frame && m !== "teaser") frame.style.removeProperty("height");
     launcher.classList.toggle("h", open);
-    launcher.setAttribute("aria-expanded", String(open));
-    launcher.setAttribute("aria-label", open ? "Close chat" : "Open chat");
-    setIcon(open ? CLOSE : CHAT);
+    launcher.setAttribute("aria-expanded", open);
+    label();
+    icon(open ? "M18 6 6 18M6 6l12 12" : "M21 15a2 2 0 0 1-2 2H7l-4 4V5a2 2 0 0 1 2-2h14a2 2 0 0 1 2 2z");
+  }
+
+  function label() {
+    var n = badge.textContent;
+    launcher.setAttribute("aria-label", (mode === "open" ? "Close chat" : "Open chat") + (n && n !== "0" ? " (" + n + " unread)" : ""));
+  }
+
+  function setOpen(open, fromApp) {
+    if (!cfg) return queue.push({ t: open ? "open" : "close" });
+    load();
+    show(open ? "open" : "closed");
     if (!fromApp) post({ t: open ? "open" : "close" });
     if (!open && fromApp) launcher.focus();
     emit(open ? "open" : "close");
   }
 
-  window.addEventListener("message", function (e) {
-    if (e.origin !== base || !frame || e.source !== frame.contentWindow) return;
+  on(w, "message", (e) => {
     var m = e.data;
-    if (!m || m.beckon !== 1) return;
+    if (e.origin !== base || !frame || e.source !== frame.contentWindow || !m || m.beckon !== 1) return;
     if (m.t === "ready") {
       ready = true;
       var q = queue;
       queue = [];
-      post(page());
+      post({ t: "page", url: sig.u, title: d.title, referrer: d.referrer });
+      signals();
       q.forEach(post);
     } else if (m.t === "mode") {
-      setOpen(!!m.open, true);
+      if (m.mode === "teaser") show("teaser", m.h);
+      else if (m.mode !== mode) setOpen(m.mode === "open", true);
     } else if (m.t === "unread") {
-      badge.textContent = m.n > 9 ? "9+" : String(m.n);
+      badge.textContent = m.n > 9 ? "9+" : m.n;
       badge.hidden = !m.n;
-      launcher.setAttribute("aria-label", (isOpen ? "Close chat" : "Open chat") + (m.n ? " (" + m.n + " unread)" : ""));
+      label();
     } else if (m.t === "engaged") {
-      try { localStorage.setItem(engagedKey, "1"); } catch (err) { /* storage blocked: fine */ }
+      store(localStorage, "engaged", 1);
     } else if (m.t === "event") {
       emit(m.name, m.data);
     }
@@ -149,39 +226,37 @@
 
   var api = {
     _loaded: true,
-    open: function () { setOpen(true); },
-    close: function () { setOpen(false); },
-    toggle: function () { setOpen(!isOpen); },
-    identify: function (traits) { post({ t: "identify", traits: traits }); },
-    track: function (name, props) { post({ t: "track", name: String(name), props: props || {} }); },
-    trigger: function (name) { post({ t: "trigger", name: String(name) }); },
-    on: function (name, cb) { (listeners[name] = listeners[name] || []).push(cb); },
-    off: function (name, cb) {
-      listeners[name] = cb ? (listeners[name] || []).filter(function (x) { return x !== cb; }) : [];
+    open: () => { setOpen(true); },
+    close: () => { setOpen(false); },
+    toggle: () => { setOpen(mode !== "open"); },
+    identify: (traits) => { post({ t: "identify", traits: traits }); },
+    track: (name, props) => { post({ t: "track", name: String(name), props: props || {} }); },
+    trigger: (name) => {
+      name = String(name);
+      if (sig.e.indexOf(name) < 0) sig.e.push(name);
+      post({ t: "trigger", name: name });
+      tick();
     },
-    _boot: function (config) {
+    on: (name, cb) => { (listeners[name] = listeners[name] || []).push(cb); },
+    off: (name, cb) => { listeners[name] = (listeners[name] || []).filter((x) => { return cb && x !== cb; }); },
+    _boot: (config) => {
       if (cfg || !config) return;
       cfg = config;
       var pending = queue;
       queue = [];
-      var start = function () {
+      var go = () => {
         draw();
-        pending.forEach(function (m) {
-          if (m.t === "open" || m.t === "close") setOpen(m.t === "open"); else post(m);
-        });
+        pending.forEach((m) => { m.t === "open" || m.t === "close" ? setOpen(m.t === "open") : post(m); });
       };
-      if (document.body) start(); else document.addEventListener("DOMContentLoaded", start);
+      d.body ? go() : on(d, "DOMContentLoaded", go);
     }
   };
-  window.Beckon = api;
+  w.Beckon = api;
   // Replay calls queued by a pre-load stub: window.Beckon = {q: [["open"], ["track", "x"]]}.
-  if (pre && pre.q && pre.q.forEach) {
-    pre.q.forEach(function (c) { if (api[c[0]] && c[0].charAt(0) !== "_") api[c[0]].apply(null, [].slice.call(c, 1)); });
-  }
+  (pre && pre.q || []).forEach((c) => { if (api[c[0]] && c[0][0] !== "_") api[c[0]].apply(0, [].slice.call(c, 1)); });
 
-  var boot = document.createElement("script");
+  var boot = d.createElement("script");
   boot.src = base + "/api/v1/sites/" + encodeURIComponent(site) + "/boot.js";
-  boot.async = true;
-  boot.onerror = function () { console.warn("Beckon: could not load the configuration of site \"" + site + "\""); };
-  document.head.appendChild(boot);
-})();
+  boot.onerror = () => { console.warn("Beckon: no configuration for site " + site); };
+  d.head.appendChild(boot);
+})(window, document);

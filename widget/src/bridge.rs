@@ -20,6 +20,14 @@ pub enum FromHost {
         #[serde(default)]
         referrer: String,
     },
+    /// What the loader observes on the host page (sent every second once the app runs).
+    Sig {
+        sig: crate::proactive::Signals,
+        #[serde(default)]
+        w: u32,
+        #[serde(default)]
+        c: bool,
+    },
     Identify {
         traits: serde_json::Value,
     },
@@ -40,9 +48,11 @@ pub enum FromHost {
 #[serde(tag = "t", rename_all = "snake_case")]
 pub enum ToHost {
     Ready,
-    /// Show or hide the chat panel.
+    /// `closed`, `teaser` (with the teaser's height in px) or `open`.
     Mode {
-        open: bool,
+        mode: &'static str,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        h: Option<u32>,
     },
     /// Unread agent messages, for the launcher badge.
     Unread {

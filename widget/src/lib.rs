@@ -10,6 +10,7 @@
 pub mod app;
 pub mod bridge;
 pub mod components;
+pub mod proactive;
 
 use beckon_shared::proto::v1::WidgetBoot;
 use wasm_bindgen::prelude::wasm_bindgen;

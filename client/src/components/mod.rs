@@ -3,6 +3,8 @@
 mod composer;
 pub mod icons;
 mod message_list;
+mod teaser;
 
 pub use composer::Composer;
 pub use message_list::MessageList;
+pub use teaser::{Teaser, TeaserProps};

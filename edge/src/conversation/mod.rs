@@ -41,6 +41,9 @@ pub struct Meta {
     pub origin: ConversationOrigin,
     pub page_url: Option<String>,
     pub created_at: i64,
+    /// The proactive message the visitor answered; stored as the first message (role `bot`).
+    #[serde(default)]
+    pub opening: Option<String>,
 }
 
 /// Who is calling, as established by the Worker.
@@ -170,6 +173,14 @@ impl Conversation {
                 let meta: Meta = req.json().await.map_err(Error::internal)?;
                 let created = self.store.init_meta(&meta)?;
                 if created {
+                    if let Some(text) = &meta.opening {
+                        let bot = Principal::Agent {
+                            name: None,
+                            via: "rule".into(),
+                        };
+                        self.store_opening(&bot, text)?;
+                        self.relay_soon().await;
+                    }
                     self.publish().await;
                 }
                 http::json(
@@ -365,7 +376,48 @@ impl Conversation {
 
     /// Refreshes the D1 index row and notifies the site's inbox. Failures are logged, not
     /// returned: the message is already stored, and the next change repairs the index.
+    /// Stores the teaser the visitor answered as the conversation's first message.
+    fn store_opening(&self, principal: &Principal, text: &str) -> Result<()> {
+        let now = http::now_ms();
+        let Principal::Agent { via, .. } = principal else {
+            return Ok(());
+        };
+        let message = self.store.append(NewMessage {
+            id: crate::random::message_id(),
+            role: Role::Bot,
+            body: normalize_body(text)?,
+            created_at: now,
+            client_msg_id: None,
+            author: None,
+            via: Some(via.clone()),
+        })?;
+        self.store
+            .enqueue_relays(message.seq, message.via.as_deref(), now)
+    }
+
+    /// For a conversation a rule started: the time from the visitor's first message to the
+    /// first agent answer, recorded once in the rule's metrics.
+    async fn record_first_response(&self) -> Result<()> {
+        let meta = self.meta()?;
+        let ConversationOrigin::Rule { rule_id } = &meta.origin else {
+            return Ok(());
+        };
+        if self.store.flag("first_response")? {
+            return Ok(());
+        }
+        let Some((asked, answered)) = self.store.first_response()? else {
+            return Ok(());
+        };
+        // Set before the await: a concurrent change cannot record it twice.
+        self.store.set_flag("first_response")?;
+        let db = self.env.d1("DB")?;
+        storage::rules::first_response(&db, &meta.site, rule_id, answered - asked, answered).await
+    }
+
     pub(crate) async fn publish(&self) {
+        if let Err(e) = self.record_first_response().await {
+            worker::console_error!("recording the first response time failed: {e}");
+        }
         let result: Result<()> = async {
             let summary = self.summary()?;
             storage::conversations::upsert(&self.env.d1("DB")?, &summary).await?;

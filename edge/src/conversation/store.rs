@@ -140,6 +140,52 @@ impl Store {
         Ok(true)
     }
 
+    /// Whether a one-time marker is set (`meta` table).
+    pub fn flag(&self, name: &str) -> Result<bool> {
+        #[derive(Deserialize)]
+        struct N {
+            n: i64,
+        }
+        let r: N = self
+            .sql
+            .exec(
+                "SELECT COUNT(*) AS n FROM meta WHERE k = ?",
+                vec![format!("flag:{name}").into()],
+            )?
+            .one()?;
+        Ok(r.n > 0)
+    }
+
+    pub fn set_flag(&self, name: &str) -> Result<()> {
+        self.sql.exec(
+            "INSERT OR IGNORE INTO meta (k, v) VALUES (?, '1')",
+            vec![format!("flag:{name}").into()],
+        )?;
+        Ok(())
+    }
+
+    /// (first visitor message, first agent message after it) times, if both exist.
+    pub fn first_response(&self) -> Result<Option<(i64, i64)>> {
+        #[derive(Deserialize)]
+        struct T {
+            asked: Option<i64>,
+            answered: Option<i64>,
+        }
+        let t: T = self
+            .sql
+            .exec(
+                "SELECT v.created_at AS asked,
+                   (SELECT MIN(a.created_at) FROM messages a WHERE a.role = 'agent' AND a.seq > v.seq) AS answered
+                 FROM messages v WHERE v.role = 'visitor' ORDER BY v.seq LIMIT 1",
+                None,
+            )?
+            .to_array::<T>()?
+            .into_iter()
+            .next()
+            .unwrap_or(T { asked: None, answered: None });
+        Ok(t.asked.zip(t.answered))
+    }
+
     pub fn last_seq(&self) -> Result<Seq> {
         #[derive(Deserialize)]
         struct Row {

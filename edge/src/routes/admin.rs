@@ -80,6 +80,7 @@ pub async fn update_site(mut req: Request, edge: &Edge, key: &SiteKey) -> Result
     let db = edge.db()?;
     let updated = patch.apply(sites::require(&db, key).await?)?;
     sites::update(&db, &updated).await?;
+    crate::site_cache::invalidate(key);
     http::json(200, &updated)
 }
 

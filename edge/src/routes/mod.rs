@@ -4,13 +4,15 @@
 mod admin;
 mod channels;
 mod hooks;
+mod presence;
 mod public;
+mod rules;
 mod visitor;
 
 use crate::error::{Error, Result};
 use crate::http::{self, Edge};
 use beckon_shared::proto::v1::{ChannelKind, ErrorCode};
-use beckon_shared::{ConversationId, SiteKey};
+use beckon_shared::{ConversationId, RuleId, SiteKey};
 use worker::{Context, Env, Method, Request, Response};
 
 /// Every endpoint the Worker serves (static files are served by the assets binding before
@@ -46,6 +48,17 @@ pub enum Route {
     AdminTestChannel(SiteKey, ChannelKind),
     /// `GET` (handshakes) or `POST` (events) on `/hooks/{channel}/{site}`.
     Hook(ChannelKind, SiteKey, Method),
+    TeaserEvent(SiteKey),
+    PresenceSocket(SiteKey),
+    GoalEvent(ConversationId),
+    AdminListRules(SiteKey),
+    AdminCreateRule(SiteKey),
+    AdminGetRule(SiteKey, RuleId),
+    AdminReplaceRule(SiteKey, RuleId),
+    AdminDeleteRule(SiteKey, RuleId),
+    AdminMetrics,
+    AdminPresence(SiteKey),
+    AdminReachOut(SiteKey, String),
 }
 
 /// Maps a request line to a route: unknown paths are `not_found`, known paths with another
@@ -124,6 +137,31 @@ pub fn resolve(method: &Method, path: &str) -> Result<Route> {
                 site(s).and_then(|s| Ok(Route::AdminTestChannel(s, kind(k)?))),
             )]
         }
+        ["api", "v1", "sites", s, "events"] => vec![(Post, site(s).map(Route::TeaserEvent))],
+        ["api", "v1", "sites", s, "presence"] => vec![(Get, site(s).map(Route::PresenceSocket))],
+        ["api", "v1", "conversations", c, "events"] => vec![(Post, conv(c).map(Route::GoalEvent))],
+        ["api", "v1", "admin", "metrics"] => vec![(Get, Ok(Route::AdminMetrics))],
+        ["api", "v1", "admin", "sites", s, "rules"] => vec![
+            (Get, site(s).map(Route::AdminListRules)),
+            (Post, site(s).map(Route::AdminCreateRule)),
+        ],
+        ["api", "v1", "admin", "sites", s, "rules", r] => {
+            let both = || -> Result<(SiteKey, RuleId)> { Ok((site(s)?, RuleId::parse(r)?)) };
+            vec![
+                (Get, both().map(|(s, r)| Route::AdminGetRule(s, r))),
+                (Put, both().map(|(s, r)| Route::AdminReplaceRule(s, r))),
+                (Delete, both().map(|(s, r)| Route::AdminDeleteRule(s, r))),
+            ]
+        }
+        ["api", "v1", "admin", "sites", s, "presence"] => {
+            vec![(Get, site(s).map(Route::AdminPresence))]
+        }
+        ["api", "v1", "admin", "sites", s, "presence", p, "conversations"] => {
+            vec![(
+                Post,
+                site(s).map(|s| Route::AdminReachOut(s, (*p).to_owned())),
+            )]
+        }
         ["hooks", k, s] => {
             let k = kind(k)?;
             let hook = |m: Method| site(s).map(|s| Route::Hook(k, s, m));
@@ -188,6 +226,17 @@ async fn run(route: Route, req: Request, edge: &Edge) -> Result<Response> {
         Route::AdminCreateKey => admin::create_key(req, edge).await,
         Route::AdminDeleteKey(id) => admin::delete_key(&req, edge, &id).await,
         Route::AdminConversationRelays(id) => admin::relays(&req, edge, &id).await,
+        Route::TeaserEvent(site) => visitor::teaser_event(req, edge, &site).await,
+        Route::PresenceSocket(site) => presence::visitor_socket(req, edge, &site).await,
+        Route::GoalEvent(id) => visitor::goal_event(req, edge, &id).await,
+        Route::AdminListRules(site) => rules::list(&req, edge, &site).await,
+        Route::AdminCreateRule(site) => rules::create(req, edge, &site).await,
+        Route::AdminGetRule(site, id) => rules::get(&req, edge, &site, &id).await,
+        Route::AdminReplaceRule(site, id) => rules::replace(req, edge, &site, &id).await,
+        Route::AdminDeleteRule(site, id) => rules::delete(&req, edge, &site, &id).await,
+        Route::AdminMetrics => rules::metrics(&req, edge).await,
+        Route::AdminPresence(site) => presence::list(&req, edge, &site).await,
+        Route::AdminReachOut(site, id) => presence::reach_out(req, edge, &site, &id).await,
         Route::AdminListChannels(site) => channels::list(&req, edge, &site).await,
         Route::AdminPutChannel(site, kind) => channels::put(req, edge, &site, kind).await,
         Route::AdminDeleteChannel(site, kind) => channels::delete(&req, edge, &site, kind).await,
@@ -267,7 +316,9 @@ mod tests {
                 .replace("{conversation_id}", C)
                 .replace("{key_id}", "k1")
                 .replace("{channel}", "whatsapp")
-                .replace("{kind}", "telegram");
+                .replace("{kind}", "telegram")
+                .replace("{rule_id}", "welcome")
+                .replace("{presence_id}", "p1");
             for method in ops
                 .as_object()
                 .unwrap()

@@ -5,6 +5,7 @@ use crate::error::{Error, Result};
 use crate::http::{self, Edge};
 use crate::pages;
 use crate::storage::sites;
+use crate::{site_cache, site_hub};
 use beckon_shared::proto::v1::{ErrorCode, SiteSettings, WidgetBoot};
 use beckon_shared::SiteKey;
 use worker::{Request, Response};
@@ -43,17 +44,25 @@ pub async fn preflight(req: &Request, edge: &Edge) -> Result<Response> {
     http::with_cors(Response::empty()?.with_status(204), allowed.as_deref())
 }
 
-/// `GET /api/v1/sites/{site}/config`.
-pub async fn site_config(req: &Request, edge: &Edge, key: &SiteKey) -> Result<Response> {
-    let site = sites::require(&edge.db()?, key).await?;
-    let resp = http::json(200, &site.public_config())?;
-    http::with_cors(resp, allowed_origin(req, edge, &site)?.as_deref())
+/// The site as the widget sees it, or `site_not_found`.
+async fn bundle(edge: &Edge, key: &SiteKey) -> Result<std::rc::Rc<site_cache::SiteBundle>> {
+    site_cache::get(&edge.db()?, key, edge.now)
+        .await?
+        .ok_or_else(|| Error::new(ErrorCode::SiteNotFound, format!("no site with key {key}")))
 }
 
-/// `GET /api/v1/sites/{site}/boot.js`: the site's configuration as a script, so the loader
-/// works on pages whose CSP allows our scripts but no `connect-src` to us.
+/// `GET /api/v1/sites/{site}/config`.
+pub async fn site_config(req: &Request, edge: &Edge, key: &SiteKey) -> Result<Response> {
+    let site = bundle(edge, key).await?;
+    let resp = http::json(200, &site.config)?;
+    http::with_cors(resp, allowed_origin(req, edge, &site.settings)?.as_deref())
+}
+
+/// `GET /api/v1/sites/{site}/boot.js`: the site's configuration (with the rules' wake-up
+/// spec) as a script, so the loader works on pages whose CSP allows our scripts but no
+/// `connect-src` to us.
 pub async fn loader_boot(edge: &Edge, key: &SiteKey) -> Result<Response> {
-    let Some(site) = sites::get(&edge.db()?, key).await? else {
+    let Some(site) = site_cache::get(&edge.db()?, key, edge.now).await? else {
         let body = format!(
             "console.warn({});",
             pages::script_json(&format!("Beckon: unknown site \"{key}\""))
@@ -63,23 +72,26 @@ pub async fn loader_boot(edge: &Edge, key: &SiteKey) -> Result<Response> {
     let resp = http::text(
         200,
         "text/javascript; charset=utf-8",
-        pages::boot_script(&site.public_config()),
+        pages::boot_script(&site.config),
     )?;
     resp.headers().set("cache-control", "public, max-age=60")?;
     Ok(resp)
 }
 
-/// `GET /frame/{site}?host=<origin>`: the widget app's document, framable only by the
-/// site's pages.
+/// `GET /frame/{site}?host=<origin>`: the widget app's document (with the site's rules),
+/// framable only by the site's pages.
 pub async fn frame(req: &Request, edge: &Edge, key: &SiteKey) -> Result<Response> {
-    let site = sites::require(&edge.db()?, key).await?;
+    let site = bundle(edge, key).await?;
     let q = http::query(req)?;
     let host = q.get("host").cloned().unwrap_or_default();
-    let host_ok = host == edge.self_origin || site.allows_origin(&host);
+    let host_ok = host == edge.self_origin || site.settings.allows_origin(&host);
     let (status, body) = if host_ok {
+        let agents_online = site_hub::agents_online(&edge.env, key).await.unwrap_or(0) > 0;
         let boot = WidgetBoot {
-            config: site.public_config(),
+            config: site.config.clone(),
             host_origin: host,
+            rules: site.rules.clone(),
+            agents_online,
         };
         (200, pages::frame_html(&boot))
     } else {
@@ -89,7 +101,7 @@ pub async fn frame(req: &Request, edge: &Edge, key: &SiteKey) -> Result<Response
     let h = resp.headers();
     h.set(
         "content-security-policy",
-        &pages::frame_csp(&edge.self_origin, &site),
+        &pages::frame_csp(&edge.self_origin, &site.settings),
     )?;
     h.set("cross-origin-resource-policy", "cross-origin")?;
     h.set(

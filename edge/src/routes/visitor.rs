@@ -7,9 +7,14 @@ use crate::conversation::{Meta, Principal};
 use crate::error::{Error, Result};
 use crate::http::{self, Edge};
 use crate::random;
+use crate::site_cache;
+use crate::storage::rules::{self, Counter};
 use crate::storage::{sites, visitors};
-use beckon_shared::proto::v1::{ErrorCode, StartConversation, StartedConversation};
-use beckon_shared::{ConversationId, Seq, SiteKey};
+use beckon_shared::proto::v1::{
+    ConversationOrigin, ErrorCode, GoalEvent, StartConversation, StartedConversation, TeaserEvent,
+    TeaserEventKind,
+};
+use beckon_shared::{ConversationId, RuleId, Seq, SiteKey};
 use worker::{Request, Response};
 
 /// The visitor behind an `Authorization: Bearer` token (or a `token` query parameter, for
@@ -67,6 +72,17 @@ pub async fn start_conversation(mut req: Request, edge: &Edge, key: &SiteKey) ->
         StartConversation::default()
     };
     let start = start.validated()?;
+    // A reply to a teaser: the rule must exist; its message opens the conversation.
+    let opening = match &start.origin {
+        Some(ConversationOrigin::Rule { rule_id }) => {
+            let id = RuleId::parse(rule_id)?;
+            let rule = rules::get(&db, key, &id)
+                .await?
+                .ok_or_else(|| Error::new(ErrorCode::NotFound, format!("no rule {rule_id}")))?;
+            Some((id, rule.message.text))
+        }
+        _ => None,
+    };
 
     let visitor_id = match existing {
         Some(v) => {
@@ -87,8 +103,12 @@ pub async fn start_conversation(mut req: Request, edge: &Edge, key: &SiteKey) ->
         origin: start.origin.unwrap_or_default(),
         page_url: start.page_url,
         created_at: edge.now,
+        opening: opening.as_ref().map(|(_, text)| text.clone()),
     };
     ConversationClient::new(&edge.env, &id)?.init(&meta).await?;
+    if let Some((rule, _)) = &opening {
+        rules::count(&db, key, rule.as_str(), Counter::Reply, edge.now).await?;
+    }
     let token = auth::visitor_token(&secret, key, &visitor_id);
     http::json(
         201,
@@ -146,4 +166,55 @@ pub async fn messages(req: &Request, edge: &Edge, id: &ConversationId) -> Result
         .messages(&principal, after, http::query_num(&q, "limit")?)
         .await?;
     http::json(200, &page)
+}
+
+/// `POST /api/v1/sites/{site}/events`: a teaser was shown, opened or dismissed. Counted per
+/// rule and day; nothing identifies the visitor.
+pub async fn teaser_event(mut req: Request, edge: &Edge, key: &SiteKey) -> Result<Response> {
+    let db = edge.db()?;
+    let site = site_cache::get(&db, key, edge.now)
+        .await?
+        .ok_or_else(|| Error::new(ErrorCode::SiteNotFound, format!("no site with key {key}")))?;
+    http::check_origin(&req, edge, &site.settings)?;
+    let event: TeaserEvent = http::read_json(&mut req).await?;
+    if !site.rules.iter().any(|r| r.id == event.rule_id) {
+        return Err(Error::new(
+            ErrorCode::NotFound,
+            format!("no enabled rule {}", event.rule_id),
+        ));
+    }
+    let counter = match event.kind {
+        TeaserEventKind::Impression => Counter::Impression,
+        TeaserEventKind::Open => Counter::Open,
+        TeaserEventKind::Dismiss => Counter::Dismissal,
+    };
+    rules::count(&db, key, event.rule_id.as_str(), counter, edge.now).await?;
+    Ok(Response::empty()?.with_status(204))
+}
+
+/// `POST /api/v1/conversations/{id}/events` (visitor token): `Beckon.track(name, {value})`
+/// after a conversation — a goal, credited to the rule that started it (if one did).
+pub async fn goal_event(mut req: Request, edge: &Edge, id: &ConversationId) -> Result<Response> {
+    let token = bearer_token(&req)?.ok_or_else(|| Error::code(ErrorCode::Unauthorized))?;
+    let (claims, principal) = visitor_from_token(&req, edge, &token).await?;
+    let goal: GoalEvent = http::read_json(&mut req).await?;
+    let goal = goal.validated()?;
+    let summary = ConversationClient::new(&edge.env, id)?
+        .summary(&principal)
+        .await?;
+    let credited = match &summary.origin {
+        ConversationOrigin::Rule { rule_id } => {
+            rules::goal(
+                &edge.db()?,
+                &claims.site,
+                rule_id,
+                goal.value.unwrap_or(0.0),
+                edge.now,
+            )
+            .await?;
+            Some(rule_id.clone())
+        }
+        _ => None,
+    };
+    http::json(202, &serde_json::json!({ "credited_rule": credited }))
 }

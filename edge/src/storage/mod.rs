@@ -4,6 +4,7 @@
 pub mod admin_keys;
 pub mod channels;
 pub mod conversations;
+pub mod rules;
 pub mod sites;
 pub mod visitors;
 
@@ -11,7 +12,9 @@ use crate::error::{Error, Result};
 use wasm_bindgen::JsValue;
 
 /// A bind parameter for D1.
+#[derive(Clone, Copy)]
 pub(crate) enum Arg<'a> {
+    Float(f64),
     Str(&'a str),
     OptStr(Option<&'a str>),
     Int(i64),
@@ -25,6 +28,7 @@ pub(crate) fn args(values: &[Arg<'_>]) -> Vec<JsValue> {
             Arg::OptStr(Some(s)) => JsValue::from_str(s),
             Arg::OptStr(None) => JsValue::NULL,
             Arg::Int(i) => JsValue::from_f64(*i as f64),
+            Arg::Float(f) => JsValue::from_f64(*f),
         })
         .collect()
 }

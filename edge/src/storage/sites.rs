@@ -16,6 +16,7 @@ struct Row {
     position: String,
     allowed_origins: String,
     allow_loopback: i64,
+    remember_visitors: i64,
 }
 
 impl Row {
@@ -33,11 +34,13 @@ impl Row {
             allowed_origins: serde_json::from_str(&self.allowed_origins)
                 .map_err(Error::internal)?,
             allow_loopback_origins: self.allow_loopback != 0,
+            remember_visitors: self.remember_visitors != 0,
         })
     }
 }
 
-const COLUMNS: &str = "key, name, greeting, accent, position, allowed_origins, allow_loopback";
+const COLUMNS: &str =
+    "key, name, greeting, accent, position, allowed_origins, allow_loopback, remember_visitors";
 
 fn position(p: LauncherPosition) -> &'static str {
     match p {
@@ -74,27 +77,29 @@ pub async fn list(db: &D1Database) -> Result<Vec<SiteSettings>> {
 }
 
 /// Inserts a new site; `conflict` if the key is taken.
+/// The bind values of a site row, in `COLUMNS` order (`?1`…`?8`).
+fn values<'a>(s: &'a SiteSettings, origins: &'a str) -> [Arg<'a>; 8] {
+    [
+        Arg::Str(s.key.as_str()),
+        Arg::Str(&s.name),
+        Arg::Str(&s.greeting),
+        Arg::Str(&s.accent),
+        Arg::Str(position(s.position)),
+        Arg::Str(origins),
+        Arg::Int(i64::from(s.allow_loopback_origins)),
+        Arg::Int(i64::from(s.remember_visitors)),
+    ]
+}
+
+/// Inserts a new site; `conflict` if the key is taken.
 pub async fn insert(db: &D1Database, s: &SiteSettings, now: i64) -> Result<()> {
     let origins = serde_json::to_string(&s.allowed_origins).map_err(Error::internal)?;
-    let result = stmt(
-        db,
-        &format!(
-            "INSERT INTO sites ({COLUMNS}, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"
-        ),
-        &[
-            Arg::Str(s.key.as_str()),
-            Arg::Str(&s.name),
-            Arg::Str(&s.greeting),
-            Arg::Str(&s.accent),
-            Arg::Str(position(s.position)),
-            Arg::Str(&origins),
-            Arg::Int(i64::from(s.allow_loopback_origins)),
-            Arg::Int(now),
-        ],
-    )?
-    .run()
-    .await;
-    match result {
+    let mut args = values(s, &origins).to_vec();
+    args.push(Arg::Int(now));
+    let sql = format!(
+        "INSERT INTO sites ({COLUMNS}, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"
+    );
+    match stmt(db, &sql, &args)?.run().await {
         Ok(_) => Ok(()),
         Err(e) if super::is_unique_violation(&e) => Err(Error::new(
             ErrorCode::Conflict,
@@ -106,20 +111,8 @@ pub async fn insert(db: &D1Database, s: &SiteSettings, now: i64) -> Result<()> {
 
 pub async fn update(db: &D1Database, s: &SiteSettings) -> Result<()> {
     let origins = serde_json::to_string(&s.allowed_origins).map_err(Error::internal)?;
-    stmt(
-        db,
-        "UPDATE sites SET name = ?2, greeting = ?3, accent = ?4, position = ?5, allowed_origins = ?6, allow_loopback = ?7 WHERE key = ?1",
-        &[
-            Arg::Str(s.key.as_str()),
-            Arg::Str(&s.name),
-            Arg::Str(&s.greeting),
-            Arg::Str(&s.accent),
-            Arg::Str(position(s.position)),
-            Arg::Str(&origins),
-            Arg::Int(i64::from(s.allow_loopback_origins)),
-        ],
-    )?
-    .run()
-    .await?;
+    let sql = "UPDATE sites SET name = ?2, greeting = ?3, accent = ?4, position = ?5, allowed_origins = ?6,
+               allow_loopback = ?7, remember_visitors = ?8 WHERE key = ?1";
+    stmt(db, sql, &values(s, &origins))?.run().await?;
     Ok(())
 }

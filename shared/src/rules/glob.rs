@@ -66,9 +66,15 @@ mod tests {
 
     #[test]
     fn subjects() {
-        assert_eq!(subject("/pricing", "https://shop.example/pricing?plan=team#faq"), "/pricing");
+        assert_eq!(
+            subject("/pricing", "https://shop.example/pricing?plan=team#faq"),
+            "/pricing"
+        );
         assert_eq!(subject("/x", "https://shop.example"), "/");
-        assert_eq!(subject("https://shop.example/*", "https://shop.example/a?b#c"), "https://shop.example/a?b");
+        assert_eq!(
+            subject("https://shop.example/*", "https://shop.example/a?b#c"),
+            "https://shop.example/a?b"
+        );
         assert_eq!(subject("/p", "/p?q"), "/p");
     }
 }

@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 
 /// One proactive rule.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Rule {
     pub id: RuleId,
@@ -134,11 +134,17 @@ pub enum Weekday {
 #[serde(tag = "if", rename_all = "snake_case", deny_unknown_fields)]
 pub enum Condition {
     /// Every condition holds.
-    All { of: Vec<Condition> },
+    All {
+        of: Vec<Condition>,
+    },
     /// At least one holds.
-    Any { of: Vec<Condition> },
+    Any {
+        of: Vec<Condition>,
+    },
     /// The condition does not hold.
-    Not { cond: Box<Condition> },
+    Not {
+        cond: Box<Condition>,
+    },
     /// The page URL equals `exact` or matches `glob` (`*` = anything). Patterns with `://` are
     /// compared with the full URL, others with the path. Re-checked on SPA route changes.
     Url {
@@ -148,36 +154,66 @@ pub enum Condition {
         glob: Option<String>,
     },
     /// The single-page app changed route at least this many times (`pushState`, `popstate`).
-    RouteChanged { at_least: u32 },
+    RouteChanged {
+        at_least: u32,
+    },
     /// Seconds the page has been visible.
-    ActiveTime { secs: u32 },
+    ActiveTime {
+        secs: u32,
+    },
     /// Seconds since the visit started (across pages only with `remember_visitors`).
-    TimeOnSite { secs: u32 },
+    TimeOnSite {
+        secs: u32,
+    },
     /// Scrolled at least this far down the page, in percent.
-    Scroll { percent: u8 },
+    Scroll {
+        percent: u8,
+    },
     /// The visitor is about to leave: the pointer left through the top edge (desktop), or a
     /// fast scroll back up (touch).
     ExitIntent,
     /// Visitor is returning (`true`) or new (`false`). Unknown unless the visitor chatted
     /// before or the site remembers visitors: an unknown visitor matches neither.
-    Returning { is: bool },
+    Returning {
+        is: bool,
+    },
     /// This visit is at least the n-th (same knowledge rule as `returning`).
-    Visits { at_least: u32 },
+    Visits {
+        at_least: u32,
+    },
     /// The referrer (full URL) matches the glob.
-    Referrer { glob: String },
+    Referrer {
+        glob: String,
+    },
     /// A campaign parameter of the landing URL equals a value (case-insensitive).
-    Utm { param: UtmParam, equals: String },
+    Utm {
+        param: UtmParam,
+        equals: String,
+    },
     /// The host page called `Beckon.trigger(name)`.
-    Event { name: String },
+    Event {
+        name: String,
+    },
     /// Local time in `tz` (IANA name like `Europe/Berlin`, or a POSIX TZ string) is on one of
     /// `days` between `open` and `close` (`HH:MM`, close exclusive; close before open spans
     /// midnight).
-    BusinessHours { tz: String, days: Vec<Weekday>, open: String, close: String },
+    BusinessHours {
+        tz: String,
+        days: Vec<Weekday>,
+        open: String,
+        close: String,
+    },
     /// Whether an agent has the inbox open.
-    AgentsOnline { is: bool },
-    Device { is: DeviceKind },
+    AgentsOnline {
+        is: bool,
+    },
+    Device {
+        is: DeviceKind,
+    },
     /// The browser language starts with this tag (`de`, `pt-BR`), case-insensitive.
-    Language { prefix: String },
+    Language {
+        prefix: String,
+    },
 }
 
 /// Everything rules look at, gathered by the loader and the app.
@@ -219,8 +255,15 @@ fn hhmm(s: &str) -> Option<u32> {
     (h <= 24 && m < 60 && h * 60 + m <= 24 * 60).then_some(h * 60 + m)
 }
 
-fn business_hours_open(tz_name: &str, days: &[Weekday], open: &str, close: &str, now_ms: i64) -> bool {
-    let (Some(zone), Some(open), Some(close)) = (tz::Zone::parse(tz_name), hhmm(open), hhmm(close)) else {
+fn business_hours_open(
+    tz_name: &str,
+    days: &[Weekday],
+    open: &str,
+    close: &str,
+    now_ms: i64,
+) -> bool {
+    let (Some(zone), Some(open), Some(close)) = (tz::Zone::parse(tz_name), hhmm(open), hhmm(close))
+    else {
         return false;
     };
     let utc = now_ms.div_euclid(1000);
@@ -228,13 +271,22 @@ fn business_hours_open(tz_name: &str, days: &[Weekday], open: &str, close: &str,
     let day = local.div_euclid(86_400);
     let minute = (local.rem_euclid(86_400) / 60) as u32;
     let weekday_of = |d: i64| -> Weekday {
-        [Weekday::Sun, Weekday::Mon, Weekday::Tue, Weekday::Wed, Weekday::Thu, Weekday::Fri, Weekday::Sat][tz::weekday(d) as usize]
+        [
+            Weekday::Sun,
+            Weekday::Mon,
+            Weekday::Tue,
+            Weekday::Wed,
+            Weekday::Thu,
+            Weekday::Fri,
+            Weekday::Sat,
+        ][tz::weekday(d) as usize]
     };
     if open <= close {
         days.contains(&weekday_of(day)) && minute >= open && minute < close
     } else {
         // Spans midnight: the evening belongs to today, the small hours to yesterday's shift.
-        (days.contains(&weekday_of(day)) && minute >= open) || (days.contains(&weekday_of(day - 1)) && minute < close)
+        (days.contains(&weekday_of(day)) && minute >= open)
+            || (days.contains(&weekday_of(day - 1)) && minute < close)
     }
 }
 
@@ -246,8 +298,12 @@ impl Condition {
             Condition::Any { of } => of.iter().any(|c| c.holds(cx)),
             Condition::Not { cond } => !cond.holds(cx),
             Condition::Url { exact, glob } => {
-                let exact_ok = exact.as_deref().is_none_or(|e| glob::subject(e, &cx.url) == e);
-                let glob_ok = glob.as_deref().is_none_or(|g| glob::glob_matches(g, glob::subject(g, &cx.url)));
+                let exact_ok = exact
+                    .as_deref()
+                    .is_none_or(|e| glob::subject(e, &cx.url) == e);
+                let glob_ok = glob
+                    .as_deref()
+                    .is_none_or(|g| glob::glob_matches(g, glob::subject(g, &cx.url)));
                 exact_ok && glob_ok
             }
             Condition::RouteChanged { at_least } => cx.route_changes >= *at_least,
@@ -257,13 +313,25 @@ impl Condition {
             Condition::ExitIntent => cx.exit_intent,
             Condition::Returning { is } => cx.returning == Some(*is),
             Condition::Visits { at_least } => cx.visits.is_some_and(|v| v >= *at_least),
-            Condition::Referrer { glob: g } => !cx.referrer.is_empty() && glob::glob_matches(g, &cx.referrer),
+            Condition::Referrer { glob: g } => {
+                !cx.referrer.is_empty() && glob::glob_matches(g, &cx.referrer)
+            }
             Condition::Utm { param, equals } => {
-                let landing = if cx.landing_url.is_empty() { &cx.url } else { &cx.landing_url };
-                query_param(landing, param.query_name()).is_some_and(|v| v.eq_ignore_ascii_case(equals))
+                let landing = if cx.landing_url.is_empty() {
+                    &cx.url
+                } else {
+                    &cx.landing_url
+                };
+                query_param(landing, param.query_name())
+                    .is_some_and(|v| v.eq_ignore_ascii_case(equals))
             }
             Condition::Event { name } => cx.events.contains(name),
-            Condition::BusinessHours { tz, days, open, close } => business_hours_open(tz, days, open, close, cx.now_ms),
+            Condition::BusinessHours {
+                tz,
+                days,
+                open,
+                close,
+            } => business_hours_open(tz, days, open, close, cx.now_ms),
             Condition::AgentsOnline { is } => cx.agents_online == *is,
             Condition::Device { is } => cx.device == Some(*is),
             Condition::Language { prefix } => {
@@ -287,30 +355,48 @@ impl Condition {
                 of.iter().try_for_each(|c| c.validate(depth + 1))
             }
             Condition::Not { cond } => cond.validate(depth + 1),
-            Condition::Url { exact: None, glob: None } => Err("url needs exact or glob".into()),
+            Condition::Url {
+                exact: None,
+                glob: None,
+            } => Err("url needs exact or glob".into()),
             Condition::Url { exact, glob } => {
-                let too_long = [exact, glob].into_iter().flatten().any(|p| p.is_empty() || p.len() > 500);
+                let too_long = [exact, glob]
+                    .into_iter()
+                    .flatten()
+                    .any(|p| p.is_empty() || p.len() > 500);
                 if too_long {
                     Err("url patterns must be 1-500 characters".into())
                 } else {
                     Ok(())
                 }
             }
-            Condition::Scroll { percent } if *percent == 0 || *percent > 100 => Err("scroll percent must be 1-100".into()),
+            Condition::Scroll { percent } if *percent == 0 || *percent > 100 => {
+                Err("scroll percent must be 1-100".into())
+            }
             Condition::ActiveTime { secs } | Condition::TimeOnSite { secs } if *secs > 86_400 => {
                 Err("times must be at most a day".into())
             }
-            Condition::BusinessHours { tz: zone, days, open, close } => {
+            Condition::BusinessHours {
+                tz: zone,
+                days,
+                open,
+                close,
+            } => {
                 if !tz::is_known(zone) {
                     return Err(format!("unknown time zone {zone:?}: use an IANA name such as Europe/Berlin or a POSIX TZ string"));
                 }
-                if days.is_empty() || hhmm(open).is_none() || hhmm(close).is_none() || open == close {
+                if days.is_empty() || hhmm(open).is_none() || hhmm(close).is_none() || open == close
+                {
                     return Err("business hours need days and HH:MM open/close times".into());
                 }
                 Ok(())
             }
-            Condition::Event { name } if name.is_empty() || name.len() > 64 => Err("event names must be 1-64 characters".into()),
-            Condition::Language { prefix } if prefix.is_empty() || prefix.len() > 12 => Err("language prefix must be like de or pt-BR".into()),
+            Condition::Event { name } if name.is_empty() || name.len() > 64 => {
+                Err("event names must be 1-64 characters".into())
+            }
+            Condition::Language { prefix } if prefix.is_empty() || prefix.len() > 12 => {
+                Err("language prefix must be like de or pt-BR".into())
+            }
             _ => Ok(()),
         }
     }
@@ -330,8 +416,12 @@ impl Rule {
             return Err(bad("message.text must be 1-500 characters".into()));
         }
         if let Some(url) = &self.message.image_url {
-            if !(url.starts_with("https://") || url.starts_with("http://") || url.starts_with('/')) || url.len() > 2000 {
-                return Err(bad("message.image_url must be an http(s) URL or a path".into()));
+            if !(url.starts_with("https://") || url.starts_with("http://") || url.starts_with('/'))
+                || url.len() > 2000
+            {
+                return Err(bad(
+                    "message.image_url must be an http(s) URL or a path".into()
+                ));
             }
         }
         if self.message.buttons.len() > 3 {
@@ -342,7 +432,10 @@ impl Rule {
                 return Err(bad("button labels must be 1-40 characters".into()));
             }
             if let CtaAction::Link { url } = &b.action {
-                if !(url.starts_with("https://") || url.starts_with("http://") || url.starts_with('/')) {
+                if !(url.starts_with("https://")
+                    || url.starts_with("http://")
+                    || url.starts_with('/'))
+                {
                     return Err(bad("button links must be http(s) URLs or paths".into()));
                 }
             }
@@ -399,12 +492,20 @@ impl Caps {
 /// The rule whose teaser to show now, if any: enabled, allowed by its caps, condition true;
 /// the highest priority wins (then the first listed). Nothing while another teaser is on
 /// screen — at most one at a time.
-pub fn choose<'a>(rules: &'a [Rule], cx: &Context, caps: &Caps, teaser_showing: bool) -> Option<&'a Rule> {
+pub fn choose<'a>(
+    rules: &'a [Rule],
+    cx: &Context,
+    caps: &Caps,
+    teaser_showing: bool,
+) -> Option<&'a Rule> {
     if teaser_showing {
         return None;
     }
     let mut best: Option<&Rule> = None;
-    for r in rules.iter().filter(|r| r.enabled && caps.allows(r, cx.now_ms) && r.when.holds(cx)) {
+    for r in rules
+        .iter()
+        .filter(|r| r.enabled && caps.allows(r, cx.now_ms) && r.when.holds(cx))
+    {
         if best.is_none_or(|b| r.priority > b.priority) {
             best = Some(r);
         }

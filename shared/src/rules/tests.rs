@@ -40,8 +40,14 @@ fn every_condition() {
         (json!({"if": "url", "exact": "/pricing/"}), false),
         (json!({"if": "url", "glob": "/pri*"}), true),
         (json!({"if": "url", "glob": "/blog/*"}), false),
-        (json!({"if": "url", "glob": "https://shop.example/pricing?plan=*"}), true),
-        (json!({"if": "url", "exact": "/pricing", "glob": "/p*"}), true),
+        (
+            json!({"if": "url", "glob": "https://shop.example/pricing?plan=*"}),
+            true,
+        ),
+        (
+            json!({"if": "url", "exact": "/pricing", "glob": "/p*"}),
+            true,
+        ),
         (json!({"if": "route_changed", "at_least": 2}), true),
         (json!({"if": "route_changed", "at_least": 3}), false),
         (json!({"if": "active_time", "secs": 25}), true),
@@ -55,11 +61,23 @@ fn every_condition() {
         (json!({"if": "returning", "is": false}), false),
         (json!({"if": "visits", "at_least": 3}), true),
         (json!({"if": "visits", "at_least": 4}), false),
-        (json!({"if": "referrer", "glob": "https://www.google.*"}), true),
+        (
+            json!({"if": "referrer", "glob": "https://www.google.*"}),
+            true,
+        ),
         (json!({"if": "referrer", "glob": "*bing.com*"}), false),
-        (json!({"if": "utm", "param": "source", "equals": "newsletter"}), true),
-        (json!({"if": "utm", "param": "campaign", "equals": "spring sale"}), true),
-        (json!({"if": "utm", "param": "medium", "equals": "email"}), false),
+        (
+            json!({"if": "utm", "param": "source", "equals": "newsletter"}),
+            true,
+        ),
+        (
+            json!({"if": "utm", "param": "campaign", "equals": "spring sale"}),
+            true,
+        ),
+        (
+            json!({"if": "utm", "param": "medium", "equals": "email"}),
+            false,
+        ),
         (json!({"if": "event", "name": "pricing_viewed"}), true),
         (json!({"if": "event", "name": "cart_abandoned"}), false),
         (json!({"if": "agents_online", "is": true}), true),
@@ -70,12 +88,30 @@ fn every_condition() {
         (json!({"if": "language", "prefix": "DE-at"}), true),
         (json!({"if": "language", "prefix": "d"}), false),
         (json!({"if": "language", "prefix": "en"}), false),
-        (json!({"if": "business_hours", "tz": "Europe/Berlin", "days": ["mon", "tue", "wed", "thu", "fri"], "open": "09:00", "close": "17:00"}), true),
-        (json!({"if": "business_hours", "tz": "Europe/Berlin", "days": ["mon", "tue", "wed", "thu", "fri"], "open": "09:00", "close": "16:30"}), false),
-        (json!({"if": "business_hours", "tz": "Europe/Berlin", "days": ["sat", "sun"], "open": "09:00", "close": "17:00"}), false),
-        (json!({"if": "business_hours", "tz": "America/New_York", "days": ["wed"], "open": "10:30", "close": "11:00"}), true),
-        (json!({"if": "business_hours", "tz": "Asia/Tokyo", "days": ["wed"], "open": "09:00", "close": "18:00"}), false),
-        (json!({"if": "business_hours", "tz": "Asia/Tokyo", "days": ["wed"], "open": "22:00", "close": "06:00"}), true),
+        (
+            json!({"if": "business_hours", "tz": "Europe/Berlin", "days": ["mon", "tue", "wed", "thu", "fri"], "open": "09:00", "close": "17:00"}),
+            true,
+        ),
+        (
+            json!({"if": "business_hours", "tz": "Europe/Berlin", "days": ["mon", "tue", "wed", "thu", "fri"], "open": "09:00", "close": "16:30"}),
+            false,
+        ),
+        (
+            json!({"if": "business_hours", "tz": "Europe/Berlin", "days": ["sat", "sun"], "open": "09:00", "close": "17:00"}),
+            false,
+        ),
+        (
+            json!({"if": "business_hours", "tz": "America/New_York", "days": ["wed"], "open": "10:30", "close": "11:00"}),
+            true,
+        ),
+        (
+            json!({"if": "business_hours", "tz": "Asia/Tokyo", "days": ["wed"], "open": "09:00", "close": "18:00"}),
+            false,
+        ),
+        (
+            json!({"if": "business_hours", "tz": "Asia/Tokyo", "days": ["wed"], "open": "22:00", "close": "06:00"}),
+            true,
+        ),
     ];
     let cx = base();
     for (c, want) in cases {
@@ -103,8 +139,12 @@ fn unknown_visitor_facts_match_nothing() {
 
 #[test]
 fn business_hours_follow_daylight_saving_and_midnight() {
-    let hours = cond(json!({"if": "business_hours", "tz": "Europe/Berlin", "days": ["mon", "tue", "wed", "thu", "fri"], "open": "09:00", "close": "17:00"}));
-    let night = cond(json!({"if": "business_hours", "tz": "America/New_York", "days": ["fri"], "open": "22:00", "close": "02:00"}));
+    let hours = cond(
+        json!({"if": "business_hours", "tz": "Europe/Berlin", "days": ["mon", "tue", "wed", "thu", "fri"], "open": "09:00", "close": "17:00"}),
+    );
+    let night = cond(
+        json!({"if": "business_hours", "tz": "America/New_York", "days": ["fri"], "open": "22:00", "close": "02:00"}),
+    );
     let cases = [
         // Winter (CET, UTC+1): 08:30 UTC = 09:30 local → open; 16:30 UTC = 17:30 → closed.
         (&hours, utc_ms(2026, 1, 14, 8, 30), true),
@@ -115,13 +155,16 @@ fn business_hours_follow_daylight_saving_and_midnight() {
         // Friday 23:00 UTC is Saturday 00:00/01:00 in Berlin → closed.
         (&hours, utc_ms(2026, 7, 17, 23, 0), false),
         // A Friday-night shift in New York (EDT, UTC-4) runs into Saturday morning.
-        (&night, utc_ms(2026, 7, 18, 3, 0), true),  // Fri 23:00 local
+        (&night, utc_ms(2026, 7, 18, 3, 0), true), // Fri 23:00 local
         (&night, utc_ms(2026, 7, 18, 5, 30), true), // Sat 01:30 local, still Friday's shift
         (&night, utc_ms(2026, 7, 18, 6, 30), false), // Sat 02:30 local
         (&night, utc_ms(2026, 7, 19, 3, 0), false), // Sat 23:00 local: no Saturday shift
     ];
     for (c, now, want) in cases {
-        let cx = Context { now_ms: now, ..Context::default() };
+        let cx = Context {
+            now_ms: now,
+            ..Context::default()
+        };
         assert_eq!(c.holds(&cx), want, "{c:?} at {now}");
     }
 }
@@ -137,7 +180,10 @@ fn combinators() {
         (json!({"if": "any", "of": [f, f]}), false),
         (json!({"if": "not", "cond": f}), true),
         (json!({"if": "not", "cond": t}), false),
-        (json!({"if": "all", "of": [t, {"if": "any", "of": [f, {"if": "not", "cond": f}]}]}), true),
+        (
+            json!({"if": "all", "of": [t, {"if": "any", "of": [f, {"if": "not", "cond": f}]}]}),
+            true,
+        ),
     ];
     let cx = base();
     for (c, want) in cases {
@@ -146,8 +192,10 @@ fn combinators() {
 }
 
 fn rule(id: &str, priority: i32, frequency: serde_json::Value) -> Rule {
-    serde_json::from_value(json!({"id": id, "name": id, "priority": priority, "when": {"if": "scroll", "percent": 30},
-        "message": {"text": format!("hello from {id}")}, "frequency": frequency}))
+    serde_json::from_value(
+        json!({"id": id, "name": id, "priority": priority, "when": {"if": "scroll", "percent": 30},
+        "message": {"text": format!("hello from {id}")}, "frequency": frequency}),
+    )
     .unwrap()
 }
 
@@ -195,13 +243,26 @@ fn choose_takes_the_highest_priority_and_one_teaser_at_a_time() {
     let mut not_matching = rule("nope", 9, json!({}));
     not_matching.when = cond(json!({"if": "exit_intent"}));
     let rules = vec![low.clone(), off, high.clone(), not_matching];
-    assert_eq!(choose(&rules, &cx, &Caps::default(), false).map(|r| r.id.as_str()), Some("high"));
-    assert_eq!(choose(&rules, &cx, &Caps::default(), true), None, "a teaser is already on screen");
+    assert_eq!(
+        choose(&rules, &cx, &Caps::default(), false).map(|r| r.id.as_str()),
+        Some("high")
+    );
+    assert_eq!(
+        choose(&rules, &cx, &Caps::default(), true),
+        None,
+        "a teaser is already on screen"
+    );
     let mut caps = Caps::default();
     caps.record_dismissed(&high.id);
-    assert_eq!(choose(&rules, &cx, &caps, false).map(|r| r.id.as_str()), Some("low"));
+    assert_eq!(
+        choose(&rules, &cx, &caps, false).map(|r| r.id.as_str()),
+        Some("low")
+    );
     let tie = vec![rule("first", 3, json!({})), rule("second", 3, json!({}))];
-    assert_eq!(choose(&tie, &cx, &Caps::default(), false).map(|r| r.id.as_str()), Some("first"));
+    assert_eq!(
+        choose(&tie, &cx, &Caps::default(), false).map(|r| r.id.as_str()),
+        Some("first")
+    );
 }
 
 #[test]
@@ -222,7 +283,10 @@ fn validation() {
         json!({"if": "event", "name": ""}),
     ];
     for when in bad {
-        let r: Rule = serde_json::from_value(json!({"id": "x", "name": "x", "when": when, "message": {"text": "t"}})).unwrap();
+        let r: Rule = serde_json::from_value(
+            json!({"id": "x", "name": "x", "when": when, "message": {"text": "t"}}),
+        )
+        .unwrap();
         assert!(r.validated().is_err(), "{when}");
     }
     for junk in [
@@ -230,7 +294,10 @@ fn validation() {
         json!({"id": "X Y", "name": "x", "when": {"if": "exit_intent"}, "message": {"text": "t"}}),
         json!({"id": "x", "name": "x", "when": {"if": "scroll", "percent": 30, "extra": 1}, "message": {"text": "t"}}),
     ] {
-        assert!(serde_json::from_value::<Rule>(junk.clone()).is_err(), "{junk}");
+        assert!(
+            serde_json::from_value::<Rule>(junk.clone()).is_err(),
+            "{junk}"
+        );
     }
     let long: Rule = serde_json::from_value(json!({"id": "x", "name": "x", "when": {"if": "exit_intent"}, "message": {"text": "t".repeat(501)}})).unwrap();
     assert!(long.validated().is_err());

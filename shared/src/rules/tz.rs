@@ -78,19 +78,28 @@ struct Transition {
 impl Zone {
     /// Parses an IANA name this module knows, or a POSIX TZ string.
     pub fn parse(name: &str) -> Option<Zone> {
-        let posix = ZONES.iter().find(|(iana, _)| *iana == name).map_or(name, |(_, p)| p);
+        let posix = ZONES
+            .iter()
+            .find(|(iana, _)| *iana == name)
+            .map_or(name, |(_, p)| p);
         parse_posix(posix)
     }
 
     /// The offset east of UTC, in seconds, at the instant `utc_secs`.
     pub fn offset_at(&self, utc_secs: i64) -> i64 {
-        let Some(dst) = &self.dst else { return self.std_offset };
+        let Some(dst) = &self.dst else {
+            return self.std_offset;
+        };
         // Which year it is locally barely matters: transitions are never near New Year.
         let (year, _, _) = civil_from_days((utc_secs + self.std_offset).div_euclid(86_400));
         // Transition times are in local time: start in standard time, end in daylight time.
         let start = transition_local_secs(year, dst.start) - self.std_offset;
         let end = transition_local_secs(year, dst.end) - dst.offset;
-        let in_dst = if start < end { utc_secs >= start && utc_secs < end } else { utc_secs >= start || utc_secs < end };
+        let in_dst = if start < end {
+            utc_secs >= start && utc_secs < end
+        } else {
+            utc_secs >= start || utc_secs < end
+        };
         if in_dst {
             dst.offset
         } else {
@@ -109,13 +118,27 @@ fn parse_posix(s: &str) -> Option<Zone> {
     let _std_name = take_name(&mut rest)?;
     let std_offset = -take_offset(&mut rest)?;
     if rest.is_empty() {
-        return Some(Zone { std_offset, dst: None });
+        return Some(Zone {
+            std_offset,
+            dst: None,
+        });
     }
     let _dst_name = take_name(&mut rest)?;
-    let dst_offset = if rest.starts_with(',') || rest.is_empty() { std_offset + 3600 } else { -take_offset(&mut rest)? };
+    let dst_offset = if rest.starts_with(',') || rest.is_empty() {
+        std_offset + 3600
+    } else {
+        -take_offset(&mut rest)?
+    };
     let rules = rest.strip_prefix(',')?;
     let (start, end) = rules.split_once(',')?;
-    Some(Zone { std_offset, dst: Some(Dst { offset: dst_offset, start: parse_transition(start)?, end: parse_transition(end)? }) })
+    Some(Zone {
+        std_offset,
+        dst: Some(Dst {
+            offset: dst_offset,
+            start: parse_transition(start)?,
+            end: parse_transition(end)?,
+        }),
+    })
 }
 
 fn take_name<'a>(rest: &mut &'a str) -> Option<&'a str> {
@@ -125,7 +148,9 @@ fn take_name<'a>(rest: &mut &'a str) -> Option<&'a str> {
         *rest = &quoted[close + 1..];
         return Some(&quoted[..close]);
     }
-    let len = s.find(|c: char| !c.is_ascii_alphabetic()).unwrap_or(s.len());
+    let len = s
+        .find(|c: char| !c.is_ascii_alphabetic())
+        .unwrap_or(s.len());
     (len >= 3).then(|| {
         *rest = &s[len..];
         &s[..len]
@@ -135,7 +160,9 @@ fn take_name<'a>(rest: &mut &'a str) -> Option<&'a str> {
 /// `[+-]h[:mm[:ss]]` in POSIX sign convention (west of UTC positive); returns seconds.
 fn take_offset(rest: &mut &str) -> Option<i64> {
     let s = *rest;
-    let len = s.find(|c: char| !(c.is_ascii_digit() || c == ':' || c == '+' || c == '-')).unwrap_or(s.len());
+    let len = s
+        .find(|c: char| !(c.is_ascii_digit() || c == ':' || c == '+' || c == '-'))
+        .unwrap_or(s.len());
     let (text, tail) = s.split_at(len);
     *rest = tail;
     let (sign, digits) = match text.strip_prefix('-') {
@@ -158,18 +185,30 @@ fn parse_transition(s: &str) -> Option<Transition> {
         Some((d, t)) => (d, parse_hms(t)?),
         None => (s, 2 * 3600),
     };
-    let mut f = date.strip_prefix('M')?.split('.').map(|p| p.parse::<u32>().ok());
+    let mut f = date
+        .strip_prefix('M')?
+        .split('.')
+        .map(|p| p.parse::<u32>().ok());
     let (month, week, weekday) = (f.next()??, f.next()??, f.next()??);
-    ((1..=12).contains(&month) && (1..=5).contains(&week) && weekday <= 6)
-        .then_some(Transition { month, week, weekday, secs: time })
+    ((1..=12).contains(&month) && (1..=5).contains(&week) && weekday <= 6).then_some(Transition {
+        month,
+        week,
+        weekday,
+        secs: time,
+    })
 }
 
 /// Local seconds since the epoch at which `t` happens in `year`.
 fn transition_local_secs(year: i64, t: Transition) -> i64 {
     let first = days_from_civil(year, t.month, 1);
     let first_weekday = weekday(first);
-    let mut day = 1 + (t.weekday as i64 - first_weekday as i64).rem_euclid(7) + 7 * (t.week as i64 - 1);
-    let month_len = days_from_civil(if t.month == 12 { year + 1 } else { year }, t.month % 12 + 1, 1) - first;
+    let mut day =
+        1 + (t.weekday as i64 - first_weekday as i64).rem_euclid(7) + 7 * (t.week as i64 - 1);
+    let month_len = days_from_civil(
+        if t.month == 12 { year + 1 } else { year },
+        t.month % 12 + 1,
+        1,
+    ) - first;
     while day > month_len {
         day -= 7;
     }
@@ -217,7 +256,10 @@ mod tests {
     #[test]
     fn civil_dates_round_trip() {
         assert_eq!(days_from_civil(1970, 1, 1), 0);
-        assert_eq!(civil_from_days(days_from_civil(2026, 11, 27)), (2026, 11, 27));
+        assert_eq!(
+            civil_from_days(days_from_civil(2026, 11, 27)),
+            (2026, 11, 27)
+        );
         assert_eq!(civil_from_days(days_from_civil(2024, 2, 29)), (2024, 2, 29));
         assert_eq!(weekday(days_from_civil(2026, 11, 27)), 5, "a Friday");
     }
@@ -257,7 +299,14 @@ mod tests {
 
     #[test]
     fn refuses_what_it_cannot_read() {
-        for bad in ["", "Mars/Olympus", "CET", "CET-1CEST,M13.5.0,M10.5.0", "X-1", "CET-1CEST,J60,M10.5.0"] {
+        for bad in [
+            "",
+            "Mars/Olympus",
+            "CET",
+            "CET-1CEST,M13.5.0,M10.5.0",
+            "X-1",
+            "CET-1CEST,J60,M10.5.0",
+        ] {
             assert!(Zone::parse(bad).is_none(), "{bad:?}");
         }
     }

@@ -75,8 +75,20 @@ fn at_start(c: &Condition) -> Tri {
             Tri::Maybe => Tri::Maybe,
         },
         Condition::Scroll { .. } | Condition::ExitIntent | Condition::Event { .. } => Tri::False,
-        Condition::ActiveTime { secs } | Condition::TimeOnSite { secs } => if *secs == 0 { Tri::True } else { Tri::False },
-        Condition::RouteChanged { at_least } => if *at_least == 0 { Tri::True } else { Tri::False },
+        Condition::ActiveTime { secs } | Condition::TimeOnSite { secs } => {
+            if *secs == 0 {
+                Tri::True
+            } else {
+                Tri::False
+            }
+        }
+        Condition::RouteChanged { at_least } => {
+            if *at_least == 0 {
+                Tri::True
+            } else {
+                Tri::False
+            }
+        }
         _ => Tri::Maybe,
     }
 }
@@ -107,7 +119,10 @@ fn thresholds(c: &Condition, t: &mut Trigger) {
 /// children. (A URL inside `any`/`not` is not a gate.)
 fn gates(c: &Condition) -> Vec<UrlGate> {
     let gate = |c: &Condition| match c {
-        Condition::Url { exact, glob } => Some(UrlGate { exact: exact.clone(), glob: glob.clone() }),
+        Condition::Url { exact, glob } => Some(UrlGate {
+            exact: exact.clone(),
+            glob: glob.clone(),
+        }),
         _ => None,
     };
     match c {
@@ -120,7 +135,10 @@ fn gates(c: &Condition) -> Vec<UrlGate> {
 pub fn compile(rules: &[Rule]) -> WakeupSpec {
     let mut triggers: Vec<Trigger> = Vec::new();
     for rule in rules.iter().filter(|r| r.enabled) {
-        let mut t = Trigger { urls: gates(&rule.when), ..Default::default() };
+        let mut t = Trigger {
+            urls: gates(&rule.when),
+            ..Default::default()
+        };
         if at_start(&rule.when) == Tri::False {
             thresholds(&rule.when, &mut t);
         }
@@ -137,22 +155,37 @@ mod tests {
     use serde_json::json;
 
     fn rule(when: serde_json::Value) -> Rule {
-        serde_json::from_value(json!({"id": "r", "name": "r", "when": when, "message": {"text": "hi"}})).unwrap()
+        serde_json::from_value(
+            json!({"id": "r", "name": "r", "when": when, "message": {"text": "hi"}}),
+        )
+        .unwrap()
     }
 
     #[test]
     fn compiles_the_thresholds_that_could_fire_a_rule() {
         let cases = [
-            (json!({"if": "scroll", "percent": 30}), json!({"w": [{"s": 30}]})),
-            (json!({"if": "active_time", "secs": 20}), json!({"w": [{"a": 20}]})),
+            (
+                json!({"if": "scroll", "percent": 30}),
+                json!({"w": [{"s": 30}]}),
+            ),
+            (
+                json!({"if": "active_time", "secs": 20}),
+                json!({"w": [{"a": 20}]}),
+            ),
             (json!({"if": "exit_intent"}), json!({"w": [{"x": true}]})),
-            (json!({"if": "event", "name": "pricing_viewed"}), json!({"w": [{"e": ["pricing_viewed"]}]})),
+            (
+                json!({"if": "event", "name": "pricing_viewed"}),
+                json!({"w": [{"e": ["pricing_viewed"]}]}),
+            ),
             (
                 json!({"if": "all", "of": [{"if": "url", "glob": "/pricing*"}, {"if": "scroll", "percent": 50}]}),
                 json!({"w": [{"u": [{"g": "/pricing*"}], "s": 50}]}),
             ),
             // Only static facts: wake as soon as the page matches.
-            (json!({"if": "url", "exact": "/checkout"}), json!({"w": [{"u": [{"e": "/checkout"}]}]})),
+            (
+                json!({"if": "url", "exact": "/checkout"}),
+                json!({"w": [{"u": [{"e": "/checkout"}]}]}),
+            ),
             (json!({"if": "device", "is": "mobile"}), json!({"w": [{}]})),
             // `any` with a static branch might already hold: immediate, no gate.
             (
@@ -166,7 +199,10 @@ mod tests {
                 json!({"w": [{"s": 40, "t": 90}]}),
             ),
             // "not yet scrolled" is true at the start.
-            (json!({"if": "not", "cond": {"if": "scroll", "percent": 20}}), json!({"w": [{}]})),
+            (
+                json!({"if": "not", "cond": {"if": "scroll", "percent": 20}}),
+                json!({"w": [{}]}),
+            ),
         ];
         for (when, want) in cases {
             let spec = compile(&[rule(when.clone())]);

@@ -12,6 +12,9 @@ use yew::prelude::*;
 pub struct ChatViewProps {
     pub config: Rc<SiteConfig>,
     pub snapshot: Rc<Snapshot>,
+    /// The first bubble: the site's greeting, or the teaser the visitor answered.
+    #[prop_or_default]
+    pub greeting: Option<AttrValue>,
     /// Returns whether the text was accepted (the composer clears only then).
     pub on_send: Callback<String, bool>,
     pub on_close: Callback<()>,
@@ -51,7 +54,7 @@ pub fn ChatView(props: &ChatViewProps) -> Html {
                 <button type="button" class="close" aria-label="Close chat" onclick={on_close}>{ icons::close() }</button>
             </header>
             <MessageList
-                greeting={AttrValue::from(props.config.greeting.clone())}
+                greeting={props.greeting.clone()}
                 transcript={s.transcript.clone()}
                 on_discard={props.on_discard.clone()}
             />

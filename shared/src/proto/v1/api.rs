@@ -2,8 +2,10 @@
 //! these; the widget, the console and the integration tests deserialize them.
 
 use super::{ConversationOrigin, ErrorCode, Message, Role};
-use crate::ids::{ClientMsgId, ConversationId, Seq, SiteKey, VisitorId};
+use crate::ids::{ClientMsgId, ConversationId, RuleId, Seq, SiteKey, VisitorId};
 use crate::limits::{MAX_ALLOWED_ORIGINS, MAX_GREETING_CHARS, MAX_SITE_NAME_CHARS, MAX_URL_LEN};
+use crate::rules::wakeup::WakeupSpec;
+use crate::rules::Rule;
 use serde::{Deserialize, Serialize};
 
 /// Which corner the launcher sits in.
@@ -28,6 +30,13 @@ pub struct SiteConfig {
     pub accent: String,
     #[serde(default)]
     pub position: LauncherPosition,
+    /// The site remembers visitors before they interact (visit count, time on site across
+    /// pages), in the host page's storage.
+    #[serde(default)]
+    pub remember_visitors: bool,
+    /// What the loader watches before loading the app (compiled from the site's rules).
+    #[serde(default)]
+    pub wakeup: WakeupSpec,
 }
 
 /// What the edge embeds in the widget's iframe page: the site's configuration and the origin
@@ -36,6 +45,12 @@ pub struct SiteConfig {
 pub struct WidgetBoot {
     pub config: SiteConfig,
     pub host_origin: String,
+    /// The site's enabled proactive rules, evaluated by the app.
+    #[serde(default)]
+    pub rules: Vec<Rule>,
+    /// Whether an agent had the inbox open when the page was served.
+    #[serde(default)]
+    pub agents_online: bool,
 }
 
 /// Everything an administrator can set on a site. Used to create a site (`POST
@@ -55,6 +70,10 @@ pub struct SiteSettings {
     /// Also accept any `http://127.0.0.1:<port>` and `http://localhost:<port>` (local demos).
     #[serde(default)]
     pub allow_loopback_origins: bool,
+    /// Count visits and time on site for visitors who have not interacted yet (stored in the
+    /// visitor's browser, on the host page). Off by default: see README, "Privacy".
+    #[serde(default)]
+    pub remember_visitors: bool,
 }
 
 impl SiteSettings {
@@ -89,6 +108,7 @@ impl SiteSettings {
     }
 
     /// The public part of the settings.
+    /// The public part of the settings; `wakeup` is filled in from the rules.
     pub fn public_config(&self) -> SiteConfig {
         SiteConfig {
             site: self.key.clone(),
@@ -96,6 +116,8 @@ impl SiteSettings {
             greeting: self.greeting.clone(),
             accent: self.accent.clone(),
             position: self.position,
+            remember_visitors: self.remember_visitors,
+            wakeup: WakeupSpec::default(),
         }
     }
 
@@ -119,6 +141,7 @@ pub struct SiteSettingsPatch {
     pub position: Option<LauncherPosition>,
     pub allowed_origins: Option<Vec<String>>,
     pub allow_loopback_origins: Option<bool>,
+    pub remember_visitors: Option<bool>,
 }
 
 impl SiteSettingsPatch {
@@ -140,6 +163,9 @@ impl SiteSettingsPatch {
         }
         if let Some(v) = self.allow_loopback_origins {
             s.allow_loopback_origins = v;
+        }
+        if let Some(v) = self.remember_visitors {
+            s.remember_visitors = v;
         }
         s.validated()
     }
@@ -327,12 +353,120 @@ pub struct WsTicket {
     pub expires_at: i64,
 }
 
+/// What happened to a teaser (`POST /api/v1/sites/{site}/events`). Only aggregate counters
+/// are kept: no visitor is identified.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TeaserEvent {
+    pub rule_id: RuleId,
+    pub kind: TeaserEventKind,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TeaserEventKind {
+    /// The teaser appeared.
+    Impression,
+    /// The visitor opened the chat from it.
+    Open,
+    Dismiss,
+}
+
+/// `Beckon.track(name, {value})` after a conversation (`POST /api/v1/conversations/{id}/events`,
+/// visitor token): a goal, credited to the rule that started the conversation.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GoalEvent {
+    pub name: String,
+    #[serde(default)]
+    pub value: Option<f64>,
+}
+
+impl GoalEvent {
+    pub fn validated(self) -> Result<GoalEvent, (ErrorCode, String)> {
+        let name_ok = !self.name.is_empty()
+            && self.name.len() <= 64
+            && !self.name.chars().any(char::is_control);
+        if !name_ok {
+            return Err((ErrorCode::BadRequest, "name must be 1-64 characters".into()));
+        }
+        if self.value.is_some_and(|v| !v.is_finite() || v.abs() > 1e12) {
+            return Err((
+                ErrorCode::BadRequest,
+                "value must be a finite number".into(),
+            ));
+        }
+        Ok(self)
+    }
+}
+
+/// One rule's funnel on one day (UTC), or over a period.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct RuleDay {
+    pub day: String,
+    pub impressions: u64,
+    pub opens: u64,
+    pub dismissals: u64,
+    pub replies: u64,
+    pub goals: u64,
+    pub goal_value: f64,
+    /// Average time from the visitor's reply to the first agent answer.
+    #[serde(default)]
+    pub avg_first_response_ms: Option<u64>,
+}
+
+/// One rule's funnel over the period, with its days.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct RuleFunnel {
+    pub rule_id: String,
+    /// The rule's current name (empty if it was deleted).
+    pub name: String,
+    pub totals: RuleDay,
+    pub days: Vec<RuleDay>,
+}
+
+/// `GET /api/v1/admin/metrics?site=&from=&to=`.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct MetricsReport {
+    pub site: String,
+    pub from: String,
+    pub to: String,
+    pub rules: Vec<RuleFunnel>,
+}
+
+/// A visitor whose chat app is running on the site right now (kept in memory only).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OnlineVisitor {
+    /// Identifies this page session until it goes away.
+    pub id: String,
+    pub url: String,
+    #[serde(default)]
+    pub title: String,
+    /// When the visit started (ms since the epoch).
+    pub since: i64,
+    /// Set when the visitor has chatted before.
+    #[serde(default)]
+    pub visitor_id: Option<VisitorId>,
+}
+
+/// `POST /api/v1/admin/sites/{site}/presence/{id}/conversations`: an agent starts a
+/// conversation with a visitor who is on the site now.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReachOut {
+    pub body: String,
+    #[serde(default)]
+    pub author: Option<String>,
+}
+
 /// Frames of the inbox's live feed (`/api/v1/admin/sites/{site}/live`).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum InboxEvent {
     /// A conversation was created or changed (new message, read cursor).
     Conversation { summary: Box<ConversationSummary> },
+    /// Who is on the site now (sent whenever it changes).
+    Presence { visitors: Vec<OnlineVisitor> },
     /// A frame this client version does not know.
     #[serde(other)]
     Unknown,
@@ -355,6 +489,7 @@ mod tests {
                 "https://shop.example".into(),
             ],
             allow_loopback_origins: false,
+            remember_visitors: false,
         }
     }
 

@@ -1,0 +1,96 @@
+//! "Online now": visitors whose chat app is running on the site (live from the site's hub),
+//! with where they are and for how long — and a way to start a conversation with one.
+
+use beckon_client::api;
+use beckon_shared::proto::v1::{OnlineVisitor, ReachOut};
+use beckon_shared::{ConversationId, SiteKey};
+use web_sys::HtmlTextAreaElement;
+use yew::prelude::*;
+
+#[derive(Properties, PartialEq)]
+pub struct VisitorsPageProps {
+    pub admin_key: AttrValue,
+    pub agent_name: AttrValue,
+    pub site: SiteKey,
+    pub visitors: Vec<OnlineVisitor>,
+    /// The conversation an agent just started (to open it).
+    pub on_started: Callback<ConversationId>,
+}
+
+fn duration(since: i64) -> String {
+    let secs = ((js_sys::Date::now() as i64 - since) / 1000).max(0);
+    match secs {
+        0..=59 => format!("{secs} s"),
+        60..=3599 => format!("{} min", secs / 60),
+        _ => format!("{} h {} min", secs / 3600, secs % 3600 / 60),
+    }
+}
+
+#[function_component]
+pub fn VisitorsPage(props: &VisitorsPageProps) -> Html {
+    let writing_to = use_state(|| None::<String>);
+    let error = use_state(|| None::<String>);
+    let busy = use_state(|| false);
+    let text = use_node_ref();
+    html! {
+        <section class="settings" aria-labelledby="visitors-h">
+            <h2 id="visitors-h">{ "Online now" }</h2>
+            <p class="lead">{ "Visitors whose chat is open on the site — they showed intent, a rule reached out, or they chatted before. Start a conversation and they see it at once." }</p>
+            if props.visitors.is_empty() {
+                <p class="empty">{ "Nobody is online right now." }</p>
+            }
+            <ul class="online">
+                { for props.visitors.iter().map(|v| {
+                    let id = v.id.clone();
+                    let open_form = { let w = writing_to.clone(); let id = id.clone(); Callback::from(move |_: MouseEvent| w.set(Some(id.clone()))) };
+                    let writing = writing_to.as_deref() == Some(v.id.as_str());
+                    let onsubmit = {
+                        let (text, error, busy, writing_to) = (text.clone(), error.clone(), busy.clone(), writing_to.clone());
+                        let (key, site, name, on_started, id) = (props.admin_key.to_string(), props.site.clone(), props.agent_name.to_string(), props.on_started.clone(), id.clone());
+                        Callback::from(move |e: SubmitEvent| {
+                            e.prevent_default();
+                            let body = text.cast::<HtmlTextAreaElement>().map(|t| t.value()).unwrap_or_default();
+                            if body.trim().is_empty() {
+                                return error.set(Some("Write a message first.".into()));
+                            }
+                            busy.set(true);
+                            let (error, busy, writing_to, key, site, name, on_started, id) =
+                                (error.clone(), busy.clone(), writing_to.clone(), key.clone(), site.clone(), name.clone(), on_started.clone(), id.clone());
+                            wasm_bindgen_futures::spawn_local(async move {
+                                match api::reach_out(&key, &site, &id, &ReachOut { body, author: Some(name) }).await {
+                                    Ok(conversation) => {
+                                        writing_to.set(None);
+                                        error.set(None);
+                                        on_started.emit(conversation);
+                                    }
+                                    Err(f) => error.set(Some(f.describe())),
+                                }
+                                busy.set(false);
+                            });
+                        })
+                    };
+                    html! {
+                        <li key={v.id.clone()} class="online-visitor">
+                            <div class="where">
+                                <strong>{ if v.title.is_empty() { v.url.clone() } else { v.title.clone() } }</strong>
+                                <span class="url">{ &v.url }</span>
+                                <span class="meta">{ format!("on the site for {}", duration(v.since)) }
+                                    if v.visitor_id.is_some() { { " · has chatted before" } }</span>
+                            </div>
+                            if writing {
+                                <form class="reach-out" {onsubmit}>
+                                    <label for={format!("reach-{}", v.id)}>{ "Message" }</label>
+                                    <textarea id={format!("reach-{}", v.id)} ref={text.clone()} rows="2" placeholder="Hi! Can I help you find something?" />
+                                    <button type="submit" disabled={*busy}>{ "Send" }</button>
+                                </form>
+                            } else {
+                                <button type="button" class="start" onclick={open_form} aria-label={format!("Start a conversation with the visitor on {}", v.url)}>{ "Start conversation" }</button>
+                            }
+                        </li>
+                    }
+                }) }
+            </ul>
+            if let Some(e) = &*error { <p class="error" role="alert">{ e }</p> }
+        </section>
+    }
+}

@@ -1,0 +1,104 @@
+//! "Online now": the visitors whose chat app is running, and starting a conversation with one
+//! of them (the business reaches out; the visitor sees it live). Presence lives in the site's
+//! hub, in memory: nothing is stored about visitors who are merely online.
+
+use super::admin::authenticate;
+use crate::auth;
+use crate::conversation::client::ConversationClient;
+use crate::conversation::{Meta, PostRequest, Principal};
+use crate::error::{Error, Result};
+use crate::http::{self, Edge};
+use crate::random;
+use crate::site_hub;
+use crate::storage::{sites, visitors};
+use beckon_shared::proto::v1::{ConversationOrigin, ErrorCode, ReachOut};
+use beckon_shared::SiteKey;
+use serde_json::json;
+use worker::{Request, Response};
+
+/// `GET /api/v1/sites/{site}/presence` (WebSocket): a visitor's chat app says where it is.
+pub async fn visitor_socket(req: Request, edge: &Edge, site: &SiteKey) -> Result<Response> {
+    let settings = sites::require(&edge.db()?, site).await?;
+    http::check_origin(&req, edge, &settings)?;
+    if !req
+        .headers()
+        .get("upgrade")?
+        .is_some_and(|u| u.eq_ignore_ascii_case("websocket"))
+    {
+        return Err(Error::bad_request("expected a WebSocket upgrade request"));
+    }
+    site_hub::connect_visitor(&edge.env, site).await
+}
+
+/// `GET /api/v1/admin/sites/{site}/presence`.
+pub async fn list(req: &Request, edge: &Edge, site: &SiteKey) -> Result<Response> {
+    authenticate(req, edge).await?;
+    sites::require(&edge.db()?, site).await?;
+    http::json(
+        200,
+        &json!({ "visitors": site_hub::visitors(&edge.env, site).await? }),
+    )
+}
+
+/// `POST /api/v1/admin/sites/{site}/presence/{id}/conversations`: starts a conversation with
+/// an online visitor — the agent's message is its first — and hands it to the visitor's app.
+pub async fn reach_out(
+    mut req: Request,
+    edge: &Edge,
+    site: &SiteKey,
+    presence_id: &str,
+) -> Result<Response> {
+    authenticate(&req, edge).await?;
+    let input: ReachOut = http::read_json(&mut req).await?;
+    beckon_shared::text::normalize_body(&input.body)?;
+    let db = edge.db()?;
+    sites::require(&db, site).await?;
+    let online = site_hub::visitors(&edge.env, site).await?;
+    let visitor = online
+        .into_iter()
+        .find(|v| v.id == presence_id)
+        .ok_or_else(|| Error::new(ErrorCode::NotFound, "that visitor has left the site"))?;
+    let visitor_id = match visitor.visitor_id {
+        Some(v) => v,
+        None => {
+            let v = random::visitor_id();
+            visitors::create(&db, site, &v, edge.now).await?;
+            v
+        }
+    };
+    let id = random::conversation_id();
+    let meta = Meta {
+        id: id.clone(),
+        site: site.clone(),
+        visitor_id: visitor_id.clone(),
+        origin: ConversationOrigin::Agent {
+            author: input.author.clone(),
+        },
+        page_url: Some(visitor.url.clone()).filter(|u| !u.is_empty()),
+        created_at: edge.now,
+        opening: None,
+    };
+    let conversation = ConversationClient::new(&edge.env, &id)?;
+    conversation.init(&meta).await?;
+    let post = PostRequest {
+        principal: Principal::Agent {
+            name: input.author,
+            via: "inbox".into(),
+        },
+        body: input.body,
+        client_msg_id: None,
+    };
+    conversation.post(&post).await?;
+    let token = auth::visitor_token(&edge.token_secret()?, site, &visitor_id);
+    site_hub::push(
+        &edge.env,
+        site,
+        presence_id,
+        json!({"type": "conversation", "conversation_id": id, "visitor_token": token}),
+    )
+    .await?;
+    http::json(
+        201,
+        &json!({ "conversation_id": id, "visitor_id": visitor_id }),
+    )
+}

@@ -1,0 +1,116 @@
+//! Admin endpoints for proactive rules (create, list, read, replace, delete) and the funnel
+//! metrics per rule and day. Every change refreshes the site's cached configuration.
+
+use super::admin::authenticate;
+use crate::error::{Error, Result};
+use crate::http::{self, Edge};
+use crate::site_cache;
+use crate::storage::{rules, sites};
+use beckon_shared::proto::v1::{ErrorCode, MetricsReport};
+use beckon_shared::rules::Rule;
+use beckon_shared::{RuleId, SiteKey};
+use std::collections::BTreeMap;
+use worker::{Request, Response};
+
+/// `GET /api/v1/admin/sites/{site}/rules`.
+pub async fn list(req: &Request, edge: &Edge, site: &SiteKey) -> Result<Response> {
+    authenticate(req, edge).await?;
+    let db = edge.db()?;
+    sites::require(&db, site).await?;
+    http::json(
+        200,
+        &serde_json::json!({ "rules": rules::list(&db, site).await? }),
+    )
+}
+
+/// `POST /api/v1/admin/sites/{site}/rules`.
+pub async fn create(mut req: Request, edge: &Edge, site: &SiteKey) -> Result<Response> {
+    authenticate(&req, edge).await?;
+    let rule: Rule = http::read_json(&mut req).await?;
+    let rule = rule.validated()?;
+    let db = edge.db()?;
+    sites::require(&db, site).await?;
+    rules::insert(&db, site, &rule, edge.now).await?;
+    site_cache::invalidate(site);
+    http::json(201, &rule)
+}
+
+pub async fn get(req: &Request, edge: &Edge, site: &SiteKey, id: &RuleId) -> Result<Response> {
+    authenticate(req, edge).await?;
+    match rules::get(&edge.db()?, site, id).await? {
+        Some(rule) => http::json(200, &rule),
+        None => Err(Error::new(ErrorCode::NotFound, format!("no rule {id}"))),
+    }
+}
+
+/// `PUT /api/v1/admin/sites/{site}/rules/{id}`: replaces the rule (its id stays).
+pub async fn replace(
+    mut req: Request,
+    edge: &Edge,
+    site: &SiteKey,
+    id: &RuleId,
+) -> Result<Response> {
+    authenticate(&req, edge).await?;
+    let rule: Rule = http::read_json(&mut req).await?;
+    if rule.id != *id {
+        return Err(Error::bad_request("the rule's id cannot change"));
+    }
+    let rule = rule.validated()?;
+    rules::update(&edge.db()?, site, &rule, edge.now).await?;
+    site_cache::invalidate(site);
+    http::json(200, &rule)
+}
+
+pub async fn delete(req: &Request, edge: &Edge, site: &SiteKey, id: &RuleId) -> Result<Response> {
+    authenticate(req, edge).await?;
+    rules::delete(&edge.db()?, site, id).await?;
+    site_cache::invalidate(site);
+    Ok(Response::empty()?.with_status(204))
+}
+
+fn valid_day(s: &str) -> bool {
+    let b = s.as_bytes();
+    b.len() == 10
+        && b[4] == b'-'
+        && b[7] == b'-'
+        && s.split('-').all(|p| p.bytes().all(|c| c.is_ascii_digit()))
+}
+
+/// `GET /api/v1/admin/metrics?site=&from=YYYY-MM-DD&to=YYYY-MM-DD` (default: the last 30
+/// days): impressions, opens, dismissals, replies, goals (+ value) and average first-response
+/// time per rule, in total and per day.
+pub async fn metrics(req: &Request, edge: &Edge) -> Result<Response> {
+    authenticate(req, edge).await?;
+    let q = http::query(req)?;
+    let site = SiteKey::parse(
+        q.get("site")
+            .ok_or_else(|| Error::bad_request("the site query parameter is required"))?,
+    )?;
+    let to = q.get("to").cloned().unwrap_or_else(|| rules::day(edge.now));
+    let from = q
+        .get("from")
+        .cloned()
+        .unwrap_or_else(|| rules::day(edge.now - 29 * 86_400_000));
+    if !valid_day(&from) || !valid_day(&to) || from > to {
+        return Err(Error::bad_request(
+            "from and to must be dates like 2026-11-27, from <= to",
+        ));
+    }
+    let db = edge.db()?;
+    sites::require(&db, &site).await?;
+    let names: BTreeMap<String, String> = rules::list(&db, &site)
+        .await?
+        .into_iter()
+        .map(|r| (r.id.to_string(), r.name))
+        .collect();
+    let funnels = rules::report(&db, &site, &from, &to, &names).await?;
+    http::json(
+        200,
+        &MetricsReport {
+            site: site.to_string(),
+            from,
+            to,
+            rules: funnels,
+        },
+    )
+}

@@ -1,0 +1,66 @@
+//! A site as the widget sees it — settings, enabled rules and the compiled wake-up spec —
+//! cached in the isolate for a few seconds, because the loader's boot script and the iframe
+//! page are fetched on many page views. Admin changes invalidate this isolate's entry at once;
+//! other isolates catch up within the TTL (the boot script itself is cacheable for a minute).
+
+use crate::error::Result;
+use crate::storage::{rules, sites};
+use beckon_shared::proto::v1::{SiteConfig, SiteSettings};
+use beckon_shared::rules::{wakeup, Rule};
+use beckon_shared::SiteKey;
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::rc::Rc;
+use worker::D1Database;
+
+const TTL_MS: i64 = 10_000;
+
+pub struct SiteBundle {
+    pub settings: SiteSettings,
+    /// Enabled rules only, in order.
+    pub rules: Vec<Rule>,
+    /// Public configuration, with the wake-up spec.
+    pub config: SiteConfig,
+}
+
+thread_local! {
+    static CACHE: RefCell<HashMap<String, (i64, Rc<SiteBundle>)>> = RefCell::new(HashMap::new());
+}
+
+/// The site's bundle, from the cache or D1; `None` for an unknown site.
+pub async fn get(db: &D1Database, key: &SiteKey, now: i64) -> Result<Option<Rc<SiteBundle>>> {
+    let hit = CACHE.with(|c| {
+        c.borrow()
+            .get(key.as_str())
+            .filter(|(exp, _)| *exp > now)
+            .map(|(_, b)| b.clone())
+    });
+    if hit.is_some() {
+        return Ok(hit);
+    }
+    let Some(settings) = sites::get(db, key).await? else {
+        return Ok(None);
+    };
+    let rules: Vec<Rule> = rules::list(db, key)
+        .await?
+        .into_iter()
+        .filter(|r| r.enabled)
+        .collect();
+    let mut config = settings.public_config();
+    config.wakeup = wakeup::compile(&rules);
+    let bundle = Rc::new(SiteBundle {
+        settings,
+        rules,
+        config,
+    });
+    CACHE.with(|c| {
+        c.borrow_mut()
+            .insert(key.to_string(), (now + TTL_MS, bundle.clone()))
+    });
+    Ok(Some(bundle))
+}
+
+/// Forgets the site after a change.
+pub fn invalidate(key: &SiteKey) {
+    CACHE.with(|c| c.borrow_mut().remove(key.as_str()));
+}

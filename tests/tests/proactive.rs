@@ -1,0 +1,553 @@
+//! Proactive conversations, end to end in a real Chromium against the real edge: rules fire
+//! their teasers on the demo page at the right moment and not before, caps and dismissals
+//! hold across reloads, custom events fire rules, a reply starts a conversation whose origin
+//! is the rule, the funnel metrics count exactly what happened, and an agent can start a
+//! conversation with a visitor who is on the site.
+//!
+//! The scenarios change the demo site's rules, so they run one at a time (a lock), each in a
+//! fresh browser profile.
+
+use beckon_tests::api::Api;
+use beckon_tests::browser::{self, eventually};
+use beckon_tests::{edge, ADMIN_KEY};
+use fantoccini::actions::{InputSource, MouseActions, PointerAction};
+use fantoccini::{Client, Locator};
+use reqwest::Method;
+use serde_json::{json, Value};
+use std::time::Duration;
+
+const WAIT: Duration = Duration::from_secs(20);
+
+static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+/// Replaces every rule of the demo site.
+async fn set_rules(api: &Api, rules: &[Value]) {
+    let list = api
+        .send(api.admin(Method::GET, "/api/v1/admin/sites/demo/rules"))
+        .await;
+    for r in list.body["rules"].as_array().cloned().unwrap_or_default() {
+        let id = r["id"].as_str().unwrap();
+        let d = api
+            .send(api.admin(
+                Method::DELETE,
+                &format!("/api/v1/admin/sites/demo/rules/{id}"),
+            ))
+            .await;
+        assert_eq!(d.status, 204);
+    }
+    for r in rules {
+        let c = api
+            .send(
+                api.admin(Method::POST, "/api/v1/admin/sites/demo/rules")
+                    .json(r),
+            )
+            .await;
+        assert_eq!(c.status, 201, "{:?}", c.body);
+    }
+}
+
+fn rule(id: &str, when: Value, frequency: Value) -> Value {
+    json!({"id": id, "name": format!("Rule {id}"), "when": when, "frequency": frequency,
+           "message": {"text": format!("Teaser of {id}: can we help?"), "buttons": []}})
+}
+
+/// What the host page has loaded and stored so far.
+async fn footprint(c: &Client) -> Value {
+    c.execute(
+        r#"const root = document.querySelector('#beckon-root');
+           const frame = root && root.shadowRoot ? root.shadowRoot.querySelector('iframe') : null;
+           return {
+             wasm: performance.getEntriesByType('resource').filter(r => r.name.includes('.wasm')).length,
+             frames: document.querySelectorAll('iframe').length + (frame ? 1 : 0),
+             frame_class: frame ? frame.className : null,
+             local: localStorage.length, session: sessionStorage.length, cookie: document.cookie,
+           };"#,
+        vec![],
+    )
+    .await
+    .unwrap()
+}
+
+async fn assert_untouched(c: &Client, when: &str) {
+    let f = footprint(c).await;
+    assert_eq!(
+        (
+            f["wasm"].as_u64(),
+            f["frames"].as_u64(),
+            f["local"].as_u64(),
+            f["session"].as_u64(),
+            f["cookie"].as_str()
+        ),
+        (Some(0), Some(0), Some(0), Some(0), Some("")),
+        "{when}: the host page must have no wasm, no iframe, no storage: {f}"
+    );
+}
+
+async fn scroll_to(c: &Client, percent: u32) {
+    c.execute(
+        "const h = document.documentElement.scrollHeight - innerHeight; window.scrollTo(0, Math.round(h * arguments[0] / 100));",
+        vec![json!(percent)],
+    )
+    .await
+    .unwrap();
+}
+
+/// The teaser's text, looked up inside the iframe; leaves the browser at the top level.
+async fn teaser_text(c: &Client) -> Option<String> {
+    let frame = browser::frame(c).await?;
+    let class = frame.attr("class").await.ok()??;
+    if !class.split(' ').any(|k| k == "t") {
+        return None;
+    }
+    frame.enter_frame().await.ok()?;
+    let text = c
+        .execute("const t = document.querySelector('#teaser .teaser-text'); return t ? t.textContent : null;", vec![])
+        .await
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_owned));
+    c.enter_parent_frame().await.ok()?;
+    text
+}
+
+async fn wait_teaser(c: &Client, what: &str) -> String {
+    eventually(WAIT, what, || teaser_text(c)).await
+}
+
+/// Asserts no teaser shows for `secs`.
+async fn no_teaser_for(c: &Client, secs: u64, why: &str) {
+    for _ in 0..secs * 4 {
+        assert_eq!(teaser_text(c).await, None, "{why}");
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+}
+
+async fn open_demo(c: &Client) {
+    c.goto(&format!("{}/", edge::shared().url)).await.unwrap();
+    browser::launcher(c).await;
+}
+
+/// Acceptance: a "30 % scroll" rule shows its teaser only after scrolling; before a wake-up
+/// threshold is crossed the host page has no wasm, no iframe and no storage; a rule capped
+/// "once per visitor" does not show again after a reload.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn scroll_rule_wakes_only_past_its_threshold_and_once_per_visitor_holds() {
+    let _serial = SERIAL.lock().await;
+    let api = Api::new(&edge::shared().url);
+    set_rules(
+        &api,
+        &[rule(
+            "scroll30",
+            json!({"if": "scroll", "percent": 30}),
+            json!({"once_per_visitor": true}),
+        )],
+    )
+    .await;
+    let c = browser::open(1280, 800).await;
+    open_demo(&c).await;
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert_untouched(&c, "before scrolling").await;
+    scroll_to(&c, 15).await;
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert_untouched(&c, "at 15 %").await;
+
+    scroll_to(&c, 45).await;
+    let text = wait_teaser(&c, "the scroll teaser").await;
+    assert_eq!(text, "Teaser of scroll30: can we help?");
+    browser::screenshot(&c, "teaser-scroll-desktop").await;
+    let f = footprint(&c).await;
+    assert_eq!(f["frames"], 1, "the threshold loaded the app: {f}");
+
+    // Reload: the app wakes again past the threshold, but the cap holds.
+    c.refresh().await.unwrap();
+    browser::launcher(&c).await;
+    scroll_to(&c, 60).await;
+    eventually(WAIT, "the app after the reload", || async {
+        browser::frame(&c).await
+    })
+    .await;
+    no_teaser_for(&c, 3, "once per visitor: not again after a reload").await;
+    c.close().await.unwrap();
+}
+
+/// Acceptance: a time rule after the configured seconds; a dismissed teaser stays dismissed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn time_rule_fires_after_its_seconds_and_dismissed_stays_dismissed() {
+    let _serial = SERIAL.lock().await;
+    let api = Api::new(&edge::shared().url);
+    set_rules(
+        &api,
+        &[rule(
+            "after3s",
+            json!({"if": "active_time", "secs": 3}),
+            json!({}),
+        )],
+    )
+    .await;
+    let c = browser::open(1280, 800).await;
+    let started = std::time::Instant::now();
+    open_demo(&c).await;
+    tokio::time::sleep(Duration::from_millis(1000)).await;
+    assert_untouched(&c, "one second in").await;
+    let text = wait_teaser(&c, "the time teaser").await;
+    assert!(
+        started.elapsed() >= Duration::from_secs(3),
+        "shown after {:?}",
+        started.elapsed()
+    );
+    assert_eq!(text, "Teaser of after3s: can we help?");
+
+    // Dismiss it with the keyboard-reachable button.
+    let frame = browser::frame(&c).await.unwrap();
+    frame.enter_frame().await.unwrap();
+    c.find(Locator::Css("button[aria-label='Dismiss message']"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    c.enter_parent_frame().await.unwrap();
+    eventually(WAIT, "the teaser gone", || async {
+        teaser_text(&c).await.is_none().then_some(())
+    })
+    .await;
+
+    // No frequency cap on this rule, yet a dismissal is for good.
+    c.refresh().await.unwrap();
+    browser::launcher(&c).await;
+    eventually(WAIT, "the app after the reload", || async {
+        browser::frame(&c).await
+    })
+    .await;
+    no_teaser_for(&c, 5, "dismissed stays dismissed").await;
+    c.close().await.unwrap();
+}
+
+/// Acceptance: exit intent fires when the pointer leaves through the top edge.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn exit_intent_fires_when_the_pointer_leaves_the_top_edge() {
+    let _serial = SERIAL.lock().await;
+    let api = Api::new(&edge::shared().url);
+    set_rules(
+        &api,
+        &[rule(
+            "leaving",
+            json!({"if": "exit_intent"}),
+            json!({"once_per_session": true}),
+        )],
+    )
+    .await;
+    let c = browser::open(1280, 800).await;
+    open_demo(&c).await;
+    // The pointer moves around the page: nothing happens.
+    let heading = c.find(Locator::Css("h1")).await.unwrap();
+    c.perform_actions(
+        MouseActions::new("mouse".into()).then(PointerAction::MoveToElement {
+            element: heading,
+            duration: None,
+            x: 0.0,
+            y: 0.0,
+        }),
+    )
+    .await
+    .unwrap();
+    tokio::time::sleep(Duration::from_millis(1200)).await;
+    assert_untouched(&c, "pointer inside the page").await;
+    // It leaves through the top edge: the browser fires mouseout on the root with no related
+    // target and clientY ≤ 0 (WebDriver cannot move a pointer outside the viewport).
+    c.execute(
+        "document.documentElement.dispatchEvent(new MouseEvent('mouseout', {bubbles: true, clientX: 400, clientY: -3, relatedTarget: null}));",
+        vec![],
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        wait_teaser(&c, "the exit-intent teaser").await,
+        "Teaser of leaving: can we help?"
+    );
+    c.close().await.unwrap();
+}
+
+/// Acceptance: `Beckon.trigger('pricing_viewed')` fires its rule; replying to the teaser
+/// creates a conversation whose origin is the rule; after impression → open → reply →
+/// `track('purchase')` the metrics API returns exactly those counts for the rule.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn triggered_rule_reply_and_goal_are_counted_exactly() {
+    let _serial = SERIAL.lock().await;
+    let api = Api::new(&edge::shared().url);
+    let mut r = rule(
+        "pricing",
+        json!({"if": "event", "name": "pricing_viewed"}),
+        json!({"once_per_session": true}),
+    );
+    r["message"]["text"] = json!("Comparing plans? I can help you pick one.");
+    set_rules(&api, &[r]).await;
+
+    let c = browser::open(1280, 800).await;
+    open_demo(&c).await;
+    tokio::time::sleep(Duration::from_millis(1000)).await;
+    assert_untouched(&c, "before the event").await;
+    c.execute("Beckon.trigger('pricing_viewed')", vec![])
+        .await
+        .unwrap();
+    assert_eq!(
+        wait_teaser(&c, "the triggered teaser").await,
+        "Comparing plans? I can help you pick one."
+    );
+
+    // Open it (Reply), answer, and the conversation starts from the rule.
+    let frame = browser::frame(&c).await.unwrap();
+    frame.enter_frame().await.unwrap();
+    c.find(Locator::Css("#teaser .teaser-reply"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    eventually(WAIT, "the chat panel", || async {
+        c.find(Locator::Css("textarea[aria-label='Message']"))
+            .await
+            .ok()
+    })
+    .await;
+    assert_eq!(
+        c.find(Locator::Css("[role=log] li.greeting .body"))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap(),
+        "Comparing plans? I can help you pick one.",
+        "the teaser is the first message"
+    );
+    browser::send_message(&c, "Yes please, which plan for two people?").await;
+    browser::wait_for_log(
+        &c,
+        &[
+            "Comparing plans? I can help you pick one.",
+            "Yes please, which plan for two people?",
+        ],
+    )
+    .await;
+    c.enter_parent_frame().await.unwrap();
+
+    let conv = eventually(WAIT, "the conversation", || async {
+        let l = api
+            .send(api.admin(
+                Method::GET,
+                "/api/v1/admin/conversations?site=demo&limit=200",
+            ))
+            .await;
+        l.body["conversations"]
+            .as_array()?
+            .iter()
+            .find(|c| c["last_message"]["body"] == "Yes please, which plan for two people?")
+            .cloned()
+    })
+    .await;
+    assert_eq!(
+        conv["origin"],
+        json!({"kind": "rule", "rule_id": "pricing"})
+    );
+    let id = beckon_shared::ConversationId::parse(conv["id"].as_str().unwrap()).unwrap();
+    let messages = api.admin_messages(&id).await.messages;
+    assert_eq!(messages[0].role, beckon_shared::proto::v1::Role::Bot);
+    assert_eq!(
+        messages[0].body,
+        "Comparing plans? I can help you pick one."
+    );
+
+    // An agent answers (first response), then the visitor buys.
+    api.agent_reply(&id, "The Duo plan: two bags a month.")
+        .await;
+    let frame = browser::frame(&c).await.unwrap();
+    frame.enter_frame().await.unwrap();
+    browser::wait_for_log(
+        &c,
+        &[
+            "Comparing plans? I can help you pick one.",
+            "Yes please, which plan for two people?",
+            "The Duo plan: two bags a month.",
+        ],
+    )
+    .await;
+    c.enter_parent_frame().await.unwrap();
+    c.execute("Beckon.track('purchase', {value: 49})", vec![])
+        .await
+        .unwrap();
+
+    let today = json!(beckon_tests::fakes::unix_now());
+    let _ = today;
+    let metrics = eventually(WAIT, "the goal in the metrics", || async {
+        let m = api
+            .send(api.admin(Method::GET, "/api/v1/admin/metrics?site=demo"))
+            .await;
+        let f = m.body["rules"]
+            .as_array()?
+            .iter()
+            .find(|f| f["rule_id"] == "pricing")?
+            .clone();
+        (f["totals"]["goals"] == 1).then_some(f)
+    })
+    .await;
+    let t = &metrics["totals"];
+    assert_eq!(
+        (
+            t["impressions"].as_u64(),
+            t["opens"].as_u64(),
+            t["replies"].as_u64(),
+            t["goals"].as_u64(),
+            t["goal_value"].as_f64()
+        ),
+        (Some(1), Some(1), Some(1), Some(1), Some(49.0)),
+        "exactly what happened: {metrics}"
+    );
+    assert!(
+        t["avg_first_response_ms"].as_u64().is_some(),
+        "first response time recorded: {metrics}"
+    );
+    assert_eq!(metrics["name"], "Rule pricing");
+    c.close().await.unwrap();
+}
+
+/// Acceptance: an agent starts a conversation with an online visitor from the inbox; the
+/// visitor sees it live.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn agent_starts_a_conversation_with_an_online_visitor_from_the_inbox() {
+    let _serial = SERIAL.lock().await;
+    let base = &edge::shared().url;
+    let api = Api::new(base);
+    set_rules(&api, &[]).await;
+    let visitor = browser::open(1280, 800).await;
+    open_demo(&visitor).await;
+    // The visitor shows intent (hovers the launcher): the chat app runs, so they are online.
+    let launcher = browser::launcher(&visitor).await;
+    visitor
+        .perform_actions(
+            MouseActions::new("mouse".into()).then(PointerAction::MoveToElement {
+                element: launcher,
+                duration: None,
+                x: 0.0,
+                y: 0.0,
+            }),
+        )
+        .await
+        .unwrap();
+
+    let agent = browser::open(1280, 800).await;
+    agent.goto(&format!("{base}/console/")).await.unwrap();
+    agent
+        .wait()
+        .for_element(Locator::Css("#admin-key"))
+        .await
+        .unwrap()
+        .send_keys(ADMIN_KEY)
+        .await
+        .unwrap();
+    agent
+        .find(Locator::Css("#agent-name"))
+        .await
+        .unwrap()
+        .clear()
+        .await
+        .unwrap();
+    agent
+        .find(Locator::Css("#agent-name"))
+        .await
+        .unwrap()
+        .send_keys("Maya")
+        .await
+        .unwrap();
+    agent
+        .find(Locator::Css("form button[type=submit]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    agent
+        .wait()
+        .for_element(Locator::Css("nav[aria-label=Views]"))
+        .await
+        .unwrap();
+    let tab = eventually(WAIT, "one visitor online", || async {
+        let t = agent
+            .find(Locator::XPath(
+                "//nav[@aria-label='Views']/button[starts-with(., 'Online now')]",
+            ))
+            .await
+            .ok()?;
+        t.text()
+            .await
+            .ok()
+            .filter(|s| s.as_str() != "Online now (0)")
+            .map(|_| t)
+    })
+    .await;
+    tab.click().await.unwrap();
+    let demo_url = format!("{base}/");
+    let start = eventually(WAIT, "the visitor on the demo page", || async {
+        for li in agent
+            .find_all(Locator::Css("li.online-visitor"))
+            .await
+            .ok()?
+        {
+            if li.text().await.ok()?.contains(&demo_url) {
+                return li.find(Locator::Css("button.start")).await.ok();
+            }
+        }
+        None
+    })
+    .await;
+    start.click().await.unwrap();
+    let text = format!(
+        "Hi! Anything I can help you find? #{}",
+        beckon_tests::free_port()
+    );
+    agent
+        .find(Locator::Css(".reach-out textarea"))
+        .await
+        .unwrap()
+        .send_keys(&text)
+        .await
+        .unwrap();
+    agent
+        .find(Locator::Css(".reach-out button[type=submit]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    // The inbox switches to the new conversation.
+    browser::wait_for_log(&agent, &[&text]).await;
+
+    // The visitor sees it live, as a message beside the launcher, then in the chat.
+    assert_eq!(wait_teaser(&visitor, "the agent's message").await, text);
+    browser::screenshot(&visitor, "agent-reached-out").await;
+    let frame = browser::frame(&visitor).await.unwrap();
+    frame.enter_frame().await.unwrap();
+    visitor
+        .find(Locator::Css("#teaser .teaser-reply"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    browser::wait_for_log(&visitor, &[&text]).await;
+    browser::send_message(&visitor, "Yes, the decaf please").await;
+    browser::wait_for_log(&agent, &[&text, "Yes, the decaf please"]).await;
+    let origin = api
+        .send(api.admin(
+            Method::GET,
+            "/api/v1/admin/conversations?site=demo&limit=200",
+        ))
+        .await
+        .body["conversations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["last_message"]["body"] == "Yes, the decaf please")
+        .map(|c| c["origin"].clone());
+    assert_eq!(origin, Some(json!({"kind": "agent", "author": "Maya"})));
+    visitor.close().await.unwrap();
+    agent.close().await.unwrap();
+}
