@@ -22,8 +22,9 @@ fn widget_app_stays_within_its_budget() {
     let n = gzip_len("dist/public/widget/beckon_widget_bg.wasm")
         + gzip_len("dist/public/widget/beckon_widget.js");
     println!("widget app: {n} B gzip");
+    // The app loads only after intent or a rule's threshold; this keeps its growth in check.
     assert!(
-        n <= 220 * 1024,
-        "widget wasm + glue is {n} B gzip, budget 225280 B"
+        n <= 256 * 1024,
+        "widget wasm + glue is {n} B gzip, budget 262144 B"
     );
 }

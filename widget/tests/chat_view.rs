@@ -22,6 +22,8 @@ fn config() -> Rc<SiteConfig> {
         greeting: "Hi there!".into(),
         accent: "#0f766e".into(),
         position: LauncherPosition::Right,
+        remember_visitors: false,
+        wakeup: Default::default(),
     })
 }
 
@@ -46,6 +48,7 @@ async fn render(snapshot: Snapshot) -> web_sys::Element {
     let props = ChatViewProps {
         config: config(),
         snapshot: Rc::new(snapshot),
+        greeting: Some("Hi there!".into()),
         on_send: Callback::from(|_| true),
         on_close: Callback::noop(),
         on_typing: Callback::noop(),

@@ -144,22 +144,18 @@ async fn bump(
     let day = day(at_ms);
     let mut all = vec![Arg::Str(site.as_str()), Arg::Str(rule), Arg::Str(&day)];
     all.extend_from_slice(args);
-    stmt(
+    // One batch, so the row's creation and its increment are applied together.
+    let create = stmt(
         db,
-        &format!(
-            "INSERT INTO rule_metrics (site_key, rule_id, day) VALUES (?1, ?2, ?3) ON CONFLICT DO NOTHING;"
-        ),
+        "INSERT INTO rule_metrics (site_key, rule_id, day) VALUES (?1, ?2, ?3) ON CONFLICT DO NOTHING",
         &all[..3],
-    )?
-    .run()
-    .await?;
-    stmt(
+    )?;
+    let update = stmt(
         db,
         &format!("UPDATE rule_metrics SET {set} WHERE site_key = ?1 AND rule_id = ?2 AND day = ?3"),
         &all,
-    )?
-    .run()
-    .await?;
+    )?;
+    db.batch(vec![create, update]).await?;
     Ok(())
 }
 

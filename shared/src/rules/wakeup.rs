@@ -106,11 +106,7 @@ fn thresholds(c: &Condition, t: &mut Trigger) {
         Condition::TimeOnSite { secs } => low(&mut t.site_secs, *secs),
         Condition::RouteChanged { at_least } => low(&mut t.route_changes, *at_least),
         Condition::ExitIntent => t.exit = true,
-        Condition::Event { name } => {
-            if !t.events.contains(name) {
-                t.events.push(name.clone());
-            }
-        }
+        Condition::Event { name } if !t.events.contains(name) => t.events.push(name.clone()),
         _ => {}
     }
 }
