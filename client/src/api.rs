@@ -3,7 +3,7 @@
 
 use beckon_shared::proto::v1::{
     ApiError, ChannelInfo, ChannelKind, ChannelTestResult, ConversationList, ErrorCode, GoalEvent,
-    MetricsReport, ReachOut, SiteSettings, StartConversation, StartedConversation, TeaserEvent,
+    Identify, MetricsReport, ReachOut, SiteSettings, StartConversation, StartedConversation, TeaserEvent,
     WsTicket,
 };
 use beckon_shared::rules::Rule;
@@ -157,6 +157,12 @@ pub async fn goal_event(id: &ConversationId, token: &str, goal: &GoalEvent) -> R
     )
     .await
     .map(|_| ())
+}
+
+/// `POST /api/v1/sites/{site}/identify`: `Beckon.identify` for a visitor with a token.
+pub async fn identify(site: &SiteKey, token: &str, who: &Identify) -> Result<(), Failure> {
+    let body = serde_json::to_string(who).map_err(|_| Failure::Network)?;
+    call("POST", &format!("/api/v1/sites/{site}/identify"), Some(token), Some(body)).await.map(|_| ())
 }
 
 /// `POST /api/v1/admin/ws-ticket`.

@@ -15,7 +15,7 @@ use beckon_client::components::Teaser;
 use beckon_client::reconnecting::{Reconnecting, SocketEvent, UrlSource};
 use beckon_client::session::{Auth, Session, SessionEvent, Snapshot};
 use beckon_shared::proto::v1::{
-    ConversationOrigin, GoalEvent, Role, TeaserEvent, TeaserEventKind, WidgetBoot,
+    ConversationOrigin, GoalEvent, Identify, Role, TeaserEvent, TeaserEventKind, WidgetBoot,
 };
 use beckon_shared::rules::{CtaAction, Rule};
 use beckon_shared::{ConversationId, SiteKey};
@@ -89,6 +89,16 @@ fn count(site: &SiteKey, rule: &Rule, kind: TeaserEventKind) {
     });
 }
 
+/// Sends the identity `Beckon.identify` gave, if the visitor has a token yet.
+fn send_identity(site: &SiteKey, session: &Session, pending: &Rc<std::cell::RefCell<Option<Identify>>>) {
+    let Some((_, token)) = session.credentials() else { return };
+    let Some(who) = pending.borrow_mut().take() else { return };
+    let site = site.clone();
+    wasm_bindgen_futures::spawn_local(async move {
+        let _ = api::identify(&site, &token, &who).await;
+    });
+}
+
 /// The page the visitor is on, for the presence socket.
 #[derive(Clone, Default)]
 struct Whereabouts {
@@ -118,6 +128,8 @@ pub fn App(props: &AppProps) -> Html {
     let whereabouts = use_mut_ref(Whereabouts::default);
     let presence = use_mut_ref(|| None::<Rc<Reconnecting>>);
     let previewed = use_mut_ref(|| 0u64);
+    // `Beckon.identify` before the visitor has a token waits for the first conversation.
+    let pending_identity = use_mut_ref(|| None::<Identify>);
 
     let session = {
         let setter = snapshot.setter();
@@ -291,6 +303,7 @@ pub fn App(props: &AppProps) -> Html {
 
     // Messages from the loader.
     {
+        let (pending_identity, site) = (pending_identity.clone(), site.clone());
         let (bridge, session, proactive, whereabouts, presence, evaluate, view, set_view) = (
             (*bridge).clone(),
             (*session).clone(),
@@ -341,6 +354,12 @@ pub fn App(props: &AppProps) -> Html {
                         evaluate();
                     }
                 }
+                FromHost::Identify { traits } => {
+                    if let Ok(who) = serde_json::from_value::<Identify>(traits) {
+                        *pending_identity.borrow_mut() = Some(who);
+                        send_identity(&site, &session, &pending_identity);
+                    }
+                }
                 FromHost::Track { name, props } => {
                     if let Some((id, token)) = session.credentials() {
                         let goal = GoalEvent {
@@ -357,6 +376,17 @@ pub fn App(props: &AppProps) -> Html {
                 _ => {}
             });
             move || drop(listener)
+        });
+    }
+
+    // Send a pending identity once the visitor has a token.
+    {
+        let (session, pending, site) = ((*session).clone(), pending_identity.clone(), site.clone());
+        let has_credentials = session.credentials().is_some();
+        use_effect_with(has_credentials, move |has| {
+            if *has {
+                send_identity(&site, &session, &pending);
+            }
         });
     }
 

@@ -19,6 +19,7 @@ use crate::site_hub;
 use crate::storage;
 use beckon_shared::limits::{MAX_AUTHOR_CHARS, MAX_HISTORY_PAGE};
 use beckon_shared::proto::v1::{
+    ContactChannel,
     ConversationOrigin, ConversationSummary, ErrorCode, InboxEvent, Message, MessagePage,
     MessagePreview, PostedMessage, Role, ServerFrame,
 };
@@ -44,6 +45,17 @@ pub struct Meta {
     /// The proactive message the visitor answered; stored as the first message (role `bot`).
     #[serde(default)]
     pub opening: Option<String>,
+    /// For a conversation the business started on a contact's own channel: where the
+    /// business's messages are relayed.
+    #[serde(default)]
+    pub contact: Option<ContactRoute>,
+}
+
+/// A contact's address on their own channel.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ContactRoute {
+    pub channel: ContactChannel,
+    pub address: String,
 }
 
 /// Who is calling, as established by the Worker.
@@ -315,9 +327,10 @@ impl Conversation {
             author,
             via,
         })?;
-        // Same synchronous block: the relays are durable exactly when the message is.
-        self.store
-            .enqueue_relays(message.seq, message.via.as_deref(), now)?;
+        // Same synchronous block: the relays are durable exactly when the message is. The
+        // business's messages also go to a contact reached on their own channel.
+        let to_contact = role != Role::Visitor && self.meta()?.contact.is_some();
+        self.store.enqueue_relays(message.seq, message.via.as_deref(), to_contact, now)?;
         socket::broadcast(
             &self.state,
             &ServerFrame::Message {
@@ -391,8 +404,7 @@ impl Conversation {
             author: None,
             via: Some(via.clone()),
         })?;
-        self.store
-            .enqueue_relays(message.seq, message.via.as_deref(), now)
+        self.store.enqueue_relays(message.seq, message.via.as_deref(), false, now)
     }
 
     /// For a conversation a rule started: the time from the visitor's first message to the

@@ -42,6 +42,44 @@ struct Row {
     force_template: i64,
 }
 
+/// Where a relay goes: one of the site's agent channels, or — for a conversation the
+/// business started on a contact's own WhatsApp — the contact.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Target {
+    Channel(ChannelKind),
+    Contact,
+}
+
+impl Target {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Target::Channel(k) => k.as_str(),
+            Target::Contact => "contact",
+        }
+    }
+
+    fn parse(s: &str) -> Option<Target> {
+        if s == "contact" {
+            return Some(Target::Contact);
+        }
+        ChannelKind::parse(s).map(Target::Channel)
+    }
+
+    /// The channel whose settings the relay uses.
+    fn channel(self) -> ChannelKind {
+        match self {
+            Target::Channel(k) => k,
+            Target::Contact => ChannelKind::Whatsapp,
+        }
+    }
+}
+
+impl From<ChannelKind> for Target {
+    fn from(k: ChannelKind) -> Target {
+        Target::Channel(k)
+    }
+}
+
 /// One relay as the admin API shows it.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct RelayInfo {
@@ -65,18 +103,21 @@ pub struct DeliveryInfo {
 }
 
 impl Store {
-    /// Queues the relays of message `seq` (called in the same synchronous block that stores it).
-    pub fn enqueue_relays(&self, seq: Seq, via: Option<&str>, now: i64) -> Result<()> {
-        for kind in ChannelKind::ALL.iter().filter(|k| Some(k.as_str()) != via) {
+    /// Queues the relays of message `seq` (called in the same synchronous block that stores
+    /// it): one per agent channel except the message's own, plus the contact's own channel
+    /// for the business's messages in a conversation it started there.
+    pub fn enqueue_relays(&self, seq: Seq, via: Option<&str>, to_contact: bool, now: i64) -> Result<()> {
+        let channels = ChannelKind::ALL.iter().filter(|k| Some(k.as_str()) != via).map(|k| Target::Channel(*k));
+        for target in channels.chain(to_contact.then_some(Target::Contact)) {
             self.sql.exec(
                 "INSERT OR IGNORE INTO outbox (seq, channel, next_at) VALUES (?, ?, ?)",
-                vec![int(seq.0 as i64), kind.as_str().into(), int(now)],
+                vec![int(seq.0 as i64), target.as_str().into(), int(now)],
             )?;
         }
         Ok(())
     }
 
-    fn pending_channels(&self) -> Result<Vec<ChannelKind>> {
+    fn pending_channels(&self) -> Result<Vec<Target>> {
         #[derive(Deserialize)]
         struct C {
             channel: String,
@@ -90,16 +131,16 @@ impl Store {
             .to_array()?;
         Ok(rows
             .iter()
-            .filter_map(|c| ChannelKind::parse(&c.channel))
+            .filter_map(|c| Target::parse(&c.channel))
             .collect())
     }
 
-    fn next_pending(&self, kind: ChannelKind) -> Result<Option<Row>> {
+    fn next_pending(&self, kind: impl Into<Target>) -> Result<Option<Row>> {
         let rows: Vec<Row> = self
             .sql
             .exec(
                 "SELECT seq, attempts, next_at, force_template FROM outbox WHERE state = 'pending' AND channel = ? ORDER BY seq LIMIT 1",
-                vec![kind.as_str().into()],
+                vec![kind.into().as_str().into()],
             )?
             .to_array()?;
         Ok(rows.into_iter().next())
@@ -125,22 +166,22 @@ impl Store {
     fn finish(
         &self,
         seq: i64,
-        kind: ChannelKind,
+        kind: impl Into<Target>,
         state: &str,
         error: Option<&str>,
         now: i64,
     ) -> Result<()> {
         self.sql.exec(
             "UPDATE outbox SET state = ?, done_at = ?, last_error = COALESCE(?, last_error) WHERE seq = ? AND channel = ?",
-            vec![state.into(), int(now), opt(error), int(seq), kind.as_str().into()],
+            vec![state.into(), int(now), opt(error), int(seq), kind.into().as_str().into()],
         )?;
         Ok(())
     }
 
-    fn skip_pending(&self, kind: ChannelKind, now: i64) -> Result<()> {
+    fn skip_pending(&self, kind: impl Into<Target>, now: i64) -> Result<()> {
         self.sql.exec(
             "UPDATE outbox SET state = 'skipped', done_at = ? WHERE state = 'pending' AND channel = ?",
-            vec![int(now), kind.as_str().into()],
+            vec![int(now), kind.into().as_str().into()],
         )?;
         Ok(())
     }
@@ -148,19 +189,19 @@ impl Store {
     fn retry_later(
         &self,
         seq: i64,
-        kind: ChannelKind,
+        kind: impl Into<Target>,
         attempts: i64,
         next_at: i64,
         error: &str,
     ) -> Result<()> {
         self.sql.exec(
             "UPDATE outbox SET attempts = ?, next_at = ?, last_error = ? WHERE seq = ? AND channel = ?",
-            vec![int(attempts), int(next_at), error.into(), int(seq), kind.as_str().into()],
+            vec![int(attempts), int(next_at), error.into(), int(seq), kind.into().as_str().into()],
         )?;
         Ok(())
     }
 
-    fn delivered(&self, seq: i64, kind: ChannelKind, recipient: &str) -> Result<bool> {
+    fn delivered(&self, seq: i64, kind: impl Into<Target>, recipient: &str) -> Result<bool> {
         #[derive(Deserialize)]
         struct N {
             n: i64,
@@ -169,13 +210,13 @@ impl Store {
             .sql
             .exec(
                 "SELECT COUNT(*) AS n FROM deliveries WHERE seq = ? AND channel = ? AND recipient = ? AND status != 'failed'",
-                vec![int(seq), kind.as_str().into(), recipient.into()],
+                vec![int(seq), kind.into().as_str().into(), recipient.into()],
             )?
             .one()?;
         Ok(r.n > 0)
     }
 
-    fn has_deliveries_to(&self, kind: ChannelKind, recipient: &str) -> Result<bool> {
+    fn has_deliveries_to(&self, kind: impl Into<Target>, recipient: &str) -> Result<bool> {
         #[derive(Deserialize)]
         struct N {
             n: i64,
@@ -184,7 +225,7 @@ impl Store {
             .sql
             .exec(
                 "SELECT COUNT(*) AS n FROM deliveries WHERE channel = ? AND recipient = ?",
-                vec![kind.as_str().into(), recipient.into()],
+                vec![kind.into().as_str().into(), recipient.into()],
             )?
             .one()?;
         Ok(r.n > 0)
@@ -193,7 +234,7 @@ impl Store {
     fn record_delivery(
         &self,
         seq: i64,
-        kind: ChannelKind,
+        kind: impl Into<Target>,
         recipient: &str,
         remote_id: &str,
         now: i64,
@@ -201,7 +242,7 @@ impl Store {
         self.sql.exec(
             "INSERT INTO deliveries (seq, channel, recipient, remote_id, sent_at) VALUES (?, ?, ?, ?, ?)
              ON CONFLICT(seq, channel, recipient) DO UPDATE SET remote_id = excluded.remote_id, status = 'sent', sent_at = excluded.sent_at",
-            vec![int(seq), kind.as_str().into(), recipient.into(), remote_id.into(), int(now)],
+            vec![int(seq), kind.into().as_str().into(), recipient.into(), remote_id.into(), int(now)],
         )?;
         Ok(())
     }
@@ -334,6 +375,7 @@ struct Context<'a> {
     meta: &'a Meta,
     site_name: &'a str,
     channel: &'a Channel,
+    target: Target,
     timeout_ms: u64,
 }
 
@@ -383,8 +425,8 @@ impl Conversation {
     }
 
     async fn pump_once(&self) -> Result<()> {
-        let kinds = self.store.pending_channels()?;
-        if kinds.is_empty() {
+        let targets = self.store.pending_channels()?;
+        if targets.is_empty() {
             return Ok(());
         }
         let meta = self.meta()?;
@@ -398,15 +440,16 @@ impl Conversation {
         let timeout_ms = transport::timeout_ms(&self.env);
         let now = http::now_ms();
         let mut work = Vec::new();
-        for kind in kinds {
-            match channels.iter().find(|c| c.kind == kind && c.enabled) {
+        for target in targets {
+            match channels.iter().find(|c| c.kind == target.channel() && c.enabled) {
                 Some(channel) => work.push(self.pump_channel(Context {
                     meta: &meta,
                     site_name: &site_name,
                     channel,
+                    target,
                     timeout_ms,
                 })),
-                None => self.store.skip_pending(kind, now)?,
+                None => self.store.skip_pending(target, now)?,
             }
         }
         futures_util::future::join_all(work).await;
@@ -419,7 +462,7 @@ impl Conversation {
         let mut reported_ok = cx.channel.status == ChannelStatus::Ok;
         for _ in 0..BATCH {
             let now = http::now_ms();
-            let row = match self.store.next_pending(kind) {
+            let row = match self.store.next_pending(cx.target) {
                 Ok(Some(row)) if row.next_at <= now => row,
                 Ok(_) => return,
                 Err(e) => return worker::console_error!("outbox: {e}"),
@@ -437,7 +480,7 @@ impl Conversation {
             let now = http::now_ms();
             match outcome {
                 Ok(()) => {
-                    if let Err(e) = self.store.finish(row.seq, kind, "sent", None, now) {
+                    if let Err(e) = self.store.finish(row.seq, cx.target, "sent", None, now) {
                         return worker::console_error!("outbox: {e}");
                     }
                     if !reported_ok {
@@ -459,12 +502,9 @@ impl Conversation {
                         _ => 0,
                     };
                     let result = if attempts >= GIVE_UP_AFTER {
-                        self.store
-                            .finish(row.seq, kind, "failed", Some(&reason), now)
+                        self.store.finish(row.seq, cx.target, "failed", Some(&reason), now)
                     } else {
-                        self.store.retry_later(
-                            row.seq,
-                            kind,
+                        self.store.retry_later(row.seq, cx.target,
                             attempts,
                             now + delay.max(hint) as i64,
                             &reason,
@@ -515,6 +555,9 @@ impl Conversation {
             after_ms: None,
             reason: e.to_string(),
         };
+        if cx.target == Target::Contact {
+            return self.deliver_to_contact(cx, m, row).await;
+        }
         let send = |req| async move { transport::send(&req, cx.timeout_ms).await };
         let seq = row.seq;
         match (&cx.channel.settings, &cx.channel.secrets) {
@@ -693,6 +736,48 @@ impl Conversation {
                 reason: "settings and secrets are of different channels".into(),
             }),
         }
+    }
+
+    /// Sends the business's message to the contact's own WhatsApp, in a conversation the
+    /// business started there: free-form inside the contact's 24-hour window, else the
+    /// approved template.
+    async fn deliver_to_contact(&self, cx: &Context<'_>, m: &Message, row: &Row) -> std::result::Result<(), Failure> {
+        let internal = |e: Error| Failure::Retry { after_ms: None, reason: e.to_string() };
+        let Some(contact) = &cx.meta.contact else { return Err(Failure::Permanent { reason: "no contact address".into() }) };
+        let (
+            ChannelSettings::Whatsapp { phone_number_id, template_name, template_language, graph_version, .. },
+            ChannelSecrets::Whatsapp { access_token, .. },
+        ) = (&cx.channel.settings, &cx.channel.secrets)
+        else {
+            return Err(Failure::Permanent { reason: "whatsapp is not set up".into() });
+        };
+        if self.store.delivered(row.seq, Target::Contact, &contact.address).map_err(internal)? {
+            return Ok(());
+        }
+        let target = whatsapp::Target {
+            api_base: cx.channel.settings.api_base(),
+            version: graph_version,
+            phone_number_id,
+            access_token,
+            to: &contact.address,
+        };
+        let text = match &m.author {
+            Some(a) => format!("{a} ({}): {}", cx.site_name, m.body),
+            None => format!("{}: {}", cx.site_name, m.body),
+        };
+        let template = || whatsapp::send_template(&target, template_name, template_language, cx.site_name, &m.body, cx.meta.id.as_str());
+        let db = self.env.d1("DB").map_err(|e| internal(e.into()))?;
+        let last_inbound = storage::channels::window(&db, &cx.meta.site, &contact.address).await.map_err(internal)?;
+        let in_window = row.force_template == 0 && whatsapp::window_open(last_inbound, http::now_ms());
+        let request = if in_window { whatsapp::send_text(&target, &text) } else { template() };
+        let send = |req| async move { transport::send(&req, cx.timeout_ms).await };
+        let wamid = match whatsapp::parse_sent(&send(request).await?) {
+            Err(Failure::NeedsTemplate) if in_window => whatsapp::parse_sent(&send(template()).await?)?,
+            other => other?,
+        };
+        self.store.record_delivery(row.seq, Target::Contact, &contact.address, &wamid, http::now_ms()).map_err(internal)?;
+        // Statuses of this message (delivered, read, a late 131047) route back here.
+        storage::channels::map_thread(&db, ChannelKind::Whatsapp, &cx.meta.site, &wamid, &cx.meta.id, http::now_ms()).await.map_err(internal)
     }
 
     /// Stores the conversation's new thread in the channel, here and in D1 (inbound routing).

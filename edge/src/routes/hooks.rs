@@ -10,6 +10,7 @@ use crate::conversation::{PostRequest, Principal, RelayStatus};
 use crate::error::{Error, Result};
 use crate::http::{self, Edge};
 use crate::storage::channels::{self as store, Channel};
+use crate::storage::visitors;
 use beckon_shared::limits::MAX_MESSAGE_CHARS;
 use beckon_shared::proto::v1::{ChannelKind, ChannelSecrets, ChannelSettings, ErrorCode};
 use beckon_shared::SiteKey;
@@ -61,6 +62,23 @@ async fn route(env: &Env, site: &SiteKey, kind: ChannelKind, inbound: Inbound) -
     ConversationClient::new(env, &conversation)?
         .post(&post)
         .await?;
+    Ok(())
+}
+
+/// A message from a contact on their own WhatsApp: the visitor's message in the conversation
+/// the business started with them (anything else from unknown numbers is ignored).
+async fn contact_reply(env: &Env, site: &SiteKey, from: &str, event_id: &str, text: String) -> Result<()> {
+    let db = env.d1("DB")?;
+    let Some((visitor, conversation)) = visitors::find_contact_thread(&db, site, "whatsapp", from).await? else {
+        worker::console_log!("whatsapp message from a number that is neither an agent nor a contact of {site}: ignored");
+        return Ok(());
+    };
+    let post = PostRequest {
+        principal: Principal::Visitor { visitor_id: visitor },
+        body: text.chars().take(MAX_MESSAGE_CHARS).collect(),
+        client_msg_id: Some(channels::idempotency_key("wa-contact", event_id)),
+    };
+    ConversationClient::new(env, &conversation)?.post(&post).await?;
     Ok(())
 }
 
@@ -196,12 +214,15 @@ pub async fn whatsapp(mut req: Request, edge: &Edge, site: &SiteKey) -> Result<R
                     text,
                     is_button,
                 } => {
+                    // Any message opens (refreshes) that number's 24-hour window.
+                    store::touch_window(&db, &site, &from, now).await?;
                     if !agents.contains(&from) {
-                        worker::console_log!("whatsapp message from a number that is not an agent of {site}: ignored");
+                        // A contact the business reached on WhatsApp, answering.
+                        if let Some(text) = text {
+                            contact_reply(&env, &site, &from, &id, text).await?;
+                        }
                         continue;
                     }
-                    // Any message from the agent opens (refreshes) the 24-hour window.
-                    store::touch_window(&db, &site, &from, now).await?;
                     if let (Some(context), Some(text), false) = (context_id, text, is_button) {
                         let inbound = Inbound {
                             thread_key: context,

@@ -3,6 +3,7 @@
 
 mod admin;
 mod channels;
+mod contacts;
 mod hooks;
 mod presence;
 mod public;
@@ -12,7 +13,7 @@ mod visitor;
 use crate::error::{Error, Result};
 use crate::http::{self, Edge};
 use beckon_shared::proto::v1::{ChannelKind, ErrorCode};
-use beckon_shared::{ConversationId, RuleId, SiteKey};
+use beckon_shared::{ConversationId, RuleId, SiteKey, VisitorId};
 use worker::{Context, Env, Method, Request, Response};
 
 /// Every endpoint the Worker serves (static files are served by the assets binding before
@@ -59,6 +60,9 @@ pub enum Route {
     AdminMetrics,
     AdminPresence(SiteKey),
     AdminReachOut(SiteKey, String),
+    Identify(SiteKey),
+    AdminContacts(SiteKey),
+    AdminContactOutreach(SiteKey, VisitorId),
 }
 
 /// Maps a request line to a route: unknown paths are `not_found`, known paths with another
@@ -139,6 +143,11 @@ pub fn resolve(method: &Method, path: &str) -> Result<Route> {
         }
         ["api", "v1", "sites", s, "events"] => vec![(Post, site(s).map(Route::TeaserEvent))],
         ["api", "v1", "sites", s, "presence"] => vec![(Get, site(s).map(Route::PresenceSocket))],
+        ["api", "v1", "sites", s, "identify"] => vec![(Post, site(s).map(Route::Identify))],
+        ["api", "v1", "admin", "sites", s, "contacts"] => vec![(Get, site(s).map(Route::AdminContacts))],
+        ["api", "v1", "admin", "sites", s, "contacts", v, "conversations"] => {
+            vec![(Post, site(s).and_then(|s| Ok(Route::AdminContactOutreach(s, VisitorId::parse(v)?))))]
+        }
         ["api", "v1", "conversations", c, "events"] => vec![(Post, conv(c).map(Route::GoalEvent))],
         ["api", "v1", "admin", "metrics"] => vec![(Get, Ok(Route::AdminMetrics))],
         ["api", "v1", "admin", "sites", s, "rules"] => vec![
@@ -237,6 +246,9 @@ async fn run(route: Route, req: Request, edge: &Edge) -> Result<Response> {
         Route::AdminMetrics => rules::metrics(&req, edge).await,
         Route::AdminPresence(site) => presence::list(&req, edge, &site).await,
         Route::AdminReachOut(site, id) => presence::reach_out(req, edge, &site, &id).await,
+        Route::Identify(site) => visitor::identify(req, edge, &site).await,
+        Route::AdminContacts(site) => contacts::list(&req, edge, &site).await,
+        Route::AdminContactOutreach(site, v) => contacts::reach_out(req, edge, &site, &v).await,
         Route::AdminListChannels(site) => channels::list(&req, edge, &site).await,
         Route::AdminPutChannel(site, kind) => channels::put(req, edge, &site, kind).await,
         Route::AdminDeleteChannel(site, kind) => channels::delete(&req, edge, &site, kind).await,
@@ -318,7 +330,8 @@ mod tests {
                 .replace("{channel}", "whatsapp")
                 .replace("{kind}", "telegram")
                 .replace("{rule_id}", "welcome")
-                .replace("{presence_id}", "p1");
+                .replace("{presence_id}", "p1")
+                .replace("{visitor_id}", "v_0123456789abcdef0123456789abcdef");
             for method in ops
                 .as_object()
                 .unwrap()

@@ -77,6 +77,7 @@ pub async fn reach_out(
         page_url: Some(visitor.url.clone()).filter(|u| !u.is_empty()),
         created_at: edge.now,
         opening: None,
+        contact: None,
     };
     let conversation = ConversationClient::new(&edge.env, &id)?;
     conversation.init(&meta).await?;

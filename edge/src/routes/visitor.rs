@@ -11,8 +11,8 @@ use crate::site_cache;
 use crate::storage::rules::{self, Counter};
 use crate::storage::{sites, visitors};
 use beckon_shared::proto::v1::{
-    ConversationOrigin, ErrorCode, GoalEvent, StartConversation, StartedConversation, TeaserEvent,
-    TeaserEventKind,
+    ConversationOrigin, ErrorCode, GoalEvent, Identify, StartConversation, StartedConversation,
+    TeaserEvent, TeaserEventKind,
 };
 use beckon_shared::{ConversationId, RuleId, Seq, SiteKey};
 use worker::{Request, Response};
@@ -104,6 +104,7 @@ pub async fn start_conversation(mut req: Request, edge: &Edge, key: &SiteKey) ->
         page_url: start.page_url,
         created_at: edge.now,
         opening: opening.as_ref().map(|(_, text)| text.clone()),
+        contact: None,
     };
     ConversationClient::new(&edge.env, &id)?.init(&meta).await?;
     if let Some((rule, _)) = &opening {
@@ -217,4 +218,18 @@ pub async fn goal_event(mut req: Request, edge: &Edge, id: &ConversationId) -> R
         _ => None,
     };
     http::json(202, &serde_json::json!({ "credited_rule": credited }))
+}
+
+/// `POST /api/v1/sites/{site}/identify` (visitor token): `Beckon.identify({name, email,
+/// phone})` — the visitor becomes a known contact.
+pub async fn identify(mut req: Request, edge: &Edge, key: &SiteKey) -> Result<Response> {
+    let token = bearer_token(&req)?.ok_or_else(|| Error::code(ErrorCode::Unauthorized))?;
+    let (claims, _) = visitor_from_token(&req, edge, &token).await?;
+    if claims.site != *key {
+        return Err(Error::new(ErrorCode::Forbidden, "this visitor token belongs to another site"));
+    }
+    let who: Identify = http::read_json(&mut req).await?;
+    let who = who.validated()?;
+    visitors::identify(&edge.db()?, key, &claims.visitor, &who, edge.now).await?;
+    Ok(Response::empty()?.with_status(204))
 }
