@@ -3,8 +3,8 @@
 
 use beckon_shared::proto::v1::{
     ApiError, ChannelInfo, ChannelKind, ChannelTestResult, ConversationList, ErrorCode, GoalEvent,
-    Identify, MetricsReport, ReachOut, SiteSettings, StartConversation, StartedConversation, TeaserEvent,
-    WsTicket,
+    Identify, MetricsReport, ReachOut, SiteSettings, StartConversation, StartedConversation,
+    TeaserEvent, WsTicket,
 };
 use beckon_shared::rules::Rule;
 use beckon_shared::{ConversationId, RuleId, SiteKey};
@@ -162,7 +162,14 @@ pub async fn goal_event(id: &ConversationId, token: &str, goal: &GoalEvent) -> R
 /// `POST /api/v1/sites/{site}/identify`: `Beckon.identify` for a visitor with a token.
 pub async fn identify(site: &SiteKey, token: &str, who: &Identify) -> Result<(), Failure> {
     let body = serde_json::to_string(who).map_err(|_| Failure::Network)?;
-    call("POST", &format!("/api/v1/sites/{site}/identify"), Some(token), Some(body)).await.map(|_| ())
+    call(
+        "POST",
+        &format!("/api/v1/sites/{site}/identify"),
+        Some(token),
+        Some(body),
+    )
+    .await
+    .map(|_| ())
 }
 
 /// `POST /api/v1/admin/ws-ticket`.

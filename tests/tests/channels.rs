@@ -868,21 +868,53 @@ async fn business_writes_first_to_a_known_contact_on_whatsapp() {
 
     // A visitor who chatted, identified by the site's page.
     let v = api.start_conversation(&site, None).await;
-    let identify = |body: Value| api.post(&format!("/api/v1/sites/{site}/identify")).bearer_auth(&v.visitor_token).json(&body);
+    let identify = |body: Value| {
+        api.post(&format!("/api/v1/sites/{site}/identify"))
+            .bearer_auth(&v.visitor_token)
+            .json(&body)
+    };
     let bad = api.send(identify(json!({"email": "not-an-address"}))).await;
     assert_eq!((bad.status, bad.error_code()), (400, "bad_request"));
-    let unauth = api.send(api.post(&format!("/api/v1/sites/{site}/identify")).json(&json!({"name": "x"}))).await;
+    let unauth = api
+        .send(
+            api.post(&format!("/api/v1/sites/{site}/identify"))
+                .json(&json!({"name": "x"})),
+        )
+        .await;
     assert_eq!(unauth.status, 401);
-    assert_eq!(api.send(identify(json!({"name": "Ana", "email": "Ana@Example.com", "phone": "+49 151 12345678"}))).await.status, 204);
-    let contacts = api.send(api.admin(Method::GET, &format!("/api/v1/admin/sites/{site}/contacts"))).await;
+    assert_eq!(
+        api.send(identify(
+            json!({"name": "Ana", "email": "Ana@Example.com", "phone": "+49 151 12345678"})
+        ))
+        .await
+        .status,
+        204
+    );
+    let contacts = api
+        .send(api.admin(Method::GET, &format!("/api/v1/admin/sites/{site}/contacts")))
+        .await;
     assert_eq!(
         contacts.body["contacts"][0],
         json!({"visitor_id": v.visitor_id.as_str(), "name": "Ana", "email": "ana@example.com", "phone": contact_phone,
                "last_seen_at": contacts.body["contacts"][0]["last_seen_at"]})
     );
-    let outreach = |body: Value| api.admin(Method::POST, &format!("/api/v1/admin/sites/{site}/contacts/{}/conversations", v.visitor_id)).json(&body);
-    let not_set_up = api.send(outreach(json!({"channel": "whatsapp", "body": "Hi"}))).await;
-    assert_eq!((not_set_up.status, not_set_up.error_code()), (409, "conflict"));
+    let outreach = |body: Value| {
+        api.admin(
+            Method::POST,
+            &format!(
+                "/api/v1/admin/sites/{site}/contacts/{}/conversations",
+                v.visitor_id
+            ),
+        )
+        .json(&body)
+    };
+    let not_set_up = api
+        .send(outreach(json!({"channel": "whatsapp", "body": "Hi"})))
+        .await;
+    assert_eq!(
+        (not_set_up.status, not_set_up.error_code()),
+        (409, "conflict")
+    );
     whatsapp_channel(&api, &site, &fake).await;
 
     let started = api
@@ -894,37 +926,76 @@ async fn business_writes_first_to_a_known_contact_on_whatsapp() {
         fake.sent().into_iter().find(|s| s.to == contact_phone)
     })
     .await;
-    assert_eq!((first.kind.as_str(), first.template.as_deref()), ("template", Some("new_website_chat")));
-    assert!(first.text.contains("Hi Ana, your beans shipped today."), "{}", first.text);
+    assert_eq!(
+        (first.kind.as_str(), first.template.as_deref()),
+        ("template", Some("new_website_chat"))
+    );
+    assert!(
+        first.text.contains("Hi Ana, your beans shipped today."),
+        "{}",
+        first.text
+    );
     let summary = api.admin_summary(&id).await;
-    assert_eq!(serde_json::to_value(&summary.origin).unwrap(), json!({"kind": "agent", "author": "Maya"}));
+    assert_eq!(
+        serde_json::to_value(&summary.origin).unwrap(),
+        json!({"kind": "agent", "author": "Maya"})
+    );
 
     // The contact answers on WhatsApp (twice delivered): one visitor message.
     let (_, reply) = fake.message_event(contact_phone, "Thanks! When will it arrive?", None);
     for _ in 0..2 {
-        assert_eq!(FakeWhatsapp::deliver(&hook(&api, "whatsapp", &site), WA_APP_SECRET, &reply).await, 200);
+        assert_eq!(
+            FakeWhatsapp::deliver(&hook(&api, "whatsapp", &site), WA_APP_SECRET, &reply).await,
+            200
+        );
     }
     let visitor_said = eventually(WAIT, "the contact's reply", || async {
         let m = api.admin_messages(&id).await.messages;
-        let v: Vec<String> = m.iter().filter(|m| m.role == Role::Visitor).map(|m| m.body.clone()).collect();
+        let v: Vec<String> = m
+            .iter()
+            .filter(|m| m.role == Role::Visitor)
+            .map(|m| m.body.clone())
+            .collect();
         (!v.is_empty()).then_some(v)
     })
     .await;
     tokio::time::sleep(Duration::from_millis(500)).await;
     assert_eq!(visitor_said, ["Thanks! When will it arrive?"]);
-    assert_eq!(api.admin_messages(&id).await.messages.iter().filter(|m| m.role == Role::Visitor).count(), 1, "applied once");
+    assert_eq!(
+        api.admin_messages(&id)
+            .await
+            .messages
+            .iter()
+            .filter(|m| m.role == Role::Visitor)
+            .count(),
+        1,
+        "applied once"
+    );
 
     // Inside the window the contact's reply opened: the agent's answer goes free-form.
     api.agent_reply(&id, "Tomorrow before noon.").await;
     let answer = eventually(WAIT, "the free-form answer", || async {
-        fake.sent().into_iter().find(|s| s.to == contact_phone && s.text.contains("Tomorrow before noon."))
+        fake.sent()
+            .into_iter()
+            .find(|s| s.to == contact_phone && s.text.contains("Tomorrow before noon."))
     })
     .await;
     assert_eq!(answer.kind, "text");
 
     // A number that is neither an agent nor a contact is ignored.
     let (_, stranger) = fake.message_event("15555550100", "who is this?", None);
-    assert_eq!(FakeWhatsapp::deliver(&hook(&api, "whatsapp", &site), WA_APP_SECRET, &stranger).await, 200);
+    assert_eq!(
+        FakeWhatsapp::deliver(&hook(&api, "whatsapp", &site), WA_APP_SECRET, &stranger).await,
+        200
+    );
     tokio::time::sleep(Duration::from_millis(500)).await;
-    assert_eq!(api.admin_messages(&id).await.messages.iter().filter(|m| m.role == Role::Visitor).count(), 1);
+    assert_eq!(
+        api.admin_messages(&id)
+            .await
+            .messages
+            .iter()
+            .filter(|m| m.role == Role::Visitor)
+            .count(),
+        1
+    );
 }

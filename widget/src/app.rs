@@ -90,9 +90,17 @@ fn count(site: &SiteKey, rule: &Rule, kind: TeaserEventKind) {
 }
 
 /// Sends the identity `Beckon.identify` gave, if the visitor has a token yet.
-fn send_identity(site: &SiteKey, session: &Session, pending: &Rc<std::cell::RefCell<Option<Identify>>>) {
-    let Some((_, token)) = session.credentials() else { return };
-    let Some(who) = pending.borrow_mut().take() else { return };
+fn send_identity(
+    site: &SiteKey,
+    session: &Session,
+    pending: &Rc<std::cell::RefCell<Option<Identify>>>,
+) {
+    let Some((_, token)) = session.credentials() else {
+        return;
+    };
+    let Some(who) = pending.borrow_mut().take() else {
+        return;
+    };
     let site = site.clone();
     wasm_bindgen_futures::spawn_local(async move {
         let _ = api::identify(&site, &token, &who).await;

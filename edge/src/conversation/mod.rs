@@ -19,9 +19,8 @@ use crate::site_hub;
 use crate::storage;
 use beckon_shared::limits::{MAX_AUTHOR_CHARS, MAX_HISTORY_PAGE};
 use beckon_shared::proto::v1::{
-    ContactChannel,
-    ConversationOrigin, ConversationSummary, ErrorCode, InboxEvent, Message, MessagePage,
-    MessagePreview, PostedMessage, Role, ServerFrame,
+    ContactChannel, ConversationOrigin, ConversationSummary, ErrorCode, InboxEvent, Message,
+    MessagePage, MessagePreview, PostedMessage, Role, ServerFrame,
 };
 use beckon_shared::text::{normalize_body, normalize_label, preview};
 use beckon_shared::{ClientMsgId, ConversationId, Seq, SiteKey, VisitorId};
@@ -330,7 +329,8 @@ impl Conversation {
         // Same synchronous block: the relays are durable exactly when the message is. The
         // business's messages also go to a contact reached on their own channel.
         let to_contact = role != Role::Visitor && self.meta()?.contact.is_some();
-        self.store.enqueue_relays(message.seq, message.via.as_deref(), to_contact, now)?;
+        self.store
+            .enqueue_relays(message.seq, message.via.as_deref(), to_contact, now)?;
         socket::broadcast(
             &self.state,
             &ServerFrame::Message {
@@ -404,7 +404,8 @@ impl Conversation {
             author: None,
             via: Some(via.clone()),
         })?;
-        self.store.enqueue_relays(message.seq, message.via.as_deref(), false, now)
+        self.store
+            .enqueue_relays(message.seq, message.via.as_deref(), false, now)
     }
 
     /// For a conversation a rule started: the time from the visitor's first message to the

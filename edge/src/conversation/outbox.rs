@@ -106,8 +106,17 @@ impl Store {
     /// Queues the relays of message `seq` (called in the same synchronous block that stores
     /// it): one per agent channel except the message's own, plus the contact's own channel
     /// for the business's messages in a conversation it started there.
-    pub fn enqueue_relays(&self, seq: Seq, via: Option<&str>, to_contact: bool, now: i64) -> Result<()> {
-        let channels = ChannelKind::ALL.iter().filter(|k| Some(k.as_str()) != via).map(|k| Target::Channel(*k));
+    pub fn enqueue_relays(
+        &self,
+        seq: Seq,
+        via: Option<&str>,
+        to_contact: bool,
+        now: i64,
+    ) -> Result<()> {
+        let channels = ChannelKind::ALL
+            .iter()
+            .filter(|k| Some(k.as_str()) != via)
+            .map(|k| Target::Channel(*k));
         for target in channels.chain(to_contact.then_some(Target::Contact)) {
             self.sql.exec(
                 "INSERT OR IGNORE INTO outbox (seq, channel, next_at) VALUES (?, ?, ?)",
@@ -441,7 +450,10 @@ impl Conversation {
         let now = http::now_ms();
         let mut work = Vec::new();
         for target in targets {
-            match channels.iter().find(|c| c.kind == target.channel() && c.enabled) {
+            match channels
+                .iter()
+                .find(|c| c.kind == target.channel() && c.enabled)
+            {
                 Some(channel) => work.push(self.pump_channel(Context {
                     meta: &meta,
                     site_name: &site_name,
@@ -502,9 +514,12 @@ impl Conversation {
                         _ => 0,
                     };
                     let result = if attempts >= GIVE_UP_AFTER {
-                        self.store.finish(row.seq, cx.target, "failed", Some(&reason), now)
+                        self.store
+                            .finish(row.seq, cx.target, "failed", Some(&reason), now)
                     } else {
-                        self.store.retry_later(row.seq, cx.target,
+                        self.store.retry_later(
+                            row.seq,
+                            cx.target,
                             attempts,
                             now + delay.max(hint) as i64,
                             &reason,
@@ -741,17 +756,41 @@ impl Conversation {
     /// Sends the business's message to the contact's own WhatsApp, in a conversation the
     /// business started there: free-form inside the contact's 24-hour window, else the
     /// approved template.
-    async fn deliver_to_contact(&self, cx: &Context<'_>, m: &Message, row: &Row) -> std::result::Result<(), Failure> {
-        let internal = |e: Error| Failure::Retry { after_ms: None, reason: e.to_string() };
-        let Some(contact) = &cx.meta.contact else { return Err(Failure::Permanent { reason: "no contact address".into() }) };
+    async fn deliver_to_contact(
+        &self,
+        cx: &Context<'_>,
+        m: &Message,
+        row: &Row,
+    ) -> std::result::Result<(), Failure> {
+        let internal = |e: Error| Failure::Retry {
+            after_ms: None,
+            reason: e.to_string(),
+        };
+        let Some(contact) = &cx.meta.contact else {
+            return Err(Failure::Permanent {
+                reason: "no contact address".into(),
+            });
+        };
         let (
-            ChannelSettings::Whatsapp { phone_number_id, template_name, template_language, graph_version, .. },
+            ChannelSettings::Whatsapp {
+                phone_number_id,
+                template_name,
+                template_language,
+                graph_version,
+                ..
+            },
             ChannelSecrets::Whatsapp { access_token, .. },
         ) = (&cx.channel.settings, &cx.channel.secrets)
         else {
-            return Err(Failure::Permanent { reason: "whatsapp is not set up".into() });
+            return Err(Failure::Permanent {
+                reason: "whatsapp is not set up".into(),
+            });
         };
-        if self.store.delivered(row.seq, Target::Contact, &contact.address).map_err(internal)? {
+        if self
+            .store
+            .delivered(row.seq, Target::Contact, &contact.address)
+            .map_err(internal)?
+        {
             return Ok(());
         }
         let target = whatsapp::Target {
@@ -765,19 +804,54 @@ impl Conversation {
             Some(a) => format!("{a} ({}): {}", cx.site_name, m.body),
             None => format!("{}: {}", cx.site_name, m.body),
         };
-        let template = || whatsapp::send_template(&target, template_name, template_language, cx.site_name, &m.body, cx.meta.id.as_str());
+        let template = || {
+            whatsapp::send_template(
+                &target,
+                template_name,
+                template_language,
+                cx.site_name,
+                &m.body,
+                cx.meta.id.as_str(),
+            )
+        };
         let db = self.env.d1("DB").map_err(|e| internal(e.into()))?;
-        let last_inbound = storage::channels::window(&db, &cx.meta.site, &contact.address).await.map_err(internal)?;
-        let in_window = row.force_template == 0 && whatsapp::window_open(last_inbound, http::now_ms());
-        let request = if in_window { whatsapp::send_text(&target, &text) } else { template() };
+        let last_inbound = storage::channels::window(&db, &cx.meta.site, &contact.address)
+            .await
+            .map_err(internal)?;
+        let in_window =
+            row.force_template == 0 && whatsapp::window_open(last_inbound, http::now_ms());
+        let request = if in_window {
+            whatsapp::send_text(&target, &text)
+        } else {
+            template()
+        };
         let send = |req| async move { transport::send(&req, cx.timeout_ms).await };
         let wamid = match whatsapp::parse_sent(&send(request).await?) {
-            Err(Failure::NeedsTemplate) if in_window => whatsapp::parse_sent(&send(template()).await?)?,
+            Err(Failure::NeedsTemplate) if in_window => {
+                whatsapp::parse_sent(&send(template()).await?)?
+            }
             other => other?,
         };
-        self.store.record_delivery(row.seq, Target::Contact, &contact.address, &wamid, http::now_ms()).map_err(internal)?;
+        self.store
+            .record_delivery(
+                row.seq,
+                Target::Contact,
+                &contact.address,
+                &wamid,
+                http::now_ms(),
+            )
+            .map_err(internal)?;
         // Statuses of this message (delivered, read, a late 131047) route back here.
-        storage::channels::map_thread(&db, ChannelKind::Whatsapp, &cx.meta.site, &wamid, &cx.meta.id, http::now_ms()).await.map_err(internal)
+        storage::channels::map_thread(
+            &db,
+            ChannelKind::Whatsapp,
+            &cx.meta.site,
+            &wamid,
+            &cx.meta.id,
+            http::now_ms(),
+        )
+        .await
+        .map_err(internal)
     }
 
     /// Stores the conversation's new thread in the channel, here and in D1 (inbound routing).

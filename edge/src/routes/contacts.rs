@@ -11,7 +11,9 @@ use crate::error::{Error, Result};
 use crate::http::{self, Edge};
 use crate::random;
 use crate::storage::{channels, sites, visitors};
-use beckon_shared::proto::v1::{ChannelKind, ContactChannel, ContactOutreach, ConversationOrigin, ErrorCode};
+use beckon_shared::proto::v1::{
+    ChannelKind, ContactChannel, ContactOutreach, ConversationOrigin, ErrorCode,
+};
 use beckon_shared::{SiteKey, VisitorId};
 use serde_json::json;
 use worker::{Request, Response};
@@ -21,24 +23,39 @@ pub async fn list(req: &Request, edge: &Edge, site: &SiteKey) -> Result<Response
     authenticate(req, edge).await?;
     let db = edge.db()?;
     sites::require(&db, site).await?;
-    http::json(200, &json!({ "contacts": visitors::contacts(&db, site, 200).await? }))
+    http::json(
+        200,
+        &json!({ "contacts": visitors::contacts(&db, site, 200).await? }),
+    )
 }
 
 /// `POST /api/v1/admin/sites/{site}/contacts/{visitor_id}/conversations`.
-pub async fn reach_out(mut req: Request, edge: &Edge, site: &SiteKey, visitor: &VisitorId) -> Result<Response> {
+pub async fn reach_out(
+    mut req: Request,
+    edge: &Edge,
+    site: &SiteKey,
+    visitor: &VisitorId,
+) -> Result<Response> {
     authenticate(&req, edge).await?;
     let input: ContactOutreach = http::read_json(&mut req).await?;
     beckon_shared::text::normalize_body(&input.body)?;
     let db = edge.db()?;
     sites::require(&db, site).await?;
-    let contact = visitors::contact(&db, site, visitor).await?.ok_or_else(|| Error::new(ErrorCode::NotFound, format!("no contact {visitor}")))?;
+    let contact = visitors::contact(&db, site, visitor)
+        .await?
+        .ok_or_else(|| Error::new(ErrorCode::NotFound, format!("no contact {visitor}")))?;
     let address = match input.channel {
         ContactChannel::Whatsapp => {
-            let phone = contact.phone.ok_or_else(|| Error::bad_request("this contact has no phone number (Beckon.identify({phone}))"))?;
+            let phone = contact.phone.ok_or_else(|| {
+                Error::bad_request("this contact has no phone number (Beckon.identify({phone}))")
+            })?;
             let key = http::secret(&edge.env, "SECRETS_KEY")?;
             let whatsapp = channels::get(&db, site, ChannelKind::Whatsapp, &key).await?;
             if !whatsapp.is_some_and(|c| c.enabled) {
-                return Err(Error::new(ErrorCode::Conflict, "WhatsApp is not set up for this site (Channels)"));
+                return Err(Error::new(
+                    ErrorCode::Conflict,
+                    "WhatsApp is not set up for this site (Channels)",
+                ));
             }
             phone
         }
@@ -48,16 +65,28 @@ pub async fn reach_out(mut req: Request, edge: &Edge, site: &SiteKey, visitor: &
         id: id.clone(),
         site: site.clone(),
         visitor_id: visitor.clone(),
-        origin: ConversationOrigin::Agent { author: input.author.clone() },
+        origin: ConversationOrigin::Agent {
+            author: input.author.clone(),
+        },
         page_url: None,
         created_at: edge.now,
         opening: None,
-        contact: Some(ContactRoute { channel: input.channel, address: address.clone() }),
+        contact: Some(ContactRoute {
+            channel: input.channel,
+            address: address.clone(),
+        }),
     };
     let conversation = ConversationClient::new(&edge.env, &id)?;
     conversation.init(&meta).await?;
     visitors::map_contact_thread(&db, site, "whatsapp", &address, visitor, &id, edge.now).await?;
-    let post = PostRequest { principal: Principal::Agent { name: input.author, via: "inbox".into() }, body: input.body, client_msg_id: None };
+    let post = PostRequest {
+        principal: Principal::Agent {
+            name: input.author,
+            via: "inbox".into(),
+        },
+        body: input.body,
+        client_msg_id: None,
+    };
     conversation.post(&post).await?;
     http::json(201, &json!({ "conversation_id": id }))
 }

@@ -1,8 +1,10 @@
 //! Inbound channel webhooks, `/hooks/{channel}/{site}`: verify over the raw body (Telegram's
 //! secret token, Slack's `v0` signature and replay window, Meta's `X-Hub-Signature-256`),
-//! acknowledge at once, then route each agent reply to its conversation — by the thread it
-//! was written in, never by anything the sender claims — where it is stored once (the
-//! channel's event id is the idempotency key) and reaches the visitor live.
+//! then route each agent reply to its conversation — by the thread it was written in, never
+//! by anything the sender claims — where it is stored once (the channel's event id is the
+//! idempotency key) and reaches the visitor live. The answer waits for the routing (a D1
+//! lookup and one Durable Object call, well inside Slack's 3 s): if it fails we answer 5xx
+//! and the channel redelivers, so no reply is lost after we said "ok".
 
 use crate::channels::{self, slack, telegram, whatsapp, Inbound};
 use crate::conversation::client::ConversationClient;
@@ -67,31 +69,31 @@ async fn route(env: &Env, site: &SiteKey, kind: ChannelKind, inbound: Inbound) -
 
 /// A message from a contact on their own WhatsApp: the visitor's message in the conversation
 /// the business started with them (anything else from unknown numbers is ignored).
-async fn contact_reply(env: &Env, site: &SiteKey, from: &str, event_id: &str, text: String) -> Result<()> {
+async fn contact_reply(
+    env: &Env,
+    site: &SiteKey,
+    from: &str,
+    event_id: &str,
+    text: String,
+) -> Result<()> {
     let db = env.d1("DB")?;
-    let Some((visitor, conversation)) = visitors::find_contact_thread(&db, site, "whatsapp", from).await? else {
+    let Some((visitor, conversation)) =
+        visitors::find_contact_thread(&db, site, "whatsapp", from).await?
+    else {
         worker::console_log!("whatsapp message from a number that is neither an agent nor a contact of {site}: ignored");
         return Ok(());
     };
     let post = PostRequest {
-        principal: Principal::Visitor { visitor_id: visitor },
+        principal: Principal::Visitor {
+            visitor_id: visitor,
+        },
         body: text.chars().take(MAX_MESSAGE_CHARS).collect(),
         client_msg_id: Some(channels::idempotency_key("wa-contact", event_id)),
     };
-    ConversationClient::new(env, &conversation)?.post(&post).await?;
+    ConversationClient::new(env, &conversation)?
+        .post(&post)
+        .await?;
     Ok(())
-}
-
-/// Runs `work` after the response is sent (channels retry slow acknowledgements).
-fn after_response<F>(edge: &Edge, what: &'static str, work: F)
-where
-    F: std::future::Future<Output = Result<()>> + 'static,
-{
-    edge.ctx.wait_until(async move {
-        if let Err(e) = work.await {
-            worker::console_error!("{what}: {e}");
-        }
-    });
 }
 
 /// `POST /hooks/telegram/{site}`.
@@ -110,10 +112,7 @@ pub async fn telegram(mut req: Request, edge: &Edge, site: &SiteKey) -> Result<R
     }
     let raw = req.bytes().await?;
     if let Some(inbound) = telegram::parse_update(&raw) {
-        let (env, site) = (edge.env.clone(), site.clone());
-        after_response(edge, "telegram webhook", async move {
-            route(&env, &site, ChannelKind::Telegram, inbound).await
-        });
+        route(&edge.env, site, ChannelKind::Telegram, inbound).await?;
     }
     ok()
 }
@@ -148,10 +147,7 @@ pub async fn slack(mut req: Request, edge: &Edge, site: &SiteKey) -> Result<Resp
             http::text(200, "text/plain; charset=utf-8", challenge)
         }
         Some(slack::Event::Reply(inbound)) => {
-            let (env, site) = (edge.env.clone(), site.clone());
-            after_response(edge, "slack event", async move {
-                route(&env, &site, ChannelKind::Slack, inbound).await
-            });
+            route(&edge.env, site, ChannelKind::Slack, inbound).await?;
             ok()
         }
         Some(slack::Event::Ignored) => ok(),
@@ -197,15 +193,13 @@ pub async fn whatsapp(mut req: Request, edge: &Edge, site: &SiteKey) -> Result<R
     }
     let events = whatsapp::parse_webhook(&raw)
         .ok_or_else(|| Error::bad_request("not a WhatsApp webhook payload"))?;
-    let (env, site, agents, now) = (
-        edge.env.clone(),
-        site.clone(),
-        agent_numbers.clone(),
-        edge.now,
-    );
-    after_response(edge, "whatsapp webhook", async move {
-        let db = env.d1("DB")?;
-        for event in events {
+    let (env, agents, now) = (&edge.env, agent_numbers, edge.now);
+    let db = env.d1("DB")?;
+    // Every event is handled even if one fails; then a failure answers 5xx so Meta
+    // redelivers the batch (the event ids make the retry apply each reply once).
+    let mut failure = None;
+    for event in events {
+        let handled: Result<()> = async {
             match event {
                 whatsapp::Event::Message {
                     from,
@@ -215,13 +209,13 @@ pub async fn whatsapp(mut req: Request, edge: &Edge, site: &SiteKey) -> Result<R
                     is_button,
                 } => {
                     // Any message opens (refreshes) that number's 24-hour window.
-                    store::touch_window(&db, &site, &from, now).await?;
+                    store::touch_window(&db, site, &from, now).await?;
                     if !agents.contains(&from) {
                         // A contact the business reached on WhatsApp, answering.
                         if let Some(text) = text {
-                            contact_reply(&env, &site, &from, &id, text).await?;
+                            contact_reply(env, site, &from, &id, text).await?;
                         }
-                        continue;
+                        return Ok(());
                     }
                     if let (Some(context), Some(text), false) = (context_id, text, is_button) {
                         let inbound = Inbound {
@@ -230,7 +224,7 @@ pub async fn whatsapp(mut req: Request, edge: &Edge, site: &SiteKey) -> Result<R
                             author: None,
                             text,
                         };
-                        route(&env, &site, ChannelKind::Whatsapp, inbound).await?;
+                        route(env, site, ChannelKind::Whatsapp, inbound).await?;
                     }
                 }
                 whatsapp::Event::Status {
@@ -239,30 +233,38 @@ pub async fn whatsapp(mut req: Request, edge: &Edge, site: &SiteKey) -> Result<R
                     error_code,
                 } => {
                     if let Some(conversation) =
-                        store::find_thread(&db, ChannelKind::Whatsapp, &site, &id).await?
+                        store::find_thread(&db, ChannelKind::Whatsapp, site, &id).await?
                     {
                         let report = RelayStatus {
                             remote_id: id,
                             status,
                             error_code,
                         };
-                        ConversationClient::new(&env, &conversation)?
+                        ConversationClient::new(env, &conversation)?
                             .relay_status(&report)
                             .await?;
                     }
                 }
             }
+            Ok(())
         }
-        Ok(())
-    });
-    ok()
+        .await;
+        if let Err(e) = handled {
+            worker::console_error!("whatsapp webhook event: {e}");
+            failure = Some(e);
+        }
+    }
+    match failure {
+        Some(e) if e.status() >= 500 => Err(e),
+        _ => ok(),
+    }
 }
 
 /// Answers every webhook error in the channel's terms (a JSON body is fine for all three);
-/// Slack is told not to retry refusals.
+/// Slack is told not to retry refusals (but to retry our own failures).
 pub fn refusal(kind: ChannelKind, e: &Error) -> worker::Result<Response> {
     let resp = http::error_response(e)?;
-    if kind == ChannelKind::Slack {
+    if kind == ChannelKind::Slack && e.status() < 500 {
         resp.headers().set("x-slack-no-retry", "1")?;
     }
     Ok(resp)

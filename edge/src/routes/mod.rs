@@ -144,9 +144,14 @@ pub fn resolve(method: &Method, path: &str) -> Result<Route> {
         ["api", "v1", "sites", s, "events"] => vec![(Post, site(s).map(Route::TeaserEvent))],
         ["api", "v1", "sites", s, "presence"] => vec![(Get, site(s).map(Route::PresenceSocket))],
         ["api", "v1", "sites", s, "identify"] => vec![(Post, site(s).map(Route::Identify))],
-        ["api", "v1", "admin", "sites", s, "contacts"] => vec![(Get, site(s).map(Route::AdminContacts))],
+        ["api", "v1", "admin", "sites", s, "contacts"] => {
+            vec![(Get, site(s).map(Route::AdminContacts))]
+        }
         ["api", "v1", "admin", "sites", s, "contacts", v, "conversations"] => {
-            vec![(Post, site(s).and_then(|s| Ok(Route::AdminContactOutreach(s, VisitorId::parse(v)?))))]
+            vec![(
+                Post,
+                site(s).and_then(|s| Ok(Route::AdminContactOutreach(s, VisitorId::parse(v)?))),
+            )]
         }
         ["api", "v1", "conversations", c, "events"] => vec![(Post, conv(c).map(Route::GoalEvent))],
         ["api", "v1", "admin", "metrics"] => vec![(Get, Ok(Route::AdminMetrics))],

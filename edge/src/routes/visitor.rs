@@ -226,7 +226,10 @@ pub async fn identify(mut req: Request, edge: &Edge, key: &SiteKey) -> Result<Re
     let token = bearer_token(&req)?.ok_or_else(|| Error::code(ErrorCode::Unauthorized))?;
     let (claims, _) = visitor_from_token(&req, edge, &token).await?;
     if claims.site != *key {
-        return Err(Error::new(ErrorCode::Forbidden, "this visitor token belongs to another site"));
+        return Err(Error::new(
+            ErrorCode::Forbidden,
+            "this visitor token belongs to another site",
+        ));
     }
     let who: Identify = http::read_json(&mut req).await?;
     let who = who.validated()?;

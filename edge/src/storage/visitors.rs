@@ -50,7 +50,13 @@ pub async fn touch(db: &D1Database, id: &VisitorId, now: i64) -> Result<()> {
 }
 
 /// Records what the site's page said about the visitor; absent fields keep their value.
-pub async fn identify(db: &D1Database, site: &SiteKey, id: &VisitorId, who: &Identify, now: i64) -> Result<()> {
+pub async fn identify(
+    db: &D1Database,
+    site: &SiteKey,
+    id: &VisitorId,
+    who: &Identify,
+    now: i64,
+) -> Result<()> {
     stmt(
         db,
         "UPDATE visitors SET name = COALESCE(?3, name), email = COALESCE(?4, email), phone = COALESCE(?5, phone), last_seen_at = ?6
@@ -80,7 +86,13 @@ struct ContactRow {
 
 impl ContactRow {
     fn into_contact(self) -> Result<Contact> {
-        Ok(Contact { visitor_id: VisitorId::parse(&self.id)?, name: self.name, email: self.email, phone: self.phone, last_seen_at: self.last_seen_at })
+        Ok(Contact {
+            visitor_id: VisitorId::parse(&self.id)?,
+            name: self.name,
+            email: self.email,
+            phone: self.phone,
+            last_seen_at: self.last_seen_at,
+        })
     }
 }
 
@@ -140,7 +152,12 @@ pub async fn map_contact_thread(
 }
 
 /// The contact and conversation a message from `address` on `channel` belongs to.
-pub async fn find_contact_thread(db: &D1Database, site: &SiteKey, channel: &str, address: &str) -> Result<Option<(VisitorId, ConversationId)>> {
+pub async fn find_contact_thread(
+    db: &D1Database,
+    site: &SiteKey,
+    channel: &str,
+    address: &str,
+) -> Result<Option<(VisitorId, ConversationId)>> {
     #[derive(Deserialize)]
     struct Row {
         visitor_id: String,
@@ -153,5 +170,11 @@ pub async fn find_contact_thread(db: &D1Database, site: &SiteKey, channel: &str,
     )?
     .first(None)
     .await?;
-    row.map(|r| Ok((VisitorId::parse(&r.visitor_id)?, ConversationId::parse(&r.conversation_id)?))).transpose()
+    row.map(|r| {
+        Ok((
+            VisitorId::parse(&r.visitor_id)?,
+            ConversationId::parse(&r.conversation_id)?,
+        ))
+    })
+    .transpose()
 }

@@ -475,21 +475,35 @@ pub struct Identify {
 impl Identify {
     pub fn validated(self) -> Result<Identify, (ErrorCode, String)> {
         let bad = |m: &str| Err((ErrorCode::BadRequest, m.to_owned()));
-        let name = match self.name.as_deref().map(|n| crate::text::normalize_label(n, 80)) {
+        let name = match self
+            .name
+            .as_deref()
+            .map(|n| crate::text::normalize_label(n, 80))
+        {
             Some(Err(_)) => return bad("name must be one line of at most 80 characters"),
             Some(Ok(n)) => n,
             None => None,
         };
-        let email = self.email.map(|e| e.trim().to_ascii_lowercase()).filter(|e| !e.is_empty());
+        let email = self
+            .email
+            .map(|e| e.trim().to_ascii_lowercase())
+            .filter(|e| !e.is_empty());
         if let Some(e) = &email {
             let ok = e.len() <= 254
-                && e.split_once('@').is_some_and(|(l, d)| !l.is_empty() && d.contains('.') && !d.starts_with('.') && !d.ends_with('.'))
-                && !e.chars().any(|c| c.is_whitespace() || c.is_control() || c == '<' || c == '>');
+                && e.split_once('@').is_some_and(|(l, d)| {
+                    !l.is_empty() && d.contains('.') && !d.starts_with('.') && !d.ends_with('.')
+                })
+                && !e
+                    .chars()
+                    .any(|c| c.is_whitespace() || c.is_control() || c == '<' || c == '>');
             if !ok {
                 return bad("email must be an address like ana@example.com");
             }
         }
-        let phone = self.phone.map(|p| p.chars().filter(char::is_ascii_digit).collect::<String>()).filter(|p| !p.is_empty());
+        let phone = self
+            .phone
+            .map(|p| p.chars().filter(char::is_ascii_digit).collect::<String>())
+            .filter(|p| !p.is_empty());
         if phone.as_ref().is_some_and(|p| !(7..=15).contains(&p.len())) {
             return bad("phone must be a number with country code, e.g. +49 151 12345678");
         }
