@@ -266,11 +266,14 @@ impl Session {
         persist::save(site, &saved);
     }
 
-    /// Records the host page the visitor is on (used when the conversation starts).
+    /// Records the host page the visitor is on (used when the conversation starts). Only web
+    /// addresses are kept — the edge refuses anything else (a `file://` page, an
+    /// `android-app://` referrer), and that must not stop the visitor from chatting.
     pub fn set_page(&self, url: String, referrer: String) {
+        let web = |u: String| beckon_shared::text::is_web_url(&u).then_some(u);
         let mut i = self.inner.borrow_mut();
-        i.page_url = (!url.is_empty()).then_some(url);
-        i.referrer = (!referrer.is_empty()).then_some(referrer);
+        i.page_url = web(url);
+        i.referrer = web(referrer);
     }
 
     /// The visitor's conversation and token, once there is one.

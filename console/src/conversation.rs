@@ -57,7 +57,7 @@ pub fn ConversationPane(props: &ConversationPaneProps) -> Html {
             <header class="conv-head">
                 <h2>{ format!("Visitor {}", &s.visitor_id.as_str()[2..8]) }</h2>
                 <p class="meta">
-                    if let Some(url) = &s.page_url { <span>{ "On " }<a href={url.clone()} target="_blank" rel="noopener noreferrer">{ url }</a></span> }
+                    if let Some(url) = s.page_url.as_ref().filter(|u| beckon_shared::text::is_web_url(u)) { <span>{ "On " }<a href={url.clone()} target="_blank" rel="noopener noreferrer">{ url }</a></span> }
                     <span role="status">{ status }</span>
                 </p>
             </header>

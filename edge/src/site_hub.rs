@@ -24,6 +24,9 @@ use worker::{
 
 const AGENT: &str = "agent";
 const VISITOR: &str = "visitor";
+const SITE_TAG: &str = "site:";
+/// Header carrying the site key on every call into the hub.
+const SITE_HEADER: &str = "x-beckon-site";
 /// Longest URL or title kept for a visitor.
 const MAX_FIELD: usize = 2048;
 
@@ -78,9 +81,12 @@ impl DurableObject for SiteHub {
                     Ok(Response::from_websocket(pair.client)?)
                 }
                 (Method::Get, "/presence") => {
+                    let site = req.headers().get(SITE_HEADER)?.unwrap_or_default();
                     let pair = WebSocketPair::new()?;
-                    self.state
-                        .accept_websocket_with_tags(&pair.server, &[VISITOR]);
+                    self.state.accept_websocket_with_tags(
+                        &pair.server,
+                        &[VISITOR, &format!("{SITE_TAG}{site}")],
+                    );
                     let id = hex::encode(crate::random::bytes::<12>());
                     let now = http::now_ms();
                     let visitor = OnlineVisitor {
@@ -164,11 +170,22 @@ impl DurableObject for SiteHub {
                 let Some(mut v) = ws.deserialize_attachment::<OnlineVisitor>()? else {
                     return Ok(());
                 };
-                v.url = clip(&url);
+                // Only a web address is shown (and linked) in the inbox.
+                v.url = if beckon_shared::text::is_web_url(&url) {
+                    clip(&url)
+                } else {
+                    String::new()
+                };
                 v.title = clip(&title);
                 if since > 0 && since <= v.since {
                     v.since = since;
                 }
+                // A token only names the visitor if it was issued for this very site.
+                let site = self
+                    .state
+                    .get_tags(&ws)
+                    .into_iter()
+                    .find_map(|t| t.strip_prefix(SITE_TAG).map(str::to_owned));
                 v.visitor_id = token
                     .and_then(|t| {
                         http::secret(&self.env, "TOKEN_SECRET")
@@ -176,6 +193,7 @@ impl DurableObject for SiteHub {
                             .map(|s| auth::verify_visitor_token(&s, &t))
                     })
                     .and_then(|claims| claims.ok())
+                    .filter(|c| site.as_deref() == Some(c.site.as_str()))
                     .map(|c| c.visitor);
                 ws.serialize_attachment(&v)?;
                 self.broadcast_presence(None);
@@ -271,11 +289,13 @@ async fn call(
 ) -> Result<Response> {
     let mut init = RequestInit::new();
     init.with_method(method);
+    let headers = Headers::new();
+    // The hub is named after its site; it is told which, to check visitor tokens against.
+    headers.set(SITE_HEADER, site.as_str())?;
     if upgrade {
-        let headers = Headers::new();
         headers.set("upgrade", "websocket")?;
-        init.with_headers(headers);
     }
+    init.with_headers(headers);
     if let Some(b) = body {
         init.with_body(Some(b.into()));
     }

@@ -1,7 +1,7 @@
 //! Validation and normalisation of user-typed text (message bodies, names), shared so the
 //! widget and the edge agree on exactly what is acceptable.
 
-use crate::limits::MAX_MESSAGE_CHARS;
+use crate::limits::{MAX_MESSAGE_CHARS, MAX_URL_LEN};
 use crate::proto::v1::ErrorCode;
 
 /// Normalises a message body (CRLF → LF, trims surrounding whitespace) and checks it.
@@ -24,6 +24,16 @@ pub fn normalize_body(raw: &str) -> Result<String, ErrorCode> {
         return Err(ErrorCode::InvalidText);
     }
     Ok(body.to_owned())
+}
+
+/// Whether `url` is a plain web address we may record and show as a link: `http(s)://`, at most
+/// [`MAX_URL_LEN`] bytes, no whitespace or control characters. Anything else (`javascript:`,
+/// `data:`, …) is refused at the edge so no client ever renders it as a link.
+pub fn is_web_url(url: &str) -> bool {
+    let lower = url.get(..8).unwrap_or(url).to_ascii_lowercase();
+    (lower.starts_with("https://") || lower.starts_with("http://"))
+        && url.len() <= MAX_URL_LEN
+        && !url.chars().any(|c| c.is_control() || c.is_whitespace())
 }
 
 /// Normalises a short single-line label (agent name, site name): trims, rejects control
@@ -58,6 +68,32 @@ pub fn preview(body: &str, max: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn web_urls() {
+        for ok in [
+            "https://shop.example/p?q=1#x",
+            "HTTP://a.example",
+            "http://127.0.0.1:8787/",
+        ] {
+            assert!(is_web_url(ok), "{ok}");
+        }
+        let long = format!("https://a.example/{}", "x".repeat(MAX_URL_LEN));
+        for bad in [
+            "javascript:alert(1)",
+            "JaVaScRiPt:alert(1)",
+            "data:text/html,<b>",
+            "file:///etc/passwd",
+            "android-app://com.example/",
+            "https://a.example/\nb",
+            "https://a b",
+            "",
+            "http",
+            long.as_str(),
+        ] {
+            assert!(!is_web_url(bad), "{bad}");
+        }
+    }
 
     #[test]
     fn bodies() {

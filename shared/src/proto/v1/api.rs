@@ -249,15 +249,15 @@ impl StartConversation {
             ("page_url", &mut self.page_url),
             ("referrer", &mut self.referrer),
         ] {
+            if v.as_deref() == Some("") {
+                *v = None;
+            }
             if let Some(url) = v {
-                if url.len() > MAX_URL_LEN || url.chars().any(char::is_control) {
+                if !crate::text::is_web_url(url) {
                     return Err((
                         ErrorCode::BadRequest,
-                        format!("{name} must be a URL of at most {MAX_URL_LEN} bytes"),
+                        format!("{name} must be an http(s) URL of at most {MAX_URL_LEN} bytes"),
                     ));
-                }
-                if url.is_empty() {
-                    *v = None;
                 }
             }
         }
@@ -390,10 +390,13 @@ impl GoalEvent {
         if !name_ok {
             return Err((ErrorCode::BadRequest, "name must be 1-64 characters".into()));
         }
-        if self.value.is_some_and(|v| !v.is_finite() || v.abs() > 1e12) {
+        if self
+            .value
+            .is_some_and(|v| !v.is_finite() || !(0.0..=1e12).contains(&v))
+        {
             return Err((
                 ErrorCode::BadRequest,
-                "value must be a finite number".into(),
+                "value must be a number from 0 to 10^12".into(),
             ));
         }
         Ok(self)
@@ -659,6 +662,23 @@ mod tests {
             ..Default::default()
         };
         assert!(long.validated().is_err());
+        for bad in [
+            "javascript:alert(1)",
+            "data:text/html,x",
+            "https://a b",
+            "//x.example",
+        ] {
+            let s = StartConversation {
+                referrer: Some(bad.into()),
+                ..Default::default()
+            };
+            assert!(s.validated().is_err(), "{bad}");
+        }
+        let empty = StartConversation {
+            referrer: Some(String::new()),
+            ..Default::default()
+        };
+        assert_eq!(empty.validated().unwrap().referrer, None);
         let forged = StartConversation {
             origin: Some(ConversationOrigin::Agent { author: None }),
             ..Default::default()
