@@ -30,6 +30,11 @@ pub fn free_port() -> u16 {
         .expect("free port")
 }
 
+/// A site key (or other name) unique to this test run.
+pub fn unique(prefix: &str) -> String {
+    format!("{prefix}-{}", free_port())
+}
+
 /// Polls `f` until it returns `Some`, for up to `timeout`; panics naming `what` otherwise.
 pub async fn eventually<T, F, Fut>(timeout: std::time::Duration, what: &str, mut f: F) -> T
 where

@@ -6,7 +6,7 @@ use beckon_shared::proto::v1::{
 };
 use beckon_shared::{ConversationId, Seq};
 use beckon_tests::api::{client_id, Api, Ws, WsEvent};
-use beckon_tests::edge;
+use beckon_tests::{edge, unique};
 use reqwest::Method;
 use serde_json::json;
 use std::collections::HashSet;
@@ -16,11 +16,6 @@ const T: Duration = Duration::from_secs(10);
 
 fn api() -> Api {
     Api::new(&edge::shared().url)
-}
-
-/// A site key unique to this test run.
-fn unique(prefix: &str) -> String {
-    format!("{prefix}-{}", beckon_tests::free_port())
 }
 
 #[tokio::test]

@@ -5,11 +5,11 @@ use beckon_shared::proto::v1::{ClientFrame, Role, ServerFrame, StartedConversati
 use beckon_shared::ConversationId;
 use beckon_tests::api::{client_id, Api, Reply, Ws};
 use beckon_tests::edge::{self, Edge};
-use beckon_tests::eventually;
 use beckon_tests::fakes::slack::FakeSlack;
 use beckon_tests::fakes::telegram::FakeTelegram;
 use beckon_tests::fakes::whatsapp::FakeWhatsapp;
 use beckon_tests::fakes::{unix_now, Fault};
+use beckon_tests::{eventually, unique};
 use reqwest::Method;
 use serde_json::{json, Value};
 use std::time::{Duration, Instant};
@@ -21,10 +21,6 @@ const SLACK_SIGNING: &str = "8f742231b10e8888abcd99yyyzzz85a5";
 const WA_APP_SECRET: &str = "test_app_secret";
 const WA_VERIFY: &str = "meatyhamhock";
 const AGENT_PHONE: &str = "16505551234";
-
-fn unique(prefix: &str) -> String {
-    format!("{prefix}-{}", beckon_tests::free_port())
-}
 
 async fn put_channel(api: &Api, site: &str, kind: &str, body: Value) -> Reply {
     api.send(
@@ -922,6 +918,14 @@ async fn business_writes_first_to_a_known_contact_on_whatsapp() {
         .await;
     assert_eq!(started.status, 201, "{:?}", started.body);
     let id = ConversationId::parse(started.body["conversation_id"].as_str().unwrap()).unwrap();
+    // The browser that claimed the number cannot read the WhatsApp conversation.
+    let peek = api
+        .send(
+            api.get(&format!("/api/v1/conversations/{id}/messages"))
+                .bearer_auth(&v.visitor_token),
+        )
+        .await;
+    assert_eq!((peek.status, peek.error_code()), (403, "forbidden"));
     let first = eventually(WAIT, "the template to the contact", || async {
         fake.sent().into_iter().find(|s| s.to == contact_phone)
     })

@@ -62,6 +62,8 @@ pub struct ContactRoute {
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Principal {
     Visitor {
+        /// The site the visitor's token was issued for.
+        site: SiteKey,
         visitor_id: VisitorId,
     },
     Agent {
@@ -271,13 +273,17 @@ impl Conversation {
         Ok(principal)
     }
 
-    /// Agents may use any conversation (they were authenticated by admin key); a visitor only
-    /// their own.
+    /// Agents may use any conversation (they were authenticated by an instance admin key); a
+    /// visitor only their own, on the site their token was issued for.
     fn check_access(&self, principal: &Principal) -> Result<()> {
         let meta = self.meta()?;
         match principal {
             Principal::Agent { .. } => Ok(()),
-            Principal::Visitor { visitor_id } if *visitor_id == meta.visitor_id => Ok(()),
+            Principal::Visitor { site, visitor_id }
+                if *visitor_id == meta.visitor_id && *site == meta.site =>
+            {
+                Ok(())
+            }
             Principal::Visitor { .. } => Err(Error::new(
                 ErrorCode::Forbidden,
                 "this conversation belongs to another visitor",

@@ -2,7 +2,8 @@
 //! conversation with one on their own channel — today WhatsApp, where a business may write
 //! first only with an approved template. Their replies there come back into the conversation
 //! as the visitor's messages, and the business's next messages go to them (free-form inside
-//! their 24-hour window, the template outside it).
+//! their 24-hour window, the template outside it). Such a conversation belongs to an identity
+//! of the number itself, never to the web visitor who told us the number.
 
 use super::admin::authenticate;
 use crate::conversation::client::ConversationClient;
@@ -60,11 +61,22 @@ pub async fn reach_out(
             phone
         }
     };
+    // The conversation belongs to the phone number, not to the browser that claimed it:
+    // anyone can call `Beckon.identify` with any number, and that browser must never read
+    // what the number's owner answers. One identity per number, kept across outreaches.
+    let owner = match visitors::find_contact_thread(&db, site, "whatsapp", &address).await? {
+        Some((owner, _)) if owner != *visitor => owner,
+        _ => {
+            let owner = random::visitor_id();
+            visitors::create(&db, site, &owner, edge.now).await?;
+            owner
+        }
+    };
     let id = random::conversation_id();
     let meta = Meta {
         id: id.clone(),
         site: site.clone(),
-        visitor_id: visitor.clone(),
+        visitor_id: owner.clone(),
         origin: ConversationOrigin::Agent {
             author: input.author.clone(),
         },
@@ -78,7 +90,7 @@ pub async fn reach_out(
     };
     let conversation = ConversationClient::new(&edge.env, &id)?;
     conversation.init(&meta).await?;
-    visitors::map_contact_thread(&db, site, "whatsapp", &address, visitor, &id, edge.now).await?;
+    visitors::map_contact_thread(&db, site, "whatsapp", &address, &owner, &id, edge.now).await?;
     let post = PostRequest {
         principal: Principal::Agent {
             name: input.author,

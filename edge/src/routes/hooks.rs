@@ -85,6 +85,7 @@ async fn contact_reply(
     };
     let post = PostRequest {
         principal: Principal::Visitor {
+            site: site.clone(),
             visitor_id: visitor,
         },
         body: text.chars().take(MAX_MESSAGE_CHARS).collect(),
