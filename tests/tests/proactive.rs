@@ -371,24 +371,28 @@ async fn triggered_rule_reply_and_goal_are_counted_exactly() {
     )
     .await;
     c.enter_parent_frame().await.unwrap();
-    c.execute("Beckon.track('purchase', {value: 49})", vec![])
-        .await
-        .unwrap();
-
-    let today = json!(beckon_tests::fakes::unix_now());
-    let _ = today;
-    let metrics = eventually(WAIT, "the goal in the metrics", || async {
+    // A repeated goal (a reload of the thank-you page) is credited once.
+    for _ in 0..2 {
+        c.execute("Beckon.track('purchase', {value: 49})", vec![])
+            .await
+            .unwrap();
+    }
+    let funnel = || async {
         let m = api
             .send(api.admin(Method::GET, "/api/v1/admin/metrics?site=demo"))
             .await;
-        let f = m.body["rules"]
+        m.body["rules"]
             .as_array()?
             .iter()
-            .find(|f| f["rule_id"] == "pricing")?
-            .clone();
-        (f["totals"]["goals"] == 1).then_some(f)
+            .find(|f| f["rule_id"] == "pricing")
+            .cloned()
+    };
+    eventually(WAIT, "the goal in the metrics", || async {
+        funnel().await.filter(|f| f["totals"]["goals"] == 1)
     })
     .await;
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let metrics = funnel().await.unwrap();
     let t = &metrics["totals"];
     assert_eq!(
         (
@@ -550,4 +554,117 @@ async fn agent_starts_a_conversation_with_an_online_visitor_from_the_inbox() {
     assert_eq!(origin, Some(json!({"kind": "agent", "author": "Maya"})));
     visitor.close().await.unwrap();
     agent.close().await.unwrap();
+}
+
+/// What a visitor's browser says about rules is checked at the edge: a teaser reply only to an
+/// enabled rule, teaser counts only from a browser (Origin), goals non-negative and credited
+/// once per conversation and goal name.
+#[tokio::test]
+async fn rule_events_from_visitors_are_checked_at_the_edge() {
+    let api = Api::new(&edge::shared().url);
+    let site = beckon_tests::unique("rulecheck");
+    api.create_site(&site).await;
+    let mut off = rule("quiet", json!({"if": "exit_intent"}), json!({}));
+    off["enabled"] = json!(false);
+    let created = api
+        .send(
+            api.admin(Method::POST, &format!("/api/v1/admin/sites/{site}/rules"))
+                .json(&off),
+        )
+        .await;
+    assert_eq!(created.status, 201, "{:?}", created.body);
+    let start = |body: Value| {
+        api.post(&format!("/api/v1/sites/{site}/conversations"))
+            .json(&body)
+    };
+    let from_rule = json!({"origin": {"kind": "rule", "rule_id": "quiet"}});
+    let disabled = api.send(start(from_rule.clone())).await;
+    assert_eq!((disabled.status, disabled.error_code()), (404, "not_found"));
+    let bad_url = api
+        .send(start(json!({"page_url": "javascript:alert(1)"})))
+        .await;
+    assert_eq!((bad_url.status, bad_url.error_code()), (400, "bad_request"));
+
+    off["enabled"] = json!(true);
+    let put = api
+        .send(
+            api.admin(
+                Method::PUT,
+                &format!("/api/v1/admin/sites/{site}/rules/quiet"),
+            )
+            .json(&off),
+        )
+        .await;
+    assert_eq!(put.status, 200, "{:?}", put.body);
+    let started = api.send(start(from_rule)).await;
+    assert_eq!(started.status, 201, "{:?}", started.body);
+    let (conversation, token) = (
+        started.body["conversation_id"].as_str().unwrap().to_owned(),
+        started.body["visitor_token"].as_str().unwrap().to_owned(),
+    );
+
+    // Teaser counts come from the widget in a browser, which always sends its Origin.
+    let event = json!({"rule_id": "quiet", "kind": "impression"});
+    let scripted = api
+        .send(
+            api.post(&format!("/api/v1/sites/{site}/events"))
+                .json(&event),
+        )
+        .await;
+    assert_eq!(
+        (scripted.status, scripted.error_code()),
+        (403, "origin_not_allowed")
+    );
+    let counted = api
+        .send(
+            api.post(&format!("/api/v1/sites/{site}/events"))
+                .header("origin", "https://shop.example")
+                .json(&event),
+        )
+        .await;
+    assert_eq!(counted.status, 204, "{:?}", counted.body);
+
+    let goal = |body: Value| {
+        api.post(&format!("/api/v1/conversations/{conversation}/events"))
+            .bearer_auth(&token)
+            .json(&body)
+    };
+    let negative = api
+        .send(goal(json!({"name": "purchase", "value": -5})))
+        .await;
+    assert_eq!(
+        (negative.status, negative.error_code()),
+        (400, "bad_request")
+    );
+    let first = api
+        .send(goal(json!({"name": "purchase", "value": 20})))
+        .await;
+    assert_eq!(
+        (
+            first.status,
+            first.body["credited_rule"].clone(),
+            first.body["counted"].clone()
+        ),
+        (202, json!("quiet"), json!(true))
+    );
+    let again = api
+        .send(goal(json!({"name": "purchase", "value": 20})))
+        .await;
+    assert_eq!(again.body["counted"], json!(false));
+    let other = api.send(goal(json!({"name": "signup"}))).await;
+    assert_eq!(other.body["counted"], json!(true));
+    let m = api
+        .send(api.admin(Method::GET, &format!("/api/v1/admin/metrics?site={site}")))
+        .await;
+    let t = &m.body["rules"][0]["totals"];
+    assert_eq!(
+        (
+            t["impressions"].as_u64(),
+            t["goals"].as_u64(),
+            t["goal_value"].as_f64()
+        ),
+        (Some(1), Some(2), Some(20.0)),
+        "{}",
+        m.body
+    );
 }

@@ -30,6 +30,7 @@ async fn visitor_from_token(
         .ok_or_else(|| Error::code(ErrorCode::InvalidToken))?;
     http::check_origin(req, edge, &site)?;
     let principal = Principal::Visitor {
+        site: claims.site.clone(),
         visitor_id: claims.visitor.clone(),
     };
     Ok((claims, principal))
@@ -78,7 +79,10 @@ pub async fn start_conversation(mut req: Request, edge: &Edge, key: &SiteKey) ->
             let id = RuleId::parse(rule_id)?;
             let rule = rules::get(&db, key, &id)
                 .await?
-                .ok_or_else(|| Error::new(ErrorCode::NotFound, format!("no rule {rule_id}")))?;
+                .filter(|r| r.enabled)
+                .ok_or_else(|| {
+                    Error::new(ErrorCode::NotFound, format!("no enabled rule {rule_id}"))
+                })?;
             Some((id, rule.message.text))
         }
         _ => None,
@@ -176,6 +180,13 @@ pub async fn teaser_event(mut req: Request, edge: &Edge, key: &SiteKey) -> Resul
     let site = site_cache::get(&db, key, edge.now)
         .await?
         .ok_or_else(|| Error::new(ErrorCode::SiteNotFound, format!("no site with key {key}")))?;
+    // Only the widget counts impressions: a browser always sends its Origin on this POST.
+    if http::origin(&req)?.is_none() {
+        return Err(Error::new(
+            ErrorCode::OriginNotAllowed,
+            "teaser events come from the widget (Origin header required)",
+        ));
+    }
     http::check_origin(&req, edge, &site.settings)?;
     let event: TeaserEvent = http::read_json(&mut req).await?;
     if !site.rules.iter().any(|r| r.id == event.rule_id) {
@@ -203,21 +214,25 @@ pub async fn goal_event(mut req: Request, edge: &Edge, id: &ConversationId) -> R
     let summary = ConversationClient::new(&edge.env, id)?
         .summary(&principal)
         .await?;
-    let credited = match &summary.origin {
+    let (credited, first) = match &summary.origin {
         ConversationOrigin::Rule { rule_id } => {
-            rules::goal(
-                &edge.db()?,
-                &claims.site,
-                rule_id,
-                goal.value.unwrap_or(0.0),
-                edge.now,
-            )
-            .await?;
-            Some(rule_id.clone())
+            let credit = rules::GoalCredit {
+                rule: rule_id,
+                conversation: id,
+                name: &goal.name,
+                value: goal.value.unwrap_or(0.0),
+                at_ms: edge.now,
+            };
+            let first = rules::goal(&edge.db()?, &claims.site, &credit).await?;
+            (Some(rule_id.clone()), first)
         }
-        _ => None,
+        _ => (None, false),
     };
-    http::json(202, &serde_json::json!({ "credited_rule": credited }))
+    // `counted` is false when this goal was already credited for this conversation.
+    http::json(
+        202,
+        &serde_json::json!({ "credited_rule": credited, "counted": first }),
+    )
 }
 
 /// `POST /api/v1/sites/{site}/identify` (visitor token): `Beckon.identify({name, email,

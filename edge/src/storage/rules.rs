@@ -5,7 +5,7 @@ use super::{stmt, Arg};
 use crate::error::{Error, Result};
 use beckon_shared::proto::v1::{ErrorCode, RuleDay, RuleFunnel};
 use beckon_shared::rules::Rule;
-use beckon_shared::{RuleId, SiteKey};
+use beckon_shared::{ConversationId, RuleId, SiteKey};
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use worker::D1Database;
@@ -180,22 +180,61 @@ pub async fn count(
 }
 
 /// Records a goal (and its value) credited to `rule`.
-pub async fn goal(
-    db: &D1Database,
-    site: &SiteKey,
-    rule: &str,
-    value: f64,
-    at_ms: i64,
-) -> Result<()> {
-    bump(
+pub async fn goal(db: &D1Database, site: &SiteKey, credit: &GoalCredit<'_>) -> Result<bool> {
+    let day = day(credit.at_ms);
+    let token = crate::random::hex_id("g");
+    let (site, rule, conv) = (site.as_str(), credit.rule, credit.conversation.as_str());
+    // One transaction: claim (conversation, name), make sure the day's row exists, and count
+    // only if this request made the claim — a repeated goal changes nothing.
+    let claim = stmt(
         db,
-        site,
-        rule,
-        at_ms,
-        "goals = goals + 1, goal_value = goal_value + ?4",
-        &[Arg::Float(value)],
-    )
-    .await
+        "INSERT INTO goal_credits (conversation_id, name, token, value, at) VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT DO NOTHING",
+        &[
+            Arg::Str(conv),
+            Arg::Str(credit.name),
+            Arg::Str(&token),
+            Arg::Float(credit.value),
+            Arg::Int(credit.at_ms),
+        ],
+    )?;
+    let create = stmt(
+        db,
+        "INSERT INTO rule_metrics (site_key, rule_id, day) VALUES (?1, ?2, ?3) ON CONFLICT DO NOTHING",
+        &[Arg::Str(site), Arg::Str(rule), Arg::Str(&day)],
+    )?;
+    let update = stmt(
+        db,
+        "UPDATE rule_metrics SET goals = goals + 1, goal_value = goal_value + ?4
+         WHERE site_key = ?1 AND rule_id = ?2 AND day = ?3
+           AND EXISTS (SELECT 1 FROM goal_credits WHERE conversation_id = ?5 AND name = ?6 AND token = ?7)",
+        &[
+            Arg::Str(site),
+            Arg::Str(rule),
+            Arg::Str(&day),
+            Arg::Float(credit.value),
+            Arg::Str(conv),
+            Arg::Str(credit.name),
+            Arg::Str(&token),
+        ],
+    )?;
+    let results = db.batch(vec![claim, create, update]).await?;
+    let changed = results
+        .last()
+        .map(|r| r.meta())
+        .transpose()?
+        .flatten()
+        .and_then(|m| m.changes)
+        .unwrap_or(0);
+    Ok(changed > 0)
+}
+
+/// A goal reached in a conversation a rule started.
+pub struct GoalCredit<'a> {
+    pub rule: &'a str,
+    pub conversation: &'a ConversationId,
+    pub name: &'a str,
+    pub value: f64,
+    pub at_ms: i64,
 }
 
 /// Records the time to the first agent answer of a conversation the rule started.
