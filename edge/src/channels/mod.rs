@@ -57,6 +57,9 @@ pub enum Failure {
     /// Retrying the same request will not help (bad token, unknown chat, bot not in channel);
     /// the channel is reported failing until its settings are fixed.
     Permanent { reason: String },
+    /// The channel refused this one message (too long, unparseable): it is marked failed and
+    /// the next messages go on; the channel itself is fine.
+    Rejected { reason: String },
     /// The conversation's thread is gone (Telegram topic deleted): create a new one.
     ThreadGone,
     /// WhatsApp: outside the 24-hour window — send the approved template instead.
@@ -66,7 +69,9 @@ pub enum Failure {
 impl Failure {
     pub fn reason(&self) -> String {
         match self {
-            Failure::Retry { reason, .. } | Failure::Permanent { reason } => reason.clone(),
+            Failure::Retry { reason, .. }
+            | Failure::Permanent { reason }
+            | Failure::Rejected { reason } => reason.clone(),
             Failure::ThreadGone => "thread not found".into(),
             Failure::NeedsTemplate => "outside the 24-hour window".into(),
         }
@@ -80,6 +85,19 @@ impl Failure {
         }
     }
 }
+
+/// `text` cut to at most `max` characters, ending in `…` when cut (channels count characters,
+/// and a relay must never be refused for its length).
+pub fn clip(text: &str, max: usize) -> std::borrow::Cow<'_, str> {
+    if text.chars().count() <= max {
+        return text.into();
+    }
+    let kept: String = text.chars().take(max.saturating_sub(1)).collect();
+    format!("{kept}…").into()
+}
+
+/// Longest page URL quoted in a relay's header.
+pub const MAX_QUOTED_URL: usize = 300;
 
 /// `Retry-After` in seconds (the only form these APIs send) → milliseconds.
 pub fn parse_retry_after(value: &str) -> Option<u64> {

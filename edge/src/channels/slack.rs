@@ -111,6 +111,9 @@ pub fn parse_posted(resp: &ApiResponse) -> Result<String, Failure> {
                 .and_then(super::parse_retry_after),
             reason: format!("slack: {error}"),
         },
+        "msg_too_long" | "no_text" | "invalid_blocks" => Failure::Rejected {
+            reason: format!("slack: {error}"),
+        },
         _ => Failure::Permanent {
             reason: format!("slack: {error}"),
         },

@@ -3,7 +3,7 @@
 //! messages arrive as webhook updates authenticated by `X-Telegram-Bot-Api-Secret-Token`.
 //! Thread key: `<chat_id>:<message_thread_id>`.
 
-use super::{ApiRequest, ApiResponse, Failure, Inbound, Relay};
+use super::{clip, ApiRequest, ApiResponse, Failure, Inbound, Relay, MAX_QUOTED_URL};
 use crate::auth::ct_eq;
 use serde::Deserialize;
 use serde_json::json;
@@ -46,21 +46,31 @@ pub fn create_topic(api_base: &str, token: &str, chat_id: i64, relay: &Relay) ->
     )
 }
 
+/// Telegram's limit on a message's text, counted after entity parsing (markup excluded).
+pub const MAX_TEXT_CHARS: usize = 4096;
+
 /// The relay line; the first message of a conversation also names the site and the page.
+/// The body is clipped so the visible text fits [`MAX_TEXT_CHARS`].
 pub fn message_text(relay: &Relay, first: bool) -> String {
-    let line = format!(
-        "<b>{}</b>: {}",
-        escape_html(&relay.speaker()),
-        escape_html(relay.body)
-    );
-    if !first {
-        return line;
+    let speaker = relay.speaker();
+    let mut head = String::new();
+    let mut head_chars = 0;
+    if first {
+        let url = relay.page_url.map(|u| clip(u, MAX_QUOTED_URL));
+        head = format!("New chat on <b>{}</b>", escape_html(relay.site_name));
+        head_chars = "New chat on ".len() + relay.site_name.chars().count() + 2;
+        if let Some(url) = url {
+            head.push_str(&format!("\nPage: {}", escape_html(&url)));
+            head_chars += "\nPage: ".len() + url.chars().count();
+        }
+        head.push_str("\n\n");
     }
-    let mut head = format!("New chat on <b>{}</b>", escape_html(relay.site_name));
-    if let Some(url) = relay.page_url {
-        head.push_str(&format!("\nPage: {}", escape_html(url)));
-    }
-    format!("{head}\n\n{line}")
+    let budget = MAX_TEXT_CHARS.saturating_sub(head_chars + speaker.chars().count() + 2);
+    format!(
+        "{head}<b>{}</b>: {}",
+        escape_html(&speaker),
+        escape_html(&clip(relay.body, budget))
+    )
 }
 
 /// `sendMessage` into the conversation's topic.
@@ -130,6 +140,12 @@ fn result(resp: &ApiResponse) -> Result<serde_json::Value, Failure> {
             after_ms: None,
             reason,
         },
+        400 if description.contains("message is too long")
+            || description.contains("can't parse entities")
+            || description.contains("text must be non-empty") =>
+        {
+            Failure::Rejected { reason }
+        }
         400 if description.contains("thread not found")
             || description.contains("TOPIC_DELETED")
             || description.contains("TOPIC_CLOSED") =>
@@ -275,6 +291,41 @@ mod tests {
             retry_after: None,
             body: body.into(),
         }
+    }
+
+    /// The text a Telegram user sees: markup removed, entities decoded.
+    fn visible(html: &str) -> String {
+        html.replace("<b>", "")
+            .replace("</b>", "")
+            .replace("&lt;", "<")
+            .replace("&gt;", ">")
+            .replace("&quot;", "\"")
+            .replace("&amp;", "&")
+    }
+
+    #[test]
+    fn longest_relays_fit_telegrams_limit() {
+        let body = "<&>".repeat(1400).chars().take(4000).collect::<String>();
+        let url = format!("https://example.com/{}", "p".repeat(2000));
+        let mut r = relay(&body, Role::Visitor);
+        r.page_url = Some(&url);
+        for first in [true, false] {
+            let shown = visible(&message_text(&r, first));
+            assert!(shown.chars().count() <= MAX_TEXT_CHARS, "{first}");
+            // Only the first relay (with its header) needs cutting; the cut shows.
+            assert_eq!(shown.ends_with('…'), first);
+        }
+        let short = visible(&message_text(&relay("hi", Role::Visitor), true));
+        assert!(short.ends_with("Visitor: hi"), "{short}");
+        assert_eq!(
+            parse_sent(&resp(
+                400,
+                r#"{"ok":false,"error_code":400,"description":"Bad Request: message is too long"}"#
+            )),
+            Err(Failure::Rejected {
+                reason: "telegram 400: Bad Request: message is too long".into()
+            })
+        );
     }
 
     #[test]

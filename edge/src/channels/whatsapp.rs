@@ -4,7 +4,7 @@
 //! the reply's `context.id` is the wamid of one of our messages, which maps to the
 //! conversation. Thread key: the wamid. Webhooks are signed with `X-Hub-Signature-256`.
 
-use super::{ApiRequest, ApiResponse, Failure, Relay};
+use super::{clip, ApiRequest, ApiResponse, Failure, Relay, MAX_QUOTED_URL};
 use serde::Deserialize;
 use serde_json::json;
 
@@ -23,29 +23,43 @@ pub fn window_open(last_inbound_at: Option<i64>, now: i64) -> bool {
     last_inbound_at.is_some_and(|t| now - t < WINDOW_MS)
 }
 
-/// The relay as plain text (WhatsApp renders no markup we need to escape; `*` is bold).
+/// WhatsApp's limit on a text message's body.
+pub const MAX_TEXT_CHARS: usize = 4096;
+/// What we allow a template's message parameter (Meta caps a template body at 1024).
+pub const MAX_PARAMETER_CHARS: usize = 900;
+
+/// The relay as plain text (WhatsApp renders no markup we need to escape; `*` is bold), its
+/// body clipped to fit [`MAX_TEXT_CHARS`].
 pub fn message_text(relay: &Relay, first: bool) -> String {
-    let line = format!("{}: {}", relay.speaker(), relay.body);
-    if !first {
-        return line;
+    const HINT: &str = "\n\n(Swipe-reply to this message to answer.)";
+    let speaker = relay.speaker();
+    let mut head = String::new();
+    let mut tail = "";
+    if first {
+        head = format!("New chat on {}", relay.site_name);
+        if let Some(url) = relay.page_url {
+            head.push_str(&format!("\nPage: {}", clip(url, MAX_QUOTED_URL)));
+        }
+        head.push_str("\n\n");
+        tail = HINT;
     }
-    let mut head = format!("New chat on {}", relay.site_name);
-    if let Some(url) = relay.page_url {
-        head.push_str(&format!("\nPage: {url}"));
-    }
-    format!("{head}\n\n{line}\n\n(Swipe-reply to this message to answer.)")
+    let used = head.chars().count() + speaker.chars().count() + 2 + tail.chars().count();
+    let body = clip(relay.body, MAX_TEXT_CHARS.saturating_sub(used));
+    format!("{head}{speaker}: {body}{tail}")
 }
 
 /// The template's message parameter: one line (WhatsApp refuses parameters with newlines,
-/// tabs or runs of spaces), with the page on a conversation's first relay.
+/// tabs or runs of spaces), with the page on a conversation's first relay, clipped to
+/// [`MAX_PARAMETER_CHARS`].
 pub fn template_text(relay: &Relay, first: bool) -> String {
     let mut text = format!("{}: {}", relay.speaker(), relay.body);
     if first {
         if let Some(url) = relay.page_url {
-            text.push_str(&format!(" · page {url}"));
+            text.push_str(&format!(" · page {}", clip(url, MAX_QUOTED_URL)));
         }
     }
-    text.split_whitespace().collect::<Vec<_>>().join(" ")
+    let one_line = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    clip(&one_line, MAX_PARAMETER_CHARS).into_owned()
 }
 
 pub struct Target<'a> {
@@ -128,6 +142,8 @@ pub fn parse_sent(resp: &ApiResponse) -> Result<String, Failure> {
         return Err(match e.code {
             RE_ENGAGEMENT => Failure::NeedsTemplate,
             4 | 80007 | 130429 | 131056 | 2 | 1 => Failure::Retry { after_ms, reason },
+            // Message-specific: bad parameter / parameter format (this message only).
+            131008 | 131009 | 132000 | 132018 => Failure::Rejected { reason },
             _ if resp.status >= 500 => Failure::Retry { after_ms, reason },
             _ => Failure::Permanent { reason },
         });
@@ -417,6 +433,18 @@ mod tests {
             template_text(&relay, false),
             "Visitor: two lines and spaces"
         );
+        let long_body = "é".repeat(4000);
+        let long_url = format!("https://example.com/{}", "p".repeat(2000));
+        let long = Relay {
+            body: &long_body,
+            page_url: Some(&long_url),
+            ..relay
+        };
+        for first in [true, false] {
+            assert!(message_text(&long, first).chars().count() <= MAX_TEXT_CHARS);
+            assert!(template_text(&long, first).chars().count() <= MAX_PARAMETER_CHARS);
+        }
+        assert!(message_text(&long, true).ends_with("(Swipe-reply to this message to answer.)"));
         assert!(window_open(Some(1_000), 1_000 + WINDOW_MS - 1));
         assert!(!window_open(Some(1_000), 1_000 + WINDOW_MS));
         assert!(!window_open(None, 0));
@@ -426,6 +454,11 @@ mod tests {
     fn classifies_answers() {
         let ok = ApiResponse { status: 200, retry_after: None, body: r#"{"messaging_product":"whatsapp","contacts":[{"input":"16505551234","wa_id":"16505551234"}],"messages":[{"id":"wamid.HBgL","message_status":"accepted"}]}"#.into() };
         assert_eq!(parse_sent(&ok), Ok("wamid.HBgL".into()));
+        let bad_param = ApiResponse { status: 400, retry_after: None, body: r#"{"error":{"message":"(#131009) Parameter value is not valid","type":"OAuthException","code":131009,"fbtrace_id":"A"}}"#.into() };
+        assert!(matches!(
+            parse_sent(&bad_param),
+            Err(Failure::Rejected { .. })
+        ));
         let window = ApiResponse { status: 400, retry_after: None, body: r#"{"error":{"message":"Re-engagement message","type":"OAuthException","code":131047}}"#.into() };
         assert_eq!(parse_sent(&window), Err(Failure::NeedsTemplate));
         let throttled = ApiResponse { status: 400, retry_after: None, body: r#"{"error":{"message":"(#130429) Rate limit hit","type":"OAuthException","code":130429,"error_subcode":2494055}}"#.into() };

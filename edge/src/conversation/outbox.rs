@@ -500,6 +500,15 @@ impl Conversation {
                         self.report(cx.meta, kind, None).await;
                     }
                 }
+                Err(Failure::Rejected { reason }) => {
+                    // This message only: mark it failed (the inbox shows why), go on.
+                    if let Err(e) =
+                        self.store
+                            .finish(row.seq, cx.target, "failed", Some(&reason), now)
+                    {
+                        return worker::console_error!("outbox: {e}");
+                    }
+                }
                 Err(failure) => {
                     let attempts = row.attempts + 1;
                     let reason = failure.reason();
