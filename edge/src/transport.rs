@@ -33,19 +33,21 @@ pub async fn send(req: &ApiRequest, timeout_ms: u64) -> Result<ApiResponse, Fail
     let controller = AbortController::default();
     let signal = controller.signal();
     let fetch = Fetch::Request(request);
-    let sending = Box::pin(fetch.send_with_signal(&signal));
+    // The whole exchange — headers and body — runs under the one timeout.
+    let exchange = async {
+        let mut resp = fetch.send_with_signal(&signal).await?;
+        let status = resp.status_code();
+        let retry_after = resp.headers().get("retry-after").ok().flatten();
+        let body = resp.text().await?;
+        Ok::<_, worker::Error>(ApiResponse {
+            status,
+            retry_after,
+            body,
+        })
+    };
     let timer = Box::pin(Delay::from(Duration::from_millis(timeout_ms)));
-    let outcome = match select(sending, timer).await {
-        Either::Left((Ok(mut resp), _)) => {
-            let status = resp.status_code();
-            let retry_after = resp.headers().get("retry-after").ok().flatten();
-            let body = resp.text().await.unwrap_or_default();
-            Ok(ApiResponse {
-                status,
-                retry_after,
-                body,
-            })
-        }
+    let outcome = match select(Box::pin(exchange), timer).await {
+        Either::Left((Ok(resp), _)) => Ok(resp),
         // The error text may carry the URL, which for Telegram holds the bot token: say less.
         Either::Left((Err(_), _)) => Err(Failure::Retry {
             after_ms: None,

@@ -1,6 +1,7 @@
 //! Channel relays against the real edge (`wrangler dev`) and faithful loopback fakes of the
 //! Telegram Bot API, Slack Web/Events API and WhatsApp Cloud API.
 
+use beckon_shared::limits::MAX_MESSAGE_CHARS;
 use beckon_shared::proto::v1::{ClientFrame, Role, ServerFrame, StartedConversation};
 use beckon_shared::ConversationId;
 use beckon_tests::api::{client_id, Api, Reply, Ws};
@@ -698,6 +699,75 @@ async fn forged_stale_misrouted_and_duplicate_webhooks() {
     .await;
 }
 
+/// The longest message a visitor may send reaches Telegram and Slack whole or visibly cut to
+/// the channel's limit — never refused (the fakes enforce the limits as the real APIs do).
+#[tokio::test]
+async fn longest_messages_fit_every_channel() {
+    let api = Api::new(&edge::shared().url);
+    let site = unique("long");
+    api.create_site(&site).await;
+    let tg = FakeTelegram::start("777:LONG").await;
+    let sl = FakeSlack::start("xoxb-long", &["C123ABC456"]).await;
+    telegram_channel(&api, &site, &tg).await;
+    slack_channel(&api, &site, &sl, SLACK_SIGNING).await;
+    // A long page URL makes the first relay's header long too.
+    let page = format!("https://shop.example/{}", "p".repeat(1900));
+    let started = api
+        .send(
+            api.post(&format!("/api/v1/sites/{site}/conversations"))
+                .json(&json!({ "page_url": page })),
+        )
+        .await;
+    assert_eq!(started.status, 201, "{:?}", started.body);
+    let c: StartedConversation = serde_json::from_value(started.body).unwrap();
+    let mut ws = Ws::connect(
+        &api.visitor_ws_url(&c.conversation_id, &c.visitor_token),
+        None,
+    )
+    .await
+    .unwrap();
+    ws.hello(0).await;
+    let longest = "<b>&".repeat(MAX_MESSAGE_CHARS / 4);
+    say(&mut ws, &longest).await;
+    say(&mut ws, &longest).await;
+    let sent = eventually(WAIT, "both relays in telegram", || async {
+        let s = tg.sent();
+        (s.len() == 2).then_some(s)
+    })
+    .await;
+    assert!(
+        sent[0].text.ends_with('…'),
+        "the first relay, under its header, is cut"
+    );
+    assert!(
+        sent[1]
+            .text
+            .ends_with(&"&lt;b&gt;&amp;".repeat(MAX_MESSAGE_CHARS / 4)),
+        "the next one arrives whole and escaped"
+    );
+    let states = eventually(WAIT, "all four relays done", || async {
+        let r = api
+            .send(api.admin(
+                Method::GET,
+                &format!("/api/v1/admin/conversations/{}/relays", c.conversation_id),
+            ))
+            .await;
+        let states: Vec<String> = r.body["relays"]
+            .as_array()?
+            .iter()
+            .filter(|r| r["channel"] == "telegram" || r["channel"] == "slack")
+            .map(|r| format!("{}:{}", r["channel"], r["state"].as_str().unwrap_or("")))
+            .collect();
+        (states.len() == 4 && !states.iter().any(|s| s.ends_with(":pending"))).then_some(states)
+    })
+    .await;
+    assert!(states.iter().all(|s| s.ends_with(":sent")), "{states:?}");
+    assert!(sl
+        .posted()
+        .iter()
+        .any(|p| p.text.contains("&lt;b&gt;&amp;")));
+}
+
 #[tokio::test]
 async fn channel_settings_hide_secrets_and_failing_channels_are_surfaced() {
     let api = Api::new(&edge::shared().url);
@@ -772,6 +842,19 @@ async fn channel_settings_hide_secrets_and_failing_channels_are_surfaced() {
     )
     .await;
     assert_eq!((r.status, r.error_code()), (400, "bad_request"));
+    // Stored secrets never follow a changed API base (they would leak to that host).
+    let moved = put_channel(
+        &api,
+        &site,
+        "slack",
+        json!({"settings": {"kind": "slack", "channel_id": "C123ABC456", "api_base": "http://127.0.0.1:9/api"}}),
+    )
+    .await;
+    assert_eq!((moved.status, moved.error_code()), (400, "bad_request"));
+    assert!(moved.body["error"]["message"]
+        .as_str()
+        .unwrap_or_default()
+        .contains("API base"));
 
     // Slack's token is revoked: its relays fail and it is reported failing; Telegram is unaffected.
     sl.break_with(Some("invalid_auth"));

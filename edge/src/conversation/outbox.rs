@@ -33,6 +33,8 @@ const GIVE_UP_AFTER: i64 = 300;
 const BATCH: usize = 100;
 /// When a pending relay exists but no pump is running, the alarm comes back within this.
 const SAFETY_NET_MS: i64 = 5_000;
+/// How long the pump waits after an error of ours (D1, a missing secret) before trying again.
+const PUMP_ERROR_BACKOFF_MS: i64 = 60_000;
 
 #[derive(Clone, Debug, Deserialize)]
 struct Row {
@@ -185,6 +187,16 @@ impl Store {
             vec![state.into(), int(now), opt(error), int(seq), kind.into().as_str().into()],
         )?;
         Ok(())
+    }
+
+    /// Fails every pending relay to `kind` with `error`; whether there were any.
+    fn fail_pending(&self, kind: ChannelKind, error: &str, now: i64) -> Result<bool> {
+        let pending = self.next_pending(kind)?.is_some();
+        self.sql.exec(
+            "UPDATE outbox SET state = 'failed', done_at = ?, last_error = ? WHERE state = 'pending' AND channel = ?",
+            vec![int(now), error.into(), kind.as_str().into()],
+        )?;
+        Ok(pending)
     }
 
     fn skip_pending(&self, kind: impl Into<Target>, now: i64) -> Result<()> {
@@ -408,23 +420,30 @@ impl Conversation {
             self.pump_again.set(true);
             return;
         }
+        let mut not_before = 0;
         loop {
             self.pump_again.set(false);
             if let Err(e) = self.pump_once().await {
+                // D1 or a secret unavailable: come back later, not in a tight loop.
                 worker::console_error!("relay pump: {e}");
+                not_before = http::now_ms() + PUMP_ERROR_BACKOFF_MS;
             }
             if !self.pump_again.get() {
                 break;
             }
         }
         self.pumping.set(false);
-        self.schedule_alarm().await;
+        self.schedule_alarm(not_before).await;
     }
 
-    async fn schedule_alarm(&self) {
+    async fn schedule_alarm(&self, not_before: i64) {
         let storage = self.state.storage();
         let result = match self.store.earliest_pending() {
-            Ok(Some(at)) => storage.set_alarm(alarm_at(at.max(http::now_ms()))).await,
+            Ok(Some(at)) => {
+                storage
+                    .set_alarm(alarm_at(at.max(not_before).max(http::now_ms())))
+                    .await
+            }
             Ok(None) => storage.delete_alarm().await,
             Err(e) => Err(worker::Error::from(e.to_string())),
         };
@@ -441,7 +460,21 @@ impl Conversation {
         let meta = self.meta()?;
         let db = self.env.d1("DB")?;
         let key = http::secret(&self.env, "SECRETS_KEY")?;
-        let channels = storage::channels::list(&db, &meta.site, &key).await?;
+        let stored = storage::channels::list(&db, &meta.site, &key).await?;
+        let mut channels = Vec::new();
+        for entry in stored {
+            match entry {
+                Ok(channel) => channels.push(channel),
+                // It cannot send until set up again: its pending relays fail with the reason
+                // (shown in the inbox) instead of waiting forever.
+                Err(u) => {
+                    let reason = storage::channels::Unreadable::REASON;
+                    if self.store.fail_pending(u.kind, reason, http::now_ms())? {
+                        self.report(&meta, u.kind, Some(reason)).await;
+                    }
+                }
+            }
+        }
         let site_name = storage::sites::get(&db, &meta.site)
             .await?
             .map(|s| s.name)

@@ -10,8 +10,8 @@ use crate::storage::channels::{self as store, Channel};
 use crate::storage::sites;
 use crate::{random, transport};
 use beckon_shared::proto::v1::{
-    ChannelInfo, ChannelInput, ChannelKind, ChannelSecrets, ChannelSettings, ChannelTestResult,
-    ErrorCode,
+    ChannelInfo, ChannelInput, ChannelKind, ChannelSecrets, ChannelSettings, ChannelStatus,
+    ChannelTestResult, ErrorCode,
 };
 use beckon_shared::SiteKey;
 use worker::{Request, Response};
@@ -25,9 +25,13 @@ fn info(edge: &Edge, site: &SiteKey, c: Channel) -> ChannelInfo {
         status: c.status,
         last_error: c.last_error,
         failing_since: c.failing_since,
-        webhook_url: format!("{}/hooks/{}/{site}", edge.self_origin, c.kind.as_str()),
+        webhook_url: webhook_url(edge, site, c.kind),
         updated_at: c.updated_at,
     }
+}
+
+fn webhook_url(edge: &Edge, site: &SiteKey, kind: ChannelKind) -> String {
+    format!("{}/hooks/{}/{site}", edge.self_origin, kind.as_str())
 }
 
 fn key(edge: &Edge) -> Result<Vec<u8>> {
@@ -42,7 +46,21 @@ pub async fn list(req: &Request, edge: &Edge, site: &SiteKey) -> Result<Response
     let channels: Vec<ChannelInfo> = store::list(&db, site, &key(edge)?)
         .await?
         .into_iter()
-        .map(|c| info(edge, site, c))
+        .map(|c| match c {
+            Ok(c) => info(edge, site, c),
+            // Shown as failing, with what to do about it.
+            Err(u) => ChannelInfo {
+                kind: u.kind,
+                enabled: u.enabled,
+                settings: u.settings,
+                has_secrets: false,
+                status: ChannelStatus::Failing,
+                last_error: Some(store::Unreadable::REASON.into()),
+                failing_since: None,
+                webhook_url: webhook_url(edge, site, u.kind),
+                updated_at: u.updated_at,
+            },
+        })
         .collect();
     http::json(200, &serde_json::json!({ "channels": channels }))
 }
@@ -75,6 +93,12 @@ pub async fn put(
             )))
         }
         None => match store::get(&db, site, kind, &key).await? {
+            // Stored secrets are only ever sent to the API they were entered for.
+            Some(existing) if existing.settings.api_base() != settings.api_base() => {
+                return Err(Error::bad_request(
+                    "secrets are required again when the API base URL changes",
+                ))
+            }
             Some(existing) => existing.secrets,
             None => {
                 return Err(Error::bad_request(

@@ -4,7 +4,9 @@
 
 use super::{stmt, Arg};
 use crate::error::{Error, Result};
-use beckon_shared::proto::v1::{ChannelKind, ChannelSecrets, ChannelSettings, ChannelStatus};
+use beckon_shared::proto::v1::{
+    ChannelKind, ChannelSecrets, ChannelSettings, ChannelStatus, ErrorCode,
+};
 use beckon_shared::{ConversationId, SiteKey};
 use serde::Deserialize;
 use worker::D1Database;
@@ -42,29 +44,60 @@ fn status(s: &str) -> ChannelStatus {
     serde_json::from_value(serde_json::Value::String(s.to_owned())).unwrap_or_default()
 }
 
+/// A stored channel whose secrets cannot be opened (the `SECRETS_KEY` changed, or the row
+/// was copied from another deployment): it must be set up again.
+#[derive(Clone, Debug)]
+pub struct Unreadable {
+    pub kind: ChannelKind,
+    pub enabled: bool,
+    pub settings: ChannelSettings,
+    pub updated_at: i64,
+}
+
+impl Unreadable {
+    pub const REASON: &str =
+        "the stored secrets cannot be read with this deployment's SECRETS_KEY: enter them again";
+}
+
 impl Row {
-    fn open(self, site: &SiteKey, key: &[u8]) -> Result<Channel> {
+    fn open(self, site: &SiteKey, key: &[u8]) -> Result<std::result::Result<Channel, Unreadable>> {
         let kind = ChannelKind::parse(&self.kind)
             .ok_or_else(|| Error::internal("unknown channel kind in D1"))?;
-        let secrets = crate::secrets::open(key, &aad(site, kind), &self.secrets)?;
-        Ok(Channel {
+        let settings = serde_json::from_str(&self.settings).map_err(Error::internal)?;
+        let secrets = crate::secrets::open(key, &aad(site, kind), &self.secrets)
+            .ok()
+            .and_then(|s| serde_json::from_slice(&s).ok());
+        let Some(secrets) = secrets else {
+            return Ok(Err(Unreadable {
+                kind,
+                enabled: self.enabled != 0,
+                settings,
+                updated_at: self.updated_at,
+            }));
+        };
+        Ok(Ok(Channel {
             kind,
             enabled: self.enabled != 0,
-            settings: serde_json::from_str(&self.settings).map_err(Error::internal)?,
-            secrets: serde_json::from_slice(&secrets).map_err(Error::internal)?,
+            settings,
+            secrets,
             status: status(&self.status),
             last_error: self.last_error,
             failing_since: self.failing_since,
             updated_at: self.updated_at,
-        })
+        }))
     }
 }
 
 const COLUMNS: &str =
     "kind, enabled, settings, secrets, status, last_error, failing_since, updated_at";
 
-/// Every channel of `site`, secrets opened.
-pub async fn list(db: &D1Database, site: &SiteKey, key: &[u8]) -> Result<Vec<Channel>> {
+/// Every channel of `site`, secrets opened where they can be (one unreadable row never hides
+/// the others).
+pub async fn list(
+    db: &D1Database,
+    site: &SiteKey,
+    key: &[u8],
+) -> Result<Vec<std::result::Result<Channel, Unreadable>>> {
     let rows: Vec<Row> = stmt(
         db,
         &format!("SELECT {COLUMNS} FROM channels WHERE site_key = ?1 ORDER BY kind"),
@@ -89,7 +122,11 @@ pub async fn get(
     )?
     .first(None)
     .await?;
-    row.map(|r| r.open(site, key)).transpose()
+    match row.map(|r| r.open(site, key)).transpose()? {
+        None => Ok(None),
+        Some(Ok(channel)) => Ok(Some(channel)),
+        Some(Err(_)) => Err(Error::new(ErrorCode::Conflict, Unreadable::REASON)),
+    }
 }
 
 /// Creates or replaces a channel's settings and secrets; the health resets.

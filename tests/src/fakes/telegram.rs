@@ -60,6 +60,27 @@ impl Drop for FakeTelegram {
     }
 }
 
+/// The text a reader sees: for `parse_mode: HTML`, tags removed and entities decoded.
+fn visible(text: &str, parse_mode: Option<&str>) -> String {
+    if parse_mode != Some("HTML") {
+        return text.to_owned();
+    }
+    let mut out = String::new();
+    let mut in_tag = false;
+    for c in text.chars() {
+        match c {
+            '<' => in_tag = true,
+            '>' if in_tag => in_tag = false,
+            _ if !in_tag => out.push(c),
+            _ => {}
+        }
+    }
+    out.replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&quot;", "\"")
+        .replace("&amp;", "&")
+}
+
 fn err(code: u16, description: &str) -> Response {
     (
         StatusCode::from_u16(code).unwrap(),
@@ -130,12 +151,17 @@ async fn call(
             )
         }
         "sendmessage" => {
-            let Some(text) = p["text"]
-                .as_str()
-                .filter(|t| !t.is_empty() && t.chars().count() <= 4096)
-            else {
+            // Telegram counts the text after entity parsing: markup is not counted.
+            let Some(text) = p["text"].as_str() else {
                 return err(400, "Bad Request: message text is empty");
             };
+            let shown = visible(text, p["parse_mode"].as_str());
+            if shown.trim().is_empty() {
+                return err(400, "Bad Request: message text is empty");
+            }
+            if shown.chars().count() > 4096 {
+                return err(400, "Bad Request: message is too long");
+            }
             let thread_id = match &p["message_thread_id"] {
                 Value::Number(n) => n.as_i64(),
                 Value::String(s) => s.parse().ok(),

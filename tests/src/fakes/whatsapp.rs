@@ -144,6 +144,14 @@ async fn messages(
             let Some(body) = p["text"]["body"].as_str().filter(|b| !b.is_empty()) else {
                 return graph_error(400, 100, "Invalid parameter", "text.body is required");
             };
+            if body.chars().count() > 4096 {
+                return graph_error(
+                    400,
+                    100,
+                    "Invalid parameter",
+                    "Param text['body'] must be at most 4096 characters long.",
+                );
+            }
             let window_open = inner
                 .windows
                 .get(to)
