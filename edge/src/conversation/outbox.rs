@@ -773,9 +773,8 @@ impl Conversation {
                         }
                         other => other?,
                     };
-                    self.store
-                        .record_delivery(seq, ChannelKind::Whatsapp, number, &wamid, http::now_ms())
-                        .map_err(internal)?;
+                    // Map before recording: a recorded delivery is never sent (or mapped)
+                    // again, so the agent's swipe-reply must be routable by then.
                     storage::channels::map_thread(
                         &db,
                         ChannelKind::Whatsapp,
@@ -786,6 +785,9 @@ impl Conversation {
                     )
                     .await
                     .map_err(internal)?;
+                    self.store
+                        .record_delivery(seq, ChannelKind::Whatsapp, number, &wamid, http::now_ms())
+                        .map_err(internal)?;
                 }
                 Ok(())
             }
@@ -874,16 +876,8 @@ impl Conversation {
             }
             other => other?,
         };
-        self.store
-            .record_delivery(
-                row.seq,
-                Target::Contact,
-                &contact.address,
-                &wamid,
-                http::now_ms(),
-            )
-            .map_err(internal)?;
-        // Statuses of this message (delivered, read, a late 131047) route back here.
+        // Statuses of this message (delivered, read, a late 131047) route back here; mapped
+        // before the delivery is recorded, as above.
         storage::channels::map_thread(
             &db,
             ChannelKind::Whatsapp,
@@ -893,7 +887,16 @@ impl Conversation {
             http::now_ms(),
         )
         .await
-        .map_err(internal)
+        .map_err(internal)?;
+        self.store
+            .record_delivery(
+                row.seq,
+                Target::Contact,
+                &contact.address,
+                &wamid,
+                http::now_ms(),
+            )
+            .map_err(internal)
     }
 
     /// Stores the conversation's new thread in the channel, here and in D1 (inbound routing).
@@ -908,9 +911,8 @@ impl Conversation {
             after_ms: None,
             reason: e.to_string(),
         };
-        self.store
-            .set_thread(kind, Some(thread))
-            .map_err(internal)?;
+        // The D1 mapping first: a thread we remember must be one replies can be routed from.
+        // If mapping fails the relay retries and opens a fresh thread; no reply is lost.
         let db = self.env.d1("DB").map_err(|e| internal(e.into()))?;
         storage::channels::map_thread(
             &db,
@@ -921,6 +923,7 @@ impl Conversation {
             http::now_ms(),
         )
         .await
-        .map_err(internal)
+        .map_err(internal)?;
+        self.store.set_thread(kind, Some(thread)).map_err(internal)
     }
 }
