@@ -633,7 +633,15 @@ impl Conversation {
                 for _ in 0..2 {
                     let (thread, first) =
                         match self.store.thread(ChannelKind::Telegram).map_err(internal)? {
-                            Some(t) => (t.parse::<i64>().map_err(|_| Failure::ThreadGone)?, false),
+                            // The header goes with the first message that actually lands in
+                            // the topic (its first send may have failed after the topic).
+                            Some(t) => (
+                                t.parse::<i64>().map_err(|_| Failure::ThreadGone)?,
+                                !self
+                                    .store
+                                    .has_deliveries_to(ChannelKind::Telegram, "")
+                                    .map_err(internal)?,
+                            ),
                             None => {
                                 let resp =
                                     send(telegram::create_topic(base, bot_token, *chat_id, &relay))
