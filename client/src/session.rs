@@ -295,7 +295,7 @@ impl Session {
             i.conversation = Some(conversation);
             i.token = Some(token);
             i.origin = None;
-            i.transcript = Transcript::new(Role::Visitor);
+            i.transcript = i.transcript.restart();
             i.attempt = 0;
         }
         self.save();

@@ -146,6 +146,14 @@ impl Transcript {
         self.pending.iter().filter(|p| p.failed.is_none())
     }
 
+    /// A fresh transcript for another conversation that keeps what the user wrote but has not
+    /// sent yet (switching conversations must not swallow a message being typed out).
+    pub fn restart(&self) -> Transcript {
+        let mut next = Transcript::new(self.me);
+        next.pending = self.unsent().cloned().collect();
+        next
+    }
+
     /// Drops a failed pending send (the user dismissed it).
     pub fn discard(&mut self, client_msg_id: &ClientMsgId) {
         self.pending.retain(|p| &p.client_msg_id != client_msg_id);
@@ -339,6 +347,21 @@ mod tests {
 
     fn cid(s: &str) -> ClientMsgId {
         ClientMsgId::parse(s).unwrap()
+    }
+
+    #[test]
+    fn restart_keeps_only_what_is_unsent() {
+        let mut t = Transcript::new(Role::Visitor);
+        t.insert(msg(1, Role::Agent, "hi", None));
+        t.queue(cid("a"), "still sending".into(), 5);
+        t.queue(cid("b"), "refused".into(), 6);
+        t.pending[1].failed = Some(ErrorCode::MessageTooLong);
+        let next = t.restart();
+        assert!(next.messages().is_empty());
+        assert_eq!(next.me(), Role::Visitor);
+        let bodies: Vec<&str> = next.unsent().map(|p| p.body.as_str()).collect();
+        assert_eq!(bodies, ["still sending"]);
+        assert_eq!(next.pending().len(), 1);
     }
 
     #[test]
