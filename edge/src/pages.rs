@@ -34,15 +34,16 @@ pub fn frame_ancestors(self_origin: &str, site: &SiteSettings) -> String {
     parts.join(" ")
 }
 
-/// The iframe's policy: only our own scripts (plus wasm compilation), styles, images and
-/// sockets; framed only by the site's pages.
+/// The iframe's policy: only our own scripts (plus wasm compilation), styles and sockets;
+/// images from https, or from the site's own pages (teaser images given as paths); framed
+/// only by the site's pages.
 pub fn frame_csp(self_origin: &str, site: &SiteSettings) -> String {
     let ws_origin = self_origin.replacen("http", "ws", 1);
+    let site_origins = frame_ancestors(self_origin, site);
     format!(
-        "default-src 'none'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self'; img-src 'self' https: data: blob:; \
+        "default-src 'none'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self'; img-src https: data: blob: {site_origins}; \
          connect-src 'self' {ws_origin}; font-src 'self'; base-uri 'none'; form-action 'none'; \
-         frame-ancestors {}",
-        frame_ancestors(self_origin, site)
+         frame-ancestors {site_origins}"
     )
 }
 
@@ -126,6 +127,8 @@ mod tests {
         assert!(csp.contains("connect-src 'self' wss://chat.example;"));
         assert!(csp.ends_with("frame-ancestors 'self' https://chat.example https://shop.example http://127.0.0.1:* http://localhost:*"));
         assert!(!csp.contains("unsafe-inline") && !csp.contains(" 'unsafe-eval'"));
+        // Teaser images given as paths load from the site's own (allowed) origins.
+        assert!(csp.contains("img-src https: data: blob: 'self' https://chat.example https://shop.example http://127.0.0.1:*"));
         let mut strict = site();
         strict.allow_loopback_origins = false;
         assert!(!frame_csp("https://chat.example", &strict).contains("127.0.0.1"));

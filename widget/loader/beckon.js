@@ -47,11 +47,11 @@
 
   // Wakes the app when a rule of the spec could fire now; forwards signals once it runs.
   function tick() {
-    if (!cfg) return;
+    if (!frame) return;
     if (frame.loaded) return ready && signals();
     (cfg.wakeup.w || []).some((t) => {
       var gate = (t.u || []).every((g) => {
-        return g.e ? new URL(sig.u).pathname === g.e || sig.u === g.e : glob(g.g, sig.u);
+        return g.e ? new URL(sig.u).pathname === g.e || sig.u.split("#")[0] === g.e : glob(g.g, sig.u);
       });
       var hit = !("s" in t || "a" in t || "t" in t || t.x || t.e || "r" in t) ||
         sig.p >= t.s || sig.a >= t.a || sig.s >= t.t || (t.x && sig.x) || sig.n >= t.r ||
@@ -192,7 +192,7 @@
   }
 
   function setOpen(open, fromApp) {
-    if (!cfg) return queue.push({ t: open ? "open" : "close" });
+    if (!frame) return queue.push({ t: open ? "open" : "close" });
     load();
     show(open ? "open" : "closed");
     if (!fromApp) post({ t: open ? "open" : "close" });

@@ -17,7 +17,7 @@ use beckon_client::session::{Auth, Session, SessionEvent, Snapshot};
 use beckon_shared::proto::v1::{
     ConversationOrigin, GoalEvent, Identify, Role, TeaserEvent, TeaserEventKind, WidgetBoot,
 };
-use beckon_shared::rules::{CtaAction, Rule};
+use beckon_shared::rules::{resolve_on_host, CtaAction, Rule};
 use beckon_shared::{ConversationId, SiteKey};
 use serde::Deserialize;
 use std::rc::Rc;
@@ -440,9 +440,14 @@ pub fn App(props: &AppProps) -> Html {
                     set_view.emit(View::Closed);
                 })
             };
+            let host = boot.host_origin.clone();
             let on_button = {
-                let (open, session, rule) =
-                    (open_from_rule.clone(), (*session).clone(), rule.clone());
+                let (open, session, rule, host) = (
+                    open_from_rule.clone(),
+                    (*session).clone(),
+                    rule.clone(),
+                    host.clone(),
+                );
                 Callback::from(move |i: usize| {
                     let Some(button) = rule.message.buttons.get(i) else {
                         return;
@@ -456,7 +461,7 @@ pub fn App(props: &AppProps) -> Html {
                         CtaAction::Link { url } => {
                             if let Some(w) = web_sys::window() {
                                 let _ = w.open_with_url_and_target_and_features(
-                                    url,
+                                    &resolve_on_host(url, &host),
                                     "_blank",
                                     "noopener,noreferrer",
                                 );
@@ -467,7 +472,7 @@ pub fn App(props: &AppProps) -> Html {
             };
             html! {
                 <Teaser from={AttrValue::from(boot.config.name.clone())} text={AttrValue::from(rule.message.text.clone())}
-                    image_url={rule.message.image_url.clone().map(AttrValue::from)} buttons={rule.message.buttons.clone()}
+                    image_url={rule.message.image_url.as_deref().map(|u| AttrValue::from(resolve_on_host(u, &host)))} buttons={rule.message.buttons.clone()}
                     {on_open} {on_dismiss} {on_button} />
             }
         }

@@ -416,11 +416,9 @@ impl Rule {
             return Err(bad("message.text must be 1-500 characters".into()));
         }
         if let Some(url) = &self.message.image_url {
-            if !(url.starts_with("https://") || url.starts_with("http://") || url.starts_with('/'))
-                || url.len() > 2000
-            {
+            if !is_site_link(url) {
                 return Err(bad(
-                    "message.image_url must be an http(s) URL or a path".into()
+                    "message.image_url must be an http(s) URL or a path on the site".into(),
                 ));
             }
         }
@@ -432,16 +430,34 @@ impl Rule {
                 return Err(bad("button labels must be 1-40 characters".into()));
             }
             if let CtaAction::Link { url } = &b.action {
-                if !(url.starts_with("https://")
-                    || url.starts_with("http://")
-                    || url.starts_with('/'))
-                {
-                    return Err(bad("button links must be http(s) URLs or paths".into()));
+                if !is_site_link(url) {
+                    return Err(bad(
+                        "button links must be http(s) URLs or paths on the site".into(),
+                    ));
                 }
             }
         }
         self.when.validate(0).map_err(bad)?;
         Ok(self)
+    }
+}
+
+/// Whether a teaser's image or button link is acceptable: a web URL, or a path on the site
+/// (`/pricing`; not `//host`, which would be another site).
+pub fn is_site_link(url: &str) -> bool {
+    crate::text::is_web_url(url)
+        || (url.starts_with('/')
+            && !url.starts_with("//")
+            && crate::text::is_web_url(&format!("https://site{url}")))
+}
+
+/// A teaser link or image as the visitor's browser must load it: a path is on the host site
+/// (the widget runs on Beckon's origin, where the path would mean something else).
+pub fn resolve_on_host(url: &str, host_origin: &str) -> String {
+    if url.starts_with('/') && !url.starts_with("//") {
+        format!("{}{url}", host_origin.trim_end_matches('/'))
+    } else {
+        url.to_owned()
     }
 }
 

@@ -307,6 +307,34 @@ fn validation() {
 }
 
 #[test]
+fn teaser_links_and_images_stay_on_the_web() {
+    for ok in [
+        "/pricing?x=1",
+        "https://cdn.example/a.png",
+        "http://127.0.0.1:8080/p",
+    ] {
+        assert!(is_site_link(ok), "{ok}");
+    }
+    for bad in [
+        "//evil.example/x",
+        "javascript:alert(1)",
+        "data:image/png;base64,AA",
+        "/a b",
+        "pricing",
+    ] {
+        assert!(!is_site_link(bad), "{bad}");
+    }
+    assert_eq!(
+        resolve_on_host("/pricing", "https://shop.example"),
+        "https://shop.example/pricing"
+    );
+    assert_eq!(
+        resolve_on_host("https://cdn.example/a.png", "https://shop.example"),
+        "https://cdn.example/a.png"
+    );
+}
+
+#[test]
 fn devices() {
     assert_eq!(DeviceKind::classify(375, true), DeviceKind::Mobile);
     assert_eq!(DeviceKind::classify(820, true), DeviceKind::Tablet);
