@@ -2,12 +2,12 @@
 //! credential probe, and the admin calls the inbox makes.
 
 use beckon_shared::proto::v1::{
-    ApiError, ChannelInfo, ChannelKind, ChannelTestResult, ConversationList, ErrorCode, GoalEvent,
-    Identify, MetricsReport, ReachOut, SiteSettings, StartConversation, StartedConversation,
-    TeaserEvent, WsTicket,
+    ApiError, ChannelInfo, ChannelKind, ChannelTestResult, Contact, ContactOutreach,
+    ConversationList, ErrorCode, GoalEvent, Identify, MetricsReport, ReachOut, SiteSettings,
+    StartConversation, StartedConversation, TeaserEvent, WsTicket,
 };
 use beckon_shared::rules::Rule;
-use beckon_shared::{ConversationId, RuleId, SiteKey};
+use beckon_shared::{ConversationId, RuleId, SiteKey, VisitorId};
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
 use wasm_bindgen::{JsCast, JsValue};
@@ -335,17 +335,50 @@ pub async fn reach_out(
     presence_id: &str,
     body: &ReachOut,
 ) -> Result<ConversationId, Failure> {
-    #[derive(Deserialize)]
-    struct Started {
-        conversation_id: ConversationId,
-    }
     let url = format!(
         "/api/v1/admin/sites/{site}/presence/{}/conversations",
         js_sys::encode_uri_component(presence_id)
     );
+    start_as_agent(admin_key, &url, body).await
+}
+
+/// `GET /api/v1/admin/sites/{site}/contacts`: visitors the site identified.
+pub async fn contacts(admin_key: &str, site: &SiteKey) -> Result<Vec<Contact>, Failure> {
+    #[derive(Deserialize)]
+    struct Contacts {
+        contacts: Vec<Contact>,
+    }
+    let url = format!("/api/v1/admin/sites/{site}/contacts");
+    Ok(call_json::<Contacts>("GET", &url, Some(admin_key), None)
+        .await?
+        .contacts)
+}
+
+/// `POST /api/v1/admin/sites/{site}/contacts/{visitor}/conversations`: write first to a known
+/// contact on their own channel.
+pub async fn write_to_contact(
+    admin_key: &str,
+    site: &SiteKey,
+    contact: &VisitorId,
+    body: &ContactOutreach,
+) -> Result<ConversationId, Failure> {
+    let url = format!("/api/v1/admin/sites/{site}/contacts/{contact}/conversations");
+    start_as_agent(admin_key, &url, body).await
+}
+
+/// POSTs `body` to an endpoint where the business starts a conversation; its id.
+async fn start_as_agent<T: serde::Serialize>(
+    admin_key: &str,
+    url: &str,
+    body: &T,
+) -> Result<ConversationId, Failure> {
+    #[derive(Deserialize)]
+    struct Started {
+        conversation_id: ConversationId,
+    }
     let body = serde_json::to_string(body).map_err(|_| Failure::Network)?;
     Ok(
-        call_json::<Started>("POST", &url, Some(admin_key), Some(body))
+        call_json::<Started>("POST", url, Some(admin_key), Some(body))
             .await?
             .conversation_id,
     )

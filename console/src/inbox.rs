@@ -1,6 +1,7 @@
 //! The inbox: pick a site, see its conversations (most recent first, updated live), open one.
 
 use crate::channels::{failing, ChannelsPage};
+use crate::contacts::ContactsPage;
 use crate::conversation::ConversationPane;
 use crate::feed::{Feed, FeedUpdate};
 use crate::metrics::MetricsPage;
@@ -27,15 +28,17 @@ pub struct InboxProps {
 enum Tab {
     Conversations,
     Visitors,
+    Contacts,
     Rules,
     Metrics,
     Channels,
 }
 
 impl Tab {
-    const ALL: [Tab; 5] = [
+    const ALL: [Tab; 6] = [
         Tab::Conversations,
         Tab::Visitors,
+        Tab::Contacts,
         Tab::Rules,
         Tab::Metrics,
         Tab::Channels,
@@ -45,6 +48,7 @@ impl Tab {
         match self {
             Tab::Conversations => "Conversations",
             Tab::Visitors => "Online now",
+            Tab::Contacts => "Contacts",
             Tab::Rules => "Rules",
             Tab::Metrics => "Metrics",
             Tab::Channels => "Channels",
@@ -219,6 +223,14 @@ pub fn Inbox(props: &InboxProps) -> Html {
     let current = selected
         .as_ref()
         .and_then(|id| list.items.iter().find(|c| &c.id == id).cloned());
+    // A conversation the business just started (online visitor or contact): open it.
+    let open_started = {
+        let (tab, selected) = (tab.clone(), selected.clone());
+        Callback::from(move |id| {
+            selected.set(Some(id));
+            tab.set(Tab::Conversations);
+        })
+    };
 
     html! {
         <div class="inbox">
@@ -257,16 +269,8 @@ pub fn Inbox(props: &InboxProps) -> Html {
                             Tab::Channels => html! { <ChannelsPage admin_key={props.admin_key.clone()} {site} on_change={refresh_health.clone()} /> },
                             Tab::Rules => html! { <RulesPage admin_key={props.admin_key.clone()} site_name={AttrValue::from(site_name.clone())} {site} /> },
                             Tab::Metrics => html! { <MetricsPage admin_key={props.admin_key.clone()} {site} /> },
-                            _ => {
-                                let on_started = {
-                                    let (tab, selected) = (tab.clone(), selected.clone());
-                                    Callback::from(move |id| {
-                                        selected.set(Some(id));
-                                        tab.set(Tab::Conversations);
-                                    })
-                                };
-                                html! { <VisitorsPage admin_key={props.admin_key.clone()} agent_name={props.agent_name.clone()} {site} visitors={(*online).clone()} {on_started} /> }
-                            }
+                            Tab::Contacts => html! { <ContactsPage admin_key={props.admin_key.clone()} agent_name={props.agent_name.clone()} {site} on_started={open_started.clone()} /> },
+                            _ => html! { <VisitorsPage admin_key={props.admin_key.clone()} agent_name={props.agent_name.clone()} {site} visitors={(*online).clone()} on_started={open_started.clone()} /> },
                         } }
                     </div>
                 }

@@ -5,6 +5,7 @@
 
 mod app;
 mod channels;
+mod contacts;
 mod conversation;
 mod feed;
 mod inbox;
@@ -12,6 +13,7 @@ mod metrics;
 mod rules;
 mod sign_in;
 mod visitors;
+mod write_first;
 
 use wasm_bindgen::prelude::wasm_bindgen;
 

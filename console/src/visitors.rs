@@ -1,10 +1,10 @@
 //! "Online now": visitors whose chat app is running on the site (live from the site's hub),
 //! with where they are and for how long — and a way to start a conversation with one.
 
+use crate::write_first::WriteFirst;
 use beckon_client::api;
 use beckon_shared::proto::v1::{OnlineVisitor, ReachOut};
 use beckon_shared::{ConversationId, SiteKey};
-use web_sys::HtmlTextAreaElement;
 use yew::prelude::*;
 
 #[derive(Properties, PartialEq)]
@@ -31,7 +31,10 @@ pub fn VisitorsPage(props: &VisitorsPageProps) -> Html {
     let writing_to = use_state(|| None::<String>);
     let error = use_state(|| None::<String>);
     let busy = use_state(|| false);
-    let text = use_node_ref();
+    let on_invalid = {
+        let error = error.clone();
+        Callback::from(move |m| error.set(Some(m)))
+    };
     html! {
         <section class="settings" aria-labelledby="visitors-h">
             <h2 id="visitors-h">{ "Online now" }</h2>
@@ -44,15 +47,10 @@ pub fn VisitorsPage(props: &VisitorsPageProps) -> Html {
                     let id = v.id.clone();
                     let open_form = { let w = writing_to.clone(); let id = id.clone(); Callback::from(move |_: MouseEvent| w.set(Some(id.clone()))) };
                     let writing = writing_to.as_deref() == Some(v.id.as_str());
-                    let onsubmit = {
-                        let (text, error, busy, writing_to) = (text.clone(), error.clone(), busy.clone(), writing_to.clone());
+                    let on_send = {
+                        let (error, busy, writing_to) = (error.clone(), busy.clone(), writing_to.clone());
                         let (key, site, name, on_started, id) = (props.admin_key.to_string(), props.site.clone(), props.agent_name.to_string(), props.on_started.clone(), id.clone());
-                        Callback::from(move |e: SubmitEvent| {
-                            e.prevent_default();
-                            let body = text.cast::<HtmlTextAreaElement>().map(|t| t.value()).unwrap_or_default();
-                            if body.trim().is_empty() {
-                                return error.set(Some("Write a message first.".into()));
-                            }
+                        Callback::from(move |body: String| {
                             busy.set(true);
                             let (error, busy, writing_to, key, site, name, on_started, id) =
                                 (error.clone(), busy.clone(), writing_to.clone(), key.clone(), site.clone(), name.clone(), on_started.clone(), id.clone());
@@ -78,11 +76,7 @@ pub fn VisitorsPage(props: &VisitorsPageProps) -> Html {
                                     if v.visitor_id.is_some() { { " · has chatted before" } }</span>
                             </div>
                             if writing {
-                                <form class="reach-out" {onsubmit}>
-                                    <label for={format!("reach-{}", v.id)}>{ "Message" }</label>
-                                    <textarea id={format!("reach-{}", v.id)} ref={text.clone()} rows="2" placeholder="Hi! Can I help you find something?" />
-                                    <button type="submit" disabled={*busy}>{ "Send" }</button>
-                                </form>
+                                <WriteFirst id={AttrValue::from(v.id.clone())} placeholder="Hi! Can I help you find something?" busy={*busy} {on_send} on_invalid={on_invalid.clone()} />
                             } else {
                                 <button type="button" class="start" onclick={open_form} aria-label={format!("Start a conversation with the visitor on {}", v.url)}>{ "Start conversation" }</button>
                             }

@@ -7,7 +7,7 @@ use beckon_tests::browser::{self, eventually};
 use beckon_tests::{edge, host_page, ADMIN_KEY};
 use fantoccini::actions::{InputSource, MouseActions, PointerAction};
 use fantoccini::{Client, Locator};
-use serde_json::Value;
+use serde_json::{json, Value};
 use std::time::Duration;
 
 const WAIT: Duration = Duration::from_secs(20);
@@ -441,5 +441,106 @@ async fn inbox_channel_settings_set_up_test_and_flag_a_failing_channel() {
     assert_eq!(alert.text().await.unwrap(), "Slack relay failing");
     browser::screenshot(&agent, "inbox-channels").await;
     assert_clean_console(&agent, "channels page").await;
+    agent.close().await.unwrap();
+}
+
+/// The inbox's Contacts view: a visitor the site identified is listed, and the agent writes
+/// first on WhatsApp — the conversation opens and the contact receives the approved template.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn inbox_writes_first_to_a_known_contact_on_whatsapp() {
+    use beckon_tests::fakes::whatsapp::FakeWhatsapp;
+    let base = &edge::shared().url;
+    let api = Api::new(base);
+    let site = format!("contacts-{}", beckon_tests::free_port());
+    api.create_site(&site).await;
+    let fake = FakeWhatsapp::start("EAAG-ui", "106540352242999", &["new_website_chat"]).await;
+    let wa = api
+        .send(
+            api.admin(
+                reqwest::Method::PUT,
+                &format!("/api/v1/admin/sites/{site}/channels/whatsapp"),
+            )
+            .json(&json!({
+                "settings": {"kind": "whatsapp", "phone_number_id": fake.phone_number_id, "agent_numbers": ["16505550000"],
+                             "template_name": "new_website_chat", "api_base": fake.base},
+                "secrets": {"kind": "whatsapp", "access_token": fake.token, "app_secret": "ui-app-secret", "verify_token": "ui-verify"}})),
+        )
+        .await;
+    assert_eq!(wa.status, 200, "{:?}", wa.body);
+    let v = api.start_conversation(&site, None).await;
+    let identified = api
+        .send(
+            api.post(&format!("/api/v1/sites/{site}/identify"))
+                .bearer_auth(&v.visitor_token)
+                .json(&json!({"name": "Ana Lima", "email": "ana@example.com", "phone": "+55 11 91234 5678"})),
+        )
+        .await;
+    assert_eq!(identified.status, 204, "{:?}", identified.body);
+
+    let agent = browser::open(1280, 900).await;
+    sign_in_to_inbox(&agent, base).await;
+    let select = agent
+        .find(Locator::Css("select[aria-label=Site]"))
+        .await
+        .unwrap();
+    eventually(WAIT, "the new site in the picker", || async {
+        select.clone().select_by_value(&site).await.ok()
+    })
+    .await;
+    agent
+        .find(Locator::XPath(
+            "//nav[@aria-label='Views']/button[.='Contacts']",
+        ))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let row = agent
+        .wait()
+        .for_element(Locator::Css("li.contact"))
+        .await
+        .unwrap();
+    let shown = row.text().await.unwrap();
+    assert!(
+        shown.contains("Ana Lima") && shown.contains("+5511912345678"),
+        "{shown}"
+    );
+    row.find(Locator::XPath(".//button[.='Write on WhatsApp']"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    agent
+        .find(Locator::Css("li.contact textarea"))
+        .await
+        .unwrap()
+        .send_keys("Hi Ana, your beans shipped today!")
+        .await
+        .unwrap();
+    browser::screenshot(&agent, "inbox-contacts").await;
+    agent
+        .find(Locator::XPath("//button[.='Send on WhatsApp']"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let sent = eventually(WAIT, "the template to the contact", || async {
+        fake.sent().into_iter().find(|s| s.to == "5511912345678")
+    })
+    .await;
+    assert_eq!(sent.kind, "template");
+    assert!(sent.text.contains("Hi Ana, your beans shipped today!"));
+    // The new conversation is open in the inbox, with the agent's message in it.
+    eventually(WAIT, "the conversation open", || async {
+        let pane = agent.find(Locator::Css(".conversation")).await.ok()?;
+        let text = pane.text().await.ok()?;
+        text.contains("Hi Ana, your beans shipped today!")
+            .then_some(())
+    })
+    .await;
+    assert_clean_console(&agent, "contacts page").await;
     agent.close().await.unwrap();
 }

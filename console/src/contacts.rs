@@ -1,0 +1,109 @@
+//! "Contacts": visitors the site identified with `Beckon.identify` (name, email, phone), and
+//! writing first to one on their own WhatsApp — through the approved template while their
+//! 24-hour window is closed; their answers come back into the conversation.
+
+use crate::write_first::WriteFirst;
+use beckon_client::api;
+use beckon_shared::proto::v1::{Contact, ContactChannel, ContactOutreach};
+use beckon_shared::{ConversationId, SiteKey, VisitorId};
+use yew::prelude::*;
+
+#[derive(Properties, PartialEq)]
+pub struct ContactsPageProps {
+    pub admin_key: AttrValue,
+    pub agent_name: AttrValue,
+    pub site: SiteKey,
+    /// The conversation just started (to open it).
+    pub on_started: Callback<ConversationId>,
+}
+
+fn seen(at: i64) -> String {
+    let date = js_sys::Date::new(&(at as f64).into());
+    format!(
+        "last seen {}",
+        String::from(date.to_locale_date_string("en-GB", &wasm_bindgen::JsValue::UNDEFINED))
+    )
+}
+
+#[function_component]
+pub fn ContactsPage(props: &ContactsPageProps) -> Html {
+    let contacts = use_state(|| None::<Vec<Contact>>);
+    let writing_to = use_state(|| None::<VisitorId>);
+    let error = use_state(|| None::<String>);
+    let busy = use_state(|| false);
+    {
+        let (contacts, error) = (contacts.clone(), error.clone());
+        use_effect_with(
+            (props.admin_key.clone(), props.site.clone()),
+            move |(key, site)| {
+                let (key, site) = (key.to_string(), site.clone());
+                wasm_bindgen_futures::spawn_local(async move {
+                    match api::contacts(&key, &site).await {
+                        Ok(list) => contacts.set(Some(list)),
+                        Err(f) => error.set(Some(f.describe())),
+                    }
+                });
+            },
+        );
+    }
+    let on_invalid = {
+        let error = error.clone();
+        Callback::from(move |m| error.set(Some(m)))
+    };
+    let rows = contacts.as_deref().unwrap_or_default();
+    html! {
+        <section class="settings" aria-labelledby="contacts-h">
+            <h2 id="contacts-h">{ "Contacts" }</h2>
+            <p class="lead">{ "Visitors your pages identified with Beckon.identify. Write first on WhatsApp: outside their 24-hour window it goes as your approved template, and their answers come back here." }</p>
+            if contacts.is_some() && rows.is_empty() {
+                <p class="empty">{ "No known contacts yet. Call Beckon.identify({name, email, phone}) on pages where the visitor is signed in." }</p>
+            }
+            <ul class="online">
+                { for rows.iter().map(|c| {
+                    let id = c.visitor_id.clone();
+                    let who = c.name.clone().or_else(|| c.email.clone()).unwrap_or_else(|| format!("Visitor {}", &id.as_str()[2..8]));
+                    let writing = writing_to.as_ref() == Some(&id);
+                    let open_form = { let w = writing_to.clone(); let id = id.clone(); Callback::from(move |_: MouseEvent| w.set(Some(id.clone()))) };
+                    let on_send = {
+                        let (error, busy, writing_to) = (error.clone(), busy.clone(), writing_to.clone());
+                        let (key, site, author, on_started, id) = (props.admin_key.to_string(), props.site.clone(), props.agent_name.to_string(), props.on_started.clone(), id.clone());
+                        Callback::from(move |body: String| {
+                            busy.set(true);
+                            let outreach = ContactOutreach { channel: ContactChannel::Whatsapp, body, author: Some(author.clone()) };
+                            let (error, busy, writing_to, key, site, on_started, id) =
+                                (error.clone(), busy.clone(), writing_to.clone(), key.clone(), site.clone(), on_started.clone(), id.clone());
+                            wasm_bindgen_futures::spawn_local(async move {
+                                match api::write_to_contact(&key, &site, &id, &outreach).await {
+                                    Ok(conversation) => {
+                                        writing_to.set(None);
+                                        error.set(None);
+                                        on_started.emit(conversation);
+                                    }
+                                    Err(f) => error.set(Some(f.describe())),
+                                }
+                                busy.set(false);
+                            });
+                        })
+                    };
+                    html! {
+                        <li key={id.to_string()} class="online-visitor contact">
+                            <div class="where">
+                                <strong>{ who.clone() }</strong>
+                                <span class="url">{ [c.email.clone(), c.phone.as_ref().map(|p| format!("+{p}"))].into_iter().flatten().collect::<Vec<_>>().join(" · ") }</span>
+                                <span class="meta">{ seen(c.last_seen_at) }</span>
+                            </div>
+                            if c.phone.is_none() {
+                                <span class="meta">{ "No phone number" }</span>
+                            } else if writing {
+                                <WriteFirst id={AttrValue::from(id.to_string())} placeholder="Hi! Your order shipped today — any questions?" busy={*busy} action="Send on WhatsApp" {on_send} on_invalid={on_invalid.clone()} />
+                            } else {
+                                <button type="button" class="start" onclick={open_form} aria-label={format!("Write to {who} on WhatsApp")}>{ "Write on WhatsApp" }</button>
+                            }
+                        </li>
+                    }
+                }) }
+            </ul>
+            if let Some(e) = &*error { <p class="error" role="alert">{ e }</p> }
+        </section>
+    }
+}
