@@ -2,7 +2,7 @@
 //! writing first to one on their own WhatsApp — through the approved template while their
 //! 24-hour window is closed; their answers come back into the conversation.
 
-use crate::write_first::WriteFirst;
+use crate::write_first::{self, WriteFirst};
 use beckon_client::api;
 use beckon_shared::proto::v1::{Contact, ContactChannel, ContactOutreach};
 use beckon_shared::{ConversationId, SiteKey, VisitorId};
@@ -28,9 +28,13 @@ fn seen(at: i64) -> String {
 #[function_component]
 pub fn ContactsPage(props: &ContactsPageProps) -> Html {
     let contacts = use_state(|| None::<Vec<Contact>>);
-    let writing_to = use_state(|| None::<VisitorId>);
-    let error = use_state(|| None::<String>);
-    let busy = use_state(|| false);
+    let write_first::Forms {
+        writing_to,
+        error,
+        busy,
+        on_invalid,
+        started,
+    } = write_first::use_forms::<VisitorId>(props.on_started.clone());
     {
         let (contacts, error) = (contacts.clone(), error.clone());
         use_effect_with(
@@ -46,10 +50,6 @@ pub fn ContactsPage(props: &ContactsPageProps) -> Html {
             },
         );
     }
-    let on_invalid = {
-        let error = error.clone();
-        Callback::from(move |m| error.set(Some(m)))
-    };
     let rows = contacts.as_deref().unwrap_or_default();
     html! {
         <section class="settings" aria-labelledby="contacts-h">
@@ -65,24 +65,13 @@ pub fn ContactsPage(props: &ContactsPageProps) -> Html {
                     let writing = writing_to.as_ref() == Some(&id);
                     let open_form = { let w = writing_to.clone(); let id = id.clone(); Callback::from(move |_: MouseEvent| w.set(Some(id.clone()))) };
                     let on_send = {
-                        let (error, busy, writing_to) = (error.clone(), busy.clone(), writing_to.clone());
-                        let (key, site, author, on_started, id) = (props.admin_key.to_string(), props.site.clone(), props.agent_name.to_string(), props.on_started.clone(), id.clone());
+                        let (error, busy, started) = (error.clone(), busy.clone(), started.clone());
+                        let (key, site, author, id) = (props.admin_key.to_string(), props.site.clone(), props.agent_name.to_string(), id.clone());
                         Callback::from(move |body: String| {
-                            busy.set(true);
                             let outreach = ContactOutreach { channel: ContactChannel::Whatsapp, body, author: Some(author.clone()) };
-                            let (error, busy, writing_to, key, site, on_started, id) =
-                                (error.clone(), busy.clone(), writing_to.clone(), key.clone(), site.clone(), on_started.clone(), id.clone());
-                            wasm_bindgen_futures::spawn_local(async move {
-                                match api::write_to_contact(&key, &site, &id, &outreach).await {
-                                    Ok(conversation) => {
-                                        writing_to.set(None);
-                                        error.set(None);
-                                        on_started.emit(conversation);
-                                    }
-                                    Err(f) => error.set(Some(f.describe())),
-                                }
-                                busy.set(false);
-                            });
+                            let (key, site, id) = (key.clone(), site.clone(), id.clone());
+                            let call = async move { api::write_to_contact(&key, &site, &id, &outreach).await };
+                            write_first::start(call, busy.clone(), error.clone(), started.clone());
                         })
                     };
                     html! {

@@ -1,7 +1,7 @@
 //! "Online now": visitors whose chat app is running on the site (live from the site's hub),
 //! with where they are and for how long — and a way to start a conversation with one.
 
-use crate::write_first::WriteFirst;
+use crate::write_first::{self, WriteFirst};
 use beckon_client::api;
 use beckon_shared::proto::v1::{OnlineVisitor, ReachOut};
 use beckon_shared::{ConversationId, SiteKey};
@@ -28,13 +28,13 @@ fn duration(since: i64) -> String {
 
 #[function_component]
 pub fn VisitorsPage(props: &VisitorsPageProps) -> Html {
-    let writing_to = use_state(|| None::<String>);
-    let error = use_state(|| None::<String>);
-    let busy = use_state(|| false);
-    let on_invalid = {
-        let error = error.clone();
-        Callback::from(move |m| error.set(Some(m)))
-    };
+    let write_first::Forms {
+        writing_to,
+        error,
+        busy,
+        on_invalid,
+        started,
+    } = write_first::use_forms::<String>(props.on_started.clone());
     html! {
         <section class="settings" aria-labelledby="visitors-h">
             <h2 id="visitors-h">{ "Online now" }</h2>
@@ -48,23 +48,12 @@ pub fn VisitorsPage(props: &VisitorsPageProps) -> Html {
                     let open_form = { let w = writing_to.clone(); let id = id.clone(); Callback::from(move |_: MouseEvent| w.set(Some(id.clone()))) };
                     let writing = writing_to.as_deref() == Some(v.id.as_str());
                     let on_send = {
-                        let (error, busy, writing_to) = (error.clone(), busy.clone(), writing_to.clone());
-                        let (key, site, name, on_started, id) = (props.admin_key.to_string(), props.site.clone(), props.agent_name.to_string(), props.on_started.clone(), id.clone());
+                        let (error, busy, started) = (error.clone(), busy.clone(), started.clone());
+                        let (key, site, name, id) = (props.admin_key.to_string(), props.site.clone(), props.agent_name.to_string(), id.clone());
                         Callback::from(move |body: String| {
-                            busy.set(true);
-                            let (error, busy, writing_to, key, site, name, on_started, id) =
-                                (error.clone(), busy.clone(), writing_to.clone(), key.clone(), site.clone(), name.clone(), on_started.clone(), id.clone());
-                            wasm_bindgen_futures::spawn_local(async move {
-                                match api::reach_out(&key, &site, &id, &ReachOut { body, author: Some(name) }).await {
-                                    Ok(conversation) => {
-                                        writing_to.set(None);
-                                        error.set(None);
-                                        on_started.emit(conversation);
-                                    }
-                                    Err(f) => error.set(Some(f.describe())),
-                                }
-                                busy.set(false);
-                            });
+                            let (key, site, id, author) = (key.clone(), site.clone(), id.clone(), Some(name.clone()));
+                            let call = async move { api::reach_out(&key, &site, &id, &ReachOut { body, author }).await };
+                            write_first::start(call, busy.clone(), error.clone(), started.clone());
                         })
                     };
                     html! {

@@ -135,6 +135,18 @@ impl Api {
             self.base.replacen("http", "ws", 1)
         )
     }
+
+    /// The visitor's conversation socket, connected and past `hello`.
+    pub async fn visitor_socket(&self, c: &StartedConversation) -> Ws {
+        let mut ws = Ws::connect(
+            &self.visitor_ws_url(&c.conversation_id, &c.visitor_token),
+            None,
+        )
+        .await
+        .expect("visitor socket");
+        ws.hello(0).await;
+        ws
+    }
 }
 
 /// A protocol v1 WebSocket client.

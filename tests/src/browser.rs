@@ -42,6 +42,57 @@ fn driver() -> &'static Driver {
     })
 }
 
+/// Signs in to the inbox at `base` with the test admin key, as agent `name`.
+pub async fn sign_in_to_inbox(agent: &Client, base: &str, name: &str) {
+    agent.goto(&format!("{base}/console/")).await.unwrap();
+    agent
+        .wait()
+        .for_element(Locator::Css("#admin-key"))
+        .await
+        .unwrap()
+        .send_keys(crate::ADMIN_KEY)
+        .await
+        .unwrap();
+    let who = agent.find(Locator::Css("#agent-name")).await.unwrap();
+    who.clear().await.unwrap();
+    who.send_keys(name).await.unwrap();
+    agent
+        .find(Locator::Css("form button[type=submit]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    agent
+        .wait()
+        .for_element(Locator::Css("nav[aria-label=Views]"))
+        .await
+        .unwrap();
+}
+
+/// In the signed-in inbox: picks `site` and opens the view whose button reads `view`.
+pub async fn open_inbox_view(agent: &Client, site: &str, view: &str) {
+    let select = agent
+        .find(Locator::Css("select[aria-label=Site]"))
+        .await
+        .unwrap();
+    eventually(
+        Duration::from_secs(20),
+        "the site in the picker",
+        || async { select.clone().select_by_value(site).await.ok() },
+    )
+    .await;
+    agent
+        .find(Locator::XPath(&format!(
+            "//nav[@aria-label='Views']/button[.='{view}']"
+        )))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+}
+
 /// A fresh browser (new profile: no storage, no cookies) with the given viewport.
 pub async fn open(width: u32, height: u32) -> Client {
     let profile = std::env::temp_dir().join(format!(

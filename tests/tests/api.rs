@@ -565,13 +565,7 @@ async fn agent_sockets_typing_and_read_cursors() {
     let site = unique("cursors");
     api.create_site(&site).await;
     let c = api.start_conversation(&site, None).await;
-    let mut visitor = Ws::connect(
-        &api.visitor_ws_url(&c.conversation_id, &c.visitor_token),
-        None,
-    )
-    .await
-    .unwrap();
-    visitor.hello(0).await;
+    let mut visitor = api.visitor_socket(&c).await;
 
     let ticket: WsTicket = serde_json::from_value(
         api.send(api.admin(Method::POST, "/api/v1/admin/ws-ticket"))
@@ -681,13 +675,7 @@ async fn inbox_feed_streams_conversation_changes() {
     .await
     .unwrap();
     let c = api.start_conversation(&site, None).await;
-    let mut visitor = Ws::connect(
-        &api.visitor_ws_url(&c.conversation_id, &c.visitor_token),
-        None,
-    )
-    .await
-    .unwrap();
-    visitor.hello(0).await;
+    let mut visitor = api.visitor_socket(&c).await;
     visitor
         .send(&ClientFrame::Send {
             client_msg_id: client_id("hi"),

@@ -4,7 +4,7 @@
 
 use beckon_tests::api::Api;
 use beckon_tests::browser::{self, eventually};
-use beckon_tests::{edge, host_page, ADMIN_KEY};
+use beckon_tests::{edge, host_page};
 use fantoccini::actions::{InputSource, MouseActions, PointerAction};
 use fantoccini::{Client, Locator};
 use serde_json::{json, Value};
@@ -39,42 +39,6 @@ async fn assert_clean_console(c: &Client, context: &str) {
         .filter(|(level, _)| level == "SEVERE")
         .collect();
     assert!(errors.is_empty(), "{context}: console errors: {errors:#?}");
-}
-
-async fn sign_in_to_inbox(agent: &Client, base: &str) {
-    agent.goto(&format!("{base}/console/")).await.unwrap();
-    let key = agent
-        .wait()
-        .for_element(Locator::Css("#admin-key"))
-        .await
-        .unwrap();
-    key.send_keys(ADMIN_KEY).await.unwrap();
-    agent
-        .find(Locator::Css("#agent-name"))
-        .await
-        .unwrap()
-        .clear()
-        .await
-        .unwrap();
-    agent
-        .find(Locator::Css("#agent-name"))
-        .await
-        .unwrap()
-        .send_keys("Ana")
-        .await
-        .unwrap();
-    agent
-        .find(Locator::Css("form button[type=submit]"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    agent
-        .wait()
-        .for_element(Locator::Css("nav[aria-label=Conversations]"))
-        .await
-        .unwrap();
 }
 
 /// Acceptance: the visitor opens the demo page, opens the chat and sends a message; it appears
@@ -148,7 +112,7 @@ async fn demo_page_visitor_and_inbox_agent_chat_live_and_history_survives_reload
 
     // The agent sees it in the inbox and replies.
     let agent = browser::open(1280, 800).await;
-    sign_in_to_inbox(&agent, base).await;
+    browser::sign_in_to_inbox(&agent, base, "Ana").await;
     let item = eventually(WAIT, "the conversation in the inbox list", || async {
         for b in agent
             .find_all(Locator::Css("nav[aria-label=Conversations] button.conv"))
@@ -333,24 +297,8 @@ async fn inbox_channel_settings_set_up_test_and_flag_a_failing_channel() {
     let slack = FakeSlack::start("xoxb-ui-token", &["C0UI"]).await;
 
     let agent = browser::open(1280, 900).await;
-    sign_in_to_inbox(&agent, base).await;
-    let select = agent
-        .find(Locator::Css("select[aria-label=Site]"))
-        .await
-        .unwrap();
-    eventually(WAIT, "the new site in the picker", || async {
-        select.clone().select_by_value(&site).await.ok()
-    })
-    .await;
-    agent
-        .find(Locator::XPath(
-            "//nav[@aria-label='Views']/button[.='Channels']",
-        ))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    browser::sign_in_to_inbox(&agent, base, "Ana").await;
+    browser::open_inbox_view(&agent, &site, "Channels").await;
     let card = agent
         .wait()
         .for_element(Locator::Css("form[aria-labelledby=slack-h]"))
@@ -478,24 +426,8 @@ async fn inbox_writes_first_to_a_known_contact_on_whatsapp() {
     assert_eq!(identified.status, 204, "{:?}", identified.body);
 
     let agent = browser::open(1280, 900).await;
-    sign_in_to_inbox(&agent, base).await;
-    let select = agent
-        .find(Locator::Css("select[aria-label=Site]"))
-        .await
-        .unwrap();
-    eventually(WAIT, "the new site in the picker", || async {
-        select.clone().select_by_value(&site).await.ok()
-    })
-    .await;
-    agent
-        .find(Locator::XPath(
-            "//nav[@aria-label='Views']/button[.='Contacts']",
-        ))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    browser::sign_in_to_inbox(&agent, base, "Ana").await;
+    browser::open_inbox_view(&agent, &site, "Contacts").await;
     let row = agent
         .wait()
         .for_element(Locator::Css("li.contact"))

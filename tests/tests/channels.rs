@@ -74,14 +74,24 @@ async fn whatsapp_channel(api: &Api, site: &str, fake: &FakeWhatsapp) {
 /// A visitor with an open, greeted WebSocket.
 async fn visitor(api: &Api, site: &str) -> (StartedConversation, Ws) {
     let c = api.start_conversation(site, None).await;
-    let mut ws = Ws::connect(
-        &api.visitor_ws_url(&c.conversation_id, &c.visitor_token),
-        None,
-    )
-    .await
-    .unwrap();
-    ws.hello(0).await;
+    let ws = api.visitor_socket(&c).await;
     (c, ws)
+}
+
+/// A site relaying to a fresh fake Telegram and a fresh fake Slack.
+async fn site_with_telegram_and_slack(
+    api: &Api,
+    prefix: &str,
+    tg_token: &str,
+    slack_token: &str,
+) -> (String, FakeTelegram, FakeSlack) {
+    let site = unique(prefix);
+    api.create_site(&site).await;
+    let tg = FakeTelegram::start(tg_token).await;
+    let sl = FakeSlack::start(slack_token, &["C123ABC456"]).await;
+    telegram_channel(api, &site, &tg).await;
+    slack_channel(api, &site, &sl, SLACK_SIGNING).await;
+    (site, tg, sl)
 }
 
 async fn say(ws: &mut Ws, text: &str) {
@@ -704,12 +714,7 @@ async fn forged_stale_misrouted_and_duplicate_webhooks() {
 #[tokio::test]
 async fn longest_messages_fit_every_channel() {
     let api = Api::new(&edge::shared().url);
-    let site = unique("long");
-    api.create_site(&site).await;
-    let tg = FakeTelegram::start("777:LONG").await;
-    let sl = FakeSlack::start("xoxb-long", &["C123ABC456"]).await;
-    telegram_channel(&api, &site, &tg).await;
-    slack_channel(&api, &site, &sl, SLACK_SIGNING).await;
+    let (site, tg, sl) = site_with_telegram_and_slack(&api, "long", "777:LONG", "xoxb-long").await;
     // A long page URL makes the first relay's header long too.
     let page = format!("https://shop.example/{}", "p".repeat(1900));
     let started = api
@@ -720,13 +725,7 @@ async fn longest_messages_fit_every_channel() {
         .await;
     assert_eq!(started.status, 201, "{:?}", started.body);
     let c: StartedConversation = serde_json::from_value(started.body).unwrap();
-    let mut ws = Ws::connect(
-        &api.visitor_ws_url(&c.conversation_id, &c.visitor_token),
-        None,
-    )
-    .await
-    .unwrap();
-    ws.hello(0).await;
+    let mut ws = api.visitor_socket(&c).await;
     let longest = "<b>&".repeat(MAX_MESSAGE_CHARS / 4);
     say(&mut ws, &longest).await;
     say(&mut ws, &longest).await;
@@ -771,12 +770,9 @@ async fn longest_messages_fit_every_channel() {
 #[tokio::test]
 async fn channel_settings_hide_secrets_and_failing_channels_are_surfaced() {
     let api = Api::new(&edge::shared().url);
-    let site = unique("settings");
-    api.create_site(&site).await;
-    let tg = FakeTelegram::start("777:SETTINGS").await;
-    let sl = FakeSlack::start("xoxb-settings-secret", &["C123ABC456"]).await;
-    telegram_channel(&api, &site, &tg).await;
-    slack_channel(&api, &site, &sl, SLACK_SIGNING).await;
+    let (site, tg, sl) =
+        site_with_telegram_and_slack(&api, "settings", "777:SETTINGS", "xoxb-settings-secret")
+            .await;
 
     let listed = api
         .send(api.admin(Method::GET, &format!("/api/v1/admin/sites/{site}/channels")))

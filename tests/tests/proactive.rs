@@ -9,7 +9,7 @@
 
 use beckon_tests::api::Api;
 use beckon_tests::browser::{self, eventually};
-use beckon_tests::{edge, ADMIN_KEY};
+use beckon_tests::edge;
 use fantoccini::actions::{InputSource, MouseActions, PointerAction};
 use fantoccini::{Client, Locator};
 use reqwest::Method;
@@ -438,41 +438,7 @@ async fn agent_starts_a_conversation_with_an_online_visitor_from_the_inbox() {
         .unwrap();
 
     let agent = browser::open(1280, 800).await;
-    agent.goto(&format!("{base}/console/")).await.unwrap();
-    agent
-        .wait()
-        .for_element(Locator::Css("#admin-key"))
-        .await
-        .unwrap()
-        .send_keys(ADMIN_KEY)
-        .await
-        .unwrap();
-    agent
-        .find(Locator::Css("#agent-name"))
-        .await
-        .unwrap()
-        .clear()
-        .await
-        .unwrap();
-    agent
-        .find(Locator::Css("#agent-name"))
-        .await
-        .unwrap()
-        .send_keys("Maya")
-        .await
-        .unwrap();
-    agent
-        .find(Locator::Css("form button[type=submit]"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    agent
-        .wait()
-        .for_element(Locator::Css("nav[aria-label=Views]"))
-        .await
-        .unwrap();
+    browser::sign_in_to_inbox(&agent, base, "Maya").await;
     let tab = eventually(WAIT, "one visitor online", || async {
         let t = agent
             .find(Locator::XPath(

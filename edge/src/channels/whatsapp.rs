@@ -90,7 +90,9 @@ pub fn send_template(
     text: &str,
     conversation_id: &str,
 ) -> ApiRequest {
-    let text = beckon_shared::text::preview(text, 900);
+    // One line, no runs of spaces (WhatsApp refuses both in parameters), within the limit.
+    let one_line = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    let text = beckon_shared::text::preview(&one_line, MAX_PARAMETER_CHARS);
     ApiRequest::json(
         messages_url(t.api_base, t.version, t.phone_number_id),
         Some(t.access_token),

@@ -14,7 +14,7 @@
 
 use super::store::{int, opt, Store};
 use super::{Conversation, Meta};
-use crate::channels::{slack, telegram, whatsapp, Failure, Relay};
+use crate::channels::{self, slack, telegram, whatsapp, ApiRequest, Failure, Relay};
 use crate::error::{Error, Result};
 use crate::storage::channels::Channel;
 use crate::{http, storage, transport};
@@ -765,37 +765,17 @@ impl Conversation {
                             cx.meta.id.as_str(),
                         )
                     };
-                    let last_inbound = storage::channels::window(&db, &cx.meta.site, number)
-                        .await
-                        .map_err(internal)?;
-                    let in_window = row.force_template == 0
-                        && whatsapp::window_open(last_inbound, http::now_ms());
-                    let request = if in_window {
-                        whatsapp::send_text(&target, &whatsapp::message_text(&relay, first))
-                    } else {
-                        template()
-                    };
-                    let wamid = match whatsapp::parse_sent(&send(request).await?) {
-                        Err(Failure::NeedsTemplate) if in_window => {
-                            whatsapp::parse_sent(&send(template()).await?)?
-                        }
-                        other => other?,
-                    };
-                    // Map before recording: a recorded delivery is never sent (or mapped)
-                    // again, so the agent's swipe-reply must be routable by then.
-                    storage::channels::map_thread(
+                    let text = whatsapp::message_text(&relay, first);
+                    self.send_whatsapp(
+                        cx,
                         &db,
-                        ChannelKind::Whatsapp,
-                        &cx.meta.site,
-                        &wamid,
-                        &cx.meta.id,
-                        http::now_ms(),
+                        row,
+                        Target::from(ChannelKind::Whatsapp),
+                        &target,
+                        &text,
+                        template,
                     )
-                    .await
-                    .map_err(internal)?;
-                    self.store
-                        .record_delivery(seq, ChannelKind::Whatsapp, number, &wamid, http::now_ms())
-                        .map_err(internal)?;
+                    .await?;
                 }
                 Ok(())
             }
@@ -867,13 +847,38 @@ impl Conversation {
             )
         };
         let db = self.env.d1("DB").map_err(|e| internal(e.into()))?;
-        let last_inbound = storage::channels::window(&db, &cx.meta.site, &contact.address)
+        let text = channels::clip(&text, whatsapp::MAX_TEXT_CHARS);
+        self.send_whatsapp(cx, &db, row, Target::Contact, &target, &text, template)
+            .await
+    }
+
+    /// Sends one message to one WhatsApp number: free-form `text` inside the number's 24-hour
+    /// window (unless the row asks for the template), else the approved `template`; a 131047
+    /// inside the window falls back to the template. The wamid is mapped to this conversation
+    /// (statuses, swipe-replies) *before* the delivery is recorded: a recorded delivery is never
+    /// sent or mapped again, so it must be routable by then.
+    #[allow(clippy::too_many_arguments)]
+    async fn send_whatsapp(
+        &self,
+        cx: &Context<'_>,
+        db: &worker::D1Database,
+        row: &Row,
+        target_kind: Target,
+        target: &whatsapp::Target<'_>,
+        text: &str,
+        template: impl Fn() -> ApiRequest,
+    ) -> std::result::Result<(), Failure> {
+        let internal = |e: Error| Failure::Retry {
+            after_ms: None,
+            reason: e.to_string(),
+        };
+        let last_inbound = storage::channels::window(db, &cx.meta.site, target.to)
             .await
             .map_err(internal)?;
         let in_window =
             row.force_template == 0 && whatsapp::window_open(last_inbound, http::now_ms());
         let request = if in_window {
-            whatsapp::send_text(&target, &text)
+            whatsapp::send_text(target, text)
         } else {
             template()
         };
@@ -884,10 +889,8 @@ impl Conversation {
             }
             other => other?,
         };
-        // Statuses of this message (delivered, read, a late 131047) route back here; mapped
-        // before the delivery is recorded, as above.
         storage::channels::map_thread(
-            &db,
+            db,
             ChannelKind::Whatsapp,
             &cx.meta.site,
             &wamid,
@@ -897,13 +900,7 @@ impl Conversation {
         .await
         .map_err(internal)?;
         self.store
-            .record_delivery(
-                row.seq,
-                Target::Contact,
-                &contact.address,
-                &wamid,
-                http::now_ms(),
-            )
+            .record_delivery(row.seq, target_kind, target.to, &wamid, http::now_ms())
             .map_err(internal)
     }
 

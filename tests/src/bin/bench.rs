@@ -26,14 +26,7 @@ fn ms(d: Duration) -> String {
 
 async fn open_visitor(api: &Api, site: &str) -> Ws {
     let c = api.start_conversation(site, None).await;
-    let mut ws = Ws::connect(
-        &api.visitor_ws_url(&c.conversation_id, &c.visitor_token),
-        None,
-    )
-    .await
-    .unwrap();
-    ws.hello(0).await;
-    ws
+    api.visitor_socket(&c).await
 }
 
 async fn send(ws: &mut Ws, id: String, body: String) {
