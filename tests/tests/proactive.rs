@@ -169,6 +169,38 @@ async fn scroll_rule_wakes_only_past_its_threshold_and_once_per_visitor_holds() 
     c.close().await.unwrap();
 }
 
+/// On a 375 px phone the teaser (with an image and buttons) stays inside the screen, beside the
+/// launcher, and answering it opens the full-screen panel.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn teaser_fits_a_phone_screen() {
+    let _serial = SERIAL.lock().await;
+    let api = Api::new(&edge::shared().url);
+    let mut r = rule("phone", json!({"if": "scroll", "percent": 20}), json!({}));
+    r["message"] = json!({"text": "Ordering for an office? We do bulk discounts from 5 kg — ask us.",
+        "buttons": [{"label": "Ask about bulk", "action": "reply"}, {"label": "Prices", "action": "link", "url": "/#beans"}]});
+    set_rules(&api, &[r]).await;
+    let c = browser::open(375, 740).await;
+    open_demo(&c).await;
+    scroll_to(&c, 40).await;
+    wait_teaser(&c, "the teaser on a phone").await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let rect = c
+        .execute(
+            "const f = document.getElementById('beckon-root').shadowRoot.querySelector('iframe').getBoundingClientRect();
+             return [f.left, f.top, f.right, f.bottom, innerWidth, innerHeight];",
+            vec![],
+        )
+        .await
+        .unwrap();
+    let v: Vec<f64> = serde_json::from_value(rect).unwrap();
+    assert!(
+        v[0] >= 0.0 && v[1] >= 0.0 && v[2] <= v[4] && v[3] <= v[5],
+        "teaser frame {v:?} must lie inside the 375 px screen"
+    );
+    browser::screenshot(&c, "teaser-mobile").await;
+    c.close().await.unwrap();
+}
+
 /// Acceptance: a time rule after the configured seconds; a dismissed teaser stays dismissed.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn time_rule_fires_after_its_seconds_and_dismissed_stays_dismissed() {
