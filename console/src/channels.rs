@@ -97,14 +97,6 @@ fn fields(kind: ChannelKind) -> &'static [Field] {
     }
 }
 
-fn title(kind: ChannelKind) -> &'static str {
-    match kind {
-        ChannelKind::Telegram => "Telegram",
-        ChannelKind::Slack => "Slack",
-        ChannelKind::Whatsapp => "WhatsApp",
-    }
-}
-
 /// The form's values for an existing channel (secrets stay empty).
 fn initial(info: Option<&ChannelInfo>) -> BTreeMap<&'static str, String> {
     let mut v = BTreeMap::new();
@@ -343,7 +335,7 @@ fn ChannelCard(props: &ChannelCardProps) -> Html {
     html! {
         <form class="channel-card" onsubmit={on_save} aria-labelledby={id("h")}>
             <header>
-                <h3 id={id("h")}>{ title(kind) }</h3>
+                <h3 id={id("h")}>{ kind.label() }</h3>
                 <span class={classes!("badge", badge_class)}>{ badge }</span>
             </header>
             if let Some(info) = &props.info {
@@ -392,7 +384,7 @@ pub fn failing(channels: &[ChannelInfo]) -> Vec<&'static str> {
     channels
         .iter()
         .filter(|c| c.enabled && c.status == ChannelStatus::Failing)
-        .map(|c| title(c.kind))
+        .map(|c| c.kind.label())
         .collect()
 }
 

@@ -1,6 +1,7 @@
-//! "Contacts": visitors the site identified with `Beckon.identify` (name, email, phone), and
-//! writing first to one on their own WhatsApp — through the approved template while their
-//! 24-hour window is closed; their answers come back into the conversation.
+//! "Contacts": visitors the site identified with `Beckon.identify` (name, email, phone) and
+//! people who started the site's Telegram bot, and writing first to one on their own channel —
+//! WhatsApp (the approved template while their 24-hour window is closed) or a private Telegram
+//! chat with the bot; their answers come back into the conversation.
 
 use crate::write_first::{self, WriteFirst};
 use beckon_client::api;
@@ -34,7 +35,7 @@ pub fn ContactsPage(props: &ContactsPageProps) -> Html {
         busy,
         on_invalid,
         started,
-    } = write_first::use_forms::<VisitorId>(props.on_started.clone());
+    } = write_first::use_forms::<(VisitorId, ContactChannel)>(props.on_started.clone());
     {
         let (contacts, error) = (contacts.clone(), error.clone());
         use_effect_with(
@@ -54,39 +55,56 @@ pub fn ContactsPage(props: &ContactsPageProps) -> Html {
     html! {
         <section class="settings" aria-labelledby="contacts-h">
             <h2 id="contacts-h">{ "Contacts" }</h2>
-            <p class="lead">{ "Visitors your pages identified with Beckon.identify. Write first on WhatsApp: outside their 24-hour window it goes as your approved template, and their answers come back here." }</p>
+            <p class="lead">{ "Visitors your pages identified with Beckon.identify, and people who started your Telegram bot. Write first on WhatsApp (outside their 24-hour window it goes as your approved template) or on Telegram; their answers come back here." }</p>
             if contacts.is_some() && rows.is_empty() {
-                <p class="empty">{ "No known contacts yet. Call Beckon.identify({name, email, phone}) on pages where the visitor is signed in." }</p>
+                <p class="empty">{ "No known contacts yet. Call Beckon.identify({name, email, phone}) on pages where the visitor is signed in, or share a link to your Telegram bot." }</p>
             }
             <ul class="online">
                 { for rows.iter().map(|c| {
                     let id = c.visitor_id.clone();
-                    let who = c.name.clone().or_else(|| c.email.clone()).unwrap_or_else(|| format!("Visitor {}", &id.as_str()[2..8]));
-                    let writing = writing_to.as_ref() == Some(&id);
-                    let open_form = { let w = writing_to.clone(); let id = id.clone(); Callback::from(move |_: MouseEvent| w.set(Some(id.clone()))) };
-                    let on_send = {
-                        let (error, busy, started) = (error.clone(), busy.clone(), started.clone());
-                        let (key, site, author, id) = (props.admin_key.to_string(), props.site.clone(), props.agent_name.to_string(), id.clone());
-                        Callback::from(move |body: String| {
-                            let outreach = ContactOutreach { channel: ContactChannel::Whatsapp, body, author: Some(author.clone()) };
-                            let (key, site, id) = (key.clone(), site.clone(), id.clone());
-                            let call = async move { api::write_to_contact(&key, &site, &id, &outreach).await };
-                            write_first::start(call, busy.clone(), error.clone(), started.clone());
-                        })
+                    let who = c.name.clone().or_else(|| c.email.clone()).or_else(|| c.telegram.clone()).unwrap_or_else(|| format!("Visitor {}", &id.as_str()[2..8]));
+                    let reachable = [
+                        c.phone.is_some().then_some(ContactChannel::Whatsapp),
+                        c.telegram.is_some().then_some(ContactChannel::Telegram),
+                    ];
+                    let writing = writing_to.as_ref().filter(|(v, _)| *v == id).map(|(_, ch)| *ch);
+                    let form = |channel: ContactChannel| {
+                        let on_send = {
+                            let (error, busy, started) = (error.clone(), busy.clone(), started.clone());
+                            let (key, site, author, id) = (props.admin_key.to_string(), props.site.clone(), props.agent_name.to_string(), id.clone());
+                            Callback::from(move |body: String| {
+                                let outreach = ContactOutreach { channel, body, author: Some(author.clone()) };
+                                let (key, site, id) = (key.clone(), site.clone(), id.clone());
+                                let call = async move { api::write_to_contact(&key, &site, &id, &outreach).await };
+                                write_first::start(call, busy.clone(), error.clone(), started.clone());
+                            })
+                        };
+                        let label = channel.channel().label();
+                        html! {
+                            <WriteFirst id={AttrValue::from(format!("{id}-{}", channel.as_str()))} placeholder="Hi! Your order shipped today — any questions?" busy={*busy} action={format!("Send on {label}")} {on_send} on_invalid={on_invalid.clone()} />
+                        }
                     };
+                    let button = |channel: ContactChannel| {
+                        let open_form = { let w = writing_to.clone(); let id = id.clone(); Callback::from(move |_: MouseEvent| w.set(Some((id.clone(), channel)))) };
+                        let label = channel.channel().label();
+                        html! {
+                            <button type="button" class="start" onclick={open_form} aria-label={format!("Write to {who} on {label}")}>{ format!("Write on {label}") }</button>
+                        }
+                    };
+                    let handles = [c.email.clone(), c.phone.as_ref().map(|p| format!("+{p}")), c.telegram.as_ref().map(|t| format!("Telegram {t}"))];
                     html! {
                         <li key={id.to_string()} class="online-visitor contact">
                             <div class="where">
                                 <strong>{ who.clone() }</strong>
-                                <span class="url">{ [c.email.clone(), c.phone.as_ref().map(|p| format!("+{p}"))].into_iter().flatten().collect::<Vec<_>>().join(" · ") }</span>
+                                <span class="url">{ handles.into_iter().flatten().collect::<Vec<_>>().join(" · ") }</span>
                                 <span class="meta">{ seen(c.last_seen_at) }</span>
                             </div>
-                            if c.phone.is_none() {
+                            if let Some(channel) = writing {
+                                { form(channel) }
+                            } else if reachable.iter().all(Option::is_none) {
                                 <span class="meta">{ "No phone number" }</span>
-                            } else if writing {
-                                <WriteFirst id={AttrValue::from(id.to_string())} placeholder="Hi! Your order shipped today — any questions?" busy={*busy} action="Send on WhatsApp" {on_send} on_invalid={on_invalid.clone()} />
                             } else {
-                                <button type="button" class="start" onclick={open_form} aria-label={format!("Write to {who} on WhatsApp")}>{ "Write on WhatsApp" }</button>
+                                <div class="reach">{ for reachable.into_iter().flatten().map(button) }</div>
                             }
                         </li>
                     }

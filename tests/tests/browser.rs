@@ -392,10 +392,53 @@ async fn inbox_channel_settings_set_up_test_and_flag_a_failing_channel() {
     agent.close().await.unwrap();
 }
 
-/// The inbox's Contacts view: a visitor the site identified is listed, and the agent writes
-/// first on WhatsApp — the conversation opens and the contact receives the approved template.
+/// In the inbox's Contacts view: opens the "Write on {channel}" form of contact `name`, types
+/// `text`, takes screenshot `shot` and sends. Returns what the contact's row showed first.
+async fn write_first_to_contact(
+    agent: &Client,
+    name: &str,
+    channel: &str,
+    text: &str,
+    shot: &str,
+) -> String {
+    let row = agent
+        .wait()
+        .for_element(Locator::XPath(&format!(
+            "//li[contains(@class,'contact')][.//strong[.='{name}']]"
+        )))
+        .await
+        .unwrap();
+    let shown = row.text().await.unwrap();
+    row.find(Locator::XPath(&format!(
+        ".//button[.='Write on {channel}']"
+    )))
+    .await
+    .unwrap()
+    .click()
+    .await
+    .unwrap();
+    row.find(Locator::Css("textarea"))
+        .await
+        .unwrap()
+        .send_keys(text)
+        .await
+        .unwrap();
+    browser::screenshot(agent, shot).await;
+    row.find(Locator::XPath(&format!(".//button[.='Send on {channel}']")))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    shown
+}
+
+/// The inbox's Contacts view: a visitor the site identified and a person who started the
+/// site's Telegram bot are listed; the agent writes first on WhatsApp (the conversation opens
+/// and the contact receives the approved template) and on Telegram (into the private chat).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn inbox_writes_first_to_a_known_contact_on_whatsapp() {
+async fn inbox_writes_first_to_known_contacts_on_whatsapp_and_telegram() {
+    use beckon_tests::fakes::telegram::FakeTelegram;
     use beckon_tests::fakes::whatsapp::FakeWhatsapp;
     let base = &edge::shared().url;
     let api = Api::new(base);
@@ -424,41 +467,44 @@ async fn inbox_writes_first_to_a_known_contact_on_whatsapp() {
         )
         .await;
     assert_eq!(identified.status, 204, "{:?}", identified.body);
+    // Maria started the site's Telegram bot.
+    let tg = FakeTelegram::start("777002:ui").await;
+    let r = api
+        .send(
+            api.admin(
+                reqwest::Method::PUT,
+                &format!("/api/v1/admin/sites/{site}/channels/telegram"),
+            )
+            .json(&json!({
+                "settings": {"kind": "telegram", "chat_id": -1009876543210i64, "api_base": tg.base},
+                "secrets": {"kind": "telegram", "bot_token": tg.token, "webhook_secret": "ui-tg-secret"}})),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{:?}", r.body);
+    let start = tg.private_update(5550003, "Maria", Some("maria_l"), "/start");
+    assert_eq!(
+        FakeTelegram::deliver(
+            &format!("{base}/hooks/telegram/{site}"),
+            Some("ui-tg-secret"),
+            &start
+        )
+        .await,
+        200
+    );
 
     let agent = browser::open(1280, 900).await;
     browser::sign_in_to_inbox(&agent, base, "Ana").await;
     browser::open_inbox_view(&agent, &site, "Contacts").await;
-    let row = agent
-        .wait()
-        .for_element(Locator::Css("li.contact"))
-        .await
-        .unwrap();
-    let shown = row.text().await.unwrap();
-    assert!(
-        shown.contains("Ana Lima") && shown.contains("+5511912345678"),
-        "{shown}"
-    );
-    row.find(Locator::XPath(".//button[.='Write on WhatsApp']"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    agent
-        .find(Locator::Css("li.contact textarea"))
-        .await
-        .unwrap()
-        .send_keys("Hi Ana, your beans shipped today!")
-        .await
-        .unwrap();
-    browser::screenshot(&agent, "inbox-contacts").await;
-    agent
-        .find(Locator::XPath("//button[.='Send on WhatsApp']"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    let shown = write_first_to_contact(
+        &agent,
+        "Ana Lima",
+        "WhatsApp",
+        "Hi Ana, your beans shipped today!",
+        "inbox-contacts",
+    )
+    .await;
+    assert!(shown.contains("+5511912345678"), "{shown}");
+    assert!(!shown.contains("Write on Telegram"), "{shown}");
     let sent = eventually(WAIT, "the template to the contact", || async {
         fake.sent().into_iter().find(|s| s.to == "5511912345678")
     })
@@ -473,6 +519,32 @@ async fn inbox_writes_first_to_a_known_contact_on_whatsapp() {
             .then_some(())
     })
     .await;
+
+    // Maria, on Telegram.
+    browser::open_inbox_view(&agent, &site, "Contacts").await;
+    let shown = write_first_to_contact(
+        &agent,
+        "Maria",
+        "Telegram",
+        "Hi Maria, thanks for starting our bot!",
+        "inbox-contacts-telegram",
+    )
+    .await;
+    assert!(shown.contains("Telegram @maria_l"), "{shown}");
+    assert!(
+        !shown.contains("Write on WhatsApp"),
+        "no phone, no WhatsApp: {shown}"
+    );
+    let sent = eventually(WAIT, "the message in Maria's private chat", || async {
+        tg.private_messages(5550003).into_iter().next()
+    })
+    .await;
+    assert!(
+        sent.text
+            .ends_with("</b>: Hi Maria, thanks for starting our bot!"),
+        "{}",
+        sent.text
+    );
     assert_clean_console(&agent, "contacts page").await;
     agent.close().await.unwrap();
 }

@@ -1082,3 +1082,216 @@ async fn business_writes_first_to_a_known_contact_on_whatsapp() {
         1
     );
 }
+
+/// "Start new conversation" on Telegram: a person who started the site's bot is a contact the
+/// business can write to in their private chat; their answers come back as the visitor's
+/// messages, the agents' topic carries the conversation, and an answer there reaches them.
+/// Someone who writes to the bot unprompted opens a conversation of their own.
+#[tokio::test]
+async fn business_writes_first_to_a_telegram_contact_who_started_the_bot() {
+    let api = Api::new(&edge::shared().url);
+    let site = unique("tgcontact");
+    api.create_site(&site).await;
+    let fake = FakeTelegram::start("777001:tg-contact").await;
+    let url = hook(&api, "telegram", &site);
+    let maria = 5550001_i64;
+    let contacts = || async {
+        api.send(api.admin(Method::GET, &format!("/api/v1/admin/sites/{site}/contacts")))
+            .await
+            .body["contacts"]
+            .as_array()
+            .cloned()
+            .unwrap()
+    };
+
+    // Before Telegram is set up for the site, its webhook refuses everything.
+    let start = fake.private_update(maria, "Maria", Some("maria_l"), "/start");
+    assert_eq!(
+        FakeTelegram::deliver(&url, Some(TG_SECRET), &start).await,
+        403
+    );
+    telegram_channel(&api, &site, &fake).await;
+    // A wrong secret token: refused, nobody recorded.
+    assert_eq!(
+        FakeTelegram::deliver(&url, Some("wrong"), &start).await,
+        401
+    );
+    assert_eq!(contacts().await, Vec::<Value>::new());
+    // Maria presses Start (delivered twice): one contact.
+    for _ in 0..2 {
+        assert_eq!(
+            FakeTelegram::deliver(&url, Some(TG_SECRET), &start).await,
+            200
+        );
+    }
+    let listed = contacts().await;
+    assert_eq!(listed.len(), 1, "{listed:?}");
+    assert_eq!(
+        (&listed[0]["name"], &listed[0]["telegram"]),
+        (&json!("Maria"), &json!("@maria_l"))
+    );
+    let maria_id = listed[0]["visitor_id"].as_str().unwrap().to_owned();
+    // Pressing Start is not a message: no conversation yet, nothing sent.
+    let list = api
+        .send(api.admin(
+            Method::GET,
+            &format!("/api/v1/admin/conversations?site={site}"),
+        ))
+        .await;
+    assert_eq!(list.body["conversations"], json!([]));
+
+    let outreach = |visitor: &str, body: Value| {
+        api.admin(
+            Method::POST,
+            &format!("/api/v1/admin/sites/{site}/contacts/{visitor}/conversations"),
+        )
+        .json(&body)
+    };
+    // A web visitor who never started the bot cannot be written to there.
+    let web = api.start_conversation(&site, None).await;
+    let r = api
+        .send(
+            api.post(&format!("/api/v1/sites/{site}/identify"))
+                .bearer_auth(&web.visitor_token)
+                .json(&json!({"name": "Ana"})),
+        )
+        .await;
+    assert_eq!(r.status, 204);
+    let refused = api
+        .send(outreach(
+            web.visitor_id.as_str(),
+            json!({"channel": "telegram", "body": "Hi"}),
+        ))
+        .await;
+    assert_eq!((refused.status, refused.error_code()), (400, "bad_request"));
+    assert!(
+        refused.body["error"]["message"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("has not started your Telegram bot"),
+        "{:?}",
+        refused.body
+    );
+
+    // Write first to Maria, in her private chat with the bot.
+    let started = api
+        .send(outreach(
+            &maria_id,
+            json!({"channel": "telegram", "body": "Hi Maria, your <b>beans</b> shipped today.", "author": "Maya"}),
+        ))
+        .await;
+    assert_eq!(started.status, 201, "{:?}", started.body);
+    let id = ConversationId::parse(started.body["conversation_id"].as_str().unwrap()).unwrap();
+    let first = eventually(WAIT, "the message in Maria's private chat", || async {
+        fake.private_messages(maria).into_iter().next()
+    })
+    .await;
+    assert_eq!(
+        (first.text.as_str(), first.parse_mode.as_deref()),
+        (
+            format!("<b>Maya (Test site {site})</b>: Hi Maria, your &lt;b&gt;beans&lt;/b&gt; shipped today.").as_str(),
+            Some("HTML")
+        )
+    );
+    assert_eq!(
+        serde_json::to_value(&api.admin_summary(&id).await.origin).unwrap(),
+        json!({"kind": "agent", "author": "Maya"})
+    );
+
+    // Maria answers (delivered twice): one visitor message, also relayed to the agents' topic.
+    let answer = fake.private_update(
+        maria,
+        "Maria",
+        Some("maria_l"),
+        "Great! Can I change the address?",
+    );
+    for _ in 0..2 {
+        assert_eq!(
+            FakeTelegram::deliver(&url, Some(TG_SECRET), &answer).await,
+            200
+        );
+    }
+    let in_topic = eventually(WAIT, "Maria's answer in the agents' topic", || async {
+        fake.sent()
+            .into_iter()
+            .find(|s| s.chat_id == CHAT && s.text.contains("Can I change the address?"))
+    })
+    .await;
+    let visitor_said = |id: ConversationId| {
+        let api = &api;
+        async move {
+            api.admin_messages(&id)
+                .await
+                .messages
+                .into_iter()
+                .filter(|m| m.role == Role::Visitor)
+                .map(|m| m.body)
+                .collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(
+        visitor_said(id.clone()).await,
+        ["Great! Can I change the address?"]
+    );
+
+    // An agent answers in that topic: it reaches Maria's private chat.
+    let topic = in_topic.thread_id.expect("a topic message");
+    let reply = fake.agent_update(CHAT, topic, "Lee", "Sure, send me the new one.", false);
+    assert_eq!(
+        FakeTelegram::deliver(&url, Some(TG_SECRET), &reply).await,
+        200
+    );
+    eventually(WAIT, "the agent's answer in Maria's chat", || async {
+        fake.private_messages(maria).into_iter().find(|s| {
+            s.text == "<b>Lee (Test site ".to_owned() + &site + ")</b>: Sure, send me the new one."
+        })
+    })
+    .await;
+    assert_eq!(
+        fake.private_messages(maria).len(),
+        2,
+        "her own message is not echoed back to her"
+    );
+
+    // Jo writes to the bot unprompted: a contact now, with a conversation of their own.
+    let jo = 5550002_i64;
+    let question = fake.private_update(jo, "Jo", None, "Do you ship to Canada?");
+    assert_eq!(
+        FakeTelegram::deliver(&url, Some(TG_SECRET), &question).await,
+        200
+    );
+    let jo_conversation = eventually(WAIT, "Jo's conversation", || async {
+        let list = api
+            .send(api.admin(
+                Method::GET,
+                &format!("/api/v1/admin/conversations?site={site}"),
+            ))
+            .await;
+        list.body["conversations"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["origin"]["kind"] == "visitor" && c["page_url"].is_null())
+            .and_then(|c| ConversationId::parse(c["id"].as_str()?).ok())
+    })
+    .await;
+    assert_eq!(
+        visitor_said(jo_conversation.clone()).await,
+        ["Do you ship to Canada?"]
+    );
+    assert_ne!(jo_conversation, id);
+    assert!(contacts()
+        .await
+        .iter()
+        .any(|c| c["name"] == "Jo" && c["telegram"] == "Jo"));
+    // The inbox answers Jo: it goes to Jo's chat, never to Maria's.
+    api.agent_reply(&jo_conversation, "Yes, 5-8 days.").await;
+    eventually(WAIT, "the answer in Jo's chat", || async {
+        fake.private_messages(jo)
+            .into_iter()
+            .find(|s| s.text.ends_with(": Yes, 5-8 days."))
+    })
+    .await;
+    assert_eq!(fake.private_messages(maria).len(), 2);
+    assert_eq!(visitor_said(id).await, ["Great! Can I change the address?"]);
+}

@@ -1,7 +1,9 @@
 //! Telegram Bot API (CHANNELS.md §2): one forum topic per conversation in the business's
 //! supergroup (`createForumTopic`, then `sendMessage` with `message_thread_id`); inbound agent
 //! messages arrive as webhook updates authenticated by `X-Telegram-Bot-Api-Secret-Token`.
-//! Thread key: `<chat_id>:<message_thread_id>`.
+//! Thread key: `<chat_id>:<message_thread_id>`. People who write to the bot in a private chat
+//! (`/start`) become contacts the business may write to there (CHANNELS.md §2.1: a bot can
+//! message only users who started it).
 
 use super::{clip, ApiRequest, ApiResponse, Failure, Inbound, Relay, MAX_QUOTED_URL};
 use crate::auth::ct_eq;
@@ -73,19 +75,35 @@ pub fn message_text(relay: &Relay, first: bool) -> String {
     )
 }
 
-/// `sendMessage` into the conversation's topic.
+/// `sendMessage` (HTML) into a conversation's topic, or — without a thread — into a
+/// contact's private chat.
 pub fn send_message(
     api_base: &str,
     token: &str,
     chat_id: i64,
-    thread_id: i64,
+    thread_id: Option<i64>,
     text: &str,
 ) -> ApiRequest {
-    ApiRequest::json(
-        url(api_base, token, "sendMessage"),
-        None,
-        &json!({"chat_id": chat_id, "message_thread_id": thread_id, "text": text, "parse_mode": "HTML",
-                "link_preview_options": {"is_disabled": true}}),
+    let mut body = json!({"chat_id": chat_id, "text": text, "parse_mode": "HTML",
+                          "link_preview_options": {"is_disabled": true}});
+    if let Some(thread) = thread_id {
+        body["message_thread_id"] = thread.into();
+    }
+    ApiRequest::json(url(api_base, token, "sendMessage"), None, &body)
+}
+
+/// The business's message as the contact sees it in their private chat with the bot:
+/// "**Maya (Acme)**: …", clipped to [`MAX_TEXT_CHARS`] visible characters.
+pub fn contact_text(site_name: &str, author: Option<&str>, body: &str) -> String {
+    let speaker = match author {
+        Some(a) => format!("{a} ({site_name})"),
+        None => site_name.to_owned(),
+    };
+    let budget = MAX_TEXT_CHARS.saturating_sub(speaker.chars().count() + 2);
+    format!(
+        "<b>{}</b>: {}",
+        escape_html(&speaker),
+        escape_html(&clip(body, budget))
     )
 }
 
@@ -206,6 +224,8 @@ struct TgMessage {
 #[derive(Deserialize)]
 struct Chat {
     id: i64,
+    #[serde(default, rename = "type")]
+    kind: String,
 }
 
 #[derive(Deserialize)]
@@ -214,26 +234,99 @@ struct User {
     is_bot: bool,
     #[serde(default)]
     first_name: String,
+    #[serde(default)]
+    last_name: Option<String>,
+    #[serde(default)]
+    username: Option<String>,
 }
 
-/// An update → an agent's message in a topic, or `None` for anything else (bots, including
-/// ourselves; the General topic; service messages; edits). Routed by `message_thread_id`, never
-/// by `reply_to_message` (a topic message always "replies" to the topic's creation message).
-pub fn parse_update(raw: &[u8]) -> Option<Inbound> {
+/// Control characters dropped, surrounding space trimmed, at most 64 characters.
+fn tidy(s: &str) -> String {
+    let s: String = s.chars().filter(|c| !c.is_control()).take(64).collect();
+    s.trim().to_owned()
+}
+
+impl User {
+    /// "First Last" (Telegram requires a first name; a blank one reads "Telegram user").
+    fn full_name(&self) -> String {
+        let name = tidy(&format!(
+            "{} {}",
+            self.first_name,
+            self.last_name.as_deref().unwrap_or_default()
+        ));
+        if name.is_empty() {
+            "Telegram user".into()
+        } else {
+            name
+        }
+    }
+
+    /// "@username", else their name.
+    fn handle(&self) -> String {
+        match self.username.as_deref().map(tidy) {
+            Some(u) if !u.is_empty() => format!("@{u}"),
+            _ => self.full_name(),
+        }
+    }
+}
+
+/// What a webhook update means to Beckon.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Event {
+    /// An agent's message in a conversation's topic.
+    AgentReply(Inbound),
+    /// A person writing to the bot in a private chat — a contact.
+    Private(PrivateMessage),
+}
+
+/// A message in a private chat with the bot.
+#[derive(Debug, PartialEq, Eq)]
+pub struct PrivateMessage {
+    /// The chat's id (the user's id): where the bot may write to them.
+    pub chat_id: i64,
+    /// Stable across redeliveries (the idempotency key).
+    pub event_key: String,
+    /// Their name on Telegram ("First Last").
+    pub name: String,
+    /// How to find them on Telegram: "@username", else their name.
+    pub handle: String,
+    /// What they wrote; `None` for `/start` and for messages without text (stickers…).
+    pub text: Option<String>,
+}
+
+/// An update → an agent's message in a topic, a person's message in a private chat with the
+/// bot, or `None` for anything else (bots, including ourselves; the group's General topic;
+/// service messages; edits). Topic messages are routed by `message_thread_id`, never by
+/// `reply_to_message` (a topic message always "replies" to the topic's creation message).
+pub fn parse_update(raw: &[u8]) -> Option<Event> {
     let update: Update = serde_json::from_slice(raw).ok()?;
     let m = update.message?;
     let from = m.from?;
-    if from.is_bot || !m.is_topic_message {
+    if from.is_bot {
+        return None;
+    }
+    let text = m.text.or(m.caption);
+    let event_key = format!("{}:{}", m.chat.id, m.message_id);
+    if m.chat.kind == "private" {
+        let is_start = |t: &String| t == "/start" || t.starts_with("/start ");
+        return Some(Event::Private(PrivateMessage {
+            chat_id: m.chat.id,
+            event_key,
+            name: from.full_name(),
+            handle: from.handle(),
+            text: text.filter(|t| !is_start(t) && !t.trim().is_empty()),
+        }));
+    }
+    if !m.is_topic_message {
         return None;
     }
     let thread = m.message_thread_id?;
-    let text = m.text.or(m.caption)?;
-    Some(Inbound {
+    Some(Event::AgentReply(Inbound {
         thread_key: format!("{}:{thread}", m.chat.id),
-        event_key: format!("{}:{}", m.chat.id, m.message_id),
+        event_key,
         author: Some(from.first_name).filter(|n| !n.is_empty()),
-        text,
-    })
+        text: text?,
+    }))
 }
 
 #[cfg(test)]
@@ -274,7 +367,7 @@ mod tests {
             message_text(&relay("ok", Role::Agent), false),
             "<b>Ana (via slack)</b>: ok"
         );
-        let s = send_message("http://127.0.0.1:9", "t", -100, 163, "hi");
+        let s = send_message("http://127.0.0.1:9", "t", -100, Some(163), "hi");
         let body: serde_json::Value = serde_json::from_str(&s.body).unwrap();
         assert_eq!(
             (
@@ -283,6 +376,19 @@ mod tests {
             ),
             (Some(163), Some("HTML"))
         );
+        // A contact's private chat: no thread.
+        let s = send_message("http://127.0.0.1:9", "t", 5550001, None, "hi");
+        let body: serde_json::Value = serde_json::from_str(&s.body).unwrap();
+        assert_eq!(
+            (body["chat_id"].as_i64(), body.get("message_thread_id")),
+            (Some(5550001), None)
+        );
+        assert_eq!(
+            contact_text("Acme & Co", Some("Maya"), "<i>your order</i>"),
+            "<b>Maya (Acme &amp; Co)</b>: &lt;i&gt;your order&lt;/i&gt;"
+        );
+        let long = visible(&contact_text("Acme", None, &"x".repeat(5000)));
+        assert_eq!(long.chars().count(), MAX_TEXT_CHARS);
     }
 
     fn resp(status: u16, body: &str) -> ApiResponse {
@@ -401,17 +507,72 @@ mod tests {
             "text": "Yes — 3-5 business days." } }"#;
         assert_eq!(
             parse_update(update.as_bytes()),
-            Some(Inbound {
+            Some(Event::AgentReply(Inbound {
                 thread_key: "-1001234567890:163".into(),
                 event_key: "-1001234567890:187".into(),
                 author: Some("Alice".into()),
                 text: "Yes — 3-5 business days.".into()
-            })
+            }))
         );
         let own = br#"{"update_id":1,"message":{"message_id":2,"message_thread_id":163,"is_topic_message":true,"from":{"id":7,"is_bot":true,"first_name":"Relay"},"chat":{"id":-100},"text":"Visitor: hi"}}"#;
         assert_eq!(parse_update(own), None);
         let general = br#"{"update_id":1,"message":{"message_id":2,"from":{"id":7,"is_bot":false,"first_name":"A"},"chat":{"id":-100},"text":"hi"}}"#;
         assert_eq!(parse_update(general), None);
         assert_eq!(parse_update(b"not json"), None);
+    }
+
+    #[test]
+    fn parses_private_chats_with_the_bot() {
+        let private = |from: &str, text: &str| {
+            format!(
+                r#"{{"update_id":5,"message":{{"message_id":9,"from":{from},"chat":{{"id":5550001,"first_name":"Maria","type":"private"}},"date":1767225660{text}}}}}"#
+            )
+        };
+        let maria = r#"{"id":5550001,"is_bot":false,"first_name":"Maria","last_name":"Lopez","username":"maria_l"}"#;
+        let started = parse_update(private(maria, r#","text":"/start""#).as_bytes());
+        assert_eq!(
+            started,
+            Some(Event::Private(PrivateMessage {
+                chat_id: 5550001,
+                event_key: "5550001:9".into(),
+                name: "Maria Lopez".into(),
+                handle: "@maria_l".into(),
+                text: None
+            }))
+        );
+        // A deep-link start (`/start <payload>`) is a start too; other text is a message.
+        let Some(Event::Private(deep)) =
+            parse_update(private(maria, r#","text":"/start promo42""#).as_bytes())
+        else {
+            panic!("a private message")
+        };
+        assert_eq!(deep.text, None);
+        let no_username =
+            r#"{"id":5550001,"is_bot":false,"first_name":"Maria\u0007","last_name":"Lopez"}"#;
+        let Some(Event::Private(m)) =
+            parse_update(private(no_username, r#","text":"Is my order on its way?""#).as_bytes())
+        else {
+            panic!("a private message")
+        };
+        assert_eq!(
+            (m.name.as_str(), m.handle.as_str(), m.text.as_deref()),
+            (
+                "Maria Lopez",
+                "Maria Lopez",
+                Some("Is my order on its way?")
+            )
+        );
+        // A sticker: the person is a contact, nothing to relay.
+        let Some(Event::Private(s)) = parse_update(private(maria, r#","sticker":{}"#).as_bytes())
+        else {
+            panic!("a private message")
+        };
+        assert_eq!(s.text, None);
+        // Bots never count, in private chats either.
+        let bot = r#"{"id":7,"is_bot":true,"first_name":"Other bot"}"#;
+        assert_eq!(
+            parse_update(private(bot, r#","text":"hi""#).as_bytes()),
+            None
+        );
     }
 }

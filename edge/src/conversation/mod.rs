@@ -334,7 +334,10 @@ impl Conversation {
         })?;
         // Same synchronous block: the relays are durable exactly when the message is. The
         // business's messages also go to a contact reached on their own channel.
-        let to_contact = role != Role::Visitor && self.meta()?.contact.is_some();
+        let to_contact = match role {
+            Role::Visitor => None,
+            _ => self.meta()?.contact.map(|c| c.channel),
+        };
         self.store
             .enqueue_relays(message.seq, message.via.as_deref(), to_contact, now)?;
         socket::broadcast(
@@ -411,7 +414,7 @@ impl Conversation {
             via: Some(via.clone()),
         })?;
         self.store
-            .enqueue_relays(message.seq, message.via.as_deref(), false, now)
+            .enqueue_relays(message.seq, message.via.as_deref(), None, now)
     }
 
     /// For a conversation a rule started: the time from the visitor's first message to the

@@ -13,14 +13,14 @@
 //!   (admin API, inbox badge) and keeps retrying slowly until its settings are fixed.
 
 use super::store::{int, opt, Store};
-use super::{Conversation, Meta};
+use super::{ContactRoute, Conversation, Meta};
 use crate::channels::{self, slack, telegram, whatsapp, ApiRequest, Failure, Relay};
 use crate::error::{Error, Result};
 use crate::storage::channels::Channel;
 use crate::{http, storage, transport};
 use beckon_shared::backoff;
 use beckon_shared::proto::v1::{
-    ChannelKind, ChannelSecrets, ChannelSettings, ChannelStatus, Message,
+    ChannelKind, ChannelSecrets, ChannelSettings, ChannelStatus, ContactChannel, Message,
 };
 use beckon_shared::Seq;
 use serde::{Deserialize, Serialize};
@@ -44,35 +44,46 @@ struct Row {
     force_template: i64,
 }
 
-/// Where a relay goes: one of the site's agent channels, or — for a conversation the
-/// business started on a contact's own WhatsApp — the contact.
+/// Where a relay goes: one of the site's agent channels, or — for a conversation with a
+/// contact on their own WhatsApp or Telegram — the contact.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Target {
     Channel(ChannelKind),
-    Contact,
+    Contact(ContactChannel),
 }
 
 impl Target {
+    /// The outbox's `channel` column (`contact` alone is WhatsApp, as stored before Telegram).
     pub fn as_str(self) -> &'static str {
         match self {
             Target::Channel(k) => k.as_str(),
-            Target::Contact => "contact",
+            Target::Contact(ContactChannel::Whatsapp) => "contact",
+            Target::Contact(ContactChannel::Telegram) => "contact:telegram",
         }
     }
 
     fn parse(s: &str) -> Option<Target> {
-        if s == "contact" {
-            return Some(Target::Contact);
+        match s {
+            "contact" => Some(Target::Contact(ContactChannel::Whatsapp)),
+            "contact:telegram" => Some(Target::Contact(ContactChannel::Telegram)),
+            _ => ChannelKind::parse(s).map(Target::Channel),
         }
-        ChannelKind::parse(s).map(Target::Channel)
     }
 
     /// The channel whose settings the relay uses.
     fn channel(self) -> ChannelKind {
         match self {
             Target::Channel(k) => k,
-            Target::Contact => ChannelKind::Whatsapp,
+            Target::Contact(c) => c.channel(),
         }
+    }
+}
+
+/// An error of ours while relaying: retried (the pump backs off).
+fn internal(e: Error) -> Failure {
+    Failure::Retry {
+        after_ms: None,
+        reason: e.to_string(),
     }
 }
 
@@ -107,19 +118,19 @@ pub struct DeliveryInfo {
 impl Store {
     /// Queues the relays of message `seq` (called in the same synchronous block that stores
     /// it): one per agent channel except the message's own, plus the contact's own channel
-    /// for the business's messages in a conversation it started there.
+    /// for the business's messages in a conversation held there.
     pub fn enqueue_relays(
         &self,
         seq: Seq,
         via: Option<&str>,
-        to_contact: bool,
+        to_contact: Option<ContactChannel>,
         now: i64,
     ) -> Result<()> {
         let channels = ChannelKind::ALL
             .iter()
             .filter(|k| Some(k.as_str()) != via)
             .map(|k| Target::Channel(*k));
-        for target in channels.chain(to_contact.then_some(Target::Contact)) {
+        for target in channels.chain(to_contact.map(Target::Contact)) {
             self.sql.exec(
                 "INSERT OR IGNORE INTO outbox (seq, channel, next_at) VALUES (?, ?, ?)",
                 vec![int(seq.0 as i64), target.as_str().into(), int(now)],
@@ -190,12 +201,20 @@ impl Store {
     }
 
     /// Fails every pending relay to `kind` with `error`; whether there were any.
+    /// Fails every pending relay that needs channel `kind` (to its agents and to contacts).
     fn fail_pending(&self, kind: ChannelKind, error: &str, now: i64) -> Result<bool> {
-        let pending = self.next_pending(kind)?.is_some();
-        self.sql.exec(
-            "UPDATE outbox SET state = 'failed', done_at = ?, last_error = ? WHERE state = 'pending' AND channel = ?",
-            vec![int(now), error.into(), kind.as_str().into()],
-        )?;
+        let contacts = [ContactChannel::Whatsapp, ContactChannel::Telegram]
+            .into_iter()
+            .filter(|c| c.channel() == kind)
+            .map(Target::Contact);
+        let mut pending = false;
+        for target in std::iter::once(Target::Channel(kind)).chain(contacts) {
+            pending |= self.next_pending(target)?.is_some();
+            self.sql.exec(
+                "UPDATE outbox SET state = 'failed', done_at = ?, last_error = ? WHERE state = 'pending' AND channel = ?",
+                vec![int(now), error.into(), target.as_str().into()],
+            )?;
+        }
         Ok(pending)
     }
 
@@ -608,11 +627,7 @@ impl Conversation {
             via: m.via.as_deref(),
             body: &m.body,
         };
-        let internal = |e: Error| Failure::Retry {
-            after_ms: None,
-            reason: e.to_string(),
-        };
-        if cx.target == Target::Contact {
+        if let Target::Contact(_) = cx.target {
             return self.deliver_to_contact(cx, m, row).await;
         }
         let send = |req| async move { transport::send(&req, cx.timeout_ms).await };
@@ -661,7 +676,7 @@ impl Conversation {
                         base,
                         bot_token,
                         *chat_id,
-                        thread,
+                        Some(thread),
                         &telegram::message_text(&relay, first),
                     ))
                     .await?;
@@ -785,24 +800,66 @@ impl Conversation {
         }
     }
 
-    /// Sends the business's message to the contact's own WhatsApp, in a conversation the
-    /// business started there: free-form inside the contact's 24-hour window, else the
-    /// approved template.
+    /// Sends the business's message to the contact on their own channel.
     async fn deliver_to_contact(
         &self,
         cx: &Context<'_>,
         m: &Message,
         row: &Row,
     ) -> std::result::Result<(), Failure> {
-        let internal = |e: Error| Failure::Retry {
-            after_ms: None,
-            reason: e.to_string(),
-        };
         let Some(contact) = &cx.meta.contact else {
             return Err(Failure::Permanent {
                 reason: "no contact address".into(),
             });
         };
+        if self
+            .store
+            .delivered(row.seq, cx.target, &contact.address)
+            .map_err(internal)?
+        {
+            return Ok(());
+        }
+        match contact.channel {
+            ContactChannel::Whatsapp => self.deliver_to_whatsapp_contact(cx, m, row, contact).await,
+            ContactChannel::Telegram => {
+                let (ChannelSettings::Telegram { .. }, ChannelSecrets::Telegram { bot_token, .. }) =
+                    (&cx.channel.settings, &cx.channel.secrets)
+                else {
+                    return Err(Failure::Permanent {
+                        reason: "telegram is not set up".into(),
+                    });
+                };
+                let chat = contact
+                    .address
+                    .parse::<i64>()
+                    .map_err(|_| Failure::Permanent {
+                        reason: "not a telegram chat id".into(),
+                    })?;
+                let text = telegram::contact_text(cx.site_name, m.author.as_deref(), &m.body);
+                let request = telegram::send_message(
+                    cx.channel.settings.api_base(),
+                    bot_token,
+                    chat,
+                    None,
+                    &text,
+                );
+                let id = telegram::parse_sent(&transport::send(&request, cx.timeout_ms).await?)?;
+                self.store
+                    .record_delivery(row.seq, cx.target, &contact.address, &id, http::now_ms())
+                    .map_err(internal)
+            }
+        }
+    }
+
+    /// The contact's own WhatsApp: free-form inside their 24-hour window, else the approved
+    /// template.
+    async fn deliver_to_whatsapp_contact(
+        &self,
+        cx: &Context<'_>,
+        m: &Message,
+        row: &Row,
+        contact: &ContactRoute,
+    ) -> std::result::Result<(), Failure> {
         let (
             ChannelSettings::Whatsapp {
                 phone_number_id,
@@ -818,13 +875,6 @@ impl Conversation {
                 reason: "whatsapp is not set up".into(),
             });
         };
-        if self
-            .store
-            .delivered(row.seq, Target::Contact, &contact.address)
-            .map_err(internal)?
-        {
-            return Ok(());
-        }
         let target = whatsapp::Target {
             api_base: cx.channel.settings.api_base(),
             version: graph_version,
@@ -848,7 +898,7 @@ impl Conversation {
         };
         let db = self.env.d1("DB").map_err(|e| internal(e.into()))?;
         let text = channels::clip(&text, whatsapp::MAX_TEXT_CHARS);
-        self.send_whatsapp(cx, &db, row, Target::Contact, &target, &text, template)
+        self.send_whatsapp(cx, &db, row, cx.target, &target, &text, template)
             .await
     }
 
@@ -868,10 +918,6 @@ impl Conversation {
         text: &str,
         template: impl Fn() -> ApiRequest,
     ) -> std::result::Result<(), Failure> {
-        let internal = |e: Error| Failure::Retry {
-            after_ms: None,
-            reason: e.to_string(),
-        };
         let last_inbound = storage::channels::window(db, &cx.meta.site, target.to)
             .await
             .map_err(internal)?;
@@ -912,10 +958,6 @@ impl Conversation {
         thread: &str,
         thread_key: &str,
     ) -> std::result::Result<(), Failure> {
-        let internal = |e: Error| Failure::Retry {
-            after_ms: None,
-            reason: e.to_string(),
-        };
         // The D1 mapping first: a thread we remember must be one replies can be routed from.
         // If mapping fails the relay retries and opens a fresh thread; no reply is lost.
         let db = self.env.d1("DB").map_err(|e| internal(e.into()))?;

@@ -1,9 +1,11 @@
-//! Known contacts (visitors the site identified with `Beckon.identify`) and starting a
-//! conversation with one on their own channel — today WhatsApp, where a business may write
-//! first only with an approved template. Their replies there come back into the conversation
-//! as the visitor's messages, and the business's next messages go to them (free-form inside
-//! their 24-hour window, the template outside it). Such a conversation belongs to an identity
-//! of the number itself, never to the web visitor who told us the number.
+//! Known contacts and starting a conversation with one on their own channel:
+//! - visitors the site identified with `Beckon.identify`, on WhatsApp — where a business may
+//!   write first only with an approved template;
+//! - people who started the site's Telegram bot (`/start`), in their private chat with it.
+//!
+//! Their replies there come back into the conversation as the visitor's messages, and the
+//! business's next messages go to them. Such a conversation belongs to an identity of the
+//! number or Telegram account itself, never to a web visitor who merely claimed it.
 
 use super::admin::authenticate;
 use crate::conversation::client::ConversationClient;
@@ -12,12 +14,10 @@ use crate::error::{Error, Result};
 use crate::http::{self, Edge};
 use crate::random;
 use crate::storage::{channels, sites, visitors};
-use beckon_shared::proto::v1::{
-    ChannelKind, ContactChannel, ContactOutreach, ConversationOrigin, ErrorCode,
-};
-use beckon_shared::{SiteKey, VisitorId};
+use beckon_shared::proto::v1::{ContactChannel, ContactOutreach, ConversationOrigin, ErrorCode};
+use beckon_shared::{ConversationId, SiteKey, VisitorId};
 use serde_json::json;
-use worker::{Request, Response};
+use worker::{D1Database, Env, Request, Response};
 
 /// `GET /api/v1/admin/sites/{site}/contacts`.
 pub async fn list(req: &Request, edge: &Edge, site: &SiteKey) -> Result<Response> {
@@ -46,51 +46,52 @@ pub async fn reach_out(
         .await?
         .ok_or_else(|| Error::new(ErrorCode::NotFound, format!("no contact {visitor}")))?;
     let address = match input.channel {
+        ContactChannel::Whatsapp => contact.phone.ok_or_else(|| {
+            Error::bad_request("this contact has no phone number (Beckon.identify({phone}))")
+        })?,
+        ContactChannel::Telegram => visitors::telegram_chat(&db, site, visitor)
+            .await?
+            .ok_or_else(|| {
+                Error::bad_request(
+                    "this contact has not started your Telegram bot (a bot may write only to people who pressed Start)",
+                )
+            })?,
+    };
+    let key = http::secret(&edge.env, "SECRETS_KEY")?;
+    let kind = input.channel.channel();
+    if !channels::get(&db, site, kind, &key)
+        .await?
+        .is_some_and(|c| c.enabled)
+    {
+        return Err(Error::new(
+            ErrorCode::Conflict,
+            format!("{} is not set up for this site (Channels)", kind.label()),
+        ));
+    }
+    let owner = match input.channel {
+        // Anyone can call `Beckon.identify` with any number, and that browser must never read
+        // what the number's owner answers: one identity per number, kept across outreaches.
         ContactChannel::Whatsapp => {
-            let phone = contact.phone.ok_or_else(|| {
-                Error::bad_request("this contact has no phone number (Beckon.identify({phone}))")
-            })?;
-            let key = http::secret(&edge.env, "SECRETS_KEY")?;
-            let whatsapp = channels::get(&db, site, ChannelKind::Whatsapp, &key).await?;
-            if !whatsapp.is_some_and(|c| c.enabled) {
-                return Err(Error::new(
-                    ErrorCode::Conflict,
-                    "WhatsApp is not set up for this site (Channels)",
-                ));
+            match visitors::find_contact_thread(&db, site, "whatsapp", &address).await? {
+                Some((owner, _)) if owner != *visitor => owner,
+                _ => {
+                    let owner = random::visitor_id();
+                    visitors::create(&db, site, &owner, edge.now).await?;
+                    owner
+                }
             }
-            phone
         }
+        // This identity was made from the Telegram account itself; no browser holds it.
+        ContactChannel::Telegram => visitor.clone(),
     };
-    // The conversation belongs to the phone number, not to the browser that claimed it:
-    // anyone can call `Beckon.identify` with any number, and that browser must never read
-    // what the number's owner answers. One identity per number, kept across outreaches.
-    let owner = match visitors::find_contact_thread(&db, site, "whatsapp", &address).await? {
-        Some((owner, _)) if owner != *visitor => owner,
-        _ => {
-            let owner = random::visitor_id();
-            visitors::create(&db, site, &owner, edge.now).await?;
-            owner
-        }
+    let route = ContactRoute {
+        channel: input.channel,
+        address,
     };
-    let id = random::conversation_id();
-    let meta = Meta {
-        id: id.clone(),
-        site: site.clone(),
-        visitor_id: owner.clone(),
-        origin: ConversationOrigin::Agent {
-            author: input.author.clone(),
-        },
-        page_url: None,
-        created_at: edge.now,
-        opening: None,
-        contact: Some(ContactRoute {
-            channel: input.channel,
-            address: address.clone(),
-        }),
+    let origin = ConversationOrigin::Agent {
+        author: input.author.clone(),
     };
-    let conversation = ConversationClient::new(&edge.env, &id)?;
-    conversation.init(&meta).await?;
-    visitors::map_contact_thread(&db, site, "whatsapp", &address, &owner, &id, edge.now).await?;
+    let (conversation, id) = open(&edge.env, &db, site, &owner, route, origin, edge.now).await?;
     let post = PostRequest {
         principal: Principal::Agent {
             name: input.author,
@@ -101,4 +102,33 @@ pub async fn reach_out(
     };
     conversation.post(&post).await?;
     http::json(201, &json!({ "conversation_id": id }))
+}
+
+/// Opens a conversation held on a contact's own channel, owned by `owner`, and points their
+/// address there at it (their messages on that channel go to it from now on).
+pub async fn open(
+    env: &Env,
+    db: &D1Database,
+    site: &SiteKey,
+    owner: &VisitorId,
+    route: ContactRoute,
+    origin: ConversationOrigin,
+    now: i64,
+) -> Result<(ConversationClient, ConversationId)> {
+    let id = random::conversation_id();
+    let (channel, address) = (route.channel, route.address.clone());
+    let meta = Meta {
+        id: id.clone(),
+        site: site.clone(),
+        visitor_id: owner.clone(),
+        origin,
+        page_url: None,
+        created_at: now,
+        opening: None,
+        contact: Some(route),
+    };
+    let conversation = ConversationClient::new(env, &id)?;
+    conversation.init(&meta).await?;
+    visitors::map_contact_thread(db, site, channel.as_str(), &address, owner, &id, now).await?;
+    Ok((conversation, id))
 }

@@ -5,17 +5,24 @@
 //! idempotency key) and reaches the visitor live. The answer waits for the routing (a D1
 //! lookup and one Durable Object call, well inside Slack's 3 s): if it fails we answer 5xx
 //! and the channel redelivers, so no reply is lost after we said "ok".
+//!
+//! Contacts write here too: a contact the business reached on their own WhatsApp, and anyone
+//! writing to the site's Telegram bot in a private chat (who becomes a contact; their messages
+//! open a conversation if none is going on).
 
 use crate::channels::{self, slack, telegram, whatsapp, Inbound};
 use crate::conversation::client::ConversationClient;
-use crate::conversation::{PostRequest, Principal, RelayStatus};
+use crate::conversation::{ContactRoute, PostRequest, Principal, RelayStatus};
 use crate::error::{Error, Result};
 use crate::http::{self, Edge};
+use crate::random;
 use crate::storage::channels::{self as store, Channel};
 use crate::storage::visitors;
 use beckon_shared::limits::MAX_MESSAGE_CHARS;
-use beckon_shared::proto::v1::{ChannelKind, ChannelSecrets, ChannelSettings, ErrorCode};
-use beckon_shared::SiteKey;
+use beckon_shared::proto::v1::{
+    ChannelKind, ChannelSecrets, ChannelSettings, ContactChannel, ConversationOrigin, ErrorCode,
+};
+use beckon_shared::{ConversationId, SiteKey, VisitorId};
 use worker::{Env, Request, Response};
 
 /// The site's channel of this kind, or 403: a webhook for a channel the site has not set up
@@ -67,21 +74,18 @@ async fn route(env: &Env, site: &SiteKey, kind: ChannelKind, inbound: Inbound) -
     Ok(())
 }
 
-/// A message from a contact on their own WhatsApp: the visitor's message in the conversation
-/// the business started with them (anything else from unknown numbers is ignored).
-async fn contact_reply(
+/// Stores a contact's message as the visitor's, once per channel event.
+async fn post_as_contact(
     env: &Env,
     site: &SiteKey,
-    from: &str,
+    channel: ContactChannel,
+    (visitor, conversation): (VisitorId, ConversationId),
     event_id: &str,
-    text: String,
+    text: &str,
 ) -> Result<()> {
-    let db = env.d1("DB")?;
-    let Some((visitor, conversation)) =
-        visitors::find_contact_thread(&db, site, "whatsapp", from).await?
-    else {
-        worker::console_log!("whatsapp message from a number that is neither an agent nor a contact of {site}: ignored");
-        return Ok(());
+    let key_prefix = match channel {
+        ContactChannel::Whatsapp => "wa-contact",
+        ContactChannel::Telegram => "tg-contact",
     };
     let post = PostRequest {
         principal: Principal::Visitor {
@@ -89,12 +93,72 @@ async fn contact_reply(
             visitor_id: visitor,
         },
         body: text.chars().take(MAX_MESSAGE_CHARS).collect(),
-        client_msg_id: Some(channels::idempotency_key("wa-contact", event_id)),
+        client_msg_id: Some(channels::idempotency_key(key_prefix, event_id)),
     };
     ConversationClient::new(env, &conversation)?
         .post(&post)
         .await?;
     Ok(())
+}
+
+/// A message from a contact on their own WhatsApp: the visitor's message in the conversation
+/// the business started with them (anything else from unknown numbers is ignored).
+async fn whatsapp_contact(
+    env: &Env,
+    site: &SiteKey,
+    from: &str,
+    event_id: &str,
+    text: &str,
+) -> Result<()> {
+    let db = env.d1("DB")?;
+    let Some(thread) = visitors::find_contact_thread(&db, site, "whatsapp", from).await? else {
+        worker::console_log!("whatsapp message from a number that is neither an agent nor a contact of {site}: ignored");
+        return Ok(());
+    };
+    post_as_contact(env, site, ContactChannel::Whatsapp, thread, event_id, text).await
+}
+
+/// Someone writing to the site's bot in a private chat: they are a contact from now on (the
+/// business may write to them there); what they write goes to their conversation, opened
+/// now if none is going on.
+async fn telegram_contact(edge: &Edge, site: &SiteKey, m: telegram::PrivateMessage) -> Result<()> {
+    let db = edge.db()?;
+    let chat = m.chat_id.to_string();
+    let contact = visitors::telegram_contact(
+        &db,
+        site,
+        &chat,
+        (&m.name, &m.handle),
+        &random::visitor_id(),
+        edge.now,
+    )
+    .await?;
+    let Some(text) = m.text else {
+        return Ok(());
+    };
+    let thread = match visitors::find_contact_thread(&db, site, "telegram", &chat).await? {
+        Some(thread) => thread,
+        None => {
+            let route = ContactRoute {
+                channel: ContactChannel::Telegram,
+                address: chat,
+            };
+            let origin = ConversationOrigin::Visitor;
+            let (_, id) =
+                super::contacts::open(&edge.env, &db, site, &contact, route, origin, edge.now)
+                    .await?;
+            (contact, id)
+        }
+    };
+    post_as_contact(
+        &edge.env,
+        site,
+        ContactChannel::Telegram,
+        thread,
+        &m.event_key,
+        &text,
+    )
+    .await
 }
 
 /// `POST /hooks/telegram/{site}`.
@@ -112,8 +176,12 @@ pub async fn telegram(mut req: Request, edge: &Edge, site: &SiteKey) -> Result<R
         return Err(unauthorized("X-Telegram-Bot-Api-Secret-Token"));
     }
     let raw = req.bytes().await?;
-    if let Some(inbound) = telegram::parse_update(&raw) {
-        route(&edge.env, site, ChannelKind::Telegram, inbound).await?;
+    match telegram::parse_update(&raw) {
+        Some(telegram::Event::AgentReply(inbound)) => {
+            route(&edge.env, site, ChannelKind::Telegram, inbound).await?
+        }
+        Some(telegram::Event::Private(m)) => telegram_contact(edge, site, m).await?,
+        None => {}
     }
     ok()
 }
@@ -214,7 +282,7 @@ pub async fn whatsapp(mut req: Request, edge: &Edge, site: &SiteKey) -> Result<R
                     if !agents.contains(&from) {
                         // A contact the business reached on WhatsApp, answering.
                         if let Some(text) = text {
-                            contact_reply(env, site, &from, &id, text).await?;
+                            whatsapp_contact(env, site, &from, &id, &text).await?;
                         }
                         return Ok(());
                     }

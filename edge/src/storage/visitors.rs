@@ -1,8 +1,9 @@
 //! The `visitors` table: visitors who have interacted (sent a message, answered a teaser, or
 //! were reached by an agent), with what the site's page told us about them
 //! (`Beckon.identify`: name, email, phone), and `contact_threads`: which conversation a
-//! contact's messages on their own channel belong to. Visitors who never interact are never
-//! stored.
+//! contact's messages on their own channel belong to. People who started the site's Telegram
+//! bot are contacts too: each gets a visitor identity of its own, keyed by their private chat.
+//! Visitors who never interact are never stored.
 
 use super::{stmt, Arg};
 use crate::error::Result;
@@ -81,6 +82,7 @@ struct ContactRow {
     name: Option<String>,
     email: Option<String>,
     phone: Option<String>,
+    telegram_name: Option<String>,
     last_seen_at: i64,
 }
 
@@ -91,6 +93,7 @@ impl ContactRow {
             name: self.name,
             email: self.email,
             phone: self.phone,
+            telegram: self.telegram_name,
             last_seen_at: self.last_seen_at,
         })
     }
@@ -100,8 +103,8 @@ impl ContactRow {
 pub async fn contacts(db: &D1Database, site: &SiteKey, limit: usize) -> Result<Vec<Contact>> {
     let rows: Vec<ContactRow> = stmt(
         db,
-        "SELECT id, name, email, phone, last_seen_at FROM visitors
-         WHERE site_key = ?1 AND (name IS NOT NULL OR email IS NOT NULL OR phone IS NOT NULL)
+        "SELECT id, name, email, phone, telegram_name, last_seen_at FROM visitors
+         WHERE site_key = ?1 AND (name IS NOT NULL OR email IS NOT NULL OR phone IS NOT NULL OR telegram_chat IS NOT NULL)
          ORDER BY last_seen_at DESC LIMIT ?2",
         &[Arg::Str(site.as_str()), Arg::Int(limit as i64)],
     )?
@@ -114,12 +117,65 @@ pub async fn contacts(db: &D1Database, site: &SiteKey, limit: usize) -> Result<V
 pub async fn contact(db: &D1Database, site: &SiteKey, id: &VisitorId) -> Result<Option<Contact>> {
     let row: Option<ContactRow> = stmt(
         db,
-        "SELECT id, name, email, phone, last_seen_at FROM visitors WHERE site_key = ?1 AND id = ?2",
+        "SELECT id, name, email, phone, telegram_name, last_seen_at FROM visitors WHERE site_key = ?1 AND id = ?2",
         &[Arg::Str(site.as_str()), Arg::Str(id.as_str())],
     )?
     .first(None)
     .await?;
     row.map(ContactRow::into_contact).transpose()
+}
+
+/// Records someone who wrote to the site's Telegram bot in a private chat (`/start` or any
+/// message) as a contact, once per chat (`new_id` is their identity if they are new); later
+/// messages refresh their name and handle. Returns their visitor identity.
+pub async fn telegram_contact(
+    db: &D1Database,
+    site: &SiteKey,
+    chat: &str,
+    (name, handle): (&str, &str),
+    new_id: &VisitorId,
+    now: i64,
+) -> Result<VisitorId> {
+    let id: Option<String> = stmt(
+        db,
+        "INSERT INTO visitors (id, site_key, created_at, last_seen_at, name, telegram_chat, telegram_name)
+         VALUES (?1, ?2, ?3, ?3, ?4, ?5, ?6)
+         ON CONFLICT(site_key, telegram_chat) DO UPDATE SET name = excluded.name,
+           telegram_name = excluded.telegram_name, last_seen_at = excluded.last_seen_at
+         RETURNING id",
+        &[
+            Arg::Str(new_id.as_str()),
+            Arg::Str(site.as_str()),
+            Arg::Int(now),
+            Arg::Str(name),
+            Arg::Str(chat),
+            Arg::Str(handle),
+        ],
+    )?
+    .first(Some("id"))
+    .await?;
+    match id {
+        Some(id) => Ok(VisitorId::parse(&id)?),
+        None => Err(crate::error::Error::internal(
+            "telegram contact upsert returned no id",
+        )),
+    }
+}
+
+/// The private Telegram chat of a contact who started the site's bot.
+pub async fn telegram_chat(
+    db: &D1Database,
+    site: &SiteKey,
+    id: &VisitorId,
+) -> Result<Option<String>> {
+    Ok(stmt(
+        db,
+        "SELECT telegram_chat FROM visitors WHERE site_key = ?1 AND id = ?2",
+        &[Arg::Str(site.as_str()), Arg::Str(id.as_str())],
+    )?
+    .first::<Option<String>>(Some("telegram_chat"))
+    .await?
+    .flatten())
 }
 
 /// Points a contact's address on a channel at a conversation (their messages there go to it).

@@ -1,8 +1,10 @@
 //! Fake Telegram Bot API (CHANNELS.md §2.7): `/bot{token}/{method}` (method names
 //! case-insensitive), JSON or form bodies, `{"ok":…}` envelopes with HTTP status = error code,
 //! 401 for unknown tokens, forum topics per supergroup, `sendMessage` into topics (with
-//! "message thread not found"), 429 with `parameters.retry_after`, and agent updates sent to
-//! the edge's webhook with `X-Telegram-Bot-Api-Secret-Token`.
+//! "message thread not found"), private chats only with users who started the bot (403 "bot
+//! can't initiate conversation with a user" otherwise), 429 with `parameters.retry_after`, and
+//! agent and private-chat updates sent to the edge's webhook with
+//! `X-Telegram-Bot-Api-Secret-Token`.
 
 use super::{body_json, serve, take_fault, Fault, FaultQueue};
 use axum::body::Bytes;
@@ -12,7 +14,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::{Json, Router};
 use serde_json::{json, Value};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex};
 
@@ -32,6 +34,8 @@ pub struct Sent {
 struct Inner {
     /// chat id → (thread id → topic name)
     topics: BTreeMap<i64, BTreeMap<i64, String>>,
+    /// Users who started the bot (their private chat id = their user id).
+    started: BTreeSet<i64>,
     sent: Vec<Sent>,
 }
 
@@ -167,6 +171,14 @@ async fn call(
                 Value::String(s) => s.parse().ok(),
                 _ => None,
             };
+            // Positive chat ids are private chats: only with users who started the bot.
+            let private = chat_id > 0;
+            if private && !inner.started.contains(&chat_id) {
+                return err(
+                    403,
+                    "Forbidden: bot can't initiate conversation with a user",
+                );
+            }
             if let Some(t) = thread_id {
                 if !inner
                     .topics
@@ -189,7 +201,8 @@ async fn call(
             ok(
                 json!({"message_id": message_id, "message_thread_id": thread_id, "is_topic_message": thread_id.is_some(),
                       "from": {"id": 7000000001i64, "is_bot": true, "first_name": "Beckon Relay", "username": "beckon_relay_bot"},
-                      "chat": {"id": chat_id, "type": "supergroup", "is_forum": true}, "date": super::unix_now(), "text": text}),
+                      "chat": if private { json!({"id": chat_id, "type": "private"}) } else { json!({"id": chat_id, "type": "supergroup", "is_forum": true}) },
+                      "date": super::unix_now(), "text": text}),
             )
         }
         _ => err(404, "Not Found: method not found"),
@@ -287,6 +300,35 @@ impl FakeTelegram {
                 "chat": {"id": chat_id, "type": "supergroup", "is_forum": true}, "date": super::unix_now(),
                 "forum_topic_created": {"name": "Visitor", "icon_color": 7322096}},
             "text": text}})
+    }
+
+    /// The update Telegram sends when user `user_id` writes `text` to the bot in their private
+    /// chat (`/start` when they press Start); from then on the bot may write to them.
+    pub fn private_update(
+        &self,
+        user_id: i64,
+        first_name: &str,
+        username: Option<&str>,
+        text: &str,
+    ) -> Value {
+        self.inner.lock().unwrap().started.insert(user_id);
+        let id = self.next_id.fetch_add(1, Ordering::SeqCst);
+        let mut from = json!({"id": user_id, "is_bot": false, "first_name": first_name, "language_code": "en"});
+        if let Some(u) = username {
+            from["username"] = u.into();
+        }
+        json!({"update_id": 900000000 + id, "message": {
+            "message_id": id, "from": from,
+            "chat": {"id": user_id, "first_name": first_name, "type": "private"},
+            "date": super::unix_now(), "text": text}})
+    }
+
+    /// Messages the bot sent into `chat_id`'s private chat, in order.
+    pub fn private_messages(&self, chat_id: i64) -> Vec<Sent> {
+        self.sent()
+            .into_iter()
+            .filter(|s| s.chat_id == chat_id && s.thread_id.is_none())
+            .collect()
     }
 
     /// Delivers `update` to the edge's webhook as Telegram does; returns the HTTP status.

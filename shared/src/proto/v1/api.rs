@@ -1,7 +1,7 @@
 //! Bodies of the HTTP API (`/api/v1/…`) and of the inbox's live feed. The edge serializes
 //! these; the widget, the console and the integration tests deserialize them.
 
-use super::{ConversationOrigin, ErrorCode, Message, Role};
+use super::{ChannelKind, ConversationOrigin, ErrorCode, Message, Role};
 use crate::ids::{ClientMsgId, ConversationId, RuleId, Seq, SiteKey, VisitorId};
 use crate::limits::{MAX_ALLOWED_ORIGINS, MAX_GREETING_CHARS, MAX_SITE_NAME_CHARS, MAX_URL_LEN};
 use crate::rules::wakeup::WakeupSpec;
@@ -524,6 +524,10 @@ pub struct Contact {
     pub email: Option<String>,
     #[serde(default)]
     pub phone: Option<String>,
+    /// Who they are on Telegram ("@username" or their name), present once they started the
+    /// site's bot — the only way a bot may write to someone.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub telegram: Option<String>,
     pub last_seen_at: i64,
 }
 
@@ -533,6 +537,25 @@ pub struct Contact {
 pub enum ContactChannel {
     /// The approved template from the business number (the only way to write first).
     Whatsapp,
+    /// A private chat with the site's bot, for people who started it.
+    Telegram,
+}
+
+impl ContactChannel {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ContactChannel::Whatsapp => "whatsapp",
+            ContactChannel::Telegram => "telegram",
+        }
+    }
+
+    /// The site channel whose settings and credentials reach the contact.
+    pub fn channel(self) -> ChannelKind {
+        match self {
+            ContactChannel::Whatsapp => ChannelKind::Whatsapp,
+            ContactChannel::Telegram => ChannelKind::Telegram,
+        }
+    }
 }
 
 /// `POST /api/v1/admin/sites/{site}/contacts/{visitor_id}/conversations`.

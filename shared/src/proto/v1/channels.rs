@@ -29,6 +29,15 @@ impl ChannelKind {
         }
     }
 
+    /// The app's name as people write it.
+    pub fn label(self) -> &'static str {
+        match self {
+            ChannelKind::Telegram => "Telegram",
+            ChannelKind::Slack => "Slack",
+            ChannelKind::Whatsapp => "WhatsApp",
+        }
+    }
+
     pub fn parse(s: &str) -> Option<ChannelKind> {
         ChannelKind::ALL.into_iter().find(|k| k.as_str() == s)
     }
