@@ -46,6 +46,15 @@ fn verify(secret: &[u8], purpose: &str, payload: &str, tag_b64: &str) -> bool {
     }
 }
 
+/// 16 bytes derived from `payload` under `secret` for `purpose`: an id that is the same every
+/// time it is derived (so concurrent requests agree on it) and that nobody else can predict.
+pub fn derive_id(secret: &[u8], purpose: &str, payload: &str) -> [u8; 16] {
+    let tag = mac(secret, purpose, payload).finalize().into_bytes();
+    let mut id = [0u8; 16];
+    id.copy_from_slice(&tag[..16]);
+    id
+}
+
 /// Issues the token for `visitor` on `site`.
 pub fn visitor_token(secret: &[u8], site: &SiteKey, visitor: &VisitorId) -> String {
     let payload = format!("{site}.{visitor}");

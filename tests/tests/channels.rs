@@ -1132,6 +1132,7 @@ async fn business_writes_first_to_a_telegram_contact_who_started_the_bot() {
     );
     let maria_id = listed[0]["visitor_id"].as_str().unwrap().to_owned();
     // Pressing Start is not a message: no conversation yet, nothing sent.
+    assert!(fake.sent().is_empty());
     let list = api
         .send(api.admin(
             Method::GET,
@@ -1253,14 +1254,18 @@ async fn business_writes_first_to_a_telegram_contact_who_started_the_bot() {
         "her own message is not echoed back to her"
     );
 
-    // Jo writes to the bot unprompted: a contact now, with a conversation of their own.
+    // Jo writes to the bot unprompted, two messages at once and the first one redelivered:
+    // a contact now, with one conversation of their own holding both messages once.
     let jo = 5550002_i64;
     let question = fake.private_update(jo, "Jo", None, "Do you ship to Canada?");
-    assert_eq!(
-        FakeTelegram::deliver(&url, Some(TG_SECRET), &question).await,
-        200
+    let more = fake.private_update(jo, "Jo", None, "And to Mexico?");
+    let (a, b, c) = tokio::join!(
+        FakeTelegram::deliver(&url, Some(TG_SECRET), &question),
+        FakeTelegram::deliver(&url, Some(TG_SECRET), &more),
+        FakeTelegram::deliver(&url, Some(TG_SECRET), &question),
     );
-    let jo_conversation = eventually(WAIT, "Jo's conversation", || async {
+    assert_eq!((a, b, c), (200, 200, 200));
+    let unprompted = || async {
         let list = api
             .send(api.admin(
                 Method::GET,
@@ -1271,13 +1276,21 @@ async fn business_writes_first_to_a_telegram_contact_who_started_the_bot() {
             .as_array()
             .unwrap()
             .iter()
-            .find(|c| c["origin"]["kind"] == "visitor" && c["page_url"].is_null())
-            .and_then(|c| ConversationId::parse(c["id"].as_str()?).ok())
+            .filter(|c| c["origin"]["kind"] == "visitor" && c["page_url"].is_null())
+            .filter_map(|c| ConversationId::parse(c["id"].as_str()?).ok())
+            .collect::<Vec<_>>()
+    };
+    let jo_conversation = eventually(WAIT, "Jo's conversation", || async {
+        unprompted().await.into_iter().next()
     })
     .await;
+    let mut said = visitor_said(jo_conversation.clone()).await;
+    said.sort();
+    assert_eq!(said, ["And to Mexico?", "Do you ship to Canada?"]);
     assert_eq!(
-        visitor_said(jo_conversation.clone()).await,
-        ["Do you ship to Canada?"]
+        unprompted().await,
+        std::slice::from_ref(&jo_conversation),
+        "one conversation"
     );
     assert_ne!(jo_conversation, id);
     assert!(contacts()
@@ -1293,5 +1306,50 @@ async fn business_writes_first_to_a_telegram_contact_who_started_the_bot() {
     })
     .await;
     assert_eq!(fake.private_messages(maria).len(), 2);
-    assert_eq!(visitor_said(id).await, ["Great! Can I change the address?"]);
+    assert_eq!(
+        visitor_said(id.clone()).await,
+        ["Great! Can I change the address?"]
+    );
+
+    // Maria blocks the bot: the next message to her fails alone (the inbox shows why); the
+    // site's Telegram channel stays healthy and the agents' topic still gets it.
+    fake.block(maria);
+    let posted = api.agent_reply(&id, "Did the new address arrive?").await;
+    let relay = eventually(WAIT, "the failed relay to Maria", || async {
+        let r = api
+            .send(api.admin(
+                Method::GET,
+                &format!("/api/v1/admin/conversations/{id}/relays"),
+            ))
+            .await;
+        r.body["relays"]
+            .as_array()?
+            .iter()
+            .find(|r| {
+                r["seq"] == json!(posted.message.seq)
+                    && r["channel"] == "contact:telegram"
+                    && r["state"] != "pending"
+            })
+            .cloned()
+    })
+    .await;
+    assert_eq!(relay["state"], "failed", "{relay}");
+    assert_eq!(
+        relay["last_error"],
+        "telegram 403: Forbidden: bot was blocked by the user"
+    );
+    eventually(WAIT, "the message in the agents' topic", || async {
+        fake.sent()
+            .into_iter()
+            .find(|s| s.chat_id == CHAT && s.text.contains("Did the new address arrive?"))
+    })
+    .await;
+    let channels = api
+        .send(api.admin(Method::GET, &format!("/api/v1/admin/sites/{site}/channels")))
+        .await;
+    assert_eq!(
+        channels.body["channels"][0]["status"], "ok",
+        "{}",
+        channels.body
+    );
 }

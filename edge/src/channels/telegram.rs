@@ -194,6 +194,20 @@ pub fn parse_sent(resp: &ApiResponse) -> Result<String, Failure> {
         })
 }
 
+/// `sendMessage`'s answer for a contact's private chat. A contact who blocked the bot, deleted
+/// their account or never started it fails that message only (`Rejected`): it says nothing
+/// about the site's channel, which stays healthy.
+pub fn parse_sent_to_contact(resp: &ApiResponse) -> Result<String, Failure> {
+    match parse_sent(resp) {
+        Err(Failure::Permanent { reason })
+            if resp.status == 403 || reason.contains("chat not found") =>
+        {
+            Err(Failure::Rejected { reason })
+        }
+        other => other,
+    }
+}
+
 /// The webhook's secret token header must equal the configured one (constant time).
 pub fn verify(webhook_secret: &str, header: Option<&str>) -> bool {
     header.is_some_and(|h| ct_eq(h.as_bytes(), webhook_secret.as_bytes()))
@@ -478,6 +492,32 @@ mod tests {
             parse_sent(&resp(
                 403,
                 r#"{"ok":false,"error_code":403,"description":"Forbidden: bot was blocked by the user"}"#
+            )),
+            Err(Failure::Permanent { .. })
+        ));
+        // The same answers for a contact's private chat fail only that message.
+        for (status, description) in [
+            (403, "Forbidden: bot was blocked by the user"),
+            (
+                403,
+                "Forbidden: bot can't initiate conversation with a user",
+            ),
+            (400, "Bad Request: chat not found"),
+        ] {
+            let body =
+                format!(r#"{{"ok":false,"error_code":{status},"description":"{description}"}}"#);
+            assert!(
+                matches!(
+                    parse_sent_to_contact(&resp(status, &body)),
+                    Err(Failure::Rejected { .. })
+                ),
+                "{description}"
+            );
+        }
+        assert!(matches!(
+            parse_sent_to_contact(&resp(
+                401,
+                r#"{"ok":false,"error_code":401,"description":"Unauthorized"}"#
             )),
             Err(Failure::Permanent { .. })
         ));

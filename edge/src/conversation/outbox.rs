@@ -200,8 +200,8 @@ impl Store {
         Ok(())
     }
 
-    /// Fails every pending relay to `kind` with `error`; whether there were any.
-    /// Fails every pending relay that needs channel `kind` (to its agents and to contacts).
+    /// Fails every pending relay that needs channel `kind` (to its agents and to contacts)
+    /// with `error`; whether there were any.
     fn fail_pending(&self, kind: ChannelKind, error: &str, now: i64) -> Result<bool> {
         let contacts = [ContactChannel::Whatsapp, ContactChannel::Telegram]
             .into_iter()
@@ -523,7 +523,10 @@ impl Conversation {
     /// Sends one channel's due relays in order; stops at the first failure.
     async fn pump_channel(&self, cx: Context<'_>) {
         let kind = cx.channel.kind;
-        let mut reported_ok = cx.channel.status == ChannelStatus::Ok;
+        // A message reaching a contact does not show that the agents' side works (a Telegram
+        // group the bot was removed from still fails), so only agent relays report health.
+        let mut reported_ok =
+            cx.channel.status == ChannelStatus::Ok || matches!(cx.target, Target::Contact(_));
         for _ in 0..BATCH {
             let now = http::now_ms();
             let row = match self.store.next_pending(cx.target) {
@@ -843,7 +846,9 @@ impl Conversation {
                     None,
                     &text,
                 );
-                let id = telegram::parse_sent(&transport::send(&request, cx.timeout_ms).await?)?;
+                let id = telegram::parse_sent_to_contact(
+                    &transport::send(&request, cx.timeout_ms).await?,
+                )?;
                 self.store
                     .record_delivery(row.seq, cx.target, &contact.address, &id, http::now_ms())
                     .map_err(internal)

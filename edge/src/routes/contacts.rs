@@ -91,7 +91,8 @@ pub async fn reach_out(
     let origin = ConversationOrigin::Agent {
         author: input.author.clone(),
     };
-    let (conversation, id) = open(&edge.env, &db, site, &owner, route, origin, edge.now).await?;
+    let id = random::conversation_id();
+    let conversation = open(&edge.env, &db, site, &owner, &id, route, origin, edge.now).await?;
     let post = PostRequest {
         principal: Principal::Agent {
             name: input.author,
@@ -104,18 +105,20 @@ pub async fn reach_out(
     http::json(201, &json!({ "conversation_id": id }))
 }
 
-/// Opens a conversation held on a contact's own channel, owned by `owner`, and points their
-/// address there at it (their messages on that channel go to it from now on).
+/// Opens conversation `id` on a contact's own channel, owned by `owner`, and points their
+/// address there at it (their messages on that channel go to it from now on). Opening an
+/// open conversation again changes nothing.
+#[allow(clippy::too_many_arguments)]
 pub async fn open(
     env: &Env,
     db: &D1Database,
     site: &SiteKey,
     owner: &VisitorId,
+    id: &ConversationId,
     route: ContactRoute,
     origin: ConversationOrigin,
     now: i64,
-) -> Result<(ConversationClient, ConversationId)> {
-    let id = random::conversation_id();
+) -> Result<ConversationClient> {
     let (channel, address) = (route.channel, route.address.clone());
     let meta = Meta {
         id: id.clone(),
@@ -127,8 +130,8 @@ pub async fn open(
         opening: None,
         contact: Some(route),
     };
-    let conversation = ConversationClient::new(env, &id)?;
+    let conversation = ConversationClient::new(env, id)?;
     conversation.init(&meta).await?;
-    visitors::map_contact_thread(db, site, channel.as_str(), &address, owner, &id, now).await?;
-    Ok((conversation, id))
+    visitors::map_contact_thread(db, site, channel.as_str(), &address, owner, id, now).await?;
+    Ok(conversation)
 }

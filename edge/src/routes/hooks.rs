@@ -120,7 +120,8 @@ async fn whatsapp_contact(
 
 /// Someone writing to the site's bot in a private chat: they are a contact from now on (the
 /// business may write to them there); what they write goes to their conversation, opened
-/// now if none is going on.
+/// now if none is going on — under an id derived from the chat, so a redelivery or a second
+/// message handled at the same time opens the same conversation, never a second one.
 async fn telegram_contact(edge: &Edge, site: &SiteKey, m: telegram::PrivateMessage) -> Result<()> {
     let db = edge.db()?;
     let chat = m.chat_id.to_string();
@@ -143,10 +144,14 @@ async fn telegram_contact(edge: &Edge, site: &SiteKey, m: telegram::PrivateMessa
                 channel: ContactChannel::Telegram,
                 address: chat,
             };
+            let id = ConversationId::from_random(crate::auth::derive_id(
+                &edge.token_secret()?,
+                "telegram-contact-conversation",
+                &format!("{site}\n{chat}", chat = route.address),
+            ));
             let origin = ConversationOrigin::Visitor;
-            let (_, id) =
-                super::contacts::open(&edge.env, &db, site, &contact, route, origin, edge.now)
-                    .await?;
+            super::contacts::open(&edge.env, &db, site, &contact, &id, route, origin, edge.now)
+                .await?;
             (contact, id)
         }
     };

@@ -36,6 +36,8 @@ struct Inner {
     topics: BTreeMap<i64, BTreeMap<i64, String>>,
     /// Users who started the bot (their private chat id = their user id).
     started: BTreeSet<i64>,
+    /// Users who blocked the bot.
+    blocked: BTreeSet<i64>,
     sent: Vec<Sent>,
 }
 
@@ -179,6 +181,9 @@ async fn call(
                     "Forbidden: bot can't initiate conversation with a user",
                 );
             }
+            if private && inner.blocked.contains(&chat_id) {
+                return err(403, "Forbidden: bot was blocked by the user");
+            }
             if let Some(t) = thread_id {
                 if !inner
                     .topics
@@ -321,6 +326,11 @@ impl FakeTelegram {
             "message_id": id, "from": from,
             "chat": {"id": user_id, "first_name": first_name, "type": "private"},
             "date": super::unix_now(), "text": text}})
+    }
+
+    /// User `user_id` blocks the bot (Telegram then refuses messages to their chat).
+    pub fn block(&self, user_id: i64) {
+        self.inner.lock().unwrap().blocked.insert(user_id);
     }
 
     /// Messages the bot sent into `chat_id`'s private chat, in order.
