@@ -1131,8 +1131,18 @@ async fn business_writes_first_to_a_telegram_contact_who_started_the_bot() {
         (&json!("Maria"), &json!("@maria_l"))
     );
     let maria_id = listed[0]["visitor_id"].as_str().unwrap().to_owned();
-    // Pressing Start is not a message: no conversation yet, nothing sent.
-    assert!(fake.sent().is_empty());
+    // The bot greets her once (the redelivered Start greets nobody twice).
+    let welcome = eventually(WAIT, "the welcome in Maria's chat", || async {
+        fake.private_messages(maria).into_iter().next()
+    })
+    .await;
+    assert_eq!(
+        welcome.text,
+        format!("Hi! You are connected to <b>Test site {site}</b>. Write here any time; we answer in this chat.")
+    );
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(fake.sent().len(), 1, "one welcome, nothing else");
+    // Pressing Start is not a message: no conversation yet.
     let list = api
         .send(api.admin(
             Method::GET,
@@ -1184,7 +1194,7 @@ async fn business_writes_first_to_a_telegram_contact_who_started_the_bot() {
     assert_eq!(started.status, 201, "{:?}", started.body);
     let id = ConversationId::parse(started.body["conversation_id"].as_str().unwrap()).unwrap();
     let first = eventually(WAIT, "the message in Maria's private chat", || async {
-        fake.private_messages(maria).into_iter().next()
+        fake.private_messages(maria).into_iter().nth(1)
     })
     .await;
     assert_eq!(
@@ -1250,8 +1260,8 @@ async fn business_writes_first_to_a_telegram_contact_who_started_the_bot() {
     .await;
     assert_eq!(
         fake.private_messages(maria).len(),
-        2,
-        "her own message is not echoed back to her"
+        3,
+        "welcome, outreach, answer: her own message is not echoed back to her"
     );
 
     // Jo writes to the bot unprompted, two messages at once and the first one redelivered:
@@ -1305,7 +1315,12 @@ async fn business_writes_first_to_a_telegram_contact_who_started_the_bot() {
             .find(|s| s.text.ends_with(": Yes, 5-8 days."))
     })
     .await;
-    assert_eq!(fake.private_messages(maria).len(), 2);
+    assert_eq!(fake.private_messages(maria).len(), 3);
+    assert_eq!(
+        fake.private_messages(jo).len(),
+        1,
+        "no welcome without Start"
+    );
     assert_eq!(
         visitor_said(id.clone()).await,
         ["Great! Can I change the address?"]

@@ -92,6 +92,14 @@ pub fn send_message(
     ApiRequest::json(url(api_base, token, "sendMessage"), None, &body)
 }
 
+/// The bot's answer when someone starts it: who they reached, and that both sides can write.
+pub fn welcome_text(site_name: &str) -> String {
+    format!(
+        "Hi! You are connected to <b>{}</b>. Write here any time; we answer in this chat.",
+        escape_html(site_name)
+    )
+}
+
 /// The business's message as the contact sees it in their private chat with the bot:
 /// "**Maya (Acme)**: …", clipped to [`MAX_TEXT_CHARS`] visible characters.
 pub fn contact_text(site_name: &str, author: Option<&str>, body: &str) -> String {
@@ -306,6 +314,8 @@ pub struct PrivateMessage {
     pub handle: String,
     /// What they wrote; `None` for `/start` and for messages without text (stickers…).
     pub text: Option<String>,
+    /// They pressed Start (`/start`, also with a deep-link payload).
+    pub is_start: bool,
 }
 
 /// An update → an agent's message in a topic, a person's message in a private chat with the
@@ -322,13 +332,16 @@ pub fn parse_update(raw: &[u8]) -> Option<Event> {
     let text = m.text.or(m.caption);
     let event_key = format!("{}:{}", m.chat.id, m.message_id);
     if m.chat.kind == "private" {
-        let is_start = |t: &String| t == "/start" || t.starts_with("/start ");
+        let is_start = text
+            .as_deref()
+            .is_some_and(|t| t == "/start" || t.starts_with("/start "));
         return Some(Event::Private(PrivateMessage {
             chat_id: m.chat.id,
             event_key,
             name: from.full_name(),
             handle: from.handle(),
-            text: text.filter(|t| !is_start(t) && !t.trim().is_empty()),
+            text: text.filter(|t| !is_start && !t.trim().is_empty()),
+            is_start,
         }));
     }
     if !m.is_topic_message {
@@ -577,7 +590,8 @@ mod tests {
                 event_key: "5550001:9".into(),
                 name: "Maria Lopez".into(),
                 handle: "@maria_l".into(),
-                text: None
+                text: None,
+                is_start: true
             }))
         );
         // A deep-link start (`/start <payload>`) is a start too; other text is a message.
@@ -586,7 +600,7 @@ mod tests {
         else {
             panic!("a private message")
         };
-        assert_eq!(deep.text, None);
+        assert_eq!((deep.text, deep.is_start), (None, true));
         let no_username =
             r#"{"id":5550001,"is_bot":false,"first_name":"Maria\u0007","last_name":"Lopez"}"#;
         let Some(Event::Private(m)) =
@@ -607,7 +621,7 @@ mod tests {
         else {
             panic!("a private message")
         };
-        assert_eq!(s.text, None);
+        assert_eq!((s.text, s.is_start), (None, false));
         // Bots never count, in private chats either.
         let bot = r#"{"id":7,"is_bot":true,"first_name":"Other bot"}"#;
         assert_eq!(

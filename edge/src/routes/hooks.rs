@@ -122,18 +122,21 @@ async fn whatsapp_contact(
 /// business may write to them there); what they write goes to their conversation, opened
 /// now if none is going on — under an id derived from the chat, so a redelivery or a second
 /// message handled at the same time opens the same conversation, never a second one.
-async fn telegram_contact(edge: &Edge, site: &SiteKey, m: telegram::PrivateMessage) -> Result<()> {
+async fn telegram_contact(
+    edge: &Edge,
+    site: &SiteKey,
+    ch: &Channel,
+    m: telegram::PrivateMessage,
+) -> Result<()> {
     let db = edge.db()?;
     let chat = m.chat_id.to_string();
-    let contact = visitors::telegram_contact(
-        &db,
-        site,
-        &chat,
-        (&m.name, &m.handle),
-        &random::visitor_id(),
-        edge.now,
-    )
-    .await?;
+    let new_id = random::visitor_id();
+    let contact =
+        visitors::telegram_contact(&db, site, &chat, (&m.name, &m.handle), &new_id, edge.now)
+            .await?;
+    if m.is_start && contact == new_id {
+        welcome(edge, site, ch, m.chat_id).await?;
+    }
     let Some(text) = m.text else {
         return Ok(());
     };
@@ -166,6 +169,32 @@ async fn telegram_contact(edge: &Edge, site: &SiteKey, m: telegram::PrivateMessa
     .await
 }
 
+/// Greets a new contact who pressed Start — once, after the answer to Telegram: a failed
+/// greeting is logged and never makes Telegram redeliver the update.
+async fn welcome(edge: &Edge, site: &SiteKey, ch: &Channel, chat: i64) -> Result<()> {
+    let ChannelSecrets::Telegram { bot_token, .. } = &ch.secrets else {
+        return Err(Error::internal("telegram secrets mismatch"));
+    };
+    let site_name = crate::storage::sites::get(&edge.db()?, site)
+        .await?
+        .map_or_else(|| site.to_string(), |s| s.name);
+    let request = telegram::send_message(
+        ch.settings.api_base(),
+        bot_token,
+        chat,
+        None,
+        &telegram::welcome_text(&site_name),
+    );
+    let timeout = crate::transport::timeout_ms(&edge.env);
+    edge.ctx.wait_until(async move {
+        let sent = crate::transport::send(&request, timeout).await;
+        if let Err(f) = sent.and_then(|r| telegram::parse_sent(&r)) {
+            worker::console_error!("telegram welcome: {}", f.reason());
+        }
+    });
+    Ok(())
+}
+
 /// `POST /hooks/telegram/{site}`.
 pub async fn telegram(mut req: Request, edge: &Edge, site: &SiteKey) -> Result<Response> {
     let ch = channel(edge, site, ChannelKind::Telegram).await?;
@@ -185,7 +214,7 @@ pub async fn telegram(mut req: Request, edge: &Edge, site: &SiteKey) -> Result<R
         Some(telegram::Event::AgentReply(inbound)) => {
             route(&edge.env, site, ChannelKind::Telegram, inbound).await?
         }
-        Some(telegram::Event::Private(m)) => telegram_contact(edge, site, m).await?,
+        Some(telegram::Event::Private(m)) => telegram_contact(edge, site, &ch, m).await?,
         None => {}
     }
     ok()
