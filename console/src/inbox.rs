@@ -104,11 +104,17 @@ fn ago(ms: i64) -> String {
     }
 }
 
-fn origin_label(o: &ConversationOrigin) -> Option<String> {
-    match o {
+/// Where the conversation came from and, for a contact's own channel, where it is held.
+fn origin_label(c: &ConversationSummary) -> Option<String> {
+    let origin = match &c.origin {
         ConversationOrigin::Rule { rule_id } => Some(format!("from rule {rule_id}")),
         ConversationOrigin::Agent { .. } => Some("started by an agent".into()),
         _ => None,
+    };
+    let held = c.contact.map(|ch| format!("on {}", ch.channel().label()));
+    match (origin, held) {
+        (Some(o), Some(h)) => Some(format!("{o} · {h}")),
+        (o, h) => o.or(h),
     }
 }
 
@@ -295,7 +301,7 @@ pub fn Inbox(props: &InboxProps) -> Html {
                                             <span class="when">{ ago(c.updated_at) }</span>
                                         </span>
                                         <span class="preview">{ preview }</span>
-                                        if let Some(o) = origin_label(&c.origin) { <span class="origin">{ o }</span> }
+                                        if let Some(o) = origin_label(c) { <span class="origin">{ o }</span> }
                                         if c.unread > 0 { <span class="unread" aria-label={format!("{} unread", c.unread)}>{ c.unread }</span> }
                                     </button>
                                 </li>

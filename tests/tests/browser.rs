@@ -547,6 +547,19 @@ async fn inbox_writes_first_to_known_contacts_on_whatsapp_and_telegram() {
         "{}",
         sent.text
     );
+    // The inbox lists it as held on Telegram (answers go to her chat, not to a widget).
+    eventually(WAIT, "the conversation listed on Telegram", || async {
+        let item = agent
+            .find(Locator::XPath(
+                "//button[contains(@class,'conv')][contains(., 'thanks for starting our bot')]",
+            ))
+            .await
+            .ok()?;
+        let text = item.text().await.ok()?;
+        text.contains("started by an agent · on Telegram")
+            .then_some(())
+    })
+    .await;
     assert_clean_console(&agent, "contacts page").await;
     agent.close().await.unwrap();
 }

@@ -2,7 +2,9 @@
 //! Telegram Bot API, Slack Web/Events API and WhatsApp Cloud API.
 
 use beckon_shared::limits::MAX_MESSAGE_CHARS;
-use beckon_shared::proto::v1::{ClientFrame, Role, ServerFrame, StartedConversation};
+use beckon_shared::proto::v1::{
+    ClientFrame, ContactChannel, Role, ServerFrame, StartedConversation,
+};
 use beckon_shared::ConversationId;
 use beckon_tests::api::{client_id, Api, Reply, Ws};
 use beckon_tests::edge::{self, Edge};
@@ -1023,6 +1025,7 @@ async fn business_writes_first_to_a_known_contact_on_whatsapp() {
         serde_json::to_value(&summary.origin).unwrap(),
         json!({"kind": "agent", "author": "Maya"})
     );
+    assert_eq!(summary.contact, Some(ContactChannel::Whatsapp));
 
     // The contact answers on WhatsApp (twice delivered): one visitor message.
     let (_, reply) = fake.message_event(contact_phone, "Thanks! When will it arrive?", None);
@@ -1204,9 +1207,16 @@ async fn business_writes_first_to_a_telegram_contact_who_started_the_bot() {
             Some("HTML")
         )
     );
+    let summary = api.admin_summary(&id).await;
     assert_eq!(
-        serde_json::to_value(&api.admin_summary(&id).await.origin).unwrap(),
-        json!({"kind": "agent", "author": "Maya"})
+        (
+            serde_json::to_value(&summary.origin).unwrap(),
+            summary.contact
+        ),
+        (
+            json!({"kind": "agent", "author": "Maya"}),
+            Some(ContactChannel::Telegram)
+        )
     );
 
     // Maria answers (delivered twice): one visitor message, also relayed to the agents' topic.
@@ -1286,7 +1296,7 @@ async fn business_writes_first_to_a_telegram_contact_who_started_the_bot() {
             .as_array()
             .unwrap()
             .iter()
-            .filter(|c| c["origin"]["kind"] == "visitor" && c["page_url"].is_null())
+            .filter(|c| c["origin"]["kind"] == "visitor" && c["contact"] == "telegram")
             .filter_map(|c| ConversationId::parse(c["id"].as_str()?).ok())
             .collect::<Vec<_>>()
     };

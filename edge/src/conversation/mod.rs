@@ -393,6 +393,7 @@ impl Conversation {
             }),
             agent_read_seq: cursors.agent,
             unread: self.store.unread_by_agent()?,
+            contact: meta.contact.as_ref().map(|c| c.channel),
         })
     }
 

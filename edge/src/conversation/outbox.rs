@@ -203,7 +203,7 @@ impl Store {
     /// Fails every pending relay that needs channel `kind` (to its agents and to contacts)
     /// with `error`; whether there were any.
     fn fail_pending(&self, kind: ChannelKind, error: &str, now: i64) -> Result<bool> {
-        let contacts = [ContactChannel::Whatsapp, ContactChannel::Telegram]
+        let contacts = ContactChannel::ALL
             .into_iter()
             .filter(|c| c.channel() == kind)
             .map(Target::Contact);

@@ -4,7 +4,9 @@
 
 use super::{stmt, Arg};
 use crate::error::{Error, Result};
-use beckon_shared::proto::v1::{ConversationOrigin, ConversationSummary, MessagePreview, Role};
+use beckon_shared::proto::v1::{
+    ContactChannel, ConversationOrigin, ConversationSummary, MessagePreview, Role,
+};
 use beckon_shared::{ConversationId, Seq, SiteKey, VisitorId};
 use serde::Deserialize;
 use worker::D1Database;
@@ -24,9 +26,10 @@ struct Row {
     last_at: Option<i64>,
     agent_read_seq: i64,
     unread: i64,
+    contact_channel: Option<String>,
 }
 
-const COLUMNS: &str = "id, site_key, visitor_id, origin, page_url, created_at, updated_at, last_seq, last_role, last_body, last_at, agent_read_seq, unread";
+const COLUMNS: &str = "id, site_key, visitor_id, origin, page_url, created_at, updated_at, last_seq, last_role, last_body, last_at, agent_read_seq, unread, contact_channel";
 
 impl Row {
     fn into_summary(self) -> Result<ConversationSummary> {
@@ -51,6 +54,10 @@ impl Row {
             last_message,
             agent_read_seq: Seq(self.agent_read_seq.max(0) as u64),
             unread: self.unread.max(0) as u64,
+            contact: self
+                .contact_channel
+                .as_deref()
+                .and_then(ContactChannel::parse),
         })
     }
 }
@@ -69,10 +76,11 @@ pub async fn upsert(db: &D1Database, s: &ConversationSummary) -> Result<()> {
     stmt(
         db,
         &format!(
-            "INSERT INTO conversations ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)
+            "INSERT INTO conversations ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)
              ON CONFLICT(id) DO UPDATE SET updated_at = excluded.updated_at, last_seq = excluded.last_seq,
                last_role = excluded.last_role, last_body = excluded.last_body, last_at = excluded.last_at,
-               agent_read_seq = excluded.agent_read_seq, unread = excluded.unread
+               agent_read_seq = excluded.agent_read_seq, unread = excluded.unread,
+               contact_channel = excluded.contact_channel
              WHERE excluded.last_seq > conversations.last_seq
                 OR (excluded.last_seq = conversations.last_seq AND excluded.agent_read_seq >= conversations.agent_read_seq)"
         ),
@@ -90,6 +98,7 @@ pub async fn upsert(db: &D1Database, s: &ConversationSummary) -> Result<()> {
             at.map_or(Arg::OptStr(None), Arg::Int),
             Arg::Int(s.agent_read_seq.0 as i64),
             Arg::Int(s.unread as i64),
+            Arg::OptStr(s.contact.map(ContactChannel::as_str)),
         ],
     )?
     .run()

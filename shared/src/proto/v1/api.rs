@@ -309,6 +309,10 @@ pub struct ConversationSummary {
     /// Visitor messages after `agent_read_seq`.
     #[serde(default)]
     pub unread: u64,
+    /// For a conversation held on a contact's own channel: which (the business's answers go
+    /// there, not to a widget).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub contact: Option<ContactChannel>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -542,6 +546,12 @@ pub enum ContactChannel {
 }
 
 impl ContactChannel {
+    pub const ALL: [ContactChannel; 2] = [ContactChannel::Whatsapp, ContactChannel::Telegram];
+
+    pub fn parse(s: &str) -> Option<ContactChannel> {
+        ContactChannel::ALL.into_iter().find(|c| c.as_str() == s)
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             ContactChannel::Whatsapp => "whatsapp",
