@@ -72,7 +72,9 @@ pub async fn reach_out(
         // Anyone can call `Beckon.identify` with any number, and that browser must never read
         // what the number's owner answers: one identity per number, kept across outreaches.
         ContactChannel::Whatsapp => {
-            match visitors::find_contact_thread(&db, site, "whatsapp", &address).await? {
+            match visitors::find_contact_thread(&db, site, ContactChannel::Whatsapp, &address)
+                .await?
+            {
                 Some((owner, _)) if owner != *visitor => owner,
                 _ => {
                     let owner = random::visitor_id();
@@ -132,6 +134,6 @@ pub async fn open(
     };
     let conversation = ConversationClient::new(env, id)?;
     conversation.init(&meta).await?;
-    visitors::map_contact_thread(db, site, channel.as_str(), &address, owner, id, now).await?;
+    visitors::map_contact_thread(db, site, channel, &address, owner, id, now).await?;
     Ok(conversation)
 }

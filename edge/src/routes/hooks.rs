@@ -111,7 +111,9 @@ async fn whatsapp_contact(
     text: &str,
 ) -> Result<()> {
     let db = env.d1("DB")?;
-    let Some(thread) = visitors::find_contact_thread(&db, site, "whatsapp", from).await? else {
+    let Some(thread) =
+        visitors::find_contact_thread(&db, site, ContactChannel::Whatsapp, from).await?
+    else {
         worker::console_log!("whatsapp message from a number that is neither an agent nor a contact of {site}: ignored");
         return Ok(());
     };
@@ -135,29 +137,32 @@ async fn telegram_contact(
         visitors::telegram_contact(&db, site, &chat, (&m.name, &m.handle), &new_id, edge.now)
             .await?;
     if m.is_start && contact == new_id {
-        welcome(edge, site, ch, m.chat_id).await?;
+        if let Err(e) = welcome(edge, site, ch, m.chat_id).await {
+            worker::console_error!("telegram welcome: {e}");
+        }
     }
     let Some(text) = m.text else {
         return Ok(());
     };
-    let thread = match visitors::find_contact_thread(&db, site, "telegram", &chat).await? {
-        Some(thread) => thread,
-        None => {
-            let route = ContactRoute {
-                channel: ContactChannel::Telegram,
-                address: chat,
-            };
-            let id = ConversationId::from_random(crate::auth::derive_id(
-                &edge.token_secret()?,
-                "telegram-contact-conversation",
-                &format!("{site}\n{chat}", chat = route.address),
-            ));
-            let origin = ConversationOrigin::Visitor;
-            super::contacts::open(&edge.env, &db, site, &contact, &id, route, origin, edge.now)
-                .await?;
-            (contact, id)
-        }
-    };
+    let thread =
+        match visitors::find_contact_thread(&db, site, ContactChannel::Telegram, &chat).await? {
+            Some(thread) => thread,
+            None => {
+                let route = ContactRoute {
+                    channel: ContactChannel::Telegram,
+                    address: chat,
+                };
+                let id = ConversationId::from_random(crate::auth::derive_id(
+                    &edge.token_secret()?,
+                    "telegram-contact-conversation",
+                    &format!("{site}\n{chat}", chat = route.address),
+                ));
+                let origin = ConversationOrigin::Visitor;
+                super::contacts::open(&edge.env, &db, site, &contact, &id, route, origin, edge.now)
+                    .await?;
+                (contact, id)
+            }
+        };
     post_as_contact(
         &edge.env,
         site,

@@ -7,7 +7,7 @@
 
 use super::{stmt, Arg};
 use crate::error::Result;
-use beckon_shared::proto::v1::{Contact, Identify};
+use beckon_shared::proto::v1::{Contact, ContactChannel, Identify};
 use beckon_shared::{ConversationId, SiteKey, VisitorId};
 use serde::Deserialize;
 use worker::D1Database;
@@ -182,7 +182,7 @@ pub async fn telegram_chat(
 pub async fn map_contact_thread(
     db: &D1Database,
     site: &SiteKey,
-    channel: &str,
+    channel: ContactChannel,
     address: &str,
     visitor: &VisitorId,
     conversation: &ConversationId,
@@ -195,7 +195,7 @@ pub async fn map_contact_thread(
            conversation_id = excluded.conversation_id, updated_at = excluded.updated_at",
         &[
             Arg::Str(site.as_str()),
-            Arg::Str(channel),
+            Arg::Str(channel.as_str()),
             Arg::Str(address),
             Arg::Str(visitor.as_str()),
             Arg::Str(conversation.as_str()),
@@ -211,7 +211,7 @@ pub async fn map_contact_thread(
 pub async fn find_contact_thread(
     db: &D1Database,
     site: &SiteKey,
-    channel: &str,
+    channel: ContactChannel,
     address: &str,
 ) -> Result<Option<(VisitorId, ConversationId)>> {
     #[derive(Deserialize)]
@@ -222,7 +222,11 @@ pub async fn find_contact_thread(
     let row: Option<Row> = stmt(
         db,
         "SELECT visitor_id, conversation_id FROM contact_threads WHERE site_key = ?1 AND channel = ?2 AND address = ?3",
-        &[Arg::Str(site.as_str()), Arg::Str(channel), Arg::Str(address)],
+        &[
+            Arg::Str(site.as_str()),
+            Arg::Str(channel.as_str()),
+            Arg::Str(address),
+        ],
     )?
     .first(None)
     .await?;
