@@ -76,11 +76,7 @@ pub async fn reach_out(
                 .await?
             {
                 Some((owner, _)) if owner != *visitor => owner,
-                _ => {
-                    let owner = random::visitor_id();
-                    visitors::create(&db, site, &owner, edge.now).await?;
-                    owner
-                }
+                _ => visitors::create(&db, site, edge.now).await?,
             }
         }
         // This identity was made from the Telegram account itself; no browser holds it.

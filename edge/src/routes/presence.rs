@@ -60,11 +60,7 @@ pub async fn reach_out(
         .ok_or_else(|| Error::new(ErrorCode::NotFound, "that visitor has left the site"))?;
     let visitor_id = match visitor.visitor_id {
         Some(v) => v,
-        None => {
-            let v = random::visitor_id();
-            visitors::create(&db, site, &v, edge.now).await?;
-            v
-        }
+        None => visitors::create(&db, site, edge.now).await?,
     };
     let id = random::conversation_id();
     let meta = Meta {

@@ -93,11 +93,7 @@ pub async fn start_conversation(mut req: Request, edge: &Edge, key: &SiteKey) ->
             visitors::touch(&db, &v, edge.now).await?;
             v
         }
-        None => {
-            let v = random::visitor_id();
-            visitors::create(&db, key, &v, edge.now).await?;
-            v
-        }
+        None => visitors::create(&db, key, edge.now).await?,
     };
     let id = random::conversation_id();
     let meta = Meta {

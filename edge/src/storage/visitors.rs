@@ -12,7 +12,9 @@ use beckon_shared::{ConversationId, SiteKey, VisitorId};
 use serde::Deserialize;
 use worker::D1Database;
 
-pub async fn create(db: &D1Database, site: &SiteKey, id: &VisitorId, now: i64) -> Result<()> {
+/// Stores a new visitor of `site` under a fresh random id, and returns it.
+pub async fn create(db: &D1Database, site: &SiteKey, now: i64) -> Result<VisitorId> {
+    let id = crate::random::visitor_id();
     stmt(
         db,
         "INSERT INTO visitors (id, site_key, created_at, last_seen_at) VALUES (?1, ?2, ?3, ?3)",
@@ -24,7 +26,7 @@ pub async fn create(db: &D1Database, site: &SiteKey, id: &VisitorId, now: i64) -
     )?
     .run()
     .await?;
-    Ok(())
+    Ok(id)
 }
 
 /// Whether the visitor exists (a token for a deleted visitor is refused).
