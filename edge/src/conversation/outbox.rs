@@ -242,33 +242,17 @@ impl Store {
     }
 
     fn delivered(&self, seq: i64, kind: impl Into<Target>, recipient: &str) -> Result<bool> {
-        #[derive(Deserialize)]
-        struct N {
-            n: i64,
-        }
-        let r: N = self
-            .sql
-            .exec(
-                "SELECT COUNT(*) AS n FROM deliveries WHERE seq = ? AND channel = ? AND recipient = ? AND status != 'failed'",
-                vec![int(seq), kind.into().as_str().into(), recipient.into()],
-            )?
-            .one()?;
-        Ok(r.n > 0)
+        self.any(
+            "SELECT COUNT(*) AS n FROM deliveries WHERE seq = ? AND channel = ? AND recipient = ? AND status != 'failed'",
+            vec![int(seq), kind.into().as_str().into(), recipient.into()],
+        )
     }
 
     fn has_deliveries_to(&self, kind: impl Into<Target>, recipient: &str) -> Result<bool> {
-        #[derive(Deserialize)]
-        struct N {
-            n: i64,
-        }
-        let r: N = self
-            .sql
-            .exec(
-                "SELECT COUNT(*) AS n FROM deliveries WHERE channel = ? AND recipient = ?",
-                vec![kind.into().as_str().into(), recipient.into()],
-            )?
-            .one()?;
-        Ok(r.n > 0)
+        self.any(
+            "SELECT COUNT(*) AS n FROM deliveries WHERE channel = ? AND recipient = ?",
+            vec![kind.into().as_str().into(), recipient.into()],
+        )
     }
 
     fn record_delivery(

@@ -107,6 +107,16 @@ pub(super) fn opt(v: Option<&str>) -> SqlStorageValue {
 }
 
 impl Store {
+    /// Whether `count_query` (a `SELECT COUNT(*) AS n …`) counts any row.
+    pub(super) fn any(&self, count_query: &str, args: Vec<SqlStorageValue>) -> Result<bool> {
+        #[derive(Deserialize)]
+        struct N {
+            n: i64,
+        }
+        let r: N = self.sql.exec(count_query, args)?.one()?;
+        Ok(r.n > 0)
+    }
+
     pub fn new(sql: SqlStorage) -> Result<Store> {
         sql.exec(SCHEMA, None)?;
         Ok(Store { sql })
@@ -142,18 +152,10 @@ impl Store {
 
     /// Whether a one-time marker is set (`meta` table).
     pub fn flag(&self, name: &str) -> Result<bool> {
-        #[derive(Deserialize)]
-        struct N {
-            n: i64,
-        }
-        let r: N = self
-            .sql
-            .exec(
-                "SELECT COUNT(*) AS n FROM meta WHERE k = ?",
-                vec![format!("flag:{name}").into()],
-            )?
-            .one()?;
-        Ok(r.n > 0)
+        self.any(
+            "SELECT COUNT(*) AS n FROM meta WHERE k = ?",
+            vec![format!("flag:{name}").into()],
+        )
     }
 
     pub fn set_flag(&self, name: &str) -> Result<()> {
