@@ -224,12 +224,12 @@ impl Drop for Edge {
     }
 }
 
-/// Kills process group `pgid` once this test process is gone.
+/// Kills process group `pgid` once this test process is gone (the shared edge lives in a
+/// static and is never dropped). `sh` may be dash, whose `kill` takes no `--`.
 fn watchdog(pgid: u32) {
     let me = std::process::id();
-    let script = format!(
-        "while kill -0 {me} 2>/dev/null; do sleep 1; done; kill -KILL -- -{pgid} 2>/dev/null"
-    );
+    let script =
+        format!("while kill -0 {me} 2>/dev/null; do sleep 1; done; kill -KILL -{pgid} 2>/dev/null");
     let _ = Command::new("sh")
         .args(["-c", &script])
         .stdin(Stdio::null())
