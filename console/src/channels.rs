@@ -224,7 +224,7 @@ pub fn ChannelsPage(props: &ChannelsPageProps) -> Html {
             <p class="lead">{ "Relay every conversation into the apps your team already uses. Agents answer in the conversation's thread; the first answer reaches the visitor and the other channels see it." }</p>
             if let Some(e) = &*error { <p class="error" role="alert">{ e }</p> }
             if let Some(list) = &*channels {
-                { for ChannelKind::ALL.into_iter().map(|kind| {
+                { for ChannelKind::ALL.iter().copied().map(|kind| {
                     let info = list.iter().find(|c| c.kind == kind).cloned();
                     html! { <ChannelCard key={kind.as_str()} {kind} {info} admin_key={props.admin_key.clone()} site={props.site.clone()} on_saved={on_saved.clone()} /> }
                 }) }

@@ -2,21 +2,25 @@
 //! the admin API and the inbox's live feeds, with one Durable Object per conversation
 //! ([`conversation::Conversation`]) and one per site for the inbox ([`site_hub::SiteHub`]).
 //!
-//! Layout: `routes/` (HTTP endpoints, one file per audience), `conversation/` (the DO and its
-//! storage), `storage/` (D1 tables), `auth.rs` (tokens, tickets, admin keys), `pages.rs`
-//! (rendered HTML/JS), `http.rs` (request/response plumbing), `error.rs` (the one error type).
+//! Layout: `routes/` (HTTP endpoints, one file per audience), `conversation/` (the DO: messages,
+//! sockets), `outbox/` (durable, channel-agnostic sends with retries), `channels/<name>/`
+//! (everything about one messaging app), `site_hub.rs` and `site_outbox.rs` (per-site DOs),
+//! `storage/` (D1 tables), `auth.rs` (tokens, tickets, admin keys), `pages.rs` (rendered
+//! HTML/JS), `http.rs` (request/response plumbing), `error.rs` (the one error type).
 
 pub mod auth;
 pub mod channels;
 pub mod conversation;
 pub mod error;
 pub mod http;
+pub mod outbox;
 pub mod pages;
 pub mod random;
 pub mod routes;
 pub mod secrets;
 pub mod site_cache;
 pub mod site_hub;
+pub mod site_outbox;
 pub mod storage;
 pub mod transport;
 

@@ -13,10 +13,9 @@
 use crate::auth;
 use crate::error::{Error, Result};
 use crate::http;
-use beckon_shared::proto::v1::{ErrorCode, InboxEvent, OnlineVisitor};
+use beckon_shared::proto::v1::{ErrorCode, HubFrame, InboxEvent, OnlineVisitor, PresenceFrame};
 use beckon_shared::SiteKey;
-use serde::Deserialize;
-use serde_json::json;
+use serde::{Deserialize, Serialize};
 use worker::{
     durable_object, DurableObject, Env, Headers, Method, Request, RequestInit, Response, State,
     WebSocket, WebSocketIncomingMessage, WebSocketPair,
@@ -36,20 +35,11 @@ pub struct SiteHub {
     env: Env,
 }
 
-/// What a visitor's app says about itself.
-#[derive(Deserialize)]
-#[serde(tag = "type", rename_all = "snake_case")]
-enum VisitorFrame {
-    Here {
-        url: String,
-        #[serde(default)]
-        title: String,
-        #[serde(default)]
-        since: i64,
-        #[serde(default)]
-        token: Option<String>,
-    },
-    Ping,
+/// A hub-internal request to push a frame to one visitor.
+#[derive(Serialize, Deserialize)]
+struct Push {
+    id: String,
+    frame: HubFrame,
 }
 
 fn clip(s: &str) -> String {
@@ -97,10 +87,8 @@ impl DurableObject for SiteHub {
                         visitor_id: None,
                     };
                     pair.server.serialize_attachment(&visitor)?;
-                    let agents = self.state.get_websockets_with_tag(AGENT).len();
-                    let _ = pair.server.send_with_str(
-                        json!({"type": "welcome", "id": id, "agents_online": agents}).to_string(),
-                    );
+                    let agents_online = self.state.get_websockets_with_tag(AGENT).len();
+                    send(&pair.server, &HubFrame::Welcome { id, agents_online });
                     Ok(Response::from_websocket(pair.client)?)
                 }
                 (Method::Get, "/visitors") => {
@@ -108,7 +96,7 @@ impl DurableObject for SiteHub {
                 }
                 (Method::Get, "/agents") => http::json(
                     200,
-                    &json!({ "online": self.state.get_websockets_with_tag(AGENT).len() }),
+                    &serde_json::json!({ "online": self.state.get_websockets_with_tag(AGENT).len() }),
                 ),
                 (Method::Post, "/notify") => {
                     let text = req.text().await?;
@@ -118,11 +106,6 @@ impl DurableObject for SiteHub {
                     Ok(Response::empty()?.with_status(204))
                 }
                 (Method::Post, "/push") => {
-                    #[derive(Deserialize)]
-                    struct Push {
-                        id: String,
-                        payload: serde_json::Value,
-                    }
                     let push: Push = req.json().await.map_err(Error::internal)?;
                     for ws in self.state.get_websockets_with_tag(VISITOR) {
                         if ws
@@ -131,7 +114,7 @@ impl DurableObject for SiteHub {
                             .flatten()
                             .is_some_and(|v| v.id == push.id)
                         {
-                            ws.send_with_str(push.payload.to_string())?;
+                            send(&ws, &push.frame);
                             return Ok(Response::empty()?.with_status(204));
                         }
                     }
@@ -160,8 +143,8 @@ impl DurableObject for SiteHub {
             return Ok(());
         }
         let is_visitor = self.state.get_tags(&ws).iter().any(|t| t == VISITOR);
-        match serde_json::from_str::<VisitorFrame>(&text) {
-            Ok(VisitorFrame::Here {
+        match serde_json::from_str::<PresenceFrame>(&text) {
+            Ok(PresenceFrame::Here {
                 url,
                 title,
                 since,
@@ -198,9 +181,7 @@ impl DurableObject for SiteHub {
                 ws.serialize_attachment(&v)?;
                 self.broadcast_presence(None);
             }
-            Ok(VisitorFrame::Ping) | Err(_) if text.contains("\"ping\"") => {
-                let _ = ws.send_with_str(r#"{"type":"pong"}"#);
-            }
+            Ok(PresenceFrame::Ping) => send(&ws, &HubFrame::Pong),
             _ => {}
         }
         Ok(())
@@ -259,15 +240,16 @@ impl SiteHub {
             .iter()
             .filter(|ws| Some(*ws) != closing)
             .count();
-        let text = json!({"type": "agents", "online": online}).to_string();
         for ws in self.state.get_websockets_with_tag(VISITOR) {
-            let _ = ws.send_with_str(&text);
+            send(&ws, &HubFrame::Agents { online });
         }
     }
 }
 
-fn send(ws: &WebSocket, event: &InboxEvent) {
-    if let Ok(text) = serde_json::to_string(event) {
+/// Sends a frame; a socket that is closing cannot be written to, and its close handler
+/// cleans up.
+fn send(ws: &WebSocket, frame: &impl Serialize) {
+    if let Ok(text) = serde_json::to_string(frame) {
         let _ = ws.send_with_str(text);
     }
 }
@@ -350,14 +332,13 @@ pub async fn agents_online(env: &Env, site: &SiteKey) -> Result<usize> {
     Ok(resp.json::<Count>().await?.online)
 }
 
-/// Sends `payload` to one visitor's app; `not_found` if the visitor has left.
-pub async fn push(
-    env: &Env,
-    site: &SiteKey,
-    presence_id: &str,
-    payload: serde_json::Value,
-) -> Result<()> {
-    let body = json!({"id": presence_id, "payload": payload}).to_string();
+/// Sends `frame` to one visitor's app; `not_found` if the visitor has left.
+pub async fn push(env: &Env, site: &SiteKey, presence_id: &str, frame: &HubFrame) -> Result<()> {
+    let body = serde_json::to_string(&Push {
+        id: presence_id.to_owned(),
+        frame: frame.clone(),
+    })
+    .map_err(Error::internal)?;
     let mut resp = call(env, site, Method::Post, "/push", Some(body), false).await?;
     if resp.status_code() == 404 {
         return Err(Error::new(

@@ -1,181 +1,178 @@
-//! Channel adapters, sans-IO: each module turns a relay into the exact HTTP request its API
-//! expects, classifies the API's answer (ids, errors, retry hints), and verifies and parses
-//! inbound webhooks over the raw body. Nothing here performs I/O, so every adapter is tested
-//! natively against the contracts in `CHANNELS.md` (including Appendix A's vectors); the
-//! conversation's outbox and the webhook routes execute them.
+//! Channels: the messaging apps conversations are relayed into. Each one is a folder that
+//! holds everything about it — `api.rs` (the sans-IO adapter: requests it builds, answers it
+//! classifies), `mod.rs` (its configuration and delivery lifecycle: threads, templates,
+//! windows, contacts, notices) and `webhook.rs` (inbound verification, parsing and routing).
+//!
+//! The rest of the edge talks to channels through [`Config`], one value per configured
+//! channel (public settings and opened secrets together, so they cannot disagree): the outbox
+//! calls [`Config::deliver`], the hooks route [`Config::webhook`], the settings route builds
+//! and seals it. The channels are listed once, in the [`channels!`] invocation below.
 
+pub mod api;
+pub mod delivery;
+pub mod inbound;
+pub mod set;
 pub mod slack;
 pub mod telegram;
 pub mod whatsapp;
 
-use beckon_shared::proto::v1::Role;
-use hmac::{Hmac, Mac};
-use sha2::Sha256;
+pub use api::{ApiRequest, ApiResponse, Failure, Inbound, Relay};
+pub use delivery::{Content, Delivery, Envelope, Recipient};
+pub use inbound::Hook;
 
-/// An HTTP request to a channel's API.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct ApiRequest {
-    pub method: &'static str,
-    pub url: String,
-    pub headers: Vec<(&'static str, String)>,
-    pub body: String,
-}
+use crate::error::{Error, Result};
+use beckon_shared::proto::v1::{ChannelKind, ChannelSecrets, ChannelSettings, ContactChannel};
+use serde::{Deserialize, Serialize};
+use worker::{Request, Response};
 
-impl ApiRequest {
-    fn json(url: String, bearer: Option<&str>, body: &serde_json::Value) -> ApiRequest {
-        let mut headers = vec![("content-type", "application/json; charset=utf-8".to_owned())];
-        if let Some(t) = bearer {
-            headers.push(("authorization", format!("Bearer {t}")));
-        }
-        ApiRequest {
-            method: "POST",
-            url,
-            headers,
-            body: body.to_string(),
-        }
+/// What one channel does. Implemented by each channel's configuration type; the edge reaches
+/// it through [`Config`]. (Its futures need not be `Send`: a Worker is single-threaded.)
+#[allow(async_fn_in_trait)]
+pub trait Driver {
+    /// Whether the channel's webhook answers `GET` (a subscription handshake).
+    const HANDSHAKE: bool = false;
+
+    /// Sends the delivery's content to its target on this channel, recording each recipient
+    /// served in the delivery's ledger (a retry never serves one twice).
+    async fn deliver(&self, d: &Delivery<'_>) -> std::result::Result<(), Failure>;
+
+    /// Verifies an inbound webhook over its raw body, then acts on it through `hook`.
+    async fn webhook(&self, req: Request, hook: &Hook<'_>) -> Result<Response>;
+
+    /// Adjusts the answer to a refused or failed webhook request (`error`) to the channel's
+    /// retry conventions.
+    fn refusal(resp: Response, _error: &Error) -> worker::Result<Response> {
+        Ok(resp)
     }
 }
 
-/// A channel API's answer.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct ApiResponse {
-    pub status: u16,
-    /// The `Retry-After` header, if any.
-    pub retry_after: Option<String>,
-    pub body: String,
-}
-
-/// Why a call to a channel did not succeed, and what to do about it.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Failure {
-    /// Transient (rate limit, server error, timeout): retry, no sooner than `after_ms` if the
-    /// channel said so.
-    Retry {
-        after_ms: Option<u64>,
-        reason: String,
-    },
-    /// Retrying the same request will not help (bad token, unknown chat, bot not in channel);
-    /// the channel is reported failing until its settings are fixed.
-    Permanent { reason: String },
-    /// The channel refused this one message (too long, unparseable): it is marked failed and
-    /// the next messages go on; the channel itself is fine.
-    Rejected { reason: String },
-    /// The conversation's thread is gone (Telegram topic deleted): create a new one.
-    ThreadGone,
-    /// WhatsApp: outside the 24-hour window — send the approved template instead.
-    NeedsTemplate,
-}
-
-impl Failure {
-    pub fn reason(&self) -> String {
-        match self {
-            Failure::Retry { reason, .. }
-            | Failure::Permanent { reason }
-            | Failure::Rejected { reason } => reason.clone(),
-            Failure::ThreadGone => "thread not found".into(),
-            Failure::NeedsTemplate => "outside the 24-hour window".into(),
+/// Lists the channels: `Variant(module::Type)`. Adding a channel adds one line here (and its
+/// settings in `beckon_shared::proto::v1::channels`).
+macro_rules! channels {
+    ($($Variant:ident($module:ident::$Type:ident)),* $(,)?) => {
+        /// A site's channel: settings and secrets together, ready to use.
+        #[derive(Clone, Debug)]
+        pub enum Config {
+            $($Variant($module::$Type),)*
         }
-    }
 
-    /// A server error or anything unparseable: retry with backoff.
-    fn from_status(status: u16, retry_after: Option<&str>, what: &str) -> Failure {
-        Failure::Retry {
-            after_ms: retry_after.and_then(parse_retry_after),
-            reason: format!("{what}: HTTP {status}"),
-        }
-    }
-}
+        impl Config {
+            /// Pairs settings with secrets of the same channel; anything else is refused.
+            pub fn new(settings: ChannelSettings, secrets: ChannelSecrets) -> Result<Config> {
+                match (settings, secrets) {
+                    $((ChannelSettings::$Variant(s), ChannelSecrets::$Variant(k)) => {
+                        Ok(Config::$Variant($module::$Type { settings: s, secrets: k }))
+                    })*
+                    (s, k) => Err(Error::bad_request(format!(
+                        "secrets.kind must be {} (the settings' kind), not {}",
+                        s.kind().as_str(),
+                        k.kind().as_str()
+                    ))),
+                }
+            }
 
-/// `text` cut to at most `max` characters, ending in `…` when cut (channels count characters,
-/// and a relay must never be refused for its length).
-pub fn clip(text: &str, max: usize) -> std::borrow::Cow<'_, str> {
-    if text.chars().count() <= max {
-        return text.into();
-    }
-    let kept: String = text.chars().take(max.saturating_sub(1)).collect();
-    format!("{kept}…").into()
-}
+            pub fn kind(&self) -> ChannelKind {
+                match self {
+                    $(Config::$Variant(_) => ChannelKind::$Variant,)*
+                }
+            }
 
-/// Longest page URL quoted in a relay's header.
-pub const MAX_QUOTED_URL: usize = 300;
+            /// The public settings (what the admin API shows).
+            pub fn settings(&self) -> ChannelSettings {
+                match self {
+                    $(Config::$Variant(c) => ChannelSettings::$Variant(c.settings.clone()),)*
+                }
+            }
 
-/// `Retry-After` in seconds (the only form these APIs send) → milliseconds.
-pub fn parse_retry_after(value: &str) -> Option<u64> {
-    value
-        .trim()
-        .parse::<f64>()
-        .ok()
-        .filter(|s| s.is_finite() && *s >= 0.0)
-        .map(|s| (s * 1000.0).ceil() as u64)
-}
+            /// The secrets, for sealing before they are stored.
+            pub fn secrets(&self) -> ChannelSecrets {
+                match self {
+                    $(Config::$Variant(c) => ChannelSecrets::$Variant(c.secrets.clone()),)*
+                }
+            }
 
-/// What a relay says in a channel: one message of the conversation, with enough context for
-/// the first one to open the thread.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Relay<'a> {
-    pub site_name: &'a str,
-    pub conversation_id: &'a str,
-    pub page_url: Option<&'a str>,
-    pub role: Role,
-    pub author: Option<&'a str>,
-    /// Where an agent's message was written (`inbox`, `slack`, …).
-    pub via: Option<&'a str>,
-    pub body: &'a str,
-}
+            pub async fn deliver(&self, d: &Delivery<'_>) -> std::result::Result<(), Failure> {
+                match self {
+                    $(Config::$Variant(c) => c.deliver(d).await,)*
+                }
+            }
 
-impl Relay<'_> {
-    /// Who wrote it, for the relay line: "Visitor", or "Ana (via Slack)".
-    pub fn speaker(&self) -> String {
-        match self.role {
-            Role::Visitor => "Visitor".into(),
-            _ => {
-                let name = self.author.unwrap_or("Agent");
-                match self.via {
-                    Some(via) => format!("{name} (via {via})"),
-                    None => name.to_owned(),
+            pub async fn webhook(&self, req: Request, hook: &Hook<'_>) -> Result<Response> {
+                match self {
+                    $(Config::$Variant(c) => c.webhook(req, hook).await,)*
+                }
+            }
+
+            /// The answer to a webhook request of `kind` that failed with `error`.
+            pub fn refusal(kind: ChannelKind, error: &Error) -> worker::Result<Response> {
+                let resp = crate::http::error_response(error)?;
+                match kind {
+                    $(ChannelKind::$Variant => <$module::$Type as Driver>::refusal(resp, error),)*
+                }
+            }
+
+            /// Whether `kind`'s webhook answers `GET` as well as `POST`.
+            pub fn has_handshake(kind: ChannelKind) -> bool {
+                match kind {
+                    $(ChannelKind::$Variant => <$module::$Type as Driver>::HANDSHAKE,)*
                 }
             }
         }
-    }
-
-    /// A short handle for the conversation, used in thread titles.
-    pub fn short_id(&self) -> &str {
-        self.conversation_id
-            .get(2..8)
-            .unwrap_or(self.conversation_id)
-    }
-}
-
-/// An agent's message that arrived from a channel, ready to route to its conversation.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Inbound {
-    /// Identifies the conversation's thread in the channel (see each adapter).
-    pub thread_key: String,
-    /// The channel's id of this event, stable across redeliveries (the idempotency key).
-    pub event_key: String,
-    pub author: Option<String>,
-    pub text: String,
-}
-
-/// Constant-time check of a lowercase-hex HMAC-SHA256 over the concatenation of `parts`.
-pub fn hmac_sha256_hex_matches(secret: &[u8], parts: &[&[u8]], expected_hex: &str) -> bool {
-    let Ok(expected) = hex::decode(expected_hex.trim()) else {
-        return false;
     };
-    let mut mac = Hmac::<Sha256>::new_from_slice(secret).expect("HMAC takes any key length");
-    for p in parts {
-        mac.update(p);
-    }
-    mac.verify_slice(&expected).is_ok()
 }
 
-/// A client message id derived from a channel's event id, so that a redelivered webhook
-/// stores its message once: `<prefix>-<first 32 hex of sha256(event)>`.
-pub fn idempotency_key(prefix: &str, event: &str) -> beckon_shared::ClientMsgId {
-    use sha2::Digest;
-    let digest = hex::encode(Sha256::digest(event.as_bytes()));
-    beckon_shared::ClientMsgId::parse(&format!("{prefix}-{}", &digest[..32]))
-        .expect("hex key is a valid client id")
+channels! {
+    Telegram(telegram::Telegram),
+    Slack(slack::Slack),
+    Whatsapp(whatsapp::Whatsapp),
+}
+
+/// Where an outgoing item goes on a channel: the site's agents there (a thread per
+/// conversation), or a contact the business writes to on their own account there.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Target {
+    Agents(ChannelKind),
+    Contact(ChannelKind),
+}
+
+impl Target {
+    pub fn channel(self) -> ChannelKind {
+        match self {
+            Target::Agents(k) | Target::Contact(k) => k,
+        }
+    }
+
+    /// As stored in the outbox (and shown in the admin API's relay view): `telegram`, or
+    /// `contact:telegram`.
+    pub fn as_str(self) -> String {
+        match self {
+            Target::Agents(k) => k.as_str().to_owned(),
+            Target::Contact(k) => format!("contact:{}", k.as_str()),
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Target> {
+        match s.strip_prefix("contact:") {
+            Some(k) => ChannelKind::parse(k).map(Target::Contact),
+            // Rows written before contacts had other channels than WhatsApp.
+            None if s == "contact" => Some(Target::Contact(ChannelKind::Whatsapp)),
+            None => ChannelKind::parse(s).map(Target::Agents),
+        }
+    }
+}
+
+/// A contact's address on their own channel: where the business's messages in a conversation
+/// held there are relayed.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ContactRoute {
+    pub channel: ContactChannel,
+    pub address: String,
+}
+
+impl ContactRoute {
+    pub fn target(&self) -> Target {
+        Target::Contact(self.channel.channel())
+    }
 }
 
 #[cfg(test)]
@@ -183,29 +180,22 @@ mod tests {
     use super::*;
 
     #[test]
-    fn github_x_hub_signature_vector() {
-        // CHANNELS.md Appendix A (GitHub's documented vector; same scheme as Meta).
-        assert!(hmac_sha256_hex_matches(
-            b"It's a Secret to Everybody",
-            &[b"Hello, World!"],
-            "757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17"
-        ));
-        assert!(!hmac_sha256_hex_matches(
-            b"It's a Secret to Everybody",
-            &[b"Hello, World?"],
-            "757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17"
-        ));
-        assert!(!hmac_sha256_hex_matches(b"k", &[b"m"], "not hex"));
-    }
-
-    #[test]
-    fn retry_after_and_keys() {
-        assert_eq!(parse_retry_after("35"), Some(35_000));
-        assert_eq!(parse_retry_after("0.5"), Some(500));
-        assert_eq!(parse_retry_after("soon"), None);
-        let a = idempotency_key("slack", "Ev123");
-        assert_eq!(a, idempotency_key("slack", "Ev123"));
-        assert_ne!(a, idempotency_key("slack", "Ev124"));
-        assert!(a.as_str().starts_with("slack-") && a.as_str().len() == 38);
+    fn targets_round_trip_and_read_old_rows() {
+        for t in [
+            Target::Agents(ChannelKind::Slack),
+            Target::Contact(ChannelKind::Telegram),
+            Target::Contact(ChannelKind::Whatsapp),
+        ] {
+            assert_eq!(Target::parse(&t.as_str()), Some(t));
+        }
+        assert_eq!(
+            Target::parse("contact"),
+            Some(Target::Contact(ChannelKind::Whatsapp))
+        );
+        assert_eq!(Target::parse("contact:fax"), None);
+        assert_eq!(
+            Target::Contact(ChannelKind::Telegram).as_str(),
+            "contact:telegram"
+        );
     }
 }

@@ -110,7 +110,7 @@ impl ConversationClient {
     }
 
     /// Reports a channel's delivery status of one of our relayed messages.
-    pub async fn relay_status(&self, status: &super::RelayStatus) -> Result<()> {
+    pub async fn relay_status(&self, status: &super::StatusReport) -> Result<()> {
         let body = serde_json::to_string(status).map_err(Error::internal)?;
         let resp = self
             .call(Method::Post, "/relay-status", None, Some(body), false)

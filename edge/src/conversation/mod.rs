@@ -2,30 +2,34 @@
 //! messages. It assigns each message a gap-free `seq`, stores a send once per client message id
 //! (idempotency key), fans frames out to the conversation's WebSockets (hibernation API, so
 //! idle conversations cost nothing), replays from a client's cursor on reconnect, and keeps
-//! read cursors. After every change it refreshes the conversation's row in D1 and tells the
-//! site's inbox hub.
+//! read cursors. Each stored message queues its relays in the conversation's [`Outbox`] in
+//! the same synchronous block. After every change it refreshes the conversation's row in D1
+//! and tells the site's inbox hub.
 //!
 //! The Worker talks to it over internal HTTP (see [`client`]) after authenticating the
 //! caller; the DO then authorizes the caller against the conversation's owner.
 
 pub mod client;
-pub mod outbox;
+mod open;
 mod socket;
 pub mod store;
 
+pub use open::{open, Opening};
+
+use crate::channels::set::{self, SiteChannels};
+use crate::channels::{ContactRoute, Content, Envelope, Target};
 use crate::error::{Error, Result};
-use crate::http;
-use crate::site_hub;
-use crate::storage;
+use crate::outbox::policy::DeliveryStatus;
+use crate::outbox::{Outbox, Owner};
+use crate::{http, site_hub, storage};
 use beckon_shared::limits::{MAX_AUTHOR_CHARS, MAX_HISTORY_PAGE};
 use beckon_shared::proto::v1::{
-    ContactChannel, ConversationOrigin, ConversationSummary, ErrorCode, InboxEvent, Message,
-    MessagePage, MessagePreview, PostedMessage, Role, ServerFrame,
+    ConversationOrigin, ConversationSummary, ErrorCode, InboxEvent, Message, MessagePage,
+    MessagePreview, PostedMessage, Role, ServerFrame,
 };
 use beckon_shared::text::{normalize_body, normalize_label, preview};
 use beckon_shared::{ClientMsgId, ConversationId, Seq, SiteKey, VisitorId};
 use serde::{Deserialize, Serialize};
-use std::cell::Cell;
 use store::{NewMessage, Store};
 use worker::{
     durable_object, DurableObject, Env, Request, Response, State, WebSocket,
@@ -50,13 +54,6 @@ pub struct Meta {
     pub contact: Option<ContactRoute>,
 }
 
-/// A contact's address on their own channel.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ContactRoute {
-    pub channel: ContactChannel,
-    pub address: String,
-}
-
 /// Who is calling, as established by the Worker.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
@@ -69,7 +66,7 @@ pub enum Principal {
     Agent {
         #[serde(default)]
         name: Option<String>,
-        /// Where the agent writes from (`inbox`, `api`, `telegram`, …).
+        /// Where the agent writes from (`inbox`, `api`, a channel's name, …).
         via: String,
     },
 }
@@ -91,6 +88,17 @@ pub struct PostRequest {
     pub client_msg_id: Option<ClientMsgId>,
 }
 
+/// A delivery status a channel reported for one of our relayed messages.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct StatusReport {
+    pub remote_id: String,
+    pub status: DeliveryStatus,
+    /// Set when the channel refused the message in the form it was sent and it goes out
+    /// again in the channel's fallback form: why.
+    #[serde(default)]
+    pub fallback: Option<String>,
+}
+
 pub(crate) const PRINCIPAL_HEADER: &str = "x-beckon-principal";
 
 #[durable_object]
@@ -98,34 +106,24 @@ pub struct Conversation {
     state: State,
     env: Env,
     store: Store,
-    /// A relay pump is running (see [`outbox`]).
-    pumping: Cell<bool>,
-    /// Work arrived while it ran: run again.
-    pump_again: Cell<bool>,
-}
-
-/// A delivery status a channel reported for one of our relayed messages.
-#[derive(Clone, Debug, Serialize, Deserialize)]
-pub struct RelayStatus {
-    pub remote_id: String,
-    pub status: String,
-    pub error_code: Option<i64>,
+    outbox: Outbox,
 }
 
 impl DurableObject for Conversation {
     fn new(state: State, env: Env) -> Self {
-        let store = Store::new(state.storage().sql()).expect("conversation schema");
+        let sql = state.storage().sql();
+        let store = Store::new(sql.clone()).expect("conversation schema");
+        let outbox = Outbox::new(sql).expect("outbox schema");
         Conversation {
             state,
             env,
             store,
-            pumping: Cell::new(false),
-            pump_again: Cell::new(false),
+            outbox,
         }
     }
 
     async fn alarm(&self) -> worker::Result<Response> {
-        self.pump().await;
+        self.outbox.pump(self).await;
         Response::empty()
     }
 
@@ -178,20 +176,66 @@ impl DurableObject for Conversation {
     }
 }
 
+impl Owner for Conversation {
+    fn env(&self) -> &Env {
+        &self.env
+    }
+
+    fn site(&self) -> Result<SiteKey> {
+        Ok(self.meta()?.site)
+    }
+
+    fn envelope(&self, seq: i64, target: Target, site_name: &str) -> Result<Option<Envelope>> {
+        let meta = self.meta()?;
+        let Some(message) = self.store.message(Seq(seq.max(0) as u64))? else {
+            return Ok(None);
+        };
+        Ok(Some(Envelope {
+            site: meta.site,
+            site_name: site_name.to_owned(),
+            conversation: Some(meta.id),
+            page_url: meta.page_url,
+            contact: meta
+                .contact
+                .filter(|_| matches!(target, Target::Contact(_))),
+            content: Content::Message(message),
+        }))
+    }
+
+    async fn wake_at(&self, at: Option<i64>) {
+        let storage = self.state.storage();
+        let result = match at {
+            Some(at) => storage.set_alarm(alarm_at(at)).await,
+            None => storage.delete_alarm().await,
+        };
+        if let Err(e) = result {
+            worker::console_error!("setting the conversation's alarm failed: {e}");
+        }
+    }
+
+    async fn alarm(&self) -> Option<i64> {
+        self.state.storage().get_alarm().await.ok().flatten()
+    }
+}
+
+/// An absolute alarm time (`set_alarm` takes a bare integer as an *offset*).
+pub(crate) fn alarm_at(epoch_ms: i64) -> worker::ScheduledTime {
+    worker::ScheduledTime::new(js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(
+        epoch_ms as f64,
+    )))
+}
+
 impl Conversation {
     async fn route(&self, mut req: Request) -> Result<Response> {
         let path = req.path();
         match (req.method(), path.as_str()) {
             (worker::Method::Post, "/init") => {
                 let meta: Meta = req.json().await.map_err(Error::internal)?;
+                let channels = set::get(&self.env, &meta.site).await?;
                 let created = self.store.init_meta(&meta)?;
                 if created {
                     if let Some(text) = &meta.opening {
-                        let bot = Principal::Agent {
-                            name: None,
-                            via: "rule".into(),
-                        };
-                        self.store_opening(&bot, text)?;
+                        self.store_teaser(text, &channels)?;
                         self.relay_soon().await;
                     }
                     self.publish().await;
@@ -221,8 +265,9 @@ impl Conversation {
             (worker::Method::Post, "/messages") => {
                 let post: PostRequest = req.json().await.map_err(Error::internal)?;
                 self.check_access(&post.principal)?;
+                let channels = self.channels().await?;
                 let (message, duplicate) =
-                    self.store_message(&post.principal, post.client_msg_id, &post.body)?;
+                    self.store_message(&post.principal, post.client_msg_id, &post.body, &channels)?;
                 if !duplicate {
                     self.relay_soon().await;
                     self.publish().await;
@@ -238,16 +283,20 @@ impl Conversation {
             }
             (worker::Method::Get, "/relays") => {
                 self.authorize(&req)?;
-                http::json(200, &serde_json::json!({ "relays": self.store.relays()? }))
+                http::json(
+                    200,
+                    &serde_json::json!({ "relays": self.outbox.store.relays()? }),
+                )
             }
             (worker::Method::Post, "/relay-status") => {
-                let s: RelayStatus = req.json().await.map_err(Error::internal)?;
-                if self.store.record_status(
+                let s: StatusReport = req.json().await.map_err(Error::internal)?;
+                let requeued = self.outbox.store.record_status(
                     &s.remote_id,
-                    &s.status,
-                    s.error_code,
+                    s.status,
+                    s.fallback.as_deref(),
                     http::now_ms(),
-                )? {
+                )?;
+                if requeued {
                     self.relay_soon().await;
                 }
                 Ok(Response::empty()?.with_status(204))
@@ -260,6 +309,11 @@ impl Conversation {
         self.store
             .meta()?
             .ok_or_else(|| Error::code(ErrorCode::ConversationNotFound))
+    }
+
+    /// The site's channels (cached per isolate).
+    async fn channels(&self) -> Result<std::rc::Rc<SiteChannels>> {
+        set::get(&self.env, &self.meta()?.site).await
     }
 
     /// Reads the principal the Worker attached and checks it may use this conversation.
@@ -291,14 +345,39 @@ impl Conversation {
         }
     }
 
-    /// Validates and stores a message (once per client message id) and fans it out; the caller
-    /// then [`publish`](Self::publish)es the change. Synchronous on purpose: no other event can
-    /// interleave between reading the last `seq` and writing the next one.
+    /// Where a new message of `role` goes: every enabled channel's agents except the one it
+    /// came from, and — for the business's messages in a conversation held on a contact's own
+    /// channel — the contact.
+    fn relay_targets(
+        &self,
+        channels: &SiteChannels,
+        role: Role,
+        via: Option<&str>,
+        contact: Option<&ContactRoute>,
+    ) -> Vec<Target> {
+        let mut targets: Vec<Target> = beckon_shared::proto::v1::ChannelKind::ALL
+            .iter()
+            .filter(|k| channels.is_enabled(**k) && Some(k.as_str()) != via)
+            .map(|k| Target::Agents(*k))
+            .collect();
+        if role != Role::Visitor {
+            if let Some(c) = contact.filter(|c| channels.is_enabled(c.channel.channel())) {
+                targets.push(c.target());
+            }
+        }
+        targets
+    }
+
+    /// Validates and stores a message (once per client message id), queues its relays and
+    /// fans it out; the caller then [`publish`](Self::publish)es the change. Synchronous on
+    /// purpose: no other event can interleave between reading the last `seq` and writing the
+    /// next one, and the relays are durable exactly when the message is.
     pub(crate) fn store_message(
         &self,
         principal: &Principal,
         client_msg_id: Option<ClientMsgId>,
         raw_body: &str,
+        channels: &SiteChannels,
     ) -> Result<(Message, bool)> {
         let body = normalize_body(raw_body)?;
         let role = principal.role();
@@ -332,14 +411,16 @@ impl Conversation {
             author,
             via,
         })?;
-        // Same synchronous block: the relays are durable exactly when the message is. The
-        // business's messages also go to a contact reached on their own channel.
-        let to_contact = match role {
-            Role::Visitor => None,
-            _ => self.meta()?.contact.map(|c| c.channel),
-        };
-        self.store
-            .enqueue_relays(message.seq, message.via.as_deref(), to_contact, now)?;
+        let meta = self.meta()?;
+        let targets = self.relay_targets(
+            channels,
+            role,
+            message.via.as_deref(),
+            meta.contact.as_ref(),
+        );
+        self.outbox
+            .store
+            .enqueue(message.seq.0 as i64, &targets, now)?;
         socket::broadcast(
             &self.state,
             &ServerFrame::Message {
@@ -350,16 +431,27 @@ impl Conversation {
         Ok((message, false))
     }
 
+    /// Stores the teaser the visitor answered as the conversation's first message.
+    fn store_teaser(&self, text: &str, channels: &SiteChannels) -> Result<()> {
+        let now = http::now_ms();
+        let message = self.store.append(NewMessage {
+            id: crate::random::message_id(),
+            role: Role::Bot,
+            body: normalize_body(text)?,
+            created_at: now,
+            client_msg_id: None,
+            author: None,
+            via: Some("rule".into()),
+        })?;
+        let targets = self.relay_targets(channels, Role::Bot, message.via.as_deref(), None);
+        self.outbox
+            .store
+            .enqueue(message.seq.0 as i64, &targets, now)
+    }
+
     /// Has the alarm run the relay pump now (used where the caller should not wait for it).
     pub(crate) async fn relay_soon(&self) {
-        if let Err(e) = self
-            .state
-            .storage()
-            .set_alarm(outbox::alarm_at(http::now_ms()))
-            .await
-        {
-            worker::console_error!("setting the relay alarm failed: {e}");
-        }
+        self.wake_at(Some(http::now_ms())).await;
     }
 
     /// Moves a read cursor and tells everyone.
@@ -397,27 +489,6 @@ impl Conversation {
         })
     }
 
-    /// Refreshes the D1 index row and notifies the site's inbox. Failures are logged, not
-    /// returned: the message is already stored, and the next change repairs the index.
-    /// Stores the teaser the visitor answered as the conversation's first message.
-    fn store_opening(&self, principal: &Principal, text: &str) -> Result<()> {
-        let now = http::now_ms();
-        let Principal::Agent { via, .. } = principal else {
-            return Ok(());
-        };
-        let message = self.store.append(NewMessage {
-            id: crate::random::message_id(),
-            role: Role::Bot,
-            body: normalize_body(text)?,
-            created_at: now,
-            client_msg_id: None,
-            author: None,
-            via: Some(via.clone()),
-        })?;
-        self.store
-            .enqueue_relays(message.seq, message.via.as_deref(), None, now)
-    }
-
     /// For a conversation a rule started: the time from the visitor's first message to the
     /// first agent answer, recorded once in the rule's metrics.
     async fn record_first_response(&self) -> Result<()> {
@@ -437,6 +508,8 @@ impl Conversation {
         storage::rules::first_response(&db, &meta.site, rule_id, answered - asked, answered).await
     }
 
+    /// Refreshes the D1 index row and notifies the site's inbox. Failures are logged, not
+    /// returned: the message is already stored, and the next change repairs the index.
     pub(crate) async fn publish(&self) {
         if let Err(e) = self.record_first_response().await {
             worker::console_error!("recording the first response time failed: {e}");

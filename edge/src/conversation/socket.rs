@@ -1,6 +1,6 @@
 //! The conversation's WebSockets: accepting them (hibernatable), reading client frames, and
-//! fanning server frames out. A socket's principal and whether it has said `hello` are kept in
-//! its serialized attachment, so they survive hibernation.
+//! fanning server frames out. A socket's principal and whether it has said `hello`
+//! ([`SocketState`]) are kept in its serialized attachment, so they survive hibernation.
 
 use super::{Conversation, Principal};
 use crate::error::{Error, Result};
@@ -9,8 +9,9 @@ use beckon_shared::proto::v1::{close, ClientFrame, ErrorCode, ServerFrame};
 use serde::{Deserialize, Serialize};
 use worker::{Response, State, WebSocket, WebSocketIncomingMessage, WebSocketPair};
 
+/// What a socket carries through hibernation.
 #[derive(Clone, Debug, Serialize, Deserialize)]
-struct Attachment {
+struct SocketState {
     principal: Principal,
     ready: bool,
 }
@@ -19,7 +20,7 @@ struct Attachment {
 pub fn open(state: &State, principal: Principal) -> Result<Response> {
     let pair = WebSocketPair::new()?;
     state.accept_websocket_with_tags(&pair.server, &[principal.role().as_str()]);
-    pair.server.serialize_attachment(Attachment {
+    pair.server.serialize_attachment(SocketState {
         principal,
         ready: false,
     })?;
@@ -43,7 +44,7 @@ pub fn broadcast(
         return;
     };
     for ws in state.get_websockets() {
-        let Ok(Some(att)) = ws.deserialize_attachment::<Attachment>() else {
+        let Ok(Some(att)) = ws.deserialize_attachment::<SocketState>() else {
             continue;
         };
         if att.ready && Some(att.principal.role()) != skip_role {
@@ -74,7 +75,7 @@ impl Conversation {
         }
         let frame: ClientFrame = serde_json::from_str(&text)
             .map_err(|e| Error::new(ErrorCode::BadFrame, format!("invalid frame: {e}")))?;
-        let Some(mut att) = ws.deserialize_attachment::<Attachment>()? else {
+        let Some(mut att) = ws.deserialize_attachment::<SocketState>()? else {
             return Err(Error::internal("socket without attachment"));
         };
         // A visitor's access is re-checked on every frame: it is cheap and survives hibernation.
@@ -116,7 +117,12 @@ impl Conversation {
             ClientFrame::Send {
                 client_msg_id,
                 body,
-            } => match self.store_message(&att.principal, Some(client_msg_id.clone()), &body) {
+            } => match self.store_message(
+                &att.principal,
+                Some(client_msg_id.clone()),
+                &body,
+                &*self.channels().await?,
+            ) {
                 Ok((m, duplicate)) => {
                     send(
                         ws,
@@ -129,9 +135,9 @@ impl Conversation {
                         },
                     );
                     if !duplicate {
-                        self.arm_safety_net().await;
+                        self.outbox.arm_safety_net(self).await;
                         self.publish().await;
-                        self.pump().await;
+                        self.outbox.pump(self).await;
                     }
                 }
                 Err(e) => send(

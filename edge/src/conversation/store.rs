@@ -1,5 +1,5 @@
 //! The conversation's own SQLite storage (Durable Object SQL API): its metadata, messages and
-//! read cursors. All calls are synchronous, so a sequence of them with no `await` between is
+//! read cursors (its outbox keeps its own tables, see [`crate::outbox`]). All calls are synchronous, so a sequence of them with no `await` between is
 //! atomic — which is what makes `seq` assignment gap-free and idempotent sends exact.
 
 use super::Meta;
@@ -23,29 +23,6 @@ CREATE TABLE IF NOT EXISTS messages (
   attachments   TEXT NOT NULL DEFAULT '[]'
 );
 CREATE TABLE IF NOT EXISTS cursors (role TEXT PRIMARY KEY, seq INTEGER NOT NULL);
-CREATE TABLE IF NOT EXISTS outbox (
-  seq            INTEGER NOT NULL,
-  channel        TEXT NOT NULL,
-  state          TEXT NOT NULL DEFAULT 'pending',
-  attempts       INTEGER NOT NULL DEFAULT 0,
-  next_at        INTEGER NOT NULL,
-  last_error     TEXT,
-  force_template INTEGER NOT NULL DEFAULT 0,
-  done_at        INTEGER,
-  PRIMARY KEY (seq, channel)
-);
-CREATE INDEX IF NOT EXISTS outbox_pending ON outbox (state, channel, seq);
-CREATE TABLE IF NOT EXISTS deliveries (
-  seq        INTEGER NOT NULL,
-  channel    TEXT NOT NULL,
-  recipient  TEXT NOT NULL,
-  remote_id  TEXT,
-  status     TEXT NOT NULL DEFAULT 'sent',
-  sent_at    INTEGER NOT NULL,
-  PRIMARY KEY (seq, channel, recipient)
-);
-CREATE INDEX IF NOT EXISTS deliveries_by_remote ON deliveries (remote_id);
-CREATE TABLE IF NOT EXISTS threads (channel TEXT PRIMARY KEY, thread TEXT NOT NULL);
 ";
 
 #[derive(Deserialize)]
@@ -95,25 +72,26 @@ pub struct NewMessage {
 }
 
 pub struct Store {
-    pub(super) sql: SqlStorage,
+    sql: SqlStorage,
 }
 
-pub(super) fn int(v: i64) -> SqlStorageValue {
+fn int(v: i64) -> SqlStorageValue {
     SqlStorageValue::Integer(v)
 }
 
-pub(super) fn opt(v: Option<&str>) -> SqlStorageValue {
+fn opt(v: Option<&str>) -> SqlStorageValue {
     v.map_or(SqlStorageValue::Null, SqlStorageValue::from)
+}
+
+#[derive(Deserialize)]
+struct Count {
+    n: i64,
 }
 
 impl Store {
     /// Whether `count_query` (a `SELECT COUNT(*) AS n …`) counts any row.
-    pub(super) fn any(&self, count_query: &str, args: Vec<SqlStorageValue>) -> Result<bool> {
-        #[derive(Deserialize)]
-        struct N {
-            n: i64,
-        }
-        let r: N = self.sql.exec(count_query, args)?.one()?;
+    fn any(&self, count_query: &str, args: Vec<SqlStorageValue>) -> Result<bool> {
+        let r: Count = self.sql.exec(count_query, args)?.one()?;
         Ok(r.n > 0)
     }
 
@@ -169,11 +147,11 @@ impl Store {
     /// (first visitor message, first agent message after it) times, if both exist.
     pub fn first_response(&self) -> Result<Option<(i64, i64)>> {
         #[derive(Deserialize)]
-        struct T {
+        struct Times {
             asked: Option<i64>,
             answered: Option<i64>,
         }
-        let t: T = self
+        let t: Times = self
             .sql
             .exec(
                 "SELECT v.created_at AS asked,
@@ -181,19 +159,18 @@ impl Store {
                  FROM messages v WHERE v.role = 'visitor' ORDER BY v.seq LIMIT 1",
                 None,
             )?
-            .to_array::<T>()?
+            .to_array::<Times>()?
             .into_iter()
             .next()
-            .unwrap_or(T { asked: None, answered: None });
+            .unwrap_or(Times {
+                asked: None,
+                answered: None,
+            });
         Ok(t.asked.zip(t.answered))
     }
 
     pub fn last_seq(&self) -> Result<Seq> {
-        #[derive(Deserialize)]
-        struct Row {
-            n: i64,
-        }
-        let r: Row = self
+        let r: Count = self
             .sql
             .exec("SELECT COALESCE(MAX(seq), 0) AS n FROM messages", None)?
             .one()?;
@@ -327,12 +304,8 @@ impl Store {
 
     /// Visitor messages an agent has not read.
     pub fn unread_by_agent(&self) -> Result<u64> {
-        #[derive(Deserialize)]
-        struct Row {
-            n: i64,
-        }
         let agent = self.cursors()?.agent;
-        let r: Row = self
+        let r: Count = self
             .sql
             .exec(
                 "SELECT COUNT(*) AS n FROM messages WHERE role = 'visitor' AND seq > ?",

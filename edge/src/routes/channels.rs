@@ -3,35 +3,36 @@
 //! message" through the real API.
 
 use super::admin::authenticate;
-use crate::channels::{slack, telegram, whatsapp};
+use crate::channels::{self, Config};
 use crate::error::{Error, Result};
 use crate::http::{self, Edge};
 use crate::storage::channels::{self as store, Channel};
 use crate::storage::sites;
-use crate::{random, transport};
+use crate::{random, site_outbox};
 use beckon_shared::proto::v1::{
-    ChannelInfo, ChannelInput, ChannelKind, ChannelSecrets, ChannelSettings, ChannelStatus,
-    ChannelTestResult, ErrorCode,
+    paths, ChannelInfo, ChannelInput, ChannelKind, ChannelStatus, ChannelTestResult, ErrorCode,
 };
 use beckon_shared::SiteKey;
 use worker::{Request, Response};
 
 fn info(edge: &Edge, site: &SiteKey, c: Channel) -> ChannelInfo {
+    let kind = c.kind();
     ChannelInfo {
-        kind: c.kind,
+        kind,
         enabled: c.enabled,
-        settings: c.settings,
+        settings: c.config.settings(),
         has_secrets: true,
         status: c.status,
         last_error: c.last_error,
         failing_since: c.failing_since,
-        webhook_url: webhook_url(edge, site, c.kind),
+        webhook_url: webhook_url(edge, site, kind),
         updated_at: c.updated_at,
     }
 }
 
 fn webhook_url(edge: &Edge, site: &SiteKey, kind: ChannelKind) -> String {
-    format!("{}/hooks/{}/{site}", edge.self_origin, kind.as_str())
+    let path = paths::fill(paths::HOOK, &[kind.as_str(), site.as_str()]);
+    format!("{}{path}", edge.self_origin)
 }
 
 fn key(edge: &Edge) -> Result<Vec<u8>> {
@@ -94,12 +95,12 @@ pub async fn put(
         }
         None => match store::get(&db, site, kind, &key).await? {
             // Stored secrets are only ever sent to the API they were entered for.
-            Some(existing) if existing.settings.api_base() != settings.api_base() => {
+            Some(existing) if existing.config.settings().api_base() != settings.api_base() => {
                 return Err(Error::bad_request(
                     "secrets are required again when the API base URL changes",
                 ))
             }
-            Some(existing) => existing.secrets,
+            Some(existing) => existing.config.secrets(),
             None => {
                 return Err(Error::bad_request(
                     "secrets are required to set up a channel",
@@ -108,16 +109,15 @@ pub async fn put(
         },
     };
     let channel = Channel {
-        kind,
+        config: Config::new(settings, secrets)?,
         enabled: input.enabled,
-        settings,
-        secrets,
         status: Default::default(),
         last_error: None,
         failing_since: None,
         updated_at: edge.now,
     };
     store::put(&db, site, &channel, &key, random::bytes(), edge.now).await?;
+    channels::set::invalidate(site);
     http::json(200, &info(edge, site, channel))
 }
 
@@ -129,7 +129,9 @@ pub async fn delete(
     kind: ChannelKind,
 ) -> Result<Response> {
     authenticate(req, edge).await?;
-    if !store::delete(&edge.db()?, site, kind).await? {
+    let deleted = store::delete(&edge.db()?, site, kind).await?;
+    channels::set::invalidate(site);
+    if !deleted {
         return Err(Error::new(
             ErrorCode::NotFound,
             format!("{} is not set up for site {site}", kind.as_str()),
@@ -159,75 +161,15 @@ pub async fn test(
         "Test message from Beckon for {}: relays to this channel work.",
         site_settings.name
     );
-    let timeout = transport::timeout_ms(&edge.env);
-    let base = ch.settings.api_base();
-    let mut outcomes = Vec::new();
-    match (&ch.settings, &ch.secrets) {
-        (ChannelSettings::Telegram { chat_id, .. }, ChannelSecrets::Telegram { bot_token, .. }) => {
-            let r = transport::send(
-                &telegram::send_test(base, bot_token, *chat_id, &text),
-                timeout,
-            )
-            .await;
-            outcomes.push(r.and_then(|resp| telegram::parse_sent(&resp)));
-        }
-        (ChannelSettings::Slack { channel_id, .. }, ChannelSecrets::Slack { bot_token, .. }) => {
-            let r = transport::send(
-                &slack::post_test(base, bot_token, channel_id, &text),
-                timeout,
-            )
-            .await;
-            outcomes.push(r.and_then(|resp| slack::parse_posted(&resp)));
-        }
-        (
-            ChannelSettings::Whatsapp {
-                phone_number_id,
-                agent_numbers,
-                template_name,
-                template_language,
-                graph_version,
-                ..
+    if !ch.enabled {
+        return http::json(
+            200,
+            &ChannelTestResult {
+                ok: false,
+                detail: "the channel is disabled: enable it to send a test".into(),
             },
-            ChannelSecrets::Whatsapp { access_token, .. },
-        ) => {
-            for to in agent_numbers {
-                let target = whatsapp::Target {
-                    api_base: base,
-                    version: graph_version,
-                    phone_number_id,
-                    access_token,
-                    to,
-                };
-                let req = whatsapp::send_template(
-                    &target,
-                    template_name,
-                    template_language,
-                    &site_settings.name,
-                    &text,
-                    "test",
-                );
-                let r = transport::send(&req, timeout).await;
-                outcomes.push(r.and_then(|resp| whatsapp::parse_sent(&resp)));
-            }
-        }
-        _ => return Err(Error::internal("channel settings and secrets disagree")),
+        );
     }
-    let failures: Vec<String> = outcomes
-        .iter()
-        .filter_map(|o| o.as_ref().err().map(|f| f.reason()))
-        .collect();
-    let result = if failures.is_empty() {
-        store::report(&db, site, kind, None, edge.now).await?;
-        ChannelTestResult {
-            ok: true,
-            detail: format!("sent {} test message(s)", outcomes.len()),
-        }
-    } else {
-        store::report(&db, site, kind, Some(&failures.join("; ")), edge.now).await?;
-        ChannelTestResult {
-            ok: false,
-            detail: failures.join("; "),
-        }
-    };
-    http::json(200, &result)
+    // Through the site's outbox, like every send: retried, recorded, reported.
+    http::json(200, &site_outbox::test(&edge.env, site, kind, &text).await?)
 }

@@ -8,16 +8,15 @@
 //! number or Telegram account itself, never to a web visitor who merely claimed it.
 
 use super::admin::authenticate;
-use crate::conversation::client::ConversationClient;
-use crate::conversation::{ContactRoute, Meta, PostRequest, Principal};
+use crate::channels::ContactRoute;
+use crate::conversation::{self, Opening, Principal};
 use crate::error::{Error, Result};
 use crate::http::{self, Edge};
-use crate::random;
 use crate::storage::{channels, sites, visitors};
 use beckon_shared::proto::v1::{ContactChannel, ContactOutreach, ConversationOrigin, ErrorCode};
-use beckon_shared::{ConversationId, SiteKey, VisitorId};
+use beckon_shared::{SiteKey, VisitorId};
 use serde_json::json;
-use worker::{D1Database, Env, Request, Response};
+use worker::{Request, Response};
 
 /// `GET /api/v1/admin/sites/{site}/contacts`.
 pub async fn list(req: &Request, edge: &Edge, site: &SiteKey) -> Result<Response> {
@@ -86,50 +85,23 @@ pub async fn reach_out(
         channel: input.channel,
         address,
     };
-    let origin = ConversationOrigin::Agent {
-        author: input.author.clone(),
-    };
-    let id = random::conversation_id();
-    let conversation = open(&edge.env, &db, site, &owner, &id, route, origin, edge.now).await?;
-    let post = PostRequest {
-        principal: Principal::Agent {
-            name: input.author,
-            via: "inbox".into(),
+    let (_, id) = conversation::open(
+        &edge.env,
+        Opening {
+            origin: ConversationOrigin::Agent {
+                author: input.author.clone(),
+            },
+            contact: Some(route),
+            first_message: Some((
+                Principal::Agent {
+                    name: input.author,
+                    via: "inbox".into(),
+                },
+                input.body,
+            )),
+            ..Opening::new(site.clone(), owner, edge.now)
         },
-        body: input.body,
-        client_msg_id: None,
-    };
-    conversation.post(&post).await?;
+    )
+    .await?;
     http::json(201, &json!({ "conversation_id": id }))
-}
-
-/// Opens conversation `id` on a contact's own channel, owned by `owner`, and points their
-/// address there at it (their messages on that channel go to it from now on). Opening an
-/// open conversation again changes nothing.
-#[allow(clippy::too_many_arguments)]
-pub async fn open(
-    env: &Env,
-    db: &D1Database,
-    site: &SiteKey,
-    owner: &VisitorId,
-    id: &ConversationId,
-    route: ContactRoute,
-    origin: ConversationOrigin,
-    now: i64,
-) -> Result<ConversationClient> {
-    let (channel, address) = (route.channel, route.address.clone());
-    let meta = Meta {
-        id: id.clone(),
-        site: site.clone(),
-        visitor_id: owner.clone(),
-        origin,
-        page_url: None,
-        created_at: now,
-        opening: None,
-        contact: Some(route),
-    };
-    let conversation = ConversationClient::new(env, id)?;
-    conversation.init(&meta).await?;
-    visitors::map_contact_thread(db, site, channel, &address, owner, id, now).await?;
-    Ok(conversation)
 }

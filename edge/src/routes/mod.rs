@@ -10,9 +10,10 @@ mod public;
 mod rules;
 mod visitor;
 
+use crate::channels::Config;
 use crate::error::{Error, Result};
 use crate::http::{self, Edge};
-use beckon_shared::proto::v1::{ChannelKind, ErrorCode};
+use beckon_shared::proto::v1::{paths, ChannelKind, ErrorCode};
 use beckon_shared::{ConversationId, RuleId, SiteKey, VisitorId};
 use worker::{Context, Env, Method, Request, Response};
 
@@ -66,122 +67,113 @@ pub enum Route {
 }
 
 /// Maps a request line to a route: unknown paths are `not_found`, known paths with another
-/// method `method_not_allowed`, malformed ids `invalid_id`.
+/// method `method_not_allowed`, malformed ids `invalid_id`. Paths are the ones named in
+/// [`paths`].
 pub fn resolve(method: &Method, path: &str) -> Result<Route> {
     use Method::*;
-    let segs: Vec<&str> = path.trim_start_matches('/').split('/').collect();
-    if *method == Options && segs.first() == Some(&"api") {
+    if *method == Options && path.starts_with("/api/") {
         return Ok(Route::Preflight);
     }
+    let Some((pattern, v)) = paths::ALL
+        .iter()
+        .find_map(|p| paths::captures(p, path).map(|v| (*p, v)))
+    else {
+        return Err(Error::code(ErrorCode::NotFound));
+    };
     let site = |s: &str| SiteKey::parse(s).map_err(Error::from);
     let conv = |s: &str| ConversationId::parse(s).map_err(Error::from);
     let kind = |s: &str| {
         ChannelKind::parse(s)
             .ok_or_else(|| Error::new(ErrorCode::NotFound, format!("unknown channel {s:?}")))
     };
+    let site_and_kind = || Ok((site(v[0])?, kind(v[1])?));
+    let site_and_rule = || -> Result<(SiteKey, RuleId)> { Ok((site(v[0])?, RuleId::parse(v[1])?)) };
     // (allowed methods, route builder) for the matched path.
-    let candidates: Vec<(Method, Result<Route>)> = match segs.as_slice() {
-        ["health"] => vec![(Get, Ok(Route::Health))],
-        ["frame", s] => vec![(Get, site(s).map(Route::Frame))],
-        ["api", "v1", "openapi.json"] => vec![(Get, Ok(Route::OpenApi))],
-        ["api", "v1", "sites", s, "config"] => vec![(Get, site(s).map(Route::SiteConfig))],
-        ["api", "v1", "sites", s, "boot.js"] => vec![(Get, site(s).map(Route::LoaderBoot))],
-        ["api", "v1", "sites", s, "conversations"] => {
-            vec![(Post, site(s).map(Route::StartConversation))]
-        }
-        ["api", "v1", "conversations", c, "ws"] => {
-            vec![(Get, conv(c).map(Route::ConversationSocket))]
-        }
-        ["api", "v1", "conversations", c, "messages"] => {
-            vec![(Get, conv(c).map(Route::VisitorMessages))]
-        }
-        ["api", "v1", "admin", "sites"] => vec![
+    let candidates: Vec<(Method, Result<Route>)> = match pattern {
+        paths::HEALTH => vec![(Get, Ok(Route::Health))],
+        paths::OPENAPI => vec![(Get, Ok(Route::OpenApi))],
+        paths::FRAME => vec![(Get, site(v[0]).map(Route::Frame))],
+        paths::SITE_CONFIG => vec![(Get, site(v[0]).map(Route::SiteConfig))],
+        paths::LOADER_BOOT => vec![(Get, site(v[0]).map(Route::LoaderBoot))],
+        paths::START_CONVERSATION => vec![(Post, site(v[0]).map(Route::StartConversation))],
+        paths::TEASER_EVENTS => vec![(Post, site(v[0]).map(Route::TeaserEvent))],
+        paths::PRESENCE => vec![(Get, site(v[0]).map(Route::PresenceSocket))],
+        paths::IDENTIFY => vec![(Post, site(v[0]).map(Route::Identify))],
+        paths::CONVERSATION_SOCKET => vec![(Get, conv(v[0]).map(Route::ConversationSocket))],
+        paths::CONVERSATION_MESSAGES => vec![(Get, conv(v[0]).map(Route::VisitorMessages))],
+        paths::GOAL_EVENTS => vec![(Post, conv(v[0]).map(Route::GoalEvent))],
+        paths::ADMIN_SITES => vec![
             (Get, Ok(Route::AdminListSites)),
             (Post, Ok(Route::AdminCreateSite)),
         ],
-        ["api", "v1", "admin", "sites", s] => vec![
-            (Get, site(s).map(Route::AdminGetSite)),
-            (Patch, site(s).map(Route::AdminUpdateSite)),
+        paths::ADMIN_SITE => vec![
+            (Get, site(v[0]).map(Route::AdminGetSite)),
+            (Patch, site(v[0]).map(Route::AdminUpdateSite)),
         ],
-        ["api", "v1", "admin", "sites", s, "live"] => {
-            vec![(Get, site(s).map(Route::AdminSiteLive))]
-        }
-        ["api", "v1", "admin", "conversations"] => vec![(Get, Ok(Route::AdminListConversations))],
-        ["api", "v1", "admin", "conversations", c] => {
-            vec![(Get, conv(c).map(Route::AdminGetConversation))]
-        }
-        ["api", "v1", "admin", "conversations", c, "messages"] => vec![
-            (Get, conv(c).map(Route::AdminListMessages)),
-            (Post, conv(c).map(Route::AdminPostMessage)),
+        paths::ADMIN_SITE_LIVE => vec![(Get, site(v[0]).map(Route::AdminSiteLive))],
+        paths::ADMIN_CONVERSATIONS => vec![(Get, Ok(Route::AdminListConversations))],
+        paths::ADMIN_CONVERSATION => vec![(Get, conv(v[0]).map(Route::AdminGetConversation))],
+        paths::ADMIN_MESSAGES => vec![
+            (Get, conv(v[0]).map(Route::AdminListMessages)),
+            (Post, conv(v[0]).map(Route::AdminPostMessage)),
         ],
-        ["api", "v1", "admin", "ws-ticket"] => vec![(Post, Ok(Route::AdminWsTicket))],
-        ["api", "v1", "admin", "keys"] => vec![
+        paths::ADMIN_RELAYS => vec![(Get, conv(v[0]).map(Route::AdminConversationRelays))],
+        paths::ADMIN_WS_TICKET => vec![(Post, Ok(Route::AdminWsTicket))],
+        paths::ADMIN_KEYS => vec![
             (Get, Ok(Route::AdminListKeys)),
             (Post, Ok(Route::AdminCreateKey)),
         ],
-        ["api", "v1", "admin", "keys", id] => {
-            vec![(Delete, Ok(Route::AdminDeleteKey((*id).to_owned())))]
-        }
-        ["api", "v1", "admin", "conversations", c, "relays"] => {
-            vec![(Get, conv(c).map(Route::AdminConversationRelays))]
-        }
-        ["api", "v1", "admin", "sites", s, "channels"] => {
-            vec![(Get, site(s).map(Route::AdminListChannels))]
-        }
-        ["api", "v1", "admin", "sites", s, "channels", k] => {
-            let both = || Ok((site(s)?, kind(k)?));
-            vec![
-                (Put, both().map(|(s, k)| Route::AdminPutChannel(s, k))),
-                (Delete, both().map(|(s, k)| Route::AdminDeleteChannel(s, k))),
-            ]
-        }
-        ["api", "v1", "admin", "sites", s, "channels", k, "test"] => {
-            vec![(
-                Post,
-                site(s).and_then(|s| Ok(Route::AdminTestChannel(s, kind(k)?))),
-            )]
-        }
-        ["api", "v1", "sites", s, "events"] => vec![(Post, site(s).map(Route::TeaserEvent))],
-        ["api", "v1", "sites", s, "presence"] => vec![(Get, site(s).map(Route::PresenceSocket))],
-        ["api", "v1", "sites", s, "identify"] => vec![(Post, site(s).map(Route::Identify))],
-        ["api", "v1", "admin", "sites", s, "contacts"] => {
-            vec![(Get, site(s).map(Route::AdminContacts))]
-        }
-        ["api", "v1", "admin", "sites", s, "contacts", v, "conversations"] => {
-            vec![(
-                Post,
-                site(s).and_then(|s| Ok(Route::AdminContactOutreach(s, VisitorId::parse(v)?))),
-            )]
-        }
-        ["api", "v1", "conversations", c, "events"] => vec![(Post, conv(c).map(Route::GoalEvent))],
-        ["api", "v1", "admin", "metrics"] => vec![(Get, Ok(Route::AdminMetrics))],
-        ["api", "v1", "admin", "sites", s, "rules"] => vec![
-            (Get, site(s).map(Route::AdminListRules)),
-            (Post, site(s).map(Route::AdminCreateRule)),
+        paths::ADMIN_KEY => vec![(Delete, Ok(Route::AdminDeleteKey(v[0].to_owned())))],
+        paths::ADMIN_CHANNELS => vec![(Get, site(v[0]).map(Route::AdminListChannels))],
+        paths::ADMIN_CHANNEL => vec![
+            (
+                Put,
+                site_and_kind().map(|(s, k)| Route::AdminPutChannel(s, k)),
+            ),
+            (
+                Delete,
+                site_and_kind().map(|(s, k)| Route::AdminDeleteChannel(s, k)),
+            ),
         ],
-        ["api", "v1", "admin", "sites", s, "rules", r] => {
-            let both = || -> Result<(SiteKey, RuleId)> { Ok((site(s)?, RuleId::parse(r)?)) };
-            vec![
-                (Get, both().map(|(s, r)| Route::AdminGetRule(s, r))),
-                (Put, both().map(|(s, r)| Route::AdminReplaceRule(s, r))),
-                (Delete, both().map(|(s, r)| Route::AdminDeleteRule(s, r))),
-            ]
-        }
-        ["api", "v1", "admin", "sites", s, "presence"] => {
-            vec![(Get, site(s).map(Route::AdminPresence))]
-        }
-        ["api", "v1", "admin", "sites", s, "presence", p, "conversations"] => {
+        paths::ADMIN_CHANNEL_TEST => {
             vec![(
                 Post,
-                site(s).map(|s| Route::AdminReachOut(s, (*p).to_owned())),
+                site_and_kind().map(|(s, k)| Route::AdminTestChannel(s, k)),
             )]
         }
-        ["hooks", k, s] => {
-            let k = kind(k)?;
-            let hook = |m: Method| site(s).map(|s| Route::Hook(k, s, m));
-            match k {
-                ChannelKind::Whatsapp => vec![(Get, hook(Get)), (Post, hook(Post))],
-                _ => vec![(Post, hook(Post))],
+        paths::ADMIN_RULES => vec![
+            (Get, site(v[0]).map(Route::AdminListRules)),
+            (Post, site(v[0]).map(Route::AdminCreateRule)),
+        ],
+        paths::ADMIN_RULE => vec![
+            (Get, site_and_rule().map(|(s, r)| Route::AdminGetRule(s, r))),
+            (
+                Put,
+                site_and_rule().map(|(s, r)| Route::AdminReplaceRule(s, r)),
+            ),
+            (
+                Delete,
+                site_and_rule().map(|(s, r)| Route::AdminDeleteRule(s, r)),
+            ),
+        ],
+        paths::ADMIN_METRICS => vec![(Get, Ok(Route::AdminMetrics))],
+        paths::ADMIN_PRESENCE => vec![(Get, site(v[0]).map(Route::AdminPresence))],
+        paths::ADMIN_REACH_OUT => vec![(
+            Post,
+            site(v[0]).map(|s| Route::AdminReachOut(s, v[1].to_owned())),
+        )],
+        paths::ADMIN_CONTACTS => vec![(Get, site(v[0]).map(Route::AdminContacts))],
+        paths::ADMIN_CONTACT_OUTREACH => vec![(
+            Post,
+            site(v[0]).and_then(|s| Ok(Route::AdminContactOutreach(s, VisitorId::parse(v[1])?))),
+        )],
+        paths::HOOK => {
+            let k = kind(v[0])?;
+            let hook = |m: Method| site(v[1]).map(|s| Route::Hook(k, s, m));
+            if Config::has_handshake(k) {
+                vec![(Get, hook(Get)), (Post, hook(Post))]
+            } else {
+                vec![(Post, hook(Post))]
             }
         }
         _ => return Err(Error::code(ErrorCode::NotFound)),
@@ -258,20 +250,7 @@ async fn run(route: Route, req: Request, edge: &Edge) -> Result<Response> {
         Route::AdminPutChannel(site, kind) => channels::put(req, edge, &site, kind).await,
         Route::AdminDeleteChannel(site, kind) => channels::delete(&req, edge, &site, kind).await,
         Route::AdminTestChannel(site, kind) => channels::test(&req, edge, &site, kind).await,
-        Route::Hook(kind, site, method) => {
-            let result = match (kind, method) {
-                (ChannelKind::Telegram, _) => hooks::telegram(req, edge, &site).await,
-                (ChannelKind::Slack, _) => hooks::slack(req, edge, &site).await,
-                (ChannelKind::Whatsapp, Method::Get) => {
-                    hooks::whatsapp_handshake(&req, edge, &site).await
-                }
-                (ChannelKind::Whatsapp, _) => hooks::whatsapp(req, edge, &site).await,
-            };
-            match result {
-                Ok(r) => Ok(r),
-                Err(e) => hooks::refusal(kind, &e).map_err(Error::from),
-            }
-        }
+        Route::Hook(kind, site, _) => hooks::handle(req, edge, &site, kind).await,
     }
 }
 
@@ -321,34 +300,78 @@ mod tests {
         );
     }
 
-    /// Every operation in the OpenAPI document is routed, and its method is accepted.
+    /// A concrete path for `pattern`, with valid ids in its placeholders.
+    fn concrete(pattern: &str) -> String {
+        let values: Vec<&str> = pattern
+            .split('/')
+            .filter(|s| s.starts_with('{'))
+            .map(|p| match p {
+                "{site}" => "demo",
+                "{conversation_id}" => C,
+                "{key_id}" => "k1",
+                "{channel}" => "whatsapp",
+                "{kind}" => "telegram",
+                "{rule_id}" => "welcome",
+                "{presence_id}" => "p1",
+                "{visitor_id}" => "v_0123456789abcdef0123456789abcdef",
+                other => panic!("no sample value for {other}"),
+            })
+            .collect();
+        paths::fill(pattern, &values)
+    }
+
+    /// The OpenAPI document lists exactly the paths the router serves, each with exactly the
+    /// methods it accepts.
     #[test]
     fn openapi_document_matches_the_router() {
         let doc: serde_json::Value = serde_json::from_str(public::OPENAPI_JSON).unwrap();
-        let paths = doc["paths"].as_object().unwrap();
-        assert!(paths.len() >= 15, "document lists {} paths", paths.len());
-        for (path, ops) in paths {
-            let concrete = path
-                .replace("{site}", "demo")
-                .replace("{conversation_id}", C)
-                .replace("{key_id}", "k1")
-                .replace("{channel}", "whatsapp")
-                .replace("{kind}", "telegram")
-                .replace("{rule_id}", "welcome")
-                .replace("{presence_id}", "p1")
-                .replace("{visitor_id}", "v_0123456789abcdef0123456789abcdef");
-            for method in ops
+        let documented = doc["paths"].as_object().unwrap();
+        let mut listed: Vec<&str> = documented.keys().map(String::as_str).collect();
+        let mut routed: Vec<&str> = paths::ALL.to_vec();
+        listed.sort();
+        routed.sort();
+        assert_eq!(listed, routed, "documented paths vs routed paths");
+        for (path, ops) in documented {
+            let url = concrete(path);
+            let methods: Vec<&String> = ops
                 .as_object()
                 .unwrap()
                 .keys()
                 .filter(|k| *k != "parameters")
-            {
-                let m = Method::from(method.to_uppercase());
-                assert!(
-                    resolve(&m, &concrete).is_ok(),
-                    "{method} {path} is documented but not routed"
+                .collect();
+            for method in [
+                Method::Get,
+                Method::Post,
+                Method::Put,
+                Method::Patch,
+                Method::Delete,
+            ] {
+                let is_documented = methods
+                    .iter()
+                    .any(|m| m.eq_ignore_ascii_case(method.as_ref()));
+                let refused = matches!(
+                    resolve(&method, &url).map_err(|e| e.error_code()),
+                    Err(ErrorCode::MethodNotAllowed)
+                );
+                assert_eq!(
+                    !refused, is_documented,
+                    "{method} {path}: documented {is_documented}, routed {}",
+                    !refused
                 );
             }
+        }
+    }
+
+    /// No concrete path matches two patterns.
+    #[test]
+    fn patterns_do_not_overlap() {
+        for p in paths::ALL {
+            let url = concrete(p);
+            let matching: Vec<&&str> = paths::ALL
+                .iter()
+                .filter(|q| paths::captures(q, &url).is_some())
+                .collect();
+            assert_eq!(matching, vec![p], "{url}");
         }
     }
 }

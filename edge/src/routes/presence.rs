@@ -4,14 +4,12 @@
 
 use super::admin::authenticate;
 use crate::auth;
-use crate::conversation::client::ConversationClient;
-use crate::conversation::{Meta, PostRequest, Principal};
+use crate::conversation::{self, Opening, Principal};
 use crate::error::{Error, Result};
 use crate::http::{self, Edge};
-use crate::random;
 use crate::site_hub;
 use crate::storage::{sites, visitors};
-use beckon_shared::proto::v1::{ConversationOrigin, ErrorCode, ReachOut};
+use beckon_shared::proto::v1::{ConversationOrigin, ErrorCode, HubFrame, ReachOut};
 use beckon_shared::SiteKey;
 use serde_json::json;
 use worker::{Request, Response};
@@ -62,38 +60,30 @@ pub async fn reach_out(
         Some(v) => v,
         None => visitors::create(&db, site, edge.now).await?,
     };
-    let id = random::conversation_id();
-    let meta = Meta {
-        id: id.clone(),
-        site: site.clone(),
-        visitor_id: visitor_id.clone(),
-        origin: ConversationOrigin::Agent {
-            author: input.author.clone(),
-        },
-        page_url: Some(visitor.url.clone()).filter(|u| !u.is_empty()),
-        created_at: edge.now,
-        opening: None,
-        contact: None,
-    };
-    let conversation = ConversationClient::new(&edge.env, &id)?;
-    conversation.init(&meta).await?;
-    let post = PostRequest {
-        principal: Principal::Agent {
-            name: input.author,
-            via: "inbox".into(),
-        },
-        body: input.body,
-        client_msg_id: None,
-    };
-    conversation.post(&post).await?;
-    let token = auth::visitor_token(&edge.token_secret()?, site, &visitor_id);
-    site_hub::push(
+    let (_, id) = conversation::open(
         &edge.env,
-        site,
-        presence_id,
-        json!({"type": "conversation", "conversation_id": id, "visitor_token": token}),
+        Opening {
+            origin: ConversationOrigin::Agent {
+                author: input.author.clone(),
+            },
+            page_url: Some(visitor.url.clone()).filter(|u| !u.is_empty()),
+            first_message: Some((
+                Principal::Agent {
+                    name: input.author,
+                    via: "inbox".into(),
+                },
+                input.body,
+            )),
+            ..Opening::new(site.clone(), visitor_id.clone(), edge.now)
+        },
     )
     .await?;
+    let token = auth::visitor_token(&edge.token_secret()?, site, &visitor_id);
+    let frame = HubFrame::Conversation {
+        conversation_id: id.clone(),
+        visitor_token: token,
+    };
+    site_hub::push(&edge.env, site, presence_id, &frame).await?;
     http::json(
         201,
         &json!({ "conversation_id": id, "visitor_id": visitor_id }),

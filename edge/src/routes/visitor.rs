@@ -3,10 +3,9 @@
 
 use crate::auth;
 use crate::conversation::client::ConversationClient;
-use crate::conversation::{Meta, Principal};
+use crate::conversation::{self, Opening, Principal};
 use crate::error::{Error, Result};
 use crate::http::{self, Edge};
-use crate::random;
 use crate::site_cache;
 use crate::storage::rules::{self, Counter};
 use crate::storage::{sites, visitors};
@@ -95,18 +94,16 @@ pub async fn start_conversation(mut req: Request, edge: &Edge, key: &SiteKey) ->
         }
         None => visitors::create(&db, key, edge.now).await?,
     };
-    let id = random::conversation_id();
-    let meta = Meta {
-        id: id.clone(),
-        site: key.clone(),
-        visitor_id: visitor_id.clone(),
-        origin: start.origin.unwrap_or_default(),
-        page_url: start.page_url,
-        created_at: edge.now,
-        opening: opening.as_ref().map(|(_, text)| text.clone()),
-        contact: None,
-    };
-    ConversationClient::new(&edge.env, &id)?.init(&meta).await?;
+    let (_, id) = conversation::open(
+        &edge.env,
+        Opening {
+            origin: start.origin.unwrap_or_default(),
+            page_url: start.page_url,
+            teaser: opening.as_ref().map(|(_, text)| text.clone()),
+            ..Opening::new(key.clone(), visitor_id.clone(), edge.now)
+        },
+    )
+    .await?;
     if let Some((rule, _)) = &opening {
         rules::count(&db, key, rule.as_str(), Counter::Reply, edge.now).await?;
     }

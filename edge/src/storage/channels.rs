@@ -1,8 +1,8 @@
-//! The `channels`, `channel_threads` and `whatsapp_windows` tables: a site's relay settings
-//! (secrets sealed with [`crate::secrets`]), which channel thread belongs to which
-//! conversation, and when each WhatsApp agent number last wrote.
+//! The `channels` and `channel_threads` tables: a site's relay settings (secrets sealed with
+//! [`crate::secrets`]) and which channel thread belongs to which conversation.
 
 use super::{stmt, Arg};
+use crate::channels::Config;
 use crate::error::{Error, Result};
 use beckon_shared::proto::v1::{
     ChannelKind, ChannelSecrets, ChannelSettings, ChannelStatus, ErrorCode,
@@ -14,14 +14,18 @@ use worker::D1Database;
 /// A channel with its secrets opened, for the code that talks to the channel.
 #[derive(Clone, Debug)]
 pub struct Channel {
-    pub kind: ChannelKind,
+    pub config: Config,
     pub enabled: bool,
-    pub settings: ChannelSettings,
-    pub secrets: ChannelSecrets,
     pub status: ChannelStatus,
     pub last_error: Option<String>,
     pub failing_since: Option<i64>,
     pub updated_at: i64,
+}
+
+impl Channel {
+    pub fn kind(&self) -> ChannelKind {
+        self.config.kind()
+    }
 }
 
 #[derive(Deserialize)]
@@ -63,11 +67,13 @@ impl Row {
     fn open(self, site: &SiteKey, key: &[u8]) -> Result<std::result::Result<Channel, Unreadable>> {
         let kind = ChannelKind::parse(&self.kind)
             .ok_or_else(|| Error::internal("unknown channel kind in D1"))?;
-        let settings = serde_json::from_str(&self.settings).map_err(Error::internal)?;
-        let secrets = crate::secrets::open(key, &aad(site, kind), &self.secrets)
+        let settings: ChannelSettings =
+            serde_json::from_str(&self.settings).map_err(Error::internal)?;
+        let config = crate::secrets::open(key, &aad(site, kind), &self.secrets)
             .ok()
-            .and_then(|s| serde_json::from_slice(&s).ok());
-        let Some(secrets) = secrets else {
+            .and_then(|s| serde_json::from_slice::<ChannelSecrets>(&s).ok())
+            .and_then(|secrets| Config::new(settings.clone(), secrets).ok());
+        let Some(config) = config else {
             return Ok(Err(Unreadable {
                 kind,
                 enabled: self.enabled != 0,
@@ -76,10 +82,8 @@ impl Row {
             }));
         };
         Ok(Ok(Channel {
-            kind,
+            config,
             enabled: self.enabled != 0,
-            settings,
-            secrets,
             status: status(&self.status),
             last_error: self.last_error,
             failing_since: self.failing_since,
@@ -138,9 +142,10 @@ pub async fn put(
     nonce: [u8; 12],
     now: i64,
 ) -> Result<()> {
-    let secrets = serde_json::to_vec(&ch.secrets).map_err(Error::internal)?;
-    let sealed = crate::secrets::seal(key, &aad(site, ch.kind), &secrets, nonce);
-    let settings = serde_json::to_string(&ch.settings).map_err(Error::internal)?;
+    let kind = ch.kind();
+    let secrets = serde_json::to_vec(&ch.config.secrets()).map_err(Error::internal)?;
+    let sealed = crate::secrets::seal(key, &aad(site, kind), &secrets, nonce);
+    let settings = serde_json::to_string(&ch.config.settings()).map_err(Error::internal)?;
     stmt(
         db,
         "INSERT INTO channels (site_key, kind, enabled, settings, secrets, status, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, 'unknown', ?6)
@@ -148,7 +153,7 @@ pub async fn put(
            secrets = excluded.secrets, status = 'unknown', last_error = NULL, failing_since = NULL, updated_at = excluded.updated_at",
         &[
             Arg::Str(site.as_str()),
-            Arg::Str(ch.kind.as_str()),
+            Arg::Str(kind.as_str()),
             Arg::Int(i64::from(ch.enabled)),
             Arg::Str(&settings),
             Arg::Str(&sealed),
@@ -235,27 +240,4 @@ pub async fn find_thread(
     .await?;
     id.map(|s| ConversationId::parse(&s).map_err(Error::from))
         .transpose()
-}
-
-/// An agent number wrote to the business number at `at`: its 24-hour window is open.
-pub async fn touch_window(db: &D1Database, site: &SiteKey, phone: &str, at: i64) -> Result<()> {
-    stmt(
-        db,
-        "INSERT INTO whatsapp_windows (site_key, phone, last_inbound_at) VALUES (?1, ?2, ?3)
-         ON CONFLICT(site_key, phone) DO UPDATE SET last_inbound_at = MAX(last_inbound_at, excluded.last_inbound_at)",
-        &[Arg::Str(site.as_str()), Arg::Str(phone), Arg::Int(at)],
-    )?
-    .run()
-    .await?;
-    Ok(())
-}
-
-pub async fn window(db: &D1Database, site: &SiteKey, phone: &str) -> Result<Option<i64>> {
-    Ok(stmt(
-        db,
-        "SELECT last_inbound_at FROM whatsapp_windows WHERE site_key = ?1 AND phone = ?2",
-        &[Arg::Str(site.as_str()), Arg::Str(phone)],
-    )?
-    .first(Some("last_inbound_at"))
-    .await?)
 }

@@ -1,20 +1,32 @@
 //! Protocol v1: WebSocket frames between a client (widget or inbox) and a conversation, the
-//! HTTP API's request/response bodies, and the machine-readable error codes both use.
+//! HTTP API's request/response bodies (one module per resource), the paths they live at, and
+//! the machine-readable error codes both use.
 //!
 //! Every enum a client receives has a catch-all `Unknown` variant, so a widget cached on a
 //! visitor's machine survives frames, roles or codes added to the server later.
 
-mod api;
 mod channels;
+mod contacts;
+mod conversation;
 mod error;
 mod frames;
+mod inbox;
 mod message;
+pub mod paths;
+mod presence;
+mod proactive;
+mod site;
 
-pub use api::*;
 pub use channels::*;
+pub use contacts::*;
+pub use conversation::*;
 pub use error::*;
 pub use frames::*;
+pub use inbox::*;
 pub use message::*;
+pub use presence::*;
+pub use proactive::*;
+pub use site::*;
 
 /// The value of the `v` query parameter / the subprotocol version this module speaks.
 pub const VERSION: u32 = 1;

@@ -3,12 +3,18 @@
 //! back as `message` events, signed with `v0` HMAC signatures inside a 5-minute window.
 //! Thread key: `<channel>:<root ts>`.
 
-use super::{ApiRequest, ApiResponse, Failure, Inbound, Relay};
+use crate::channels::api::{ApiRequest, ApiResponse, Failure, Inbound, Relay};
 use serde::Deserialize;
 use serde_json::json;
 
 /// Requests older or newer than this are replays (Slack's documented window).
 pub const REPLAY_WINDOW_SECS: i64 = 300;
+
+/// How a conversation's thread is known for routing: `<channel>:<root ts>` (the outbox maps it
+/// when it posts the root; the webhook looks replies up by it).
+pub fn thread_key(channel: &str, root_ts: &str) -> String {
+    format!("{channel}:{root_ts}")
+}
 
 /// Escapes text for Slack's `mrkdwn`: `&`, `<`, `>` — so visitor text cannot become a link,
 /// a mention (`<!channel>`) or formatting control.
@@ -81,7 +87,7 @@ pub fn parse_posted(resp: &ApiResponse) -> Result<String, Failure> {
             after_ms: resp
                 .retry_after
                 .as_deref()
-                .and_then(super::parse_retry_after),
+                .and_then(crate::channels::api::parse_retry_after),
             reason: "slack: rate limited".into(),
         });
     }
@@ -108,7 +114,7 @@ pub fn parse_posted(resp: &ApiResponse) -> Result<String, Failure> {
             after_ms: resp
                 .retry_after
                 .as_deref()
-                .and_then(super::parse_retry_after),
+                .and_then(crate::channels::api::parse_retry_after),
             reason: format!("slack: {error}"),
         },
         "msg_too_long" | "no_text" | "invalid_blocks" => Failure::Rejected {
@@ -149,7 +155,7 @@ pub fn verify(
     let Some(hex) = sig.trim().strip_prefix("v0=") else {
         return Err(Reject::BadSignature);
     };
-    if super::hmac_sha256_hex_matches(
+    if crate::channels::api::hmac_sha256_hex_matches(
         signing_secret.as_bytes(),
         &[b"v0:", ts.trim().as_bytes(), b":", raw],
         hex,
@@ -241,7 +247,7 @@ pub fn parse_event(raw: &[u8]) -> Option<Event> {
                 return Some(Event::Ignored);
             }
             Some(Event::Reply(Inbound {
-                thread_key: format!("{}:{}", e.channel?, e.thread_ts?),
+                thread_key: thread_key(&e.channel?, &e.thread_ts?),
                 event_key: env.event_id?,
                 author: None,
                 text: unescape(&e.text?),

@@ -4,7 +4,7 @@
 //! the reply's `context.id` is the wamid of one of our messages, which maps to the
 //! conversation. Thread key: the wamid. Webhooks are signed with `X-Hub-Signature-256`.
 
-use super::{clip, ApiRequest, ApiResponse, Failure, Relay, MAX_QUOTED_URL};
+use crate::channels::api::{clip, ApiRequest, ApiResponse, Failure, Relay, MAX_QUOTED_URL};
 use serde::Deserialize;
 use serde_json::json;
 
@@ -62,7 +62,8 @@ pub fn template_text(relay: &Relay, first: bool) -> String {
     clip(&one_line, MAX_PARAMETER_CHARS).into_owned()
 }
 
-pub struct Target<'a> {
+/// Who a message goes to, from which business number, with which credentials.
+pub struct Addressee<'a> {
     pub api_base: &'a str,
     pub version: &'a str,
     pub phone_number_id: &'a str,
@@ -71,7 +72,7 @@ pub struct Target<'a> {
 }
 
 /// Free-form text (inside the window).
-pub fn send_text(t: &Target, text: &str) -> ApiRequest {
+pub fn send_text(t: &Addressee, text: &str) -> ApiRequest {
     ApiRequest::json(
         messages_url(t.api_base, t.version, t.phone_number_id),
         Some(t.access_token),
@@ -83,7 +84,7 @@ pub fn send_text(t: &Target, text: &str) -> ApiRequest {
 /// The approved template: `{{1}}` = site name, `{{2}}` = the message (clipped: template
 /// parameters are limited), with the conversation id as the quick-reply payload.
 pub fn send_template(
-    t: &Target,
+    t: &Addressee,
     template: &str,
     language: &str,
     site_name: &str,
@@ -140,7 +141,7 @@ pub fn parse_sent(resp: &ApiResponse) -> Result<String, Failure> {
         let after_ms = resp
             .retry_after
             .as_deref()
-            .and_then(super::parse_retry_after);
+            .and_then(crate::channels::api::parse_retry_after);
         return Err(match e.code {
             RE_ENGAGEMENT => Failure::NeedsTemplate,
             4 | 80007 | 130429 | 131056 | 2 | 1 => Failure::Retry { after_ms, reason },
@@ -170,7 +171,9 @@ pub fn parse_sent(resp: &ApiResponse) -> Result<String, Failure> {
 pub fn verify(app_secret: &str, header: Option<&str>, raw: &[u8]) -> bool {
     header
         .and_then(|h| h.trim().strip_prefix("sha256="))
-        .is_some_and(|hex| super::hmac_sha256_hex_matches(app_secret.as_bytes(), &[raw], hex))
+        .is_some_and(|hex| {
+            crate::channels::api::hmac_sha256_hex_matches(app_secret.as_bytes(), &[raw], hex)
+        })
 }
 
 /// The GET handshake: `hub.challenge` if `hub.mode=subscribe` and the verify token matches.
@@ -374,8 +377,8 @@ mod tests {
         );
     }
 
-    fn target() -> Target<'static> {
-        Target {
+    fn target() -> Addressee<'static> {
+        Addressee {
             api_base: "https://graph.facebook.com",
             version: "v23.0",
             phone_number_id: "106540352242922",

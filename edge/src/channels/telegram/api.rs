@@ -5,13 +5,21 @@
 //! (`/start`) become contacts the business may write to there (CHANNELS.md §2.1: a bot can
 //! message only users who started it).
 
-use super::{clip, ApiRequest, ApiResponse, Failure, Inbound, Relay, MAX_QUOTED_URL};
 use crate::auth::ct_eq;
+use crate::channels::api::{
+    clip, ApiRequest, ApiResponse, Failure, Inbound, Relay, MAX_QUOTED_URL,
+};
 use serde::Deserialize;
 use serde_json::json;
 
 /// Topic icon colour (one of the six Telegram allows).
 const ICON_COLOR: i64 = 7322096;
+
+/// How a conversation's topic is known for routing: `<chat_id>:<message_thread_id>` (the
+/// outbox maps it when it opens the topic; the webhook looks replies up by it).
+pub fn thread_key(chat_id: i64, thread_id: i64) -> String {
+    format!("{chat_id}:{thread_id}")
+}
 
 fn url(api_base: &str, token: &str, method: &str) -> String {
     format!("{api_base}/bot{token}/{method}")
@@ -349,7 +357,7 @@ pub fn parse_update(raw: &[u8]) -> Option<Event> {
     }
     let thread = m.message_thread_id?;
     Some(Event::AgentReply(Inbound {
-        thread_key: format!("{}:{thread}", m.chat.id),
+        thread_key: thread_key(m.chat.id, thread),
         event_key,
         author: Some(from.first_name).filter(|n| !n.is_empty()),
         text: text?,

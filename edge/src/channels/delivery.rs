@@ -1,0 +1,196 @@
+//! One outgoing item on its way to one channel target, and the I/O a driver may use while
+//! sending it — all provided by the outbox that owns the item: the channel's API (under the
+//! relay timeout), the conversation's thread in the channel, the ledger of deliveries (so a
+//! retry never serves a recipient twice) and the D1 mappings inbound replies are routed by.
+
+use super::{ApiRequest, ApiResponse, ContactRoute, Failure, Target};
+use crate::storage;
+use beckon_shared::proto::v1::{ChannelKind, Message};
+use beckon_shared::{ConversationId, SiteKey};
+use worker::{D1Database, Env};
+
+/// What is being sent.
+#[derive(Clone, Debug)]
+pub enum Content {
+    /// A message of a conversation.
+    Message(Message),
+    /// A notice of Beckon's own, sent as it is: a channel test, a new contact's greeting.
+    Notice(String),
+}
+
+/// An outgoing item with its context.
+#[derive(Clone, Debug)]
+pub struct Envelope {
+    pub site: SiteKey,
+    /// The site's display name.
+    pub site_name: String,
+    /// The conversation the item belongs to (none for a site's own notices).
+    pub conversation: Option<ConversationId>,
+    pub page_url: Option<String>,
+    /// For a contact target: the contact's address.
+    pub contact: Option<ContactRoute>,
+    pub content: Content,
+}
+
+/// Who on a target received an item: the target's one destination (a thread, a channel), or
+/// one address of several (a WhatsApp number).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Recipient<'a> {
+    Destination,
+    Address(&'a str),
+}
+
+impl Recipient<'_> {
+    /// As stored in the ledger (`""` for the one destination).
+    pub fn as_str(&self) -> &str {
+        match self {
+            Recipient::Destination => "",
+            Recipient::Address(a) => a,
+        }
+    }
+}
+
+/// The owner's record of what was delivered, and of the conversation's threads.
+pub trait Ledger {
+    fn thread(&self, kind: ChannelKind) -> crate::error::Result<Option<String>>;
+    fn set_thread(&self, kind: ChannelKind, thread: Option<&str>) -> crate::error::Result<()>;
+    /// Whether this item already reached `recipient` on this target.
+    fn delivered(&self, recipient: &str) -> crate::error::Result<bool>;
+    /// Whether any item of this owner reached `recipient` on this target before.
+    fn served_before(&self, recipient: &str) -> crate::error::Result<bool>;
+    fn record(&self, recipient: &str, remote_id: &str, now: i64) -> crate::error::Result<()>;
+}
+
+pub struct Delivery<'a> {
+    pub target: Target,
+    pub envelope: &'a Envelope,
+    /// The channel asked for this item's fallback form (WhatsApp: the template, after a
+    /// free-form send was refused for the 24-hour window).
+    pub fallback: bool,
+    pub(crate) ledger: &'a dyn Ledger,
+    pub(crate) env: &'a Env,
+    pub(crate) timeout_ms: u64,
+}
+
+impl Delivery<'_> {
+    /// Calls the channel's API.
+    pub async fn send(&self, request: &ApiRequest) -> Result<ApiResponse, Failure> {
+        crate::transport::send(request, self.timeout_ms).await
+    }
+
+    pub fn db(&self) -> Result<D1Database, Failure> {
+        self.env.d1("DB").map_err(Failure::internal)
+    }
+
+    pub fn now(&self) -> i64 {
+        crate::http::now_ms()
+    }
+
+    /// The conversation's thread in this channel, if it has one.
+    pub fn thread(&self) -> Result<Option<String>, Failure> {
+        self.ledger
+            .thread(self.target.channel())
+            .map_err(Failure::internal)
+    }
+
+    /// Keeps `thread` as the conversation's thread, reachable by inbound replies under `key`.
+    /// The D1 mapping is written first: a thread we remember must be one replies can be routed
+    /// from. If mapping fails the item is retried and opens a fresh thread; no reply is lost.
+    pub async fn remember_thread(&self, thread: &str, key: &str) -> Result<(), Failure> {
+        self.map_remote(key).await?;
+        self.ledger
+            .set_thread(self.target.channel(), Some(thread))
+            .map_err(Failure::internal)
+    }
+
+    /// The thread is gone (deleted in the channel): the next item opens a new one.
+    pub fn forget_thread(&self) -> Result<(), Failure> {
+        self.ledger
+            .set_thread(self.target.channel(), None)
+            .map_err(Failure::internal)
+    }
+
+    /// Routes inbound events carrying `key` (a thread, a remote message id) to this item's
+    /// conversation. Notices belong to no conversation: nothing to map.
+    pub async fn map_remote(&self, key: &str) -> Result<(), Failure> {
+        let Some(conversation) = &self.envelope.conversation else {
+            return Ok(());
+        };
+        storage::channels::map_thread(
+            &self.db()?,
+            self.target.channel(),
+            &self.envelope.site,
+            key,
+            conversation,
+            self.now(),
+        )
+        .await
+        .map_err(Failure::internal)
+    }
+
+    pub fn delivered(&self, to: Recipient) -> Result<bool, Failure> {
+        self.ledger
+            .delivered(to.as_str())
+            .map_err(Failure::internal)
+    }
+
+    /// Whether this is the first item of the owner to reach `to` (a thread's header goes with
+    /// the first message that actually lands there).
+    pub fn first_to(&self, to: Recipient) -> Result<bool, Failure> {
+        Ok(!self
+            .ledger
+            .served_before(to.as_str())
+            .map_err(Failure::internal)?)
+    }
+
+    /// Records that `to` received the item as `remote_id`.
+    pub fn record(&self, to: Recipient, remote_id: &str) -> Result<(), Failure> {
+        self.ledger
+            .record(to.as_str(), remote_id, self.now())
+            .map_err(Failure::internal)
+    }
+
+    /// The message being relayed, if the content is one.
+    pub fn message(&self) -> Option<&Message> {
+        match &self.envelope.content {
+            Content::Message(m) => Some(m),
+            Content::Notice(_) => None,
+        }
+    }
+
+    /// The notice's text, or the message's body.
+    pub fn text(&self) -> &str {
+        match &self.envelope.content {
+            Content::Message(m) => &m.body,
+            Content::Notice(text) => text,
+        }
+    }
+
+    /// The relay of a conversation message, as agents see it.
+    pub fn relay<'m>(&'m self, m: &'m Message) -> super::Relay<'m> {
+        super::Relay {
+            site_name: &self.envelope.site_name,
+            conversation_id: self
+                .envelope
+                .conversation
+                .as_ref()
+                .map_or("", ConversationId::as_str),
+            page_url: self.envelope.page_url.as_deref(),
+            role: m.role,
+            author: m.author.as_deref(),
+            via: m.via.as_deref(),
+            body: &m.body,
+        }
+    }
+
+    /// The contact's address, for a contact target.
+    pub fn contact_address(&self) -> Result<&str, Failure> {
+        self.envelope
+            .contact
+            .as_ref()
+            .map(|c| c.address.as_str())
+            .ok_or(Failure::Permanent {
+                reason: "no contact address".into(),
+            })
+    }
+}

@@ -1,0 +1,192 @@
+//! What a channel's webhook may do once it has verified a request: route an agent's reply to
+//! the conversation its thread belongs to (by the thread, never by anything the sender
+//! claims), take a contact's message into their conversation (opening one if none is going
+//! on), report a delivery status, greet a new contact through the site's outbox. Every action
+//! is idempotent by the channel's event id, so a redelivered webhook is applied once; every
+//! failure of ours is returned, so the webhook answers 5xx and the channel redelivers.
+
+use super::{ContactRoute, Inbound};
+use crate::conversation::client::ConversationClient;
+use crate::conversation::{self, Opening, PostRequest, Principal, StatusReport};
+use crate::error::{Error, Result};
+use crate::http::{self, Edge};
+use crate::outbox::policy::DeliveryStatus;
+use crate::storage::{channels as store, visitors};
+use beckon_shared::limits::MAX_MESSAGE_CHARS;
+use beckon_shared::proto::v1::{ChannelKind, ConversationOrigin, ErrorCode};
+use beckon_shared::{ConversationId, SiteKey, VisitorId};
+use worker::{D1Database, Request, Response};
+
+/// Largest webhook body read; anything larger is refused before it is verified or parsed.
+pub const MAX_WEBHOOK_BODY_BYTES: usize = 256 * 1024;
+
+/// A verified webhook's view of the edge.
+pub struct Hook<'a> {
+    pub edge: &'a Edge,
+    pub site: &'a SiteKey,
+    pub kind: ChannelKind,
+}
+
+/// The refusal of a request whose credentials do not verify.
+pub fn unauthorized(what: &str) -> Error {
+    Error::new(ErrorCode::InvalidToken, format!("{what} does not verify"))
+}
+
+/// The plain "ok" every channel accepts as an acknowledgement.
+pub fn ok() -> Result<Response> {
+    http::text(200, "text/plain; charset=utf-8", "ok")
+}
+
+impl Hook<'_> {
+    pub fn db(&self) -> Result<D1Database> {
+        self.edge.db()
+    }
+
+    pub fn now(&self) -> i64 {
+        self.edge.now
+    }
+
+    /// The raw body, at most [`MAX_WEBHOOK_BODY_BYTES`].
+    pub async fn read_body(&self, req: &mut Request) -> Result<Vec<u8>> {
+        let declared = req
+            .headers()
+            .get("content-length")?
+            .and_then(|v| v.parse::<usize>().ok());
+        if declared.is_some_and(|n| n > MAX_WEBHOOK_BODY_BYTES) {
+            return Err(Error::code(ErrorCode::PayloadTooLarge));
+        }
+        let raw = req.bytes().await?;
+        if raw.len() > MAX_WEBHOOK_BODY_BYTES {
+            return Err(Error::code(ErrorCode::PayloadTooLarge));
+        }
+        Ok(raw)
+    }
+
+    /// The site's display name.
+    pub async fn site_name(&self) -> Result<String> {
+        Ok(crate::channels::set::get(&self.edge.env, self.site)
+            .await?
+            .site_name
+            .clone())
+    }
+
+    /// Stores an agent's reply in the conversation its thread belongs to (once per event).
+    pub async fn agent_reply(&self, inbound: Inbound) -> Result<()> {
+        let db = self.db()?;
+        let Some(conversation) =
+            store::find_thread(&db, self.kind, self.site, &inbound.thread_key).await?
+        else {
+            worker::console_log!(
+                "{} reply in an unknown thread of site {}: ignored",
+                self.kind.as_str(),
+                self.site
+            );
+            return Ok(());
+        };
+        let body: String = inbound.text.chars().take(MAX_MESSAGE_CHARS).collect();
+        if body.trim().is_empty() {
+            return Ok(());
+        }
+        let post = PostRequest {
+            principal: Principal::Agent {
+                name: inbound.author,
+                via: self.kind.as_str().into(),
+            },
+            body,
+            client_msg_id: Some(super::api::idempotency_key(
+                self.kind.as_str(),
+                &inbound.event_key,
+            )),
+        };
+        ConversationClient::new(&self.edge.env, &conversation)?
+            .post(&post)
+            .await?;
+        Ok(())
+    }
+
+    /// The contact and conversation a message from `route` belongs to, if any.
+    pub async fn contact_thread(
+        &self,
+        route: &ContactRoute,
+    ) -> Result<Option<(VisitorId, ConversationId)>> {
+        visitors::find_contact_thread(&self.db()?, self.site, route.channel, &route.address).await
+    }
+
+    /// Stores a contact's message as the visitor's in `thread`, once per channel event
+    /// (`event_id`, namespaced by the channel's `prefix`).
+    pub async fn contact_message(
+        &self,
+        (visitor, conversation): (VisitorId, ConversationId),
+        (prefix, event_id): (&str, &str),
+        text: &str,
+    ) -> Result<()> {
+        let post = PostRequest {
+            principal: Principal::Visitor {
+                site: self.site.clone(),
+                visitor_id: visitor,
+            },
+            body: text.chars().take(MAX_MESSAGE_CHARS).collect(),
+            client_msg_id: Some(super::api::idempotency_key(prefix, event_id)),
+        };
+        ConversationClient::new(&self.edge.env, &conversation)?
+            .post(&post)
+            .await?;
+        Ok(())
+    }
+
+    /// Opens the conversation of a contact who wrote unprompted, owned by `owner`, under an
+    /// id derived from the site and the contact's address: every webhook handling that
+    /// contact's messages at the same time agrees on it.
+    pub async fn open_for_contact(
+        &self,
+        owner: &VisitorId,
+        route: ContactRoute,
+    ) -> Result<ConversationId> {
+        let id = ConversationId::from_random(crate::auth::derive_id(
+            &self.edge.token_secret()?,
+            &format!("{}-contact-conversation", route.channel.as_str()),
+            &format!("{}\n{}", self.site, route.address),
+        ));
+        conversation::open(
+            &self.edge.env,
+            Opening {
+                id: Some(id.clone()),
+                origin: ConversationOrigin::Visitor,
+                contact: Some(route),
+                ..Opening::new(self.site.clone(), owner.clone(), self.now())
+            },
+        )
+        .await?;
+        Ok(id)
+    }
+
+    /// Reports a delivery status of the message the channel knows as `remote_id` to its
+    /// conversation. With `fallback`, the message goes out again in the channel's fallback
+    /// form, and `fallback` says why.
+    pub async fn delivery_status(
+        &self,
+        remote_id: String,
+        status: DeliveryStatus,
+        fallback: Option<String>,
+    ) -> Result<()> {
+        let Some(conversation) =
+            store::find_thread(&self.db()?, self.kind, self.site, &remote_id).await?
+        else {
+            return Ok(());
+        };
+        let report = StatusReport {
+            remote_id,
+            status,
+            fallback,
+        };
+        ConversationClient::new(&self.edge.env, &conversation)?
+            .relay_status(&report)
+            .await
+    }
+
+    /// Greets a contact (through the site's outbox: retried, and once per contact address).
+    pub async fn greet(&self, route: &ContactRoute, text: String) -> Result<()> {
+        let key = format!("greeting:{}:{}", route.channel.as_str(), route.address);
+        crate::site_outbox::notice(&self.edge.env, self.site, route, &key, &text).await
+    }
+}

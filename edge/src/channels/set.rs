@@ -1,0 +1,129 @@
+//! A site's channels as relays need them: read from D1 with their secrets opened, and cached
+//! in the isolate for a few seconds — every message of every conversation consults them, and
+//! most sites change them rarely. A change made through the admin API forgets the entry in
+//! that isolate at once; other isolates catch up within [`TTL_MS`]. Health is noted in the
+//! entry too, so a healthy channel is not re-reported to D1 after every relay.
+
+use super::Config;
+use crate::error::Result;
+use crate::http;
+use crate::storage::{self, channels::Unreadable};
+use beckon_shared::proto::v1::{ChannelKind, ChannelStatus};
+use beckon_shared::SiteKey;
+use std::cell::{Cell, RefCell};
+use std::collections::HashMap;
+use std::rc::Rc;
+use worker::Env;
+
+/// How long an isolate trusts its copy of a site's channels.
+pub const TTL_MS: i64 = 10_000;
+
+/// One enabled channel whose secrets could be opened.
+pub struct Active {
+    pub config: Config,
+    status: Cell<ChannelStatus>,
+}
+
+pub struct SiteChannels {
+    /// The site's display name (relays name it).
+    pub site_name: String,
+    pub active: Vec<Active>,
+    /// Enabled channels whose stored secrets cannot be opened (see [`Unreadable::REASON`]).
+    pub unreadable: Vec<ChannelKind>,
+}
+
+impl SiteChannels {
+    pub fn get(&self, kind: ChannelKind) -> Option<&Active> {
+        self.active.iter().find(|a| a.config.kind() == kind)
+    }
+
+    /// Whether `kind` is enabled (readable or not): relays to it are queued.
+    pub fn is_enabled(&self, kind: ChannelKind) -> bool {
+        self.get(kind).is_some() || self.unreadable.contains(&kind)
+    }
+
+    /// Whether any channel is enabled.
+    pub fn any(&self) -> bool {
+        !self.active.is_empty() || !self.unreadable.is_empty()
+    }
+}
+
+thread_local! {
+    static CACHE: RefCell<HashMap<String, (i64, Rc<SiteChannels>)>> = RefCell::new(HashMap::new());
+}
+
+/// The site's channels, from the cache or D1.
+pub async fn get(env: &Env, site: &SiteKey) -> Result<Rc<SiteChannels>> {
+    let now = http::now_ms();
+    let hit = CACHE.with(|c| {
+        c.borrow()
+            .get(site.as_str())
+            .filter(|(expires, _)| *expires > now)
+            .map(|(_, s)| s.clone())
+    });
+    if let Some(s) = hit {
+        return Ok(s);
+    }
+    let db = env.d1("DB")?;
+    let key = http::secret(env, "SECRETS_KEY")?;
+    let mut active = Vec::new();
+    let mut unreadable = Vec::new();
+    for entry in storage::channels::list(&db, site, &key).await? {
+        match entry {
+            Ok(c) if c.enabled => active.push(Active {
+                config: c.config,
+                status: Cell::new(c.status),
+            }),
+            Ok(_) => {}
+            Err(Unreadable {
+                kind,
+                enabled: true,
+                ..
+            }) => unreadable.push(kind),
+            Err(_) => {}
+        }
+    }
+    let site_name = storage::sites::get(&db, site)
+        .await?
+        .map_or_else(|| site.to_string(), |s| s.name);
+    let entry = Rc::new(SiteChannels {
+        site_name,
+        active,
+        unreadable,
+    });
+    CACHE.with(|c| {
+        c.borrow_mut()
+            .insert(site.to_string(), (now + TTL_MS, entry.clone()))
+    });
+    Ok(entry)
+}
+
+/// Forgets the site's channels in this isolate (after an admin change).
+pub fn invalidate(site: &SiteKey) {
+    CACHE.with(|c| c.borrow_mut().remove(site.as_str()));
+}
+
+/// Records a channel's health in D1 when it changes: `None` is healthy, `Some(reason)`
+/// failing. A failure is always written (its reason may be new).
+pub async fn report(env: &Env, site: &SiteKey, kind: ChannelKind, error: Option<&str>) {
+    let channels = get(env, site).await.ok();
+    let active = channels.as_ref().and_then(|c| c.get(kind));
+    if error.is_none() && active.is_some_and(|a| a.status.get() == ChannelStatus::Ok) {
+        return;
+    }
+    let result = async {
+        storage::channels::report(&env.d1("DB")?, site, kind, error, http::now_ms()).await
+    }
+    .await;
+    match result {
+        Ok(()) => {
+            if let Some(a) = active {
+                a.status.set(match error {
+                    None => ChannelStatus::Ok,
+                    Some(_) => ChannelStatus::Failing,
+                });
+            }
+        }
+        Err(e) => worker::console_error!("reporting channel health failed: {e}"),
+    }
+}

@@ -1,0 +1,110 @@
+//! `/hooks/whatsapp/{site}`: the subscription handshake (`GET`, `hub.verify_token`) and
+//! events (`POST`, signed with `X-Hub-Signature-256` over the raw body): agents'
+//! swipe-replies, contacts' answers, and delivery statuses of our messages. Every event of a
+//! batch is handled even if one fails; then a failure answers 5xx so Meta redelivers the
+//! batch (the event ids make the retry apply each message once).
+
+use super::{api, window, Whatsapp};
+use crate::channels::inbound::{ok, unauthorized};
+use crate::channels::{ContactRoute, Hook, Inbound};
+use crate::error::{Error, Result};
+use crate::http;
+use crate::outbox::policy::DeliveryStatus;
+use beckon_shared::proto::v1::{ContactChannel, ErrorCode};
+use worker::{Method, Request, Response};
+
+/// Namespace of contacts' message ids (their idempotency keys).
+const CONTACT_EVENTS: &str = "wa-contact";
+
+pub(super) async fn handle(ch: &Whatsapp, mut req: Request, hook: &Hook<'_>) -> Result<Response> {
+    if req.method() == Method::Get {
+        let q = http::query(&req)?;
+        let get = |k: &str| q.get(k).map(String::as_str);
+        return match api::handshake(
+            get("hub.mode"),
+            get("hub.verify_token"),
+            get("hub.challenge"),
+            &ch.secrets.verify_token,
+        ) {
+            Some(challenge) => http::text(200, "text/plain; charset=utf-8", challenge),
+            None => Err(Error::new(
+                ErrorCode::Forbidden,
+                "hub.verify_token does not match",
+            )),
+        };
+    }
+    let signature = req.headers().get("x-hub-signature-256")?;
+    let raw = hook.read_body(&mut req).await?;
+    if !api::verify(&ch.secrets.app_secret, signature.as_deref(), &raw) {
+        return Err(unauthorized("X-Hub-Signature-256"));
+    }
+    let events = api::parse_webhook(&raw)
+        .ok_or_else(|| Error::bad_request("not a WhatsApp webhook payload"))?;
+    let mut failure = None;
+    for event in events {
+        if let Err(e) = handle_event(ch, hook, event).await {
+            worker::console_error!("whatsapp webhook event: {e}");
+            failure = Some(e);
+        }
+    }
+    match failure {
+        Some(e) if e.status() >= 500 => Err(e),
+        _ => ok(),
+    }
+}
+
+async fn handle_event(ch: &Whatsapp, hook: &Hook<'_>, event: api::Event) -> Result<()> {
+    match event {
+        api::Event::Message {
+            from,
+            id,
+            context_id,
+            text,
+            is_button,
+        } => {
+            // Any message opens (refreshes) that number's 24-hour window.
+            window::touch(&hook.db()?, hook.site, &from, hook.now()).await?;
+            if !ch.settings.agent_numbers.contains(&from) {
+                // A contact the business reached on WhatsApp, answering; other numbers are
+                // neither agents nor contacts of this site.
+                let route = ContactRoute {
+                    channel: ContactChannel::Whatsapp,
+                    address: from,
+                };
+                let (Some(text), Some(thread)) = (text, hook.contact_thread(&route).await?) else {
+                    return Ok(());
+                };
+                return hook
+                    .contact_message(thread, (CONTACT_EVENTS, &id), &text)
+                    .await;
+            }
+            if let (Some(context), Some(text), false) = (context_id, text, is_button) {
+                let inbound = Inbound {
+                    thread_key: context,
+                    event_key: id,
+                    author: None,
+                    text,
+                };
+                hook.agent_reply(inbound).await?;
+            }
+            Ok(())
+        }
+        api::Event::Status {
+            id,
+            status,
+            error_code,
+        } => {
+            let Some(status) = DeliveryStatus::parse(&status) else {
+                return Ok(());
+            };
+            // A free-form send refused for the window after the fact: resend as the template.
+            let fallback = (status == DeliveryStatus::Failed
+                && error_code == Some(api::RE_ENGAGEMENT))
+            .then(|| {
+                "free-form refused outside the 24-hour window (131047); resending as template"
+                    .to_owned()
+            });
+            hook.delivery_status(id, status, fallback).await
+        }
+    }
+}

@@ -1,0 +1,249 @@
+//! The outbox: a durable queue of items (conversation messages, the site's notices) to send
+//! to channel targets, owned by a Durable Object and knowing no channel by name.
+//!
+//! - **Written with the item**: its owner queues the item's targets in the same synchronous
+//!   block that stores the item, so a stored item always has its sends pending.
+//! - **Sent by the pump**, right after the owner stored something and again from its alarm:
+//!   per target, oldest first, one at a time (order is kept; a failing target never blocks
+//!   the others). Targets whose channel the site has not set up are marked `skipped`.
+//! - **Exactly once per recipient**: drivers record each recipient served in the ledger
+//!   before the row completes, and skip recipients already served on a retry.
+//! - **Retries** follow [`policy::decide`]: exponential backoff with jitter, never sooner than
+//!   the channel's hint; a channel failing for good is reported on its D1 row (admin API,
+//!   inbox badge) and keeps being retried slowly until its settings are fixed.
+
+pub mod policy;
+pub mod store;
+
+use crate::channels::delivery::Delivery;
+use crate::channels::set::{self, SiteChannels};
+use crate::channels::{Envelope, Failure, Target};
+use crate::error::Result;
+use crate::http;
+use crate::storage::channels::Unreadable;
+use beckon_shared::SiteKey;
+use policy::{Attempt, Health, Next};
+use std::cell::Cell;
+use store::{OutboxStore, Row};
+use worker::Env;
+
+/// Rows sent per target per pump run (the alarm picks up the rest).
+const BATCH: usize = 100;
+/// When a pending row exists but no pump is running, the alarm comes back within this.
+const SAFETY_NET_MS: i64 = 5_000;
+/// How long the pump waits after an error of ours (D1, a missing secret) before trying again.
+const PUMP_ERROR_BACKOFF_MS: i64 = 60_000;
+
+/// What an outbox needs from the Durable Object that owns it. (Its futures need not be
+/// `Send`: a Worker is single-threaded.)
+#[allow(async_fn_in_trait)]
+pub trait Owner {
+    fn env(&self) -> &Env;
+    /// The site the items belong to.
+    fn site(&self) -> Result<SiteKey>;
+    /// Row `seq`'s item for `target`, or `None` if it is gone.
+    fn envelope(&self, seq: i64, target: Target, site_name: &str) -> Result<Option<Envelope>>;
+    /// Asks for the owner's alarm at `at` (or none): the owner's alarm handler then pumps.
+    async fn wake_at(&self, at: Option<i64>);
+    /// The alarm time currently set, if any.
+    async fn alarm(&self) -> Option<i64>;
+}
+
+pub struct Outbox {
+    pub store: OutboxStore,
+    /// A pump is running.
+    pumping: Cell<bool>,
+    /// Work arrived while it ran: run again.
+    pump_again: Cell<bool>,
+}
+
+impl Outbox {
+    pub fn new(sql: worker::SqlStorage) -> Result<Outbox> {
+        Ok(Outbox {
+            store: OutboxStore::new(sql)?,
+            pumping: Cell::new(false),
+            pump_again: Cell::new(false),
+        })
+    }
+
+    /// Makes sure the alarm comes back for pending rows even if this instance dies before
+    /// its pump finishes.
+    pub async fn arm_safety_net(&self, owner: &impl Owner) {
+        let at = http::now_ms() + SAFETY_NET_MS;
+        if owner.alarm().await.is_none_or(|current| current > at) {
+            owner.wake_at(Some(at)).await;
+        }
+    }
+
+    /// Sends what is due. Concurrent calls coalesce: one pump runs, and runs again if asked
+    /// while it was busy. Ends by asking for the alarm at the next due row.
+    pub async fn pump(&self, owner: &impl Owner) {
+        if self.pumping.replace(true) {
+            self.pump_again.set(true);
+            return;
+        }
+        let mut not_before = 0;
+        loop {
+            self.pump_again.set(false);
+            if let Err(e) = self.pump_once(owner).await {
+                // D1 or a secret unavailable: come back later, not in a tight loop.
+                worker::console_error!("outbox pump: {e}");
+                not_before = http::now_ms() + PUMP_ERROR_BACKOFF_MS;
+            }
+            if !self.pump_again.get() {
+                break;
+            }
+        }
+        self.pumping.set(false);
+        match self.store.earliest_due() {
+            Ok(due) => {
+                owner
+                    .wake_at(due.map(|at| at.max(not_before).max(http::now_ms())))
+                    .await
+            }
+            Err(e) => worker::console_error!("outbox: {e}"),
+        }
+    }
+
+    async fn pump_once(&self, owner: &impl Owner) -> Result<()> {
+        let targets = self.store.pending_targets()?;
+        if targets.is_empty() {
+            return Ok(());
+        }
+        let site = owner.site()?;
+        let channels = set::get(owner.env(), &site).await?;
+        let now = http::now_ms();
+        // Such a channel cannot send until set up again: its rows fail with the reason (shown
+        // in the inbox) instead of waiting forever.
+        for kind in &channels.unreadable {
+            if self.store.fail_pending(*kind, Unreadable::REASON, now)? {
+                set::report(owner.env(), &site, *kind, Some(Unreadable::REASON)).await;
+            }
+        }
+        let mut work = Vec::new();
+        for target in targets {
+            if channels.get(target.channel()).is_some() {
+                work.push(self.pump_target(owner, &site, &channels, target));
+            } else if !channels.unreadable.contains(&target.channel()) {
+                self.store.skip_pending(target, now)?;
+            }
+        }
+        futures_util::future::join_all(work).await;
+        Ok(())
+    }
+
+    /// Sends one target's due rows in order; stops at the first that must wait.
+    async fn pump_target(
+        &self,
+        owner: &impl Owner,
+        site: &SiteKey,
+        channels: &SiteChannels,
+        target: Target,
+    ) {
+        let Some(channel) = channels.get(target.channel()) else {
+            return;
+        };
+        for _ in 0..BATCH {
+            let row = match self.store.next_pending(target) {
+                Ok(Some(row)) if row.next_at <= http::now_ms() => row,
+                Ok(_) => return,
+                Err(e) => return worker::console_error!("outbox: {e}"),
+            };
+            let envelope = owner.envelope(row.seq, target, &channels.site_name);
+            let outcome = match &envelope {
+                Ok(Some(envelope)) => {
+                    let delivery = Delivery {
+                        target,
+                        envelope,
+                        fallback: row.fallback != 0,
+                        ledger: &self.store.ledger(row.seq, target),
+                        env: owner.env(),
+                        timeout_ms: crate::transport::timeout_ms(owner.env()),
+                    };
+                    channel.config.deliver(&delivery).await
+                }
+                Ok(None) => Err(Failure::Permanent {
+                    reason: "the item to send is gone".into(),
+                }),
+                Err(e) => Err(Failure::internal(e)),
+            };
+            let probe = matches!(
+                envelope,
+                Ok(Some(Envelope {
+                    content: crate::channels::Content::Notice(_),
+                    contact: None,
+                    ..
+                }))
+            );
+            let go_on = self
+                .settle(
+                    owner,
+                    site,
+                    target,
+                    &row,
+                    outcome.as_ref().map(|_| ()),
+                    probe,
+                )
+                .await;
+            if !go_on {
+                return;
+            }
+        }
+    }
+
+    /// Records an attempt's result on its row and the channel's health; whether the target's
+    /// next row may go now.
+    async fn settle(
+        &self,
+        owner: &impl Owner,
+        site: &SiteKey,
+        target: Target,
+        row: &Row,
+        outcome: std::result::Result<(), &Failure>,
+        probe: bool,
+    ) -> bool {
+        let now = http::now_ms();
+        let (next, health) = policy::decide(Attempt {
+            outcome,
+            attempts_before: row.attempts.max(0) as u32,
+            now,
+            jitter: js_sys::Math::random(),
+            to_agents: matches!(target, Target::Agents(_)),
+            probe,
+        });
+        let (written, go_on) = match &next {
+            Next::Sent => (self.store.finish(row.seq, target, "sent", None, now), true),
+            Next::Failed { reason } => (
+                self.store
+                    .finish(row.seq, target, "failed", Some(reason), now),
+                true,
+            ),
+            Next::RetryAt {
+                at,
+                attempts,
+                reason,
+            } => (
+                self.store
+                    .retry_later(row.seq, target, *attempts, *at, reason),
+                false,
+            ),
+            Next::GiveUp { reason } => (
+                self.store
+                    .finish(row.seq, target, "failed", Some(reason), now),
+                true,
+            ),
+        };
+        if let Err(e) = written {
+            worker::console_error!("outbox: {e}");
+            return false;
+        }
+        match health {
+            Health::Unchanged => {}
+            Health::Ok => set::report(owner.env(), site, target.channel(), None).await,
+            Health::Failing(reason) => {
+                set::report(owner.env(), site, target.channel(), Some(&reason)).await
+            }
+        }
+        go_on
+    }
+}

@@ -1,0 +1,301 @@
+//! Channel settings: where a site's conversations are relayed. Each channel has a module with
+//! its public settings and its secrets; this one lists the channels once ([`channels!`]) and
+//! derives the kind, settings and secrets enums from that list. Settings and secrets are
+//! separate types so secrets can never be serialized back to a client by accident: the API
+//! returns [`ChannelInfo`], which has no secret fields at all.
+
+mod slack;
+mod telegram;
+mod whatsapp;
+
+pub use slack::{SlackSecrets, SlackSettings};
+pub use telegram::{TelegramSecrets, TelegramSettings};
+pub use whatsapp::{WhatsappSecrets, WhatsappSettings};
+
+use super::ErrorCode;
+use serde::{Deserialize, Serialize};
+
+/// Declares the channels: for each, its variant, settings and secrets types, wire name,
+/// display name and production API base. Adding a channel adds one line here.
+macro_rules! channels {
+    ($($Variant:ident($Settings:ident, $Secrets:ident) = $name:literal, $label:literal, $base:literal;)*) => {
+        /// A messaging app conversations are relayed into.
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+        #[serde(rename_all = "snake_case")]
+        pub enum ChannelKind {
+            $($Variant,)*
+        }
+
+        impl ChannelKind {
+            pub const ALL: &'static [ChannelKind] = &[$(ChannelKind::$Variant,)*];
+
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $(ChannelKind::$Variant => $name,)*
+                }
+            }
+
+            /// The app's name as people write it.
+            pub fn label(self) -> &'static str {
+                match self {
+                    $(ChannelKind::$Variant => $label,)*
+                }
+            }
+
+            /// The production API host, used when `api_base` is not set.
+            pub fn default_api_base(self) -> &'static str {
+                match self {
+                    $(ChannelKind::$Variant => $base,)*
+                }
+            }
+        }
+
+        /// Non-secret settings of one channel (`{"kind": "<channel>", …}`).
+        #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+        #[serde(tag = "kind", rename_all = "snake_case")]
+        pub enum ChannelSettings {
+            $($Variant($Settings),)*
+        }
+
+        impl ChannelSettings {
+            pub fn kind(&self) -> ChannelKind {
+                match self {
+                    $(ChannelSettings::$Variant(_) => ChannelKind::$Variant,)*
+                }
+            }
+
+            /// The API base URL relays go to (the production host unless set).
+            pub fn api_base(&self) -> &str {
+                match self {
+                    $(ChannelSettings::$Variant(s) => s.api_base(),)*
+                }
+            }
+
+            /// Checks and normalises the settings.
+            pub fn validated(self) -> Result<Self, (ErrorCode, String)> {
+                Ok(match self {
+                    $(ChannelSettings::$Variant(s) => ChannelSettings::$Variant(s.validated()?),)*
+                })
+            }
+        }
+
+        /// Secrets of one channel. Write-only: accepted by the API, never returned or logged.
+        #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+        #[serde(tag = "kind", rename_all = "snake_case")]
+        pub enum ChannelSecrets {
+            $($Variant($Secrets),)*
+        }
+
+        impl ChannelSecrets {
+            pub fn kind(&self) -> ChannelKind {
+                match self {
+                    $(ChannelSecrets::$Variant(_) => ChannelKind::$Variant,)*
+                }
+            }
+
+            pub fn validated(self) -> Result<Self, (ErrorCode, String)> {
+                Ok(match self {
+                    $(ChannelSecrets::$Variant(s) => ChannelSecrets::$Variant(s.validated()?),)*
+                })
+            }
+        }
+
+        $(
+            impl $Settings {
+                /// The API base URL relays go to (the production host unless set).
+                pub fn api_base(&self) -> &str {
+                    self.api_base.as_deref().unwrap_or($base).trim_end_matches('/')
+                }
+            }
+
+            impl std::fmt::Debug for $Secrets {
+                fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                    f.write_str(concat!(stringify!($Secrets), "(redacted)"))
+                }
+            }
+        )*
+    };
+}
+
+channels! {
+    Telegram(TelegramSettings, TelegramSecrets) = "telegram", "Telegram", "https://api.telegram.org";
+    Slack(SlackSettings, SlackSecrets) = "slack", "Slack", "https://slack.com/api";
+    Whatsapp(WhatsappSettings, WhatsappSecrets) = "whatsapp", "WhatsApp", "https://graph.facebook.com";
+}
+
+impl ChannelKind {
+    pub fn parse(s: &str) -> Option<ChannelKind> {
+        ChannelKind::ALL.iter().copied().find(|k| k.as_str() == s)
+    }
+}
+
+impl std::fmt::Debug for ChannelSecrets {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "ChannelSecrets({}, redacted)", self.kind().as_str())
+    }
+}
+
+fn bad<T>(message: &str) -> Result<T, (ErrorCode, String)> {
+    Err((ErrorCode::BadRequest, message.to_owned()))
+}
+
+/// A secret must be set, one line, at most 512 characters.
+fn check_secret(value: &str) -> Result<(), (ErrorCode, String)> {
+    if value.trim().is_empty() || value.len() > 512 || value.chars().any(char::is_control) {
+        return bad("every secret must be set (at most 512 characters)");
+    }
+    Ok(())
+}
+
+fn check_api_base(api_base: &mut Option<String>) -> Result<(), (ErrorCode, String)> {
+    if let Some(b) = api_base {
+        let trimmed = b.trim().trim_end_matches('/').to_owned();
+        let ok = (trimmed.starts_with("https://") || trimmed.starts_with("http://"))
+            && !trimmed.contains(char::is_whitespace)
+            && trimmed.len() <= 200;
+        if !ok {
+            return bad("api_base must be an http(s) URL");
+        }
+        *b = trimmed;
+    }
+    Ok(())
+}
+
+/// `PUT /api/v1/admin/sites/{site}/channels/{kind}`: settings, and secrets when setting up or
+/// rotating them (omit `secrets` to keep the stored ones).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ChannelInput {
+    pub settings: ChannelSettings,
+    #[serde(default)]
+    pub secrets: Option<ChannelSecrets>,
+    #[serde(default = "yes")]
+    pub enabled: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// Health of a channel, as relays experience it.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ChannelStatus {
+    /// Configured, nothing sent yet.
+    #[default]
+    Unknown,
+    Ok,
+    /// Relays are failing; see `last_error`. Other channels are unaffected.
+    Failing,
+    #[serde(other)]
+    Other,
+}
+
+/// A channel as the admin API shows it: settings and health, never secrets.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChannelInfo {
+    pub kind: ChannelKind,
+    pub enabled: bool,
+    pub settings: ChannelSettings,
+    pub has_secrets: bool,
+    pub status: ChannelStatus,
+    #[serde(default)]
+    pub last_error: Option<String>,
+    #[serde(default)]
+    pub failing_since: Option<i64>,
+    /// The URL to register with the channel for inbound messages.
+    pub webhook_url: String,
+    pub updated_at: i64,
+}
+
+/// The result of `POST …/channels/{kind}/test`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChannelTestResult {
+    pub ok: bool,
+    pub detail: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn settings_validate() {
+        let wa: ChannelSettings = serde_json::from_value(
+            json!({"kind":"whatsapp","phone_number_id":"106540352242922",
+            "agent_numbers":["+1 (650) 555-1234"],"template_name":"new_website_chat"}),
+        )
+        .unwrap();
+        let ChannelSettings::Whatsapp(wa) = wa.validated().unwrap() else {
+            panic!()
+        };
+        assert_eq!(wa.agent_numbers, ["16505551234"]);
+        assert_eq!(
+            (wa.graph_version.as_str(), wa.template_language.as_str()),
+            ("v23.0", "en_US")
+        );
+        let tg = ChannelSettings::Telegram(TelegramSettings {
+            chat_id: 42,
+            api_base: None,
+        });
+        assert!(tg.validated().is_err());
+        let tg = ChannelSettings::Telegram(TelegramSettings {
+            chat_id: -1001234567890,
+            api_base: Some("http://127.0.0.1:9/".into()),
+        })
+        .validated()
+        .unwrap();
+        assert_eq!(tg.api_base(), "http://127.0.0.1:9");
+        assert_eq!(
+            serde_json::to_value(&tg).unwrap(),
+            json!({"kind":"telegram","chat_id":-1001234567890i64,"api_base":"http://127.0.0.1:9"})
+        );
+        let slack = |id: &str| {
+            ChannelSettings::Slack(SlackSettings {
+                channel_id: id.into(),
+                api_base: None,
+            })
+        };
+        assert_eq!(slack("C1").api_base(), "https://slack.com/api");
+        assert!(slack("C1; drop").validated().is_err());
+        // A secret in the settings, or a field of another channel, is refused.
+        assert!(serde_json::from_value::<ChannelSettings>(
+            json!({"kind":"slack","channel_id":"C1","bot_token":"x"})
+        )
+        .is_err());
+        assert!(serde_json::from_value::<ChannelSettings>(
+            json!({"kind":"telegram","chat_id":-1,"channel_id":"C1"})
+        )
+        .is_err());
+        assert_eq!(ChannelKind::parse("slack"), Some(ChannelKind::Slack));
+        assert_eq!(ChannelKind::parse("fax"), None);
+    }
+
+    #[test]
+    fn secrets_are_never_debug_printed() {
+        let s = ChannelSecrets::Slack(SlackSecrets {
+            bot_token: "xoxb-secret".into(),
+            signing_secret: "shh".into(),
+        });
+        assert!(!format!("{s:?}").contains("secret\""));
+        assert!(!format!("{s:?}").contains("xoxb"));
+        let inner = SlackSecrets {
+            bot_token: "xoxb-secret".into(),
+            signing_secret: "shh".into(),
+        };
+        assert!(!format!("{inner:?}").contains("xoxb"));
+        assert!(ChannelSecrets::Telegram(TelegramSecrets {
+            bot_token: "1:a".into(),
+            webhook_secret: "bad secret!".into()
+        })
+        .validated()
+        .is_err());
+        assert!(ChannelSecrets::Slack(SlackSecrets {
+            bot_token: " ".into(),
+            signing_secret: "x".into()
+        })
+        .validated()
+        .is_err());
+    }
+}

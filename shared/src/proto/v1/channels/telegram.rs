@@ -1,0 +1,48 @@
+//! Telegram's settings and secrets: a forum supergroup with one topic per conversation, and
+//! the bot that writes there (CHANNELS.md §2).
+
+use super::{bad, check_api_base, check_secret};
+use crate::proto::v1::ErrorCode;
+use serde::{Deserialize, Serialize};
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TelegramSettings {
+    /// The business's forum supergroup (`-100…`); one topic per conversation.
+    pub chat_id: i64,
+    #[serde(default)]
+    pub api_base: Option<String>,
+}
+
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TelegramSecrets {
+    pub bot_token: String,
+    /// Sent by Telegram in `X-Telegram-Bot-Api-Secret-Token` (set it with `setWebhook`).
+    pub webhook_secret: String,
+}
+
+impl TelegramSettings {
+    pub fn validated(mut self) -> Result<Self, (ErrorCode, String)> {
+        if self.chat_id >= 0 {
+            return bad("chat_id must be the supergroup's negative id (-100…)");
+        }
+        check_api_base(&mut self.api_base)?;
+        Ok(self)
+    }
+}
+
+impl TelegramSecrets {
+    pub fn validated(self) -> Result<Self, (ErrorCode, String)> {
+        let ok = (1..=256).contains(&self.webhook_secret.len())
+            && self
+                .webhook_secret
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
+        if !ok {
+            return bad("webhook_secret must be 1-256 of A-Z a-z 0-9 _ -");
+        }
+        check_secret(&self.bot_token)?;
+        Ok(self)
+    }
+}

@@ -1,0 +1,178 @@
+//! Conversations over HTTP: a visitor starts one, the inbox lists them, pages through their
+//! messages and answers.
+
+use super::{ContactChannel, ConversationOrigin, ErrorCode, Message, Role};
+use crate::ids::{ClientMsgId, ConversationId, Seq, SiteKey, VisitorId};
+use crate::limits::MAX_URL_LEN;
+use serde::{Deserialize, Serialize};
+
+/// `POST /api/v1/sites/{site}/conversations`: a visitor starts a conversation. The visitor's
+/// token, if it has one, goes in `Authorization: Bearer`; without one the edge creates the
+/// visitor and returns a fresh token.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StartConversation {
+    /// The host page the visitor was on.
+    #[serde(default)]
+    pub page_url: Option<String>,
+    #[serde(default)]
+    pub referrer: Option<String>,
+    /// Set when the visitor is answering a proactive rule's teaser.
+    #[serde(default)]
+    pub origin: Option<ConversationOrigin>,
+}
+
+impl StartConversation {
+    pub fn validated(mut self) -> Result<Self, (ErrorCode, String)> {
+        for (name, v) in [
+            ("page_url", &mut self.page_url),
+            ("referrer", &mut self.referrer),
+        ] {
+            if v.as_deref() == Some("") {
+                *v = None;
+            }
+            if let Some(url) = v {
+                if !crate::text::is_web_url(url) {
+                    return Err((
+                        ErrorCode::BadRequest,
+                        format!("{name} must be an http(s) URL of at most {MAX_URL_LEN} bytes"),
+                    ));
+                }
+            }
+        }
+        match &self.origin {
+            None | Some(ConversationOrigin::Visitor) | Some(ConversationOrigin::Rule { .. }) => {
+                Ok(self)
+            }
+            Some(_) => Err((
+                ErrorCode::BadRequest,
+                "a visitor may only start a conversation of origin visitor or rule".into(),
+            )),
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StartedConversation {
+    pub conversation_id: ConversationId,
+    pub visitor_id: VisitorId,
+    /// Bearer token that grants this visitor access to its conversations. Keep it; it is
+    /// shown once.
+    pub visitor_token: String,
+}
+
+/// The newest message of a conversation, for lists.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MessagePreview {
+    pub role: Role,
+    pub body: String,
+    pub created_at: i64,
+}
+
+/// A conversation as shown in the inbox list.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConversationSummary {
+    pub id: ConversationId,
+    pub site: SiteKey,
+    pub visitor_id: VisitorId,
+    pub origin: ConversationOrigin,
+    #[serde(default)]
+    pub page_url: Option<String>,
+    pub created_at: i64,
+    pub updated_at: i64,
+    pub last_seq: Seq,
+    #[serde(default)]
+    pub last_message: Option<MessagePreview>,
+    /// Highest `seq` an agent has read.
+    pub agent_read_seq: Seq,
+    /// Visitor messages after `agent_read_seq`.
+    #[serde(default)]
+    pub unread: u64,
+    /// For a conversation held on a contact's own channel: which (the business's answers go
+    /// there, not to a widget).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub contact: Option<ContactChannel>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConversationList {
+    pub conversations: Vec<ConversationSummary>,
+    /// Pass as `before` to get the next (older) page; absent on the last page.
+    #[serde(default)]
+    pub next_before: Option<i64>,
+}
+
+/// `GET …/messages?after=N&limit=M`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MessagePage {
+    pub messages: Vec<Message>,
+    pub last_seq: Seq,
+}
+
+/// `POST /api/v1/admin/conversations/{id}/messages`: an agent reply.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PostMessage {
+    pub body: String,
+    /// Idempotency key; retrying with the same id stores the reply once.
+    #[serde(default)]
+    pub client_msg_id: Option<ClientMsgId>,
+    /// Agent display name shown to the visitor.
+    #[serde(default)]
+    pub author: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PostedMessage {
+    pub message: Message,
+    pub duplicate: bool,
+}
+
+/// `POST /api/v1/admin/ws-ticket`: a short-lived ticket that lets the inbox open WebSockets
+/// (browsers cannot put an `Authorization` header on a WebSocket).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WsTicket {
+    pub ticket: String,
+    pub expires_at: i64,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn start_conversation_validation() {
+        let ok = StartConversation {
+            page_url: Some("https://shop.example/p".into()),
+            ..Default::default()
+        };
+        assert!(ok.validated().is_ok());
+        let long = StartConversation {
+            page_url: Some("x".repeat(MAX_URL_LEN + 1)),
+            ..Default::default()
+        };
+        assert!(long.validated().is_err());
+        for bad in [
+            "javascript:alert(1)",
+            "data:text/html,x",
+            "https://a b",
+            "//x.example",
+        ] {
+            let s = StartConversation {
+                referrer: Some(bad.into()),
+                ..Default::default()
+            };
+            assert!(s.validated().is_err(), "{bad}");
+        }
+        let empty = StartConversation {
+            referrer: Some(String::new()),
+            ..Default::default()
+        };
+        assert_eq!(empty.validated().unwrap().referrer, None);
+        let forged = StartConversation {
+            origin: Some(ConversationOrigin::Agent { author: None }),
+            ..Default::default()
+        };
+        assert!(forged.validated().is_err());
+    }
+}

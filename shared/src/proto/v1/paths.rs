@@ -1,0 +1,137 @@
+//! Every HTTP path of the API, named once: the edge's router matches requests against these
+//! patterns, the clients build URLs from them ([`fill`]), and a test checks that the OpenAPI
+//! document lists exactly these. A `{name}` segment is a placeholder.
+
+pub const HEALTH: &str = "/health";
+pub const OPENAPI: &str = "/api/v1/openapi.json";
+/// The widget's iframe page.
+pub const FRAME: &str = "/frame/{site}";
+pub const SITE_CONFIG: &str = "/api/v1/sites/{site}/config";
+pub const LOADER_BOOT: &str = "/api/v1/sites/{site}/boot.js";
+pub const START_CONVERSATION: &str = "/api/v1/sites/{site}/conversations";
+pub const TEASER_EVENTS: &str = "/api/v1/sites/{site}/events";
+pub const PRESENCE: &str = "/api/v1/sites/{site}/presence";
+pub const IDENTIFY: &str = "/api/v1/sites/{site}/identify";
+pub const CONVERSATION_SOCKET: &str = "/api/v1/conversations/{conversation_id}/ws";
+pub const CONVERSATION_MESSAGES: &str = "/api/v1/conversations/{conversation_id}/messages";
+pub const GOAL_EVENTS: &str = "/api/v1/conversations/{conversation_id}/events";
+pub const ADMIN_SITES: &str = "/api/v1/admin/sites";
+pub const ADMIN_SITE: &str = "/api/v1/admin/sites/{site}";
+pub const ADMIN_SITE_LIVE: &str = "/api/v1/admin/sites/{site}/live";
+pub const ADMIN_CONVERSATIONS: &str = "/api/v1/admin/conversations";
+pub const ADMIN_CONVERSATION: &str = "/api/v1/admin/conversations/{conversation_id}";
+pub const ADMIN_MESSAGES: &str = "/api/v1/admin/conversations/{conversation_id}/messages";
+pub const ADMIN_RELAYS: &str = "/api/v1/admin/conversations/{conversation_id}/relays";
+pub const ADMIN_WS_TICKET: &str = "/api/v1/admin/ws-ticket";
+pub const ADMIN_KEYS: &str = "/api/v1/admin/keys";
+pub const ADMIN_KEY: &str = "/api/v1/admin/keys/{key_id}";
+pub const ADMIN_CHANNELS: &str = "/api/v1/admin/sites/{site}/channels";
+pub const ADMIN_CHANNEL: &str = "/api/v1/admin/sites/{site}/channels/{kind}";
+pub const ADMIN_CHANNEL_TEST: &str = "/api/v1/admin/sites/{site}/channels/{kind}/test";
+pub const ADMIN_RULES: &str = "/api/v1/admin/sites/{site}/rules";
+pub const ADMIN_RULE: &str = "/api/v1/admin/sites/{site}/rules/{rule_id}";
+pub const ADMIN_METRICS: &str = "/api/v1/admin/metrics";
+pub const ADMIN_PRESENCE: &str = "/api/v1/admin/sites/{site}/presence";
+pub const ADMIN_REACH_OUT: &str = "/api/v1/admin/sites/{site}/presence/{presence_id}/conversations";
+pub const ADMIN_CONTACTS: &str = "/api/v1/admin/sites/{site}/contacts";
+pub const ADMIN_CONTACT_OUTREACH: &str =
+    "/api/v1/admin/sites/{site}/contacts/{visitor_id}/conversations";
+/// Inbound webhooks of a channel for a site.
+pub const HOOK: &str = "/hooks/{channel}/{site}";
+
+/// Every path above.
+pub const ALL: &[&str] = &[
+    HEALTH,
+    OPENAPI,
+    FRAME,
+    SITE_CONFIG,
+    LOADER_BOOT,
+    START_CONVERSATION,
+    TEASER_EVENTS,
+    PRESENCE,
+    IDENTIFY,
+    CONVERSATION_SOCKET,
+    CONVERSATION_MESSAGES,
+    GOAL_EVENTS,
+    ADMIN_SITES,
+    ADMIN_SITE,
+    ADMIN_SITE_LIVE,
+    ADMIN_CONVERSATIONS,
+    ADMIN_CONVERSATION,
+    ADMIN_MESSAGES,
+    ADMIN_RELAYS,
+    ADMIN_WS_TICKET,
+    ADMIN_KEYS,
+    ADMIN_KEY,
+    ADMIN_CHANNELS,
+    ADMIN_CHANNEL,
+    ADMIN_CHANNEL_TEST,
+    ADMIN_RULES,
+    ADMIN_RULE,
+    ADMIN_METRICS,
+    ADMIN_PRESENCE,
+    ADMIN_REACH_OUT,
+    ADMIN_CONTACTS,
+    ADMIN_CONTACT_OUTREACH,
+    HOOK,
+];
+
+/// `pattern` with its placeholders replaced by `values`, in order. Values are path
+/// segments the caller has validated (ids, keys), so they are inserted as they are.
+pub fn fill(pattern: &str, values: &[&str]) -> String {
+    let mut out = String::with_capacity(pattern.len() + 48);
+    let mut values = values.iter();
+    for (i, segment) in pattern.split('/').enumerate() {
+        if i > 0 {
+            out.push('/');
+        }
+        if segment.starts_with('{') {
+            out.push_str(values.next().copied().unwrap_or_default());
+        } else {
+            out.push_str(segment);
+        }
+    }
+    out
+}
+
+/// The placeholder values of `path` if it has the shape of `pattern` (same literal segments,
+/// a non-empty value for each placeholder).
+pub fn captures<'p>(pattern: &str, path: &'p str) -> Option<Vec<&'p str>> {
+    let mut want = pattern.split('/');
+    let mut got = path.split('/');
+    let mut values = Vec::new();
+    loop {
+        match (want.next(), got.next()) {
+            (None, None) => return Some(values),
+            (Some(w), Some(g)) if w.starts_with('{') && !g.is_empty() => values.push(g),
+            (Some(w), Some(g)) if w == g => {}
+            _ => return None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fills_and_captures() {
+        let p = fill(ADMIN_RULE, &["shop", "welcome"]);
+        assert_eq!(p, "/api/v1/admin/sites/shop/rules/welcome");
+        assert_eq!(captures(ADMIN_RULE, &p), Some(vec!["shop", "welcome"]));
+        assert_eq!(captures(ADMIN_RULES, &p), None);
+        assert_eq!(captures(ADMIN_SITE, "/api/v1/admin/sites/"), None);
+        assert_eq!(captures(HEALTH, "/health"), Some(vec![]));
+        assert_eq!(captures(HEALTH, "/health/x"), None);
+    }
+
+    #[test]
+    fn every_pattern_is_distinct_and_well_formed() {
+        for (i, a) in ALL.iter().enumerate() {
+            assert!(a.starts_with('/') && !a.ends_with('/'), "{a}");
+            for b in &ALL[i + 1..] {
+                assert_ne!(a, b);
+            }
+        }
+    }
+}

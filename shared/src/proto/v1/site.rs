@@ -1,0 +1,320 @@
+//! A site's settings (admin API) and the public configuration derived from them (loader, widget).
+
+use super::ErrorCode;
+use crate::ids::SiteKey;
+use crate::limits::{MAX_ALLOWED_ORIGINS, MAX_GREETING_CHARS, MAX_SITE_NAME_CHARS};
+use crate::rules::wakeup::WakeupSpec;
+use crate::rules::Rule;
+use serde::{Deserialize, Serialize};
+
+/// Which corner the launcher sits in.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LauncherPosition {
+    #[default]
+    Right,
+    Left,
+}
+
+/// A site's public configuration: what the loader and the widget need to draw themselves.
+/// Served to anyone (it is on every page of the site); holds nothing secret.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SiteConfig {
+    pub site: SiteKey,
+    /// The business's name, shown in the chat header.
+    pub name: String,
+    /// First line a visitor sees in an empty chat.
+    pub greeting: String,
+    /// Accent colour, `#rrggbb`.
+    pub accent: String,
+    #[serde(default)]
+    pub position: LauncherPosition,
+    /// The site remembers visitors before they interact (visit count, time on site across
+    /// pages), in the host page's storage.
+    #[serde(default)]
+    pub remember_visitors: bool,
+    /// What the loader watches before loading the app (compiled from the site's rules).
+    #[serde(default)]
+    pub wakeup: WakeupSpec,
+}
+
+/// What the edge embeds in the widget's iframe page: the site's configuration and the origin
+/// of the host page the iframe was created for (the only origin it will talk to).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WidgetBoot {
+    pub config: SiteConfig,
+    pub host_origin: String,
+    /// The site's enabled proactive rules, evaluated by the app.
+    #[serde(default)]
+    pub rules: Vec<Rule>,
+    /// Whether an agent had the inbox open when the page was served.
+    #[serde(default)]
+    pub agents_online: bool,
+}
+
+/// Everything an administrator can set on a site. Used to create a site (`POST
+/// /api/v1/admin/sites`) and returned by the admin API.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SiteSettings {
+    pub key: SiteKey,
+    pub name: String,
+    pub greeting: String,
+    pub accent: String,
+    #[serde(default)]
+    pub position: LauncherPosition,
+    /// Origins (`scheme://host[:port]`) whose pages may embed the widget. Production sites list
+    /// them exactly.
+    #[serde(default)]
+    pub allowed_origins: Vec<String>,
+    /// Also accept any `http://127.0.0.1:<port>` and `http://localhost:<port>` (local demos).
+    #[serde(default)]
+    pub allow_loopback_origins: bool,
+    /// Count visits and time on site for visitors who have not interacted yet (stored in the
+    /// visitor's browser, on the host page). Off by default: see README, "Privacy".
+    #[serde(default)]
+    pub remember_visitors: bool,
+}
+
+impl SiteSettings {
+    /// Checks and normalises every field; the edge stores only what passes.
+    pub fn validated(mut self) -> Result<SiteSettings, (ErrorCode, String)> {
+        self.name = require_label(&self.name, MAX_SITE_NAME_CHARS, "name")?;
+        self.greeting = require_label(&self.greeting, MAX_GREETING_CHARS, "greeting")?;
+        self.accent = normalize_color(&self.accent).ok_or((
+            ErrorCode::BadRequest,
+            "accent must be a colour like #0f766e".into(),
+        ))?;
+        if self.allowed_origins.len() > MAX_ALLOWED_ORIGINS {
+            return Err((
+                ErrorCode::BadRequest,
+                format!("at most {MAX_ALLOWED_ORIGINS} allowed_origins"),
+            ));
+        }
+        let mut origins = Vec::with_capacity(self.allowed_origins.len());
+        for o in &self.allowed_origins {
+            let n = normalize_origin(o).ok_or_else(|| {
+                (
+                    ErrorCode::BadRequest,
+                    format!("{o:?} is not an origin like https://shop.example"),
+                )
+            })?;
+            if !origins.contains(&n) {
+                origins.push(n);
+            }
+        }
+        self.allowed_origins = origins;
+        Ok(self)
+    }
+
+    /// The public part of the settings.
+    /// The public part of the settings; `wakeup` is filled in from the rules.
+    pub fn public_config(&self) -> SiteConfig {
+        SiteConfig {
+            site: self.key.clone(),
+            name: self.name.clone(),
+            greeting: self.greeting.clone(),
+            accent: self.accent.clone(),
+            position: self.position,
+            remember_visitors: self.remember_visitors,
+            wakeup: WakeupSpec::default(),
+        }
+    }
+
+    /// Whether a page on `origin` may embed this site's widget and call its visitor API.
+    pub fn allows_origin(&self, origin: &str) -> bool {
+        if self.allowed_origins.iter().any(|o| o == origin) {
+            return true;
+        }
+        self.allow_loopback_origins && is_loopback_http_origin(origin)
+    }
+}
+
+/// A partial update of [`SiteSettings`] (`PATCH /api/v1/admin/sites/{key}`); absent fields
+/// stay as they are.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SiteSettingsPatch {
+    pub name: Option<String>,
+    pub greeting: Option<String>,
+    pub accent: Option<String>,
+    pub position: Option<LauncherPosition>,
+    pub allowed_origins: Option<Vec<String>>,
+    pub allow_loopback_origins: Option<bool>,
+    pub remember_visitors: Option<bool>,
+}
+
+impl SiteSettingsPatch {
+    pub fn apply(self, mut s: SiteSettings) -> Result<SiteSettings, (ErrorCode, String)> {
+        if let Some(v) = self.name {
+            s.name = v;
+        }
+        if let Some(v) = self.greeting {
+            s.greeting = v;
+        }
+        if let Some(v) = self.accent {
+            s.accent = v;
+        }
+        if let Some(v) = self.position {
+            s.position = v;
+        }
+        if let Some(v) = self.allowed_origins {
+            s.allowed_origins = v;
+        }
+        if let Some(v) = self.allow_loopback_origins {
+            s.allow_loopback_origins = v;
+        }
+        if let Some(v) = self.remember_visitors {
+            s.remember_visitors = v;
+        }
+        s.validated()
+    }
+}
+
+fn require_label(raw: &str, max: usize, field: &str) -> Result<String, (ErrorCode, String)> {
+    match crate::text::normalize_label(raw, max) {
+        Ok(Some(s)) => Ok(s),
+        Ok(None) => Err((ErrorCode::BadRequest, format!("{field} must not be empty"))),
+        Err(code) => Err((
+            code,
+            format!("{field} must be one line of at most {max} characters"),
+        )),
+    }
+}
+
+/// `#RGB` or `#RRGGBB` (any case) → `#rrggbb`.
+pub fn normalize_color(raw: &str) -> Option<String> {
+    let hex = raw.trim().strip_prefix('#')?;
+    if !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return None;
+    }
+    let full = match hex.len() {
+        3 => hex.chars().flat_map(|c| [c, c]).collect::<String>(),
+        6 => hex.to_owned(),
+        _ => return None,
+    };
+    Some(format!("#{}", full.to_ascii_lowercase()))
+}
+
+/// Validates a web origin (`http(s)://host[:port]`, nothing after) and lower-cases it.
+pub fn normalize_origin(raw: &str) -> Option<String> {
+    let s = raw.trim().trim_end_matches('/').to_ascii_lowercase();
+    let rest = s
+        .strip_prefix("https://")
+        .or_else(|| s.strip_prefix("http://"))?;
+    let (host, port) = match rest.rsplit_once(':') {
+        Some((h, p)) if !h.ends_with(']') || rest.starts_with('[') => (h, Some(p)),
+        _ => (rest, None),
+    };
+    let host_ok = !host.is_empty()
+        && host.len() <= 253
+        && host
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'[' | b']' | b':'));
+    let port_ok = port.is_none_or(|p| !p.is_empty() && p.len() <= 5 && p.parse::<u16>().is_ok());
+    (host_ok && port_ok).then_some(s)
+}
+
+/// `http://127.0.0.1:<port>` or `http://localhost:<port>` (port optional).
+pub fn is_loopback_http_origin(origin: &str) -> bool {
+    let Some(rest) = origin.strip_prefix("http://") else {
+        return false;
+    };
+    let (host, port) = rest.split_once(':').unwrap_or((rest, "80"));
+    matches!(host, "127.0.0.1" | "localhost")
+        && !port.is_empty()
+        && port.len() <= 5
+        && port.parse::<u16>().is_ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn settings() -> SiteSettings {
+        SiteSettings {
+            key: SiteKey::parse("shop").unwrap(),
+            name: " Shop ".into(),
+            greeting: "Hi!".into(),
+            accent: "#ABC".into(),
+            position: LauncherPosition::Right,
+            allowed_origins: vec![
+                "https://Shop.example/".into(),
+                "https://shop.example".into(),
+            ],
+            allow_loopback_origins: false,
+            remember_visitors: false,
+        }
+    }
+
+    #[test]
+    fn site_settings_validate_and_normalise() {
+        let s = settings().validated().unwrap();
+        assert_eq!(s.name, "Shop");
+        assert_eq!(s.accent, "#aabbcc");
+        assert_eq!(s.allowed_origins, vec!["https://shop.example"]);
+        assert!(s.allows_origin("https://shop.example"));
+        assert!(!s.allows_origin("https://evil.example"));
+        assert!(!s.allows_origin("http://127.0.0.1:9000"));
+        let mut bad = settings();
+        bad.allowed_origins = vec!["https://shop.example/path".into()];
+        assert!(bad.validated().is_err());
+        let mut bad = settings();
+        bad.accent = "red".into();
+        assert!(bad.validated().is_err());
+        let mut bad = settings();
+        bad.name = "  ".into();
+        assert!(bad.validated().is_err());
+    }
+
+    #[test]
+    fn loopback_rule() {
+        let mut s = settings().validated().unwrap();
+        s.allow_loopback_origins = true;
+        for ok in [
+            "http://127.0.0.1:9000",
+            "http://localhost:3000",
+            "http://localhost",
+        ] {
+            assert!(s.allows_origin(ok), "{ok}");
+        }
+        for bad in [
+            "https://127.0.0.1:9000",
+            "http://127.0.0.2:9000",
+            "http://localhost.evil.com",
+            "http://127.0.0.1:99999",
+            "http://127.0.0.1:",
+        ] {
+            assert!(!s.allows_origin(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn origins() {
+        assert_eq!(
+            normalize_origin("https://A.example:8443/").as_deref(),
+            Some("https://a.example:8443")
+        );
+        for bad in [
+            "ftp://x",
+            "https://",
+            "https://a b",
+            "https://a.example/x",
+            "https://a:port",
+            "javascript:alert(1)",
+        ] {
+            assert!(normalize_origin(bad).is_none(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn patch_applies_only_given_fields() {
+        let s = settings().validated().unwrap();
+        let p: SiteSettingsPatch =
+            serde_json::from_value(json!({"greeting": "Hello there"})).unwrap();
+        let s2 = p.apply(s.clone()).unwrap();
+        assert_eq!(s2.greeting, "Hello there");
+        assert_eq!(s2.name, s.name);
+        assert!(serde_json::from_value::<SiteSettingsPatch>(json!({"key": "other"})).is_err());
+    }
+}
