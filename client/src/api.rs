@@ -2,7 +2,7 @@
 //! credential probe, and the admin calls the inbox makes.
 
 use beckon_shared::proto::v1::{
-    ApiError, ChannelInfo, ChannelKind, ChannelTestResult, Contact, ContactOutreach,
+    paths, ApiError, ChannelInfo, ChannelKind, ChannelTestResult, Contact, ContactOutreach,
     ConversationList, ErrorCode, GoalEvent, Identify, MetricsReport, ReachOut, SiteSettings,
     StartConversation, StartedConversation, TeaserEvent, WsTicket,
 };
@@ -14,9 +14,10 @@ use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{Request, RequestInit, Response};
 
-/// Why a call failed: the network or a server error (retry later), or a refusal with its code.
+/// Why an HTTP call to the edge failed: the network or a server error (retry later), or a
+/// refusal with its code.
 #[derive(Clone, Debug, PartialEq)]
-pub enum Failure {
+pub enum CallError {
     Network,
     Refused {
         status: u16,
@@ -25,12 +26,12 @@ pub enum Failure {
     },
 }
 
-impl Failure {
+impl CallError {
     /// A sentence for the user.
     pub fn describe(&self) -> String {
         match self {
-            Failure::Network => "Cannot reach the server; retrying…".into(),
-            Failure::Refused { message, .. } => message.clone(),
+            CallError::Network => "Cannot reach the server; retrying…".into(),
+            CallError::Refused { message, .. } => message.clone(),
         }
     }
 }
@@ -41,10 +42,10 @@ pub async fn call(
     url: &str,
     bearer: Option<&str>,
     body: Option<String>,
-) -> Result<(u16, String), Failure> {
+) -> Result<(u16, String), CallError> {
     let init = RequestInit::new();
     init.set_method(method);
-    let headers = web_sys::Headers::new().map_err(|_| Failure::Network)?;
+    let headers = web_sys::Headers::new().map_err(|_| CallError::Network)?;
     if let Some(t) = bearer {
         let _ = headers.set("authorization", &format!("Bearer {t}"));
     }
@@ -53,33 +54,33 @@ pub async fn call(
         init.set_body(&JsValue::from_str(&b));
     }
     init.set_headers(&headers);
-    let req = Request::new_with_str_and_init(url, &init).map_err(|_| Failure::Network)?;
-    let window = web_sys::window().ok_or(Failure::Network)?;
+    let req = Request::new_with_str_and_init(url, &init).map_err(|_| CallError::Network)?;
+    let window = web_sys::window().ok_or(CallError::Network)?;
     let resp: Response = JsFuture::from(window.fetch_with_request(&req))
         .await
-        .map_err(|_| Failure::Network)?
+        .map_err(|_| CallError::Network)?
         .dyn_into()
-        .map_err(|_| Failure::Network)?;
-    let text = JsFuture::from(resp.text().map_err(|_| Failure::Network)?)
+        .map_err(|_| CallError::Network)?;
+    let text = JsFuture::from(resp.text().map_err(|_| CallError::Network)?)
         .await
         .ok()
         .and_then(|v| v.as_string())
         .unwrap_or_default();
     match resp.status() {
-        s if s >= 500 => Err(Failure::Network),
+        s if s >= 500 => Err(CallError::Network),
         s if s >= 400 => Err(refused(s, &text)),
         s => Ok((s, text)),
     }
 }
 
-fn refused(status: u16, text: &str) -> Failure {
+fn refused(status: u16, text: &str) -> CallError {
     match serde_json::from_str::<ApiError>(text) {
-        Ok(e) => Failure::Refused {
+        Ok(e) => CallError::Refused {
             status,
             code: e.error.code,
             message: e.error.message,
         },
-        Err(_) => Failure::Refused {
+        Err(_) => CallError::Refused {
             status,
             code: ErrorCode::Unknown,
             message: format!("HTTP {status}"),
@@ -92,9 +93,9 @@ async fn call_json<T: DeserializeOwned>(
     url: &str,
     bearer: Option<&str>,
     body: Option<String>,
-) -> Result<T, Failure> {
+) -> Result<T, CallError> {
     let (_, text) = call(method, url, bearer, body).await?;
-    serde_json::from_str(&text).map_err(|_| Failure::Network)
+    serde_json::from_str(&text).map_err(|_| CallError::Network)
 }
 
 /// `POST /api/v1/sites/{site}/conversations`.
@@ -102,11 +103,11 @@ pub async fn start_conversation(
     site: &SiteKey,
     token: Option<&str>,
     start: &StartConversation,
-) -> Result<StartedConversation, Failure> {
-    let body = serde_json::to_string(start).map_err(|_| Failure::Network)?;
+) -> Result<StartedConversation, CallError> {
+    let body = serde_json::to_string(start).map_err(|_| CallError::Network)?;
     call_json(
         "POST",
-        &format!("/api/v1/sites/{site}/conversations"),
+        &paths::fill(paths::START_CONVERSATION, &[site.as_str()]),
         token,
         Some(body),
     )
@@ -115,17 +116,17 @@ pub async fn start_conversation(
 
 /// Whether stored visitor credentials still open the conversation (asked after a WebSocket
 /// handshake failed, which browsers do not explain): `Ok(false)` means refused for good.
-pub async fn credentials_valid(id: &ConversationId, token: &str) -> Result<bool, Failure> {
+pub async fn credentials_valid(id: &ConversationId, token: &str) -> Result<bool, CallError> {
     match call(
         "GET",
-        &format!("/api/v1/conversations/{id}/messages?after=0&limit=1"),
+        &(paths::fill(paths::CONVERSATION_MESSAGES, &[id.as_str()]) + "?after=0&limit=1"),
         Some(token),
         None,
     )
     .await
     {
         Ok(_) => Ok(true),
-        Err(Failure::Refused {
+        Err(CallError::Refused {
             status: 401 | 403 | 404,
             ..
         }) => Ok(false),
@@ -134,11 +135,11 @@ pub async fn credentials_valid(id: &ConversationId, token: &str) -> Result<bool,
 }
 
 /// `POST /api/v1/sites/{site}/events`: a teaser was shown, opened or dismissed.
-pub async fn teaser_event(site: &SiteKey, event: &TeaserEvent) -> Result<(), Failure> {
-    let body = serde_json::to_string(event).map_err(|_| Failure::Network)?;
+pub async fn teaser_event(site: &SiteKey, event: &TeaserEvent) -> Result<(), CallError> {
+    let body = serde_json::to_string(event).map_err(|_| CallError::Network)?;
     call(
         "POST",
-        &format!("/api/v1/sites/{site}/events"),
+        &paths::fill(paths::TEASER_EVENTS, &[site.as_str()]),
         None,
         Some(body),
     )
@@ -147,11 +148,15 @@ pub async fn teaser_event(site: &SiteKey, event: &TeaserEvent) -> Result<(), Fai
 }
 
 /// `POST /api/v1/conversations/{id}/events`: `Beckon.track` after a conversation.
-pub async fn goal_event(id: &ConversationId, token: &str, goal: &GoalEvent) -> Result<(), Failure> {
-    let body = serde_json::to_string(goal).map_err(|_| Failure::Network)?;
+pub async fn goal_event(
+    id: &ConversationId,
+    token: &str,
+    goal: &GoalEvent,
+) -> Result<(), CallError> {
+    let body = serde_json::to_string(goal).map_err(|_| CallError::Network)?;
     call(
         "POST",
-        &format!("/api/v1/conversations/{id}/events"),
+        &paths::fill(paths::GOAL_EVENTS, &[id.as_str()]),
         Some(token),
         Some(body),
     )
@@ -160,11 +165,11 @@ pub async fn goal_event(id: &ConversationId, token: &str, goal: &GoalEvent) -> R
 }
 
 /// `POST /api/v1/sites/{site}/identify`: `Beckon.identify` for a visitor with a token.
-pub async fn identify(site: &SiteKey, token: &str, who: &Identify) -> Result<(), Failure> {
-    let body = serde_json::to_string(who).map_err(|_| Failure::Network)?;
+pub async fn identify(site: &SiteKey, token: &str, who: &Identify) -> Result<(), CallError> {
+    let body = serde_json::to_string(who).map_err(|_| CallError::Network)?;
     call(
         "POST",
-        &format!("/api/v1/sites/{site}/identify"),
+        &paths::fill(paths::IDENTIFY, &[site.as_str()]),
         Some(token),
         Some(body),
     )
@@ -173,18 +178,18 @@ pub async fn identify(site: &SiteKey, token: &str, who: &Identify) -> Result<(),
 }
 
 /// `POST /api/v1/admin/ws-ticket`.
-pub async fn ws_ticket(admin_key: &str) -> Result<WsTicket, Failure> {
-    call_json("POST", "/api/v1/admin/ws-ticket", Some(admin_key), None).await
+pub async fn ws_ticket(admin_key: &str) -> Result<WsTicket, CallError> {
+    call_json("POST", paths::ADMIN_WS_TICKET, Some(admin_key), None).await
 }
 
 /// `GET /api/v1/admin/sites`.
-pub async fn list_sites(admin_key: &str) -> Result<Vec<SiteSettings>, Failure> {
+pub async fn list_sites(admin_key: &str) -> Result<Vec<SiteSettings>, CallError> {
     #[derive(Deserialize)]
     struct Sites {
         sites: Vec<SiteSettings>,
     }
     Ok(
-        call_json::<Sites>("GET", "/api/v1/admin/sites", Some(admin_key), None)
+        call_json::<Sites>("GET", paths::ADMIN_SITES, Some(admin_key), None)
             .await?
             .sites,
     )
@@ -194,10 +199,10 @@ pub async fn list_sites(admin_key: &str) -> Result<Vec<SiteSettings>, Failure> {
 pub async fn list_conversations(
     admin_key: &str,
     site: &SiteKey,
-) -> Result<ConversationList, Failure> {
+) -> Result<ConversationList, CallError> {
     call_json(
         "GET",
-        &format!("/api/v1/admin/conversations?site={site}&limit=100"),
+        &format!("{}?site={site}&limit=100", paths::ADMIN_CONVERSATIONS),
         Some(admin_key),
         None,
     )
@@ -205,12 +210,12 @@ pub async fn list_conversations(
 }
 
 /// `GET /api/v1/admin/sites/{site}/channels`.
-pub async fn list_channels(admin_key: &str, site: &SiteKey) -> Result<Vec<ChannelInfo>, Failure> {
+pub async fn list_channels(admin_key: &str, site: &SiteKey) -> Result<Vec<ChannelInfo>, CallError> {
     #[derive(Deserialize)]
     struct Channels {
         channels: Vec<ChannelInfo>,
     }
-    let url = format!("/api/v1/admin/sites/{site}/channels");
+    let url = paths::fill(paths::ADMIN_CHANNELS, &[site.as_str()]);
     Ok(call_json::<Channels>("GET", &url, Some(admin_key), None)
         .await?
         .channels)
@@ -222,8 +227,8 @@ pub async fn put_channel(
     site: &SiteKey,
     kind: ChannelKind,
     body: &serde_json::Value,
-) -> Result<ChannelInfo, Failure> {
-    let url = format!("/api/v1/admin/sites/{site}/channels/{}", kind.as_str());
+) -> Result<ChannelInfo, CallError> {
+    let url = paths::fill(paths::ADMIN_CHANNEL, &[site.as_str(), kind.as_str()]);
     call_json("PUT", &url, Some(admin_key), Some(body.to_string())).await
 }
 
@@ -232,10 +237,10 @@ pub async fn delete_channel(
     admin_key: &str,
     site: &SiteKey,
     kind: ChannelKind,
-) -> Result<(), Failure> {
+) -> Result<(), CallError> {
     call(
         "DELETE",
-        &format!("/api/v1/admin/sites/{site}/channels/{}", kind.as_str()),
+        &paths::fill(paths::ADMIN_CHANNEL, &[site.as_str(), kind.as_str()]),
         Some(admin_key),
         None,
     )
@@ -248,10 +253,10 @@ pub async fn test_channel(
     admin_key: &str,
     site: &SiteKey,
     kind: ChannelKind,
-) -> Result<ChannelTestResult, Failure> {
+) -> Result<ChannelTestResult, CallError> {
     call_json(
         "POST",
-        &format!("/api/v1/admin/sites/{site}/channels/{}/test", kind.as_str()),
+        &paths::fill(paths::ADMIN_CHANNEL_TEST, &[site.as_str(), kind.as_str()]),
         Some(admin_key),
         None,
     )
@@ -259,14 +264,14 @@ pub async fn test_channel(
 }
 
 /// `GET /api/v1/admin/sites/{site}/rules`.
-pub async fn list_rules(admin_key: &str, site: &SiteKey) -> Result<Vec<Rule>, Failure> {
+pub async fn list_rules(admin_key: &str, site: &SiteKey) -> Result<Vec<Rule>, CallError> {
     #[derive(Deserialize)]
     struct Rules {
         rules: Vec<Rule>,
     }
     Ok(call_json::<Rules>(
         "GET",
-        &format!("/api/v1/admin/sites/{site}/rules"),
+        &paths::fill(paths::ADMIN_RULES, &[site.as_str()]),
         Some(admin_key),
         None,
     )
@@ -280,12 +285,12 @@ pub async fn save_rule(
     site: &SiteKey,
     rule: &Rule,
     existing: bool,
-) -> Result<Rule, Failure> {
-    let body = serde_json::to_string(rule).map_err(|_| Failure::Network)?;
+) -> Result<Rule, CallError> {
+    let body = serde_json::to_string(rule).map_err(|_| CallError::Network)?;
     if existing {
         call_json(
             "PUT",
-            &format!("/api/v1/admin/sites/{site}/rules/{}", rule.id),
+            &paths::fill(paths::ADMIN_RULE, &[site.as_str(), rule.id.as_str()]),
             Some(admin_key),
             Some(body),
         )
@@ -293,7 +298,7 @@ pub async fn save_rule(
     } else {
         call_json(
             "POST",
-            &format!("/api/v1/admin/sites/{site}/rules"),
+            &paths::fill(paths::ADMIN_RULES, &[site.as_str()]),
             Some(admin_key),
             Some(body),
         )
@@ -301,10 +306,10 @@ pub async fn save_rule(
     }
 }
 
-pub async fn delete_rule(admin_key: &str, site: &SiteKey, id: &RuleId) -> Result<(), Failure> {
+pub async fn delete_rule(admin_key: &str, site: &SiteKey, id: &RuleId) -> Result<(), CallError> {
     call(
         "DELETE",
-        &format!("/api/v1/admin/sites/{site}/rules/{id}"),
+        &paths::fill(paths::ADMIN_RULE, &[site.as_str(), id.as_str()]),
         Some(admin_key),
         None,
     )
@@ -318,10 +323,10 @@ pub async fn metrics(
     site: &SiteKey,
     from: &str,
     to: &str,
-) -> Result<MetricsReport, Failure> {
+) -> Result<MetricsReport, CallError> {
     call_json(
         "GET",
-        &format!("/api/v1/admin/metrics?site={site}&from={from}&to={to}"),
+        &format!("{}?site={site}&from={from}&to={to}", paths::ADMIN_METRICS),
         Some(admin_key),
         None,
     )
@@ -334,21 +339,19 @@ pub async fn reach_out(
     site: &SiteKey,
     presence_id: &str,
     body: &ReachOut,
-) -> Result<ConversationId, Failure> {
-    let url = format!(
-        "/api/v1/admin/sites/{site}/presence/{}/conversations",
-        js_sys::encode_uri_component(presence_id)
-    );
+) -> Result<ConversationId, CallError> {
+    let presence_id = String::from(js_sys::encode_uri_component(presence_id));
+    let url = paths::fill(paths::ADMIN_REACH_OUT, &[site.as_str(), &presence_id]);
     start_as_agent(admin_key, &url, body).await
 }
 
 /// `GET /api/v1/admin/sites/{site}/contacts`: visitors the site identified.
-pub async fn contacts(admin_key: &str, site: &SiteKey) -> Result<Vec<Contact>, Failure> {
+pub async fn contacts(admin_key: &str, site: &SiteKey) -> Result<Vec<Contact>, CallError> {
     #[derive(Deserialize)]
     struct Contacts {
         contacts: Vec<Contact>,
     }
-    let url = format!("/api/v1/admin/sites/{site}/contacts");
+    let url = paths::fill(paths::ADMIN_CONTACTS, &[site.as_str()]);
     Ok(call_json::<Contacts>("GET", &url, Some(admin_key), None)
         .await?
         .contacts)
@@ -361,8 +364,11 @@ pub async fn write_to_contact(
     site: &SiteKey,
     contact: &VisitorId,
     body: &ContactOutreach,
-) -> Result<ConversationId, Failure> {
-    let url = format!("/api/v1/admin/sites/{site}/contacts/{contact}/conversations");
+) -> Result<ConversationId, CallError> {
+    let url = paths::fill(
+        paths::ADMIN_CONTACT_OUTREACH,
+        &[site.as_str(), contact.as_str()],
+    );
     start_as_agent(admin_key, &url, body).await
 }
 
@@ -371,12 +377,12 @@ async fn start_as_agent<T: serde::Serialize>(
     admin_key: &str,
     url: &str,
     body: &T,
-) -> Result<ConversationId, Failure> {
+) -> Result<ConversationId, CallError> {
     #[derive(Deserialize)]
     struct Started {
         conversation_id: ConversationId,
     }
-    let body = serde_json::to_string(body).map_err(|_| Failure::Network)?;
+    let body = serde_json::to_string(body).map_err(|_| CallError::Network)?;
     Ok(
         call_json::<Started>("POST", url, Some(admin_key), Some(body))
             .await?

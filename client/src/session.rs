@@ -8,11 +8,11 @@
 //! reloads; reconnects back off with jitter and resume from the last contiguous `seq`, so
 //! nothing is lost or shown twice.
 
-use crate::api::{self, Failure};
+use crate::api::{self, CallError};
 use crate::persist::{self, Saved, SavedPending};
 use beckon_shared::backoff;
 use beckon_shared::proto::v1::{
-    ClientFrame, ConversationOrigin, ErrorCode, Role, ServerFrame, StartConversation,
+    paths, ClientFrame, ConversationOrigin, ErrorCode, Role, ServerFrame, StartConversation,
 };
 use beckon_shared::text::normalize_body;
 use beckon_shared::transcript::Transcript;
@@ -406,7 +406,7 @@ impl Session {
                     session.save();
                     session.connect();
                 }
-                Err(Failure::Refused {
+                Err(CallError::Refused {
                     code: ErrorCode::InvalidToken | ErrorCode::Forbidden,
                     ..
                 }) if token.is_some() => {
@@ -414,11 +414,11 @@ impl Session {
                     session.inner.borrow_mut().token = None;
                     session.start_conversation();
                 }
-                Err(Failure::Refused { message, .. }) => {
+                Err(CallError::Refused { message, .. }) => {
                     session.inner.borrow_mut().notice = Some(message);
                     session.notify();
                 }
-                Err(Failure::Network) => session.retry_later(Session::start_conversation),
+                Err(CallError::Network) => session.retry_later(Session::start_conversation),
             }
         });
     }
@@ -462,7 +462,8 @@ impl Session {
                         return;
                     };
                     format!(
-                        "/api/v1/conversations/{id}/ws?token={}",
+                        "{}?token={}",
+                        paths::fill(paths::CONVERSATION_SOCKET, &[id.as_str()]),
                         js_sys::encode_uri_component(token)
                     )
                 };
@@ -479,15 +480,16 @@ impl Session {
                     let Some(s) = upgrade(&weak) else { return };
                     match ticket {
                         Ok(t) => s.open_socket(&format!(
-                            "/api/v1/conversations/{conversation}/ws?ticket={}&name={}",
+                            "{}?ticket={}&name={}",
+                            paths::fill(paths::CONVERSATION_SOCKET, &[conversation.as_str()]),
                             js_sys::encode_uri_component(&t.ticket),
                             js_sys::encode_uri_component(&name)
                         )),
-                        Err(Failure::Refused { message, .. }) => {
+                        Err(CallError::Refused { message, .. }) => {
                             s.inner.borrow_mut().notice = Some(message);
                             s.retry_later(Session::connect);
                         }
-                        Err(Failure::Network) => s.retry_later(Session::connect),
+                        Err(CallError::Network) => s.retry_later(Session::connect),
                     }
                 });
             }

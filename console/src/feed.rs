@@ -3,7 +3,7 @@
 
 use beckon_client::api;
 use beckon_client::reconnecting::{Reconnecting, SocketEvent, UrlSource};
-use beckon_shared::proto::v1::InboxEvent;
+use beckon_shared::proto::v1::{paths, InboxEvent};
 use beckon_shared::SiteKey;
 use std::rc::Rc;
 use yew::Callback;
@@ -27,7 +27,8 @@ impl Feed {
             Box::pin(async move {
                 let t = api::ws_ticket(&key).await.ok()?;
                 api::ws_url(&format!(
-                    "/api/v1/admin/sites/{site}/live?ticket={}",
+                    "{}?ticket={}",
+                    paths::fill(paths::ADMIN_SITE_LIVE, &[site.as_str()]),
                     js_sys::encode_uri_component(&t.ticket)
                 ))
             })

@@ -2,7 +2,7 @@
 //! is online now, or with a known contact on their own channel. The caller sends; the form
 //! only collects a non-empty message; [`start`] runs the call.
 
-use beckon_client::api::Failure;
+use beckon_client::api::CallError;
 use beckon_shared::ConversationId;
 use std::future::Future;
 use web_sys::HtmlTextAreaElement;
@@ -52,7 +52,7 @@ pub fn start<F>(
     error: UseStateHandle<Option<String>>,
     started: Callback<ConversationId>,
 ) where
-    F: Future<Output = Result<ConversationId, Failure>> + 'static,
+    F: Future<Output = Result<ConversationId, CallError>> + 'static,
 {
     busy.set(true);
     wasm_bindgen_futures::spawn_local(async move {

@@ -50,7 +50,7 @@ pub enum ToHost {
     Ready,
     /// `closed`, `teaser` (with the teaser's height in px) or `open`.
     Mode {
-        mode: &'static str,
+        mode: crate::state::Mode,
         #[serde(skip_serializing_if = "Option::is_none")]
         h: Option<u32>,
     },

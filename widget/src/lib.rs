@@ -5,12 +5,16 @@
 //! - [`beckon_client::session`] owns the conversation: transcript, WebSocket, reconnects,
 //!   persistence (shared with the inbox).
 //! - [`bridge`] is the origin-checked `postMessage` channel to the loader on the host page.
+//! - [`state`] is the app's state and actions (a reducer); [`hooks`] connect it to the
+//!   loader, the presence socket and the iframe's size.
 //! - [`components`] render a session snapshot; they hold no connection logic.
 
 pub mod app;
 pub mod bridge;
 pub mod components;
+pub mod hooks;
 pub mod proactive;
+pub mod state;
 
 use beckon_shared::proto::v1::WidgetBoot;
 use wasm_bindgen::prelude::wasm_bindgen;

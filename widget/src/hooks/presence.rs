@@ -1,0 +1,104 @@
+//! The presence socket to the site's hub: says where the visitor is (what "online now" shows
+//! agents), and hears how many agents are online and conversations agents start with this
+//! visitor. Reconnects on its own; closed when the app goes away.
+
+use beckon_client::api;
+use beckon_client::reconnecting::{Reconnecting, SocketEvent, UrlSource};
+use beckon_client::session::Session;
+use beckon_shared::proto::v1::{paths, HubFrame, PresenceFrame};
+use beckon_shared::SiteKey;
+use std::cell::RefCell;
+use std::rc::Rc;
+use yew::prelude::*;
+
+/// The page the visitor is on.
+#[derive(Clone, Default)]
+struct Whereabouts {
+    url: String,
+    title: String,
+    since: i64,
+}
+
+/// A handle to tell the hub where the visitor is.
+#[derive(Clone)]
+pub struct Presence {
+    socket: Rc<RefCell<Option<Rc<Reconnecting>>>>,
+    here: Rc<RefCell<Whereabouts>>,
+    session: Session,
+}
+
+impl Presence {
+    /// The visitor moved to `url` (`title`).
+    pub fn moved(&self, url: String, title: String) {
+        {
+            let mut w = self.here.borrow_mut();
+            w.url = url;
+            w.title = title;
+        }
+        self.announce();
+    }
+
+    /// The visit started `secs` seconds ago (first signal only).
+    pub fn started(&self, secs: u32) {
+        let mut w = self.here.borrow_mut();
+        if w.since == 0 {
+            w.since = js_sys::Date::now() as i64 - i64::from(secs) * 1000;
+        }
+    }
+
+    fn announce(&self) {
+        let frame = {
+            let w = self.here.borrow();
+            PresenceFrame::Here {
+                url: w.url.clone(),
+                title: w.title.clone(),
+                since: w.since,
+                token: self.session.credentials().map(|c| c.1),
+            }
+        };
+        if let (Some(socket), Ok(text)) =
+            (self.socket.borrow().as_ref(), serde_json::to_string(&frame))
+        {
+            socket.send(&text);
+        }
+    }
+}
+
+/// Opens the presence socket for the app's lifetime; `on_frame` hears the hub.
+#[hook]
+pub fn use_presence(site: &SiteKey, session: &Session, on_frame: Callback<HubFrame>) -> Presence {
+    let presence = use_memo((), {
+        let session = session.clone();
+        move |_| Presence {
+            socket: Rc::default(),
+            here: Rc::default(),
+            session,
+        }
+    });
+    {
+        let (presence, site) = ((*presence).clone(), site.clone());
+        use_effect_with((), move |_| {
+            let path = paths::fill(paths::PRESENCE, &[site.as_str()]);
+            let url: UrlSource = Rc::new(move || {
+                let path = path.clone();
+                Box::pin(async move { api::ws_url(&path) })
+            });
+            let on_event = {
+                let presence = presence.clone();
+                Callback::from(move |e| match e {
+                    SocketEvent::Open => presence.announce(),
+                    SocketEvent::Message(text) => {
+                        if let Ok(frame) = serde_json::from_str::<HubFrame>(&text) {
+                            on_frame.emit(frame);
+                        }
+                    }
+                    SocketEvent::Closed => {}
+                })
+            };
+            *presence.socket.borrow_mut() = Some(Rc::new(Reconnecting::open(url, on_event)));
+            // Dropping the socket also breaks the callback ↔ socket reference cycle.
+            move || drop(presence.socket.borrow_mut().take())
+        });
+    }
+    (*presence).clone()
+}
