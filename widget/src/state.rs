@@ -134,7 +134,10 @@ mod tests {
 
     #[test]
     fn teasers_show_only_when_closed_and_previews_only_once() {
-        let open = after(State::default(), vec![Action::Open, Action::ShowRule(rule())]);
+        let open = after(
+            State::default(),
+            vec![Action::Open, Action::ShowRule(rule())],
+        );
         assert_eq!(open.view, View::Open, "no teaser over the open panel");
         let teased = after(State::default(), vec![Action::ShowRule(rule())]);
         assert_eq!(teased.view.mode(), Mode::Teaser);
@@ -150,6 +153,9 @@ mod tests {
         let newer = after(closed, vec![preview(4)]);
         assert_eq!(newer.view.mode(), Mode::Teaser);
         let over_rule = after(State::default(), vec![Action::ShowRule(rule()), preview(5)]);
-        assert!(matches!(over_rule.view, View::Rule(_)), "a rule's teaser stays");
+        assert!(
+            matches!(over_rule.view, View::Rule(_)),
+            "a rule's teaser stays"
+        );
     }
 }

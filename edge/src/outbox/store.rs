@@ -112,12 +112,18 @@ pub struct OutboxStore {
 
 impl OutboxStore {
     pub fn new(sql: SqlStorage) -> Result<OutboxStore> {
-        // Outboxes created before the column was named for what it means (fails, harmlessly,
-        // when there is no such table or column).
-        let _ = sql.exec(
-            "ALTER TABLE outbox RENAME COLUMN force_template TO fallback",
-            None,
-        );
+        // Outboxes created before the column was named for what it means.
+        #[derive(Deserialize)]
+        struct Column {
+            name: String,
+        }
+        let columns: Vec<Column> = sql.exec("PRAGMA table_info(outbox)", None)?.to_array()?;
+        if columns.iter().any(|c| c.name == "force_template") {
+            sql.exec(
+                "ALTER TABLE outbox RENAME COLUMN force_template TO fallback",
+                None,
+            )?;
+        }
         sql.exec(SCHEMA, None)?;
         Ok(OutboxStore { sql })
     }

@@ -9,6 +9,7 @@
 //! group's General topic (a test) or to the contact (a greeting), as they are.
 
 pub mod api;
+pub mod update;
 mod webhook;
 
 use super::{Delivery, Driver, Failure, Hook, Recipient, Target};

@@ -5,7 +5,7 @@
 //! from the chat, so a redelivery or a second message handled at the same time opens the same
 //! conversation, never a second one.
 
-use super::{api, Telegram};
+use super::{api, update, Telegram};
 use crate::channels::inbound::{ok, unauthorized};
 use crate::channels::{ContactRoute, Hook};
 use crate::error::Result;
@@ -18,20 +18,20 @@ const CONTACT_EVENTS: &str = "tg-contact";
 
 pub(super) async fn handle(ch: &Telegram, mut req: Request, hook: &Hook<'_>) -> Result<Response> {
     let token = req.headers().get("x-telegram-bot-api-secret-token")?;
-    if !api::verify(&ch.secrets.webhook_secret, token.as_deref()) {
+    if !update::verify(&ch.secrets.webhook_secret, token.as_deref()) {
         return Err(unauthorized("X-Telegram-Bot-Api-Secret-Token"));
     }
     let raw = hook.read_body(&mut req).await?;
-    match api::parse_update(&raw) {
-        Some(api::Event::AgentReply(inbound)) => hook.agent_reply(inbound).await?,
-        Some(api::Event::Private(m)) => contact(hook, m).await?,
+    match update::parse_update(&raw) {
+        Some(update::Event::AgentReply(inbound)) => hook.agent_reply(inbound).await?,
+        Some(update::Event::Private(m)) => contact(hook, m).await?,
         None => {}
     }
     ok()
 }
 
 /// A private chat with the bot: the person is a contact from now on.
-async fn contact(hook: &Hook<'_>, m: api::PrivateMessage) -> Result<()> {
+async fn contact(hook: &Hook<'_>, m: update::PrivateMessage) -> Result<()> {
     let db = hook.db()?;
     let chat = m.chat_id.to_string();
     let new_id = crate::random::visitor_id();
