@@ -221,19 +221,8 @@ impl Owner for SiteOutbox {
         }))
     }
 
-    async fn wake_at(&self, at: Option<i64>) {
-        let storage = self.state.storage();
-        let result = match at {
-            Some(at) => storage.set_alarm(crate::conversation::alarm_at(at)).await,
-            None => storage.delete_alarm().await,
-        };
-        if let Err(e) = result {
-            worker::console_error!("setting the site outbox's alarm failed: {e}");
-        }
-    }
-
-    async fn alarm(&self) -> Option<i64> {
-        self.state.storage().get_alarm().await.ok().flatten()
+    fn storage(&self) -> worker::Storage {
+        self.state.storage()
     }
 }
 

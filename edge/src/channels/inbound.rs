@@ -87,18 +87,28 @@ impl Hook<'_> {
         if body.trim().is_empty() {
             return Ok(());
         }
-        let post = PostRequest {
-            principal: Principal::Agent {
-                name: inbound.author,
-                via: self.kind.as_str().into(),
-            },
-            body,
-            client_msg_id: Some(super::api::idempotency_key(
-                self.kind.as_str(),
-                &inbound.event_key,
-            )),
+        let principal = Principal::Agent {
+            name: inbound.author,
+            via: self.kind.as_str().into(),
         };
-        ConversationClient::new(&self.edge.env, &conversation)?
+        let key = (self.kind.as_str(), inbound.event_key.as_str());
+        self.post(&conversation, principal, body, key).await
+    }
+
+    /// Posts `body` to `conversation` once per channel event `key` (prefix, event id).
+    async fn post(
+        &self,
+        conversation: &ConversationId,
+        principal: Principal,
+        body: String,
+        (prefix, event_id): (&str, &str),
+    ) -> Result<()> {
+        let post = PostRequest {
+            principal,
+            body,
+            client_msg_id: Some(super::api::idempotency_key(prefix, event_id)),
+        };
+        ConversationClient::new(&self.edge.env, conversation)?
             .post(&post)
             .await?;
         Ok(())
@@ -117,21 +127,15 @@ impl Hook<'_> {
     pub async fn contact_message(
         &self,
         (visitor, conversation): (VisitorId, ConversationId),
-        (prefix, event_id): (&str, &str),
+        key: (&str, &str),
         text: &str,
     ) -> Result<()> {
-        let post = PostRequest {
-            principal: Principal::Visitor {
-                site: self.site.clone(),
-                visitor_id: visitor,
-            },
-            body: text.chars().take(MAX_MESSAGE_CHARS).collect(),
-            client_msg_id: Some(super::api::idempotency_key(prefix, event_id)),
+        let principal = Principal::Visitor {
+            site: self.site.clone(),
+            visitor_id: visitor,
         };
-        ConversationClient::new(&self.edge.env, &conversation)?
-            .post(&post)
-            .await?;
-        Ok(())
+        let body = text.chars().take(MAX_MESSAGE_CHARS).collect();
+        self.post(&conversation, principal, body, key).await
     }
 
     /// Opens the conversation of a contact who wrote unprompted, owned by `owner`, under an

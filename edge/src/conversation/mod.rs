@@ -202,27 +202,9 @@ impl Owner for Conversation {
         }))
     }
 
-    async fn wake_at(&self, at: Option<i64>) {
-        let storage = self.state.storage();
-        let result = match at {
-            Some(at) => storage.set_alarm(alarm_at(at)).await,
-            None => storage.delete_alarm().await,
-        };
-        if let Err(e) = result {
-            worker::console_error!("setting the conversation's alarm failed: {e}");
-        }
+    fn storage(&self) -> worker::Storage {
+        self.state.storage()
     }
-
-    async fn alarm(&self) -> Option<i64> {
-        self.state.storage().get_alarm().await.ok().flatten()
-    }
-}
-
-/// An absolute alarm time (`set_alarm` takes a bare integer as an *offset*).
-pub(crate) fn alarm_at(epoch_ms: i64) -> worker::ScheduledTime {
-    worker::ScheduledTime::new(js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(
-        epoch_ms as f64,
-    )))
 }
 
 impl Conversation {

@@ -39,14 +39,36 @@ const PUMP_ERROR_BACKOFF_MS: i64 = 60_000;
 #[allow(async_fn_in_trait)]
 pub trait Owner {
     fn env(&self) -> &Env;
+    /// The owner's Durable Object storage (its alarm).
+    fn storage(&self) -> worker::Storage;
     /// The site the items belong to.
     fn site(&self) -> Result<SiteKey>;
     /// Row `seq`'s item for `target`, or `None` if it is gone.
     fn envelope(&self, seq: i64, target: Target, site_name: &str) -> Result<Option<Envelope>>;
+
     /// Asks for the owner's alarm at `at` (or none): the owner's alarm handler then pumps.
-    async fn wake_at(&self, at: Option<i64>);
+    async fn wake_at(&self, at: Option<i64>) {
+        let storage = self.storage();
+        let result = match at {
+            Some(at) => storage.set_alarm(alarm_at(at)).await,
+            None => storage.delete_alarm().await,
+        };
+        if let Err(e) = result {
+            worker::console_error!("setting the outbox's alarm failed: {e}");
+        }
+    }
+
     /// The alarm time currently set, if any.
-    async fn alarm(&self) -> Option<i64>;
+    async fn alarm(&self) -> Option<i64> {
+        self.storage().get_alarm().await.ok().flatten()
+    }
+}
+
+/// An absolute alarm time (`set_alarm` takes a bare integer as an *offset*).
+pub fn alarm_at(epoch_ms: i64) -> worker::ScheduledTime {
+    worker::ScheduledTime::new(js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(
+        epoch_ms as f64,
+    )))
 }
 
 pub struct Outbox {
