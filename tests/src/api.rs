@@ -149,9 +149,12 @@ impl Api {
     }
 }
 
+/// A client WebSocket to the edge.
+pub type WsStream = WebSocketStream<MaybeTlsStream<TcpStream>>;
+
 /// A protocol v1 WebSocket client.
 pub struct Ws {
-    stream: WebSocketStream<MaybeTlsStream<TcpStream>>,
+    stream: WsStream,
 }
 
 /// Why a WebSocket could not be opened: the HTTP status of the refused handshake and its body.
@@ -302,6 +305,16 @@ impl Ws {
             }
         }
         out
+    }
+
+    /// The socket's sending and receiving halves (for load generators).
+    pub fn into_parts(
+        self,
+    ) -> (
+        futures_util::stream::SplitSink<WsStream, WsMessage>,
+        futures_util::stream::SplitStream<WsStream>,
+    ) {
+        self.stream.split()
     }
 
     pub async fn close(mut self) {

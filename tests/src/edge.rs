@@ -15,7 +15,7 @@ pub struct Edge {
     log: PathBuf,
 }
 
-fn wrangler(root: &Path) -> Command {
+pub(crate) fn wrangler(root: &Path) -> Command {
     let mut c = Command::new(root.join("node_modules/.bin/wrangler"));
     let path = format!(
         "{}:{}",
@@ -226,7 +226,7 @@ impl Drop for Edge {
 
 /// Kills process group `pgid` once this test process is gone (the shared edge lives in a
 /// static and is never dropped). `sh` may be dash, whose `kill` takes no `--`.
-fn watchdog(pgid: u32) {
+pub(crate) fn watchdog(pgid: u32) {
     let me = std::process::id();
     let script =
         format!("while kill -0 {me} 2>/dev/null; do sleep 1; done; kill -KILL -{pgid} 2>/dev/null");

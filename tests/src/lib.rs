@@ -5,9 +5,12 @@
 
 pub mod api;
 pub mod browser;
+pub mod chat_demo;
 pub mod edge;
 pub mod fakes;
 pub mod host_page;
+pub mod load;
+pub mod report;
 
 /// The admin key and token secret the test edge runs with.
 pub const ADMIN_KEY: &str = "test-admin-key-0123456789abcdef";

@@ -1,19 +1,215 @@
-//! `make bench`: relay latency and throughput against the real edge (`wrangler dev`) and the
-//! loopback Telegram fake. Prints a report; asserts nothing (targets are read, not enforced).
+//! `make bench`: one report of Beckon's figures beside their goals, against the real edge
+//! (`wrangler dev`) and loopback fakes. Asserts nothing: targets are read, not enforced.
 //!
-//! - latency: a visitor message sent over the WebSocket → the fake Telegram API received the
-//!   relay (p50/p90/p99 over sequential messages), and the sender's ack latency;
-//! - throughput: messages relayed per second from one conversation sending as fast as it
-//!   can, and from 50 conversations sending at once.
+//! - the message hot path: three load shapes on the visitor WebSocket, and the same load on
+//!   Cloudflare's JS chat demo when its source is at hand (`CHAT_DEMO=<dir>`), medians of
+//!   `BENCH_RUNS` runs (default 3), with the ratio;
+//! - scale: 500 conversations at 1 msg/s each, and 1,000 visitors with presence;
+//! - relays: visitor message → channel (loopback Telegram fake), latency and throughput;
+//! - sizes of what browsers and Cloudflare load.
+//!
+//! Written to `target/bench/report.md`, with the figures as JSON beside it.
 
 use beckon_shared::proto::v1::{ClientFrame, ServerFrame};
 use beckon_tests::api::{client_id, Api, Ws};
+use beckon_tests::chat_demo::ChatDemo;
 use beckon_tests::edge::Edge;
 use beckon_tests::fakes::telegram::FakeTelegram;
+use beckon_tests::load::{self, Outcome, Protocol, Scenario};
+use beckon_tests::report::{f1, median, Report, Section};
 use serde_json::json;
 use std::time::{Duration, Instant};
 
 const CHAT: i64 = -1001234567890;
+const DRAIN: Duration = Duration::from_secs(15);
+
+fn scenario(name: &str, rooms: usize, sockets: usize, msgs: usize, rate: f64) -> Scenario {
+    Scenario {
+        name: name.into(),
+        rooms,
+        sockets,
+        msgs_per_room: msgs,
+        rate_per_room: rate,
+    }
+}
+
+/// Medians of `runs` runs of `s` on `p`.
+async fn measure(p: &Protocol, s: &Scenario, runs: usize) -> Outcome {
+    let mut all = Vec::new();
+    for _ in 0..runs {
+        all.push(load::run(p, s, DRAIN).await);
+    }
+    let m = |f: fn(&Outcome) -> f64| median(all.iter().map(f).collect());
+    Outcome {
+        p50_ms: m(|o| o.p50_ms),
+        p99_ms: m(|o| o.p99_ms),
+        max_ms: m(|o| o.max_ms),
+        offered_per_s: m(|o| o.offered_per_s),
+        delivered_per_s: m(|o| o.delivered_per_s),
+        expected: all.iter().map(|o| o.expected).sum(),
+        delivered: all.iter().map(|o| o.delivered).sum(),
+        lost: all.iter().map(|o| o.lost).sum(),
+        duplicated: all.iter().map(|o| o.duplicated).sum(),
+    }
+}
+
+fn latency(o: &Outcome) -> String {
+    format!("{} / {} / {}", f1(o.p50_ms), f1(o.p99_ms), f1(o.max_ms))
+}
+
+fn flow(o: &Outcome) -> String {
+    format!(
+        "{:.0} of {:.0}/s ({:.1} %); lost {}, dup {}",
+        o.delivered_per_s,
+        o.offered_per_s,
+        100.0 * o.delivered as f64 / o.expected.max(1) as f64,
+        o.lost,
+        o.duplicated
+    )
+}
+
+async fn hot_path(api: &Api, demo: Option<&ChatDemo>, runs: usize) -> Section {
+    let mut sec = Section::new(
+        "Message hot path (visitor WebSocket; same generator on the JS chat demo)",
+        &[
+            "scenario",
+            "goal",
+            "demo p50 / p99 / max ms",
+            "Beckon p50 / p99 / max ms",
+            "p50 ratio",
+            "Beckon delivered (receptions)",
+        ],
+    );
+    sec.note(format!(
+        "Latency: a message sent on one socket until it arrives on each other socket of its room. Medians of {runs} runs; counts summed over them. Beckon's site has no channel (as the demo relays nowhere)."
+    ));
+    let beckon = Protocol::Beckon {
+        api: api.clone(),
+        site: "load".into(),
+    };
+    let demo_p = demo.map(|d| Protocol::ChatDemo {
+        base: d.url.clone(),
+    });
+    let shapes = [
+        (
+            scenario(
+                "1 conversation, 2 sockets, 500 msgs at 50/s",
+                1,
+                2,
+                500,
+                50.0,
+            ),
+            "p50 ≤ 1.2× demo",
+        ),
+        (
+            scenario(
+                "1 conversation, 10 sockets, 300 msgs at 50/s",
+                1,
+                10,
+                300,
+                50.0,
+            ),
+            "p50 ≤ 1.2× demo",
+        ),
+        (
+            scenario(
+                "50 conversations × 2 sockets, 500 msgs/s in all",
+                50,
+                2,
+                100,
+                10.0,
+            ),
+            "≥ 98 % delivered, 0 lost, 0 dup; p50 ≤ 1.2× demo (else ≤ 2 / 10 ms)",
+        ),
+    ];
+    // Warm both runtimes up (first DO instances, JIT).
+    let warm = scenario("warm-up", 4, 2, 20, 20.0);
+    load::run(&beckon, &warm, DRAIN).await;
+    if let Some(d) = &demo_p {
+        load::run(d, &warm, DRAIN).await;
+    }
+    let mut data = Vec::new();
+    for (s, goal) in shapes {
+        eprintln!("hot path: {}", s.name);
+        let demo_o = match &demo_p {
+            Some(d) => Some(measure(d, &s, runs).await),
+            None => None,
+        };
+        let ours = measure(&beckon, &s, runs).await;
+        let ratio = demo_o
+            .as_ref()
+            .map(|d| format!("{:.2}×", ours.p50_ms / d.p50_ms.max(1e-3)))
+            .unwrap_or_else(|| "—".into());
+        sec.row(vec![
+            s.name.clone(),
+            goal.into(),
+            demo_o.as_ref().map_or("— (no CHAT_DEMO)".into(), latency),
+            latency(&ours),
+            ratio,
+            flow(&ours),
+        ]);
+        data.push(json!({"scenario": s, "demo": demo_o, "beckon": ours}));
+    }
+    sec.data = json!(data);
+    sec
+}
+
+async fn scale(api: &Api, demo: Option<&ChatDemo>) -> Section {
+    let mut sec = Section::new(
+        "Scale",
+        &["load", "goal", "p50 / p99 / max ms", "delivered", "notes"],
+    );
+    let many = scenario("500 conversations × 1 msg/s", 500, 2, 10, 1.0);
+    eprintln!("scale: {}", many.name);
+    let ours = load::run(
+        &Protocol::Beckon {
+            api: api.clone(),
+            site: "load".into(),
+        },
+        &many,
+        DRAIN,
+    )
+    .await;
+    let demo_o = match demo {
+        Some(d) => Some(
+            load::run(
+                &Protocol::ChatDemo {
+                    base: d.url.clone(),
+                },
+                &many,
+                DRAIN,
+            )
+            .await,
+        ),
+        None => None,
+    };
+    sec.row(vec![
+        many.name.clone(),
+        "not saturated, 0 lost".into(),
+        latency(&ours),
+        flow(&ours),
+        demo_o
+            .as_ref()
+            .map_or(String::new(), |d| format!("demo: {}", latency(d))),
+    ]);
+    eprintln!("scale: 1,000 visitors with presence");
+    let site = "presence";
+    api.create_site(site).await;
+    let p = load::presence(api, site, 1000, 200.0, DRAIN).await;
+    sec.row(vec![
+        "1,000 visitors with presence (here → inbox shows it)".into(),
+        "all shown, none twice".into(),
+        latency(&p.seen),
+        flow(&p.seen),
+        format!(
+            "socket open p50 {} / p99 {} ms",
+            f1(p.connect_p50_ms),
+            f1(p.connect_p99_ms)
+        ),
+    ]);
+    sec.data = json!({"conversations": {"beckon": ours, "demo": demo_o}, "presence": p});
+    sec
+}
 
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
     let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
@@ -21,7 +217,7 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
 }
 
 fn ms(d: Duration) -> String {
-    format!("{:.1} ms", d.as_secs_f64() * 1000.0)
+    f1(d.as_secs_f64() * 1000.0)
 }
 
 async fn open_visitor(api: &Api, site: &str) -> Ws {
@@ -44,11 +240,9 @@ async fn wait_ack(ws: &mut Ws) {
     .await;
 }
 
-#[tokio::main]
-async fn main() {
-    eprintln!("starting wrangler dev and the Telegram fake…");
-    let edge = Edge::start(None);
-    let api = Api::new(&edge.url);
+/// Visitor message → the channel's API (the loopback Telegram fake).
+async fn relays(api: &Api) -> Section {
+    let mut sec = Section::new("Relays (loopback Telegram fake)", &["measure", "figures"]);
     let fake = FakeTelegram::start("4242:BENCH").await;
     let site = "bench";
     api.create_site(site).await;
@@ -60,10 +254,9 @@ async fn main() {
         .await;
     assert_eq!(r.status, 200, "{:?}", r.body);
 
-    // Latency: one message at a time.
+    eprintln!("relays: latency");
     const N_LATENCY: usize = 200;
-    let mut ws = open_visitor(&api, site).await;
-    // Warm up (first relay creates the topic).
+    let mut ws = open_visitor(api, site).await;
     send(&mut ws, "warm".into(), "warm up".into()).await;
     wait_ack(&mut ws).await;
     fake.wait_for(1, Duration::from_secs(30)).await;
@@ -79,15 +272,14 @@ async fn main() {
             fake.wait_for(before + 1, Duration::from_secs(30)).await > before,
             "relay {i} never arrived"
         );
-        let at = fake.sent()[before].at;
-        relay.push(at.saturating_duration_since(t0));
+        relay.push(fake.sent()[before].at.saturating_duration_since(t0));
     }
     relay.sort();
     ack.sort();
 
-    // Throughput, one conversation sending as fast as it can.
+    eprintln!("relays: throughput");
     const N_ONE: usize = 500;
-    let mut ws = open_visitor(&api, site).await;
+    let mut ws = open_visitor(api, site).await;
     let base = fake.sent().len();
     let t0 = Instant::now();
     for i in 0..N_ONE {
@@ -95,20 +287,17 @@ async fn main() {
     }
     let got = fake.wait_for(base + N_ONE, Duration::from_secs(300)).await - base;
     let one_secs = t0.elapsed().as_secs_f64();
-    let sent_one = fake.sent();
-    // The first relay of a conversation also carries the site and page header.
-    let in_order = sent_one[base..]
+    let in_order = fake.sent()[base..]
         .iter()
         .map(|m| m.text.rsplit("</b>: ").next().unwrap_or("").to_owned())
         .collect::<Vec<_>>()
         == (0..N_ONE).map(|i| format!("burst {i}")).collect::<Vec<_>>();
 
-    // Throughput, 50 conversations at once.
     const CONVS: usize = 50;
     const PER: usize = 20;
     let mut sockets = Vec::new();
     for _ in 0..CONVS {
-        sockets.push(open_visitor(&api, site).await);
+        sockets.push(open_visitor(api, site).await);
     }
     let base = fake.sent().len();
     let t0 = Instant::now();
@@ -129,32 +318,110 @@ async fn main() {
     for t in tasks {
         t.await.unwrap();
     }
-    // Each new conversation's first relay also opens its topic (no extra message).
     let total = CONVS * PER;
     let got_many = fake.wait_for(base + total, Duration::from_secs(600)).await - base;
     let many_secs = t0.elapsed().as_secs_f64();
 
-    println!();
-    println!(
-        "Beckon relay bench (wrangler dev {} + loopback Telegram fake)",
-        edge.url
-    );
-    println!("  visitor message → fake Telegram received, {N_LATENCY} sequential messages:");
-    println!(
-        "    p50 {}   p90 {}   p99 {}   max {}",
-        ms(percentile(&relay, 0.5)),
-        ms(percentile(&relay, 0.9)),
-        ms(percentile(&relay, 0.99)),
-        ms(*relay.last().unwrap())
-    );
-    println!("  visitor send → ack on the WebSocket:");
-    println!(
-        "    p50 {}   p90 {}   p99 {}",
-        ms(percentile(&ack, 0.5)),
-        ms(percentile(&ack, 0.9)),
-        ms(percentile(&ack, 0.99))
-    );
-    println!("  sustained relay throughput, 1 conversation:   {got}/{N_ONE} relayed in {one_secs:.2} s = {:.0} msg/s (in order: {in_order})", got as f64 / one_secs);
-    println!("  sustained relay throughput, {CONVS} conversations: {got_many}/{total} relayed in {many_secs:.2} s = {:.0} msg/s", got_many as f64 / many_secs);
+    let rows = [
+        (
+            format!("visitor message → fake Telegram received ({N_LATENCY} sequential) p50 / p90 / p99 / max ms"),
+            format!(
+                "{} / {} / {} / {}",
+                ms(percentile(&relay, 0.5)),
+                ms(percentile(&relay, 0.9)),
+                ms(percentile(&relay, 0.99)),
+                ms(*relay.last().unwrap())
+            ),
+        ),
+        (
+            "visitor send → ack p50 / p90 / p99 ms".into(),
+            format!(
+                "{} / {} / {}",
+                ms(percentile(&ack, 0.5)),
+                ms(percentile(&ack, 0.9)),
+                ms(percentile(&ack, 0.99))
+            ),
+        ),
+        (
+            "sustained relay throughput, 1 conversation".into(),
+            format!("{got}/{N_ONE} in {one_secs:.2} s = {:.0} msg/s (in order: {in_order})", got as f64 / one_secs),
+        ),
+        (
+            format!("sustained relay throughput, {CONVS} conversations"),
+            format!("{got_many}/{total} in {many_secs:.2} s = {:.0} msg/s", got_many as f64 / many_secs),
+        ),
+    ];
+    for (k, v) in rows {
+        sec.row(vec![k, v]);
+    }
+    sec
+}
+
+fn gzip_len(bytes: &[u8]) -> usize {
+    use std::io::Write;
+    let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+    e.write_all(bytes).unwrap();
+    e.finish().unwrap().len()
+}
+
+fn sizes() -> Section {
+    let mut sec = Section::new("Sizes (gzip -9)", &["what", "bytes", "goal"]);
+    let root = beckon_tests::repo_root().join("dist/public");
+    let size = |p: &str| gzip_len(&std::fs::read(root.join(p)).unwrap_or_default());
+    let app = size("widget/beckon_widget_bg.wasm")
+        + size("widget/beckon_widget.js")
+        + size("widget/boot.js")
+        + size("widget/app.css");
+    let inbox = size("console/beckon_console_bg.wasm") + size("console/beckon_console.js");
+    for (what, bytes, goal) in [
+        ("loader /beckon.js", size("beckon.js"), "≤ 3,072"),
+        (
+            "chat app (wasm + glue + css)",
+            app,
+            "≤ 122,880 (stretch 92,160)",
+        ),
+        ("inbox (wasm + glue)", inbox, "≤ 204,800"),
+    ] {
+        sec.row(vec![what.into(), bytes.to_string(), goal.into()]);
+    }
+    sec
+}
+
+#[tokio::main]
+async fn main() {
+    let runs: usize = std::env::var("BENCH_RUNS")
+        .ok()
+        .and_then(|r| r.parse().ok())
+        .unwrap_or(3);
+    let demo_dir = std::env::var("CHAT_DEMO").ok().filter(|d| !d.is_empty());
+    eprintln!("starting wrangler dev…");
+    let edge = Edge::start(None);
+    let api = Api::new(&edge.url);
+    api.create_site("load").await;
+    let demo = demo_dir.as_ref().map(|d| {
+        eprintln!("starting the JS chat demo from {d}…");
+        ChatDemo::start(std::path::Path::new(d)).unwrap_or_else(|e| panic!("chat demo: {e}"))
+    });
+    let commit = std::process::Command::new("git")
+        .args(["rev-parse", "--short", "HEAD"])
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
+        .unwrap_or_default();
+    let mut report = Report {
+        title: "Beckon bench report".into(),
+        notes: vec![format!(
+            "Commit {commit}; local workerd (`wrangler dev`) on this machine ({} cores); all servers on 127.0.0.1.",
+            std::thread::available_parallelism().map_or(0, |n| n.get())
+        )],
+        sections: Vec::new(),
+    };
+    report
+        .sections
+        .push(hot_path(&api, demo.as_ref(), runs).await);
+    report.sections.push(scale(&api, demo.as_ref()).await);
+    drop(demo);
+    report.sections.push(relays(&api).await);
+    report.sections.push(sizes());
+    report.publish();
     drop(edge);
 }
