@@ -75,22 +75,36 @@ impl Reducible for List {
     fn reduce(self: Rc<Self>, action: ListAction) -> Rc<Self> {
         let mut next = (*self).clone();
         match action {
+            // A reload from the index may be older than what the live feed already said (the
+            // index is written in batches): the newer of each conversation wins.
             ListAction::Replace(items) => {
-                next.items = items;
+                let live = std::mem::replace(&mut next.items, items);
+                for s in live {
+                    upsert(&mut next.items, s);
+                }
+                next.items.sort_by_key(|c| std::cmp::Reverse(c.updated_at));
                 next.error = None;
             }
             ListAction::Upsert(s) => {
-                match next.items.iter_mut().find(|c| c.id == s.id) {
-                    Some(existing) if existing.last_seq > s.last_seq => {}
-                    Some(existing) => *existing = s,
-                    None => next.items.push(s),
-                }
+                upsert(&mut next.items, s);
                 next.items.sort_by_key(|c| std::cmp::Reverse(c.updated_at));
             }
             ListAction::Live(live) => next.live = live,
             ListAction::Error(e) => next.error = Some(e),
         }
         Rc::new(next)
+    }
+}
+
+/// Keeps the newer of `s` and the listed state of its conversation.
+fn upsert(items: &mut Vec<ConversationSummary>, s: ConversationSummary) {
+    let newer = |a: &ConversationSummary, b: &ConversationSummary| {
+        (a.last_seq, a.agent_read_seq) > (b.last_seq, b.agent_read_seq)
+    };
+    match items.iter_mut().find(|c| c.id == s.id) {
+        Some(existing) if !newer(&s, existing) => {}
+        Some(existing) => *existing = s,
+        None => items.push(s),
     }
 }
 

@@ -115,7 +115,12 @@ impl Edge {
         let out = std::fs::File::create(&log).unwrap();
         let mut c = wrangler(root);
         c.args(["dev", "--ip", "127.0.0.1", "--port", &port.to_string()])
-            .args(["--inspector-port", &crate::free_port().to_string()])
+            // BECKON_INSPECTOR_PORT fixes the inspector's port (scripts/profile-edge.mjs).
+            .args([
+                "--inspector-port",
+                &std::env::var("BECKON_INSPECTOR_PORT")
+                    .unwrap_or_else(|_| crate::free_port().to_string()),
+            ])
             .arg("--persist-to")
             .arg(&state_dir)
             .args(["--var", &format!("ADMIN_API_KEY:{}", crate::ADMIN_KEY)])

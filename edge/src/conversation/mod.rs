@@ -3,13 +3,17 @@
 //! (idempotency key), fans frames out to the conversation's WebSockets (hibernation API, so
 //! idle conversations cost nothing), replays from a client's cursor on reconnect, and keeps
 //! read cursors. Each stored message queues its relays in the conversation's [`Outbox`] in
-//! the same synchronous block. After every change it refreshes the conversation's row in D1
-//! and tells the site's inbox hub.
+//! the same synchronous block — only for channels the site has enabled.
+//!
+//! The hot path is store, acknowledge, fan out: nothing on it touches D1 or another object.
+//! The conversation's row in D1 and the inbox notification follow, coalesced ([`index`]);
+//! relays follow right after the ack, or from the alarm.
 //!
 //! The Worker talks to it over internal HTTP (see [`client`]) after authenticating the
 //! caller; the DO then authorizes the caller against the conversation's owner.
 
 pub mod client;
+mod index;
 mod open;
 mod socket;
 pub mod store;
@@ -19,13 +23,13 @@ pub use open::{open, Opening};
 use crate::channels::set::{self, SiteChannels};
 use crate::channels::{ContactRoute, Content, Envelope, Target};
 use crate::error::{Error, Result};
+use crate::http;
 use crate::outbox::policy::DeliveryStatus;
 use crate::outbox::{Outbox, Owner};
-use crate::{http, site_hub, storage};
 use beckon_shared::limits::{MAX_AUTHOR_CHARS, MAX_HISTORY_PAGE};
 use beckon_shared::proto::v1::{
-    ConversationOrigin, ConversationSummary, ErrorCode, InboxEvent, Message, MessagePage,
-    MessagePreview, PostedMessage, Role, ServerFrame,
+    ConversationOrigin, ConversationSummary, ErrorCode, Message, MessagePage, MessagePreview,
+    PostedMessage, Role, ServerFrame,
 };
 use beckon_shared::text::{normalize_body, normalize_label, preview};
 use beckon_shared::{ClientMsgId, ConversationId, Seq, SiteKey, VisitorId};
@@ -101,12 +105,24 @@ pub struct StatusReport {
 
 pub(crate) const PRINCIPAL_HEADER: &str = "x-beckon-principal";
 
+/// A message as stored by [`Conversation::store_message`].
+pub(crate) struct Stored {
+    pub message: Message,
+    /// The client message id had been stored before: this is that message.
+    pub duplicate: bool,
+    /// Relays were queued for it.
+    pub relays: bool,
+}
+
 #[durable_object]
 pub struct Conversation {
     state: State,
     env: Env,
     store: Store,
     outbox: Outbox,
+    sockets: socket::Sockets,
+    flush: index::Flush,
+    alarm_state: index::AlarmState,
 }
 
 impl DurableObject for Conversation {
@@ -119,11 +135,20 @@ impl DurableObject for Conversation {
             env,
             store,
             outbox,
+            sockets: Default::default(),
+            flush: Default::default(),
+            alarm_state: Default::default(),
         }
     }
 
     async fn alarm(&self) -> worker::Result<Response> {
-        self.outbox.pump(self).await;
+        self.alarm_fired();
+        if self.store.meta().ok().flatten().is_none() {
+            return Response::empty();
+        }
+        // The pump ends by asking for the alarm at the next due row (which also re-arms a
+        // pending trailing flush).
+        futures_util::join!(self.flush_if_behind(), self.outbox.pump(self));
         Response::empty()
     }
 
@@ -167,11 +192,13 @@ impl DurableObject for Conversation {
             1000
         };
         let _ = ws.close(Some(code), Some("closed"));
+        self.sockets.remove(&ws);
         Ok(())
     }
 
-    async fn websocket_error(&self, _ws: WebSocket, error: worker::Error) -> worker::Result<()> {
+    async fn websocket_error(&self, ws: WebSocket, error: worker::Error) -> worker::Result<()> {
         worker::console_warn!("conversation socket error: {error}");
+        self.sockets.remove(&ws);
         Ok(())
     }
 }
@@ -182,7 +209,7 @@ impl Owner for Conversation {
     }
 
     fn site(&self) -> Result<SiteKey> {
-        Ok(self.meta()?.site)
+        Ok(self.meta()?.site.clone())
     }
 
     fn envelope(&self, seq: i64, target: Target, site_name: &str) -> Result<Option<Envelope>> {
@@ -191,12 +218,13 @@ impl Owner for Conversation {
             return Ok(None);
         };
         Ok(Some(Envelope {
-            site: meta.site,
+            site: meta.site.clone(),
             site_name: site_name.to_owned(),
-            conversation: Some(meta.id),
-            page_url: meta.page_url,
+            conversation: Some(meta.id.clone()),
+            page_url: meta.page_url.clone(),
             contact: meta
                 .contact
+                .clone()
                 .filter(|_| matches!(target, Target::Contact(_))),
             content: Content::Message(message),
         }))
@@ -204,6 +232,15 @@ impl Owner for Conversation {
 
     fn storage(&self) -> worker::Storage {
         self.state.storage()
+    }
+
+    /// The outbox shares the DO's one alarm with the index flush.
+    async fn wake_at(&self, at: Option<i64>) {
+        self.outbox_due(at).await;
+    }
+
+    async fn alarm(&self) -> Option<i64> {
+        self.alarm_time().await
     }
 }
 
@@ -217,10 +254,11 @@ impl Conversation {
                 let created = self.store.init_meta(&meta)?;
                 if created {
                     if let Some(text) = &meta.opening {
-                        self.store_teaser(text, &channels)?;
-                        self.relay_soon().await;
+                        if self.store_teaser(text, &channels)? {
+                            self.relay_soon().await;
+                        }
                     }
-                    self.publish().await;
+                    self.changed_now().await;
                 }
                 http::json(
                     if created { 201 } else { 200 },
@@ -229,7 +267,7 @@ impl Conversation {
             }
             (worker::Method::Get, "/ws") => {
                 let principal = self.authorize(&req)?;
-                socket::open(&self.state, principal)
+                self.open_socket(principal)
             }
             (worker::Method::Get, "/messages") => {
                 self.authorize(&req)?;
@@ -248,12 +286,15 @@ impl Conversation {
                 let post: PostRequest = req.json().await.map_err(Error::internal)?;
                 self.check_access(&post.principal)?;
                 let channels = self.channels().await?;
-                let (message, duplicate) =
+                let stored =
                     self.store_message(&post.principal, post.client_msg_id, &post.body, &channels)?;
-                if !duplicate {
-                    self.relay_soon().await;
-                    self.publish().await;
+                if !stored.duplicate {
+                    if stored.relays {
+                        self.relay_soon().await;
+                    }
+                    self.changed_now().await;
                 }
+                let (message, duplicate) = (stored.message, stored.duplicate);
                 http::json(
                     if duplicate { 200 } else { 201 },
                     &PostedMessage { message, duplicate },
@@ -287,7 +328,7 @@ impl Conversation {
         }
     }
 
-    fn meta(&self) -> Result<Meta> {
+    fn meta(&self) -> Result<std::rc::Rc<Meta>> {
         self.store
             .meta()?
             .ok_or_else(|| Error::code(ErrorCode::ConversationNotFound))
@@ -351,28 +392,20 @@ impl Conversation {
     }
 
     /// Validates and stores a message (once per client message id), queues its relays and
-    /// fans it out; the caller then [`publish`](Self::publish)es the change. Synchronous on
-    /// purpose: no other event can interleave between reading the last `seq` and writing the
-    /// next one, and the relays are durable exactly when the message is.
+    /// fans it out; the caller then relays and records the change ([`changed`]). Synchronous
+    /// on purpose: no other event can interleave between reading the last `seq` and writing
+    /// the next one, and the relays are durable exactly when the message is.
+    ///
+    /// [`changed`]: Self::changed
     pub(crate) fn store_message(
         &self,
         principal: &Principal,
         client_msg_id: Option<ClientMsgId>,
         raw_body: &str,
         channels: &SiteChannels,
-    ) -> Result<(Message, bool)> {
+    ) -> Result<Stored> {
         let body = normalize_body(raw_body)?;
         let role = principal.role();
-        if let Some(id) = &client_msg_id {
-            if let Some(existing) = self.store.by_client_id(id)? {
-                if existing.role != role {
-                    return Err(Error::bad_request(
-                        "client_msg_id is already used by another sender",
-                    ));
-                }
-                return Ok((existing, true));
-            }
-        }
         let (author, via) = match principal {
             Principal::Visitor { .. } => (None, None),
             Principal::Agent { name, via } => (
@@ -384,15 +417,32 @@ impl Conversation {
             ),
         };
         let now = http::now_ms();
-        let message = self.store.append(NewMessage {
+        let inserted = self.store.append(NewMessage {
             id: crate::random::message_id(),
             role,
             body,
             created_at: now,
-            client_msg_id,
+            client_msg_id: client_msg_id.clone(),
             author,
             via,
         })?;
+        let Some(message) = inserted else {
+            // A retried send: the message stored under this client message id.
+            let existing = client_msg_id
+                .and_then(|id| self.store.by_client_id(&id).transpose())
+                .transpose()?
+                .ok_or_else(|| Error::internal("insert refused without a duplicate"))?;
+            if existing.role != role {
+                return Err(Error::bad_request(
+                    "client_msg_id is already used by another sender",
+                ));
+            }
+            return Ok(Stored {
+                message: existing,
+                duplicate: true,
+                relays: false,
+            });
+        };
         let meta = self.meta()?;
         let targets = self.relay_targets(
             channels,
@@ -403,45 +453,55 @@ impl Conversation {
         self.outbox
             .store
             .enqueue(message.seq.0 as i64, &targets, now)?;
-        socket::broadcast(
+        self.sockets.broadcast(
             &self.state,
             &ServerFrame::Message {
                 message: message.clone(),
             },
             None,
         );
-        Ok((message, false))
+        Ok(Stored {
+            message,
+            duplicate: false,
+            relays: !targets.is_empty(),
+        })
     }
 
-    /// Stores the teaser the visitor answered as the conversation's first message.
-    fn store_teaser(&self, text: &str, channels: &SiteChannels) -> Result<()> {
+    /// Stores the teaser the visitor answered as the conversation's first message; whether it
+    /// has relays to send.
+    fn store_teaser(&self, text: &str, channels: &SiteChannels) -> Result<bool> {
         let now = http::now_ms();
-        let message = self.store.append(NewMessage {
-            id: crate::random::message_id(),
-            role: Role::Bot,
-            body: normalize_body(text)?,
-            created_at: now,
-            client_msg_id: None,
-            author: None,
-            via: Some("rule".into()),
-        })?;
+        let message = self
+            .store
+            .append(NewMessage {
+                id: crate::random::message_id(),
+                role: Role::Bot,
+                body: normalize_body(text)?,
+                created_at: now,
+                client_msg_id: None,
+                author: None,
+                via: Some("rule".into()),
+            })?
+            .ok_or_else(|| Error::internal("the teaser was not stored"))?;
         let targets = self.relay_targets(channels, Role::Bot, message.via.as_deref(), None);
         self.outbox
             .store
-            .enqueue(message.seq.0 as i64, &targets, now)
+            .enqueue(message.seq.0 as i64, &targets, now)?;
+        Ok(!targets.is_empty())
     }
 
     /// Has the alarm run the relay pump now (used where the caller should not wait for it).
     pub(crate) async fn relay_soon(&self) {
-        self.wake_at(Some(http::now_ms())).await;
+        self.outbox_due(Some(http::now_ms())).await;
     }
 
     /// Moves a read cursor and tells everyone.
     pub(crate) async fn mark_read(&self, role: Role, seq: Seq) -> Result<()> {
         if let Some(seq) = self.store.advance_cursor(role, seq)? {
-            socket::broadcast(&self.state, &ServerFrame::Read { role, seq }, None);
+            self.sockets
+                .broadcast(&self.state, &ServerFrame::Read { role, seq }, None);
             if role == Role::Agent {
-                self.publish().await;
+                self.changed().await;
             }
         }
         Ok(())
@@ -452,11 +512,11 @@ impl Conversation {
         let last = self.store.last_message()?;
         let cursors = self.store.cursors()?;
         Ok(ConversationSummary {
-            id: meta.id,
-            site: meta.site,
-            visitor_id: meta.visitor_id,
-            origin: meta.origin,
-            page_url: meta.page_url,
+            id: meta.id.clone(),
+            site: meta.site.clone(),
+            visitor_id: meta.visitor_id.clone(),
+            origin: meta.origin.clone(),
+            page_url: meta.page_url.clone(),
             created_at: meta.created_at,
             updated_at: last.as_ref().map_or(meta.created_at, |m| m.created_at),
             last_seq: last.as_ref().map_or(Seq::ZERO, |m| m.seq),
@@ -469,48 +529,5 @@ impl Conversation {
             unread: self.store.unread_by_agent()?,
             contact: meta.contact.as_ref().map(|c| c.channel),
         })
-    }
-
-    /// For a conversation a rule started: the time from the visitor's first message to the
-    /// first agent answer, recorded once in the rule's metrics.
-    async fn record_first_response(&self) -> Result<()> {
-        let meta = self.meta()?;
-        let ConversationOrigin::Rule { rule_id } = &meta.origin else {
-            return Ok(());
-        };
-        if self.store.flag("first_response")? {
-            return Ok(());
-        }
-        let Some((asked, answered)) = self.store.first_response()? else {
-            return Ok(());
-        };
-        // Set before the await: a concurrent change cannot record it twice.
-        self.store.set_flag("first_response")?;
-        let db = self.env.d1("DB")?;
-        storage::rules::first_response(&db, &meta.site, rule_id, answered - asked, answered).await
-    }
-
-    /// Refreshes the D1 index row and notifies the site's inbox. Failures are logged, not
-    /// returned: the message is already stored, and the next change repairs the index.
-    pub(crate) async fn publish(&self) {
-        if let Err(e) = self.record_first_response().await {
-            worker::console_error!("recording the first response time failed: {e}");
-        }
-        let result: Result<()> = async {
-            let summary = self.summary()?;
-            storage::conversations::upsert(&self.env.d1("DB")?, &summary).await?;
-            site_hub::notify(
-                &self.env,
-                &summary.site.clone(),
-                &InboxEvent::Conversation {
-                    summary: Box::new(summary),
-                },
-            )
-            .await
-        }
-        .await;
-        if let Err(e) = result {
-            worker::console_error!("publishing conversation change failed: {e}");
-        }
     }
 }

@@ -1,30 +1,108 @@
 //! The conversation's WebSockets: accepting them (hibernatable), reading client frames, and
 //! fanning server frames out. A socket's principal and whether it has said `hello`
-//! ([`SocketState`]) are kept in its serialized attachment, so they survive hibernation.
+//! ([`SocketState`]) are kept in its serialized attachment, so they survive hibernation; this
+//! instance also keeps them in memory ([`Sockets`]), read from the attachments once after a
+//! wake-up, so no frame and no fan-out deserializes an attachment.
 
 use super::{Conversation, Principal};
 use crate::error::{Error, Result};
 use beckon_shared::limits::{MAX_FRAME_BYTES, MAX_HISTORY_PAGE};
-use beckon_shared::proto::v1::{close, ClientFrame, ErrorCode, ServerFrame};
+use beckon_shared::proto::v1::{close, ClientFrame, ErrorCode, Role, ServerFrame};
 use serde::{Deserialize, Serialize};
+use std::cell::{Cell, RefCell};
 use worker::{Response, State, WebSocket, WebSocketIncomingMessage, WebSocketPair};
 
 /// What a socket carries through hibernation.
 #[derive(Clone, Debug, Serialize, Deserialize)]
-struct SocketState {
+pub(super) struct SocketState {
     principal: Principal,
     ready: bool,
 }
 
-/// Accepts a WebSocket for `principal` and hands the client end back to the caller.
-pub fn open(state: &State, principal: Principal) -> Result<Response> {
-    let pair = WebSocketPair::new()?;
-    state.accept_websocket_with_tags(&pair.server, &[principal.role().as_str()]);
-    pair.server.serialize_attachment(SocketState {
-        principal,
-        ready: false,
-    })?;
-    Ok(Response::from_websocket(pair.client)?)
+/// The conversation's open sockets and their state, as this instance knows them.
+#[derive(Default)]
+pub(super) struct Sockets {
+    loaded: Cell<bool>,
+    list: RefCell<Vec<(WebSocket, SocketState)>>,
+}
+
+impl Sockets {
+    /// Reads every socket's attachment, once per instance.
+    fn load(&self, state: &State) {
+        if self.loaded.replace(true) {
+            return;
+        }
+        let mut list = self.list.borrow_mut();
+        for ws in state.get_websockets() {
+            if list.iter().any(|(w, _)| *w == ws) {
+                continue;
+            }
+            if let Ok(Some(s)) = ws.deserialize_attachment::<SocketState>() {
+                list.push((ws, s));
+            }
+        }
+    }
+
+    fn state_of(&self, state: &State, ws: &WebSocket) -> Option<SocketState> {
+        self.load(state);
+        self.list
+            .borrow()
+            .iter()
+            .find(|(w, _)| w == ws)
+            .map(|(_, s)| s.clone())
+    }
+
+    fn mark_ready(&self, ws: &WebSocket, s: SocketState) -> Result<()> {
+        ws.serialize_attachment(&s)?;
+        let mut list = self.list.borrow_mut();
+        match list.iter_mut().find(|(w, _)| w == ws) {
+            Some(entry) => entry.1 = s,
+            None => list.push((ws.clone(), s)),
+        }
+        Ok(())
+    }
+
+    /// Forgets a socket that closed or failed.
+    pub(super) fn remove(&self, ws: &WebSocket) {
+        self.list.borrow_mut().retain(|(w, _)| w != ws);
+    }
+
+    /// Sends `frame` to every socket that has said hello, except those of `skip_role`. The
+    /// frame is encoded, and handed to JavaScript, once.
+    pub(super) fn broadcast(&self, state: &State, frame: &ServerFrame, skip_role: Option<Role>) {
+        let Ok(text) = serde_json::to_string(frame) else {
+            return;
+        };
+        let text = wasm_bindgen::JsValue::from_str(&text);
+        self.load(state);
+        for (ws, s) in self.list.borrow().iter() {
+            if s.ready && Some(s.principal.role()) != skip_role {
+                // A socket that is closing cannot be written to; its close handler cleans up.
+                let _ = send_value(ws.as_ref(), &text);
+            }
+        }
+    }
+}
+
+#[wasm_bindgen::prelude::wasm_bindgen]
+extern "C" {
+    /// A server-side WebSocket, as far as sending goes.
+    type Sender;
+    /// `WebSocket.send` with a string already in JavaScript.
+    #[wasm_bindgen(method, js_name = send, catch)]
+    fn send(
+        this: &Sender,
+        data: &wasm_bindgen::JsValue,
+    ) -> std::result::Result<(), wasm_bindgen::JsValue>;
+}
+
+/// Sends `text` (a JavaScript string) on `ws`.
+fn send_value(
+    ws: &web_sys::WebSocket,
+    text: &wasm_bindgen::JsValue,
+) -> std::result::Result<(), wasm_bindgen::JsValue> {
+    use wasm_bindgen::JsCast;
+    ws.unchecked_ref::<Sender>().send(text)
 }
 
 pub fn send(ws: &WebSocket, frame: &ServerFrame) {
@@ -34,26 +112,23 @@ pub fn send(ws: &WebSocket, frame: &ServerFrame) {
     }
 }
 
-/// Sends `frame` to every socket that has said hello, except those of `skip_role`'s role.
-pub fn broadcast(
-    state: &State,
-    frame: &ServerFrame,
-    skip_role: Option<beckon_shared::proto::v1::Role>,
-) {
-    let Ok(text) = serde_json::to_string(frame) else {
-        return;
-    };
-    for ws in state.get_websockets() {
-        let Ok(Some(att)) = ws.deserialize_attachment::<SocketState>() else {
-            continue;
-        };
-        if att.ready && Some(att.principal.role()) != skip_role {
-            let _ = ws.send_with_str(&text);
-        }
-    }
-}
-
 impl Conversation {
+    /// Accepts a WebSocket for `principal` and hands the client end back to the caller.
+    pub(super) fn open_socket(&self, principal: Principal) -> Result<Response> {
+        // The sockets already open first, so the new one is listed exactly once.
+        self.sockets.load(&self.state);
+        let pair = WebSocketPair::new()?;
+        self.state
+            .accept_websocket_with_tags(&pair.server, &[principal.role().as_str()]);
+        let s = SocketState {
+            principal,
+            ready: false,
+        };
+        pair.server.serialize_attachment(&s)?;
+        self.sockets.list.borrow_mut().push((pair.server, s));
+        Ok(Response::from_websocket(pair.client)?)
+    }
+
     pub(super) async fn on_socket_message(
         &self,
         ws: &WebSocket,
@@ -75,7 +150,7 @@ impl Conversation {
         }
         let frame: ClientFrame = serde_json::from_str(&text)
             .map_err(|e| Error::new(ErrorCode::BadFrame, format!("invalid frame: {e}")))?;
-        let Some(mut att) = ws.deserialize_attachment::<SocketState>()? else {
+        let Some(mut att) = self.sockets.state_of(&self.state, ws) else {
             return Err(Error::internal("socket without attachment"));
         };
         // A visitor's access is re-checked on every frame: it is cheap and survives hibernation.
@@ -87,8 +162,8 @@ impl Conversation {
                 send(
                     ws,
                     &ServerFrame::Welcome {
-                        conversation_id: meta.id,
-                        origin: meta.origin,
+                        conversation_id: meta.id.clone(),
+                        origin: meta.origin.clone(),
                         last_seq: self.store.last_seq()?,
                         read: self.store.cursors()?,
                     },
@@ -105,7 +180,7 @@ impl Conversation {
                     after = last;
                 }
                 att.ready = true;
-                ws.serialize_attachment(&att)?;
+                self.sockets.mark_ready(ws, att)?;
             }
             _ if !att.ready => {
                 send(ws, &ServerFrame::error(ErrorCode::BadFrame, None));
@@ -123,21 +198,25 @@ impl Conversation {
                 &body,
                 &*self.channels().await?,
             ) {
-                Ok((m, duplicate)) => {
+                Ok(stored) => {
+                    let m = &stored.message;
                     send(
                         ws,
                         &ServerFrame::Ack {
                             client_msg_id,
-                            id: m.id,
+                            id: m.id.clone(),
                             seq: m.seq,
                             created_at: m.created_at,
-                            duplicate,
+                            duplicate: stored.duplicate,
                         },
                     );
-                    if !duplicate {
+                    // After the ack, off the sender's path: relays right away (with the
+                    // alarm as a safety net), the index when the interval allows.
+                    if stored.relays {
                         self.outbox.arm_safety_net(self).await;
-                        self.publish().await;
-                        self.outbox.pump(self).await;
+                        futures_util::join!(self.outbox.pump(self), self.changed());
+                    } else if !stored.duplicate {
+                        self.changed().await;
                     }
                 }
                 Err(e) => send(
@@ -151,7 +230,7 @@ impl Conversation {
             },
             ClientFrame::Typing { active } => {
                 let role = att.principal.role();
-                broadcast(
+                self.sockets.broadcast(
                     &self.state,
                     &ServerFrame::Typing { role, active },
                     Some(role),

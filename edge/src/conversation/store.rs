@@ -1,12 +1,17 @@
 //! The conversation's own SQLite storage (Durable Object SQL API): its metadata, messages and
-//! read cursors (its outbox keeps its own tables, see [`crate::outbox`]). All calls are synchronous, so a sequence of them with no `await` between is
-//! atomic — which is what makes `seq` assignment gap-free and idempotent sends exact.
+//! read cursors (its outbox keeps its own tables, see [`crate::outbox`]). All calls are
+//! synchronous, so a sequence of them with no `await` between is atomic — which is what makes
+//! `seq` assignment gap-free and idempotent sends exact. The DO is the only writer, so what a
+//! summary needs — the metadata (written once), the last message and `seq`, the read cursors
+//! and the unread count — is kept in memory after its first read and updated with each write.
 
 use super::Meta;
 use crate::error::{Error, Result};
 use beckon_shared::proto::v1::{Message, ReadCursors, Role};
 use beckon_shared::{ClientMsgId, MessageId, Seq};
 use serde::Deserialize;
+use std::cell::{Cell, RefCell};
+use std::rc::Rc;
 use worker::{SqlStorage, SqlStorageValue};
 
 const SCHEMA: &str = "
@@ -73,6 +78,12 @@ pub struct NewMessage {
 
 pub struct Store {
     sql: SqlStorage,
+    meta: RefCell<Option<Rc<Meta>>>,
+    last_seq: Cell<Option<Seq>>,
+    /// The newest message, once read (`Some(None)`: there is none).
+    last_message: RefCell<Option<Option<Message>>>,
+    cursors: Cell<Option<ReadCursors>>,
+    unread: Cell<Option<u64>>,
 }
 
 fn int(v: i64) -> SqlStorageValue {
@@ -97,22 +108,48 @@ impl Store {
 
     pub fn new(sql: SqlStorage) -> Result<Store> {
         sql.exec(SCHEMA, None)?;
-        Ok(Store { sql })
+        Ok(Store {
+            sql,
+            meta: RefCell::new(None),
+            last_seq: Cell::new(None),
+            last_message: RefCell::new(None),
+            cursors: Cell::new(None),
+            unread: Cell::new(None),
+        })
     }
 
-    pub fn meta(&self) -> Result<Option<Meta>> {
+    /// The conversation's metadata (read once; it never changes).
+    pub fn meta(&self) -> Result<Option<Rc<Meta>>> {
+        if let Some(m) = self.meta.borrow().as_ref() {
+            return Ok(Some(m.clone()));
+        }
+        let Some(v) = self.value("conversation")? else {
+            return Ok(None);
+        };
+        let meta: Rc<Meta> = Rc::new(serde_json::from_str(&v).map_err(Error::internal)?);
+        *self.meta.borrow_mut() = Some(meta.clone());
+        Ok(Some(meta))
+    }
+
+    /// A value of the `meta` table.
+    pub fn value(&self, key: &str) -> Result<Option<String>> {
         #[derive(Deserialize)]
         struct Row {
             v: String,
         }
         let rows: Vec<Row> = self
             .sql
-            .exec("SELECT v FROM meta WHERE k = 'conversation'", None)?
+            .exec("SELECT v FROM meta WHERE k = ?", vec![key.into()])?
             .to_array()?;
-        rows.into_iter()
-            .next()
-            .map(|r| serde_json::from_str(&r.v).map_err(Error::internal))
-            .transpose()
+        Ok(rows.into_iter().next().map(|r| r.v))
+    }
+
+    pub fn set_value(&self, key: &str, value: &str) -> Result<()> {
+        self.sql.exec(
+            "INSERT INTO meta (k, v) VALUES (?, ?) ON CONFLICT(k) DO UPDATE SET v = excluded.v",
+            vec![key.into(), value.into()],
+        )?;
+        Ok(())
     }
 
     /// Stores the metadata once; returns `false` if it was already there.
@@ -170,11 +207,16 @@ impl Store {
     }
 
     pub fn last_seq(&self) -> Result<Seq> {
+        if let Some(seq) = self.last_seq.get() {
+            return Ok(seq);
+        }
         let r: Count = self
             .sql
             .exec("SELECT COALESCE(MAX(seq), 0) AS n FROM messages", None)?
             .one()?;
-        Ok(Seq(r.n as u64))
+        let seq = Seq(r.n as u64);
+        self.last_seq.set(Some(seq));
+        Ok(seq)
     }
 
     pub fn by_client_id(&self, id: &ClientMsgId) -> Result<Option<Message>> {
@@ -191,11 +233,13 @@ impl Store {
             .transpose()
     }
 
-    /// Appends with the next `seq`.
-    pub fn append(&self, m: NewMessage) -> Result<Message> {
+    /// Appends with the next `seq`; `None` if a message with the same client message id is
+    /// already stored (one statement either way: the hot path's only write).
+    pub fn append(&self, m: NewMessage) -> Result<Option<Message>> {
         let seq = self.last_seq()?.next();
-        self.sql.exec(
-            "INSERT INTO messages (seq, id, role, body, created_at, client_msg_id, author, via) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        let written = self.sql.exec(
+            "INSERT INTO messages (seq, id, role, body, created_at, client_msg_id, author, via) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+             ON CONFLICT(client_msg_id) DO NOTHING",
             vec![
                 int(seq.0 as i64),
                 m.id.as_str().into(),
@@ -206,8 +250,18 @@ impl Store {
                 opt(m.author.as_deref()),
                 opt(m.via.as_deref()),
             ],
-        )?;
-        Ok(Message {
+        )?
+        .rows_written();
+        if written == 0 {
+            return Ok(None);
+        }
+        self.last_seq.set(Some(seq));
+        if m.role == Role::Visitor {
+            if let Some(n) = self.unread.get() {
+                self.unread.set(Some(n + 1));
+            }
+        }
+        let message = Message {
             id: m.id,
             seq,
             role: m.role,
@@ -217,7 +271,9 @@ impl Store {
             client_msg_id: m.client_msg_id,
             author: m.author,
             via: m.via,
-        })
+        };
+        *self.last_message.borrow_mut() = Some(Some(message.clone()));
+        Ok(Some(message))
     }
 
     pub fn message(&self, seq: Seq) -> Result<Option<Message>> {
@@ -249,6 +305,9 @@ impl Store {
     }
 
     pub fn last_message(&self) -> Result<Option<Message>> {
+        if let Some(m) = self.last_message.borrow().as_ref() {
+            return Ok(m.clone());
+        }
         let rows: Vec<MessageRow> = self
             .sql
             .exec(
@@ -256,13 +315,19 @@ impl Store {
                 None,
             )?
             .to_array()?;
-        rows.into_iter()
+        let last = rows
+            .into_iter()
             .next()
             .map(MessageRow::into_message)
-            .transpose()
+            .transpose()?;
+        *self.last_message.borrow_mut() = Some(last.clone());
+        Ok(last)
     }
 
     pub fn cursors(&self) -> Result<ReadCursors> {
+        if let Some(c) = self.cursors.get() {
+            return Ok(c);
+        }
         #[derive(Deserialize)]
         struct Row {
             role: String,
@@ -280,6 +345,7 @@ impl Store {
                 _ => {}
             }
         }
+        self.cursors.set(Some(c));
         Ok(c)
     }
 
@@ -299,11 +365,24 @@ impl Store {
             "INSERT INTO cursors (role, seq) VALUES (?, ?) ON CONFLICT(role) DO UPDATE SET seq = excluded.seq",
             vec![role.as_str().into(), int(target.0 as i64)],
         )?;
+        let mut c = self.cursors()?;
+        match role {
+            Role::Visitor => c.visitor = target,
+            _ => {
+                c.agent = target;
+                // Counted again at the next summary.
+                self.unread.set(None);
+            }
+        }
+        self.cursors.set(Some(c));
         Ok(Some(target))
     }
 
     /// Visitor messages an agent has not read.
     pub fn unread_by_agent(&self) -> Result<u64> {
+        if let Some(n) = self.unread.get() {
+            return Ok(n);
+        }
         let agent = self.cursors()?.agent;
         let r: Count = self
             .sql
@@ -312,6 +391,7 @@ impl Store {
                 vec![int(agent.0 as i64)],
             )?
             .one()?;
+        self.unread.set(Some(r.n as u64));
         Ok(r.n as u64)
     }
 }

@@ -1,6 +1,6 @@
 //! The `conversations` table: the index behind the inbox list. Each conversation's Durable
-//! Object is the source of truth and writes its row after every change; the row never moves
-//! backwards (`last_seq` guards the upsert).
+//! Object is the source of truth; the site's hub writes the rows it is told about, many in one
+//! batch; a row never moves backwards (`last_seq` guards the upsert).
 
 use super::{stmt, Arg};
 use crate::error::{Error, Result};
@@ -62,8 +62,8 @@ impl Row {
     }
 }
 
-/// Writes the conversation's row unless a newer state is already there.
-pub async fn upsert(db: &D1Database, s: &ConversationSummary) -> Result<()> {
+/// The statement writing a conversation's row unless a newer state is already there.
+fn upsert(db: &D1Database, s: &ConversationSummary) -> Result<worker::D1PreparedStatement> {
     let origin = serde_json::to_string(&s.origin).map_err(Error::internal)?;
     let (role, body, at) = match &s.last_message {
         Some(m) => (
@@ -100,9 +100,19 @@ pub async fn upsert(db: &D1Database, s: &ConversationSummary) -> Result<()> {
             Arg::Int(s.unread as i64),
             Arg::OptStr(s.contact.map(ContactChannel::as_str)),
         ],
-    )?
-    .run()
-    .await?;
+    )
+}
+
+/// Writes the rows of `summaries` in one batch (each unless a newer state is there).
+pub async fn upsert_all(db: &D1Database, summaries: &[ConversationSummary]) -> Result<()> {
+    if summaries.is_empty() {
+        return Ok(());
+    }
+    let statements = summaries
+        .iter()
+        .map(|s| upsert(db, s))
+        .collect::<Result<Vec<_>>>()?;
+    db.batch(statements).await?;
     Ok(())
 }
 

@@ -8,7 +8,8 @@
 //! - relays: visitor message → channel (loopback Telegram fake), latency and throughput;
 //! - sizes of what browsers and Cloudflare load.
 //!
-//! Written to `target/bench/report.md`, with the figures as JSON beside it.
+//! Written to `target/bench/report.md`, with the figures as JSON beside it. `BENCH_ONLY=hot,scale`
+//! runs some sections only.
 
 use beckon_shared::proto::v1::{ClientFrame, ServerFrame};
 use beckon_tests::api::{client_id, Api, Ws};
@@ -415,13 +416,22 @@ async fn main() {
         )],
         sections: Vec::new(),
     };
-    report
-        .sections
-        .push(hot_path(&api, demo.as_ref(), runs).await);
-    report.sections.push(scale(&api, demo.as_ref()).await);
+    // BENCH_ONLY=hot,scale,relays,sizes runs some sections only (all by default).
+    let only = std::env::var("BENCH_ONLY").unwrap_or_default();
+    let wanted = |s: &str| only.is_empty() || only.split(',').any(|o| o.trim() == s);
+    if wanted("hot") {
+        report.sections.push(hot_path(&api, demo.as_ref(), runs).await);
+    }
+    if wanted("scale") {
+        report.sections.push(scale(&api, demo.as_ref()).await);
+    }
     drop(demo);
-    report.sections.push(relays(&api).await);
-    report.sections.push(sizes());
+    if wanted("relays") {
+        report.sections.push(relays(&api).await);
+    }
+    if wanted("sizes") {
+        report.sections.push(sizes());
+    }
     report.publish();
     drop(edge);
 }

@@ -7,13 +7,19 @@
 //!   and the socket, never storage — and an agent can reach a visitor through it (`push`).
 //! - Agent availability (how many inbox tabs are open) is told to visitors' apps as it changes
 //!   (the `agents_online` rule condition).
+//! - **The conversation index**: conversations publish their summary here; the hub fans it out
+//!   to inbox tabs and writes the site's rows to D1 in batches ([`index`]).
 //!
-//! Everything lives in socket attachments, so the hub can hibernate between events.
+//! Presence lives in socket attachments, so the hub can hibernate between events.
+
+mod index;
 
 use crate::auth;
 use crate::error::{Error, Result};
 use crate::http;
-use beckon_shared::proto::v1::{ErrorCode, HubFrame, InboxEvent, OnlineVisitor, PresenceFrame};
+use beckon_shared::proto::v1::{
+    ConversationSummary, ErrorCode, HubFrame, InboxEvent, OnlineVisitor, PresenceFrame,
+};
 use beckon_shared::SiteKey;
 use serde::{Deserialize, Serialize};
 use worker::{
@@ -26,6 +32,8 @@ const VISITOR: &str = "visitor";
 const SITE_TAG: &str = "site:";
 /// Header carrying the site key on every call into the hub.
 const SITE_HEADER: &str = "x-beckon-site";
+/// On `/publish`: write the index now, not with the next batch.
+const WRITE_NOW_HEADER: &str = "x-beckon-write-now";
 /// Longest URL or title kept for a visitor.
 const MAX_FIELD: usize = 2048;
 
@@ -33,6 +41,8 @@ const MAX_FIELD: usize = 2048;
 pub struct SiteHub {
     state: State,
     env: Env,
+    /// An index batch is scheduled (the alarm is set).
+    batch_scheduled: std::cell::Cell<bool>,
 }
 
 /// A hub-internal request to push a frame to one visitor.
@@ -51,7 +61,21 @@ fn clip(s: &str) -> String {
 
 impl DurableObject for SiteHub {
     fn new(state: State, env: Env) -> Self {
-        SiteHub { state, env }
+        state
+            .storage()
+            .sql()
+            .exec(index::SCHEMA, None)
+            .expect("site hub schema");
+        SiteHub {
+            state,
+            env,
+            batch_scheduled: std::cell::Cell::new(false),
+        }
+    }
+
+    async fn alarm(&self) -> worker::Result<Response> {
+        self.write_index().await;
+        Response::empty()
     }
 
     async fn fetch(&self, mut req: Request) -> worker::Result<Response> {
@@ -67,6 +91,8 @@ impl DurableObject for SiteHub {
                             visitors: self.visitors(None),
                         },
                     );
+                    // What the index does not show yet (its batch is pending).
+                    self.send_pending(&pair.server)?;
                     self.tell_visitors_about_agents(None);
                     Ok(Response::from_websocket(pair.client)?)
                 }
@@ -98,12 +124,24 @@ impl DurableObject for SiteHub {
                     200,
                     &serde_json::json!({ "online": self.state.get_websockets_with_tag(AGENT).len() }),
                 ),
-                (Method::Post, "/notify") => {
-                    let text = req.text().await?;
-                    for ws in self.state.get_websockets_with_tag(AGENT) {
-                        let _ = ws.send_with_str(&text);
+                (Method::Post, "/publish") => {
+                    let raw = req.text().await?;
+                    let summary: ConversationSummary =
+                        serde_json::from_str(&raw).map_err(Error::internal)?;
+                    let agents = self.state.get_websockets_with_tag(AGENT);
+                    let watchers = agents.len();
+                    if !agents.is_empty() {
+                        let event = format!(r#"{{"type":"conversation","summary":{raw}}}"#);
+                        for ws in agents {
+                            let _ = ws.send_with_str(&event);
+                        }
                     }
-                    Ok(Response::empty()?.with_status(204))
+                    self.queue_index(&summary, &raw).await?;
+                    if req.headers().get(WRITE_NOW_HEADER)?.is_some() {
+                        // Its caller answers an HTTP request next: the list must show it.
+                        self.write_index().await;
+                    }
+                    http::json(200, &serde_json::json!({ "watchers": watchers }))
                 }
                 (Method::Post, "/push") => {
                     let push: Push = req.json().await.map_err(Error::internal)?;
@@ -289,17 +327,61 @@ async fn call(
         .await?)
 }
 
-/// Sends an event to every inbox watching `site`.
-pub async fn notify(env: &Env, site: &SiteKey, event: &InboxEvent) -> Result<()> {
-    let body = serde_json::to_string(event).map_err(Error::internal)?;
-    let resp = call(env, site, Method::Post, "/notify", Some(body), false).await?;
+/// A POST into the hub with extra headers.
+async fn call_with(
+    env: &Env,
+    site: &SiteKey,
+    path: &str,
+    body: String,
+    extra: &[(&str, &str)],
+) -> Result<Response> {
+    let headers = Headers::new();
+    headers.set(SITE_HEADER, site.as_str())?;
+    for (k, v) in extra {
+        headers.set(k, v)?;
+    }
+    let mut init = RequestInit::new();
+    init.with_method(Method::Post)
+        .with_headers(headers)
+        .with_body(Some(body.into()));
+    Ok(stub(env, site)?
+        .fetch_with_request(Request::new_with_init(
+            &format!("https://hub{path}"),
+            &init,
+        )?)
+        .await?)
+}
+
+/// Publishes a conversation's new summary: every inbox watching `site` gets it now, and the
+/// site's conversation index gets it with the next batch — or before this returns, with
+/// `write_now` (an HTTP caller reads the list next). Returns how many inbox tabs watch.
+pub async fn publish(
+    env: &Env,
+    site: &SiteKey,
+    summary: &ConversationSummary,
+    write_now: bool,
+) -> Result<usize> {
+    let body = serde_json::to_string(summary).map_err(Error::internal)?;
+    let headers = write_now.then_some([(WRITE_NOW_HEADER, "1")]);
+    let mut resp = call_with(
+        env,
+        site,
+        "/publish",
+        body,
+        headers.as_ref().map_or(&[][..], |h| &h[..]),
+    )
+    .await?;
     if resp.status_code() >= 400 {
         return Err(Error::internal(format!(
             "site hub answered {}",
             resp.status_code()
         )));
     }
-    Ok(())
+    #[derive(Deserialize)]
+    struct Published {
+        watchers: usize,
+    }
+    Ok(resp.json::<Published>().await?.watchers)
 }
 
 /// Opens an inbox WebSocket on `site`'s hub.

@@ -1,0 +1,238 @@
+//! What follows a change, kept off the message hot path: publishing the conversation's summary
+//! to the site's hub (which tells open inboxes at once and writes the D1 index row with the
+//! site's next batch) and — for a conversation a rule started — its first-response metric. Coalesced to at most one flush
+//! per [`FLUSH_INTERVAL_MS`]: the first change after a quiet spell flushes at once (after the
+//! sender's ack), changes within the interval wait for one trailing flush from the alarm.
+//! Messages posted over HTTP (the admin API, webhooks: not the hot path) flush before their
+//! answer, so a caller reads its own write in the conversation list.
+//!
+//! Nothing is lost: what was last indexed is remembered in storage (`indexed` in `meta`), and
+//! the alarm flushes whatever is behind it — after a failed flush (retried), or in a new
+//! instance after the previous one died with a flush pending.
+//!
+//! The DO has one alarm; [`Conversation::schedule`] keeps it no later than the earlier of the
+//! outbox's next due row and the trailing flush, touching storage only when it must come
+//! sooner.
+
+use super::Conversation;
+use crate::error::Result;
+use crate::{http, site_hub, storage};
+use beckon_shared::proto::v1::ConversationOrigin;
+use std::cell::Cell;
+
+/// A busy conversation refreshes open inboxes at most this often.
+pub const FLUSH_INTERVAL_MS: i64 = 1_000;
+/// While no inbox of the site is open, the index follows a conversation at most this often.
+pub const QUIET_INTERVAL_MS: i64 = 5_000;
+/// How long what a publish said about the site's open inboxes is trusted.
+const WATCHED_TTL_MS: i64 = 10_000;
+
+thread_local! {
+    /// Per site: whether an inbox was open at the last publish from this isolate, until when.
+    static WATCHED: std::cell::RefCell<std::collections::HashMap<String, (bool, i64)>> =
+        Default::default();
+}
+
+/// Whether `site` may have an inbox open (unknown counts as yes).
+fn watched(site: &str, now: i64) -> bool {
+    WATCHED.with(|w| {
+        w.borrow()
+            .get(site)
+            .is_none_or(|(watched, until)| *watched || *until < now)
+    })
+}
+
+fn note_watchers(site: &str, watchers: usize, now: i64) {
+    WATCHED.with(|w| {
+        w.borrow_mut()
+            .insert(site.to_owned(), (watchers > 0, now + WATCHED_TTL_MS))
+    });
+}
+/// A failed flush is tried again after this long.
+const RETRY_MS: i64 = 10_000;
+
+/// The flush's state (memory only; storage keeps what was indexed).
+#[derive(Default)]
+pub(super) struct Flush {
+    /// A change has not been flushed yet.
+    dirty: Cell<bool>,
+    running: Cell<bool>,
+    last_at: Cell<i64>,
+    /// When the trailing flush is due, if one is.
+    due: Cell<Option<i64>>,
+    /// The next flush writes the D1 row before it returns.
+    write_now: Cell<bool>,
+}
+
+/// The alarm as this instance knows it.
+#[derive(Default)]
+pub(super) struct AlarmState {
+    /// `None` until read or set by this instance; then the alarm time (or none).
+    known: Cell<Option<Option<i64>>>,
+    /// The outbox's next due row, as it last said.
+    outbox_due: Cell<Option<i64>>,
+}
+
+impl Conversation {
+    /// Something changed (a message, a read cursor): flush now, or once the interval is over.
+    pub(super) async fn changed(&self) {
+        self.flush.dirty.set(true);
+        let now = http::now_ms();
+        let next_allowed = self.flush.last_at.get() + self.flush_interval(now);
+        if self.flush.running.get() || now < next_allowed {
+            if self.flush.due.get().is_none() {
+                self.flush.due.set(Some(next_allowed.max(now)));
+                self.schedule().await;
+            }
+            return;
+        }
+        self.flush_now().await;
+    }
+
+    /// How long after a flush the next one may come.
+    fn flush_interval(&self, now: i64) -> i64 {
+        match self.store.meta() {
+            Ok(Some(m)) if !watched(m.site.as_str(), now) => QUIET_INTERVAL_MS,
+            _ => FLUSH_INTERVAL_MS,
+        }
+    }
+
+    /// Something changed that an HTTP caller will look for next (an agent's reply through the
+    /// API, a webhook's message): flush before answering, whatever the interval.
+    pub(super) async fn changed_now(&self) {
+        self.flush.dirty.set(true);
+        self.flush.write_now.set(true);
+        self.flush_now().await;
+    }
+
+    /// Writes the index row, tells open inboxes, records the first response; on failure, the
+    /// alarm retries.
+    pub(super) async fn flush_now(&self) {
+        if self.flush.running.replace(true) {
+            return;
+        }
+        self.flush.dirty.set(false);
+        self.flush.last_at.set(http::now_ms());
+        let result = self.publish().await;
+        self.flush.running.set(false);
+        match result {
+            Ok(()) => {
+                if self.flush.dirty.get() && self.flush.due.get().is_none() {
+                    // Changes arrived while it ran: one trailing flush.
+                    let interval = self.flush_interval(http::now_ms());
+                    self.flush
+                        .due
+                        .set(Some(self.flush.last_at.get() + interval));
+                    self.schedule().await;
+                }
+            }
+            Err(e) => {
+                worker::console_error!("publishing conversation change failed: {e}");
+                self.flush.dirty.set(true);
+                self.flush.due.set(Some(http::now_ms() + RETRY_MS));
+                self.schedule().await;
+            }
+        }
+    }
+
+    /// From the alarm: flushes what is behind (this instance's changes, or a previous
+    /// instance's that were never indexed).
+    pub(super) async fn flush_if_behind(&self) {
+        let due = self.flush.due.take();
+        if due.is_some_and(|at| at > http::now_ms()) {
+            self.flush.due.set(due);
+            return;
+        }
+        let behind = self.flush.dirty.get()
+            || match (self.index_marker(), self.store.value("indexed")) {
+                (Ok(now), Ok(indexed)) => indexed.as_deref() != Some(now.as_str()),
+                _ => true,
+            };
+        if behind {
+            self.flush.dirty.set(true);
+            self.flush_now().await;
+        }
+    }
+
+    /// What the index row reflects: the last message and the agents' read cursor.
+    fn index_marker(&self) -> Result<String> {
+        let cursors = self.store.cursors()?;
+        Ok(format!("{}:{}", self.store.last_seq()?, cursors.agent))
+    }
+
+    async fn publish(&self) -> Result<()> {
+        let marker = self.index_marker()?;
+        self.record_first_response().await?;
+        let summary = self.summary()?;
+        let write_now = self.flush.write_now.take();
+        let watchers = site_hub::publish(&self.env, &summary.site, &summary, write_now).await?;
+        note_watchers(summary.site.as_str(), watchers, http::now_ms());
+        self.store.set_value("indexed", &marker)
+    }
+
+    /// For a conversation a rule started: the time from the visitor's first message to the
+    /// first agent answer, recorded once in the rule's metrics.
+    async fn record_first_response(&self) -> Result<()> {
+        let meta = self.meta()?;
+        let ConversationOrigin::Rule { rule_id } = &meta.origin else {
+            return Ok(());
+        };
+        if self.store.flag("first_response")? {
+            return Ok(());
+        }
+        let Some((asked, answered)) = self.store.first_response()? else {
+            return Ok(());
+        };
+        // Set before the await: a concurrent change cannot record it twice.
+        self.store.set_flag("first_response")?;
+        let db = self.env.d1("DB")?;
+        storage::rules::first_response(&db, &meta.site, rule_id, answered - asked, answered).await
+    }
+
+    /// The outbox's next due row changed.
+    pub(super) async fn outbox_due(&self, at: Option<i64>) {
+        self.alarm_state.outbox_due.set(at);
+        self.schedule().await;
+    }
+
+    /// Makes sure the alarm comes no later than the earliest of the outbox's next row and the
+    /// trailing flush. An alarm set earlier than needed is left alone (waking up to find
+    /// nothing due is cheaper than a storage write per message).
+    pub(super) async fn schedule(&self) {
+        let wanted = match (self.alarm_state.outbox_due.get(), self.flush.due.get()) {
+            (Some(a), Some(b)) => a.min(b),
+            (Some(a), None) | (None, Some(a)) => a,
+            (None, None) => return,
+        };
+        if self.alarm_time().await.is_some_and(|set| set <= wanted) {
+            return;
+        }
+        match self
+            .state
+            .storage()
+            .set_alarm(crate::outbox::alarm_at(wanted))
+            .await
+        {
+            Ok(()) => self.alarm_state.known.set(Some(Some(wanted))),
+            Err(e) => {
+                self.alarm_state.known.set(None);
+                worker::console_error!("setting the conversation's alarm failed: {e}");
+            }
+        }
+    }
+
+    /// The alarm fired: it is no longer set.
+    pub(super) fn alarm_fired(&self) {
+        self.alarm_state.known.set(Some(None));
+    }
+
+    /// The alarm time, as known or read.
+    pub(super) async fn alarm_time(&self) -> Option<i64> {
+        if let Some(known) = self.alarm_state.known.get() {
+            return known;
+        }
+        let at = self.state.storage().get_alarm().await.ok().flatten();
+        self.alarm_state.known.set(Some(at));
+        at
+    }
+}

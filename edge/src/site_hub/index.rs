@@ -1,0 +1,147 @@
+//! The site's share of the D1 conversation index, written in batches: conversations publish
+//! their summary here (at most about once a second each, see `conversation/index.rs`); the hub
+//! keeps the newest of each in its own storage (so nothing is lost if it stops) and writes
+//! them to D1 together, at most every [`BATCH_MS`] — one subrequest for many conversations
+//! instead of one per change.
+
+use super::SiteHub;
+use crate::error::{Error, Result};
+use crate::{http, storage};
+use beckon_shared::proto::v1::ConversationSummary;
+use serde::Deserialize;
+use worker::SqlStorageValue;
+
+/// How long a summary waits for others to share its D1 write.
+pub const BATCH_MS: i64 = 1_000;
+/// Rows written to D1 per batch.
+const BATCH_ROWS: i64 = 100;
+/// After a failed D1 write, the next try.
+const RETRY_MS: i64 = 10_000;
+
+pub(super) const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS pending_index (
+  id         TEXT PRIMARY KEY,
+  summary    TEXT NOT NULL,
+  last_seq   INTEGER NOT NULL,
+  agent_read INTEGER NOT NULL,
+  rev        INTEGER NOT NULL DEFAULT 1
+);
+";
+
+#[derive(Deserialize)]
+struct Pending {
+    id: String,
+    summary: String,
+    rev: i64,
+}
+
+#[derive(Deserialize)]
+struct Count {
+    n: i64,
+}
+
+impl SiteHub {
+    /// Keeps `summary` (raw JSON) for the next batch, unless a newer one of the same
+    /// conversation is already waiting; makes sure the batch is scheduled.
+    pub(super) async fn queue_index(&self, summary: &ConversationSummary, raw: &str) -> Result<()> {
+        self.state.storage().sql().exec(
+            "INSERT INTO pending_index (id, summary, last_seq, agent_read) VALUES (?, ?, ?, ?)
+             ON CONFLICT(id) DO UPDATE SET summary = excluded.summary, last_seq = excluded.last_seq,
+               agent_read = excluded.agent_read, rev = rev + 1
+             WHERE excluded.last_seq > pending_index.last_seq
+                OR (excluded.last_seq = pending_index.last_seq AND excluded.agent_read >= pending_index.agent_read)",
+            vec![
+                summary.id.as_str().into(),
+                raw.into(),
+                SqlStorageValue::Integer(summary.last_seq.0 as i64),
+                SqlStorageValue::Integer(summary.agent_read_seq.0 as i64),
+            ],
+        )?;
+        if !self.batch_scheduled.replace(true) {
+            self.set_alarm(http::now_ms() + BATCH_MS).await;
+        }
+        Ok(())
+    }
+
+    /// Sends a new inbox tab the summaries still waiting for the index (it loads the rest
+    /// from D1).
+    pub(super) fn send_pending(&self, ws: &worker::WebSocket) -> Result<()> {
+        #[derive(Deserialize)]
+        struct Row {
+            summary: String,
+        }
+        let rows: Vec<Row> = self
+            .state
+            .storage()
+            .sql()
+            .exec("SELECT summary FROM pending_index", None)?
+            .to_array()?;
+        for r in rows {
+            let _ = ws.send_with_str(format!(
+                r#"{{"type":"conversation","summary":{}}}"#,
+                r.summary
+            ));
+        }
+        Ok(())
+    }
+
+    /// From the alarm: writes waiting summaries to D1, then forgets those not replaced
+    /// meanwhile; comes back for the rest.
+    pub(super) async fn write_index(&self) {
+        self.batch_scheduled.set(false);
+        let next = match self.write_batch().await {
+            Ok(true) => Some(http::now_ms()),
+            Ok(false) => None,
+            Err(e) => {
+                worker::console_error!("writing the conversation index failed: {e}");
+                Some(http::now_ms() + RETRY_MS)
+            }
+        };
+        if let Some(at) = next {
+            self.batch_scheduled.set(true);
+            self.set_alarm(at).await;
+        }
+    }
+
+    /// One batch; whether more rows wait.
+    async fn write_batch(&self) -> Result<bool> {
+        let sql = self.state.storage().sql();
+        let rows: Vec<Pending> = sql
+            .exec(
+                "SELECT id, summary, rev FROM pending_index LIMIT ?",
+                vec![SqlStorageValue::Integer(BATCH_ROWS)],
+            )?
+            .to_array()?;
+        if rows.is_empty() {
+            return Ok(false);
+        }
+        let summaries = rows
+            .iter()
+            .map(|r| serde_json::from_str::<ConversationSummary>(&r.summary))
+            .collect::<std::result::Result<Vec<_>, _>>()
+            .map_err(Error::internal)?;
+        storage::conversations::upsert_all(&self.env.d1("DB")?, &summaries).await?;
+        for r in &rows {
+            sql.exec(
+                "DELETE FROM pending_index WHERE id = ? AND rev = ?",
+                vec![r.id.as_str().into(), SqlStorageValue::Integer(r.rev)],
+            )?;
+        }
+        let left: Count = sql
+            .exec("SELECT COUNT(*) AS n FROM pending_index", None)?
+            .one()?;
+        Ok(left.n > 0)
+    }
+
+    async fn set_alarm(&self, at: i64) {
+        if let Err(e) = self
+            .state
+            .storage()
+            .set_alarm(crate::outbox::alarm_at(at))
+            .await
+        {
+            self.batch_scheduled.set(false);
+            worker::console_error!("setting the hub's alarm failed: {e}");
+        }
+    }
+}
