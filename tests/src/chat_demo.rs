@@ -89,6 +89,13 @@ impl ChatDemo {
     }
 }
 
+impl ChatDemo {
+    /// The process group of the server (wrangler and workerd).
+    pub fn pgid(&self) -> u32 {
+        self.child.id()
+    }
+}
+
 impl Drop for ChatDemo {
     fn drop(&mut self) {
         let pgid = self.child.id() as i32;

@@ -179,6 +179,11 @@ impl Edge {
         ))
     }
 
+    /// The process group of the server (wrangler and workerd).
+    pub fn pgid(&self) -> u32 {
+        self.child.id()
+    }
+
     pub fn log_tail(&self) -> String {
         let text = std::fs::read_to_string(&self.log).unwrap_or_default();
         text.lines()

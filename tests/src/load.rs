@@ -50,6 +50,9 @@ pub struct Outcome {
     pub delivered: usize,
     pub lost: usize,
     pub duplicated: usize,
+    /// Server CPU (user + system) per message sent, in µs, when measured.
+    #[serde(default)]
+    pub cpu_us_per_msg: f64,
 }
 
 type Sink = futures_util::stream::SplitSink<crate::api::WsStream, WsMessage>;
@@ -201,6 +204,7 @@ pub async fn run(p: &Protocol, s: &Scenario, drain: Duration) -> Outcome {
         delivered,
         lost: expected.saturating_sub(delivered),
         duplicated,
+        cpu_us_per_msg: 0.0,
     }
 }
 
@@ -412,6 +416,7 @@ pub async fn presence(
             delivered: seen.len(),
             lost: visitors - seen.len(),
             duplicated: seen.values().map(|(_, d)| d).sum(),
+            cpu_us_per_msg: 0.0,
         },
     }
 }

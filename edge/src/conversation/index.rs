@@ -6,9 +6,10 @@
 //! Messages posted over HTTP (the admin API, webhooks: not the hot path) flush before their
 //! answer, so a caller reads its own write in the conversation list.
 //!
-//! Nothing is lost: what was last indexed is remembered in storage (`indexed` in `meta`), and
-//! the alarm flushes whatever is behind it — after a failed flush (retried), or in a new
-//! instance after the previous one died with a flush pending.
+//! Nothing is lost: a failed flush is retried from the alarm, and a new instance's first alarm
+//! flushes once (its predecessor may have died with a flush pending — whose alarm, in storage,
+//! is what woke it). Trailing flushes are jittered, so conversations started together do not
+//! flush together.
 //!
 //! The DO has one alarm; [`Conversation::schedule`] keeps it no later than the earlier of the
 //! outbox's next due row and the trailing flush, touching storage only when it must come
@@ -42,6 +43,12 @@ fn watched(site: &str, now: i64) -> bool {
     })
 }
 
+/// `at`, pushed back at random by up to half of `interval`: conversations that started together
+/// (a broadcast, a burst of visitors) do not all publish to the site's hub in the same instant.
+fn jittered(at: i64, interval: i64) -> i64 {
+    at + (js_sys::Math::random() * (interval / 2) as f64) as i64
+}
+
 fn note_watchers(site: &str, watchers: usize, now: i64) {
     WATCHED.with(|w| {
         w.borrow_mut()
@@ -51,9 +58,10 @@ fn note_watchers(site: &str, watchers: usize, now: i64) {
 /// A failed flush is tried again after this long.
 const RETRY_MS: i64 = 10_000;
 
-/// The flush's state (memory only; storage keeps what was indexed).
-#[derive(Default)]
+/// The flush's state (memory only).
 pub(super) struct Flush {
+    /// This instance has not flushed from its alarm yet.
+    fresh: Cell<bool>,
     /// A change has not been flushed yet.
     dirty: Cell<bool>,
     running: Cell<bool>,
@@ -62,6 +70,19 @@ pub(super) struct Flush {
     due: Cell<Option<i64>>,
     /// The next flush writes the D1 row before it returns.
     write_now: Cell<bool>,
+}
+
+impl Default for Flush {
+    fn default() -> Flush {
+        Flush {
+            fresh: Cell::new(true),
+            dirty: Cell::new(false),
+            running: Cell::new(false),
+            last_at: Cell::new(0),
+            due: Cell::new(None),
+            write_now: Cell::new(false),
+        }
+    }
 }
 
 /// The alarm as this instance knows it.
@@ -78,10 +99,31 @@ impl Conversation {
     pub(super) async fn changed(&self) {
         self.flush.dirty.set(true);
         let now = http::now_ms();
-        let next_allowed = self.flush.last_at.get() + self.flush_interval(now);
-        if self.flush.running.get() || now < next_allowed {
+        // A trailing flush that has come due goes with this change (the alarm only catches
+        // the last change of a burst: it can fire late).
+        if let Some(due) = self.flush.due.get() {
+            if now >= due && !self.flush.running.get() {
+                self.flush.due.set(None);
+                self.flush_now().await;
+            }
+            return;
+        }
+        let watched = self.watched(now);
+        let interval = if watched {
+            FLUSH_INTERVAL_MS
+        } else {
+            QUIET_INTERVAL_MS
+        };
+        let next_allowed = self.flush.last_at.get() + interval;
+        // Nobody watching: no flush at once — the index catches up within the interval.
+        if self.flush.running.get() || now < next_allowed || !watched {
             if self.flush.due.get().is_none() {
-                self.flush.due.set(Some(next_allowed.max(now)));
+                let at = if watched {
+                    next_allowed
+                } else {
+                    now + interval / 2
+                };
+                self.flush.due.set(Some(jittered(at.max(now), interval)));
                 self.schedule().await;
             }
             return;
@@ -89,11 +131,20 @@ impl Conversation {
         self.flush_now().await;
     }
 
+    /// Whether an inbox of the conversation's site may be open.
+    fn watched(&self, now: i64) -> bool {
+        match self.store.meta() {
+            Ok(Some(m)) => watched(m.site.as_str(), now),
+            _ => true,
+        }
+    }
+
     /// How long after a flush the next one may come.
     fn flush_interval(&self, now: i64) -> i64 {
-        match self.store.meta() {
-            Ok(Some(m)) if !watched(m.site.as_str(), now) => QUIET_INTERVAL_MS,
-            _ => FLUSH_INTERVAL_MS,
+        if self.watched(now) {
+            FLUSH_INTERVAL_MS
+        } else {
+            QUIET_INTERVAL_MS
         }
     }
 
@@ -120,9 +171,10 @@ impl Conversation {
                 if self.flush.dirty.get() && self.flush.due.get().is_none() {
                     // Changes arrived while it ran: one trailing flush.
                     let interval = self.flush_interval(http::now_ms());
-                    self.flush
-                        .due
-                        .set(Some(self.flush.last_at.get() + interval));
+                    self.flush.due.set(Some(jittered(
+                        self.flush.last_at.get() + interval,
+                        interval,
+                    )));
                     self.schedule().await;
                 }
             }
@@ -143,31 +195,20 @@ impl Conversation {
             self.flush.due.set(due);
             return;
         }
-        let behind = self.flush.dirty.get()
-            || match (self.index_marker(), self.store.value("indexed")) {
-                (Ok(now), Ok(indexed)) => indexed.as_deref() != Some(now.as_str()),
-                _ => true,
-            };
+        let behind = self.flush.dirty.get() | self.flush.fresh.replace(false);
         if behind {
             self.flush.dirty.set(true);
             self.flush_now().await;
         }
     }
 
-    /// What the index row reflects: the last message and the agents' read cursor.
-    fn index_marker(&self) -> Result<String> {
-        let cursors = self.store.cursors()?;
-        Ok(format!("{}:{}", self.store.last_seq()?, cursors.agent))
-    }
-
     async fn publish(&self) -> Result<()> {
-        let marker = self.index_marker()?;
         self.record_first_response().await?;
         let summary = self.summary()?;
         let write_now = self.flush.write_now.take();
         let watchers = site_hub::publish(&self.env, &summary.site, &summary, write_now).await?;
         note_watchers(summary.site.as_str(), watchers, http::now_ms());
-        self.store.set_value("indexed", &marker)
+        Ok(())
     }
 
     /// For a conversation a rule started: the time from the visitor's first message to the

@@ -146,9 +146,9 @@ impl DurableObject for Conversation {
         if self.store.meta().ok().flatten().is_none() {
             return Response::empty();
         }
-        // The pump ends by asking for the alarm at the next due row (which also re-arms a
-        // pending trailing flush).
         futures_util::join!(self.flush_if_behind(), self.outbox.pump(self));
+        // Whatever is still due (a trailing flush, the outbox's next row) gets the alarm.
+        self.schedule().await;
         Response::empty()
     }
 

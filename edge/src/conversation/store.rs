@@ -144,14 +144,6 @@ impl Store {
         Ok(rows.into_iter().next().map(|r| r.v))
     }
 
-    pub fn set_value(&self, key: &str, value: &str) -> Result<()> {
-        self.sql.exec(
-            "INSERT INTO meta (k, v) VALUES (?, ?) ON CONFLICT(k) DO UPDATE SET v = excluded.v",
-            vec![key.into(), value.into()],
-        )?;
-        Ok(())
-    }
-
     /// Stores the metadata once; returns `false` if it was already there.
     pub fn init_meta(&self, meta: &Meta) -> Result<bool> {
         if self.meta()?.is_some() {

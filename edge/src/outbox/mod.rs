@@ -100,6 +100,9 @@ impl Outbox {
     /// Sends what is due. Concurrent calls coalesce: one pump runs, and runs again if asked
     /// while it was busy. Ends by asking for the alarm at the next due row.
     pub async fn pump(&self, owner: &impl Owner) {
+        if !self.store.may_have_pending() {
+            return;
+        }
         if self.pumping.replace(true) {
             self.pump_again.set(true);
             return;

@@ -108,6 +108,9 @@ struct ThreadColumn {
 
 pub struct OutboxStore {
     sql: SqlStorage,
+    /// Whether rows are pending, once this instance knows (a pump found none, or one was
+    /// queued): lets the pump skip its queries when there is nothing to send.
+    pending: std::cell::Cell<Option<bool>>,
 }
 
 impl OutboxStore {
@@ -125,7 +128,10 @@ impl OutboxStore {
             )?;
         }
         sql.exec(SCHEMA, None)?;
-        Ok(OutboxStore { sql })
+        Ok(OutboxStore {
+            sql,
+            pending: std::cell::Cell::new(None),
+        })
     }
 
     fn any(&self, count_query: &str, args: Vec<SqlStorageValue>) -> Result<bool> {
@@ -136,6 +142,9 @@ impl OutboxStore {
     /// Queues item `seq` for each target (in the same synchronous block that stores the item,
     /// so it is durable exactly when the item is).
     pub fn enqueue(&self, seq: i64, targets: &[Target], now: i64) -> Result<()> {
+        if !targets.is_empty() {
+            self.pending.set(Some(true));
+        }
         for target in targets {
             self.sql.exec(
                 "INSERT OR IGNORE INTO outbox (seq, channel, next_at) VALUES (?, ?, ?)",
@@ -143,6 +152,11 @@ impl OutboxStore {
             )?;
         }
         Ok(())
+    }
+
+    /// Whether there may be pending rows (`false` only when known to be none).
+    pub fn may_have_pending(&self) -> bool {
+        self.pending.get() != Some(false)
     }
 
     /// Every target with a pending row.
@@ -175,6 +189,9 @@ impl OutboxStore {
     /// When the earliest pending row is due. Only each target's oldest row can be: later ones
     /// wait behind it.
     pub fn earliest_due(&self) -> Result<Option<i64>> {
+        if self.pending.get() == Some(false) {
+            return Ok(None);
+        }
         let r: Earliest = self
             .sql
             .exec(
@@ -183,6 +200,7 @@ impl OutboxStore {
                 None,
             )?
             .one()?;
+        self.pending.set(Some(r.n.is_some()));
         Ok(r.n)
     }
 
@@ -331,6 +349,7 @@ impl OutboxStore {
                 "UPDATE deliveries SET status = 'failed' WHERE remote_id = ?",
                 vec![remote_id.into()],
             )?;
+            self.pending.set(Some(true));
             self.sql.exec(
                 "UPDATE outbox SET state = 'pending', fallback = 1, next_at = ?, done_at = NULL, last_error = ?
                  WHERE seq = ? AND channel = ?",

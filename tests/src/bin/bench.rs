@@ -34,11 +34,20 @@ fn scenario(name: &str, rooms: usize, sockets: usize, msgs: usize, rate: f64) ->
     }
 }
 
-/// Medians of `runs` runs of `s` on `p`.
-async fn measure(p: &Protocol, s: &Scenario, runs: usize) -> Outcome {
+/// One run of `s` on `p`, with the CPU the server (process group `pgid`) spent on it.
+async fn run_counted(p: &Protocol, s: &Scenario, pgid: u32) -> Outcome {
+    let before = beckon_tests::group_cpu_ms(pgid);
+    let mut o = load::run(p, s, DRAIN).await;
+    let spent = beckon_tests::group_cpu_ms(pgid) - before;
+    o.cpu_us_per_msg = spent * 1000.0 / (s.rooms * s.msgs_per_room) as f64;
+    o
+}
+
+/// Medians of `runs` runs of `s` on `p` (served by process group `pgid`).
+async fn measure(p: &Protocol, s: &Scenario, runs: usize, pgid: u32) -> Outcome {
     let mut all = Vec::new();
     for _ in 0..runs {
-        all.push(load::run(p, s, DRAIN).await);
+        all.push(run_counted(p, s, pgid).await);
     }
     let m = |f: fn(&Outcome) -> f64| median(all.iter().map(f).collect());
     Outcome {
@@ -51,11 +60,22 @@ async fn measure(p: &Protocol, s: &Scenario, runs: usize) -> Outcome {
         delivered: all.iter().map(|o| o.delivered).sum(),
         lost: all.iter().map(|o| o.lost).sum(),
         duplicated: all.iter().map(|o| o.duplicated).sum(),
+        cpu_us_per_msg: m(|o| o.cpu_us_per_msg),
     }
 }
 
 fn latency(o: &Outcome) -> String {
-    format!("{} / {} / {}", f1(o.p50_ms), f1(o.p99_ms), f1(o.max_ms))
+    let cpu = if o.cpu_us_per_msg > 0.0 {
+        format!("; {:.0} µs CPU/msg", o.cpu_us_per_msg)
+    } else {
+        String::new()
+    };
+    format!(
+        "{} / {} / {}{cpu}",
+        f1(o.p50_ms),
+        f1(o.p99_ms),
+        f1(o.max_ms)
+    )
 }
 
 fn flow(o: &Outcome) -> String {
@@ -69,7 +89,7 @@ fn flow(o: &Outcome) -> String {
     )
 }
 
-async fn hot_path(api: &Api, demo: Option<&ChatDemo>, runs: usize) -> Section {
+async fn hot_path(api: &Api, pgid: u32, demo: Option<&ChatDemo>, runs: usize) -> Section {
     let mut sec = Section::new(
         "Message hot path (visitor WebSocket; same generator on the JS chat demo)",
         &[
@@ -82,7 +102,7 @@ async fn hot_path(api: &Api, demo: Option<&ChatDemo>, runs: usize) -> Section {
         ],
     );
     sec.note(format!(
-        "Latency: a message sent on one socket until it arrives on each other socket of its room. Medians of {runs} runs; counts summed over them. Beckon's site has no channel (as the demo relays nowhere)."
+        "Latency: a message sent on one socket until it arrives on each other socket of its room. CPU: what the server's processes (wrangler + workerd) spent per message sent. Medians of {runs} runs; counts summed over them. Beckon's site has no channel (as the demo relays nowhere)."
     ));
     let beckon = Protocol::Beckon {
         api: api.clone(),
@@ -132,11 +152,11 @@ async fn hot_path(api: &Api, demo: Option<&ChatDemo>, runs: usize) -> Section {
     let mut data = Vec::new();
     for (s, goal) in shapes {
         eprintln!("hot path: {}", s.name);
-        let demo_o = match &demo_p {
-            Some(d) => Some(measure(d, &s, runs).await),
-            None => None,
+        let demo_o = match (&demo_p, demo) {
+            (Some(d), Some(server)) => Some(measure(d, &s, runs, server.pgid()).await),
+            _ => None,
         };
-        let ours = measure(&beckon, &s, runs).await;
+        let ours = measure(&beckon, &s, runs, pgid).await;
         let ratio = demo_o
             .as_ref()
             .map(|d| format!("{:.2}×", ours.p50_ms / d.p50_ms.max(1e-3)))
@@ -155,30 +175,30 @@ async fn hot_path(api: &Api, demo: Option<&ChatDemo>, runs: usize) -> Section {
     sec
 }
 
-async fn scale(api: &Api, demo: Option<&ChatDemo>) -> Section {
+async fn scale(api: &Api, pgid: u32, demo: Option<&ChatDemo>) -> Section {
     let mut sec = Section::new(
         "Scale",
         &["load", "goal", "p50 / p99 / max ms", "delivered", "notes"],
     );
     let many = scenario("500 conversations × 1 msg/s", 500, 2, 10, 1.0);
     eprintln!("scale: {}", many.name);
-    let ours = load::run(
+    let ours = run_counted(
         &Protocol::Beckon {
             api: api.clone(),
             site: "load".into(),
         },
         &many,
-        DRAIN,
+        pgid,
     )
     .await;
     let demo_o = match demo {
         Some(d) => Some(
-            load::run(
+            run_counted(
                 &Protocol::ChatDemo {
                     base: d.url.clone(),
                 },
                 &many,
-                DRAIN,
+                d.pgid(),
             )
             .await,
         ),
@@ -420,10 +440,14 @@ async fn main() {
     let only = std::env::var("BENCH_ONLY").unwrap_or_default();
     let wanted = |s: &str| only.is_empty() || only.split(',').any(|o| o.trim() == s);
     if wanted("hot") {
-        report.sections.push(hot_path(&api, demo.as_ref(), runs).await);
+        report
+            .sections
+            .push(hot_path(&api, edge.pgid(), demo.as_ref(), runs).await);
     }
     if wanted("scale") {
-        report.sections.push(scale(&api, demo.as_ref()).await);
+        report
+            .sections
+            .push(scale(&api, edge.pgid(), demo.as_ref()).await);
     }
     drop(demo);
     if wanted("relays") {
