@@ -19,16 +19,42 @@ impl Drop for HostPage {
 
 /// The page's HTML: a little shop page with the embed snippet pointing at `edge`.
 pub fn page_html(edge: &str, site: &str) -> String {
+    shop_page(&format!(
+        r#"<script src="{edge}/beckon.js" data-site="{site}" async></script>"#
+    ))
+}
+
+/// The same shop page with `embed` at the end of its body.
+fn shop_page(embed: &str) -> String {
     format!(
         r#"<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>Partner shop</title></head><body><h1>Partner shop</h1><p>A page on another origin.</p>
-<script src="{edge}/beckon.js" data-site="{site}" async></script></body></html>"#
+{embed}</body></html>"#
     )
 }
 
 /// Serves `page_html` on a free port; with `csp`, sends that Content-Security-Policy.
 pub async fn serve(edge: &str, site: &str, csp: Option<String>) -> HostPage {
-    let html = page_html(edge, site);
+    serve_html(page_html(edge, site), csp).await
+}
+
+/// Serves Beckon's demo page (`index.html`, a coffee roaster's site) from its own origin,
+/// embedding the widget of `site` at `edge` — or, with `None`, without the widget: the
+/// baseline the host page pays anyway.
+pub async fn serve_demo(edge: &str, site: Option<&str>) -> HostPage {
+    let html = std::fs::read_to_string(crate::repo_root().join("index.html")).expect("index.html");
+    let tag = r#"<script src="/beckon.js" data-site="demo" async></script>"#;
+    assert!(
+        html.contains(tag),
+        "index.html no longer embeds the widget as {tag}"
+    );
+    let embed = site.map_or(String::new(), |s| {
+        format!(r#"<script src="{edge}/beckon.js" data-site="{s}" async></script>"#)
+    });
+    serve_html(html.replace(tag, &embed), None).await
+}
+
+async fn serve_html(html: String, csp: Option<String>) -> HostPage {
     let app = Router::new()
         .route(
             "/favicon.ico",

@@ -9,8 +9,10 @@ pub mod chat_demo;
 pub mod edge;
 pub mod fakes;
 pub mod host_page;
+pub mod lighthouse;
 pub mod load;
 pub mod report;
+pub mod tap;
 
 /// The admin key and token secret the test edge runs with.
 pub const ADMIN_KEY: &str = "test-admin-key-0123456789abcdef";

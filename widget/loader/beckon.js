@@ -82,7 +82,8 @@
       sig.s = Math.round((Date.now() - start) / 1000);
       if (has("a") || has("t") || frame.loaded) tick();
     }, 1000);
-    var pending, lastY = scrollY, lastT = Date.now();
+    // Not `scrollY`: reading it here would force a layout of the host page at boot.
+    var pending, lastY = 0, lastT = Date.now();
     on(w, "scroll", () => {
       if (pending) return;
       pending = requestAnimationFrame(() => {
@@ -153,7 +154,8 @@
     badge.className = "b";
     badge.hidden = true;
     badge.setAttribute("aria-hidden", "true");
-    ["pointerenter", "focus", "touchstart"].forEach((e) => { on(launcher, e, load); });
+    // pointerenter comes first for touch too (before pointerdown): no touchstart listener needed.
+    ["pointerenter", "focus"].forEach((e) => { on(launcher, e, load); });
     launcher.onclick = () => { api.toggle(); };
     root.appendChild(launcher);
     d.body.appendChild(host);

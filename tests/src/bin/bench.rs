@@ -6,10 +6,14 @@
 //!   `BENCH_RUNS` runs (default 3), with the ratio;
 //! - scale: 500 conversations at 1 msg/s each, and 1,000 visitors with presence;
 //! - relays: visitor message → channel (loopback Telegram fake), latency and throughput;
-//! - sizes of what browsers and Cloudflare load.
+//! - sizes of what browsers and Cloudflare load;
+//! - tap → usable: launcher tap to a usable composer in a cold Chromium, desktop and phone
+//!   profiles, medians of 5;
+//! - host page: Lighthouse on a shop page with and without the widget, mobile and desktop,
+//!   medians of 5.
 //!
-//! Written to `target/bench/report.md`, with the figures as JSON beside it. `BENCH_ONLY=hot,scale`
-//! runs some sections only.
+//! Written to `target/bench/report.md`, with the figures as JSON beside it.
+//! `BENCH_ONLY=hot,scale,relays,sizes,tap,host` runs some sections only.
 
 use beckon_shared::proto::v1::{ClientFrame, ServerFrame};
 use beckon_tests::api::{client_id, Api, Ws};
@@ -408,6 +412,94 @@ fn sizes() -> Section {
     sec
 }
 
+/// Medians of 5 cold runs per profile on a third-party host page.
+async fn tap(api: &Api, edge: &str) -> Section {
+    use beckon_tests::tap::{tap_to_usable, Profile};
+    let mut sec = Section::new(
+        "Tap → usable composer (cold cache, medians of 5)",
+        &["profile", "median ms", "runs ms", "goal"],
+    );
+    let site = "tap";
+    api.create_site(site).await;
+    let page = beckon_tests::host_page::serve(edge, site, None).await;
+    let mut data = Vec::new();
+    for (profile, name, goal) in [
+        (Profile::Desktop, "desktop 1280 × 800", "≤ 150"),
+        (Profile::Phone, "phone 375 × 667, 4× CPU", "≤ 400"),
+    ] {
+        eprintln!("tap → usable: {name}");
+        let mut runs = Vec::new();
+        for _ in 0..5 {
+            runs.push(tap_to_usable(&page.url, profile).await);
+        }
+        let m = median(runs.clone());
+        sec.row(vec![
+            name.into(),
+            f1(m),
+            runs.iter()
+                .map(|r| format!("{r:.0}"))
+                .collect::<Vec<_>>()
+                .join(", "),
+            goal.into(),
+        ]);
+        data.push(json!({"profile": name, "median_ms": m, "runs_ms": runs}));
+    }
+    sec.data = json!(data);
+    sec
+}
+
+/// Lighthouse on the shop page without and with the widget (before intent), medians of 5.
+async fn host_page(api: &Api, edge: &str) -> Section {
+    use beckon_tests::lighthouse::{self, FormFactor, Run};
+    let mut sec = Section::new(
+        "Host page before intent: the demo page (Lighthouse 12.2.3, Chromium, medians of 5)",
+        &[
+            "page",
+            "TBT ms",
+            "main thread ms",
+            "widget bootup ms",
+            "bytes (widget's)",
+            "goal",
+        ],
+    );
+    let site = "host";
+    api.create_site(site).await;
+    let with = beckon_tests::host_page::serve_demo(edge, Some(site)).await;
+    let without = beckon_tests::host_page::serve_demo(edge, None).await;
+    let mut data = Vec::new();
+    for (form, form_name) in [
+        (FormFactor::Mobile, "mobile"),
+        (FormFactor::Desktop, "desktop"),
+    ] {
+        for (page, page_name) in [(&without, "without widget"), (&with, "with widget")] {
+            eprintln!("lighthouse: {form_name}, {page_name}");
+            let url = page.url.clone();
+            let edge = edge.to_owned();
+            let runs: Vec<Run> = tokio::task::spawn_blocking(move || {
+                (0..5).map(|_| lighthouse::run(&url, form, &edge)).collect()
+            })
+            .await
+            .unwrap();
+            let m = |f: fn(&Run) -> f64| median(runs.iter().map(f).collect());
+            let goal = match (form, page_name) {
+                (FormFactor::Mobile, "with widget") => "widget bootup < 20 ms",
+                _ => "",
+            };
+            sec.row(vec![
+                format!("{form_name}, {page_name}"),
+                f1(m(|r| r.total_blocking_time_ms)),
+                f1(m(|r| r.main_thread_ms)),
+                f1(m(|r| r.widget_bootup_ms)),
+                format!("{:.0} ({:.0})", m(|r| r.total_bytes), m(|r| r.widget_bytes)),
+                goal.into(),
+            ]);
+            data.push(json!({"form": form_name, "page": page_name, "runs": runs}));
+        }
+    }
+    sec.data = json!(data);
+    sec
+}
+
 #[tokio::main]
 async fn main() {
     let runs: usize = std::env::var("BENCH_RUNS")
@@ -455,6 +547,12 @@ async fn main() {
     }
     if wanted("sizes") {
         report.sections.push(sizes());
+    }
+    if wanted("tap") {
+        report.sections.push(tap(&api, &edge.url).await);
+    }
+    if wanted("host") {
+        report.sections.push(host_page(&api, &edge.url).await);
     }
     report.publish();
     drop(edge);
