@@ -341,6 +341,7 @@ impl Session {
                     &ClientFrame::Send {
                         client_msg_id: id,
                         body,
+                        attachments: Vec::new(),
                     },
                 );
             }
@@ -548,6 +549,7 @@ impl Session {
                 .map(|p| ClientFrame::Send {
                     client_msg_id: p.client_msg_id.clone(),
                     body: p.body.clone(),
+                    attachments: Vec::new(),
                 })
                 .collect();
             i.status = Status::Online;

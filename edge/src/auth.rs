@@ -10,7 +10,7 @@
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use beckon_shared::proto::v1::ErrorCode;
-use beckon_shared::{SiteKey, VisitorId};
+use beckon_shared::{AttachmentId, ConversationId, SiteKey, VisitorId};
 use hmac::{Hmac, Mac};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
@@ -109,6 +109,82 @@ pub fn verify_ws_ticket(secret: &[u8], ticket: &str, now: i64) -> Result<(), Err
     Ok(())
 }
 
+/// A signed attachment URL is valid until the end of the window after the one it was signed
+/// in (30–60 min): every read within a window gets the same URL, which browsers cache.
+pub const ATTACHMENT_URL_WINDOW_MS: i64 = 30 * 60 * 1000;
+
+/// What a signed attachment URL grants: one file of one conversation, served as `file_type`
+/// under `name`, until `expires` (ms).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FileGrant {
+    pub conversation: ConversationId,
+    pub attachment: AttachmentId,
+    pub file_type: String,
+    pub name: String,
+    pub expires: i64,
+}
+
+impl FileGrant {
+    fn payload(&self) -> String {
+        format!(
+            "{}\n{}\n{}\n{}\n{}",
+            self.conversation, self.attachment, self.file_type, self.name, self.expires
+        )
+    }
+
+    /// The grant's query string (`t`, `n`, `e`, `s`), signed.
+    pub fn query(&self, secret: &[u8]) -> String {
+        format!(
+            "t={}&n={}&e={}&s={}",
+            self.file_type,
+            URL_SAFE_NO_PAD.encode(self.name.as_bytes()),
+            self.expires,
+            sign(secret, "file", &self.payload())
+        )
+    }
+
+    /// The expiry for a URL signed at `now`.
+    pub fn expiry(now: i64) -> i64 {
+        (now / ATTACHMENT_URL_WINDOW_MS + 2) * ATTACHMENT_URL_WINDOW_MS
+    }
+
+    /// Reads and checks a grant from a download's query: signed for this conversation and
+    /// file, not expired.
+    pub fn verify(
+        secret: &[u8],
+        conversation: &ConversationId,
+        attachment: &AttachmentId,
+        query: &std::collections::HashMap<String, String>,
+        now: i64,
+    ) -> Result<FileGrant, crate::error::Error> {
+        use crate::error::Error;
+        let invalid = || Error::new(ErrorCode::Forbidden, "this link is not valid for this file");
+        let get = |k: &str| query.get(k).ok_or_else(invalid);
+        let name = URL_SAFE_NO_PAD
+            .decode(get("n")?)
+            .ok()
+            .and_then(|b| String::from_utf8(b).ok())
+            .ok_or_else(invalid)?;
+        let grant = FileGrant {
+            conversation: conversation.clone(),
+            attachment: attachment.clone(),
+            file_type: get("t")?.clone(),
+            name,
+            expires: get("e")?.parse().map_err(|_| invalid())?,
+        };
+        if !verify(secret, "file", &grant.payload(), get("s")?) {
+            return Err(invalid());
+        }
+        if now > grant.expires {
+            return Err(Error::new(
+                ErrorCode::Forbidden,
+                "this link has expired: reload the conversation for a fresh one",
+            ));
+        }
+        Ok(grant)
+    }
+}
+
 /// A new admin API key from 32 random bytes.
 pub fn new_admin_key(random: [u8; 32]) -> String {
     format!("bk_{}", URL_SAFE_NO_PAD.encode(random))
@@ -136,6 +212,53 @@ mod tests {
     use super::*;
 
     const SECRET: &[u8] = b"test-secret";
+
+    #[test]
+    fn file_grants_bind_conversation_file_and_time() {
+        let conv = ConversationId::from_random([1; 16]);
+        let att = AttachmentId::from_random([2; 16]);
+        let now = 1_800_000_000_000;
+        let grant = FileGrant {
+            conversation: conv.clone(),
+            attachment: att.clone(),
+            file_type: "png".into(),
+            name: "écran 1.png".into(),
+            expires: FileGrant::expiry(now),
+        };
+        assert!(grant.expires - now > ATTACHMENT_URL_WINDOW_MS);
+        assert!(grant.expires - now <= 2 * ATTACHMENT_URL_WINDOW_MS);
+        // Same window, same URL (cacheable).
+        assert_eq!(FileGrant::expiry(now), FileGrant::expiry(now + 1));
+        let q: std::collections::HashMap<String, String> = grant
+            .query(SECRET)
+            .split('&')
+            .map(|kv| kv.split_once('=').unwrap())
+            .map(|(k, v)| (k.to_owned(), v.to_owned()))
+            .collect();
+        assert_eq!(
+            FileGrant::verify(SECRET, &conv, &att, &q, now).unwrap(),
+            grant
+        );
+        let refused = |conv: &ConversationId,
+                       att: &AttachmentId,
+                       q: &std::collections::HashMap<String, String>,
+                       at: i64| {
+            FileGrant::verify(SECRET, conv, att, q, at)
+                .unwrap_err()
+                .to_string()
+        };
+        assert!(refused(&conv, &att, &q, grant.expires + 1).contains("expired"));
+        let other_conv = ConversationId::from_random([3; 16]);
+        assert!(refused(&other_conv, &att, &q, now).contains("not valid"));
+        let other_att = AttachmentId::from_random([4; 16]);
+        assert!(refused(&conv, &other_att, &q, now).contains("not valid"));
+        let mut served_as_html = q.clone();
+        served_as_html.insert("t".into(), "text".into());
+        assert!(refused(&conv, &att, &served_as_html, now).contains("not valid"));
+        let mut later = q.clone();
+        later.insert("e".into(), (grant.expires + 3_600_000).to_string());
+        assert!(refused(&conv, &att, &later, now).contains("not valid"));
+    }
 
     fn claims() -> (SiteKey, VisitorId) {
         (

@@ -76,6 +76,7 @@ pub fn status_of(code: ErrorCode) -> u16 {
         ErrorCode::MethodNotAllowed => 405,
         ErrorCode::Conflict => 409,
         ErrorCode::PayloadTooLarge => 413,
+        ErrorCode::UnsupportedFile => 415,
         ErrorCode::RateLimited => 429,
         ErrorCode::Internal | ErrorCode::Unknown => 500,
         _ => 500,

@@ -13,6 +13,7 @@ pub mod channels;
 pub mod conversation;
 pub mod error;
 pub mod http;
+pub mod media;
 pub mod outbox;
 pub mod pages;
 pub mod random;

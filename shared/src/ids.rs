@@ -120,6 +120,13 @@ random_id!(
     "v_"
 );
 random_id!(
+    /// A file in a conversation: `a_` + 32 hex digits, derived from the conversation and the
+    /// sender's upload key (so a retried upload is the same file).
+    AttachmentId,
+    "attachment id",
+    "a_"
+);
+random_id!(
     /// A stored message: `m_` + 32 hex digits, assigned by the conversation's Durable Object.
     MessageId,
     "message id",

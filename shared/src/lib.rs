@@ -5,9 +5,12 @@
 pub mod backoff;
 pub mod ids;
 pub mod limits;
+pub mod media;
 pub mod proto;
 pub mod rules;
 pub mod text;
 pub mod transcript;
 
-pub use ids::{ClientMsgId, ConversationId, IdError, MessageId, RuleId, Seq, SiteKey, VisitorId};
+pub use ids::{
+    AttachmentId, ClientMsgId, ConversationId, IdError, MessageId, RuleId, Seq, SiteKey, VisitorId,
+};

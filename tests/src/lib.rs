@@ -8,6 +8,7 @@ pub mod browser;
 pub mod chat_demo;
 pub mod edge;
 pub mod fakes;
+pub mod files;
 pub mod host_page;
 pub mod lighthouse;
 pub mod load;

@@ -103,6 +103,7 @@ impl Protocol {
             Protocol::Beckon { .. } => serde_json::to_string(&ClientFrame::Send {
                 client_msg_id: ClientMsgId::parse(&format!("b{id}")).unwrap(),
                 body: format!("m{id}"),
+                attachments: Vec::new(),
             })
             .unwrap(),
             Protocol::ChatDemo { .. } => json!({ "message": format!("m{id}") }).to_string(),

@@ -35,6 +35,7 @@ async fn visitor_message_reaches_the_agent_and_the_reply_arrives_live() {
     ws.send(&ClientFrame::Send {
         client_msg_id: client_id("first"),
         body: "  Do you ship to Canada?  ".into(),
+        attachments: Vec::new(),
     })
     .await;
     let ack = ws
@@ -126,6 +127,7 @@ async fn two_hundred_messages_survive_drops_and_retries_exactly_once() {
     let send = |n: usize| ClientFrame::Send {
         client_msg_id: client_id(&format!("msg-{n}")),
         body: format!("message {n}"),
+        attachments: Vec::new(),
     };
     let mut acked: HashSet<usize> = HashSet::new(); // acknowledged by an ack frame
     let mut next = 1; // next message number to send for the first time
@@ -237,6 +239,7 @@ async fn malformed_and_oversize_frames_get_clear_errors_and_store_nothing() {
     ws.send(&ClientFrame::Send {
         client_msg_id: client_id("early"),
         body: "hi".into(),
+        attachments: Vec::new(),
     })
     .await;
     assert!(matches!(
@@ -276,6 +279,7 @@ async fn malformed_and_oversize_frames_get_clear_errors_and_store_nothing() {
     ws.send(&ClientFrame::Send {
         client_msg_id: client_id("long"),
         body: too_long,
+        attachments: Vec::new(),
     })
     .await;
     match ws.recv().await {
@@ -289,6 +293,7 @@ async fn malformed_and_oversize_frames_get_clear_errors_and_store_nothing() {
     ws.send(&ClientFrame::Send {
         client_msg_id: client_id("blank"),
         body: " \n ".into(),
+        attachments: Vec::new(),
     })
     .await;
     assert!(matches!(
@@ -602,12 +607,14 @@ async fn agent_sockets_typing_and_read_cursors() {
         .send(&ClientFrame::Send {
             client_msg_id: client_id("q1"),
             body: "Hello?".into(),
+            attachments: Vec::new(),
         })
         .await;
     visitor
         .send(&ClientFrame::Send {
             client_msg_id: client_id("q2"),
             body: "Anyone?".into(),
+            attachments: Vec::new(),
         })
         .await;
     agent
@@ -622,6 +629,7 @@ async fn agent_sockets_typing_and_read_cursors() {
         .send(&ClientFrame::Send {
             client_msg_id: client_id("a1"),
             body: "Hi! I'm here.".into(),
+            attachments: Vec::new(),
         })
         .await;
     let m = visitor
@@ -680,6 +688,7 @@ async fn inbox_feed_streams_conversation_changes() {
         .send(&ClientFrame::Send {
             client_msg_id: client_id("hi"),
             body: "Is the Guji in stock?".into(),
+            attachments: Vec::new(),
         })
         .await;
     loop {

@@ -100,6 +100,7 @@ async fn say(ws: &mut Ws, text: &str) {
     ws.send(&ClientFrame::Send {
         client_msg_id: client_id(&format!("m{}", beckon_tests::free_port())),
         body: text.into(),
+        attachments: Vec::new(),
     })
     .await;
     ws.recv_until(WAIT, |f| matches!(f, ServerFrame::Ack { .. }))

@@ -107,6 +107,7 @@ impl Hook<'_> {
             principal,
             body,
             client_msg_id: Some(super::api::idempotency_key(prefix, event_id)),
+            attachments: Vec::new(),
         };
         ConversationClient::new(&self.edge.env, conversation)?
             .post(&post)

@@ -124,6 +124,20 @@ impl ConversationClient {
         Ok(())
     }
 
+    /// Runs an upload operation (see `uploads.rs`).
+    pub async fn upload(
+        &self,
+        principal: &Principal,
+        op: &super::uploads::UploadOp,
+    ) -> Result<super::uploads::UploadState> {
+        let body = serde_json::to_string(op).map_err(Error::internal)?;
+        decode(
+            self.call(Method::Post, "/uploads", Some(principal), Some(body), false)
+                .await?,
+        )
+        .await
+    }
+
     pub async fn summary(&self, principal: &Principal) -> Result<ConversationSummary> {
         decode(
             self.call(Method::Get, "/summary", Some(principal), None, false)

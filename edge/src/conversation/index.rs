@@ -11,9 +11,9 @@
 //! is what woke it). Trailing flushes are jittered, so conversations started together do not
 //! flush together.
 //!
-//! The DO has one alarm; [`Conversation::schedule`] keeps it no later than the earlier of the
-//! outbox's next due row and the trailing flush, touching storage only when it must come
-//! sooner.
+//! The DO has one alarm; [`Conversation::schedule`] keeps it no later than the earliest of the
+//! outbox's next due row, the trailing flush and the first abandoned upload, touching storage
+//! only when it must come sooner.
 
 use super::Conversation;
 use crate::error::Result;
@@ -92,6 +92,8 @@ pub(super) struct AlarmState {
     known: Cell<Option<Option<i64>>>,
     /// The outbox's next due row, as it last said.
     outbox_due: Cell<Option<i64>>,
+    /// When the oldest open upload is abandoned.
+    uploads_due: Cell<Option<i64>>,
 }
 
 impl Conversation {
@@ -236,14 +238,25 @@ impl Conversation {
         self.schedule().await;
     }
 
-    /// Makes sure the alarm comes no later than the earliest of the outbox's next row and the
-    /// trailing flush. An alarm set earlier than needed is left alone (waking up to find
+    /// The oldest open upload's expiry changed.
+    pub(super) async fn uploads_due(&self, at: Option<i64>) {
+        self.alarm_state.uploads_due.set(at);
+        self.schedule().await;
+    }
+
+    /// Makes sure the alarm comes no later than the earliest of the outbox's next row, the
+    /// trailing flush and the first abandoned upload. An alarm set earlier than needed is left alone (waking up to find
     /// nothing due is cheaper than a storage write per message).
     pub(super) async fn schedule(&self) {
-        let wanted = match (self.alarm_state.outbox_due.get(), self.flush.due.get()) {
-            (Some(a), Some(b)) => a.min(b),
-            (Some(a), None) | (None, Some(a)) => a,
-            (None, None) => return,
+        let Some(wanted) = [
+            self.alarm_state.outbox_due.get(),
+            self.flush.due.get(),
+            self.alarm_state.uploads_due.get(),
+        ]
+        .into_iter()
+        .flatten()
+        .min() else {
+            return;
         };
         if self.alarm_time().await.is_some_and(|set| set <= wanted) {
             return;

@@ -17,6 +17,7 @@ mod index;
 mod open;
 mod socket;
 pub mod store;
+pub mod uploads;
 
 pub use open::{open, Opening};
 
@@ -32,7 +33,7 @@ use beckon_shared::proto::v1::{
     PostedMessage, Role, ServerFrame,
 };
 use beckon_shared::text::{normalize_body, normalize_label, preview};
-use beckon_shared::{ClientMsgId, ConversationId, Seq, SiteKey, VisitorId};
+use beckon_shared::{AttachmentId, ClientMsgId, ConversationId, Seq, SiteKey, VisitorId};
 use serde::{Deserialize, Serialize};
 use store::{NewMessage, Store};
 use worker::{
@@ -90,6 +91,8 @@ pub struct PostRequest {
     pub principal: Principal,
     pub body: String,
     pub client_msg_id: Option<ClientMsgId>,
+    #[serde(default)]
+    pub attachments: Vec<AttachmentId>,
 }
 
 /// A delivery status a channel reported for one of our relayed messages.
@@ -123,13 +126,15 @@ pub struct Conversation {
     sockets: socket::Sockets,
     flush: index::Flush,
     alarm_state: index::AlarmState,
+    uploads: uploads::Uploads,
 }
 
 impl DurableObject for Conversation {
     fn new(state: State, env: Env) -> Self {
         let sql = state.storage().sql();
         let store = Store::new(sql.clone()).expect("conversation schema");
-        let outbox = Outbox::new(sql).expect("outbox schema");
+        let outbox = Outbox::new(sql.clone()).expect("outbox schema");
+        let uploads = uploads::Uploads::new(sql).expect("uploads schema");
         Conversation {
             state,
             env,
@@ -138,6 +143,7 @@ impl DurableObject for Conversation {
             sockets: Default::default(),
             flush: Default::default(),
             alarm_state: Default::default(),
+            uploads,
         }
     }
 
@@ -146,7 +152,14 @@ impl DurableObject for Conversation {
         if self.store.meta().ok().flatten().is_none() {
             return Response::empty();
         }
-        futures_util::join!(self.flush_if_behind(), self.outbox.pump(self));
+        let (_, _, swept) = futures_util::join!(
+            self.flush_if_behind(),
+            self.outbox.pump(self),
+            self.sweep_uploads()
+        );
+        if let Err(e) = swept {
+            worker::console_error!("sweeping abandoned uploads: {e}");
+        }
         // Whatever is still due (a trailing flush, the outbox's next row) gets the alarm.
         self.schedule().await;
         Response::empty()
@@ -277,7 +290,12 @@ impl Conversation {
                     .unwrap_or(MAX_HISTORY_PAGE)
                     .clamp(1, MAX_HISTORY_PAGE);
                 let page = MessagePage {
-                    messages: self.store.after(after, limit)?,
+                    messages: self
+                        .store
+                        .after(after, limit)?
+                        .into_iter()
+                        .map(|m| self.served(m))
+                        .collect::<Result<_>>()?,
                     last_seq: self.store.last_seq()?,
                 };
                 http::json(200, &page)
@@ -286,19 +304,29 @@ impl Conversation {
                 let post: PostRequest = req.json().await.map_err(Error::internal)?;
                 self.check_access(&post.principal)?;
                 let channels = self.channels().await?;
-                let stored =
-                    self.store_message(&post.principal, post.client_msg_id, &post.body, &channels)?;
+                let stored = self.store_message(
+                    &post.principal,
+                    post.client_msg_id,
+                    &post.body,
+                    &post.attachments,
+                    &channels,
+                )?;
                 if !stored.duplicate {
                     if stored.relays {
                         self.relay_soon().await;
                     }
                     self.changed_now().await;
                 }
-                let (message, duplicate) = (stored.message, stored.duplicate);
+                let (message, duplicate) = (self.served(stored.message)?, stored.duplicate);
                 http::json(
                     if duplicate { 200 } else { 201 },
                     &PostedMessage { message, duplicate },
                 )
+            }
+            (worker::Method::Post, "/uploads") => {
+                let principal = self.authorize(&req)?;
+                let op: uploads::UploadOp = req.json().await.map_err(Error::internal)?;
+                http::json(200, &self.upload_op(&principal, op).await?)
             }
             (worker::Method::Get, "/summary") => {
                 self.authorize(&req)?;
@@ -402,10 +430,21 @@ impl Conversation {
         principal: &Principal,
         client_msg_id: Option<ClientMsgId>,
         raw_body: &str,
+        attachment_ids: &[AttachmentId],
         channels: &SiteChannels,
     ) -> Result<Stored> {
-        let body = normalize_body(raw_body)?;
         let role = principal.role();
+        let attachments = if attachment_ids.is_empty() {
+            Vec::new()
+        } else {
+            self.uploads.attachments(attachment_ids, role)?
+        };
+        // A message with files may have no text.
+        let body = if attachments.is_empty() || !raw_body.trim().is_empty() {
+            normalize_body(raw_body)?
+        } else {
+            String::new()
+        };
         let (author, via) = match principal {
             Principal::Visitor { .. } => (None, None),
             Principal::Agent { name, via } => (
@@ -425,6 +464,7 @@ impl Conversation {
             client_msg_id: client_msg_id.clone(),
             author,
             via,
+            attachments,
         })?;
         let Some(message) = inserted else {
             // A retried send: the message stored under this client message id.
@@ -456,7 +496,7 @@ impl Conversation {
         self.sockets.broadcast(
             &self.state,
             &ServerFrame::Message {
-                message: message.clone(),
+                message: self.served(message.clone())?,
             },
             None,
         );
@@ -481,6 +521,7 @@ impl Conversation {
                 client_msg_id: None,
                 author: None,
                 via: Some("rule".into()),
+                attachments: Vec::new(),
             })?
             .ok_or_else(|| Error::internal("the teaser was not stored"))?;
         let targets = self.relay_targets(channels, Role::Bot, message.via.as_deref(), None);

@@ -80,6 +80,7 @@ pub async fn open(env: &Env, o: Opening) -> Result<(ConversationClient, Conversa
             principal,
             body,
             client_msg_id: None,
+            attachments: Vec::new(),
         };
         conversation.post(&post).await?;
     }

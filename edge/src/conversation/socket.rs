@@ -175,6 +175,7 @@ impl Conversation {
                         break;
                     };
                     for message in page {
+                        let message = self.served(message)?;
                         send(ws, &ServerFrame::Message { message });
                     }
                     after = last;
@@ -192,10 +193,12 @@ impl Conversation {
             ClientFrame::Send {
                 client_msg_id,
                 body,
+                attachments,
             } => match self.store_message(
                 &att.principal,
                 Some(client_msg_id.clone()),
                 &body,
+                &attachments,
                 &*self.channels().await?,
             ) {
                 Ok(stored) => {

@@ -74,6 +74,8 @@ pub struct NewMessage {
     pub client_msg_id: Option<ClientMsgId>,
     pub author: Option<String>,
     pub via: Option<String>,
+    /// Stored without their URLs (signed when served).
+    pub attachments: Vec<beckon_shared::proto::v1::Attachment>,
 }
 
 pub struct Store {
@@ -230,7 +232,7 @@ impl Store {
     pub fn append(&self, m: NewMessage) -> Result<Option<Message>> {
         let seq = self.last_seq()?.next();
         let written = self.sql.exec(
-            "INSERT INTO messages (seq, id, role, body, created_at, client_msg_id, author, via) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+            "INSERT INTO messages (seq, id, role, body, created_at, client_msg_id, author, via, attachments) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
              ON CONFLICT(client_msg_id) DO NOTHING",
             vec![
                 int(seq.0 as i64),
@@ -241,6 +243,13 @@ impl Store {
                 opt(m.client_msg_id.as_ref().map(ClientMsgId::as_str)),
                 opt(m.author.as_deref()),
                 opt(m.via.as_deref()),
+                if m.attachments.is_empty() {
+                    "[]".into()
+                } else {
+                    serde_json::to_string(&m.attachments)
+                        .map_err(Error::internal)?
+                        .into()
+                },
             ],
         )?
         .rows_written();
@@ -259,7 +268,7 @@ impl Store {
             role: m.role,
             body: m.body,
             created_at: m.created_at,
-            attachments: Vec::new(),
+            attachments: m.attachments,
             client_msg_id: m.client_msg_id,
             author: m.author,
             via: m.via,

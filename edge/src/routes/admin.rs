@@ -159,6 +159,7 @@ pub async fn post_message(mut req: Request, edge: &Edge, id: &ConversationId) ->
         principal: agent("api", post.author),
         body: post.body,
         client_msg_id: post.client_msg_id,
+        attachments: post.attachments,
     };
     let (posted, status) = ConversationClient::new(&edge.env, id)?
         .post(&request)

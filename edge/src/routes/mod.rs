@@ -8,13 +8,14 @@ mod hooks;
 mod presence;
 mod public;
 mod rules;
+mod uploads;
 mod visitor;
 
 use crate::channels::Config;
 use crate::error::{Error, Result};
 use crate::http::{self, Edge};
 use beckon_shared::proto::v1::{paths, ChannelKind, ErrorCode};
-use beckon_shared::{ConversationId, RuleId, SiteKey, VisitorId};
+use beckon_shared::{AttachmentId, ConversationId, RuleId, SiteKey, VisitorId};
 use worker::{Context, Env, Method, Request, Response};
 
 /// Every endpoint the Worker serves (static files are served by the assets binding before
@@ -53,6 +54,12 @@ pub enum Route {
     TeaserEvent(SiteKey),
     PresenceSocket(SiteKey),
     GoalEvent(ConversationId),
+    CreateUpload(ConversationId),
+    GetUpload(ConversationId, AttachmentId),
+    CancelUpload(ConversationId, AttachmentId),
+    PutUploadPart(ConversationId, AttachmentId, String),
+    CompleteUpload(ConversationId, AttachmentId),
+    Attachment(ConversationId, AttachmentId),
     AdminListRules(SiteKey),
     AdminCreateRule(SiteKey),
     AdminGetRule(SiteKey, RuleId),
@@ -87,6 +94,9 @@ pub fn resolve(method: &Method, path: &str) -> Result<Route> {
             .ok_or_else(|| Error::new(ErrorCode::NotFound, format!("unknown channel {s:?}")))
     };
     let site_and_kind = || Ok((site(v[0])?, kind(v[1])?));
+    let file = || -> Result<(ConversationId, AttachmentId)> {
+        Ok((conv(v[0])?, AttachmentId::parse(v[1])?))
+    };
     let site_and_rule = || -> Result<(SiteKey, RuleId)> { Ok((site(v[0])?, RuleId::parse(v[1])?)) };
     // (allowed methods, route builder) for the matched path.
     let candidates: Vec<(Method, Result<Route>)> = match pattern {
@@ -102,6 +112,17 @@ pub fn resolve(method: &Method, path: &str) -> Result<Route> {
         paths::CONVERSATION_SOCKET => vec![(Get, conv(v[0]).map(Route::ConversationSocket))],
         paths::CONVERSATION_MESSAGES => vec![(Get, conv(v[0]).map(Route::VisitorMessages))],
         paths::GOAL_EVENTS => vec![(Post, conv(v[0]).map(Route::GoalEvent))],
+        paths::UPLOADS => vec![(Post, conv(v[0]).map(Route::CreateUpload))],
+        paths::UPLOAD => vec![
+            (Get, file().map(|(c, a)| Route::GetUpload(c, a))),
+            (Delete, file().map(|(c, a)| Route::CancelUpload(c, a))),
+        ],
+        paths::UPLOAD_PART => vec![(
+            Put,
+            file().map(|(c, a)| Route::PutUploadPart(c, a, v[2].to_owned())),
+        )],
+        paths::UPLOAD_COMPLETE => vec![(Post, file().map(|(c, a)| Route::CompleteUpload(c, a)))],
+        paths::ATTACHMENT => vec![(Get, file().map(|(c, a)| Route::Attachment(c, a)))],
         paths::ADMIN_SITES => vec![
             (Get, Ok(Route::AdminListSites)),
             (Post, Ok(Route::AdminCreateSite)),
@@ -235,6 +256,12 @@ async fn run(route: Route, req: Request, edge: &Edge) -> Result<Response> {
         Route::TeaserEvent(site) => visitor::teaser_event(req, edge, &site).await,
         Route::PresenceSocket(site) => presence::visitor_socket(req, edge, &site).await,
         Route::GoalEvent(id) => visitor::goal_event(req, edge, &id).await,
+        Route::CreateUpload(c) => uploads::create(req, edge, &c).await,
+        Route::GetUpload(c, a) => uploads::get(&req, edge, &c, &a).await,
+        Route::CancelUpload(c, a) => uploads::cancel(&req, edge, &c, &a).await,
+        Route::PutUploadPart(c, a, n) => uploads::put_part(req, edge, &c, &a, &n).await,
+        Route::CompleteUpload(c, a) => uploads::complete(&req, edge, &c, &a).await,
+        Route::Attachment(c, a) => uploads::download(&req, edge, &c, &a).await,
         Route::AdminListRules(site) => rules::list(&req, edge, &site).await,
         Route::AdminCreateRule(site) => rules::create(req, edge, &site).await,
         Route::AdminGetRule(site, id) => rules::get(&req, edge, &site, &id).await,
@@ -314,6 +341,8 @@ mod tests {
                 "{rule_id}" => "welcome",
                 "{presence_id}" => "p1",
                 "{visitor_id}" => "v_0123456789abcdef0123456789abcdef",
+                "{attachment_id}" => "a_0123456789abcdef0123456789abcdef",
+                "{part}" => "1",
                 other => panic!("no sample value for {other}"),
             })
             .collect();

@@ -18,7 +18,7 @@ use worker::{Request, Response};
 
 /// The visitor behind an `Authorization: Bearer` token (or a `token` query parameter, for
 /// WebSockets), checked against the signature, the site's origin rules and D1.
-async fn visitor_from_token(
+pub(super) async fn visitor_from_token(
     req: &Request,
     edge: &Edge,
     token: &str,

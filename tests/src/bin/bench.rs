@@ -254,6 +254,7 @@ async fn send(ws: &mut Ws, id: String, body: String) {
     ws.send(&ClientFrame::Send {
         client_msg_id: client_id(&id),
         body,
+        attachments: Vec::new(),
     })
     .await;
 }

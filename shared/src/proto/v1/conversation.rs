@@ -120,6 +120,9 @@ pub struct PostMessage {
     /// Agent display name shown to the visitor.
     #[serde(default)]
     pub author: Option<String>,
+    /// Completed uploads of this conversation to attach (the body may then be empty).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub attachments: Vec<crate::AttachmentId>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

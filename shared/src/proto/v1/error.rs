@@ -22,6 +22,8 @@ pub enum ErrorCode {
     InvalidText,
     /// The body or frame is over its size limit.
     PayloadTooLarge,
+    /// A file whose bytes are of a kind Beckon does not take (or that could run as a page).
+    UnsupportedFile,
     /// No credentials were presented.
     Unauthorized,
     /// Credentials were presented but are not valid (forged, expired, wrong key).
@@ -60,6 +62,7 @@ impl ErrorCode {
             ErrorCode::MessageTooLong => "The message is too long.",
             ErrorCode::InvalidText => "The text contains characters that are not allowed.",
             ErrorCode::PayloadTooLarge => "The request is too large.",
+            ErrorCode::UnsupportedFile => "This kind of file is not accepted.",
             ErrorCode::Unauthorized => "Credentials are required.",
             ErrorCode::InvalidToken => "The credentials are not valid.",
             ErrorCode::Forbidden => "Access to this resource is not allowed.",

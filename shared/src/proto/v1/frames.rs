@@ -7,7 +7,7 @@
 //! safe; the server stores it once and acknowledges every attempt with the same `seq`.
 
 use super::{ConversationOrigin, ErrorCode, Message, ReadCursors, Role};
-use crate::ids::{ClientMsgId, ConversationId, MessageId, Seq};
+use crate::ids::{AttachmentId, ClientMsgId, ConversationId, MessageId, Seq};
 use serde::{Deserialize, Serialize};
 
 /// Frames a client sends.
@@ -16,10 +16,13 @@ use serde::{Deserialize, Serialize};
 pub enum ClientFrame {
     /// First frame on every connection: replay everything after `resume_from` (0 = all).
     Hello { resume_from: Seq },
-    /// Post a message. `client_msg_id` is the idempotency key.
+    /// Post a message. `client_msg_id` is the idempotency key. `attachments` are completed
+    /// uploads of this conversation (the body may then be empty).
     Send {
         client_msg_id: ClientMsgId,
         body: String,
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        attachments: Vec<AttachmentId>,
     },
     /// The sender started or stopped typing.
     Typing { active: bool },
@@ -139,6 +142,7 @@ mod tests {
             &ClientFrame::Send {
                 client_msg_id: id,
                 body: "hi".into(),
+                attachments: Vec::new(),
             },
             json!({"type":"send","client_msg_id":"k1","body":"hi"}),
         );

@@ -1,6 +1,7 @@
 //! A stored chat message and the small types it is made of.
 
-use crate::ids::{ClientMsgId, MessageId, Seq};
+use crate::ids::{AttachmentId, ClientMsgId, MessageId, Seq};
+use crate::media::FileType;
 use serde::{Deserialize, Serialize};
 
 /// Who wrote a message.
@@ -38,14 +39,29 @@ impl Role {
     }
 }
 
-/// A file attached to a message (photo, video, PDF); `url` is a short-lived signed URL.
+/// A file attached to a message (photo, video, PDF, document), as the edge stored it: its type
+/// decided from its bytes, its name checked, its dimensions (images) recorded so a message list
+/// can lay it out before it loads.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Attachment {
-    pub id: String,
+    pub id: AttachmentId,
     pub name: String,
+    #[serde(default = "unknown_type")]
+    pub kind: FileType,
     pub mime: String,
     pub size: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub width: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub height: Option<u32>,
+    /// A short-lived signed URL, relative to the API's origin (filled in when the message is
+    /// served; empty in storage).
+    #[serde(default)]
     pub url: String,
+}
+
+fn unknown_type() -> FileType {
+    FileType::Unknown
 }
 
 /// One message of a conversation, as stored by its Durable Object.

@@ -16,6 +16,7 @@ pub mod paths;
 mod presence;
 mod proactive;
 mod site;
+mod uploads;
 
 pub use channels::*;
 pub use contacts::*;
@@ -27,6 +28,7 @@ pub use message::*;
 pub use presence::*;
 pub use proactive::*;
 pub use site::*;
+pub use uploads::*;
 
 /// The value of the `v` query parameter / the subprotocol version this module speaks.
 pub const VERSION: u32 = 1;

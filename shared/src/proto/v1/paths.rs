@@ -15,6 +15,13 @@ pub const IDENTIFY: &str = "/api/v1/sites/{site}/identify";
 pub const CONVERSATION_SOCKET: &str = "/api/v1/conversations/{conversation_id}/ws";
 pub const CONVERSATION_MESSAGES: &str = "/api/v1/conversations/{conversation_id}/messages";
 pub const GOAL_EVENTS: &str = "/api/v1/conversations/{conversation_id}/events";
+pub const UPLOADS: &str = "/api/v1/conversations/{conversation_id}/uploads";
+pub const UPLOAD: &str = "/api/v1/conversations/{conversation_id}/uploads/{attachment_id}";
+pub const UPLOAD_PART: &str =
+    "/api/v1/conversations/{conversation_id}/uploads/{attachment_id}/parts/{part}";
+pub const UPLOAD_COMPLETE: &str =
+    "/api/v1/conversations/{conversation_id}/uploads/{attachment_id}/complete";
+pub const ATTACHMENT: &str = "/api/v1/conversations/{conversation_id}/attachments/{attachment_id}";
 pub const ADMIN_SITES: &str = "/api/v1/admin/sites";
 pub const ADMIN_SITE: &str = "/api/v1/admin/sites/{site}";
 pub const ADMIN_SITE_LIVE: &str = "/api/v1/admin/sites/{site}/live";
@@ -53,6 +60,11 @@ pub const ALL: &[&str] = &[
     CONVERSATION_SOCKET,
     CONVERSATION_MESSAGES,
     GOAL_EVENTS,
+    UPLOADS,
+    UPLOAD,
+    UPLOAD_PART,
+    UPLOAD_COMPLETE,
+    ATTACHMENT,
     ADMIN_SITES,
     ADMIN_SITE,
     ADMIN_SITE_LIVE,
