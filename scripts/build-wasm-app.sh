@@ -7,10 +7,14 @@ cd "$BECKON_ROOT"
 package="$1" lib="$2" out="$3"
 tmp="build/wasm-bindgen/$lib"
 
-cargo build --quiet --release --target wasm32-unknown-unknown -p "$package"
+# Its own target dir: the rebuilt std must not invalidate the stable builds (tests, clippy).
+target="target/app"
+RUSTFLAGS="$APP_RUSTFLAGS" CARGO_TARGET_DIR="$target" \
+    cargo "+$APP_TOOLCHAIN" build --quiet --release --target wasm32-unknown-unknown -p "$package" \
+    -Z build-std=std,panic_abort
 rm -rf "$tmp" && mkdir -p "$tmp" "$out"
 wasm-bindgen --target web --no-typescript --out-dir "$tmp" --out-name "$lib" \
-    "target/wasm32-unknown-unknown/release/$lib.wasm"
+    "$target/wasm32-unknown-unknown/release/$lib.wasm"
 # shellcheck disable=SC2086
 wasm-opt -Oz $WASM_OPT_FEATURES -o "$out/${lib}_bg.wasm" "$tmp/${lib}_bg.wasm"
 cp "$tmp/$lib.js" "$out/$lib.js"

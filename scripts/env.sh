@@ -23,6 +23,12 @@ beckon_wasm_bindgen_version() {
     awk '/^name = "wasm-bindgen"$/ { getline; gsub(/version = |"/, ""); print; exit }' "$BECKON_ROOT/Cargo.lock"
 }
 
+# The widget and the inbox are built with this nightly: `-Z build-std` rebuilds std with
+# `panic=immediate-abort` (no panic messages or locations) and `-Z fmt-debug=none` (no Debug
+# formatting), which the stable toolchain cannot drop (~10 % of the gzipped app).
+export APP_TOOLCHAIN="nightly-2026-05-20"
+export APP_RUSTFLAGS="-Zunstable-options -Cpanic=immediate-abort -Zfmt-debug=none -Zlocation-detail=none"
+
 # wasm-opt must accept what rustc's wasm32 target emits by default.
 WASM_OPT_FEATURES="--enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext --enable-mutable-globals --enable-reference-types --enable-multivalue"
 export WASM_OPT_FEATURES

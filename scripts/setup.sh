@@ -13,6 +13,15 @@ if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
     rustup target add wasm32-unknown-unknown
 fi
 
+# The browser apps are built with a pinned nightly (see env.sh: APP_TOOLCHAIN) to rebuild std
+# without panic messages and Debug formatting: a smaller download for every visitor.
+if ! rustup run "$APP_TOOLCHAIN" rustc --print sysroot >/dev/null 2>&1 \
+    || [ ! -d "$(rustup run "$APP_TOOLCHAIN" rustc --print sysroot)/lib/rustlib/src" ] \
+    || [ ! -d "$(rustup run "$APP_TOOLCHAIN" rustc --print sysroot)/lib/rustlib/wasm32-unknown-unknown" ]; then
+    step "installing $APP_TOOLCHAIN with rust-src and wasm32 (~10 s)"
+    rustup toolchain install "$APP_TOOLCHAIN" --profile minimal -c rust-src -t wasm32-unknown-unknown
+fi
+
 wbg_version="$(beckon_wasm_bindgen_version)"
 if [ "$(wasm-bindgen --version 2>/dev/null | awk '{print $2}')" != "$wbg_version" ] \
     || ! command -v wasm-bindgen-test-runner >/dev/null; then

@@ -383,7 +383,7 @@ impl Condition {
                 close,
             } => {
                 if !tz::is_known(zone) {
-                    return Err(format!("unknown time zone {zone:?}: use an IANA name such as Europe/Berlin or a POSIX TZ string"));
+                    return Err(format!("unknown time zone \"{zone}\": use an IANA name such as Europe/Berlin or a POSIX TZ string"));
                 }
                 if days.is_empty() || hhmm(open).is_none() || hhmm(close).is_none() || open == close
                 {

@@ -3,7 +3,7 @@
 //! images load).
 
 use crate::bridge::{Bridge, ToHost};
-use crate::state::Mode;
+use crate::state::{Mode, View};
 use yew::prelude::*;
 
 const DEFAULT_HEIGHT: u32 = 200;
@@ -12,10 +12,11 @@ const MEASURE_AT: [u32; 3] = [60, 400, 1500];
 /// Room around the teaser card (shadow, close button).
 const MARGIN: u32 = 24;
 
+/// Runs again whenever `view` changes (another teaser, the panel, closed).
 #[hook]
-pub fn use_teaser_sizing(bridge: &Bridge, showing: bool, key: String) {
+pub fn use_teaser_sizing(bridge: &Bridge, showing: bool, view: View) {
     let bridge = bridge.clone();
-    use_effect_with(key, move |_| {
+    use_effect_with(view, move |_| {
         if let Some(root) = crate::app::root_element() {
             let _ = root.class_list().toggle_with_force("teaser-mode", showing);
         }

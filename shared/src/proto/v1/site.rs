@@ -95,7 +95,7 @@ impl SiteSettings {
             let n = normalize_origin(o).ok_or_else(|| {
                 (
                     ErrorCode::BadRequest,
-                    format!("{o:?} is not an origin like https://shop.example"),
+                    format!("\"{o}\" is not an origin like https://shop.example"),
                 )
             })?;
             if !origins.contains(&n) {
