@@ -73,7 +73,7 @@ pub async fn call(
     }
 }
 
-fn refused(status: u16, text: &str) -> CallError {
+pub(crate) fn refused(status: u16, text: &str) -> CallError {
     match serde_json::from_str::<ApiError>(text) {
         Ok(e) => CallError::Refused {
             status,
@@ -88,7 +88,7 @@ fn refused(status: u16, text: &str) -> CallError {
     }
 }
 
-async fn call_json<T: DeserializeOwned>(
+pub(crate) async fn call_json<T: DeserializeOwned>(
     method: &str,
     url: &str,
     bearer: Option<&str>,

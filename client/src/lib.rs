@@ -8,3 +8,4 @@ pub mod components;
 pub mod persist;
 pub mod reconnecting;
 pub mod session;
+pub mod upload;

@@ -20,6 +20,8 @@ pub struct Saved {
 pub struct SavedPending {
     pub id: ClientMsgId,
     pub body: String,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub attachments: Vec<beckon_shared::proto::v1::Attachment>,
     pub created_at: i64,
 }
 
@@ -28,6 +30,7 @@ impl From<&Pending> for SavedPending {
         SavedPending {
             id: p.client_msg_id.clone(),
             body: p.body.clone(),
+            attachments: p.attachments.clone(),
             created_at: p.created_at,
         }
     }

@@ -10,6 +10,7 @@
 
 use crate::api::{self, CallError};
 use crate::persist::{self, Saved, SavedPending};
+use crate::upload;
 use beckon_shared::backoff;
 use beckon_shared::proto::v1::{
     paths, ClientFrame, ConversationOrigin, ErrorCode, Role, ServerFrame, StartConversation,
@@ -65,6 +66,18 @@ pub enum Status {
     Offline,
 }
 
+/// A file being sent, as its row shows it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct UploadView {
+    /// The upload key (also the message's client id once it is sent).
+    pub key: ClientMsgId,
+    pub name: String,
+    pub size: u64,
+    pub sent: u64,
+    /// Why it stopped, if it did.
+    pub error: Option<String>,
+}
+
 /// What the components render.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Snapshot {
@@ -73,6 +86,8 @@ pub struct Snapshot {
     pub open: bool,
     /// A problem to show the visitor (a refused message, a blocked site).
     pub notice: Option<String>,
+    /// Files on their way, in the order they were picked.
+    pub uploads: Vec<UploadView>,
 }
 
 impl Default for Snapshot {
@@ -82,6 +97,7 @@ impl Default for Snapshot {
             status: Status::Idle,
             open: false,
             notice: None,
+            uploads: Vec::new(),
         }
     }
 }
@@ -123,6 +139,7 @@ struct Inner {
     unread_reported: Option<usize>,
     on_change: Callback<Rc<Snapshot>>,
     _online: Option<EventListener>,
+    uploads: Vec<(UploadView, Rc<upload::Control>)>,
 }
 
 /// A cheap handle to the session (clones share it).
@@ -170,7 +187,12 @@ impl Session {
         };
         let mut transcript = Transcript::new(me);
         for p in &saved.pending {
-            transcript.queue(p.id.clone(), p.body.clone(), p.created_at);
+            transcript.queue_with(
+                p.id.clone(),
+                p.body.clone(),
+                p.attachments.clone(),
+                p.created_at,
+            );
         }
         let can_connect =
             saved.conversation_id.is_some() && (saved.token.is_some() || me == Role::Agent);
@@ -193,6 +215,7 @@ impl Session {
             unread_reported: None,
             on_change,
             _online: None,
+            uploads: Vec::new(),
         }));
         let session = Session { inner };
         // Come back at once when the network does, instead of waiting out the backoff.
@@ -223,6 +246,7 @@ impl Session {
             status: i.status,
             open: i.open,
             notice: i.notice.clone(),
+            uploads: i.uploads.iter().map(|(v, _)| v.clone()).collect(),
         })
     }
 
@@ -330,18 +354,31 @@ impl Session {
                 return false;
             }
         };
-        let id = new_client_msg_id();
+        self.inner.borrow_mut().notice = None;
+        self.queue_send(new_client_msg_id(), body, Vec::new());
+        true
+    }
+
+    /// Queues (and saves) a send, transmits it if the socket is open, starts the conversation
+    /// if there is none yet.
+    fn queue_send(
+        &self,
+        id: ClientMsgId,
+        body: String,
+        attachments: Vec<beckon_shared::proto::v1::Attachment>,
+    ) {
         let needs_conversation = {
             let mut i = self.inner.borrow_mut();
-            i.notice = None;
-            i.transcript.queue(id.clone(), body.clone(), now_ms());
+            let ids = attachments.iter().map(|a| a.id.clone()).collect();
+            i.transcript
+                .queue_with(id.clone(), body.clone(), attachments, now_ms());
             if let Some(s) = i.socket.as_ref().filter(|s| s.opened) {
                 send_frame(
                     &s.ws,
                     &ClientFrame::Send {
                         client_msg_id: id,
                         body,
-                        attachments: Vec::new(),
+                        attachments: ids,
                     },
                 );
             }
@@ -352,7 +389,129 @@ impl Session {
             self.start_conversation();
         }
         self.notify();
-        true
+    }
+
+    /// Sends `files`: each is checked (a refusal becomes the notice), uploaded with progress
+    /// in its own row, then sent as a message of its own.
+    pub fn attach(&self, files: Vec<web_sys::File>) {
+        for file in files {
+            if let Err(why) = upload::check(&file) {
+                self.inner.borrow_mut().notice = Some(why);
+                continue;
+            }
+            let key = new_client_msg_id();
+            let control = Rc::new(upload::Control::default());
+            let view = UploadView {
+                key: key.clone(),
+                name: file.name(),
+                size: file.size() as u64,
+                sent: 0,
+                error: None,
+            };
+            {
+                let mut i = self.inner.borrow_mut();
+                i.notice = None;
+                i.uploads.push((view, control.clone()));
+            }
+            self.start_conversation();
+            let weak = Rc::downgrade(&self.inner);
+            wasm_bindgen_futures::spawn_local(async move {
+                let result = Self::run_upload(weak.clone(), &file, &key, control).await;
+                let Some(session) = upgrade(&weak) else {
+                    return;
+                };
+                match result {
+                    Ok(attachment) => {
+                        session
+                            .inner
+                            .borrow_mut()
+                            .uploads
+                            .retain(|(v, _)| v.key != key);
+                        session.queue_send(key, String::new(), vec![attachment]);
+                    }
+                    Err(e) => {
+                        let mut i = session.inner.borrow_mut();
+                        let cancelled =
+                            i.uploads.iter().any(|(v, c)| v.key == key && c.cancelled());
+                        if cancelled {
+                            i.uploads.retain(|(v, _)| v.key != key);
+                        } else if let Some((v, _)) =
+                            i.uploads.iter_mut().find(|(v, _)| v.key == key)
+                        {
+                            v.error = Some(e.describe());
+                        }
+                    }
+                }
+                session.notify();
+            });
+        }
+        self.notify();
+    }
+
+    /// Waits for the conversation to exist, then uploads.
+    async fn run_upload(
+        weak: Weak<RefCell<Inner>>,
+        file: &web_sys::File,
+        key: &ClientMsgId,
+        control: Rc<upload::Control>,
+    ) -> Result<beckon_shared::proto::v1::Attachment, CallError> {
+        let mut waited = 0;
+        let target = loop {
+            let session = upgrade(&weak).ok_or(CallError::Network)?;
+            let target = {
+                let i = session.inner.borrow();
+                let bearer = match &i.auth {
+                    Auth::Visitor { .. } => i.token.clone(),
+                    Auth::Agent { admin_key, .. } => Some(admin_key.clone()),
+                };
+                i.conversation.clone().zip(bearer)
+            };
+            if let Some((conversation, bearer)) = target {
+                break upload::Target {
+                    conversation,
+                    bearer,
+                };
+            }
+            if waited > 30_000 || control.cancelled() {
+                return Err(CallError::Network);
+            }
+            drop(session);
+            gloo_timers::future::TimeoutFuture::new(100).await;
+            waited += 100;
+        };
+        let progress = {
+            let weak = weak.clone();
+            let key = key.clone();
+            move |sent: u64| {
+                if let Some(session) = upgrade(&weak) {
+                    if let Some((v, _)) = session
+                        .inner
+                        .borrow_mut()
+                        .uploads
+                        .iter_mut()
+                        .find(|(v, _)| v.key == key)
+                    {
+                        v.sent = sent;
+                    }
+                    session.notify();
+                }
+            }
+        };
+        upload::upload(&target, file, key, control, progress).await
+    }
+
+    /// Stops a file on its way (or dismisses one that failed).
+    pub fn cancel_upload(&self, key: &ClientMsgId) {
+        let mut i = self.inner.borrow_mut();
+        if let Some((v, c)) = i.uploads.iter().find(|(v, _)| &v.key == key) {
+            if v.error.is_some() {
+                i.uploads.retain(|(v, _)| &v.key != key);
+            } else {
+                c.cancel();
+            }
+        }
+        drop(i);
+        self.notify();
     }
 
     /// Drops a message the server refused for good.
@@ -549,7 +708,7 @@ impl Session {
                 .map(|p| ClientFrame::Send {
                     client_msg_id: p.client_msg_id.clone(),
                     body: p.body.clone(),
-                    attachments: Vec::new(),
+                    attachments: p.attachments.iter().map(|a| a.id.clone()).collect(),
                 })
                 .collect();
             i.status = Status::Online;

@@ -46,6 +46,14 @@ pub fn ConversationPane(props: &ConversationPaneProps) -> Html {
         let session = (*session).clone();
         Callback::from(move |id| session.discard(&id))
     };
+    let on_files = {
+        let session = (*session).clone();
+        Callback::from(move |files| session.attach(files))
+    };
+    let on_cancel_upload = {
+        let session = (*session).clone();
+        Callback::from(move |key| session.cancel_upload(&key))
+    };
     let s = &props.summary;
     let status = match snapshot.status {
         Status::Online => "Live",
@@ -61,9 +69,10 @@ pub fn ConversationPane(props: &ConversationPaneProps) -> Html {
                     <span role="status">{ status }</span>
                 </p>
             </header>
-            <MessageList transcript={snapshot.transcript.clone()} {on_discard} />
+            <MessageList transcript={snapshot.transcript.clone()} {on_discard}
+                uploads={snapshot.uploads.clone()} {on_cancel_upload} on_files={on_files.clone()} />
             if let Some(n) = &snapshot.notice { <p class="notice" role="alert">{ n }</p> }
-            <Composer {on_send} {on_typing} focus=true />
+            <Composer {on_send} {on_typing} focus=true {on_files} />
         </div>
     }
 }

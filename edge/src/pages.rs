@@ -42,7 +42,7 @@ pub fn frame_csp(self_origin: &str, site: &SiteSettings) -> String {
     let site_origins = frame_ancestors(self_origin, site);
     format!(
         "default-src 'none'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self'; img-src https: data: blob: {site_origins}; \
-         connect-src 'self' {ws_origin}; font-src 'self'; base-uri 'none'; form-action 'none'; \
+         media-src 'self'; connect-src 'self' {ws_origin}; font-src 'self'; base-uri 'none'; form-action 'none'; \
          frame-ancestors {site_origins}"
     )
 }

@@ -3,13 +3,15 @@
 //! the rules "never lose, never duplicate, resume from the right place" are tested natively.
 
 use crate::ids::{ClientMsgId, Seq};
-use crate::proto::v1::{ErrorCode, Message, ReadCursors, Role, ServerFrame};
+use crate::proto::v1::{Attachment, ErrorCode, Message, ReadCursors, Role, ServerFrame};
 
 /// A message the user sent that the server has not acknowledged yet.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Pending {
     pub client_msg_id: ClientMsgId,
     pub body: String,
+    /// Files already uploaded that go with it.
+    pub attachments: Vec<Attachment>,
     pub created_at: i64,
     /// Set when the server refused it for good (too long, …); it is not retried.
     pub failed: Option<ErrorCode>,
@@ -125,6 +127,17 @@ impl Transcript {
 
     /// Records a message the user is sending; it shows as "sending" until acknowledged.
     pub fn queue(&mut self, client_msg_id: ClientMsgId, body: String, now: i64) {
+        self.queue_with(client_msg_id, body, Vec::new(), now);
+    }
+
+    /// Queues a send with files (already uploaded).
+    pub fn queue_with(
+        &mut self,
+        client_msg_id: ClientMsgId,
+        body: String,
+        attachments: Vec<Attachment>,
+        now: i64,
+    ) {
         if self
             .pending
             .iter()
@@ -135,6 +148,7 @@ impl Transcript {
         self.pending.push(Pending {
             client_msg_id,
             body,
+            attachments,
             created_at: now,
             failed: None,
         });

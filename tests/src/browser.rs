@@ -254,3 +254,69 @@ pub async fn screenshot(c: &Client, name: &str) -> std::path::PathBuf {
     std::fs::write(&path, c.screenshot().await.expect("screenshot")).unwrap();
     path
 }
+
+/// The files shown in the log, in order, as (kind, name, loaded): `image` (with whether the
+/// picture was decoded; one not decoded yet is scrolled into view, as pictures load lazily),
+/// `video`, `doc`.
+pub async fn log_files(c: &Client) -> Vec<(String, String, bool)> {
+    let v = c
+        .execute(
+            r#"return [...document.querySelectorAll('[role=log] .file')].map(f => {
+                 if (f.classList.contains('image')) {
+                   const i = f.querySelector('img'); const ok = i.complete && i.naturalWidth > 0;
+                   if (!ok) i.scrollIntoView({ block: 'nearest' });
+                   return ['image', i.alt, ok];
+                 }
+                 if (f.classList.contains('video')) return ['video', f.getAttribute('aria-label'), true];
+                 return ['doc', f.querySelector('.doc-name').textContent, true];
+               })"#,
+            vec![],
+        )
+        .await
+        .unwrap_or(Value::Null);
+    serde_json::from_value(v).unwrap_or_default()
+}
+
+/// Gives the page a file named `name` of type `mime` as a visitor would by pasting it into the
+/// message box (`how = "paste"`) or dropping it on the conversation (`"drop"`).
+pub async fn give_file(c: &Client, bytes: &[u8], name: &str, mime: &str, how: &str) {
+    use base64::Engine;
+    let b64 = base64::engine::general_purpose::STANDARD.encode(bytes);
+    c.execute(
+        r#"const [b64, name, type, how] = arguments;
+           const bin = atob(b64); const u8 = new Uint8Array(bin.length);
+           for (let i = 0; i < bin.length; i++) u8[i] = bin.charCodeAt(i);
+           const dt = new DataTransfer(); dt.items.add(new File([u8], name, { type }));
+           const opts = { bubbles: true, cancelable: true };
+           if (how === 'paste') document.querySelector("textarea[aria-label='Message']")
+               .dispatchEvent(new ClipboardEvent('paste', { ...opts, clipboardData: dt }));
+           else document.querySelector('[role=log]').dispatchEvent(new DragEvent('drop', { ...opts, dataTransfer: dt }));
+           return true;"#,
+        vec![json!(b64), json!(name), json!(mime), json!(how)],
+    )
+    .await
+    .expect("give the page a file");
+}
+
+/// Records, in the current document, every upload progress bar that appears (by its label).
+pub async fn watch_progress(c: &Client) {
+    c.execute(
+        r#"window.__progress = window.__progress || [];
+           new MutationObserver(() => document.querySelectorAll('progress[aria-label]').forEach(p => {
+             const l = p.getAttribute('aria-label'); if (!window.__progress.includes(l)) window.__progress.push(l);
+           })).observe(document.body, { subtree: true, childList: true, attributes: true });
+           return true;"#,
+        vec![],
+    )
+    .await
+    .unwrap();
+}
+
+/// The progress bars seen since [`watch_progress`].
+pub async fn progress_seen(c: &Client) -> Vec<String> {
+    let v = c
+        .execute("return window.__progress || []", vec![])
+        .await
+        .unwrap_or(Value::Null);
+    serde_json::from_value(v).unwrap_or_default()
+}

@@ -563,3 +563,180 @@ async fn inbox_writes_first_to_known_contacts_on_whatsapp_and_telegram() {
     assert_clean_console(&agent, "contacts page").await;
     agent.close().await.unwrap();
 }
+
+/// Waits until the log shows `n` files, all pictures decoded; returns them.
+async fn wait_for_files(c: &Client, n: usize) -> Vec<(String, String, bool)> {
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        let files = browser::log_files(c).await;
+        if files.len() == n && files.iter().all(|f| f.2) {
+            return files;
+        }
+        if std::time::Instant::now() > deadline {
+            let notice = c
+                .execute(
+                    "return [...document.querySelectorAll('.notice, .upload')].map(n => n.textContent)",
+                    vec![],
+                )
+                .await
+                .unwrap_or(Value::Null);
+            let probe = c
+                .execute_async(
+                    r#"const done = arguments[arguments.length - 1];
+                       const bad = [...document.querySelectorAll('[role=log] .file.image img')].filter(i => !(i.complete && i.naturalWidth > 0));
+                       Promise.all(bad.map(i => fetch(i.src).then(async r => [i.src, r.status, r.headers.get('content-type'), (await r.arrayBuffer()).byteLength]).catch(e => [i.src, String(e)])))
+                         .then(done);"#,
+                    vec![],
+                )
+                .await
+                .unwrap_or(Value::Null);
+            panic!("expected {n} files shown, got {files:?}; notices and uploads: {notice}; undecoded: {probe}");
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// Acceptance (files): on the demo page the visitor attaches a PNG with the button, pastes a
+/// screenshot and drops an MP4 and a PDF; each shows progress, then its preview; the agent
+/// sees them in the inbox and answers with a JPEG that the visitor sees without a reload; after
+/// a reload every preview is there, in order, once — at desktop size and at 375 px.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn visitor_and_agent_exchange_photos_videos_and_documents() {
+    use beckon_tests::files;
+    let base = &edge::shared().url;
+    let visitor = browser::open(1280, 800).await;
+    visitor.goto(&format!("{base}/")).await.unwrap();
+    browser::open_chat(&visitor).await;
+    let hello = unique("Here are the photos of the grinder");
+    browser::send_message(&visitor, &hello).await;
+    browser::wait_for_log(&visitor, &[&hello]).await;
+    browser::watch_progress(&visitor).await;
+
+    // The button: a real file picked through the file input.
+    let photo = std::env::temp_dir().join(format!("grinder-{}.png", beckon_tests::free_port()));
+    std::fs::write(&photo, files::solid_png(480, 360, [15, 118, 110])).unwrap();
+    let photo_name = photo.file_name().unwrap().to_str().unwrap().to_owned();
+    let button = visitor
+        .find(Locator::Css("button[aria-label='Attach a file']"))
+        .await
+        .expect("the attach button");
+    assert!(button.is_displayed().await.unwrap());
+    visitor
+        .find(Locator::Css("input[type=file]"))
+        .await
+        .unwrap()
+        .send_keys(photo.to_str().unwrap())
+        .await
+        .expect("pick a file");
+    wait_for_files(&visitor, 1).await;
+    // A pasted screenshot, then a dropped video and a dropped PDF.
+    let shot = files::solid_png(800, 500, [245, 158, 11]);
+    browser::give_file(&visitor, &shot, "screenshot.png", "image/png", "paste").await;
+    wait_for_files(&visitor, 2).await;
+    browser::give_file(
+        &visitor,
+        &files::mp4(1_500_000),
+        "clip.mp4",
+        "video/mp4",
+        "drop",
+    )
+    .await;
+    wait_for_files(&visitor, 3).await;
+    browser::give_file(
+        &visitor,
+        &files::pdf(300_000),
+        "price-list.pdf",
+        "application/pdf",
+        "drop",
+    )
+    .await;
+    let shown = wait_for_files(&visitor, 4).await;
+    let names: Vec<_> = shown.iter().map(|f| (f.0.as_str(), f.1.as_str())).collect();
+    assert_eq!(
+        names,
+        [
+            ("image", photo_name.as_str()),
+            ("image", "screenshot.png"),
+            ("video", "clip.mp4"),
+            ("doc", "price-list.pdf")
+        ]
+    );
+    let progress = browser::progress_seen(&visitor).await;
+    for name in [
+        photo_name.as_str(),
+        "screenshot.png",
+        "clip.mp4",
+        "price-list.pdf",
+    ] {
+        assert!(
+            progress.contains(&format!("Sending {name}")),
+            "no progress shown for {name}: {progress:?}"
+        );
+    }
+    browser::screenshot(&visitor, "files-visitor-desktop").await;
+
+    // The agent sees the same previews in the inbox and answers with a JPEG.
+    let agent = browser::open(1280, 800).await;
+    browser::sign_in_to_inbox(&agent, base, "Ana").await;
+    let item = eventually(WAIT, "the conversation in the inbox list", || async {
+        for b in agent
+            .find_all(Locator::Css("nav[aria-label=Conversations] button.conv"))
+            .await
+            .ok()?
+        {
+            if b.text().await.ok()?.contains(&hello) || b.text().await.ok()?.contains("price-list")
+            {
+                return Some(b);
+            }
+        }
+        None
+    })
+    .await;
+    item.click().await.unwrap();
+    assert_eq!(wait_for_files(&agent, 4).await, shown);
+    agent
+        .execute_async(
+            r#"const done = arguments[arguments.length - 1];
+               const c = document.createElement('canvas'); c.width = 400; c.height = 300;
+               const g = c.getContext('2d'); g.fillStyle = '#f59e0b'; g.fillRect(0, 0, 400, 300);
+               g.fillStyle = '#111'; g.font = 'bold 36px sans-serif'; g.fillText('Blend No. 4', 80, 160);
+               c.toBlob(b => {
+                 const dt = new DataTransfer(); dt.items.add(new File([b], 'blend-no-4.jpg', { type: 'image/jpeg' }));
+                 document.querySelector("textarea[aria-label='Message']")
+                   .dispatchEvent(new ClipboardEvent('paste', { bubbles: true, cancelable: true, clipboardData: dt }));
+                 done(true);
+               }, 'image/jpeg', 0.9);"#,
+            vec![],
+        )
+        .await
+        .unwrap();
+    wait_for_files(&agent, 5).await;
+    browser::screenshot(&agent, "files-inbox-desktop").await;
+
+    // The visitor sees the JPEG live.
+    let live = wait_for_files(&visitor, 5).await;
+    assert_eq!(live[4].1, "blend-no-4.jpg");
+    assert_clean_console(&visitor, "visitor").await;
+    assert_clean_console(&agent, "agent").await;
+
+    // After a reload: every preview, in order, once — and at 375 px too.
+    visitor.enter_parent_frame().await.unwrap();
+    visitor.refresh().await.unwrap();
+    browser::open_chat(&visitor).await;
+    assert_eq!(wait_for_files(&visitor, 5).await, live);
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert_eq!(
+        browser::log_files(&visitor).await,
+        live,
+        "no duplicates appear later"
+    );
+    visitor.enter_parent_frame().await.unwrap();
+    visitor.set_window_size(375, 667).await.unwrap();
+    visitor.refresh().await.unwrap();
+    browser::open_chat(&visitor).await;
+    assert_eq!(wait_for_files(&visitor, 5).await, live);
+    browser::screenshot(&visitor, "files-visitor-375").await;
+    visitor.close().await.unwrap();
+    agent.close().await.unwrap();
+    let _ = std::fs::remove_file(photo);
+}

@@ -118,7 +118,7 @@ pub fn App(props: &AppProps) -> Html {
     use_teaser_sizing(
         &bridge,
         state.view.mode() == Mode::Teaser,
-        format!("{:?}", state.view),
+        state.view.clone(),
     );
 
     // Whether a rule's teaser should show now.
@@ -338,6 +338,14 @@ pub fn App(props: &AppProps) -> Html {
                 let session = session.clone();
                 Callback::from(move |id| session.discard(&id))
             };
+            let on_files = {
+                let session = session.clone();
+                Callback::from(move |files| session.attach(files))
+            };
+            let on_cancel_upload = {
+                let session = session.clone();
+                Callback::from(move |key| session.cancel_upload(&key))
+            };
             let greeting = match (
                 &state.opened_from,
                 snapshot.transcript.messages().is_empty(),
@@ -348,7 +356,7 @@ pub fn App(props: &AppProps) -> Html {
             };
             html! {
                 <ChatView config={Rc::new(boot.config.clone())} snapshot={(*snapshot).clone()} greeting={greeting.map(AttrValue::from)}
-                    {on_send} on_close={dispatch(|| Action::Close)} {on_typing} {on_discard} />
+                    {on_send} on_close={dispatch(|| Action::Close)} {on_typing} {on_discard} {on_files} {on_cancel_upload} />
             }
         }
     }

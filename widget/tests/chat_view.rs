@@ -53,6 +53,8 @@ async fn render(snapshot: Snapshot) -> web_sys::Element {
         on_close: Callback::noop(),
         on_typing: Callback::noop(),
         on_discard: Callback::noop(),
+        on_files: Callback::noop(),
+        on_cancel_upload: Callback::noop(),
     };
     yew::Renderer::<ChatView>::with_root_and_props(root.clone(), props).render();
     yew::platform::time::sleep(Duration::from_millis(20)).await;
@@ -99,6 +101,7 @@ async fn message_text_is_rendered_as_text_never_as_markup() {
         status: Status::Online,
         open: true,
         notice: None,
+        uploads: Vec::new(),
     })
     .await;
     assert!(root.query_selector("[role=log] img").unwrap().is_none());
@@ -138,6 +141,7 @@ async fn shows_sending_delivered_seen_and_failed() {
         status: Status::Offline,
         open: true,
         notice: Some("The message is too long.".into()),
+        uploads: Vec::new(),
     })
     .await;
     assert_eq!(

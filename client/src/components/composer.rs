@@ -1,6 +1,8 @@
 //! The message box: Enter sends, Shift+Enter adds a line, typing is reported (throttled),
-//! and the length limit is shown before the server would refuse it.
+//! and the length limit is shown before the server would refuse it. Files come in through the
+//! "Attach a file" button, a paste (screenshots) or a drop.
 
+use super::files::files_of;
 use super::icons;
 use beckon_shared::limits::MAX_MESSAGE_CHARS;
 use gloo_timers::callback::Timeout;
@@ -16,6 +18,9 @@ pub struct ComposerProps {
     pub on_typing: Callback<bool>,
     /// Focus the box when this becomes true (the panel opened).
     pub focus: bool,
+    /// Files picked, pasted or dropped (no attach button without it).
+    #[prop_or_default]
+    pub on_files: Option<Callback<Vec<web_sys::File>>>,
 }
 
 #[function_component]
@@ -85,13 +90,71 @@ pub fn Composer(props: &ComposerProps) -> Html {
             }));
         })
     };
+    let picker = use_node_ref();
+    let (attach, onpaste, ondragover, ondrop, onpick) = match &props.on_files {
+        Some(cb) => {
+            let picker2 = picker.clone();
+            let (c1, c2, c3) = (cb.clone(), cb.clone(), cb.clone());
+            (
+                Some(Callback::from(move |_: MouseEvent| {
+                    if let Some(el) = picker2.cast::<web_sys::HtmlElement>() {
+                        el.click();
+                    }
+                })),
+                Callback::from(move |e: Event| {
+                    let Some(e) = e.dyn_ref::<web_sys::ClipboardEvent>() else {
+                        return;
+                    };
+                    let list = files_of(e.clipboard_data().and_then(|d| d.files()));
+                    if !list.is_empty() {
+                        e.prevent_default();
+                        c1.emit(list);
+                    }
+                }),
+                Callback::from(|e: DragEvent| e.prevent_default()),
+                Callback::from(move |e: DragEvent| {
+                    e.prevent_default();
+                    let list = files_of(e.data_transfer().and_then(|d| d.files()));
+                    if !list.is_empty() {
+                        c2.emit(list);
+                    }
+                }),
+                Callback::from(move |e: Event| {
+                    let Some(input) = e
+                        .target()
+                        .and_then(|t| t.dyn_into::<web_sys::HtmlInputElement>().ok())
+                    else {
+                        return;
+                    };
+                    let list = files_of(input.files());
+                    input.set_value("");
+                    if !list.is_empty() {
+                        c3.emit(list);
+                    }
+                }),
+            )
+        }
+        None => (
+            None,
+            Callback::noop(),
+            Callback::noop(),
+            Callback::noop(),
+            Callback::noop(),
+        ),
+    };
     let count = text.chars().count();
     let over = count > MAX_MESSAGE_CHARS;
     let near = count > MAX_MESSAGE_CHARS * 9 / 10;
     html! {
-        <form class="composer" {onsubmit}>
+        <form class="composer" {onsubmit} {ondragover} {ondrop}>
+            if let Some(onclick) = attach {
+                <input ref={picker} type="file" class="picker" multiple=true hidden=true tabindex="-1"
+                    accept="image/*,video/mp4,video/webm,video/quicktime,application/pdf,text/plain,text/csv,.doc,.docx,.xls,.xlsx,.ppt,.pptx"
+                    onchange={onpick} />
+                <button type="button" class="attach" aria-label="Attach a file" title="Attach a file" {onclick}>{ icons::clip() }</button>
+            }
             <textarea ref={input} class="input" rows="1" aria-label="Message" placeholder="Write a message…"
-                value={(*text).clone()} {oninput} {onkeydown} aria-invalid={over.to_string()} />
+                value={(*text).clone()} {oninput} {onkeydown} {onpaste} aria-invalid={over.to_string()} />
             if near {
                 <span class={classes!("count", over.then_some("over"))} aria-live="polite">
                     { format!("{count}/{MAX_MESSAGE_CHARS}") }

@@ -2,7 +2,10 @@
 //! messages with their delivery state, and sends still in flight. Keeps the newest message in view
 //! unless the visitor has scrolled up to read.
 
-use beckon_shared::proto::v1::Role;
+use super::attachment::{human_size, FileView};
+use super::files::files_of;
+use crate::session::UploadView;
+use beckon_shared::proto::v1::{Attachment, Role};
 use beckon_shared::transcript::{Delivery, Entry, Transcript};
 use beckon_shared::ClientMsgId;
 use yew::prelude::*;
@@ -14,6 +17,29 @@ pub struct MessageListProps {
     pub greeting: Option<AttrValue>,
     pub transcript: Transcript,
     pub on_discard: Callback<ClientMsgId>,
+    /// Files on their way (each with progress and a cancel button).
+    #[prop_or_default]
+    pub uploads: Vec<UploadView>,
+    #[prop_or_default]
+    pub on_cancel_upload: Callback<ClientMsgId>,
+    /// Files dropped on the list.
+    #[prop_or_default]
+    pub on_files: Option<Callback<Vec<web_sys::File>>>,
+    /// Whether the list is on screen (a hidden list cannot scroll: it goes to the newest
+    /// message when shown).
+    #[prop_or(true)]
+    pub visible: bool,
+}
+
+fn files(list: &[Attachment]) -> Html {
+    if list.is_empty() {
+        return html! {};
+    }
+    html! {
+        <div class="files">
+            { for list.iter().map(|a| html! { <FileView key={a.id.to_string()} file={a.clone()} /> }) }
+        </div>
+    }
 }
 
 fn clock(ms: i64) -> String {
@@ -37,13 +63,43 @@ pub fn MessageList(props: &MessageListProps) -> Html {
     {
         let log = log.clone();
         let stick = stick_to_bottom.clone();
-        let count = props.transcript.messages().len() + props.transcript.pending().len();
-        use_effect_with(count, move |_| {
+        let count = props.transcript.messages().len()
+            + props.transcript.pending().len()
+            + props.uploads.len();
+        use_effect_with((count, props.visible), move |_| {
             if let Some(el) = log.cast::<web_sys::Element>() {
                 if *stick.borrow() {
                     el.set_scroll_top(el.scroll_height());
                 }
             }
+        });
+    }
+    // A picture or video that finishes loading grows the log: stay at the bottom if there.
+    {
+        let log = log.clone();
+        let stick = stick_to_bottom.clone();
+        use_effect_with((), move |_| {
+            let listeners: Vec<_> = log
+                .cast::<web_sys::Element>()
+                .map(|el| {
+                    ["load", "loadedmetadata"].map(|kind| {
+                        let (target, stick) = (el.clone(), stick.clone());
+                        gloo_events::EventListener::new_with_options(
+                            &el,
+                            kind,
+                            gloo_events::EventListenerOptions::run_in_capture_phase(),
+                            move |_| {
+                                if *stick.borrow() {
+                                    target.set_scroll_top(target.scroll_height());
+                                }
+                            },
+                        )
+                    })
+                })
+                .into_iter()
+                .flatten()
+                .collect();
+            move || drop(listeners)
         });
     }
     let onscroll = {
@@ -68,7 +124,8 @@ pub fn MessageList(props: &MessageListProps) -> Html {
                 html! {
                     <li key={message.id.to_string()} class={classes!("msg", if mine { "mine" } else { "theirs" })} data-seq={message.seq.to_string()}>
                         if !mine { <span class="author">{ who }</span> }
-                        <p class="body">{ &message.body }</p>
+                        { files(&message.attachments) }
+                        if !message.body.is_empty() { <p class="body" dir="auto">{ &message.body }</p> }
                         <span class="meta">
                             <time>{ clock(message.created_at) }</time>
                             if mine { <span class="delivery">{ delivery_text(delivery) }</span> }
@@ -84,7 +141,8 @@ pub fn MessageList(props: &MessageListProps) -> Html {
                 };
                 html! {
                     <li key={p.client_msg_id.to_string()} class={classes!("msg", "mine", "pending", failed.then_some("failed"))}>
-                        <p class="body">{ &p.body }</p>
+                        { files(&p.attachments) }
+                        if !p.body.is_empty() { <p class="body" dir="auto">{ &p.body }</p> }
                         <span class="meta">
                             <span class="delivery">{ delivery_text(delivery) }</span>
                             if failed { <button type="button" class="discard" onclick={discard}>{ "Remove" }</button> }
@@ -94,12 +152,51 @@ pub fn MessageList(props: &MessageListProps) -> Html {
             }
         }
     });
+    let uploads = props.uploads.iter().map(|u| {
+        let cancel = {
+            let key = u.key.clone();
+            props.on_cancel_upload.reform(move |_: MouseEvent| key.clone())
+        };
+        let (label, button) = match &u.error {
+            Some(why) => (why.clone(), "Remove"),
+            None => (format!("{} of {}", human_size(u.sent), human_size(u.size)), "Cancel"),
+        };
+        html! {
+            <li key={u.key.to_string()} class={classes!("msg", "mine", "pending", "upload", u.error.is_some().then_some("failed"))}>
+                <span class="upload-name">{ &u.name }</span>
+                if u.error.is_none() {
+                    <progress max={u.size.to_string()} value={u.sent.to_string()} aria-label={format!("Sending {}", u.name)}></progress>
+                }
+                <span class="meta">
+                    <span class="delivery">{ label }</span>
+                    <button type="button" class="discard" onclick={cancel} aria-label={format!("{button} {}", u.name)}>{ button }</button>
+                </span>
+            </li>
+        }
+    });
+    let (ondragover, ondrop) = match &props.on_files {
+        Some(cb) => {
+            let cb = cb.clone();
+            (
+                Callback::from(|e: DragEvent| e.prevent_default()),
+                Callback::from(move |e: DragEvent| {
+                    e.prevent_default();
+                    let list = files_of(e.data_transfer().and_then(|d| d.files()));
+                    if !list.is_empty() {
+                        cb.emit(list);
+                    }
+                }),
+            )
+        }
+        None => (Callback::noop(), Callback::noop()),
+    };
     html! {
-        <ol class="log" role="log" aria-live="polite" aria-label="Messages" ref={log} {onscroll} tabindex="0">
+        <ol class="log" role="log" aria-live="polite" aria-label="Messages" ref={log} {onscroll} tabindex="0" {ondragover} {ondrop}>
             if let Some(greeting) = &props.greeting {
                 <li class="msg theirs greeting"><p class="body">{ greeting }</p></li>
             }
             { for rows }
+            { for uploads }
             if t.other_typing() {
                 <li class="typing" aria-label="Typing"><span></span><span></span><span></span></li>
             }

@@ -20,6 +20,11 @@ pub struct ChatViewProps {
     pub on_close: Callback<()>,
     pub on_typing: Callback<bool>,
     pub on_discard: Callback<ClientMsgId>,
+    /// Files picked, pasted or dropped.
+    #[prop_or_default]
+    pub on_files: Callback<Vec<web_sys::File>>,
+    #[prop_or_default]
+    pub on_cancel_upload: Callback<ClientMsgId>,
 }
 
 fn status_text(status: Status) -> &'static str {
@@ -57,11 +62,16 @@ pub fn ChatView(props: &ChatViewProps) -> Html {
                 greeting={props.greeting.clone()}
                 transcript={s.transcript.clone()}
                 on_discard={props.on_discard.clone()}
+                uploads={s.uploads.clone()}
+                on_cancel_upload={props.on_cancel_upload.clone()}
+                on_files={props.on_files.clone()}
+                visible={s.open}
             />
             if let Some(notice) = &s.notice {
                 <p class="notice" role="alert">{ notice }</p>
             }
-            <Composer on_send={props.on_send.clone()} on_typing={props.on_typing.clone()} focus={s.open} />
+            <Composer on_send={props.on_send.clone()} on_typing={props.on_typing.clone()} focus={s.open}
+                on_files={props.on_files.clone()} />
         </section>
     }
 }

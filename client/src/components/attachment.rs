@@ -1,0 +1,63 @@
+//! A file on a message: a photo as a thumbnail that opens full size (a link: keyboard and
+//! screen readers use it as any other), a video in an inline player, anything else (PDF, text,
+//! Office, HEIC) as a card with its name, size and a download link. Sizes from the message
+//! (width/height) reserve the space before the file loads.
+
+use beckon_shared::media::Family;
+use beckon_shared::proto::v1::Attachment;
+use yew::prelude::*;
+
+/// "2.4 MB", "830 KB", "12 B".
+pub fn human_size(bytes: u64) -> String {
+    match bytes {
+        b if b >= 1 << 20 => format!("{:.1} MB", b as f64 / (1u64 << 20) as f64),
+        b if b >= 1 << 10 => format!("{} KB", b.div_ceil(1 << 10)),
+        b => format!("{b} B"),
+    }
+}
+
+#[derive(Properties, PartialEq)]
+pub struct FileProps {
+    pub file: Attachment,
+}
+
+#[function_component]
+pub fn FileView(props: &FileProps) -> Html {
+    let a = &props.file;
+    let url = a.url.clone();
+    let shown = a.kind.inline() && !url.is_empty();
+    match a.kind.family() {
+        Family::Image if shown => {
+            let label = format!("{} (open full size)", a.name);
+            html! {
+                <a class="file image" href={url.clone()} target="_blank" rel="noopener" aria-label={label}>
+                    <img src={url} alt={a.name.clone()} loading="lazy"
+                        width={a.width.map(|w| w.to_string())} height={a.height.map(|h| h.to_string())} />
+                </a>
+            }
+        }
+        Family::Video if shown => html! {
+            <video class="file video" src={url} controls=true preload="metadata" aria-label={a.name.clone()}
+                width={a.width.map(|w| w.to_string())} height={a.height.map(|h| h.to_string())}></video>
+        },
+        _ => html! {
+            <a class="file doc" href={url} download={a.name.clone()} target="_blank" rel="noopener">
+                <span class="doc-icon">{ super::icons::document() }</span>
+                <span class="doc-name">{ a.name.clone() }</span>
+                <span class="doc-meta">{ format!("{} · {} · Download", a.kind.label(), human_size(a.size)) }</span>
+            </a>
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::human_size;
+
+    #[test]
+    fn sizes() {
+        assert_eq!(human_size(12), "12 B");
+        assert_eq!(human_size(1500), "2 KB");
+        assert_eq!(human_size(5 * 1024 * 1024 + 300_000), "5.3 MB");
+    }
+}
