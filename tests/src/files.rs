@@ -170,6 +170,28 @@ impl Uploader<'_> {
 /// A real, decodable PNG of `w` × `h` pixels in one colour (browsers draw it).
 pub fn solid_png(w: u32, h: u32, rgb: [u8; 3]) -> Vec<u8> {
     use std::io::Write;
+    // Each row: filter type 0, then the pixels.
+    let row: Vec<u8> = std::iter::once(0).chain((0..w).flat_map(|_| rgb)).collect();
+    let mut z = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::default());
+    z.write_all(&row.repeat(h as usize)).unwrap();
+    png_from_idat(w, h, &z.finish().unwrap())
+}
+
+/// A real PNG of `w` × `h` pixels of noise: it barely compresses, so its size is about
+/// `w * h * 3` bytes (a stand-in for a photo of that weight).
+pub fn noise_png(w: u32, h: u32) -> Vec<u8> {
+    use std::io::Write;
+    let mut raw = Vec::with_capacity((w as usize * 3 + 1) * h as usize);
+    for y in 0..h {
+        raw.push(0);
+        raw.extend(filler(w as usize * 3, y));
+    }
+    let mut z = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::fast());
+    z.write_all(&raw).unwrap();
+    png_from_idat(w, h, &z.finish().unwrap())
+}
+
+fn png_from_idat(w: u32, h: u32, idat: &[u8]) -> Vec<u8> {
     fn chunk(out: &mut Vec<u8>, kind: &[u8; 4], data: &[u8]) {
         out.extend_from_slice(&(data.len() as u32).to_be_bytes());
         let mut crc = flate2::Crc::new();
@@ -183,14 +205,9 @@ pub fn solid_png(w: u32, h: u32, rgb: [u8; 3]) -> Vec<u8> {
     ihdr.extend_from_slice(&w.to_be_bytes());
     ihdr.extend_from_slice(&h.to_be_bytes());
     ihdr.extend_from_slice(&[8, 2, 0, 0, 0]);
-    // Each row: filter type 0, then the pixels.
-    let row: Vec<u8> = std::iter::once(0).chain((0..w).flat_map(|_| rgb)).collect();
-    let raw = row.repeat(h as usize);
-    let mut z = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::default());
-    z.write_all(&raw).unwrap();
     let mut out = vec![0x89, b'P', b'N', b'G', 0x0D, 0x0A, 0x1A, 0x0A];
     chunk(&mut out, b"IHDR", &ihdr);
-    chunk(&mut out, b"IDAT", &z.finish().unwrap());
+    chunk(&mut out, b"IDAT", idat);
     chunk(&mut out, b"IEND", &[]);
     out
 }

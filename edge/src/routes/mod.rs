@@ -257,10 +257,16 @@ async fn run(route: Route, req: Request, edge: &Edge) -> Result<Response> {
         Route::PresenceSocket(site) => presence::visitor_socket(req, edge, &site).await,
         Route::GoalEvent(id) => visitor::goal_event(req, edge, &id).await,
         Route::CreateUpload(c) => uploads::create(req, edge, &c).await,
-        Route::GetUpload(c, a) => uploads::get(&req, edge, &c, &a).await,
+        Route::GetUpload(c, id) => {
+            let op = crate::conversation::uploads::UploadOp::Get { id };
+            uploads::answer(&req, edge, &c, op).await
+        }
         Route::CancelUpload(c, a) => uploads::cancel(&req, edge, &c, &a).await,
         Route::PutUploadPart(c, a, n) => uploads::put_part(req, edge, &c, &a, &n).await,
-        Route::CompleteUpload(c, a) => uploads::complete(&req, edge, &c, &a).await,
+        Route::CompleteUpload(c, id) => {
+            let op = crate::conversation::uploads::UploadOp::Complete { id };
+            uploads::answer(&req, edge, &c, op).await
+        }
         Route::Attachment(c, a) => uploads::download(&req, edge, &c, &a).await,
         Route::AdminListRules(site) => rules::list(&req, edge, &site).await,
         Route::AdminCreateRule(site) => rules::create(req, edge, &site).await,

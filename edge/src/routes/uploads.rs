@@ -59,20 +59,16 @@ pub async fn create(mut req: Request, edge: &Edge, conv: &ConversationId) -> Res
     )
 }
 
-/// `GET …/uploads/{id}`: which parts are stored (to resume).
-pub async fn get(
+/// `GET …/uploads/{id}` (which parts are stored, to resume) and `POST …/uploads/{id}/complete`
+/// (assembles the parts; the answer carries the attachment): the upload as `op` leaves it.
+pub async fn answer(
     req: &Request,
     edge: &Edge,
     conv: &ConversationId,
-    id: &AttachmentId,
+    op: UploadOp,
 ) -> Result<Response> {
     let who = principal(req, edge).await?;
-    http::json(
-        200,
-        &run(edge, conv, &who, UploadOp::Get { id: id.clone() })
-            .await?
-            .upload,
-    )
+    http::json(200, &run(edge, conv, &who, op).await?.upload)
 }
 
 /// `DELETE …/uploads/{id}`: cancels an upload that is not complete.
@@ -85,22 +81,6 @@ pub async fn cancel(
     let who = principal(req, edge).await?;
     run(edge, conv, &who, UploadOp::Abort { id: id.clone() }).await?;
     Ok(Response::empty()?.with_status(204))
-}
-
-/// `POST …/uploads/{id}/complete`: assembles the parts; the answer carries the attachment.
-pub async fn complete(
-    req: &Request,
-    edge: &Edge,
-    conv: &ConversationId,
-    id: &AttachmentId,
-) -> Result<Response> {
-    let who = principal(req, edge).await?;
-    http::json(
-        200,
-        &run(edge, conv, &who, UploadOp::Complete { id: id.clone() })
-            .await?
-            .upload,
-    )
 }
 
 /// `PUT …/uploads/{id}/parts/{n}`: stores one part (its exact length); part 1 is checked

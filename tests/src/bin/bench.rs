@@ -10,10 +10,12 @@
 //! - tap → usable: launcher tap to a usable composer in a cold Chromium, desktop and phone
 //!   profiles, medians of 5;
 //! - host page: Lighthouse on a shop page with and without the widget, mobile and desktop,
-//!   medians of 5.
+//!   medians of 5;
+//! - files: upload throughput through the local runtime, and drop → preview of a 5 MB photo
+//!   in Chromium.
 //!
 //! Written to `target/bench/report.md`, with the figures as JSON beside it.
-//! `BENCH_ONLY=hot,scale,relays,sizes,tap,host` runs some sections only.
+//! `BENCH_ONLY=hot,scale,relays,sizes,tap,host,files` runs some sections only.
 
 use beckon_shared::proto::v1::{ClientFrame, ServerFrame};
 use beckon_tests::api::{client_id, Api, Ws};
@@ -501,6 +503,106 @@ async fn host_page(api: &Api, edge: &str) -> Section {
     sec
 }
 
+/// Upload throughput (a 30 MB video in 5 MB parts, 3 runs) and drop → preview of a 5 MB
+/// photo in the widget (median of 3).
+async fn files(api: &Api, edge: &str) -> Section {
+    use beckon_tests::browser;
+    use beckon_tests::files::{self, Uploader};
+    let mut sec = Section::new("Files", &["measure", "figures"]);
+    let site = "files";
+    api.create_site(site).await;
+    let started = api.start_conversation(site, None).await;
+    let up = Uploader {
+        api,
+        conversation: started.conversation_id.clone(),
+        bearer: started.visitor_token.clone(),
+    };
+    eprintln!("files: upload throughput");
+    let video = files::mp4(30 * 1024 * 1024);
+    let mut rates = Vec::new();
+    for i in 0..3 {
+        let t0 = Instant::now();
+        up.upload(
+            &format!("bench-{i}"),
+            "bench.mp4",
+            &video,
+            Some("video/mp4"),
+        )
+        .await
+        .expect("upload");
+        rates.push(video.len() as f64 / (1 << 20) as f64 / t0.elapsed().as_secs_f64());
+    }
+    sec.row(vec![
+        "upload of a 30 MB video (6 parts, create → complete)".into(),
+        format!(
+            "median {} MB/s (runs {})",
+            f1(median(rates.clone())),
+            rates
+                .iter()
+                .map(|r| format!("{r:.1}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    ]);
+
+    eprintln!("files: drop → preview");
+    let photo = files::noise_png(1320, 1320);
+    let mut times = Vec::new();
+    for i in 0..3 {
+        let c = browser::open(1280, 800).await;
+        c.goto(&format!("{edge}/")).await.unwrap();
+        browser::open_chat(&c).await;
+        browser::send_message(&c, &format!("preview run {i}")).await;
+        let name = format!("photo-{i}.png");
+        // Stamped in the page: from the drop to the picture decoded in the log.
+        c.execute(
+            r#"const name = arguments[0]; window.__dropAt = null; window.__shownAt = null;
+               const tick = () => {
+                 const img = [...document.querySelectorAll('[role=log] .file.image img')].find(i => i.alt === name);
+                 if (window.__dropAt && img && img.complete && img.naturalWidth > 0) { window.__shownAt = performance.now(); return; }
+                 requestAnimationFrame(tick);
+               };
+               document.addEventListener('drop', () => { window.__dropAt = performance.now(); }, true);
+               requestAnimationFrame(tick); return true;"#,
+            vec![json!(name)],
+        )
+        .await
+        .unwrap();
+        browser::give_file(&c, &photo, &name, "image/png", "drop").await;
+        let ms = browser::eventually(Duration::from_secs(60), "the preview", || async {
+            let v = c
+                .execute(
+                    "return window.__shownAt && (window.__shownAt - window.__dropAt)",
+                    vec![],
+                )
+                .await
+                .ok()?;
+            v.as_f64()
+        })
+        .await;
+        times.push(ms);
+        let _ = c.close().await;
+    }
+    sec.row(vec![
+        format!(
+            "drop → preview of a {:.1} MB photo (widget, desktop)",
+            photo.len() as f64 / (1 << 20) as f64
+        ),
+        format!(
+            "median {} ms (runs {})",
+            f1(median(times.clone())),
+            times
+                .iter()
+                .map(|t| format!("{t:.0}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    ]);
+    sec.data =
+        json!({"upload_mb_per_s": rates, "drop_to_preview_ms": times, "photo_bytes": photo.len()});
+    sec
+}
+
 #[tokio::main]
 async fn main() {
     let runs: usize = std::env::var("BENCH_RUNS")
@@ -554,6 +656,9 @@ async fn main() {
     }
     if wanted("host") {
         report.sections.push(host_page(&api, &edge.url).await);
+    }
+    if wanted("files") {
+        report.sections.push(files(&api, &edge.url).await);
     }
     report.publish();
     drop(edge);
