@@ -740,3 +740,129 @@ async fn visitor_and_agent_exchange_photos_videos_and_documents() {
     agent.close().await.unwrap();
     let _ = std::fs::remove_file(photo);
 }
+
+/// Acceptance (files): a 30 MB video whose connection is cut twice mid-way completes by
+/// resuming (parts already stored are not sent again), and the stored object is
+/// byte-identical (SHA-256 compared).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_30_mb_video_survives_two_cuts_and_arrives_byte_identical() {
+    use beckon_tests::files;
+    use beckon_tests::tap::cdp;
+    const LEN: usize = 30 * 1024 * 1024;
+    let base = &edge::shared().url;
+    let visitor = browser::open(1280, 800).await;
+    visitor.goto(&format!("{base}/")).await.unwrap();
+    browser::open_chat(&visitor).await;
+    let hello = unique("Video of the noise my grinder makes");
+    browser::send_message(&visitor, &hello).await;
+    browser::wait_for_log(&visitor, &[&hello]).await;
+    // A train's connection: ~6 MB/s up, so the upload takes a few seconds.
+    cdp(&visitor, "Network.enable", json!({})).await;
+    let online = json!({"offline": false, "latency": 20, "downloadThroughput": -1, "uploadThroughput": 6_000_000});
+    cdp(&visitor, "Network.emulateNetworkConditions", online.clone()).await;
+    // Every part request and how it ended (status 0: cut).
+    visitor
+        .execute(
+            r#"window.__puts = [];
+               const open = XMLHttpRequest.prototype.open;
+               XMLHttpRequest.prototype.open = function (method, url) {
+                 if (method === 'PUT') this.addEventListener('loadend', () => window.__puts.push([url.split('/parts/')[1], this.status]));
+                 return open.apply(this, arguments);
+               };
+               return true;"#,
+            vec![],
+        )
+        .await
+        .unwrap();
+    // The same bytes as files::mp4(LEN), made in the page (30 MB do not go through WebDriver).
+    visitor
+        .execute(
+            r#"const len = arguments[0];
+               const head = [0, 0, 0, 0x18, ...new TextEncoder().encode('ftypisom'), 0, 0, 2, 0, ...new TextEncoder().encode('isomiso2')];
+               const u8 = new Uint8Array(len); u8.set(head);
+               let x = (Math.imul(11, 2654435761 | 0) + 1) >>> 0;
+               for (let i = head.length; i < len; i++) { x = (Math.imul(x, 1103515245) + 12345) >>> 0; u8[i] = (x >>> 16) & 255; }
+               const dt = new DataTransfer(); dt.items.add(new File([u8], 'grinder-noise.mp4', { type: 'video/mp4' }));
+               document.querySelector('[role=log]').dispatchEvent(new DragEvent('drop', { bubbles: true, cancelable: true, dataTransfer: dt }));
+               return true;"#,
+            vec![json!(LEN)],
+        )
+        .await
+        .unwrap();
+    let sent = || async {
+        visitor
+            .execute(
+                "const p = document.querySelector('progress'); return p ? +p.value : null",
+                vec![],
+            )
+            .await
+            .ok()
+            .and_then(|v| v.as_f64())
+    };
+    // Cut the connection twice, each time once more of the file has gone.
+    for at in [8.0, 18.0] {
+        eventually(
+            Duration::from_secs(60),
+            "progress past the cut point",
+            || async { sent().await.filter(|s| *s > at * 1024.0 * 1024.0) },
+        )
+        .await;
+        let offline =
+            json!({"offline": true, "latency": 0, "downloadThroughput": 0, "uploadThroughput": 0});
+        cdp(&visitor, "Network.emulateNetworkConditions", offline).await;
+        tokio::time::sleep(Duration::from_millis(1500)).await;
+        cdp(&visitor, "Network.emulateNetworkConditions", online.clone()).await;
+    }
+    let shown = wait_for_files(&visitor, 1).await;
+    assert_eq!(shown[0].1, "grinder-noise.mp4");
+    // Resumed, not restarted: two part requests were cut, each cut part was sent again,
+    // and every part stored before a cut was sent once.
+    let puts: Vec<(String, u16)> = serde_json::from_value(
+        visitor
+            .execute("return window.__puts", vec![])
+            .await
+            .unwrap(),
+    )
+    .unwrap();
+    let cut: Vec<&str> = puts
+        .iter()
+        .filter(|p| p.1 == 0)
+        .map(|p| p.0.as_str())
+        .collect();
+    assert!(
+        cut.len() >= 2,
+        "the connection was not cut mid-part twice: {puts:?}"
+    );
+    for n in 1..=6 {
+        let ok = puts
+            .iter()
+            .filter(|p| p.0 == n.to_string() && p.1 == 200)
+            .count();
+        assert_eq!(ok, 1, "part {n} stored {ok} times: {puts:?}");
+    }
+    let first_cut: usize = cut[0].parse().unwrap();
+    for n in 1..first_cut {
+        let tries = puts.iter().filter(|p| p.0 == n.to_string()).count();
+        assert_eq!(tries, 1, "part {n} was sent again after the cut: {puts:?}");
+    }
+    // The stored object is the file, byte for byte.
+    let url: String = serde_json::from_value(
+        visitor
+            .execute(
+                "return document.querySelector('[role=log] video.file').getAttribute('src')",
+                vec![],
+            )
+            .await
+            .unwrap(),
+    )
+    .unwrap();
+    let stored = reqwest::get(format!("{base}{url}"))
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
+    assert_eq!(stored.len(), LEN);
+    assert_eq!(files::sha256(&stored), files::sha256(&files::mp4(LEN)));
+    visitor.close().await.unwrap();
+}
