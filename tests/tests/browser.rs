@@ -170,20 +170,23 @@ async fn demo_page_visitor_and_inbox_agent_chat_live_and_history_survives_reload
         "no duplicates appear later"
     );
 
-    // The inbox list shows the conversation as read by the agent.
+    // The inbox list shows the conversation as read by the agent (the index follows a
+    // conversation within a few seconds: it is written in batches, off the message path).
     let api = Api::new(base);
-    let conversations = api
-        .send(api.admin(
-            reqwest::Method::GET,
-            "/api/v1/admin/conversations?site=demo&limit=200",
-        ))
-        .await;
-    let ours = conversations.body["conversations"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|c| c["last_message"]["body"] == Value::String(reply.clone()))
-        .expect("conversation listed");
+    let ours = eventually(WAIT, "the conversation listed with the reply", || async {
+        let conversations = api
+            .send(api.admin(
+                reqwest::Method::GET,
+                "/api/v1/admin/conversations?site=demo&limit=200",
+            ))
+            .await;
+        conversations.body["conversations"]
+            .as_array()?
+            .iter()
+            .find(|c| c["last_message"]["body"] == Value::String(reply.clone()))
+            .cloned()
+    })
+    .await;
     assert_eq!(ours["unread"], 0);
     assert_eq!(
         ours["page_url"],

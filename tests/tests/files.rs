@@ -372,3 +372,85 @@ async fn signed_urls_expire_and_are_bound_to_their_conversation() {
     let fresh = signed(&up.conversation, &att.id, "png", "a.png", now + 60_000);
     assert_eq!(up.download(&fresh, None).await.status(), 200);
 }
+
+#[tokio::test]
+async fn deleting_a_conversation_deletes_its_files_and_messages() {
+    let api = api();
+    let (up, started) = visitor(&api, "files-delete").await;
+    let done = up
+        .upload("d1", "receipt.pdf", &files::pdf(20_000), None)
+        .await
+        .unwrap();
+    let att = done.attachment.unwrap();
+    // An upload left half-way is aborted too.
+    let open = up.create("d2", "half.png", 6 * 1024 * 1024, None).await;
+    assert_eq!(open.status, 200);
+    let mut ws = api.visitor_socket(&started).await;
+    ws.send(&ClientFrame::Send {
+        client_msg_id: client_id("with-receipt"),
+        body: "my receipt".into(),
+        attachments: vec![att.id.clone()],
+    })
+    .await;
+    ws.recv_until(T, |f| matches!(f, ServerFrame::Message { .. }))
+        .await;
+    assert_eq!(up.download(&att.url, None).await.status(), 200);
+
+    let conv = started.conversation_id.clone();
+    let path = format!("/api/v1/admin/conversations/{conv}");
+    let r = api.send(api.admin(reqwest::Method::DELETE, &path)).await;
+    assert_eq!(r.status, 204, "{:?}", r.body);
+    // The file is gone even through a link signed before; the conversation is gone everywhere.
+    let gone = up.download(&att.url, None).await;
+    assert_eq!(gone.status(), 404);
+    assert!(gone.text().await.unwrap().contains("no longer exists"));
+    assert_eq!(
+        api.send(api.admin(reqwest::Method::GET, &path))
+            .await
+            .status,
+        404
+    );
+    let history = api
+        .send(
+            api.get(&format!("/api/v1/conversations/{conv}/messages"))
+                .bearer_auth(&started.visitor_token),
+        )
+        .await;
+    assert_eq!(history.status, 404, "{:?}", history.body);
+    let list = api
+        .send(api.admin(
+            reqwest::Method::GET,
+            "/api/v1/admin/conversations?limit=200",
+        ))
+        .await;
+    assert_eq!(list.status, 200);
+    assert!(
+        !list.body.to_string().contains(conv.as_str()),
+        "still listed: {:?}",
+        list.body
+    );
+    // The socket was closed.
+    let closed = loop {
+        match ws.next_event(T).await {
+            beckon_tests::api::WsEvent::Frame(_) => continue,
+            other => break other,
+        }
+    };
+    assert!(
+        matches!(
+            closed,
+            beckon_tests::api::WsEvent::Closed {
+                code: Some(4404),
+                ..
+            }
+        ),
+        "{closed:?}"
+    );
+    // Deleting again: not found.
+    assert_eq!(
+        api.send(api.admin(reqwest::Method::DELETE, &path))
+            .await
+            .status,
+        404
+    );
+}

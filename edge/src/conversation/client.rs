@@ -124,6 +124,20 @@ impl ConversationClient {
         Ok(())
     }
 
+    /// Deletes the conversation: its files, messages and storage (see `erase.rs`).
+    pub async fn erase(&self, principal: &Principal) -> Result<()> {
+        let resp = self
+            .call(Method::Delete, "/", Some(principal), None, false)
+            .await?;
+        if resp.status_code() >= 400 {
+            return Err(decode::<serde_json::Value>(resp)
+                .await
+                .err()
+                .unwrap_or_else(|| Error::internal("delete refused")));
+        }
+        Ok(())
+    }
+
     /// Runs an upload operation (see `uploads.rs`).
     pub async fn upload(
         &self,

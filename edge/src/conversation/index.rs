@@ -96,6 +96,15 @@ pub(super) struct AlarmState {
     uploads_due: Cell<Option<i64>>,
 }
 
+impl Flush {
+    /// Nothing is left to flush (the conversation was deleted).
+    pub(super) fn forget(&self) {
+        self.dirty.set(false);
+        self.due.set(None);
+        self.fresh.set(false);
+    }
+}
+
 impl Conversation {
     /// Something changed (a message, a read cursor): flush now, or once the interval is over.
     pub(super) async fn changed(&self) {

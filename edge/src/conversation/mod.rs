@@ -13,6 +13,7 @@
 //! caller; the DO then authorizes the caller against the conversation's owner.
 
 pub mod client;
+mod erase;
 mod index;
 mod open;
 mod socket;
@@ -329,6 +330,11 @@ impl Conversation {
                 let principal = self.authorize(&req)?;
                 let op: uploads::UploadOp = req.json().await.map_err(Error::internal)?;
                 http::json(200, &self.upload_op(&principal, op).await?)
+            }
+            (worker::Method::Delete, "/") => {
+                self.authorize(&req)?;
+                self.erase().await?;
+                Ok(Response::empty()?.with_status(204))
             }
             (worker::Method::Get, "/summary") => {
                 self.authorize(&req)?;

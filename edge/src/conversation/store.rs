@@ -120,6 +120,15 @@ impl Store {
         })
     }
 
+    /// Forgets everything cached (the rows were deleted).
+    pub fn forget(&self) {
+        self.meta.replace(None);
+        self.last_seq.set(None);
+        self.last_message.replace(None);
+        self.cursors.set(None);
+        self.unread.set(None);
+    }
+
     /// The conversation's metadata (read once; it never changes).
     pub fn meta(&self) -> Result<Option<Rc<Meta>>> {
         if let Some(m) = self.meta.borrow().as_ref() {

@@ -468,6 +468,22 @@ impl Conversation {
         }
     }
 
+    /// Aborts every upload not completed (the conversation is being deleted).
+    pub(super) async fn abort_open_uploads(&self) -> Result<()> {
+        let rows: Vec<Row> = self
+            .uploads
+            .sql
+            .exec(
+                &format!("SELECT {COLUMNS} FROM uploads WHERE done = 0"),
+                None,
+            )?
+            .to_array()?;
+        for row in rows {
+            self.abort_upload(&row).await;
+        }
+        Ok(())
+    }
+
     /// From the alarm: aborts uploads left open past their time.
     pub(super) async fn sweep_uploads(&self) -> Result<()> {
         for row in self.uploads.expired(http::now_ms())? {

@@ -167,6 +167,22 @@ pub async fn post_message(mut req: Request, edge: &Edge, id: &ConversationId) ->
     http::json(status, &posted)
 }
 
+/// `DELETE /api/v1/admin/conversations/{id}`: the conversation, its messages and files are
+/// deleted; its row leaves the index.
+pub async fn delete_conversation(
+    req: &Request,
+    edge: &Edge,
+    id: &ConversationId,
+) -> Result<Response> {
+    authenticate(req, edge).await?;
+    let client = ConversationClient::new(&edge.env, id)?;
+    let summary = client.summary(&agent("api", None)).await?;
+    client.erase(&agent("api", None)).await?;
+    site_hub::forget(&edge.env, &summary.site, id).await?;
+    conversations::delete(&edge.db()?, id).await?;
+    Ok(Response::empty()?.with_status(204))
+}
+
 /// `GET /api/v1/admin/conversations/{id}/relays`: the conversation's relays to channels
 /// with their state, attempts, last error and per-recipient deliveries.
 pub async fn relays(req: &Request, edge: &Edge, id: &ConversationId) -> Result<Response> {

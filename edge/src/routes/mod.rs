@@ -38,6 +38,7 @@ pub enum Route {
     AdminSiteLive(SiteKey),
     AdminListConversations,
     AdminGetConversation(ConversationId),
+    AdminDeleteConversation(ConversationId),
     AdminListMessages(ConversationId),
     AdminPostMessage(ConversationId),
     AdminWsTicket,
@@ -133,7 +134,10 @@ pub fn resolve(method: &Method, path: &str) -> Result<Route> {
         ],
         paths::ADMIN_SITE_LIVE => vec![(Get, site(v[0]).map(Route::AdminSiteLive))],
         paths::ADMIN_CONVERSATIONS => vec![(Get, Ok(Route::AdminListConversations))],
-        paths::ADMIN_CONVERSATION => vec![(Get, conv(v[0]).map(Route::AdminGetConversation))],
+        paths::ADMIN_CONVERSATION => vec![
+            (Get, conv(v[0]).map(Route::AdminGetConversation)),
+            (Delete, conv(v[0]).map(Route::AdminDeleteConversation)),
+        ],
         paths::ADMIN_MESSAGES => vec![
             (Get, conv(v[0]).map(Route::AdminListMessages)),
             (Post, conv(v[0]).map(Route::AdminPostMessage)),
@@ -246,6 +250,7 @@ async fn run(route: Route, req: Request, edge: &Edge) -> Result<Response> {
         Route::AdminSiteLive(site) => admin::site_live(req, edge, &site).await,
         Route::AdminListConversations => admin::list_conversations(&req, edge).await,
         Route::AdminGetConversation(id) => admin::get_conversation(&req, edge, &id).await,
+        Route::AdminDeleteConversation(id) => admin::delete_conversation(&req, edge, &id).await,
         Route::AdminListMessages(id) => admin::list_messages(&req, edge, &id).await,
         Route::AdminPostMessage(id) => admin::post_message(req, edge, &id).await,
         Route::AdminWsTicket => admin::ws_ticket(&req, edge).await,

@@ -63,6 +63,15 @@ impl SiteHub {
         Ok(())
     }
 
+    /// Drops a deleted conversation's summary waiting for the index.
+    pub(super) fn forget_index(&self, id: &str) -> Result<()> {
+        self.state
+            .storage()
+            .sql()
+            .exec("DELETE FROM pending_index WHERE id = ?", vec![id.into()])?;
+        Ok(())
+    }
+
     /// Sends a new inbox tab the summaries still waiting for the index (it loads the rest
     /// from D1).
     pub(super) fn send_pending(&self, ws: &worker::WebSocket) -> Result<()> {

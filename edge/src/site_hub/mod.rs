@@ -20,7 +20,7 @@ use crate::http;
 use beckon_shared::proto::v1::{
     ConversationSummary, ErrorCode, HubFrame, InboxEvent, OnlineVisitor, PresenceFrame,
 };
-use beckon_shared::SiteKey;
+use beckon_shared::{ConversationId, SiteKey};
 use serde::{Deserialize, Serialize};
 use worker::{
     durable_object, DurableObject, Env, Headers, Method, Request, RequestInit, Response, State,
@@ -142,6 +142,11 @@ impl DurableObject for SiteHub {
                         self.write_index().await;
                     }
                     http::json(200, &serde_json::json!({ "watchers": watchers }))
+                }
+                (Method::Post, "/forget") => {
+                    let id = req.text().await?;
+                    self.forget_index(&id)?;
+                    Ok(Response::empty()?.with_status(204))
                 }
                 (Method::Post, "/push") => {
                     let push: Push = req.json().await.map_err(Error::internal)?;
@@ -382,6 +387,19 @@ pub async fn publish(
         watchers: usize,
     }
     Ok(resp.json::<Published>().await?.watchers)
+}
+
+/// Tells `site`'s hub a conversation was deleted: a summary of it waiting for the index is
+/// dropped (it would bring the row back).
+pub async fn forget(env: &Env, site: &SiteKey, id: &ConversationId) -> Result<()> {
+    let resp = call_with(env, site, "/forget", id.to_string(), &[]).await?;
+    if resp.status_code() >= 400 {
+        return Err(Error::internal(format!(
+            "site hub answered {}",
+            resp.status_code()
+        )));
+    }
+    Ok(())
 }
 
 /// Opens an inbox WebSocket on `site`'s hub.

@@ -116,6 +116,22 @@ pub async fn upsert_all(db: &D1Database, summaries: &[ConversationSummary]) -> R
     Ok(())
 }
 
+/// Forgets a deleted conversation: its index row and every row that routes to it (channel
+/// threads, contact threads, goal credits), in one batch.
+pub async fn delete(db: &D1Database, id: &ConversationId) -> Result<()> {
+    let statements = [
+        "DELETE FROM conversations WHERE id = ?1",
+        "DELETE FROM channel_threads WHERE conversation_id = ?1",
+        "DELETE FROM contact_threads WHERE conversation_id = ?1",
+        "DELETE FROM goal_credits WHERE conversation_id = ?1",
+    ]
+    .into_iter()
+    .map(|q| stmt(db, q, &[Arg::Str(id.as_str())]))
+    .collect::<Result<Vec<_>>>()?;
+    db.batch(statements).await?;
+    Ok(())
+}
+
 pub async fn get(db: &D1Database, id: &ConversationId) -> Result<Option<ConversationSummary>> {
     let row: Option<Row> = stmt(
         db,

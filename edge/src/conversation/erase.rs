@@ -1,0 +1,51 @@
+//! Deleting a conversation: its files in R2 (open uploads aborted first), its sockets closed,
+//! every row of its storage and its alarm. The Worker then removes what D1 and the site's hub
+//! know of it (`routes/admin.rs`).
+
+use super::Conversation;
+use crate::error::{Error, Result};
+use crate::media;
+
+/// Close code for sockets of a deleted conversation (4000–4999: application codes).
+const DELETED: u16 = 4404;
+
+impl Conversation {
+    pub(super) async fn erase(&self) -> Result<()> {
+        let meta = self.meta()?;
+        self.abort_open_uploads().await?;
+        let bucket = self.env.bucket(media::BUCKET)?;
+        let prefix = format!("c/{}/", meta.id);
+        loop {
+            let page = bucket
+                .list()
+                .prefix(prefix.clone())
+                .limit(1000)
+                .execute()
+                .await?;
+            let keys: Vec<String> = page.objects().iter().map(|o| o.key()).collect();
+            if !keys.is_empty() {
+                bucket
+                    .delete_multiple(keys.iter().map(String::as_str).collect())
+                    .await
+                    .map_err(|e| Error::internal(format!("deleting files: {e}")))?;
+            }
+            if keys.is_empty() || !page.truncated() {
+                break;
+            }
+        }
+        for ws in self.state.get_websockets() {
+            let _ = ws.close(Some(DELETED), Some("conversation deleted"));
+            self.sockets.remove(&ws);
+        }
+        self.state.storage().delete_alarm().await?;
+        // Every row, not the tables: this instance keeps serving (with nothing) until evicted.
+        self.state.storage().sql().exec(
+            "DELETE FROM messages; DELETE FROM cursors; DELETE FROM uploads; DELETE FROM outbox;
+             DELETE FROM deliveries; DELETE FROM threads; DELETE FROM meta;",
+            None,
+        )?;
+        self.store.forget();
+        self.flush.forget();
+        Ok(())
+    }
+}
