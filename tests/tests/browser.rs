@@ -31,6 +31,26 @@ async fn host_footprint(c: &Client) -> Value {
     .unwrap()
 }
 
+/// The demo site's conversation whose last message is `body`, as the admin list shows it (the
+/// list follows a conversation within a few seconds: the index is written in batches).
+async fn demo_conversation_ending_with(base: &str, body: &str) -> Value {
+    let api = Api::new(base);
+    eventually(WAIT, "the conversation in the admin list", || async {
+        let list = api
+            .send(api.admin(
+                reqwest::Method::GET,
+                "/api/v1/admin/conversations?site=demo&limit=200",
+            ))
+            .await;
+        list.body["conversations"]
+            .as_array()?
+            .iter()
+            .find(|c| c["last_message"]["body"] == Value::String(body.to_owned()))
+            .cloned()
+    })
+    .await
+}
+
 /// Fails on any console error (CSP violations, script errors, failed loads).
 async fn assert_clean_console(c: &Client, context: &str) {
     let errors: Vec<_> = browser::console_log(c)
@@ -172,21 +192,7 @@ async fn demo_page_visitor_and_inbox_agent_chat_live_and_history_survives_reload
 
     // The inbox list shows the conversation as read by the agent (the index follows a
     // conversation within a few seconds: it is written in batches, off the message path).
-    let api = Api::new(base);
-    let ours = eventually(WAIT, "the conversation listed with the reply", || async {
-        let conversations = api
-            .send(api.admin(
-                reqwest::Method::GET,
-                "/api/v1/admin/conversations?site=demo&limit=200",
-            ))
-            .await;
-        conversations.body["conversations"]
-            .as_array()?
-            .iter()
-            .find(|c| c["last_message"]["body"] == Value::String(reply.clone()))
-            .cloned()
-    })
-    .await;
+    let ours = demo_conversation_ending_with(base, &reply).await;
     assert_eq!(ours["unread"], 0);
     assert_eq!(
         ours["page_url"],
@@ -214,21 +220,7 @@ async fn widget_works_on_a_second_origin_behind_a_strict_csp() {
     browser::send_message(&c, &text).await;
     browser::wait_for_log(&c, &[&text]).await;
 
-    let api = Api::new(base);
-    let conv = eventually(WAIT, "the conversation in the admin list", || async {
-        let list = api
-            .send(api.admin(
-                reqwest::Method::GET,
-                "/api/v1/admin/conversations?site=demo&limit=200",
-            ))
-            .await;
-        list.body["conversations"]
-            .as_array()?
-            .iter()
-            .find(|c| c["last_message"]["body"] == Value::String(text.clone()))
-            .cloned()
-    })
-    .await;
+    let conv = demo_conversation_ending_with(base, &text).await;
     assert_eq!(
         conv["page_url"],
         Value::String(host.url.clone()),
@@ -236,7 +228,7 @@ async fn widget_works_on_a_second_origin_behind_a_strict_csp() {
     );
     let id = beckon_shared::ConversationId::parse(conv["id"].as_str().unwrap()).unwrap();
     let reply = unique("Welcome, partner visitor!");
-    api.agent_reply(&id, &reply).await;
+    Api::new(base).agent_reply(&id, &reply).await;
     browser::wait_for_log(&c, &[&text, &reply]).await;
     browser::screenshot(&c, "second-origin-strict-csp").await;
     assert_clean_console(&c, "strict CSP host").await;

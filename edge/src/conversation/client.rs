@@ -115,13 +115,7 @@ impl ConversationClient {
         let resp = self
             .call(Method::Post, "/relay-status", None, Some(body), false)
             .await?;
-        if resp.status_code() >= 400 {
-            return Err(decode::<serde_json::Value>(resp)
-                .await
-                .err()
-                .unwrap_or_else(|| Error::internal("relay status refused")));
-        }
-        Ok(())
+        no_content(resp, "relay status refused").await
     }
 
     /// Deletes the conversation: its files, messages and storage (see `erase.rs`).
@@ -129,13 +123,7 @@ impl ConversationClient {
         let resp = self
             .call(Method::Delete, "/", Some(principal), None, false)
             .await?;
-        if resp.status_code() >= 400 {
-            return Err(decode::<serde_json::Value>(resp)
-                .await
-                .err()
-                .unwrap_or_else(|| Error::internal("delete refused")));
-        }
-        Ok(())
+        no_content(resp, "delete refused").await
     }
 
     /// Runs an upload operation (see `uploads.rs`).
@@ -159,6 +147,17 @@ impl ConversationClient {
         )
         .await
     }
+}
+
+/// A DO response without a body: fine, or the DO's error as our error.
+async fn no_content(resp: Response, refused: &str) -> Result<()> {
+    if resp.status_code() < 400 {
+        return Ok(());
+    }
+    Err(decode::<serde_json::Value>(resp)
+        .await
+        .err()
+        .unwrap_or_else(|| Error::internal(refused.to_owned())))
 }
 
 /// A DO response → value, or the DO's error as our error.
