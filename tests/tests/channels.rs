@@ -121,6 +121,21 @@ async fn agent_message(ws: &mut Ws) -> beckon_shared::proto::v1::Message {
     }
 }
 
+/// Waits until a relay of `id` has `remote_id` on record (the edge maps a channel's message
+/// id right after the channel accepted it; a fake sees the send a moment before).
+async fn on_record(api: &Api, id: &ConversationId, remote_id: &str) {
+    eventually(WAIT, "the relay on record", || async {
+        let r = api
+            .send(api.admin(
+                Method::GET,
+                &format!("/api/v1/admin/conversations/{id}/relays"),
+            ))
+            .await;
+        r.body.to_string().contains(remote_id).then_some(())
+    })
+    .await;
+}
+
 async fn agent_bodies(api: &Api, id: &ConversationId) -> Vec<String> {
     api.admin_messages(id)
         .await
@@ -357,7 +372,9 @@ async fn whatsapp_uses_the_template_outside_the_window_and_free_form_inside() {
         first.text
     );
 
-    // The agent swipe-replies to it: the reply reaches the visitor, and the window opens.
+    // The agent swipe-replies to it (once it is on record, as a person would): the reply
+    // reaches the visitor, and the window opens.
+    on_record(&api, &a.conversation_id, &first.wamid).await;
     let (_, reply) = fake.message_event(AGENT_PHONE, "Yes, we do!", Some(&first.wamid));
     assert_eq!(
         FakeWhatsapp::deliver(&url, WA_APP_SECRET, &reply).await,
@@ -397,6 +414,7 @@ async fn whatsapp_uses_the_template_outside_the_window_and_free_form_inside() {
     let (b, mut ws_b) = visitor(&api, &site).await;
     say(&mut ws_b, "I am B").await;
     let b_msg = eventually(WAIT, "B's relay", || async { fake.sent().get(3).cloned() }).await;
+    on_record(&api, &b.conversation_id, &b_msg.wamid).await;
     let (_, reply_b) = fake.message_event(AGENT_PHONE, "Hi B!", Some(&b_msg.wamid));
     assert_eq!(
         FakeWhatsapp::deliver(&url, WA_APP_SECRET, &reply_b).await,
@@ -410,6 +428,7 @@ async fn whatsapp_uses_the_template_outside_the_window_and_free_form_inside() {
     );
 
     // Delivery statuses are recorded (out of order: read, then a late delivered).
+    on_record(&api, &a.conversation_id, &second.wamid).await;
     for status in ["read", "delivered"] {
         let s = fake.status_event(&second.wamid, AGENT_PHONE, status, None);
         assert_eq!(FakeWhatsapp::deliver(&url, WA_APP_SECRET, &s).await, 200);
