@@ -559,6 +559,16 @@ async fn inbox_writes_first_to_known_contacts_on_whatsapp_and_telegram() {
     agent.close().await.unwrap();
 }
 
+/// A visitor on the demo page (desktop) whose conversation starts with `text`.
+async fn visitor_who_said(base: &str, text: &str) -> Client {
+    let visitor = browser::open(1280, 800).await;
+    visitor.goto(&format!("{base}/")).await.unwrap();
+    browser::open_chat(&visitor).await;
+    browser::send_message(&visitor, text).await;
+    browser::wait_for_log(&visitor, &[text]).await;
+    visitor
+}
+
 /// Waits until the log shows `n` files, all pictures decoded; returns them.
 async fn wait_for_files(c: &Client, n: usize) -> Vec<(String, String, bool)> {
     let deadline = std::time::Instant::now() + Duration::from_secs(60);
@@ -599,12 +609,8 @@ async fn wait_for_files(c: &Client, n: usize) -> Vec<(String, String, bool)> {
 async fn visitor_and_agent_exchange_photos_videos_and_documents() {
     use beckon_tests::files;
     let base = &edge::shared().url;
-    let visitor = browser::open(1280, 800).await;
-    visitor.goto(&format!("{base}/")).await.unwrap();
-    browser::open_chat(&visitor).await;
     let hello = unique("Here are the photos of the grinder");
-    browser::send_message(&visitor, &hello).await;
-    browser::wait_for_log(&visitor, &[&hello]).await;
+    let visitor = visitor_who_said(base, &hello).await;
     browser::watch_progress(&visitor).await;
 
     // The button: a real file picked through the file input.
@@ -745,12 +751,8 @@ async fn a_30_mb_video_survives_two_cuts_and_arrives_byte_identical() {
     use beckon_tests::tap::cdp;
     const LEN: usize = 30 * 1024 * 1024;
     let base = &edge::shared().url;
-    let visitor = browser::open(1280, 800).await;
-    visitor.goto(&format!("{base}/")).await.unwrap();
-    browser::open_chat(&visitor).await;
     let hello = unique("Video of the noise my grinder makes");
-    browser::send_message(&visitor, &hello).await;
-    browser::wait_for_log(&visitor, &[&hello]).await;
+    let visitor = visitor_who_said(base, &hello).await;
     // A train's connection: ~6 MB/s up, so the upload takes a few seconds.
     cdp(&visitor, "Network.enable", json!({})).await;
     let online = json!({"offline": false, "latency": 20, "downloadThroughput": -1, "uploadThroughput": 6_000_000});

@@ -304,21 +304,22 @@ fn stub(env: &Env, site: &SiteKey) -> Result<worker::Stub> {
         .get_stub()?)
 }
 
+/// A request into the hub, with `extra` headers (`upgrade: websocket`, write-now).
 async fn call(
     env: &Env,
     site: &SiteKey,
     method: Method,
     path: &str,
     body: Option<String>,
-    upgrade: bool,
+    extra: &[(&str, &str)],
 ) -> Result<Response> {
     let mut init = RequestInit::new();
     init.with_method(method);
     let headers = Headers::new();
     // The hub is named after its site; it is told which, to check visitor tokens against.
     headers.set(SITE_HEADER, site.as_str())?;
-    if upgrade {
-        headers.set("upgrade", "websocket")?;
+    for (k, v) in extra {
+        headers.set(k, v)?;
     }
     init.with_headers(headers);
     if let Some(b) = body {
@@ -332,30 +333,7 @@ async fn call(
         .await?)
 }
 
-/// A POST into the hub with extra headers.
-async fn call_with(
-    env: &Env,
-    site: &SiteKey,
-    path: &str,
-    body: String,
-    extra: &[(&str, &str)],
-) -> Result<Response> {
-    let headers = Headers::new();
-    headers.set(SITE_HEADER, site.as_str())?;
-    for (k, v) in extra {
-        headers.set(k, v)?;
-    }
-    let mut init = RequestInit::new();
-    init.with_method(Method::Post)
-        .with_headers(headers)
-        .with_body(Some(body.into()));
-    Ok(stub(env, site)?
-        .fetch_with_request(Request::new_with_init(
-            &format!("https://hub{path}"),
-            &init,
-        )?)
-        .await?)
-}
+const UPGRADE: &[(&str, &str)] = &[("upgrade", "websocket")];
 
 /// Publishes a conversation's new summary: every inbox watching `site` gets it now, and the
 /// site's conversation index gets it with the next batch — or before this returns, with
@@ -368,11 +346,12 @@ pub async fn publish(
 ) -> Result<usize> {
     let body = serde_json::to_string(summary).map_err(Error::internal)?;
     let headers = write_now.then_some([(WRITE_NOW_HEADER, "1")]);
-    let mut resp = call_with(
+    let mut resp = call(
         env,
         site,
+        Method::Post,
         "/publish",
-        body,
+        Some(body),
         headers.as_ref().map_or(&[][..], |h| &h[..]),
     )
     .await?;
@@ -392,7 +371,15 @@ pub async fn publish(
 /// Tells `site`'s hub a conversation was deleted: a summary of it waiting for the index is
 /// dropped (it would bring the row back).
 pub async fn forget(env: &Env, site: &SiteKey, id: &ConversationId) -> Result<()> {
-    let resp = call_with(env, site, "/forget", id.to_string(), &[]).await?;
+    let resp = call(
+        env,
+        site,
+        Method::Post,
+        "/forget",
+        Some(id.to_string()),
+        &[],
+    )
+    .await?;
     if resp.status_code() >= 400 {
         return Err(Error::internal(format!(
             "site hub answered {}",
@@ -404,12 +391,12 @@ pub async fn forget(env: &Env, site: &SiteKey, id: &ConversationId) -> Result<()
 
 /// Opens an inbox WebSocket on `site`'s hub.
 pub async fn connect(env: &Env, site: &SiteKey) -> Result<Response> {
-    call(env, site, Method::Get, "/live", None, true).await
+    call(env, site, Method::Get, "/live", None, UPGRADE).await
 }
 
 /// Opens a visitor's presence WebSocket on `site`'s hub.
 pub async fn connect_visitor(env: &Env, site: &SiteKey) -> Result<Response> {
-    call(env, site, Method::Get, "/presence", None, true).await
+    call(env, site, Method::Get, "/presence", None, UPGRADE).await
 }
 
 /// Who is on the site now.
@@ -418,7 +405,7 @@ pub async fn visitors(env: &Env, site: &SiteKey) -> Result<Vec<OnlineVisitor>> {
     struct List {
         visitors: Vec<OnlineVisitor>,
     }
-    let mut resp = call(env, site, Method::Get, "/visitors", None, false).await?;
+    let mut resp = call(env, site, Method::Get, "/visitors", None, &[]).await?;
     Ok(resp.json::<List>().await?.visitors)
 }
 
@@ -428,7 +415,7 @@ pub async fn agents_online(env: &Env, site: &SiteKey) -> Result<usize> {
     struct Count {
         online: usize,
     }
-    let mut resp = call(env, site, Method::Get, "/agents", None, false).await?;
+    let mut resp = call(env, site, Method::Get, "/agents", None, &[]).await?;
     Ok(resp.json::<Count>().await?.online)
 }
 
@@ -439,7 +426,7 @@ pub async fn push(env: &Env, site: &SiteKey, presence_id: &str, frame: &HubFrame
         frame: frame.clone(),
     })
     .map_err(Error::internal)?;
-    let mut resp = call(env, site, Method::Post, "/push", Some(body), false).await?;
+    let mut resp = call(env, site, Method::Post, "/push", Some(body), &[]).await?;
     if resp.status_code() == 404 {
         return Err(Error::new(
             ErrorCode::NotFound,
