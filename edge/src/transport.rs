@@ -1,10 +1,17 @@
 //! Executes a channel adapter's [`ApiRequest`] with `fetch`, under a timeout (a hung channel
-//! must not hold relays forever). A timeout or network error is a retryable failure.
+//! must not hold relays forever); a stored file spliced into a request is streamed from R2,
+//! and a download is capped at the size its caller allows. A timeout or network error is a
+//! retryable failure.
 
 use crate::channels::{ApiRequest, ApiResponse, Failure};
 use futures_util::future::{select, Either};
+use futures_util::{stream, StreamExt};
 use std::time::Duration;
-use worker::{AbortController, Delay, Fetch, Headers, Method, Request, RequestInit};
+use worker::wasm_bindgen::JsValue;
+use worker::worker_sys::FixedLengthStream as FixedLengthStreamSys;
+use worker::{
+    AbortController, Bucket, Delay, Fetch, FixedLengthStream, Headers, Method, Request, RequestInit,
+};
 
 /// Default time a channel API gets to answer (override with the `RELAY_TIMEOUT_MS` var).
 pub const DEFAULT_TIMEOUT_MS: u64 = 10_000;
@@ -16,7 +23,106 @@ pub fn timeout_ms(env: &worker::Env) -> u64 {
         .unwrap_or(DEFAULT_TIMEOUT_MS)
 }
 
-pub async fn send(req: &ApiRequest, timeout_ms: u64) -> Result<ApiResponse, Failure> {
+/// Sends `req`, streaming its spliced file (if any) from `media`.
+pub async fn send(
+    req: &ApiRequest,
+    timeout_ms: u64,
+    media: Option<&Bucket>,
+) -> Result<ApiResponse, Failure> {
+    let body = body(req, media).await?;
+    exchange(req, body, timeout_ms, |mut resp| async move {
+        let status = resp.status_code();
+        let retry_after = resp.headers().get("retry-after").ok().flatten();
+        let body = resp.text().await?;
+        Ok(ApiResponse {
+            status,
+            retry_after,
+            body,
+        })
+    })
+    .await
+}
+
+/// Downloads `req`'s answer (a file): its bytes, refused beyond `max_bytes` (by its declared
+/// length before anything is read). A 4xx is [`Failure::Rejected`] (the link is gone or was
+/// never ours), anything else not 2xx is retried.
+pub async fn download(
+    req: &ApiRequest,
+    timeout_ms: u64,
+    max_bytes: u64,
+) -> Result<Vec<u8>, Failure> {
+    let too_large = || Failure::Rejected {
+        reason: format!("the file is larger than {max_bytes} bytes"),
+    };
+    let answer = exchange(req, None, timeout_ms, |mut resp| async move {
+        let status = resp.status_code();
+        if !(200..300).contains(&status) {
+            return Ok(Err(status));
+        }
+        let declared = resp
+            .headers()
+            .get("content-length")?
+            .and_then(|v| v.parse::<u64>().ok());
+        if declared.is_some_and(|n| n > max_bytes) {
+            return Ok(Ok(None));
+        }
+        Ok(Ok(Some(resp.bytes().await?)))
+    })
+    .await?;
+    match answer {
+        Ok(Some(bytes)) if bytes.len() as u64 <= max_bytes => Ok(bytes),
+        Ok(_) => Err(too_large()),
+        Err(status) if (400..500).contains(&status) && status != 429 => Err(Failure::Rejected {
+            reason: format!("download: HTTP {status}"),
+        }),
+        Err(status) => Err(Failure::from_status(status, None, "download")),
+    }
+}
+
+/// The request's body as a JS value: its text, or its text + a stored file + its tail as one
+/// fixed-length stream (so the receiver gets a `Content-Length`).
+async fn body(req: &ApiRequest, media: Option<&Bucket>) -> Result<Option<JsValue>, Failure> {
+    let Some(file) = &req.file else {
+        return Ok((req.method != "GET").then(|| req.body.clone().into()));
+    };
+    let bucket = media.ok_or_else(|| Failure::internal("no file storage for an upload"))?;
+    let object = bucket
+        .get(&file.key)
+        .execute()
+        .await
+        .map_err(Failure::internal)?
+        .ok_or_else(|| Failure::Rejected {
+            reason: "the file is no longer stored".into(),
+        })?;
+    let stored = object
+        .body()
+        .ok_or_else(|| Failure::internal("stored file without a body"))?
+        .stream()
+        .map_err(Failure::internal)?;
+    let (head, tail) = (
+        req.body.clone().into_bytes(),
+        file.tail.clone().into_bytes(),
+    );
+    let length = head.len() as u64 + object.size() + tail.len() as u64;
+    let chained = stream::once(async move { Ok(head) })
+        .chain(stored)
+        .chain(stream::once(async move { Ok(tail) }));
+    let fixed: FixedLengthStreamSys = FixedLengthStream::wrap(chained, length).into();
+    Ok(Some(fixed.readable().into()))
+}
+
+/// Runs the request and `read` (which reads the answer) under one timeout: a hung channel
+/// must not hold anything forever.
+async fn exchange<T, F, Fut>(
+    req: &ApiRequest,
+    body: Option<JsValue>,
+    timeout_ms: u64,
+    read: F,
+) -> Result<T, Failure>
+where
+    F: FnOnce(worker::Response) -> Fut,
+    Fut: std::future::Future<Output = worker::Result<T>>,
+{
     let headers = Headers::new();
     for (k, v) in &req.headers {
         headers.set(k, v).map_err(|e| Failure::Permanent {
@@ -26,28 +132,20 @@ pub async fn send(req: &ApiRequest, timeout_ms: u64) -> Result<ApiResponse, Fail
     let mut init = RequestInit::new();
     init.with_method(Method::from(req.method.to_owned()))
         .with_headers(headers)
-        .with_body(Some(req.body.clone().into()));
+        .with_body(body);
     let request = Request::new_with_init(&req.url, &init).map_err(|e| Failure::Permanent {
         reason: format!("bad request: {e}"),
     })?;
     let controller = AbortController::default();
     let signal = controller.signal();
     let fetch = Fetch::Request(request);
-    // The whole exchange — headers and body — runs under the one timeout.
     let exchange = async {
-        let mut resp = fetch.send_with_signal(&signal).await?;
-        let status = resp.status_code();
-        let retry_after = resp.headers().get("retry-after").ok().flatten();
-        let body = resp.text().await?;
-        Ok::<_, worker::Error>(ApiResponse {
-            status,
-            retry_after,
-            body,
-        })
+        let resp = fetch.send_with_signal(&signal).await?;
+        read(resp).await
     };
     let timer = Box::pin(Delay::from(Duration::from_millis(timeout_ms)));
     let outcome = match select(Box::pin(exchange), timer).await {
-        Either::Left((Ok(resp), _)) => Ok(resp),
+        Either::Left((Ok(answer), _)) => Ok(answer),
         // The error text may carry the URL, which for Telegram holds the bot token: say less.
         Either::Left((Err(_), _)) => Err(Failure::Retry {
             after_ms: None,

@@ -59,6 +59,49 @@ pub const PART_BYTES: u64 = 5 * 1024 * 1024;
 pub const UPLOAD_TTL_MS: i64 = 24 * 60 * 60 * 1000;
 
 impl FileType {
+    const ALL: [FileType; 13] = [
+        FileType::Jpeg,
+        FileType::Png,
+        FileType::Gif,
+        FileType::Webp,
+        FileType::Heic,
+        FileType::Mp4,
+        FileType::Webm,
+        FileType::Quicktime,
+        FileType::Pdf,
+        FileType::Text,
+        FileType::Csv,
+        FileType::Office,
+        FileType::Unknown,
+    ];
+
+    /// Its name on the wire and in storage (`jpeg`, `office`, …).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FileType::Jpeg => "jpeg",
+            FileType::Png => "png",
+            FileType::Gif => "gif",
+            FileType::Webp => "webp",
+            FileType::Heic => "heic",
+            FileType::Mp4 => "mp4",
+            FileType::Webm => "webm",
+            FileType::Quicktime => "quicktime",
+            FileType::Pdf => "pdf",
+            FileType::Text => "text",
+            FileType::Csv => "csv",
+            FileType::Office => "office",
+            FileType::Unknown => "unknown",
+        }
+    }
+
+    /// The type named `s` ([`FileType::Unknown`] for any other name).
+    pub fn parse(s: &str) -> FileType {
+        FileType::ALL
+            .into_iter()
+            .find(|t| t.as_str() == s)
+            .unwrap_or(FileType::Unknown)
+    }
+
     pub fn family(self) -> Family {
         match self {
             FileType::Jpeg | FileType::Png | FileType::Gif | FileType::Webp | FileType::Heic => {
@@ -256,5 +299,15 @@ mod tests {
             serde_json::from_str::<FileType>("\"hologram\"").unwrap(),
             FileType::Unknown
         );
+    }
+
+    #[test]
+    fn file_type_names_match_the_wire() {
+        for t in FileType::ALL {
+            let wire = serde_json::to_value(t).unwrap();
+            assert_eq!(wire.as_str(), Some(t.as_str()));
+            assert_eq!(FileType::parse(t.as_str()), t);
+        }
+        assert_eq!(FileType::parse("exe"), FileType::Unknown);
     }
 }

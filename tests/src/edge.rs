@@ -127,6 +127,7 @@ impl Edge {
             .args(["--var", &format!("TOKEN_SECRET:{}", crate::TOKEN_SECRET)])
             .args(["--var", &format!("SECRETS_KEY:{}", crate::SECRETS_KEY)])
             .args(["--var", "RELAY_TIMEOUT_MS:1500"])
+            .args(["--var", &format!("PUBLIC_ORIGIN:http://127.0.0.1:{port}")])
             .arg("--show-interactive-dev-session=false")
             // BECKON_WRANGLER_LOG=log shows the Worker's console output in the log file.
             .args([

@@ -2,7 +2,7 @@
 //! it classifies, why a call failed ([`Failure`]), the relay text's parts, and constant-time
 //! signature checks. Nothing here performs I/O; the outbox and the webhook route execute.
 
-use beckon_shared::proto::v1::Role;
+use beckon_shared::proto::v1::{Attachment, Role};
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
@@ -13,6 +13,18 @@ pub struct ApiRequest {
     pub url: String,
     pub headers: Vec<(&'static str, String)>,
     pub body: String,
+    /// A stored file whose bytes follow `body` (a multipart upload, a raw upload).
+    pub file: Option<FileSplice>,
+}
+
+/// A stored file spliced into a request body: `body`, then the object's bytes, then `tail`.
+/// The transport streams it from R2 (a 50 MB video never sits in memory).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FileSplice {
+    /// The R2 object key.
+    pub key: String,
+    pub size: u64,
+    pub tail: String,
 }
 
 impl ApiRequest {
@@ -26,6 +38,20 @@ impl ApiRequest {
             url,
             headers,
             body: body.to_string(),
+            file: None,
+        }
+    }
+
+    /// A `GET` of `url` (a file download), with a bearer token if given.
+    pub(crate) fn get(url: String, bearer: Option<&str>) -> ApiRequest {
+        ApiRequest {
+            method: "GET",
+            url,
+            headers: bearer
+                .map(|t| vec![("authorization", format!("Bearer {t}"))])
+                .unwrap_or_default(),
+            body: String::new(),
+            file: None,
         }
     }
 }
@@ -126,6 +152,39 @@ pub struct Relay<'a> {
     /// Where an agent's message was written (`inbox`, `slack`, …).
     pub via: Option<&'a str>,
     pub body: &'a str,
+    /// The message's files, each with a link for channels (or files) sent as text.
+    pub files: Vec<RelayFile<'a>>,
+}
+
+/// A file of a relayed message.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RelayFile<'a> {
+    pub attachment: &'a Attachment,
+    /// The R2 object holding its bytes.
+    pub key: String,
+    /// A signed download link valid for days (none if the edge's public origin is unknown).
+    pub link: Option<String>,
+}
+
+impl RelayFile<'_> {
+    /// One line naming the file for a text relay: "📎 quote.pdf (1.2 MB): <link>".
+    pub fn line(&self) -> String {
+        let a = self.attachment;
+        let size = human_size(a.size);
+        match &self.link {
+            Some(link) => format!("📎 {} ({size}): {link}", a.name),
+            None => format!("📎 {} ({size}, in the inbox)", a.name),
+        }
+    }
+}
+
+/// `1.2 MB`, `340 KB`, `12 bytes`.
+pub fn human_size(bytes: u64) -> String {
+    match bytes {
+        0..=1023 => format!("{bytes} bytes"),
+        1024..=1_048_575 => format!("{} KB", bytes.div_ceil(1024)),
+        _ => format!("{:.1} MB", bytes as f64 / 1_048_576.0),
+    }
 }
 
 impl Relay<'_> {
@@ -141,6 +200,21 @@ impl Relay<'_> {
                 }
             }
         }
+    }
+
+    /// The message as text alone, at most `max` characters: its body (clipped if need be),
+    /// then a line per file (for channels, or files, that cannot carry the file itself).
+    pub fn text_within(&self, max: usize) -> String {
+        let lines: Vec<String> = self.files.iter().map(RelayFile::line).collect();
+        let reserved: usize = lines.iter().map(|l| l.chars().count() + 1).sum();
+        let mut out = clip(self.body, max.saturating_sub(reserved)).into_owned();
+        for line in lines {
+            if !out.is_empty() {
+                out.push('\n');
+            }
+            out.push_str(&line);
+        }
+        out
     }
 
     /// A short handle for the conversation, used in thread titles.
@@ -160,6 +234,20 @@ pub struct Inbound {
     pub event_key: String,
     pub author: Option<String>,
     pub text: String,
+    /// Files the message carries, as the channel names them (downloaded by its webhook).
+    pub files: Vec<InboundFile>,
+}
+
+/// A file of an inbound message, before it is downloaded.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct InboundFile {
+    /// The channel's handle for it (Telegram `file_id`, a Slack download URL, a WhatsApp
+    /// media id).
+    pub handle: String,
+    /// Its name, if the channel gives one (else one is made from its kind).
+    pub name: Option<String>,
+    /// Its size, if the channel says (checked against the limits before downloading).
+    pub size: Option<u64>,
 }
 
 /// Constant-time check of a lowercase-hex HMAC-SHA256 over the concatenation of `parts`.

@@ -3,9 +3,10 @@
 //! relay timeout), the conversation's thread in the channel, the ledger of deliveries (so a
 //! retry never serves a recipient twice) and the D1 mappings inbound replies are routed by.
 
-use super::{ApiRequest, ApiResponse, ContactRoute, Failure, Target};
+use super::{ApiRequest, ApiResponse, ContactRoute, Failure, RelayFile, Target};
+use crate::auth::FileGrant;
 use crate::storage;
-use beckon_shared::proto::v1::{ChannelKind, Message};
+use beckon_shared::proto::v1::{paths, Attachment, ChannelKind, Message};
 use beckon_shared::{ConversationId, SiteKey};
 use worker::{D1Database, Env};
 
@@ -50,6 +51,15 @@ impl Recipient<'_> {
     }
 }
 
+/// How long a link to a file in a channel (a relay sent as text) stays valid: agents open
+/// relays days later.
+pub const RELAY_LINK_TTL_MS: i64 = 7 * 24 * 3600 * 1000;
+
+/// The ledger's name for part `part` of an item to `to`.
+fn part_key(to: Recipient, part: &str) -> String {
+    format!("{}#{part}", to.as_str())
+}
+
 /// The owner's record of what was delivered, and of the conversation's threads.
 pub trait Ledger {
     fn thread(&self, kind: ChannelKind) -> crate::error::Result<Option<String>>;
@@ -75,7 +85,15 @@ pub struct Delivery<'a> {
 impl Delivery<'_> {
     /// Calls the channel's API.
     pub async fn send(&self, request: &ApiRequest) -> Result<ApiResponse, Failure> {
-        crate::transport::send(request, self.timeout_ms).await
+        let media = match request.file {
+            Some(_) => Some(
+                self.env
+                    .bucket(crate::media::BUCKET)
+                    .map_err(Failure::internal)?,
+            ),
+            None => None,
+        };
+        crate::transport::send(request, self.timeout_ms, media.as_ref()).await
     }
 
     pub fn db(&self) -> Result<D1Database, Failure> {
@@ -150,6 +168,21 @@ impl Delivery<'_> {
             .map_err(Failure::internal)
     }
 
+    /// Whether part `part` of the item (one of several sends: a file, the rest of a caption)
+    /// already reached `to`.
+    pub fn part_delivered(&self, to: Recipient, part: &str) -> Result<bool, Failure> {
+        self.ledger
+            .delivered(&part_key(to, part))
+            .map_err(Failure::internal)
+    }
+
+    /// Records that part `part` reached `to` as `remote_id`.
+    pub fn record_part(&self, to: Recipient, part: &str, remote_id: &str) -> Result<(), Failure> {
+        self.ledger
+            .record(&part_key(to, part), remote_id, self.now())
+            .map_err(Failure::internal)
+    }
+
     /// The message being relayed, if the content is one.
     pub fn message(&self) -> Option<&Message> {
         match &self.envelope.content {
@@ -168,7 +201,20 @@ impl Delivery<'_> {
 
     /// The relay of a conversation message, as agents see it.
     pub fn relay<'m>(&'m self, m: &'m Message) -> super::Relay<'m> {
+        let files = match &self.envelope.conversation {
+            Some(c) => m
+                .attachments
+                .iter()
+                .map(|a| RelayFile {
+                    attachment: a,
+                    key: crate::media::object_key(c, &a.id),
+                    link: self.file_link(c, a),
+                })
+                .collect(),
+            None => Vec::new(),
+        };
         super::Relay {
+            files,
             site_name: &self.envelope.site_name,
             conversation_id: self
                 .envelope
@@ -181,6 +227,26 @@ impl Delivery<'_> {
             via: m.via.as_deref(),
             body: &m.body,
         }
+    }
+
+    /// A download link for `a` valid for [`RELAY_LINK_TTL_MS`], if the edge knows its public
+    /// origin (`PUBLIC_ORIGIN`).
+    fn file_link(&self, c: &ConversationId, a: &Attachment) -> Option<String> {
+        let origin = self.env.var("PUBLIC_ORIGIN").ok()?.to_string();
+        let secret = crate::http::secret(self.env, "TOKEN_SECRET").ok()?;
+        let grant = FileGrant {
+            conversation: c.clone(),
+            attachment: a.id.clone(),
+            file_type: a.kind.as_str().to_owned(),
+            name: a.name.clone(),
+            expires: self.now() + RELAY_LINK_TTL_MS,
+        };
+        let path = paths::fill(paths::ATTACHMENT, &[c.as_str(), a.id.as_str()]);
+        Some(format!(
+            "{}{path}?{}",
+            origin.trim_end_matches('/'),
+            grant.query(&secret)
+        ))
     }
 
     /// The contact's address, for a contact target.

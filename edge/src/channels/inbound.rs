@@ -1,24 +1,48 @@
 //! What a channel's webhook may do once it has verified a request: route an agent's reply to
 //! the conversation its thread belongs to (by the thread, never by anything the sender
-//! claims), take a contact's message into their conversation (opening one if none is going
-//! on), report a delivery status, greet a new contact through the site's outbox. Every action
-//! is idempotent by the channel's event id, so a redelivered webhook is applied once; every
+//! claims; its files downloaded from the channel and checked like uploads), take a contact's
+//! message into their conversation (opening one if none is going on), report a delivery
+//! status, greet a new contact through the site's outbox. Every action is idempotent by the channel's event id, so a redelivered webhook is applied once; every
 //! failure of ours is returned, so the webhook answers 5xx and the channel redelivers.
 
-use super::{ContactRoute, Inbound};
+use super::{ContactRoute, Driver, Failure, Inbound, InboundFile};
 use crate::conversation::client::ConversationClient;
+use crate::conversation::uploads::{SniffedFile, UploadOp};
 use crate::conversation::{self, Opening, PostRequest, Principal, StatusReport};
 use crate::error::{Error, Result};
 use crate::http::{self, Edge};
+use crate::media::{self, sniff};
 use crate::outbox::policy::DeliveryStatus;
 use crate::storage::{channels as store, visitors};
 use beckon_shared::limits::MAX_MESSAGE_CHARS;
+use beckon_shared::media::{self as limits, FileType};
 use beckon_shared::proto::v1::{ChannelKind, ConversationOrigin, ErrorCode};
-use beckon_shared::{ConversationId, SiteKey, VisitorId};
+use beckon_shared::{AttachmentId, ConversationId, SiteKey, VisitorId};
 use worker::{D1Database, Request, Response};
 
 /// Largest webhook body read; anything larger is refused before it is verified or parsed.
 pub const MAX_WEBHOOK_BODY_BYTES: usize = 256 * 1024;
+
+/// How much of a file [`sniff::sniff`] looks at.
+const SNIFF_BYTES: usize = 64 * 1024;
+
+/// A name for a channel's file that came without one (Telegram photos): `photo.jpg`.
+fn default_name(t: FileType) -> String {
+    let ext = match t {
+        FileType::Jpeg => "jpg",
+        FileType::Quicktime => "mov",
+        FileType::Text => "txt",
+        FileType::Office => "doc",
+        FileType::Unknown => "bin",
+        other => other.as_str(),
+    };
+    let stem = match t.family() {
+        limits::Family::Image => "photo",
+        limits::Family::Video => "video",
+        limits::Family::Document => "document",
+    };
+    format!("{stem}.{ext}")
+}
 
 /// A verified webhook's view of the edge.
 pub struct Hook<'a> {
@@ -70,8 +94,9 @@ impl Hook<'_> {
             .clone())
     }
 
-    /// Stores an agent's reply in the conversation its thread belongs to (once per event).
-    pub async fn agent_reply(&self, inbound: Inbound) -> Result<()> {
+    /// Stores an agent's reply in the conversation its thread belongs to (once per event),
+    /// with its files downloaded from `source` into the conversation's storage.
+    pub async fn agent_reply(&self, inbound: Inbound, source: &impl Driver) -> Result<()> {
         let db = self.db()?;
         let Some(conversation) =
             store::find_thread(&db, self.kind, self.site, &inbound.thread_key).await?
@@ -83,31 +108,127 @@ impl Hook<'_> {
             );
             return Ok(());
         };
-        let body: String = inbound.text.chars().take(MAX_MESSAGE_CHARS).collect();
-        if body.trim().is_empty() {
-            return Ok(());
-        }
         let principal = Principal::Agent {
-            name: inbound.author,
+            name: inbound.author.clone(),
             via: self.kind.as_str().into(),
         };
+        let mut body: String = inbound.text.chars().take(MAX_MESSAGE_CHARS).collect();
+        let mut attachments = Vec::new();
+        for (n, file) in inbound.files.iter().enumerate() {
+            let key = format!("{}\n{}\n{n}", self.kind.as_str(), inbound.event_key);
+            match self
+                .import(&conversation, &principal, source, file, &key)
+                .await?
+            {
+                Ok(id) => attachments.push(id),
+                Err(note) => {
+                    if !body.is_empty() {
+                        body.push('\n');
+                    }
+                    body.push_str(&note);
+                }
+            }
+        }
+        if body.trim().is_empty() && attachments.is_empty() {
+            return Ok(());
+        }
         let key = (self.kind.as_str(), inbound.event_key.as_str());
-        self.post(&conversation, principal, body, key).await
+        self.post(&conversation, principal, (body, attachments), key)
+            .await
     }
 
-    /// Posts `body` to `conversation` once per channel event `key` (prefix, event id).
+    /// Downloads `file` from the channel, checks what its bytes are and stores it as a file
+    /// of `conversation` (under an id derived from `key`: a redelivered webhook stores it
+    /// once). `Ok(Err(note))`: the file cannot be taken, and `note` says so in the message;
+    /// `Err`: a failure of ours or a transient one of the channel (the webhook is retried).
+    async fn import(
+        &self,
+        conversation: &ConversationId,
+        principal: &Principal,
+        source: &impl Driver,
+        file: &InboundFile,
+        key: &str,
+    ) -> Result<std::result::Result<AttachmentId, String>> {
+        let named = file.name.as_deref().unwrap_or("file");
+        let refused = |why: &str| Ok(Err(format!("[{named} was not relayed: {why}]")));
+        if file.size.is_some_and(|n| n > limits::MAX_FILE_BYTES) {
+            return refused("too large");
+        }
+        let timeout = crate::transport::timeout_ms(&self.edge.env);
+        let bytes = match source.download(file, limits::MAX_FILE_BYTES, timeout).await {
+            Ok(b) => b,
+            Err(Failure::Rejected { reason }) => {
+                worker::console_warn!("{} file not downloaded: {reason}", self.kind.as_str());
+                return refused("it could not be downloaded");
+            }
+            Err(f) => {
+                return Err(Error::internal(format!(
+                    "downloading a file: {}",
+                    f.reason()
+                )))
+            }
+        };
+        let sniffed = match sniff::sniff(&bytes[..bytes.len().min(SNIFF_BYTES)], named) {
+            Ok(s) => s,
+            Err(r) => return refused(&r.describe()),
+        };
+        if bytes.len() as u64 > sniffed.file_type.max_bytes() {
+            return refused("too large");
+        }
+        let name = match file.name.as_deref().map(limits::check_name) {
+            Some(Ok(n)) => n.to_owned(),
+            _ => default_name(sniffed.file_type),
+        };
+        let id = AttachmentId::from_random(crate::auth::derive_id(
+            &self.edge.token_secret()?,
+            "channel-file",
+            &format!("{conversation}\n{key}"),
+        ));
+        let size = bytes.len() as u64;
+        self.edge
+            .env
+            .bucket(media::BUCKET)?
+            .put(media::object_key(conversation, &id), bytes)
+            .http_metadata(worker::HttpMetadata {
+                content_type: Some(sniffed.mime.to_owned()),
+                ..Default::default()
+            })
+            .execute()
+            .await?;
+        let op = UploadOp::Import {
+            id: id.clone(),
+            name,
+            size,
+            sniffed: SniffedFile {
+                file_type: sniffed.file_type,
+                width: sniffed.width,
+                height: sniffed.height,
+            },
+        };
+        let client = ConversationClient::new(&self.edge.env, conversation)?;
+        match client.upload(principal, &op).await {
+            Ok(_) => Ok(Ok(id)),
+            Err(e) if e.error_code() == ErrorCode::PayloadTooLarge => {
+                refused("the conversation is full")
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Posts `body` and `attachments` to `conversation` once per channel event `key`
+    /// (prefix, event id).
     async fn post(
         &self,
         conversation: &ConversationId,
         principal: Principal,
-        body: String,
+        (body, attachments): (String, Vec<AttachmentId>),
         (prefix, event_id): (&str, &str),
     ) -> Result<()> {
         let post = PostRequest {
             principal,
             body,
             client_msg_id: Some(super::api::idempotency_key(prefix, event_id)),
-            attachments: Vec::new(),
+            attachments,
         };
         ConversationClient::new(&self.edge.env, conversation)?
             .post(&post)
@@ -136,7 +257,8 @@ impl Hook<'_> {
             visitor_id: visitor,
         };
         let body = text.chars().take(MAX_MESSAGE_CHARS).collect();
-        self.post(&conversation, principal, body, key).await
+        self.post(&conversation, principal, (body, Vec::new()), key)
+            .await
     }
 
     /// Opens the conversation of a contact who wrote unprompted, owned by `owner`, under an

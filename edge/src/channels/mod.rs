@@ -11,12 +11,13 @@
 pub mod api;
 pub mod delivery;
 pub mod inbound;
+pub mod multipart;
 pub mod set;
 pub mod slack;
 pub mod telegram;
 pub mod whatsapp;
 
-pub use api::{ApiRequest, ApiResponse, Failure, Inbound, Relay};
+pub use api::{ApiRequest, ApiResponse, Failure, Inbound, InboundFile, Relay, RelayFile};
 pub use delivery::{Content, Delivery, Envelope, Recipient};
 pub use inbound::Hook;
 
@@ -38,6 +39,19 @@ pub trait Driver {
 
     /// Verifies an inbound webhook over its raw body, then acts on it through `hook`.
     async fn webhook(&self, req: Request, hook: &Hook<'_>) -> Result<Response>;
+
+    /// Downloads a file of an inbound message, at most `max_bytes` (a channel that cannot
+    /// refuses it, and the message arrives with a note instead).
+    async fn download(
+        &self,
+        _file: &InboundFile,
+        _max_bytes: u64,
+        _timeout_ms: u64,
+    ) -> std::result::Result<Vec<u8>, Failure> {
+        Err(Failure::Rejected {
+            reason: "this channel's files are not downloaded".into(),
+        })
+    }
 
     /// Adjusts the answer to a refused or failed webhook request (`error`) to the channel's
     /// retry conventions.

@@ -228,11 +228,9 @@ impl Owner for Conversation {
 
     fn envelope(&self, seq: i64, target: Target, site_name: &str) -> Result<Option<Envelope>> {
         let meta = self.meta()?;
-        let Some(mut message) = self.store.message(Seq(seq.max(0) as u64))? else {
+        let Some(message) = self.store.message(Seq(seq.max(0) as u64))? else {
             return Ok(None);
         };
-        // Channels get text: a message of files only is relayed as what its files are.
-        message.body = message_text(&message);
         Ok(Some(Envelope {
             site: meta.site.clone(),
             site_name: site_name.to_owned(),
@@ -571,7 +569,7 @@ impl Conversation {
             last_seq: last.as_ref().map_or(Seq::ZERO, |m| m.seq),
             last_message: last.map(|m| MessagePreview {
                 role: m.role,
-                body: preview(&message_text(&m), 140),
+                body: preview(&m.as_text(), 140),
                 created_at: m.created_at,
             }),
             agent_read_seq: cursors.agent,
@@ -579,21 +577,4 @@ impl Conversation {
             contact: meta.contact.as_ref().map(|c| c.channel),
         })
     }
-}
-
-/// A message as one line of text: its body, or what its files are when it has no text
-/// ("Photo: shop.jpg", "Files: a.pdf, b.mp4").
-pub(crate) fn message_text(m: &Message) -> String {
-    use beckon_shared::media::Family;
-    if !m.body.is_empty() || m.attachments.is_empty() {
-        return m.body.clone();
-    }
-    let names: Vec<&str> = m.attachments.iter().map(|a| a.name.as_str()).collect();
-    let what = match (m.attachments.len(), m.attachments[0].kind.family()) {
-        (1, Family::Image) => "Photo",
-        (1, Family::Video) => "Video",
-        (1, Family::Document) => "File",
-        _ => "Files",
-    };
-    format!("{what}: {}", names.join(", "))
 }

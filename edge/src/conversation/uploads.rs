@@ -55,6 +55,14 @@ pub enum UploadOp {
     Abort {
         id: AttachmentId,
     },
+    /// The Worker stored a whole file (an agent's file from a channel) under `id`: record it
+    /// complete (once; counted against the conversation's total).
+    Import {
+        id: AttachmentId,
+        name: String,
+        size: u64,
+        sniffed: SniffedFile,
+    },
 }
 
 /// What part 1's bytes said.
@@ -95,9 +103,7 @@ impl Row {
     }
 
     fn file_type(&self) -> Option<FileType> {
-        self.file_type
-            .as_deref()
-            .and_then(|t| serde_json::from_value(serde_json::Value::String(t.into())).ok())
+        self.file_type.as_deref().map(FileType::parse)
     }
 
     fn attachment(&self) -> Result<Attachment> {
@@ -259,11 +265,7 @@ impl Conversation {
                         "UPDATE uploads SET parts = ?, file_type = ?, width = ?, height = ? WHERE id = ?",
                         vec![
                             parts.into(),
-                            serde_json::to_value(s.file_type)
-                                .map_err(Error::internal)?
-                                .as_str()
-                                .unwrap_or("unknown")
-                                .into(),
+                            s.file_type.as_str().into(),
                             s.width.map_or(SqlStorageValue::Null, |w| SqlStorageValue::Integer(w as i64)),
                             s.height.map_or(SqlStorageValue::Null, |h| SqlStorageValue::Integer(h as i64)),
                             id.as_str().into(),
@@ -278,6 +280,17 @@ impl Conversation {
             }
             UploadOp::Complete { id } => {
                 self.complete_upload(&owned(self.uploads.get(&id)?)?).await
+            }
+            UploadOp::Import {
+                id,
+                name,
+                size,
+                sniffed,
+            } => {
+                if self.uploads.get(&id)?.is_none() {
+                    self.import_file(role, &id, (&name, size), sniffed)?;
+                }
+                self.upload_state(&owned(self.uploads.get(&id)?)?)
             }
             UploadOp::Abort { id } => {
                 let row = owned(self.uploads.get(&id)?)?;
@@ -397,6 +410,39 @@ impl Conversation {
                 .get(&id)?
                 .ok_or_else(|| Error::internal("upload row vanished"))?,
         )
+    }
+
+    fn import_file(
+        &self,
+        role: Role,
+        id: &AttachmentId,
+        (name, size): (&str, u64),
+        s: SniffedFile,
+    ) -> Result<()> {
+        let (_, bytes) = self.uploads.totals(http::now_ms())?;
+        if bytes as u64 + size > limits::MAX_CONVERSATION_BYTES {
+            return Err(Error::code(ErrorCode::PayloadTooLarge));
+        }
+        let dim = |d: Option<u32>| {
+            d.map_or(SqlStorageValue::Null, |v| {
+                SqlStorageValue::Integer(v as i64)
+            })
+        };
+        self.uploads.sql.exec(
+            "INSERT INTO uploads (id, r2_upload, role, name, size, file_type, width, height, done, created_at) \
+             VALUES (?, '', ?, ?, ?, ?, ?, ?, 1, ?)",
+            vec![
+                id.as_str().into(),
+                role.as_str().into(),
+                name.into(),
+                SqlStorageValue::Integer(size as i64),
+                s.file_type.as_str().into(),
+                dim(s.width),
+                dim(s.height),
+                SqlStorageValue::Integer(http::now_ms()),
+            ],
+        )?;
+        Ok(())
     }
 
     async fn complete_upload(&self, row: &Row) -> Result<UploadState> {
@@ -523,11 +569,7 @@ impl Conversation {
         let grant = FileGrant {
             conversation: meta.id.clone(),
             attachment: attachment.id.clone(),
-            file_type: serde_json::to_value(attachment.kind)
-                .map_err(Error::internal)?
-                .as_str()
-                .unwrap_or("unknown")
-                .to_owned(),
+            file_type: attachment.kind.as_str().to_owned(),
             name: attachment.name.clone(),
             expires: FileGrant::expiry(http::now_ms()),
         };

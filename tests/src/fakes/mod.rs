@@ -77,6 +77,45 @@ pub fn unix_now() -> i64 {
         .as_secs() as i64
 }
 
+/// A file sent in a `multipart/form-data` body.
+#[derive(Clone, Debug, PartialEq)]
+pub struct FormFile {
+    pub field: String,
+    pub filename: Option<String>,
+    pub content_type: Option<String>,
+    pub bytes: Vec<u8>,
+}
+
+/// Parses a JSON, form-encoded or multipart body into its fields (as JSON strings) and files.
+/// `None`: not parseable (a malformed multipart body included, as real APIs refuse it).
+pub(crate) async fn form_fields(
+    content_type: Option<&str>,
+    body: axum::body::Bytes,
+) -> Option<(serde_json::Value, Vec<FormFile>)> {
+    let Some(boundary) = content_type.and_then(|c| multer::parse_boundary(c).ok()) else {
+        return body_json(content_type, &body).map(|v| (v, Vec::new()));
+    };
+    let stream = futures_util::stream::once(async move { Ok::<_, std::io::Error>(body) });
+    let mut parts = multer::Multipart::new(stream, boundary);
+    let (mut fields, mut files) = (serde_json::Map::new(), Vec::new());
+    while let Some(part) = parts.next_field().await.ok()? {
+        let field = part.name()?.to_owned();
+        match part.file_name().map(str::to_owned) {
+            Some(filename) => files.push(FormFile {
+                field,
+                filename: Some(filename),
+                content_type: part.content_type().map(|m| m.to_string()),
+                bytes: part.bytes().await.ok()?.to_vec(),
+            }),
+            None => {
+                let text = part.text().await.ok()?;
+                fields.insert(field, serde_json::Value::String(text));
+            }
+        }
+    }
+    Some((serde_json::Value::Object(fields), files))
+}
+
 /// Parses a JSON or form-encoded body into JSON (Telegram and Slack accept both).
 pub(crate) fn body_json(content_type: Option<&str>, body: &[u8]) -> Option<serde_json::Value> {
     if content_type.is_some_and(|c| c.starts_with("application/x-www-form-urlencoded")) {

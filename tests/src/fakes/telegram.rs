@@ -4,14 +4,17 @@
 //! "message thread not found"), private chats only with users who started the bot (403 "bot
 //! can't initiate conversation with a user" otherwise), 429 with `parameters.retry_after`, and
 //! agent and private-chat updates sent to the edge's webhook with
-//! `X-Telegram-Bot-Api-Secret-Token`.
+//! `X-Telegram-Bot-Api-Secret-Token`. Files (§2.2): `sendPhoto` / `sendVideo` /
+//! `sendDocument` as multipart uploads (10 MB photos, 50 MB others: 413 beyond; captions of
+//! at most 1024 visible characters), photo dimensions (width + height ≤ 10000), `getFile` (bots download at most 20 MB) and
+//! `/file/bot{token}/{file_path}`; agents' photos, videos and documents in topics.
 
-use super::{body_json, serve, take_fault, Fault, FaultQueue};
+use super::{form_fields, serve, take_fault, Fault, FaultQueue, FormFile};
 use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::post;
+use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, BTreeSet};
@@ -24,10 +27,20 @@ pub struct Sent {
     pub chat_id: i64,
     pub thread_id: Option<i64>,
     pub message_id: i64,
+    /// The text, or a file's caption.
     pub text: String,
     pub parse_mode: Option<String>,
+    /// The method a file came with (`sendphoto`, …) and the file.
+    pub file: Option<(String, FormFile)>,
     /// When the fake accepted it (for latency measurements).
     pub at: std::time::Instant,
+}
+
+/// A file Telegram holds: what `getFile` and the file endpoint serve.
+#[derive(Clone)]
+struct Stored {
+    path: String,
+    bytes: Vec<u8>,
 }
 
 #[derive(Default)]
@@ -39,6 +52,8 @@ struct Inner {
     /// Users who blocked the bot.
     blocked: BTreeSet<i64>,
     sent: Vec<Sent>,
+    /// file_id → file.
+    files: BTreeMap<String, Stored>,
 }
 
 #[derive(Clone)]
@@ -126,9 +141,22 @@ async fn call(
         None => {}
     }
     let ct = headers.get("content-type").and_then(|v| v.to_str().ok());
-    let Some(p) = body_json(ct, &body) else {
-        return err(400, "Bad Request: invalid JSON");
+    let Some((p, files)) = form_fields(ct, body).await else {
+        return err(400, "Bad Request: invalid request body");
     };
+    let mut inner = s.inner.lock().unwrap();
+    if method == "getfile" {
+        let Some(stored) = p["file_id"].as_str().and_then(|id| inner.files.get(id)) else {
+            return err(400, "Bad Request: invalid file_id");
+        };
+        if stored.bytes.len() > 20 * 1024 * 1024 {
+            return err(400, "Bad Request: file is too big");
+        }
+        return ok(
+            json!({"file_id": p["file_id"], "file_unique_id": format!("u{}", p["file_id"].as_str().unwrap_or_default()),
+                         "file_size": stored.bytes.len(), "file_path": stored.path}),
+        );
+    }
     let chat_id = match &p["chat_id"] {
         Value::Number(n) => n.as_i64(),
         Value::String(s) => s.parse().ok(),
@@ -137,7 +165,11 @@ async fn call(
     let Some(chat_id) = chat_id else {
         return err(400, "Bad Request: chat_id is empty");
     };
-    let mut inner = s.inner.lock().unwrap();
+    let thread_id = match &p["message_thread_id"] {
+        Value::Number(n) => n.as_i64(),
+        Value::String(s) => s.parse().ok(),
+        _ => None,
+    };
     match method.as_str() {
         "createforumtopic" => {
             let Some(name) = p["name"]
@@ -168,49 +200,138 @@ async fn call(
             if shown.chars().count() > 4096 {
                 return err(400, "Bad Request: message is too long");
             }
-            let thread_id = match &p["message_thread_id"] {
-                Value::Number(n) => n.as_i64(),
-                Value::String(s) => s.parse().ok(),
-                _ => None,
-            };
-            // Positive chat ids are private chats: only with users who started the bot.
-            let private = chat_id > 0;
-            if private && !inner.started.contains(&chat_id) {
+            if let Some(refused) = check_chat(&inner, chat_id, thread_id) {
+                return refused;
+            }
+            accept(&s, &mut inner, (chat_id, thread_id), text, &p, None)
+        }
+        "sendphoto" | "sendvideo" | "senddocument" => {
+            let field = &method["send".len()..];
+            let Some(file) = files.into_iter().find(|f| f.field == field) else {
                 return err(
-                    403,
-                    "Forbidden: bot can't initiate conversation with a user",
+                    400,
+                    &format!("Bad Request: there is no {field} in the request"),
                 );
+            };
+            // Multipart limits: 10 MB for photos, 50 MB for other files.
+            let max = if field == "photo" { 10 } else { 50 } * 1024 * 1024;
+            if file.bytes.len() > max {
+                return err(413, "Request Entity Too Large");
             }
-            if private && inner.blocked.contains(&chat_id) {
-                return err(403, "Forbidden: bot was blocked by the user");
-            }
-            if let Some(t) = thread_id {
-                if !inner
-                    .topics
-                    .get(&chat_id)
-                    .is_some_and(|topics| topics.contains_key(&t))
-                {
-                    return err(400, "Bad Request: message thread not found");
+            // Telegram's photo rule: width + height at most 10000 (PNG headers are read here).
+            if field == "photo" && file.bytes.starts_with(b"\x89PNG") && file.bytes.len() >= 24 {
+                let dim =
+                    |at: usize| u32::from_be_bytes(file.bytes[at..at + 4].try_into().unwrap());
+                if dim(16) + dim(20) > 10_000 {
+                    return err(400, "Bad Request: PHOTO_INVALID_DIMENSIONS");
                 }
             }
-            let message_id = s.next_id.fetch_add(1, Ordering::SeqCst);
-            inner.sent.push(Sent {
-                chat_id,
-                thread_id,
-                message_id,
-                text: text.to_owned(),
-                parse_mode: p["parse_mode"].as_str().map(str::to_owned),
-                at: std::time::Instant::now(),
-            });
-            s.arrived.notify_waiters();
-            ok(
-                json!({"message_id": message_id, "message_thread_id": thread_id, "is_topic_message": thread_id.is_some(),
-                      "from": {"id": 7000000001i64, "is_bot": true, "first_name": "Beckon Relay", "username": "beckon_relay_bot"},
-                      "chat": if private { json!({"id": chat_id, "type": "private"}) } else { json!({"id": chat_id, "type": "supergroup", "is_forum": true}) },
-                      "date": super::unix_now(), "text": text}),
+            let caption = p["caption"].as_str().unwrap_or_default();
+            if visible(caption, p["parse_mode"].as_str()).chars().count() > 1024 {
+                return err(400, "Bad Request: message caption is too long");
+            }
+            if let Some(refused) = check_chat(&inner, chat_id, thread_id) {
+                return refused;
+            }
+            accept(
+                &s,
+                &mut inner,
+                (chat_id, thread_id),
+                caption,
+                &p,
+                Some((method.clone(), file)),
             )
         }
         _ => err(404, "Not Found: method not found"),
+    }
+}
+
+/// Refuses a send to a private chat that never started the bot (or blocked it), or into a
+/// topic that does not exist.
+fn check_chat(inner: &Inner, chat_id: i64, thread_id: Option<i64>) -> Option<Response> {
+    // Positive chat ids are private chats: only with users who started the bot.
+    let private = chat_id > 0;
+    if private && !inner.started.contains(&chat_id) {
+        return Some(err(
+            403,
+            "Forbidden: bot can't initiate conversation with a user",
+        ));
+    }
+    if private && inner.blocked.contains(&chat_id) {
+        return Some(err(403, "Forbidden: bot was blocked by the user"));
+    }
+    if let Some(t) = thread_id {
+        if !inner
+            .topics
+            .get(&chat_id)
+            .is_some_and(|topics| topics.contains_key(&t))
+        {
+            return Some(err(400, "Bad Request: message thread not found"));
+        }
+    }
+    None
+}
+
+/// Records an accepted message and answers with it (a file also becomes downloadable).
+fn accept(
+    s: &AppState,
+    inner: &mut Inner,
+    (chat_id, thread_id): (i64, Option<i64>),
+    text: &str,
+    p: &Value,
+    file: Option<(String, FormFile)>,
+) -> Response {
+    let message_id = s.next_id.fetch_add(1, Ordering::SeqCst);
+    let private = chat_id > 0;
+    let mut result = json!({"message_id": message_id, "message_thread_id": thread_id, "is_topic_message": thread_id.is_some(),
+          "from": {"id": 7000000001i64, "is_bot": true, "first_name": "Beckon Relay", "username": "beckon_relay_bot"},
+          "chat": if private { json!({"id": chat_id, "type": "private"}) } else { json!({"id": chat_id, "type": "supergroup", "is_forum": true}) },
+          "date": super::unix_now()});
+    match &file {
+        None => result["text"] = text.into(),
+        Some((_, f)) => {
+            let file_id = format!("F{message_id}");
+            inner.files.insert(
+                file_id.clone(),
+                Stored {
+                    path: format!("{}/file_{message_id}", f.field),
+                    bytes: f.bytes.clone(),
+                },
+            );
+            let described = json!({"file_id": file_id, "file_unique_id": format!("u{file_id}"), "file_size": f.bytes.len(),
+                                   "file_name": f.filename, "mime_type": f.content_type});
+            result[f.field.as_str()] = if f.field == "photo" {
+                json!([described])
+            } else {
+                described
+            };
+            if !text.is_empty() {
+                result["caption"] = text.into();
+            }
+        }
+    }
+    inner.sent.push(Sent {
+        chat_id,
+        thread_id,
+        message_id,
+        text: text.to_owned(),
+        parse_mode: p["parse_mode"].as_str().map(str::to_owned),
+        file,
+        at: std::time::Instant::now(),
+    });
+    s.arrived.notify_waiters();
+    ok(result)
+}
+
+/// `GET /file/bot{token}/{file_path}`: a file's bytes.
+async fn file(State(s): State<AppState>, Path((bot, path)): Path<(String, String)>) -> Response {
+    if bot.strip_prefix("bot") != Some(s.token.as_str()) {
+        return err(401, "Unauthorized");
+    }
+    let inner = s.inner.lock().unwrap();
+    match inner.files.values().find(|f| f.path == path) {
+        Some(f) => f.bytes.clone().into_response(),
+        None => err(404, "Not Found"),
     }
 }
 
@@ -229,6 +350,7 @@ impl FakeTelegram {
         };
         let app = Router::new()
             .route("/{bot}/{method}", post(call))
+            .route("/file/{bot}/{*path}", get(file))
             .with_state(state);
         let (base, task) = serve(app).await;
         FakeTelegram {
@@ -305,6 +427,48 @@ impl FakeTelegram {
                 "chat": {"id": chat_id, "type": "supergroup", "is_forum": true}, "date": super::unix_now(),
                 "forum_topic_created": {"name": "Visitor", "icon_color": 7322096}},
             "text": text}})
+    }
+
+    /// The update Telegram sends when an agent posts a file in a topic: `kind` is `photo`,
+    /// `video` or `document`; the file is then downloadable through `getFile`.
+    pub fn agent_file_update(
+        &self,
+        (chat_id, thread_id): (i64, i64),
+        first_name: &str,
+        (kind, bytes, file_name): (&str, Vec<u8>, Option<&str>),
+        caption: Option<&str>,
+    ) -> Value {
+        let id = self.next_id.fetch_add(1, Ordering::SeqCst);
+        let file_id = format!("A{id}");
+        let size = bytes.len();
+        self.inner.lock().unwrap().files.insert(
+            file_id.clone(),
+            Stored {
+                path: format!("{kind}s/file_{id}"),
+                bytes,
+            },
+        );
+        let mut file =
+            json!({"file_id": file_id, "file_unique_id": format!("u{file_id}"), "file_size": size});
+        if let Some(n) = file_name {
+            file["file_name"] = n.into();
+        }
+        let mut message = json!({
+            "message_id": id, "message_thread_id": thread_id, "is_topic_message": true,
+            "from": {"id": 111111111, "is_bot": false, "first_name": first_name, "username": "agent"},
+            "chat": {"id": chat_id, "title": "Support", "type": "supergroup", "is_forum": true},
+            "date": super::unix_now()});
+        if kind == "photo" {
+            // Telegram sends a photo in several sizes, the largest last.
+            let thumb = json!({"file_id": format!("{file_id}-thumb"), "file_unique_id": "t", "width": 90, "height": 90, "file_size": 900});
+            message["photo"] = json!([thumb, file]);
+        } else {
+            message[kind] = file;
+        }
+        if let Some(c) = caption {
+            message["caption"] = c.into();
+        }
+        json!({"update_id": 900000000 + id, "message": message})
     }
 
     /// The update Telegram sends when user `user_id` writes `text` to the bot in their private

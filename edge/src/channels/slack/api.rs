@@ -54,7 +54,12 @@ pub fn post_reply(
     thread_ts: &str,
     relay: &Relay,
 ) -> ApiRequest {
-    let text = format!("*{}*: {}", escape(&relay.speaker()), escape(relay.body));
+    // Slack takes 40,000 characters; a relay's body is at most a few thousand.
+    let text = format!(
+        "*{}*: {}",
+        escape(&relay.speaker()),
+        escape(&relay.text_within(usize::MAX))
+    );
     post_message(
         api_base,
         token,
@@ -251,6 +256,7 @@ pub fn parse_event(raw: &[u8]) -> Option<Event> {
                 event_key: env.event_id?,
                 author: None,
                 text: unescape(&e.text?),
+                files: vec![],
             }))
         }
         _ => Some(Event::Ignored),
@@ -345,6 +351,7 @@ mod tests {
             author: None,
             via: None,
             body: "<!channel> look & <http://evil|click>",
+            files: vec![],
         };
         let root = post_root("https://slack.com/api", "xoxb-1", "C123ABC456", &relay);
         assert_eq!(root.url, "https://slack.com/api/chat.postMessage");
@@ -423,7 +430,8 @@ mod tests {
                 thread_key: "C123ABC456:1503435956.000247".into(),
                 event_key: "Ev123ABC456".into(),
                 author: None,
-                text: "Yes & we ship <3".into()
+                text: "Yes & we ship <3".into(),
+                files: vec![],
             }))
         );
         let ours = String::from_utf8_lossy(reply)

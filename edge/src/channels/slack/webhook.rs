@@ -35,7 +35,7 @@ pub(super) async fn handle(ch: &Slack, mut req: Request, hook: &Hook<'_>) -> Res
             http::text(200, "text/plain; charset=utf-8", challenge)
         }
         Some(api::Event::Reply(inbound)) => {
-            hook.agent_reply(inbound).await?;
+            hook.agent_reply(inbound, ch).await?;
             ok()
         }
         Some(api::Event::Ignored) => ok(),

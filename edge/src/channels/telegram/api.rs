@@ -18,7 +18,7 @@ pub fn thread_key(chat_id: i64, thread_id: i64) -> String {
     format!("{chat_id}:{thread_id}")
 }
 
-fn url(api_base: &str, token: &str, method: &str) -> String {
+pub(super) fn url(api_base: &str, token: &str, method: &str) -> String {
     format!("{api_base}/bot{token}/{method}")
 }
 
@@ -56,28 +56,24 @@ pub fn create_topic(api_base: &str, token: &str, chat_id: i64, relay: &Relay) ->
 /// Telegram's limit on a message's text, counted after entity parsing (markup excluded).
 pub const MAX_TEXT_CHARS: usize = 4096;
 
-/// The relay line; the first message of a conversation also names the site and the page.
-/// The body is clipped so the visible text fits [`MAX_TEXT_CHARS`].
-pub fn message_text(relay: &Relay, first: bool) -> String {
+/// What goes before a relay's body, as HTML, and how many characters of it are visible: on
+/// the first message of a conversation the site and the page, then "**Speaker**: ".
+pub fn topic_head(relay: &Relay, first: bool) -> (String, usize) {
     let speaker = relay.speaker();
     let mut head = String::new();
-    let mut head_chars = 0;
+    let mut chars = 0;
     if first {
         let url = relay.page_url.map(|u| clip(u, MAX_QUOTED_URL));
         head = format!("New chat on <b>{}</b>", escape_html(relay.site_name));
-        head_chars = "New chat on ".len() + relay.site_name.chars().count() + 2;
+        chars = "New chat on ".len() + relay.site_name.chars().count() + 2;
         if let Some(url) = url {
             head.push_str(&format!("\nPage: {}", escape_html(&url)));
-            head_chars += "\nPage: ".len() + url.chars().count();
+            chars += "\nPage: ".len() + url.chars().count();
         }
         head.push_str("\n\n");
     }
-    let budget = MAX_TEXT_CHARS.saturating_sub(head_chars + speaker.chars().count() + 2);
-    format!(
-        "{head}<b>{}</b>: {}",
-        escape_html(&speaker),
-        escape_html(&clip(relay.body, budget))
-    )
+    head.push_str(&format!("<b>{}</b>: ", escape_html(&speaker)));
+    (head, chars + speaker.chars().count() + 2)
 }
 
 /// `sendMessage` (HTML) into a conversation's topic, or — without a thread — into a
@@ -105,19 +101,14 @@ pub fn welcome_text(site_name: &str) -> String {
     )
 }
 
-/// The business's message as the contact sees it in their private chat with the bot:
-/// "**Maya (Acme)**: …", clipped to [`MAX_TEXT_CHARS`] visible characters.
-pub fn contact_text(site_name: &str, author: Option<&str>, body: &str) -> String {
+/// "**Maya (Acme)**: " as HTML, and its visible length.
+pub fn contact_head(site_name: &str, author: Option<&str>) -> (String, usize) {
     let speaker = match author {
         Some(a) => format!("{a} ({site_name})"),
         None => site_name.to_owned(),
     };
-    let budget = MAX_TEXT_CHARS.saturating_sub(speaker.chars().count() + 2);
-    format!(
-        "<b>{}</b>: {}",
-        escape_html(&speaker),
-        escape_html(&clip(body, budget))
-    )
+    let chars = speaker.chars().count() + 2;
+    (format!("<b>{}</b>: ", escape_html(&speaker)), chars)
 }
 
 /// `sendMessage` to the group's General topic (the "send test message" action).
@@ -148,7 +139,7 @@ struct Parameters {
     retry_after: Option<u64>,
 }
 
-fn result(resp: &ApiResponse) -> Result<serde_json::Value, Failure> {
+pub(super) fn result(resp: &ApiResponse) -> Result<serde_json::Value, Failure> {
     let Ok(env) = serde_json::from_str::<Envelope>(&resp.body) else {
         return Err(Failure::from_status(
             resp.status,
@@ -174,6 +165,14 @@ fn result(resp: &ApiResponse) -> Result<serde_json::Value, Failure> {
         400 if description.contains("message is too long")
             || description.contains("can't parse entities")
             || description.contains("text must be non-empty") =>
+        {
+            Failure::Rejected { reason }
+        }
+        // A file Telegram will not take (too big, bad dimensions, a type it cannot process).
+        413 => Failure::Rejected { reason },
+        400 if ["file", "PHOTO_", "VIDEO_", "IMAGE_", "DOCUMENT_"]
+            .iter()
+            .any(|w| description.contains(w)) =>
         {
             Failure::Rejected { reason }
         }
@@ -235,6 +234,7 @@ mod tests {
             author: Some("Ana"),
             via: Some("slack"),
             body,
+            files: vec![],
         }
     }
 
@@ -288,6 +288,30 @@ mod tests {
             status,
             retry_after: None,
             body: body.into(),
+        }
+    }
+
+    use crate::channels::telegram::media::{plan, Send, Step};
+
+    /// The one text message a relay of `relay` without files is.
+    fn message_text(relay: &Relay, first: bool) -> String {
+        let (head, chars) = topic_head(relay, first);
+        text_of(plan((&head, chars), relay.body, &[]))
+    }
+
+    /// The one text message the business's `body` is in a contact's chat.
+    fn contact_text(site_name: &str, author: Option<&str>, body: &str) -> String {
+        let (head, chars) = contact_head(site_name, author);
+        text_of(plan((&head, chars), body, &[]))
+    }
+
+    fn text_of(steps: Vec<Step>) -> String {
+        match steps.as_slice() {
+            [Step {
+                send: Send::Text(t),
+                ..
+            }] => t.clone(),
+            _ => panic!("one text message"),
         }
     }
 

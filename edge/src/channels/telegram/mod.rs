@@ -4,15 +4,18 @@
 //!
 //! Delivery lifecycle: a conversation's first relay opens its topic (mapped for inbound
 //! replies under [`api::thread_key`] before it is used) and carries the site and page; a
-//! deleted topic is reopened once per attempt. A contact's private chat gets the business's
+//! deleted topic is reopened once per attempt. A message's files go as photos, videos and
+//! documents ([`media`]), each recorded in the ledger as it lands, so a retry sends only what
+//! is missing. A contact's private chat gets the business's
 //! messages; a contact who blocked the bot fails that message only. Notices go to the
 //! group's General topic (a test) or to the contact (a greeting), as they are.
 
 pub mod api;
+pub mod media;
 pub mod update;
 mod webhook;
 
-use super::{Delivery, Driver, Failure, Hook, Recipient, Target};
+use super::{Delivery, Driver, Failure, Hook, InboundFile, Recipient, Target};
 use crate::error::Result;
 use beckon_shared::proto::v1::{TelegramSecrets, TelegramSettings};
 use worker::{Request, Response};
@@ -58,17 +61,71 @@ impl Telegram {
                     (thread, true)
                 }
             };
-            let text = api::message_text(&relay, first);
-            let resp = d
-                .send(&api::send_message(base, token, chat, Some(thread), &text))
-                .await?;
-            match api::parse_sent(&resp) {
-                Ok(id) => return d.record(Recipient::Destination, &id),
+            let steps = media::plan(
+                api::topic_head(&relay, first).as_pair(),
+                relay.body,
+                &relay.files,
+            );
+            let to = (chat, Some(thread));
+            match self.send_steps(d, Recipient::Destination, to, steps).await {
                 Err(Failure::ThreadGone) => d.forget_thread()?,
-                Err(f) => return Err(f),
+                other => return other,
             }
         }
         Err(Failure::ThreadGone)
+    }
+
+    /// Makes a message's sends to `chat` (a topic if `thread`), each once, and records the
+    /// message delivered to `to`. A file Telegram refuses goes as its fallback line alone.
+    async fn send_steps(
+        &self,
+        d: &Delivery<'_>,
+        to: Recipient<'_>,
+        (chat, thread): (i64, Option<i64>),
+        steps: Vec<media::Step<'_>>,
+    ) -> std::result::Result<(), Failure> {
+        let (base, token) = (self.base(), self.secrets.bot_token.as_str());
+        let contact = thread.is_none();
+        let parse = |resp: &super::ApiResponse| match contact {
+            true => api::parse_sent_to_contact(resp),
+            false => api::parse_sent(resp),
+        };
+        let single = steps.len() == 1;
+        let mut last = String::new();
+        for step in steps {
+            if !single && d.part_delivered(to, &step.key)? {
+                continue;
+            }
+            let id = match &step.send {
+                media::Send::Text(text) => parse(
+                    &d.send(&api::send_message(base, token, chat, thread, text))
+                        .await?,
+                )?,
+                media::Send::File {
+                    file,
+                    caption,
+                    fallback,
+                } => {
+                    let upload =
+                        media::send_file((base, token), (chat, thread), file, caption.as_deref());
+                    match parse(&d.send(&upload).await?) {
+                        Err(Failure::Rejected { reason }) if !reason.contains("blocked") => {
+                            worker::console_warn!(
+                                "telegram refused a file ({reason}): sent as a link"
+                            );
+                            let text = api::send_message(base, token, chat, thread, fallback);
+                            parse(&d.send(&text).await?)?
+                        }
+                        other => other?,
+                    }
+                }
+            };
+            if !single {
+                d.record_part(to, &step.key, &id)?;
+            }
+            last = id;
+        }
+        d.record(to, &last)
     }
 
     /// The business's message, or a greeting, in a contact's private chat with the bot.
@@ -81,14 +138,32 @@ impl Telegram {
         let chat = address.parse::<i64>().map_err(|_| Failure::Permanent {
             reason: "not a telegram chat id".into(),
         })?;
-        let text = match d.message() {
-            Some(m) => api::contact_text(&d.envelope.site_name, m.author.as_deref(), &m.body),
+        match d.message() {
+            Some(m) => {
+                let relay = d.relay(m);
+                let head = api::contact_head(&d.envelope.site_name, m.author.as_deref());
+                let steps = media::plan(head.as_pair(), &m.body, &relay.files);
+                self.send_steps(d, to, (chat, None), steps).await
+            }
             // A notice is formatted for `parse_mode: HTML` by whoever queued it.
-            None => d.text().to_owned(),
-        };
-        let request = api::send_message(self.base(), &self.secrets.bot_token, chat, None, &text);
-        let id = api::parse_sent_to_contact(&d.send(&request).await?)?;
-        d.record(to, &id)
+            None => {
+                let request =
+                    api::send_message(self.base(), &self.secrets.bot_token, chat, None, d.text());
+                let id = api::parse_sent_to_contact(&d.send(&request).await?)?;
+                d.record(to, &id)
+            }
+        }
+    }
+}
+
+/// A `(String, usize)` head as the `(&str, usize)` a plan takes.
+trait AsPair {
+    fn as_pair(&self) -> (&str, usize);
+}
+
+impl AsPair for (String, usize) {
+    fn as_pair(&self) -> (&str, usize) {
+        (&self.0, self.1)
     }
 }
 
@@ -115,5 +190,28 @@ impl Driver for Telegram {
 
     async fn webhook(&self, req: Request, hook: &Hook<'_>) -> Result<Response> {
         webhook::handle(self, req, hook).await
+    }
+
+    /// `getFile`, then the file itself (Telegram lets a bot download up to 20 MB).
+    async fn download(
+        &self,
+        file: &InboundFile,
+        max_bytes: u64,
+        timeout_ms: u64,
+    ) -> std::result::Result<Vec<u8>, Failure> {
+        let (base, token) = (self.base(), &self.secrets.bot_token);
+        let located = crate::transport::send(
+            &media::get_file(base, token, &file.handle),
+            timeout_ms,
+            None,
+        )
+        .await?;
+        let request = media::download(base, token, &located)?;
+        crate::transport::download(
+            &request,
+            timeout_ms,
+            max_bytes.min(media::MAX_DOWNLOAD_BYTES),
+        )
+        .await
     }
 }

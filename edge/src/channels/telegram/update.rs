@@ -1,11 +1,12 @@
 //! Telegram's webhook updates, sans-IO (CHANNELS.md §2.4): the secret-token check and what
 //! an update means to Beckon — an agent's message in a conversation's topic (routed by
 //! `message_thread_id`, never by `reply_to_message`), or a person writing to the bot in a
-//! private chat (a contact). Bots, ourselves included, are ignored.
+//! private chat (a contact). An agent's photo (its largest size), video or document comes
+//! with its `file_id`, to be fetched with `getFile`. Bots, ourselves included, are ignored.
 
 use super::api::thread_key;
 use crate::auth::ct_eq;
-use crate::channels::Inbound;
+use crate::channels::{Inbound, InboundFile};
 use serde::Deserialize;
 
 /// The webhook's secret token header must equal the configured one (constant time).
@@ -33,6 +34,33 @@ struct TgMessage {
     text: Option<String>,
     #[serde(default)]
     caption: Option<String>,
+    /// A photo in several sizes, the largest last.
+    #[serde(default)]
+    photo: Vec<TgFile>,
+    #[serde(default)]
+    video: Option<TgFile>,
+    #[serde(default)]
+    document: Option<TgFile>,
+}
+
+/// A `PhotoSize`, `Video` or `Document`: what `getFile` needs, and what Telegram says of it.
+#[derive(Deserialize)]
+struct TgFile {
+    file_id: String,
+    #[serde(default)]
+    file_name: Option<String>,
+    #[serde(default)]
+    file_size: Option<u64>,
+}
+
+impl TgFile {
+    fn inbound(self) -> InboundFile {
+        InboundFile {
+            handle: self.file_id,
+            name: self.file_name,
+            size: self.file_size,
+        }
+    }
 }
 
 #[derive(Deserialize)]
@@ -140,11 +168,21 @@ pub fn parse_update(raw: &[u8]) -> Option<Event> {
         return None;
     }
     let thread = m.message_thread_id?;
+    let files: Vec<InboundFile> = (m.photo.into_iter().last())
+        .into_iter()
+        .chain(m.video)
+        .chain(m.document)
+        .map(TgFile::inbound)
+        .collect();
+    if text.is_none() && files.is_empty() {
+        return None;
+    }
     Some(Event::AgentReply(Inbound {
         thread_key: thread_key(m.chat.id, thread),
         event_key,
         author: Some(from.first_name).filter(|n| !n.is_empty()),
-        text: text?,
+        text: text.unwrap_or_default(),
+        files,
     }))
 }
 
@@ -176,8 +214,30 @@ mod tests {
                 thread_key: "-1001234567890:163".into(),
                 event_key: "-1001234567890:187".into(),
                 author: Some("Alice".into()),
-                text: "Yes — 3-5 business days.".into()
+                text: "Yes — 3-5 business days.".into(),
+                files: vec![],
             }))
+        );
+        let photo = br#"{"update_id":2,"message":{"message_id":188,"message_thread_id":163,"is_topic_message":true,"from":{"id":1,"is_bot":false,"first_name":"Alice"},"chat":{"id":-100,"type":"supergroup"},"photo":[{"file_id":"small","file_unique_id":"s","width":90,"height":60,"file_size":900},{"file_id":"big","file_unique_id":"b","width":1280,"height":853,"file_size":91000}],"caption":"Our shop"}}"#;
+        let Some(Event::AgentReply(p)) = parse_update(photo) else {
+            panic!("an agent's photo")
+        };
+        assert_eq!(p.text, "Our shop");
+        assert_eq!(
+            p.files,
+            vec![InboundFile {
+                handle: "big".into(),
+                name: None,
+                size: Some(91000)
+            }]
+        );
+        let doc = br#"{"update_id":3,"message":{"message_id":189,"message_thread_id":163,"is_topic_message":true,"from":{"id":1,"is_bot":false,"first_name":"Alice"},"chat":{"id":-100,"type":"supergroup"},"document":{"file_id":"D","file_unique_id":"d","file_name":"quote.pdf","mime_type":"application/pdf","file_size":5000}}}"#;
+        let Some(Event::AgentReply(d)) = parse_update(doc) else {
+            panic!("an agent's document")
+        };
+        assert_eq!(
+            (d.text.as_str(), d.files[0].name.as_deref()),
+            ("", Some("quote.pdf"))
         );
         let own = br#"{"update_id":1,"message":{"message_id":2,"message_thread_id":163,"is_topic_message":true,"from":{"id":7,"is_bot":true,"first_name":"Relay"},"chat":{"id":-100},"text":"Visitor: hi"}}"#;
         assert_eq!(parse_update(own), None);

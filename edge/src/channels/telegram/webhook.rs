@@ -23,7 +23,7 @@ pub(super) async fn handle(ch: &Telegram, mut req: Request, hook: &Hook<'_>) -> 
     }
     let raw = hook.read_body(&mut req).await?;
     match update::parse_update(&raw) {
-        Some(update::Event::AgentReply(inbound)) => hook.agent_reply(inbound).await?,
+        Some(update::Event::AgentReply(inbound)) => hook.agent_reply(inbound, ch).await?,
         Some(update::Event::Private(m)) => contact(hook, m).await?,
         None => {}
     }

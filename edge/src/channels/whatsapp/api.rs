@@ -44,7 +44,7 @@ pub fn message_text(relay: &Relay, first: bool) -> String {
         tail = HINT;
     }
     let used = head.chars().count() + speaker.chars().count() + 2 + tail.chars().count();
-    let body = clip(relay.body, MAX_TEXT_CHARS.saturating_sub(used));
+    let body = relay.text_within(MAX_TEXT_CHARS.saturating_sub(used));
     format!("{head}{speaker}: {body}{tail}")
 }
 
@@ -52,7 +52,11 @@ pub fn message_text(relay: &Relay, first: bool) -> String {
 /// tabs or runs of spaces), with the page on a conversation's first relay, clipped to
 /// [`MAX_PARAMETER_CHARS`].
 pub fn template_text(relay: &Relay, first: bool) -> String {
-    let mut text = format!("{}: {}", relay.speaker(), relay.body);
+    let mut text = format!(
+        "{}: {}",
+        relay.speaker(),
+        relay.text_within(MAX_PARAMETER_CHARS)
+    );
     if first {
         if let Some(url) = relay.page_url {
             text.push_str(&format!(" · page {}", clip(url, MAX_QUOTED_URL)));
@@ -429,6 +433,7 @@ mod tests {
             author: None,
             via: None,
             body: "two\nlines\t and    spaces",
+            files: vec![],
         };
         assert_eq!(
             template_text(&relay, true),
@@ -442,6 +447,7 @@ mod tests {
         let long_url = format!("https://example.com/{}", "p".repeat(2000));
         let long = Relay {
             body: &long_body,
+            files: vec![],
             page_url: Some(&long_url),
             ..relay
         };

@@ -127,11 +127,13 @@ impl Driver for Whatsapp {
                 let site = &d.envelope.site_name;
                 let (text, template_text) = match message {
                     Some(m) => {
+                        // Files go as lines with links (WhatsApp media messages: not yet).
+                        let body = d.relay(m).text_within(api::MAX_TEXT_CHARS);
                         let text = match &m.author {
-                            Some(a) => format!("{a} ({site}): {}", m.body),
-                            None => format!("{site}: {}", m.body),
+                            Some(a) => format!("{a} ({site}): {body}"),
+                            None => format!("{site}: {body}"),
                         };
-                        (text, m.body.clone())
+                        (text, body)
                     }
                     None => (d.text().to_owned(), d.text().to_owned()),
                 };

@@ -84,8 +84,9 @@ async fn handle_event(ch: &Whatsapp, hook: &Hook<'_>, event: api::Event) -> Resu
                     event_key: id,
                     author: None,
                     text,
+                    files: vec![],
                 };
-                hook.agent_reply(inbound).await?;
+                hook.agent_reply(inbound, ch).await?;
             }
             Ok(())
         }

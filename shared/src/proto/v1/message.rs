@@ -87,6 +87,25 @@ pub struct Message {
     pub via: Option<String>,
 }
 
+impl Message {
+    /// The message as one line of text: its body, or what its files are when it has no text
+    /// ("Photo: shop.jpg", "Files: a.pdf, b.mp4") — for previews and text-only relays.
+    pub fn as_text(&self) -> String {
+        use crate::media::Family;
+        if !self.body.is_empty() || self.attachments.is_empty() {
+            return self.body.clone();
+        }
+        let names: Vec<&str> = self.attachments.iter().map(|a| a.name.as_str()).collect();
+        let what = match (self.attachments.len(), self.attachments[0].kind.family()) {
+            (1, Family::Image) => "Photo",
+            (1, Family::Video) => "Video",
+            (1, Family::Document) => "File",
+            _ => "Files",
+        };
+        format!("{what}: {}", names.join(", "))
+    }
+}
+
 /// How far each side has read, as the highest `seq` seen.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ReadCursors {

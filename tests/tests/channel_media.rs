@@ -1,0 +1,266 @@
+//! Files through the channels, both ways, against the real edge and the loopback fakes: a
+//! visitor's photo, document and video reach the conversation's Telegram topic as
+//! `sendPhoto` / `sendDocument` / `sendVideo` uploads with the same bytes, name and kind; a
+//! file Telegram refuses arrives as a link that downloads it; agents' photos, videos and
+//! documents posted in the topic arrive in the conversation, downloadable by the visitor.
+
+use beckon_shared::proto::v1::{ClientFrame, Message, Role, ServerFrame, StartedConversation};
+use beckon_shared::AttachmentId;
+use beckon_tests::api::{client_id, Api, Ws};
+use beckon_tests::edge;
+use beckon_tests::fakes::telegram::{FakeTelegram, Sent};
+use beckon_tests::files::{jpeg, mp4, pdf, png, sha256, Uploader};
+use beckon_tests::unique;
+use reqwest::Method;
+use serde_json::json;
+use std::time::Duration;
+
+const WAIT: Duration = Duration::from_secs(30);
+const CHAT: i64 = -1001234567890;
+const TG_SECRET: &str = "tg_hook_secret-42";
+
+async fn telegram_site(api: &Api, fake: &FakeTelegram) -> String {
+    let site = unique("tgm");
+    api.create_site(&site).await;
+    let r = api
+        .send(
+            api.admin(
+                Method::PUT,
+                &format!("/api/v1/admin/sites/{site}/channels/telegram"),
+            )
+            .json(&json!({"settings": {"kind": "telegram", "chat_id": CHAT, "api_base": fake.base},
+                          "secrets": {"kind": "telegram", "bot_token": fake.token, "webhook_secret": TG_SECRET}})),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{:?}", r.body);
+    site
+}
+
+/// Uploads `files` as the visitor and sends them with `text`; waits for the ack.
+async fn send_files(
+    up: &Uploader<'_>,
+    ws: &mut Ws,
+    text: &str,
+    files: &[(&str, &[u8])],
+) -> Vec<AttachmentId> {
+    let mut ids = Vec::new();
+    for (name, bytes) in files {
+        let key = format!("k{}-{}", name.len(), beckon_tests::free_port());
+        let done = up.upload(&key, name, bytes, None).await.expect("uploaded");
+        ids.push(done.id);
+    }
+    ws.send(&ClientFrame::Send {
+        client_msg_id: client_id(&format!("m{}", beckon_tests::free_port())),
+        body: text.into(),
+        attachments: ids.clone(),
+    })
+    .await;
+    ws.recv_until(WAIT, |f| matches!(f, ServerFrame::Ack { .. }))
+        .await;
+    ids
+}
+
+fn file_of(s: &Sent) -> (&str, &str, &str, String) {
+    let (method, f) = s.file.as_ref().expect("a file");
+    (
+        method.as_str(),
+        f.filename.as_deref().unwrap_or_default(),
+        f.content_type.as_deref().unwrap_or_default(),
+        sha256(&f.bytes),
+    )
+}
+
+async fn agent_message(ws: &mut Ws) -> Message {
+    match ws
+        .recv_until(
+            WAIT,
+            |f| matches!(f, ServerFrame::Message { message } if message.role == Role::Agent),
+        )
+        .await
+    {
+        ServerFrame::Message { message } => message,
+        _ => unreachable!(),
+    }
+}
+
+#[tokio::test]
+async fn telegram_carries_photos_videos_and_documents_both_ways() {
+    let api = Api::new(&edge::shared().url);
+    let fake = FakeTelegram::start("123456:ABC-DEF").await;
+    let site = telegram_site(&api, &fake).await;
+    let c: StartedConversation = api.start_conversation(&site, None).await;
+    let mut ws = api.visitor_socket(&c).await;
+    let up = Uploader {
+        api: &api,
+        conversation: c.conversation_id.clone(),
+        bearer: c.visitor_token.clone(),
+    };
+
+    // Out: a screenshot and a PDF with a question, then a video alone.
+    let (shot, quote, clip) = (png(1280, 800, 40_000), pdf(60_000), mp4(300_000));
+    send_files(
+        &up,
+        &mut ws,
+        "Here is the error <and> my invoice",
+        &[("screen.png", &shot), ("invoice.pdf", &quote)],
+    )
+    .await;
+    send_files(&up, &mut ws, "", &[("clip.mp4", &clip)]).await;
+    assert_eq!(fake.wait_for(3, WAIT).await, 3, "{:?}", fake.sent());
+    let sent = fake.sent();
+    let topic = sent[0].thread_id.expect("into the conversation's topic");
+    assert!(sent
+        .iter()
+        .all(|s| s.chat_id == CHAT && s.thread_id == Some(topic)));
+    assert_eq!(
+        file_of(&sent[0]),
+        ("sendphoto", "screen.png", "image/png", sha256(&shot))
+    );
+    assert!(
+        sent[0].text.starts_with("New chat on")
+            && sent[0]
+                .text
+                .ends_with("<b>Visitor</b>: Here is the error &lt;and&gt; my invoice"),
+        "the first file carries the message as its caption: {}",
+        sent[0].text
+    );
+    assert_eq!(
+        file_of(&sent[1]),
+        (
+            "senddocument",
+            "invoice.pdf",
+            "application/pdf",
+            sha256(&quote)
+        )
+    );
+    assert_eq!(sent[1].text, "", "only the first file has a caption");
+    assert_eq!(
+        file_of(&sent[2]),
+        ("sendvideo", "clip.mp4", "video/mp4", sha256(&clip))
+    );
+    assert_eq!(sent[2].text, "<b>Visitor</b>");
+
+    // A long text with a photo: the caption is cut at Telegram's 1024, the rest follows.
+    let long = "Please look at the shelf in this photo. ".repeat(40);
+    let photo = jpeg(30_000);
+    send_files(&up, &mut ws, long.trim(), &[("shelf.jpg", &photo)]).await;
+    assert_eq!(fake.wait_for(5, WAIT).await, 5);
+    let sent = fake.sent();
+    assert_eq!(file_of(&sent[3]).0, "sendphoto");
+    assert!(sent[3].file.is_some() && sent[4].file.is_none());
+    let caption = sent[3].text.trim_start_matches("<b>Visitor</b>: ");
+    assert!(caption.chars().count() <= 1024 - "Visitor: ".len());
+    assert_eq!(
+        format!("{caption} {}", sent[4].text),
+        long.trim(),
+        "nothing lost"
+    );
+
+    // A photo Telegram refuses (too wide) arrives as a line with a link that downloads it.
+    let wide = png(12_000, 100, 20_000);
+    send_files(&up, &mut ws, "", &[("wide.png", &wide)]).await;
+    assert_eq!(fake.wait_for(6, WAIT).await, 6);
+    let fallback = &fake.sent()[5];
+    assert!(fallback.file.is_none(), "sent as text");
+    assert!(
+        fallback.text.contains("📎 wide.png (20 KB): "),
+        "{}",
+        fallback.text
+    );
+    let link = fallback
+        .text
+        .split(": ")
+        .last()
+        .unwrap()
+        .replace("&amp;", "&");
+    let got = reqwest::get(&link).await.unwrap();
+    assert_eq!(got.status(), 200, "{link}");
+    assert_eq!(sha256(&got.bytes().await.unwrap()), sha256(&wide));
+    // Nothing was sent twice.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(fake.sent().len(), 6);
+
+    // In: the agent's photo (with a caption), video and document, each downloadable.
+    let hook = format!("{}/hooks/telegram/{site}", api.base);
+    let (their_photo, their_video, their_doc) = (jpeg(50_000), mp4(200_000), pdf(80_000));
+    let photo_update = fake.agent_file_update(
+        (CHAT, topic),
+        "Alice",
+        ("photo", their_photo.clone(), None),
+        Some("Our shop"),
+    );
+    for update in [
+        photo_update.clone(),
+        fake.agent_file_update(
+            (CHAT, topic),
+            "Alice",
+            ("video", their_video.clone(), Some("demo.mp4")),
+            None,
+        ),
+        fake.agent_file_update(
+            (CHAT, topic),
+            "Alice",
+            ("document", their_doc.clone(), Some("quote.pdf")),
+            None,
+        ),
+        // Redelivered: stored once.
+        photo_update,
+    ] {
+        assert_eq!(
+            FakeTelegram::deliver(&hook, Some(TG_SECRET), &update).await,
+            200
+        );
+    }
+    let mut got = Vec::new();
+    for _ in 0..3 {
+        got.push(agent_message(&mut ws).await);
+    }
+    let expect = [
+        ("Our shop", "photo.jpg", &their_photo),
+        ("", "demo.mp4", &their_video),
+        ("", "quote.pdf", &their_doc),
+    ];
+    for (m, (text, name, bytes)) in got.iter().zip(expect) {
+        assert_eq!(
+            (m.body.as_str(), m.via.as_deref()),
+            (text, Some("telegram"))
+        );
+        assert_eq!(m.attachments.len(), 1, "{m:?}");
+        let a = &m.attachments[0];
+        assert_eq!((a.name.as_str(), a.size), (name, bytes.len() as u64));
+        let r = up.download(&a.url, None).await;
+        assert_eq!(r.status(), 200);
+        assert_eq!(sha256(&r.bytes().await.unwrap()), sha256(bytes), "{name}");
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let agent_messages = api
+        .admin_messages(&c.conversation_id)
+        .await
+        .messages
+        .into_iter()
+        .filter(|m| m.role == Role::Agent)
+        .count();
+    assert_eq!(agent_messages, 3, "the redelivered photo is stored once");
+
+    // A "PDF" that is an executable: the message arrives with a note, the file is not kept.
+    let mut exe = b"MZ\x90\0\x03\0\0\0\x04\0\0\0\xff\xff".to_vec();
+    exe.extend(vec![0u8; 4000]);
+    let update = fake.agent_file_update(
+        (CHAT, topic),
+        "Alice",
+        ("document", exe, Some("invoice.pdf")),
+        Some("see attached"),
+    );
+    assert_eq!(
+        FakeTelegram::deliver(&hook, Some(TG_SECRET), &update).await,
+        200
+    );
+    let m = agent_message(&mut ws).await;
+    assert!(m.attachments.is_empty());
+    assert!(
+        m.body
+            .starts_with("see attached\n[invoice.pdf was not relayed: "),
+        "{}",
+        m.body
+    );
+}
