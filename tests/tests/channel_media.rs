@@ -2,15 +2,19 @@
 //! visitor's photo, document and video reach the conversation's Telegram topic as
 //! `sendPhoto` / `sendDocument` / `sendVideo` uploads with the same bytes, name and kind; a
 //! file Telegram refuses arrives as a link that downloads it; agents' photos, videos and
-//! documents posted in the topic arrive in the conversation, downloadable by the visitor.
+//! documents posted in the topic arrive in the conversation, downloadable by the visitor. On
+//! WhatsApp, inside the window, files go as image / video / document messages by the id of a
+//! `/media` upload (kinds WhatsApp does not carry as links in the text), outside it as links
+//! in the template; agents' swipe-replied media comes back by media id.
 
 use beckon_shared::proto::v1::{ClientFrame, Message, Role, ServerFrame, StartedConversation};
 use beckon_shared::AttachmentId;
 use beckon_tests::api::{client_id, Api, Ws};
 use beckon_tests::edge;
 use beckon_tests::fakes::telegram::{FakeTelegram, Sent};
+use beckon_tests::fakes::whatsapp::FakeWhatsapp;
 use beckon_tests::files::{jpeg, mp4, pdf, png, sha256, Uploader};
-use beckon_tests::unique;
+use beckon_tests::{eventually, unique};
 use reqwest::Method;
 use serde_json::json;
 use std::time::Duration;
@@ -263,4 +267,172 @@ async fn telegram_carries_photos_videos_and_documents_both_ways() {
         "{}",
         m.body
     );
+}
+
+const WA_APP_SECRET: &str = "test_app_secret";
+const AGENT_PHONE: &str = "16505551234";
+
+/// The file link in a relayed text → its bytes' hash.
+async fn fetched(text: &str) -> String {
+    let link = text
+        .split_whitespace()
+        .find(|w| w.starts_with("http") && w.contains("/attachments/"))
+        .expect("a link to the file");
+    let got = reqwest::get(link).await.unwrap();
+    assert_eq!(got.status(), 200, "{link}");
+    sha256(&got.bytes().await.unwrap())
+}
+
+#[tokio::test]
+async fn whatsapp_carries_files_by_media_id_inside_the_window_and_links_outside() {
+    let api = Api::new(&edge::shared().url);
+    let fake =
+        FakeWhatsapp::start("EAAG-test-token", "106540352242922", &["new_website_chat"]).await;
+    let site = unique("wam");
+    api.create_site(&site).await;
+    let r = api
+        .send(
+            api.admin(Method::PUT, &format!("/api/v1/admin/sites/{site}/channels/whatsapp"))
+                .json(&json!({"settings": {"kind": "whatsapp", "phone_number_id": fake.phone_number_id, "agent_numbers": [AGENT_PHONE],
+                                           "template_name": "new_website_chat", "api_base": fake.base},
+                              "secrets": {"kind": "whatsapp", "access_token": fake.token, "app_secret": WA_APP_SECRET, "verify_token": "v"}})),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{:?}", r.body);
+    let hook = format!("{}/hooks/whatsapp/{site}", api.base);
+    let c = api.start_conversation(&site, None).await;
+    let mut ws = api.visitor_socket(&c).await;
+    let up = Uploader {
+        api: &api,
+        conversation: c.conversation_id.clone(),
+        bearer: c.visitor_token.clone(),
+    };
+
+    // Outside the window (the agent never wrote): the template, naming the file with a link.
+    let first_pdf = pdf(30_000);
+    send_files(&up, &mut ws, "My order form", &[("form.pdf", &first_pdf)]).await;
+    let template = eventually(WAIT, "the template", || async {
+        fake.sent().into_iter().next()
+    })
+    .await;
+    assert_eq!(template.kind, "template");
+    assert!(
+        template
+            .text
+            .contains("My order form 📎 form.pdf (30 KB): http"),
+        "{}",
+        template.text
+    );
+    assert_eq!(fetched(&template.text).await, sha256(&first_pdf));
+
+    // The agent writes: the window is open. Text, a photo, a PDF and a WebP (which WhatsApp
+    // does not take as an image: linked in the text).
+    let (_, hello) = fake.message_event(AGENT_PHONE, "I am here", None);
+    assert_eq!(
+        FakeWhatsapp::deliver(&hook, WA_APP_SECRET, &hello).await,
+        200
+    );
+    let (photo, quote) = (jpeg(40_000), pdf(50_000));
+    let mut webp = b"RIFF\x10\0\0\0WEBPVP8 ".to_vec();
+    webp.extend(vec![7u8; 3000]);
+    send_files(
+        &up,
+        &mut ws,
+        "Photo and quote attached",
+        &[
+            ("shelf.jpg", &photo),
+            ("quote.pdf", &quote),
+            ("sticker.webp", &webp),
+        ],
+    )
+    .await;
+    let sent = eventually(WAIT, "text, image and document", || async {
+        let s = fake.sent();
+        (s.len() >= 4).then_some(s)
+    })
+    .await;
+    let (text, image, document) = (&sent[1], &sent[2], &sent[3]);
+    assert_eq!(text.kind, "text");
+    assert!(
+        text.text
+            .contains("Visitor: Photo and quote attached\n📎 sticker.webp"),
+        "{}",
+        text.text
+    );
+    assert!(!text.text.contains("shelf.jpg") && !text.text.contains("quote.pdf"));
+    let media = |s: &beckon_tests::fakes::whatsapp::Sent| {
+        let (kind, f, filename) = s.media.clone().expect("a media message");
+        (
+            kind,
+            f.content_type.unwrap_or_default(),
+            sha256(&f.bytes),
+            filename,
+            s.text.clone(),
+        )
+    };
+    assert_eq!(
+        media(image),
+        (
+            "image".into(),
+            "image/jpeg".into(),
+            sha256(&photo),
+            None,
+            "Visitor".into()
+        )
+    );
+    assert_eq!(
+        media(document),
+        (
+            "document".into(),
+            "application/pdf".into(),
+            sha256(&quote),
+            Some("quote.pdf".into()),
+            "Visitor".into()
+        )
+    );
+    assert_eq!(fetched(&text.text).await, sha256(&webp));
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(fake.sent().len(), 4, "each sent once");
+
+    // The agent swipe-replies to the photo with a video and a document: both arrive.
+    let (their_video, their_doc) = (mp4(120_000), pdf(70_000));
+    for event in [
+        fake.media_event(
+            AGENT_PHONE,
+            ("video", "video/mp4", their_video.clone(), None),
+            Some("How to mount it"),
+            &image.wamid,
+        )
+        .1,
+        fake.media_event(
+            AGENT_PHONE,
+            (
+                "document",
+                "application/pdf",
+                their_doc.clone(),
+                Some("manual.pdf"),
+            ),
+            None,
+            &image.wamid,
+        )
+        .1,
+    ] {
+        assert_eq!(
+            FakeWhatsapp::deliver(&hook, WA_APP_SECRET, &event).await,
+            200
+        );
+    }
+    for (text, name, bytes) in [
+        ("How to mount it", "video.mp4", &their_video),
+        ("", "manual.pdf", &their_doc),
+    ] {
+        let m = agent_message(&mut ws).await;
+        assert_eq!(
+            (m.body.as_str(), m.via.as_deref()),
+            (text, Some("whatsapp"))
+        );
+        assert_eq!(m.attachments[0].name, name);
+        let r = up.download(&m.attachments[0].url, None).await;
+        assert_eq!(sha256(&r.bytes().await.unwrap()), sha256(bytes), "{name}");
+    }
 }

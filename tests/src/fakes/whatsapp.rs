@@ -3,14 +3,17 @@
 //! customer-service window (free-form text to a user whose window is closed fails with
 //! 131047; approved templates always go), throttling as code 130429; and webhooks toward the
 //! edge (GET handshake, messages with `context.id`, statuses) signed with both
-//! `X-Hub-Signature-256` and the legacy `X-Hub-Signature`.
+//! `X-Hub-Signature-256` and the legacy `X-Hub-Signature`. Media (§1.3–1.4): multipart
+//! uploads to `/{pnid}/media` within WhatsApp's kinds and limits (131053 otherwise),
+//! `image` / `video` / `document` messages by media id, `GET /{media-id}` → a URL on
+//! `/media-bytes/{id}` that needs the bearer token; agents' media messages.
 
-use super::{serve, take_fault, unix_now, Fault, FaultQueue};
+use super::{form_fields, serve, take_fault, unix_now, Fault, FaultQueue, FormFile};
 use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::post;
+use axum::routing::{get, post};
 use axum::{Json, Router};
 use hmac::{Hmac, Mac};
 use serde_json::{json, Value};
@@ -30,6 +33,8 @@ pub struct Sent {
     /// The text body, or the template's body parameters joined with " | ".
     pub text: String,
     pub template: Option<String>,
+    /// A media message's kind (`image`, `video`, `document`), file (as uploaded) and filename.
+    pub media: Option<(String, FormFile, Option<String>)>,
 }
 
 struct Inner {
@@ -39,6 +44,8 @@ struct Inner {
     /// Refuse this many upcoming free-form sends with 131047 regardless of the window.
     force_reengagement: u32,
     templates: Vec<String>,
+    /// Media by id: uploaded by the business, or an agent's (for download).
+    media: HashMap<String, FormFile>,
 }
 
 #[derive(Clone)]
@@ -78,29 +85,143 @@ fn graph_error(status: u16, code: i64, message: &str, details: &str) -> Response
         .into_response()
 }
 
-async fn messages(
-    State(s): State<AppState>,
-    Path((version, pnid)): Path<(String, String)>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
+/// The version path segment and the bearer token, as Graph checks them.
+fn refused(s: &AppState, version: &str, headers: &HeaderMap) -> Option<Response> {
     let version_ok = version.strip_prefix('v').is_some_and(|v| {
         v.split('.').count() == 2 && v.split('.').all(|p| p.parse::<u32>().is_ok())
     });
     if !version_ok {
-        return graph_error(400, 2500, "Unknown path components", "bad version");
+        return Some(graph_error(
+            400,
+            2500,
+            "Unknown path components",
+            "bad version",
+        ));
     }
     let auth = headers
         .get("authorization")
         .and_then(|v| v.to_str().ok())
         .unwrap_or("");
     if auth.strip_prefix("Bearer ") != Some(s.token.as_str()) {
-        return graph_error(
+        return Some(graph_error(
             401,
             190,
             "Invalid OAuth access token.",
             "The access token could not be decrypted",
+        ));
+    }
+    None
+}
+
+/// `POST /{v}/{pnid}/media`: a multipart upload → `{"id"}`.
+async fn upload(
+    State(s): State<AppState>,
+    Path((version, pnid)): Path<(String, String)>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    if let Some(r) = refused(&s, &version, &headers) {
+        return r;
+    }
+    if pnid != s.phone_number_id {
+        return graph_error(
+            400,
+            100,
+            "Unsupported post request.",
+            "unknown phone number id",
         );
+    }
+    let ct = headers.get("content-type").and_then(|v| v.to_str().ok());
+    let Some((fields, files)) = form_fields(ct, body).await else {
+        return graph_error(400, 100, "Invalid parameter", "not a multipart body");
+    };
+    let Some(file) = files.into_iter().find(|f| f.field == "file") else {
+        return graph_error(400, 100, "Invalid parameter", "file is required");
+    };
+    if fields["messaging_product"] != "whatsapp" || fields["type"].as_str().is_none() {
+        return graph_error(
+            400,
+            100,
+            "Invalid parameter",
+            "messaging_product and type are required",
+        );
+    }
+    const MB: usize = 1024 * 1024;
+    let limit = match fields["type"].as_str().unwrap_or_default() {
+        "image/jpeg" | "image/png" => 5 * MB,
+        "video/mp4" | "video/3gpp" => 16 * MB,
+        "application/pdf"
+        | "text/plain"
+        | "application/msword"
+        | "application/vnd.ms-excel"
+        | "application/vnd.ms-powerpoint" => 100 * MB,
+        t if t.starts_with("application/vnd.openxmlformats-officedocument.") => 100 * MB,
+        _ => 0,
+    };
+    if file.bytes.is_empty() || file.bytes.len() > limit {
+        return graph_error(
+            400,
+            131053,
+            "(#131053) Media upload error",
+            "Unsupported file type or size",
+        );
+    }
+    let id = format!(
+        "{}",
+        4490709327384033u64 + s.ids.fetch_add(1, Ordering::SeqCst)
+    );
+    s.inner.lock().unwrap().media.insert(id.clone(), file);
+    Json(json!({ "id": id })).into_response()
+}
+
+/// `GET /{v}/{media-id}`: where the media can be downloaded (a URL that needs the token).
+async fn locate(
+    State(s): State<AppState>,
+    Path((version, id)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> Response {
+    if let Some(r) = refused(&s, &version, &headers) {
+        return r;
+    }
+    let host = headers
+        .get("host")
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or("127.0.0.1");
+    match s.inner.lock().unwrap().media.get(&id) {
+        Some(f) => Json(json!({"messaging_product": "whatsapp", "url": format!("http://{host}/media-bytes/{id}"),
+                               "mime_type": f.content_type, "sha256": "fake", "file_size": f.bytes.len().to_string(), "id": id}))
+            .into_response(),
+        None => graph_error(400, 100, "Unsupported get request.", "no such media"),
+    }
+}
+
+/// `GET /media-bytes/{id}` with the bearer token: the bytes.
+async fn media_bytes(
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    let auth = headers
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    if auth.strip_prefix("Bearer ") != Some(s.token.as_str()) {
+        return StatusCode::UNAUTHORIZED.into_response();
+    }
+    match s.inner.lock().unwrap().media.get(&id) {
+        Some(f) => f.bytes.clone().into_response(),
+        None => StatusCode::NOT_FOUND.into_response(),
+    }
+}
+
+async fn messages(
+    State(s): State<AppState>,
+    Path((version, pnid)): Path<(String, String)>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    if let Some(r) = refused(&s, &version, &headers) {
+        return r;
     }
     if pnid != s.phone_number_id {
         return graph_error(
@@ -139,6 +260,18 @@ async fn messages(
         return graph_error(400, 100, "Invalid parameter", "to must be a phone number");
     };
     let mut inner = s.inner.lock().unwrap();
+    let window_open = inner
+        .windows
+        .get(to)
+        .is_some_and(|t| t.elapsed() < Duration::from_secs(24 * 3600));
+    let kind = p["type"].as_str().unwrap_or_default().to_owned();
+    if matches!(kind.as_str(), "text" | "image" | "video" | "document")
+        && (!window_open || inner.force_reengagement > 0)
+    {
+        inner.force_reengagement = inner.force_reengagement.saturating_sub(1);
+        return graph_error(400, 131047, "Re-engagement message", "Message failed to send because more than 24 hours have passed since the customer last replied to this number.");
+    }
+    let mut media = None;
     let (kind, text, template) = match p["type"].as_str() {
         Some("text") => {
             let Some(body) = p["text"]["body"].as_str().filter(|b| !b.is_empty()) else {
@@ -152,15 +285,28 @@ async fn messages(
                     "Param text['body'] must be at most 4096 characters long.",
                 );
             }
-            let window_open = inner
-                .windows
-                .get(to)
-                .is_some_and(|t| t.elapsed() < Duration::from_secs(24 * 3600));
-            if !window_open || inner.force_reengagement > 0 {
-                inner.force_reengagement = inner.force_reengagement.saturating_sub(1);
-                return graph_error(400, 131047, "Re-engagement message", "Message failed to send because more than 24 hours have passed since the customer last replied to this number.");
-            }
             ("text", body.to_owned(), None)
+        }
+        Some(k @ ("image" | "video" | "document")) => {
+            let object = &p[k];
+            let Some(file) = object["id"].as_str().and_then(|id| inner.media.get(id)) else {
+                return graph_error(
+                    400,
+                    131053,
+                    "(#131053) Media upload error",
+                    "unknown media id",
+                );
+            };
+            let caption = object["caption"].as_str().unwrap_or_default();
+            if caption.chars().count() > 1024 {
+                return graph_error(400, 100, "Invalid parameter", "caption too long");
+            }
+            media = Some((
+                k.to_owned(),
+                file.clone(),
+                object["filename"].as_str().map(str::to_owned),
+            ));
+            (k, caption.to_owned(), None)
         }
         Some("template") => {
             let name = p["template"]["name"].as_str().unwrap_or("");
@@ -193,6 +339,7 @@ async fn messages(
         kind: kind.into(),
         text,
         template,
+        media,
     });
     Json(
         json!({"messaging_product": "whatsapp", "contacts": [{"input": to, "wa_id": to}],
@@ -209,6 +356,7 @@ impl FakeWhatsapp {
             windows: HashMap::new(),
             force_reengagement: 0,
             templates: templates.iter().map(|t| t.to_string()).collect(),
+            media: HashMap::new(),
         }));
         let faults: FaultQueue = Default::default();
         let ids = Arc::new(AtomicU64::new(1));
@@ -221,6 +369,9 @@ impl FakeWhatsapp {
         };
         let app = Router::new()
             .route("/{version}/{pnid}/messages", post(messages))
+            .route("/{version}/{pnid}/media", post(upload))
+            .route("/{version}/{id}", get(locate))
+            .route("/media-bytes/{id}", get(media_bytes))
             .with_state(state);
         let (base, task) = serve(app).await;
         FakeWhatsapp {
@@ -266,6 +417,41 @@ impl FakeWhatsapp {
         if let Some(c) = context_id {
             message["context"] = json!({"from": "15550783881", "id": c});
         }
+        (id, self.envelope(json!({"contacts": [{"profile": {"name": "Agent"}, "wa_id": from}], "messages": [message]})))
+    }
+
+    /// The webhook payload of `from` sending a file (`kind`: image, video or document),
+    /// swipe-replying to `context_id`; the media is downloadable by its id.
+    pub fn media_event(
+        &self,
+        from: &str,
+        (kind, mime, bytes, filename): (&str, &str, Vec<u8>, Option<&str>),
+        caption: Option<&str>,
+        context_id: &str,
+    ) -> (String, Value) {
+        let n = self.ids.fetch_add(1, Ordering::SeqCst);
+        let (id, media_id) = (format!("wamid.IN{n:010}"), format!("77{n:08}"));
+        let mut inner = self.inner.lock().unwrap();
+        inner.windows.insert(from.into(), Instant::now());
+        inner.media.insert(
+            media_id.clone(),
+            FormFile {
+                field: "file".into(),
+                filename: filename.map(str::to_owned),
+                content_type: Some(mime.into()),
+                bytes,
+            },
+        );
+        let mut object = json!({"mime_type": mime, "sha256": "fake", "id": media_id});
+        if let Some(c) = caption {
+            object["caption"] = c.into();
+        }
+        if let Some(f) = filename {
+            object["filename"] = f.into();
+        }
+        let mut message = json!({"from": from, "id": id, "timestamp": unix_now().to_string(), "type": kind,
+                                 "context": {"from": "15550783881", "id": context_id}});
+        message[kind] = object;
         (id, self.envelope(json!({"contacts": [{"profile": {"name": "Agent"}, "wa_id": from}], "messages": [message]})))
     }
 

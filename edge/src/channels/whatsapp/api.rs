@@ -5,6 +5,7 @@
 //! conversation. Thread key: the wamid. Webhooks are signed with `X-Hub-Signature-256`.
 
 use crate::channels::api::{clip, ApiRequest, ApiResponse, Failure, Relay, MAX_QUOTED_URL};
+use crate::channels::InboundFile;
 use serde::Deserialize;
 use serde_json::json;
 
@@ -14,7 +15,7 @@ pub const WINDOW_MS: i64 = 24 * 60 * 60 * 1000;
 /// Graph error code for "outside the 24-hour window".
 pub const RE_ENGAGEMENT: i64 = 131047;
 
-fn messages_url(api_base: &str, version: &str, phone_number_id: &str) -> String {
+pub(super) fn messages_url(api_base: &str, version: &str, phone_number_id: &str) -> String {
     format!("{api_base}/{version}/{phone_number_id}/messages")
 }
 
@@ -204,6 +205,8 @@ pub enum Event {
         text: Option<String>,
         /// A quick-reply button tap (opens the window, is not a reply to relay).
         is_button: bool,
+        /// An image, video or document (by media id).
+        files: Vec<InboundFile>,
     },
     /// A delivery status of one of our messages.
     Status {
@@ -253,11 +256,11 @@ struct WaMessage {
     #[serde(default)]
     button: Option<Button>,
     #[serde(default)]
-    image: Option<Caption>,
+    image: Option<Media>,
     #[serde(default)]
-    video: Option<Caption>,
+    video: Option<Media>,
     #[serde(default)]
-    document: Option<Caption>,
+    document: Option<Media>,
 }
 
 #[derive(Deserialize)]
@@ -277,10 +280,15 @@ struct Button {
     text: String,
 }
 
+/// An inbound image, video or document.
 #[derive(Deserialize)]
-struct Caption {
+struct Media {
     #[serde(default)]
     caption: Option<String>,
+    #[serde(default)]
+    id: Option<String>,
+    #[serde(default)]
+    filename: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -297,20 +305,34 @@ pub fn parse_webhook(raw: &[u8]) -> Option<Vec<Event>> {
     let mut out = Vec::new();
     for change in payload.entry.into_iter().flat_map(|e| e.changes) {
         for m in change.value.messages {
+            let media = match m.kind.as_str() {
+                "image" => m.image,
+                "video" => m.video,
+                "document" => m.document,
+                _ => None,
+            };
             let text = match m.kind.as_str() {
                 "text" => m.text.map(|t| t.body),
                 "button" => m.button.as_ref().map(|b| b.text.clone()),
-                "image" => m.image.and_then(|c| c.caption),
-                "video" => m.video.and_then(|c| c.caption),
-                "document" => m.document.and_then(|c| c.caption),
-                _ => None,
+                _ => media.as_ref().and_then(|c| c.caption.clone()),
             };
+            let files = media
+                .and_then(|c| {
+                    Some(InboundFile {
+                        handle: c.id?,
+                        name: c.filename,
+                        size: None,
+                    })
+                })
+                .into_iter()
+                .collect();
             out.push(Event::Message {
                 from: m.from,
                 id: m.id,
                 context_id: m.context.and_then(|c| c.id),
                 text,
                 is_button: m.kind == "button",
+                files,
             });
         }
         for s in change.value.statuses {
@@ -493,7 +515,8 @@ mod tests {
                 id: "wamid.TEST1".into(),
                 context_id: None,
                 text: Some("Hi".into()),
-                is_button: false
+                is_button: false,
+                files: vec![],
             }]
         );
         let reply = r#"{"object":"whatsapp_business_account","entry":[{"id":"1","changes":[{"field":"messages","value":{"messaging_product":"whatsapp",
@@ -507,7 +530,8 @@ mod tests {
                     id: "wamid.R1".into(),
                     context_id: Some("wamid.OURS".into()),
                     text: Some("Yes!".into()),
-                    is_button: false
+                    is_button: false,
+                    files: vec![],
                 },
                 Event::Status {
                     id: "wamid.OURS".into(),
@@ -517,5 +541,21 @@ mod tests {
             ]
         );
         assert!(parse_webhook(b"not json").is_none());
+        // An agent's swipe-replied document (CHANNELS.md §1.7 shape).
+        let doc = r#"{"entry":[{"changes":[{"value":{"messages":[{"from":"16505551234","id":"wamid.D1","timestamp":"1","type":"document",
+            "context":{"id":"wamid.OURS"},"document":{"filename":"receipt.pdf","mime_type":"application/pdf","sha256":"x","id":"987"}}]}}]}]}"#;
+        let events: [Event; 1] = parse_webhook(doc.as_bytes()).unwrap().try_into().unwrap();
+        let [Event::Message { text, files, .. }] = events else {
+            panic!("one message")
+        };
+        assert_eq!(text, None);
+        assert_eq!(
+            files,
+            vec![InboundFile {
+                handle: "987".into(),
+                name: Some("receipt.pdf".into()),
+                size: None
+            }]
+        );
     }
 }

@@ -2,13 +2,15 @@
 //! free-form text inside a number's 24-hour window, the approved template outside it (and when
 //! a free-form send is refused for the window, at once or later by a `failed` status). Agents
 //! answer by swipe-replying: every wamid we send is mapped to its conversation. Contacts the
-//! business writes to first get the same treatment on their own number.
+//! business writes to first get the same treatment on their own number. Files go as media
+//! messages inside the window ([`media`]); agents' files come back by media id.
 
 pub mod api;
+pub mod media;
 mod webhook;
 mod window;
 
-use super::{Delivery, Driver, Failure, Hook, Recipient, Target};
+use super::{Delivery, Driver, Failure, Hook, InboundFile, Recipient, Relay, RelayFile, Target};
 use crate::error::Result;
 use api::Addressee;
 use beckon_shared::proto::v1::{WhatsappSecrets, WhatsappSettings};
@@ -81,6 +83,92 @@ impl Whatsapp {
         d.map_remote(&wamid).await?;
         d.record(Recipient::Address(to.to), &wamid)
     }
+
+    /// A message with files to one number. Inside the window: `text` (which links the files
+    /// WhatsApp cannot carry), then each other file as a media message captioned `caption`,
+    /// each recorded as it lands; a file WhatsApp refuses goes as its line with a link.
+    /// Outside the window: [`Whatsapp::send`] (the template links every file).
+    async fn send_with_files(
+        &self,
+        d: &Delivery<'_>,
+        to: &Addressee<'_>,
+        (text, template_text, caption): (&str, &str, &str),
+        files: &[RelayFile<'_>],
+    ) -> std::result::Result<(), Failure> {
+        let native: Vec<_> = files
+            .iter()
+            .filter_map(|f| media::kind(f).map(|k| (f, k)))
+            .collect();
+        if native.is_empty() || d.fallback {
+            return self.send(d, to, text, template_text).await;
+        }
+        let last_inbound = window::last_inbound(&d.db()?, &d.envelope.site, to.to)
+            .await
+            .map_err(Failure::internal)?;
+        if !api::window_open(last_inbound, d.now()) {
+            return self.send(d, to, text, template_text).await;
+        }
+        let recipient = Recipient::Address(to.to);
+        let mut last = String::new();
+        if !text.is_empty() && !d.part_delivered(recipient, "text")? {
+            let wamid = match api::parse_sent(&d.send(&api::send_text(to, text)).await?) {
+                // Closed after all: the template, which names every file.
+                Err(Failure::NeedsTemplate) => {
+                    let template = self.template(d, to, template_text);
+                    let wamid = api::parse_sent(&d.send(&template).await?)?;
+                    d.map_remote(&wamid).await?;
+                    return d.record(recipient, &wamid);
+                }
+                other => other?,
+            };
+            d.map_remote(&wamid).await?;
+            d.record_part(recipient, "text", &wamid)?;
+            last = wamid;
+        }
+        for (file, kind) in native {
+            let key = format!("file:{}", file.attachment.id);
+            if d.part_delivered(recipient, &key)? {
+                continue;
+            }
+            let wamid = match self.media_message(d, to, (file, kind), caption).await {
+                Err(Failure::Rejected { reason }) => {
+                    worker::console_warn!("whatsapp refused a file ({reason}): sent as a link");
+                    let line = format!("{caption}: {}", file.line());
+                    api::parse_sent(&d.send(&api::send_text(to, &line)).await?)?
+                }
+                other => other?,
+            };
+            d.map_remote(&wamid).await?;
+            d.record_part(recipient, &key, &wamid)?;
+            last = wamid;
+        }
+        d.record(recipient, &last)
+    }
+
+    /// Uploads `file` to the business number's media, then sends it by id.
+    async fn media_message(
+        &self,
+        d: &Delivery<'_>,
+        to: &Addressee<'_>,
+        (file, kind): (&RelayFile<'_>, media::Kind),
+        caption: &str,
+    ) -> std::result::Result<String, Failure> {
+        let id = media::parse_upload(&d.send(&media::upload(to, file)).await?)?;
+        api::parse_sent(&d.send(&media::send(to, kind, &id, file, caption)).await?)
+    }
+}
+
+/// `relay` with only the files that cannot go as WhatsApp media: those its text links.
+fn linked_only<'a>(relay: &Relay<'a>) -> Relay<'a> {
+    Relay {
+        files: relay
+            .files
+            .iter()
+            .filter(|f| media::kind(f).is_none())
+            .cloned()
+            .collect(),
+        ..relay.clone()
+    }
 }
 
 impl Driver for Whatsapp {
@@ -91,16 +179,30 @@ impl Driver for Whatsapp {
             // A message to every agent number not served yet.
             (Target::Agents(_), Some(m)) => {
                 let relay = d.relay(m);
+                let text_relay = linked_only(&relay);
+                let caption = relay.speaker();
                 for number in &self.settings.agent_numbers {
                     let to = Recipient::Address(number);
                     if d.delivered(to)? {
                         continue;
                     }
                     let first = d.first_to(to)?;
-                    let text = api::message_text(&relay, first);
+                    // A first message or one with text says it; files alone need no text.
+                    let text = match first
+                        || !text_relay.body.is_empty()
+                        || !text_relay.files.is_empty()
+                    {
+                        true => api::message_text(&text_relay, first),
+                        false => String::new(),
+                    };
                     let template_text = api::template_text(&relay, first);
-                    self.send(d, &self.to(number), &text, &template_text)
-                        .await?;
+                    self.send_with_files(
+                        d,
+                        &self.to(number),
+                        (&text, &template_text, &caption),
+                        &relay.files,
+                    )
+                    .await?;
                 }
                 Ok(())
             }
@@ -125,25 +227,54 @@ impl Driver for Whatsapp {
                     return Ok(());
                 }
                 let site = &d.envelope.site_name;
-                let (text, template_text) = match message {
-                    Some(m) => {
-                        // Files go as lines with links (WhatsApp media messages: not yet).
-                        let body = d.relay(m).text_within(api::MAX_TEXT_CHARS);
-                        let text = match &m.author {
-                            Some(a) => format!("{a} ({site}): {body}"),
-                            None => format!("{site}: {body}"),
-                        };
-                        (text, body)
-                    }
-                    None => (d.text().to_owned(), d.text().to_owned()),
+                let Some(m) = message else {
+                    return self.send(d, &self.to(number), d.text(), d.text()).await;
                 };
-                let text = super::api::clip(&text, api::MAX_TEXT_CHARS);
-                self.send(d, &self.to(number), &text, &template_text).await
+                let relay = d.relay(m);
+                let speaker = match &m.author {
+                    Some(a) => format!("{a} ({site})"),
+                    None => site.clone(),
+                };
+                let linked = linked_only(&relay);
+                let text = match linked.body.is_empty() && linked.files.is_empty() {
+                    true => String::new(),
+                    false => {
+                        let body = linked.text_within(api::MAX_TEXT_CHARS);
+                        super::api::clip(&format!("{speaker}: {body}"), api::MAX_TEXT_CHARS)
+                            .into_owned()
+                    }
+                };
+                let template_text = relay.text_within(api::MAX_TEXT_CHARS);
+                self.send_with_files(
+                    d,
+                    &self.to(number),
+                    (&text, &template_text, &speaker),
+                    &relay.files,
+                )
+                .await
             }
         }
     }
 
     async fn webhook(&self, req: Request, hook: &Hook<'_>) -> Result<Response> {
         webhook::handle(self, req, hook).await
+    }
+
+    /// The media's URL (valid five minutes), then its bytes, both with the access token.
+    async fn download(
+        &self,
+        file: &InboundFile,
+        max_bytes: u64,
+        timeout_ms: u64,
+    ) -> std::result::Result<Vec<u8>, Failure> {
+        let token = &self.secrets.access_token;
+        let at = media::locate(
+            self.settings.api_base(),
+            &self.settings.graph_version,
+            token,
+            &file.handle,
+        );
+        let located = crate::transport::send(&at, timeout_ms, None).await?;
+        crate::transport::download(&media::download(&located, token)?, timeout_ms, max_bytes).await
     }
 }

@@ -61,6 +61,7 @@ async fn handle_event(ch: &Whatsapp, hook: &Hook<'_>, event: api::Event) -> Resu
             context_id,
             text,
             is_button,
+            files,
         } => {
             // Any message opens (refreshes) that number's 24-hour window.
             window::touch(&hook.db()?, hook.site, &from, hook.now()).await?;
@@ -78,13 +79,14 @@ async fn handle_event(ch: &Whatsapp, hook: &Hook<'_>, event: api::Event) -> Resu
                     .contact_message(thread, (CONTACT_EVENTS, &id), &text)
                     .await;
             }
-            if let (Some(context), Some(text), false) = (context_id, text, is_button) {
+            let said = text.is_some() || !files.is_empty();
+            if let (Some(context), true, false) = (context_id, said, is_button) {
                 let inbound = Inbound {
                     thread_key: context,
                     event_key: id,
                     author: None,
-                    text,
-                    files: vec![],
+                    text: text.unwrap_or_default(),
+                    files,
                 };
                 hook.agent_reply(inbound, ch).await?;
             }
