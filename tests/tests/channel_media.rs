@@ -436,3 +436,98 @@ async fn whatsapp_carries_files_by_media_id_inside_the_window_and_links_outside(
         assert_eq!(sha256(&r.bytes().await.unwrap()), sha256(bytes), "{name}");
     }
 }
+
+const SLACK_SIGNING: &str = "8f742231b10e8888abcd99yyyzzz85a5";
+
+#[tokio::test]
+async fn slack_shares_files_into_the_thread_and_takes_agents_files_back() {
+    use beckon_tests::fakes::slack::FakeSlack;
+    let api = Api::new(&edge::shared().url);
+    let fake = FakeSlack::start("xoxb-test-token", &["C123ABC456"]).await;
+    let site = unique("slm");
+    api.create_site(&site).await;
+    let r = api
+        .send(
+            api.admin(Method::PUT, &format!("/api/v1/admin/sites/{site}/channels/slack"))
+                .json(&json!({"settings": {"kind": "slack", "channel_id": "C123ABC456", "api_base": fake.base},
+                              "secrets": {"kind": "slack", "bot_token": fake.token, "signing_secret": SLACK_SIGNING}})),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{:?}", r.body);
+    let c = api.start_conversation(&site, None).await;
+    let mut ws = api.visitor_socket(&c).await;
+    let up = Uploader {
+        api: &api,
+        conversation: c.conversation_id.clone(),
+        bearer: c.visitor_token.clone(),
+    };
+
+    // A screenshot and a PDF with a line: the root, then both files shared into its thread
+    // with the line as their comment.
+    let (shot, quote) = (png(800, 600, 25_000), pdf(45_000));
+    send_files(
+        &up,
+        &mut ws,
+        "Broken <here>",
+        &[("screen.png", &shot), ("quote.pdf", &quote)],
+    )
+    .await;
+    let posted = eventually(WAIT, "root and files", || async {
+        Some(fake.posted()).filter(|p| p.len() >= 2)
+    })
+    .await;
+    let (root, shared) = (&posted[0], &posted[1]);
+    assert!(root.thread_ts.is_none());
+    assert_eq!(shared.thread_ts.as_deref(), Some(root.ts.as_str()));
+    assert_eq!(shared.text, "*Visitor*: Broken &lt;here&gt;");
+    let files: Vec<(String, String)> = shared
+        .files
+        .iter()
+        .map(|(t, b)| (t.clone(), sha256(b)))
+        .collect();
+    assert_eq!(
+        files,
+        [
+            ("screen.png".to_owned(), sha256(&shot)),
+            ("quote.pdf".to_owned(), sha256(&quote))
+        ]
+    );
+
+    // The agent answers in the thread with a photo and a document.
+    let (photo, manual) = (jpeg(33_000), pdf(21_000));
+    let event = fake.file_share_event(
+        ("C123ABC456", &root.ts),
+        "U2222222",
+        "Here you go",
+        &[
+            ("shop.jpg", "image/jpeg", photo.clone()),
+            ("manual.pdf", "application/pdf", manual.clone()),
+        ],
+    );
+    let hook = format!("{}/hooks/slack/{site}", api.base);
+    let (status, _) = FakeSlack::deliver(
+        &hook,
+        SLACK_SIGNING,
+        beckon_tests::fakes::unix_now(),
+        &event,
+        None,
+    )
+    .await;
+    assert_eq!(status, 200);
+    let m = agent_message(&mut ws).await;
+    assert_eq!(
+        (m.body.as_str(), m.via.as_deref()),
+        ("Here you go", Some("slack"))
+    );
+    let names: Vec<&str> = m.attachments.iter().map(|a| a.name.as_str()).collect();
+    assert_eq!(names, ["shop.jpg", "manual.pdf"]);
+    for (a, bytes) in m.attachments.iter().zip([&photo, &manual]) {
+        let r = up.download(&a.url, None).await;
+        assert_eq!(
+            sha256(&r.bytes().await.unwrap()),
+            sha256(bytes),
+            "{}",
+            a.name
+        );
+    }
+}

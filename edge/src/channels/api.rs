@@ -42,6 +42,26 @@ impl ApiRequest {
         }
     }
 
+    /// A form-encoded `POST` with a bearer token.
+    pub(crate) fn form(url: String, bearer: &str, fields: &[(&str, &str)]) -> ApiRequest {
+        let body = worker::url::form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(fields)
+            .finish();
+        ApiRequest {
+            method: "POST",
+            url,
+            headers: vec![
+                (
+                    "content-type",
+                    "application/x-www-form-urlencoded".to_owned(),
+                ),
+                ("authorization", format!("Bearer {bearer}")),
+            ],
+            body,
+            file: None,
+        }
+    }
+
     /// A `GET` of `url` (a file download), with a bearer token if given.
     pub(crate) fn get(url: String, bearer: Option<&str>) -> ApiRequest {
         ApiRequest {

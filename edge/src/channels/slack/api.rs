@@ -3,7 +3,7 @@
 //! back as `message` events, signed with `v0` HMAC signatures inside a 5-minute window.
 //! Thread key: `<channel>:<root ts>`.
 
-use crate::channels::api::{ApiRequest, ApiResponse, Failure, Inbound, Relay};
+use crate::channels::api::{ApiRequest, ApiResponse, Failure, Inbound, InboundFile, Relay};
 use serde::Deserialize;
 use serde_json::json;
 
@@ -76,39 +76,31 @@ pub fn post_test(api_base: &str, token: &str, channel: &str, text: &str) -> ApiR
     )
 }
 
-#[derive(Deserialize)]
-struct Answer {
-    ok: bool,
-    #[serde(default)]
-    ts: Option<String>,
-    #[serde(default)]
-    error: Option<String>,
-}
-
-/// `chat.postMessage`'s answer → the message's `ts`.
-pub fn parse_posted(resp: &ApiResponse) -> Result<String, Failure> {
+/// A Web API answer's body when `ok`, else why not (HTTP 429 and Slack's error names
+/// classified).
+pub(super) fn answer(resp: &ApiResponse) -> Result<serde_json::Value, Failure> {
+    let retry_after = || {
+        resp.retry_after
+            .as_deref()
+            .and_then(crate::channels::api::parse_retry_after)
+    };
     if resp.status == 429 {
         return Err(Failure::Retry {
-            after_ms: resp
-                .retry_after
-                .as_deref()
-                .and_then(crate::channels::api::parse_retry_after),
+            after_ms: retry_after(),
             reason: "slack: rate limited".into(),
         });
     }
-    let Ok(answer) = serde_json::from_str::<Answer>(&resp.body) else {
+    let Ok(v) = serde_json::from_str::<serde_json::Value>(&resp.body) else {
         return Err(Failure::from_status(
             resp.status,
             resp.retry_after.as_deref(),
             "slack",
         ));
     };
-    if answer.ok {
-        return answer.ts.ok_or(Failure::Permanent {
-            reason: "slack: answer without ts".into(),
-        });
+    if v["ok"].as_bool() == Some(true) {
+        return Ok(v);
     }
-    let error = answer.error.unwrap_or_else(|| "unknown_error".into());
+    let error = v["error"].as_str().unwrap_or("unknown_error").to_owned();
     Err(match error.as_str() {
         "ratelimited"
         | "rate_limited"
@@ -116,19 +108,30 @@ pub fn parse_posted(resp: &ApiResponse) -> Result<String, Failure> {
         | "service_unavailable"
         | "fatal_error"
         | "request_timeout" => Failure::Retry {
-            after_ms: resp
-                .retry_after
-                .as_deref()
-                .and_then(crate::channels::api::parse_retry_after),
+            after_ms: retry_after(),
             reason: format!("slack: {error}"),
         },
-        "msg_too_long" | "no_text" | "invalid_blocks" => Failure::Rejected {
+        "msg_too_long"
+        | "no_text"
+        | "invalid_blocks"
+        | "file_not_found"
+        | "file_upload_size_exceeded" => Failure::Rejected {
             reason: format!("slack: {error}"),
         },
         _ => Failure::Permanent {
             reason: format!("slack: {error}"),
         },
     })
+}
+
+/// `chat.postMessage`'s answer → the message's `ts`.
+pub fn parse_posted(resp: &ApiResponse) -> Result<String, Failure> {
+    answer(resp)?["ts"]
+        .as_str()
+        .map(str::to_owned)
+        .ok_or(Failure::Permanent {
+            reason: "slack: answer without ts".into(),
+        })
 }
 
 /// Why a signed request was refused.
@@ -220,6 +223,21 @@ struct MessageEvent {
     ts: Option<String>,
     #[serde(default)]
     thread_ts: Option<String>,
+    /// Files shared with the message (`subtype: file_share`).
+    #[serde(default)]
+    files: Vec<SlackFile>,
+}
+
+#[derive(Deserialize)]
+struct SlackFile {
+    #[serde(default)]
+    name: Option<String>,
+    #[serde(default)]
+    size: Option<u64>,
+    #[serde(default)]
+    url_private_download: Option<String>,
+    #[serde(default)]
+    url_private: Option<String>,
 }
 
 /// Undoes Slack's `&amp;`/`&lt;`/`&gt;` so the visitor sees what the agent typed.
@@ -245,18 +263,35 @@ pub fn parse_event(raw: &[u8]) -> Option<Event> {
                 .filter_map(|a| a.user_id.as_deref())
                 .collect::<Vec<_>>();
             let is_reply = e.thread_ts.is_some() && e.thread_ts != e.ts;
-            let from_a_person = e.subtype.is_none()
+            // A message with files has subtype `file_share`; every other subtype is an edit,
+            // a deletion, a bot or a broadcast copy.
+            let plain = matches!(e.subtype.as_deref(), None | Some("file_share"));
+            let from_a_person = plain
                 && e.bot_id.is_none()
                 && e.user.as_deref().is_some_and(|u| !ours.contains(&u));
             if e.kind != "message" || !is_reply || !from_a_person {
+                return Some(Event::Ignored);
+            }
+            let files: Vec<InboundFile> = e
+                .files
+                .into_iter()
+                .filter_map(|f| {
+                    Some(InboundFile {
+                        handle: f.url_private_download.or(f.url_private)?,
+                        name: f.name,
+                        size: f.size,
+                    })
+                })
+                .collect();
+            if e.text.as_deref().unwrap_or_default().is_empty() && files.is_empty() {
                 return Some(Event::Ignored);
             }
             Some(Event::Reply(Inbound {
                 thread_key: thread_key(&e.channel?, &e.thread_ts?),
                 event_key: env.event_id?,
                 author: None,
-                text: unescape(&e.text?),
-                files: vec![],
+                text: unescape(e.text.as_deref().unwrap_or_default()),
+                files,
             }))
         }
         _ => Some(Event::Ignored),
