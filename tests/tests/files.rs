@@ -454,3 +454,71 @@ async fn deleting_a_conversation_deletes_its_files_and_messages() {
         404
     );
 }
+
+#[tokio::test]
+async fn deleting_a_visitor_deletes_all_their_conversations_and_files() {
+    let api = api();
+    let site = unique("files-forget");
+    api.create_site(&site).await;
+    let first = api.start_conversation(&site, None).await;
+    let second = api
+        .start_conversation(&site, Some(&first.visitor_token))
+        .await;
+    assert_eq!(
+        first.visitor_id, second.visitor_id,
+        "one visitor, two conversations"
+    );
+    let other = api.start_conversation(&site, None).await;
+    let mut links = Vec::new();
+    for c in [&first, &second, &other] {
+        let up = Uploader {
+            api: &api,
+            conversation: c.conversation_id.clone(),
+            bearer: c.visitor_token.clone(),
+        };
+        let done = up
+            .upload("f1", "id-card.png", &files::png(300, 200, 9_000), None)
+            .await
+            .unwrap();
+        let url = done.attachment.unwrap().url;
+        assert_eq!(up.download(&url, None).await.status(), 200);
+        links.push((up, url));
+    }
+
+    let path = format!("/api/v1/admin/sites/{site}/contacts/{}", first.visitor_id);
+    let r = api.send(api.admin(reqwest::Method::DELETE, &path)).await;
+    assert_eq!(r.status, 204, "{:?}", r.body);
+    // Both of their conversations and files are gone; the other visitor's are not.
+    for (up, url) in &links[..2] {
+        assert_eq!(up.download(url, None).await.status(), 404);
+    }
+    assert_eq!(links[2].0.download(&links[2].1, None).await.status(), 200);
+    for c in [&first, &second] {
+        let gone = api
+            .send(api.admin(
+                reqwest::Method::GET,
+                &format!("/api/v1/admin/conversations/{}", c.conversation_id),
+            ))
+            .await;
+        assert_eq!(gone.status, 404);
+    }
+    // Their token opens nothing new: the visitor no longer exists.
+    let again = api
+        .send(
+            api.post(&format!("/api/v1/sites/{site}/conversations"))
+                .bearer_auth(&first.visitor_token)
+                .json(&serde_json::json!({"page_url": "https://shop.example/"})),
+        )
+        .await;
+    assert_ne!(
+        again.body["visitor_id"],
+        serde_json::json!(first.visitor_id.as_str())
+    );
+    assert_eq!(
+        api.send(api.admin(reqwest::Method::DELETE, &path))
+            .await
+            .status,
+        404,
+        "deleting again"
+    );
+}

@@ -175,12 +175,18 @@ pub async fn delete_conversation(
     id: &ConversationId,
 ) -> Result<Response> {
     authenticate(req, edge).await?;
+    erase_conversation(edge, id).await?;
+    Ok(Response::empty()?.with_status(204))
+}
+
+/// Deletes a conversation everywhere: its object (messages, files in R2, sockets), the
+/// hub's pending summary and its D1 rows.
+pub async fn erase_conversation(edge: &Edge, id: &ConversationId) -> Result<()> {
     let client = ConversationClient::new(&edge.env, id)?;
     let summary = client.summary(&agent("api", None)).await?;
     client.erase(&agent("api", None)).await?;
     site_hub::forget(&edge.env, &summary.site, id).await?;
-    conversations::delete(&edge.db()?, id).await?;
-    Ok(Response::empty()?.with_status(204))
+    conversations::delete(&edge.db()?, id).await
 }
 
 /// `GET /api/v1/admin/conversations/{id}/relays`: the conversation's relays to channels

@@ -72,6 +72,7 @@ pub enum Route {
     Identify(SiteKey),
     AdminContacts(SiteKey),
     AdminContactOutreach(SiteKey, VisitorId),
+    AdminDeleteContact(SiteKey, VisitorId),
 }
 
 /// Maps a request line to a route: unknown paths are `not_found`, known paths with another
@@ -188,6 +189,10 @@ pub fn resolve(method: &Method, path: &str) -> Result<Route> {
             site(v[0]).map(|s| Route::AdminReachOut(s, v[1].to_owned())),
         )],
         paths::ADMIN_CONTACTS => vec![(Get, site(v[0]).map(Route::AdminContacts))],
+        paths::ADMIN_CONTACT => vec![(
+            Delete,
+            site(v[0]).and_then(|s| Ok(Route::AdminDeleteContact(s, VisitorId::parse(v[1])?))),
+        )],
         paths::ADMIN_CONTACT_OUTREACH => vec![(
             Post,
             site(v[0]).and_then(|s| Ok(Route::AdminContactOutreach(s, VisitorId::parse(v[1])?))),
@@ -284,6 +289,7 @@ async fn run(route: Route, req: Request, edge: &Edge) -> Result<Response> {
         Route::Identify(site) => visitor::identify(req, edge, &site).await,
         Route::AdminContacts(site) => contacts::list(&req, edge, &site).await,
         Route::AdminContactOutreach(site, v) => contacts::reach_out(req, edge, &site, &v).await,
+        Route::AdminDeleteContact(site, v) => contacts::delete(&req, edge, &site, &v).await,
         Route::AdminListChannels(site) => channels::list(&req, edge, &site).await,
         Route::AdminPutChannel(site, kind) => channels::put(req, edge, &site, kind).await,
         Route::AdminDeleteChannel(site, kind) => channels::delete(&req, edge, &site, kind).await,

@@ -101,6 +101,55 @@ impl ContactRow {
     }
 }
 
+/// The conversations a visitor of `site` holds.
+pub async fn conversations_of(
+    db: &D1Database,
+    site: &SiteKey,
+    id: &VisitorId,
+) -> Result<Vec<ConversationId>> {
+    #[derive(Deserialize)]
+    struct Row {
+        id: String,
+    }
+    let rows: Vec<Row> = stmt(
+        db,
+        "SELECT id FROM conversations WHERE site_key = ?1 AND visitor_id = ?2",
+        &[Arg::Str(site.as_str()), Arg::Str(id.as_str())],
+    )?
+    .all()
+    .await?
+    .results()?;
+    rows.into_iter()
+        .map(|r| ConversationId::parse(&r.id).map_err(Into::into))
+        .collect()
+}
+
+/// Forgets a visitor of `site`: their record (name, email, phone, Telegram chat), their
+/// threads on contact channels and their number's WhatsApp window.
+pub async fn delete(db: &D1Database, site: &SiteKey, id: &VisitorId) -> Result<()> {
+    let args = [Arg::Str(site.as_str()), Arg::Str(id.as_str())];
+    db.batch(vec![
+        stmt(
+            db,
+            "DELETE FROM whatsapp_windows WHERE site_key = ?1 AND phone IN
+               (SELECT phone FROM visitors WHERE site_key = ?1 AND id = ?2 AND phone IS NOT NULL)",
+            &args,
+        )?,
+        stmt(
+            db,
+            "DELETE FROM contact_threads WHERE site_key = ?1 AND visitor_id = ?2",
+            &args,
+        )?,
+        stmt(
+            db,
+            "DELETE FROM visitors WHERE site_key = ?1 AND id = ?2",
+            &args,
+        )?,
+    ])
+    .await?;
+    Ok(())
+}
+
 /// Identified visitors, most recently seen first.
 pub async fn contacts(db: &D1Database, site: &SiteKey, limit: usize) -> Result<Vec<Contact>> {
     let rows: Vec<ContactRow> = stmt(

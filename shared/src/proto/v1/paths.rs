@@ -41,6 +41,7 @@ pub const ADMIN_METRICS: &str = "/api/v1/admin/metrics";
 pub const ADMIN_PRESENCE: &str = "/api/v1/admin/sites/{site}/presence";
 pub const ADMIN_REACH_OUT: &str = "/api/v1/admin/sites/{site}/presence/{presence_id}/conversations";
 pub const ADMIN_CONTACTS: &str = "/api/v1/admin/sites/{site}/contacts";
+pub const ADMIN_CONTACT: &str = "/api/v1/admin/sites/{site}/contacts/{visitor_id}";
 pub const ADMIN_CONTACT_OUTREACH: &str =
     "/api/v1/admin/sites/{site}/contacts/{visitor_id}/conversations";
 /// Inbound webhooks of a channel for a site.
@@ -84,6 +85,7 @@ pub const ALL: &[&str] = &[
     ADMIN_PRESENCE,
     ADMIN_REACH_OUT,
     ADMIN_CONTACTS,
+    ADMIN_CONTACT,
     ADMIN_CONTACT_OUTREACH,
     HOOK,
 ];
