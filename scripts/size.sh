@@ -12,6 +12,13 @@ row "widget  beckon_widget_bg.wasm" dist/public/widget/beckon_widget_bg.wasm
 row "widget  beckon_widget.js (glue)" dist/public/widget/beckon_widget.js
 total=$(( $(gz dist/public/widget/beckon_widget_bg.wasm) + $(gz dist/public/widget/beckon_widget.js) + $(gz dist/public/widget/boot.js) + $(gz dist/public/widget/app.css) ))
 printf '  %-34s %29s B gzip\n' "widget  app total (wasm+glue+css)" "$total"
+# The attachment code's own share of the widget's code (names survive until wasm-opt), and
+# the gzip bytes that share stands for.
+parts=$(cargo run --quiet -p beckon-tests --bin wasm_parts -- build/wasm-bindgen/beckon_widget/beckon_widget_bg.wasm \
+    "attachments=beckon_client::upload,beckon_client::components::attachment,beckon_client::components::files,beckon_shared::media,proto::v1::uploads,message::Attachment")
+share=$(sed -n 's/.*attachments *[0-9]* B *\([0-9.]*\) %.*/\1/p' <<< "$parts")
+printf '  %-34s %s %% of its code ≈ %s B gzip\n' "widget  attachment code" "$share" \
+    "$(awk -v s="$share" -v g="$(gz dist/public/widget/beckon_widget_bg.wasm)" 'BEGIN { printf "%d", s * g / 100 }')"
 row "inbox   beckon_console_bg.wasm" dist/public/console/beckon_console_bg.wasm
 bundle=$(wrangler deploy --dry-run --outdir build/deploy-dry-run 2>&1 | grep -E 'Total Upload' || true)
 printf '  %-34s %s\n' "worker  bundle (wrangler dry-run)" "${bundle#Total Upload: }"
