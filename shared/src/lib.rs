@@ -8,6 +8,7 @@ pub mod limits;
 pub mod media;
 pub mod proto;
 pub mod rules;
+pub mod tagged;
 pub mod text;
 pub mod transcript;
 

@@ -3,17 +3,17 @@
 //! host origin the edge vetted, and only post to that origin.
 
 use gloo_events::EventListener;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use wasm_bindgen::{JsCast, JsValue};
 
+beckon_shared::tagged! {
 /// Messages from the loader.
-#[derive(Clone, Debug, PartialEq, Deserialize)]
-#[serde(tag = "t", rename_all = "snake_case")]
-pub enum FromHost {
-    Open,
-    Close,
+#[derive(Clone, Debug, PartialEq)]
+pub enum FromHost: tag "t", other Unknown {
+    "open" => Open,
+    "close" => Close,
     /// The host page's address (sent on ready and on SPA navigations).
-    Page {
+    "page" => Page {
         url: String,
         #[serde(default)]
         title: String,
@@ -21,26 +21,25 @@ pub enum FromHost {
         referrer: String,
     },
     /// What the loader observes on the host page (sent every second once the app runs).
-    Sig {
+    "sig" => Sig {
         sig: crate::proactive::Signals,
         #[serde(default)]
         w: u32,
         #[serde(default)]
         c: bool,
     },
-    Identify {
+    "identify" => Identify {
         traits: serde_json::Value,
     },
-    Track {
+    "track" => Track {
         name: String,
         #[serde(default)]
         props: serde_json::Value,
     },
-    Trigger {
+    "trigger" => Trigger {
         name: String,
     },
-    #[serde(other)]
-    Unknown,
+}
 }
 
 /// Messages to the loader.

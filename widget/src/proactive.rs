@@ -5,11 +5,11 @@
 
 use beckon_shared::rules::{choose, Caps, Context, DeviceKind, Rule};
 use beckon_shared::{RuleId, SiteKey};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
 
 /// What the loader observed on the host page (short names: sent every second).
-#[derive(Clone, Debug, Default, PartialEq, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct Signals {
     /// Page URL, landing URL, referrer.

@@ -44,24 +44,39 @@ pub struct Teaser {
     pub buttons: Vec<CtaButton>,
 }
 
-/// A call-to-action button on a teaser. (`deny_unknown_fields` cannot be combined with the
-/// flattened action.)
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+/// A call-to-action button on a teaser: `{"label": …, "action": …, …}` (the action's fields
+/// beside the label).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct CtaButton {
     pub label: String,
     #[serde(flatten)]
     pub action: CtaAction,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "action", rename_all = "snake_case")]
-pub enum CtaAction {
+/// Read without serde's flatten (which buffers): the label taken out, the rest is the action.
+impl<'de> Deserialize<'de> for CtaButton {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<CtaButton, D::Error> {
+        use serde::de::Error;
+        let mut object = serde_json::Value::deserialize(d)?;
+        let label = match object.as_object_mut().and_then(|o| o.remove("label")) {
+            Some(serde_json::Value::String(label)) => label,
+            _ => return Err(D::Error::missing_field("label")),
+        };
+        let action = CtaAction::deserialize(object).map_err(D::Error::custom)?;
+        Ok(CtaButton { label, action })
+    }
+}
+
+crate::tagged! {
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum CtaAction: tag "action" {
     /// Send the label as the visitor's reply (starts the conversation).
-    Reply,
+    "reply" => Reply,
     /// Open the chat.
-    Open,
+    "open" => Open,
     /// Open a page of the site in a new tab.
-    Link { url: String },
+    "link" => Link { url: String },
+}
 }
 
 /// How often a rule may show its teaser to one visitor. A dismissed teaser never shows again.
@@ -129,91 +144,92 @@ pub enum Weekday {
     Sat,
 }
 
+crate::tagged! {
 /// When a rule may fire. Serialized as `{"if": "<kind>", …}`.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "if", rename_all = "snake_case", deny_unknown_fields)]
-pub enum Condition {
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Condition: tag "if", #[serde(deny_unknown_fields)] {
     /// Every condition holds.
-    All {
+    "all" => All {
         of: Vec<Condition>,
     },
     /// At least one holds.
-    Any {
+    "any" => Any {
         of: Vec<Condition>,
     },
     /// The condition does not hold.
-    Not {
+    "not" => Not {
         cond: Box<Condition>,
     },
     /// The page URL equals `exact` or matches `glob` (`*` = anything). Patterns with `://` are
     /// compared with the full URL, others with the path. Re-checked on SPA route changes.
-    Url {
+    "url" => Url {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         exact: Option<String>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         glob: Option<String>,
     },
     /// The single-page app changed route at least this many times (`pushState`, `popstate`).
-    RouteChanged {
+    "route_changed" => RouteChanged {
         at_least: u32,
     },
     /// Seconds the page has been visible.
-    ActiveTime {
+    "active_time" => ActiveTime {
         secs: u32,
     },
     /// Seconds since the visit started (across pages only with `remember_visitors`).
-    TimeOnSite {
+    "time_on_site" => TimeOnSite {
         secs: u32,
     },
     /// Scrolled at least this far down the page, in percent.
-    Scroll {
+    "scroll" => Scroll {
         percent: u8,
     },
     /// The visitor is about to leave: the pointer left through the top edge (desktop), or a
     /// fast scroll back up (touch).
-    ExitIntent,
+    "exit_intent" => ExitIntent,
     /// Visitor is returning (`true`) or new (`false`). Unknown unless the visitor chatted
     /// before or the site remembers visitors: an unknown visitor matches neither.
-    Returning {
+    "returning" => Returning {
         is: bool,
     },
     /// This visit is at least the n-th (same knowledge rule as `returning`).
-    Visits {
+    "visits" => Visits {
         at_least: u32,
     },
     /// The referrer (full URL) matches the glob.
-    Referrer {
+    "referrer" => Referrer {
         glob: String,
     },
     /// A campaign parameter of the landing URL equals a value (case-insensitive).
-    Utm {
+    "utm" => Utm {
         param: UtmParam,
         equals: String,
     },
     /// The host page called `Beckon.trigger(name)`.
-    Event {
+    "event" => Event {
         name: String,
     },
     /// Local time in `tz` (IANA name like `Europe/Berlin`, or a POSIX TZ string) is on one of
     /// `days` between `open` and `close` (`HH:MM`, close exclusive; close before open spans
     /// midnight).
-    BusinessHours {
+    "business_hours" => BusinessHours {
         tz: String,
         days: Vec<Weekday>,
         open: String,
         close: String,
     },
     /// Whether an agent has the inbox open.
-    AgentsOnline {
+    "agents_online" => AgentsOnline {
         is: bool,
     },
-    Device {
+    "device" => Device {
         is: DeviceKind,
     },
     /// The browser language starts with this tag (`de`, `pt-BR`), case-insensitive.
-    Language {
+    "language" => Language {
         prefix: String,
     },
+}
 }
 
 /// Everything rules look at, gathered by the loader and the app.

@@ -8,36 +8,36 @@
 
 use super::{ConversationOrigin, ErrorCode, Message, ReadCursors, Role};
 use crate::ids::{AttachmentId, ClientMsgId, ConversationId, MessageId, Seq};
-use serde::{Deserialize, Serialize};
 
+crate::tagged! {
 /// Frames a client sends.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
-pub enum ClientFrame {
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ClientFrame: tag "type", #[serde(deny_unknown_fields)] {
     /// First frame on every connection: replay everything after `resume_from` (0 = all).
-    Hello { resume_from: Seq },
+    "hello" => Hello { resume_from: Seq },
     /// Post a message. `client_msg_id` is the idempotency key. `attachments` are completed
     /// uploads of this conversation (the body may then be empty).
-    Send {
+    "send" => Send {
         client_msg_id: ClientMsgId,
         body: String,
         #[serde(default, skip_serializing_if = "Vec::is_empty")]
         attachments: Vec<AttachmentId>,
     },
     /// The sender started or stopped typing.
-    Typing { active: bool },
+    "typing" => Typing { active: bool },
     /// The sender has read everything up to and including `seq`.
-    Read { seq: Seq },
+    "read" => Read { seq: Seq },
     /// Keep-alive; answered with `pong`.
-    Ping,
+    "ping" => Ping,
+}
 }
 
+crate::tagged! {
 /// Frames the server sends.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "type", rename_all = "snake_case")]
-pub enum ServerFrame {
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ServerFrame: tag "type", other Unknown {
     /// Answer to `hello`; the replayed messages (`seq > resume_from`) follow it, in order.
-    Welcome {
+    "welcome" => Welcome {
         conversation_id: ConversationId,
         origin: ConversationOrigin,
         /// The conversation's newest `seq` at the time of the hello.
@@ -45,11 +45,11 @@ pub enum ServerFrame {
         read: ReadCursors,
     },
     /// A message, replayed or new.
-    Message {
+    "message" => Message {
         message: Message,
     },
     /// The server stored (or had already stored) the sender's message.
-    Ack {
+    "ack" => Ack {
         client_msg_id: ClientMsgId,
         id: MessageId,
         seq: Seq,
@@ -58,26 +58,24 @@ pub enum ServerFrame {
         duplicate: bool,
     },
     /// The other side started or stopped typing.
-    Typing {
+    "typing" => Typing {
         role: Role,
         active: bool,
     },
     /// A read cursor moved.
-    Read {
+    "read" => Read {
         role: Role,
         seq: Seq,
     },
     /// A frame was refused. `client_msg_id` names the send it concerns, if any.
-    Error {
+    "error" => Error {
         code: ErrorCode,
         message: String,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         client_msg_id: Option<ClientMsgId>,
     },
-    Pong,
-    /// A frame this client version does not know; ignore it.
-    #[serde(other)]
-    Unknown,
+    "pong" => Pong,
+}
 }
 
 impl ServerFrame {
@@ -103,6 +101,7 @@ pub mod close {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde::{Deserialize, Serialize};
     use serde_json::json;
 
     fn round_trip<T>(value: &T, expected: serde_json::Value)

@@ -113,21 +113,19 @@ pub struct ReadCursors {
     pub agent: Seq,
 }
 
+crate::tagged! {
 /// Who started a conversation.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
-pub enum ConversationOrigin {
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub enum ConversationOrigin: tag "kind", other Unknown {
     /// The visitor wrote first.
     #[default]
-    Visitor,
+    "visitor" => Visitor,
     /// The visitor replied to a proactive rule's teaser.
-    Rule { rule_id: String },
+    "rule" => Rule { rule_id: String },
     /// An agent started it ("start new conversation").
-    Agent {
+    "agent" => Agent {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         author: Option<String>,
     },
-    /// A kind of origin this client version does not know.
-    #[serde(other)]
-    Unknown,
+}
 }

@@ -29,12 +29,12 @@ pub struct ReachOut {
     pub author: Option<String>,
 }
 
+crate::tagged! {
 /// What a visitor's chat app tells the site's hub on its presence socket.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "type", rename_all = "snake_case")]
-pub enum PresenceFrame {
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum PresenceFrame: tag "type", other Unknown {
     /// Where the visitor is now. `token`, if the visitor has one, names them to agents.
-    Here {
+    "here" => Here {
         url: String,
         #[serde(default)]
         title: String,
@@ -45,34 +45,30 @@ pub enum PresenceFrame {
         token: Option<String>,
     },
     /// Keep-alive; answered with `pong`.
-    Ping,
-    /// A frame this hub version does not know; ignored.
-    #[serde(other)]
-    Unknown,
+    "ping" => Ping,
+}
 }
 
+crate::tagged! {
 /// What the site's hub tells a visitor's chat app.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "type", rename_all = "snake_case")]
-pub enum HubFrame {
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum HubFrame: tag "type", other Unknown {
     /// First frame: this page session's presence id and how many inbox tabs are open.
-    Welcome {
+    "welcome" => Welcome {
         id: String,
         agents_online: usize,
     },
     /// The number of open inbox tabs changed (the `agents_online` rule condition).
-    Agents {
+    "agents" => Agents {
         online: usize,
     },
     /// An agent started a conversation with this visitor: adopt it.
-    Conversation {
+    "conversation" => Conversation {
         conversation_id: ConversationId,
         visitor_token: String,
     },
-    Pong,
-    /// A frame this client version does not know; ignored.
-    #[serde(other)]
-    Unknown,
+    "pong" => Pong,
+}
 }
 
 #[cfg(test)]
