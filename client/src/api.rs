@@ -74,7 +74,7 @@ pub async fn call(
 }
 
 pub(crate) fn refused(status: u16, text: &str) -> CallError {
-    match serde_json::from_str::<ApiError>(text) {
+    match beckon_shared::json::read::<ApiError>(text) {
         Ok(e) => CallError::Refused {
             status,
             code: e.error.code,
@@ -95,7 +95,7 @@ pub(crate) async fn call_json<T: DeserializeOwned>(
     body: Option<String>,
 ) -> Result<T, CallError> {
     let (_, text) = call(method, url, bearer, body).await?;
-    serde_json::from_str(&text).map_err(|_| CallError::Network)
+    beckon_shared::json::read(&text).map_err(|_| CallError::Network)
 }
 
 /// `POST /api/v1/sites/{site}/conversations`.

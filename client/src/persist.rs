@@ -48,7 +48,7 @@ fn storage() -> Option<web_sys::Storage> {
 pub fn load(site: &SiteKey) -> Saved {
     storage()
         .and_then(|s| s.get_item(&key(site)).ok().flatten())
-        .and_then(|text| serde_json::from_str(&text).ok())
+        .and_then(|text| beckon_shared::json::read(&text).ok())
         .unwrap_or_default()
 }
 

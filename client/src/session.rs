@@ -730,7 +730,7 @@ impl Session {
     }
 
     fn on_frame(&self, text: &str) {
-        let Ok(frame) = serde_json::from_str::<ServerFrame>(text) else {
+        let Ok(frame) = beckon_shared::json::read::<ServerFrame>(text) else {
             return;
         };
         let resolves_pending = matches!(

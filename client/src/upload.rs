@@ -211,6 +211,6 @@ async fn put(
     match status {
         0 | 500.. => Err(CallError::Network),
         400.. => Err(api::refused(status, &text)),
-        _ => serde_json::from_str(&text).map_err(|_| CallError::Network),
+        _ => beckon_shared::json::read(&text).map_err(|_| CallError::Network),
     }
 }

@@ -37,7 +37,7 @@ impl Feed {
             SocketEvent::Open => on_update.emit(FeedUpdate::Connected),
             SocketEvent::Closed => on_update.emit(FeedUpdate::Disconnected),
             SocketEvent::Message(text) => {
-                if let Ok(event) = serde_json::from_str::<InboxEvent>(&text) {
+                if let Ok(event) = beckon_shared::json::read::<InboxEvent>(&text) {
                     on_update.emit(FeedUpdate::Event(event));
                 }
             }

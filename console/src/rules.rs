@@ -91,12 +91,13 @@ impl Draft {
     fn rule(&self) -> Result<Rule, String> {
         let when: Value = serde_json::from_str(&self.when)
             .map_err(|e| format!("Conditions are not valid JSON: {e}"))?;
-        let buttons: Vec<CtaButton> = serde_json::from_str(if self.buttons.trim().is_empty() {
-            "[]"
-        } else {
-            &self.buttons
-        })
-        .map_err(|e| format!("Buttons are not valid: {e}"))?;
+        let buttons: Vec<CtaButton> =
+            beckon_shared::json::read(if self.buttons.trim().is_empty() {
+                "[]"
+            } else {
+                &self.buttons
+            })
+            .map_err(|e| format!("Buttons are not valid: {e}"))?;
         let priority: i32 = self
             .priority
             .trim()
@@ -309,7 +310,7 @@ fn RuleEditor(props: &RuleEditorProps) -> Html {
     };
     let cancel = props.on_cancel.reform(|_: MouseEvent| ());
     let d = &*draft;
-    let preview_buttons: Vec<CtaButton> = serde_json::from_str(&d.buttons).unwrap_or_default();
+    let preview_buttons: Vec<CtaButton> = beckon_shared::json::read(&d.buttons).unwrap_or_default();
     html! {
         <div class="rule-editor">
             <form class="channel-card" onsubmit={save} aria-label="Rule">

@@ -4,6 +4,7 @@
 
 pub mod backoff;
 pub mod ids;
+pub mod json;
 pub mod limits;
 pub mod media;
 pub mod proto;

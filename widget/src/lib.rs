@@ -35,5 +35,5 @@ fn read_boot() -> Option<WidgetBoot> {
         .document()?
         .get_element_by_id("beckon-boot")?
         .text_content()?;
-    serde_json::from_str(&text).ok()
+    beckon_shared::json::read(&text).ok()
 }

@@ -71,13 +71,13 @@ impl Proactive {
             storage(session).and_then(|s| s.get_item(&key).ok().flatten())
         };
         if let Some(c) =
-            get(false, self.key("caps")).and_then(|t| serde_json::from_str::<Caps>(&t).ok())
+            get(false, self.key("caps")).and_then(|t| beckon_shared::json::read::<Caps>(&t).ok())
         {
             self.caps.shown_at = c.shown_at;
             self.caps.dismissed = c.dismissed;
         }
         if let Some(s) = get(true, self.key("session"))
-            .and_then(|t| serde_json::from_str::<BTreeSet<RuleId>>(&t).ok())
+            .and_then(|t| beckon_shared::json::read::<BTreeSet<RuleId>>(&t).ok())
         {
             self.caps.session = s;
         }

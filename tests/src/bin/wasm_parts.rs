@@ -49,7 +49,8 @@ fn main() {
                         Imports::Compact1 { items, .. } => items
                             .into_iter()
                             .filter(|i| i.as_ref().is_ok_and(|i| is_func(&i.ty)))
-                            .count() as u32,
+                            .count()
+                            as u32,
                         Imports::Compact2 { ty, names, .. } => {
                             if is_func(&ty) {
                                 names.count()
@@ -60,7 +61,9 @@ fn main() {
                     };
                 }
             }
-            Payload::CodeSectionEntry(body) => bodies.push((body.range().end - body.range().start) as usize),
+            Payload::CodeSectionEntry(body) => {
+                bodies.push((body.range().end - body.range().start) as usize)
+            }
             Payload::CustomSection(c) => {
                 if let KnownCustom::Name(reader) = c.as_known() {
                     for sub in reader.into_iter().flatten() {
