@@ -28,6 +28,8 @@ use web_sys::{CloseEvent, MessageEvent, WebSocket};
 use yew::Callback;
 
 const RECONNECT_BASE_MS: u64 = 500;
+/// After the edge refused a send as too fast (it admits one every 2 s past a burst).
+const RESEND_AFTER_MS: u32 = 2_500;
 const RECONNECT_CAP_MS: u64 = 15_000;
 const PING_EVERY_MS: u32 = 25_000;
 
@@ -135,6 +137,8 @@ struct Inner {
     socket: Option<Socket>,
     attempt: u32,
     retry: Option<Timeout>,
+    /// Sends the server asked to slow down go again when this fires.
+    resend: Option<Timeout>,
     starting: bool,
     unread_reported: Option<usize>,
     on_change: Callback<Rc<Snapshot>>,
@@ -211,6 +215,7 @@ impl Session {
             socket: None,
             attempt: 0,
             retry: None,
+            resend: None,
             starting: false,
             unread_reported: None,
             on_change,
@@ -372,7 +377,10 @@ impl Session {
             let ids = attachments.iter().map(|a| a.id.clone()).collect();
             i.transcript
                 .queue_with(id.clone(), body.clone(), attachments, now_ms());
-            if let Some(s) = i.socket.as_ref().filter(|s| s.opened) {
+            // While the edge asked to slow down, new messages wait for the resend, which
+            // sends everything in the order it was written.
+            let slowed = i.resend.is_some();
+            if let Some(s) = i.socket.as_ref().filter(|s| s.opened && !slowed) {
                 send_frame(
                     &s.ws,
                     &ClientFrame::Send {
@@ -702,15 +710,7 @@ impl Session {
         {
             let mut i = self.inner.borrow_mut();
             let resume_from = i.transcript.resume_from();
-            let unsent: Vec<ClientFrame> = i
-                .transcript
-                .unsent()
-                .map(|p| ClientFrame::Send {
-                    client_msg_id: p.client_msg_id.clone(),
-                    body: p.body.clone(),
-                    attachments: p.attachments.iter().map(|a| a.id.clone()).collect(),
-                })
-                .collect();
+            let unsent = unsent_frames(&i.transcript);
             i.status = Status::Online;
             i.attempt = 0;
             let Some(socket) = i.socket.as_mut() else {
@@ -742,10 +742,19 @@ impl Session {
             if let ServerFrame::Error {
                 client_msg_id: Some(_),
                 ref message,
-                ..
+                code,
             } = frame
             {
                 i.notice = Some(message.clone());
+                // Too fast: the message stays pending and goes again shortly, on its own.
+                if code == ErrorCode::RateLimited && i.resend.is_none() {
+                    let weak = Rc::downgrade(&self.inner);
+                    i.resend = Some(Timeout::new(RESEND_AFTER_MS, move || {
+                        if let Some(s) = upgrade(&weak) {
+                            s.resend_unsent();
+                        }
+                    }));
+                }
             }
             let applied = i.transcript.apply(frame);
             if i.open && applied.incoming > 0 {
@@ -759,6 +768,21 @@ impl Session {
         if changed {
             self.notify();
         }
+    }
+
+    /// Sends again every message not acknowledged yet (after the server asked to slow down).
+    fn resend_unsent(&self) {
+        let mut i = self.inner.borrow_mut();
+        i.resend = None;
+        i.notice = None;
+        let frames = unsent_frames(&i.transcript);
+        if let Some(s) = i.socket.as_ref().filter(|s| s.opened) {
+            for frame in &frames {
+                send_frame(&s.ws, frame);
+            }
+        }
+        drop(i);
+        self.notify();
     }
 
     fn on_close(&self) {
@@ -807,6 +831,17 @@ impl Session {
 
 fn upgrade(weak: &Weak<RefCell<Inner>>) -> Option<Session> {
     weak.upgrade().map(|inner| Session { inner })
+}
+
+/// A `send` frame for every message not acknowledged yet, oldest first.
+fn unsent_frames(t: &Transcript) -> Vec<ClientFrame> {
+    t.unsent()
+        .map(|p| ClientFrame::Send {
+            client_msg_id: p.client_msg_id.clone(),
+            body: p.body.clone(),
+            attachments: p.attachments.iter().map(|a| a.id.clone()).collect(),
+        })
+        .collect()
 }
 
 fn send_frame(ws: &WebSocket, frame: &ClientFrame) {

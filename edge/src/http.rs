@@ -91,6 +91,9 @@ pub fn error_response(e: &Error) -> worker::Result<Response> {
     let text = serde_json::to_string(&e.body()).unwrap_or_else(|_| "{}".into());
     let headers = base_headers("application/json; charset=utf-8")
         .map_err(|e| worker::Error::from(e.to_string()))?;
+    if e.error_code() == ErrorCode::RateLimited {
+        headers.set("retry-after", &crate::rate_limit::PERIOD_SECS.to_string())?;
+    }
     Ok(Response::ok(text)?
         .with_status(e.status())
         .with_headers(headers))

@@ -17,6 +17,7 @@ pub mod media;
 pub mod outbox;
 pub mod pages;
 pub mod random;
+pub mod rate_limit;
 pub mod routes;
 pub mod secrets;
 pub mod site_cache;

@@ -227,6 +227,11 @@ impl Transcript {
                     changed: true,
                 }
             }
+            // Too fast: the send stays pending and is retried (see the client session).
+            ServerFrame::Error {
+                code: ErrorCode::RateLimited,
+                ..
+            } => Applied::default(),
             ServerFrame::Error {
                 code,
                 client_msg_id: Some(id),
@@ -462,6 +467,17 @@ mod tests {
         );
         t.discard(&cid("k1"));
         assert_eq!(t.pending().len(), 1);
+    }
+
+    #[test]
+    fn a_send_refused_as_too_fast_stays_pending_to_be_retried() {
+        let mut t = Transcript::new(Role::Visitor);
+        t.queue(cid("k1"), "x".into(), 1);
+        let a = t.apply(ServerFrame::error(ErrorCode::RateLimited, Some(cid("k1"))));
+        assert!(!a.changed);
+        let unsent: Vec<_> = t.unsent().map(|p| p.client_msg_id.as_str()).collect();
+        assert_eq!(unsent, ["k1"]);
+        assert_eq!(t.entries()[0].delivery(), Delivery::Sending);
     }
 
     #[test]

@@ -88,7 +88,17 @@ pub fn fresh_state_dir(name: &str) -> PathBuf {
 
 impl Edge {
     /// Starts `wrangler dev` on `state_dir` (fresh if `None`) and waits until it answers.
+    /// Rate limits are off (`RATE_LIMITS=off`): the tests drive everything from one address.
     pub fn start(state_dir: Option<PathBuf>) -> Edge {
+        Self::start_with(state_dir, false)
+    }
+
+    /// A fresh edge with its production rate limits, for the tests of those limits.
+    pub fn start_limited() -> Edge {
+        Self::start_with(None, true)
+    }
+
+    fn start_with(state_dir: Option<PathBuf>, limited: bool) -> Edge {
         let root = crate::repo_root();
         assert!(
             root.join("edge/build/index.js").exists()
@@ -99,7 +109,7 @@ impl Edge {
         // A start can lose a race for its port with another process: try again on a new one.
         let mut failures = Vec::new();
         for _ in 0..3 {
-            let mut edge = Self::spawn(&root, &state_dir);
+            let mut edge = Self::spawn(&root, &state_dir, limited);
             match edge.wait_ready() {
                 Ok(()) => return edge,
                 Err(e) => failures.push(e),
@@ -108,7 +118,7 @@ impl Edge {
         panic!("wrangler dev did not start:\n{}", failures.join("\n---\n"));
     }
 
-    fn spawn(root: &Path, state_dir: &Path) -> Edge {
+    fn spawn(root: &Path, state_dir: &Path, limited: bool) -> Edge {
         let state_dir = state_dir.to_path_buf();
         let port = crate::free_port();
         let log = state_dir.join(format!("wrangler-{port}.log"));
@@ -128,6 +138,14 @@ impl Edge {
             .args(["--var", &format!("SECRETS_KEY:{}", crate::SECRETS_KEY)])
             .args(["--var", "RELAY_TIMEOUT_MS:1500"])
             .args(["--var", &format!("PUBLIC_ORIGIN:http://127.0.0.1:{port}")])
+            .args([
+                "--var",
+                if limited {
+                    "RATE_LIMITS:on"
+                } else {
+                    "RATE_LIMITS:off"
+                },
+            ])
             .arg("--show-interactive-dev-session=false")
             // BECKON_WRANGLER_LOG=log shows the Worker's console output in the log file.
             .args([

@@ -128,6 +128,9 @@ pub struct Conversation {
     flush: index::Flush,
     alarm_state: index::AlarmState,
     uploads: uploads::Uploads,
+    /// The visitor's messages (in memory: no I/O on the message path); `None` when rate
+    /// limits are off.
+    visitor_sends: Option<std::cell::Cell<crate::rate_limit::Bucket>>,
 }
 
 impl DurableObject for Conversation {
@@ -136,6 +139,8 @@ impl DurableObject for Conversation {
         let store = Store::new(sql.clone()).expect("conversation schema");
         let outbox = Outbox::new(sql.clone()).expect("outbox schema");
         let uploads = uploads::Uploads::new(sql).expect("uploads schema");
+        let visitor_sends = crate::rate_limit::enabled(&env)
+            .then(|| std::cell::Cell::new(crate::rate_limit::Bucket::full(http::now_ms())));
         Conversation {
             state,
             env,
@@ -145,6 +150,7 @@ impl DurableObject for Conversation {
             flush: Default::default(),
             alarm_state: Default::default(),
             uploads,
+            visitor_sends,
         }
     }
 

@@ -113,6 +113,18 @@ pub fn send(ws: &WebSocket, frame: &ServerFrame) {
 }
 
 impl Conversation {
+    /// Whether a visitor's new message fits their rate ([`crate::rate_limit::Bucket`]);
+    /// agents are not limited here.
+    fn admits_send(&self, principal: &Principal) -> bool {
+        let (Some(bucket), Principal::Visitor { .. }) = (&self.visitor_sends, principal) else {
+            return true;
+        };
+        let mut b = bucket.get();
+        let admitted = b.take(crate::http::now_ms()).is_ok();
+        bucket.set(b);
+        admitted
+    }
+
     /// Accepts a WebSocket for `principal` and hands the client end back to the caller.
     pub(super) fn open_socket(&self, principal: Principal) -> Result<Response> {
         // The sockets already open first, so the new one is listed exactly once.
@@ -190,6 +202,14 @@ impl Conversation {
                     Some("the first frame must be hello"),
                 );
             }
+            ClientFrame::Send { client_msg_id, .. } if !self.admits_send(&att.principal) => send(
+                ws,
+                &ServerFrame::Error {
+                    code: ErrorCode::RateLimited,
+                    message: "Too many messages at once; it will be sent in a moment.".into(),
+                    client_msg_id: Some(client_msg_id),
+                },
+            ),
             ClientFrame::Send {
                 client_msg_id,
                 body,

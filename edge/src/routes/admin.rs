@@ -46,10 +46,16 @@ pub async fn authenticate(req: &Request, edge: &Edge) -> Result<Admin> {
             admin_keys::touch(&db, &id, edge.now).await?;
             Ok(Admin { key_id: id })
         }
-        None => Err(Error::new(
-            ErrorCode::InvalidToken,
-            "the admin API key is not valid",
-        )),
+        None => {
+            // A wrong key counts against the address; past the limit wrong keys get 429.
+            let address = crate::rate_limit::client_address(req);
+            crate::rate_limit::check(&edge.env, crate::rate_limit::Limit::AdminFailures, &address)
+                .await?;
+            Err(Error::new(
+                ErrorCode::InvalidToken,
+                "the admin API key is not valid",
+            ))
+        }
     }
 }
 

@@ -49,6 +49,8 @@ async fn run(
 
 /// `POST …/uploads`: a new upload, or the one this `upload_key` already started.
 pub async fn create(mut req: Request, edge: &Edge, conv: &ConversationId) -> Result<Response> {
+    let address = crate::rate_limit::client_address(&req);
+    crate::rate_limit::check(&edge.env, crate::rate_limit::Limit::Uploads, &address).await?;
     let who = principal(&req, edge).await?;
     let create: CreateUpload = http::read_json(&mut req).await?;
     http::json(

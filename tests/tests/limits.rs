@@ -1,0 +1,210 @@
+//! Rate limits against an edge with its production limits (`Edge::start_limited`): a loop of
+//! conversation starts from one address is cut with 429 + `Retry-After`; a visitor flooding
+//! messages is slowed down without losing one that was acknowledged; presence sockets and
+//! wrong admin keys from one address are capped.
+
+use beckon_shared::proto::v1::{ClientFrame, ErrorCode, ServerFrame};
+use beckon_tests::api::{client_id, Api};
+use beckon_tests::edge::Edge;
+use beckon_tests::unique;
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::OnceLock;
+use std::time::Duration;
+
+fn edge() -> &'static Edge {
+    static EDGE: OnceLock<Edge> = OnceLock::new();
+    EDGE.get_or_init(Edge::start_limited)
+}
+
+#[tokio::test]
+async fn a_loop_of_conversation_starts_is_cut_with_retry_after() {
+    let api = Api::new(&edge().url);
+    let site = unique("lim-start");
+    api.create_site(&site).await;
+    let (mut started, mut refused) = (0, 0);
+    let mut retry_after = BTreeSet::new();
+    for _ in 0..200 {
+        let r = api
+            .http
+            .post(format!("{}/api/v1/sites/{site}/conversations", api.base))
+            .json(&serde_json::json!({"page_url": "https://shop.example/"}))
+            .send()
+            .await
+            .unwrap();
+        match r.status().as_u16() {
+            201 => started += 1,
+            429 => {
+                refused += 1;
+                retry_after.insert(r.headers()["retry-after"].to_str().unwrap().to_owned());
+                let body: serde_json::Value = r.json().await.unwrap();
+                assert_eq!(body["error"]["code"], "rate_limited");
+                assert!(body["error"]["message"]
+                    .as_str()
+                    .unwrap()
+                    .contains("at most 20 a minute"));
+            }
+            other => panic!("unexpected status {other}"),
+        }
+    }
+    println!("200 starts from one address: {started} started, {refused} refused (429)");
+    // The window is aligned to the minute (a loop that straddles it gets a second allowance),
+    // and the other tests here start conversations from the same address.
+    assert!((10..=40).contains(&started), "{started} started");
+    assert!(refused >= 160, "{refused} refused");
+    assert_eq!(retry_after, BTreeSet::from(["60".to_owned()]));
+}
+
+#[tokio::test]
+async fn a_flooding_visitor_is_slowed_and_loses_nothing() {
+    let api = Api::new(&edge().url);
+    let site = unique("lim-flood");
+    api.create_site(&site).await;
+    let c = api.start_conversation(&site, None).await;
+    let mut ws = api.visitor_socket(&c).await;
+    let ids: Vec<String> = (0..30).map(|n| format!("flood-{n}")).collect();
+    let mut acked: BTreeMap<String, u64> = BTreeMap::new();
+    let mut refusals = 0;
+    let mut round = 0;
+    // Like the widget: send everything not acknowledged, wait, send the rest again.
+    while acked.len() < ids.len() {
+        round += 1;
+        assert!(round <= 30, "not all acknowledged after {round} rounds");
+        let outstanding: Vec<&String> = ids.iter().filter(|i| !acked.contains_key(*i)).collect();
+        for id in &outstanding {
+            ws.send(&ClientFrame::Send {
+                client_msg_id: client_id(id),
+                body: format!("message {id}"),
+                attachments: vec![],
+            })
+            .await;
+        }
+        for _ in 0..outstanding.len() {
+            match ws
+                .recv_until(Duration::from_secs(10), |f| {
+                    matches!(f, ServerFrame::Ack { .. } | ServerFrame::Error { .. })
+                })
+                .await
+            {
+                ServerFrame::Ack {
+                    client_msg_id, seq, ..
+                } => {
+                    let before = acked.insert(client_msg_id.as_str().to_owned(), seq.0);
+                    assert!(before.is_none_or(|s| s == seq.0), "one seq per message");
+                }
+                ServerFrame::Error { code, .. } => {
+                    assert_eq!(code, ErrorCode::RateLimited);
+                    refusals += 1;
+                }
+                _ => unreachable!(),
+            }
+        }
+        if acked.len() < ids.len() {
+            tokio::time::sleep(Duration::from_millis(2_500)).await;
+        }
+    }
+    println!("30 messages at once: {refusals} refusals over {round} rounds, all 30 stored");
+    assert!(refusals >= 10, "the burst is 20: {refusals} refusals");
+    let seqs: BTreeSet<u64> = acked.values().copied().collect();
+    assert_eq!(seqs.len(), 30, "each stored once");
+    let history = api.admin_messages(&c.conversation_id).await.messages;
+    assert_eq!(history.len(), 30);
+}
+
+#[tokio::test]
+async fn presence_sockets_and_wrong_admin_keys_from_one_address_are_capped() {
+    let api = Api::new(&edge().url);
+    let site = unique("lim-presence");
+    api.create_site(&site).await;
+    let url = format!(
+        "{}/api/v1/sites/{site}/presence",
+        api.base.replace("http", "ws")
+    );
+    let mut open = Vec::new();
+    let mut refused = 0;
+    for _ in 0..300 {
+        match tokio_tungstenite::connect_async(url.as_str()).await {
+            Ok((ws, _)) => open.push(ws),
+            Err(tokio_tungstenite::tungstenite::Error::Http(resp)) => {
+                assert_eq!(resp.status().as_u16(), 429);
+                refused += 1;
+            }
+            Err(e) => panic!("{e}"),
+        }
+    }
+    println!(
+        "300 presence sockets from one address: {} opened, {refused} refused",
+        open.len()
+    );
+    assert!((30..=60).contains(&open.len()), "{} opened", open.len());
+
+    let mut statuses = BTreeMap::new();
+    for _ in 0..15 {
+        let r = api
+            .http
+            .get(format!("{}/api/v1/admin/sites", api.base))
+            .bearer_auth("bk_wrong-key")
+            .send()
+            .await
+            .unwrap();
+        *statuses.entry(r.status().as_u16()).or_insert(0) += 1;
+    }
+    println!("15 wrong admin keys: {statuses:?}");
+    assert!(statuses.get(&429).is_some_and(|n| *n >= 5), "{statuses:?}");
+    // The right key still works.
+    let ok = api
+        .send(api.admin(reqwest::Method::GET, "/api/v1/admin/sites"))
+        .await;
+    assert_eq!(ok.status, 200);
+}
+
+#[tokio::test]
+async fn the_widget_tells_a_flooding_visitor_and_sends_everything_in_the_end() {
+    use beckon_tests::browser;
+    let base = &edge().url;
+    let c = browser::open(1280, 800).await;
+    c.goto(&format!("{base}/")).await.unwrap();
+    browser::open_chat(&c).await;
+    // Every notice the widget shows, as it shows it.
+    c.execute(
+        "window.__notices = []; new MutationObserver(() => document.querySelectorAll('.notice')
+           .forEach(n => window.__notices.push(n.textContent))).observe(document.body, {childList: true, subtree: true});",
+        vec![],
+    )
+    .await
+    .unwrap();
+    let texts: Vec<String> = (1..=26).map(|n| format!("line {n}")).collect();
+    for t in &texts {
+        browser::send_message(&c, t).await;
+    }
+    let notice = beckon_tests::eventually(Duration::from_secs(20), "the notice", || async {
+        let seen: Vec<String> =
+            serde_json::from_value(c.execute("return window.__notices", vec![]).await.ok()?)
+                .ok()?;
+        seen.into_iter().find(|t| t.contains("Too many messages"))
+    })
+    .await;
+    println!("the widget says: {notice:?}");
+    browser::screenshot(&c, "limits-flood-notice").await;
+    // Everything goes out on its own, in order, each once.
+    let api = Api::new(base);
+    let stored = beckon_tests::eventually(Duration::from_secs(90), "all 26 stored", || async {
+        let list = api
+            .send(api.admin(reqwest::Method::GET, "/api/v1/admin/conversations?limit=50"))
+            .await;
+        let id = list.body["conversations"][0]["id"].as_str()?.to_owned();
+        let id = beckon_shared::ConversationId::parse(&id).ok()?;
+        let bodies: Vec<String> = api
+            .admin_messages(&id)
+            .await
+            .messages
+            .into_iter()
+            .filter(|m| m.role == beckon_shared::proto::v1::Role::Visitor)
+            .map(|m| m.body)
+            .collect();
+        (bodies.len() >= texts.len()).then_some(bodies)
+    })
+    .await;
+    assert_eq!(stored, texts);
+    browser::wait_for_log(&c, &texts.iter().map(String::as_str).collect::<Vec<_>>()).await;
+    c.close().await.ok();
+}
