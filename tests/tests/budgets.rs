@@ -22,9 +22,22 @@ fn widget_app_stays_within_its_budget() {
     let n = gzip_len("dist/public/widget/beckon_widget_bg.wasm")
         + gzip_len("dist/public/widget/beckon_widget.js");
     println!("widget app: {n} B gzip");
-    // The app loads only after intent or a rule's threshold; this keeps its growth in check.
+    // The app loads only after intent or a rule's threshold. The goal is 120 KB (issue 9);
+    // this is where it stands now, so nothing grows back while it is worked down.
     assert!(
-        n <= 256 * 1024,
-        "widget wasm + glue is {n} B gzip, budget 262144 B"
+        n <= 220 * 1024,
+        "widget wasm + glue is {n} B gzip, budget 225280 B"
+    );
+}
+
+#[test]
+fn inbox_app_stays_within_its_budget() {
+    let n = gzip_len("dist/public/console/beckon_console_bg.wasm")
+        + gzip_len("dist/public/console/beckon_console.js");
+    println!("inbox app: {n} B gzip");
+    // The goal is 200 KB (issue 9); this is where it stands now.
+    assert!(
+        n <= 268 * 1024,
+        "inbox wasm + glue is {n} B gzip, budget 274432 B"
     );
 }
