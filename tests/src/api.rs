@@ -278,6 +278,21 @@ impl Ws {
         }
     }
 
+    /// The next message an agent wrote (within `timeout`).
+    pub async fn agent_message(&mut self, timeout: Duration) -> beckon_shared::proto::v1::Message {
+        use beckon_shared::proto::v1::Role;
+        match self
+            .recv_until(
+                timeout,
+                |f| matches!(f, ServerFrame::Message { message } if message.role == Role::Agent),
+            )
+            .await
+        {
+            ServerFrame::Message { message } => message,
+            _ => unreachable!("the predicate admits messages only"),
+        }
+    }
+
     /// Says hello and collects the replayed messages up to the announced `last_seq`.
     pub async fn hello(&mut self, resume_from: u64) -> Vec<beckon_shared::proto::v1::Message> {
         self.send(&ClientFrame::Hello {

@@ -7,7 +7,7 @@
 //! `/media` upload (kinds WhatsApp does not carry as links in the text), outside it as links
 //! in the template; agents' swipe-replied media comes back by media id.
 
-use beckon_shared::proto::v1::{ClientFrame, Message, Role, ServerFrame, StartedConversation};
+use beckon_shared::proto::v1::{ClientFrame, Role, ServerFrame, StartedConversation};
 use beckon_shared::AttachmentId;
 use beckon_tests::api::{client_id, Api, Ws};
 use beckon_tests::edge;
@@ -72,19 +72,6 @@ fn file_of(s: &Sent) -> (&str, &str, &str, String) {
         f.content_type.as_deref().unwrap_or_default(),
         sha256(&f.bytes),
     )
-}
-
-async fn agent_message(ws: &mut Ws) -> Message {
-    match ws
-        .recv_until(
-            WAIT,
-            |f| matches!(f, ServerFrame::Message { message } if message.role == Role::Agent),
-        )
-        .await
-    {
-        ServerFrame::Message { message } => message,
-        _ => unreachable!(),
-    }
 }
 
 #[tokio::test]
@@ -217,7 +204,7 @@ async fn telegram_carries_photos_videos_and_documents_both_ways() {
     }
     let mut got = Vec::new();
     for _ in 0..3 {
-        got.push(agent_message(&mut ws).await);
+        got.push(ws.agent_message(WAIT).await);
     }
     let expect = [
         ("Our shop", "photo.jpg", &their_photo),
@@ -259,7 +246,7 @@ async fn telegram_carries_photos_videos_and_documents_both_ways() {
         FakeTelegram::deliver(&hook, Some(TG_SECRET), &update).await,
         200
     );
-    let m = agent_message(&mut ws).await;
+    let m = ws.agent_message(WAIT).await;
     assert!(m.attachments.is_empty());
     assert!(
         m.body
@@ -426,7 +413,7 @@ async fn whatsapp_carries_files_by_media_id_inside_the_window_and_links_outside(
         ("How to mount it", "video.mp4", &their_video),
         ("", "manual.pdf", &their_doc),
     ] {
-        let m = agent_message(&mut ws).await;
+        let m = ws.agent_message(WAIT).await;
         assert_eq!(
             (m.body.as_str(), m.via.as_deref()),
             (text, Some("whatsapp"))
@@ -514,7 +501,7 @@ async fn slack_shares_files_into_the_thread_and_takes_agents_files_back() {
     )
     .await;
     assert_eq!(status, 200);
-    let m = agent_message(&mut ws).await;
+    let m = ws.agent_message(WAIT).await;
     assert_eq!(
         (m.body.as_str(), m.via.as_deref()),
         ("Here you go", Some("slack"))

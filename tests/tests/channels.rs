@@ -107,20 +107,6 @@ async fn say(ws: &mut Ws, text: &str) {
         .await;
 }
 
-/// Waits for an agent message on the visitor's socket.
-async fn agent_message(ws: &mut Ws) -> beckon_shared::proto::v1::Message {
-    match ws
-        .recv_until(
-            WAIT,
-            |f| matches!(f, ServerFrame::Message { message } if message.role == Role::Agent),
-        )
-        .await
-    {
-        ServerFrame::Message { message } => message,
-        _ => unreachable!(),
-    }
-}
-
 /// Waits until a relay of `id` has `remote_id` on record (the edge maps a channel's message
 /// id right after the channel accepted it; a fake sees the send a moment before).
 async fn on_record(api: &Api, id: &ConversationId, remote_id: &str) {
@@ -200,7 +186,7 @@ async fn telegram_topics_carry_the_conversation_both_ways() {
         FakeTelegram::deliver(&hook(&api, "telegram", &site), Some(TG_SECRET), &update).await,
         200
     );
-    let m = agent_message(&mut ws_a).await;
+    let m = ws_a.agent_message(WAIT).await;
     assert_eq!(
         (m.body.as_str(), m.author.as_deref(), m.via.as_deref()),
         ("Yes — 3 to 5 days.", Some("Alice"), Some("telegram"))
@@ -301,7 +287,7 @@ async fn slack_threads_carry_the_conversation_both_ways() {
         .0,
         200
     );
-    let m = agent_message(&mut ws_a).await;
+    let m = ws_a.agent_message(WAIT).await;
     assert_eq!(
         (m.body.as_str(), m.via.as_deref()),
         ("Yes & we have 12 bags <3", Some("slack"))
@@ -380,7 +366,7 @@ async fn whatsapp_uses_the_template_outside_the_window_and_free_form_inside() {
         FakeWhatsapp::deliver(&url, WA_APP_SECRET, &reply).await,
         200
     );
-    let m = agent_message(&mut ws_a).await;
+    let m = ws_a.agent_message(WAIT).await;
     assert_eq!(
         (m.body.as_str(), m.via.as_deref()),
         ("Yes, we do!", Some("whatsapp"))
@@ -420,7 +406,7 @@ async fn whatsapp_uses_the_template_outside_the_window_and_free_form_inside() {
         FakeWhatsapp::deliver(&url, WA_APP_SECRET, &reply_b).await,
         200
     );
-    assert_eq!(agent_message(&mut ws_b).await.body, "Hi B!");
+    assert_eq!(ws_b.agent_message(WAIT).await.body, "Hi B!");
     assert_eq!(agent_bodies(&api, &b.conversation_id).await, ["Hi B!"]);
     assert_eq!(
         agent_bodies(&api, &a.conversation_id).await,

@@ -77,6 +77,15 @@ pub fn unix_now() -> i64 {
         .as_secs() as i64
 }
 
+/// Whether the request carries `Authorization: Bearer <token>`.
+pub(crate) fn has_bearer(headers: &axum::http::HeaderMap, token: &str) -> bool {
+    headers
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|a| a.strip_prefix("Bearer "))
+        == Some(token)
+}
+
 /// A file sent in a `multipart/form-data` body.
 #[derive(Clone, Debug, PartialEq)]
 pub struct FormFile {

@@ -51,6 +51,15 @@ struct Inner {
     files: std::collections::HashMap<String, SlackFile>,
 }
 
+impl Inner {
+    /// Whether `ts` is a message that can take thread replies (a root, not a reply).
+    fn has_root(&self, ts: &str) -> bool {
+        self.posted
+            .iter()
+            .any(|m| m.ts == ts && m.thread_ts.is_none())
+    }
+}
+
 #[derive(Clone)]
 struct AppState {
     token: String,
@@ -141,14 +150,8 @@ async fn post_message(State(s): State<AppState>, headers: HeaderMap, body: Bytes
         return answer(json!({"ok": false, "error": "msg_too_long"}));
     }
     let thread_ts = p["thread_ts"].as_str().map(str::to_owned);
-    if let Some(t) = &thread_ts {
-        if !inner
-            .posted
-            .iter()
-            .any(|m| &m.ts == t && m.thread_ts.is_none())
-        {
-            return answer(json!({"ok": false, "error": "thread_not_found"}));
-        }
+    if thread_ts.as_ref().is_some_and(|t| !inner.has_root(t)) {
+        return answer(json!({"ok": false, "error": "thread_not_found"}));
     }
     let n = s.clock.fetch_add(1, Ordering::SeqCst);
     let ts = format!("{}.{:06}", unix_now(), n % 1_000_000);
@@ -224,14 +227,8 @@ async fn complete_upload(State(s): State<AppState>, headers: HeaderMap, body: By
         return answer(json!({"ok": false, "error": "not_in_channel"}));
     }
     let thread_ts = p["thread_ts"].as_str().map(str::to_owned);
-    if let Some(t) = &thread_ts {
-        if !inner
-            .posted
-            .iter()
-            .any(|m| &m.ts == t && m.thread_ts.is_none())
-        {
-            return answer(json!({"ok": false, "error": "invalid_thread_ts"}));
-        }
+    if thread_ts.as_ref().is_some_and(|t| !inner.has_root(t)) {
+        return answer(json!({"ok": false, "error": "invalid_thread_ts"}));
     }
     let mut shared = Vec::new();
     for f in files.as_array().into_iter().flatten() {
@@ -271,11 +268,7 @@ async fn private_file(
     Path((id, _name)): Path<(String, String)>,
     headers: HeaderMap,
 ) -> Response {
-    let auth = headers
-        .get("authorization")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
-    if auth.strip_prefix("Bearer ") != Some(s.token.as_str()) {
+    if !super::has_bearer(&headers, &s.token) {
         // Slack answers an HTML sign-in page, not the file.
         return (
             StatusCode::OK,

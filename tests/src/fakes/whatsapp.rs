@@ -8,7 +8,7 @@
 //! `image` / `video` / `document` messages by media id, `GET /{media-id}` → a URL on
 //! `/media-bytes/{id}` that needs the bearer token; agents' media messages.
 
-use super::{form_fields, serve, take_fault, unix_now, Fault, FaultQueue, FormFile};
+use super::{form_fields, has_bearer, serve, take_fault, unix_now, Fault, FaultQueue, FormFile};
 use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
@@ -85,8 +85,14 @@ fn graph_error(status: u16, code: i64, message: &str, details: &str) -> Response
         .into_response()
 }
 
-/// The version path segment and the bearer token, as Graph checks them.
-fn refused(s: &AppState, version: &str, headers: &HeaderMap) -> Option<Response> {
+/// The version path segment, the bearer token and (for calls on a number) the phone number
+/// id, as Graph checks them.
+fn refused(
+    s: &AppState,
+    version: &str,
+    pnid: Option<&str>,
+    headers: &HeaderMap,
+) -> Option<Response> {
     let version_ok = version.strip_prefix('v').is_some_and(|v| {
         v.split('.').count() == 2 && v.split('.').all(|p| p.parse::<u32>().is_ok())
     });
@@ -98,16 +104,20 @@ fn refused(s: &AppState, version: &str, headers: &HeaderMap) -> Option<Response>
             "bad version",
         ));
     }
-    let auth = headers
-        .get("authorization")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
-    if auth.strip_prefix("Bearer ") != Some(s.token.as_str()) {
+    if !has_bearer(headers, &s.token) {
         return Some(graph_error(
             401,
             190,
             "Invalid OAuth access token.",
             "The access token could not be decrypted",
+        ));
+    }
+    if pnid.is_some_and(|p| p != s.phone_number_id) {
+        return Some(graph_error(
+            400,
+            100,
+            "Unsupported post request.",
+            "unknown phone number id",
         ));
     }
     None
@@ -120,16 +130,8 @@ async fn upload(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    if let Some(r) = refused(&s, &version, &headers) {
+    if let Some(r) = refused(&s, &version, Some(&pnid), &headers) {
         return r;
-    }
-    if pnid != s.phone_number_id {
-        return graph_error(
-            400,
-            100,
-            "Unsupported post request.",
-            "unknown phone number id",
-        );
     }
     let ct = headers.get("content-type").and_then(|v| v.to_str().ok());
     let Some((fields, files)) = form_fields(ct, body).await else {
@@ -180,7 +182,7 @@ async fn locate(
     Path((version, id)): Path<(String, String)>,
     headers: HeaderMap,
 ) -> Response {
-    if let Some(r) = refused(&s, &version, &headers) {
+    if let Some(r) = refused(&s, &version, None, &headers) {
         return r;
     }
     let host = headers
@@ -201,11 +203,7 @@ async fn media_bytes(
     Path(id): Path<String>,
     headers: HeaderMap,
 ) -> Response {
-    let auth = headers
-        .get("authorization")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
-    if auth.strip_prefix("Bearer ") != Some(s.token.as_str()) {
+    if !has_bearer(&headers, &s.token) {
         return StatusCode::UNAUTHORIZED.into_response();
     }
     match s.inner.lock().unwrap().media.get(&id) {
@@ -220,16 +218,8 @@ async fn messages(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    if let Some(r) = refused(&s, &version, &headers) {
+    if let Some(r) = refused(&s, &version, Some(&pnid), &headers) {
         return r;
-    }
-    if pnid != s.phone_number_id {
-        return graph_error(
-            400,
-            100,
-            "Unsupported post request.",
-            "unknown phone number id",
-        );
     }
     match take_fault(&s.faults, "messages") {
         Some(Fault::RateLimited { .. }) => {
