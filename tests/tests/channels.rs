@@ -1385,3 +1385,61 @@ async fn business_writes_first_to_a_telegram_contact_who_started_the_bot() {
         channels.body
     );
 }
+
+#[tokio::test]
+async fn a_rule_opened_conversation_reaches_channels_only_when_the_visitor_writes() {
+    let api = Api::new(&edge::shared().url);
+    let site = unique("tg-rule");
+    api.create_site(&site).await;
+    let fake = FakeTelegram::start("123456:RULE").await;
+    telegram_channel(&api, &site, &fake).await;
+    let rule = json!({"id": "promo", "name": "Promo", "when": {"if": "exit_intent"}, "frequency": {},
+                      "message": {"text": "Leaving? 10% off today.", "buttons": []}});
+    let r = api
+        .send(
+            api.admin(Method::POST, &format!("/api/v1/admin/sites/{site}/rules"))
+                .json(&rule),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{:?}", r.body);
+    // Ten conversations opened from the teaser, nobody writes: nothing reaches Telegram.
+    let mut opened = Vec::new();
+    for _ in 0..10 {
+        let r = api
+            .send(
+                api.post(&format!("/api/v1/sites/{site}/conversations"))
+                    .json(&json!({"page_url": "https://shop.example/", "origin": {"kind": "rule", "rule_id": "promo"}})),
+            )
+            .await;
+        assert_eq!(r.status, 201, "{:?}", r.body);
+        opened.push(serde_json::from_value::<StartedConversation>(r.body).unwrap());
+    }
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert!(fake.sent().is_empty(), "{:?}", fake.sent());
+    assert!(fake.topics(CHAT).is_empty());
+    // One visitor answers: the teaser goes first, then what they wrote, in one topic.
+    let mut ws = api.visitor_socket(&opened[3]).await;
+    say(&mut ws, "What is the code?").await;
+    assert_eq!(fake.wait_for(2, WAIT).await, 2);
+    let sent = fake.sent();
+    assert!(
+        sent[0].text.ends_with("Leaving? 10% off today."),
+        "{}",
+        sent[0].text
+    );
+    assert!(
+        sent[1].text.ends_with("What is the code?"),
+        "{}",
+        sent[1].text
+    );
+    assert_eq!(sent[0].thread_id, sent[1].thread_id);
+    say(&mut ws, "Thanks").await;
+    assert_eq!(
+        fake.wait_for(3, WAIT).await,
+        3,
+        "the teaser is relayed once"
+    );
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(fake.sent().len(), 3);
+    assert_eq!(fake.topics(CHAT).len(), 1);
+}

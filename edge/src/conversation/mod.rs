@@ -109,6 +109,11 @@ pub struct StatusReport {
 
 pub(crate) const PRINCIPAL_HEADER: &str = "x-beckon-principal";
 
+/// A rule-opened conversation's teaser: its first message.
+const TEASER_SEQ: i64 = 1;
+/// Set once the teaser is queued for relay (with the visitor's first message).
+const TEASER_SENT: &str = "teaser-relayed";
+
 /// A message as stored by [`Conversation::store_message`].
 pub(crate) struct Stored {
     pub message: Message,
@@ -270,13 +275,10 @@ impl Conversation {
         match (req.method(), path.as_str()) {
             (worker::Method::Post, "/init") => {
                 let meta: Meta = req.json().await.map_err(Error::internal)?;
-                let channels = set::get(&self.env, &meta.site).await?;
                 let created = self.store.init_meta(&meta)?;
                 if created {
                     if let Some(text) = &meta.opening {
-                        if self.store_teaser(text, &channels)? {
-                            self.relay_soon().await;
-                        }
+                        self.store_teaser(text)?;
                     }
                     self.changed_now().await;
                 }
@@ -496,6 +498,12 @@ impl Conversation {
             });
         };
         let meta = self.meta()?;
+        // A rule's teaser waits for the visitor's first message, and goes out just before it.
+        if role == Role::Visitor && meta.opening.is_some() && !self.store.flag(TEASER_SENT)? {
+            let teaser = self.relay_targets(channels, Role::Bot, Some("rule"), None);
+            self.outbox.store.enqueue(TEASER_SEQ, &teaser, now)?;
+            self.store.set_flag(TEASER_SENT)?;
+        }
         let targets = self.relay_targets(
             channels,
             role,
@@ -519,28 +527,23 @@ impl Conversation {
         })
     }
 
-    /// Stores the teaser the visitor answered as the conversation's first message; whether it
-    /// has relays to send.
-    fn store_teaser(&self, text: &str, channels: &SiteChannels) -> Result<bool> {
-        let now = http::now_ms();
-        let message = self
-            .store
+    /// Stores the teaser the visitor answered as the conversation's first message
+    /// ([`TEASER_SEQ`]). It is relayed with the visitor's own first message, never before:
+    /// nothing reaches the agents' channels until a person writes.
+    fn store_teaser(&self, text: &str) -> Result<()> {
+        self.store
             .append(NewMessage {
                 id: crate::random::message_id(),
                 role: Role::Bot,
                 body: normalize_body(text)?,
-                created_at: now,
+                created_at: http::now_ms(),
                 client_msg_id: None,
                 author: None,
                 via: Some("rule".into()),
                 attachments: Vec::new(),
             })?
             .ok_or_else(|| Error::internal("the teaser was not stored"))?;
-        let targets = self.relay_targets(channels, Role::Bot, message.via.as_deref(), None);
-        self.outbox
-            .store
-            .enqueue(message.seq.0 as i64, &targets, now)?;
-        Ok(!targets.is_empty())
+        Ok(())
     }
 
     /// Has the alarm run the relay pump now (used where the caller should not wait for it).
