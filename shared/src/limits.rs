@@ -3,6 +3,9 @@
 
 /// Longest message body, in Unicode scalar values, after trimming.
 pub const MAX_MESSAGE_CHARS: usize = 4000;
+/// Most goals (distinct names) one conversation may credit: invented names cannot inflate
+/// a rule's metrics.
+pub const MAX_GOALS_PER_CONVERSATION: i64 = 5;
 /// Largest WebSocket frame the edge accepts, in bytes. A frame above this closes the socket
 /// with code 1009 ("message too big").
 pub const MAX_FRAME_BYTES: usize = 32 * 1024;

@@ -184,17 +184,22 @@ pub async fn goal(db: &D1Database, site: &SiteKey, credit: &GoalCredit<'_>) -> R
     let day = day(credit.at_ms);
     let token = crate::random::hex_id("g");
     let (site, rule, conv) = (site.as_str(), credit.rule, credit.conversation.as_str());
-    // One transaction: claim (conversation, name), make sure the day's row exists, and count
-    // only if this request made the claim — a repeated goal changes nothing.
+    // One transaction: claim (conversation, name) while the conversation has fewer than
+    // `MAX_GOALS_PER_CONVERSATION`, make sure the day's row exists, and count only if this
+    // request made the claim — a repeated goal, or one past the cap, changes nothing.
     let claim = stmt(
         db,
-        "INSERT INTO goal_credits (conversation_id, name, token, value, at) VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT DO NOTHING",
+        "INSERT INTO goal_credits (conversation_id, name, token, value, at)
+         SELECT ?1, ?2, ?3, ?4, ?5
+         WHERE (SELECT COUNT(*) FROM goal_credits WHERE conversation_id = ?1) < ?6
+         ON CONFLICT DO NOTHING",
         &[
             Arg::Str(conv),
             Arg::Str(credit.name),
             Arg::Str(&token),
             Arg::Float(credit.value),
             Arg::Int(credit.at_ms),
+            Arg::Int(beckon_shared::limits::MAX_GOALS_PER_CONVERSATION),
         ],
     )?;
     let create = stmt(
