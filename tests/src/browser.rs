@@ -22,23 +22,25 @@ fn driver() -> &'static Driver {
         let port = crate::free_port();
         let bin = std::env::var("CHROMEDRIVER").unwrap_or_else(|_| "chromedriver".into());
         let mut c = Command::new(bin);
-        c.arg(format!("--port={port}")).arg("--allowed-ips=127.0.0.1").stdout(Stdio::null()).stderr(Stdio::null());
-        std::os::unix::process::CommandExt::process_group(&mut c, 0);
-        let child = c.spawn().expect("chromedriver (apt install chromium-driver; make test does it)");
-        let me = std::process::id();
-        let pgid = child.id();
-        let _ = Command::new("sh")
-            .args(["-c", &format!("while kill -0 {me} 2>/dev/null; do sleep 1; done; kill -KILL -- -{pgid} 2>/dev/null")])
-            .stdin(Stdio::null())
+        c.arg(format!("--port={port}"))
+            .arg("--allowed-ips=127.0.0.1")
             .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn();
+            .stderr(Stdio::null());
+        std::os::unix::process::CommandExt::process_group(&mut c, 0);
+        let child = c
+            .spawn()
+            .expect("chromedriver (apt install chromium-driver; make test does it)");
+        // Chromedriver and the browsers it started go when this test process goes.
+        crate::edge::watchdog(child.id());
         let deadline = Instant::now() + Duration::from_secs(20);
         while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
             assert!(Instant::now() < deadline, "chromedriver did not start");
             std::thread::sleep(Duration::from_millis(50));
         }
-        Driver { port, _child: child }
+        Driver {
+            port,
+            _child: child,
+        }
     })
 }
 
