@@ -1443,3 +1443,38 @@ async fn a_rule_opened_conversation_reaches_channels_only_when_the_visitor_write
     assert_eq!(fake.sent().len(), 3);
     assert_eq!(fake.topics(CHAT).len(), 1);
 }
+
+#[tokio::test]
+async fn whatsapp_replays_do_not_reopen_the_window_and_other_numbers_are_refused() {
+    let api = Api::new(&edge::shared().url);
+    let site = unique("wa-replay");
+    api.create_site(&site).await;
+    let fake =
+        FakeWhatsapp::start("EAAG-test-token", "106540352242922", &["new_website_chat"]).await;
+    whatsapp_channel(&api, &site, &fake).await;
+    let url = hook(&api, "whatsapp", &site);
+
+    // A genuine (signed) message the agent sent 25 hours ago, delivered again now.
+    let (_, mut old) = fake.message_event(AGENT_PHONE, "old news", None);
+    let then = (unix_now() - 25 * 3600).to_string();
+    old["entry"][0]["changes"][0]["value"]["messages"][0]["timestamp"] = json!(then);
+    assert_eq!(FakeWhatsapp::deliver(&url, WA_APP_SECRET, &old).await, 200);
+    let (_, mut out) = visitor(&api, &site).await;
+    say(&mut out, "Anyone there?").await;
+    let first = eventually(WAIT, "the relay", || async {
+        fake.sent().into_iter().next()
+    })
+    .await;
+    assert_eq!(
+        first.kind, "template",
+        "the window stayed closed: {first:?}"
+    );
+
+    // A payload for another business number of the same app: refused, nothing applied.
+    let other = FakeWhatsapp::start("EAAG-test-token", "999000111222333", &[]).await;
+    let (_, foreign) = other.message_event(AGENT_PHONE, "hi", None);
+    assert_eq!(
+        FakeWhatsapp::deliver(&url, WA_APP_SECRET, &foreign).await,
+        403
+    );
+}

@@ -207,6 +207,8 @@ pub enum Event {
         is_button: bool,
         /// An image, video or document (by media id).
         files: Vec<InboundFile>,
+        /// When they sent it (the message's own `timestamp`, ms), if it says.
+        sent_at: Option<i64>,
     },
     /// A delivery status of one of our messages.
     Status {
@@ -237,15 +239,26 @@ struct Change {
 #[derive(Deserialize, Default)]
 struct Value {
     #[serde(default)]
+    metadata: Option<Metadata>,
+    #[serde(default)]
     messages: Vec<WaMessage>,
     #[serde(default)]
     statuses: Vec<WaStatus>,
+}
+
+#[derive(Deserialize, Default)]
+struct Metadata {
+    #[serde(default)]
+    phone_number_id: String,
 }
 
 #[derive(Deserialize)]
 struct WaMessage {
     #[serde(default)]
     from: String,
+    /// Unix seconds, as a string.
+    #[serde(default)]
+    timestamp: Option<String>,
     id: String,
     #[serde(rename = "type", default)]
     kind: String,
@@ -299,11 +312,37 @@ struct WaStatus {
     errors: Vec<GraphError>,
 }
 
-/// Every message and status in every entry and change of a webhook payload.
-pub fn parse_webhook(raw: &[u8]) -> Option<Vec<Event>> {
+/// A webhook payload: the business numbers it is for, and every message and status in every
+/// entry and change.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Webhook {
+    pub numbers: Vec<String>,
+    pub events: Vec<Event>,
+}
+
+impl Webhook {
+    /// A business number of the payload that is not `phone_number_id`, if any (a number
+    /// without `metadata` counts as another).
+    pub fn foreign_number(&self, phone_number_id: &str) -> Option<&str> {
+        self.numbers
+            .iter()
+            .map(String::as_str)
+            .find(|n| *n != phone_number_id)
+    }
+}
+
+pub fn parse_webhook(raw: &[u8]) -> Option<Webhook> {
     let payload: Payload = serde_json::from_slice(raw).ok()?;
-    let mut out = Vec::new();
+    let (mut out, mut numbers) = (Vec::new(), Vec::new());
     for change in payload.entry.into_iter().flat_map(|e| e.changes) {
+        numbers.push(
+            change
+                .value
+                .metadata
+                .as_ref()
+                .map(|m| m.phone_number_id.clone())
+                .unwrap_or_default(),
+        );
         for m in change.value.messages {
             let media = match m.kind.as_str() {
                 "image" => m.image,
@@ -333,6 +372,10 @@ pub fn parse_webhook(raw: &[u8]) -> Option<Vec<Event>> {
                 text,
                 is_button: m.kind == "button",
                 files,
+                sent_at: m
+                    .timestamp
+                    .and_then(|t| t.parse::<i64>().ok())
+                    .map(|secs| secs * 1000),
             });
         }
         for s in change.value.statuses {
@@ -343,7 +386,10 @@ pub fn parse_webhook(raw: &[u8]) -> Option<Vec<Event>> {
             });
         }
     }
-    Some(out)
+    Some(Webhook {
+        numbers,
+        events: out,
+    })
 }
 
 #[cfg(test)]
@@ -509,7 +555,7 @@ mod tests {
     #[test]
     fn parses_messages_replies_and_statuses() {
         assert_eq!(
-            parse_webhook(META_BODY.as_bytes()).unwrap(),
+            parse_webhook(META_BODY.as_bytes()).unwrap().events,
             [Event::Message {
                 from: "16505551234".into(),
                 id: "wamid.TEST1".into(),
@@ -517,13 +563,14 @@ mod tests {
                 text: Some("Hi".into()),
                 is_button: false,
                 files: vec![],
+                sent_at: Some(1_749_416_383_000),
             }]
         );
         let reply = r#"{"object":"whatsapp_business_account","entry":[{"id":"1","changes":[{"field":"messages","value":{"messaging_product":"whatsapp",
             "messages":[{"from":"16505551234","id":"wamid.R1","timestamp":"1","type":"text","text":{"body":"Yes!"},"context":{"from":"15550783881","id":"wamid.OURS"}}],
             "statuses":[{"id":"wamid.OURS","status":"failed","timestamp":"1","recipient_id":"16505551234","errors":[{"code":131047,"title":"Re-engagement message","message":"Re-engagement message"}]}]}}]}]}"#;
         assert_eq!(
-            parse_webhook(reply.as_bytes()).unwrap(),
+            parse_webhook(reply.as_bytes()).unwrap().events,
             [
                 Event::Message {
                     from: "16505551234".into(),
@@ -532,6 +579,7 @@ mod tests {
                     text: Some("Yes!".into()),
                     is_button: false,
                     files: vec![],
+                    sent_at: Some(1000),
                 },
                 Event::Status {
                     id: "wamid.OURS".into(),
@@ -541,10 +589,17 @@ mod tests {
             ]
         );
         assert!(parse_webhook(b"not json").is_none());
+        let hook = parse_webhook(META_BODY.as_bytes()).unwrap();
+        assert_eq!(hook.foreign_number("106540352242922"), None);
+        assert_eq!(hook.foreign_number("999"), Some("106540352242922"));
         // An agent's swipe-replied document (CHANNELS.md §1.7 shape).
         let doc = r#"{"entry":[{"changes":[{"value":{"messages":[{"from":"16505551234","id":"wamid.D1","timestamp":"1","type":"document",
             "context":{"id":"wamid.OURS"},"document":{"filename":"receipt.pdf","mime_type":"application/pdf","sha256":"x","id":"987"}}]}}]}]}"#;
-        let events: [Event; 1] = parse_webhook(doc.as_bytes()).unwrap().try_into().unwrap();
+        let events: [Event; 1] = parse_webhook(doc.as_bytes())
+            .unwrap()
+            .events
+            .try_into()
+            .unwrap();
         let [Event::Message { text, files, .. }] = events else {
             panic!("one message")
         };

@@ -38,10 +38,17 @@ pub(super) async fn handle(ch: &Whatsapp, mut req: Request, hook: &Hook<'_>) -> 
     if !api::verify(&ch.secrets.app_secret, signature.as_deref(), &raw) {
         return Err(unauthorized("X-Hub-Signature-256"));
     }
-    let events = api::parse_webhook(&raw)
+    let payload = api::parse_webhook(&raw)
         .ok_or_else(|| Error::bad_request("not a WhatsApp webhook payload"))?;
+    // The app may serve several business numbers: this site's hook takes only its own.
+    if let Some(other) = payload.foreign_number(&ch.settings.phone_number_id) {
+        return Err(Error::new(
+            ErrorCode::Forbidden,
+            format!("this payload is for phone number id {other:?}, not this site's"),
+        ));
+    }
     let mut failure = None;
-    for event in events {
+    for event in payload.events {
         if let Err(e) = handle_event(ch, hook, event).await {
             worker::console_error!("whatsapp webhook event: {e}");
             failure = Some(e);
@@ -62,9 +69,12 @@ async fn handle_event(ch: &Whatsapp, hook: &Hook<'_>, event: api::Event) -> Resu
             text,
             is_button,
             files,
+            sent_at,
         } => {
-            // Any message opens (refreshes) that number's 24-hour window.
-            window::touch(&hook.db()?, hook.site, &from, hook.now()).await?;
+            // Any message opens (refreshes) that number's 24-hour window, from when it was
+            // sent: a payload replayed later cannot reopen a window that has closed.
+            let at = sent_at.map_or(hook.now(), |t| t.min(hook.now()));
+            window::touch(&hook.db()?, hook.site, &from, at).await?;
             if !ch.settings.agent_numbers.contains(&from) {
                 // A contact the business reached on WhatsApp, answering; other numbers are
                 // neither agents nor contacts of this site.
