@@ -28,7 +28,7 @@ fn fields(kind: ChannelKind) -> &'static [Field] {
                 "webhook_secret",
                 "Webhook secret token",
                 true,
-                "letters, digits, _ and -",
+                "32+ letters, digits, _ and -",
             ),
             (
                 "api_base",

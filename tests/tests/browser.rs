@@ -472,7 +472,7 @@ async fn inbox_writes_first_to_known_contacts_on_whatsapp_and_telegram() {
             )
             .json(&json!({
                 "settings": {"kind": "telegram", "chat_id": -1009876543210i64, "api_base": tg.base},
-                "secrets": {"kind": "telegram", "bot_token": tg.token, "webhook_secret": "ui-tg-secret"}})),
+                "secrets": {"kind": "telegram", "bot_token": tg.token, "webhook_secret": "ui-tg-secret_0123456789abcdef01234"}})),
         )
         .await;
     assert_eq!(r.status, 200, "{:?}", r.body);
@@ -480,7 +480,7 @@ async fn inbox_writes_first_to_known_contacts_on_whatsapp_and_telegram() {
     assert_eq!(
         FakeTelegram::deliver(
             &format!("{base}/hooks/telegram/{site}"),
-            Some("ui-tg-secret"),
+            Some("ui-tg-secret_0123456789abcdef01234"),
             &start
         )
         .await,

@@ -21,7 +21,7 @@ use std::time::Duration;
 
 const WAIT: Duration = Duration::from_secs(30);
 const CHAT: i64 = -1001234567890;
-const TG_SECRET: &str = "tg_hook_secret-42";
+const TG_SECRET: &str = "tg_hook_secret-42_a8F3kq9ZrR1x7Lm2";
 
 async fn telegram_site(api: &Api, fake: &FakeTelegram) -> String {
     let site = unique("tgm");

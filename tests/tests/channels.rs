@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 
 const WAIT: Duration = Duration::from_secs(30);
 const CHAT: i64 = -1001234567890;
-const TG_SECRET: &str = "tg_hook_secret-42";
+const TG_SECRET: &str = "tg_hook_secret-42_a8F3kq9ZrR1x7Lm2";
 const SLACK_SIGNING: &str = "8f742231b10e8888abcd99yyyzzz85a5";
 const WA_APP_SECRET: &str = "test_app_secret";
 const WA_VERIFY: &str = "meatyhamhock";

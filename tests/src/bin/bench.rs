@@ -277,7 +277,7 @@ async fn relays(api: &Api) -> Section {
     let r = api
         .send(api.admin(reqwest::Method::PUT, &format!("/api/v1/admin/sites/{site}/channels/telegram")).json(&json!({
             "settings": {"kind": "telegram", "chat_id": CHAT, "api_base": fake.base},
-            "secrets": {"kind": "telegram", "bot_token": "4242:BENCH", "webhook_secret": "bench_secret"}
+            "secrets": {"kind": "telegram", "bot_token": "4242:BENCH", "webhook_secret": "bench_secret_0123456789abcdef012345"}
         })))
         .await;
     assert_eq!(r.status, 200, "{:?}", r.body);

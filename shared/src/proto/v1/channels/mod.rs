@@ -291,6 +291,16 @@ mod tests {
         })
         .validated()
         .is_err());
+        let secret = |s: &str| {
+            ChannelSecrets::Telegram(TelegramSecrets {
+                bot_token: "1:a".into(),
+                webhook_secret: s.into(),
+            })
+            .validated()
+        };
+        assert!(secret("x").is_err(), "a 1-character secret is refused");
+        assert!(secret(&"a".repeat(31)).is_err());
+        assert!(secret(&"a_B-9".repeat(7)).is_ok());
         assert!(ChannelSecrets::Slack(SlackSecrets {
             bot_token: " ".into(),
             signing_secret: "x".into()

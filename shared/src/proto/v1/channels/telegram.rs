@@ -32,15 +32,21 @@ impl TelegramSettings {
     }
 }
 
+/// Shortest webhook secret token accepted (Telegram allows 1–256 characters).
+pub const MIN_WEBHOOK_SECRET: usize = 32;
+
 impl TelegramSecrets {
     pub fn validated(self) -> Result<Self, (ErrorCode, String)> {
-        let ok = (1..=256).contains(&self.webhook_secret.len())
+        // It is the webhook's only credential: long enough not to be guessed.
+        let ok = (MIN_WEBHOOK_SECRET..=256).contains(&self.webhook_secret.len())
             && self
                 .webhook_secret
                 .bytes()
                 .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
         if !ok {
-            return bad("webhook_secret must be 1-256 of A-Z a-z 0-9 _ -");
+            return bad(
+                "webhook_secret must be 32-256 of A-Z a-z 0-9 _ - (e.g. `openssl rand -hex 16`)",
+            );
         }
         check_secret(&self.bot_token)?;
         Ok(self)
