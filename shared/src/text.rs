@@ -36,6 +36,25 @@ pub fn is_web_url(url: &str) -> bool {
         && !url.chars().any(|c| c.is_control() || c.is_whitespace())
 }
 
+/// A page address as Beckon keeps it: without its fragment and without query parameters other
+/// than campaign tags (`utm_*`) — sites put reset tokens, emails and session ids there, and a
+/// relay must not carry them to Telegram, Slack or WhatsApp.
+pub fn private_url(url: &str) -> String {
+    let url = url.split('#').next().unwrap_or_default();
+    let Some((base, query)) = url.split_once('?') else {
+        return url.to_owned();
+    };
+    let kept: Vec<&str> = query
+        .split('&')
+        .filter(|p| p.to_ascii_lowercase().starts_with("utm_"))
+        .collect();
+    if kept.is_empty() {
+        base.to_owned()
+    } else {
+        format!("{base}?{}", kept.join("&"))
+    }
+}
+
 /// Normalises a short single-line label (agent name, site name): trims, rejects control
 /// characters and anything over `max` characters. Empty is allowed and returns `None`.
 pub fn normalize_label(raw: &str, max: usize) -> Result<Option<String>, ErrorCode> {
@@ -128,5 +147,25 @@ mod tests {
         );
         assert_eq!(preview("a\nb", 10), "a b");
         assert_eq!(preview("abcdef", 4), "abc…");
+    }
+
+    #[test]
+    fn page_addresses_keep_only_campaign_tags() {
+        assert_eq!(
+            private_url("https://shop.example/reset?token=abc&utm_source=news&email=a@b.c#step=2"),
+            "https://shop.example/reset?utm_source=news"
+        );
+        assert_eq!(
+            private_url("https://shop.example/p?session=1"),
+            "https://shop.example/p"
+        );
+        assert_eq!(
+            private_url("https://shop.example/p#x"),
+            "https://shop.example/p"
+        );
+        assert_eq!(
+            private_url("https://shop.example/p"),
+            "https://shop.example/p"
+        );
     }
 }

@@ -1478,3 +1478,44 @@ async fn whatsapp_replays_do_not_reopen_the_window_and_other_numbers_are_refused
         403
     );
 }
+
+#[tokio::test]
+async fn relayed_page_addresses_carry_no_query_or_fragment() {
+    let api = Api::new(&edge::shared().url);
+    let (site, tg, sl) =
+        site_with_telegram_and_slack(&api, "privacy", "123456:PRIV", "xoxb-priv").await;
+    let r = api
+        .send(
+            api.post(&format!("/api/v1/sites/{site}/conversations")).json(&json!({
+                "page_url": "https://shop.example/reset?token=s3cret&utm_source=news&email=ana%40example.com#step=2"
+            })),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{:?}", r.body);
+    let c: StartedConversation = serde_json::from_value(r.body).unwrap();
+    let mut ws = api.visitor_socket(&c).await;
+    say(&mut ws, "I cannot reset my password").await;
+    let first = eventually(WAIT, "the Telegram relay", || async {
+        tg.sent().into_iter().next()
+    })
+    .await;
+    let root = eventually(WAIT, "the Slack root", || async {
+        sl.posted().into_iter().next()
+    })
+    .await;
+    for (channel, text) in [("telegram", first.text), ("slack", root.text)] {
+        assert!(
+            text.contains("https://shop.example/reset?utm_source=news"),
+            "{channel}: {text}"
+        );
+        assert!(
+            !text.contains("s3cret") && !text.contains("email") && !text.contains("step=2"),
+            "{channel}: {text}"
+        );
+    }
+    let summary = api.admin_summary(&c.conversation_id).await;
+    assert_eq!(
+        summary.page_url.as_deref(),
+        Some("https://shop.example/reset?utm_source=news")
+    );
+}

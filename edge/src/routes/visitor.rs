@@ -101,7 +101,10 @@ pub async fn start_conversation(mut req: Request, edge: &Edge, key: &SiteKey) ->
         &edge.env,
         Opening {
             origin: start.origin.unwrap_or_default(),
-            page_url: start.page_url,
+            page_url: start
+                .page_url
+                .as_deref()
+                .map(beckon_shared::text::private_url),
             teaser: opening.as_ref().map(|(_, text)| text.clone()),
             ..Opening::new(key.clone(), visitor_id.clone(), edge.now)
         },

@@ -196,9 +196,10 @@ impl DurableObject for SiteHub {
                 let Some(mut v) = ws.deserialize_attachment::<OnlineVisitor>()? else {
                     return Ok(());
                 };
-                // Only a web address is shown (and linked) in the inbox.
+                // Only a web address is shown (and linked) in the inbox, without what the
+                // page keeps in its query and fragment.
                 v.url = if beckon_shared::text::is_web_url(&url) {
-                    clip(&url)
+                    clip(&beckon_shared::text::private_url(&url))
                 } else {
                     String::new()
                 };
