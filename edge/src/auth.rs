@@ -143,6 +143,30 @@ impl FileGrant {
         )
     }
 
+    /// The grant of `attachment` of `conversation` until `expires`.
+    pub fn for_file(
+        conversation: &ConversationId,
+        attachment: &beckon_shared::proto::v1::Attachment,
+        expires: i64,
+    ) -> FileGrant {
+        FileGrant {
+            conversation: conversation.clone(),
+            attachment: attachment.id.clone(),
+            file_type: attachment.kind.as_str().to_owned(),
+            name: attachment.name.clone(),
+            expires,
+        }
+    }
+
+    /// The file's download path with this grant, signed (relative to the edge's origin).
+    pub fn url(&self, secret: &[u8]) -> String {
+        let path = beckon_shared::proto::v1::paths::fill(
+            beckon_shared::proto::v1::paths::ATTACHMENT,
+            &[self.conversation.as_str(), self.attachment.as_str()],
+        );
+        format!("{path}?{}", self.query(secret))
+    }
+
     /// The expiry for a URL signed at `now`.
     pub fn expiry(now: i64) -> i64 {
         (now / ATTACHMENT_URL_WINDOW_MS + 2) * ATTACHMENT_URL_WINDOW_MS

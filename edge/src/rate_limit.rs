@@ -73,7 +73,7 @@ pub fn enabled(env: &Env) -> bool {
 
 /// The client's address as Cloudflare reports it (`CF-Connecting-IP`, set by the edge
 /// network and by `wrangler dev`).
-pub fn client_address(req: &Request) -> String {
+fn client_address(req: &Request) -> String {
     req.headers()
         .get("cf-connecting-ip")
         .ok()
@@ -81,8 +81,13 @@ pub fn client_address(req: &Request) -> String {
         .unwrap_or_else(|| "unknown".into())
 }
 
-/// Counts one `limit` for `key`; over the limit is `rate_limited` (429, `Retry-After`).
-pub async fn check(env: &Env, limit: Limit, key: &str) -> Result<()> {
+/// Counts one `limit` for the address `req` comes from; over the limit is `rate_limited`
+/// (429, `Retry-After`).
+pub async fn check(env: &Env, req: &Request, limit: Limit) -> Result<()> {
+    check_key(env, limit, &client_address(req)).await
+}
+
+async fn check_key(env: &Env, limit: Limit, key: &str) -> Result<()> {
     if !enabled(env) {
         return Ok(());
     }

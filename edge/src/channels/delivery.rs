@@ -6,7 +6,7 @@
 use super::{ApiRequest, ApiResponse, ContactRoute, Failure, RelayFile, Target};
 use crate::auth::FileGrant;
 use crate::storage;
-use beckon_shared::proto::v1::{paths, Attachment, ChannelKind, Message};
+use beckon_shared::proto::v1::{Attachment, ChannelKind, Message};
 use beckon_shared::{ConversationId, SiteKey};
 use worker::{D1Database, Env};
 
@@ -234,18 +234,11 @@ impl Delivery<'_> {
     fn file_link(&self, c: &ConversationId, a: &Attachment) -> Option<String> {
         let origin = self.env.var("PUBLIC_ORIGIN").ok()?.to_string();
         let secret = crate::http::secret(self.env, "TOKEN_SECRET").ok()?;
-        let grant = FileGrant {
-            conversation: c.clone(),
-            attachment: a.id.clone(),
-            file_type: a.kind.as_str().to_owned(),
-            name: a.name.clone(),
-            expires: self.now() + RELAY_LINK_TTL_MS,
-        };
-        let path = paths::fill(paths::ATTACHMENT, &[c.as_str(), a.id.as_str()]);
+        let grant = FileGrant::for_file(c, a, self.now() + RELAY_LINK_TTL_MS);
         Some(format!(
-            "{}{path}?{}",
+            "{}{}",
             origin.trim_end_matches('/'),
-            grant.query(&secret)
+            grant.url(&secret)
         ))
     }
 

@@ -2,16 +2,18 @@
 //! the conversation its thread belongs to (by the thread, never by anything the sender
 //! claims; its files downloaded from the channel and checked like uploads), take a contact's
 //! message into their conversation (opening one if none is going on), report a delivery
-//! status, greet a new contact through the site's outbox. Every action is idempotent by the channel's event id, so a redelivered webhook is applied once; every
-//! failure of ours is returned, so the webhook answers 5xx and the channel redelivers.
+//! status, greet a new contact through the site's outbox. Every action is idempotent by the
+//! channel's event id, so a redelivered webhook is applied once; every failure of ours is
+//! returned, so the webhook answers 5xx and the channel redelivers.
 
 use super::{ContactRoute, Driver, Failure, Inbound, InboundFile};
 use crate::conversation::client::ConversationClient;
-use crate::conversation::uploads::{SniffedFile, UploadOp};
+use crate::conversation::uploads::UploadOp;
 use crate::conversation::{self, Opening, PostRequest, Principal, StatusReport};
 use crate::error::{Error, Result};
 use crate::http::{self, Edge};
-use crate::media::{self, sniff};
+use crate::media;
+use crate::media::sniff::SniffedFile;
 use crate::outbox::policy::DeliveryStatus;
 use crate::storage::{channels as store, visitors};
 use beckon_shared::limits::MAX_MESSAGE_CHARS;
@@ -23,7 +25,7 @@ use worker::{D1Database, Request, Response};
 /// Largest webhook body read; anything larger is refused before it is verified or parsed.
 pub const MAX_WEBHOOK_BODY_BYTES: usize = 256 * 1024;
 
-/// How much of a file [`sniff::sniff`] looks at.
+/// How much of a downloaded file [`media::check`] looks at.
 const SNIFF_BYTES: usize = 64 * 1024;
 
 /// A name for a channel's file that came without one (Telegram photos): `photo.jpg`.
@@ -168,13 +170,11 @@ impl Hook<'_> {
                 )))
             }
         };
-        let sniffed = match sniff::sniff(&bytes[..bytes.len().min(SNIFF_BYTES)], named) {
+        let head = &bytes[..bytes.len().min(SNIFF_BYTES)];
+        let sniffed = match media::check(head, named, bytes.len() as u64) {
             Ok(s) => s,
-            Err(r) => return refused(&r.describe()),
+            Err(e) => return refused(&e.body().error.message),
         };
-        if bytes.len() as u64 > sniffed.file_type.max_bytes() {
-            return refused("too large");
-        }
         let name = match file.name.as_deref().map(limits::check_name) {
             Some(Ok(n)) => n.to_owned(),
             _ => default_name(sniffed.file_type),
@@ -199,11 +199,7 @@ impl Hook<'_> {
             id: id.clone(),
             name,
             size,
-            sniffed: SniffedFile {
-                file_type: sniffed.file_type,
-                width: sniffed.width,
-                height: sniffed.height,
-            },
+            sniffed: SniffedFile::from(sniffed),
         };
         let client = ConversationClient::new(&self.edge.env, conversation)?;
         match client.upload(principal, &op).await {

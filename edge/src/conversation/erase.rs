@@ -14,7 +14,7 @@ impl Conversation {
         let meta = self.meta()?;
         self.abort_open_uploads().await?;
         let bucket = self.env.bucket(media::BUCKET)?;
-        let prefix = format!("c/{}/", meta.id);
+        let prefix = media::conversation_prefix(&meta.id);
         loop {
             let page = bucket
                 .list()

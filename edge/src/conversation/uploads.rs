@@ -9,9 +9,10 @@
 use super::{Conversation, Principal};
 use crate::auth::{self, FileGrant};
 use crate::error::{Error, Result};
+use crate::media::sniff::SniffedFile;
 use crate::{http, media};
 use beckon_shared::media::{self as limits, FileType};
-use beckon_shared::proto::v1::{paths, Attachment, CreateUpload, ErrorCode, Message, Role, Upload};
+use beckon_shared::proto::v1::{Attachment, CreateUpload, ErrorCode, Message, Role, Upload};
 use beckon_shared::AttachmentId;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -63,14 +64,6 @@ pub enum UploadOp {
         size: u64,
         sniffed: SniffedFile,
     },
-}
-
-/// What part 1's bytes said.
-#[derive(Clone, Copy, Debug, Serialize, Deserialize)]
-pub struct SniffedFile {
-    pub file_type: FileType,
-    pub width: Option<u32>,
-    pub height: Option<u32>,
 }
 
 /// The answer to an [`UploadOp`]: the public view, and what the Worker needs to store parts.
@@ -266,8 +259,8 @@ impl Conversation {
                         vec![
                             parts.into(),
                             s.file_type.as_str().into(),
-                            s.width.map_or(SqlStorageValue::Null, |w| SqlStorageValue::Integer(w as i64)),
-                            s.height.map_or(SqlStorageValue::Null, |h| SqlStorageValue::Integer(h as i64)),
+                            dimension(s.width),
+                            dimension(s.height),
                             id.as_str().into(),
                         ],
                     )?,
@@ -423,11 +416,6 @@ impl Conversation {
         if bytes as u64 + size > limits::MAX_CONVERSATION_BYTES {
             return Err(Error::code(ErrorCode::PayloadTooLarge));
         }
-        let dim = |d: Option<u32>| {
-            d.map_or(SqlStorageValue::Null, |v| {
-                SqlStorageValue::Integer(v as i64)
-            })
-        };
         self.uploads.sql.exec(
             "INSERT INTO uploads (id, r2_upload, role, name, size, file_type, width, height, done, created_at) \
              VALUES (?, '', ?, ?, ?, ?, ?, ?, 1, ?)",
@@ -437,8 +425,8 @@ impl Conversation {
                 name.into(),
                 SqlStorageValue::Integer(size as i64),
                 s.file_type.as_str().into(),
-                dim(s.width),
-                dim(s.height),
+                dimension(s.width),
+                dimension(s.height),
                 SqlStorageValue::Integer(http::now_ms()),
             ],
         )?;
@@ -565,22 +553,12 @@ impl Conversation {
 
     /// `attachment` with a fresh signed URL.
     fn signed(&self, mut attachment: Attachment) -> Result<Attachment> {
-        let meta = self.meta()?;
-        let grant = FileGrant {
-            conversation: meta.id.clone(),
-            attachment: attachment.id.clone(),
-            file_type: attachment.kind.as_str().to_owned(),
-            name: attachment.name.clone(),
-            expires: FileGrant::expiry(http::now_ms()),
-        };
-        let path = paths::fill(
-            paths::ATTACHMENT,
-            &[meta.id.as_str(), attachment.id.as_str()],
+        let grant = FileGrant::for_file(
+            &self.meta()?.id,
+            &attachment,
+            FileGrant::expiry(http::now_ms()),
         );
-        attachment.url = format!(
-            "{path}?{}",
-            grant.query(&http::secret(&self.env, "TOKEN_SECRET")?)
-        );
+        attachment.url = grant.url(&http::secret(&self.env, "TOKEN_SECRET")?);
         Ok(attachment)
     }
 
@@ -594,6 +572,13 @@ impl Conversation {
         }
         Ok(message)
     }
+}
+
+/// An image's width or height as stored (NULL when unknown).
+fn dimension(d: Option<u32>) -> SqlStorageValue {
+    d.map_or(SqlStorageValue::Null, |v| {
+        SqlStorageValue::Integer(v as i64)
+    })
 }
 
 fn mb(bytes: u64) -> u64 {

@@ -2,6 +2,7 @@
 //! and, for images, its width and height. Pure; tested natively.
 
 use beckon_shared::media::FileType;
+use serde::{Deserialize, Serialize};
 
 /// Why a file's bytes are refused.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -38,6 +39,24 @@ pub struct Sniffed {
     pub mime: &'static str,
     pub width: Option<u32>,
     pub height: Option<u32>,
+}
+
+/// What the bytes said, as a conversation records it (the MIME type follows from the type).
+#[derive(Clone, Copy, Debug, Serialize, Deserialize)]
+pub struct SniffedFile {
+    pub file_type: FileType,
+    pub width: Option<u32>,
+    pub height: Option<u32>,
+}
+
+impl From<Sniffed> for SniffedFile {
+    fn from(s: Sniffed) -> SniffedFile {
+        SniffedFile {
+            file_type: s.file_type,
+            width: s.width,
+            height: s.height,
+        }
+    }
 }
 
 /// Decides the type of a file from `head` (its first bytes: at least a few KB when the file

@@ -48,8 +48,7 @@ pub async fn authenticate(req: &Request, edge: &Edge) -> Result<Admin> {
         }
         None => {
             // A wrong key counts against the address; past the limit wrong keys get 429.
-            let address = crate::rate_limit::client_address(req);
-            crate::rate_limit::check(&edge.env, crate::rate_limit::Limit::AdminFailures, &address)
+            crate::rate_limit::check(&edge.env, req, crate::rate_limit::Limit::AdminFailures)
                 .await?;
             Err(Error::new(
                 ErrorCode::InvalidToken,

@@ -16,8 +16,7 @@ use worker::{Request, Response};
 
 /// `GET /api/v1/sites/{site}/presence` (WebSocket): a visitor's chat app says where it is.
 pub async fn visitor_socket(req: Request, edge: &Edge, site: &SiteKey) -> Result<Response> {
-    let address = crate::rate_limit::client_address(&req);
-    crate::rate_limit::check(&edge.env, crate::rate_limit::Limit::Presence, &address).await?;
+    crate::rate_limit::check(&edge.env, &req, crate::rate_limit::Limit::Presence).await?;
     let settings = sites::require(&edge.db()?, site).await?;
     http::check_origin(&req, edge, &settings)?;
     if !req

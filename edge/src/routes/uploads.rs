@@ -5,11 +5,12 @@
 use super::{admin, visitor};
 use crate::auth::FileGrant;
 use crate::conversation::client::ConversationClient;
-use crate::conversation::uploads::{SniffedFile, UploadOp, UploadState};
+use crate::conversation::uploads::{UploadOp, UploadState};
 use crate::conversation::Principal;
 use crate::error::{Error, Result};
 use crate::http::{self, Edge};
-use crate::media::{self, serve, sniff};
+use crate::media::sniff::SniffedFile;
+use crate::media::{self, serve};
 use beckon_shared::media::{self as limits, FileType};
 use beckon_shared::proto::v1::{CreateUpload, ErrorCode};
 use beckon_shared::{AttachmentId, ConversationId};
@@ -49,8 +50,7 @@ async fn run(
 
 /// `POST …/uploads`: a new upload, or the one this `upload_key` already started.
 pub async fn create(mut req: Request, edge: &Edge, conv: &ConversationId) -> Result<Response> {
-    let address = crate::rate_limit::client_address(&req);
-    crate::rate_limit::check(&edge.env, crate::rate_limit::Limit::Uploads, &address).await?;
+    crate::rate_limit::check(&edge.env, &req, crate::rate_limit::Limit::Uploads).await?;
     let who = principal(&req, edge).await?;
     let create: CreateUpload = http::read_json(&mut req).await?;
     http::json(
@@ -128,8 +128,8 @@ pub async fn put_part(
         )));
     }
     let sniffed = if n == 1 {
-        match check_first_part(&bytes, &upload.name, upload.size) {
-            Ok(s) => Some(s),
+        match media::check(&bytes, &upload.name, upload.size) {
+            Ok(s) => Some(SniffedFile::from(s)),
             Err(e) => {
                 run(edge, conv, &who, UploadOp::Abort { id: id.clone() }).await?;
                 return Err(e);
@@ -152,31 +152,6 @@ pub async fn put_part(
         sniffed,
     };
     http::json(200, &run(edge, conv, &who, op).await?.upload)
-}
-
-/// What part 1 says the file is, if Beckon takes it at this size.
-fn check_first_part(head: &[u8], name: &str, size: u64) -> Result<SniffedFile> {
-    let s = sniff::sniff(head, name).map_err(|r| match r {
-        sniff::Refusal::Empty => Error::bad_request(r.describe()),
-        _ => Error::new(ErrorCode::UnsupportedFile, r.describe()),
-    })?;
-    let max = s.file_type.max_bytes();
-    if size > max {
-        return Err(Error::new(
-            ErrorCode::PayloadTooLarge,
-            format!(
-                "This {} is {} MB; at most {} MB.",
-                s.file_type.label(),
-                size.div_ceil(1 << 20),
-                max >> 20
-            ),
-        ));
-    }
-    Ok(SniffedFile {
-        file_type: s.file_type,
-        width: s.width,
-        height: s.height,
-    })
 }
 
 /// `GET …/attachments/{id}?t&n&e&s`: the file, through its signed URL (no other credential:

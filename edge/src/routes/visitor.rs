@@ -42,8 +42,7 @@ fn bearer_token(req: &Request) -> Result<Option<String>> {
 
 /// `POST /api/v1/sites/{site}/conversations`.
 pub async fn start_conversation(mut req: Request, edge: &Edge, key: &SiteKey) -> Result<Response> {
-    let address = rate_limit::client_address(&req);
-    rate_limit::check(&edge.env, Limit::Conversations, &address).await?;
+    rate_limit::check(&edge.env, &req, Limit::Conversations).await?;
     let db = edge.db()?;
     let site = sites::require(&db, key).await?;
     http::check_origin(&req, edge, &site)?;
@@ -175,8 +174,7 @@ pub async fn messages(req: &Request, edge: &Edge, id: &ConversationId) -> Result
 /// `POST /api/v1/sites/{site}/events`: a teaser was shown, opened or dismissed. Counted per
 /// rule and day; nothing identifies the visitor.
 pub async fn teaser_event(mut req: Request, edge: &Edge, key: &SiteKey) -> Result<Response> {
-    let address = rate_limit::client_address(&req);
-    rate_limit::check(&edge.env, Limit::Events, &address).await?;
+    rate_limit::check(&edge.env, &req, Limit::Events).await?;
     let db = edge.db()?;
     let site = site_cache::get(&db, key, edge.now)
         .await?
@@ -208,8 +206,7 @@ pub async fn teaser_event(mut req: Request, edge: &Edge, key: &SiteKey) -> Resul
 /// `POST /api/v1/conversations/{id}/events` (visitor token): `Beckon.track(name, {value})`
 /// after a conversation — a goal, credited to the rule that started it (if one did).
 pub async fn goal_event(mut req: Request, edge: &Edge, id: &ConversationId) -> Result<Response> {
-    let address = rate_limit::client_address(&req);
-    rate_limit::check(&edge.env, Limit::Events, &address).await?;
+    rate_limit::check(&edge.env, &req, Limit::Events).await?;
     let token = bearer_token(&req)?.ok_or_else(|| Error::code(ErrorCode::Unauthorized))?;
     let (claims, principal) = visitor_from_token(&req, edge, &token).await?;
     let goal: GoalEvent = http::read_json(&mut req).await?;
@@ -241,8 +238,7 @@ pub async fn goal_event(mut req: Request, edge: &Edge, id: &ConversationId) -> R
 /// `POST /api/v1/sites/{site}/identify` (visitor token): `Beckon.identify({name, email,
 /// phone})` — the visitor becomes a known contact.
 pub async fn identify(mut req: Request, edge: &Edge, key: &SiteKey) -> Result<Response> {
-    let address = rate_limit::client_address(&req);
-    rate_limit::check(&edge.env, Limit::Events, &address).await?;
+    rate_limit::check(&edge.env, &req, Limit::Events).await?;
     let token = bearer_token(&req)?.ok_or_else(|| Error::code(ErrorCode::Unauthorized))?;
     let (claims, _) = visitor_from_token(&req, edge, &token).await?;
     if claims.site != *key {

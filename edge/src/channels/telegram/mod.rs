@@ -61,11 +61,8 @@ impl Telegram {
                     (thread, true)
                 }
             };
-            let steps = media::plan(
-                api::topic_head(&relay, first).as_pair(),
-                relay.body,
-                &relay.files,
-            );
+            let (head, chars) = api::topic_head(&relay, first);
+            let steps = media::plan((&head, chars), relay.body, &relay.files);
             let to = (chat, Some(thread));
             match self.send_steps(d, Recipient::Destination, to, steps).await {
                 Err(Failure::ThreadGone) => d.forget_thread()?,
@@ -141,8 +138,8 @@ impl Telegram {
         match d.message() {
             Some(m) => {
                 let relay = d.relay(m);
-                let head = api::contact_head(&d.envelope.site_name, m.author.as_deref());
-                let steps = media::plan(head.as_pair(), &m.body, &relay.files);
+                let (head, chars) = api::contact_head(&d.envelope.site_name, m.author.as_deref());
+                let steps = media::plan((&head, chars), &m.body, &relay.files);
                 self.send_steps(d, to, (chat, None), steps).await
             }
             // A notice is formatted for `parse_mode: HTML` by whoever queued it.
@@ -153,17 +150,6 @@ impl Telegram {
                 d.record(to, &id)
             }
         }
-    }
-}
-
-/// A `(String, usize)` head as the `(&str, usize)` a plan takes.
-trait AsPair {
-    fn as_pair(&self) -> (&str, usize);
-}
-
-impl AsPair for (String, usize) {
-    fn as_pair(&self) -> (&str, usize) {
-        (&self.0, self.1)
     }
 }
 
