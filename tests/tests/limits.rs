@@ -187,6 +187,9 @@ async fn the_widget_tells_a_flooding_visitor_and_sends_everything_in_the_end() {
     .await;
     println!("the widget says: {notice:?}");
     browser::screenshot(&c, "limits-flood-notice").await;
+    // The same at phone width (the panel goes full screen).
+    c.set_window_size(375, 667).await.unwrap();
+    browser::screenshot(&c, "limits-flood-notice-375").await;
     // Everything goes out on its own, in order, each once.
     let api = Api::new(base);
     let stored = beckon_tests::eventually(Duration::from_secs(90), "all 40 stored", || async {
