@@ -9,6 +9,7 @@
 //! HTML/JS), `http.rs` (request/response plumbing), `error.rs` (the one error type).
 
 pub mod auth;
+pub mod broadcast;
 pub mod channels;
 pub mod conversation;
 pub mod error;
@@ -31,4 +32,13 @@ use worker::{event, Context, Env, Request, Response};
 #[event(fetch)]
 async fn fetch(req: Request, env: Env, ctx: Context) -> worker::Result<Response> {
     routes::handle(req, env, ctx).await
+}
+
+#[event(queue)]
+async fn queue(
+    batch: worker::MessageBatch<broadcast::send::Tick>,
+    env: Env,
+    _ctx: Context,
+) -> worker::Result<()> {
+    broadcast::send::consume(batch, &env).await
 }

@@ -1,6 +1,6 @@
 //! Randomness from the runtime's CSPRNG (`crypto.getRandomValues`), and the ids made from it.
 
-use beckon_shared::{ConversationId, MessageId, VisitorId};
+use beckon_shared::{AttachmentId, BroadcastId, ConversationId, MessageId, VisitorId};
 use wasm_bindgen::prelude::wasm_bindgen;
 
 #[wasm_bindgen]
@@ -26,6 +26,15 @@ pub fn visitor_id() -> VisitorId {
 
 pub fn message_id() -> MessageId {
     MessageId::from_random(bytes())
+}
+
+pub fn broadcast_id() -> BroadcastId {
+    BroadcastId::from_random(bytes())
+}
+
+/// A file stored outside any upload (a broadcast's).
+pub fn attachment_id() -> AttachmentId {
+    AttachmentId::from_random(bytes())
 }
 
 /// A short random identifier for rows that need no prefix semantics (admin key ids).

@@ -217,6 +217,7 @@ impl Owner for SiteOutbox {
             conversation: None,
             page_url: None,
             contact,
+            broadcast: None,
             content: Content::Notice(row.text),
         }))
     }

@@ -127,6 +127,12 @@ random_id!(
     "a_"
 );
 random_id!(
+    /// A broadcast: `b_` + 32 hex digits.
+    BroadcastId,
+    "broadcast id",
+    "b_"
+);
+random_id!(
     /// A stored message: `m_` + 32 hex digits, assigned by the conversation's Durable Object.
     MessageId,
     "message id",

@@ -14,5 +14,6 @@ pub mod text;
 pub mod transcript;
 
 pub use ids::{
-    AttachmentId, ClientMsgId, ConversationId, IdError, MessageId, RuleId, Seq, SiteKey, VisitorId,
+    AttachmentId, BroadcastId, ClientMsgId, ConversationId, IdError, MessageId, RuleId, Seq,
+    SiteKey, VisitorId,
 };

@@ -30,6 +30,8 @@ pub struct Envelope {
     pub page_url: Option<String>,
     /// For a contact target: the contact's address.
     pub contact: Option<ContactRoute>,
+    /// For a broadcast's message to its recipient: how the channel sends it.
+    pub broadcast: Option<crate::broadcast::Mark>,
     pub content: Content,
 }
 
@@ -207,8 +209,8 @@ impl Delivery<'_> {
                 .iter()
                 .map(|a| RelayFile {
                     attachment: a,
-                    key: crate::media::object_key(c, &a.id),
-                    link: self.file_link(c, a),
+                    key: crate::media::object_key(a.holder(c), &a.id),
+                    link: self.file_link(a.holder(c), a),
                 })
                 .collect(),
             None => Vec::new(),

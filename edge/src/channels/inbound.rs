@@ -18,7 +18,7 @@ use crate::outbox::policy::DeliveryStatus;
 use crate::storage::{channels as store, visitors};
 use beckon_shared::limits::MAX_MESSAGE_CHARS;
 use beckon_shared::media::{self as limits, FileType};
-use beckon_shared::proto::v1::{ChannelKind, ConversationOrigin, ErrorCode};
+use beckon_shared::proto::v1::{BroadcastChannel, ChannelKind, ConversationOrigin, ErrorCode};
 use beckon_shared::{AttachmentId, ConversationId, SiteKey, VisitorId};
 use worker::{D1Database, Request, Response};
 
@@ -225,6 +225,9 @@ impl Hook<'_> {
             body,
             client_msg_id: Some(super::api::idempotency_key(prefix, event_id)),
             attachments,
+            files: Vec::new(),
+            broadcast: None,
+            relay_first: false,
         };
         ConversationClient::new(&self.edge.env, conversation)?
             .post(&post)
@@ -265,11 +268,7 @@ impl Hook<'_> {
         owner: &VisitorId,
         route: ContactRoute,
     ) -> Result<ConversationId> {
-        let id = ConversationId::from_random(crate::auth::derive_id(
-            &self.edge.token_secret()?,
-            &format!("{}-contact-conversation", route.channel.as_str()),
-            &format!("{}\n{}", self.site, route.address),
-        ));
+        let id = conversation::contact_conversation_id(&self.edge.env, self.site, &route)?;
         conversation::open(
             &self.edge.env,
             Opening {
@@ -305,6 +304,55 @@ impl Hook<'_> {
         ConversationClient::new(&self.edge.env, &conversation)?
             .relay_status(&report)
             .await
+    }
+
+    /// A contact's "STOP" (or "START"): recorded as their consent to broadcasts from now on,
+    /// and confirmed to them through the site's outbox (once per event) in the channel's
+    /// format (`format`). Whether the message was such a keyword.
+    pub async fn consent_keyword(
+        &self,
+        route: &ContactRoute,
+        event_key: &str,
+        text: &str,
+        format: impl Fn(&str) -> String,
+    ) -> Result<bool> {
+        use crate::broadcast::keywords::{self, Keyword};
+        use crate::storage::contacts::{self, Source};
+        let Some(keyword) = keywords::keyword(text) else {
+            return Ok(false);
+        };
+        let db = self.db()?;
+        let channel = match route.channel {
+            beckon_shared::proto::v1::ContactChannel::Whatsapp => BroadcastChannel::Whatsapp,
+            beckon_shared::proto::v1::ContactChannel::Telegram => BroadcastChannel::Telegram,
+        };
+        let address = (channel, route.address.as_str());
+        let site_name = self.site_name().await?;
+        let confirmation = match keyword {
+            Keyword::Stop => {
+                contacts::set_consent(&db, self.site, address, false, Source::Keyword, self.now())
+                    .await?;
+                keywords::stop_confirmation(&site_name)
+            }
+            Keyword::Start => {
+                if !contacts::opted_out(&db, self.site, channel, &route.address).await? {
+                    return Ok(true);
+                }
+                contacts::set_consent(&db, self.site, address, true, Source::Keyword, self.now())
+                    .await?;
+                keywords::start_confirmation(&site_name)
+            }
+        };
+        let key = format!("consent:{}:{event_key}", route.channel.as_str());
+        crate::site_outbox::notice(
+            &self.edge.env,
+            self.site,
+            route,
+            &key,
+            &format(&confirmation),
+        )
+        .await?;
+        Ok(true)
     }
 
     /// Greets a contact (through the site's outbox: retried, and once per contact address).

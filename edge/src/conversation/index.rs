@@ -215,6 +215,7 @@ impl Conversation {
 
     async fn publish(&self) -> Result<()> {
         self.record_first_response().await?;
+        self.write_broadcast_reports().await?;
         let summary = self.summary()?;
         let write_now = self.flush.write_now.take();
         let watchers = site_hub::publish(&self.env, &summary.site, &summary, write_now).await?;

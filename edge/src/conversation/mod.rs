@@ -12,6 +12,8 @@
 //! The Worker talks to it over internal HTTP (see [`client`]) after authenticating the
 //! caller; the DO then authorizes the caller against the conversation's owner.
 
+mod broadcast;
+mod calls;
 pub mod client;
 mod erase;
 mod index;
@@ -20,7 +22,9 @@ mod socket;
 pub mod store;
 pub mod uploads;
 
-pub use open::{open, Opening};
+pub(crate) use calls::{Extras, PRINCIPAL_HEADER};
+pub use calls::{Meta, PostRequest, Principal, StatusReport};
+pub use open::{contact_conversation_id, open, Opening};
 
 use crate::channels::set::{self, SiteChannels};
 use crate::channels::{ContactRoute, Content, Envelope, Target};
@@ -28,86 +32,19 @@ use crate::error::{Error, Result};
 use crate::http;
 use crate::outbox::policy::DeliveryStatus;
 use crate::outbox::{Outbox, Owner};
+use crate::storage::broadcasts::Stage;
 use beckon_shared::limits::{MAX_AUTHOR_CHARS, MAX_HISTORY_PAGE};
 use beckon_shared::proto::v1::{
-    ConversationOrigin, ConversationSummary, ErrorCode, Message, MessagePage, MessagePreview,
-    PostedMessage, Role, ServerFrame,
+    ConversationSummary, ErrorCode, Message, MessagePage, MessagePreview, PostedMessage, Role,
+    ServerFrame,
 };
 use beckon_shared::text::{normalize_body, normalize_label, preview};
-use beckon_shared::{AttachmentId, ClientMsgId, ConversationId, Seq, SiteKey, VisitorId};
-use serde::{Deserialize, Serialize};
+use beckon_shared::{AttachmentId, ClientMsgId, Seq, SiteKey};
 use store::{NewMessage, Store};
 use worker::{
     durable_object, DurableObject, Env, Request, Response, State, WebSocket,
     WebSocketIncomingMessage,
 };
-
-/// Fixed facts about a conversation, written once at creation.
-#[derive(Clone, Debug, Serialize, Deserialize)]
-pub struct Meta {
-    pub id: ConversationId,
-    pub site: SiteKey,
-    pub visitor_id: VisitorId,
-    pub origin: ConversationOrigin,
-    pub page_url: Option<String>,
-    pub created_at: i64,
-    /// The proactive message the visitor answered; stored as the first message (role `bot`).
-    #[serde(default)]
-    pub opening: Option<String>,
-    /// For a conversation the business started on a contact's own channel: where the
-    /// business's messages are relayed.
-    #[serde(default)]
-    pub contact: Option<ContactRoute>,
-}
-
-/// Who is calling, as established by the Worker.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
-pub enum Principal {
-    Visitor {
-        /// The site the visitor's token was issued for.
-        site: SiteKey,
-        visitor_id: VisitorId,
-    },
-    Agent {
-        #[serde(default)]
-        name: Option<String>,
-        /// Where the agent writes from (`inbox`, `api`, a channel's name, …).
-        via: String,
-    },
-}
-
-impl Principal {
-    pub fn role(&self) -> Role {
-        match self {
-            Principal::Visitor { .. } => Role::Visitor,
-            Principal::Agent { .. } => Role::Agent,
-        }
-    }
-}
-
-/// An internal "post a message" request.
-#[derive(Clone, Debug, Serialize, Deserialize)]
-pub struct PostRequest {
-    pub principal: Principal,
-    pub body: String,
-    pub client_msg_id: Option<ClientMsgId>,
-    #[serde(default)]
-    pub attachments: Vec<AttachmentId>,
-}
-
-/// A delivery status a channel reported for one of our relayed messages.
-#[derive(Clone, Debug, Serialize, Deserialize)]
-pub struct StatusReport {
-    pub remote_id: String,
-    pub status: DeliveryStatus,
-    /// Set when the channel refused the message in the form it was sent and it goes out
-    /// again in the channel's fallback form: why.
-    #[serde(default)]
-    pub fallback: Option<String>,
-}
-
-pub(crate) const PRINCIPAL_HEADER: &str = "x-beckon-principal";
 
 /// A rule-opened conversation's teaser: its first message.
 const TEASER_SEQ: i64 = 1;
@@ -133,6 +70,7 @@ pub struct Conversation {
     flush: index::Flush,
     alarm_state: index::AlarmState,
     uploads: uploads::Uploads,
+    broadcasts: broadcast::Marks,
     /// The visitor's messages (in memory: no I/O on the message path); `None` when rate
     /// limits are off.
     visitor_sends: Option<std::cell::Cell<crate::rate_limit::Bucket>>,
@@ -143,7 +81,8 @@ impl DurableObject for Conversation {
         let sql = state.storage().sql();
         let store = Store::new(sql.clone()).expect("conversation schema");
         let outbox = Outbox::new(sql.clone()).expect("outbox schema");
-        let uploads = uploads::Uploads::new(sql).expect("uploads schema");
+        let uploads = uploads::Uploads::new(sql.clone()).expect("uploads schema");
+        let broadcasts = broadcast::Marks::new(sql).expect("broadcast schema");
         let visitor_sends = crate::rate_limit::enabled(&env)
             .then(|| std::cell::Cell::new(crate::rate_limit::Bucket::full(http::now_ms())));
         Conversation {
@@ -155,6 +94,7 @@ impl DurableObject for Conversation {
             flush: Default::default(),
             alarm_state: Default::default(),
             uploads,
+            broadcasts,
             visitor_sends,
         }
     }
@@ -242,15 +182,17 @@ impl Owner for Conversation {
         let Some(message) = self.store.message(Seq(seq.max(0) as u64))? else {
             return Ok(None);
         };
+        let to_contact = matches!(target, Target::Contact(_));
         Ok(Some(Envelope {
             site: meta.site.clone(),
             site_name: site_name.to_owned(),
             conversation: Some(meta.id.clone()),
             page_url: meta.page_url.clone(),
-            contact: meta
-                .contact
-                .clone()
-                .filter(|_| matches!(target, Target::Contact(_))),
+            contact: meta.contact.clone().filter(|_| to_contact),
+            broadcast: match to_contact {
+                true => self.broadcasts.of(seq)?,
+                false => None,
+            },
             content: Content::Message(message),
         }))
     }
@@ -266,6 +208,19 @@ impl Owner for Conversation {
 
     async fn alarm(&self) -> Option<i64> {
         self.alarm_time().await
+    }
+
+    async fn settled(&self, seq: i64, target: Target, outcome: std::result::Result<(), &str>) {
+        if !matches!(target, Target::Contact(_)) {
+            return;
+        }
+        let (stage, reason) = match outcome {
+            Ok(()) => (Stage::Sent, None),
+            Err(reason) => (Stage::Failed, Some(reason)),
+        };
+        if let Err(e) = self.broadcast_progress(seq, stage, reason).await {
+            worker::console_error!("broadcast progress: {e}");
+        }
     }
 }
 
@@ -313,15 +268,22 @@ impl Conversation {
                 let post: PostRequest = req.json().await.map_err(Error::internal)?;
                 self.check_access(&post.principal)?;
                 let channels = self.channels().await?;
+                let extras = Extras {
+                    files: &post.files,
+                    broadcast: post.broadcast.as_ref(),
+                };
                 let stored = self.store_message(
                     &post.principal,
                     post.client_msg_id,
-                    &post.body,
-                    &post.attachments,
+                    (&post.body, &post.attachments),
                     &channels,
+                    &extras,
                 )?;
                 if !stored.duplicate {
-                    if stored.relays {
+                    if stored.relays && post.relay_first {
+                        self.outbox.arm_safety_net(self).await;
+                        self.outbox.pump(self).await;
+                    } else if stored.relays {
                         self.relay_soon().await;
                     }
                     self.changed_now().await;
@@ -355,14 +317,24 @@ impl Conversation {
             }
             (worker::Method::Post, "/relay-status") => {
                 let s: StatusReport = req.json().await.map_err(Error::internal)?;
-                let requeued = self.outbox.store.record_status(
+                let applied = self.outbox.store.record_status(
                     &s.remote_id,
                     s.status,
                     s.fallback.as_deref(),
                     http::now_ms(),
                 )?;
-                if requeued {
+                if applied.requeued {
                     self.relay_soon().await;
+                }
+                if let Some((seq, _)) = applied.advanced {
+                    let stage = match s.status {
+                        DeliveryStatus::Delivered => Some(Stage::Delivered),
+                        DeliveryStatus::Read => Some(Stage::Read),
+                        _ => None,
+                    };
+                    if let Some(stage) = stage {
+                        self.broadcast_progress(seq, stage, None).await?;
+                    }
                 }
                 Ok(Response::empty()?.with_status(204))
             }
@@ -443,16 +415,17 @@ impl Conversation {
         &self,
         principal: &Principal,
         client_msg_id: Option<ClientMsgId>,
-        raw_body: &str,
-        attachment_ids: &[AttachmentId],
+        (raw_body, attachment_ids): (&str, &[AttachmentId]),
         channels: &SiteChannels,
+        extras: &Extras,
     ) -> Result<Stored> {
         let role = principal.role();
-        let attachments = if attachment_ids.is_empty() {
+        let mut attachments = if attachment_ids.is_empty() {
             Vec::new()
         } else {
             self.uploads.attachments(attachment_ids, role)?
         };
+        attachments.extend_from_slice(extras.files);
         // A message with files may have no text.
         let body = if attachments.is_empty() || !raw_body.trim().is_empty() {
             normalize_body(raw_body)?
@@ -504,15 +477,32 @@ impl Conversation {
             self.outbox.store.enqueue(TEASER_SEQ, &teaser, now)?;
             self.store.set_flag(TEASER_SENT)?;
         }
-        let targets = self.relay_targets(
-            channels,
-            role,
-            message.via.as_deref(),
-            meta.contact.as_ref(),
-        );
-        self.outbox
-            .store
-            .enqueue(message.seq.0 as i64, &targets, now)?;
+        let seq = message.seq.0 as i64;
+        let targets = match extras.broadcast {
+            // The person only; the agents' channels get it with their answer.
+            Some(mark) => {
+                self.broadcasts.set(seq, mark)?;
+                self.relay_targets(channels, role, None, meta.contact.as_ref())
+                    .into_iter()
+                    .filter(|t| matches!(t, Target::Contact(_)))
+                    .collect()
+            }
+            None => self.relay_targets(
+                channels,
+                role,
+                message.via.as_deref(),
+                meta.contact.as_ref(),
+            ),
+        };
+        if role == Role::Visitor {
+            // An answer to a broadcast: the agents see what was answered, just before it.
+            for (answered, mark) in self.broadcasts.answer()? {
+                let agents = self.relay_targets(channels, Role::Bot, Some("broadcast"), None);
+                self.outbox.store.enqueue(answered, &agents, now)?;
+                self.broadcasts.report(&mark, Stage::Replied, None)?;
+            }
+        }
+        self.outbox.store.enqueue(seq, &targets, now)?;
         self.sockets.broadcast(
             &self.state,
             &ServerFrame::Message {

@@ -81,8 +81,26 @@ pub async fn open(env: &Env, o: Opening) -> Result<(ConversationClient, Conversa
             body,
             client_msg_id: None,
             attachments: Vec::new(),
+            files: Vec::new(),
+            broadcast: None,
+            relay_first: false,
         };
         conversation.post(&post).await?;
     }
     Ok((conversation, id))
+}
+
+/// The id of the conversation held on a contact's own chat when none is going on: derived
+/// from the site and the address, so every opener (a webhook, a broadcast) agrees on it.
+pub fn contact_conversation_id(
+    env: &Env,
+    site: &SiteKey,
+    route: &ContactRoute,
+) -> Result<ConversationId> {
+    let secret = crate::http::secret(env, "TOKEN_SECRET")?;
+    Ok(ConversationId::from_random(crate::auth::derive_id(
+        &secret,
+        &format!("{}-contact-conversation", route.channel.as_str()),
+        &format!("{site}\n{}", route.address),
+    )))
 }

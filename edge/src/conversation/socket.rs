@@ -217,9 +217,9 @@ impl Conversation {
             } => match self.store_message(
                 &att.principal,
                 Some(client_msg_id.clone()),
-                &body,
-                &attachments,
+                (&body, &attachments),
                 &*self.channels().await?,
+                &Default::default(),
             ) {
                 Ok(stored) => {
                     let m = &stored.message;

@@ -110,6 +110,7 @@ impl Row {
             width: self.width.map(|w| w as u32),
             height: self.height.map(|h| h as u32),
             url: String::new(),
+            held_in: None,
         })
     }
 }
@@ -553,8 +554,9 @@ impl Conversation {
 
     /// `attachment` with a fresh signed URL.
     fn signed(&self, mut attachment: Attachment) -> Result<Attachment> {
+        let meta = self.meta()?;
         let grant = FileGrant::for_file(
-            &self.meta()?.id,
+            attachment.holder(&meta.id),
             &attachment,
             FileGrant::expiry(http::now_ms()),
         );

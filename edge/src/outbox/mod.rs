@@ -62,6 +62,9 @@ pub trait Owner {
     async fn alarm(&self) -> Option<i64> {
         self.storage().get_alarm().await.ok().flatten()
     }
+
+    /// Row `seq` to `target` is done: sent, or failed for good with the reason.
+    async fn settled(&self, _seq: i64, _target: Target, _outcome: std::result::Result<(), &str>) {}
 }
 
 /// An absolute alarm time (`set_alarm` takes a bare integer as an *offset*).
@@ -236,6 +239,11 @@ impl Outbox {
             to_agents: matches!(target, Target::Agents(_)),
             probe,
         });
+        let settled = match &next {
+            Next::Sent => Some(Ok(())),
+            Next::Failed { reason } | Next::GiveUp { reason } => Some(Err(reason.as_str())),
+            Next::RetryAt { .. } => None,
+        };
         let (written, go_on) = match &next {
             Next::Sent => (self.store.finish(row.seq, target, "sent", None, now), true),
             Next::Failed { reason } => (
@@ -261,6 +269,9 @@ impl Outbox {
         if let Err(e) = written {
             worker::console_error!("outbox: {e}");
             return false;
+        }
+        if let Some(outcome) = settled {
+            owner.settled(row.seq, target, outcome).await;
         }
         match health {
             Health::Unchanged => {}

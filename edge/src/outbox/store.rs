@@ -106,6 +106,15 @@ struct ThreadColumn {
     thread: String,
 }
 
+/// What a channel's status report changed.
+#[derive(Debug, Default)]
+pub struct StatusApplied {
+    /// The row goes out again in its fallback form.
+    pub requeued: bool,
+    /// The delivery of row `seq` to target `channel` moved forward.
+    pub advanced: Option<(i64, String)>,
+}
+
 pub struct OutboxStore {
     sql: SqlStorage,
     /// Whether rows are pending, once this instance knows (a pump found none, or one was
@@ -333,7 +342,7 @@ impl OutboxStore {
         status: DeliveryStatus,
         fallback: Option<&str>,
         now: i64,
-    ) -> Result<bool> {
+    ) -> Result<StatusApplied> {
         let rows: Vec<DeliveryRow> = self
             .sql
             .exec(
@@ -342,7 +351,7 @@ impl OutboxStore {
             )?
             .to_array()?;
         let Some(d) = rows.into_iter().next() else {
-            return Ok(false);
+            return Ok(StatusApplied::default());
         };
         if let Some(reason) = fallback {
             self.sql.exec(
@@ -355,15 +364,22 @@ impl OutboxStore {
                  WHERE seq = ? AND channel = ?",
                 vec![int(now), reason.into(), int(d.seq), d.channel.as_str().into()],
             )?;
-            return Ok(true);
+            return Ok(StatusApplied {
+                requeued: true,
+                advanced: None,
+            });
         }
         if status.advances(DeliveryStatus::parse(&d.status)) {
             self.sql.exec(
                 "UPDATE deliveries SET status = ? WHERE remote_id = ?",
                 vec![status.as_str().into(), remote_id.into()],
             )?;
+            return Ok(StatusApplied {
+                requeued: false,
+                advanced: Some((d.seq, d.channel)),
+            });
         }
-        Ok(false)
+        Ok(StatusApplied::default())
     }
 
     /// Every row with its deliveries (the admin API's relay view).

@@ -165,6 +165,9 @@ pub async fn post_message(mut req: Request, edge: &Edge, id: &ConversationId) ->
         body: post.body,
         client_msg_id: post.client_msg_id,
         attachments: post.attachments,
+        files: Vec::new(),
+        broadcast: None,
+        relay_first: false,
     };
     let (posted, status) = ConversationClient::new(&edge.env, id)?
         .post(&request)

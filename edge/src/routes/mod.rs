@@ -2,6 +2,7 @@
 //! natively, and checked against the OpenAPI document), and [`handle`] runs it.
 
 mod admin;
+mod broadcasts;
 mod channels;
 mod contacts;
 mod hooks;
@@ -14,8 +15,9 @@ mod visitor;
 use crate::channels::Config;
 use crate::error::{Error, Result};
 use crate::http::{self, Edge};
+use beckon_shared::proto::v1::BroadcastAction;
 use beckon_shared::proto::v1::{paths, ChannelKind, ErrorCode};
-use beckon_shared::{AttachmentId, ConversationId, RuleId, SiteKey, VisitorId};
+use beckon_shared::{AttachmentId, BroadcastId, ConversationId, RuleId, SiteKey, VisitorId};
 use worker::{Context, Env, Method, Request, Response};
 
 /// Every endpoint the Worker serves (static files are served by the assets binding before
@@ -73,6 +75,15 @@ pub enum Route {
     AdminContacts(SiteKey),
     AdminContactOutreach(SiteKey, VisitorId),
     AdminDeleteContact(SiteKey, VisitorId),
+    AdminImportContacts(SiteKey),
+    AdminExportContacts(SiteKey),
+    AdminListBroadcasts(SiteKey),
+    AdminCreateBroadcast(SiteKey),
+    AdminPreviewBroadcast(SiteKey),
+    AdminBroadcastFile(SiteKey),
+    AdminGetBroadcast(SiteKey, BroadcastId),
+    AdminBroadcastAction(SiteKey, BroadcastId, BroadcastAction),
+    AdminBroadcastRecipients(SiteKey, BroadcastId),
 }
 
 /// Maps a request line to a route: unknown paths are `not_found`, known paths with another
@@ -99,6 +110,8 @@ pub fn resolve(method: &Method, path: &str) -> Result<Route> {
     let file = || -> Result<(ConversationId, AttachmentId)> {
         Ok((conv(v[0])?, AttachmentId::parse(v[1])?))
     };
+    let site_and_broadcast =
+        || -> Result<(SiteKey, BroadcastId)> { Ok((site(v[0])?, BroadcastId::parse(v[1])?)) };
     let site_and_rule = || -> Result<(SiteKey, RuleId)> { Ok((site(v[0])?, RuleId::parse(v[1])?)) };
     // (allowed methods, route builder) for the matched path.
     let candidates: Vec<(Method, Result<Route>)> = match pattern {
@@ -197,6 +210,37 @@ pub fn resolve(method: &Method, path: &str) -> Result<Route> {
             Post,
             site(v[0]).and_then(|s| Ok(Route::AdminContactOutreach(s, VisitorId::parse(v[1])?))),
         )],
+        paths::ADMIN_CONTACT_IMPORTS => vec![(Post, site(v[0]).map(Route::AdminImportContacts))],
+        paths::ADMIN_CONTACTS_CSV => vec![(Get, site(v[0]).map(Route::AdminExportContacts))],
+        paths::ADMIN_BROADCASTS => vec![
+            (Get, site(v[0]).map(Route::AdminListBroadcasts)),
+            (Post, site(v[0]).map(Route::AdminCreateBroadcast)),
+        ],
+        paths::ADMIN_BROADCAST_PREVIEWS => {
+            vec![(Post, site(v[0]).map(Route::AdminPreviewBroadcast))]
+        }
+        paths::ADMIN_BROADCAST_FILES => vec![(Post, site(v[0]).map(Route::AdminBroadcastFile))],
+        paths::ADMIN_BROADCAST => vec![(
+            Get,
+            site_and_broadcast().map(|(s, b)| Route::AdminGetBroadcast(s, b)),
+        )],
+        paths::ADMIN_BROADCAST_RECIPIENTS => vec![(
+            Get,
+            site_and_broadcast().map(|(s, b)| Route::AdminBroadcastRecipients(s, b)),
+        )],
+        paths::ADMIN_BROADCAST_PAUSE
+        | paths::ADMIN_BROADCAST_RESUME
+        | paths::ADMIN_BROADCAST_CANCEL => {
+            let action = match pattern {
+                paths::ADMIN_BROADCAST_PAUSE => BroadcastAction::Pause,
+                paths::ADMIN_BROADCAST_RESUME => BroadcastAction::Resume,
+                _ => BroadcastAction::Cancel,
+            };
+            vec![(
+                Post,
+                site_and_broadcast().map(|(s, b)| Route::AdminBroadcastAction(s, b, action)),
+            )]
+        }
         paths::HOOK => {
             let k = kind(v[0])?;
             let hook = |m: Method| site(v[1]).map(|s| Route::Hook(k, s, m));
@@ -295,6 +339,17 @@ async fn run(route: Route, req: Request, edge: &Edge) -> Result<Response> {
         Route::AdminDeleteChannel(site, kind) => channels::delete(&req, edge, &site, kind).await,
         Route::AdminTestChannel(site, kind) => channels::test(&req, edge, &site, kind).await,
         Route::Hook(kind, site, _) => hooks::handle(req, edge, &site, kind).await,
+        Route::AdminImportContacts(site) => broadcasts::import_contacts(req, edge, &site).await,
+        Route::AdminExportContacts(site) => broadcasts::export_contacts(&req, edge, &site).await,
+        Route::AdminListBroadcasts(site) => broadcasts::list(&req, edge, &site).await,
+        Route::AdminCreateBroadcast(site) => broadcasts::create(req, edge, &site).await,
+        Route::AdminPreviewBroadcast(site) => broadcasts::preview(req, edge, &site).await,
+        Route::AdminBroadcastFile(site) => broadcasts::upload_file(req, edge, &site).await,
+        Route::AdminGetBroadcast(site, b) => broadcasts::get(&req, edge, &site, &b).await,
+        Route::AdminBroadcastAction(site, b, a) => broadcasts::act(&req, edge, &site, &b, a).await,
+        Route::AdminBroadcastRecipients(site, b) => {
+            broadcasts::recipients(&req, edge, &site, &b).await
+        }
     }
 }
 
@@ -360,6 +415,7 @@ mod tests {
                 "{visitor_id}" => "v_0123456789abcdef0123456789abcdef",
                 "{attachment_id}" => "a_0123456789abcdef0123456789abcdef",
                 "{part}" => "1",
+                "{broadcast_id}" => "b_0123456789abcdef0123456789abcdef",
                 other => panic!("no sample value for {other}"),
             })
             .collect();

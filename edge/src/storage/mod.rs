@@ -2,7 +2,9 @@
 //! types; SQL stays here and nowhere else.
 
 pub mod admin_keys;
+pub mod broadcasts;
 pub mod channels;
+pub mod contacts;
 pub mod conversations;
 pub mod rules;
 pub mod sites;

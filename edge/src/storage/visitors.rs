@@ -124,6 +124,25 @@ pub async fn conversations_of(
         .collect()
 }
 
+/// The visitor's latest conversation in the widget (not one held on a channel of theirs).
+pub async fn widget_conversation(
+    db: &D1Database,
+    site: &SiteKey,
+    id: &VisitorId,
+) -> Result<Option<ConversationId>> {
+    let found: Option<String> = stmt(
+        db,
+        "SELECT id FROM conversations WHERE site_key = ?1 AND visitor_id = ?2 AND contact_channel IS NULL
+         ORDER BY updated_at DESC LIMIT 1",
+        &[Arg::Str(site.as_str()), Arg::Str(id.as_str())],
+    )?
+    .first(Some("id"))
+    .await?;
+    found
+        .map(|c| ConversationId::parse(&c).map_err(Into::into))
+        .transpose()
+}
+
 /// Forgets a visitor of `site`: their record (name, email, phone, Telegram chat), their
 /// threads on contact channels and their number's WhatsApp window.
 pub async fn delete(db: &D1Database, site: &SiteKey, id: &VisitorId) -> Result<()> {

@@ -38,6 +38,7 @@ const ZONES: &[(&str, &str)] = &[
     ("America/Buenos_Aires", "<-03>3"),
     ("Asia/Dubai", "<+04>-4"),
     ("Asia/Kolkata", "IST-5:30"),
+    ("Asia/Jakarta", "WIB-7"),
     ("Asia/Singapore", "<+08>-8"),
     ("Asia/Shanghai", "CST-8"),
     ("Asia/Hong_Kong", "HKT-8"),

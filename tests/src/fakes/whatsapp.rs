@@ -44,8 +44,20 @@ struct Inner {
     /// Refuse this many upcoming free-form sends with 131047 regardless of the window.
     force_reengagement: u32,
     templates: Vec<String>,
+    /// Templates of the business account (`message_templates`), by name.
+    specs: HashMap<String, TemplateSpec>,
     /// Media by id: uploaded by the business, or an agent's (for download).
     media: HashMap<String, FormFile>,
+}
+
+/// A template as the business account holds it.
+#[derive(Clone, Debug)]
+struct TemplateSpec {
+    language: String,
+    status: String,
+    /// `IMAGE`, `VIDEO`, `DOCUMENT` or none.
+    header: Option<String>,
+    body_parameters: usize,
 }
 
 #[derive(Clone)]
@@ -174,6 +186,35 @@ async fn upload(
     );
     s.inner.lock().unwrap().media.insert(id.clone(), file);
     Json(json!({ "id": id })).into_response()
+}
+
+/// `GET /{v}/{waba-id}/message_templates?name=`: the account's templates of that name.
+async fn list_templates(
+    State(s): State<AppState>,
+    Path((version, _waba)): Path<(String, String)>,
+    axum::extract::Query(q): axum::extract::Query<HashMap<String, String>>,
+    headers: HeaderMap,
+) -> Response {
+    if let Some(r) = refused(&s, &version, None, &headers) {
+        return r;
+    }
+    let inner = s.inner.lock().unwrap();
+    let data: Vec<Value> = inner
+        .specs
+        .iter()
+        .filter(|(name, _)| q.get("name").is_none_or(|n| n == *name))
+        .map(|(name, t)| {
+            let mut components = Vec::new();
+            if let Some(h) = &t.header {
+                components.push(json!({"type": "HEADER", "format": h}));
+            }
+            let body: Vec<String> = (1..=t.body_parameters).map(|i| format!("{{{{{i}}}}}")).collect();
+            components.push(json!({"type": "BODY", "text": format!("Sale! {}", body.join(" "))}));
+            json!({"name": name, "language": t.language, "status": t.status, "category": "MARKETING",
+                   "id": "1234", "components": components})
+        })
+        .collect();
+    Json(json!({ "data": data })).into_response()
 }
 
 /// `GET /{v}/{media-id}`: where the media can be downloaded (a URL that needs the token).
@@ -318,6 +359,43 @@ async fn messages(
                 .flat_map(|c| c["parameters"].as_array().cloned().unwrap_or_default())
                 .filter_map(|x| x["text"].as_str().map(str::to_owned))
                 .collect();
+            if let Some(spec) = inner.specs.get(name) {
+                if p["template"]["language"]["code"] != spec.language.as_str() {
+                    return graph_error(
+                        404,
+                        132001,
+                        "Template name does not exist in the translation",
+                        "language",
+                    );
+                }
+                if params.len() != spec.body_parameters {
+                    return graph_error(
+                        400,
+                        132000,
+                        "Number of parameters does not match the expected number of params",
+                        "body",
+                    );
+                }
+                if let Some(h) = &spec.header {
+                    let kind = h.to_lowercase();
+                    let header = p["template"]["components"]
+                        .as_array()
+                        .into_iter()
+                        .flatten()
+                        .find(|c| c["type"] == "header")
+                        .map(|c| c["parameters"][0][kind.as_str()]["id"].clone())
+                        .unwrap_or_default();
+                    let Some(file) = header.as_str().and_then(|id| inner.media.get(id)) else {
+                        return graph_error(
+                            400,
+                            132012,
+                            "Parameter format does not match format in the created template",
+                            "header media",
+                        );
+                    };
+                    media = Some((kind, file.clone(), None));
+                }
+            }
             ("template", params.join(" | "), Some(name.to_owned()))
         }
         _ => return graph_error(400, 100, "Invalid parameter", "unsupported type"),
@@ -346,6 +424,7 @@ impl FakeWhatsapp {
             windows: HashMap::new(),
             force_reengagement: 0,
             templates: templates.iter().map(|t| t.to_string()).collect(),
+            specs: HashMap::new(),
             media: HashMap::new(),
         }));
         let faults: FaultQueue = Default::default();
@@ -361,6 +440,7 @@ impl FakeWhatsapp {
             .route("/{version}/{pnid}/messages", post(messages))
             .route("/{version}/{pnid}/media", post(upload))
             .route("/{version}/{id}", get(locate))
+            .route("/{version}/{waba}/message_templates", get(list_templates))
             .route("/media-bytes/{id}", get(media_bytes))
             .with_state(state);
         let (base, task) = serve(app).await;
@@ -373,6 +453,36 @@ impl FakeWhatsapp {
             ids,
             _task: task,
         }
+    }
+
+    /// A template of the business account: `header` `IMAGE`/`VIDEO`/`DOCUMENT` or none, with
+    /// `body_parameters` `{{n}}`s; sendable once `status` is `APPROVED`.
+    pub fn add_template(
+        &self,
+        name: &str,
+        language: &str,
+        status: &str,
+        header: Option<&str>,
+        body_parameters: usize,
+    ) {
+        let mut inner = self.inner.lock().unwrap();
+        inner.specs.insert(
+            name.into(),
+            TemplateSpec {
+                language: language.into(),
+                status: status.into(),
+                header: header.map(str::to_owned),
+                body_parameters,
+            },
+        );
+        if status == "APPROVED" {
+            inner.templates.push(name.into());
+        }
+    }
+
+    /// How many files were uploaded to `/media`.
+    pub fn uploads(&self) -> usize {
+        self.inner.lock().unwrap().media.len()
     }
 
     pub fn inject(&self, fault: Fault) {

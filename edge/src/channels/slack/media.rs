@@ -112,6 +112,7 @@ mod tests {
             width: None,
             height: None,
             url: String::new(),
+            held_in: None,
         };
         let f = RelayFile {
             attachment: &a,

@@ -18,6 +18,26 @@ pub const MAX_CAPTION_CHARS: usize = 1024;
 /// The largest file a bot may download.
 pub const MAX_DOWNLOAD_BYTES: u64 = 20 * 1024 * 1024;
 
+/// Whether a bot can send `a` to a broadcast's recipients (photos up to 10 MB, other files up
+/// to 50 MB); `Err` says why not.
+pub fn broadcast_check(a: &beckon_shared::proto::v1::Attachment) -> Result<(), String> {
+    const MB: u64 = 1024 * 1024;
+    let max = match method(a.kind).0 {
+        "sendPhoto" => 10 * MB,
+        _ => 50 * MB,
+    };
+    if a.size > max {
+        return Err(format!(
+            "{} is {} MB: too large for Telegram (a bot sends {} of at most {} MB)",
+            a.name,
+            a.size.div_ceil(MB),
+            if max == 10 * MB { "photos" } else { "files" },
+            max / MB
+        ));
+    }
+    Ok(())
+}
+
 /// One send of a message.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Send<'a> {
@@ -180,6 +200,7 @@ mod tests {
             width: Some(4),
             height: Some(3),
             url: String::new(),
+            held_in: None,
         }
     }
 

@@ -56,6 +56,8 @@ async fn contact(hook: &Hook<'_>, m: update::PrivateMessage) -> Result<()> {
     let Some(text) = m.text else {
         return Ok(());
     };
+    hook.consent_keyword(&route, &m.event_key, &text, api::escape_html)
+        .await?;
     let thread = match hook.contact_thread(&route).await? {
         Some(thread) => thread,
         None => (

@@ -4,6 +4,7 @@
 //! the reply's `context.id` is the wamid of one of our messages, which maps to the
 //! conversation. Thread key: the wamid. Webhooks are signed with `X-Hub-Signature-256`.
 
+use crate::broadcast::TemplateSend;
 use crate::channels::api::{clip, ApiRequest, ApiResponse, Failure, Relay, MAX_QUOTED_URL};
 use crate::channels::InboundFile;
 use serde::Deserialize;
@@ -108,6 +109,120 @@ pub fn send_template(
             {"type": "button", "sub_type": "quick_reply", "index": "0", "parameters": [{"type": "payload", "payload": conversation_id}]}
         ]}}),
     )
+}
+
+/// A broadcast's approved template: its header media (by the id it was uploaded under) and
+/// its body parameters (one line each, clipped to WhatsApp's limit).
+pub fn send_broadcast_template(t: &Addressee, template: &TemplateSend) -> ApiRequest {
+    let mut components = Vec::new();
+    if let Some((kind, id)) = &template.header {
+        components.push(
+            json!({"type": "header", "parameters": [{"type": kind, kind.as_str(): {"id": id}}]}),
+        );
+    }
+    if !template.parameters.is_empty() {
+        let parameters: Vec<_> = template
+            .parameters
+            .iter()
+            .map(|p| {
+                let one_line = p.split_whitespace().collect::<Vec<_>>().join(" ");
+                json!({"type": "text", "text": clip(&one_line, MAX_PARAMETER_CHARS)})
+            })
+            .collect();
+        components.push(json!({"type": "body", "parameters": parameters}));
+    }
+    ApiRequest::json(
+        messages_url(t.api_base, t.version, t.phone_number_id),
+        Some(t.access_token),
+        &json!({"messaging_product": "whatsapp", "recipient_type": "individual", "to": t.to, "type": "template",
+        "template": {"name": template.name, "language": {"code": template.language}, "components": components}}),
+    )
+}
+
+/// An approved message template as the business account lists it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TemplateInfo {
+    pub name: String,
+    pub language: String,
+    pub status: String,
+    /// The header's format (`IMAGE`, `VIDEO`, `DOCUMENT`, `TEXT`), if it has one.
+    pub header: Option<String>,
+    /// How many `{{n}}` parameters its body takes.
+    pub body_parameters: usize,
+}
+
+/// `GET /{version}/{waba-id}/message_templates?name=…`: the account's templates of that name.
+pub fn list_templates(
+    api_base: &str,
+    version: &str,
+    business_account_id: &str,
+    token: &str,
+    name: &str,
+) -> ApiRequest {
+    ApiRequest::get(
+        format!(
+            "{api_base}/{version}/{business_account_id}/message_templates?name={}&fields=name,language,status,components",
+            percent_encoding::utf8_percent_encode(name, percent_encoding::NON_ALPHANUMERIC)
+        ),
+        Some(token),
+    )
+}
+
+/// The templates in a `message_templates` answer.
+pub fn parse_templates(resp: &ApiResponse) -> Result<Vec<TemplateInfo>, Failure> {
+    #[derive(Deserialize)]
+    struct List {
+        #[serde(default)]
+        data: Vec<Item>,
+    }
+    #[derive(Deserialize)]
+    struct Item {
+        name: String,
+        #[serde(default)]
+        language: String,
+        #[serde(default)]
+        status: String,
+        #[serde(default)]
+        components: Vec<Component>,
+    }
+    #[derive(Deserialize)]
+    struct Component {
+        #[serde(rename = "type")]
+        kind: String,
+        #[serde(default)]
+        format: Option<String>,
+        #[serde(default)]
+        text: Option<String>,
+    }
+    if resp.status >= 300 {
+        // The same classification as a send's errors.
+        return Err(parse_sent(resp).err().unwrap_or(Failure::Permanent {
+            reason: format!("message_templates answered {}", resp.status),
+        }));
+    }
+    let list: List = serde_json::from_str(&resp.body).map_err(|_| Failure::Permanent {
+        reason: "message_templates answered something else than a list".into(),
+    })?;
+    Ok(list
+        .data
+        .into_iter()
+        .map(|i| TemplateInfo {
+            header: i
+                .components
+                .iter()
+                .find(|c| c.kind.eq_ignore_ascii_case("header"))
+                .and_then(|c| c.format.clone()),
+            body_parameters: i
+                .components
+                .iter()
+                .find(|c| c.kind.eq_ignore_ascii_case("body"))
+                .and_then(|c| c.text.as_deref())
+                .map_or(0, |t| t.matches("{{").count()),
+            name: i.name,
+            language: i.language,
+            status: i.status,
+        })
+        .collect())
 }
 
 #[derive(Deserialize)]
@@ -612,5 +727,50 @@ mod tests {
                 size: None
             }]
         );
+    }
+
+    #[test]
+    fn builds_broadcast_templates_and_reads_the_template_list() {
+        let to = Addressee {
+            api_base: "http://127.0.0.1:1",
+            version: "v23.0",
+            phone_number_id: "123",
+            access_token: "tok",
+            to: "4915100000001",
+        };
+        let t = TemplateSend {
+            name: "spring_sale".into(),
+            language: "pt_BR".into(),
+            parameters: vec!["Ana".into(), "30%\n  off".into()],
+            header: Some(("image".into(), "555".into())),
+        };
+        let body: serde_json::Value =
+            serde_json::from_str(&send_broadcast_template(&to, &t).body).unwrap();
+        assert_eq!(body["template"]["name"], "spring_sale");
+        assert_eq!(body["template"]["language"]["code"], "pt_BR");
+        let c = &body["template"]["components"];
+        assert_eq!(c[0]["type"], "header");
+        assert_eq!(c[0]["parameters"][0]["image"]["id"], "555");
+        assert_eq!(c[1]["parameters"][1]["text"], "30% off", "one line");
+        let listed = ApiResponse {
+            status: 200,
+            retry_after: None,
+            body: r#"{"data":[{"name":"spring_sale","language":"pt_BR","status":"APPROVED","components":[{"type":"HEADER","format":"IMAGE"},{"type":"BODY","text":"Oi {{1}}, {{2}}"}]}]}"#.into(),
+        };
+        assert_eq!(
+            parse_templates(&listed).unwrap(),
+            vec![TemplateInfo {
+                name: "spring_sale".into(),
+                language: "pt_BR".into(),
+                status: "APPROVED".into(),
+                header: Some("IMAGE".into()),
+                body_parameters: 2
+            }]
+        );
+        let req = list_templates("http://x", "v23.0", "999", "tok", "spring_sale");
+        assert_eq!(req.method, "GET");
+        assert!(req
+            .url
+            .starts_with("http://x/v23.0/999/message_templates?name=spring%5Fsale"));
     }
 }

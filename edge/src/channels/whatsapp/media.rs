@@ -148,6 +148,7 @@ mod tests {
             width: None,
             height: None,
             url: String::new(),
+            held_in: None,
         }
     }
 

@@ -6,6 +6,7 @@
 //! messages inside the window ([`media`]); agents' files come back by media id.
 
 pub mod api;
+mod broadcast;
 pub mod media;
 mod webhook;
 mod window;
@@ -225,6 +226,20 @@ impl Driver for Whatsapp {
                 let number = d.contact_address()?;
                 if d.delivered(Recipient::Address(number))? {
                     return Ok(());
+                }
+                // A broadcast goes as its approved template, whatever the window.
+                if let Some(template) = d
+                    .envelope
+                    .broadcast
+                    .as_ref()
+                    .and_then(|b| b.template.as_ref())
+                {
+                    let to = self.to(number);
+                    let wamid = api::parse_sent(
+                        &d.send(&api::send_broadcast_template(&to, template)).await?,
+                    )?;
+                    d.map_remote(&wamid).await?;
+                    return d.record(Recipient::Address(number), &wamid);
                 }
                 let site = &d.envelope.site_name;
                 let Some(m) = message else {

@@ -82,7 +82,12 @@ async fn handle_event(ch: &Whatsapp, hook: &Hook<'_>, event: api::Event) -> Resu
                     channel: ContactChannel::Whatsapp,
                     address: from,
                 };
-                let (Some(text), Some(thread)) = (text, hook.contact_thread(&route).await?) else {
+                let Some(text) = text else {
+                    return Ok(());
+                };
+                hook.consent_keyword(&route, &id, &text, str::to_owned)
+                    .await?;
+                let Some(thread) = hook.contact_thread(&route).await? else {
                     return Ok(());
                 };
                 return hook

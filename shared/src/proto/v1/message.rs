@@ -1,6 +1,6 @@
 //! A stored chat message and the small types it is made of.
 
-use crate::ids::{AttachmentId, ClientMsgId, MessageId, Seq};
+use crate::ids::{AttachmentId, ClientMsgId, ConversationId, MessageId, Seq};
 use crate::media::FileType;
 use serde::{Deserialize, Serialize};
 
@@ -58,6 +58,17 @@ pub struct Attachment {
     /// served; empty in storage).
     #[serde(default)]
     pub url: String,
+    /// The conversation whose storage holds the bytes, when it is not the message's own (a
+    /// broadcast's file, stored once and shared by every recipient's message).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub held_in: Option<ConversationId>,
+}
+
+impl Attachment {
+    /// The conversation whose storage holds the file of a message in `conversation`.
+    pub fn holder<'a>(&'a self, conversation: &'a ConversationId) -> &'a ConversationId {
+        self.held_in.as_ref().unwrap_or(conversation)
+    }
 }
 
 fn unknown_type() -> FileType {

@@ -5,6 +5,7 @@
 //! Every enum a client receives has a catch-all `Unknown` variant, so a widget cached on a
 //! visitor's machine survives frames, roles or codes added to the server later.
 
+mod broadcasts;
 mod channels;
 mod contacts;
 mod conversation;
@@ -18,6 +19,7 @@ mod proactive;
 mod site;
 mod uploads;
 
+pub use broadcasts::*;
 pub use channels::*;
 pub use contacts::*;
 pub use conversation::*;

@@ -44,6 +44,21 @@ pub const ADMIN_CONTACTS: &str = "/api/v1/admin/sites/{site}/contacts";
 pub const ADMIN_CONTACT: &str = "/api/v1/admin/sites/{site}/contacts/{visitor_id}";
 pub const ADMIN_CONTACT_OUTREACH: &str =
     "/api/v1/admin/sites/{site}/contacts/{visitor_id}/conversations";
+/// A contacts import (a CSV body) and the contacts as CSV.
+pub const ADMIN_CONTACT_IMPORTS: &str = "/api/v1/admin/sites/{site}/contact-imports";
+pub const ADMIN_CONTACTS_CSV: &str = "/api/v1/admin/sites/{site}/contacts.csv";
+pub const ADMIN_BROADCASTS: &str = "/api/v1/admin/sites/{site}/broadcasts";
+pub const ADMIN_BROADCAST_PREVIEWS: &str = "/api/v1/admin/sites/{site}/broadcast-previews";
+pub const ADMIN_BROADCAST_FILES: &str = "/api/v1/admin/sites/{site}/broadcast-files";
+pub const ADMIN_BROADCAST: &str = "/api/v1/admin/sites/{site}/broadcasts/{broadcast_id}";
+pub const ADMIN_BROADCAST_PAUSE: &str =
+    "/api/v1/admin/sites/{site}/broadcasts/{broadcast_id}/pause";
+pub const ADMIN_BROADCAST_RESUME: &str =
+    "/api/v1/admin/sites/{site}/broadcasts/{broadcast_id}/resume";
+pub const ADMIN_BROADCAST_CANCEL: &str =
+    "/api/v1/admin/sites/{site}/broadcasts/{broadcast_id}/cancel";
+pub const ADMIN_BROADCAST_RECIPIENTS: &str =
+    "/api/v1/admin/sites/{site}/broadcasts/{broadcast_id}/recipients";
 /// Inbound webhooks of a channel for a site.
 pub const HOOK: &str = "/hooks/{channel}/{site}";
 
@@ -87,6 +102,16 @@ pub const ALL: &[&str] = &[
     ADMIN_CONTACTS,
     ADMIN_CONTACT,
     ADMIN_CONTACT_OUTREACH,
+    ADMIN_CONTACT_IMPORTS,
+    ADMIN_CONTACTS_CSV,
+    ADMIN_BROADCASTS,
+    ADMIN_BROADCAST_PREVIEWS,
+    ADMIN_BROADCAST_FILES,
+    ADMIN_BROADCAST,
+    ADMIN_BROADCAST_PAUSE,
+    ADMIN_BROADCAST_RESUME,
+    ADMIN_BROADCAST_CANCEL,
+    ADMIN_BROADCAST_RECIPIENTS,
     HOOK,
 ];
 

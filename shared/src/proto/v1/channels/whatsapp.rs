@@ -20,6 +20,10 @@ pub struct WhatsappSettings {
     pub template_language: String,
     #[serde(default = "default_graph_version")]
     pub graph_version: String,
+    /// The WhatsApp Business Account's id: broadcasts check their template against its
+    /// approved templates.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub business_account_id: Option<String>,
     #[serde(default)]
     pub api_base: Option<String>,
 }
@@ -69,6 +73,15 @@ impl WhatsappSettings {
         }
         if self.template_language.is_empty() || self.template_language.len() > 8 {
             return bad("template_language must be a code like en_US");
+        }
+        if self
+            .business_account_id
+            .as_deref()
+            .is_some_and(|id| id.is_empty() || !id.bytes().all(|b| b.is_ascii_digit()))
+        {
+            return bad(
+                "business_account_id must be the numeric id of the WhatsApp Business Account",
+            );
         }
         let v = self.graph_version.strip_prefix('v').unwrap_or("");
         if v.split('.').count() != 2

@@ -1,0 +1,513 @@
+//! Contacts from a CSV file (pure): parsing and checking each row, then matching rows to the
+//! site's contact records — by `contact_id`, else the phone number, else the email — so that
+//! importing the same file twice changes nothing the second time. Every row that cannot be
+//! taken is reported with its line and why; the others are imported.
+//!
+//! Columns (header row required, any order, case ignored): `contact_id`, `name` (or
+//! `first_name` + `last_name`), `email`, `phone`, `language`, `time_zone`, `tags` (separated
+//! by `;` or `|`), `whatsapp_opt_in` (`yes`/`no`); any other column is a custom attribute.
+
+use beckon_shared::proto::v1::{Identify, ImportReport, RejectedRow};
+use std::collections::{BTreeMap, HashMap};
+
+/// Most rows in one file.
+pub const MAX_ROWS: usize = 10_000;
+/// Largest file.
+pub const MAX_BYTES: usize = 5 * 1024 * 1024;
+const MAX_TAGS: usize = 20;
+const MAX_TAG_CHARS: usize = 40;
+const MAX_ATTRIBUTES: usize = 20;
+const MAX_ATTRIBUTE_CHARS: usize = 200;
+
+/// A contact record's importable fields.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Fields {
+    pub name: Option<String>,
+    pub email: Option<String>,
+    pub phone: Option<String>,
+    pub language: Option<String>,
+    pub time_zone: Option<String>,
+    pub tags: Vec<String>,
+    pub attributes: BTreeMap<String, String>,
+}
+
+/// A contact record as stored, with its WhatsApp consent (by its phone).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Existing {
+    pub id: String,
+    pub fields: Fields,
+    pub whatsapp_opted_in: bool,
+}
+
+/// One checked row of the file.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct Row {
+    line: u32,
+    contact_id: Option<String>,
+    name: Option<String>,
+    email: Option<String>,
+    phone: Option<String>,
+    language: Option<String>,
+    time_zone: Option<String>,
+    tags: Option<Vec<String>>,
+    attributes: BTreeMap<String, String>,
+    whatsapp_opt_in: bool,
+}
+
+/// What to write.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Write {
+    /// A new contact record.
+    Create { id: String, fields: Fields },
+    /// New values for a record.
+    Update { id: String, fields: Fields },
+    /// A WhatsApp opt-in for a number (never over a recorded opt-out).
+    OptIn { phone: String },
+}
+
+/// A file's rows that passed their checks, and the others with their reasons.
+pub struct Parsed {
+    rows: Vec<Row>,
+    rejected: Vec<RejectedRow>,
+}
+
+impl Parsed {
+    /// The contact ids the file names (their records must be read to match them).
+    pub fn contact_ids(&self) -> Vec<&str> {
+        self.rows
+            .iter()
+            .filter_map(|r| r.contact_id.as_deref())
+            .collect()
+    }
+}
+
+/// Matches a file's rows to `existing` (every record with a phone or an email, and those the
+/// file names by id); `new_id` names new records.
+pub fn plan(
+    parsed: Parsed,
+    existing: &[Existing],
+    mut new_id: impl FnMut() -> String,
+) -> (Vec<Write>, ImportReport) {
+    let Parsed { rows, mut rejected } = parsed;
+    let mut report = ImportReport::default();
+    let mut writes = Vec::new();
+    let by_id: HashMap<&str, usize> = existing
+        .iter()
+        .enumerate()
+        .map(|(i, e)| (e.id.as_str(), i))
+        .collect();
+    let mut by_phone: HashMap<String, usize> = HashMap::new();
+    let mut by_email: HashMap<String, usize> = HashMap::new();
+    // The oldest record wins a shared phone or email (`existing` comes oldest first).
+    for (i, e) in existing.iter().enumerate() {
+        if let Some(p) = &e.fields.phone {
+            by_phone.entry(p.clone()).or_insert(i);
+        }
+        if let Some(m) = &e.fields.email {
+            by_email.entry(m.clone()).or_insert(i);
+        }
+    }
+    // Records as this import leaves them (a later row for the same contact is refused).
+    let mut records: Vec<Existing> = existing.to_vec();
+    let mut touched: HashMap<usize, u32> = HashMap::new();
+    for row in rows {
+        let found = match &row.contact_id {
+            Some(id) => match by_id.get(id.as_str()) {
+                Some(i) => Some(*i),
+                None => {
+                    rejected.push(RejectedRow {
+                        line: row.line,
+                        reason: format!("no contact with contact_id {id}"),
+                    });
+                    continue;
+                }
+            },
+            None => row
+                .phone
+                .as_ref()
+                .and_then(|p| by_phone.get(p))
+                .or_else(|| row.email.as_ref().and_then(|m| by_email.get(m)))
+                .copied(),
+        };
+        if let Some(first) = found.and_then(|i| touched.get(&i)) {
+            rejected.push(RejectedRow {
+                line: row.line,
+                reason: format!("the same contact as line {first}"),
+            });
+            continue;
+        }
+        let index = match found {
+            Some(i) => i,
+            None => {
+                records.push(Existing {
+                    id: new_id(),
+                    ..Existing::default()
+                });
+                records.len() - 1
+            }
+        };
+        touched.insert(index, row.line);
+        let record = &mut records[index];
+        let before = record.clone();
+        let f = &mut record.fields;
+        let keep = |new: Option<String>, old: &mut Option<String>| {
+            if new.is_some() {
+                *old = new;
+            }
+        };
+        keep(row.name, &mut f.name);
+        keep(row.email, &mut f.email);
+        keep(row.phone, &mut f.phone);
+        keep(row.language, &mut f.language);
+        keep(row.time_zone, &mut f.time_zone);
+        if let Some(tags) = row.tags {
+            f.tags = tags;
+        }
+        f.attributes.extend(row.attributes);
+        if f.attributes.len() > MAX_ATTRIBUTES {
+            let line = row.line;
+            *record = before;
+            touched.remove(&index);
+            rejected.push(RejectedRow {
+                line,
+                reason: format!("a contact has at most {MAX_ATTRIBUTES} custom attributes"),
+            });
+            continue;
+        }
+        let opt_in = row.whatsapp_opt_in && !record.whatsapp_opted_in;
+        if opt_in {
+            record.whatsapp_opted_in = true;
+            if let Some(phone) = &record.fields.phone {
+                by_phone.entry(phone.clone()).or_insert(index);
+            }
+        }
+        if found.is_none() {
+            report.created += 1;
+            writes.push(Write::Create {
+                id: record.id.clone(),
+                fields: record.fields.clone(),
+            });
+        } else if record.fields != before.fields || opt_in {
+            report.updated += 1;
+            if record.fields != before.fields {
+                writes.push(Write::Update {
+                    id: record.id.clone(),
+                    fields: record.fields.clone(),
+                });
+            }
+        } else {
+            report.unchanged += 1;
+        }
+        if opt_in {
+            if let Some(phone) = &record.fields.phone {
+                writes.push(Write::OptIn {
+                    phone: phone.clone(),
+                });
+            }
+        }
+        if found.is_none() {
+            if let Some(p) = &record.fields.phone {
+                by_phone.entry(p.clone()).or_insert(index);
+            }
+            if let Some(m) = &record.fields.email {
+                by_email.entry(m.clone()).or_insert(index);
+            }
+        }
+    }
+    rejected.sort_by_key(|r| r.line);
+    report.rejected = rejected;
+    (writes, report)
+}
+
+/// Reads and checks every row of `csv`. An unreadable file (no header, too many rows) is an
+/// error.
+pub fn parse(csv: &[u8]) -> Result<Parsed, String> {
+    if csv.len() > MAX_BYTES {
+        return Err(format!("the file is over {} MB", MAX_BYTES >> 20));
+    }
+    let csv = csv.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(csv);
+    let mut reader = csv::ReaderBuilder::new()
+        .flexible(true)
+        .trim(csv::Trim::All)
+        .from_reader(csv);
+    let header: Vec<String> = reader
+        .headers()
+        .map_err(|e| format!("the header row cannot be read: {e}"))?
+        .iter()
+        .map(|h| h.trim().to_ascii_lowercase())
+        .collect();
+    if header.iter().all(|h| h.is_empty()) {
+        return Err("the file is empty: it needs a header row (name,email,phone,…)".into());
+    }
+    let identifying = ["contact_id", "phone", "email"];
+    if !header.iter().any(|h| identifying.contains(&h.as_str())) {
+        return Err("the header needs a contact_id, phone or email column".into());
+    }
+    let mut rows = Vec::new();
+    let mut rejected = Vec::new();
+    for (n, record) in reader.records().enumerate() {
+        let line = n as u32 + 2;
+        if n >= MAX_ROWS {
+            return Err(format!("the file has more than {MAX_ROWS} rows: split it"));
+        }
+        let record = match record {
+            Ok(r) => r,
+            Err(e) => {
+                rejected.push(RejectedRow {
+                    line,
+                    reason: format!("unreadable row: {e}"),
+                });
+                continue;
+            }
+        };
+        if record.iter().all(str::is_empty) {
+            continue;
+        }
+        if record.len() > header.len() {
+            rejected.push(RejectedRow {
+                line,
+                reason: format!("{} values for {} columns", record.len(), header.len()),
+            });
+            continue;
+        }
+        match row(line, &header, &record) {
+            Ok(r) => rows.push(r),
+            Err(reason) => rejected.push(RejectedRow { line, reason }),
+        }
+    }
+    Ok(Parsed { rows, rejected })
+}
+
+fn row(line: u32, header: &[String], record: &csv::StringRecord) -> Result<Row, String> {
+    let mut get: HashMap<&str, &str> = HashMap::new();
+    let mut attributes = BTreeMap::new();
+    for (h, v) in header.iter().zip(record.iter()) {
+        match h.as_str() {
+            "contact_id" | "name" | "first_name" | "last_name" | "email" | "phone" | "language"
+            | "time_zone" | "tags" | "whatsapp_opt_in" => {
+                get.insert(h, v);
+            }
+            "" => {}
+            other if !v.is_empty() => {
+                let key: String = other
+                    .chars()
+                    .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+                    .collect();
+                if v.chars().count() > MAX_ATTRIBUTE_CHARS || v.chars().any(char::is_control) {
+                    return Err(format!(
+                        "{other} must be one line of at most {MAX_ATTRIBUTE_CHARS} characters"
+                    ));
+                }
+                attributes.insert(key, v.to_owned());
+            }
+            _ => {}
+        }
+    }
+    if attributes.len() > MAX_ATTRIBUTES {
+        return Err(format!("at most {MAX_ATTRIBUTES} custom attributes"));
+    }
+    let value = |k: &str| get.get(k).copied().filter(|v| !v.is_empty());
+    let name = match (value("name"), value("first_name"), value("last_name")) {
+        (Some(n), _, _) => Some(n.to_owned()),
+        (None, Some(f), Some(l)) => Some(format!("{f} {l}")),
+        (None, f, l) => f.or(l).map(str::to_owned),
+    };
+    let who = Identify {
+        name,
+        email: value("email").map(str::to_owned),
+        phone: value("phone").map(str::to_owned),
+    }
+    .validated()
+    .map_err(|(_, m)| m)?;
+    let contact_id = value("contact_id").map(str::to_owned);
+    if contact_id
+        .as_deref()
+        .is_some_and(|id| beckon_shared::VisitorId::parse(id).is_err())
+    {
+        return Err("contact_id is not a contact id of this site".into());
+    }
+    if contact_id.is_none() && who.phone.is_none() && who.email.is_none() {
+        return Err("a row needs a phone, an email or a contact_id".into());
+    }
+    let language = value("language").map(str::to_owned);
+    if let Some(l) = &language {
+        let mut parts = l.split(['-', '_']);
+        let primary = parts.next().unwrap_or("");
+        let ok = (2..=3).contains(&primary.len())
+            && primary.bytes().all(|b| b.is_ascii_alphabetic())
+            && parts.all(|p| {
+                (2..=8).contains(&p.len()) && p.bytes().all(|b| b.is_ascii_alphanumeric())
+            });
+        if !ok {
+            return Err(format!("language {l:?} is not a language code like pt-BR"));
+        }
+    }
+    let time_zone = value("time_zone").map(str::to_owned);
+    if let Some(z) = &time_zone {
+        if !beckon_shared::rules::tz::is_known(z) {
+            return Err(format!(
+                "time_zone {z:?} is not a time zone Beckon knows (e.g. Europe/Berlin)"
+            ));
+        }
+    }
+    let tags = match get.get("tags") {
+        None => None,
+        Some(v) => {
+            let tags: Vec<String> = v
+                .split([';', '|'])
+                .map(|t| t.trim().to_lowercase())
+                .filter(|t| !t.is_empty())
+                .collect();
+            if tags.len() > MAX_TAGS
+                || tags
+                    .iter()
+                    .any(|t| t.chars().count() > MAX_TAG_CHARS || t.chars().any(char::is_control))
+            {
+                return Err(format!(
+                    "at most {MAX_TAGS} tags of at most {MAX_TAG_CHARS} characters each"
+                ));
+            }
+            let mut unique = tags;
+            unique.sort();
+            unique.dedup();
+            Some(unique)
+        }
+    };
+    let whatsapp_opt_in = match value("whatsapp_opt_in")
+        .map(str::to_ascii_lowercase)
+        .as_deref()
+    {
+        None | Some("no" | "n" | "false" | "0") => false,
+        Some("yes" | "y" | "true" | "1") => true,
+        Some(other) => {
+            return Err(format!("whatsapp_opt_in must be yes or no, not {other:?}"));
+        }
+    };
+    if whatsapp_opt_in && who.phone.is_none() {
+        return Err("whatsapp_opt_in needs a phone number".into());
+    }
+    Ok(Row {
+        line,
+        contact_id,
+        name: who.name,
+        email: who.email,
+        phone: who.phone,
+        language,
+        time_zone,
+        tags,
+        attributes,
+        whatsapp_opt_in,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn plan_csv(csv: &[u8], existing: &[Existing]) -> Result<(Vec<Write>, ImportReport), String> {
+        Ok(plan(parse(csv)?, existing, ids()))
+    }
+
+    fn ids() -> impl FnMut() -> String {
+        let mut n = 0;
+        move || {
+            n += 1;
+            format!("v{n}")
+        }
+    }
+
+    /// Applies a plan to records, as the database would.
+    fn apply(existing: &mut Vec<Existing>, writes: &[Write]) {
+        for w in writes {
+            match w {
+                Write::Create { id, fields } => existing.push(Existing {
+                    id: id.clone(),
+                    fields: fields.clone(),
+                    whatsapp_opted_in: false,
+                }),
+                Write::Update { id, fields } => {
+                    existing.iter_mut().find(|e| e.id == *id).unwrap().fields = fields.clone()
+                }
+                Write::OptIn { phone } => {
+                    for e in existing.iter_mut() {
+                        if e.fields.phone.as_deref() == Some(phone) {
+                            e.whatsapp_opted_in = true;
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    const FILE: &str = "\u{feff}Name,Email,Phone,Language,Time_Zone,Tags,WhatsApp_Opt_In,Plan\n\
+        Ana Souza,ana@example.com,+55 11 91234-5678,pt-BR,America/Sao_Paulo,vip; shoes,yes,gold\n\
+        Bo,bo@example.com,,en,,shoes,,\n\
+        Cy,not-an-email,,,,,,\n\
+        Di,,+49 15,,,,,\n\
+        Ed,ed@example.com,,en,Mars/Olympus,,,\n\
+        Fa,fa@example.com,,,,,maybe,\n\
+        Gu,,,,,,,\n\
+        Ana again,,5511912345678,,,,,\n\
+        Hu,hu@example.com,,,,,yes,\n\
+        Iv,iv@example.com,,xx-,,,,\n";
+
+    #[test]
+    fn imports_good_rows_reports_bad_ones_and_a_second_import_changes_nothing() {
+        let mut records = Vec::new();
+        let (writes, report) = plan_csv(FILE.as_bytes(), &records).unwrap();
+        let reasons: Vec<(u32, &str)> = report
+            .rejected
+            .iter()
+            .map(|r| (r.line, r.reason.as_str()))
+            .collect();
+        assert_eq!(report.created, 2, "{reasons:?}");
+        assert_eq!(
+            reasons.iter().map(|r| r.0).collect::<Vec<_>>(),
+            vec![4, 5, 6, 7, 8, 9, 10, 11]
+        );
+        assert!(reasons[0].1.contains("email"));
+        assert!(reasons[1].1.contains("phone"));
+        assert!(reasons[2].1.contains("time_zone"));
+        assert!(reasons[3].1.contains("whatsapp_opt_in"));
+        assert!(reasons[4].1.contains("needs a phone, an email"));
+        assert_eq!(reasons[5].1, "the same contact as line 2");
+        assert!(reasons[6].1.contains("needs a phone number"));
+        assert!(reasons[7].1.contains("language"));
+        apply(&mut records, &writes);
+        let ana = &records[0];
+        assert_eq!(ana.fields.phone.as_deref(), Some("5511912345678"));
+        assert_eq!(ana.fields.tags, vec!["shoes", "vip"]);
+        assert_eq!(ana.fields.attributes["plan"], "gold");
+        assert!(ana.whatsapp_opted_in);
+        assert!(writes.contains(&Write::OptIn {
+            phone: "5511912345678".into()
+        }));
+
+        let (again, report) = plan_csv(FILE.as_bytes(), &records).unwrap();
+        assert_eq!(again, vec![], "the same file again writes nothing");
+        assert_eq!(
+            (report.created, report.updated, report.unchanged),
+            (0, 0, 2)
+        );
+        assert_eq!(report.rejected.len(), 8);
+
+        let change = "email,language\nbo@example.com,de\n";
+        let (writes, report) = plan_csv(change.as_bytes(), &records).unwrap();
+        assert_eq!((report.created, report.updated), (0, 1));
+        assert!(
+            matches!(&writes[0], Write::Update { fields, .. } if fields.language.as_deref() == Some("de") && fields.tags == vec!["shoes"])
+        );
+    }
+
+    #[test]
+    fn unreadable_files_are_errors() {
+        assert!(plan_csv(b"", &[]).is_err());
+        assert!(plan_csv(b"name,plan\nAna,gold\n", &[])
+            .unwrap_err()
+            .contains("contact_id, phone or email"));
+        let long = format!("email\n{}", "a@b.co\n".repeat(MAX_ROWS + 1));
+        assert!(plan_csv(long.as_bytes(), &[]).unwrap_err().contains("rows"));
+        let (_, report) = plan_csv(b"contact_id,name\nnot-an-id,X\n", &[]).unwrap();
+        assert!(report.rejected[0].reason.contains("contact_id"));
+    }
+}

@@ -1,0 +1,71 @@
+//! Broadcasts: one message to many contacts, each once, on the first channel of the
+//! broadcast's preference where they are reachable and consented.
+//!
+//! - **Accepting** (`routes/broadcasts.rs`): the input is checked up front (channels set up,
+//!   the WhatsApp template approved with a header of the file's kind, files within each
+//!   channel's limits, every variable filled or with a fallback — [`vars`], [`plan`]), the
+//!   recipients are planned from the contact records ([`plan::recipients`]) and stored in D1
+//!   (`broadcast_recipients`, one row per channel address), and a tick goes on the queue.
+//! - **Sending** ([`send`]): the queue consumer claims due recipients in batches, paced per
+//!   channel, and posts each one's message into their conversation (their widget
+//!   conversation, or the one held on their Telegram or WhatsApp chat) under the client
+//!   message id `broadcast-<id>`: the conversation stores it once, however often a batch is
+//!   redelivered or the runtime restarts, and its outbox delivers it exactly once with the
+//!   channel's retries ([`Mark`] rides along: the template, the header media).
+//! - **Tracking**: the conversation reports how far its broadcast message got (sent or
+//!   failed from its outbox, delivered and read from channel statuses, replied when the person
+//!   answers) back to the recipient's row, in batches with its index writes. The first reply
+//!   also relays the broadcast message to the agents' channels, so they see what was answered.
+//! - **Opt-out** ([`keywords`]): "STOP" on WhatsApp or Telegram is confirmed to the person and
+//!   recorded as their consent; from then on no broadcast plans or sends to them.
+
+pub mod import;
+pub mod keywords;
+pub mod plan;
+pub mod send;
+pub mod vars;
+
+use beckon_shared::proto::v1::{Attachment, BroadcastChannel, BroadcastInput};
+use beckon_shared::{BroadcastId, ClientMsgId};
+use serde::{Deserialize, Serialize};
+
+/// The client message id of a broadcast's message in a recipient's conversation (a
+/// broadcast reaches a conversation once).
+pub fn client_msg_id(broadcast: &BroadcastId) -> ClientMsgId {
+    let hex = &broadcast.as_str()[BroadcastId::PREFIX.len()..];
+    ClientMsgId::parse(&format!("broadcast-{hex}")).expect("a broadcast id makes a client id")
+}
+
+/// A broadcast's message as its conversation keeps it: which broadcast and recipient it is,
+/// and how its channel sends it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Mark {
+    pub broadcast: String,
+    pub channel: BroadcastChannel,
+    pub address: String,
+    /// WhatsApp: the approved template it goes as.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub template: Option<TemplateSend>,
+}
+
+/// An approved WhatsApp template with this recipient's parameters.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TemplateSend {
+    pub name: String,
+    pub language: String,
+    pub parameters: Vec<String>,
+    /// The header's media, uploaded to the business number once per broadcast: its kind
+    /// (`image`, `video`, `document`) and media id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub header: Option<(String, String)>,
+}
+
+/// A broadcast as accepted (the `spec` column): the input, its files' metadata, and the
+/// WhatsApp header's media as uploaded to the business number once.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Stored {
+    pub input: BroadcastInput,
+    pub files: Vec<Attachment>,
+    #[serde(default)]
+    pub whatsapp_header: Option<(String, String)>,
+}

@@ -1,0 +1,370 @@
+//! Who gets a broadcast where and when, from contact records (pure): the first channel of the
+//! broadcast's preference on which a contact is reachable and consented, their text with
+//! their variables filled, and — for a local-time schedule — the moment it is 10:00 (say)
+//! where they are.
+
+use super::vars::Text;
+use beckon_shared::proto::v1::{AudienceCount, BroadcastChannel};
+use beckon_shared::rules::tz::{civil_from_days, days_from_civil, Zone};
+use std::collections::{BTreeMap, HashSet};
+
+/// A contact record as the planner sees it.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Contact {
+    pub id: String,
+    pub name: Option<String>,
+    pub email: Option<String>,
+    pub phone: Option<String>,
+    pub language: Option<String>,
+    pub time_zone: Option<String>,
+    pub tags: Vec<String>,
+    pub attributes: BTreeMap<String, String>,
+    /// Their latest conversation in the widget, if they ever chatted there.
+    pub web_conversation: Option<String>,
+    pub telegram_chat: Option<String>,
+    /// Consent per channel address, where one is recorded: `Some(true)` in, `Some(false)`
+    /// out.
+    pub web_consent: Option<bool>,
+    pub telegram_consent: Option<bool>,
+    pub whatsapp_consent: Option<bool>,
+}
+
+impl Contact {
+    /// A variable's value: the record's fields, then its custom attributes.
+    pub fn value(&self, name: &str) -> Option<String> {
+        match name {
+            "first_name" => self
+                .name
+                .as_deref()
+                .and_then(|n| n.split_whitespace().next())
+                .map(str::to_owned),
+            "name" => self.name.clone(),
+            "last_name" => self
+                .name
+                .as_deref()
+                .and_then(|n| n.split_whitespace().nth(1).map(|_| n))
+                .and_then(|n| n.split_whitespace().last())
+                .map(str::to_owned),
+            "email" => self.email.clone(),
+            "phone" => self.phone.clone(),
+            "language" => self.language.clone(),
+            other => self.attributes.get(other).cloned(),
+        }
+    }
+
+    /// Whether they said stop on any of their addresses: then no broadcast reaches them, on
+    /// any channel.
+    pub fn opted_out(&self) -> bool {
+        [
+            self.web_consent,
+            self.telegram_consent,
+            self.whatsapp_consent,
+        ]
+        .contains(&Some(false))
+    }
+
+    /// Their address on `channel` if the business may send them a broadcast there: WhatsApp
+    /// needs a recorded opt-in; Telegram that they started the bot; the web that they
+    /// chatted in the widget.
+    pub fn reachable(&self, channel: BroadcastChannel) -> Option<&str> {
+        match channel {
+            BroadcastChannel::Whatsapp => self
+                .phone
+                .as_deref()
+                .filter(|_| self.whatsapp_consent == Some(true)),
+            BroadcastChannel::Telegram => self.telegram_chat.as_deref(),
+            BroadcastChannel::Web => self.web_conversation.as_ref().map(|_| self.id.as_str()),
+        }
+    }
+}
+
+/// One recipient of a broadcast.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Recipient {
+    pub contact_id: String,
+    pub channel: BroadcastChannel,
+    pub address: String,
+    pub body: String,
+    /// WhatsApp template body parameters.
+    pub parameters: Vec<String>,
+    pub due_at: i64,
+}
+
+/// A broadcast's texts and schedule, parsed.
+pub struct Plan<'a> {
+    pub channels: &'a [BroadcastChannel],
+    pub text: &'a Text,
+    pub parameters: &'a [Text],
+    pub send_at: i64,
+    /// Minutes after local midnight, for a local-time schedule.
+    pub local_minute: Option<u32>,
+}
+
+/// Why a broadcast cannot be planned as it is.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MissingValue {
+    pub variable: String,
+    pub contact_id: String,
+    /// How many recipients lack it.
+    pub recipients: u32,
+}
+
+/// Everyone who gets the broadcast, once per channel address (two records of one number are
+/// one recipient), and the count by channel; or the first variable some recipient lacks.
+pub fn recipients(
+    plan: &Plan,
+    contacts: &[Contact],
+) -> Result<(Vec<Recipient>, AudienceCount), MissingValue> {
+    let mut out = Vec::new();
+    let mut count = AudienceCount::default();
+    let mut seen: HashSet<(BroadcastChannel, String)> = HashSet::new();
+    let mut missing: Option<MissingValue> = None;
+    for c in contacts {
+        if c.opted_out() {
+            count.opted_out += 1;
+            continue;
+        }
+        let Some((channel, address)) = plan
+            .channels
+            .iter()
+            .find_map(|ch| c.reachable(*ch).map(|a| (*ch, a.to_owned())))
+        else {
+            count.unreachable += 1;
+            continue;
+        };
+        if !seen.insert((channel, address.clone())) {
+            continue;
+        }
+        let rendered = plan.text.render(|n| c.value(n)).and_then(|body| {
+            let parameters = match channel {
+                BroadcastChannel::Whatsapp => plan
+                    .parameters
+                    .iter()
+                    .map(|p| p.render(|n| c.value(n)))
+                    .collect::<Result<Vec<_>, _>>()?,
+                _ => Vec::new(),
+            };
+            Ok((body, parameters))
+        });
+        let (body, parameters) = match rendered {
+            Ok(r) => r,
+            Err(variable) => {
+                let m = missing.get_or_insert(MissingValue {
+                    variable,
+                    contact_id: c.id.clone(),
+                    recipients: 0,
+                });
+                m.recipients += 1;
+                continue;
+            }
+        };
+        match channel {
+            BroadcastChannel::Web => count.web += 1,
+            BroadcastChannel::Telegram => count.telegram += 1,
+            BroadcastChannel::Whatsapp => count.whatsapp += 1,
+        }
+        let due_at = match plan.local_minute {
+            Some(minute) => local_due(plan.send_at, minute, c.time_zone.as_deref()),
+            None => plan.send_at,
+        };
+        out.push(Recipient {
+            contact_id: c.id.clone(),
+            channel,
+            address,
+            body,
+            parameters,
+            due_at,
+        });
+    }
+    match missing {
+        Some(m) => Err(m),
+        None => Ok((out, count)),
+    }
+}
+
+/// `HH:MM` → minutes after midnight.
+pub fn parse_local_time(s: &str) -> Option<u32> {
+    let (h, m) = s.split_once(':')?;
+    let (h, m): (u32, u32) = (h.parse().ok()?, m.parse().ok()?);
+    (h < 24 && m < 60 && s.len() == 5).then_some(h * 60 + m)
+}
+
+/// The first moment at or after `not_before` (ms) when it is `minute` past local midnight in
+/// `zone` (UTC when unknown).
+pub fn local_due(not_before: i64, minute: u32, zone: Option<&str>) -> i64 {
+    let zone = zone.and_then(Zone::parse);
+    let offset = |utc_secs: i64| zone.as_ref().map_or(0, |z| z.offset_at(utc_secs));
+    let secs = not_before.div_euclid(1000);
+    let local_day = (secs + offset(secs)).div_euclid(86_400);
+    for day in local_day..local_day + 3 {
+        let (y, m, d) = civil_from_days(day);
+        let local = days_from_civil(y, m, d) * 86_400 + i64::from(minute) * 60;
+        // The offset at that moment (a guess at the local time, then corrected once).
+        let utc = local - offset(local - offset(local));
+        if utc * 1000 >= not_before {
+            return utc * 1000;
+        }
+    }
+    not_before
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn contact(id: &str) -> Contact {
+        Contact {
+            id: id.into(),
+            name: Some(format!("{id} Example")),
+            ..Contact::default()
+        }
+    }
+
+    const ALL: [BroadcastChannel; 3] = [
+        BroadcastChannel::Whatsapp,
+        BroadcastChannel::Telegram,
+        BroadcastChannel::Web,
+    ];
+
+    #[test]
+    fn first_reachable_channel_once_per_address_and_never_to_who_said_stop() {
+        let text = Text::parse("Hi {{first_name}}").unwrap();
+        let params = [Text::parse("{{first_name|friend}}").unwrap()];
+        let plan = Plan {
+            channels: &ALL,
+            text: &text,
+            parameters: &params,
+            send_at: 1_000,
+            local_minute: None,
+        };
+        let everywhere = Contact {
+            phone: Some("4915100000001".into()),
+            whatsapp_consent: Some(true),
+            telegram_chat: Some("77".into()),
+            web_conversation: Some("c1".into()),
+            ..contact("Ana")
+        };
+        let no_opt_in = Contact {
+            phone: Some("4915100000002".into()),
+            telegram_chat: Some("78".into()),
+            ..contact("Bo")
+        };
+        let same_number = Contact {
+            id: "Ana2".into(),
+            ..everywhere.clone()
+        };
+        let stopped = Contact {
+            telegram_consent: Some(false),
+            ..no_opt_in.clone()
+        };
+        let web_only = Contact {
+            web_conversation: Some("c9".into()),
+            ..contact("Cy")
+        };
+        let nowhere = contact("Di");
+        let (list, count) = recipients(
+            &plan,
+            &[
+                everywhere,
+                no_opt_in,
+                same_number,
+                stopped,
+                web_only,
+                nowhere,
+            ],
+        )
+        .unwrap();
+        let got: Vec<_> = list
+            .iter()
+            .map(|r| (r.contact_id.as_str(), r.channel, r.address.as_str()))
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                ("Ana", BroadcastChannel::Whatsapp, "4915100000001"),
+                ("Bo", BroadcastChannel::Telegram, "78"),
+                ("Cy", BroadcastChannel::Web, "Cy"),
+            ]
+        );
+        assert_eq!(list[0].body, "Hi Ana");
+        assert_eq!(list[0].parameters, vec!["Ana".to_owned()]);
+        assert!(
+            list[1].parameters.is_empty(),
+            "only WhatsApp has parameters"
+        );
+        assert_eq!(
+            count,
+            AudienceCount {
+                web: 1,
+                telegram: 1,
+                whatsapp: 1,
+                unreachable: 1,
+                opted_out: 1
+            }
+        );
+    }
+
+    #[test]
+    fn a_variable_without_value_or_fallback_stops_the_plan() {
+        let text = Text::parse("Your code: {{code}}").unwrap();
+        let plan = Plan {
+            channels: &[BroadcastChannel::Web],
+            text: &text,
+            parameters: &[],
+            send_at: 0,
+            local_minute: None,
+        };
+        let mut with = Contact {
+            web_conversation: Some("c".into()),
+            ..contact("A")
+        };
+        with.attributes.insert("code".into(), "X1".into());
+        let without = |id: &str| Contact {
+            web_conversation: Some("c".into()),
+            ..contact(id)
+        };
+        assert_eq!(
+            recipients(&plan, std::slice::from_ref(&with)).unwrap().0[0].body,
+            "Your code: X1"
+        );
+        assert_eq!(
+            recipients(&plan, &[with, without("B"), without("C")]).unwrap_err(),
+            MissingValue {
+                variable: "code".into(),
+                contact_id: "B".into(),
+                recipients: 2
+            }
+        );
+    }
+
+    #[test]
+    fn local_time_per_zone() {
+        // 2026-12-01 00:00 UTC.
+        let start = days_from_civil(2026, 12, 1) * 86_400_000;
+        let ten = parse_local_time("10:00").unwrap();
+        assert_eq!(local_due(start, ten, None), start + 10 * 3_600_000);
+        // Berlin is UTC+1 in December: 10:00 there is 09:00 UTC.
+        assert_eq!(
+            local_due(start, ten, Some("Europe/Berlin")),
+            start + 9 * 3_600_000
+        );
+        // São Paulo is UTC-3: 13:00 UTC.
+        assert_eq!(
+            local_due(start, ten, Some("America/Sao_Paulo")),
+            start + 13 * 3_600_000
+        );
+        // Already past 10:00 in Jakarta (UTC+7, 07:00 local at 00:00 UTC)? No: 03:00 UTC.
+        assert_eq!(
+            local_due(start, ten, Some("Asia/Jakarta")),
+            start + 3 * 3_600_000
+        );
+        // Started at 12:00 UTC: Berlin's 10:00 is tomorrow.
+        assert_eq!(
+            local_due(start + 12 * 3_600_000, ten, Some("Europe/Berlin")),
+            start + 33 * 3_600_000
+        );
+        assert_eq!(parse_local_time("24:00"), None);
+        assert_eq!(parse_local_time("9:00"), None);
+        assert_eq!(parse_local_time("09:30"), Some(570));
+    }
+}

@@ -1,0 +1,284 @@
+//! Sending a broadcast, from the `BROADCASTS` queue: each message is a tick of one broadcast.
+//! A tick claims up to [`BATCH`] due recipients, posts each one's message into their
+//! conversation at the channel's pace, and queues the next tick — at once while recipients
+//! are due, later for a local-time schedule, none when everyone was reached or stopped.
+//!
+//! Exactly once: a recipient's row is claimed before it is sent (a claim left by a stopped
+//! runtime goes stale and is taken again), and their conversation stores the message once per
+//! broadcast (`broadcast-<id>` as client message id), so a redelivered tick or a restart posts
+//! nothing twice; the conversation's outbox then delivers it once, with the channel's retries.
+//! A tick whose broadcast was paused or cancelled sends nothing.
+
+use super::{client_msg_id, Mark, Stored, TemplateSend};
+use crate::channels::ContactRoute;
+use crate::conversation::client::ConversationClient;
+use crate::conversation::{self, Opening, PostRequest, Principal};
+use crate::error::{Error, Result};
+use crate::http;
+use crate::storage::broadcasts::{self, Claimed, Stage};
+use crate::storage::{contacts, visitors};
+use beckon_shared::proto::v1::{BroadcastChannel, ContactChannel, ConversationOrigin};
+use beckon_shared::{BroadcastId, ConversationId, SiteKey, VisitorId};
+use serde::{Deserialize, Serialize};
+use std::time::Duration;
+use worker::{Env, MessageBatch, MessageBuilder, MessageExt};
+
+/// The queue binding.
+pub const QUEUE: &str = "BROADCASTS";
+/// Recipients per tick.
+pub const BATCH: i64 = 50;
+/// Recipients being sent at once.
+const IN_FLIGHT: usize = 8;
+/// The longest a queue message may be delayed (Queues' limit is 12 hours).
+const MAX_DELAY_S: i64 = 12 * 3600;
+/// When the only recipients left are claimed by a sender that may have stopped: look again
+/// once their claim can be stale.
+const STALE_RECHECK_S: i64 = 30;
+
+/// A queue message: work on this broadcast.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Tick {
+    pub broadcast: BroadcastId,
+}
+
+/// Sends per second a broadcast keeps to on each channel: Telegram allows a bot about 30
+/// messages a second overall, WhatsApp's Cloud API 80 a second per number by default; the
+/// widget is ours (a conversation object each). `BROADCAST_RATES` (`telegram=30,whatsapp=80,
+/// web=50`) overrides them.
+fn rate(env: &Env, channel: BroadcastChannel) -> f64 {
+    let default = match channel {
+        BroadcastChannel::Telegram => 30.0,
+        BroadcastChannel::Whatsapp => 80.0,
+        BroadcastChannel::Web => 50.0,
+    };
+    env.var("BROADCAST_RATES")
+        .ok()
+        .map(|v| v.to_string())
+        .and_then(|v| {
+            v.split(',').find_map(|pair| {
+                let (k, r) = pair.split_once('=')?;
+                (k.trim() == channel.as_str())
+                    .then(|| r.trim().parse::<f64>().ok())
+                    .flatten()
+            })
+        })
+        .filter(|r| *r > 0.0)
+        .unwrap_or(default)
+}
+
+/// Queues a tick of `broadcast`, delivered after `delay_s` seconds.
+pub async fn enqueue(env: &Env, broadcast: &BroadcastId, delay_s: i64) -> Result<()> {
+    let tick = Tick {
+        broadcast: broadcast.clone(),
+    };
+    let message = MessageBuilder::new(tick)
+        .delay_seconds(delay_s.clamp(0, MAX_DELAY_S) as u32)
+        .build();
+    env.queue(QUEUE)?.send(message).await?;
+    Ok(())
+}
+
+/// The queue consumer: each tick is acknowledged once done, retried by the queue if it
+/// failed (sending is idempotent).
+pub async fn consume(batch: MessageBatch<Tick>, env: &Env) -> worker::Result<()> {
+    for message in batch.messages()? {
+        match tick(env, &message.body().broadcast).await {
+            Ok(()) => message.ack(),
+            Err(e) => {
+                worker::console_error!("broadcast {}: {e}", message.body().broadcast);
+                message.retry();
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Paces sends per channel: each send takes the channel's next slot.
+struct Pacer {
+    next: [f64; 3],
+}
+
+impl Pacer {
+    /// Reserves the channel's next slot; how long to wait for it.
+    fn slot(&mut self, env: &Env, channel: BroadcastChannel) -> Option<Duration> {
+        let i = channel as usize;
+        let now = js_sys::Date::now();
+        let at = self.next[i].max(now);
+        self.next[i] = at + 1000.0 / rate(env, channel);
+        (at > now).then(|| Duration::from_millis((at - now) as u64))
+    }
+}
+
+async fn tick(env: &Env, id: &BroadcastId) -> Result<()> {
+    let db = env.d1("DB")?;
+    let Some(row) = broadcasts::by_id(&db, id.as_str()).await? else {
+        return Ok(());
+    };
+    let now = http::now_ms();
+    match row.status.as_str() {
+        "scheduled" if now >= row.send_at => {
+            broadcasts::set_status(&db, id.as_str(), &["scheduled"], "running", now).await?;
+        }
+        "scheduled" => return enqueue(env, id, (row.send_at - now + 999) / 1000).await,
+        "running" => {}
+        // Paused, cancelled or done: nothing to send (resuming queues a new tick).
+        _ => return Ok(()),
+    }
+    let site = SiteKey::parse(&row.site_key)?;
+    let stored: Stored = serde_json::from_str(&row.spec).map_err(Error::internal)?;
+    let claimed = broadcasts::claim(&db, id.as_str(), now, BATCH).await?;
+    let pacer = std::cell::RefCell::new(Pacer { next: [0.0; 3] });
+    // A few sends in flight, each answered once its channel took it: the pace never outruns
+    // what the channels (and the runtime) actually deliver.
+    for chunk in claimed.chunks(IN_FLIGHT) {
+        let sends = chunk.iter().filter_map(|r| {
+            let channel = BroadcastChannel::parse(&r.channel)?;
+            let pacer = &pacer;
+            let stored = &stored;
+            let site = &site;
+            Some(async move {
+                let wait = pacer.borrow_mut().slot(env, channel);
+                if let Some(d) = wait {
+                    worker::Delay::from(d).await;
+                }
+                if let Err(e) = send_one(env, (id, site, stored), channel, r).await {
+                    // Left claimed: taken again once the claim is stale.
+                    worker::console_error!("broadcast {id} to {} {}: {e}", r.channel, r.address);
+                }
+            })
+        });
+        futures_util::future::join_all(sends).await;
+    }
+    if claimed.len() as i64 == BATCH {
+        return enqueue(env, id, 0).await;
+    }
+    let now = http::now_ms();
+    match broadcasts::next_due(&db, id.as_str()).await? {
+        None => {
+            broadcasts::set_status(&db, id.as_str(), &["running"], "done", now).await?;
+            Ok(())
+        }
+        Some(due) if due <= now => enqueue(env, id, STALE_RECHECK_S).await,
+        Some(due) => enqueue(env, id, (due - now + 999) / 1000).await,
+    }
+}
+
+/// Posts one recipient's message into their conversation.
+async fn send_one(
+    env: &Env,
+    (id, site, stored): (&BroadcastId, &SiteKey, &Stored),
+    channel: BroadcastChannel,
+    r: &Claimed,
+) -> Result<()> {
+    let db = env.d1("DB")?;
+    let key = (r.channel.as_str(), r.address.as_str());
+    let now = http::now_ms();
+    // "STOP" since the broadcast was planned: honoured from that moment.
+    if contacts::opted_out(&db, site, channel, &r.address).await? {
+        return broadcasts::stop(&db, id.as_str(), key, Stage::OptedOut, "opted out", now).await;
+    }
+    let contact = VisitorId::parse(&r.contact_id)?;
+    let conversation = match channel {
+        BroadcastChannel::Web => match visitors::widget_conversation(&db, site, &contact).await? {
+            Some(c) => c,
+            None => {
+                let reason = "their conversation in the widget was deleted";
+                return broadcasts::stop(&db, id.as_str(), key, Stage::Failed, reason, now).await;
+            }
+        },
+        BroadcastChannel::Telegram => {
+            contact_conversation(env, site, ContactChannel::Telegram, &r.address, &contact).await?
+        }
+        BroadcastChannel::Whatsapp => {
+            // The number's own identity (never a browser's that merely claimed the number).
+            let owner = match visitors::find_contact_thread(
+                &db,
+                site,
+                ContactChannel::Whatsapp,
+                &r.address,
+            )
+            .await?
+            {
+                Some((owner, _)) => owner,
+                None => visitors::create(&db, site, now).await?,
+            };
+            contact_conversation(env, site, ContactChannel::Whatsapp, &r.address, &owner).await?
+        }
+    };
+    let template = match channel {
+        BroadcastChannel::Whatsapp => {
+            let t = stored
+                .input
+                .whatsapp_template
+                .as_ref()
+                .ok_or_else(|| Error::internal("a WhatsApp broadcast without its template"))?;
+            Some(TemplateSend {
+                name: t.name.clone(),
+                language: t.language.clone(),
+                parameters: serde_json::from_str(&r.parameters).map_err(Error::internal)?,
+                header: stored.whatsapp_header.clone(),
+            })
+        }
+        _ => None,
+    };
+    let post = PostRequest {
+        principal: Principal::Agent {
+            name: None,
+            via: "broadcast".into(),
+        },
+        body: r.body.clone(),
+        client_msg_id: Some(client_msg_id(id)),
+        attachments: Vec::new(),
+        files: stored.files.clone(),
+        broadcast: Some(Mark {
+            broadcast: id.to_string(),
+            channel,
+            address: r.address.clone(),
+            template,
+        }),
+        relay_first: true,
+    };
+    ConversationClient::new(env, &conversation)?
+        .post(&post)
+        .await?;
+    // The widget's message is there once stored; a channel's is sent by the outbox, which
+    // reports back.
+    let stage = match channel {
+        BroadcastChannel::Web => Stage::Sent,
+        _ => Stage::Queued,
+    };
+    broadcasts::posted(&db, id.as_str(), key, &conversation, stage, now).await
+}
+
+/// The conversation held on a contact's own chat: the one their messages go to, else a new
+/// one under the id every opener of that chat agrees on.
+async fn contact_conversation(
+    env: &Env,
+    site: &SiteKey,
+    channel: ContactChannel,
+    address: &str,
+    owner: &VisitorId,
+) -> Result<ConversationId> {
+    let db = env.d1("DB")?;
+    if let Some((_, conversation)) =
+        visitors::find_contact_thread(&db, site, channel, address).await?
+    {
+        return Ok(conversation);
+    }
+    let route = ContactRoute {
+        channel,
+        address: address.to_owned(),
+    };
+    let id = conversation::contact_conversation_id(env, site, &route)?;
+    conversation::open(
+        env,
+        Opening {
+            id: Some(id.clone()),
+            origin: ConversationOrigin::Agent { author: None },
+            contact: Some(route),
+            ..Opening::new(site.clone(), owner.clone(), http::now_ms())
+        },
+    )
+    .await?;
+    Ok(id)
+}

@@ -1,0 +1,199 @@
+//! Broadcast messages in this conversation: which stored message belongs to which broadcast
+//! and recipient ([`Mark`]), and how far each got — reported back to the broadcast's
+//! recipient row in D1 with the conversation's coalesced index writes (never on the message
+//! path), kept here until written.
+//!
+//! A broadcast message goes only to the person (their own channel, or the widget); the
+//! agents' channels get it with the person's first answer, so nothing reaches them for the
+//! thousands who never answer.
+
+use super::Conversation;
+use crate::broadcast::Mark;
+use crate::error::{Error, Result};
+use crate::storage::broadcasts::{self, Stage};
+use serde::Deserialize;
+use worker::SqlStorage;
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS broadcast_marks (
+  seq       INTEGER PRIMARY KEY,
+  mark      TEXT NOT NULL,
+  answered  INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE IF NOT EXISTS broadcast_reports (
+  broadcast  TEXT NOT NULL,
+  channel    TEXT NOT NULL,
+  address    TEXT NOT NULL,
+  stage      INTEGER NOT NULL,
+  reason     TEXT,
+  PRIMARY KEY (broadcast, channel, address)
+);";
+
+pub struct Marks {
+    sql: SqlStorage,
+}
+
+#[derive(Deserialize)]
+struct MarkRow {
+    seq: i64,
+    mark: String,
+}
+
+#[derive(Deserialize)]
+struct ReportRow {
+    broadcast: String,
+    channel: String,
+    address: String,
+    stage: i64,
+    reason: Option<String>,
+}
+
+impl Marks {
+    pub fn new(sql: SqlStorage) -> Result<Marks> {
+        sql.exec(SCHEMA, None)?;
+        Ok(Marks { sql })
+    }
+
+    /// Remembers that message `seq` is `mark`'s.
+    pub fn set(&self, seq: i64, mark: &Mark) -> Result<()> {
+        self.sql.exec(
+            "INSERT OR IGNORE INTO broadcast_marks (seq, mark) VALUES (?, ?)",
+            vec![
+                seq.into(),
+                serde_json::to_string(mark).map_err(Error::internal)?.into(),
+            ],
+        )?;
+        Ok(())
+    }
+
+    /// The broadcast message `seq` is, if it is one.
+    pub fn of(&self, seq: i64) -> Result<Option<Mark>> {
+        let rows: Vec<MarkRow> = self
+            .sql
+            .exec(
+                "SELECT seq, mark FROM broadcast_marks WHERE seq = ?",
+                vec![seq.into()],
+            )?
+            .to_array()?;
+        rows.first()
+            .map(|r| serde_json::from_str(&r.mark).map_err(Error::internal))
+            .transpose()
+    }
+
+    /// The broadcast messages the person has not answered yet; from now on they have.
+    pub fn answer(&self) -> Result<Vec<(i64, Mark)>> {
+        let rows: Vec<MarkRow> = self
+            .sql
+            .exec(
+                "SELECT seq, mark FROM broadcast_marks WHERE answered = 0",
+                None,
+            )?
+            .to_array()?;
+        if !rows.is_empty() {
+            self.sql
+                .exec("UPDATE broadcast_marks SET answered = 1", None)?;
+        }
+        rows.into_iter()
+            .map(|r| {
+                Ok((
+                    r.seq,
+                    serde_json::from_str(&r.mark).map_err(Error::internal)?,
+                ))
+            })
+            .collect()
+    }
+
+    /// Keeps `stage` (the furthest one) for the mark's recipient until it is written to D1.
+    pub fn report(&self, mark: &Mark, stage: Stage, reason: Option<&str>) -> Result<()> {
+        self.sql.exec(
+            "INSERT INTO broadcast_reports (broadcast, channel, address, stage, reason)
+             VALUES (?1, ?2, ?3, ?4, ?5)
+             ON CONFLICT (broadcast, channel, address) DO UPDATE SET
+               stage = CASE WHEN excluded.stage > stage THEN excluded.stage ELSE stage END,
+               reason = COALESCE(excluded.reason, reason)",
+            vec![
+                mark.broadcast.as_str().into(),
+                mark.channel.as_str().into(),
+                mark.address.as_str().into(),
+                (stage as i64).into(),
+                reason.into(),
+            ],
+        )?;
+        Ok(())
+    }
+
+    fn pending(&self) -> Result<Vec<ReportRow>> {
+        Ok(self
+            .sql
+            .exec(
+                "SELECT broadcast, channel, address, stage, reason FROM broadcast_reports",
+                None,
+            )?
+            .to_array()?)
+    }
+
+    fn written(&self, r: &ReportRow) -> Result<()> {
+        // Only if nothing further was reported meanwhile.
+        self.sql.exec(
+            "DELETE FROM broadcast_reports WHERE broadcast = ? AND channel = ? AND address = ? AND stage = ?",
+            vec![
+                r.broadcast.as_str().into(),
+                r.channel.as_str().into(),
+                r.address.as_str().into(),
+                r.stage.into(),
+            ],
+        )?;
+        Ok(())
+    }
+}
+
+fn stage(n: i64) -> Stage {
+    match n {
+        1 => Stage::Sent,
+        2 => Stage::Delivered,
+        3 => Stage::Read,
+        4 => Stage::Replied,
+        -1 => Stage::Failed,
+        _ => Stage::Queued,
+    }
+}
+
+impl Conversation {
+    /// Records how far the broadcast message `seq` got, if it is one; written to D1 with the
+    /// next index flush.
+    pub(super) async fn broadcast_progress(
+        &self,
+        seq: i64,
+        stage: Stage,
+        reason: Option<&str>,
+    ) -> Result<()> {
+        if let Some(mark) = self.broadcasts.of(seq)? {
+            self.broadcasts.report(&mark, stage, reason)?;
+            self.changed().await;
+        }
+        Ok(())
+    }
+
+    /// Writes the reports kept (from the index flush; on failure the flush is retried).
+    pub(super) async fn write_broadcast_reports(&self) -> Result<()> {
+        let pending = self.broadcasts.pending()?;
+        if pending.is_empty() {
+            return Ok(());
+        }
+        let db = self.env.d1("DB")?;
+        let now = crate::http::now_ms();
+        for r in &pending {
+            broadcasts::advance(
+                &db,
+                &r.broadcast,
+                (&r.channel, &r.address),
+                stage(r.stage),
+                r.reason.as_deref(),
+                now,
+            )
+            .await?;
+            self.broadcasts.written(r)?;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,496 @@
+//! Broadcasts (admin API): files for them, a preview with the live recipient count, creating
+//! one (checked in full before anything is sent), its progress and funnel, pause / resume /
+//! cancel, and per-recipient results (JSON or CSV). Also the contacts import and export they
+//! are chosen from. How a broadcast is sent: `crate::broadcast`.
+
+use super::admin::authenticate;
+use crate::broadcast::plan::{self, Plan};
+use crate::broadcast::vars::Text;
+use crate::broadcast::{import, send, Stored};
+use crate::channels::Config;
+use crate::error::{Error, Result};
+use crate::http::{self, Edge};
+use crate::storage::broadcasts::{self, Row};
+use crate::storage::{contacts, sites};
+use crate::{media, random};
+use beckon_shared::limits::MAX_MESSAGE_CHARS;
+use beckon_shared::proto::v1::{
+    Attachment, AudienceCount, Broadcast, BroadcastAction, BroadcastChannel, BroadcastFile,
+    BroadcastInput, BroadcastPreview, ChannelPreview, ErrorCode,
+};
+use beckon_shared::{BroadcastId, SiteKey};
+use serde_json::json;
+use worker::{Request, Response};
+
+/// The largest file a broadcast carries (WhatsApp's document header; Telegram bots send
+/// up to 50 MB; the per-kind limits of uploads apply too).
+pub const MAX_FILE_BYTES: u64 = 50 * 1024 * 1024;
+/// The longest a broadcast may be scheduled ahead.
+const MAX_AHEAD_MS: i64 = 90 * 24 * 3600 * 1000;
+
+/// `POST …/broadcast-files?name=…`: a photo, video or PDF for broadcasts (the raw bytes as
+/// the body), checked like every upload and stored once.
+pub async fn upload_file(mut req: Request, edge: &Edge, site: &SiteKey) -> Result<Response> {
+    authenticate(&req, edge).await?;
+    let db = edge.db()?;
+    sites::require(&db, site).await?;
+    let q = http::query(&req)?;
+    let name = q
+        .get("name")
+        .ok_or_else(|| Error::bad_request("name (the file's name) is required"))?;
+    let name = beckon_shared::media::check_name(name)
+        .map_err(|e| Error::bad_request(e.describe()))?
+        .to_owned();
+    let declared = req
+        .headers()
+        .get("content-length")?
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > MAX_FILE_BYTES) {
+        return Err(Error::code(ErrorCode::PayloadTooLarge));
+    }
+    let bytes = req.bytes().await?;
+    if bytes.len() as u64 > MAX_FILE_BYTES {
+        return Err(Error::code(ErrorCode::PayloadTooLarge));
+    }
+    let sniffed = media::check(
+        &bytes[..bytes.len().min(64 * 1024)],
+        &name,
+        bytes.len() as u64,
+    )?;
+    let holder = random::conversation_id();
+    let id = random::attachment_id();
+    edge.env
+        .bucket(media::BUCKET)?
+        .put(media::object_key(&holder, &id), bytes.clone())
+        .execute()
+        .await?;
+    let attachment = Attachment {
+        id,
+        name,
+        kind: sniffed.file_type,
+        mime: sniffed.mime.to_owned(),
+        size: bytes.len() as u64,
+        width: sniffed.width,
+        height: sniffed.height,
+        url: String::new(),
+        held_in: Some(holder),
+    };
+    broadcasts::insert_file(&db, site, &attachment, edge.now).await?;
+    http::json(201, &BroadcastFile { attachment })
+}
+
+/// A broadcast input that passed every check, with its recipients.
+struct Checked {
+    stored: Stored,
+    recipients: Vec<plan::Recipient>,
+    count: AudienceCount,
+    send_at: i64,
+}
+
+/// Checks `input` in full — channels set up, files within each channel's limits, the WhatsApp
+/// template approved and matching, every variable filled — and plans its recipients.
+async fn check(edge: &Edge, site: &SiteKey, input: BroadcastInput) -> Result<Checked> {
+    let bad = |m: String| Err(Error::bad_request(m));
+    let name = beckon_shared::text::normalize_label(&input.name, 120)
+        .map_err(|_| Error::bad_request("name must be one line of at most 120 characters"))?;
+    if name.is_none() {
+        return bad("name is required (it names the broadcast in the results)".into());
+    }
+    if input.channels.is_empty() {
+        return bad("channels must name at least one of web, telegram, whatsapp".into());
+    }
+    for (i, c) in input.channels.iter().enumerate() {
+        if input.channels[..i].contains(c) {
+            return bad(format!("channels names {} twice", c.as_str()));
+        }
+    }
+    if input.files.len() > 1 {
+        return bad("a broadcast carries at most one file (a photo, a video or a PDF)".into());
+    }
+    let db = edge.db()?;
+    let mut files = Vec::new();
+    for id in &input.files {
+        match broadcasts::file(&db, site, id.as_str()).await? {
+            Some(a) => files.push(a),
+            None => {
+                return bad(format!(
+                    "no broadcast file {id} (upload it with …/broadcast-files)"
+                ))
+            }
+        }
+    }
+    if input.text.trim().is_empty() && files.is_empty() {
+        return bad("text is required (or a file)".into());
+    }
+    if input.text.chars().count() > MAX_MESSAGE_CHARS {
+        return bad(format!(
+            "text is longer than {MAX_MESSAGE_CHARS} characters"
+        ));
+    }
+    let text = Text::parse(&input.text).map_err(Error::bad_request)?;
+    let channels = crate::channels::set::get(&edge.env, site).await?;
+    let mut parameters = Vec::new();
+    for c in &input.channels {
+        let Some(kind) = c.site_channel() else {
+            continue;
+        };
+        let Some(active) = channels.get(kind) else {
+            return Err(Error::new(
+                ErrorCode::Conflict,
+                format!("{} is not set up for this site (Channels)", kind.label()),
+            ));
+        };
+        match &active.config {
+            Config::Telegram(_) => {
+                for a in &files {
+                    crate::channels::telegram::media::broadcast_check(a)
+                        .map_err(Error::bad_request)?;
+                }
+            }
+            Config::Whatsapp(w) => {
+                let Some(t) = &input.whatsapp_template else {
+                    return bad("whatsapp_template is required to broadcast on WhatsApp (a business may write first only with an approved template)".into());
+                };
+                w.check_broadcast(&edge.env, t, files.first())
+                    .await
+                    .map_err(Error::bad_request)?;
+                parameters = t
+                    .parameters
+                    .iter()
+                    .map(|p| Text::parse(p))
+                    .collect::<std::result::Result<_, _>>()
+                    .map_err(Error::bad_request)?;
+            }
+            Config::Slack(_) => {}
+        }
+    }
+    let now = edge.now;
+    let send_at = input.schedule.at.unwrap_or(now).max(now);
+    if send_at > now + MAX_AHEAD_MS {
+        return bad("schedule.at is more than 90 days ahead".into());
+    }
+    let local_minute =
+        match &input.schedule.local_time {
+            Some(t) => Some(plan::parse_local_time(t).ok_or_else(|| {
+                Error::bad_request("schedule.local_time must be a time like 10:00")
+            })?),
+            None => None,
+        };
+    let contacts = contacts::audience(&db, site, &input.audience).await?;
+    let plan = Plan {
+        channels: &input.channels,
+        text: &text,
+        parameters: &parameters,
+        send_at,
+        local_minute,
+    };
+    let (recipients, count) = plan::recipients(&plan, &contacts).map_err(|m| {
+        Error::bad_request(format!(
+            "{{{{{}}}}} has no value for {} recipient(s) (e.g. contact {}) and no fallback: give one, like {{{{{}|…}}}}",
+            m.variable, m.recipients, m.contact_id, m.variable
+        ))
+    })?;
+    Ok(Checked {
+        stored: Stored {
+            input,
+            files,
+            whatsapp_header: None,
+        },
+        recipients,
+        count,
+        send_at,
+    })
+}
+
+/// What each channel's recipients get, with the first one's variables filled in.
+fn previews(c: &Checked) -> Vec<ChannelPreview> {
+    let file = c.stored.files.first();
+    c.stored
+        .input
+        .channels
+        .iter()
+        .filter_map(|channel| {
+            let first = c.recipients.iter().find(|r| r.channel == *channel)?;
+            let with_file = |what: &str| match file {
+                Some(f) => format!("{what} with {} {}", f.kind.label(), f.name),
+                None => what.to_owned(),
+            };
+            let (form, text) = match channel {
+                BroadcastChannel::Web => (with_file("a message in the widget"), first.body.clone()),
+                BroadcastChannel::Telegram => (
+                    match file {
+                        Some(f) => format!("{} with caption", f.kind.label()),
+                        None => "a message from the bot".into(),
+                    },
+                    first.body.clone(),
+                ),
+                BroadcastChannel::Whatsapp => {
+                    let t = c.stored.input.whatsapp_template.as_ref()?;
+                    (
+                        with_file(&format!("template {} ({})", t.name, t.language)),
+                        first.parameters.join(" | "),
+                    )
+                }
+            };
+            Some(ChannelPreview {
+                channel: *channel,
+                form,
+                text,
+            })
+        })
+        .collect()
+}
+
+/// `POST …/broadcast-previews`: who would receive it where, and what they would see.
+pub async fn preview(mut req: Request, edge: &Edge, site: &SiteKey) -> Result<Response> {
+    authenticate(&req, edge).await?;
+    let input: BroadcastInput = http::read_json(&mut req).await?;
+    sites::require(&edge.db()?, site).await?;
+    let checked = check(edge, site, input).await?;
+    http::json(
+        200,
+        &BroadcastPreview {
+            previews: previews(&checked),
+            count: checked.count,
+        },
+    )
+}
+
+/// `POST …/broadcasts`: accepts a broadcast (checked in full first) and starts it, or
+/// schedules it.
+pub async fn create(mut req: Request, edge: &Edge, site: &SiteKey) -> Result<Response> {
+    authenticate(&req, edge).await?;
+    let input: BroadcastInput = http::read_json(&mut req).await?;
+    let db = edge.db()?;
+    sites::require(&db, site).await?;
+    let mut checked = check(edge, site, input).await?;
+    if checked.recipients.is_empty() {
+        let c = &checked.count;
+        return Err(Error::bad_request(format!(
+            "empty audience: nobody matching it is reachable on {} ({} unreachable, {} opted out)",
+            checked
+                .stored
+                .input
+                .channels
+                .iter()
+                .map(|c| c.as_str())
+                .collect::<Vec<_>>()
+                .join(", "),
+            c.unreachable,
+            c.opted_out
+        )));
+    }
+    // WhatsApp's header media: uploaded to the business number once, reused by id.
+    let file = checked.stored.files.first().cloned();
+    if let (Some(file), true) = (
+        file,
+        checked
+            .recipients
+            .iter()
+            .any(|r| r.channel == BroadcastChannel::Whatsapp),
+    ) {
+        let channels = crate::channels::set::get(&edge.env, site).await?;
+        if let Some(Config::Whatsapp(w)) = channels
+            .get(beckon_shared::proto::v1::ChannelKind::Whatsapp)
+            .map(|a| &a.config)
+        {
+            let holder = file
+                .held_in
+                .as_ref()
+                .ok_or_else(|| Error::internal("a broadcast file without its holder"))?;
+            let key = media::object_key(holder, &file.id);
+            let header = w.upload_header(&edge.env, &file, key).await.map_err(|f| {
+                Error::new(
+                    ErrorCode::Conflict,
+                    format!("the file could not be uploaded to WhatsApp: {}", f.reason()),
+                )
+            })?;
+            checked.stored.whatsapp_header = Some(header);
+        }
+    }
+    let id = random::broadcast_id();
+    let status = if checked.send_at > edge.now {
+        "scheduled"
+    } else {
+        "running"
+    };
+    let row = Row {
+        id: id.to_string(),
+        site_key: site.to_string(),
+        name: checked.stored.input.name.trim().to_owned(),
+        spec: serde_json::to_string(&checked.stored).map_err(Error::internal)?,
+        status: status.into(),
+        created_at: edge.now,
+        send_at: checked.send_at,
+        started_at: (status == "running").then_some(edge.now),
+        finished_at: None,
+        recipients: checked.recipients.len() as i64,
+    };
+    broadcasts::insert(&db, &row, &checked.recipients, edge.now).await?;
+    send::enqueue(&edge.env, &id, 0).await?;
+    let view = view(&db, row).await?;
+    http::json(201, &view)
+}
+
+/// A stored broadcast with its funnel.
+async fn view(db: &worker::D1Database, row: Row) -> Result<Broadcast> {
+    let stored: Stored = serde_json::from_str(&row.spec).map_err(Error::internal)?;
+    let (total, channels) = broadcasts::funnel(db, &row.id).await?;
+    let rate = match (row.started_at, row.status.as_str()) {
+        (Some(started), "running") => {
+            let secs = ((http::now_ms() - started) as f64 / 1000.0).max(1.0);
+            f64::from(total.sent) / secs
+        }
+        _ => 0.0,
+    };
+    Ok(Broadcast {
+        id: BroadcastId::parse(&row.id)?,
+        name: row.name,
+        status: row.status,
+        created_at: row.created_at,
+        send_at: row.send_at,
+        started_at: row.started_at,
+        finished_at: row.finished_at,
+        input: stored.input,
+        total,
+        channels,
+        rate,
+    })
+}
+
+async fn require(db: &worker::D1Database, site: &SiteKey, id: &BroadcastId) -> Result<Row> {
+    broadcasts::get(db, site, id.as_str())
+        .await?
+        .ok_or_else(|| Error::new(ErrorCode::NotFound, format!("no broadcast {id}")))
+}
+
+/// `GET …/broadcasts`: newest first, with their funnels.
+pub async fn list(req: &Request, edge: &Edge, site: &SiteKey) -> Result<Response> {
+    authenticate(req, edge).await?;
+    let db = edge.db()?;
+    sites::require(&db, site).await?;
+    let mut out = Vec::new();
+    for row in broadcasts::list(&db, site, 50).await? {
+        out.push(view(&db, row).await?);
+    }
+    http::json(200, &json!({ "broadcasts": out }))
+}
+
+/// `GET …/broadcasts/{id}`: its progress (counts per stage and channel, sends per second).
+pub async fn get(req: &Request, edge: &Edge, site: &SiteKey, id: &BroadcastId) -> Result<Response> {
+    authenticate(req, edge).await?;
+    let db = edge.db()?;
+    let row = require(&db, site, id).await?;
+    http::json(200, &view(&db, row).await?)
+}
+
+/// `POST …/broadcasts/{id}/{pause|resume|cancel}`.
+pub async fn act(
+    req: &Request,
+    edge: &Edge,
+    site: &SiteKey,
+    id: &BroadcastId,
+    action: BroadcastAction,
+) -> Result<Response> {
+    authenticate(req, edge).await?;
+    let db = edge.db()?;
+    let row = require(&db, site, id).await?;
+    let (from, to): (&[&str], &str) = match action {
+        BroadcastAction::Pause => (&["running", "scheduled"], "paused"),
+        BroadcastAction::Resume => (&["paused"], "running"),
+        BroadcastAction::Cancel => (&["running", "scheduled", "paused"], "cancelled"),
+    };
+    if !broadcasts::set_status(&db, id.as_str(), from, to, edge.now).await? {
+        return Err(Error::new(
+            ErrorCode::Conflict,
+            format!("the broadcast is {}: it cannot be {to}", row.status),
+        ));
+    }
+    match action {
+        BroadcastAction::Resume => send::enqueue(&edge.env, id, 0).await?,
+        BroadcastAction::Cancel => broadcasts::cancel_queued(&db, id.as_str(), edge.now).await?,
+        BroadcastAction::Pause => {}
+    }
+    let row = require(&db, site, id).await?;
+    http::json(200, &view(&db, row).await?)
+}
+
+/// `GET …/broadcasts/{id}/recipients` (JSON, or CSV with `?format=csv`).
+pub async fn recipients(
+    req: &Request,
+    edge: &Edge,
+    site: &SiteKey,
+    id: &BroadcastId,
+) -> Result<Response> {
+    authenticate(req, edge).await?;
+    let db = edge.db()?;
+    require(&db, site, id).await?;
+    let results = broadcasts::results(&db, id.as_str()).await?;
+    if http::query(req)?.get("format").map(String::as_str) != Some("csv") {
+        return http::json(200, &json!({ "recipients": results }));
+    }
+    let mut w = csv::Writer::from_writer(Vec::new());
+    w.write_record([
+        "contact_id",
+        "channel",
+        "address",
+        "status",
+        "reason",
+        "conversation_id",
+    ])
+    .map_err(Error::internal)?;
+    for r in &results {
+        w.write_record([
+            r.contact_id.as_str(),
+            r.channel.as_str(),
+            &r.address,
+            &r.status,
+            r.reason.as_deref().unwrap_or(""),
+            r.conversation_id.as_ref().map_or("", |c| c.as_str()),
+        ])
+        .map_err(Error::internal)?;
+    }
+    let body =
+        String::from_utf8(w.into_inner().map_err(Error::internal)?).map_err(Error::internal)?;
+    csv_response(body, &format!("broadcast-{id}.csv"))
+}
+
+fn csv_response(body: String, filename: &str) -> Result<Response> {
+    let resp = http::text(200, "text/csv; charset=utf-8", body)?;
+    resp.headers().set(
+        "content-disposition",
+        &format!("attachment; filename=\"{filename}\""),
+    )?;
+    Ok(resp)
+}
+
+/// `POST …/contact-imports` (a CSV body): every good row imported, every other reported.
+pub async fn import_contacts(mut req: Request, edge: &Edge, site: &SiteKey) -> Result<Response> {
+    authenticate(&req, edge).await?;
+    let declared = req
+        .headers()
+        .get("content-length")?
+        .and_then(|v| v.parse::<usize>().ok());
+    if declared.is_some_and(|n| n > import::MAX_BYTES) {
+        return Err(Error::code(ErrorCode::PayloadTooLarge));
+    }
+    let csv = req.bytes().await?;
+    let db = edge.db()?;
+    sites::require(&db, site).await?;
+    let parsed = import::parse(&csv).map_err(Error::bad_request)?;
+    let existing = contacts::importable(&db, site, &parsed.contact_ids()).await?;
+    let (writes, report) = import::plan(parsed, &existing, || random::visitor_id().to_string());
+    contacts::apply_import(&db, site, &writes, edge.now).await?;
+    http::json(200, &report)
+}
+
+/// `GET …/contacts.csv`: every contact as CSV, in the import's columns.
+pub async fn export_contacts(req: &Request, edge: &Edge, site: &SiteKey) -> Result<Response> {
+    authenticate(req, edge).await?;
+    let db = edge.db()?;
+    sites::require(&db, site).await?;
+    csv_response(
+        contacts::export_csv(&db, site).await?,
+        &format!("contacts-{site}.csv"),
+    )
+}

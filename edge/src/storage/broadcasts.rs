@@ -1,0 +1,504 @@
+//! The `broadcasts`, `broadcast_recipients` and `broadcast_files` tables: a broadcast as
+//! accepted, one row per recipient with how far their message got (`stage`), and the files
+//! broadcasts carry.
+
+use super::{stmt, Arg};
+use crate::broadcast::plan::Recipient;
+use crate::error::{Error, Result};
+use beckon_shared::proto::v1::{
+    Attachment, BroadcastChannel, ChannelFunnel, Funnel, RecipientResult,
+};
+use beckon_shared::{ConversationId, SiteKey, VisitorId};
+use serde::Deserialize;
+use worker::D1Database;
+
+/// A recipient's progress, as stored.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Stage {
+    Queued = 0,
+    Sent = 1,
+    Delivered = 2,
+    Read = 3,
+    Replied = 4,
+    Failed = -1,
+    OptedOut = -2,
+    Cancelled = -3,
+}
+
+impl Stage {
+    fn name(stage: i64) -> &'static str {
+        match stage {
+            0 => "queued",
+            1 => "sent",
+            2 => "delivered",
+            3 => "read",
+            4 => "replied",
+            -1 => "failed",
+            -2 => "opted_out",
+            _ => "cancelled",
+        }
+    }
+}
+
+/// A claim older than this is taken to be abandoned (its sender stopped) and is taken again.
+pub const CLAIM_STALE_MS: i64 = 60_000;
+/// Recipient rows per insert statement (D1 binds at most 100 parameters).
+const ROWS_PER_INSERT: usize = 10;
+const STATEMENTS_PER_BATCH: usize = 50;
+
+#[derive(Clone, Debug, Deserialize)]
+pub struct Row {
+    pub id: String,
+    pub site_key: String,
+    pub name: String,
+    pub spec: String,
+    pub status: String,
+    pub created_at: i64,
+    pub send_at: i64,
+    pub started_at: Option<i64>,
+    pub finished_at: Option<i64>,
+    pub recipients: i64,
+}
+
+/// Stores a broadcast and its recipients.
+pub async fn insert(db: &D1Database, row: &Row, recipients: &[Recipient], now: i64) -> Result<()> {
+    let mut statements = vec![stmt(
+        db,
+        "INSERT INTO broadcasts (id, site_key, name, spec, status, created_at, send_at, recipients)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+        &[
+            Arg::Str(&row.id),
+            Arg::Str(&row.site_key),
+            Arg::Str(&row.name),
+            Arg::Str(&row.spec),
+            Arg::Str(&row.status),
+            Arg::Int(row.created_at),
+            Arg::Int(row.send_at),
+            Arg::Int(row.recipients),
+        ],
+    )?];
+    let parameters: Vec<String> = recipients
+        .iter()
+        .map(|r| serde_json::to_string(&r.parameters).map_err(Error::internal))
+        .collect::<Result<_>>()?;
+    for (chunk, params) in recipients
+        .chunks(ROWS_PER_INSERT)
+        .zip(parameters.chunks(ROWS_PER_INSERT))
+    {
+        let values: Vec<String> = (0..chunk.len())
+            .map(|i| {
+                let b = i * 8;
+                format!(
+                    "(?{}, ?{}, ?{}, ?{}, ?{}, ?{}, ?{}, ?{})",
+                    b + 1,
+                    b + 2,
+                    b + 3,
+                    b + 4,
+                    b + 5,
+                    b + 6,
+                    b + 7,
+                    b + 8
+                )
+            })
+            .collect();
+        let mut args = Vec::with_capacity(chunk.len() * 8);
+        for (r, p) in chunk.iter().zip(params) {
+            args.extend([
+                Arg::Str(&row.id),
+                Arg::Str(r.channel.as_str()),
+                Arg::Str(&r.address),
+                Arg::Str(&r.contact_id),
+                Arg::Str(&r.body),
+                Arg::Str(p),
+                Arg::Int(r.due_at),
+                Arg::Int(now),
+            ]);
+        }
+        statements.push(stmt(
+            db,
+            &format!(
+                "INSERT INTO broadcast_recipients (broadcast_id, channel, address, contact_id, body,
+                   parameters, due_at, updated_at) VALUES {}",
+                values.join(", ")
+            ),
+            &args,
+        )?);
+    }
+    for chunk in statements.chunks(STATEMENTS_PER_BATCH) {
+        db.batch(chunk.to_vec()).await?;
+    }
+    Ok(())
+}
+
+pub async fn get(db: &D1Database, site: &SiteKey, id: &str) -> Result<Option<Row>> {
+    Ok(stmt(
+        db,
+        "SELECT * FROM broadcasts WHERE id = ?1 AND site_key = ?2",
+        &[Arg::Str(id), Arg::Str(site.as_str())],
+    )?
+    .first(None)
+    .await?)
+}
+
+/// The broadcast with this id, whatever its site (the sender's view).
+pub async fn by_id(db: &D1Database, id: &str) -> Result<Option<Row>> {
+    Ok(stmt(
+        db,
+        "SELECT * FROM broadcasts WHERE id = ?1",
+        &[Arg::Str(id)],
+    )?
+    .first(None)
+    .await?)
+}
+
+/// Newest first.
+pub async fn list(db: &D1Database, site: &SiteKey, limit: i64) -> Result<Vec<Row>> {
+    Ok(stmt(
+        db,
+        "SELECT * FROM broadcasts WHERE site_key = ?1 ORDER BY created_at DESC LIMIT ?2",
+        &[Arg::Str(site.as_str()), Arg::Int(limit)],
+    )?
+    .all()
+    .await?
+    .results()?)
+}
+
+/// Moves the broadcast from one of `from` to `to`; whether it moved.
+pub async fn set_status(
+    db: &D1Database,
+    id: &str,
+    from: &[&str],
+    to: &str,
+    now: i64,
+) -> Result<bool> {
+    let list = from
+        .iter()
+        .map(|s| format!("'{s}'"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let moved: Option<String> = stmt(
+        db,
+        &format!(
+            "UPDATE broadcasts SET status = ?2,
+               started_at = CASE WHEN ?2 = 'running' THEN COALESCE(started_at, ?3) ELSE started_at END,
+               finished_at = CASE WHEN ?2 IN ('done', 'cancelled') THEN ?3 ELSE finished_at END
+             WHERE id = ?1 AND status IN ({list}) RETURNING id"
+        ),
+        &[Arg::Str(id), Arg::Str(to), Arg::Int(now)],
+    )?
+    .first(Some("id"))
+    .await?;
+    Ok(moved.is_some())
+}
+
+/// Marks every recipient not sent yet as cancelled.
+pub async fn cancel_queued(db: &D1Database, id: &str, now: i64) -> Result<()> {
+    stmt(
+        db,
+        "UPDATE broadcast_recipients SET stage = -3, updated_at = ?2
+         WHERE broadcast_id = ?1 AND stage = 0 AND conversation_id IS NULL",
+        &[Arg::Str(id), Arg::Int(now)],
+    )?
+    .run()
+    .await?;
+    Ok(())
+}
+
+/// A recipient taken for sending.
+#[derive(Clone, Debug, Deserialize)]
+pub struct Claimed {
+    pub channel: String,
+    pub address: String,
+    pub contact_id: String,
+    pub body: String,
+    pub parameters: String,
+}
+
+/// Takes up to `limit` recipients due by `now` that nobody is sending (or whose sender
+/// stopped more than [`CLAIM_STALE_MS`] ago), oldest first.
+pub async fn claim(db: &D1Database, id: &str, now: i64, limit: i64) -> Result<Vec<Claimed>> {
+    Ok(stmt(
+        db,
+        "UPDATE broadcast_recipients SET claimed_at = ?2
+         WHERE rowid IN (SELECT rowid FROM broadcast_recipients
+           WHERE broadcast_id = ?1 AND stage = 0 AND conversation_id IS NULL AND due_at <= ?2
+             AND (claimed_at IS NULL OR claimed_at < ?3)
+           ORDER BY due_at, rowid LIMIT ?4)
+         RETURNING channel, address, contact_id, body, parameters",
+        &[
+            Arg::Str(id),
+            Arg::Int(now),
+            Arg::Int(now - CLAIM_STALE_MS),
+            Arg::Int(limit),
+        ],
+    )?
+    .all()
+    .await?
+    .results()?)
+}
+
+/// When the next recipient not yet posted is due (none: every one was posted or stopped).
+pub async fn next_due(db: &D1Database, id: &str) -> Result<Option<i64>> {
+    Ok(stmt(
+        db,
+        "SELECT MIN(due_at) AS due FROM broadcast_recipients
+         WHERE broadcast_id = ?1 AND stage = 0 AND conversation_id IS NULL",
+        &[Arg::Str(id)],
+    )?
+    .first::<Option<i64>>(Some("due"))
+    .await?
+    .flatten())
+}
+
+/// Records where a recipient's message was posted (and, for the widget, that it is sent).
+pub async fn posted(
+    db: &D1Database,
+    id: &str,
+    (channel, address): (&str, &str),
+    conversation: &ConversationId,
+    stage: Stage,
+    now: i64,
+) -> Result<()> {
+    stmt(
+        db,
+        "UPDATE broadcast_recipients SET conversation_id = ?4, stage = MAX(stage, ?5), updated_at = ?6
+         WHERE broadcast_id = ?1 AND channel = ?2 AND address = ?3 AND stage >= 0",
+        &[
+            Arg::Str(id),
+            Arg::Str(channel),
+            Arg::Str(address),
+            Arg::Str(conversation.as_str()),
+            Arg::Int(stage as i64),
+            Arg::Int(now),
+        ],
+    )?
+    .run()
+    .await?;
+    Ok(())
+}
+
+/// Ends a recipient without a send (opted out, failed before posting).
+pub async fn stop(
+    db: &D1Database,
+    id: &str,
+    (channel, address): (&str, &str),
+    stage: Stage,
+    reason: &str,
+    now: i64,
+) -> Result<()> {
+    stmt(
+        db,
+        "UPDATE broadcast_recipients SET stage = ?4, reason = ?5, updated_at = ?6
+         WHERE broadcast_id = ?1 AND channel = ?2 AND address = ?3 AND stage = 0",
+        &[
+            Arg::Str(id),
+            Arg::Str(channel),
+            Arg::Str(address),
+            Arg::Int(stage as i64),
+            Arg::Str(reason),
+            Arg::Int(now),
+        ],
+    )?
+    .run()
+    .await?;
+    Ok(())
+}
+
+/// Moves a posted recipient forward (never back): sent, delivered, read, replied; or failed
+/// (with `reason`) if it was not delivered yet.
+pub async fn advance(
+    db: &D1Database,
+    id: &str,
+    (channel, address): (&str, &str),
+    stage: Stage,
+    reason: Option<&str>,
+    now: i64,
+) -> Result<()> {
+    let sql = match stage {
+        Stage::Failed => {
+            "UPDATE broadcast_recipients SET stage = ?4, reason = ?5, updated_at = ?6
+             WHERE broadcast_id = ?1 AND channel = ?2 AND address = ?3 AND stage IN (0, 1)"
+        }
+        _ => {
+            "UPDATE broadcast_recipients SET stage = ?4, updated_at = ?6
+             WHERE broadcast_id = ?1 AND channel = ?2 AND address = ?3 AND stage >= 0 AND stage < ?4"
+        }
+    };
+    stmt(
+        db,
+        sql,
+        &[
+            Arg::Str(id),
+            Arg::Str(channel),
+            Arg::Str(address),
+            Arg::Int(stage as i64),
+            Arg::OptStr(reason),
+            Arg::Int(now),
+        ],
+    )?
+    .run()
+    .await?;
+    Ok(())
+}
+
+/// Credits a goal to the recipient whose conversation this is (once per conversation and
+/// goal name: the caller claimed it).
+pub async fn credit_goal(
+    db: &D1Database,
+    id: &str,
+    conversation: &ConversationId,
+    value: f64,
+) -> Result<()> {
+    stmt(
+        db,
+        "UPDATE broadcast_recipients SET goals = goals + 1, goal_value = goal_value + ?3
+         WHERE broadcast_id = ?1 AND conversation_id = ?2",
+        &[
+            Arg::Str(id),
+            Arg::Str(conversation.as_str()),
+            Arg::Float(value),
+        ],
+    )?
+    .run()
+    .await?;
+    Ok(())
+}
+
+/// The funnel per channel and in all.
+pub async fn funnel(db: &D1Database, id: &str) -> Result<(Funnel, Vec<ChannelFunnel>)> {
+    #[derive(Deserialize)]
+    struct R {
+        channel: String,
+        stage: i64,
+        n: i64,
+        goals: i64,
+        value: f64,
+    }
+    let rows: Vec<R> = stmt(
+        db,
+        "SELECT channel, stage, COUNT(*) AS n, SUM(goals > 0) AS goals, SUM(goal_value) AS value
+         FROM broadcast_recipients WHERE broadcast_id = ?1 GROUP BY channel, stage",
+        &[Arg::Str(id)],
+    )?
+    .all()
+    .await?
+    .results()?;
+    let mut total = Funnel::default();
+    let mut channels: Vec<ChannelFunnel> = Vec::new();
+    for r in rows {
+        let Some(channel) = BroadcastChannel::parse(&r.channel) else {
+            continue;
+        };
+        let i = match channels.iter().position(|c| c.channel == channel) {
+            Some(i) => i,
+            None => {
+                channels.push(ChannelFunnel {
+                    channel,
+                    funnel: Funnel::default(),
+                });
+                channels.len() - 1
+            }
+        };
+        for f in [&mut total, &mut channels[i].funnel] {
+            let n = r.n as u32;
+            f.recipients += n;
+            f.goals += r.goals as u32;
+            f.goal_value += r.value;
+            match r.stage {
+                0 => f.queued += n,
+                -1 => f.failed += n,
+                -2 => f.opted_out += n,
+                -3 => f.cancelled += n,
+                s => {
+                    f.sent += n;
+                    if s >= 2 {
+                        f.delivered += n;
+                    }
+                    if s >= 3 {
+                        f.read += n;
+                    }
+                    if s >= 4 {
+                        f.replied += n;
+                    }
+                }
+            }
+        }
+    }
+    channels.sort_by_key(|c| c.channel.as_str());
+    Ok((total, channels))
+}
+
+/// Every recipient's result, in the order they were planned.
+pub async fn results(db: &D1Database, id: &str) -> Result<Vec<RecipientResult>> {
+    #[derive(Deserialize)]
+    struct R {
+        contact_id: String,
+        channel: String,
+        address: String,
+        stage: i64,
+        reason: Option<String>,
+        conversation_id: Option<String>,
+    }
+    let rows: Vec<R> = stmt(
+        db,
+        "SELECT contact_id, channel, address, stage, reason, conversation_id
+         FROM broadcast_recipients WHERE broadcast_id = ?1 ORDER BY rowid",
+        &[Arg::Str(id)],
+    )?
+    .all()
+    .await?
+    .results()?;
+    rows.into_iter()
+        .filter_map(|r| {
+            let channel = BroadcastChannel::parse(&r.channel)?;
+            Some(Ok(RecipientResult {
+                contact_id: match VisitorId::parse(&r.contact_id) {
+                    Ok(v) => v,
+                    Err(e) => return Some(Err(e.into())),
+                },
+                channel,
+                address: r.address,
+                status: Stage::name(r.stage).to_owned(),
+                reason: r.reason,
+                conversation_id: r
+                    .conversation_id
+                    .and_then(|c| ConversationId::parse(&c).ok()),
+            }))
+        })
+        .collect()
+}
+
+/// Keeps a file uploaded for broadcasts.
+pub async fn insert_file(
+    db: &D1Database,
+    site: &SiteKey,
+    attachment: &Attachment,
+    now: i64,
+) -> Result<()> {
+    stmt(
+        db,
+        "INSERT INTO broadcast_files (id, site_key, attachment, created_at) VALUES (?1, ?2, ?3, ?4)",
+        &[
+            Arg::Str(attachment.id.as_str()),
+            Arg::Str(site.as_str()),
+            Arg::Str(&serde_json::to_string(attachment).map_err(Error::internal)?),
+            Arg::Int(now),
+        ],
+    )?
+    .run()
+    .await?;
+    Ok(())
+}
+
+/// A file uploaded for broadcasts of `site`.
+pub async fn file(db: &D1Database, site: &SiteKey, id: &str) -> Result<Option<Attachment>> {
+    let raw: Option<String> = stmt(
+        db,
+        "SELECT attachment FROM broadcast_files WHERE id = ?1 AND site_key = ?2",
+        &[Arg::Str(id), Arg::Str(site.as_str())],
+    )?
+    .first(Some("attachment"))
+    .await?;
+    raw.map(|r| serde_json::from_str(&r).map_err(Error::internal))
+        .transpose()
+}

@@ -1,0 +1,364 @@
+//! Contact records as broadcasts see them (the `visitors` rows with their tags, attributes,
+//! language and time zone), the `consents` per channel address, and the writes of a contacts
+//! import.
+
+use super::{stmt, Arg};
+use crate::broadcast::import::{Existing, Fields, Write};
+use crate::broadcast::plan::Contact;
+use crate::error::{Error, Result};
+use beckon_shared::proto::v1::{Audience, BroadcastChannel};
+use beckon_shared::SiteKey;
+use serde::Deserialize;
+use std::collections::BTreeMap;
+use worker::D1Database;
+
+/// Contacts read per query.
+const PAGE: i64 = 500;
+/// Statements per D1 batch.
+const BATCH: usize = 50;
+
+/// Where a consent came from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Source {
+    Import,
+    /// The person sent STOP or START.
+    Keyword,
+    /// The visitor muted broadcasts in the widget.
+    Widget,
+}
+
+impl Source {
+    fn as_str(self) -> &'static str {
+        match self {
+            Source::Import => "import",
+            Source::Keyword => "keyword",
+            Source::Widget => "widget",
+        }
+    }
+}
+
+/// Records that the person at `address` on `channel` opted in (`true`) or out.
+pub async fn set_consent(
+    db: &D1Database,
+    site: &SiteKey,
+    (channel, address): (BroadcastChannel, &str),
+    granted: bool,
+    source: Source,
+    now: i64,
+) -> Result<()> {
+    stmt(
+        db,
+        "INSERT INTO consents (site_key, channel, address, status, source, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+         ON CONFLICT(site_key, channel, address) DO UPDATE SET status = excluded.status,
+           source = excluded.source, updated_at = excluded.updated_at",
+        &[
+            Arg::Str(site.as_str()),
+            Arg::Str(channel.as_str()),
+            Arg::Str(address),
+            Arg::Str(if granted { "in" } else { "out" }),
+            Arg::Str(source.as_str()),
+            Arg::Int(now),
+        ],
+    )?
+    .run()
+    .await?;
+    Ok(())
+}
+
+/// Whether the person at `address` opted out on `channel`.
+pub async fn opted_out(
+    db: &D1Database,
+    site: &SiteKey,
+    channel: BroadcastChannel,
+    address: &str,
+) -> Result<bool> {
+    let status: Option<String> = stmt(
+        db,
+        "SELECT status FROM consents WHERE site_key = ?1 AND channel = ?2 AND address = ?3",
+        &[
+            Arg::Str(site.as_str()),
+            Arg::Str(channel.as_str()),
+            Arg::Str(address),
+        ],
+    )?
+    .first(Some("status"))
+    .await?;
+    Ok(status.as_deref() == Some("out"))
+}
+
+#[derive(Deserialize)]
+struct Row {
+    id: String,
+    name: Option<String>,
+    email: Option<String>,
+    phone: Option<String>,
+    language: Option<String>,
+    time_zone: Option<String>,
+    tags: String,
+    attributes: String,
+    telegram_chat: Option<String>,
+    web_conversation: Option<String>,
+    web_consent: Option<String>,
+    telegram_consent: Option<String>,
+    whatsapp_consent: Option<String>,
+}
+
+fn consent(s: Option<String>) -> Option<bool> {
+    s.map(|s| s == "in")
+}
+
+impl Row {
+    fn attributes(&self) -> BTreeMap<String, String> {
+        serde_json::from_str(&self.attributes).unwrap_or_default()
+    }
+
+    fn into_contact(self) -> Contact {
+        Contact {
+            attributes: self.attributes(),
+            tags: serde_json::from_str(&self.tags).unwrap_or_default(),
+            id: self.id,
+            name: self.name,
+            email: self.email,
+            phone: self.phone,
+            language: self.language,
+            time_zone: self.time_zone,
+            web_conversation: self.web_conversation,
+            telegram_chat: self.telegram_chat,
+            web_consent: consent(self.web_consent),
+            telegram_consent: consent(self.telegram_consent),
+            whatsapp_consent: consent(self.whatsapp_consent),
+        }
+    }
+}
+
+/// A contact's columns, their widget conversation and their consents; `?1` is the site.
+const SELECT: &str = "SELECT v.id, v.name, v.email, v.phone, v.language, v.time_zone, v.tags,
+    v.attributes, v.telegram_chat,
+    (SELECT c.id FROM conversations c WHERE c.visitor_id = v.id AND c.contact_channel IS NULL
+       ORDER BY c.updated_at DESC LIMIT 1) AS web_conversation,
+    (SELECT k.status FROM consents k WHERE k.site_key = ?1 AND k.channel = 'web' AND k.address = v.id) AS web_consent,
+    (SELECT k.status FROM consents k WHERE k.site_key = ?1 AND k.channel = 'telegram' AND k.address = v.telegram_chat) AS telegram_consent,
+    (SELECT k.status FROM consents k WHERE k.site_key = ?1 AND k.channel = 'whatsapp' AND k.address = v.phone) AS whatsapp_consent
+  FROM visitors v";
+
+/// Every contact of `site` matching `audience`, in a stable order. Identities made for a
+/// conversation on someone's own channel (no fields, no widget conversation) are not
+/// contacts of their own.
+pub async fn audience(
+    db: &D1Database,
+    site: &SiteKey,
+    audience: &Audience,
+) -> Result<Vec<Contact>> {
+    let mut sql = format!(
+        "{SELECT} WHERE v.site_key = ?1 AND v.id > ?2
+           AND (v.name IS NOT NULL OR v.email IS NOT NULL OR v.phone IS NOT NULL
+                OR v.telegram_chat IS NOT NULL
+                OR EXISTS (SELECT 1 FROM conversations c WHERE c.visitor_id = v.id AND c.contact_channel IS NULL))"
+    );
+    let mut args: Vec<String> = Vec::new();
+    for tag in &audience.tags {
+        args.push(tag.trim().to_lowercase());
+        sql.push_str(&format!(
+            " AND EXISTS (SELECT 1 FROM json_each(v.tags) WHERE json_each.value = ?{})",
+            args.len() + 2
+        ));
+    }
+    if let Some(l) = &audience.language {
+        args.push(format!("{}%", l.trim()));
+        sql.push_str(&format!(" AND v.language LIKE ?{}", args.len() + 2));
+    }
+    if let Some(t) = audience.seen_after {
+        args.push(t.to_string());
+        sql.push_str(&format!(
+            " AND v.last_seen_at >= CAST(?{} AS INTEGER)",
+            args.len() + 2
+        ));
+    }
+    sql.push_str(&format!(" ORDER BY v.id LIMIT {PAGE}"));
+    let mut out = Vec::new();
+    let mut after = String::new();
+    loop {
+        let mut bound = vec![Arg::Str(site.as_str()), Arg::Str(&after)];
+        bound.extend(args.iter().map(|a| Arg::Str(a)));
+        let rows: Vec<Row> = stmt(db, &sql, &bound)?.all().await?.results()?;
+        let n = rows.len();
+        if let Some(last) = rows.last() {
+            after = last.id.clone();
+        }
+        out.extend(rows.into_iter().map(Row::into_contact));
+        if (n as i64) < PAGE {
+            return Ok(out);
+        }
+    }
+}
+
+/// The site's contact records an import may match (any with a phone or an email, and those
+/// named by `ids`), oldest first, with their WhatsApp opt-in.
+pub async fn importable(db: &D1Database, site: &SiteKey, ids: &[&str]) -> Result<Vec<Existing>> {
+    #[derive(Deserialize)]
+    struct R {
+        id: String,
+        name: Option<String>,
+        email: Option<String>,
+        phone: Option<String>,
+        language: Option<String>,
+        time_zone: Option<String>,
+        tags: String,
+        attributes: String,
+        created_at: i64,
+        opted_in: i64,
+    }
+    const COLUMNS: &str = "SELECT v.id, v.name, v.email, v.phone, v.language, v.time_zone, v.tags,
+           v.attributes, v.created_at,
+           EXISTS (SELECT 1 FROM consents k WHERE k.site_key = ?1 AND k.channel = 'whatsapp'
+                   AND k.address = v.phone AND k.status = 'in') AS opted_in
+         FROM visitors v WHERE v.site_key = ?1";
+    let mut rows: Vec<R> = stmt(
+        db,
+        &format!("{COLUMNS} AND (v.phone IS NOT NULL OR v.email IS NOT NULL)"),
+        &[Arg::Str(site.as_str())],
+    )?
+    .all()
+    .await?
+    .results()?;
+    // Those named by id (a visitor of the widget, a Telegram contact), 90 per query.
+    for chunk in ids.chunks(90) {
+        let marks: Vec<String> = (0..chunk.len()).map(|i| format!("?{}", i + 2)).collect();
+        let mut args = vec![Arg::Str(site.as_str())];
+        args.extend(chunk.iter().map(|id| Arg::Str(id)));
+        let named: Vec<R> = stmt(
+            db,
+            &format!(
+                "{COLUMNS} AND v.phone IS NULL AND v.email IS NULL AND v.id IN ({})",
+                marks.join(", ")
+            ),
+            &args,
+        )?
+        .all()
+        .await?
+        .results()?;
+        rows.extend(named);
+    }
+    rows.sort_by(|a, b| (a.created_at, &a.id).cmp(&(b.created_at, &b.id)));
+    Ok(rows
+        .into_iter()
+        .map(|r| Existing {
+            fields: Fields {
+                tags: serde_json::from_str(&r.tags).unwrap_or_default(),
+                attributes: serde_json::from_str(&r.attributes).unwrap_or_default(),
+                name: r.name,
+                email: r.email,
+                phone: r.phone,
+                language: r.language,
+                time_zone: r.time_zone,
+            },
+            id: r.id,
+            whatsapp_opted_in: r.opted_in != 0,
+        })
+        .collect())
+}
+
+/// Applies an import's writes, in batches. An opt-in never replaces a recorded opt-out.
+pub async fn apply_import(
+    db: &D1Database,
+    site: &SiteKey,
+    writes: &[Write],
+    now: i64,
+) -> Result<()> {
+    let mut statements = Vec::new();
+    for w in writes {
+        statements.push(match w {
+            Write::Create { id, fields } | Write::Update { id, fields } => {
+                let tags = serde_json::to_string(&fields.tags).map_err(Error::internal)?;
+                let attributes =
+                    serde_json::to_string(&fields.attributes).map_err(Error::internal)?;
+                stmt(
+                    db,
+                    "INSERT INTO visitors (id, site_key, created_at, last_seen_at, name, email, phone,
+                       language, time_zone, tags, attributes)
+                     VALUES (?1, ?2, ?3, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
+                     ON CONFLICT(id) DO UPDATE SET name = excluded.name, email = excluded.email,
+                       phone = excluded.phone, language = excluded.language,
+                       time_zone = excluded.time_zone, tags = excluded.tags,
+                       attributes = excluded.attributes",
+                    &[
+                        Arg::Str(id),
+                        Arg::Str(site.as_str()),
+                        Arg::Int(now),
+                        Arg::OptStr(fields.name.as_deref()),
+                        Arg::OptStr(fields.email.as_deref()),
+                        Arg::OptStr(fields.phone.as_deref()),
+                        Arg::OptStr(fields.language.as_deref()),
+                        Arg::OptStr(fields.time_zone.as_deref()),
+                        Arg::Str(&tags),
+                        Arg::Str(&attributes),
+                    ],
+                )?
+            }
+            Write::OptIn { phone } => stmt(
+                db,
+                "INSERT INTO consents (site_key, channel, address, status, source, updated_at)
+                 VALUES (?1, 'whatsapp', ?2, 'in', 'import', ?3)
+                 ON CONFLICT(site_key, channel, address) DO NOTHING",
+                &[Arg::Str(site.as_str()), Arg::Str(phone), Arg::Int(now)],
+            )?,
+        });
+    }
+    for chunk in statements.chunks(BATCH) {
+        db.batch(chunk.to_vec()).await?;
+    }
+    Ok(())
+}
+
+/// Every contact of the site as CSV rows, in the import's columns (so an export imports back
+/// unchanged), plus where each may be reached.
+pub async fn export_csv(db: &D1Database, site: &SiteKey) -> Result<String> {
+    let contacts = audience(db, site, &Audience::default()).await?;
+    let keys: std::collections::BTreeSet<&String> =
+        contacts.iter().flat_map(|c| c.attributes.keys()).collect();
+    let mut w = csv::Writer::from_writer(Vec::new());
+    let mut header = vec![
+        "contact_id",
+        "name",
+        "email",
+        "phone",
+        "language",
+        "time_zone",
+        "tags",
+        "whatsapp_opt_in",
+        "reachable_on",
+        "opted_out",
+    ];
+    header.extend(keys.iter().map(|k| k.as_str()));
+    w.write_record(&header).map_err(Error::internal)?;
+    for c in &contacts {
+        let reachable: Vec<&str> = BroadcastChannel::ALL
+            .iter()
+            .filter(|ch| c.reachable(**ch).is_some())
+            .map(|ch| ch.as_str())
+            .collect();
+        let mut row = vec![
+            c.id.clone(),
+            c.name.clone().unwrap_or_default(),
+            c.email.clone().unwrap_or_default(),
+            c.phone.clone().unwrap_or_default(),
+            c.language.clone().unwrap_or_default(),
+            c.time_zone.clone().unwrap_or_default(),
+            c.tags.join(";"),
+            if c.whatsapp_consent == Some(true) {
+                "yes"
+            } else {
+                "no"
+            }
+            .into(),
+            reachable.join(";"),
+            if c.opted_out() { "yes" } else { "no" }.into(),
+        ];
+        row.extend(
+            keys.iter()
+                .map(|k| c.attributes.get(*k).cloned().unwrap_or_default()),
+        );
+        w.write_record(&row).map_err(Error::internal)?;
+    }
+    String::from_utf8(w.into_inner().map_err(Error::internal)?).map_err(Error::internal)
+}

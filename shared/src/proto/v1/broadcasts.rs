@@ -1,0 +1,243 @@
+//! Broadcasts: one message — text with variables, files, an approved WhatsApp template — to
+//! many contacts, each once, on the first channel of the broadcast's preference where they are
+//! reachable and consented; and the contact records they are chosen from (CSV import, consent).
+
+use super::{Attachment, ChannelKind};
+use crate::ids::{AttachmentId, BroadcastId, ConversationId, VisitorId};
+use serde::{Deserialize, Serialize};
+
+/// A channel a broadcast can reach a person on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BroadcastChannel {
+    /// A message in the visitor's widget conversation (live if they are online, waiting
+    /// behind the launcher's unread badge otherwise).
+    Web,
+    /// A private chat with the site's bot (people who pressed Start).
+    Telegram,
+    /// The approved template from the business number (people who opted in).
+    Whatsapp,
+}
+
+impl BroadcastChannel {
+    pub const ALL: [BroadcastChannel; 3] = [
+        BroadcastChannel::Web,
+        BroadcastChannel::Telegram,
+        BroadcastChannel::Whatsapp,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            BroadcastChannel::Web => "web",
+            BroadcastChannel::Telegram => "telegram",
+            BroadcastChannel::Whatsapp => "whatsapp",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<BroadcastChannel> {
+        BroadcastChannel::ALL.into_iter().find(|c| c.as_str() == s)
+    }
+
+    /// The site channel it needs set up (none for the widget).
+    pub fn site_channel(self) -> Option<ChannelKind> {
+        match self {
+            BroadcastChannel::Web => None,
+            BroadcastChannel::Telegram => Some(ChannelKind::Telegram),
+            BroadcastChannel::Whatsapp => Some(ChannelKind::Whatsapp),
+        }
+    }
+}
+
+/// Who a broadcast goes to: contacts of the site matching every given filter.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Audience {
+    /// Contacts carrying every one of these tags.
+    #[serde(default)]
+    pub tags: Vec<String>,
+    /// Contacts whose language starts with this (`pt` matches `pt-BR`).
+    #[serde(default)]
+    pub language: Option<String>,
+    /// Contacts seen at or after this time (ms since the epoch).
+    #[serde(default)]
+    pub seen_after: Option<i64>,
+}
+
+/// The approved WhatsApp template a broadcast uses, its body parameters (variables allowed)
+/// in order; the header's media is the broadcast's file.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TemplateChoice {
+    pub name: String,
+    #[serde(default = "default_language")]
+    pub language: String,
+    #[serde(default)]
+    pub parameters: Vec<String>,
+}
+
+fn default_language() -> String {
+    "en_US".into()
+}
+
+/// When a broadcast goes out.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Schedule {
+    /// Not before this time (ms since the epoch); now if absent.
+    #[serde(default)]
+    pub at: Option<i64>,
+    /// At this local time (`HH:MM`) in each recipient's own time zone, on or after `at`
+    /// (recipients without a time zone get the site's default, UTC).
+    #[serde(default)]
+    pub local_time: Option<String>,
+}
+
+/// `POST /api/v1/admin/sites/{site}/broadcasts` (and `…/broadcasts/preview`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BroadcastInput {
+    pub name: String,
+    /// The message; `{{first_name}}` or `{{first_name|there}}` (with a fallback) are filled
+    /// per recipient. A variable without a value and without a fallback is refused up front.
+    #[serde(default)]
+    pub text: String,
+    /// Channels in order of preference: each recipient gets the broadcast once, on the first
+    /// where they are reachable and consented.
+    pub channels: Vec<BroadcastChannel>,
+    #[serde(default)]
+    pub audience: Audience,
+    /// Files uploaded with `…/broadcasts/files` (at most one photo, video or PDF per message).
+    #[serde(default)]
+    pub files: Vec<AttachmentId>,
+    /// Required when `channels` includes WhatsApp.
+    #[serde(default)]
+    pub whatsapp_template: Option<TemplateChoice>,
+    #[serde(default)]
+    pub schedule: Schedule,
+}
+
+/// How many would receive a broadcast where, before it is sent.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AudienceCount {
+    /// Recipients per channel.
+    pub web: u32,
+    pub telegram: u32,
+    pub whatsapp: u32,
+    /// Matching contacts reachable on none of the broadcast's channels (or not consented).
+    pub unreachable: u32,
+    /// Matching contacts who opted out.
+    pub opted_out: u32,
+}
+
+impl AudienceCount {
+    pub fn total(&self) -> u32 {
+        self.web + self.telegram + self.whatsapp
+    }
+}
+
+/// What one channel's recipients see (the first recipient's variables filled in).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChannelPreview {
+    pub channel: BroadcastChannel,
+    /// How the message is sent there: `message`, `photo with caption`, `template …`.
+    pub form: String,
+    pub text: String,
+}
+
+/// `POST …/broadcasts/preview`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BroadcastPreview {
+    pub count: AudienceCount,
+    pub previews: Vec<ChannelPreview>,
+}
+
+/// Per-stage counts of a broadcast's recipients on one channel (each stage includes the
+/// later ones: a read message was delivered and sent).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Funnel {
+    pub recipients: u32,
+    pub queued: u32,
+    pub sent: u32,
+    pub delivered: u32,
+    pub read: u32,
+    pub replied: u32,
+    pub goals: u32,
+    pub goal_value: f64,
+    pub failed: u32,
+    pub opted_out: u32,
+    pub cancelled: u32,
+}
+
+/// One channel's funnel.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ChannelFunnel {
+    pub channel: BroadcastChannel,
+    pub funnel: Funnel,
+}
+
+/// A broadcast and where it stands.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Broadcast {
+    pub id: BroadcastId,
+    pub name: String,
+    /// `scheduled`, `running`, `paused`, `cancelled` or `done`.
+    pub status: String,
+    pub created_at: i64,
+    pub send_at: i64,
+    #[serde(default)]
+    pub started_at: Option<i64>,
+    #[serde(default)]
+    pub finished_at: Option<i64>,
+    pub input: BroadcastInput,
+    /// Every channel together.
+    pub total: Funnel,
+    pub channels: Vec<ChannelFunnel>,
+    /// Recipients sent per second since it started (while running).
+    pub rate: f64,
+}
+
+/// One recipient's result (`GET …/broadcasts/{id}/recipients`, also as CSV).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RecipientResult {
+    pub contact_id: VisitorId,
+    pub channel: BroadcastChannel,
+    pub address: String,
+    /// `queued`, `sent`, `delivered`, `read`, `replied`, `failed`, `opted_out`, `cancelled`.
+    pub status: String,
+    #[serde(default)]
+    pub reason: Option<String>,
+    #[serde(default)]
+    pub conversation_id: Option<ConversationId>,
+}
+
+/// `POST …/broadcasts/{id}/pause|resume|cancel`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BroadcastAction {
+    Pause,
+    Resume,
+    Cancel,
+}
+
+/// A file uploaded for broadcasts (`POST …/broadcasts/files`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BroadcastFile {
+    pub attachment: Attachment,
+}
+
+/// What a contacts import did (`POST …/contacts/import`, a CSV body).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ImportReport {
+    pub created: u32,
+    pub updated: u32,
+    pub unchanged: u32,
+    /// Rows not imported, each with its line number in the file (the header is line 1) and
+    /// why.
+    pub rejected: Vec<RejectedRow>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RejectedRow {
+    pub line: u32,
+    pub reason: String,
+}
