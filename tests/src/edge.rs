@@ -90,15 +90,20 @@ impl Edge {
     /// Starts `wrangler dev` on `state_dir` (fresh if `None`) and waits until it answers.
     /// Rate limits are off (`RATE_LIMITS=off`): the tests drive everything from one address.
     pub fn start(state_dir: Option<PathBuf>) -> Edge {
-        Self::start_with(state_dir, false)
+        Self::start_with(state_dir, false, &[])
     }
 
     /// A fresh edge with its production rate limits, for the tests of those limits.
     pub fn start_limited() -> Edge {
-        Self::start_with(None, true)
+        Self::start_with(None, true, &[])
     }
 
-    fn start_with(state_dir: Option<PathBuf>, limited: bool) -> Edge {
+    /// An edge with these variables set too (e.g. `BROADCAST_RATES`).
+    pub fn start_with_vars(state_dir: Option<PathBuf>, vars: &[(&str, &str)]) -> Edge {
+        Self::start_with(state_dir, false, vars)
+    }
+
+    fn start_with(state_dir: Option<PathBuf>, limited: bool, vars: &[(&str, &str)]) -> Edge {
         let root = crate::repo_root();
         assert!(
             root.join("edge/build/index.js").exists()
@@ -109,7 +114,7 @@ impl Edge {
         // A start can lose a race for its port with another process: try again on a new one.
         let mut failures = Vec::new();
         for _ in 0..3 {
-            let mut edge = Self::spawn(&root, &state_dir, limited);
+            let mut edge = Self::spawn(&root, &state_dir, limited, vars);
             match edge.wait_ready() {
                 Ok(()) => return edge,
                 Err(e) => failures.push(e),
@@ -118,7 +123,7 @@ impl Edge {
         panic!("wrangler dev did not start:\n{}", failures.join("\n---\n"));
     }
 
-    fn spawn(root: &Path, state_dir: &Path, limited: bool) -> Edge {
+    fn spawn(root: &Path, state_dir: &Path, limited: bool, vars: &[(&str, &str)]) -> Edge {
         let state_dir = state_dir.to_path_buf();
         let port = crate::free_port();
         let log = state_dir.join(format!("wrangler-{port}.log"));
@@ -146,6 +151,10 @@ impl Edge {
                     "RATE_LIMITS:off"
                 },
             ])
+            .args(
+                vars.iter()
+                    .flat_map(|(k, v)| ["--var".to_owned(), format!("{k}:{v}")]),
+            )
             .arg("--show-interactive-dev-session=false")
             // BECKON_WRANGLER_LOG=log shows the Worker's console output in the log file.
             .args([

@@ -6,9 +6,10 @@
 
 use beckon_shared::proto::v1::{Broadcast, Role, StartedConversation};
 use beckon_tests::api::Api;
-use beckon_tests::edge;
+use beckon_tests::edge::{self, Edge};
 use beckon_tests::fakes::telegram::FakeTelegram;
 use beckon_tests::fakes::whatsapp::FakeWhatsapp;
+use beckon_tests::fakes::Fault;
 use beckon_tests::{eventually, files, unique};
 use reqwest::Method;
 use serde_json::{json, Value};
@@ -33,7 +34,11 @@ impl Shop {
     /// A site with Telegram and WhatsApp set up; WhatsApp's account has the approved
     /// `spring_sale` template (image header, one body parameter).
     async fn open(prefix: &str) -> Shop {
-        let api = Api::new(&edge::shared().url);
+        Shop::open_on(&edge::shared().url, prefix).await
+    }
+
+    async fn open_on(url: &str, prefix: &str) -> Shop {
+        let api = Api::new(url);
         let site = unique(prefix);
         api.create_site(&site).await;
         let tg = FakeTelegram::start("777002:tg-broadcast").await;
@@ -41,6 +46,7 @@ impl Shop {
             FakeWhatsapp::start("EAAG-broadcast", "106540352242922", &["new_website_chat"]).await;
         wa.add_template("spring_sale", "en_US", "APPROVED", Some("IMAGE"), 1);
         wa.add_template("draft_promo", "en_US", "PENDING", None, 0);
+        wa.add_template("promo", "en_US", "APPROVED", None, 1);
         let shop = Shop { api, site, tg, wa };
         let r = shop.api.send(shop
             .admin(Method::PUT, "channels/telegram")
@@ -400,4 +406,521 @@ async fn a_photo_broadcast_reaches_a_thousand_contacts_once_each_on_their_prefer
         921,
         "a header and a row per recipient"
     );
+}
+
+impl Shop {
+    /// `n` people who pressed Start in the bot: Telegram users `first..first+n`.
+    async fn bot_contacts(&self, first: i64, n: i64) {
+        for u in first..first + n {
+            self.telegram_says(u, &format!("Tg{u}"), "/start").await;
+        }
+    }
+
+    /// `n` WhatsApp contacts with opt-in, numbers `phone(first..first+n)`.
+    async fn whatsapp_contacts(&self, first: usize, n: usize) {
+        let mut csv = String::from("name,phone,whatsapp_opt_in\n");
+        for i in first..first + n {
+            csv.push_str(&format!("Wa{i},+{},yes\n", phone(i)));
+        }
+        let report = self.import(&csv).await;
+        assert_eq!(report["rejected"], json!([]), "{report}");
+    }
+
+    async fn create(&self, input: &Value) -> beckon_tests::api::Reply {
+        self.api
+            .send(self.admin(Method::POST, "broadcasts").json(input))
+            .await
+    }
+
+    async fn results(&self, id: &str) -> Vec<Value> {
+        let r = self
+            .api
+            .send(self.admin(Method::GET, &format!("broadcasts/{id}/recipients")))
+            .await;
+        assert_eq!(r.status, 200, "{:?}", r.body);
+        r.body["recipients"].as_array().unwrap().clone()
+    }
+
+    async fn act(&self, id: &str, action: &str) -> Broadcast {
+        let r = self
+            .api
+            .send(self.admin(Method::POST, &format!("broadcasts/{id}/{action}")))
+            .await;
+        assert_eq!(r.status, 200, "{action}: {:?}", r.body);
+        serde_json::from_value(r.body).unwrap()
+    }
+
+    /// Broadcast messages the fakes received: Telegram photos or messages by chat, WhatsApp
+    /// `template`s by number.
+    fn telegram_broadcasts(&self, marker: &str) -> Vec<i64> {
+        self.tg
+            .sent()
+            .into_iter()
+            .filter(|s| s.text.contains(marker))
+            .map(|s| s.chat_id)
+            .collect()
+    }
+
+    fn whatsapp_broadcasts(&self, template: &str) -> Vec<String> {
+        self.wa
+            .sent()
+            .into_iter()
+            .filter(|s| s.template.as_deref() == Some(template))
+            .map(|s| s.to)
+            .collect()
+    }
+}
+
+/// A text broadcast on WhatsApp (the `promo` template, one parameter) and Telegram.
+fn promo(name: &str, marker: &str) -> Value {
+    json!({
+        "name": name,
+        "text": format!("{marker}: new arrivals, {{{{first_name|friend}}}}."),
+        "channels": ["whatsapp", "telegram"],
+        "whatsapp_template": {"name": "promo", "language": "en_US", "parameters": ["{{first_name|friend}}"]}
+    })
+}
+
+fn once_each<T: std::hash::Hash + Eq + std::fmt::Debug + Clone>(sent: &[T]) -> HashSet<T> {
+    let set: HashSet<T> = sent.iter().cloned().collect();
+    assert_eq!(set.len(), sent.len(), "someone got it twice: {sent:?}");
+    set
+}
+
+#[tokio::test]
+async fn rate_limits_server_errors_and_a_restart_mid_broadcast_still_deliver_once_each() {
+    // Slow paces, so the runtime can be stopped in the middle.
+    let vars = [("BROADCAST_RATES", "telegram=6,whatsapp=6,web=50")];
+    let edge = Edge::start_with_vars(None, &vars);
+    let shop = Shop::open_on(&edge.url, "bfault").await;
+    shop.bot_contacts(8_100_000, 30).await;
+    shop.whatsapp_contacts(3000, 30).await;
+    // Three people blocked the bot since: theirs fail for good, with the reason.
+    for u in 8_100_000..8_100_003 {
+        shop.tg.block(u);
+    }
+    for _ in 0..3 {
+        shop.tg.inject(Fault::RateLimited {
+            retry_after_secs: 1,
+        });
+        shop.wa.inject(Fault::RateLimited {
+            retry_after_secs: 1,
+        });
+    }
+    for _ in 0..5 {
+        shop.tg.inject(Fault::ServerError);
+        shop.wa.inject(Fault::ServerError);
+    }
+    let r = shop.create(&promo("Faults", "FAULT-PROMO")).await;
+    assert_eq!(r.status, 201, "{:?}", r.body);
+    let id = r.body["id"].as_str().unwrap().to_owned();
+    // Stop the runtime once a few went out.
+    eventually(WAIT, "the first sends", || async {
+        (shop.telegram_broadcasts("FAULT-PROMO").len() + shop.whatsapp_broadcasts("promo").len()
+            >= 8)
+            .then_some(())
+    })
+    .await;
+    let state = edge.stop();
+    let before = (
+        shop.telegram_broadcasts("FAULT-PROMO").len(),
+        shop.whatsapp_broadcasts("promo").len(),
+    );
+    assert!(
+        before.0 + before.1 < 57,
+        "stopped mid-broadcast: {before:?}"
+    );
+    let edge = Edge::start_with_vars(Some(state), &vars);
+    let shop = Shop {
+        api: Api::new(&edge.url),
+        ..shop
+    };
+    let done = eventually(
+        Duration::from_secs(180),
+        "the rest after the restart",
+        || async {
+            let b = shop.broadcast(&id).await;
+            (b.total.sent + b.total.failed == 60 && b.total.queued == 0).then_some(b)
+        },
+    )
+    .await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    // Never twice: every address at most once at the fakes.
+    let tg = once_each(&shop.telegram_broadcasts("FAULT-PROMO"));
+    let wa = once_each(&shop.whatsapp_broadcasts("promo"));
+    let results = shop.results(&id).await;
+    let failed: Vec<&Value> = results.iter().filter(|r| r["status"] == "failed").collect();
+    let reason = |r: &Value| r["reason"].as_str().unwrap_or_default().to_owned();
+    // The three who blocked the bot fail for good, with the reason.
+    let blocked: Vec<_> = failed
+        .iter()
+        .filter(|r| reason(r).contains("blocked"))
+        .map(|r| r["address"].as_str().unwrap().parse::<i64>().unwrap())
+        .collect();
+    assert_eq!(blocked.len(), 3, "{failed:?}");
+    assert!(blocked.iter().all(|u| (8_100_000..8_100_003).contains(u)));
+    // A send cut short by the stop (it may have arrived) is not repeated, and says so.
+    let unknown = failed
+        .iter()
+        .filter(|r| reason(r).contains("whether it arrived is unknown"))
+        .count();
+    assert_eq!(blocked.len() + unknown, failed.len(), "{failed:?}");
+    assert!(unknown <= 8, "at most the sends in flight: {unknown}");
+    assert_eq!(done.total.sent as usize + failed.len(), 60);
+    let arrived = tg.len() + wa.len();
+    assert!(
+        (done.total.sent as usize..=done.total.sent as usize + unknown).contains(&arrived),
+        "{arrived} arrived, {} sent, {unknown} unknown",
+        done.total.sent
+    );
+    let calls =
+        shop.tg.faults.lock().unwrap().calls.len() + shop.wa.faults.lock().unwrap().calls.len();
+    println!(
+        "{arrived} delivered once each ({} sent, {unknown} cut short by the stop, 3 blocked), {calls} API calls with the faults; {before:?} before the restart",
+        done.total.sent
+    );
+    edge.stop();
+}
+
+#[tokio::test]
+async fn stop_mid_broadcast_is_confirmed_and_honoured_now_and_later() {
+    let vars = [("BROADCAST_RATES", "telegram=1,whatsapp=1,web=50")];
+    let edge = Edge::start_with_vars(None, &vars);
+    let shop = Shop::open_on(&edge.url, "bstop").await;
+    shop.bot_contacts(8_200_000, 12).await;
+    shop.whatsapp_contacts(4000, 12).await;
+    let r = shop.create(&promo("First", "STOP-ONE")).await;
+    assert_eq!(r.status, 201, "{:?}", r.body);
+    let id = r.body["id"].as_str().unwrap().to_owned();
+    eventually(WAIT, "the first sends", || async {
+        (!shop.telegram_broadcasts("STOP-ONE").is_empty()).then_some(())
+    })
+    .await;
+    // The last Telegram and WhatsApp recipients in sending order say STOP before their turn.
+    let results = shop.results(&id).await;
+    let last = |ch: &str| {
+        results.iter().rev().find(|r| r["channel"] == ch).unwrap()["address"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    let (tg_stop, wa_stop) = (last("telegram"), last("whatsapp"));
+    let tg_user: i64 = tg_stop.parse().unwrap();
+    shop.telegram_says(tg_user, "Stopper", "Stop").await;
+    shop.whatsapp_says(&wa_stop, "STOP").await;
+    eventually(WAIT, "both confirmations", || async {
+        let tg = shop
+            .tg
+            .private_messages(tg_user)
+            .iter()
+            .any(|m| m.text.contains("You will not get more messages"));
+        let wa = shop
+            .wa
+            .sent()
+            .iter()
+            .any(|m| m.to == wa_stop && m.text.contains("You will not get more messages"));
+        (tg && wa).then_some(())
+    })
+    .await;
+    let b = eventually(Duration::from_secs(120), "the broadcast done", || async {
+        let b = shop.broadcast(&id).await;
+        (b.status == "done" && b.total.queued == 0).then_some(b)
+    })
+    .await;
+    assert_eq!((b.total.sent, b.total.opted_out), (22, 2));
+    let tg = once_each(&shop.telegram_broadcasts("STOP-ONE"));
+    let wa = once_each(&shop.whatsapp_broadcasts("promo"));
+    assert!(!tg.contains(&tg_user) && !wa.contains(&wa_stop));
+    let stopped: Vec<_> = shop
+        .results(&id)
+        .await
+        .into_iter()
+        .filter(|r| r["status"] == "opted_out")
+        .map(|r| r["address"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(stopped.len(), 2);
+    // A later broadcast leaves them out from the start.
+    let r = shop.create(&promo("Second", "STOP-TWO")).await;
+    assert_eq!(r.status, 201, "{:?}", r.body);
+    let id2 = r.body["id"].as_str().unwrap().to_owned();
+    assert_eq!(r.body["total"]["recipients"], 22);
+    eventually(
+        Duration::from_secs(120),
+        "the second broadcast done",
+        || async { (shop.broadcast(&id2).await.status == "done").then_some(()) },
+    )
+    .await;
+    assert!(!shop.telegram_broadcasts("STOP-TWO").contains(&tg_user));
+    assert_eq!(
+        shop.whatsapp_broadcasts("promo")
+            .iter()
+            .filter(|n| **n == wa_stop)
+            .count(),
+        0
+    );
+    // START takes it back.
+    shop.telegram_says(tg_user, "Stopper", "START").await;
+    eventually(WAIT, "the START confirmation", || async {
+        shop.tg
+            .private_messages(tg_user)
+            .iter()
+            .any(|m| m.text.contains("You will get messages"))
+            .then_some(())
+    })
+    .await;
+    let preview = shop
+        .api
+        .send(
+            shop.admin(Method::POST, "broadcast-previews")
+                .json(&promo("Third", "STOP-THREE")),
+        )
+        .await;
+    assert_eq!(preview.body["count"]["opted_out"], 1, "{:?}", preview.body);
+    edge.stop();
+}
+
+#[tokio::test]
+async fn cancel_stops_within_a_batch_and_pause_resumes_where_it_left_off() {
+    let vars = [("BROADCAST_RATES", "telegram=4,whatsapp=4,web=50")];
+    let edge = Edge::start_with_vars(None, &vars);
+    let shop = Shop::open_on(&edge.url, "bpause").await;
+    shop.bot_contacts(8_300_000, 40).await;
+    let count = |marker: &'static str| {
+        let shop = &shop;
+        async move { shop.telegram_broadcasts(marker).len() }
+    };
+    let settled = |marker: &'static str| {
+        let shop = &shop;
+        async move {
+            // Sent count that stays put for 3 s.
+            loop {
+                let a = shop.telegram_broadcasts(marker).len();
+                tokio::time::sleep(Duration::from_secs(3)).await;
+                if shop.telegram_broadcasts(marker).len() == a {
+                    return a;
+                }
+            }
+        }
+    };
+    let telegram_only = |name: &str, marker: &str| json!({"name": name, "text": format!("{marker} for you"), "channels": ["telegram"]});
+
+    // Cancel: what was not sent is cancelled; at most one batch in flight still goes.
+    let r = shop.create(&telegram_only("Cancel me", "CANCEL-ME")).await;
+    let id = r.body["id"].as_str().unwrap().to_owned();
+    eventually(WAIT, "a few sent", || async {
+        (count("CANCEL-ME").await >= 4).then_some(())
+    })
+    .await;
+    let at_cancel = count("CANCEL-ME").await;
+    let b = shop.act(&id, "cancel").await;
+    assert_eq!(b.status, "cancelled");
+    let after = settled("CANCEL-ME").await;
+    assert!(after <= at_cancel + 8, "{at_cancel} → {after}");
+    let b = shop.broadcast(&id).await;
+    assert_eq!(b.total.cancelled as usize, 40 - after, "{:?}", b.total);
+    let r = shop
+        .api
+        .send(shop.admin(Method::POST, &format!("broadcasts/{id}/resume")))
+        .await;
+    assert_eq!((r.status, r.error_code()), (409, "conflict"));
+
+    // Pause, then resume: nothing goes while paused; afterwards everyone, once.
+    let r = shop.create(&telegram_only("Pause me", "PAUSE-ME")).await;
+    let id = r.body["id"].as_str().unwrap().to_owned();
+    eventually(WAIT, "a few sent", || async {
+        (count("PAUSE-ME").await >= 4).then_some(())
+    })
+    .await;
+    assert_eq!(shop.act(&id, "pause").await.status, "paused");
+    let paused_at = settled("PAUSE-ME").await;
+    assert!(paused_at < 40);
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert_eq!(count("PAUSE-ME").await, paused_at, "nothing while paused");
+    assert_eq!(shop.act(&id, "resume").await.status, "running");
+    let b = eventually(
+        Duration::from_secs(60),
+        "the rest after resuming",
+        || async {
+            let b = shop.broadcast(&id).await;
+            (b.status == "done").then_some(b)
+        },
+    )
+    .await;
+    assert_eq!(b.total.sent, 40);
+    assert_eq!(once_each(&shop.telegram_broadcasts("PAUSE-ME")).len(), 40);
+    edge.stop();
+}
+
+#[tokio::test]
+async fn a_local_time_schedule_sends_per_time_zone() {
+    let shop = Shop::open("blocal").await;
+    // Contacts in Berlin (UTC+1 in winter), São Paulo (UTC-3) and with no zone (UTC).
+    let mut csv = String::from("name,phone,whatsapp_opt_in,time_zone\n");
+    for (i, zone) in ["Europe/Berlin", "America/Sao_Paulo", ""]
+        .iter()
+        .enumerate()
+    {
+        csv.push_str(&format!("Z{i},+{},yes,{zone}\n", phone(5000 + i)));
+    }
+    shop.import(&csv).await;
+    // The next whole minute at least 20 s away, as Berlin's local time.
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
+    let target = (now + 20 + 59) / 60 * 60;
+    let berlin = target + 3600;
+    let local = format!("{:02}:{:02}", berlin / 3600 % 24, berlin / 60 % 60);
+    let mut input = promo("Local ten", "LOCAL");
+    input["channels"] = json!(["whatsapp"]);
+    input["schedule"] = json!({ "local_time": local });
+    let r = shop.create(&input).await;
+    assert_eq!(r.status, 201, "{:?}", r.body);
+    let id = r.body["id"].as_str().unwrap().to_owned();
+    let due: HashMap<String, i64> = shop
+        .results(&id)
+        .await
+        .iter()
+        .map(|r| {
+            (
+                r["address"].as_str().unwrap().to_owned(),
+                r["due_at"].as_i64().unwrap(),
+            )
+        })
+        .collect();
+    // Berlin's moment, São Paulo's 4 hours later, UTC's 1 hour later (all on the same date
+    // or the next, whichever comes first after now).
+    assert_eq!(due[&phone(5000)], target * 1000);
+    let later = |hours: i64| {
+        let t = target + hours * 3600;
+        if t * 1000 < now * 1000 {
+            t + 86_400
+        } else {
+            t
+        }
+    };
+    assert_eq!(due[&phone(5001)], later(4) * 1000);
+    assert_eq!(due[&phone(5002)], later(1) * 1000);
+    // Berlin's goes at its moment; the others wait for theirs.
+    eventually(Duration::from_secs(120), "Berlin's message", || async {
+        shop.whatsapp_broadcasts("promo")
+            .contains(&phone(5000))
+            .then_some(())
+    })
+    .await;
+    let sent_at = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
+    assert!(sent_at >= target, "not before its time");
+    assert_eq!(shop.whatsapp_broadcasts("promo"), vec![phone(5000)]);
+    let b = eventually(WAIT, "Berlin's reported sent", || async {
+        let b = shop.broadcast(&id).await;
+        (b.total.sent == 1).then_some(b)
+    })
+    .await;
+    assert_eq!((b.status.as_str(), b.total.queued), ("running", 2));
+    // Cancelled, so nothing is left waiting on the shared edge.
+    assert_eq!(shop.act(&id, "cancel").await.total.cancelled, 2);
+}
+
+#[tokio::test]
+async fn bad_broadcasts_are_refused_before_anything_is_sent() {
+    let shop = Shop::open("bbad").await;
+    shop.bot_contacts(8_400_000, 3).await;
+    shop.whatsapp_contacts(6000, 3).await;
+    let refused = |r: beckon_tests::api::Reply, status: u16, needle: &str| {
+        assert_eq!(r.status, status, "{:?}", r.body);
+        let message = r.body["error"]["message"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
+        assert!(
+            message.contains(needle),
+            "{message:?} should say {needle:?}"
+        );
+    };
+    let base = promo("Bad", "BAD");
+    // An audience nobody matches.
+    let mut input = base.clone();
+    input["audience"] = json!({"tags": ["nobody-has-this"]});
+    refused(shop.create(&input).await, 400, "empty audience");
+    // Unknown and unapproved templates.
+    let mut input = base.clone();
+    input["whatsapp_template"]["name"] = json!("no_such_template");
+    refused(
+        shop.create(&input).await,
+        400,
+        "no template \"no_such_template\"",
+    );
+    let mut input = base.clone();
+    input["whatsapp_template"] = json!({"name": "draft_promo", "language": "en_US"});
+    refused(shop.create(&input).await, 400, "pending, not approved");
+    // WhatsApp without a template.
+    let mut input = base.clone();
+    input.as_object_mut().unwrap().remove("whatsapp_template");
+    refused(
+        shop.create(&input).await,
+        400,
+        "whatsapp_template is required",
+    );
+    // A template whose header wants a photo, without one; with one too large for WhatsApp.
+    let mut input = base.clone();
+    input["whatsapp_template"] =
+        json!({"name": "spring_sale", "language": "en_US", "parameters": ["x"]});
+    refused(
+        shop.create(&input).await,
+        400,
+        "needs a photo in its header: attach one",
+    );
+    let big = shop
+        .file("big.png", files::png(4000, 3000, 6 * 1024 * 1024))
+        .await;
+    input["files"] = json!([big]);
+    refused(shop.create(&input).await, 400, "too large for WhatsApp");
+    // A variable with no value for someone and no fallback.
+    let mut input = base.clone();
+    input["text"] = json!("Your code: {{coupon}}");
+    input["channels"] = json!(["telegram"]);
+    refused(
+        shop.create(&input).await,
+        400,
+        "{{coupon}} has no value for 3 recipient(s)",
+    );
+    let mut input = base.clone();
+    input["text"] = json!("Hi {{first_name");
+    refused(shop.create(&input).await, 400, "never closed");
+    // A channel the site has not set up; a file that is not one of ours.
+    let mut input = base.clone();
+    input["channels"] = json!(["telegram", "slack"]);
+    let r = shop.create(&input).await;
+    assert_eq!(r.status, 400, "{:?}", r.body);
+    let mut input = base.clone();
+    input["files"] = json!(["a_0123456789abcdef0123456789abcdef"]);
+    refused(shop.create(&input).await, 400, "no broadcast file");
+    // Nothing was sent, nothing was created.
+    assert!(shop.whatsapp_broadcasts("promo").is_empty());
+    assert!(shop.telegram_broadcasts("BAD").is_empty());
+    let list = shop.api.send(shop.admin(Method::GET, "broadcasts")).await;
+    assert_eq!(list.body["broadcasts"], json!([]));
+    // Malformed CSV rows are reported one by one; a file without an identifying column is
+    // refused whole.
+    let report = shop
+        .import("name,phone,email,whatsapp_opt_in\nA,+49 1,,yes\nB,,b@,no\nC,,,\nD,+4915199999999,,maybe\n")
+        .await;
+    let lines: Vec<i64> = report["rejected"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["line"].as_i64().unwrap())
+        .collect();
+    assert_eq!(lines, vec![2, 3, 4, 5], "{report}");
+    let r = shop
+        .api
+        .send(
+            shop.admin(Method::POST, "contact-imports")
+                .body("name,plan\nA,gold\n"),
+        )
+        .await;
+    assert_eq!(r.status, 400);
 }

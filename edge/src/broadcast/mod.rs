@@ -6,6 +6,8 @@
 //!   channel's limits, every variable filled or with a fallback — [`vars`], [`plan`]), the
 //!   recipients are planned from the contact records ([`plan::recipients`]) and stored in D1
 //!   (`broadcast_recipients`, one row per channel address), and a tick goes on the queue.
+//! - **Never stuck** ([`watch`]): a Durable Object per broadcast queues a tick every 30 s
+//!   while it runs, so a tick lost with a stopped runtime only delays it.
 //! - **Sending** ([`send`]): the queue consumer claims due recipients in batches, paced per
 //!   channel, and posts each one's message into their conversation (their widget
 //!   conversation, or the one held on their Telegram or WhatsApp chat) under the client
@@ -24,6 +26,7 @@ pub mod keywords;
 pub mod plan;
 pub mod send;
 pub mod vars;
+pub mod watch;
 
 use beckon_shared::proto::v1::{Attachment, BroadcastChannel, BroadcastInput};
 use beckon_shared::{BroadcastId, ClientMsgId};

@@ -7,7 +7,7 @@
 //! runtime goes stale and is taken again), and their conversation stores the message once per
 //! broadcast (`broadcast-<id>` as client message id), so a redelivered tick or a restart posts
 //! nothing twice; the conversation's outbox then delivers it once, with the channel's retries.
-//! A tick whose broadcast was paused or cancelled sends nothing.
+//! A tick whose broadcast was paused or cancelled stops before its next few sends.
 
 use super::{client_msg_id, Mark, Stored, TemplateSend};
 use crate::channels::ContactRoute;
@@ -131,6 +131,14 @@ async fn tick(env: &Env, id: &BroadcastId) -> Result<()> {
     // A few sends in flight, each answered once its channel took it: the pace never outruns
     // what the channels (and the runtime) actually deliver.
     for chunk in claimed.chunks(IN_FLIGHT) {
+        // Paused or cancelled meanwhile: stop here (a pause gives the rest back at once).
+        let status = broadcasts::by_id(&db, id.as_str()).await?.map(|r| r.status);
+        if status.as_deref() != Some("running") {
+            if status.as_deref() == Some("paused") {
+                broadcasts::release(&db, id.as_str()).await?;
+            }
+            return Ok(());
+        }
         let sends = chunk.iter().filter_map(|r| {
             let channel = BroadcastChannel::parse(&r.channel)?;
             let pacer = &pacer;

@@ -210,6 +210,11 @@ impl Owner for Conversation {
         self.alarm_time().await
     }
 
+    /// A broadcast's message to its recipient: never twice.
+    fn at_most_once(&self, seq: i64, target: Target) -> bool {
+        matches!(target, Target::Contact(_)) && self.broadcasts.of(seq).ok().flatten().is_some()
+    }
+
     async fn settled(&self, seq: i64, target: Target, outcome: std::result::Result<(), &str>) {
         if !matches!(target, Target::Contact(_)) {
             return;

@@ -31,6 +31,9 @@ use worker::Env;
 const BATCH: usize = 100;
 /// When a pending row exists but no pump is running, the alarm comes back within this.
 const SAFETY_NET_MS: i64 = 5_000;
+/// Why an at-most-once row was not attempted again.
+const CUT_SHORT: &str =
+    "the runtime stopped during its send; whether it arrived is unknown, and it is not sent again";
 /// How long the pump waits after an error of ours (D1, a missing secret) before trying again.
 const PUMP_ERROR_BACKOFF_MS: i64 = 60_000;
 
@@ -61,6 +64,13 @@ pub trait Owner {
     /// The alarm time currently set, if any.
     async fn alarm(&self) -> Option<i64> {
         self.storage().get_alarm().await.ok().flatten()
+    }
+
+    /// Whether row `seq` to `target` goes at most once: an attempt cut short by a stopped
+    /// instance (it may have arrived) is not repeated but failed (a broadcast must never
+    /// reach someone twice; a conversation's relay is rather repeated than lost).
+    fn at_most_once(&self, _seq: i64, _target: Target) -> bool {
+        false
     }
 
     /// Row `seq` to `target` is done: sent, or failed for good with the reason.
@@ -178,7 +188,18 @@ impl Outbox {
                 Err(e) => return worker::console_error!("outbox: {e}"),
             };
             let envelope = owner.envelope(row.seq, target, &channels.site_name);
+            let once = owner.at_most_once(row.seq, target);
+            let cut_short = match once {
+                true => match self.store.begin_attempt(row.seq, target) {
+                    Ok(began) => !began,
+                    Err(e) => return worker::console_error!("outbox: {e}"),
+                },
+                false => false,
+            };
             let outcome = match &envelope {
+                _ if cut_short => Err(Failure::Rejected {
+                    reason: CUT_SHORT.into(),
+                }),
                 Ok(Some(envelope)) => {
                     let delivery = Delivery {
                         target,
@@ -213,6 +234,11 @@ impl Outbox {
                     probe,
                 )
                 .await;
+            if once {
+                if let Err(e) = self.store.end_attempt(row.seq, target) {
+                    worker::console_error!("outbox: {e}");
+                }
+            }
             if !go_on {
                 return;
             }

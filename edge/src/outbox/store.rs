@@ -34,6 +34,11 @@ CREATE TABLE IF NOT EXISTS deliveries (
 );
 CREATE INDEX IF NOT EXISTS deliveries_by_remote ON deliveries (remote_id);
 CREATE TABLE IF NOT EXISTS threads (channel TEXT PRIMARY KEY, thread TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS in_flight (
+  seq      INTEGER NOT NULL,
+  channel  TEXT NOT NULL,
+  PRIMARY KEY (seq, channel)
+);
 ";
 
 pub(crate) fn int(v: i64) -> SqlStorageValue {
@@ -248,6 +253,35 @@ impl OutboxStore {
             )?
             .one()?;
         Ok(r.n.max(0) as usize)
+    }
+
+    /// Marks an at-most-once attempt as under way; `false` if an earlier attempt never
+    /// finished (its instance stopped mid-send: it may have arrived).
+    pub fn begin_attempt(&self, seq: i64, target: Target) -> Result<bool> {
+        let c: Count = self
+            .sql
+            .exec(
+                "SELECT COUNT(*) AS n FROM in_flight WHERE seq = ? AND channel = ?",
+                vec![int(seq), target.as_str().into()],
+            )?
+            .one()?;
+        if c.n > 0 {
+            return Ok(false);
+        }
+        self.sql.exec(
+            "INSERT INTO in_flight (seq, channel) VALUES (?, ?)",
+            vec![int(seq), target.as_str().into()],
+        )?;
+        Ok(true)
+    }
+
+    /// The attempt finished (whatever its outcome).
+    pub fn end_attempt(&self, seq: i64, target: Target) -> Result<()> {
+        self.sql.exec(
+            "DELETE FROM in_flight WHERE seq = ? AND channel = ?",
+            vec![int(seq), target.as_str().into()],
+        )?;
+        Ok(())
     }
 
     pub fn retry_later(

@@ -6,7 +6,7 @@
 use super::admin::authenticate;
 use crate::broadcast::plan::{self, Plan};
 use crate::broadcast::vars::Text;
-use crate::broadcast::{import, send, Stored};
+use crate::broadcast::{import, send, watch, Stored};
 use crate::channels::Config;
 use crate::error::{Error, Result};
 use crate::http::{self, Edge};
@@ -328,6 +328,7 @@ pub async fn create(mut req: Request, edge: &Edge, site: &SiteKey) -> Result<Res
     };
     broadcasts::insert(&db, &row, &checked.recipients, edge.now).await?;
     send::enqueue(&edge.env, &id, 0).await?;
+    watch::watch(&edge.env, &id).await?;
     let view = view(&db, row).await?;
     http::json(201, &view)
 }
@@ -407,7 +408,10 @@ pub async fn act(
         ));
     }
     match action {
-        BroadcastAction::Resume => send::enqueue(&edge.env, id, 0).await?,
+        BroadcastAction::Resume => {
+            send::enqueue(&edge.env, id, 0).await?;
+            watch::watch(&edge.env, id).await?;
+        }
         BroadcastAction::Cancel => broadcasts::cancel_queued(&db, id.as_str(), edge.now).await?,
         BroadcastAction::Pause => {}
     }
@@ -437,6 +441,7 @@ pub async fn recipients(
         "status",
         "reason",
         "conversation_id",
+        "due_at",
     ])
     .map_err(Error::internal)?;
     for r in &results {
@@ -447,6 +452,7 @@ pub async fn recipients(
             &r.status,
             r.reason.as_deref().unwrap_or(""),
             r.conversation_id.as_ref().map_or("", |c| c.as_str()),
+            &r.due_at.to_string(),
         ])
         .map_err(Error::internal)?;
     }

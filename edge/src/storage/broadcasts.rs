@@ -237,6 +237,19 @@ pub async fn claim(db: &D1Database, id: &str, now: i64, limit: i64) -> Result<Ve
     .results()?)
 }
 
+/// Gives back every claim on recipients not sent yet (the broadcast was paused).
+pub async fn release(db: &D1Database, id: &str) -> Result<()> {
+    stmt(
+        db,
+        "UPDATE broadcast_recipients SET claimed_at = NULL
+         WHERE broadcast_id = ?1 AND stage = 0 AND conversation_id IS NULL",
+        &[Arg::Str(id)],
+    )?
+    .run()
+    .await?;
+    Ok(())
+}
+
 /// When the next recipient not yet posted is due (none: every one was posted or stopped).
 pub async fn next_due(db: &D1Database, id: &str) -> Result<Option<i64>> {
     Ok(stmt(
@@ -261,8 +274,10 @@ pub async fn posted(
 ) -> Result<()> {
     stmt(
         db,
-        "UPDATE broadcast_recipients SET conversation_id = ?4, stage = MAX(stage, ?5), updated_at = ?6
-         WHERE broadcast_id = ?1 AND channel = ?2 AND address = ?3 AND stage >= 0",
+        // A recipient cancelled while its send was under way was sent all the same.
+        "UPDATE broadcast_recipients SET conversation_id = ?4,
+           stage = CASE WHEN stage IN (-1, -2) THEN stage ELSE MAX(stage, ?5) END, updated_at = ?6
+         WHERE broadcast_id = ?1 AND channel = ?2 AND address = ?3",
         &[
             Arg::Str(id),
             Arg::Str(channel),
@@ -438,10 +453,11 @@ pub async fn results(db: &D1Database, id: &str) -> Result<Vec<RecipientResult>> 
         stage: i64,
         reason: Option<String>,
         conversation_id: Option<String>,
+        due_at: i64,
     }
     let rows: Vec<R> = stmt(
         db,
-        "SELECT contact_id, channel, address, stage, reason, conversation_id
+        "SELECT contact_id, channel, address, stage, reason, conversation_id, due_at
          FROM broadcast_recipients WHERE broadcast_id = ?1 ORDER BY rowid",
         &[Arg::Str(id)],
     )?
@@ -463,6 +479,7 @@ pub async fn results(db: &D1Database, id: &str) -> Result<Vec<RecipientResult>> 
                 conversation_id: r
                     .conversation_id
                     .and_then(|c| ConversationId::parse(&c).ok()),
+                due_at: r.due_at,
             }))
         })
         .collect()

@@ -36,6 +36,15 @@ fn header_for(a: &Attachment) -> Result<(&'static str, &'static str), String> {
     Ok((format, kind))
 }
 
+/// What a media header format takes, for messages.
+fn header_noun(format: &str) -> &'static str {
+    match format {
+        "IMAGE" => "a photo",
+        "VIDEO" => "a video",
+        _ => "a document",
+    }
+}
+
 impl Whatsapp {
     /// Checks `choice` against the account's templates: `Err` says what is wrong, for the
     /// admin to fix before sending.
@@ -83,9 +92,9 @@ impl Whatsapp {
         match (media_header, file) {
             (Some(h), None) => {
                 return Err(format!(
-                    "template {:?} has a {} header: attach a file",
+                    "template {:?} needs {} in its header: attach one",
                     t.name,
-                    h.to_lowercase()
+                    header_noun(h)
                 ))
             }
             (None, Some(_)) => {
@@ -98,9 +107,9 @@ impl Whatsapp {
                 let (needed, _) = header_for(a)?;
                 if needed != h {
                     return Err(format!(
-                        "template {:?} has a {} header, but the file is {}",
+                        "template {:?} needs {} in its header, but the file is {}",
                         t.name,
-                        h.to_lowercase(),
+                        header_noun(h),
                         a.kind.label()
                     ));
                 }

@@ -208,6 +208,8 @@ pub struct RecipientResult {
     pub reason: Option<String>,
     #[serde(default)]
     pub conversation_id: Option<ConversationId>,
+    /// When it goes (a local-time schedule: their own time zone's moment).
+    pub due_at: i64,
 }
 
 /// `POST …/broadcasts/{id}/pause|resume|cancel`.
