@@ -64,3 +64,4 @@ CREATE TABLE broadcast_recipients (
   PRIMARY KEY (broadcast_id, channel, address)
 );
 CREATE INDEX broadcast_recipients_by_stage ON broadcast_recipients (broadcast_id, stage);
+CREATE INDEX broadcast_recipients_by_conversation ON broadcast_recipients (conversation_id);

@@ -924,3 +924,105 @@ async fn bad_broadcasts_are_refused_before_anything_is_sent() {
         .await;
     assert_eq!(r.status, 400);
 }
+
+#[tokio::test]
+async fn deliveries_reads_replies_and_goals_fill_the_funnel() {
+    let shop = Shop::open("bfunnel").await;
+    shop.bot_contacts(8_500_000, 2).await;
+    shop.whatsapp_contacts(7000, 2).await;
+    let web = shop.web_visitor(Some("Lia Web")).await;
+    let mut input = promo("Funnel", "FUNNEL");
+    input["channels"] = json!(["whatsapp", "telegram", "web"]);
+    let r = shop.create(&input).await;
+    assert_eq!(r.status, 201, "{:?}", r.body);
+    let id = r.body["id"].as_str().unwrap().to_owned();
+    eventually(Duration::from_secs(60), "all sent", || async {
+        (shop.broadcast(&id).await.total.sent == 5).then_some(())
+    })
+    .await;
+    // WhatsApp reports one message delivered and read.
+    let sent = shop
+        .wa
+        .sent()
+        .into_iter()
+        .find(|s| s.to == phone(7000) && s.template.as_deref() == Some("promo"))
+        .unwrap();
+    for status in ["delivered", "read"] {
+        let event = shop.wa.status_event(&sent.wamid, &sent.to, status, None);
+        assert_eq!(
+            FakeWhatsapp::deliver(&shop.hook("whatsapp"), WA_APP_SECRET, &event).await,
+            200
+        );
+    }
+    // One Telegram contact and the web visitor answer; the visitor then buys.
+    shop.telegram_says(8_500_000, "Tg8500000", "Yes please, size M")
+        .await;
+    let mut ws = shop.api.visitor_socket(&web).await;
+    ws.send(&beckon_shared::proto::v1::ClientFrame::Send {
+        client_msg_id: beckon_tests::api::client_id("funnel-reply"),
+        body: "Is it also in blue?".into(),
+        attachments: Vec::new(),
+    })
+    .await;
+    let goal = |value: f64| {
+        shop.api
+            .post(&format!(
+                "/api/v1/conversations/{}/events",
+                web.conversation_id
+            ))
+            .bearer_auth(&web.visitor_token)
+            .json(&json!({"name": "purchase", "value": value}))
+    };
+    let b = eventually(Duration::from_secs(60), "the funnel", || async {
+        let b = shop.broadcast(&id).await;
+        // Whoever answered has read it: the funnel counts them at every stage before.
+        (b.total.read == 3 && b.total.replied == 2).then_some(b)
+    })
+    .await;
+    let counted = shop.api.send(goal(49.9)).await;
+    assert_eq!(counted.status, 202, "{:?}", counted.body);
+    assert_eq!(
+        (
+            &counted.body["counted"],
+            &counted.body["credited_broadcast"]
+        ),
+        (&json!(true), &json!(id))
+    );
+    let again = shop.api.send(goal(49.9)).await;
+    assert_eq!(
+        again.body["counted"], false,
+        "once per conversation and goal"
+    );
+    let b2 = shop.broadcast(&id).await;
+    let funnel = |ch: &str| {
+        b2.channels
+            .iter()
+            .find(|c| c.channel.as_str() == ch)
+            .unwrap()
+            .funnel
+            .clone()
+    };
+    let (wa, tg, webf) = (funnel("whatsapp"), funnel("telegram"), funnel("web"));
+    assert_eq!((wa.sent, wa.delivered, wa.read, wa.replied), (2, 1, 1, 0));
+    assert_eq!((tg.sent, tg.replied), (2, 1));
+    assert_eq!((webf.sent, webf.replied, webf.goals), (1, 1, 1));
+    assert!((webf.goal_value - 49.9).abs() < 1e-9);
+    assert_eq!((b.total.replied, b2.total.goals), (2, 1));
+    // The agents' Telegram topic shows what was answered, then the answer.
+    let topic: Vec<String> = eventually(WAIT, "the answer relayed to the agents", || async {
+        let texts: Vec<String> = shop
+            .tg
+            .sent()
+            .into_iter()
+            .filter(|s| s.chat_id == CHAT)
+            .map(|s| s.text)
+            .collect();
+        (texts.len() >= 2).then_some(texts)
+    })
+    .await;
+    assert!(topic.iter().any(|t| t.contains("FUNNEL")), "{topic:?}");
+    assert!(
+        topic.iter().any(|t| t.contains("Yes please, size M")),
+        "{topic:?}"
+    );
+}

@@ -8,6 +8,7 @@ use crate::error::{Error, Result};
 use crate::http::{self, Edge};
 use crate::rate_limit::{self, Limit};
 use crate::site_cache;
+use crate::storage::broadcasts;
 use crate::storage::rules::{self, Counter};
 use crate::storage::{sites, visitors};
 use beckon_shared::proto::v1::{
@@ -214,7 +215,7 @@ pub async fn goal_event(mut req: Request, edge: &Edge, id: &ConversationId) -> R
     let summary = ConversationClient::new(&edge.env, id)?
         .summary(&principal)
         .await?;
-    let (credited, first) = match &summary.origin {
+    let (credited, first, broadcast) = match &summary.origin {
         ConversationOrigin::Rule { rule_id } => {
             let credit = rules::GoalCredit {
                 rule: rule_id,
@@ -224,14 +225,20 @@ pub async fn goal_event(mut req: Request, edge: &Edge, id: &ConversationId) -> R
                 at_ms: edge.now,
             };
             let first = rules::goal(&edge.db()?, &claims.site, &credit).await?;
-            (Some(rule_id.clone()), first)
+            (Some(rule_id.clone()), first, None)
         }
-        _ => (None, false),
+        // A conversation someone answered a broadcast in: the broadcast's funnel.
+        _ => {
+            let value = goal.value.unwrap_or(0.0);
+            let db = edge.db()?;
+            let credited = broadcasts::goal(&db, id, &goal.name, value, edge.now).await?;
+            (None, credited.is_some(), credited)
+        }
     };
     // `counted` is false when this goal was already credited for this conversation.
     http::json(
         202,
-        &serde_json::json!({ "credited_rule": credited, "counted": first }),
+        &serde_json::json!({ "credited_rule": credited, "credited_broadcast": broadcast, "counted": first }),
     )
 }
 

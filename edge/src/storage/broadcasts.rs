@@ -356,27 +356,66 @@ pub async fn advance(
     Ok(())
 }
 
-/// Credits a goal to the recipient whose conversation this is (once per conversation and
-/// goal name: the caller claimed it).
-pub async fn credit_goal(
+/// Credits goal `name` (from `Beckon.track`) to the broadcast this conversation's person
+/// answered last, once per conversation and name (the claim `goal_credits` keeps, capped like
+/// a rule's); the broadcast's id if this request counted it.
+pub async fn goal(
     db: &D1Database,
-    id: &str,
     conversation: &ConversationId,
+    name: &str,
     value: f64,
-) -> Result<()> {
-    stmt(
+    now: i64,
+) -> Result<Option<String>> {
+    let answered: Option<String> = stmt(
+        db,
+        "SELECT broadcast_id FROM broadcast_recipients WHERE conversation_id = ?1 AND stage = 4
+         ORDER BY updated_at DESC LIMIT 1",
+        &[Arg::Str(conversation.as_str())],
+    )?
+    .first(Some("broadcast_id"))
+    .await?;
+    let Some(broadcast) = answered else {
+        return Ok(None);
+    };
+    let token = crate::random::hex_id("g");
+    let conv = conversation.as_str();
+    let claim = stmt(
+        db,
+        "INSERT INTO goal_credits (conversation_id, name, token, value, at)
+         SELECT ?1, ?2, ?3, ?4, ?5
+         WHERE (SELECT COUNT(*) FROM goal_credits WHERE conversation_id = ?1) < ?6
+         ON CONFLICT DO NOTHING",
+        &[
+            Arg::Str(conv),
+            Arg::Str(name),
+            Arg::Str(&token),
+            Arg::Float(value),
+            Arg::Int(now),
+            Arg::Int(beckon_shared::limits::MAX_GOALS_PER_CONVERSATION),
+        ],
+    )?;
+    let credit = stmt(
         db,
         "UPDATE broadcast_recipients SET goals = goals + 1, goal_value = goal_value + ?3
-         WHERE broadcast_id = ?1 AND conversation_id = ?2",
+         WHERE broadcast_id = ?1 AND conversation_id = ?2
+           AND EXISTS (SELECT 1 FROM goal_credits WHERE conversation_id = ?2 AND name = ?4 AND token = ?5)",
         &[
-            Arg::Str(id),
-            Arg::Str(conversation.as_str()),
+            Arg::Str(&broadcast),
+            Arg::Str(conv),
             Arg::Float(value),
+            Arg::Str(name),
+            Arg::Str(&token),
         ],
-    )?
-    .run()
-    .await?;
-    Ok(())
+    )?;
+    let results = db.batch(vec![claim, credit]).await?;
+    let changed = results
+        .last()
+        .map(|r| r.meta())
+        .transpose()?
+        .flatten()
+        .and_then(|m| m.changes)
+        .unwrap_or(0);
+    Ok((changed > 0).then_some(broadcast))
 }
 
 /// The funnel per channel and in all.
