@@ -43,15 +43,32 @@ pub async fn call(
     bearer: Option<&str>,
     body: Option<String>,
 ) -> Result<(u16, String), CallError> {
+    let body = body.map(|b| JsValue::from_str(&b));
+    call_with(
+        method,
+        url,
+        bearer,
+        body.as_ref().map(|b| (b, "application/json")),
+    )
+    .await
+}
+
+/// Sends a request with a body of any type (a file, a CSV text) and its content type.
+pub async fn call_with(
+    method: &str,
+    url: &str,
+    bearer: Option<&str>,
+    body: Option<(&JsValue, &str)>,
+) -> Result<(u16, String), CallError> {
     let init = RequestInit::new();
     init.set_method(method);
     let headers = web_sys::Headers::new().map_err(|_| CallError::Network)?;
     if let Some(t) = bearer {
         let _ = headers.set("authorization", &format!("Bearer {t}"));
     }
-    if let Some(b) = body {
-        let _ = headers.set("content-type", "application/json");
-        init.set_body(&JsValue::from_str(&b));
+    if let Some((b, content_type)) = body {
+        let _ = headers.set("content-type", content_type);
+        init.set_body(b);
     }
     init.set_headers(&headers);
     let req = Request::new_with_str_and_init(url, &init).map_err(|_| CallError::Network)?;

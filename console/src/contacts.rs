@@ -55,6 +55,7 @@ pub fn ContactsPage(props: &ContactsPageProps) -> Html {
     html! {
         <section class="settings" aria-labelledby="contacts-h">
             <h2 id="contacts-h">{ "Contacts" }</h2>
+            <ImportExport admin_key={props.admin_key.clone()} site={props.site.clone()} />
             <p class="lead">{ "Visitors your pages identified with Beckon.identify, and people who started your Telegram bot. Write first on WhatsApp (outside their 24-hour window it goes as your approved template) or on Telegram; their answers come back here." }</p>
             if contacts.is_some() && rows.is_empty() {
                 <p class="empty">{ "No known contacts yet. Call Beckon.identify({name, email, phone}) on pages where the visitor is signed in, or share a link to your Telegram bot." }</p>
@@ -113,4 +114,106 @@ pub fn ContactsPage(props: &ContactsPageProps) -> Html {
             if let Some(e) = &*error { <p class="error" role="alert">{ e }</p> }
         </section>
     }
+}
+
+#[derive(Properties, PartialEq)]
+struct ImportExportProps {
+    admin_key: AttrValue,
+    site: SiteKey,
+}
+
+/// Contacts from a CSV file (with a report of every row not taken, and why), and all of them
+/// as CSV.
+#[function_component]
+fn ImportExport(props: &ImportExportProps) -> Html {
+    use wasm_bindgen::JsCast;
+    let report = use_state(|| None::<serde_json::Value>);
+    let error = use_state(|| None::<String>);
+    let on_file = {
+        let (report, error) = (report.clone(), error.clone());
+        let (key, site) = (props.admin_key.to_string(), props.site.clone());
+        Callback::from(move |e: Event| {
+            let Some(file) = e
+                .target()
+                .and_then(|t| t.dyn_into::<web_sys::HtmlInputElement>().ok())
+                .and_then(|i| i.files())
+                .and_then(|f| f.get(0))
+            else {
+                return;
+            };
+            let (report, error, key, site) =
+                (report.clone(), error.clone(), key.clone(), site.clone());
+            wasm_bindgen_futures::spawn_local(async move {
+                let path = format!("/api/v1/admin/sites/{site}/contact-imports");
+                match api::call_with("POST", &path, Some(&key), Some((file.as_ref(), "text/csv")))
+                    .await
+                {
+                    Ok((_, text)) => {
+                        report.set(serde_json::from_str(&text).ok());
+                        error.set(None);
+                    }
+                    Err(e) => error.set(Some(e.describe())),
+                }
+            });
+        })
+    };
+    let export = {
+        let error = error.clone();
+        let (key, site) = (props.admin_key.to_string(), props.site.clone());
+        Callback::from(move |_| {
+            let (error, key, site) = (error.clone(), key.clone(), site.clone());
+            wasm_bindgen_futures::spawn_local(async move {
+                let path = format!("/api/v1/admin/sites/{site}/contacts.csv");
+                match api::call("GET", &path, Some(&key), None).await {
+                    Ok((_, csv)) => download(&format!("contacts-{site}.csv"), &csv),
+                    Err(e) => error.set(Some(e.describe())),
+                }
+            });
+        })
+    };
+    let n = |v: &serde_json::Value| v.as_u64().unwrap_or(0);
+    html! {
+        <div class="import">
+            <label class="button secondary">{ "Import contacts (CSV)" }
+                <input type="file" class="visually-hidden" accept=".csv,text/csv" onchange={on_file} />
+            </label>
+            <button type="button" class="secondary" onclick={export}>{ "Export CSV" }</button>
+            <p class="hint">{ "Columns: name, email, phone, language, time_zone, tags (separated by ;), whatsapp_opt_in (yes/no); any other column becomes a custom field. Importing the same file again changes nothing." }</p>
+            if let Some(r) = &*report {
+                <div class="import-report" role="status">
+                    <p>{ format!("{} added, {} updated, {} unchanged, {} not imported", n(&r["created"]), n(&r["updated"]), n(&r["unchanged"]), r["rejected"].as_array().map_or(0, Vec::len)) }</p>
+                    <ul>
+                        { for r["rejected"].as_array().into_iter().flatten().take(50).map(|row| html! {
+                            <li>{ format!("Line {}: {}", n(&row["line"]), row["reason"].as_str().unwrap_or_default()) }</li>
+                        }) }
+                    </ul>
+                </div>
+            }
+            if let Some(e) = &*error { <p class="error" role="alert">{ e }</p> }
+        </div>
+    }
+}
+
+/// Saves `text` as a file named `name`.
+fn download(name: &str, text: &str) {
+    use wasm_bindgen::JsCast;
+    let parts = js_sys::Array::of1(&wasm_bindgen::JsValue::from_str(text));
+    let options = web_sys::BlobPropertyBag::new();
+    options.set_type("text/csv");
+    let Ok(blob) = web_sys::Blob::new_with_str_sequence_and_options(&parts, &options) else {
+        return;
+    };
+    let Ok(href) = web_sys::Url::create_object_url_with_blob(&blob) else {
+        return;
+    };
+    let document = web_sys::window().and_then(|w| w.document());
+    if let Some(a) = document
+        .and_then(|d| d.create_element("a").ok())
+        .and_then(|a| a.dyn_into::<web_sys::HtmlAnchorElement>().ok())
+    {
+        a.set_href(&href);
+        a.set_download(name);
+        a.click();
+    }
+    let _ = web_sys::Url::revoke_object_url(&href);
 }

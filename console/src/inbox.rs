@@ -1,5 +1,6 @@
 //! The inbox: pick a site, see its conversations (most recent first, updated live), open one.
 
+use crate::broadcasts::BroadcastsPage;
 use crate::channels::{failing, ChannelsPage};
 use crate::contacts::ContactsPage;
 use crate::conversation::ConversationPane;
@@ -29,16 +30,18 @@ enum Tab {
     Conversations,
     Visitors,
     Contacts,
+    Broadcasts,
     Rules,
     Metrics,
     Channels,
 }
 
 impl Tab {
-    const ALL: [Tab; 6] = [
+    const ALL: [Tab; 7] = [
         Tab::Conversations,
         Tab::Visitors,
         Tab::Contacts,
+        Tab::Broadcasts,
         Tab::Rules,
         Tab::Metrics,
         Tab::Channels,
@@ -49,6 +52,7 @@ impl Tab {
             Tab::Conversations => "Conversations",
             Tab::Visitors => "Online now",
             Tab::Contacts => "Contacts",
+            Tab::Broadcasts => "Broadcasts",
             Tab::Rules => "Rules",
             Tab::Metrics => "Metrics",
             Tab::Channels => "Channels",
@@ -289,6 +293,7 @@ pub fn Inbox(props: &InboxProps) -> Html {
                             Tab::Channels => html! { <ChannelsPage admin_key={props.admin_key.clone()} {site} on_change={refresh_health.clone()} /> },
                             Tab::Rules => html! { <RulesPage admin_key={props.admin_key.clone()} site_name={AttrValue::from(site_name.clone())} {site} /> },
                             Tab::Metrics => html! { <MetricsPage admin_key={props.admin_key.clone()} {site} /> },
+                            Tab::Broadcasts => html! { <BroadcastsPage admin_key={props.admin_key.clone()} {site} /> },
                             Tab::Contacts => html! { <ContactsPage admin_key={props.admin_key.clone()} agent_name={props.agent_name.clone()} {site} on_started={open_started.clone()} /> },
                             _ => html! { <VisitorsPage admin_key={props.admin_key.clone()} agent_name={props.agent_name.clone()} {site} visitors={(*online).clone()} on_started={open_started.clone()} /> },
                         } }

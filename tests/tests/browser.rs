@@ -4,7 +4,7 @@
 
 use beckon_tests::api::Api;
 use beckon_tests::browser::{self, eventually};
-use beckon_tests::{edge, host_page};
+use beckon_tests::{edge, files, host_page};
 use fantoccini::actions::{InputSource, MouseActions, PointerAction};
 use fantoccini::{Client, Locator};
 use serde_json::{json, Value};
@@ -862,4 +862,172 @@ async fn a_30_mb_video_survives_two_cuts_and_arrives_byte_identical() {
     assert_eq!(stored.len(), LEN);
     assert_eq!(files::sha256(&stored), files::sha256(&files::mp4(LEN)));
     visitor.close().await.unwrap();
+}
+
+/// Sets `bytes` as the file chosen in the page's `input[type=file]` matching `selector`, as
+/// a person picking it would (a `change` event).
+async fn choose_file(c: &Client, selector: &str, bytes: &[u8], name: &str, mime: &str) {
+    use base64::Engine;
+    let b64 = base64::engine::general_purpose::STANDARD.encode(bytes);
+    c.execute(
+        r#"const [sel, b64, name, type] = arguments;
+           const bin = atob(b64); const u8 = new Uint8Array(bin.length);
+           for (let i = 0; i < bin.length; i++) u8[i] = bin.charCodeAt(i);
+           const dt = new DataTransfer(); dt.items.add(new File([u8], name, { type }));
+           const input = document.querySelector(sel); input.files = dt.files;
+           input.dispatchEvent(new Event('change', { bubbles: true }));
+           return true;"#,
+        vec![json!(selector), json!(b64), json!(name), json!(mime)],
+    )
+    .await
+    .expect("choose a file");
+}
+
+async fn text_of(c: &Client, css: &str) -> String {
+    match c.find(Locator::Css(css)).await {
+        Ok(e) => e.text().await.unwrap_or_default(),
+        Err(_) => String::new(),
+    }
+}
+
+#[tokio::test]
+async fn inbox_broadcast_with_a_pdf_from_compose_to_results() {
+    use beckon_tests::fakes::telegram::FakeTelegram;
+    let base = &edge::shared().url;
+    let api = Api::new(base);
+    let site = format!("bcast-ui-{}", beckon_tests::free_port());
+    api.create_site(&site).await;
+    let tg = FakeTelegram::start("777003:ui-broadcast").await;
+    let secret = "ui-tg-secret_0123456789abcdef01234";
+    let r = api
+        .send(
+            api.admin(
+                reqwest::Method::PUT,
+                &format!("/api/v1/admin/sites/{site}/channels/telegram"),
+            )
+            .json(&json!({
+                "settings": {"kind": "telegram", "chat_id": -1009876543299i64, "api_base": tg.base},
+                "secrets": {"kind": "telegram", "bot_token": tg.token, "webhook_secret": secret}})),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{:?}", r.body);
+    for u in 0..5 {
+        let start = tg.private_update(6_600_000 + u, &format!("Buyer{u}"), None, "/start");
+        let hook = format!("{base}/hooks/telegram/{site}");
+        assert_eq!(
+            FakeTelegram::deliver(&hook, Some(secret), &start).await,
+            200
+        );
+    }
+    for _ in 0..3 {
+        api.start_conversation(&site, None).await;
+    }
+
+    let agent = browser::open(1280, 900).await;
+    browser::sign_in_to_inbox(&agent, base, "Ana").await;
+    browser::open_inbox_view(&agent, &site, "Broadcasts").await;
+    let field = |css: &'static str| {
+        let agent = agent.clone();
+        async move { agent.wait().for_element(Locator::Css(css)).await.unwrap() }
+    };
+    field("form.broadcast-form input[type=text]")
+        .await
+        .send_keys("Price list\u{E004}")
+        .await
+        .unwrap();
+    let message = field("form.broadcast-form textarea").await;
+    message.clear().await.unwrap();
+    message
+        .send_keys("Hi {{first_name|there}}, our new price list is attached.\u{E004}")
+        .await
+        .unwrap();
+    choose_file(
+        &agent,
+        "form.broadcast-form input[type=file]",
+        &files::pdf(180_000),
+        "price-list.pdf",
+        "application/pdf",
+    )
+    .await;
+    let chip = eventually(Duration::from_secs(30), "the uploaded file", || async {
+        let chip = text_of(&agent, ".file-chip").await;
+        let error = text_of(&agent, "form.broadcast-form .error").await;
+        assert!(error.is_empty(), "{error}");
+        (!chip.is_empty()).then_some(chip)
+    })
+    .await;
+    assert!(chip.starts_with("price-list.pdf"), "{chip}");
+    // The recipient count and what each channel shows.
+    let (count, previews) = eventually(
+        Duration::from_secs(30),
+        "the preview with the file",
+        || async {
+            let t = text_of(&agent, "form.broadcast-form .preview .count").await;
+            let p = text_of(&agent, ".previews").await;
+            (t.starts_with("8 recipients") && p.contains("price-list.pdf")).then_some((t, p))
+        },
+    )
+    .await;
+    assert!(count.contains("Telegram 5 · website 3"), "{count}");
+    assert!(
+        previews.contains("Telegram") && previews.contains("Website chat"),
+        "{previews}"
+    );
+    assert!(
+        previews.contains("Hi Buyer"),
+        "variables filled: {previews}"
+    );
+    assert!(previews.contains("price-list.pdf"), "{previews}");
+    browser::screenshot(&agent, "inbox-broadcast-compose").await;
+    agent
+        .find(Locator::Css("form.broadcast-form button[type=submit]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    // The progress bar reaches 100 %; the funnel shows what went out.
+    eventually(Duration::from_secs(60), "the broadcast sent", || async {
+        let pct = text_of(&agent, ".progress-row .pct").await;
+        let status = text_of(&agent, "#results-h .status").await;
+        (pct == "100 %" && status == "done").then_some(())
+    })
+    .await;
+    let funnel = agent
+        .find(Locator::Css(".results svg.funnel"))
+        .await
+        .unwrap()
+        .attr("aria-label")
+        .await
+        .unwrap()
+        .unwrap_or_default();
+    assert!(
+        funnel.starts_with("Funnel: 8 recipients, 8 sent"),
+        "{funnel}"
+    );
+    browser::screenshot(&agent, "inbox-broadcast-results").await;
+    agent.set_window_size(375, 740).await.unwrap();
+    browser::screenshot(&agent, "inbox-broadcast-results-375").await;
+    agent
+        .find(Locator::XPath("//button[.='← All broadcasts']"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let listed = eventually(WAIT, "the broadcast in the list", || async {
+        let t = text_of(&agent, ".broadcast-list").await;
+        t.contains("8 of 8 sent").then_some(t)
+    })
+    .await;
+    assert!(listed.contains("Price list") && listed.contains("done"), "{listed}");
+    browser::screenshot(&agent, "inbox-broadcast-compose-375").await;
+    let documents = tg
+        .sent()
+        .into_iter()
+        .filter(|s| s.file.as_ref().is_some_and(|(m, _)| m == "senddocument"))
+        .count();
+    assert_eq!(documents, 5);
+    assert_clean_console(&agent, "inbox broadcasts").await;
+    agent.close().await.unwrap();
 }

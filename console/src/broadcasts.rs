@@ -1,0 +1,547 @@
+//! "Broadcasts": compose one message (text with `{{first_name|…}}` variables, a photo, video or
+//! PDF, the approved WhatsApp template) for the site's contacts, see who would get it on
+//! which channel and what each sees, send it, watch it go out, and read what it turned into
+//! (sent → delivered → read → replied → goals, per channel). Broadcasts are read as JSON
+//! values (no typed copies of their API bodies in the download).
+
+use beckon_client::api::{self, CallError};
+use beckon_shared::SiteKey;
+use serde_json::{json, Value};
+use wasm_bindgen::JsCast;
+use yew::prelude::*;
+
+#[derive(Properties, PartialEq)]
+pub struct BroadcastsPageProps {
+    pub admin_key: AttrValue,
+    pub site: SiteKey,
+}
+
+fn url(site: &SiteKey, rest: &str) -> String {
+    format!("/api/v1/admin/sites/{site}/{rest}")
+}
+
+async fn admin(
+    key: &str,
+    method: &str,
+    path: &str,
+    body: Option<Value>,
+) -> Result<Value, CallError> {
+    let (_, text) = api::call(method, path, Some(key), body.map(|b| b.to_string())).await?;
+    Ok(serde_json::from_str(&text).unwrap_or(Value::Null))
+}
+
+fn n(v: &Value) -> u64 {
+    v.as_u64().unwrap_or(0)
+}
+
+fn input_value(e: &Event) -> String {
+    e.target()
+        .and_then(|t| t.dyn_into::<web_sys::HtmlInputElement>().ok())
+        .map(|i| i.value())
+        .or_else(|| {
+            e.target()
+                .and_then(|t| t.dyn_into::<web_sys::HtmlTextAreaElement>().ok())
+                .map(|t| t.value())
+        })
+        .unwrap_or_default()
+}
+
+#[function_component]
+pub fn BroadcastsPage(props: &BroadcastsPageProps) -> Html {
+    let open = use_state(|| None::<String>);
+    let list = use_state(|| None::<Vec<Value>>);
+    {
+        let (list, open_now) = (list.clone(), open.is_some());
+        use_effect_with(
+            (props.admin_key.clone(), props.site.clone(), open_now),
+            move |(key, site, _)| {
+                let (key, site) = (key.to_string(), site.clone());
+                wasm_bindgen_futures::spawn_local(async move {
+                    if let Ok(v) = admin(&key, "GET", &url(&site, "broadcasts"), None).await {
+                        list.set(v["broadcasts"].as_array().cloned());
+                    }
+                });
+            },
+        );
+    }
+    if let Some(id) = &*open {
+        let back = {
+            let open = open.clone();
+            Callback::from(move |_| open.set(None))
+        };
+        return html! {
+            <Results admin_key={props.admin_key.clone()} site={props.site.clone()} id={AttrValue::from(id.clone())} {back} />
+        };
+    }
+    let on_sent = {
+        let open = open.clone();
+        Callback::from(move |id: String| open.set(Some(id)))
+    };
+    let rows = list.as_deref().unwrap_or_default();
+    html! {
+        <section class="settings broadcasts" aria-labelledby="broadcasts-h">
+            <h2 id="broadcasts-h">{ "Broadcasts" }</h2>
+            <p class="lead">{ "One message to many contacts, each once, on the first of your channels where they can be reached and agreed to hear from you. People who said STOP get nothing." }</p>
+            <Composer admin_key={props.admin_key.clone()} site={props.site.clone()} {on_sent} />
+            if !rows.is_empty() {
+                <h3>{ "Sent and scheduled" }</h3>
+                <ul class="broadcast-list">
+                    { for rows.iter().map(|b| {
+                        let id = b["id"].as_str().unwrap_or_default().to_owned();
+                        let onclick = { let open = open.clone(); Callback::from(move |_| open.set(Some(id.clone()))) };
+                        let (sent, total) = (n(&b["total"]["sent"]), n(&b["total"]["recipients"]));
+                        html! {
+                            <li>
+                                <button type="button" class="link" {onclick}>{ b["name"].as_str().unwrap_or_default() }</button>
+                                <span class={classes!("status", b["status"].as_str().unwrap_or_default().to_owned())}>{ b["status"].as_str().unwrap_or_default() }</span>
+                                <span class="muted">{ format!("{sent} of {total} sent") }</span>
+                            </li>
+                        }
+                    }) }
+                </ul>
+            }
+        </section>
+    }
+}
+
+#[derive(Properties, PartialEq)]
+struct ComposerProps {
+    admin_key: AttrValue,
+    site: SiteKey,
+    on_sent: Callback<String>,
+}
+
+/// The composer's fields.
+#[derive(Clone, PartialEq)]
+struct Draft {
+    name: String,
+    text: String,
+    whatsapp: bool,
+    telegram: bool,
+    web: bool,
+    tags: String,
+    template: String,
+    language: String,
+    parameters: String,
+    /// (attachment id, name, size) of the uploaded file.
+    file: Option<(String, String, u64)>,
+}
+
+impl Draft {
+    fn input(&self) -> Value {
+        let channels: Vec<&str> = [
+            (self.whatsapp, "whatsapp"),
+            (self.telegram, "telegram"),
+            (self.web, "web"),
+        ]
+        .iter()
+        .filter(|c| c.0)
+        .map(|c| c.1)
+        .collect();
+        let list = |s: &str, sep: char| -> Vec<String> {
+            s.split(sep)
+                .map(|t| t.trim().to_owned())
+                .filter(|t| !t.is_empty())
+                .collect()
+        };
+        let mut input = json!({
+            "name": self.name, "text": self.text, "channels": channels,
+            "audience": {"tags": list(&self.tags, ',')},
+            "files": self.file.iter().map(|f| f.0.clone()).collect::<Vec<_>>(),
+        });
+        if self.whatsapp {
+            input["whatsapp_template"] = json!({"name": self.template.trim(), "language": self.language.trim(),
+                                                "parameters": list(&self.parameters, '\n')});
+        }
+        input
+    }
+}
+
+#[function_component]
+fn Composer(props: &ComposerProps) -> Html {
+    let draft = use_state(|| Draft {
+        name: String::new(),
+        text: "Hi {{first_name|there}}! ".into(),
+        whatsapp: false,
+        telegram: true,
+        web: true,
+        tags: String::new(),
+        template: String::new(),
+        language: "en_US".into(),
+        parameters: "{{first_name|there}}".into(),
+        file: None,
+    });
+    let preview = use_state(|| None::<Value>);
+    let error = use_state(|| None::<String>);
+    let busy = use_state(|| false);
+    let check = {
+        let (key, site, preview, error) = (
+            props.admin_key.to_string(),
+            props.site.clone(),
+            preview.clone(),
+            error.clone(),
+        );
+        Callback::from(move |d: Draft| {
+            // Nothing to check yet: no name, no message, no channel.
+            let empty = d.name.trim().is_empty()
+                || (d.text.trim().is_empty() && d.file.is_none())
+                || !(d.whatsapp || d.telegram || d.web);
+            if empty {
+                preview.set(None);
+                error.set(None);
+                return;
+            }
+            let (key, site, preview, error) =
+                (key.clone(), site.clone(), preview.clone(), error.clone());
+            wasm_bindgen_futures::spawn_local(async move {
+                match admin(
+                    &key,
+                    "POST",
+                    &url(&site, "broadcast-previews"),
+                    Some(d.input()),
+                )
+                .await
+                {
+                    Ok(p) => {
+                        preview.set(Some(p));
+                        error.set(None);
+                    }
+                    Err(e) => {
+                        preview.set(None);
+                        error.set(Some(e.describe()));
+                    }
+                }
+            });
+        })
+    };
+    // Every committed change of a field updates the draft and the preview.
+    let field = |set: fn(&mut Draft, String)| {
+        let (draft, check) = (draft.clone(), check.clone());
+        Callback::from(move |e: Event| {
+            let mut d = (*draft).clone();
+            set(&mut d, input_value(&e));
+            draft.set(d.clone());
+            check.emit(d);
+        })
+    };
+    let toggle = |set: fn(&mut Draft)| {
+        let (draft, check) = (draft.clone(), check.clone());
+        Callback::from(move |_: Event| {
+            let mut d = (*draft).clone();
+            set(&mut d);
+            draft.set(d.clone());
+            check.emit(d);
+        })
+    };
+    let on_file = {
+        let (draft, check, error, busy) =
+            (draft.clone(), check.clone(), error.clone(), busy.clone());
+        let (key, site) = (props.admin_key.to_string(), props.site.clone());
+        Callback::from(move |e: Event| {
+            let Some(file) = e
+                .target()
+                .and_then(|t| t.dyn_into::<web_sys::HtmlInputElement>().ok())
+                .and_then(|i| i.files())
+                .and_then(|f| f.get(0))
+            else {
+                return;
+            };
+            let (draft, check, error, busy, key, site) = (
+                draft.clone(),
+                check.clone(),
+                error.clone(),
+                busy.clone(),
+                key.clone(),
+                site.clone(),
+            );
+            busy.set(true);
+            wasm_bindgen_futures::spawn_local(async move {
+                let name = file.name();
+                let path = url(
+                    &site,
+                    &format!(
+                        "broadcast-files?name={}",
+                        js_sys::encode_uri_component(&name)
+                    ),
+                );
+                let kind = file.type_();
+                let sent = api::call_with(
+                    "POST",
+                    &path,
+                    Some(&key),
+                    Some((
+                        file.as_ref(),
+                        if kind.is_empty() {
+                            "application/octet-stream"
+                        } else {
+                            &kind
+                        },
+                    )),
+                )
+                .await;
+                busy.set(false);
+                match sent.map(|(_, t)| serde_json::from_str::<Value>(&t).unwrap_or(Value::Null)) {
+                    Ok(v) => {
+                        let a = &v["attachment"];
+                        let mut d = (*draft).clone();
+                        d.file = Some((
+                            a["id"].as_str().unwrap_or_default().into(),
+                            a["name"].as_str().unwrap_or_default().into(),
+                            n(&a["size"]),
+                        ));
+                        draft.set(d.clone());
+                        check.emit(d);
+                    }
+                    Err(e) => error.set(Some(e.describe())),
+                }
+            });
+        })
+    };
+    let remove_file = {
+        let (draft, check) = (draft.clone(), check.clone());
+        Callback::from(move |_| {
+            let mut d = (*draft).clone();
+            d.file = None;
+            draft.set(d.clone());
+            check.emit(d);
+        })
+    };
+    let onsubmit = {
+        let (draft, error, busy, on_sent) = (
+            draft.clone(),
+            error.clone(),
+            busy.clone(),
+            props.on_sent.clone(),
+        );
+        let (key, site) = (props.admin_key.to_string(), props.site.clone());
+        Callback::from(move |e: SubmitEvent| {
+            e.prevent_default();
+            let (d, error, busy, on_sent, key, site) = (
+                (*draft).clone(),
+                error.clone(),
+                busy.clone(),
+                on_sent.clone(),
+                key.clone(),
+                site.clone(),
+            );
+            busy.set(true);
+            wasm_bindgen_futures::spawn_local(async move {
+                let sent = admin(&key, "POST", &url(&site, "broadcasts"), Some(d.input())).await;
+                busy.set(false);
+                match sent {
+                    Ok(b) => on_sent.emit(b["id"].as_str().unwrap_or_default().to_owned()),
+                    Err(e) => error.set(Some(e.describe())),
+                }
+            });
+        })
+    };
+    let d = &*draft;
+    let count = preview.as_ref().map(|p| &p["count"]);
+    let total = count.map_or(0, |c| n(&c["web"]) + n(&c["telegram"]) + n(&c["whatsapp"]));
+    html! {
+        <form class="broadcast-form" {onsubmit} aria-label="New broadcast">
+            <label>{ "Name" }
+                <input type="text" required=true maxlength="120" value={d.name.clone()} placeholder="Spring sale" onchange={field(|d, v| d.name = v)} />
+            </label>
+            <label>{ "Message" }
+                <textarea rows="4" maxlength="4000" value={d.text.clone()} onchange={field(|d, v| d.text = v)} aria-describedby="vars-hint" />
+            </label>
+            <p id="vars-hint" class="hint">{ "Variables: {{first_name}}, {{name}}, {{email}} or any imported column; give a fallback for people without one: {{first_name|there}}." }</p>
+            <fieldset>
+                <legend>{ "Channels, in order of preference" }</legend>
+                <label class="check"><input type="checkbox" checked={d.whatsapp} onchange={toggle(|d| d.whatsapp = !d.whatsapp)} />{ "1. WhatsApp (approved template, to people who opted in)" }</label>
+                <label class="check"><input type="checkbox" checked={d.telegram} onchange={toggle(|d| d.telegram = !d.telegram)} />{ "2. Telegram (people who started your bot)" }</label>
+                <label class="check"><input type="checkbox" checked={d.web} onchange={toggle(|d| d.web = !d.web)} />{ "3. Website chat (visitors who chatted)" }</label>
+            </fieldset>
+            if d.whatsapp {
+                <fieldset>
+                    <legend>{ "WhatsApp template" }</legend>
+                    <label>{ "Approved template name" }<input type="text" value={d.template.clone()} placeholder="spring_sale" onchange={field(|d, v| d.template = v)} /></label>
+                    <label>{ "Language" }<input type="text" value={d.language.clone()} onchange={field(|d, v| d.language = v)} /></label>
+                    <label>{ "Body parameters, one per line" }<textarea rows="2" value={d.parameters.clone()} onchange={field(|d, v| d.parameters = v)} /></label>
+                </fieldset>
+            }
+            <label>{ "Only contacts tagged (comma-separated, optional)" }
+                <input type="text" value={d.tags.clone()} placeholder="customer, vip" onchange={field(|d, v| d.tags = v)} />
+            </label>
+            <div class="file-row">
+                if let Some((_, name, size)) = &d.file {
+                    <span class="file-chip">{ format!("{name} ({:.1} MB)", *size as f64 / 1_048_576.0) }</span>
+                    <button type="button" class="link" onclick={remove_file}>{ "Remove" }</button>
+                } else {
+                    <label class="button secondary">{ "Add a photo, video or PDF" }
+                        <input type="file" class="visually-hidden" accept="image/jpeg,image/png,image/webp,video/mp4,application/pdf" onchange={on_file} />
+                    </label>
+                }
+            </div>
+            if let Some(e) = &*error {
+                <p class="error" role="alert">{ e }</p>
+            }
+            if let Some(p) = &*preview {
+                <div class="preview" aria-live="polite">
+                    <p class="count"><strong>{ format!("{total} recipients") }</strong>
+                        { format!(" · WhatsApp {} · Telegram {} · website {} · {} not reachable · {} opted out",
+                            n(&p["count"]["whatsapp"]), n(&p["count"]["telegram"]), n(&p["count"]["web"]),
+                            n(&p["count"]["unreachable"]), n(&p["count"]["opted_out"])) }
+                    </p>
+                    <div class="previews">
+                        { for p["previews"].as_array().into_iter().flatten().map(|c| html! {
+                            <figure class="channel-preview">
+                                <figcaption>{ match c["channel"].as_str() { Some("whatsapp") => "WhatsApp", Some("telegram") => "Telegram", _ => "Website chat" } }<span class="muted">{ c["form"].as_str().unwrap_or_default() }</span></figcaption>
+                                <p class="preview-text">{ c["text"].as_str().unwrap_or_default() }</p>
+                            </figure>
+                        }) }
+                    </div>
+                </div>
+            }
+            <button type="submit" disabled={*busy || total == 0}>{ if total > 0 { format!("Send to {total}") } else { "Send".into() } }</button>
+        </form>
+    }
+}
+
+#[derive(Properties, PartialEq)]
+struct ResultsProps {
+    admin_key: AttrValue,
+    site: SiteKey,
+    id: AttrValue,
+    back: Callback<()>,
+}
+
+/// The funnel, as horizontal bars scaled to the recipients.
+fn funnel(t: &Value) -> Html {
+    let steps = [
+        ("Recipients", n(&t["recipients"])),
+        ("Sent", n(&t["sent"])),
+        ("Delivered", n(&t["delivered"])),
+        ("Read", n(&t["read"])),
+        ("Replied", n(&t["replied"])),
+        ("Goals", n(&t["goals"])),
+    ];
+    let max = steps.iter().map(|s| s.1).max().unwrap_or(0).max(1) as f64;
+    let label = steps
+        .iter()
+        .map(|(l, v)| format!("{v} {}", l.to_lowercase()))
+        .collect::<Vec<_>>()
+        .join(", ");
+    html! {
+        <svg class="funnel" viewBox="0 0 420 192" role="img" aria-label={format!("Funnel: {label}")}>
+            { for steps.iter().enumerate().map(|(i, (label, v))| {
+                let y = (i * 32) as f64;
+                let w = (*v as f64 / max * 260.0).max(2.0);
+                html! {
+                    <g>
+                        <text x="0" y={format!("{}", y + 19.0)} class="label">{ *label }</text>
+                        <rect x="96" y={format!("{}", y + 4.0)} width={format!("{w:.1}")} height="22" rx="4" class={format!("bar b{}", i.min(3))} />
+                        <text x={format!("{:.1}", 102.0 + w)} y={format!("{}", y + 19.0)} class="count">{ v }</text>
+                    </g>
+                }
+            }) }
+        </svg>
+    }
+}
+
+#[function_component]
+fn Results(props: &ResultsProps) -> Html {
+    let b = use_state(|| None::<Value>);
+    let error = use_state(|| None::<String>);
+    let load = {
+        let (b, error) = (b.clone(), error.clone());
+        let path = url(&props.site, &format!("broadcasts/{}", props.id));
+        let key = props.admin_key.to_string();
+        Callback::from(move |action: Option<&'static str>| {
+            let (b, error, key) = (b.clone(), error.clone(), key.clone());
+            let (method, path) = match action {
+                Some(a) => ("POST", format!("{path}/{a}")),
+                None => ("GET", path.clone()),
+            };
+            wasm_bindgen_futures::spawn_local(async move {
+                match admin(&key, method, &path, None).await {
+                    Ok(v) => {
+                        b.set(Some(v));
+                        error.set(None);
+                    }
+                    Err(e) => error.set(Some(e.describe())),
+                }
+            });
+        })
+    };
+    let running = b
+        .as_ref()
+        .is_some_and(|v| matches!(v["status"].as_str(), Some("running" | "scheduled")));
+    {
+        let load = load.clone();
+        use_effect_with(running, move |running| {
+            load.emit(None);
+            let timer = running
+                .then(|| gloo_timers::callback::Interval::new(1000, move || load.emit(None)));
+            move || drop(timer)
+        });
+    }
+    let Some(v) = &*b else {
+        return html! { <section class="settings"><p class="empty">{ "Loading…" }</p></section> };
+    };
+    let t = &v["total"];
+    let total = n(&t["recipients"]);
+    let settled = n(&t["sent"]) + n(&t["failed"]) + n(&t["opted_out"]) + n(&t["cancelled"]);
+    let pct = if total == 0 {
+        100
+    } else {
+        settled * 100 / total
+    };
+    let status = v["status"].as_str().unwrap_or_default().to_owned();
+    let act = |a: &'static str| {
+        let load = load.clone();
+        Callback::from(move |_| load.emit(Some(a)))
+    };
+    let back = {
+        let back = props.back.clone();
+        Callback::from(move |_| back.emit(()))
+    };
+    html! {
+        <section class="settings results" aria-labelledby="results-h">
+            <button type="button" class="link" onclick={back}>{ "← All broadcasts" }</button>
+            <h2 id="results-h">{ v["name"].as_str().unwrap_or_default() }<span class={classes!("status", status.clone())}>{ status.clone() }</span></h2>
+            <div class="progress-row">
+                <progress max={total.to_string()} value={settled.to_string()} aria-label="Sending progress">{ format!("{pct}%") }</progress>
+                <span class="pct">{ format!("{pct} %") }</span>
+                <span class="muted">{ match status.as_str() {
+                    "running" => format!("{settled} of {total} · {:.1} per second", v["rate"].as_f64().unwrap_or(0.0)),
+                    _ => format!("{settled} of {total}"),
+                } }</span>
+            </div>
+            <div class="actions">
+                if status == "running" || status == "scheduled" {
+                    <button type="button" class="secondary" onclick={act("pause")}>{ "Pause" }</button>
+                }
+                if status == "paused" {
+                    <button type="button" onclick={act("resume")}>{ "Resume" }</button>
+                }
+                if matches!(status.as_str(), "running" | "scheduled" | "paused") {
+                    <button type="button" class="danger" onclick={act("cancel")}>{ "Cancel" }</button>
+                }
+            </div>
+            if let Some(e) = &*error {
+                <p class="error" role="alert">{ e }</p>
+            }
+            <h3>{ "What it turned into" }</h3>
+            { funnel(t) }
+            <table class="by-channel">
+                <caption>{ "Per channel" }</caption>
+                <thead><tr><th scope="col">{ "Channel" }</th><th scope="col">{ "Sent" }</th><th scope="col">{ "Delivered" }</th><th scope="col">{ "Read" }</th><th scope="col">{ "Replied" }</th><th scope="col">{ "Goals" }</th><th scope="col">{ "Failed" }</th><th scope="col">{ "Opted out" }</th></tr></thead>
+                <tbody>
+                    { for v["channels"].as_array().into_iter().flatten().map(|c| {
+                        let f = &c["funnel"];
+                        html! {
+                            <tr>
+                                <th scope="row">{ match c["channel"].as_str() { Some("whatsapp") => "WhatsApp", Some("telegram") => "Telegram", _ => "Website chat" } }</th>
+                                <td>{ n(&f["sent"]) }</td><td>{ n(&f["delivered"]) }</td><td>{ n(&f["read"]) }</td>
+                                <td>{ n(&f["replied"]) }</td><td>{ format!("{} ({:.2})", n(&f["goals"]), f["goal_value"].as_f64().unwrap_or(0.0)) }</td>
+                                <td>{ n(&f["failed"]) }</td><td>{ n(&f["opted_out"]) }</td>
+                            </tr>
+                        }
+                    }) }
+                </tbody>
+            </table>
+        </section>
+    }
+}
