@@ -4,6 +4,7 @@
 //! server binds 127.0.0.1 only.
 
 pub mod api;
+pub mod bench_broadcasts;
 pub mod browser;
 pub mod chat_demo;
 pub mod edge;

@@ -565,7 +565,7 @@ async fn rate_limits_server_errors_and_a_restart_mid_broadcast_still_deliver_onc
         .filter(|r| reason(r).contains("whether it arrived is unknown"))
         .count();
     assert_eq!(blocked.len() + unknown, failed.len(), "{failed:?}");
-    assert!(unknown <= 8, "at most the sends in flight: {unknown}");
+    assert!(unknown <= 16, "at most the sends in flight: {unknown}");
     assert_eq!(done.total.sent as usize + failed.len(), 60);
     let arrived = tg.len() + wa.len();
     assert!(
@@ -715,7 +715,8 @@ async fn cancel_stops_within_a_batch_and_pause_resumes_where_it_left_off() {
     let b = shop.act(&id, "cancel").await;
     assert_eq!(b.status, "cancelled");
     let after = settled("CANCEL-ME").await;
-    assert!(after <= at_cancel + 8, "{at_cancel} → {after}");
+    // At most the sends under way at the cancel (16 at a time).
+    assert!(after <= at_cancel + 16, "{at_cancel} → {after}");
     let b = shop.broadcast(&id).await;
     assert_eq!(b.total.cancelled as usize, 40 - after, "{:?}", b.total);
     let r = shop
@@ -742,11 +743,11 @@ async fn cancel_stops_within_a_batch_and_pause_resumes_where_it_left_off() {
         "the rest after resuming",
         || async {
             let b = shop.broadcast(&id).await;
-            (b.status == "done").then_some(b)
+            (b.status == "done" && b.total.sent == 40).then_some(b)
         },
     )
     .await;
-    assert_eq!(b.total.sent, 40);
+    assert_eq!(b.total.cancelled, 0);
     assert_eq!(once_each(&shop.telegram_broadcasts("PAUSE-ME")).len(), 40);
     edge.stop();
 }
@@ -931,13 +932,14 @@ async fn deliveries_reads_replies_and_goals_fill_the_funnel() {
     shop.bot_contacts(8_500_000, 2).await;
     shop.whatsapp_contacts(7000, 2).await;
     let web = shop.web_visitor(Some("Lia Web")).await;
+    let reader = shop.web_visitor(Some("Noa Web")).await;
     let mut input = promo("Funnel", "FUNNEL");
     input["channels"] = json!(["whatsapp", "telegram", "web"]);
     let r = shop.create(&input).await;
     assert_eq!(r.status, 201, "{:?}", r.body);
     let id = r.body["id"].as_str().unwrap().to_owned();
     eventually(Duration::from_secs(60), "all sent", || async {
-        (shop.broadcast(&id).await.total.sent == 5).then_some(())
+        (shop.broadcast(&id).await.total.sent == 6).then_some(())
     })
     .await;
     // WhatsApp reports one message delivered and read.
@@ -964,6 +966,18 @@ async fn deliveries_reads_replies_and_goals_fill_the_funnel() {
         attachments: Vec::new(),
     })
     .await;
+    // Another visitor only reads it in the widget.
+    let mut noa = shop.api.visitor_socket(&reader).await;
+    let seen = shop
+        .api
+        .admin_messages(&reader.conversation_id)
+        .await
+        .messages
+        .last()
+        .unwrap()
+        .seq;
+    noa.send(&beckon_shared::proto::v1::ClientFrame::Read { seq: seen })
+        .await;
     let goal = |value: f64| {
         shop.api
             .post(&format!(
@@ -976,7 +990,7 @@ async fn deliveries_reads_replies_and_goals_fill_the_funnel() {
     let b = eventually(Duration::from_secs(60), "the funnel", || async {
         let b = shop.broadcast(&id).await;
         // Whoever answered has read it: the funnel counts them at every stage before.
-        (b.total.read == 3 && b.total.replied == 2).then_some(b)
+        (b.total.read == 4 && b.total.replied == 2).then_some(b)
     })
     .await;
     let counted = shop.api.send(goal(49.9)).await;
@@ -1005,7 +1019,10 @@ async fn deliveries_reads_replies_and_goals_fill_the_funnel() {
     let (wa, tg, webf) = (funnel("whatsapp"), funnel("telegram"), funnel("web"));
     assert_eq!((wa.sent, wa.delivered, wa.read, wa.replied), (2, 1, 1, 0));
     assert_eq!((tg.sent, tg.replied), (2, 1));
-    assert_eq!((webf.sent, webf.replied, webf.goals), (1, 1, 1));
+    assert_eq!(
+        (webf.sent, webf.read, webf.replied, webf.goals),
+        (2, 2, 1, 1)
+    );
     assert!((webf.goal_value - 49.9).abs() < 1e-9);
     assert_eq!((b.total.replied, b2.total.goals), (2, 1));
     // The agents' Telegram topic shows what was answered, then the answer.

@@ -1020,7 +1020,10 @@ async fn inbox_broadcast_with_a_pdf_from_compose_to_results() {
         t.contains("8 of 8 sent").then_some(t)
     })
     .await;
-    assert!(listed.contains("Price list") && listed.contains("done"), "{listed}");
+    assert!(
+        listed.contains("Price list") && listed.contains("done"),
+        "{listed}"
+    );
     browser::screenshot(&agent, "inbox-broadcast-compose-375").await;
     let documents = tg
         .sent()

@@ -28,12 +28,28 @@ pub const QUEUE: &str = "BROADCASTS";
 /// Recipients per tick.
 pub const BATCH: i64 = 50;
 /// Recipients being sent at once.
-const IN_FLIGHT: usize = 8;
+const IN_FLIGHT: usize = 16;
 /// The longest a queue message may be delayed (Queues' limit is 12 hours).
 const MAX_DELAY_S: i64 = 12 * 3600;
 /// When the only recipients left are claimed by a sender that may have stopped: look again
 /// once their claim can be stale.
 const STALE_RECHECK_S: i64 = 30;
+
+/// What became of one recipient, written with the rest of their batch.
+pub enum Outcome {
+    Posted {
+        channel: String,
+        address: String,
+        conversation: ConversationId,
+        stage: Stage,
+    },
+    Stopped {
+        channel: String,
+        address: String,
+        stage: Stage,
+        reason: &'static str,
+    },
+}
 
 /// A queue message: work on this broadcast.
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -139,8 +155,18 @@ async fn tick(env: &Env, id: &BroadcastId) -> Result<()> {
             }
             return Ok(());
         }
+        // "STOP" since the broadcast was planned: honoured from that moment.
+        let addresses: Vec<(&str, &str)> = chunk
+            .iter()
+            .map(|r| (r.channel.as_str(), r.address.as_str()))
+            .collect();
+        let stopped = contacts::opted_out_among(&db, &site, &addresses).await?;
+        let now = http::now_ms();
         let sends = chunk.iter().filter_map(|r| {
             let channel = BroadcastChannel::parse(&r.channel)?;
+            if stopped.contains(&(r.channel.clone(), r.address.clone())) {
+                return None;
+            }
             let pacer = &pacer;
             let stored = &stored;
             let site = &site;
@@ -149,13 +175,36 @@ async fn tick(env: &Env, id: &BroadcastId) -> Result<()> {
                 if let Some(d) = wait {
                     worker::Delay::from(d).await;
                 }
-                if let Err(e) = send_one(env, (id, site, stored), channel, r).await {
-                    // Left claimed: taken again once the claim is stale.
-                    worker::console_error!("broadcast {id} to {} {}: {e}", r.channel, r.address);
+                match send_one(env, (id, site, stored), channel, r).await {
+                    Ok(done) => Some(done),
+                    Err(e) => {
+                        // Left claimed: taken again once the claim is stale.
+                        worker::console_error!(
+                            "broadcast {id} to {} {}: {e}",
+                            r.channel,
+                            r.address
+                        );
+                        None
+                    }
                 }
             })
         });
-        futures_util::future::join_all(sends).await;
+        let done: Vec<Outcome> = futures_util::future::join_all(sends)
+            .await
+            .into_iter()
+            .flatten()
+            .collect();
+        let stops: Vec<Outcome> = chunk
+            .iter()
+            .filter(|r| stopped.contains(&(r.channel.clone(), r.address.clone())))
+            .map(|r| Outcome::Stopped {
+                channel: r.channel.clone(),
+                address: r.address.clone(),
+                stage: Stage::OptedOut,
+                reason: "opted out",
+            })
+            .collect();
+        broadcasts::record(&db, id.as_str(), done.iter().chain(&stops), now).await?;
     }
     if claimed.len() as i64 == BATCH {
         return enqueue(env, id, 0).await;
@@ -171,46 +220,40 @@ async fn tick(env: &Env, id: &BroadcastId) -> Result<()> {
     }
 }
 
-/// Posts one recipient's message into their conversation.
+/// Posts one recipient's message into their conversation; what to record for them.
 async fn send_one(
     env: &Env,
     (id, site, stored): (&BroadcastId, &SiteKey, &Stored),
     channel: BroadcastChannel,
     r: &Claimed,
-) -> Result<()> {
+) -> Result<Outcome> {
     let db = env.d1("DB")?;
-    let key = (r.channel.as_str(), r.address.as_str());
-    let now = http::now_ms();
-    // "STOP" since the broadcast was planned: honoured from that moment.
-    if contacts::opted_out(&db, site, channel, &r.address).await? {
-        return broadcasts::stop(&db, id.as_str(), key, Stage::OptedOut, "opted out", now).await;
-    }
     let contact = VisitorId::parse(&r.contact_id)?;
     let conversation = match channel {
         BroadcastChannel::Web => match visitors::widget_conversation(&db, site, &contact).await? {
             Some(c) => c,
             None => {
-                let reason = "their conversation in the widget was deleted";
-                return broadcasts::stop(&db, id.as_str(), key, Stage::Failed, reason, now).await;
+                return Ok(Outcome::Stopped {
+                    channel: r.channel.clone(),
+                    address: r.address.clone(),
+                    stage: Stage::Failed,
+                    reason: "their conversation in the widget was deleted",
+                })
             }
         },
         BroadcastChannel::Telegram => {
-            contact_conversation(env, site, ContactChannel::Telegram, &r.address, &contact).await?
-        }
-        BroadcastChannel::Whatsapp => {
-            // The number's own identity (never a browser's that merely claimed the number).
-            let owner = match visitors::find_contact_thread(
-                &db,
+            contact_conversation(
+                env,
                 site,
-                ContactChannel::Whatsapp,
+                ContactChannel::Telegram,
                 &r.address,
+                Some(&contact),
             )
             .await?
-            {
-                Some((owner, _)) => owner,
-                None => visitors::create(&db, site, now).await?,
-            };
-            contact_conversation(env, site, ContactChannel::Whatsapp, &r.address, &owner).await?
+        }
+        // The number's own identity (never a browser's that merely claimed the number).
+        BroadcastChannel::Whatsapp => {
+            contact_conversation(env, site, ContactChannel::Whatsapp, &r.address, None).await?
         }
     };
     let template = match channel {
@@ -251,21 +294,26 @@ async fn send_one(
         .await?;
     // The widget's message is there once stored; a channel's is sent by the outbox, which
     // reports back.
-    let stage = match channel {
-        BroadcastChannel::Web => Stage::Sent,
-        _ => Stage::Queued,
-    };
-    broadcasts::posted(&db, id.as_str(), key, &conversation, stage, now).await
+    Ok(Outcome::Posted {
+        channel: r.channel.clone(),
+        address: r.address.clone(),
+        conversation,
+        stage: match channel {
+            BroadcastChannel::Web => Stage::Sent,
+            _ => Stage::Queued,
+        },
+    })
 }
 
 /// The conversation held on a contact's own chat: the one their messages go to, else a new
-/// one under the id every opener of that chat agrees on.
+/// one under the id every opener of that chat agrees on, owned by `owner` (or by a new
+/// identity of the address).
 async fn contact_conversation(
     env: &Env,
     site: &SiteKey,
     channel: ContactChannel,
     address: &str,
-    owner: &VisitorId,
+    owner: Option<&VisitorId>,
 ) -> Result<ConversationId> {
     let db = env.d1("DB")?;
     if let Some((_, conversation)) =
@@ -273,6 +321,10 @@ async fn contact_conversation(
     {
         return Ok(conversation);
     }
+    let owner = match owner {
+        Some(o) => o.clone(),
+        None => visitors::create(&db, site, http::now_ms()).await?,
+    };
     let route = ContactRoute {
         channel,
         address: address.to_owned(),
@@ -284,7 +336,8 @@ async fn contact_conversation(
             id: Some(id.clone()),
             origin: ConversationOrigin::Agent { author: None },
             contact: Some(route),
-            ..Opening::new(site.clone(), owner.clone(), http::now_ms())
+            coalesce_index: true,
+            ..Opening::new(site.clone(), owner, http::now_ms())
         },
     )
     .await?;

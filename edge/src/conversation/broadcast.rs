@@ -18,7 +18,8 @@ const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS broadcast_marks (
   seq       INTEGER PRIMARY KEY,
   mark      TEXT NOT NULL,
-  answered  INTEGER NOT NULL DEFAULT 0
+  answered  INTEGER NOT NULL DEFAULT 0,
+  seen      INTEGER NOT NULL DEFAULT 0
 );
 CREATE TABLE IF NOT EXISTS broadcast_reports (
   broadcast  TEXT NOT NULL,
@@ -101,6 +102,23 @@ impl Marks {
                 ))
             })
             .collect()
+    }
+
+    /// The widget's visitor read up to `seq`: the broadcast messages up to it are read (once
+    /// each); whether there were any.
+    pub fn seen_up_to(&self, seq: i64) -> Result<bool> {
+        let rows: Vec<MarkRow> = self
+            .sql
+            .exec(
+                "UPDATE broadcast_marks SET seen = 1 WHERE seq <= ? AND seen = 0 RETURNING seq, mark",
+                vec![seq.into()],
+            )?
+            .to_array()?;
+        for r in &rows {
+            let mark: Mark = serde_json::from_str(&r.mark).map_err(Error::internal)?;
+            self.report(&mark, Stage::Read, None)?;
+        }
+        Ok(!rows.is_empty())
     }
 
     /// Keeps `stage` (the furthest one) for the mark's recipient until it is written to D1.

@@ -48,11 +48,13 @@ impl ConversationClient {
         Ok(self.stub.fetch_with_request(req).await?)
     }
 
-    /// Creates the conversation (idempotent).
-    pub async fn init(&self, meta: &Meta) -> Result<()> {
+    /// Creates the conversation (idempotent); with `coalesce`, its first index write waits for
+    /// the next batch instead of happening before the answer.
+    pub async fn init(&self, meta: &Meta, coalesce: bool) -> Result<()> {
         let body = serde_json::to_string(meta).map_err(Error::internal)?;
+        let path = if coalesce { "/init?coalesce" } else { "/init" };
         decode::<serde_json::Value>(
-            self.call(Method::Post, "/init", None, Some(body), false)
+            self.call(Method::Post, path, None, Some(body), false)
                 .await?,
         )
         .await?;

@@ -234,13 +234,18 @@ impl Conversation {
         let path = req.path();
         match (req.method(), path.as_str()) {
             (worker::Method::Post, "/init") => {
+                // `?coalesce`: the opener (a broadcast) does not wait for the inbox's index.
+                let coalesce = req.url()?.query() == Some("coalesce");
                 let meta: Meta = req.json().await.map_err(Error::internal)?;
                 let created = self.store.init_meta(&meta)?;
                 if created {
                     if let Some(text) = &meta.opening {
                         self.store_teaser(text)?;
                     }
-                    self.changed_now().await;
+                    match coalesce {
+                        true => self.changed().await,
+                        false => self.changed_now().await,
+                    }
                 }
                 http::json(
                     if created { 201 } else { 200 },
@@ -291,7 +296,11 @@ impl Conversation {
                     } else if stored.relays {
                         self.relay_soon().await;
                     }
-                    self.changed_now().await;
+                    // A broadcast's sender does not wait for the inbox's index either.
+                    match post.broadcast {
+                        Some(_) => self.changed().await,
+                        None => self.changed_now().await,
+                    }
                 }
                 let (message, duplicate) = (self.served(stored.message)?, stored.duplicate);
                 http::json(
@@ -552,6 +561,10 @@ impl Conversation {
             self.sockets
                 .broadcast(&self.state, &ServerFrame::Read { role, seq }, None);
             if role == Role::Agent {
+                self.changed().await;
+            }
+            // The visitor read a broadcast message in the widget: its funnel's "read".
+            if role == Role::Visitor && self.broadcasts.seen_up_to(seq.0 as i64)? {
                 self.changed().await;
             }
         }

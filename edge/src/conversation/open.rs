@@ -27,6 +27,8 @@ pub struct Opening {
     pub contact: Option<ContactRoute>,
     /// The business's first message (an agent reaching out, writing first to a contact).
     pub first_message: Option<(Principal, String)>,
+    /// The inbox's index may learn of it with the next batch (a broadcast opens thousands).
+    pub coalesce_index: bool,
     pub now: i64,
 }
 
@@ -41,6 +43,7 @@ impl Opening {
             teaser: None,
             contact: None,
             first_message: None,
+            coalesce_index: false,
             now,
         }
     }
@@ -61,7 +64,7 @@ pub async fn open(env: &Env, o: Opening) -> Result<(ConversationClient, Conversa
         contact: o.contact.clone(),
     };
     let conversation = ConversationClient::new(env, &id)?;
-    conversation.init(&meta).await?;
+    conversation.init(&meta, o.coalesce_index).await?;
     if let Some(route) = &o.contact {
         let db = env.d1("DB")?;
         visitors::map_contact_thread(

@@ -263,61 +263,66 @@ pub async fn next_due(db: &D1Database, id: &str) -> Result<Option<i64>> {
     .flatten())
 }
 
-/// Records where a recipient's message was posted (and, for the widget, that it is sent).
-pub async fn posted(
+/// Records what became of a batch of recipients, in one D1 batch.
+pub async fn record<'a>(
     db: &D1Database,
     id: &str,
-    (channel, address): (&str, &str),
-    conversation: &ConversationId,
-    stage: Stage,
+    outcomes: impl Iterator<Item = &'a crate::broadcast::send::Outcome>,
     now: i64,
 ) -> Result<()> {
-    stmt(
-        db,
-        // A recipient cancelled while its send was under way was sent all the same.
-        "UPDATE broadcast_recipients SET conversation_id = ?4,
-           stage = CASE WHEN stage IN (-1, -2) THEN stage ELSE MAX(stage, ?5) END, updated_at = ?6
-         WHERE broadcast_id = ?1 AND channel = ?2 AND address = ?3",
-        &[
-            Arg::Str(id),
-            Arg::Str(channel),
-            Arg::Str(address),
-            Arg::Str(conversation.as_str()),
-            Arg::Int(stage as i64),
-            Arg::Int(now),
-        ],
-    )?
-    .run()
-    .await?;
+    use crate::broadcast::send::Outcome;
+    let mut statements = Vec::new();
+    for o in outcomes {
+        statements.push(match o {
+            Outcome::Posted {
+                channel,
+                address,
+                conversation,
+                stage,
+            } => stmt(
+                db,
+                POSTED,
+                &[
+                    Arg::Str(id),
+                    Arg::Str(channel),
+                    Arg::Str(address),
+                    Arg::Str(conversation.as_str()),
+                    Arg::Int(*stage as i64),
+                    Arg::Int(now),
+                ],
+            )?,
+            Outcome::Stopped {
+                channel,
+                address,
+                stage,
+                reason,
+            } => stmt(
+                db,
+                STOPPED,
+                &[
+                    Arg::Str(id),
+                    Arg::Str(channel),
+                    Arg::Str(address),
+                    Arg::Int(*stage as i64),
+                    Arg::Str(reason),
+                    Arg::Int(now),
+                ],
+            )?,
+        });
+    }
+    if !statements.is_empty() {
+        db.batch(statements).await?;
+    }
     Ok(())
 }
 
-/// Ends a recipient without a send (opted out, failed before posting).
-pub async fn stop(
-    db: &D1Database,
-    id: &str,
-    (channel, address): (&str, &str),
-    stage: Stage,
-    reason: &str,
-    now: i64,
-) -> Result<()> {
-    stmt(
-        db,
-        "UPDATE broadcast_recipients SET stage = ?4, reason = ?5, updated_at = ?6
-         WHERE broadcast_id = ?1 AND channel = ?2 AND address = ?3 AND stage = 0",
-        &[
-            Arg::Str(id),
-            Arg::Str(channel),
-            Arg::Str(address),
-            Arg::Int(stage as i64),
-            Arg::Str(reason),
-            Arg::Int(now),
-        ],
-    )?
-    .run()
-    .await?;
-    Ok(())
-}
+// A recipient cancelled while its send was under way was sent all the same.
+const POSTED: &str = "UPDATE broadcast_recipients SET conversation_id = ?4,
+   stage = CASE WHEN stage IN (-1, -2) THEN stage ELSE MAX(stage, ?5) END, updated_at = ?6
+ WHERE broadcast_id = ?1 AND channel = ?2 AND address = ?3";
+
+const STOPPED: &str = "UPDATE broadcast_recipients SET stage = ?4, reason = ?5, updated_at = ?6
+ WHERE broadcast_id = ?1 AND channel = ?2 AND address = ?3 AND stage = 0";
 
 /// Moves a posted recipient forward (never back): sent, delivered, read, replied; or failed
 /// (with `reason`) if it was not delivered yet.

@@ -15,7 +15,7 @@ use worker::D1Database;
 /// Contacts read per query.
 const PAGE: i64 = 500;
 /// Statements per D1 batch.
-const BATCH: usize = 50;
+const BATCH: usize = 100;
 
 /// Where a consent came from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -84,6 +84,43 @@ pub async fn opted_out(
     .first(Some("status"))
     .await?;
     Ok(status.as_deref() == Some("out"))
+}
+
+/// Which of these (channel, address) pairs opted out.
+pub async fn opted_out_among(
+    db: &D1Database,
+    site: &SiteKey,
+    addresses: &[(&str, &str)],
+) -> Result<std::collections::HashSet<(String, String)>> {
+    #[derive(Deserialize)]
+    struct Out {
+        channel: String,
+        address: String,
+    }
+    let mut out = std::collections::HashSet::new();
+    for chunk in addresses.chunks(40) {
+        let pairs: Vec<String> = (0..chunk.len())
+            .map(|i| format!("(channel = ?{} AND address = ?{})", i * 2 + 2, i * 2 + 3))
+            .collect();
+        let mut args = vec![Arg::Str(site.as_str())];
+        for (c, a) in chunk {
+            args.push(Arg::Str(c));
+            args.push(Arg::Str(a));
+        }
+        let rows: Vec<Out> = stmt(
+            db,
+            &format!(
+                "SELECT channel, address FROM consents WHERE site_key = ?1 AND status = 'out' AND ({})",
+                pairs.join(" OR ")
+            ),
+            &args,
+        )?
+        .all()
+        .await?
+        .results()?;
+        out.extend(rows.into_iter().map(|r| (r.channel, r.address)));
+    }
+    Ok(out)
 }
 
 #[derive(Deserialize)]

@@ -12,10 +12,12 @@
 //! - host page: Lighthouse on a shop page with and without the widget, mobile and desktop,
 //!   medians of 5;
 //! - files: upload throughput through the local runtime, and drop → preview of a 5 MB photo
-//!   in Chromium.
+//!   in Chromium;
+//! - broadcasts: 10,000 recipients on WhatsApp, 1,000 on Telegram and 1,000 in the widget with
+//!   the production paces, recipients/s and the ratio to each channel's limit.
 //!
 //! Written to `target/bench/report.md`, with the figures as JSON beside it.
-//! `BENCH_ONLY=hot,scale,relays,sizes,tap,host,files` runs some sections only.
+//! `BENCH_ONLY=hot,scale,relays,sizes,tap,host,files,broadcasts` runs some sections only.
 
 use beckon_shared::proto::v1::{ClientFrame, ServerFrame};
 use beckon_tests::api::{client_id, Api, Ws};
@@ -659,6 +661,11 @@ async fn main() {
     }
     if wanted("files") {
         report.sections.push(files(&api, &edge.url).await);
+    }
+    if wanted("broadcasts") {
+        report
+            .sections
+            .push(beckon_tests::bench_broadcasts::section(&api).await);
     }
     report.publish();
     drop(edge);

@@ -35,6 +35,8 @@ pub struct Sent {
     pub template: Option<String>,
     /// A media message's kind (`image`, `video`, `document`), file (as uploaded) and filename.
     pub media: Option<(String, FormFile, Option<String>)>,
+    /// When the fake accepted it (for throughput measurements).
+    pub at: Instant,
 }
 
 struct Inner {
@@ -408,6 +410,7 @@ async fn messages(
         text,
         template,
         media,
+        at: Instant::now(),
     });
     Json(
         json!({"messaging_product": "whatsapp", "contacts": [{"input": to, "wa_id": to}],
