@@ -34,6 +34,14 @@ fn n(v: &Value) -> u64 {
     v.as_u64().unwrap_or(0)
 }
 
+/// The file a person chose in an `input[type=file]` (its `change` event).
+pub(crate) fn chosen_file(e: &Event) -> Option<web_sys::File> {
+    e.target()
+        .and_then(|t| t.dyn_into::<web_sys::HtmlInputElement>().ok())
+        .and_then(|i| i.files())
+        .and_then(|f| f.get(0))
+}
+
 fn input_value(e: &Event) -> String {
     e.target()
         .and_then(|t| t.dyn_into::<web_sys::HtmlInputElement>().ok())
@@ -238,12 +246,7 @@ fn Composer(props: &ComposerProps) -> Html {
             (draft.clone(), check.clone(), error.clone(), busy.clone());
         let (key, site) = (props.admin_key.to_string(), props.site.clone());
         Callback::from(move |e: Event| {
-            let Some(file) = e
-                .target()
-                .and_then(|t| t.dyn_into::<web_sys::HtmlInputElement>().ok())
-                .and_then(|i| i.files())
-                .and_then(|f| f.get(0))
-            else {
+            let Some(file) = chosen_file(&e) else {
                 return;
             };
             let (draft, check, error, busy, key, site) = (
@@ -465,15 +468,19 @@ fn Results(props: &ResultsProps) -> Html {
             });
         })
     };
-    let running = b
-        .as_ref()
-        .is_some_and(|v| matches!(v["status"].as_str(), Some("running" | "scheduled")));
+    // Live while it sends, and until every recipient's result came back from their channel.
+    let live = b.as_ref().is_none_or(|v| {
+        let t = &v["total"];
+        let settled = n(&t["sent"]) + n(&t["failed"]) + n(&t["opted_out"]) + n(&t["cancelled"]);
+        matches!(v["status"].as_str(), Some("running" | "scheduled"))
+            || settled < n(&t["recipients"])
+    });
     {
         let load = load.clone();
-        use_effect_with(running, move |running| {
+        use_effect_with(live, move |live| {
             load.emit(None);
-            let timer = running
-                .then(|| gloo_timers::callback::Interval::new(1000, move || load.emit(None)));
+            let timer =
+                live.then(|| gloo_timers::callback::Interval::new(1000, move || load.emit(None)));
             move || drop(timer)
         });
     }
@@ -483,11 +490,7 @@ fn Results(props: &ResultsProps) -> Html {
     let t = &v["total"];
     let total = n(&t["recipients"]);
     let settled = n(&t["sent"]) + n(&t["failed"]) + n(&t["opted_out"]) + n(&t["cancelled"]);
-    let pct = if total == 0 {
-        100
-    } else {
-        settled * 100 / total
-    };
+    let pct = (settled * 100).checked_div(total).unwrap_or(100);
     let status = v["status"].as_str().unwrap_or_default().to_owned();
     let act = |a: &'static str| {
         let load = load.clone();

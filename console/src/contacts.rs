@@ -3,6 +3,7 @@
 //! WhatsApp (the approved template while their 24-hour window is closed) or a private Telegram
 //! chat with the bot; their answers come back into the conversation.
 
+use crate::broadcasts::chosen_file;
 use crate::write_first::{self, WriteFirst};
 use beckon_client::api;
 use beckon_shared::proto::v1::{Contact, ContactChannel, ContactOutreach};
@@ -126,19 +127,13 @@ struct ImportExportProps {
 /// as CSV.
 #[function_component]
 fn ImportExport(props: &ImportExportProps) -> Html {
-    use wasm_bindgen::JsCast;
     let report = use_state(|| None::<serde_json::Value>);
     let error = use_state(|| None::<String>);
     let on_file = {
         let (report, error) = (report.clone(), error.clone());
         let (key, site) = (props.admin_key.to_string(), props.site.clone());
         Callback::from(move |e: Event| {
-            let Some(file) = e
-                .target()
-                .and_then(|t| t.dyn_into::<web_sys::HtmlInputElement>().ok())
-                .and_then(|i| i.files())
-                .and_then(|f| f.get(0))
-            else {
+            let Some(file) = chosen_file(&e) else {
                 return;
             };
             let (report, error, key, site) =

@@ -428,6 +428,30 @@ async fn write_first_to_contact(
     shown
 }
 
+/// The webhook secret of the Telegram channels the inbox tests set up.
+const UI_TG_SECRET: &str = "ui-tg-secret_0123456789abcdef01234";
+
+/// Sets up Telegram for `site`, relaying to forum `chat_id` through `tg`.
+async fn telegram_channel(
+    api: &Api,
+    site: &str,
+    tg: &beckon_tests::fakes::telegram::FakeTelegram,
+    chat_id: i64,
+) {
+    let r = api
+        .send(
+            api.admin(
+                reqwest::Method::PUT,
+                &format!("/api/v1/admin/sites/{site}/channels/telegram"),
+            )
+            .json(&json!({
+                "settings": {"kind": "telegram", "chat_id": chat_id, "api_base": tg.base},
+                "secrets": {"kind": "telegram", "bot_token": tg.token, "webhook_secret": UI_TG_SECRET}})),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{:?}", r.body);
+}
+
 /// The inbox's Contacts view: a visitor the site identified and a person who started the
 /// site's Telegram bot are listed; the agent writes first on WhatsApp (the conversation opens
 /// and the contact receives the approved template) and on Telegram (into the private chat).
@@ -464,23 +488,12 @@ async fn inbox_writes_first_to_known_contacts_on_whatsapp_and_telegram() {
     assert_eq!(identified.status, 204, "{:?}", identified.body);
     // Maria started the site's Telegram bot.
     let tg = FakeTelegram::start("777002:ui").await;
-    let r = api
-        .send(
-            api.admin(
-                reqwest::Method::PUT,
-                &format!("/api/v1/admin/sites/{site}/channels/telegram"),
-            )
-            .json(&json!({
-                "settings": {"kind": "telegram", "chat_id": -1009876543210i64, "api_base": tg.base},
-                "secrets": {"kind": "telegram", "bot_token": tg.token, "webhook_secret": "ui-tg-secret_0123456789abcdef01234"}})),
-        )
-        .await;
-    assert_eq!(r.status, 200, "{:?}", r.body);
+    telegram_channel(&api, &site, &tg, -1009876543210).await;
     let start = tg.private_update(5550003, "Maria", Some("maria_l"), "/start");
     assert_eq!(
         FakeTelegram::deliver(
             &format!("{base}/hooks/telegram/{site}"),
-            Some("ui-tg-secret_0123456789abcdef01234"),
+            Some(UI_TG_SECRET),
             &start
         )
         .await,
@@ -898,19 +911,8 @@ async fn inbox_broadcast_with_a_pdf_from_compose_to_results() {
     let site = format!("bcast-ui-{}", beckon_tests::free_port());
     api.create_site(&site).await;
     let tg = FakeTelegram::start("777003:ui-broadcast").await;
-    let secret = "ui-tg-secret_0123456789abcdef01234";
-    let r = api
-        .send(
-            api.admin(
-                reqwest::Method::PUT,
-                &format!("/api/v1/admin/sites/{site}/channels/telegram"),
-            )
-            .json(&json!({
-                "settings": {"kind": "telegram", "chat_id": -1009876543299i64, "api_base": tg.base},
-                "secrets": {"kind": "telegram", "bot_token": tg.token, "webhook_secret": secret}})),
-        )
-        .await;
-    assert_eq!(r.status, 200, "{:?}", r.body);
+    let secret = UI_TG_SECRET;
+    telegram_channel(&api, &site, &tg, -1009876543299).await;
     for u in 0..5 {
         let start = tg.private_update(6_600_000 + u, &format!("Buyer{u}"), None, "/start");
         let hook = format!("{base}/hooks/telegram/{site}");
@@ -987,12 +989,28 @@ async fn inbox_broadcast_with_a_pdf_from_compose_to_results() {
         .await
         .unwrap();
     // The progress bar reaches 100 %; the funnel shows what went out.
-    eventually(Duration::from_secs(60), "the broadcast sent", || async {
+    let started = std::time::Instant::now();
+    loop {
         let pct = text_of(&agent, ".progress-row .pct").await;
         let status = text_of(&agent, "#results-h .status").await;
-        (pct == "100 %" && status == "done").then_some(())
-    })
-    .await;
+        if pct == "100 %" && status == "done" {
+            break;
+        }
+        if started.elapsed() > Duration::from_secs(60) {
+            let list = api
+                .send(api.admin(
+                    reqwest::Method::GET,
+                    &format!("/api/v1/admin/sites/{site}/broadcasts"),
+                ))
+                .await;
+            browser::screenshot(&agent, "inbox-broadcast-stuck").await;
+            panic!(
+                "the broadcast not sent in 60 s: {pct:?} {status:?} {}",
+                list.body
+            );
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
     let funnel = agent
         .find(Locator::Css(".results svg.funnel"))
         .await

@@ -3,22 +3,17 @@
 //! their variables filled, and — for a local-time schedule — the moment it is 10:00 (say)
 //! where they are.
 
+use super::import::Fields;
 use super::vars::Text;
 use beckon_shared::proto::v1::{AudienceCount, BroadcastChannel};
 use beckon_shared::rules::tz::{civil_from_days, days_from_civil, Zone};
-use std::collections::{BTreeMap, HashSet};
+use std::collections::HashSet;
 
-/// A contact record as the planner sees it.
+/// A contact record as the planner sees it: its fields and where it can be reached.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Contact {
     pub id: String,
-    pub name: Option<String>,
-    pub email: Option<String>,
-    pub phone: Option<String>,
-    pub language: Option<String>,
-    pub time_zone: Option<String>,
-    pub tags: Vec<String>,
-    pub attributes: BTreeMap<String, String>,
+    pub fields: Fields,
     /// Their latest conversation in the widget, if they ever chatted there.
     pub web_conversation: Option<String>,
     pub telegram_chat: Option<String>,
@@ -32,23 +27,24 @@ pub struct Contact {
 impl Contact {
     /// A variable's value: the record's fields, then its custom attributes.
     pub fn value(&self, name: &str) -> Option<String> {
+        let f = &self.fields;
         match name {
-            "first_name" => self
+            "first_name" => f
                 .name
                 .as_deref()
                 .and_then(|n| n.split_whitespace().next())
                 .map(str::to_owned),
-            "name" => self.name.clone(),
-            "last_name" => self
+            "name" => f.name.clone(),
+            "last_name" => f
                 .name
                 .as_deref()
                 .and_then(|n| n.split_whitespace().nth(1).map(|_| n))
                 .and_then(|n| n.split_whitespace().last())
                 .map(str::to_owned),
-            "email" => self.email.clone(),
-            "phone" => self.phone.clone(),
-            "language" => self.language.clone(),
-            other => self.attributes.get(other).cloned(),
+            "email" => f.email.clone(),
+            "phone" => f.phone.clone(),
+            "language" => f.language.clone(),
+            other => f.attributes.get(other).cloned(),
         }
     }
 
@@ -69,6 +65,7 @@ impl Contact {
     pub fn reachable(&self, channel: BroadcastChannel) -> Option<&str> {
         match channel {
             BroadcastChannel::Whatsapp => self
+                .fields
                 .phone
                 .as_deref()
                 .filter(|_| self.whatsapp_consent == Some(true)),
@@ -164,7 +161,7 @@ pub fn recipients(
             BroadcastChannel::Whatsapp => count.whatsapp += 1,
         }
         let due_at = match plan.local_minute {
-            Some(minute) => local_due(plan.send_at, minute, c.time_zone.as_deref()),
+            Some(minute) => local_due(plan.send_at, minute, c.fields.time_zone.as_deref()),
             None => plan.send_at,
         };
         out.push(Recipient {
@@ -215,9 +212,17 @@ mod tests {
     fn contact(id: &str) -> Contact {
         Contact {
             id: id.into(),
-            name: Some(format!("{id} Example")),
+            fields: Fields {
+                name: Some(format!("{id} Example")),
+                ..Fields::default()
+            },
             ..Contact::default()
         }
+    }
+
+    fn with_phone(mut c: Contact, phone: &str) -> Contact {
+        c.fields.phone = Some(phone.into());
+        c
     }
 
     const ALL: [BroadcastChannel; 3] = [
@@ -238,16 +243,14 @@ mod tests {
             local_minute: None,
         };
         let everywhere = Contact {
-            phone: Some("4915100000001".into()),
             whatsapp_consent: Some(true),
             telegram_chat: Some("77".into()),
             web_conversation: Some("c1".into()),
-            ..contact("Ana")
+            ..with_phone(contact("Ana"), "4915100000001")
         };
         let no_opt_in = Contact {
-            phone: Some("4915100000002".into()),
             telegram_chat: Some("78".into()),
-            ..contact("Bo")
+            ..with_phone(contact("Bo"), "4915100000002")
         };
         let same_number = Contact {
             id: "Ana2".into(),
@@ -318,7 +321,7 @@ mod tests {
             web_conversation: Some("c".into()),
             ..contact("A")
         };
-        with.attributes.insert("code".into(), "X1".into());
+        with.fields.attributes.insert("code".into(), "X1".into());
         let without = |id: &str| Contact {
             web_conversation: Some("c".into()),
             ..contact(id)

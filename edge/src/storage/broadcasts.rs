@@ -384,21 +384,7 @@ pub async fn goal(
     };
     let token = crate::random::hex_id("g");
     let conv = conversation.as_str();
-    let claim = stmt(
-        db,
-        "INSERT INTO goal_credits (conversation_id, name, token, value, at)
-         SELECT ?1, ?2, ?3, ?4, ?5
-         WHERE (SELECT COUNT(*) FROM goal_credits WHERE conversation_id = ?1) < ?6
-         ON CONFLICT DO NOTHING",
-        &[
-            Arg::Str(conv),
-            Arg::Str(name),
-            Arg::Str(&token),
-            Arg::Float(value),
-            Arg::Int(now),
-            Arg::Int(beckon_shared::limits::MAX_GOALS_PER_CONVERSATION),
-        ],
-    )?;
+    let claim = super::rules::goal_claim(db, conv, name, &token, (value, now))?;
     let credit = stmt(
         db,
         "UPDATE broadcast_recipients SET goals = goals + 1, goal_value = goal_value + ?3
@@ -413,14 +399,7 @@ pub async fn goal(
         ],
     )?;
     let results = db.batch(vec![claim, credit]).await?;
-    let changed = results
-        .last()
-        .map(|r| r.meta())
-        .transpose()?
-        .flatten()
-        .and_then(|m| m.changes)
-        .unwrap_or(0);
-    Ok((changed > 0).then_some(broadcast))
+    Ok(super::rules::last_changed(&results)?.then_some(broadcast))
 }
 
 /// The funnel per channel and in all.

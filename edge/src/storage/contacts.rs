@@ -9,7 +9,6 @@ use crate::error::{Error, Result};
 use beckon_shared::proto::v1::{Audience, BroadcastChannel};
 use beckon_shared::SiteKey;
 use serde::Deserialize;
-use std::collections::BTreeMap;
 use worker::D1Database;
 
 /// Contacts read per query.
@@ -145,20 +144,18 @@ fn consent(s: Option<String>) -> Option<bool> {
 }
 
 impl Row {
-    fn attributes(&self) -> BTreeMap<String, String> {
-        serde_json::from_str(&self.attributes).unwrap_or_default()
-    }
-
     fn into_contact(self) -> Contact {
         Contact {
-            attributes: self.attributes(),
-            tags: serde_json::from_str(&self.tags).unwrap_or_default(),
+            fields: Fields {
+                attributes: serde_json::from_str(&self.attributes).unwrap_or_default(),
+                tags: serde_json::from_str(&self.tags).unwrap_or_default(),
+                name: self.name,
+                email: self.email,
+                phone: self.phone,
+                language: self.language,
+                time_zone: self.time_zone,
+            },
             id: self.id,
-            name: self.name,
-            email: self.email,
-            phone: self.phone,
-            language: self.language,
-            time_zone: self.time_zone,
             web_conversation: self.web_conversation,
             telegram_chat: self.telegram_chat,
             web_consent: consent(self.web_consent),
@@ -351,8 +348,10 @@ pub async fn apply_import(
 /// unchanged), plus where each may be reached.
 pub async fn export_csv(db: &D1Database, site: &SiteKey) -> Result<String> {
     let contacts = audience(db, site, &Audience::default()).await?;
-    let keys: std::collections::BTreeSet<&String> =
-        contacts.iter().flat_map(|c| c.attributes.keys()).collect();
+    let keys: std::collections::BTreeSet<&String> = contacts
+        .iter()
+        .flat_map(|c| c.fields.attributes.keys())
+        .collect();
     let mut w = csv::Writer::from_writer(Vec::new());
     let mut header = vec![
         "contact_id",
@@ -376,12 +375,12 @@ pub async fn export_csv(db: &D1Database, site: &SiteKey) -> Result<String> {
             .collect();
         let mut row = vec![
             c.id.clone(),
-            c.name.clone().unwrap_or_default(),
-            c.email.clone().unwrap_or_default(),
-            c.phone.clone().unwrap_or_default(),
-            c.language.clone().unwrap_or_default(),
-            c.time_zone.clone().unwrap_or_default(),
-            c.tags.join(";"),
+            c.fields.name.clone().unwrap_or_default(),
+            c.fields.email.clone().unwrap_or_default(),
+            c.fields.phone.clone().unwrap_or_default(),
+            c.fields.language.clone().unwrap_or_default(),
+            c.fields.time_zone.clone().unwrap_or_default(),
+            c.fields.tags.join(";"),
             if c.whatsapp_consent == Some(true) {
                 "yes"
             } else {
@@ -393,7 +392,7 @@ pub async fn export_csv(db: &D1Database, site: &SiteKey) -> Result<String> {
         ];
         row.extend(
             keys.iter()
-                .map(|k| c.attributes.get(*k).cloned().unwrap_or_default()),
+                .map(|k| c.fields.attributes.get(*k).cloned().unwrap_or_default()),
         );
         w.write_record(&row).map_err(Error::internal)?;
     }

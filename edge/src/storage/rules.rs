@@ -179,6 +179,45 @@ pub async fn count(
     .await
 }
 
+/// Claims goal `name` of conversation `conv` for the request holding `token`, if the
+/// conversation has fewer than `MAX_GOALS_PER_CONVERSATION` and not this one yet: the statement
+/// a batch runs before the counter it guards (a rule's, a broadcast's).
+pub(crate) fn goal_claim(
+    db: &D1Database,
+    conv: &str,
+    name: &str,
+    token: &str,
+    (value, at_ms): (f64, i64),
+) -> Result<worker::D1PreparedStatement> {
+    stmt(
+        db,
+        "INSERT INTO goal_credits (conversation_id, name, token, value, at)
+         SELECT ?1, ?2, ?3, ?4, ?5
+         WHERE (SELECT COUNT(*) FROM goal_credits WHERE conversation_id = ?1) < ?6
+         ON CONFLICT DO NOTHING",
+        &[
+            Arg::Str(conv),
+            Arg::Str(name),
+            Arg::Str(token),
+            Arg::Float(value),
+            Arg::Int(at_ms),
+            Arg::Int(beckon_shared::limits::MAX_GOALS_PER_CONVERSATION),
+        ],
+    )
+}
+
+/// Whether a batch's last statement changed a row (the counter its claim guarded).
+pub(crate) fn last_changed(results: &[worker::D1Result]) -> Result<bool> {
+    let changed = results
+        .last()
+        .map(|r| r.meta())
+        .transpose()?
+        .flatten()
+        .and_then(|m| m.changes)
+        .unwrap_or(0);
+    Ok(changed > 0)
+}
+
 /// Records a goal (and its value) credited to `rule`.
 pub async fn goal(db: &D1Database, site: &SiteKey, credit: &GoalCredit<'_>) -> Result<bool> {
     let day = day(credit.at_ms);
@@ -187,21 +226,7 @@ pub async fn goal(db: &D1Database, site: &SiteKey, credit: &GoalCredit<'_>) -> R
     // One transaction: claim (conversation, name) while the conversation has fewer than
     // `MAX_GOALS_PER_CONVERSATION`, make sure the day's row exists, and count only if this
     // request made the claim — a repeated goal, or one past the cap, changes nothing.
-    let claim = stmt(
-        db,
-        "INSERT INTO goal_credits (conversation_id, name, token, value, at)
-         SELECT ?1, ?2, ?3, ?4, ?5
-         WHERE (SELECT COUNT(*) FROM goal_credits WHERE conversation_id = ?1) < ?6
-         ON CONFLICT DO NOTHING",
-        &[
-            Arg::Str(conv),
-            Arg::Str(credit.name),
-            Arg::Str(&token),
-            Arg::Float(credit.value),
-            Arg::Int(credit.at_ms),
-            Arg::Int(beckon_shared::limits::MAX_GOALS_PER_CONVERSATION),
-        ],
-    )?;
+    let claim = goal_claim(db, conv, credit.name, &token, (credit.value, credit.at_ms))?;
     let create = stmt(
         db,
         "INSERT INTO rule_metrics (site_key, rule_id, day) VALUES (?1, ?2, ?3) ON CONFLICT DO NOTHING",
@@ -223,14 +248,7 @@ pub async fn goal(db: &D1Database, site: &SiteKey, credit: &GoalCredit<'_>) -> R
         ],
     )?;
     let results = db.batch(vec![claim, create, update]).await?;
-    let changed = results
-        .last()
-        .map(|r| r.meta())
-        .transpose()?
-        .flatten()
-        .and_then(|m| m.changes)
-        .unwrap_or(0);
-    Ok(changed > 0)
+    last_changed(&results)
 }
 
 /// A goal reached in a conversation a rule started.
