@@ -472,8 +472,11 @@ fn Results(props: &ResultsProps) -> Html {
     let live = b.as_ref().is_none_or(|v| {
         let t = &v["total"];
         let settled = n(&t["sent"]) + n(&t["failed"]) + n(&t["opted_out"]) + n(&t["cancelled"]);
-        matches!(v["status"].as_str(), Some("running" | "scheduled"))
-            || settled < n(&t["recipients"])
+        match v["status"].as_str() {
+            Some("running" | "scheduled") => true,
+            Some("done") => settled < n(&t["recipients"]),
+            _ => false,
+        }
     });
     {
         let load = load.clone();
