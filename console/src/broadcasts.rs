@@ -30,6 +30,15 @@ async fn admin(
     Ok(serde_json::from_str(&text).unwrap_or(Value::Null))
 }
 
+/// A channel's name for people.
+fn channel_label(c: &Value) -> &'static str {
+    match c.as_str() {
+        Some("whatsapp") => "WhatsApp",
+        Some("telegram") => "Telegram",
+        _ => "Website chat",
+    }
+}
+
 fn n(v: &Value) -> u64 {
     v.as_u64().unwrap_or(0)
 }
@@ -390,7 +399,7 @@ fn Composer(props: &ComposerProps) -> Html {
                     <div class="previews">
                         { for p["previews"].as_array().into_iter().flatten().map(|c| html! {
                             <figure class="channel-preview">
-                                <figcaption>{ match c["channel"].as_str() { Some("whatsapp") => "WhatsApp", Some("telegram") => "Telegram", _ => "Website chat" } }<span class="muted">{ c["form"].as_str().unwrap_or_default() }</span></figcaption>
+                                <figcaption>{ channel_label(&c["channel"]) }<span class="muted">{ c["form"].as_str().unwrap_or_default() }</span></figcaption>
                                 <p class="preview-text">{ c["text"].as_str().unwrap_or_default() }</p>
                             </figure>
                         }) }
@@ -408,39 +417,6 @@ struct ResultsProps {
     site: SiteKey,
     id: AttrValue,
     back: Callback<()>,
-}
-
-/// The funnel, as horizontal bars scaled to the recipients.
-fn funnel(t: &Value) -> Html {
-    let steps = [
-        ("Recipients", n(&t["recipients"])),
-        ("Sent", n(&t["sent"])),
-        ("Delivered", n(&t["delivered"])),
-        ("Read", n(&t["read"])),
-        ("Replied", n(&t["replied"])),
-        ("Goals", n(&t["goals"])),
-    ];
-    let max = steps.iter().map(|s| s.1).max().unwrap_or(0).max(1) as f64;
-    let label = steps
-        .iter()
-        .map(|(l, v)| format!("{v} {}", l.to_lowercase()))
-        .collect::<Vec<_>>()
-        .join(", ");
-    html! {
-        <svg class="funnel" viewBox="0 0 420 192" role="img" aria-label={format!("Funnel: {label}")}>
-            { for steps.iter().enumerate().map(|(i, (label, v))| {
-                let y = (i * 32) as f64;
-                let w = (*v as f64 / max * 260.0).max(2.0);
-                html! {
-                    <g>
-                        <text x="0" y={format!("{}", y + 19.0)} class="label">{ *label }</text>
-                        <rect x="96" y={format!("{}", y + 4.0)} width={format!("{w:.1}")} height="22" rx="4" class={format!("bar b{}", i.min(3))} />
-                        <text x={format!("{:.1}", 102.0 + w)} y={format!("{}", y + 19.0)} class="count">{ v }</text>
-                    </g>
-                }
-            }) }
-        </svg>
-    }
 }
 
 #[function_component]
@@ -530,7 +506,14 @@ fn Results(props: &ResultsProps) -> Html {
                 <p class="error" role="alert">{ e }</p>
             }
             <h3>{ "What it turned into" }</h3>
-            { funnel(t) }
+            { crate::metrics::funnel(&[
+                ("Recipients", n(&t["recipients"])),
+                ("Sent", n(&t["sent"])),
+                ("Delivered", n(&t["delivered"])),
+                ("Read", n(&t["read"])),
+                ("Replied", n(&t["replied"])),
+                ("Goals", n(&t["goals"])),
+            ]) }
             <table class="by-channel">
                 <caption>{ "Per channel" }</caption>
                 <thead><tr><th scope="col">{ "Channel" }</th><th scope="col">{ "Sent" }</th><th scope="col">{ "Delivered" }</th><th scope="col">{ "Read" }</th><th scope="col">{ "Replied" }</th><th scope="col">{ "Goals" }</th><th scope="col">{ "Failed" }</th><th scope="col">{ "Opted out" }</th></tr></thead>
@@ -539,7 +522,7 @@ fn Results(props: &ResultsProps) -> Html {
                         let f = &c["funnel"];
                         html! {
                             <tr>
-                                <th scope="row">{ match c["channel"].as_str() { Some("whatsapp") => "WhatsApp", Some("telegram") => "Telegram", _ => "Website chat" } }</th>
+                                <th scope="row">{ channel_label(&c["channel"]) }</th>
                                 <td>{ n(&f["sent"]) }</td><td>{ n(&f["delivered"]) }</td><td>{ n(&f["read"]) }</td>
                                 <td>{ n(&f["replied"]) }</td><td>{ format!("{} ({:.2})", n(&f["goals"]), f["goal_value"].as_f64().unwrap_or(0.0)) }</td>
                                 <td>{ n(&f["failed"]) }</td><td>{ n(&f["opted_out"]) }</td>

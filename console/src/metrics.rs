@@ -33,25 +33,24 @@ fn seconds(ms: Option<u64>) -> String {
     }
 }
 
-/// Horizontal funnel bars, scaled to the impressions.
-fn funnel(t: &RuleDay) -> Html {
-    let steps = [
-        ("Impressions", t.impressions),
-        ("Opens", t.opens),
-        ("Replies", t.replies),
-        ("Goals", t.goals),
-    ];
+/// Horizontal funnel bars, scaled to the first step (a rule's impressions, a broadcast's
+/// recipients).
+pub(crate) fn funnel(steps: &[(&str, u64)]) -> Html {
     let max = steps.iter().map(|s| s.1).max().unwrap_or(0).max(1) as f64;
+    let label = steps
+        .iter()
+        .map(|(l, v)| format!("{v} {}", l.to_lowercase()))
+        .collect::<Vec<_>>()
+        .join(", ");
     html! {
-        <svg class="funnel" viewBox="0 0 420 128" role="img"
-            aria-label={format!("Funnel: {} impressions, {} opens, {} replies, {} goals", t.impressions, t.opens, t.replies, t.goals)}>
+        <svg class="funnel" viewBox={format!("0 0 420 {}", steps.len() * 32)} role="img" aria-label={format!("Funnel: {label}")}>
             { for steps.iter().enumerate().map(|(i, (label, n))| {
                 let y = (i * 32) as f64;
                 let w = (*n as f64 / max * 260.0).max(2.0);
                 html! {
                     <g>
                         <text x="0" y={format!("{}", y + 19.0)} class="label">{ *label }</text>
-                        <rect x="96" y={format!("{}", y + 4.0)} width={format!("{w:.1}")} height="22" rx="4" class={format!("bar b{i}")} />
+                        <rect x="96" y={format!("{}", y + 4.0)} width={format!("{w:.1}")} height="22" rx="4" class={format!("bar b{}", i.min(3))} />
                         <text x={format!("{:.1}", 102.0 + w)} y={format!("{}", y + 19.0)} class="count">{ n }</text>
                     </g>
                 }
@@ -100,7 +99,7 @@ fn rule_card(f: &RuleFunnel) -> Html {
                 <h3 id={format!("m-{}", f.rule_id)}>{ if f.name.is_empty() { format!("{} (deleted)", f.rule_id) } else { f.name.clone() } }</h3>
                 <span class="badge neutral">{ &f.rule_id }</span>
             </header>
-            { funnel(t) }
+            { funnel(&[("Impressions", t.impressions), ("Opens", t.opens), ("Replies", t.replies), ("Goals", t.goals)]) }
             <dl class="figures">
                 <div><dt>{ "Open rate" }</dt><dd>{ percent(t.opens, t.impressions) }</dd></div>
                 <div><dt>{ "Reply rate" }</dt><dd>{ percent(t.replies, t.impressions) }</dd></div>
