@@ -507,6 +507,11 @@ async fn rate_limits_server_errors_and_a_restart_mid_broadcast_still_deliver_onc
             retry_after_secs: 1,
         });
     }
+    for _ in 0..2 {
+        shop.wa.inject(Fault::PairRateLimited {
+            retry_after_secs: 1,
+        });
+    }
     for _ in 0..5 {
         shop.tg.inject(Fault::ServerError);
         shop.wa.inject(Fault::ServerError);
@@ -573,6 +578,19 @@ async fn rate_limits_server_errors_and_a_restart_mid_broadcast_still_deliver_onc
         "{arrived} arrived, {} sent, {unknown} unknown",
         done.total.sent
     );
+    // Every injected fault was served (and retried past).
+    let served = |f: &beckon_tests::fakes::FaultQueue, what: &str| {
+        f.lock()
+            .unwrap()
+            .calls
+            .iter()
+            .filter(|c| c.1.contains(what))
+            .count()
+    };
+    assert_eq!(served(&shop.wa.faults, "PairRateLimited"), 2);
+    assert_eq!(served(&shop.wa.faults, "ServerError"), 5);
+    assert_eq!(served(&shop.tg.faults, "ServerError"), 5);
+    assert_eq!(served(&shop.tg.faults, "RateLimited"), 3);
     let calls =
         shop.tg.faults.lock().unwrap().calls.len() + shop.wa.faults.lock().unwrap().calls.len();
     println!(

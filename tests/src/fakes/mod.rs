@@ -20,6 +20,9 @@ use std::time::{Duration, Instant};
 pub enum Fault {
     /// The service's rate-limit answer, with its retry hint in seconds.
     RateLimited { retry_after_secs: u64 },
+    /// WhatsApp's per-recipient pair rate limit (131056: too many messages to this number);
+    /// other services answer it as `RateLimited`.
+    PairRateLimited { retry_after_secs: u64 },
     /// HTTP 500.
     ServerError,
     /// Hold the request without answering for this long, then drop it unprocessed.

@@ -108,7 +108,9 @@ async fn web_api(
         ));
     }
     match take_fault(&s.faults, method) {
-        Some(Fault::RateLimited { retry_after_secs }) => Err((
+        Some(
+            Fault::RateLimited { retry_after_secs } | Fault::PairRateLimited { retry_after_secs },
+        ) => Err((
             StatusCode::TOO_MANY_REQUESTS,
             [("retry-after", retry_after_secs.to_string())],
             Json(json!({"ok": false, "error": "ratelimited"})),

@@ -125,7 +125,9 @@ async fn call(
     }
     let method = method.to_ascii_lowercase();
     match take_fault(&s.faults, &method) {
-        Some(Fault::RateLimited { retry_after_secs }) => {
+        Some(
+            Fault::RateLimited { retry_after_secs } | Fault::PairRateLimited { retry_after_secs },
+        ) => {
             return (
                 StatusCode::TOO_MANY_REQUESTS,
                 Json(json!({"ok": false, "error_code": 429, "description": format!("Too Many Requests: retry after {retry_after_secs}"),

@@ -268,6 +268,9 @@ async fn messages(
         Some(Fault::RateLimited { .. }) => {
             return graph_error(400, 130429, "(#130429) Rate limit hit", "Message failed to send because there were too many messages sent from this phone number in a short period of time")
         }
+        Some(Fault::PairRateLimited { .. }) => {
+            return graph_error(400, 131056, "(#131056) (Business Account, Consumer Account) pair rate limit hit", "Message failed to send because there were too many messages sent from this phone number to the same phone number in a short period of time")
+        }
         Some(Fault::ServerError) => return graph_error(500, 2, "Service temporarily unavailable", "temporary"),
         Some(Fault::Hang(d)) => {
             tokio::time::sleep(d).await;
