@@ -165,17 +165,6 @@ impl Marks {
     }
 }
 
-fn stage(n: i64) -> Stage {
-    match n {
-        1 => Stage::Sent,
-        2 => Stage::Delivered,
-        3 => Stage::Read,
-        4 => Stage::Replied,
-        -1 => Stage::Failed,
-        _ => Stage::Queued,
-    }
-}
-
 impl Conversation {
     /// Records how far the broadcast message `seq` got, if it is one; written to D1 with the
     /// next index flush.
@@ -205,7 +194,7 @@ impl Conversation {
                 &db,
                 &r.broadcast,
                 (&r.channel, &r.address),
-                stage(r.stage),
+                Stage::from_code(r.stage),
                 r.reason.as_deref(),
                 now,
             )

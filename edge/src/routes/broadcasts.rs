@@ -49,19 +49,16 @@ pub async fn upload_file(mut req: Request, edge: &Edge, site: &SiteKey) -> Resul
         return Err(Error::code(ErrorCode::PayloadTooLarge));
     }
     let bytes = req.bytes().await?;
-    if bytes.len() as u64 > MAX_FILE_BYTES {
+    let size = bytes.len() as u64;
+    if size > MAX_FILE_BYTES {
         return Err(Error::code(ErrorCode::PayloadTooLarge));
     }
-    let sniffed = media::check(
-        &bytes[..bytes.len().min(64 * 1024)],
-        &name,
-        bytes.len() as u64,
-    )?;
+    let sniffed = media::check(&bytes[..bytes.len().min(64 * 1024)], &name, size)?;
     let holder = random::conversation_id();
     let id = random::attachment_id();
     edge.env
         .bucket(media::BUCKET)?
-        .put(media::object_key(&holder, &id), bytes.clone())
+        .put(media::object_key(&holder, &id), bytes)
         .execute()
         .await?;
     let attachment = Attachment {
@@ -69,7 +66,7 @@ pub async fn upload_file(mut req: Request, edge: &Edge, site: &SiteKey) -> Resul
         name,
         kind: sniffed.file_type,
         mime: sniffed.mime.to_owned(),
-        size: bytes.len() as u64,
+        size,
         width: sniffed.width,
         height: sniffed.height,
         url: String::new(),

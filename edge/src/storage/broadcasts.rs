@@ -26,6 +26,20 @@ pub enum Stage {
 }
 
 impl Stage {
+    /// The stage stored as `code` (an unknown code reads as queued).
+    pub fn from_code(code: i64) -> Stage {
+        match code {
+            1 => Stage::Sent,
+            2 => Stage::Delivered,
+            3 => Stage::Read,
+            4 => Stage::Replied,
+            -1 => Stage::Failed,
+            -2 => Stage::OptedOut,
+            -3 => Stage::Cancelled,
+            _ => Stage::Queued,
+        }
+    }
+
     fn name(stage: i64) -> &'static str {
         match stage {
             0 => "queued",
