@@ -12,6 +12,7 @@ use crate::broadcast::Mark;
 use crate::error::{Error, Result};
 use crate::storage::broadcasts::{self, Stage};
 use serde::Deserialize;
+use std::cell::Cell;
 use worker::SqlStorage;
 
 const SCHEMA: &str = "
@@ -32,6 +33,10 @@ CREATE TABLE IF NOT EXISTS broadcast_reports (
 
 pub struct Marks {
     sql: SqlStorage,
+    /// Whether some mark is unanswered / unseen, once known: nearly every conversation has
+    /// none, and then the message path reads nothing here.
+    unanswered: Cell<Option<bool>>,
+    unseen: Cell<Option<bool>>,
 }
 
 #[derive(Deserialize)]
@@ -52,7 +57,11 @@ struct ReportRow {
 impl Marks {
     pub fn new(sql: SqlStorage) -> Result<Marks> {
         sql.exec(SCHEMA, None)?;
-        Ok(Marks { sql })
+        Ok(Marks {
+            sql,
+            unanswered: Cell::new(None),
+            unseen: Cell::new(None),
+        })
     }
 
     /// Remembers that message `seq` is `mark`'s.
@@ -64,7 +73,32 @@ impl Marks {
                 serde_json::to_string(mark).map_err(Error::internal)?.into(),
             ],
         )?;
+        self.unanswered.set(Some(true));
+        self.unseen.set(Some(true));
         Ok(())
+    }
+
+    /// Whether any mark has `column` still 0, read once and then kept in `known`.
+    fn any_open(&self, known: &Cell<Option<bool>>, column: &str) -> Result<bool> {
+        if let Some(open) = known.get() {
+            return Ok(open);
+        }
+        #[derive(Deserialize)]
+        struct Open {
+            open: i64,
+        }
+        let rows: Vec<Open> = self
+            .sql
+            .exec(
+                &format!(
+                    "SELECT EXISTS (SELECT 1 FROM broadcast_marks WHERE {column} = 0) AS open"
+                ),
+                None,
+            )?
+            .to_array()?;
+        let open = rows.first().is_some_and(|r| r.open != 0);
+        known.set(Some(open));
+        Ok(open)
     }
 
     /// The broadcast message `seq` is, if it is one.
@@ -83,6 +117,10 @@ impl Marks {
 
     /// The broadcast messages the person has not answered yet; from now on they have.
     pub fn answer(&self) -> Result<Vec<(i64, Mark)>> {
+        if !self.any_open(&self.unanswered, "answered")? {
+            return Ok(Vec::new());
+        }
+        self.unanswered.set(Some(false));
         let rows: Vec<MarkRow> = self
             .sql
             .exec(
@@ -107,6 +145,9 @@ impl Marks {
     /// The widget's visitor read up to `seq`: the broadcast messages up to it are read (once
     /// each); whether there were any.
     pub fn seen_up_to(&self, seq: i64) -> Result<bool> {
+        if !self.any_open(&self.unseen, "seen")? {
+            return Ok(false);
+        }
         let rows: Vec<MarkRow> = self
             .sql
             .exec(
@@ -114,6 +155,8 @@ impl Marks {
                 vec![seq.into()],
             )?
             .to_array()?;
+        // Any later ones are still unseen: asked again next time.
+        self.unseen.set(None);
         for r in &rows {
             let mark: Mark = serde_json::from_str(&r.mark).map_err(Error::internal)?;
             self.report(&mark, Stage::Read, None)?;
