@@ -11,6 +11,7 @@
 pub mod auth;
 pub mod broadcast;
 pub mod channels;
+pub mod clock;
 pub mod conversation;
 pub mod error;
 pub mod http;

@@ -32,6 +32,10 @@ pub fn broadcast_id() -> BroadcastId {
     BroadcastId::from_random(bytes())
 }
 
+pub fn audience_id() -> beckon_shared::AudienceId {
+    beckon_shared::AudienceId::from_random(bytes())
+}
+
 /// A file stored outside any upload (a broadcast's).
 pub fn attachment_id() -> AttachmentId {
     AttachmentId::from_random(bytes())

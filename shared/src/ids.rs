@@ -133,6 +133,12 @@ random_id!(
     "b_"
 );
 random_id!(
+    /// A saved audience of a site's contacts: `u_` + 32 hex digits.
+    AudienceId,
+    "audience id",
+    "u_"
+);
+random_id!(
     /// A stored message: `m_` + 32 hex digits, assigned by the conversation's Durable Object.
     MessageId,
     "message id",

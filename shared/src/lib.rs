@@ -14,6 +14,6 @@ pub mod text;
 pub mod transcript;
 
 pub use ids::{
-    AttachmentId, BroadcastId, ClientMsgId, ConversationId, IdError, MessageId, RuleId, Seq,
-    SiteKey, VisitorId,
+    AttachmentId, AudienceId, BroadcastId, ClientMsgId, ConversationId, IdError, MessageId, RuleId,
+    Seq, SiteKey, VisitorId,
 };

@@ -770,77 +770,173 @@ async fn cancel_stops_within_a_batch_and_pause_resumes_where_it_left_off() {
     edge.stop();
 }
 
-#[tokio::test]
-async fn a_local_time_schedule_sends_per_time_zone() {
-    let shop = Shop::open("blocal").await;
-    // Contacts in Berlin (UTC+1 in winter), São Paulo (UTC-3) and with no zone (UTC).
-    let mut csv = String::from("name,phone,whatsapp_opt_in,time_zone\n");
-    for (i, zone) in ["Europe/Berlin", "America/Sao_Paulo", ""]
-        .iter()
-        .enumerate()
-    {
-        csv.push_str(&format!("Z{i},+{},yes,{zone}\n", phone(5000 + i)));
+/// 2026-12-01T00:00:00Z in ms: the test clock's day.
+const DEC_1: i64 = 1_796_083_200_000;
+const HOUR: i64 = 3_600_000;
+
+impl Shop {
+    /// Sets the edge's test clock (`TEST_CLOCK=on`) to `now` (ms since the epoch).
+    async fn clock(&self, now: i64) {
+        let r = self
+            .api
+            .send(
+                self.api
+                    .admin(Method::PUT, "/api/v1/admin/test-clock")
+                    .json(&json!({ "now": now })),
+            )
+            .await;
+        assert_eq!(r.status, 200, "{:?}", r.body);
     }
-    shop.import(&csv).await;
-    // The next whole minute at least 20 s away, as Berlin's local time.
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs() as i64;
-    let target = (now + 20 + 59) / 60 * 60;
-    let berlin = target + 3600;
-    let local = format!("{:02}:{:02}", berlin / 3600 % 24, berlin / 60 % 60);
+
+    /// Contacts with WhatsApp opt-in, one per zone (`""`: none), named Z0, Z1, … from
+    /// `first`.
+    async fn zoned(&self, first: usize, zones: &[&str]) {
+        let mut csv = String::from("name,phone,whatsapp_opt_in,time_zone\n");
+        for (i, zone) in zones.iter().enumerate() {
+            csv.push_str(&format!("Z{i},+{},yes,{zone}\n", phone(first + i)));
+        }
+        self.import(&csv).await;
+    }
+
+    async fn due(&self, id: &str) -> HashMap<String, i64> {
+        self.results(id)
+            .await
+            .iter()
+            .map(|r| {
+                (
+                    r["address"].as_str().unwrap().to_owned(),
+                    r["due_at"].as_i64().unwrap(),
+                )
+            })
+            .collect()
+    }
+}
+
+#[tokio::test]
+async fn a_local_time_schedule_sends_per_time_zone_and_quiet_hours_wait() {
+    // Its own edge, whose clock the test sets.
+    let edge = Edge::start_with_vars(None, &[("TEST_CLOCK", "on")]);
+    let shop = Shop::open_on(&edge.url, "blocal").await;
+    // Berlin (UTC+1 in December), São Paulo (UTC-3), Tokyo (UTC+9) and no zone (UTC).
+    shop.zoned(
+        5000,
+        &["Europe/Berlin", "America/Sao_Paulo", "Asia/Tokyo", ""],
+    )
+    .await;
+    let (berlin, sao_paulo, tokyo, utc) = (phone(5000), phone(5001), phone(5002), phone(5003));
+    shop.clock(DEC_1 + 8 * HOUR).await;
+
+    // 10:00 wherever they are: Berlin at 09:00 UTC, UTC at 10:00, São Paulo at 13:00; Tokyo's
+    // 10:00 (01:00 UTC) has passed today, so theirs is tomorrow's.
     let mut input = promo("Local ten", "LOCAL");
     input["channels"] = json!(["whatsapp"]);
-    input["schedule"] = json!({ "local_time": local });
+    input["schedule"] = json!({ "local_time": "10:00" });
     let r = shop.create(&input).await;
     assert_eq!(r.status, 201, "{:?}", r.body);
     let id = r.body["id"].as_str().unwrap().to_owned();
-    let due: HashMap<String, i64> = shop
-        .results(&id)
-        .await
-        .iter()
-        .map(|r| {
-            (
-                r["address"].as_str().unwrap().to_owned(),
-                r["due_at"].as_i64().unwrap(),
-            )
-        })
-        .collect();
-    // Berlin's moment, São Paulo's 4 hours later, UTC's 1 hour later (all on the same date
-    // or the next, whichever comes first after now).
-    assert_eq!(due[&phone(5000)], target * 1000);
-    let later = |hours: i64| {
-        let t = target + hours * 3600;
-        if t * 1000 < now * 1000 {
-            t + 86_400
-        } else {
-            t
+    let due = shop.due(&id).await;
+    assert_eq!(due[&berlin], DEC_1 + 9 * HOUR);
+    assert_eq!(due[&utc], DEC_1 + 10 * HOUR);
+    assert_eq!(due[&sao_paulo], DEC_1 + 13 * HOUR);
+    assert_eq!(due[&tokyo], DEC_1 + 25 * HOUR);
+
+    // Nothing before its time; each zone at its own.
+    let sent_by = |at: i64| {
+        let shop = &shop;
+        let due = &due;
+        async move {
+            shop.clock(at).await;
+            eventually(Duration::from_secs(90), "the zone's messages", || async {
+                let sent: Vec<String> = shop
+                    .wa
+                    .sent()
+                    .into_iter()
+                    .filter(|m| m.text.starts_with('Z'))
+                    .map(|m| m.to)
+                    .collect();
+                let expected = due.values().filter(|d| **d <= at).count();
+                (sent.len() >= expected).then_some(sent)
+            })
+            .await
         }
     };
-    assert_eq!(due[&phone(5001)], later(4) * 1000);
-    assert_eq!(due[&phone(5002)], later(1) * 1000);
-    // Berlin's goes at its moment; the others wait for theirs.
-    eventually(Duration::from_secs(120), "Berlin's message", || async {
-        shop.whatsapp_broadcasts("promo")
-            .contains(&phone(5000))
-            .then_some(())
-    })
-    .await;
-    let sent_at = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs() as i64;
-    assert!(sent_at >= target, "not before its time");
-    assert_eq!(shop.whatsapp_broadcasts("promo"), vec![phone(5000)]);
-    let b = eventually(WAIT, "Berlin's reported sent", || async {
+    // The first tick runs at once (and finds nobody due).
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert_eq!(shop.wa.sent().len(), 0);
+    let mut sent = sent_by(DEC_1 + 9 * HOUR).await;
+    assert_eq!(sent, vec![berlin.clone()]);
+    sent = sent_by(DEC_1 + 10 * HOUR).await;
+    assert_eq!(sent, vec![berlin.clone(), utc.clone()]);
+    sent = sent_by(DEC_1 + 13 * HOUR).await;
+    assert_eq!(sent, vec![berlin.clone(), utc.clone(), sao_paulo.clone()]);
+    let b = eventually(WAIT, "three reported sent", || async {
         let b = shop.broadcast(&id).await;
-        (b.total.sent == 1).then_some(b)
+        (b.total.sent == 3).then_some(b)
     })
     .await;
-    assert_eq!((b.status.as_str(), b.total.queued), ("running", 2));
-    // Cancelled, so nothing is left waiting on the shared edge.
-    assert_eq!(shop.act(&id, "cancel").await.total.cancelled, 2);
+    assert_eq!(
+        (b.status.as_str(), b.total.queued),
+        ("running", 1),
+        "Tokyo waits"
+    );
+    sent = sent_by(DEC_1 + 25 * HOUR).await;
+    assert_eq!(once_each(&sent).len(), 4);
+    eventually(WAIT, "done", || async {
+        let b = shop.broadcast(&id).await;
+        (b.status == "done").then_some(())
+    })
+    .await;
+
+    // Sent now with quiet hours 21:00–08:00 at 06:00 UTC: Tokyo (15:00) at once; Berlin
+    // (07:00) at 08:00 theirs, 07:00 UTC; UTC's at 08:00; São Paulo (03:00) at 11:00 UTC.
+    let now = DEC_1 + 30 * HOUR;
+    shop.clock(now).await;
+    let mut input = promo("Quiet", "QUIET");
+    input["channels"] = json!(["whatsapp"]);
+    input["schedule"] = json!({ "quiet_hours": { "from": "21:00", "to": "08:00" } });
+    input["whatsapp_template"] =
+        json!({"name": "promo", "language": "en_US", "parameters": ["quiet"]});
+    let r = shop.create(&input).await;
+    assert_eq!(r.status, 201, "{:?}", r.body);
+    let id = r.body["id"].as_str().unwrap().to_owned();
+    let due = shop.due(&id).await;
+    // (the clock runs on from `now`)
+    assert!((now..now + 10_000).contains(&due[&tokyo]), "{}", due[&tokyo] - now);
+    assert_eq!(due[&berlin], DEC_1 + 31 * HOUR);
+    assert_eq!(due[&utc], DEC_1 + 32 * HOUR);
+    assert_eq!(due[&sao_paulo], DEC_1 + 35 * HOUR);
+    let quiet = |at: i64| {
+        let shop = &shop;
+        let due = &due;
+        async move {
+            shop.clock(at).await;
+            eventually(Duration::from_secs(90), "the quiet broadcast", || async {
+                let sent: Vec<String> = shop
+                    .wa
+                    .sent()
+                    .into_iter()
+                    .filter(|m| m.text == "quiet")
+                    .map(|m| m.to)
+                    .collect();
+                let expected = due.values().filter(|d| **d <= at).count();
+                (sent.len() >= expected).then_some(sent)
+            })
+            .await
+        }
+    };
+    assert_eq!(quiet(now).await, vec![tokyo.clone()]);
+    assert_eq!(
+        quiet(DEC_1 + 31 * HOUR).await,
+        vec![tokyo.clone(), berlin.clone()]
+    );
+    assert_eq!(quiet(DEC_1 + 35 * HOUR).await.len(), 4);
+
+    // Quiet hours are checked like the rest.
+    let mut bad = promo("Bad quiet", "BADQ");
+    bad["schedule"] = json!({ "quiet_hours": { "from": "21:00", "to": "21:00" } });
+    let r = shop.create(&bad).await;
+    assert_eq!(r.status, 400, "{:?}", r.body);
+    edge.stop();
 }
 
 #[tokio::test]
@@ -1060,4 +1156,252 @@ async fn deliveries_reads_replies_and_goals_fill_the_funnel() {
         topic.iter().any(|t| t.contains("Yes please, size M")),
         "{topic:?}"
     );
+}
+
+#[tokio::test]
+async fn saved_audiences_contacts_search_and_the_widget_mute() {
+    let shop = Shop::open("baud").await;
+    shop.import(
+        "name,phone,whatsapp_opt_in,tags,plan,language\n\
+         Ana Pro,+4915100007001,yes,vip;customer,pro,pt-BR\n\
+         Bo Basic,+4915100007002,yes,vip,basic,en\n\
+         Cy Pro,+4915100007003,no,customer,pro,en\n\
+         Di 50%_off,+4915100007004,yes,vip,pro,de\n",
+    )
+    .await;
+    shop.bot_contacts(8_700_000, 2).await;
+    let web = shop.web_visitor(Some("Eve Web")).await;
+
+    // The live count of an unsaved filter.
+    let count = |filter: Value| {
+        let shop = &shop;
+        async move {
+            let r = shop
+                .api
+                .send(shop.admin(Method::POST, "audience-counts").json(&filter))
+                .await;
+            assert_eq!(r.status, 200, "{:?}", r.body);
+            r.body
+        }
+    };
+    let vip = count(json!({"tags": ["vip"]})).await;
+    assert_eq!(
+        (vip["contacts"].as_u64(), vip["whatsapp"].as_u64()),
+        (Some(3), Some(3))
+    );
+    let pro = count(json!({"attributes": {"plan": "pro"}})).await;
+    assert_eq!(
+        (
+            pro["contacts"].as_u64(),
+            pro["whatsapp"].as_u64(),
+            pro["unreachable"].as_u64()
+        ),
+        (Some(3), Some(2), Some(1))
+    );
+    let on_telegram = count(json!({"reachable_on": ["telegram"]})).await;
+    assert_eq!(
+        (
+            on_telegram["contacts"].as_u64(),
+            on_telegram["telegram"].as_u64()
+        ),
+        (Some(2), Some(2))
+    );
+    let pt = count(json!({"language": "pt"})).await;
+    assert_eq!(pt["contacts"], 1);
+
+    // Saved, listed, renamed, used by a broadcast, deleted.
+    let r = shop
+        .api
+        .send(shop.admin(Method::POST, "audiences").json(&json!({
+            "name": "Pro on WhatsApp",
+            "filter": {"attributes": {"plan": "pro"}, "reachable_on": ["whatsapp"]}
+        })))
+        .await;
+    assert_eq!(r.status, 201, "{:?}", r.body);
+    assert_eq!(
+        (
+            r.body["reach"]["contacts"].as_u64(),
+            r.body["reach"]["whatsapp"].as_u64()
+        ),
+        (Some(2), Some(2))
+    );
+    let id = r.body["id"].as_str().unwrap().to_owned();
+    let again = shop
+        .api
+        .send(
+            shop.admin(Method::POST, "audiences")
+                .json(&json!({"name": "Pro on WhatsApp"})),
+        )
+        .await;
+    assert_eq!(again.status, 409, "{:?}", again.body);
+    let too_many = shop
+        .api
+        .send(shop.admin(Method::POST, "audiences").json(&json!({
+            "name": "Tags", "filter": {"tags": (0..21).map(|i| format!("t{i}")).collect::<Vec<_>>()}
+        })))
+        .await;
+    assert_eq!(too_many.status, 400, "{:?}", too_many.body);
+    assert!(too_many.body["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("at most 20 tags"));
+    let r = shop.api.send(shop.admin(Method::GET, "audiences")).await;
+    assert_eq!(r.body["audiences"][0]["name"], "Pro on WhatsApp");
+    let r = shop
+        .api
+        .send(shop.admin(Method::PUT, &format!("audiences/{id}")).json(&json!({
+            "name": "Pro customers", "filter": {"attributes": {"plan": "pro"}, "reachable_on": ["whatsapp"]}
+        })))
+        .await;
+    assert_eq!(
+        (r.status, r.body["name"].as_str()),
+        (200, Some("Pro customers"))
+    );
+
+    let mut input = promo("To pros", "PROS");
+    input["channels"] = json!(["whatsapp"]);
+    input["audience_id"] = json!(id);
+    let both = {
+        let mut b = input.clone();
+        b["audience"] = json!({"tags": ["vip"]});
+        shop.create(&b).await
+    };
+    assert_eq!(both.status, 400, "{:?}", both.body);
+    let unknown = {
+        let mut u = input.clone();
+        u["audience_id"] = json!("u_00000000000000000000000000000000");
+        shop.create(&u).await
+    };
+    assert_eq!(unknown.status, 404, "{:?}", unknown.body);
+    let r = shop.create(&input).await;
+    assert_eq!(r.status, 201, "{:?}", r.body);
+    let bid = r.body["id"].as_str().unwrap().to_owned();
+    let mut to: Vec<String> = shop
+        .results(&bid)
+        .await
+        .iter()
+        .map(|r| r["address"].as_str().unwrap().to_owned())
+        .collect();
+    to.sort();
+    assert_eq!(to, vec!["4915100007001", "4915100007004"]);
+    let r = shop
+        .api
+        .send(shop.admin(Method::DELETE, &format!("audiences/{id}")))
+        .await;
+    assert_eq!(r.status, 204);
+    let r = shop
+        .api
+        .send(shop.admin(Method::GET, &format!("audiences/{id}")))
+        .await;
+    assert_eq!(r.status, 404);
+
+    // Contacts: search (a `%` or `_` is itself), tag, with their consents.
+    let list = |query: &str| {
+        let shop = &shop;
+        let query = query.to_owned();
+        async move {
+            let r = shop
+                .api
+                .send(shop.admin(Method::GET, &format!("contacts?{query}")))
+                .await;
+            assert_eq!(r.status, 200, "{:?}", r.body);
+            r.body["contacts"].as_array().unwrap().clone()
+        }
+    };
+    let names = |v: &[Value]| -> Vec<String> {
+        let mut n: Vec<String> = v
+            .iter()
+            .map(|c| c["name"].as_str().unwrap_or_default().to_owned())
+            .collect();
+        n.sort();
+        n
+    };
+    assert_eq!(names(&list("q=pro").await), vec!["Ana Pro", "Cy Pro"]);
+    assert_eq!(names(&list("q=50%25_").await), vec!["Di 50%_off"]);
+    assert_eq!(names(&list("q=%2B4915100007002").await), vec!["Bo Basic"]);
+    assert_eq!(
+        names(&list("tag=customer").await),
+        vec!["Ana Pro", "Cy Pro"]
+    );
+    let ana = &list("q=Ana").await[0];
+    assert_eq!(ana["tags"], json!(["customer", "vip"]));
+    assert_eq!(
+        (
+            ana["consents"][0]["channel"].as_str(),
+            ana["consents"][0]["status"].as_str(),
+            ana["consents"][0]["source"].as_str()
+        ),
+        (Some("whatsapp"), Some("in"), Some("import"))
+    );
+    let page = shop
+        .api
+        .send(shop.admin(Method::GET, "contacts?limit=2"))
+        .await;
+    assert_eq!(page.body["contacts"].as_array().unwrap().len(), 2);
+    let before = page.body["next_before"].as_i64().expect("a next page");
+    let rest = list(&format!("before={before}&limit=200")).await;
+    assert_eq!(rest.len(), 7 - 2, "the other contacts, none twice");
+    for bad in ["limit=0", "limit=201", "before=soon"] {
+        let r = shop
+            .api
+            .send(shop.admin(Method::GET, &format!("contacts?{bad}")))
+            .await;
+        assert_eq!(r.status, 400, "{bad}: {:?}", r.body);
+    }
+
+    // The widget's mute: recorded as the visitor's consent, honoured by the next broadcast,
+    // undone by unmuting; only with the visitor's own token, of this site.
+    let mute = |muted: Option<bool>, token: &str| {
+        let shop = &shop;
+        let token = token.to_owned();
+        async move {
+            let path = format!("/api/v1/sites/{}/announcements", shop.site);
+            let req = match muted {
+                Some(m) => shop.api.put(&path).json(&json!({ "muted": m })),
+                None => shop.api.get(&path),
+            };
+            shop.api.send(req.bearer_auth(token)).await
+        }
+    };
+    let web_preview = || async {
+        let r = shop
+            .api
+            .send(shop.admin(Method::POST, "broadcast-previews").json(&json!({
+                "name": "Web", "text": "Hello", "channels": ["web"]
+            })))
+            .await;
+        assert_eq!(r.status, 200, "{:?}", r.body);
+        (
+            r.body["count"]["web"].as_u64().unwrap(),
+            r.body["count"]["opted_out"].as_u64().unwrap(),
+        )
+    };
+    assert_eq!(mute(None, &web.visitor_token).await.body["muted"], false);
+    assert_eq!(web_preview().await, (1, 0));
+    let r = mute(Some(true), &web.visitor_token).await;
+    assert_eq!((r.status, r.body["muted"].as_bool()), (200, Some(true)));
+    assert_eq!(mute(None, &web.visitor_token).await.body["muted"], true);
+    assert_eq!(web_preview().await, (0, 1));
+    let eve = &list("q=Eve").await[0];
+    assert_eq!(
+        (
+            eve["consents"][0]["status"].as_str(),
+            eve["consents"][0]["source"].as_str()
+        ),
+        (Some("out"), Some("widget"))
+    );
+    mute(Some(false), &web.visitor_token).await;
+    assert_eq!(web_preview().await, (1, 0));
+    assert_eq!(mute(None, "not-a-token").await.status, 401);
+    assert_eq!(mute(Some(true), &web.visitor_token).await.status, 200);
+    let r = shop
+        .api
+        .send(
+            shop.api
+                .put(&format!("/api/v1/sites/{}/announcements", shop.site))
+                .bearer_auth(&web.visitor_token)
+                .json(&json!({"muted": "yes"})),
+        )
+        .await;
+    assert_eq!(r.status, 400, "{:?}", r.body);
 }

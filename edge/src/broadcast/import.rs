@@ -14,10 +14,10 @@ use std::collections::{BTreeMap, HashMap};
 pub const MAX_ROWS: usize = 10_000;
 /// Largest file.
 pub const MAX_BYTES: usize = 5 * 1024 * 1024;
-const MAX_TAGS: usize = 20;
-const MAX_TAG_CHARS: usize = 40;
-const MAX_ATTRIBUTES: usize = 20;
-const MAX_ATTRIBUTE_CHARS: usize = 200;
+pub const MAX_TAGS: usize = 20;
+pub const MAX_TAG_CHARS: usize = 40;
+pub const MAX_ATTRIBUTES: usize = 20;
+pub const MAX_ATTRIBUTE_CHARS: usize = 200;
 
 /// A contact record's importable fields.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]

@@ -5,7 +5,7 @@
 
 use super::import::Fields;
 use super::vars::Text;
-use beckon_shared::proto::v1::{AudienceCount, BroadcastChannel};
+use beckon_shared::proto::v1::{Audience, AudienceCount, BroadcastChannel, Reach};
 use beckon_shared::rules::tz::{civil_from_days, days_from_civil, Zone};
 use std::collections::HashSet;
 
@@ -95,6 +95,8 @@ pub struct Plan<'a> {
     pub send_at: i64,
     /// Minutes after local midnight, for a local-time schedule.
     pub local_minute: Option<u32>,
+    /// Local quiet hours, minutes after midnight from and to.
+    pub quiet: Option<(u32, u32)>,
 }
 
 /// Why a broadcast cannot be planned as it is.
@@ -160,10 +162,14 @@ pub fn recipients(
             BroadcastChannel::Telegram => count.telegram += 1,
             BroadcastChannel::Whatsapp => count.whatsapp += 1,
         }
-        let due_at = match plan.local_minute {
-            Some(minute) => local_due(plan.send_at, minute, c.fields.time_zone.as_deref()),
+        let zone = c.fields.time_zone.as_deref();
+        let mut due_at = match plan.local_minute {
+            Some(minute) => local_due(plan.send_at, minute, zone),
             None => plan.send_at,
         };
+        if let Some((from, to)) = plan.quiet {
+            due_at = after_quiet(due_at, (from, to), zone);
+        }
         out.push(Recipient {
             contact_id: c.id.clone(),
             channel,
@@ -176,6 +182,89 @@ pub fn recipients(
     match missing {
         Some(m) => Err(m),
         None => Ok((out, count)),
+    }
+}
+
+/// Why `audience` is not a filter we take, if it is not.
+pub fn check_filter(a: &Audience) -> Result<(), String> {
+    use super::import::{MAX_ATTRIBUTES, MAX_ATTRIBUTE_CHARS, MAX_TAGS, MAX_TAG_CHARS};
+    let line = |s: &str, max: usize| s.chars().count() <= max && !s.chars().any(char::is_control);
+    if a.tags.len() > MAX_TAGS || !a.tags.iter().all(|t| line(t, MAX_TAG_CHARS)) {
+        return Err(format!(
+            "audience.tags: at most {MAX_TAGS} tags of at most {MAX_TAG_CHARS} characters each"
+        ));
+    }
+    if a.language.as_deref().is_some_and(|l| !line(l, 35)) {
+        return Err("audience.language must be a language tag like pt or pt-BR".into());
+    }
+    if a.attributes.len() > MAX_ATTRIBUTES
+        || !a
+            .attributes
+            .iter()
+            .all(|(k, v)| !k.is_empty() && line(k, 60) && line(v, MAX_ATTRIBUTE_CHARS))
+    {
+        return Err(format!(
+            "audience.attributes: at most {MAX_ATTRIBUTES} custom fields, each a name and one line of at most {MAX_ATTRIBUTE_CHARS} characters"
+        ));
+    }
+    Ok(())
+}
+
+/// Whether a contact passes the filters of `audience` that the database does not apply:
+/// custom fields, and a channel they can be reached on.
+pub fn matches(audience: &Audience, c: &Contact) -> bool {
+    audience
+        .attributes
+        .iter()
+        .all(|(k, v)| c.fields.attributes.get(k) == Some(v))
+        && (audience.reachable_on.is_empty()
+            || !c.opted_out()
+                && audience
+                    .reachable_on
+                    .iter()
+                    .any(|ch| c.reachable(*ch).is_some()))
+}
+
+/// Who `contacts` are and where each can be reached (one person may count on several
+/// channels).
+pub fn reach(contacts: &[Contact]) -> Reach {
+    let mut r = Reach::default();
+    for c in contacts {
+        r.contacts += 1;
+        if c.opted_out() {
+            r.opted_out += 1;
+            continue;
+        }
+        let on = |ch| c.reachable(ch).is_some();
+        let (web, tg, wa) = (
+            on(BroadcastChannel::Web),
+            on(BroadcastChannel::Telegram),
+            on(BroadcastChannel::Whatsapp),
+        );
+        r.web += u32::from(web);
+        r.telegram += u32::from(tg);
+        r.whatsapp += u32::from(wa);
+        r.unreachable += u32::from(!(web || tg || wa));
+    }
+    r
+}
+
+/// `due` (ms), or — when it falls inside the quiet hours `from`..`to` (minutes after local
+/// midnight, across midnight when `from` > `to`) in `zone` — the moment they end there.
+pub fn after_quiet(due: i64, (from, to): (u32, u32), zone: Option<&str>) -> i64 {
+    let offset = zone
+        .and_then(Zone::parse)
+        .map_or(0, |z| z.offset_at(due.div_euclid(1000)));
+    let minute = ((due.div_euclid(1000) + offset).rem_euclid(86_400) / 60) as u32;
+    let quiet = if from < to {
+        (from..to).contains(&minute)
+    } else {
+        minute >= from || minute < to
+    };
+    if quiet {
+        local_due(due, to, zone)
+    } else {
+        due
     }
 }
 
@@ -241,6 +330,7 @@ mod tests {
             parameters: &params,
             send_at: 1_000,
             local_minute: None,
+            quiet: None,
         };
         let everywhere = Contact {
             whatsapp_consent: Some(true),
@@ -316,6 +406,7 @@ mod tests {
             parameters: &[],
             send_at: 0,
             local_minute: None,
+            quiet: None,
         };
         let mut with = Contact {
             web_conversation: Some("c".into()),
@@ -369,5 +460,70 @@ mod tests {
         assert_eq!(parse_local_time("24:00"), None);
         assert_eq!(parse_local_time("9:00"), None);
         assert_eq!(parse_local_time("09:30"), Some(570));
+    }
+
+    #[test]
+    fn quiet_hours_wait_until_they_end_where_the_person_is() {
+        let start = days_from_civil(2026, 12, 1) * 86_400_000;
+        let h = 3_600_000;
+        let night = (21 * 60, 8 * 60);
+        // 06:00 UTC: 07:00 in Berlin (quiet until 08:00 there, 07:00 UTC), 15:00 in Tokyo.
+        assert_eq!(
+            after_quiet(start + 6 * h, night, Some("Europe/Berlin")),
+            start + 7 * h
+        );
+        assert_eq!(
+            after_quiet(start + 6 * h, night, Some("Asia/Tokyo")),
+            start + 6 * h
+        );
+        assert_eq!(after_quiet(start + 6 * h, night, None), start + 8 * h);
+        // 03:00 in São Paulo: 08:00 there is 11:00 UTC.
+        assert_eq!(
+            after_quiet(start + 6 * h, night, Some("America/Sao_Paulo")),
+            start + 11 * h
+        );
+        // 22:00 UTC: tomorrow 08:00.
+        assert_eq!(after_quiet(start + 22 * h, night, None), start + 32 * h);
+        // Within a day (12:00–14:00): 13:00 waits until 14:00, 14:00 does not wait.
+        let lunch = (12 * 60, 14 * 60);
+        assert_eq!(after_quiet(start + 13 * h, lunch, None), start + 14 * h);
+        assert_eq!(after_quiet(start + 14 * h, lunch, None), start + 14 * h);
+    }
+
+    #[test]
+    fn audience_filters_on_fields_and_reach() {
+        let mut vip = Contact {
+            telegram_chat: Some("7".into()),
+            ..contact("A")
+        };
+        vip.fields.attributes.insert("plan".into(), "pro".into());
+        let plain = Contact {
+            web_conversation: Some("c".into()),
+            ..contact("B")
+        };
+        let stopped = Contact {
+            telegram_consent: Some(false),
+            ..vip.clone()
+        };
+        let mut pro = Audience::default();
+        pro.attributes.insert("plan".into(), "pro".into());
+        assert!(matches(&pro, &vip) && !matches(&pro, &plain));
+        let on_telegram = Audience {
+            reachable_on: vec![BroadcastChannel::Telegram],
+            ..Audience::default()
+        };
+        assert!(matches(&on_telegram, &vip));
+        assert!(!matches(&on_telegram, &plain) && !matches(&on_telegram, &stopped));
+        assert_eq!(
+            reach(&[vip, plain, stopped, contact("C")]),
+            Reach {
+                contacts: 4,
+                web: 1,
+                telegram: 1,
+                whatsapp: 0,
+                unreachable: 1,
+                opted_out: 1
+            }
+        );
     }
 }

@@ -11,6 +11,7 @@
 
 use super::{client_msg_id, Mark, Stored, TemplateSend};
 use crate::channels::ContactRoute;
+use crate::clock::Clock;
 use crate::conversation::client::ConversationClient;
 use crate::conversation::{self, Opening, PostRequest, Principal};
 use crate::error::{Error, Result};
@@ -130,7 +131,8 @@ async fn tick(env: &Env, id: &BroadcastId) -> Result<()> {
     let Some(row) = broadcasts::by_id(&db, id.as_str()).await? else {
         return Ok(());
     };
-    let now = http::now_ms();
+    let clock = Clock::read(env).await?;
+    let now = clock.now();
     match row.status.as_str() {
         "scheduled" if now >= row.send_at => {
             broadcasts::set_status(&db, id.as_str(), &["scheduled"], "running", now).await?;
@@ -161,7 +163,7 @@ async fn tick(env: &Env, id: &BroadcastId) -> Result<()> {
             .map(|r| (r.channel.as_str(), r.address.as_str()))
             .collect();
         let stopped = contacts::opted_out_among(&db, &site, &addresses).await?;
-        let now = http::now_ms();
+        let now = clock.now();
         let sends = chunk.iter().filter_map(|r| {
             let channel = BroadcastChannel::parse(&r.channel)?;
             if stopped.contains(&(r.channel.clone(), r.address.clone())) {
@@ -209,7 +211,7 @@ async fn tick(env: &Env, id: &BroadcastId) -> Result<()> {
     if claimed.len() as i64 == BATCH {
         return enqueue(env, id, 0).await;
     }
-    let now = http::now_ms();
+    let now = clock.now();
     match broadcasts::next_due(&db, id.as_str()).await? {
         None => {
             broadcasts::set_status(&db, id.as_str(), &["running"], "done", now).await?;

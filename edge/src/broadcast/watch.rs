@@ -5,6 +5,7 @@
 //! claimed before they are sent).
 
 use super::send;
+use crate::clock::Clock;
 use crate::error::{Error, Result};
 use crate::http;
 use crate::storage::broadcasts;
@@ -70,12 +71,12 @@ impl BroadcastWatch {
         let Some(row) = broadcasts::by_id(&db, id.as_str()).await? else {
             return Ok(());
         };
-        let now = http::now_ms();
+        let clock = Clock::read(&self.env).await?;
         match row.status.as_str() {
-            "scheduled" if row.send_at > now => self.arm(row.send_at).await,
+            "scheduled" if row.send_at > clock.now() => self.arm(clock.real(row.send_at)).await,
             "scheduled" | "running" => {
                 send::enqueue(&self.env, &id, 0).await?;
-                self.arm(now + WATCH_MS).await
+                self.arm(http::now_ms() + WATCH_MS).await
             }
             // Paused (resuming watches again), cancelled or done.
             _ => Ok(()),

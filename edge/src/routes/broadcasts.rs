@@ -8,6 +8,7 @@ use crate::broadcast::plan::{self, Plan};
 use crate::broadcast::vars::Text;
 use crate::broadcast::{import, send, watch, Stored};
 use crate::channels::Config;
+use crate::clock::Clock;
 use crate::error::{Error, Result};
 use crate::http::{self, Edge};
 use crate::storage::broadcasts::{self, Row};
@@ -76,12 +77,35 @@ pub async fn upload_file(mut req: Request, edge: &Edge, site: &SiteKey) -> Resul
     http::json(201, &BroadcastFile { attachment })
 }
 
+/// `PUT /api/v1/admin/test-clock` `{"now": ms}`: from now on the clock of scheduled work
+/// ([`crate::clock`]) reads `now`, and runs on from there. Not found unless the deployment
+/// sets `TEST_CLOCK=on`.
+pub async fn set_test_clock(mut req: Request, edge: &Edge) -> Result<Response> {
+    if !crate::clock::settable(&edge.env) {
+        return Err(Error::code(ErrorCode::NotFound));
+    }
+    authenticate(&req, edge).await?;
+    #[derive(serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct Body {
+        now: i64,
+    }
+    let body: Body = http::read_json(&mut req).await?;
+    if body.now <= 0 {
+        return Err(Error::bad_request("now must be ms since the epoch"));
+    }
+    crate::storage::test_clock::set(&edge.db()?, body.now - http::now_ms()).await?;
+    http::json(200, &json!({ "now": body.now }))
+}
+
 /// A broadcast input that passed every check, with its recipients.
 struct Checked {
     stored: Stored,
     recipients: Vec<plan::Recipient>,
     count: AudienceCount,
     send_at: i64,
+    /// The clock of scheduled work ([`crate::clock`]) when it was checked.
+    now: i64,
 }
 
 /// Checks `input` in full — channels set up, files within each channel's limits, the WhatsApp
@@ -161,7 +185,7 @@ async fn check(edge: &Edge, site: &SiteKey, input: BroadcastInput) -> Result<Che
             Config::Slack(_) => {}
         }
     }
-    let now = edge.now;
+    let now = Clock::read(&edge.env).await?.now();
     let send_at = input.schedule.at.unwrap_or(now).max(now);
     if send_at > now + MAX_AHEAD_MS {
         return bad("schedule.at is more than 90 days ahead".into());
@@ -173,13 +197,31 @@ async fn check(edge: &Edge, site: &SiteKey, input: BroadcastInput) -> Result<Che
             })?),
             None => None,
         };
-    let contacts = contacts::audience(&db, site, &input.audience).await?;
+    let quiet = match &input.schedule.quiet_hours {
+        Some(q) => {
+            let from = plan::parse_local_time(&q.from);
+            let to = plan::parse_local_time(&q.to);
+            match (from, to) {
+                (Some(f), Some(t)) if f != t => Some((f, t)),
+                (Some(_), Some(_)) => {
+                    return bad("schedule.quiet_hours.from and .to must differ".into())
+                }
+                _ => {
+                    return bad("schedule.quiet_hours.from and .to must be times like 21:00".into())
+                }
+            }
+        }
+        None => None,
+    };
+    let contacts =
+        super::audiences::contacts(&db, site, &input.audience, input.audience_id.as_ref()).await?;
     let plan = Plan {
         channels: &input.channels,
         text: &text,
         parameters: &parameters,
         send_at,
         local_minute,
+        quiet,
     };
     let (recipients, count) = plan::recipients(&plan, &contacts).map_err(|m| {
         Error::bad_request(format!(
@@ -196,6 +238,7 @@ async fn check(edge: &Edge, site: &SiteKey, input: BroadcastInput) -> Result<Che
         recipients,
         count,
         send_at,
+        now,
     })
 }
 
@@ -306,7 +349,7 @@ pub async fn create(mut req: Request, edge: &Edge, site: &SiteKey) -> Result<Res
         }
     }
     let id = random::broadcast_id();
-    let status = if checked.send_at > edge.now {
+    let status = if checked.send_at > checked.now {
         "scheduled"
     } else {
         "running"

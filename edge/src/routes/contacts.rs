@@ -18,14 +18,52 @@ use beckon_shared::{SiteKey, VisitorId};
 use serde_json::json;
 use worker::{Request, Response};
 
-/// `GET /api/v1/admin/sites/{site}/contacts`.
+/// The most contacts one page lists.
+const MAX_PAGE: i64 = 200;
+
+/// `GET /api/v1/admin/sites/{site}/contacts?q=&tag=&before=&limit=`: most recently seen
+/// first; `next_before` continues the list.
 pub async fn list(req: &Request, edge: &Edge, site: &SiteKey) -> Result<Response> {
     authenticate(req, edge).await?;
     let db = edge.db()?;
     sites::require(&db, site).await?;
+    let q = http::query(req)?;
+    let text = |name: &str, max: usize| -> Result<Option<String>> {
+        match q.get(name).map(|v| v.trim()).filter(|v| !v.is_empty()) {
+            Some(v) if v.chars().count() > max || v.chars().any(char::is_control) => {
+                Err(Error::bad_request(format!(
+                    "{name} must be one line of at most {max} characters"
+                )))
+            }
+            v => Ok(v.map(str::to_owned)),
+        }
+    };
+    let number = |name: &str| -> Result<Option<i64>> {
+        q.get(name)
+            .map(|v| {
+                v.parse::<i64>()
+                    .map_err(|_| Error::bad_request(format!("{name} must be a whole number")))
+            })
+            .transpose()
+    };
+    let limit = number("limit")?.unwrap_or(100);
+    if !(1..=MAX_PAGE).contains(&limit) {
+        return Err(Error::bad_request(format!("limit must be 1 to {MAX_PAGE}")));
+    }
+    let query = visitors::ContactQuery {
+        // Numbers are kept without their `+`.
+        search: text("q", 100)?.map(|s| s.trim_start_matches('+').to_owned()),
+        tag: text("tag", 40)?.map(|t| t.to_lowercase()),
+        before: number("before")?,
+        limit,
+    };
+    let contacts = visitors::contacts(&db, site, &query).await?;
+    let next_before = (contacts.len() as i64 == limit)
+        .then(|| contacts.last().map(|c| c.last_seen_at))
+        .flatten();
     http::json(
         200,
-        &json!({ "contacts": visitors::contacts(&db, site, 200).await? }),
+        &json!({ "contacts": contacts, "next_before": next_before }),
     )
 }
 

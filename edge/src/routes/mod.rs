@@ -2,6 +2,7 @@
 //! natively, and checked against the OpenAPI document), and [`handle`] runs it.
 
 mod admin;
+mod audiences;
 mod broadcasts;
 mod channels;
 mod contacts;
@@ -17,7 +18,9 @@ use crate::error::{Error, Result};
 use crate::http::{self, Edge};
 use beckon_shared::proto::v1::BroadcastAction;
 use beckon_shared::proto::v1::{paths, ChannelKind, ErrorCode};
-use beckon_shared::{AttachmentId, BroadcastId, ConversationId, RuleId, SiteKey, VisitorId};
+use beckon_shared::{
+    AttachmentId, AudienceId, BroadcastId, ConversationId, RuleId, SiteKey, VisitorId,
+};
 use worker::{Context, Env, Method, Request, Response};
 
 /// Every endpoint the Worker serves (static files are served by the assets binding before
@@ -77,6 +80,14 @@ pub enum Route {
     AdminDeleteContact(SiteKey, VisitorId),
     AdminImportContacts(SiteKey),
     AdminExportContacts(SiteKey),
+    AdminListAudiences(SiteKey),
+    AdminCreateAudience(SiteKey),
+    AdminGetAudience(SiteKey, AudienceId),
+    AdminReplaceAudience(SiteKey, AudienceId),
+    AdminDeleteAudience(SiteKey, AudienceId),
+    AdminCountAudience(SiteKey),
+    AdminTestClock,
+    Announcements(SiteKey),
     AdminListBroadcasts(SiteKey),
     AdminCreateBroadcast(SiteKey),
     AdminPreviewBroadcast(SiteKey),
@@ -112,6 +123,8 @@ pub fn resolve(method: &Method, path: &str) -> Result<Route> {
     };
     let site_and_broadcast =
         || -> Result<(SiteKey, BroadcastId)> { Ok((site(v[0])?, BroadcastId::parse(v[1])?)) };
+    let site_and_audience =
+        || -> Result<(SiteKey, AudienceId)> { Ok((site(v[0])?, AudienceId::parse(v[1])?)) };
     let site_and_rule = || -> Result<(SiteKey, RuleId)> { Ok((site(v[0])?, RuleId::parse(v[1])?)) };
     // (allowed methods, route builder) for the matched path.
     let candidates: Vec<(Method, Result<Route>)> = match pattern {
@@ -124,6 +137,10 @@ pub fn resolve(method: &Method, path: &str) -> Result<Route> {
         paths::TEASER_EVENTS => vec![(Post, site(v[0]).map(Route::TeaserEvent))],
         paths::PRESENCE => vec![(Get, site(v[0]).map(Route::PresenceSocket))],
         paths::IDENTIFY => vec![(Post, site(v[0]).map(Route::Identify))],
+        paths::ANNOUNCEMENTS => vec![
+            (Get, site(v[0]).map(Route::Announcements)),
+            (Put, site(v[0]).map(Route::Announcements)),
+        ],
         paths::CONVERSATION_SOCKET => vec![(Get, conv(v[0]).map(Route::ConversationSocket))],
         paths::CONVERSATION_MESSAGES => vec![(Get, conv(v[0]).map(Route::VisitorMessages))],
         paths::GOAL_EVENTS => vec![(Post, conv(v[0]).map(Route::GoalEvent))],
@@ -212,6 +229,26 @@ pub fn resolve(method: &Method, path: &str) -> Result<Route> {
         )],
         paths::ADMIN_CONTACT_IMPORTS => vec![(Post, site(v[0]).map(Route::AdminImportContacts))],
         paths::ADMIN_CONTACTS_CSV => vec![(Get, site(v[0]).map(Route::AdminExportContacts))],
+        paths::ADMIN_AUDIENCES => vec![
+            (Get, site(v[0]).map(Route::AdminListAudiences)),
+            (Post, site(v[0]).map(Route::AdminCreateAudience)),
+        ],
+        paths::ADMIN_AUDIENCE => vec![
+            (
+                Get,
+                site_and_audience().map(|(s, a)| Route::AdminGetAudience(s, a)),
+            ),
+            (
+                Put,
+                site_and_audience().map(|(s, a)| Route::AdminReplaceAudience(s, a)),
+            ),
+            (
+                Delete,
+                site_and_audience().map(|(s, a)| Route::AdminDeleteAudience(s, a)),
+            ),
+        ],
+        paths::ADMIN_AUDIENCE_COUNTS => vec![(Post, site(v[0]).map(Route::AdminCountAudience))],
+        paths::ADMIN_TEST_CLOCK => vec![(Put, Ok(Route::AdminTestClock))],
         paths::ADMIN_BROADCASTS => vec![
             (Get, site(v[0]).map(Route::AdminListBroadcasts)),
             (Post, site(v[0]).map(Route::AdminCreateBroadcast)),
@@ -341,6 +378,14 @@ async fn run(route: Route, req: Request, edge: &Edge) -> Result<Response> {
         Route::Hook(kind, site, _) => hooks::handle(req, edge, &site, kind).await,
         Route::AdminImportContacts(site) => broadcasts::import_contacts(req, edge, &site).await,
         Route::AdminExportContacts(site) => broadcasts::export_contacts(&req, edge, &site).await,
+        Route::AdminListAudiences(site) => audiences::list(&req, edge, &site).await,
+        Route::AdminCreateAudience(site) => audiences::create(req, edge, &site).await,
+        Route::AdminGetAudience(site, a) => audiences::get(&req, edge, &site, &a).await,
+        Route::AdminReplaceAudience(site, a) => audiences::replace(req, edge, &site, &a).await,
+        Route::AdminDeleteAudience(site, a) => audiences::delete(&req, edge, &site, &a).await,
+        Route::AdminCountAudience(site) => audiences::count(req, edge, &site).await,
+        Route::Announcements(site) => visitor::announcements(req, edge, &site).await,
+        Route::AdminTestClock => broadcasts::set_test_clock(req, edge).await,
         Route::AdminListBroadcasts(site) => broadcasts::list(&req, edge, &site).await,
         Route::AdminCreateBroadcast(site) => broadcasts::create(req, edge, &site).await,
         Route::AdminPreviewBroadcast(site) => broadcasts::preview(req, edge, &site).await,
@@ -416,6 +461,7 @@ mod tests {
                 "{attachment_id}" => "a_0123456789abcdef0123456789abcdef",
                 "{part}" => "1",
                 "{broadcast_id}" => "b_0123456789abcdef0123456789abcdef",
+                "{audience_id}" => "u_0123456789abcdef0123456789abcdef",
                 other => panic!("no sample value for {other}"),
             })
             .collect();

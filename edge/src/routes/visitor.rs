@@ -10,10 +10,10 @@ use crate::rate_limit::{self, Limit};
 use crate::site_cache;
 use crate::storage::broadcasts;
 use crate::storage::rules::{self, Counter};
-use crate::storage::{sites, visitors};
+use crate::storage::{contacts, sites, visitors};
 use beckon_shared::proto::v1::{
-    ConversationOrigin, ErrorCode, GoalEvent, Identify, StartConversation, StartedConversation,
-    TeaserEvent, TeaserEventKind,
+    BroadcastChannel, ConversationOrigin, ErrorCode, GoalEvent, Identify, StartConversation,
+    StartedConversation, TeaserEvent, TeaserEventKind,
 };
 use beckon_shared::{ConversationId, RuleId, Seq, SiteKey};
 use worker::{Request, Response};
@@ -258,4 +258,42 @@ pub async fn identify(mut req: Request, edge: &Edge, key: &SiteKey) -> Result<Re
     let who = who.validated()?;
     visitors::identify(&edge.db()?, key, &claims.visitor, &who, edge.now).await?;
     Ok(Response::empty()?.with_status(204))
+}
+
+/// `GET` / `PUT /api/v1/sites/{site}/announcements` (visitor token) `{"muted": bool}`: the
+/// widget's mute control — a muted visitor gets no broadcast, on any channel, until they
+/// unmute (recorded as their consent, source `widget`).
+pub async fn announcements(mut req: Request, edge: &Edge, key: &SiteKey) -> Result<Response> {
+    rate_limit::check(&edge.env, &req, Limit::Events).await?;
+    let token = bearer_token(&req)?.ok_or_else(|| Error::code(ErrorCode::Unauthorized))?;
+    let (claims, _) = visitor_from_token(&req, edge, &token).await?;
+    if claims.site != *key {
+        return Err(Error::new(
+            ErrorCode::Forbidden,
+            "this visitor token belongs to another site",
+        ));
+    }
+    #[derive(serde::Deserialize, serde::Serialize)]
+    #[serde(deny_unknown_fields)]
+    struct Muted {
+        muted: bool,
+    }
+    let db = edge.db()?;
+    let address = (BroadcastChannel::Web, claims.visitor.as_str());
+    let muted = if req.method() == worker::Method::Put {
+        let Muted { muted } = http::read_json(&mut req).await?;
+        contacts::set_consent(
+            &db,
+            key,
+            address,
+            !muted,
+            contacts::Source::Widget,
+            edge.now,
+        )
+        .await?;
+        muted
+    } else {
+        contacts::opted_out(&db, key, address.0, address.1).await?
+    };
+    http::json(200, &Muted { muted })
 }

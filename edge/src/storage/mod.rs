@@ -2,12 +2,14 @@
 //! types; SQL stays here and nowhere else.
 
 pub mod admin_keys;
+pub mod audiences;
 pub mod broadcasts;
 pub mod channels;
 pub mod contacts;
 pub mod conversations;
 pub mod rules;
 pub mod sites;
+pub mod test_clock;
 pub mod visitors;
 
 use crate::error::{Error, Result};

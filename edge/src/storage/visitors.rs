@@ -86,6 +86,9 @@ struct ContactRow {
     phone: Option<String>,
     telegram_name: Option<String>,
     last_seen_at: i64,
+    language: Option<String>,
+    tags: String,
+    consents: Option<String>,
 }
 
 impl ContactRow {
@@ -97,8 +100,34 @@ impl ContactRow {
             phone: self.phone,
             telegram: self.telegram_name,
             last_seen_at: self.last_seen_at,
+            language: self.language,
+            tags: serde_json::from_str(&self.tags).unwrap_or_default(),
+            consents: self
+                .consents
+                .and_then(|c| serde_json::from_str(&c).ok())
+                .unwrap_or_default(),
         })
     }
+}
+
+/// A contact's columns with their consents (a JSON array); `?1` is the site.
+const CONTACT: &str = "SELECT v.id, v.name, v.email, v.phone, v.telegram_name, v.last_seen_at,
+    v.language, v.tags,
+    (SELECT json_group_array(json_object('channel', k.channel, 'status', k.status,
+         'source', k.source, 'at', k.updated_at))
+       FROM consents k WHERE k.site_key = ?1 AND ((k.channel = 'web' AND k.address = v.id)
+         OR (k.channel = 'telegram' AND k.address = v.telegram_chat)
+         OR (k.channel = 'whatsapp' AND k.address = v.phone))) AS consents
+  FROM visitors v";
+
+/// Which contacts a list shows: those matching `search` (in name, email, phone or Telegram
+/// name) and carrying `tag`, most recently seen first, seen before `before`.
+#[derive(Clone, Debug, Default)]
+pub struct ContactQuery {
+    pub search: Option<String>,
+    pub tag: Option<String>,
+    pub before: Option<i64>,
+    pub limit: i64,
 }
 
 /// The conversations a visitor of `site` holds.
@@ -170,13 +199,36 @@ pub async fn delete(db: &D1Database, site: &SiteKey, id: &VisitorId) -> Result<(
 }
 
 /// Identified visitors, most recently seen first.
-pub async fn contacts(db: &D1Database, site: &SiteKey, limit: usize) -> Result<Vec<Contact>> {
+pub async fn contacts(db: &D1Database, site: &SiteKey, q: &ContactQuery) -> Result<Vec<Contact>> {
+    // LIKE with `\` escaping, so `%` and `_` in a search are themselves.
+    let like = q.search.as_deref().map(|s| {
+        let escaped: String = s
+            .chars()
+            .flat_map(|c| match c {
+                '%' | '_' | '\\' => vec!['\\', c],
+                c => vec![c],
+            })
+            .collect();
+        format!("%{escaped}%")
+    });
     let rows: Vec<ContactRow> = stmt(
         db,
-        "SELECT id, name, email, phone, telegram_name, last_seen_at FROM visitors
-         WHERE site_key = ?1 AND (name IS NOT NULL OR email IS NOT NULL OR phone IS NOT NULL OR telegram_chat IS NOT NULL)
-         ORDER BY last_seen_at DESC LIMIT ?2",
-        &[Arg::Str(site.as_str()), Arg::Int(limit as i64)],
+        &format!(
+            "{CONTACT} WHERE v.site_key = ?1
+               AND (v.name IS NOT NULL OR v.email IS NOT NULL OR v.phone IS NOT NULL OR v.telegram_chat IS NOT NULL)
+               AND (?2 IS NULL OR v.name LIKE ?2 ESCAPE '\\' OR v.email LIKE ?2 ESCAPE '\\'
+                    OR v.phone LIKE ?2 ESCAPE '\\' OR v.telegram_name LIKE ?2 ESCAPE '\\')
+               AND (?3 IS NULL OR EXISTS (SELECT 1 FROM json_each(v.tags) WHERE json_each.value = ?3))
+               AND (?4 IS NULL OR v.last_seen_at < ?4)
+             ORDER BY v.last_seen_at DESC LIMIT ?5"
+        ),
+        &[
+            Arg::Str(site.as_str()),
+            Arg::OptStr(like.as_deref()),
+            Arg::OptStr(q.tag.as_deref()),
+            q.before.map_or(Arg::OptStr(None), Arg::Int),
+            Arg::Int(q.limit),
+        ],
     )?
     .all()
     .await?
@@ -187,7 +239,7 @@ pub async fn contacts(db: &D1Database, site: &SiteKey, limit: usize) -> Result<V
 pub async fn contact(db: &D1Database, site: &SiteKey, id: &VisitorId) -> Result<Option<Contact>> {
     let row: Option<ContactRow> = stmt(
         db,
-        "SELECT id, name, email, phone, telegram_name, last_seen_at FROM visitors WHERE site_key = ?1 AND id = ?2",
+        &format!("{CONTACT} WHERE v.site_key = ?1 AND v.id = ?2"),
         &[Arg::Str(site.as_str()), Arg::Str(id.as_str())],
     )?
     .first(None)

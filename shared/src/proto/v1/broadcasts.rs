@@ -3,8 +3,9 @@
 //! reachable and consented; and the contact records they are chosen from (CSV import, consent).
 
 use super::{Attachment, ChannelKind};
-use crate::ids::{AttachmentId, BroadcastId, ConversationId, VisitorId};
+use crate::ids::{AttachmentId, AudienceId, BroadcastId, ConversationId, VisitorId};
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 
 /// A channel a broadcast can reach a person on.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -61,6 +62,52 @@ pub struct Audience {
     /// Contacts seen at or after this time (ms since the epoch).
     #[serde(default)]
     pub seen_after: Option<i64>,
+    /// Contacts whose custom field `name` is exactly `value`, for every pair.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub attributes: BTreeMap<String, String>,
+    /// Contacts reachable (and consented) on at least one of these channels.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub reachable_on: Vec<BroadcastChannel>,
+}
+
+/// A saved audience: a named filter over the site's contacts.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SavedAudience {
+    pub id: AudienceId,
+    pub name: String,
+    pub filter: Audience,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+/// `POST …/audiences`, `PUT …/audiences/{id}`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AudienceInput {
+    pub name: String,
+    #[serde(default)]
+    pub filter: Audience,
+}
+
+/// Who a filter matches (`POST …/audience-counts`, `GET …/audiences/{id}`): the contacts, and
+/// how many of them each channel reaches (one person may count on several).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Reach {
+    pub contacts: u32,
+    pub web: u32,
+    pub telegram: u32,
+    pub whatsapp: u32,
+    /// Reachable on none of them (or not consented).
+    pub unreachable: u32,
+    pub opted_out: u32,
+}
+
+/// A saved audience with who it reaches now.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AudienceWithReach {
+    #[serde(flatten)]
+    pub audience: SavedAudience,
+    pub reach: Reach,
 }
 
 /// The approved WhatsApp template a broadcast uses, its body parameters (variables allowed)
@@ -90,6 +137,19 @@ pub struct Schedule {
     /// (recipients without a time zone get the site's default, UTC).
     #[serde(default)]
     pub local_time: Option<String>,
+    /// Never in these local hours: a recipient whose moment falls inside waits until they
+    /// end, in their own time zone.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub quiet_hours: Option<QuietHours>,
+}
+
+/// Local hours a broadcast keeps quiet, `HH:MM` to `HH:MM` (across midnight when `from` is
+/// later than `to`, as in 21:00–08:00).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct QuietHours {
+    pub from: String,
+    pub to: String,
 }
 
 /// `POST /api/v1/admin/sites/{site}/broadcasts` (and `…/broadcasts/preview`).
@@ -106,6 +166,10 @@ pub struct BroadcastInput {
     pub channels: Vec<BroadcastChannel>,
     #[serde(default)]
     pub audience: Audience,
+    /// A saved audience instead of `audience` (its filter as it is when the broadcast is
+    /// created).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub audience_id: Option<AudienceId>,
     /// Files uploaded with `…/broadcasts/files` (at most one photo, video or PDF per message).
     #[serde(default)]
     pub files: Vec<AttachmentId>,

@@ -72,6 +72,24 @@ pub struct Contact {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub telegram: Option<String>,
     pub last_seen_at: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub language: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tags: Vec<String>,
+    /// What they agreed to (or stopped) on each of their addresses.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub consents: Vec<Consent>,
+}
+
+/// Consent recorded for one of a contact's channel addresses.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Consent {
+    pub channel: super::BroadcastChannel,
+    /// `in` or `out`.
+    pub status: String,
+    /// `import`, `api`, `keyword` (STOP / START) or `widget`.
+    pub source: String,
+    pub at: i64,
 }
 
 /// A channel a business may use to write to a contact first.

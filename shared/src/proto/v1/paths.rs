@@ -12,6 +12,8 @@ pub const START_CONVERSATION: &str = "/api/v1/sites/{site}/conversations";
 pub const TEASER_EVENTS: &str = "/api/v1/sites/{site}/events";
 pub const PRESENCE: &str = "/api/v1/sites/{site}/presence";
 pub const IDENTIFY: &str = "/api/v1/sites/{site}/identify";
+/// Whether the visitor gets broadcasts in the widget (the mute control).
+pub const ANNOUNCEMENTS: &str = "/api/v1/sites/{site}/announcements";
 pub const CONVERSATION_SOCKET: &str = "/api/v1/conversations/{conversation_id}/ws";
 pub const CONVERSATION_MESSAGES: &str = "/api/v1/conversations/{conversation_id}/messages";
 pub const GOAL_EVENTS: &str = "/api/v1/conversations/{conversation_id}/events";
@@ -47,6 +49,12 @@ pub const ADMIN_CONTACT_OUTREACH: &str =
 /// A contacts import (a CSV body) and the contacts as CSV.
 pub const ADMIN_CONTACT_IMPORTS: &str = "/api/v1/admin/sites/{site}/contact-imports";
 pub const ADMIN_CONTACTS_CSV: &str = "/api/v1/admin/sites/{site}/contacts.csv";
+pub const ADMIN_AUDIENCES: &str = "/api/v1/admin/sites/{site}/audiences";
+pub const ADMIN_AUDIENCE: &str = "/api/v1/admin/sites/{site}/audiences/{audience_id}";
+/// Who a filter matches, before it is saved.
+pub const ADMIN_AUDIENCE_COUNTS: &str = "/api/v1/admin/sites/{site}/audience-counts";
+/// The clock of scheduled work, where the deployment lets tests set it (`TEST_CLOCK=on`).
+pub const ADMIN_TEST_CLOCK: &str = "/api/v1/admin/test-clock";
 pub const ADMIN_BROADCASTS: &str = "/api/v1/admin/sites/{site}/broadcasts";
 pub const ADMIN_BROADCAST_PREVIEWS: &str = "/api/v1/admin/sites/{site}/broadcast-previews";
 pub const ADMIN_BROADCAST_FILES: &str = "/api/v1/admin/sites/{site}/broadcast-files";
@@ -73,6 +81,7 @@ pub const ALL: &[&str] = &[
     TEASER_EVENTS,
     PRESENCE,
     IDENTIFY,
+    ANNOUNCEMENTS,
     CONVERSATION_SOCKET,
     CONVERSATION_MESSAGES,
     GOAL_EVENTS,
@@ -104,6 +113,10 @@ pub const ALL: &[&str] = &[
     ADMIN_CONTACT_OUTREACH,
     ADMIN_CONTACT_IMPORTS,
     ADMIN_CONTACTS_CSV,
+    ADMIN_AUDIENCES,
+    ADMIN_AUDIENCE,
+    ADMIN_AUDIENCE_COUNTS,
+    ADMIN_TEST_CLOCK,
     ADMIN_BROADCASTS,
     ADMIN_BROADCAST_PREVIEWS,
     ADMIN_BROADCAST_FILES,
