@@ -194,6 +194,27 @@ pub async fn identify(site: &SiteKey, token: &str, who: &Identify) -> Result<(),
     .map(|_| ())
 }
 
+/// `GET` / `PUT /api/v1/sites/{site}/announcements`: whether the visitor muted broadcasts
+/// (`set` changes it first).
+pub async fn announcements(
+    site: &SiteKey,
+    token: &str,
+    set: Option<bool>,
+) -> Result<bool, CallError> {
+    #[derive(Deserialize)]
+    struct Muted {
+        muted: bool,
+    }
+    let path = paths::fill(paths::ANNOUNCEMENTS, &[site.as_str()]);
+    let (method, body) = match set {
+        Some(m) => ("PUT", Some(format!("{{\"muted\":{m}}}"))),
+        None => ("GET", None),
+    };
+    Ok(call_json::<Muted>(method, &path, Some(token), body)
+        .await?
+        .muted)
+}
+
 /// `POST /api/v1/admin/ws-ticket`.
 pub async fn ws_ticket(admin_key: &str) -> Result<WsTicket, CallError> {
     call_json("POST", paths::ADMIN_WS_TICKET, Some(admin_key), None).await

@@ -221,6 +221,7 @@ impl Transcript {
                     client_msg_id: Some(client_msg_id),
                     author: None,
                     via: None,
+                    buttons: Vec::new(),
                 });
                 Applied {
                     incoming: 0,
@@ -361,6 +362,7 @@ mod tests {
             client_msg_id: cid.map(|c| ClientMsgId::parse(c).unwrap()),
             author: None,
             via: None,
+            buttons: Vec::new(),
         }
     }
 

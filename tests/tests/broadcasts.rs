@@ -901,7 +901,11 @@ async fn a_local_time_schedule_sends_per_time_zone_and_quiet_hours_wait() {
     let id = r.body["id"].as_str().unwrap().to_owned();
     let due = shop.due(&id).await;
     // (the clock runs on from `now`)
-    assert!((now..now + 10_000).contains(&due[&tokyo]), "{}", due[&tokyo] - now);
+    assert!(
+        (now..now + 10_000).contains(&due[&tokyo]),
+        "{}",
+        due[&tokyo] - now
+    );
     assert_eq!(due[&berlin], DEC_1 + 31 * HOUR);
     assert_eq!(due[&utc], DEC_1 + 32 * HOUR);
     assert_eq!(due[&sao_paulo], DEC_1 + 35 * HOUR);
@@ -1404,4 +1408,166 @@ async fn saved_audiences_contacts_search_and_the_widget_mute() {
         )
         .await;
     assert_eq!(r.status, 400, "{:?}", r.body);
+}
+
+#[tokio::test]
+async fn buttons_reach_each_channel_and_a_press_is_the_answer() {
+    let shop = Shop::open("bbtn").await;
+    shop.wa
+        .add_template("sale_buttons", "en_US", "APPROVED", None, 1);
+    shop.wa.template_buttons(
+        "sale_buttons",
+        &[
+            ("QUICK_REPLY", "Yes please", None),
+            ("URL", "Shop", Some("https://shop.example/sale")),
+        ],
+    );
+    shop.bot_contacts(8_800_000, 1).await;
+    shop.whatsapp_contacts(7100, 1).await;
+    let web = shop.web_visitor(Some("Wendy Web")).await;
+    let buttons = json!([
+        {"label": "Yes please", "action": "reply"},
+        {"label": "Shop", "action": "link", "url": "https://shop.example/sale"}
+    ]);
+    let input = json!({
+        "name": "Buttons", "text": "BTN sale, {{first_name|friend}}!",
+        "channels": ["whatsapp", "telegram", "web"],
+        "whatsapp_template": {"name": "sale_buttons", "language": "en_US", "parameters": ["{{first_name|friend}}"]},
+        "buttons": buttons,
+    });
+
+    // Refused up front, each with its reason.
+    let refused = |change: &dyn Fn(&mut Value), expected: &'static str| {
+        let mut bad = input.clone();
+        change(&mut bad);
+        let shop = &shop;
+        async move {
+            let r = shop.create(&bad).await;
+            assert_eq!(r.status, 400, "{expected}: {:?}", r.body);
+            let m = r.body["error"]["message"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned();
+            assert!(m.contains(expected), "{m}");
+        }
+    };
+    refused(&|b| b["buttons"] = json!([{"label": "a", "action": "reply"}, {"label": "b", "action": "reply"}, {"label": "c", "action": "reply"}, {"label": "d", "action": "reply"}]), "at most 3 buttons").await;
+    refused(
+        &|b| b["buttons"][0]["label"] = json!("A label over twenty chars"),
+        "1-20 characters",
+    )
+    .await;
+    refused(
+        &|b| b["buttons"][1]["url"] = json!("/sale"),
+        "full http(s) URL",
+    )
+    .await;
+    refused(
+        &|b| b["buttons"][0]["action"] = json!("open"),
+        "reply or link",
+    )
+    .await;
+    refused(
+        &|b| b["buttons"][1]["label"] = json!("Yes please"),
+        "two buttons",
+    )
+    .await;
+    refused(
+        &|b| b["buttons"][1]["url"] = json!("https://shop.example/other"),
+        "fixed at approval",
+    )
+    .await;
+    refused(
+        &|b| b["whatsapp_template"]["name"] = json!("promo"),
+        "has no buttons",
+    )
+    .await;
+    assert!(shop.wa.sent().is_empty());
+    assert!(!shop.tg.sent().iter().any(|s| s.text.contains("BTN")));
+
+    let r = shop.create(&input).await;
+    assert_eq!(r.status, 201, "{:?}", r.body);
+    let id = r.body["id"].as_str().unwrap().to_owned();
+    eventually(WAIT, "sent on all three", || async {
+        let b = shop.broadcast(&id).await;
+        (b.total.sent == 3).then_some(())
+    })
+    .await;
+
+    // Telegram: an inline keyboard, the link as a URL button, the reply as a callback button.
+    let sent = shop
+        .tg
+        .private_messages(8_800_000)
+        .into_iter()
+        .find(|s| s.text.contains("BTN"))
+        .expect("the broadcast on Telegram");
+    assert_eq!(
+        sent.reply_markup,
+        Some(json!({"inline_keyboard": [
+            [{"text": "Yes please", "callback_data": "r:0"}],
+            [{"text": "Shop", "url": "https://shop.example/sale"}]
+        ]}))
+    );
+    // WhatsApp: the template with its quick reply's payload (the fake checks it fits).
+    assert_eq!(shop.whatsapp_broadcasts("sale_buttons"), vec![phone(7100)]);
+    // The web visitor: the message carries its buttons.
+    let messages = shop
+        .api
+        .send(
+            shop.api
+                .get(&format!(
+                    "/api/v1/conversations/{}/messages",
+                    web.conversation_id
+                ))
+                .bearer_auth(&web.visitor_token),
+        )
+        .await;
+    let last = messages.body["messages"]
+        .as_array()
+        .unwrap()
+        .last()
+        .unwrap()
+        .clone();
+    assert_eq!(
+        (last["via"].as_str(), &last["buttons"]),
+        (Some("broadcast"), &buttons),
+        "{last}"
+    );
+
+    // Pressing "Yes please" on Telegram and tapping it on WhatsApp: each is that person's
+    // answer (the press is answered, so the app stops waiting).
+    let press = shop.tg.press(&sent, 0);
+    assert_eq!(
+        FakeTelegram::deliver(&shop.hook("telegram"), Some(TG_SECRET), &press).await,
+        200
+    );
+    let query = press["callback_query"]["id"].as_str().unwrap().to_owned();
+    eventually(WAIT, "the press answered", || async {
+        shop.tg.answered().contains(&query).then_some(())
+    })
+    .await;
+    let (_, tap) = shop
+        .wa
+        .button_event(&phone(7100), "Yes please", "Yes please");
+    assert_eq!(
+        FakeWhatsapp::deliver(&shop.hook("whatsapp"), WA_APP_SECRET, &tap).await,
+        200
+    );
+    let results = eventually(WAIT, "both replied", || async {
+        let r = shop.results(&id).await;
+        let replied = r.iter().filter(|x| x["status"] == "replied").count();
+        (replied == 2).then_some(r)
+    })
+    .await;
+    for r in results.iter().filter(|r| r["channel"] != "web") {
+        let conversation =
+            beckon_shared::ConversationId::parse(r["conversation_id"].as_str().unwrap()).unwrap();
+        let page = shop.api.admin_messages(&conversation).await;
+        assert_eq!(
+            page.messages.last().map(|m| m.body.as_str()),
+            Some("Yes please"),
+            "{}",
+            r["channel"]
+        );
+    }
 }

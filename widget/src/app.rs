@@ -102,6 +102,40 @@ pub fn App(props: &AppProps) -> Html {
     }))
     .clone();
 
+    // The mute control, once a broadcast reached the visitor: their setting, then changes.
+    let muted = use_state(|| None::<bool>);
+    let got_broadcast = snapshot
+        .transcript
+        .messages()
+        .iter()
+        .any(|m| m.via.as_deref() == Some("broadcast"));
+    {
+        let (muted, session, site) = (muted.clone(), session.clone(), site.clone());
+        use_effect_with(got_broadcast, move |got| {
+            if let (true, None, Some((_, token))) = (*got, *muted, session.credentials()) {
+                wasm_bindgen_futures::spawn_local(async move {
+                    if let Ok(m) = api::announcements(&site, &token, None).await {
+                        muted.set(Some(m));
+                    }
+                });
+            }
+        });
+    }
+    let on_mute = {
+        let (muted, session, site) = (muted.clone(), session.clone(), site.clone());
+        Callback::from(move |set: bool| {
+            let Some((_, token)) = session.credentials() else {
+                return;
+            };
+            let (muted, site) = (muted.clone(), site.clone());
+            wasm_bindgen_futures::spawn_local(async move {
+                if let Ok(m) = api::announcements(&site, &token, Some(set)).await {
+                    muted.set(Some(m));
+                }
+            });
+        })
+    };
+
     // Every view change: the session knows whether it is seen, the loader sizes the iframe.
     {
         let (bridge, session, mode) = (bridge.clone(), session.clone(), state.view.mode());
@@ -330,6 +364,12 @@ pub fn App(props: &AppProps) -> Html {
                 let session = session.clone();
                 Callback::from(move |text: String| session.send(&text))
             };
+            let on_reply = {
+                let session = session.clone();
+                Callback::from(move |label: String| {
+                    session.send(&label);
+                })
+            };
             let on_typing = {
                 let session = session.clone();
                 Callback::from(move |active| session.typing(active))
@@ -356,7 +396,8 @@ pub fn App(props: &AppProps) -> Html {
             };
             html! {
                 <ChatView config={Rc::new(boot.config.clone())} snapshot={(*snapshot).clone()} greeting={greeting.map(AttrValue::from)}
-                    {on_send} on_close={dispatch(|| Action::Close)} {on_typing} {on_discard} {on_files} {on_cancel_upload} />
+                    {on_send} on_close={dispatch(|| Action::Close)} {on_typing} {on_discard} {on_files} {on_cancel_upload}
+                    muted={(*muted).filter(|_| got_broadcast)} {on_mute} on_reply={on_reply} />
             }
         }
     }

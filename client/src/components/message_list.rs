@@ -6,6 +6,7 @@ use super::attachment::{human_size, FileView};
 use super::files::files_of;
 use crate::session::UploadView;
 use beckon_shared::proto::v1::{Attachment, Role};
+use beckon_shared::rules::{CtaAction, CtaButton};
 use beckon_shared::transcript::{Delivery, Entry, Transcript};
 use beckon_shared::ClientMsgId;
 use yew::prelude::*;
@@ -29,6 +30,32 @@ pub struct MessageListProps {
     /// message when shown).
     #[prop_or(true)]
     pub visible: bool,
+    /// A reply button pressed: its label, to send as the visitor's message (`None`: the
+    /// buttons are shown, not pressable — the inbox).
+    #[prop_or_default]
+    pub on_reply: Option<Callback<String>>,
+}
+
+/// A broadcast's buttons under its message: links open in a new tab; replies send their
+/// label (where `on_reply` is given).
+fn buttons(list: &[CtaButton], on_reply: Option<&Callback<String>>) -> Html {
+    if list.is_empty() {
+        return html! {};
+    }
+    html! {
+        <div class="buttons">
+            { for list.iter().map(|b| match &b.action {
+                CtaAction::Link { url } if beckon_shared::text::is_web_url(url) => html! {
+                    <a class="cta" href={url.clone()} target="_blank" rel="noopener noreferrer">{ &b.label }</a>
+                },
+                CtaAction::Reply => {
+                    let onclick = on_reply.map(|r| { let label = b.label.clone(); r.reform(move |_: MouseEvent| label.clone()) });
+                    html! { <button type="button" class="cta" disabled={onclick.is_none()} {onclick}>{ &b.label }</button> }
+                }
+                _ => html! {},
+            }) }
+        </div>
+    }
 }
 
 fn files(list: &[Attachment]) -> Html {
@@ -126,6 +153,7 @@ pub fn MessageList(props: &MessageListProps) -> Html {
                         if !mine { <span class="author">{ who }</span> }
                         { files(&message.attachments) }
                         if !message.body.is_empty() { <p class="body" dir="auto">{ &message.body }</p> }
+                        { buttons(&message.buttons, props.on_reply.as_ref()) }
                         <span class="meta">
                             <time>{ clock(message.created_at) }</time>
                             if mine { <span class="delivery">{ delivery_text(delivery) }</span> }

@@ -29,6 +29,7 @@ pub mod vars;
 pub mod watch;
 
 use beckon_shared::proto::v1::{Attachment, BroadcastChannel, BroadcastInput};
+use beckon_shared::rules::CtaButton;
 use beckon_shared::{BroadcastId, ClientMsgId};
 use serde::{Deserialize, Serialize};
 
@@ -49,6 +50,10 @@ pub struct Mark {
     /// WhatsApp: the approved template it goes as.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub template: Option<TemplateSend>,
+    /// Its buttons (the widget shows them, Telegram as an inline keyboard; WhatsApp's are the
+    /// template's own).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub buttons: Vec<CtaButton>,
 }
 
 /// An approved WhatsApp template with this recipient's parameters.
@@ -71,4 +76,47 @@ pub struct Stored {
     pub files: Vec<Attachment>,
     #[serde(default)]
     pub whatsapp_header: Option<(String, String)>,
+}
+
+/// The most buttons under a broadcast (WhatsApp's quick replies: 3) and the longest label
+/// (WhatsApp's: 20 characters).
+pub const MAX_BUTTONS: usize = 3;
+pub const MAX_BUTTON_LABEL: usize = 20;
+
+/// Why a broadcast's buttons are not accepted, if they are not: at most [`MAX_BUTTONS`],
+/// labels of 1 to [`MAX_BUTTON_LABEL`] characters, each once; a reply or a link to an http(s)
+/// URL.
+pub fn check_buttons(buttons: &[CtaButton]) -> Result<(), String> {
+    use beckon_shared::rules::CtaAction;
+    if buttons.len() > MAX_BUTTONS {
+        return Err(format!("at most {MAX_BUTTONS} buttons"));
+    }
+    for (i, b) in buttons.iter().enumerate() {
+        let n = b.label.trim().chars().count();
+        if n == 0 || n > MAX_BUTTON_LABEL || b.label.chars().any(char::is_control) {
+            return Err(format!(
+                "button labels must be 1-{MAX_BUTTON_LABEL} characters on one line"
+            ));
+        }
+        if buttons[..i].iter().any(|o| o.label == b.label) {
+            return Err(format!("two buttons are labelled {:?}", b.label));
+        }
+        match &b.action {
+            CtaAction::Reply => {}
+            CtaAction::Link { url } if beckon_shared::text::is_web_url(url) => {}
+            CtaAction::Link { .. } => {
+                return Err(format!(
+                    "button {:?}: a link must be a full http(s) URL",
+                    b.label
+                ))
+            }
+            CtaAction::Open => {
+                return Err(format!(
+                    "button {:?}: a broadcast's buttons are reply or link",
+                    b.label
+                ))
+            }
+        }
+    }
+    Ok(())
 }

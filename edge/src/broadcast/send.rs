@@ -288,6 +288,7 @@ async fn send_one(
             channel,
             address: r.address.clone(),
             template,
+            buttons: stored.input.buttons.clone(),
         }),
         relay_first: true,
     };

@@ -466,6 +466,10 @@ impl Conversation {
             author,
             via,
             attachments,
+            buttons: extras
+                .broadcast
+                .map(|m| m.buttons.clone())
+                .unwrap_or_default(),
         })?;
         let Some(message) = inserted else {
             // A retried send: the message stored under this client message id.
@@ -545,6 +549,7 @@ impl Conversation {
                 author: None,
                 via: Some("rule".into()),
                 attachments: Vec::new(),
+                buttons: Vec::new(),
             })?
             .ok_or_else(|| Error::internal("the teaser was not stored"))?;
         Ok(())

@@ -25,7 +25,8 @@ CREATE TABLE IF NOT EXISTS messages (
   client_msg_id TEXT UNIQUE,
   author        TEXT,
   via           TEXT,
-  attachments   TEXT NOT NULL DEFAULT '[]'
+  attachments   TEXT NOT NULL DEFAULT '[]',
+  buttons       TEXT
 );
 CREATE TABLE IF NOT EXISTS cursors (role TEXT PRIMARY KEY, seq INTEGER NOT NULL);
 ";
@@ -41,6 +42,7 @@ struct MessageRow {
     author: Option<String>,
     via: Option<String>,
     attachments: String,
+    buttons: Option<String>,
 }
 
 impl MessageRow {
@@ -58,12 +60,16 @@ impl MessageRow {
                 .transpose()?,
             author: self.author,
             via: self.via,
+            buttons: match self.buttons {
+                Some(b) => serde_json::from_str(&b).map_err(Error::internal)?,
+                None => Vec::new(),
+            },
         })
     }
 }
 
 const MESSAGE_COLUMNS: &str =
-    "seq, id, role, body, created_at, client_msg_id, author, via, attachments";
+    "seq, id, role, body, created_at, client_msg_id, author, via, attachments, buttons";
 
 /// A message about to be stored (the store assigns `seq`).
 pub struct NewMessage {
@@ -76,6 +82,7 @@ pub struct NewMessage {
     pub via: Option<String>,
     /// Stored without their URLs (signed when served).
     pub attachments: Vec<beckon_shared::proto::v1::Attachment>,
+    pub buttons: Vec<beckon_shared::rules::CtaButton>,
 }
 
 pub struct Store {
@@ -110,6 +117,15 @@ impl Store {
 
     pub fn new(sql: SqlStorage) -> Result<Store> {
         sql.exec(SCHEMA, None)?;
+        // Conversations stored before messages could carry buttons.
+        #[derive(Deserialize)]
+        struct Column {
+            name: String,
+        }
+        let columns: Vec<Column> = sql.exec("PRAGMA table_info(messages)", None)?.to_array()?;
+        if !columns.iter().any(|c| c.name == "buttons") {
+            sql.exec("ALTER TABLE messages ADD COLUMN buttons TEXT", None)?;
+        }
         Ok(Store {
             sql,
             meta: RefCell::new(None),
@@ -241,7 +257,7 @@ impl Store {
     pub fn append(&self, m: NewMessage) -> Result<Option<Message>> {
         let seq = self.last_seq()?.next();
         let written = self.sql.exec(
-            "INSERT INTO messages (seq, id, role, body, created_at, client_msg_id, author, via, attachments) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+            "INSERT INTO messages (seq, id, role, body, created_at, client_msg_id, author, via, attachments, buttons) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
              ON CONFLICT(client_msg_id) DO NOTHING",
             vec![
                 int(seq.0 as i64),
@@ -256,6 +272,13 @@ impl Store {
                     "[]".into()
                 } else {
                     serde_json::to_string(&m.attachments)
+                        .map_err(Error::internal)?
+                        .into()
+                },
+                if m.buttons.is_empty() {
+                    SqlStorageValue::Null
+                } else {
+                    serde_json::to_string(&m.buttons)
                         .map_err(Error::internal)?
                         .into()
                 },
@@ -281,6 +304,7 @@ impl Store {
             client_msg_id: m.client_msg_id,
             author: m.author,
             via: m.via,
+            buttons: m.buttons,
         };
         *self.last_message.borrow_mut() = Some(Some(message.clone()));
         Ok(Some(message))

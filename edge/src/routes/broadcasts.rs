@@ -149,6 +149,7 @@ async fn check(edge: &Edge, site: &SiteKey, input: BroadcastInput) -> Result<Che
         ));
     }
     let text = Text::parse(&input.text).map_err(Error::bad_request)?;
+    crate::broadcast::check_buttons(&input.buttons).map_err(Error::bad_request)?;
     let channels = crate::channels::set::get(&edge.env, site).await?;
     let mut parameters = Vec::new();
     for c in &input.channels {
@@ -172,7 +173,7 @@ async fn check(edge: &Edge, site: &SiteKey, input: BroadcastInput) -> Result<Che
                 let Some(t) = &input.whatsapp_template else {
                     return bad("whatsapp_template is required to broadcast on WhatsApp (a business may write first only with an approved template)".into());
                 };
-                w.check_broadcast(&edge.env, t, files.first())
+                w.check_broadcast(&edge.env, t, files.first(), &input.buttons)
                     .await
                     .map_err(Error::bad_request)?;
                 parameters = t

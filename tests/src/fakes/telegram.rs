@@ -32,6 +32,8 @@ pub struct Sent {
     pub parse_mode: Option<String>,
     /// The method a file came with (`sendphoto`, …) and the file.
     pub file: Option<(String, FormFile)>,
+    /// Its inline keyboard, as accepted.
+    pub reply_markup: Option<Value>,
     /// When the fake accepted it (for latency measurements).
     pub at: std::time::Instant,
 }
@@ -54,6 +56,42 @@ struct Inner {
     sent: Vec<Sent>,
     /// file_id → file.
     files: BTreeMap<String, Stored>,
+    /// Callback queries issued by [`FakeTelegram::press`], and those answered.
+    queries: BTreeSet<String>,
+    answered: Vec<String>,
+}
+
+/// `reply_markup` as Telegram reads it (a JSON object, or its text in a form): an inline
+/// keyboard's buttons each with a text and exactly one of an http(s) `url` or a 1–64-byte
+/// `callback_data`.
+fn inline_keyboard(raw: &Value) -> Result<Option<Value>, &'static str> {
+    let markup = match raw {
+        Value::Null => return Ok(None),
+        Value::String(text) => serde_json::from_str(text)
+            .map_err(|_| "Bad Request: can't parse reply keyboard markup JSON object")?,
+        other => other.clone(),
+    };
+    let rows = markup["inline_keyboard"].as_array().ok_or(
+        "Bad Request: can't parse inline keyboard button: field \"inline_keyboard\" must be an Array",
+    )?;
+    for b in rows
+        .iter()
+        .flat_map(|r| r.as_array().cloned().unwrap_or_default())
+    {
+        let text_ok = b["text"].as_str().is_some_and(|t| !t.is_empty());
+        let url = b["url"].as_str();
+        let data = b["callback_data"].as_str();
+        let ok = text_ok
+            && match (url, data) {
+                (Some(u), None) => u.starts_with("https://") || u.starts_with("http://"),
+                (None, Some(d)) => (1..=64).contains(&d.len()),
+                _ => false,
+            };
+        if !ok {
+            return Err("Bad Request: BUTTON_DATA_INVALID");
+        }
+    }
+    Ok(Some(markup))
 }
 
 #[derive(Clone)]
@@ -159,6 +197,24 @@ async fn call(
                          "file_size": stored.bytes.len(), "file_path": stored.path}),
         );
     }
+    if method == "answercallbackquery" {
+        let id = p["callback_query_id"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
+        if !inner.queries.remove(&id) {
+            return err(
+                400,
+                "Bad Request: query is too old and response timeout expired or query ID is invalid",
+            );
+        }
+        inner.answered.push(id);
+        return ok(json!(true));
+    }
+    let markup = match inline_keyboard(&p["reply_markup"]) {
+        Ok(m) => m,
+        Err(refused) => return err(400, refused),
+    };
     let chat_id = match &p["chat_id"] {
         Value::Number(n) => n.as_i64(),
         Value::String(s) => s.parse().ok(),
@@ -205,7 +261,14 @@ async fn call(
             if let Some(refused) = check_chat(&inner, chat_id, thread_id) {
                 return refused;
             }
-            accept(&s, &mut inner, (chat_id, thread_id), text, &p, None)
+            accept(
+                &s,
+                &mut inner,
+                (chat_id, thread_id),
+                text,
+                &p,
+                (None, markup),
+            )
         }
         "sendphoto" | "sendvideo" | "senddocument" => {
             let field = &method["send".len()..];
@@ -241,7 +304,7 @@ async fn call(
                 (chat_id, thread_id),
                 caption,
                 &p,
-                Some((method.clone(), file)),
+                (Some((method.clone(), file)), markup),
             )
         }
         _ => err(404, "Not Found: method not found"),
@@ -281,7 +344,7 @@ fn accept(
     (chat_id, thread_id): (i64, Option<i64>),
     text: &str,
     p: &Value,
-    file: Option<(String, FormFile)>,
+    (file, reply_markup): (Option<(String, FormFile)>, Option<Value>),
 ) -> Response {
     let message_id = s.next_id.fetch_add(1, Ordering::SeqCst);
     let private = chat_id > 0;
@@ -319,8 +382,12 @@ fn accept(
         text: text.to_owned(),
         parse_mode: p["parse_mode"].as_str().map(str::to_owned),
         file,
+        reply_markup: reply_markup.clone(),
         at: std::time::Instant::now(),
     });
+    if let Some(m) = reply_markup {
+        result["reply_markup"] = m;
+    }
     s.arrived.notify_waiters();
     ok(result)
 }
@@ -492,6 +559,39 @@ impl FakeTelegram {
             "message_id": id, "from": from,
             "chat": {"id": user_id, "first_name": first_name, "type": "private"},
             "date": super::unix_now(), "text": text}})
+    }
+
+    /// The update Telegram sends when the person in `sent`'s private chat presses its inline
+    /// button `index` (counted over the keyboard's rows); the fake then expects
+    /// `answerCallbackQuery` for it.
+    pub fn press(&self, sent: &Sent, index: usize) -> Value {
+        let markup = sent
+            .reply_markup
+            .clone()
+            .expect("a message with a keyboard");
+        let button = markup["inline_keyboard"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .flat_map(|r| r.as_array().cloned().unwrap_or_default())
+            .nth(index)
+            .expect("that button");
+        let id = self.next_id.fetch_add(1, Ordering::SeqCst);
+        let query = format!("q{id}");
+        self.inner.lock().unwrap().queries.insert(query.clone());
+        json!({"update_id": 900000000 + id, "callback_query": {
+            "id": query, "chat_instance": "-42",
+            "from": {"id": sent.chat_id, "is_bot": false, "first_name": "Pressed"},
+            "message": {"message_id": sent.message_id, "date": super::unix_now(),
+                        "chat": {"id": sent.chat_id, "type": "private"},
+                        "from": {"id": 7000000001i64, "is_bot": true, "first_name": "Beckon Relay"},
+                        "text": sent.text, "reply_markup": markup},
+            "data": button["callback_data"]}})
+    }
+
+    /// The callback queries answered (`answerCallbackQuery`), in order.
+    pub fn answered(&self) -> Vec<String> {
+        self.inner.lock().unwrap().answered.clone()
     }
 
     /// User `user_id` blocks the bot (Telegram then refuses messages to their chat).

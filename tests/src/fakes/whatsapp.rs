@@ -60,6 +60,8 @@ struct TemplateSpec {
     /// `IMAGE`, `VIDEO`, `DOCUMENT` or none.
     header: Option<String>,
     body_parameters: usize,
+    /// Its buttons: (`QUICK_REPLY` or `URL`, text, url).
+    buttons: Vec<(String, String, Option<String>)>,
 }
 
 #[derive(Clone)]
@@ -212,6 +214,17 @@ async fn list_templates(
             }
             let body: Vec<String> = (1..=t.body_parameters).map(|i| format!("{{{{{i}}}}}")).collect();
             components.push(json!({"type": "BODY", "text": format!("Sale! {}", body.join(" "))}));
+            if !t.buttons.is_empty() {
+                let buttons: Vec<Value> = t
+                    .buttons
+                    .iter()
+                    .map(|(k, text, url)| match url {
+                        Some(u) => json!({"type": k, "text": text, "url": u}),
+                        None => json!({"type": k, "text": text}),
+                    })
+                    .collect();
+                components.push(json!({"type": "BUTTONS", "buttons": buttons}));
+            }
             json!({"name": name, "language": t.language, "status": t.status, "category": "MARKETING",
                    "id": "1234", "components": components})
         })
@@ -381,6 +394,27 @@ async fn messages(
                         "body",
                     );
                 }
+                // Quick-reply payloads only on the template's quick-reply buttons.
+                for c in p["template"]["components"].as_array().into_iter().flatten() {
+                    if c["type"] != "button" {
+                        continue;
+                    }
+                    let index = c["index"].as_str().and_then(|i| i.parse::<usize>().ok());
+                    let fits = index
+                        .and_then(|i| spec.buttons.get(i))
+                        .is_some_and(|(k, _, _)| {
+                            *k == c["sub_type"].as_str().unwrap_or_default().to_uppercase()
+                        })
+                        && c["parameters"][0]["payload"].is_string();
+                    if !fits {
+                        return graph_error(
+                            400,
+                            132000,
+                            "Number of parameters does not match the expected number of params",
+                            "button",
+                        );
+                    }
+                }
                 if let Some(h) = &spec.header {
                     let kind = h.to_lowercase();
                     let header = p["template"]["components"]
@@ -479,11 +513,30 @@ impl FakeWhatsapp {
                 status: status.into(),
                 header: header.map(str::to_owned),
                 body_parameters,
+                buttons: Vec::new(),
             },
         );
         if status == "APPROVED" {
             inner.templates.push(name.into());
         }
+    }
+
+    /// Gives template `name` these buttons: (`QUICK_REPLY` or `URL`, text, url).
+    pub fn template_buttons(&self, name: &str, buttons: &[(&str, &str, Option<&str>)]) {
+        let mut inner = self.inner.lock().unwrap();
+        let spec = inner.specs.get_mut(name).expect("add_template first");
+        spec.buttons = buttons
+            .iter()
+            .map(|(k, t, u)| (k.to_string(), t.to_string(), u.map(str::to_owned)))
+            .collect();
+    }
+
+    /// The webhook payload of `from` tapping a template's quick-reply button.
+    pub fn button_event(&self, from: &str, text: &str, payload: &str) -> (String, Value) {
+        let id = format!("wamid.IN{:010}", self.ids.fetch_add(1, Ordering::SeqCst));
+        let message = json!({"from": from, "id": id, "timestamp": unix_now().to_string(), "type": "button",
+                             "button": {"payload": payload, "text": text}});
+        (id, self.envelope(json!({"contacts": [{"profile": {"name": "Contact"}, "wa_id": from}], "messages": [message]})))
     }
 
     /// How many files were uploaded to `/media`.

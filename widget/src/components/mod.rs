@@ -25,6 +25,14 @@ pub struct ChatViewProps {
     pub on_files: Callback<Vec<web_sys::File>>,
     #[prop_or_default]
     pub on_cancel_upload: Callback<ClientMsgId>,
+    /// Once the visitor got a broadcast: whether they muted them (the control shows).
+    #[prop_or_default]
+    pub muted: Option<bool>,
+    #[prop_or_default]
+    pub on_mute: Callback<bool>,
+    /// A broadcast's reply button pressed: its label.
+    #[prop_or_default]
+    pub on_reply: Callback<String>,
 }
 
 fn status_text(status: Status) -> &'static str {
@@ -66,7 +74,16 @@ pub fn ChatView(props: &ChatViewProps) -> Html {
                 on_cancel_upload={props.on_cancel_upload.clone()}
                 on_files={props.on_files.clone()}
                 visible={s.open}
+                on_reply={Some(props.on_reply.clone())}
             />
+            if let Some(muted) = props.muted {
+                <p class="announce">
+                    { if muted { "Announcements muted." } else { "You get our announcements here." } }
+                    <button type="button" class="link" onclick={props.on_mute.reform(move |_: MouseEvent| !muted)}>
+                        { if muted { "Unmute" } else { "Mute announcements" } }
+                    </button>
+                </p>
+            }
             if let Some(notice) = &s.notice {
                 <p class="notice" role="alert">{ notice }</p>
             }

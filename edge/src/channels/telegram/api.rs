@@ -6,6 +6,7 @@
 //! message only users who started it). Updates are parsed in `update.rs`.
 
 use crate::channels::api::{clip, ApiRequest, ApiResponse, Failure, Relay, MAX_QUOTED_URL};
+use beckon_shared::rules::{CtaAction, CtaButton};
 use serde::Deserialize;
 use serde_json::json;
 
@@ -91,6 +92,40 @@ pub fn send_message(
         body["message_thread_id"] = thread.into();
     }
     ApiRequest::json(url(api_base, token, "sendMessage"), None, &body)
+}
+
+/// A broadcast's buttons as an inline keyboard, one per row: a link opens its URL; a reply
+/// button comes back as a callback query whose `callback_data` (`r:<n>`) the webhook finds
+/// on the pressed message's own keyboard.
+pub fn keyboard(buttons: &[CtaButton]) -> Option<serde_json::Value> {
+    let rows: Vec<serde_json::Value> = buttons
+        .iter()
+        .enumerate()
+        .filter_map(|(i, b)| match &b.action {
+            CtaAction::Link { url } => Some(json!([{"text": b.label, "url": url}])),
+            CtaAction::Reply => Some(json!([{"text": b.label, "callback_data": format!("r:{i}")}])),
+            CtaAction::Open => None,
+        })
+        .collect();
+    (!rows.is_empty()).then(|| json!({ "inline_keyboard": rows }))
+}
+
+/// A JSON request with `reply_markup` added.
+pub fn with_markup(mut request: ApiRequest, markup: &serde_json::Value) -> ApiRequest {
+    if let Ok(mut body) = serde_json::from_str::<serde_json::Value>(&request.body) {
+        body["reply_markup"] = markup.clone();
+        request.body = body.to_string();
+    }
+    request
+}
+
+/// `answerCallbackQuery`: the pressed button stops spinning in the person's app.
+pub fn answer_callback(api_base: &str, token: &str, id: &str) -> ApiRequest {
+    ApiRequest::json(
+        url(api_base, token, "answerCallbackQuery"),
+        None,
+        &json!({ "callback_query_id": id }),
+    )
 }
 
 /// The bot's answer when someone starts it: who they reached, and that both sides can write.

@@ -132,7 +132,7 @@ pub fn send_file(
     (api_base, token): (&str, &str),
     (chat_id, thread_id): (i64, Option<i64>),
     file: &RelayFile,
-    caption: Option<&str>,
+    (caption, markup): (Option<&str>, Option<&serde_json::Value>),
 ) -> ApiRequest {
     let a = file.attachment;
     let (method, field) = method(a.kind);
@@ -142,6 +142,9 @@ pub fn send_file(
     }
     if let Some(c) = caption.filter(|c| !c.is_empty()) {
         form = form.field("caption", c).field("parse_mode", "HTML");
+    }
+    if let Some(m) = markup {
+        form = form.field("reply_markup", &m.to_string());
     }
     if field == "video" {
         form = form.field("supports_streaming", "true");
@@ -275,13 +278,18 @@ mod tests {
             attachment("clip.mp4", FileType::Mp4),
             attachment("IMG.heic", FileType::Heic),
         );
-        let r = send_file(("http://tg", "T"), (-100, Some(7)), &file(&mp4), Some("hi"));
+        let r = send_file(
+            ("http://tg", "T"),
+            (-100, Some(7)),
+            &file(&mp4),
+            (Some("hi"), None),
+        );
         assert_eq!(r.url, "http://tg/botT/sendVideo");
         assert!(r.body.contains("name=\"message_thread_id\"\r\n\r\n7\r\n"));
         assert!(r.body.contains("name=\"caption\"\r\n\r\nhi\r\n"));
         assert!(r.body.contains("name=\"video\"; filename=\"clip.mp4\""));
         assert_eq!(r.file.as_ref().map(|f| f.size), Some(2048));
-        let r = send_file(("http://tg", "T"), (5, None), &file(&heic), None);
+        let r = send_file(("http://tg", "T"), (5, None), &file(&heic), (None, None));
         assert_eq!(r.url, "http://tg/botT/sendDocument");
         assert!(!r.body.contains("caption") && !r.body.contains("message_thread_id"));
     }

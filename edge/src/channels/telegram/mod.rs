@@ -64,7 +64,10 @@ impl Telegram {
             let (head, chars) = api::topic_head(&relay, first);
             let steps = media::plan((&head, chars), relay.body, &relay.files);
             let to = (chat, Some(thread));
-            match self.send_steps(d, Recipient::Destination, to, steps).await {
+            match self
+                .send_steps(d, Recipient::Destination, to, (steps, None))
+                .await
+            {
                 Err(Failure::ThreadGone) => d.forget_thread()?,
                 other => return other,
             }
@@ -79,7 +82,7 @@ impl Telegram {
         d: &Delivery<'_>,
         to: Recipient<'_>,
         (chat, thread): (i64, Option<i64>),
-        steps: Vec<media::Step<'_>>,
+        (steps, markup): (Vec<media::Step<'_>>, Option<serde_json::Value>),
     ) -> std::result::Result<(), Failure> {
         let (base, token) = (self.base(), self.secrets.bot_token.as_str());
         let contact = thread.is_none();
@@ -88,23 +91,33 @@ impl Telegram {
             false => api::parse_sent(resp),
         };
         let single = steps.len() == 1;
+        let count = steps.len();
         let mut last = String::new();
-        for step in steps {
+        for (i, step) in steps.into_iter().enumerate() {
             if !single && d.part_delivered(to, &step.key)? {
                 continue;
             }
+            // A broadcast's buttons go under its last part.
+            let markup = markup.as_ref().filter(|_| i + 1 == count);
             let id = match &step.send {
-                media::Send::Text(text) => parse(
-                    &d.send(&api::send_message(base, token, chat, thread, text))
-                        .await?,
-                )?,
+                media::Send::Text(text) => {
+                    let mut request = api::send_message(base, token, chat, thread, text);
+                    if let Some(m) = markup {
+                        request = api::with_markup(request, m);
+                    }
+                    parse(&d.send(&request).await?)?
+                }
                 media::Send::File {
                     file,
                     caption,
                     fallback,
                 } => {
-                    let upload =
-                        media::send_file((base, token), (chat, thread), file, caption.as_deref());
+                    let upload = media::send_file(
+                        (base, token),
+                        (chat, thread),
+                        file,
+                        (caption.as_deref(), markup),
+                    );
                     match parse(&d.send(&upload).await?) {
                         Err(Failure::Rejected { reason }) if !reason.contains("blocked") => {
                             worker::console_warn!(
@@ -140,7 +153,12 @@ impl Telegram {
                 let relay = d.relay(m);
                 let (head, chars) = api::contact_head(&d.envelope.site_name, m.author.as_deref());
                 let steps = media::plan((&head, chars), &m.body, &relay.files);
-                self.send_steps(d, to, (chat, None), steps).await
+                let markup = d
+                    .envelope
+                    .broadcast
+                    .as_ref()
+                    .and_then(|b| api::keyboard(&b.buttons));
+                self.send_steps(d, to, (chat, None), (steps, markup)).await
             }
             // A notice is formatted for `parse_mode: HTML` by whoever queued it.
             None => {

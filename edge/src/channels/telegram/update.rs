@@ -18,6 +18,39 @@ pub fn verify(webhook_secret: &str, header: Option<&str>) -> bool {
 struct Update {
     #[serde(default)]
     message: Option<TgMessage>,
+    #[serde(default)]
+    callback_query: Option<CallbackQuery>,
+}
+
+/// A press of an inline keyboard button (a broadcast's reply button).
+#[derive(Deserialize)]
+struct CallbackQuery {
+    id: String,
+    from: User,
+    #[serde(default)]
+    message: Option<PressedMessage>,
+    #[serde(default)]
+    data: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct PressedMessage {
+    chat: Chat,
+    #[serde(default)]
+    reply_markup: Option<Markup>,
+}
+
+#[derive(Deserialize)]
+struct Markup {
+    #[serde(default)]
+    inline_keyboard: Vec<Vec<KeyboardButton>>,
+}
+
+#[derive(Deserialize)]
+struct KeyboardButton {
+    text: String,
+    #[serde(default)]
+    callback_data: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -136,6 +169,9 @@ pub struct PrivateMessage {
     pub text: Option<String>,
     /// They pressed Start (`/start`, also with a deep-link payload).
     pub is_start: bool,
+    /// A button press to answer (`answerCallbackQuery`), so the person's client stops
+    /// waiting.
+    pub callback_id: Option<String>,
 }
 
 /// An update → an agent's message in a topic, a person's message in a private chat with the
@@ -144,6 +180,9 @@ pub struct PrivateMessage {
 /// `reply_to_message` (a topic message always "replies" to the topic's creation message).
 pub fn parse_update(raw: &[u8]) -> Option<Event> {
     let update: Update = serde_json::from_slice(raw).ok()?;
+    if let Some(q) = update.callback_query {
+        return pressed(q);
+    }
     let m = update.message?;
     let from = m.from?;
     if from.is_bot {
@@ -162,6 +201,7 @@ pub fn parse_update(raw: &[u8]) -> Option<Event> {
             handle: from.handle(),
             text: text.filter(|t| !is_start && !t.trim().is_empty()),
             is_start,
+            callback_id: None,
         }));
     }
     if !m.is_topic_message {
@@ -183,6 +223,32 @@ pub fn parse_update(raw: &[u8]) -> Option<Event> {
         author: Some(from.first_name).filter(|n| !n.is_empty()),
         text: text.unwrap_or_default(),
         files,
+    }))
+}
+
+/// A reply button pressed in a private chat: the person answered with its label (read from
+/// the pressed message's own keyboard, so nobody can make up a label).
+fn pressed(q: CallbackQuery) -> Option<Event> {
+    let m = q.message?;
+    let data = q.data?;
+    if q.from.is_bot || m.chat.kind != "private" {
+        return None;
+    }
+    let label = m
+        .reply_markup?
+        .inline_keyboard
+        .into_iter()
+        .flatten()
+        .find(|b| b.callback_data.as_deref() == Some(data.as_str()))?
+        .text;
+    Some(Event::Private(PrivateMessage {
+        chat_id: m.chat.id,
+        event_key: format!("cb:{}", q.id),
+        name: q.from.full_name(),
+        handle: q.from.handle(),
+        text: Some(label).filter(|t| !t.trim().is_empty()),
+        is_start: false,
+        callback_id: Some(q.id),
     }))
 }
 
@@ -247,6 +313,29 @@ mod tests {
     }
 
     #[test]
+    fn a_pressed_reply_button_is_its_label_from_the_message_keyboard() {
+        let press = |data: &str, chat_type: &str| {
+            format!(
+                r#"{{"update_id":7,"callback_query":{{"id":"4382","from":{{"id":5550001,"is_bot":false,"first_name":"Maria"}},"message":{{"message_id":30,"chat":{{"id":5550001,"type":"{chat_type}"}},"date":1767225660,"text":"Sale","reply_markup":{{"inline_keyboard":[[{{"text":"Shop","url":"https://shop.example/sale"}}],[{{"text":"Yes please","callback_data":"r:1"}}]]}}}},"chat_instance":"1","data":"{data}"}}}}"#
+            )
+        };
+        let Some(Event::Private(m)) = parse_update(press("r:1", "private").as_bytes()) else {
+            panic!("a press")
+        };
+        assert_eq!(
+            (
+                m.text.as_deref(),
+                m.event_key.as_str(),
+                m.callback_id.as_deref()
+            ),
+            (Some("Yes please"), "cb:4382", Some("4382"))
+        );
+        // Data no button of the message carries, or outside a private chat: nothing.
+        assert_eq!(parse_update(press("r:9", "private").as_bytes()), None);
+        assert_eq!(parse_update(press("r:1", "supergroup").as_bytes()), None);
+    }
+
+    #[test]
     fn parses_private_chats_with_the_bot() {
         let private = |from: &str, text: &str| {
             format!(
@@ -263,7 +352,8 @@ mod tests {
                 name: "Maria Lopez".into(),
                 handle: "@maria_l".into(),
                 text: None,
-                is_start: true
+                is_start: true,
+                callback_id: None,
             }))
         );
         // A deep-link start (`/start <payload>`) is a start too; other text is a message.

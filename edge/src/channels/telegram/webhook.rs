@@ -24,7 +24,17 @@ pub(super) async fn handle(ch: &Telegram, mut req: Request, hook: &Hook<'_>) -> 
     let raw = hook.read_body(&mut req).await?;
     match update::parse_update(&raw) {
         Some(update::Event::AgentReply(inbound)) => hook.agent_reply(inbound, ch).await?,
-        Some(update::Event::Private(m)) => contact(hook, m).await?,
+        Some(update::Event::Private(m)) => {
+            let pressed = m.callback_id.clone();
+            contact(hook, m).await?;
+            if let Some(id) = pressed {
+                // Only the button's spinner depends on it: a failure changes nothing else.
+                let answer =
+                    api::answer_callback(ch.settings.api_base(), &ch.secrets.bot_token, &id);
+                let timeout = crate::transport::timeout_ms(&hook.edge.env);
+                let _ = crate::transport::send(&answer, timeout, None).await;
+            }
+        }
         None => {}
     }
     ok()

@@ -7,6 +7,7 @@
 use crate::broadcast::TemplateSend;
 use crate::channels::api::{clip, ApiRequest, ApiResponse, Failure, Relay, MAX_QUOTED_URL};
 use crate::channels::InboundFile;
+use beckon_shared::rules::{CtaAction, CtaButton};
 use serde::Deserialize;
 use serde_json::json;
 
@@ -113,7 +114,11 @@ pub fn send_template(
 
 /// A broadcast's approved template: its header media (by the id it was uploaded under) and
 /// its body parameters (one line each, clipped to WhatsApp's limit).
-pub fn send_broadcast_template(t: &Addressee, template: &TemplateSend) -> ApiRequest {
+pub fn send_broadcast_template(
+    t: &Addressee,
+    template: &TemplateSend,
+    buttons: &[CtaButton],
+) -> ApiRequest {
     let mut components = Vec::new();
     if let Some((kind, id)) = &template.header {
         components.push(
@@ -130,6 +135,16 @@ pub fn send_broadcast_template(t: &Addressee, template: &TemplateSend) -> ApiReq
             })
             .collect();
         components.push(json!({"type": "body", "parameters": parameters}));
+    }
+    // Quick replies carry their label back as the payload (the template's buttons were
+    // checked to be these, in this order).
+    for (i, b) in buttons.iter().enumerate() {
+        if b.action == CtaAction::Reply {
+            components.push(
+                json!({"type": "button", "sub_type": "quick_reply", "index": i.to_string(),
+                                   "parameters": [{"type": "payload", "payload": b.label}]}),
+            );
+        }
     }
     ApiRequest::json(
         messages_url(t.api_base, t.version, t.phone_number_id),
@@ -149,6 +164,19 @@ pub struct TemplateInfo {
     pub header: Option<String>,
     /// How many `{{n}}` parameters its body takes.
     pub body_parameters: usize,
+    /// Its buttons, as approved.
+    pub buttons: Vec<TemplateButton>,
+}
+
+/// A template's button: `QUICK_REPLY` (its text comes back when tapped) or `URL`.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+pub struct TemplateButton {
+    #[serde(rename = "type")]
+    pub kind: String,
+    #[serde(default)]
+    pub text: String,
+    #[serde(default)]
+    pub url: Option<String>,
 }
 
 /// `GET /{version}/{waba-id}/message_templates?name=…`: the account's templates of that name.
@@ -193,6 +221,8 @@ pub fn parse_templates(resp: &ApiResponse) -> Result<Vec<TemplateInfo>, Failure>
         format: Option<String>,
         #[serde(default)]
         text: Option<String>,
+        #[serde(default)]
+        buttons: Vec<TemplateButton>,
     }
     if resp.status >= 300 {
         // The same classification as a send's errors.
@@ -218,6 +248,12 @@ pub fn parse_templates(resp: &ApiResponse) -> Result<Vec<TemplateInfo>, Failure>
                 .find(|c| c.kind.eq_ignore_ascii_case("body"))
                 .and_then(|c| c.text.as_deref())
                 .map_or(0, |t| t.matches("{{").count()),
+            buttons: i
+                .components
+                .iter()
+                .find(|c| c.kind.eq_ignore_ascii_case("buttons"))
+                .map(|c| c.buttons.clone())
+                .unwrap_or_default(),
             name: i.name,
             language: i.language,
             status: i.status,
@@ -738,6 +774,18 @@ mod tests {
             access_token: "tok",
             to: "4915100000001",
         };
+        let buttons = [
+            CtaButton {
+                label: "Shop".into(),
+                action: CtaAction::Link {
+                    url: "https://shop.example".into(),
+                },
+            },
+            CtaButton {
+                label: "Yes".into(),
+                action: CtaAction::Reply,
+            },
+        ];
         let t = TemplateSend {
             name: "spring_sale".into(),
             language: "pt_BR".into(),
@@ -745,17 +793,24 @@ mod tests {
             header: Some(("image".into(), "555".into())),
         };
         let body: serde_json::Value =
-            serde_json::from_str(&send_broadcast_template(&to, &t).body).unwrap();
+            serde_json::from_str(&send_broadcast_template(&to, &t, &buttons).body).unwrap();
         assert_eq!(body["template"]["name"], "spring_sale");
         assert_eq!(body["template"]["language"]["code"], "pt_BR");
         let c = &body["template"]["components"];
         assert_eq!(c[0]["type"], "header");
         assert_eq!(c[0]["parameters"][0]["image"]["id"], "555");
         assert_eq!(c[1]["parameters"][1]["text"], "30% off", "one line");
+        // The quick reply (the template's second button) carries its label back.
+        assert_eq!(
+            c[2],
+            serde_json::json!({"type": "button", "sub_type": "quick_reply", "index": "1",
+                               "parameters": [{"type": "payload", "payload": "Yes"}]})
+        );
+        assert_eq!(c.as_array().unwrap().len(), 3, "a URL button takes no parameter");
         let listed = ApiResponse {
             status: 200,
             retry_after: None,
-            body: r#"{"data":[{"name":"spring_sale","language":"pt_BR","status":"APPROVED","components":[{"type":"HEADER","format":"IMAGE"},{"type":"BODY","text":"Oi {{1}}, {{2}}"}]}]}"#.into(),
+            body: r#"{"data":[{"name":"spring_sale","language":"pt_BR","status":"APPROVED","components":[{"type":"HEADER","format":"IMAGE"},{"type":"BODY","text":"Oi {{1}}, {{2}}"},{"type":"BUTTONS","buttons":[{"type":"QUICK_REPLY","text":"Yes"}]}]}]}"#.into(),
         };
         assert_eq!(
             parse_templates(&listed).unwrap(),
@@ -764,7 +819,12 @@ mod tests {
                 language: "pt_BR".into(),
                 status: "APPROVED".into(),
                 header: Some("IMAGE".into()),
-                body_parameters: 2
+                body_parameters: 2,
+                buttons: vec![TemplateButton {
+                    kind: "QUICK_REPLY".into(),
+                    text: "Yes".into(),
+                    url: None
+                }],
             }]
         );
         let req = list_templates("http://x", "v23.0", "999", "tok", "spring_sale");

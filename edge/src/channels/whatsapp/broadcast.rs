@@ -4,10 +4,12 @@
 //! sent — and the header's media uploaded to the business number once, its id reused for
 //! every recipient.
 
+use super::api::TemplateButton;
 use super::{api, media, Whatsapp};
 use crate::channels::{Failure, RelayFile};
 use beckon_shared::media::FileType;
 use beckon_shared::proto::v1::{Attachment, TemplateChoice};
+use beckon_shared::rules::{CtaAction, CtaButton};
 use worker::Env;
 
 /// The template header format a file needs, and the media kind it is sent as.
@@ -45,6 +47,43 @@ fn header_noun(format: &str) -> &'static str {
     }
 }
 
+/// A template's buttons are fixed at approval: a broadcast's must be the same, in order (a
+/// reply button a `QUICK_REPLY` with its text, a link a `URL` button with its text and URL).
+fn check_buttons(
+    name: &str,
+    approved: &[TemplateButton],
+    wanted: &[CtaButton],
+) -> Result<(), String> {
+    if wanted.is_empty() {
+        return Ok(());
+    }
+    let describe = |b: &TemplateButton| match b.kind.as_str() {
+        "URL" => format!("link {:?} → {}", b.text, b.url.as_deref().unwrap_or("?")),
+        "QUICK_REPLY" => format!("reply {:?}", b.text),
+        other => format!("{} {:?}", other.to_lowercase(), b.text),
+    };
+    let same = approved.len() == wanted.len()
+        && approved.iter().zip(wanted).all(|(a, w)| {
+            a.text == w.label
+                && match &w.action {
+                    CtaAction::Reply => a.kind == "QUICK_REPLY",
+                    CtaAction::Link { url } => a.kind == "URL" && a.url.as_deref() == Some(url),
+                    CtaAction::Open => false,
+                }
+        });
+    if same {
+        return Ok(());
+    }
+    let has = if approved.is_empty() {
+        "no buttons".to_owned()
+    } else {
+        approved.iter().map(describe).collect::<Vec<_>>().join(", ")
+    };
+    Err(format!(
+        "WhatsApp template {name:?} has {has}: its buttons are fixed at approval, so the broadcast's buttons must be the same, in order"
+    ))
+}
+
 impl Whatsapp {
     /// Checks `choice` against the account's templates: `Err` says what is wrong, for the
     /// admin to fix before sending.
@@ -53,6 +92,7 @@ impl Whatsapp {
         env: &Env,
         choice: &TemplateChoice,
         file: Option<&Attachment>,
+        buttons: &[CtaButton],
     ) -> Result<(), String> {
         let Some(account) = &self.settings.business_account_id else {
             return Err("set business_account_id in the WhatsApp channel's settings, so broadcast templates can be checked".into());
@@ -116,6 +156,7 @@ impl Whatsapp {
             }
             (None, None) => {}
         }
+        check_buttons(&t.name, &t.buttons, buttons)?;
         if t.body_parameters != choice.parameters.len() {
             return Err(format!(
                 "template {:?} takes {} body parameters; {} given",

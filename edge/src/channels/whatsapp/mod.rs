@@ -228,15 +228,16 @@ impl Driver for Whatsapp {
                     return Ok(());
                 }
                 // A broadcast goes as its approved template, whatever the window.
-                if let Some(template) = d
+                if let Some((template, buttons)) = d
                     .envelope
                     .broadcast
                     .as_ref()
-                    .and_then(|b| b.template.as_ref())
+                    .and_then(|b| b.template.as_ref().map(|t| (t, &b.buttons)))
                 {
                     let to = self.to(number);
                     let wamid = api::parse_sent(
-                        &d.send(&api::send_broadcast_template(&to, template)).await?,
+                        &d.send(&api::send_broadcast_template(&to, template, buttons))
+                            .await?,
                     )?;
                     d.map_remote(&wamid).await?;
                     return d.record(Recipient::Address(number), &wamid);

@@ -176,6 +176,11 @@ pub struct BroadcastInput {
     /// Required when `channels` includes WhatsApp.
     #[serde(default)]
     pub whatsapp_template: Option<TemplateChoice>,
+    /// Up to 3 buttons under the message: `{"label", "action": "reply"}` (the label comes
+    /// back as the person's answer) or `{"label", "action": "link", "url"}`. On WhatsApp the
+    /// template's approved buttons are used and must match these.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub buttons: Vec<crate::rules::CtaButton>,
     #[serde(default)]
     pub schedule: Schedule,
 }

@@ -125,6 +125,7 @@ mod tests {
             client_msg_id: None,
             author: Some("Ana".into()),
             via: Some("inbox".into()),
+            buttons: Vec::new(),
         }
     }
 

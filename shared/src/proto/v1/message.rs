@@ -96,6 +96,10 @@ pub struct Message {
     /// Where an agent wrote it: `inbox`, `telegram`, `slack`, `whatsapp`, `api`, …
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub via: Option<String>,
+    /// A broadcast's buttons: a reply (the label sent back as the visitor's message) or a
+    /// link.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub buttons: Vec<crate::rules::CtaButton>,
 }
 
 impl Message {
