@@ -383,16 +383,24 @@ pub async fn reach_out(
     start_as_agent(admin_key, &url, body).await
 }
 
-/// `GET /api/v1/admin/sites/{site}/contacts`: visitors the site identified.
-pub async fn contacts(admin_key: &str, site: &SiteKey) -> Result<Vec<Contact>, CallError> {
+/// `GET /api/v1/admin/sites/{site}/contacts?{query}`: a page of contacts (search `q`, `tag`, `before`), and where the next begins.
+pub async fn contacts(
+    admin_key: &str,
+    site: &SiteKey,
+    query: &str,
+) -> Result<(Vec<Contact>, Option<i64>), CallError> {
     #[derive(Deserialize)]
     struct Contacts {
         contacts: Vec<Contact>,
+        #[serde(default)]
+        next_before: Option<i64>,
     }
-    let url = paths::fill(paths::ADMIN_CONTACTS, &[site.as_str()]);
-    Ok(call_json::<Contacts>("GET", &url, Some(admin_key), None)
-        .await?
-        .contacts)
+    let url = format!(
+        "{}?{query}",
+        paths::fill(paths::ADMIN_CONTACTS, &[site.as_str()])
+    );
+    let page = call_json::<Contacts>("GET", &url, Some(admin_key), None).await?;
+    Ok((page.contacts, page.next_before))
 }
 
 /// `POST /api/v1/admin/sites/{site}/contacts/{visitor}/conversations`: write first to a known

@@ -5,6 +5,7 @@
 //! values (no typed copies of their API bodies in the download).
 
 use beckon_client::api::{self, CallError};
+use beckon_shared::proto::v1::BroadcastChannel;
 use beckon_shared::SiteKey;
 use serde_json::{json, Value};
 use wasm_bindgen::JsCast;
@@ -16,11 +17,11 @@ pub struct BroadcastsPageProps {
     pub site: SiteKey,
 }
 
-fn url(site: &SiteKey, rest: &str) -> String {
+pub(crate) fn url(site: &SiteKey, rest: &str) -> String {
     format!("/api/v1/admin/sites/{site}/{rest}")
 }
 
-async fn admin(
+pub(crate) async fn admin(
     key: &str,
     method: &str,
     path: &str,
@@ -32,14 +33,13 @@ async fn admin(
 
 /// A channel's name for people.
 fn channel_label(c: &Value) -> &'static str {
-    match c.as_str() {
-        Some("whatsapp") => "WhatsApp",
-        Some("telegram") => "Telegram",
-        _ => "Website chat",
-    }
+    c.as_str()
+        .and_then(BroadcastChannel::parse)
+        .unwrap_or(BroadcastChannel::Web)
+        .label()
 }
 
-fn n(v: &Value) -> u64 {
+pub(crate) fn n(v: &Value) -> u64 {
     v.as_u64().unwrap_or(0)
 }
 
@@ -51,7 +51,7 @@ pub(crate) fn chosen_file(e: &Event) -> Option<web_sys::File> {
         .and_then(|f| f.get(0))
 }
 
-fn input_value(e: &Event) -> String {
+pub(crate) fn input_value(e: &Event) -> String {
     e.target()
         .and_then(|t| t.dyn_into::<web_sys::HtmlInputElement>().ok())
         .map(|i| i.value())
@@ -59,6 +59,10 @@ fn input_value(e: &Event) -> String {
             e.target()
                 .and_then(|t| t.dyn_into::<web_sys::HtmlTextAreaElement>().ok())
                 .map(|t| t.value())
+        })
+        .or_else(|| {
+            e.target_dyn_into::<web_sys::HtmlSelectElement>()
+                .map(|s| s.value())
         })
         .unwrap_or_default()
 }
@@ -142,6 +146,15 @@ struct Draft {
     parameters: String,
     /// (attachment id, name, size) of the uploaded file.
     file: Option<(String, String, u64)>,
+    /// A saved audience's id (instead of `tags`).
+    audience: String,
+    /// One per line: `Label` (a reply button) or `Label | https://…` (a link).
+    buttons: String,
+    /// `datetime-local` value: not before then.
+    at: String,
+    /// `HH:MM` in each recipient's own time zone.
+    local_time: String,
+    quiet: bool,
 }
 
 impl Draft {
@@ -161,11 +174,36 @@ impl Draft {
                 .filter(|t| !t.is_empty())
                 .collect()
         };
+        let buttons: Vec<Value> = list(&self.buttons, '\n')
+            .iter()
+            .map(|l| match l.split_once('|') {
+                Some((label, link)) => {
+                    json!({"label": label.trim(), "action": "link", "url": link.trim()})
+                }
+                None => json!({"label": l, "action": "reply"}),
+            })
+            .collect();
+        let mut schedule = json!({});
+        let at = js_sys::Date::parse(&self.at);
+        if at.is_finite() {
+            schedule["at"] = (at as i64).into();
+        }
+        if !self.local_time.is_empty() {
+            schedule["local_time"] = self.local_time.clone().into();
+        }
+        if self.quiet {
+            schedule["quiet_hours"] = json!({"from": "21:00", "to": "08:00"});
+        }
         let mut input = json!({
             "name": self.name, "text": self.text, "channels": channels,
-            "audience": {"tags": list(&self.tags, ',')},
             "files": self.file.iter().map(|f| f.0.clone()).collect::<Vec<_>>(),
+            "buttons": buttons, "schedule": schedule,
         });
+        if self.audience.is_empty() {
+            input["audience"] = json!({"tags": list(&self.tags, ',')});
+        } else {
+            input["audience_id"] = self.audience.clone().into();
+        }
         if self.whatsapp {
             input["whatsapp_template"] = json!({"name": self.template.trim(), "language": self.language.trim(),
                                                 "parameters": list(&self.parameters, '\n')});
@@ -187,7 +225,24 @@ fn Composer(props: &ComposerProps) -> Html {
         language: "en_US".into(),
         parameters: "{{first_name|there}}".into(),
         file: None,
+        audience: String::new(),
+        buttons: String::new(),
+        at: String::new(),
+        local_time: String::new(),
+        quiet: true,
     });
+    let audiences = use_state(Vec::<Value>::new);
+    {
+        let audiences = audiences.clone();
+        let (key, site) = (props.admin_key.to_string(), props.site.clone());
+        use_effect_with((), move |_| {
+            wasm_bindgen_futures::spawn_local(async move {
+                if let Ok(l) = admin(&key, "GET", &url(&site, "audiences"), None).await {
+                    audiences.set(l["audiences"].as_array().cloned().unwrap_or_default());
+                }
+            });
+        });
+    }
     let preview = use_state(|| None::<Value>);
     let error = use_state(|| None::<String>);
     let busy = use_state(|| false);
@@ -373,9 +428,29 @@ fn Composer(props: &ComposerProps) -> Html {
                     <label>{ "Body parameters, one per line" }<textarea rows="2" value={d.parameters.clone()} onchange={field(|d, v| d.parameters = v)} /></label>
                 </fieldset>
             }
-            <label>{ "Only contacts tagged (comma-separated, optional)" }
-                <input type="text" value={d.tags.clone()} placeholder="customer, vip" onchange={field(|d, v| d.tags = v)} />
+            <label>{ "Audience" }
+                <select onchange={field(|d, v| d.audience = v)}>
+                    <option value="" selected={d.audience.is_empty()}>{ "All contacts (or those tagged below)" }</option>
+                    { for audiences.iter().map(|a| {
+                        let id = a["id"].as_str().unwrap_or_default().to_owned();
+                        html! { <option value={id.clone()} selected={d.audience == id}>{ a["name"].as_str().unwrap_or_default() }</option> }
+                    }) }
+                </select>
             </label>
+            if d.audience.is_empty() {
+                <label>{ "Only contacts tagged (comma-separated, optional)" }
+                    <input type="text" value={d.tags.clone()} placeholder="customer, vip" onchange={field(|d, v| d.tags = v)} />
+                </label>
+            }
+            <label>{ "Buttons (optional): one per line, Label for a reply or Label | https://… for a link" }
+                <textarea rows="2" value={d.buttons.clone()} placeholder={"Yes please\nShop now | https://shop.example/sale"} onchange={field(|d, v| d.buttons = v)} />
+            </label>
+            <fieldset class="schedule">
+                <legend>{ "When" }</legend>
+                <label>{ "Not before (empty: now)" }<input type="datetime-local" value={d.at.clone()} onchange={field(|d, v| d.at = v)} /></label>
+                <label>{ "At this time in each person's own time zone (optional)" }<input type="time" value={d.local_time.clone()} onchange={field(|d, v| d.local_time = v)} /></label>
+                <label class="check"><input type="checkbox" checked={d.quiet} onchange={toggle(|d| d.quiet = !d.quiet)} />{ "Quiet hours: nothing between 21:00 and 08:00 where they are" }</label>
+            </fieldset>
             <div class="file-row">
                 if let Some((_, name, size)) = &d.file {
                     <span class="file-chip">{ format!("{name} ({:.1} MB)", *size as f64 / 1_048_576.0) }</span>
@@ -401,6 +476,13 @@ fn Composer(props: &ComposerProps) -> Html {
                             <figure class="channel-preview">
                                 <figcaption>{ channel_label(&c["channel"]) }<span class="muted">{ c["form"].as_str().unwrap_or_default() }</span></figcaption>
                                 <p class="preview-text">{ c["text"].as_str().unwrap_or_default() }</p>
+                                if !d.buttons.trim().is_empty() {
+                                    <div class="buttons">
+                                        { for d.buttons.lines().filter(|l| !l.trim().is_empty()).map(|l| html! {
+                                            <span class="cta">{ l.split('|').next().unwrap_or_default().trim() }</span>
+                                        }) }
+                                    </div>
+                                }
                             </figure>
                         }) }
                     </div>

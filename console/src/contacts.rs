@@ -30,6 +30,9 @@ fn seen(at: i64) -> String {
 #[function_component]
 pub fn ContactsPage(props: &ContactsPageProps) -> Html {
     let contacts = use_state(|| None::<Vec<Contact>>);
+    // The search and tag asked for, and where the next page begins.
+    let query = use_state(|| (String::new(), String::new()));
+    let next = use_state(|| None::<i64>);
     let write_first::Forms {
         writing_to,
         error,
@@ -37,27 +40,71 @@ pub fn ContactsPage(props: &ContactsPageProps) -> Html {
         on_invalid,
         started,
     } = write_first::use_forms::<(VisitorId, ContactChannel)>(props.on_started.clone());
-    {
-        let (contacts, error) = (contacts.clone(), error.clone());
-        use_effect_with(
-            (props.admin_key.clone(), props.site.clone()),
-            move |(key, site)| {
-                let (key, site) = (key.to_string(), site.clone());
-                wasm_bindgen_futures::spawn_local(async move {
-                    match api::contacts(&key, &site).await {
-                        Ok(list) => contacts.set(Some(list)),
-                        Err(f) => error.set(Some(f.describe())),
+    // Loads the first page for the query, or the next one after `before`.
+    let load = {
+        let (contacts, next, error, query) =
+            (contacts.clone(), next.clone(), error.clone(), query.clone());
+        let (key, site) = (props.admin_key.to_string(), props.site.clone());
+        Callback::from(move |before: Option<i64>| {
+            let (contacts, next, error, key, site) = (
+                contacts.clone(),
+                next.clone(),
+                error.clone(),
+                key.clone(),
+                site.clone(),
+            );
+            let (q, tag) = (*query).clone();
+            let enc = |v: &str| String::from(js_sys::encode_uri_component(v));
+            let mut params = format!("q={}&tag={}", enc(&q), enc(&tag));
+            if let Some(b) = before {
+                params.push_str(&format!("&before={b}"));
+            }
+            wasm_bindgen_futures::spawn_local(async move {
+                match api::contacts(&key, &site, &params).await {
+                    Ok((page, more)) => {
+                        let mut list = if before.is_some() {
+                            (*contacts).clone().unwrap_or_default()
+                        } else {
+                            Vec::new()
+                        };
+                        list.extend(page);
+                        contacts.set(Some(list));
+                        next.set(more);
                     }
-                });
-            },
+                    Err(f) => error.set(Some(f.describe())),
+                }
+            });
+        })
+    };
+    {
+        let load = load.clone();
+        use_effect_with(
+            (
+                props.admin_key.clone(),
+                props.site.clone(),
+                (*query).clone(),
+            ),
+            move |_| load.emit(None),
         );
     }
+    let on_query = |set: fn(&mut (String, String), String)| {
+        let query = query.clone();
+        Callback::from(move |e: Event| {
+            let mut q = (*query).clone();
+            set(&mut q, crate::broadcasts::input_value(&e));
+            query.set(q);
+        })
+    };
     let rows = contacts.as_deref().unwrap_or_default();
     html! {
         <section class="settings" aria-labelledby="contacts-h">
             <h2 id="contacts-h">{ "Contacts" }</h2>
             <ImportExport admin_key={props.admin_key.clone()} site={props.site.clone()} />
-            <p class="lead">{ "Visitors your pages identified with Beckon.identify, and people who started your Telegram bot. Write first on WhatsApp (outside their 24-hour window it goes as your approved template) or on Telegram; their answers come back here." }</p>
+            <div class="contact-search" role="search">
+                <label>{ "Search" }<input type="search" placeholder="Name, email, phone or Telegram" value={query.0.clone()} onchange={on_query(|q, v| q.0 = v)} /></label>
+                <label>{ "Tag" }<input type="text" placeholder="vip" value={query.1.clone()} onchange={on_query(|q, v| q.1 = v)} /></label>
+            </div>
+            <p class="lead">{ "Visitors your pages identified with Beckon.identify, imported contacts and people who started your Telegram bot, with their tags and what they agreed to. Write first on WhatsApp (outside their 24-hour window it goes as your approved template) or on Telegram; their answers come back here." }</p>
             if contacts.is_some() && rows.is_empty() {
                 <p class="empty">{ "No known contacts yet. Call Beckon.identify({name, email, phone}) on pages where the visitor is signed in, or share a link to your Telegram bot." }</p>
             }
@@ -99,7 +146,13 @@ pub fn ContactsPage(props: &ContactsPageProps) -> Html {
                             <div class="where">
                                 <strong>{ who.clone() }</strong>
                                 <span class="url">{ handles.into_iter().flatten().collect::<Vec<_>>().join(" · ") }</span>
-                                <span class="meta">{ seen(c.last_seen_at) }</span>
+                                <span class="meta">{ seen(c.last_seen_at) }{ c.language.as_ref().map(|l| format!(" · {l}")).unwrap_or_default() }</span>
+                                if !c.tags.is_empty() {
+                                    <span class="tags">{ for c.tags.iter().map(|t| html! { <span class="tag">{ t }</span> }) }</span>
+                                }
+                                if !c.consents.is_empty() {
+                                    <span class="meta consent">{ consents(c) }</span>
+                                }
                             </div>
                             if let Some(channel) = writing {
                                 { form(channel) }
@@ -112,9 +165,32 @@ pub fn ContactsPage(props: &ContactsPageProps) -> Html {
                     }
                 }) }
             </ul>
+            if let Some(before) = *next {
+                <button type="button" class="secondary" onclick={load.reform(move |_: MouseEvent| Some(before))}>{ "Show more" }</button>
+            }
             if let Some(e) = &*error { <p class="error" role="alert">{ e }</p> }
         </section>
     }
+}
+
+/// "WhatsApp: opted in (import, 3 Dec) · Telegram: stopped (keyword, 4 Dec)".
+fn consents(c: &Contact) -> String {
+    c.consents
+        .iter()
+        .map(|k| {
+            let what = if k.status == "in" {
+                "opted in"
+            } else {
+                "stopped"
+            };
+            let date = js_sys::Date::new(&(k.at as f64).into());
+            let day = String::from(
+                date.to_locale_date_string("en-GB", &wasm_bindgen::JsValue::UNDEFINED),
+            );
+            format!("{}: {what} ({}, {day})", k.channel.label(), k.source)
+        })
+        .collect::<Vec<_>>()
+        .join(" · ")
 }
 
 #[derive(Properties, PartialEq)]

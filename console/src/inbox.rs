@@ -1,5 +1,6 @@
 //! The inbox: pick a site, see its conversations (most recent first, updated live), open one.
 
+use crate::audiences::AudiencesPage;
 use crate::broadcasts::BroadcastsPage;
 use crate::channels::{failing, ChannelsPage};
 use crate::contacts::ContactsPage;
@@ -30,6 +31,7 @@ enum Tab {
     Conversations,
     Visitors,
     Contacts,
+    Audiences,
     Broadcasts,
     Rules,
     Metrics,
@@ -37,10 +39,11 @@ enum Tab {
 }
 
 impl Tab {
-    const ALL: [Tab; 7] = [
+    const ALL: [Tab; 8] = [
         Tab::Conversations,
         Tab::Visitors,
         Tab::Contacts,
+        Tab::Audiences,
         Tab::Broadcasts,
         Tab::Rules,
         Tab::Metrics,
@@ -52,6 +55,7 @@ impl Tab {
             Tab::Conversations => "Conversations",
             Tab::Visitors => "Online now",
             Tab::Contacts => "Contacts",
+            Tab::Audiences => "Audiences",
             Tab::Broadcasts => "Broadcasts",
             Tab::Rules => "Rules",
             Tab::Metrics => "Metrics",
@@ -293,6 +297,7 @@ pub fn Inbox(props: &InboxProps) -> Html {
                             Tab::Channels => html! { <ChannelsPage admin_key={props.admin_key.clone()} {site} on_change={refresh_health.clone()} /> },
                             Tab::Rules => html! { <RulesPage admin_key={props.admin_key.clone()} site_name={AttrValue::from(site_name.clone())} {site} /> },
                             Tab::Metrics => html! { <MetricsPage admin_key={props.admin_key.clone()} {site} /> },
+                            Tab::Audiences => html! { <AudiencesPage admin_key={props.admin_key.clone()} {site} /> },
                             Tab::Broadcasts => html! { <BroadcastsPage admin_key={props.admin_key.clone()} {site} /> },
                             Tab::Contacts => html! { <ContactsPage admin_key={props.admin_key.clone()} agent_name={props.agent_name.clone()} {site} on_started={open_started.clone()} /> },
                             _ => html! { <VisitorsPage admin_key={props.admin_key.clone()} agent_name={props.agent_name.clone()} {site} visitors={(*online).clone()} on_started={open_started.clone()} /> },

@@ -4,6 +4,7 @@
 //! components from `beckon-client`, as an agent.
 
 mod app;
+mod audiences;
 mod broadcasts;
 mod channels;
 mod contacts;

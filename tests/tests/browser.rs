@@ -1052,3 +1052,210 @@ async fn inbox_broadcast_with_a_pdf_from_compose_to_results() {
     assert_clean_console(&agent, "inbox broadcasts").await;
     agent.close().await.unwrap();
 }
+
+/// Text of every element matching `css`, in order.
+async fn texts_of(c: &Client, css: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    for e in c.find_all(Locator::Css(css)).await.unwrap_or_default() {
+        out.push(e.text().await.unwrap_or_default());
+    }
+    out
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn audiences_contacts_search_and_a_visitor_answers_a_broadcast_button() {
+    let base = &edge::shared().url;
+    let api = Api::new(base);
+    let site = format!("aud-ui-{}", beckon_tests::free_port());
+    api.create_site(&site).await;
+    let import = api
+        .send(
+            api.admin(reqwest::Method::POST, &format!("/api/v1/admin/sites/{site}/contact-imports"))
+                .header("content-type", "text/csv")
+                .body("name,phone,whatsapp_opt_in,tags\nAna Souza,+5511900000001,yes,vip;customer\nBo Berg,+4915100000002,no,vip\nCy Chan,+6281200000003,yes,lead\n"),
+        )
+        .await;
+    assert_eq!(import.status, 200, "{:?}", import.body);
+
+    // A visitor chats on the site's page.
+    let host = host_page::serve(base, &site, None).await;
+    let visitor = browser::open(1280, 800).await;
+    visitor.goto(&host.url).await.unwrap();
+    browser::open_chat(&visitor).await;
+    let hello = unique("Hello there");
+    browser::send_message(&visitor, &hello).await;
+    browser::wait_for_log(&visitor, &[&hello]).await;
+
+    // The agent saves an audience, counted live while it is written.
+    let agent = browser::open(1280, 900).await;
+    browser::sign_in_to_inbox(&agent, base, "Ana").await;
+    browser::open_inbox_view(&agent, &site, "Audiences").await;
+    let inputs = agent
+        .wait()
+        .for_element(Locator::Css("form.audience-form input[type=text]"))
+        .await
+        .unwrap();
+    inputs.send_keys("VIP customers\u{E004}").await.unwrap();
+    let tags = agent
+        .find_all(Locator::Css("form.audience-form input[type=text]"))
+        .await
+        .unwrap()[1]
+        .clone();
+    tags.send_keys("vip\u{E004}").await.unwrap();
+    let count = eventually(WAIT, "the live count", || async {
+        let t = text_of(&agent, "form.audience-form .count").await;
+        t.starts_with("2 contacts").then_some(t)
+    })
+    .await;
+    assert!(count.contains("WhatsApp 1"), "{count}");
+    browser::screenshot(&agent, "inbox-audiences-form").await;
+    agent
+        .find(Locator::Css("form.audience-form button[type=submit]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let saved = eventually(WAIT, "the saved audience", || async {
+        let t = text_of(&agent, ".audience-list").await;
+        t.contains("VIP customers").then_some(t)
+    })
+    .await;
+    assert!(
+        saved.contains("tagged vip") && saved.contains("2 contacts"),
+        "{saved}"
+    );
+    browser::screenshot(&agent, "inbox-audiences").await;
+
+    // Contacts: searched, with their tags and consent.
+    browser::open_inbox_view(&agent, &site, "Contacts").await;
+    let search = agent
+        .wait()
+        .for_element(Locator::Css(".contact-search input[type=search]"))
+        .await
+        .unwrap();
+    search.send_keys("Souza\u{E004}").await.unwrap();
+    eventually(WAIT, "the search result", || async {
+        let names = texts_of(&agent, ".contact .where strong").await;
+        (names == ["Ana Souza"]).then_some(())
+    })
+    .await;
+    let row = text_of(&agent, ".contact").await;
+    assert!(row.contains("vip") && row.contains("customer"), "{row}");
+    assert!(row.contains("WhatsApp: opted in (import"), "{row}");
+    browser::screenshot(&agent, "inbox-contacts-search").await;
+    agent.set_window_size(375, 740).await.unwrap();
+    browser::screenshot(&agent, "inbox-contacts-search-375").await;
+    agent.set_window_size(1280, 900).await.unwrap();
+
+    // A broadcast to the website's visitors, with a reply and a link button.
+    let r = api
+        .send(
+            api.admin(reqwest::Method::POST, &format!("/api/v1/admin/sites/{site}/broadcasts"))
+                .json(&serde_json::json!({
+                    "name": "Buttons", "text": "Our autumn sale starts today!", "channels": ["web"],
+                    "buttons": [{"label": "Yes please", "action": "reply"},
+                                {"label": "See the sale", "action": "link", "url": "https://shop.example/sale"}]
+                })),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{:?}", r.body);
+    browser::wait_for_log(&visitor, &[&hello, "Our autumn sale starts today!"]).await;
+    let link = visitor
+        .wait()
+        .for_element(Locator::Css("[role=log] a.cta"))
+        .await
+        .unwrap();
+    assert_eq!(
+        (
+            link.attr("href").await.unwrap().as_deref(),
+            link.attr("target").await.unwrap().as_deref(),
+            link.attr("rel").await.unwrap().as_deref()
+        ),
+        (
+            Some("https://shop.example/sale"),
+            Some("_blank"),
+            Some("noopener noreferrer")
+        )
+    );
+    let announce = eventually(WAIT, "the mute control", || async {
+        let t = text_of(&visitor, ".announce").await;
+        (!t.is_empty()).then_some(t)
+    })
+    .await;
+    assert!(
+        announce.starts_with("You get our announcements here."),
+        "{announce}"
+    );
+    browser::screenshot(&visitor, "widget-broadcast-buttons").await;
+    // The reply button, from the keyboard: focused and pressed with Enter.
+    let reply = visitor
+        .find(Locator::XPath("//button[@class='cta' and .='Yes please']"))
+        .await
+        .unwrap();
+    reply.send_keys("\u{E007}").await.unwrap();
+    browser::wait_for_log(
+        &visitor,
+        &[&hello, "Our autumn sale starts today!", "Yes please"],
+    )
+    .await;
+    // Muted: the next broadcast plans nobody here.
+    visitor
+        .find(Locator::XPath("//p[@class='announce']/button"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    eventually(WAIT, "muted", || async {
+        let t = text_of(&visitor, ".announce").await;
+        t.starts_with("Announcements muted.").then_some(())
+    })
+    .await;
+    browser::screenshot(&visitor, "widget-broadcast-muted").await;
+    let preview = api
+        .send(
+            api.admin(
+                reqwest::Method::POST,
+                &format!("/api/v1/admin/sites/{site}/broadcast-previews"),
+            )
+            .json(&serde_json::json!({"name": "Next", "text": "Hi", "channels": ["web"]})),
+        )
+        .await;
+    assert_eq!(
+        (
+            preview.body["count"]["web"].as_u64(),
+            preview.body["count"]["opted_out"].as_u64()
+        ),
+        (Some(0), Some(1)),
+        "{:?}",
+        preview.body
+    );
+    // The broadcast's answer counts as replied.
+    let list = api
+        .send(api.admin(
+            reqwest::Method::GET,
+            &format!("/api/v1/admin/sites/{site}/broadcasts"),
+        ))
+        .await;
+    let id = list.body["broadcasts"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    eventually(WAIT, "replied", || async {
+        let b = api
+            .send(api.admin(
+                reqwest::Method::GET,
+                &format!("/api/v1/admin/sites/{site}/broadcasts/{id}"),
+            ))
+            .await;
+        (b.body["total"]["replied"] == 1).then_some(())
+    })
+    .await;
+    visitor.set_window_size(375, 667).await.unwrap();
+    browser::screenshot(&visitor, "widget-broadcast-375").await;
+    assert_clean_console(&visitor, "widget broadcast buttons").await;
+    assert_clean_console(&agent, "inbox audiences and contacts").await;
+    visitor.close().await.unwrap();
+    agent.close().await.unwrap();
+}

@@ -36,10 +36,11 @@ fn inbox_app_stays_within_its_budget() {
         + gzip_len("dist/public/console/beckon_console.js");
     println!("inbox app: {n} B gzip");
     // The goal is 200 KB (issue 9); this is where it stands now (268 KB before the
-    // Broadcasts page and the contacts import added 20 KB; to win back by loading the
-    // rarely used pages on first use).
+    // Broadcasts page and the contacts import added 20 KB, 288 KB before Audiences, the
+    // contacts search and the composer's audience, schedule and buttons added 18 KB; to win
+    // back by loading the rarely used pages on first use).
     assert!(
-        n <= 288 * 1024,
-        "inbox wasm + glue is {n} B gzip, budget 294912 B"
+        n <= 310 * 1024,
+        "inbox wasm + glue is {n} B gzip, budget 317440 B"
     );
 }

@@ -10,6 +10,7 @@ use beckon_shared::{ClientMsgId, ConversationId, MessageId, Seq, SiteKey};
 use beckon_widget::components::{ChatView, ChatViewProps};
 use std::rc::Rc;
 use std::time::Duration;
+use wasm_bindgen::JsCast;
 use wasm_bindgen_test::*;
 use yew::Callback;
 
@@ -38,6 +39,7 @@ fn message(seq: u64, role: Role, body: &str) -> Message {
         client_msg_id: None,
         author: (role == Role::Agent).then(|| "Ana".into()),
         via: None,
+        buttons: vec![],
     }
 }
 
@@ -55,6 +57,9 @@ async fn render(snapshot: Snapshot) -> web_sys::Element {
         on_discard: Callback::noop(),
         on_files: Callback::noop(),
         on_cancel_upload: Callback::noop(),
+        muted: None,
+        on_mute: Callback::noop(),
+        on_reply: Callback::noop(),
     };
     yew::Renderer::<ChatView>::with_root_and_props(root.clone(), props).render();
     yew::platform::time::sleep(Duration::from_millis(20)).await;
@@ -151,4 +156,90 @@ async fn shows_sending_delivered_seen_and_failed() {
     assert_eq!(texts(&root, "li.failed .discard"), ["Remove"]);
     assert_eq!(texts(&root, "[role=alert]"), ["The message is too long."]);
     assert_eq!(texts(&root, "[role=status]"), ["Offline — reconnecting…"]);
+}
+
+#[wasm_bindgen_test]
+async fn a_broadcasts_buttons_and_the_mute_control() {
+    use beckon_shared::rules::{CtaAction, CtaButton};
+    let mut t = Transcript::new(Role::Visitor);
+    let mut sale = message(1, Role::Agent, "Sale today");
+    sale.via = Some("broadcast".into());
+    sale.buttons = vec![
+        CtaButton {
+            label: "Yes please".into(),
+            action: CtaAction::Reply,
+        },
+        CtaButton {
+            label: "Shop".into(),
+            action: CtaAction::Link {
+                url: "https://shop.example/sale".into(),
+            },
+        },
+        CtaButton {
+            label: "Evil".into(),
+            action: CtaAction::Link {
+                url: "javascript:alert(1)".into(),
+            },
+        },
+    ];
+    t.insert(sale);
+    let replies = Rc::new(std::cell::RefCell::new(Vec::<String>::new()));
+    let mutes = Rc::new(std::cell::RefCell::new(Vec::<bool>::new()));
+    let document = web_sys::window().unwrap().document().unwrap();
+    let root = document.create_element("div").unwrap();
+    document.body().unwrap().append_child(&root).unwrap();
+    let props = ChatViewProps {
+        config: config(),
+        snapshot: Rc::new(Snapshot {
+            transcript: t,
+            status: Status::Online,
+            open: true,
+            notice: None,
+            uploads: vec![],
+        }),
+        greeting: None,
+        on_send: Callback::from(|_| true),
+        on_close: Callback::noop(),
+        on_typing: Callback::noop(),
+        on_discard: Callback::noop(),
+        on_files: Callback::noop(),
+        on_cancel_upload: Callback::noop(),
+        muted: Some(false),
+        on_mute: {
+            let m = mutes.clone();
+            Callback::from(move |v| m.borrow_mut().push(v))
+        },
+        on_reply: {
+            let r = replies.clone();
+            Callback::from(move |l| r.borrow_mut().push(l))
+        },
+    };
+    yew::Renderer::<ChatView>::with_root_and_props(root.clone(), props).render();
+    yew::platform::time::sleep(Duration::from_millis(20)).await;
+    // A reply button and a link (a link that is not http(s) is not rendered).
+    assert_eq!(texts(&root, ".buttons .cta"), ["Yes please", "Shop"]);
+    let link = root.query_selector("a.cta").unwrap().unwrap();
+    assert_eq!(
+        (link.get_attribute("href"), link.get_attribute("rel")),
+        (
+            Some("https://shop.example/sale".into()),
+            Some("noopener noreferrer".into())
+        )
+    );
+    let click = |css: &str| {
+        root.query_selector(css)
+            .unwrap()
+            .unwrap()
+            .dyn_into::<web_sys::HtmlElement>()
+            .unwrap()
+            .click()
+    };
+    click("button.cta");
+    click(".announce button");
+    assert_eq!(*replies.borrow(), ["Yes please"]);
+    assert_eq!(*mutes.borrow(), [true], "Mute asks for muted");
+    assert_eq!(
+        texts(&root, ".announce button"),
+        ["Mute announcements"]
+    );
 }

@@ -143,10 +143,12 @@ pub fn MessageList(props: &MessageListProps) -> Html {
         let delivery = entry.delivery();
         match entry {
             Entry::Stored { message, mine, .. } => {
-                let who = match (message.role, &message.author) {
-                    (Role::Visitor, _) => "Visitor".to_owned(),
-                    (_, Some(author)) => author.clone(),
-                    (_, None) => "Team".to_owned(),
+                let who = match (message.role, &message.author, message.via.as_deref()) {
+                    (Role::Visitor, _, _) => "Visitor".to_owned(),
+                    (_, Some(author), _) => author.clone(),
+                    // The inbox sees where the conversation came from.
+                    (_, None, Some("broadcast")) if props.on_reply.is_none() => "Broadcast".to_owned(),
+                    (_, None, _) => "Team".to_owned(),
                 };
                 html! {
                     <li key={message.id.to_string()} class={classes!("msg", if mine { "mine" } else { "theirs" })} data-seq={message.seq.to_string()}>

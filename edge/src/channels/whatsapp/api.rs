@@ -806,7 +806,11 @@ mod tests {
             serde_json::json!({"type": "button", "sub_type": "quick_reply", "index": "1",
                                "parameters": [{"type": "payload", "payload": "Yes"}]})
         );
-        assert_eq!(c.as_array().unwrap().len(), 3, "a URL button takes no parameter");
+        assert_eq!(
+            c.as_array().unwrap().len(),
+            3,
+            "a URL button takes no parameter"
+        );
         let listed = ApiResponse {
             status: 200,
             retry_after: None,

@@ -39,6 +39,15 @@ impl BroadcastChannel {
         BroadcastChannel::ALL.into_iter().find(|c| c.as_str() == s)
     }
 
+    /// Its name for people.
+    pub fn label(self) -> &'static str {
+        match self {
+            BroadcastChannel::Web => "Website chat",
+            BroadcastChannel::Telegram => "Telegram",
+            BroadcastChannel::Whatsapp => "WhatsApp",
+        }
+    }
+
     /// The site channel it needs set up (none for the widget).
     pub fn site_channel(self) -> Option<ChannelKind> {
         match self {
