@@ -238,8 +238,5 @@ async fn a_broadcasts_buttons_and_the_mute_control() {
     click(".announce button");
     assert_eq!(*replies.borrow(), ["Yes please"]);
     assert_eq!(*mutes.borrow(), [true], "Mute asks for muted");
-    assert_eq!(
-        texts(&root, ".announce button"),
-        ["Mute announcements"]
-    );
+    assert_eq!(texts(&root, ".announce button"), ["Mute announcements"]);
 }
