@@ -1,7 +1,7 @@
 -- Saved audiences: a named filter over a site's contacts (tags, attributes, language, last
 -- seen, reachable channel) that a broadcast goes to.
 CREATE TABLE audiences (
-  id          TEXT PRIMARY KEY,             -- a_<32 hex>
+  id          TEXT PRIMARY KEY,             -- u_<32 hex>
   site_key    TEXT NOT NULL,
   name        TEXT NOT NULL,
   filter      TEXT NOT NULL,                -- JSON Audience
@@ -16,3 +16,7 @@ CREATE TABLE test_clock (
   id          INTEGER PRIMARY KEY CHECK (id = 1),
   offset_ms   INTEGER NOT NULL
 );
+
+-- The file_id Telegram gave a broadcast's file when it was first uploaded: every other
+-- recipient's message sends it by id instead of uploading it again.
+ALTER TABLE broadcast_files ADD COLUMN telegram_file_id TEXT;

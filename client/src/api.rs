@@ -388,12 +388,12 @@ pub async fn contacts(
     admin_key: &str,
     site: &SiteKey,
     query: &str,
-) -> Result<(Vec<Contact>, Option<i64>), CallError> {
+) -> Result<(Vec<Contact>, Option<String>), CallError> {
     #[derive(Deserialize)]
     struct Contacts {
         contacts: Vec<Contact>,
         #[serde(default)]
-        next_before: Option<i64>,
+        next_before: Option<String>,
     }
     let url = format!(
         "{}?{query}",

@@ -32,7 +32,7 @@ pub fn ContactsPage(props: &ContactsPageProps) -> Html {
     let contacts = use_state(|| None::<Vec<Contact>>);
     // The search and tag asked for, and where the next page begins.
     let query = use_state(|| (String::new(), String::new()));
-    let next = use_state(|| None::<i64>);
+    let next = use_state(|| None::<String>);
     let write_first::Forms {
         writing_to,
         error,
@@ -45,7 +45,7 @@ pub fn ContactsPage(props: &ContactsPageProps) -> Html {
         let (contacts, next, error, query) =
             (contacts.clone(), next.clone(), error.clone(), query.clone());
         let (key, site) = (props.admin_key.to_string(), props.site.clone());
-        Callback::from(move |before: Option<i64>| {
+        Callback::from(move |before: Option<String>| {
             let (contacts, next, error, key, site) = (
                 contacts.clone(),
                 next.clone(),
@@ -56,8 +56,8 @@ pub fn ContactsPage(props: &ContactsPageProps) -> Html {
             let (q, tag) = (*query).clone();
             let enc = |v: &str| String::from(js_sys::encode_uri_component(v));
             let mut params = format!("q={}&tag={}", enc(&q), enc(&tag));
-            if let Some(b) = before {
-                params.push_str(&format!("&before={b}"));
+            if let Some(b) = &before {
+                params.push_str(&format!("&before={}", enc(b)));
             }
             wasm_bindgen_futures::spawn_local(async move {
                 match api::contacts(&key, &site, &params).await {
@@ -165,8 +165,8 @@ pub fn ContactsPage(props: &ContactsPageProps) -> Html {
                     }
                 }) }
             </ul>
-            if let Some(before) = *next {
-                <button type="button" class="secondary" onclick={load.reform(move |_: MouseEvent| Some(before))}>{ "Show more" }</button>
+            if let Some(before) = (*next).clone() {
+                <button type="button" class="secondary" onclick={load.reform(move |_: MouseEvent| Some(before.clone()))}>{ "Show more" }</button>
             }
             if let Some(e) = &*error { <p class="error" role="alert">{ e }</p> }
         </section>

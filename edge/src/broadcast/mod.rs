@@ -54,6 +54,10 @@ pub struct Mark {
     /// template's own).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub buttons: Vec<CtaButton>,
+    /// Telegram: the broadcast's file as Telegram already holds it (its file_id), sent by id
+    /// instead of uploaded again.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub telegram_file: Option<String>,
 }
 
 /// An approved WhatsApp template with this recipient's parameters.

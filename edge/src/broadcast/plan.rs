@@ -194,7 +194,8 @@ pub fn check_filter(a: &Audience) -> Result<(), String> {
             "audience.tags: at most {MAX_TAGS} tags of at most {MAX_TAG_CHARS} characters each"
         ));
     }
-    if a.language.as_deref().is_some_and(|l| !line(l, 35)) {
+    let tag = |l: &str| l.len() <= 35 && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-');
+    if a.language.as_deref().is_some_and(|l| !tag(l.trim())) {
         return Err("audience.language must be a language tag like pt or pt-BR".into());
     }
     if a.attributes.len() > MAX_ATTRIBUTES

@@ -144,11 +144,28 @@ async fn tick(env: &Env, id: &BroadcastId) -> Result<()> {
     }
     let site = SiteKey::parse(&row.site_key)?;
     let stored: Stored = serde_json::from_str(&row.spec).map_err(Error::internal)?;
-    let claimed = broadcasts::claim(&db, id.as_str(), now, BATCH).await?;
+    let mut claimed = broadcasts::claim(&db, id.as_str(), now, BATCH).await?;
     let pacer = std::cell::RefCell::new(Pacer { next: [0.0; 3] });
+    // The file goes to Telegram once: to the first Telegram recipient alone, then by the
+    // file_id Telegram gave it (kept by the driver).
+    let file = stored.files.first().map(|f| f.id.to_string());
+    let mut telegram_file = match &file {
+        Some(f) => broadcasts::telegram_file(&db, f).await?,
+        None => None,
+    };
+    let first_telegram = claimed.iter().position(|r| r.channel == "telegram");
+    let mut chunks: Vec<&[Claimed]> = Vec::new();
+    match first_telegram {
+        Some(i) if file.is_some() && telegram_file.is_none() => {
+            claimed.swap(0, i);
+            chunks.push(&claimed[..1]);
+            chunks.extend(claimed[1..].chunks(IN_FLIGHT));
+        }
+        _ => chunks.extend(claimed.chunks(IN_FLIGHT)),
+    }
     // A few sends in flight, each answered once its channel took it: the pace never outruns
     // what the channels (and the runtime) actually deliver.
-    for chunk in claimed.chunks(IN_FLIGHT) {
+    for chunk in chunks {
         // Paused or cancelled meanwhile: stop here (a pause gives the rest back at once).
         let status = broadcasts::by_id(&db, id.as_str()).await?.map(|r| r.status);
         if status.as_deref() != Some("running") {
@@ -158,26 +175,33 @@ async fn tick(env: &Env, id: &BroadcastId) -> Result<()> {
             return Ok(());
         }
         // "STOP" since the broadcast was planned: honoured from that moment.
-        let addresses: Vec<(&str, &str)> = chunk
+        let recipients: Vec<(&str, &str, &str)> = chunk
             .iter()
-            .map(|r| (r.channel.as_str(), r.address.as_str()))
+            .map(|r| {
+                (
+                    r.contact_id.as_str(),
+                    r.channel.as_str(),
+                    r.address.as_str(),
+                )
+            })
             .collect();
-        let stopped = contacts::opted_out_among(&db, &site, &addresses).await?;
+        let stopped = contacts::opted_out_among(&db, &site, &recipients).await?;
         let now = clock.now();
         let sends = chunk.iter().filter_map(|r| {
             let channel = BroadcastChannel::parse(&r.channel)?;
-            if stopped.contains(&(r.channel.clone(), r.address.clone())) {
+            if stopped.contains(&r.contact_id) {
                 return None;
             }
             let pacer = &pacer;
             let stored = &stored;
             let site = &site;
+            let telegram_file = telegram_file.as_deref();
             Some(async move {
                 let wait = pacer.borrow_mut().slot(env, channel);
                 if let Some(d) = wait {
                     worker::Delay::from(d).await;
                 }
-                match send_one(env, (id, site, stored), channel, r).await {
+                match send_one(env, (id, site, stored), channel, r, telegram_file).await {
                     Ok(done) => Some(done),
                     Err(e) => {
                         // Left claimed: taken again once the claim is stale.
@@ -198,7 +222,7 @@ async fn tick(env: &Env, id: &BroadcastId) -> Result<()> {
             .collect();
         let stops: Vec<Outcome> = chunk
             .iter()
-            .filter(|r| stopped.contains(&(r.channel.clone(), r.address.clone())))
+            .filter(|r| stopped.contains(&r.contact_id))
             .map(|r| Outcome::Stopped {
                 channel: r.channel.clone(),
                 address: r.address.clone(),
@@ -207,6 +231,13 @@ async fn tick(env: &Env, id: &BroadcastId) -> Result<()> {
             })
             .collect();
         broadcasts::record(&db, id.as_str(), done.iter().chain(&stops), now).await?;
+        if let (Some(f), None, true) = (
+            &file,
+            &telegram_file,
+            chunk.iter().any(|r| r.channel == "telegram"),
+        ) {
+            telegram_file = broadcasts::telegram_file(&db, f).await?;
+        }
     }
     if claimed.len() as i64 == BATCH {
         return enqueue(env, id, 0).await;
@@ -228,6 +259,7 @@ async fn send_one(
     (id, site, stored): (&BroadcastId, &SiteKey, &Stored),
     channel: BroadcastChannel,
     r: &Claimed,
+    telegram_file: Option<&str>,
 ) -> Result<Outcome> {
     let db = env.d1("DB")?;
     let contact = VisitorId::parse(&r.contact_id)?;
@@ -289,6 +321,9 @@ async fn send_one(
             address: r.address.clone(),
             template,
             buttons: stored.input.buttons.clone(),
+            telegram_file: telegram_file
+                .filter(|_| channel == BroadcastChannel::Telegram)
+                .map(str::to_owned),
         }),
         relay_first: true,
     };

@@ -22,7 +22,7 @@ use worker::{Request, Response};
 const MAX_PAGE: i64 = 200;
 
 /// `GET /api/v1/admin/sites/{site}/contacts?q=&tag=&before=&limit=`: most recently seen
-/// first; `next_before` continues the list.
+/// first; `next_before` (the last one's `<last seen>:<id>`) continues the list.
 pub async fn list(req: &Request, edge: &Edge, site: &SiteKey) -> Result<Response> {
     authenticate(req, edge).await?;
     let db = edge.db()?;
@@ -50,16 +50,32 @@ pub async fn list(req: &Request, edge: &Edge, site: &SiteKey) -> Result<Response
     if !(1..=MAX_PAGE).contains(&limit) {
         return Err(Error::bad_request(format!("limit must be 1 to {MAX_PAGE}")));
     }
+    let after = match q.get("before") {
+        None => None,
+        Some(b) => {
+            let parsed = b
+                .split_once(':')
+                .and_then(|(t, id)| Some((t.parse::<i64>().ok()?, VisitorId::parse(id).ok()?)));
+            let (t, id) = parsed.ok_or_else(|| {
+                Error::bad_request("before must be the previous page's next_before")
+            })?;
+            Some((t, id.to_string()))
+        }
+    };
     let query = visitors::ContactQuery {
         // Numbers are kept without their `+`.
         search: text("q", 100)?.map(|s| s.trim_start_matches('+').to_owned()),
         tag: text("tag", 40)?.map(|t| t.to_lowercase()),
-        before: number("before")?,
+        after,
         limit,
     };
     let contacts = visitors::contacts(&db, site, &query).await?;
     let next_before = (contacts.len() as i64 == limit)
-        .then(|| contacts.last().map(|c| c.last_seen_at))
+        .then(|| {
+            contacts
+                .last()
+                .map(|c| format!("{}:{}", c.last_seen_at, c.visitor_id))
+        })
         .flatten();
     http::json(
         200,

@@ -279,6 +279,9 @@ pub async fn announcements(mut req: Request, edge: &Edge, key: &SiteKey) -> Resu
         muted: bool,
     }
     let db = edge.db()?;
+    if !visitors::exists(&db, key, &claims.visitor).await? {
+        return Err(Error::code(ErrorCode::Unauthorized));
+    }
     let address = (BroadcastChannel::Web, claims.visitor.as_str());
     let muted = if req.method() == worker::Method::Put {
         let Muted { muted } = http::read_json(&mut req).await?;

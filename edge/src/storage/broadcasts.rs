@@ -556,3 +556,27 @@ pub async fn file(db: &D1Database, site: &SiteKey, id: &str) -> Result<Option<At
     raw.map(|r| serde_json::from_str(&r).map_err(Error::internal))
         .transpose()
 }
+
+/// The file_id Telegram gave broadcast file `id` when it was first uploaded, if it was.
+pub async fn telegram_file(db: &D1Database, id: &str) -> Result<Option<String>> {
+    Ok(stmt(
+        db,
+        "SELECT telegram_file_id FROM broadcast_files WHERE id = ?1",
+        &[Arg::Str(id)],
+    )?
+    .first::<Option<String>>(Some("telegram_file_id"))
+    .await?
+    .flatten())
+}
+
+/// Keeps the file_id of broadcast file `id` (the first one Telegram gave).
+pub async fn set_telegram_file(db: &D1Database, id: &str, file_id: &str) -> Result<()> {
+    stmt(
+        db,
+        "UPDATE broadcast_files SET telegram_file_id = ?2 WHERE id = ?1 AND telegram_file_id IS NULL",
+        &[Arg::Str(id), Arg::Str(file_id)],
+    )?
+    .run()
+    .await?;
+    Ok(())
+}

@@ -85,39 +85,47 @@ pub async fn opted_out(
     Ok(status.as_deref() == Some("out"))
 }
 
-/// Which of these (channel, address) pairs opted out.
+/// Which of these recipients — (contact id, channel, address) — opted out: on the planned
+/// address, or on any address of their contact record (a STOP on WhatsApp, a mute in the
+/// widget), as the planner counts them. Their contact ids.
 pub async fn opted_out_among(
     db: &D1Database,
     site: &SiteKey,
-    addresses: &[(&str, &str)],
-) -> Result<std::collections::HashSet<(String, String)>> {
+    recipients: &[(&str, &str, &str)],
+) -> Result<std::collections::HashSet<String>> {
     #[derive(Deserialize)]
     struct Out {
-        channel: String,
-        address: String,
+        contact: String,
     }
     let mut out = std::collections::HashSet::new();
-    for chunk in addresses.chunks(40) {
-        let pairs: Vec<String> = (0..chunk.len())
-            .map(|i| format!("(channel = ?{} AND address = ?{})", i * 2 + 2, i * 2 + 3))
+    // 3 parameters a recipient, within D1's 100.
+    for chunk in recipients.chunks(30) {
+        let values: Vec<String> = (0..chunk.len())
+            .map(|i| format!("(?{}, ?{}, ?{})", i * 3 + 2, i * 3 + 3, i * 3 + 4))
             .collect();
         let mut args = vec![Arg::Str(site.as_str())];
-        for (c, a) in chunk {
-            args.push(Arg::Str(c));
-            args.push(Arg::Str(a));
+        for (contact, channel, address) in chunk {
+            args.extend([Arg::Str(contact), Arg::Str(channel), Arg::Str(address)]);
         }
         let rows: Vec<Out> = stmt(
             db,
             &format!(
-                "SELECT channel, address FROM consents WHERE site_key = ?1 AND status = 'out' AND ({})",
-                pairs.join(" OR ")
+                "WITH r(contact, channel, address) AS (VALUES {})
+                 SELECT r.contact AS contact FROM r
+                   LEFT JOIN visitors v ON v.id = r.contact AND v.site_key = ?1
+                 WHERE EXISTS (SELECT 1 FROM consents k WHERE k.site_key = ?1 AND k.status = 'out' AND (
+                     (k.channel = r.channel AND k.address = r.address)
+                     OR (k.channel = 'web' AND k.address = r.contact)
+                     OR (k.channel = 'telegram' AND k.address = v.telegram_chat)
+                     OR (k.channel = 'whatsapp' AND k.address = v.phone)))",
+                values.join(", ")
             ),
             &args,
         )?
         .all()
         .await?
         .results()?;
-        out.extend(rows.into_iter().map(|r| (r.channel, r.address)));
+        out.extend(rows.into_iter().map(|r| r.contact));
     }
     Ok(out)
 }

@@ -121,12 +121,13 @@ const CONTACT: &str = "SELECT v.id, v.name, v.email, v.phone, v.telegram_name, v
   FROM visitors v";
 
 /// Which contacts a list shows: those matching `search` (in name, email, phone or Telegram
-/// name) and carrying `tag`, most recently seen first, seen before `before`.
+/// name) and carrying `tag`, most recently seen first (then by id), after `after` — the
+/// (last seen, id) of the previous page's last.
 #[derive(Clone, Debug, Default)]
 pub struct ContactQuery {
     pub search: Option<String>,
     pub tag: Option<String>,
-    pub before: Option<i64>,
+    pub after: Option<(i64, String)>,
     pub limit: i64,
 }
 
@@ -219,15 +220,16 @@ pub async fn contacts(db: &D1Database, site: &SiteKey, q: &ContactQuery) -> Resu
                AND (?2 IS NULL OR v.name LIKE ?2 ESCAPE '\\' OR v.email LIKE ?2 ESCAPE '\\'
                     OR v.phone LIKE ?2 ESCAPE '\\' OR v.telegram_name LIKE ?2 ESCAPE '\\')
                AND (?3 IS NULL OR EXISTS (SELECT 1 FROM json_each(v.tags) WHERE json_each.value = ?3))
-               AND (?4 IS NULL OR v.last_seen_at < ?4)
-             ORDER BY v.last_seen_at DESC LIMIT ?5"
+               AND (?4 IS NULL OR v.last_seen_at < ?4 OR (v.last_seen_at = ?4 AND v.id < ?6))
+             ORDER BY v.last_seen_at DESC, v.id DESC LIMIT ?5"
         ),
         &[
             Arg::Str(site.as_str()),
             Arg::OptStr(like.as_deref()),
             Arg::OptStr(q.tag.as_deref()),
-            q.before.map_or(Arg::OptStr(None), Arg::Int),
+            q.after.as_ref().map_or(Arg::OptStr(None), |a| Arg::Int(a.0)),
             Arg::Int(q.limit),
+            Arg::OptStr(q.after.as_ref().map(|a| a.1.as_str())),
         ],
     )?
     .all()

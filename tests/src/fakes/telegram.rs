@@ -43,6 +43,8 @@ pub struct Sent {
 struct Stored {
     path: String,
     bytes: Vec<u8>,
+    name: Option<String>,
+    mime: Option<String>,
 }
 
 #[derive(Default)]
@@ -59,6 +61,8 @@ struct Inner {
     /// Callback queries issued by [`FakeTelegram::press`], and those answered.
     queries: BTreeSet<String>,
     answered: Vec<String>,
+    /// Files that came as multipart uploads (not by file_id).
+    uploads: usize,
 }
 
 /// `reply_markup` as Telegram reads it (a JSON object, or its text in a form): an inline
@@ -272,7 +276,24 @@ async fn call(
         }
         "sendphoto" | "sendvideo" | "senddocument" => {
             let field = &method["send".len()..];
-            let Some(file) = files.into_iter().find(|f| f.field == field) else {
+            // An upload, or a file Telegram holds already, by its file_id.
+            let by_id = p[field]
+                .as_str()
+                .and_then(|id| inner.files.get(id))
+                .map(|s| FormFile {
+                    field: field.to_owned(),
+                    filename: s.name.clone(),
+                    content_type: s.mime.clone(),
+                    bytes: s.bytes.clone(),
+                });
+            if by_id.is_none() && p[field].is_string() {
+                return err(400, "Bad Request: wrong file identifier/HTTP URL specified");
+            }
+            let uploaded = files.into_iter().find(|f| f.field == field);
+            if uploaded.is_some() {
+                inner.uploads += 1;
+            }
+            let Some(file) = uploaded.or(by_id) else {
                 return err(
                     400,
                     &format!("Bad Request: there is no {field} in the request"),
@@ -361,6 +382,8 @@ fn accept(
                 Stored {
                     path: format!("{}/file_{message_id}", f.field),
                     bytes: f.bytes.clone(),
+                    name: f.filename.clone(),
+                    mime: f.content_type.clone(),
                 },
             );
             let described = json!({"file_id": file_id, "file_unique_id": format!("u{file_id}"), "file_size": f.bytes.len(),
@@ -515,6 +538,8 @@ impl FakeTelegram {
             Stored {
                 path: format!("{kind}s/file_{id}"),
                 bytes,
+                name: file_name.map(str::to_owned),
+                mime: None,
             },
         );
         let mut file =
@@ -587,6 +612,11 @@ impl FakeTelegram {
                         "from": {"id": 7000000001i64, "is_bot": true, "first_name": "Beckon Relay"},
                         "text": sent.text, "reply_markup": markup},
             "data": button["callback_data"]}})
+    }
+
+    /// How many files came as multipart uploads (not by file_id).
+    pub fn uploads(&self) -> usize {
+        self.inner.lock().unwrap().uploads
     }
 
     /// The callback queries answered (`answerCallbackQuery`), in order.

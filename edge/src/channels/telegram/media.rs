@@ -162,6 +162,39 @@ pub fn send_file(
     )
 }
 
+/// The send of `file` by the `file_id` Telegram gave it before: no upload.
+pub fn send_file_by_id(
+    (api_base, token): (&str, &str),
+    (chat_id, thread_id): (i64, Option<i64>),
+    (file, file_id): (&RelayFile, &str),
+    (caption, markup): (Option<&str>, Option<&serde_json::Value>),
+) -> ApiRequest {
+    let (method, field) = method(file.attachment.kind);
+    let mut body = json!({ "chat_id": chat_id, field: file_id });
+    if let Some(t) = thread_id {
+        body["message_thread_id"] = t.into();
+    }
+    if let Some(c) = caption.filter(|c| !c.is_empty()) {
+        body["caption"] = c.into();
+        body["parse_mode"] = "HTML".into();
+    }
+    if let Some(m) = markup {
+        body["reply_markup"] = m.clone();
+    }
+    if field == "video" {
+        body["supports_streaming"] = true.into();
+    }
+    ApiRequest::json(url(api_base, token, method), None, &body)
+}
+
+/// The file_id of the file a send's answer carries (a photo's largest size).
+pub fn sent_file_id(resp: &ApiResponse) -> Option<String> {
+    let r = result(resp).ok()?;
+    let photo = r["photo"].as_array().and_then(|p| p.last());
+    let file = photo.or(r.get("video")).or(r.get("document"))?;
+    file["file_id"].as_str().map(str::to_owned)
+}
+
 /// `getFile`: where an inbound file can be downloaded.
 pub fn get_file(api_base: &str, token: &str, file_id: &str) -> ApiRequest {
     ApiRequest::json(
@@ -292,6 +325,42 @@ mod tests {
         let r = send_file(("http://tg", "T"), (5, None), &file(&heic), (None, None));
         assert_eq!(r.url, "http://tg/botT/sendDocument");
         assert!(!r.body.contains("caption") && !r.body.contains("message_thread_id"));
+    }
+
+    #[test]
+    fn a_file_telegram_holds_goes_by_its_id_and_a_send_tells_its_id() {
+        let photo = attachment("sale.png", FileType::Png);
+        let markup =
+            serde_json::json!({"inline_keyboard": [[{"text": "Yes", "callback_data": "r:0"}]]});
+        let r = send_file_by_id(
+            ("http://tg", "T"),
+            (5, None),
+            (&file(&photo), "AgACAgIAAx"),
+            (Some("<b>Sale</b>"), Some(&markup)),
+        );
+        assert_eq!(r.url, "http://tg/botT/sendPhoto");
+        assert!(r.file.is_none(), "no upload");
+        let body: serde_json::Value = serde_json::from_str(&r.body).unwrap();
+        assert_eq!(
+            (&body["photo"], &body["caption"], &body["reply_markup"]),
+            (&"AgACAgIAAx".into(), &"<b>Sale</b>".into(), &markup)
+        );
+        let sent = |result: &str| ApiResponse {
+            status: 200,
+            retry_after: None,
+            body: format!(r#"{{"ok":true,"result":{result}}}"#),
+        };
+        assert_eq!(
+            sent_file_id(&sent(
+                r#"{"message_id":1,"photo":[{"file_id":"small"},{"file_id":"big"}]}"#
+            )),
+            Some("big".into())
+        );
+        assert_eq!(
+            sent_file_id(&sent(r#"{"message_id":2,"document":{"file_id":"D"}}"#)),
+            Some("D".into())
+        );
+        assert_eq!(sent_file_id(&sent(r#"{"message_id":3,"text":"hi"}"#)), None);
     }
 
     #[test]

@@ -17,6 +17,7 @@ mod webhook;
 
 use super::{Delivery, Driver, Failure, Hook, InboundFile, Recipient, Target};
 use crate::error::Result;
+use crate::storage::broadcasts;
 use beckon_shared::proto::v1::{TelegramSecrets, TelegramSettings};
 use worker::{Request, Response};
 
@@ -112,18 +113,42 @@ impl Telegram {
                     caption,
                     fallback,
                 } => {
-                    let upload = media::send_file(
-                        (base, token),
-                        (chat, thread),
-                        file,
-                        (caption.as_deref(), markup),
-                    );
-                    match parse(&d.send(&upload).await?) {
+                    // A broadcast's file Telegram holds already goes by its id; the first
+                    // upload's id is kept for the other recipients.
+                    let mark = d.envelope.broadcast.as_ref();
+                    let by_id = mark.and_then(|b| b.telegram_file.as_deref());
+                    let upload = match by_id {
+                        Some(id) => media::send_file_by_id(
+                            (base, token),
+                            (chat, thread),
+                            (file, id),
+                            (caption.as_deref(), markup),
+                        ),
+                        None => media::send_file(
+                            (base, token),
+                            (chat, thread),
+                            file,
+                            (caption.as_deref(), markup),
+                        ),
+                    };
+                    let resp = d.send(&upload).await?;
+                    if let (Some(_), None, Some(id)) = (mark, by_id, media::sent_file_id(&resp)) {
+                        if let Ok(db) = d.db() {
+                            let key = file.attachment.id.as_str();
+                            if let Err(e) = broadcasts::set_telegram_file(&db, key, &id).await {
+                                worker::console_warn!("telegram file_id not kept: {e}");
+                            }
+                        }
+                    }
+                    match parse(&resp) {
                         Err(Failure::Rejected { reason }) if !reason.contains("blocked") => {
                             worker::console_warn!(
                                 "telegram refused a file ({reason}): sent as a link"
                             );
-                            let text = api::send_message(base, token, chat, thread, fallback);
+                            let mut text = api::send_message(base, token, chat, thread, fallback);
+                            if let Some(m) = markup {
+                                text = api::with_markup(text, m);
+                            }
                             parse(&d.send(&text).await?)?
                         }
                         other => other?,

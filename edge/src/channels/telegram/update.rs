@@ -169,9 +169,6 @@ pub struct PrivateMessage {
     pub text: Option<String>,
     /// They pressed Start (`/start`, also with a deep-link payload).
     pub is_start: bool,
-    /// A button press to answer (`answerCallbackQuery`), so the person's client stops
-    /// waiting.
-    pub callback_id: Option<String>,
 }
 
 /// An update → an agent's message in a topic, a person's message in a private chat with the
@@ -201,7 +198,6 @@ pub fn parse_update(raw: &[u8]) -> Option<Event> {
             handle: from.handle(),
             text: text.filter(|t| !is_start && !t.trim().is_empty()),
             is_start,
-            callback_id: None,
         }));
     }
     if !m.is_topic_message {
@@ -226,6 +222,23 @@ pub fn parse_update(raw: &[u8]) -> Option<Event> {
     }))
 }
 
+/// The id of the button press an update is, if it is one (answered whatever it turns out
+/// to be, so the person's app stops waiting).
+pub fn callback_id(raw: &[u8]) -> Option<String> {
+    #[derive(Deserialize)]
+    struct Press {
+        callback_query: Option<Id>,
+    }
+    #[derive(Deserialize)]
+    struct Id {
+        id: String,
+    }
+    serde_json::from_slice::<Press>(raw)
+        .ok()?
+        .callback_query
+        .map(|q| q.id)
+}
+
 /// A reply button pressed in a private chat: the person answered with its label (read from
 /// the pressed message's own keyboard, so nobody can make up a label).
 fn pressed(q: CallbackQuery) -> Option<Event> {
@@ -248,7 +261,6 @@ fn pressed(q: CallbackQuery) -> Option<Event> {
         handle: q.from.handle(),
         text: Some(label).filter(|t| !t.trim().is_empty()),
         is_start: false,
-        callback_id: Some(q.id),
     }))
 }
 
@@ -323,14 +335,16 @@ mod tests {
             panic!("a press")
         };
         assert_eq!(
-            (
-                m.text.as_deref(),
-                m.event_key.as_str(),
-                m.callback_id.as_deref()
-            ),
-            (Some("Yes please"), "cb:4382", Some("4382"))
+            (m.text.as_deref(), m.event_key.as_str()),
+            (Some("Yes please"), "cb:4382")
         );
-        // Data no button of the message carries, or outside a private chat: nothing.
+        // Data no button of the message carries, or outside a private chat: nothing — but
+        // the press is still answered.
+        assert_eq!(
+            callback_id(press("r:9", "private").as_bytes()).as_deref(),
+            Some("4382")
+        );
+        assert_eq!(callback_id(b"{\"update_id\":1,\"message\":{}}"), None);
         assert_eq!(parse_update(press("r:9", "private").as_bytes()), None);
         assert_eq!(parse_update(press("r:1", "supergroup").as_bytes()), None);
     }
@@ -352,8 +366,7 @@ mod tests {
                 name: "Maria Lopez".into(),
                 handle: "@maria_l".into(),
                 text: None,
-                is_start: true,
-                callback_id: None,
+                is_start: true
             }))
         );
         // A deep-link start (`/start <payload>`) is a start too; other text is a message.

@@ -22,21 +22,18 @@ pub(super) async fn handle(ch: &Telegram, mut req: Request, hook: &Hook<'_>) -> 
         return Err(unauthorized("X-Telegram-Bot-Api-Secret-Token"));
     }
     let raw = hook.read_body(&mut req).await?;
-    match update::parse_update(&raw) {
-        Some(update::Event::AgentReply(inbound)) => hook.agent_reply(inbound, ch).await?,
-        Some(update::Event::Private(m)) => {
-            let pressed = m.callback_id.clone();
-            contact(hook, m).await?;
-            if let Some(id) = pressed {
-                // Only the button's spinner depends on it: a failure changes nothing else.
-                let answer =
-                    api::answer_callback(ch.settings.api_base(), &ch.secrets.bot_token, &id);
-                let timeout = crate::transport::timeout_ms(&hook.edge.env);
-                let _ = crate::transport::send(&answer, timeout, None).await;
-            }
-        }
-        None => {}
+    let handled = match update::parse_update(&raw) {
+        Some(update::Event::AgentReply(inbound)) => hook.agent_reply(inbound, ch).await,
+        Some(update::Event::Private(m)) => contact(hook, m).await,
+        None => Ok(()),
+    };
+    if let Some(id) = update::callback_id(&raw) {
+        // Only the button's spinner depends on it: a failure changes nothing else.
+        let answer = api::answer_callback(ch.settings.api_base(), &ch.secrets.bot_token, &id);
+        let timeout = crate::transport::timeout_ms(&hook.edge.env);
+        let _ = crate::transport::send(&answer, timeout, None).await;
     }
+    handled?;
     ok()
 }
 
