@@ -940,6 +940,45 @@ async fn a_local_time_schedule_sends_per_time_zone_and_quiet_hours_wait() {
     );
     assert_eq!(quiet(DEC_1 + 35 * HOUR).await.len(), 4);
 
+    // Paused before its time and resumed inside the quiet hours: nobody gets it before they
+    // end (UTC's 08:00 the next day), though it was due at 20:30.
+    let evening = DEC_1 + 44 * HOUR + 30 * 60_000;
+    shop.clock(evening - 10 * 60_000).await;
+    let mut late = promo("Late", "LATE");
+    late["channels"] = json!(["whatsapp"]);
+    late["whatsapp_template"] =
+        json!({"name": "promo", "language": "en_US", "parameters": ["late"]});
+    late["schedule"] = json!({ "at": evening, "quiet_hours": { "from": "21:00", "to": "08:00" } });
+    let r = shop.create(&late).await;
+    assert_eq!(r.status, 201, "{:?}", r.body);
+    let late_id = r.body["id"].as_str().unwrap().to_owned();
+    shop.act(&late_id, "pause").await;
+    shop.clock(DEC_1 + 46 * HOUR).await;
+    shop.act(&late_id, "resume").await;
+    let moved = eventually(Duration::from_secs(60), "UTC's moved to 08:00", || async {
+        let due = shop.due(&late_id).await;
+        (due[&utc] == DEC_1 + 56 * HOUR).then_some(due)
+    })
+    .await;
+    // Tokyo (07:00 there) waits until 08:00 theirs; São Paulo (19:00) is outside: sent.
+    assert_eq!(moved[&tokyo], DEC_1 + 47 * HOUR);
+    eventually(Duration::from_secs(60), "São Paulo's", || async {
+        let sent: Vec<String> = shop
+            .wa
+            .sent()
+            .into_iter()
+            .filter(|m| m.text == "late")
+            .map(|m| m.to)
+            .collect();
+        (sent == vec![sao_paulo.clone()]).then_some(())
+    })
+    .await;
+    assert!(!shop
+        .wa
+        .sent()
+        .iter()
+        .any(|m| m.text == "late" && m.to == utc));
+
     // Quiet hours are checked like the rest.
     let mut bad = promo("Bad quiet", "BADQ");
     bad["schedule"] = json!({ "quiet_hours": { "from": "21:00", "to": "21:00" } });

@@ -9,6 +9,7 @@
 //! nothing twice; the conversation's outbox then delivers it once, with the channel's retries.
 //! A tick whose broadcast was paused or cancelled stops before its next few sends.
 
+use super::plan;
 use super::{client_msg_id, Mark, Stored, TemplateSend};
 use crate::channels::ContactRoute;
 use crate::clock::Clock;
@@ -145,6 +146,39 @@ async fn tick(env: &Env, id: &BroadcastId) -> Result<()> {
     let site = SiteKey::parse(&row.site_key)?;
     let stored: Stored = serde_json::from_str(&row.spec).map_err(Error::internal)?;
     let mut claimed = broadcasts::claim(&db, id.as_str(), now, BATCH).await?;
+    let full_batch = claimed.len() as i64 == BATCH;
+    // Quiet hours hold at the moment of sending too (after a pause, a late tick, a long run
+    // into the evening): whoever is inside theirs now waits until they end.
+    if let Some(q) = &stored.input.schedule.quiet_hours {
+        if let (Some(from), Some(to)) = (
+            plan::parse_local_time(&q.from),
+            plan::parse_local_time(&q.to),
+        ) {
+            let ids: Vec<&str> = claimed.iter().map(|r| r.contact_id.as_str()).collect();
+            let zones = broadcasts::zones(&db, &ids).await?;
+            let later: Vec<(String, String, i64)> = claimed
+                .iter()
+                .filter_map(|r| {
+                    let due = plan::after_quiet(
+                        now,
+                        (from, to),
+                        zones.get(&r.contact_id).map(String::as_str),
+                    );
+                    (due > now).then(|| (r.channel.clone(), r.address.clone(), due))
+                })
+                .collect();
+            let refs: Vec<(&str, &str, i64)> = later
+                .iter()
+                .map(|(c, a, d)| (c.as_str(), a.as_str(), *d))
+                .collect();
+            broadcasts::defer(&db, id.as_str(), &refs).await?;
+            claimed.retain(|r| {
+                !later
+                    .iter()
+                    .any(|(c, a, _)| *c == r.channel && *a == r.address)
+            });
+        }
+    }
     let pacer = std::cell::RefCell::new(Pacer { next: [0.0; 3] });
     // The file goes to Telegram once: to the first Telegram recipient alone, then by the
     // file_id Telegram gave it (kept by the driver).
@@ -239,7 +273,7 @@ async fn tick(env: &Env, id: &BroadcastId) -> Result<()> {
             telegram_file = broadcasts::telegram_file(&db, f).await?;
         }
     }
-    if claimed.len() as i64 == BATCH {
+    if full_batch {
         return enqueue(env, id, 0).await;
     }
     let now = clock.now();

@@ -226,6 +226,7 @@ pub struct Claimed {
     pub contact_id: String,
     pub body: String,
     pub parameters: String,
+    pub due_at: i64,
 }
 
 /// Takes up to `limit` recipients due by `now` that nobody is sending (or whose sender
@@ -238,7 +239,7 @@ pub async fn claim(db: &D1Database, id: &str, now: i64, limit: i64) -> Result<Ve
            WHERE broadcast_id = ?1 AND stage = 0 AND conversation_id IS NULL AND due_at <= ?2
              AND (claimed_at IS NULL OR claimed_at < ?3)
            ORDER BY due_at, rowid LIMIT ?4)
-         RETURNING channel, address, contact_id, body, parameters",
+         RETURNING channel, address, contact_id, body, parameters, due_at",
         &[
             Arg::Str(id),
             Arg::Int(now),
@@ -578,5 +579,59 @@ pub async fn set_telegram_file(db: &D1Database, id: &str, file_id: &str) -> Resu
     )?
     .run()
     .await?;
+    Ok(())
+}
+
+/// The time zones of these contacts (those without one are left out).
+pub async fn zones(
+    db: &D1Database,
+    contacts: &[&str],
+) -> Result<std::collections::HashMap<String, String>> {
+    #[derive(Deserialize)]
+    struct Zone {
+        id: String,
+        time_zone: String,
+    }
+    let mut out = std::collections::HashMap::new();
+    for chunk in contacts.chunks(90) {
+        let marks: Vec<String> = (1..=chunk.len()).map(|i| format!("?{i}")).collect();
+        let args: Vec<Arg> = chunk.iter().map(|c| Arg::Str(c)).collect();
+        let rows: Vec<Zone> = stmt(
+            db,
+            &format!(
+                "SELECT id, time_zone FROM visitors WHERE id IN ({}) AND time_zone IS NOT NULL",
+                marks.join(", ")
+            ),
+            &args,
+        )?
+        .all()
+        .await?
+        .results()?;
+        out.extend(rows.into_iter().map(|z| (z.id, z.time_zone)));
+    }
+    Ok(out)
+}
+
+/// Puts these claimed recipients back, due later: `(channel, address, due_at)`.
+pub async fn defer(db: &D1Database, id: &str, later: &[(&str, &str, i64)]) -> Result<()> {
+    let statements = later
+        .iter()
+        .map(|(channel, address, due)| {
+            stmt(
+                db,
+                "UPDATE broadcast_recipients SET due_at = ?4, claimed_at = NULL
+                 WHERE broadcast_id = ?1 AND channel = ?2 AND address = ?3 AND stage = 0",
+                &[
+                    Arg::Str(id),
+                    Arg::Str(channel),
+                    Arg::Str(address),
+                    Arg::Int(*due),
+                ],
+            )
+        })
+        .collect::<Result<Vec<_>>>()?;
+    if !statements.is_empty() {
+        db.batch(statements).await?;
+    }
     Ok(())
 }
