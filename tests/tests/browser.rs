@@ -1148,7 +1148,9 @@ async fn audiences_contacts_search_and_a_visitor_answers_a_broadcast_button() {
     browser::screenshot(&agent, "inbox-contacts-search-375").await;
     agent.set_window_size(1280, 900).await.unwrap();
 
-    // A broadcast to the website's visitors, with a reply and a link button.
+    // The visitor leaves; a broadcast to the website's visitors, with a reply and a link
+    // button, waits behind the launcher's unread badge on their next visit.
+    visitor.goto("about:blank").await.unwrap();
     let r = api
         .send(
             api.admin(reqwest::Method::POST, &format!("/api/v1/admin/sites/{site}/broadcasts"))
@@ -1160,6 +1162,30 @@ async fn audiences_contacts_search_and_a_visitor_answers_a_broadcast_button() {
         )
         .await;
     assert_eq!(r.status, 201, "{:?}", r.body);
+    let id = r.body["id"].as_str().unwrap().to_owned();
+    eventually(WAIT, "sent", || async {
+        let b = api
+            .send(api.admin(
+                reqwest::Method::GET,
+                &format!("/api/v1/admin/sites/{site}/broadcasts/{id}"),
+            ))
+            .await;
+        (b.body["total"]["sent"] == 1).then_some(())
+    })
+    .await;
+    visitor.goto(&host.url).await.unwrap();
+    let label = eventually(WAIT, "the unread badge", || async {
+        let l = browser::launcher(&visitor)
+            .await
+            .attr("aria-label")
+            .await
+            .ok()??;
+        l.contains("(1 unread)").then_some(l)
+    })
+    .await;
+    assert_eq!(label, "Open chat (1 unread)");
+    browser::screenshot(&visitor, "widget-broadcast-badge").await;
+    browser::open_chat(&visitor).await;
     browser::wait_for_log(&visitor, &[&hello, "Our autumn sale starts today!"]).await;
     let link = visitor
         .wait()
@@ -1232,16 +1258,6 @@ async fn audiences_contacts_search_and_a_visitor_answers_a_broadcast_button() {
         preview.body
     );
     // The broadcast's answer counts as replied.
-    let list = api
-        .send(api.admin(
-            reqwest::Method::GET,
-            &format!("/api/v1/admin/sites/{site}/broadcasts"),
-        ))
-        .await;
-    let id = list.body["broadcasts"][0]["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
     eventually(WAIT, "replied", || async {
         let b = api
             .send(api.admin(
