@@ -43,11 +43,8 @@ fn message(seq: u64, role: Role, body: &str) -> Message {
     }
 }
 
-async fn render(snapshot: Snapshot) -> web_sys::Element {
-    let document = web_sys::window().unwrap().document().unwrap();
-    let root = document.create_element("div").unwrap();
-    document.body().unwrap().append_child(&root).unwrap();
-    let props = ChatViewProps {
+fn props(snapshot: Snapshot) -> ChatViewProps {
+    ChatViewProps {
         config: config(),
         snapshot: Rc::new(snapshot),
         greeting: Some("Hi there!".into()),
@@ -60,10 +57,20 @@ async fn render(snapshot: Snapshot) -> web_sys::Element {
         muted: None,
         on_mute: Callback::noop(),
         on_reply: Callback::noop(),
-    };
+    }
+}
+
+async fn render_with(props: ChatViewProps) -> web_sys::Element {
+    let document = web_sys::window().unwrap().document().unwrap();
+    let root = document.create_element("div").unwrap();
+    document.body().unwrap().append_child(&root).unwrap();
     yew::Renderer::<ChatView>::with_root_and_props(root.clone(), props).render();
     yew::platform::time::sleep(Duration::from_millis(20)).await;
     root
+}
+
+async fn render(snapshot: Snapshot) -> web_sys::Element {
+    render_with(props(snapshot)).await
 }
 
 fn texts(root: &web_sys::Element, selector: &str) -> Vec<String> {
@@ -185,25 +192,8 @@ async fn a_broadcasts_buttons_and_the_mute_control() {
     t.insert(sale);
     let replies = Rc::new(std::cell::RefCell::new(Vec::<String>::new()));
     let mutes = Rc::new(std::cell::RefCell::new(Vec::<bool>::new()));
-    let document = web_sys::window().unwrap().document().unwrap();
-    let root = document.create_element("div").unwrap();
-    document.body().unwrap().append_child(&root).unwrap();
-    let props = ChatViewProps {
-        config: config(),
-        snapshot: Rc::new(Snapshot {
-            transcript: t,
-            status: Status::Online,
-            open: true,
-            notice: None,
-            uploads: vec![],
-        }),
+    let root = render_with(ChatViewProps {
         greeting: None,
-        on_send: Callback::from(|_| true),
-        on_close: Callback::noop(),
-        on_typing: Callback::noop(),
-        on_discard: Callback::noop(),
-        on_files: Callback::noop(),
-        on_cancel_upload: Callback::noop(),
         muted: Some(false),
         on_mute: {
             let m = mutes.clone();
@@ -213,9 +203,15 @@ async fn a_broadcasts_buttons_and_the_mute_control() {
             let r = replies.clone();
             Callback::from(move |l| r.borrow_mut().push(l))
         },
-    };
-    yew::Renderer::<ChatView>::with_root_and_props(root.clone(), props).render();
-    yew::platform::time::sleep(Duration::from_millis(20)).await;
+        ..props(Snapshot {
+            transcript: t,
+            status: Status::Online,
+            open: true,
+            notice: None,
+            uploads: vec![],
+        })
+    })
+    .await;
     // A reply button and a link (a link that is not http(s) is not rendered).
     assert_eq!(texts(&root, ".buttons .cta"), ["Yes please", "Shop"]);
     let link = root.query_selector("a.cta").unwrap().unwrap();

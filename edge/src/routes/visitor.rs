@@ -242,18 +242,25 @@ pub async fn goal_event(mut req: Request, edge: &Edge, id: &ConversationId) -> R
     )
 }
 
-/// `POST /api/v1/sites/{site}/identify` (visitor token): `Beckon.identify({name, email,
-/// phone})` — the visitor becomes a known contact.
-pub async fn identify(mut req: Request, edge: &Edge, key: &SiteKey) -> Result<Response> {
-    rate_limit::check(&edge.env, &req, Limit::Events).await?;
-    let token = bearer_token(&req)?.ok_or_else(|| Error::code(ErrorCode::Unauthorized))?;
-    let (claims, _) = visitor_from_token(&req, edge, &token).await?;
+/// The visitor a request to one of `key`'s visitor routes comes from (its token, of this
+/// site), within the per-address event limit.
+async fn site_visitor(req: &Request, edge: &Edge, key: &SiteKey) -> Result<auth::VisitorClaims> {
+    rate_limit::check(&edge.env, req, Limit::Events).await?;
+    let token = bearer_token(req)?.ok_or_else(|| Error::code(ErrorCode::Unauthorized))?;
+    let (claims, _) = visitor_from_token(req, edge, &token).await?;
     if claims.site != *key {
         return Err(Error::new(
             ErrorCode::Forbidden,
             "this visitor token belongs to another site",
         ));
     }
+    Ok(claims)
+}
+
+/// `POST /api/v1/sites/{site}/identify` (visitor token): `Beckon.identify({name, email,
+/// phone})` — the visitor becomes a known contact.
+pub async fn identify(mut req: Request, edge: &Edge, key: &SiteKey) -> Result<Response> {
+    let claims = site_visitor(&req, edge, key).await?;
     let who: Identify = http::read_json(&mut req).await?;
     let who = who.validated()?;
     visitors::identify(&edge.db()?, key, &claims.visitor, &who, edge.now).await?;
@@ -264,15 +271,7 @@ pub async fn identify(mut req: Request, edge: &Edge, key: &SiteKey) -> Result<Re
 /// widget's mute control — a muted visitor gets no broadcast, on any channel, until they
 /// unmute (recorded as their consent, source `widget`).
 pub async fn announcements(mut req: Request, edge: &Edge, key: &SiteKey) -> Result<Response> {
-    rate_limit::check(&edge.env, &req, Limit::Events).await?;
-    let token = bearer_token(&req)?.ok_or_else(|| Error::code(ErrorCode::Unauthorized))?;
-    let (claims, _) = visitor_from_token(&req, edge, &token).await?;
-    if claims.site != *key {
-        return Err(Error::new(
-            ErrorCode::Forbidden,
-            "this visitor token belongs to another site",
-        ));
-    }
+    let claims = site_visitor(&req, edge, key).await?;
     #[derive(serde::Deserialize, serde::Serialize)]
     #[serde(deny_unknown_fields)]
     struct Muted {
