@@ -1633,3 +1633,68 @@ async fn buttons_reach_each_channel_and_a_press_is_the_answer() {
         );
     }
 }
+
+impl Shop {
+    /// A Telegram broadcast of `file` to the shop's bot contacts, until `n` are sent.
+    async fn telegram_file_broadcast(&self, name: &str, file: &str, n: u32) {
+        let input = json!({"name": name, "text": "FILE {{first_name|friend}}",
+                           "channels": ["telegram"], "files": [file]});
+        let r = self.create(&input).await;
+        assert_eq!(r.status, 201, "{:?}", r.body);
+        let id = r.body["id"].as_str().unwrap().to_owned();
+        eventually(WAIT, "sent", || async {
+            (self.broadcast(&id).await.total.sent == n).then_some(())
+        })
+        .await;
+    }
+}
+
+#[tokio::test]
+async fn a_file_goes_to_telegram_once_and_again_to_a_new_bot() {
+    let mut shop = Shop::open("bfile").await;
+    shop.bot_contacts(8_900_000, 3).await;
+    let photo = beckon_tests::files::png(320, 240, 20_000);
+    let file = shop.file("promo.png", photo.clone()).await;
+    let photos = |tg: &FakeTelegram| -> usize {
+        tg.sent()
+            .iter()
+            .filter(|s| {
+                s.file
+                    .as_ref()
+                    .is_some_and(|(m, f)| m == "sendphoto" && f.bytes == photo)
+            })
+            .count()
+    };
+    shop.telegram_file_broadcast("First", &file, 3).await;
+    assert_eq!(
+        (photos(&shop.tg), shop.tg.uploads()),
+        (3, 1),
+        "uploaded once, then by id"
+    );
+    shop.telegram_file_broadcast("Second", &file, 3).await;
+    assert_eq!(
+        (photos(&shop.tg), shop.tg.uploads()),
+        (6, 1),
+        "a later broadcast reuses the id"
+    );
+
+    // The site moves to another bot, which knows nothing of the old id: the file is uploaded
+    // to it again and its new id kept.
+    shop.tg = FakeTelegram::start("777009:tg-new-bot").await;
+    let r = shop.api.send(shop
+        .admin(Method::PUT, "channels/telegram")
+        .json(&json!({"settings": {"kind": "telegram", "chat_id": CHAT, "api_base": shop.tg.base},
+                      "secrets": {"kind": "telegram", "bot_token": shop.tg.token, "webhook_secret": TG_SECRET}}))).await;
+    assert_eq!(r.status, 200, "{:?}", r.body);
+    shop.bot_contacts(8_900_000, 3).await;
+    shop.telegram_file_broadcast("Third", &file, 3).await;
+    let uploads = shop.tg.uploads();
+    assert_eq!(photos(&shop.tg), 3);
+    assert!((1..=3).contains(&uploads), "{uploads}");
+    shop.telegram_file_broadcast("Fourth", &file, 3).await;
+    assert_eq!(
+        (photos(&shop.tg), shop.tg.uploads()),
+        (6, uploads),
+        "the new id is kept"
+    );
+}

@@ -570,12 +570,23 @@ pub async fn telegram_file(db: &D1Database, id: &str) -> Result<Option<String>> 
     .flatten())
 }
 
-/// Keeps the file_id of broadcast file `id` (the first one Telegram gave).
-pub async fn set_telegram_file(db: &D1Database, id: &str, file_id: &str) -> Result<()> {
+/// Keeps the file_id of broadcast file `id`: the first one Telegram gave, or — `replace` — a
+/// new one for an id Telegram no longer knew.
+pub async fn set_telegram_file(
+    db: &D1Database,
+    id: &str,
+    file_id: &str,
+    replace: bool,
+) -> Result<()> {
     stmt(
         db,
-        "UPDATE broadcast_files SET telegram_file_id = ?2 WHERE id = ?1 AND telegram_file_id IS NULL",
-        &[Arg::Str(id), Arg::Str(file_id)],
+        "UPDATE broadcast_files SET telegram_file_id = ?2
+         WHERE id = ?1 AND (telegram_file_id IS NULL OR ?3 = 1)",
+        &[
+            Arg::Str(id),
+            Arg::Str(file_id),
+            Arg::Int(i64::from(replace)),
+        ],
     )?
     .run()
     .await?;

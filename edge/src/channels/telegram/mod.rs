@@ -117,7 +117,7 @@ impl Telegram {
                     // upload's id is kept for the other recipients.
                     let mark = d.envelope.broadcast.as_ref();
                     let by_id = mark.and_then(|b| b.telegram_file.as_deref());
-                    let upload = match by_id {
+                    let request = |by_id: Option<&str>| match by_id {
                         Some(id) => media::send_file_by_id(
                             (base, token),
                             (chat, thread),
@@ -131,11 +131,22 @@ impl Telegram {
                             (caption.as_deref(), markup),
                         ),
                     };
-                    let resp = d.send(&upload).await?;
-                    if let (Some(_), None, Some(id)) = (mark, by_id, media::sent_file_id(&resp)) {
+                    let mut resp = d.send(&request(by_id)).await?;
+                    let mut uploaded = by_id.is_none();
+                    if by_id.is_some() && resp.status == 400 {
+                        // An id Telegram no longer knows (the site changed its bot since):
+                        // uploaded again, and that id kept instead.
+                        resp = d.send(&request(None)).await?;
+                        uploaded = true;
+                    }
+                    if let (Some(_), true, Some(id)) = (mark, uploaded, media::sent_file_id(&resp))
+                    {
                         if let Ok(db) = d.db() {
                             let key = file.attachment.id.as_str();
-                            if let Err(e) = broadcasts::set_telegram_file(&db, key, &id).await {
+                            let replace = by_id.is_some();
+                            if let Err(e) =
+                                broadcasts::set_telegram_file(&db, key, &id, replace).await
+                            {
                                 worker::console_warn!("telegram file_id not kept: {e}");
                             }
                         }
