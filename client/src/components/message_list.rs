@@ -147,7 +147,7 @@ pub fn MessageList(props: &MessageListProps) -> Html {
                     (Role::Visitor, _, _) => "Visitor".to_owned(),
                     (_, Some(author), _) => author.clone(),
                     // The inbox sees where the conversation came from.
-                    (_, None, Some("broadcast")) if props.on_reply.is_none() => "Broadcast".to_owned(),
+                    (_, None, Some("broadcast")) if t.me() == Role::Agent => "Broadcast".to_owned(),
                     (_, None, _) => "Team".to_owned(),
                 };
                 html! {

@@ -86,10 +86,24 @@ pub fn send_message(
     thread_id: Option<i64>,
     text: &str,
 ) -> ApiRequest {
+    send_message_with(api_base, token, (chat_id, thread_id), text, None)
+}
+
+/// `sendMessage` with an inline keyboard under it (a broadcast's buttons), if given.
+pub fn send_message_with(
+    api_base: &str,
+    token: &str,
+    (chat_id, thread_id): (i64, Option<i64>),
+    text: &str,
+    markup: Option<&serde_json::Value>,
+) -> ApiRequest {
     let mut body = json!({"chat_id": chat_id, "text": text, "parse_mode": "HTML",
                           "link_preview_options": {"is_disabled": true}});
     if let Some(thread) = thread_id {
         body["message_thread_id"] = thread.into();
+    }
+    if let Some(m) = markup {
+        body["reply_markup"] = m.clone();
     }
     ApiRequest::json(url(api_base, token, "sendMessage"), None, &body)
 }
@@ -108,15 +122,6 @@ pub fn keyboard(buttons: &[CtaButton]) -> Option<serde_json::Value> {
         })
         .collect();
     (!rows.is_empty()).then(|| json!({ "inline_keyboard": rows }))
-}
-
-/// A JSON request with `reply_markup` added.
-pub fn with_markup(mut request: ApiRequest, markup: &serde_json::Value) -> ApiRequest {
-    if let Ok(mut body) = serde_json::from_str::<serde_json::Value>(&request.body) {
-        body["reply_markup"] = markup.clone();
-        request.body = body.to_string();
-    }
-    request
 }
 
 /// `answerCallbackQuery`: the pressed button stops spinning in the person's app.

@@ -102,10 +102,7 @@ impl Telegram {
             let markup = markup.as_ref().filter(|_| i + 1 == count);
             let id = match &step.send {
                 media::Send::Text(text) => {
-                    let mut request = api::send_message(base, token, chat, thread, text);
-                    if let Some(m) = markup {
-                        request = api::with_markup(request, m);
-                    }
+                    let request = api::send_message_with(base, token, (chat, thread), text, markup);
                     parse(&d.send(&request).await?)?
                 }
                 media::Send::File {
@@ -156,10 +153,13 @@ impl Telegram {
                             worker::console_warn!(
                                 "telegram refused a file ({reason}): sent as a link"
                             );
-                            let mut text = api::send_message(base, token, chat, thread, fallback);
-                            if let Some(m) = markup {
-                                text = api::with_markup(text, m);
-                            }
+                            let text = api::send_message_with(
+                                base,
+                                token,
+                                (chat, thread),
+                                fallback,
+                                markup,
+                            );
                             parse(&d.send(&text).await?)?
                         }
                         other => other?,

@@ -41,11 +41,8 @@ impl BroadcastChannel {
 
     /// Its name for people.
     pub fn label(self) -> &'static str {
-        match self {
-            BroadcastChannel::Web => "Website chat",
-            BroadcastChannel::Telegram => "Telegram",
-            BroadcastChannel::Whatsapp => "WhatsApp",
-        }
+        self.site_channel()
+            .map_or("Website chat", ChannelKind::label)
     }
 
     /// The site channel it needs set up (none for the widget).
