@@ -4,7 +4,7 @@
 use beckon_shared::proto::v1::{
     paths, ApiError, ChannelInfo, ChannelKind, ChannelTestResult, Contact, ContactOutreach,
     ConversationList, ErrorCode, GoalEvent, Identify, MetricsReport, ReachOut, SiteSettings,
-    StartConversation, StartedConversation, TeaserEvent, WsTicket,
+    StartConversation, StartedConversation, TeaserEvent, TicketRequest, WsTicket,
 };
 use beckon_shared::rules::Rule;
 use beckon_shared::{ConversationId, RuleId, SiteKey, VisitorId};
@@ -131,24 +131,16 @@ pub async fn start_conversation(
     .await
 }
 
-/// Whether stored visitor credentials still open the conversation (asked after a WebSocket
-/// handshake failed, which browsers do not explain): `Ok(false)` means refused for good.
-pub async fn credentials_valid(id: &ConversationId, token: &str) -> Result<bool, CallError> {
-    match call(
-        "GET",
-        &(paths::fill(paths::CONVERSATION_MESSAGES, &[id.as_str()]) + "?after=0&limit=1"),
+/// `POST /api/v1/conversations/{id}/ws-ticket`: a single-use ticket for the visitor's
+/// socket (and a renewed token when it is due).
+pub async fn visitor_ws_ticket(id: &ConversationId, token: &str) -> Result<WsTicket, CallError> {
+    call_json(
+        "POST",
+        &paths::fill(paths::CONVERSATION_TICKET, &[id.as_str()]),
         Some(token),
         None,
     )
     .await
-    {
-        Ok(_) => Ok(true),
-        Err(CallError::Refused {
-            status: 401 | 403 | 404,
-            ..
-        }) => Ok(false),
-        Err(e) => Err(e),
-    }
 }
 
 /// `POST /api/v1/sites/{site}/events`: a teaser was shown, opened or dismissed.
@@ -215,9 +207,11 @@ pub async fn announcements(
         .muted)
 }
 
-/// `POST /api/v1/admin/ws-ticket`.
-pub async fn ws_ticket(admin_key: &str) -> Result<WsTicket, CallError> {
-    call_json("POST", paths::ADMIN_WS_TICKET, Some(admin_key), None).await
+/// `POST /api/v1/admin/ws-ticket`: a single-use ticket for one site's feed or one
+/// conversation.
+pub async fn ws_ticket(admin_key: &str, wanted: &TicketRequest) -> Result<WsTicket, CallError> {
+    let body = serde_json::to_string(wanted).map_err(|_| CallError::Network)?;
+    call_json("POST", paths::ADMIN_WS_TICKET, Some(admin_key), Some(body)).await
 }
 
 /// `GET /api/v1/admin/sites`.

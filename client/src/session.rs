@@ -14,6 +14,7 @@ use crate::upload;
 use beckon_shared::backoff;
 use beckon_shared::proto::v1::{
     paths, ClientFrame, ConversationOrigin, ErrorCode, Role, ServerFrame, StartConversation,
+    TicketRequest,
 };
 use beckon_shared::text::normalize_body;
 use beckon_shared::transcript::Transcript;
@@ -612,8 +613,10 @@ impl Session {
         self.notify();
     }
 
-    /// Opens the conversation's WebSocket (replacing any previous one). Agents first mint a
-    /// ticket (tickets are short-lived, so each connect gets its own).
+    /// Opens the conversation's WebSocket (replacing any previous one) with a fresh single-use
+    /// ticket: a long-lived credential never goes into a URL. A visitor whose ticket is
+    /// refused for good (the conversation or the visitor was deleted, the token expired)
+    /// starts afresh.
     pub fn connect(&self) {
         {
             let mut i = self.inner.borrow_mut();
@@ -621,46 +624,79 @@ impl Session {
             i.retry = None;
             i.status = Status::Connecting;
         }
-        let auth = self.inner.borrow().auth.clone();
-        match auth {
-            Auth::Visitor { .. } => {
-                let path = {
-                    let i = self.inner.borrow();
+        let (conversation, visitor_token, agent) = {
+            let i = self.inner.borrow();
+            match &i.auth {
+                Auth::Visitor { .. } => {
                     let (Some(id), Some(token)) = (&i.conversation, &i.token) else {
                         return;
                     };
-                    format!(
-                        "{}?token={}",
-                        paths::fill(paths::CONVERSATION_SOCKET, &[id.as_str()]),
-                        js_sys::encode_uri_component(token)
-                    )
-                };
-                self.open_socket(&path);
+                    (id.clone(), Some(token.clone()), None)
+                }
+                Auth::Agent {
+                    admin_key,
+                    name,
+                    conversation,
+                } => (
+                    conversation.clone(),
+                    None,
+                    Some((admin_key.clone(), name.clone())),
+                ),
             }
-            Auth::Agent {
-                admin_key,
-                name,
-                conversation,
-            } => {
-                let weak = Rc::downgrade(&self.inner);
-                wasm_bindgen_futures::spawn_local(async move {
-                    let ticket = api::ws_ticket(&admin_key).await;
-                    let Some(s) = upgrade(&weak) else { return };
-                    match ticket {
-                        Ok(t) => s.open_socket(&format!(
-                            "{}?ticket={}&name={}",
-                            paths::fill(paths::CONVERSATION_SOCKET, &[conversation.as_str()]),
-                            js_sys::encode_uri_component(&t.ticket),
-                            js_sys::encode_uri_component(&name)
-                        )),
-                        Err(CallError::Refused { message, .. }) => {
-                            s.inner.borrow_mut().notice = Some(message);
-                            s.retry_later(Session::connect);
-                        }
-                        Err(CallError::Network) => s.retry_later(Session::connect),
+        };
+        let weak = Rc::downgrade(&self.inner);
+        wasm_bindgen_futures::spawn_local(async move {
+            let ticket = match (&visitor_token, agent) {
+                (Some(token), _) => api::visitor_ws_ticket(&conversation, token).await,
+                (None, Some((key, name))) => {
+                    let wanted = TicketRequest {
+                        conversation_id: Some(conversation.clone()),
+                        name: Some(name),
+                        ..TicketRequest::default()
+                    };
+                    api::ws_ticket(&key, &wanted).await
+                }
+                (None, None) => return,
+            };
+            let Some(s) = upgrade(&weak) else { return };
+            match ticket {
+                Ok(t) => {
+                    if let Some(renewed) = t.visitor_token {
+                        s.inner.borrow_mut().token = Some(renewed);
+                        s.save();
                     }
-                });
+                    s.open_socket(&format!(
+                        "{}?ticket={}",
+                        paths::fill(paths::CONVERSATION_SOCKET, &[conversation.as_str()]),
+                        js_sys::encode_uri_component(&t.ticket)
+                    ))
+                }
+                Err(CallError::Refused {
+                    status: 401 | 403 | 404,
+                    ..
+                }) if visitor_token.is_some() => s.start_afresh(),
+                Err(CallError::Refused { message, .. }) => {
+                    s.inner.borrow_mut().notice = Some(message);
+                    s.retry_later(Session::connect);
+                }
+                Err(CallError::Network) => s.retry_later(Session::connect),
             }
+        });
+        self.notify();
+    }
+
+    /// The visitor's conversation is gone or no longer theirs: the next send starts a new
+    /// one (at once, if messages wait).
+    fn start_afresh(&self) {
+        {
+            let mut i = self.inner.borrow_mut();
+            i.conversation = None;
+            i.status = Status::Idle;
+        }
+        self.save();
+        let has_unsent = self.inner.borrow().transcript.unsent().next().is_some();
+        if has_unsent {
+            self.start_conversation();
         }
         self.notify();
     }
@@ -785,47 +821,11 @@ impl Session {
         self.notify();
     }
 
+    /// The socket closed (or its handshake failed, which browsers do not explain): the next
+    /// attempt asks for a new ticket, and that answer says whether the credentials still hold.
     fn on_close(&self) {
-        let opened = {
-            let mut i = self.inner.borrow_mut();
-            let opened = i.socket.as_ref().is_some_and(|s| s.opened);
-            i.socket = None;
-            opened
-        };
-        if opened {
-            return self.retry_later(Session::connect);
-        }
-        // The handshake failed and browsers do not say why: ask over HTTP whether our
-        // credentials are still good before retrying forever.
-        let (id, token) = {
-            let i = self.inner.borrow();
-            match (&i.auth, &i.conversation, &i.token) {
-                (Auth::Visitor { .. }, Some(id), Some(t)) => (id.clone(), t.clone()),
-                _ => return self.retry_later(Session::connect),
-            }
-        };
-        let weak = Rc::downgrade(&self.inner);
-        wasm_bindgen_futures::spawn_local(async move {
-            let valid = api::credentials_valid(&id, &token).await;
-            let Some(s) = upgrade(&weak) else { return };
-            match valid {
-                Ok(false) => {
-                    // The conversation is gone or no longer ours: start afresh on the next send.
-                    {
-                        let mut i = s.inner.borrow_mut();
-                        i.conversation = None;
-                        i.status = Status::Idle;
-                    }
-                    s.save();
-                    let has_unsent = s.inner.borrow().transcript.unsent().next().is_some();
-                    if has_unsent {
-                        s.start_conversation();
-                    }
-                    s.notify();
-                }
-                _ => s.retry_later(Session::connect),
-            }
-        });
+        self.inner.borrow_mut().socket = None;
+        self.retry_later(Session::connect);
     }
 }
 

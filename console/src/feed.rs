@@ -3,7 +3,7 @@
 
 use beckon_client::api;
 use beckon_client::reconnecting::{Reconnecting, SocketEvent, UrlSource};
-use beckon_shared::proto::v1::{paths, InboxEvent};
+use beckon_shared::proto::v1::{paths, InboxEvent, TicketRequest};
 use beckon_shared::SiteKey;
 use std::rc::Rc;
 use yew::Callback;
@@ -25,7 +25,11 @@ impl Feed {
         let url: UrlSource = Rc::new(move || {
             let (key, site) = (admin_key.clone(), site.clone());
             Box::pin(async move {
-                let t = api::ws_ticket(&key).await.ok()?;
+                let wanted = TicketRequest {
+                    site: Some(site.clone()),
+                    ..TicketRequest::default()
+                };
+                let t = api::ws_ticket(&key, &wanted).await.ok()?;
                 api::ws_url(&format!(
                     "{}?ticket={}",
                     paths::fill(paths::ADMIN_SITE_LIVE, &[site.as_str()]),

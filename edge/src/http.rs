@@ -34,10 +34,33 @@ impl Edge {
         Ok(self.env.d1("DB")?)
     }
 
-    /// The HMAC key for visitor tokens and tickets (`TOKEN_SECRET`).
+    /// The instance's HMAC key (`TOKEN_SECRET`): tickets, signed file URLs, derived ids.
     pub fn token_secret(&self) -> Result<Vec<u8>> {
         secret(&self.env, "TOKEN_SECRET")
     }
+
+    /// The keys visitor tokens are signed and checked with ([`crate::auth::TokenKeys`]).
+    pub fn token_keys(&self) -> Result<crate::auth::TokenKeys> {
+        token_keys(&self.env)
+    }
+}
+
+/// The keys visitor tokens are signed and checked with: `VISITOR_TOKEN_KEYS`, else
+/// `TOKEN_SECRET` alone.
+pub fn token_keys(env: &Env) -> Result<crate::auth::TokenKeys> {
+    let list = env
+        .secret("VISITOR_TOKEN_KEYS")
+        .map(|s| s.to_string())
+        .or_else(|_| env.var("VISITOR_TOKEN_KEYS").map(|v| v.to_string()))
+        .ok();
+    let fallback = secret(env, "TOKEN_SECRET")?;
+    if fallback.len() < crate::auth::MIN_SECRET_CHARS {
+        return Err(Error::internal(format!(
+            "TOKEN_SECRET must be at least {} characters",
+            crate::auth::MIN_SECRET_CHARS
+        )));
+    }
+    crate::auth::TokenKeys::parse(list.as_deref(), &fallback).map_err(Error::internal)
 }
 
 /// A configured secret (or plain var, as `wrangler dev --var` provides) that must be set.

@@ -26,6 +26,7 @@ pub mod site_cache;
 pub mod site_hub;
 pub mod site_outbox;
 pub mod storage;
+pub mod tickets;
 pub mod transport;
 
 use worker::{event, Context, Env, Request, Response};

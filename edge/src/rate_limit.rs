@@ -25,6 +25,8 @@ pub enum Limit {
     Uploads,
     /// Admin requests with a wrong key (a right key is never limited).
     AdminFailures,
+    /// Visitor WebSocket tickets (one per connect and reconnect).
+    Tickets,
 }
 
 impl Limit {
@@ -36,6 +38,7 @@ impl Limit {
             Limit::Events => "LIMIT_EVENTS",
             Limit::Uploads => "LIMIT_UPLOADS",
             Limit::AdminFailures => "LIMIT_ADMIN_FAILURES",
+            Limit::Tickets => "LIMIT_TICKETS",
         }
     }
 
@@ -47,6 +50,7 @@ impl Limit {
             Limit::Events => 120,
             Limit::Uploads => 60,
             Limit::AdminFailures => 10,
+            Limit::Tickets => 300,
         }
     }
 
@@ -57,6 +61,7 @@ impl Limit {
             Limit::Events => "events",
             Limit::Uploads => "uploads",
             Limit::AdminFailures => "failed sign-ins",
+            Limit::Tickets => "connections",
         }
     }
 }

@@ -3,7 +3,7 @@
 
 use beckon_shared::proto::v1::{
     ClientFrame, ConversationSummary, MessagePage, PostedMessage, ServerFrame, SiteSettings,
-    StartedConversation,
+    StartedConversation, WsTicket,
 };
 use beckon_shared::{ClientMsgId, ConversationId};
 use futures_util::{SinkExt, StreamExt};
@@ -132,18 +132,84 @@ impl Api {
         serde_json::from_value(r.body).unwrap()
     }
 
-    /// The visitor's WebSocket URL.
-    pub fn visitor_ws_url(&self, id: &ConversationId, token: &str) -> String {
+    /// `POST …/ws-ticket` with a visitor token: the ticket, or the refusal.
+    pub async fn visitor_ticket(
+        &self,
+        id: &ConversationId,
+        token: &str,
+    ) -> Result<WsTicket, Reply> {
+        let r = self
+            .send(
+                self.post(&format!("/api/v1/conversations/{id}/ws-ticket"))
+                    .bearer_auth(token),
+            )
+            .await;
+        match r.status {
+            200 => Ok(serde_json::from_value(r.body).unwrap()),
+            _ => Err(r),
+        }
+    }
+
+    /// `POST /api/v1/admin/ws-ticket` with `key` for `wanted` (`{"site": …}` or
+    /// `{"conversation_id": …}`).
+    pub async fn admin_ticket(&self, key: &str, wanted: Value) -> Result<WsTicket, Reply> {
+        let r = self
+            .send(
+                self.post("/api/v1/admin/ws-ticket")
+                    .bearer_auth(key)
+                    .json(&wanted),
+            )
+            .await;
+        match r.status {
+            200 => Ok(serde_json::from_value(r.body).unwrap()),
+            _ => Err(r),
+        }
+    }
+
+    /// A WebSocket URL of ours with `ticket`.
+    pub fn ws_url(&self, path: &str, ticket: &str) -> String {
         format!(
-            "{}/api/v1/conversations/{id}/ws?token={token}",
+            "{}{path}?ticket={ticket}",
             self.base.replacen("http", "ws", 1)
         )
+    }
+
+    /// A fresh single-use WebSocket URL for the visitor's conversation socket.
+    pub async fn visitor_ws_url(&self, id: &ConversationId, token: &str) -> String {
+        let ticket = self
+            .visitor_ticket(id, token)
+            .await
+            .unwrap_or_else(|r| panic!("visitor ticket refused: {} {:?}", r.status, r.body));
+        self.ws_url(&format!("/api/v1/conversations/{id}/ws"), &ticket.ticket)
+    }
+
+    /// A fresh single-use WebSocket URL for an agent (the master key) on a conversation.
+    pub async fn agent_ws_url(&self, id: &ConversationId) -> String {
+        let ticket = self
+            .admin_ticket(
+                crate::ADMIN_KEY,
+                serde_json::json!({ "conversation_id": id, "name": "Ana" }),
+            )
+            .await
+            .unwrap_or_else(|r| panic!("agent ticket refused: {} {:?}", r.status, r.body));
+        self.ws_url(&format!("/api/v1/conversations/{id}/ws"), &ticket.ticket)
+    }
+
+    /// A fresh single-use URL for `site`'s live feed (the master key).
+    pub async fn feed_ws_url(&self, site: &str) -> String {
+        let ticket = self
+            .admin_ticket(crate::ADMIN_KEY, serde_json::json!({ "site": site }))
+            .await
+            .unwrap_or_else(|r| panic!("feed ticket refused: {} {:?}", r.status, r.body));
+        self.ws_url(&format!("/api/v1/admin/sites/{site}/live"), &ticket.ticket)
     }
 
     /// The visitor's conversation socket, connected and past `hello`.
     pub async fn visitor_socket(&self, c: &StartedConversation) -> Ws {
         let mut ws = Ws::connect(
-            &self.visitor_ws_url(&c.conversation_id, &c.visitor_token),
+            &self
+                .visitor_ws_url(&c.conversation_id, &c.visitor_token)
+                .await,
             None,
         )
         .await
@@ -228,6 +294,20 @@ impl Ws {
                 Ok(Some(Ok(WsMessage::Close(_)))) | Ok(None) | Ok(Some(Err(_))) | Err(_) => {
                     return None
                 }
+                Ok(Some(Ok(_))) => continue,
+            }
+        }
+    }
+
+    /// Reads (and drops) frames until the server closes the socket: its close code, or
+    /// `None` if it stays open for `timeout`.
+    pub async fn closed_within(&mut self, timeout: Duration) -> Option<Option<u16>> {
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            match tokio::time::timeout_at(deadline, self.stream.next()).await {
+                Err(_) => return None,
+                Ok(None) | Ok(Some(Err(_))) => return Some(None),
+                Ok(Some(Ok(WsMessage::Close(c)))) => return Some(c.map(|c| u16::from(c.code))),
                 Ok(Some(Ok(_))) => continue,
             }
         }

@@ -142,6 +142,8 @@ impl Edge {
             .args(["--var", &format!("TOKEN_SECRET:{}", crate::TOKEN_SECRET)])
             .args(["--var", &format!("SECRETS_KEY:{}", crate::SECRETS_KEY)])
             .args(["--var", "RELAY_TIMEOUT_MS:1500"])
+            // The channels' fakes run on this machine.
+            .args(["--var", "ALLOW_LOOPBACK_API_BASES:on"])
             .args(["--var", &format!("PUBLIC_ORIGIN:http://127.0.0.1:{port}")])
             .args([
                 "--var",
@@ -210,6 +212,11 @@ impl Edge {
     /// The process group of the server (wrangler and workerd).
     pub fn pgid(&self) -> u32 {
         self.child.id()
+    }
+
+    /// Everything the server wrote to its log so far.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
     }
 
     pub fn log_tail(&self) -> String {

@@ -17,7 +17,7 @@ pub mod report;
 pub mod tap;
 
 /// The admin key and token secret the test edge runs with.
-pub const ADMIN_KEY: &str = "test-admin-key-0123456789abcdef";
+pub const ADMIN_KEY: &str = "test-admin-key-0123456789abcdef-0123";
 pub const TOKEN_SECRET: &str = "test-token-secret-0123456789abcdef";
 pub const SECRETS_KEY: &str = "test-secrets-key-0123456789abcdef";
 

@@ -310,18 +310,9 @@ pub async fn presence(
     drain: Duration,
 ) -> PresenceOutcome {
     let ws_base = api.base.replacen("http", "ws", 1);
-    let ticket = api
-        .send(api.admin(reqwest::Method::POST, "/api/v1/admin/ws-ticket"))
+    let (inbox, _) = tokio_tungstenite::connect_async(api.feed_ws_url(site).await)
         .await
-        .body["ticket"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let (inbox, _) = tokio_tungstenite::connect_async(format!(
-        "{ws_base}/api/v1/admin/sites/{site}/live?ticket={ticket}"
-    ))
-    .await
-    .expect("inbox feed");
+        .expect("inbox feed");
     let (_inbox_sink, mut inbox) = inbox.split();
     let url = format!("{ws_base}/api/v1/sites/{site}/presence");
     let mut connect_ms = Vec::with_capacity(visitors);

@@ -1,9 +1,7 @@
 //! Integration tests of the edge's HTTP and WebSocket API against the real runtime
 //! (`wrangler dev`: workerd with local D1 and Durable Objects).
 
-use beckon_shared::proto::v1::{
-    close, ClientFrame, ErrorCode, InboxEvent, Role, ServerFrame, WsTicket,
-};
+use beckon_shared::proto::v1::{close, ClientFrame, ErrorCode, InboxEvent, Role, ServerFrame};
 use beckon_shared::{ConversationId, Seq};
 use beckon_tests::api::{client_id, Api, Ws, WsEvent};
 use beckon_tests::{edge, unique};
@@ -25,7 +23,8 @@ async fn visitor_message_reaches_the_agent_and_the_reply_arrives_live() {
     api.create_site(&site).await;
     let started = api.start_conversation(&site, None).await;
     let mut ws = Ws::connect(
-        &api.visitor_ws_url(&started.conversation_id, &started.visitor_token),
+        &api.visitor_ws_url(&started.conversation_id, &started.visitor_token)
+            .await,
         None,
     )
     .await
@@ -121,7 +120,6 @@ async fn two_hundred_messages_survive_drops_and_retries_exactly_once() {
     let site = unique("resume");
     api.create_site(&site).await;
     let started = api.start_conversation(&site, None).await;
-    let url = api.visitor_ws_url(&started.conversation_id, &started.visitor_token);
 
     const N: usize = 200;
     let send = |n: usize| ClientFrame::Send {
@@ -135,7 +133,13 @@ async fn two_hundred_messages_survive_drops_and_retries_exactly_once() {
     let (mut drops, mut retried, mut duplicate_acks, mut round) = (0, 0, 0, 0);
     while acked.len() < N {
         round += 1;
-        let mut ws = Ws::connect(&url, None).await.unwrap();
+        let mut ws = Ws::connect(
+            &api.visitor_ws_url(&started.conversation_id, &started.visitor_token)
+                .await,
+            None,
+        )
+        .await
+        .unwrap();
         // Like the widget: hello from the last contiguous seq, then at once retry every send
         // that has no ack yet (same client ids), then carry on with new ones.
         ws.send(&ClientFrame::Hello {
@@ -232,10 +236,15 @@ async fn malformed_and_oversize_frames_get_clear_errors_and_store_nothing() {
     let site = unique("frames");
     api.create_site(&site).await;
     let started = api.start_conversation(&site, None).await;
-    let url = api.visitor_ws_url(&started.conversation_id, &started.visitor_token);
 
     // A frame before hello is refused and the socket closed with 1008.
-    let mut ws = Ws::connect(&url, None).await.unwrap();
+    let mut ws = Ws::connect(
+        &api.visitor_ws_url(&started.conversation_id, &started.visitor_token)
+            .await,
+        None,
+    )
+    .await
+    .unwrap();
     ws.send(&ClientFrame::Send {
         client_msg_id: client_id("early"),
         body: "hi".into(),
@@ -257,7 +266,13 @@ async fn malformed_and_oversize_frames_get_clear_errors_and_store_nothing() {
         }
     ));
 
-    let mut ws = Ws::connect(&url, None).await.unwrap();
+    let mut ws = Ws::connect(
+        &api.visitor_ws_url(&started.conversation_id, &started.visitor_token)
+            .await,
+        None,
+    )
+    .await
+    .unwrap();
     ws.hello(0).await;
     for junk in [
         "not json",
@@ -320,7 +335,13 @@ async fn malformed_and_oversize_frames_get_clear_errors_and_store_nothing() {
             ..
         }
     ));
-    let mut ws = Ws::connect(&url, None).await.unwrap();
+    let mut ws = Ws::connect(
+        &api.visitor_ws_url(&started.conversation_id, &started.visitor_token)
+            .await,
+        None,
+    )
+    .await
+    .unwrap();
     ws.hello(0).await;
     ws.send_binary(vec![1, 2, 3]).await;
     assert!(matches!(
@@ -357,17 +378,62 @@ async fn bad_credentials_origins_and_ids_are_refused_with_the_right_status() {
         ),
     };
     let ws = |path: String| format!("{base_ws}{path}");
-    // Missing and forged tokens.
+    // Sockets open with a single-use ticket only: none, a visitor token in its place, a
+    // forged one, one for another conversation, one already used.
+    let socket = |id: &ConversationId| format!("/api/v1/conversations/{id}/ws");
+    assert_eq!(
+        refused(Ws::connect(&ws(socket(&a.conversation_id)), None).await),
+        (401, "unauthorized".into())
+    );
     assert_eq!(
         refused(
             Ws::connect(
-                &ws(format!("/api/v1/conversations/{}/ws", a.conversation_id)),
+                &format!(
+                    "{}?token={}",
+                    ws(socket(&a.conversation_id)),
+                    a.visitor_token
+                ),
                 None
             )
             .await
         ),
         (401, "unauthorized".into())
     );
+    let ticket = api
+        .visitor_ticket(&a.conversation_id, &a.visitor_token)
+        .await
+        .unwrap();
+    assert_eq!(
+        refused(
+            Ws::connect(
+                &api.ws_url(&socket(&a.conversation_id), &format!("{}x", ticket.ticket)),
+                None
+            )
+            .await
+        ),
+        (401, "invalid_token".into())
+    );
+    assert_eq!(
+        refused(
+            Ws::connect(
+                &api.ws_url(&socket(&b.conversation_id), &ticket.ticket),
+                None
+            )
+            .await
+        ),
+        (401, "invalid_token".into())
+    );
+    let once = api.ws_url(&socket(&a.conversation_id), &ticket.ticket);
+    assert!(Ws::connect(&once, None).await.is_ok());
+    assert_eq!(
+        refused(Ws::connect(&once, None).await),
+        (401, "invalid_token".into())
+    );
+    assert_eq!(
+        refused(Ws::connect(&ws("/api/v1/conversations/c_nope/ws?ticket=x".into()), None).await),
+        (400, "invalid_id".into())
+    );
+    // Tickets are minted for a valid token of this conversation's visitor only.
     let mut forged = a.visitor_token.clone();
     forged.pop();
     forged.push(if a.visitor_token.ends_with('A') {
@@ -375,34 +441,31 @@ async fn bad_credentials_origins_and_ids_are_refused_with_the_right_status() {
     } else {
         'A'
     });
+    let mint = |id: &ConversationId, token: &str| {
+        let (api, id, token) = (&api, id.clone(), token.to_owned());
+        async move {
+            let r = api.visitor_ticket(&id, &token).await.unwrap_err();
+            (r.status, r.error_code().to_owned())
+        }
+    };
     assert_eq!(
-        refused(Ws::connect(&api.visitor_ws_url(&a.conversation_id, &forged), None).await),
+        mint(&a.conversation_id, &forged).await,
         (401, "invalid_token".into())
     );
-    // Another visitor's token, an unknown conversation, a malformed id.
     assert_eq!(
-        refused(
-            Ws::connect(
-                &api.visitor_ws_url(&a.conversation_id, &b.visitor_token),
-                None
-            )
-            .await
-        ),
+        mint(&a.conversation_id, &b.visitor_token).await,
         (403, "forbidden".into())
     );
     assert_eq!(
-        refused(Ws::connect(&api.visitor_ws_url(&unknown, &a.visitor_token), None).await),
+        mint(&unknown, &a.visitor_token).await,
         (404, "conversation_not_found".into())
-    );
-    assert_eq!(
-        refused(Ws::connect(&ws("/api/v1/conversations/c_nope/ws?token=x".into()), None).await),
-        (400, "invalid_id".into())
     );
     // A browser on a page that is not allowed.
     assert_eq!(
         refused(
             Ws::connect(
-                &api.visitor_ws_url(&a.conversation_id, &a.visitor_token),
+                &api.visitor_ws_url(&a.conversation_id, &a.visitor_token)
+                    .await,
                 Some("https://evil.example")
             )
             .await
@@ -417,7 +480,8 @@ async fn bad_credentials_origins_and_ids_are_refused_with_the_right_status() {
     ] {
         assert!(
             Ws::connect(
-                &api.visitor_ws_url(&a.conversation_id, &a.visitor_token),
+                &api.visitor_ws_url(&a.conversation_id, &a.visitor_token)
+                    .await,
                 Some(origin)
             )
             .await
@@ -547,7 +611,7 @@ async fn returning_visitor_keeps_its_identity_and_sees_only_its_conversations() 
     // Its token opens both; a token for another site is refused.
     for id in [&first.conversation_id, &second.conversation_id] {
         assert!(
-            Ws::connect(&api.visitor_ws_url(id, &first.visitor_token), None)
+            Ws::connect(&api.visitor_ws_url(id, &first.visitor_token).await, None)
                 .await
                 .is_ok()
         );
@@ -572,26 +636,15 @@ async fn agent_sockets_typing_and_read_cursors() {
     let c = api.start_conversation(&site, None).await;
     let mut visitor = api.visitor_socket(&c).await;
 
-    let ticket: WsTicket = serde_json::from_value(
-        api.send(api.admin(Method::POST, "/api/v1/admin/ws-ticket"))
-            .await
-            .body,
-    )
-    .unwrap();
-    let agent_url = format!(
-        "{}/api/v1/conversations/{}/ws?ticket={}&name=Ana",
-        api.base.replacen("http", "ws", 1),
-        c.conversation_id,
-        ticket.ticket
-    );
-    let mut agent = Ws::connect(&agent_url, Some(&api.base)).await.unwrap();
-    agent.hello(0).await;
+    let agent_url = api.agent_ws_url(&c.conversation_id).await;
     // A forged ticket is refused.
-    let bad = agent_url.replace(&ticket.ticket, &format!("{}x", ticket.ticket));
+    let bad = format!("{agent_url}x");
     assert_eq!(
         Ws::connect(&bad, None).await.err().map(|e| e.status),
         Some(401)
     );
+    let mut agent = Ws::connect(&agent_url, Some(&api.base)).await.unwrap();
+    agent.hello(0).await;
 
     visitor.send(&ClientFrame::Typing { active: true }).await;
     assert_eq!(
@@ -666,22 +719,9 @@ async fn inbox_feed_streams_conversation_changes() {
     let api = api();
     let site = unique("feed");
     api.create_site(&site).await;
-    let ticket: WsTicket = serde_json::from_value(
-        api.send(api.admin(Method::POST, "/api/v1/admin/ws-ticket"))
-            .await
-            .body,
-    )
-    .unwrap();
-    let mut feed = Ws::connect(
-        &format!(
-            "{}/api/v1/admin/sites/{site}/live?ticket={}",
-            api.base.replacen("http", "ws", 1),
-            ticket.ticket
-        ),
-        None,
-    )
-    .await
-    .unwrap();
+    let mut feed = Ws::connect(&api.feed_ws_url(&site).await, None)
+        .await
+        .unwrap();
     let c = api.start_conversation(&site, None).await;
     let mut visitor = api.visitor_socket(&c).await;
     visitor
@@ -714,7 +754,7 @@ async fn inbox_feed_streams_conversation_changes() {
     );
     assert_eq!(
         Ws::connect(
-            &format!("{base}/api/v1/admin/sites/{site}/live?ticket=wt1.9999999999999.AAAA"),
+            &format!("{base}/api/v1/admin/sites/{site}/live?ticket=wt2.e30.AAAA"),
             None
         )
         .await
@@ -771,7 +811,7 @@ async fn admin_sites_keys_and_documents() {
     let created = api
         .send(
             api.admin(Method::POST, "/api/v1/admin/keys")
-                .json(&json!({"label": "CI"})),
+                .json(&json!({"label": "CI", "role": "owner"})),
         )
         .await;
     assert_eq!(created.status, 201);

@@ -341,10 +341,7 @@ async fn send_one(
         _ => None,
     };
     let post = PostRequest {
-        principal: Principal::Agent {
-            name: None,
-            via: "broadcast".into(),
-        },
+        principal: Principal::system("broadcast", None),
         body: r.body.clone(),
         client_msg_id: Some(client_msg_id(id)),
         attachments: Vec::new(),

@@ -110,10 +110,7 @@ impl Hook<'_> {
             );
             return Ok(());
         };
-        let principal = Principal::Agent {
-            name: inbound.author.clone(),
-            via: self.kind.as_str().into(),
-        };
+        let principal = Principal::system(self.kind.as_str(), inbound.author.clone());
         let mut body: String = inbound.text.chars().take(MAX_MESSAGE_CHARS).collect();
         let mut attachments = Vec::new();
         for (n, file) in inbound.files.iter().enumerate() {

@@ -4,7 +4,7 @@
 
 use crate::channels::ContactRoute;
 use crate::outbox::policy::DeliveryStatus;
-use beckon_shared::proto::v1::{Attachment, ConversationOrigin, Role};
+use beckon_shared::proto::v1::{Attachment, ConversationOrigin, KeySites, Role};
 use beckon_shared::{AttachmentId, ClientMsgId, ConversationId, SiteKey, VisitorId};
 use serde::{Deserialize, Serialize};
 
@@ -40,10 +40,27 @@ pub enum Principal {
         name: Option<String>,
         /// Where the agent writes from (`inbox`, `api`, a channel's name, …).
         via: String,
+        /// The admin key that authorized the call (`env` for the master key), or what the
+        /// system acts as (`channel`, `broadcast`): sockets are tagged with it, so revoking
+        /// a key closes them.
+        key: String,
+        /// The sites the agent may act on; the conversation refuses others.
+        sites: KeySites,
     },
 }
 
 impl Principal {
+    /// The business acting through one of its own trusted paths (a channel's verified
+    /// webhook, a broadcast): no admin key, every site.
+    pub fn system(via: &str, name: Option<String>) -> Principal {
+        Principal::Agent {
+            name,
+            via: via.into(),
+            key: via.into(),
+            sites: KeySites::All,
+        }
+    }
+
     pub fn role(&self) -> Role {
         match self {
             Principal::Visitor { .. } => Role::Visitor,

@@ -2,6 +2,7 @@
 //! DO returns come back as the same [`Error`] they started as.
 
 use super::{Meta, PostRequest, Principal, PRINCIPAL_HEADER};
+use crate::auth::Ticket;
 use crate::error::{Error, Result};
 use beckon_shared::proto::v1::{ApiError, ConversationSummary, MessagePage, PostedMessage};
 use beckon_shared::{ConversationId, Seq};
@@ -27,7 +28,7 @@ impl ConversationClient {
         path: &str,
         principal: Option<&Principal>,
         body: Option<String>,
-        upgrade: bool,
+        ticket: Option<&Ticket>,
     ) -> Result<Response> {
         let headers = Headers::new();
         if let Some(p) = principal {
@@ -36,8 +37,12 @@ impl ConversationClient {
                 &serde_json::to_string(p).map_err(Error::internal)?,
             )?;
         }
-        if upgrade {
+        if let Some(t) = ticket {
             headers.set("upgrade", "websocket")?;
+            headers.set(
+                crate::tickets::TICKET_HEADER,
+                &crate::tickets::header_value(t),
+            )?;
         }
         let mut init = RequestInit::new();
         init.with_method(method).with_headers(headers);
@@ -54,17 +59,24 @@ impl ConversationClient {
         let body = serde_json::to_string(meta).map_err(Error::internal)?;
         let path = if coalesce { "/init?coalesce" } else { "/init" };
         decode::<serde_json::Value>(
-            self.call(Method::Post, path, None, Some(body), false)
+            self.call(Method::Post, path, None, Some(body), None)
                 .await?,
         )
         .await?;
         Ok(())
     }
 
-    /// Opens a WebSocket for `principal`; the response is the 101 to hand to the client.
-    pub async fn connect(&self, principal: &Principal) -> Result<Response> {
+    /// Opens a WebSocket for the ticket's principal, spending the ticket; the response is the
+    /// 101 to hand to the client.
+    pub async fn connect(&self, ticket: &Ticket) -> Result<Response> {
         let resp = self
-            .call(Method::Get, "/ws", Some(principal), None, true)
+            .call(
+                Method::Get,
+                "/ws",
+                Some(&ticket.principal),
+                None,
+                Some(ticket),
+            )
             .await?;
         if resp.status_code() == 101 {
             Ok(resp)
@@ -87,7 +99,7 @@ impl ConversationClient {
             path.push_str(&format!("&limit={l}"));
         }
         decode(
-            self.call(Method::Get, &path, Some(principal), None, false)
+            self.call(Method::Get, &path, Some(principal), None, None)
                 .await?,
         )
         .await
@@ -96,7 +108,7 @@ impl ConversationClient {
     pub async fn post(&self, post: &PostRequest) -> Result<(PostedMessage, u16)> {
         let body = serde_json::to_string(post).map_err(Error::internal)?;
         let resp = self
-            .call(Method::Post, "/messages", None, Some(body), false)
+            .call(Method::Post, "/messages", None, Some(body), None)
             .await?;
         let status = resp.status_code();
         Ok((decode(resp).await?, status))
@@ -105,7 +117,7 @@ impl ConversationClient {
     /// The conversation's relays to channels and their deliveries.
     pub async fn relays(&self, principal: &Principal) -> Result<serde_json::Value> {
         decode(
-            self.call(Method::Get, "/relays", Some(principal), None, false)
+            self.call(Method::Get, "/relays", Some(principal), None, None)
                 .await?,
         )
         .await
@@ -115,15 +127,23 @@ impl ConversationClient {
     pub async fn relay_status(&self, status: &super::StatusReport) -> Result<()> {
         let body = serde_json::to_string(status).map_err(Error::internal)?;
         let resp = self
-            .call(Method::Post, "/relay-status", None, Some(body), false)
+            .call(Method::Post, "/relay-status", None, Some(body), None)
             .await?;
         no_content(resp, "relay status refused").await
+    }
+
+    /// Closes the sockets opened with admin key `key` (it was revoked).
+    pub async fn close_key(&self, key: &str) -> Result<()> {
+        let resp = self
+            .call(Method::Post, "/close-key", None, Some(key.to_owned()), None)
+            .await?;
+        no_content(resp, "close refused").await
     }
 
     /// Deletes the conversation: its files, messages and storage (see `erase.rs`).
     pub async fn erase(&self, principal: &Principal) -> Result<()> {
         let resp = self
-            .call(Method::Delete, "/", Some(principal), None, false)
+            .call(Method::Delete, "/", Some(principal), None, None)
             .await?;
         no_content(resp, "delete refused").await
     }
@@ -136,7 +156,7 @@ impl ConversationClient {
     ) -> Result<super::uploads::UploadState> {
         let body = serde_json::to_string(op).map_err(Error::internal)?;
         decode(
-            self.call(Method::Post, "/uploads", Some(principal), Some(body), false)
+            self.call(Method::Post, "/uploads", Some(principal), Some(body), None)
                 .await?,
         )
         .await
@@ -144,7 +164,7 @@ impl ConversationClient {
 
     pub async fn summary(&self, principal: &Principal) -> Result<ConversationSummary> {
         decode(
-            self.call(Method::Get, "/summary", Some(principal), None, false)
+            self.call(Method::Get, "/summary", Some(principal), None, None)
                 .await?,
         )
         .await

@@ -254,7 +254,20 @@ impl Conversation {
             }
             (worker::Method::Get, "/ws") => {
                 let principal = self.authorize(&req)?;
+                crate::tickets::spend(&self.state.storage().sql(), &req, http::now_ms())?;
+                if let Principal::Agent { key, .. } = &principal {
+                    // The site's hub remembers which conversations a stored (revocable) key
+                    // has sockets in, so revoking the key closes them.
+                    if key.starts_with("key_") {
+                        crate::site_hub::watch(&self.env, &*self.meta()?, key).await?;
+                    }
+                }
                 self.open_socket(principal)
+            }
+            (worker::Method::Post, "/close-key") => {
+                let key = req.text().await?;
+                self.sockets.close_key(&self.state, &key);
+                Ok(Response::empty()?.with_status(204))
             }
             (worker::Method::Get, "/messages") => {
                 self.authorize(&req)?;
@@ -378,12 +391,16 @@ impl Conversation {
         Ok(principal)
     }
 
-    /// Agents may use any conversation (they were authenticated by an instance admin key); a
-    /// visitor only their own, on the site their token was issued for.
+    /// Agents may use the conversations of their key's sites; a visitor only their own, on
+    /// the site their token was issued for.
     fn check_access(&self, principal: &Principal) -> Result<()> {
         let meta = self.meta()?;
         match principal {
-            Principal::Agent { .. } => Ok(()),
+            Principal::Agent { sites, .. } if sites.allows(&meta.site) => Ok(()),
+            Principal::Agent { .. } => Err(Error::new(
+                ErrorCode::Forbidden,
+                "this key is not valid for this conversation's site",
+            )),
             Principal::Visitor { site, visitor_id }
                 if *visitor_id == meta.visitor_id && *site == meta.site =>
             {
@@ -448,7 +465,7 @@ impl Conversation {
         };
         let (author, via) = match principal {
             Principal::Visitor { .. } => (None, None),
-            Principal::Agent { name, via } => (
+            Principal::Agent { name, via, .. } => (
                 name.as_deref()
                     .map(|n| normalize_label(n, MAX_AUTHOR_CHARS))
                     .transpose()?

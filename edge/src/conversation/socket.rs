@@ -62,6 +62,18 @@ impl Sockets {
         Ok(())
     }
 
+    /// Closes the sockets opened with admin key `key` (revoked).
+    pub(super) fn close_key(&self, state: &State, key: &str) {
+        self.load(state);
+        self.list.borrow_mut().retain(|(ws, s)| match &s.principal {
+            Principal::Agent { key: k, .. } if k == key => {
+                let _ = ws.close(Some(close::POLICY_VIOLATION), Some("this key was revoked"));
+                false
+            }
+            _ => true,
+        });
+    }
+
     /// Forgets a socket that closed or failed.
     pub(super) fn remove(&self, ws: &WebSocket) {
         self.list.borrow_mut().retain(|(w, _)| w != ws);

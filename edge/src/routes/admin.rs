@@ -10,21 +10,58 @@ use crate::random;
 use crate::site_hub;
 use crate::storage::{admin_keys, conversations, sites};
 use beckon_shared::proto::v1::{
-    ConversationList, ErrorCode, PostMessage, SiteSettings, SiteSettingsPatch, WsTicket,
+    CallerAccess, ConversationList, ErrorCode, KeyRole, KeySites, NewAdminKey, PostMessage,
+    SiteSettings, SiteSettingsPatch, TicketRequest, WsTicket,
 };
 use beckon_shared::{ConversationId, Seq, SiteKey};
-use serde::Deserialize;
 use worker::{Request, Response};
 
-/// Who is calling the admin API.
+/// Who is calling the admin API: which key, with what role, on which sites.
 pub struct Admin {
     /// `env` for the `ADMIN_API_KEY` secret, else the stored key's id.
     pub key_id: String,
+    pub role: KeyRole,
+    pub sites: KeySites,
 }
 
-/// Authenticates the caller: the `ADMIN_API_KEY` secret or a key created through the API.
-/// Browsers may only call from our own origin (the inbox).
-pub async fn authenticate(req: &Request, edge: &Edge) -> Result<Admin> {
+impl Admin {
+    /// Refuses a call this key may not make: a role below `role`, or a site not its own.
+    pub fn check(&self, role: KeyRole, site: Option<&SiteKey>) -> Result<()> {
+        if self.role < role {
+            return Err(Error::new(
+                ErrorCode::Forbidden,
+                "this needs an owner key (this key may read and answer conversations only)",
+            ));
+        }
+        match site {
+            Some(s) if !self.sites.allows(s) => Err(Error::new(
+                ErrorCode::Forbidden,
+                format!("this key is not valid for site {s}"),
+            )),
+            _ => Ok(()),
+        }
+    }
+
+    /// The principal for a conversation call made with this key.
+    pub fn principal(&self, via: &str, name: Option<String>) -> Principal {
+        Principal::Agent {
+            name,
+            via: via.into(),
+            key: self.key_id.clone(),
+            sites: self.sites.clone(),
+        }
+    }
+}
+
+/// Authenticates the caller (the `ADMIN_API_KEY` secret or a key created through the API)
+/// and checks it may act as `role` on `site`. Browsers may only call from our own origin
+/// (the inbox).
+pub async fn authorize(
+    req: &Request,
+    edge: &Edge,
+    role: KeyRole,
+    site: Option<&SiteKey>,
+) -> Result<Admin> {
     if http::origin(req)?.is_some_and(|o| o != edge.self_origin) {
         return Err(Error::code(ErrorCode::OriginNotAllowed));
     }
@@ -32,55 +69,78 @@ pub async fn authenticate(req: &Request, edge: &Edge) -> Result<Admin> {
     let key = auth::bearer(header.as_deref())
         .ok_or_else(|| Error::new(ErrorCode::Unauthorized, "an admin API key is required"))?;
     let hash = auth::hash_admin_key(key);
-    if let Ok(master) = http::secret(&edge.env, "ADMIN_API_KEY") {
-        let master_hash = auth::hash_admin_key(&String::from_utf8_lossy(&master));
-        if auth::ct_eq(hash.as_bytes(), master_hash.as_bytes()) {
-            return Ok(Admin {
-                key_id: "env".into(),
-            });
-        }
+    let master = http::secret(&edge.env, "ADMIN_API_KEY")?;
+    if master.len() < auth::MIN_SECRET_CHARS {
+        return Err(Error::internal(format!(
+            "ADMIN_API_KEY must be at least {} characters",
+            auth::MIN_SECRET_CHARS
+        )));
     }
-    let db = edge.db()?;
-    match admin_keys::find(&db, &hash).await? {
-        Some(id) => {
-            admin_keys::touch(&db, &id, edge.now).await?;
-            Ok(Admin { key_id: id })
+    let master_hash = auth::hash_admin_key(&String::from_utf8_lossy(&master));
+    let admin = if auth::ct_eq(hash.as_bytes(), master_hash.as_bytes()) {
+        Admin {
+            key_id: "env".into(),
+            role: KeyRole::Owner,
+            sites: KeySites::All,
         }
-        None => {
-            // A wrong key counts against the address; past the limit wrong keys get 429.
-            crate::rate_limit::check(&edge.env, req, crate::rate_limit::Limit::AdminFailures)
-                .await?;
-            Err(Error::new(
-                ErrorCode::InvalidToken,
-                "the admin API key is not valid",
-            ))
+    } else {
+        let db = edge.db()?;
+        match admin_keys::find(&db, &hash).await? {
+            Some(info) => {
+                admin_keys::touch(&db, &info.id, edge.now).await?;
+                Admin {
+                    key_id: info.id,
+                    role: info.role,
+                    sites: KeySites::from_list(info.sites),
+                }
+            }
+            None => {
+                // A wrong key counts against the address; past the limit wrong keys get 429.
+                crate::rate_limit::check(&edge.env, req, crate::rate_limit::Limit::AdminFailures)
+                    .await?;
+                return Err(Error::new(
+                    ErrorCode::InvalidToken,
+                    "the admin API key is not valid",
+                ));
+            }
         }
-    }
+    };
+    admin.check(role, site)?;
+    Ok(admin)
 }
 
-pub async fn list_sites(req: &Request, edge: &Edge) -> Result<Response> {
-    authenticate(req, edge).await?;
+/// `GET /api/v1/admin/sites`: the sites this key may see, and what it may do there.
+pub async fn list_sites(edge: &Edge, admin: &Admin) -> Result<Response> {
+    let mut all = sites::list(&edge.db()?).await?;
+    all.retain(|s| admin.sites.allows(&s.key));
     http::json(
         200,
-        &serde_json::json!({ "sites": sites::list(&edge.db()?).await? }),
+        &serde_json::json!({
+            "sites": all,
+            "access": CallerAccess { role: admin.role, sites: admin.sites.to_list() },
+        }),
     )
 }
 
-pub async fn create_site(mut req: Request, edge: &Edge) -> Result<Response> {
-    authenticate(&req, edge).await?;
+/// `POST /api/v1/admin/sites`: only an owner of every site adds sites.
+pub async fn create_site(mut req: Request, edge: &Edge, admin: &Admin) -> Result<Response> {
+    if admin.sites != KeySites::All {
+        return Err(Error::new(
+            ErrorCode::Forbidden,
+            "only an owner key for every site may create sites",
+        ));
+    }
     let settings: SiteSettings = http::read_json(&mut req).await?;
     let settings = settings.validated()?;
     sites::insert(&edge.db()?, &settings, edge.now).await?;
     http::json(201, &settings)
 }
 
-pub async fn get_site(req: &Request, edge: &Edge, key: &SiteKey) -> Result<Response> {
-    authenticate(req, edge).await?;
+pub async fn get_site(edge: &Edge, key: &SiteKey) -> Result<Response> {
     http::json(200, &sites::require(&edge.db()?, key).await?)
 }
 
 pub async fn update_site(mut req: Request, edge: &Edge, key: &SiteKey) -> Result<Response> {
-    authenticate(&req, edge).await?;
     let patch: SiteSettingsPatch = http::read_json(&mut req).await?;
     let db = edge.db()?;
     let updated = patch.apply(sites::require(&db, key).await?)?;
@@ -89,28 +149,35 @@ pub async fn update_site(mut req: Request, edge: &Edge, key: &SiteKey) -> Result
     http::json(200, &updated)
 }
 
-/// `GET /api/v1/admin/sites/{site}/live?ticket=…`: the inbox's live feed (WebSocket).
+/// `GET /api/v1/admin/sites/{site}/live?ticket=…`: the inbox's live feed (WebSocket), with a
+/// ticket minted for this site's feed.
 pub async fn site_live(req: Request, edge: &Edge, key: &SiteKey) -> Result<Response> {
-    let q = http::query(&req)?;
-    let ticket = q.get("ticket").ok_or_else(|| {
-        Error::new(
-            ErrorCode::Unauthorized,
-            "a ticket query parameter is required",
-        )
-    })?;
-    auth::verify_ws_ticket(&edge.token_secret()?, ticket, edge.now)?;
+    let ticket = super::socket_ticket(&req, edge, &auth::TicketTarget::Site(key.clone())).await?;
     if http::origin(&req)?.is_some_and(|o| o != edge.self_origin) {
         return Err(Error::code(ErrorCode::OriginNotAllowed));
     }
     sites::require(&edge.db()?, key).await?;
-    site_hub::connect(&edge.env, key).await
+    site_hub::connect(&edge.env, key, &ticket).await
 }
 
-/// `GET /api/v1/admin/conversations?site=&limit=&before=`.
-pub async fn list_conversations(req: &Request, edge: &Edge) -> Result<Response> {
-    authenticate(req, edge).await?;
+/// `GET /api/v1/admin/conversations?site=&limit=&before=`: a key for several (but not all)
+/// sites names the site.
+pub async fn list_conversations(req: &Request, edge: &Edge, admin: &Admin) -> Result<Response> {
     let q = http::query(req)?;
-    let site = q.get("site").map(|s| SiteKey::parse(s)).transpose()?;
+    let site = match (
+        q.get("site").map(|s| SiteKey::parse(s)).transpose()?,
+        &admin.sites,
+    ) {
+        (Some(s), _) => Some(s),
+        (None, KeySites::All) => None,
+        (None, KeySites::Only(l)) if l.len() == 1 => Some(l[0].clone()),
+        (None, KeySites::Only(_)) => {
+            return Err(Error::bad_request(
+                "the site query parameter is required with a key for several sites",
+            ))
+        }
+    };
+    admin.check(KeyRole::Agent, site.as_ref())?;
     let limit: usize = http::query_num(&q, "limit")?.unwrap_or(50).clamp(1, 200);
     let before: Option<i64> = http::query_num(&q, "before")?;
     let list = conversations::list(&edge.db()?, site.as_ref(), before, limit + 1).await?;
@@ -130,38 +197,42 @@ pub async fn list_conversations(req: &Request, edge: &Edge) -> Result<Response> 
     )
 }
 
-fn agent(via: &str, name: Option<String>) -> Principal {
-    Principal::Agent {
-        name,
-        via: via.into(),
-    }
-}
-
-pub async fn get_conversation(req: &Request, edge: &Edge, id: &ConversationId) -> Result<Response> {
-    authenticate(req, edge).await?;
+pub async fn get_conversation(edge: &Edge, admin: &Admin, id: &ConversationId) -> Result<Response> {
     let summary = ConversationClient::new(&edge.env, id)?
-        .summary(&agent("api", None))
+        .summary(&admin.principal("api", None))
         .await?;
     http::json(200, &summary)
 }
 
-pub async fn list_messages(req: &Request, edge: &Edge, id: &ConversationId) -> Result<Response> {
-    authenticate(req, edge).await?;
+pub async fn list_messages(
+    req: &Request,
+    edge: &Edge,
+    admin: &Admin,
+    id: &ConversationId,
+) -> Result<Response> {
     let q = http::query(req)?;
     let after = Seq(http::query_num(&q, "after")?.unwrap_or(0));
     let page = ConversationClient::new(&edge.env, id)?
-        .messages(&agent("api", None), after, http::query_num(&q, "limit")?)
+        .messages(
+            &admin.principal("api", None),
+            after,
+            http::query_num(&q, "limit")?,
+        )
         .await?;
     http::json(200, &page)
 }
 
 /// `POST /api/v1/admin/conversations/{id}/messages`: an agent reply (idempotent with a
 /// `client_msg_id`).
-pub async fn post_message(mut req: Request, edge: &Edge, id: &ConversationId) -> Result<Response> {
-    authenticate(&req, edge).await?;
+pub async fn post_message(
+    mut req: Request,
+    edge: &Edge,
+    admin: &Admin,
+    id: &ConversationId,
+) -> Result<Response> {
     let post: PostMessage = http::read_json(&mut req).await?;
     let request = PostRequest {
-        principal: agent("api", post.author),
+        principal: admin.principal("api", post.author),
         body: post.body,
         client_msg_id: post.client_msg_id,
         attachments: post.attachments,
@@ -178,87 +249,147 @@ pub async fn post_message(mut req: Request, edge: &Edge, id: &ConversationId) ->
 /// `DELETE /api/v1/admin/conversations/{id}`: the conversation, its messages and files are
 /// deleted; its row leaves the index.
 pub async fn delete_conversation(
-    req: &Request,
     edge: &Edge,
+    admin: &Admin,
     id: &ConversationId,
 ) -> Result<Response> {
-    authenticate(req, edge).await?;
-    erase_conversation(edge, id).await?;
+    erase_conversation(edge, &admin.principal("api", None), id).await?;
     Ok(Response::empty()?.with_status(204))
 }
 
 /// Deletes a conversation everywhere: its object (messages, files in R2, sockets), the
 /// hub's pending summary and its D1 rows.
-pub async fn erase_conversation(edge: &Edge, id: &ConversationId) -> Result<()> {
+pub async fn erase_conversation(
+    edge: &Edge,
+    principal: &Principal,
+    id: &ConversationId,
+) -> Result<()> {
     let client = ConversationClient::new(&edge.env, id)?;
-    let summary = client.summary(&agent("api", None)).await?;
-    client.erase(&agent("api", None)).await?;
+    let summary = client.summary(principal).await?;
+    client.erase(principal).await?;
     site_hub::forget(&edge.env, &summary.site, id).await?;
     conversations::delete(&edge.db()?, id).await
 }
 
 /// `GET /api/v1/admin/conversations/{id}/relays`: the conversation's relays to channels
 /// with their state, attempts, last error and per-recipient deliveries.
-pub async fn relays(req: &Request, edge: &Edge, id: &ConversationId) -> Result<Response> {
-    authenticate(req, edge).await?;
+pub async fn relays(edge: &Edge, admin: &Admin, id: &ConversationId) -> Result<Response> {
     http::json(
         200,
         &ConversationClient::new(&edge.env, id)?
-            .relays(&agent("api", None))
+            .relays(&admin.principal("api", None))
             .await?,
     )
 }
 
-pub async fn ws_ticket(req: &Request, edge: &Edge) -> Result<Response> {
-    authenticate(req, edge).await?;
-    let (ticket, expires_at) = auth::ws_ticket(&edge.token_secret()?, edge.now);
-    http::json(200, &WsTicket { ticket, expires_at })
-}
-
-pub async fn list_keys(req: &Request, edge: &Edge) -> Result<Response> {
-    authenticate(req, edge).await?;
+/// `POST /api/v1/admin/ws-ticket`: a single-use ticket for one WebSocket, bound to this key
+/// and to one site's feed or one conversation.
+pub async fn ws_ticket(mut req: Request, edge: &Edge, admin: &Admin) -> Result<Response> {
+    let wanted: TicketRequest = http::read_json(&mut req).await?;
+    let target = match (wanted.site, wanted.conversation_id) {
+        (Some(site), None) => {
+            admin.check(KeyRole::Agent, Some(&site))?;
+            auth::TicketTarget::Site(site)
+        }
+        // The conversation checks the key's sites when the socket opens.
+        (None, Some(id)) => auth::TicketTarget::Conversation(id),
+        _ => {
+            return Err(Error::bad_request(
+                "name either a site or a conversation_id",
+            ))
+        }
+    };
+    let name = wanted
+        .name
+        .map(|n| beckon_shared::text::normalize_label(&n, 80))
+        .transpose()?
+        .flatten();
+    let (ticket, expires_at) = super::mint_ticket(edge, admin.principal("inbox", name), target)?;
     http::json(
         200,
-        &serde_json::json!({ "keys": admin_keys::list(&edge.db()?).await? }),
+        &WsTicket {
+            ticket,
+            expires_at,
+            visitor_token: None,
+        },
     )
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct NewKey {
-    label: String,
+/// `GET /api/v1/admin/keys`: the keys for sites this key owns.
+pub async fn list_keys(edge: &Edge, admin: &Admin) -> Result<Response> {
+    let mut keys = admin_keys::list(&edge.db()?).await?;
+    keys.retain(|k| admin.sites.covers(&KeySites::from_list(k.sites.clone())));
+    http::json(200, &serde_json::json!({ "keys": keys }))
 }
 
-/// Creates an admin key; the key itself is in this response only.
-pub async fn create_key(mut req: Request, edge: &Edge) -> Result<Response> {
-    authenticate(&req, edge).await?;
-    let new: NewKey = http::read_json(&mut req).await?;
+/// Creates an admin key for sites this key owns; the key itself is in this response only.
+pub async fn create_key(mut req: Request, edge: &Edge, admin: &Admin) -> Result<Response> {
+    let new: NewAdminKey = http::read_json(&mut req).await?;
     let label = beckon_shared::text::normalize_label(&new.label, 80)?
         .ok_or_else(|| Error::bad_request("label must not be empty"))?;
+    if new
+        .sites
+        .as_ref()
+        .is_some_and(|l| l.is_empty() || l.len() > 100)
+    {
+        return Err(Error::bad_request(
+            "sites lists 1 to 100 sites, or is null for every site",
+        ));
+    }
+    let scope = KeySites::from_list(new.sites);
+    if !admin.sites.covers(&scope) {
+        return Err(Error::new(
+            ErrorCode::Forbidden,
+            "a key may only be created for sites this key owns",
+        ));
+    }
+    let db = edge.db()?;
+    if let KeySites::Only(l) = &scope {
+        for site in l {
+            sites::require(&db, site).await?;
+        }
+    }
     let key = auth::new_admin_key(random::bytes());
     let id = random::hex_id("key_");
     admin_keys::insert(
-        &edge.db()?,
+        &db,
         &id,
         &auth::hash_admin_key(&key),
         &label,
+        new.role,
+        &scope,
         edge.now,
     )
     .await?;
     http::json(
         201,
-        &serde_json::json!({ "id": id, "label": label, "key": key, "created_at": edge.now }),
+        &serde_json::json!({
+            "id": id, "label": label, "key": key, "role": new.role,
+            "sites": scope.to_list(), "created_at": edge.now,
+        }),
     )
 }
 
-pub async fn delete_key(req: &Request, edge: &Edge, id: &str) -> Result<Response> {
-    let admin = authenticate(req, edge).await?;
+/// Revokes a key of sites this key owns; its open inbox sockets are closed at once.
+pub async fn delete_key(edge: &Edge, admin: &Admin, id: &str) -> Result<Response> {
     if admin.key_id == id {
         return Err(Error::new(
             ErrorCode::Conflict,
             "a key cannot delete itself",
         ));
     }
-    admin_keys::delete(&edge.db()?, id).await?;
+    let db = edge.db()?;
+    let info = admin_keys::get(&db, id)
+        .await?
+        .filter(|k| admin.sites.covers(&KeySites::from_list(k.sites.clone())))
+        .ok_or_else(|| Error::new(ErrorCode::NotFound, format!("no admin key {id}")))?;
+    admin_keys::delete(&db, id).await?;
+    let affected = match KeySites::from_list(info.sites) {
+        KeySites::Only(l) => l,
+        KeySites::All => sites::list(&db).await?.into_iter().map(|s| s.key).collect(),
+    };
+    for site in &affected {
+        site_hub::revoke_key(&edge.env, site, id).await?;
+    }
     Ok(Response::empty()?.with_status(204))
 }

@@ -3,7 +3,6 @@
 //! cancel, and per-recipient results (JSON or CSV). Also the contacts import and export they
 //! are chosen from. How a broadcast is sent: `crate::broadcast`.
 
-use super::admin::authenticate;
 use crate::broadcast::plan::{self, Plan};
 use crate::broadcast::vars::Text;
 use crate::broadcast::{import, send, watch, Stored};
@@ -32,7 +31,6 @@ const MAX_AHEAD_MS: i64 = 90 * 24 * 3600 * 1000;
 /// `POST …/broadcast-files?name=…`: a photo, video or PDF for broadcasts (the raw bytes as
 /// the body), checked like every upload and stored once.
 pub async fn upload_file(mut req: Request, edge: &Edge, site: &SiteKey) -> Result<Response> {
-    authenticate(&req, edge).await?;
     let db = edge.db()?;
     sites::require(&db, site).await?;
     let q = http::query(&req)?;
@@ -84,7 +82,6 @@ pub async fn set_test_clock(mut req: Request, edge: &Edge) -> Result<Response> {
     if !crate::clock::settable(&edge.env) {
         return Err(Error::code(ErrorCode::NotFound));
     }
-    authenticate(&req, edge).await?;
     #[derive(serde::Deserialize)]
     #[serde(deny_unknown_fields)]
     struct Body {
@@ -284,7 +281,6 @@ fn previews(c: &Checked) -> Vec<ChannelPreview> {
 
 /// `POST …/broadcast-previews`: who would receive it where, and what they would see.
 pub async fn preview(mut req: Request, edge: &Edge, site: &SiteKey) -> Result<Response> {
-    authenticate(&req, edge).await?;
     let input: BroadcastInput = http::read_json(&mut req).await?;
     sites::require(&edge.db()?, site).await?;
     let checked = check(edge, site, input).await?;
@@ -300,7 +296,6 @@ pub async fn preview(mut req: Request, edge: &Edge, site: &SiteKey) -> Result<Re
 /// `POST …/broadcasts`: accepts a broadcast (checked in full first) and starts it, or
 /// schedules it.
 pub async fn create(mut req: Request, edge: &Edge, site: &SiteKey) -> Result<Response> {
-    authenticate(&req, edge).await?;
     let input: BroadcastInput = http::read_json(&mut req).await?;
     let db = edge.db()?;
     sites::require(&db, site).await?;
@@ -407,8 +402,7 @@ async fn require(db: &worker::D1Database, site: &SiteKey, id: &BroadcastId) -> R
 }
 
 /// `GET …/broadcasts`: newest first, with their funnels.
-pub async fn list(req: &Request, edge: &Edge, site: &SiteKey) -> Result<Response> {
-    authenticate(req, edge).await?;
+pub async fn list(edge: &Edge, site: &SiteKey) -> Result<Response> {
     let db = edge.db()?;
     sites::require(&db, site).await?;
     let mut out = Vec::new();
@@ -419,8 +413,7 @@ pub async fn list(req: &Request, edge: &Edge, site: &SiteKey) -> Result<Response
 }
 
 /// `GET …/broadcasts/{id}`: its progress (counts per stage and channel, sends per second).
-pub async fn get(req: &Request, edge: &Edge, site: &SiteKey, id: &BroadcastId) -> Result<Response> {
-    authenticate(req, edge).await?;
+pub async fn get(edge: &Edge, site: &SiteKey, id: &BroadcastId) -> Result<Response> {
     let db = edge.db()?;
     let row = require(&db, site, id).await?;
     http::json(200, &view(&db, row).await?)
@@ -428,13 +421,11 @@ pub async fn get(req: &Request, edge: &Edge, site: &SiteKey, id: &BroadcastId) -
 
 /// `POST …/broadcasts/{id}/{pause|resume|cancel}`.
 pub async fn act(
-    req: &Request,
     edge: &Edge,
     site: &SiteKey,
     id: &BroadcastId,
     action: BroadcastAction,
 ) -> Result<Response> {
-    authenticate(req, edge).await?;
     let db = edge.db()?;
     let row = require(&db, site, id).await?;
     let (from, to): (&[&str], &str) = match action {
@@ -467,7 +458,6 @@ pub async fn recipients(
     site: &SiteKey,
     id: &BroadcastId,
 ) -> Result<Response> {
-    authenticate(req, edge).await?;
     let db = edge.db()?;
     require(&db, site, id).await?;
     let results = broadcasts::results(&db, id.as_str()).await?;
@@ -513,7 +503,6 @@ fn csv_response(body: String, filename: &str) -> Result<Response> {
 
 /// `POST …/contact-imports` (a CSV body): every good row imported, every other reported.
 pub async fn import_contacts(mut req: Request, edge: &Edge, site: &SiteKey) -> Result<Response> {
-    authenticate(&req, edge).await?;
     let declared = req
         .headers()
         .get("content-length")?
@@ -532,8 +521,7 @@ pub async fn import_contacts(mut req: Request, edge: &Edge, site: &SiteKey) -> R
 }
 
 /// `GET …/contacts.csv`: every contact as CSV, in the import's columns.
-pub async fn export_contacts(req: &Request, edge: &Edge, site: &SiteKey) -> Result<Response> {
-    authenticate(req, edge).await?;
+pub async fn export_contacts(edge: &Edge, site: &SiteKey) -> Result<Response> {
     let db = edge.db()?;
     sites::require(&db, site).await?;
     csv_response(

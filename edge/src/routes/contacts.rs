@@ -7,9 +7,9 @@
 //! business's next messages go to them. Such a conversation belongs to an identity of the
 //! number or Telegram account itself, never to a web visitor who merely claimed it.
 
-use super::admin::authenticate;
+use super::admin::Admin;
 use crate::channels::ContactRoute;
-use crate::conversation::{self, Opening, Principal};
+use crate::conversation::{self, Opening};
 use crate::error::{Error, Result};
 use crate::http::{self, Edge};
 use crate::storage::{channels, sites, visitors};
@@ -24,7 +24,6 @@ const MAX_PAGE: i64 = 200;
 /// `GET /api/v1/admin/sites/{site}/contacts?q=&tag=&before=&limit=`: most recently seen
 /// first; `next_before` (the last one's `<last seen>:<id>`) continues the list.
 pub async fn list(req: &Request, edge: &Edge, site: &SiteKey) -> Result<Response> {
-    authenticate(req, edge).await?;
     let db = edge.db()?;
     sites::require(&db, site).await?;
     let q = http::query(req)?;
@@ -87,12 +86,11 @@ pub async fn list(req: &Request, edge: &Edge, site: &SiteKey) -> Result<Response
 /// or contact — each of their conversations (messages, files in R2), their record, their
 /// threads on channels.
 pub async fn delete(
-    req: &Request,
     edge: &Edge,
+    admin: &Admin,
     site: &SiteKey,
     visitor: &VisitorId,
 ) -> Result<Response> {
-    authenticate(req, edge).await?;
     let db = edge.db()?;
     if !visitors::exists(&db, site, visitor).await? {
         return Err(Error::new(
@@ -101,7 +99,8 @@ pub async fn delete(
         ));
     }
     for conversation in visitors::conversations_of(&db, site, visitor).await? {
-        super::admin::erase_conversation(edge, &conversation).await?;
+        super::admin::erase_conversation(edge, &admin.principal("api", None), &conversation)
+            .await?;
     }
     visitors::delete(&db, site, visitor).await?;
     Ok(Response::empty()?.with_status(204))
@@ -111,10 +110,10 @@ pub async fn delete(
 pub async fn reach_out(
     mut req: Request,
     edge: &Edge,
+    admin: &Admin,
     site: &SiteKey,
     visitor: &VisitorId,
 ) -> Result<Response> {
-    authenticate(&req, edge).await?;
     let input: ContactOutreach = http::read_json(&mut req).await?;
     beckon_shared::text::normalize_body(&input.body)?;
     let db = edge.db()?;
@@ -170,13 +169,7 @@ pub async fn reach_out(
                 author: input.author.clone(),
             },
             contact: Some(route),
-            first_message: Some((
-                Principal::Agent {
-                    name: input.author,
-                    via: "inbox".into(),
-                },
-                input.body,
-            )),
+            first_message: Some((admin.principal("inbox", input.author), input.body)),
             ..Opening::new(site.clone(), owner, edge.now)
         },
     )

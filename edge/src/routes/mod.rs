@@ -17,7 +17,7 @@ use crate::channels::Config;
 use crate::error::{Error, Result};
 use crate::http::{self, Edge};
 use beckon_shared::proto::v1::BroadcastAction;
-use beckon_shared::proto::v1::{paths, ChannelKind, ErrorCode};
+use beckon_shared::proto::v1::{paths, ChannelKind, ErrorCode, KeyRole};
 use beckon_shared::{
     AttachmentId, AudienceId, BroadcastId, ConversationId, RuleId, SiteKey, VisitorId,
 };
@@ -35,6 +35,7 @@ pub enum Route {
     Frame(SiteKey),
     StartConversation(SiteKey),
     ConversationSocket(ConversationId),
+    ConversationTicket(ConversationId),
     VisitorMessages(ConversationId),
     AdminListSites,
     AdminCreateSite,
@@ -97,6 +98,226 @@ pub enum Route {
     AdminBroadcastRecipients(SiteKey, BroadcastId),
 }
 
+/// Who may call a route, checked before its handler runs. Routes for visitors, webhooks and
+/// WebSockets are `Public` here: their handlers check the visitor token, the webhook's
+/// signature or the ticket.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Access {
+    Public,
+    /// An admin key of at least this role, valid for the route's site ([`Route::site`]).
+    Admin(KeyRole),
+}
+
+impl Route {
+    /// Who may call this route.
+    pub fn access(&self) -> Access {
+        use Route::*;
+        match self {
+            Health
+            | OpenApi
+            | Preflight
+            | SiteConfig(_)
+            | LoaderBoot(_)
+            | Frame(_)
+            | StartConversation(_)
+            | ConversationSocket(_)
+            | ConversationTicket(_)
+            | VisitorMessages(_)
+            | AdminSiteLive(_)
+            | Hook(..)
+            | TeaserEvent(_)
+            | PresenceSocket(_)
+            | GoalEvent(_)
+            | CreateUpload(_)
+            | GetUpload(..)
+            | CancelUpload(..)
+            | PutUploadPart(..)
+            | CompleteUpload(..)
+            | Attachment(..)
+            | Identify(_)
+            | Announcements(_) => Access::Public,
+            // Reading and answering conversations, who is online, contacts, writing first.
+            AdminListSites
+            | AdminGetSite(_)
+            | AdminListConversations
+            | AdminGetConversation(_)
+            | AdminListMessages(_)
+            | AdminPostMessage(_)
+            | AdminConversationRelays(_)
+            | AdminWsTicket
+            | AdminPresence(_)
+            | AdminReachOut(..)
+            | AdminContacts(_)
+            | AdminContactOutreach(..) => Access::Admin(KeyRole::Agent),
+            AdminCreateSite
+            | AdminUpdateSite(_)
+            | AdminDeleteConversation(_)
+            | AdminListKeys
+            | AdminCreateKey
+            | AdminDeleteKey(_)
+            | AdminListChannels(_)
+            | AdminPutChannel(..)
+            | AdminDeleteChannel(..)
+            | AdminTestChannel(..)
+            | AdminListRules(_)
+            | AdminCreateRule(_)
+            | AdminGetRule(..)
+            | AdminReplaceRule(..)
+            | AdminDeleteRule(..)
+            | AdminMetrics
+            | AdminDeleteContact(..)
+            | AdminImportContacts(_)
+            | AdminExportContacts(_)
+            | AdminListAudiences(_)
+            | AdminCreateAudience(_)
+            | AdminGetAudience(..)
+            | AdminReplaceAudience(..)
+            | AdminDeleteAudience(..)
+            | AdminCountAudience(_)
+            | AdminTestClock
+            | AdminListBroadcasts(_)
+            | AdminCreateBroadcast(_)
+            | AdminPreviewBroadcast(_)
+            | AdminBroadcastFile(_)
+            | AdminGetBroadcast(..)
+            | AdminBroadcastAction(..)
+            | AdminBroadcastRecipients(..) => Access::Admin(KeyRole::Owner),
+        }
+    }
+
+    /// The site named in the route's path, if any (an admin key must be valid for it).
+    pub fn site(&self) -> Option<&SiteKey> {
+        use Route::*;
+        match self {
+            SiteConfig(s)
+            | LoaderBoot(s)
+            | Frame(s)
+            | StartConversation(s)
+            | AdminGetSite(s)
+            | AdminUpdateSite(s)
+            | AdminSiteLive(s)
+            | AdminListChannels(s)
+            | AdminPutChannel(s, _)
+            | AdminDeleteChannel(s, _)
+            | AdminTestChannel(s, _)
+            | Hook(_, s, _)
+            | TeaserEvent(s)
+            | PresenceSocket(s)
+            | AdminListRules(s)
+            | AdminCreateRule(s)
+            | AdminGetRule(s, _)
+            | AdminReplaceRule(s, _)
+            | AdminDeleteRule(s, _)
+            | AdminPresence(s)
+            | AdminReachOut(s, _)
+            | Identify(s)
+            | AdminContacts(s)
+            | AdminContactOutreach(s, _)
+            | AdminDeleteContact(s, _)
+            | AdminImportContacts(s)
+            | AdminExportContacts(s)
+            | AdminListAudiences(s)
+            | AdminCreateAudience(s)
+            | AdminGetAudience(s, _)
+            | AdminReplaceAudience(s, _)
+            | AdminDeleteAudience(s, _)
+            | AdminCountAudience(s)
+            | Announcements(s)
+            | AdminListBroadcasts(s)
+            | AdminCreateBroadcast(s)
+            | AdminPreviewBroadcast(s)
+            | AdminBroadcastFile(s)
+            | AdminGetBroadcast(s, _)
+            | AdminBroadcastAction(s, _, _)
+            | AdminBroadcastRecipients(s, _) => Some(s),
+            Health
+            | OpenApi
+            | Preflight
+            | ConversationSocket(_)
+            | ConversationTicket(_)
+            | VisitorMessages(_)
+            | AdminListSites
+            | AdminCreateSite
+            | AdminListConversations
+            | AdminGetConversation(_)
+            | AdminDeleteConversation(_)
+            | AdminListMessages(_)
+            | AdminPostMessage(_)
+            | AdminWsTicket
+            | AdminListKeys
+            | AdminCreateKey
+            | AdminDeleteKey(_)
+            | AdminConversationRelays(_)
+            | GoalEvent(_)
+            | CreateUpload(_)
+            | GetUpload(..)
+            | CancelUpload(..)
+            | PutUploadPart(..)
+            | CompleteUpload(..)
+            | Attachment(..)
+            | AdminMetrics
+            | AdminTestClock => None,
+        }
+    }
+}
+
+/// Mints a single-use ticket for `principal` to open `target`'s WebSocket.
+pub(crate) fn mint_ticket(
+    edge: &Edge,
+    principal: crate::conversation::Principal,
+    target: crate::auth::TicketTarget,
+) -> Result<(String, i64)> {
+    let expires = edge.now + crate::auth::TICKET_TTL_MS;
+    let ticket = crate::auth::Ticket {
+        principal,
+        target,
+        expires,
+        nonce: crate::random::hex_id("n"),
+    };
+    Ok((
+        crate::auth::ws_ticket(&edge.token_secret()?, &ticket),
+        expires,
+    ))
+}
+
+/// The ticket in a WebSocket request's `ticket` query parameter, checked for `target`: an
+/// upgrade request, a valid ticket for this target, and — for an agent's — a key that has not
+/// been revoked since (the accepting object spends the ticket; the caller checks origins).
+pub(crate) async fn socket_ticket(
+    req: &Request,
+    edge: &Edge,
+    target: &crate::auth::TicketTarget,
+) -> Result<crate::auth::Ticket> {
+    let is_upgrade = req
+        .headers()
+        .get("upgrade")?
+        .is_some_and(|u| u.eq_ignore_ascii_case("websocket"));
+    if !is_upgrade {
+        return Err(Error::bad_request("expected a WebSocket upgrade request"));
+    }
+    let q = http::query(req)?;
+    let ticket = q.get("ticket").ok_or_else(|| {
+        Error::new(
+            ErrorCode::Unauthorized,
+            "a ticket query parameter is required (POST …/ws-ticket)",
+        )
+    })?;
+    let ticket = crate::auth::verify_ws_ticket(&edge.token_secret()?, ticket, target, edge.now)?;
+    if let crate::conversation::Principal::Agent { key, .. } = &ticket.principal {
+        if key != "env"
+            && crate::storage::admin_keys::get(&edge.db()?, key)
+                .await?
+                .is_none()
+        {
+            return Err(Error::new(
+                ErrorCode::InvalidToken,
+                "the key this ticket was minted with was revoked",
+            ));
+        }
+    }
+    Ok(ticket)
+}
+
 /// Maps a request line to a route: unknown paths are `not_found`, known paths with another
 /// method `method_not_allowed`, malformed ids `invalid_id`. Paths are the ones named in
 /// [`paths`].
@@ -142,6 +363,7 @@ pub fn resolve(method: &Method, path: &str) -> Result<Route> {
             (Put, site(v[0]).map(Route::Announcements)),
         ],
         paths::CONVERSATION_SOCKET => vec![(Get, conv(v[0]).map(Route::ConversationSocket))],
+        paths::CONVERSATION_TICKET => vec![(Post, conv(v[0]).map(Route::ConversationTicket))],
         paths::CONVERSATION_MESSAGES => vec![(Get, conv(v[0]).map(Route::VisitorMessages))],
         paths::GOAL_EVENTS => vec![(Post, conv(v[0]).map(Route::GoalEvent))],
         paths::UPLOADS => vec![(Post, conv(v[0]).map(Route::CreateUpload))],
@@ -319,6 +541,10 @@ pub async fn handle(req: Request, env: Env, ctx: Context) -> worker::Result<Resp
 }
 
 async fn run(route: Route, req: Request, edge: &Edge) -> Result<Response> {
+    if let Access::Admin(role) = route.access() {
+        let admin = admin::authorize(&req, edge, role, route.site()).await?;
+        return run_admin(route, req, edge, &admin).await;
+    }
     match route {
         Route::Health => http::json(200, &serde_json::json!({"ok": true, "service": "beckon"})),
         Route::OpenApi => public::openapi(),
@@ -328,22 +554,9 @@ async fn run(route: Route, req: Request, edge: &Edge) -> Result<Response> {
         Route::Frame(site) => public::frame(&req, edge, &site).await,
         Route::StartConversation(site) => visitor::start_conversation(req, edge, &site).await,
         Route::ConversationSocket(id) => visitor::conversation_socket(req, edge, &id).await,
+        Route::ConversationTicket(id) => visitor::ws_ticket(&req, edge, &id).await,
         Route::VisitorMessages(id) => visitor::messages(&req, edge, &id).await,
-        Route::AdminListSites => admin::list_sites(&req, edge).await,
-        Route::AdminCreateSite => admin::create_site(req, edge).await,
-        Route::AdminGetSite(site) => admin::get_site(&req, edge, &site).await,
-        Route::AdminUpdateSite(site) => admin::update_site(req, edge, &site).await,
         Route::AdminSiteLive(site) => admin::site_live(req, edge, &site).await,
-        Route::AdminListConversations => admin::list_conversations(&req, edge).await,
-        Route::AdminGetConversation(id) => admin::get_conversation(&req, edge, &id).await,
-        Route::AdminDeleteConversation(id) => admin::delete_conversation(&req, edge, &id).await,
-        Route::AdminListMessages(id) => admin::list_messages(&req, edge, &id).await,
-        Route::AdminPostMessage(id) => admin::post_message(req, edge, &id).await,
-        Route::AdminWsTicket => admin::ws_ticket(&req, edge).await,
-        Route::AdminListKeys => admin::list_keys(&req, edge).await,
-        Route::AdminCreateKey => admin::create_key(req, edge).await,
-        Route::AdminDeleteKey(id) => admin::delete_key(&req, edge, &id).await,
-        Route::AdminConversationRelays(id) => admin::relays(&req, edge, &id).await,
         Route::TeaserEvent(site) => visitor::teaser_event(req, edge, &site).await,
         Route::PresenceSocket(site) => presence::visitor_socket(req, edge, &site).await,
         Route::GoalEvent(id) => visitor::goal_event(req, edge, &id).await,
@@ -359,42 +572,72 @@ async fn run(route: Route, req: Request, edge: &Edge) -> Result<Response> {
             uploads::answer(&req, edge, &c, op).await
         }
         Route::Attachment(c, a) => uploads::download(&req, edge, &c, &a).await,
-        Route::AdminListRules(site) => rules::list(&req, edge, &site).await,
-        Route::AdminCreateRule(site) => rules::create(req, edge, &site).await,
-        Route::AdminGetRule(site, id) => rules::get(&req, edge, &site, &id).await,
-        Route::AdminReplaceRule(site, id) => rules::replace(req, edge, &site, &id).await,
-        Route::AdminDeleteRule(site, id) => rules::delete(&req, edge, &site, &id).await,
-        Route::AdminMetrics => rules::metrics(&req, edge).await,
-        Route::AdminPresence(site) => presence::list(&req, edge, &site).await,
-        Route::AdminReachOut(site, id) => presence::reach_out(req, edge, &site, &id).await,
         Route::Identify(site) => visitor::identify(req, edge, &site).await,
-        Route::AdminContacts(site) => contacts::list(&req, edge, &site).await,
-        Route::AdminContactOutreach(site, v) => contacts::reach_out(req, edge, &site, &v).await,
-        Route::AdminDeleteContact(site, v) => contacts::delete(&req, edge, &site, &v).await,
-        Route::AdminListChannels(site) => channels::list(&req, edge, &site).await,
-        Route::AdminPutChannel(site, kind) => channels::put(req, edge, &site, kind).await,
-        Route::AdminDeleteChannel(site, kind) => channels::delete(&req, edge, &site, kind).await,
-        Route::AdminTestChannel(site, kind) => channels::test(&req, edge, &site, kind).await,
         Route::Hook(kind, site, _) => hooks::handle(req, edge, &site, kind).await,
-        Route::AdminImportContacts(site) => broadcasts::import_contacts(req, edge, &site).await,
-        Route::AdminExportContacts(site) => broadcasts::export_contacts(&req, edge, &site).await,
-        Route::AdminListAudiences(site) => audiences::list(&req, edge, &site).await,
-        Route::AdminCreateAudience(site) => audiences::create(req, edge, &site).await,
-        Route::AdminGetAudience(site, a) => audiences::get(&req, edge, &site, &a).await,
-        Route::AdminReplaceAudience(site, a) => audiences::replace(req, edge, &site, &a).await,
-        Route::AdminDeleteAudience(site, a) => audiences::delete(&req, edge, &site, &a).await,
-        Route::AdminCountAudience(site) => audiences::count(req, edge, &site).await,
         Route::Announcements(site) => visitor::announcements(req, edge, &site).await,
+        other => Err(Error::internal(format!("{other:?} is an admin route"))),
+    }
+}
+
+/// Runs an admin route for a key already checked against [`Route::access`] and
+/// [`Route::site`]; handlers that list or act beyond the path's site check `admin` again.
+async fn run_admin(
+    route: Route,
+    req: Request,
+    edge: &Edge,
+    admin: &admin::Admin,
+) -> Result<Response> {
+    match route {
+        Route::AdminListSites => admin::list_sites(edge, admin).await,
+        Route::AdminCreateSite => admin::create_site(req, edge, admin).await,
+        Route::AdminGetSite(site) => admin::get_site(edge, &site).await,
+        Route::AdminUpdateSite(site) => admin::update_site(req, edge, &site).await,
+        Route::AdminListConversations => admin::list_conversations(&req, edge, admin).await,
+        Route::AdminGetConversation(id) => admin::get_conversation(edge, admin, &id).await,
+        Route::AdminDeleteConversation(id) => admin::delete_conversation(edge, admin, &id).await,
+        Route::AdminListMessages(id) => admin::list_messages(&req, edge, admin, &id).await,
+        Route::AdminPostMessage(id) => admin::post_message(req, edge, admin, &id).await,
+        Route::AdminWsTicket => admin::ws_ticket(req, edge, admin).await,
+        Route::AdminListKeys => admin::list_keys(edge, admin).await,
+        Route::AdminCreateKey => admin::create_key(req, edge, admin).await,
+        Route::AdminDeleteKey(id) => admin::delete_key(edge, admin, &id).await,
+        Route::AdminConversationRelays(id) => admin::relays(edge, admin, &id).await,
+        Route::AdminListRules(site) => rules::list(edge, &site).await,
+        Route::AdminCreateRule(site) => rules::create(req, edge, &site).await,
+        Route::AdminGetRule(site, id) => rules::get(edge, &site, &id).await,
+        Route::AdminReplaceRule(site, id) => rules::replace(req, edge, &site, &id).await,
+        Route::AdminDeleteRule(site, id) => rules::delete(edge, &site, &id).await,
+        Route::AdminMetrics => rules::metrics(&req, edge, admin).await,
+        Route::AdminPresence(site) => presence::list(edge, &site).await,
+        Route::AdminReachOut(site, id) => presence::reach_out(req, edge, admin, &site, &id).await,
+        Route::AdminContacts(site) => contacts::list(&req, edge, &site).await,
+        Route::AdminContactOutreach(site, v) => {
+            contacts::reach_out(req, edge, admin, &site, &v).await
+        }
+        Route::AdminDeleteContact(site, v) => contacts::delete(edge, admin, &site, &v).await,
+        Route::AdminListChannels(site) => channels::list(edge, &site).await,
+        Route::AdminPutChannel(site, kind) => channels::put(req, edge, &site, kind).await,
+        Route::AdminDeleteChannel(site, kind) => channels::delete(edge, &site, kind).await,
+        Route::AdminTestChannel(site, kind) => channels::test(edge, &site, kind).await,
+        Route::AdminImportContacts(site) => broadcasts::import_contacts(req, edge, &site).await,
+        Route::AdminExportContacts(site) => broadcasts::export_contacts(edge, &site).await,
+        Route::AdminListAudiences(site) => audiences::list(edge, &site).await,
+        Route::AdminCreateAudience(site) => audiences::create(req, edge, &site).await,
+        Route::AdminGetAudience(site, a) => audiences::get(edge, &site, &a).await,
+        Route::AdminReplaceAudience(site, a) => audiences::replace(req, edge, &site, &a).await,
+        Route::AdminDeleteAudience(site, a) => audiences::delete(edge, &site, &a).await,
+        Route::AdminCountAudience(site) => audiences::count(req, edge, &site).await,
         Route::AdminTestClock => broadcasts::set_test_clock(req, edge).await,
-        Route::AdminListBroadcasts(site) => broadcasts::list(&req, edge, &site).await,
+        Route::AdminListBroadcasts(site) => broadcasts::list(edge, &site).await,
         Route::AdminCreateBroadcast(site) => broadcasts::create(req, edge, &site).await,
         Route::AdminPreviewBroadcast(site) => broadcasts::preview(req, edge, &site).await,
         Route::AdminBroadcastFile(site) => broadcasts::upload_file(req, edge, &site).await,
-        Route::AdminGetBroadcast(site, b) => broadcasts::get(&req, edge, &site, &b).await,
-        Route::AdminBroadcastAction(site, b, a) => broadcasts::act(&req, edge, &site, &b, a).await,
+        Route::AdminGetBroadcast(site, b) => broadcasts::get(edge, &site, &b).await,
+        Route::AdminBroadcastAction(site, b, a) => broadcasts::act(edge, &site, &b, a).await,
         Route::AdminBroadcastRecipients(site, b) => {
             broadcasts::recipients(&req, edge, &site, &b).await
         }
+        other => Err(Error::internal(format!("{other:?} is not an admin route"))),
     }
 }
 
@@ -508,6 +751,41 @@ mod tests {
                 );
             }
         }
+    }
+
+    /// The document states, for every admin operation, the role the router demands
+    /// (`x-beckon-role`), and no other operation is checked as an admin one.
+    #[test]
+    fn openapi_document_states_each_routes_role() {
+        let doc: serde_json::Value = serde_json::from_str(public::OPENAPI_JSON).unwrap();
+        let mut checked = 0;
+        for (path, ops) in doc["paths"].as_object().unwrap() {
+            for (method, op) in ops.as_object().unwrap() {
+                if method == "parameters" {
+                    continue;
+                }
+                let m: Method = method.to_uppercase().into();
+                let route = resolve(&m, &concrete(path)).unwrap();
+                let documented = match op["x-beckon-role"].as_str() {
+                    Some("owner") => Access::Admin(KeyRole::Owner),
+                    Some("agent") => Access::Admin(KeyRole::Agent),
+                    None => Access::Public,
+                    Some(other) => panic!("{method} {path}: unknown role {other}"),
+                };
+                assert_eq!(route.access(), documented, "{method} {path}");
+                let admin_only = op["security"] == serde_json::json!([{"adminKey": []}]);
+                assert_eq!(
+                    admin_only,
+                    documented != Access::Public,
+                    "{method} {path}: security vs role"
+                );
+                if documented != Access::Public {
+                    assert!(op["responses"]["403"].is_object(), "{method} {path}: 403");
+                }
+                checked += 1;
+            }
+        }
+        assert!(checked > 70, "{checked}");
     }
 
     /// No concrete path matches two patterns.

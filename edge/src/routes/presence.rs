@@ -2,9 +2,9 @@
 //! of them (the business reaches out; the visitor sees it live). Presence lives in the site's
 //! hub, in memory: nothing is stored about visitors who are merely online.
 
-use super::admin::authenticate;
+use super::admin::Admin;
 use crate::auth;
-use crate::conversation::{self, Opening, Principal};
+use crate::conversation::{self, Opening};
 use crate::error::{Error, Result};
 use crate::http::{self, Edge};
 use crate::site_hub;
@@ -30,8 +30,7 @@ pub async fn visitor_socket(req: Request, edge: &Edge, site: &SiteKey) -> Result
 }
 
 /// `GET /api/v1/admin/sites/{site}/presence`.
-pub async fn list(req: &Request, edge: &Edge, site: &SiteKey) -> Result<Response> {
-    authenticate(req, edge).await?;
+pub async fn list(edge: &Edge, site: &SiteKey) -> Result<Response> {
     sites::require(&edge.db()?, site).await?;
     http::json(
         200,
@@ -44,10 +43,10 @@ pub async fn list(req: &Request, edge: &Edge, site: &SiteKey) -> Result<Response
 pub async fn reach_out(
     mut req: Request,
     edge: &Edge,
+    admin: &Admin,
     site: &SiteKey,
     presence_id: &str,
 ) -> Result<Response> {
-    authenticate(&req, edge).await?;
     let input: ReachOut = http::read_json(&mut req).await?;
     beckon_shared::text::normalize_body(&input.body)?;
     let db = edge.db()?;
@@ -68,18 +67,12 @@ pub async fn reach_out(
                 author: input.author.clone(),
             },
             page_url: Some(visitor.url.clone()).filter(|u| !u.is_empty()),
-            first_message: Some((
-                Principal::Agent {
-                    name: input.author,
-                    via: "inbox".into(),
-                },
-                input.body,
-            )),
+            first_message: Some((admin.principal("inbox", input.author), input.body)),
             ..Opening::new(site.clone(), visitor_id.clone(), edge.now)
         },
     )
     .await?;
-    let token = auth::visitor_token(&edge.token_secret()?, site, &visitor_id);
+    let token = auth::visitor_token(&edge.token_keys()?, site, &visitor_id, edge.now);
     let frame = HubFrame::Conversation {
         conversation_id: id.clone(),
         visitor_token: token,

@@ -1,7 +1,6 @@
 //! Admin endpoints for proactive rules (create, list, read, replace, delete) and the funnel
 //! metrics per rule and day. Every change refreshes the site's cached configuration.
 
-use super::admin::authenticate;
 use crate::error::{Error, Result};
 use crate::http::{self, Edge};
 use crate::site_cache;
@@ -13,8 +12,7 @@ use std::collections::BTreeMap;
 use worker::{Request, Response};
 
 /// `GET /api/v1/admin/sites/{site}/rules`.
-pub async fn list(req: &Request, edge: &Edge, site: &SiteKey) -> Result<Response> {
-    authenticate(req, edge).await?;
+pub async fn list(edge: &Edge, site: &SiteKey) -> Result<Response> {
     let db = edge.db()?;
     sites::require(&db, site).await?;
     http::json(
@@ -25,7 +23,6 @@ pub async fn list(req: &Request, edge: &Edge, site: &SiteKey) -> Result<Response
 
 /// `POST /api/v1/admin/sites/{site}/rules`.
 pub async fn create(mut req: Request, edge: &Edge, site: &SiteKey) -> Result<Response> {
-    authenticate(&req, edge).await?;
     let rule: Rule = http::read_json(&mut req).await?;
     let rule = rule.validated()?;
     let db = edge.db()?;
@@ -35,8 +32,7 @@ pub async fn create(mut req: Request, edge: &Edge, site: &SiteKey) -> Result<Res
     http::json(201, &rule)
 }
 
-pub async fn get(req: &Request, edge: &Edge, site: &SiteKey, id: &RuleId) -> Result<Response> {
-    authenticate(req, edge).await?;
+pub async fn get(edge: &Edge, site: &SiteKey, id: &RuleId) -> Result<Response> {
     match rules::get(&edge.db()?, site, id).await? {
         Some(rule) => http::json(200, &rule),
         None => Err(Error::new(ErrorCode::NotFound, format!("no rule {id}"))),
@@ -50,7 +46,6 @@ pub async fn replace(
     site: &SiteKey,
     id: &RuleId,
 ) -> Result<Response> {
-    authenticate(&req, edge).await?;
     let rule: Rule = http::read_json(&mut req).await?;
     if rule.id != *id {
         return Err(Error::bad_request("the rule's id cannot change"));
@@ -61,8 +56,7 @@ pub async fn replace(
     http::json(200, &rule)
 }
 
-pub async fn delete(req: &Request, edge: &Edge, site: &SiteKey, id: &RuleId) -> Result<Response> {
-    authenticate(req, edge).await?;
+pub async fn delete(edge: &Edge, site: &SiteKey, id: &RuleId) -> Result<Response> {
     rules::delete(&edge.db()?, site, id).await?;
     site_cache::invalidate(site);
     Ok(Response::empty()?.with_status(204))
@@ -79,13 +73,13 @@ fn valid_day(s: &str) -> bool {
 /// `GET /api/v1/admin/metrics?site=&from=YYYY-MM-DD&to=YYYY-MM-DD` (default: the last 30
 /// days): impressions, opens, dismissals, replies, goals (+ value) and average first-response
 /// time per rule, in total and per day.
-pub async fn metrics(req: &Request, edge: &Edge) -> Result<Response> {
-    authenticate(req, edge).await?;
+pub async fn metrics(req: &Request, edge: &Edge, admin: &super::admin::Admin) -> Result<Response> {
     let q = http::query(req)?;
     let site = SiteKey::parse(
         q.get("site")
             .ok_or_else(|| Error::bad_request("the site query parameter is required"))?,
     )?;
+    admin.check(beckon_shared::proto::v1::KeyRole::Owner, Some(&site))?;
     let to = q.get("to").cloned().unwrap_or_else(|| rules::day(edge.now));
     let from = q
         .get("from")

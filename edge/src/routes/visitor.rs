@@ -13,23 +13,34 @@ use crate::storage::rules::{self, Counter};
 use crate::storage::{contacts, sites, visitors};
 use beckon_shared::proto::v1::{
     BroadcastChannel, ConversationOrigin, ErrorCode, GoalEvent, Identify, StartConversation,
-    StartedConversation, TeaserEvent, TeaserEventKind,
+    StartedConversation, TeaserEvent, TeaserEventKind, WsTicket,
 };
 use beckon_shared::{ConversationId, RuleId, Seq, SiteKey};
 use worker::{Request, Response};
 
-/// The visitor behind an `Authorization: Bearer` token (or a `token` query parameter, for
-/// WebSockets), checked against the signature, the site's origin rules and D1.
+/// The visitor behind an `Authorization: Bearer` token, checked against the signature and
+/// age, the site's origin rules and D1 (a visitor whose data was deleted is gone: their
+/// tokens with them).
 pub(super) async fn visitor_from_token(
     req: &Request,
     edge: &Edge,
     token: &str,
 ) -> Result<(auth::VisitorClaims, Principal)> {
-    let claims = auth::verify_visitor_token(&edge.token_secret()?, token)?;
-    let site = sites::get(&edge.db()?, &claims.site)
+    let claims =
+        auth::verify_visitor_token(&edge.token_keys()?, token, edge.now).map_err(|_| {
+            Error::new(
+                ErrorCode::InvalidToken,
+                "this visitor token is not valid or has expired",
+            )
+        })?;
+    let db = edge.db()?;
+    let site = sites::get(&db, &claims.site)
         .await?
         .ok_or_else(|| Error::code(ErrorCode::InvalidToken))?;
     http::check_origin(req, edge, &site)?;
+    if !visitors::exists(&db, &claims.site, &claims.visitor).await? {
+        return Err(Error::new(ErrorCode::InvalidToken, "unknown visitor"));
+    }
     let principal = Principal::Visitor {
         site: claims.site.clone(),
         visitor_id: claims.visitor.clone(),
@@ -47,11 +58,16 @@ pub async fn start_conversation(mut req: Request, edge: &Edge, key: &SiteKey) ->
     let db = edge.db()?;
     let site = sites::require(&db, key).await?;
     http::check_origin(&req, edge, &site)?;
-    let secret = edge.token_secret()?;
+    let keys = edge.token_keys()?;
 
     let existing = match bearer_token(&req)? {
         Some(token) => {
-            let claims = auth::verify_visitor_token(&secret, &token)?;
+            let claims = auth::verify_visitor_token(&keys, &token, edge.now).map_err(|_| {
+                Error::new(
+                    ErrorCode::InvalidToken,
+                    "this visitor token is not valid or has expired",
+                )
+            })?;
             if claims.site != *key {
                 return Err(Error::new(
                     ErrorCode::Forbidden,
@@ -113,7 +129,7 @@ pub async fn start_conversation(mut req: Request, edge: &Edge, key: &SiteKey) ->
     if let Some((rule, _)) = &opening {
         rules::count(&db, key, rule.as_str(), Counter::Reply, edge.now).await?;
     }
-    let token = auth::visitor_token(&secret, key, &visitor_id);
+    let token = auth::visitor_token(&keys, key, &visitor_id, edge.now);
     http::json(
         201,
         &StartedConversation {
@@ -124,39 +140,58 @@ pub async fn start_conversation(mut req: Request, edge: &Edge, key: &SiteKey) ->
     )
 }
 
-/// `GET /api/v1/conversations/{id}/ws?token=…` (visitor) or `?ticket=…` (inbox agent).
+/// `POST /api/v1/conversations/{id}/ws-ticket` (visitor token): a single-use ticket for
+/// this conversation's WebSocket — and a fresh token when the visitor's is due for renewal.
+pub async fn ws_ticket(req: &Request, edge: &Edge, id: &ConversationId) -> Result<Response> {
+    rate_limit::check(&edge.env, req, Limit::Tickets).await?;
+    let token = bearer_token(req)?.ok_or_else(|| Error::code(ErrorCode::Unauthorized))?;
+    let (claims, principal) = visitor_from_token(req, edge, &token).await?;
+    // The conversation says whether it is this visitor's, before a ticket exists for it.
+    ConversationClient::new(&edge.env, id)?
+        .summary(&principal)
+        .await?;
+    let (ticket, expires_at) = super::mint_ticket(
+        edge,
+        principal,
+        auth::TicketTarget::Conversation(id.clone()),
+    )?;
+    let visitor_token = claims
+        .needs_renewal(edge.now)
+        .then(|| edge.token_keys())
+        .transpose()?
+        .map(|keys| auth::visitor_token(&keys, &claims.site, &claims.visitor, edge.now));
+    http::json(
+        200,
+        &WsTicket {
+            ticket,
+            expires_at,
+            visitor_token,
+        },
+    )
+}
+
+/// `GET /api/v1/conversations/{id}/ws?ticket=…`: a visitor's or an agent's socket, opened
+/// with a ticket minted for this conversation (the conversation spends it).
 pub async fn conversation_socket(
     req: Request,
     edge: &Edge,
     id: &ConversationId,
 ) -> Result<Response> {
-    let is_upgrade = req
-        .headers()
-        .get("upgrade")?
-        .is_some_and(|u| u.eq_ignore_ascii_case("websocket"));
-    if !is_upgrade {
-        return Err(Error::bad_request("expected a WebSocket upgrade request"));
+    let ticket =
+        super::socket_ticket(&req, edge, &auth::TicketTarget::Conversation(id.clone())).await?;
+    match &ticket.principal {
+        Principal::Visitor { site, .. } => {
+            let site = sites::require(&edge.db()?, site).await?;
+            http::check_origin(&req, edge, &site)?;
+        }
+        Principal::Agent { .. } => {
+            if http::origin(&req)?.is_some_and(|o| o != edge.self_origin) {
+                return Err(Error::code(ErrorCode::OriginNotAllowed));
+            }
+        }
     }
-    let q = http::query(&req)?;
-    let principal = if let Some(token) = q.get("token") {
-        visitor_from_token(&req, edge, token).await?.1
-    } else if let Some(ticket) = q.get("ticket") {
-        auth::verify_ws_ticket(&edge.token_secret()?, ticket, edge.now)?;
-        if http::origin(&req)?.is_some_and(|o| o != edge.self_origin) {
-            return Err(Error::code(ErrorCode::OriginNotAllowed));
-        }
-        Principal::Agent {
-            name: q.get("name").cloned(),
-            via: "inbox".into(),
-        }
-    } else {
-        return Err(Error::new(
-            ErrorCode::Unauthorized,
-            "a token or ticket query parameter is required",
-        ));
-    };
     ConversationClient::new(&edge.env, id)?
-        .connect(&principal)
+        .connect(&ticket)
         .await
 }
 

@@ -13,6 +13,7 @@
 //! Presence lives in socket attachments, so the hub can hibernate between events.
 
 mod index;
+mod keys;
 
 use crate::auth;
 use crate::error::{Error, Result};
@@ -32,6 +33,8 @@ const VISITOR: &str = "visitor";
 const SITE_TAG: &str = "site:";
 /// Header carrying the site key on every call into the hub.
 const SITE_HEADER: &str = "x-beckon-site";
+/// The admin key an inbox feed or a conversation socket was opened with.
+const KEY_HEADER: &str = "x-beckon-key";
 /// On `/publish`: write the index now, not with the next batch.
 const WRITE_NOW_HEADER: &str = "x-beckon-write-now";
 /// Longest URL or title kept for a visitor.
@@ -66,6 +69,11 @@ impl DurableObject for SiteHub {
             .sql()
             .exec(index::SCHEMA, None)
             .expect("site hub schema");
+        state
+            .storage()
+            .sql()
+            .exec(keys::SCHEMA, None)
+            .expect("site hub schema");
         SiteHub {
             state,
             env,
@@ -82,9 +90,11 @@ impl DurableObject for SiteHub {
         let result: Result<Response> = async {
             match (req.method(), req.path().as_str()) {
                 (Method::Get, "/live") => {
+                    crate::tickets::spend(&self.state.storage().sql(), &req, http::now_ms())?;
+                    let key = req.headers().get(KEY_HEADER)?.unwrap_or_default();
                     let pair = WebSocketPair::new()?;
                     self.state
-                        .accept_websocket_with_tags(&pair.server, &[AGENT]);
+                        .accept_websocket_with_tags(&pair.server, &[AGENT, &keys::tag(&key)]);
                     send(
                         &pair.server,
                         &InboxEvent::Presence {
@@ -142,6 +152,15 @@ impl DurableObject for SiteHub {
                         self.write_index().await;
                     }
                     http::json(200, &serde_json::json!({ "watchers": watchers }))
+                }
+                (Method::Post, "/watch") => {
+                    let key = req.headers().get(KEY_HEADER)?.unwrap_or_default();
+                    self.remember(&key, &req.text().await?, http::now_ms())?;
+                    Ok(Response::empty()?.with_status(204))
+                }
+                (Method::Post, "/revoke-key") => {
+                    let told = self.revoke(&req.text().await?).await?;
+                    http::json(200, &serde_json::json!({ "conversations": told }))
                 }
                 (Method::Post, "/forget") => {
                     let id = req.text().await?;
@@ -215,9 +234,9 @@ impl DurableObject for SiteHub {
                     .find_map(|t| t.strip_prefix(SITE_TAG).map(str::to_owned));
                 v.visitor_id = token
                     .and_then(|t| {
-                        http::secret(&self.env, "TOKEN_SECRET")
+                        http::token_keys(&self.env)
                             .ok()
-                            .map(|s| auth::verify_visitor_token(&s, &t))
+                            .map(|keys| auth::verify_visitor_token(&keys, &t, http::now_ms()))
                     })
                     .and_then(|claims| claims.ok())
                     .filter(|c| site.as_deref() == Some(c.site.as_str()))
@@ -390,9 +409,59 @@ pub async fn forget(env: &Env, site: &SiteKey, id: &ConversationId) -> Result<()
     Ok(())
 }
 
-/// Opens an inbox WebSocket on `site`'s hub.
-pub async fn connect(env: &Env, site: &SiteKey) -> Result<Response> {
-    call(env, site, Method::Get, "/live", None, UPGRADE).await
+/// Opens an inbox WebSocket on `site`'s hub with `ticket` (the hub spends it).
+pub async fn connect(env: &Env, site: &SiteKey, ticket: &crate::auth::Ticket) -> Result<Response> {
+    let key = match &ticket.principal {
+        crate::conversation::Principal::Agent { key, .. } => key.as_str(),
+        crate::conversation::Principal::Visitor { .. } => {
+            return Err(Error::code(ErrorCode::Forbidden))
+        }
+    };
+    let spent = crate::tickets::header_value(ticket);
+    let headers = [
+        ("upgrade", "websocket"),
+        (crate::tickets::TICKET_HEADER, spent.as_str()),
+        (KEY_HEADER, key),
+    ];
+    call(env, site, Method::Get, "/live", None, &headers).await
+}
+
+/// Tells the hub of `meta`'s site that admin key `key` opened a socket in that conversation.
+pub async fn watch(env: &Env, meta: &crate::conversation::Meta, key: &str) -> Result<()> {
+    let resp = call(
+        env,
+        &meta.site,
+        Method::Post,
+        "/watch",
+        Some(meta.id.to_string()),
+        &[(KEY_HEADER, key)],
+    )
+    .await?;
+    ok(resp)
+}
+
+/// Closes every socket admin key `key` holds on `site` (it was revoked).
+pub async fn revoke_key(env: &Env, site: &SiteKey, key: &str) -> Result<()> {
+    let resp = call(
+        env,
+        site,
+        Method::Post,
+        "/revoke-key",
+        Some(key.to_owned()),
+        &[],
+    )
+    .await?;
+    ok(resp)
+}
+
+fn ok(resp: Response) -> Result<()> {
+    if resp.status_code() >= 400 {
+        return Err(Error::internal(format!(
+            "site hub answered {}",
+            resp.status_code()
+        )));
+    }
+    Ok(())
 }
 
 /// Opens a visitor's presence WebSocket on `site`'s hub.

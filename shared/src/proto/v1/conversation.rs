@@ -131,12 +131,29 @@ pub struct PostedMessage {
     pub duplicate: bool,
 }
 
-/// `POST /api/v1/admin/ws-ticket`: a short-lived ticket that lets the inbox open WebSockets
-/// (browsers cannot put an `Authorization` header on a WebSocket).
+/// `POST /api/v1/admin/ws-ticket`'s body: what the ticket opens — one site's live feed or
+/// one conversation (with the agent's display name there).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TicketRequest {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub site: Option<SiteKey>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub conversation_id: Option<ConversationId>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+}
+
+/// `POST /api/v1/admin/ws-ticket` (inbox) or `POST /api/v1/conversations/{id}/ws-ticket`
+/// (visitor): a short-lived, single-use ticket for one WebSocket (browsers cannot put an
+/// `Authorization` header on a WebSocket, and a long-lived credential must not be in a URL).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct WsTicket {
     pub ticket: String,
     pub expires_at: i64,
+    /// For a visitor whose token is due for renewal: the token to keep from now on.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub visitor_token: Option<String>,
 }
 
 #[cfg(test)]

@@ -15,6 +15,7 @@ pub const IDENTIFY: &str = "/api/v1/sites/{site}/identify";
 /// Whether the visitor gets broadcasts in the widget (the mute control).
 pub const ANNOUNCEMENTS: &str = "/api/v1/sites/{site}/announcements";
 pub const CONVERSATION_SOCKET: &str = "/api/v1/conversations/{conversation_id}/ws";
+pub const CONVERSATION_TICKET: &str = "/api/v1/conversations/{conversation_id}/ws-ticket";
 pub const CONVERSATION_MESSAGES: &str = "/api/v1/conversations/{conversation_id}/messages";
 pub const GOAL_EVENTS: &str = "/api/v1/conversations/{conversation_id}/events";
 pub const UPLOADS: &str = "/api/v1/conversations/{conversation_id}/uploads";
@@ -83,6 +84,7 @@ pub const ALL: &[&str] = &[
     IDENTIFY,
     ANNOUNCEMENTS,
     CONVERSATION_SOCKET,
+    CONVERSATION_TICKET,
     CONVERSATION_MESSAGES,
     GOAL_EVENTS,
     UPLOADS,

@@ -71,6 +71,22 @@ macro_rules! channels {
                 }
             }
 
+            /// Refuses an `api_base` on another host than the channel's official one, unless
+            /// `loopback` allows a base on this machine (development and tests, where the
+            /// channels' fakes run).
+            pub fn check_api_host(&self, loopback: bool) -> Result<(), (ErrorCode, String)> {
+                let official = host(self.kind().default_api_base());
+                let base = self.api_base();
+                let official_ok = base.starts_with("https://") && host(base) == official;
+                if official_ok || (loopback && on_this_machine(base)) {
+                    Ok(())
+                } else {
+                    bad(&format!(
+                        "api_base must be on {official} (other hosts only in development, ALLOW_LOOPBACK_API_BASES=on, and only on this machine)"
+                    ))
+                }
+            }
+
             /// Checks and normalises the settings.
             pub fn validated(self) -> Result<Self, (ErrorCode, String)> {
                 Ok(match self {
@@ -145,6 +161,22 @@ fn check_secret(value: &str) -> Result<(), (ErrorCode, String)> {
         return bad("every secret must be set (at most 512 characters)");
     }
     Ok(())
+}
+
+/// The host (with port, if any) of an http(s) URL.
+fn host(url: &str) -> &str {
+    let rest = url.split_once("://").map_or(url, |(_, r)| r);
+    rest.split(['/', '?', '#']).next().unwrap_or("")
+}
+
+/// Whether an http(s) URL points at this machine (loopback).
+fn on_this_machine(url: &str) -> bool {
+    let h = host(url);
+    let name = match h.strip_prefix('[') {
+        Some(v6) => v6.split(']').next().unwrap_or(""),
+        None => h.split(':').next().unwrap_or(""),
+    };
+    matches!(name, "127.0.0.1" | "localhost" | "::1")
 }
 
 fn check_api_base(api_base: &mut Option<String>) -> Result<(), (ErrorCode, String)> {
@@ -270,6 +302,40 @@ mod tests {
         .is_err());
         assert_eq!(ChannelKind::parse("slack"), Some(ChannelKind::Slack));
         assert_eq!(ChannelKind::parse("fax"), None);
+    }
+
+    #[test]
+    fn api_bases_stay_on_official_hosts_unless_development_allows_loopback() {
+        let tg = |base: Option<&str>| {
+            ChannelSettings::Telegram(TelegramSettings {
+                chat_id: -1001234567890,
+                api_base: base.map(str::to_owned),
+            })
+            .validated()
+            .unwrap()
+        };
+        assert!(tg(None).check_api_host(false).is_ok());
+        assert!(tg(Some("https://api.telegram.org"))
+            .check_api_host(false)
+            .is_ok());
+        for (base, in_dev) in [
+            ("http://127.0.0.1:9", true),
+            ("http://localhost:8080/bot", true),
+            ("http://[::1]:9", true),
+            ("http://api.telegram.org", false),
+            ("https://api.telegram.org.evil.example", false),
+            ("https://evil.example/api.telegram.org", false),
+            ("http://127.0.0.1.evil.example", false),
+            ("https://10.0.0.7", false),
+        ] {
+            let s = tg(Some(base));
+            let refused = s.check_api_host(false).unwrap_err();
+            assert!(
+                refused.1.contains("api.telegram.org"),
+                "{base}: {refused:?}"
+            );
+            assert_eq!(s.check_api_host(true).is_ok(), in_dev, "{base}");
+        }
     }
 
     #[test]
