@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs whatever is missing to build and run Beckon; idempotent and quiet when all is there.
 #   scripts/setup.sh            toolchain for building and running (make dev)
-#   scripts/setup.sh --browser  also Chromium + ChromeDriver for the browser tests (make test)
+#   scripts/setup.sh --browser  also what only the tests need (make test): Chromium +
+#                               ChromeDriver, and the API fuzzer (schemathesis, PyPI)
 set -euo pipefail
 . "$(dirname "$0")/env.sh"
 cd "$BECKON_ROOT"
@@ -48,5 +49,12 @@ if [ "${1:-}" = "--browser" ]; then
         [ "$(id -u)" -eq 0 ] || sudo_cmd="sudo"
         $sudo_cmd apt-get update -qq
         DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq chromium chromium-driver >/dev/null
+    fi
+    # The API fuzzer of tests/tests/fuzz.rs, pinned, in a virtualenv under target/.
+    schemathesis_version=4.32.5
+    if [ "$(target/fuzz-venv/bin/schemathesis --version 2>/dev/null)" != "schemathesis, version $schemathesis_version" ]; then
+        step "installing schemathesis $schemathesis_version (PyPI, into target/fuzz-venv; ~30 s)"
+        python3 -m venv target/fuzz-venv
+        target/fuzz-venv/bin/pip install --quiet --disable-pip-version-check "schemathesis==$schemathesis_version"
     fi
 fi

@@ -1184,7 +1184,7 @@ async fn business_writes_first_to_a_telegram_contact_who_started_the_bot() {
             json!({"channel": "telegram", "body": "Hi"}),
         ))
         .await;
-    assert_eq!((refused.status, refused.error_code()), (400, "bad_request"));
+    assert_eq!((refused.status, refused.error_code()), (409, "conflict"));
     assert!(
         refused.body["error"]["message"]
             .as_str()

@@ -123,12 +123,16 @@ pub async fn reach_out(
         .ok_or_else(|| Error::new(ErrorCode::NotFound, format!("no contact {visitor}")))?;
     let address = match input.channel {
         ContactChannel::Whatsapp => contact.phone.ok_or_else(|| {
-            Error::bad_request("this contact has no phone number (Beckon.identify({phone}))")
+            Error::new(
+                ErrorCode::Conflict,
+                "this contact has no phone number (Beckon.identify({phone}))",
+            )
         })?,
         ContactChannel::Telegram => visitors::telegram_chat(&db, site, visitor)
             .await?
             .ok_or_else(|| {
-                Error::bad_request(
+                Error::new(
+                    ErrorCode::Conflict,
                     "this contact has not started your Telegram bot (a bot may write only to people who pressed Start)",
                 )
             })?,

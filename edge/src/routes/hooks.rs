@@ -19,6 +19,15 @@ pub async fn handle(
     kind: ChannelKind,
 ) -> Result<Response> {
     let result = async {
+        if req.method() == worker::Method::Get && !Config::has_handshake(kind) {
+            return Err(Error::new(
+                ErrorCode::NotFound,
+                format!(
+                    "{} posts its updates here; it has no GET handshake",
+                    kind.label()
+                ),
+            ));
+        }
         let key = http::secret(&edge.env, "SECRETS_KEY")?;
         let channel = match store::get(&edge.db()?, site, kind, &key).await? {
             Some(c) if c.enabled => c,

@@ -13,7 +13,6 @@ mod rules;
 mod uploads;
 mod visitor;
 
-use crate::channels::Config;
 use crate::error::{Error, Result};
 use crate::http::{self, Edge};
 use beckon_shared::proto::v1::BroadcastAction;
@@ -503,11 +502,8 @@ pub fn resolve(method: &Method, path: &str) -> Result<Route> {
         paths::HOOK => {
             let k = kind(v[0])?;
             let hook = |m: Method| site(v[1]).map(|s| Route::Hook(k, s, m));
-            if Config::has_handshake(k) {
-                vec![(Get, hook(Get)), (Post, hook(Post))]
-            } else {
-                vec![(Post, hook(Post))]
-            }
+            // A channel without a handshake answers GET with 404 (`hooks.rs`).
+            vec![(Get, hook(Get)), (Post, hook(Post))]
         }
         _ => return Err(Error::code(ErrorCode::NotFound)),
     };
@@ -530,14 +526,55 @@ pub async fn handle(req: Request, env: Env, ctx: Context) -> worker::Result<Resp
         Ok(e) => e,
         Err(e) => return http::error_response(&e),
     };
-    let result = match resolve(&req.method(), &req.path()) {
+    let path = req.path();
+    // `Method` reads a method it does not know as GET.
+    let known = matches!(
+        req.inner().method().as_str(),
+        "GET" | "HEAD" | "POST" | "PUT" | "PATCH" | "DELETE" | "OPTIONS"
+    );
+    let resolved = match known {
+        true => resolve(&req.method(), &path),
+        false => Err(Error::new(
+            ErrorCode::MethodNotAllowed,
+            format!("use {}", allowed_methods(&path).join(" or ")),
+        )),
+    };
+    let result = match resolved {
         Ok(route) => run(route, req, &edge).await,
         Err(e) => Err(e),
     };
     match result {
         Ok(resp) => Ok(resp),
+        Err(e) if e.error_code() == ErrorCode::MethodNotAllowed => {
+            let resp = http::error_response(&e)?;
+            resp.headers()
+                .set("allow", &allowed_methods(&path).join(", "))?;
+            Ok(resp)
+        }
         Err(e) => http::error_response(&e),
     }
+}
+
+/// The methods `path` answers to (for a 405's `Allow`).
+pub fn allowed_methods(path: &str) -> Vec<&'static str> {
+    use Method::*;
+    [Get, Head, Post, Put, Patch, Delete]
+        .into_iter()
+        .filter(|m| {
+            !matches!(
+                resolve(m, path).map_err(|e| e.error_code()),
+                Err(ErrorCode::MethodNotAllowed)
+            )
+        })
+        .map(|m| match m {
+            Get => "GET",
+            Head => "HEAD",
+            Post => "POST",
+            Put => "PUT",
+            Patch => "PATCH",
+            _ => "DELETE",
+        })
+        .collect()
 }
 
 async fn run(route: Route, req: Request, edge: &Edge) -> Result<Response> {
@@ -666,6 +703,18 @@ mod tests {
         assert_eq!(
             resolve(&Method::Options, "/api/v1/sites/demo/config").unwrap(),
             Route::Preflight
+        );
+    }
+
+    #[test]
+    fn a_405_names_the_methods_allowed() {
+        assert_eq!(
+            allowed_methods("/api/v1/admin/sites"),
+            ["GET", "HEAD", "POST"]
+        );
+        assert_eq!(
+            allowed_methods(&format!("/api/v1/conversations/{C}/ws-ticket")),
+            ["POST"]
         );
     }
 

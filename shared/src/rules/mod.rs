@@ -211,7 +211,7 @@ pub enum Condition: tag "if", #[serde(deny_unknown_fields)] {
     },
     /// Local time in `tz` (IANA name like `Europe/Berlin`, or a POSIX TZ string) is on one of
     /// `days` between `open` and `close` (`HH:MM`, close exclusive; close before open spans
-    /// midnight).
+    /// midnight; the same time for both is all day).
     "business_hours" => BusinessHours {
         tz: String,
         days: Vec<Weekday>,
@@ -297,7 +297,10 @@ fn business_hours_open(
             Weekday::Sat,
         ][tz::weekday(d) as usize]
     };
-    if open <= close {
+    if open == close {
+        // The same time to open and close: open all day.
+        days.contains(&weekday_of(day))
+    } else if open < close {
         days.contains(&weekday_of(day)) && minute >= open && minute < close
     } else {
         // Spans midnight: the evening belongs to today, the small hours to yesterday's shift.
@@ -401,8 +404,7 @@ impl Condition {
                 if !tz::is_known(zone) {
                     return Err(format!("unknown time zone \"{zone}\": use an IANA name such as Europe/Berlin or a POSIX TZ string"));
                 }
-                if days.is_empty() || hhmm(open).is_none() || hhmm(close).is_none() || open == close
-                {
+                if days.is_empty() || hhmm(open).is_none() || hhmm(close).is_none() {
                     return Err("business hours need days and HH:MM open/close times".into());
                 }
                 Ok(())

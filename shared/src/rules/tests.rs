@@ -112,6 +112,15 @@ fn every_condition() {
             json!({"if": "business_hours", "tz": "Asia/Tokyo", "days": ["wed"], "open": "22:00", "close": "06:00"}),
             true,
         ),
+        // The same time to open and close is all day, on those days only.
+        (
+            json!({"if": "business_hours", "tz": "Europe/Berlin", "days": ["wed"], "open": "00:00", "close": "0:00"}),
+            true,
+        ),
+        (
+            json!({"if": "business_hours", "tz": "Europe/Berlin", "days": ["thu"], "open": "09:00", "close": "09:00"}),
+            false,
+        ),
     ];
     let cx = base();
     for (c, want) in cases {

@@ -15,6 +15,7 @@ pub struct CreateUpload {
     pub upload_key: ClientMsgId,
     pub name: String,
     /// Exact size in bytes.
+    #[serde(deserialize_with = "crate::json::whole_number")]
     pub size: u64,
     /// What the sender believes the type is (advisory: the edge decides from the bytes).
     #[serde(default, skip_serializing_if = "Option::is_none")]
