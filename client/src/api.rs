@@ -3,8 +3,8 @@
 
 use beckon_shared::proto::v1::{
     paths, ApiError, ChannelInfo, ChannelKind, ChannelTestResult, Contact, ContactOutreach,
-    ConversationList, ErrorCode, GoalEvent, Identify, MetricsReport, ReachOut, SiteSettings,
-    StartConversation, StartedConversation, TeaserEvent, TicketRequest, WsTicket,
+    ConversationList, ErrorCode, GoalEvent, Identify, IdentifyResult, MetricsReport, ReachOut,
+    SiteSettings, StartConversation, StartedConversation, TeaserEvent, TicketRequest, WsTicket,
 };
 use beckon_shared::rules::Rule;
 use beckon_shared::{ConversationId, RuleId, SiteKey, VisitorId};
@@ -173,17 +173,21 @@ pub async fn goal_event(
     .map(|_| ())
 }
 
-/// `POST /api/v1/sites/{site}/identify`: `Beckon.identify` for a visitor with a token.
-pub async fn identify(site: &SiteKey, token: &str, who: &Identify) -> Result<(), CallError> {
+/// `POST /api/v1/sites/{site}/identify`: `Beckon.identify` — a claim with the visitor's
+/// token, or a proof of identity (token optional).
+pub async fn identify(
+    site: &SiteKey,
+    token: Option<&str>,
+    who: &Identify,
+) -> Result<IdentifyResult, CallError> {
     let body = serde_json::to_string(who).map_err(|_| CallError::Network)?;
-    call(
+    call_json(
         "POST",
         &paths::fill(paths::IDENTIFY, &[site.as_str()]),
-        Some(token),
+        token,
         Some(body),
     )
     .await
-    .map(|_| ())
 }
 
 /// `GET` / `PUT /api/v1/sites/{site}/announcements`: whether the visitor muted broadcasts

@@ -306,10 +306,34 @@ impl Session {
         i.referrer = web(referrer);
     }
 
+    /// The visitor's token, once they have one.
+    pub fn token(&self) -> Option<String> {
+        self.inner.borrow().token.clone()
+    }
+
     /// The visitor's conversation and token, once there is one.
     pub fn credentials(&self) -> Option<(ConversationId, String)> {
         let i = self.inner.borrow();
         i.conversation.clone().zip(i.token.clone())
+    }
+
+    /// Becomes the person a verified identity belongs to (known from another browser): their
+    /// token from now on, and their latest conversation if they have one.
+    pub fn become_identity(&self, token: String, conversation: Option<ConversationId>) {
+        match conversation {
+            Some(c) => self.adopt(c, token),
+            None => {
+                {
+                    let mut i = self.inner.borrow_mut();
+                    i.token = Some(token);
+                    i.conversation = None;
+                    i.socket = None;
+                    i.transcript = i.transcript.restart();
+                }
+                self.save();
+                self.notify();
+            }
+        }
     }
 
     /// Takes over a conversation an agent started for this visitor (delivered through the

@@ -145,6 +145,11 @@ pub fn ContactsPage(props: &ContactsPageProps) -> Html {
                         <li key={id.to_string()} class="online-visitor contact">
                             <div class="where">
                                 <strong>{ who.clone() }</strong>
+                                if c.verified {
+                                    <span class="tag identity verified" title="Proven by your site's backend (user_hash or JWT)">{ "verified" }</span>
+                                } else if c.name.is_some() || c.email.is_some() || c.phone.is_some() {
+                                    <span class="tag identity claimed" title="What the page said, not proven: this person may not be who they claim">{ "claimed" }</span>
+                                }
                                 <span class="url">{ handles.into_iter().flatten().collect::<Vec<_>>().join(" · ") }</span>
                                 <span class="meta">{ seen(c.last_seen_at) }{ c.language.as_ref().map(|l| format!(" · {l}")).unwrap_or_default() }</span>
                                 if !c.tags.is_empty() {

@@ -59,8 +59,7 @@ pub fn VisitorsPage(props: &VisitorsPageProps) -> Html {
                     html! {
                         <li key={v.id.clone()} class="online-visitor">
                             <div class="where">
-                                <strong>{ if v.title.is_empty() { v.url.clone() } else { v.title.clone() } }</strong>
-                                <span class="url">{ &v.url }</span>
+                                <strong class="url">{ if v.url.is_empty() { "(page not shared)".to_owned() } else { v.url.clone() } }</strong>
                                 <span class="meta">{ format!("on the site for {}", duration(v.since)) }
                                     if v.visitor_id.is_some() { { " · has chatted before" } }</span>
                             </div>

@@ -15,6 +15,7 @@ pub mod clock;
 pub mod conversation;
 pub mod error;
 pub mod http;
+pub mod identity;
 pub mod media;
 pub mod outbox;
 pub mod pages;

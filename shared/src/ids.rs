@@ -172,6 +172,17 @@ string_id!(
     }
 );
 
+impl ClientMsgId {
+    /// Ids starting with this are derived from channel events (a redelivered webhook stores its
+    /// message once); clients may not use them.
+    pub const CHANNEL_PREFIX: &'static str = "ch_";
+
+    /// Whether this id is in the channels' namespace.
+    pub fn is_reserved(&self) -> bool {
+        self.as_str().starts_with(Self::CHANNEL_PREFIX)
+    }
+}
+
 string_id!(
     /// A proactive rule's id within its site: 1–40 of `a-z 0-9 _ -`.
     RuleId,

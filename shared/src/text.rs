@@ -55,6 +55,19 @@ pub fn private_url(url: &str) -> String {
     }
 }
 
+/// The path of a page address, without scheme, host, query or fragment (`/pricing`): what
+/// agents see of a visitor's page before the visitor wrote anything.
+pub fn page_path(url: &str) -> String {
+    let rest = url.split_once("://").map_or(url, |(_, r)| r);
+    let path = rest.find('/').map_or("/", |i| &rest[i..]);
+    let path = path.split(['?', '#']).next().unwrap_or("/");
+    if path.is_empty() {
+        "/".into()
+    } else {
+        path.to_owned()
+    }
+}
+
 /// Normalises a short single-line label (agent name, site name): trims, rejects control
 /// characters and anything over `max` characters. Empty is allowed and returns `None`.
 pub fn normalize_label(raw: &str, max: usize) -> Result<Option<String>, ErrorCode> {

@@ -181,6 +181,22 @@ async fn world(api: Api) -> World {
         matches!(f, beckon_shared::proto::v1::ServerFrame::Ack { .. })
     })
     .await;
+    // The conversation list is written in batches: wait until it shows the message, so the
+    // "nothing changed" snapshots compare settled state.
+    beckon_tests::eventually(T, "the message in the conversation list", || async {
+        let r = api
+            .send(api.admin(
+                Method::GET,
+                &format!("/api/v1/admin/conversations?site={site}"),
+            ))
+            .await;
+        r.body["conversations"]
+            .as_array()?
+            .iter()
+            .any(|c| c["last_seq"] == 1)
+            .then_some(())
+    })
+    .await;
     let keys = TokenKeys::parse(None, TOKEN_SECRET.as_bytes()).unwrap();
     let expired_token = visitor_token(
         &keys,
@@ -847,4 +863,234 @@ async fn deleting_a_visitor_revokes_their_token() {
         .await;
     assert_eq!((r.status, r.error_code()), (401, "invalid_token"));
     let _: (ConversationId, VisitorId) = (c.conversation_id, c.visitor_id);
+}
+
+/// An HS256 JWT for `sub`, expiring at `exp` (seconds), the way a site's backend makes one.
+fn jwt(secret: &str, sub: &str, exp: i64) -> String {
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    use base64::Engine;
+    use hmac::Mac;
+    let h = URL_SAFE_NO_PAD.encode(r#"{"alg":"HS256","typ":"JWT"}"#);
+    let c = URL_SAFE_NO_PAD.encode(format!(
+        r#"{{"sub":"{sub}","exp":{exp},"name":"Ana Lima"}}"#
+    ));
+    let mut m = hmac::Hmac::<sha2::Sha256>::new_from_slice(secret.as_bytes()).unwrap();
+    m.update(format!("{h}.{c}").as_bytes());
+    format!(
+        "{h}.{c}.{}",
+        URL_SAFE_NO_PAD.encode(m.finalize().into_bytes())
+    )
+}
+
+#[tokio::test]
+async fn a_verified_identity_finds_its_history_elsewhere_and_claims_never_do() {
+    let api = Api::new(&edge::shared().url);
+    let site = unique("verified");
+    api.create_site(&site).await;
+    let identity = |body: Value| {
+        api.send(
+            api.admin(Method::PUT, &format!("/api/v1/admin/sites/{site}/identity"))
+                .json(&body),
+        )
+    };
+    let made = identity(json!({"rotate_secret": true})).await;
+    assert_eq!(made.status, 200, "{:?}", made.body);
+    let secret = made.body["secret"].as_str().unwrap().to_owned();
+    assert_eq!(secret.len(), 64);
+    let identify = |token: Option<&str>, body: Value| {
+        let mut req = api
+            .post(&format!("/api/v1/sites/{site}/identify"))
+            .json(&body);
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        api.send(req)
+    };
+    let hash = beckon_edge::identity::user_hash(secret.as_bytes(), "u-ana");
+
+    // On her laptop, Ana chats and the page proves who she is.
+    let laptop = api.start_conversation(&site, None).await;
+    let mut ws = api.visitor_socket(&laptop).await;
+    ws.send(&ClientFrame::Send {
+        client_msg_id: client_id("from-laptop"),
+        body: "Sent from my laptop".into(),
+        attachments: Vec::new(),
+    })
+    .await;
+    ws.recv_until(T, |f| {
+        matches!(f, beckon_shared::proto::v1::ServerFrame::Ack { .. })
+    })
+    .await;
+    let r = identify(
+        Some(&laptop.visitor_token),
+        json!({"user_id": "u-ana", "user_hash": hash}),
+    )
+    .await;
+    assert_eq!((r.status, &r.body), (200, &json!({"verified": true})));
+
+    // On her phone (no token yet) a JWT proves it: she gets her token and conversation back.
+    let exp = now_ms() / 1000 + 300;
+    let r = identify(None, json!({"jwt": jwt(&secret, "u-ana", exp)})).await;
+    assert_eq!(r.status, 200, "{:?}", r.body);
+    assert_eq!(r.body["verified"], true);
+    assert_eq!(
+        r.body["conversation_id"].as_str(),
+        Some(laptop.conversation_id.as_str())
+    );
+    let phone_token = r.body["visitor_token"].as_str().unwrap().to_owned();
+    let mut phone = Ws::connect(
+        &api.visitor_ws_url(&laptop.conversation_id, &phone_token)
+            .await,
+        None,
+    )
+    .await
+    .unwrap();
+    let history = phone.hello(0).await;
+    assert_eq!(
+        history.iter().map(|m| m.body.as_str()).collect::<Vec<_>>(),
+        ["Sent from my laptop"]
+    );
+
+    // Forged, expired and mismatched proofs are refused; so is a proof for a site with no
+    // secret.
+    let eve = api.start_conversation(&site, None).await;
+    for (body, what) in [
+        (
+            json!({"user_id": "u-ana", "user_hash": beckon_edge::identity::user_hash(b"guess", "u-ana")}),
+            "a forged user_hash",
+        ),
+        (
+            json!({"user_id": "u-bob", "user_hash": hash}),
+            "Ana's hash for another user",
+        ),
+        (
+            json!({"jwt": jwt(&secret, "u-ana", now_ms() / 1000 - 3600)}),
+            "an expired JWT",
+        ),
+        (
+            json!({"jwt": jwt("not-the-secret", "u-ana", exp)}),
+            "a JWT signed with another secret",
+        ),
+    ] {
+        let r = identify(Some(&eve.visitor_token), body).await;
+        assert_eq!((r.status, r.error_code()), (401, "invalid_token"), "{what}");
+    }
+    let r = identify(Some(&eve.visitor_token), json!({"user_id": "u-ana"})).await;
+    assert_eq!(r.status, 400, "a user id without proof is refused");
+
+    // A claim is recorded on its own visitor, shown as claimed, and joins nothing.
+    let r = identify(
+        Some(&eve.visitor_token),
+        json!({"name": "Ana Lima", "email": "ana@example.com"}),
+    )
+    .await;
+    assert_eq!((r.status, &r.body), (200, &json!({"verified": false})));
+    let contacts = api
+        .send(api.admin(Method::GET, &format!("/api/v1/admin/sites/{site}/contacts")))
+        .await;
+    let list = contacts.body["contacts"].as_array().unwrap();
+    let by_id = |id: &VisitorId| {
+        list.iter()
+            .find(|c| c["visitor_id"] == json!(id))
+            .unwrap_or_else(|| panic!("{id} listed: {list:?}"))
+            .clone()
+    };
+    assert_eq!(by_id(&laptop.visitor_id)["verified"], true);
+    assert_eq!(by_id(&laptop.visitor_id)["name"], "Ana Lima");
+    assert_eq!(by_id(&eve.visitor_id)["verified"], false);
+    let r = identify(None, json!({"name": "Nobody"})).await;
+    assert_eq!(r.status, 401, "a claim needs the visitor's token");
+
+    // A site that requires verification refuses claims.
+    let r = identity(json!({"required": true})).await;
+    assert_eq!((r.status, &r.body), (200, &json!({"required": true})));
+    let r = identify(Some(&eve.visitor_token), json!({"name": "Eve"})).await;
+    assert_eq!((r.status, r.error_code()), (403, "forbidden"));
+    println!(
+        "verified identity: history found on a second device; 4 forged/expired proofs refused (401); claims stay unverified"
+    );
+}
+
+#[tokio::test]
+async fn presence_shows_the_path_only_and_channel_ids_are_reserved() {
+    use futures_util::{SinkExt, StreamExt};
+    use tokio_tungstenite::tungstenite::Message as WsMessage;
+    let api = Api::new(&edge::shared().url);
+    let site = unique("privacy");
+    api.create_site(&site).await;
+
+    // Before writing anything, a visitor's page shows to agents as its path: no host, query,
+    // fragment or title.
+    let url = format!(
+        "{}/api/v1/sites/{site}/presence",
+        api.base.replacen("http", "ws", 1)
+    );
+    let (ws, _) = tokio_tungstenite::connect_async(url).await.unwrap();
+    let (mut sink, mut stream) = ws.split();
+    let _welcome = stream.next().await;
+    sink.send(WsMessage::text(
+        json!({"type": "here", "url": "https://shop.example/account/orders?token=s3cret&email=ana%40example.com#x",
+               "title": "Ana Lima — your orders", "since": 1})
+        .to_string(),
+    ))
+    .await
+    .unwrap();
+    let shown = beckon_tests::eventually(T, "the visitor online", || async {
+        let r = api
+            .send(api.admin(Method::GET, &format!("/api/v1/admin/sites/{site}/presence")))
+            .await;
+        let v = r.body["visitors"].as_array()?.first()?.clone();
+        (v["url"] != "").then_some(v)
+    })
+    .await;
+    assert_eq!(
+        (shown["url"].as_str(), shown["title"].as_str()),
+        (Some("/account/orders"), Some(""))
+    );
+    let text = shown.to_string();
+    assert!(!text.contains("s3cret") && !text.contains("shop.example") && !text.contains("Ana"));
+
+    // Message ids derived from channel events (`ch_…`) cannot be chosen by a client.
+    let c = api.start_conversation(&site, None).await;
+    let mut ws = api.visitor_socket(&c).await;
+    ws.send(&ClientFrame::Send {
+        client_msg_id: client_id("ch_telegram-0123456789abcdef0123456789abcdef"),
+        body: "pre-empting an agent's reply".into(),
+        attachments: Vec::new(),
+    })
+    .await;
+    let refused = ws
+        .recv_until(T, |f| {
+            matches!(f, beckon_shared::proto::v1::ServerFrame::Error { .. })
+        })
+        .await;
+    assert!(
+        matches!(
+            refused,
+            beckon_shared::proto::v1::ServerFrame::Error {
+                code: beckon_shared::proto::v1::ErrorCode::InvalidId,
+                ..
+            }
+        ),
+        "{refused:?}"
+    );
+    let r = api
+        .send(
+            api.admin(
+                Method::POST,
+                &format!("/api/v1/admin/conversations/{}/messages", c.conversation_id),
+            )
+            .json(&json!({"body": "hi", "client_msg_id": "ch_slack-x"})),
+        )
+        .await;
+    assert_eq!((r.status, r.error_code()), (400, "invalid_id"));
+    assert!(api
+        .admin_messages(&c.conversation_id)
+        .await
+        .messages
+        .is_empty());
+    println!(
+        "presence: https://shop.example/account/orders?token=… shown as {}; 2 reserved ids refused",
+        shown["url"]
+    );
 }

@@ -87,7 +87,7 @@ impl Shop {
                         .json(&json!({ "name": name })),
                 )
                 .await;
-            assert_eq!(r.status, 204, "{:?}", r.body);
+            assert_eq!(r.status, 200, "{:?}", r.body);
         }
         c
     }

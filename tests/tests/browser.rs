@@ -485,7 +485,7 @@ async fn inbox_writes_first_to_known_contacts_on_whatsapp_and_telegram() {
                 .json(&json!({"name": "Ana Lima", "email": "ana@example.com", "phone": "+55 11 91234 5678"})),
         )
         .await;
-    assert_eq!(identified.status, 204, "{:?}", identified.body);
+    assert_eq!(identified.status, 200, "{:?}", identified.body);
     // Maria started the site's Telegram bot.
     let tg = FakeTelegram::start("777002:ui").await;
     telegram_channel(&api, &site, &tg, -1009876543210).await;
@@ -1274,4 +1274,112 @@ async fn audiences_contacts_search_and_a_visitor_answers_a_broadcast_button() {
     assert_clean_console(&agent, "inbox audiences and contacts").await;
     visitor.close().await.unwrap();
     agent.close().await.unwrap();
+}
+
+/// Acceptance (verified identity): the site's backend proves who a signed-in visitor is;
+/// the same person opening the site in another browser profile (her phone) sees the
+/// conversation she had on her laptop. A visitor who only claims a name is marked "claimed"
+/// in the inbox, the proven one "verified".
+#[tokio::test]
+async fn a_verified_identity_opens_the_same_history_in_a_second_browser() {
+    let base = &edge::shared().url;
+    let api = Api::new(base);
+    let site = format!("ident-ui-{}", beckon_tests::free_port());
+    api.create_site(&site).await;
+    let made = api
+        .send(
+            api.admin(
+                reqwest::Method::PUT,
+                &format!("/api/v1/admin/sites/{site}/identity"),
+            )
+            .json(&json!({"rotate_secret": true})),
+        )
+        .await;
+    assert_eq!(made.status, 200, "{:?}", made.body);
+    let secret = made.body["secret"].as_str().unwrap().to_owned();
+    // What the site's backend renders into its page for the signed-in user.
+    let hash = beckon_edge::identity::user_hash(secret.as_bytes(), "u-ana");
+    let identify =
+        format!("Beckon.identify({{user_id: 'u-ana', user_hash: '{hash}', name: 'Ana Lima'}})");
+    let host = host_page::serve(base, &site, None).await;
+
+    let laptop = browser::open(1280, 800).await;
+    laptop.goto(&host.url).await.unwrap();
+    browser::launcher(&laptop).await;
+    laptop.execute(&identify, vec![]).await.unwrap();
+    browser::open_chat(&laptop).await;
+    let hello = unique("Sent from my laptop");
+    browser::send_message(&laptop, &hello).await;
+    browser::wait_for_log(&laptop, &[&hello]).await;
+    // The laptop's visitor is now known as u-ana (its identify follows the first message).
+    eventually(WAIT, "the laptop's visitor verified", || async {
+        let r = api
+            .send(api.admin(
+                reqwest::Method::GET,
+                &format!("/api/v1/admin/sites/{site}/contacts"),
+            ))
+            .await;
+        r.body["contacts"]
+            .as_array()?
+            .iter()
+            .any(|c| c["verified"] == true)
+            .then_some(())
+    })
+    .await;
+
+    let phone = browser::open(375, 667).await;
+    phone.goto(&host.url).await.unwrap();
+    browser::launcher(&phone).await;
+    phone.execute(&identify, vec![]).await.unwrap();
+    browser::open_chat(&phone).await;
+    browser::wait_for_log(&phone, &[&hello]).await;
+    let shot = browser::screenshot(&phone, "identity-second-browser-375").await;
+    println!(
+        "second browser shows the laptop's history: {}",
+        shot.display()
+    );
+
+    // A visitor who only claims to be someone.
+    let eve = api.start_conversation(&site, None).await;
+    let r = api
+        .send(
+            api.post(&format!("/api/v1/sites/{site}/identify"))
+                .bearer_auth(&eve.visitor_token)
+                .json(&json!({"name": "Eve Claims"})),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{:?}", r.body);
+    let agent = browser::open(1280, 900).await;
+    browser::sign_in_to_inbox(&agent, base, "Ana").await;
+    browser::open_inbox_view(&agent, &site, "Contacts").await;
+    let marks = eventually(WAIT, "both contacts with their marks", || async {
+        let items = agent.find_all(Locator::Css("li.contact")).await.ok()?;
+        let mut marks = Vec::new();
+        for li in items {
+            let who = li
+                .find(Locator::Css("strong"))
+                .await
+                .ok()?
+                .text()
+                .await
+                .ok()?;
+            let mark = match li.find(Locator::Css(".tag.identity")).await {
+                Ok(t) => t.text().await.ok()?,
+                Err(_) => String::new(),
+            };
+            marks.push((who, mark));
+        }
+        marks.sort();
+        (marks.len() == 2).then_some(marks)
+    })
+    .await;
+    assert_eq!(
+        marks,
+        [
+            ("Ana Lima".to_owned(), "verified".to_owned()),
+            ("Eve Claims".to_owned(), "claimed".to_owned())
+        ]
+    );
+    let shot = browser::screenshot(&agent, "inbox-contacts-verified-claimed").await;
+    println!("inbox marks: {marks:?} ({})", shot.display());
 }

@@ -16,8 +16,8 @@ use beckon_client::api;
 use beckon_client::components::Teaser;
 use beckon_client::session::{Auth, Session, SessionEvent, Snapshot};
 use beckon_shared::proto::v1::{
-    ConversationOrigin, GoalEvent, HubFrame, Identify, Role, TeaserEvent, TeaserEventKind,
-    WidgetBoot,
+    ConversationOrigin, GoalEvent, HubFrame, Identify, IdentifyResult, Role, TeaserEvent,
+    TeaserEventKind, WidgetBoot,
 };
 use beckon_shared::rules::{resolve_on_host, CtaAction, Rule};
 use beckon_shared::SiteKey;
@@ -57,17 +57,36 @@ fn count(site: &SiteKey, rule: &Rule, kind: TeaserEventKind) {
     });
 }
 
-/// Sends the identity `Beckon.identify` gave, once the visitor has a token.
-fn send_identity(site: &SiteKey, session: &Session, pending: &RefCell<Option<Identify>>) {
-    let Some((_, token)) = session.credentials() else {
+/// Sends the identity `Beckon.identify` gave: a proven one at once (it may bring back the
+/// person's conversations from another browser), a claim once the visitor has a token.
+fn send_identity(site: &SiteKey, session: &Session, pending: &Rc<RefCell<Option<Identify>>>) {
+    let token = session.token();
+    let proven = pending.borrow().as_ref().is_some_and(Identify::has_proof);
+    if token.is_none() && !proven {
         return;
-    };
+    }
     let Some(who) = pending.borrow_mut().take() else {
         return;
     };
-    let site = site.clone();
+    let (site, session, pending) = (site.clone(), session.clone(), pending.clone());
     wasm_bindgen_futures::spawn_local(async move {
-        let _ = api::identify(&site, &token, &who).await;
+        match api::identify(&site, token.as_deref(), &who).await {
+            // Known from another browser: become them, with their latest conversation.
+            Ok(IdentifyResult {
+                visitor_token: Some(theirs),
+                conversation_id,
+                ..
+            }) => session.become_identity(theirs, conversation_id),
+            // Not known yet: sent again with the token the first conversation brings (at once
+            // if it came while this call was out).
+            Ok(_) if token.is_none() => {
+                pending.borrow_mut().get_or_insert(who);
+                if session.token().is_some() {
+                    send_identity(&site, &session, &pending);
+                }
+            }
+            _ => {}
+        }
     });
 }
 

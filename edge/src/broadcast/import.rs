@@ -316,6 +316,7 @@ fn row(line: u32, header: &[String], record: &csv::StringRecord) -> Result<Row, 
         name,
         email: value("email").map(str::to_owned),
         phone: value("phone").map(str::to_owned),
+        ..Identify::default()
     }
     .validated()
     .map_err(|(_, m)| m)?;

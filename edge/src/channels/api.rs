@@ -283,12 +283,17 @@ pub fn hmac_sha256_hex_matches(secret: &[u8], parts: &[&[u8]], expected_hex: &st
 }
 
 /// A client message id derived from a channel's event id, so that a redelivered webhook
-/// stores its message once: `<prefix>-<first 32 hex of sha256(event)>`.
+/// stores its message once: `ch_<prefix>-<first 32 hex of sha256(event)>`, in the namespace
+/// no client may use (`ClientMsgId::is_reserved`).
 pub fn idempotency_key(prefix: &str, event: &str) -> beckon_shared::ClientMsgId {
     use sha2::Digest;
     let digest = hex::encode(Sha256::digest(event.as_bytes()));
-    beckon_shared::ClientMsgId::parse(&format!("{prefix}-{}", &digest[..32]))
-        .expect("hex key is a valid client id")
+    beckon_shared::ClientMsgId::parse(&format!(
+        "{}{prefix}-{}",
+        beckon_shared::ClientMsgId::CHANNEL_PREFIX,
+        &digest[..32]
+    ))
+    .expect("hex key is a valid client id")
 }
 
 #[cfg(test)]
@@ -319,6 +324,7 @@ mod tests {
         let a = idempotency_key("slack", "Ev123");
         assert_eq!(a, idempotency_key("slack", "Ev123"));
         assert_ne!(a, idempotency_key("slack", "Ev124"));
-        assert!(a.as_str().starts_with("slack-") && a.as_str().len() == 38);
+        assert!(a.is_reserved());
+        assert!(a.as_str().starts_with("ch_slack-") && a.as_str().len() == 41);
     }
 }

@@ -8,6 +8,7 @@ use super::{Conversation, Principal};
 use crate::error::{Error, Result};
 use beckon_shared::limits::{MAX_FRAME_BYTES, MAX_HISTORY_PAGE};
 use beckon_shared::proto::v1::{close, ClientFrame, ErrorCode, Role, ServerFrame};
+use beckon_shared::ClientMsgId;
 use serde::{Deserialize, Serialize};
 use std::cell::{Cell, RefCell};
 use worker::{Response, State, WebSocket, WebSocketIncomingMessage, WebSocketPair};
@@ -214,6 +215,17 @@ impl Conversation {
                     Some("the first frame must be hello"),
                 );
             }
+            ClientFrame::Send { client_msg_id, .. } if client_msg_id.is_reserved() => send(
+                ws,
+                &ServerFrame::Error {
+                    code: ErrorCode::InvalidId,
+                    message: format!(
+                        "client_msg_id may not start with {} (reserved for messages from channels)",
+                        ClientMsgId::CHANNEL_PREFIX
+                    ),
+                    client_msg_id: Some(client_msg_id),
+                },
+            ),
             ClientFrame::Send { client_msg_id, .. } if !self.admits_send(&att.principal) => send(
                 ws,
                 &ServerFrame::Error {

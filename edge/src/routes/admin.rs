@@ -10,10 +10,10 @@ use crate::random;
 use crate::site_hub;
 use crate::storage::{admin_keys, conversations, sites};
 use beckon_shared::proto::v1::{
-    CallerAccess, ConversationList, ErrorCode, KeyRole, KeySites, NewAdminKey, PostMessage,
-    SiteSettings, SiteSettingsPatch, TicketRequest, WsTicket,
+    CallerAccess, ConversationList, ErrorCode, IdentitySecret, IdentitySettings, KeyRole, KeySites,
+    NewAdminKey, PostMessage, SiteSettings, SiteSettingsPatch, TicketRequest, WsTicket,
 };
-use beckon_shared::{ConversationId, Seq, SiteKey};
+use beckon_shared::{ClientMsgId, ConversationId, Seq, SiteKey};
 use worker::{Request, Response};
 
 /// Who is calling the admin API: which key, with what role, on which sites.
@@ -149,6 +149,39 @@ pub async fn update_site(mut req: Request, edge: &Edge, key: &SiteKey) -> Result
     http::json(200, &updated)
 }
 
+/// `PUT /api/v1/admin/sites/{site}/identity`: whether the site accepts verified identities
+/// only; a new identity secret (shown in this answer only) when asked, or when the site needs
+/// one and has none. Stored sealed, like channel secrets.
+pub async fn site_identity(mut req: Request, edge: &Edge, key: &SiteKey) -> Result<Response> {
+    let wanted: IdentitySettings = http::read_json(&mut req).await?;
+    let db = edge.db()?;
+    let current = sites::identity(&db, key)
+        .await?
+        .ok_or_else(|| Error::code(ErrorCode::SiteNotFound))?;
+    let required = wanted.required.unwrap_or(current.required);
+    let make = wanted.rotate_secret || (required && current.sealed_secret.is_none());
+    let secret = make.then(|| hex::encode(random::bytes::<32>()));
+    let sealed = secret
+        .as_ref()
+        .map(|s| -> Result<String> {
+            Ok(crate::secrets::seal(
+                &http::secret(&edge.env, "SECRETS_KEY")?,
+                &identity_aad(key),
+                s.as_bytes(),
+                random::bytes(),
+            ))
+        })
+        .transpose()?;
+    sites::set_identity(&db, key, required, sealed.as_deref()).await?;
+    crate::site_cache::invalidate(key);
+    http::json(200, &IdentitySecret { required, secret })
+}
+
+/// What a site's identity secret is sealed to.
+pub fn identity_aad(key: &SiteKey) -> String {
+    format!("{key}/identity")
+}
+
 /// `GET /api/v1/admin/sites/{site}/live?ticket=…`: the inbox's live feed (WebSocket), with a
 /// ticket minted for this site's feed.
 pub async fn site_live(req: Request, edge: &Edge, key: &SiteKey) -> Result<Response> {
@@ -231,6 +264,19 @@ pub async fn post_message(
     id: &ConversationId,
 ) -> Result<Response> {
     let post: PostMessage = http::read_json(&mut req).await?;
+    if post
+        .client_msg_id
+        .as_ref()
+        .is_some_and(ClientMsgId::is_reserved)
+    {
+        return Err(Error::new(
+            ErrorCode::InvalidId,
+            format!(
+                "client_msg_id may not start with {} (reserved for messages from channels)",
+                ClientMsgId::CHANNEL_PREFIX
+            ),
+        ));
+    }
     let request = PostRequest {
         principal: admin.principal("api", post.author),
         body: post.body,
@@ -383,13 +429,17 @@ pub async fn delete_key(edge: &Edge, admin: &Admin, id: &str) -> Result<Response
         .await?
         .filter(|k| admin.sites.covers(&KeySites::from_list(k.sites.clone())))
         .ok_or_else(|| Error::new(ErrorCode::NotFound, format!("no admin key {id}")))?;
+    // The key stops working first (every request and ticket checks it), then its open
+    // sockets are closed; a hub that cannot be reached is logged, not a reason to keep the key.
     admin_keys::delete(&db, id).await?;
     let affected = match KeySites::from_list(info.sites) {
         KeySites::Only(l) => l,
         KeySites::All => sites::list(&db).await?.into_iter().map(|s| s.key).collect(),
     };
     for site in &affected {
-        site_hub::revoke_key(&edge.env, site, id).await?;
+        if let Err(e) = site_hub::revoke_key(&edge.env, site, id).await {
+            worker::console_error!("closing sockets of revoked key {id} on {site}: {e}");
+        }
     }
     Ok(Response::empty()?.with_status(204))
 }

@@ -41,6 +41,7 @@ pub enum Route {
     AdminGetSite(SiteKey),
     AdminUpdateSite(SiteKey),
     AdminSiteLive(SiteKey),
+    AdminSiteIdentity(SiteKey),
     AdminListConversations,
     AdminGetConversation(ConversationId),
     AdminDeleteConversation(ConversationId),
@@ -150,6 +151,7 @@ impl Route {
             | AdminContactOutreach(..) => Access::Admin(KeyRole::Agent),
             AdminCreateSite
             | AdminUpdateSite(_)
+            | AdminSiteIdentity(_)
             | AdminDeleteConversation(_)
             | AdminListKeys
             | AdminCreateKey
@@ -195,6 +197,7 @@ impl Route {
             | AdminGetSite(s)
             | AdminUpdateSite(s)
             | AdminSiteLive(s)
+            | AdminSiteIdentity(s)
             | AdminListChannels(s)
             | AdminPutChannel(s, _)
             | AdminDeleteChannel(s, _)
@@ -385,6 +388,7 @@ pub fn resolve(method: &Method, path: &str) -> Result<Route> {
             (Patch, site(v[0]).map(Route::AdminUpdateSite)),
         ],
         paths::ADMIN_SITE_LIVE => vec![(Get, site(v[0]).map(Route::AdminSiteLive))],
+        paths::ADMIN_SITE_IDENTITY => vec![(Put, site(v[0]).map(Route::AdminSiteIdentity))],
         paths::ADMIN_CONVERSATIONS => vec![(Get, Ok(Route::AdminListConversations))],
         paths::ADMIN_CONVERSATION => vec![
             (Get, conv(v[0]).map(Route::AdminGetConversation)),
@@ -629,6 +633,7 @@ async fn run_admin(
         Route::AdminCreateSite => admin::create_site(req, edge, admin).await,
         Route::AdminGetSite(site) => admin::get_site(edge, &site).await,
         Route::AdminUpdateSite(site) => admin::update_site(req, edge, &site).await,
+        Route::AdminSiteIdentity(site) => admin::site_identity(req, edge, &site).await,
         Route::AdminListConversations => admin::list_conversations(&req, edge, admin).await,
         Route::AdminGetConversation(id) => admin::get_conversation(edge, admin, &id).await,
         Route::AdminDeleteConversation(id) => admin::delete_conversation(edge, admin, &id).await,

@@ -56,9 +56,10 @@ pub async fn reach_out(
         .into_iter()
         .find(|v| v.id == presence_id)
         .ok_or_else(|| Error::new(ErrorCode::NotFound, "that visitor has left the site"))?;
+    // A visitor whose record was deleted since their token was issued starts afresh.
     let visitor_id = match visitor.visitor_id {
-        Some(v) => v,
-        None => visitors::create(&db, site, edge.now).await?,
+        Some(v) if visitors::exists(&db, site, &v).await? => v,
+        _ => visitors::create(&db, site, edge.now).await?,
     };
     let (_, id) = conversation::open(
         &edge.env,

@@ -6,14 +6,15 @@ use crate::conversation::client::ConversationClient;
 use crate::conversation::{self, Opening, Principal};
 use crate::error::{Error, Result};
 use crate::http::{self, Edge};
+use crate::identity;
 use crate::rate_limit::{self, Limit};
 use crate::site_cache;
 use crate::storage::broadcasts;
 use crate::storage::rules::{self, Counter};
 use crate::storage::{contacts, sites, visitors};
 use beckon_shared::proto::v1::{
-    BroadcastChannel, ConversationOrigin, ErrorCode, GoalEvent, Identify, StartConversation,
-    StartedConversation, TeaserEvent, TeaserEventKind, WsTicket,
+    BroadcastChannel, ConversationOrigin, ErrorCode, GoalEvent, Identify, IdentifyResult,
+    StartConversation, StartedConversation, TeaserEvent, TeaserEventKind, WsTicket,
 };
 use beckon_shared::{ConversationId, RuleId, Seq, SiteKey};
 use worker::{Request, Response};
@@ -292,14 +293,130 @@ async fn site_visitor(req: &Request, edge: &Edge, key: &SiteKey) -> Result<auth:
     Ok(claims)
 }
 
-/// `POST /api/v1/sites/{site}/identify` (visitor token): `Beckon.identify({name, email,
-/// phone})` — the visitor becomes a known contact.
+/// `POST /api/v1/sites/{site}/identify`: `Beckon.identify({name, email, phone})` — a claim
+/// by the page, made with the visitor's token — or with a proof from the site's backend
+/// (`user_id` + `user_hash`, or `jwt`), with or without a token: the person is then known by
+/// the site's own user id, and on another browser gets their visitor token and latest
+/// conversation back. A site may accept proven identities only (403 otherwise); a forged or
+/// expired proof is 401.
 pub async fn identify(mut req: Request, edge: &Edge, key: &SiteKey) -> Result<Response> {
-    let claims = site_visitor(&req, edge, key).await?;
+    rate_limit::check(&edge.env, &req, Limit::Events).await?;
+    let db = edge.db()?;
+    let site = sites::require(&db, key).await?;
+    http::check_origin(&req, edge, &site)?;
+    let claims = match bearer_token(&req)? {
+        Some(token) => {
+            let (claims, _) = visitor_from_token(&req, edge, &token).await?;
+            if claims.site != *key {
+                return Err(Error::new(
+                    ErrorCode::Forbidden,
+                    "this visitor token belongs to another site",
+                ));
+            }
+            Some(claims)
+        }
+        None => None,
+    };
     let who: Identify = http::read_json(&mut req).await?;
     let who = who.validated()?;
-    visitors::identify(&edge.db()?, key, &claims.visitor, &who, edge.now).await?;
-    Ok(Response::empty()?.with_status(204))
+    let identity = sites::identity(&db, key)
+        .await?
+        .ok_or_else(|| Error::code(ErrorCode::SiteNotFound))?;
+    let proven = match (&identity.sealed_secret, who.has_proof()) {
+        (_, false) => None,
+        (None, true) => {
+            return Err(Error::new(
+                ErrorCode::Conflict,
+                "this site has no identity secret yet (PUT …/identity makes one)",
+            ))
+        }
+        (Some(sealed), true) => {
+            let secret = crate::secrets::open(
+                &http::secret(&edge.env, "SECRETS_KEY")?,
+                &super::admin::identity_aad(key),
+                sealed,
+            )?;
+            identity::verify(&secret, &who, edge.now)
+                .map_err(|r| Error::new(ErrorCode::InvalidToken, r.message()))?
+        }
+    };
+    if identity.required && proven.is_none() {
+        return Err(Error::new(
+            ErrorCode::Forbidden,
+            "this site accepts verified identities only (user_hash or jwt)",
+        ));
+    }
+    let Some(user) = proven else {
+        // A claim: recorded on this visitor, never joining anyone's history.
+        let claims = claims.ok_or_else(|| {
+            Error::new(
+                ErrorCode::Unauthorized,
+                "a visitor token is required to identify without a proof",
+            )
+        })?;
+        visitors::claim(&db, key, &claims.visitor, &who, edge.now).await?;
+        return http::json(200, &IdentifyResult::default());
+    };
+    let proven_fields = Identify {
+        name: user.name.clone().or(who.name.clone()),
+        email: user.email.clone().or(who.email.clone()),
+        phone: who.phone.clone(),
+        ..Identify::default()
+    }
+    .validated()?;
+    let known = visitors::find_verified(&db, key, &user.user_id).await?;
+    let (visitor, handed_over) = match (known, &claims) {
+        // This browser is already that person.
+        (Some(v), Some(c)) if v == c.visitor => (v, false),
+        // The person is known from another browser or device: this one becomes them.
+        (Some(v), _) => (v, true),
+        (None, Some(c)) => {
+            if visitors::set_verified(&db, key, &c.visitor, &user.user_id).await? {
+                (c.visitor.clone(), false)
+            } else if let Some(v) = visitors::find_verified(&db, key, &user.user_id).await? {
+                // Proven at the same moment in another browser: become that visitor.
+                (v, true)
+            } else {
+                // This browser is already someone else (a shared computer): the user gets a
+                // visitor of their own, never the other person's conversations.
+                let v = visitors::create(&db, key, edge.now).await?;
+                if !visitors::set_verified(&db, key, &v, &user.user_id).await? {
+                    return Err(Error::code(ErrorCode::Conflict));
+                }
+                (v, true)
+            }
+        }
+        // Not known yet, and no visitor here yet: nothing to hand over. The widget sends the
+        // proof again with the token its first conversation brings.
+        (None, None) => {
+            return http::json(
+                200,
+                &IdentifyResult {
+                    verified: true,
+                    ..IdentifyResult::default()
+                },
+            )
+        }
+    };
+    visitors::identify(&db, key, &visitor, &proven_fields, edge.now).await?;
+    let result = if handed_over {
+        IdentifyResult {
+            verified: true,
+            visitor_token: Some(auth::visitor_token(
+                &edge.token_keys()?,
+                key,
+                &visitor,
+                edge.now,
+            )),
+            conversation_id: visitors::widget_conversation(&db, key, &visitor).await?,
+        }
+    } else {
+        IdentifyResult {
+            verified: true,
+            ..IdentifyResult::default()
+        }
+    };
+    http::json(200, &result)
 }
 
 /// `GET` / `PUT /api/v1/sites/{site}/announcements` (visitor token) `{"muted": bool}`: the

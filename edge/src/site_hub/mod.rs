@@ -208,21 +208,20 @@ impl DurableObject for SiteHub {
         match serde_json::from_str::<PresenceFrame>(&text) {
             Ok(PresenceFrame::Here {
                 url,
-                title,
+                title: _,
                 since,
                 token,
             }) if is_visitor => {
                 let Some(mut v) = ws.deserialize_attachment::<OnlineVisitor>()? else {
                     return Ok(());
                 };
-                // Only a web address is shown (and linked) in the inbox, without what the
-                // page keeps in its query and fragment.
+                // Before a visitor writes, agents see the page's path only: no host, query,
+                // fragment or title (where sites put names, emails and tokens).
                 v.url = if beckon_shared::text::is_web_url(&url) {
-                    clip(&beckon_shared::text::private_url(&url))
+                    clip(&beckon_shared::text::page_path(&url))
                 } else {
                     String::new()
                 };
-                v.title = clip(&title);
                 if since > 0 && since <= v.since {
                     v.since = since;
                 }

@@ -116,3 +116,51 @@ pub async fn update(db: &D1Database, s: &SiteSettings) -> Result<()> {
     stmt(db, sql, &values(s, &origins))?.run().await?;
     Ok(())
 }
+
+/// A site's identity settings: its sealed secret (if one was made) and whether it accepts
+/// verified identities only.
+pub struct Identity {
+    pub sealed_secret: Option<String>,
+    pub required: bool,
+}
+
+pub async fn identity(db: &D1Database, key: &SiteKey) -> Result<Option<Identity>> {
+    #[derive(Deserialize)]
+    struct IdRow {
+        identity_secret: Option<String>,
+        identity_required: i64,
+    }
+    let row: Option<IdRow> = stmt(
+        db,
+        "SELECT identity_secret, identity_required FROM sites WHERE key = ?1",
+        &[Arg::Str(key.as_str())],
+    )?
+    .first(None)
+    .await?;
+    Ok(row.map(|r| Identity {
+        sealed_secret: r.identity_secret,
+        required: r.identity_required != 0,
+    }))
+}
+
+/// Sets whether the site requires verified identities, and its sealed secret when given.
+pub async fn set_identity(
+    db: &D1Database,
+    key: &SiteKey,
+    required: bool,
+    sealed_secret: Option<&str>,
+) -> Result<()> {
+    stmt(
+        db,
+        "UPDATE sites SET identity_required = ?2, identity_secret = COALESCE(?3, identity_secret)
+         WHERE key = ?1",
+        &[
+            Arg::Str(key.as_str()),
+            Arg::Int(i64::from(required)),
+            Arg::OptStr(sealed_secret),
+        ],
+    )?
+    .run()
+    .await?;
+    Ok(())
+}

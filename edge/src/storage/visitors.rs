@@ -60,10 +60,33 @@ pub async fn identify(
     who: &Identify,
     now: i64,
 ) -> Result<()> {
+    record(db, site, id, who, now, false).await
+}
+
+/// What a page claims about a visitor: ignored once the visitor's identity was proven (a
+/// claim must not change what agents see next to "verified").
+pub async fn claim(
+    db: &D1Database,
+    site: &SiteKey,
+    id: &VisitorId,
+    who: &Identify,
+    now: i64,
+) -> Result<()> {
+    record(db, site, id, who, now, true).await
+}
+
+async fn record(
+    db: &D1Database,
+    site: &SiteKey,
+    id: &VisitorId,
+    who: &Identify,
+    now: i64,
+    unproven_only: bool,
+) -> Result<()> {
     stmt(
         db,
         "UPDATE visitors SET name = COALESCE(?3, name), email = COALESCE(?4, email), phone = COALESCE(?5, phone), last_seen_at = ?6
-         WHERE id = ?1 AND site_key = ?2",
+         WHERE id = ?1 AND site_key = ?2 AND (?7 = 0 OR external_id IS NULL)",
         &[
             Arg::Str(id.as_str()),
             Arg::Str(site.as_str()),
@@ -71,6 +94,7 @@ pub async fn identify(
             Arg::OptStr(who.email.as_deref()),
             Arg::OptStr(who.phone.as_deref()),
             Arg::Int(now),
+            Arg::Int(i64::from(unproven_only)),
         ],
     )?
     .run()
@@ -89,6 +113,7 @@ struct ContactRow {
     language: Option<String>,
     tags: String,
     consents: Option<String>,
+    verified: i64,
 }
 
 impl ContactRow {
@@ -106,13 +131,14 @@ impl ContactRow {
                 .consents
                 .and_then(|c| serde_json::from_str(&c).ok())
                 .unwrap_or_default(),
+            verified: self.verified != 0,
         })
     }
 }
 
 /// A contact's columns with their consents (a JSON array); `?1` is the site.
 const CONTACT: &str = "SELECT v.id, v.name, v.email, v.phone, v.telegram_name, v.last_seen_at,
-    v.language, v.tags,
+    v.language, v.tags, v.external_id IS NOT NULL AS verified,
     (SELECT json_group_array(json_object('channel', k.channel, 'status', k.status,
          'source', k.source, 'at', k.updated_at))
        FROM consents k WHERE k.site_key = ?1 AND ((k.channel = 'web' AND k.address = v.id)
@@ -361,4 +387,48 @@ pub async fn find_contact_thread(
         ))
     })
     .transpose()
+}
+
+/// The visitor whose identity the site's backend proved to be `user` (the site's own id).
+pub async fn find_verified(
+    db: &D1Database,
+    site: &SiteKey,
+    user: &str,
+) -> Result<Option<VisitorId>> {
+    let id: Option<String> = stmt(
+        db,
+        "SELECT id FROM visitors WHERE site_key = ?1 AND external_id = ?2",
+        &[Arg::Str(site.as_str()), Arg::Str(user)],
+    )?
+    .first(Some("id"))
+    .await?;
+    id.map(|i| VisitorId::parse(&i).map_err(Into::into))
+        .transpose()
+}
+
+/// Records that `id` is the site's user `user`, proven: `false` if another visitor already
+/// is that user, or `id` is already proven to be someone else (never relabelled).
+pub async fn set_verified(
+    db: &D1Database,
+    site: &SiteKey,
+    id: &VisitorId,
+    user: &str,
+) -> Result<bool> {
+    let changes = stmt(
+        db,
+        "UPDATE visitors SET external_id = ?3 WHERE id = ?1 AND site_key = ?2
+           AND external_id IS NULL
+           AND NOT EXISTS (SELECT 1 FROM visitors WHERE site_key = ?2 AND external_id = ?3)",
+        &[
+            Arg::Str(id.as_str()),
+            Arg::Str(site.as_str()),
+            Arg::Str(user),
+        ],
+    )?
+    .run()
+    .await?
+    .meta()?
+    .and_then(|m| m.changes)
+    .unwrap_or(0);
+    Ok(changes > 0)
 }

@@ -5,20 +5,71 @@ use super::{ChannelKind, ErrorCode};
 use crate::ids::VisitorId;
 use serde::{Deserialize, Serialize};
 
-/// `POST /api/v1/sites/{site}/identify` (visitor token): what the site's page knows about
-/// the visitor (`Beckon.identify`), making them a known contact.
+/// `POST /api/v1/sites/{site}/identify`: what the site's page knows about the visitor
+/// (`Beckon.identify`), making them a known contact. Without proof it is a claim (shown as
+/// such to agents, never joining histories). With proof from the site's backend — `user_hash`
+/// (hex HMAC-SHA256 of `user_id` under the site's identity secret) or `jwt` (HS256 under the
+/// same secret, `sub` the user id, `exp` required) — the identity is verified, and the same
+/// person on another browser or device gets their conversations back.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Identify {
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub email: Option<String>,
     /// With country code; anything but digits is dropped.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub phone: Option<String>,
+    /// The site's own id for the signed-in user (with `user_hash`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user_hash: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub jwt: Option<String>,
+}
+
+/// The answer to `identify`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IdentifyResult {
+    /// The identity was proven by the site's backend.
+    pub verified: bool,
+    /// This person's visitor token, when it is not the one the call came with (they were
+    /// known from another browser, or had no token yet): keep it from now on.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub visitor_token: Option<String>,
+    /// Their latest conversation, to continue here.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub conversation_id: Option<crate::ids::ConversationId>,
+}
+
+/// `PUT /api/v1/admin/sites/{site}/identity`: whether the site accepts verified identities
+/// only, and whether to make a new identity secret.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IdentitySettings {
+    /// Unchanged when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub required: Option<bool>,
+    /// A new secret replaces the old one (proofs made with the old one stop working).
+    #[serde(default)]
+    pub rotate_secret: bool,
+}
+
+/// The answer: the secret is shown once, when it is made.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IdentitySecret {
+    pub required: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub secret: Option<String>,
 }
 
 impl Identify {
+    /// Whether the call carries a proof of identity.
+    pub fn has_proof(&self) -> bool {
+        self.user_hash.is_some() || self.jwt.is_some()
+    }
+
     pub fn validated(self) -> Result<Identify, (ErrorCode, String)> {
         let bad = |m: &str| Err((ErrorCode::BadRequest, m.to_owned()));
         let name = match self
@@ -53,7 +104,40 @@ impl Identify {
         if phone.as_ref().is_some_and(|p| !(7..=15).contains(&p.len())) {
             return bad("phone must be a number with country code, e.g. +49 151 12345678");
         }
-        Ok(Identify { name, email, phone })
+        // Compared exactly as the site's backend signed it: never trimmed.
+        let user_id =
+            match self.user_id {
+                Some(u) if crate::text::normalize_label(&u, 128) == Ok(Some(u.clone())) => Some(u),
+                Some(_) => return bad(
+                    "user_id must be one line of 1 to 128 characters, without surrounding spaces",
+                ),
+                None => None,
+            };
+        let user_hash = self.user_hash.map(|h| h.trim().to_ascii_lowercase());
+        if user_hash
+            .as_ref()
+            .is_some_and(|h| h.len() != 64 || !h.bytes().all(|b| b.is_ascii_hexdigit()))
+        {
+            return bad("user_hash must be the hex HMAC-SHA256 of user_id (64 characters)");
+        }
+        if user_hash.is_some() != user_id.is_some() && self.jwt.is_none() {
+            return bad("user_id and user_hash go together");
+        }
+        if self
+            .jwt
+            .as_ref()
+            .is_some_and(|j| j.len() > 4096 || j.split('.').count() != 3)
+        {
+            return bad("jwt must be a compact JWT (header.payload.signature)");
+        }
+        Ok(Identify {
+            name,
+            email,
+            phone,
+            user_id,
+            user_hash,
+            jwt: self.jwt,
+        })
     }
 }
 
@@ -79,6 +163,10 @@ pub struct Contact {
     /// What they agreed to (or stopped) on each of their addresses.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub consents: Vec<Consent>,
+    /// The site's backend proved who they are (`Beckon.identify` with a proof); otherwise
+    /// name, email and phone are what the page claimed.
+    #[serde(default)]
+    pub verified: bool,
 }
 
 /// Consent recorded for one of a contact's channel addresses.
