@@ -573,6 +573,9 @@ fn Results(props: &ResultsProps) -> Html {
                     _ => format!("{settled} of {total}"),
                 } }</span>
             </div>
+            if let Some(note) = waiting(v) {
+                <p class="waiting muted" role="status">{ note }</p>
+            }
             <div class="actions">
                 if status == "running" || status == "scheduled" {
                     <button type="button" class="secondary" onclick={act("pause")}>{ "Pause" }</button>
@@ -615,4 +618,32 @@ fn Results(props: &ResultsProps) -> Html {
             </table>
         </section>
     }
+}
+
+/// Why nothing is going out right now, if that is so: everyone left waits for their local
+/// send time or the end of their quiet hours (`next_at` in the future).
+fn waiting(v: &serde_json::Value) -> Option<String> {
+    let next = v["next_at"].as_f64()?;
+    let now = js_sys::Date::now();
+    if next <= now + 5_000.0 {
+        return None;
+    }
+    let at = js_sys::Date::new(&next.into());
+    let day = if at.to_date_string() == js_sys::Date::new(&now.into()).to_date_string() {
+        String::new()
+    } else {
+        format!(
+            "{} ",
+            String::from(at.to_locale_date_string("en-GB", &wasm_bindgen::JsValue::UNDEFINED))
+        )
+    };
+    let when = format!("{day}{:02}:{:02}", at.get_hours(), at.get_minutes());
+    Some(match v["status"].as_str() {
+        Some("scheduled") => format!("Starts {when}."),
+        Some("running") => format!(
+            "Waiting: the next recipients are due {when} (your time), when it is their send \
+             time or their quiet hours are over."
+        ),
+        _ => return None,
+    })
 }

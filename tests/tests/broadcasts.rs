@@ -945,11 +945,22 @@ async fn a_local_time_schedule_sends_per_time_zone_and_quiet_hours_wait() {
         }
     };
     assert_eq!(quiet(now).await, vec![tokyo.clone()]);
+    // The broadcast says when the next ones are due: Berlin's end of quiet hours.
+    let b = eventually(WAIT, "Berlin next", || async {
+        let b = shop.broadcast(&id).await;
+        (b.next_at == Some(DEC_1 + 31 * HOUR)).then_some(b)
+    })
+    .await;
+    assert_eq!(b.status, "running");
     assert_eq!(
         quiet(DEC_1 + 31 * HOUR).await,
         vec![tokyo.clone(), berlin.clone()]
     );
     assert_eq!(quiet(DEC_1 + 35 * HOUR).await.len(), 4);
+    eventually(WAIT, "nobody left to wait for", || async {
+        shop.broadcast(&id).await.next_at.is_none().then_some(())
+    })
+    .await;
 
     // Paused before its time and resumed inside the quiet hours: nobody gets it before they
     // end (UTC's 08:00 the next day), though it was due at 20:30.

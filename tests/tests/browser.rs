@@ -980,6 +980,19 @@ async fn inbox_broadcast_with_a_pdf_from_compose_to_results() {
         "variables filled: {previews}"
     );
     assert!(previews.contains("price-list.pdf"), "{previews}");
+    // Quiet hours are on by default; off here, so the test does not depend on the hour it
+    // runs at (the waiting they cause is shown below, with a send time in the future).
+    let quiet = agent
+        .find(Locator::XPath(
+            "//form[contains(@class,'broadcast-form')]//label[contains(.,'Quiet hours')]/input",
+        ))
+        .await
+        .unwrap();
+    assert_eq!(
+        quiet.prop("checked").await.unwrap().as_deref(),
+        Some("true")
+    );
+    quiet.click().await.unwrap();
     browser::screenshot(&agent, "inbox-broadcast-compose").await;
     agent
         .find(Locator::Css("form.broadcast-form button[type=submit]"))
@@ -1024,8 +1037,48 @@ async fn inbox_broadcast_with_a_pdf_from_compose_to_results() {
         "{funnel}"
     );
     browser::screenshot(&agent, "inbox-broadcast-results").await;
+    assert!(
+        text_of(&agent, ".results .waiting").await.is_empty(),
+        "nothing waits once all went out"
+    );
     agent.set_window_size(375, 740).await.unwrap();
     browser::screenshot(&agent, "inbox-broadcast-results-375").await;
+    // A second one, for 3 hours from now where they are (no time zone: UTC): it runs, and the
+    // page says why nothing is going out yet.
+    let now_ms = || {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_millis() as i64
+    };
+    let later = {
+        let t = (now_ms() / 60_000 + 180) % (24 * 60);
+        format!("{:02}:{:02}", t / 60, t % 60)
+    };
+    let r = api
+        .send(
+            api.admin(
+                reqwest::Method::POST,
+                &format!("/api/v1/admin/sites/{site}/broadcasts"),
+            )
+            .json(&serde_json::json!({
+                "name": "Later today",
+                "text": "See you at the shop.",
+                "channels": ["web"],
+                "schedule": {"local_time": later}
+            })),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{:?}", r.body);
+    assert_eq!(r.body["status"], "running", "{:?}", r.body);
+    let next_at = r.body["next_at"]
+        .as_i64()
+        .expect("next_at while someone waits");
+    let ahead = next_at - now_ms();
+    assert!(
+        (2 * 3_600_000..4 * 3_600_000).contains(&ahead),
+        "due in {ahead} ms"
+    );
     agent
         .find(Locator::XPath("//button[.='← All broadcasts']"))
         .await
@@ -1035,13 +1088,49 @@ async fn inbox_broadcast_with_a_pdf_from_compose_to_results() {
         .unwrap();
     let listed = eventually(WAIT, "the broadcast in the list", || async {
         let t = text_of(&agent, ".broadcast-list").await;
-        t.contains("8 of 8 sent").then_some(t)
+        (t.contains("8 of 8 sent") && t.contains("Later today")).then_some(t)
     })
     .await;
     assert!(
         listed.contains("Price list") && listed.contains("done"),
         "{listed}"
     );
+    agent
+        .find(Locator::XPath(
+            "//ul[@class='broadcast-list']//button[.='Later today']",
+        ))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let waiting = eventually(WAIT, "the waiting note", || async {
+        let t = text_of(&agent, ".results .waiting").await;
+        (!t.is_empty()).then_some(t)
+    })
+    .await;
+    assert!(
+        waiting.starts_with("Waiting: the next recipients are due "),
+        "{waiting}"
+    );
+    browser::screenshot(&agent, "inbox-broadcast-waiting-375").await;
+    let r = api
+        .send(api.admin(
+            reqwest::Method::POST,
+            &format!(
+                "/api/v1/admin/sites/{site}/broadcasts/{}/cancel",
+                r.body["id"].as_str().unwrap()
+            ),
+        ))
+        .await;
+    assert_eq!(r.status, 200, "{:?}", r.body);
+    agent
+        .find(Locator::XPath("//button[.='← All broadcasts']"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
     browser::screenshot(&agent, "inbox-broadcast-compose-375").await;
     let documents = tg
         .sent()

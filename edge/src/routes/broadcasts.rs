@@ -380,6 +380,10 @@ async fn view(db: &worker::D1Database, row: Row) -> Result<Broadcast> {
         }
         _ => 0.0,
     };
+    let next_at = match row.status.as_str() {
+        "scheduled" | "running" | "paused" => broadcasts::next_due(db, &row.id).await?,
+        _ => None,
+    };
     Ok(Broadcast {
         id: BroadcastId::parse(&row.id)?,
         name: row.name,
@@ -388,6 +392,7 @@ async fn view(db: &worker::D1Database, row: Row) -> Result<Broadcast> {
         send_at: row.send_at,
         started_at: row.started_at,
         finished_at: row.finished_at,
+        next_at,
         input: stored.input,
         total,
         channels,

@@ -78,8 +78,9 @@ pub struct Row {
 pub async fn insert(db: &D1Database, row: &Row, recipients: &[Recipient], now: i64) -> Result<()> {
     let mut statements = vec![stmt(
         db,
-        "INSERT INTO broadcasts (id, site_key, name, spec, status, created_at, send_at, recipients)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+        "INSERT INTO broadcasts
+           (id, site_key, name, spec, status, created_at, send_at, recipients, started_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
         &[
             Arg::Str(&row.id),
             Arg::Str(&row.site_key),
@@ -89,6 +90,7 @@ pub async fn insert(db: &D1Database, row: &Row, recipients: &[Recipient], now: i
             Arg::Int(row.created_at),
             Arg::Int(row.send_at),
             Arg::Int(row.recipients),
+            Arg::OptInt(row.started_at),
         ],
     )?];
     let parameters: Vec<String> = recipients

@@ -22,6 +22,7 @@ pub(crate) enum Arg<'a> {
     Str(&'a str),
     OptStr(Option<&'a str>),
     Int(i64),
+    OptInt(Option<i64>),
 }
 
 pub(crate) fn args(values: &[Arg<'_>]) -> Vec<JsValue> {
@@ -31,7 +32,8 @@ pub(crate) fn args(values: &[Arg<'_>]) -> Vec<JsValue> {
             Arg::Str(s) => JsValue::from_str(s),
             Arg::OptStr(Some(s)) => JsValue::from_str(s),
             Arg::OptStr(None) => JsValue::NULL,
-            Arg::Int(i) => JsValue::from_f64(*i as f64),
+            Arg::Int(i) | Arg::OptInt(Some(i)) => JsValue::from_f64(*i as f64),
+            Arg::OptInt(None) => JsValue::NULL,
             Arg::Float(f) => JsValue::from_f64(*f),
         })
         .collect()

@@ -263,6 +263,10 @@ pub struct Broadcast {
     pub started_at: Option<i64>,
     #[serde(default)]
     pub finished_at: Option<i64>,
+    /// While scheduled, running or paused: when the next recipient not yet sent is due (later
+    /// than now while everyone left waits for their local time or their quiet hours to end).
+    #[serde(default)]
+    pub next_at: Option<i64>,
     pub input: BroadcastInput,
     /// Every channel together.
     pub total: Funnel,
