@@ -177,9 +177,28 @@ async fn the_widget_tells_a_flooding_visitor_and_sends_everything_in_the_end() {
     .await
     .unwrap();
     let texts: Vec<String> = (1..=40).map(|n| format!("line {n}")).collect();
-    for t in &texts {
-        browser::send_message(&c, t).await;
-    }
+    // Typed and sent as fast as a script can (WebDriver keystrokes are slow enough under
+    // load for the bucket to refill): 40 at once, over the burst of 20.
+    c.execute_async(
+        "const [texts, done] = arguments;
+         const input = document.querySelector(\"textarea[aria-label='Message']\");
+         const send = document.querySelector(\"button[aria-label='Send']\");
+         const setter = Object.getOwnPropertyDescriptor(HTMLTextAreaElement.prototype, 'value').set;
+         const tick = () => new Promise(r => setTimeout(r, 0));
+         (async () => {
+           for (const t of texts) {
+             setter.call(input, t);
+             input.dispatchEvent(new Event('input', {bubbles: true}));
+             await tick();
+             send.click();
+             await tick();
+           }
+           done(true);
+         })();",
+        vec![serde_json::json!(texts)],
+    )
+    .await
+    .unwrap();
     let notice = beckon_tests::eventually(Duration::from_secs(20), "the notice", || async {
         let seen: Vec<String> =
             serde_json::from_value(c.execute("return window.__notices", vec![]).await.ok()?)
