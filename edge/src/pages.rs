@@ -93,6 +93,7 @@ mod tests {
             allowed_origins: vec!["https://shop.example".into()],
             allow_loopback_origins: true,
             remember_visitors: false,
+            rate_tier: Default::default(),
         }
     }
 

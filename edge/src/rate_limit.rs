@@ -5,11 +5,17 @@
 //! - per conversation, a visitor's messages: a [`Bucket`] in the conversation's own object
 //!   (no I/O on the message path), answered with an `error` frame the widget retries after.
 //!
+//! A site may raise the per-address limits of its own entry points ([`check_site`]) with a
+//! [`RateTier`] in its settings: beyond the standard allowance, the rest of its tier's is
+//! counted in the tier's binding (`<BINDING>_HIGH`, `<BINDING>_HIGHEST`).
+//!
 //! `RATE_LIMITS=off` (a variable) turns both off: the test suite and the bench drive
 //! thousands of requests from one loopback address. Production never sets it.
 
 use crate::error::{Error, Result};
-use beckon_shared::proto::v1::ErrorCode;
+use crate::http::Edge;
+use beckon_shared::proto::v1::{ErrorCode, RateTier};
+use beckon_shared::SiteKey;
 use worker::{Env, Request};
 
 /// What a client address may do per minute (the bindings' `simple` settings must match).
@@ -54,6 +60,21 @@ impl Limit {
         }
     }
 
+    /// The binding that counts a tier's allowance beyond the standard one: it allows
+    /// `(multiplier - 1) × per_minute` (`None` for the standard tier).
+    /// Only a site's own entries have tiers: conversations, presence and events.
+    pub fn tier_binding(self, tier: RateTier) -> Option<String> {
+        if !matches!(self, Limit::Conversations | Limit::Presence | Limit::Events) {
+            return None;
+        }
+        let suffix = match tier {
+            RateTier::Standard => return None,
+            RateTier::High => "HIGH",
+            RateTier::Highest => "HIGHEST",
+        };
+        Some(format!("{}_{suffix}", self.binding()))
+    }
+
     fn what(self) -> &'static str {
         match self {
             Limit::Conversations => "conversations started",
@@ -92,19 +113,49 @@ pub async fn check(env: &Env, req: &Request, limit: Limit) -> Result<()> {
     check_key(env, limit, &client_address(req)).await
 }
 
-async fn check_key(env: &Env, limit: Limit, key: &str) -> Result<()> {
-    if !enabled(env) {
+/// Like [`check`], on one of `site`'s public entry points: beyond the standard allowance, a
+/// site with a higher [`RateTier`] has the rest of its tier's counted in the tier's binding,
+/// per site and address.
+/// The site is looked up (from the isolate's cache) only when the standard allowance is spent.
+pub async fn check_site(edge: &Edge, req: &Request, limit: Limit, site: &SiteKey) -> Result<()> {
+    let address = client_address(req);
+    let Err(refusal) = check_key(&edge.env, limit, &address).await else {
         return Ok(());
+    };
+    if refusal.error_code() != ErrorCode::RateLimited {
+        return Err(refusal);
     }
-    let outcome = env
-        .rate_limiter(limit.binding())?
-        .limit(format!("{}:{key}", limit.binding()))
-        .await?;
-    if outcome.success {
+    let tier = crate::site_cache::get(&edge.db()?, site, edge.now)
+        .await?
+        .map_or(RateTier::Standard, |b| b.settings.rate_tier);
+    let Some(binding) = limit.tier_binding(tier) else {
+        return Err(refusal);
+    };
+    if counted(&edge.env, &binding, &format!("{site}:{address}")).await? {
+        Ok(())
+    } else {
+        Err(refused(
+            limit.what(),
+            limit.per_minute() * tier.multiplier(),
+        ))
+    }
+}
+
+async fn check_key(env: &Env, limit: Limit, key: &str) -> Result<()> {
+    if !enabled(env) || counted(env, limit.binding(), key).await? {
         Ok(())
     } else {
         Err(refused(limit.what(), limit.per_minute()))
     }
+}
+
+/// Counts one for `key` in `binding`: whether it was within the binding's limit.
+async fn counted(env: &Env, binding: &str, key: &str) -> Result<bool> {
+    let outcome = env
+        .rate_limiter(binding)?
+        .limit(format!("{binding}:{key}"))
+        .await?;
+    Ok(outcome.success)
 }
 
 /// The refusal: what was limited and how many are allowed per minute.
@@ -184,5 +235,70 @@ mod tests {
         );
         assert_eq!(e.error_code(), ErrorCode::RateLimited);
         assert!(e.body().error.message.contains("at most 20 a minute"));
+    }
+
+    /// `wrangler.toml`'s `[[ratelimits]]` allow what [`Limit::per_minute`] and the tiers say.
+    #[test]
+    fn the_bindings_match_the_constants() {
+        let config = include_str!("../../wrangler.toml");
+        let bindings: std::collections::HashMap<&str, u32> = config
+            .split("[[ratelimits]]")
+            .skip(1)
+            .map(|block| {
+                let field = |name: &str| {
+                    block
+                        .lines()
+                        .find_map(|l| l.trim().strip_prefix(name))
+                        .unwrap()
+                        .trim()
+                };
+                let name = field("name = ").trim_matches('"');
+                let simple = field("simple = ");
+                assert!(simple.ends_with("period = 60 }"), "{name}: {simple}");
+                let limit = simple
+                    .strip_prefix("{ limit = ")
+                    .and_then(|s| s.split(',').next())
+                    .unwrap()
+                    .parse()
+                    .unwrap();
+                (name, limit)
+            })
+            .collect();
+        let all = [
+            Limit::Conversations,
+            Limit::Presence,
+            Limit::Events,
+            Limit::Uploads,
+            Limit::AdminFailures,
+            Limit::Tickets,
+        ];
+        let mut expected = 0;
+        for limit in all {
+            assert_eq!(bindings[limit.binding()], limit.per_minute(), "{limit:?}");
+            expected += 1;
+            for tier in [RateTier::High, RateTier::Highest] {
+                if let Some(b) = limit.tier_binding(tier) {
+                    let n = bindings.get(b.as_str()).copied();
+                    assert_eq!(n, Some(limit.per_minute() * (tier.multiplier() - 1)), "{b}");
+                    expected += 1;
+                }
+            }
+        }
+        assert_eq!(bindings.len(), expected, "a binding without a Limit");
+        assert_eq!(PERIOD_SECS, 60);
+    }
+
+    #[test]
+    fn tiers_have_their_own_bindings() {
+        assert_eq!(Limit::Presence.tier_binding(RateTier::Standard), None);
+        assert_eq!(Limit::Uploads.tier_binding(RateTier::Highest), None);
+        assert_eq!(
+            Limit::Conversations.tier_binding(RateTier::High).as_deref(),
+            Some("LIMIT_CONVERSATIONS_HIGH")
+        );
+        assert_eq!(
+            Limit::Events.tier_binding(RateTier::Highest).as_deref(),
+            Some("LIMIT_EVENTS_HIGHEST")
+        );
     }
 }

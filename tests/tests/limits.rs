@@ -57,6 +57,64 @@ async fn a_loop_of_conversation_starts_is_cut_with_retry_after() {
 }
 
 #[tokio::test]
+async fn a_site_with_a_higher_rate_tier_lets_one_address_start_more() {
+    // Its own edge: a fresh count for this address.
+    let own = Edge::start_limited();
+    let api = Api::new(&own.url);
+    let site = unique("lim-tier");
+    api.create_site(&site).await;
+    let patch = |body: serde_json::Value| {
+        let api = &api;
+        let site = &site;
+        async move {
+            api.send(
+                api.admin(
+                    reqwest::Method::PATCH,
+                    &format!("/api/v1/admin/sites/{site}"),
+                )
+                .json(&body),
+            )
+            .await
+        }
+    };
+    let r = patch(serde_json::json!({"rate_tier": "huge"})).await;
+    assert_eq!(r.status, 400, "{:?}", r.body);
+    let r = patch(serde_json::json!({"rate_tier": "high"})).await;
+    assert_eq!(
+        (r.status, &r.body["rate_tier"]),
+        (200, &serde_json::json!("high"))
+    );
+    let (mut started, mut refused, mut message) = (0, 0, String::new());
+    for _ in 0..250 {
+        let r = api
+            .http
+            .post(format!("{}/api/v1/sites/{site}/conversations", api.base))
+            .json(&serde_json::json!({"page_url": "https://shop.example/"}))
+            .send()
+            .await
+            .unwrap();
+        match r.status().as_u16() {
+            201 => started += 1,
+            429 => {
+                refused += 1;
+                assert_eq!(r.headers()["retry-after"], "60");
+                let body: serde_json::Value = r.json().await.unwrap();
+                message = body["error"]["message"].as_str().unwrap().to_owned();
+            }
+            other => panic!("unexpected status {other}"),
+        }
+    }
+    println!(
+        "250 starts from one address on a high-tier site: {started} started, {refused} refused \
+         ({message:?})"
+    );
+    // 5 × 20 a minute (twice that if the loop crossed a window's edge).
+    assert!((100..=200).contains(&started), "{started} started");
+    assert!(refused >= 50, "{refused} refused");
+    assert!(message.contains("at most 100 a minute"), "{message}");
+}
+
+#[tokio::test]
 async fn a_flooding_visitor_is_slowed_and_loses_nothing() {
     let api = Api::new(&edge().url);
     let site = unique("lim-flood");

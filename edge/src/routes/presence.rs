@@ -16,7 +16,7 @@ use worker::{Request, Response};
 
 /// `GET /api/v1/sites/{site}/presence` (WebSocket): a visitor's chat app says where it is.
 pub async fn visitor_socket(req: Request, edge: &Edge, site: &SiteKey) -> Result<Response> {
-    crate::rate_limit::check(&edge.env, &req, crate::rate_limit::Limit::Presence).await?;
+    crate::rate_limit::check_site(edge, &req, crate::rate_limit::Limit::Presence, site).await?;
     let settings = sites::require(&edge.db()?, site).await?;
     http::check_origin(&req, edge, &settings)?;
     if !req

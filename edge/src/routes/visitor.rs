@@ -55,7 +55,7 @@ fn bearer_token(req: &Request) -> Result<Option<String>> {
 
 /// `POST /api/v1/sites/{site}/conversations`.
 pub async fn start_conversation(mut req: Request, edge: &Edge, key: &SiteKey) -> Result<Response> {
-    rate_limit::check(&edge.env, &req, Limit::Conversations).await?;
+    rate_limit::check_site(edge, &req, Limit::Conversations, key).await?;
     let db = edge.db()?;
     let site = sites::require(&db, key).await?;
     http::check_origin(&req, edge, &site)?;
@@ -211,7 +211,7 @@ pub async fn messages(req: &Request, edge: &Edge, id: &ConversationId) -> Result
 /// `POST /api/v1/sites/{site}/events`: a teaser was shown, opened or dismissed. Counted per
 /// rule and day; nothing identifies the visitor.
 pub async fn teaser_event(mut req: Request, edge: &Edge, key: &SiteKey) -> Result<Response> {
-    rate_limit::check(&edge.env, &req, Limit::Events).await?;
+    rate_limit::check_site(edge, &req, Limit::Events, key).await?;
     let db = edge.db()?;
     let site = site_cache::get(&db, key, edge.now)
         .await?
@@ -281,7 +281,7 @@ pub async fn goal_event(mut req: Request, edge: &Edge, id: &ConversationId) -> R
 /// The visitor a request to one of `key`'s visitor routes comes from (its token, of this
 /// site), within the per-address event limit.
 async fn site_visitor(req: &Request, edge: &Edge, key: &SiteKey) -> Result<auth::VisitorClaims> {
-    rate_limit::check(&edge.env, req, Limit::Events).await?;
+    rate_limit::check_site(edge, req, Limit::Events, key).await?;
     let token = bearer_token(req)?.ok_or_else(|| Error::code(ErrorCode::Unauthorized))?;
     let (claims, _) = visitor_from_token(req, edge, &token).await?;
     if claims.site != *key {
@@ -300,7 +300,7 @@ async fn site_visitor(req: &Request, edge: &Edge, key: &SiteKey) -> Result<auth:
 /// conversation back. A site may accept proven identities only (403 otherwise); a forged or
 /// expired proof is 401.
 pub async fn identify(mut req: Request, edge: &Edge, key: &SiteKey) -> Result<Response> {
-    rate_limit::check(&edge.env, &req, Limit::Events).await?;
+    rate_limit::check_site(edge, &req, Limit::Events, key).await?;
     let db = edge.db()?;
     let site = sites::require(&db, key).await?;
     http::check_origin(&req, edge, &site)?;

@@ -2,7 +2,7 @@
 
 use super::{stmt, Arg};
 use crate::error::{Error, Result};
-use beckon_shared::proto::v1::{ErrorCode, LauncherPosition, SiteSettings};
+use beckon_shared::proto::v1::{ErrorCode, LauncherPosition, RateTier, SiteSettings};
 use beckon_shared::SiteKey;
 use serde::Deserialize;
 use worker::D1Database;
@@ -17,6 +17,7 @@ struct Row {
     allowed_origins: String,
     allow_loopback: i64,
     remember_visitors: i64,
+    rate_tier: String,
 }
 
 impl Row {
@@ -35,12 +36,25 @@ impl Row {
                 .map_err(Error::internal)?,
             allow_loopback_origins: self.allow_loopback != 0,
             remember_visitors: self.remember_visitors != 0,
+            rate_tier: match self.rate_tier.as_str() {
+                "high" => RateTier::High,
+                "highest" => RateTier::Highest,
+                _ => RateTier::Standard,
+            },
         })
     }
 }
 
-const COLUMNS: &str =
-    "key, name, greeting, accent, position, allowed_origins, allow_loopback, remember_visitors";
+const COLUMNS: &str = "key, name, greeting, accent, position, allowed_origins, allow_loopback, \
+                       remember_visitors, rate_tier";
+
+fn rate_tier(t: RateTier) -> &'static str {
+    match t {
+        RateTier::Standard => "standard",
+        RateTier::High => "high",
+        RateTier::Highest => "highest",
+    }
+}
 
 fn position(p: LauncherPosition) -> &'static str {
     match p {
@@ -77,8 +91,8 @@ pub async fn list(db: &D1Database) -> Result<Vec<SiteSettings>> {
 }
 
 /// Inserts a new site; `conflict` if the key is taken.
-/// The bind values of a site row, in `COLUMNS` order (`?1`…`?8`).
-fn values<'a>(s: &'a SiteSettings, origins: &'a str) -> [Arg<'a>; 8] {
+/// The bind values of a site row, in `COLUMNS` order (`?1`…`?9`).
+fn values<'a>(s: &'a SiteSettings, origins: &'a str) -> [Arg<'a>; 9] {
     [
         Arg::Str(s.key.as_str()),
         Arg::Str(&s.name),
@@ -88,6 +102,7 @@ fn values<'a>(s: &'a SiteSettings, origins: &'a str) -> [Arg<'a>; 8] {
         Arg::Str(origins),
         Arg::Int(i64::from(s.allow_loopback_origins)),
         Arg::Int(i64::from(s.remember_visitors)),
+        Arg::Str(rate_tier(s.rate_tier)),
     ]
 }
 
@@ -97,7 +112,7 @@ pub async fn insert(db: &D1Database, s: &SiteSettings, now: i64) -> Result<()> {
     let mut args = values(s, &origins).to_vec();
     args.push(Arg::Int(now));
     let sql = format!(
-        "INSERT INTO sites ({COLUMNS}, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"
+        "INSERT INTO sites ({COLUMNS}, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"
     );
     match stmt(db, &sql, &args)?.run().await {
         Ok(_) => Ok(()),
@@ -112,7 +127,7 @@ pub async fn insert(db: &D1Database, s: &SiteSettings, now: i64) -> Result<()> {
 pub async fn update(db: &D1Database, s: &SiteSettings) -> Result<()> {
     let origins = serde_json::to_string(&s.allowed_origins).map_err(Error::internal)?;
     let sql = "UPDATE sites SET name = ?2, greeting = ?3, accent = ?4, position = ?5, allowed_origins = ?6,
-               allow_loopback = ?7, remember_visitors = ?8 WHERE key = ?1";
+               allow_loopback = ?7, remember_visitors = ?8, rate_tier = ?9 WHERE key = ?1";
     stmt(db, sql, &values(s, &origins))?.run().await?;
     Ok(())
 }

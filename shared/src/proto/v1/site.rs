@@ -73,6 +73,36 @@ pub struct SiteSettings {
     /// visitor's browser, on the host page). Off by default: see README, "Privacy".
     #[serde(default)]
     pub remember_visitors: bool,
+    /// How much traffic one client address may bring to this site's public entry points
+    /// (conversations started, presence connections, teaser events and identify calls).
+    #[serde(default)]
+    pub rate_tier: RateTier,
+}
+
+/// A site's allowance per client address (see `edge/src/rate_limit.rs`). `standard` suits a
+/// site whose visitors each have their own address; a business whose visitors share one
+/// (an office, a campus, a carrier's NAT) chooses a higher tier.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RateTier {
+    /// The limits as documented (for instance 20 conversations a minute per address).
+    #[default]
+    Standard,
+    /// Five times the standard limits.
+    High,
+    /// Twenty-five times the standard limits.
+    Highest,
+}
+
+impl RateTier {
+    /// How many times the standard limit this tier allows.
+    pub fn multiplier(self) -> u32 {
+        match self {
+            RateTier::Standard => 1,
+            RateTier::High => 5,
+            RateTier::Highest => 25,
+        }
+    }
 }
 
 impl SiteSettings {
@@ -141,6 +171,7 @@ pub struct SiteSettingsPatch {
     pub allowed_origins: Option<Vec<String>>,
     pub allow_loopback_origins: Option<bool>,
     pub remember_visitors: Option<bool>,
+    pub rate_tier: Option<RateTier>,
 }
 
 impl SiteSettingsPatch {
@@ -165,6 +196,9 @@ impl SiteSettingsPatch {
         }
         if let Some(v) = self.remember_visitors {
             s.remember_visitors = v;
+        }
+        if let Some(v) = self.rate_tier {
+            s.rate_tier = v;
         }
         s.validated()
     }
@@ -244,6 +278,7 @@ mod tests {
             ],
             allow_loopback_origins: false,
             remember_visitors: false,
+            rate_tier: Default::default(),
         }
     }
 
