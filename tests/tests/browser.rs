@@ -1104,11 +1104,7 @@ async fn inbox_broadcast_with_a_pdf_from_compose_to_results() {
         .click()
         .await
         .unwrap();
-    let waiting = eventually(WAIT, "the waiting note", || async {
-        let t = text_of(&agent, ".results .waiting").await;
-        (!t.is_empty()).then_some(t)
-    })
-    .await;
+    let waiting = text_shown(&agent, ".results .waiting", "the waiting note").await;
     assert!(
         waiting.starts_with("Waiting: the next recipients are due "),
         "{waiting}"
@@ -1140,6 +1136,15 @@ async fn inbox_broadcast_with_a_pdf_from_compose_to_results() {
     assert_eq!(documents, 5);
     assert_clean_console(&agent, "inbox broadcasts").await;
     agent.close().await.unwrap();
+}
+
+/// The text of `css` once it shows some (within [`WAIT`]).
+async fn text_shown(c: &Client, css: &str, what: &str) -> String {
+    eventually(WAIT, what, || async {
+        let t = text_of(c, css).await;
+        (!t.is_empty()).then_some(t)
+    })
+    .await
 }
 
 /// Text of every element matching `css`, in order.
@@ -1293,11 +1298,7 @@ async fn audiences_contacts_search_and_a_visitor_answers_a_broadcast_button() {
             Some("noopener noreferrer")
         )
     );
-    let announce = eventually(WAIT, "the mute control", || async {
-        let t = text_of(&visitor, ".announce").await;
-        (!t.is_empty()).then_some(t)
-    })
-    .await;
+    let announce = text_shown(&visitor, ".announce", "the mute control").await;
     assert!(
         announce.starts_with("You get our announcements here."),
         "{announce}"

@@ -24,36 +24,63 @@ async fn a_loop_of_conversation_starts_is_cut_with_retry_after() {
     let api = Api::new(&own.url);
     let site = unique("lim-start");
     api.create_site(&site).await;
-    let (mut started, mut refused) = (0, 0);
-    let mut retry_after = BTreeSet::new();
-    for _ in 0..200 {
-        let r = api
-            .http
-            .post(format!("{}/api/v1/sites/{site}/conversations", api.base))
-            .json(&serde_json::json!({"page_url": "https://shop.example/"}))
-            .send()
-            .await
-            .unwrap();
-        match r.status().as_u16() {
-            201 => started += 1,
-            429 => {
-                refused += 1;
-                retry_after.insert(r.headers()["retry-after"].to_str().unwrap().to_owned());
-                let body: serde_json::Value = r.json().await.unwrap();
-                assert_eq!(body["error"]["code"], "rate_limited");
-                assert!(body["error"]["message"]
-                    .as_str()
-                    .unwrap()
-                    .contains("at most 20 a minute"));
-            }
-            other => panic!("unexpected status {other}"),
-        }
-    }
-    println!("200 starts from one address: {started} started, {refused} refused (429)");
+    let starts = Starts::run(&api, &site, 200).await;
+    println!(
+        "200 starts from one address: {} started, {} refused (429)",
+        starts.started, starts.refused
+    );
     // The window is aligned to the minute: a loop that straddles it gets a second allowance.
-    assert!((20..=40).contains(&started), "{started} started");
-    assert!(refused >= 160, "{refused} refused");
-    assert_eq!(retry_after, BTreeSet::from(["60".to_owned()]));
+    assert!((20..=40).contains(&starts.started), "{starts:?}");
+    assert!(starts.refused >= 160, "{starts:?}");
+    assert_eq!(
+        starts.messages,
+        BTreeSet::from([
+            "Too many conversations started from this address (at most 20 a minute); try again \
+             shortly."
+                .to_owned()
+        ])
+    );
+}
+
+/// What `n` conversation starts in a row from one address came to.
+#[derive(Debug)]
+struct Starts {
+    started: usize,
+    refused: usize,
+    /// The refusals' messages (each refusal was `rate_limited` with `Retry-After: 60`).
+    messages: BTreeSet<String>,
+}
+
+impl Starts {
+    async fn run(api: &Api, site: &str, n: usize) -> Starts {
+        let mut out = Starts {
+            started: 0,
+            refused: 0,
+            messages: BTreeSet::new(),
+        };
+        for _ in 0..n {
+            let r = api
+                .http
+                .post(format!("{}/api/v1/sites/{site}/conversations", api.base))
+                .json(&serde_json::json!({"page_url": "https://shop.example/"}))
+                .send()
+                .await
+                .unwrap();
+            match r.status().as_u16() {
+                201 => out.started += 1,
+                429 => {
+                    out.refused += 1;
+                    assert_eq!(r.headers()["retry-after"], "60");
+                    let body: serde_json::Value = r.json().await.unwrap();
+                    assert_eq!(body["error"]["code"], "rate_limited");
+                    out.messages
+                        .insert(body["error"]["message"].as_str().unwrap().to_owned());
+                }
+                other => panic!("unexpected status {other}"),
+            }
+        }
+        out
+    }
 }
 
 #[tokio::test]
@@ -84,34 +111,22 @@ async fn a_site_with_a_higher_rate_tier_lets_one_address_start_more() {
         (r.status, &r.body["rate_tier"]),
         (200, &serde_json::json!("high"))
     );
-    let (mut started, mut refused, mut message) = (0, 0, String::new());
-    for _ in 0..250 {
-        let r = api
-            .http
-            .post(format!("{}/api/v1/sites/{site}/conversations", api.base))
-            .json(&serde_json::json!({"page_url": "https://shop.example/"}))
-            .send()
-            .await
-            .unwrap();
-        match r.status().as_u16() {
-            201 => started += 1,
-            429 => {
-                refused += 1;
-                assert_eq!(r.headers()["retry-after"], "60");
-                let body: serde_json::Value = r.json().await.unwrap();
-                message = body["error"]["message"].as_str().unwrap().to_owned();
-            }
-            other => panic!("unexpected status {other}"),
-        }
-    }
+    let starts = Starts::run(&api, &site, 250).await;
     println!(
-        "250 starts from one address on a high-tier site: {started} started, {refused} refused \
-         ({message:?})"
+        "250 starts from one address on a high-tier site: {} started, {} refused ({:?})",
+        starts.started, starts.refused, starts.messages
     );
     // 5 × 20 a minute (twice that if the loop crossed a window's edge).
-    assert!((100..=200).contains(&started), "{started} started");
-    assert!(refused >= 50, "{refused} refused");
-    assert!(message.contains("at most 100 a minute"), "{message}");
+    assert!((100..=200).contains(&starts.started), "{starts:?}");
+    assert!(starts.refused >= 50, "{starts:?}");
+    assert_eq!(
+        starts.messages,
+        BTreeSet::from([
+            "Too many conversations started from this address (at most 100 a minute); try \
+             again shortly."
+                .to_owned()
+        ])
+    );
 }
 
 #[tokio::test]
