@@ -53,26 +53,30 @@ pub fn token_keys(env: &Env) -> Result<crate::auth::TokenKeys> {
         .map(|s| s.to_string())
         .or_else(|_| env.var("VISITOR_TOKEN_KEYS").map(|v| v.to_string()))
         .ok();
-    let fallback = secret(env, "TOKEN_SECRET")?;
-    if fallback.len() < crate::auth::MIN_SECRET_CHARS {
-        return Err(Error::internal(format!(
-            "TOKEN_SECRET must be at least {} characters",
-            crate::auth::MIN_SECRET_CHARS
-        )));
-    }
+    let fallback = credential_secret(env, "TOKEN_SECRET")?;
     crate::auth::TokenKeys::parse(list.as_deref(), &fallback).map_err(Error::internal)
 }
 
 /// A configured secret (or plain var, as `wrangler dev --var` provides) that must be set.
 pub fn secret(env: &Env, name: &str) -> Result<Vec<u8>> {
+    secret_of_at_least(env, name, 16)
+}
+
+/// A secret that signs or is a credential (`TOKEN_SECRET`, `ADMIN_API_KEY`): at least
+/// [`crate::auth::MIN_SECRET_CHARS`] characters.
+pub fn credential_secret(env: &Env, name: &str) -> Result<Vec<u8>> {
+    secret_of_at_least(env, name, crate::auth::MIN_SECRET_CHARS)
+}
+
+fn secret_of_at_least(env: &Env, name: &str, min: usize) -> Result<Vec<u8>> {
     let value = env
         .secret(name)
         .map(|s| s.to_string())
         .or_else(|_| env.var(name).map(|v| v.to_string()))
         .map_err(|_| Error::internal(format!("{name} is not configured")))?;
-    if value.len() < 16 {
+    if value.len() < min {
         return Err(Error::internal(format!(
-            "{name} must be at least 16 characters"
+            "{name} must be at least {min} characters"
         )));
     }
     Ok(value.into_bytes())
