@@ -125,9 +125,15 @@ pub async fn check_site(edge: &Edge, req: &Request, limit: Limit, site: &SiteKey
     if refusal.error_code() != ErrorCode::RateLimited {
         return Err(refusal);
     }
-    let tier = crate::site_cache::get(&edge.db()?, site, edge.now)
-        .await?
-        .map_or(RateTier::Standard, |b| b.settings.rate_tier);
+    // Unknown sites are cached too; a failed lookup keeps the refusal.
+    let tier = match edge.db() {
+        Ok(db) => crate::site_cache::get(&db, site, edge.now)
+            .await
+            .ok()
+            .flatten()
+            .map_or(RateTier::Standard, |b| b.settings.rate_tier),
+        Err(_) => RateTier::Standard,
+    };
     let Some(binding) = limit.tier_binding(tier) else {
         return Err(refusal);
     };

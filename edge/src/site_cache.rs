@@ -23,8 +23,15 @@ pub struct SiteBundle {
     pub config: SiteConfig,
 }
 
+/// At most this many sites (known or not) per isolate; beyond it the expired go first.
+const MAX_ENTRIES: usize = 10_000;
+
+/// Expiry and bundle; `None`: no such site, so a flood of made-up keys costs one D1 read per
+/// key and TTL.
+type Entry = (i64, Option<Rc<SiteBundle>>);
+
 thread_local! {
-    static CACHE: RefCell<HashMap<String, (i64, Rc<SiteBundle>)>> = RefCell::new(HashMap::new());
+    static CACHE: RefCell<HashMap<String, Entry>> = RefCell::new(HashMap::new());
 }
 
 /// The site's bundle, from the cache or D1; `None` for an unknown site.
@@ -35,10 +42,11 @@ pub async fn get(db: &D1Database, key: &SiteKey, now: i64) -> Result<Option<Rc<S
             .filter(|(exp, _)| *exp > now)
             .map(|(_, b)| b.clone())
     });
-    if hit.is_some() {
+    if let Some(hit) = hit {
         return Ok(hit);
     }
     let Some(settings) = sites::get(db, key).await? else {
+        remember(key, now, None);
         return Ok(None);
     };
     let rules: Vec<Rule> = rules::list(db, key)
@@ -53,14 +61,24 @@ pub async fn get(db: &D1Database, key: &SiteKey, now: i64) -> Result<Option<Rc<S
         rules,
         config,
     });
-    CACHE.with(|c| {
-        c.borrow_mut()
-            .insert(key.to_string(), (now + TTL_MS, bundle.clone()))
-    });
+    remember(key, now, Some(bundle.clone()));
     Ok(Some(bundle))
 }
 
-/// Forgets the site after a change.
+fn remember(key: &SiteKey, now: i64, bundle: Option<Rc<SiteBundle>>) {
+    CACHE.with(|c| {
+        let mut c = c.borrow_mut();
+        if c.len() >= MAX_ENTRIES {
+            c.retain(|_, (exp, _)| *exp > now);
+            if c.len() >= MAX_ENTRIES {
+                c.clear();
+            }
+        }
+        c.insert(key.to_string(), (now + TTL_MS, bundle));
+    });
+}
+
+/// Forgets the site after a change (or its creation).
 pub fn invalidate(key: &SiteKey) {
     CACHE.with(|c| c.borrow_mut().remove(key.as_str()));
 }

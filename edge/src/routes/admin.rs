@@ -127,6 +127,7 @@ pub async fn create_site(mut req: Request, edge: &Edge, admin: &Admin) -> Result
     let settings: SiteSettings = http::read_json(&mut req).await?;
     let settings = settings.validated()?;
     sites::insert(&edge.db()?, &settings, edge.now).await?;
+    crate::site_cache::invalidate(&settings.key);
     http::json(201, &settings)
 }
 
@@ -134,10 +135,24 @@ pub async fn get_site(edge: &Edge, key: &SiteKey) -> Result<Response> {
     http::json(200, &sites::require(&edge.db()?, key).await?)
 }
 
-pub async fn update_site(mut req: Request, edge: &Edge, key: &SiteKey) -> Result<Response> {
+/// `PATCH /api/v1/admin/sites/{site}`: an owner of the site; its `rate_tier` (what it costs
+/// the operator) only an owner of every site changes.
+pub async fn update_site(
+    mut req: Request,
+    edge: &Edge,
+    admin: &Admin,
+    key: &SiteKey,
+) -> Result<Response> {
     let patch: SiteSettingsPatch = http::read_json(&mut req).await?;
     let db = edge.db()?;
-    let updated = patch.apply(sites::require(&db, key).await?)?;
+    let current = sites::require(&db, key).await?;
+    if patch.rate_tier.is_some_and(|t| t != current.rate_tier) && admin.sites != KeySites::All {
+        return Err(Error::new(
+            ErrorCode::Forbidden,
+            "only an owner key for every site may change a site's rate_tier",
+        ));
+    }
+    let updated = patch.apply(current)?;
     sites::update(&db, &updated).await?;
     crate::site_cache::invalidate(key);
     http::json(200, &updated)

@@ -632,7 +632,7 @@ async fn run_admin(
         Route::AdminListSites => admin::list_sites(edge, admin).await,
         Route::AdminCreateSite => admin::create_site(req, edge, admin).await,
         Route::AdminGetSite(site) => admin::get_site(edge, &site).await,
-        Route::AdminUpdateSite(site) => admin::update_site(req, edge, &site).await,
+        Route::AdminUpdateSite(site) => admin::update_site(req, edge, admin, &site).await,
         Route::AdminSiteIdentity(site) => admin::site_identity(req, edge, &site).await,
         Route::AdminListConversations => admin::list_conversations(&req, edge, admin).await,
         Route::AdminGetConversation(id) => admin::get_conversation(edge, admin, &id).await,

@@ -243,8 +243,12 @@ pub async fn teaser_event(mut req: Request, edge: &Edge, key: &SiteKey) -> Resul
 /// `POST /api/v1/conversations/{id}/events` (visitor token): `Beckon.track(name, {value})`
 /// after a conversation — a goal, credited to the rule that started it (if one did).
 pub async fn goal_event(mut req: Request, edge: &Edge, id: &ConversationId) -> Result<Response> {
-    rate_limit::check(&edge.env, &req, Limit::Events).await?;
     let token = bearer_token(&req)?.ok_or_else(|| Error::code(ErrorCode::Unauthorized))?;
+    // The site's tier applies: its key from the token's signature alone (no I/O).
+    match auth::verify_visitor_token(&edge.token_keys()?, &token, edge.now) {
+        Ok(claims) => rate_limit::check_site(edge, &req, Limit::Events, &claims.site).await?,
+        Err(_) => rate_limit::check(&edge.env, &req, Limit::Events).await?,
+    }
     let (claims, principal) = visitor_from_token(&req, edge, &token).await?;
     let goal: GoalEvent = http::read_json(&mut req).await?;
     let goal = goal.validated()?;
