@@ -121,13 +121,10 @@ pub async fn list(db: &D1Database) -> Result<Vec<AdminKeyInfo>> {
 }
 
 pub async fn delete(db: &D1Database, id: &str) -> Result<()> {
-    let changes = stmt(db, "DELETE FROM admin_keys WHERE id = ?1", &[Arg::Str(id)])?
+    let result = stmt(db, "DELETE FROM admin_keys WHERE id = ?1", &[Arg::Str(id)])?
         .run()
-        .await?
-        .meta()?
-        .and_then(|m| m.changes)
-        .unwrap_or(0);
-    if changes == 0 {
+        .await?;
+    if !super::changed_any(&result)? {
         return Err(Error::new(
             ErrorCode::NotFound,
             format!("no admin key {id}"),

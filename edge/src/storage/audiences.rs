@@ -110,7 +110,7 @@ pub async fn update(
     .run()
     .await
     .map_err(|e| taken(e, name))?;
-    Ok(r.meta()?.and_then(|m| m.changes).unwrap_or(0) > 0)
+    super::changed_any(&r)
 }
 
 /// Whether it existed.
@@ -122,5 +122,5 @@ pub async fn delete(db: &D1Database, site: &SiteKey, id: &AudienceId) -> Result<
     )?
     .run()
     .await?;
-    Ok(r.meta()?.and_then(|m| m.changes).unwrap_or(0) > 0)
+    super::changed_any(&r)
 }

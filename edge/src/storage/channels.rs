@@ -166,17 +166,14 @@ pub async fn put(
 }
 
 pub async fn delete(db: &D1Database, site: &SiteKey, kind: ChannelKind) -> Result<bool> {
-    let changes = stmt(
+    let result = stmt(
         db,
         "DELETE FROM channels WHERE site_key = ?1 AND kind = ?2",
         &[Arg::Str(site.as_str()), Arg::Str(kind.as_str())],
     )?
     .run()
-    .await?
-    .meta()?
-    .and_then(|m| m.changes)
-    .unwrap_or(0);
-    Ok(changes > 0)
+    .await?;
+    super::changed_any(&result)
 }
 
 /// Records the channel's health after a relay attempt (only writes when it changes).

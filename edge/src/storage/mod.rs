@@ -39,6 +39,11 @@ pub(crate) fn args(values: &[Arg<'_>]) -> Vec<JsValue> {
         .collect()
 }
 
+/// Whether a statement's run changed any row.
+pub(crate) fn changed_any(result: &worker::D1Result) -> Result<bool> {
+    Ok(result.meta()?.and_then(|m| m.changes).unwrap_or(0) > 0)
+}
+
 /// Prepares and binds a statement.
 pub(crate) fn stmt(
     db: &worker::D1Database,

@@ -66,7 +66,7 @@ pub async fn insert(db: &D1Database, site: &SiteKey, rule: &Rule, now: i64) -> R
 /// Replaces an existing rule; `not_found` if there is none.
 pub async fn update(db: &D1Database, site: &SiteKey, rule: &Rule, now: i64) -> Result<()> {
     let definition = serde_json::to_string(rule).map_err(Error::internal)?;
-    let changes = stmt(
+    let result = stmt(
         db,
         "UPDATE rules SET definition = ?3, updated_at = ?4 WHERE site_key = ?1 AND id = ?2",
         &[
@@ -77,11 +77,8 @@ pub async fn update(db: &D1Database, site: &SiteKey, rule: &Rule, now: i64) -> R
         ],
     )?
     .run()
-    .await?
-    .meta()?
-    .and_then(|m| m.changes)
-    .unwrap_or(0);
-    if changes == 0 {
+    .await?;
+    if !super::changed_any(&result)? {
         return Err(Error::new(
             ErrorCode::NotFound,
             format!("no rule {}", rule.id),
@@ -91,17 +88,14 @@ pub async fn update(db: &D1Database, site: &SiteKey, rule: &Rule, now: i64) -> R
 }
 
 pub async fn delete(db: &D1Database, site: &SiteKey, id: &RuleId) -> Result<()> {
-    let changes = stmt(
+    let result = stmt(
         db,
         "DELETE FROM rules WHERE site_key = ?1 AND id = ?2",
         &[Arg::Str(site.as_str()), Arg::Str(id.as_str())],
     )?
     .run()
-    .await?
-    .meta()?
-    .and_then(|m| m.changes)
-    .unwrap_or(0);
-    if changes == 0 {
+    .await?;
+    if !super::changed_any(&result)? {
         return Err(Error::new(ErrorCode::NotFound, format!("no rule {id}")));
     }
     Ok(())
@@ -208,14 +202,10 @@ pub(crate) fn goal_claim(
 
 /// Whether a batch's last statement changed a row (the counter its claim guarded).
 pub(crate) fn last_changed(results: &[worker::D1Result]) -> Result<bool> {
-    let changed = results
-        .last()
-        .map(|r| r.meta())
-        .transpose()?
-        .flatten()
-        .and_then(|m| m.changes)
-        .unwrap_or(0);
-    Ok(changed > 0)
+    match results.last() {
+        Some(r) => super::changed_any(r),
+        None => Ok(false),
+    }
 }
 
 /// Records a goal (and its value) credited to `rule`.

@@ -414,7 +414,7 @@ pub async fn set_verified(
     id: &VisitorId,
     user: &str,
 ) -> Result<bool> {
-    let changes = stmt(
+    let result = stmt(
         db,
         "UPDATE visitors SET external_id = ?3 WHERE id = ?1 AND site_key = ?2
            AND external_id IS NULL
@@ -426,9 +426,6 @@ pub async fn set_verified(
         ],
     )?
     .run()
-    .await?
-    .meta()?
-    .and_then(|m| m.changes)
-    .unwrap_or(0);
-    Ok(changes > 0)
+    .await?;
+    super::changed_any(&result)
 }
