@@ -799,12 +799,16 @@ impl Session {
         );
         let changed = {
             let mut i = self.inner.borrow_mut();
+            // A notice is a change of its own: a rate-limit error leaves the transcript as it
+            // was, and may be the last frame of a burst (nothing else would show it).
+            let mut noticed = false;
             if let ServerFrame::Error {
                 client_msg_id: Some(_),
                 ref message,
                 code,
             } = frame
             {
+                noticed = i.notice.as_ref() != Some(message);
                 i.notice = Some(message.clone());
                 // Too fast: the message stays pending and goes again shortly, on its own.
                 if code == ErrorCode::RateLimited && i.resend.is_none() {
@@ -820,7 +824,7 @@ impl Session {
             if i.open && applied.incoming > 0 {
                 mark_read(&mut i);
             }
-            applied.changed
+            applied.changed || noticed
         };
         if resolves_pending {
             self.save();
