@@ -71,7 +71,7 @@ pub fn status_of(code: ErrorCode) -> u16 {
         | ErrorCode::MessageTooLong
         | ErrorCode::InvalidText => 400,
         ErrorCode::Unauthorized | ErrorCode::InvalidToken => 401,
-        ErrorCode::Forbidden | ErrorCode::OriginNotAllowed => 403,
+        ErrorCode::Forbidden | ErrorCode::OriginNotAllowed | ErrorCode::ChallengeFailed => 403,
         ErrorCode::NotFound | ErrorCode::SiteNotFound | ErrorCode::ConversationNotFound => 404,
         ErrorCode::MethodNotAllowed => 405,
         ErrorCode::Conflict => 409,

@@ -29,6 +29,7 @@ pub mod site_outbox;
 pub mod storage;
 pub mod tickets;
 pub mod transport;
+pub mod turnstile;
 
 use worker::{event, Context, Env, Request, Response};
 

@@ -36,13 +36,18 @@ pub fn frame_ancestors(self_origin: &str, site: &SiteSettings) -> String {
 
 /// The iframe's policy: only our own scripts (plus wasm compilation), styles and sockets;
 /// images from https, or from the site's own pages (teaser images given as paths); framed
-/// only by the site's pages.
-pub fn frame_csp(self_origin: &str, site: &SiteSettings) -> String {
+/// only by the site's pages. A site that asks for Turnstile also allows its `challenge`
+/// origin's script and frame, and nothing more.
+pub fn frame_csp(self_origin: &str, site: &SiteSettings, challenge: Option<&str>) -> String {
     let ws_origin = self_origin.replacen("http", "ws", 1);
     let site_origins = frame_ancestors(self_origin, site);
+    let (script_extra, frame_src) = match challenge {
+        Some(origin) => (format!(" {origin}"), format!("frame-src {origin}; ")),
+        None => (String::new(), String::new()),
+    };
     format!(
-        "default-src 'none'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self'; img-src https: data: blob: {site_origins}; \
-         media-src 'self'; connect-src 'self' {ws_origin}; font-src 'self'; base-uri 'none'; form-action 'none'; \
+        "default-src 'none'; script-src 'self' 'wasm-unsafe-eval'{script_extra}; style-src 'self'; img-src https: data: blob: {site_origins}; \
+         media-src 'self'; connect-src 'self' {ws_origin}; font-src 'self'; {frame_src}base-uri 'none'; form-action 'none'; \
          frame-ancestors {site_origins}"
     )
 }
@@ -108,6 +113,7 @@ mod tests {
             host_origin: "https://shop.example".into(),
             rules: vec![rule],
             agents_online: false,
+            challenge: None,
         };
         let html = frame_html(&boot);
         assert_eq!(html.matches("</script>").count(), 2, "{html}");
@@ -122,8 +128,9 @@ mod tests {
 
     #[test]
     fn csp_is_strict_and_lists_ancestors() {
-        let csp = frame_csp("https://chat.example", &site());
+        let csp = frame_csp("https://chat.example", &site(), None);
         assert!(csp.contains("script-src 'self' 'wasm-unsafe-eval';"));
+        assert!(!csp.contains("frame-src") && !csp.contains("challenges.cloudflare.com"));
         assert!(csp.contains("default-src 'none'"));
         assert!(csp.contains("connect-src 'self' wss://chat.example;"));
         assert!(csp.ends_with("frame-ancestors 'self' https://chat.example https://shop.example http://127.0.0.1:* http://localhost:*"));
@@ -132,6 +139,20 @@ mod tests {
         assert!(csp.contains("img-src https: data: blob: 'self' https://chat.example https://shop.example http://127.0.0.1:*"));
         let mut strict = site();
         strict.allow_loopback_origins = false;
-        assert!(!frame_csp("https://chat.example", &strict).contains("127.0.0.1"));
+        assert!(!frame_csp("https://chat.example", &strict, None).contains("127.0.0.1"));
+    }
+
+    #[test]
+    fn a_site_with_turnstile_allows_its_script_and_frame_only() {
+        let csp = frame_csp(
+            "https://chat.example",
+            &site(),
+            Some("https://challenges.cloudflare.com"),
+        );
+        assert!(csp.contains(
+            "script-src 'self' 'wasm-unsafe-eval' https://challenges.cloudflare.com; style-src 'self';"
+        ));
+        assert!(csp.contains("; frame-src https://challenges.cloudflare.com; "));
+        assert!(csp.contains("connect-src 'self' wss://chat.example;"));
     }
 }

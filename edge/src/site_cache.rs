@@ -1,6 +1,6 @@
-//! A site as the widget sees it — settings, enabled rules and the compiled wake-up spec —
-//! cached in the isolate for a few seconds, because the loader's boot script and the iframe
-//! page are fetched on many page views. Admin changes invalidate this isolate's entry at once;
+//! A site as the widget sees it — settings, enabled rules, the compiled wake-up spec and its
+//! Turnstile widget — cached in the isolate for a few seconds, because the loader's boot
+//! script, the iframe page and conversation starts come with many page views. Admin changes invalidate this isolate's entry at once;
 //! other isolates catch up within the TTL (the boot script itself is cacheable for a minute).
 
 use crate::error::Result;
@@ -21,6 +21,8 @@ pub struct SiteBundle {
     pub rules: Vec<Rule>,
     /// Public configuration, with the wake-up spec.
     pub config: SiteConfig,
+    /// The Turnstile widget visitors must pass before a conversation starts, if any.
+    pub turnstile: Option<sites::Turnstile>,
 }
 
 /// At most this many sites (known or not) per isolate; beyond it the expired go first.
@@ -56,13 +58,25 @@ pub async fn get(db: &D1Database, key: &SiteKey, now: i64) -> Result<Option<Rc<S
         .collect();
     let mut config = settings.public_config();
     config.wakeup = wakeup::compile(&rules);
+    let turnstile = sites::turnstile(db, key).await?;
     let bundle = Rc::new(SiteBundle {
         settings,
         rules,
         config,
+        turnstile,
     });
     remember(key, now, Some(bundle.clone()));
     Ok(Some(bundle))
+}
+
+/// The site's bundle, or `site_not_found`.
+pub async fn require(db: &D1Database, key: &SiteKey, now: i64) -> Result<Rc<SiteBundle>> {
+    get(db, key, now).await?.ok_or_else(|| {
+        crate::error::Error::new(
+            beckon_shared::proto::v1::ErrorCode::SiteNotFound,
+            format!("no site with key {key}"),
+        )
+    })
 }
 
 fn remember(key: &SiteKey, now: i64, bundle: Option<Rc<SiteBundle>>) {

@@ -17,6 +17,8 @@ pub const MAX_SITE_KEY_LEN: usize = 40;
 pub const MAX_AUTHOR_CHARS: usize = 80;
 /// Longest page URL or referrer recorded with a conversation.
 pub const MAX_URL_LEN: usize = 2048;
+/// A Turnstile token (Cloudflare documents at most 2048 characters).
+pub const MAX_CHALLENGE_TOKEN_LEN: usize = 2048;
 /// Most messages returned by one history request.
 pub const MAX_HISTORY_PAGE: usize = 500;
 /// Largest JSON request body the HTTP API accepts, in bytes.

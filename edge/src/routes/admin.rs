@@ -11,7 +11,8 @@ use crate::site_hub;
 use crate::storage::{admin_keys, conversations, sites};
 use beckon_shared::proto::v1::{
     CallerAccess, ConversationList, ErrorCode, IdentitySecret, IdentitySettings, KeyRole, KeySites,
-    NewAdminKey, PostMessage, SiteSettings, SiteSettingsPatch, TicketRequest, WsTicket,
+    NewAdminKey, PostMessage, SiteSettings, SiteSettingsPatch, TicketRequest, TurnstileSettings,
+    TurnstileStatus, WsTicket,
 };
 use beckon_shared::{ClientMsgId, ConversationId, Seq, SiteKey};
 use worker::{Request, Response};
@@ -184,6 +185,35 @@ pub async fn site_identity(mut req: Request, edge: &Edge, key: &SiteKey) -> Resu
     sites::set_identity(&db, key, required, sealed.as_deref()).await?;
     crate::site_cache::invalidate(key);
     http::json(200, &IdentitySecret { required, secret })
+}
+
+/// `PUT /api/v1/admin/sites/{site}/turnstile`: the site's Turnstile widget (visitors pass it
+/// before a conversation starts), or `{"site_key": null}` to stop asking. The secret is
+/// stored sealed and never shown again.
+pub async fn site_turnstile(mut req: Request, edge: &Edge, key: &SiteKey) -> Result<Response> {
+    let wanted: TurnstileSettings = http::read_json(&mut req).await?;
+    let wanted = wanted.validated()?;
+    let stored = wanted
+        .map(|(site_key, secret)| -> Result<sites::Turnstile> {
+            Ok(sites::Turnstile {
+                site_key,
+                sealed_secret: crate::secrets::seal(
+                    &http::secret(&edge.env, "SECRETS_KEY")?,
+                    &crate::turnstile::secret_aad(key),
+                    secret.as_bytes(),
+                    random::bytes(),
+                ),
+            })
+        })
+        .transpose()?;
+    sites::set_turnstile(&edge.db()?, key, stored.as_ref()).await?;
+    crate::site_cache::invalidate(key);
+    http::json(
+        200,
+        &TurnstileStatus {
+            site_key: stored.map(|t| t.site_key),
+        },
+    )
 }
 
 /// What a site's identity secret is sealed to.

@@ -42,6 +42,7 @@ pub enum Route {
     AdminUpdateSite(SiteKey),
     AdminSiteLive(SiteKey),
     AdminSiteIdentity(SiteKey),
+    AdminSiteTurnstile(SiteKey),
     AdminListConversations,
     AdminGetConversation(ConversationId),
     AdminDeleteConversation(ConversationId),
@@ -152,6 +153,7 @@ impl Route {
             AdminCreateSite
             | AdminUpdateSite(_)
             | AdminSiteIdentity(_)
+            | AdminSiteTurnstile(_)
             | AdminDeleteConversation(_)
             | AdminListKeys
             | AdminCreateKey
@@ -198,6 +200,7 @@ impl Route {
             | AdminUpdateSite(s)
             | AdminSiteLive(s)
             | AdminSiteIdentity(s)
+            | AdminSiteTurnstile(s)
             | AdminListChannels(s)
             | AdminPutChannel(s, _)
             | AdminDeleteChannel(s, _)
@@ -389,6 +392,7 @@ pub fn resolve(method: &Method, path: &str) -> Result<Route> {
         ],
         paths::ADMIN_SITE_LIVE => vec![(Get, site(v[0]).map(Route::AdminSiteLive))],
         paths::ADMIN_SITE_IDENTITY => vec![(Put, site(v[0]).map(Route::AdminSiteIdentity))],
+        paths::ADMIN_SITE_TURNSTILE => vec![(Put, site(v[0]).map(Route::AdminSiteTurnstile))],
         paths::ADMIN_CONVERSATIONS => vec![(Get, Ok(Route::AdminListConversations))],
         paths::ADMIN_CONVERSATION => vec![
             (Get, conv(v[0]).map(Route::AdminGetConversation)),
@@ -634,6 +638,7 @@ async fn run_admin(
         Route::AdminGetSite(site) => admin::get_site(edge, &site).await,
         Route::AdminUpdateSite(site) => admin::update_site(req, edge, admin, &site).await,
         Route::AdminSiteIdentity(site) => admin::site_identity(req, edge, &site).await,
+        Route::AdminSiteTurnstile(site) => admin::site_turnstile(req, edge, &site).await,
         Route::AdminListConversations => admin::list_conversations(&req, edge, admin).await,
         Route::AdminGetConversation(id) => admin::get_conversation(edge, admin, &id).await,
         Route::AdminDeleteConversation(id) => admin::delete_conversation(edge, admin, &id).await,

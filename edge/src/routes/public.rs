@@ -46,9 +46,7 @@ pub async fn preflight(req: &Request, edge: &Edge) -> Result<Response> {
 
 /// The site as the widget sees it, or `site_not_found`.
 async fn bundle(edge: &Edge, key: &SiteKey) -> Result<std::rc::Rc<site_cache::SiteBundle>> {
-    site_cache::get(&edge.db()?, key, edge.now)
-        .await?
-        .ok_or_else(|| Error::new(ErrorCode::SiteNotFound, format!("no site with key {key}")))
+    site_cache::require(&edge.db()?, key, edge.now).await
 }
 
 /// `GET /api/v1/sites/{site}/config`.
@@ -85,6 +83,10 @@ pub async fn frame(req: &Request, edge: &Edge, key: &SiteKey) -> Result<Response
     let q = http::query(req)?;
     let host = q.get("host").cloned().unwrap_or_default();
     let host_ok = host == edge.self_origin || site.settings.allows_origin(&host);
+    let challenge_origin = site
+        .turnstile
+        .as_ref()
+        .map(|_| crate::turnstile::origin(&edge.env));
     let (status, body) = if host_ok {
         let agents_online = site_hub::agents_online(&edge.env, key).await.unwrap_or(0) > 0;
         let boot = WidgetBoot {
@@ -92,6 +94,11 @@ pub async fn frame(req: &Request, edge: &Edge, key: &SiteKey) -> Result<Response
             host_origin: host,
             rules: site.rules.clone(),
             agents_online,
+            challenge: site
+                .turnstile
+                .as_ref()
+                .zip(challenge_origin.as_deref())
+                .map(|(t, origin)| crate::turnstile::challenge(origin, t)),
         };
         (200, pages::frame_html(&boot))
     } else {
@@ -101,7 +108,11 @@ pub async fn frame(req: &Request, edge: &Edge, key: &SiteKey) -> Result<Response
     let h = resp.headers();
     h.set(
         "content-security-policy",
-        &pages::frame_csp(&edge.self_origin, &site.settings),
+        &pages::frame_csp(
+            &edge.self_origin,
+            &site.settings,
+            challenge_origin.as_deref(),
+        ),
     )?;
     h.set("cross-origin-resource-policy", "cross-origin")?;
     h.set(

@@ -57,8 +57,8 @@ fn bearer_token(req: &Request) -> Result<Option<String>> {
 pub async fn start_conversation(mut req: Request, edge: &Edge, key: &SiteKey) -> Result<Response> {
     rate_limit::check_site(edge, &req, Limit::Conversations, key).await?;
     let db = edge.db()?;
-    let site = sites::require(&db, key).await?;
-    http::check_origin(&req, edge, &site)?;
+    let site = crate::site_cache::require(&db, key, edge.now).await?;
+    http::check_origin(&req, edge, &site.settings)?;
     let keys = edge.token_keys()?;
 
     let existing = match bearer_token(&req)? {
@@ -92,6 +92,10 @@ pub async fn start_conversation(mut req: Request, edge: &Edge, key: &SiteKey) ->
         StartConversation::default()
     };
     let start = start.validated()?;
+    // A site that asks for Turnstile: a token that passes, before anything is created.
+    if let Some(t) = &site.turnstile {
+        crate::turnstile::verify(edge, key, t, start.turnstile_token.as_deref()).await?;
+    }
     // A reply to a teaser: the rule must exist; its message opens the conversation.
     let opening = match &start.origin {
         Some(ConversationOrigin::Rule { rule_id }) => {

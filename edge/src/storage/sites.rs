@@ -179,3 +179,54 @@ pub async fn set_identity(
     .await?;
     Ok(())
 }
+
+/// A site's Turnstile widget: its public site key and its sealed secret key.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+pub struct Turnstile {
+    pub site_key: String,
+    pub sealed_secret: String,
+}
+
+/// The site's Turnstile widget, if it asks visitors to pass one.
+pub async fn turnstile(db: &D1Database, key: &SiteKey) -> Result<Option<Turnstile>> {
+    #[derive(Deserialize)]
+    struct TsRow {
+        turnstile_site_key: Option<String>,
+        turnstile_secret: Option<String>,
+    }
+    let row: Option<TsRow> = stmt(
+        db,
+        "SELECT turnstile_site_key, turnstile_secret FROM sites WHERE key = ?1",
+        &[Arg::Str(key.as_str())],
+    )?
+    .first(None)
+    .await?;
+    Ok(row.and_then(|r| {
+        Some(Turnstile {
+            site_key: r.turnstile_site_key?,
+            sealed_secret: r.turnstile_secret?,
+        })
+    }))
+}
+
+/// Sets (or with `None` clears) the site's Turnstile widget; `site_not_found` for no site.
+pub async fn set_turnstile(db: &D1Database, key: &SiteKey, t: Option<&Turnstile>) -> Result<()> {
+    let done = stmt(
+        db,
+        "UPDATE sites SET turnstile_site_key = ?2, turnstile_secret = ?3 WHERE key = ?1",
+        &[
+            Arg::Str(key.as_str()),
+            Arg::OptStr(t.map(|t| t.site_key.as_str())),
+            Arg::OptStr(t.map(|t| t.sealed_secret.as_str())),
+        ],
+    )?
+    .run()
+    .await?;
+    if !super::changed_any(&done)? {
+        return Err(Error::new(
+            ErrorCode::SiteNotFound,
+            format!("no site with key {key}"),
+        ));
+    }
+    Ok(())
+}

@@ -3,7 +3,7 @@
 
 use super::{ContactChannel, ConversationOrigin, ErrorCode, Message, Role};
 use crate::ids::{ClientMsgId, ConversationId, Seq, SiteKey, VisitorId};
-use crate::limits::MAX_URL_LEN;
+use crate::limits::{MAX_CHALLENGE_TOKEN_LEN, MAX_URL_LEN};
 use serde::{Deserialize, Serialize};
 
 /// `POST /api/v1/sites/{site}/conversations`: a visitor starts a conversation. The visitor's
@@ -20,6 +20,9 @@ pub struct StartConversation {
     /// Set when the visitor is answering a proactive rule's teaser.
     #[serde(default)]
     pub origin: Option<ConversationOrigin>,
+    /// The visitor's Turnstile token, on sites that ask for one (see [`super::Challenge`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub turnstile_token: Option<String>,
 }
 
 impl StartConversation {
@@ -38,6 +41,17 @@ impl StartConversation {
                         format!("{name} must be an http(s) URL of at most {MAX_URL_LEN} bytes"),
                     ));
                 }
+            }
+        }
+        if let Some(t) = &self.turnstile_token {
+            if t.is_empty()
+                || t.len() > MAX_CHALLENGE_TOKEN_LEN
+                || !t.bytes().all(|b| b.is_ascii_graphic())
+            {
+                return Err((
+                    ErrorCode::BadRequest,
+                    format!("turnstile_token must be 1 to {MAX_CHALLENGE_TOKEN_LEN} printable ASCII characters"),
+                ));
             }
         }
         match &self.origin {

@@ -42,6 +42,9 @@ pub enum ErrorCode {
     MethodNotAllowed,
     /// Too many requests; retry later.
     RateLimited,
+    /// The site asks visitors to pass a challenge (Cloudflare Turnstile) before a conversation
+    /// starts, and this one's token is missing, expired, used before or could not be checked.
+    ChallengeFailed,
     /// The request conflicts with existing state (e.g. a site key already taken).
     Conflict,
     /// Something failed on our side; the detail is logged, never returned.
@@ -72,6 +75,9 @@ impl ErrorCode {
             ErrorCode::ConversationNotFound => "No such conversation.",
             ErrorCode::MethodNotAllowed => "This method is not allowed here.",
             ErrorCode::RateLimited => "Too many requests; try again shortly.",
+            ErrorCode::ChallengeFailed => {
+                "The check that you are a person did not pass; try again."
+            }
             ErrorCode::Conflict => "This conflicts with existing data.",
             ErrorCode::Internal => "Something went wrong on our side.",
             ErrorCode::Unknown => "Unknown error.",

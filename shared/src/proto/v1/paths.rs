@@ -34,6 +34,7 @@ pub const ADMIN_MESSAGES: &str = "/api/v1/admin/conversations/{conversation_id}/
 pub const ADMIN_RELAYS: &str = "/api/v1/admin/conversations/{conversation_id}/relays";
 pub const ADMIN_WS_TICKET: &str = "/api/v1/admin/ws-ticket";
 pub const ADMIN_SITE_IDENTITY: &str = "/api/v1/admin/sites/{site}/identity";
+pub const ADMIN_SITE_TURNSTILE: &str = "/api/v1/admin/sites/{site}/turnstile";
 pub const ADMIN_KEYS: &str = "/api/v1/admin/keys";
 pub const ADMIN_KEY: &str = "/api/v1/admin/keys/{key_id}";
 pub const ADMIN_CHANNELS: &str = "/api/v1/admin/sites/{site}/channels";
@@ -102,6 +103,7 @@ pub const ALL: &[&str] = &[
     ADMIN_RELAYS,
     ADMIN_WS_TICKET,
     ADMIN_SITE_IDENTITY,
+    ADMIN_SITE_TURNSTILE,
     ADMIN_KEYS,
     ADMIN_KEY,
     ADMIN_CHANNELS,

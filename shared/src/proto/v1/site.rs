@@ -50,6 +50,75 @@ pub struct WidgetBoot {
     /// Whether an agent had the inbox open when the page was served.
     #[serde(default)]
     pub agents_online: bool,
+    /// Set when the site asks visitors to pass Cloudflare Turnstile before a conversation
+    /// starts.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub challenge: Option<Challenge>,
+}
+
+/// What the widget needs to show a site's Turnstile challenge: the site's public Turnstile key
+/// and the script that draws it (loaded on the first start, never before).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Challenge {
+    pub site_key: String,
+    pub script_url: String,
+}
+
+/// `PUT /api/v1/admin/sites/{site}/turnstile`: the site's Turnstile widget (its public site key
+/// and its secret key, from Cloudflare's dashboard), or `{"site_key": null}` to stop asking.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TurnstileSettings {
+    /// `None` (null or absent): stop asking.
+    #[serde(default)]
+    pub site_key: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub secret: Option<String>,
+}
+
+/// The answer (the secret is stored sealed and never shown again).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TurnstileStatus {
+    pub site_key: Option<String>,
+}
+
+/// At most this long: Turnstile keys are short ASCII strings (`0x4AAAAAAA…`).
+pub const MAX_TURNSTILE_KEY_LEN: usize = 100;
+
+impl TurnstileSettings {
+    /// The site key and secret to store, `None` to turn the challenge off; or why not.
+    pub fn validated(self) -> Result<Option<(String, String)>, (ErrorCode, String)> {
+        let Some(site_key) = self.site_key else {
+            return match self.secret {
+                None => Ok(None),
+                Some(_) => Err((ErrorCode::BadRequest, "a secret needs its site_key".into())),
+            };
+        };
+        let ok = |v: &str| {
+            !v.is_empty()
+                && v.len() <= MAX_TURNSTILE_KEY_LEN
+                && v.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+        };
+        if !ok(&site_key) {
+            return Err((
+                ErrorCode::BadRequest,
+                format!("site_key must be 1 to {MAX_TURNSTILE_KEY_LEN} letters, digits, - or _"),
+            ));
+        }
+        match self.secret {
+            Some(secret) if ok(&secret) => Ok(Some((site_key, secret))),
+            Some(_) => Err((
+                ErrorCode::BadRequest,
+                format!("secret must be 1 to {MAX_TURNSTILE_KEY_LEN} letters, digits, - or _"),
+            )),
+            None => Err((
+                ErrorCode::BadRequest,
+                "secret is required with a site_key (Turnstile's secret key for this widget)"
+                    .into(),
+            )),
+        }
+    }
 }
 
 /// Everything an administrator can set on a site. Used to create a site (`POST
