@@ -4,6 +4,7 @@
 //! the HTTP helpers and the message list / composer components both apps render.
 
 pub mod api;
+pub mod challenge;
 pub mod components;
 pub mod persist;
 pub mod reconnecting;

@@ -39,7 +39,11 @@ const PING_EVERY_MS: u32 = 25_000;
 pub enum Auth {
     /// A website visitor of `site`: the conversation is created on the first send, and the
     /// token, conversation and unsent messages are saved in localStorage.
-    Visitor { site: SiteKey },
+    Visitor {
+        site: SiteKey,
+        /// The site's Turnstile challenge, passed before each conversation starts.
+        challenge: Option<beckon_shared::proto::v1::Challenge>,
+    },
     /// An agent in the inbox, on an existing conversation: every connect mints a fresh
     /// WebSocket ticket with the admin key.
     Agent {
@@ -181,7 +185,7 @@ impl Session {
         events: Callback<SessionEvent>,
     ) -> Session {
         let (saved, me) = match &auth {
-            Auth::Visitor { site } => (persist::load(site), Role::Visitor),
+            Auth::Visitor { site, .. } => (persist::load(site), Role::Visitor),
             Auth::Agent { conversation, .. } => (
                 Saved {
                     conversation_id: Some(conversation.clone()),
@@ -285,7 +289,7 @@ impl Session {
     /// Saves a visitor's state; agents keep theirs in memory.
     fn save(&self) {
         let i = self.inner.borrow();
-        let Auth::Visitor { site } = &i.auth else {
+        let Auth::Visitor { site, .. } = &i.auth else {
             return;
         };
         let saved = Saved {
@@ -563,12 +567,12 @@ impl Session {
 
     /// Creates the conversation (first interaction), then connects. Retries network failures.
     fn start_conversation(&self) {
-        let (site, token, start) = {
+        let (site, challenge, token, mut start) = {
             let mut i = self.inner.borrow_mut();
-            let Auth::Visitor { site } = &i.auth else {
+            let Auth::Visitor { site, challenge } = &i.auth else {
                 return;
             };
-            let site = site.clone();
+            let (site, challenge) = (site.clone(), challenge.clone());
             if i.starting || i.conversation.is_some() {
                 return;
             }
@@ -577,11 +581,28 @@ impl Session {
                 page_url: i.page_url.clone(),
                 referrer: i.referrer.clone(),
                 origin: i.origin.clone(),
+                turnstile_token: None,
             };
-            (site, i.token.clone(), start)
+            (site, challenge, i.token.clone(), start)
         };
         let weak = Rc::downgrade(&self.inner);
         wasm_bindgen_futures::spawn_local(async move {
+            if let Some(c) = &challenge {
+                let passed = crate::challenge::token(c).await;
+                let Some(session) = upgrade(&weak) else {
+                    return;
+                };
+                match passed {
+                    Ok(t) => start.turnstile_token = Some(t),
+                    Err(why) => {
+                        let mut i = session.inner.borrow_mut();
+                        i.starting = false;
+                        i.notice = Some(why);
+                        drop(i);
+                        return session.notify();
+                    }
+                }
+            }
             let result = api::start_conversation(&site, token.as_deref(), &start).await;
             let Some(session) = upgrade(&weak) else {
                 return;

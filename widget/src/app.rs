@@ -107,13 +107,14 @@ pub fn App(props: &AppProps) -> Html {
 
     let session = (*use_memo((), {
         let (setter, bridge, site) = (snapshot.setter(), bridge.clone(), site.clone());
+        let challenge = boot.challenge.clone();
         move |_| {
             let events = Callback::from(move |event| match event {
                 SessionEvent::Unread(n) => bridge.post(&ToHost::Unread { n }),
                 SessionEvent::Engaged => bridge.post(&ToHost::Engaged),
             });
             Session::new(
-                Auth::Visitor { site },
+                Auth::Visitor { site, challenge },
                 Callback::from(move |s| setter.set(s)),
                 events,
             )
