@@ -9,6 +9,7 @@
 
 pub mod slack;
 pub mod telegram;
+pub mod turnstile;
 pub mod whatsapp;
 
 use std::collections::VecDeque;
