@@ -1,5 +1,6 @@
-//! The conversation log (`role="log"`, announced politely): an optional greeting, stored
-//! messages with their delivery state, and sends still in flight. Keeps the newest message in view
+//! The conversation log (`role="log"`, announced politely; each entry an `article`, as the log
+//! role replaces the list's): an optional greeting, stored messages with their delivery state,
+//! and sends still in flight. Keeps the newest message in view
 //! unless the visitor has scrolled up to read.
 
 use super::attachment::{human_size, FileView};
@@ -151,7 +152,7 @@ pub fn MessageList(props: &MessageListProps) -> Html {
                     (_, None, _) => "Team".to_owned(),
                 };
                 html! {
-                    <li key={message.id.to_string()} class={classes!("msg", if mine { "mine" } else { "theirs" })} data-seq={message.seq.to_string()}>
+                    <li role="article" key={message.id.to_string()} class={classes!("msg", if mine { "mine" } else { "theirs" })} data-seq={message.seq.to_string()}>
                         if !mine { <span class="author">{ who }</span> }
                         { files(&message.attachments) }
                         if !message.body.is_empty() { <p class="body" dir="auto">{ &message.body }</p> }
@@ -170,7 +171,7 @@ pub fn MessageList(props: &MessageListProps) -> Html {
                     props.on_discard.reform(move |_: MouseEvent| id.clone())
                 };
                 html! {
-                    <li key={p.client_msg_id.to_string()} class={classes!("msg", "mine", "pending", failed.then_some("failed"))}>
+                    <li role="article" key={p.client_msg_id.to_string()} class={classes!("msg", "mine", "pending", failed.then_some("failed"))}>
                         { files(&p.attachments) }
                         if !p.body.is_empty() { <p class="body" dir="auto">{ &p.body }</p> }
                         <span class="meta">
@@ -192,7 +193,7 @@ pub fn MessageList(props: &MessageListProps) -> Html {
             None => (format!("{} of {}", human_size(u.sent), human_size(u.size)), "Cancel"),
         };
         html! {
-            <li key={u.key.to_string()} class={classes!("msg", "mine", "pending", "upload", u.error.is_some().then_some("failed"))}>
+            <li role="article" key={u.key.to_string()} class={classes!("msg", "mine", "pending", "upload", u.error.is_some().then_some("failed"))}>
                 <span class="upload-name">{ &u.name }</span>
                 if u.error.is_none() {
                     <progress max={u.size.to_string()} value={u.sent.to_string()} aria-label={format!("Sending {}", u.name)}></progress>
@@ -223,12 +224,12 @@ pub fn MessageList(props: &MessageListProps) -> Html {
     html! {
         <ol class="log" role="log" aria-live="polite" aria-label="Messages" ref={log} {onscroll} tabindex="0" {ondragover} {ondrop}>
             if let Some(greeting) = &props.greeting {
-                <li class="msg theirs greeting"><p class="body">{ greeting }</p></li>
+                <li role="article" class="msg theirs greeting"><p class="body">{ greeting }</p></li>
             }
             { for rows }
             { for uploads }
             if t.other_typing() {
-                <li class="typing" aria-label="Typing"><span></span><span></span><span></span></li>
+                <li class="typing" role="status" aria-label="Typing"><span></span><span></span><span></span></li>
             }
         </ol>
     }
