@@ -322,3 +322,25 @@ pub async fn progress_seen(c: &Client) -> Vec<String> {
         .unwrap_or(Value::Null);
     serde_json::from_value(v).unwrap_or_default()
 }
+
+/// axe-core's verdict on the current document (or frame), WCAG 2.x A and AA rules: each
+/// violation as "rule (impact): help — targets". axe-core is the npm package `make test`
+/// installs; it is evaluated through WebDriver, which the page's CSP does not apply to.
+pub async fn axe(c: &Client) -> Vec<String> {
+    static SOURCE: OnceLock<String> = OnceLock::new();
+    let source = SOURCE.get_or_init(|| {
+        let path = crate::repo_root().join("node_modules/axe-core/axe.min.js");
+        std::fs::read_to_string(&path)
+            .unwrap_or_else(|e| panic!("{}: {e} (run `npm ci`)", path.display()))
+    });
+    let script = format!(
+        "{source}
+         const done = arguments[arguments.length - 1];
+         axe.run(document, {{runOnly: {{type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa']}}, resultTypes: ['violations']}})
+           .then(r => done(r.violations.map(v => v.id + ' (' + v.impact + '): ' + v.help + ' — '
+               + v.nodes.map(n => n.target.join(' ')).join(', '))))
+           .catch(e => done(['axe failed: ' + e]));"
+    );
+    let out = c.execute_async(&script, vec![]).await.expect("axe runs");
+    serde_json::from_value(out).expect("axe answers a list")
+}

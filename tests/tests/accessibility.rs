@@ -1,0 +1,151 @@
+//! The widget with a keyboard only and under axe-core (WCAG 2.x A and AA): the closed launcher,
+//! a teaser, the open panel empty and with messages, at desktop width and on a 375 px phone.
+//! Opening with Enter puts the caret in the message box; Enter sends; Escape closes and
+//! gives the focus back to the launcher.
+
+use beckon_tests::api::Api;
+use beckon_tests::browser;
+use beckon_tests::edge::Edge;
+use fantoccini::key::Key;
+use fantoccini::{Client, Locator};
+use reqwest::Method;
+use serde_json::json;
+use std::time::Duration;
+
+/// Runs axe-core on the current document, prints the count for `view`, and returns the
+/// violations.
+async fn axe_view(c: &Client, view: &str, seen: &mut Vec<(String, Vec<String>)>) {
+    let violations = browser::axe(c).await;
+    println!("axe-core, {view}: {} violations", violations.len());
+    for v in &violations {
+        println!("  {v}");
+    }
+    seen.push((view.to_owned(), violations));
+}
+
+/// The accessible name of what has the focus: in the loader's shadow root on the host page, or
+/// in the current frame.
+async fn focused(c: &Client) -> String {
+    c.execute(
+        "let a = document.activeElement;
+         while (a && a.shadowRoot && a.shadowRoot.activeElement) a = a.shadowRoot.activeElement;
+         return a ? (a.getAttribute('aria-label') || a.tagName) : null;",
+        vec![],
+    )
+    .await
+    .unwrap()
+    .as_str()
+    .unwrap_or_default()
+    .to_owned()
+}
+
+#[tokio::test]
+async fn keyboard_only_open_send_close_and_axe_finds_nothing_in_any_view() {
+    let edge = Edge::start(None);
+    let api = Api::new(&edge.url);
+    // A teaser after 2 s on the page.
+    let r = api
+        .send(
+            api.admin(Method::POST, "/api/v1/admin/sites/demo/rules")
+                .json(
+                    &json!({"id": "a11y", "name": "Help", "when": {"if": "active_time", "secs": 2},
+                    "message": {"text": "Questions about our roasts? Ask us.", "buttons": []}}),
+                ),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{:?}", r.body);
+    let mut seen = Vec::new();
+
+    let c = browser::open(1280, 800).await;
+    c.goto(&format!("{}/", edge.url)).await.unwrap();
+    let launcher = browser::launcher(&c).await;
+    axe_view(&c, "host page with the closed launcher", &mut seen).await;
+
+    // The teaser, inside the app's frame.
+    let frame = beckon_tests::eventually(Duration::from_secs(30), "the teaser", || async {
+        let f = browser::frame(&c).await?;
+        let class = f.attr("class").await.ok()??;
+        class.split(' ').any(|k| k == "t").then_some(f)
+    })
+    .await;
+    frame.enter_frame().await.unwrap();
+    beckon_tests::eventually(Duration::from_secs(10), "the teaser's text", || async {
+        c.find(Locator::Css("#teaser .teaser-text")).await.ok()
+    })
+    .await;
+    axe_view(&c, "teaser", &mut seen).await;
+    c.enter_parent_frame().await.unwrap();
+
+    // Keyboard only: Enter on the launcher opens the panel with the caret in the message box.
+    launcher.send_keys(&Key::Enter.to_string()).await.unwrap();
+    browser::enter_chat(&c).await;
+    beckon_tests::eventually(
+        Duration::from_secs(10),
+        "the focus in the message box",
+        || async { (focused(&c).await == "Message").then_some(()) },
+    )
+    .await;
+    axe_view(&c, "open panel, empty", &mut seen).await;
+    let input = c
+        .find(Locator::Css("textarea[aria-label='Message']"))
+        .await
+        .unwrap();
+    input
+        .send_keys(&format!("Typed without a mouse{}", Key::Enter))
+        .await
+        .unwrap();
+    browser::wait_for_log(&c, &["Typed without a mouse"]).await;
+    // Stored (not only shown as sending) before the agent answers.
+    let id = beckon_tests::eventually(Duration::from_secs(20), "the message stored", || async {
+        let list = api
+            .send(api.admin(Method::GET, "/api/v1/admin/conversations?site=demo&limit=5"))
+            .await;
+        let id = list.body["conversations"][0]["id"].as_str()?.to_owned();
+        let id = beckon_shared::ConversationId::parse(&id).ok()?;
+        let stored = api.admin_messages(&id).await.messages;
+        (!stored.is_empty()).then_some(id)
+    })
+    .await;
+    api.agent_reply(&id, "Happy to help: which brewer do you use?")
+        .await;
+    browser::wait_for_log(
+        &c,
+        &[
+            "Typed without a mouse",
+            "Happy to help: which brewer do you use?",
+        ],
+    )
+    .await;
+    axe_view(&c, "open panel with messages", &mut seen).await;
+    browser::screenshot(&c, "a11y-panel-messages").await;
+
+    // Escape closes; the focus is back on the launcher.
+    let active = c.active_element().await.unwrap();
+    active.send_keys(&Key::Escape.to_string()).await.unwrap();
+    c.enter_parent_frame().await.unwrap();
+    beckon_tests::eventually(
+        Duration::from_secs(10),
+        "the focus back on the launcher",
+        || async {
+            let name = focused(&c).await;
+            name.starts_with("Open chat").then_some(name)
+        },
+    )
+    .await;
+    axe_view(&c, "host page after closing", &mut seen).await;
+
+    // A 375 px phone: the full-screen panel.
+    c.set_window_size(375, 667).await.unwrap();
+    browser::launcher(&c)
+        .await
+        .send_keys(&Key::Enter.to_string())
+        .await
+        .unwrap();
+    browser::enter_chat(&c).await;
+    axe_view(&c, "open panel with messages, 375 px", &mut seen).await;
+    browser::screenshot(&c, "a11y-panel-375").await;
+    c.close().await.ok();
+
+    let found: Vec<_> = seen.iter().filter(|(_, v)| !v.is_empty()).collect();
+    assert!(found.is_empty(), "axe-core violations: {found:#?}");
+}
