@@ -21,6 +21,14 @@ pub const ACTION: &str = "start";
 /// How long siteverify gets to answer before the start is refused.
 const TIMEOUT_MS: u64 = 5_000;
 
+/// Cloudflare's documented testing secrets (always pass, always fail, "already spent"): their
+/// answers are dummies, without the action and hostname of a real challenge.
+const TESTING_SECRETS: [&str; 3] = [
+    "1x0000000000000000000000000000000AA",
+    "2x0000000000000000000000000000000AA",
+    "3x0000000000000000000000000000000AA",
+];
+
 /// Cloudflare's origin; or `TURNSTILE_ORIGIN`, honoured only where channel API bases on this
 /// machine are (`ALLOW_LOOPBACK_API_BASES=on`: tests and the local demo, never production).
 pub fn origin(env: &worker::Env) -> String {
@@ -30,7 +38,7 @@ pub fn origin(env: &worker::Env) -> String {
     env.var("TURNSTILE_ORIGIN")
         .ok()
         .map(|v| v.to_string())
-        .filter(|v| loopback && !v.is_empty())
+        .filter(|v| loopback && beckon_shared::proto::v1::is_loopback_http_origin(v))
         .unwrap_or_else(|| OFFICIAL_ORIGIN.to_owned())
 }
 
@@ -55,13 +63,18 @@ struct Answer {
     error_codes: Vec<String>,
     #[serde(default)]
     action: Option<String>,
+    #[serde(default)]
+    hostname: Option<String>,
 }
 
-/// Reads siteverify's answer: `Ok` for a valid token made for [`ACTION`], otherwise what to
-/// tell the visitor.
-pub fn verdict(status: u16, body: &str) -> std::result::Result<(), String> {
-    let unchecked =
-        || "The check that you are a person could not be completed; try again.".to_owned();
+/// Reads siteverify's answer: `Ok` for a valid token made for [`ACTION`] on `host` (the chat's
+/// frame is served by the edge, so its challenges are solved there), otherwise what to tell
+/// the visitor. `host: None`: a testing secret's dummy answer, where neither is checked.
+pub fn verdict(status: u16, body: &str, host: Option<&str>) -> std::result::Result<(), String> {
+    let unchecked = || {
+        "The check that you are a person could not be completed; try again, or reload the page."
+            .to_owned()
+    };
     if status != 200 {
         return Err(unchecked());
     }
@@ -71,15 +84,25 @@ pub fn verdict(status: u16, body: &str) -> std::result::Result<(), String> {
         return Err(if code("timeout-or-duplicate") {
             "The check that you are a person expired or was used already; try again.".to_owned()
         } else if code("invalid-input-response") || code("missing-input-response") {
-            "The check that you are a person did not pass; try again.".to_owned()
+            "The check that you are a person did not pass; try again, or reload the page."
+                .to_owned()
         } else {
             unchecked()
         });
     }
-    match answer.action.as_deref() {
-        None | Some("") | Some(ACTION) => Ok(()),
-        Some(_) => Err("This check was made for another form; try again.".to_owned()),
+    let Some(host) = host else {
+        return Ok(());
+    };
+    if answer.action.as_deref() != Some(ACTION) || answer.hostname.as_deref() != Some(host) {
+        return Err("This check was made for another page or form; try again.".to_owned());
     }
+    Ok(())
+}
+
+/// The host of an origin (`https://chat.example:8443` → `chat.example`).
+fn host_of(origin: &str) -> &str {
+    let rest = origin.split_once("://").map_or(origin, |(_, r)| r);
+    rest.split([':', '/']).next().unwrap_or(rest)
 }
 
 /// Checks a start's token with siteverify (the visitor's address is not sent).
@@ -87,7 +110,9 @@ pub async fn verify(edge: &Edge, site: &SiteKey, t: &Turnstile, token: Option<&s
     let refuse = |why: String| Error::new(ErrorCode::ChallengeFailed, why);
     let Some(token) = token else {
         return Err(refuse(
-            "This site asks you to pass a short check first (turnstile_token is missing).".into(),
+            "This site now asks you to pass a short check first: reload the page and send again \
+             (turnstile_token is missing)."
+                .into(),
         ));
     };
     let secret = crate::secrets::open(
@@ -109,7 +134,8 @@ pub async fn verify(edge: &Edge, site: &SiteKey, t: &Turnstile, token: Option<&s
             (0, String::new())
         }
     };
-    verdict(status, &body).map_err(refuse)
+    let host = (!TESTING_SECRETS.contains(&secret.as_str())).then(|| host_of(&edge.self_origin));
+    verdict(status, &body, host).map_err(refuse)
 }
 
 #[cfg(test)]
@@ -117,17 +143,27 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_valid_token_for_this_action_passes_and_everything_else_is_refused() {
+    fn a_valid_token_for_this_action_and_host_passes_and_everything_else_is_refused() {
+        let host = Some("chat.example");
+        let ok = r#"{"success":true,"error-codes":[],"action":"start","hostname":"chat.example"}"#;
+        assert_eq!(verdict(200, ok, host), Ok(()));
+        // A testing secret's dummy answer has neither action nor our hostname.
         assert_eq!(
-            verdict(200, r#"{"success":true,"error-codes":[],"action":"start"}"#),
+            verdict(200, r#"{"success":true,"error-codes":[]}"#, None),
             Ok(())
         );
-        assert_eq!(verdict(200, r#"{"success":true,"error-codes":[]}"#), Ok(()));
-        let refused = |status, body: &str| verdict(status, body).unwrap_err();
-        assert!(
-            refused(200, r#"{"success":true,"error-codes":[],"action":"login"}"#)
-                .contains("another form")
-        );
+        let refused = |status, body: &str| verdict(status, body, host).unwrap_err();
+        for other in [
+            r#"{"success":true,"error-codes":[],"action":"login","hostname":"chat.example"}"#,
+            r#"{"success":true,"error-codes":[],"hostname":"chat.example"}"#,
+            r#"{"success":true,"error-codes":[],"action":"start","hostname":"shop.example"}"#,
+            r#"{"success":true,"error-codes":[],"action":"start"}"#,
+        ] {
+            assert!(
+                refused(200, other).contains("another page or form"),
+                "{other}"
+            );
+        }
         assert!(refused(
             200,
             r#"{"success":false,"error-codes":["timeout-or-duplicate"]}"#
@@ -153,6 +189,13 @@ mod tests {
                 "{status} {body}"
             );
         }
+    }
+
+    #[test]
+    fn hosts_of_origins() {
+        assert_eq!(host_of("https://chat.example"), "chat.example");
+        assert_eq!(host_of("http://127.0.0.1:8787"), "127.0.0.1");
+        assert_eq!(host_of("https://chat.example:8443/x"), "chat.example");
     }
 
     #[test]

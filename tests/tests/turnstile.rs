@@ -6,7 +6,8 @@
 use beckon_tests::api::Api;
 use beckon_tests::edge::Edge;
 use beckon_tests::fakes::turnstile::{
-    FakeTurnstile, FAILING_SITE_KEY, INTERACTIVE_SITE_KEY, PASSING_SECRET,
+    FakeTurnstile, FAILING_SECRET, FAILING_SITE_KEY, INTERACTIVE_SITE_KEY, PASSING_SECRET,
+    PASSING_SITE_KEY,
 };
 use beckon_tests::unique;
 use reqwest::Method;
@@ -143,7 +144,7 @@ async fn a_site_with_turnstile_starts_only_conversations_whose_token_passes() {
         messages[0].contains("turnstile_token is missing"),
         "{messages:?}"
     );
-    assert!(messages[3].contains("another form"), "{messages:?}");
+    assert!(messages[3].contains("another page or form"), "{messages:?}");
     // A malformed token is a bad request before Cloudflare is asked.
     let r = start(&api, &site, Some(&"x".repeat(2049))).await;
     assert_eq!(r.status, 400, "{:?}", r.body);
@@ -299,21 +300,54 @@ async fn the_widget_loads_turnstile_on_the_first_send_and_the_visitor_passes_it(
     c.refresh().await.unwrap();
     browser::open_chat(&c).await;
     browser::send_message(&c, "Is the Ethiopian in stock?").await;
-    let notice = beckon_tests::eventually(Duration::from_secs(20), "the notice", || async {
-        let text = c
-            .find(Locator::Css(".notice"))
+    let notice_with = |what: &'static str| {
+        let c = &c;
+        async move {
+            beckon_tests::eventually(Duration::from_secs(20), what, || async {
+                let text = c
+                    .find(Locator::Css(".notice"))
+                    .await
+                    .ok()?
+                    .text()
+                    .await
+                    .ok()?;
+                text.contains(what).then_some(text)
+            })
             .await
-            .ok()?
-            .text()
-            .await
-            .ok()?;
-        text.contains("did not complete").then_some(text)
-    })
-    .await;
+        }
+    };
+    let failed = notice_with("did not complete").await;
     browser::screenshot(&c, "turnstile-failed-375").await;
+    // The message is kept, waiting.
+    assert_eq!(
+        browser::log_bodies(&c).await,
+        vec!["Is the Ethiopian in stock?".to_owned()]
+    );
+
+    // A check the page passes but siteverify refuses (the testing secret that always fails):
+    // the edge says why, nothing is created, both messages wait (they survived a reload).
+    let refusing = set_turnstile(
+        &api,
+        "demo",
+        json!({"site_key": PASSING_SITE_KEY, "secret": FAILING_SECRET}),
+    )
+    .await;
+    assert_eq!(refusing.status, 200);
+    c.enter_parent_frame().await.unwrap();
+    c.refresh().await.unwrap();
+    browser::open_chat(&c).await;
+    browser::send_message(&c, "Or the Kenyan?").await;
+    let refused = notice_with("did not pass").await;
     assert_eq!(conversations(&api, "demo").await, 1);
+    assert_eq!(
+        browser::log_bodies(&c).await,
+        vec![
+            "Is the Ethiopian in stock?".to_owned(),
+            "Or the Kenyan?".to_owned()
+        ]
+    );
     println!(
-        "turnstile in the widget: loaded on the first send, passed with the keyboard, message stored; {} siteverify call; a failing challenge says {notice:?}",
+        "turnstile in the widget: loaded on the first send, passed with the keyboard, message stored; {} siteverify call; a failing challenge says {failed:?}; a refused token says {refused:?}",
         checks.len()
     );
     c.close().await.ok();

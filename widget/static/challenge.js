@@ -31,6 +31,8 @@
       finish(null);
     }
   };
+  // Never wait for ever (a script that does not load, a check left alone).
+  setTimeout(() => finish(null), 120000);
   if (window.turnstile) return run();
   const api = document.createElement("script");
   api.src = me.dataset.src;
