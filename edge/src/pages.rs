@@ -59,7 +59,7 @@ pub fn frame_html(boot: &WidgetBoot) -> String {
 <html lang="en">
 <head>
 <meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="viewport" content="width=device-width, initial-scale=1, viewport-fit=cover">
 <title>Chat</title>
 <link rel="stylesheet" href="/widget/app.css">
 <script id="beckon-boot" type="application/json">{}</script>

@@ -1,5 +1,6 @@
 //! The widget with a keyboard only and under axe-core (WCAG 2.x A and AA): the closed launcher,
-//! a teaser, the open panel empty and with messages, at desktop width and on a 375 px phone.
+//! a teaser, the open panel empty and with messages, at desktop width and on a 375 px phone,
+//! and again with a light brand colour (the text on it turns dark); phone viewports.
 //! Opening with Enter puts the caret in the message box; Enter sends; Escape closes and
 //! gives the focus back to the launcher.
 
@@ -144,6 +145,61 @@ async fn keyboard_only_open_send_close_and_axe_finds_nothing_in_any_view() {
     browser::enter_chat(&c).await;
     axe_view(&c, "open panel with messages, 375 px", &mut seen).await;
     browser::screenshot(&c, "a11y-panel-375").await;
+    c.close().await.ok();
+
+    // Phones (375 × 667 and 414 × 896): 16 px in the message box (no zoom on focus), the log
+    // keeps its scrolling to itself, the composer is on screen.
+    for (w, h) in [(375, 667), (414, 896)] {
+        let c = browser::open(w, h).await;
+        c.goto(&format!("{}/", edge.url)).await.unwrap();
+        browser::open_chat(&c).await;
+        let got = c
+            .execute(
+                "const i = document.querySelector(\"textarea[aria-label='Message']\");
+                 const r = document.querySelector('.composer').getBoundingClientRect();
+                 return [getComputedStyle(i).fontSize,
+                         getComputedStyle(document.querySelector('.log')).overscrollBehaviorY,
+                         r.bottom <= innerHeight && r.top >= 0];",
+                vec![],
+            )
+            .await
+            .unwrap();
+        println!("phone {w}x{h}: {got}");
+        assert_eq!(got, json!(["16px", "contain", true]), "{w}x{h}");
+        c.close().await.ok();
+    }
+
+    // A light brand colour: the text on it turns dark, and axe-core still finds nothing.
+    let r = api
+        .send(
+            api.admin(Method::PATCH, "/api/v1/admin/sites/demo")
+                .json(&json!({"accent": "#facc15"})),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{:?}", r.body);
+    let c = browser::open(1280, 800).await;
+    c.goto(&format!("{}/", edge.url)).await.unwrap();
+    let launcher_colour = c
+        .execute(
+            "const l = document.querySelector('#beckon-root').shadowRoot.querySelector('button');
+             return getComputedStyle(l).color;",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(launcher_colour, json!("rgb(17, 24, 39)"));
+    axe_view(&c, "host page, light accent", &mut seen).await;
+    browser::open_chat(&c).await;
+    browser::send_message(&c, "Is the yellow readable?").await;
+    beckon_tests::eventually(Duration::from_secs(20), "the message delivered", || async {
+        c.find(Locator::Css(".pending"))
+            .await
+            .is_err()
+            .then_some(())
+    })
+    .await;
+    axe_view(&c, "open panel with a message, light accent", &mut seen).await;
+    browser::screenshot(&c, "a11y-light-accent").await;
     c.close().await.ok();
 
     let found: Vec<_> = seen.iter().filter(|(_, v)| !v.is_empty()).collect();

@@ -121,7 +121,7 @@
 
   var css =
     ":host{all:initial}.l{position:fixed;bottom:20px;width:60px;height:60px;border-radius:50%;border:0;cursor:pointer;" +
-    "color:#fff;background:var(--a);box-shadow:0 6px 24px #0004;display:grid;place-items:center;z-index:2147483000}" +
+    "color:var(--t);background:var(--a);box-shadow:0 6px 24px #0004;display:grid;place-items:center;z-index:2147483000}" +
     ".l:focus-visible{outline:3px solid #111;outline-offset:3px}.l svg{width:28px;height:28px}" +
     ".b{position:absolute;top:-4px;right:-4px;min-width:20px;height:20px;padding:0 6px;box-sizing:border-box;" +
     "border-radius:10px;background:#dc2626;color:#fff;font:700 12px/20px system-ui,sans-serif}" +
@@ -147,6 +147,7 @@
     sheet.replaceSync(css);
     root.adoptedStyleSheets = [sheet];
     host.style.setProperty("--a", cfg.accent);
+    host.style.setProperty("--t", cfg.accent_text || "#fff");
     launcher = d.createElement("button");
     launcher.type = "button";
     launcher.className = "l" + side;

@@ -30,14 +30,6 @@ pub struct AppProps {
     pub boot: Rc<WidgetBoot>,
 }
 
-/// Sets the site's accent colour as a CSS variable (through the CSSOM, which the iframe's
-/// CSP permits, unlike inline style attributes).
-pub fn apply_theme(accent: &str) {
-    if let Some(el) = root_element() {
-        let _ = el.style().set_property("--accent", accent);
-    }
-}
-
 pub(crate) fn root_element() -> Option<web_sys::HtmlElement> {
     let el = web_sys::window()?.document()?.document_element()?;
     wasm_bindgen::JsCast::dyn_into::<web_sys::HtmlElement>(el).ok()

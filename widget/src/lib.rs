@@ -23,7 +23,6 @@ use wasm_bindgen::prelude::wasm_bindgen;
 #[wasm_bindgen(start)]
 pub fn start() {
     let Some(boot) = read_boot() else { return };
-    app::apply_theme(&boot.config.accent);
     yew::Renderer::<app::App>::with_props(app::AppProps {
         boot: std::rc::Rc::new(boot),
     })

@@ -22,6 +22,7 @@ fn config() -> Rc<SiteConfig> {
         name: "Northwind <Coffee>".into(),
         greeting: "Hi there!".into(),
         accent: "#0f766e".into(),
+        accent_text: "#ffffff".into(),
         position: LauncherPosition::Right,
         remember_visitors: false,
         wakeup: Default::default(),

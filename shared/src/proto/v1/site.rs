@@ -27,6 +27,9 @@ pub struct SiteConfig {
     pub greeting: String,
     /// Accent colour, `#rrggbb`.
     pub accent: String,
+    /// The text colour drawn on the accent (white, or near-black on a light accent): the one
+    /// that reaches WCAG AA contrast (4.5:1), chosen by [`text_on`].
+    pub accent_text: String,
     #[serde(default)]
     pub position: LauncherPosition,
     /// The site remembers visitors before they interact (visit count, time on site across
@@ -213,6 +216,7 @@ impl SiteSettings {
             name: self.name.clone(),
             greeting: self.greeting.clone(),
             accent: self.accent.clone(),
+            accent_text: text_on(&self.accent).to_owned(),
             position: self.position,
             remember_visitors: self.remember_visitors,
             wakeup: WakeupSpec::default(),
@@ -298,6 +302,37 @@ pub fn normalize_color(raw: &str) -> Option<String> {
     Some(format!("#{}", full.to_ascii_lowercase()))
 }
 
+/// WCAG 2 relative luminance of `#rrggbb` (`None` for anything else).
+fn luminance(color: &str) -> Option<f64> {
+    let hex = color.strip_prefix('#').filter(|h| h.len() == 6)?;
+    let channel = |i: usize| -> Option<f64> {
+        let c = f64::from(u8::from_str_radix(hex.get(i..i + 2)?, 16).ok()?) / 255.0;
+        Some(if c <= 0.04045 {
+            c / 12.92
+        } else {
+            ((c + 0.055) / 1.055).powf(2.4)
+        })
+    };
+    Some(0.2126 * channel(0)? + 0.7152 * channel(2)? + 0.0722 * channel(4)?)
+}
+
+/// WCAG 2 contrast ratio of two `#rrggbb` colours (1 to 21).
+pub fn contrast(a: &str, b: &str) -> f64 {
+    let (Some(a), Some(b)) = (luminance(a), luminance(b)) else {
+        return 1.0;
+    };
+    (a.max(b) + 0.05) / (a.min(b) + 0.05)
+}
+
+/// The text colour for `accent`: white where it reaches 4.5:1 (AA for normal text), otherwise
+/// the widget's ink, otherwise black (one of white and black always reaches 4.5:1).
+pub fn text_on(accent: &str) -> &'static str {
+    ["#ffffff", "#111827", "#000000"]
+        .into_iter()
+        .find(|t| contrast(t, accent) >= 4.5)
+        .unwrap_or("#000000")
+}
+
 /// Validates a web origin (`http(s)://host[:port]`, nothing after) and lower-cases it.
 pub fn normalize_origin(raw: &str) -> Option<String> {
     let s = raw.trim().trim_end_matches('/').to_ascii_lowercase();
@@ -331,6 +366,24 @@ pub fn is_loopback_http_origin(origin: &str) -> bool {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn every_accent_gets_a_text_colour_with_aa_contrast() {
+        assert_eq!(text_on("#0f766e"), "#ffffff");
+        assert_eq!(text_on("#facc15"), "#111827");
+        assert_eq!(text_on("#ffffff"), "#111827");
+        assert!((contrast("#ffffff", "#000000") - 21.0).abs() < 1e-9);
+        // Every colour of a 4-bit-per-channel grid (4,096 accents).
+        for r in 0..16u8 {
+            for g in 0..16u8 {
+                for b in 0..16u8 {
+                    let accent = format!("#{:02x}{:02x}{:02x}", r * 17, g * 17, b * 17);
+                    let ratio = contrast(text_on(&accent), &accent);
+                    assert!(ratio >= 4.5, "{accent}: {ratio}");
+                }
+            }
+        }
+    }
     use super::*;
     use serde_json::json;
 
