@@ -205,3 +205,57 @@ async fn keyboard_only_open_send_close_and_axe_finds_nothing_in_any_view() {
     let found: Vec<_> = seen.iter().filter(|(_, v)| !v.is_empty()).collect();
     assert!(found.is_empty(), "axe-core violations: {found:#?}");
 }
+
+/// A load that fails leaves nothing on the host page (an unknown site, an edge that does not
+/// answer), and the closed launcher covers nothing of the page beyond its own circle's box.
+#[tokio::test]
+async fn a_failed_load_leaves_nothing_and_the_launcher_covers_only_itself() {
+    use beckon_tests::host_page;
+    let edge = Edge::start(None);
+    let unknown = host_page::serve(&edge.url, "no-such-site", None).await;
+    let down = host_page::serve(
+        &format!("http://127.0.0.1:{}", beckon_tests::free_port()),
+        "demo",
+        None,
+    )
+    .await;
+    let c = browser::open(375, 667).await;
+    for (what, page) in [
+        ("an unknown site", &unknown.url),
+        ("an edge that does not answer", &down.url),
+    ] {
+        c.goto(page).await.unwrap();
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        let left = c
+            .execute(
+                "return [document.querySelectorAll('#beckon-root, iframe').length,
+                         document.body.children.length, document.documentElement.scrollWidth <= innerWidth];",
+                vec![],
+            )
+            .await
+            .unwrap();
+        println!("{what}: {left}");
+        // Nothing of ours; the page's own heading, paragraph and the embed tag only.
+        assert_eq!(left, json!([0, 3, true]), "{what}");
+    }
+    // The demo page: just outside the launcher's box is the page itself, at both phone sizes.
+    for (w, h) in [(375, 667), (414, 896)] {
+        c.set_window_size(w, h).await.unwrap();
+        c.goto(&format!("{}/", edge.url)).await.unwrap();
+        browser::launcher(&c).await;
+        let outside = c
+            .execute(
+                "const host = document.querySelector('#beckon-root');
+                 const r = host.shadowRoot.querySelector('button').getBoundingClientRect();
+                 const probes = [[r.left - 2, r.top + r.height / 2], [r.left + r.width / 2, r.top - 2],
+                                 [r.right - 1, r.top - 2], [r.left - 2, r.bottom - 1]];
+                 return probes.map(([x, y]) => document.elementFromPoint(x, y) !== host);",
+                vec![],
+            )
+            .await
+            .unwrap();
+        assert_eq!(outside, json!([true, true, true, true]), "{w}x{h}");
+    }
+    println!("the launcher covers nothing beyond its box at 375 and 414 px");
+    c.close().await.ok();
+}
