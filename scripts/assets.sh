@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Assembles dist/public — the only directory wrangler serves as static assets: the demo page,
-# the minified loader, the widget and inbox shells, and the _headers file.
+# the minified loader and its TypeScript declarations, the widget and inbox shells, and the
+# _headers file.
 set -euo pipefail
 . "$(dirname "$0")/env.sh"
 cd "$BECKON_ROOT"
@@ -8,6 +9,7 @@ out=dist/public
 mkdir -p "$out/widget" "$out/console"
 cp index.html "$out/index.html"
 esbuild widget/loader/beckon.js --minify --legal-comments=none --target=es2019 --log-level=warning --outfile="$out/beckon.js"
+cp widget/loader/beckon.d.ts "$out/beckon.d.ts"
 cp widget/static/* "$out/widget/"
 cp console/static/* "$out/console/"
 cp static/_headers "$out/_headers"

@@ -881,3 +881,33 @@ async fn admin_sites_keys_and_documents() {
         .unwrap();
     assert_eq!(refused.status(), 403);
 }
+
+/// `/beckon.d.ts` is served as text and declares every public call of the loader's
+/// `window.Beckon` (read from the loader's source, so a new call without a declaration fails).
+#[tokio::test]
+async fn the_typescript_declarations_cover_the_loaders_api() {
+    let loader =
+        std::fs::read_to_string(beckon_tests::repo_root().join("widget/loader/beckon.js")).unwrap();
+    let start = loader.find("var api = {").expect("the loader's api object");
+    let end = start + loader[start..].find("w.Beckon = api;").unwrap();
+    let calls: Vec<&str> = loader[start..end]
+        .lines()
+        .filter_map(|l| l.strip_prefix("    ")?.split_once(':').map(|(k, _)| k))
+        .filter(|k| !k.starts_with(['_', ' ']) && k.chars().all(|c| c.is_ascii_alphabetic()))
+        .collect();
+    assert!(calls.len() >= 8, "{calls:?}");
+    let r = api().get("/beckon.d.ts").send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    assert!(r.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/plain"));
+    let dts = r.text().await.unwrap();
+    for call in &calls {
+        assert!(
+            dts.contains(&format!("    {call}(")),
+            "beckon.d.ts lacks {call}"
+        );
+    }
+    println!("beckon.d.ts declares {} calls: {calls:?}", calls.len());
+}
