@@ -252,6 +252,12 @@ async fn the_widget_loads_turnstile_on_the_first_send_and_the_visitor_passes_it(
         json!(["object", 1])
     );
     browser::screenshot(&c, "turnstile-challenge").await;
+    let violations = browser::axe(&c).await;
+    println!(
+        "axe-core, the challenge shown: {} violations",
+        violations.len()
+    );
+    assert!(violations.is_empty(), "{violations:#?}");
     c.set_window_size(375, 667).await.unwrap();
     browser::screenshot(&c, "turnstile-challenge-375").await;
     // Nothing is created until it passes.

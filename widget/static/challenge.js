@@ -7,6 +7,8 @@
   const me = document.currentScript;
   const host = document.createElement("div");
   host.className = "challenge";
+  host.setAttribute("role", "region");
+  host.setAttribute("aria-label", "Check that you are a person");
   document.body.append(host);
   let done = false;
   const finish = (token) => {
