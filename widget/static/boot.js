@@ -6,6 +6,6 @@ try {
   const c = JSON.parse(document.getElementById("beckon-boot").textContent).config;
   const s = document.documentElement.style;
   s.setProperty("--accent", c.accent);
-  s.setProperty("--on-accent", c.accent_text);
+  if (c.accent_text) s.setProperty("--on-accent", c.accent_text);
 } catch (e) {}
 init();

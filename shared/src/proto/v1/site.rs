@@ -28,7 +28,9 @@ pub struct SiteConfig {
     /// Accent colour, `#rrggbb`.
     pub accent: String,
     /// The text colour drawn on the accent (white, or near-black on a light accent): the one
-    /// that reaches WCAG AA contrast (4.5:1), chosen by [`text_on`].
+    /// that reaches WCAG AA contrast (4.5:1), chosen by [`text_on`]. Empty when an older edge
+    /// sent none (the widget's stylesheet then keeps its default, white).
+    #[serde(default)]
     pub accent_text: String,
     #[serde(default)]
     pub position: LauncherPosition,
