@@ -890,10 +890,15 @@ async fn the_typescript_declarations_cover_the_loaders_api() {
         std::fs::read_to_string(beckon_tests::repo_root().join("widget/loader/beckon.js")).unwrap();
     let start = loader.find("var api = {").expect("the loader's api object");
     let end = start + loader[start..].find("w.Beckon = api;").unwrap();
+    // Its members, `name: …` or `name(…) {…}`, at the object's indentation.
     let calls: Vec<&str> = loader[start..end]
         .lines()
-        .filter_map(|l| l.strip_prefix("    ")?.split_once(':').map(|(k, _)| k))
-        .filter(|k| !k.starts_with(['_', ' ']) && k.chars().all(|c| c.is_ascii_alphabetic()))
+        .filter_map(|l| {
+            let member = l.strip_prefix("    ")?;
+            let name = member.split([':', '(']).next()?;
+            (member.len() > name.len() && !name.is_empty()).then_some(name)
+        })
+        .filter(|k| !k.starts_with('_') && k.chars().all(|c| c.is_ascii_alphabetic()))
         .collect();
     assert!(calls.len() >= 8, "{calls:?}");
     let r = api().get("/beckon.d.ts").send().await.unwrap();
