@@ -58,6 +58,15 @@ pub fn token_keys(env: &Env) -> Result<crate::auth::TokenKeys> {
 }
 
 /// A configured secret (or plain var, as `wrangler dev --var` provides) that must be set.
+/// Whether third-party API bases on this machine are allowed (`ALLOW_LOOPBACK_API_BASES=on`:
+/// set in `.dev.vars` by `make dev` and by the tests, where the fakes of channels and Turnstile
+/// run; never in a production deploy).
+pub fn loopback_api_bases(env: &Env) -> bool {
+    env.var("ALLOW_LOOPBACK_API_BASES")
+        .map(|v| v.to_string() == "on")
+        .unwrap_or(false)
+}
+
 pub fn secret(env: &Env, name: &str) -> Result<Vec<u8>> {
     secret_of_at_least(env, name, 16)
 }

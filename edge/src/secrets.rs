@@ -35,6 +35,17 @@ pub fn seal(key_material: &[u8], aad: &str, plaintext: &[u8], nonce: [u8; 12]) -
     )
 }
 
+/// [`seal`] under the Worker's `SECRETS_KEY`, with a fresh random nonce.
+pub fn seal_at_rest(env: &worker::Env, aad: &str, plaintext: &[u8]) -> Result<String> {
+    let key = crate::http::secret(env, "SECRETS_KEY")?;
+    Ok(seal(&key, aad, plaintext, crate::random::bytes()))
+}
+
+/// [`open`] under the Worker's `SECRETS_KEY`.
+pub fn open_at_rest(env: &worker::Env, aad: &str, sealed: &str) -> Result<Vec<u8>> {
+    open(&crate::http::secret(env, "SECRETS_KEY")?, aad, sealed)
+}
+
 /// Decrypts what [`seal`] produced for the same `aad`.
 pub fn open(key_material: &[u8], aad: &str, sealed: &str) -> Result<Vec<u8>> {
     let mut parts = sealed.split('.');

@@ -1,7 +1,8 @@
 //! A site as the widget sees it — settings, enabled rules, the compiled wake-up spec and its
 //! Turnstile widget — cached in the isolate for a few seconds, because the loader's boot
-//! script, the iframe page and conversation starts come with many page views. Admin changes invalidate this isolate's entry at once;
-//! other isolates catch up within the TTL (the boot script itself is cacheable for a minute).
+//! script, the iframe page and conversation starts come with many page views. Admin changes
+//! invalidate this isolate's entry at once; other isolates catch up within the TTL (the boot
+//! script itself is cacheable for a minute).
 
 use crate::error::Result;
 use crate::storage::{rules, sites};
@@ -47,7 +48,7 @@ pub async fn get(db: &D1Database, key: &SiteKey, now: i64) -> Result<Option<Rc<S
     if let Some(hit) = hit {
         return Ok(hit);
     }
-    let Some(settings) = sites::get(db, key).await? else {
+    let Some((settings, turnstile)) = sites::with_turnstile(db, key).await? else {
         remember(key, now, None);
         return Ok(None);
     };
@@ -58,7 +59,6 @@ pub async fn get(db: &D1Database, key: &SiteKey, now: i64) -> Result<Option<Rc<S
         .collect();
     let mut config = settings.public_config();
     config.wakeup = wakeup::compile(&rules);
-    let turnstile = sites::turnstile(db, key).await?;
     let bundle = Rc::new(SiteBundle {
         settings,
         rules,
@@ -71,12 +71,9 @@ pub async fn get(db: &D1Database, key: &SiteKey, now: i64) -> Result<Option<Rc<S
 
 /// The site's bundle, or `site_not_found`.
 pub async fn require(db: &D1Database, key: &SiteKey, now: i64) -> Result<Rc<SiteBundle>> {
-    get(db, key, now).await?.ok_or_else(|| {
-        crate::error::Error::new(
-            beckon_shared::proto::v1::ErrorCode::SiteNotFound,
-            format!("no site with key {key}"),
-        )
-    })
+    get(db, key, now)
+        .await?
+        .ok_or_else(|| sites::not_found(key))
 }
 
 fn remember(key: &SiteKey, now: i64, bundle: Option<Rc<SiteBundle>>) {

@@ -29,12 +29,10 @@ const TESTING_SECRETS: [&str; 3] = [
     "3x0000000000000000000000000000000AA",
 ];
 
-/// Cloudflare's origin; or `TURNSTILE_ORIGIN`, honoured only where channel API bases on this
-/// machine are (`ALLOW_LOOPBACK_API_BASES=on`: tests and the local demo, never production).
+/// Cloudflare's origin; or `TURNSTILE_ORIGIN`, a loopback origin honoured only where API bases
+/// on this machine are ([`http::loopback_api_bases`]: tests and the local demo).
 pub fn origin(env: &worker::Env) -> String {
-    let loopback = env
-        .var("ALLOW_LOOPBACK_API_BASES")
-        .is_ok_and(|v| v.to_string() == "on");
+    let loopback = http::loopback_api_bases(env);
     env.var("TURNSTILE_ORIGIN")
         .ok()
         .map(|v| v.to_string())
@@ -115,11 +113,7 @@ pub async fn verify(edge: &Edge, site: &SiteKey, t: &Turnstile, token: Option<&s
                 .into(),
         ));
     };
-    let secret = crate::secrets::open(
-        &http::secret(&edge.env, "SECRETS_KEY")?,
-        &secret_aad(site),
-        &t.sealed_secret,
-    )?;
+    let secret = crate::secrets::open_at_rest(&edge.env, &secret_aad(site), &t.sealed_secret)?;
     let secret = String::from_utf8(secret).map_err(Error::internal)?;
     let req = ApiRequest::json(
         format!("{}/turnstile/v0/siteverify", origin(&edge.env)),

@@ -173,14 +173,7 @@ pub async fn site_identity(mut req: Request, edge: &Edge, key: &SiteKey) -> Resu
     let secret = make.then(|| hex::encode(random::bytes::<32>()));
     let sealed = secret
         .as_ref()
-        .map(|s| -> Result<String> {
-            Ok(crate::secrets::seal(
-                &http::secret(&edge.env, "SECRETS_KEY")?,
-                &identity_aad(key),
-                s.as_bytes(),
-                random::bytes(),
-            ))
-        })
+        .map(|s| crate::secrets::seal_at_rest(&edge.env, &identity_aad(key), s.as_bytes()))
         .transpose()?;
     sites::set_identity(&db, key, required, sealed.as_deref()).await?;
     crate::site_cache::invalidate(key);
@@ -197,12 +190,11 @@ pub async fn site_turnstile(mut req: Request, edge: &Edge, key: &SiteKey) -> Res
         .map(|(site_key, secret)| -> Result<sites::Turnstile> {
             Ok(sites::Turnstile {
                 site_key,
-                sealed_secret: crate::secrets::seal(
-                    &http::secret(&edge.env, "SECRETS_KEY")?,
+                sealed_secret: crate::secrets::seal_at_rest(
+                    &edge.env,
                     &crate::turnstile::secret_aad(key),
                     secret.as_bytes(),
-                    random::bytes(),
-                ),
+                )?,
             })
         })
         .transpose()?;

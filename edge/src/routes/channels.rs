@@ -73,7 +73,7 @@ pub async fn put(
 ) -> Result<Response> {
     let input: ChannelInput = http::read_json(&mut req).await?;
     let settings = input.settings.validated()?;
-    settings.check_api_host(loopback_api_bases(&edge.env))?;
+    settings.check_api_host(http::loopback_api_bases(&edge.env))?;
     if settings.kind() != kind {
         return Err(Error::bad_request(format!(
             "settings.kind must be {}",
@@ -158,13 +158,4 @@ pub async fn test(edge: &Edge, site: &SiteKey, kind: ChannelKind) -> Result<Resp
     }
     // Through the site's outbox, like every send: retried, recorded, reported.
     http::json(200, &site_outbox::test(&edge.env, site, kind, &text).await?)
-}
-
-/// Whether channel API bases on this machine are allowed (`ALLOW_LOOPBACK_API_BASES=on`: set
-/// in `.dev.vars` by `make dev` and by the tests, where the channels' fakes run; never in a
-/// production deploy).
-fn loopback_api_bases(env: &worker::Env) -> bool {
-    env.var("ALLOW_LOOPBACK_API_BASES")
-        .map(|v| v.to_string() == "on")
-        .unwrap_or(false)
 }

@@ -217,9 +217,7 @@ pub async fn messages(req: &Request, edge: &Edge, id: &ConversationId) -> Result
 pub async fn teaser_event(mut req: Request, edge: &Edge, key: &SiteKey) -> Result<Response> {
     rate_limit::check_site(edge, &req, Limit::Events, key).await?;
     let db = edge.db()?;
-    let site = site_cache::get(&db, key, edge.now)
-        .await?
-        .ok_or_else(|| Error::new(ErrorCode::SiteNotFound, format!("no site with key {key}")))?;
+    let site = site_cache::require(&db, key, edge.now).await?;
     // Only the widget counts impressions: a browser always sends its Origin on this POST.
     if http::origin(&req)?.is_none() {
         return Err(Error::new(
@@ -339,11 +337,8 @@ pub async fn identify(mut req: Request, edge: &Edge, key: &SiteKey) -> Result<Re
             ))
         }
         (Some(sealed), true) => {
-            let secret = crate::secrets::open(
-                &http::secret(&edge.env, "SECRETS_KEY")?,
-                &super::admin::identity_aad(key),
-                sealed,
-            )?;
+            let secret =
+                crate::secrets::open_at_rest(&edge.env, &super::admin::identity_aad(key), sealed)?;
             identity::verify(&secret, &who, edge.now)
                 .map_err(|r| Error::new(ErrorCode::InvalidToken, r.message()))?
         }

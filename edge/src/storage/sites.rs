@@ -18,9 +18,21 @@ struct Row {
     allow_loopback: i64,
     remember_visitors: i64,
     rate_tier: String,
+    /// Only in [`with_turnstile`]'s query.
+    #[serde(default)]
+    turnstile_site_key: Option<String>,
+    #[serde(default)]
+    turnstile_secret: Option<String>,
 }
 
 impl Row {
+    fn turnstile(&self) -> Option<Turnstile> {
+        Some(Turnstile {
+            site_key: self.turnstile_site_key.clone()?,
+            sealed_secret: self.turnstile_secret.clone()?,
+        })
+    }
+
     fn into_settings(self) -> Result<SiteSettings> {
         Ok(SiteSettings {
             key: SiteKey::parse(&self.key)?,
@@ -74,11 +86,14 @@ pub async fn get(db: &D1Database, key: &SiteKey) -> Result<Option<SiteSettings>>
     row.map(Row::into_settings).transpose()
 }
 
+/// The refusal for a site key that names no site.
+pub fn not_found(key: &SiteKey) -> Error {
+    Error::new(ErrorCode::SiteNotFound, format!("no site with key {key}"))
+}
+
 /// The site, or `site_not_found`.
 pub async fn require(db: &D1Database, key: &SiteKey) -> Result<SiteSettings> {
-    get(db, key)
-        .await?
-        .ok_or_else(|| Error::new(ErrorCode::SiteNotFound, format!("no site with key {key}")))
+    get(db, key).await?.ok_or_else(|| not_found(key))
 }
 
 pub async fn list(db: &D1Database) -> Result<Vec<SiteSettings>> {
@@ -181,32 +196,31 @@ pub async fn set_identity(
 }
 
 /// A site's Turnstile widget: its public site key and its sealed secret key.
-#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Turnstile {
     pub site_key: String,
     pub sealed_secret: String,
 }
 
-/// The site's Turnstile widget, if it asks visitors to pass one.
-pub async fn turnstile(db: &D1Database, key: &SiteKey) -> Result<Option<Turnstile>> {
-    #[derive(Deserialize)]
-    struct TsRow {
-        turnstile_site_key: Option<String>,
-        turnstile_secret: Option<String>,
-    }
-    let row: Option<TsRow> = stmt(
+/// The site with its Turnstile widget (if it asks visitors to pass one), in one read.
+pub async fn with_turnstile(
+    db: &D1Database,
+    key: &SiteKey,
+) -> Result<Option<(SiteSettings, Option<Turnstile>)>> {
+    let row: Option<Row> = stmt(
         db,
-        "SELECT turnstile_site_key, turnstile_secret FROM sites WHERE key = ?1",
+        &format!(
+            "SELECT {COLUMNS}, turnstile_site_key, turnstile_secret FROM sites WHERE key = ?1"
+        ),
         &[Arg::Str(key.as_str())],
     )?
     .first(None)
     .await?;
-    Ok(row.and_then(|r| {
-        Some(Turnstile {
-            site_key: r.turnstile_site_key?,
-            sealed_secret: r.turnstile_secret?,
-        })
-    }))
+    let Some(row) = row else {
+        return Ok(None);
+    };
+    let turnstile = row.turnstile();
+    Ok(Some((row.into_settings()?, turnstile)))
 }
 
 /// Sets (or with `None` clears) the site's Turnstile widget; `site_not_found` for no site.
@@ -223,10 +237,7 @@ pub async fn set_turnstile(db: &D1Database, key: &SiteKey, t: Option<&Turnstile>
     .run()
     .await?;
     if !super::changed_any(&done)? {
-        return Err(Error::new(
-            ErrorCode::SiteNotFound,
-            format!("no site with key {key}"),
-        ));
+        return Err(not_found(key));
     }
     Ok(())
 }
