@@ -1,6 +1,7 @@
-//! Encryption at rest for channel secrets (bot tokens, signing secrets): AES-256-GCM with a
-//! key derived from the `SECRETS_KEY` Worker secret, a fresh random nonce per value, and the
-//! site and channel as associated data (a ciphertext copied to another row will not decrypt).
+//! Encryption at rest for channel secrets (bot tokens, signing secrets) and a site's identity
+//! and Turnstile secrets: AES-256-GCM with a key derived from the `SECRETS_KEY` Worker secret,
+//! a fresh random nonce per value, and the site and what the secret is for as associated data
+//! (a ciphertext copied to another row will not decrypt).
 //! D1 exports and backups therefore never contain usable tokens.
 
 use crate::error::{Error, Result};
