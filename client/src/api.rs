@@ -299,6 +299,33 @@ pub async fn test_channel(
     .await
 }
 
+/// `GET /api/v1/admin/sites/{site}/webhook/deliveries?limit=20{filter}`: the most recent (as
+/// JSON: the inbox only shows them).
+pub async fn webhook_deliveries(
+    admin_key: &str,
+    site: &SiteKey,
+    filter: &str,
+) -> Result<serde_json::Value, CallError> {
+    let url = paths::fill(paths::ADMIN_WEBHOOK_DELIVERIES, &[site.as_str()]);
+    call_json(
+        "GET",
+        &format!("{url}?limit=20{filter}"),
+        Some(admin_key),
+        None,
+    )
+    .await
+}
+
+/// `POST /api/v1/admin/sites/{site}/webhook/deliveries/{event_id}/replay`.
+pub async fn replay_webhook(
+    admin_key: &str,
+    site: &SiteKey,
+    event: &str,
+) -> Result<serde_json::Value, CallError> {
+    let url = paths::fill(paths::ADMIN_WEBHOOK_REPLAY, &[site.as_str(), event]);
+    call_json("POST", &url, Some(admin_key), None).await
+}
+
 /// `GET /api/v1/admin/sites/{site}/rules`.
 pub async fn list_rules(admin_key: &str, site: &SiteKey) -> Result<Vec<Rule>, CallError> {
     #[derive(Deserialize)]

@@ -1,7 +1,8 @@
 //! Settings → Channels: set up Telegram, Slack and WhatsApp relays for the site, see each
 //! channel's health (a failing channel shows its last error), copy the webhook URL to register
 //! with the channel, send a test message, or remove the channel. Secrets are write-only: the
-//! form never shows them, and leaving them empty keeps the stored ones.
+//! form never shows them, and leaving them empty keeps the stored ones. Outbound webhooks
+//! also show their delivery log, each event replayable.
 
 use beckon_client::api;
 use beckon_shared::proto::v1::{ChannelInfo, ChannelKind, ChannelStatus};
@@ -93,6 +94,15 @@ fn fields(kind: ChannelKind) -> &'static [Field] {
                 false,
                 "https://graph.facebook.com",
             ),
+        ],
+        ChannelKind::Webhook => &[
+            (
+                "url",
+                "Endpoint URL",
+                false,
+                "https://crm.example.com/hooks/beckon",
+            ),
+            ("secret", "Signing secret", true, "whsec_…"),
         ],
     }
 }
@@ -295,6 +305,10 @@ fn ChannelCard(props: &ChannelCardProps) -> Html {
                     ("test", _) => api::test_channel(&key, &site, kind)
                         .await
                         .map(|r| (r.ok, r.detail)),
+                    ("log", _) => api::webhook_deliveries(&key, &site, "")
+                        .await
+                        .map(|v| log_lines(&v)),
+                    ("replay", _) => replay_failing(&key, &site).await,
                     _ => api::delete_channel(&key, &site, kind)
                         .await
                         .map(|_| (true, "Removed.".to_owned())),
@@ -307,6 +321,14 @@ fn ChannelCard(props: &ChannelCardProps) -> Html {
     };
     let on_save = run("save");
     let on_test = run("test").reform(|e: MouseEvent| {
+        e.prevent_default();
+        SubmitEvent::new("submit").unwrap()
+    });
+    let on_log = run("log").reform(|e: MouseEvent| {
+        e.prevent_default();
+        SubmitEvent::new("submit").unwrap()
+    });
+    let on_replay = run("replay").reform(|e: MouseEvent| {
         e.prevent_default();
         SubmitEvent::new("submit").unwrap()
     });
@@ -369,14 +391,77 @@ fn ChannelCard(props: &ChannelCardProps) -> Html {
                 <button type="submit" disabled={*busy}>{ "Save" }</button>
                 if props.info.is_some() {
                     <button type="button" class="secondary" disabled={*busy} onclick={on_test}>{ "Send test message" }</button>
+                    if kind == ChannelKind::Webhook {
+                        <button type="button" class="secondary" disabled={*busy} onclick={on_log}>{ "Recent deliveries" }</button>
+                        <button type="button" class="secondary" disabled={*busy} onclick={on_replay}>{ "Replay failing" }</button>
+                    }
                     <button type="button" class="danger" disabled={*busy} onclick={on_remove}>{ "Remove" }</button>
                 }
             </div>
             if let Some((ok, text)) = &*message {
-                <p class={if *ok { "ok" } else { "error" }} role="status">{ text }</p>
+                <p class={if *ok { "ok lines" } else { "error lines" }} role="status">{ text }</p>
             }
         </form>
     }
+}
+
+/// The delivery log, one event per line, newest first; whether none is failing.
+fn log_lines(log: &Value) -> (bool, String) {
+    let rows = log["deliveries"].as_array().map_or(&[][..], Vec::as_slice);
+    if rows.is_empty() {
+        return (true, "No events in the last 30 days.".into());
+    }
+    let lines: Vec<String> = rows
+        .iter()
+        .map(|d| {
+            format!(
+                "{} {}: {}",
+                d["event_type"].as_str().unwrap_or("?"),
+                d["event_id"].as_str().unwrap_or("?"),
+                describe(d)
+            )
+        })
+        .collect();
+    let ok = rows.iter().all(|d| d["status"] == "delivered");
+    (ok, lines.join("\n"))
+}
+
+/// Sends every failing event again, then says how each went.
+async fn replay_failing(key: &str, site: &SiteKey) -> Result<(bool, String), api::CallError> {
+    let failing = api::webhook_deliveries(key, site, "&status=failing").await?;
+    let mut lines = Vec::new();
+    let mut ok = true;
+    for d in failing["deliveries"]
+        .as_array()
+        .map_or(&[][..], Vec::as_slice)
+    {
+        let id = d["event_id"].as_str().unwrap_or_default();
+        let after = api::replay_webhook(key, site, id).await?;
+        ok &= after["status"] == "delivered";
+        lines.push(format!("{id}: {}", describe(&after)));
+    }
+    if lines.is_empty() {
+        lines.push("No failing events to replay.".into());
+    }
+    Ok((ok, lines.join("\n")))
+}
+
+/// "delivered, HTTP 204, 1 attempt(s)", "failing, HTTP 503, 3 attempt(s): …".
+fn describe(d: &Value) -> String {
+    let answer = match d["response_status"].as_u64() {
+        Some(s) => format!("HTTP {s}"),
+        None => "no answer".into(),
+    };
+    let mut out = format!(
+        "{}, {answer}, {} attempt(s)",
+        d["status"].as_str().unwrap_or("?"),
+        d["attempts"]
+    );
+    if let (Some("failing"), Some(e)) = (d["status"].as_str(), d["last_error"].as_str()) {
+        out.push_str(": ");
+        out.push_str(e);
+    }
+    out
 }
 
 /// The inbox badge: which enabled channels are failing.

@@ -265,6 +265,7 @@ impl World {
                 "{part}" => "1".into(),
                 "{broadcast_id}" => "b_0123456789abcdef0123456789abcdef".into(),
                 "{audience_id}" => "u_0123456789abcdef0123456789abcdef".into(),
+                "{event_id}" => "evt_m_0123456789abcdef".into(),
                 s if s.starts_with('{') => panic!("no value for {s}"),
                 s => s.to_owned(),
             });

@@ -15,6 +15,7 @@ pub mod multipart;
 pub mod set;
 pub mod slack;
 pub mod telegram;
+pub mod webhook;
 pub mod whatsapp;
 
 pub use api::{ApiRequest, ApiResponse, Failure, Inbound, InboundFile, Relay, RelayFile};
@@ -139,6 +140,7 @@ channels! {
     Telegram(telegram::Telegram),
     Slack(slack::Slack),
     Whatsapp(whatsapp::Whatsapp),
+    Webhook(webhook::Webhook),
 }
 
 /// Where an outgoing item goes on a channel: the site's agents there (a thread per

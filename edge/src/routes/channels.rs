@@ -10,6 +10,7 @@ use crate::storage::sites;
 use crate::{random, site_outbox};
 use beckon_shared::proto::v1::{
     paths, ChannelInfo, ChannelInput, ChannelKind, ChannelStatus, ChannelTestResult, ErrorCode,
+    WebhookDeliveries, WebhookDeliveryStatus,
 };
 use beckon_shared::SiteKey;
 use worker::{Request, Response};
@@ -84,7 +85,11 @@ pub async fn put(
     sites::require(&db, site).await?;
     let key = key(edge)?;
     let secrets = match input.secrets {
-        Some(s) if s.kind() == kind => s.validated()?,
+        Some(s) if s.kind() == kind => {
+            let stored = store::get(&db, site, kind, &key).await.ok().flatten();
+            s.validated()?
+                .replacing(stored.map(|c| c.config.secrets()), edge.now)
+        }
         Some(_) => {
             return Err(Error::bad_request(format!(
                 "secrets.kind must be {}",
@@ -158,4 +163,57 @@ pub async fn test(edge: &Edge, site: &SiteKey, kind: ChannelKind) -> Result<Resp
     }
     // Through the site's outbox, like every send: retried, recorded, reported.
     http::json(200, &site_outbox::test(&edge.env, site, kind, &text).await?)
+}
+
+/// The site's webhook endpoint, if set up and readable.
+async fn webhook_endpoint(edge: &Edge, site: &SiteKey) -> Result<channels::webhook::Webhook> {
+    let db = edge.db()?;
+    match store::get(&db, site, ChannelKind::Webhook, &key(edge)?).await? {
+        Some(Channel {
+            config: Config::Webhook(w),
+            ..
+        }) => Ok(w),
+        _ => Err(channels::webhook::not_set_up(site)),
+    }
+}
+
+/// Most deliveries one page of the log lists.
+pub const MAX_DELIVERIES_PAGE: u32 = 100;
+
+/// `GET /api/v1/admin/sites/{site}/webhook/deliveries?status=&before=&limit=`: the delivery
+/// log, newest first (30 days).
+pub async fn webhook_deliveries(req: &Request, edge: &Edge, site: &SiteKey) -> Result<Response> {
+    let q = http::query(req)?;
+    let status = match q.get("status").map(String::as_str) {
+        None | Some("") => None,
+        Some("delivered") => Some(WebhookDeliveryStatus::Delivered),
+        Some("failing") => Some(WebhookDeliveryStatus::Failing),
+        Some(_) => return Err(Error::bad_request("status must be delivered or failing")),
+    };
+    let limit = http::query_num::<u32>(&q, "limit")?.unwrap_or(50);
+    if !(1..=MAX_DELIVERIES_PAGE).contains(&limit) {
+        return Err(Error::bad_request(format!(
+            "limit must be 1 to {MAX_DELIVERIES_PAGE}"
+        )));
+    }
+    let before = http::query_num::<i64>(&q, "before")?;
+    let db = edge.db()?;
+    sites::require(&db, site).await?;
+    let deliveries = crate::storage::webhooks::list(&db, site, status, before, limit).await?;
+    http::json(200, &WebhookDeliveries { deliveries })
+}
+
+/// `POST /api/v1/admin/sites/{site}/webhook/deliveries/{event}/replay`: sends a logged event
+/// again, now, under its id; answers its log line after the attempt.
+pub async fn replay_webhook(edge: &Edge, site: &SiteKey, event: &str) -> Result<Response> {
+    let db = edge.db()?;
+    let Some(delivery) = crate::storage::webhooks::get(&db, site, event).await? else {
+        return Err(Error::new(
+            ErrorCode::NotFound,
+            format!("no webhook delivery {event} for site {site}"),
+        ));
+    };
+    let endpoint = webhook_endpoint(edge, site).await?;
+    let after = endpoint.replay(&edge.env, site, &delivery).await?;
+    http::json(200, &after)
 }

@@ -57,6 +57,8 @@ pub enum Route {
     AdminPutChannel(SiteKey, ChannelKind),
     AdminDeleteChannel(SiteKey, ChannelKind),
     AdminTestChannel(SiteKey, ChannelKind),
+    AdminWebhookDeliveries(SiteKey),
+    AdminReplayWebhook(SiteKey, String),
     /// `GET` (handshakes) or `POST` (events) on `/hooks/{channel}/{site}`.
     Hook(ChannelKind, SiteKey, Method),
     TeaserEvent(SiteKey),
@@ -162,6 +164,8 @@ impl Route {
             | AdminPutChannel(..)
             | AdminDeleteChannel(..)
             | AdminTestChannel(..)
+            | AdminWebhookDeliveries(_)
+            | AdminReplayWebhook(..)
             | AdminListRules(_)
             | AdminCreateRule(_)
             | AdminGetRule(..)
@@ -205,6 +209,8 @@ impl Route {
             | AdminPutChannel(s, _)
             | AdminDeleteChannel(s, _)
             | AdminTestChannel(s, _)
+            | AdminWebhookDeliveries(s)
+            | AdminReplayWebhook(s, _)
             | Hook(_, s, _)
             | TeaserEvent(s)
             | PresenceSocket(s)
@@ -323,6 +329,19 @@ pub(crate) async fn socket_ticket(
     Ok(ticket)
 }
 
+/// A webhook event id in a path: `evt_` and up to 124 letters, digits, `_` or `-`.
+fn event_id(s: &str) -> Result<String> {
+    let ok = s.starts_with("evt_")
+        && s.len() <= 128
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
+    if ok {
+        Ok(s.to_owned())
+    } else {
+        Err(Error::new(ErrorCode::InvalidId, "not a webhook event id"))
+    }
+}
+
 /// Maps a request line to a route: unknown paths are `not_found`, known paths with another
 /// method `method_not_allowed`, malformed ids `invalid_id`. Paths are the ones named in
 /// [`paths`].
@@ -426,6 +445,13 @@ pub fn resolve(method: &Method, path: &str) -> Result<Route> {
                 site_and_kind().map(|(s, k)| Route::AdminTestChannel(s, k)),
             )]
         }
+        paths::ADMIN_WEBHOOK_DELIVERIES => {
+            vec![(Get, site(v[0]).map(Route::AdminWebhookDeliveries))]
+        }
+        paths::ADMIN_WEBHOOK_REPLAY => vec![(
+            Post,
+            site(v[0]).and_then(|s| Ok(Route::AdminReplayWebhook(s, event_id(v[1])?))),
+        )],
         paths::ADMIN_RULES => vec![
             (Get, site(v[0]).map(Route::AdminListRules)),
             (Post, site(v[0]).map(Route::AdminCreateRule)),
@@ -666,6 +692,12 @@ async fn run_admin(
         Route::AdminPutChannel(site, kind) => channels::put(req, edge, &site, kind).await,
         Route::AdminDeleteChannel(site, kind) => channels::delete(edge, &site, kind).await,
         Route::AdminTestChannel(site, kind) => channels::test(edge, &site, kind).await,
+        Route::AdminWebhookDeliveries(site) => {
+            channels::webhook_deliveries(&req, edge, &site).await
+        }
+        Route::AdminReplayWebhook(site, event) => {
+            channels::replay_webhook(edge, &site, &event).await
+        }
         Route::AdminImportContacts(site) => broadcasts::import_contacts(req, edge, &site).await,
         Route::AdminExportContacts(site) => broadcasts::export_contacts(edge, &site).await,
         Route::AdminListAudiences(site) => audiences::list(edge, &site).await,
@@ -764,6 +796,7 @@ mod tests {
                 "{part}" => "1",
                 "{broadcast_id}" => "b_0123456789abcdef0123456789abcdef",
                 "{audience_id}" => "u_0123456789abcdef0123456789abcdef",
+                "{event_id}" => "evt_m_0123456789abcdef",
                 other => panic!("no sample value for {other}"),
             })
             .collect();

@@ -11,6 +11,7 @@ pub mod rules;
 pub mod sites;
 pub mod test_clock;
 pub mod visitors;
+pub mod webhooks;
 
 use crate::error::{Error, Result};
 use wasm_bindgen::JsValue;

@@ -240,6 +240,20 @@ pub fn civil_from_days(z: i64) -> (i64, u32, u32) {
     (yoe + era * 400 + i64::from(m <= 2), m, d)
 }
 
+/// Milliseconds since the epoch as an ISO 8601 UTC timestamp: `2026-09-01T10:00:00.000Z`.
+pub fn iso8601(ms: i64) -> String {
+    let (days, ms_of_day) = (ms.div_euclid(86_400_000), ms.rem_euclid(86_400_000));
+    let (y, m, d) = civil_from_days(days);
+    let s = ms_of_day / 1000;
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{:03}Z",
+        s / 3600,
+        s / 60 % 60,
+        s % 60,
+        ms_of_day % 1000
+    )
+}
+
 /// 0 = Sunday … 6 = Saturday.
 pub fn weekday(days: i64) -> u32 {
     (days + 4).rem_euclid(7) as u32
@@ -252,6 +266,13 @@ mod tests {
     /// Unix seconds of a UTC date-time.
     fn utc(y: i64, mo: u32, d: u32, h: i64, mi: i64) -> i64 {
         days_from_civil(y, mo, d) * 86_400 + h * 3600 + mi * 60
+    }
+
+    #[test]
+    fn iso8601_timestamps() {
+        assert_eq!(iso8601(0), "1970-01-01T00:00:00.000Z");
+        assert_eq!(iso8601(1_674_087_231_045), "2023-01-19T00:13:51.045Z");
+        assert_eq!(iso8601(-1), "1969-12-31T23:59:59.999Z");
     }
 
     #[test]

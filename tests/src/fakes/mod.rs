@@ -10,6 +10,7 @@
 pub mod slack;
 pub mod telegram;
 pub mod turnstile;
+pub mod webhook;
 pub mod whatsapp;
 
 use std::collections::VecDeque;

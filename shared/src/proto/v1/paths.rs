@@ -40,6 +40,10 @@ pub const ADMIN_KEY: &str = "/api/v1/admin/keys/{key_id}";
 pub const ADMIN_CHANNELS: &str = "/api/v1/admin/sites/{site}/channels";
 pub const ADMIN_CHANNEL: &str = "/api/v1/admin/sites/{site}/channels/{kind}";
 pub const ADMIN_CHANNEL_TEST: &str = "/api/v1/admin/sites/{site}/channels/{kind}/test";
+/// Outbound webhooks' delivery log, and replaying one event.
+pub const ADMIN_WEBHOOK_DELIVERIES: &str = "/api/v1/admin/sites/{site}/webhook/deliveries";
+pub const ADMIN_WEBHOOK_REPLAY: &str =
+    "/api/v1/admin/sites/{site}/webhook/deliveries/{event_id}/replay";
 pub const ADMIN_RULES: &str = "/api/v1/admin/sites/{site}/rules";
 pub const ADMIN_RULE: &str = "/api/v1/admin/sites/{site}/rules/{rule_id}";
 pub const ADMIN_METRICS: &str = "/api/v1/admin/metrics";
@@ -109,6 +113,8 @@ pub const ALL: &[&str] = &[
     ADMIN_CHANNELS,
     ADMIN_CHANNEL,
     ADMIN_CHANNEL_TEST,
+    ADMIN_WEBHOOK_DELIVERIES,
+    ADMIN_WEBHOOK_REPLAY,
     ADMIN_RULES,
     ADMIN_RULE,
     ADMIN_METRICS,

@@ -6,10 +6,15 @@
 
 mod slack;
 mod telegram;
+mod webhook;
 mod whatsapp;
 
 pub use slack::{SlackSecrets, SlackSettings};
 pub use telegram::{TelegramSecrets, TelegramSettings};
+pub use webhook::{
+    secret_key as webhook_secret_key, PreviousSecret, WebhookDeliveries, WebhookDelivery,
+    WebhookDeliveryStatus, WebhookSecrets, WebhookSettings, WEBHOOK_ROTATION_MS,
+};
 pub use whatsapp::{WhatsappSecrets, WhatsappSettings};
 
 use super::ErrorCode;
@@ -77,6 +82,15 @@ macro_rules! channels {
             pub fn check_api_host(&self, loopback: bool) -> Result<(), (ErrorCode, String)> {
                 let official = host(self.kind().default_api_base());
                 let base = self.api_base();
+                if official.is_empty() {
+                    // The business's own endpoint: any public https host.
+                    let public = base.starts_with("https://") && !on_this_machine(base) && !private_host(base);
+                    return if public || (loopback && on_this_machine(base)) {
+                        Ok(())
+                    } else {
+                        bad("url must be an https:// URL on a public host (http on this machine only in development, ALLOW_LOOPBACK_API_BASES=on)")
+                    };
+                }
                 let official_ok = base.starts_with("https://") && host(base) == official;
                 if official_ok || (loopback && on_this_machine(base)) {
                     Ok(())
@@ -116,14 +130,21 @@ macro_rules! channels {
             }
         }
 
-        $(
-            impl $Settings {
-                /// The API base URL relays go to (the production host unless set).
-                pub fn api_base(&self) -> &str {
-                    self.api_base.as_deref().unwrap_or($base).trim_end_matches('/')
+        impl ChannelSecrets {
+            /// These new secrets replacing `old` at `now`: a webhook's replaced secret keeps
+            /// signing for a while ([`WebhookSecrets::rotated`]); other channels' are simply
+            /// replaced.
+            pub fn replacing(self, old: Option<ChannelSecrets>, now: i64) -> ChannelSecrets {
+                match (self, old) {
+                    (ChannelSecrets::Webhook(new), Some(ChannelSecrets::Webhook(old))) => {
+                        ChannelSecrets::Webhook(old.rotated(new, now))
+                    }
+                    (new, _) => new,
                 }
             }
+        }
 
+        $(
             impl std::fmt::Debug for $Secrets {
                 fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
                     f.write_str(concat!(stringify!($Secrets), "(redacted)"))
@@ -137,6 +158,12 @@ channels! {
     Telegram(TelegramSettings, TelegramSecrets) = "telegram", "Telegram", "https://api.telegram.org";
     Slack(SlackSettings, SlackSecrets) = "slack", "Slack", "https://slack.com/api";
     Whatsapp(WhatsappSettings, WhatsappSecrets) = "whatsapp", "WhatsApp", "https://graph.facebook.com";
+    Webhook(WebhookSettings, WebhookSecrets) = "webhook", "Webhooks", "";
+}
+
+/// A channel's API base: the one set, or the production host (`default`).
+fn base_or<'a>(set: &'a Option<String>, default: &'a str) -> &'a str {
+    set.as_deref().unwrap_or(default).trim_end_matches('/')
 }
 
 impl ChannelKind {
@@ -177,6 +204,38 @@ fn on_this_machine(url: &str) -> bool {
         None => h.split(':').next().unwrap_or(""),
     };
     matches!(name, "127.0.0.1" | "localhost" | "::1")
+}
+
+/// Whether an URL names a private or link-local address literally (never a webhook target).
+fn private_host(url: &str) -> bool {
+    let h = host(url);
+    let name = h.rsplit_once(':').map_or(h, |(n, p)| {
+        if p.bytes().all(|b| b.is_ascii_digit()) {
+            n
+        } else {
+            h
+        }
+    });
+    if name.starts_with('[')
+        || name.ends_with(".local")
+        || name.ends_with(".internal")
+        || !name.contains('.')
+    {
+        return true;
+    }
+    let octets: Vec<u8> = name.split('.').filter_map(|o| o.parse().ok()).collect();
+    match octets[..] {
+        [a, b, _, _] if name.split('.').count() == 4 => {
+            a == 0
+                || a == 10
+                || a == 127
+                || (a == 169 && b == 254)
+                || (a == 172 && (16..32).contains(&b))
+                || (a == 192 && b == 168)
+                || (a == 100 && (64..128).contains(&b))
+        }
+        _ => false,
+    }
 }
 
 fn check_api_base(api_base: &mut Option<String>) -> Result<(), (ErrorCode, String)> {

@@ -22,6 +22,11 @@ pub struct SlackSecrets {
 }
 
 impl SlackSettings {
+    /// The API base URL relays go to (the production host unless set).
+    pub fn api_base(&self) -> &str {
+        super::base_or(&self.api_base, super::ChannelKind::Slack.default_api_base())
+    }
+
     pub fn validated(mut self) -> Result<Self, (ErrorCode, String)> {
         self.channel_id = self.channel_id.trim().to_owned();
         if self.channel_id.is_empty()

@@ -23,6 +23,14 @@ pub struct TelegramSecrets {
 }
 
 impl TelegramSettings {
+    /// The API base URL relays go to (the production host unless set).
+    pub fn api_base(&self) -> &str {
+        super::base_or(
+            &self.api_base,
+            super::ChannelKind::Telegram.default_api_base(),
+        )
+    }
+
     pub fn validated(mut self) -> Result<Self, (ErrorCode, String)> {
         if self.chat_id >= 0 {
             return bad("chat_id must be the supergroup's negative id (-100…)");

@@ -46,6 +46,14 @@ pub struct WhatsappSecrets {
 }
 
 impl WhatsappSettings {
+    /// The API base URL relays go to (the production host unless set).
+    pub fn api_base(&self) -> &str {
+        super::base_or(
+            &self.api_base,
+            super::ChannelKind::Whatsapp.default_api_base(),
+        )
+    }
+
     pub fn validated(mut self) -> Result<Self, (ErrorCode, String)> {
         if self.phone_number_id.is_empty()
             || !self.phone_number_id.bytes().all(|b| b.is_ascii_digit())

@@ -1,0 +1,645 @@
+//! Outbound webhooks against the real edge (`wrangler dev`) and a consumer written from the
+//! Standard Webhooks specification (`fakes::webhook`, which also runs the spec's official
+//! library on every event): signatures, the timestamp tolerance against replays, retries
+//! without duplicates, the delivery log and its replay, secret rotation, replies from the
+//! business's system, and files both ways.
+
+use beckon_shared::proto::v1::{ClientFrame, ServerFrame, WebhookDeliveries, WebhookDelivery};
+use beckon_tests::api::{client_id, Api, Ws};
+use beckon_tests::edge;
+use beckon_tests::fakes::webhook::{self as spec, Answer, Consumer};
+use beckon_tests::files::{pdf, png, sha256, Uploader};
+use beckon_tests::{eventually, unique};
+use reqwest::Method;
+use serde_json::{json, Value};
+use std::time::Duration;
+
+const WAIT: Duration = Duration::from_secs(30);
+/// The specification's own example secret (24 bytes), and a second one (32 bytes).
+const SECRET_A: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+const SECRET_B: &str = "whsec_QUJDREVGR0hJSktMTU5PUFFSU1RVVldYWVo0NTY3";
+
+async fn put_webhook(
+    api: &Api,
+    site: &str,
+    url: &str,
+    secret: Option<&str>,
+) -> beckon_tests::api::Reply {
+    let mut body = json!({"settings": {"kind": "webhook", "url": url}});
+    if let Some(s) = secret {
+        body["secrets"] = json!({"kind": "webhook", "secret": s});
+    }
+    api.send(
+        api.admin(
+            Method::PUT,
+            &format!("/api/v1/admin/sites/{site}/channels/webhook"),
+        )
+        .json(&body),
+    )
+    .await
+}
+
+/// A site whose webhook endpoint is a fresh consumer trusting `SECRET_A`.
+async fn site_with_consumer(api: &Api, prefix: &str) -> (String, Consumer) {
+    let site = unique(prefix);
+    api.create_site(&site).await;
+    let consumer = Consumer::start(SECRET_A).await;
+    let r = put_webhook(api, &site, &consumer.url(), Some(SECRET_A)).await;
+    assert_eq!(r.status, 200, "{:?}", r.body);
+    (site, consumer)
+}
+
+async fn say(ws: &mut Ws, text: &str) {
+    ws.send(&ClientFrame::Send {
+        client_msg_id: client_id(&format!("m{}", beckon_tests::free_port())),
+        body: text.into(),
+        attachments: Vec::new(),
+    })
+    .await;
+    ws.recv_until(WAIT, |f| matches!(f, ServerFrame::Ack { .. }))
+        .await;
+}
+
+/// Waits until the consumer has accepted `n` events; returns them.
+async fn accepted(consumer: &Consumer, n: usize) -> Vec<spec::Event> {
+    eventually(WAIT, &format!("{n} events accepted"), || async {
+        let a = consumer.accepted();
+        (a.len() >= n).then_some(a)
+    })
+    .await
+}
+
+async fn deliveries(api: &Api, site: &str, query: &str) -> Vec<WebhookDelivery> {
+    let r = api
+        .send(api.admin(
+            Method::GET,
+            &format!("/api/v1/admin/sites/{site}/webhook/deliveries{query}"),
+        ))
+        .await;
+    assert_eq!(r.status, 200, "{:?}", r.body);
+    serde_json::from_value::<WebhookDeliveries>(r.body)
+        .unwrap()
+        .deliveries
+}
+
+fn hook(api: &Api, site: &str) -> String {
+    format!("{}/hooks/webhook/{site}", api.base)
+}
+
+#[tokio::test]
+async fn every_event_verifies_and_an_old_replay_is_refused() {
+    let api = Api::new(&edge::shared().url);
+    let (site, consumer) = site_with_consumer(&api, "wh").await;
+    let c = api.start_conversation(&site, None).await;
+    let mut ws = api.visitor_socket(&c).await;
+    say(&mut ws, "Do you ship to Canada?").await;
+    api.agent_reply(&c.conversation_id, "Yes, in 5 days.").await;
+
+    let events = accepted(&consumer, 3).await;
+    let kinds: Vec<&str> = events
+        .iter()
+        .map(|e| e.body["type"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        kinds,
+        ["conversation.started", "message.created", "message.created"]
+    );
+    let conv = c.conversation_id.as_str();
+    assert_eq!(events[0].id, format!("evt_{conv}_started"));
+    for e in &events {
+        assert_eq!(e.body["data"]["conversation_id"], conv);
+        assert_eq!(e.body["data"]["site"], site.as_str());
+        assert_eq!(e.signatures.len(), 1, "one secret, one signature");
+        assert!(e.id.starts_with("evt_"), "{}", e.id);
+        assert!((e.timestamp - beckon_tests::fakes::unix_now()).abs() < 60);
+        assert!(e.body["timestamp"].as_str().unwrap().ends_with('Z'));
+        assert!(e.raw.body.len() < 20 * 1024, "payloads stay under 20 KB");
+    }
+    let (visitor, agent) = (&events[1].body["data"], &events[2].body["data"]);
+    assert_eq!(
+        (
+            visitor["role"].as_str(),
+            visitor["text"].as_str(),
+            visitor["seq"].as_u64()
+        ),
+        (Some("visitor"), Some("Do you ship to Canada?"), Some(1))
+    );
+    assert_eq!(
+        (
+            agent["role"].as_str(),
+            agent["author"].as_str(),
+            agent["via"].as_str(),
+            agent["text"].as_str()
+        ),
+        (
+            Some("agent"),
+            Some("Ana"),
+            Some("api"),
+            Some("Yes, in 5 days.")
+        )
+    );
+    assert!(
+        consumer.log().iter().all(|(_, status, _)| *status == 204),
+        "nothing refused, the official library agreed on every event: {:?}",
+        consumer.log()
+    );
+
+    // An attacker replays a captured delivery: at once it is a duplicate the consumer
+    // ignores; tampered, its signature fails; ten minutes later its timestamp is refused.
+    let captured = events[1].raw.clone();
+    assert_eq!(consumer.replay(&captured).await, 200);
+    assert_eq!(consumer.accepted().len(), 3, "deduped on webhook-id");
+    let mut tampered = captured.clone();
+    tampered.body = captured
+        .body
+        .to_vec()
+        .iter()
+        .map(|b| if *b == b'C' { b'X' } else { *b })
+        .collect::<Vec<u8>>()
+        .into();
+    assert_eq!(consumer.replay(&tampered).await, 401);
+    consumer.advance_clock(10 * 60);
+    assert_eq!(consumer.replay(&captured).await, 401);
+    let log = consumer.log();
+    let reasons: Vec<&str> = log.iter().rev().take(2).map(|l| l.2.as_str()).collect();
+    assert_eq!(reasons, ["TimestampOutOfTolerance", "NoValidSignature"]);
+    assert_eq!(
+        spec::verify(
+            &[SECRET_A.to_owned()],
+            &captured,
+            beckon_tests::fakes::unix_now() + 301
+        ),
+        Err(spec::Refusal::TimestampOutOfTolerance)
+    );
+
+    // The delivery log holds each event once, delivered on the first attempt.
+    let log = deliveries(&api, &site, "").await;
+    assert_eq!(log.len(), 3, "{log:?}");
+    assert!(log
+        .iter()
+        .all(|d| d.attempts == 1 && d.response_status == Some(204)));
+    assert_eq!(log[2].event_type, "conversation.started", "newest first");
+}
+
+#[tokio::test]
+async fn the_business_system_replies_into_the_conversation_once() {
+    let api = Api::new(&edge::shared().url);
+    let (site, consumer) = site_with_consumer(&api, "whr").await;
+    let c = api.start_conversation(&site, None).await;
+    let mut ws = api.visitor_socket(&c).await;
+    say(&mut ws, "Where is my order 1042?").await;
+    accepted(&consumer, 2).await;
+
+    let conv = c.conversation_id.as_str();
+    let reply = json!({"type": "message.create",
+        "data": {"conversation_id": conv, "text": "Order 1042 ships Monday.", "author": "Shop CRM"}});
+    let hook = hook(&api, &site);
+    assert_eq!(
+        Consumer::post_to(&hook, SECRET_A, "evt_crm_1", 0, &reply)
+            .await
+            .0,
+        200
+    );
+    let m = ws.agent_message(WAIT).await;
+    assert_eq!(
+        (m.body.as_str(), m.author.as_deref(), m.via.as_deref()),
+        (
+            "Order 1042 ships Monday.",
+            Some("Shop CRM"),
+            Some("webhook")
+        )
+    );
+
+    // A redelivery of the same webhook-id is a no-op; so are refused ones.
+    assert_eq!(
+        Consumer::post_to(&hook, SECRET_A, "evt_crm_1", 0, &reply)
+            .await
+            .0,
+        200
+    );
+    let (status, body) = Consumer::post_to(&hook, SECRET_A, "evt_crm_2", 6 * 60, &reply).await;
+    assert_eq!(status, 401, "an old timestamp: {body}");
+    assert!(body.contains("5 minutes"), "{body}");
+    assert_eq!(
+        Consumer::post_to(&hook, SECRET_B, "evt_crm_3", 0, &reply)
+            .await
+            .0,
+        401
+    );
+    let unsigned = reqwest::Client::new()
+        .post(&hook)
+        .json(&reply)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(unsigned.status().as_u16(), 401);
+    // Only conversations whose events went to this endpoint can be answered.
+    let elsewhere = api.start_conversation(&site, None).await;
+    let other = json!({"type": "message.create",
+        "data": {"conversation_id": elsewhere.conversation_id.as_str(), "text": "hi"}});
+    let (status, body) = Consumer::post_to(&hook, SECRET_A, "evt_crm_4", 0, &other).await;
+    assert_eq!(status, 404, "{body}");
+    assert_eq!(
+        Consumer::post_to(
+            &hook,
+            SECRET_A,
+            "evt_crm_5",
+            0,
+            &json!({"type": "message.create", "data": {"conversation_id": conv, "text": " "}})
+        )
+        .await
+        .0,
+        400
+    );
+    let page = api.admin_messages(&c.conversation_id).await;
+    let replies = page
+        .messages
+        .iter()
+        .filter(|m| m.via.as_deref() == Some("webhook"))
+        .count();
+    assert_eq!(replies, 1, "stored once");
+    // The reply is not sent back to the endpoint it came from.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert_eq!(consumer.accepted().len(), 2, "{:?}", consumer.log());
+}
+
+#[tokio::test]
+async fn failures_are_retried_without_duplicates_logged_and_replayable() {
+    let api = Api::new(&edge::shared().url);
+    let (site, consumer) = site_with_consumer(&api, "whf").await;
+    consumer.push_fault(Answer::Status(503));
+    consumer.push_fault(Answer::RateLimited {
+        retry_after_secs: 2,
+    });
+    let c = api.start_conversation(&site, None).await;
+    let mut ws = api.visitor_socket(&c).await;
+    say(&mut ws, "first").await;
+    let events = accepted(&consumer, 2).await;
+    let started = &events[0];
+    let tries: Vec<(u16, String)> = consumer
+        .log()
+        .into_iter()
+        .filter(|(id, _, _)| *id == started.id)
+        .map(|(_, s, why)| (s, why))
+        .collect();
+    assert_eq!(
+        tries.iter().map(|t| t.0).collect::<Vec<_>>(),
+        [503, 429, 204],
+        "the same id on every attempt: {tries:?}"
+    );
+    let log = deliveries(&api, &site, "").await;
+    let logged = log.iter().find(|d| d.event_id == started.id).unwrap();
+    assert_eq!((logged.attempts, logged.response_status), (3, Some(204)));
+
+    // A 410 says the endpoint is gone: the channel is reported failing and the event stays
+    // queued; once the endpoint is back it goes out, once.
+    for _ in 0..100 {
+        consumer.push_fault(Answer::Status(410));
+    }
+    say(&mut ws, "second").await;
+    let failing = eventually(WAIT, "the channel reported failing", || async {
+        let r = api
+            .send(api.admin(Method::GET, &format!("/api/v1/admin/sites/{site}/channels")))
+            .await;
+        let ch = r.body["channels"][0].clone();
+        (ch["status"] == "failing").then_some(ch)
+    })
+    .await;
+    assert!(
+        failing["last_error"].as_str().unwrap().contains("410"),
+        "{failing}"
+    );
+    let failing_log = deliveries(&api, &site, "?status=failing").await;
+    assert_eq!(failing_log.len(), 1, "{failing_log:?}");
+    assert_eq!(failing_log[0].response_status, Some(410));
+    assert!(failing_log[0].attempts >= 1, "{failing_log:?}");
+    consumer.clear_faults();
+    let events = accepted(&consumer, 3).await;
+    assert_eq!(events[2].body["data"]["text"], "second");
+    let tries: Vec<u16> = consumer
+        .log()
+        .into_iter()
+        .filter(|(id, _, _)| *id == events[2].id)
+        .map(|(_, s, _)| s)
+        .collect();
+    assert_eq!(tries.last(), Some(&204), "{tries:?}");
+    assert!(
+        tries[..tries.len() - 1].iter().all(|s| *s == 410),
+        "{tries:?}"
+    );
+    let second = deliveries(&api, &site, "?status=delivered&limit=1").await;
+    assert_eq!(second.len(), 1);
+    assert_eq!(
+        (second[0].event_id.as_str(), second[0].attempts as usize),
+        (events[2].id.as_str(), tries.len())
+    );
+    eventually(WAIT, "the channel healthy again", || async {
+        let r = api
+            .send(api.admin(Method::GET, &format!("/api/v1/admin/sites/{site}/channels")))
+            .await;
+        (r.body["channels"][0]["status"] == "ok").then_some(())
+    })
+    .await;
+
+    // A replay sends the same event (id and payload) with a fresh timestamp and signature.
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    let r = api
+        .send(api.admin(
+            Method::POST,
+            &format!(
+                "/api/v1/admin/sites/{site}/webhook/deliveries/{}/replay",
+                events[1].id
+            ),
+        ))
+        .await;
+    assert_eq!(r.status, 200, "{:?}", r.body);
+    let after: WebhookDelivery = serde_json::from_value(r.body).unwrap();
+    assert_eq!((after.attempts, after.response_status), (2, Some(200)));
+    let replays: Vec<_> = consumer
+        .log()
+        .into_iter()
+        .filter(|(id, _, _)| *id == events[1].id)
+        .collect();
+    assert_eq!(
+        replays.last().unwrap().2,
+        "duplicate",
+        "verified, then deduped by the consumer: {replays:?}"
+    );
+    let missing = api
+        .send(api.admin(
+            Method::POST,
+            &format!("/api/v1/admin/sites/{site}/webhook/deliveries/evt_nope/replay"),
+        ))
+        .await;
+    assert_eq!(missing.status, 404);
+    let malformed = api
+        .send(api.admin(
+            Method::POST,
+            &format!("/api/v1/admin/sites/{site}/webhook/deliveries/nope/replay"),
+        ))
+        .await;
+    assert_eq!(malformed.status, 400);
+    let bad_filter = api
+        .send(api.admin(
+            Method::GET,
+            &format!("/api/v1/admin/sites/{site}/webhook/deliveries?status=lost"),
+        ))
+        .await;
+    assert_eq!(bad_filter.status, 400);
+}
+
+#[tokio::test]
+async fn a_rotated_secret_signs_beside_the_old_one() {
+    let api = Api::new(&edge::shared().url);
+    let (site, consumer) = site_with_consumer(&api, "whk").await;
+    let c = api.start_conversation(&site, None).await;
+    let mut ws = api.visitor_socket(&c).await;
+    say(&mut ws, "one").await;
+    accepted(&consumer, 2).await;
+
+    // Bad input is refused with the reason.
+    let r = put_webhook(&api, &site, &consumer.url(), Some("whsec_c2hvcnQ=")).await;
+    assert_eq!(r.status, 400);
+    assert!(r.body.to_string().contains("24 to 64"), "{:?}", r.body);
+    let r = put_webhook(&api, &site, "https://10.0.0.7/hook", None).await;
+    assert_eq!(r.status, 400, "{:?}", r.body);
+
+    // The consumer still trusts only the old secret: events verify with it.
+    let r = put_webhook(&api, &site, &consumer.url(), Some(SECRET_B)).await;
+    assert_eq!(r.status, 200, "{:?}", r.body);
+    assert!(
+        !r.body.to_string().contains("whsec_"),
+        "secrets are never returned"
+    );
+    say(&mut ws, "two").await;
+    let e = accepted(&consumer, 3).await.pop().unwrap();
+    assert_eq!(e.body["data"]["text"], "two");
+    assert_eq!(
+        e.signatures,
+        [
+            spec::sign(SECRET_B, &e.id, e.timestamp, &e.raw.body),
+            spec::sign(SECRET_A, &e.id, e.timestamp, &e.raw.body)
+        ]
+    );
+    // Switched to the new secret: events still verify.
+    consumer.trust(&[SECRET_B]);
+    say(&mut ws, "three").await;
+    let e = accepted(&consumer, 4).await.pop().unwrap();
+    assert_eq!(e.body["data"]["text"], "three");
+    // Replies signed with either secret are taken during the rotation.
+    let conv = c.conversation_id.as_str();
+    for (n, secret) in [SECRET_A, SECRET_B].into_iter().enumerate() {
+        let reply = json!({"type": "message.create", "data": {"conversation_id": conv, "text": format!("reply {n}")}});
+        assert_eq!(
+            Consumer::post_to(&hook(&api, &site), secret, &format!("evt_r{n}"), 0, &reply)
+                .await
+                .0,
+            200
+        );
+    }
+    // Saving the settings again without secrets keeps both.
+    let r = put_webhook(&api, &site, &consumer.url(), None).await;
+    assert_eq!(r.status, 200);
+    consumer.trust(&[SECRET_A]);
+    say(&mut ws, "four").await;
+    assert_eq!(
+        accepted(&consumer, 5).await.pop().unwrap().body["data"]["text"],
+        "four"
+    );
+}
+
+#[tokio::test]
+async fn files_go_out_as_signed_links_and_come_back_from_the_endpoint() {
+    let api = Api::new(&edge::shared().url);
+    let (site, consumer) = site_with_consumer(&api, "whm").await;
+    let c = api.start_conversation(&site, None).await;
+    let mut ws = api.visitor_socket(&c).await;
+    let up = Uploader {
+        api: &api,
+        conversation: c.conversation_id.clone(),
+        bearer: c.visitor_token.clone(),
+    };
+    let photo = png(640, 480, 40_000);
+    let done = up
+        .upload("wh-photo", "broken.png", &photo, None)
+        .await
+        .expect("uploaded");
+    ws.send(&ClientFrame::Send {
+        client_msg_id: client_id("wh-photo-msg"),
+        body: "It arrived broken".into(),
+        attachments: vec![done.id.clone()],
+    })
+    .await;
+    ws.recv_until(WAIT, |f| matches!(f, ServerFrame::Ack { .. }))
+        .await;
+    let e = accepted(&consumer, 2).await.pop().unwrap();
+    let file: &Value = &e.body["data"]["attachments"][0];
+    assert_eq!(
+        (
+            file["name"].as_str(),
+            file["kind"].as_str(),
+            file["size"].as_u64()
+        ),
+        (Some("broken.png"), Some("png"), Some(photo.len() as u64))
+    );
+    assert_eq!(
+        (file["width"].as_u64(), file["height"].as_u64()),
+        (Some(640), Some(480))
+    );
+    let link = file["url"].as_str().expect("a signed link");
+    let bytes = reqwest::get(link).await.unwrap().bytes().await.unwrap();
+    assert_eq!(sha256(&bytes), sha256(&photo), "the link serves the file");
+
+    // The business's system answers with a PDF it hosts.
+    let quote = pdf(30_000);
+    let url = consumer.serve_file("quote.pdf", quote.clone());
+    let reply = json!({"type": "message.create", "data": {"conversation_id": c.conversation_id.as_str(),
+        "text": "Here is a replacement quote", "attachments": [{"url": url, "name": "quote.pdf"}]}});
+    assert_eq!(
+        Consumer::post_to(&hook(&api, &site), SECRET_A, "evt_file_1", 0, &reply)
+            .await
+            .0,
+        200
+    );
+    let m = ws.agent_message(WAIT).await;
+    assert_eq!(m.attachments.len(), 1, "{m:?}");
+    assert_eq!(
+        (
+            m.attachments[0].name.as_str(),
+            m.attachments[0].mime.as_str()
+        ),
+        ("quote.pdf", "application/pdf")
+    );
+    let got = up
+        .download(&m.attachments[0].url, None)
+        .await
+        .bytes()
+        .await
+        .unwrap();
+    assert_eq!(sha256(&got), sha256(&quote));
+}
+
+/// The inbox's Webhooks card: set up through the form, the delivery log shows a failing
+/// event, and "Replay failing" delivers it once the endpoint is back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_inbox_sets_up_webhooks_shows_deliveries_and_replays_failing_ones() {
+    use beckon_tests::browser;
+    use fantoccini::Locator;
+    let base = &edge::shared().url;
+    let api = Api::new(base);
+    let site = unique("whui");
+    api.create_site(&site).await;
+    let consumer = Consumer::start(SECRET_A).await;
+
+    let agent = browser::open(1280, 900).await;
+    browser::sign_in_to_inbox(&agent, base, "Ana").await;
+    browser::open_inbox_view(&agent, &site, "Channels").await;
+    let card = agent
+        .wait()
+        .for_element(Locator::Css("form[aria-labelledby=webhook-h]"))
+        .await
+        .unwrap();
+    for (field, value) in [("url", consumer.url()), ("secret", SECRET_A.to_owned())] {
+        card.find(Locator::Id(&format!("webhook-{field}")))
+            .await
+            .unwrap()
+            .send_keys(&value)
+            .await
+            .unwrap();
+    }
+    card.find(Locator::Css("button[type=submit]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let card_text = |want: String| {
+        let agent = agent.clone();
+        async move {
+            let c = agent
+                .find(Locator::Css("form[aria-labelledby=webhook-h]"))
+                .await
+                .ok()?;
+            c.text().await.ok().filter(|t| t.contains(&want)).map(|_| c)
+        }
+    };
+    eventually(WAIT, "the saved endpoint", || {
+        card_text(format!("/hooks/webhook/{site}"))
+    })
+    .await;
+
+    // The endpoint is down while a visitor writes.
+    for _ in 0..200 {
+        consumer.push_fault(Answer::Status(503));
+    }
+    let c = api.start_conversation(&site, None).await;
+    let mut ws = api.visitor_socket(&c).await;
+    say(&mut ws, "Is anyone there?").await;
+    eventually(WAIT, "a failing delivery", || async {
+        let d = deliveries(&api, &site, "?status=failing").await;
+        (!d.is_empty()).then_some(())
+    })
+    .await;
+    let click = |label: &'static str| {
+        let agent = agent.clone();
+        async move {
+            agent
+                .find(Locator::XPath(&format!(
+                    "//form[@aria-labelledby='webhook-h']//button[.='{label}']"
+                )))
+                .await
+                .unwrap()
+                .click()
+                .await
+                .unwrap();
+        }
+    };
+    click("Recent deliveries").await;
+    eventually(WAIT, "the log in the card", || {
+        card_text("conversation.started evt_".into())
+    })
+    .await;
+    let text = card_text("failing, HTTP 503".into())
+        .await
+        .expect("the failing event shown");
+    let shown = text.text().await.unwrap();
+    assert!(
+        shown.contains(&format!("evt_{}_started", c.conversation_id)),
+        "{shown}"
+    );
+    browser::screenshot(&agent, "inbox-webhook-deliveries").await;
+
+    consumer.clear_faults();
+    click("Replay failing").await;
+    // (In the rare case the outbox's own retry lands between the two, nothing is failing
+    // any more and the card says so.)
+    eventually(WAIT, "the replay's outcome", || async {
+        let replayed = card_text(format!(
+            "evt_{}_started: delivered, HTTP 204",
+            c.conversation_id
+        ));
+        match replayed.await {
+            Some(c) => Some(c),
+            None => card_text("No failing events to replay.".into()).await,
+        }
+    })
+    .await;
+    let events = accepted(&consumer, 2).await;
+    assert_eq!(
+        events
+            .iter()
+            .filter(|e| e.body["type"] == "conversation.started")
+            .count(),
+        1,
+        "delivered once, however many times it was tried: {:?}",
+        consumer.log()
+    );
+    agent.set_window_size(375, 812).await.unwrap();
+    click("Recent deliveries").await;
+    eventually(WAIT, "the log at 375 px", || {
+        card_text("message.created evt_".into())
+    })
+    .await;
+    browser::screenshot(&agent, "inbox-webhook-deliveries-375").await;
+    agent.close().await.unwrap();
+}
