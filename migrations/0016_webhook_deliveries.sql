@@ -4,6 +4,7 @@ CREATE TABLE webhook_deliveries (
   site_key TEXT NOT NULL,
   event_id TEXT NOT NULL,
   event_type TEXT NOT NULL,
+  endpoint TEXT NOT NULL,          -- which endpoint (a fingerprint of its URL) it was sent to
   conversation_id TEXT,
   payload TEXT NOT NULL,
   status TEXT NOT NULL,            -- delivered | failing

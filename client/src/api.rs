@@ -245,11 +245,14 @@ pub async fn list_conversations(
     .await
 }
 
+/// A channel as the inbox reads it: its settings as JSON (the form reads them by name).
+pub type ChannelView = ChannelInfo<serde_json::Value>;
+
 /// `GET /api/v1/admin/sites/{site}/channels`.
-pub async fn list_channels(admin_key: &str, site: &SiteKey) -> Result<Vec<ChannelInfo>, CallError> {
+pub async fn list_channels(admin_key: &str, site: &SiteKey) -> Result<Vec<ChannelView>, CallError> {
     #[derive(Deserialize)]
     struct Channels {
-        channels: Vec<ChannelInfo>,
+        channels: Vec<ChannelView>,
     }
     let url = paths::fill(paths::ADMIN_CHANNELS, &[site.as_str()]);
     Ok(call_json::<Channels>("GET", &url, Some(admin_key), None)
@@ -263,7 +266,7 @@ pub async fn put_channel(
     site: &SiteKey,
     kind: ChannelKind,
     body: &serde_json::Value,
-) -> Result<ChannelInfo, CallError> {
+) -> Result<ChannelView, CallError> {
     let url = paths::fill(paths::ADMIN_CHANNEL, &[site.as_str(), kind.as_str()]);
     call_json("PUT", &url, Some(admin_key), Some(body.to_string())).await
 }

@@ -1,11 +1,12 @@
-//! Settings → Channels: set up Telegram, Slack and WhatsApp relays for the site, see each
+//! Settings → Channels: set up Telegram, Slack, WhatsApp, Discord and webhook relays for the site, see each
 //! channel's health (a failing channel shows its last error), copy the webhook URL to register
 //! with the channel, send a test message, or remove the channel. Secrets are write-only: the
 //! form never shows them, and leaving them empty keeps the stored ones. Outbound webhooks
 //! also show their delivery log, each event replayable.
 
 use beckon_client::api;
-use beckon_shared::proto::v1::{ChannelInfo, ChannelKind, ChannelStatus};
+use beckon_client::api::ChannelView;
+use beckon_shared::proto::v1::{ChannelKind, ChannelStatus};
 use beckon_shared::SiteKey;
 use serde_json::{json, Map, Value};
 use std::collections::BTreeMap;
@@ -95,6 +96,17 @@ fn fields(kind: ChannelKind) -> &'static [Field] {
                 "https://graph.facebook.com",
             ),
         ],
+        ChannelKind::Discord => &[
+            ("webhook_id", "Webhook id", false, "1250000000000000000"),
+            ("webhook_token", "Webhook token", true, "from its URL"),
+            (
+                "public_key",
+                "App public key (for /reply)",
+                false,
+                "optional",
+            ),
+            ("api_base", "API base", false, "https://discord.com/api"),
+        ],
         ChannelKind::Webhook => &[
             (
                 "url",
@@ -108,11 +120,10 @@ fn fields(kind: ChannelKind) -> &'static [Field] {
 }
 
 /// The form's values for an existing channel (secrets stay empty).
-fn initial(info: Option<&ChannelInfo>) -> BTreeMap<&'static str, String> {
+fn initial(info: Option<&ChannelView>) -> BTreeMap<&'static str, String> {
     let mut v = BTreeMap::new();
     let Some(info) = info else { return v };
-    let settings = serde_json::to_value(&info.settings).unwrap_or_default();
-    for (k, val) in settings.as_object().into_iter().flatten() {
+    for (k, val) in info.settings.as_object().into_iter().flatten() {
         let key = fields(info.kind).iter().find(|f| f.0 == k).map(|f| f.0);
         if let Some(key) = key {
             let text = match val {
@@ -153,7 +164,10 @@ fn body(
             continue;
         }
         if v.is_empty() {
-            if matches!(*name, "api_base" | "graph_version" | "template_language") {
+            if matches!(
+                *name,
+                "api_base" | "graph_version" | "template_language" | "public_key"
+            ) {
                 continue;
             }
             return Err(format!("{label} is required."));
@@ -197,7 +211,7 @@ pub struct ChannelsPageProps {
 
 #[function_component]
 pub fn ChannelsPage(props: &ChannelsPageProps) -> Html {
-    let channels = use_state(|| None::<Vec<ChannelInfo>>);
+    let channels = use_state(|| None::<Vec<ChannelView>>);
     let error = use_state(|| None::<String>);
     let reload = {
         let (channels, error, key, site) = (
@@ -248,7 +262,7 @@ pub fn ChannelsPage(props: &ChannelsPageProps) -> Html {
 #[derive(Properties, PartialEq)]
 struct ChannelCardProps {
     kind: ChannelKind,
-    info: Option<ChannelInfo>,
+    info: Option<ChannelView>,
     admin_key: AttrValue,
     site: SiteKey,
     on_saved: Callback<()>,
@@ -305,10 +319,7 @@ fn ChannelCard(props: &ChannelCardProps) -> Html {
                     ("test", _) => api::test_channel(&key, &site, kind)
                         .await
                         .map(|r| (r.ok, r.detail)),
-                    ("log", _) => api::webhook_deliveries(&key, &site, "")
-                        .await
-                        .map(|v| log_lines(&v)),
-                    ("replay", _) => replay_failing(&key, &site).await,
+                    ("log" | "replay", _) => deliveries(&key, &site, work == "replay").await,
                     _ => api::delete_channel(&key, &site, kind)
                         .await
                         .map(|_| (true, "Removed.".to_owned())),
@@ -426,24 +437,25 @@ fn log_lines(log: &Value) -> (bool, String) {
     (ok, lines.join("\n"))
 }
 
-/// Sends every failing event again, then says how each went.
-async fn replay_failing(key: &str, site: &SiteKey) -> Result<(bool, String), api::CallError> {
-    let failing = api::webhook_deliveries(key, site, "&status=failing").await?;
-    let mut lines = Vec::new();
-    let mut ok = true;
-    for d in failing["deliveries"]
-        .as_array()
-        .map_or(&[][..], Vec::as_slice)
-    {
-        let id = d["event_id"].as_str().unwrap_or_default();
-        let after = api::replay_webhook(key, site, id).await?;
-        ok &= after["status"] == "delivered";
-        lines.push(format!("{id}: {}", describe(&after)));
+/// The delivery log as text; first, if `replay`, every failing event sent again.
+async fn deliveries(
+    key: &str,
+    site: &SiteKey,
+    replay: bool,
+) -> Result<(bool, String), api::CallError> {
+    let mut replayed = String::new();
+    if replay {
+        let failing = api::webhook_deliveries(key, site, "&status=failing").await?;
+        let rows = failing["deliveries"]
+            .as_array()
+            .map_or(&[][..], Vec::as_slice);
+        for d in rows {
+            api::replay_webhook(key, site, d["event_id"].as_str().unwrap_or_default()).await?;
+        }
+        replayed = format!("Replayed {} failing event(s).\n", rows.len());
     }
-    if lines.is_empty() {
-        lines.push("No failing events to replay.".into());
-    }
-    Ok((ok, lines.join("\n")))
+    let (ok, lines) = log_lines(&api::webhook_deliveries(key, site, "").await?);
+    Ok((ok, replayed + &lines))
 }
 
 /// "delivered, HTTP 204, 1 attempt(s)", "failing, HTTP 503, 3 attempt(s): …".
@@ -465,7 +477,7 @@ fn describe(d: &Value) -> String {
 }
 
 /// The inbox badge: which enabled channels are failing.
-pub fn failing(channels: &[ChannelInfo]) -> Vec<&'static str> {
+pub fn failing(channels: &[ChannelView]) -> Vec<&'static str> {
     channels
         .iter()
         .filter(|c| c.enabled && c.status == ChannelStatus::Failing)

@@ -201,8 +201,15 @@ impl Delivery<'_> {
         }
     }
 
-    /// The relay of a conversation message, as agents see it.
+    /// The relay of a conversation message, as agents see it, its file links valid for
+    /// [`RELAY_LINK_TTL_MS`].
     pub fn relay<'m>(&'m self, m: &'m Message) -> super::Relay<'m> {
+        self.relay_until(m, self.now() + RELAY_LINK_TTL_MS)
+    }
+
+    /// The relay with file links valid until `expires` (a fixed time gives the same links
+    /// on every attempt).
+    pub fn relay_until<'m>(&'m self, m: &'m Message, expires: i64) -> super::Relay<'m> {
         let files = match &self.envelope.conversation {
             Some(c) => m
                 .attachments
@@ -210,7 +217,7 @@ impl Delivery<'_> {
                 .map(|a| RelayFile {
                     attachment: a,
                     key: crate::media::object_key(a.holder(c), &a.id),
-                    link: self.file_link(a.holder(c), a),
+                    link: self.file_link(a.holder(c), a, expires),
                 })
                 .collect(),
             None => Vec::new(),
@@ -231,12 +238,12 @@ impl Delivery<'_> {
         }
     }
 
-    /// A download link for `a` valid for [`RELAY_LINK_TTL_MS`], if the edge knows its public
-    /// origin (`PUBLIC_ORIGIN`).
-    fn file_link(&self, c: &ConversationId, a: &Attachment) -> Option<String> {
+    /// A download link for `a` valid until `expires`, if the edge knows its public origin
+    /// (`PUBLIC_ORIGIN`).
+    fn file_link(&self, c: &ConversationId, a: &Attachment, expires: i64) -> Option<String> {
         let origin = self.env.var("PUBLIC_ORIGIN").ok()?.to_string();
         let secret = crate::http::secret(self.env, "TOKEN_SECRET").ok()?;
-        let grant = FileGrant::for_file(c, a, self.now() + RELAY_LINK_TTL_MS);
+        let grant = FileGrant::for_file(c, a, expires);
         Some(format!(
             "{}{}",
             origin.trim_end_matches('/'),

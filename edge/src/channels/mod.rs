@@ -10,6 +10,7 @@
 
 pub mod api;
 pub mod delivery;
+pub mod discord;
 pub mod inbound;
 pub mod multipart;
 pub mod set;
@@ -140,6 +141,7 @@ channels! {
     Telegram(telegram::Telegram),
     Slack(slack::Slack),
     Whatsapp(whatsapp::Whatsapp),
+    Discord(discord::Discord),
     Webhook(webhook::Webhook),
 }
 

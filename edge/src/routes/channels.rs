@@ -86,7 +86,13 @@ pub async fn put(
     let key = key(edge)?;
     let secrets = match input.secrets {
         Some(s) if s.kind() == kind => {
-            let stored = store::get(&db, site, kind, &key).await.ok().flatten();
+            // Unreadable stored secrets (a changed SECRETS_KEY) are simply replaced; any
+            // other error stops the change (a rotation must not lose the old secret).
+            let stored = match store::get(&db, site, kind, &key).await {
+                Ok(stored) => stored,
+                Err(e) if e.error_code() == ErrorCode::Conflict => None,
+                Err(e) => return Err(e),
+            };
             s.validated()?
                 .replacing(stored.map(|c| c.config.secrets()), edge.now)
         }
@@ -165,15 +171,20 @@ pub async fn test(edge: &Edge, site: &SiteKey, kind: ChannelKind) -> Result<Resp
     http::json(200, &site_outbox::test(&edge.env, site, kind, &text).await?)
 }
 
-/// The site's webhook endpoint, if set up and readable.
+/// The site's webhook endpoint, if set up, readable and on.
 async fn webhook_endpoint(edge: &Edge, site: &SiteKey) -> Result<channels::webhook::Webhook> {
     let db = edge.db()?;
     match store::get(&db, site, ChannelKind::Webhook, &key(edge)?).await? {
         Some(Channel {
             config: Config::Webhook(w),
+            enabled: true,
             ..
         }) => Ok(w),
-        _ => Err(channels::webhook::not_set_up(site)),
+        Some(_) => Err(Error::new(
+            ErrorCode::Conflict,
+            "webhooks are turned off for this site: turn them on to replay",
+        )),
+        None => Err(channels::webhook::not_set_up(site)),
     }
 }
 

@@ -238,3 +238,22 @@ pub async fn find_thread(
     id.map(|s| ConversationId::parse(&s).map_err(Error::from))
         .transpose()
 }
+
+/// Turns a channel off after its endpoint said it is gone (a webhook's 410): relays stop
+/// being queued and the inbox shows why, until it is set up again.
+pub async fn disable(
+    db: &D1Database,
+    site: &SiteKey,
+    kind: ChannelKind,
+    reason: &str,
+    now: i64,
+) -> Result<()> {
+    stmt(
+        db,
+        "UPDATE channels SET enabled = 0, status = 'failing', last_error = ?3, failing_since = COALESCE(failing_since, ?4) WHERE site_key = ?1 AND kind = ?2",
+        &[Arg::Str(site.as_str()), Arg::Str(kind.as_str()), Arg::Str(reason), Arg::Int(now)],
+    )?
+    .run()
+    .await?;
+    Ok(())
+}

@@ -15,6 +15,8 @@ pub const KEEP_MS: i64 = 30 * 24 * 3600 * 1000;
 pub struct Attempt<'a> {
     pub event_id: &'a str,
     pub event_type: &'a str,
+    /// The endpoint's fingerprint (`webhook::api::endpoint_id`).
+    pub endpoint: &'a str,
     pub conversation: Option<&'a str>,
     pub payload: &'a str,
     /// The endpoint's HTTP status, if it answered.
@@ -33,8 +35,8 @@ pub async fn record(db: &D1Database, site: &SiteKey, a: &Attempt<'_>) -> Result<
     };
     let upsert = stmt(
         db,
-        "INSERT INTO webhook_deliveries (site_key, event_id, event_type, conversation_id, payload, status, attempts, response_status, last_error, created_at, updated_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, 1, ?7, ?8, ?9, ?9)
+        "INSERT INTO webhook_deliveries (site_key, event_id, event_type, conversation_id, payload, status, attempts, response_status, last_error, created_at, updated_at, endpoint)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, 1, ?7, ?8, ?9, ?9, ?10)
          ON CONFLICT(site_key, event_id) DO UPDATE SET status = excluded.status, attempts = attempts + 1,
            response_status = excluded.response_status, last_error = excluded.last_error, updated_at = excluded.updated_at",
         &[
@@ -47,6 +49,7 @@ pub async fn record(db: &D1Database, site: &SiteKey, a: &Attempt<'_>) -> Result<
             Arg::OptInt(a.response_status.map(i64::from)),
             Arg::OptStr(a.error),
             Arg::Int(a.now),
+            Arg::Str(a.endpoint),
         ],
     )?;
     let prune = stmt(
@@ -70,6 +73,8 @@ struct Row {
     last_error: Option<String>,
     created_at: i64,
     updated_at: i64,
+    #[serde(default)]
+    endpoint: String,
 }
 
 impl From<Row> for WebhookDelivery {
@@ -89,7 +94,7 @@ impl From<Row> for WebhookDelivery {
     }
 }
 
-const COLUMNS: &str = "event_id, event_type, conversation_id, payload, status, attempts, response_status, last_error, created_at, updated_at";
+const COLUMNS: &str = "event_id, event_type, conversation_id, payload, status, attempts, response_status, last_error, created_at, updated_at, endpoint";
 
 /// The site's most recent deliveries, newest first: all, or those in `status`; at most
 /// `limit`, created before `before` if given.
@@ -119,11 +124,12 @@ pub async fn list(
     Ok(rows.into_iter().map(WebhookDelivery::from).collect())
 }
 
+/// A logged event, and the endpoint it was sent to.
 pub async fn get(
     db: &D1Database,
     site: &SiteKey,
     event_id: &str,
-) -> Result<Option<WebhookDelivery>> {
+) -> Result<Option<(WebhookDelivery, String)>> {
     let row: Option<Row> = stmt(
         db,
         &format!("SELECT {COLUMNS} FROM webhook_deliveries WHERE site_key = ?1 AND event_id = ?2"),
@@ -131,5 +137,8 @@ pub async fn get(
     )?
     .first(None)
     .await?;
-    Ok(row.map(WebhookDelivery::from))
+    Ok(row.map(|r| {
+        let endpoint = r.endpoint.clone();
+        (WebhookDelivery::from(r), endpoint)
+    }))
 }

@@ -7,6 +7,7 @@
 //! service's retry hint), a server error, or never answer (a timeout), then normal service
 //! resumes.
 
+pub mod discord;
 pub mod slack;
 pub mod telegram;
 pub mod turnstile;

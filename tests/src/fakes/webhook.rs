@@ -58,6 +58,8 @@ struct Inner {
     faults: VecDeque<Answer>,
     seen: HashSet<String>,
     accepted: Vec<Event>,
+    /// Verified deliveries of an id already accepted (retries, replays), deduped.
+    duplicates: Vec<Event>,
     /// Every request: (webhook-id, status answered, why).
     log: Vec<(String, u16, String)>,
     /// Files served at `/files/{name}` (for replies that carry one).
@@ -182,10 +184,6 @@ async fn receive(
             return (StatusCode::INTERNAL_SERVER_ERROR, "disagreement").into_response();
         }
     }
-    if !s.seen.insert(id.clone()) {
-        s.log.push((id, 200, "duplicate".into()));
-        return (StatusCode::OK, "duplicate").into_response();
-    }
     let body: Value = serde_json::from_slice(&d.body).expect("a JSON event");
     let signatures = d
         .headers
@@ -195,6 +193,17 @@ async fn receive(
         .split(' ')
         .map(str::to_owned)
         .collect();
+    if !s.seen.insert(id.clone()) {
+        s.log.push((id.clone(), 200, "duplicate".into()));
+        s.duplicates.push(Event {
+            id,
+            timestamp,
+            signatures,
+            body,
+            raw: d,
+        });
+        return (StatusCode::OK, "duplicate").into_response();
+    }
     s.log.push((id.clone(), 204, "accepted".into()));
     s.accepted.push(Event {
         id,
@@ -271,6 +280,11 @@ impl Consumer {
 
     pub fn accepted(&self) -> Vec<Event> {
         self.inner.lock().unwrap().accepted.clone()
+    }
+
+    /// Verified repeats of accepted events, which it did not process again.
+    pub fn duplicates(&self) -> Vec<Event> {
+        self.inner.lock().unwrap().duplicates.clone()
     }
 
     /// Every request: (webhook-id, status, why).

@@ -31,6 +31,8 @@ pub struct Webhook {
 struct Event<'a> {
     id: &'a str,
     kind: &'a str,
+    /// The endpoint's fingerprint ([`api::endpoint_id`]).
+    endpoint: &'a str,
     conversation: Option<&'a str>,
     payload: &'a str,
 }
@@ -61,6 +63,7 @@ impl Webhook {
         let attempt = Attempt {
             event_id: event.id,
             event_type: event.kind,
+            endpoint: event.endpoint,
             conversation: event.conversation,
             payload: event.payload,
             response_status: status,
@@ -70,6 +73,28 @@ impl Webhook {
         let logged = async { log::record(&env.d1("DB")?, site, &attempt).await }.await;
         if let Err(e) = logged {
             worker::console_error!("logging a webhook delivery failed: {e}");
+        }
+        if status == Some(410) {
+            // Gone: the endpoint is turned off (Standard Webhooks), pending events with it.
+            let reason = format!(
+                "{} — webhooks were turned off; save the channel again to turn them on",
+                error.as_deref().unwrap_or("HTTP 410")
+            );
+            let off = async {
+                crate::storage::channels::disable(
+                    &env.d1("DB")?,
+                    site,
+                    beckon_shared::proto::v1::ChannelKind::Webhook,
+                    &reason,
+                    now,
+                )
+                .await
+            }
+            .await;
+            match off {
+                Ok(()) => crate::channels::set::invalidate(site),
+                Err(e) => worker::console_error!("turning webhooks off failed: {e}"),
+            }
         }
         outcome
     }
@@ -89,21 +114,36 @@ impl Webhook {
         &self,
         env: &Env,
         site: &SiteKey,
-        delivery: &WebhookDelivery,
+        (delivery, endpoint): &(WebhookDelivery, String),
     ) -> Result<WebhookDelivery> {
+        let here = api::endpoint_id(&self.settings.url);
+        if *endpoint != here {
+            return Err(Error::new(
+                ErrorCode::Conflict,
+                "this event was sent to another endpoint URL; it is not replayed to this one",
+            ));
+        }
         let event = Event {
             id: &delivery.event_id,
             kind: &delivery.event_type,
+            endpoint: &here,
             conversation: delivery.conversation_id.as_deref(),
             payload: &delivery.payload,
         };
         // Its failure is in the log line returned.
-        let _ = self
+        let outcome = self
             .post(env, site, &event, crate::transport::timeout_ms(env))
             .await;
-        log::get(&env.d1("DB")?, site, &delivery.event_id)
-            .await?
-            .ok_or_else(|| Error::internal("a replayed delivery left no log line"))
+        match log::get(&env.d1("DB")?, site, &delivery.event_id).await? {
+            Some((after, _)) if after.updated_at >= delivery.updated_at => Ok(after),
+            // The log line could not be written: say what happened anyway.
+            _ => Err(match outcome {
+                Ok(()) => {
+                    Error::internal("the event was replayed but its log line was not written")
+                }
+                Err(f) => Error::internal(format!("the replay failed: {}", f.reason())),
+            }),
+        }
     }
 
     /// Whether the endpoint is on this machine (allowed only in development): files the
@@ -134,32 +174,39 @@ impl Driver for Webhook {
             let event = Event {
                 id: &id,
                 kind: "test",
+                endpoint: &api::endpoint_id(&self.settings.url),
                 conversation: None,
                 payload: &payload,
             };
             self.deliver_event(d, &event).await?;
             return d.record(Recipient::Destination, &id);
         };
-        let relay = d.relay(m);
-        if d.thread()?.is_none() {
+        // Links fixed by the message's time: every attempt and replay sends the same body.
+        let relay = d.relay_until(m, m.created_at + super::delivery::RELAY_LINK_TTL_MS);
+        let endpoint = api::endpoint_id(&self.settings.url);
+        // The conversation's thread is this endpoint's: a new URL gets the conversation's
+        // start, and only it can answer from then on.
+        let thread = format!("{endpoint}:{}", relay.conversation_id);
+        if d.thread()?.as_deref() != Some(thread.as_str()) {
             let id = api::started_event_id(relay.conversation_id);
             let payload = api::started(site, &relay, m.created_at);
             let event = Event {
                 id: &id,
                 kind: "conversation.started",
+                endpoint: &endpoint,
                 conversation: Some(relay.conversation_id),
                 payload: &payload,
             };
             self.deliver_event(d, &event).await?;
             // The endpoint's replies name the conversation: it is theirs to answer from now.
-            d.remember_thread(relay.conversation_id, relay.conversation_id)
-                .await?;
+            d.remember_thread(&thread, &thread).await?;
         }
         let id = api::message_event_id(m.id.as_str());
         let payload = api::message_created(site, &relay, m.seq.0, m.created_at);
         let event = Event {
             id: &id,
             kind: "message.created",
+            endpoint: &endpoint,
             conversation: Some(relay.conversation_id),
             payload: &payload,
         };

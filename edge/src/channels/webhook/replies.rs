@@ -1,7 +1,7 @@
 //! `POST /hooks/webhook/{site}`: the business's system answering a conversation, signed with
 //! the same secrets as the events it gets (Standard Webhooks, 5-minute tolerance). A
 //! `message.create` goes into the conversation it names, only if that conversation's events
-//! were sent to this endpoint; its `webhook-id` makes a redelivery a no-op.
+//! were sent to this endpoint's current URL; its `webhook-id` makes a redelivery a no-op.
 
 use super::{api, Webhook};
 use crate::channels::inbound::{ok, unauthorized};
@@ -46,7 +46,13 @@ pub(super) async fn handle(ch: &Webhook, mut req: Request, hook: &Hook<'_>) -> R
         return Err(Error::bad_request("webhook-id must be 1 to 128 characters"));
     }
     match api::parse(&raw, &id).map_err(Error::bad_request)? {
-        api::Event::Reply(inbound) => {
+        api::Event::Reply(mut inbound) => {
+            // Conversations are this endpoint's only if their events went to its URL.
+            inbound.thread_key = format!(
+                "{}:{}",
+                api::endpoint_id(&ch.settings.url),
+                inbound.thread_key
+            );
             let known =
                 store::find_thread(&hook.db()?, hook.kind, hook.site, &inbound.thread_key).await?;
             if known.is_none() {

@@ -4,11 +4,13 @@
 //! separate types so secrets can never be serialized back to a client by accident: the API
 //! returns [`ChannelInfo`], which has no secret fields at all.
 
+mod discord;
 mod slack;
 mod telegram;
 mod webhook;
 mod whatsapp;
 
+pub use discord::{DiscordSecrets, DiscordSettings};
 pub use slack::{SlackSecrets, SlackSettings};
 pub use telegram::{TelegramSecrets, TelegramSettings};
 pub use webhook::{
@@ -84,7 +86,7 @@ macro_rules! channels {
                 let base = self.api_base();
                 if official.is_empty() {
                     // The business's own endpoint: any public https host.
-                    let public = base.starts_with("https://") && !on_this_machine(base) && !private_host(base);
+                    let public = public_host(base);
                     return if public || (loopback && on_this_machine(base)) {
                         Ok(())
                     } else {
@@ -158,6 +160,7 @@ channels! {
     Telegram(TelegramSettings, TelegramSecrets) = "telegram", "Telegram", "https://api.telegram.org";
     Slack(SlackSettings, SlackSecrets) = "slack", "Slack", "https://slack.com/api";
     Whatsapp(WhatsappSettings, WhatsappSecrets) = "whatsapp", "WhatsApp", "https://graph.facebook.com";
+    Discord(DiscordSettings, DiscordSecrets) = "discord", "Discord", "https://discord.com/api";
     Webhook(WebhookSettings, WebhookSecrets) = "webhook", "Webhooks", "";
 }
 
@@ -206,33 +209,55 @@ fn on_this_machine(url: &str) -> bool {
     matches!(name, "127.0.0.1" | "localhost" | "::1")
 }
 
-/// Whether an URL names a private or link-local address literally (never a webhook target).
-fn private_host(url: &str) -> bool {
-    let h = host(url);
-    let name = h.rsplit_once(':').map_or(h, |(n, p)| {
-        if p.bytes().all(|b| b.is_ascii_digit()) {
-            n
-        } else {
-            h
-        }
-    });
-    if name.starts_with('[')
-        || name.ends_with(".local")
-        || name.ends_with(".internal")
-        || !name.contains('.')
-    {
-        return true;
+/// Whether an https URL's host is a public name or public IPv4 address. Refused: user
+/// info (`user@host`), IPv6 literals, a trailing dot, single-label names, `localhost`,
+/// `.local`, `.internal`, and any IPv4 form that is not four plain decimal octets
+/// (`127.1`, `0x7f.0.0.1`, `010.0.0.1` all reach other addresses than they seem to) or
+/// that is private, loopback, link-local or shared.
+fn public_host(url: &str) -> bool {
+    if !url.starts_with("https://") {
+        return false;
     }
-    let octets: Vec<u8> = name.split('.').filter_map(|o| o.parse().ok()).collect();
+    let authority = url["https://".len()..]
+        .split(['/', '?', '#', '\\'])
+        .next()
+        .unwrap_or("");
+    if authority.contains('@') || authority.starts_with('[') {
+        return false;
+    }
+    let name = match authority.rsplit_once(':') {
+        Some((n, port)) if !port.is_empty() && port.bytes().all(|b| b.is_ascii_digit()) => n,
+        Some(_) => return false,
+        None => authority,
+    }
+    .to_ascii_lowercase();
+    let labels: Vec<&str> = name.split('.').collect();
+    if labels.len() < 2 || labels.iter().any(|l| l.is_empty()) {
+        return false;
+    }
+    let last = labels[labels.len() - 1];
+    let numeric = last.bytes().all(|b| b.is_ascii_digit()) || last.starts_with("0x");
+    if !numeric {
+        return !matches!(last, "localhost" | "local" | "internal")
+            && name
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.');
+    }
+    let octets: Vec<u8> = labels
+        .iter()
+        .filter(|l| l.len() == 1 || !l.starts_with('0'))
+        .filter_map(|l| l.parse().ok())
+        .collect();
     match octets[..] {
-        [a, b, _, _] if name.split('.').count() == 4 => {
-            a == 0
+        [a, b, _, _] if labels.len() == 4 => {
+            !(a == 0
                 || a == 10
                 || a == 127
+                || a >= 224
                 || (a == 169 && b == 254)
                 || (a == 172 && (16..32).contains(&b))
                 || (a == 192 && b == 168)
-                || (a == 100 && (64..128).contains(&b))
+                || (a == 100 && (64..128).contains(&b)))
         }
         _ => false,
     }
@@ -282,12 +307,14 @@ pub enum ChannelStatus {
     Other,
 }
 
-/// A channel as the admin API shows it: settings and health, never secrets.
+/// A channel as the admin API shows it: settings and health, never secrets. A client that
+/// only shows the settings reads them as JSON (`ChannelInfo<serde_json::Value>`: the inbox
+/// then carries no decoder for every channel's settings).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ChannelInfo {
+pub struct ChannelInfo<S = ChannelSettings> {
     pub kind: ChannelKind,
     pub enabled: bool,
-    pub settings: ChannelSettings,
+    pub settings: S,
     pub has_secrets: bool,
     pub status: ChannelStatus,
     #[serde(default)]

@@ -232,6 +232,18 @@ mod tests {
             ("https://169.254.169.254/latest", false, false),
             ("https://printer.local/hook", false, false),
             ("https://intranet/hook", false, false),
+            ("https://127.1/hook", false, false),
+            ("https://0x7f.0.0.1/hook", false, false),
+            ("https://010.0.0.1/hook", false, false),
+            ("https://127.0.0.1./hook", false, false),
+            ("https://localhost./hook", false, false),
+            ("https://api.localhost/hook", false, false),
+            ("https://user@10.0.0.7/hook", false, false),
+            ("https://crm.example.com@10.0.0.7/hook", false, false),
+            ("https://[::1]/hook", false, true),
+            ("https://crm.example.com:8443/hook", true, true),
+            ("https://8.8.8.8/hook", true, true),
+            ("https://cafe.be/hook", true, true),
         ] {
             let settings = s(url).unwrap();
             assert_eq!(settings.check_api_host(false).is_ok(), public, "{url}");
