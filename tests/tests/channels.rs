@@ -656,7 +656,7 @@ async fn forged_stale_misrouted_and_duplicate_webhooks() {
     );
     let r = api
         .http
-        .post(hook(&api, "discord", &site))
+        .post(hook(&api, "fax", &site))
         .body("{}")
         .send()
         .await
