@@ -1,4 +1,4 @@
-//! Settings → Channels: set up Telegram, Slack, WhatsApp, Discord and webhook relays for the site, see each
+//! Settings → Channels: set up Telegram, Slack, WhatsApp, Discord, Messenger & Instagram, email and webhook relays for the site, see each
 //! channel's health (a failing channel shows its last error), copy the webhook URL to register
 //! with the channel, send a test message, or remove the channel. Secrets are write-only: the
 //! form never shows them, and leaving them empty keeps the stored ones. Outbound webhooks
@@ -107,6 +107,68 @@ fn fields(kind: ChannelKind) -> &'static [Field] {
             ),
             ("api_base", "API base", false, "https://discord.com/api"),
         ],
+        ChannelKind::Messenger => &[
+            ("page_id", "Facebook Page id", false, "104000000000000"),
+            (
+                "instagram_id",
+                "Linked Instagram account id",
+                false,
+                "optional: 17841400000000000",
+            ),
+            (
+                "page_access_token",
+                "Page access token",
+                true,
+                "EAAG… (pages_messaging)",
+            ),
+            (
+                "app_secret",
+                "App secret",
+                true,
+                "from App settings → Basic",
+            ),
+            (
+                "verify_token",
+                "Webhook verify token",
+                true,
+                "any string you choose",
+            ),
+            ("graph_version", "Graph API version", false, "v23.0"),
+            (
+                "api_base",
+                "API base (leave empty for graph.facebook.com)",
+                false,
+                "https://graph.facebook.com",
+            ),
+        ],
+        ChannelKind::Email => &[
+            (
+                "to",
+                "Support addresses (comma-separated)",
+                false,
+                "support@shop.example",
+            ),
+            ("from", "Sender address", false, "chat@notify.shop.example"),
+            (
+                "from_name",
+                "Sender name",
+                false,
+                "optional: the site's name",
+            ),
+            (
+                "reply_domain",
+                "Reply domain (routed to this Worker)",
+                false,
+                "inbound.shop.example",
+            ),
+            ("api_key", "Email API key", true, "re_…"),
+            (
+                "api_base",
+                "API base (leave empty for api.resend.com)",
+                false,
+                "https://api.resend.com",
+            ),
+        ],
         ChannelKind::Webhook => &[
             (
                 "url",
@@ -166,7 +228,12 @@ fn body(
         if v.is_empty() {
             if matches!(
                 *name,
-                "api_base" | "graph_version" | "template_language" | "public_key"
+                "api_base"
+                    | "graph_version"
+                    | "template_language"
+                    | "public_key"
+                    | "instagram_id"
+                    | "from_name"
             ) {
                 continue;
             }
@@ -177,7 +244,7 @@ fn body(
                 .parse::<i64>()
                 .map(Value::from)
                 .map_err(|_| format!("{label} must be a number like -1001234567890."))?,
-            "agent_numbers" => Value::Array(
+            "agent_numbers" | "to" => Value::Array(
                 v.split(',')
                     .map(|n| Value::from(n.trim()))
                     .filter(|n| n != "")
@@ -397,11 +464,14 @@ fn ChannelCard(props: &ChannelCardProps) -> Html {
                     }
                 }) }
             </div>
-            <label class="check"><input type="checkbox" checked={*enabled} onchange={on_enabled} />{ " Relay conversations to this channel" }</label>
+            <label class="check"><input type="checkbox" checked={*enabled} onchange={on_enabled} />
+                { if kind.relays_to_agents() { " Relay conversations to this channel" } else { " Take messages people send here into the inbox" } }</label>
             <div class="actions">
                 <button type="submit" disabled={*busy}>{ "Save" }</button>
                 if props.info.is_some() {
-                    <button type="button" class="secondary" disabled={*busy} onclick={on_test}>{ "Send test message" }</button>
+                    if kind.relays_to_agents() {
+                        <button type="button" class="secondary" disabled={*busy} onclick={on_test}>{ "Send test message" }</button>
+                    }
                     if kind == ChannelKind::Webhook {
                         <button type="button" class="secondary" disabled={*busy} onclick={on_log}>{ "Recent deliveries" }</button>
                         <button type="button" class="secondary" disabled={*busy} onclick={on_replay}>{ "Replay failing" }</button>

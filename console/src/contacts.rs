@@ -104,7 +104,7 @@ pub fn ContactsPage(props: &ContactsPageProps) -> Html {
                 <label>{ "Search" }<input type="search" placeholder="Name, email, phone or Telegram" value={query.0.clone()} onchange={on_query(|q, v| q.0 = v)} /></label>
                 <label>{ "Tag" }<input type="text" placeholder="vip" value={query.1.clone()} onchange={on_query(|q, v| q.1 = v)} /></label>
             </div>
-            <p class="lead">{ "Visitors your pages identified with Beckon.identify, imported contacts and people who started your Telegram bot, with their tags and what they agreed to. Write first on WhatsApp (outside their 24-hour window it goes as your approved template) or on Telegram; their answers come back here." }</p>
+            <p class="lead">{ "Visitors your pages identified with Beckon.identify, imported contacts, people who started your Telegram bot and people who wrote to your Facebook Page or Instagram account, with their tags and what they agreed to. Write first on WhatsApp (outside their 24-hour window it goes as your approved template), on Telegram, or on Messenger and Instagram within 7 days of their last message; their answers come back here." }</p>
             if contacts.is_some() && rows.is_empty() {
                 <p class="empty">{ "No known contacts yet. Call Beckon.identify({name, email, phone}) on pages where the visitor is signed in, or share a link to your Telegram bot." }</p>
             }
@@ -112,10 +112,14 @@ pub fn ContactsPage(props: &ContactsPageProps) -> Html {
                 { for rows.iter().map(|c| {
                     let id = c.visitor_id.clone();
                     let who = c.name.clone().or_else(|| c.email.clone()).or_else(|| c.telegram.clone()).unwrap_or_else(|| format!("Visitor {}", &id.as_str()[2..8]));
-                    let reachable = [
+                    let reachable: Vec<ContactChannel> = [
                         c.phone.is_some().then_some(ContactChannel::Whatsapp),
                         c.telegram.is_some().then_some(ContactChannel::Telegram),
-                    ];
+                    ]
+                    .into_iter()
+                    .flatten()
+                    .chain(c.meta.iter().copied())
+                    .collect();
                     let writing = writing_to.as_ref().filter(|(v, _)| *v == id).map(|(_, ch)| *ch);
                     let form = |channel: ContactChannel| {
                         let on_send = {
@@ -128,19 +132,21 @@ pub fn ContactsPage(props: &ContactsPageProps) -> Html {
                                 write_first::start(call, busy.clone(), error.clone(), started.clone());
                             })
                         };
-                        let label = channel.channel().label();
+                        let label = channel.label();
                         html! {
                             <WriteFirst id={AttrValue::from(format!("{id}-{}", channel.as_str()))} placeholder="Hi! Your order shipped today — any questions?" busy={*busy} action={format!("Send on {label}")} {on_send} on_invalid={on_invalid.clone()} />
                         }
                     };
                     let button = |channel: ContactChannel| {
                         let open_form = { let w = writing_to.clone(); let id = id.clone(); Callback::from(move |_: MouseEvent| w.set(Some((id.clone(), channel)))) };
-                        let label = channel.channel().label();
+                        let label = channel.label();
                         html! {
                             <button type="button" class="start" onclick={open_form} aria-label={format!("Write to {who} on {label}")}>{ format!("Write on {label}") }</button>
                         }
                     };
-                    let handles = [c.email.clone(), c.phone.as_ref().map(|p| format!("+{p}")), c.telegram.as_ref().map(|t| format!("Telegram {t}"))];
+                    let handles = [c.email.clone(), c.phone.as_ref().map(|p| format!("+{p}")), c.telegram.as_ref().map(|t| format!("Telegram {t}"))]
+                        .into_iter()
+                        .chain(c.meta.iter().map(|m| Some(m.label().to_owned())));
                     html! {
                         <li key={id.to_string()} class="online-visitor contact">
                             <div class="where">
@@ -150,7 +156,7 @@ pub fn ContactsPage(props: &ContactsPageProps) -> Html {
                                 } else if c.name.is_some() || c.email.is_some() || c.phone.is_some() {
                                     <span class="tag identity claimed" title="What the page said, not proven: this person may not be who they claim">{ "claimed" }</span>
                                 }
-                                <span class="url">{ handles.into_iter().flatten().collect::<Vec<_>>().join(" · ") }</span>
+                                <span class="url">{ handles.flatten().collect::<Vec<_>>().join(" · ") }</span>
                                 <span class="meta">{ seen(c.last_seen_at) }{ c.language.as_ref().map(|l| format!(" · {l}")).unwrap_or_default() }</span>
                                 if !c.tags.is_empty() {
                                     <span class="tags">{ for c.tags.iter().map(|t| html! { <span class="tag">{ t }</span> }) }</span>
@@ -161,10 +167,10 @@ pub fn ContactsPage(props: &ContactsPageProps) -> Html {
                             </div>
                             if let Some(channel) = writing {
                                 { form(channel) }
-                            } else if reachable.iter().all(Option::is_none) {
+                            } else if reachable.is_empty() {
                                 <span class="meta">{ "No phone number" }</span>
                             } else {
-                                <div class="reach">{ for reachable.into_iter().flatten().map(button) }</div>
+                                <div class="reach">{ for reachable.into_iter().map(button) }</div>
                             }
                         </li>
                     }

@@ -133,7 +133,7 @@ fn origin_label(c: &ConversationSummary) -> Option<String> {
         ConversationOrigin::Agent { .. } => Some("started by an agent".into()),
         _ => None,
     };
-    let held = c.contact.map(|ch| format!("on {}", ch.channel().label()));
+    let held = c.contact.map(|ch| format!("on {}", ch.label()));
     match (origin, held) {
         (Some(o), Some(h)) => Some(format!("{o} · {h}")),
         (o, h) => o.or(h),

@@ -30,6 +30,21 @@ impl Edge {
         })
     }
 
+    /// The edge outside an HTTP request (the email handler): its public origin is not known
+    /// from a URL, so `PUBLIC_ORIGIN` is used when set.
+    pub fn background(env: Env, ctx: Context) -> Edge {
+        let self_origin = env
+            .var("PUBLIC_ORIGIN")
+            .map(|v| v.to_string().trim_end_matches('/').to_owned())
+            .unwrap_or_default();
+        Edge {
+            env,
+            ctx,
+            now: now_ms(),
+            self_origin,
+        }
+    }
+
     pub fn db(&self) -> Result<D1Database> {
         Ok(self.env.d1("DB")?)
     }

@@ -38,6 +38,16 @@ async fn fetch(req: Request, env: Env, ctx: Context) -> worker::Result<Response>
     routes::handle(req, env, ctx).await
 }
 
+/// Email Routing hands agents' email replies here ([`channels::email::inbound`]).
+#[event(email)]
+async fn email(
+    message: worker::ForwardableEmailMessage,
+    env: Env,
+    ctx: Context,
+) -> worker::Result<()> {
+    channels::email::inbound::receive(message, env, ctx).await
+}
+
 #[event(queue)]
 async fn queue(
     batch: worker::MessageBatch<broadcast::send::Tick>,

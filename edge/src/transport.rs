@@ -43,6 +43,21 @@ pub async fn send(
     .await
 }
 
+/// Downloads the file at `url` (with `bearer`, if the host needs it); see [`download`].
+pub async fn download_url(
+    url: &str,
+    bearer: Option<&str>,
+    timeout_ms: u64,
+    max_bytes: u64,
+) -> Result<Vec<u8>, Failure> {
+    download(
+        &ApiRequest::get(url.to_owned(), bearer),
+        timeout_ms,
+        max_bytes,
+    )
+    .await
+}
+
 /// Downloads `req`'s answer (a file): its bytes, refused beyond `max_bytes` (by its declared
 /// length before anything is read). A 4xx is [`Failure::Rejected`] (the link is gone or was
 /// never ours), anything else not 2xx is retried.

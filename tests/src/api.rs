@@ -263,6 +263,20 @@ impl Ws {
         self.send_raw(&serde_json::to_string(frame).unwrap()).await;
     }
 
+    /// Sends `text` as a new message and waits (up to 30 s) for its acknowledgement.
+    pub async fn say(&mut self, text: &str) {
+        self.send(&ClientFrame::Send {
+            client_msg_id: client_id(&format!("m{}", crate::free_port())),
+            body: text.into(),
+            attachments: Vec::new(),
+        })
+        .await;
+        self.recv_until(Duration::from_secs(30), |f| {
+            matches!(f, ServerFrame::Ack { .. })
+        })
+        .await;
+    }
+
     pub async fn send_raw(&mut self, text: &str) {
         self.stream
             .send(WsMessage::text(text.to_owned()))

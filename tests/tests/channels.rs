@@ -2,11 +2,9 @@
 //! Telegram Bot API, Slack Web/Events API and WhatsApp Cloud API.
 
 use beckon_shared::limits::MAX_MESSAGE_CHARS;
-use beckon_shared::proto::v1::{
-    ClientFrame, ContactChannel, Role, ServerFrame, StartedConversation,
-};
+use beckon_shared::proto::v1::{ContactChannel, Role, StartedConversation};
 use beckon_shared::ConversationId;
-use beckon_tests::api::{client_id, Api, Reply, Ws};
+use beckon_tests::api::{Api, Reply, Ws};
 use beckon_tests::edge::{self, Edge};
 use beckon_tests::fakes::slack::FakeSlack;
 use beckon_tests::fakes::telegram::FakeTelegram;
@@ -96,17 +94,6 @@ async fn site_with_telegram_and_slack(
     (site, tg, sl)
 }
 
-async fn say(ws: &mut Ws, text: &str) {
-    ws.send(&ClientFrame::Send {
-        client_msg_id: client_id(&format!("m{}", beckon_tests::free_port())),
-        body: text.into(),
-        attachments: Vec::new(),
-    })
-    .await;
-    ws.recv_until(WAIT, |f| matches!(f, ServerFrame::Ack { .. }))
-        .await;
-}
-
 /// Waits until a relay of `id` has `remote_id` on record (the edge maps a channel's message
 /// id right after the channel accepted it; a fake sees the send a moment before).
 async fn on_record(api: &Api, id: &ConversationId, remote_id: &str) {
@@ -145,7 +132,7 @@ async fn telegram_topics_carry_the_conversation_both_ways() {
     telegram_channel(&api, &site, &fake).await;
 
     let (a, mut ws_a) = visitor(&api, &site).await;
-    say(&mut ws_a, "Do you ship to <Canada>?").await;
+    ws_a.say("Do you ship to <Canada>?").await;
     let first = eventually(WAIT, "the first relay", || async {
         fake.sent().into_iter().next()
     })
@@ -164,7 +151,7 @@ async fn telegram_topics_carry_the_conversation_both_ways() {
     );
     assert!(fake.topics(CHAT)[&topic].contains("shop.example/pricing"));
 
-    say(&mut ws_a, "And to Mexico?").await;
+    ws_a.say("And to Mexico?").await;
     eventually(WAIT, "the second relay", || async {
         (fake.sent().len() == 2).then_some(())
     })
@@ -173,7 +160,7 @@ async fn telegram_topics_carry_the_conversation_both_ways() {
     assert_eq!(fake.sent()[1].text, "<b>Visitor</b>: And to Mexico?");
 
     let (b, mut ws_b) = visitor(&api, &site).await;
-    say(&mut ws_b, "Hello from B").await;
+    ws_b.say("Hello from B").await;
     let b_topic = eventually(WAIT, "B's relay", || async {
         fake.sent().get(2).and_then(|m| m.thread_id)
     })
@@ -237,7 +224,7 @@ async fn slack_threads_carry_the_conversation_both_ways() {
     );
 
     let (a, mut ws_a) = visitor(&api, &site).await;
-    say(&mut ws_a, "Is the Guji <!channel> in stock?").await;
+    ws_a.say("Is the Guji <!channel> in stock?").await;
     let posted = eventually(WAIT, "root and reply", || async {
         Some(fake.posted()).filter(|p| p.len() >= 2)
     })
@@ -252,7 +239,7 @@ async fn slack_threads_carry_the_conversation_both_ways() {
         posted[1].text, "*Visitor*: Is the Guji &lt;!channel&gt; in stock?",
         "mentions are neutralised"
     );
-    say(&mut ws_a, "Second question").await;
+    ws_a.say("Second question").await;
     eventually(WAIT, "second reply", || async {
         (fake.posted().len() >= 3).then_some(())
     })
@@ -265,7 +252,7 @@ async fn slack_threads_carry_the_conversation_both_ways() {
     );
 
     let (b, mut ws_b) = visitor(&api, &site).await;
-    say(&mut ws_b, "B here").await;
+    ws_b.say("B here").await;
     let b_root = eventually(WAIT, "B's root", || async { fake.posted().get(3).cloned() }).await;
     assert!(b_root.thread_ts.is_none());
 
@@ -334,7 +321,7 @@ async fn whatsapp_uses_the_template_outside_the_window_and_free_form_inside() {
 
     // Outside the window (the agent never wrote): the first relay is the template.
     let (a, mut ws_a) = visitor(&api, &site).await;
-    say(&mut ws_a, "Do you ship to Canada?").await;
+    ws_a.say("Do you ship to Canada?").await;
     let first = eventually(WAIT, "the template", || async {
         fake.sent().into_iter().next()
     })
@@ -373,7 +360,7 @@ async fn whatsapp_uses_the_template_outside_the_window_and_free_form_inside() {
     );
 
     // Inside the window: free-form text.
-    say(&mut ws_a, "Great, how long does it take?").await;
+    ws_a.say("Great, how long does it take?").await;
     let second = eventually(WAIT, "the free-form relay", || async {
         fake.sent().get(1).cloned()
     })
@@ -383,7 +370,7 @@ async fn whatsapp_uses_the_template_outside_the_window_and_free_form_inside() {
 
     // 131047 on a free-form send: falls back to the template at once.
     fake.refuse_free_form(1);
-    say(&mut ws_a, "Hello again?").await;
+    ws_a.say("Hello again?").await;
     let third = eventually(WAIT, "the fallback template", || async {
         fake.sent().get(2).cloned()
     })
@@ -398,7 +385,7 @@ async fn whatsapp_uses_the_template_outside_the_window_and_free_form_inside() {
 
     // A swipe-reply to B's message goes to B only.
     let (b, mut ws_b) = visitor(&api, &site).await;
-    say(&mut ws_b, "I am B").await;
+    ws_b.say("I am B").await;
     let b_msg = eventually(WAIT, "B's relay", || async { fake.sent().get(3).cloned() }).await;
     on_record(&api, &b.conversation_id, &b_msg.wamid).await;
     let (_, reply_b) = fake.message_event(AGENT_PHONE, "Hi B!", Some(&b_msg.wamid));
@@ -460,7 +447,7 @@ async fn faults_are_retried_with_the_channel_hints_and_delivered_once_in_order()
 
     let (_, mut ws) = visitor(&api, &site).await;
     for text in ["one", "two", "three"] {
-        say(&mut ws, text).await;
+        ws.say(text).await;
     }
     let sent = eventually(Duration::from_secs(40), "three relays", || async {
         Some(fake.sent()).filter(|s| s.len() >= 3)
@@ -511,8 +498,8 @@ async fn pending_relays_survive_a_restart_of_the_runtime() {
     slack_channel(&api, &site, &fake, SLACK_SIGNING).await;
     fake.break_with(Some("service_unavailable")); // retryable: relays stay pending
     let (c, mut ws) = visitor(&api, &site).await;
-    say(&mut ws, "before the restart 1").await;
-    say(&mut ws, "before the restart 2").await;
+    ws.say("before the restart 1").await;
+    ws.say("before the restart 2").await;
     eventually(WAIT, "a failed attempt", || async {
         (!fake.faults.lock().unwrap().calls.is_empty()).then_some(())
     })
@@ -559,7 +546,7 @@ async fn forged_stale_misrouted_and_duplicate_webhooks() {
     slack_channel(&api, &site, &sl, SLACK_SIGNING).await;
     whatsapp_channel(&api, &site, &wa).await;
     let (c, mut ws) = visitor(&api, &site).await;
-    say(&mut ws, "Anyone there?").await;
+    ws.say("Anyone there?").await;
     let topic = eventually(WAIT, "telegram relay", || async {
         tg.sent().first().and_then(|m| m.thread_id)
     })
@@ -736,8 +723,8 @@ async fn longest_messages_fit_every_channel() {
     let c: StartedConversation = serde_json::from_value(started.body).unwrap();
     let mut ws = api.visitor_socket(&c).await;
     let longest = "<b>&".repeat(MAX_MESSAGE_CHARS / 4);
-    say(&mut ws, &longest).await;
-    say(&mut ws, &longest).await;
+    ws.say(&longest).await;
+    ws.say(&longest).await;
     let sent = eventually(WAIT, "both relays in telegram", || async {
         let s = tg.sent();
         (s.len() == 2).then_some(s)
@@ -864,7 +851,7 @@ async fn channel_settings_hide_secrets_and_failing_channels_are_surfaced() {
     // Slack's token is revoked: its relays fail and it is reported failing; Telegram is unaffected.
     sl.break_with(Some("invalid_auth"));
     let (c, mut ws) = visitor(&api, &site).await;
-    say(&mut ws, "Hello?").await;
+    ws.say("Hello?").await;
     eventually(WAIT, "telegram still delivers", || async {
         (!tg.sent().is_empty()).then_some(())
     })
@@ -1419,7 +1406,7 @@ async fn a_rule_opened_conversation_reaches_channels_only_when_the_visitor_write
     assert!(fake.topics(CHAT).is_empty());
     // One visitor answers: the teaser goes first, then what they wrote, in one topic.
     let mut ws = api.visitor_socket(&opened[3]).await;
-    say(&mut ws, "What is the code?").await;
+    ws.say("What is the code?").await;
     assert_eq!(fake.wait_for(2, WAIT).await, 2);
     let sent = fake.sent();
     assert!(
@@ -1433,7 +1420,7 @@ async fn a_rule_opened_conversation_reaches_channels_only_when_the_visitor_write
         sent[1].text
     );
     assert_eq!(sent[0].thread_id, sent[1].thread_id);
-    say(&mut ws, "Thanks").await;
+    ws.say("Thanks").await;
     assert_eq!(
         fake.wait_for(3, WAIT).await,
         3,
@@ -1460,7 +1447,7 @@ async fn whatsapp_replays_do_not_reopen_the_window_and_other_numbers_are_refused
     old["entry"][0]["changes"][0]["value"]["messages"][0]["timestamp"] = json!(then);
     assert_eq!(FakeWhatsapp::deliver(&url, WA_APP_SECRET, &old).await, 200);
     let (_, mut out) = visitor(&api, &site).await;
-    say(&mut out, "Anyone there?").await;
+    out.say("Anyone there?").await;
     let first = eventually(WAIT, "the relay", || async {
         fake.sent().into_iter().next()
     })
@@ -1494,7 +1481,7 @@ async fn relayed_page_addresses_carry_no_query_or_fragment() {
     assert_eq!(r.status, 201, "{:?}", r.body);
     let c: StartedConversation = serde_json::from_value(r.body).unwrap();
     let mut ws = api.visitor_socket(&c).await;
-    say(&mut ws, "I cannot reset my password").await;
+    ws.say("I cannot reset my password").await;
     let first = eventually(WAIT, "the Telegram relay", || async {
         tg.sent().into_iter().next()
     })

@@ -3,7 +3,7 @@
 //! deleted threads, and agents' `/reply` interactions verified with Ed25519.
 
 use beckon_shared::proto::v1::{ClientFrame, ServerFrame};
-use beckon_tests::api::{client_id, Api, Ws};
+use beckon_tests::api::{client_id, Api};
 use beckon_tests::edge;
 use beckon_tests::fakes::discord::{self, FakeDiscord};
 use beckon_tests::fakes::Fault;
@@ -36,17 +36,6 @@ async fn site_with_discord(api: &Api, prefix: &str, public_key: bool) -> (String
     (site, fake)
 }
 
-async fn say(ws: &mut Ws, text: &str) {
-    ws.send(&ClientFrame::Send {
-        client_msg_id: client_id(&format!("m{}", beckon_tests::free_port())),
-        body: text.into(),
-        attachments: Vec::new(),
-    })
-    .await;
-    ws.recv_until(WAIT, |f| matches!(f, ServerFrame::Ack { .. }))
-        .await;
-}
-
 async fn posts(fake: &FakeDiscord, n: usize) -> Vec<discord::Posted> {
     eventually(WAIT, &format!("{n} posts"), || async {
         let p = fake.posted();
@@ -65,11 +54,8 @@ async fn each_conversation_is_a_thread_and_agents_answer_with_reply() {
     let (site, fake) = site_with_discord(&api, "dc", true).await;
     let c = api.start_conversation(&site, None).await;
     let mut ws = api.visitor_socket(&c).await;
-    say(
-        &mut ws,
-        "Do you ship **free**? @everyone [deal](https://evil.example)",
-    )
-    .await;
+    ws.say("Do you ship **free**? @everyone [deal](https://evil.example)")
+        .await;
     let first = posts(&fake, 1).await.remove(0);
     let name = first
         .thread_name
@@ -93,7 +79,7 @@ async fn each_conversation_is_a_thread_and_agents_answer_with_reply() {
         "nobody is pinged"
     );
 
-    say(&mut ws, "second").await;
+    ws.say("second").await;
     api.agent_reply(&c.conversation_id, "We do!").await;
     assert_eq!(ws.agent_message(WAIT).await.body, "We do!");
     let all = posts(&fake, 3).await;
@@ -202,11 +188,11 @@ async fn rate_limits_and_deleted_threads_lose_nothing_and_duplicate_nothing() {
     fake.faults.lock().unwrap().push(Fault::ServerError);
     let c = api.start_conversation(&site, None).await;
     let mut ws = api.visitor_socket(&c).await;
-    say(&mut ws, "one").await;
+    ws.say("one").await;
     let first = posts(&fake, 1).await.remove(0);
     assert!(first.content.contains("one"));
     fake.delete_thread(&first.thread_id);
-    say(&mut ws, "two").await;
+    ws.say("two").await;
     let all = posts(&fake, 2).await;
     assert_ne!(
         all[1].thread_id, first.thread_id,

@@ -5,7 +5,7 @@
 //! business's system, and files both ways.
 
 use beckon_shared::proto::v1::{ClientFrame, ServerFrame, WebhookDeliveries, WebhookDelivery};
-use beckon_tests::api::{client_id, Api, Ws};
+use beckon_tests::api::{client_id, Api};
 use beckon_tests::edge;
 use beckon_tests::fakes::webhook::{self as spec, Answer, Consumer};
 use beckon_tests::files::{pdf, png, sha256, Uploader};
@@ -49,17 +49,6 @@ async fn site_with_consumer(api: &Api, prefix: &str) -> (String, Consumer) {
     (site, consumer)
 }
 
-async fn say(ws: &mut Ws, text: &str) {
-    ws.send(&ClientFrame::Send {
-        client_msg_id: client_id(&format!("m{}", beckon_tests::free_port())),
-        body: text.into(),
-        attachments: Vec::new(),
-    })
-    .await;
-    ws.recv_until(WAIT, |f| matches!(f, ServerFrame::Ack { .. }))
-        .await;
-}
-
 /// Waits until the consumer has accepted `n` events; returns them.
 async fn accepted(consumer: &Consumer, n: usize) -> Vec<spec::Event> {
     eventually(WAIT, &format!("{n} events accepted"), || async {
@@ -92,7 +81,7 @@ async fn every_event_verifies_and_an_old_replay_is_refused() {
     let (site, consumer) = site_with_consumer(&api, "wh").await;
     let c = api.start_conversation(&site, None).await;
     let mut ws = api.visitor_socket(&c).await;
-    say(&mut ws, "Do you ship to Canada?").await;
+    ws.say("Do you ship to Canada?").await;
     api.agent_reply(&c.conversation_id, "Yes, in 5 days.").await;
 
     let events = accepted(&consumer, 3).await;
@@ -187,7 +176,7 @@ async fn the_business_system_replies_into_the_conversation_once() {
     let (site, consumer) = site_with_consumer(&api, "whr").await;
     let c = api.start_conversation(&site, None).await;
     let mut ws = api.visitor_socket(&c).await;
-    say(&mut ws, "Where is my order 1042?").await;
+    ws.say("Where is my order 1042?").await;
     accepted(&consumer, 2).await;
 
     let conv = c.conversation_id.as_str();
@@ -260,7 +249,7 @@ async fn the_business_system_replies_into_the_conversation_once() {
     assert_eq!(replies, 1, "stored once");
     // The reply is not sent back to the endpoint it came from: the visitor's next message is
     // the next event (events of a conversation go out in order).
-    say(&mut ws, "Thanks!").await;
+    ws.say("Thanks!").await;
     let events = accepted(&consumer, 3).await;
     assert_eq!(
         events[2].body["data"]["text"],
@@ -291,7 +280,7 @@ async fn the_business_system_replies_into_the_conversation_once() {
         ))
         .await;
     assert_eq!(r.status, 409, "{:?}", r.body);
-    say(&mut ws, "Still there?").await;
+    ws.say("Still there?").await;
     let fresh = accepted(&other, 2).await;
     assert_eq!(fresh[0].body["type"], "conversation.started");
     assert_eq!(fresh[1].body["data"]["text"], "Still there?");
@@ -313,7 +302,7 @@ async fn failures_are_retried_without_duplicates_logged_and_replayable() {
     });
     let c = api.start_conversation(&site, None).await;
     let mut ws = api.visitor_socket(&c).await;
-    say(&mut ws, "first").await;
+    ws.say("first").await;
     let events = accepted(&consumer, 2).await;
     let started = &events[0];
     let tries: Vec<(u16, String)> = consumer
@@ -373,7 +362,7 @@ async fn failures_are_retried_without_duplicates_logged_and_replayable() {
     // 410 Gone turns webhooks off: the event stays in the log as failing, nothing more is
     // queued; saved again, the channel is on and the event can be replayed.
     consumer.push_fault(Answer::Status(410));
-    say(&mut ws, "second").await;
+    ws.say("second").await;
     let channel = eventually(WAIT, "webhooks turned off", || async {
         let r = api
             .send(api.admin(Method::GET, &format!("/api/v1/admin/sites/{site}/channels")))
@@ -397,12 +386,12 @@ async fn failures_are_retried_without_duplicates_logged_and_replayable() {
         409,
         "off: no replay"
     );
-    say(&mut ws, "third").await;
+    ws.say("third").await;
     let r = put_webhook(&api, &site, &consumer.url(), None).await;
     assert_eq!(r.status, 200, "{:?}", r.body);
     let r = replay(failing[0].event_id.clone()).await;
     assert_eq!(r.status, 200, "{:?}", r.body);
-    say(&mut ws, "fourth").await;
+    ws.say("fourth").await;
     let events = accepted(&consumer, 4).await;
     let texts: Vec<&str> = events[2..]
         .iter()
@@ -421,7 +410,7 @@ async fn a_rotated_secret_signs_beside_the_old_one() {
     let (site, consumer) = site_with_consumer(&api, "whk").await;
     let c = api.start_conversation(&site, None).await;
     let mut ws = api.visitor_socket(&c).await;
-    say(&mut ws, "one").await;
+    ws.say("one").await;
     accepted(&consumer, 2).await;
 
     // Bad input is refused with the reason.
@@ -445,7 +434,7 @@ async fn a_rotated_secret_signs_beside_the_old_one() {
         !r.body.to_string().contains("whsec_"),
         "secrets are never returned"
     );
-    say(&mut ws, "two").await;
+    ws.say("two").await;
     let e = accepted(&consumer, 3).await.pop().unwrap();
     assert_eq!(e.body["data"]["text"], "two");
     assert_eq!(
@@ -457,7 +446,7 @@ async fn a_rotated_secret_signs_beside_the_old_one() {
     );
     // Switched to the new secret: events still verify.
     consumer.trust(&[SECRET_B]);
-    say(&mut ws, "three").await;
+    ws.say("three").await;
     let e = accepted(&consumer, 4).await.pop().unwrap();
     assert_eq!(e.body["data"]["text"], "three");
     // Replies signed with either secret are taken during the rotation.
@@ -475,7 +464,7 @@ async fn a_rotated_secret_signs_beside_the_old_one() {
     let r = put_webhook(&api, &site, &consumer.url(), None).await;
     assert_eq!(r.status, 200);
     consumer.trust(&[SECRET_A]);
-    say(&mut ws, "four").await;
+    ws.say("four").await;
     assert_eq!(
         accepted(&consumer, 5).await.pop().unwrap().body["data"]["text"],
         "four"
@@ -608,7 +597,7 @@ async fn the_inbox_sets_up_webhooks_shows_deliveries_and_replays_failing_ones() 
     }
     let c = api.start_conversation(&site, None).await;
     let mut ws = api.visitor_socket(&c).await;
-    say(&mut ws, "Is anyone there?").await;
+    ws.say("Is anyone there?").await;
     // Several attempts in, the next automatic retry is seconds away: the replay below is
     // the one that delivers.
     eventually(

@@ -198,6 +198,17 @@ impl RelayFile<'_> {
     }
 }
 
+/// The host (with port, if any) of an `https://` or `http://` URL; `None` for anything else,
+/// and for an authority with user info (`user@host`). A backslash ends the authority, as
+/// fetch reads it.
+pub fn url_host(url: &str) -> Option<&str> {
+    let rest = url
+        .strip_prefix("https://")
+        .or_else(|| url.strip_prefix("http://"))?;
+    let authority = rest.split(['/', '?', '#', '\\']).next().unwrap_or("");
+    (!authority.is_empty() && !authority.contains('@')).then_some(authority)
+}
+
 /// `1.2 MB`, `340 KB`, `12 bytes`.
 pub fn human_size(bytes: u64) -> String {
     match bytes {

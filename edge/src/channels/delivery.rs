@@ -148,6 +148,17 @@ impl Delivery<'_> {
         .map_err(Failure::internal)
     }
 
+    /// For a channel that serves one destination (the agents' channel or endpoint): whether
+    /// it is still to be served. A contact target is refused: such a channel has none.
+    pub fn destination_pending(&self) -> Result<bool, Failure> {
+        if let Target::Contact(k) = self.target {
+            return Err(Failure::Permanent {
+                reason: format!("{} cannot reach contacts", k.as_str()),
+            });
+        }
+        Ok(!self.delivered(Recipient::Destination)?)
+    }
+
     pub fn delivered(&self, to: Recipient) -> Result<bool, Failure> {
         self.ledger
             .delivered(to.as_str())

@@ -46,6 +46,29 @@ fn default_name(t: FileType) -> String {
     format!("{stem}.{ext}")
 }
 
+/// Where an inbound message's files come from: a channel's download (every [`Driver`]), or
+/// the parts of an email already in hand.
+#[allow(async_fn_in_trait)]
+pub trait FileSource {
+    async fn fetch(
+        &self,
+        file: &InboundFile,
+        max_bytes: u64,
+        timeout_ms: u64,
+    ) -> std::result::Result<Vec<u8>, Failure>;
+}
+
+impl<D: Driver> FileSource for D {
+    async fn fetch(
+        &self,
+        file: &InboundFile,
+        max_bytes: u64,
+        timeout_ms: u64,
+    ) -> std::result::Result<Vec<u8>, Failure> {
+        self.download(file, max_bytes, timeout_ms).await
+    }
+}
+
 /// A verified webhook's view of the edge.
 pub struct Hook<'a> {
     pub edge: &'a Edge,
@@ -98,7 +121,7 @@ impl Hook<'_> {
 
     /// Stores an agent's reply in the conversation its thread belongs to (once per event),
     /// with its files downloaded from `source` into the conversation's storage.
-    pub async fn agent_reply(&self, inbound: Inbound, source: &impl Driver) -> Result<()> {
+    pub async fn agent_reply(&self, inbound: Inbound, source: &impl FileSource) -> Result<()> {
         let db = self.db()?;
         let Some(conversation) =
             store::find_thread(&db, self.kind, self.site, &inbound.thread_key).await?
@@ -111,12 +134,31 @@ impl Hook<'_> {
             return Ok(());
         };
         let principal = Principal::system(self.kind.as_str(), inbound.author.clone());
-        let mut body: String = inbound.text.chars().take(MAX_MESSAGE_CHARS).collect();
+        let key = (self.kind.as_str(), inbound.event_key.as_str());
+        self.post_with_files(
+            &conversation,
+            principal,
+            (&inbound.text, &inbound.files, source),
+            key,
+        )
+        .await
+    }
+
+    /// Posts `text` and `files` (downloaded from `source`; a file that cannot be taken is a
+    /// note in the text instead) to `conversation` once per channel event `key`.
+    async fn post_with_files(
+        &self,
+        conversation: &ConversationId,
+        principal: Principal,
+        (text, files, source): (&str, &[InboundFile], &impl FileSource),
+        (prefix, event_id): (&str, &str),
+    ) -> Result<()> {
+        let mut body: String = text.chars().take(MAX_MESSAGE_CHARS).collect();
         let mut attachments = Vec::new();
-        for (n, file) in inbound.files.iter().enumerate() {
-            let key = format!("{}\n{}\n{n}", self.kind.as_str(), inbound.event_key);
+        for (n, file) in files.iter().enumerate() {
+            let key = format!("{prefix}\n{event_id}\n{n}");
             match self
-                .import(&conversation, &principal, source, file, &key)
+                .import(conversation, &principal, source, file, &key)
                 .await?
             {
                 Ok(id) => attachments.push(id),
@@ -131,9 +173,15 @@ impl Hook<'_> {
         if body.trim().is_empty() && attachments.is_empty() {
             return Ok(());
         }
-        let key = (self.kind.as_str(), inbound.event_key.as_str());
-        self.post(&conversation, principal, (body, attachments), key)
-            .await
+        // The notes never push a message past its limit.
+        let body = body.chars().take(MAX_MESSAGE_CHARS).collect();
+        self.post(
+            conversation,
+            principal,
+            (body, attachments),
+            (prefix, event_id),
+        )
+        .await
     }
 
     /// Downloads `file` from the channel, checks what its bytes are and stores it as a file
@@ -144,7 +192,7 @@ impl Hook<'_> {
         &self,
         conversation: &ConversationId,
         principal: &Principal,
-        source: &impl Driver,
+        source: &impl FileSource,
         file: &InboundFile,
         key: &str,
     ) -> Result<std::result::Result<AttachmentId, String>> {
@@ -154,7 +202,7 @@ impl Hook<'_> {
             return refused("too large");
         }
         let timeout = crate::transport::timeout_ms(&self.edge.env);
-        let bytes = match source.download(file, limits::MAX_FILE_BYTES, timeout).await {
+        let bytes = match source.fetch(file, limits::MAX_FILE_BYTES, timeout).await {
             Ok(b) => b,
             Err(Failure::Rejected { reason }) => {
                 worker::console_warn!("{} file not downloaded: {reason}", self.kind.as_str());
@@ -240,20 +288,20 @@ impl Hook<'_> {
         visitors::find_contact_thread(&self.db()?, self.site, route.channel, &route.address).await
     }
 
-    /// Stores a contact's message as the visitor's in `thread`, once per channel event
-    /// (`event_id`, namespaced by the channel's `prefix`).
+    /// Stores a contact's message (text, and files downloaded from `source`) as the visitor's
+    /// in `thread`, once per channel event (`event_id`, namespaced by the channel's `prefix`).
     pub async fn contact_message(
         &self,
         (visitor, conversation): (VisitorId, ConversationId),
         key: (&str, &str),
         text: &str,
+        (files, source): (&[InboundFile], &impl FileSource),
     ) -> Result<()> {
         let principal = Principal::Visitor {
             site: self.site.clone(),
             visitor_id: visitor,
         };
-        let body = text.chars().take(MAX_MESSAGE_CHARS).collect();
-        self.post(&conversation, principal, (body, Vec::new()), key)
+        self.post_with_files(&conversation, principal, (text, files, source), key)
             .await
     }
 
@@ -322,6 +370,8 @@ impl Hook<'_> {
         let channel = match route.channel {
             beckon_shared::proto::v1::ContactChannel::Whatsapp => BroadcastChannel::Whatsapp,
             beckon_shared::proto::v1::ContactChannel::Telegram => BroadcastChannel::Telegram,
+            // Not in broadcasts: there is nothing to stop.
+            _ => return Ok(false),
         };
         let address = (channel, route.address.as_str());
         let site_name = self.site_name().await?;

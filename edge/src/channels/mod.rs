@@ -11,7 +11,10 @@
 pub mod api;
 pub mod delivery;
 pub mod discord;
+pub mod email;
 pub mod inbound;
+pub mod messenger;
+pub mod meta;
 pub mod multipart;
 pub mod set;
 pub mod slack;
@@ -21,7 +24,7 @@ pub mod whatsapp;
 
 pub use api::{ApiRequest, ApiResponse, Failure, Inbound, InboundFile, Relay, RelayFile};
 pub use delivery::{Content, Delivery, Envelope, Recipient};
-pub use inbound::Hook;
+pub use inbound::{FileSource, Hook};
 
 use crate::error::{Error, Result};
 use beckon_shared::proto::v1::{ChannelKind, ChannelSecrets, ChannelSettings, ContactChannel};
@@ -142,6 +145,8 @@ channels! {
     Slack(slack::Slack),
     Whatsapp(whatsapp::Whatsapp),
     Discord(discord::Discord),
+    Messenger(messenger::Messenger),
+    Email(email::Email),
     Webhook(webhook::Webhook),
 }
 

@@ -413,8 +413,8 @@ impl Conversation {
         }
     }
 
-    /// Where a new message of `role` goes: every enabled channel's agents except the one it
-    /// came from, and — for the business's messages in a conversation held on a contact's own
+    /// Where a new message of `role` goes: every enabled channel's agents (of channels that
+    /// have agents) except the one it came from, and — for the business's messages in a conversation held on a contact's own
     /// channel — the contact.
     fn relay_targets(
         &self,
@@ -425,7 +425,7 @@ impl Conversation {
     ) -> Vec<Target> {
         let mut targets: Vec<Target> = beckon_shared::proto::v1::ChannelKind::ALL
             .iter()
-            .filter(|k| channels.is_enabled(**k) && Some(k.as_str()) != via)
+            .filter(|k| k.relays_to_agents() && channels.is_enabled(**k) && Some(k.as_str()) != via)
             .map(|k| Target::Agents(*k))
             .collect();
         if role != Role::Visitor {

@@ -180,7 +180,11 @@ async fn check(edge: &Edge, site: &SiteKey, input: BroadcastInput) -> Result<Che
                     .collect::<std::result::Result<_, _>>()
                     .map_err(Error::bad_request)?;
             }
-            Config::Slack(_) | Config::Discord(_) | Config::Webhook(_) => {}
+            Config::Slack(_)
+            | Config::Discord(_)
+            | Config::Messenger(_)
+            | Config::Email(_)
+            | Config::Webhook(_) => {}
         }
     }
     let now = Clock::read(&edge.env).await?.now();

@@ -136,6 +136,30 @@ pub async fn reach_out(
                     "this contact has not started your Telegram bot (a bot may write only to people who pressed Start)",
                 )
             })?,
+        ContactChannel::Messenger | ContactChannel::Instagram => {
+            let address = visitors::meta_address(&db, site, visitor, input.channel)
+                .await?
+                .ok_or_else(|| {
+                    Error::new(
+                        ErrorCode::Conflict,
+                        format!(
+                            "this contact has not written to your {} (a Page may write only to people who wrote to it)",
+                            match input.channel {
+                                ContactChannel::Instagram => "Instagram account",
+                                _ => "Facebook Page",
+                            }
+                        ),
+                    )
+                })?;
+            crate::channels::messenger::window::reachable(
+                &db,
+                site,
+                (input.channel, &address),
+                edge.now,
+            )
+            .await?;
+            address
+        }
     };
     let key = http::secret(&edge.env, "SECRETS_KEY")?;
     let kind = input.channel.channel();
@@ -159,8 +183,10 @@ pub async fn reach_out(
                 _ => visitors::create(&db, site, edge.now).await?,
             }
         }
-        // This identity was made from the Telegram account itself; no browser holds it.
-        ContactChannel::Telegram => visitor.clone(),
+        // This identity was made from the Telegram or Meta account itself; no browser holds it.
+        ContactChannel::Telegram | ContactChannel::Messenger | ContactChannel::Instagram => {
+            visitor.clone()
+        }
     };
     let route = ContactRoute {
         channel: input.channel,

@@ -184,8 +184,9 @@ const SELECT: &str = "SELECT v.id, v.name, v.email, v.phone, v.language, v.time_
   FROM visitors v";
 
 /// Every contact of `site` matching `audience`, in a stable order. Identities made for a
-/// conversation on someone's own channel (no fields, no widget conversation) are not
-/// contacts of their own.
+/// conversation on someone's own channel (no fields, no widget conversation; or only the
+/// name Messenger or Instagram gave, which no broadcast channel reaches) are not contacts
+/// of their own.
 pub async fn audience(
     db: &D1Database,
     site: &SiteKey,
@@ -193,7 +194,8 @@ pub async fn audience(
 ) -> Result<Vec<Contact>> {
     let mut sql = format!(
         "{SELECT} WHERE v.site_key = ?1 AND v.id > ?2
-           AND (v.name IS NOT NULL OR v.email IS NOT NULL OR v.phone IS NOT NULL
+           AND ((v.name IS NOT NULL AND v.messenger_psid IS NULL AND v.instagram_id IS NULL)
+                OR v.email IS NOT NULL OR v.phone IS NOT NULL
                 OR v.telegram_chat IS NOT NULL
                 OR EXISTS (SELECT 1 FROM conversations c WHERE c.visitor_id = v.id AND c.contact_channel IS NULL))"
     );

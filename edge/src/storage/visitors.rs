@@ -2,7 +2,8 @@
 //! were reached by an agent), with what the site's page told us about them
 //! (`Beckon.identify`: name, email, phone), and `contact_threads`: which conversation a
 //! contact's messages on their own channel belong to. People who started the site's Telegram
-//! bot are contacts too: each gets a visitor identity of its own, keyed by their private chat.
+//! bot, or wrote to its Facebook Page or Instagram account, are contacts too: each gets a
+//! visitor identity of its own, keyed by their private chat or their Meta id.
 //! Visitors who never interact are never stored.
 
 use super::{stmt, Arg};
@@ -109,6 +110,8 @@ struct ContactRow {
     email: Option<String>,
     phone: Option<String>,
     telegram_name: Option<String>,
+    on_messenger: i64,
+    on_instagram: i64,
     last_seen_at: i64,
     language: Option<String>,
     tags: String,
@@ -124,6 +127,13 @@ impl ContactRow {
             email: self.email,
             phone: self.phone,
             telegram: self.telegram_name,
+            meta: [
+                (self.on_messenger, ContactChannel::Messenger),
+                (self.on_instagram, ContactChannel::Instagram),
+            ]
+            .into_iter()
+            .filter_map(|(on, c)| (on != 0).then_some(c))
+            .collect(),
             last_seen_at: self.last_seen_at,
             language: self.language,
             tags: serde_json::from_str(&self.tags).unwrap_or_default(),
@@ -137,7 +147,8 @@ impl ContactRow {
 }
 
 /// A contact's columns with their consents (a JSON array); `?1` is the site.
-const CONTACT: &str = "SELECT v.id, v.name, v.email, v.phone, v.telegram_name, v.last_seen_at,
+const CONTACT: &str = "SELECT v.id, v.name, v.email, v.phone, v.telegram_name,
+    v.messenger_psid IS NOT NULL AS on_messenger, v.instagram_id IS NOT NULL AS on_instagram, v.last_seen_at,
     v.language, v.tags, v.external_id IS NOT NULL AS verified,
     (SELECT json_group_array(json_object('channel', k.channel, 'status', k.status,
          'source', k.source, 'at', k.updated_at))
@@ -199,8 +210,9 @@ pub async fn widget_conversation(
         .transpose()
 }
 
-/// Forgets a visitor of `site`: their record (name, email, phone, Telegram chat), their
-/// threads on contact channels and their number's WhatsApp window.
+/// Forgets a visitor of `site`: their record (name, email, phone, Telegram chat, Meta ids),
+/// their threads on contact channels, their number's WhatsApp window and their Messenger and
+/// Instagram windows.
 pub async fn delete(db: &D1Database, site: &SiteKey, id: &VisitorId) -> Result<()> {
     let args = [Arg::Str(site.as_str()), Arg::Str(id.as_str())];
     db.batch(vec![
@@ -208,6 +220,13 @@ pub async fn delete(db: &D1Database, site: &SiteKey, id: &VisitorId) -> Result<(
             db,
             "DELETE FROM whatsapp_windows WHERE site_key = ?1 AND phone IN
                (SELECT phone FROM visitors WHERE site_key = ?1 AND id = ?2 AND phone IS NOT NULL)",
+            &args,
+        )?,
+        stmt(
+            db,
+            "DELETE FROM contact_windows WHERE site_key = ?1 AND (
+               (channel = 'messenger' AND address IN (SELECT messenger_psid FROM visitors WHERE site_key = ?1 AND id = ?2))
+               OR (channel = 'instagram' AND address IN (SELECT instagram_id FROM visitors WHERE site_key = ?1 AND id = ?2)))",
             &args,
         )?,
         stmt(
@@ -242,7 +261,8 @@ pub async fn contacts(db: &D1Database, site: &SiteKey, q: &ContactQuery) -> Resu
         db,
         &format!(
             "{CONTACT} WHERE v.site_key = ?1
-               AND (v.name IS NOT NULL OR v.email IS NOT NULL OR v.phone IS NOT NULL OR v.telegram_chat IS NOT NULL)
+               AND (v.name IS NOT NULL OR v.email IS NOT NULL OR v.phone IS NOT NULL OR v.telegram_chat IS NOT NULL
+                    OR v.messenger_psid IS NOT NULL OR v.instagram_id IS NOT NULL)
                AND (?2 IS NULL OR v.name LIKE ?2 ESCAPE '\\' OR v.email LIKE ?2 ESCAPE '\\'
                     OR v.phone LIKE ?2 ESCAPE '\\' OR v.telegram_name LIKE ?2 ESCAPE '\\')
                AND (?3 IS NULL OR EXISTS (SELECT 1 FROM json_each(v.tags) WHERE json_each.value = ?3))
@@ -324,6 +344,74 @@ pub async fn telegram_chat(
         &[Arg::Str(site.as_str()), Arg::Str(id.as_str())],
     )?
     .first::<Option<String>>(Some("telegram_chat"))
+    .await?
+    .flatten())
+}
+
+/// The column holding a contact's id on a Meta channel (Messenger or Instagram).
+fn meta_column(channel: ContactChannel) -> Result<&'static str> {
+    match channel {
+        ContactChannel::Messenger => Ok("messenger_psid"),
+        ContactChannel::Instagram => Ok("instagram_id"),
+        other => Err(crate::error::Error::internal(format!(
+            "{} contacts are not kept by their Meta id",
+            other.as_str()
+        ))),
+    }
+}
+
+/// The contact who wrote to the site's Page or Instagram account as `address`, made now (as
+/// `new_id`) if they are new; their `name`, when Meta told it, is kept up to date.
+pub async fn meta_contact(
+    db: &D1Database,
+    site: &SiteKey,
+    (channel, address): (ContactChannel, &str),
+    name: Option<&str>,
+    new_id: &VisitorId,
+    now: i64,
+) -> Result<VisitorId> {
+    let column = meta_column(channel)?;
+    let id: Option<String> = stmt(
+        db,
+        &format!(
+            "INSERT INTO visitors (id, site_key, created_at, last_seen_at, name, {column})
+             VALUES (?1, ?2, ?3, ?3, ?4, ?5)
+             ON CONFLICT(site_key, {column}) DO UPDATE SET name = COALESCE(excluded.name, name),
+               last_seen_at = excluded.last_seen_at
+             RETURNING id"
+        ),
+        &[
+            Arg::Str(new_id.as_str()),
+            Arg::Str(site.as_str()),
+            Arg::Int(now),
+            Arg::OptStr(name),
+            Arg::Str(address),
+        ],
+    )?
+    .first(Some("id"))
+    .await?;
+    match id {
+        Some(id) => Ok(VisitorId::parse(&id)?),
+        None => Err(crate::error::Error::internal(
+            "meta contact upsert returned no id",
+        )),
+    }
+}
+
+/// A contact's id on a Meta channel, present once they wrote to the Page or the account.
+pub async fn meta_address(
+    db: &D1Database,
+    site: &SiteKey,
+    id: &VisitorId,
+    channel: ContactChannel,
+) -> Result<Option<String>> {
+    let column = meta_column(channel)?;
+    Ok(stmt(
+        db,
+        &format!("SELECT {column} FROM visitors WHERE site_key = ?1 AND id = ?2"),
+        &[Arg::Str(site.as_str()), Arg::Str(id.as_str())],
+    )?
+    .first::<Option<String>>(Some(column))
     .await?
     .flatten())
 }

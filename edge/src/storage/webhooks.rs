@@ -27,7 +27,8 @@ pub struct Attempt<'a> {
 }
 
 /// Records an attempt (the first one keeps the payload), and forgets events older than
-/// [`KEEP_MS`].
+/// [`KEEP_MS`]. An attempt that started before the one on record (a retry that was under way
+/// when a replay went through, and answered later) leaves the record as it is.
 pub async fn record(db: &D1Database, site: &SiteKey, a: &Attempt<'_>) -> Result<()> {
     let status = match a.error {
         None => WebhookDeliveryStatus::Delivered,
@@ -38,7 +39,8 @@ pub async fn record(db: &D1Database, site: &SiteKey, a: &Attempt<'_>) -> Result<
         "INSERT INTO webhook_deliveries (site_key, event_id, event_type, conversation_id, payload, status, attempts, response_status, last_error, created_at, updated_at, endpoint)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, 1, ?7, ?8, ?9, ?9, ?10)
          ON CONFLICT(site_key, event_id) DO UPDATE SET status = excluded.status, attempts = attempts + 1,
-           response_status = excluded.response_status, last_error = excluded.last_error, updated_at = excluded.updated_at",
+           response_status = excluded.response_status, last_error = excluded.last_error, updated_at = excluded.updated_at
+         WHERE excluded.updated_at >= webhook_deliveries.updated_at",
         &[
             Arg::Str(site.as_str()),
             Arg::Str(a.event_id),

@@ -8,6 +8,8 @@
 //! resumes.
 
 pub mod discord;
+pub mod email;
+pub mod messenger;
 pub mod slack;
 pub mod telegram;
 pub mod turnstile;

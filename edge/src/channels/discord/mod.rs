@@ -10,7 +10,7 @@
 pub mod api;
 mod webhook;
 
-use super::{ApiRequest, Delivery, Driver, Failure, Hook, InboundFile, Recipient, Target};
+use super::{ApiRequest, Delivery, Driver, Failure, Hook, InboundFile, Recipient};
 use crate::error::Result;
 use api::Place;
 use beckon_shared::proto::v1::{DiscordSecrets, DiscordSettings, Message};
@@ -86,12 +86,7 @@ impl Discord {
 
 impl Driver for Discord {
     async fn deliver(&self, d: &Delivery<'_>) -> std::result::Result<(), Failure> {
-        if let Target::Contact(_) = d.target {
-            return Err(Failure::Permanent {
-                reason: "discord cannot reach contacts".into(),
-            });
-        }
-        if d.delivered(Recipient::Destination)? {
+        if !d.destination_pending()? {
             return Ok(());
         }
         let Some(m) = d.message() else {
@@ -123,25 +118,17 @@ impl Driver for Discord {
         max_bytes: u64,
         timeout_ms: u64,
     ) -> std::result::Result<Vec<u8>, Failure> {
-        let host = |u: &str| {
-            u.split_once("://")
-                .map(|(_, r)| r.split(['/', '?', '#']).next().unwrap_or("").to_owned())
-        };
-        let h = host(&file.handle);
+        let h = super::api::url_host(&file.handle);
         let cdn = file.handle.starts_with("https://")
-            && matches!(
-                h.as_deref(),
-                Some("cdn.discordapp.com" | "media.discordapp.net")
-            );
+            && matches!(h, Some("cdn.discordapp.com" | "media.discordapp.net"));
         // The API's own host (discord.com, or the fake on this machine in development).
-        let api = h.is_some() && h == host(self.settings.api_base());
+        let api = h.is_some() && h == super::api::url_host(self.settings.api_base());
         if !(cdn || api) {
             return Err(Failure::Rejected {
                 reason: "not a Discord attachment URL".into(),
             });
         }
-        let request = ApiRequest::get(file.handle.clone(), None);
-        crate::transport::download(&request, timeout_ms, max_bytes).await
+        crate::transport::download_url(&file.handle, None, timeout_ms, max_bytes).await
     }
 
     async fn webhook(&self, req: Request, hook: &Hook<'_>) -> Result<Response> {

@@ -7,7 +7,7 @@ pub mod api;
 pub mod media;
 mod webhook;
 
-use super::{Delivery, Driver, Failure, Hook, InboundFile, Recipient, Relay, Target};
+use super::{Delivery, Driver, Failure, Hook, InboundFile, Recipient, Relay};
 use crate::error::Result;
 use beckon_shared::proto::v1::{SlackSecrets, SlackSettings};
 use worker::{Request, Response};
@@ -44,12 +44,7 @@ impl Slack {
 
 impl Driver for Slack {
     async fn deliver(&self, d: &Delivery<'_>) -> std::result::Result<(), Failure> {
-        if let Target::Contact(_) = d.target {
-            return Err(Failure::Permanent {
-                reason: "slack cannot reach contacts".into(),
-            });
-        }
-        if d.delivered(Recipient::Destination)? {
+        if !d.destination_pending()? {
             return Ok(());
         }
         let (base, token, channel) = (
@@ -99,8 +94,8 @@ impl Driver for Slack {
         max_bytes: u64,
         timeout_ms: u64,
     ) -> std::result::Result<Vec<u8>, Failure> {
-        let request = super::ApiRequest::get(file.handle.clone(), Some(&self.secrets.bot_token));
-        crate::transport::download(&request, timeout_ms, max_bytes).await
+        let token = Some(self.secrets.bot_token.as_str());
+        crate::transport::download_url(&file.handle, token, timeout_ms, max_bytes).await
     }
 
     async fn webhook(&self, req: Request, hook: &Hook<'_>) -> Result<Response> {

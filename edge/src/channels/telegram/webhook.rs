@@ -24,7 +24,7 @@ pub(super) async fn handle(ch: &Telegram, mut req: Request, hook: &Hook<'_>) -> 
     let raw = hook.read_body(&mut req).await?;
     let handled = match update::parse_update(&raw) {
         Some(update::Event::AgentReply(inbound)) => hook.agent_reply(inbound, ch).await,
-        Some(update::Event::Private(m)) => contact(hook, m).await,
+        Some(update::Event::Private(m)) => contact(ch, hook, m).await,
         None => Ok(()),
     };
     if let Some(id) = update::callback_id(&raw) {
@@ -38,7 +38,7 @@ pub(super) async fn handle(ch: &Telegram, mut req: Request, hook: &Hook<'_>) -> 
 }
 
 /// A private chat with the bot: the person is a contact from now on.
-async fn contact(hook: &Hook<'_>, m: update::PrivateMessage) -> Result<()> {
+async fn contact(ch: &Telegram, hook: &Hook<'_>, m: update::PrivateMessage) -> Result<()> {
     let db = hook.db()?;
     let chat = m.chat_id.to_string();
     let new_id = crate::random::visitor_id();
@@ -72,6 +72,6 @@ async fn contact(hook: &Hook<'_>, m: update::PrivateMessage) -> Result<()> {
             hook.open_for_contact(&contact, route.clone()).await?,
         ),
     };
-    hook.contact_message(thread, (CONTACT_EVENTS, &m.event_key), &text)
+    hook.contact_message(thread, (CONTACT_EVENTS, &m.event_key), &text, (&[], ch))
         .await
 }

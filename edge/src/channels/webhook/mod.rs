@@ -11,7 +11,7 @@
 pub mod api;
 mod replies;
 
-use super::{ApiRequest, Delivery, Driver, Failure, Hook, InboundFile, Recipient, Target};
+use super::{Delivery, Driver, Failure, Hook, InboundFile, Recipient};
 use crate::error::{Error, Result};
 use crate::storage::webhooks::{self as log, Attempt};
 use beckon_shared::proto::v1::{
@@ -157,12 +157,7 @@ impl Webhook {
 
 impl Driver for Webhook {
     async fn deliver(&self, d: &Delivery<'_>) -> std::result::Result<(), Failure> {
-        if let Target::Contact(_) = d.target {
-            return Err(Failure::Permanent {
-                reason: "webhooks cannot reach contacts".into(),
-            });
-        }
-        if d.delivered(Recipient::Destination)? {
+        if !d.destination_pending()? {
             return Ok(());
         }
         let site = d.envelope.site.as_str();
@@ -231,8 +226,7 @@ impl Driver for Webhook {
                 reason: "a file must be on a public https host".into(),
             });
         }
-        let request = ApiRequest::get(file.handle.clone(), None);
-        crate::transport::download(&request, timeout_ms, max_bytes).await
+        crate::transport::download_url(&file.handle, None, timeout_ms, max_bytes).await
     }
 
     async fn webhook(&self, req: Request, hook: &Hook<'_>) -> Result<Response> {

@@ -6,9 +6,8 @@
 
 use super::{api, window, Whatsapp};
 use crate::channels::inbound::{ok, unauthorized};
-use crate::channels::{ContactRoute, Hook, Inbound};
+use crate::channels::{meta, ContactRoute, Hook, Inbound};
 use crate::error::{Error, Result};
-use crate::http;
 use crate::outbox::policy::DeliveryStatus;
 use beckon_shared::proto::v1::{ContactChannel, ErrorCode};
 use worker::{Method, Request, Response};
@@ -18,24 +17,11 @@ const CONTACT_EVENTS: &str = "wa-contact";
 
 pub(super) async fn handle(ch: &Whatsapp, mut req: Request, hook: &Hook<'_>) -> Result<Response> {
     if req.method() == Method::Get {
-        let q = http::query(&req)?;
-        let get = |k: &str| q.get(k).map(String::as_str);
-        return match api::handshake(
-            get("hub.mode"),
-            get("hub.verify_token"),
-            get("hub.challenge"),
-            &ch.secrets.verify_token,
-        ) {
-            Some(challenge) => http::text(200, "text/plain; charset=utf-8", challenge),
-            None => Err(Error::new(
-                ErrorCode::Forbidden,
-                "hub.verify_token does not match",
-            )),
-        };
+        return meta::subscription(&req, &ch.secrets.verify_token);
     }
     let signature = req.headers().get("x-hub-signature-256")?;
     let raw = hook.read_body(&mut req).await?;
-    if !api::verify(&ch.secrets.app_secret, signature.as_deref(), &raw) {
+    if !meta::verify(&ch.secrets.app_secret, signature.as_deref(), &raw) {
         return Err(unauthorized("X-Hub-Signature-256"));
     }
     let payload = api::parse_webhook(&raw)
@@ -82,16 +68,16 @@ async fn handle_event(ch: &Whatsapp, hook: &Hook<'_>, event: api::Event) -> Resu
                     channel: ContactChannel::Whatsapp,
                     address: from,
                 };
-                let Some(text) = text else {
-                    return Ok(());
-                };
-                hook.consent_keyword(&route, &id, &text, str::to_owned)
-                    .await?;
+                if let Some(text) = &text {
+                    hook.consent_keyword(&route, &id, text, str::to_owned)
+                        .await?;
+                }
                 let Some(thread) = hook.contact_thread(&route).await? else {
                     return Ok(());
                 };
+                let text = text.unwrap_or_default();
                 return hook
-                    .contact_message(thread, (CONTACT_EVENTS, &id), &text)
+                    .contact_message(thread, (CONTACT_EVENTS, &id), &text, (&files, ch))
                     .await;
             }
             let said = text.is_some() || !files.is_empty();

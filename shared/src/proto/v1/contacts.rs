@@ -155,6 +155,10 @@ pub struct Contact {
     /// site's bot — the only way a bot may write to someone.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub telegram: Option<String>,
+    /// `messenger` and/or `instagram`: they wrote to the site's Page or Instagram account
+    /// there, which lets the business answer them within Meta's windows.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub meta: Vec<ContactChannel>,
     pub last_seen_at: i64,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub language: Option<String>,
@@ -188,10 +192,19 @@ pub enum ContactChannel {
     Whatsapp,
     /// A private chat with the site's bot, for people who started it.
     Telegram,
+    /// The Facebook Page's conversation with someone who wrote to it (their page-scoped id).
+    Messenger,
+    /// The Instagram account's conversation with someone who wrote to it (their IGSID).
+    Instagram,
 }
 
 impl ContactChannel {
-    pub const ALL: [ContactChannel; 2] = [ContactChannel::Whatsapp, ContactChannel::Telegram];
+    pub const ALL: [ContactChannel; 4] = [
+        ContactChannel::Whatsapp,
+        ContactChannel::Telegram,
+        ContactChannel::Messenger,
+        ContactChannel::Instagram,
+    ];
 
     pub fn parse(s: &str) -> Option<ContactChannel> {
         ContactChannel::ALL.into_iter().find(|c| c.as_str() == s)
@@ -201,6 +214,18 @@ impl ContactChannel {
         match self {
             ContactChannel::Whatsapp => "whatsapp",
             ContactChannel::Telegram => "telegram",
+            ContactChannel::Messenger => "messenger",
+            ContactChannel::Instagram => "instagram",
+        }
+    }
+
+    /// The app's name as people write it.
+    pub fn label(self) -> &'static str {
+        match self {
+            ContactChannel::Whatsapp => "WhatsApp",
+            ContactChannel::Telegram => "Telegram",
+            ContactChannel::Messenger => "Messenger",
+            ContactChannel::Instagram => "Instagram",
         }
     }
 
@@ -209,6 +234,7 @@ impl ContactChannel {
         match self {
             ContactChannel::Whatsapp => ChannelKind::Whatsapp,
             ContactChannel::Telegram => ChannelKind::Telegram,
+            ContactChannel::Messenger | ContactChannel::Instagram => ChannelKind::Messenger,
         }
     }
 }

@@ -5,12 +5,16 @@
 //! returns [`ChannelInfo`], which has no secret fields at all.
 
 mod discord;
+mod email;
+mod messenger;
 mod slack;
 mod telegram;
 mod webhook;
 mod whatsapp;
 
 pub use discord::{DiscordSecrets, DiscordSettings};
+pub use email::{check_address as email_address, EmailSecrets, EmailSettings};
+pub use messenger::{MessengerSecrets, MessengerSettings};
 pub use slack::{SlackSecrets, SlackSettings};
 pub use telegram::{TelegramSecrets, TelegramSettings};
 pub use webhook::{
@@ -161,6 +165,8 @@ channels! {
     Slack(SlackSettings, SlackSecrets) = "slack", "Slack", "https://slack.com/api";
     Whatsapp(WhatsappSettings, WhatsappSecrets) = "whatsapp", "WhatsApp", "https://graph.facebook.com";
     Discord(DiscordSettings, DiscordSecrets) = "discord", "Discord", "https://discord.com/api";
+    Messenger(MessengerSettings, MessengerSecrets) = "messenger", "Messenger & Instagram", "https://graph.facebook.com";
+    Email(EmailSettings, EmailSecrets) = "email", "Email", "https://api.resend.com";
     Webhook(WebhookSettings, WebhookSecrets) = "webhook", "Webhooks", "";
 }
 
@@ -172,6 +178,12 @@ fn base_or<'a>(set: &'a Option<String>, default: &'a str) -> &'a str {
 impl ChannelKind {
     pub fn parse(s: &str) -> Option<ChannelKind> {
         ChannelKind::ALL.iter().copied().find(|k| k.as_str() == s)
+    }
+
+    /// Whether the channel relays conversations to the business's agents. Messenger does
+    /// not: it reaches the people who write to the Page, in their own conversations.
+    pub fn relays_to_agents(self) -> bool {
+        self != ChannelKind::Messenger
     }
 }
 
@@ -260,6 +272,23 @@ fn public_host(url: &str) -> bool {
                 || (a == 100 && (64..128).contains(&b)))
         }
         _ => false,
+    }
+}
+
+/// The Graph API version Meta's channels call by default.
+fn default_graph_version() -> String {
+    "v23.0".into()
+}
+
+/// A Graph API version: `v23.0`.
+fn check_graph_version(version: &str) -> Result<(), (ErrorCode, String)> {
+    let v = version.strip_prefix('v').unwrap_or("");
+    let ok = v.split('.').count() == 2
+        && v.split('.')
+            .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()));
+    match ok {
+        true => Ok(()),
+        false => bad("graph_version must look like v23.0"),
     }
 }
 

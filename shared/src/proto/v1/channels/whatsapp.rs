@@ -2,7 +2,7 @@
 //! that receive relays, and the approved template used outside the 24-hour window
 //! (CHANNELS.md §1).
 
-use super::{bad, check_api_base, check_secret};
+use super::{bad, check_api_base, check_graph_version, check_secret};
 use crate::proto::v1::ErrorCode;
 use serde::{Deserialize, Serialize};
 
@@ -18,7 +18,7 @@ pub struct WhatsappSettings {
     pub template_name: String,
     #[serde(default = "default_template_language")]
     pub template_language: String,
-    #[serde(default = "default_graph_version")]
+    #[serde(default = "super::default_graph_version")]
     pub graph_version: String,
     /// The WhatsApp Business Account's id: broadcasts check their template against its
     /// approved templates.
@@ -30,10 +30,6 @@ pub struct WhatsappSettings {
 
 fn default_template_language() -> String {
     "en_US".into()
-}
-
-fn default_graph_version() -> String {
-    "v23.0".into()
 }
 
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -91,14 +87,7 @@ impl WhatsappSettings {
                 "business_account_id must be the numeric id of the WhatsApp Business Account",
             );
         }
-        let v = self.graph_version.strip_prefix('v').unwrap_or("");
-        if v.split('.').count() != 2
-            || !v
-                .split('.')
-                .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()))
-        {
-            return bad("graph_version must look like v23.0");
-        }
+        check_graph_version(&self.graph_version)?;
         check_api_base(&mut self.api_base)?;
         Ok(self)
     }
