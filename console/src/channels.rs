@@ -108,19 +108,9 @@ fn fields(kind: ChannelKind) -> &'static [Field] {
             ("api_base", "API base", false, "https://discord.com/api"),
         ],
         ChannelKind::Messenger => &[
-            ("page_id", "Facebook Page id", false, "104000000000000"),
-            (
-                "instagram_id",
-                "Linked Instagram account id",
-                false,
-                "optional: 17841400000000000",
-            ),
-            (
-                "page_access_token",
-                "Page access token",
-                true,
-                "EAAG… (pages_messaging)",
-            ),
+            ("page_id", "Page id", false, "104000000000000"),
+            ("instagram_id", "Instagram account id", false, "optional"),
+            ("page_access_token", "Page access token", true, "EAAG…"),
             (
                 "app_secret",
                 "App secret",
@@ -142,32 +132,17 @@ fn fields(kind: ChannelKind) -> &'static [Field] {
             ),
         ],
         ChannelKind::Email => &[
-            (
-                "to",
-                "Support addresses (comma-separated)",
-                false,
-                "support@shop.example",
-            ),
+            ("to", "Support addresses", false, "support@shop.example"),
             ("from", "Sender address", false, "chat@notify.shop.example"),
-            (
-                "from_name",
-                "Sender name",
-                false,
-                "optional: the site's name",
-            ),
+            ("from_name", "Sender name", false, "optional"),
             (
                 "reply_domain",
-                "Reply domain (routed to this Worker)",
+                "Reply domain",
                 false,
-                "inbound.shop.example",
+                "inbound.shop.example (Email Routing → this Worker)",
             ),
-            ("api_key", "Email API key", true, "re_…"),
-            (
-                "api_base",
-                "API base (leave empty for api.resend.com)",
-                false,
-                "https://api.resend.com",
-            ),
+            ("api_key", "API key", true, "re_…"),
+            ("api_base", "API base", false, "https://api.resend.com"),
         ],
         ChannelKind::Webhook => &[
             (
@@ -442,7 +417,10 @@ fn ChannelCard(props: &ChannelCardProps) -> Html {
                 if let Some(err) = info.last_error.as_ref().filter(|_| info.status == ChannelStatus::Failing) {
                     <p class="error" role="alert">{ format!("Relays are failing: {err}") }</p>
                 }
-                <p class="webhook">{ "Webhook URL: " }<code>{ &info.webhook_url }</code></p>
+                // Email has no webhook: replies come through Email Routing (see the reply domain).
+                if kind != ChannelKind::Email {
+                    <p class="webhook">{ "Webhook URL: " }<code>{ &info.webhook_url }</code></p>
+                }
             }
             <div class="grid">
                 { for fields(kind).iter().map(|(name, label, secret, hint)| {
@@ -465,7 +443,7 @@ fn ChannelCard(props: &ChannelCardProps) -> Html {
                 }) }
             </div>
             <label class="check"><input type="checkbox" checked={*enabled} onchange={on_enabled} />
-                { if kind.relays_to_agents() { " Relay conversations to this channel" } else { " Take messages people send here into the inbox" } }</label>
+                { if kind.relays_to_agents() { " Relay conversations to this channel" } else { " Take messages sent here into the inbox" } }</label>
             <div class="actions">
                 <button type="submit" disabled={*busy}>{ "Save" }</button>
                 if props.info.is_some() {

@@ -104,7 +104,7 @@ pub fn ContactsPage(props: &ContactsPageProps) -> Html {
                 <label>{ "Search" }<input type="search" placeholder="Name, email, phone or Telegram" value={query.0.clone()} onchange={on_query(|q, v| q.0 = v)} /></label>
                 <label>{ "Tag" }<input type="text" placeholder="vip" value={query.1.clone()} onchange={on_query(|q, v| q.1 = v)} /></label>
             </div>
-            <p class="lead">{ "Visitors your pages identified with Beckon.identify, imported contacts, people who started your Telegram bot and people who wrote to your Facebook Page or Instagram account, with their tags and what they agreed to. Write first on WhatsApp (outside their 24-hour window it goes as your approved template), on Telegram, or on Messenger and Instagram within 7 days of their last message; their answers come back here." }</p>
+            <p class="lead">{ "Visitors your pages identified with Beckon.identify, imported contacts, people who started your Telegram bot or wrote to your Page, with their tags and what they agreed to. Write first on WhatsApp (outside their 24-hour window as your approved template), Telegram, or Messenger and Instagram within 7 days of their last message; their answers come back here." }</p>
             if contacts.is_some() && rows.is_empty() {
                 <p class="empty">{ "No known contacts yet. Call Beckon.identify({name, email, phone}) on pages where the visitor is signed in, or share a link to your Telegram bot." }</p>
             }

@@ -247,3 +247,128 @@ async fn conversations_go_to_the_support_inbox_and_replies_come_back_as_just_the
         "replies are not relayed back to email"
     );
 }
+
+/// The inbox's Channels page sets up email and Messenger & Instagram: the forms take what the
+/// README's set-up steps name, and Messenger (which has no agents' side) offers no test
+/// message. Screenshots at desktop and 375 px.
+#[tokio::test]
+async fn the_inbox_sets_up_email_and_messenger() {
+    use beckon_tests::browser;
+    use fantoccini::Locator;
+    let base = &edge::shared().url;
+    let api = Api::new(base);
+    let site = unique("mailui");
+    api.create_site(&site).await;
+    let fake = FakeEmail::start("re_ui_0123456789").await;
+    let agent = browser::open(1280, 900).await;
+    browser::sign_in_to_inbox(&agent, base, "Ana").await;
+    browser::open_inbox_view(&agent, &site, "Channels").await;
+    let fill = |kind: &'static str, fields: Vec<(&'static str, String)>| {
+        let agent = agent.clone();
+        async move {
+            let card = agent
+                .wait()
+                .for_element(Locator::Css(&format!("form[aria-labelledby={kind}-h]")))
+                .await
+                .unwrap();
+            for (field, value) in fields {
+                card.find(Locator::Id(&format!("{kind}-{field}")))
+                    .await
+                    .unwrap()
+                    .send_keys(&value)
+                    .await
+                    .unwrap();
+            }
+            card.find(Locator::Css("button[type=submit]"))
+                .await
+                .unwrap()
+                .click()
+                .await
+                .unwrap();
+        }
+    };
+    let card_text = |kind: &'static str, want: String| {
+        let agent = agent.clone();
+        async move {
+            let c = agent
+                .find(Locator::Css(&format!("form[aria-labelledby={kind}-h]")))
+                .await
+                .ok()?;
+            c.text().await.ok().filter(|t| t.contains(&want))
+        }
+    };
+    fill(
+        "email",
+        vec![
+            ("to", format!("{SUPPORT}, sales@shop.example")),
+            ("from", "chat@notify.shop.example".into()),
+            ("reply_domain", "inbound.shop.example".into()),
+            ("api_key", fake.key.clone()),
+            ("api_base", fake.base.clone()),
+        ],
+    )
+    .await;
+    let saved = eventually(WAIT, "the saved email channel", || {
+        card_text("email", "Saved.".into())
+    })
+    .await;
+    assert!(
+        !saved.contains("/hooks/email"),
+        "email has no webhook: {saved}"
+    );
+    let stored = api
+        .send(api.admin(Method::GET, &format!("/api/v1/admin/sites/{site}/channels")))
+        .await;
+    let email = stored.body["channels"]
+        .as_array()
+        .and_then(|l| l.iter().find(|c| c["kind"] == "email").cloned())
+        .expect("email listed");
+    assert_eq!(
+        email["settings"]["to"],
+        json!([SUPPORT, "sales@shop.example"])
+    );
+    assert_eq!(email["has_secrets"], json!(true));
+    fill(
+        "messenger",
+        vec![
+            ("page_id", "104000000000001".into()),
+            ("instagram_id", "17841400000000001".into()),
+            ("page_access_token", "EAAG-ui".into()),
+            ("app_secret", "meta_app_secret".into()),
+            ("verify_token", "verify-me".into()),
+        ],
+    )
+    .await;
+    let messenger = eventually(WAIT, "the saved Messenger channel", || {
+        card_text("messenger", format!("/hooks/messenger/{site}"))
+    })
+    .await;
+    assert!(!messenger.contains("Send test message"), "{messenger}");
+    assert!(
+        messenger.contains("Take messages sent here into the inbox"),
+        "{messenger}"
+    );
+    let scroll = |kind: &'static str| {
+        let agent = agent.clone();
+        async move {
+            agent
+                .execute(
+                    &format!("document.querySelector('form[aria-labelledby={kind}-h]').scrollIntoView({{block: 'start'}})"),
+                    vec![],
+                )
+                .await
+                .unwrap();
+        }
+    };
+    scroll("messenger").await;
+    browser::screenshot(&agent, "inbox-channels-messenger-email").await;
+    agent.set_window_size(375, 812).await.unwrap();
+    scroll("email").await;
+    agent
+        .execute("window.scrollBy(0, -320)", vec![])
+        .await
+        .unwrap();
+    browser::screenshot(&agent, "inbox-channels-email-375").await;
+    scroll("messenger").await;
+    browser::screenshot(&agent, "inbox-channels-messenger-375").await;
+}
