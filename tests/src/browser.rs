@@ -73,6 +73,44 @@ pub async fn sign_in_to_inbox(agent: &Client, base: &str, name: &str) {
 }
 
 /// In the signed-in inbox: picks `site` and opens the view whose button reads `view`.
+/// Fills the fields (`{kind}-{name}`) of the inbox's `kind` channel card and saves it; the
+/// card.
+pub async fn save_channel_card(agent: &Client, kind: &str, fields: &[(&str, &str)]) -> Element {
+    let card = agent
+        .wait()
+        .for_element(Locator::Css(&format!("form[aria-labelledby={kind}-h]")))
+        .await
+        .unwrap();
+    for (field, value) in fields {
+        card.find(Locator::Id(&format!("{kind}-{field}")))
+            .await
+            .unwrap()
+            .send_keys(value)
+            .await
+            .unwrap();
+    }
+    card.find(Locator::Css("button[type=submit]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    card
+}
+
+/// The inbox's `kind` channel card, once its text contains `want`.
+pub async fn channel_card_with(agent: &Client, kind: &str, want: &str) -> Option<Element> {
+    let card = agent
+        .find(Locator::Css(&format!("form[aria-labelledby={kind}-h]")))
+        .await
+        .ok()?;
+    card.text()
+        .await
+        .ok()
+        .filter(|t| t.contains(want))
+        .map(|_| card)
+}
+
 pub async fn open_inbox_view(agent: &Client, site: &str, view: &str) {
     let select = agent
         .find(Locator::Css("select[aria-label=Site]"))

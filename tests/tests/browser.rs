@@ -308,35 +308,18 @@ async fn inbox_channel_settings_set_up_test_and_flag_a_failing_channel() {
             .unwrap(),
         "Not set up"
     );
-    for (field, value) in [
-        ("channel_id", "C0UI"),
-        ("bot_token", "xoxb-ui-token"),
-        ("signing_secret", "ui-signing"),
-        ("api_base", slack.base.as_str()),
-    ] {
-        card.find(Locator::Id(&format!("slack-{field}")))
-            .await
-            .unwrap()
-            .send_keys(value)
-            .await
-            .unwrap();
-    }
-    card.find(Locator::Css("button[type=submit]"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    let card_text = |want: &'static str| {
-        let agent = agent.clone();
-        async move {
-            let c = agent
-                .find(Locator::Css("form[aria-labelledby=slack-h]"))
-                .await
-                .ok()?;
-            c.text().await.ok().filter(|t| t.contains(want)).map(|_| c)
-        }
-    };
+    browser::save_channel_card(
+        &agent,
+        "slack",
+        &[
+            ("channel_id", "C0UI"),
+            ("bot_token", "xoxb-ui-token"),
+            ("signing_secret", "ui-signing"),
+            ("api_base", slack.base.as_str()),
+        ],
+    )
+    .await;
+    let card_text = |want: &'static str| browser::channel_card_with(&agent, "slack", want);
     let card = eventually(WAIT, "the saved channel", || card_text("Webhook URL")).await;
     assert!(card
         .text()

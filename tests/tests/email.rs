@@ -254,7 +254,6 @@ async fn conversations_go_to_the_support_inbox_and_replies_come_back_as_just_the
 #[tokio::test]
 async fn the_inbox_sets_up_email_and_messenger() {
     use beckon_tests::browser;
-    use fantoccini::Locator;
     let base = &edge::shared().url;
     let api = Api::new(base);
     let site = unique("mailui");
@@ -263,48 +262,23 @@ async fn the_inbox_sets_up_email_and_messenger() {
     let agent = browser::open(1280, 900).await;
     browser::sign_in_to_inbox(&agent, base, "Ana").await;
     browser::open_inbox_view(&agent, &site, "Channels").await;
-    let fill = |kind: &'static str, fields: Vec<(&'static str, String)>| {
-        let agent = agent.clone();
-        async move {
-            let card = agent
-                .wait()
-                .for_element(Locator::Css(&format!("form[aria-labelledby={kind}-h]")))
-                .await
-                .unwrap();
-            for (field, value) in fields {
-                card.find(Locator::Id(&format!("{kind}-{field}")))
-                    .await
-                    .unwrap()
-                    .send_keys(&value)
-                    .await
-                    .unwrap();
-            }
-            card.find(Locator::Css("button[type=submit]"))
-                .await
-                .unwrap()
-                .click()
-                .await
-                .unwrap();
-        }
-    };
     let card_text = |kind: &'static str, want: String| {
         let agent = agent.clone();
         async move {
-            let c = agent
-                .find(Locator::Css(&format!("form[aria-labelledby={kind}-h]")))
-                .await
-                .ok()?;
-            c.text().await.ok().filter(|t| t.contains(&want))
+            let card = browser::channel_card_with(&agent, kind, &want).await?;
+            card.text().await.ok()
         }
     };
-    fill(
+    let to = format!("{SUPPORT}, sales@shop.example");
+    browser::save_channel_card(
+        &agent,
         "email",
-        vec![
-            ("to", format!("{SUPPORT}, sales@shop.example")),
-            ("from", "chat@notify.shop.example".into()),
-            ("reply_domain", "inbound.shop.example".into()),
-            ("api_key", fake.key.clone()),
-            ("api_base", fake.base.clone()),
+        &[
+            ("to", &to),
+            ("from", "chat@notify.shop.example"),
+            ("reply_domain", "inbound.shop.example"),
+            ("api_key", &fake.key),
+            ("api_base", &fake.base),
         ],
     )
     .await;
@@ -328,14 +302,15 @@ async fn the_inbox_sets_up_email_and_messenger() {
         json!([SUPPORT, "sales@shop.example"])
     );
     assert_eq!(email["has_secrets"], json!(true));
-    fill(
+    browser::save_channel_card(
+        &agent,
         "messenger",
-        vec![
-            ("page_id", "104000000000001".into()),
-            ("instagram_id", "17841400000000001".into()),
-            ("page_access_token", "EAAG-ui".into()),
-            ("app_secret", "meta_app_secret".into()),
-            ("verify_token", "verify-me".into()),
+        &[
+            ("page_id", "104000000000001"),
+            ("instagram_id", "17841400000000001"),
+            ("page_access_token", "EAAG-ui"),
+            ("app_secret", "meta_app_secret"),
+            ("verify_token", "verify-me"),
         ],
     )
     .await;

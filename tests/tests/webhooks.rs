@@ -557,34 +557,11 @@ async fn the_inbox_sets_up_webhooks_shows_deliveries_and_replays_failing_ones() 
     let agent = browser::open(1280, 900).await;
     browser::sign_in_to_inbox(&agent, base, "Ana").await;
     browser::open_inbox_view(&agent, &site, "Channels").await;
-    let card = agent
-        .wait()
-        .for_element(Locator::Css("form[aria-labelledby=webhook-h]"))
-        .await
-        .unwrap();
-    for (field, value) in [("url", consumer.url()), ("secret", SECRET_A.to_owned())] {
-        card.find(Locator::Id(&format!("webhook-{field}")))
-            .await
-            .unwrap()
-            .send_keys(&value)
-            .await
-            .unwrap();
-    }
-    card.find(Locator::Css("button[type=submit]"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    let url = consumer.url();
+    browser::save_channel_card(&agent, "webhook", &[("url", &url), ("secret", SECRET_A)]).await;
     let card_text = |want: String| {
         let agent = agent.clone();
-        async move {
-            let c = agent
-                .find(Locator::Css("form[aria-labelledby=webhook-h]"))
-                .await
-                .ok()?;
-            c.text().await.ok().filter(|t| t.contains(&want)).map(|_| c)
-        }
+        async move { browser::channel_card_with(&agent, "webhook", &want).await }
     };
     eventually(WAIT, "the saved endpoint", || {
         card_text(format!("/hooks/webhook/{site}"))
