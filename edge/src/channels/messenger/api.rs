@@ -51,10 +51,7 @@ impl Window {
 
     /// Why nothing can be sent, said to the business.
     pub fn closed_reason(channel: ContactChannel) -> String {
-        let app = match channel {
-            ContactChannel::Instagram => "Instagram",
-            _ => "Messenger",
-        };
+        let app = channel.label();
         format!("{app} allows answers only within 24 hours of the person's last message (a person's answer within 7 days); it reaches them again when they write")
     }
 }
