@@ -33,6 +33,10 @@ pub enum Limit {
     AdminFailures,
     /// Visitor WebSocket tickets (one per connect and reconnect).
     Tickets,
+    /// Channel webhook requests, whichever site they name: high, since a provider posts from a
+    /// few addresses (a WhatsApp broadcast's statuses come fast), and the channels that post
+    /// events retry a refusal.
+    Hooks,
 }
 
 impl Limit {
@@ -45,6 +49,7 @@ impl Limit {
             Limit::Uploads => "LIMIT_UPLOADS",
             Limit::AdminFailures => "LIMIT_ADMIN_FAILURES",
             Limit::Tickets => "LIMIT_TICKETS",
+            Limit::Hooks => "LIMIT_HOOKS",
         }
     }
 
@@ -57,6 +62,7 @@ impl Limit {
             Limit::Uploads => 60,
             Limit::AdminFailures => 10,
             Limit::Tickets => 300,
+            Limit::Hooks => 6000,
         }
     }
 
@@ -83,6 +89,7 @@ impl Limit {
             Limit::Uploads => "uploads",
             Limit::AdminFailures => "failed sign-ins",
             Limit::Tickets => "connections",
+            Limit::Hooks => "webhook requests",
         }
     }
 }
@@ -277,6 +284,7 @@ mod tests {
             Limit::Uploads,
             Limit::AdminFailures,
             Limit::Tickets,
+            Limit::Hooks,
         ];
         let mut expected = 0;
         for limit in all {

@@ -102,9 +102,11 @@ impl Driver for Slack {
         webhook::handle(self, req, hook).await
     }
 
-    /// Slack retries every non-2xx: told not to for refusals, it still retries our failures.
+    /// Slack retries every non-2xx: told not to for refusals, it still retries our failures
+    /// and a rate limit's 429.
     fn refusal(resp: Response, error: &crate::error::Error) -> worker::Result<Response> {
-        if error.status() < 500 {
+        let limited = error.error_code() == beckon_shared::proto::v1::ErrorCode::RateLimited;
+        if error.status() < 500 && !limited {
             resp.headers().set("x-slack-no-retry", "1")?;
         }
         Ok(resp)
