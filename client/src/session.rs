@@ -565,6 +565,26 @@ impl Session {
         }
     }
 
+    /// Leaves the visitor's email for answers while they are away (the server confirms it
+    /// with the next welcome: one that did not arrive shows the form again).
+    pub fn leave_away_email(&self, email: &str) {
+        {
+            let mut i = self.inner.borrow_mut();
+            let Some(s) = i.socket.as_ref().filter(|s| s.opened) else {
+                return;
+            };
+            send_frame(
+                &s.ws,
+                &ClientFrame::AwayEmail {
+                    email: email.to_owned(),
+                },
+            );
+            i.transcript
+                .set_away_email(Some(email.to_owned()).filter(|e| !e.is_empty()));
+        }
+        self.notify();
+    }
+
     /// Creates the conversation (first interaction), then connects. Retries network failures.
     fn start_conversation(&self) {
         let (site, challenge, token, mut start) = {

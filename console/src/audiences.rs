@@ -21,14 +21,15 @@ struct Draft {
     language: String,
     /// `field=value`, one per line.
     attributes: String,
-    channels: [bool; 3],
+    channels: [bool; 4],
     seen_days: String,
 }
 
-const CHANNELS: [(&str, &str); 3] = [
+const CHANNELS: [(&str, &str); 4] = [
     ("whatsapp", "WhatsApp"),
     ("telegram", "Telegram"),
     ("web", "Website chat"),
+    ("email", "Email"),
 ];
 
 impl Draft {
@@ -62,14 +63,20 @@ impl Draft {
     }
 }
 
-/// "12 contacts · WhatsApp 5 · Telegram 3 · website 4 · 2 not reachable · 1 opted out".
+/// "12 contacts · WhatsApp 5 · Telegram 3 · website 4 · email 2 · 2 not reachable · 1 opted out".
 fn reach_text(r: &Value) -> String {
+    format!("{} contacts{}", n(&r["contacts"]), channel_counts(r))
+}
+
+/// " · WhatsApp 5 · Telegram 3 · website 4 · email 2 · 2 not reachable · 1 opted out": who a
+/// count (a reach, a broadcast's preview) finds where.
+pub(crate) fn channel_counts(r: &Value) -> String {
     format!(
-        "{} contacts · WhatsApp {} · Telegram {} · website {} · {} not reachable · {} opted out",
-        n(&r["contacts"]),
+        " · WhatsApp {} · Telegram {} · website {} · email {} · {} not reachable · {} opted out",
         n(&r["whatsapp"]),
         n(&r["telegram"]),
         n(&r["web"]),
+        n(&r["email"]),
         n(&r["unreachable"]),
         n(&r["opted_out"])
     )
@@ -253,7 +260,7 @@ pub fn AudiencesPage(props: &AudiencesPageProps) -> Html {
                     <legend>{ "Reachable on (any of; none: every channel)" }</legend>
                     { for CHANNELS.iter().enumerate().map(|(i, (_, label))| html! {
                         <label class="check"><input type="checkbox" checked={d.channels[i]}
-                            onchange={field(match i { 0 => |d: &mut Draft, _| d.channels[0] = !d.channels[0], 1 => |d: &mut Draft, _| d.channels[1] = !d.channels[1], _ => |d: &mut Draft, _| d.channels[2] = !d.channels[2] })} />{ *label }</label>
+                            onchange={field(match i { 0 => |d: &mut Draft, _| d.channels[0] = !d.channels[0], 1 => |d: &mut Draft, _| d.channels[1] = !d.channels[1], 2 => |d: &mut Draft, _| d.channels[2] = !d.channels[2], _ => |d: &mut Draft, _| d.channels[3] = !d.channels[3] })} />{ *label }</label>
                     }) }
                 </fieldset>
                 <label>{ "Seen in the last … days (optional)" }<input type="number" min="1" value={d.seen_days.clone()} onchange={field(|d, v| d.seen_days = v)} /></label>

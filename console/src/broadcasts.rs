@@ -140,6 +140,7 @@ struct Draft {
     whatsapp: bool,
     telegram: bool,
     web: bool,
+    email: bool,
     tags: String,
     template: String,
     language: String,
@@ -163,6 +164,7 @@ impl Draft {
             (self.whatsapp, "whatsapp"),
             (self.telegram, "telegram"),
             (self.web, "web"),
+            (self.email, "email"),
         ]
         .iter()
         .filter(|c| c.0)
@@ -220,6 +222,7 @@ fn Composer(props: &ComposerProps) -> Html {
         whatsapp: false,
         telegram: true,
         web: true,
+        email: false,
         tags: String::new(),
         template: String::new(),
         language: "en_US".into(),
@@ -257,7 +260,7 @@ fn Composer(props: &ComposerProps) -> Html {
             // Nothing to check yet: no name, no message, no channel.
             let empty = d.name.trim().is_empty()
                 || (d.text.trim().is_empty() && d.file.is_none())
-                || !(d.whatsapp || d.telegram || d.web);
+                || !(d.whatsapp || d.telegram || d.web || d.email);
             if empty {
                 preview.set(None);
                 error.set(None);
@@ -404,7 +407,9 @@ fn Composer(props: &ComposerProps) -> Html {
     };
     let d = &*draft;
     let count = preview.as_ref().map(|p| &p["count"]);
-    let total = count.map_or(0, |c| n(&c["web"]) + n(&c["telegram"]) + n(&c["whatsapp"]));
+    let total = count.map_or(0, |c| {
+        n(&c["web"]) + n(&c["telegram"]) + n(&c["whatsapp"]) + n(&c["email"])
+    });
     html! {
         <form class="broadcast-form" {onsubmit} aria-label="New broadcast">
             <label>{ "Name" }
@@ -419,6 +424,7 @@ fn Composer(props: &ComposerProps) -> Html {
                 <label class="check"><input type="checkbox" checked={d.whatsapp} onchange={toggle(|d| d.whatsapp = !d.whatsapp)} />{ "1. WhatsApp (approved template, to people who opted in)" }</label>
                 <label class="check"><input type="checkbox" checked={d.telegram} onchange={toggle(|d| d.telegram = !d.telegram)} />{ "2. Telegram (people who started your bot)" }</label>
                 <label class="check"><input type="checkbox" checked={d.web} onchange={toggle(|d| d.web = !d.web)} />{ "3. Website chat (visitors who chatted)" }</label>
+                <label class="check"><input type="checkbox" checked={d.email} onchange={toggle(|d| d.email = !d.email)} />{ "4. Email (people who opted in; one-click unsubscribe)" }</label>
             </fieldset>
             if d.whatsapp {
                 <fieldset>
@@ -467,9 +473,7 @@ fn Composer(props: &ComposerProps) -> Html {
             if let Some(p) = &*preview {
                 <div class="preview" aria-live="polite">
                     <p class="count"><strong>{ format!("{total} recipients") }</strong>
-                        { format!(" · WhatsApp {} · Telegram {} · website {} · {} not reachable · {} opted out",
-                            n(&p["count"]["whatsapp"]), n(&p["count"]["telegram"]), n(&p["count"]["web"]),
-                            n(&p["count"]["unreachable"]), n(&p["count"]["opted_out"])) }
+                        { crate::audiences::channel_counts(&p["count"]) }
                     </p>
                     <div class="previews">
                         { for p["previews"].as_array().into_iter().flatten().map(|c| html! {

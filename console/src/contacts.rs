@@ -104,7 +104,7 @@ pub fn ContactsPage(props: &ContactsPageProps) -> Html {
                 <label>{ "Search" }<input type="search" placeholder="Name, email, phone or Telegram" value={query.0.clone()} onchange={on_query(|q, v| q.0 = v)} /></label>
                 <label>{ "Tag" }<input type="text" placeholder="vip" value={query.1.clone()} onchange={on_query(|q, v| q.1 = v)} /></label>
             </div>
-            <p class="lead">{ "Visitors your pages identified with Beckon.identify, imported contacts, people who started your Telegram bot or wrote to your Page, with their tags and what they agreed to. Write first on WhatsApp (outside their 24-hour window as your approved template), Telegram, or Messenger and Instagram within 7 days of their last message; their answers come back here." }</p>
+            <p class="lead">{ "People your pages identified (Beckon.identify), imported, who started your Telegram bot or wrote to your Page. Write first by email, WhatsApp (a template outside 24 h), Telegram, or Messenger and Instagram within 7 days; answers come back here." }</p>
             if contacts.is_some() && rows.is_empty() {
                 <p class="empty">{ "No known contacts yet. Call Beckon.identify({name, email, phone}) on pages where the visitor is signed in, or share a link to your Telegram bot." }</p>
             }
@@ -115,6 +115,7 @@ pub fn ContactsPage(props: &ContactsPageProps) -> Html {
                     let reachable: Vec<ContactChannel> = [
                         c.phone.is_some().then_some(ContactChannel::Whatsapp),
                         c.telegram.is_some().then_some(ContactChannel::Telegram),
+                        c.email.is_some().then_some(ContactChannel::Email),
                     ]
                     .into_iter()
                     .flatten()
@@ -260,7 +261,7 @@ fn ImportExport(props: &ImportExportProps) -> Html {
                 <input type="file" class="visually-hidden" accept=".csv,text/csv" onchange={on_file} />
             </label>
             <button type="button" class="secondary" onclick={export}>{ "Export CSV" }</button>
-            <p class="hint">{ "Columns: name, email, phone, language, time_zone, tags (separated by ;), whatsapp_opt_in (yes/no); any other column becomes a custom field. Importing the same file again changes nothing." }</p>
+            <p class="hint">{ "Columns: name, email, phone, language, time_zone, tags (a;b), whatsapp_opt_in, email_opt_in (yes/no); others become custom fields. Importing a file twice changes nothing." }</p>
             if let Some(r) = &*report {
                 <div class="import-report" role="status">
                     <p>{ format!("{} added, {} updated, {} unchanged, {} not imported", n(&r["created"]), n(&r["updated"]), n(&r["unchanged"]), r["rejected"].as_array().map_or(0, Vec::len)) }</p>

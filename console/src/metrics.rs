@@ -140,7 +140,7 @@ pub fn MetricsPage(props: &MetricsPageProps) -> Html {
     html! {
         <section class="settings" aria-labelledby="metrics-h">
             <h2 id="metrics-h">{ "Metrics" }</h2>
-            <p class="lead">{ "What each proactive rule turned into: impressions, opens, replies (conversations started), goals tracked afterwards with Beckon.track, and how fast agents answered. Counted in aggregate; nothing identifies visitors who did not chat." }</p>
+            <p class="lead">{ "What each rule turned into: impressions, opens, replies, goals (Beckon.track) and how fast agents answered. Counted in aggregate: nothing identifies visitors who did not chat." }</p>
             { match &*report {
                 None => html! { <p class="empty">{ "Loading…" }</p> },
                 Some(Err(e)) => html! { <p class="error" role="alert">{ e }</p> },

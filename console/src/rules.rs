@@ -175,7 +175,7 @@ pub fn RulesPage(props: &RulesPageProps) -> Html {
     html! {
         <section class="settings" aria-labelledby="rules-h">
             <h2 id="rules-h">{ "Proactive rules" }</h2>
-            <p class="lead">{ "Reach visitors first: when a rule's conditions hold, its message appears beside the chat button. Replies start a conversation that shows which rule began it; Metrics shows what each rule turned into." }</p>
+            <p class="lead">{ "Reach visitors first: when a rule's conditions hold, its message appears beside the chat button; replies start a conversation that names the rule." }</p>
             if let Some((ok, text)) = &*message { <p class={if *ok { "ok" } else { "error" }} role="status">{ text }</p> }
             if let Some(editor) = editor { { editor } } else {
                 <button type="button" class="primary" onclick={new_rule}>{ "New rule" }</button>

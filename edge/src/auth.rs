@@ -352,8 +352,45 @@ pub fn bearer(header: Option<&str>) -> Option<&str> {
     (scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty()).then(|| token.trim())
 }
 
+/// The token of an email broadcast's unsubscribe link for `address` on `site` (no expiry: an
+/// old email's link must still work).
+pub fn unsubscribe_token(secret: &[u8], site: &SiteKey, address: &str) -> String {
+    let payload = format!("{site}\n{address}");
+    format!(
+        "{}.{}",
+        URL_SAFE_NO_PAD.encode(payload.as_bytes()),
+        sign(secret, "unsubscribe", &payload)
+    )
+}
+
+/// The site and address an unsubscribe token was made for, if it verifies.
+pub fn unsubscribe_target(secret: &[u8], token: &str) -> Option<(SiteKey, String)> {
+    let (payload, tag) = token.split_once('.')?;
+    let payload = String::from_utf8(URL_SAFE_NO_PAD.decode(payload).ok()?).ok()?;
+    if !verify(secret, "unsubscribe", &payload, tag) {
+        return None;
+    }
+    let (site, address) = payload.split_once('\n')?;
+    Some((SiteKey::parse(site).ok()?, address.to_owned()))
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn unsubscribe_tokens_verify_and_cannot_be_bent() {
+        let site = SiteKey::parse("shop").unwrap();
+        let t = unsubscribe_token(b"secret", &site, "ana@example.com");
+        assert_eq!(
+            unsubscribe_target(b"secret", &t),
+            Some((site.clone(), "ana@example.com".to_owned()))
+        );
+        assert_eq!(unsubscribe_target(b"other", &t), None);
+        let (_, tag) = t.split_once('.').unwrap();
+        let bent = format!("{}.{tag}", URL_SAFE_NO_PAD.encode("shop\nbo@example.com"));
+        assert_eq!(unsubscribe_target(b"secret", &bent), None);
+        assert_eq!(unsubscribe_target(b"secret", "garbage"), None);
+    }
+
     use super::*;
 
     const SECRET: &[u8] = b"test-secret";

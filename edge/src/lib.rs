@@ -14,6 +14,7 @@ pub mod channels;
 pub mod clock;
 pub mod conversation;
 pub mod error;
+pub mod events;
 pub mod http;
 pub mod identity;
 pub mod media;

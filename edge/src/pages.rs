@@ -113,6 +113,7 @@ mod tests {
             host_origin: "https://shop.example".into(),
             rules: vec![rule],
             agents_online: false,
+            away_email: false,
             challenge: None,
         };
         let html = frame_html(&boot);

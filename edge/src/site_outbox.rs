@@ -1,5 +1,6 @@
 //! The SiteOutbox Durable Object: one per site, the [`Outbox`] for what the site sends that
-//! belongs to no conversation — a channel's test message, a new contact's greeting. They get
+//! belongs to no conversation — a channel's test message, a new contact's greeting, the
+//! site's events for its webhook endpoint (`contact.*`, `broadcast.*`). They get
 //! what every relay gets: durable queueing, retries with the channel's hints, health reports
 //! and an exactly-once record. Each notice has a key: queueing a key twice sends it once (a
 //! redelivered Start greets once); a new test of a channel supersedes an older one still
@@ -30,6 +31,9 @@ CREATE TABLE IF NOT EXISTS notices (
 );
 ";
 
+/// The key prefix of site events (their row's text is the event, as JSON).
+const EVENT_KEY: &str = "event:";
+
 /// How long a test waits for its first attempt to finish (another pump may hold it).
 const TEST_WAIT_MS: u64 = 20_000;
 
@@ -46,6 +50,7 @@ struct Notice {
 
 #[derive(Deserialize)]
 struct NoticeRow {
+    key: String,
     site: String,
     contact: Option<String>,
     address: Option<String>,
@@ -180,7 +185,7 @@ impl Owner for SiteOutbox {
             .storage()
             .sql()
             .exec(
-                "SELECT site, contact, address, text FROM notices ORDER BY seq DESC LIMIT 1",
+                "SELECT key, site, contact, address, text FROM notices ORDER BY seq DESC LIMIT 1",
                 None,
             )?
             .to_array()?;
@@ -197,7 +202,7 @@ impl Owner for SiteOutbox {
             .storage()
             .sql()
             .exec(
-                "SELECT site, contact, address, text FROM notices WHERE seq = ?",
+                "SELECT key, site, contact, address, text FROM notices WHERE seq = ?",
                 vec![worker::SqlStorageValue::Integer(seq)],
             )?
             .to_array()?;
@@ -218,7 +223,12 @@ impl Owner for SiteOutbox {
             page_url: None,
             contact,
             broadcast: None,
-            content: Content::Notice(row.text),
+            content: match row.key.strip_prefix(EVENT_KEY) {
+                Some(_) => {
+                    Content::Event(serde_json::from_str(&row.text).map_err(Error::internal)?)
+                }
+                None => Content::Notice(row.text),
+            },
         }))
     }
 
@@ -274,6 +284,38 @@ pub async fn notice(
     };
     call(env, site, "/notice", &notice).await?;
     Ok(())
+}
+
+/// Queues a site event for the site's webhook endpoint (once per `id`), if it has one: nothing
+/// is queued, and no object called, for a site without webhooks. A failure to queue is
+/// logged, never the caller's: the event is a report of what already happened.
+pub async fn event(env: &Env, site: &SiteKey, id: String, kind: &str, data: serde_json::Value) {
+    let queued: Result<()> = async {
+        if !crate::channels::set::get(env, site)
+            .await?
+            .is_enabled(ChannelKind::Webhook)
+        {
+            return Ok(());
+        }
+        let event = crate::channels::SiteEvent {
+            id: id.clone(),
+            kind: kind.to_owned(),
+            at: http::now_ms(),
+            data,
+        };
+        let notice = Notice {
+            site: site.clone(),
+            key: format!("{EVENT_KEY}{id}"),
+            target: Target::Agents(ChannelKind::Webhook).as_str(),
+            contact: None,
+            text: serde_json::to_string(&event).map_err(Error::internal)?,
+        };
+        call(env, site, "/notice", &notice).await.map(|_| ())
+    }
+    .await;
+    if let Err(e) = queued {
+        worker::console_error!("queueing the {kind} event of site {site}: {e}");
+    }
 }
 
 /// Sends a test message to `kind`'s agents now and reports what the channel answered.

@@ -57,6 +57,7 @@ pub struct Transcript {
     pending: Vec<Pending>,
     read: ReadCursors,
     other_typing: bool,
+    away_email: Option<String>,
 }
 
 impl Transcript {
@@ -67,6 +68,7 @@ impl Transcript {
             pending: Vec::new(),
             read: ReadCursors::default(),
             other_typing: false,
+            away_email: None,
         }
     }
 
@@ -76,6 +78,16 @@ impl Transcript {
 
     pub fn messages(&self) -> &[Message] {
         &self.messages
+    }
+
+    /// The address the visitor left for answers while they are away.
+    pub fn away_email(&self) -> Option<&str> {
+        self.away_email.as_deref()
+    }
+
+    /// Notes the address the visitor just left (the server confirms it on the next welcome).
+    pub fn set_away_email(&mut self, email: Option<String>) {
+        self.away_email = email;
     }
 
     pub fn pending(&self) -> &[Pending] {
@@ -176,8 +188,11 @@ impl Transcript {
     /// Applies one server frame.
     pub fn apply(&mut self, frame: ServerFrame) -> Applied {
         match frame {
-            ServerFrame::Welcome { read, .. } => {
-                let changed = read != self.read;
+            ServerFrame::Welcome {
+                read, away_email, ..
+            } => {
+                let changed = read != self.read || away_email != self.away_email;
+                self.away_email = away_email;
                 self.merge_read(Role::Visitor, read.visitor);
                 self.merge_read(Role::Agent, read.agent);
                 Applied {
@@ -508,6 +523,7 @@ mod tests {
                 visitor: Seq(1),
                 agent: Seq(0),
             },
+            away_email: None,
         });
         assert_eq!(
             t.read_cursors().visitor,

@@ -117,6 +117,25 @@ impl Api {
         serde_json::from_value(r.body).unwrap()
     }
 
+    /// `POST …/audience-counts`: who `filter` reaches on `site`, per channel.
+    pub async fn audience_count(
+        &self,
+        site: &str,
+        filter: &serde_json::Value,
+    ) -> serde_json::Value {
+        let r = self
+            .send(
+                self.admin(
+                    reqwest::Method::POST,
+                    &format!("/api/v1/admin/sites/{site}/audience-counts"),
+                )
+                .json(filter),
+            )
+            .await;
+        assert_eq!(r.status, 200, "{:?}", r.body);
+        r.body
+    }
+
     /// Posts an agent reply through the admin API.
     pub async fn agent_reply(&self, id: &ConversationId, body: &str) -> PostedMessage {
         let r = self

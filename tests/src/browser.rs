@@ -133,6 +133,28 @@ pub async fn open_inbox_view(agent: &Client, site: &str, view: &str) {
         .unwrap();
 }
 
+/// Opens the conversation whose entry in the inbox's list shows `text` (once it is listed).
+pub async fn open_conversation_showing(agent: &Client, text: &str) {
+    let item = eventually(
+        Duration::from_secs(30),
+        "the conversation in the inbox list",
+        || async {
+            for b in agent
+                .find_all(Locator::Css("nav[aria-label=Conversations] button.conv"))
+                .await
+                .ok()?
+            {
+                if b.text().await.ok()?.contains(text) {
+                    return Some(b);
+                }
+            }
+            None
+        },
+    )
+    .await;
+    item.click().await.unwrap();
+}
+
 /// A fresh browser (new profile: no storage, no cookies) with the given viewport.
 pub async fn open(width: u32, height: u32) -> Client {
     let profile = std::env::temp_dir().join(format!(

@@ -133,20 +133,7 @@ async fn demo_page_visitor_and_inbox_agent_chat_live_and_history_survives_reload
     // The agent sees it in the inbox and replies.
     let agent = browser::open(1280, 800).await;
     browser::sign_in_to_inbox(&agent, base, "Ana").await;
-    let item = eventually(WAIT, "the conversation in the inbox list", || async {
-        for b in agent
-            .find_all(Locator::Css("nav[aria-label=Conversations] button.conv"))
-            .await
-            .ok()?
-        {
-            if b.text().await.ok()?.contains(&question) {
-                return Some(b);
-            }
-        }
-        None
-    })
-    .await;
-    item.click().await.unwrap();
+    browser::open_conversation_showing(&agent, &question).await;
     browser::wait_for_log(&agent, &[&question]).await;
     let reply = unique("Yes — 3 to 5 business days, tracked.");
     browser::send_message(&agent, &reply).await;

@@ -23,10 +23,12 @@ fn widget_app_stays_within_its_budget() {
         + gzip_len("dist/public/widget/beckon_widget.js");
     println!("widget app: {n} B gzip");
     // The app loads only after intent or a rule's threshold. The goal is 120 KB (issue 9);
-    // this is where it stands now, so nothing grows back while it is worked down.
+    // this is where it stands now, so nothing grows back while it is worked down. (220 KiB
+    // until the away form — an address for answers while nobody is online — added 1.7 KB;
+    // the first part to load on first use when the app is split.)
     assert!(
-        n <= 220 * 1024,
-        "widget wasm + glue is {n} B gzip, budget 225280 B"
+        n <= 221 * 1024,
+        "widget wasm + glue is {n} B gzip, budget 226304 B"
     );
 }
 
@@ -40,8 +42,10 @@ fn inbox_app_stays_within_its_budget() {
     // contacts search and the composer's audience, schedule and buttons added 18 KB; to win
     // back by loading the rarely used pages on first use). Reading channel settings as JSON
     // instead of typed took 10 KB off (317.8 KB → 307.8 KB), kept here.
+    // (302 KiB until email broadcasts, writing first by email and the away address added
+    // 0.3 KB.)
     assert!(
-        n <= 302 * 1024,
-        "inbox wasm + glue is {n} B gzip, budget 309248 B"
+        n <= 303 * 1024,
+        "inbox wasm + glue is {n} B gzip, budget 310272 B"
     );
 }

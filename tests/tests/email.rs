@@ -7,6 +7,7 @@
 
 use beckon_shared::proto::v1::Role;
 use beckon_shared::proto::v1::{ClientFrame, ServerFrame};
+use beckon_shared::ConversationId;
 use beckon_tests::api::{Api, Ws};
 use beckon_tests::edge;
 use beckon_tests::fakes::email::{FakeEmail, Mail};
@@ -27,12 +28,27 @@ async fn mails(fake: &FakeEmail, n: usize) -> Vec<Mail> {
     .await
 }
 
-#[tokio::test]
-async fn conversations_go_to_the_support_inbox_and_replies_come_back_as_just_the_new_text() {
-    let api = Api::new(&edge::shared().url);
-    let fake = FakeEmail::start("re_test_0123456789").await;
-    let site = unique("mail");
-    api.create_site(&site).await;
+/// The bodies of the visitor's (or contact's) messages in `conversation`, once there are any.
+async fn visitor_messages(
+    api: &Api,
+    conversation: &ConversationId,
+    what: &str,
+) -> Vec<beckon_shared::proto::v1::Message> {
+    eventually(WAIT, what, || async {
+        let m: Vec<_> = api
+            .admin_messages(conversation)
+            .await
+            .messages
+            .into_iter()
+            .filter(|m| m.role == Role::Visitor)
+            .collect();
+        Some(m).filter(|m| !m.is_empty())
+    })
+    .await
+}
+
+/// Sets up `site`'s email channel: relays to [`SUPPORT`] through `fake`.
+async fn email_channel(api: &Api, site: &str, fake: &FakeEmail) {
     let r = api
         .send(
             api.admin(Method::PUT, &format!("/api/v1/admin/sites/{site}/channels/email"))
@@ -43,6 +59,28 @@ async fn conversations_go_to_the_support_inbox_and_replies_come_back_as_just_the
         )
         .await;
     assert_eq!(r.status, 200, "{:?}", r.body);
+}
+
+/// The emails `fake` sent to `to`, once there are `n`.
+async fn mails_to(fake: &FakeEmail, to: &str, n: usize) -> Vec<Mail> {
+    eventually(WAIT, &format!("{n} emails to {to}"), || async {
+        let list: Vec<Mail> = fake
+            .sent()
+            .into_iter()
+            .filter(|m| m.to == [to.to_owned()])
+            .collect();
+        Some(list).filter(|l| l.len() >= n)
+    })
+    .await
+}
+
+#[tokio::test]
+async fn conversations_go_to_the_support_inbox_and_replies_come_back_as_just_the_new_text() {
+    let api = Api::new(&edge::shared().url);
+    let fake = FakeEmail::start("re_test_0123456789").await;
+    let site = unique("mail");
+    api.create_site(&site).await;
+    email_channel(&api, &site, &fake).await;
 
     // The first message opens the thread; a 429 (with its hint) and a 500 are waited out,
     // and the email is sent once.
@@ -346,4 +384,507 @@ async fn the_inbox_sets_up_email_and_messenger() {
     browser::screenshot(&agent, "inbox-channels-email-375").await;
     scroll("messenger").await;
     browser::screenshot(&agent, "inbox-channels-messenger-375").await;
+}
+
+/// Acceptance: a visitor leaves an email while nobody is online and closes the tab; the agent
+/// answers in the inbox; the email fake receives the answer (to the visitor, in a thread whose
+/// reply address is bound to them); their reply — and only theirs — lands in the same
+/// conversation; when they come back the widget shows the whole thread.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_visitor_who_left_an_email_gets_the_answer_there_and_replies_into_the_conversation() {
+    use beckon_tests::{browser, host_page};
+    use fantoccini::Locator;
+    const VISITOR: &str = "ana.visitor@example.net";
+    let base = &edge::shared().url;
+    let api = Api::new(base);
+    let site = unique("away");
+    api.create_site(&site).await;
+    let fake = FakeEmail::start("re_away_0123456789").await;
+    email_channel(&api, &site, &fake).await;
+    let host = host_page::serve(base, &site, None).await;
+
+    // Nobody has the inbox open: once the visitor wrote, the widget asks for an address.
+    let visitor = browser::open(1280, 800).await;
+    visitor.goto(&host.url).await.unwrap();
+    browser::open_chat(&visitor).await;
+    let question = unique("Do you have the trail shoes in size 42?");
+    browser::send_message(&visitor, &question).await;
+    browser::wait_for_log(&visitor, &[&question]).await;
+    let input = visitor
+        .wait()
+        .for_element(Locator::Css("form.away input[type=email]"))
+        .await
+        .unwrap();
+    let label = visitor
+        .find(Locator::Css("form.away label[for=away-email]"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(label.contains("Leave your email"), "{label}");
+    browser::screenshot(&visitor, "widget-away-form-desktop").await;
+    visitor.set_window_size(375, 667).await.unwrap();
+    browser::screenshot(&visitor, "widget-away-form-375").await;
+    // By keyboard: a malformed address is held back by the browser, Enter sends a good one.
+    input.send_keys("not-an-address\u{E007}").await.unwrap();
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert!(
+        visitor.find(Locator::Css("form.away")).await.is_ok(),
+        "a malformed address is not taken"
+    );
+    let confirmation = |address: &'static str| {
+        let visitor = &visitor;
+        async move {
+            eventually(WAIT, "the confirmation", || async {
+                let t = visitor
+                    .find(Locator::Css("p.announce"))
+                    .await
+                    .ok()?
+                    .text()
+                    .await
+                    .ok()?;
+                t.contains(address).then_some(t)
+            })
+            .await
+        }
+    };
+    // A typo, changed: the form comes back and takes the right address.
+    input.clear().await.unwrap();
+    input
+        .send_keys("ana.visitr@example.net\u{E007}")
+        .await
+        .unwrap();
+    confirmation("ana.visitr@example.net").await;
+    visitor
+        .find(Locator::XPath(
+            "//p[contains(@class,'announce')]/button[.='Change']",
+        ))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let input = visitor
+        .wait()
+        .for_element(Locator::Css("form.away input[type=email]"))
+        .await
+        .unwrap();
+    input
+        .send_keys(&format!("{VISITOR}\u{E007}"))
+        .await
+        .unwrap();
+    let confirmed = confirmation(VISITOR).await;
+    assert!(confirmed.contains("we'll answer at"), "{confirmed}");
+    browser::screenshot(&visitor, "widget-away-left-375").await;
+    let conversation = eventually(WAIT, "the visitor's conversation", || async {
+        let list = api
+            .send(api.admin(
+                Method::GET,
+                &format!("/api/v1/admin/conversations?site={site}&limit=10"),
+            ))
+            .await;
+        list.body["conversations"].as_array()?.first()?["id"]
+            .as_str()
+            .and_then(|id| ConversationId::parse(id).ok())
+    })
+    .await;
+    // The address is on the visitor's record: a contact reachable by email.
+    eventually(WAIT, "the address on the contact", || async {
+        let contacts = api
+            .send(api.admin(Method::GET, &format!("/api/v1/admin/sites/{site}/contacts")))
+            .await;
+        (contacts.body["contacts"][0]["email"] == json!(VISITOR)).then_some(())
+    })
+    .await;
+    // While the tab is open, an answer shows there and no email goes out.
+    let checking = "Let me check the stock.";
+    api.agent_reply(&conversation, checking).await;
+    browser::wait_for_log(&visitor, &[&question, checking]).await;
+    tokio::time::sleep(Duration::from_secs(3)).await;
+
+    // The visitor closes the tab (another tab of the browser stays, with its storage).
+    let first_tab = visitor.window().await.unwrap();
+    let other = visitor.new_window(true).await.unwrap();
+    visitor.close_window().await.unwrap();
+    visitor.switch_to_window(other.handle).await.unwrap();
+    let _ = first_tab;
+    // Their question and the first answer reached the support inbox; nothing went to them
+    // while they were there.
+    mails_to(&fake, SUPPORT, 2).await;
+    assert!(
+        fake.sent()
+            .iter()
+            .all(|m| !m.to.iter().any(|t| t.starts_with("ana."))),
+        "no email to the visitor while their tab was open"
+    );
+
+    // The agent answers in the inbox.
+    let agent = browser::open(1280, 800).await;
+    browser::sign_in_to_inbox(&agent, base, "Ana").await;
+    browser::open_inbox_view(&agent, &site, "Conversations").await;
+    // The list shows each conversation's newest message: the first answer.
+    browser::open_conversation_showing(&agent, checking).await;
+    browser::wait_for_log(&agent, &[&question, checking]).await;
+    let answer = "Yes, we have it in 42. Shall I put one aside?";
+    browser::send_message(&agent, answer).await;
+
+    // The fake gets the answer, to the visitor, answerable.
+    let mail = mails_to(&fake, VISITOR, 1).await.remove(0);
+    assert_eq!(
+        mail.subject,
+        format!("Your conversation with Test site {site}")
+    );
+    assert!(mail.text.starts_with(answer), "{}", mail.text);
+    assert!(
+        mail.text.contains(&format!("— Ana, Test site {site}")),
+        "{}",
+        mail.text
+    );
+    let reply_to = mail.reply_to.clone().unwrap();
+    assert!(
+        reply_to.starts_with(&format!("reply+{conversation}.")),
+        "{reply_to}"
+    );
+    assert_ne!(
+        reply_to,
+        mails_to(&fake, SUPPORT, 1).await[0]
+            .reply_to
+            .clone()
+            .unwrap(),
+        "the visitor's reply address is not the agents'"
+    );
+
+    // Someone else answering with that address changes nothing.
+    let forged = FakeEmail::fixture("gmail_visitor.eml", "eve@example.net", &mail);
+    let status = FakeEmail::receive(base, "eve@example.net", &reply_to, &forged).await;
+    assert_ne!(status, 200, "mail from another address is refused");
+    // Their reply (delivered twice) lands once, as theirs, without the quote or the signature.
+    let reply = FakeEmail::fixture("gmail_visitor.eml", VISITOR, &mail);
+    for _ in 0..2 {
+        assert_eq!(
+            FakeEmail::receive(base, VISITOR, &reply_to, &reply).await,
+            200
+        );
+    }
+    let said = "Great, one pair in 42 please. Can you ship it to Porto?";
+    let thread = eventually(WAIT, "the emailed reply in the conversation", || async {
+        let bodies: Vec<(Role, String)> = api
+            .admin_messages(&conversation)
+            .await
+            .messages
+            .into_iter()
+            .map(|m| (m.role, m.body))
+            .collect();
+        Some(bodies).filter(|b| b.len() >= 4)
+    })
+    .await;
+    assert_eq!(
+        thread,
+        vec![
+            (Role::Visitor, question.clone()),
+            (Role::Agent, checking.to_owned()),
+            (Role::Agent, answer.to_owned()),
+            (Role::Visitor, said.to_owned()),
+        ]
+    );
+    browser::wait_for_log(&agent, &[&question, checking, answer, said]).await;
+    browser::screenshot(&agent, "inbox-away-email-thread").await;
+    // The agents' copy of the visitor's reply goes to the support thread.
+    let support = mails_to(&fake, SUPPORT, 4).await;
+    assert!(
+        support.iter().any(|m| m.text.contains(said)),
+        "{support:#?}"
+    );
+
+    // The visitor comes back: the whole thread, once.
+    visitor.set_window_size(1280, 800).await.unwrap();
+    visitor.goto(&host.url).await.unwrap();
+    browser::open_chat(&visitor).await;
+    browser::wait_for_log(&visitor, &[&question, checking, answer, said]).await;
+    browser::screenshot(&visitor, "widget-away-returned-desktop").await;
+    assert_eq!(
+        fake.sent()
+            .iter()
+            .filter(|m| m.to == [VISITOR.to_owned()])
+            .count(),
+        1,
+        "one email to the visitor"
+    );
+    visitor.close().await.unwrap();
+    agent.close().await.unwrap();
+}
+
+/// Writing first by email: a contact the page identified with an address gets the business's
+/// message in a thread of their own, under an identity no browser holds (anyone can claim any
+/// address); their reply comes back into that conversation, once; a contact without an
+/// address is refused with the reason.
+#[tokio::test]
+async fn the_business_writes_first_by_email_and_the_reply_comes_back() {
+    const BO: &str = "bo@example.org";
+    let api = Api::new(&edge::shared().url);
+    let fake = FakeEmail::start("re_first_0123456789").await;
+    let site = unique("mailfirst");
+    api.create_site(&site).await;
+    email_channel(&api, &site, &fake).await;
+    let claimed = api.start_conversation(&site, None).await;
+    let identify = |who: serde_json::Value, token: String| {
+        let api = &api;
+        let site = &site;
+        async move {
+            api.send(
+                api.post(&format!("/api/v1/sites/{site}/identify"))
+                    .bearer_auth(token)
+                    .json(&who),
+            )
+            .await
+        }
+    };
+    let r = identify(
+        json!({"name": "Bo Berg", "email": "Bo@Example.org"}),
+        claimed.visitor_token.clone(),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{:?}", r.body);
+    let no_address = api.start_conversation(&site, None).await;
+    let r = identify(json!({"name": "Cy Chan"}), no_address.visitor_token.clone()).await;
+    assert_eq!(r.status, 200, "{:?}", r.body);
+    let contacts = api
+        .send(api.admin(Method::GET, &format!("/api/v1/admin/sites/{site}/contacts")))
+        .await;
+    let id_of = |name: &str| {
+        contacts.body["contacts"]
+            .as_array()
+            .and_then(|l| l.iter().find(|c| c["name"] == json!(name)))
+            .and_then(|c| c["visitor_id"].as_str())
+            .map(str::to_owned)
+            .unwrap_or_else(|| panic!("{name} listed: {:?}", contacts.body))
+    };
+    let write = |visitor: String, body: &'static str| {
+        let api = &api;
+        let site = &site;
+        async move {
+            api.send(
+                api.admin(
+                    Method::POST,
+                    &format!("/api/v1/admin/sites/{site}/contacts/{visitor}/conversations"),
+                )
+                .json(&json!({"channel": "email", "body": body, "author": "Dana"})),
+            )
+            .await
+        }
+    };
+    let refused = write(id_of("Cy Chan"), "Hello Cy").await;
+    assert_eq!(refused.status, 409, "{:?}", refused.body);
+    assert!(
+        refused.body["error"]["message"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("no email address"),
+        "{:?}",
+        refused.body
+    );
+    let started = write(id_of("Bo Berg"), "Hi Bo, your order shipped today.").await;
+    assert_eq!(started.status, 201, "{:?}", started.body);
+    let conversation =
+        ConversationId::parse(started.body["conversation_id"].as_str().unwrap()).unwrap();
+    assert_ne!(conversation, claimed.conversation_id);
+
+    let mail = mails_to(&fake, BO, 1).await.remove(0);
+    assert_eq!(
+        mail.subject,
+        format!("Your conversation with Test site {site}")
+    );
+    assert!(
+        mail.text
+            .starts_with("Hi Bo, your order shipped today.\n\n— Dana, Test site"),
+        "{}",
+        mail.text
+    );
+    assert!(mail.header("In-Reply-To").is_none());
+    let reply_to = mail.reply_to.clone().unwrap();
+    assert!(
+        reply_to.starts_with(&format!("reply+{conversation}.")),
+        "{reply_to}"
+    );
+
+    // Bo answers (Apple Mail, Spanish, with a file): just the new text and the file, once, as
+    // the contact's; the claiming browser's own conversation gets nothing.
+    let raw = FakeEmail::fixture("apple_es.eml", BO, &mail);
+    for _ in 0..2 {
+        assert_eq!(
+            FakeEmail::receive(&api.base, BO, &reply_to, &raw).await,
+            200
+        );
+    }
+    let theirs = visitor_messages(&api, &conversation, "Bo's reply").await;
+    assert_eq!(theirs.len(), 1, "{theirs:?}");
+    assert!(!theirs[0].body.contains('>'), "{:?}", theirs[0].body);
+    assert_eq!(theirs[0].attachments.len(), 1, "{:?}", theirs[0]);
+    assert!(api
+        .admin_messages(&claimed.conversation_id)
+        .await
+        .messages
+        .is_empty());
+
+    // The next message continues Bo's thread.
+    api.agent_reply(&conversation, "It arrives on Friday.")
+        .await;
+    let next = mails_to(&fake, BO, 2).await.remove(1);
+    assert_eq!(next.subject, format!("Re: {}", mail.subject));
+    assert_eq!(next.header("In-Reply-To"), mail.header("Message-ID"));
+    assert_eq!(next.reply_to, mail.reply_to);
+}
+
+/// Email broadcasts: contacts who opted in (an import's `email_opt_in`) get the broadcast,
+/// each once, with RFC 8058 one-click unsubscribe headers and the link in the text; the others
+/// do not. Visiting the link only asks; one click (a POST) unsubscribes, twice changes nothing,
+/// a bent token is refused, and the next broadcast skips them. A reply to a broadcast comes
+/// back into that contact's conversation, as theirs.
+#[tokio::test]
+async fn email_broadcasts_reach_who_opted_in_and_one_click_unsubscribes() {
+    const ANA: &str = "ana.lima@example.net";
+    const CY: &str = "cy.chan@example.net";
+    let api = Api::new(&edge::shared().url);
+    let fake = FakeEmail::start("re_cast_0123456789").await;
+    let site = unique("mailcast");
+    api.create_site(&site).await;
+    email_channel(&api, &site, &fake).await;
+    let csv = format!(
+        "name,email,email_opt_in\nAna Lima,{ANA},yes\nBo Berg,bo.berg@example.net,no\nCy Chan,{CY},yes\n"
+    );
+    let r = api
+        .send(
+            api.admin(
+                Method::POST,
+                &format!("/api/v1/admin/sites/{site}/contact-imports"),
+            )
+            .header("content-type", "text/csv")
+            .body(csv),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{:?}", r.body);
+    assert_eq!(r.body["rejected"], json!([]), "{:?}", r.body);
+    let broadcast = |name: &'static str| {
+        let (api, site) = (&api, &site);
+        async move {
+            let r = api
+                .send(
+                    api.admin(Method::POST, &format!("/api/v1/admin/sites/{site}/broadcasts"))
+                        .json(&json!({"name": name, "channels": ["email"],
+                                      "text": format!("Hi {{{{first_name|there}}}}, {name} beans are in.")})),
+                )
+                .await;
+            assert_eq!(r.status, 201, "{:?}", r.body);
+            r.body
+        }
+    };
+    broadcast("Winter").await;
+    let ana = mails_to(&fake, ANA, 1).await.remove(0);
+    mails_to(&fake, CY, 1).await;
+    assert_eq!(
+        ana.subject,
+        format!("Test site {site}: Hi Ana, Winter beans are in.")
+    );
+    let link = ana
+        .header("List-Unsubscribe")
+        .and_then(|v| v.strip_prefix('<'))
+        .and_then(|v| v.strip_suffix('>'))
+        .expect("a List-Unsubscribe link")
+        .to_owned();
+    assert!(
+        link.starts_with(&format!("{}/unsubscribe/", api.base)),
+        "{link}"
+    );
+    assert_eq!(
+        ana.header("List-Unsubscribe-Post"),
+        Some("List-Unsubscribe=One-Click")
+    );
+    assert!(
+        ana.text.starts_with("Hi Ana, Winter beans are in.")
+            && ana.text.ends_with(&format!("Unsubscribe: {link}")),
+        "{}",
+        ana.text
+    );
+    assert!(
+        fake.sent().iter().all(|m| m.to != ["bo.berg@example.net"]),
+        "no email to who did not opt in"
+    );
+
+    // Ana answers the broadcast: her conversation, as hers.
+    let reply_to = ana.reply_to.clone().unwrap();
+    let conversation = reply_to
+        .strip_prefix("reply+")
+        .and_then(|r| r.split('.').next())
+        .and_then(|c| ConversationId::parse(c).ok())
+        .expect("the reply address names the conversation");
+    let reply = FakeEmail::fixture("gmail_visitor.eml", ANA, &ana);
+    assert_eq!(
+        FakeEmail::receive(&api.base, ANA, &reply_to, &reply).await,
+        200
+    );
+    let hers: Vec<String> = visitor_messages(&api, &conversation, "Ana's reply")
+        .await
+        .into_iter()
+        .map(|m| m.body)
+        .collect();
+    assert_eq!(
+        hers,
+        ["Great, one pair in 42 please. Can you ship it to Porto?"]
+    );
+
+    // Visiting the link asks; a bent token is refused; one click unsubscribes (twice: once).
+    let http = reqwest::Client::new();
+    let page = http.get(&link).send().await.unwrap();
+    assert_eq!(page.status(), 200);
+    assert_eq!(
+        page.headers()["content-security-policy"],
+        "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'"
+    );
+    let html = page.text().await.unwrap();
+    assert!(
+        html.contains(&format!(
+            "Stop emails like this from Test site {site} to {ANA}?"
+        )),
+        "{html}"
+    );
+    assert!(html.contains(r#"<form method="post""#), "{html}");
+    let bent = format!(
+        "{}x",
+        link.trim_end_matches(|c: char| c.is_ascii_alphanumeric())
+    );
+    assert_eq!(http.post(&bent).send().await.unwrap().status(), 403);
+    for _ in 0..2 {
+        let done = http
+            .post(&link)
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body("List-Unsubscribe=One-Click")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(done.status(), 200);
+        assert!(done
+            .text()
+            .await
+            .unwrap()
+            .contains("will get no more emails"));
+    }
+    let reach = api.audience_count(&site, &json!({})).await;
+    assert_eq!(
+        (reach["email"].as_u64(), reach["opted_out"].as_u64()),
+        (Some(1), Some(1)),
+        "{reach:?}"
+    );
+    broadcast("Spring").await;
+    let cy = mails_to(&fake, CY, 2).await;
+    assert!(cy[1].subject.contains("Spring"), "{}", cy[1].subject);
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert_eq!(
+        fake.sent()
+            .iter()
+            .filter(|m| m.to == [ANA.to_owned()])
+            .count(),
+        1,
+        "nothing more to who unsubscribed"
+    );
 }

@@ -643,3 +643,130 @@ async fn the_inbox_sets_up_webhooks_shows_deliveries_and_replays_failing_ones() 
     browser::screenshot(&agent, "inbox-webhook-deliveries-375").await;
     agent.close().await.unwrap();
 }
+
+/// The site's own events reach the endpoint and verify like every other: a contact identified
+/// (`contact.updated`, with the record — once, though the page identified twice), a visitor
+/// muting and unmuting broadcasts (`contact.consent_changed`, a repeated mute is no change),
+/// and a broadcast from start to finish (`broadcast.started`, `broadcast.finished`) — each
+/// once, under its own id.
+#[tokio::test]
+async fn contact_and_broadcast_events_reach_the_endpoint() {
+    let api = Api::new(&edge::shared().url);
+    let (site, consumer) = site_with_consumer(&api, "whev").await;
+    let c = api.start_conversation(&site, None).await;
+    let mut ws = api.visitor_socket(&c).await;
+    ws.say("Hello, any news?").await;
+    // A page identifies its visitor on every load: one event for what did not change.
+    for _ in 0..2 {
+        let r = api
+            .send(
+                api.post(&format!("/api/v1/sites/{site}/identify"))
+                    .bearer_auth(&c.visitor_token)
+                    .json(&json!({"name": "Ana Lima", "email": "ana@example.com"})),
+            )
+            .await;
+        assert_eq!(r.status, 200, "{:?}", r.body);
+    }
+    // Muted twice (the second changes nothing), then unmuted: two changes.
+    for muted in [true, true, false] {
+        let r = api
+            .send(
+                api.http
+                    .put(format!("{}/api/v1/sites/{site}/announcements", api.base))
+                    .bearer_auth(&c.visitor_token)
+                    .json(&json!({ "muted": muted })),
+            )
+            .await;
+        assert_eq!(r.status, 200, "{:?}", r.body);
+    }
+    // Once the conversation is indexed, she is reachable in the widget: a broadcast to her.
+    eventually(WAIT, "the web contact reachable", || async {
+        (api.audience_count(&site, &json!({})).await["web"] == json!(1)).then_some(())
+    })
+    .await;
+    let r = api
+        .send(
+            api.admin(Method::POST, &format!("/api/v1/admin/sites/{site}/broadcasts"))
+                .json(&json!({"name": "Winter news", "text": "Winter beans are in, {{first_name|friend}}.",
+                              "channels": ["web"]})),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{:?}", r.body);
+    let broadcast = r.body["id"].as_str().unwrap().to_owned();
+
+    let of_kind = |kind: &'static str| {
+        let consumer = &consumer;
+        async move {
+            eventually(WAIT, kind, || async {
+                let found: Vec<spec::Event> = consumer
+                    .accepted()
+                    .into_iter()
+                    .filter(|e| e.body["type"] == kind)
+                    .collect();
+                Some(found).filter(|f| !f.is_empty())
+            })
+            .await
+        }
+    };
+    // Everything before it was queued first: the broadcast's end comes last.
+    let finished = of_kind("broadcast.finished").await;
+    let updated = of_kind("contact.updated").await;
+    assert_eq!(updated.len(), 1, "{updated:?}");
+    let data = &updated[0].body["data"];
+    assert_eq!(
+        (
+            data["site"].as_str(),
+            data["source"].as_str(),
+            data["contact"]["name"].as_str(),
+            data["contact"]["email"].as_str(),
+            data["contact"]["visitor_id"].as_str(),
+        ),
+        (
+            Some(site.as_str()),
+            Some("identify"),
+            Some("Ana Lima"),
+            Some("ana@example.com"),
+            Some(c.visitor_id.as_str()),
+        )
+    );
+    let consent = eventually(WAIT, "both consent changes", || async {
+        let found: Vec<String> = consumer
+            .accepted()
+            .into_iter()
+            .filter(|e| e.body["type"] == "contact.consent_changed")
+            .map(|e| {
+                let d = &e.body["data"];
+                format!("{} {} {}", d["channel"], d["status"], d["source"])
+            })
+            .collect();
+        Some(found).filter(|f| f.len() >= 2)
+    })
+    .await;
+    let mut consent = consent;
+    consent.sort();
+    assert_eq!(
+        consent,
+        [
+            "\"web\" \"in\" \"widget\"".to_owned(),
+            "\"web\" \"out\" \"widget\"".to_owned()
+        ]
+    );
+    let started = of_kind("broadcast.started").await;
+    for e in [&started, &finished] {
+        assert_eq!(e.len(), 1, "{e:?}");
+        assert_eq!(e[0].body["data"]["broadcast_id"], json!(broadcast));
+        assert_eq!(e[0].body["data"]["name"], json!("Winter news"));
+    }
+    assert!(started[0].timestamp <= finished[0].timestamp);
+    // Every event verified (the consumer checks each), none delivered twice.
+    assert!(
+        consumer.duplicates().is_empty(),
+        "{:?}",
+        consumer.duplicates()
+    );
+    let logged = deliveries(&api, &site, "").await;
+    assert!(
+        logged.iter().any(|d| d.event_type == "broadcast.finished"),
+        "site events are in the delivery log: {logged:?}"
+    );
+}

@@ -204,13 +204,17 @@ pub fn App(props: &AppProps) -> Html {
         });
     }
 
+    // Whether an agent has the inbox open (the away form shows while nobody does).
+    let agents_online = use_state(|| boot.agents_online);
     let presence = use_presence(&site, &session, {
         let (proactive, session, evaluate) = (proactive.clone(), session.clone(), evaluate.clone());
+        let online = agents_online.setter();
         Callback::from(move |frame| match frame {
             HubFrame::Welcome { agents_online, .. }
             | HubFrame::Agents {
                 online: agents_online,
             } => {
+                online.set(agents_online > 0);
                 proactive.borrow_mut().set_agents_online(agents_online > 0);
                 evaluate();
             }
@@ -398,6 +402,16 @@ pub fn App(props: &AppProps) -> Html {
                 let session = session.clone();
                 Callback::from(move |key| session.cancel_upload(&key))
             };
+            let on_away_email = {
+                let session = session.clone();
+                Callback::from(move |email: String| session.leave_away_email(&email))
+            };
+            // Once the visitor wrote, while nobody is online, on a site that answers by email.
+            let t = &snapshot.transcript;
+            let away = (boot.away_email
+                && !*agents_online
+                && t.messages().iter().any(|m| m.role == Role::Visitor))
+            .then(|| AttrValue::from(t.away_email().unwrap_or_default().to_owned()));
             let greeting = match (
                 &state.opened_from,
                 snapshot.transcript.messages().is_empty(),
@@ -409,7 +423,7 @@ pub fn App(props: &AppProps) -> Html {
             html! {
                 <ChatView config={Rc::new(boot.config.clone())} snapshot={(*snapshot).clone()} greeting={greeting.map(AttrValue::from)}
                     {on_send} on_close={dispatch(|| Action::Close)} {on_typing} {on_discard} {on_files} {on_cancel_upload}
-                    muted={(*muted).filter(|_| got_broadcast)} {on_mute} on_reply={on_reply} />
+                    muted={(*muted).filter(|_| got_broadcast)} {on_mute} on_reply={on_reply} {away} {on_away_email} />
             }
         }
     }

@@ -58,6 +58,8 @@ fn props(snapshot: Snapshot) -> ChatViewProps {
         muted: None,
         on_mute: Callback::noop(),
         on_reply: Callback::noop(),
+        away: None,
+        on_away_email: Callback::noop(),
     }
 }
 
@@ -142,6 +144,7 @@ async fn shows_sending_delivered_seen_and_failed() {
             visitor: Seq(2),
             agent: Seq(1),
         },
+        away_email: None,
     });
     t.queue(ClientMsgId::parse("p1").unwrap(), "in flight".into(), 0);
     t.queue(ClientMsgId::parse("p2").unwrap(), "refused".into(), 0);
@@ -236,4 +239,71 @@ async fn a_broadcasts_buttons_and_the_mute_control() {
     assert_eq!(*replies.borrow(), ["Yes please"]);
     assert_eq!(*mutes.borrow(), [true], "Mute asks for muted");
     assert_eq!(texts(&root, ".announce button"), ["Mute announcements"]);
+}
+
+/// While nobody is online: the form asks for an address (labelled, `type=email`); a shape
+/// the edge would refuse (no dot in the domain) is held back by the browser; a good one goes
+/// out as typed; once left, the panel says where the answer goes and "Change" asks again.
+#[wasm_bindgen_test]
+async fn the_away_form_takes_an_address_and_change_asks_again() {
+    let left = Rc::new(std::cell::RefCell::new(Vec::<String>::new()));
+    let on_away_email = {
+        let left = left.clone();
+        Callback::from(move |e: String| left.borrow_mut().push(e))
+    };
+    let root = render_with(ChatViewProps {
+        away: Some("".into()),
+        on_away_email: on_away_email.clone(),
+        ..props(Snapshot::default())
+    })
+    .await;
+    let input = root
+        .query_selector("form.away input#away-email[type=email]")
+        .unwrap()
+        .unwrap()
+        .dyn_into::<web_sys::HtmlInputElement>()
+        .unwrap();
+    assert_eq!(texts(&root, "form.away label[for=away-email]").len(), 1);
+    let submit = |root: &web_sys::Element| {
+        root.query_selector("form.away")
+            .unwrap()
+            .unwrap()
+            .dyn_into::<web_sys::HtmlFormElement>()
+            .unwrap()
+            .request_submit()
+            .unwrap()
+    };
+    input.set_value("ana@localhost");
+    submit(&root);
+    assert!(left.borrow().is_empty(), "a@b without a dot is not sent");
+    input.set_value("Ana@Example.com");
+    submit(&root);
+    assert_eq!(
+        *left.borrow(),
+        ["Ana@Example.com"],
+        "the edge makes it lowercase"
+    );
+
+    let root = render_with(ChatViewProps {
+        away: Some("ana@example.com".into()),
+        on_away_email,
+        ..props(Snapshot::default())
+    })
+    .await;
+    let shown = texts(&root, "p.announce");
+    assert!(
+        shown[0].contains("we'll answer at ana@example.com"),
+        "{shown:?}"
+    );
+    root.query_selector("p.announce button.link")
+        .unwrap()
+        .unwrap()
+        .dyn_into::<web_sys::HtmlElement>()
+        .unwrap()
+        .click();
+    assert_eq!(
+        *left.borrow(),
+        ["Ana@Example.com", ""],
+        "Change forgets the address"
+    );
 }

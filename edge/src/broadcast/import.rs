@@ -5,9 +5,10 @@
 //!
 //! Columns (header row required, any order, case ignored): `contact_id`, `name` (or
 //! `first_name` + `last_name`), `email`, `phone`, `language`, `time_zone`, `tags` (separated
-//! by `;` or `|`), `whatsapp_opt_in` (`yes`/`no`); any other column is a custom attribute.
+//! by `;` or `|`), `whatsapp_opt_in` and `email_opt_in` (`yes`/`no`: the person agreed to
+//! broadcasts there); any other column is a custom attribute.
 
-use beckon_shared::proto::v1::{Identify, ImportReport, RejectedRow};
+use beckon_shared::proto::v1::{BroadcastChannel, Identify, ImportReport, RejectedRow};
 use std::collections::{BTreeMap, HashMap};
 
 /// Most rows in one file.
@@ -31,12 +32,14 @@ pub struct Fields {
     pub attributes: BTreeMap<String, String>,
 }
 
-/// A contact record as stored, with its WhatsApp consent (by its phone).
+/// A contact record as stored, with its WhatsApp consent (by its phone) and its email
+/// consent (by its address).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Existing {
     pub id: String,
     pub fields: Fields,
     pub whatsapp_opted_in: bool,
+    pub email_opted_in: bool,
 }
 
 /// One checked row of the file.
@@ -52,6 +55,7 @@ struct Row {
     tags: Option<Vec<String>>,
     attributes: BTreeMap<String, String>,
     whatsapp_opt_in: bool,
+    email_opt_in: bool,
 }
 
 /// What to write.
@@ -61,8 +65,11 @@ pub enum Write {
     Create { id: String, fields: Fields },
     /// New values for a record.
     Update { id: String, fields: Fields },
-    /// A WhatsApp opt-in for a number (never over a recorded opt-out).
-    OptIn { phone: String },
+    /// An opt-in for a WhatsApp number or an email address (never over a recorded opt-out).
+    OptIn {
+        channel: BroadcastChannel,
+        address: String,
+    },
 }
 
 /// A file's rows that passed their checks, and the others with their reasons.
@@ -158,6 +165,13 @@ pub fn plan(
         keep(row.name, &mut f.name);
         keep(row.email, &mut f.email);
         keep(row.phone, &mut f.phone);
+        // A consent belongs to its address: a new one starts without.
+        if f.phone != before.fields.phone {
+            record.whatsapp_opted_in = false;
+        }
+        if f.email != before.fields.email {
+            record.email_opted_in = false;
+        }
         keep(row.language, &mut f.language);
         keep(row.time_zone, &mut f.time_zone);
         if let Some(tags) = row.tags {
@@ -181,13 +195,17 @@ pub fn plan(
                 by_phone.entry(phone.clone()).or_insert(index);
             }
         }
+        let email_opt_in = row.email_opt_in && !record.email_opted_in;
+        if email_opt_in {
+            record.email_opted_in = true;
+        }
         if found.is_none() {
             report.created += 1;
             writes.push(Write::Create {
                 id: record.id.clone(),
                 fields: record.fields.clone(),
             });
-        } else if record.fields != before.fields || opt_in {
+        } else if record.fields != before.fields || opt_in || email_opt_in {
             report.updated += 1;
             if record.fields != before.fields {
                 writes.push(Write::Update {
@@ -201,7 +219,16 @@ pub fn plan(
         if opt_in {
             if let Some(phone) = &record.fields.phone {
                 writes.push(Write::OptIn {
-                    phone: phone.clone(),
+                    channel: BroadcastChannel::Whatsapp,
+                    address: phone.clone(),
+                });
+            }
+        }
+        if email_opt_in {
+            if let Some(email) = &record.fields.email {
+                writes.push(Write::OptIn {
+                    channel: BroadcastChannel::Email,
+                    address: email.clone(),
                 });
             }
         }
@@ -284,7 +311,7 @@ fn row(line: u32, header: &[String], record: &csv::StringRecord) -> Result<Row, 
     for (h, v) in header.iter().zip(record.iter()) {
         match h.as_str() {
             "contact_id" | "name" | "first_name" | "last_name" | "email" | "phone" | "language"
-            | "time_zone" | "tags" | "whatsapp_opt_in" => {
+            | "time_zone" | "tags" | "whatsapp_opt_in" | "email_opt_in" => {
                 get.insert(h, v);
             }
             "" => {}
@@ -374,18 +401,18 @@ fn row(line: u32, header: &[String], record: &csv::StringRecord) -> Result<Row, 
             Some(unique)
         }
     };
-    let whatsapp_opt_in = match value("whatsapp_opt_in")
-        .map(str::to_ascii_lowercase)
-        .as_deref()
-    {
-        None | Some("no" | "n" | "false" | "0") => false,
-        Some("yes" | "y" | "true" | "1") => true,
-        Some(other) => {
-            return Err(format!("whatsapp_opt_in must be yes or no, not {other:?}"));
-        }
+    let yes = |column: &str| match value(column).map(str::to_ascii_lowercase).as_deref() {
+        None | Some("no" | "n" | "false" | "0") => Ok(false),
+        Some("yes" | "y" | "true" | "1") => Ok(true),
+        Some(other) => Err(format!("{column} must be yes or no, not {other:?}")),
     };
+    let whatsapp_opt_in = yes("whatsapp_opt_in")?;
     if whatsapp_opt_in && who.phone.is_none() {
         return Err("whatsapp_opt_in needs a phone number".into());
+    }
+    let email_opt_in = yes("email_opt_in")?;
+    if email_opt_in && who.email.is_none() {
+        return Err("email_opt_in needs an email address".into());
     }
     Ok(Row {
         line,
@@ -398,6 +425,7 @@ fn row(line: u32, header: &[String], record: &csv::StringRecord) -> Result<Row, 
         tags,
         attributes,
         whatsapp_opt_in,
+        email_opt_in,
     })
 }
 
@@ -425,14 +453,25 @@ mod tests {
                     id: id.clone(),
                     fields: fields.clone(),
                     whatsapp_opted_in: false,
+                    email_opted_in: false,
                 }),
                 Write::Update { id, fields } => {
                     existing.iter_mut().find(|e| e.id == *id).unwrap().fields = fields.clone()
                 }
-                Write::OptIn { phone } => {
+                Write::OptIn { channel, address } => {
                     for e in existing.iter_mut() {
-                        if e.fields.phone.as_deref() == Some(phone) {
-                            e.whatsapp_opted_in = true;
+                        match channel {
+                            BroadcastChannel::Whatsapp
+                                if e.fields.phone.as_deref() == Some(address) =>
+                            {
+                                e.whatsapp_opted_in = true
+                            }
+                            BroadcastChannel::Email
+                                if e.fields.email.as_deref() == Some(address) =>
+                            {
+                                e.email_opted_in = true
+                            }
+                            _ => {}
                         }
                     }
                 }
@@ -451,6 +490,33 @@ mod tests {
         Ana again,,5511912345678,,,,,\n\
         Hu,hu@example.com,,,,,yes,\n\
         Iv,iv@example.com,,xx-,,,,\n";
+
+    #[test]
+    fn email_opt_ins_are_imported_once_and_need_an_address() {
+        let file = "name,email,phone,email_opt_in\nAna,ana@example.com,,yes\nBo,,+4915100000002,yes\nCy,cy@example.com,,no\n";
+        let mut records = Vec::new();
+        let (writes, report) = plan_csv(file.as_bytes(), &records).unwrap();
+        assert_eq!(report.created, 2);
+        assert_eq!(report.rejected.len(), 1);
+        assert!(report.rejected[0]
+            .reason
+            .contains("email_opt_in needs an email"));
+        let opt_ins: Vec<&Write> = writes
+            .iter()
+            .filter(|w| matches!(w, Write::OptIn { .. }))
+            .collect();
+        assert_eq!(
+            opt_ins,
+            [&Write::OptIn {
+                channel: BroadcastChannel::Email,
+                address: "ana@example.com".into()
+            }]
+        );
+        apply(&mut records, &writes);
+        assert!(records[0].email_opted_in && !records[1].email_opted_in);
+        let (again, _) = plan_csv(file.as_bytes(), &records).unwrap();
+        assert_eq!(again, vec![], "the same file again writes nothing");
+    }
 
     #[test]
     fn imports_good_rows_reports_bad_ones_and_a_second_import_changes_nothing() {
@@ -481,7 +547,8 @@ mod tests {
         assert_eq!(ana.fields.attributes["plan"], "gold");
         assert!(ana.whatsapp_opted_in);
         assert!(writes.contains(&Write::OptIn {
-            phone: "5511912345678".into()
+            channel: BroadcastChannel::Whatsapp,
+            address: "5511912345678".into()
         }));
 
         let (again, report) = plan_csv(FILE.as_bytes(), &records).unwrap();

@@ -22,6 +22,7 @@ pub struct Contact {
     pub web_consent: Option<bool>,
     pub telegram_consent: Option<bool>,
     pub whatsapp_consent: Option<bool>,
+    pub email_consent: Option<bool>,
 }
 
 impl Contact {
@@ -55,13 +56,14 @@ impl Contact {
             self.web_consent,
             self.telegram_consent,
             self.whatsapp_consent,
+            self.email_consent,
         ]
         .contains(&Some(false))
     }
 
     /// Their address on `channel` if the business may send them a broadcast there: WhatsApp
-    /// needs a recorded opt-in; Telegram that they started the bot; the web that they
-    /// chatted in the widget.
+    /// and email need a recorded opt-in; Telegram that they started the bot; the web that
+    /// they chatted in the widget.
     pub fn reachable(&self, channel: BroadcastChannel) -> Option<&str> {
         match channel {
             BroadcastChannel::Whatsapp => self
@@ -71,6 +73,11 @@ impl Contact {
                 .filter(|_| self.whatsapp_consent == Some(true)),
             BroadcastChannel::Telegram => self.telegram_chat.as_deref(),
             BroadcastChannel::Web => self.web_conversation.as_ref().map(|_| self.id.as_str()),
+            BroadcastChannel::Email => self
+                .fields
+                .email
+                .as_deref()
+                .filter(|_| self.email_consent == Some(true)),
         }
     }
 }
@@ -161,6 +168,7 @@ pub fn recipients(
             BroadcastChannel::Web => count.web += 1,
             BroadcastChannel::Telegram => count.telegram += 1,
             BroadcastChannel::Whatsapp => count.whatsapp += 1,
+            BroadcastChannel::Email => count.email += 1,
         }
         let zone = c.fields.time_zone.as_deref();
         let mut due_at = match plan.local_minute {
@@ -237,15 +245,17 @@ pub fn reach(contacts: &[Contact]) -> Reach {
             continue;
         }
         let on = |ch| c.reachable(ch).is_some();
-        let (web, tg, wa) = (
+        let (web, tg, wa, mail) = (
             on(BroadcastChannel::Web),
             on(BroadcastChannel::Telegram),
             on(BroadcastChannel::Whatsapp),
+            on(BroadcastChannel::Email),
         );
         r.web += u32::from(web);
         r.telegram += u32::from(tg);
         r.whatsapp += u32::from(wa);
-        r.unreachable += u32::from(!(web || tg || wa));
+        r.email += u32::from(mail);
+        r.unreachable += u32::from(!(web || tg || wa || mail));
     }
     r
 }
@@ -392,10 +402,28 @@ mod tests {
                 web: 1,
                 telegram: 1,
                 whatsapp: 1,
+                email: 0,
                 unreachable: 1,
                 opted_out: 1
             }
         );
+    }
+
+    #[test]
+    fn email_needs_an_address_and_an_opt_in_and_an_opt_out_anywhere_stops_it() {
+        let mut ana = contact("Ana");
+        ana.fields.email = Some("ana@example.com".into());
+        let mut asked = ana.clone();
+        asked.email_consent = Some(true);
+        let mut stopped = asked.clone();
+        stopped.telegram_consent = Some(false);
+        assert_eq!(ana.reachable(BroadcastChannel::Email), None);
+        assert_eq!(
+            asked.reachable(BroadcastChannel::Email),
+            Some("ana@example.com")
+        );
+        let r = reach(&[ana, asked, stopped]);
+        assert_eq!((r.email, r.unreachable, r.opted_out), (1, 1, 1));
     }
 
     #[test]
@@ -522,6 +550,7 @@ mod tests {
                 web: 1,
                 telegram: 1,
                 whatsapp: 0,
+                email: 0,
                 unreachable: 1,
                 opted_out: 1
             }

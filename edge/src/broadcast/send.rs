@@ -61,13 +61,15 @@ pub struct Tick {
 
 /// Sends per second a broadcast keeps to on each channel: Telegram allows a bot about 30
 /// messages a second overall, WhatsApp's Cloud API 80 a second per number by default; the
-/// widget is ours (a conversation object each). `BROADCAST_RATES` (`telegram=30,whatsapp=80,
-/// web=50`) overrides them.
+/// widget is ours (a conversation object each); the email API (Resend) takes 2 requests a
+/// second by default. `BROADCAST_RATES` (`telegram=30,whatsapp=80,web=50,email=2`) overrides
+/// them.
 fn rate(env: &Env, channel: BroadcastChannel) -> f64 {
     let default = match channel {
         BroadcastChannel::Telegram => 30.0,
         BroadcastChannel::Whatsapp => 80.0,
         BroadcastChannel::Web => 50.0,
+        BroadcastChannel::Email => 2.0,
     };
     env.var("BROADCAST_RATES")
         .ok()
@@ -113,7 +115,7 @@ pub async fn consume(batch: MessageBatch<Tick>, env: &Env) -> worker::Result<()>
 
 /// Paces sends per channel: each send takes the channel's next slot.
 struct Pacer {
-    next: [f64; 3],
+    next: [f64; 4],
 }
 
 impl Pacer {
@@ -136,7 +138,11 @@ async fn tick(env: &Env, id: &BroadcastId) -> Result<()> {
     let now = clock.now();
     match row.status.as_str() {
         "scheduled" if now >= row.send_at => {
-            broadcasts::set_status(&db, id.as_str(), &["scheduled"], "running", now).await?;
+            if broadcasts::set_status(&db, id.as_str(), &["scheduled"], "running", now).await? {
+                let site = SiteKey::parse(&row.site_key)?;
+                let named = (id.as_str(), row.name.as_str());
+                crate::events::broadcast_changed(env, &site, named, "started", now).await;
+            }
         }
         "scheduled" => return enqueue(env, id, (row.send_at - now + 999) / 1000).await,
         "running" => {}
@@ -179,7 +185,7 @@ async fn tick(env: &Env, id: &BroadcastId) -> Result<()> {
             });
         }
     }
-    let pacer = std::cell::RefCell::new(Pacer { next: [0.0; 3] });
+    let pacer = std::cell::RefCell::new(Pacer { next: [0.0; 4] });
     // The file goes to Telegram once: to the first Telegram recipient alone, then by the
     // file_id Telegram gave it (kept by the driver).
     let file = stored.files.first().map(|f| f.id.to_string());
@@ -279,7 +285,10 @@ async fn tick(env: &Env, id: &BroadcastId) -> Result<()> {
     let now = clock.now();
     match broadcasts::next_due(&db, id.as_str()).await? {
         None => {
-            broadcasts::set_status(&db, id.as_str(), &["running"], "done", now).await?;
+            if broadcasts::set_status(&db, id.as_str(), &["running"], "done", now).await? {
+                let named = (id.as_str(), row.name.as_str());
+                crate::events::broadcast_changed(env, &site, named, "finished", now).await;
+            }
             Ok(())
         }
         Some(due) if due <= now => enqueue(env, id, STALE_RECHECK_S).await,
@@ -319,9 +328,12 @@ async fn send_one(
             )
             .await?
         }
-        // The number's own identity (never a browser's that merely claimed the number).
+        // The number's (or address's) own identity, never a browser's that merely claimed it.
         BroadcastChannel::Whatsapp => {
             contact_conversation(env, site, ContactChannel::Whatsapp, &r.address, None).await?
+        }
+        BroadcastChannel::Email => {
+            contact_conversation(env, site, ContactChannel::Email, &r.address, None).await?
         }
     };
     let template = match channel {

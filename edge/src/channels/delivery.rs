@@ -17,6 +17,19 @@ pub enum Content {
     Message(Message),
     /// A notice of Beckon's own, sent as it is: a channel test, a new contact's greeting.
     Notice(String),
+    /// An event of the site for the business's own system (outbound webhooks only).
+    Event(SiteEvent),
+}
+
+/// Something that happened on a site outside any one message: a contact identified or
+/// consenting, a broadcast starting or finishing. Its id is stable: consumers dedupe on it.
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct SiteEvent {
+    pub id: String,
+    /// `contact.updated`, `broadcast.finished`, …
+    pub kind: String,
+    pub at: i64,
+    pub data: serde_json::Value,
 }
 
 /// An outgoing item with its context.
@@ -200,15 +213,24 @@ impl Delivery<'_> {
     pub fn message(&self) -> Option<&Message> {
         match &self.envelope.content {
             Content::Message(m) => Some(m),
-            Content::Notice(_) => None,
+            Content::Notice(_) | Content::Event(_) => None,
         }
     }
 
-    /// The notice's text, or the message's body.
+    /// The notice's text, or the message's body (an event has none).
     pub fn text(&self) -> &str {
         match &self.envelope.content {
             Content::Message(m) => &m.body,
             Content::Notice(text) => text,
+            Content::Event(_) => "",
+        }
+    }
+
+    /// The site event being posted, if the content is one.
+    pub fn event(&self) -> Option<&SiteEvent> {
+        match &self.envelope.content {
+            Content::Event(e) => Some(e),
+            _ => None,
         }
     }
 

@@ -390,6 +390,15 @@ impl Hook<'_> {
                 keywords::start_confirmation(&site_name)
             }
         };
+        let opted_in = matches!(keyword, Keyword::Start);
+        crate::events::consent_changed(
+            &self.edge.env,
+            self.site,
+            address,
+            opted_in,
+            ("keyword", event_key),
+        )
+        .await;
         let key = format!("consent:{}:{event_key}", route.channel.as_str());
         crate::site_outbox::notice(
             &self.edge.env,

@@ -23,7 +23,7 @@ pub mod webhook;
 pub mod whatsapp;
 
 pub use api::{ApiRequest, ApiResponse, Failure, Inbound, InboundFile, Relay, RelayFile};
-pub use delivery::{Content, Delivery, Envelope, Recipient};
+pub use delivery::{Content, Delivery, Envelope, Recipient, SiteEvent};
 pub use inbound::{FileSource, Hook};
 
 use crate::error::{Error, Result};

@@ -114,6 +114,18 @@ impl ConversationClient {
         Ok((decode(resp).await?, status))
     }
 
+    /// Whether `address` is where the conversation's contact is reached by email now: the
+    /// contact's own address, or the one the visitor left (a replaced one no longer is).
+    pub async fn reaches_by_email(&self, address: &str) -> Result<bool> {
+        let body = serde_json::to_string(&serde_json::json!({ "address": address }))
+            .map_err(Error::internal)?;
+        let resp = self
+            .call(Method::Post, "/email-contact", None, Some(body), None)
+            .await?;
+        let answer: serde_json::Value = decode(resp).await?;
+        Ok(answer["reaches"] == serde_json::Value::Bool(true))
+    }
+
     /// The conversation's relays to channels and their deliveries.
     pub async fn relays(&self, principal: &Principal) -> Result<serde_json::Value> {
         decode(

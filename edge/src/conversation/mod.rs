@@ -12,6 +12,7 @@
 //! The Worker talks to it over internal HTTP (see [`client`]) after authenticating the
 //! caller; the DO then authorizes the caller against the conversation's owner.
 
+mod away;
 mod broadcast;
 mod calls;
 pub mod client;
@@ -183,12 +184,22 @@ impl Owner for Conversation {
             return Ok(None);
         };
         let to_contact = matches!(target, Target::Contact(_));
+        let contact = match target {
+            Target::Agents(_) => None,
+            // The contact's own channel, or the address the visitor left (queued while they
+            // were away: it goes even if they came back since).
+            Target::Contact(k) => match meta.contact.clone() {
+                Some(c) => Some(c),
+                None => self.away_route()?,
+            }
+            .filter(|c| c.channel.channel() == k),
+        };
         Ok(Some(Envelope {
             site: meta.site.clone(),
             site_name: site_name.to_owned(),
             conversation: Some(meta.id.clone()),
             page_url: meta.page_url.clone(),
-            contact: meta.contact.clone().filter(|_| to_contact),
+            contact,
             broadcast: match to_contact {
                 true => self.broadcasts.of(seq)?,
                 false => None,
@@ -321,6 +332,23 @@ impl Conversation {
                     &PostedMessage { message, duplicate },
                 )
             }
+            (worker::Method::Post, "/email-contact") => {
+                #[derive(serde::Deserialize)]
+                struct Ask {
+                    address: String,
+                }
+                let ask: Ask = req.json().await.map_err(Error::internal)?;
+                let meta = self.meta()?;
+                let route = match meta.contact.clone() {
+                    Some(c) => Some(c),
+                    None => self.away_route()?,
+                };
+                let reaches = route.is_some_and(|r| {
+                    r.channel == beckon_shared::proto::v1::ContactChannel::Email
+                        && r.address.eq_ignore_ascii_case(&ask.address)
+                });
+                http::json(200, &serde_json::json!({ "reaches": reaches }))
+            }
             (worker::Method::Post, "/uploads") => {
                 let principal = self.authorize(&req)?;
                 let op: uploads::UploadOp = req.json().await.map_err(Error::internal)?;
@@ -414,8 +442,8 @@ impl Conversation {
     }
 
     /// Where a new message of `role` goes: every enabled channel's agents (of channels that
-    /// have agents) except the one it came from, and — for the business's messages in a conversation held on a contact's own
-    /// channel — the contact.
+    /// have agents) except the one it came from, and — for the business's messages — the
+    /// contact's `contact` route ([`Conversation::contact_route`]).
     fn relay_targets(
         &self,
         channels: &SiteChannels,
@@ -526,7 +554,7 @@ impl Conversation {
                 channels,
                 role,
                 message.via.as_deref(),
-                meta.contact.as_ref(),
+                self.contact_route(&meta)?.as_ref(),
             ),
         };
         if role == Role::Visitor {

@@ -75,6 +75,16 @@ impl Sockets {
         });
     }
 
+    /// Whether a visitor's socket is open (and said hello): a tab of theirs shows the
+    /// conversation.
+    pub(super) fn visitor_present(&self, state: &State) -> bool {
+        self.load(state);
+        self.list
+            .borrow()
+            .iter()
+            .any(|(_, s)| s.ready && s.principal.role() == Role::Visitor)
+    }
+
     /// Forgets a socket that closed or failed.
     pub(super) fn remove(&self, ws: &WebSocket) {
         self.list.borrow_mut().retain(|(w, _)| w != ws);
@@ -128,7 +138,7 @@ pub fn send(ws: &WebSocket, frame: &ServerFrame) {
 impl Conversation {
     /// Whether a visitor's new message fits their rate ([`crate::rate_limit::Bucket`]);
     /// agents are not limited here.
-    fn admits_send(&self, principal: &Principal) -> bool {
+    pub(super) fn admits_send(&self, principal: &Principal) -> bool {
         let (Some(bucket), Principal::Visitor { .. }) = (&self.visitor_sends, principal) else {
             return true;
         };
@@ -191,6 +201,7 @@ impl Conversation {
                         origin: meta.origin.clone(),
                         last_seq: self.store.last_seq()?,
                         read: self.store.cursors()?,
+                        away_email: self.store.away_email()?,
                     },
                 );
                 let mut after = resume_from;
@@ -285,6 +296,9 @@ impl Conversation {
             }
             ClientFrame::Read { seq } => self.mark_read(att.principal.role(), seq).await?,
             ClientFrame::Ping => send(ws, &ServerFrame::Pong),
+            ClientFrame::AwayEmail { email } => {
+                self.leave_away_email(&att.principal, &email).await?
+            }
         }
         Ok(())
     }

@@ -93,6 +93,8 @@ pub struct Store {
     last_message: RefCell<Option<Option<Message>>>,
     cursors: Cell<Option<ReadCursors>>,
     unread: Cell<Option<u64>>,
+    /// The address the visitor left for answers while away, once read.
+    away_email: RefCell<Option<Option<String>>>,
 }
 
 fn int(v: i64) -> SqlStorageValue {
@@ -133,6 +135,7 @@ impl Store {
             last_message: RefCell::new(None),
             cursors: Cell::new(None),
             unread: Cell::new(None),
+            away_email: RefCell::new(None),
         })
     }
 
@@ -143,6 +146,7 @@ impl Store {
         self.last_message.replace(None);
         self.cursors.set(None);
         self.unread.set(None);
+        self.away_email.replace(None);
     }
 
     /// The conversation's metadata (read once; it never changes).
@@ -182,6 +186,31 @@ impl Store {
             vec![v.into()],
         )?;
         Ok(true)
+    }
+
+    /// The address the visitor left for answers that come while they are away.
+    pub fn away_email(&self) -> Result<Option<String>> {
+        if let Some(v) = self.away_email.borrow().as_ref() {
+            return Ok(v.clone());
+        }
+        let v = self.value("away_email")?;
+        *self.away_email.borrow_mut() = Some(v.clone());
+        Ok(v)
+    }
+
+    /// Keeps (or, with `None`, forgets) the visitor's address for answers while away.
+    pub fn set_away_email(&self, email: Option<&str>) -> Result<()> {
+        match email {
+            Some(e) => self.sql.exec(
+                "INSERT INTO meta (k, v) VALUES ('away_email', ?) ON CONFLICT(k) DO UPDATE SET v = excluded.v",
+                vec![e.into()],
+            )?,
+            None => self
+                .sql
+                .exec("DELETE FROM meta WHERE k = 'away_email'", None)?,
+        };
+        *self.away_email.borrow_mut() = Some(email.map(str::to_owned));
+        Ok(())
     }
 
     /// Whether a one-time marker is set (`meta` table).

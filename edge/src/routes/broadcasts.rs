@@ -100,6 +100,8 @@ struct Checked {
     stored: Stored,
     recipients: Vec<plan::Recipient>,
     count: AudienceCount,
+    /// The site's display name (how its emails are signed).
+    site_name: String,
     send_at: i64,
     /// The clock of scheduled work ([`crate::clock`]) when it was checked.
     now: i64,
@@ -115,7 +117,7 @@ async fn check(edge: &Edge, site: &SiteKey, input: BroadcastInput) -> Result<Che
         return bad("name is required (it names the broadcast in the results)".into());
     }
     if input.channels.is_empty() {
-        return bad("channels must name at least one of web, telegram, whatsapp".into());
+        return bad("channels must name at least one of web, telegram, whatsapp, email".into());
     }
     for (i, c) in input.channels.iter().enumerate() {
         if input.channels[..i].contains(c) {
@@ -180,6 +182,13 @@ async fn check(edge: &Edge, site: &SiteKey, input: BroadcastInput) -> Result<Che
                     .collect::<std::result::Result<_, _>>()
                     .map_err(Error::bad_request)?;
             }
+            // Every email broadcast carries its unsubscribe link, on the edge's public origin.
+            Config::Email(_) if edge.env.var("PUBLIC_ORIGIN").is_err() => {
+                return Err(Error::new(
+                    ErrorCode::Conflict,
+                    "email broadcasts need PUBLIC_ORIGIN (the edge's public URL, for their unsubscribe link)",
+                ));
+            }
             Config::Slack(_)
             | Config::Discord(_)
             | Config::Messenger(_)
@@ -239,6 +248,7 @@ async fn check(edge: &Edge, site: &SiteKey, input: BroadcastInput) -> Result<Che
         },
         recipients,
         count,
+        site_name: channels.site_name.clone(),
         send_at,
         now,
     })
@@ -273,6 +283,13 @@ fn previews(c: &Checked) -> Vec<ChannelPreview> {
                         first.parameters.join(" | "),
                     )
                 }
+                BroadcastChannel::Email => (
+                    with_file(&format!(
+                        "an email \"{}\" with an unsubscribe link",
+                        crate::channels::email::api::broadcast_subject(&c.site_name, &first.body)
+                    )),
+                    first.body.clone(),
+                ),
             };
             Some(ChannelPreview {
                 channel: *channel,
@@ -367,6 +384,10 @@ pub async fn create(mut req: Request, edge: &Edge, site: &SiteKey) -> Result<Res
         recipients: checked.recipients.len() as i64,
     };
     broadcasts::insert(&db, &row, &checked.recipients, edge.now).await?;
+    if status == "running" {
+        let named = (row.id.as_str(), row.name.as_str());
+        crate::events::broadcast_changed(&edge.env, site, named, "started", edge.now).await;
+    }
     send::enqueue(&edge.env, &id, 0).await?;
     watch::watch(&edge.env, &id).await?;
     let view = view(&db, row).await?;
@@ -456,6 +477,13 @@ pub async fn act(
         BroadcastAction::Cancel => broadcasts::cancel_queued(&db, id.as_str(), edge.now).await?,
         BroadcastAction::Pause => {}
     }
+    let status = match action {
+        BroadcastAction::Pause => "paused",
+        BroadcastAction::Resume => "resumed",
+        BroadcastAction::Cancel => "cancelled",
+    };
+    let named = (id.as_str(), row.name.as_str());
+    crate::events::broadcast_changed(&edge.env, site, named, status, edge.now).await;
     let row = require(&db, site, id).await?;
     http::json(200, &view(&db, row).await?)
 }
@@ -537,4 +565,68 @@ pub async fn export_contacts(edge: &Edge, site: &SiteKey) -> Result<Response> {
         contacts::export_csv(&db, site).await?,
         &format!("contacts-{site}.csv"),
     )
+}
+
+/// `GET` / `POST /unsubscribe/{token}`: an email broadcast's unsubscribe link. `GET` (what a
+/// person's click, or a mail scanner's visit, does) only asks; `POST` — the page's button, or a
+/// mail client's one-click (RFC 8058, `List-Unsubscribe=One-Click`) — records the opt-out at
+/// once. The token names the site and address (signed); nothing else is read.
+pub async fn unsubscribe(req: Request, edge: &Edge, token: &str) -> Result<Response> {
+    let Some((site, address)) = crate::auth::unsubscribe_target(&edge.token_secret()?, token)
+    else {
+        // Only guesses are limited: a mail provider's one-click posts for many people from a
+        // few addresses, and none of them may be refused.
+        crate::rate_limit::check(&edge.env, &req, crate::rate_limit::Limit::Events).await?;
+        return page(403, "This unsubscribe link is not valid.", None);
+    };
+    let db = edge.db()?;
+    let Some(name) = sites::get(&db, &site).await?.map(|s| s.name) else {
+        return page(404, "This unsubscribe link is no longer valid.", None);
+    };
+    let channel = (BroadcastChannel::Email, address.as_str());
+    if req.method() == worker::Method::Post {
+        if !contacts::opted_out(&db, &site, channel.0, channel.1).await? {
+            contacts::set_consent(&db, &site, channel, false, contacts::Source::Link, edge.now)
+                .await?;
+            let cause = edge.now.to_string();
+            crate::events::consent_changed(&edge.env, &site, channel, false, ("link", &cause))
+                .await;
+        }
+        let done = format!("{address} will get no more emails like this from {name}.");
+        return page(200, &done, None);
+    }
+    let ask = format!("Stop emails like this from {name} to {address}?");
+    page(200, &ask, Some(token))
+}
+
+/// The unsubscribe page: one sentence, and the button when it asks. Everything shown is
+/// escaped; the page loads nothing and may not be framed.
+fn page(status: u16, sentence: &str, token: Option<&str>) -> Result<Response> {
+    let esc = |s: &str| {
+        s.replace('&', "&amp;")
+            .replace('<', "&lt;")
+            .replace('>', "&gt;")
+            .replace('"', "&quot;")
+    };
+    let form = token.map_or(String::new(), |t| {
+        format!(
+            r#"<form method="post" action="/unsubscribe/{}"><button type="submit">Unsubscribe</button></form>"#,
+            esc(t)
+        )
+    });
+    let html = format!(
+        r#"<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>Unsubscribe</title>
+<style>body{{font:16px/1.5 system-ui,sans-serif;max-width:32rem;margin:4rem auto;padding:0 1rem;color:#111827}}button{{font:inherit;padding:.6rem 1.2rem;border:0;border-radius:8px;background:#0f766e;color:#fff;cursor:pointer}}button:focus-visible{{outline:3px solid #111827;outline-offset:2px}}</style></head>
+<body><main><h1>Unsubscribe</h1><p>{}</p>{form}</main></body></html>"#,
+        esc(sentence)
+    );
+    let resp = http::text(status, "text/html; charset=utf-8", html)?;
+    let h = resp.headers();
+    h.set(
+        "content-security-policy",
+        "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'",
+    )?;
+    h.set("x-content-type-options", "nosniff")?;
+    h.set("cache-control", "no-store")?;
+    Ok(resp)
 }

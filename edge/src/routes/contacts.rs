@@ -128,6 +128,16 @@ pub async fn reach_out(
                 "this contact has no phone number (Beckon.identify({phone}))",
             )
         })?,
+        ContactChannel::Email => contact
+            .email
+            .as_deref()
+            .and_then(beckon_shared::proto::v1::email_address)
+            .ok_or_else(|| {
+                Error::new(
+                    ErrorCode::Conflict,
+                    "this contact has no email address one can write to (Beckon.identify({email}), an import, or the widget's away form)",
+                )
+            })?,
         ContactChannel::Telegram => visitors::telegram_chat(&db, site, visitor)
             .await?
             .ok_or_else(|| {
@@ -173,12 +183,10 @@ pub async fn reach_out(
         ));
     }
     let owner = match input.channel {
-        // Anyone can call `Beckon.identify` with any number, and that browser must never read
-        // what the number's owner answers: one identity per number, kept across outreaches.
-        ContactChannel::Whatsapp => {
-            match visitors::find_contact_thread(&db, site, ContactChannel::Whatsapp, &address)
-                .await?
-            {
+        // Anyone can call `Beckon.identify` with any number or address, and that browser must
+        // never read what its owner answers: one identity per address, kept across outreaches.
+        ContactChannel::Whatsapp | ContactChannel::Email => {
+            match visitors::find_contact_thread(&db, site, input.channel, &address).await? {
                 Some((owner, _)) if owner != *visitor => owner,
                 _ => visitors::create(&db, site, edge.now).await?,
             }

@@ -61,6 +61,7 @@ pub enum Route {
     AdminReplayWebhook(SiteKey, String),
     /// `GET` (handshakes) or `POST` (events) on `/hooks/{channel}/{site}`.
     Hook(ChannelKind, SiteKey, Method),
+    Unsubscribe(String),
     TeaserEvent(SiteKey),
     PresenceSocket(SiteKey),
     GoalEvent(ConversationId),
@@ -128,6 +129,7 @@ impl Route {
             | VisitorMessages(_)
             | AdminSiteLive(_)
             | Hook(..)
+            | Unsubscribe(_)
             | TeaserEvent(_)
             | PresenceSocket(_)
             | GoalEvent(_)
@@ -244,6 +246,7 @@ impl Route {
             Health
             | OpenApi
             | Preflight
+            | Unsubscribe(_)
             | ConversationSocket(_)
             | ConversationTicket(_)
             | VisitorMessages(_)
@@ -374,6 +377,10 @@ pub fn resolve(method: &Method, path: &str) -> Result<Route> {
     // (allowed methods, route builder) for the matched path.
     let candidates: Vec<(Method, Result<Route>)> = match pattern {
         paths::HEALTH => vec![(Get, Ok(Route::Health))],
+        paths::UNSUBSCRIBE => vec![
+            (Get, Ok(Route::Unsubscribe(v[0].to_owned()))),
+            (Post, Ok(Route::Unsubscribe(v[0].to_owned()))),
+        ],
         paths::OPENAPI => vec![(Get, Ok(Route::OpenApi))],
         paths::FRAME => vec![(Get, site(v[0]).map(Route::Frame))],
         paths::SITE_CONFIG => vec![(Get, site(v[0]).map(Route::SiteConfig))],
@@ -645,6 +652,7 @@ async fn run(route: Route, req: Request, edge: &Edge) -> Result<Response> {
         Route::Attachment(c, a) => uploads::download(&req, edge, &c, &a).await,
         Route::Identify(site) => visitor::identify(req, edge, &site).await,
         Route::Hook(kind, site, _) => hooks::handle(req, edge, &site, kind).await,
+        Route::Unsubscribe(token) => broadcasts::unsubscribe(req, edge, &token).await,
         Route::Announcements(site) => visitor::announcements(req, edge, &site).await,
         other => Err(Error::internal(format!("{other:?} is an admin route"))),
     }
@@ -797,6 +805,7 @@ mod tests {
                 "{broadcast_id}" => "b_0123456789abcdef0123456789abcdef",
                 "{audience_id}" => "u_0123456789abcdef0123456789abcdef",
                 "{event_id}" => "evt_m_0123456789abcdef",
+                "{token}" => "ZGVtbwphbmFAZXhhbXBsZS5jb20.dGFn",
                 other => panic!("no sample value for {other}"),
             })
             .collect();

@@ -89,11 +89,15 @@ pub async fn frame(req: &Request, edge: &Edge, key: &SiteKey) -> Result<Response
         .map(|_| crate::turnstile::origin(&edge.env));
     let (status, body) = if host_ok {
         let agents_online = site_hub::agents_online(&edge.env, key).await.unwrap_or(0) > 0;
+        let away_email = crate::channels::set::get(&edge.env, key)
+            .await
+            .is_ok_and(|c| c.is_enabled(beckon_shared::proto::v1::ChannelKind::Email));
         let boot = WidgetBoot {
             config: site.config.clone(),
             host_origin: host,
             rules: site.rules.clone(),
             agents_online,
+            away_email,
             challenge: site
                 .turnstile
                 .as_ref()

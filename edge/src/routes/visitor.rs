@@ -357,7 +357,10 @@ pub async fn identify(mut req: Request, edge: &Edge, key: &SiteKey) -> Result<Re
                 "a visitor token is required to identify without a proof",
             )
         })?;
+        let before = crate::events::contact_before(&edge.env, key, &claims.visitor).await;
         visitors::claim(&db, key, &claims.visitor, &who, edge.now).await?;
+        let why = ("identify", before);
+        crate::events::contact_updated(&edge.env, key, &claims.visitor, why, edge.now).await;
         return http::json(200, &IdentifyResult::default());
     };
     let proven_fields = Identify {
@@ -401,7 +404,10 @@ pub async fn identify(mut req: Request, edge: &Edge, key: &SiteKey) -> Result<Re
             )
         }
     };
+    let before = crate::events::contact_before(&edge.env, key, &visitor).await;
     visitors::identify(&db, key, &visitor, &proven_fields, edge.now).await?;
+    let why = ("identify_verified", before);
+    crate::events::contact_updated(&edge.env, key, &visitor, why, edge.now).await;
     let result = if handed_over {
         IdentifyResult {
             verified: true,
@@ -439,6 +445,7 @@ pub async fn announcements(mut req: Request, edge: &Edge, key: &SiteKey) -> Resu
     let address = (BroadcastChannel::Web, claims.visitor.as_str());
     let muted = if req.method() == worker::Method::Put {
         let Muted { muted } = http::read_json(&mut req).await?;
+        let was = contacts::opted_out(&db, key, address.0, address.1).await?;
         contacts::set_consent(
             &db,
             key,
@@ -448,6 +455,11 @@ pub async fn announcements(mut req: Request, edge: &Edge, key: &SiteKey) -> Resu
             edge.now,
         )
         .await?;
+        if was != muted {
+            let cause = edge.now.to_string();
+            crate::events::consent_changed(&edge.env, key, address, !muted, ("widget", &cause))
+                .await;
+        }
         muted
     } else {
         contacts::opted_out(&db, key, address.0, address.1).await?

@@ -24,6 +24,8 @@ pub enum Source {
     Keyword,
     /// The visitor muted broadcasts in the widget.
     Widget,
+    /// The person used an email's unsubscribe link.
+    Link,
 }
 
 impl Source {
@@ -32,6 +34,7 @@ impl Source {
             Source::Import => "import",
             Source::Keyword => "keyword",
             Source::Widget => "widget",
+            Source::Link => "link",
         }
     }
 }
@@ -117,7 +120,8 @@ pub async fn opted_out_among(
                      (k.channel = r.channel AND k.address = r.address)
                      OR (k.channel = 'web' AND k.address = r.contact)
                      OR (k.channel = 'telegram' AND k.address = v.telegram_chat)
-                     OR (k.channel = 'whatsapp' AND k.address = v.phone)))",
+                     OR (k.channel = 'whatsapp' AND k.address = v.phone)
+                     OR (k.channel = 'email' AND k.address = v.email)))",
                 values.join(", ")
             ),
             &args,
@@ -145,6 +149,7 @@ struct Row {
     web_consent: Option<String>,
     telegram_consent: Option<String>,
     whatsapp_consent: Option<String>,
+    email_consent: Option<String>,
 }
 
 fn consent(s: Option<String>) -> Option<bool> {
@@ -169,6 +174,7 @@ impl Row {
             web_consent: consent(self.web_consent),
             telegram_consent: consent(self.telegram_consent),
             whatsapp_consent: consent(self.whatsapp_consent),
+            email_consent: consent(self.email_consent),
         }
     }
 }
@@ -180,7 +186,8 @@ const SELECT: &str = "SELECT v.id, v.name, v.email, v.phone, v.language, v.time_
        ORDER BY c.updated_at DESC LIMIT 1) AS web_conversation,
     (SELECT k.status FROM consents k WHERE k.site_key = ?1 AND k.channel = 'web' AND k.address = v.id) AS web_consent,
     (SELECT k.status FROM consents k WHERE k.site_key = ?1 AND k.channel = 'telegram' AND k.address = v.telegram_chat) AS telegram_consent,
-    (SELECT k.status FROM consents k WHERE k.site_key = ?1 AND k.channel = 'whatsapp' AND k.address = v.phone) AS whatsapp_consent
+    (SELECT k.status FROM consents k WHERE k.site_key = ?1 AND k.channel = 'whatsapp' AND k.address = v.phone) AS whatsapp_consent,
+    (SELECT k.status FROM consents k WHERE k.site_key = ?1 AND k.channel = 'email' AND k.address = v.email) AS email_consent
   FROM visitors v";
 
 /// Every contact of `site` matching `audience`, in a stable order. Identities made for a
@@ -237,7 +244,7 @@ pub async fn audience(
 }
 
 /// The site's contact records an import may match (any with a phone or an email, and those
-/// named by `ids`), oldest first, with their WhatsApp opt-in.
+/// named by `ids`), oldest first, with their WhatsApp and email opt-ins.
 pub async fn importable(db: &D1Database, site: &SiteKey, ids: &[&str]) -> Result<Vec<Existing>> {
     #[derive(Deserialize)]
     struct R {
@@ -251,11 +258,14 @@ pub async fn importable(db: &D1Database, site: &SiteKey, ids: &[&str]) -> Result
         attributes: String,
         created_at: i64,
         opted_in: i64,
+        email_opted_in: i64,
     }
     const COLUMNS: &str = "SELECT v.id, v.name, v.email, v.phone, v.language, v.time_zone, v.tags,
            v.attributes, v.created_at,
            EXISTS (SELECT 1 FROM consents k WHERE k.site_key = ?1 AND k.channel = 'whatsapp'
-                   AND k.address = v.phone AND k.status = 'in') AS opted_in
+                   AND k.address = v.phone AND k.status = 'in') AS opted_in,
+           EXISTS (SELECT 1 FROM consents k WHERE k.site_key = ?1 AND k.channel = 'email'
+                   AND k.address = v.email AND k.status = 'in') AS email_opted_in
          FROM visitors v WHERE v.site_key = ?1";
     let mut rows: Vec<R> = stmt(
         db,
@@ -298,6 +308,7 @@ pub async fn importable(db: &D1Database, site: &SiteKey, ids: &[&str]) -> Result
             },
             id: r.id,
             whatsapp_opted_in: r.opted_in != 0,
+            email_opted_in: r.email_opted_in != 0,
         })
         .collect())
 }
@@ -339,12 +350,17 @@ pub async fn apply_import(
                     ],
                 )?
             }
-            Write::OptIn { phone } => stmt(
+            Write::OptIn { channel, address } => stmt(
                 db,
                 "INSERT INTO consents (site_key, channel, address, status, source, updated_at)
-                 VALUES (?1, 'whatsapp', ?2, 'in', 'import', ?3)
+                 VALUES (?1, ?2, ?3, 'in', 'import', ?4)
                  ON CONFLICT(site_key, channel, address) DO NOTHING",
-                &[Arg::Str(site.as_str()), Arg::Str(phone), Arg::Int(now)],
+                &[
+                    Arg::Str(site.as_str()),
+                    Arg::Str(channel.as_str()),
+                    Arg::Str(address),
+                    Arg::Int(now),
+                ],
             )?,
         });
     }
@@ -372,6 +388,7 @@ pub async fn export_csv(db: &D1Database, site: &SiteKey) -> Result<String> {
         "time_zone",
         "tags",
         "whatsapp_opt_in",
+        "email_opt_in",
         "reachable_on",
         "opted_out",
     ];
@@ -392,6 +409,12 @@ pub async fn export_csv(db: &D1Database, site: &SiteKey) -> Result<String> {
             c.fields.time_zone.clone().unwrap_or_default(),
             c.fields.tags.join(";"),
             if c.whatsapp_consent == Some(true) {
+                "yes"
+            } else {
+                "no"
+            }
+            .into(),
+            if c.email_consent == Some(true) {
                 "yes"
             } else {
                 "no"

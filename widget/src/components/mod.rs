@@ -33,6 +33,12 @@ pub struct ChatViewProps {
     /// A broadcast's reply button pressed: its label.
     #[prop_or_default]
     pub on_reply: Callback<String>,
+    /// Nobody is online and the site answers by email: the address the visitor left, or
+    /// `Some("")` to ask for one.
+    #[prop_or_default]
+    pub away: Option<AttrValue>,
+    #[prop_or_default]
+    pub on_away_email: Callback<String>,
 }
 
 fn status_text(status: Status) -> &'static str {
@@ -57,6 +63,16 @@ pub fn ChatView(props: &ChatViewProps) -> Html {
         })
     };
     let offline = matches!(s.status, Status::Offline | Status::Connecting);
+    let away_input = use_node_ref();
+    let on_away_submit = {
+        let (input, on_email) = (away_input.clone(), props.on_away_email.clone());
+        Callback::from(move |e: SubmitEvent| {
+            e.prevent_default();
+            if let Some(i) = input.cast::<web_sys::HtmlInputElement>() {
+                on_email.emit(i.value());
+            }
+        })
+    };
     html! {
         <section class="panel" aria-label={format!("Chat with {}", props.config.name)} {onkeydown}>
             <header class="head">
@@ -83,6 +99,21 @@ pub fn ChatView(props: &ChatViewProps) -> Html {
                         { if muted { "Unmute" } else { "Mute announcements" } }
                     </button>
                 </p>
+            }
+            if let Some(left) = props.away.as_deref().filter(|e| !e.is_empty()) {
+                <p class="announce">
+                    { "Nobody's here right now: we'll answer at " }{ left }{ "." }
+                    <button type="button" class="link" onclick={props.on_away_email.reform(|_: MouseEvent| String::new())}>{ "Change" }</button>
+                </p>
+            } else if props.away.is_some() {
+                // The browser checks the shape (the pattern asks for a dot in the domain, as the
+                // edge does): nothing malformed is sent.
+                <form class="announce away" onsubmit={on_away_submit}>
+                    <label for="away-email">{ "Nobody's here right now. Leave your email and we'll answer there:" }</label>
+                    <input id="away-email" ref={away_input} type="email" required=true autocomplete="email"
+                        pattern=".+@.+[.].+" placeholder="you@example.com" />
+                    <button type="submit" class="cta">{ "Notify me" }</button>
+                </form>
             }
             if let Some(notice) = &s.notice {
                 <p class="notice" role="alert">{ notice }</p>

@@ -16,18 +16,44 @@ pub const MAX_ATTACHED_BYTES: u64 = 10 * 1024 * 1024;
 /// Hex digits of the conversation's tag.
 const TAG_LEN: usize = 16;
 
+/// Whom a reply address or Message-ID was made for: the site's agents (at the support
+/// addresses), or a contact at their own address (the tag is then bound to it: only mail from
+/// that address answers with it).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Side<'a> {
+    Agents,
+    Contact(&'a str),
+}
+
 /// The tag that proves a reply address or Message-ID was made by this instance for
-/// `conversation`.
-pub fn tag(secret: &[u8], conversation: &str) -> String {
+/// `conversation` and `side`.
+pub fn tag(secret: &[u8], conversation: &str, side: Side) -> String {
     let mut mac = Hmac::<Sha256>::new_from_slice(secret).expect("HMAC takes any key length");
     mac.update(b"email-reply\n");
     mac.update(conversation.as_bytes());
+    if let Side::Contact(address) = side {
+        mac.update(b"\ncontact:");
+        mac.update(address.to_ascii_lowercase().as_bytes());
+    }
     hex::encode(mac.finalize().into_bytes())[..TAG_LEN].to_owned()
 }
 
-/// Whether `tag` is `conversation`'s (constant time).
-pub fn tag_matches(secret: &[u8], conversation: &str, tag: &str) -> bool {
-    crate::auth::ct_eq(self::tag(secret, conversation).as_bytes(), tag.as_bytes())
+/// Whether `tag` is `conversation`'s for `side` (constant time).
+pub fn tag_matches(secret: &[u8], conversation: &str, side: Side, tag: &str) -> bool {
+    crate::auth::ct_eq(
+        self::tag(secret, conversation, side).as_bytes(),
+        tag.as_bytes(),
+    )
+}
+
+/// The address in a `From:` header value (`"Ana" <ana@example.com>` or a bare address),
+/// lowercase.
+pub fn header_address(value: &str) -> Option<String> {
+    let inner = match (value.rfind('<'), value.rfind('>')) {
+        (Some(a), Some(b)) if a < b => &value[a + 1..b],
+        _ => value,
+    };
+    beckon_shared::proto::v1::email_address(inner)
 }
 
 /// Where agents' replies go: `reply+<conversation>.<tag>@<domain>`.
@@ -57,9 +83,10 @@ pub fn parse_reference(s: &str) -> Option<(String, String)> {
     ok.then(|| (conversation.to_owned(), tag.to_ascii_lowercase()))
 }
 
-/// One email to the support addresses.
+/// One email: to the support addresses, or to a contact.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Mail {
+    pub to: Vec<String>,
     pub subject: String,
     pub text: String,
     pub reply_to: String,
@@ -91,7 +118,7 @@ pub fn send(settings: &EmailSettings, api_key: &str, site_name: &str, mail: &Mai
         .collect();
     let mut body = json!({
         "from": sender(settings, site_name),
-        "to": settings.to,
+        "to": mail.to,
         "subject": mail.subject,
         "text": mail.text,
         "reply_to": mail.reply_to,
@@ -189,6 +216,55 @@ pub fn text(relay: &Relay, linked: &[RelayFile], first: bool) -> String {
     out
 }
 
+/// The subject of the emails a contact gets in a conversation.
+pub fn contact_subject(site_name: &str, first: bool) -> String {
+    let base = format!("Your conversation with {site_name}");
+    match first {
+        true => base,
+        false => format!("Re: {base}"),
+    }
+}
+
+/// The subject of a broadcast's email: the site and the message's first line (clipped).
+pub fn broadcast_subject(site_name: &str, body: &str) -> String {
+    let first = body.lines().find(|l| !l.trim().is_empty()).unwrap_or("");
+    // One line, whatever the text holds (a stray CR, a tab): a subject is a header.
+    let first: String = first
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect();
+    let clipped = crate::channels::api::clip(first.trim(), 70);
+    match clipped.is_empty() {
+        true => format!("News from {site_name}"),
+        false => format!("{site_name}: {clipped}"),
+    }
+}
+
+/// The footer of a broadcast's email: why they get it and the link that stops it.
+pub fn unsubscribe_footer(site_name: &str, link: &str) -> String {
+    format!("\n\nYou get this because you agreed to emails from {site_name}. Unsubscribe: {link}")
+}
+
+/// The text a contact gets: the message, its files linked (those not attached), who wrote
+/// it, and how to answer.
+pub fn contact_text(relay: &Relay, linked: &[RelayFile]) -> String {
+    let mut out = relay.body.to_owned();
+    for f in linked {
+        if !out.is_empty() {
+            out.push('\n');
+        }
+        out.push_str(&f.line());
+    }
+    let signed = match relay.author {
+        Some(name) => format!("{name}, {}", relay.site_name),
+        None => relay.site_name.to_owned(),
+    };
+    out.push_str(&format!(
+        "\n\n— {signed}\n\nReply to this email to answer; your reply reaches the same conversation."
+    ));
+    out
+}
+
 /// Which files go attached (by link) and which as lines: attached while their total fits
 /// [`MAX_ATTACHED_BYTES`] and they have a link.
 pub fn split_files<'a>(files: &[RelayFile<'a>]) -> (Vec<RelayFile<'a>>, Vec<RelayFile<'a>>) {
@@ -211,7 +287,7 @@ mod tests {
     #[test]
     fn reply_addresses_and_message_ids_round_trip_and_cannot_be_forged() {
         let conv = "c_d024f79954cd122150ab4fa64d2bf84a";
-        let t = tag(SECRET, conv);
+        let t = tag(SECRET, conv, Side::Agents);
         let address = reply_address(conv, &t, "inbound.shop.example");
         assert!(address.split('@').next().unwrap().len() <= 64, "{address}");
         assert_eq!(
@@ -220,11 +296,56 @@ mod tests {
         );
         let id = message_id(conv, &t, Some("m_1"), "inbound.shop.example");
         assert_eq!(parse_reference(&id), Some((conv.to_owned(), t.clone())));
-        assert!(tag_matches(SECRET, conv, &t));
-        assert!(!tag_matches(b"other", conv, &t));
-        assert!(!tag_matches(SECRET, "c_other", &t));
+        assert!(tag_matches(SECRET, conv, Side::Agents, &t));
+        assert!(!tag_matches(b"other", conv, Side::Agents, &t));
+        assert!(!tag_matches(SECRET, "c_other", Side::Agents, &t));
+        // A contact's tag is bound to their address (any case), and is not the agents'.
+        let theirs = tag(SECRET, conv, Side::Contact("Ana@Example.com"));
+        assert!(tag_matches(
+            SECRET,
+            conv,
+            Side::Contact("ana@example.com"),
+            &theirs
+        ));
+        assert!(!tag_matches(
+            SECRET,
+            conv,
+            Side::Contact("eve@example.com"),
+            &theirs
+        ));
+        assert!(!tag_matches(SECRET, conv, Side::Agents, &theirs));
+        assert!(!tag_matches(
+            SECRET,
+            conv,
+            Side::Contact("ana@example.com"),
+            &t
+        ));
         assert_eq!(parse_reference("support@shop.example"), None);
         assert_eq!(parse_reference("<CAGmail0001@mail.gmail.com>"), None);
+    }
+
+    #[test]
+    fn a_broadcast_subject_is_one_clipped_line() {
+        assert_eq!(
+            broadcast_subject("Shop", "\n  Winter beans\r are in\nmore"),
+            "Shop: Winter beans  are in"
+        );
+        assert_eq!(broadcast_subject("Shop", " "), "News from Shop");
+        assert!(broadcast_subject("Shop", &"x".repeat(200)).chars().count() <= 80);
+    }
+
+    #[test]
+    fn from_headers_give_their_address() {
+        assert_eq!(
+            header_address("\"Ana (Shop)\" <Ana@Example.com>").as_deref(),
+            Some("ana@example.com")
+        );
+        assert_eq!(
+            header_address(" ana@example.com ").as_deref(),
+            Some("ana@example.com")
+        );
+        assert_eq!(header_address("Ana <not an address>"), None);
+        assert_eq!(header_address(""), None);
     }
 
     fn answer(status: u16, body: &str) -> ApiResponse {
@@ -265,48 +386,6 @@ mod tests {
         assert!(matches!(
             parse_sent(&answer(502, "<html>")),
             Err(Failure::Retry { .. })
-        ));
-        assert!(matches!(
-            parse_sent(&answer(
-                409,
-                r#"{"statusCode":409,"name":"concurrent_idempotent_requests","message":"x"}"#
-            )),
-            Err(Failure::Retry { .. })
-        ));
-        assert!(matches!(
-            parse_sent(&answer(
-                409,
-                r#"{"statusCode":409,"name":"invalid_idempotent_request","message":"x"}"#
-            )),
-            Err(Failure::Rejected { .. })
-        ));
-        assert!(matches!(
-            parse_sent(&answer(
-                409,
-                r#"{"statusCode":409,"name":"concurrent_idempotent_requests","message":"x"}"#
-            )),
-            Err(Failure::Retry { .. })
-        ));
-        assert!(matches!(
-            parse_sent(&answer(
-                409,
-                r#"{"statusCode":409,"name":"invalid_idempotent_request","message":"x"}"#
-            )),
-            Err(Failure::Rejected { .. })
-        ));
-        assert!(matches!(
-            parse_sent(&answer(
-                409,
-                r#"{"statusCode":409,"name":"concurrent_idempotent_requests","message":"x"}"#
-            )),
-            Err(Failure::Retry { .. })
-        ));
-        assert!(matches!(
-            parse_sent(&answer(
-                409,
-                r#"{"statusCode":409,"name":"invalid_idempotent_request","message":"x"}"#
-            )),
-            Err(Failure::Rejected { .. })
         ));
         assert!(matches!(
             parse_sent(&answer(

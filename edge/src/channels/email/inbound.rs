@@ -1,10 +1,11 @@
-//! The Worker's `email` handler: agents' replies to relayed conversations. A reply is found
-//! by its envelope address (`reply+<conversation>.<tag>@`) or a Message-ID of ours in
-//! `In-Reply-To` / `References`, checked against the tag; it must come from the domain of
-//! one of the site's support addresses and not fail the receiving server's DKIM/SPF checks.
-//! Auto-replies, bounces and list mail are accepted and dropped (a rejection would bounce
-//! back and loop); mail for nobody is rejected. The new text and the files reach the
-//! conversation once per Message-ID.
+//! The Worker's `email` handler: replies to relayed conversations. A reply is found by its
+//! envelope address (`reply+<conversation>.<tag>@`) or a Message-ID of ours in `In-Reply-To`
+//! / `References`, checked against the tag, which also says who answers: the site's agents
+//! (mail from the domain of one of its support addresses) or a contact (mail from the very
+//! address the conversation was sent to). Either way it must not fail the receiving server's
+//! DKIM/SPF checks. Auto-replies, bounces and list mail are accepted and dropped (a rejection
+//! would bounce back and loop); mail for nobody is rejected. The new text and the files reach
+//! the conversation once per Message-ID: an agent's as an agent's reply, a contact's as theirs.
 
 use super::api;
 use super::reply::{self, Reply};
@@ -82,11 +83,19 @@ async fn take(message: &ForwardableEmailMessage, edge: &crate::http::Edge) -> Re
             references.extend(v.split_whitespace().map(str::to_owned));
         }
     }
-    let conversation = references
+    // A contact's tag is bound to their address: it is checked for the sender's.
+    let sender = headers.get("from")?.and_then(|v| api::header_address(&v));
+    let (conversation, contact) = references
         .iter()
         .filter_map(|r| api::parse_reference(r))
-        .find(|(c, tag)| api::tag_matches(&secret, c, tag))
-        .map(|(c, _)| c)
+        .find_map(|(c, tag)| {
+            if api::tag_matches(&secret, &c, api::Side::Agents, &tag) {
+                return Some((c, None));
+            }
+            let from = sender.as_deref()?;
+            api::tag_matches(&secret, &c, api::Side::Contact(from), &tag)
+                .then(|| (c, Some(from.to_owned())))
+        })
         .ok_or_else(|| refuse("this address does not belong to a conversation"))?;
     let raw = message.raw_bytes().await?;
     let parsed = Reply::parse(&raw).ok_or_else(|| refuse("not an email message"))?;
@@ -96,11 +105,12 @@ async fn take(message: &ForwardableEmailMessage, edge: &crate::http::Edge) -> Re
     }
     let id = ConversationId::parse(&conversation).map_err(|_| refuse("unknown conversation"))?;
     // The conversation itself says whose it is (the inbox index may lag behind).
-    let site = crate::conversation::client::ConversationClient::new(&edge.env, &id)?
+    let client = crate::conversation::client::ConversationClient::new(&edge.env, &id)?;
+    let summary = client
         .summary(&crate::conversation::Principal::system("email", None))
         .await
-        .map_err(|_| refuse("unknown conversation"))?
-        .site;
+        .map_err(|_| refuse("unknown conversation"))?;
+    let site = summary.site;
     let channels = crate::channels::set::get(&edge.env, &site).await?;
     let Some(Config::Email(email)) = channels.get(ChannelKind::Email).map(|a| &a.config) else {
         return Err(refuse("email is not set up for this site"));
@@ -110,28 +120,44 @@ async fn take(message: &ForwardableEmailMessage, edge: &crate::http::Edge) -> Re
         worker::console_log!("email dropped: our own relay came back");
         return Ok(());
     }
-    // Our own relays coming back (a loop through a forwarding rule): dropped.
-    if parsed.from == email.settings.from {
-        worker::console_log!("email dropped: our own relay came back");
-        return Ok(());
-    }
-    let sender_domain = parsed.from.rsplit_once('@').map(|(_, d)| d).unwrap_or("");
-    let ours = email
-        .settings
-        .to
-        .iter()
-        .any(|a| a.rsplit_once('@').is_some_and(|(_, d)| d == sender_domain));
-    if !ours {
-        return Err(refuse(
-            "replies are taken from the site's support addresses only",
-        ));
+    match &contact {
+        // The parser's From is the header the tag was checked against; the address must still
+        // be the conversation's, and the receiving server must have verified it: a contact's
+        // reply speaks as the visitor.
+        Some(address) if parsed.from != *address => {
+            return Err(refuse("the sender is not the conversation's contact"));
+        }
+        Some(address) => {
+            if !client.reaches_by_email(address).await? {
+                return Err(refuse("this address no longer belongs to the conversation"));
+            }
+            let domain = address.rsplit_once('@').map_or("", |(_, d)| d);
+            if !reply::authenticated(&parsed.headers, domain) {
+                return Err(refuse(
+                    "the sender's domain was not authenticated (DMARC, or DKIM of that domain)",
+                ));
+            }
+        }
+        None => {
+            let sender_domain = parsed.from.rsplit_once('@').map(|(_, d)| d).unwrap_or("");
+            let ours = email
+                .settings
+                .to
+                .iter()
+                .any(|a| a.rsplit_once('@').is_some_and(|(_, d)| d == sender_domain));
+            if !ours {
+                return Err(refuse(
+                    "replies are taken from the site's support addresses only",
+                ));
+            }
+        }
     }
     if reply::spoofed(&parsed.headers) {
         return Err(refuse(
             "the sender's domain failed authentication (DKIM/SPF)",
         ));
     }
-    let files = parsed
+    let files: Vec<InboundFile> = parsed
         .files
         .iter()
         .take(beckon_shared::media::MAX_ATTACHMENTS_PER_MESSAGE)
@@ -150,6 +176,22 @@ async fn take(message: &ForwardableEmailMessage, edge: &crate::http::Edge) -> Re
             hex::encode(sha2::Sha256::digest(&raw))
         }
     };
+    let hook = Hook {
+        edge,
+        site: &site,
+        kind: ChannelKind::Email,
+    };
+    if contact.is_some() {
+        let key = (ChannelKind::Email.as_str(), event_key.as_str());
+        return hook
+            .contact_message(
+                (summary.visitor_id, id),
+                key,
+                &parsed.text,
+                (&files, &parts),
+            )
+            .await;
+    }
     // A display name as a message author: one line, at most 80 characters.
     let author: String = parsed
         .from_name
@@ -159,11 +201,6 @@ async fn take(message: &ForwardableEmailMessage, edge: &crate::http::Edge) -> Re
         .take(beckon_shared::limits::MAX_AUTHOR_CHARS)
         .collect();
     let author = Some(author.trim().to_owned()).filter(|a| !a.is_empty());
-    let hook = Hook {
-        edge,
-        site: &site,
-        kind: ChannelKind::Email,
-    };
     let inbound = Inbound {
         thread_key: conversation,
         event_key,

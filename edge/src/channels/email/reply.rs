@@ -304,9 +304,61 @@ pub fn spoofed(headers: &[(String, String)]) -> bool {
         && (v.contains("dkim=fail") || v.contains("spf=fail") || v.contains("dmarc=fail"))
 }
 
+/// Whether the receiving server's verdict (as for [`spoofed`]) positively authenticates mail
+/// from `domain`: DMARC passed, or DKIM passed with a signature of that domain. A contact's
+/// reply needs it (it speaks as the visitor); no verdict at all is not enough.
+pub fn authenticated(headers: &[(String, String)], domain: &str) -> bool {
+    let Some((_, verdict)) = headers.iter().find(|(n, _)| {
+        n.eq_ignore_ascii_case("arc-authentication-results")
+            || n.eq_ignore_ascii_case("authentication-results")
+    }) else {
+        return false;
+    };
+    let v = verdict.to_ascii_lowercase();
+    let signed_by = format!("header.d={}", domain.to_ascii_lowercase());
+    // Each `;`-separated clause is one method's result: the passing DKIM signature must be the
+    // domain's own.
+    v.split(';').any(|clause| {
+        let words: Vec<&str> = clause.split_whitespace().collect();
+        words.contains(&"dmarc=pass")
+            || (words.contains(&"dkim=pass") && words.contains(&signed_by.as_str()))
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_contacts_reply_needs_a_positive_verdict_for_its_domain() {
+        let h = |v: &str| vec![("Authentication-Results".to_owned(), v.to_owned())];
+        assert!(authenticated(
+            &h("mx; dkim=pass header.d=example.net; spf=pass; dmarc=pass"),
+            "example.net"
+        ));
+        assert!(authenticated(
+            &h("mx; dkim=pass header.d=example.net; spf=none"),
+            "example.net"
+        ));
+        assert!(!authenticated(
+            &h("mx; dkim=pass header.d=evil.example; spf=none"),
+            "example.net"
+        ));
+        assert!(!authenticated(
+            &h("mx; dkim=pass header.d=example.network"),
+            "example.net"
+        ));
+        assert!(!authenticated(
+            &h("mx; dkim=fail; spf=fail; dmarc=fail"),
+            "example.net"
+        ));
+        // A passing signature of another domain beside a failing one of this domain.
+        assert!(!authenticated(
+            &h("mx; dkim=fail header.d=example.net; dkim=pass header.d=evil.example"),
+            "example.net"
+        ));
+        assert!(!authenticated(&[], "example.net"));
+    }
 
     #[test]
     fn quoted_history_and_signatures_are_cut() {

@@ -151,6 +151,15 @@ pub fn message_created(site: &str, relay: &Relay<'_>, seq: u64, at_ms: i64) -> S
     )
 }
 
+/// A site event (`contact.*`, `broadcast.*`): its data with the site named.
+pub fn site_event(site: &str, event: &crate::channels::SiteEvent) -> String {
+    let mut data = event.data.clone();
+    if let Some(map) = data.as_object_mut() {
+        map.insert("site".into(), json!(site));
+    }
+    envelope(&event.kind, event.at, data)
+}
+
 /// `test`: the channel's test notice.
 pub fn test_event(site: &str, text: &str, at_ms: i64) -> String {
     envelope("test", at_ms, json!({ "site": site, "text": text }))

@@ -1,7 +1,8 @@
 //! Outbound webhooks: every conversation event posted to the business's own endpoint, signed
 //! per Standard Webhooks 1.0 (`webhook-id`, `webhook-timestamp`, `webhook-signature`) — a
 //! `conversation.started` before a conversation's first message there, then one
-//! `message.created` per message, its files as signed links. Delivered from the
+//! `message.created` per message, its files as signed links; and the site's own events
+//! (`contact.*`, `broadcast.*`, from the site's outbox: [`crate::site_outbox::event`]). Delivered from the
 //! conversation's durable outbox (retries with backoff, the endpoint's `Retry-After`
 //! honoured, ids stable so consumers dedupe), each attempt written to the delivery log
 //! ([`crate::storage::webhooks`]) that the inbox shows and replays. During a secret's
@@ -161,6 +162,18 @@ impl Driver for Webhook {
             return Ok(());
         }
         let site = d.envelope.site.as_str();
+        if let Some(e) = d.event() {
+            let payload = api::site_event(site, e);
+            let event = Event {
+                id: &e.id,
+                kind: &e.kind,
+                endpoint: &api::endpoint_id(&self.settings.url),
+                conversation: None,
+                payload: &payload,
+            };
+            self.deliver_event(d, &event).await?;
+            return d.record(Recipient::Destination, &e.id);
+        }
         let Some(m) = d.message() else {
             // A test: its id is new on every attempt (nothing to dedupe).
             let now = d.now();

@@ -18,13 +18,17 @@ pub enum BroadcastChannel {
     Telegram,
     /// The approved template from the business number (people who opted in).
     Whatsapp,
+    /// An email from the site's email channel (people who opted in), with one-click
+    /// unsubscribe.
+    Email,
 }
 
 impl BroadcastChannel {
-    pub const ALL: [BroadcastChannel; 3] = [
+    pub const ALL: [BroadcastChannel; 4] = [
         BroadcastChannel::Web,
         BroadcastChannel::Telegram,
         BroadcastChannel::Whatsapp,
+        BroadcastChannel::Email,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -32,6 +36,7 @@ impl BroadcastChannel {
             BroadcastChannel::Web => "web",
             BroadcastChannel::Telegram => "telegram",
             BroadcastChannel::Whatsapp => "whatsapp",
+            BroadcastChannel::Email => "email",
         }
     }
 
@@ -51,6 +56,7 @@ impl BroadcastChannel {
             BroadcastChannel::Web => None,
             BroadcastChannel::Telegram => Some(ChannelKind::Telegram),
             BroadcastChannel::Whatsapp => Some(ChannelKind::Whatsapp),
+            BroadcastChannel::Email => Some(ChannelKind::Email),
         }
     }
 }
@@ -103,6 +109,8 @@ pub struct Reach {
     pub web: u32,
     pub telegram: u32,
     pub whatsapp: u32,
+    #[serde(default)]
+    pub email: u32,
     /// Reachable on none of them (or not consented).
     pub unreachable: u32,
     pub opted_out: u32,
@@ -198,6 +206,8 @@ pub struct AudienceCount {
     pub web: u32,
     pub telegram: u32,
     pub whatsapp: u32,
+    #[serde(default)]
+    pub email: u32,
     /// Matching contacts reachable on none of the broadcast's channels (or not consented).
     pub unreachable: u32,
     /// Matching contacts who opted out.
@@ -206,7 +216,7 @@ pub struct AudienceCount {
 
 impl AudienceCount {
     pub fn total(&self) -> u32 {
-        self.web + self.telegram + self.whatsapp
+        self.web + self.telegram + self.whatsapp + self.email
     }
 }
 

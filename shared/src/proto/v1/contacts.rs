@@ -196,14 +196,18 @@ pub enum ContactChannel {
     Messenger,
     /// The Instagram account's conversation with someone who wrote to it (their IGSID).
     Instagram,
+    /// Their email address, through the site's email channel (replies come back to the
+    /// conversation).
+    Email,
 }
 
 impl ContactChannel {
-    pub const ALL: [ContactChannel; 4] = [
+    pub const ALL: [ContactChannel; 5] = [
         ContactChannel::Whatsapp,
         ContactChannel::Telegram,
         ContactChannel::Messenger,
         ContactChannel::Instagram,
+        ContactChannel::Email,
     ];
 
     pub fn parse(s: &str) -> Option<ContactChannel> {
@@ -216,6 +220,7 @@ impl ContactChannel {
             ContactChannel::Telegram => "telegram",
             ContactChannel::Messenger => "messenger",
             ContactChannel::Instagram => "instagram",
+            ContactChannel::Email => "email",
         }
     }
 
@@ -226,6 +231,7 @@ impl ContactChannel {
             ContactChannel::Telegram => "Telegram",
             ContactChannel::Messenger => "Messenger",
             ContactChannel::Instagram => "Instagram",
+            ContactChannel::Email => "Email",
         }
     }
 
@@ -235,6 +241,7 @@ impl ContactChannel {
             ContactChannel::Whatsapp => ChannelKind::Whatsapp,
             ContactChannel::Telegram => ChannelKind::Telegram,
             ContactChannel::Messenger | ContactChannel::Instagram => ChannelKind::Messenger,
+            ContactChannel::Email => ChannelKind::Email,
         }
     }
 }

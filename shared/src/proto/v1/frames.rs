@@ -29,6 +29,9 @@ pub enum ClientFrame: tag "type", #[serde(deny_unknown_fields)] {
     "read" => Read { seq: Seq },
     /// Keep-alive; answered with `pong`.
     "ping" => Ping,
+    /// A visitor leaves an email address for answers that come while they are away (`""`
+    /// forgets it): the business's messages also go there while no tab of theirs is open.
+    "away_email" => AwayEmail { email: String },
 }
 }
 
@@ -43,6 +46,9 @@ pub enum ServerFrame: tag "type", other Unknown {
         /// The conversation's newest `seq` at the time of the hello.
         last_seq: Seq,
         read: ReadCursors,
+        /// The address the visitor left for answers while away, if any.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        away_email: Option<String>,
     },
     /// A message, replayed or new.
     "message" => Message {
@@ -155,6 +161,12 @@ mod tests {
             json!({"type":"read","seq":9}),
         );
         round_trip(&ClientFrame::Ping, json!({"type":"ping"}));
+        round_trip(
+            &ClientFrame::AwayEmail {
+                email: "ana@example.com".into(),
+            },
+            json!({"type":"away_email","email":"ana@example.com"}),
+        );
     }
 
     #[test]
@@ -194,9 +206,22 @@ mod tests {
                     visitor: Seq(7),
                     agent: Seq(5),
                 },
+                away_email: None,
             },
             json!({"type":"welcome","conversation_id": ConversationId::from_random([2; 16]).as_str(),
                    "origin": {"kind":"rule","rule_id":"r1"}, "last_seq": 7, "read": {"visitor":7,"agent":5}}),
+        );
+        round_trip(
+            &ServerFrame::Welcome {
+                conversation_id: ConversationId::from_random([2; 16]),
+                origin: ConversationOrigin::Visitor,
+                last_seq: Seq(0),
+                read: ReadCursors::default(),
+                away_email: Some("ana@example.com".into()),
+            },
+            json!({"type":"welcome","conversation_id": ConversationId::from_random([2; 16]).as_str(),
+                   "origin": {"kind":"visitor"}, "last_seq": 0, "read": {"visitor":0,"agent":0},
+                   "away_email": "ana@example.com"}),
         );
         round_trip(
             &ServerFrame::Ack {

@@ -76,10 +76,14 @@ pub const ADMIN_BROADCAST_RECIPIENTS: &str =
     "/api/v1/admin/sites/{site}/broadcasts/{broadcast_id}/recipients";
 /// Inbound webhooks of a channel for a site.
 pub const HOOK: &str = "/hooks/{channel}/{site}";
+/// An email broadcast's unsubscribe link (`GET` asks, `POST` — also RFC 8058 one-click —
+/// unsubscribes).
+pub const UNSUBSCRIBE: &str = "/unsubscribe/{token}";
 
 /// Every path above.
 pub const ALL: &[&str] = &[
     HEALTH,
+    UNSUBSCRIBE,
     OPENAPI,
     FRAME,
     SITE_CONFIG,

@@ -55,6 +55,10 @@ pub struct WidgetBoot {
     /// Whether an agent had the inbox open when the page was served.
     #[serde(default)]
     pub agents_online: bool,
+    /// Whether the site answers by email (its email channel is on): while no agent is
+    /// online, the widget offers to leave an address for the answer.
+    #[serde(default)]
+    pub away_email: bool,
     /// Set when the site asks visitors to pass Cloudflare Turnstile before a conversation
     /// starts.
     #[serde(default, skip_serializing_if = "Option::is_none")]
