@@ -265,6 +265,14 @@ pub fn contact_text(relay: &Relay, linked: &[RelayFile]) -> String {
     out
 }
 
+/// Files to attach as (name, signed link): the API fetches each.
+pub fn by_link(files: &[RelayFile]) -> Vec<(String, String)> {
+    files
+        .iter()
+        .filter_map(|f| Some((f.attachment.name.clone(), f.link.clone()?)))
+        .collect()
+}
+
 /// Which files go attached (by link) and which as lines: attached while their total fits
 /// [`MAX_ATTACHED_BYTES`] and they have a link.
 pub fn split_files<'a>(files: &[RelayFile<'a>]) -> (Vec<RelayFile<'a>>, Vec<RelayFile<'a>>) {

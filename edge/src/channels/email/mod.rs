@@ -152,10 +152,7 @@ impl Email {
             text,
             reply_to: api::reply_address(conversation, &tag, domain),
             headers,
-            attachments: attached
-                .iter()
-                .filter_map(|f| Some((f.attachment.name.clone(), f.link.clone()?)))
-                .collect(),
+            attachments: api::by_link(&attached),
             idempotency_key: format!("{conversation}.{}.{tag}", m.id.as_str()),
         };
         let id = api::parse_sent(&d.send(&self.send(d, &mail)).await?)?;
@@ -228,10 +225,7 @@ impl Driver for Email {
             text: api::text(&relay, &linked, first),
             reply_to: api::reply_address(&conversation, &tag, domain),
             headers,
-            attachments: attached
-                .iter()
-                .filter_map(|f| Some((f.attachment.name.clone(), f.link.clone()?)))
-                .collect(),
+            attachments: api::by_link(&attached),
             idempotency_key: format!("{conversation}.{}", m.id.as_str()),
         };
         let id = api::parse_sent(&d.send(&self.send(d, &mail)).await?)?;
