@@ -51,17 +51,18 @@ impl Conversation {
     /// channel for a conversation held there, or the address the visitor left while no tab of
     /// theirs is open.
     pub(super) fn contact_route(&self, meta: &Meta) -> Result<Option<ContactRoute>> {
+        if meta.contact.is_none() && self.sockets.visitor_present(&self.state) {
+            return Ok(None);
+        }
+        self.reach(meta)
+    }
+
+    /// Where the contact is reached outside the widget, present or not: their own channel, or
+    /// the address the visitor left, as a route of the email channel.
+    pub(super) fn reach(&self, meta: &Meta) -> Result<Option<ContactRoute>> {
         if meta.contact.is_some() {
             return Ok(meta.contact.clone());
         }
-        if self.sockets.visitor_present(&self.state) {
-            return Ok(None);
-        }
-        self.away_route()
-    }
-
-    /// The address the visitor left, as a route of the email channel.
-    pub(super) fn away_route(&self) -> Result<Option<ContactRoute>> {
         Ok(self.store.away_email()?.map(|address| ContactRoute {
             channel: ContactChannel::Email,
             address,

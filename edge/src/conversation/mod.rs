@@ -188,11 +188,7 @@ impl Owner for Conversation {
             Target::Agents(_) => None,
             // The contact's own channel, or the address the visitor left (queued while they
             // were away: it goes even if they came back since).
-            Target::Contact(k) => match meta.contact.clone() {
-                Some(c) => Some(c),
-                None => self.away_route()?,
-            }
-            .filter(|c| c.channel.channel() == k),
+            Target::Contact(k) => self.reach(&meta)?.filter(|c| c.channel.channel() == k),
         };
         Ok(Some(Envelope {
             site: meta.site.clone(),
@@ -338,12 +334,7 @@ impl Conversation {
                     address: String,
                 }
                 let ask: Ask = req.json().await.map_err(Error::internal)?;
-                let meta = self.meta()?;
-                let route = match meta.contact.clone() {
-                    Some(c) => Some(c),
-                    None => self.away_route()?,
-                };
-                let reaches = route.is_some_and(|r| {
+                let reaches = self.reach(&*self.meta()?)?.is_some_and(|r| {
                     r.channel == beckon_shared::proto::v1::ContactChannel::Email
                         && r.address.eq_ignore_ascii_case(&ask.address)
                 });
