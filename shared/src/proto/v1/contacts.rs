@@ -157,7 +157,11 @@ pub struct Contact {
     pub telegram: Option<String>,
     /// `messenger` and/or `instagram`: they wrote to the site's Page or Instagram account
     /// there, which lets the business answer them within Meta's windows.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(
+        default,
+        skip_serializing_if = "Vec::is_empty",
+        deserialize_with = "lenient::list"
+    )]
     pub meta: Vec<ContactChannel>,
     pub last_seen_at: i64,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -199,6 +203,28 @@ pub enum ContactChannel {
     /// Their email address, through the site's email channel (replies come back to the
     /// conversation).
     Email,
+}
+
+/// Reading channels a newer edge may name: an unknown one is left out rather than failing
+/// the whole answer (an inbox tab open across a deploy that adds a channel keeps working).
+pub mod lenient {
+    use super::ContactChannel;
+    use serde::{Deserialize, Deserializer};
+
+    /// An optional channel; unknown as none.
+    pub fn option<'de, D: Deserializer<'de>>(d: D) -> Result<Option<ContactChannel>, D::Error> {
+        let s = Option::<String>::deserialize(d)?;
+        Ok(s.as_deref().and_then(ContactChannel::parse))
+    }
+
+    /// A list of channels; unknown ones dropped.
+    pub fn list<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<ContactChannel>, D::Error> {
+        let all = Vec::<String>::deserialize(d)?;
+        Ok(all
+            .iter()
+            .filter_map(|s| ContactChannel::parse(s))
+            .collect())
+    }
 }
 
 impl ContactChannel {
@@ -254,4 +280,28 @@ pub struct ContactOutreach {
     pub body: String,
     #[serde(default)]
     pub author: Option<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn channels_a_newer_edge_names_are_left_out_not_fatal() {
+        #[derive(Deserialize)]
+        struct Both {
+            #[serde(default, deserialize_with = "lenient::option")]
+            one: Option<ContactChannel>,
+            #[serde(default, deserialize_with = "lenient::list")]
+            many: Vec<ContactChannel>,
+        }
+        let b: Both =
+            serde_json::from_str(r#"{"one": "carrier_pigeon", "many": ["instagram", "fax"]}"#)
+                .unwrap();
+        assert_eq!((b.one, b.many), (None, vec![ContactChannel::Instagram]));
+        let b: Both = serde_json::from_str(r#"{"one": "telegram"}"#).unwrap();
+        assert_eq!((b.one, b.many), (Some(ContactChannel::Telegram), vec![]));
+        let b: Both = serde_json::from_str(r#"{"one": null}"#).unwrap();
+        assert_eq!(b.one, None);
+    }
 }

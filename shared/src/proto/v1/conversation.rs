@@ -104,7 +104,11 @@ pub struct ConversationSummary {
     pub unread: u64,
     /// For a conversation held on a contact's own channel: which (the business's answers go
     /// there, not to a widget).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "super::contacts::lenient::option"
+    )]
     pub contact: Option<ContactChannel>,
 }
 
