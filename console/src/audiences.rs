@@ -21,15 +21,18 @@ struct Draft {
     language: String,
     /// `field=value`, one per line.
     attributes: String,
-    channels: [bool; 4],
+    channels: [bool; CHANNELS.len()],
     seen_days: String,
 }
 
-const CHANNELS: [(&str, &str); 4] = [
+/// The channels an audience counts and filters on: (wire name, label).
+pub(crate) const CHANNELS: [(&str, &str); 6] = [
     ("whatsapp", "WhatsApp"),
     ("telegram", "Telegram"),
     ("web", "Website chat"),
     ("email", "Email"),
+    ("messenger", "Messenger"),
+    ("instagram", "Instagram"),
 ];
 
 impl Draft {
@@ -63,20 +66,20 @@ impl Draft {
     }
 }
 
-/// "12 contacts · WhatsApp 5 · Telegram 3 · website 4 · email 2 · 2 not reachable · 1 opted out".
+/// "12 contacts · WhatsApp 5 · Telegram 3 · Website chat 4 · Email 2 · Messenger 0 · Instagram 0 · 2 not reachable · 1 opted out".
 fn reach_text(r: &Value) -> String {
     format!("{} contacts{}", n(&r["contacts"]), channel_counts(r))
 }
 
-/// " · WhatsApp 5 · Telegram 3 · website 4 · email 2 · 2 not reachable · 1 opted out": who a
+/// " · WhatsApp 5 · Telegram 3 · Website chat 4 · Email 2 · Messenger 0 · Instagram 0 · 2 not reachable · 1 opted out": who a
 /// count (a reach, a broadcast's preview) finds where.
 pub(crate) fn channel_counts(r: &Value) -> String {
-    format!(
-        " · WhatsApp {} · Telegram {} · website {} · email {} · {} not reachable · {} opted out",
-        n(&r["whatsapp"]),
-        n(&r["telegram"]),
-        n(&r["web"]),
-        n(&r["email"]),
+    let mut out = String::new();
+    for (key, label) in CHANNELS {
+        out.push_str(&format!(" · {label} {}", n(&r[key])));
+    }
+    out + &format!(
+        " · {} not reachable · {} opted out",
         n(&r["unreachable"]),
         n(&r["opted_out"])
     )

@@ -137,10 +137,8 @@ struct ComposerProps {
 struct Draft {
     name: String,
     text: String,
-    whatsapp: bool,
-    telegram: bool,
-    web: bool,
-    email: bool,
+    /// Which of [`CHANNELS`] it goes on.
+    on: [bool; CHANNELS.len()],
     tags: String,
     template: String,
     language: String,
@@ -160,16 +158,12 @@ struct Draft {
 
 impl Draft {
     fn input(&self) -> Value {
-        let channels: Vec<&str> = [
-            (self.whatsapp, "whatsapp"),
-            (self.telegram, "telegram"),
-            (self.web, "web"),
-            (self.email, "email"),
-        ]
-        .iter()
-        .filter(|c| c.0)
-        .map(|c| c.1)
-        .collect();
+        let channels: Vec<&str> = CHANNELS
+            .iter()
+            .zip(self.on)
+            .filter(|(_, on)| *on)
+            .map(|((c, _), _)| *c)
+            .collect();
         let list = |s: &str, sep: char| -> Vec<String> {
             s.split(sep)
                 .map(|t| t.trim().to_owned())
@@ -206,7 +200,7 @@ impl Draft {
         } else {
             input["audience_id"] = self.audience.clone().into();
         }
-        if self.whatsapp {
+        if self.on[WHATSAPP] {
             input["whatsapp_template"] = json!({"name": self.template.trim(), "language": self.language.trim(),
                                                 "parameters": list(&self.parameters, '\n')});
         }
@@ -214,15 +208,36 @@ impl Draft {
     }
 }
 
+/// The channels a broadcast may name, in the composer's order of preference: (wire name,
+/// who it reaches).
+const CHANNELS: [(&str, &str); 6] = [
+    (
+        "whatsapp",
+        "WhatsApp (approved template, to people who opted in)",
+    ),
+    ("telegram", "Telegram (people who started your bot)"),
+    ("web", "Website chat (visitors who chatted)"),
+    (
+        "email",
+        "Email (people who opted in; one-click unsubscribe)",
+    ),
+    (
+        "messenger",
+        "Messenger (people who wrote to your Page in the last 24 hours)",
+    ),
+    (
+        "instagram",
+        "Instagram (people who wrote to your account in the last 24 hours)",
+    ),
+];
+const WHATSAPP: usize = 0;
+
 #[function_component]
 fn Composer(props: &ComposerProps) -> Html {
     let draft = use_state(|| Draft {
         name: String::new(),
         text: "Hi {{first_name|there}}! ".into(),
-        whatsapp: false,
-        telegram: true,
-        web: true,
-        email: false,
+        on: [false, true, true, false, false, false],
         tags: String::new(),
         template: String::new(),
         language: "en_US".into(),
@@ -260,7 +275,7 @@ fn Composer(props: &ComposerProps) -> Html {
             // Nothing to check yet: no name, no message, no channel.
             let empty = d.name.trim().is_empty()
                 || (d.text.trim().is_empty() && d.file.is_none())
-                || !(d.whatsapp || d.telegram || d.web || d.email);
+                || !d.on.contains(&true);
             if empty {
                 preview.set(None);
                 error.set(None);
@@ -304,6 +319,15 @@ fn Composer(props: &ComposerProps) -> Html {
         Callback::from(move |_: Event| {
             let mut d = (*draft).clone();
             set(&mut d);
+            draft.set(d.clone());
+            check.emit(d);
+        })
+    };
+    let toggle_channel = |i: usize| {
+        let (draft, check) = (draft.clone(), check.clone());
+        Callback::from(move |_: Event| {
+            let mut d = (*draft).clone();
+            d.on[i] = !d.on[i];
             draft.set(d.clone());
             check.emit(d);
         })
@@ -421,12 +445,11 @@ fn Composer(props: &ComposerProps) -> Html {
             <p id="vars-hint" class="hint">{ "Variables: {{first_name}}, {{name}}, {{email}} or any imported column; give a fallback for people without one: {{first_name|there}}." }</p>
             <fieldset>
                 <legend>{ "Channels, in order of preference" }</legend>
-                <label class="check"><input type="checkbox" checked={d.whatsapp} onchange={toggle(|d| d.whatsapp = !d.whatsapp)} />{ "1. WhatsApp (approved template, to people who opted in)" }</label>
-                <label class="check"><input type="checkbox" checked={d.telegram} onchange={toggle(|d| d.telegram = !d.telegram)} />{ "2. Telegram (people who started your bot)" }</label>
-                <label class="check"><input type="checkbox" checked={d.web} onchange={toggle(|d| d.web = !d.web)} />{ "3. Website chat (visitors who chatted)" }</label>
-                <label class="check"><input type="checkbox" checked={d.email} onchange={toggle(|d| d.email = !d.email)} />{ "4. Email (people who opted in; one-click unsubscribe)" }</label>
+                { for CHANNELS.iter().enumerate().map(|(i, (_, label))| html! {
+                    <label class="check"><input type="checkbox" checked={d.on[i]} onchange={toggle_channel(i)} />{ format!("{}. {label}", i + 1) }</label>
+                }) }
             </fieldset>
-            if d.whatsapp {
+            if d.on[WHATSAPP] {
                 <fieldset>
                     <legend>{ "WhatsApp template" }</legend>
                     <label>{ "Approved template name" }<input type="text" value={d.template.clone()} placeholder="spring_sale" onchange={field(|d, v| d.template = v)} /></label>

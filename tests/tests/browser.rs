@@ -940,7 +940,7 @@ async fn inbox_broadcast_with_a_pdf_from_compose_to_results() {
         },
     )
     .await;
-    assert!(count.contains("Telegram 5 · website 3"), "{count}");
+    assert!(count.contains("Telegram 5 · Website chat 3"), "{count}");
     assert!(
         previews.contains("Telegram") && previews.contains("Website chat"),
         "{previews}"

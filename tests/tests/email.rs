@@ -835,6 +835,8 @@ async fn email_broadcasts_reach_who_opted_in_and_one_click_unsubscribes() {
 
     // Visiting the link asks; a bent token is refused; one click unsubscribes (twice: once).
     let http = reqwest::Client::new();
+    // A link checker's HEAD is answered like the page (and changes nothing either).
+    assert_eq!(http.head(&link).send().await.unwrap().status(), 200);
     let page = http.get(&link).send().await.unwrap();
     assert_eq!(page.status(), 200);
     assert_eq!(
@@ -854,6 +856,8 @@ async fn email_broadcasts_reach_who_opted_in_and_one_click_unsubscribes() {
         link.trim_end_matches(|c: char| c.is_ascii_alphanumeric())
     );
     assert_eq!(http.post(&bent).send().await.unwrap().status(), 403);
+    let long = format!("{link}{}", "A".repeat(700));
+    assert_eq!(http.post(&long).send().await.unwrap().status(), 403);
     for _ in 0..2 {
         let done = http
             .post(&link)

@@ -559,3 +559,201 @@ async fn forged_foreign_echoed_and_unsubscribed_webhooks_change_nothing() {
         test.body
     );
 }
+
+/// A broadcast file uploaded for `site`; its attachment id.
+async fn broadcast_file(api: &Api, site: &str, name: &str, bytes: Vec<u8>) -> String {
+    let r = api
+        .send(
+            api.admin(
+                Method::POST,
+                &format!("/api/v1/admin/sites/{site}/broadcast-files?name={name}"),
+            )
+            .body(bytes),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{:?}", r.body);
+    r.body["attachment"]["id"].as_str().unwrap().to_owned()
+}
+
+async fn post_broadcast(api: &Api, site: &str, body: Value) -> Value {
+    let r = api
+        .send(
+            api.admin(
+                Method::POST,
+                &format!("/api/v1/admin/sites/{site}/broadcasts"),
+            )
+            .json(&body),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{:?}", r.body);
+    r.body
+}
+
+#[tokio::test]
+async fn broadcasts_reach_people_who_wrote_within_24_hours_and_stop_on_stop() {
+    const ANA: &str = "6100000000000011";
+    const BO: &str = "9900000000000012";
+    const CY: &str = "6100000000000013";
+    let api = Api::new(&edge::shared().url);
+    let fake = FakeMessenger::start("EAAG-cast-token", PAGE, INSTAGRAM).await;
+    let site = messenger_site(&api, &fake).await;
+    let url = hook(&api, &site);
+    // Ana wrote to the Page just now, Bo on Instagram 3 hours ago, Cy to the Page 30 hours
+    // ago (a person may still answer him; nothing automated may).
+    for (app, who, hours) in [
+        (App::Messenger, (ANA, "Ana Lima"), 0),
+        (App::Instagram, (BO, "Bo Berg"), 3),
+        (App::Messenger, (CY, "Cy Dana"), 30),
+    ] {
+        let (_, wrote) = fake.message_event(app, who, Some("Hello!"), &[], hours);
+        assert_eq!(FakeMessenger::deliver(&url, APP_SECRET, &wrote).await, 200);
+    }
+    eventually(WAIT, "three contacts", || async {
+        (contacts(&api, &site).await.len() == 3).then_some(())
+    })
+    .await;
+    let reach = api.audience_count(&site, &json!({})).await;
+    assert_eq!(
+        (
+            &reach["contacts"],
+            &reach["messenger"],
+            &reach["instagram"],
+            &reach["unreachable"]
+        ),
+        (&json!(3), &json!(1), &json!(1), &json!(1)),
+        "{reach}"
+    );
+
+    // A photo, a link and a reply button: each gets the photo, then the text with the link
+    // and the quick reply, as an UPDATE; Cy gets nothing.
+    let photo = jpeg(30_000);
+    let file = broadcast_file(&api, &site, "sale.jpg", photo.clone()).await;
+    let input = |name: &str| {
+        json!({"name": name, "channels": ["messenger", "instagram"], "files": [file],
+               "text": "Hi {{first_name|there}}, the spring sale starts today.",
+               "buttons": [{"label": "Shop now", "action": "link", "url": "https://shop.example/sale"},
+                           {"label": "Stop", "action": "reply"}]})
+    };
+    let preview = api
+        .send(
+            api.admin(
+                Method::POST,
+                &format!("/api/v1/admin/sites/{site}/broadcast-previews"),
+            )
+            .json(&input("Spring")),
+        )
+        .await;
+    assert_eq!(preview.status, 200, "{:?}", preview.body);
+    assert_eq!(
+        preview.body["previews"][0]["form"],
+        json!("a Messenger message (to people who wrote in the last 24 hours) with JPEG image sale.jpg"),
+        "{:?}",
+        preview.body
+    );
+    let count = &preview.body["count"];
+    assert_eq!(
+        (
+            &count["messenger"],
+            &count["instagram"],
+            &count["unreachable"]
+        ),
+        (&json!(1), &json!(1), &json!(1)),
+        "{count}"
+    );
+    let created = post_broadcast(&api, &site, input("Spring")).await;
+    assert_eq!(created["total"]["recipients"], json!(2), "{created}");
+    for (who, first) in [(ANA, "Ana"), (BO, "Bo")] {
+        let sent = eventually(WAIT, "the photo and the text", || async {
+            Some(fake.sent_to(who)).filter(|s| s.len() == 2)
+        })
+        .await;
+        assert!(sent
+            .iter()
+            .all(|s| s.messaging_type == "UPDATE" && s.tag.is_none()));
+        let (kind, bytes) = sent[0].attachment.clone().expect("the photo first");
+        assert_eq!((kind.as_str(), sha256(&bytes)), ("image", sha256(&photo)));
+        assert_eq!(
+            sent[1].text.as_deref(),
+            Some(
+                format!(
+                    "Hi {first}, the spring sale starts today.\n\nShop now: https://shop.example/sale"
+                )
+                .as_str()
+            )
+        );
+        assert_eq!(sent[1].quick_replies, vec!["Stop".to_owned()]);
+    }
+    assert!(
+        fake.sent_to(CY).is_empty(),
+        "nothing to who wrote 30 hours ago"
+    );
+    let id = created["id"].as_str().unwrap().to_owned();
+    let done = eventually(WAIT, "the broadcast done", || async {
+        let b = api
+            .send(api.admin(
+                Method::GET,
+                &format!("/api/v1/admin/sites/{site}/broadcasts/{id}"),
+            ))
+            .await
+            .body;
+        (b["status"] == "done").then_some(b)
+    })
+    .await;
+    let mut channels: Vec<(String, u64)> = done["channels"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            (
+                c["channel"].as_str().unwrap().to_owned(),
+                c["funnel"]["recipients"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    channels.sort();
+    assert_eq!(
+        channels,
+        vec![("instagram".to_owned(), 1), ("messenger".to_owned(), 1)],
+        "{done}"
+    );
+
+    // Ana taps Stop (delivered twice, as Meta may): one confirmation, and the next broadcast
+    // reaches only Bo.
+    let (_, stop) = fake.message_event(App::Messenger, (ANA, "Ana Lima"), Some("Stop"), &[], 0);
+    for _ in 0..2 {
+        assert_eq!(FakeMessenger::deliver(&url, APP_SECRET, &stop).await, 200);
+    }
+    let confirmation = eventually(WAIT, "the confirmation", || async {
+        fake.sent_to(ANA).into_iter().nth(2)
+    })
+    .await;
+    assert_eq!(confirmation.messaging_type, "RESPONSE");
+    assert!(
+        confirmation
+            .text
+            .as_deref()
+            .is_some_and(|t| t.starts_with("You will not get more messages like this")),
+        "{confirmation:?}"
+    );
+    let reach = api.audience_count(&site, &json!({})).await;
+    assert_eq!(
+        (&reach["messenger"], &reach["opted_out"]),
+        (&json!(0), &json!(1)),
+        "{reach}"
+    );
+    let again = post_broadcast(&api, &site, input("Summer")).await;
+    assert_eq!(
+        (
+            &again["total"]["recipients"],
+            &again["channels"][0]["channel"]
+        ),
+        (&json!(1), &json!("instagram")),
+        "{again}"
+    );
+    eventually(WAIT, "Bo's second broadcast", || async {
+        (fake.sent_to(BO).len() == 4).then_some(())
+    })
+    .await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert_eq!(fake.sent_to(ANA).len(), 3, "nothing more to who said stop");
+}

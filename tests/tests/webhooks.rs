@@ -769,4 +769,58 @@ async fn contact_and_broadcast_events_reach_the_endpoint() {
         logged.iter().any(|d| d.event_type == "broadcast.finished"),
         "site events are in the delivery log: {logged:?}"
     );
+
+    // Paused before its time and resumed: it waits for its time again (it has not started);
+    // then cancelled. Three events, and no `broadcast.started`.
+    let at = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64
+        + 3_600_000;
+    let r = api
+        .send(
+            api.admin(
+                Method::POST,
+                &format!("/api/v1/admin/sites/{site}/broadcasts"),
+            )
+            .json(
+                &json!({"name": "Spring news", "text": "Soon.", "channels": ["web"],
+                              "schedule": {"at": at}}),
+            ),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{:?}", r.body);
+    let later = r.body["id"].as_str().unwrap().to_owned();
+    for (action, status) in [
+        ("pause", "paused"),
+        ("resume", "scheduled"),
+        ("cancel", "cancelled"),
+    ] {
+        let r = api
+            .send(api.admin(
+                Method::POST,
+                &format!("/api/v1/admin/sites/{site}/broadcasts/{later}/{action}"),
+            ))
+            .await;
+        assert_eq!((r.status, r.body["status"].as_str()), (200, Some(status)));
+    }
+    let heard = eventually(WAIT, "the scheduled broadcast's events", || async {
+        let mut found: Vec<String> = consumer
+            .accepted()
+            .into_iter()
+            .filter(|e| e.body["data"]["broadcast_id"] == json!(later))
+            .map(|e| e.body["type"].as_str().unwrap_or_default().to_owned())
+            .collect();
+        found.sort();
+        Some(found).filter(|f| f.len() >= 3)
+    })
+    .await;
+    assert_eq!(
+        heard,
+        [
+            "broadcast.cancelled",
+            "broadcast.paused",
+            "broadcast.resumed"
+        ]
+    );
 }

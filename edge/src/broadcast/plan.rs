@@ -7,7 +7,7 @@ use super::import::Fields;
 use super::vars::Text;
 use beckon_shared::proto::v1::{Audience, AudienceCount, BroadcastChannel, Reach};
 use beckon_shared::rules::tz::{civil_from_days, days_from_civil, Zone};
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 /// A contact record as the planner sees it: its fields and where it can be reached.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -17,12 +17,12 @@ pub struct Contact {
     /// Their latest conversation in the widget, if they ever chatted there.
     pub web_conversation: Option<String>,
     pub telegram_chat: Option<String>,
-    /// Consent per channel address, where one is recorded: `Some(true)` in, `Some(false)`
-    /// out.
-    pub web_consent: Option<bool>,
-    pub telegram_consent: Option<bool>,
-    pub whatsapp_consent: Option<bool>,
-    pub email_consent: Option<bool>,
+    /// Their Messenger and Instagram ids while Meta's 24-hour window is open, with the moment
+    /// it closes (ms).
+    pub messenger: Option<(String, i64)>,
+    pub instagram: Option<(String, i64)>,
+    /// Consent per channel address, where one is recorded: `true` in, `false` out.
+    pub consent: HashMap<BroadcastChannel, bool>,
 }
 
 impl Contact {
@@ -52,33 +52,48 @@ impl Contact {
     /// Whether they said stop on any of their addresses: then no broadcast reaches them, on
     /// any channel.
     pub fn opted_out(&self) -> bool {
-        [
-            self.web_consent,
-            self.telegram_consent,
-            self.whatsapp_consent,
-            self.email_consent,
-        ]
-        .contains(&Some(false))
+        self.consent.values().any(|c| !c)
+    }
+
+    /// Whether they opted in on `channel` (an import, START).
+    pub fn opted_in(&self, channel: BroadcastChannel) -> bool {
+        self.consent.get(&channel) == Some(&true)
     }
 
     /// Their address on `channel` if the business may send them a broadcast there: WhatsApp
     /// and email need a recorded opt-in; Telegram that they started the bot; the web that
-    /// they chatted in the widget.
+    /// they chatted in the widget; Messenger and Instagram that they wrote within 24 hours.
     pub fn reachable(&self, channel: BroadcastChannel) -> Option<&str> {
         match channel {
             BroadcastChannel::Whatsapp => self
                 .fields
                 .phone
                 .as_deref()
-                .filter(|_| self.whatsapp_consent == Some(true)),
+                .filter(|_| self.opted_in(channel)),
             BroadcastChannel::Telegram => self.telegram_chat.as_deref(),
             BroadcastChannel::Web => self.web_conversation.as_ref().map(|_| self.id.as_str()),
             BroadcastChannel::Email => self
                 .fields
                 .email
                 .as_deref()
-                .filter(|_| self.email_consent == Some(true)),
+                .filter(|_| self.opted_in(channel)),
+            BroadcastChannel::Messenger => self.messenger.as_ref().map(|(id, _)| id.as_str()),
+            BroadcastChannel::Instagram => self.instagram.as_ref().map(|(id, _)| id.as_str()),
         }
+    }
+
+    /// Their address on `channel` for a message sent at `at` (ms): Meta's window must still
+    /// be open then.
+    pub fn reachable_at(&self, channel: BroadcastChannel, at: i64) -> Option<&str> {
+        let window = match channel {
+            BroadcastChannel::Messenger => &self.messenger,
+            BroadcastChannel::Instagram => &self.instagram,
+            _ => return self.reachable(channel),
+        };
+        window
+            .as_ref()
+            .filter(|(_, closes)| at < *closes)
+            .map(|(id, _)| id.as_str())
     }
 }
 
@@ -130,10 +145,18 @@ pub fn recipients(
             count.opted_out += 1;
             continue;
         }
+        let zone = c.fields.time_zone.as_deref();
+        let mut due_at = match plan.local_minute {
+            Some(minute) => local_due(plan.send_at, minute, zone),
+            None => plan.send_at,
+        };
+        if let Some((from, to)) = plan.quiet {
+            due_at = after_quiet(due_at, (from, to), zone);
+        }
         let Some((channel, address)) = plan
             .channels
             .iter()
-            .find_map(|ch| c.reachable(*ch).map(|a| (*ch, a.to_owned())))
+            .find_map(|ch| c.reachable_at(*ch, due_at).map(|a| (*ch, a.to_owned())))
         else {
             count.unreachable += 1;
             continue;
@@ -164,20 +187,7 @@ pub fn recipients(
                 continue;
             }
         };
-        match channel {
-            BroadcastChannel::Web => count.web += 1,
-            BroadcastChannel::Telegram => count.telegram += 1,
-            BroadcastChannel::Whatsapp => count.whatsapp += 1,
-            BroadcastChannel::Email => count.email += 1,
-        }
-        let zone = c.fields.time_zone.as_deref();
-        let mut due_at = match plan.local_minute {
-            Some(minute) => local_due(plan.send_at, minute, zone),
-            None => plan.send_at,
-        };
-        if let Some((from, to)) = plan.quiet {
-            due_at = after_quiet(due_at, (from, to), zone);
-        }
+        *count.channels.on(channel) += 1;
         out.push(Recipient {
             contact_id: c.id.clone(),
             channel,
@@ -244,18 +254,14 @@ pub fn reach(contacts: &[Contact]) -> Reach {
             r.opted_out += 1;
             continue;
         }
-        let on = |ch| c.reachable(ch).is_some();
-        let (web, tg, wa, mail) = (
-            on(BroadcastChannel::Web),
-            on(BroadcastChannel::Telegram),
-            on(BroadcastChannel::Whatsapp),
-            on(BroadcastChannel::Email),
-        );
-        r.web += u32::from(web);
-        r.telegram += u32::from(tg);
-        r.whatsapp += u32::from(wa);
-        r.email += u32::from(mail);
-        r.unreachable += u32::from(!(web || tg || wa || mail));
+        let mut anywhere = false;
+        for ch in BroadcastChannel::ALL {
+            if c.reachable(ch).is_some() {
+                *r.channels.on(ch) += 1;
+                anywhere = true;
+            }
+        }
+        r.unreachable += u32::from(!anywhere);
     }
     r
 }
@@ -308,6 +314,7 @@ pub fn local_due(not_before: i64, minute: u32, zone: Option<&str>) -> i64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use beckon_shared::proto::v1::ChannelCounts;
 
     fn contact(id: &str) -> Contact {
         Contact {
@@ -318,6 +325,10 @@ mod tests {
             },
             ..Contact::default()
         }
+    }
+
+    fn said(channel: BroadcastChannel, consent: bool) -> HashMap<BroadcastChannel, bool> {
+        HashMap::from([(channel, consent)])
     }
 
     fn with_phone(mut c: Contact, phone: &str) -> Contact {
@@ -344,7 +355,7 @@ mod tests {
             quiet: None,
         };
         let everywhere = Contact {
-            whatsapp_consent: Some(true),
+            consent: said(BroadcastChannel::Whatsapp, true),
             telegram_chat: Some("77".into()),
             web_conversation: Some("c1".into()),
             ..with_phone(contact("Ana"), "4915100000001")
@@ -358,7 +369,7 @@ mod tests {
             ..everywhere.clone()
         };
         let stopped = Contact {
-            telegram_consent: Some(false),
+            consent: said(BroadcastChannel::Telegram, false),
             ..no_opt_in.clone()
         };
         let web_only = Contact {
@@ -399,10 +410,12 @@ mod tests {
         assert_eq!(
             count,
             AudienceCount {
-                web: 1,
-                telegram: 1,
-                whatsapp: 1,
-                email: 0,
+                channels: ChannelCounts {
+                    web: 1,
+                    telegram: 1,
+                    whatsapp: 1,
+                    ..ChannelCounts::default()
+                },
                 unreachable: 1,
                 opted_out: 1
             }
@@ -414,16 +427,71 @@ mod tests {
         let mut ana = contact("Ana");
         ana.fields.email = Some("ana@example.com".into());
         let mut asked = ana.clone();
-        asked.email_consent = Some(true);
+        asked.consent = said(BroadcastChannel::Email, true);
         let mut stopped = asked.clone();
-        stopped.telegram_consent = Some(false);
+        stopped.consent.insert(BroadcastChannel::Telegram, false);
         assert_eq!(ana.reachable(BroadcastChannel::Email), None);
         assert_eq!(
             asked.reachable(BroadcastChannel::Email),
             Some("ana@example.com")
         );
         let r = reach(&[ana, asked, stopped]);
-        assert_eq!((r.email, r.unreachable, r.opted_out), (1, 1, 1));
+        assert_eq!((r.channels.email, r.unreachable, r.opted_out), (1, 1, 1));
+    }
+
+    #[test]
+    fn messenger_and_instagram_only_while_the_window_is_open_when_it_is_sent() {
+        let h = 3_600_000;
+        let text = Text::parse("Sale!").unwrap();
+        let channels = [
+            BroadcastChannel::Messenger,
+            BroadcastChannel::Instagram,
+            BroadcastChannel::Web,
+        ];
+        let plan = |send_at| Plan {
+            channels: &channels,
+            text: &text,
+            parameters: &[],
+            send_at,
+            local_minute: None,
+            quiet: None,
+        };
+        // Wrote on Messenger (window closes at 20 h) and Instagram (closes at 30 h), and
+        // chatted in the widget.
+        let ana = Contact {
+            messenger: Some(("psid-1".into(), 20 * h)),
+            instagram: Some(("igsid-1".into(), 30 * h)),
+            web_conversation: Some("c".into()),
+            ..contact("Ana")
+        };
+        let only_messenger = Contact {
+            messenger: Some(("psid-2".into(), 20 * h)),
+            ..contact("Bo")
+        };
+        let at = |t: i64| -> Vec<(BroadcastChannel, String)> {
+            recipients(&plan(t), &[ana.clone(), only_messenger.clone()])
+                .unwrap()
+                .0
+                .into_iter()
+                .map(|r| (r.channel, r.address))
+                .collect()
+        };
+        assert_eq!(
+            at(10 * h),
+            vec![
+                (BroadcastChannel::Messenger, "psid-1".into()),
+                (BroadcastChannel::Messenger, "psid-2".into())
+            ]
+        );
+        // Scheduled after the Messenger window closes: Instagram's is still open for Ana; Bo
+        // is reached nowhere.
+        assert_eq!(
+            at(25 * h),
+            vec![(BroadcastChannel::Instagram, "igsid-1".into())]
+        );
+        assert_eq!(at(31 * h), vec![(BroadcastChannel::Web, "Ana".into())]);
+        let (_, count) = recipients(&plan(31 * h), &[ana, only_messenger]).unwrap();
+        assert_eq!((count.channels.web, count.unreachable), (1, 1));
     }
 
     #[test]
@@ -531,7 +599,7 @@ mod tests {
             ..contact("B")
         };
         let stopped = Contact {
-            telegram_consent: Some(false),
+            consent: said(BroadcastChannel::Telegram, false),
             ..vip.clone()
         };
         let mut pro = Audience::default();
@@ -547,10 +615,11 @@ mod tests {
             reach(&[vip, plain, stopped, contact("C")]),
             Reach {
                 contacts: 4,
-                web: 1,
-                telegram: 1,
-                whatsapp: 0,
-                email: 0,
+                channels: ChannelCounts {
+                    web: 1,
+                    telegram: 1,
+                    ..ChannelCounts::default()
+                },
                 unreachable: 1,
                 opted_out: 1
             }

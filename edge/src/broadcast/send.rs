@@ -62,14 +62,16 @@ pub struct Tick {
 /// Sends per second a broadcast keeps to on each channel: Telegram allows a bot about 30
 /// messages a second overall, WhatsApp's Cloud API 80 a second per number by default; the
 /// widget is ours (a conversation object each); the email API (Resend) takes 2 requests a
-/// second by default. `BROADCAST_RATES` (`telegram=30,whatsapp=80,web=50,email=2`) overrides
-/// them.
+/// second by default; Meta publishes no per-second figure for the Send API, so Messenger and
+/// Instagram keep to 20. `BROADCAST_RATES` (`telegram=30,whatsapp=80,web=50,email=2,…`)
+/// overrides them.
 fn rate(env: &Env, channel: BroadcastChannel) -> f64 {
     let default = match channel {
         BroadcastChannel::Telegram => 30.0,
         BroadcastChannel::Whatsapp => 80.0,
         BroadcastChannel::Web => 50.0,
         BroadcastChannel::Email => 2.0,
+        BroadcastChannel::Messenger | BroadcastChannel::Instagram => 20.0,
     };
     env.var("BROADCAST_RATES")
         .ok()
@@ -115,7 +117,7 @@ pub async fn consume(batch: MessageBatch<Tick>, env: &Env) -> worker::Result<()>
 
 /// Paces sends per channel: each send takes the channel's next slot.
 struct Pacer {
-    next: [f64; 4],
+    next: [f64; BroadcastChannel::ALL.len()],
 }
 
 impl Pacer {
@@ -185,7 +187,9 @@ async fn tick(env: &Env, id: &BroadcastId) -> Result<()> {
             });
         }
     }
-    let pacer = std::cell::RefCell::new(Pacer { next: [0.0; 4] });
+    let pacer = std::cell::RefCell::new(Pacer {
+        next: [0.0; BroadcastChannel::ALL.len()],
+    });
     // The file goes to Telegram once: to the first Telegram recipient alone, then by the
     // file_id Telegram gave it (kept by the driver).
     let file = stored.files.first().map(|f| f.id.to_string());
@@ -318,22 +322,17 @@ async fn send_one(
                 })
             }
         },
-        BroadcastChannel::Telegram => {
-            contact_conversation(
-                env,
-                site,
-                ContactChannel::Telegram,
-                &r.address,
-                Some(&contact),
-            )
-            .await?
-        }
-        // The number's (or address's) own identity, never a browser's that merely claimed it.
-        BroadcastChannel::Whatsapp => {
-            contact_conversation(env, site, ContactChannel::Whatsapp, &r.address, None).await?
-        }
-        BroadcastChannel::Email => {
-            contact_conversation(env, site, ContactChannel::Email, &r.address, None).await?
+        other => {
+            let app = other
+                .contact()
+                .ok_or_else(|| Error::internal("a broadcast channel without an app"))?;
+            // A Telegram chat or a Meta account is the contact's own identity; a number or an
+            // address gets its own, never a browser's that merely claimed it.
+            let owner = match other {
+                BroadcastChannel::Whatsapp | BroadcastChannel::Email => None,
+                _ => Some(&contact),
+            };
+            contact_conversation(env, site, app, &r.address, owner).await?
         }
     };
     let template = match channel {

@@ -367,12 +367,7 @@ impl Hook<'_> {
             return Ok(false);
         };
         let db = self.db()?;
-        let channel = match route.channel {
-            beckon_shared::proto::v1::ContactChannel::Whatsapp => BroadcastChannel::Whatsapp,
-            beckon_shared::proto::v1::ContactChannel::Telegram => BroadcastChannel::Telegram,
-            // Not in broadcasts: there is nothing to stop.
-            _ => return Ok(false),
-        };
+        let channel = BroadcastChannel::from(route.channel);
         let address = (channel, route.address.as_str());
         let site_name = self.site_name().await?;
         let confirmation = match keyword {

@@ -20,6 +20,7 @@ pub async fn contacts(
     site: &SiteKey,
     inline: &Audience,
     saved: Option<&AudienceId>,
+    now: i64,
 ) -> Result<Vec<plan::Contact>> {
     let filter = match saved {
         Some(_) if *inline != Audience::default() => {
@@ -28,16 +29,17 @@ pub async fn contacts(
         Some(id) => require(db, site, id).await?.filter,
         None => inline.clone(),
     };
-    matching(db, site, &filter).await
+    matching(db, site, &filter, now).await
 }
 
 async fn matching(
     db: &D1Database,
     site: &SiteKey,
     filter: &Audience,
+    now: i64,
 ) -> Result<Vec<plan::Contact>> {
     plan::check_filter(filter).map_err(Error::bad_request)?;
-    let mut all = contacts::audience(db, site, filter).await?;
+    let mut all = contacts::audience(db, site, filter, now).await?;
     all.retain(|c| plan::matches(filter, c));
     Ok(all)
 }
@@ -48,8 +50,12 @@ async fn require(db: &D1Database, site: &SiteKey, id: &AudienceId) -> Result<Sav
         .ok_or_else(|| Error::new(ErrorCode::NotFound, format!("no saved audience {id}")))
 }
 
-async fn with_reach(db: &D1Database, site: &SiteKey, audience: SavedAudience) -> Result<Response> {
-    let reach = plan::reach(&matching(db, site, &audience.filter).await?);
+async fn with_reach(
+    (db, now): (&D1Database, i64),
+    site: &SiteKey,
+    audience: SavedAudience,
+) -> Result<Response> {
+    let reach = plan::reach(&matching(db, site, &audience.filter, now).await?);
     http::json(200, &AudienceWithReach { audience, reach })
 }
 
@@ -84,14 +90,16 @@ pub async fn create(mut req: Request, edge: &Edge, site: &SiteKey) -> Result<Res
     };
     plan::check_filter(&audience.filter).map_err(Error::bad_request)?;
     audiences::insert(&db, site, &audience).await?;
-    Ok(with_reach(&db, site, audience).await?.with_status(201))
+    Ok(with_reach((&db, edge.now), site, audience)
+        .await?
+        .with_status(201))
 }
 
 /// `GET …/audiences/{id}`: with who it reaches now.
 pub async fn get(edge: &Edge, site: &SiteKey, id: &AudienceId) -> Result<Response> {
     let db = edge.db()?;
     let audience = require(&db, site, id).await?;
-    with_reach(&db, site, audience).await
+    with_reach((&db, edge.now), site, audience).await
 }
 
 /// `PUT …/audiences/{id}`.
@@ -112,7 +120,7 @@ pub async fn replace(
         ));
     }
     let audience = require(&db, site, id).await?;
-    with_reach(&db, site, audience).await
+    with_reach((&db, edge.now), site, audience).await
 }
 
 /// `DELETE …/audiences/{id}` (broadcasts sent to it keep the filter they were sent with).
@@ -131,5 +139,8 @@ pub async fn count(mut req: Request, edge: &Edge, site: &SiteKey) -> Result<Resp
     let filter: Audience = http::read_json(&mut req).await?;
     let db = edge.db()?;
     sites::require(&db, site).await?;
-    http::json(200, &plan::reach(&matching(&db, site, &filter).await?))
+    http::json(
+        200,
+        &plan::reach(&matching(&db, site, &filter, edge.now).await?),
+    )
 }

@@ -189,6 +189,14 @@ async fn check(edge: &Edge, site: &SiteKey, input: BroadcastInput) -> Result<Che
                     "email broadcasts need PUBLIC_ORIGIN (the edge's public URL, for their unsubscribe link)",
                 ));
             }
+            Config::Messenger(m)
+                if *c == BroadcastChannel::Instagram && m.settings.instagram_id.is_none() =>
+            {
+                return Err(Error::new(
+                    ErrorCode::Conflict,
+                    "Instagram is not linked to this site's Messenger channel (its instagram_id, in Channels)",
+                ));
+            }
             Config::Slack(_)
             | Config::Discord(_)
             | Config::Messenger(_)
@@ -225,7 +233,8 @@ async fn check(edge: &Edge, site: &SiteKey, input: BroadcastInput) -> Result<Che
         None => None,
     };
     let contacts =
-        super::audiences::contacts(&db, site, &input.audience, input.audience_id.as_ref()).await?;
+        super::audiences::contacts(&db, site, &input.audience, input.audience_id.as_ref(), now)
+            .await?;
     let plan = Plan {
         channels: &input.channels,
         text: &text,
@@ -287,6 +296,13 @@ fn previews(c: &Checked) -> Vec<ChannelPreview> {
                     with_file(&format!(
                         "an email \"{}\" with an unsubscribe link",
                         crate::channels::email::api::broadcast_subject(&c.site_name, &first.body)
+                    )),
+                    first.body.clone(),
+                ),
+                BroadcastChannel::Messenger | BroadcastChannel::Instagram => (
+                    with_file(&format!(
+                        "a {} message (to people who wrote in the last 24 hours)",
+                        channel.label()
                     )),
                     first.body.clone(),
                 ),
@@ -458,15 +474,27 @@ pub async fn act(
 ) -> Result<Response> {
     let db = edge.db()?;
     let row = require(&db, site, id).await?;
+    let now = Clock::read(&edge.env).await?.now();
+    // Paused before it ever started: resuming waits for its time again, or starts it.
+    let unstarted = row.started_at.is_none();
     let (from, to): (&[&str], &str) = match action {
         BroadcastAction::Pause => (&["running", "scheduled"], "paused"),
+        BroadcastAction::Resume if unstarted && row.send_at > now => (&["paused"], "scheduled"),
         BroadcastAction::Resume => (&["paused"], "running"),
         BroadcastAction::Cancel => (&["running", "scheduled", "paused"], "cancelled"),
     };
-    if !broadcasts::set_status(&db, id.as_str(), from, to, edge.now).await? {
+    // What the site's webhooks hear.
+    let event = match action {
+        BroadcastAction::Pause => "paused",
+        BroadcastAction::Resume if unstarted && to == "running" => "started",
+        BroadcastAction::Resume => "resumed",
+        BroadcastAction::Cancel => "cancelled",
+    };
+    if !broadcasts::set_status(&db, id.as_str(), from, to, now).await? {
+        let verb = if event == "started" { "resumed" } else { event };
         return Err(Error::new(
             ErrorCode::Conflict,
-            format!("the broadcast is {}: it cannot be {to}", row.status),
+            format!("the broadcast is {}: it cannot be {verb}", row.status),
         ));
     }
     match action {
@@ -474,16 +502,11 @@ pub async fn act(
             send::enqueue(&edge.env, id, 0).await?;
             watch::watch(&edge.env, id).await?;
         }
-        BroadcastAction::Cancel => broadcasts::cancel_queued(&db, id.as_str(), edge.now).await?,
+        BroadcastAction::Cancel => broadcasts::cancel_queued(&db, id.as_str(), now).await?,
         BroadcastAction::Pause => {}
     }
-    let status = match action {
-        BroadcastAction::Pause => "paused",
-        BroadcastAction::Resume => "resumed",
-        BroadcastAction::Cancel => "cancelled",
-    };
     let named = (id.as_str(), row.name.as_str());
-    crate::events::broadcast_changed(&edge.env, site, named, status, edge.now).await;
+    crate::events::broadcast_changed(&edge.env, site, named, event, now).await;
     let row = require(&db, site, id).await?;
     http::json(200, &view(&db, row).await?)
 }
@@ -562,18 +585,25 @@ pub async fn export_contacts(edge: &Edge, site: &SiteKey) -> Result<Response> {
     let db = edge.db()?;
     sites::require(&db, site).await?;
     csv_response(
-        contacts::export_csv(&db, site).await?,
+        contacts::export_csv(&db, site, edge.now).await?,
         &format!("contacts-{site}.csv"),
     )
 }
+
+/// The longest unsubscribe token taken (ours are about 200 characters).
+const MAX_UNSUBSCRIBE_TOKEN: usize = 600;
 
 /// `GET` / `POST /unsubscribe/{token}`: an email broadcast's unsubscribe link. `GET` (what a
 /// person's click, or a mail scanner's visit, does) only asks; `POST` — the page's button, or a
 /// mail client's one-click (RFC 8058, `List-Unsubscribe=One-Click`) — records the opt-out at
 /// once. The token names the site and address (signed); nothing else is read.
 pub async fn unsubscribe(req: Request, edge: &Edge, token: &str) -> Result<Response> {
-    let Some((site, address)) = crate::auth::unsubscribe_target(&edge.token_secret()?, token)
-    else {
+    // Longer than any token we sign (OpenAPI's maxLength): not even checked.
+    let secret = edge.token_secret()?;
+    let target = (token.len() <= MAX_UNSUBSCRIBE_TOKEN)
+        .then(|| crate::auth::unsubscribe_target(&secret, token))
+        .flatten();
+    let Some((site, address)) = target else {
         // Only guesses are limited: a mail provider's one-click posts for many people from a
         // few addresses, and none of them may be refused.
         crate::rate_limit::check(&edge.env, &req, crate::rate_limit::Limit::Events).await?;

@@ -738,6 +738,11 @@ mod tests {
     fn resolves_known_routes() {
         assert_eq!(resolve(&Method::Get, "/health").unwrap(), Route::Health);
         assert_eq!(resolve(&Method::Head, "/health").unwrap(), Route::Health);
+        // A link checker's HEAD on an unsubscribe link is the page's GET (which only asks).
+        assert_eq!(
+            resolve(&Method::Head, "/unsubscribe/abc").unwrap(),
+            Route::Unsubscribe("abc".into())
+        );
         assert_eq!(
             resolve(&Method::Post, "/api/v1/sites/demo/conversations").unwrap(),
             Route::StartConversation(SiteKey::parse("demo").unwrap())

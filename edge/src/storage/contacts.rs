@@ -121,7 +121,9 @@ pub async fn opted_out_among(
                      OR (k.channel = 'web' AND k.address = r.contact)
                      OR (k.channel = 'telegram' AND k.address = v.telegram_chat)
                      OR (k.channel = 'whatsapp' AND k.address = v.phone)
-                     OR (k.channel = 'email' AND k.address = v.email)))",
+                     OR (k.channel = 'email' AND k.address = v.email)
+                     OR (k.channel = 'messenger' AND k.address = v.messenger_psid)
+                     OR (k.channel = 'instagram' AND k.address = v.instagram_id)))",
                 values.join(", ")
             ),
             &args,
@@ -145,19 +147,38 @@ struct Row {
     tags: String,
     attributes: String,
     telegram_chat: Option<String>,
+    messenger_psid: Option<String>,
+    messenger_at: Option<i64>,
+    instagram_id: Option<String>,
+    instagram_at: Option<i64>,
     web_conversation: Option<String>,
     web_consent: Option<String>,
     telegram_consent: Option<String>,
     whatsapp_consent: Option<String>,
     email_consent: Option<String>,
-}
-
-fn consent(s: Option<String>) -> Option<bool> {
-    s.map(|s| s == "in")
+    messenger_consent: Option<String>,
+    instagram_consent: Option<String>,
 }
 
 impl Row {
-    fn into_contact(self) -> Contact {
+    /// The record as of `now`: Meta's windows that closed are gone.
+    fn into_contact(self, now: i64) -> Contact {
+        use crate::channels::messenger::api::STANDARD_WINDOW_MS;
+        let window = |id: Option<String>, last: Option<i64>| {
+            let closes = last? + STANDARD_WINDOW_MS;
+            (now < closes).then_some((id?, closes))
+        };
+        let consent = [
+            (BroadcastChannel::Web, self.web_consent),
+            (BroadcastChannel::Telegram, self.telegram_consent),
+            (BroadcastChannel::Whatsapp, self.whatsapp_consent),
+            (BroadcastChannel::Email, self.email_consent),
+            (BroadcastChannel::Messenger, self.messenger_consent),
+            (BroadcastChannel::Instagram, self.instagram_consent),
+        ]
+        .into_iter()
+        .filter_map(|(channel, status)| Some((channel, status? == "in")))
+        .collect();
         Contact {
             fields: Fields {
                 attributes: serde_json::from_str(&self.attributes).unwrap_or_default(),
@@ -171,39 +192,43 @@ impl Row {
             id: self.id,
             web_conversation: self.web_conversation,
             telegram_chat: self.telegram_chat,
-            web_consent: consent(self.web_consent),
-            telegram_consent: consent(self.telegram_consent),
-            whatsapp_consent: consent(self.whatsapp_consent),
-            email_consent: consent(self.email_consent),
+            messenger: window(self.messenger_psid, self.messenger_at),
+            instagram: window(self.instagram_id, self.instagram_at),
+            consent,
         }
     }
 }
 
-/// A contact's columns, their widget conversation and their consents; `?1` is the site.
+/// A contact's columns, their widget conversation, when they last wrote on Messenger and
+/// Instagram, and their consents; `?1` is the site.
 const SELECT: &str = "SELECT v.id, v.name, v.email, v.phone, v.language, v.time_zone, v.tags,
-    v.attributes, v.telegram_chat,
+    v.attributes, v.telegram_chat, v.messenger_psid, v.instagram_id,
     (SELECT c.id FROM conversations c WHERE c.visitor_id = v.id AND c.contact_channel IS NULL
        ORDER BY c.updated_at DESC LIMIT 1) AS web_conversation,
+    (SELECT w.last_inbound_at FROM contact_windows w WHERE w.site_key = ?1 AND w.channel = 'messenger' AND w.address = v.messenger_psid) AS messenger_at,
+    (SELECT w.last_inbound_at FROM contact_windows w WHERE w.site_key = ?1 AND w.channel = 'instagram' AND w.address = v.instagram_id) AS instagram_at,
     (SELECT k.status FROM consents k WHERE k.site_key = ?1 AND k.channel = 'web' AND k.address = v.id) AS web_consent,
     (SELECT k.status FROM consents k WHERE k.site_key = ?1 AND k.channel = 'telegram' AND k.address = v.telegram_chat) AS telegram_consent,
     (SELECT k.status FROM consents k WHERE k.site_key = ?1 AND k.channel = 'whatsapp' AND k.address = v.phone) AS whatsapp_consent,
-    (SELECT k.status FROM consents k WHERE k.site_key = ?1 AND k.channel = 'email' AND k.address = v.email) AS email_consent
+    (SELECT k.status FROM consents k WHERE k.site_key = ?1 AND k.channel = 'email' AND k.address = v.email) AS email_consent,
+    (SELECT k.status FROM consents k WHERE k.site_key = ?1 AND k.channel = 'messenger' AND k.address = v.messenger_psid) AS messenger_consent,
+    (SELECT k.status FROM consents k WHERE k.site_key = ?1 AND k.channel = 'instagram' AND k.address = v.instagram_id) AS instagram_consent
   FROM visitors v";
 
-/// Every contact of `site` matching `audience`, in a stable order. Identities made for a
-/// conversation on someone's own channel (no fields, no widget conversation; or only the
-/// name Messenger or Instagram gave, which no broadcast channel reaches) are not contacts
-/// of their own.
+/// Every contact of `site` matching `audience`, as of `now`, in a stable order. Identities
+/// made for a conversation on someone's own channel (no fields, no widget conversation) are
+/// not contacts of their own.
 pub async fn audience(
     db: &D1Database,
     site: &SiteKey,
     audience: &Audience,
+    now: i64,
 ) -> Result<Vec<Contact>> {
     let mut sql = format!(
         "{SELECT} WHERE v.site_key = ?1 AND v.id > ?2
-           AND ((v.name IS NOT NULL AND v.messenger_psid IS NULL AND v.instagram_id IS NULL)
-                OR v.email IS NOT NULL OR v.phone IS NOT NULL
+           AND (v.name IS NOT NULL OR v.email IS NOT NULL OR v.phone IS NOT NULL
                 OR v.telegram_chat IS NOT NULL
+                OR v.messenger_psid IS NOT NULL OR v.instagram_id IS NOT NULL
                 OR EXISTS (SELECT 1 FROM conversations c WHERE c.visitor_id = v.id AND c.contact_channel IS NULL))"
     );
     let mut args: Vec<String> = Vec::new();
@@ -236,7 +261,7 @@ pub async fn audience(
         if let Some(last) = rows.last() {
             after = last.id.clone();
         }
-        out.extend(rows.into_iter().map(Row::into_contact));
+        out.extend(rows.into_iter().map(|r| r.into_contact(now)));
         if (n as i64) < PAGE {
             return Ok(out);
         }
@@ -372,8 +397,8 @@ pub async fn apply_import(
 
 /// Every contact of the site as CSV rows, in the import's columns (so an export imports back
 /// unchanged), plus where each may be reached.
-pub async fn export_csv(db: &D1Database, site: &SiteKey) -> Result<String> {
-    let contacts = audience(db, site, &Audience::default()).await?;
+pub async fn export_csv(db: &D1Database, site: &SiteKey, now: i64) -> Result<String> {
+    let contacts = audience(db, site, &Audience::default(), now).await?;
     let keys: std::collections::BTreeSet<&String> = contacts
         .iter()
         .flat_map(|c| c.fields.attributes.keys())
@@ -408,13 +433,13 @@ pub async fn export_csv(db: &D1Database, site: &SiteKey) -> Result<String> {
             c.fields.language.clone().unwrap_or_default(),
             c.fields.time_zone.clone().unwrap_or_default(),
             c.fields.tags.join(";"),
-            if c.whatsapp_consent == Some(true) {
+            if c.opted_in(BroadcastChannel::Whatsapp) {
                 "yes"
             } else {
                 "no"
             }
             .into(),
-            if c.email_consent == Some(true) {
+            if c.opted_in(BroadcastChannel::Email) {
                 "yes"
             } else {
                 "no"

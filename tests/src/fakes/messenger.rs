@@ -4,10 +4,11 @@
 //! `MESSAGE_TAG` with `tag: HUMAN_AGENT`, exactly one of `text` / `attachment`, Messenger's
 //! 2000 characters and Instagram's 1000 bytes), the windows (24 hours after the person's last
 //! message for `RESPONSE`/`UPDATE`, 7 days with `HUMAN_AGENT`, else code 10 with subcode
-//! 2018278 on Messenger, 2534022 on Instagram), a wrong Page as code 100 subcode 33, attachments fetched from their URL as Meta does (code 100 subcode 2018008 when the
-//! URL cannot be fetched), throttling as code 613, and user profiles
-//! (`GET /{version}/{id}?fields=…`). People's files are served from a CDN path signed with an
-//! `oh` parameter. Webhooks toward the edge are signed like WhatsApp's.
+//! 2018278 on Messenger, 2534022 on Instagram), quick replies (at most 13 text replies, titles
+//! of at most 20 characters), a wrong Page as code 100 subcode 33, attachments fetched from
+//! their URL as Meta does (code 100 subcode 2018008 when the URL cannot be fetched),
+//! throttling as code 613, and user profiles (`GET /{version}/{id}?fields=…`). People's files
+//! are served from a CDN path signed with an `oh` parameter. Webhooks toward the edge are signed like WhatsApp's.
 
 use super::{has_bearer, serve, take_fault, unix_now, Fault, FaultQueue};
 use axum::extract::{Path, Query, State};
@@ -40,6 +41,8 @@ pub struct Sent {
     pub text: Option<String>,
     /// An attachment's type and the bytes fetched from its URL.
     pub attachment: Option<(String, Vec<u8>)>,
+    /// The quick replies' titles.
+    pub quick_replies: Vec<String>,
 }
 
 struct Person {
@@ -198,6 +201,30 @@ async fn messages(
             );
         }
     }
+    // Quick replies: at most 13, each `content_type: text` with a title of at most 20
+    // characters and a payload of at most 1000.
+    let mut quick_replies = Vec::new();
+    if let Some(q) = message.get("quick_replies") {
+        let list = q.as_array().cloned().unwrap_or_default();
+        let valid = !list.is_empty()
+            && list.len() <= 13
+            && list.iter().all(|r| {
+                r["content_type"] == "text"
+                    && r["title"]
+                        .as_str()
+                        .is_some_and(|t| !t.is_empty() && t.chars().count() <= 20)
+                    && r["payload"]
+                        .as_str()
+                        .is_some_and(|p| !p.is_empty() && p.len() <= 1000)
+            });
+        if !valid {
+            return graph_error(400, 100, None, "(#100) Invalid quick_replies");
+        }
+        quick_replies = list
+            .iter()
+            .map(|r| r["title"].as_str().unwrap_or_default().to_owned())
+            .collect();
+    }
     let fetched = match attachment["type"].as_str() {
         None => None,
         Some(kind) => {
@@ -237,6 +264,7 @@ async fn messages(
         tag,
         text,
         attachment: fetched,
+        quick_replies,
     });
     Json(json!({"recipient_id": to, "message_id": message_id})).into_response()
 }

@@ -5,6 +5,7 @@
 use crate::channels::{ApiRequest, ApiResponse, Failure, InboundFile, RelayFile};
 use beckon_shared::media::FileType;
 use beckon_shared::proto::v1::ContactChannel;
+use beckon_shared::rules::{CtaAction, CtaButton};
 use serde::Deserialize;
 use serde_json::json;
 
@@ -64,6 +65,9 @@ pub struct Addressee<'a> {
     pub token: &'a str,
     pub channel: ContactChannel,
     pub to: &'a str,
+    /// Sent by the business unprompted (a broadcast): `UPDATE` rather than `RESPONSE`
+    /// within the standard window.
+    pub proactive: bool,
 }
 
 impl Addressee<'_> {
@@ -77,6 +81,7 @@ impl Addressee<'_> {
                 body["messaging_type"] = json!("MESSAGE_TAG");
                 body["tag"] = json!("HUMAN_AGENT");
             }
+            _ if self.proactive => body["messaging_type"] = json!("UPDATE"),
             _ => body["messaging_type"] = json!("RESPONSE"),
         }
         ApiRequest::json(
@@ -91,9 +96,19 @@ impl Addressee<'_> {
 
     /// The text clipped to the app's limit.
     pub fn clip<'t>(&self, text: &'t str) -> std::borrow::Cow<'t, str> {
+        self.clip_within(text, 0)
+    }
+
+    /// The text clipped to the app's limit less `reserved` bytes (for what follows it).
+    fn clip_within<'t>(&self, text: &'t str, reserved: usize) -> std::borrow::Cow<'t, str> {
         match self.channel {
-            ContactChannel::Instagram => clip_bytes(text, MAX_INSTAGRAM_BYTES),
-            _ => crate::channels::api::clip(text, MAX_MESSENGER_CHARS),
+            ContactChannel::Instagram => {
+                clip_bytes(text, MAX_INSTAGRAM_BYTES.saturating_sub(reserved).max(8))
+            }
+            _ => crate::channels::api::clip(
+                text,
+                MAX_MESSENGER_CHARS.saturating_sub(reserved).max(8),
+            ),
         }
     }
 
@@ -131,6 +146,43 @@ fn clip_bytes(text: &str, max: usize) -> std::borrow::Cow<'_, str> {
 /// A text message.
 pub fn send_text(to: &Addressee, window: Window, text: &str) -> ApiRequest {
     to.request(window, json!({ "text": to.clip(text) }))
+}
+
+/// A broadcast's text with its buttons: links as lines under the text ("Label: https://…"),
+/// replies as quick replies (a tap comes back as the person's message with the label).
+pub fn send_with_buttons(
+    to: &Addressee,
+    window: Window,
+    text: &str,
+    buttons: &[CtaButton],
+) -> ApiRequest {
+    let links: Vec<String> = buttons
+        .iter()
+        .filter_map(|b| match &b.action {
+            CtaAction::Link { url } => Some(format!("{}: {url}", b.label)),
+            _ => None,
+        })
+        .collect();
+    // The links are kept whole: the text gives way.
+    let tail = links.join("\n");
+    let reserved = if tail.is_empty() { 0 } else { tail.len() + 2 };
+    let mut full = to.clip_within(text, reserved).into_owned();
+    if !tail.is_empty() {
+        if !full.is_empty() {
+            full.push_str("\n\n");
+        }
+        full.push_str(&tail);
+    }
+    let mut message = json!({ "text": full });
+    let replies: Vec<serde_json::Value> = buttons
+        .iter()
+        .filter(|b| matches!(b.action, CtaAction::Reply))
+        .map(|b| json!({ "content_type": "text", "title": b.label, "payload": b.label }))
+        .collect();
+    if !replies.is_empty() {
+        message["quick_replies"] = json!(replies);
+    }
+    to.request(window, message)
 }
 
 /// The attachment type a file goes as, if the app takes it as one (Meta fetches it from its
@@ -417,7 +469,53 @@ mod tests {
             token: "EAAG",
             channel,
             to: "6543210987",
+            proactive: false,
         }
+    }
+
+    #[test]
+    fn a_broadcast_goes_as_an_update_with_its_links_and_quick_replies() {
+        let mut to = to(ContactChannel::Instagram);
+        to.proactive = true;
+        let buttons = [
+            CtaButton {
+                label: "Shop now".into(),
+                action: CtaAction::Link {
+                    url: "https://shop.example/sale".into(),
+                },
+            },
+            CtaButton {
+                label: "Stop".into(),
+                action: CtaAction::Reply,
+            },
+        ];
+        let long = "é".repeat(600);
+        let body: serde_json::Value =
+            serde_json::from_str(&send_with_buttons(&to, Window::Standard, &long, &buttons).body)
+                .unwrap();
+        assert_eq!(body["messaging_type"], "UPDATE");
+        let text = body["message"]["text"].as_str().unwrap();
+        assert!(text.len() <= MAX_INSTAGRAM_BYTES, "{}", text.len());
+        assert!(
+            text.ends_with("…\n\nShop now: https://shop.example/sale"),
+            "{text}"
+        );
+        assert_eq!(
+            body["message"]["quick_replies"],
+            json!([{ "content_type": "text", "title": "Stop", "payload": "Stop" }])
+        );
+        // Without buttons, no quick replies; a person's answer is a RESPONSE.
+        to.proactive = false;
+        let plain: serde_json::Value =
+            serde_json::from_str(&send_with_buttons(&to, Window::Standard, "Hi", &[]).body)
+                .unwrap();
+        assert_eq!(
+            (
+                plain["messaging_type"].as_str(),
+                plain["message"].get("quick_replies")
+            ),
+            (Some("RESPONSE"), None)
+        );
     }
 
     #[test]

@@ -2,7 +2,9 @@
 //! Instagram account become contacts, each with a conversation in the inbox; what the business
 //! answers there goes back to them through the Send API — as a `RESPONSE` within 24 hours of
 //! their last message, tagged `HUMAN_AGENT` within 7 days when a person answers (never for
-//! automated messages), and not at all later (the message is marked failed with the reason). Files go as attachments Meta fetches from their signed
+//! automated messages), and not at all later (the message is marked failed with the reason).
+//! A broadcast goes as an `UPDATE` within the 24 hours only, its link buttons as lines and
+//! its reply buttons as quick replies. Files go as attachments Meta fetches from their signed
 //! links; theirs are downloaded from Meta's CDN into the conversation. Messenger is not an
 //! agents' channel (Meta lets a Page write only to people who wrote to it): its
 //! conversations reach agents in the inbox and on the site's other channels.
@@ -33,6 +35,7 @@ impl Messenger {
             token: &self.secrets.page_access_token,
             channel,
             to: address,
+            proactive: false,
         }
     }
 
@@ -89,18 +92,25 @@ impl Messenger {
             .await
             .map_err(Failure::internal)?;
         // A person's answer (from the inbox or an agents' channel) may use the 7-day
-        // HUMAN_AGENT window; automated messages (the API, webhooks, notices) only 24 hours.
-        let human = d.message().is_some_and(|m| {
-            m.role == Role::Agent && !matches!(m.via.as_deref(), Some("api" | "webhook"))
-        });
+        // HUMAN_AGENT window; automated messages (the API, webhooks, broadcasts, notices)
+        // only 24 hours.
+        let broadcast = d.envelope.broadcast.as_ref();
+        let human = broadcast.is_none()
+            && d.message().is_some_and(|m| {
+                m.role == Role::Agent && !matches!(m.via.as_deref(), Some("api" | "webhook"))
+            });
         let window = Window::at(last, d.now()).for_sender(human);
         if window == Window::Closed {
             return Err(Failure::Rejected {
                 reason: Window::closed_reason(contact.channel),
             });
         }
-        let to = self.to(contact.channel, &contact.address);
+        let to = Addressee {
+            proactive: broadcast.is_some(),
+            ..self.to(contact.channel, &contact.address)
+        };
         let sender = (window, human);
+        let buttons = broadcast.map_or(&[][..], |b| b.buttons.as_slice());
         let Some(m) = d.message() else {
             let id = self
                 .send_in(d, &to, sender, &|w| api::send_text(&to, w, d.text()))
@@ -127,7 +137,9 @@ impl Messenger {
             text.insert_str(0, &prefix);
         }
         let mut last_id = String::new();
-        if !text.is_empty() && !d.part_delivered(recipient, "text")? {
+        // A broadcast's buttons go with its last part: its files first, then the text.
+        let text_first = buttons.is_empty();
+        if text_first && !text.is_empty() && !d.part_delivered(recipient, "text")? {
             let id = self
                 .send_in(d, &to, sender, &|w| api::send_text(&to, w, &text))
                 .await?;
@@ -160,6 +172,18 @@ impl Messenger {
                 other => other?,
             };
             d.record_part(recipient, &key, &id)?;
+            last_id = id;
+        }
+        let has_link = buttons
+            .iter()
+            .any(|b| matches!(b.action, beckon_shared::rules::CtaAction::Link { .. }));
+        if !text_first && (!text.is_empty() || has_link) && !d.part_delivered(recipient, "text")? {
+            let id = self
+                .send_in(d, &to, sender, &|w| {
+                    api::send_with_buttons(&to, w, &text, buttons)
+                })
+                .await?;
+            d.record_part(recipient, "text", &id)?;
             last_id = id;
         }
         d.record(recipient, &last_id)

@@ -80,6 +80,11 @@ async fn person_wrote(ch: &Messenger, hook: &Hook<'_>, e: api::Incoming) -> Resu
         channel: e.channel,
         address: e.from.clone(),
     };
+    // "STOP" (or "START"): broadcasts on this app stop (or resume), confirmed to them.
+    if let Some(text) = &e.text {
+        hook.consent_keyword(&route, &e.mid, text, str::to_owned)
+            .await?;
+    }
     let thread = hook.contact_thread(&route).await?;
     // Their name, when a conversation begins (a failure only leaves it unnamed).
     let name = match thread {

@@ -2,7 +2,7 @@
 //! many contacts, each once, on the first channel of the broadcast's preference where they are
 //! reachable and consented; and the contact records they are chosen from (CSV import, consent).
 
-use super::{Attachment, ChannelKind};
+use super::{Attachment, ChannelKind, ContactChannel};
 use crate::ids::{AttachmentId, AudienceId, BroadcastId, ConversationId, VisitorId};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -21,14 +21,21 @@ pub enum BroadcastChannel {
     /// An email from the site's email channel (people who opted in), with one-click
     /// unsubscribe.
     Email,
+    /// The Facebook Page's conversation, within 24 hours of the person's last message
+    /// (Meta allows nothing automated later).
+    Messenger,
+    /// The Instagram account's conversation, within the same 24 hours.
+    Instagram,
 }
 
 impl BroadcastChannel {
-    pub const ALL: [BroadcastChannel; 4] = [
+    pub const ALL: [BroadcastChannel; 6] = [
         BroadcastChannel::Web,
         BroadcastChannel::Telegram,
         BroadcastChannel::Whatsapp,
         BroadcastChannel::Email,
+        BroadcastChannel::Messenger,
+        BroadcastChannel::Instagram,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -37,6 +44,8 @@ impl BroadcastChannel {
             BroadcastChannel::Telegram => "telegram",
             BroadcastChannel::Whatsapp => "whatsapp",
             BroadcastChannel::Email => "email",
+            BroadcastChannel::Messenger => "messenger",
+            BroadcastChannel::Instagram => "instagram",
         }
     }
 
@@ -44,19 +53,37 @@ impl BroadcastChannel {
         BroadcastChannel::ALL.into_iter().find(|c| c.as_str() == s)
     }
 
+    /// The person's own app it reaches them in (none for the widget).
+    pub fn contact(self) -> Option<ContactChannel> {
+        match self {
+            BroadcastChannel::Web => None,
+            BroadcastChannel::Telegram => Some(ContactChannel::Telegram),
+            BroadcastChannel::Whatsapp => Some(ContactChannel::Whatsapp),
+            BroadcastChannel::Email => Some(ContactChannel::Email),
+            BroadcastChannel::Messenger => Some(ContactChannel::Messenger),
+            BroadcastChannel::Instagram => Some(ContactChannel::Instagram),
+        }
+    }
+
     /// Its name for people.
     pub fn label(self) -> &'static str {
-        self.site_channel()
-            .map_or("Website chat", ChannelKind::label)
+        self.contact().map_or("Website chat", ContactChannel::label)
     }
 
     /// The site channel it needs set up (none for the widget).
     pub fn site_channel(self) -> Option<ChannelKind> {
-        match self {
-            BroadcastChannel::Web => None,
-            BroadcastChannel::Telegram => Some(ChannelKind::Telegram),
-            BroadcastChannel::Whatsapp => Some(ChannelKind::Whatsapp),
-            BroadcastChannel::Email => Some(ChannelKind::Email),
+        self.contact().map(ContactChannel::channel)
+    }
+}
+
+impl From<ContactChannel> for BroadcastChannel {
+    fn from(c: ContactChannel) -> BroadcastChannel {
+        match c {
+            ContactChannel::Telegram => BroadcastChannel::Telegram,
+            ContactChannel::Whatsapp => BroadcastChannel::Whatsapp,
+            ContactChannel::Email => BroadcastChannel::Email,
+            ContactChannel::Messenger => BroadcastChannel::Messenger,
+            ContactChannel::Instagram => BroadcastChannel::Instagram,
         }
     }
 }
@@ -101,16 +128,45 @@ pub struct AudienceInput {
     pub filter: Audience,
 }
 
-/// Who a filter matches (`POST …/audience-counts`, `GET …/audiences/{id}`): the contacts, and
-/// how many of them each channel reaches (one person may count on several).
+/// How many people each channel reaches (or a broadcast's recipients on each).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Reach {
-    pub contacts: u32,
+pub struct ChannelCounts {
     pub web: u32,
     pub telegram: u32,
     pub whatsapp: u32,
     #[serde(default)]
     pub email: u32,
+    #[serde(default)]
+    pub messenger: u32,
+    #[serde(default)]
+    pub instagram: u32,
+}
+
+impl ChannelCounts {
+    /// The count of `channel`.
+    pub fn on(&mut self, channel: BroadcastChannel) -> &mut u32 {
+        match channel {
+            BroadcastChannel::Web => &mut self.web,
+            BroadcastChannel::Telegram => &mut self.telegram,
+            BroadcastChannel::Whatsapp => &mut self.whatsapp,
+            BroadcastChannel::Email => &mut self.email,
+            BroadcastChannel::Messenger => &mut self.messenger,
+            BroadcastChannel::Instagram => &mut self.instagram,
+        }
+    }
+
+    pub fn total(&self) -> u32 {
+        self.web + self.telegram + self.whatsapp + self.email + self.messenger + self.instagram
+    }
+}
+
+/// Who a filter matches (`POST …/audience-counts`, `GET …/audiences/{id}`): the contacts, and
+/// how many of them each channel reaches (one person may count on several).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Reach {
+    pub contacts: u32,
+    #[serde(flatten)]
+    pub channels: ChannelCounts,
     /// Reachable on none of them (or not consented).
     pub unreachable: u32,
     pub opted_out: u32,
@@ -203,21 +259,12 @@ pub struct BroadcastInput {
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AudienceCount {
     /// Recipients per channel.
-    pub web: u32,
-    pub telegram: u32,
-    pub whatsapp: u32,
-    #[serde(default)]
-    pub email: u32,
+    #[serde(flatten)]
+    pub channels: ChannelCounts,
     /// Matching contacts reachable on none of the broadcast's channels (or not consented).
     pub unreachable: u32,
     /// Matching contacts who opted out.
     pub opted_out: u32,
-}
-
-impl AudienceCount {
-    pub fn total(&self) -> u32 {
-        self.web + self.telegram + self.whatsapp + self.email
-    }
 }
 
 /// What one channel's recipients see (the first recipient's variables filled in).
