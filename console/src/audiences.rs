@@ -5,6 +5,7 @@
 use crate::broadcasts::{admin, input_value, n, url};
 use beckon_shared::SiteKey;
 use serde_json::{json, Value};
+use std::rc::Rc;
 use yew::prelude::*;
 
 #[derive(Properties, PartialEq)]
@@ -159,12 +160,11 @@ pub fn AudiencesPage(props: &AudiencesPageProps) -> Html {
             reload.emit(())
         });
     }
-    let field = |set: fn(&mut Draft, String)| {
+    // Keeps an edited draft and counts who it reaches.
+    let update: Rc<dyn Fn(Draft)> = {
         let (draft, count, error) = (draft.clone(), count.clone(), error.clone());
         let (key, site) = (props.admin_key.to_string(), props.site.clone());
-        Callback::from(move |e: Event| {
-            let mut d = (*draft).clone();
-            set(&mut d, input_value(&e));
+        Rc::new(move |d: Draft| {
             draft.set(d.clone());
             let (count, error, key, site) =
                 (count.clone(), error.clone(), key.clone(), site.clone());
@@ -184,6 +184,22 @@ pub fn AudiencesPage(props: &AudiencesPageProps) -> Html {
                     Err(e) => error.set(Some(e.describe())),
                 }
             });
+        })
+    };
+    let field = |set: fn(&mut Draft, String)| {
+        let (draft, update) = (draft.clone(), update.clone());
+        Callback::from(move |e: Event| {
+            let mut d = (*draft).clone();
+            set(&mut d, input_value(&e));
+            update(d);
+        })
+    };
+    let toggle = |i: usize| {
+        let (draft, update) = (draft.clone(), update.clone());
+        Callback::from(move |_: Event| {
+            let mut d = (*draft).clone();
+            d.channels[i] = !d.channels[i];
+            update(d);
         })
     };
     let onsubmit = {
@@ -262,8 +278,7 @@ pub fn AudiencesPage(props: &AudiencesPageProps) -> Html {
                 <fieldset>
                     <legend>{ "Reachable on (any of; none: every channel)" }</legend>
                     { for CHANNELS.iter().enumerate().map(|(i, (_, label))| html! {
-                        <label class="check"><input type="checkbox" checked={d.channels[i]}
-                            onchange={field(match i { 0 => |d: &mut Draft, _| d.channels[0] = !d.channels[0], 1 => |d: &mut Draft, _| d.channels[1] = !d.channels[1], 2 => |d: &mut Draft, _| d.channels[2] = !d.channels[2], _ => |d: &mut Draft, _| d.channels[3] = !d.channels[3] })} />{ *label }</label>
+                        <label class="check"><input type="checkbox" checked={d.channels[i]} onchange={toggle(i)} />{ *label }</label>
                     }) }
                 </fieldset>
                 <label>{ "Seen in the last … days (optional)" }<input type="number" min="1" value={d.seen_days.clone()} onchange={field(|d, v| d.seen_days = v)} /></label>

@@ -431,9 +431,7 @@ fn Composer(props: &ComposerProps) -> Html {
     };
     let d = &*draft;
     let count = preview.as_ref().map(|p| &p["count"]);
-    let total = count.map_or(0, |c| {
-        n(&c["web"]) + n(&c["telegram"]) + n(&c["whatsapp"]) + n(&c["email"])
-    });
+    let total = count.map_or(0, |c| CHANNELS.iter().map(|(key, _)| n(&c[key])).sum());
     html! {
         <form class="broadcast-form" {onsubmit} aria-label="New broadcast">
             <label>{ "Name" }

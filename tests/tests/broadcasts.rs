@@ -258,7 +258,7 @@ async fn a_photo_broadcast_reaches_a_thousand_contacts_once_each_on_their_prefer
     });
     // The preview counts who gets it where (the widget's conversations reach the index
     // within seconds).
-    let expected = json!({"web": 350, "telegram": 250, "whatsapp": 320, "email": 0, "unreachable": 40, "opted_out": 40});
+    let expected = json!({"web": 350, "telegram": 250, "whatsapp": 320, "email": 0, "messenger": 0, "instagram": 0, "unreachable": 40, "opted_out": 40});
     let preview = eventually(WAIT, "the preview's counts", || async {
         let r = shop
             .api

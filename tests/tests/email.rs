@@ -856,8 +856,6 @@ async fn email_broadcasts_reach_who_opted_in_and_one_click_unsubscribes() {
         link.trim_end_matches(|c: char| c.is_ascii_alphanumeric())
     );
     assert_eq!(http.post(&bent).send().await.unwrap().status(), 403);
-    let long = format!("{link}{}", "A".repeat(700));
-    assert_eq!(http.post(&long).send().await.unwrap().status(), 403);
     for _ in 0..2 {
         let done = http
             .post(&link)

@@ -9,6 +9,9 @@ use beckon_shared::proto::v1::{Audience, AudienceCount, BroadcastChannel, Reach}
 use beckon_shared::rules::tz::{civil_from_days, days_from_civil, Zone};
 use std::collections::{HashMap, HashSet};
 
+/// How long before Meta's window closes a broadcast stops counting on it.
+pub const WINDOW_MARGIN_MS: i64 = 10 * 60_000;
+
 /// A contact record as the planner sees it: its fields and where it can be reached.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Contact {
@@ -82,8 +85,9 @@ impl Contact {
         }
     }
 
-    /// Their address on `channel` for a message sent at `at` (ms): Meta's window must still
-    /// be open then.
+    /// Their address on `channel` for a message due at `at` (ms): Meta's window must still be
+    /// open then, with [`WINDOW_MARGIN_MS`] to spare for the queue and the pace (else the next
+    /// channel of the preference reaches them).
     pub fn reachable_at(&self, channel: BroadcastChannel, at: i64) -> Option<&str> {
         let window = match channel {
             BroadcastChannel::Messenger => &self.messenger,
@@ -92,7 +96,7 @@ impl Contact {
         };
         window
             .as_ref()
-            .filter(|(_, closes)| at < *closes)
+            .filter(|(_, closes)| at + WINDOW_MARGIN_MS < *closes)
             .map(|(id, _)| id.as_str())
     }
 }
@@ -490,6 +494,11 @@ mod tests {
             vec![(BroadcastChannel::Instagram, "igsid-1".into())]
         );
         assert_eq!(at(31 * h), vec![(BroadcastChannel::Web, "Ana".into())]);
+        // Five minutes before Messenger's closes is too close to count on it.
+        assert_eq!(
+            at(20 * h - 5 * 60_000),
+            vec![(BroadcastChannel::Instagram, "igsid-1".into())]
+        );
         let (_, count) = recipients(&plan(31 * h), &[ana, only_messenger]).unwrap();
         assert_eq!((count.channels.web, count.unreachable), (1, 1));
     }

@@ -63,8 +63,8 @@ pub struct Tick {
 /// messages a second overall, WhatsApp's Cloud API 80 a second per number by default; the
 /// widget is ours (a conversation object each); the email API (Resend) takes 2 requests a
 /// second by default; Meta publishes no per-second figure for the Send API, so Messenger and
-/// Instagram keep to 20. `BROADCAST_RATES` (`telegram=30,whatsapp=80,web=50,email=2,…`)
-/// overrides them.
+/// Instagram (one Page, one pace) keep to 20 together. `BROADCAST_RATES`
+/// (`telegram=30,whatsapp=80,web=50,email=2,messenger=20`) overrides them.
 fn rate(env: &Env, channel: BroadcastChannel) -> f64 {
     let default = match channel {
         BroadcastChannel::Telegram => 30.0,
@@ -123,6 +123,11 @@ struct Pacer {
 impl Pacer {
     /// Reserves the channel's next slot; how long to wait for it.
     fn slot(&mut self, env: &Env, channel: BroadcastChannel) -> Option<Duration> {
+        // Messenger and Instagram go through one Page: one pace.
+        let channel = match channel {
+            BroadcastChannel::Instagram => BroadcastChannel::Messenger,
+            c => c,
+        };
         let i = channel as usize;
         let now = js_sys::Date::now();
         let at = self.next[i].max(now);

@@ -109,15 +109,22 @@ struct Checked {
 
 /// Checks `input` in full — channels set up, files within each channel's limits, the WhatsApp
 /// template approved and matching, every variable filled — and plans its recipients.
-async fn check(edge: &Edge, site: &SiteKey, input: BroadcastInput) -> Result<Checked> {
+async fn check(edge: &Edge, site: &SiteKey, mut input: BroadcastInput) -> Result<Checked> {
     let bad = |m: String| Err(Error::bad_request(m));
+    // Labels go as typed to the apps that show them: without the spaces around them.
+    for b in &mut input.buttons {
+        b.label = b.label.trim().to_owned();
+    }
     let name = beckon_shared::text::normalize_label(&input.name, 120)
         .map_err(|_| Error::bad_request("name must be one line of at most 120 characters"))?;
     if name.is_none() {
         return bad("name is required (it names the broadcast in the results)".into());
     }
     if input.channels.is_empty() {
-        return bad("channels must name at least one of web, telegram, whatsapp, email".into());
+        return bad(
+            "channels must name at least one of web, telegram, whatsapp, email, messenger, instagram"
+                .into(),
+        );
     }
     for (i, c) in input.channels.iter().enumerate() {
         if input.channels[..i].contains(c) {
@@ -197,11 +204,11 @@ async fn check(edge: &Edge, site: &SiteKey, input: BroadcastInput) -> Result<Che
                     "Instagram is not linked to this site's Messenger channel (its instagram_id, in Channels)",
                 ));
             }
-            Config::Slack(_)
-            | Config::Discord(_)
-            | Config::Messenger(_)
-            | Config::Email(_)
-            | Config::Webhook(_) => {}
+            Config::Messenger(_) => {
+                crate::channels::messenger::api::broadcast_check(&input.text, &input.buttons)
+                    .map_err(Error::bad_request)?;
+            }
+            Config::Slack(_) | Config::Discord(_) | Config::Email(_) | Config::Webhook(_) => {}
         }
     }
     let now = Clock::read(&edge.env).await?.now();

@@ -155,7 +155,9 @@ const CONTACT: &str = "SELECT v.id, v.name, v.email, v.phone, v.telegram_name,
        FROM consents k WHERE k.site_key = ?1 AND ((k.channel = 'web' AND k.address = v.id)
          OR (k.channel = 'telegram' AND k.address = v.telegram_chat)
          OR (k.channel = 'whatsapp' AND k.address = v.phone)
-         OR (k.channel = 'email' AND k.address = v.email))) AS consents
+         OR (k.channel = 'email' AND k.address = v.email)
+         OR (k.channel = 'messenger' AND k.address = v.messenger_psid)
+         OR (k.channel = 'instagram' AND k.address = v.instagram_id))) AS consents
   FROM visitors v";
 
 /// Which contacts a list shows: those matching `search` (in name, email, phone or Telegram

@@ -148,6 +148,40 @@ pub fn send_text(to: &Addressee, window: Window, text: &str) -> ApiRequest {
     to.request(window, json!({ "text": to.clip(text) }))
 }
 
+/// The most bytes a broadcast's link lines may take: what is left of Instagram's 1000 is for
+/// the text.
+const MAX_LINK_LINES_BYTES: usize = 600;
+
+/// Why a broadcast's text and buttons cannot go on Messenger and Instagram, if they cannot:
+/// link lines must leave room for the text, and reply buttons (quick replies) need a text to
+/// hang from.
+pub fn broadcast_check(text: &str, buttons: &[CtaButton]) -> Result<(), String> {
+    if link_lines(buttons).len() > MAX_LINK_LINES_BYTES {
+        return Err(format!(
+            "on Messenger and Instagram link buttons go as lines under the text: theirs take over {MAX_LINK_LINES_BYTES} bytes (Instagram's messages hold 1000); shorten the links"
+        ));
+    }
+    let replies = buttons.iter().any(|b| matches!(b.action, CtaAction::Reply));
+    if replies && text.trim().is_empty() {
+        return Err(
+            "on Messenger and Instagram reply buttons go under the text: give a text".into(),
+        );
+    }
+    Ok(())
+}
+
+/// A broadcast's link buttons as lines: "Label: https://…".
+fn link_lines(buttons: &[CtaButton]) -> String {
+    buttons
+        .iter()
+        .filter_map(|b| match &b.action {
+            CtaAction::Link { url } => Some(format!("{}: {url}", b.label)),
+            _ => None,
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
 /// A broadcast's text with its buttons: links as lines under the text ("Label: https://…"),
 /// replies as quick replies (a tap comes back as the person's message with the label).
 pub fn send_with_buttons(
@@ -156,15 +190,8 @@ pub fn send_with_buttons(
     text: &str,
     buttons: &[CtaButton],
 ) -> ApiRequest {
-    let links: Vec<String> = buttons
-        .iter()
-        .filter_map(|b| match &b.action {
-            CtaAction::Link { url } => Some(format!("{}: {url}", b.label)),
-            _ => None,
-        })
-        .collect();
-    // The links are kept whole: the text gives way.
-    let tail = links.join("\n");
+    // The links are kept whole (their length is checked up front): the text gives way.
+    let tail = link_lines(buttons);
     let reserved = if tail.is_empty() { 0 } else { tail.len() + 2 };
     let mut full = to.clip_within(text, reserved).into_owned();
     if !tail.is_empty() {
@@ -471,6 +498,28 @@ mod tests {
             to: "6543210987",
             proactive: false,
         }
+    }
+
+    #[test]
+    fn a_broadcast_needs_room_for_its_text_and_a_text_for_its_replies() {
+        let link = |url: String| CtaButton {
+            label: "Shop".into(),
+            action: CtaAction::Link { url },
+        };
+        let reply = CtaButton {
+            label: "Yes".into(),
+            action: CtaAction::Reply,
+        };
+        let short = link("https://shop.example/sale".into());
+        let long = link(format!("https://shop.example/{}", "a".repeat(700)));
+        assert!(broadcast_check("Sale!", &[short.clone(), reply.clone()]).is_ok());
+        assert!(broadcast_check("Sale!", &[long])
+            .unwrap_err()
+            .contains("shorten"));
+        assert!(broadcast_check(" ", &[reply])
+            .unwrap_err()
+            .contains("give a text"));
+        assert!(broadcast_check("", &[short]).is_ok());
     }
 
     #[test]

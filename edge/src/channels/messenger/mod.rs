@@ -99,6 +99,19 @@ impl Messenger {
             && d.message().is_some_and(|m| {
                 m.role == Role::Agent && !matches!(m.via.as_deref(), Some("api" | "webhook"))
             });
+        if broadcast.is_some() {
+            // Said STOP since the broadcast claimed them (a retry comes later): not sent.
+            let app = beckon_shared::proto::v1::BroadcastChannel::from(contact.channel);
+            let out =
+                crate::storage::contacts::opted_out(&db, &d.envelope.site, app, &contact.address)
+                    .await
+                    .map_err(Failure::internal)?;
+            if out {
+                return Err(Failure::Rejected {
+                    reason: "they said STOP to these messages".into(),
+                });
+            }
+        }
         let window = Window::at(last, d.now()).for_sender(human);
         if window == Window::Closed {
             return Err(Failure::Rejected {
@@ -137,8 +150,9 @@ impl Messenger {
             text.insert_str(0, &prefix);
         }
         let mut last_id = String::new();
-        // A broadcast's buttons go with its last part: its files first, then the text.
-        let text_first = buttons.is_empty();
+        // A broadcast shows its files first, then the text with its buttons (quick replies
+        // hang from the last message).
+        let text_first = broadcast.is_none();
         if text_first && !text.is_empty() && !d.part_delivered(recipient, "text")? {
             let id = self
                 .send_in(d, &to, sender, &|w| api::send_text(&to, w, &text))

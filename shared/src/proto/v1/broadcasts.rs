@@ -379,3 +379,32 @@ pub struct RejectedRow {
     pub line: u32,
     pub reason: String,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counts_from_an_edge_before_messenger_still_read() {
+        let old = r#"{"contacts": 3, "web": 1, "telegram": 1, "whatsapp": 0,
+                      "unreachable": 1, "opted_out": 0}"#;
+        let r: Reach = serde_json::from_str(old).unwrap();
+        assert_eq!(
+            (
+                r.contacts,
+                r.channels.web,
+                r.channels.messenger,
+                r.unreachable
+            ),
+            (3, 1, 0, 1)
+        );
+        let mut c = AudienceCount::default();
+        *c.channels.on(BroadcastChannel::Instagram) += 2;
+        let json = serde_json::to_value(&c).unwrap();
+        assert_eq!(
+            (json["instagram"].as_u64(), json["web"].as_u64()),
+            (Some(2), Some(0))
+        );
+        assert_eq!(c.channels.total(), 2);
+    }
+}

@@ -169,7 +169,11 @@ pub struct Contact {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub tags: Vec<String>,
     /// What they agreed to (or stopped) on each of their addresses.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(
+        default,
+        skip_serializing_if = "Vec::is_empty",
+        deserialize_with = "lenient::consents"
+    )]
     pub consents: Vec<Consent>,
     /// The site's backend proved who they are (`Beckon.identify` with a proof); otherwise
     /// name, email and phone are what the page claimed.
@@ -183,7 +187,8 @@ pub struct Consent {
     pub channel: super::BroadcastChannel,
     /// `in` or `out`.
     pub status: String,
-    /// `import`, `api`, `keyword` (STOP / START) or `widget`.
+    /// `import`, `api`, `keyword` (STOP / START), `widget` or `link` (an email's unsubscribe
+    /// link).
     pub source: String,
     pub at: i64,
 }
@@ -215,6 +220,24 @@ pub mod lenient {
     pub fn option<'de, D: Deserializer<'de>>(d: D) -> Result<Option<ContactChannel>, D::Error> {
         let s = Option::<String>::deserialize(d)?;
         Ok(s.as_deref().and_then(ContactChannel::parse))
+    }
+
+    /// Consents; those on a channel this build does not know are dropped.
+    pub fn consents<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<super::Consent>, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Maybe {
+            Known(super::Consent),
+            Other(serde::de::IgnoredAny),
+        }
+        let all = Vec::<Maybe>::deserialize(d)?;
+        Ok(all
+            .into_iter()
+            .filter_map(|m| match m {
+                Maybe::Known(c) => Some(c),
+                Maybe::Other(_) => None,
+            })
+            .collect())
     }
 
     /// A list of channels; unknown ones dropped.
@@ -303,5 +326,17 @@ mod tests {
         assert_eq!((b.one, b.many), (Some(ContactChannel::Telegram), vec![]));
         let b: Both = serde_json::from_str(r#"{"one": null}"#).unwrap();
         assert_eq!(b.one, None);
+        #[derive(Deserialize)]
+        struct Said {
+            #[serde(deserialize_with = "lenient::consents")]
+            consents: Vec<Consent>,
+        }
+        let said: Said = serde_json::from_str(
+            r#"{"consents": [{"channel": "fax", "status": "out", "source": "keyword", "at": 1},
+                             {"channel": "web", "status": "out", "source": "widget", "at": 2}]}"#,
+        )
+        .unwrap();
+        assert_eq!(said.consents.len(), 1);
+        assert_eq!(said.consents[0].at, 2);
     }
 }
