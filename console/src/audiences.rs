@@ -2,7 +2,7 @@
 //! channels they can be reached on, last seen) with who each reaches now; a broadcast is sent
 //! to one. The filter being written is counted live before it is saved.
 
-use crate::broadcasts::{admin, input_value, n, url};
+use crate::broadcasts::{admin, checked, input_value, n, url};
 use beckon_shared::SiteKey;
 use serde_json::{json, Value};
 use std::rc::Rc;
@@ -48,12 +48,7 @@ impl Draft {
         for (k, v) in self.attributes.lines().filter_map(|l| l.split_once('=')) {
             attributes.insert(k.trim().to_owned(), v.trim().into());
         }
-        let reachable: Vec<&str> = CHANNELS
-            .iter()
-            .zip(self.channels)
-            .filter(|(_, on)| *on)
-            .map(|((c, _), _)| *c)
-            .collect();
+        let reachable = checked(&CHANNELS, &self.channels);
         let mut f = json!({ "tags": tags, "attributes": attributes, "reachable_on": reachable });
         if !self.language.trim().is_empty() {
             f["language"] = self.language.trim().into();

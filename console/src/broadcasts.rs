@@ -39,6 +39,16 @@ fn channel_label(c: &Value) -> &'static str {
         .label()
 }
 
+/// The wire names of the `channels` whose box is ticked in `on`.
+pub(crate) fn checked<'a>(channels: &[(&'a str, &str)], on: &[bool]) -> Vec<&'a str> {
+    channels
+        .iter()
+        .zip(on)
+        .filter(|(_, on)| **on)
+        .map(|((c, _), _)| *c)
+        .collect()
+}
+
 pub(crate) fn n(v: &Value) -> u64 {
     v.as_u64().unwrap_or(0)
 }
@@ -158,12 +168,7 @@ struct Draft {
 
 impl Draft {
     fn input(&self) -> Value {
-        let channels: Vec<&str> = CHANNELS
-            .iter()
-            .zip(self.on)
-            .filter(|(_, on)| *on)
-            .map(|((c, _), _)| *c)
-            .collect();
+        let channels = checked(&CHANNELS, &self.on);
         let list = |s: &str, sep: char| -> Vec<String> {
             s.split(sep)
                 .map(|t| t.trim().to_owned())
