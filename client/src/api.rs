@@ -53,6 +53,19 @@ pub async fn call(
     .await
 }
 
+/// The credential of a signed-in person's session: the cookie goes by itself, and requests
+/// repeat the session's CSRF token (`csrf:<token>` wherever a bearer credential is passed).
+pub const SESSION_CREDENTIAL: &str = "csrf:";
+
+/// Sets the headers `credential` stands for: `Authorization: Bearer …`, or a session's
+/// `X-CSRF-Token`.
+pub fn credential_header(credential: &str) -> (&'static str, String) {
+    match credential.strip_prefix(SESSION_CREDENTIAL) {
+        Some(csrf) => ("x-csrf-token", csrf.to_owned()),
+        None => ("authorization", format!("Bearer {credential}")),
+    }
+}
+
 /// Sends a request with a body of any type (a file, a CSV text) and its content type.
 pub async fn call_with(
     method: &str,
@@ -64,7 +77,8 @@ pub async fn call_with(
     init.set_method(method);
     let headers = web_sys::Headers::new().map_err(|_| CallError::Network)?;
     if let Some(t) = bearer {
-        let _ = headers.set("authorization", &format!("Bearer {t}"));
+        let (name, value) = credential_header(t);
+        let _ = headers.set(name, &value);
     }
     if let Some((b, content_type)) = body {
         let _ = headers.set("content-type", content_type);

@@ -183,7 +183,8 @@ async fn put(
 ) -> Result<Upload, CallError> {
     let xhr = XmlHttpRequest::new().map_err(|_| CallError::Network)?;
     xhr.open("PUT", url).map_err(|_| CallError::Network)?;
-    let _ = xhr.set_request_header("authorization", &format!("Bearer {bearer}"));
+    let (name, value) = crate::api::credential_header(bearer);
+    let _ = xhr.set_request_header(name, &value);
     let progress = Closure::<dyn FnMut(ProgressEvent)>::new(move |e: ProgressEvent| {
         on_progress(e.loaded() as u64)
     });

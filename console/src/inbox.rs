@@ -7,6 +7,7 @@ use crate::contacts::ContactsPage;
 use crate::conversation::ConversationPane;
 use crate::feed::{Feed, FeedUpdate};
 use crate::metrics::MetricsPage;
+use crate::people::PeoplePage;
 use crate::rules::RulesPage;
 use crate::visitors::VisitorsPage;
 use beckon_client::api;
@@ -36,10 +37,11 @@ enum Tab {
     Rules,
     Metrics,
     Channels,
+    People,
 }
 
 impl Tab {
-    const ALL: [Tab; 8] = [
+    const ALL: [Tab; 9] = [
         Tab::Conversations,
         Tab::Visitors,
         Tab::Contacts,
@@ -48,6 +50,7 @@ impl Tab {
         Tab::Rules,
         Tab::Metrics,
         Tab::Channels,
+        Tab::People,
     ];
 
     fn label(self) -> &'static str {
@@ -60,6 +63,7 @@ impl Tab {
             Tab::Rules => "Rules",
             Tab::Metrics => "Metrics",
             Tab::Channels => "Channels",
+            Tab::People => "People",
         }
     }
 }
@@ -297,6 +301,7 @@ pub fn Inbox(props: &InboxProps) -> Html {
                             Tab::Channels => html! { <ChannelsPage admin_key={props.admin_key.clone()} {site} on_change={refresh_health.clone()} /> },
                             Tab::Rules => html! { <RulesPage admin_key={props.admin_key.clone()} site_name={AttrValue::from(site_name.clone())} {site} /> },
                             Tab::Metrics => html! { <MetricsPage admin_key={props.admin_key.clone()} {site} /> },
+                            Tab::People => html! { <PeoplePage admin_key={props.admin_key.clone()} {site} /> },
                             Tab::Audiences => html! { <AudiencesPage admin_key={props.admin_key.clone()} {site} /> },
                             Tab::Broadcasts => html! { <BroadcastsPage admin_key={props.admin_key.clone()} {site} /> },
                             Tab::Contacts => html! { <ContactsPage admin_key={props.admin_key.clone()} agent_name={props.agent_name.clone()} {site} on_started={open_started.clone()} /> },

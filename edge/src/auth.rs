@@ -340,6 +340,39 @@ pub fn hash_admin_key(key: &str) -> String {
     hex::encode(Sha256::digest(key.as_bytes()))
 }
 
+/// A new secret token (a session's, an invitation's): `prefix` and 32 random bytes, stored
+/// only as [`hash_admin_key`]'s digest.
+pub fn new_token(prefix: &str, random: [u8; 32]) -> String {
+    format!("{prefix}{}", URL_SAFE_NO_PAD.encode(random))
+}
+
+/// A person's password as stored: Argon2id with the crate's defaults (19 MiB, 2 passes, one
+/// lane — OWASP's recommendation), salted with 16 random bytes, as a PHC string.
+pub fn hash_password(password: &str, salt: [u8; 16]) -> Result<String, String> {
+    use argon2::password_hash::{PasswordHasher, SaltString};
+    let salt = SaltString::encode_b64(&salt).map_err(|e| e.to_string())?;
+    argon2::Argon2::default()
+        .hash_password(password.as_bytes(), &salt)
+        .map(|h| h.to_string())
+        .map_err(|e| e.to_string())
+}
+
+/// Whether `password` is the one hashed in the PHC string `hash`.
+pub fn verify_password(password: &str, hash: &str) -> bool {
+    use argon2::password_hash::{PasswordHash, PasswordVerifier};
+    PasswordHash::new(hash).is_ok_and(|h| {
+        argon2::Argon2::default()
+            .verify_password(password.as_bytes(), &h)
+            .is_ok()
+    })
+}
+
+/// The CSRF token of a session: bound to it (an HMAC of its token), so nothing more is
+/// stored and another session's token does not fit.
+pub fn csrf_token(secret: &[u8], session: &str) -> String {
+    hex::encode(&derive_id(secret, "csrf", session)[..])
+}
+
 /// Constant-time equality of two byte strings (lengths are not secret).
 pub fn ct_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && bool::from(a.ct_eq(b))

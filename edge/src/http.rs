@@ -193,6 +193,16 @@ pub fn query_num<T: std::str::FromStr>(
 }
 
 /// The `Origin` header, if the caller is a browser that sent one.
+/// The value of cookie `name` in the request's `Cookie` header.
+pub fn cookie(req: &Request, name: &str) -> Result<Option<String>> {
+    Ok(req.headers().get("cookie")?.and_then(|header| {
+        header.split(';').find_map(|pair| {
+            let (k, v) = pair.trim().split_once('=')?;
+            (k == name && !v.is_empty()).then(|| v.to_owned())
+        })
+    }))
+}
+
 pub fn origin(req: &Request) -> Result<Option<String>> {
     Ok(req.headers().get("origin")?)
 }

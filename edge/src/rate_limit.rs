@@ -29,8 +29,11 @@ pub enum Limit {
     Events,
     /// File uploads started.
     Uploads,
-    /// Admin requests with a wrong key (a right key is never limited).
+    /// Admin requests with a wrong key, wrong passwords and invalid invitations (a right key
+    /// is never limited).
     AdminFailures,
+    /// Sign-ins and invitation acceptances, right or wrong (each costs a password hash).
+    SignIns,
     /// Visitor WebSocket tickets (one per connect and reconnect).
     Tickets,
     /// Channel webhook requests, whichever site they name: high, since a provider posts from a
@@ -48,6 +51,7 @@ impl Limit {
             Limit::Events => "LIMIT_EVENTS",
             Limit::Uploads => "LIMIT_UPLOADS",
             Limit::AdminFailures => "LIMIT_ADMIN_FAILURES",
+            Limit::SignIns => "LIMIT_SIGN_INS",
             Limit::Tickets => "LIMIT_TICKETS",
             Limit::Hooks => "LIMIT_HOOKS",
         }
@@ -61,6 +65,7 @@ impl Limit {
             Limit::Events => 120,
             Limit::Uploads => 60,
             Limit::AdminFailures => 10,
+            Limit::SignIns => 30,
             Limit::Tickets => 300,
             Limit::Hooks => 6000,
         }
@@ -88,6 +93,7 @@ impl Limit {
             Limit::Events => "events",
             Limit::Uploads => "uploads",
             Limit::AdminFailures => "failed sign-ins",
+            Limit::SignIns => "sign-in attempts",
             Limit::Tickets => "connections",
             Limit::Hooks => "webhook requests",
         }
@@ -283,6 +289,7 @@ mod tests {
             Limit::Events,
             Limit::Uploads,
             Limit::AdminFailures,
+            Limit::SignIns,
             Limit::Tickets,
             Limit::Hooks,
         ];

@@ -59,7 +59,7 @@ pub async fn sign_in_to_inbox(agent: &Client, base: &str, name: &str) {
     who.clear().await.unwrap();
     who.send_keys(name).await.unwrap();
     agent
-        .find(Locator::Css("form button[type=submit]"))
+        .find(Locator::Css("#key-form button[type=submit]"))
         .await
         .unwrap()
         .click()

@@ -83,6 +83,9 @@ const PUBLIC_BY_DESIGN: &[&str] = &[
     "GET /api/v1/sites/{site}/boot.js",
     "POST /api/v1/sites/{site}/events",
     "GET /api/v1/sites/{site}/presence",
+    // Signing in: the password (or the invitation) is the credential.
+    "POST /api/v1/auth/accept",
+    "POST /api/v1/auth/sign-in",
 ];
 
 fn classify(method: &str, path: &str, op: &Value) -> Auth {
@@ -266,6 +269,7 @@ impl World {
                 "{broadcast_id}" => "b_0123456789abcdef0123456789abcdef".into(),
                 "{audience_id}" => "u_0123456789abcdef0123456789abcdef".into(),
                 "{event_id}" => "evt_m_0123456789abcdef".into(),
+                "{person_id}" => "pp_0123456789abcdef".into(),
                 // An unsubscribe token of this site, unsigned.
                 "{token}" => "ZGVtbwphbmFAZXhhbXBsZS5jb20.dGFn".into(),
                 s if s.starts_with('{') => panic!("no value for {s}"),

@@ -43,9 +43,10 @@ fn inbox_app_stays_within_its_budget() {
     // back by loading the rarely used pages on first use). Reading channel settings as JSON
     // instead of typed took 10 KB off (317.8 KB → 307.8 KB), kept here.
     // (302 KiB until email broadcasts, writing first by email and the away address added
-    // 0.3 KB.)
+    // 0.3 KB; 303 KiB until signing in as a person, accepting an invitation and the People
+    // page added 11.4 KB — 20 KB more while sessions and people were read typed.)
     assert!(
-        n <= 303 * 1024,
-        "inbox wasm + glue is {n} B gzip, budget 310272 B"
+        n <= 314 * 1024,
+        "inbox wasm + glue is {n} B gzip, budget 321536 B"
     );
 }

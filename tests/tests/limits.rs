@@ -1,7 +1,7 @@
 //! Rate limits against an edge with its production limits (`Edge::start_limited`): a loop of
 //! conversation starts from one address is cut with 429 + `Retry-After`; a visitor flooding
 //! messages is slowed down without losing one that was acknowledged; presence sockets,
-//! wrong admin keys and channel webhook posts from one address are capped.
+//! wrong admin keys, wrong passwords and channel webhook posts from one address are capped.
 
 use beckon_shared::proto::v1::{ClientFrame, ErrorCode, ServerFrame};
 use beckon_tests::api::{client_id, Api};
@@ -453,4 +453,54 @@ async fn a_flood_of_webhook_posts_from_one_address_is_cut() {
         let (status, _) = post(other).await;
         assert_eq!(status, 429, "another site key gets no fresh allowance");
     }
+}
+
+#[tokio::test]
+async fn wrong_passwords_are_refused_then_rate_limited() {
+    // Its own edge: wrong admin keys in the test beside it count against the same address.
+    let own = Edge::start_limited();
+    let api = Api::new(&own.url);
+    let site = unique("lim-signin");
+    api.create_site(&site).await;
+    let email = format!("ana.{site}@shop.example");
+    let invited = api
+        .send(
+            api.admin(reqwest::Method::POST, "/api/v1/admin/invitations")
+                .json(&serde_json::json!({"email": email, "sites": [site]})),
+        )
+        .await;
+    assert_eq!(invited.status, 201, "{:?}", invited.body);
+    let joined = api
+        .send(api.post("/api/v1/auth/accept").json(&serde_json::json!({
+            "token": invited.body["token"], "name": "Ana", "password": "ana's long password"})))
+        .await;
+    assert_eq!(joined.status, 201, "{:?}", joined.body);
+    let sign_in = |password: &'static str| {
+        let (api, email) = (&api, &email);
+        async move {
+            api.send(
+                api.post("/api/v1/auth/sign-in")
+                    .json(&serde_json::json!({"email": email, "password": password})),
+            )
+            .await
+        }
+    };
+    // The window is aligned to the minute: not near its end, so the attempts fall in one.
+    let second = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+        % 60;
+    if second > 40 {
+        tokio::time::sleep(Duration::from_secs(61 - second)).await;
+    }
+    let mut statuses = BTreeMap::new();
+    for _ in 0..12 {
+        let r = sign_in("guess number n").await;
+        *statuses.entry(r.status).or_insert(0) += 1;
+    }
+    println!("12 wrong passwords from one address: {statuses:?}");
+    assert_eq!(statuses, BTreeMap::from([(401, 10), (429, 2)]));
+    // The right password still signs in (failures are what is limited).
+    assert_eq!(sign_in("ana's long password").await.status, 200);
 }

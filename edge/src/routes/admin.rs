@@ -8,21 +8,25 @@ use crate::error::{Error, Result};
 use crate::http::{self, Edge};
 use crate::random;
 use crate::site_hub;
-use crate::storage::{admin_keys, conversations, sites};
+use crate::storage::{admin_keys, conversations, people, sites};
 use beckon_shared::proto::v1::{
     CallerAccess, ConversationList, ErrorCode, IdentitySecret, IdentitySettings, KeyRole, KeySites,
     NewAdminKey, PostMessage, SiteSettings, SiteSettingsPatch, TicketRequest, TurnstileSettings,
-    TurnstileStatus, WsTicket,
+    TurnstileStatus, WsTicket, CSRF_HEADER, SESSION_COOKIE,
 };
 use beckon_shared::{ClientMsgId, ConversationId, Seq, SiteKey};
 use worker::{Request, Response};
 
-/// Who is calling the admin API: which key, with what role, on which sites.
+/// Who is calling the admin API: which key (or signed-in person), with what role, on which
+/// sites.
 pub struct Admin {
-    /// `env` for the `ADMIN_API_KEY` secret, else the stored key's id.
+    /// `env` for the `ADMIN_API_KEY` secret, a stored key's id, or a signed-in person's id
+    /// (`pp_…`).
     pub key_id: String,
     pub role: KeyRole,
     pub sites: KeySites,
+    /// The session token of a signed-in person's call.
+    pub session: Option<String>,
 }
 
 impl Admin {
@@ -54,9 +58,9 @@ impl Admin {
     }
 }
 
-/// Authenticates the caller (the `ADMIN_API_KEY` secret or a key created through the API)
-/// and checks it may act as `role` on `site`. Browsers may only call from our own origin
-/// (the inbox).
+/// Authenticates the caller (the `ADMIN_API_KEY` secret, a key created through the API, or a
+/// signed-in person's session cookie) and checks it may act as `role` on `site`. Browsers may
+/// only call from our own origin (the inbox).
 pub async fn authorize(
     req: &Request,
     edge: &Edge,
@@ -67,8 +71,11 @@ pub async fn authorize(
         return Err(Error::code(ErrorCode::OriginNotAllowed));
     }
     let header = req.headers().get("authorization")?;
-    let key = auth::bearer(header.as_deref())
-        .ok_or_else(|| Error::new(ErrorCode::Unauthorized, "an admin API key is required"))?;
+    let Some(key) = auth::bearer(header.as_deref()) else {
+        let admin = signed_in(req, edge).await?;
+        admin.check(role, site)?;
+        return Ok(admin);
+    };
     let hash = auth::hash_admin_key(key);
     let master = http::credential_secret(&edge.env, "ADMIN_API_KEY")?;
     let master_hash = auth::hash_admin_key(&String::from_utf8_lossy(&master));
@@ -77,6 +84,7 @@ pub async fn authorize(
             key_id: "env".into(),
             role: KeyRole::Owner,
             sites: KeySites::All,
+            session: None,
         }
     } else {
         let db = edge.db()?;
@@ -87,6 +95,7 @@ pub async fn authorize(
                     key_id: info.id,
                     role: info.role,
                     sites: KeySites::from_list(info.sites),
+                    session: None,
                 }
             }
             None => {
@@ -102,6 +111,59 @@ pub async fn authorize(
     };
     admin.check(role, site)?;
     Ok(admin)
+}
+
+/// A signed-in person's call: their session cookie, and — on anything but a read — the
+/// session's CSRF token in `X-CSRF-Token` (a browser sends the cookie by itself; only our own
+/// page can read the token).
+async fn signed_in(req: &Request, edge: &Edge) -> Result<Admin> {
+    let Some(token) = http::cookie(req, SESSION_COOKIE)? else {
+        return Err(Error::new(
+            ErrorCode::Unauthorized,
+            "an admin API key or a signed-in session is required",
+        ));
+    };
+    let db = edge.db()?;
+    let Some((person, _)) = people::session(&db, &auth::hash_admin_key(&token), edge.now).await?
+    else {
+        return Err(Error::new(
+            ErrorCode::Unauthorized,
+            "your session has ended: sign in again",
+        ));
+    };
+    let reads = matches!(
+        req.method(),
+        worker::Method::Get | worker::Method::Head | worker::Method::Options
+    );
+    if !reads {
+        let sent = req.headers().get(CSRF_HEADER)?.unwrap_or_default();
+        let expected = auth::csrf_token(&edge.token_secret()?, &token);
+        if !auth::ct_eq(sent.trim().as_bytes(), expected.as_bytes()) {
+            return Err(Error::new(
+                ErrorCode::Forbidden,
+                "X-CSRF-Token is missing or is not this session's",
+            ));
+        }
+    }
+    Ok(Admin {
+        role: person.role,
+        sites: person.scope(),
+        key_id: person.id,
+        session: Some(token),
+    })
+}
+
+/// Whether the credential a ticket was minted with still holds: the secret, a key not
+/// revoked, a person not removed.
+pub async fn credential_holds(edge: &Edge, key: &str) -> Result<bool> {
+    if key == "env" {
+        return Ok(true);
+    }
+    let db = edge.db()?;
+    if key.starts_with("pp_") {
+        return Ok(people::get(&db, key).await?.is_some());
+    }
+    Ok(admin_keys::get(&db, key).await?.is_some())
 }
 
 /// `GET /api/v1/admin/sites`: the sites this key may see, and what it may do there.
@@ -399,13 +461,15 @@ pub async fn list_keys(edge: &Edge, admin: &Admin) -> Result<Response> {
     http::json(200, &serde_json::json!({ "keys": keys }))
 }
 
-/// Creates an admin key for sites this key owns; the key itself is in this response only.
-pub async fn create_key(mut req: Request, edge: &Edge, admin: &Admin) -> Result<Response> {
-    let new: NewAdminKey = http::read_json(&mut req).await?;
-    let label = beckon_shared::text::normalize_label(&new.label, 80)?
-        .ok_or_else(|| Error::bad_request("label must not be empty"))?;
-    if new
-        .sites
+/// The sites a new key or person is for (`null`: every site): 1 to 100 existing sites, all of
+/// them `admin`'s own (403 "`what` for sites this key owns" otherwise).
+pub(super) async fn grantable(
+    edge: &Edge,
+    admin: &Admin,
+    sites: Option<Vec<SiteKey>>,
+    what: &str,
+) -> Result<KeySites> {
+    if sites
         .as_ref()
         .is_some_and(|l| l.is_empty() || l.len() > 100)
     {
@@ -413,19 +477,29 @@ pub async fn create_key(mut req: Request, edge: &Edge, admin: &Admin) -> Result<
             "sites lists 1 to 100 sites, or is null for every site",
         ));
     }
-    let scope = KeySites::from_list(new.sites);
+    let scope = KeySites::from_list(sites);
     if !admin.sites.covers(&scope) {
         return Err(Error::new(
             ErrorCode::Forbidden,
-            "a key may only be created for sites this key owns",
+            format!("{what} for sites this key owns"),
         ));
     }
-    let db = edge.db()?;
     if let KeySites::Only(l) = &scope {
+        let db = edge.db()?;
         for site in l {
             sites::require(&db, site).await?;
         }
     }
+    Ok(scope)
+}
+
+/// Creates an admin key for sites this key owns; the key itself is in this response only.
+pub async fn create_key(mut req: Request, edge: &Edge, admin: &Admin) -> Result<Response> {
+    let new: NewAdminKey = http::read_json(&mut req).await?;
+    let label = beckon_shared::text::normalize_label(&new.label, 80)?
+        .ok_or_else(|| Error::bad_request("label must not be empty"))?;
+    let scope = grantable(edge, admin, new.sites, "a key may only be created").await?;
+    let db = edge.db()?;
     let key = auth::new_admin_key(random::bytes());
     let id = random::hex_id("key_");
     admin_keys::insert(

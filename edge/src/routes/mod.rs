@@ -7,6 +7,7 @@ mod broadcasts;
 mod channels;
 mod contacts;
 mod hooks;
+mod people;
 mod presence;
 mod public;
 mod rules;
@@ -52,6 +53,14 @@ pub enum Route {
     AdminListKeys,
     AdminCreateKey,
     AdminDeleteKey(String),
+    AdminInvite,
+    AdminListPeople,
+    AdminRemovePerson(String),
+    AdminSession,
+    AdminSignOut,
+    AdminSignOutEverywhere,
+    AcceptInvitation,
+    SignIn,
     AdminConversationRelays(ConversationId),
     AdminListChannels(SiteKey),
     AdminPutChannel(SiteKey, ChannelKind),
@@ -140,6 +149,8 @@ impl Route {
             | CompleteUpload(..)
             | Attachment(..)
             | Identify(_)
+            | AcceptInvitation
+            | SignIn
             | Announcements(_) => Access::Public,
             // Reading and answering conversations, who is online, contacts, writing first.
             AdminListSites
@@ -153,6 +164,9 @@ impl Route {
             | AdminPresence(_)
             | AdminReachOut(..)
             | AdminContacts(_)
+            | AdminSession
+            | AdminSignOut
+            | AdminSignOutEverywhere
             | AdminContactOutreach(..) => Access::Admin(KeyRole::Agent),
             AdminCreateSite
             | AdminUpdateSite(_)
@@ -162,6 +176,9 @@ impl Route {
             | AdminListKeys
             | AdminCreateKey
             | AdminDeleteKey(_)
+            | AdminInvite
+            | AdminListPeople
+            | AdminRemovePerson(_)
             | AdminListChannels(_)
             | AdminPutChannel(..)
             | AdminDeleteChannel(..)
@@ -261,6 +278,14 @@ impl Route {
             | AdminListKeys
             | AdminCreateKey
             | AdminDeleteKey(_)
+            | AdminInvite
+            | AdminListPeople
+            | AdminRemovePerson(_)
+            | AdminSession
+            | AdminSignOut
+            | AdminSignOutEverywhere
+            | AcceptInvitation
+            | SignIn
             | AdminConversationRelays(_)
             | GoalEvent(_)
             | CreateUpload(_)
@@ -318,18 +343,30 @@ pub(crate) async fn socket_ticket(
     })?;
     let ticket = crate::auth::verify_ws_ticket(&edge.token_secret()?, ticket, target, edge.now)?;
     if let crate::conversation::Principal::Agent { key, .. } = &ticket.principal {
-        if key != "env"
-            && crate::storage::admin_keys::get(&edge.db()?, key)
-                .await?
-                .is_none()
-        {
+        if !admin::credential_holds(edge, key).await? {
             return Err(Error::new(
                 ErrorCode::InvalidToken,
-                "the key this ticket was minted with was revoked",
+                "the key (or person) this ticket was minted for was revoked",
             ));
         }
     }
     Ok(ticket)
+}
+
+/// A person's id in a path: `pp_` and 16 lowercase hex digits.
+fn person(s: &str) -> Result<String> {
+    let ok = s.len() == 19
+        && s.starts_with("pp_")
+        && s[3..]
+            .bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
+    if ok {
+        Ok(s.to_owned())
+    } else {
+        Err(Error::bad_request(
+            "person_id must be pp_ and 16 hex digits",
+        ))
+    }
 }
 
 /// A webhook event id in a path: `evt_` and up to 124 letters, digits, `_` or `-`.
@@ -435,6 +472,16 @@ pub fn resolve(method: &Method, path: &str) -> Result<Route> {
             (Post, Ok(Route::AdminCreateKey)),
         ],
         paths::ADMIN_KEY => vec![(Delete, Ok(Route::AdminDeleteKey(v[0].to_owned())))],
+        paths::ADMIN_INVITATIONS => vec![(Post, Ok(Route::AdminInvite))],
+        paths::ADMIN_PEOPLE => vec![(Get, Ok(Route::AdminListPeople))],
+        paths::ADMIN_PERSON => vec![(Delete, person(v[0]).map(Route::AdminRemovePerson))],
+        paths::ADMIN_SESSION => vec![
+            (Get, Ok(Route::AdminSession)),
+            (Delete, Ok(Route::AdminSignOut)),
+        ],
+        paths::ADMIN_SESSIONS => vec![(Delete, Ok(Route::AdminSignOutEverywhere))],
+        paths::AUTH_ACCEPT => vec![(Post, Ok(Route::AcceptInvitation))],
+        paths::AUTH_SIGN_IN => vec![(Post, Ok(Route::SignIn))],
         paths::ADMIN_CHANNELS => vec![(Get, site(v[0]).map(Route::AdminListChannels))],
         paths::ADMIN_CHANNEL => vec![
             (
@@ -653,6 +700,8 @@ async fn run(route: Route, req: Request, edge: &Edge) -> Result<Response> {
         Route::Identify(site) => visitor::identify(req, edge, &site).await,
         Route::Hook(kind, site, _) => hooks::handle(req, edge, &site, kind).await,
         Route::Unsubscribe(token) => broadcasts::unsubscribe(req, edge, &token).await,
+        Route::AcceptInvitation => people::accept(req, edge).await,
+        Route::SignIn => people::sign_in(req, edge).await,
         Route::Announcements(site) => visitor::announcements(req, edge, &site).await,
         other => Err(Error::internal(format!("{other:?} is an admin route"))),
     }
@@ -682,6 +731,12 @@ async fn run_admin(
         Route::AdminListKeys => admin::list_keys(edge, admin).await,
         Route::AdminCreateKey => admin::create_key(req, edge, admin).await,
         Route::AdminDeleteKey(id) => admin::delete_key(edge, admin, &id).await,
+        Route::AdminInvite => people::invite(req, edge, admin).await,
+        Route::AdminListPeople => people::list(edge, admin).await,
+        Route::AdminRemovePerson(id) => people::remove(edge, admin, &id).await,
+        Route::AdminSession => people::current(edge, admin).await,
+        Route::AdminSignOut => people::sign_out(edge, admin).await,
+        Route::AdminSignOutEverywhere => people::sign_out_everywhere(edge, admin).await,
         Route::AdminConversationRelays(id) => admin::relays(edge, admin, &id).await,
         Route::AdminListRules(site) => rules::list(edge, &site).await,
         Route::AdminCreateRule(site) => rules::create(req, edge, &site).await,
@@ -810,6 +865,7 @@ mod tests {
                 "{broadcast_id}" => "b_0123456789abcdef0123456789abcdef",
                 "{audience_id}" => "u_0123456789abcdef0123456789abcdef",
                 "{event_id}" => "evt_m_0123456789abcdef",
+                "{person_id}" => "pp_0123456789abcdef",
                 "{token}" => "ZGVtbwphbmFAZXhhbXBsZS5jb20.dGFn",
                 other => panic!("no sample value for {other}"),
             })

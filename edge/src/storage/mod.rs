@@ -7,6 +7,7 @@ pub mod broadcasts;
 pub mod channels;
 pub mod contacts;
 pub mod conversations;
+pub mod people;
 pub mod rules;
 pub mod sites;
 pub mod test_clock;

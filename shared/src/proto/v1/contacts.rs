@@ -222,20 +222,26 @@ pub mod lenient {
         Ok(s.as_deref().and_then(ContactChannel::parse))
     }
 
-    /// Consents; those on a channel this build does not know are dropped.
+    /// Consents; those on a channel this build does not know are dropped. (Read through a
+    /// plain struct: an untagged enum would buffer every value and cost the inbox ~20 KB.)
     pub fn consents<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<super::Consent>, D::Error> {
         #[derive(Deserialize)]
-        #[serde(untagged)]
-        enum Maybe {
-            Known(super::Consent),
-            Other(serde::de::IgnoredAny),
+        struct Raw {
+            channel: String,
+            status: String,
+            source: String,
+            at: i64,
         }
-        let all = Vec::<Maybe>::deserialize(d)?;
+        let all = Vec::<Raw>::deserialize(d)?;
         Ok(all
             .into_iter()
-            .filter_map(|m| match m {
-                Maybe::Known(c) => Some(c),
-                Maybe::Other(_) => None,
+            .filter_map(|r| {
+                Some(super::Consent {
+                    channel: super::super::BroadcastChannel::parse(&r.channel)?,
+                    status: r.status,
+                    source: r.source,
+                    at: r.at,
+                })
             })
             .collect())
     }

@@ -37,6 +37,16 @@ pub const ADMIN_SITE_IDENTITY: &str = "/api/v1/admin/sites/{site}/identity";
 pub const ADMIN_SITE_TURNSTILE: &str = "/api/v1/admin/sites/{site}/turnstile";
 pub const ADMIN_KEYS: &str = "/api/v1/admin/keys";
 pub const ADMIN_KEY: &str = "/api/v1/admin/keys/{key_id}";
+pub const ADMIN_INVITATIONS: &str = "/api/v1/admin/invitations";
+pub const ADMIN_PEOPLE: &str = "/api/v1/admin/people";
+pub const ADMIN_PERSON: &str = "/api/v1/admin/people/{person_id}";
+/// Who is signed in (`GET`), signing out (`DELETE`).
+pub const ADMIN_SESSION: &str = "/api/v1/admin/session";
+/// Signing out everywhere (`DELETE`).
+pub const ADMIN_SESSIONS: &str = "/api/v1/admin/sessions";
+/// An invited person sets their name and password.
+pub const AUTH_ACCEPT: &str = "/api/v1/auth/accept";
+pub const AUTH_SIGN_IN: &str = "/api/v1/auth/sign-in";
 pub const ADMIN_CHANNELS: &str = "/api/v1/admin/sites/{site}/channels";
 pub const ADMIN_CHANNEL: &str = "/api/v1/admin/sites/{site}/channels/{kind}";
 pub const ADMIN_CHANNEL_TEST: &str = "/api/v1/admin/sites/{site}/channels/{kind}/test";
@@ -114,6 +124,13 @@ pub const ALL: &[&str] = &[
     ADMIN_SITE_TURNSTILE,
     ADMIN_KEYS,
     ADMIN_KEY,
+    ADMIN_INVITATIONS,
+    ADMIN_PEOPLE,
+    ADMIN_PERSON,
+    ADMIN_SESSION,
+    ADMIN_SESSIONS,
+    AUTH_ACCEPT,
+    AUTH_SIGN_IN,
     ADMIN_CHANNELS,
     ADMIN_CHANNEL,
     ADMIN_CHANNEL_TEST,

@@ -1,0 +1,475 @@
+//! People who sign in to the inbox as themselves, against the real edge and Chromium: an
+//! owner invites, the invited person chooses a name and password and is signed in with an
+//! `HttpOnly; Secure; SameSite=Strict` session cookie; state-changing calls need the session's
+//! CSRF token and our own origin; a removed person's sessions end and their open inbox loses
+//! its live feed at once; signing out everywhere ends every session.
+
+use beckon_tests::api::{Api, Reply};
+use beckon_tests::{browser, edge, eventually, unique};
+use fantoccini::Locator;
+use reqwest::Method;
+use serde_json::{json, Value};
+use std::time::Duration;
+
+const WAIT: Duration = Duration::from_secs(30);
+const COOKIE: &str = "__Host-beckon_session";
+
+/// A signed-in session as a script holds it: the cookie and the CSRF token.
+#[derive(Clone, Debug)]
+struct Session {
+    cookie: String,
+    csrf: String,
+    set_cookie: String,
+    body: Value,
+}
+
+/// Posts `body` to a sign-in route; the session it opened, or the refusal.
+async fn open_session(api: &Api, path: &str, body: Value) -> Result<Session, Reply> {
+    let resp = api.post(path).json(&body).send().await.unwrap();
+    let status = resp.status().as_u16();
+    let set_cookie = resp
+        .headers()
+        .get("set-cookie")
+        .map(|v| v.to_str().unwrap().to_owned())
+        .unwrap_or_default();
+    let body: Value = resp.json().await.unwrap_or(Value::Null);
+    if status >= 300 {
+        return Err(Reply { status, body });
+    }
+    let cookie = set_cookie
+        .split(';')
+        .next()
+        .and_then(|kv| kv.strip_prefix(&format!("{COOKIE}=")))
+        .expect("the session cookie")
+        .to_owned();
+    Ok(Session {
+        cookie,
+        csrf: body["csrf_token"].as_str().unwrap().to_owned(),
+        set_cookie,
+        body,
+    })
+}
+
+/// A call made as `s` (its cookie; the CSRF token if `csrf`).
+fn as_person(
+    api: &Api,
+    s: &Session,
+    method: Method,
+    path: &str,
+    csrf: bool,
+) -> reqwest::RequestBuilder {
+    let mut req = api
+        .http
+        .request(method, format!("{}{path}", api.base))
+        .header("cookie", format!("{COOKIE}={}", s.cookie));
+    if csrf {
+        req = req.header("x-csrf-token", &s.csrf);
+    }
+    req
+}
+
+/// Signs in to the inbox at `base` with an email and password, in Chromium.
+async fn sign_in(c: &fantoccini::Client, base: &str, email: &str, password: &str) {
+    c.goto(&format!("{base}/console/")).await.unwrap();
+    c.wait()
+        .for_element(Locator::Css("#email"))
+        .await
+        .unwrap()
+        .send_keys(email)
+        .await
+        .unwrap();
+    c.find(Locator::Css("#password"))
+        .await
+        .unwrap()
+        .send_keys(password)
+        .await
+        .unwrap();
+    c.find(Locator::Css("#person-form button[type=submit]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    c.wait()
+        .for_element(Locator::Css("nav[aria-label=Views]"))
+        .await
+        .unwrap();
+}
+
+async fn invite(req: reqwest::RequestBuilder, body: Value) -> String {
+    let resp = req.json(&body).send().await.unwrap();
+    let status = resp.status().as_u16();
+    let v: Value = resp.json().await.unwrap();
+    assert_eq!(status, 201, "{v}");
+    v["token"].as_str().unwrap().to_owned()
+}
+
+#[tokio::test]
+async fn an_owner_invites_people_who_sign_in_as_themselves_and_lose_access_when_removed() {
+    let api = Api::new(&edge::shared().url);
+    let (shop, other) = (unique("ppl"), unique("ppl-b"));
+    api.create_site(&shop).await;
+    api.create_site(&other).await;
+    let olga_email = format!("olga.{shop}@shop.example");
+
+    // The operator's key invites Olga as an owner of the shop; bad input is refused first.
+    let bad = api
+        .send(
+            api.admin(Method::POST, "/api/v1/admin/invitations")
+                .json(&json!({"email": "not-an-address", "role": "owner"})),
+        )
+        .await;
+    assert_eq!(bad.status, 400, "{:?}", bad.body);
+    let token = invite(
+        api.admin(Method::POST, "/api/v1/admin/invitations"),
+        json!({"email": olga_email.to_uppercase(), "role": "owner", "sites": [shop]}),
+    )
+    .await;
+    // Too short a password, a made-up invitation: refused; then she joins.
+    let short = open_session(
+        &api,
+        "/api/v1/auth/accept",
+        json!({"token": token, "name": "Olga", "password": "short"}),
+    )
+    .await;
+    assert_eq!(short.unwrap_err().status, 400);
+    let forged = open_session(
+        &api,
+        "/api/v1/auth/accept",
+        json!({"token": "inv_made-up", "name": "Olga", "password": "a long enough password"}),
+    )
+    .await;
+    assert_eq!(forged.unwrap_err().status, 401);
+    let olga = open_session(
+        &api,
+        "/api/v1/auth/accept",
+        json!({"token": token, "name": "Olga Berg", "password": "correct horse battery"}),
+    )
+    .await
+    .expect("joined");
+    for attribute in ["HttpOnly", "Secure", "SameSite=Strict", "Path=/"] {
+        assert!(olga.set_cookie.contains(attribute), "{}", olga.set_cookie);
+    }
+    assert_eq!(
+        olga.body["person"]["email"],
+        json!(olga_email),
+        "kept lowercase"
+    );
+    assert_eq!(olga.body["person"]["sites"], json!([shop]));
+    // The link works once.
+    let again = open_session(
+        &api,
+        "/api/v1/auth/accept",
+        json!({"token": token, "name": "Eve", "password": "another long password"}),
+    )
+    .await;
+    assert_eq!(again.unwrap_err().status, 401);
+
+    // Her session reads like a key of her role and sites.
+    let me = api
+        .send(as_person(
+            &api,
+            &olga,
+            Method::GET,
+            "/api/v1/admin/session",
+            false,
+        ))
+        .await;
+    assert_eq!(
+        (me.status, &me.body["person"]["name"]),
+        (200, &json!("Olga Berg"))
+    );
+    let sites = api
+        .send(as_person(
+            &api,
+            &olga,
+            Method::GET,
+            "/api/v1/admin/sites",
+            false,
+        ))
+        .await;
+    let keys: Vec<&str> = sites.body["sites"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["key"].as_str().unwrap())
+        .collect();
+    assert_eq!(keys, vec![shop.as_str()]);
+    // Changing anything needs the CSRF token — hers, from our own origin.
+    let ana_email = format!("ana.{shop}@shop.example");
+    let invitation = json!({"email": ana_email, "sites": [shop]});
+    let no_token = api
+        .send(
+            as_person(
+                &api,
+                &olga,
+                Method::POST,
+                "/api/v1/admin/invitations",
+                false,
+            )
+            .json(&invitation),
+        )
+        .await;
+    assert_eq!(
+        (no_token.status, no_token.error_code()),
+        (403, "forbidden"),
+        "{:?}",
+        no_token.body
+    );
+    let elsewhere = api
+        .send(
+            as_person(&api, &olga, Method::POST, "/api/v1/admin/invitations", true)
+                .header("origin", "https://evil.example")
+                .json(&invitation),
+        )
+        .await;
+    assert_eq!(elsewhere.status, 403, "{:?}", elsewhere.body);
+    // Not for a site she does not own.
+    let not_hers = api
+        .send(
+            as_person(&api, &olga, Method::POST, "/api/v1/admin/invitations", true)
+                .json(&json!({"email": "x@shop.example", "sites": [other]})),
+        )
+        .await;
+    assert_eq!(not_hers.status, 403, "{:?}", not_hers.body);
+    let ana_token = invite(
+        as_person(&api, &olga, Method::POST, "/api/v1/admin/invitations", true),
+        invitation,
+    )
+    .await;
+    let ana = open_session(
+        &api,
+        "/api/v1/auth/accept",
+        json!({"token": ana_token, "name": "Ana Lima", "password": "ana's long password"}),
+    )
+    .await
+    .expect("Ana joined");
+    // Another session's token does not fit hers.
+    let crossed = api
+        .send(
+            as_person(&api, &olga, Method::DELETE, "/api/v1/admin/session", false)
+                .header("x-csrf-token", &ana.csrf),
+        )
+        .await;
+    assert_eq!(crossed.status, 403);
+    // An agent may not invite.
+    let agent_invites = api
+        .send(
+            as_person(&api, &ana, Method::POST, "/api/v1/admin/invitations", true)
+                .json(&json!({"email": "y@shop.example", "sites": [shop]})),
+        )
+        .await;
+    assert_eq!(agent_invites.status, 403);
+    // A key has no session to describe.
+    let keyed = api
+        .send(api.admin(Method::GET, "/api/v1/admin/session"))
+        .await;
+    assert_eq!(keyed.status, 409);
+
+    // Signing in: a wrong password and an unknown email are the same refusal.
+    for (email, password) in [
+        (olga_email.as_str(), "wrong password!"),
+        ("nobody@shop.example", "correct horse battery"),
+    ] {
+        let r = open_session(
+            &api,
+            "/api/v1/auth/sign-in",
+            json!({"email": email, "password": password}),
+        )
+        .await;
+        let r = r.unwrap_err();
+        assert_eq!(
+            (r.status, r.body["error"]["message"].as_str()),
+            (401, Some("wrong email or password"))
+        );
+    }
+
+    // Ana signs in in a browser and sees the inbox live.
+    let c = browser::open(1280, 900).await;
+    sign_in(&c, &api.base, &ana_email, "ana's long password").await;
+    let live = || async {
+        c.find(Locator::Css(".bar .live"))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
+    };
+    eventually(WAIT, "the live feed", || async {
+        (live().await == "Live").then_some(())
+    })
+    .await;
+    browser::screenshot(&c, "inbox-signed-in-as-person-desktop").await;
+    // A reload keeps her signed in (the cookie), without asking again.
+    c.refresh().await.unwrap();
+    c.wait()
+        .for_element(Locator::Css("nav[aria-label=Views]"))
+        .await
+        .unwrap();
+    eventually(WAIT, "live again", || async {
+        (live().await == "Live").then_some(())
+    })
+    .await;
+
+    // Olga, signed in in her browser, sees both of them in People (and the sign-in form on a
+    // phone, for the record).
+    let owner = browser::open(1280, 900).await;
+    sign_in(&owner, &api.base, &olga_email, "correct horse battery").await;
+    browser::open_inbox_view(&owner, &shop, "People").await;
+    eventually(WAIT, "two people listed", || async {
+        let rows = owner.find_all(Locator::Css(".people-list li")).await.ok()?;
+        (rows.len() == 2).then_some(())
+    })
+    .await;
+    browser::screenshot(&owner, "inbox-people-desktop").await;
+    owner.close().await.unwrap();
+    let phone = browser::open(375, 667).await;
+    phone.goto(&format!("{}/console/", api.base)).await.unwrap();
+    phone
+        .wait()
+        .for_element(Locator::Css("#email"))
+        .await
+        .unwrap();
+    browser::screenshot(&phone, "inbox-sign-in-375").await;
+    phone.close().await.unwrap();
+
+    // Olga sees her in People and removes her: Ana's feed closes within a second and stays
+    // closed; her session is over.
+    let people = api
+        .send(as_person(
+            &api,
+            &olga,
+            Method::GET,
+            "/api/v1/admin/people",
+            false,
+        ))
+        .await;
+    let listed: Vec<&str> = people.body["people"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["name"].as_str().unwrap())
+        .collect();
+    assert!(
+        listed.contains(&"Ana Lima") && listed.contains(&"Olga Berg"),
+        "{listed:?}"
+    );
+    let ana_id = ana.body["person"]["id"].as_str().unwrap().to_owned();
+    // A script's feed socket with Ana's session, beside her browser's.
+    let ticket = api
+        .send(
+            as_person(&api, &ana, Method::POST, "/api/v1/admin/ws-ticket", true)
+                .json(&json!({ "site": shop })),
+        )
+        .await;
+    assert_eq!(ticket.status, 200, "{:?}", ticket.body);
+    let url = api.ws_url(
+        &format!("/api/v1/admin/sites/{shop}/live"),
+        ticket.body["ticket"].as_str().unwrap(),
+    );
+    let (mut feed, _) = tokio_tungstenite::connect_async(url.as_str())
+        .await
+        .expect("Ana's feed socket");
+    let asked_at = std::time::Instant::now();
+    let removed = api
+        .send(as_person(
+            &api,
+            &olga,
+            Method::DELETE,
+            &format!("/api/v1/admin/people/{ana_id}"),
+            true,
+        ))
+        .await;
+    assert_eq!(removed.status, 204, "{:?}", removed.body);
+    // Removed once answered: her feed is closed by the server at once (the close frame
+    // arrives within a second)...
+    let removed_at = std::time::Instant::now();
+    println!(
+        "removing a person took {} ms (their sessions deleted, their sockets closed)",
+        asked_at.elapsed().as_millis()
+    );
+    let closed = tokio::time::timeout(Duration::from_secs(1), async {
+        use futures_util::StreamExt;
+        loop {
+            match feed.next().await {
+                Some(Ok(tokio_tungstenite::tungstenite::Message::Close(_)))
+                | None
+                | Some(Err(_)) => return removed_at.elapsed(),
+                Some(Ok(_)) => {}
+            }
+        }
+    })
+    .await
+    .expect("the feed socket is closed within a second of the removal");
+    println!(
+        "removed person's feed socket closed by the server {} ms after the removal was answered",
+        closed.as_millis()
+    );
+    // ...and her browser's inbox shows it disconnected (Chrome reports a server-closed
+    // socket after its closing handshake, up to 2 seconds later).
+    eventually(Duration::from_secs(5), "the feed closed", || async {
+        (live().await != "Live").then_some(())
+    })
+    .await;
+    let took = removed_at.elapsed();
+    println!(
+        "removed person's inbox showed its feed disconnected {} ms after the removal was answered",
+        took.as_millis()
+    );
+    assert!(took < Duration::from_secs(3), "{took:?}");
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert_ne!(
+        live().await,
+        "Live",
+        "a removed person's inbox does not reconnect"
+    );
+    let gone = api
+        .send(as_person(
+            &api,
+            &ana,
+            Method::GET,
+            "/api/v1/admin/session",
+            false,
+        ))
+        .await;
+    assert_eq!(gone.status, 401);
+    let cannot = open_session(
+        &api,
+        "/api/v1/auth/sign-in",
+        json!({"email": ana_email, "password": "ana's long password"}),
+    )
+    .await;
+    assert_eq!(cannot.unwrap_err().status, 401);
+    c.close().await.unwrap();
+
+    // Olga signs in on a second device, then signs out everywhere: both sessions end.
+    let second = open_session(
+        &api,
+        "/api/v1/auth/sign-in",
+        json!({"email": olga_email, "password": "correct horse battery"}),
+    )
+    .await
+    .expect("signed in again");
+    let out = api
+        .send(as_person(
+            &api,
+            &second,
+            Method::DELETE,
+            "/api/v1/admin/sessions",
+            true,
+        ))
+        .await;
+    assert_eq!(out.status, 204);
+    for s in [&olga, &second] {
+        let r = api
+            .send(as_person(
+                &api,
+                s,
+                Method::GET,
+                "/api/v1/admin/session",
+                false,
+            ))
+            .await;
+        assert_eq!(r.status, 401);
+    }
+}
