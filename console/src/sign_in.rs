@@ -15,8 +15,13 @@ pub struct SignInProps {
 }
 
 fn value(r: &NodeRef) -> String {
+    raw(r).trim().to_owned()
+}
+
+/// A field as typed (a password keeps its spaces).
+fn raw(r: &NodeRef) -> String {
     r.cast::<HtmlInputElement>()
-        .map(|i| i.value().trim().to_owned())
+        .map(|i| i.value())
         .unwrap_or_default()
 }
 
@@ -61,7 +66,7 @@ pub fn SignIn(props: &SignInProps) -> Html {
         let (busy, error, on_sign_in) = (busy.clone(), error.clone(), props.on_sign_in.clone());
         Callback::from(move |e: SubmitEvent| {
             e.prevent_default();
-            let body = json!({ "email": value(&email), "password": value(&password) });
+            let body = json!({ "email": value(&email), "password": raw(&password) });
             open_session(
                 "/api/v1/auth/sign-in",
                 body,
@@ -140,7 +145,7 @@ pub fn Accept(props: &AcceptProps) -> Html {
         let (busy, error, on_sign_in) = (busy.clone(), error.clone(), props.on_sign_in.clone());
         Callback::from(move |e: SubmitEvent| {
             e.prevent_default();
-            let body = json!({ "token": token.as_str(), "name": value(&name), "password": value(&password) });
+            let body = json!({ "token": token.as_str(), "name": value(&name), "password": raw(&password) });
             open_session(
                 "/api/v1/auth/accept",
                 body,

@@ -34,6 +34,9 @@ pub enum Limit {
     AdminFailures,
     /// Sign-ins and invitation acceptances, right or wrong (each costs a password hash).
     SignIns,
+    /// Sign-ins to one account, whichever address they come from (counted before the
+    /// password is checked: guesses spread over many addresses are limited too).
+    AccountSignIns,
     /// Visitor WebSocket tickets (one per connect and reconnect).
     Tickets,
     /// Channel webhook requests, whichever site they name: high, since a provider posts from a
@@ -52,6 +55,7 @@ impl Limit {
             Limit::Uploads => "LIMIT_UPLOADS",
             Limit::AdminFailures => "LIMIT_ADMIN_FAILURES",
             Limit::SignIns => "LIMIT_SIGN_INS",
+            Limit::AccountSignIns => "LIMIT_ACCOUNT_SIGN_INS",
             Limit::Tickets => "LIMIT_TICKETS",
             Limit::Hooks => "LIMIT_HOOKS",
         }
@@ -66,6 +70,7 @@ impl Limit {
             Limit::Uploads => 60,
             Limit::AdminFailures => 10,
             Limit::SignIns => 30,
+            Limit::AccountSignIns => 10,
             Limit::Tickets => 300,
             Limit::Hooks => 6000,
         }
@@ -94,6 +99,7 @@ impl Limit {
             Limit::Uploads => "uploads",
             Limit::AdminFailures => "failed sign-ins",
             Limit::SignIns => "sign-in attempts",
+            Limit::AccountSignIns => "sign-ins to this account",
             Limit::Tickets => "connections",
             Limit::Hooks => "webhook requests",
         }
@@ -158,6 +164,11 @@ pub async fn check_site(edge: &Edge, req: &Request, limit: Limit, site: &SiteKey
             limit.per_minute() * tier.multiplier(),
         ))
     }
+}
+
+/// Like [`check`], counted for `key` (an account) instead of the client's address.
+pub async fn check_for(env: &Env, limit: Limit, key: &str) -> Result<()> {
+    check_key(env, limit, key).await
 }
 
 async fn check_key(env: &Env, limit: Limit, key: &str) -> Result<()> {
@@ -290,6 +301,7 @@ mod tests {
             Limit::Uploads,
             Limit::AdminFailures,
             Limit::SignIns,
+            Limit::AccountSignIns,
             Limit::Tickets,
             Limit::Hooks,
         ];

@@ -266,6 +266,55 @@ async fn an_owner_invites_people_who_sign_in_as_themselves_and_lose_access_when_
         .await;
     assert_eq!(keyed.status, 409);
 
+    // Sign-ins come from our own page, as JSON (no login CSRF from another site's form).
+    let foreign = api
+        .send(
+            api.post("/api/v1/auth/sign-in")
+                .header("origin", "https://evil.example")
+                .json(&json!({"email": olga_email, "password": "correct horse battery"})),
+        )
+        .await;
+    assert_eq!(foreign.status, 403, "{:?}", foreign.body);
+    let form = api
+        .send(
+            api.post("/api/v1/auth/sign-in")
+                .header("content-type", "text/plain")
+                .body(
+                    json!({"email": olga_email, "password": "correct horse battery"}).to_string(),
+                ),
+        )
+        .await;
+    assert_eq!(form.status, 400, "{:?}", form.body);
+    // An invitation made with a key that is revoked since is void.
+    let key = api
+        .send(
+            api.admin(Method::POST, "/api/v1/admin/keys")
+                .json(&json!({"label": "shop owner", "role": "owner", "sites": [shop]})),
+        )
+        .await;
+    assert_eq!(key.status, 201, "{:?}", key.body);
+    let by_key = invite(
+        api.http
+            .post(format!("{}/api/v1/admin/invitations", api.base))
+            .bearer_auth(key.body["key"].as_str().unwrap()),
+        json!({"email": format!("zed.{shop}@shop.example"), "sites": [shop]}),
+    )
+    .await;
+    let revoked = api
+        .send(api.admin(
+            Method::DELETE,
+            &format!("/api/v1/admin/keys/{}", key.body["id"].as_str().unwrap()),
+        ))
+        .await;
+    assert_eq!(revoked.status, 204);
+    let void = open_session(
+        &api,
+        "/api/v1/auth/accept",
+        json!({"token": by_key, "name": "Zed", "password": "zed's long password"}),
+    )
+    .await;
+    assert_eq!(void.unwrap_err().status, 401);
+
     // Signing in: a wrong password and an unknown email are the same refusal.
     for (email, password) in [
         (olga_email.as_str(), "wrong password!"),
@@ -450,6 +499,14 @@ async fn an_owner_invites_people_who_sign_in_as_themselves_and_lose_access_when_
     )
     .await
     .expect("signed in again");
+    // A ticket minted before signing out everywhere opens nothing after.
+    let early = api
+        .send(
+            as_person(&api, &second, Method::POST, "/api/v1/admin/ws-ticket", true)
+                .json(&json!({ "site": shop })),
+        )
+        .await;
+    assert_eq!(early.status, 200, "{:?}", early.body);
     let out = api
         .send(as_person(
             &api,
@@ -472,4 +529,14 @@ async fn an_owner_invites_people_who_sign_in_as_themselves_and_lose_access_when_
             .await;
         assert_eq!(r.status, 401);
     }
+    let url = api.ws_url(
+        &format!("/api/v1/admin/sites/{shop}/live"),
+        early.body["ticket"].as_str().unwrap(),
+    );
+    assert!(
+        tokio_tungstenite::connect_async(url.as_str())
+            .await
+            .is_err(),
+        "a ticket from before signing out everywhere is refused"
+    );
 }

@@ -153,15 +153,15 @@ async fn signed_in(req: &Request, edge: &Edge) -> Result<Admin> {
     })
 }
 
-/// Whether the credential a ticket was minted with still holds: the secret, a key not
-/// revoked, a person not removed.
-pub async fn credential_holds(edge: &Edge, key: &str) -> Result<bool> {
+/// Whether a credential still holds for something it did at `issued_at` (ms): the secret, a
+/// key not revoked, a person not removed and not signed out everywhere since.
+pub async fn credential_holds(edge: &Edge, key: &str, issued_at: i64) -> Result<bool> {
     if key == "env" {
         return Ok(true);
     }
     let db = edge.db()?;
     if key.starts_with("pp_") {
-        return Ok(people::get(&db, key).await?.is_some());
+        return people::holds(&db, key, issued_at).await;
     }
     Ok(admin_keys::get(&db, key).await?.is_some())
 }
@@ -536,7 +536,9 @@ pub async fn delete_key(edge: &Edge, admin: &Admin, id: &str) -> Result<Response
         .ok_or_else(|| Error::new(ErrorCode::NotFound, format!("no admin key {id}")))?;
     // The key stops working first (every request and ticket checks it), then its open
     // sockets are closed; a hub that cannot be reached is logged, not a reason to keep the key.
+    // Its pending invitations go with it.
     admin_keys::delete(&db, id).await?;
+    people::drop_invitations_by(&db, id).await?;
     let affected = match KeySites::from_list(info.sites) {
         KeySites::Only(l) => l,
         KeySites::All => sites::list(&db).await?.into_iter().map(|s| s.key).collect(),

@@ -343,7 +343,8 @@ pub(crate) async fn socket_ticket(
     })?;
     let ticket = crate::auth::verify_ws_ticket(&edge.token_secret()?, ticket, target, edge.now)?;
     if let crate::conversation::Principal::Agent { key, .. } = &ticket.principal {
-        if !admin::credential_holds(edge, key).await? {
+        let issued_at = ticket.expires - crate::auth::TICKET_TTL_MS;
+        if !admin::credential_holds(edge, key, issued_at).await? {
             return Err(Error::new(
                 ErrorCode::InvalidToken,
                 "the key (or person) this ticket was minted for was revoked",

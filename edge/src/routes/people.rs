@@ -136,27 +136,61 @@ fn session_cookie(token: &str, max_age_s: i64) -> String {
     )
 }
 
+/// Sign-ins come from our own page as JSON: a form on another site cannot sign a browser in
+/// to someone else's account (login CSRF).
+fn from_our_page(req: &Request, edge: &Edge) -> Result<()> {
+    if http::origin(req)?.is_some_and(|o| o != edge.self_origin) {
+        return Err(Error::code(ErrorCode::OriginNotAllowed));
+    }
+    let json = req.headers().get("content-type")?.is_some_and(|t| {
+        t.trim()
+            .to_ascii_lowercase()
+            .starts_with("application/json")
+    });
+    if !json {
+        return Err(Error::bad_request(
+            "send JSON (content-type: application/json)",
+        ));
+    }
+    Ok(())
+}
+
 /// `POST /api/v1/auth/accept`: the invited person sets their name and password, and is signed
-/// in. An invitation works once.
+/// in. An invitation works once, and only while whoever made it may still invite.
 pub async fn accept(mut req: Request, edge: &Edge) -> Result<Response> {
     crate::rate_limit::check(&edge.env, &req, crate::rate_limit::Limit::SignIns).await?;
+    from_our_page(&req, edge)?;
     let input: AcceptInvitation = http::read_json(&mut req).await?;
     check_password(&input.password).map_err(Error::bad_request)?;
     let name = beckon_shared::text::normalize_label(&input.name, 80)?
         .ok_or_else(|| Error::bad_request("name is required: one line of at most 80 characters"))?;
     let db = edge.db()?;
-    let Some(invited) =
-        people::take_invitation(&db, &auth::hash_admin_key(input.token.trim()), edge.now).await?
-    else {
-        crate::rate_limit::check(&edge.env, &req, crate::rate_limit::Limit::AdminFailures).await?;
-        return Err(Error::new(
+    let token = auth::hash_admin_key(input.token.trim());
+    let invalid = || {
+        Error::new(
             ErrorCode::InvalidToken,
             "this invitation is not valid or has expired (or was used): ask for a new one",
-        ));
+        )
     };
+    let Some(invited) = people::invitation(&db, &token, edge.now).await? else {
+        crate::rate_limit::check(&edge.env, &req, crate::rate_limit::Limit::AdminFailures).await?;
+        return Err(invalid());
+    };
+    if !super::admin::credential_holds(edge, &invited.invited_by, 0).await? {
+        return Err(invalid());
+    }
+    // The hash first: the invitation is spent only with the account it makes, in one step.
     let hash = auth::hash_password(&input.password, random::bytes()).map_err(Error::internal)?;
     let id = random::hex_id("pp_");
-    people::insert(&db, &id, (&invited, &name, &hash), edge.now).await?;
+    if !people::accept(&db, &token, &id, (&name, &hash), edge.now).await? {
+        return Err(match people::exists(&db, &invited.email).await? {
+            true => Error::new(
+                ErrorCode::Conflict,
+                format!("{} already has an account: sign in", invited.email),
+            ),
+            false => invalid(),
+        });
+    }
     let person = people::get(&db, &id)
         .await?
         .ok_or_else(|| Error::internal("the new person is not there"))?;
@@ -166,10 +200,17 @@ pub async fn accept(mut req: Request, edge: &Edge) -> Result<Response> {
 /// `POST /api/v1/auth/sign-in`: email and password; a wrong pair is refused the same way
 /// whether the email has an account or not, and counts as a failed sign-in.
 pub async fn sign_in(mut req: Request, edge: &Edge) -> Result<Response> {
-    crate::rate_limit::check(&edge.env, &req, crate::rate_limit::Limit::SignIns).await?;
+    use crate::rate_limit::{self, Limit};
+    rate_limit::check(&edge.env, &req, Limit::SignIns).await?;
+    from_our_page(&req, edge)?;
     let input: SignIn = http::read_json(&mut req).await?;
-    let found = match email_address(&input.email) {
-        Some(address) => people::by_email(&edge.db()?, &address).await?,
+    let address = email_address(&input.email);
+    // Per account before the password is checked: guesses from many addresses count too.
+    if let Some(a) = &address {
+        rate_limit::check_for(&edge.env, Limit::AccountSignIns, a).await?;
+    }
+    let found = match &address {
+        Some(a) => people::by_email(&edge.db()?, a).await?,
         None => None,
     };
     let person = match found {
@@ -234,7 +275,7 @@ pub async fn sign_out(edge: &Edge, admin: &Admin) -> Result<Response> {
 pub async fn sign_out_everywhere(edge: &Edge, admin: &Admin) -> Result<Response> {
     session_of(admin)?;
     let db = edge.db()?;
-    people::close_sessions(&db, &admin.key_id).await?;
+    people::close_sessions(&db, &admin.key_id, edge.now).await?;
     if let Some(person) = people::get(&db, &admin.key_id).await? {
         close_sockets(edge, &person).await?;
     }

@@ -4,7 +4,7 @@
 
 use super::{stmt, Arg};
 use crate::error::{Error, Result};
-use beckon_shared::proto::v1::{ErrorCode, KeyRole, KeySites, Person};
+use beckon_shared::proto::v1::{KeyRole, KeySites, Person};
 use beckon_shared::SiteKey;
 use serde::Deserialize;
 use worker::D1Database;
@@ -114,10 +114,11 @@ pub async fn invite(
 ) -> Result<()> {
     let sites = sites_to(sites)?;
     db.batch(vec![
+        // A newer invitation replaces only the inviter's own older one (another owner's stays).
         stmt(
             db,
-            "DELETE FROM invitations WHERE email = ?1 OR expires_at < ?2",
-            &[Arg::Str(email), Arg::Int(now)],
+            "DELETE FROM invitations WHERE (email = ?1 AND invited_by = ?3) OR expires_at < ?2",
+            &[Arg::Str(email), Arg::Int(now), Arg::Str(invited_by)],
         )?,
         stmt(
             db,
@@ -146,13 +147,8 @@ pub struct Invited {
     pub invited_by: String,
 }
 
-/// Takes the invitation with this digest, if it is still valid: it is spent (deleted) in the
-/// same step, so a link works once.
-pub async fn take_invitation(
-    db: &D1Database,
-    token_hash: &str,
-    now: i64,
-) -> Result<Option<Invited>> {
+/// The invitation with this digest, if it is still valid (not spent: see [`accept`]).
+pub async fn invitation(db: &D1Database, token_hash: &str, now: i64) -> Result<Option<Invited>> {
     #[derive(Deserialize)]
     struct R {
         email: String,
@@ -162,8 +158,8 @@ pub async fn take_invitation(
     }
     let row: Option<R> = stmt(
         db,
-        "DELETE FROM invitations WHERE token_hash = ?1 AND expires_at > ?2
-         RETURNING email, role, sites, invited_by",
+        "SELECT email, role, sites, invited_by FROM invitations
+         WHERE token_hash = ?1 AND expires_at > ?2",
         &[Arg::Str(token_hash), Arg::Int(now)],
     )?
     .first(None)
@@ -179,37 +175,55 @@ pub async fn take_invitation(
     .transpose()
 }
 
-/// Adds a person; refused (409) if the email already has an account.
-pub async fn insert(
+/// Makes the account of the invitation with this digest and spends the invitation, in one
+/// step: whether it was made (no: the invitation is gone or expired, or the email has an
+/// account — the invitation then stays).
+pub async fn accept(
     db: &D1Database,
+    token_hash: &str,
     id: &str,
-    (invited, name, password_hash): (&Invited, &str, &str),
+    (name, password_hash): (&str, &str),
     now: i64,
-) -> Result<()> {
-    let sites = sites_to(&invited.sites)?;
-    let result = stmt(
+) -> Result<bool> {
+    let results = db
+        .batch(vec![
+            stmt(
+                db,
+                "INSERT INTO people (id, email, name, password_hash, role, sites, invited_by, created_at)
+                 SELECT ?1, email, ?2, ?3, role, sites, invited_by, ?4 FROM invitations
+                 WHERE token_hash = ?5 AND expires_at > ?4
+                 ON CONFLICT(email) DO NOTHING",
+                &[
+                    Arg::Str(id),
+                    Arg::Str(name),
+                    Arg::Str(password_hash),
+                    Arg::Int(now),
+                    Arg::Str(token_hash),
+                ],
+            )?,
+            stmt(
+                db,
+                "DELETE FROM invitations WHERE token_hash = ?1
+                   AND EXISTS (SELECT 1 FROM people WHERE id = ?2)",
+                &[Arg::Str(token_hash), Arg::Str(id)],
+            )?,
+        ])
+        .await?;
+    match results.first() {
+        Some(r) => super::changed_any(r),
+        None => Ok(false),
+    }
+}
+
+/// Forgets the invitations `inviter` (a key or a person) made: they go with it.
+pub async fn drop_invitations_by(db: &D1Database, inviter: &str) -> Result<()> {
+    stmt(
         db,
-        "INSERT INTO people (id, email, name, password_hash, role, sites, invited_by, created_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) ON CONFLICT(email) DO NOTHING",
-        &[
-            Arg::Str(id),
-            Arg::Str(&invited.email),
-            Arg::Str(name),
-            Arg::Str(password_hash),
-            Arg::Str(role_str(invited.role)),
-            Arg::OptStr(sites.as_deref()),
-            Arg::Str(&invited.invited_by),
-            Arg::Int(now),
-        ],
+        "DELETE FROM invitations WHERE invited_by = ?1",
+        &[Arg::Str(inviter)],
     )?
     .run()
     .await?;
-    if !super::changed_any(&result)? {
-        return Err(Error::new(
-            ErrorCode::Conflict,
-            format!("{} already has an account: sign in", invited.email),
-        ));
-    }
     Ok(())
 }
 
@@ -234,10 +248,15 @@ pub async fn delete(db: &D1Database, id: &str) -> Result<bool> {
                 "DELETE FROM sessions WHERE person_id = ?1",
                 &[Arg::Str(id)],
             )?,
+            stmt(
+                db,
+                "DELETE FROM invitations WHERE invited_by = ?1",
+                &[Arg::Str(id)],
+            )?,
             stmt(db, "DELETE FROM people WHERE id = ?1", &[Arg::Str(id)])?,
         ])
         .await?;
-    match results.get(1) {
+    match results.get(2) {
         Some(r) => super::changed_any(r),
         None => Ok(false),
     }
@@ -308,14 +327,32 @@ pub async fn close_session(db: &D1Database, token_hash: &str) -> Result<()> {
     Ok(())
 }
 
-/// Ends every session of a person.
-pub async fn close_sessions(db: &D1Database, person: &str) -> Result<()> {
-    stmt(
-        db,
-        "DELETE FROM sessions WHERE person_id = ?1",
-        &[Arg::Str(person)],
-    )?
-    .run()
+/// Ends every session of a person, and the sockets' tickets issued until `now`.
+pub async fn close_sessions(db: &D1Database, person: &str, now: i64) -> Result<()> {
+    db.batch(vec![
+        stmt(
+            db,
+            "DELETE FROM sessions WHERE person_id = ?1",
+            &[Arg::Str(person)],
+        )?,
+        stmt(
+            db,
+            "UPDATE people SET sessions_valid_after = ?2 WHERE id = ?1",
+            &[Arg::Str(person), Arg::Int(now)],
+        )?,
+    ])
     .await?;
     Ok(())
+}
+
+/// Whether `person` exists and signed out everywhere no later than `issued_at`.
+pub async fn holds(db: &D1Database, person: &str, issued_at: i64) -> Result<bool> {
+    let after: Option<i64> = stmt(
+        db,
+        "SELECT sessions_valid_after FROM people WHERE id = ?1",
+        &[Arg::Str(person)],
+    )?
+    .first(Some("sessions_valid_after"))
+    .await?;
+    Ok(after.is_some_and(|a| issued_at >= a))
 }
