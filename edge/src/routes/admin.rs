@@ -539,14 +539,25 @@ pub async fn delete_key(edge: &Edge, admin: &Admin, id: &str) -> Result<Response
     // Its pending invitations go with it.
     admin_keys::delete(&db, id).await?;
     people::drop_invitations_by(&db, id).await?;
-    let affected = match KeySites::from_list(info.sites) {
+    close_sockets(edge, id, KeySites::from_list(info.sites)).await?;
+    Ok(Response::empty()?.with_status(204))
+}
+
+/// Closes every socket credential `key` (a key, or a person's id) holds on the sites of
+/// `scope`; a hub that cannot be reached is logged, not a reason to fail the revocation.
+pub(super) async fn close_sockets(edge: &Edge, key: &str, scope: KeySites) -> Result<()> {
+    let affected = match scope {
         KeySites::Only(l) => l,
-        KeySites::All => sites::list(&db).await?.into_iter().map(|s| s.key).collect(),
+        KeySites::All => sites::list(&edge.db()?)
+            .await?
+            .into_iter()
+            .map(|s| s.key)
+            .collect(),
     };
     for site in &affected {
-        if let Err(e) = site_hub::revoke_key(&edge.env, site, id).await {
-            worker::console_error!("closing sockets of revoked key {id} on {site}: {e}");
+        if let Err(e) = site_hub::revoke_key(&edge.env, site, key).await {
+            worker::console_error!("closing the sockets of {key} on {site}: {e}");
         }
     }
-    Ok(Response::empty()?.with_status(204))
+    Ok(())
 }

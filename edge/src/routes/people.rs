@@ -11,10 +11,10 @@ use crate::auth;
 use crate::error::{Error, Result};
 use crate::http::{self, Edge};
 use crate::random;
-use crate::storage::{people, sites};
+use crate::storage::people;
 use beckon_shared::proto::v1::{
-    check_password, email_address, AcceptInvitation, ErrorCode, Invitation, KeySites,
-    NewInvitation, Person, SessionInfo, SignIn, SESSION_COOKIE,
+    check_password, email_address, AcceptInvitation, ErrorCode, Invitation, NewInvitation, Person,
+    SessionInfo, SignIn, SESSION_COOKIE,
 };
 use worker::{Request, Response};
 
@@ -86,23 +86,8 @@ pub async fn remove(edge: &Edge, admin: &Admin, id: &str) -> Result<Response> {
         .filter(|p| admin.sites.covers(&p.scope()))
         .ok_or_else(|| Error::new(ErrorCode::NotFound, format!("no person {id}")))?;
     people::delete(&db, id).await?;
-    close_sockets(edge, &person).await?;
+    super::admin::close_sockets(edge, &person.id, person.scope()).await?;
     Ok(Response::empty()?.with_status(204))
-}
-
-/// Closes every inbox socket `person` holds (on each of their sites).
-async fn close_sockets(edge: &Edge, person: &Person) -> Result<()> {
-    let db = edge.db()?;
-    let affected = match person.scope() {
-        KeySites::Only(l) => l,
-        KeySites::All => sites::list(&db).await?.into_iter().map(|s| s.key).collect(),
-    };
-    for site in &affected {
-        if let Err(e) = crate::site_hub::revoke_key(&edge.env, site, &person.id).await {
-            worker::console_error!("closing {}'s sockets on {site}: {e}", person.id);
-        }
-    }
-    Ok(())
 }
 
 /// Opens a session for `person`: the answer with who is signed in, its CSRF token and the
@@ -277,7 +262,7 @@ pub async fn sign_out_everywhere(edge: &Edge, admin: &Admin) -> Result<Response>
     let db = edge.db()?;
     people::close_sessions(&db, &admin.key_id, edge.now).await?;
     if let Some(person) = people::get(&db, &admin.key_id).await? {
-        close_sockets(edge, &person).await?;
+        super::admin::close_sockets(edge, &person.id, person.scope()).await?;
     }
     signed_out()
 }
