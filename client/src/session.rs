@@ -29,7 +29,8 @@ use web_sys::{CloseEvent, MessageEvent, WebSocket};
 use yew::Callback;
 
 const RECONNECT_BASE_MS: u64 = 500;
-/// After the edge refused a send as too fast (it admits one every 2 s past a burst).
+/// After the edge refused a send as too fast (it admits one every 2 s past a burst, and
+/// refuses everything for 1 s after a refusal: this must be longer).
 const RESEND_AFTER_MS: u32 = 2_500;
 const RECONNECT_CAP_MS: u64 = 15_000;
 const PING_EVERY_MS: u32 = 25_000;

@@ -203,11 +203,20 @@ fn refused(what: &str, per_minute: u32) -> Error {
 pub const MESSAGE_BURST: f64 = 20.0;
 pub const MESSAGE_INTERVAL_MS: f64 = 2_000.0;
 
+/// After a refusal, every message for this long is refused too, even if a token comes back
+/// meanwhile: the rest of a burst that arrived together is refused as a whole, so nothing in it
+/// overtakes the refused message, which the client sends again, in order, after a longer pause
+/// (the chat app's `RESEND_AFTER_MS`, 2,500 ms). A refusal during the hold does not extend it.
+pub const REFUSAL_HOLD_MS: i64 = 1_000;
+
 /// A token bucket (pure: the caller gives the time).
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Bucket {
     tokens: f64,
     at: i64,
+    /// Refusing everything until then ([`REFUSAL_HOLD_MS`] after the last refusal for want of
+    /// a token).
+    held_until: i64,
 }
 
 impl Bucket {
@@ -215,6 +224,7 @@ impl Bucket {
         Bucket {
             tokens: MESSAGE_BURST,
             at: now,
+            held_until: i64::MIN,
         }
     }
 
@@ -223,11 +233,15 @@ impl Bucket {
         let elapsed = (now - self.at).max(0) as f64;
         self.tokens = (self.tokens + elapsed / MESSAGE_INTERVAL_MS).min(MESSAGE_BURST);
         self.at = now;
-        if self.tokens >= 1.0 {
+        let wait = ((1.0 - self.tokens) * MESSAGE_INTERVAL_MS).ceil() as i64;
+        if now < self.held_until {
+            Err(wait.max(self.held_until - now))
+        } else if self.tokens >= 1.0 {
             self.tokens -= 1.0;
             Ok(())
         } else {
-            Err(((1.0 - self.tokens) * MESSAGE_INTERVAL_MS).ceil() as i64)
+            self.held_until = now + REFUSAL_HOLD_MS;
+            Err(wait)
         }
     }
 }
@@ -255,6 +269,31 @@ mod tests {
         b.take(0).unwrap();
         b.take(10_000_000).unwrap();
         assert!((b.tokens - (MESSAGE_BURST - 1.0)).abs() < 1e-9);
+    }
+
+    /// What CI once caught: a burst refused from its 31st message on, and a token that came
+    /// back while the rest was still being read let the 38th through ahead of the 31st.
+    #[test]
+    fn nothing_overtakes_a_refused_message() {
+        let mut b = Bucket::full(0);
+        for _ in 0..MESSAGE_BURST as usize {
+            b.take(0).unwrap();
+        }
+        // Refused just before a token is back (one interval after the burst)…
+        let refill = MESSAGE_INTERVAL_MS as i64;
+        assert!(b.take(refill - 10).is_err(), "the burst is spent");
+        // … and the token is back, but the rest of the burst is still refused.
+        assert!(b.take(refill + 10).is_err(), "held");
+        assert!(b.take(refill - 10 + REFUSAL_HOLD_MS).is_ok(), "hold over");
+        // A refusal during the hold does not extend it: no livelock for a client that resends
+        // within it.
+        let mut b = Bucket::full(0);
+        for _ in 0..MESSAGE_BURST as usize {
+            b.take(0).unwrap();
+        }
+        assert!(b.take(0).is_err());
+        assert!(b.take(REFUSAL_HOLD_MS - 1).is_err());
+        assert!(b.take(refill).is_ok());
     }
 
     #[test]
