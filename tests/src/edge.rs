@@ -87,6 +87,31 @@ pub fn fresh_state_dir(name: &str) -> PathBuf {
 }
 
 impl Edge {
+    /// Runs `sql` on the edge's D1 database (as `wrangler d1 execute` does) and returns the
+    /// rows: for checking what no API shows, such as that deleted rows are gone.
+    pub fn d1(&self, sql: &str) -> Vec<serde_json::Value> {
+        let mut c = wrangler(&crate::repo_root());
+        c.args([
+            "d1",
+            "execute",
+            "DB",
+            "--local",
+            "--json",
+            "--command",
+            sql,
+            "--persist-to",
+        ])
+        .arg(&self.state_dir);
+        let out = c.output().expect("wrangler d1 execute");
+        assert!(
+            out.status.success(),
+            "d1 execute failed:\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("d1 JSON");
+        v[0]["results"].as_array().cloned().unwrap_or_default()
+    }
+
     /// Starts `wrangler dev` on `state_dir` (fresh if `None`) and waits until it answers.
     /// Rate limits are off (`RATE_LIMITS=off`): the tests drive everything from one address.
     pub fn start(state_dir: Option<PathBuf>) -> Edge {

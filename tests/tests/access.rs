@@ -270,6 +270,7 @@ impl World {
                 "{audience_id}" => "u_0123456789abcdef0123456789abcdef".into(),
                 "{event_id}" => "evt_m_0123456789abcdef".into(),
                 "{person_id}" => "pp_0123456789abcdef".into(),
+                "{shortcut}" => "thanks".into(),
                 // An unsubscribe token of this site, unsigned.
                 "{token}" => "ZGVtbwphbmFAZXhhbXBsZS5jb20.dGFn".into(),
                 s if s.starts_with('{') => panic!("no value for {s}"),

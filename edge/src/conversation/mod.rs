@@ -633,6 +633,8 @@ impl Conversation {
             agent_read_seq: cursors.agent,
             unread: self.store.unread_by_agent()?,
             contact: meta.contact.as_ref().map(|c| c.channel),
+            last_visitor_at: self.store.last_visitor_at()?,
+            work: None,
         })
     }
 }

@@ -93,6 +93,8 @@ pub struct Store {
     last_message: RefCell<Option<Option<Message>>>,
     cursors: Cell<Option<ReadCursors>>,
     unread: Cell<Option<u64>>,
+    /// When the visitor last wrote, once read (`Some(None)`: never).
+    last_visitor_at: Cell<Option<Option<i64>>>,
     /// The address the visitor left for answers while away, once read.
     away_email: RefCell<Option<Option<String>>>,
 }
@@ -135,6 +137,7 @@ impl Store {
             last_message: RefCell::new(None),
             cursors: Cell::new(None),
             unread: Cell::new(None),
+            last_visitor_at: Cell::new(None),
             away_email: RefCell::new(None),
         })
     }
@@ -146,6 +149,7 @@ impl Store {
         self.last_message.replace(None);
         self.cursors.set(None);
         self.unread.set(None);
+        self.last_visitor_at.set(None);
         self.away_email.replace(None);
     }
 
@@ -322,6 +326,7 @@ impl Store {
             if let Some(n) = self.unread.get() {
                 self.unread.set(Some(n + 1));
             }
+            self.last_visitor_at.set(Some(Some(m.created_at)));
         }
         let message = Message {
             id: m.id,
@@ -442,6 +447,26 @@ impl Store {
     }
 
     /// Visitor messages an agent has not read.
+    /// When the visitor last wrote.
+    pub fn last_visitor_at(&self) -> Result<Option<i64>> {
+        if let Some(at) = self.last_visitor_at.get() {
+            return Ok(at);
+        }
+        #[derive(Deserialize)]
+        struct At {
+            at: Option<i64>,
+        }
+        let r: At = self
+            .sql
+            .exec(
+                "SELECT MAX(created_at) AS at FROM messages WHERE role = 'visitor'",
+                None,
+            )?
+            .one()?;
+        self.last_visitor_at.set(Some(r.at));
+        Ok(r.at)
+    }
+
     pub fn unread_by_agent(&self) -> Result<u64> {
         if let Some(n) = self.unread.get() {
             return Ok(n);

@@ -12,7 +12,7 @@ use crate::storage::{admin_keys, conversations, people, sites};
 use beckon_shared::proto::v1::{
     CallerAccess, ConversationList, ErrorCode, IdentitySecret, IdentitySettings, KeyRole, KeySites,
     NewAdminKey, PostMessage, SiteSettings, SiteSettingsPatch, TicketRequest, TurnstileSettings,
-    TurnstileStatus, WsTicket, CSRF_HEADER, SESSION_COOKIE,
+    TurnstileStatus, WorkStatus, WsTicket, CSRF_HEADER, SESSION_COOKIE,
 };
 use beckon_shared::{ClientMsgId, ConversationId, Seq, SiteKey};
 use worker::{Request, Response};
@@ -45,6 +45,21 @@ impl Admin {
             )),
             _ => Ok(()),
         }
+    }
+
+    /// The name to sign replies with: a signed-in person's own name (whatever the client
+    /// claims), or for a key the name its client gives.
+    pub async fn signed_name(
+        &self,
+        edge: &Edge,
+        claimed: Option<String>,
+    ) -> Result<Option<String>> {
+        if self.session.is_none() {
+            return Ok(claimed);
+        }
+        Ok(people::get(&edge.db()?, &self.key_id)
+            .await?
+            .map(|p| p.name))
     }
 
     /// The principal for a conversation call made with this key.
@@ -286,8 +301,8 @@ pub async fn site_live(req: Request, edge: &Edge, key: &SiteKey) -> Result<Respo
     site_hub::connect(&edge.env, key, &ticket).await
 }
 
-/// `GET /api/v1/admin/conversations?site=&limit=&before=`: a key for several (but not all)
-/// sites names the site.
+/// `GET /api/v1/admin/conversations?site=&limit=&before=&status=&assignee=`: a key for
+/// several (but not all) sites names the site.
 pub async fn list_conversations(req: &Request, edge: &Edge, admin: &Admin) -> Result<Response> {
     let q = http::query(req)?;
     let site = match (
@@ -305,8 +320,41 @@ pub async fn list_conversations(req: &Request, edge: &Edge, admin: &Admin) -> Re
     };
     admin.check(KeyRole::Agent, site.as_ref())?;
     let limit: usize = http::query_num(&q, "limit")?.unwrap_or(50).clamp(1, 200);
-    let before: Option<i64> = http::query_num(&q, "before")?;
-    let list = conversations::list(&edge.db()?, site.as_ref(), before, limit + 1).await?;
+    let status = match q.get("status").map(String::as_str) {
+        None | Some("") | Some("all") => None,
+        Some(s) => Some(
+            WorkStatus::parse(s)
+                .ok_or_else(|| Error::bad_request("status must be open, snoozed, closed or all"))?,
+        ),
+    };
+    let assignee = match q.get("assignee").map(String::as_str) {
+        None | Some("") | Some("anyone") => None,
+        Some("none") => Some(None),
+        Some("me") if admin.session.is_some() => Some(Some(admin.key_id.as_str())),
+        Some("me") => {
+            return Err(Error::bad_request(
+                "assignee=me needs a signed-in person (an admin key is nobody's assignee)",
+            ))
+        }
+        Some(id) if id.starts_with("pp_") && id.len() <= 40 => Some(Some(id)),
+        Some(_) => {
+            return Err(Error::bad_request(
+                "assignee must be me, none, anyone or a person's id (pp_…)",
+            ))
+        }
+    };
+    let list = conversations::list(
+        &edge.db()?,
+        &conversations::ListQuery {
+            site: site.as_ref(),
+            before: http::query_num(&q, "before")?,
+            limit: limit + 1,
+            status,
+            assignee,
+            now: edge.now,
+        },
+    )
+    .await?;
     let more = list.len() > limit;
     let conversations: Vec<_> = list.into_iter().take(limit).collect();
     let next_before = if more {
@@ -370,8 +418,9 @@ pub async fn post_message(
             ),
         ));
     }
+    let author = admin.signed_name(edge, post.author).await?;
     let request = PostRequest {
-        principal: admin.principal("api", post.author),
+        principal: admin.principal("api", author),
         body: post.body,
         client_msg_id: post.client_msg_id,
         attachments: post.attachments,
@@ -443,6 +492,7 @@ pub async fn ws_ticket(mut req: Request, edge: &Edge, admin: &Admin) -> Result<R
         .map(|n| beckon_shared::text::normalize_label(&n, 80))
         .transpose()?
         .flatten();
+    let name = admin.signed_name(edge, name).await?;
     let (ticket, expires_at) = super::mint_ticket(edge, admin.principal("inbox", name), target)?;
     http::json(
         200,

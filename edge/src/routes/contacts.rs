@@ -200,14 +200,15 @@ pub async fn reach_out(
         channel: input.channel,
         address,
     };
+    let author = admin.signed_name(edge, input.author).await?;
     let (_, id) = conversation::open(
         &edge.env,
         Opening {
             origin: ConversationOrigin::Agent {
-                author: input.author.clone(),
+                author: author.clone(),
             },
             contact: Some(route),
-            first_message: Some((admin.principal("inbox", input.author), input.body)),
+            first_message: Some((admin.principal("inbox", author), input.body)),
             ..Opening::new(site.clone(), owner, edge.now)
         },
     )

@@ -10,9 +10,11 @@ mod hooks;
 mod people;
 mod presence;
 mod public;
+mod replies;
 mod rules;
 mod uploads;
 mod visitor;
+mod work;
 
 use crate::error::{Error, Result};
 use crate::http::{self, Edge};
@@ -109,6 +111,12 @@ pub enum Route {
     AdminGetBroadcast(SiteKey, BroadcastId),
     AdminBroadcastAction(SiteKey, BroadcastId, BroadcastAction),
     AdminBroadcastRecipients(SiteKey, BroadcastId),
+    AdminUpdateWork(ConversationId),
+    AdminListNotes(ConversationId),
+    AdminAddNote(ConversationId),
+    AdminListReplies(SiteKey),
+    AdminSaveReply(SiteKey),
+    AdminDeleteReply(SiteKey, String),
 }
 
 /// Who may call a route, checked before its handler runs. Routes for visitors, webhooks and
@@ -167,6 +175,10 @@ impl Route {
             | AdminSession
             | AdminSignOut
             | AdminSignOutEverywhere
+            | AdminUpdateWork(_)
+            | AdminListNotes(_)
+            | AdminAddNote(_)
+            | AdminListReplies(_)
             | AdminContactOutreach(..) => Access::Admin(KeyRole::Agent),
             AdminCreateSite
             | AdminUpdateSite(_)
@@ -207,7 +219,9 @@ impl Route {
             | AdminBroadcastFile(_)
             | AdminGetBroadcast(..)
             | AdminBroadcastAction(..)
-            | AdminBroadcastRecipients(..) => Access::Admin(KeyRole::Owner),
+            | AdminBroadcastRecipients(..)
+            | AdminSaveReply(_)
+            | AdminDeleteReply(..) => Access::Admin(KeyRole::Owner),
         }
     }
 
@@ -259,7 +273,10 @@ impl Route {
             | AdminBroadcastFile(s)
             | AdminGetBroadcast(s, _)
             | AdminBroadcastAction(s, _, _)
-            | AdminBroadcastRecipients(s, _) => Some(s),
+            | AdminBroadcastRecipients(s, _)
+            | AdminListReplies(s)
+            | AdminSaveReply(s)
+            | AdminDeleteReply(s, _) => Some(s),
             Health
             | OpenApi
             | Preflight
@@ -271,6 +288,9 @@ impl Route {
             | AdminCreateSite
             | AdminListConversations
             | AdminGetConversation(_)
+            | AdminUpdateWork(_)
+            | AdminListNotes(_)
+            | AdminAddNote(_)
             | AdminDeleteConversation(_)
             | AdminListMessages(_)
             | AdminPostMessage(_)
@@ -460,7 +480,12 @@ pub fn resolve(method: &Method, path: &str) -> Result<Route> {
         paths::ADMIN_CONVERSATIONS => vec![(Get, Ok(Route::AdminListConversations))],
         paths::ADMIN_CONVERSATION => vec![
             (Get, conv(v[0]).map(Route::AdminGetConversation)),
+            (Patch, conv(v[0]).map(Route::AdminUpdateWork)),
             (Delete, conv(v[0]).map(Route::AdminDeleteConversation)),
+        ],
+        paths::ADMIN_NOTES => vec![
+            (Get, conv(v[0]).map(Route::AdminListNotes)),
+            (Post, conv(v[0]).map(Route::AdminAddNote)),
         ],
         paths::ADMIN_MESSAGES => vec![
             (Get, conv(v[0]).map(Route::AdminListMessages)),
@@ -522,6 +547,14 @@ pub fn resolve(method: &Method, path: &str) -> Result<Route> {
                 site_and_rule().map(|(s, r)| Route::AdminDeleteRule(s, r)),
             ),
         ],
+        paths::ADMIN_REPLIES => vec![
+            (Get, site(v[0]).map(Route::AdminListReplies)),
+            (Post, site(v[0]).map(Route::AdminSaveReply)),
+        ],
+        paths::ADMIN_REPLY => vec![(
+            Delete,
+            site(v[0]).map(|s| Route::AdminDeleteReply(s, v[1].to_owned())),
+        )],
         paths::ADMIN_METRICS => vec![(Get, Ok(Route::AdminMetrics))],
         paths::ADMIN_PRESENCE => vec![(Get, site(v[0]).map(Route::AdminPresence))],
         paths::ADMIN_REACH_OUT => vec![(
@@ -739,6 +772,12 @@ async fn run_admin(
         Route::AdminSignOut => people::sign_out(edge, admin).await,
         Route::AdminSignOutEverywhere => people::sign_out_everywhere(edge, admin).await,
         Route::AdminConversationRelays(id) => admin::relays(edge, admin, &id).await,
+        Route::AdminUpdateWork(id) => work::update(req, edge, admin, &id).await,
+        Route::AdminListNotes(id) => work::list_notes(edge, admin, &id).await,
+        Route::AdminAddNote(id) => work::add_note(req, edge, admin, &id).await,
+        Route::AdminListReplies(site) => replies::list(edge, &site).await,
+        Route::AdminSaveReply(site) => replies::save(req, edge, &site).await,
+        Route::AdminDeleteReply(site, s) => replies::delete(edge, &site, &s).await,
         Route::AdminListRules(site) => rules::list(edge, &site).await,
         Route::AdminCreateRule(site) => rules::create(req, edge, &site).await,
         Route::AdminGetRule(site, id) => rules::get(edge, &site, &id).await,
@@ -868,6 +907,7 @@ mod tests {
                 "{event_id}" => "evt_m_0123456789abcdef",
                 "{person_id}" => "pp_0123456789abcdef",
                 "{token}" => "ZGVtbwphbmFAZXhhbXBsZS5jb20.dGFn",
+                "{shortcut}" => "thanks",
                 other => panic!("no sample value for {other}"),
             })
             .collect();

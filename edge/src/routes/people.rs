@@ -11,7 +11,7 @@ use crate::auth;
 use crate::error::{Error, Result};
 use crate::http::{self, Edge};
 use crate::random;
-use crate::storage::people;
+use crate::storage::{conversations, people};
 use beckon_shared::proto::v1::{
     check_password, email_address, AcceptInvitation, ErrorCode, Invitation, NewInvitation, Person,
     SessionInfo, SignIn, SESSION_COOKIE,
@@ -85,8 +85,13 @@ pub async fn remove(edge: &Edge, admin: &Admin, id: &str) -> Result<Response> {
         .await?
         .filter(|p| admin.sites.covers(&p.scope()))
         .ok_or_else(|| Error::new(ErrorCode::NotFound, format!("no person {id}")))?;
+    // Their conversations go back to nobody (the delete does it); open inboxes are told.
+    let assigned = conversations::assigned_to(&db, id, 500).await?;
     people::delete(&db, id).await?;
     super::admin::close_sockets(edge, &person.id, person.scope()).await?;
+    for (conversation, site) in assigned {
+        super::work::tell_work(edge, &conversation, &site).await?;
+    }
     Ok(Response::empty()?.with_status(204))
 }
 

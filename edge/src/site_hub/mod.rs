@@ -153,6 +153,14 @@ impl DurableObject for SiteHub {
                     }
                     http::json(200, &serde_json::json!({ "watchers": watchers }))
                 }
+                (Method::Post, "/tell") => {
+                    // An inbox event from the API (work, notes): every inbox tab gets it.
+                    let event = req.text().await?;
+                    for ws in self.state.get_websockets_with_tag(AGENT) {
+                        let _ = ws.send_with_str(&event);
+                    }
+                    Ok(Response::empty()?.with_status(204))
+                }
                 (Method::Post, "/watch") => {
                     let key = req.headers().get(KEY_HEADER)?.unwrap_or_default();
                     self.remember(&key, &req.text().await?, http::now_ms())?;
@@ -385,6 +393,12 @@ pub async fn publish(
         watchers: usize,
     }
     Ok(resp.json::<Published>().await?.watchers)
+}
+
+/// Tells every inbox tab on `site` about `event` (a conversation's work changed, a note).
+pub async fn tell(env: &Env, site: &SiteKey, event: &InboxEvent) -> Result<()> {
+    let body = serde_json::to_string(event).map_err(Error::internal)?;
+    ok(call(env, site, Method::Post, "/tell", Some(body), &[]).await?)
 }
 
 /// Tells `site`'s hub a conversation was deleted: a summary of it waiting for the index is

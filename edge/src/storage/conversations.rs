@@ -5,7 +5,8 @@
 use super::{stmt, Arg};
 use crate::error::{Error, Result};
 use beckon_shared::proto::v1::{
-    ContactChannel, ConversationOrigin, ConversationSummary, MessagePreview, Role,
+    Assignee, ContactChannel, ConversationOrigin, ConversationSummary, MessagePreview, Note, Role,
+    Work, WorkStatus,
 };
 use beckon_shared::{ConversationId, Seq, SiteKey, VisitorId};
 use serde::Deserialize;
@@ -27,12 +28,51 @@ struct Row {
     agent_read_seq: i64,
     unread: i64,
     contact_channel: Option<String>,
+    last_visitor_at: Option<i64>,
+    /// As it stands now ([`status_now`]).
+    status: String,
+    snoozed_until: Option<i64>,
+    status_at: i64,
+    assignee_id: Option<String>,
+    assignee_name: Option<String>,
+    notes: i64,
 }
 
-const COLUMNS: &str = "id, site_key, visitor_id, origin, page_url, created_at, updated_at, last_seq, last_role, last_body, last_at, agent_read_seq, unread, contact_channel";
+/// The columns a conversation's object writes.
+const COLUMNS: &str = "id, site_key, visitor_id, origin, page_url, created_at, updated_at, last_seq, last_role, last_body, last_at, agent_read_seq, unread, contact_channel, last_visitor_at";
+
+/// The status as it stands at the time bound to `now` (a parameter such as `?4`): a snooze
+/// that ran out, or a visitor message since the status was set, opens the conversation again.
+fn status_now(now: &str) -> String {
+    format!(
+        "(CASE WHEN status != 'open' AND COALESCE(last_visitor_at, 0) > status_at THEN 'open'
+               WHEN status = 'snoozed' AND COALESCE(snoozed_until, 0) <= {now} THEN 'open'
+               ELSE status END)"
+    )
+}
+
+/// Everything a row is read with.
+fn selected(now: &str) -> String {
+    format!(
+        "{COLUMNS}, {} AS status, snoozed_until, status_at, assignee_id, assignee_name,
+         (SELECT COUNT(*) FROM conversation_notes n WHERE n.conversation_id = conversations.id) AS notes",
+        status_now(now)
+    )
+}
 
 impl Row {
     fn into_summary(self) -> Result<ConversationSummary> {
+        let status = WorkStatus::parse(&self.status).unwrap_or_default();
+        let work = Work {
+            status,
+            snoozed_until: self.snoozed_until.filter(|_| status == WorkStatus::Snoozed),
+            assignee: self.assignee_id.map(|id| Assignee {
+                id,
+                name: self.assignee_name.unwrap_or_default(),
+            }),
+            notes: self.notes.max(0) as u64,
+            status_at: self.status_at,
+        };
         let last_message = match (self.last_role, self.last_body, self.last_at) {
             (Some(role), Some(body), Some(at)) => Some(MessagePreview {
                 role: Role::parse(&role),
@@ -58,6 +98,8 @@ impl Row {
                 .contact_channel
                 .as_deref()
                 .and_then(ContactChannel::parse),
+            last_visitor_at: self.last_visitor_at,
+            work: Some(work),
         })
     }
 }
@@ -76,11 +118,11 @@ fn upsert(db: &D1Database, s: &ConversationSummary) -> Result<worker::D1Prepared
     stmt(
         db,
         &format!(
-            "INSERT INTO conversations ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)
+            "INSERT INTO conversations ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)
              ON CONFLICT(id) DO UPDATE SET updated_at = excluded.updated_at, last_seq = excluded.last_seq,
                last_role = excluded.last_role, last_body = excluded.last_body, last_at = excluded.last_at,
                agent_read_seq = excluded.agent_read_seq, unread = excluded.unread,
-               contact_channel = excluded.contact_channel
+               contact_channel = excluded.contact_channel, last_visitor_at = excluded.last_visitor_at
              WHERE excluded.last_seq > conversations.last_seq
                 OR (excluded.last_seq = conversations.last_seq AND excluded.agent_read_seq >= conversations.agent_read_seq)"
         ),
@@ -99,6 +141,7 @@ fn upsert(db: &D1Database, s: &ConversationSummary) -> Result<worker::D1Prepared
             Arg::Int(s.agent_read_seq.0 as i64),
             Arg::Int(s.unread as i64),
             Arg::OptStr(s.contact.map(ContactChannel::as_str)),
+            Arg::OptInt(s.last_visitor_at),
         ],
     )
 }
@@ -124,6 +167,7 @@ pub async fn delete(db: &D1Database, id: &ConversationId) -> Result<()> {
         "DELETE FROM channel_threads WHERE conversation_id = ?1",
         "DELETE FROM contact_threads WHERE conversation_id = ?1",
         "DELETE FROM goal_credits WHERE conversation_id = ?1",
+        "DELETE FROM conversation_notes WHERE conversation_id = ?1",
     ]
     .into_iter()
     .map(|q| stmt(db, q, &[Arg::Str(id.as_str())]))
@@ -132,39 +176,174 @@ pub async fn delete(db: &D1Database, id: &ConversationId) -> Result<()> {
     Ok(())
 }
 
-pub async fn get(db: &D1Database, id: &ConversationId) -> Result<Option<ConversationSummary>> {
+pub async fn get(
+    db: &D1Database,
+    id: &ConversationId,
+    now: i64,
+) -> Result<Option<ConversationSummary>> {
     let row: Option<Row> = stmt(
         db,
-        &format!("SELECT {COLUMNS} FROM conversations WHERE id = ?1"),
-        &[Arg::Str(id.as_str())],
+        &format!("SELECT {} FROM conversations WHERE id = ?1", selected("?2")),
+        &[Arg::Str(id.as_str()), Arg::Int(now)],
     )?
     .first(None)
     .await?;
     row.map(Row::into_summary).transpose()
 }
 
-/// Newest first; `before` pages by `updated_at`.
-pub async fn list(
-    db: &D1Database,
-    site: Option<&SiteKey>,
-    before: Option<i64>,
-    limit: usize,
-) -> Result<Vec<ConversationSummary>> {
+/// Which conversations a list shows.
+#[derive(Default)]
+pub struct ListQuery<'a> {
+    pub site: Option<&'a SiteKey>,
+    /// Pages by `updated_at`.
+    pub before: Option<i64>,
+    pub limit: usize,
+    /// As it stands now.
+    pub status: Option<WorkStatus>,
+    /// `Some(None)`: nobody's; `Some(Some(id))`: that person's.
+    pub assignee: Option<Option<&'a str>>,
+    pub now: i64,
+}
+
+/// Newest first.
+pub async fn list(db: &D1Database, q: &ListQuery<'_>) -> Result<Vec<ConversationSummary>> {
     let rows: Vec<Row> = stmt(
         db,
         &format!(
-            "SELECT {COLUMNS} FROM conversations
+            "SELECT {} FROM conversations
              WHERE (?1 IS NULL OR site_key = ?1) AND updated_at < ?2
-             ORDER BY updated_at DESC, id DESC LIMIT ?3"
+               AND (?5 IS NULL OR {} = ?5)
+               AND (?6 = 0 OR (?7 IS NULL AND assignee_id IS NULL) OR assignee_id = ?7)
+             ORDER BY updated_at DESC, id DESC LIMIT ?3",
+            selected("?4"),
+            status_now("?4")
         ),
         &[
-            Arg::OptStr(site.map(SiteKey::as_str)),
-            Arg::Int(before.unwrap_or(i64::MAX / 2)),
-            Arg::Int(limit as i64),
+            Arg::OptStr(q.site.map(SiteKey::as_str)),
+            Arg::Int(q.before.unwrap_or(i64::MAX / 2)),
+            Arg::Int(q.limit as i64),
+            Arg::Int(q.now),
+            Arg::OptStr(q.status.map(WorkStatus::as_str)),
+            Arg::Int(q.assignee.is_some() as i64),
+            Arg::OptStr(q.assignee.flatten()),
         ],
     )?
     .all()
     .await?
     .results()?;
     rows.into_iter().map(Row::into_summary).collect()
+}
+
+/// Sets who has a conversation (`Some(None)`: nobody) and/or its status (with when a snooze
+/// ends), as of `now`. Returns whether it was set (the row exists, and the person does).
+pub async fn set_work(
+    db: &D1Database,
+    id: &ConversationId,
+    assignee: Option<Option<&Assignee>>,
+    status: Option<(WorkStatus, Option<i64>)>,
+    now: i64,
+) -> Result<bool> {
+    let person = assignee.flatten();
+    let r = stmt(
+        db,
+        "UPDATE conversations SET
+           status = COALESCE(?2, status),
+           status_at = CASE WHEN ?2 IS NULL THEN status_at ELSE ?4 END,
+           snoozed_until = CASE WHEN ?2 IS NULL THEN snoozed_until ELSE ?3 END,
+           assignee_id = CASE WHEN ?5 = 1 THEN ?6 ELSE assignee_id END,
+           assignee_name = CASE WHEN ?5 = 1 THEN ?7 ELSE assignee_name END
+         WHERE id = ?1
+           -- A person removed meanwhile is nobody's assignee.
+           AND (?6 IS NULL OR EXISTS (SELECT 1 FROM people WHERE people.id = ?6))",
+        &[
+            Arg::Str(id.as_str()),
+            Arg::OptStr(status.map(|(s, _)| s.as_str())),
+            Arg::OptInt(status.and_then(|(_, until)| until)),
+            Arg::Int(now),
+            Arg::Int(assignee.is_some() as i64),
+            Arg::OptStr(person.map(|p| p.id.as_str())),
+            Arg::OptStr(person.map(|p| p.name.as_str())),
+        ],
+    )?
+    .run()
+    .await?;
+    super::changed_any(&r)
+}
+
+/// The conversations assigned to `person` (at most `limit`), with their sites.
+pub async fn assigned_to(
+    db: &D1Database,
+    person: &str,
+    limit: usize,
+) -> Result<Vec<(ConversationId, SiteKey)>> {
+    #[derive(Deserialize)]
+    struct Assigned {
+        id: String,
+        site_key: String,
+    }
+    let rows: Vec<Assigned> = stmt(
+        db,
+        "SELECT id, site_key FROM conversations WHERE assignee_id = ?1 LIMIT ?2",
+        &[Arg::Str(person), Arg::Int(limit as i64)],
+    )?
+    .all()
+    .await?
+    .results()?;
+    rows.into_iter()
+        .map(|r| Ok((ConversationId::parse(&r.id)?, SiteKey::parse(&r.site_key)?)))
+        .collect()
+}
+
+#[derive(Deserialize)]
+struct NoteRow {
+    id: String,
+    conversation_id: String,
+    author_id: String,
+    author: String,
+    body: String,
+    created_at: i64,
+}
+
+pub async fn add_note(db: &D1Database, note: &Note) -> Result<()> {
+    stmt(
+        db,
+        "INSERT INTO conversation_notes (id, conversation_id, author_id, author, body, created_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        &[
+            Arg::Str(&note.id),
+            Arg::Str(note.conversation_id.as_str()),
+            Arg::Str(&note.author_id),
+            Arg::Str(&note.author),
+            Arg::Str(&note.body),
+            Arg::Int(note.created_at),
+        ],
+    )?
+    .run()
+    .await?;
+    Ok(())
+}
+
+/// A conversation's notes, oldest first.
+pub async fn notes(db: &D1Database, id: &ConversationId) -> Result<Vec<Note>> {
+    let rows: Vec<NoteRow> = stmt(
+        db,
+        "SELECT id, conversation_id, author_id, author, body, created_at FROM conversation_notes
+         WHERE conversation_id = ?1 ORDER BY created_at, id",
+        &[Arg::Str(id.as_str())],
+    )?
+    .all()
+    .await?
+    .results()?;
+    rows.into_iter()
+        .map(|r| {
+            Ok(Note {
+                id: r.id,
+                conversation_id: ConversationId::parse(&r.conversation_id)?,
+                author_id: r.author_id,
+                author: r.author,
+                body: r.body,
+                created_at: r.created_at,
+            })
+        })
+        .collect()
 }

@@ -8,6 +8,7 @@ pub mod channels;
 pub mod contacts;
 pub mod conversations;
 pub mod people;
+pub mod replies;
 pub mod rules;
 pub mod sites;
 pub mod test_clock;

@@ -254,6 +254,12 @@ pub async fn delete(db: &D1Database, id: &str) -> Result<bool> {
                 &[Arg::Str(id)],
             )?,
             stmt(db, "DELETE FROM people WHERE id = ?1", &[Arg::Str(id)])?,
+            // Their conversations go back to nobody.
+            stmt(
+                db,
+                "UPDATE conversations SET assignee_id = NULL, assignee_name = NULL WHERE assignee_id = ?1",
+                &[Arg::Str(id)],
+            )?,
         ])
         .await?;
     match results.get(2) {

@@ -110,6 +110,13 @@ pub struct ConversationSummary {
         deserialize_with = "super::contacts::lenient::option"
     )]
     pub contact: Option<ContactChannel>,
+    /// When the visitor last wrote (reopens a closed or snoozed conversation).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_visitor_at: Option<i64>,
+    /// Who has it and where it stands: from the inbox's index (absent in the live feed's
+    /// summaries, which come from the conversation itself).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub work: Option<super::Work>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

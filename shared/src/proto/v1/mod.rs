@@ -20,6 +20,7 @@ mod presence;
 mod proactive;
 mod site;
 mod uploads;
+mod work;
 
 pub use broadcasts::*;
 pub use channels::*;
@@ -35,6 +36,7 @@ pub use presence::*;
 pub use proactive::*;
 pub use site::*;
 pub use uploads::*;
+pub use work::*;
 
 /// The value of the `v` query parameter / the subprotocol version this module speaks.
 pub const VERSION: u32 = 1;

@@ -32,6 +32,7 @@ pub const ADMIN_CONVERSATIONS: &str = "/api/v1/admin/conversations";
 pub const ADMIN_CONVERSATION: &str = "/api/v1/admin/conversations/{conversation_id}";
 pub const ADMIN_MESSAGES: &str = "/api/v1/admin/conversations/{conversation_id}/messages";
 pub const ADMIN_RELAYS: &str = "/api/v1/admin/conversations/{conversation_id}/relays";
+pub const ADMIN_NOTES: &str = "/api/v1/admin/conversations/{conversation_id}/notes";
 pub const ADMIN_WS_TICKET: &str = "/api/v1/admin/ws-ticket";
 pub const ADMIN_SITE_IDENTITY: &str = "/api/v1/admin/sites/{site}/identity";
 pub const ADMIN_SITE_TURNSTILE: &str = "/api/v1/admin/sites/{site}/turnstile";
@@ -55,6 +56,8 @@ pub const ADMIN_WEBHOOK_DELIVERIES: &str = "/api/v1/admin/sites/{site}/webhook/d
 pub const ADMIN_WEBHOOK_REPLAY: &str =
     "/api/v1/admin/sites/{site}/webhook/deliveries/{event_id}/replay";
 pub const ADMIN_RULES: &str = "/api/v1/admin/sites/{site}/rules";
+pub const ADMIN_REPLIES: &str = "/api/v1/admin/sites/{site}/replies";
+pub const ADMIN_REPLY: &str = "/api/v1/admin/sites/{site}/replies/{shortcut}";
 pub const ADMIN_RULE: &str = "/api/v1/admin/sites/{site}/rules/{rule_id}";
 pub const ADMIN_METRICS: &str = "/api/v1/admin/metrics";
 pub const ADMIN_PRESENCE: &str = "/api/v1/admin/sites/{site}/presence";
@@ -119,6 +122,7 @@ pub const ALL: &[&str] = &[
     ADMIN_CONVERSATION,
     ADMIN_MESSAGES,
     ADMIN_RELAYS,
+    ADMIN_NOTES,
     ADMIN_WS_TICKET,
     ADMIN_SITE_IDENTITY,
     ADMIN_SITE_TURNSTILE,
@@ -137,6 +141,8 @@ pub const ALL: &[&str] = &[
     ADMIN_WEBHOOK_DELIVERIES,
     ADMIN_WEBHOOK_REPLAY,
     ADMIN_RULES,
+    ADMIN_REPLIES,
+    ADMIN_REPLY,
     ADMIN_RULE,
     ADMIN_METRICS,
     ADMIN_PRESENCE,
