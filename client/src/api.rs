@@ -245,14 +245,18 @@ pub async fn list_sites(admin_key: &str) -> Result<Vec<SiteSettings>, CallError>
     )
 }
 
-/// `GET /api/v1/admin/conversations?site=…`.
+/// `GET /api/v1/admin/conversations?site=…&…`: `filter` is more of the query (`status=open`).
 pub async fn list_conversations(
     admin_key: &str,
     site: &SiteKey,
+    filter: &str,
 ) -> Result<ConversationList, CallError> {
     call_json(
         "GET",
-        &format!("{}?site={site}&limit=100", paths::ADMIN_CONVERSATIONS),
+        &format!(
+            "{}?site={site}&limit=100&{filter}",
+            paths::ADMIN_CONVERSATIONS
+        ),
         Some(admin_key),
         None,
     )

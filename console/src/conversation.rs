@@ -1,9 +1,11 @@
 //! One conversation in the inbox: an agent session on it (history, live messages, replies),
-//! marked read while it is on screen.
+//! marked read while it is on screen; who has it, its status and its notes above.
 
+use crate::work::WorkBar;
 use beckon_client::components::{Composer, MessageList};
 use beckon_client::session::{Auth, Session, Snapshot, Status};
-use beckon_shared::proto::v1::ConversationSummary;
+use beckon_shared::proto::v1::{ConversationSummary, Work};
+use beckon_shared::ConversationId;
 use std::rc::Rc;
 use yew::prelude::*;
 
@@ -12,6 +14,12 @@ pub struct ConversationPaneProps {
     pub admin_key: AttrValue,
     pub agent_name: AttrValue,
     pub summary: ConversationSummary,
+    /// The signed-in person's id (none with an admin key).
+    pub me: Option<AttrValue>,
+    /// Bumped when the feed tells of a new note on this conversation.
+    pub notes_changed: u32,
+    /// A change of its work made here (assign, close, snooze).
+    pub on_work: Callback<(ConversationId, Work)>,
 }
 
 #[function_component]
@@ -69,6 +77,7 @@ pub fn ConversationPane(props: &ConversationPaneProps) -> Html {
                     <span role="status">{ status }</span>
                 </p>
             </header>
+            <WorkBar admin_key={props.admin_key.clone()} summary={s.clone()} me={props.me.clone()} notes_changed={props.notes_changed} on_work={props.on_work.clone()} />
             <MessageList transcript={snapshot.transcript.clone()} {on_discard}
                 uploads={snapshot.uploads.clone()} {on_cancel_upload} on_files={on_files.clone()} />
             if let Some(n) = &snapshot.notice { <p class="notice" role="alert">{ n }</p> }

@@ -12,6 +12,8 @@ pub enum FeedUpdate {
     /// (Re)connected: reload the list, then apply events.
     Connected,
     Disconnected,
+    /// The credential no longer holds (signed out elsewhere, removed, key revoked).
+    SignedOut,
     Event(InboxEvent),
 }
 
@@ -22,14 +24,22 @@ pub struct Feed {
 
 impl Feed {
     pub fn open(admin_key: String, site: SiteKey, on_update: Callback<FeedUpdate>) -> Feed {
+        let told = on_update.clone();
         let url: UrlSource = Rc::new(move || {
-            let (key, site) = (admin_key.clone(), site.clone());
+            let (key, site, told) = (admin_key.clone(), site.clone(), told.clone());
             Box::pin(async move {
                 let wanted = TicketRequest {
                     site: Some(site.clone()),
                     ..TicketRequest::default()
                 };
-                let t = api::ws_ticket(&key, &wanted).await.ok()?;
+                let t = match api::ws_ticket(&key, &wanted).await {
+                    Ok(t) => t,
+                    Err(api::CallError::Refused { status: 401, .. }) => {
+                        told.emit(FeedUpdate::SignedOut);
+                        return None;
+                    }
+                    Err(_) => return None,
+                };
                 api::ws_url(&format!(
                     "{}?ticket={}",
                     paths::fill(paths::ADMIN_SITE_LIVE, &[site.as_str()]),

@@ -12,7 +12,8 @@ use crate::rules::RulesPage;
 use crate::visitors::VisitorsPage;
 use beckon_client::api;
 use beckon_shared::proto::v1::{
-    ConversationOrigin, ConversationSummary, InboxEvent, OnlineVisitor, Role, SiteSettings,
+    ConversationOrigin, ConversationSummary, InboxEvent, OnlineVisitor, Role, SiteSettings, Work,
+    WorkStatus,
 };
 use beckon_shared::{ConversationId, SiteKey};
 use std::rc::Rc;
@@ -68,16 +69,82 @@ impl Tab {
     }
 }
 
+/// Which conversations the list shows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Filter {
+    Open,
+    Mine,
+    Unassigned,
+    Snoozed,
+    Closed,
+    All,
+}
+
+impl Filter {
+    const ALL: [Filter; 6] = [
+        Filter::Open,
+        Filter::Mine,
+        Filter::Unassigned,
+        Filter::Snoozed,
+        Filter::Closed,
+        Filter::All,
+    ];
+
+    fn label(self) -> &'static str {
+        match self {
+            Filter::Open => "Open",
+            Filter::Mine => "Mine",
+            Filter::Unassigned => "Unassigned",
+            Filter::Snoozed => "Snoozed",
+            Filter::Closed => "Closed",
+            Filter::All => "All",
+        }
+    }
+
+    /// The list's query.
+    fn query(self) -> &'static str {
+        match self {
+            Filter::Open => "status=open",
+            Filter::Mine => "status=open&assignee=me",
+            Filter::Unassigned => "status=open&assignee=none",
+            Filter::Snoozed => "status=snoozed",
+            Filter::Closed => "status=closed",
+            Filter::All => "",
+        }
+    }
+
+    /// Whether `c` belongs in the list at time `now` (`me`: the signed-in person's id).
+    fn fits(self, c: &ConversationSummary, me: Option<&str>, now: i64) -> bool {
+        let work = c.work.clone().unwrap_or_default();
+        let mine = work.assignee.as_ref().map(|a| a.id.as_str());
+        let status = status_now(&work, c.last_visitor_at, now);
+        let open = status == WorkStatus::Open;
+        match self {
+            Filter::Open => open,
+            Filter::Mine => open && mine.is_some() && mine == me,
+            Filter::Unassigned => open && mine.is_none(),
+            Filter::Snoozed => status == WorkStatus::Snoozed,
+            Filter::Closed => status == WorkStatus::Closed,
+            Filter::All => true,
+        }
+    }
+}
+
 #[derive(Clone, Default, PartialEq)]
 struct List {
     items: Vec<ConversationSummary>,
+    /// Bumped when the feed brought a conversation whose work the list does not know (new to
+    /// the list, or opened again): the index has it a moment later.
+    stale: u32,
     live: bool,
     error: Option<String>,
 }
 
 enum ListAction {
-    Replace(Vec<ConversationSummary>),
-    Upsert(ConversationSummary),
+    /// The list as loaded (`true`: for another filter than before; nothing else is kept).
+    Replace(Vec<ConversationSummary>, bool),
+    Work(ConversationId, Work),
+    Upsert(Box<ConversationSummary>),
     Live(bool),
     Error(String),
 }
@@ -89,17 +156,32 @@ impl Reducible for List {
         match action {
             // A reload from the index may be older than what the live feed already said (the
             // index is written in batches): the newer of each conversation wins.
-            ListAction::Replace(items) => {
+            // The index decides which conversations are listed and their work; what the
+            // live feed said since may be newer in messages only.
+            ListAction::Replace(items, fresh) => {
                 let live = std::mem::replace(&mut next.items, items);
-                for s in live {
-                    upsert(&mut next.items, s);
+                for s in live.into_iter().filter(|_| !fresh) {
+                    if let Some(listed) = next.items.iter_mut().find(|c| c.id == s.id) {
+                        if (s.last_seq, s.agent_read_seq) > (listed.last_seq, listed.agent_read_seq)
+                        {
+                            let work = listed.work.take();
+                            *listed = ConversationSummary { work, ..s };
+                        }
+                    }
                 }
                 next.items.sort_by_key(|c| std::cmp::Reverse(c.updated_at));
                 next.error = None;
             }
             ListAction::Upsert(s) => {
-                upsert(&mut next.items, s);
+                if upsert(&mut next.items, *s) {
+                    next.stale += 1;
+                }
                 next.items.sort_by_key(|c| std::cmp::Reverse(c.updated_at));
+            }
+            ListAction::Work(id, work) => {
+                if let Some(c) = next.items.iter_mut().find(|c| c.id == id) {
+                    c.work = Some(work);
+                }
             }
             ListAction::Live(live) => next.live = live,
             ListAction::Error(e) => next.error = Some(e),
@@ -108,15 +190,48 @@ impl Reducible for List {
     }
 }
 
-/// Keeps the newer of `s` and the listed state of its conversation.
-fn upsert(items: &mut Vec<ConversationSummary>, s: ConversationSummary) {
+/// Keeps the newer of `s` and the listed state of its conversation. A summary from the live
+/// feed carries no work: the listed one stays, opened again if the visitor wrote since (as
+/// the edge does). Returns whether the list should ask the index again (the work it shows
+/// may be out of date).
+fn upsert(items: &mut Vec<ConversationSummary>, mut s: ConversationSummary) -> bool {
     let newer = |a: &ConversationSummary, b: &ConversationSummary| {
         (a.last_seq, a.agent_read_seq) > (b.last_seq, b.agent_read_seq)
     };
     match items.iter_mut().find(|c| c.id == s.id) {
-        Some(existing) if !newer(&s, existing) => {}
-        Some(existing) => *existing = s,
-        None => items.push(s),
+        Some(existing) if !newer(&s, existing) => false,
+        Some(existing) => {
+            let mut reopened = false;
+            if s.work.is_none() {
+                s.work = existing.work.take();
+                // The same rule as the edge's: a visitor message after the status was set.
+                if let Some(w) = s.work.as_mut().filter(|w| w.status != WorkStatus::Open) {
+                    if s.last_visitor_at.unwrap_or(0) > w.status_at {
+                        w.status = WorkStatus::Open;
+                        w.snoozed_until = None;
+                        reopened = true;
+                    }
+                }
+            }
+            *existing = s;
+            reopened
+        }
+        None => {
+            let unknown = s.work.is_none();
+            items.push(s);
+            unknown
+        }
+    }
+}
+
+/// Where a conversation stands at `now`: as the edge derives it (a snooze that ran out, or a
+/// visitor message since the status was set, makes it open).
+fn status_now(w: &Work, last_visitor_at: Option<i64>, now: i64) -> WorkStatus {
+    match w.status {
+        WorkStatus::Open => WorkStatus::Open,
+        _ if last_visitor_at.unwrap_or(0) > w.status_at => WorkStatus::Open,
+        WorkStatus::Snoozed if w.snoozed_until.is_none_or(|t| t <= now) => WorkStatus::Open,
+        s => s,
     }
 }
 
@@ -144,6 +259,16 @@ fn origin_label(c: &ConversationSummary) -> Option<String> {
     }
 }
 
+/// Who has it and, unless open, where it stands: "Ana · closed".
+fn work_label(w: &Work) -> String {
+    let who = w.assignee.as_ref().map(|a| a.name.as_str());
+    let status = (w.status != WorkStatus::Open).then_some(w.status.as_str());
+    who.into_iter()
+        .chain(status)
+        .collect::<Vec<_>>()
+        .join(" · ")
+}
+
 fn short_visitor(s: &ConversationSummary) -> String {
     format!("Visitor {}", &s.visitor_id.as_str()[2..8])
 }
@@ -157,6 +282,60 @@ pub fn Inbox(props: &InboxProps) -> Html {
     let tab = use_state(|| Tab::Conversations);
     let online = use_state(Vec::<OnlineVisitor>::new);
     let health = use_state(Vec::<String>::new);
+    let filter = use_state(|| Filter::Open);
+    // The filter as the feed's reloads read it (the feed outlives a change of filter).
+    let filter_now = use_mut_ref(|| Filter::Open);
+    *filter_now.borrow_mut() = *filter;
+    let notes_changed = use_state(|| 0u32);
+    // The signed-in person's id ("Mine", "Me"); none with an admin key.
+    let me = use_state(|| None::<String>);
+    {
+        let (me, key) = (me.clone(), props.admin_key.to_string());
+        use_effect_with((), move |_| {
+            if key.starts_with(api::SESSION_CREDENTIAL) {
+                wasm_bindgen_futures::spawn_local(async move {
+                    if let Ok((_, text)) =
+                        api::call("GET", "/api/v1/admin/session", Some(&key), None).await
+                    {
+                        let v: serde_json::Value = serde_json::from_str(&text).unwrap_or_default();
+                        me.set(v["person"]["id"].as_str().map(str::to_owned));
+                    }
+                });
+            }
+        });
+    }
+    // Loads the list for the filter now; `fresh` drops what was listed before.
+    let load = {
+        let (list, key, site, filter_now) = (
+            list.dispatcher(),
+            props.admin_key.to_string(),
+            site.clone(),
+            filter_now.clone(),
+        );
+        Callback::from(move |fresh: bool| {
+            let Some(site) = (*site).clone() else { return };
+            let (list, key, filter) = (list.clone(), key.clone(), *filter_now.borrow());
+            wasm_bindgen_futures::spawn_local(async move {
+                match api::list_conversations(&key, &site, filter.query()).await {
+                    Ok(l) => list.dispatch(ListAction::Replace(l.conversations, fresh)),
+                    Err(f) => list.dispatch(ListAction::Error(f.describe())),
+                }
+            });
+        })
+    };
+    {
+        let load = load.clone();
+        use_effect_with(((*site).clone(), *filter), move |_| load.emit(true));
+    }
+    {
+        // After the index's next batch (about a second), what the feed could not say.
+        let load = load.clone();
+        use_effect_with(list.stale, move |stale| {
+            let timer = (*stale > 0)
+                .then(|| gloo_timers::callback::Timeout::new(1_500, move || load.emit(false)));
+            move || drop(timer)
+        });
+    }
     let refresh_health = {
         let (health, site, key) = (health.clone(), site.clone(), props.admin_key.to_string());
         Callback::from(move |_: ()| {
@@ -202,32 +381,35 @@ pub fn Inbox(props: &InboxProps) -> Html {
     {
         let (list, key) = (list.dispatcher(), props.admin_key.to_string());
         let refresh_health = refresh_health.clone();
-        let online = online.clone();
+        let (online, notes_changed) = (online.clone(), notes_changed.clone());
+        let load = load.clone();
+        let on_sign_out = props.on_sign_out.clone();
         use_effect_with((*site).clone(), move |site| {
             let feed = site.clone().map(|site| {
-                let reload = {
-                    let (list, key, site) = (list.clone(), key.clone(), site.clone());
-                    move || {
-                        let (list, key, site) = (list.clone(), key.clone(), site.clone());
-                        wasm_bindgen_futures::spawn_local(async move {
-                            match api::list_conversations(&key, &site).await {
-                                Ok(l) => list.dispatch(ListAction::Replace(l.conversations)),
-                                Err(f) => list.dispatch(ListAction::Error(f.describe())),
-                            }
-                        });
-                    }
-                };
                 let refresh_health = refresh_health.clone();
                 let online = online.clone();
                 let on_update = Callback::from(move |u| match u {
                     FeedUpdate::Connected => {
                         list.dispatch(ListAction::Live(true));
-                        reload();
+                        load.emit(false);
                         refresh_health.emit(());
                     }
+                    // Someone took, closed or snoozed a conversation: it may join or leave
+                    // this list.
+                    FeedUpdate::Event(InboxEvent::Work {
+                        conversation_id,
+                        work,
+                    }) => {
+                        list.dispatch(ListAction::Work(conversation_id, work));
+                        load.emit(false);
+                    }
+                    FeedUpdate::Event(InboxEvent::Note { .. }) => {
+                        notes_changed.set(*notes_changed + 1)
+                    }
                     FeedUpdate::Disconnected => list.dispatch(ListAction::Live(false)),
+                    FeedUpdate::SignedOut => on_sign_out.emit(()),
                     FeedUpdate::Event(InboxEvent::Conversation { summary }) => {
-                        list.dispatch(ListAction::Upsert(*summary))
+                        list.dispatch(ListAction::Upsert(summary))
                     }
                     FeedUpdate::Event(InboxEvent::Presence { visitors }) => online.set(visitors),
                     FeedUpdate::Event(_) => {}
@@ -244,6 +426,41 @@ pub fn Inbox(props: &InboxProps) -> Html {
             let value = e.target_dyn_into::<HtmlSelectElement>().map(|s| s.value());
             site.set(value.and_then(|v| SiteKey::parse(&v).ok()));
             selected.set(None);
+        })
+    };
+    let now = js_sys::Date::now() as i64;
+    {
+        // When the first listed snooze ends, the list is asked again.
+        let wake = list
+            .items
+            .iter()
+            .filter_map(|c| c.work.as_ref()?.snoozed_until)
+            .filter(|t| *t > now)
+            .min();
+        let load = load.clone();
+        use_effect_with(wake, move |wake| {
+            let timer = wake.map(|t| {
+                let after = (t - now).clamp(0, i64::from(i32::MAX)) as u32 + 500;
+                gloo_timers::callback::Timeout::new(after, move || load.emit(false))
+            });
+            move || drop(timer)
+        });
+    }
+    // A change made here shows at once, whether or not the live feed is up.
+    let on_work = {
+        let list = list.dispatcher();
+        Callback::from(move |(id, work)| list.dispatch(ListAction::Work(id, work)))
+    };
+    let on_filter = {
+        let filter = filter.clone();
+        Callback::from(move |e: Event| {
+            let value = e.target_dyn_into::<HtmlSelectElement>().map(|s| s.value());
+            if let Some(f) = Filter::ALL
+                .into_iter()
+                .find(|f| Some(f.label()) == value.as_deref())
+            {
+                filter.set(f);
+            }
         })
     };
     let sign_out = props.on_sign_out.reform(|_: MouseEvent| ());
@@ -312,9 +529,16 @@ pub fn Inbox(props: &InboxProps) -> Html {
             } else {
             <div class="columns">
                 <nav class="list" aria-label="Conversations">
-                    if list.items.is_empty() { <p class="empty">{ "No conversations yet. Open the demo page and say hello." }</p> }
+                    <label class="filter">{ "Show " }
+                        <select aria-label="Show" onchange={on_filter}>
+                            { for Filter::ALL.iter().filter(|f| **f != Filter::Mine || me.is_some()).map(|f| html! {
+                                <option value={f.label()} selected={*filter == *f}>{ f.label() }</option>
+                            }) }
+                        </select>
+                    </label>
+                    if list.items.is_empty() && *filter == Filter::Open { <p class="empty">{ "No conversations yet. Open the demo page and say hello." }</p> }
                     <ul>
-                        { for list.items.iter().map(|c| {
+                        { for list.items.iter().filter(|c| filter.fits(c, me.as_deref(), now)).map(|c| {
                             let id = c.id.clone();
                             let onclick = { let selected = selected.clone(); Callback::from(move |_| selected.set(Some(id.clone()))) };
                             let active = selected.as_ref() == Some(&c.id);
@@ -331,6 +555,9 @@ pub fn Inbox(props: &InboxProps) -> Html {
                                         </span>
                                         <span class="preview">{ preview }</span>
                                         if let Some(o) = origin_label(c) { <span class="origin">{ o }</span> }
+                                        if let Some(w) = c.work.as_ref().filter(|w| w.assignee.is_some() || w.status != WorkStatus::Open) {
+                                            <span class="assigned">{ work_label(w) }</span>
+                                        }
                                         if c.unread > 0 { <span class="unread" aria-label={format!("{} unread", c.unread)}>{ c.unread }</span> }
                                     </button>
                                 </li>
@@ -340,7 +567,8 @@ pub fn Inbox(props: &InboxProps) -> Html {
                 </nav>
                 <section class="pane">
                     if let Some((k, c)) = current.map(|c| (c.id.to_string(), c)) {
-                        <ConversationPane key={k} admin_key={props.admin_key.clone()} agent_name={props.agent_name.clone()} summary={c} />
+                        <ConversationPane key={k} admin_key={props.admin_key.clone()} agent_name={props.agent_name.clone()} summary={c}
+                            me={me.as_deref().map(|m| AttrValue::from(m.to_owned()))} notes_changed={*notes_changed} {on_work} />
                     } else {
                         <p class="empty">{ "Select a conversation." }</p>
                     }

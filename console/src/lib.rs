@@ -16,6 +16,7 @@ mod people;
 mod rules;
 mod sign_in;
 mod visitors;
+mod work;
 mod write_first;
 
 use wasm_bindgen::prelude::wasm_bindgen;

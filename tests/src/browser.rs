@@ -75,6 +75,36 @@ pub async fn sign_in_to_inbox(agent: &Client, base: &str, name: &str) {
 /// In the signed-in inbox: picks `site` and opens the view whose button reads `view`.
 /// Fills the fields (`{kind}-{name}`) of the inbox's `kind` channel card and saves it; the
 /// card.
+/// Clicks the first element matching `css`.
+pub async fn click(c: &Client, css: &str) {
+    c.find(Locator::Css(css))
+        .await
+        .unwrap_or_else(|e| panic!("{css}: {e}"))
+        .click()
+        .await
+        .unwrap();
+}
+
+/// Types `text` into the first element matching `css`.
+pub async fn type_into(c: &Client, css: &str, text: &str) {
+    c.find(Locator::Css(css))
+        .await
+        .unwrap_or_else(|e| panic!("{css}: {e}"))
+        .send_keys(text)
+        .await
+        .unwrap();
+}
+
+/// Chooses the option labelled `label` in the first `select` matching `css`.
+pub async fn choose(c: &Client, css: &str, label: &str) {
+    c.find(Locator::Css(css))
+        .await
+        .unwrap_or_else(|e| panic!("{css}: {e}"))
+        .select_by_label(label)
+        .await
+        .unwrap();
+}
+
 pub async fn save_channel_card(agent: &Client, kind: &str, fields: &[(&str, &str)]) -> Element {
     let card = agent
         .wait()

@@ -13,6 +13,7 @@ pub mod files;
 pub mod host_page;
 pub mod lighthouse;
 pub mod load;
+pub mod people;
 pub mod report;
 pub mod tap;
 

@@ -44,9 +44,11 @@ fn inbox_app_stays_within_its_budget() {
     // instead of typed took 10 KB off (317.8 KB → 307.8 KB), kept here.
     // (302 KiB until email broadcasts, writing first by email and the away address added
     // 0.3 KB; 303 KiB until signing in as a person, accepting an invitation and the People
-    // page added 11.4 KB — 20 KB more while sessions and people were read typed.)
+    // page added 11.4 KB — 20 KB more while sessions and people were read typed; 314 KiB
+    // until working a conversation — assignee, close / snooze / reopen, the list's filters,
+    // internal notes, saved replies — added 19.4 KB, most of it the conversation's work bar.)
     assert!(
-        n <= 314 * 1024,
-        "inbox wasm + glue is {n} B gzip, budget 321536 B"
+        n <= 333 * 1024,
+        "inbox wasm + glue is {n} B gzip, budget 340992 B"
     );
 }
