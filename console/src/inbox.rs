@@ -69,6 +69,17 @@ impl Tab {
     }
 }
 
+/// A counter that only goes up.
+#[derive(Default, PartialEq)]
+struct Bumps(u32);
+
+impl Reducible for Bumps {
+    type Action = ();
+    fn reduce(self: Rc<Self>, _: ()) -> Rc<Self> {
+        Rc::new(Bumps(self.0 + 1))
+    }
+}
+
 /// Which conversations the list shows.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Filter {
@@ -286,7 +297,8 @@ pub fn Inbox(props: &InboxProps) -> Html {
     // The filter as the feed's reloads read it (the feed outlives a change of filter).
     let filter_now = use_mut_ref(|| Filter::Open);
     *filter_now.borrow_mut() = *filter;
-    let notes_changed = use_state(|| 0u32);
+    // Bumped by the feed's note events (a reducer: the feed's callback outlives renders).
+    let notes_changed = use_reducer(Bumps::default);
     // The signed-in person's id ("Mine", "Me"); none with an admin key.
     let me = use_state(|| None::<String>);
     {
@@ -381,7 +393,7 @@ pub fn Inbox(props: &InboxProps) -> Html {
     {
         let (list, key) = (list.dispatcher(), props.admin_key.to_string());
         let refresh_health = refresh_health.clone();
-        let (online, notes_changed) = (online.clone(), notes_changed.clone());
+        let (online, notes_changed) = (online.clone(), notes_changed.dispatcher());
         let load = load.clone();
         let on_sign_out = props.on_sign_out.clone();
         use_effect_with((*site).clone(), move |site| {
@@ -403,9 +415,7 @@ pub fn Inbox(props: &InboxProps) -> Html {
                         list.dispatch(ListAction::Work(conversation_id, work));
                         load.emit(false);
                     }
-                    FeedUpdate::Event(InboxEvent::Note { .. }) => {
-                        notes_changed.set(*notes_changed + 1)
-                    }
+                    FeedUpdate::Event(InboxEvent::Note { .. }) => notes_changed.dispatch(()),
                     FeedUpdate::Disconnected => list.dispatch(ListAction::Live(false)),
                     FeedUpdate::SignedOut => on_sign_out.emit(()),
                     FeedUpdate::Event(InboxEvent::Conversation { summary }) => {
@@ -568,7 +578,7 @@ pub fn Inbox(props: &InboxProps) -> Html {
                 <section class="pane">
                     if let Some((k, c)) = current.map(|c| (c.id.to_string(), c)) {
                         <ConversationPane key={k} admin_key={props.admin_key.clone()} agent_name={props.agent_name.clone()} summary={c}
-                            me={me.as_deref().map(|m| AttrValue::from(m.to_owned()))} notes_changed={*notes_changed} {on_work} />
+                            me={me.as_deref().map(|m| AttrValue::from(m.to_owned()))} notes_changed={notes_changed.0} {on_work} />
                     } else {
                         <p class="empty">{ "Select a conversation." }</p>
                     }
