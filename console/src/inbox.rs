@@ -10,10 +10,11 @@ use crate::metrics::MetricsPage;
 use crate::people::PeoplePage;
 use crate::rules::RulesPage;
 use crate::visitors::VisitorsPage;
+use crate::work::status_now;
 use beckon_client::api;
 use beckon_shared::proto::v1::{
-    ConversationOrigin, ConversationSummary, InboxEvent, OnlineVisitor, Role, SiteSettings, Work,
-    WorkStatus,
+    ConversationList, ConversationOrigin, ConversationSummary, InboxEvent, OnlineVisitor, Role,
+    SiteSettings, Work, WorkStatus,
 };
 use beckon_shared::{ConversationId, SiteKey};
 use std::rc::Rc;
@@ -147,13 +148,19 @@ struct List {
     /// Bumped when the feed brought a conversation whose work the list does not know (new to
     /// the list, or opened again): the index has it a moment later.
     stale: u32,
+    /// When the first of the site's snoozes ends (the list is asked again then).
+    next_snooze_end: Option<i64>,
     live: bool,
     error: Option<String>,
 }
 
+/// Conversations the feed brought that the index may not have written yet are kept through
+/// a reload for this long.
+const INDEX_LAG_MS: i64 = 10_000;
+
 enum ListAction {
     /// The list as loaded (`true`: for another filter than before; nothing else is kept).
-    Replace(Vec<ConversationSummary>, bool),
+    Replace(ConversationList, bool),
     Work(ConversationId, Work),
     Upsert(Box<ConversationSummary>),
     Live(bool),
@@ -165,19 +172,28 @@ impl Reducible for List {
     fn reduce(self: Rc<Self>, action: ListAction) -> Rc<Self> {
         let mut next = (*self).clone();
         match action {
-            // A reload from the index may be older than what the live feed already said (the
-            // index is written in batches): the newer of each conversation wins.
             // The index decides which conversations are listed and their work; what the
-            // live feed said since may be newer in messages only.
-            ListAction::Replace(items, fresh) => {
-                let live = std::mem::replace(&mut next.items, items);
+            // live feed said since may be newer in messages only. A conversation only the
+            // feed has told of (no work yet) stays a while: the index writes in batches.
+            ListAction::Replace(loaded, fresh) => {
+                let live = std::mem::replace(&mut next.items, loaded.conversations);
+                next.next_snooze_end = loaded.next_snooze_end;
+                let now = js_sys::Date::now() as i64;
                 for s in live.into_iter().filter(|_| !fresh) {
-                    if let Some(listed) = next.items.iter_mut().find(|c| c.id == s.id) {
-                        if (s.last_seq, s.agent_read_seq) > (listed.last_seq, listed.agent_read_seq)
+                    match next.items.iter_mut().find(|c| c.id == s.id) {
+                        Some(listed)
+                            if (s.last_seq, s.agent_read_seq)
+                                > (listed.last_seq, listed.agent_read_seq) =>
                         {
                             let work = listed.work.take();
                             *listed = ConversationSummary { work, ..s };
                         }
+                        Some(_) => {}
+                        None if s.work.is_none() && now - s.updated_at < INDEX_LAG_MS => {
+                            next.items.push(s);
+                            next.stale += 1;
+                        }
+                        None => {}
                     }
                 }
                 next.items.sort_by_key(|c| std::cmp::Reverse(c.updated_at));
@@ -189,10 +205,12 @@ impl Reducible for List {
                 }
                 next.items.sort_by_key(|c| std::cmp::Reverse(c.updated_at));
             }
+            // It may join or leave this list: asked again shortly (once for many changes).
             ListAction::Work(id, work) => {
                 if let Some(c) = next.items.iter_mut().find(|c| c.id == id) {
                     c.work = Some(work);
                 }
+                next.stale += 1;
             }
             ListAction::Live(live) => next.live = live,
             ListAction::Error(e) => next.error = Some(e),
@@ -235,17 +253,6 @@ fn upsert(items: &mut Vec<ConversationSummary>, mut s: ConversationSummary) -> b
     }
 }
 
-/// Where a conversation stands at `now`: as the edge derives it (a snooze that ran out, or a
-/// visitor message since the status was set, makes it open).
-fn status_now(w: &Work, last_visitor_at: Option<i64>, now: i64) -> WorkStatus {
-    match w.status {
-        WorkStatus::Open => WorkStatus::Open,
-        _ if last_visitor_at.unwrap_or(0) > w.status_at => WorkStatus::Open,
-        WorkStatus::Snoozed if w.snoozed_until.is_none_or(|t| t <= now) => WorkStatus::Open,
-        s => s,
-    }
-}
-
 fn ago(ms: i64) -> String {
     let secs = ((js_sys::Date::now() as i64 - ms) / 1000).max(0);
     match secs {
@@ -270,10 +277,11 @@ fn origin_label(c: &ConversationSummary) -> Option<String> {
     }
 }
 
-/// Who has it and, unless open, where it stands: "Ana · closed".
-fn work_label(w: &Work) -> String {
+/// Who has it and, unless open, where it stands now: "Ana · closed".
+fn work_label(c: &ConversationSummary, w: &Work, now: i64) -> String {
     let who = w.assignee.as_ref().map(|a| a.name.as_str());
-    let status = (w.status != WorkStatus::Open).then_some(w.status.as_str());
+    let status = status_now(w, c.last_visitor_at, now);
+    let status = (status != WorkStatus::Open).then_some(status.as_str());
     who.into_iter()
         .chain(status)
         .collect::<Vec<_>>()
@@ -317,19 +325,28 @@ pub fn Inbox(props: &InboxProps) -> Html {
         });
     }
     // Loads the list for the filter now; `fresh` drops what was listed before.
+    // The site as loads read it (a timer set for another site must not load that one), and
+    // how many loads were asked for: only the newest answer is applied.
+    let site_now = use_mut_ref(|| None::<SiteKey>);
+    site_now.borrow_mut().clone_from(&site);
+    let loads = use_mut_ref(|| 0u32);
     let load = {
-        let (list, key, site, filter_now) = (
-            list.dispatcher(),
-            props.admin_key.to_string(),
-            site.clone(),
-            filter_now.clone(),
-        );
+        let (list, key) = (list.dispatcher(), props.admin_key.to_string());
+        let (site_now, filter_now, loads) = (site_now.clone(), filter_now.clone(), loads.clone());
         Callback::from(move |fresh: bool| {
-            let Some(site) = (*site).clone() else { return };
+            let Some(site) = site_now.borrow().clone() else {
+                return;
+            };
             let (list, key, filter) = (list.clone(), key.clone(), *filter_now.borrow());
+            *loads.borrow_mut() += 1;
+            let (loads, this) = (loads.clone(), *loads.borrow());
             wasm_bindgen_futures::spawn_local(async move {
-                match api::list_conversations(&key, &site, filter.query()).await {
-                    Ok(l) => list.dispatch(ListAction::Replace(l.conversations, fresh)),
+                let answer = api::list_conversations(&key, &site, filter.query()).await;
+                if *loads.borrow() != this {
+                    return;
+                }
+                match answer {
+                    Ok(l) => list.dispatch(ListAction::Replace(l, fresh)),
                     Err(f) => list.dispatch(ListAction::Error(f.describe())),
                 }
             });
@@ -413,7 +430,6 @@ pub fn Inbox(props: &InboxProps) -> Html {
                         work,
                     }) => {
                         list.dispatch(ListAction::Work(conversation_id, work));
-                        load.emit(false);
                     }
                     FeedUpdate::Event(InboxEvent::Note { .. }) => notes_changed.dispatch(()),
                     FeedUpdate::Disconnected => list.dispatch(ListAction::Live(false)),
@@ -440,17 +456,12 @@ pub fn Inbox(props: &InboxProps) -> Html {
     };
     let now = js_sys::Date::now() as i64;
     {
-        // When the first listed snooze ends, the list is asked again.
-        let wake = list
-            .items
-            .iter()
-            .filter_map(|c| c.work.as_ref()?.snoozed_until)
-            .filter(|t| *t > now)
-            .min();
+        // When the first of the site's snoozes ends, the list is asked again.
+        let wake = list.next_snooze_end.filter(|t| *t > now);
         let load = load.clone();
         use_effect_with(wake, move |wake| {
             let timer = wake.map(|t| {
-                let after = (t - now).clamp(0, i64::from(i32::MAX)) as u32 + 500;
+                let after = (t - now + 500).clamp(0, i64::from(i32::MAX)) as u32;
                 gloo_timers::callback::Timeout::new(after, move || load.emit(false))
             });
             move || drop(timer)
@@ -565,8 +576,8 @@ pub fn Inbox(props: &InboxProps) -> Html {
                                         </span>
                                         <span class="preview">{ preview }</span>
                                         if let Some(o) = origin_label(c) { <span class="origin">{ o }</span> }
-                                        if let Some(w) = c.work.as_ref().filter(|w| w.assignee.is_some() || w.status != WorkStatus::Open) {
-                                            <span class="assigned">{ work_label(w) }</span>
+                                        if let Some(label) = c.work.as_ref().map(|w| work_label(c, w, now)).filter(|l| !l.is_empty()) {
+                                            <span class="assigned">{ label }</span>
                                         }
                                         if c.unread > 0 { <span class="unread" aria-label={format!("{} unread", c.unread)}>{ c.unread }</span> }
                                     </button>

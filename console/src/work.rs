@@ -24,6 +24,17 @@ pub struct WorkBarProps {
 
 const HOUR_MS: i64 = 3_600_000;
 
+/// Where a conversation stands at `now`, as the edge derives it: a snooze that ran out, or a
+/// visitor message since the status was set, makes it open.
+pub(crate) fn status_now(w: &Work, last_visitor_at: Option<i64>, now: i64) -> WorkStatus {
+    match w.status {
+        WorkStatus::Open => WorkStatus::Open,
+        _ if last_visitor_at.unwrap_or(0) > w.status_at => WorkStatus::Open,
+        WorkStatus::Snoozed if w.snoozed_until.is_none_or(|t| t <= now) => WorkStatus::Open,
+        s => s,
+    }
+}
+
 /// When a snooze choice ends, from now: an hour, tomorrow at 9:00 (local), a week.
 fn snooze_until(choice: &str) -> Option<i64> {
     let now = js_sys::Date::new_0();
@@ -52,6 +63,8 @@ fn when(ms: i64) -> String {
 #[function_component]
 pub fn WorkBar(props: &WorkBarProps) -> Html {
     let error = use_state(|| None::<String>);
+    // Bumped when a change is refused: the choices are drawn again from what stands.
+    let refused = use_state(|| 0u32);
     let notes = use_state(Vec::<Value>::new);
     let people = use_state(Vec::<Value>::new);
     let draft = use_state(String::new);
@@ -101,10 +114,14 @@ pub fn WorkBar(props: &WorkBarProps) -> Html {
     }
     let change = {
         let (error, key, path) = (error.clone(), props.admin_key.to_string(), path.clone());
-        let (on_work, id) = (props.on_work.clone(), props.summary.id.clone());
+        let (on_work, id, refused) = (
+            props.on_work.clone(),
+            props.summary.id.clone(),
+            refused.clone(),
+        );
         Callback::from(move |body: Value| {
             let (error, key, path) = (error.clone(), key.clone(), path.clone());
-            let (on_work, id) = (on_work.clone(), id.clone());
+            let (on_work, id, refused) = (on_work.clone(), id.clone(), refused.clone());
             wasm_bindgen_futures::spawn_local(async move {
                 match admin(&key, "PATCH", &path, Some(body)).await {
                     Ok(v) => {
@@ -113,12 +130,20 @@ pub fn WorkBar(props: &WorkBarProps) -> Html {
                         }
                         error.set(None);
                     }
-                    Err(e) => error.set(Some(e.describe())),
+                    Err(e) => {
+                        error.set(Some(e.describe()));
+                        refused.set(*refused + 1);
+                    }
                 }
             });
         })
     };
-    let work = props.summary.work.clone().unwrap_or_default();
+    let mut work = props.summary.work.clone().unwrap_or_default();
+    work.status = status_now(
+        &work,
+        props.summary.last_visitor_at,
+        js_sys::Date::now() as i64,
+    );
     let assignee = work.assignee.as_ref().map(|a| a.id.clone());
     let on_assign = change.reform(|e: Event| {
         let v = input_value(&e);
@@ -267,7 +292,7 @@ pub fn WorkBar(props: &WorkBarProps) -> Html {
         <div class="work">
             <div class="work-bar">
                 <label>{ "Assigned to " }
-                    <select aria-label="Assigned to" onchange={on_assign}>
+                    <select key={format!("{assignee:?}{}", *refused)} aria-label="Assigned to" onchange={on_assign}>
                         <option value="" selected={assignee.is_none()}>{ "Nobody" }</option>
                         { for options.iter().map(|(v, label)| html! {
                             <option value={v.clone()} selected={assignee.as_deref() == Some(v.as_str())}>{ label }</option>

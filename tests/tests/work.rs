@@ -262,8 +262,9 @@ async fn agents_take_note_close_and_snooze_and_visitors_reopen() {
     assert_eq!(reopened["work"]["assignee"]["name"], "Ana");
     assert_eq!(reopened["work"]["notes"], 1);
 
-    // Snoozed for 3 seconds: out of the open list, then back.
-    let until = reopened["updated_at"].as_i64().unwrap().max(now_ms()) + 3_000;
+    // Snoozed for 10 seconds (room for a busy machine): out of the open list, then back;
+    // the list says when the site's first snooze ends.
+    let until = reopened["updated_at"].as_i64().unwrap().max(now_ms()) + 10_000;
     let (status, work) = patch(
         &api,
         &ana,
@@ -277,6 +278,16 @@ async fn agents_take_note_close_and_snooze_and_visitors_reopen() {
         .await
         .contains(&id));
     assert!(!listed(&api, &ana, &site, "status=open").await.contains(&id));
+    let open_list = api
+        .send(as_person(
+            &api,
+            &ana,
+            Method::GET,
+            &format!("/api/v1/admin/conversations?site={site}&status=open"),
+            false,
+        ))
+        .await;
+    assert_eq!(open_list.body["next_snooze_end"], json!(until));
     eventually(WAIT, "back from the snooze", || async {
         listed(&api, &ana, &site, "status=open")
             .await
@@ -446,6 +457,32 @@ async fn an_agent_takes_notes_on_and_closes_a_conversation_in_the_inbox() {
             .then_some(())
     })
     .await;
+    // Colleagues' notes arrive live, one after another.
+    for text in ["second note from the office", "third note from the office"] {
+        let r = api
+            .send(
+                api.admin(
+                    Method::POST,
+                    &format!(
+                        "/api/v1/admin/conversations/{}/notes",
+                        started.conversation_id
+                    ),
+                )
+                .json(&json!({ "body": text })),
+            )
+            .await;
+        assert_eq!(r.status, 201, "{:?}", r.body);
+        eventually(WAIT, "the colleague's note shown", || async {
+            let shown = c.find_all(Locator::Css(".notes li p")).await.ok()?;
+            for n in shown {
+                if n.text().await.ok()? == text {
+                    return Some(());
+                }
+            }
+            None
+        })
+        .await;
+    }
     browser::screenshot(&c, "inbox-work-note-desktop").await;
     c.set_window_size(375, 740).await.unwrap();
     browser::screenshot(&c, "inbox-work-note-375").await;

@@ -367,14 +367,19 @@ pub async fn list_conversations(req: &Request, edge: &Edge, admin: &Admin) -> Re
         &ConversationList {
             conversations,
             next_before,
+            next_snooze_end: conversations::next_snooze_end(&edge.db()?, site.as_ref(), edge.now)
+                .await?,
         },
     )
 }
 
 pub async fn get_conversation(edge: &Edge, admin: &Admin, id: &ConversationId) -> Result<Response> {
-    let summary = ConversationClient::new(&edge.env, id)?
+    let mut summary = ConversationClient::new(&edge.env, id)?
         .summary(&admin.principal("api", None))
         .await?;
+    summary.work = conversations::get(&edge.db()?, id, edge.now)
+        .await?
+        .and_then(|row| row.work);
     http::json(200, &summary)
 }
 

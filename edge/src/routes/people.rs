@@ -86,11 +86,15 @@ pub async fn remove(edge: &Edge, admin: &Admin, id: &str) -> Result<Response> {
         .filter(|p| admin.sites.covers(&p.scope()))
         .ok_or_else(|| Error::new(ErrorCode::NotFound, format!("no person {id}")))?;
     // Their conversations go back to nobody (the delete does it); open inboxes are told.
-    let assigned = conversations::assigned_to(&db, id, 500).await?;
+    let assigned = conversations::assigned_to(&db, id, 100).await?;
     people::delete(&db, id).await?;
     super::admin::close_sockets(edge, &person.id, person.scope()).await?;
+    // Best effort: the removal stands whatever the telling meets (a conversation deleted
+    // meanwhile, a hub that does not answer).
     for (conversation, site) in assigned {
-        super::work::tell_work(edge, &conversation, &site).await?;
+        if let Err(e) = super::work::tell_work(edge, &conversation, &site).await {
+            worker::console_error!("telling inboxes about {conversation} failed: {e}");
+        }
     }
     Ok(Response::empty()?.with_status(204))
 }

@@ -234,6 +234,24 @@ pub async fn list(db: &D1Database, q: &ListQuery<'_>) -> Result<Vec<Conversation
     rows.into_iter().map(Row::into_summary).collect()
 }
 
+/// When the first snooze still running on `site` (every site: `None`) ends.
+pub async fn next_snooze_end(
+    db: &D1Database,
+    site: Option<&SiteKey>,
+    now: i64,
+) -> Result<Option<i64>> {
+    Ok(stmt(
+        db,
+        "SELECT MIN(snoozed_until) AS t FROM conversations
+         WHERE (?1 IS NULL OR site_key = ?1) AND status = 'snoozed' AND snoozed_until > ?2
+           AND COALESCE(last_visitor_at, 0) <= status_at",
+        &[Arg::OptStr(site.map(SiteKey::as_str)), Arg::Int(now)],
+    )?
+    .first::<Option<i64>>(Some("t"))
+    .await?
+    .flatten())
+}
+
 /// Sets who has a conversation (`Some(None)`: nobody) and/or its status (with when a snooze
 /// ends), as of `now`. Returns whether it was set (the row exists, and the person does).
 pub async fn set_work(

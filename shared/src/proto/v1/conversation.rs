@@ -125,6 +125,10 @@ pub struct ConversationList {
     /// Pass as `before` to get the next (older) page; absent on the last page.
     #[serde(default)]
     pub next_before: Option<i64>,
+    /// When the first of the site's snoozed conversations comes back (ms since the epoch):
+    /// a list of open conversations is out of date then.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next_snooze_end: Option<i64>,
 }
 
 /// `GET …/messages?after=N&limit=M`.
