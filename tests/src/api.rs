@@ -285,7 +285,7 @@ impl Ws {
     /// Sends `text` as a new message and waits (up to 30 s) for its acknowledgement.
     pub async fn say(&mut self, text: &str) {
         self.send(&ClientFrame::Send {
-            client_msg_id: client_id(&format!("m{}", crate::free_port())),
+            client_msg_id: client_id(&format!("m{}-{}", std::process::id(), crate::serial())),
             body: text.into(),
             attachments: Vec::new(),
         })

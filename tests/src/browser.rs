@@ -187,10 +187,11 @@ pub async fn open_conversation_showing(agent: &Client, text: &str) {
 
 /// A fresh browser (new profile: no storage, no cookies) with the given viewport.
 pub async fn open(width: u32, height: u32) -> Client {
+    // Two browsers never share a profile (a shared one would make a visitor "returning").
     let profile = std::env::temp_dir().join(format!(
         "beckon-chrome-{}-{}",
         std::process::id(),
-        crate::free_port()
+        crate::serial()
     ));
     let caps = json!({
         "goog:chromeOptions": {

@@ -38,6 +38,12 @@ pub fn free_port() -> u16 {
         .expect("free port")
 }
 
+/// A number no other call in this process returns (a free port can be handed out twice).
+pub fn serial() -> u32 {
+    static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+}
+
 /// A site key (or other name) unique to this test run.
 pub fn unique(prefix: &str) -> String {
     format!("{prefix}-{}", free_port())
