@@ -65,25 +65,10 @@ pub fn as_person(
 /// Signs in to the inbox at `base` with an email and password, in Chromium.
 pub async fn sign_in(c: &fantoccini::Client, base: &str, email: &str, password: &str) {
     c.goto(&format!("{base}/console/")).await.unwrap();
-    c.wait()
-        .for_element(Locator::Css("#email"))
-        .await
-        .unwrap()
-        .send_keys(email)
-        .await
-        .unwrap();
-    c.find(Locator::Css("#password"))
-        .await
-        .unwrap()
-        .send_keys(password)
-        .await
-        .unwrap();
-    c.find(Locator::Css("#person-form button[type=submit]"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    c.wait().for_element(Locator::Css("#email")).await.unwrap();
+    crate::browser::type_into(c, "#email", email).await;
+    crate::browser::type_into(c, "#password", password).await;
+    crate::browser::click(c, "#person-form button[type=submit]").await;
     c.wait()
         .for_element(Locator::Css("nav[aria-label=Views]"))
         .await

@@ -49,6 +49,18 @@ async fn listed(api: &Api, s: &Session, site: &str, query: &str) -> Vec<String> 
         .collect()
 }
 
+/// Waits until the site's open list, as `s` sees it, shows conversation `id`.
+async fn listed_open_eventually(api: &Api, s: &Session, site: &str, id: &str, what: &str) {
+    eventually(WAIT, what, || async {
+        listed(api, s, site, "status=open")
+            .await
+            .iter()
+            .any(|c| c == id)
+            .then_some(())
+    })
+    .await;
+}
+
 /// A `PATCH` of the conversation's work as `s`.
 async fn patch(api: &Api, s: &Session, id: &str, body: Value) -> (u16, Value) {
     let r = api
@@ -113,13 +125,7 @@ async fn agents_take_note_close_and_snooze_and_visitors_reopen() {
     let id = started.conversation_id.to_string();
     let mut visitor = api.visitor_socket(&started).await;
     visitor.say("my card was declined").await;
-    eventually(WAIT, "the conversation listed as open", || async {
-        listed(&api, &ana, &site, "status=open")
-            .await
-            .contains(&id)
-            .then_some(())
-    })
-    .await;
+    listed_open_eventually(&api, &ana, &site, &id, "the conversation listed as open").await;
     assert!(listed(&api, &ana, &site, "assignee=none")
         .await
         .contains(&id));
@@ -288,13 +294,7 @@ async fn agents_take_note_close_and_snooze_and_visitors_reopen() {
         ))
         .await;
     assert_eq!(open_list.body["next_snooze_end"], json!(until));
-    eventually(WAIT, "back from the snooze", || async {
-        listed(&api, &ana, &site, "status=open")
-            .await
-            .contains(&id)
-            .then_some(())
-    })
-    .await;
+    listed_open_eventually(&api, &ana, &site, &id, "back from the snooze").await;
 
     // Ana hands it to Ben; Ben is removed: it is nobody's again.
     let (status, work) = patch(&api, &ana, &id, json!({"assignee": ben_id})).await;
