@@ -156,6 +156,7 @@ pub fn AudiencesPage(props: &AudiencesPageProps) -> Html {
         });
     }
     // Keeps an edited draft and counts who it reaches.
+    let counts = crate::newest::use_newest();
     let update: Rc<dyn Fn(Draft)> = {
         let (draft, count, error) = (draft.clone(), count.clone(), error.clone());
         let (key, site) = (props.admin_key.to_string(), props.site.clone());
@@ -163,15 +164,20 @@ pub fn AudiencesPage(props: &AudiencesPageProps) -> Html {
             draft.set(d.clone());
             let (count, error, key, site) =
                 (count.clone(), error.clone(), key.clone(), site.clone());
+            let asked = counts.ask();
             wasm_bindgen_futures::spawn_local(async move {
-                match admin(
+                let answer = admin(
                     &key,
                     "POST",
                     &url(&site, "audience-counts"),
                     Some(d.filter()),
                 )
-                .await
-                {
+                .await;
+                // The count of a draft since edited again is not shown.
+                if !asked.is_newest() {
+                    return;
+                }
+                match answer {
                     Ok(c) => {
                         count.set(Some(c));
                         error.set(None);

@@ -269,6 +269,7 @@ fn Composer(props: &ComposerProps) -> Html {
     let preview = use_state(|| None::<Value>);
     let error = use_state(|| None::<String>);
     let busy = use_state(|| false);
+    let previews = crate::newest::use_newest();
     let check = {
         let (key, site, preview, error) = (
             props.admin_key.to_string(),
@@ -277,6 +278,7 @@ fn Composer(props: &ComposerProps) -> Html {
             error.clone(),
         );
         Callback::from(move |d: Draft| {
+            let asked = previews.ask();
             // Nothing to check yet: no name, no message, no channel.
             let empty = d.name.trim().is_empty()
                 || (d.text.trim().is_empty() && d.file.is_none())
@@ -289,14 +291,18 @@ fn Composer(props: &ComposerProps) -> Html {
             let (key, site, preview, error) =
                 (key.clone(), site.clone(), preview.clone(), error.clone());
             wasm_bindgen_futures::spawn_local(async move {
-                match admin(
+                let answer = admin(
                     &key,
                     "POST",
                     &url(&site, "broadcast-previews"),
                     Some(d.input()),
                 )
-                .await
-                {
+                .await;
+                // The preview of a draft since edited again is not shown.
+                if !asked.is_newest() {
+                    return;
+                }
+                match answer {
                     Ok(p) => {
                         preview.set(Some(p));
                         error.set(None);

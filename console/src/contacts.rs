@@ -41,6 +41,7 @@ pub fn ContactsPage(props: &ContactsPageProps) -> Html {
         started,
     } = write_first::use_forms::<(VisitorId, ContactChannel)>(props.on_started.clone());
     // Loads the first page for the query, or the next one after `before`.
+    let loads = crate::newest::use_newest();
     let load = {
         let (contacts, next, error, query) =
             (contacts.clone(), next.clone(), error.clone(), query.clone());
@@ -59,8 +60,14 @@ pub fn ContactsPage(props: &ContactsPageProps) -> Html {
             if let Some(b) = &before {
                 params.push_str(&format!("&before={}", enc(b)));
             }
+            let asked = loads.ask();
             wasm_bindgen_futures::spawn_local(async move {
-                match api::contacts(&key, &site, &params).await {
+                let answer = api::contacts(&key, &site, &params).await;
+                // A page for a search since changed is not shown.
+                if !asked.is_newest() {
+                    return;
+                }
+                match answer {
                     Ok((page, more)) => {
                         let mut list = if before.is_some() {
                             (*contacts).clone().unwrap_or_default()

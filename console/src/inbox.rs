@@ -329,7 +329,7 @@ pub fn Inbox(props: &InboxProps) -> Html {
     // how many loads were asked for: only the newest answer is applied.
     let site_now = use_mut_ref(|| None::<SiteKey>);
     site_now.borrow_mut().clone_from(&site);
-    let loads = use_mut_ref(|| 0u32);
+    let loads = crate::newest::use_newest();
     let load = {
         let (list, key) = (list.dispatcher(), props.admin_key.to_string());
         let (site_now, filter_now, loads) = (site_now.clone(), filter_now.clone(), loads.clone());
@@ -338,11 +338,10 @@ pub fn Inbox(props: &InboxProps) -> Html {
                 return;
             };
             let (list, key, filter) = (list.clone(), key.clone(), *filter_now.borrow());
-            *loads.borrow_mut() += 1;
-            let (loads, this) = (loads.clone(), *loads.borrow());
+            let asked = loads.ask();
             wasm_bindgen_futures::spawn_local(async move {
                 let answer = api::list_conversations(&key, &site, filter.query()).await;
-                if *loads.borrow() != this {
+                if !asked.is_newest() {
                     return;
                 }
                 match answer {

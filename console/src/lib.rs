@@ -12,6 +12,7 @@ mod conversation;
 mod feed;
 mod inbox;
 mod metrics;
+mod newest;
 mod people;
 mod rules;
 mod sign_in;

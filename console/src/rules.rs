@@ -55,6 +55,27 @@ struct Draft {
     when: String,
 }
 
+/// JSON indented for a person to edit. The browser indents it: serde_json's pretty printer
+/// would add its own copy of every serializer to the download.
+fn indented(v: &impl serde::Serialize) -> String {
+    let compact = serde_json::to_string(v).unwrap_or_default();
+    #[cfg(target_arch = "wasm32")]
+    if let Some(s) = js_sys::JSON::parse(&compact)
+        .and_then(|v| {
+            js_sys::JSON::stringify_with_replacer_and_space(
+                &v,
+                &wasm_bindgen::JsValue::NULL,
+                &wasm_bindgen::JsValue::from(2),
+            )
+        })
+        .ok()
+        .and_then(|s| s.as_string())
+    {
+        return s;
+    }
+    compact
+}
+
 impl Draft {
     fn new() -> Draft {
         Draft {
@@ -83,7 +104,7 @@ impl Draft {
                 .cooldown_secs
                 .map(|c| c.to_string())
                 .unwrap_or_default(),
-            when: serde_json::to_string_pretty(&r.when).unwrap_or_default(),
+            when: indented(&r.when),
         }
     }
 

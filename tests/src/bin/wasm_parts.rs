@@ -1,6 +1,6 @@
 //! What a wasm app's code is made of: `wasm_parts <app.wasm> <label>=<pattern>[,<pattern>…] …`
 //! prints, per label, the bytes of the function bodies whose demangled names contain one of
-//! its patterns, and their share of all code. It reads the name section, which wasm-bindgen
+//! its patterns, and their share of all code (`top=<n>`: the n largest functions). It reads the name section, which wasm-bindgen
 //! keeps (run it on `build/wasm-bindgen/<app>/…_bg.wasm`, before `wasm-opt` strips names).
 
 use std::collections::HashMap;
@@ -81,6 +81,23 @@ fn main() {
     let total: usize = bodies.iter().sum();
     println!("{path}: {} functions, {total} B of code", bodies.len());
     for spec in &args[1..] {
+        if let Some(n) = spec.strip_prefix("top=") {
+            let mut all: Vec<(usize, &str)> = bodies
+                .iter()
+                .enumerate()
+                .map(|(i, len)| {
+                    let name = names
+                        .get(&(imported + i as u32))
+                        .map_or("?", String::as_str);
+                    (*len, name)
+                })
+                .collect();
+            all.sort_unstable_by(|a, b| b.cmp(a));
+            for (len, name) in all.iter().take(n.parse().unwrap_or(20)) {
+                println!("  {len:>8} B  {name}");
+            }
+            continue;
+        }
         let (label, patterns) = spec.split_once('=').unwrap_or((spec, spec));
         let patterns: Vec<&str> = patterns.split(',').collect();
         let bytes: usize = bodies
