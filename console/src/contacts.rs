@@ -4,6 +4,7 @@
 //! chat with the bot; their answers come back into the conversation.
 
 use crate::broadcasts::chosen_file;
+use crate::data_requests::{self, DataRequestLog};
 use crate::write_first::{self, WriteFirst};
 use beckon_client::api;
 use beckon_shared::proto::v1::{Contact, ContactChannel, ContactOutreach};
@@ -40,6 +41,28 @@ pub fn ContactsPage(props: &ContactsPageProps) -> Html {
         on_invalid,
         started,
     } = write_first::use_forms::<(VisitorId, ContactChannel)>(props.on_started.clone());
+    // The data-request log: `None` unless this is an owner's credential.
+    let log = use_state(|| None::<Vec<serde_json::Value>>);
+    let done = use_state(|| None::<String>);
+    let load_log = {
+        let log = log.clone();
+        let (key, site) = (props.admin_key.to_string(), props.site.clone());
+        Callback::from(move |_: ()| {
+            let (log, key, site) = (log.clone(), key.clone(), site.clone());
+            wasm_bindgen_futures::spawn_local(async move {
+                // A failed read keeps what was shown (an owner's buttons stay).
+                if let Ok(read) = data_requests::log(&key, &site).await {
+                    log.set(read);
+                }
+            });
+        })
+    };
+    {
+        let load_log = load_log.clone();
+        use_effect_with((props.admin_key.clone(), props.site.clone()), move |_| {
+            load_log.emit(())
+        });
+    }
     // Loads the first page for the query, or the next one after `before`.
     let loads = crate::newest::use_newest();
     let load = {
@@ -152,6 +175,50 @@ pub fn ContactsPage(props: &ContactsPageProps) -> Html {
                             <button type="button" class="start" onclick={open_form} aria-label={format!("Write to {who} on {label}")}>{ format!("Write on {label}") }</button>
                         }
                     };
+                    let export = {
+                        let (error, done, load_log) = (error.clone(), done.clone(), load_log.clone());
+                        let (key, site, id) = (props.admin_key.to_string(), props.site.clone(), id.clone());
+                        Callback::from(move |_: MouseEvent| {
+                            let (error, done, load_log) = (error.clone(), done.clone(), load_log.clone());
+                            let (key, site, id) = (key.clone(), site.clone(), id.clone());
+                            wasm_bindgen_futures::spawn_local(async move {
+                                match data_requests::export(&key, &site, &id).await {
+                                    Ok(()) => {
+                                        error.set(None);
+                                        done.set(Some("Exported: the file is in your downloads (its file links work for half an hour).".into()));
+                                    }
+                                    Err(e) => {
+                                        done.set(None);
+                                        error.set(Some(e));
+                                    }
+                                }
+                                load_log.emit(());
+                            });
+                        })
+                    };
+                    let erase = {
+                        let (error, done, load_log, load) = (error.clone(), done.clone(), load_log.clone(), load.clone());
+                        let (key, site, id, who) = (props.admin_key.to_string(), props.site.clone(), id.clone(), who.clone());
+                        Callback::from(move |_: MouseEvent| {
+                            let (error, done, load_log, load) = (error.clone(), done.clone(), load_log.clone(), load.clone());
+                            let (key, site, id, who) = (key.clone(), site.clone(), id.clone(), who.clone());
+                            wasm_bindgen_futures::spawn_local(async move {
+                                match data_requests::delete(&key, &site, &id, &who).await {
+                                    Ok(true) => {
+                                        error.set(None);
+                                        done.set(Some(format!("Deleted everything about {who}.")));
+                                        load.emit(None);
+                                        load_log.emit(());
+                                    }
+                                    Ok(false) => {}
+                                    Err(e) => {
+                                        done.set(None);
+                                        error.set(Some(e));
+                                    }
+                                }
+                            });
+                        })
+                    };
                     let handles = [c.email.clone(), c.phone.as_ref().map(|p| format!("+{p}")), c.telegram.as_ref().map(|t| format!("Telegram {t}"))]
                         .into_iter()
                         .chain(c.meta.iter().map(|m| Some(m.label().to_owned())));
@@ -180,6 +247,12 @@ pub fn ContactsPage(props: &ContactsPageProps) -> Html {
                             } else {
                                 <div class="reach">{ for reachable.into_iter().map(button) }</div>
                             }
+                            if log.is_some() {
+                                <div class="data-actions">
+                                    <button type="button" class="link" onclick={export} aria-label={format!("Export all data about {who}")}>{ "Export data" }</button>
+                                    <button type="button" class="link danger" onclick={erase} aria-label={format!("Delete all data about {who}")}>{ "Delete data…" }</button>
+                                </div>
+                            }
                         </li>
                     }
                 }) }
@@ -187,7 +260,11 @@ pub fn ContactsPage(props: &ContactsPageProps) -> Html {
             if let Some(before) = (*next).clone() {
                 <button type="button" class="secondary" onclick={load.reform(move |_: MouseEvent| Some(before.clone()))}>{ "Show more" }</button>
             }
+            if let Some(d) = &*done { <p class="done" role="status">{ d }</p> }
             if let Some(e) = &*error { <p class="error" role="alert">{ e }</p> }
+            if let Some(entries) = &*log {
+                <DataRequestLog entries={entries.clone()} />
+            }
         </section>
     }
 }
@@ -255,7 +332,7 @@ fn ImportExport(props: &ImportExportProps) -> Html {
             wasm_bindgen_futures::spawn_local(async move {
                 let path = format!("/api/v1/admin/sites/{site}/contacts.csv");
                 match api::call("GET", &path, Some(&key), None).await {
-                    Ok((_, csv)) => download(&format!("contacts-{site}.csv"), &csv),
+                    Ok((_, csv)) => download(&format!("contacts-{site}.csv"), &csv, "text/csv"),
                     Err(e) => error.set(Some(e.describe())),
                 }
             });
@@ -284,12 +361,12 @@ fn ImportExport(props: &ImportExportProps) -> Html {
     }
 }
 
-/// Saves `text` as a file named `name`.
-fn download(name: &str, text: &str) {
+/// Saves `text` (of type `mime`) as a file named `name`.
+pub(crate) fn download(name: &str, text: &str, mime: &str) {
     use wasm_bindgen::JsCast;
     let parts = js_sys::Array::of1(&wasm_bindgen::JsValue::from_str(text));
     let options = web_sys::BlobPropertyBag::new();
-    options.set_type("text/csv");
+    options.set_type(mime);
     let Ok(blob) = web_sys::Blob::new_with_str_sequence_and_options(&parts, &options) else {
         return;
     };

@@ -1,10 +1,11 @@
 //! The site's live feed (SiteHub WebSocket) for the inbox: a reconnecting socket that mints a
-//! fresh ticket before every attempt and decodes [`InboxEvent`]s.
+//! fresh ticket before every attempt, decodes [`InboxEvent`]s and tells the hub which
+//! conversation this tab shows.
 
 use beckon_client::api;
 use beckon_client::reconnecting::{Reconnecting, SocketEvent, UrlSource};
-use beckon_shared::proto::v1::{paths, InboxEvent, TicketRequest};
-use beckon_shared::SiteKey;
+use beckon_shared::proto::v1::{paths, FeedFrame, InboxEvent, TicketRequest};
+use beckon_shared::{ConversationId, SiteKey};
 use std::rc::Rc;
 use yew::Callback;
 
@@ -19,17 +20,25 @@ pub enum FeedUpdate {
 
 /// Keeps a feed open until dropped.
 pub struct Feed {
-    _socket: Reconnecting,
+    socket: Reconnecting,
 }
 
 impl Feed {
-    pub fn open(admin_key: String, site: SiteKey, on_update: Callback<FeedUpdate>) -> Feed {
+    /// `name`: who colleagues see in this tab (a signed-in person is named by the server).
+    pub fn open(
+        admin_key: String,
+        name: String,
+        site: SiteKey,
+        on_update: Callback<FeedUpdate>,
+    ) -> Feed {
         let told = on_update.clone();
         let url: UrlSource = Rc::new(move || {
             let (key, site, told) = (admin_key.clone(), site.clone(), told.clone());
+            let name = name.clone();
             Box::pin(async move {
                 let wanted = TicketRequest {
                     site: Some(site.clone()),
+                    name: Some(name),
                     ..TicketRequest::default()
                 };
                 let t = match api::ws_ticket(&key, &wanted).await {
@@ -57,7 +66,19 @@ impl Feed {
             }
         });
         Feed {
-            _socket: Reconnecting::open(url, on_event),
+            socket: Reconnecting::open(url, on_event),
+        }
+    }
+
+    /// Tells colleagues which conversation this tab shows, and whether its person is writing
+    /// there (lost while disconnected: said again on every connect).
+    pub fn viewing(&self, conversation_id: Option<ConversationId>, typing: bool) {
+        let frame = FeedFrame::Viewing {
+            conversation_id,
+            typing,
+        };
+        if let Ok(text) = serde_json::to_string(&frame) {
+            self.socket.send(&text);
         }
     }
 }

@@ -9,6 +9,7 @@ use crate::feed::{Feed, FeedUpdate};
 use crate::metrics::MetricsPage;
 use crate::people::PeoplePage;
 use crate::rules::RulesPage;
+use crate::viewers::Viewers;
 use crate::visitors::VisitorsPage;
 use crate::work::status_now;
 use beckon_client::api;
@@ -185,8 +186,8 @@ impl Reducible for List {
                             if (s.last_seq, s.agent_read_seq)
                                 > (listed.last_seq, listed.agent_read_seq) =>
                         {
-                            let work = listed.work.take();
-                            *listed = ConversationSummary { work, ..s };
+                            let (work, matched) = (listed.work.take(), listed.matched.take());
+                            *listed = ConversationSummary { work, matched, ..s };
                         }
                         Some(_) => {}
                         None if s.work.is_none() && now - s.updated_at < INDEX_LAG_MS => {
@@ -231,6 +232,10 @@ fn upsert(items: &mut Vec<ConversationSummary>, mut s: ConversationSummary) -> b
         Some(existing) if !newer(&s, existing) => false,
         Some(existing) => {
             let mut reopened = false;
+            // What a search found in it stays with it.
+            if s.matched.is_none() {
+                s.matched = existing.matched.take();
+            }
             if s.work.is_none() {
                 s.work = existing.work.take();
                 // The same rule as the edge's: a visitor message after the status was set.
@@ -300,11 +305,23 @@ pub fn Inbox(props: &InboxProps) -> Html {
     let selected = use_state(|| None::<ConversationId>);
     let tab = use_state(|| Tab::Conversations);
     let online = use_state(Vec::<OnlineVisitor>::new);
+    // Colleagues' tabs, and this tab's feed (to say which conversation it shows).
+    let viewers = use_state(Viewers::default);
+    let feed_now = use_mut_ref(|| None::<Rc<Feed>>);
+    let shown = (*tab == Tab::Conversations)
+        .then(|| (*selected).clone())
+        .flatten();
+    let shown_now = use_mut_ref(|| None::<ConversationId>);
+    shown_now.borrow_mut().clone_from(&shown);
     let health = use_state(Vec::<String>::new);
     let filter = use_state(|| Filter::Open);
     // The filter as the feed's reloads read it (the feed outlives a change of filter).
     let filter_now = use_mut_ref(|| Filter::Open);
     *filter_now.borrow_mut() = *filter;
+    // Words searched for in messages (none: the list as filtered).
+    let search = use_state(String::new);
+    let search_now = use_mut_ref(String::new);
+    search_now.borrow_mut().clone_from(&search);
     // Bumped by the feed's note events (a reducer: the feed's callback outlives renders).
     let notes_changed = use_reducer(Bumps::default);
     // The signed-in person's id ("Mine", "Me"); none with an admin key.
@@ -333,14 +350,20 @@ pub fn Inbox(props: &InboxProps) -> Html {
     let load = {
         let (list, key) = (list.dispatcher(), props.admin_key.to_string());
         let (site_now, filter_now, loads) = (site_now.clone(), filter_now.clone(), loads.clone());
+        let search_now = search_now.clone();
         Callback::from(move |fresh: bool| {
             let Some(site) = site_now.borrow().clone() else {
                 return;
             };
             let (list, key, filter) = (list.clone(), key.clone(), *filter_now.borrow());
+            let mut query = filter.query().to_owned();
+            let words = search_now.borrow().trim().to_owned();
+            if !words.is_empty() {
+                query.push_str(&format!("&q={}", js_sys::encode_uri_component(&words)));
+            }
             let asked = loads.ask();
             wasm_bindgen_futures::spawn_local(async move {
-                let answer = api::list_conversations(&key, &site, filter.query()).await;
+                let answer = api::list_conversations(&key, &site, &query).await;
                 if !asked.is_newest() {
                     return;
                 }
@@ -353,7 +376,9 @@ pub fn Inbox(props: &InboxProps) -> Html {
     };
     {
         let load = load.clone();
-        use_effect_with(((*site).clone(), *filter), move |_| load.emit(true));
+        use_effect_with(((*site).clone(), *filter, (*search).clone()), move |_| {
+            load.emit(true)
+        });
     }
     {
         // After the index's next batch (about a second), what the feed could not say.
@@ -412,15 +437,26 @@ pub fn Inbox(props: &InboxProps) -> Html {
         let (online, notes_changed) = (online.clone(), notes_changed.dispatcher());
         let load = load.clone();
         let on_sign_out = props.on_sign_out.clone();
+        let (viewers, feed_now, shown_now) = (viewers.clone(), feed_now.clone(), shown_now.clone());
+        let name = props.agent_name.to_string();
         use_effect_with((*site).clone(), move |site| {
+            // Another site's colleagues are not this one's.
+            viewers.set(Viewers::default());
             let feed = site.clone().map(|site| {
                 let refresh_health = refresh_health.clone();
                 let online = online.clone();
+                let (told, shown_now) = (feed_now.clone(), shown_now.clone());
                 let on_update = Callback::from(move |u| match u {
                     FeedUpdate::Connected => {
                         list.dispatch(ListAction::Live(true));
                         load.emit(false);
                         refresh_health.emit(());
+                        if let Some(feed) = told.borrow().as_ref() {
+                            feed.viewing(shown_now.borrow().clone(), false);
+                        }
+                    }
+                    FeedUpdate::Event(InboxEvent::Viewers { you, viewers: all }) => {
+                        viewers.set(Viewers { you, all })
                     }
                     // Someone took, closed or snoozed a conversation: it may join or leave
                     // this list.
@@ -431,7 +467,10 @@ pub fn Inbox(props: &InboxProps) -> Html {
                         list.dispatch(ListAction::Work(conversation_id, work));
                     }
                     FeedUpdate::Event(InboxEvent::Note { .. }) => notes_changed.dispatch(()),
-                    FeedUpdate::Disconnected => list.dispatch(ListAction::Live(false)),
+                    FeedUpdate::Disconnected => {
+                        list.dispatch(ListAction::Live(false));
+                        viewers.set(Viewers::default());
+                    }
                     FeedUpdate::SignedOut => on_sign_out.emit(()),
                     FeedUpdate::Event(InboxEvent::Conversation { summary }) => {
                         list.dispatch(ListAction::Upsert(summary))
@@ -439,11 +478,51 @@ pub fn Inbox(props: &InboxProps) -> Html {
                     FeedUpdate::Event(InboxEvent::Presence { visitors }) => online.set(visitors),
                     FeedUpdate::Event(_) => {}
                 });
-                Feed::open(key, site, on_update)
+                let feed = Rc::new(Feed::open(key, name, site, on_update));
+                *feed_now.borrow_mut() = Some(feed.clone());
+                feed
             });
-            move || drop(feed)
+            move || {
+                feed_now.borrow_mut().take();
+                drop(feed)
+            }
         });
     }
+    // Colleagues see which conversation this tab shows, and when its person is writing a
+    // reply there (said when they type, at most every 3 s; over after 5 s without typing).
+    let typing = use_mut_ref(|| (0.0, None::<gloo_timers::callback::Timeout>));
+    {
+        let (feed_now, typing) = (feed_now.clone(), typing.clone());
+        use_effect_with(shown.clone(), move |shown| {
+            *typing.borrow_mut() = (0.0, None);
+            if let Some(feed) = feed_now.borrow().as_ref() {
+                feed.viewing(shown.clone(), false);
+            }
+        });
+    }
+    let on_typing = {
+        let (feed_now, shown_now) = (feed_now.clone(), shown_now.clone());
+        Callback::from(move |e: InputEvent| {
+            let in_composer = e
+                .target_dyn_into::<web_sys::Element>()
+                .is_some_and(|t| t.closest(".composer").ok().flatten().is_some());
+            let Some(feed) = feed_now.borrow().clone().filter(|_| in_composer) else {
+                return;
+            };
+            let shown = shown_now.borrow().clone();
+            let now = js_sys::Date::now();
+            let mut t = typing.borrow_mut();
+            if now - t.0 > 3_000.0 {
+                t.0 = now;
+                feed.viewing(shown.clone(), true);
+            }
+            let (typing, feed) = (typing.clone(), feed.clone());
+            t.1 = Some(gloo_timers::callback::Timeout::new(5_000, move || {
+                typing.borrow_mut().0 = 0.0;
+                feed.viewing(shown, false);
+            }));
+        })
+    };
 
     let on_site = {
         let (site, selected) = (site.clone(), selected.clone());
@@ -470,6 +549,15 @@ pub fn Inbox(props: &InboxProps) -> Html {
     let on_work = {
         let list = list.dispatcher();
         Callback::from(move |(id, work)| list.dispatch(ListAction::Work(id, work)))
+    };
+    let on_search = {
+        let search = search.clone();
+        Callback::from(move |e: Event| {
+            let value = e
+                .target_dyn_into::<web_sys::HtmlInputElement>()
+                .map(|i| i.value());
+            search.set(value.unwrap_or_default());
+        })
     };
     let on_filter = {
         let filter = filter.clone();
@@ -556,16 +644,18 @@ pub fn Inbox(props: &InboxProps) -> Html {
                             }) }
                         </select>
                     </label>
-                    if list.items.is_empty() && *filter == Filter::Open { <p class="empty">{ "No conversations yet. Open the demo page and say hello." }</p> }
+                    <input type="search" class="search" aria-label="Search messages" placeholder="Search messages" value={(*search).clone()} onchange={on_search} />
+                    if list.items.is_empty() && *filter == Filter::Open && search.is_empty() { <p class="empty">{ "No conversations yet. Open the demo page and say hello." }</p> }
+                    if !search.is_empty() && !list.items.iter().any(|c| c.matched.is_some()) { <p class="empty">{ format!("No message holds \"{}\".", search.trim()) }</p> }
                     <ul>
-                        { for list.items.iter().filter(|c| filter.fits(c, me.as_deref(), now)).map(|c| {
+                        { for list.items.iter().filter(|c| filter.fits(c, me.as_deref(), now) && (search.is_empty() || c.matched.is_some())).map(|c| {
                             let id = c.id.clone();
                             let onclick = { let selected = selected.clone(); Callback::from(move |_| selected.set(Some(id.clone()))) };
                             let active = selected.as_ref() == Some(&c.id);
-                            let preview = c.last_message.as_ref().map(|m| {
+                            let preview = c.matched.clone().or_else(|| c.last_message.as_ref().map(|m| {
                                 let who = if m.role == Role::Visitor { "" } else { "You: " };
                                 format!("{who}{}", m.body)
-                            }).unwrap_or_else(|| "(no messages yet)".into());
+                            })).unwrap_or_else(|| "(no messages yet)".into());
                             html! {
                                 <li key={c.id.to_string()}>
                                     <button type="button" class={classes!("conv", active.then_some("active"))} {onclick} aria-current={active.then_some("true")}>
@@ -578,6 +668,7 @@ pub fn Inbox(props: &InboxProps) -> Html {
                                         if let Some(label) = c.work.as_ref().map(|w| work_label(c, w, now)).filter(|l| !l.is_empty()) {
                                             <span class="assigned">{ label }</span>
                                         }
+                                        if let Some(here) = viewers.describe(&c.id) { <span class="viewing">{ here }</span> }
                                         if c.unread > 0 { <span class="unread" aria-label={format!("{} unread", c.unread)}>{ c.unread }</span> }
                                     </button>
                                 </li>
@@ -585,8 +676,9 @@ pub fn Inbox(props: &InboxProps) -> Html {
                         }) }
                     </ul>
                 </nav>
-                <section class="pane">
+                <section class="pane" oninput={on_typing}>
                     if let Some((k, c)) = current.map(|c| (c.id.to_string(), c)) {
+                        <p class="colleagues" role="status" aria-live="polite">{ viewers.describe(&c.id).unwrap_or_default() }</p>
                         <ConversationPane key={k} admin_key={props.admin_key.clone()} agent_name={props.agent_name.clone()} summary={c}
                             me={me.as_deref().map(|m| AttrValue::from(m.to_owned()))} notes_changed={notes_changed.0} {on_work} />
                     } else {

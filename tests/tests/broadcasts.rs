@@ -1719,3 +1719,330 @@ async fn a_file_goes_to_telegram_once_and_again_to_a_new_bot() {
         "the new id is kept"
     );
 }
+
+/// A person's data request: everything held about a visitor exported (record, consent, every
+/// message and file of both their conversations, the notes on them, the broadcast they got),
+/// then deleted — after which no API returns anything of theirs, their files are gone from
+/// R2 and no table holds their id or address — and both requests logged with who and how
+/// much. Another visitor's data is untouched.
+#[tokio::test]
+async fn a_visitors_data_is_exported_whole_then_deleted_and_both_are_logged() {
+    let shop = Shop::open("data-request").await;
+    let ana = shop.web_visitor(Some("Ana Souza")).await;
+    let second = shop
+        .api
+        .start_conversation(&shop.site, Some(&ana.visitor_token))
+        .await;
+    assert_eq!(ana.visitor_id, second.visitor_id);
+    let bo = shop.web_visitor(Some("Bo Berg")).await;
+
+    // Each of Ana's conversations: a message with text and a file; an agent's answer in the
+    // first, with an internal note on it. Bo writes too.
+    let mut sent_files = Vec::new();
+    for (i, c) in [&ana, &second, &bo].into_iter().enumerate() {
+        let up = files::Uploader {
+            api: &shop.api,
+            conversation: c.conversation_id.clone(),
+            bearer: c.visitor_token.clone(),
+        };
+        let bytes = files::png(200 + i as u32, 100, 5_000 + i);
+        let done = up
+            .upload(&format!("f{i}"), "receipt.png", &bytes, None)
+            .await
+            .unwrap();
+        let mut ws = shop.api.visitor_socket(c).await;
+        ws.send(&beckon_shared::proto::v1::ClientFrame::Send {
+            client_msg_id: beckon_tests::api::client_id(&format!("dr-{i}")),
+            body: format!("order {i} arrived broken"),
+            attachments: vec![done.attachment.unwrap().id],
+        })
+        .await;
+        ws.recv_until(WAIT, |f| {
+            matches!(f, beckon_shared::proto::v1::ServerFrame::Message { .. })
+        })
+        .await;
+        sent_files.push(bytes);
+    }
+    shop.api
+        .agent_reply(&ana.conversation_id, "Sorry! A new one is on its way.")
+        .await;
+    let note = shop
+        .api
+        .send(
+            shop.api
+                .admin(
+                    Method::POST,
+                    &format!("/api/v1/admin/conversations/{}/notes", ana.conversation_id),
+                )
+                .json(&json!({"body": "Refund approved by Ana's manager"})),
+        )
+        .await;
+    assert_eq!(note.status, 201, "{:?}", note.body);
+    // Muted and unmuted in the widget: a consent on her web address.
+    let mute = |muted: bool| {
+        let shop = &shop;
+        let token = ana.visitor_token.clone();
+        async move {
+            let r = shop
+                .api
+                .send(
+                    shop.api
+                        .put(&format!("/api/v1/sites/{}/announcements", shop.site))
+                        .bearer_auth(token)
+                        .json(&json!({ "muted": muted })),
+                )
+                .await;
+            assert_eq!(r.status, 200, "{:?}", r.body);
+        }
+    };
+    mute(true).await;
+    mute(false).await;
+    // A broadcast to the site's web visitors, sent in full.
+    let r = shop
+        .api
+        .send(shop.admin(Method::POST, "broadcasts").json(&json!({
+            "name": "Thanks", "text": "Thank you, {{first_name|friend}}!", "channels": ["web"]
+        })))
+        .await;
+    assert_eq!(r.status, 201, "{:?}", r.body);
+    let broadcast = r.body["id"].as_str().unwrap().to_owned();
+    eventually(WAIT, "the broadcast sent", || async {
+        let b = shop.broadcast(&broadcast).await;
+        (b.status == "done" && b.total.sent == 2).then_some(())
+    })
+    .await;
+    // Then she stops them: an opt-out on her web address (which is her visitor id).
+    mute(true).await;
+
+    // The export: everything, with files that download byte for byte.
+    let path = format!("contacts/{}/export", ana.visitor_id);
+    let resp = shop.admin(Method::GET, &path).send().await.unwrap();
+    assert_eq!(resp.status(), 200);
+    assert_eq!(
+        resp.headers()["content-disposition"],
+        format!(
+            "attachment; filename=\"beckon-{}-{}.json\"",
+            shop.site, ana.visitor_id
+        )
+        .as_str()
+    );
+    let export: beckon_shared::proto::v1::VisitorExport = resp.json().await.unwrap();
+    assert_eq!(export.visitor_id, ana.visitor_id);
+    assert_eq!(export.record["name"], "Ana Souza");
+    assert_eq!(export.record["id"], ana.visitor_id.as_str());
+    assert!(
+        export
+            .consents
+            .iter()
+            .any(|k| k["channel"] == "web" && k["status"] == "out" && k["source"] == "widget"),
+        "{:?}",
+        export.consents
+    );
+    assert_eq!(export.conversations.len(), 2);
+    for c in [&ana, &second] {
+        let held = shop.api.admin_messages(&c.conversation_id).await.messages;
+        let exported = export
+            .conversations
+            .iter()
+            .find(|e| e.summary.id == c.conversation_id)
+            .expect("each of her conversations");
+        let ids = |m: &[beckon_shared::proto::v1::Message]| {
+            m.iter().map(|m| m.id.clone()).collect::<Vec<_>>()
+        };
+        assert_eq!(ids(&exported.messages), ids(&held), "every message");
+        assert!(!held.is_empty());
+    }
+    let bodies: Vec<&str> = export
+        .conversations
+        .iter()
+        .flat_map(|c| c.messages.iter().map(|m| m.body.as_str()))
+        .collect();
+    for expected in [
+        "order 0 arrived broken",
+        "order 1 arrived broken",
+        "Sorry! A new one is on its way.",
+        "Thank you, Ana!",
+    ] {
+        assert!(bodies.contains(&expected), "{expected} in {bodies:?}");
+    }
+    let first = export
+        .conversations
+        .iter()
+        .find(|e| e.summary.id == ana.conversation_id)
+        .unwrap();
+    assert_eq!(first.notes.len(), 1);
+    assert_eq!(first.notes[0].body, "Refund approved by Ana's manager");
+    let urls: Vec<String> = export
+        .conversations
+        .iter()
+        .flat_map(|c| &c.messages)
+        .flat_map(|m| &m.attachments)
+        .map(|a| a.url.clone())
+        .collect();
+    assert_eq!(urls.len(), 2, "both of her files");
+    let mut downloaded = Vec::new();
+    for url in &urls {
+        assert!(url.starts_with(&shop.api.base), "absolute: {url}");
+        let resp = shop.api.http.get(url).send().await.unwrap();
+        assert_eq!(resp.status(), 200);
+        downloaded.push(resp.bytes().await.unwrap().to_vec());
+    }
+    downloaded.sort();
+    let mut hers = sent_files[..2].to_vec();
+    hers.sort();
+    assert_eq!(downloaded, hers, "her files, byte for byte");
+    assert_eq!(export.broadcasts.len(), 1, "{:?}", export.broadcasts);
+    assert_eq!(export.broadcasts[0]["body"], "Thank you, Ana!");
+    assert_eq!(export.broadcasts[0]["name"], "Thanks");
+
+    // The deletion.
+    let r = shop
+        .api
+        .send(shop.admin(Method::DELETE, &format!("contacts/{}", ana.visitor_id)))
+        .await;
+    assert_eq!(r.status, 204, "{:?}", r.body);
+    for url in &urls {
+        let gone = shop.api.http.get(url).send().await.unwrap();
+        assert_eq!(gone.status(), 404, "file gone");
+    }
+    for c in [&ana, &second] {
+        let id = &c.conversation_id;
+        for rest in ["", "/messages", "/notes"] {
+            let r = shop
+                .api
+                .send(shop.api.admin(
+                    Method::GET,
+                    &format!("/api/v1/admin/conversations/{id}{rest}"),
+                ))
+                .await;
+            assert_eq!(r.status, 404, "{rest}: {:?}", r.body);
+        }
+    }
+    let r = shop.api.send(shop.admin(Method::GET, &path)).await;
+    assert_eq!(r.status, 404, "export after delete: {:?}", r.body);
+    let listed = shop
+        .api
+        .send(shop.admin(Method::GET, "contacts?q=Souza"))
+        .await;
+    assert_eq!(listed.body["contacts"], json!([]));
+    let all = shop
+        .api
+        .send(shop.api.admin(
+            Method::GET,
+            &format!("/api/v1/admin/conversations?site={}&status=all", shop.site),
+        ))
+        .await;
+    assert_eq!(all.status, 200, "{:?}", all.body);
+    let listed = all.body.to_string();
+    assert!(!listed.contains(ana.visitor_id.as_str()) && listed.contains(bo.visitor_id.as_str()));
+    let recipients = shop
+        .api
+        .send(shop.admin(Method::GET, &format!("broadcasts/{broadcast}/recipients")))
+        .await;
+    assert_eq!(recipients.status, 200);
+    let text = recipients.body.to_string();
+    assert!(
+        !text.contains("Ana") && !text.contains(ana.visitor_id.as_str()),
+        "{text}"
+    );
+    assert_eq!(
+        shop.broadcast(&broadcast).await.total.sent,
+        2,
+        "totals kept"
+    );
+    let bo_export = shop
+        .api
+        .send(shop.admin(Method::GET, &format!("contacts/{}/export", bo.visitor_id)))
+        .await;
+    assert_eq!(bo_export.status, 200);
+    let bo_messages = bo_export.body["conversations"][0]["messages"]
+        .as_array()
+        .unwrap();
+    assert!(
+        bo_messages.iter().any(
+            |m| m["body"] == "order 2 arrived broken" && m["attachments"][0]["url"].is_string()
+        ),
+        "{bo_messages:?}"
+    );
+
+    // The log: newest first, who, and how much each covered.
+    let id = ana.visitor_id.as_str();
+    let log = shop
+        .api
+        .send(shop.admin(Method::GET, "data-requests"))
+        .await;
+    assert_eq!(log.status, 200, "{:?}", log.body);
+    let requests = log.body["requests"].as_array().unwrap();
+    let summary: Vec<(String, String, u64, u64, u64, String)> = requests
+        .iter()
+        .map(|r| {
+            (
+                r["kind"].as_str().unwrap().to_owned(),
+                r["visitor_id"].as_str().unwrap().to_owned(),
+                r["conversations"].as_u64().unwrap(),
+                r["messages"].as_u64().unwrap(),
+                r["files"].as_u64().unwrap(),
+                r["by"]["name"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    let messages = bodies.len() as u64;
+    let bo_id = bo.visitor_id.to_string();
+    assert_eq!(
+        summary,
+        vec![
+            (
+                "export".into(),
+                bo_id,
+                1,
+                bo_messages.len() as u64,
+                1,
+                "Admin key".into()
+            ),
+            (
+                "delete".into(),
+                id.to_owned(),
+                2,
+                messages,
+                2,
+                "Admin key".into()
+            ),
+            (
+                "export".into(),
+                id.to_owned(),
+                2,
+                messages,
+                2,
+                "Admin key".into()
+            ),
+        ]
+    );
+    // No table holds her id (her address on the web) any more. Last: each check spawns
+    // `wrangler d1 execute` (seconds), and the client's idle connections may be closed meanwhile.
+    for (table, column) in [
+        ("visitors", "id"),
+        ("conversations", "visitor_id"),
+        ("contact_threads", "visitor_id"),
+        ("consents", "address"),
+        ("broadcast_recipients", "contact_id"),
+        ("broadcast_recipients", "address"),
+    ] {
+        let rows = edge::shared().d1(&format!(
+            "SELECT count(*) AS n FROM {table} WHERE {column} = '{id}'"
+        ));
+        assert_eq!(rows[0]["n"], 0, "{table}.{column}");
+    }
+    for c in [&ana, &second] {
+        for table in [
+            "conversation_notes",
+            "webhook_deliveries",
+            "channel_threads",
+        ] {
+            let rows = edge::shared().d1(&format!(
+                "SELECT count(*) AS n FROM {table} WHERE conversation_id = '{}'",
+                c.conversation_id
+            ));
+            assert_eq!(rows[0]["n"], 0, "{table}");
+        }
+    }
+}

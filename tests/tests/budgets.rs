@@ -46,9 +46,11 @@ fn inbox_app_stays_within_its_budget() {
     // 0.3 KB; 303 KiB until signing in as a person, accepting an invitation and the People
     // page added 11.4 KB — 20 KB more while sessions and people were read typed; 314 KiB
     // until working a conversation — assignee, close / snooze / reopen, the list's filters,
-    // internal notes, saved replies — added 19.4 KB, most of it the conversation's work bar.)
+    // internal notes, saved replies — added 19.4 KB, most of it the conversation's work bar;
+    // 333 KiB until a contact's data export/deletion with its log, colleagues viewing and
+    // typing, and searching messages added 11.0 KB.)
     assert!(
-        n <= 333 * 1024,
-        "inbox wasm + glue is {n} B gzip, budget 340992 B"
+        n <= 343 * 1024,
+        "inbox wasm + glue is {n} B gzip, budget 351232 B"
     );
 }

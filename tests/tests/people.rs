@@ -455,3 +455,113 @@ async fn an_owner_invites_people_who_sign_in_as_themselves_and_lose_access_when_
         "a ticket from before signing out everywhere is refused"
     );
 }
+
+/// An owner, signed in as herself, exports everything about a contact and then deletes it,
+/// from the Contacts page; the log names her and what each request covered.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_owner_exports_and_deletes_a_contacts_data_from_the_inbox() {
+    let base = &edge::shared().url;
+    let api = Api::new(base);
+    let shop = unique("ppl-data");
+    api.create_site(&shop).await;
+    let email = format!("olga.{shop}@shop.example");
+    let token = invite(
+        api.admin(Method::POST, "/api/v1/admin/invitations"),
+        json!({"email": email, "role": "owner", "sites": [shop]}),
+    )
+    .await;
+    open_session(
+        &api,
+        "/api/v1/auth/accept",
+        json!({"token": token, "name": "Olga Berg", "password": "correct horse battery"}),
+    )
+    .await
+    .expect("joined");
+    // A visitor who chatted and told the page her name.
+    let dana = api.start_conversation(&shop, None).await;
+    let r = api
+        .send(
+            api.post(&format!("/api/v1/sites/{shop}/identify"))
+                .bearer_auth(&dana.visitor_token)
+                .json(&json!({"name": "Dana Cruz"})),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{:?}", r.body);
+    api.agent_reply(&dana.conversation_id, "Welcome, Dana!")
+        .await;
+
+    let c = browser::open(1280, 900).await;
+    sign_in(&c, base, &email, "correct horse battery").await;
+    browser::open_inbox_view(&c, &shop, "Contacts").await;
+    let export = "button[aria-label='Export all data about Dana Cruz']";
+    c.wait().for_element(Locator::Css(export)).await.unwrap();
+    browser::click(&c, export).await;
+    let summary = |n: usize| format!("Data requests ({n})");
+    eventually(WAIT, "the export logged", || async {
+        let s = c.find(Locator::Css(".data-requests summary")).await.ok()?;
+        (s.text().await.ok()? == summary(1)).then_some(())
+    })
+    .await;
+    browser::click(&c, ".data-requests summary").await;
+    let entries = c
+        .find(Locator::Css(".data-requests li"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        entries.contains("Olga Berg exported")
+            && entries.contains("1 conversation, 1 message, 0 files"),
+        "{entries}"
+    );
+
+    browser::screenshot(&c, "inbox-contacts-data-export").await;
+
+    // Deleting asks first; once confirmed, she is gone from the list and the log says so.
+    browser::click(&c, "button[aria-label='Delete all data about Dana Cruz']").await;
+    eventually(WAIT, "the confirmation", || async {
+        c.accept_alert().await.ok()
+    })
+    .await;
+    let done = eventually(WAIT, "the deletion", || async {
+        let t = c
+            .find(Locator::Css("p.done"))
+            .await
+            .ok()?
+            .text()
+            .await
+            .ok()?;
+        t.starts_with("Deleted").then_some(t)
+    })
+    .await;
+    assert_eq!(done, "Deleted everything about Dana Cruz.");
+    eventually(WAIT, "the list without her, the log with it", || async {
+        let gone = c.find(Locator::Css(export)).await.is_err();
+        let s = c.find(Locator::Css(".data-requests summary")).await.ok()?;
+        (gone && s.text().await.ok()? == summary(2)).then_some(())
+    })
+    .await;
+    let newest = c
+        .find(Locator::Css(".data-requests li"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(newest.contains("Olga Berg deleted"), "{newest}");
+    let after = api
+        .send(api.admin(
+            Method::GET,
+            &format!(
+                "/api/v1/admin/sites/{shop}/contacts/{}/export",
+                dana.visitor_id
+            ),
+        ))
+        .await;
+    assert_eq!(after.status, 404);
+    browser::screenshot(&c, "inbox-contacts-data-requests").await;
+    c.set_window_size(375, 800).await.unwrap();
+    browser::screenshot(&c, "inbox-contacts-data-requests-375").await;
+    c.close().await.unwrap();
+}

@@ -29,6 +29,24 @@ async fn agent(api: &Api, site: &str, name: &str) -> Session {
     .expect("joined")
 }
 
+/// Invites `name` as an agent of `site`, signs them in to the inbox in Chromium and opens the
+/// first conversation of the open list.
+async fn inbox_at_first(api: &Api, site: &str, name: &str) -> fantoccini::Client {
+    agent(api, site, name).await;
+    let c = browser::open(1280, 860).await;
+    let email = format!("{}.{site}@shop.example", name.to_lowercase());
+    sign_in(&c, &api.base, &email, "a long enough password").await;
+    c.wait()
+        .at_most(WAIT)
+        .for_element(Locator::Css("button.conv"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    c
+}
+
 /// The ids of the site's conversations a list with `query` shows, as `s` sees it.
 async fn listed(api: &Api, s: &Session, site: &str, query: &str) -> Vec<String> {
     let r = api
@@ -393,19 +411,6 @@ async fn an_agent_takes_notes_on_and_closes_a_conversation_in_the_inbox() {
     let api = Api::new(&edge::shared().url);
     let site = unique("work-ui");
     api.create_site(&site).await;
-    let email = format!("ana.{site}@shop.example");
-    let token = invite(
-        api.admin(Method::POST, "/api/v1/admin/invitations"),
-        json!({"email": email, "role": "agent", "sites": [site]}),
-    )
-    .await;
-    open_session(
-        &api,
-        "/api/v1/auth/accept",
-        json!({"token": token, "name": "Ana", "password": "a long enough password"}),
-    )
-    .await
-    .expect("joined");
     let saved = api
         .send(
             api.admin(Method::POST, &format!("/api/v1/admin/sites/{site}/replies"))
@@ -417,17 +422,8 @@ async fn an_agent_takes_notes_on_and_closes_a_conversation_in_the_inbox() {
     let mut visitor = api.visitor_socket(&started).await;
     visitor.say("where is my parcel?").await;
 
-    let c = browser::open(1280, 860).await;
-    sign_in(&c, &api.base, &email, "a long enough password").await;
     // The open list shows it; she opens it.
-    c.wait()
-        .at_most(WAIT)
-        .for_element(Locator::Css("button.conv"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    let c = inbox_at_first(&api, &site, "Ana").await;
     // She takes it: the list says it is hers.
     c.wait()
         .at_most(WAIT)
@@ -528,4 +524,288 @@ async fn an_agent_takes_notes_on_and_closes_a_conversation_in_the_inbox() {
     })
     .await;
     c.close().await.unwrap();
+}
+
+/// `s`'s live feed of `site`, asking to be shown as `name` (a signed-in person is shown by
+/// their own name whatever they ask).
+async fn feed_as(api: &Api, s: &Session, site: &str, name: &str) -> Ws {
+    let ticket = api
+        .send(
+            as_person(api, s, Method::POST, "/api/v1/admin/ws-ticket", true)
+                .json(&json!({ "site": site, "name": name })),
+        )
+        .await;
+    assert_eq!(ticket.status, 200, "{:?}", ticket.body);
+    let url = api.ws_url(
+        &format!("/api/v1/admin/sites/{site}/live"),
+        ticket.body["ticket"].as_str().unwrap(),
+    );
+    Ws::connect(&url, None).await.expect("feed socket")
+}
+
+/// The next `viewers` event on `feed` that `fits`.
+async fn viewers_until(feed: &mut Ws, what: &str, fits: impl Fn(&Value) -> bool) -> Value {
+    let deadline = tokio::time::Instant::now() + WAIT;
+    loop {
+        let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+        assert!(!left.is_zero(), "no viewers event where {what}");
+        let v = event(feed, "viewers").await;
+        if fits(&v) {
+            return v;
+        }
+    }
+}
+
+/// Collision avoidance on the feed: each inbox tab says which conversation it shows and when
+/// its person writes there; every other tab hears it at once (named as the server knows
+/// them), and a tab that closes leaves.
+#[tokio::test]
+async fn colleagues_hear_who_views_and_who_writes_in_a_conversation() {
+    let api = Api::new(&edge::shared().url);
+    let site = unique("viewers");
+    api.create_site(&site).await;
+    let started = api.start_conversation(&site, None).await;
+    let conv = started.conversation_id.to_string();
+    let (ana, sam) = (
+        agent(&api, &site, "Ana").await,
+        agent(&api, &site, "Sam").await,
+    );
+    let ana_id = ana.body["person"]["id"].as_str().unwrap().to_owned();
+    let mut ana_feed = feed_as(&api, &ana, &site, "The Boss").await;
+    let mut sam_feed = feed_as(&api, &sam, &site, "Sam").await;
+    let ana_tab = viewers_until(&mut ana_feed, "Ana learns her tab", |_| true).await["you"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+
+    let say = |conversation: Option<&str>, typing: bool| {
+        json!({"type": "viewing", "conversation_id": conversation, "typing": typing}).to_string()
+    };
+    ana_feed.send_raw(&say(Some(&conv), false)).await;
+    let seen = viewers_until(&mut sam_feed, "Ana views", |v| {
+        v["viewers"].as_array().is_some_and(|a| !a.is_empty())
+    })
+    .await;
+    assert_ne!(
+        seen["you"],
+        json!(ana_tab),
+        "each tab is told which one it is"
+    );
+    assert_eq!(
+        seen["viewers"],
+        json!([{"tab": ana_tab, "person": ana_id, "name": "Ana", "conversation_id": conv, "typing": false}]),
+        "named as signed in, not as asked"
+    );
+    // She writes; then stops.
+    ana_feed.send_raw(&say(Some(&conv), true)).await;
+    viewers_until(&mut sam_feed, "Ana writes", |v| {
+        v["viewers"][0]["typing"] == true
+    })
+    .await;
+    ana_feed.send_raw(&say(Some(&conv), false)).await;
+    viewers_until(&mut sam_feed, "Ana stops", |v| {
+        v["viewers"][0]["typing"] == false
+    })
+    .await;
+    // Sam opens it too: Ana hears it.
+    sam_feed.send_raw(&say(Some(&conv), false)).await;
+    let both = viewers_until(&mut ana_feed, "both there", |v| {
+        v["viewers"].as_array().is_some_and(|a| a.len() == 2)
+    })
+    .await;
+    let names: Vec<&str> = both["viewers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v["name"].as_str().unwrap())
+        .collect();
+    assert!(
+        names.contains(&"Sam") && names.contains(&"Ana"),
+        "{names:?}"
+    );
+    // Ana's tab closes: Sam hears she left.
+    ana_feed.close().await;
+    let left = viewers_until(&mut sam_feed, "Ana left", |v| {
+        v["viewers"].as_array().is_some_and(|a| a.len() == 1)
+    })
+    .await;
+    assert_eq!(left["viewers"][0]["name"], "Sam");
+    // A frame that is not JSON, or names no valid conversation, changes nothing.
+    sam_feed.send_raw("not json").await;
+    sam_feed
+        .send_raw(r#"{"type":"viewing","conversation_id":"c_nope","typing":true}"#)
+        .await;
+    sam_feed.send_raw(&say(None, false)).await;
+    let gone = viewers_until(&mut sam_feed, "Sam back to the list", |_| true).await;
+    assert_eq!(gone["viewers"], json!([]));
+}
+
+/// The same in the inbox: a colleague sees who else has the conversation open, and who is
+/// writing a reply, above the conversation and on the list.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_inbox_shows_colleagues_viewing_and_typing() {
+    let api = Api::new(&edge::shared().url);
+    let site = unique("viewers-ui");
+    api.create_site(&site).await;
+    let started = api.start_conversation(&site, None).await;
+    let mut visitor = api.visitor_socket(&started).await;
+    visitor.say("is anyone there?").await;
+    let mut browsers = Vec::new();
+    for name in ["Ana", "Sam"] {
+        browsers.push(inbox_at_first(&api, &site, name).await);
+    }
+    let (ana, sam) = (&browsers[0], &browsers[1]);
+    eventually(WAIT, "Sam sees Ana there", || async {
+        (text_of(sam, ".colleagues").await == "Ana is viewing").then_some(())
+    })
+    .await;
+    eventually(WAIT, "Ana sees Sam there", || async {
+        (text_of(ana, ".colleagues").await == "Sam is viewing").then_some(())
+    })
+    .await;
+    // Ana keeps typing (the state lasts 5 s after a key) while Sam's view is checked.
+    let box_ = ".composer textarea";
+    browser::type_into(ana, box_, "Hello! Let me check").await;
+    eventually(WAIT, "Sam sees Ana typing", || async {
+        browser::type_into(ana, box_, ".").await;
+        let above = text_of(sam, ".colleagues").await;
+        let listed = text_of(sam, "button.conv .viewing").await;
+        (above == "Ana is typing…" && listed == "Ana is typing…").then_some(())
+    })
+    .await;
+    browser::screenshot(sam, "inbox-colleague-typing").await;
+    // Ana goes to Contacts: the conversation is no longer hers to collide with.
+    ana.find(Locator::XPath(
+        "//nav[@aria-label='Views']//button[normalize-space()='Contacts']",
+    ))
+    .await
+    .unwrap()
+    .click()
+    .await
+    .unwrap();
+    eventually(WAIT, "Ana gone from Sam's view", || async {
+        text_of(sam, ".colleagues").await.is_empty().then_some(())
+    })
+    .await;
+    // Sam finds it by a word the visitor wrote.
+    browser::type_into(sam, "input[aria-label='Search messages']", "anyone\u{E007}").await;
+    eventually(WAIT, "the search's match in the list", || async {
+        (text_of(sam, "button.conv .preview").await == "is anyone there?").then_some(())
+    })
+    .await;
+    browser::screenshot(sam, "inbox-search").await;
+    sam.set_window_size(375, 800).await.unwrap();
+    browser::screenshot(sam, "inbox-search-375").await;
+    for c in browsers {
+        c.close().await.unwrap();
+    }
+}
+
+/// The site's conversations whose messages hold every word searched (full-text, the last word
+/// as a prefix, accents and case ignored), as the edge indexes them after the fact; filters
+/// still apply, other sites' are not found, a deleted conversation is gone from the index,
+/// and bad searches are refused with a reason.
+#[tokio::test]
+async fn conversations_are_found_by_the_words_of_their_messages() {
+    let api = Api::new(&edge::shared().url);
+    let (site, other) = (unique("search"), unique("search-b"));
+    api.create_site(&site).await;
+    api.create_site(&other).await;
+    let parcel = api.start_conversation(&site, None).await;
+    let mut v = api.visitor_socket(&parcel).await;
+    v.say("My parcel arrived broken, order 7781").await;
+    api.agent_reply(&parcel.conversation_id, "Sorry! A new one ships today.")
+        .await;
+    let jakarta = api.start_conversation(&site, None).await;
+    let mut v = api.visitor_socket(&jakarta).await;
+    v.say("Do you ship to Jakarta?").await;
+    let elsewhere = api.start_conversation(&other, None).await;
+    let mut v = api.visitor_socket(&elsewhere).await;
+    v.say("my parcel is late").await;
+
+    let find = |q: &str, more: &str| {
+        let (api, site) = (&api, &site);
+        let path = format!(
+            "/api/v1/admin/conversations?site={site}&status=all&q={}{more}",
+            q.replace(' ', "%20")
+        );
+        async move {
+            let r = api.send(api.admin(Method::GET, &path)).await;
+            assert_eq!(r.status, 200, "{path}: {:?}", r.body);
+            r.body["conversations"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|c| {
+                    (
+                        c["id"].as_str().unwrap().to_owned(),
+                        c["matched"].as_str().unwrap_or_default().to_owned(),
+                    )
+                })
+                .collect::<Vec<_>>()
+        }
+    };
+    let (p, j) = (
+        parcel.conversation_id.to_string(),
+        jakarta.conversation_id.to_string(),
+    );
+    // Indexed with the conversation index's next batch.
+    // Indexed with the conversation index's next batch (a conversation nobody watches within
+    // a few seconds).
+    let found = eventually(WAIT, "the messages indexed", || async {
+        let (a, b) = (find("parcel", "").await, find("ships", "").await);
+        let c = find("jakarta", "").await;
+        (a.len() == 1 && b.len() == 1 && c.len() == 1).then_some((a, b))
+    })
+    .await;
+    assert_eq!(found.0[0].0, p, "a visitor's word; not the other site's");
+    assert!(
+        found.0[0].1.contains("parcel arrived broken"),
+        "{:?}",
+        found.0
+    );
+    assert_eq!(found.1[0].0, p, "an agent's word");
+    assert_eq!(found.1[0].1, "Sorry! A new one ships today.");
+    assert_eq!(find("parc", "").await.len(), 1, "the last word as a prefix");
+    assert_eq!(
+        find("JAKÁRTA", "").await[0].0,
+        j,
+        "case and accents ignored"
+    );
+    assert_eq!(
+        find("7781 broken", "").await[0].0,
+        p,
+        "every word, any order"
+    );
+    assert!(find("parcel jakarta", "").await.is_empty());
+    assert!(
+        find("parcel", "&status=closed").await.is_empty(),
+        "filters hold"
+    );
+    // Operators and quotes are only text.
+    assert_eq!(
+        find("parcel%22%20OR%20%22jakarta", "").await.len(),
+        0,
+        "not an OR"
+    );
+    assert_eq!(find("NEAR(parcel", "").await.len(), 0);
+    for (q, why) in [("%2A%2A%2A", "no word"), (&"x".repeat(201)[..], "too long")] {
+        let r = api
+            .send(api.admin(
+                Method::GET,
+                &format!("/api/v1/admin/conversations?site={site}&q={q}"),
+            ))
+            .await;
+        assert_eq!(r.status, 400, "{why}: {:?}", r.body);
+    }
+    // Deleted: no longer found.
+    let r = api
+        .send(api.admin(Method::DELETE, &format!("/api/v1/admin/conversations/{p}")))
+        .await;
+    assert_eq!(r.status, 204);
+    assert!(find("parcel", "").await.is_empty());
+    let left = edge::shared().d1(&format!(
+        "SELECT count(*) AS n FROM message_texts WHERE conversation_id = '{p}'"
+    ));
+    assert_eq!(left[0]["n"], 0);
 }

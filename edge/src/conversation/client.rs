@@ -152,12 +152,19 @@ impl ConversationClient {
         no_content(resp, "close refused").await
     }
 
-    /// Deletes the conversation: its files, messages and storage (see `erase.rs`).
-    pub async fn erase(&self, principal: &Principal) -> Result<()> {
-        let resp = self
-            .call(Method::Delete, "/", Some(principal), None, None)
-            .await?;
-        no_content(resp, "delete refused").await
+    /// Deletes the conversation: its files, messages and storage (see `erase.rs`). Returns
+    /// how many files it deleted.
+    pub async fn erase(&self, principal: &Principal) -> Result<u64> {
+        #[derive(serde::Deserialize)]
+        struct Erased {
+            files: u64,
+        }
+        let erased: Erased = decode(
+            self.call(Method::Delete, "/", Some(principal), None, None)
+                .await?,
+        )
+        .await?;
+        Ok(erased.files)
     }
 
     /// Runs an upload operation (see `uploads.rs`).

@@ -10,8 +10,10 @@ use crate::media;
 const DELETED: u16 = 4404;
 
 impl Conversation {
-    pub(super) async fn erase(&self) -> Result<()> {
+    /// Returns how many files it deleted.
+    pub(super) async fn erase(&self) -> Result<u64> {
         let meta = self.meta()?;
+        let mut files = 0;
         self.abort_open_uploads().await?;
         let bucket = self.env.bucket(media::BUCKET)?;
         let prefix = media::conversation_prefix(&meta.id);
@@ -24,6 +26,7 @@ impl Conversation {
                 .await?;
             let keys: Vec<String> = page.objects().iter().map(|o| o.key()).collect();
             if !keys.is_empty() {
+                files += keys.len() as u64;
                 bucket
                     .delete_multiple(keys.iter().map(String::as_str).collect())
                     .await
@@ -46,6 +49,6 @@ impl Conversation {
         )?;
         self.store.forget();
         self.flush.forget();
-        Ok(())
+        Ok(files)
     }
 }

@@ -218,8 +218,20 @@ impl Conversation {
         self.write_broadcast_reports().await?;
         let summary = self.summary()?;
         let write_now = self.flush.write_now.take();
-        let watchers = site_hub::publish(&self.env, &summary.site, &summary, write_now).await?;
+        // Messages the search index does not have yet go with the summary.
+        let texts = self
+            .store
+            .texts_after(self.store.searched_to()?, storage::search::MAX_TEXTS)?;
+        let watchers =
+            site_hub::publish(&self.env, &summary.site, &summary, &texts, write_now).await?;
         note_watchers(summary.site.as_str(), watchers, http::now_ms());
+        if let Some(last) = texts.last() {
+            self.store.set_searched_to(last.seq)?;
+        }
+        if texts.len() == storage::search::MAX_TEXTS {
+            // A long history catches up with the next flushes (`flush_now` schedules one).
+            self.flush.dirty.set(true);
+        }
         Ok(())
     }
 

@@ -347,8 +347,8 @@ impl Conversation {
             }
             (worker::Method::Delete, "/") => {
                 self.authorize(&req)?;
-                self.erase().await?;
-                Ok(Response::empty()?.with_status(204))
+                let files = self.erase().await?;
+                http::json(200, &serde_json::json!({ "files": files }))
             }
             (worker::Method::Get, "/summary") => {
                 self.authorize(&req)?;
@@ -635,6 +635,7 @@ impl Conversation {
             contact: meta.contact.as_ref().map(|c| c.channel),
             last_visitor_at: self.store.last_visitor_at()?,
             work: None,
+            matched: None,
         })
     }
 }

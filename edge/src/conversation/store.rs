@@ -217,6 +217,34 @@ impl Store {
         Ok(())
     }
 
+    /// Text messages after `seq` for the search index, oldest first.
+    pub fn texts_after(&self, seq: u64, limit: usize) -> Result<Vec<crate::storage::search::Text>> {
+        Ok(self
+            .sql
+            .exec(
+                "SELECT seq, created_at AS at, body FROM messages WHERE seq > ? AND body != ''
+                 ORDER BY seq LIMIT ?",
+                vec![int(seq as i64), int(limit as i64)],
+            )?
+            .to_array()?)
+    }
+
+    /// How far the search index has this conversation's messages (a `seq`).
+    pub fn searched_to(&self) -> Result<u64> {
+        Ok(self
+            .value("searched_to")?
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0))
+    }
+
+    pub fn set_searched_to(&self, seq: u64) -> Result<()> {
+        self.sql.exec(
+            "INSERT INTO meta (k, v) VALUES ('searched_to', ?) ON CONFLICT(k) DO UPDATE SET v = excluded.v",
+            vec![seq.to_string().into()],
+        )?;
+        Ok(())
+    }
+
     /// Whether a one-time marker is set (`meta` table).
     pub fn flag(&self, name: &str) -> Result<bool> {
         self.any(

@@ -8,14 +8,17 @@ use crate::error::{Error, Result};
 use crate::http::{self, Edge};
 use crate::random;
 use crate::site_hub;
-use crate::storage::{admin_keys, conversations, people, sites};
+use crate::storage::{admin_keys, conversations, people, search, sites};
 use beckon_shared::proto::v1::{
-    CallerAccess, ConversationList, ErrorCode, IdentitySecret, IdentitySettings, KeyRole, KeySites,
-    NewAdminKey, PostMessage, SiteSettings, SiteSettingsPatch, TicketRequest, TurnstileSettings,
-    TurnstileStatus, WorkStatus, WsTicket, CSRF_HEADER, SESSION_COOKIE,
+    Assignee, CallerAccess, ConversationList, ErrorCode, IdentitySecret, IdentitySettings, KeyRole,
+    KeySites, NewAdminKey, PostMessage, SiteSettings, SiteSettingsPatch, TicketRequest,
+    TurnstileSettings, TurnstileStatus, WorkStatus, WsTicket, CSRF_HEADER, SESSION_COOKIE,
 };
 use beckon_shared::{ClientMsgId, ConversationId, Seq, SiteKey};
 use worker::{Request, Response};
+
+/// The longest search of a conversation list.
+const MAX_SEARCH_CHARS: usize = 200;
 
 /// Who is calling the admin API: which key (or signed-in person), with what role, on which
 /// sites.
@@ -60,6 +63,24 @@ impl Admin {
         Ok(people::get(&edge.db()?, &self.key_id)
             .await?
             .map(|p| p.name))
+    }
+
+    /// Who is acting, as the inbox names them: a signed-in person, or an admin key (by its
+    /// label).
+    pub async fn who(&self, edge: &Edge) -> Result<Assignee> {
+        let name = if self.session.is_some() {
+            self.signed_name(edge, None).await?
+        } else if self.key_id == "env" {
+            Some("Admin key".to_owned())
+        } else {
+            admin_keys::get(&edge.db()?, &self.key_id)
+                .await?
+                .map(|k| format!("Key {}", k.label))
+        };
+        Ok(Assignee {
+            id: self.key_id.clone(),
+            name: name.unwrap_or_else(|| self.key_id.clone()),
+        })
     }
 
     /// The principal for a conversation call made with this key.
@@ -301,8 +322,9 @@ pub async fn site_live(req: Request, edge: &Edge, key: &SiteKey) -> Result<Respo
     site_hub::connect(&edge.env, key, &ticket).await
 }
 
-/// `GET /api/v1/admin/conversations?site=&limit=&before=&status=&assignee=`: a key for
-/// several (but not all) sites names the site.
+/// `GET /api/v1/admin/conversations?site=&limit=&before=&status=&assignee=&q=`: a key for
+/// several (but not all) sites names the site; `q` keeps those with a message holding its
+/// words (full-text, the last word as a prefix), each with the best match.
 pub async fn list_conversations(req: &Request, edge: &Edge, admin: &Admin) -> Result<Response> {
     let q = http::query(req)?;
     let site = match (
@@ -343,6 +365,17 @@ pub async fn list_conversations(req: &Request, edge: &Edge, admin: &Admin) -> Re
             ))
         }
     };
+    let search = match q.get("q").map(|s| s.trim()).filter(|s| !s.is_empty()) {
+        None => None,
+        Some(s) if s.chars().count() > MAX_SEARCH_CHARS || s.chars().any(char::is_control) => {
+            return Err(Error::bad_request(format!(
+                "q must be one line of at most {MAX_SEARCH_CHARS} characters"
+            )))
+        }
+        Some(s) => Some(search::query(s).ok_or_else(|| {
+            Error::bad_request("q must hold at least one word (letters or digits)")
+        })?),
+    };
     let list = conversations::list(
         &edge.db()?,
         &conversations::ListQuery {
@@ -352,6 +385,7 @@ pub async fn list_conversations(req: &Request, edge: &Edge, admin: &Admin) -> Re
             status,
             assignee,
             now: edge.now,
+            search: search.as_deref(),
         },
     )
     .await?;
@@ -450,18 +484,28 @@ pub async fn delete_conversation(
     Ok(Response::empty()?.with_status(204))
 }
 
+/// What deleting a conversation removed.
+pub struct Erased {
+    pub messages: u64,
+    pub files: u64,
+}
+
 /// Deletes a conversation everywhere: its object (messages, files in R2, sockets), the
 /// hub's pending summary and its D1 rows.
 pub async fn erase_conversation(
     edge: &Edge,
     principal: &Principal,
     id: &ConversationId,
-) -> Result<()> {
+) -> Result<Erased> {
     let client = ConversationClient::new(&edge.env, id)?;
     let summary = client.summary(principal).await?;
-    client.erase(principal).await?;
+    let files = client.erase(principal).await?;
     site_hub::forget(&edge.env, &summary.site, id).await?;
-    conversations::delete(&edge.db()?, id).await
+    conversations::delete(&edge.db()?, id).await?;
+    Ok(Erased {
+        messages: summary.last_seq.0,
+        files,
+    })
 }
 
 /// `GET /api/v1/admin/conversations/{id}/relays`: the conversation's relays to channels

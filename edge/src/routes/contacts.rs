@@ -82,30 +82,6 @@ pub async fn list(req: &Request, edge: &Edge, site: &SiteKey) -> Result<Response
     )
 }
 
-/// `DELETE /api/v1/admin/sites/{site}/contacts/{visitor_id}`: everything kept about a visitor
-/// or contact — each of their conversations (messages, files in R2), their record, their
-/// threads on channels.
-pub async fn delete(
-    edge: &Edge,
-    admin: &Admin,
-    site: &SiteKey,
-    visitor: &VisitorId,
-) -> Result<Response> {
-    let db = edge.db()?;
-    if !visitors::exists(&db, site, visitor).await? {
-        return Err(Error::new(
-            ErrorCode::NotFound,
-            "no such visitor on this site",
-        ));
-    }
-    for conversation in visitors::conversations_of(&db, site, visitor).await? {
-        super::admin::erase_conversation(edge, &admin.principal("api", None), &conversation)
-            .await?;
-    }
-    visitors::delete(&db, site, visitor).await?;
-    Ok(Response::empty()?.with_status(204))
-}
-
 /// `POST /api/v1/admin/sites/{site}/contacts/{visitor_id}/conversations`.
 pub async fn reach_out(
     mut req: Request,

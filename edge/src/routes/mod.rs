@@ -6,6 +6,7 @@ mod audiences;
 mod broadcasts;
 mod channels;
 mod contacts;
+mod data_requests;
 mod hooks;
 mod people;
 mod presence;
@@ -94,6 +95,8 @@ pub enum Route {
     AdminContacts(SiteKey),
     AdminContactOutreach(SiteKey, VisitorId),
     AdminDeleteContact(SiteKey, VisitorId),
+    AdminExportContact(SiteKey, VisitorId),
+    AdminDataRequests(SiteKey),
     AdminImportContacts(SiteKey),
     AdminExportContacts(SiteKey),
     AdminListAudiences(SiteKey),
@@ -204,6 +207,8 @@ impl Route {
             | AdminDeleteRule(..)
             | AdminMetrics
             | AdminDeleteContact(..)
+            | AdminExportContact(..)
+            | AdminDataRequests(_)
             | AdminImportContacts(_)
             | AdminExportContacts(_)
             | AdminListAudiences(_)
@@ -258,6 +263,8 @@ impl Route {
             | AdminContacts(s)
             | AdminContactOutreach(s, _)
             | AdminDeleteContact(s, _)
+            | AdminExportContact(s, _)
+            | AdminDataRequests(s)
             | AdminImportContacts(s)
             | AdminExportContacts(s)
             | AdminListAudiences(s)
@@ -566,6 +573,11 @@ pub fn resolve(method: &Method, path: &str) -> Result<Route> {
             Delete,
             site(v[0]).and_then(|s| Ok(Route::AdminDeleteContact(s, VisitorId::parse(v[1])?))),
         )],
+        paths::ADMIN_CONTACT_EXPORT => vec![(
+            Get,
+            site(v[0]).and_then(|s| Ok(Route::AdminExportContact(s, VisitorId::parse(v[1])?))),
+        )],
+        paths::ADMIN_DATA_REQUESTS => vec![(Get, site(v[0]).map(Route::AdminDataRequests))],
         paths::ADMIN_CONTACT_OUTREACH => vec![(
             Post,
             site(v[0]).and_then(|s| Ok(Route::AdminContactOutreach(s, VisitorId::parse(v[1])?))),
@@ -790,7 +802,9 @@ async fn run_admin(
         Route::AdminContactOutreach(site, v) => {
             contacts::reach_out(req, edge, admin, &site, &v).await
         }
-        Route::AdminDeleteContact(site, v) => contacts::delete(edge, admin, &site, &v).await,
+        Route::AdminDeleteContact(site, v) => data_requests::delete(edge, admin, &site, &v).await,
+        Route::AdminExportContact(site, v) => data_requests::export(edge, admin, &site, &v).await,
+        Route::AdminDataRequests(site) => data_requests::list(edge, &site).await,
         Route::AdminListChannels(site) => channels::list(edge, &site).await,
         Route::AdminPutChannel(site, kind) => channels::put(req, edge, &site, kind).await,
         Route::AdminDeleteChannel(site, kind) => channels::delete(edge, &site, kind).await,

@@ -7,7 +7,7 @@ use super::admin::Admin;
 use crate::conversation::client::ConversationClient;
 use crate::error::{Error, Result};
 use crate::http::{self, Edge};
-use crate::storage::{admin_keys, conversations, people};
+use crate::storage::{conversations, people};
 use crate::{random, site_hub};
 use beckon_shared::proto::v1::{
     Assignee, ConversationSummary, ErrorCode, InboxEvent, KeyRole, NewNote, Note, NoteList, Work,
@@ -27,7 +27,7 @@ async fn indexed(edge: &Edge, admin: &Admin, id: &ConversationId) -> Result<Conv
             let summary = ConversationClient::new(&edge.env, id)?
                 .summary(&admin.principal("api", None))
                 .await?;
-            site_hub::publish(&edge.env, &summary.site, &summary, true).await?;
+            site_hub::publish(&edge.env, &summary.site, &summary, &[], true).await?;
             conversations::get(&db, id, edge.now)
                 .await?
                 .ok_or_else(|| Error::code(ErrorCode::NotFound))?
@@ -35,23 +35,6 @@ async fn indexed(edge: &Edge, admin: &Admin, id: &ConversationId) -> Result<Conv
     };
     admin.check(KeyRole::Agent, Some(&row.site))?;
     Ok(row)
-}
-
-/// Who is acting: a signed-in person's id and name, or an admin key's.
-async fn actor(edge: &Edge, admin: &Admin) -> Result<Assignee> {
-    let name = if admin.session.is_some() {
-        admin.signed_name(edge, None).await?
-    } else if admin.key_id == "env" {
-        Some("Admin key".to_owned())
-    } else {
-        admin_keys::get(&edge.db()?, &admin.key_id)
-            .await?
-            .map(|k| format!("Key {}", k.label))
-    };
-    Ok(Assignee {
-        id: admin.key_id.clone(),
-        name: name.unwrap_or_else(|| admin.key_id.clone()),
-    })
 }
 
 /// The person `who` names (`me` or a person's id), allowed on `site`.
@@ -67,7 +50,7 @@ async fn assignee(
                 "only a signed-in person can be assigned: name one by id, or sign in",
             ));
         }
-        return actor(edge, admin).await;
+        return admin.who(edge).await;
     }
     let person = people::get(&edge.db()?, who)
         .await?
@@ -153,7 +136,7 @@ pub async fn add_note(
     let body = new
         .validated()
         .map_err(|c| Error::bad_request(format!("the note: {}", c.describe())))?;
-    let by = actor(edge, admin).await?;
+    let by = admin.who(edge).await?;
     let note = Note {
         id: random::hex_id("nt_"),
         conversation_id: id.clone(),

@@ -2,10 +2,12 @@
 //! their summary here (at most about once a second each, see `conversation/index.rs`); the hub
 //! keeps the newest of each in its own storage (so nothing is lost if it stops) and writes
 //! them to D1 together, at most every [`BATCH_MS`] — one subrequest for many conversations
-//! instead of one per change.
+//! instead of one per change. Their new text messages for the search index
+//! (`storage/search.rs`) wait and go the same way.
 
 use super::SiteHub;
 use crate::error::{Error, Result};
+use crate::storage::search::Text;
 use crate::{http, storage};
 use beckon_shared::proto::v1::ConversationSummary;
 use serde::Deserialize;
@@ -26,7 +28,27 @@ CREATE TABLE IF NOT EXISTS pending_index (
   agent_read INTEGER NOT NULL,
   rev        INTEGER NOT NULL DEFAULT 1
 );
+CREATE TABLE IF NOT EXISTS pending_texts (
+  site_key        TEXT NOT NULL,
+  conversation_id TEXT NOT NULL,
+  seq             INTEGER NOT NULL,
+  at              INTEGER NOT NULL,
+  body            TEXT NOT NULL,
+  PRIMARY KEY (conversation_id, seq)
+);
 ";
+
+/// Texts written to D1 per batch.
+const BATCH_TEXTS: i64 = 200;
+
+#[derive(Deserialize)]
+struct PendingText {
+    site_key: String,
+    conversation_id: String,
+    seq: i64,
+    at: i64,
+    body: String,
+}
 
 #[derive(Deserialize)]
 struct Pending {
@@ -63,12 +85,33 @@ impl SiteHub {
         Ok(())
     }
 
-    /// Drops a deleted conversation's summary waiting for the index.
+    /// Keeps a conversation's new text messages for the search index's next batch.
+    pub(super) fn queue_texts(&self, s: &ConversationSummary, texts: &[Text]) -> Result<()> {
+        let sql = self.state.storage().sql();
+        for t in texts {
+            sql.exec(
+                "INSERT OR IGNORE INTO pending_texts (site_key, conversation_id, seq, at, body)
+                 VALUES (?, ?, ?, ?, ?)",
+                vec![
+                    s.site.as_str().into(),
+                    s.id.as_str().into(),
+                    SqlStorageValue::Integer(t.seq as i64),
+                    SqlStorageValue::Integer(t.at),
+                    t.body.as_str().into(),
+                ],
+            )?;
+        }
+        Ok(())
+    }
+
+    /// Drops a deleted conversation's summary and texts waiting for the index.
     pub(super) fn forget_index(&self, id: &str) -> Result<()> {
-        self.state
-            .storage()
-            .sql()
-            .exec("DELETE FROM pending_index WHERE id = ?", vec![id.into()])?;
+        let sql = self.state.storage().sql();
+        sql.exec("DELETE FROM pending_index WHERE id = ?", vec![id.into()])?;
+        sql.exec(
+            "DELETE FROM pending_texts WHERE conversation_id = ?",
+            vec![id.into()],
+        )?;
         Ok(())
     }
 
@@ -121,7 +164,14 @@ impl SiteHub {
                 vec![SqlStorageValue::Integer(BATCH_ROWS)],
             )?
             .to_array()?;
-        if rows.is_empty() {
+        let texts: Vec<PendingText> = sql
+            .exec(
+                "SELECT site_key, conversation_id, seq, at, body FROM pending_texts
+                 ORDER BY conversation_id, seq LIMIT ?",
+                vec![SqlStorageValue::Integer(BATCH_TEXTS)],
+            )?
+            .to_array()?;
+        if rows.is_empty() && texts.is_empty() {
             return Ok(false);
         }
         let summaries = rows
@@ -129,15 +179,43 @@ impl SiteHub {
             .map(|r| serde_json::from_str::<ConversationSummary>(&r.summary))
             .collect::<std::result::Result<Vec<_>, _>>()
             .map_err(Error::internal)?;
-        storage::conversations::upsert_all(&self.env.d1("DB")?, &summaries).await?;
+        let db = self.env.d1("DB")?;
+        let mut statements = storage::conversations::upserts(&db, &summaries)?;
+        for t in &texts {
+            let text = Text {
+                seq: t.seq.max(0) as u64,
+                at: t.at,
+                body: t.body.clone(),
+            };
+            statements.extend(storage::search::inserts(
+                &db,
+                &t.site_key,
+                &t.conversation_id,
+                std::slice::from_ref(&text),
+            )?);
+        }
+        // One batch: the rows and the texts are written together, or neither.
+        db.batch(statements).await?;
         for r in &rows {
             sql.exec(
                 "DELETE FROM pending_index WHERE id = ? AND rev = ?",
                 vec![r.id.as_str().into(), SqlStorageValue::Integer(r.rev)],
             )?;
         }
+        for t in &texts {
+            sql.exec(
+                "DELETE FROM pending_texts WHERE conversation_id = ? AND seq = ?",
+                vec![
+                    t.conversation_id.as_str().into(),
+                    SqlStorageValue::Integer(t.seq),
+                ],
+            )?;
+        }
         let left: Count = sql
-            .exec("SELECT COUNT(*) AS n FROM pending_index", None)?
+            .exec(
+                "SELECT (SELECT COUNT(*) FROM pending_index) + (SELECT COUNT(*) FROM pending_texts) AS n",
+                None,
+            )?
             .one()?;
         Ok(left.n > 0)
     }

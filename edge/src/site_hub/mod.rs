@@ -10,16 +10,22 @@
 //! - **The conversation index**: conversations publish their summary here; the hub fans it out
 //!   to inbox tabs and writes the site's rows to D1 in batches ([`index`]).
 //!
+//! - **Who views what** ([`viewers`]): each inbox tab says which conversation it shows and
+//!   whether its person is writing there; every tab is told, so colleagues avoid answering
+//!   the same visitor twice.
+//!
 //! Presence lives in socket attachments, so the hub can hibernate between events.
 
 mod index;
 mod keys;
+mod viewers;
 
 use crate::auth;
 use crate::error::{Error, Result};
 use crate::http;
+use crate::storage::search::Text;
 use beckon_shared::proto::v1::{
-    ConversationSummary, ErrorCode, HubFrame, InboxEvent, OnlineVisitor, PresenceFrame,
+    ConversationSummary, ErrorCode, FeedFrame, HubFrame, InboxEvent, OnlineVisitor, PresenceFrame,
 };
 use beckon_shared::{ConversationId, SiteKey};
 use serde::{Deserialize, Serialize};
@@ -95,6 +101,8 @@ impl DurableObject for SiteHub {
                     let pair = WebSocketPair::new()?;
                     self.state
                         .accept_websocket_with_tags(&pair.server, &[AGENT, &keys::tag(&key)]);
+                    let name = req.headers().get(viewers::NAME_HEADER)?;
+                    self.join(&pair.server, &key, name)?;
                     send(
                         &pair.server,
                         &InboxEvent::Presence {
@@ -135,9 +143,12 @@ impl DurableObject for SiteHub {
                     &serde_json::json!({ "online": self.state.get_websockets_with_tag(AGENT).len() }),
                 ),
                 (Method::Post, "/publish") => {
-                    let raw = req.text().await?;
+                    let body = req.text().await?;
+                    let published: Published =
+                        serde_json::from_str(&body).map_err(Error::internal)?;
+                    let raw = published.summary.get();
                     let summary: ConversationSummary =
-                        serde_json::from_str(&raw).map_err(Error::internal)?;
+                        serde_json::from_str(raw).map_err(Error::internal)?;
                     let agents = self.state.get_websockets_with_tag(AGENT);
                     let watchers = agents.len();
                     if !agents.is_empty() {
@@ -146,7 +157,8 @@ impl DurableObject for SiteHub {
                             let _ = ws.send_with_str(&event);
                         }
                     }
-                    self.queue_index(&summary, &raw).await?;
+                    self.queue_texts(&summary, &published.texts)?;
+                    self.queue_index(&summary, raw).await?;
                     if req.headers().get(WRITE_NOW_HEADER)?.is_some() {
                         // Its caller answers an HTTP request next: the list must show it.
                         self.write_index().await;
@@ -169,6 +181,11 @@ impl DurableObject for SiteHub {
                 (Method::Post, "/revoke-key") => {
                     let told = self.revoke(&req.text().await?).await?;
                     http::json(200, &serde_json::json!({ "conversations": told }))
+                }
+                (Method::Post, "/flush") => {
+                    // Its caller reads the index next.
+                    self.write_index().await;
+                    Ok(Response::empty()?.with_status(204))
                 }
                 (Method::Post, "/forget") => {
                     let id = req.text().await?;
@@ -213,13 +230,28 @@ impl DurableObject for SiteHub {
             return Ok(());
         }
         let is_visitor = self.state.get_tags(&ws).iter().any(|t| t == VISITOR);
+        if !is_visitor {
+            match serde_json::from_str::<FeedFrame>(&text) {
+                Ok(FeedFrame::Viewing {
+                    conversation_id,
+                    typing,
+                }) => {
+                    if let Err(e) = self.viewing(&ws, conversation_id, typing) {
+                        worker::console_warn!("site hub: a tab's viewing not kept: {e}");
+                    }
+                }
+                Ok(FeedFrame::Ping) => send(&ws, &HubFrame::Pong),
+                _ => {}
+            }
+            return Ok(());
+        }
         match serde_json::from_str::<PresenceFrame>(&text) {
             Ok(PresenceFrame::Here {
                 url,
                 title: _,
                 since,
                 token,
-            }) if is_visitor => {
+            }) => {
                 let Some(mut v) = ws.deserialize_attachment::<OnlineVisitor>()? else {
                     return Ok(());
                 };
@@ -270,11 +302,16 @@ impl DurableObject for SiteHub {
             self.broadcast_presence(Some(&ws));
         } else {
             self.tell_visitors_about_agents(Some(&ws));
+            self.leave(&ws);
         }
         Ok(())
     }
 
-    async fn websocket_error(&self, _ws: WebSocket, _error: worker::Error) -> worker::Result<()> {
+    async fn websocket_error(&self, ws: WebSocket, _error: worker::Error) -> worker::Result<()> {
+        // A dropped inbox tab leaves its colleagues' view at once.
+        if !self.state.get_tags(&ws).iter().any(|t| t == VISITOR) {
+            self.leave(&ws);
+        }
         Ok(())
     }
 }
@@ -362,16 +399,34 @@ async fn call(
 
 const UPGRADE: &[(&str, &str)] = &[("upgrade", "websocket")];
 
+/// What a conversation publishes: its summary, and its messages the search index lacks.
+#[derive(Serialize)]
+struct Publish<'a> {
+    summary: &'a ConversationSummary,
+    texts: &'a [Text],
+}
+
+/// [`Publish`] as the hub reads it: the summary kept as it came (inbox tabs get it verbatim).
+#[derive(Deserialize)]
+struct Published<'a> {
+    #[serde(borrow)]
+    summary: &'a serde_json::value::RawValue,
+    #[serde(default)]
+    texts: Vec<Text>,
+}
+
 /// Publishes a conversation's new summary: every inbox watching `site` gets it now, and the
-/// site's conversation index gets it with the next batch — or before this returns, with
-/// `write_now` (an HTTP caller reads the list next). Returns how many inbox tabs watch.
+/// site's conversation index gets it (with `texts`, for the search index) with the next batch
+/// — or before this returns, with `write_now` (an HTTP caller reads the list next). Returns how
+/// many inbox tabs watch.
 pub async fn publish(
     env: &Env,
     site: &SiteKey,
     summary: &ConversationSummary,
+    texts: &[Text],
     write_now: bool,
 ) -> Result<usize> {
-    let body = serde_json::to_string(summary).map_err(Error::internal)?;
+    let body = serde_json::to_string(&Publish { summary, texts }).map_err(Error::internal)?;
     let headers = write_now.then_some([(WRITE_NOW_HEADER, "1")]);
     let mut resp = call(
         env,
@@ -401,6 +456,11 @@ pub async fn tell(env: &Env, site: &SiteKey, event: &InboxEvent) -> Result<()> {
     ok(call(env, site, Method::Post, "/tell", Some(body), &[]).await?)
 }
 
+/// Writes what `site`'s hub holds for the conversation index now (a caller reads it next).
+pub async fn flush(env: &Env, site: &SiteKey) -> Result<()> {
+    ok(call(env, site, Method::Post, "/flush", None, &[]).await?)
+}
+
 /// Tells `site`'s hub a conversation was deleted: a summary of it waiting for the index is
 /// dropped (it would bring the row back).
 pub async fn forget(env: &Env, site: &SiteKey, id: &ConversationId) -> Result<()> {
@@ -424,17 +484,19 @@ pub async fn forget(env: &Env, site: &SiteKey, id: &ConversationId) -> Result<()
 
 /// Opens an inbox WebSocket on `site`'s hub with `ticket` (the hub spends it).
 pub async fn connect(env: &Env, site: &SiteKey, ticket: &crate::auth::Ticket) -> Result<Response> {
-    let key = match &ticket.principal {
-        crate::conversation::Principal::Agent { key, .. } => key.as_str(),
+    let (key, name) = match &ticket.principal {
+        crate::conversation::Principal::Agent { key, name, .. } => (key.as_str(), name),
         crate::conversation::Principal::Visitor { .. } => {
             return Err(Error::code(ErrorCode::Forbidden))
         }
     };
     let spent = crate::tickets::header_value(ticket);
+    let name = viewers::encode_name(name.as_deref().unwrap_or_default());
     let headers = [
         ("upgrade", "websocket"),
         (crate::tickets::TICKET_HEADER, spent.as_str()),
         (KEY_HEADER, key),
+        (viewers::NAME_HEADER, name.as_str()),
     ];
     call(env, site, Method::Get, "/live", None, &headers).await
 }

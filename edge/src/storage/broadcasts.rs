@@ -505,6 +505,8 @@ pub async fn results(db: &D1Database, id: &str) -> Result<Vec<RecipientResult>> 
     .await?
     .results()?;
     rows.into_iter()
+        // A deleted contact's row counts in the totals but is no one's to list.
+        .filter(|r| !r.contact_id.is_empty())
         .filter_map(|r| {
             let channel = BroadcastChannel::parse(&r.channel)?;
             Some(Ok(RecipientResult {

@@ -36,6 +36,9 @@ struct Row {
     assignee_id: Option<String>,
     assignee_name: Option<String>,
     notes: i64,
+    /// Only in a searched list.
+    #[serde(default)]
+    matched: Option<String>,
 }
 
 /// The columns a conversation's object writes.
@@ -100,6 +103,7 @@ impl Row {
                 .and_then(ContactChannel::parse),
             last_visitor_at: self.last_visitor_at,
             work: Some(work),
+            matched: self.matched,
         })
     }
 }
@@ -146,17 +150,12 @@ fn upsert(db: &D1Database, s: &ConversationSummary) -> Result<worker::D1Prepared
     )
 }
 
-/// Writes the rows of `summaries` in one batch (each unless a newer state is there).
-pub async fn upsert_all(db: &D1Database, summaries: &[ConversationSummary]) -> Result<()> {
-    if summaries.is_empty() {
-        return Ok(());
-    }
-    let statements = summaries
-        .iter()
-        .map(|s| upsert(db, s))
-        .collect::<Result<Vec<_>>>()?;
-    db.batch(statements).await?;
-    Ok(())
+/// The statements writing the rows of `summaries` (each unless a newer state is there).
+pub fn upserts(
+    db: &D1Database,
+    summaries: &[ConversationSummary],
+) -> Result<Vec<worker::D1PreparedStatement>> {
+    summaries.iter().map(|s| upsert(db, s)).collect()
 }
 
 /// Forgets a deleted conversation: its index row and every row that routes to it (channel
@@ -168,9 +167,12 @@ pub async fn delete(db: &D1Database, id: &ConversationId) -> Result<()> {
         "DELETE FROM contact_threads WHERE conversation_id = ?1",
         "DELETE FROM goal_credits WHERE conversation_id = ?1",
         "DELETE FROM conversation_notes WHERE conversation_id = ?1",
+        // The events sent to the site's own endpoint carried its messages.
+        "DELETE FROM webhook_deliveries WHERE conversation_id = ?1",
     ]
     .into_iter()
     .map(|q| stmt(db, q, &[Arg::Str(id.as_str())]))
+    .chain([super::search::delete(db, id)])
     .collect::<Result<Vec<_>>>()?;
     db.batch(statements).await?;
     Ok(())
@@ -203,21 +205,32 @@ pub struct ListQuery<'a> {
     /// `Some(None)`: nobody's; `Some(Some(id))`: that person's.
     pub assignee: Option<Option<&'a str>>,
     pub now: i64,
+    /// Only those with a message matching this FTS5 query ([`super::search::query`]).
+    pub search: Option<&'a str>,
 }
 
 /// Newest first.
 pub async fn list(db: &D1Database, q: &ListQuery<'_>) -> Result<Vec<ConversationSummary>> {
+    let (matched, matching) = match q.search {
+        Some(_) => (
+            format!(", {} AS matched", super::search::snippet("?8")),
+            format!("AND {}", super::search::matches("?8")),
+        ),
+        None => Default::default(),
+    };
     let rows: Vec<Row> = stmt(
         db,
         &format!(
-            "SELECT {} FROM conversations
+            "SELECT {}{matched} FROM conversations
              WHERE (?1 IS NULL OR site_key = ?1) AND updated_at < ?2
                AND (?5 IS NULL OR {} = ?5)
                AND (?6 = 0 OR (?7 IS NULL AND assignee_id IS NULL) OR assignee_id = ?7)
+               {matching}
              ORDER BY updated_at DESC, id DESC LIMIT ?3",
             selected("?4"),
             status_now("?4")
         ),
+        // D1 refuses a parameter the statement does not use: `?8` only when searching.
         &[
             Arg::OptStr(q.site.map(SiteKey::as_str)),
             Arg::Int(q.before.unwrap_or(i64::MAX / 2)),
@@ -226,7 +239,10 @@ pub async fn list(db: &D1Database, q: &ListQuery<'_>) -> Result<Vec<Conversation
             Arg::OptStr(q.status.map(WorkStatus::as_str)),
             Arg::Int(q.assignee.is_some() as i64),
             Arg::OptStr(q.assignee.flatten()),
-        ],
+        ]
+        .into_iter()
+        .chain(q.search.map(Arg::Str))
+        .collect::<Vec<_>>(),
     )?
     .all()
     .await?

@@ -146,19 +146,31 @@ impl ContactRow {
     }
 }
 
-/// A contact's columns with their consents (a JSON array); `?1` is the site.
-const CONTACT: &str = "SELECT v.id, v.name, v.email, v.phone, v.telegram_name,
-    v.messenger_psid IS NOT NULL AS on_messenger, v.instagram_id IS NOT NULL AS on_instagram, v.last_seen_at,
-    v.language, v.tags, v.external_id IS NOT NULL AS verified,
-    (SELECT json_group_array(json_object('channel', k.channel, 'status', k.status,
-         'source', k.source, 'at', k.updated_at))
-       FROM consents k WHERE k.site_key = ?1 AND ((k.channel = 'web' AND k.address = v.id)
+/// SQL: the consent row `k` is for one of visitor `v`'s addresses on site `?1`.
+macro_rules! consent_of_visitor {
+    () => {
+        "k.site_key = ?1 AND ((k.channel = 'web' AND k.address = v.id)
          OR (k.channel = 'telegram' AND k.address = v.telegram_chat)
          OR (k.channel = 'whatsapp' AND k.address = v.phone)
          OR (k.channel = 'email' AND k.address = v.email)
          OR (k.channel = 'messenger' AND k.address = v.messenger_psid)
-         OR (k.channel = 'instagram' AND k.address = v.instagram_id))) AS consents
-  FROM visitors v";
+         OR (k.channel = 'instagram' AND k.address = v.instagram_id))"
+    };
+}
+pub(super) use consent_of_visitor;
+
+/// A contact's columns with their consents (a JSON array); `?1` is the site.
+const CONTACT: &str = concat!(
+    "SELECT v.id, v.name, v.email, v.phone, v.telegram_name,
+    v.messenger_psid IS NOT NULL AS on_messenger, v.instagram_id IS NOT NULL AS on_instagram, v.last_seen_at,
+    v.language, v.tags, v.external_id IS NOT NULL AS verified,
+    (SELECT json_group_array(json_object('channel', k.channel, 'status', k.status,
+         'source', k.source, 'at', k.updated_at))
+       FROM consents k WHERE ",
+    consent_of_visitor!(),
+    ") AS consents
+  FROM visitors v"
+);
 
 /// Which contacts a list shows: those matching `search` (in name, email, phone or Telegram
 /// name) and carrying `tag`, most recently seen first (then by id), after `after` — the

@@ -14,10 +14,11 @@
 //! - files: upload throughput through the local runtime, and drop → preview of a 5 MB photo
 //!   in Chromium;
 //! - broadcasts: 10,000 recipients on WhatsApp, 1,000 on Telegram and 1,000 in the widget with
-//!   the production paces, recipients/s and the ratio to each channel's limit.
+//!   the production paces, recipients/s and the ratio to each channel's limit;
+//! - search: 10,000 messages posted and indexed, then searched, end to end.
 //!
 //! Written to `target/bench/report.md`, with the figures as JSON beside it.
-//! `BENCH_ONLY=hot,scale,relays,sizes,tap,host,files,broadcasts` runs some sections only.
+//! `BENCH_ONLY=hot,scale,relays,sizes,tap,host,files,broadcasts,search` runs some sections only.
 
 use beckon_shared::proto::v1::{ClientFrame, ServerFrame};
 use beckon_tests::api::{client_id, Api, Ws};
@@ -605,6 +606,86 @@ async fn files(api: &Api, edge: &str) -> Section {
     sec
 }
 
+/// Full-text search: 10,000 messages in 100 conversations (agents' replies through the admin
+/// API, indexed by the edge's own batches), then searches through the admin API — a word of
+/// one message, a word of every message, a prefix — 30 of each, end to end.
+async fn search(api: &Api, edge: &Edge) -> Section {
+    const CONVERSATIONS: usize = 100;
+    const PER: usize = 100;
+    let site = "search-bench";
+    api.create_site(site).await;
+    let mut sec = Section::new(
+        "Search: 10,000 messages (goal: under 100 ms)",
+        &["what", "figure"],
+    );
+    eprintln!("search: posting {} messages", CONVERSATIONS * PER);
+    let started = futures_util::future::join_all(
+        (0..CONVERSATIONS).map(|_| api.start_conversation(site, None)),
+    )
+    .await;
+    let t0 = Instant::now();
+    futures_util::future::join_all(started.iter().enumerate().map(|(i, c)| async move {
+        for n in 0..PER {
+            let body = format!(
+                "Order {i}-{n}: the parcel with sku{i}x{n} is on its way, code needle{}",
+                i * PER + n
+            );
+            api.agent_reply(&c.conversation_id, &body).await;
+        }
+    }))
+    .await;
+    let posted = t0.elapsed().as_secs_f64();
+    let count = || {
+        edge.d1(&format!(
+            "SELECT count(*) AS n FROM message_texts WHERE site_key = '{site}'"
+        ))[0]["n"]
+            .as_u64()
+            .unwrap_or(0)
+    };
+    let total = (CONVERSATIONS * PER) as u64;
+    beckon_tests::eventually(
+        Duration::from_secs(600),
+        "every message indexed",
+        || async { (count() >= total).then_some(()) },
+    )
+    .await;
+    let indexed = t0.elapsed().as_secs_f64();
+    sec.row(vec![
+        "messages posted, then all searchable".into(),
+        format!("{total} posted in {posted:.1} s; all indexed {indexed:.1} s after the first"),
+    ]);
+    for (what, q, expect) in [
+        ("a word of one message", "needle4242", 1usize),
+        ("a word of every message (first page of 50)", "parcel", 50),
+        ("a prefix and a word", "parc sku42x", 1),
+    ] {
+        let mut ms = Vec::new();
+        for _ in 0..30 {
+            let path = format!(
+                "/api/v1/admin/conversations?site={site}&status=all&q={}",
+                q.replace(' ', "%20")
+            );
+            let t = Instant::now();
+            let r = api.send(api.admin(reqwest::Method::GET, &path)).await;
+            ms.push(t.elapsed().as_secs_f64() * 1000.0);
+            assert_eq!(r.status, 200, "{r:?}");
+            let found = r.body["conversations"].as_array().map_or(0, Vec::len);
+            assert_eq!(found, expect, "{q}");
+        }
+        ms.sort_by(|a, b| a.partial_cmp(b).unwrap());
+        sec.row(vec![
+            format!("{what}: `{q}` → {expect}"),
+            format!(
+                "p50 {} ms, p99 {} ms",
+                f1(ms[ms.len() / 2]),
+                f1(ms[ms.len() - 1])
+            ),
+        ]);
+    }
+    sec.note("End to end: HTTP to the Worker, D1 FTS5 (`message_search`) and the list query, on local workerd.");
+    sec
+}
+
 #[tokio::main]
 async fn main() {
     let runs: usize = std::env::var("BENCH_RUNS")
@@ -666,6 +747,9 @@ async fn main() {
         report
             .sections
             .push(beckon_tests::bench_broadcasts::section(&api).await);
+    }
+    if wanted("search") {
+        report.sections.push(search(&api, &edge).await);
     }
     report.publish();
     drop(edge);

@@ -117,6 +117,9 @@ pub struct ConversationSummary {
     /// summaries, which come from the conversation itself).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub work: Option<super::Work>,
+    /// In a list searched with `q`: the best-matching message, cut around the words found.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub matched: Option<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

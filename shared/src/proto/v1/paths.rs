@@ -69,6 +69,8 @@ pub const ADMIN_CONTACT_OUTREACH: &str =
 /// A contacts import (a CSV body) and the contacts as CSV.
 pub const ADMIN_CONTACT_IMPORTS: &str = "/api/v1/admin/sites/{site}/contact-imports";
 pub const ADMIN_CONTACTS_CSV: &str = "/api/v1/admin/sites/{site}/contacts.csv";
+pub const ADMIN_CONTACT_EXPORT: &str = "/api/v1/admin/sites/{site}/contacts/{visitor_id}/export";
+pub const ADMIN_DATA_REQUESTS: &str = "/api/v1/admin/sites/{site}/data-requests";
 pub const ADMIN_AUDIENCES: &str = "/api/v1/admin/sites/{site}/audiences";
 pub const ADMIN_AUDIENCE: &str = "/api/v1/admin/sites/{site}/audiences/{audience_id}";
 /// Who a filter matches, before it is saved.
@@ -152,6 +154,8 @@ pub const ALL: &[&str] = &[
     ADMIN_CONTACT_OUTREACH,
     ADMIN_CONTACT_IMPORTS,
     ADMIN_CONTACTS_CSV,
+    ADMIN_CONTACT_EXPORT,
+    ADMIN_DATA_REQUESTS,
     ADMIN_AUDIENCES,
     ADMIN_AUDIENCE,
     ADMIN_AUDIENCE_COUNTS,

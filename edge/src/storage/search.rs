@@ -1,0 +1,135 @@
+//! Full-text search over messages (D1 FTS5). `message_texts` holds each text message once,
+//! written with the conversation index's batches (`site_hub/index.rs`); `message_search`
+//! indexes it, kept in step by the triggers of the migration. [`query`] turns a person's words
+//! into an FTS5 query; [`matches`] and [`snippet`] are the SQL a conversation list adds.
+
+use super::{stmt, Arg};
+use crate::error::Result;
+use beckon_shared::{ConversationId, SiteKey};
+use serde::{Deserialize, Serialize};
+use worker::{D1Database, D1PreparedStatement};
+
+/// A text message as the search index keeps it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Text {
+    pub seq: u64,
+    pub at: i64,
+    pub body: String,
+}
+
+/// The most texts a conversation hands over at once (a long history catches up over several
+/// flushes).
+pub const MAX_TEXTS: usize = 100;
+
+/// The most words of a search used.
+const MAX_WORDS: usize = 12;
+
+/// A person's words as an FTS5 query: every word must occur, in any order, the last one as a
+/// prefix (it may be still being typed). Words are split as the index splits them (on what
+/// is not a letter or digit), so quotes and FTS5 operators are only ever text. `None`: no word.
+pub fn query(text: &str) -> Option<String> {
+    let words: Vec<String> = text
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .take(MAX_WORDS)
+        .map(|w| format!("\"{w}\""))
+        .collect();
+    if words.is_empty() {
+        return None;
+    }
+    Some(format!("{}*", words.join(" ")))
+}
+
+/// The statements adding `texts` of `conversation` (each message once, however often sent).
+pub fn inserts(
+    db: &D1Database,
+    site: &str,
+    conversation: &str,
+    texts: &[Text],
+) -> Result<Vec<D1PreparedStatement>> {
+    texts
+        .iter()
+        .map(|t| {
+            stmt(
+                db,
+                "INSERT OR IGNORE INTO message_texts (site_key, conversation_id, seq, at, body)
+                 VALUES (?1, ?2, ?3, ?4, ?5)",
+                &[
+                    Arg::Str(site),
+                    Arg::Str(conversation),
+                    Arg::Int(t.seq as i64),
+                    Arg::Int(t.at),
+                    Arg::Str(&t.body),
+                ],
+            )
+        })
+        .collect()
+}
+
+/// SQL: conversation `conversations.id` has a message matching the FTS5 query in `param`.
+pub fn matches(param: &str) -> String {
+    format!(
+        "conversations.id IN (SELECT t.conversation_id FROM message_search
+           JOIN message_texts t ON t.id = message_search.rowid WHERE message_search MATCH {param})"
+    )
+}
+
+/// SQL: the best-matching message of `conversations.id`, cut around the words found.
+pub fn snippet(param: &str) -> String {
+    format!(
+        "(SELECT snippet(message_search, 0, '', '', '…', 16) FROM message_search
+           JOIN message_texts t ON t.id = message_search.rowid
+          WHERE message_search MATCH {param} AND t.conversation_id = conversations.id
+          ORDER BY rank LIMIT 1)"
+    )
+}
+
+/// Forgets a deleted conversation's texts (the triggers unindex them).
+pub fn delete(db: &D1Database, id: &ConversationId) -> Result<D1PreparedStatement> {
+    stmt(
+        db,
+        "DELETE FROM message_texts WHERE conversation_id = ?1",
+        &[Arg::Str(id.as_str())],
+    )
+}
+
+/// How many texts `site` has indexed (for a report).
+pub async fn count(db: &D1Database, site: &SiteKey) -> Result<u64> {
+    #[derive(Deserialize)]
+    struct N {
+        n: i64,
+    }
+    let n: Option<N> = stmt(
+        db,
+        "SELECT COUNT(*) AS n FROM message_texts WHERE site_key = ?1",
+        &[Arg::Str(site.as_str())],
+    )?
+    .first(None)
+    .await?;
+    Ok(n.map_or(0, |n| n.n.max(0) as u64))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::query;
+
+    #[test]
+    fn words_become_a_query_that_cannot_be_an_operator() {
+        assert_eq!(query("parcel"), Some("\"parcel\"*".into()));
+        assert_eq!(
+            query("  Refund, the PARCEL "),
+            Some("\"Refund\" \"the\" \"PARCEL\"*".into())
+        );
+        // Quotes, operators and column filters are text, or nothing.
+        assert_eq!(query("\"a\" OR b*"), Some("\"a\" \"OR\" \"b\"*".into()));
+        assert_eq!(
+            query("body: NEAR(x y)"),
+            Some("\"body\" \"NEAR\" \"x\" \"y\"*".into())
+        );
+        assert_eq!(query("Olá São"), Some("\"Olá\" \"São\"*".into()));
+        assert_eq!(query(" *()\"- "), None);
+        assert_eq!(query(""), None);
+        let many = "w ".repeat(40);
+        assert_eq!(query(&many).unwrap().matches('"').count(), 2 * 12);
+    }
+}
