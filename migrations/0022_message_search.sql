@@ -15,6 +15,7 @@ CREATE VIRTUAL TABLE message_search USING fts5(
   body,
   content = 'message_texts',
   content_rowid = 'id',
+  prefix = '2 3',
   tokenize = 'unicode61 remove_diacritics 2'
 );
 

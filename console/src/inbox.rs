@@ -151,6 +151,9 @@ struct List {
     stale: u32,
     /// When the first of the site's snoozes ends (the list is asked again then).
     next_snooze_end: Option<i64>,
+    /// The words the list answers (empty: not a search). A searched list takes no
+    /// conversation from the live feed that the search did not find.
+    searched: String,
     live: bool,
     error: Option<String>,
 }
@@ -160,8 +163,9 @@ struct List {
 const INDEX_LAG_MS: i64 = 10_000;
 
 enum ListAction {
-    /// The list as loaded (`true`: for another filter than before; nothing else is kept).
-    Replace(ConversationList, bool),
+    /// The list as loaded (`true`: for another filter than before; nothing else is kept), for
+    /// the words searched.
+    Replace(ConversationList, bool, String),
     Work(ConversationId, Work),
     Upsert(Box<ConversationSummary>),
     Live(bool),
@@ -176,9 +180,11 @@ impl Reducible for List {
             // The index decides which conversations are listed and their work; what the
             // live feed said since may be newer in messages only. A conversation only the
             // feed has told of (no work yet) stays a while: the index writes in batches.
-            ListAction::Replace(loaded, fresh) => {
+            ListAction::Replace(loaded, fresh, searched) => {
                 let live = std::mem::replace(&mut next.items, loaded.conversations);
                 next.next_snooze_end = loaded.next_snooze_end;
+                next.searched = searched;
+                let searching = !next.searched.is_empty();
                 let now = js_sys::Date::now() as i64;
                 for s in live.into_iter().filter(|_| !fresh) {
                     match next.items.iter_mut().find(|c| c.id == s.id) {
@@ -190,7 +196,10 @@ impl Reducible for List {
                             *listed = ConversationSummary { work, matched, ..s };
                         }
                         Some(_) => {}
-                        None if s.work.is_none() && now - s.updated_at < INDEX_LAG_MS => {
+                        None if !searching
+                            && s.work.is_none()
+                            && now - s.updated_at < INDEX_LAG_MS =>
+                        {
                             next.items.push(s);
                             next.stale += 1;
                         }
@@ -201,7 +210,9 @@ impl Reducible for List {
                 next.error = None;
             }
             ListAction::Upsert(s) => {
-                if upsert(&mut next.items, *s) {
+                let found = next.items.iter().any(|c| c.id == s.id);
+                // A search's answer is asked again only on a change of its own.
+                if (found || next.searched.is_empty()) && upsert(&mut next.items, *s) {
                     next.stale += 1;
                 }
                 next.items.sort_by_key(|c| std::cmp::Reverse(c.updated_at));
@@ -357,7 +368,7 @@ pub fn Inbox(props: &InboxProps) -> Html {
             };
             let (list, key, filter) = (list.clone(), key.clone(), *filter_now.borrow());
             let mut query = filter.query().to_owned();
-            let words = search_now.borrow().trim().to_owned();
+            let words = search_now.borrow().clone();
             if !words.is_empty() {
                 query.push_str(&format!("&q={}", js_sys::encode_uri_component(&words)));
             }
@@ -368,7 +379,7 @@ pub fn Inbox(props: &InboxProps) -> Html {
                     return;
                 }
                 match answer {
-                    Ok(l) => list.dispatch(ListAction::Replace(l, fresh)),
+                    Ok(l) => list.dispatch(ListAction::Replace(l, fresh, words)),
                     Err(f) => list.dispatch(ListAction::Error(f.describe())),
                 }
             });
@@ -550,13 +561,26 @@ pub fn Inbox(props: &InboxProps) -> Html {
         let list = list.dispatcher();
         Callback::from(move |(id, work)| list.dispatch(ListAction::Work(id, work)))
     };
+    // The words, trimmed, when the box's value is committed (Enter, leaving it) — or at once
+    // when it is emptied (its clear button).
     let on_search = {
         let search = search.clone();
         Callback::from(move |e: Event| {
             let value = e
                 .target_dyn_into::<web_sys::HtmlInputElement>()
                 .map(|i| i.value());
-            search.set(value.unwrap_or_default());
+            search.set(value.unwrap_or_default().trim().to_owned());
+        })
+    };
+    let on_search_input = {
+        let search = search.clone();
+        Callback::from(move |e: InputEvent| {
+            let value = e
+                .target_dyn_into::<web_sys::HtmlInputElement>()
+                .map(|i| i.value());
+            if value.is_some_and(|v| v.trim().is_empty()) {
+                search.set(String::new());
+            }
         })
     };
     let on_filter = {
@@ -644,9 +668,9 @@ pub fn Inbox(props: &InboxProps) -> Html {
                             }) }
                         </select>
                     </label>
-                    <input type="search" class="search" aria-label="Search messages" placeholder="Search messages" value={(*search).clone()} onchange={on_search} />
+                    <input type="search" class="search" aria-label="Search messages" placeholder="Search messages" value={(*search).clone()} onchange={on_search} oninput={on_search_input} />
                     if list.items.is_empty() && *filter == Filter::Open && search.is_empty() { <p class="empty">{ "No conversations yet. Open the demo page and say hello." }</p> }
-                    if !search.is_empty() && !list.items.iter().any(|c| c.matched.is_some()) { <p class="empty">{ format!("No message holds \"{}\".", search.trim()) }</p> }
+                    if !search.is_empty() && list.searched == *search && !list.items.iter().any(|c| c.matched.is_some()) { <p class="empty">{ "No message holds these words." }</p> }
                     <ul>
                         { for list.items.iter().filter(|c| filter.fits(c, me.as_deref(), now) && (search.is_empty() || c.matched.is_some())).map(|c| {
                             let id = c.id.clone();

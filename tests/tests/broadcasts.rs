@@ -2037,6 +2037,7 @@ async fn a_visitors_data_is_exported_whole_then_deleted_and_both_are_logged() {
             "conversation_notes",
             "webhook_deliveries",
             "channel_threads",
+            "message_texts",
         ] {
             let rows = edge::shared().d1(&format!(
                 "SELECT count(*) AS n FROM {table} WHERE conversation_id = '{}'",

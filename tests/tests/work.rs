@@ -687,7 +687,14 @@ async fn the_inbox_shows_colleagues_viewing_and_typing() {
         text_of(sam, ".colleagues").await.is_empty().then_some(())
     })
     .await;
-    // Sam finds it by a word the visitor wrote.
+    // An answer: the list shows it as the conversation's latest; then Sam finds the
+    // conversation by a word the visitor wrote, shown as the match.
+    api.agent_reply(&started.conversation_id, "Checking now")
+        .await;
+    eventually(WAIT, "the answer as the latest", || async {
+        (text_of(sam, "button.conv .preview").await == "You: Checking now").then_some(())
+    })
+    .await;
     browser::type_into(sam, "input[aria-label='Search messages']", "anyone\u{E007}").await;
     eventually(WAIT, "the search's match in the list", || async {
         (text_of(sam, "button.conv .preview").await == "is anyone there?").then_some(())

@@ -225,7 +225,8 @@ impl Conversation {
         let watchers =
             site_hub::publish(&self.env, &summary.site, &summary, &texts, write_now).await?;
         note_watchers(summary.site.as_str(), watchers, http::now_ms());
-        if let Some(last) = texts.last() {
+        // (Not for a conversation deleted meanwhile: its storage stays empty.)
+        if let (Some(last), Some(_)) = (texts.last(), self.store.meta()?) {
             self.store.set_searched_to(last.seq)?;
         }
         if texts.len() == storage::search::MAX_TEXTS {

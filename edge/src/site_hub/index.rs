@@ -40,6 +40,8 @@ CREATE TABLE IF NOT EXISTS pending_texts (
 
 /// Texts written to D1 per batch.
 const BATCH_TEXTS: i64 = 200;
+/// The most batches an explicit flush writes before giving up.
+const MAX_FLUSH_BATCHES: usize = 20;
 
 #[derive(Deserialize)]
 struct PendingText {
@@ -167,7 +169,7 @@ impl SiteHub {
         let texts: Vec<PendingText> = sql
             .exec(
                 "SELECT site_key, conversation_id, seq, at, body FROM pending_texts
-                 ORDER BY conversation_id, seq LIMIT ?",
+                 ORDER BY rowid LIMIT ?",
                 vec![SqlStorageValue::Integer(BATCH_TEXTS)],
             )?
             .to_array()?;
@@ -180,7 +182,22 @@ impl SiteHub {
             .collect::<std::result::Result<Vec<_>, _>>()
             .map_err(Error::internal)?;
         let db = self.env.d1("DB")?;
-        let mut statements = storage::conversations::upserts(&db, &summaries)?;
+        // The rows first, in their own batch: nothing on the search's side may hold up the
+        // conversation list.
+        if !rows.is_empty() {
+            db.batch(storage::conversations::upserts(&db, &summaries)?)
+                .await?;
+            for r in &rows {
+                sql.exec(
+                    "DELETE FROM pending_index WHERE id = ? AND rev = ?",
+                    vec![r.id.as_str().into(), SqlStorageValue::Integer(r.rev)],
+                )?;
+            }
+        }
+        if texts.is_empty() {
+            return self.left();
+        }
+        let mut statements = Vec::with_capacity(texts.len());
         for t in &texts {
             let text = Text {
                 seq: t.seq.max(0) as u64,
@@ -194,14 +211,7 @@ impl SiteHub {
                 std::slice::from_ref(&text),
             )?);
         }
-        // One batch: the rows and the texts are written together, or neither.
         db.batch(statements).await?;
-        for r in &rows {
-            sql.exec(
-                "DELETE FROM pending_index WHERE id = ? AND rev = ?",
-                vec![r.id.as_str().into(), SqlStorageValue::Integer(r.rev)],
-            )?;
-        }
         for t in &texts {
             sql.exec(
                 "DELETE FROM pending_texts WHERE conversation_id = ? AND seq = ?",
@@ -211,13 +221,34 @@ impl SiteHub {
                 ],
             )?;
         }
-        let left: Count = sql
+        self.left()
+    }
+
+    /// Whether rows or texts still wait.
+    fn left(&self) -> Result<bool> {
+        let left: Count = self
+            .state
+            .storage()
+            .sql()
             .exec(
                 "SELECT (SELECT COUNT(*) FROM pending_index) + (SELECT COUNT(*) FROM pending_texts) AS n",
                 None,
             )?
             .one()?;
         Ok(left.n > 0)
+    }
+
+    /// Writes everything waiting now (a caller reads the index next), a bounded number of
+    /// batches; an error if D1 could not be written.
+    pub(super) async fn write_all(&self) -> Result<()> {
+        for _ in 0..MAX_FLUSH_BATCHES {
+            if !self.write_batch().await? {
+                return Ok(());
+            }
+        }
+        Err(Error::internal(
+            "the conversation index is too far behind to flush now",
+        ))
     }
 
     async fn set_alarm(&self, at: i64) {

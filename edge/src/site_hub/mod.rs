@@ -183,8 +183,8 @@ impl DurableObject for SiteHub {
                     http::json(200, &serde_json::json!({ "conversations": told }))
                 }
                 (Method::Post, "/flush") => {
-                    // Its caller reads the index next.
-                    self.write_index().await;
+                    // Its caller reads the index next: all of it, or an error.
+                    self.write_all().await?;
                     Ok(Response::empty()?.with_status(204))
                 }
                 (Method::Post, "/forget") => {

@@ -211,25 +211,31 @@ pub struct ListQuery<'a> {
 
 /// Newest first.
 pub async fn list(db: &D1Database, q: &ListQuery<'_>) -> Result<Vec<ConversationSummary>> {
-    let (matched, matching) = match q.search {
-        Some(_) => (
-            format!(", {} AS matched", super::search::snippet("?8")),
-            format!("AND {}", super::search::matches("?8")),
+    let page = format!(
+        "SELECT {} FROM conversations
+         WHERE (?1 IS NULL OR site_key = ?1) AND updated_at < ?2
+           AND (?5 IS NULL OR {} = ?5)
+           AND (?6 = 0 OR (?7 IS NULL AND assignee_id IS NULL) OR assignee_id = ?7)
+           {}
+         ORDER BY updated_at DESC, id DESC LIMIT ?3",
+        selected("?4"),
+        status_now("?4"),
+        q.search
+            .map(|_| format!("AND {}", super::search::matches("?8", "?1")))
+            .unwrap_or_default()
+    );
+    // A search's snippets for the page only (not for every conversation that matches).
+    let sql = match q.search {
+        Some(_) => format!(
+            "WITH page AS MATERIALIZED ({page})
+             SELECT page.*, {} AS matched FROM page ORDER BY updated_at DESC, id DESC",
+            super::search::snippet("?8", "page.id")
         ),
-        None => Default::default(),
+        None => page,
     };
     let rows: Vec<Row> = stmt(
         db,
-        &format!(
-            "SELECT {}{matched} FROM conversations
-             WHERE (?1 IS NULL OR site_key = ?1) AND updated_at < ?2
-               AND (?5 IS NULL OR {} = ?5)
-               AND (?6 = 0 OR (?7 IS NULL AND assignee_id IS NULL) OR assignee_id = ?7)
-               {matching}
-             ORDER BY updated_at DESC, id DESC LIMIT ?3",
-            selected("?4"),
-            status_now("?4")
-        ),
+        &sql,
         // D1 refuses a parameter the statement does not use: `?8` only when searching.
         &[
             Arg::OptStr(q.site.map(SiteKey::as_str)),

@@ -24,9 +24,10 @@ pub const MAX_TEXTS: usize = 100;
 /// The most words of a search used.
 const MAX_WORDS: usize = 12;
 
-/// A person's words as an FTS5 query: every word must occur, in any order, the last one as a
-/// prefix (it may be still being typed). Words are split as the index splits them (on what
-/// is not a letter or digit), so quotes and FTS5 operators are only ever text. `None`: no word.
+/// A person's words as an FTS5 query: every word must occur, in any order, the last one of
+/// three letters or more as a prefix (it may be still being typed; the table keeps prefix
+/// indexes of 2 and 3 letters). Words are split as the index splits them (on what is not a letter or
+/// digit), so quotes and FTS5 operators are only ever text. `None`: no word.
 pub fn query(text: &str) -> Option<String> {
     let words: Vec<String> = text
         .split(|c: char| !c.is_alphanumeric())
@@ -34,10 +35,10 @@ pub fn query(text: &str) -> Option<String> {
         .take(MAX_WORDS)
         .map(|w| format!("\"{w}\""))
         .collect();
-    if words.is_empty() {
-        return None;
-    }
-    Some(format!("{}*", words.join(" ")))
+    // Quoted: the word is two characters shorter.
+    let last = words.last()?.chars().count() - 2;
+    let prefix = if last >= 3 { "*" } else { "" };
+    Some(format!("{}{prefix}", words.join(" ")))
 }
 
 /// The statements adding `texts` of `conversation` (each message once, however often sent).
@@ -66,20 +67,22 @@ pub fn inserts(
         .collect()
 }
 
-/// SQL: conversation `conversations.id` has a message matching the FTS5 query in `param`.
-pub fn matches(param: &str) -> String {
+/// SQL: conversation `conversations.id` has a message matching the FTS5 query in `param`, on
+/// the site in `site` (a parameter that may be NULL: every site).
+pub fn matches(param: &str, site: &str) -> String {
     format!(
         "conversations.id IN (SELECT t.conversation_id FROM message_search
-           JOIN message_texts t ON t.id = message_search.rowid WHERE message_search MATCH {param})"
+           JOIN message_texts t ON t.id = message_search.rowid
+          WHERE message_search MATCH {param} AND ({site} IS NULL OR t.site_key = {site}))"
     )
 }
 
-/// SQL: the best-matching message of `conversations.id`, cut around the words found.
-pub fn snippet(param: &str) -> String {
+/// SQL: the best-matching message of conversation `id` (a column), cut around the words found.
+pub fn snippet(param: &str, id: &str) -> String {
     format!(
         "(SELECT snippet(message_search, 0, '', '', '…', 16) FROM message_search
            JOIN message_texts t ON t.id = message_search.rowid
-          WHERE message_search MATCH {param} AND t.conversation_id = conversations.id
+          WHERE message_search MATCH {param} AND t.conversation_id = {id}
           ORDER BY rank LIMIT 1)"
     )
 }
@@ -116,15 +119,19 @@ mod tests {
     #[test]
     fn words_become_a_query_that_cannot_be_an_operator() {
         assert_eq!(query("parcel"), Some("\"parcel\"*".into()));
+        // A short last word is a word: a prefix of one letter would match nearly everything.
+        assert_eq!(query("order a"), Some("\"order\" \"a\"".into()));
+        assert_eq!(query("ab"), Some("\"ab\"".into()));
+        assert_eq!(query("abc"), Some("\"abc\"*".into()));
         assert_eq!(
             query("  Refund, the PARCEL "),
             Some("\"Refund\" \"the\" \"PARCEL\"*".into())
         );
         // Quotes, operators and column filters are text, or nothing.
-        assert_eq!(query("\"a\" OR b*"), Some("\"a\" \"OR\" \"b\"*".into()));
+        assert_eq!(query("\"a\" OR bee*"), Some("\"a\" \"OR\" \"bee\"*".into()));
         assert_eq!(
-            query("body: NEAR(x y)"),
-            Some("\"body\" \"NEAR\" \"x\" \"y\"*".into())
+            query("body: NEAR(x yes)"),
+            Some("\"body\" \"NEAR\" \"x\" \"yes\"*".into())
         );
         assert_eq!(query("Olá São"), Some("\"Olá\" \"São\"*".into()));
         assert_eq!(query(" *()\"- "), None);

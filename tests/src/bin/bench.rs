@@ -657,7 +657,7 @@ async fn search(api: &Api, edge: &Edge) -> Section {
     for (what, q, expect) in [
         ("a word of one message", "needle4242", 1usize),
         ("a word of every message (first page of 50)", "parcel", 50),
-        ("a prefix and a word", "parc sku42x", 1),
+        ("a word and a prefix", "parcel sku42x", 1),
     ] {
         let mut ms = Vec::new();
         for _ in 0..30 {
