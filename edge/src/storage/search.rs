@@ -5,7 +5,7 @@
 
 use super::{stmt, Arg};
 use crate::error::Result;
-use beckon_shared::{ConversationId, SiteKey};
+use beckon_shared::ConversationId;
 use serde::{Deserialize, Serialize};
 use worker::{D1Database, D1PreparedStatement};
 
@@ -94,22 +94,6 @@ pub fn delete(db: &D1Database, id: &ConversationId) -> Result<D1PreparedStatemen
         "DELETE FROM message_texts WHERE conversation_id = ?1",
         &[Arg::Str(id.as_str())],
     )
-}
-
-/// How many texts `site` has indexed (for a report).
-pub async fn count(db: &D1Database, site: &SiteKey) -> Result<u64> {
-    #[derive(Deserialize)]
-    struct N {
-        n: i64,
-    }
-    let n: Option<N> = stmt(
-        db,
-        "SELECT COUNT(*) AS n FROM message_texts WHERE site_key = ?1",
-        &[Arg::Str(site.as_str())],
-    )?
-    .first(None)
-    .await?;
-    Ok(n.map_or(0, |n| n.n.max(0) as u64))
 }
 
 #[cfg(test)]
