@@ -3,8 +3,8 @@
 
 use beckon_shared::proto::v1::{
     paths, ApiError, ChannelInfo, ChannelKind, ChannelTestResult, Contact, ContactOutreach,
-    ConversationList, ErrorCode, GoalEvent, Identify, IdentifyResult, MetricsReport, ReachOut,
-    SiteSettings, StartConversation, StartedConversation, TeaserEvent, TicketRequest, WsTicket,
+    ConversationList, ErrorCode, GoalEvent, Identify, IdentifyResult, ReachOut, SiteSettings,
+    StartConversation, StartedConversation, TeaserEvent, TicketRequest, WsTicket,
 };
 use beckon_shared::rules::Rule;
 use beckon_shared::{ConversationId, RuleId, SiteKey, VisitorId};
@@ -399,22 +399,6 @@ pub async fn delete_rule(admin_key: &str, site: &SiteKey, id: &RuleId) -> Result
     )
     .await
     .map(|_| ())
-}
-
-/// `GET /api/v1/admin/metrics?site=…&from=…&to=…`.
-pub async fn metrics(
-    admin_key: &str,
-    site: &SiteKey,
-    from: &str,
-    to: &str,
-) -> Result<MetricsReport, CallError> {
-    call_json(
-        "GET",
-        &format!("{}?site={site}&from={from}&to={to}", paths::ADMIN_METRICS),
-        Some(admin_key),
-        None,
-    )
-    .await
 }
 
 /// `POST /api/v1/admin/sites/{site}/presence/{id}/conversations`.

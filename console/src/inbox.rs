@@ -5,8 +5,8 @@ use crate::broadcasts::BroadcastsPage;
 use crate::channels::{failing, ChannelsPage};
 use crate::contacts::ContactsPage;
 use crate::conversation::ConversationPane;
+use crate::dashboard::DashboardPage;
 use crate::feed::{Feed, FeedUpdate};
-use crate::metrics::MetricsPage;
 use crate::people::PeoplePage;
 use crate::rules::RulesPage;
 use crate::viewers::Viewers;
@@ -64,7 +64,7 @@ impl Tab {
             Tab::Audiences => "Audiences",
             Tab::Broadcasts => "Broadcasts",
             Tab::Rules => "Rules",
-            Tab::Metrics => "Metrics",
+            Tab::Metrics => "Dashboard",
             Tab::Channels => "Channels",
             Tab::People => "People",
         }
@@ -284,6 +284,7 @@ fn origin_label(c: &ConversationSummary) -> Option<String> {
     let origin = match &c.origin {
         ConversationOrigin::Rule { rule_id } => Some(format!("from rule {rule_id}")),
         ConversationOrigin::Agent { .. } => Some("started by an agent".into()),
+        ConversationOrigin::Broadcast { .. } => Some("from a broadcast".into()),
         _ => None,
     };
     let held = c.contact.map(|ch| format!("on {}", ch.label()));
@@ -649,7 +650,7 @@ pub fn Inbox(props: &InboxProps) -> Html {
                         { match *tab {
                             Tab::Channels => html! { <ChannelsPage admin_key={props.admin_key.clone()} {site} on_change={refresh_health.clone()} /> },
                             Tab::Rules => html! { <RulesPage admin_key={props.admin_key.clone()} site_name={AttrValue::from(site_name.clone())} {site} /> },
-                            Tab::Metrics => html! { <MetricsPage admin_key={props.admin_key.clone()} {site} /> },
+                            Tab::Metrics => html! { <DashboardPage admin_key={props.admin_key.clone()} {site} /> },
                             Tab::People => html! { <PeoplePage admin_key={props.admin_key.clone()} {site} /> },
                             Tab::Audiences => html! { <AudiencesPage admin_key={props.admin_key.clone()} {site} /> },
                             Tab::Broadcasts => html! { <BroadcastsPage admin_key={props.admin_key.clone()} {site} /> },

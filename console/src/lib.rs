@@ -9,6 +9,7 @@ mod broadcasts;
 mod channels;
 mod contacts;
 mod conversation;
+mod dashboard;
 mod data_requests;
 mod feed;
 mod inbox;

@@ -1,13 +1,11 @@
-//! Metrics: what each proactive rule turned into over the last 30 days — a funnel chart
-//! (impressions → opens → replies → goals) with conversion rates, goal value and the average
+//! Funnel charts, and each proactive rule's card for the dashboard: its funnel (impressions
+//! → opens → replies → goals) with conversion rates, goal value and the average
 //! first-response time, and a daily chart of impressions and replies.
 
-use beckon_client::api;
-use beckon_shared::proto::v1::{MetricsReport, RuleDay, RuleFunnel};
-use beckon_shared::SiteKey;
+use beckon_shared::proto::v1::{RuleDay, RuleFunnel};
 use yew::prelude::*;
 
-fn day_string(ms: f64) -> String {
+pub(crate) fn day_string(ms: f64) -> String {
     let d = js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(ms));
     format!(
         "{:04}-{:02}-{:02}",
@@ -17,7 +15,7 @@ fn day_string(ms: f64) -> String {
     )
 }
 
-fn percent(part: u64, whole: u64) -> String {
+pub(crate) fn percent(part: u64, whole: u64) -> String {
     if whole == 0 {
         "–".into()
     } else {
@@ -30,6 +28,15 @@ fn seconds(ms: Option<u64>) -> String {
         None => "–".into(),
         Some(ms) if ms < 60_000 => format!("{:.0} s", ms as f64 / 1000.0),
         Some(ms) => format!("{:.1} min", ms as f64 / 60_000.0),
+    }
+}
+
+/// Named figures in a row of tiles.
+pub(crate) fn figures(items: &[(&str, String)]) -> Html {
+    html! {
+        <dl class="figures">
+            { for items.iter().map(|(name, value)| html! { <div><dt>{ *name }</dt><dd>{ value }</dd></div> }) }
+        </dl>
     }
 }
 
@@ -91,7 +98,7 @@ fn daily(days: &[RuleDay]) -> Html {
     }
 }
 
-fn rule_card(f: &RuleFunnel) -> Html {
+pub(crate) fn rule_card(f: &RuleFunnel) -> Html {
     let t = &f.totals;
     html! {
         <article class="channel-card metric" aria-labelledby={format!("m-{}", f.rule_id)}>
@@ -100,58 +107,15 @@ fn rule_card(f: &RuleFunnel) -> Html {
                 <span class="badge neutral">{ &f.rule_id }</span>
             </header>
             { funnel(&[("Impressions", t.impressions), ("Opens", t.opens), ("Replies", t.replies), ("Goals", t.goals)]) }
-            <dl class="figures">
-                <div><dt>{ "Open rate" }</dt><dd>{ percent(t.opens, t.impressions) }</dd></div>
-                <div><dt>{ "Reply rate" }</dt><dd>{ percent(t.replies, t.impressions) }</dd></div>
-                <div><dt>{ "Goals per reply" }</dt><dd>{ percent(t.goals, t.replies) }</dd></div>
-                <div><dt>{ "Goal value" }</dt><dd>{ format!("{:.2}", t.goal_value) }</dd></div>
-                <div><dt>{ "Dismissed" }</dt><dd>{ t.dismissals }</dd></div>
-                <div><dt>{ "First response" }</dt><dd>{ seconds(t.avg_first_response_ms) }</dd></div>
-            </dl>
+            { figures(&[
+                ("Open rate", percent(t.opens, t.impressions)),
+                ("Reply rate", percent(t.replies, t.impressions)),
+                ("Goals per reply", percent(t.goals, t.replies)),
+                ("Goal value", format!("{:.2}", t.goal_value)),
+                ("Dismissed", t.dismissals.to_string()),
+                ("First response", seconds(t.avg_first_response_ms)),
+            ]) }
             { daily(&f.days) }
         </article>
-    }
-}
-
-#[derive(Properties, PartialEq)]
-pub struct MetricsPageProps {
-    pub admin_key: AttrValue,
-    pub site: SiteKey,
-}
-
-#[function_component]
-pub fn MetricsPage(props: &MetricsPageProps) -> Html {
-    let report = use_state(|| None::<Result<MetricsReport, String>>);
-    {
-        let (report, key) = (report.clone(), props.admin_key.to_string());
-        use_effect_with(props.site.clone(), move |site| {
-            let site = site.clone();
-            let now = js_sys::Date::now();
-            let (from, to) = (day_string(now - 29.0 * 86_400_000.0), day_string(now));
-            wasm_bindgen_futures::spawn_local(async move {
-                report.set(Some(
-                    api::metrics(&key, &site, &from, &to)
-                        .await
-                        .map_err(|f| f.describe()),
-                ));
-            });
-        });
-    }
-    html! {
-        <section class="settings" aria-labelledby="metrics-h">
-            <h2 id="metrics-h">{ "Metrics" }</h2>
-            <p class="lead">{ "What each rule turned into: impressions, opens, replies, goals (Beckon.track) and how fast agents answered. Counted in aggregate: nothing identifies visitors who did not chat." }</p>
-            { match &*report {
-                None => html! { <p class="empty">{ "Loading…" }</p> },
-                Some(Err(e)) => html! { <p class="error" role="alert">{ e }</p> },
-                Some(Ok(r)) if r.rules.is_empty() => html! { <p class="empty">{ "No rules yet: create one under Rules." }</p> },
-                Some(Ok(r)) => html! {
-                    <>
-                        <p class="meta">{ format!("{} to {}", r.from, r.to) }</p>
-                        { for r.rules.iter().map(rule_card) }
-                    </>
-                },
-            } }
-        </section>
     }
 }

@@ -134,6 +134,15 @@ pub fn text(status: u16, content_type: &str, body: impl Into<String>) -> Result<
         .with_headers(base_headers(content_type)?))
 }
 
+/// A response to save as a file named `filename` (a name we chose: no quotes in it).
+pub fn download(mut resp: Response, filename: &str) -> Result<Response> {
+    resp.headers_mut().set(
+        "content-disposition",
+        &format!("attachment; filename=\"{filename}\""),
+    )?;
+    Ok(resp)
+}
+
 /// The JSON error response for `e`; internal details are logged here and only here.
 pub fn error_response(e: &Error) -> worker::Result<Response> {
     if let Error::Internal(detail) = e {

@@ -72,7 +72,6 @@ pub async fn sign_in_to_inbox(agent: &Client, base: &str, name: &str) {
         .unwrap();
 }
 
-/// In the signed-in inbox: picks `site` and opens the view whose button reads `view`.
 /// Fills the fields (`{kind}-{name}`) of the inbox's `kind` channel card and saves it; the
 /// card.
 /// Clicks the first element matching `css`.
@@ -141,6 +140,7 @@ pub async fn channel_card_with(agent: &Client, kind: &str, want: &str) -> Option
         .map(|_| card)
 }
 
+/// In the signed-in inbox: picks `site` and opens the view whose button reads `view`.
 pub async fn open_inbox_view(agent: &Client, site: &str, view: &str) {
     let select = agent
         .find(Locator::Css("select[aria-label=Site]"))

@@ -5,7 +5,7 @@
 
 use beckon_tests::api::{Api, Ws};
 use beckon_tests::people::{as_person, invite, open_session, sign_in, Session};
-use beckon_tests::{browser, edge, eventually, unique};
+use beckon_tests::{browser, edge, eventually, host_page, unique};
 use fantoccini::Locator;
 use reqwest::Method;
 use serde_json::{json, Value};
@@ -815,4 +815,522 @@ async fn conversations_are_found_by_the_words_of_their_messages() {
         "SELECT count(*) AS n FROM message_texts WHERE conversation_id = '{p}'"
     ));
     assert_eq!(left[0]["n"], 0);
+}
+
+/// `s`'s answer in conversation `id`, under their own name.
+async fn answer_as(api: &Api, s: &Session, id: &str, body: &str) {
+    let r = api
+        .send(
+            as_person(
+                api,
+                s,
+                Method::POST,
+                &format!("/api/v1/admin/conversations/{id}/messages"),
+                true,
+            )
+            .json(&json!({ "body": body })),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{:?}", r.body);
+}
+
+/// The next message on the visitor's socket that the rating sent (`via: rating`).
+async fn rating_message(visitor: &mut Ws) -> beckon_shared::proto::v1::Message {
+    use beckon_shared::proto::v1::ServerFrame;
+    match visitor
+        .recv_until(WAIT, |f| {
+            matches!(f, ServerFrame::Message { message } if message.via.as_deref() == Some("rating") && message.role == beckon_shared::proto::v1::Role::Bot)
+        })
+        .await
+    {
+        ServerFrame::Message { message } => message,
+        _ => unreachable!(),
+    }
+}
+
+/// A conversation's index row (as the admin API lists it).
+async fn indexed(api: &Api, id: &str) -> Value {
+    let r = api
+        .send(api.admin(Method::GET, &format!("/api/v1/admin/conversations/{id}")))
+        .await;
+    assert_eq!(r.status, 200, "{:?}", r.body);
+    r.body
+}
+
+/// One part of the dashboard at `url`, as CSV.
+async fn csv_part(api: &Api, url: &str, site: &str, part: &str) -> String {
+    let r = api
+        .http
+        .get(format!("{}{url}&format=csv&part={part}", api.base))
+        .bearer_auth(beckon_tests::ADMIN_KEY)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.headers()["content-type"], "text/csv; charset=utf-8");
+    let disposition = r.headers()["content-disposition"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        disposition.starts_with(&format!("attachment; filename=\"beckon-{site}-{part}-")),
+        "{disposition}"
+    );
+    r.text().await.unwrap()
+}
+
+/// The time from the visitor's first message to the first agent answer after it, from the
+/// messages themselves.
+async fn first_response_of(api: &Api, id: &beckon_shared::ConversationId) -> u64 {
+    use beckon_shared::proto::v1::Role;
+    let messages = api.admin_messages(id).await.messages;
+    let asked = messages.iter().find(|m| m.role == Role::Visitor).unwrap();
+    let answered = messages
+        .iter()
+        .find(|m| m.role == Role::Agent && m.seq > asked.seq)
+        .unwrap();
+    (answered.created_at - asked.created_at) as u64
+}
+
+/// Acceptance (dashboard): a scripted set of conversations — two answered by two agents,
+/// closed and rated (one with a comment), one nobody answered, one a rule started (its
+/// impression, the reply and a goal) — and the dashboard returns exactly their figures:
+/// conversations per day by origin, the busiest hours, first-response and resolution median
+/// and p90 in all and per agent, the ratings (CSAT, mean, the comment) and the rule's funnel;
+/// each part downloads as CSV; a bad range is refused with its reason.
+#[tokio::test]
+async fn the_dashboard_counts_exactly_what_a_scripted_set_of_conversations_did() {
+    use beckon_shared::proto::v1::{RATING_LABELS, RATING_QUESTION, RATING_THANKS};
+    let api = Api::new(&edge::shared().url);
+    let site = unique("dash");
+    api.create_site(&site).await;
+    let ana = agent(&api, &site, "Ana").await;
+    let bo = agent(&api, &site, "Bo").await;
+    let rule = json!({"id": "welcome", "name": "Welcome", "when": {"if": "event", "name": "seen"},
+        "frequency": {"once_per_session": true}, "message": {"text": "Can we help?", "buttons": []}});
+    let r = api
+        .send(
+            api.admin(Method::POST, &format!("/api/v1/admin/sites/{site}/rules"))
+                .json(&rule),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{:?}", r.body);
+
+    // 1: Ana answers, takes and closes it; the visitor rates it "Great" and comments; the
+    // comment opens it again, and she closes it again (asked once).
+    let c1 = api.start_conversation(&site, None).await;
+    let mut v1 = api.visitor_socket(&c1).await;
+    v1.say("my order is late").await;
+    let id1 = c1.conversation_id.to_string();
+    answer_as(&api, &ana, &id1, "Looking into it now.").await;
+    let (status, _) = patch(
+        &api,
+        &ana,
+        &id1,
+        json!({"assignee": "me", "status": "closed"}),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let question = rating_message(&mut v1).await;
+    assert_eq!(question.body, RATING_QUESTION);
+    let labels: Vec<&str> = question.buttons.iter().map(|b| b.label.as_str()).collect();
+    assert_eq!(labels, RATING_LABELS);
+    // The tap is acknowledged once the thanks is there.
+    v1.say(RATING_LABELS[0]).await;
+    let history = api.admin_messages(&c1.conversation_id).await.messages;
+    let (tap, thanks) = (&history[history.len() - 2], &history[history.len() - 1]);
+    assert_eq!(
+        (tap.body.as_str(), tap.via.as_deref()),
+        (RATING_LABELS[0], Some("rating"))
+    );
+    assert_eq!(
+        (thanks.body.as_str(), thanks.via.as_deref()),
+        (RATING_THANKS, Some("rating"))
+    );
+    // The tap alone leaves it closed, and adds nothing unread (the first message still is).
+    let row = eventually(WAIT, "the thanks indexed", || async {
+        let row = indexed(&api, &id1).await;
+        (row["last_seq"].as_u64() >= Some(thanks.seq.0)).then_some(row)
+    })
+    .await;
+    assert_eq!(
+        (&row["work"]["status"], &row["unread"]),
+        (&json!("closed"), &json!(1)),
+        "{row}"
+    );
+    v1.say("Quick and kind, thank you").await;
+    listed_open_eventually(&api, &ana, &site, &id1, "the comment opens it again").await;
+    let (status, _) = patch(&api, &ana, &id1, json!({"status": "closed"})).await;
+    assert_eq!(status, 200);
+    nothing_reaches(&mut v1, RATING_QUESTION).await;
+
+    // 2: Bo answers and closes it; rated "Poor", no comment.
+    let c2 = api.start_conversation(&site, None).await;
+    let mut v2 = api.visitor_socket(&c2).await;
+    v2.say("do you ship to Norway?").await;
+    let id2 = c2.conversation_id.to_string();
+    answer_as(&api, &bo, &id2, "Not yet, sorry.").await;
+    let (status, _) = patch(
+        &api,
+        &bo,
+        &id2,
+        json!({"assignee": "me", "status": "closed"}),
+    )
+    .await;
+    assert_eq!(status, 200);
+    rating_message(&mut v2).await;
+    v2.say(RATING_LABELS[3]).await;
+
+    // 3: nobody answers.
+    let c3 = api.start_conversation(&site, None).await;
+    let mut v3 = api.visitor_socket(&c3).await;
+    v3.say("anyone there?").await;
+
+    // 4: from the rule: its teaser was seen, the visitor replied, and bought for 49.
+    let seen = api
+        .send(
+            api.post(&format!("/api/v1/sites/{site}/events"))
+                .header("origin", "https://shop.example")
+                .json(&json!({"rule_id": "welcome", "kind": "impression"})),
+        )
+        .await;
+    assert_eq!(seen.status, 204, "{:?}", seen.body);
+    let r = api
+        .send(
+            api.post(&format!("/api/v1/sites/{site}/conversations"))
+                .json(&json!({"origin": {"kind": "rule", "rule_id": "welcome"}})),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{:?}", r.body);
+    let c4: beckon_shared::proto::v1::StartedConversation = serde_json::from_value(r.body).unwrap();
+    let mut v4 = api.visitor_socket(&c4).await;
+    v4.say("yes please").await;
+    let goal = api
+        .send(
+            api.post(&format!(
+                "/api/v1/conversations/{}/events",
+                c4.conversation_id
+            ))
+            .bearer_auth(&c4.visitor_token)
+            .json(&json!({"name": "purchase", "value": 49})),
+        )
+        .await;
+    assert_eq!(goal.status, 202, "{:?}", goal.body);
+
+    // What the dashboard must say, from the conversations themselves.
+    let f1 = first_response_of(&api, &c1.conversation_id).await;
+    let f2 = first_response_of(&api, &c2.conversation_id).await;
+    let mut rows = Vec::new();
+    for id in [
+        &id1,
+        &id2,
+        &c3.conversation_id.to_string(),
+        &c4.conversation_id.to_string(),
+    ] {
+        rows.push(indexed(&api, id).await);
+    }
+    let resolution = |row: &Value| {
+        (row["work"]["status_at"].as_i64().unwrap() - row["created_at"].as_i64().unwrap()) as u64
+    };
+    let (r1, r2) = (resolution(&rows[0]), resolution(&rows[1]));
+    let day_of = |ms: i64| ms.div_euclid(86_400_000);
+    let created: Vec<i64> = rows
+        .iter()
+        .map(|r| r["created_at"].as_i64().unwrap())
+        .collect();
+    let (first_day, last_day) = (day_of(created[0]), day_of(created[3]));
+    let date = |d: i64| {
+        let (y, m, dd) = beckon_shared::rules::tz::civil_from_days(d);
+        format!("{y:04}-{m:02}-{dd:02}")
+    };
+    let url = format!(
+        "/api/v1/admin/sites/{site}/dashboard?from={}&to={}&tz=0",
+        date(first_day),
+        date(last_day)
+    );
+    let dash = eventually(WAIT, "both ratings and both first responses", || async {
+        let r = api.send(api.admin(Method::GET, &url)).await;
+        assert_eq!(r.status, 200, "{:?}", r.body);
+        (r.body["ratings"]["count"] == 2
+            && r.body["total"]["first_response"]["count"] == 2
+            && r.body["total"]["resolution"]["count"] == 2)
+            .then_some(r.body)
+    })
+    .await;
+    // Per day, by origin.
+    let mut want_days = std::collections::BTreeMap::new();
+    for (i, at) in created.iter().enumerate() {
+        let e = want_days.entry(date(day_of(*at))).or_insert((0, 0));
+        if i == 3 {
+            e.1 += 1;
+        } else {
+            e.0 += 1;
+        }
+    }
+    for d in dash["days"].as_array().unwrap() {
+        let (visitor, rule) = want_days
+            .get(d["day"].as_str().unwrap())
+            .copied()
+            .unwrap_or((0, 0));
+        assert_eq!(
+            (
+                d["visitor"].as_u64(),
+                d["rule"].as_u64(),
+                d["broadcast"].as_u64(),
+                d["business"].as_u64()
+            ),
+            (Some(visitor), Some(rule), Some(0), Some(0)),
+            "{d}"
+        );
+    }
+    // The busiest hours: each conversation in its weekday (Monday first) and hour.
+    let mut want_hours = vec![vec![0u64; 24]; 7];
+    for at in &created {
+        want_hours[((day_of(*at) + 3) % 7) as usize][(at / 3_600_000 % 24) as usize] += 1;
+    }
+    assert_eq!(dash["hours"], json!(want_hours));
+    // Response and resolution: nearest-rank median and p90 of two values are the smaller
+    // and the larger.
+    let spread = |a: u64, b: u64| json!({"count": 2, "median_ms": a.min(b), "p90_ms": a.max(b)});
+    let one = |a: u64| json!({"count": 1, "median_ms": a, "p90_ms": a});
+    assert_eq!(dash["total"]["first_response"], spread(f1, f2));
+    assert_eq!(dash["total"]["resolution"], spread(r1, r2));
+    let agents = dash["agents"].as_array().unwrap();
+    let names: Vec<&str> = agents
+        .iter()
+        .map(|a| a["agent"].as_str().unwrap_or("-"))
+        .collect();
+    assert_eq!(names, ["Ana", "Bo"], "{dash}");
+    assert_eq!(
+        (
+            &agents[0]["first_response"],
+            &agents[0]["resolution"],
+            &agents[0]["rating_mean"]
+        ),
+        (&one(f1), &one(r1), &json!(5.0))
+    );
+    assert_eq!(
+        (
+            &agents[1]["first_response"],
+            &agents[1]["resolution"],
+            &agents[1]["rating_mean"]
+        ),
+        (&one(f2), &one(r2), &json!(2.0))
+    );
+    // Ratings: one 5, one 2.
+    let ratings = &dash["ratings"];
+    assert_eq!(
+        (
+            &ratings["scores"],
+            &ratings["count"],
+            &ratings["csat_percent"],
+            &ratings["mean"]
+        ),
+        (
+            &json!([0, 1, 0, 0, 1]),
+            &json!(2),
+            &json!(50.0),
+            &json!(3.5)
+        )
+    );
+    let comments = ratings["comments"].as_array().unwrap();
+    assert_eq!(comments.len(), 1);
+    assert_eq!(
+        (
+            &comments[0]["conversation_id"],
+            &comments[0]["score"],
+            &comments[0]["comment"],
+            &comments[0]["agent"]
+        ),
+        (
+            &json!(id1),
+            &json!(5),
+            &json!("Quick and kind, thank you"),
+            &json!("Ana")
+        )
+    );
+    // The rule's funnel.
+    let rules = dash["rules"].as_array().unwrap();
+    assert_eq!(rules.len(), 1);
+    let t = &rules[0]["totals"];
+    assert_eq!(
+        (
+            &rules[0]["rule_id"],
+            &t["impressions"],
+            &t["replies"],
+            &t["goals"],
+            &t["goal_value"]
+        ),
+        (
+            &json!("welcome"),
+            &json!(1),
+            &json!(1),
+            &json!(1),
+            &json!(49.0)
+        ),
+        "{}",
+        rules[0]
+    );
+    assert_eq!(dash["broadcasts"], json!([]));
+
+    // Every part as CSV.
+    let csv = |part: &'static str| csv_part(&api, &url, &site, part);
+    let agents_csv = csv("agents").await;
+    let lines: Vec<&str> = agents_csv.lines().collect();
+    assert_eq!(lines[0], "agent,first_responses,first_response_median_ms,first_response_p90_ms,resolved,resolution_median_ms,resolution_p90_ms,ratings,rating_mean");
+    assert_eq!(lines[2], format!("Ana,1,{f1},{f1},1,{r1},{r1},1,5.00"));
+    assert!(csv("ratings")
+        .await
+        .contains(&format!("{id1},5,\"Quick and kind, thank you\",")));
+    assert!(csv("rules").await.contains("welcome,Welcome,1,0,0,1,1,49"));
+    assert_eq!(csv("hours").await.lines().count(), 8);
+    assert_eq!(
+        csv("days").await.lines().count() as i64,
+        last_day - first_day + 2
+    );
+
+    // A bad range, and an agent, are refused.
+    for (query, why) in [
+        ("from=2026-12-01&to=2026-11-01", "from must not be after to"),
+        ("from=2025-01-01&to=2026-12-31", "at most 366 days"),
+        ("from=2026-02-30&to=2026-03-01", "dates like"),
+        ("tz=900", "tz must be"),
+        ("format=pdf", "format must be"),
+        ("format=csv&part=pies", "part must be one of"),
+    ] {
+        let r = api
+            .send(api.admin(
+                Method::GET,
+                &format!("/api/v1/admin/sites/{site}/dashboard?{query}"),
+            ))
+            .await;
+        assert_eq!(r.status, 400, "{query}");
+        assert!(
+            r.body["error"]["message"].as_str().unwrap().contains(why),
+            "{query}: {:?}",
+            r.body
+        );
+    }
+    let r = api
+        .send(as_person(
+            &api,
+            &ana,
+            Method::GET,
+            &format!("/api/v1/admin/sites/{site}/dashboard"),
+            false,
+        ))
+        .await;
+    assert_eq!(r.status, 403, "an agent does not see the team's figures");
+}
+
+/// Acceptance (CSAT and the dashboard, in Chromium): an agent answers and closes a visitor's
+/// conversation; the visitor, in the widget, rates it from the keyboard and adds a comment;
+/// the owner's dashboard shows the figures, the rating and the comment — at desktop, tablet
+/// and phone widths, with no accessibility violation.
+#[tokio::test]
+async fn a_visitor_rates_a_closed_conversation_and_the_owner_sees_it_on_the_dashboard() {
+    use beckon_shared::proto::v1::{RATING_QUESTION, RATING_THANKS};
+    let base = &edge::shared().url;
+    let api = Api::new(base);
+    let site = unique("csat-ui");
+    api.create_site(&site).await;
+    let host = host_page::serve(base, &site, None).await;
+    let visitor = browser::open(1280, 800).await;
+    visitor.goto(&host.url).await.unwrap();
+    browser::open_chat(&visitor).await;
+    browser::send_message(&visitor, "my parcel is lost").await;
+    browser::wait_for_log(&visitor, &["my parcel is lost"]).await;
+    let id = eventually(WAIT, "the visitor's message stored", || async {
+        let r = api
+            .send(api.admin(
+                Method::GET,
+                &format!("/api/v1/admin/conversations?site={site}"),
+            ))
+            .await;
+        let c = &r.body["conversations"][0];
+        (c["last_message"]["body"] == "my parcel is lost")
+            .then(|| c["id"].as_str().map(str::to_owned))
+            .flatten()
+    })
+    .await;
+    let id = beckon_shared::ConversationId::parse(&id).unwrap();
+    api.agent_reply(&id, "A new one ships today.").await;
+    let r = api
+        .send(
+            api.admin(Method::PATCH, &format!("/api/v1/admin/conversations/{id}"))
+                .json(&json!({"status": "closed"})),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{:?}", r.body);
+
+    // The widget asks; the visitor answers from the keyboard, then comments.
+    let great = eventually(WAIT, "the rating's buttons", || async {
+        visitor
+            .find(Locator::XPath("//button[@class='cta' and .='😀 Great']"))
+            .await
+            .ok()
+    })
+    .await;
+    browser::screenshot(&visitor, "widget-rating-asked").await;
+    great.send_keys("\u{E007}").await.unwrap();
+    let asked = [
+        "my parcel is lost",
+        "A new one ships today.",
+        RATING_QUESTION,
+        "😀 Great",
+        RATING_THANKS,
+    ];
+    browser::wait_for_log(&visitor, &asked).await;
+    browser::send_message(&visitor, "Fast and friendly").await;
+    let mut commented = asked.to_vec();
+    commented.push("Fast and friendly");
+    browser::wait_for_log(&visitor, &commented).await;
+    browser::screenshot(&visitor, "widget-rating-desktop").await;
+    visitor.set_window_size(375, 667).await.unwrap();
+    browser::screenshot(&visitor, "widget-rating-375").await;
+    visitor.close().await.unwrap();
+
+    // Written with the conversation's next index flush.
+    let url = format!("/api/v1/admin/sites/{site}/dashboard");
+    eventually(WAIT, "the rating counted", || async {
+        let r = api.send(api.admin(Method::GET, &url)).await;
+        (r.body["ratings"]["comments"][0]["comment"] == "Fast and friendly").then_some(())
+    })
+    .await;
+    let owner = browser::open(1280, 900).await;
+    browser::sign_in_to_inbox(&owner, base, "Olga").await;
+    browser::open_inbox_view(&owner, &site, "Dashboard").await;
+    eventually(WAIT, "the dashboard", || async {
+        text_of(&owner, ".dash .comments")
+            .await
+            .contains("Fast and friendly")
+            .then_some(())
+    })
+    .await;
+    let totals = text_of(&owner, ".dash .totals").await;
+    for figure in ["Conversations\n1", "CSAT\n100%"] {
+        assert!(totals.contains(figure), "{figure} in {totals:?}");
+    }
+    let ratings = text_of(&owner, "section[aria-labelledby='d-ratings'] .figures").await;
+    assert!(ratings.contains("5.00 / 5"), "{ratings:?}");
+    // Ana answered first; the rating is nobody's (it was closed unassigned), and the
+    // comment opened it again: nothing resolved.
+    let agents = text_of(&owner, "table.agents tbody").await;
+    let rows: Vec<&str> = agents.lines().collect();
+    assert_eq!(rows.len(), 2, "{agents:?}");
+    assert!(
+        rows[0].starts_with("Ana 1 ") && rows[0].ends_with(" 0 – – –"),
+        "{agents:?}"
+    );
+    assert_eq!(rows[1], "Nobody / unassigned 0 – – 0 – – 5.0 (1)");
+    let violations = browser::axe(&owner).await;
+    assert!(violations.is_empty(), "{violations:#?}");
+    browser::screenshot(&owner, "inbox-dashboard-desktop").await;
+    owner.set_window_size(1280, 2400).await.unwrap();
+    browser::screenshot(&owner, "inbox-dashboard-whole").await;
+    owner.set_window_size(820, 1180).await.unwrap();
+    browser::screenshot(&owner, "inbox-dashboard-tablet").await;
+    owner.set_window_size(375, 740).await.unwrap();
+    browser::screenshot(&owner, "inbox-dashboard-375").await;
+    owner.close().await.unwrap();
 }

@@ -337,7 +337,7 @@ async fn send_one(
                 BroadcastChannel::Whatsapp | BroadcastChannel::Email => None,
                 _ => Some(&contact),
             };
-            contact_conversation(env, site, app, &r.address, owner).await?
+            contact_conversation(env, (site, id), app, &r.address, owner).await?
         }
     };
     let template = match channel {
@@ -391,11 +391,11 @@ async fn send_one(
 }
 
 /// The conversation held on a contact's own chat: the one their messages go to, else a new
-/// one under the id every opener of that chat agrees on, owned by `owner` (or by a new
-/// identity of the address).
+/// one (started by `broadcast`) under the id every opener of that chat agrees on, owned by
+/// `owner` (or by a new identity of the address).
 async fn contact_conversation(
     env: &Env,
-    site: &SiteKey,
+    (site, broadcast): (&SiteKey, &BroadcastId),
     channel: ContactChannel,
     address: &str,
     owner: Option<&VisitorId>,
@@ -419,7 +419,9 @@ async fn contact_conversation(
         env,
         Opening {
             id: Some(id.clone()),
-            origin: ConversationOrigin::Agent { author: None },
+            origin: ConversationOrigin::Broadcast {
+                broadcast_id: broadcast.to_string(),
+            },
             contact: Some(route),
             coalesce_index: true,
             ..Opening::new(site.clone(), owner, http::now_ms())

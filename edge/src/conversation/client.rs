@@ -145,6 +145,16 @@ impl ConversationClient {
     }
 
     /// Closes the sockets opened with admin key `key` (it was revoked).
+    /// Asks the visitor to rate the conversation (once; only one held in the widget).
+    pub async fn ask_rating(&self) -> Result<()> {
+        no_content(
+            self.call(Method::Post, "/ask-rating", None, None, None)
+                .await?,
+            "asking for a rating failed",
+        )
+        .await
+    }
+
     pub async fn close_key(&self, key: &str) -> Result<()> {
         let resp = self
             .call(Method::Post, "/close-key", None, Some(key.to_owned()), None)

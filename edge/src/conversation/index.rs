@@ -18,7 +18,7 @@
 use super::Conversation;
 use crate::error::Result;
 use crate::{http, site_hub, storage};
-use beckon_shared::proto::v1::ConversationOrigin;
+use beckon_shared::proto::v1::{ConversationOrigin, FirstResponse};
 use std::cell::Cell;
 
 /// A busy conversation refreshes open inboxes at most this often.
@@ -216,6 +216,7 @@ impl Conversation {
     async fn publish(&self) -> Result<()> {
         self.record_first_response().await?;
         self.write_broadcast_reports().await?;
+        self.write_rating().await?;
         let summary = self.summary()?;
         let write_now = self.flush.write_now.take();
         // Messages the search index does not have yet go with the summary.
@@ -236,20 +237,28 @@ impl Conversation {
         Ok(())
     }
 
-    /// For a conversation a rule started: the time from the visitor's first message to the
-    /// first agent answer, recorded once in the rule's metrics.
+    /// The first answer to the visitor's first message, once there is one: kept (it never
+    /// changes) for the summary's index row, and — for a conversation a rule started —
+    /// recorded once in the rule's metrics.
     async fn record_first_response(&self) -> Result<()> {
+        if self.store.first_answer()?.is_some() {
+            return Ok(());
+        }
+        let Some((asked, answered, by)) = self.store.first_response()? else {
+            return Ok(());
+        };
+        self.store.set_first_answer(&FirstResponse {
+            ms: (answered - asked).max(0) as u64,
+            by,
+        })?;
         let meta = self.meta()?;
         let ConversationOrigin::Rule { rule_id } = &meta.origin else {
             return Ok(());
         };
+        // Set before the await: a concurrent change cannot record it twice.
         if self.store.flag("first_response")? {
             return Ok(());
         }
-        let Some((asked, answered)) = self.store.first_response()? else {
-            return Ok(());
-        };
-        // Set before the await: a concurrent change cannot record it twice.
         self.store.set_flag("first_response")?;
         let db = self.env.d1("DB")?;
         storage::rules::first_response(&db, &meta.site, rule_id, answered - asked, answered).await

@@ -19,6 +19,7 @@ pub mod client;
 mod erase;
 mod index;
 mod open;
+mod rating;
 mod socket;
 pub mod store;
 pub mod uploads;
@@ -72,6 +73,7 @@ pub struct Conversation {
     alarm_state: index::AlarmState,
     uploads: uploads::Uploads,
     broadcasts: broadcast::Marks,
+    rating: rating::Cache,
     /// The visitor's messages (in memory: no I/O on the message path); `None` when rate
     /// limits are off.
     visitor_sends: Option<std::cell::Cell<crate::rate_limit::Bucket>>,
@@ -96,6 +98,7 @@ impl DurableObject for Conversation {
             alarm_state: Default::default(),
             uploads,
             broadcasts,
+            rating: Default::default(),
             visitor_sends,
         }
     }
@@ -270,6 +273,10 @@ impl Conversation {
                     }
                 }
                 self.open_socket(principal)
+            }
+            (worker::Method::Post, "/ask-rating") => {
+                let asked = self.ask_rating().await?;
+                http::json(200, &serde_json::json!({ "asked": asked }))
             }
             (worker::Method::Post, "/close-key") => {
                 let key = req.text().await?;
@@ -493,6 +500,17 @@ impl Conversation {
             ),
         };
         let now = http::now_ms();
+        // A tap on a rating's button is the rating, nothing an agent must answer.
+        let rating = match role {
+            Role::Visitor => self.rating_answer(&body, now)?,
+            _ => None,
+        };
+        let scored = matches!(rating, Some(rating::Answer::Score(_)));
+        let via = if scored {
+            Some(rating::VIA.to_owned())
+        } else {
+            via
+        };
         let inserted = self.store.append(NewMessage {
             id: crate::random::message_id(),
             role,
@@ -533,6 +551,7 @@ impl Conversation {
         }
         let seq = message.seq.0 as i64;
         let targets = match extras.broadcast {
+            _ if scored => Vec::new(),
             // The person only; the agents' channels get it with their answer.
             Some(mark) => {
                 self.broadcasts.set(seq, mark)?;
@@ -548,7 +567,7 @@ impl Conversation {
                 self.contact_route(&meta)?.as_ref(),
             ),
         };
-        if role == Role::Visitor {
+        if role == Role::Visitor && !scored {
             // An answer to a broadcast: the agents see what was answered, just before it.
             for (answered, mark) in self.broadcasts.answer()? {
                 let agents = self.relay_targets(channels, Role::Bot, Some("broadcast"), None);
@@ -564,6 +583,9 @@ impl Conversation {
             },
             None,
         );
+        if let Some(answer) = rating {
+            self.record_rating(answer, &message.body, now)?;
+        }
         Ok(Stored {
             message,
             duplicate: false,
@@ -636,6 +658,7 @@ impl Conversation {
             last_visitor_at: self.store.last_visitor_at()?,
             work: None,
             matched: None,
+            first_response: self.store.first_answer()?,
         })
     }
 }

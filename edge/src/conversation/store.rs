@@ -7,7 +7,7 @@
 
 use super::Meta;
 use crate::error::{Error, Result};
-use beckon_shared::proto::v1::{Message, ReadCursors, Role};
+use beckon_shared::proto::v1::{FirstResponse, Message, ReadCursors, Role};
 use beckon_shared::{ClientMsgId, MessageId, Seq};
 use serde::Deserialize;
 use std::cell::{Cell, RefCell};
@@ -238,9 +238,26 @@ impl Store {
     }
 
     pub fn set_searched_to(&self, seq: u64) -> Result<()> {
+        self.set_value("searched_to", &seq.to_string())
+    }
+
+    /// The first answer to the visitor's first message, once known.
+    pub fn first_answer(&self) -> Result<Option<FirstResponse>> {
+        self.value("first_answer")?
+            .map(|v| serde_json::from_str(&v).map_err(Error::internal))
+            .transpose()
+    }
+
+    pub fn set_first_answer(&self, first: &FirstResponse) -> Result<()> {
+        let v = serde_json::to_string(first).map_err(Error::internal)?;
+        self.set_value("first_answer", &v)
+    }
+
+    /// Stores `v` under `key` in `meta`, replacing what was there.
+    pub fn set_value(&self, key: &str, v: &str) -> Result<()> {
         self.sql.exec(
-            "INSERT INTO meta (k, v) VALUES ('searched_to', ?) ON CONFLICT(k) DO UPDATE SET v = excluded.v",
-            vec![seq.to_string().into()],
+            "INSERT INTO meta (k, v) VALUES (?, ?) ON CONFLICT(k) DO UPDATE SET v = excluded.v",
+            vec![key.into(), v.into()],
         )?;
         Ok(())
     }
@@ -261,19 +278,22 @@ impl Store {
         Ok(())
     }
 
-    /// (first visitor message, first agent message after it) times, if both exist.
-    pub fn first_response(&self) -> Result<Option<(i64, i64)>> {
+    /// (first visitor message, first agent message after it) times and the answer's author,
+    /// if both exist.
+    pub fn first_response(&self) -> Result<Option<(i64, i64, Option<String>)>> {
         #[derive(Deserialize)]
         struct Times {
             asked: Option<i64>,
             answered: Option<i64>,
+            by: Option<String>,
         }
         let t: Times = self
             .sql
             .exec(
-                "SELECT v.created_at AS asked,
-                   (SELECT MIN(a.created_at) FROM messages a WHERE a.role = 'agent' AND a.seq > v.seq) AS answered
-                 FROM messages v WHERE v.role = 'visitor' ORDER BY v.seq LIMIT 1",
+                "SELECT v.created_at AS asked, a.created_at AS answered, a.author AS by
+                 FROM messages v LEFT JOIN messages a
+                   ON a.seq = (SELECT MIN(seq) FROM messages WHERE role = 'agent' AND seq > v.seq)
+                 WHERE v.role = 'visitor' ORDER BY v.seq LIMIT 1",
                 None,
             )?
             .to_array::<Times>()?
@@ -282,8 +302,9 @@ impl Store {
             .unwrap_or(Times {
                 asked: None,
                 answered: None,
+                by: None,
             });
-        Ok(t.asked.zip(t.answered))
+        Ok(t.asked.zip(t.answered).map(|(a, b)| (a, b, t.by)))
     }
 
     pub fn last_seq(&self) -> Result<Seq> {
@@ -350,7 +371,8 @@ impl Store {
             return Ok(None);
         }
         self.last_seq.set(Some(seq));
-        if m.role == Role::Visitor {
+        // (A visitor's rating neither reopens the conversation nor waits for an agent.)
+        if m.role == Role::Visitor && m.via.is_none() {
             if let Some(n) = self.unread.get() {
                 self.unread.set(Some(n + 1));
             }
@@ -474,7 +496,6 @@ impl Store {
         Ok(Some(target))
     }
 
-    /// Visitor messages an agent has not read.
     /// When the visitor last wrote.
     pub fn last_visitor_at(&self) -> Result<Option<i64>> {
         if let Some(at) = self.last_visitor_at.get() {
@@ -487,7 +508,7 @@ impl Store {
         let r: At = self
             .sql
             .exec(
-                "SELECT MAX(created_at) AS at FROM messages WHERE role = 'visitor'",
+                "SELECT MAX(created_at) AS at FROM messages WHERE role = 'visitor' AND via IS NULL",
                 None,
             )?
             .one()?;
@@ -495,6 +516,7 @@ impl Store {
         Ok(r.at)
     }
 
+    /// Visitor messages an agent has not read.
     pub fn unread_by_agent(&self) -> Result<u64> {
         if let Some(n) = self.unread.get() {
             return Ok(n);
@@ -503,7 +525,7 @@ impl Store {
         let r: Count = self
             .sql
             .exec(
-                "SELECT COUNT(*) AS n FROM messages WHERE role = 'visitor' AND seq > ?",
+                "SELECT COUNT(*) AS n FROM messages WHERE role = 'visitor' AND via IS NULL AND seq > ?",
                 vec![int(agent.0 as i64)],
             )?
             .one()?;

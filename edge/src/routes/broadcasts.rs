@@ -559,13 +559,8 @@ pub async fn recipients(
     csv_response(body, &format!("broadcast-{id}.csv"))
 }
 
-fn csv_response(body: String, filename: &str) -> Result<Response> {
-    let resp = http::text(200, "text/csv; charset=utf-8", body)?;
-    resp.headers().set(
-        "content-disposition",
-        &format!("attachment; filename=\"{filename}\""),
-    )?;
-    Ok(resp)
+pub(super) fn csv_response(body: String, filename: &str) -> Result<Response> {
+    http::download(http::text(200, "text/csv; charset=utf-8", body)?, filename)
 }
 
 /// `POST …/contact-imports` (a CSV body): every good row imported, every other reported.

@@ -120,12 +120,10 @@ pub async fn export(
         files: files.sum(),
     };
     data_requests::log(&db, site, &logged).await?;
-    let resp = http::json(200, &export)?;
-    resp.headers().set(
-        "content-disposition",
-        &format!("attachment; filename=\"beckon-{site}-{visitor}.json\""),
-    )?;
-    Ok(resp)
+    http::download(
+        http::json(200, &export)?,
+        &format!("beckon-{site}-{visitor}.json"),
+    )
 }
 
 /// `DELETE /api/v1/admin/sites/{site}/contacts/{visitor_id}`: 204, then nothing of theirs is

@@ -6,6 +6,7 @@ mod audiences;
 mod broadcasts;
 mod channels;
 mod contacts;
+mod dashboard;
 mod data_requests;
 mod hooks;
 mod people;
@@ -97,6 +98,7 @@ pub enum Route {
     AdminDeleteContact(SiteKey, VisitorId),
     AdminExportContact(SiteKey, VisitorId),
     AdminDataRequests(SiteKey),
+    AdminDashboard(SiteKey),
     AdminImportContacts(SiteKey),
     AdminExportContacts(SiteKey),
     AdminListAudiences(SiteKey),
@@ -209,6 +211,7 @@ impl Route {
             | AdminDeleteContact(..)
             | AdminExportContact(..)
             | AdminDataRequests(_)
+            | AdminDashboard(_)
             | AdminImportContacts(_)
             | AdminExportContacts(_)
             | AdminListAudiences(_)
@@ -265,6 +268,7 @@ impl Route {
             | AdminDeleteContact(s, _)
             | AdminExportContact(s, _)
             | AdminDataRequests(s)
+            | AdminDashboard(s)
             | AdminImportContacts(s)
             | AdminExportContacts(s)
             | AdminListAudiences(s)
@@ -578,6 +582,7 @@ pub fn resolve(method: &Method, path: &str) -> Result<Route> {
             site(v[0]).and_then(|s| Ok(Route::AdminExportContact(s, VisitorId::parse(v[1])?))),
         )],
         paths::ADMIN_DATA_REQUESTS => vec![(Get, site(v[0]).map(Route::AdminDataRequests))],
+        paths::ADMIN_DASHBOARD => vec![(Get, site(v[0]).map(Route::AdminDashboard))],
         paths::ADMIN_CONTACT_OUTREACH => vec![(
             Post,
             site(v[0]).and_then(|s| Ok(Route::AdminContactOutreach(s, VisitorId::parse(v[1])?))),
@@ -805,6 +810,7 @@ async fn run_admin(
         Route::AdminDeleteContact(site, v) => data_requests::delete(edge, admin, &site, &v).await,
         Route::AdminExportContact(site, v) => data_requests::export(edge, admin, &site, &v).await,
         Route::AdminDataRequests(site) => data_requests::list(edge, &site).await,
+        Route::AdminDashboard(site) => dashboard::get(&req, edge, &site).await,
         Route::AdminListChannels(site) => channels::list(edge, &site).await,
         Route::AdminPutChannel(site, kind) => channels::put(req, edge, &site, kind).await,
         Route::AdminDeleteChannel(site, kind) => channels::delete(edge, &site, kind).await,

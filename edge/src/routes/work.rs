@@ -96,7 +96,15 @@ pub async fn update(
             "that person was removed meanwhile",
         ));
     }
-    http::json(200, &tell_work(edge, id, &row.site).await?)
+    let work = tell_work(edge, id, &row.site).await?;
+    let was = row.work.map(|w| w.status);
+    if work.status == WorkStatus::Closed && was != Some(WorkStatus::Closed) {
+        // The visitor rates it in the widget (asked once; the close stands either way).
+        if let Err(e) = ConversationClient::new(&edge.env, id)?.ask_rating().await {
+            worker::console_error!("asking {id} for a rating failed: {e}");
+        }
+    }
+    http::json(200, &work)
 }
 
 /// Tells every inbox tab on `site` where conversation `id` stands now; returns it.

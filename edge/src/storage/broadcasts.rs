@@ -419,6 +419,32 @@ pub async fn goal(
     Ok(super::rules::last_changed(&results)?.then_some(broadcast))
 }
 
+/// Counts `n` recipients at `stage` (of whom `goals` reached a goal worth `value`) into `f`.
+pub(crate) fn count(f: &mut Funnel, stage: i64, n: i64, goals: i64, value: f64) {
+    let n = n.max(0) as u32;
+    f.recipients += n;
+    f.goals += goals.max(0) as u32;
+    f.goal_value += value;
+    match stage {
+        0 => f.queued += n,
+        -1 => f.failed += n,
+        -2 => f.opted_out += n,
+        -3 => f.cancelled += n,
+        s => {
+            f.sent += n;
+            if s >= 2 {
+                f.delivered += n;
+            }
+            if s >= 3 {
+                f.read += n;
+            }
+            if s >= 4 {
+                f.replied += n;
+            }
+        }
+    }
+}
+
 /// The funnel per channel and in all.
 pub async fn funnel(db: &D1Database, id: &str) -> Result<(Funnel, Vec<ChannelFunnel>)> {
     #[derive(Deserialize)]
@@ -455,28 +481,7 @@ pub async fn funnel(db: &D1Database, id: &str) -> Result<(Funnel, Vec<ChannelFun
             }
         };
         for f in [&mut total, &mut channels[i].funnel] {
-            let n = r.n as u32;
-            f.recipients += n;
-            f.goals += r.goals as u32;
-            f.goal_value += r.value;
-            match r.stage {
-                0 => f.queued += n,
-                -1 => f.failed += n,
-                -2 => f.opted_out += n,
-                -3 => f.cancelled += n,
-                s => {
-                    f.sent += n;
-                    if s >= 2 {
-                        f.delivered += n;
-                    }
-                    if s >= 3 {
-                        f.read += n;
-                    }
-                    if s >= 4 {
-                        f.replied += n;
-                    }
-                }
-            }
+            count(f, r.stage, r.n, r.goals, r.value);
         }
     }
     channels.sort_by_key(|c| c.channel.as_str());

@@ -5,8 +5,8 @@
 use super::{stmt, Arg};
 use crate::error::{Error, Result};
 use beckon_shared::proto::v1::{
-    Assignee, ContactChannel, ConversationOrigin, ConversationSummary, MessagePreview, Note, Role,
-    Work, WorkStatus,
+    Assignee, ContactChannel, ConversationOrigin, ConversationSummary, FirstResponse,
+    MessagePreview, Note, Role, Work, WorkStatus,
 };
 use beckon_shared::{ConversationId, Seq, SiteKey, VisitorId};
 use serde::Deserialize;
@@ -29,6 +29,8 @@ struct Row {
     unread: i64,
     contact_channel: Option<String>,
     last_visitor_at: Option<i64>,
+    first_response_ms: Option<i64>,
+    first_responder: Option<String>,
     /// As it stands now ([`status_now`]).
     status: String,
     snoozed_until: Option<i64>,
@@ -42,7 +44,7 @@ struct Row {
 }
 
 /// The columns a conversation's object writes.
-const COLUMNS: &str = "id, site_key, visitor_id, origin, page_url, created_at, updated_at, last_seq, last_role, last_body, last_at, agent_read_seq, unread, contact_channel, last_visitor_at";
+const COLUMNS: &str = "id, site_key, visitor_id, origin, page_url, created_at, updated_at, last_seq, last_role, last_body, last_at, agent_read_seq, unread, contact_channel, last_visitor_at, first_response_ms, first_responder";
 
 /// The status as it stands at the time bound to `now` (a parameter such as `?4`): a snooze
 /// that ran out, or a visitor message since the status was set, opens the conversation again.
@@ -104,6 +106,10 @@ impl Row {
             last_visitor_at: self.last_visitor_at,
             work: Some(work),
             matched: self.matched,
+            first_response: self.first_response_ms.map(|ms| FirstResponse {
+                ms: ms.max(0) as u64,
+                by: self.first_responder,
+            }),
         })
     }
 }
@@ -122,11 +128,14 @@ fn upsert(db: &D1Database, s: &ConversationSummary) -> Result<worker::D1Prepared
     stmt(
         db,
         &format!(
-            "INSERT INTO conversations ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)
+            "INSERT INTO conversations ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)
              ON CONFLICT(id) DO UPDATE SET updated_at = excluded.updated_at, last_seq = excluded.last_seq,
                last_role = excluded.last_role, last_body = excluded.last_body, last_at = excluded.last_at,
                agent_read_seq = excluded.agent_read_seq, unread = excluded.unread,
-               contact_channel = excluded.contact_channel, last_visitor_at = excluded.last_visitor_at
+               contact_channel = excluded.contact_channel, last_visitor_at = excluded.last_visitor_at,
+               first_response_ms = COALESCE(conversations.first_response_ms, excluded.first_response_ms),
+               first_responder = CASE WHEN conversations.first_response_ms IS NULL
+                 THEN excluded.first_responder ELSE conversations.first_responder END
              WHERE excluded.last_seq > conversations.last_seq
                 OR (excluded.last_seq = conversations.last_seq AND excluded.agent_read_seq >= conversations.agent_read_seq)"
         ),
@@ -146,6 +155,8 @@ fn upsert(db: &D1Database, s: &ConversationSummary) -> Result<worker::D1Prepared
             Arg::Int(s.unread as i64),
             Arg::OptStr(s.contact.map(ContactChannel::as_str)),
             Arg::OptInt(s.last_visitor_at),
+            Arg::OptInt(s.first_response.as_ref().map(|f| f.ms as i64)),
+            Arg::OptStr(s.first_response.as_ref().and_then(|f| f.by.as_deref())),
         ],
     )
 }
@@ -167,6 +178,7 @@ pub async fn delete(db: &D1Database, id: &ConversationId) -> Result<()> {
         "DELETE FROM contact_threads WHERE conversation_id = ?1",
         "DELETE FROM goal_credits WHERE conversation_id = ?1",
         "DELETE FROM conversation_notes WHERE conversation_id = ?1",
+        "DELETE FROM conversation_ratings WHERE conversation_id = ?1",
         // The events sent to the site's own endpoint carried its messages.
         "DELETE FROM webhook_deliveries WHERE conversation_id = ?1",
     ]

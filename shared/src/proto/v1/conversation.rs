@@ -120,6 +120,19 @@ pub struct ConversationSummary {
     /// In a list searched with `q`: the best-matching message, cut around the words found.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub matched: Option<String>,
+    /// The first answer to the visitor's first message, once there is one (the dashboard's
+    /// response times).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub first_response: Option<FirstResponse>,
+}
+
+/// How long the visitor's first message waited for an answer, and who gave it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FirstResponse {
+    pub ms: u64,
+    /// The answering agent's display name, if it had one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub by: Option<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

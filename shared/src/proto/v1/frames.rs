@@ -275,7 +275,7 @@ mod tests {
         .unwrap();
         assert_eq!(m.role, Role::Unknown);
         let o: ConversationOrigin =
-            serde_json::from_value(json!({"kind":"broadcast","broadcast_id":"b1"})).unwrap();
+            serde_json::from_value(json!({"kind":"campaign","campaign_id":"b1"})).unwrap();
         assert_eq!(o, ConversationOrigin::Unknown);
     }
 }

@@ -142,5 +142,7 @@ pub enum ConversationOrigin: tag "kind", other Unknown {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         author: Option<String>,
     },
+    /// A broadcast started it (on the person's own channel).
+    "broadcast" => Broadcast { broadcast_id: String },
 }
 }

@@ -71,6 +71,7 @@ pub const ADMIN_CONTACT_IMPORTS: &str = "/api/v1/admin/sites/{site}/contact-impo
 pub const ADMIN_CONTACTS_CSV: &str = "/api/v1/admin/sites/{site}/contacts.csv";
 pub const ADMIN_CONTACT_EXPORT: &str = "/api/v1/admin/sites/{site}/contacts/{visitor_id}/export";
 pub const ADMIN_DATA_REQUESTS: &str = "/api/v1/admin/sites/{site}/data-requests";
+pub const ADMIN_DASHBOARD: &str = "/api/v1/admin/sites/{site}/dashboard";
 pub const ADMIN_AUDIENCES: &str = "/api/v1/admin/sites/{site}/audiences";
 pub const ADMIN_AUDIENCE: &str = "/api/v1/admin/sites/{site}/audiences/{audience_id}";
 /// Who a filter matches, before it is saved.
@@ -156,6 +157,7 @@ pub const ALL: &[&str] = &[
     ADMIN_CONTACTS_CSV,
     ADMIN_CONTACT_EXPORT,
     ADMIN_DATA_REQUESTS,
+    ADMIN_DASHBOARD,
     ADMIN_AUDIENCES,
     ADMIN_AUDIENCE,
     ADMIN_AUDIENCE_COUNTS,
