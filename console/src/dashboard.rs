@@ -130,7 +130,7 @@ fn agents_table(d: &Value) -> Html {
                 </tr></thead>
                 <tbody>
                     { for d["agents"].as_array().into_iter().flatten().map(|a| {
-                        let name = a["agent"].as_str().map_or("Nobody / unassigned".into(), str::to_owned);
+                        let name = a["agent"].as_str().map_or("Unassigned / unnamed".into(), str::to_owned);
                         row(a, name)
                     }) }
                 </tbody>
@@ -221,21 +221,21 @@ pub fn DashboardPage(props: &DashboardPageProps) -> Html {
         (day_string(now - 29.0 * 86_400_000.0), day_string(now))
     });
     let dash = use_state(|| None::<Result<Value, String>>);
+    let csv_error = use_state(|| None::<String>);
     let query = format!("from={}&to={}&tz={}", range.0, range.1, tz());
+    // Asked again for another site or range: only the newest answer is shown.
+    let loads = crate::newest::use_newest();
     {
-        let (dash, key, site) = (
-            dash.clone(),
-            props.admin_key.to_string(),
-            props.site.clone(),
-        );
-        use_effect_with(query.clone(), move |query| {
-            let url = crate::broadcasts::url(&site, &format!("dashboard?{query}"));
+        let (dash, key) = (dash.clone(), props.admin_key.to_string());
+        use_effect_with((props.site.clone(), query.clone()), move |(site, query)| {
+            let url = crate::broadcasts::url(site, &format!("dashboard?{query}"));
+            let asked = loads.ask();
+            dash.set(None);
             wasm_bindgen_futures::spawn_local(async move {
-                dash.set(Some(
-                    admin(&key, "GET", &url, None)
-                        .await
-                        .map_err(|e| e.describe()),
-                ));
+                let answer = admin(&key, "GET", &url, None).await;
+                if asked.is_newest() {
+                    dash.set(Some(answer.map_err(|e| e.describe())));
+                }
             });
         });
     }
@@ -255,13 +255,21 @@ pub fn DashboardPage(props: &DashboardPageProps) -> Html {
             props.site.clone(),
             query.clone(),
         );
+        let csv_error = csv_error.clone();
         let onclick = Callback::from(move |_: MouseEvent| {
             let url =
                 crate::broadcasts::url(&site, &format!("dashboard?{query}&format=csv&part={part}"));
             let (key, name) = (key.clone(), format!("beckon-{site}-{part}.csv"));
+            let csv_error = csv_error.clone();
             wasm_bindgen_futures::spawn_local(async move {
-                if let Ok((_, text)) = api::call("GET", &url, Some(&key), None).await {
-                    crate::contacts::download(&name, &text, "text/csv");
+                match api::call("GET", &url, Some(&key), None).await {
+                    Ok((_, text)) => {
+                        crate::contacts::download(&name, &text, "text/csv");
+                        csv_error.set(None);
+                    }
+                    Err(e) => {
+                        csv_error.set(Some(format!("The CSV could not be made: {}", e.describe())))
+                    }
                 }
             });
         });
@@ -283,6 +291,7 @@ pub fn DashboardPage(props: &DashboardPageProps) -> Html {
                 <label>{ "From " }<input type="date" value={range.0.clone()} max={range.1.clone()} onchange={set(true)} /></label>
                 <label>{ "To " }<input type="date" value={range.1.clone()} min={range.0.clone()} onchange={set(false)} /></label>
             </form>
+            if let Some(e) = &*csv_error { <p class="error" role="alert">{ e }</p> }
             { match &*dash {
                 None => html! { <p class="empty">{ "Loading…" }</p> },
                 Some(Err(e)) => html! { <p class="error" role="alert">{ e }</p> },

@@ -14,8 +14,8 @@ use crate::visitors::VisitorsPage;
 use crate::work::status_now;
 use beckon_client::api;
 use beckon_shared::proto::v1::{
-    ConversationList, ConversationOrigin, ConversationSummary, InboxEvent, OnlineVisitor, Role,
-    SiteSettings, Work, WorkStatus,
+    ContactChannel, ConversationList, ConversationOrigin, ConversationSummary, InboxEvent,
+    OnlineVisitor, Role, SiteSettings, Work, WorkStatus,
 };
 use beckon_shared::{ConversationId, SiteKey};
 use std::rc::Rc;
@@ -140,6 +140,58 @@ impl Filter {
             Filter::Closed => status == WorkStatus::Closed,
             Filter::All => true,
         }
+    }
+}
+
+/// The list narrowed further by origin, channel and tag (each empty: any).
+#[derive(Clone, Default, PartialEq)]
+struct Narrow {
+    origin: String,
+    channel: String,
+    tag: String,
+}
+
+/// The choices of [`Narrow`]: (value, label).
+const ORIGINS: [(&str, &str); 5] = [
+    ("", "Any origin"),
+    ("visitor", "Visitors"),
+    ("rule", "Rules"),
+    ("broadcast", "Broadcasts"),
+    ("agent", "Business"),
+];
+
+impl Narrow {
+    fn is_any(&self) -> bool {
+        *self == Narrow::default()
+    }
+
+    /// The list's query, after the filter's.
+    fn query(&self) -> String {
+        [
+            ("origin", &self.origin),
+            ("channel", &self.channel),
+            ("tag", &self.tag),
+        ]
+        .iter()
+        .filter(|(_, v)| !v.is_empty())
+        .map(|(k, v)| format!("&{k}={}", js_sys::encode_uri_component(v)))
+        .collect()
+    }
+
+    /// Whether `c` (from the list or the live feed) belongs in the narrowed list.
+    fn fits(&self, c: &ConversationSummary) -> bool {
+        let origin = match &c.origin {
+            ConversationOrigin::Visitor => "visitor",
+            ConversationOrigin::Rule { .. } => "rule",
+            ConversationOrigin::Broadcast { .. } => "broadcast",
+            ConversationOrigin::Agent { .. } => "agent",
+            _ => "",
+        };
+        let tag = self.tag.trim().to_lowercase();
+        (self.origin.is_empty() || self.origin == origin)
+            && (self.channel.is_empty()
+                || self.channel == c.contact.map_or("web", |ch| ch.as_str()))
+            && (tag.is_empty() || c.work.as_ref().is_some_and(|w| w.tags.contains(&tag)))
     }
 }
 
@@ -334,6 +386,9 @@ pub fn Inbox(props: &InboxProps) -> Html {
     let search = use_state(String::new);
     let search_now = use_mut_ref(String::new);
     search_now.borrow_mut().clone_from(&search);
+    let narrow = use_state(Narrow::default);
+    let narrow_now = use_mut_ref(Narrow::default);
+    narrow_now.borrow_mut().clone_from(&narrow);
     // Bumped by the feed's note events (a reducer: the feed's callback outlives renders).
     let notes_changed = use_reducer(Bumps::default);
     // The signed-in person's id ("Mine", "Me"); none with an admin key.
@@ -362,13 +417,14 @@ pub fn Inbox(props: &InboxProps) -> Html {
     let load = {
         let (list, key) = (list.dispatcher(), props.admin_key.to_string());
         let (site_now, filter_now, loads) = (site_now.clone(), filter_now.clone(), loads.clone());
-        let search_now = search_now.clone();
+        let (search_now, narrow_now) = (search_now.clone(), narrow_now.clone());
         Callback::from(move |fresh: bool| {
             let Some(site) = site_now.borrow().clone() else {
                 return;
             };
             let (list, key, filter) = (list.clone(), key.clone(), *filter_now.borrow());
             let mut query = filter.query().to_owned();
+            query.push_str(&narrow_now.borrow().query());
             let words = search_now.borrow().clone();
             if !words.is_empty() {
                 query.push_str(&format!("&q={}", js_sys::encode_uri_component(&words)));
@@ -388,9 +444,13 @@ pub fn Inbox(props: &InboxProps) -> Html {
     };
     {
         let load = load.clone();
-        use_effect_with(((*site).clone(), *filter, (*search).clone()), move |_| {
-            load.emit(true)
-        });
+        let asked = (
+            (*site).clone(),
+            *filter,
+            (*search).clone(),
+            (*narrow).clone(),
+        );
+        use_effect_with(asked, move |_| load.emit(true));
     }
     {
         // After the index's next batch (about a second), what the feed could not say.
@@ -584,6 +644,20 @@ pub fn Inbox(props: &InboxProps) -> Html {
             }
         })
     };
+    // One of the narrowing choices changed: `which` names it.
+    let on_narrow = |which: &'static str| {
+        let narrow = narrow.clone();
+        Callback::from(move |e: Event| {
+            let value = crate::broadcasts::input_value(&e);
+            let mut n = (*narrow).clone();
+            match which {
+                "origin" => n.origin = value,
+                "channel" => n.channel = value,
+                _ => n.tag = value.trim().to_lowercase(),
+            }
+            narrow.set(n);
+        })
+    };
     let on_filter = {
         let filter = filter.clone();
         Callback::from(move |e: Event| {
@@ -669,11 +743,23 @@ pub fn Inbox(props: &InboxProps) -> Html {
                             }) }
                         </select>
                     </label>
+                    <details class="narrow">
+                        <summary>{ if narrow.is_any() { "More filters" } else { "More filters (on)" } }</summary>
+                        <select aria-label="Origin" onchange={on_narrow("origin")}>
+                            { for ORIGINS.iter().map(|(v, l)| html! { <option value={*v} selected={narrow.origin == *v}>{ *l }</option> }) }
+                        </select>
+                        <select aria-label="Channel" onchange={on_narrow("channel")}>
+                            <option value="" selected={narrow.channel.is_empty()}>{ "Any channel" }</option>
+                            <option value="web" selected={narrow.channel == "web"}>{ "Website" }</option>
+                            { for ContactChannel::ALL.iter().map(|c| html! { <option value={c.as_str()} selected={narrow.channel == c.as_str()}>{ c.label() }</option> }) }
+                        </select>
+                        <input type="search" aria-label="Tag" placeholder="Tag" value={narrow.tag.clone()} onchange={on_narrow("tag")} />
+                    </details>
                     <input type="search" class="search" aria-label="Search messages" placeholder="Search messages" value={(*search).clone()} onchange={on_search} oninput={on_search_input} />
                     if list.items.is_empty() && *filter == Filter::Open && search.is_empty() { <p class="empty">{ "No conversations yet. Open the demo page and say hello." }</p> }
                     if !search.is_empty() && list.searched == *search && !list.items.iter().any(|c| c.matched.is_some()) { <p class="empty">{ "No message holds these words." }</p> }
                     <ul>
-                        { for list.items.iter().filter(|c| filter.fits(c, me.as_deref(), now) && (search.is_empty() || c.matched.is_some())).map(|c| {
+                        { for list.items.iter().filter(|c| filter.fits(c, me.as_deref(), now) && narrow.fits(c) && (search.is_empty() || c.matched.is_some())).map(|c| {
                             let id = c.id.clone();
                             let onclick = { let selected = selected.clone(); Callback::from(move |_| selected.set(Some(id.clone()))) };
                             let active = selected.as_ref() == Some(&c.id);
@@ -690,6 +776,9 @@ pub fn Inbox(props: &InboxProps) -> Html {
                                         </span>
                                         <span class="preview">{ preview }</span>
                                         if let Some(o) = origin_label(c) { <span class="origin">{ o }</span> }
+                                        if let Some(w) = c.work.as_ref().filter(|w| !w.tags.is_empty()) {
+                                            <span class="tags-line">{ w.tags.iter().map(|t| format!("#{t}")).collect::<Vec<_>>().join(" ") }</span>
+                                        }
                                         if let Some(label) = c.work.as_ref().map(|w| work_label(c, w, now)).filter(|l| !l.is_empty()) {
                                             <span class="assigned">{ label }</span>
                                         }

@@ -162,6 +162,34 @@ pub fn WorkBar(props: &WorkBarProps) -> Html {
         _ => ("open", "Reopen"),
     };
     let on_status = change.reform(move |_: MouseEvent| json!({ "status": next }));
+    // Tags: the whole list goes with each change (the edge keeps them lower-case, sorted).
+    let on_add_tag = {
+        let (change, tags) = (change.clone(), work.tags.clone());
+        Callback::from(move |e: Event| {
+            let input = e.target_dyn_into::<web_sys::HtmlInputElement>();
+            let added = input.as_ref().map(|i| i.value()).unwrap_or_default();
+            if let Some(i) = input {
+                i.set_value("");
+            }
+            let mut all = tags.clone();
+            all.extend(
+                added
+                    .split(',')
+                    .map(|t| t.trim().to_owned())
+                    .filter(|t| !t.is_empty()),
+            );
+            if all.len() > tags.len() {
+                change.emit(json!({ "tags": all }));
+            }
+        })
+    };
+    let tag_chip = |t: &String| {
+        let rest: Vec<String> = work.tags.iter().filter(|o| *o != t).cloned().collect();
+        let onclick = change.reform(move |_: MouseEvent| json!({ "tags": rest.clone() }));
+        html! {
+            <li class="tag">{ t }<button type="button" aria-label={format!("Remove tag {t}")} {onclick}>{ "×" }</button></li>
+        }
+    };
     let on_note = {
         let (draft, error, notes) = (draft.clone(), error.clone(), notes.clone());
         let (key, path) = (props.admin_key.to_string(), path.clone());
@@ -322,6 +350,10 @@ pub fn WorkBar(props: &WorkBarProps) -> Html {
                     </select>
                 }
             </div>
+            <ul class="tags" aria-label="Tags">
+                { for work.tags.iter().map(tag_chip) }
+                <li><input type="text" aria-label="Add a tag" placeholder="Add a tag" onchange={on_add_tag} /></li>
+            </ul>
             if let Some(e) = &*error { <p class="error" role="alert">{ e }</p> }
             <details class="notes" open={!notes.is_empty()}>
                 <summary>{ format!("Internal notes ({})", notes.len()) }</summary>

@@ -27,6 +27,7 @@ pub mod secrets;
 pub mod site_cache;
 pub mod site_hub;
 pub mod site_outbox;
+pub mod spreadsheet;
 pub mod storage;
 pub mod tickets;
 pub mod transport;

@@ -28,3 +28,7 @@ pub const MAX_SITE_NAME_CHARS: usize = 80;
 pub const MAX_GREETING_CHARS: usize = 280;
 /// Most allowed origins a site may list.
 pub const MAX_ALLOWED_ORIGINS: usize = 50;
+
+/// Tags on a contact or a conversation: how many, and how long each.
+pub const MAX_TAGS: usize = 20;
+pub const MAX_TAG_CHARS: usize = 40;

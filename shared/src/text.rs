@@ -81,6 +81,32 @@ pub fn normalize_label(raw: &str, max: usize) -> Result<Option<String>, ErrorCod
     Ok(Some(s.to_owned()))
 }
 
+/// Tags as kept: trimmed, lower-case, without empties or repeats, sorted; at most
+/// [`MAX_TAGS`] of at most [`MAX_TAG_CHARS`] characters without control characters.
+///
+/// [`MAX_TAGS`]: crate::limits::MAX_TAGS
+/// [`MAX_TAG_CHARS`]: crate::limits::MAX_TAG_CHARS
+pub fn normalize_tags<'a>(tags: impl IntoIterator<Item = &'a str>) -> Result<Vec<String>, String> {
+    use crate::limits::{MAX_TAGS, MAX_TAG_CHARS};
+    let mut tags: Vec<String> = tags
+        .into_iter()
+        .map(|t| t.trim().to_lowercase())
+        .filter(|t| !t.is_empty())
+        .collect();
+    if tags.len() > MAX_TAGS
+        || tags
+            .iter()
+            .any(|t| t.chars().count() > MAX_TAG_CHARS || t.chars().any(char::is_control))
+    {
+        return Err(format!(
+            "at most {MAX_TAGS} tags of at most {MAX_TAG_CHARS} characters each"
+        ));
+    }
+    tags.sort();
+    tags.dedup();
+    Ok(tags)
+}
+
 /// The first `max` characters of `body` on one line, with an ellipsis when cut; used for
 /// conversation-list previews and notifications.
 pub fn preview(body: &str, max: usize) -> String {
@@ -100,6 +126,18 @@ pub fn preview(body: &str, max: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn tags_are_kept_trimmed_lower_case_unique_and_sorted() {
+        assert_eq!(
+            normalize_tags([" VIP", "refund", "", "vip "]).unwrap(),
+            ["refund", "vip"]
+        );
+        assert!(normalize_tags(["a\u{7}b"]).is_err());
+        assert!(normalize_tags([&"x".repeat(41)[..]]).is_err());
+        let many: Vec<String> = (0..21).map(|i| format!("t{i}")).collect();
+        assert!(normalize_tags(many.iter().map(String::as_str)).is_err());
+    }
 
     #[test]
     fn web_urls() {

@@ -49,9 +49,10 @@ fn inbox_app_stays_within_its_budget() {
     // internal notes, saved replies — added 19.4 KB, most of it the conversation's work bar;
     // 333 KiB until a contact's data export/deletion with its log, colleagues viewing and
     // typing, and searching messages added 11.3 KB; 343 KiB until the dashboard — charts,
-    // the agents' table, ratings, CSV downloads — added 10.3 KB.)
+    // the agents' table, ratings, CSV downloads — added 10.3 KB, and tags with the list's
+    // origin / channel / tag filters 4.5 KB.)
     assert!(
-        n <= 353 * 1024,
-        "inbox wasm + glue is {n} B gzip, budget 361472 B"
+        n <= 358 * 1024,
+        "inbox wasm + glue is {n} B gzip, budget 366592 B"
     );
 }

@@ -479,6 +479,33 @@ async fn an_agent_takes_notes_on_and_closes_a_conversation_in_the_inbox() {
         })
         .await;
     }
+    // A tag, typed the way people do: kept lower-case, shown on the list.
+    browser::type_into(&c, "input[aria-label='Add a tag']", "Lost Parcel\u{E007}").await;
+    eventually(WAIT, "the tag on the list", || async {
+        (text_of(&c, "button.conv .tags-line").await == "#lost parcel").then_some(())
+    })
+    .await;
+    // Narrowed by another tag, the list has nothing; by this one, it has it again.
+    browser::click(&c, ".narrow summary").await;
+    browser::type_into(&c, "input[aria-label='Tag']", "vip\u{E007}").await;
+    eventually(WAIT, "nothing tagged vip", || async {
+        c.find_all(Locator::Css("button.conv"))
+            .await
+            .ok()?
+            .is_empty()
+            .then_some(())
+    })
+    .await;
+    let tag = c
+        .find(Locator::Css("input[aria-label='Tag']"))
+        .await
+        .unwrap();
+    tag.clear().await.unwrap();
+    tag.send_keys("Lost parcel\u{E007}").await.unwrap();
+    eventually(WAIT, "the tagged conversation", || async {
+        (text_of(&c, "button.conv .tags-line").await == "#lost parcel").then_some(())
+    })
+    .await;
     browser::screenshot(&c, "inbox-work-note-desktop").await;
     c.set_window_size(375, 740).await.unwrap();
     browser::screenshot(&c, "inbox-work-note-375").await;
@@ -817,6 +844,35 @@ async fn conversations_are_found_by_the_words_of_their_messages() {
     assert_eq!(left[0]["n"], 0);
 }
 
+/// Adds an event rule `id` to `site`.
+async fn add_rule(api: &Api, site: &str, id: &str) {
+    let rule = json!({"id": id, "name": format!("Rule {id}"), "when": {"if": "event", "name": "seen"},
+        "frequency": {"once_per_session": true}, "message": {"text": "Can we help?", "buttons": []}});
+    let r = api
+        .send(
+            api.admin(Method::POST, &format!("/api/v1/admin/sites/{site}/rules"))
+                .json(&rule),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{:?}", r.body);
+}
+
+/// A new visitor's conversation started by replying to rule `id`'s teaser.
+async fn from_rule(
+    api: &Api,
+    site: &str,
+    id: &str,
+) -> beckon_shared::proto::v1::StartedConversation {
+    let r = api
+        .send(
+            api.post(&format!("/api/v1/sites/{site}/conversations"))
+                .json(&json!({"origin": {"kind": "rule", "rule_id": id}})),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{:?}", r.body);
+    serde_json::from_value(r.body).unwrap()
+}
+
 /// `s`'s answer in conversation `id`, under their own name.
 async fn answer_as(api: &Api, s: &Session, id: &str, body: &str) {
     let r = api
@@ -846,15 +902,6 @@ async fn rating_message(visitor: &mut Ws) -> beckon_shared::proto::v1::Message {
         ServerFrame::Message { message } => message,
         _ => unreachable!(),
     }
-}
-
-/// A conversation's index row (as the admin API lists it).
-async fn indexed(api: &Api, id: &str) -> Value {
-    let r = api
-        .send(api.admin(Method::GET, &format!("/api/v1/admin/conversations/{id}")))
-        .await;
-    assert_eq!(r.status, 200, "{:?}", r.body);
-    r.body
 }
 
 /// One part of the dashboard at `url`, as CSV.
@@ -906,15 +953,7 @@ async fn the_dashboard_counts_exactly_what_a_scripted_set_of_conversations_did()
     api.create_site(&site).await;
     let ana = agent(&api, &site, "Ana").await;
     let bo = agent(&api, &site, "Bo").await;
-    let rule = json!({"id": "welcome", "name": "Welcome", "when": {"if": "event", "name": "seen"},
-        "frequency": {"once_per_session": true}, "message": {"text": "Can we help?", "buttons": []}});
-    let r = api
-        .send(
-            api.admin(Method::POST, &format!("/api/v1/admin/sites/{site}/rules"))
-                .json(&rule),
-        )
-        .await;
-    assert_eq!(r.status, 201, "{:?}", r.body);
+    add_rule(&api, &site, "welcome").await;
 
     // 1: Ana answers, takes and closes it; the visitor rates it "Great" and comments; the
     // comment opens it again, and she closes it again (asked once).
@@ -949,14 +988,14 @@ async fn the_dashboard_counts_exactly_what_a_scripted_set_of_conversations_did()
     );
     // The tap alone leaves it closed, and adds nothing unread (the first message still is).
     let row = eventually(WAIT, "the thanks indexed", || async {
-        let row = indexed(&api, &id1).await;
-        (row["last_seq"].as_u64() >= Some(thanks.seq.0)).then_some(row)
+        let row = api.admin_summary(&c1.conversation_id).await;
+        (row.last_seq >= thanks.seq).then_some(row)
     })
     .await;
     assert_eq!(
-        (&row["work"]["status"], &row["unread"]),
-        (&json!("closed"), &json!(1)),
-        "{row}"
+        (row.work.as_ref().map(|w| w.status), row.unread),
+        (Some(beckon_shared::proto::v1::WorkStatus::Closed), 1),
+        "{row:?}"
     );
     v1.say("Quick and kind, thank you").await;
     listed_open_eventually(&api, &ana, &site, &id1, "the comment opens it again").await;
@@ -995,14 +1034,7 @@ async fn the_dashboard_counts_exactly_what_a_scripted_set_of_conversations_did()
         )
         .await;
     assert_eq!(seen.status, 204, "{:?}", seen.body);
-    let r = api
-        .send(
-            api.post(&format!("/api/v1/sites/{site}/conversations"))
-                .json(&json!({"origin": {"kind": "rule", "rule_id": "welcome"}})),
-        )
-        .await;
-    assert_eq!(r.status, 201, "{:?}", r.body);
-    let c4: beckon_shared::proto::v1::StartedConversation = serde_json::from_value(r.body).unwrap();
+    let c4 = from_rule(&api, &site, "welcome").await;
     let mut v4 = api.visitor_socket(&c4).await;
     v4.say("yes please").await;
     let goal = api
@@ -1022,22 +1054,19 @@ async fn the_dashboard_counts_exactly_what_a_scripted_set_of_conversations_did()
     let f2 = first_response_of(&api, &c2.conversation_id).await;
     let mut rows = Vec::new();
     for id in [
-        &id1,
-        &id2,
-        &c3.conversation_id.to_string(),
-        &c4.conversation_id.to_string(),
+        &c1.conversation_id,
+        &c2.conversation_id,
+        &c3.conversation_id,
+        &c4.conversation_id,
     ] {
-        rows.push(indexed(&api, id).await);
+        rows.push(api.admin_summary(id).await);
     }
-    let resolution = |row: &Value| {
-        (row["work"]["status_at"].as_i64().unwrap() - row["created_at"].as_i64().unwrap()) as u64
+    let resolution = |row: &beckon_shared::proto::v1::ConversationSummary| {
+        (row.work.as_ref().unwrap().status_at - row.created_at) as u64
     };
     let (r1, r2) = (resolution(&rows[0]), resolution(&rows[1]));
     let day_of = |ms: i64| ms.div_euclid(86_400_000);
-    let created: Vec<i64> = rows
-        .iter()
-        .map(|r| r["created_at"].as_i64().unwrap())
-        .collect();
+    let created: Vec<i64> = rows.iter().map(|r| r.created_at).collect();
     let (first_day, last_day) = (day_of(created[0]), day_of(created[3]));
     let date = |d: i64| {
         let (y, m, dd) = beckon_shared::rules::tz::civil_from_days(d);
@@ -1086,7 +1115,9 @@ async fn the_dashboard_counts_exactly_what_a_scripted_set_of_conversations_did()
     // The busiest hours: each conversation in its weekday (Monday first) and hour.
     let mut want_hours = vec![vec![0u64; 24]; 7];
     for at in &created {
-        want_hours[((day_of(*at) + 3) % 7) as usize][(at / 3_600_000 % 24) as usize] += 1;
+        // The calendar's weekday (0 = Sunday), Monday first.
+        let weekday = (beckon_shared::rules::tz::weekday(day_of(*at)) + 6) % 7;
+        want_hours[weekday as usize][(at / 3_600_000 % 24) as usize] += 1;
     }
     assert_eq!(dash["hours"], json!(want_hours));
     // Response and resolution: nearest-rank median and p90 of two values are the smaller
@@ -1182,7 +1213,7 @@ async fn the_dashboard_counts_exactly_what_a_scripted_set_of_conversations_did()
     assert!(csv("ratings")
         .await
         .contains(&format!("{id1},5,\"Quick and kind, thank you\",")));
-    assert!(csv("rules").await.contains("welcome,Welcome,1,0,0,1,1,49"));
+    assert!(csv("rules").await.contains("welcome,Rule welcome,1,0,0,1,1,49"));
     assert_eq!(csv("hours").await.lines().count(), 8);
     assert_eq!(
         csv("days").await.lines().count() as i64,
@@ -1322,7 +1353,7 @@ async fn a_visitor_rates_a_closed_conversation_and_the_owner_sees_it_on_the_dash
         rows[0].starts_with("Ana 1 ") && rows[0].ends_with(" 0 – – –"),
         "{agents:?}"
     );
-    assert_eq!(rows[1], "Nobody / unassigned 0 – – 0 – – 5.0 (1)");
+    assert_eq!(rows[1], "Unassigned / unnamed 0 – – 0 – – 5.0 (1)");
     let violations = browser::axe(&owner).await;
     assert!(violations.is_empty(), "{violations:#?}");
     browser::screenshot(&owner, "inbox-dashboard-desktop").await;
@@ -1333,4 +1364,100 @@ async fn a_visitor_rates_a_closed_conversation_and_the_owner_sees_it_on_the_dash
     owner.set_window_size(375, 740).await.unwrap();
     browser::screenshot(&owner, "inbox-dashboard-375").await;
     owner.close().await.unwrap();
+}
+
+/// Tags and the list's further filters: tags are kept trimmed, lower-case, unique and sorted
+/// (and refused past their limits, with the reason); the list narrows by tag, origin and
+/// channel, alone or together, and refuses what it does not know.
+#[tokio::test]
+async fn conversations_are_tagged_and_the_list_narrows_by_tag_origin_and_channel() {
+    let api = Api::new(&edge::shared().url);
+    let site = unique("tags");
+    api.create_site(&site).await;
+    let ana = agent(&api, &site, "Ana").await;
+    add_rule(&api, &site, "hello").await;
+    let by_visitor = api.start_conversation(&site, None).await;
+    let c2 = from_rule(&api, &site, "hello").await;
+    let (c1, c2) = (
+        by_visitor.conversation_id.to_string(),
+        c2.conversation_id.to_string(),
+    );
+
+    let (status, work) = patch(
+        &api,
+        &ana,
+        &c1,
+        json!({"tags": [" VIP", "refund", "vip", ""]}),
+    )
+    .await;
+    assert_eq!(
+        (status, &work["tags"]),
+        (200, &json!(["refund", "vip"])),
+        "{work}"
+    );
+    let (status, work) = patch(&api, &ana, &c2, json!({"tags": ["Vip"]})).await;
+    assert_eq!((status, &work["tags"]), (200, &json!(["vip"])), "{work}");
+    for bad in [
+        json!(["a\u{7}b"]),
+        json!(["x".repeat(41)]),
+        json!((0..21).map(|i| format!("t{i}")).collect::<Vec<_>>()),
+    ] {
+        let (status, body) = patch(&api, &ana, &c1, json!({ "tags": bad })).await;
+        assert_eq!(status, 400, "{bad}");
+        assert!(
+            body["error"]["message"]
+                .as_str()
+                .unwrap()
+                .starts_with("tags: at most 20 tags"),
+            "{body}"
+        );
+    }
+
+    let sorted = |mut v: Vec<String>| {
+        v.sort();
+        v
+    };
+    let both = sorted(vec![c1.clone(), c2.clone()]);
+    for (query, want) in [
+        ("tag=VIP", both.clone()),
+        ("tag=refund", vec![c1.clone()]),
+        ("origin=rule", vec![c2.clone()]),
+        ("origin=visitor&tag=vip", vec![c1.clone()]),
+        ("origin=agent", vec![]),
+        ("channel=web", both.clone()),
+        ("channel=whatsapp", vec![]),
+        ("channel=web&origin=rule&tag=vip", vec![c2.clone()]),
+    ] {
+        let got = sorted(listed(&api, &ana, &site, &format!("status=all&{query}")).await);
+        assert_eq!(got, want, "{query}");
+    }
+    for (query, why) in [
+        ("origin=martian", "origin must be"),
+        ("channel=fax", "channel must be"),
+    ] {
+        let r = api
+            .send(as_person(
+                &api,
+                &ana,
+                Method::GET,
+                &format!("/api/v1/admin/conversations?site={site}&{query}"),
+                false,
+            ))
+            .await;
+        assert_eq!(r.status, 400, "{query}");
+        assert!(
+            r.body["error"]["message"]
+                .as_str()
+                .unwrap()
+                .starts_with(why),
+            "{:?}",
+            r.body
+        );
+    }
+    // Taken off: `[]` removes them all.
+    let (status, work) = patch(&api, &ana, &c1, json!({"tags": []})).await;
+    assert_eq!((status, work.get("tags")), (200, None), "{work}");
+    assert!(listed(&api, &ana, &site, "status=all&tag=refund")
+        .await
+        .is_empty());
 }

@@ -15,8 +15,7 @@ use std::collections::{BTreeMap, HashMap};
 pub const MAX_ROWS: usize = 10_000;
 /// Largest file.
 pub const MAX_BYTES: usize = 5 * 1024 * 1024;
-pub const MAX_TAGS: usize = 20;
-pub const MAX_TAG_CHARS: usize = 40;
+pub use beckon_shared::limits::{MAX_TAGS, MAX_TAG_CHARS};
 pub const MAX_ATTRIBUTES: usize = 20;
 pub const MAX_ATTRIBUTE_CHARS: usize = 200;
 
@@ -308,7 +307,11 @@ pub fn parse(csv: &[u8]) -> Result<Parsed, String> {
 fn row(line: u32, header: &[String], record: &csv::StringRecord) -> Result<Row, String> {
     let mut get: HashMap<&str, &str> = HashMap::new();
     let mut attributes = BTreeMap::new();
-    for (h, v) in header.iter().zip(record.iter()) {
+    // (An export wrote `'` before what a spreadsheet would take for a formula.)
+    for (h, v) in header
+        .iter()
+        .zip(record.iter().map(crate::spreadsheet::uncell))
+    {
         match h.as_str() {
             "contact_id" | "name" | "first_name" | "last_name" | "email" | "phone" | "language"
             | "time_zone" | "tags" | "whatsapp_opt_in" | "email_opt_in" => {
@@ -378,29 +381,10 @@ fn row(line: u32, header: &[String], record: &csv::StringRecord) -> Result<Row, 
             ));
         }
     }
-    let tags = match get.get("tags") {
-        None => None,
-        Some(v) => {
-            let tags: Vec<String> = v
-                .split([';', '|'])
-                .map(|t| t.trim().to_lowercase())
-                .filter(|t| !t.is_empty())
-                .collect();
-            if tags.len() > MAX_TAGS
-                || tags
-                    .iter()
-                    .any(|t| t.chars().count() > MAX_TAG_CHARS || t.chars().any(char::is_control))
-            {
-                return Err(format!(
-                    "at most {MAX_TAGS} tags of at most {MAX_TAG_CHARS} characters each"
-                ));
-            }
-            let mut unique = tags;
-            unique.sort();
-            unique.dedup();
-            Some(unique)
-        }
-    };
+    let tags = get
+        .get("tags")
+        .map(|v| beckon_shared::text::normalize_tags(v.split([';', '|'])))
+        .transpose()?;
     let yes = |column: &str| match value(column).map(str::to_ascii_lowercase).as_deref() {
         None | Some("no" | "n" | "false" | "0") => Ok(false),
         Some("yes" | "y" | "true" | "1") => Ok(true),

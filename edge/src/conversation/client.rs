@@ -144,7 +144,6 @@ impl ConversationClient {
         no_content(resp, "relay status refused").await
     }
 
-    /// Closes the sockets opened with admin key `key` (it was revoked).
     /// Asks the visitor to rate the conversation (once; only one held in the widget).
     pub async fn ask_rating(&self) -> Result<()> {
         no_content(
@@ -155,6 +154,7 @@ impl ConversationClient {
         .await
     }
 
+    /// Closes the sockets opened with admin key `key` (it was revoked).
     pub async fn close_key(&self, key: &str) -> Result<()> {
         let resp = self
             .call(Method::Post, "/close-key", None, Some(key.to_owned()), None)

@@ -216,7 +216,11 @@ impl Conversation {
     async fn publish(&self) -> Result<()> {
         self.record_first_response().await?;
         self.write_broadcast_reports().await?;
-        self.write_rating().await?;
+        // A rating that cannot be written now is written with a later flush (it stays
+        // unwritten); the index row goes on meanwhile.
+        if let Err(e) = self.write_rating().await {
+            worker::console_error!("writing a conversation's rating failed: {e}");
+        }
         let summary = self.summary()?;
         let write_now = self.flush.write_now.take();
         // Messages the search index does not have yet go with the summary.

@@ -76,8 +76,13 @@ impl Conversation {
         if let Some(score) = rating_score(body) {
             return Ok(Some(Answer::Score(score)));
         }
+        // (A file alone is no comment: the text that may follow is.)
         Ok(match r.rated_at {
-            Some(at) if r.comment.is_none() && now - at <= RATING_COMMENT_MS => {
+            Some(at)
+                if r.comment.is_none()
+                    && !body.trim().is_empty()
+                    && now - at <= RATING_COMMENT_MS =>
+            {
                 Some(Answer::Comment)
             }
             _ => None,

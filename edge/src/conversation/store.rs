@@ -205,13 +205,11 @@ impl Store {
     /// Keeps (or, with `None`, forgets) the visitor's address for answers while away.
     pub fn set_away_email(&self, email: Option<&str>) -> Result<()> {
         match email {
-            Some(e) => self.sql.exec(
-                "INSERT INTO meta (k, v) VALUES ('away_email', ?) ON CONFLICT(k) DO UPDATE SET v = excluded.v",
-                vec![e.into()],
-            )?,
-            None => self
-                .sql
-                .exec("DELETE FROM meta WHERE k = 'away_email'", None)?,
+            Some(e) => self.set_value("away_email", e)?,
+            None => {
+                self.sql
+                    .exec("DELETE FROM meta WHERE k = 'away_email'", None)?;
+            }
         };
         *self.away_email.borrow_mut() = Some(email.map(str::to_owned));
         Ok(())

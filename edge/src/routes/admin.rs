@@ -10,9 +10,10 @@ use crate::random;
 use crate::site_hub;
 use crate::storage::{admin_keys, conversations, people, search, sites};
 use beckon_shared::proto::v1::{
-    Assignee, CallerAccess, ConversationList, ErrorCode, IdentitySecret, IdentitySettings, KeyRole,
-    KeySites, NewAdminKey, PostMessage, SiteSettings, SiteSettingsPatch, TicketRequest,
-    TurnstileSettings, TurnstileStatus, WorkStatus, WsTicket, CSRF_HEADER, SESSION_COOKIE,
+    Assignee, CallerAccess, ContactChannel, ConversationList, ErrorCode, IdentitySecret,
+    IdentitySettings, KeyRole, KeySites, NewAdminKey, PostMessage, SiteSettings, SiteSettingsPatch,
+    TicketRequest, TurnstileSettings, TurnstileStatus, WorkStatus, WsTicket, CSRF_HEADER,
+    SESSION_COOKIE,
 };
 use beckon_shared::{ClientMsgId, ConversationId, Seq, SiteKey};
 use worker::{Request, Response};
@@ -376,6 +377,36 @@ pub async fn list_conversations(req: &Request, edge: &Edge, admin: &Admin) -> Re
             Error::bad_request("q must hold at least one word (letters or digits)")
         })?),
     };
+    let origin = match q.get("origin").map(String::as_str) {
+        None | Some("") | Some("any") => None,
+        Some(o @ ("visitor" | "rule" | "broadcast" | "agent")) => Some(o),
+        Some(_) => {
+            return Err(Error::bad_request(
+                "origin must be visitor, rule, broadcast, agent or any",
+            ))
+        }
+    };
+    let channel = match q.get("channel").map(String::as_str) {
+        None | Some("") | Some("any") => None,
+        Some("web") => Some("web"),
+        Some(c) => Some(
+            ContactChannel::parse(c)
+                .ok_or_else(|| {
+                    Error::bad_request(
+                        "channel must be web, whatsapp, telegram, messenger, instagram, email or any",
+                    )
+                })?
+                .as_str(),
+        ),
+    };
+    let tag = match q.get("tag").map(|t| t.trim()).filter(|t| !t.is_empty()) {
+        None => None,
+        Some(t) => Some(
+            beckon_shared::text::normalize_tags([t])
+                .map_err(|e| Error::bad_request(format!("tag: {e}")))?
+                .remove(0),
+        ),
+    };
     let list = conversations::list(
         &edge.db()?,
         &conversations::ListQuery {
@@ -386,6 +417,9 @@ pub async fn list_conversations(req: &Request, edge: &Edge, admin: &Admin) -> Re
             assignee,
             now: edge.now,
             search: search.as_deref(),
+            origin,
+            channel,
+            tag: tag.as_deref(),
         },
     )
     .await?;

@@ -543,15 +543,18 @@ pub async fn recipients(
     ])
     .map_err(Error::internal)?;
     for r in &results {
-        w.write_record([
-            r.contact_id.as_str(),
-            r.channel.as_str(),
-            &r.address,
-            &r.status,
-            r.reason.as_deref().unwrap_or(""),
-            r.conversation_id.as_ref().map_or("", |c| c.as_str()),
-            &r.due_at.to_string(),
-        ])
+        w.write_record(
+            [
+                r.contact_id.as_str(),
+                r.channel.as_str(),
+                &r.address,
+                &r.status,
+                r.reason.as_deref().unwrap_or(""),
+                r.conversation_id.as_ref().map_or("", |c| c.as_str()),
+                &r.due_at.to_string(),
+            ]
+            .map(crate::spreadsheet::cell),
+        )
         .map_err(Error::internal)?;
     }
     let body =

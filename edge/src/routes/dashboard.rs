@@ -6,7 +6,6 @@ use crate::error::{Error, Result};
 use crate::http::{self, Edge};
 use crate::storage::{self, dashboard::Range, rules, sites};
 use beckon_shared::SiteKey;
-use std::collections::BTreeMap;
 use worker::{Request, Response};
 
 pub async fn get(req: &Request, edge: &Edge, site: &SiteKey) -> Result<Response> {
@@ -34,18 +33,13 @@ pub async fn get(req: &Request, edge: &Edge, site: &SiteKey) -> Result<Response>
     let db = edge.db()?;
     sites::require(&db, site).await?;
     let rows = storage::dashboard::read(&db, site, &range).await?;
-    let mut dash = storage::dashboard::assemble(site, &range, rows);
-    let names: BTreeMap<String, String> = rules::list(&db, site)
-        .await?
-        .into_iter()
-        .map(|r| (r.id.to_string(), r.name))
-        .collect();
-    dash.rules = rules::report(&db, site, &dash.from, &dash.to, &names).await?;
+    let (mut dash, ratings) = storage::dashboard::assemble(site, &range, rows);
+    dash.rules = rules::report_named(&db, site, &dash.from, &dash.to).await?;
     match q.get("format").map(String::as_str) {
         None | Some("json") => http::json(200, &dash),
         Some("csv") => {
             let part = q.get("part").map_or("days", String::as_str);
-            let body = storage::dashboard::csv(&dash, part)?;
+            let body = storage::dashboard::csv(&dash, &ratings, part)?;
             super::broadcasts::csv_response(
                 body,
                 &format!("beckon-{site}-{part}-{}-{}.csv", dash.from, dash.to),

@@ -8,7 +8,6 @@ use crate::storage::{rules, sites};
 use beckon_shared::proto::v1::{ErrorCode, MetricsReport};
 use beckon_shared::rules::Rule;
 use beckon_shared::{RuleId, SiteKey};
-use std::collections::BTreeMap;
 use worker::{Request, Response};
 
 /// `GET /api/v1/admin/sites/{site}/rules`.
@@ -62,14 +61,6 @@ pub async fn delete(edge: &Edge, site: &SiteKey, id: &RuleId) -> Result<Response
     Ok(Response::empty()?.with_status(204))
 }
 
-fn valid_day(s: &str) -> bool {
-    let b = s.as_bytes();
-    b.len() == 10
-        && b[4] == b'-'
-        && b[7] == b'-'
-        && s.split('-').all(|p| p.bytes().all(|c| c.is_ascii_digit()))
-}
-
 /// `GET /api/v1/admin/metrics?site=&from=YYYY-MM-DD&to=YYYY-MM-DD` (default: the last 30
 /// days): impressions, opens, dismissals, replies, goals (+ value) and average first-response
 /// time per rule, in total and per day.
@@ -85,19 +76,10 @@ pub async fn metrics(req: &Request, edge: &Edge, admin: &super::admin::Admin) ->
         .get("from")
         .cloned()
         .unwrap_or_else(|| rules::day(edge.now - 29 * 86_400_000));
-    if !valid_day(&from) || !valid_day(&to) || from > to {
-        return Err(Error::bad_request(
-            "from and to must be dates like 2026-11-27, from <= to",
-        ));
-    }
+    crate::storage::dashboard::Range::parse(&from, &to, 0).map_err(Error::bad_request)?;
     let db = edge.db()?;
     sites::require(&db, &site).await?;
-    let names: BTreeMap<String, String> = rules::list(&db, &site)
-        .await?
-        .into_iter()
-        .map(|r| (r.id.to_string(), r.name))
-        .collect();
-    let funnels = rules::report(&db, &site, &from, &to, &names).await?;
+    let funnels = rules::report_named(&db, &site, &from, &to).await?;
     http::json(
         200,
         &MetricsReport {

@@ -1,7 +1,9 @@
 //! Working a conversation (`PATCH /api/v1/admin/conversations/{id}`, `…/{id}/notes`): who
-//! has it, open / snoozed / closed, internal notes. All in the inbox's index (D1), never in
-//! the conversation's object: nothing here reaches the visitor or a channel. Every inbox tab
-//! on the site hears of a change through the site's hub.
+//! has it, open / snoozed / closed, tags, internal notes. All in the inbox's index (D1), never
+//! in the conversation's object: nothing of it reaches the visitor or a channel — but the
+//! first close after the visitor wrote asks them, in the widget, to rate the conversation
+//! (the object posts the question). Every inbox tab on the site hears of a change through the
+//! site's hub.
 
 use super::admin::Admin;
 use crate::conversation::client::ConversationClient;
@@ -88,9 +90,12 @@ pub async fn update(
             .flatten();
         (s, until)
     });
-    let db = edge.db()?;
-    if !conversations::set_work(&db, id, who.as_ref().map(Option::as_ref), status, edge.now).await?
-    {
+    let change = conversations::WorkChange {
+        assignee: who.as_ref().map(Option::as_ref),
+        status,
+        tags: patch.tags.as_deref(),
+    };
+    if !conversations::set_work(&edge.db()?, id, &change, edge.now).await? {
         return Err(Error::new(
             ErrorCode::NotFound,
             "that person was removed meanwhile",

@@ -452,7 +452,8 @@ pub async fn export_csv(db: &D1Database, site: &SiteKey, now: i64) -> Result<Str
             keys.iter()
                 .map(|k| c.fields.attributes.get(*k).cloned().unwrap_or_default()),
         );
-        w.write_record(&row).map_err(Error::internal)?;
+        w.write_record(row.iter().map(crate::spreadsheet::cell))
+            .map_err(Error::internal)?;
     }
     String::from_utf8(w.into_inner().map_err(Error::internal)?).map_err(Error::internal)
 }

@@ -37,6 +37,7 @@ struct Row {
     status_at: i64,
     assignee_id: Option<String>,
     assignee_name: Option<String>,
+    tags: String,
     notes: i64,
     /// Only in a searched list.
     #[serde(default)]
@@ -59,7 +60,7 @@ fn status_now(now: &str) -> String {
 /// Everything a row is read with.
 fn selected(now: &str) -> String {
     format!(
-        "{COLUMNS}, {} AS status, snoozed_until, status_at, assignee_id, assignee_name,
+        "{COLUMNS}, {} AS status, snoozed_until, status_at, assignee_id, assignee_name, tags,
          (SELECT COUNT(*) FROM conversation_notes n WHERE n.conversation_id = conversations.id) AS notes",
         status_now(now)
     )
@@ -77,6 +78,7 @@ impl Row {
             }),
             notes: self.notes.max(0) as u64,
             status_at: self.status_at,
+            tags: serde_json::from_str(&self.tags).unwrap_or_default(),
         };
         let last_message = match (self.last_role, self.last_body, self.last_at) {
             (Some(role), Some(body), Some(at)) => Some(MessagePreview {
@@ -219,6 +221,12 @@ pub struct ListQuery<'a> {
     pub now: i64,
     /// Only those with a message matching this FTS5 query ([`super::search::query`]).
     pub search: Option<&'a str>,
+    /// Only those started so (`visitor`, `rule`, `broadcast`, `agent`).
+    pub origin: Option<&'a str>,
+    /// Only those held in the widget (`web`) or on a contact's channel (`whatsapp`, …).
+    pub channel: Option<&'a str>,
+    /// Only those with this tag.
+    pub tag: Option<&'a str>,
 }
 
 /// Newest first.
@@ -228,12 +236,15 @@ pub async fn list(db: &D1Database, q: &ListQuery<'_>) -> Result<Vec<Conversation
          WHERE (?1 IS NULL OR site_key = ?1) AND updated_at < ?2
            AND (?5 IS NULL OR {} = ?5)
            AND (?6 = 0 OR (?7 IS NULL AND assignee_id IS NULL) OR assignee_id = ?7)
+           AND (?8 IS NULL OR json_extract(origin, '$.kind') = ?8)
+           AND (?9 IS NULL OR (?9 = 'web' AND contact_channel IS NULL) OR contact_channel = ?9)
+           AND (?10 IS NULL OR EXISTS (SELECT 1 FROM json_each(conversations.tags) WHERE json_each.value = ?10))
            {}
          ORDER BY updated_at DESC, id DESC LIMIT ?3",
         selected("?4"),
         status_now("?4"),
         q.search
-            .map(|_| format!("AND {}", super::search::matches("?8", "?1")))
+            .map(|_| format!("AND {}", super::search::matches("?11", "?1")))
             .unwrap_or_default()
     );
     // A search's snippets for the page only (not for every conversation that matches).
@@ -241,14 +252,14 @@ pub async fn list(db: &D1Database, q: &ListQuery<'_>) -> Result<Vec<Conversation
         Some(_) => format!(
             "WITH page AS MATERIALIZED ({page})
              SELECT page.*, {} AS matched FROM page ORDER BY updated_at DESC, id DESC",
-            super::search::snippet("?8", "page.id")
+            super::search::snippet("?11", "page.id")
         ),
         None => page,
     };
     let rows: Vec<Row> = stmt(
         db,
         &sql,
-        // D1 refuses a parameter the statement does not use: `?8` only when searching.
+        // D1 refuses a parameter the statement does not use: `?11` only when searching.
         &[
             Arg::OptStr(q.site.map(SiteKey::as_str)),
             Arg::Int(q.before.unwrap_or(i64::MAX / 2)),
@@ -257,6 +268,9 @@ pub async fn list(db: &D1Database, q: &ListQuery<'_>) -> Result<Vec<Conversation
             Arg::OptStr(q.status.map(WorkStatus::as_str)),
             Arg::Int(q.assignee.is_some() as i64),
             Arg::OptStr(q.assignee.flatten()),
+            Arg::OptStr(q.origin),
+            Arg::OptStr(q.channel),
+            Arg::OptStr(q.tag),
         ]
         .into_iter()
         .chain(q.search.map(Arg::Str))
@@ -286,15 +300,27 @@ pub async fn next_snooze_end(
     .flatten())
 }
 
-/// Sets who has a conversation (`Some(None)`: nobody) and/or its status (with when a snooze
-/// ends), as of `now`. Returns whether it was set (the row exists, and the person does).
+/// A change to a conversation's work: who has it (`Some(None)`: nobody), its status (with
+/// when a snooze ends), its tags.
+pub struct WorkChange<'a> {
+    pub assignee: Option<Option<&'a Assignee>>,
+    pub status: Option<(WorkStatus, Option<i64>)>,
+    pub tags: Option<&'a [String]>,
+}
+
+/// Makes `change` to conversation `id`, as of `now`. Returns whether it was made (the row
+/// exists, and the person does).
 pub async fn set_work(
     db: &D1Database,
     id: &ConversationId,
-    assignee: Option<Option<&Assignee>>,
-    status: Option<(WorkStatus, Option<i64>)>,
+    change: &WorkChange<'_>,
     now: i64,
 ) -> Result<bool> {
+    let (assignee, status) = (change.assignee, change.status);
+    let tags = change
+        .tags
+        .map(|t| serde_json::to_string(t).map_err(Error::internal))
+        .transpose()?;
     let person = assignee.flatten();
     let r = stmt(
         db,
@@ -303,7 +329,8 @@ pub async fn set_work(
            status_at = CASE WHEN ?2 IS NULL THEN status_at ELSE ?4 END,
            snoozed_until = CASE WHEN ?2 IS NULL THEN snoozed_until ELSE ?3 END,
            assignee_id = CASE WHEN ?5 = 1 THEN ?6 ELSE assignee_id END,
-           assignee_name = CASE WHEN ?5 = 1 THEN ?7 ELSE assignee_name END
+           assignee_name = CASE WHEN ?5 = 1 THEN ?7 ELSE assignee_name END,
+           tags = COALESCE(?8, tags)
          WHERE id = ?1
            -- A person removed meanwhile is nobody's assignee.
            AND (?6 IS NULL OR EXISTS (SELECT 1 FROM people WHERE people.id = ?6))",
@@ -315,6 +342,7 @@ pub async fn set_work(
             Arg::Int(assignee.is_some() as i64),
             Arg::OptStr(person.map(|p| p.id.as_str())),
             Arg::OptStr(person.map(|p| p.name.as_str())),
+            Arg::OptStr(tags.as_deref()),
         ],
     )?
     .run()

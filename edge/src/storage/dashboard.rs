@@ -4,6 +4,7 @@
 
 use super::{stmt, Arg};
 use crate::error::{Error, Result};
+use crate::spreadsheet::cell;
 use beckon_shared::proto::v1::{
     AgentTimes, BroadcastResult, Dashboard, Funnel, OriginDay, Rating, RatingSummary, Spread,
 };
@@ -14,6 +15,11 @@ use std::collections::BTreeMap;
 use worker::D1Database;
 
 const DAY_MS: i64 = 86_400_000;
+
+/// `YYYY-MM-DD` of a day number since 1970-01-01.
+fn day(n: i64) -> String {
+    super::rules::day(n * DAY_MS)
+}
 /// The most comments a dashboard lists, and the most broadcasts.
 const MAX_COMMENTS: usize = 20;
 const MAX_BROADCASTS: i64 = 20;
@@ -53,7 +59,7 @@ impl Range {
         }
         let max = beckon_shared::proto::v1::MAX_DASHBOARD_DAYS;
         if t - f + 1 > max {
-            return Err(format!("a dashboard covers at most {max} days"));
+            return Err(format!("a report covers at most {max} days"));
         }
         if !(-14 * 60..=14 * 60).contains(&tz_offset_minutes) {
             return Err("tz must be minutes east of UTC, between -840 and 840".into());
@@ -75,11 +81,6 @@ impl Range {
             self.from * DAY_MS - self.offset_ms(),
             (self.to + 1) * DAY_MS - self.offset_ms(),
         )
-    }
-
-    pub fn day_string(day: i64) -> String {
-        let (y, m, d) = civil_from_days(day);
-        format!("{y:04}-{m:02}-{d:02}")
     }
 }
 
@@ -215,11 +216,12 @@ pub async fn read(db: &D1Database, site: &SiteKey, range: &Range) -> Result<Rows
     })
 }
 
-/// The dashboard of `rows` (its rule funnels left empty for the caller).
-pub fn assemble(site: &SiteKey, range: &Range, rows: Rows) -> Dashboard {
+/// The dashboard of `rows` (its rule funnels left empty for the caller), and every rating in
+/// it, newest first (the dashboard lists only the newest comments).
+pub fn assemble(site: &SiteKey, range: &Range, rows: Rows) -> (Dashboard, Vec<Rating>) {
     let mut days: Vec<OriginDay> = (range.from..=range.to)
         .map(|d| OriginDay {
-            day: Range::day_string(d),
+            day: day(d),
             ..OriginDay::default()
         })
         .collect();
@@ -263,8 +265,8 @@ pub fn assemble(site: &SiteKey, range: &Range, rows: Rows) -> Dashboard {
         all.resolved.push(ms);
         agents.entry(r.who).or_default().resolved.push(ms);
     }
-    let mut comments = Vec::new();
-    for r in &rows.ratings {
+    let mut every = Vec::with_capacity(rows.ratings.len());
+    for r in rows.ratings {
         let score = r.score.clamp(1, 5) as u8;
         all.scores.push(score);
         agents
@@ -272,16 +274,20 @@ pub fn assemble(site: &SiteKey, range: &Range, rows: Rows) -> Dashboard {
             .or_default()
             .scores
             .push(score);
-        if r.comment.is_some() && comments.len() < MAX_COMMENTS {
-            comments.push(Rating {
-                conversation_id: r.conversation_id.clone(),
-                score,
-                comment: r.comment.clone(),
-                rated_at: r.rated_at,
-                agent: r.agent.clone(),
-            });
-        }
+        every.push(Rating {
+            conversation_id: r.conversation_id,
+            score,
+            comment: r.comment.filter(|c| !c.trim().is_empty()),
+            rated_at: r.rated_at,
+            agent: r.agent,
+        });
     }
+    let comments = every
+        .iter()
+        .filter(|r| r.comment.is_some())
+        .take(MAX_COMMENTS)
+        .cloned()
+        .collect();
     let times = |agent: Option<String>, acc: Acc| {
         let ratings = RatingSummary::of(&acc.scores);
         AgentTimes {
@@ -320,10 +326,10 @@ pub fn assemble(site: &SiteKey, range: &Range, rows: Rows) -> Dashboard {
         super::broadcasts::count(&mut broadcasts[i].funnel, r.stage, r.n, r.goals, r.value);
     }
     broadcasts.sort_by_key(|b| std::cmp::Reverse(b.created_at));
-    Dashboard {
+    let dash = Dashboard {
         site: site.to_string(),
-        from: Range::day_string(range.from),
-        to: Range::day_string(range.to),
+        from: day(range.from),
+        to: day(range.to),
         tz_offset_minutes: range.tz_offset_minutes,
         days,
         total: times(None, all),
@@ -332,29 +338,19 @@ pub fn assemble(site: &SiteKey, range: &Range, rows: Rows) -> Dashboard {
         ratings,
         rules: Vec::new(),
         broadcasts,
-    }
+    };
+    (dash, every)
 }
 
 /// The parts of a dashboard downloadable as CSV (`?format=csv&part=`).
 pub const CSV_PARTS: [&str; 6] = ["days", "agents", "hours", "ratings", "rules", "broadcasts"];
 
-/// A cell as a spreadsheet will read it: text that would start a formula starts with `'`.
-fn cell(v: impl ToString) -> String {
-    let v = v.to_string();
-    let formula = v.starts_with(['=', '+', '-', '@', '\t', '\r']) && v.parse::<f64>().is_err();
-    if formula {
-        format!("'{v}")
-    } else {
-        v
-    }
-}
-
 fn opt(v: Option<impl ToString>) -> String {
     v.map(cell).unwrap_or_default()
 }
 
-/// One part of `dash` ([`CSV_PARTS`]) as CSV with a header row.
-pub fn csv(dash: &Dashboard, part: &str) -> Result<String> {
+/// One part of `dash` ([`CSV_PARTS`]; `ratings`: every one of them) as CSV with a header row.
+pub fn csv(dash: &Dashboard, ratings: &[Rating], part: &str) -> Result<String> {
     let mut rows: Vec<Vec<String>> = Vec::new();
     let mut row = |cells: Vec<String>| rows.push(cells);
     match part {
@@ -422,7 +418,7 @@ pub fn csv(dash: &Dashboard, part: &str) -> Result<String> {
             row(["conversation_id", "score", "comment", "rated_at", "agent"]
                 .map(cell)
                 .to_vec());
-            for r in &dash.ratings.comments {
+            for r in ratings {
                 row(vec![
                     cell(&r.conversation_id),
                     cell(r.score),
@@ -612,8 +608,9 @@ mod tests {
                 },
             ],
         };
-        let dash = assemble(&site, &range, rows);
+        let (dash, every) = assemble(&site, &range, rows);
         assert_eq!(dash.days.len(), 3);
+        assert_eq!(every.len(), 2);
         assert_eq!(
             (dash.days[0].day.as_str(), dash.days[0].visitor),
             ("2026-11-01", 2)
@@ -663,22 +660,23 @@ mod tests {
             }],
             broadcasts: vec![],
         };
-        let dash = assemble(&site, &range, rows);
-        let days = csv(&dash, "days").unwrap();
+        let (dash, every) = assemble(&site, &range, rows);
+        let csv = |part| csv(&dash, &every, part);
+        let days = csv("days").unwrap();
         assert_eq!(days, "day,visitor,rule,broadcast,business,total\n2026-11-01,2,0,0,0,2\n2026-11-02,0,0,0,0,0\n");
-        let agents = csv(&dash, "agents").unwrap();
+        let agents = csv("agents").unwrap();
         assert!(agents.contains("(all),1,10,10,0,,,1,4.00"), "{agents}");
         assert!(
             agents.contains("\"'=HYPERLINK(\"\"x\"\")\",1,10,10"),
             "{agents}"
         );
-        assert_eq!(csv(&dash, "hours").unwrap().lines().count(), 8);
-        assert!(csv(&dash, "ratings")
+        assert_eq!(csv("hours").unwrap().lines().count(), 8);
+        assert!(csv("ratings")
             .unwrap()
             .contains("c1,4,\"fine, thanks\",1970-01-01T00:00:00.000Z,"));
-        assert!(csv(&dash, "pies").is_err());
+        assert!(csv("pies").is_err());
         for part in CSV_PARTS {
-            assert!(csv(&dash, part).is_ok(), "{part}");
+            assert!(csv(part).is_ok(), "{part}");
         }
     }
 }

@@ -283,6 +283,21 @@ struct MetricsRow {
     first_responses: i64,
 }
 
+/// Every rule's funnel between two days (inclusive), named, with per-day rows.
+pub async fn report_named(
+    db: &D1Database,
+    site: &SiteKey,
+    from: &str,
+    to: &str,
+) -> Result<Vec<RuleFunnel>> {
+    let names: BTreeMap<String, String> = list(db, site)
+        .await?
+        .into_iter()
+        .map(|r| (r.id.to_string(), r.name))
+        .collect();
+    report(db, site, from, to, &names).await
+}
+
 /// Per-rule funnels between two days (inclusive), with per-day rows; `names` names the rules.
 pub async fn report(
     db: &D1Database,

@@ -62,6 +62,9 @@ pub struct Work {
     /// conversation again.
     #[serde(default)]
     pub status_at: i64,
+    /// The business's labels (lower-case, sorted).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tags: Vec<String>,
 }
 
 /// `PATCH /api/v1/admin/conversations/{id}`: what to change (absent fields stay).
@@ -81,13 +84,22 @@ pub struct WorkPatch {
     /// at most [`MAX_SNOOZE_MS`] ahead).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub snoozed_until: Option<i64>,
+    /// The conversation's tags, all of them (replacing those it had).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tags: Option<Vec<String>>,
 }
 
 impl WorkPatch {
     /// Checks the patch against the time `now`.
-    pub fn validated(self, now: i64) -> Result<Self, String> {
-        if self.assignee.is_none() && self.status.is_none() {
-            return Err("nothing to change: give assignee and/or status".into());
+    pub fn validated(mut self, now: i64) -> Result<Self, String> {
+        if self.assignee.is_none() && self.status.is_none() && self.tags.is_none() {
+            return Err("nothing to change: give assignee, status and/or tags".into());
+        }
+        if let Some(tags) = &self.tags {
+            self.tags = Some(
+                crate::text::normalize_tags(tags.iter().map(String::as_str))
+                    .map_err(|e| format!("tags: {e}"))?,
+            );
         }
         match (self.status, self.snoozed_until) {
             (Some(WorkStatus::Snoozed), None) => {
