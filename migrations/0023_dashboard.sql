@@ -4,7 +4,6 @@ ALTER TABLE conversations ADD COLUMN first_response_ms INTEGER;
 ALTER TABLE conversations ADD COLUMN first_responder TEXT;
 
 CREATE INDEX conversations_by_site_start ON conversations (site_key, created_at);
-CREATE INDEX conversations_by_site_closed ON conversations (site_key, status, status_at);
 
 CREATE TABLE conversation_ratings (
   conversation_id TEXT PRIMARY KEY,

@@ -226,11 +226,12 @@ pub fn DashboardPage(props: &DashboardPageProps) -> Html {
     // Asked again for another site or range: only the newest answer is shown.
     let loads = crate::newest::use_newest();
     {
-        let (dash, key) = (dash.clone(), props.admin_key.to_string());
+        let (dash, key, csv_error) = (dash.clone(), props.admin_key.to_string(), csv_error.clone());
         use_effect_with((props.site.clone(), query.clone()), move |(site, query)| {
             let url = crate::broadcasts::url(site, &format!("dashboard?{query}"));
             let asked = loads.ask();
             dash.set(None);
+            csv_error.set(None);
             wasm_bindgen_futures::spawn_local(async move {
                 let answer = admin(&key, "GET", &url, None).await;
                 if asked.is_newest() {

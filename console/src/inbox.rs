@@ -658,6 +658,21 @@ pub fn Inbox(props: &InboxProps) -> Html {
             narrow.set(n);
         })
     };
+    // The tag field emptied (its clear button): the list widens at once.
+    let on_tag_input = {
+        let narrow = narrow.clone();
+        Callback::from(move |e: InputEvent| {
+            let value = e
+                .target_dyn_into::<web_sys::HtmlInputElement>()
+                .map(|i| i.value());
+            if value.is_some_and(|v| v.trim().is_empty()) && !narrow.tag.is_empty() {
+                narrow.set(Narrow {
+                    tag: String::new(),
+                    ..(*narrow).clone()
+                });
+            }
+        })
+    };
     let on_filter = {
         let filter = filter.clone();
         Callback::from(move |e: Event| {
@@ -753,10 +768,11 @@ pub fn Inbox(props: &InboxProps) -> Html {
                             <option value="web" selected={narrow.channel == "web"}>{ "Website" }</option>
                             { for ContactChannel::ALL.iter().map(|c| html! { <option value={c.as_str()} selected={narrow.channel == c.as_str()}>{ c.label() }</option> }) }
                         </select>
-                        <input type="search" aria-label="Tag" placeholder="Tag" value={narrow.tag.clone()} onchange={on_narrow("tag")} />
+                        <input type="search" aria-label="Tag" placeholder="Tag" value={narrow.tag.clone()} onchange={on_narrow("tag")} oninput={on_tag_input} />
                     </details>
                     <input type="search" class="search" aria-label="Search messages" placeholder="Search messages" value={(*search).clone()} onchange={on_search} oninput={on_search_input} />
-                    if list.items.is_empty() && *filter == Filter::Open && search.is_empty() { <p class="empty">{ "No conversations yet. Open the demo page and say hello." }</p> }
+                    if list.items.is_empty() && *filter == Filter::Open && search.is_empty() && narrow.is_any() { <p class="empty">{ "No conversations yet. Open the demo page and say hello." }</p> }
+                    if !narrow.is_any() && !list.items.iter().any(|c| narrow.fits(c)) { <p class="empty">{ "No conversation fits these filters." }</p> }
                     if !search.is_empty() && list.searched == *search && !list.items.iter().any(|c| c.matched.is_some()) { <p class="empty">{ "No message holds these words." }</p> }
                     <ul>
                         { for list.items.iter().filter(|c| filter.fits(c, me.as_deref(), now) && narrow.fits(c) && (search.is_empty() || c.matched.is_some())).map(|c| {

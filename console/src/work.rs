@@ -162,30 +162,53 @@ pub fn WorkBar(props: &WorkBarProps) -> Html {
         _ => ("open", "Reopen"),
     };
     let on_status = change.reform(move |_: MouseEvent| json!({ "status": next }));
-    // Tags: the whole list goes with each change (the edge keeps them lower-case, sorted).
+    // Tags: the whole list goes with each change (the edge keeps them lower-case, sorted). The
+    // list as last sent, until the answer shows it: a second change made before the first is
+    // answered builds on the first.
+    let tags_sent = use_mut_ref(|| (work.tags.clone(), work.tags.clone()));
+    if tags_sent.borrow().0 != work.tags {
+        *tags_sent.borrow_mut() = (work.tags.clone(), work.tags.clone());
+    }
+    let send_tags = {
+        let (change, tags_sent) = (change.clone(), tags_sent.clone());
+        Callback::from(move |all: Vec<String>| {
+            tags_sent.borrow_mut().1 = all.clone();
+            change.emit(json!({ "tags": all }));
+        })
+    };
     let on_add_tag = {
-        let (change, tags) = (change.clone(), work.tags.clone());
+        let (send_tags, tags_sent) = (send_tags.clone(), tags_sent.clone());
         Callback::from(move |e: Event| {
             let input = e.target_dyn_into::<web_sys::HtmlInputElement>();
             let added = input.as_ref().map(|i| i.value()).unwrap_or_default();
             if let Some(i) = input {
                 i.set_value("");
             }
-            let mut all = tags.clone();
+            let mut all = tags_sent.borrow().1.clone();
+            let before = all.len();
             all.extend(
                 added
                     .split(',')
                     .map(|t| t.trim().to_owned())
                     .filter(|t| !t.is_empty()),
             );
-            if all.len() > tags.len() {
-                change.emit(json!({ "tags": all }));
+            if all.len() > before {
+                send_tags.emit(all);
             }
         })
     };
     let tag_chip = |t: &String| {
-        let rest: Vec<String> = work.tags.iter().filter(|o| *o != t).cloned().collect();
-        let onclick = change.reform(move |_: MouseEvent| json!({ "tags": rest.clone() }));
+        let (send_tags, tags_sent, gone) = (send_tags.clone(), tags_sent.clone(), t.clone());
+        let onclick = Callback::from(move |_: MouseEvent| {
+            let rest = tags_sent
+                .borrow()
+                .1
+                .iter()
+                .filter(|o| **o != gone)
+                .cloned()
+                .collect();
+            send_tags.emit(rest);
+        });
         html! {
             <li class="tag">{ t }<button type="button" aria-label={format!("Remove tag {t}")} {onclick}>{ "×" }</button></li>
         }

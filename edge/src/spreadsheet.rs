@@ -3,10 +3,11 @@
 //! return first, and not a number — starts with `'`. The contacts import takes that `'` off
 //! again ([`uncell`]), so an export imports back unchanged.
 
-/// `v` as a cell a spreadsheet shows as text.
+/// `v` as a cell a spreadsheet shows as text (a value that is already quoted so gets one
+/// more quote, so that [`uncell`] gives it back as it was).
 pub fn cell(v: impl ToString) -> String {
     let v = v.to_string();
-    if starts_formula(&v) {
+    if starts_formula(v.trim_start_matches('\'')) {
         format!("'{v}")
     } else {
         v
@@ -16,7 +17,7 @@ pub fn cell(v: impl ToString) -> String {
 /// A cell as [`cell`] wrote it, back to its value.
 pub fn uncell(v: &str) -> &str {
     match v.strip_prefix('\'') {
-        Some(rest) if starts_formula(rest) => rest,
+        Some(rest) if starts_formula(rest.trim_start_matches('\'')) => rest,
         _ => v,
     }
 }
@@ -38,6 +39,9 @@ mod tests {
             ("-5", "-5"),
             ("Ana", "Ana"),
             ("'quoted", "'quoted"),
+            ("'=x", "''=x"),
+            ("'+49 30", "''+49 30"),
+            ("'-5", "'-5"),
         ] {
             assert_eq!(cell(value), written);
             assert_eq!(uncell(&cell(value)), value);

@@ -93,17 +93,17 @@ pub fn normalize_tags<'a>(tags: impl IntoIterator<Item = &'a str>) -> Result<Vec
         .map(|t| t.trim().to_lowercase())
         .filter(|t| !t.is_empty())
         .collect();
-    if tags.len() > MAX_TAGS
-        || tags
-            .iter()
-            .any(|t| t.chars().count() > MAX_TAG_CHARS || t.chars().any(char::is_control))
-    {
-        return Err(format!(
-            "at most {MAX_TAGS} tags of at most {MAX_TAG_CHARS} characters each"
-        ));
-    }
     tags.sort();
     tags.dedup();
+    if let Some(t) = tags.iter().find(|t| t.chars().any(char::is_control)) {
+        return Err(format!("{t:?} is not one line of text"));
+    }
+    if let Some(t) = tags.iter().find(|t| t.chars().count() > MAX_TAG_CHARS) {
+        return Err(format!("{t:?} is longer than {MAX_TAG_CHARS} characters"));
+    }
+    if tags.len() > MAX_TAGS {
+        return Err(format!("at most {MAX_TAGS} tags, not {}", tags.len()));
+    }
     Ok(tags)
 }
 
@@ -134,6 +134,10 @@ mod tests {
             ["refund", "vip"]
         );
         assert!(normalize_tags(["a\u{7}b"]).is_err());
+        // Repeats count once.
+        let twenty: Vec<String> = (0..20).map(|i| format!("t{i}")).collect();
+        let again = twenty.iter().map(String::as_str).chain(["T0"]);
+        assert_eq!(normalize_tags(again).unwrap().len(), 20);
         assert!(normalize_tags([&"x".repeat(41)[..]]).is_err());
         let many: Vec<String> = (0..21).map(|i| format!("t{i}")).collect();
         assert!(normalize_tags(many.iter().map(String::as_str)).is_err());

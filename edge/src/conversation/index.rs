@@ -220,6 +220,7 @@ impl Conversation {
         // unwritten); the index row goes on meanwhile.
         if let Err(e) = self.write_rating().await {
             worker::console_error!("writing a conversation's rating failed: {e}");
+            self.flush.dirty.set(true);
         }
         let summary = self.summary()?;
         let write_now = self.flush.write_now.take();

@@ -4,6 +4,7 @@
 use crate::error::{Error, Result};
 use crate::http::{self, Edge};
 use crate::site_cache;
+use crate::storage::dashboard::{day, Range};
 use crate::storage::{rules, sites};
 use beckon_shared::proto::v1::{ErrorCode, MetricsReport};
 use beckon_shared::rules::Rule;
@@ -76,7 +77,9 @@ pub async fn metrics(req: &Request, edge: &Edge, admin: &super::admin::Admin) ->
         .get("from")
         .cloned()
         .unwrap_or_else(|| rules::day(edge.now - 29 * 86_400_000));
-    crate::storage::dashboard::Range::parse(&from, &to, 0).map_err(Error::bad_request)?;
+    // (The days as parsed: the SQL compares them as text.)
+    let range = Range::parse(&from, &to, 0).map_err(Error::bad_request)?;
+    let (from, to) = (day(range.from), day(range.to));
     let db = edge.db()?;
     sites::require(&db, &site).await?;
     let funnels = rules::report_named(&db, &site, &from, &to).await?;

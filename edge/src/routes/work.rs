@@ -69,7 +69,7 @@ async fn assignee(
     })
 }
 
-/// `PATCH /api/v1/admin/conversations/{id}`: assign, close, snooze or open again.
+/// `PATCH /api/v1/admin/conversations/{id}`: assign, close, snooze, open again, tag.
 pub async fn update(
     mut req: Request,
     edge: &Edge,

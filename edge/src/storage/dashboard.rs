@@ -17,7 +17,7 @@ use worker::D1Database;
 const DAY_MS: i64 = 86_400_000;
 
 /// `YYYY-MM-DD` of a day number since 1970-01-01.
-fn day(n: i64) -> String {
+pub fn day(n: i64) -> String {
     super::rules::day(n * DAY_MS)
 }
 /// The most comments a dashboard lists, and the most broadcasts.
@@ -43,7 +43,8 @@ impl Range {
         let day = |s: &str| -> Option<i64> {
             let mut parts = s.splitn(3, '-');
             let (y, m, d) = (parts.next()?, parts.next()?, parts.next()?);
-            if y.len() != 4 || m.len() != 2 || d.len() != 2 {
+            let digits = |p: &str, n: usize| p.len() == n && p.bytes().all(|b| b.is_ascii_digit());
+            if !(digits(y, 4) && digits(m, 2) && digits(d, 2)) {
                 return None;
             }
             let (y, m, d): (i64, u32, u32) = (y.parse().ok()?, m.parse().ok()?, d.parse().ok()?);
@@ -530,6 +531,7 @@ mod tests {
         assert!(Range::parse("2025-01-01", "2026-12-31", 0).is_err());
         assert!(Range::parse("2026-11-01", "2026-11-02", 900).is_err());
         assert!(Range::parse("26-11-01", "2026-11-02", 0).is_err());
+        assert!(Range::parse("2026-+1-01", "2026-11-02", 0).is_err());
     }
 
     #[test]
