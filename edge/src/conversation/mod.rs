@@ -597,20 +597,31 @@ impl Conversation {
     /// ([`TEASER_SEQ`]). It is relayed with the visitor's own first message, never before:
     /// nothing reaches the agents' channels until a person writes.
     fn store_teaser(&self, text: &str) -> Result<()> {
+        self.append_bot(normalize_body(text)?, "rule", Vec::new())?;
+        Ok(())
+    }
+
+    /// Stores a message of the site's own (a rule's teaser, the rating's question), marked
+    /// with where it came from (`via`).
+    pub(crate) fn append_bot(
+        &self,
+        body: String,
+        via: &str,
+        buttons: Vec<beckon_shared::rules::CtaButton>,
+    ) -> Result<Message> {
         self.store
             .append(NewMessage {
                 id: crate::random::message_id(),
                 role: Role::Bot,
-                body: normalize_body(text)?,
+                body,
                 created_at: http::now_ms(),
                 client_msg_id: None,
                 author: None,
-                via: Some("rule".into()),
+                via: Some(via.into()),
                 attachments: Vec::new(),
-                buttons: Vec::new(),
+                buttons,
             })?
-            .ok_or_else(|| Error::internal("the teaser was not stored"))?;
-        Ok(())
+            .ok_or_else(|| Error::internal(format!("a message via {via} was not stored")))
     }
 
     /// Has the alarm run the relay pump now (used where the caller should not wait for it).

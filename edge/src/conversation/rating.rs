@@ -3,16 +3,14 @@
 //! ([`RATING_LABELS`]); the label the visitor taps is the score (a message that neither
 //! reopens the conversation nor goes to the agents' channels; another tap changes it),
 //! answered with thanks, and their next message within [`RATING_COMMENT_MS`] is its comment
-//! (a message like any other: it opens the conversation again, so nothing goes unseen). Kept in the object's
-//! `meta`, written to D1 with the conversation's coalesced index writes.
+//! (a message like any other: it opens the conversation again, so nothing goes unseen). Kept
+//! in the object's `meta`, written to D1 with the conversation's coalesced index writes.
 
-use super::store::NewMessage;
 use super::Conversation;
 use crate::error::{Error, Result};
-use crate::{http, storage};
+use crate::storage;
 use beckon_shared::proto::v1::{
-    rating_score, Role, ServerFrame, RATING_COMMENT_MS, RATING_LABELS, RATING_QUESTION,
-    RATING_THANKS,
+    rating_score, ServerFrame, RATING_COMMENT_MS, RATING_LABELS, RATING_QUESTION, RATING_THANKS,
 };
 use beckon_shared::rules::{CtaAction, CtaButton};
 use serde::{Deserialize, Serialize};
@@ -135,20 +133,7 @@ impl Conversation {
     /// Stores a message of the rating's and shows it in the widget (it goes to no channel);
     /// its `seq`.
     fn post_bot(&self, body: &str, buttons: Vec<CtaButton>) -> Result<u64> {
-        let message = self
-            .store
-            .append(NewMessage {
-                id: crate::random::message_id(),
-                role: Role::Bot,
-                body: body.to_owned(),
-                created_at: http::now_ms(),
-                client_msg_id: None,
-                author: None,
-                via: Some(VIA.into()),
-                attachments: Vec::new(),
-                buttons,
-            })?
-            .ok_or_else(|| Error::internal("the rating's message was not stored"))?;
+        let message = self.append_bot(body.to_owned(), VIA, buttons)?;
         let seq = message.seq.0;
         self.sockets.broadcast(
             &self.state,

@@ -10,10 +10,10 @@ use crate::random;
 use crate::site_hub;
 use crate::storage::{admin_keys, conversations, people, search, sites};
 use beckon_shared::proto::v1::{
-    Assignee, CallerAccess, ContactChannel, ConversationList, ErrorCode, IdentitySecret,
-    IdentitySettings, KeyRole, KeySites, NewAdminKey, PostMessage, SiteSettings, SiteSettingsPatch,
-    TicketRequest, TurnstileSettings, TurnstileStatus, WorkStatus, WsTicket, CSRF_HEADER,
-    SESSION_COOKIE,
+    Assignee, CallerAccess, ContactChannel, ConversationList, ConversationOrigin, ErrorCode,
+    IdentitySecret, IdentitySettings, KeyRole, KeySites, NewAdminKey, PostMessage, SiteSettings,
+    SiteSettingsPatch, TicketRequest, TurnstileSettings, TurnstileStatus, WorkStatus, WsTicket,
+    CSRF_HEADER, SESSION_COOKIE,
 };
 use beckon_shared::{ClientMsgId, ConversationId, Seq, SiteKey};
 use worker::{Request, Response};
@@ -379,11 +379,12 @@ pub async fn list_conversations(req: &Request, edge: &Edge, admin: &Admin) -> Re
     };
     let origin = match q.get("origin").map(String::as_str) {
         None | Some("") | Some("any") => None,
-        Some(o @ ("visitor" | "rule" | "broadcast" | "agent")) => Some(o),
+        Some(o) if ConversationOrigin::KINDS.contains(&o) => Some(o),
         Some(_) => {
-            return Err(Error::bad_request(
-                "origin must be visitor, rule, broadcast, agent or any",
-            ))
+            return Err(Error::bad_request(format!(
+                "origin must be {} or any",
+                ConversationOrigin::KINDS.join(", ")
+            )))
         }
     };
     let channel = match q.get("channel").map(String::as_str) {

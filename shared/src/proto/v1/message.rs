@@ -146,3 +146,44 @@ pub enum ConversationOrigin: tag "kind", other Unknown {
     "broadcast" => Broadcast { broadcast_id: String },
 }
 }
+
+impl ConversationOrigin {
+    /// Every kind's wire name (the `kind` field), as the list's `origin` filter takes them.
+    pub const KINDS: [&'static str; 4] = ["visitor", "rule", "agent", "broadcast"];
+
+    /// Its wire name; empty for a kind this build does not know.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            ConversationOrigin::Visitor => "visitor",
+            ConversationOrigin::Rule { .. } => "rule",
+            ConversationOrigin::Agent { .. } => "agent",
+            ConversationOrigin::Broadcast { .. } => "broadcast",
+            _ => "",
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ConversationOrigin;
+
+    #[test]
+    fn an_origins_kind_is_its_wire_name() {
+        let all = [
+            ConversationOrigin::Visitor,
+            ConversationOrigin::Rule {
+                rule_id: "r".into(),
+            },
+            ConversationOrigin::Agent { author: None },
+            ConversationOrigin::Broadcast {
+                broadcast_id: "b".into(),
+            },
+        ];
+        for (o, kind) in all.iter().zip(ConversationOrigin::KINDS) {
+            assert_eq!(serde_json::to_value(o).unwrap()["kind"], kind);
+            assert_eq!(o.kind(), kind);
+        }
+        let unknown: ConversationOrigin = serde_json::from_str(r#"{"kind":"martian"}"#).unwrap();
+        assert_eq!(unknown.kind(), "");
+    }
+}
