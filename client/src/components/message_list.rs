@@ -12,6 +12,15 @@ use beckon_shared::transcript::{Delivery, Entry, Transcript};
 use beckon_shared::ClientMsgId;
 use yew::prelude::*;
 
+/// The author's initial, which the stylesheet draws as their avatar (generated content with
+/// empty alternative text: the name beside it is what is read).
+fn initial(who: &str) -> String {
+    who.chars()
+        .find(|c| !c.is_ascii_punctuation() && !c.is_ascii_whitespace())
+        .map_or('?', |c| c.to_ascii_uppercase())
+        .to_string()
+}
+
 #[derive(Properties, PartialEq)]
 pub struct MessageListProps {
     /// Shown as the first message (the site's greeting, in the widget).
@@ -153,7 +162,7 @@ pub fn MessageList(props: &MessageListProps) -> Html {
                 };
                 html! {
                     <li role="article" key={message.id.to_string()} class={classes!("msg", if mine { "mine" } else { "theirs" })} data-seq={message.seq.to_string()}>
-                        if !mine { <span class="author">{ who }</span> }
+                        if !mine { <span class="author" data-initial={initial(&who)}>{ who }</span> }
                         { files(&message.attachments) }
                         if !message.body.is_empty() { <p class="body" dir="auto">{ &message.body }</p> }
                         { buttons(&message.buttons, props.on_reply.as_ref()) }
