@@ -180,13 +180,7 @@ impl Narrow {
 
     /// Whether `c` (from the list or the live feed) belongs in the narrowed list.
     fn fits(&self, c: &ConversationSummary) -> bool {
-        let origin = match &c.origin {
-            ConversationOrigin::Visitor => "visitor",
-            ConversationOrigin::Rule { .. } => "rule",
-            ConversationOrigin::Broadcast { .. } => "broadcast",
-            ConversationOrigin::Agent { .. } => "agent",
-            _ => "",
-        };
+        let origin = c.origin.kind();
         let tag = self.tag.trim().to_lowercase();
         (self.origin.is_empty() || self.origin == origin)
             && (self.channel.is_empty()
@@ -248,9 +242,11 @@ impl Reducible for List {
                             *listed = ConversationSummary { work, matched, ..s };
                         }
                         Some(_) => {}
+                        // New conversations only: one the index has had for long (a closed one
+                        // that just got a message) is left to the index's filter.
                         None if !searching
                             && s.work.is_none()
-                            && now - s.updated_at < INDEX_LAG_MS =>
+                            && now - s.created_at < INDEX_LAG_MS =>
                         {
                             next.items.push(s);
                             next.stale += 1;
@@ -367,6 +363,7 @@ pub fn Inbox(props: &InboxProps) -> Html {
     let site = use_state(|| None::<SiteKey>);
     let list = use_reducer(List::default);
     let selected = use_state(|| None::<ConversationId>);
+    let pinned = use_state(|| None::<ConversationSummary>);
     let tab = use_state(|| Tab::Conversations);
     let online = use_state(Vec::<OnlineVisitor>::new);
     // Colleagues' tabs, and this tab's feed (to say which conversation it shows).
@@ -619,8 +616,17 @@ pub fn Inbox(props: &InboxProps) -> Html {
     }
     // A change made here shows at once, whether or not the live feed is up.
     let on_work = {
-        let list = list.dispatcher();
-        Callback::from(move |(id, work)| list.dispatch(ListAction::Work(id, work)))
+        let (list, pinned) = (list.dispatcher(), pinned.clone());
+        Callback::from(move |(id, work): (ConversationId, Work)| {
+            // A conversation opened from the sidebar that the list does not hold keeps up too.
+            if let Some(p) = pinned.as_ref().filter(|p| p.id == id) {
+                pinned.set(Some(ConversationSummary {
+                    work: Some(work.clone()),
+                    ..p.clone()
+                }));
+            }
+            list.dispatch(ListAction::Work(id, work))
+        })
     };
     // The words, trimmed, when the box's value is committed (Enter, leaving it) — or at once
     // when it is emptied (its clear button).
@@ -691,9 +697,22 @@ pub fn Inbox(props: &InboxProps) -> Html {
         .find(|s| Some(&s.key) == site.as_ref())
         .map(|s| s.name.clone())
         .unwrap_or_default();
-    let current = selected
-        .as_ref()
-        .and_then(|id| list.items.iter().find(|c| &c.id == id).cloned());
+    let current = selected.as_ref().and_then(|id| {
+        list.items
+            .iter()
+            .find(|c| &c.id == id)
+            .or_else(|| pinned.as_ref().filter(|c| &c.id == id))
+            .cloned()
+    });
+    // One of the visitor's other conversations, from the sidebar: shown even when the list
+    // (its filters, its page) does not hold it.
+    let open_other = {
+        let (pinned, selected) = (pinned.clone(), selected.clone());
+        Callback::from(move |c: ConversationSummary| {
+            selected.set(Some(c.id.clone()));
+            pinned.set(Some(c));
+        })
+    };
     // A conversation the business just started (online visitor or contact): open it.
     let open_started = {
         let (tab, selected) = (tab.clone(), selected.clone());
@@ -730,6 +749,7 @@ pub fn Inbox(props: &InboxProps) -> Html {
                         { format!("{} relay failing", health.join(", ")) }
                     </button>
                 }
+                <crate::shortcuts::Shortcuts />
                 <button type="button" class="linkish" onclick={sign_out}>{ "Sign out" }</button>
             </header>
             if let Some(e) = &list.error { <p class="error" role="alert">{ e }</p> }
@@ -810,7 +830,8 @@ pub fn Inbox(props: &InboxProps) -> Html {
                     if let Some((k, c)) = current.map(|c| (c.id.to_string(), c)) {
                         <p class="colleagues" role="status" aria-live="polite">{ viewers.describe(&c.id).unwrap_or_default() }</p>
                         <ConversationPane key={k} admin_key={props.admin_key.clone()} agent_name={props.agent_name.clone()} summary={c}
-                            me={me.as_deref().map(|m| AttrValue::from(m.to_owned()))} notes_changed={notes_changed.0} {on_work} />
+                            me={me.as_deref().map(|m| AttrValue::from(m.to_owned()))} notes_changed={notes_changed.0} {on_work}
+                            online={Rc::new((*online).clone())} on_open={open_other} />
                     } else {
                         <p class="empty">{ "Select a conversation." }</p>
                     }

@@ -17,6 +17,8 @@ mod metrics;
 mod newest;
 mod people;
 mod rules;
+mod shortcuts;
+mod sidebar;
 mod sign_in;
 mod viewers;
 mod visitors;

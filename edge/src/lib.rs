@@ -32,6 +32,7 @@ pub mod storage;
 pub mod tickets;
 pub mod transport;
 pub mod turnstile;
+pub mod visitor_client;
 
 use worker::{event, Context, Env, Request, Response};
 

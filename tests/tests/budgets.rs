@@ -25,10 +25,11 @@ fn widget_app_stays_within_its_budget() {
     // The app loads only after intent or a rule's threshold. The goal is 120 KB (issue 9);
     // this is where it stands now, so nothing grows back while it is worked down. (220 KiB
     // until the away form — an address for answers while nobody is online — added 1.7 KB;
-    // the first part to load on first use when the app is split.)
+    // the first part to load on first use when the app is split; 221 KiB until the agents'
+    // initials as avatars on their messages added 362 B.)
     assert!(
-        n <= 221 * 1024,
-        "widget wasm + glue is {n} B gzip, budget 226304 B"
+        n <= 221 * 1024 + 512,
+        "widget wasm + glue is {n} B gzip, budget 226816 B"
     );
 }
 
@@ -50,9 +51,10 @@ fn inbox_app_stays_within_its_budget() {
     // 333 KiB until a contact's data export/deletion with its log, colleagues viewing and
     // typing, and searching messages added 11.3 KB; 343 KiB until the dashboard — charts,
     // the agents' table, ratings, CSV downloads — added 10.3 KB, and tags with the list's
-    // origin / channel / tag filters 4.5 KB.)
+    // origin / channel / tag filters 4.5 KB; 358 KiB until the visitor's sidebar, the
+    // keyboard shortcuts and their list, and the messages' avatars added 18 KB.)
     assert!(
-        n <= 358 * 1024,
-        "inbox wasm + glue is {n} B gzip, budget 366592 B"
+        n <= 376 * 1024,
+        "inbox wasm + glue is {n} B gzip, budget 385024 B"
     );
 }

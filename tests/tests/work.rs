@@ -6,6 +6,7 @@
 use beckon_tests::api::{Api, Ws};
 use beckon_tests::people::{as_person, invite, open_session, sign_in, Session};
 use beckon_tests::{browser, edge, eventually, host_page, unique};
+use fantoccini::key::Key;
 use fantoccini::Locator;
 use reqwest::Method;
 use serde_json::{json, Value};
@@ -1318,6 +1319,23 @@ async fn a_visitor_rates_a_closed_conversation_and_the_owner_sees_it_on_the_dash
     let mut commented = asked.to_vec();
     commented.push("Fast and friendly");
     browser::wait_for_log(&visitor, &commented).await;
+    // Ana's answer carries her initial as its avatar; the rating's question is the team's.
+    let avatars = visitor
+        .execute(
+            "return [...document.querySelectorAll('.msg.theirs .author')].map(a => [a.dataset.initial, a.textContent, getComputedStyle(a, '::before').width])",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        avatars,
+        json!([
+            ["A", "Ana", "22px"],
+            ["T", "Team", "22px"],
+            ["T", "Team", "22px"]
+        ]),
+        "{avatars}"
+    );
     browser::screenshot(&visitor, "widget-rating-desktop").await;
     visitor.set_window_size(375, 667).await.unwrap();
     browser::screenshot(&visitor, "widget-rating-375").await;
@@ -1474,4 +1492,444 @@ async fn conversations_are_tagged_and_the_list_narrows_by_tag_origin_and_channel
     assert!(listed(&api, &ana, &site, "status=all&tag=refund")
         .await
         .is_empty());
+}
+
+/// A visitor's presence socket, named by their token, on `url` (`since`: the visit's start).
+async fn present(api: &Api, site: &str, token: &str, url: &str, since: i64) -> Ws {
+    let ws_url = format!(
+        "{}/api/v1/sites/{site}/presence",
+        api.base.replacen("http", "ws", 1)
+    );
+    let mut ws = Ws::connect(&ws_url, Some("https://shop.example"))
+        .await
+        .expect("presence socket");
+    ws.next_text(WAIT).await.expect("the hub's welcome");
+    ws.send_raw(
+        &json!({"type": "here", "url": url, "title": "Checkout — Dana's order 7781", "since": since, "token": token})
+            .to_string(),
+    )
+    .await;
+    ws
+}
+
+#[tokio::test]
+async fn the_sidebar_tells_who_the_visitor_is_where_they_are_and_what_they_asked_before() {
+    const PHONE: &str = "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Mobile Safari/537.36";
+    let api = Api::new(&edge::shared().url);
+    let site = unique("side");
+    api.create_site(&site).await;
+    // Her first conversation, from a phone in Indonesian; answered and closed.
+    let start = |token: Option<String>| {
+        let mut req = api
+            .post(&format!("/api/v1/sites/{site}/conversations"))
+            .header("user-agent", PHONE)
+            .header("accept-language", "id-ID,id;q=0.9,en;q=0.5")
+            .json(&json!({"page_url": "https://shop.example/pricing?coupon=SECRET"}));
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        let api = &api;
+        async move {
+            let r = api.send(req).await;
+            assert_eq!(r.status, 201, "{:?}", r.body);
+            serde_json::from_value::<beckon_shared::proto::v1::StartedConversation>(r.body).unwrap()
+        }
+    };
+    let first = start(None).await;
+    let mut v1 = api.visitor_socket(&first).await;
+    v1.say("Do you ship to Jakarta?").await;
+    api.agent_reply(&first.conversation_id, "Yes, in 3 days.")
+        .await;
+    let closed = api
+        .send(
+            api.admin(
+                Method::PATCH,
+                &format!("/api/v1/admin/conversations/{}", first.conversation_id),
+            )
+            .json(&json!({"status": "closed"})),
+        )
+        .await;
+    assert_eq!(closed.status, 200, "{:?}", closed.body);
+    v1.close().await;
+    // What the shop knows of her: an import with her id, a tag, an opt-in and its own field.
+    let import = api
+        .send(
+            api.admin(Method::POST, &format!("/api/v1/admin/sites/{site}/contact-imports"))
+                .header("content-type", "text/csv")
+                .body(format!(
+                    "contact_id,name,email,time_zone,tags,email_opt_in,plan\n{},Dana Cruz,dana@shop.example,Asia/Jakarta,vip,yes,gold\n",
+                    first.visitor_id
+                )),
+        )
+        .await;
+    assert_eq!(import.status, 200, "{:?}", import.body);
+    // A second conversation the next time, with the same token; she browses two pages.
+    let second = start(Some(first.visitor_token.clone())).await;
+    let mut v2 = api.visitor_socket(&second).await;
+    v2.say("Where is order 7781?").await;
+    let since = now_ms() - 60_000;
+    let token = second.visitor_token.clone();
+    let pricing = present(
+        &api,
+        &site,
+        &token,
+        "https://shop.example/pricing?coupon=SECRET#top",
+        since,
+    )
+    .await;
+    pricing.close().await;
+    let mut checkout = present(
+        &api,
+        &site,
+        &token,
+        "https://shop.example/checkout?card=4242",
+        since,
+    )
+    .await;
+
+    let path = format!(
+        "/api/v1/admin/conversations/{}/visitor",
+        second.conversation_id
+    );
+    let profile = eventually(WAIT, "both pages and the page she is on", || async {
+        let r = api.send(api.admin(Method::GET, &path)).await;
+        assert_eq!(r.status, 200, "{:?}", r.body);
+        (r.body["pages"].as_array().map_or(0, Vec::len) == 2
+            && r.body["now_on"]["url"] == "/checkout")
+            .then_some(r.body)
+    })
+    .await;
+    println!("profile: {profile}");
+    assert_eq!(profile["visitor_id"], first.visitor_id.as_str());
+    let contact = &profile["contact"];
+    assert_eq!(contact["name"], "Dana Cruz");
+    assert_eq!(contact["email"], "dana@shop.example");
+    assert_eq!(contact["time_zone"], "Asia/Jakarta");
+    assert_eq!(contact["tags"], json!(["vip"]));
+    assert_eq!(contact["attributes"], json!({"plan": "gold"}));
+    let consents = contact["consents"].as_array().unwrap();
+    assert_eq!(consents.len(), 1, "{consents:?}");
+    assert_eq!(
+        (
+            &consents[0]["channel"],
+            &consents[0]["status"],
+            &consents[0]["source"]
+        ),
+        (&json!("email"), &json!("in"), &json!("import"))
+    );
+    // The browser, coarsely; the location from the runtime's request metadata (workerd's
+    // local placeholder, as Cloudflare's network would set it).
+    let client = &profile["client"];
+    assert_eq!(client["device"], "phone");
+    assert_eq!(client["browser"], "Chrome 131");
+    assert_eq!(client["os"], "Android 14");
+    assert_eq!(client["language"], "id-ID");
+    assert_eq!(client["country"], "US");
+    assert_eq!(client["city"], "Austin");
+    assert!(client.get("user_agent").is_none() && !profile.to_string().contains("Pixel"));
+    // Paths only: no query, fragment, host or title.
+    let pages: Vec<&str> = profile["pages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["url"].as_str().unwrap())
+        .collect();
+    assert_eq!(pages, ["/pricing", "/checkout"]);
+    for secret in ["SECRET", "4242", "7781", "shop.example/"] {
+        assert!(
+            !profile["pages"].to_string().contains(secret)
+                && !profile["now_on"].to_string().contains(secret),
+            "{secret} leaked"
+        );
+    }
+    // Her other conversation, with how it ended.
+    let others = profile["conversations"].as_array().unwrap();
+    assert_eq!(others.len(), 1, "{others:?}");
+    assert_eq!(others[0]["id"], first.conversation_id.as_str());
+    assert_eq!(others[0]["work"]["status"], "closed");
+    assert_eq!(others[0]["last_message"]["body"], "Yes, in 3 days.");
+
+    // An agent of another site may not read it; a made-up conversation is not found.
+    let other_site = unique("side-other");
+    api.create_site(&other_site).await;
+    let stranger = agent(&api, &other_site, "Sam").await;
+    let r = api
+        .send(as_person(&api, &stranger, Method::GET, &path, false))
+        .await;
+    assert_eq!(r.status, 403, "{:?}", r.body);
+    let r = api
+        .send(api.admin(
+            Method::GET,
+            "/api/v1/admin/conversations/c_00000000000000000000000000000000/visitor",
+        ))
+        .await;
+    assert_eq!(r.status, 404, "{:?}", r.body);
+
+    // The inbox: Ana opens the new conversation; the sidebar says all of it.
+    let c = inbox_at_first(&api, &site, "Ana").await;
+    eventually(WAIT, "the sidebar", || async {
+        let side = text_of(&c, ".visitor-side").await;
+        (side.contains("Dana Cruz") && side.contains("/checkout") && side.contains("Austin"))
+            .then_some(())
+    })
+    .await;
+    assert_eq!(
+        text_of(&c, ".visitor-side .device").await,
+        "Phone · Chrome 131 · Android 14"
+    );
+    assert_eq!(text_of(&c, ".visitor-side .location").await, "Austin, US");
+    assert_eq!(text_of(&c, ".visitor-side .now-on").await, "/checkout");
+    let side = text_of(&c, ".visitor-side").await;
+    for shown in [
+        "dana@shop.example",
+        "Asia/Jakarta",
+        "id-ID",
+        "plan",
+        "gold",
+        "#vip",
+        "email: agreed (import,",
+        "Yes, in 3 days.",
+    ] {
+        assert!(side.contains(shown), "{shown} missing from: {side}");
+    }
+    assert_eq!(
+        c.find_all(Locator::Css(".visitor-side .pages li"))
+            .await
+            .unwrap()
+            .len(),
+        2
+    );
+    // She moves on: the sidebar follows, live.
+    checkout
+        .send_raw(
+            &json!({"type": "here", "url": "https://shop.example/thanks", "since": since, "token": token})
+                .to_string(),
+        )
+        .await;
+    eventually(WAIT, "the new page", || async {
+        (text_of(&c, ".visitor-side .now-on").await == "/thanks"
+            && c.find_all(Locator::Css(".visitor-side .pages li"))
+                .await
+                .unwrap()
+                .len()
+                == 3)
+            .then_some(())
+    })
+    .await;
+    let violations = browser::axe(&c).await;
+    assert!(violations.is_empty(), "{violations:#?}");
+    browser::screenshot(&c, "inbox-sidebar-desktop").await;
+
+    // The keyboard: `?` lists the shortcuts (focus on its Close), Escape puts it away.
+    let active_text = || async {
+        c.execute("return document.activeElement.textContent || document.activeElement.getAttribute('aria-label') || ''", vec![])
+            .await
+            .unwrap()
+            .as_str()
+            .unwrap_or_default()
+            .to_owned()
+    };
+    let key = |k: String| {
+        let c = &c;
+        async move {
+            c.active_element()
+                .await
+                .unwrap()
+                .send_keys(&k)
+                .await
+                .unwrap()
+        }
+    };
+    let focus_list = || async {
+        c.execute(
+            "document.querySelector('button.conv.active').focus()",
+            vec![],
+        )
+        .await
+        .unwrap();
+    };
+    focus_list().await;
+    key("?".into()).await;
+    let dialog = c
+        .wait()
+        .at_most(WAIT)
+        .for_element(Locator::Css("[role=dialog]"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    for line in [
+        "Keyboard shortcuts",
+        "Next conversation",
+        "Write an internal note",
+    ] {
+        assert!(dialog.contains(line), "{dialog}");
+    }
+    assert_eq!(active_text().await, "Close");
+    let violations = browser::axe(&c).await;
+    assert!(violations.is_empty(), "{violations:#?}");
+    browser::screenshot(&c, "inbox-shortcuts-desktop").await;
+    key(Key::Escape.to_string()).await;
+    eventually(WAIT, "the list of shortcuts put away", || async {
+        c.find_all(Locator::Css("[role=dialog]"))
+            .await
+            .unwrap()
+            .is_empty()
+            .then_some(())
+    })
+    .await;
+    // `/` goes to the search box, Escape leaves it, `r` goes to the reply box.
+    focus_list().await;
+    key("/".into()).await;
+    assert_eq!(active_text().await, "Search messages");
+    key(Key::Escape.to_string()).await;
+    key("r".into()).await;
+    assert_eq!(active_text().await, "Message");
+    key(Key::Escape.to_string()).await;
+    // With both of her conversations listed, `j` and `k` move between them.
+    browser::choose(&c, "select[aria-label=Show]", "All").await;
+    eventually(WAIT, "both listed", || async {
+        (c.find_all(Locator::Css("button.conv")).await.unwrap().len() == 2).then_some(())
+    })
+    .await;
+    let shown = || async { text_of(&c, ".conversation [role=log]").await };
+    // Opened from the keyboard, the focus stays on the list: `j` then `k` at once.
+    focus_list().await;
+    for (k, expect) in [
+        ("j", "Do you ship to Jakarta?"),
+        ("k", "Where is order 7781?"),
+    ] {
+        key(k.into()).await;
+        eventually(WAIT, "the next conversation", || async {
+            shown().await.contains(expect).then_some(())
+        })
+        .await;
+        assert!(
+            active_text().await.contains("Visitor"),
+            "focus left the list"
+        );
+    }
+    // Her earlier conversation opens from the sidebar, though the list (narrowed to the tag
+    // "lead", which only the new one has) does not hold it.
+    let tagged = api
+        .send(
+            api.admin(
+                Method::PATCH,
+                &format!("/api/v1/admin/conversations/{}", second.conversation_id),
+            )
+            .json(&json!({"tags": ["lead"]})),
+        )
+        .await;
+    assert_eq!(tagged.status, 200, "{:?}", tagged.body);
+    browser::click(&c, "details.narrow summary").await;
+    browser::type_into(&c, "input[aria-label=Tag]", "lead\u{E007}").await;
+    eventually(WAIT, "the narrowed list", || async {
+        let n = c.find_all(Locator::Css("button.conv")).await.unwrap().len();
+        (n == 1 && text_of(&c, "button.conv").await.contains("order")).then_some(())
+    })
+    .await;
+    browser::click(&c, ".visitor-side .past button").await;
+    eventually(WAIT, "the earlier conversation", || async {
+        shown()
+            .await
+            .contains("Do you ship to Jakarta?")
+            .then_some(())
+    })
+    .await;
+    assert_eq!(
+        c.find_all(Locator::Css("button.conv")).await.unwrap().len(),
+        1
+    );
+    // Its sidebar is the same visitor's, with the other conversation to go back to.
+    eventually(WAIT, "its sidebar", || async {
+        let side = text_of(&c, ".visitor-side").await;
+        println!("pinned sidebar: {side:?}");
+        side.contains("Where is order 7781?").then_some(())
+    })
+    .await;
+    // Tablet and phone widths: the sidebar opens on demand, over the conversation.
+    for (w, h, name) in [(820, 1000, "tablet"), (375, 740, "375")] {
+        c.set_window_size(w, h).await.unwrap();
+        browser::click(&c, ".side-toggle").await;
+        eventually(WAIT, "the sidebar shown", || async {
+            c.find(Locator::Css(".visitor-side"))
+                .await
+                .ok()?
+                .is_displayed()
+                .await
+                .ok()?
+                .then_some(())
+        })
+        .await;
+        browser::screenshot(&c, &format!("inbox-sidebar-{name}")).await;
+        // It lies over the conversation: its own button puts it away.
+        browser::click(&c, ".side-close").await;
+        eventually(WAIT, "the sidebar put away", || async {
+            (!c.find(Locator::Css(".visitor-side"))
+                .await
+                .ok()?
+                .is_displayed()
+                .await
+                .ok()?)
+            .then_some(())
+        })
+        .await;
+    }
+    c.close().await.unwrap();
+
+    // Her export holds the pages and the browser's description; deleting her data forgets
+    // the pages, and her token, still held by her open page, names her to nobody there.
+    let visitor = first.visitor_id.as_str();
+    let export = api
+        .send(api.admin(
+            Method::GET,
+            &format!("/api/v1/admin/sites/{site}/contacts/{visitor}/export"),
+        ))
+        .await;
+    assert_eq!(export.status, 200, "{:?}", export.body);
+    let urls: Vec<&str> = export.body["pages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["url"].as_str().unwrap())
+        .collect();
+    assert_eq!(urls, ["/pricing", "/checkout", "/thanks"]);
+    assert_eq!(export.body["record"]["client"]["device"], "phone");
+    let gone = api
+        .send(api.admin(
+            Method::DELETE,
+            &format!("/api/v1/admin/sites/{site}/contacts/{visitor}"),
+        ))
+        .await;
+    assert_eq!(gone.status, 204, "{:?}", gone.body);
+    let online = format!("/api/v1/admin/sites/{site}/presence");
+    let r = api.send(api.admin(Method::GET, &online)).await;
+    assert_eq!(r.body["visitors"][0]["url"], "/thanks", "{:?}", r.body);
+    assert!(
+        r.body["visitors"][0]
+            .get("visitor_id")
+            .is_none_or(Value::is_null),
+        "{:?}",
+        r.body
+    );
+    checkout
+        .send_raw(
+            &json!({"type": "here", "url": "https://shop.example/after", "token": token})
+                .to_string(),
+        )
+        .await;
+    let r = eventually(WAIT, "her next page", || async {
+        let r = api.send(api.admin(Method::GET, &online)).await;
+        (r.body["visitors"][0]["url"] == "/after").then_some(r.body)
+    })
+    .await;
+    assert!(
+        r["visitors"][0]
+            .get("visitor_id")
+            .is_none_or(Value::is_null),
+        "{r:?}"
+    );
+    checkout.close().await;
+    v2.close().await;
 }

@@ -69,7 +69,7 @@ pub async fn export(
         .await?
         .ok_or_else(no_such_visitor)?;
     // JSON kept as text in the table is shown as JSON.
-    for field in ["tags", "attributes"] {
+    for field in ["tags", "attributes", "client"] {
         if let Some(Value::String(text)) = record.get(field) {
             if let Ok(v) = serde_json::from_str::<Value>(text) {
                 record.insert(field.to_owned(), v);
@@ -101,6 +101,9 @@ pub async fn export(
         consents: data_requests::consents(&db, site, visitor).await?,
         conversations: exported,
         broadcasts: data_requests::broadcasts(&db, site, visitor).await?,
+        pages: site_hub::visitor_pages(&edge.env, site, visitor)
+            .await?
+            .pages,
     };
     let messages = export.conversations.iter().map(|c| c.messages.len() as u64);
     // Their own files: not a broadcast's, which is the business's, held once for everyone.
@@ -149,6 +152,7 @@ pub async fn delete(
         files += erased.files;
     }
     data_requests::scrub(&db, site, visitor).await?;
+    site_hub::forget_visitor(&edge.env, site, visitor).await?;
     visitors::delete(&db, site, visitor).await?;
     let logged = DataRequest {
         id: random::hex_id("dr_"),

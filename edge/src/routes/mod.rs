@@ -16,6 +16,7 @@ mod replies;
 mod rules;
 mod uploads;
 mod visitor;
+mod visitor_profile;
 mod work;
 
 use crate::error::{Error, Result};
@@ -118,6 +119,7 @@ pub enum Route {
     AdminBroadcastRecipients(SiteKey, BroadcastId),
     AdminUpdateWork(ConversationId),
     AdminListNotes(ConversationId),
+    AdminVisitorProfile(ConversationId),
     AdminAddNote(ConversationId),
     AdminListReplies(SiteKey),
     AdminSaveReply(SiteKey),
@@ -182,6 +184,7 @@ impl Route {
             | AdminSignOutEverywhere
             | AdminUpdateWork(_)
             | AdminListNotes(_)
+            | AdminVisitorProfile(_)
             | AdminAddNote(_)
             | AdminListReplies(_)
             | AdminContactOutreach(..) => Access::Admin(KeyRole::Agent),
@@ -301,6 +304,7 @@ impl Route {
             | AdminGetConversation(_)
             | AdminUpdateWork(_)
             | AdminListNotes(_)
+            | AdminVisitorProfile(_)
             | AdminAddNote(_)
             | AdminDeleteConversation(_)
             | AdminListMessages(_)
@@ -503,6 +507,7 @@ pub fn resolve(method: &Method, path: &str) -> Result<Route> {
             (Post, conv(v[0]).map(Route::AdminPostMessage)),
         ],
         paths::ADMIN_RELAYS => vec![(Get, conv(v[0]).map(Route::AdminConversationRelays))],
+        paths::ADMIN_VISITOR_PROFILE => vec![(Get, conv(v[0]).map(Route::AdminVisitorProfile))],
         paths::ADMIN_WS_TICKET => vec![(Post, Ok(Route::AdminWsTicket))],
         paths::ADMIN_KEYS => vec![
             (Get, Ok(Route::AdminListKeys)),
@@ -791,6 +796,7 @@ async fn run_admin(
         Route::AdminConversationRelays(id) => admin::relays(edge, admin, &id).await,
         Route::AdminUpdateWork(id) => work::update(req, edge, admin, &id).await,
         Route::AdminListNotes(id) => work::list_notes(edge, admin, &id).await,
+        Route::AdminVisitorProfile(id) => visitor_profile::get(edge, admin, &id).await,
         Route::AdminAddNote(id) => work::add_note(req, edge, admin, &id).await,
         Route::AdminListReplies(site) => replies::list(edge, &site).await,
         Route::AdminSaveReply(site) => replies::save(req, edge, &site).await,

@@ -111,12 +111,13 @@ pub async fn start_conversation(mut req: Request, edge: &Edge, key: &SiteKey) ->
         _ => None,
     };
 
+    let client = crate::visitor_client::from_request(&req, edge.now);
     let visitor_id = match existing {
         Some(v) => {
-            visitors::touch(&db, &v, edge.now).await?;
+            visitors::touch(&db, &v, &client).await?;
             v
         }
-        None => visitors::create(&db, key, edge.now).await?,
+        None => visitors::create_from(&db, key, &client).await?,
     };
     let (_, id) = conversation::open(
         &edge.env,

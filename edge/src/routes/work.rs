@@ -20,7 +20,11 @@ use worker::{Request, Response};
 
 /// The conversation's index row, for a caller allowed on its site. A conversation whose row
 /// is still waiting in its hub's batch is written first.
-async fn indexed(edge: &Edge, admin: &Admin, id: &ConversationId) -> Result<ConversationSummary> {
+pub(super) async fn indexed(
+    edge: &Edge,
+    admin: &Admin,
+    id: &ConversationId,
+) -> Result<ConversationSummary> {
     let db = edge.db()?;
     let row = match conversations::get(&db, id, edge.now).await? {
         Some(row) => row,

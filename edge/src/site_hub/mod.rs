@@ -14,10 +14,14 @@
 //!   whether its person is writing there; every tab is told, so colleagues avoid answering
 //!   the same visitor twice.
 //!
+//! - **Pages seen** ([`pages`]): the page paths a visitor who chatted opened, for a day, for
+//!   the inbox's sidebar.
+//!
 //! Presence lives in socket attachments, so the hub can hibernate between events.
 
 mod index;
 mod keys;
+mod pages;
 mod viewers;
 
 use crate::auth;
@@ -25,9 +29,10 @@ use crate::error::{Error, Result};
 use crate::http;
 use crate::storage::search::Text;
 use beckon_shared::proto::v1::{
-    ConversationSummary, ErrorCode, FeedFrame, HubFrame, InboxEvent, OnlineVisitor, PresenceFrame,
+    ConversationSummary, ErrorCode, FeedFrame, HubFrame, InboxEvent, OnlineVisitor, PageSeen,
+    PresenceFrame,
 };
-use beckon_shared::{ConversationId, SiteKey};
+use beckon_shared::{ConversationId, SiteKey, VisitorId};
 use serde::{Deserialize, Serialize};
 use worker::{
     durable_object, DurableObject, Env, Headers, Method, Request, RequestInit, Response, State,
@@ -41,6 +46,8 @@ const SITE_TAG: &str = "site:";
 const SITE_HEADER: &str = "x-beckon-site";
 /// The admin key an inbox feed or a conversation socket was opened with.
 const KEY_HEADER: &str = "x-beckon-key";
+/// On `/visitor-pages`: whose.
+const VISITOR_HEADER: &str = "x-beckon-visitor";
 /// On `/publish`: write the index now, not with the next batch.
 const WRITE_NOW_HEADER: &str = "x-beckon-write-now";
 /// Longest URL or title kept for a visitor.
@@ -52,6 +59,13 @@ pub struct SiteHub {
     env: Env,
     /// An index batch is scheduled (the alarm is set).
     batch_scheduled: std::cell::Cell<bool>,
+}
+
+/// Where a visitor is now and the pages of their latest visit.
+#[derive(Default, Serialize, Deserialize)]
+pub struct VisitorPages {
+    pub now_on: Option<PageSeen>,
+    pub pages: Vec<PageSeen>,
 }
 
 /// A hub-internal request to push a frame to one visitor.
@@ -80,6 +94,11 @@ impl DurableObject for SiteHub {
             .sql()
             .exec(keys::SCHEMA, None)
             .expect("site hub schema");
+        state
+            .storage()
+            .sql()
+            .exec(pages::SCHEMA, None)
+            .expect("site hub schema");
         SiteHub {
             state,
             env,
@@ -89,6 +108,9 @@ impl DurableObject for SiteHub {
 
     async fn alarm(&self) -> worker::Result<Response> {
         self.write_index().await;
+        if let Err(e) = self.prune_pages(http::now_ms()) {
+            worker::console_warn!("site hub: old pages not pruned: {e}");
+        }
         Response::empty()
     }
 
@@ -187,6 +209,28 @@ impl DurableObject for SiteHub {
                     self.write_all().await?;
                     Ok(Response::empty()?.with_status(204))
                 }
+                (Method::Get, "/visitor-pages") => {
+                    let visitor = req.headers().get(VISITOR_HEADER)?.unwrap_or_default();
+                    let pages = self.pages_seen(&visitor, http::now_ms())?;
+                    let now_on = self
+                        .visitors(None)
+                        .into_iter()
+                        .filter(|v| v.visitor_id.as_ref().is_some_and(|id| id.as_str() == visitor))
+                        .max_by_key(|v| v.since)
+                        .map(|v| PageSeen {
+                            at: pages
+                                .iter()
+                                .rev()
+                                .find(|p| p.url == v.url)
+                                .map_or(v.since, |p| p.at),
+                            url: v.url,
+                        });
+                    http::json(200, &VisitorPages { now_on, pages })
+                }
+                (Method::Post, "/forget-visitor") => {
+                    self.forget_pages(&req.text().await?, http::now_ms())?;
+                    Ok(Response::empty()?.with_status(204))
+                }
                 (Method::Post, "/forget") => {
                     let id = req.text().await?;
                     self.forget_index(&id)?;
@@ -279,7 +323,13 @@ impl DurableObject for SiteHub {
                     })
                     .and_then(|claims| claims.ok())
                     .filter(|c| site.as_deref() == Some(c.site.as_str()))
+                    .filter(|c| !self.is_forgotten(c.visitor.as_str()).unwrap_or(true))
                     .map(|c| c.visitor);
+                if let (Some(visitor), false) = (&v.visitor_id, v.url.is_empty()) {
+                    if let Err(e) = self.page_seen(visitor.as_str(), &v.url, http::now_ms()) {
+                        worker::console_warn!("site hub: a page seen not kept: {e}");
+                    }
+                }
                 ws.serialize_attachment(&v)?;
                 self.broadcast_presence(None);
             }
@@ -480,6 +530,33 @@ pub async fn forget(env: &Env, site: &SiteKey, id: &ConversationId) -> Result<()
         )));
     }
     Ok(())
+}
+
+/// Where `visitor` is on `site` now and the pages of their latest visit.
+pub async fn visitor_pages(env: &Env, site: &SiteKey, visitor: &VisitorId) -> Result<VisitorPages> {
+    let mut resp = call(
+        env,
+        site,
+        Method::Get,
+        "/visitor-pages",
+        None,
+        &[(VISITOR_HEADER, visitor.as_str())],
+    )
+    .await?;
+    Ok(resp.json().await?)
+}
+
+/// Tells `site`'s hub to forget the pages `visitor` was seen on (their data is deleted).
+pub async fn forget_visitor(env: &Env, site: &SiteKey, visitor: &VisitorId) -> Result<()> {
+    ok(call(
+        env,
+        site,
+        Method::Post,
+        "/forget-visitor",
+        Some(visitor.to_string()),
+        &[],
+    )
+    .await?)
 }
 
 /// Opens an inbox WebSocket on `site`'s hub with `ticket` (the hub spends it).

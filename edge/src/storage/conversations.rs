@@ -6,7 +6,7 @@ use super::{stmt, Arg};
 use crate::error::{Error, Result};
 use beckon_shared::proto::v1::{
     Assignee, ContactChannel, ConversationOrigin, ConversationSummary, FirstResponse,
-    MessagePreview, Note, Role, Work, WorkStatus,
+    MessagePreview, Note, Role, Work, WorkStatus, MAX_PAST_CONVERSATIONS,
 };
 use beckon_shared::{ConversationId, Seq, SiteKey, VisitorId};
 use serde::Deserialize;
@@ -275,6 +275,35 @@ pub async fn list(db: &D1Database, q: &ListQuery<'_>) -> Result<Vec<Conversation
         .into_iter()
         .chain(q.search.map(Arg::Str))
         .collect::<Vec<_>>(),
+    )?
+    .all()
+    .await?
+    .results()?;
+    rows.into_iter().map(Row::into_summary).collect()
+}
+
+/// `visitor`'s conversations on `site` but `except`, newest first.
+pub async fn of_visitor(
+    db: &D1Database,
+    site: &SiteKey,
+    visitor: &VisitorId,
+    except: &ConversationId,
+    now: i64,
+) -> Result<Vec<ConversationSummary>> {
+    let rows: Vec<Row> = stmt(
+        db,
+        &format!(
+            "SELECT {} FROM conversations WHERE site_key = ?1 AND visitor_id = ?2 AND id != ?3
+             ORDER BY updated_at DESC LIMIT ?5",
+            selected("?4")
+        ),
+        &[
+            Arg::Str(site.as_str()),
+            Arg::Str(visitor.as_str()),
+            Arg::Str(except.as_str()),
+            Arg::Int(now),
+            Arg::Int(MAX_PAST_CONVERSATIONS as i64),
+        ],
     )?
     .all()
     .await?

@@ -8,21 +8,44 @@
 
 use super::{stmt, Arg};
 use crate::error::Result;
-use beckon_shared::proto::v1::{Contact, ContactChannel, Identify};
+use beckon_shared::proto::v1::{Contact, ContactChannel, Identify, VisitorClient};
 use beckon_shared::{ConversationId, SiteKey, VisitorId};
 use serde::Deserialize;
 use worker::D1Database;
 
 /// Stores a new visitor of `site` under a fresh random id, and returns it.
 pub async fn create(db: &D1Database, site: &SiteKey, now: i64) -> Result<VisitorId> {
+    insert(db, site, now, None).await
+}
+
+/// A new visitor starting a conversation from the browser `client` describes.
+pub async fn create_from(
+    db: &D1Database,
+    site: &SiteKey,
+    client: &VisitorClient,
+) -> Result<VisitorId> {
+    insert(db, site, client.at, Some(client)).await
+}
+
+async fn insert(
+    db: &D1Database,
+    site: &SiteKey,
+    now: i64,
+    client: Option<&VisitorClient>,
+) -> Result<VisitorId> {
     let id = crate::random::visitor_id();
+    let client = client
+        .map(serde_json::to_string)
+        .transpose()
+        .map_err(crate::error::Error::internal)?;
     stmt(
         db,
-        "INSERT INTO visitors (id, site_key, created_at, last_seen_at) VALUES (?1, ?2, ?3, ?3)",
+        "INSERT INTO visitors (id, site_key, created_at, last_seen_at, client) VALUES (?1, ?2, ?3, ?3, ?4)",
         &[
             Arg::Str(id.as_str()),
             Arg::Str(site.as_str()),
             Arg::Int(now),
+            Arg::OptStr(client.as_deref()),
         ],
     )?
     .run()
@@ -42,15 +65,37 @@ pub async fn exists(db: &D1Database, site: &SiteKey, id: &VisitorId) -> Result<b
     Ok(n.unwrap_or(0) > 0)
 }
 
-pub async fn touch(db: &D1Database, id: &VisitorId, now: i64) -> Result<()> {
+/// The visitor starts a conversation now, from the browser `client` describes (kept for the
+/// inbox's sidebar).
+pub async fn touch(db: &D1Database, id: &VisitorId, client: &VisitorClient) -> Result<()> {
     stmt(
         db,
-        "UPDATE visitors SET last_seen_at = ?2 WHERE id = ?1",
-        &[Arg::Str(id.as_str()), Arg::Int(now)],
+        "UPDATE visitors SET last_seen_at = ?2, client = ?3 WHERE id = ?1",
+        &[
+            Arg::Str(id.as_str()),
+            Arg::Int(client.at),
+            Arg::Str(&serde_json::to_string(client).map_err(crate::error::Error::internal)?),
+        ],
     )?
     .run()
     .await?;
     Ok(())
+}
+
+/// What [`touch`] kept of the visitor's browser, if anything.
+pub async fn client(
+    db: &D1Database,
+    site: &SiteKey,
+    id: &VisitorId,
+) -> Result<Option<VisitorClient>> {
+    let raw: Option<String> = stmt(
+        db,
+        "SELECT client FROM visitors WHERE site_key = ?1 AND id = ?2",
+        &[Arg::Str(site.as_str()), Arg::Str(id.as_str())],
+    )?
+    .first(Some("client"))
+    .await?;
+    Ok(raw.and_then(|r| serde_json::from_str(&r).ok()))
 }
 
 /// Records what the site's page said about the visitor; absent fields keep their value.
@@ -115,6 +160,8 @@ struct ContactRow {
     last_seen_at: i64,
     language: Option<String>,
     tags: String,
+    time_zone: Option<String>,
+    attributes: String,
     consents: Option<String>,
     verified: i64,
 }
@@ -137,6 +184,8 @@ impl ContactRow {
             last_seen_at: self.last_seen_at,
             language: self.language,
             tags: serde_json::from_str(&self.tags).unwrap_or_default(),
+            time_zone: self.time_zone,
+            attributes: serde_json::from_str(&self.attributes).unwrap_or_default(),
             consents: self
                 .consents
                 .and_then(|c| serde_json::from_str(&c).ok())
@@ -163,7 +212,7 @@ pub(super) use consent_of_visitor;
 const CONTACT: &str = concat!(
     "SELECT v.id, v.name, v.email, v.phone, v.telegram_name,
     v.messenger_psid IS NOT NULL AS on_messenger, v.instagram_id IS NOT NULL AS on_instagram, v.last_seen_at,
-    v.language, v.tags, v.external_id IS NOT NULL AS verified,
+    v.language, v.tags, v.time_zone, v.attributes, v.external_id IS NOT NULL AS verified,
     (SELECT json_group_array(json_object('channel', k.channel, 'status', k.status,
          'source', k.source, 'at', k.updated_at))
        FROM consents k WHERE ",

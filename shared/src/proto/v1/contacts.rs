@@ -168,6 +168,12 @@ pub struct Contact {
     pub language: Option<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub tags: Vec<String>,
+    /// IANA time zone, e.g. `Asia/Jakarta` (imported or set through the API).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub time_zone: Option<String>,
+    /// The site's own fields about them (an import's extra columns).
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub attributes: std::collections::BTreeMap<String, String>,
     /// What they agreed to (or stopped) on each of their addresses.
     #[serde(
         default,

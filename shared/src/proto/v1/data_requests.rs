@@ -75,4 +75,7 @@ pub struct VisitorExport {
     /// The broadcasts planned for them: which, on what channel and address, the text they
     /// were sent and how far it got.
     pub broadcasts: Vec<serde_json::Value>,
+    /// The page paths of their latest visit the site's hub keeps for the inbox's sidebar.
+    #[serde(default)]
+    pub pages: Vec<super::PageSeen>,
 }

@@ -22,6 +22,7 @@ mod presence;
 mod proactive;
 mod site;
 mod uploads;
+mod visitor_profile;
 mod work;
 
 pub use broadcasts::*;
@@ -40,6 +41,7 @@ pub use presence::*;
 pub use proactive::*;
 pub use site::*;
 pub use uploads::*;
+pub use visitor_profile::*;
 pub use work::*;
 
 /// The value of the `v` query parameter / the subprotocol version this module speaks.

@@ -33,6 +33,7 @@ pub const ADMIN_CONVERSATION: &str = "/api/v1/admin/conversations/{conversation_
 pub const ADMIN_MESSAGES: &str = "/api/v1/admin/conversations/{conversation_id}/messages";
 pub const ADMIN_RELAYS: &str = "/api/v1/admin/conversations/{conversation_id}/relays";
 pub const ADMIN_NOTES: &str = "/api/v1/admin/conversations/{conversation_id}/notes";
+pub const ADMIN_VISITOR_PROFILE: &str = "/api/v1/admin/conversations/{conversation_id}/visitor";
 pub const ADMIN_WS_TICKET: &str = "/api/v1/admin/ws-ticket";
 pub const ADMIN_SITE_IDENTITY: &str = "/api/v1/admin/sites/{site}/identity";
 pub const ADMIN_SITE_TURNSTILE: &str = "/api/v1/admin/sites/{site}/turnstile";
@@ -126,6 +127,7 @@ pub const ALL: &[&str] = &[
     ADMIN_MESSAGES,
     ADMIN_RELAYS,
     ADMIN_NOTES,
+    ADMIN_VISITOR_PROFILE,
     ADMIN_WS_TICKET,
     ADMIN_SITE_IDENTITY,
     ADMIN_SITE_TURNSTILE,
