@@ -1551,6 +1551,22 @@ async fn the_sidebar_tells_who_the_visitor_is_where_they_are_and_what_they_asked
         .await;
     assert_eq!(closed.status, 200, "{:?}", closed.body);
     v1.close().await;
+    // Closing asked her to rate it: the question is its last message once indexed.
+    let question = beckon_shared::proto::v1::RATING_QUESTION;
+    eventually(WAIT, "the rating's question indexed", || async {
+        let r = api
+            .send(api.admin(
+                Method::GET,
+                &format!("/api/v1/admin/conversations?site={site}&status=all"),
+            ))
+            .await;
+        r.body["conversations"]
+            .as_array()?
+            .iter()
+            .any(|c| c["last_message"]["body"] == question)
+            .then_some(())
+    })
+    .await;
     // What the shop knows of her: an import with her id, a tag, an opt-in and its own field.
     let import = api
         .send(
@@ -1647,7 +1663,7 @@ async fn the_sidebar_tells_who_the_visitor_is_where_they_are_and_what_they_asked
     assert_eq!(others.len(), 1, "{others:?}");
     assert_eq!(others[0]["id"], first.conversation_id.as_str());
     assert_eq!(others[0]["work"]["status"], "closed");
-    assert_eq!(others[0]["last_message"]["body"], "Yes, in 3 days.");
+    assert_eq!(others[0]["last_message"]["body"], question);
 
     // An agent of another site may not read it; a made-up conversation is not found.
     let other_site = unique("side-other");
@@ -1688,7 +1704,7 @@ async fn the_sidebar_tells_who_the_visitor_is_where_they_are_and_what_they_asked
         "gold",
         "#vip",
         "email: agreed (import,",
-        "Yes, in 3 days.",
+        question,
     ] {
         assert!(side.contains(shown), "{shown} missing from: {side}");
     }
@@ -1841,11 +1857,11 @@ async fn the_sidebar_tells_who_the_visitor_is_where_they_are_and_what_they_asked
         c.find_all(Locator::Css("button.conv")).await.unwrap().len(),
         1
     );
-    // Its sidebar is the same visitor's, with the other conversation to go back to.
+    // Its sidebar is the same visitor's, with the other (open) conversation to go back to.
     eventually(WAIT, "its sidebar", || async {
-        let side = text_of(&c, ".visitor-side").await;
-        println!("pinned sidebar: {side:?}");
-        side.contains("Where is order 7781?").then_some(())
+        let past = text_of(&c, ".visitor-side .past").await;
+        (text_of(&c, ".visitor-side h3").await.contains("Dana Cruz") && past.contains("· open"))
+            .then_some(())
     })
     .await;
     // Tablet and phone widths: the sidebar opens on demand, over the conversation.
