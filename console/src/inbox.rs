@@ -242,11 +242,9 @@ impl Reducible for List {
                             *listed = ConversationSummary { work, matched, ..s };
                         }
                         Some(_) => {}
-                        // New conversations only: one the index has had for long (a closed one
-                        // that just got a message) is left to the index's filter.
                         None if !searching
                             && s.work.is_none()
-                            && now - s.created_at < INDEX_LAG_MS =>
+                            && now - s.updated_at < INDEX_LAG_MS =>
                         {
                             next.items.push(s);
                             next.stale += 1;
