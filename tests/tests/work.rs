@@ -824,6 +824,22 @@ async fn conversations_are_found_by_the_words_of_their_messages() {
         "not an OR"
     );
     assert_eq!(find("NEAR(parcel", "").await.len(), 0);
+    // Each conversation once, with its newest matching message.
+    let mut both = find("ship", "").await;
+    both.sort();
+    let mut expected = vec![
+        (p.clone(), "Sorry! A new one ships today.".to_owned()),
+        (j.clone(), "Do you ship to Jakarta?".to_owned()),
+    ];
+    expected.sort();
+    assert_eq!(both, expected, "a prefix in both conversations");
+    api.agent_reply(&parcel.conversation_id, "Tracking for your parcel: PX-1")
+        .await;
+    eventually(WAIT, "the newest match shown", || async {
+        let found = find("parcel", "").await;
+        (found == vec![(p.clone(), "Tracking for your parcel: PX-1".to_owned())]).then_some(())
+    })
+    .await;
     for (q, why) in [("%2A%2A%2A", "no word"), (&"x".repeat(201)[..], "too long")] {
         let r = api
             .send(api.admin(

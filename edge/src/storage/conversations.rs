@@ -231,28 +231,35 @@ pub struct ListQuery<'a> {
 
 /// Newest first.
 pub async fn list(db: &D1Database, q: &ListQuery<'_>) -> Result<Vec<ConversationSummary>> {
+    // Searching: only conversations with a hit, each with its newest matching message.
+    let (hit, hits) = match q.search {
+        Some(_) => (
+            ", hits.text_id",
+            format!(
+                "JOIN {} ON hits.conversation_id = conversations.id",
+                super::search::hits("?11", "?1")
+            ),
+        ),
+        None => ("", String::new()),
+    };
     let page = format!(
-        "SELECT {} FROM conversations
+        "SELECT {}{hit} FROM conversations {hits}
          WHERE (?1 IS NULL OR site_key = ?1) AND updated_at < ?2
            AND (?5 IS NULL OR {} = ?5)
            AND (?6 = 0 OR (?7 IS NULL AND assignee_id IS NULL) OR assignee_id = ?7)
            AND (?8 IS NULL OR json_extract(origin, '$.kind') = ?8)
            AND (?9 IS NULL OR (?9 = 'web' AND contact_channel IS NULL) OR contact_channel = ?9)
            AND (?10 IS NULL OR EXISTS (SELECT 1 FROM json_each(conversations.tags) WHERE json_each.value = ?10))
-           {}
          ORDER BY updated_at DESC, id DESC LIMIT ?3",
         selected("?4"),
         status_now("?4"),
-        q.search
-            .map(|_| format!("AND {}", super::search::matches("?11", "?1")))
-            .unwrap_or_default()
     );
     // A search's snippets for the page only (not for every conversation that matches).
     let sql = match q.search {
         Some(_) => format!(
             "WITH page AS MATERIALIZED ({page})
              SELECT page.*, {} AS matched FROM page ORDER BY updated_at DESC, id DESC",
-            super::search::snippet("?11", "page.id")
+            super::search::snippet("?11", "page.text_id")
         ),
         None => page,
     };

@@ -1,7 +1,7 @@
 //! Full-text search over messages (D1 FTS5). `message_texts` holds each text message once,
 //! written with the conversation index's batches (`site_hub/index.rs`); `message_search`
 //! indexes it, kept in step by the triggers of the migration. [`query`] turns a person's words
-//! into an FTS5 query; [`matches`] and [`snippet`] are the SQL a conversation list adds.
+//! into an FTS5 query; [`hits`] and [`snippet`] are the SQL a conversation list adds.
 
 use super::{stmt, Arg};
 use crate::error::Result;
@@ -67,23 +67,24 @@ pub fn inserts(
         .collect()
 }
 
-/// SQL: conversation `conversations.id` has a message matching the FTS5 query in `param`, on
-/// the site in `site` (a parameter that may be NULL: every site).
-pub fn matches(param: &str, site: &str) -> String {
+/// SQL: a table `hits (conversation_id, text_id)`: each conversation on the site in `site` (a
+/// parameter that may be NULL: every site) with a message matching the FTS5 query in `param`,
+/// and its newest such message. One pass over the matches, however many there are (a word of
+/// every message included): nothing is ranked.
+pub fn hits(param: &str, site: &str) -> String {
     format!(
-        "conversations.id IN (SELECT t.conversation_id FROM message_search
+        "(SELECT t.conversation_id, MAX(t.id) AS text_id FROM message_search
            JOIN message_texts t ON t.id = message_search.rowid
-          WHERE message_search MATCH {param} AND ({site} IS NULL OR t.site_key = {site}))"
+          WHERE message_search MATCH {param} AND ({site} IS NULL OR t.site_key = {site})
+          GROUP BY t.conversation_id) AS hits"
     )
 }
 
-/// SQL: the best-matching message of conversation `id` (a column), cut around the words found.
-pub fn snippet(param: &str, id: &str) -> String {
+/// SQL: message text `text_id` (a column) cut around the words of the FTS5 query in `param`.
+pub fn snippet(param: &str, text_id: &str) -> String {
     format!(
         "(SELECT snippet(message_search, 0, '', '', '…', 16) FROM message_search
-           JOIN message_texts t ON t.id = message_search.rowid
-          WHERE message_search MATCH {param} AND t.conversation_id = {id}
-          ORDER BY rank LIMIT 1)"
+          WHERE message_search MATCH {param} AND rowid = {text_id})"
     )
 }
 
