@@ -28,7 +28,7 @@ CREATE TABLE IF NOT EXISTS forgotten_visitors (
 
 /// A deleted visitor's token still verifies until it expires: their pages are not kept
 /// again for this long (a token's lifetime).
-const FORGET_MS: i64 = 90 * 86_400_000;
+const FORGET_MS: i64 = crate::auth::VISITOR_TOKEN_TTL_MS;
 
 /// Kept this long.
 const KEEP_MS: i64 = 86_400_000;
