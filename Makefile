@@ -9,7 +9,7 @@ SHARED_SRC  := $(shell find shared/src -name '*.rs') shared/Cargo.toml Cargo.tom
 EDGE_SRC    := $(shell find edge/src -name '*.rs') edge/Cargo.toml edge/openapi.json $(SHARED_SRC)
 CLIENT_SRC  := $(shell find client/src -name '*.rs') client/Cargo.toml
 WIDGET_SRC  := $(shell find widget/src -name '*.rs') widget/Cargo.toml $(CLIENT_SRC) $(SHARED_SRC) scripts/build-wasm-app.sh
-CONSOLE_SRC := $(shell find console/src -name '*.rs') console/Cargo.toml $(CLIENT_SRC) $(SHARED_SRC) scripts/build-wasm-app.sh
+CONSOLE_SRC := $(shell find console/src console/pages/src -name '*.rs') console/Cargo.toml console/pages/Cargo.toml $(CLIENT_SRC) $(SHARED_SRC) scripts/build-wasm-app.sh
 STATIC_SRC  := index.html $(shell find widget/loader widget/static console/static -type f) static/_headers
 
 .PHONY: dev test setup setup-browser build edge widget console assets migrate seed dev-vars lint \
@@ -38,8 +38,10 @@ widget: dist/public/widget/beckon_widget_bg.wasm
 dist/public/widget/beckon_widget_bg.wasm: $(WIDGET_SRC)
 	scripts/build-wasm-app.sh beckon-widget beckon_widget dist/public/widget
 
+# The inbox, and its rarely used pages as a second app it loads on first use.
 console: dist/public/console/beckon_console_bg.wasm
 dist/public/console/beckon_console_bg.wasm: $(CONSOLE_SRC)
+	scripts/build-wasm-app.sh beckon-console-pages beckon_console_pages dist/public/console/pages
 	scripts/build-wasm-app.sh beckon-console beckon_console dist/public/console
 
 assets: build/.assets-stamp

@@ -5,5 +5,5 @@ set -euo pipefail
 cd "$BECKON_ROOT"
 cargo fmt --all -- --check
 cargo clippy --quiet --workspace --all-targets -- -D warnings
-cargo clippy --quiet -p beckon-shared -p beckon-client -p beckon-edge -p beckon-widget -p beckon-console \
+cargo clippy --quiet -p beckon-shared -p beckon-client -p beckon-edge -p beckon-widget -p beckon-console -p beckon-console-pages \
     --all-targets --target wasm32-unknown-unknown -- -D warnings

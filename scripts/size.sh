@@ -20,5 +20,8 @@ share=$(sed -n 's/.*attachments *[0-9]* B *\([0-9.]*\) %.*/\1/p' <<< "$parts")
 printf '  %-34s %s %% of its code ≈ %s B gzip\n' "widget  attachment code" "$share" \
     "$(awk -v s="$share" -v g="$(gz dist/public/widget/beckon_widget_bg.wasm)" 'BEGIN { printf "%d", s * g / 100 }')"
 row "inbox   beckon_console_bg.wasm" dist/public/console/beckon_console_bg.wasm
+row "inbox   beckon_console.js (glue)" dist/public/console/beckon_console.js
+row "inbox   pages, on first use (wasm)" dist/public/console/pages/beckon_console_pages_bg.wasm
+row "inbox   pages, on first use (glue)" dist/public/console/pages/beckon_console_pages.js
 bundle=$(wrangler deploy --dry-run --outdir build/deploy-dry-run 2>&1 | grep -E 'Total Upload' || true)
 printf '  %-34s %s\n' "worker  bundle (wrangler dry-run)" "${bundle#Total Upload: }"

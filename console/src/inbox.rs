@@ -1,14 +1,8 @@
 //! The inbox: pick a site, see its conversations (most recent first, updated live), open one.
 
-use crate::audiences::AudiencesPage;
-use crate::broadcasts::BroadcastsPage;
-use crate::channels::{failing, ChannelsPage};
-use crate::contacts::ContactsPage;
 use crate::conversation::ConversationPane;
-use crate::dashboard::DashboardPage;
 use crate::feed::{Feed, FeedUpdate};
-use crate::people::PeoplePage;
-use crate::rules::RulesPage;
+use crate::lazy::LazyPage;
 use crate::viewers::Viewers;
 use crate::visitors::VisitorsPage;
 use crate::work::status_now;
@@ -67,6 +61,20 @@ impl Tab {
             Tab::Metrics => "Dashboard",
             Tab::Channels => "Channels",
             Tab::People => "People",
+        }
+    }
+
+    /// The name of a page loaded on first use (`lazy`); the views in this app have none.
+    fn page(self) -> &'static str {
+        match self {
+            Tab::Contacts => "contacts",
+            Tab::Audiences => "audiences",
+            Tab::Broadcasts => "broadcasts",
+            Tab::Rules => "rules",
+            Tab::Metrics => "dashboard",
+            Tab::Channels => "channels",
+            Tab::People => "people",
+            Tab::Conversations | Tab::Visitors => "",
         }
     }
 }
@@ -652,7 +660,7 @@ pub fn Inbox(props: &InboxProps) -> Html {
     let on_narrow = |which: &'static str| {
         let narrow = narrow.clone();
         Callback::from(move |e: Event| {
-            let value = crate::broadcasts::input_value(&e);
+            let value = crate::kit::input_value(&e);
             let mut n = (*narrow).clone();
             match which {
                 "origin" => n.origin = value,
@@ -720,6 +728,20 @@ pub fn Inbox(props: &InboxProps) -> Html {
         })
     };
 
+    // What a page loaded on first use tells the inbox.
+    let on_page_event = {
+        let (refresh_health, open_started) = (refresh_health.clone(), open_started.clone());
+        Callback::from(move |(kind, value): (String, String)| match kind.as_str() {
+            "channels" => refresh_health.emit(()),
+            "started" => {
+                if let Ok(id) = ConversationId::parse(&value) {
+                    open_started.emit(id);
+                }
+            }
+            _ => {}
+        })
+    };
+
     html! {
         <div class="inbox">
             <header class="bar">
@@ -755,14 +777,10 @@ pub fn Inbox(props: &InboxProps) -> Html {
                 if let Some(site) = (*site).clone() {
                     <div class="settings-wrap">
                         { match *tab {
-                            Tab::Channels => html! { <ChannelsPage admin_key={props.admin_key.clone()} {site} on_change={refresh_health.clone()} /> },
-                            Tab::Rules => html! { <RulesPage admin_key={props.admin_key.clone()} site_name={AttrValue::from(site_name.clone())} {site} /> },
-                            Tab::Metrics => html! { <DashboardPage admin_key={props.admin_key.clone()} {site} /> },
-                            Tab::People => html! { <PeoplePage admin_key={props.admin_key.clone()} {site} /> },
-                            Tab::Audiences => html! { <AudiencesPage admin_key={props.admin_key.clone()} {site} /> },
-                            Tab::Broadcasts => html! { <BroadcastsPage admin_key={props.admin_key.clone()} {site} /> },
-                            Tab::Contacts => html! { <ContactsPage admin_key={props.admin_key.clone()} agent_name={props.agent_name.clone()} {site} on_started={open_started.clone()} /> },
-                            _ => html! { <VisitorsPage admin_key={props.admin_key.clone()} agent_name={props.agent_name.clone()} {site} visitors={(*online).clone()} on_started={open_started.clone()} /> },
+                            Tab::Visitors => html! { <VisitorsPage admin_key={props.admin_key.clone()} agent_name={props.agent_name.clone()} {site} visitors={(*online).clone()} on_started={open_started.clone()} /> },
+                            t => html! {
+                                <LazyPage page={t.page()} admin_key={props.admin_key.clone()} {site} site_name={AttrValue::from(site_name.clone())} agent_name={props.agent_name.clone()} on_event={on_page_event.clone()} />
+                            },
                         } }
                     </div>
                 }
@@ -838,4 +856,13 @@ pub fn Inbox(props: &InboxProps) -> Html {
             }
         </div>
     }
+}
+
+/// The inbox badge: which enabled channels are failing.
+fn failing(channels: &[api::ChannelView]) -> Vec<&'static str> {
+    channels
+        .iter()
+        .filter(|c| c.enabled && c.status == beckon_shared::proto::v1::ChannelStatus::Failing)
+        .map(|c| c.kind.label())
+        .collect()
 }

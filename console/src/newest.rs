@@ -7,11 +7,11 @@ use yew::prelude::*;
 
 /// How many questions a page asked; shared by all its copies.
 #[derive(Clone, Default)]
-pub(crate) struct Newest(Rc<Cell<u32>>);
+pub struct Newest(Rc<Cell<u32>>);
 
 impl Newest {
     /// A new question: the answers to every earlier one are stale from now on.
-    pub(crate) fn ask(&self) -> Asked {
+    pub fn ask(&self) -> Asked {
         let n = self.0.get().wrapping_add(1);
         self.0.set(n);
         Asked(self.0.clone(), n)
@@ -19,17 +19,17 @@ impl Newest {
 }
 
 /// One question asked.
-pub(crate) struct Asked(Rc<Cell<u32>>, u32);
+pub struct Asked(Rc<Cell<u32>>, u32);
 
 impl Asked {
     /// Whether no question was asked since this one.
-    pub(crate) fn is_newest(&self) -> bool {
+    pub fn is_newest(&self) -> bool {
         self.0.get() == self.1
     }
 }
 
 /// The component's counter, the same one on every render.
 #[hook]
-pub(crate) fn use_newest() -> Newest {
+pub fn use_newest() -> Newest {
     (*use_state(Newest::default)).clone()
 }

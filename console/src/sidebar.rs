@@ -4,7 +4,7 @@
 //! conversations (a click opens one). Read as JSON values: typed structs would cost the
 //! inbox's size more than they save.
 
-use crate::broadcasts::admin;
+use crate::kit::admin;
 use beckon_shared::proto::v1::{ConversationSummary, OnlineVisitor};
 use serde_json::Value;
 use std::rc::Rc;

@@ -3,7 +3,7 @@
 //! shortcut (owners keep the list). Changes come back to every tab through the live
 //! feed (`work` and `note` events); the list and this bar follow them.
 
-use crate::broadcasts::{admin, input_value};
+use crate::kit::{admin, input_value};
 use beckon_shared::proto::v1::{ConversationSummary, Work, WorkStatus};
 use beckon_shared::ConversationId;
 use serde_json::{json, Value};

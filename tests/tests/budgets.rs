@@ -38,23 +38,26 @@ fn inbox_app_stays_within_its_budget() {
     let n = gzip_len("dist/public/console/beckon_console_bg.wasm")
         + gzip_len("dist/public/console/beckon_console.js");
     println!("inbox app: {n} B gzip");
-    // The goal is 200 KB (issue 9); this is where it stands now (268 KB before the
-    // Broadcasts page and the contacts import added 20 KB, 288 KB before Audiences, the
-    // contacts search and the composer's audience, schedule and buttons added 18 KB; to win
-    // back by loading the rarely used pages on first use). Reading channel settings as JSON
-    // instead of typed took 10 KB off (317.8 KB → 307.8 KB), kept here.
-    // (302 KiB until email broadcasts, writing first by email and the away address added
-    // 0.3 KB; 303 KiB until signing in as a person, accepting an invitation and the People
-    // page added 11.4 KB — 20 KB more while sessions and people were read typed; 314 KiB
-    // until working a conversation — assignee, close / snooze / reopen, the list's filters,
-    // internal notes, saved replies — added 19.4 KB, most of it the conversation's work bar;
-    // 333 KiB until a contact's data export/deletion with its log, colleagues viewing and
-    // typing, and searching messages added 11.3 KB; 343 KiB until the dashboard — charts,
-    // the agents' table, ratings, CSV downloads — added 10.3 KB, and tags with the list's
-    // origin / channel / tag filters 4.5 KB; 358 KiB until the visitor's sidebar, the
-    // keyboard shortcuts and their list, and the messages' avatars added 18 KB.)
+    // What an agent loads to work conversations. The goal is 200 KB (issue 9). It grew to
+    // 375.5 KiB with the pages for a team (people, work, search, dashboard, the visitor's
+    // sidebar, shortcuts) before the rarely used pages — contacts, audiences, broadcasts,
+    // rules, dashboard, channels, people — became a second app loaded on first use (the next
+    // test): 384,563 B → 265,732 B. Issue 15 asks the inbox to keep the budget it had when it
+    // was filed (303 KiB); this is where it stands now.
     assert!(
-        n <= 376 * 1024,
-        "inbox wasm + glue is {n} B gzip, budget 385024 B"
+        n <= 260 * 1024,
+        "inbox wasm + glue is {n} B gzip, budget 266240 B"
+    );
+}
+
+#[test]
+fn inbox_pages_stay_within_their_budget() {
+    let n = gzip_len("dist/public/console/pages/beckon_console_pages_bg.wasm")
+        + gzip_len("dist/public/console/pages/beckon_console_pages.js");
+    println!("inbox pages (on first use): {n} B gzip");
+    // Loaded the first time one of them is opened; where it stands now.
+    assert!(
+        n <= 241 * 1024,
+        "inbox pages wasm + glue is {n} B gzip, budget 246784 B"
     );
 }

@@ -404,6 +404,8 @@ fn sizes() -> Section {
         + size("widget/boot.js")
         + size("widget/app.css");
     let inbox = size("console/beckon_console_bg.wasm") + size("console/beckon_console.js");
+    let pages = size("console/pages/beckon_console_pages_bg.wasm")
+        + size("console/pages/beckon_console_pages.js");
     for (what, bytes, goal) in [
         ("loader /beckon.js", size("beckon.js"), "≤ 3,072"),
         (
@@ -412,6 +414,7 @@ fn sizes() -> Section {
             "≤ 122,880 (stretch 92,160)",
         ),
         ("inbox (wasm + glue)", inbox, "≤ 204,800"),
+        ("inbox's pages, on first use (wasm + glue)", pages, "—"),
     ] {
         sec.row(vec![what.into(), bytes.to_string(), goal.into()]);
     }

@@ -524,15 +524,6 @@ fn describe(d: &Value) -> String {
     out
 }
 
-/// The inbox badge: which enabled channels are failing.
-pub fn failing(channels: &[ChannelView]) -> Vec<&'static str> {
-    channels
-        .iter()
-        .filter(|c| c.enabled && c.status == ChannelStatus::Failing)
-        .map(|c| c.kind.label())
-        .collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -4,11 +4,10 @@
 //! (sent → delivered → read → replied → goals, per channel). Broadcasts are read as JSON
 //! values (no typed copies of their API bodies in the download).
 
-use beckon_client::api::{self, CallError};
+use beckon_client::api;
 use beckon_shared::proto::v1::BroadcastChannel;
 use beckon_shared::SiteKey;
 use serde_json::{json, Value};
-use wasm_bindgen::JsCast;
 use yew::prelude::*;
 
 #[derive(Properties, PartialEq)]
@@ -17,19 +16,7 @@ pub struct BroadcastsPageProps {
     pub site: SiteKey,
 }
 
-pub(crate) fn url(site: &SiteKey, rest: &str) -> String {
-    format!("/api/v1/admin/sites/{site}/{rest}")
-}
-
-pub(crate) async fn admin(
-    key: &str,
-    method: &str,
-    path: &str,
-    body: Option<Value>,
-) -> Result<Value, CallError> {
-    let (_, text) = api::call(method, path, Some(key), body.map(|b| b.to_string())).await?;
-    Ok(serde_json::from_str(&text).unwrap_or(Value::Null))
-}
+pub(crate) use beckon_console::kit::{admin, checked, chosen_file, input_value, n, url};
 
 /// A channel's name for people.
 fn channel_label(c: &Value) -> &'static str {
@@ -37,44 +24,6 @@ fn channel_label(c: &Value) -> &'static str {
         .and_then(BroadcastChannel::parse)
         .unwrap_or(BroadcastChannel::Web)
         .label()
-}
-
-/// The wire names of the `channels` whose box is ticked in `on`.
-pub(crate) fn checked<'a>(channels: &[(&'a str, &str)], on: &[bool]) -> Vec<&'a str> {
-    channels
-        .iter()
-        .zip(on)
-        .filter(|(_, on)| **on)
-        .map(|((c, _), _)| *c)
-        .collect()
-}
-
-pub(crate) fn n(v: &Value) -> u64 {
-    v.as_u64().unwrap_or(0)
-}
-
-/// The file a person chose in an `input[type=file]` (its `change` event).
-pub(crate) fn chosen_file(e: &Event) -> Option<web_sys::File> {
-    e.target()
-        .and_then(|t| t.dyn_into::<web_sys::HtmlInputElement>().ok())
-        .and_then(|i| i.files())
-        .and_then(|f| f.get(0))
-}
-
-pub(crate) fn input_value(e: &Event) -> String {
-    e.target()
-        .and_then(|t| t.dyn_into::<web_sys::HtmlInputElement>().ok())
-        .map(|i| i.value())
-        .or_else(|| {
-            e.target()
-                .and_then(|t| t.dyn_into::<web_sys::HtmlTextAreaElement>().ok())
-                .map(|t| t.value())
-        })
-        .or_else(|| {
-            e.target_dyn_into::<web_sys::HtmlSelectElement>()
-                .map(|s| s.value())
-        })
-        .unwrap_or_default()
 }
 
 #[function_component]

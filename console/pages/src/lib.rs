@@ -1,0 +1,103 @@
+//! The inbox's rarely used pages — channels, rules, dashboard, people, audiences, broadcasts,
+//! contacts — as their own wasm app, so the inbox an agent opens every day does not carry
+//! them. The inbox (`beckon-console`'s `lazy`) imports this module the first time one of them
+//! is opened and calls [`mount`] with the page, the credential and the site; a page's events
+//! for the inbox (a channel changed, a conversation started) go back through `notify`.
+//!
+//! It is mounted on `#pages`, outside the inbox's `#app`: two yew apps must not share a DOM
+//! subtree (each brands its elements for its own event delegation).
+
+mod audiences;
+mod broadcasts;
+mod channels;
+mod contacts;
+mod dashboard;
+mod data_requests;
+mod metrics;
+mod people;
+mod rules;
+
+use beckon_console::{newest, write_first};
+use beckon_shared::{ConversationId, SiteKey};
+use wasm_bindgen::prelude::*;
+use yew::prelude::*;
+
+#[derive(Properties, PartialEq)]
+struct PageProps {
+    page: AttrValue,
+    admin_key: AttrValue,
+    site: SiteKey,
+    site_name: AttrValue,
+    agent_name: AttrValue,
+    notify: Callback<(&'static str, String)>,
+}
+
+#[function_component]
+fn Page(p: &PageProps) -> Html {
+    let (admin_key, site) = (p.admin_key.clone(), p.site.clone());
+    let notify = p.notify.clone();
+    match p.page.as_str() {
+        "channels" => {
+            let on_change = Callback::from(move |()| notify.emit(("channels", String::new())));
+            html! { <channels::ChannelsPage {admin_key} {site} {on_change} /> }
+        }
+        "rules" => {
+            html! { <rules::RulesPage {admin_key} site_name={p.site_name.clone()} {site} /> }
+        }
+        "dashboard" => html! { <dashboard::DashboardPage {admin_key} {site} /> },
+        "people" => html! { <people::PeoplePage {admin_key} {site} /> },
+        "audiences" => html! { <audiences::AudiencesPage {admin_key} {site} /> },
+        "broadcasts" => html! { <broadcasts::BroadcastsPage {admin_key} {site} /> },
+        "contacts" => {
+            let on_started =
+                Callback::from(move |id: ConversationId| notify.emit(("started", id.to_string())));
+            html! { <contacts::ContactsPage {admin_key} agent_name={p.agent_name.clone()} {site} {on_started} /> }
+        }
+        other => html! { <p class="error" role="alert">{ format!("No page {other}.") }</p> },
+    }
+}
+
+/// A page mounted by [`mount`]; `destroy` takes it off the page.
+#[wasm_bindgen]
+pub struct Mounted(yew::AppHandle<Page>);
+
+#[wasm_bindgen]
+impl Mounted {
+    pub fn destroy(self) {
+        self.0.destroy();
+    }
+}
+
+/// Renders `page` into `host` for `site`, signed in with `admin_key`. `notify(kind, value)`
+/// tells the inbox what it must know: `("channels", "")` after a channel changed,
+/// `("started", conversation id)` after the business started a conversation.
+#[wasm_bindgen]
+pub fn mount(
+    host: web_sys::Element,
+    page: String,
+    admin_key: String,
+    site: String,
+    site_name: String,
+    agent_name: String,
+    notify: js_sys::Function,
+) -> Result<Mounted, JsError> {
+    let site = SiteKey::parse(&site).map_err(|e| JsError::new(&e.to_string()))?;
+    let notify = Callback::from(move |(kind, value): (&'static str, String)| {
+        let _ = notify.call2(
+            &JsValue::NULL,
+            &JsValue::from_str(kind),
+            &JsValue::from_str(&value),
+        );
+    });
+    let props = PageProps {
+        page: page.into(),
+        admin_key: admin_key.into(),
+        site,
+        site_name: site_name.into(),
+        agent_name: agent_name.into(),
+        notify,
+    };
+    Ok(Mounted(
+        yew::Renderer::<Page>::with_root_and_props(host, props).render(),
+    ))
+}

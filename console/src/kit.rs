@@ -1,0 +1,64 @@
+//! What the inbox's pages share, here and in the pages loaded on first use
+//! (`beckon-console-pages`): the admin API read as JSON values, and what a form field holds.
+
+use beckon_client::api::{self, CallError};
+use beckon_shared::SiteKey;
+use serde_json::Value;
+use wasm_bindgen::JsCast;
+use yew::prelude::*;
+
+/// The site's admin API path `rest`.
+pub fn url(site: &SiteKey, rest: &str) -> String {
+    format!("/api/v1/admin/sites/{site}/{rest}")
+}
+
+/// Calls the admin API with `key`; the answer as a JSON value (`Null` when it has no body).
+pub async fn admin(
+    key: &str,
+    method: &str,
+    path: &str,
+    body: Option<Value>,
+) -> Result<Value, CallError> {
+    let (_, text) = api::call(method, path, Some(key), body.map(|b| b.to_string())).await?;
+    Ok(serde_json::from_str(&text).unwrap_or(Value::Null))
+}
+
+/// The wire names of the `channels` whose box is ticked in `on`.
+pub fn checked<'a>(channels: &[(&'a str, &str)], on: &[bool]) -> Vec<&'a str> {
+    channels
+        .iter()
+        .zip(on)
+        .filter(|(_, on)| **on)
+        .map(|((c, _), _)| *c)
+        .collect()
+}
+
+/// A count in an answer (0 when absent).
+pub fn n(v: &Value) -> u64 {
+    v.as_u64().unwrap_or(0)
+}
+
+/// The file a person chose in an `input[type=file]` (its `change` event).
+pub fn chosen_file(e: &Event) -> Option<web_sys::File> {
+    e.target()
+        .and_then(|t| t.dyn_into::<web_sys::HtmlInputElement>().ok())
+        .and_then(|i| i.files())
+        .and_then(|f| f.get(0))
+}
+
+/// What the input, text area or select that fired `e` holds.
+pub fn input_value(e: &Event) -> String {
+    e.target()
+        .and_then(|t| t.dyn_into::<web_sys::HtmlInputElement>().ok())
+        .map(|i| i.value())
+        .or_else(|| {
+            e.target()
+                .and_then(|t| t.dyn_into::<web_sys::HtmlTextAreaElement>().ok())
+                .map(|t| t.value())
+        })
+        .or_else(|| {
+            e.target_dyn_into::<web_sys::HtmlSelectElement>()
+                .map(|s| s.value())
+        })
+        .unwrap_or_default()
+}
