@@ -208,6 +208,9 @@ struct List {
     /// The words the list answers (empty: not a search). A searched list takes no
     /// conversation from the live feed that the search did not find.
     searched: String,
+    /// When the feed last told of a change the searched list does not hold (it may match
+    /// once the index has it): the search is asked again until this is `INDEX_LAG_MS` old.
+    unsearched_at: i64,
     live: bool,
     error: Option<String>,
 }
@@ -262,11 +265,18 @@ impl Reducible for List {
                 }
                 next.items.sort_by_key(|c| std::cmp::Reverse(c.updated_at));
                 next.error = None;
+                if searching && now - next.unsearched_at < INDEX_LAG_MS {
+                    next.stale += 1;
+                }
             }
             ListAction::Upsert(s) => {
                 let found = next.items.iter().any(|c| c.id == s.id);
-                // A search's answer is asked again only on a change of its own.
-                if (found || next.searched.is_empty()) && upsert(&mut next.items, *s) {
+                if !found && !next.searched.is_empty() {
+                    // Not listed by the search, but its new message may match: asked again
+                    // (shortly, and while the index may still be writing it).
+                    next.unsearched_at = js_sys::Date::now() as i64;
+                    next.stale += 1;
+                } else if upsert(&mut next.items, *s) {
                     next.stale += 1;
                 }
                 next.items.sort_by_key(|c| std::cmp::Reverse(c.updated_at));
