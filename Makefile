@@ -39,10 +39,11 @@ dist/public/widget/beckon_widget_bg.wasm: $(WIDGET_SRC)
 	scripts/build-wasm-app.sh beckon-widget beckon_widget dist/public/widget
 
 # The inbox, and its rarely used pages as a second app it loads on first use.
-console: dist/public/console/beckon_console_bg.wasm
+console: dist/public/console/beckon_console_bg.wasm dist/public/console/pages/beckon_console_pages_bg.wasm
 dist/public/console/beckon_console_bg.wasm: $(CONSOLE_SRC)
-	scripts/build-wasm-app.sh beckon-console-pages beckon_console_pages dist/public/console/pages
 	scripts/build-wasm-app.sh beckon-console beckon_console dist/public/console
+dist/public/console/pages/beckon_console_pages_bg.wasm: $(CONSOLE_SRC)
+	scripts/build-wasm-app.sh beckon-console-pages beckon_console_pages dist/public/console/pages
 
 assets: build/.assets-stamp
 build/.assets-stamp: $(STATIC_SRC) scripts/assets.sh

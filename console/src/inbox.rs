@@ -208,9 +208,10 @@ struct List {
     /// The words the list answers (empty: not a search). A searched list takes no
     /// conversation from the live feed that the search did not find.
     searched: String,
-    /// When the feed last told of a change the searched list does not hold (it may match
-    /// once the index has it): the search is asked again until this is `INDEX_LAG_MS` old.
-    unsearched_at: i64,
+    /// A conversation the searched list does not hold whose new message (from the feed)
+    /// may match, and when: the search is asked again until it is found or `INDEX_LAG_MS`
+    /// old (the index writes in batches).
+    unsearched: Option<(ConversationId, i64)>,
     live: bool,
     error: Option<String>,
 }
@@ -265,7 +266,13 @@ impl Reducible for List {
                 }
                 next.items.sort_by_key(|c| std::cmp::Reverse(c.updated_at));
                 next.error = None;
-                if searching && now - next.unsearched_at < INDEX_LAG_MS {
+                next.unsearched = next.unsearched.take().filter(|(id, at)| {
+                    !fresh
+                        && searching
+                        && now - at < INDEX_LAG_MS
+                        && !next.items.iter().any(|c| &c.id == id)
+                });
+                if next.unsearched.is_some() {
                     next.stale += 1;
                 }
             }
@@ -273,9 +280,12 @@ impl Reducible for List {
                 let found = next.items.iter().any(|c| c.id == s.id);
                 if !found && !next.searched.is_empty() {
                     // Not listed by the search, but its new message may match: asked again
-                    // (shortly, and while the index may still be writing it).
-                    next.unsearched_at = js_sys::Date::now() as i64;
-                    next.stale += 1;
+                    // shortly, and while the index may still be writing it.
+                    let body = s.last_message.as_ref().map_or("", |m| m.body.as_str());
+                    if may_match(&next.searched, body) {
+                        next.unsearched = Some((s.id.clone(), js_sys::Date::now() as i64));
+                        next.stale += 1;
+                    }
                 } else if upsert(&mut next.items, *s) {
                     next.stale += 1;
                 }
@@ -293,6 +303,21 @@ impl Reducible for List {
         }
         Rc::new(next)
     }
+}
+
+/// Whether `body` may hold every word of `search` (loosely: each ASCII word somewhere in it,
+/// case ignored; a word with other letters is taken to match, as the index folds accents).
+fn may_match(search: &str, body: &str) -> bool {
+    let body = body.as_bytes();
+    search
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .all(|w| {
+            !w.is_ascii()
+                || body
+                    .windows(w.len())
+                    .any(|b| b.eq_ignore_ascii_case(w.as_bytes()))
+        })
 }
 
 /// Keeps the newer of `s` and the listed state of its conversation. A summary from the live
@@ -875,4 +900,22 @@ fn failing(channels: &[api::ChannelView]) -> Vec<&'static str> {
         .filter(|c| c.enabled && c.status == beckon_shared::proto::v1::ChannelStatus::Failing)
         .map(|c| c.kind.label())
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::may_match;
+
+    #[test]
+    fn a_new_message_may_match_a_search_only_if_it_holds_its_words() {
+        assert!(may_match("parcel", "My PARCEL arrived"));
+        assert!(may_match("order 7781", "order #7781 is late"));
+        assert!(may_match("parc", "parcels"), "the last word as a prefix");
+        assert!(!may_match("parcel jakarta", "my parcel"), "every word");
+        assert!(!may_match("refund", "Thanks!"));
+        assert!(
+            may_match("São", "sao paulo"),
+            "accents are the index's to fold"
+        );
+    }
 }

@@ -1,9 +1,10 @@
 //! The rarely used pages, loaded on first use: `beckon-console-pages` (its own wasm, built
 //! beside this one into `console/pages/`) is imported the first time one is opened —
-//! `boot.js`'s `beckonPages()`, one import however often it is asked — and the page is
-//! mounted on `#pages`, beside `#app` and never inside it (two yew apps must not share a DOM
-//! subtree: each brands its elements for its own event delegation). While one is shown,
-//! `body.paged` gives `#pages` the space below the inbox's bar.
+//! `boot.js`'s `beckonPages()`, one import however often it is asked, tried again after a
+//! failure — and the page is mounted in `#pages`, beside `#app` and never inside it (two yew
+//! apps must not share a DOM subtree: each brands its elements for its own event
+//! delegation). While one is shown, `body.paged` gives `#pages` the space below the inbox's
+//! bar. A page left before its module arrived is never mounted.
 
 use beckon_shared::SiteKey;
 use js_sys::{Function, Promise, Reflect};
@@ -35,6 +36,8 @@ pub struct LazyPageProps {
 
 #[derive(Clone, Copy, PartialEq)]
 enum Load {
+    /// Its status region is on the page, still empty (so that "Loading…" is announced).
+    Starting,
     Loading,
     Shown,
     Failed,
@@ -50,9 +53,17 @@ fn paged(on: bool) {
     }
 }
 
-/// Imports the pages (first time only) and mounts `page` on `#pages`: the mounted page's handle.
-async fn mount(p: [JsValue; 5], notify: &Function) -> Result<JsValue, JsValue> {
+/// Imports the pages (first time only) and mounts `page` in `#pages`, unless it is `gone`
+/// by then: the mounted page's handle.
+async fn mount(
+    p: [JsValue; 5],
+    notify: &Function,
+    gone: &Cell<bool>,
+) -> Result<Option<JsValue>, JsValue> {
     let module = JsFuture::from(beckon_pages()?).await?;
+    if gone.get() {
+        return Ok(None);
+    }
     let host = web_sys::window()
         .and_then(|w| w.document())
         .and_then(|d| d.get_element_by_id("pages"))
@@ -63,7 +74,7 @@ async fn mount(p: [JsValue; 5], notify: &Function) -> Result<JsValue, JsValue> {
         args.push(&a);
     }
     args.push(notify);
-    mount.apply(&JsValue::NULL, &args)
+    mount.apply(&JsValue::NULL, &args).map(Some)
 }
 
 fn destroy(handle: &JsValue) {
@@ -74,24 +85,38 @@ fn destroy(handle: &JsValue) {
 
 #[function_component]
 pub fn LazyPage(p: &LazyPageProps) -> Html {
-    let load = use_state(|| Load::Loading);
+    let load = use_state(|| Load::Starting);
+    // Asked again by "Try again" after a failed load.
+    let attempt = use_state(|| 0u32);
+    // What the pages call back, alive as long as this component (a page's save may end after
+    // another page replaced it); it calls the newest `on_event`.
+    let on_event = use_mut_ref(|| p.on_event.clone());
+    *on_event.borrow_mut() = p.on_event.clone();
+    let notify = use_memo((), {
+        let on_event = on_event.clone();
+        move |_| {
+            Closure::<dyn Fn(String, String)>::new(move |kind, value| {
+                let on_event = on_event.borrow().clone();
+                on_event.emit((kind, value))
+            })
+        }
+    });
+    let notify: Function = (*notify).as_ref().unchecked_ref::<Function>().clone();
     let deps = (
         p.page,
         p.admin_key.clone(),
         p.site.clone(),
         p.site_name.clone(),
         p.agent_name.clone(),
+        *attempt,
     );
     {
-        let (load, on_event) = (load.clone(), p.on_event.clone());
-        use_effect_with(deps, move |(page, key, site, site_name, agent)| {
+        let load = load.clone();
+        use_effect_with(deps, move |(page, key, site, site_name, agent, _)| {
             load.set(Load::Loading);
             paged(true);
             let gone = Rc::new(Cell::new(false));
             let mounted: Rc<RefCell<Option<JsValue>>> = Rc::default();
-            let notify = Closure::<dyn Fn(String, String)>::new(move |kind, value| {
-                on_event.emit((kind, value))
-            });
             let args = [
                 JsValue::from_str(page),
                 JsValue::from_str(key),
@@ -101,15 +126,14 @@ pub fn LazyPage(p: &LazyPageProps) -> Html {
             ];
             {
                 let (gone, mounted) = (gone.clone(), mounted.clone());
-                let notify: Function = notify.as_ref().unchecked_ref::<Function>().clone();
+                let notify = notify.clone();
                 wasm_bindgen_futures::spawn_local(async move {
-                    let result = mount(args, &notify).await;
-                    match result {
-                        Ok(handle) if gone.get() => destroy(&handle),
-                        Ok(handle) => {
+                    match mount(args, &notify, &gone).await {
+                        Ok(Some(handle)) => {
                             *mounted.borrow_mut() = Some(handle);
                             load.set(Load::Shown);
                         }
+                        Ok(None) => {}
                         Err(_) if gone.get() => {}
                         Err(_) => load.set(Load::Failed),
                     }
@@ -121,16 +145,23 @@ pub fn LazyPage(p: &LazyPageProps) -> Html {
                     destroy(&handle);
                 }
                 paged(false);
-                // The page is gone: nothing calls back any more.
-                drop(notify);
             }
         });
     }
-    match *load {
-        Load::Loading => html! { <p class="muted lazy-status" role="status">{ "Loading…" }</p> },
-        Load::Failed => html! {
-            <p class="error" role="alert">{ "This page could not be loaded. Check the connection and reload the inbox." }</p>
-        },
-        Load::Shown => html! {},
+    let retry = {
+        let attempt = attempt.clone();
+        Callback::from(move |_| attempt.set(*attempt + 1))
+    };
+    html! {
+        <>
+            <p class="muted lazy-status" role="status">{ if *load == Load::Loading { "Loading…" } else { "" } }</p>
+            if *load == Load::Failed {
+                <p class="error" role="alert">
+                    { "This page could not be loaded. Check the connection, then " }
+                    <button type="button" class="linkish" onclick={retry}>{ "try again" }</button>
+                    { "." }
+                </p>
+            }
+        </>
     }
 }

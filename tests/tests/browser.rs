@@ -267,6 +267,103 @@ async fn narrow_viewport_gets_a_full_screen_panel() {
     c.close().await.unwrap();
 }
 
+/// The inbox loads without its rarely used pages; the first one opened brings them (one
+/// download however many are opened), each shown alone in `#pages` — also when another was
+/// chosen before the first had arrived — and gone when the agent goes back to the
+/// conversations.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn inbox_pages_load_on_first_use_one_at_a_time() {
+    let base = &edge::shared().url;
+    let api = Api::new(base);
+    let site = format!("lazy-{}", beckon_tests::free_port());
+    api.create_site(&site).await;
+    let agent = browser::open(1280, 900).await;
+    browser::sign_in_to_inbox(&agent, base, "Ana").await;
+    browser::open_inbox_view(&agent, &site, "Conversations").await;
+    let fetched = || async {
+        agent
+            .execute(
+                "return performance.getEntriesByType('resource').map(e => e.name)
+                   .filter(n => n.includes('beckon_console_pages'));",
+                vec![],
+            )
+            .await
+            .unwrap()
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_str().unwrap().rsplit('/').next().unwrap().to_owned())
+            .collect::<Vec<_>>()
+    };
+    assert!(
+        fetched().await.is_empty(),
+        "nothing of the pages before one is opened"
+    );
+
+    // Rules, then Channels a moment later (before the pages arrived): only Channels shows.
+    agent
+        .execute(
+            "const b = l => [...document.querySelectorAll('nav[aria-label=Views] button')]
+                 .find(x => x.textContent === l);
+             b('Rules').click();
+             setTimeout(() => b('Channels').click(), 15);",
+            vec![],
+        )
+        .await
+        .unwrap();
+    let shown = || async {
+        agent
+            .execute(
+                "const p = document.getElementById('pages');
+                 return [p.children.length, [...p.querySelectorAll('h2')].map(h => h.textContent),
+                         getComputedStyle(p).display, document.body.className];",
+                vec![],
+            )
+            .await
+            .unwrap()
+    };
+    let channels = eventually(WAIT, "the Channels page", || async {
+        let s = shown().await;
+        (s[1] == json!(["Channels"])).then_some(s)
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(shown().await, channels, "and nothing else arrives after it");
+    assert_eq!(channels[0], 1, "one page: {channels:?}");
+    assert_eq!(channels[2], "block");
+    assert_eq!(channels[3], "paged");
+
+    browser::open_inbox_view(&agent, &site, "Dashboard").await;
+    eventually(WAIT, "the Dashboard page alone", || async {
+        let s = shown().await;
+        (s[0] == 1 && s[1].as_array().unwrap().first() == Some(&json!("Dashboard"))).then_some(())
+    })
+    .await;
+    browser::screenshot(&agent, "inbox-dashboard-lazy").await;
+    let mut files = fetched().await;
+    files.sort();
+    assert_eq!(
+        files,
+        ["beckon_console_pages.js", "beckon_console_pages_bg.wasm"],
+        "the pages downloaded once"
+    );
+
+    browser::open_inbox_view(&agent, &site, "Conversations").await;
+    let back = eventually(WAIT, "the pages put away", || async {
+        let s = shown().await;
+        (s[0] == 0).then_some(s)
+    })
+    .await;
+    assert_eq!(back[2], "none");
+    assert_eq!(back[3], "");
+    agent
+        .find(Locator::Css("input[aria-label='Search messages']"))
+        .await
+        .expect("the conversations are back");
+    assert_clean_console(&agent, "pages loaded on first use").await;
+    agent.close().await.unwrap();
+}
+
 /// Settings → Channels in the inbox: set up Slack through the form, send a test message
 /// through the (fake) Slack API, and see a failing channel flagged in the top bar.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

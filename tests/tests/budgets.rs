@@ -42,11 +42,13 @@ fn inbox_app_stays_within_its_budget() {
     // 375.5 KiB with the pages for a team (people, work, search, dashboard, the visitor's
     // sidebar, shortcuts) before the rarely used pages — contacts, audiences, broadcasts,
     // rules, dashboard, channels, people — became a second app loaded on first use (the next
-    // test): 384,563 B → 265,732 B. Issue 15 asks the inbox to keep the budget it had when it
-    // was filed (303 KiB); this is where it stands now.
+    // test): 384,563 B → 265,732 B; loading them safely (a page left before it arrived is
+    // never mounted, "try again" after a failed load) and asking a search again while the
+    // index catches up added 3.3 KB. Issue 15 asks the inbox to keep the budget it had when
+    // it was filed (303 KiB); this is where it stands now.
     assert!(
-        n <= 260 * 1024,
-        "inbox wasm + glue is {n} B gzip, budget 266240 B"
+        n <= 263 * 1024,
+        "inbox wasm + glue is {n} B gzip, budget 269312 B"
     );
 }
 

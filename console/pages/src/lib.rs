@@ -4,7 +4,7 @@
 //! is opened and calls [`mount`] with the page, the credential and the site; a page's events
 //! for the inbox (a channel changed, a conversation started) go back through `notify`.
 //!
-//! It is mounted on `#pages`, outside the inbox's `#app`: two yew apps must not share a DOM
+//! It is mounted in `#pages`, outside the inbox's `#app`: two yew apps must not share a DOM
 //! subtree (each brands its elements for its own event delegation).
 
 mod audiences;
@@ -59,16 +59,21 @@ fn Page(p: &PageProps) -> Html {
 
 /// A page mounted by [`mount`]; `destroy` takes it off the page.
 #[wasm_bindgen]
-pub struct Mounted(yew::AppHandle<Page>);
+pub struct Mounted {
+    app: yew::AppHandle<Page>,
+    /// The page's own element in the host (gone at once, whatever yew still has queued).
+    root: web_sys::Element,
+}
 
 #[wasm_bindgen]
 impl Mounted {
     pub fn destroy(self) {
-        self.0.destroy();
+        self.app.destroy();
+        self.root.remove();
     }
 }
 
-/// Renders `page` into `host` for `site`, signed in with `admin_key`. `notify(kind, value)`
+/// Renders `page` into a new element in `host` for `site`, signed in with `admin_key`. `notify(kind, value)`
 /// tells the inbox what it must know: `("channels", "")` after a channel changed,
 /// `("started", conversation id)` after the business started a conversation.
 #[wasm_bindgen]
@@ -97,7 +102,13 @@ pub fn mount(
         agent_name: agent_name.into(),
         notify,
     };
-    Ok(Mounted(
-        yew::Renderer::<Page>::with_root_and_props(host, props).render(),
-    ))
+    let root = host
+        .owner_document()
+        .ok_or_else(|| JsError::new("no document"))?
+        .create_element("div")
+        .map_err(|_| JsError::new("no element"))?;
+    host.append_child(&root)
+        .map_err(|_| JsError::new("not added"))?;
+    let app = yew::Renderer::<Page>::with_root_and_props(root.clone(), props).render();
+    Ok(Mounted { app, root })
 }

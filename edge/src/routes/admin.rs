@@ -325,7 +325,7 @@ pub async fn site_live(req: Request, edge: &Edge, key: &SiteKey) -> Result<Respo
 
 /// `GET /api/v1/admin/conversations?site=&limit=&before=&status=&assignee=&q=`: a key for
 /// several (but not all) sites names the site; `q` keeps those with a message holding its
-/// words (full-text, the last word as a prefix), each with the best match.
+/// words (full-text, the last word as a prefix), each with its newest matching message.
 pub async fn list_conversations(req: &Request, edge: &Edge, admin: &Admin) -> Result<Response> {
     let q = http::query(req)?;
     let site = match (

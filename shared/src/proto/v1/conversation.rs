@@ -117,7 +117,7 @@ pub struct ConversationSummary {
     /// summaries, which come from the conversation itself).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub work: Option<super::Work>,
-    /// In a list searched with `q`: the best-matching message, cut around the words found.
+    /// In a list searched with `q`: the newest matching message, cut around the words found.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub matched: Option<String>,
     /// The first answer to the visitor's first message, once there is one (the dashboard's
