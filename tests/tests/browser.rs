@@ -360,6 +360,30 @@ async fn inbox_pages_load_on_first_use_one_at_a_time() {
         .find(Locator::Css("input[aria-label='Search messages']"))
         .await
         .expect("the conversations are back");
+
+    // Settings at tablet and phone widths: below the bar on a tablet; on a phone the whole
+    // page scrolls (the bar, three rows high there, does not stay and take the screen).
+    for (w, h, name) in [(820, 1000, "tablet"), (375, 667, "375")] {
+        agent.set_window_size(w, h).await.unwrap();
+        browser::open_inbox_view(&agent, &site, "Channels").await;
+        eventually(WAIT, "the Channels page", || async {
+            (shown().await[1] == json!(["Channels"])).then_some(())
+        })
+        .await;
+        let layout = agent
+            .execute(
+                "const p = document.getElementById('pages');
+                 const bar = document.querySelector('header.bar').getBoundingClientRect();
+                 return [getComputedStyle(p).overflowY,
+                         Math.round(p.getBoundingClientRect().top - bar.bottom)];",
+                vec![],
+            )
+            .await
+            .unwrap();
+        let scrolls = if w < 720 { "visible" } else { "auto" };
+        assert_eq!(layout, json!([scrolls, 0]), "{name}: right below the bar");
+        browser::screenshot(&agent, &format!("inbox-settings-{name}")).await;
+    }
     assert_clean_console(&agent, "pages loaded on first use").await;
     agent.close().await.unwrap();
 }
