@@ -419,6 +419,19 @@ async fn an_agent_takes_notes_on_and_closes_a_conversation_in_the_inbox() {
         )
         .await;
     assert_eq!(saved.status, 200, "{:?}", saved.body);
+    // The conversation is relayed to the team's Telegram group too.
+    let telegram = beckon_tests::fakes::telegram::FakeTelegram::start("424242:WORK-UI").await;
+    let r = api
+        .send(
+            api.admin(Method::PUT, &format!("/api/v1/admin/sites/{site}/channels/telegram"))
+                .json(&json!({
+                    "settings": {"kind": "telegram", "chat_id": -1001234567890i64, "api_base": telegram.base},
+                    "secrets": {"kind": "telegram", "bot_token": telegram.token,
+                                "webhook_secret": "tg_hook_secret-42_a8F3kq9ZrR1x7Lm2"},
+                })),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{:?}", r.body);
     let started = api.start_conversation(&site, None).await;
     let mut visitor = api.visitor_socket(&started).await;
     visitor.say("where is my parcel?").await;
@@ -519,8 +532,26 @@ async fn an_agent_takes_notes_on_and_closes_a_conversation_in_the_inbox() {
         (answer.body.as_str(), answer.author.as_deref()),
         ("We are sending a new parcel today.", Some("Ana"))
     );
-    // The visitor got nothing of the note.
+    // The visitor got nothing of the note, nor did Telegram: the answer after it is relayed,
+    // the notes never.
     nothing_reaches(&mut visitor, "reship").await;
+    let relayed = eventually(WAIT, "the answer relayed to Telegram", || async {
+        let sent: Vec<String> = telegram.sent().into_iter().map(|m| m.text).collect();
+        sent.iter()
+            .any(|t| t.contains("We are sending a new parcel today."))
+            .then_some(sent)
+    })
+    .await;
+    assert!(
+        relayed.iter().any(|t| t.contains("where is my parcel?")),
+        "{relayed:?}"
+    );
+    assert!(
+        relayed
+            .iter()
+            .all(|t| !t.contains("reship") && !t.contains("from the office")),
+        "no note on Telegram: {relayed:?}"
+    );
     // She closes it: it leaves the open list, and the closed list has it.
     c.find(Locator::XPath(
         "//div[@class='work-bar']/button[text()='Close']",
