@@ -2,6 +2,7 @@
 
 use crate::conversation::ConversationPane;
 use crate::feed::{Feed, FeedUpdate};
+use crate::kit::{Page, CHANNELS_CHANGED, CONVERSATION_STARTED};
 use crate::lazy::LazyPage;
 use crate::viewers::Viewers;
 use crate::visitors::VisitorsPage;
@@ -64,17 +65,18 @@ impl Tab {
         }
     }
 
-    /// The name of a page loaded on first use (`lazy`); the views in this app have none.
-    fn page(self) -> &'static str {
+    /// The page loaded on first use (`lazy`) that shows this view; the views of this app
+    /// have none.
+    fn page(self) -> Option<Page> {
         match self {
-            Tab::Contacts => "contacts",
-            Tab::Audiences => "audiences",
-            Tab::Broadcasts => "broadcasts",
-            Tab::Rules => "rules",
-            Tab::Metrics => "dashboard",
-            Tab::Channels => "channels",
-            Tab::People => "people",
-            Tab::Conversations | Tab::Visitors => "",
+            Tab::Contacts => Some(Page::Contacts),
+            Tab::Audiences => Some(Page::Audiences),
+            Tab::Broadcasts => Some(Page::Broadcasts),
+            Tab::Rules => Some(Page::Rules),
+            Tab::Metrics => Some(Page::Dashboard),
+            Tab::Channels => Some(Page::Channels),
+            Tab::People => Some(Page::People),
+            Tab::Conversations | Tab::Visitors => None,
         }
     }
 }
@@ -767,8 +769,8 @@ pub fn Inbox(props: &InboxProps) -> Html {
     let on_page_event = {
         let (refresh_health, open_started) = (refresh_health.clone(), open_started.clone());
         Callback::from(move |(kind, value): (String, String)| match kind.as_str() {
-            "channels" => refresh_health.emit(()),
-            "started" => {
+            CHANNELS_CHANGED => refresh_health.emit(()),
+            CONVERSATION_STARTED => {
                 if let Ok(id) = ConversationId::parse(&value) {
                     open_started.emit(id);
                 }
@@ -811,11 +813,11 @@ pub fn Inbox(props: &InboxProps) -> Html {
             if *tab != Tab::Conversations {
                 if let Some(site) = (*site).clone() {
                     <div class="settings-wrap">
-                        { match *tab {
-                            Tab::Visitors => html! { <VisitorsPage admin_key={props.admin_key.clone()} agent_name={props.agent_name.clone()} {site} visitors={(*online).clone()} on_started={open_started.clone()} /> },
-                            t => html! {
-                                <LazyPage page={t.page()} admin_key={props.admin_key.clone()} {site} site_name={AttrValue::from(site_name.clone())} agent_name={props.agent_name.clone()} on_event={on_page_event.clone()} />
+                        { match tab.page() {
+                            Some(page) => html! {
+                                <LazyPage {page} admin_key={props.admin_key.clone()} {site} site_name={AttrValue::from(site_name.clone())} agent_name={props.agent_name.clone()} on_event={on_page_event.clone()} />
                             },
+                            None => html! { <VisitorsPage admin_key={props.admin_key.clone()} agent_name={props.agent_name.clone()} {site} visitors={(*online).clone()} on_started={open_started.clone()} /> },
                         } }
                     </div>
                 }

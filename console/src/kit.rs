@@ -1,11 +1,58 @@
 //! What the inbox's pages share, here and in the pages loaded on first use
-//! (`beckon-console-pages`): the admin API read as JSON values, and what a form field holds.
+//! (`beckon-console-pages`): the admin API read as JSON values, what a form field holds, and
+//! the names the two apps pass each other ([`Page`], [`CHANNELS_CHANGED`],
+//! [`CONVERSATION_STARTED`]).
 
 use beckon_client::api::{self, CallError};
 use beckon_shared::SiteKey;
 use serde_json::Value;
 use wasm_bindgen::JsCast;
 use yew::prelude::*;
+
+/// A page loaded on first use, by the name the inbox mounts it with.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Page {
+    Contacts,
+    Audiences,
+    Broadcasts,
+    Rules,
+    Dashboard,
+    Channels,
+    People,
+}
+
+impl Page {
+    const ALL: [Page; 7] = [
+        Page::Contacts,
+        Page::Audiences,
+        Page::Broadcasts,
+        Page::Rules,
+        Page::Dashboard,
+        Page::Channels,
+        Page::People,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Page::Contacts => "contacts",
+            Page::Audiences => "audiences",
+            Page::Broadcasts => "broadcasts",
+            Page::Rules => "rules",
+            Page::Dashboard => "dashboard",
+            Page::Channels => "channels",
+            Page::People => "people",
+        }
+    }
+
+    pub fn parse(name: &str) -> Option<Page> {
+        Page::ALL.into_iter().find(|p| p.name() == name)
+    }
+}
+
+/// What a page tells the inbox (`notify(kind, value)`): a channel changed (value empty) …
+pub const CHANNELS_CHANGED: &str = "channels";
+/// … or the business started a conversation (value: its id).
+pub const CONVERSATION_STARTED: &str = "started";
 
 /// The site's admin API path `rest`.
 pub fn url(site: &SiteKey, rest: &str) -> String {

@@ -6,6 +6,7 @@
 //! delegation). While one is shown, `body.paged` gives `#pages` the space below the inbox's
 //! bar. A page left before its module arrived is never mounted.
 
+use crate::kit::Page;
 use beckon_shared::SiteKey;
 use js_sys::{Function, Promise, Reflect};
 use std::cell::{Cell, RefCell};
@@ -24,13 +25,13 @@ extern "C" {
 
 #[derive(Properties, PartialEq)]
 pub struct LazyPageProps {
-    /// `channels`, `rules`, `dashboard`, `people`, `audiences`, `broadcasts` or `contacts`.
-    pub page: &'static str,
+    pub page: Page,
     pub admin_key: AttrValue,
     pub site: SiteKey,
     pub site_name: AttrValue,
     pub agent_name: AttrValue,
-    /// What the page tells the inbox: `("channels", "")`, `("started", conversation id)`.
+    /// What the page tells the inbox: `(kit::CHANNELS_CHANGED, "")`,
+    /// `(kit::CONVERSATION_STARTED, conversation id)`.
     pub on_event: Callback<(String, String)>,
 }
 
@@ -118,7 +119,7 @@ pub fn LazyPage(p: &LazyPageProps) -> Html {
             let gone = Rc::new(Cell::new(false));
             let mounted: Rc<RefCell<Option<JsValue>>> = Rc::default();
             let args = [
-                JsValue::from_str(page),
+                JsValue::from_str(page.name()),
                 JsValue::from_str(key),
                 JsValue::from_str(site.as_str()),
                 JsValue::from_str(site_name),

@@ -17,6 +17,7 @@ mod metrics;
 mod people;
 mod rules;
 
+use beckon_console::kit::{Page as Kind, CHANNELS_CHANGED, CONVERSATION_STARTED};
 use beckon_console::{newest, write_first};
 use beckon_shared::{ConversationId, SiteKey};
 use wasm_bindgen::prelude::*;
@@ -24,7 +25,7 @@ use yew::prelude::*;
 
 #[derive(Properties, PartialEq)]
 struct PageProps {
-    page: AttrValue,
+    page: Kind,
     admin_key: AttrValue,
     site: SiteKey,
     site_name: AttrValue,
@@ -36,24 +37,25 @@ struct PageProps {
 fn Page(p: &PageProps) -> Html {
     let (admin_key, site) = (p.admin_key.clone(), p.site.clone());
     let notify = p.notify.clone();
-    match p.page.as_str() {
-        "channels" => {
-            let on_change = Callback::from(move |()| notify.emit(("channels", String::new())));
+    match p.page {
+        Kind::Channels => {
+            let on_change =
+                Callback::from(move |()| notify.emit((CHANNELS_CHANGED, String::new())));
             html! { <channels::ChannelsPage {admin_key} {site} {on_change} /> }
         }
-        "rules" => {
+        Kind::Rules => {
             html! { <rules::RulesPage {admin_key} site_name={p.site_name.clone()} {site} /> }
         }
-        "dashboard" => html! { <dashboard::DashboardPage {admin_key} {site} /> },
-        "people" => html! { <people::PeoplePage {admin_key} {site} /> },
-        "audiences" => html! { <audiences::AudiencesPage {admin_key} {site} /> },
-        "broadcasts" => html! { <broadcasts::BroadcastsPage {admin_key} {site} /> },
-        "contacts" => {
-            let on_started =
-                Callback::from(move |id: ConversationId| notify.emit(("started", id.to_string())));
+        Kind::Dashboard => html! { <dashboard::DashboardPage {admin_key} {site} /> },
+        Kind::People => html! { <people::PeoplePage {admin_key} {site} /> },
+        Kind::Audiences => html! { <audiences::AudiencesPage {admin_key} {site} /> },
+        Kind::Broadcasts => html! { <broadcasts::BroadcastsPage {admin_key} {site} /> },
+        Kind::Contacts => {
+            let on_started = Callback::from(move |id: ConversationId| {
+                notify.emit((CONVERSATION_STARTED, id.to_string()))
+            });
             html! { <contacts::ContactsPage {admin_key} agent_name={p.agent_name.clone()} {site} {on_started} /> }
         }
-        other => html! { <p class="error" role="alert">{ format!("No page {other}.") }</p> },
     }
 }
 
@@ -74,8 +76,8 @@ impl Mounted {
 }
 
 /// Renders `page` into a new element in `host` for `site`, signed in with `admin_key`. `notify(kind, value)`
-/// tells the inbox what it must know: `("channels", "")` after a channel changed,
-/// `("started", conversation id)` after the business started a conversation.
+/// tells the inbox what it must know: `(CHANNELS_CHANGED, "")` after a channel changed,
+/// `(CONVERSATION_STARTED, conversation id)` after the business started a conversation.
 #[wasm_bindgen]
 pub fn mount(
     host: web_sys::Element,
@@ -86,6 +88,7 @@ pub fn mount(
     agent_name: String,
     notify: js_sys::Function,
 ) -> Result<Mounted, JsError> {
+    let page = Kind::parse(&page).ok_or_else(|| JsError::new("no such page"))?;
     let site = SiteKey::parse(&site).map_err(|e| JsError::new(&e.to_string()))?;
     let notify = Callback::from(move |(kind, value): (&'static str, String)| {
         let _ = notify.call2(
@@ -95,7 +98,7 @@ pub fn mount(
         );
     });
     let props = PageProps {
-        page: page.into(),
+        page,
         admin_key: admin_key.into(),
         site,
         site_name: site_name.into(),
