@@ -3,11 +3,214 @@
 //! copy of it inlined (what `serde_json::from_str::<T>` does per `T`) — in the browser apps,
 //! where every byte of wasm is downloaded, that is most of the cost of a type.
 
-use serde::de::DeserializeOwned;
+//!
+//! The reading from the `Value` is [`from_value`]'s, not `serde_json::from_value`: the same but
+//! for one thing — a struct is read from a JSON object only. serde's derive also reads a struct
+//! from an array of its fields in order, and `serde_json`'s `Value` offers it; that is a second
+//! reader of every struct (a sixth of the chat app's serde code) for a form no Beckon peer
+//! writes.
+
+use serde::de::value::StringDeserializer;
+use serde::de::{
+    DeserializeOwned, DeserializeSeed, EnumAccess, Error as _, IntoDeserializer, MapAccess,
+    SeqAccess, Unexpected, VariantAccess, Visitor,
+};
+use serde_json::{Error, Map, Value};
 
 /// `text` as a `T`.
-pub fn read<T: DeserializeOwned>(text: &str) -> Result<T, serde_json::Error> {
-    serde_json::from_value(serde_json::from_str::<serde_json::Value>(text)?)
+pub fn read<T: DeserializeOwned>(text: &str) -> Result<T, Error> {
+    from_value(serde_json::from_str::<Value>(text)?)
+}
+
+/// `value` as a `T` (structs from objects only).
+pub fn from_value<T: DeserializeOwned>(value: Value) -> Result<T, Error> {
+    T::deserialize(Objects(value))
+}
+
+/// A `Value` read as serde_json's own `Value` deserializer does, structs from objects only.
+struct Objects(Value);
+
+fn unexpected(v: &Value) -> Unexpected<'_> {
+    match v {
+        Value::Null => Unexpected::Unit,
+        Value::Bool(b) => Unexpected::Bool(*b),
+        Value::Number(_) => Unexpected::Other("number"),
+        Value::String(s) => Unexpected::Str(s),
+        Value::Array(_) => Unexpected::Seq,
+        Value::Object(_) => Unexpected::Map,
+    }
+}
+
+impl<'de> serde::Deserializer<'de> for Objects {
+    type Error = Error;
+
+    fn deserialize_any<V: Visitor<'de>>(self, v: V) -> Result<V::Value, Error> {
+        match self.0 {
+            Value::Null => v.visit_unit(),
+            Value::Bool(b) => v.visit_bool(b),
+            Value::Number(n) => n.deserialize_any(v),
+            Value::String(s) => v.visit_string(s),
+            Value::Array(a) => v.visit_seq(Elements(a.into_iter())),
+            Value::Object(m) => v.visit_map(Fields::new(m)),
+        }
+    }
+
+    fn deserialize_option<V: Visitor<'de>>(self, v: V) -> Result<V::Value, Error> {
+        match self.0 {
+            Value::Null => v.visit_none(),
+            _ => v.visit_some(self),
+        }
+    }
+
+    fn deserialize_newtype_struct<V: Visitor<'de>>(
+        self,
+        _name: &'static str,
+        v: V,
+    ) -> Result<V::Value, Error> {
+        v.visit_newtype_struct(self)
+    }
+
+    fn deserialize_map<V: Visitor<'de>>(self, v: V) -> Result<V::Value, Error> {
+        match self.0 {
+            Value::Object(m) => v.visit_map(Fields::new(m)),
+            other => Err(Error::invalid_type(unexpected(&other), &v)),
+        }
+    }
+
+    fn deserialize_struct<V: Visitor<'de>>(
+        self,
+        _name: &'static str,
+        _fields: &'static [&'static str],
+        v: V,
+    ) -> Result<V::Value, Error> {
+        self.deserialize_map(v)
+    }
+
+    fn deserialize_enum<V: Visitor<'de>>(
+        self,
+        _name: &'static str,
+        _variants: &'static [&'static str],
+        v: V,
+    ) -> Result<V::Value, Error> {
+        match self.0 {
+            Value::String(s) => v.visit_enum(IntoDeserializer::<Error>::into_deserializer(s)),
+            Value::Object(m) if m.len() == 1 => {
+                let (variant, value) = m.into_iter().next().expect("one entry");
+                v.visit_enum(Variant { variant, value })
+            }
+            other => Err(Error::invalid_type(unexpected(&other), &"an enum")),
+        }
+    }
+
+    fn deserialize_ignored_any<V: Visitor<'de>>(self, v: V) -> Result<V::Value, Error> {
+        v.visit_unit()
+    }
+
+    serde::forward_to_deserialize_any! {
+        bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string bytes byte_buf
+        unit unit_struct seq tuple tuple_struct identifier
+    }
+}
+
+struct Elements(std::vec::IntoIter<Value>);
+
+impl<'de> SeqAccess<'de> for Elements {
+    type Error = Error;
+
+    fn next_element_seed<T: DeserializeSeed<'de>>(
+        &mut self,
+        seed: T,
+    ) -> Result<Option<T::Value>, Error> {
+        self.0
+            .next()
+            .map(|v| seed.deserialize(Objects(v)))
+            .transpose()
+    }
+
+    fn size_hint(&self) -> Option<usize> {
+        Some(self.0.len())
+    }
+}
+
+struct Fields {
+    entries: <Map<String, Value> as IntoIterator>::IntoIter,
+    value: Option<Value>,
+}
+
+impl Fields {
+    fn new(m: Map<String, Value>) -> Fields {
+        Fields {
+            entries: m.into_iter(),
+            value: None,
+        }
+    }
+}
+
+impl<'de> MapAccess<'de> for Fields {
+    type Error = Error;
+
+    fn next_key_seed<K: DeserializeSeed<'de>>(
+        &mut self,
+        seed: K,
+    ) -> Result<Option<K::Value>, Error> {
+        let Some((k, v)) = self.entries.next() else {
+            return Ok(None);
+        };
+        self.value = Some(v);
+        let key: StringDeserializer<Error> = k.into_deserializer();
+        seed.deserialize(key).map(Some)
+    }
+
+    fn next_value_seed<V: DeserializeSeed<'de>>(&mut self, seed: V) -> Result<V::Value, Error> {
+        let value = self
+            .value
+            .take()
+            .ok_or_else(|| Error::custom("a value before its key"))?;
+        seed.deserialize(Objects(value))
+    }
+}
+
+/// `{"variant": value}` of an externally tagged enum.
+struct Variant {
+    variant: String,
+    value: Value,
+}
+
+impl<'de> EnumAccess<'de> for Variant {
+    type Error = Error;
+    type Variant = Objects;
+
+    fn variant_seed<S: DeserializeSeed<'de>>(self, seed: S) -> Result<(S::Value, Objects), Error> {
+        let name: StringDeserializer<Error> = self.variant.into_deserializer();
+        Ok((seed.deserialize(name)?, Objects(self.value)))
+    }
+}
+
+impl<'de> VariantAccess<'de> for Objects {
+    type Error = Error;
+
+    fn unit_variant(self) -> Result<(), Error> {
+        match self.0 {
+            Value::Null => Ok(()),
+            other => Err(Error::invalid_type(unexpected(&other), &"a unit variant")),
+        }
+    }
+
+    fn newtype_variant_seed<T: DeserializeSeed<'de>>(self, seed: T) -> Result<T::Value, Error> {
+        seed.deserialize(self)
+    }
+
+    fn tuple_variant<V: Visitor<'de>>(self, _len: usize, v: V) -> Result<V::Value, Error> {
+        serde::Deserializer::deserialize_seq(self, v)
+    }
+
+    fn struct_variant<V: Visitor<'de>>(
+        self,
+        _fields: &'static [&'static str],
+        v: V,
+    ) -> Result<V::Value, Error> {
+        serde::Deserializer::deserialize_map(self, v)
+    }
 }
 
 /// A whole number, written `3` or `3.0` (JSON Schema's `integer` allows both), for request
@@ -26,6 +229,69 @@ pub fn whole_number<'de, D: serde::Deserializer<'de>>(d: D) -> Result<u64, D::Er
 
 #[cfg(test)]
 mod tests {
+    use serde::Deserialize;
+    use serde_json::json;
+
+    #[derive(Debug, PartialEq, Deserialize)]
+    struct Point {
+        x: i32,
+        #[serde(default)]
+        label: Option<String>,
+    }
+
+    #[derive(Debug, PartialEq, Deserialize)]
+    #[serde(rename_all = "snake_case")]
+    enum Shape {
+        Dot,
+        Line(Vec<Point>),
+        Box { corner: Point, side: f64 },
+    }
+
+    #[test]
+    fn structs_and_enums_read_as_serde_json_reads_them_but_structs_only_from_objects() {
+        let read = |v: serde_json::Value| super::from_value::<Vec<Shape>>(v);
+        assert_eq!(
+            read(json!(["dot", {"line": [{"x": -1}, {"x": 2, "label": "b"}]},
+                        {"box": {"corner": {"x": 0, "label": null}, "side": 2}}]))
+            .unwrap(),
+            [
+                Shape::Dot,
+                Shape::Line(vec![
+                    Point { x: -1, label: None },
+                    Point {
+                        x: 2,
+                        label: Some("b".into())
+                    }
+                ]),
+                Shape::Box {
+                    corner: Point { x: 0, label: None },
+                    side: 2.0
+                }
+            ]
+        );
+        // What serde_json would also take, a struct as an array of its fields, is refused.
+        assert!(serde_json::from_value::<Point>(json!([1, "a"])).is_ok());
+        let err = super::from_value::<Point>(json!([1, "a"]))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("invalid type: sequence"), "{err}");
+        // The same messages as serde_json's for the rest.
+        for bad in [json!({"x": "1"}), json!({"label": "a"}), json!({"x": 1.5})] {
+            assert_eq!(
+                super::from_value::<Point>(bad.clone())
+                    .unwrap_err()
+                    .to_string(),
+                serde_json::from_value::<Point>(bad)
+                    .unwrap_err()
+                    .to_string()
+            );
+        }
+        assert!(super::from_value::<Shape>(json!("hexagon")).is_err());
+        assert!(super::from_value::<Shape>(json!({"dot": null})).is_ok());
+        assert_eq!(super::from_value::<u64>(json!(3)).unwrap(), 3);
+        assert!(super::from_value::<u8>(json!(300)).is_err());
+    }
+
     #[derive(serde::Deserialize)]
     struct Size {
         #[serde(deserialize_with = "super::whole_number")]

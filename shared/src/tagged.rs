@@ -126,7 +126,7 @@ pub fn read_twin<T: serde::de::DeserializeOwned, E: Error>(
 ) -> Result<T, E> {
     let mut wrapped = serde_json::Map::new();
     wrapped.insert(wire.to_owned(), object);
-    serde_json::from_value(serde_json::Value::Object(wrapped)).map_err(E::custom)
+    crate::json::from_value(serde_json::Value::Object(wrapped)).map_err(E::custom)
 }
 
 #[cfg(test)]

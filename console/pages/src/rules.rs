@@ -136,7 +136,7 @@ impl Draft {
             "message": {"text": self.text, "image_url": Some(self.image_url.trim()).filter(|u| !u.is_empty()), "buttons": buttons},
             "frequency": Frequency { once_per_visitor: self.once_per_visitor, once_per_session: self.once_per_session, cooldown_secs: cooldown },
         });
-        serde_json::from_value(value).map_err(|e| format!("The rule is not valid: {e}"))
+        beckon_shared::json::from_value(value).map_err(|e| format!("The rule is not valid: {e}"))
     }
 }
 

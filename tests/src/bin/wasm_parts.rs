@@ -81,6 +81,17 @@ fn main() {
     let total: usize = bodies.iter().sum();
     println!("{path}: {} functions, {total} B of code", bodies.len());
     for spec in &args[1..] {
+        if let Some(pattern) = spec.strip_prefix("show=") {
+            for (i, len) in bodies.iter().enumerate() {
+                let name = names
+                    .get(&(imported + i as u32))
+                    .map_or("?", String::as_str);
+                if name.contains(pattern) {
+                    println!("  {len:>7} B  {name}");
+                }
+            }
+            continue;
+        }
         if let Some(n) = spec.strip_prefix("top=") {
             let mut all: Vec<(usize, &str)> = bodies
                 .iter()
