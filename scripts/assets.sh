@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Assembles dist/public — the only directory wrangler serves as static assets: the demo page,
-# the minified loader and its TypeScript declarations, the widget and inbox shells, and the
+# the minified loader and its TypeScript declarations, the widget and inbox shells (and the
+# widget's language catalogs), and the
 # _headers file.
 set -euo pipefail
 . "$(dirname "$0")/env.sh"
@@ -11,5 +12,8 @@ cp index.html "$out/index.html"
 esbuild widget/loader/beckon.js --minify --legal-comments=none --target=es2019 --log-level=warning --outfile="$out/beckon.js"
 cp widget/loader/beckon.d.ts "$out/beckon.d.ts"
 cp widget/static/* "$out/widget/"
+# The widget's catalogs, for `Beckon.setLocale` after the app loaded (the edge embeds the first).
+mkdir -p "$out/widget/i18n"
+cp shared/i18n/*.json "$out/widget/i18n/"
 cp console/static/* "$out/console/"
 cp static/_headers "$out/_headers"

@@ -30,8 +30,10 @@ impl CallError {
     /// A sentence for the user.
     pub fn describe(&self) -> String {
         match self {
-            CallError::Network => "Cannot reach the server; retrying…".into(),
-            CallError::Refused { message, .. } => message.clone(),
+            CallError::Network => crate::i18n::current()
+                .t(beckon_shared::i18n::Text::Unreachable)
+                .to_owned(),
+            CallError::Refused { code, message, .. } => crate::i18n::refusal(*code, message),
         }
     }
 }

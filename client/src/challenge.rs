@@ -8,13 +8,14 @@ use beckon_shared::proto::v1::Challenge;
 use js_sys::{Promise, Reflect};
 use wasm_bindgen_futures::JsFuture;
 
-/// What the visitor is told when no token came.
-pub const FAILED: &str =
-    "The check that you are a person did not complete; your message is kept. Send another to try again.";
-
 /// A token for one start; `Err` with what to tell the visitor.
 pub async fn token(c: &Challenge) -> Result<String, String> {
-    let fail = || FAILED.to_owned();
+    // What the visitor is told when no token came.
+    let fail = || {
+        crate::i18n::current()
+            .t(beckon_shared::i18n::Text::ChallengeIncomplete)
+            .to_owned()
+    };
     let document = web_sys::window()
         .and_then(|w| w.document())
         .ok_or_else(fail)?;

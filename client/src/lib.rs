@@ -6,6 +6,7 @@
 pub mod api;
 pub mod challenge;
 pub mod components;
+pub mod i18n;
 pub mod persist;
 pub mod reconnecting;
 pub mod session;

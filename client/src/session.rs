@@ -341,6 +341,25 @@ impl Session {
         }
     }
 
+    /// Forgets the visitor (`Beckon.shutdown`, on the site's logout): the socket closes, no
+    /// retry or upload goes on, and nothing of theirs stays saved — not even unsent messages.
+    pub fn forget(&self) {
+        {
+            let mut i = self.inner.borrow_mut();
+            i.token = None;
+            i.conversation = None;
+            i.socket = None;
+            i.retry = None;
+            i.resend = None;
+            i.transcript = Transcript::new(Role::Visitor);
+            for (_, control) in i.uploads.drain(..) {
+                control.cancel();
+            }
+        }
+        self.save();
+        self.notify();
+    }
+
     /// Takes over a conversation an agent started for this visitor (delivered through the
     /// presence socket) and connects to it.
     pub fn adopt(&self, conversation: ConversationId, token: String) {
@@ -384,7 +403,7 @@ impl Session {
         let body = match normalize_body(raw) {
             Ok(b) => b,
             Err(code) => {
-                self.inner.borrow_mut().notice = Some(code.describe().to_owned());
+                self.inner.borrow_mut().notice = Some(crate::i18n::refusal(code, ""));
                 self.notify();
                 return false;
             }
@@ -649,8 +668,8 @@ impl Session {
                     session.inner.borrow_mut().token = None;
                     session.start_conversation();
                 }
-                Err(CallError::Refused { message, .. }) => {
-                    session.inner.borrow_mut().notice = Some(message);
+                Err(e @ CallError::Refused { .. }) => {
+                    session.inner.borrow_mut().notice = Some(e.describe());
                     session.notify();
                 }
                 Err(CallError::Network) => session.retry_later(Session::start_conversation),
@@ -741,8 +760,8 @@ impl Session {
                     status: 401 | 403 | 404,
                     ..
                 }) if visitor_token.is_some() => s.start_afresh(),
-                Err(CallError::Refused { message, .. }) => {
-                    s.inner.borrow_mut().notice = Some(message);
+                Err(e @ CallError::Refused { .. }) => {
+                    s.inner.borrow_mut().notice = Some(e.describe());
                     s.retry_later(Session::connect);
                 }
                 Err(CallError::Network) => s.retry_later(Session::connect),
@@ -850,8 +869,9 @@ impl Session {
                 code,
             } = frame
             {
-                noticed = i.notice.as_ref() != Some(message);
-                i.notice = Some(message.clone());
+                let notice = crate::i18n::refusal(code, message);
+                noticed = i.notice.as_ref() != Some(&notice);
+                i.notice = Some(notice);
                 // Too fast: the message stays pending and goes again shortly, on its own.
                 if code == ErrorCode::RateLimited && i.resend.is_none() {
                     let weak = Rc::downgrade(&self.inner);

@@ -5,6 +5,7 @@
 //! most one part; cancelling aborts the request in flight and the upload.
 
 use crate::api::{self, CallError};
+use beckon_shared::i18n::Text;
 use beckon_shared::media::{self, PART_BYTES};
 use beckon_shared::proto::v1::{paths, Attachment, CreateUpload, Upload};
 use beckon_shared::{backoff, ClientMsgId, ConversationId};
@@ -24,20 +25,19 @@ pub type Refusal = String;
 pub fn check(file: &File) -> Result<(), Refusal> {
     let name = file.name();
     media::check_name(&name).map_err(|e| format!("{name}: {}", e.describe()))?;
+    let tx = crate::i18n::current();
     let size = file.size() as u64;
     if size == 0 {
-        return Err(format!("{name} is empty."));
+        return Err(tx.f(Text::FileEmpty, &[("name", &name)]));
     }
     let Some(max) = media::claimed_limit(&file.type_()) else {
-        return Err(format!(
-            "{name}: this kind of file cannot be sent (images, videos, PDFs, text and Office documents can)."
-        ));
+        return Err(tx.f(Text::FileKind, &[("name", &name)]));
     };
     if size > max {
-        return Err(format!(
-            "{name} is {} MB; files of this kind can be at most {} MB.",
-            size.div_ceil(1 << 20),
-            max >> 20
+        let (size, max) = (size.div_ceil(1 << 20).to_string(), (max >> 20).to_string());
+        return Err(tx.f(
+            Text::FileTooBig,
+            &[("name", &name), ("size", &size), ("max", &max)],
         ));
     }
     Ok(())
@@ -169,7 +169,7 @@ fn cancelled() -> CallError {
     CallError::Refused {
         status: 0,
         code: beckon_shared::proto::v1::ErrorCode::Unknown,
-        message: "Cancelled.".into(),
+        message: crate::i18n::current().t(Text::Cancelled).into(),
     }
 }
 

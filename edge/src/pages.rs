@@ -1,6 +1,7 @@
 //! Pages and scripts the edge renders (pure string building, tested natively): the widget's
 //! iframe document with its strict Content-Security-Policy, and the loader's boot script.
 
+use beckon_shared::i18n::{self, Locale, Text};
 use beckon_shared::proto::v1::{SiteSettings, WidgetBoot};
 use serde::Serialize;
 
@@ -56,7 +57,7 @@ pub fn frame_csp(self_origin: &str, site: &SiteSettings, challenge: Option<&str>
 pub fn frame_html(boot: &WidgetBoot) -> String {
     format!(
         r#"<!doctype html>
-<html lang="en">
+<html lang="{}" dir="{}">
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1, viewport-fit=cover">
@@ -68,6 +69,8 @@ pub fn frame_html(boot: &WidgetBoot) -> String {
 <body></body>
 </html>
 "#,
+        boot.locale.code(),
+        boot.locale.dir(),
         script_json(boot)
     )
 }
@@ -77,9 +80,34 @@ pub const FRAME_REFUSED_HTML: &str =
     "<!doctype html><html lang=\"en\"><meta charset=\"utf-8\"><title>Chat unavailable</title>\
 <p>This website is not allowed to show this chat.</p></html>";
 
-/// The loader's boot script: hands the site configuration to the loader.
-pub fn boot_script<T: Serialize>(config: &T) -> String {
-    format!("window.Beckon&&Beckon._boot({});", script_json(config))
+/// What the launcher says before the app runs (the app sends its own once it does), in the
+/// language the visitor will most likely get: `o` "Open chat", `c` "Close chat", `d` the
+/// writing direction (right to left puts the launcher in the other corner).
+#[derive(Serialize)]
+pub struct LauncherLabels {
+    o: String,
+    c: String,
+    d: &'static str,
+}
+
+impl LauncherLabels {
+    pub fn new(locale: Locale) -> LauncherLabels {
+        LauncherLabels {
+            o: i18n::text(locale, Text::OpenChat),
+            c: i18n::text(locale, Text::CloseChat),
+            d: locale.dir(),
+        }
+    }
+}
+
+/// The loader's boot script: hands the site configuration and the launcher's labels to the
+/// loader.
+pub fn boot_script<T: Serialize>(config: &T, labels: &LauncherLabels) -> String {
+    format!(
+        "window.Beckon&&Beckon._boot({},{});",
+        script_json(config),
+        script_json(labels)
+    )
 }
 
 #[cfg(test)]
@@ -99,6 +127,7 @@ mod tests {
             allow_loopback_origins: true,
             remember_visitors: false,
             rate_tier: Default::default(),
+            language: Default::default(),
         }
     }
 
@@ -115,16 +144,24 @@ mod tests {
             agents_online: false,
             away_email: false,
             challenge: None,
+            locale: Locale::Ar,
+            catalog: Default::default(),
         };
         let html = frame_html(&boot);
+        assert!(html.contains(r#"<html lang="ar" dir="rtl">"#));
         assert_eq!(html.matches("</script>").count(), 2, "{html}");
         assert!(!html.contains("<b>") && !html.contains('\u{2028}'));
         let start = html.find("application/json\">").unwrap() + "application/json\">".len();
         let end = html[start..].find("</script>").unwrap() + start;
         let back: WidgetBoot = serde_json::from_str(&html[start..end]).unwrap();
         assert_eq!(back, boot);
-        assert!(boot_script(&boot.config).starts_with("window.Beckon&&Beckon._boot({"));
-        assert!(!boot_script(&boot.config).contains("</script>"));
+        let script = boot_script(&boot.config, &LauncherLabels::new(Locale::Fr));
+        assert!(script.starts_with("window.Beckon&&Beckon._boot({"));
+        assert!(!script.contains("</script>"));
+        assert!(
+            script.ends_with(r#",{"o":"Ouvrir le chat","c":"Fermer le chat","d":"ltr"});"#),
+            "{script}"
+        );
     }
 
     #[test]

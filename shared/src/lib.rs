@@ -3,6 +3,7 @@
 //! of it is unit-tested natively.
 
 pub mod backoff;
+pub mod i18n;
 pub mod ids;
 pub mod json;
 pub mod limits;

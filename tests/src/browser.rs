@@ -187,6 +187,12 @@ pub async fn open_conversation_showing(agent: &Client, text: &str) {
 
 /// A fresh browser (new profile: no storage, no cookies) with the given viewport.
 pub async fn open(width: u32, height: u32) -> Client {
+    open_in(width, height, "en-US").await
+}
+
+/// [`open`] in a browser whose language is `lang` (`navigator.language` and the
+/// `Accept-Language` it sends), e.g. `"id-ID"`.
+pub async fn open_in(width: u32, height: u32, lang: &str) -> Client {
     // Two browsers never share a profile (a shared one would make a visitor "returning").
     let profile = std::env::temp_dir().join(format!(
         "beckon-chrome-{}-{}",
@@ -202,7 +208,9 @@ pub async fn open(width: u32, height: u32) -> Client {
                 "--no-first-run", "--disable-dev-shm-usage", "--hide-scrollbars",
                 format!("--user-data-dir={}", profile.display()),
                 format!("--window-size={width},{height}"),
+                format!("--lang={lang}"),
             ],
+            "prefs": { "intl.accept_languages": lang },
         },
         "goog:loggingPrefs": { "browser": "ALL" },
     });

@@ -33,6 +33,15 @@ fn shop_page(embed: &str) -> String {
     )
 }
 
+/// The shop page with `script` (inline, e.g. a `window.Beckon = {q: …}` stub) run before the
+/// embed tag.
+pub async fn serve_with_script(edge: &str, site: &str, script: &str) -> HostPage {
+    let html = shop_page(&format!(
+        r#"<script>{script}</script><script src="{edge}/beckon.js" data-site="{site}" async></script>"#
+    ));
+    serve_html(html, None).await
+}
+
 /// Serves `page_html` on a free port; with `csp`, sends that Content-Security-Policy.
 pub async fn serve(edge: &str, site: &str, csp: Option<String>) -> HostPage {
     serve_html(page_html(edge, site), csp).await

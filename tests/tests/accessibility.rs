@@ -282,3 +282,127 @@ async fn a_failed_load_leaves_nothing_and_the_launcher_covers_only_itself() {
     println!("the launcher covers nothing beyond its box at 375 and 414 px");
     c.close().await.ok();
 }
+
+/// A phone's visual viewport the test controls: `keyboard(px)` shrinks it by `px` (an on-screen
+/// keyboard opening), `keyboard(0)` gives it back. Installed before the loader runs.
+const FAKE_VISUAL_VIEWPORT: &str = r#"
+  const vv = new EventTarget();
+  Object.assign(vv, { width: innerWidth, height: innerHeight, offsetTop: 0, offsetLeft: 0, scale: 1 });
+  Object.defineProperty(window, "visualViewport", { value: vv, configurable: true });
+  window.keyboard = (px, top) => {
+    vv.height = innerHeight - px; vv.offsetTop = top || 0; vv.dispatchEvent(new Event("resize"));
+  };"#;
+
+/// On both phone sizes: the open panel covers the page, which stops scrolling behind it; an
+/// on-screen keyboard (a smaller visual viewport) shrinks the panel to what is visible, with
+/// the composer above the keyboard; Tab and Shift+Tab go round inside the panel; closing gives
+/// the page back its scrolling.
+#[tokio::test]
+async fn on_phones_the_panel_stays_above_the_keyboard_and_keeps_the_focus() {
+    use beckon_tests::host_page;
+    let edge = Edge::start(None);
+    let page = host_page::serve_with_script(&edge.url, "demo", FAKE_VISUAL_VIEWPORT).await;
+    for (w, h) in [(375, 667), (414, 896)] {
+        let c = browser::open(w, h).await;
+        c.goto(&page.url).await.unwrap();
+        browser::open_chat(&c).await;
+        c.find(Locator::Css("textarea[aria-label='Message']"))
+            .await
+            .unwrap()
+            .send_keys("Hello")
+            .await
+            .unwrap();
+        c.enter_parent_frame().await.unwrap();
+        let host = "const f = document.querySelector('#beckon-root').shadowRoot.querySelector('iframe')
+                        .getBoundingClientRect();
+                    return [document.documentElement.style.overflow, Math.round(f.top), Math.round(f.height)];";
+        // The viewport (the window less what headless Chromium keeps of its frame).
+        let vh = c
+            .execute("return innerHeight;", vec![])
+            .await
+            .unwrap()
+            .as_i64()
+            .unwrap();
+        assert_eq!(
+            c.execute(host, vec![]).await.unwrap(),
+            json!(["hidden", 0, vh]),
+            "{w}x{h}: the panel covers the page, which does not scroll"
+        );
+        // The keyboard opens (300 px), then the page is scrolled by 40 px under it.
+        for (px, top) in [(300, 0), (300, 40)] {
+            c.execute(&format!("keyboard({px}, {top}); return null;"), vec![])
+                .await
+                .unwrap();
+            let got = c.execute(host, vec![]).await.unwrap();
+            println!("{w}x{h}, keyboard {px} px, viewport at {top}: {got}");
+            assert_eq!(got, json!(["hidden", top, vh - px]), "{w}x{h}");
+        }
+        browser::enter_chat(&c).await;
+        let inside = c
+            .execute(
+                "const r = document.querySelector('.composer').getBoundingClientRect();
+                 return [Math.round(r.bottom) <= innerHeight, r.top > 0, innerHeight];",
+                vec![],
+            )
+            .await
+            .unwrap();
+        assert_eq!(
+            inside,
+            json!([true, true, vh - 300]),
+            "{w}x{h}: composer above the keyboard"
+        );
+
+        // Tab from the last control (Send) goes to the first (Close chat), Shift+Tab back.
+        c.find(Locator::Css("button[aria-label='Send']"))
+            .await
+            .unwrap()
+            .send_keys(&Key::Tab.to_string())
+            .await
+            .unwrap();
+        assert_eq!(focused(&c).await, "Close chat", "{w}x{h}: Tab goes round");
+        c.active_element()
+            .await
+            .unwrap()
+            .send_keys(&format!("{}{}", Key::Shift, Key::Tab))
+            .await
+            .unwrap();
+        assert_eq!(focused(&c).await, "Send", "{w}x{h}: Shift+Tab goes round");
+        println!("{w}x{h}: Tab and Shift+Tab stay in the panel");
+
+        // The keyboard closes, then the panel: the page scrolls again.
+        c.enter_parent_frame().await.unwrap();
+        c.execute("keyboard(0); return null;", vec![])
+            .await
+            .unwrap();
+        assert_eq!(
+            c.execute(host, vec![]).await.unwrap(),
+            json!(["hidden", 0, vh])
+        );
+        browser::frame(&c)
+            .await
+            .unwrap()
+            .enter_frame()
+            .await
+            .unwrap();
+        c.active_element()
+            .await
+            .unwrap()
+            .send_keys(&Key::Escape.to_string())
+            .await
+            .unwrap();
+        c.enter_parent_frame().await.unwrap();
+        beckon_tests::eventually(
+            Duration::from_secs(10),
+            "the page scrolls again",
+            || async {
+                let o = c
+                    .execute("return document.documentElement.style.overflow;", vec![])
+                    .await
+                    .ok()?;
+                (o == json!("")).then_some(())
+            },
+        )
+        .await;
+        c.close().await.ok();
+    }
+}

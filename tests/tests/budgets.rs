@@ -11,10 +11,14 @@ fn gzip_len(path: &str) -> usize {
 }
 
 #[test]
-fn loader_is_at_most_3_kb_gzipped() {
+fn loader_is_at_most_3_5_kb_gzipped() {
     let n = gzip_len("dist/public/beckon.js");
     println!("loader: {n} B gzip");
-    assert!(n <= 3 * 1024, "loader is {n} B gzip, budget 3072 B");
+    // 3 KiB until the page's API grew `setLocale`, `shutdown`, `version` and five events, the
+    // launcher its words in the visitor's language (right to left in the mirrored corner), and
+    // the phone panel its fit to the visual viewport (3,058 → 3,510 B). With the demo's boot
+    // script the host page still pays less than the 3.8 KB it paid when issue 9 was filed.
+    assert!(n <= 3584, "loader is {n} B gzip, budget 3584 B");
 }
 
 #[test]
@@ -57,9 +61,11 @@ fn inbox_pages_stay_within_their_budget() {
     let n = gzip_len("dist/public/console/pages/beckon_console_pages_bg.wasm")
         + gzip_len("dist/public/console/pages/beckon_console_pages.js");
     println!("inbox pages (on first use): {n} B gzip");
-    // Loaded the first time one of them is opened; where it stands now.
+    // Loaded the first time one of them is opened; where it stands now. (241 KiB until the
+    // shared components spoke the widget's languages: the English of its texts, every
+    // catalog's fallback, came along, +1,003 B.)
     assert!(
-        n <= 241 * 1024,
-        "inbox pages wasm + glue is {n} B gzip, budget 246784 B"
+        n <= 242 * 1024,
+        "inbox pages wasm + glue is {n} B gzip, budget 247808 B"
     );
 }

@@ -18,10 +18,42 @@ declare namespace Beckon {
     | (Traits & { user_id: string; user_hash: string })
     | (Traits & { jwt: string });
 
-  /** Events a page can listen to. */
-  type EventName = "open" | "close";
+  /** The languages the widget speaks. Any BCP 47 tag is accepted and matched by its primary
+   * subtag (`"pt-PT"` gets Brazilian Portuguese); others leave the language as it is. */
+  type Locale = "en" | "id" | "es" | "pt-BR" | "fr" | "de" | "ar";
+
+  /** A message from the business (an agent, a rule, a broadcast) that arrived while the page
+   * was open. */
+  interface MessageEvent {
+    text: string;
+    /** The agent's name, if the message has one. */
+    from: string | null;
+    seq: number;
+  }
+
+  /** Events a page can listen to, and what their callbacks get. */
+  interface Events {
+    /** The chat app has loaded (on intent, a rule, or at once for a returning visitor). */
+    ready: undefined;
+    open: undefined;
+    close: undefined;
+    message: MessageEvent;
+    /** Unread messages from the business while the panel is closed. */
+    unread: number;
+    /** A proactive message is shown beside the launcher. */
+    teaser: undefined;
+  }
+  type EventName = keyof Events;
 
   interface Api {
+    /** This loader's version, e.g. `"0.1.0"`. */
+    readonly version: string;
+    /** The widget's language from now on (before or after it loaded); overrides the site's
+     * setting and the browser's. */
+    setLocale(locale: Locale | string): void;
+    /** Forgets the visitor — call it when a person signs out of your site: the widget's
+     * storage is cleared, its connection closed, and the next visitor starts afresh. */
+    shutdown(): void;
     /** Shows the chat panel. */
     open(): void;
     /** Hides the chat panel. */
@@ -36,9 +68,9 @@ declare namespace Beckon {
     /** Fires the site's rules that have an `event` condition on `name`. */
     trigger(name: string): void;
     /** Calls `cb` on each `event`. */
-    on(event: EventName, cb: (data?: unknown) => void): void;
+    on<E extends EventName>(event: E, cb: (data: Events[E]) => void): void;
     /** Stops calling `cb` on `event` (every listener of it without `cb`). */
-    off(event: EventName, cb?: (data?: unknown) => void): void;
+    off<E extends EventName>(event: E, cb?: (data: Events[E]) => void): void;
   }
 
   /** The queue stub a page may define before the loader runs. */

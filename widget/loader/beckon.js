@@ -20,14 +20,18 @@
   var pre = w.Beckon; // a stub with a queue `q`, if the page defined one
   var queue = []; // messages for the app until it says "ready"
   var listeners = {};
-  var cfg, root, launcher, badge, frame, ready, mode = "closed";
+  var cfg, root, launcher, badge, frame, ready, lang, mode = "closed";
+  // The launcher's words (open, close, unread, direction): the edge's guess of the visitor's
+  // language in the boot script, then the app's own once it runs.
+  var L = { o: "Open chat", c: "Close chat", u: "", d: "ltr" };
   // Signals the rules look at; the app gets them once it runs.
   var sig = { u: location.href, l: location.href, r: d.referrer, a: 0, s: 0, p: 0, x: false, n: 0, e: [], v: null };
   var start = Date.now();
 
   function on(t, e, f) { t.addEventListener(e, f, { passive: true }); }
+  // Reads (no `v`), writes, or removes (`v` null) one of our keys.
   function store(s, k, v) {
-    try { return v === undefined ? s.getItem(key + k) : s.setItem(key + k, v); } catch (e) { return null; }
+    try { return v === undefined ? s.getItem(key + k) : v === null ? s.removeItem(key + k) : s.setItem(key + k, v); } catch (e) { return null; }
   }
 
   function post(msg) {
@@ -140,8 +144,20 @@
     launcher.replaceChildren(s, badge);
   }
 
+  // Right to left mirrors the site's corner.
+  function side() {
+    return (cfg.position === "left") !== (L.d === "rtl") ? " L" : " R";
+  }
+
+  function frameFor() {
+    frame = d.createElement("iframe");
+    frame.className = "f" + side();
+    frame.title = L.f || cfg.name + " chat";
+    frame.loaded = ready = false;
+  }
+
   function draw() {
-    var host = d.createElement("div"), sheet = new CSSStyleSheet(), side = cfg.position === "left" ? " L" : " R";
+    var host = d.createElement("div"), sheet = new CSSStyleSheet();
     host.id = "beckon-root";
     root = host.attachShadow({ mode: "open" });
     sheet.replaceSync(css);
@@ -150,7 +166,7 @@
     host.style.setProperty("--t", cfg.accent_text || "#fff");
     launcher = d.createElement("button");
     launcher.type = "button";
-    launcher.className = "l" + side;
+    launcher.className = "l" + side();
     badge = d.createElement("span");
     badge.className = "b";
     badge.hidden = true;
@@ -161,10 +177,7 @@
     root.appendChild(launcher);
     d.body.appendChild(host);
     show("closed");
-    frame = d.createElement("iframe");
-    frame.className = "f" + side;
-    frame.title = cfg.name + " chat";
-    frame.loaded = false;
+    frameFor();
     if (store(localStorage, "engaged")) load();
     watch();
   }
@@ -172,9 +185,23 @@
   function load() {
     if (frame.loaded) return;
     frame.loaded = true;
-    frame.src = base + "/frame/" + encodeURIComponent(site) + "?host=" + encodeURIComponent(location.origin);
+    frame.src = base + "/frame/" + encodeURIComponent(site) + "?host=" + encodeURIComponent(location.origin) +
+      (lang ? "&lang=" + encodeURIComponent(lang) : "");
     root.appendChild(frame);
   }
+
+  // Phones: the open panel fills the visual viewport — an on-screen keyboard shrinks it, and
+  // the composer stays above the keyboard — and the page behind it does not scroll.
+  var vv = w.visualViewport, lock;
+  function fit() {
+    var full = mode === "open" && innerWidth <= 480, h = d.documentElement.style, s = frame && frame.style;
+    if (full && !lock) lock = h.overflow || " ", h.overflow = "hidden";
+    if (!full && lock) h.overflow = lock.trim(), lock = 0;
+    if (full && vv) s.height = vv.height + "px", s.top = vv.offsetTop + "px";
+    else if (s && mode === "open") s.removeProperty("height"), s.removeProperty("top");
+  }
+  vv && ["resize", "scroll"].forEach((e) => { on(vv, e, fit); });
+  on(w, "resize", fit);
 
   // "closed", "teaser" (a message beside the launcher) or "open" (the chat panel).
   function show(m, height) {
@@ -182,16 +209,17 @@
     mode = m;
     frame && (frame.className = frame.className.replace(/ [ot]\b/g, "") + (open ? " o" : m === "teaser" ? " t" : ""));
     if (frame && m === "teaser") frame.style.height = Math.min(height || 160, innerHeight - 112) + "px";
-    if (frame && m !== "teaser") frame.style.removeProperty("height");
+    if (frame && m !== "teaser") frame.style.removeProperty("height"), frame.style.removeProperty("top");
     launcher.classList.toggle("h", open);
     launcher.setAttribute("aria-expanded", open);
     label();
     icon(open ? "M18 6 6 18M6 6l12 12" : "M21 15a2 2 0 0 1-2 2H7l-4 4V5a2 2 0 0 1 2-2h14a2 2 0 0 1 2 2z");
+    frame && fit();
   }
 
   function label() {
     var n = badge.textContent;
-    launcher.setAttribute("aria-label", (mode === "open" ? "Close chat" : "Open chat") + (n && n !== "0" ? " (" + n + " unread)" : ""));
+    launcher.setAttribute("aria-label", (mode === "open" ? L.c : L.o) + (n && n !== "0" ? " (" + (L.u || n) + ")" : ""));
   }
 
   function setOpen(open, fromApp) {
@@ -208,18 +236,35 @@
     if (e.origin !== base || !frame || e.source !== frame.contentWindow || !m || m.beckon !== 1) return;
     if (m.t === "ready") {
       ready = true;
+      emit("ready");
       var q = queue;
       queue = [];
       post({ t: "page", url: sig.u, title: d.title, referrer: d.referrer });
       signals();
       q.forEach(post);
-    } else if (m.t === "mode") {
-      if (m.mode === "teaser") show("teaser", m.h);
+    } else if (m.t === "mode" && ready) {
+      // (Before "ready" the app says only its first state, closed: the page's own wins.)
+      if (m.mode === "teaser") show("teaser", m.h), emit("teaser");
       else if (m.mode !== mode) setOpen(m.mode === "open", true);
     } else if (m.t === "unread") {
       badge.textContent = m.n > 9 ? "9+" : m.n;
       badge.hidden = !m.n;
+      L.u = m.l;
       label();
+      emit("unread", m.n);
+    } else if (m.t === "labels") {
+      Object.assign(L, m);
+      launcher.className = launcher.className.replace(/ [LR]\b/, side());
+      frame.className = frame.className.replace(/ [LR]\b/, side());
+      frame.title = m.f;
+      label();
+    } else if (m.t === "gone") {
+      // After `shutdown`: the app forgot the visitor; the next one gets a fresh app.
+      frame.remove();
+      frameFor();
+      badge.hidden = true;
+      badge.textContent = "";
+      show("closed");
     } else if (m.t === "engaged") {
       store(localStorage, "engaged", 1);
     } else if (m.t === "event") {
@@ -240,11 +285,23 @@
       post({ t: "trigger", name: name });
       tick();
     },
+    version: "0.1.0",
+    setLocale: (l) => {
+      lang = String(l);
+      if (frame && frame.loaded) post({ t: "locale", l: lang });
+    },
+    // Forgets the visitor (on logout): the page's and the app's storage, the socket.
+    shutdown: () => {
+      var had = store(localStorage, "engaged");
+      ["engaged", "visits", "start", "landing"].forEach((k, i) => { store(i < 2 ? localStorage : sessionStorage, k, null); });
+      if (frame && (frame.loaded || had)) load(), post({ t: "shutdown" });
+    },
     on: (name, cb) => { (listeners[name] = listeners[name] || []).push(cb); },
     off: (name, cb) => { listeners[name] = (listeners[name] || []).filter((x) => { return cb && x !== cb; }); },
-    _boot: (config) => {
+    _boot: (config, labels) => {
       if (cfg || !config) return;
       cfg = config;
+      Object.assign(L, labels);
       var pending = queue;
       queue = [];
       var go = () => {

@@ -14,7 +14,9 @@ use crate::proactive::Proactive;
 use crate::state::{Action, Mode, State, View};
 use beckon_client::api;
 use beckon_client::components::Teaser;
+use beckon_client::i18n;
 use beckon_client::session::{Auth, Session, SessionEvent, Snapshot};
+use beckon_shared::i18n::{Locale, Text};
 use beckon_shared::proto::v1::{
     ConversationOrigin, GoalEvent, HubFrame, Identify, IdentifyResult, Role, TeaserEvent,
     TeaserEventKind, WidgetBoot,
@@ -82,10 +84,34 @@ fn send_identity(site: &SiteKey, session: &Session, pending: &Rc<RefCell<Option<
     });
 }
 
+/// The document's language and direction, and the launcher's words in it (with the unread
+/// count's, if any): at start and on every change of language.
+fn speak(bridge: &Bridge, site_name: &str, unread: usize) {
+    let tx = i18n::current();
+    if let Some(root) = root_element() {
+        let _ = root.set_attribute("lang", tx.locale.code());
+        let _ = root.set_attribute("dir", tx.locale.dir());
+    }
+    bridge.post(&ToHost::Labels {
+        o: tx.t(Text::OpenChat).to_owned(),
+        c: tx.t(Text::CloseChat).to_owned(),
+        f: tx.f(Text::ChatTitle, &[("name", site_name)]),
+        d: tx.locale.dir(),
+    });
+    if unread > 0 {
+        bridge.post(&ToHost::Unread {
+            n: unread,
+            l: tx.count(Text::Unread, unread),
+        });
+    }
+}
+
 #[function_component]
 pub fn App(props: &AppProps) -> Html {
     let boot = &props.boot;
     let site = boot.config.site.clone();
+    // The language: the edge's choice (its catalog set by `start`), then `Beckon.setLocale`.
+    let locale = use_state(|| boot.locale);
     let state = use_reducer(State::default);
     let snapshot = use_state(|| Rc::new(Snapshot::default()));
     let bridge = (*use_memo(boot.host_origin.clone(), |origin| {
@@ -102,7 +128,10 @@ pub fn App(props: &AppProps) -> Html {
         let challenge = boot.challenge.clone();
         move |_| {
             let events = Callback::from(move |event| match event {
-                SessionEvent::Unread(n) => bridge.post(&ToHost::Unread { n }),
+                SessionEvent::Unread(n) => bridge.post(&ToHost::Unread {
+                    n,
+                    l: i18n::current().count(Text::Unread, n),
+                }),
                 SessionEvent::Engaged => bridge.post(&ToHost::Engaged),
             });
             Session::new(
@@ -188,16 +217,30 @@ pub fn App(props: &AppProps) -> Html {
         })
     };
 
-    // Preview agent messages that arrive while the panel is closed.
+    // Preview agent messages that arrive while the panel is closed; tell the page's
+    // `Beckon.on('message')` of each message from the business that arrives while the app runs
+    // (not the history it loads: those were written before it started).
     {
-        let state = state.clone();
+        let (state, bridge) = (state.clone(), bridge.clone());
         let last = snapshot.transcript.messages().last().cloned();
         let unread = snapshot.transcript.unread();
+        let told = use_mut_ref(|| (js_sys::Date::now() as i64 - 2_000, 0u64));
         use_effect_with(last.as_ref().map(|m| m.seq), move |_| {
-            if let Some(m) = last.filter(|m| m.role == Role::Agent && unread > 0) {
+            let Some(m) = last else { return };
+            let (since, seq) = *told.borrow();
+            if m.role != Role::Visitor && m.created_at >= since && m.seq.0 > seq {
+                told.borrow_mut().1 = m.seq.0;
+                bridge.post(&ToHost::Event {
+                    name: "message".into(),
+                    data: serde_json::json!({"text": m.body, "from": m.author, "seq": m.seq.0}),
+                });
+            }
+            if let Some(m) = Some(m).filter(|m| m.role == Role::Agent && unread > 0) {
                 state.dispatch(Action::Preview {
                     seq: m.seq.0,
-                    from: m.author.unwrap_or_else(|| "Team".into()),
+                    from: m
+                        .author
+                        .unwrap_or_else(|| i18n::current().t(Text::Team).to_owned()),
                     text: m.body,
                 });
             }
@@ -239,6 +282,8 @@ pub fn App(props: &AppProps) -> Html {
             site.clone(),
         );
         let closed = state.view == View::Closed;
+        let (to_host, set_locale) = (bridge.clone(), locale.setter());
+        let site_name = boot.config.name.clone();
         use_host_bridge(&bridge, state.view.clone(), move |msg| match msg {
             FromHost::Open => state.dispatch(Action::Open),
             FromHost::Close => state.dispatch(Action::Close),
@@ -251,6 +296,10 @@ pub fn App(props: &AppProps) -> Html {
                 presence.moved(url, title);
             }
             FromHost::Sig { sig, w, c } => {
+                // On a phone the panel covers the page: boot.js keeps Tab inside it.
+                if let Some(root) = root_element() {
+                    let _ = root.toggle_attribute_with_force("data-phone", (1..=480).contains(&w));
+                }
                 presence.started(sig.s);
                 if session.credentials().is_some() {
                     proactive.borrow_mut().known_visitor();
@@ -267,7 +316,7 @@ pub fn App(props: &AppProps) -> Html {
                 }
             }
             FromHost::Identify { traits } => {
-                if let Ok(who) = serde_json::from_value::<Identify>(traits) {
+                if let Ok(who) = beckon_shared::json::from_value::<Identify>(traits) {
                     *pending.borrow_mut() = Some(who);
                     send_identity(&site, &session, &pending);
                 }
@@ -285,6 +334,26 @@ pub fn App(props: &AppProps) -> Html {
                     });
                 }
             }
+            FromHost::Locale { l } => {
+                let Some(locale) = Locale::parse(&l).filter(|l| *l != i18n::current().locale)
+                else {
+                    return;
+                };
+                let (setter, bridge, session) =
+                    (set_locale.clone(), to_host.clone(), session.clone());
+                let name = site_name.clone();
+                wasm_bindgen_futures::spawn_local(async move {
+                    if let Some(c) = i18n::fetch(locale).await {
+                        i18n::set(Rc::new(c));
+                        setter.set(locale);
+                        speak(&bridge, &name, session.snapshot().transcript.unread());
+                    }
+                });
+            }
+            FromHost::Shutdown => {
+                session.forget();
+                to_host.post(&ToHost::Gone);
+            }
             FromHost::Unknown => {}
         });
     }
@@ -301,8 +370,11 @@ pub fn App(props: &AppProps) -> Html {
 
     // Ready once: the loader then flushes what it queued.
     {
-        let bridge = bridge.clone();
-        use_effect_with((), move |_| bridge.post(&ToHost::Ready));
+        let (bridge, name) = (bridge.clone(), boot.config.name.clone());
+        use_effect_with((), move |_| {
+            bridge.post(&ToHost::Ready);
+            speak(&bridge, &name, 0);
+        });
     }
 
     let open_from_rule = {
@@ -320,7 +392,7 @@ pub fn App(props: &AppProps) -> Html {
         Callback::from(move |_| state.dispatch(action()))
     };
 
-    match &state.view {
+    let view = match &state.view {
         View::Rule(rule) => {
             let on_open = {
                 let (open, rule) = (open_from_rule.clone(), rule.clone());
@@ -426,5 +498,7 @@ pub fn App(props: &AppProps) -> Html {
                     muted={(*muted).filter(|_| got_broadcast)} {on_mute} on_reply={on_reply} {away} {on_away_email} />
             }
         }
-    }
+    };
+    // Keyed by the language: a new one renders every component afresh in it.
+    yew::virtual_dom::VList::with_children(vec![view], Some(locale.code().into())).into()
 }

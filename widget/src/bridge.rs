@@ -39,6 +39,12 @@ pub enum FromHost: tag "t", other Unknown {
     "trigger" => Trigger {
         name: String,
     },
+    /// `Beckon.setLocale(l)` after the app loaded.
+    "locale" => Locale {
+        l: String,
+    },
+    /// `Beckon.shutdown()`: forget the visitor.
+    "shutdown" => Shutdown,
 }
 }
 
@@ -53,10 +59,21 @@ pub enum ToHost {
         #[serde(skip_serializing_if = "Option::is_none")]
         h: Option<u32>,
     },
-    /// Unread agent messages, for the launcher badge.
+    /// Unread agent messages, for the launcher badge, and how the launcher says it.
     Unread {
         n: usize,
+        l: String,
     },
+    /// The launcher's words in the app's language: open, close, the frame's title, the
+    /// writing direction.
+    Labels {
+        o: String,
+        c: String,
+        f: String,
+        d: &'static str,
+    },
+    /// The visitor is forgotten (after `shutdown`): the loader drops this app.
+    Gone,
     /// The visitor has a conversation: the loader may create the iframe eagerly next time.
     Engaged,
     /// A `Beckon.on(name, cb)` event.
@@ -123,7 +140,7 @@ impl Bridge {
             if value.get("beckon") != Some(&1.into()) {
                 return;
             }
-            if let Ok(msg) = serde_json::from_value::<FromHost>(value) {
+            if let Ok(msg) = beckon_shared::json::from_value::<FromHost>(value) {
                 handler(msg);
             }
         }))

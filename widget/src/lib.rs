@@ -22,7 +22,13 @@ use wasm_bindgen::prelude::wasm_bindgen;
 /// Entry point: mounts the app if the page carries a boot block (test pages do not).
 #[wasm_bindgen(start)]
 pub fn start() {
-    let Some(boot) = read_boot() else { return };
+    let Some(mut boot) = read_boot() else { return };
+    // The language the edge chose, with its catalog (moved out: the app needs it only here).
+    let catalog = std::mem::take(&mut boot.catalog);
+    beckon_client::i18n::set(std::rc::Rc::new(beckon_client::i18n::Catalog::new(
+        boot.locale,
+        catalog,
+    )));
     yew::Renderer::<app::App>::with_props(app::AppProps {
         boot: std::rc::Rc::new(boot),
     })

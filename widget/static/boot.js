@@ -9,3 +9,16 @@ try {
   if (c.accent_text) s.setProperty("--on-accent", c.accent_text);
 } catch (e) {}
 init();
+
+// On a phone the open panel covers the page (the app marks the document `data-phone`): Tab on
+// its last control goes to its first, Shift+Tab on the first to the last.
+document.addEventListener("keydown", (e) => {
+  if (e.key !== "Tab" || !document.documentElement.hasAttribute("data-phone")) return;
+  const all = document.querySelectorAll(
+    ".panel :is(button:not([disabled]), textarea, input:not([hidden]), a[href], [tabindex='0'])");
+  const first = all[0], last = all[all.length - 1];
+  if (first && document.activeElement === (e.shiftKey ? first : last)) {
+    e.preventDefault();
+    (e.shiftKey ? last : first).focus();
+  }
+});

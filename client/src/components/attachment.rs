@@ -3,6 +3,7 @@
 //! Office, HEIC) as a card with its name, size and a download link. Sizes from the message
 //! (width/height) reserve the space before the file loads.
 
+use beckon_shared::i18n::Text;
 use beckon_shared::media::Family;
 use beckon_shared::proto::v1::Attachment;
 use yew::prelude::*;
@@ -23,12 +24,13 @@ pub struct FileProps {
 
 #[function_component]
 pub fn FileView(props: &FileProps) -> Html {
+    let tx = crate::i18n::current();
     let a = &props.file;
     let url = a.url.clone();
     let shown = a.kind.inline() && !url.is_empty();
     match a.kind.family() {
         Family::Image if shown => {
-            let label = format!("{} (open full size)", a.name);
+            let label = tx.f(Text::OpenFullSize, &[("name", &a.name)]);
             html! {
                 <a class="file image" href={url.clone()} target="_blank" rel="noopener" aria-label={label}>
                     <img src={url} alt={a.name.clone()} loading="lazy"
@@ -44,7 +46,7 @@ pub fn FileView(props: &FileProps) -> Html {
             <a class="file doc" href={url} download={a.name.clone()} target="_blank" rel="noopener">
                 <span class="doc-icon">{ super::icons::document() }</span>
                 <span class="doc-name">{ a.name.clone() }</span>
-                <span class="doc-meta">{ format!("{} · {} · Download", a.kind.label(), human_size(a.size)) }</span>
+                <span class="doc-meta">{ format!("{} · {} · {}", a.kind.label(), human_size(a.size), tx.t(Text::Download)) }</span>
             </a>
         },
     }

@@ -4,6 +4,7 @@
 
 use super::files::files_of;
 use super::icons;
+use beckon_shared::i18n::Text;
 use beckon_shared::limits::MAX_MESSAGE_CHARS;
 use gloo_timers::callback::Timeout;
 use wasm_bindgen::JsCast;
@@ -25,6 +26,7 @@ pub struct ComposerProps {
 
 #[function_component]
 pub fn Composer(props: &ComposerProps) -> Html {
+    let tx = crate::i18n::current();
     let text = use_state(String::new);
     let input = use_node_ref();
     let typing_timer = use_mut_ref(|| None::<Timeout>);
@@ -151,16 +153,16 @@ pub fn Composer(props: &ComposerProps) -> Html {
                 <input ref={picker} type="file" class="picker" multiple=true hidden=true tabindex="-1"
                     accept="image/*,video/mp4,video/webm,video/quicktime,application/pdf,text/plain,text/csv,.doc,.docx,.xls,.xlsx,.ppt,.pptx"
                     onchange={onpick} />
-                <button type="button" class="attach" aria-label="Attach a file" title="Attach a file" {onclick}>{ icons::clip() }</button>
+                <button type="button" class="attach" aria-label={tx.t(Text::AttachFile).to_owned()} title={tx.t(Text::AttachFile).to_owned()} {onclick}>{ icons::clip() }</button>
             }
-            <textarea ref={input} class="input" rows="1" aria-label="Message" placeholder="Write a message…"
+            <textarea ref={input} class="input" rows="1" aria-label={tx.t(Text::MessageLabel).to_owned()} placeholder={tx.t(Text::WriteMessage).to_owned()} dir="auto"
                 value={(*text).clone()} {oninput} {onkeydown} {onpaste} aria-invalid={over.to_string()} />
             if near {
                 <span class={classes!("count", over.then_some("over"))} aria-live="polite">
                     { format!("{count}/{MAX_MESSAGE_CHARS}") }
                 </span>
             }
-            <button type="submit" class="send" aria-label="Send" disabled={text.trim().is_empty() || over}>{ icons::send() }</button>
+            <button type="submit" class="send" aria-label={tx.t(Text::Send).to_owned()} disabled={text.trim().is_empty() || over}>{ icons::send() }</button>
         </form>
     }
 }

@@ -5,7 +5,9 @@
 
 use super::attachment::{human_size, FileView};
 use super::files::files_of;
+use crate::i18n::{current, Catalog};
 use crate::session::UploadView;
+use beckon_shared::i18n::Text;
 use beckon_shared::proto::v1::{Attachment, Role};
 use beckon_shared::rules::{CtaAction, CtaButton};
 use beckon_shared::transcript::{Delivery, Entry, Transcript};
@@ -79,22 +81,18 @@ fn files(list: &[Attachment]) -> Html {
     }
 }
 
-fn clock(ms: i64) -> String {
-    let d = js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(ms as f64));
-    format!("{:02}:{:02}", d.get_hours(), d.get_minutes())
-}
-
-fn delivery_text(d: Delivery) -> &'static str {
-    match d {
-        Delivery::Sending => "Sending…",
-        Delivery::Failed(_) => "Not sent",
-        Delivery::Delivered => "Delivered",
-        Delivery::Read => "Seen",
-    }
+fn delivery_text(tx: &Catalog, d: Delivery) -> &str {
+    tx.t(match d {
+        Delivery::Sending => Text::Sending,
+        Delivery::Failed(_) => Text::NotSent,
+        Delivery::Delivered => Text::Delivered,
+        Delivery::Read => Text::Seen,
+    })
 }
 
 #[function_component]
 pub fn MessageList(props: &MessageListProps) -> Html {
+    let tx = current();
     let log = use_node_ref();
     let stick_to_bottom = use_mut_ref(|| true);
     {
@@ -154,11 +152,11 @@ pub fn MessageList(props: &MessageListProps) -> Html {
         match entry {
             Entry::Stored { message, mine, .. } => {
                 let who = match (message.role, &message.author, message.via.as_deref()) {
-                    (Role::Visitor, _, _) => "Visitor".to_owned(),
+                    (Role::Visitor, _, _) => tx.t(Text::Visitor).to_owned(),
                     (_, Some(author), _) => author.clone(),
                     // The inbox sees where the conversation came from.
-                    (_, None, Some("broadcast")) if t.me() == Role::Agent => "Broadcast".to_owned(),
-                    (_, None, _) => "Team".to_owned(),
+                    (_, None, Some("broadcast")) if t.me() == Role::Agent => tx.t(Text::Broadcast).to_owned(),
+                    (_, None, _) => tx.t(Text::Team).to_owned(),
                 };
                 html! {
                     <li role="article" key={message.id.to_string()} class={classes!("msg", if mine { "mine" } else { "theirs" })} data-seq={message.seq.to_string()}>
@@ -167,8 +165,8 @@ pub fn MessageList(props: &MessageListProps) -> Html {
                         if !message.body.is_empty() { <p class="body" dir="auto">{ &message.body }</p> }
                         { buttons(&message.buttons, props.on_reply.as_ref()) }
                         <span class="meta">
-                            <time>{ clock(message.created_at) }</time>
-                            if mine { <span class="delivery">{ delivery_text(delivery) }</span> }
+                            <time>{ tx.clock(message.created_at) }</time>
+                            if mine { <span class="delivery">{ delivery_text(&tx, delivery) }</span> }
                         </span>
                     </li>
                 }
@@ -184,8 +182,8 @@ pub fn MessageList(props: &MessageListProps) -> Html {
                         { files(&p.attachments) }
                         if !p.body.is_empty() { <p class="body" dir="auto">{ &p.body }</p> }
                         <span class="meta">
-                            <span class="delivery">{ delivery_text(delivery) }</span>
-                            if failed { <button type="button" class="discard" onclick={discard}>{ "Remove" }</button> }
+                            <span class="delivery">{ delivery_text(&tx, delivery) }</span>
+                            if failed { <button type="button" class="discard" onclick={discard}>{ tx.t(Text::Remove) }</button> }
                         </span>
                     </li>
                 }
@@ -198,14 +196,17 @@ pub fn MessageList(props: &MessageListProps) -> Html {
             props.on_cancel_upload.reform(move |_: MouseEvent| key.clone())
         };
         let (label, button) = match &u.error {
-            Some(why) => (why.clone(), "Remove"),
-            None => (format!("{} of {}", human_size(u.sent), human_size(u.size)), "Cancel"),
+            Some(why) => (why.clone(), tx.t(Text::Remove)),
+            None => (
+                tx.f(Text::FileProgress, &[("sent", &human_size(u.sent)), ("size", &human_size(u.size))]),
+                tx.t(Text::Cancel),
+            ),
         };
         html! {
             <li role="article" key={u.key.to_string()} class={classes!("msg", "mine", "pending", "upload", u.error.is_some().then_some("failed"))}>
                 <span class="upload-name">{ &u.name }</span>
                 if u.error.is_none() {
-                    <progress max={u.size.to_string()} value={u.sent.to_string()} aria-label={format!("Sending {}", u.name)}></progress>
+                    <progress max={u.size.to_string()} value={u.sent.to_string()} aria-label={tx.f(Text::SendingFile, &[("name", &u.name)])}></progress>
                 }
                 <span class="meta">
                     <span class="delivery">{ label }</span>
@@ -231,14 +232,14 @@ pub fn MessageList(props: &MessageListProps) -> Html {
         None => (Callback::noop(), Callback::noop()),
     };
     html! {
-        <ol class="log" role="log" aria-live="polite" aria-label="Messages" ref={log} {onscroll} tabindex="0" {ondragover} {ondrop}>
+        <ol class="log" role="log" aria-live="polite" aria-label={tx.t(Text::Messages).to_owned()} ref={log} {onscroll} tabindex="0" {ondragover} {ondrop}>
             if let Some(greeting) = &props.greeting {
-                <li role="article" class="msg theirs greeting"><p class="body">{ greeting }</p></li>
+                <li role="article" class="msg theirs greeting"><p class="body" dir="auto">{ greeting }</p></li>
             }
             { for rows }
             { for uploads }
             if t.other_typing() {
-                <li class="typing" role="status" aria-label="Typing"><span></span><span></span><span></span></li>
+                <li class="typing" role="status" aria-label={tx.t(Text::Typing).to_owned()}><span></span><span></span><span></span></li>
             }
         </ol>
     }

@@ -4,6 +4,7 @@
 //! same component as the rule preview.
 
 use super::icons;
+use beckon_shared::i18n::Text;
 use beckon_shared::rules::{CtaAction, CtaButton};
 use yew::prelude::*;
 
@@ -24,6 +25,7 @@ pub struct TeaserProps {
 
 #[function_component]
 pub fn Teaser(props: &TeaserProps) -> Html {
+    let tx = crate::i18n::current();
     let onkeydown = {
         let dismiss = props.on_dismiss.clone();
         Callback::from(move |e: KeyboardEvent| {
@@ -36,11 +38,11 @@ pub fn Teaser(props: &TeaserProps) -> Html {
     let dismiss = props.on_dismiss.reform(|_: MouseEvent| ());
     let has_reply_button = props.buttons.iter().any(|b| b.action == CtaAction::Reply);
     html! {
-        <aside id="teaser" class="teaser" aria-label={format!("Message from {}", props.from)} {onkeydown}>
-            <button type="button" class="teaser-dismiss" aria-label="Dismiss message" onclick={dismiss}>{ icons::close() }</button>
+        <aside id="teaser" class="teaser" aria-label={tx.f(Text::MessageFrom, &[("name", &props.from)])} {onkeydown}>
+            <button type="button" class="teaser-dismiss" aria-label={tx.t(Text::Dismiss).to_owned()} onclick={dismiss}>{ icons::close() }</button>
             <div class="teaser-body" role="status" aria-live="polite" aria-atomic="true" onclick={open.clone()}>
                 <p class="teaser-from">{ &props.from }</p>
-                <p class="teaser-text">{ &props.text }</p>
+                <p class="teaser-text" dir="auto">{ &props.text }</p>
             </div>
             if let Some(src) = &props.image_url {
                 <img class="teaser-image" src={src.clone()} alt="" />
@@ -51,7 +53,7 @@ pub fn Teaser(props: &TeaserProps) -> Html {
                     html! { <button type="button" class="teaser-cta" {onclick}>{ &b.label }</button> }
                 }) }
                 if !has_reply_button {
-                    <button type="button" class="teaser-reply" onclick={open}>{ "Reply" }</button>
+                    <button type="button" class="teaser-reply" onclick={open}>{ tx.t(Text::Reply) }</button>
                 }
             </div>
         </aside>

@@ -731,7 +731,7 @@ async fn run(route: Route, req: Request, edge: &Edge) -> Result<Response> {
         Route::OpenApi => public::openapi(),
         Route::Preflight => public::preflight(&req, edge).await,
         Route::SiteConfig(site) => public::site_config(&req, edge, &site).await,
-        Route::LoaderBoot(site) => public::loader_boot(edge, &site).await,
+        Route::LoaderBoot(site) => public::loader_boot(&req, edge, &site).await,
         Route::Frame(site) => public::frame(&req, edge, &site).await,
         Route::StartConversation(site) => visitor::start_conversation(req, edge, &site).await,
         Route::ConversationSocket(id) => visitor::conversation_socket(req, edge, &id).await,

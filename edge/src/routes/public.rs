@@ -6,6 +6,7 @@ use crate::http::{self, Edge};
 use crate::pages;
 use crate::storage::sites;
 use crate::{site_cache, site_hub};
+use beckon_shared::i18n;
 use beckon_shared::proto::v1::{ErrorCode, SiteSettings, WidgetBoot};
 use beckon_shared::SiteKey;
 use worker::{Request, Response};
@@ -49,6 +50,10 @@ async fn bundle(edge: &Edge, key: &SiteKey) -> Result<std::rc::Rc<site_cache::Si
     site_cache::require(&edge.db()?, key, edge.now).await
 }
 
+fn accept_language(req: &Request) -> Option<String> {
+    req.headers().get("accept-language").ok().flatten()
+}
+
 /// `GET /api/v1/sites/{site}/config`.
 pub async fn site_config(req: &Request, edge: &Edge, key: &SiteKey) -> Result<Response> {
     let site = bundle(edge, key).await?;
@@ -59,7 +64,7 @@ pub async fn site_config(req: &Request, edge: &Edge, key: &SiteKey) -> Result<Re
 /// `GET /api/v1/sites/{site}/boot.js`: the site's configuration (with the rules' wake-up
 /// spec) as a script, so the loader works on pages whose CSP allows our scripts but no
 /// `connect-src` to us.
-pub async fn loader_boot(edge: &Edge, key: &SiteKey) -> Result<Response> {
+pub async fn loader_boot(req: &Request, edge: &Edge, key: &SiteKey) -> Result<Response> {
     let Some(site) = site_cache::get(&edge.db()?, key, edge.now).await? else {
         let body = format!(
             "console.warn({});",
@@ -70,13 +75,22 @@ pub async fn loader_boot(edge: &Edge, key: &SiteKey) -> Result<Response> {
     let resp = http::text(
         200,
         "text/javascript; charset=utf-8",
-        pages::boot_script(&site.config),
+        pages::boot_script(
+            &site.config,
+            &pages::LauncherLabels::new(i18n::pick(
+                None,
+                site.settings.language,
+                accept_language(req).as_deref(),
+            )),
+        ),
     )?;
     resp.headers().set("cache-control", "public, max-age=60")?;
+    resp.headers().set("vary", "accept-language")?;
     Ok(resp)
 }
 
-/// `GET /frame/{site}?host=<origin>`: the widget app's document (with the site's rules),
+/// `GET /frame/{site}?host=<origin>[&lang=<tag>]`: the widget app's document (with the site's rules
+/// and the catalog of its language),
 /// framable only by the site's pages.
 pub async fn frame(req: &Request, edge: &Edge, key: &SiteKey) -> Result<Response> {
     let site = bundle(edge, key).await?;
@@ -92,6 +106,11 @@ pub async fn frame(req: &Request, edge: &Edge, key: &SiteKey) -> Result<Response
         let away_email = crate::channels::set::get(&edge.env, key)
             .await
             .is_ok_and(|c| c.is_enabled(beckon_shared::proto::v1::ChannelKind::Email));
+        let locale = i18n::pick(
+            q.get("lang").map(String::as_str),
+            site.settings.language,
+            accept_language(req).as_deref(),
+        );
         let boot = WidgetBoot {
             config: site.config.clone(),
             host_origin: host,
@@ -103,6 +122,8 @@ pub async fn frame(req: &Request, edge: &Edge, key: &SiteKey) -> Result<Response
                 .as_ref()
                 .zip(challenge_origin.as_deref())
                 .map(|(t, origin)| crate::turnstile::challenge(origin, t)),
+            locale,
+            catalog: serde_json::from_str(locale.catalog_source()).unwrap_or_default(),
         };
         (200, pages::frame_html(&boot))
     } else {

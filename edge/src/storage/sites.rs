@@ -2,6 +2,7 @@
 
 use super::{stmt, Arg};
 use crate::error::{Error, Result};
+use beckon_shared::i18n::SiteLanguage;
 use beckon_shared::proto::v1::{ErrorCode, LauncherPosition, RateTier, SiteSettings};
 use beckon_shared::SiteKey;
 use serde::Deserialize;
@@ -18,6 +19,7 @@ struct Row {
     allow_loopback: i64,
     remember_visitors: i64,
     rate_tier: String,
+    language: String,
     /// Only in [`with_turnstile`]'s query.
     #[serde(default)]
     turnstile_site_key: Option<String>,
@@ -53,12 +55,13 @@ impl Row {
                 "highest" => RateTier::Highest,
                 _ => RateTier::Standard,
             },
+            language: SiteLanguage::parse(&self.language),
         })
     }
 }
 
 const COLUMNS: &str = "key, name, greeting, accent, position, allowed_origins, allow_loopback, \
-                       remember_visitors, rate_tier";
+                       remember_visitors, rate_tier, language";
 
 fn rate_tier(t: RateTier) -> &'static str {
     match t {
@@ -106,8 +109,8 @@ pub async fn list(db: &D1Database) -> Result<Vec<SiteSettings>> {
 }
 
 /// Inserts a new site; `conflict` if the key is taken.
-/// The bind values of a site row, in `COLUMNS` order (`?1`…`?9`).
-fn values<'a>(s: &'a SiteSettings, origins: &'a str) -> [Arg<'a>; 9] {
+/// The bind values of a site row, in `COLUMNS` order (`?1`…`?10`).
+fn values<'a>(s: &'a SiteSettings, origins: &'a str) -> [Arg<'a>; 10] {
     [
         Arg::Str(s.key.as_str()),
         Arg::Str(&s.name),
@@ -118,6 +121,7 @@ fn values<'a>(s: &'a SiteSettings, origins: &'a str) -> [Arg<'a>; 9] {
         Arg::Int(i64::from(s.allow_loopback_origins)),
         Arg::Int(i64::from(s.remember_visitors)),
         Arg::Str(rate_tier(s.rate_tier)),
+        Arg::Str(s.language.as_str()),
     ]
 }
 
@@ -127,7 +131,7 @@ pub async fn insert(db: &D1Database, s: &SiteSettings, now: i64) -> Result<()> {
     let mut args = values(s, &origins).to_vec();
     args.push(Arg::Int(now));
     let sql = format!(
-        "INSERT INTO sites ({COLUMNS}, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"
+        "INSERT INTO sites ({COLUMNS}, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)"
     );
     match stmt(db, &sql, &args)?.run().await {
         Ok(_) => Ok(()),
@@ -142,7 +146,8 @@ pub async fn insert(db: &D1Database, s: &SiteSettings, now: i64) -> Result<()> {
 pub async fn update(db: &D1Database, s: &SiteSettings) -> Result<()> {
     let origins = serde_json::to_string(&s.allowed_origins).map_err(Error::internal)?;
     let sql = "UPDATE sites SET name = ?2, greeting = ?3, accent = ?4, position = ?5, allowed_origins = ?6,
-               allow_loopback = ?7, remember_visitors = ?8, rate_tier = ?9 WHERE key = ?1";
+               allow_loopback = ?7, remember_visitors = ?8, rate_tier = ?9, language = ?10
+               WHERE key = ?1";
     stmt(db, sql, &values(s, &origins))?.run().await?;
     Ok(())
 }

@@ -2,7 +2,9 @@
 //! [`Snapshot`]; user intent goes out through callbacks.
 
 use beckon_client::components::{icons, Composer, MessageList};
+use beckon_client::i18n::current;
 use beckon_client::session::{Snapshot, Status};
+use beckon_shared::i18n::Text;
 use beckon_shared::proto::v1::SiteConfig;
 use beckon_shared::ClientMsgId;
 use std::rc::Rc;
@@ -41,17 +43,18 @@ pub struct ChatViewProps {
     pub on_away_email: Callback<String>,
 }
 
-fn status_text(status: Status) -> &'static str {
+fn status_text(status: Status) -> Text {
     match status {
-        Status::Idle | Status::Online => "We typically reply in a few minutes",
-        Status::Connecting => "Connecting…",
-        Status::Offline => "Offline — reconnecting…",
+        Status::Idle | Status::Online => Text::StatusOnline,
+        Status::Connecting => Text::StatusConnecting,
+        Status::Offline => Text::StatusOffline,
     }
 }
 
 /// The whole panel: header, conversation log, composer.
 #[function_component]
 pub fn ChatView(props: &ChatViewProps) -> Html {
+    let tx = current();
     let s = &props.snapshot;
     let on_close = props.on_close.reform(|_: MouseEvent| ());
     let onkeydown = {
@@ -74,13 +77,13 @@ pub fn ChatView(props: &ChatViewProps) -> Html {
         })
     };
     html! {
-        <section class="panel" aria-label={format!("Chat with {}", props.config.name)} {onkeydown}>
+        <section class="panel" aria-label={tx.f(Text::ChatWith, &[("name", &props.config.name)])} {onkeydown}>
             <header class="head">
                 <div class="who">
                     <h1 class="name">{ &props.config.name }</h1>
-                    <p class={classes!("status", offline.then_some("offline"))} role="status">{ status_text(s.status) }</p>
+                    <p class={classes!("status", offline.then_some("offline"))} role="status">{ tx.t(status_text(s.status)) }</p>
                 </div>
-                <button type="button" class="close" aria-label="Close chat" onclick={on_close}>{ icons::close() }</button>
+                <button type="button" class="close" aria-label={tx.t(Text::CloseChat).to_owned()} onclick={on_close}>{ icons::close() }</button>
             </header>
             <MessageList
                 greeting={props.greeting.clone()}
@@ -94,25 +97,25 @@ pub fn ChatView(props: &ChatViewProps) -> Html {
             />
             if let Some(muted) = props.muted {
                 <p class="announce">
-                    { if muted { "Announcements muted." } else { "You get our announcements here." } }
+                    { tx.t(if muted { Text::AnnouncementsMuted } else { Text::AnnouncementsOn }) }
                     <button type="button" class="link" onclick={props.on_mute.reform(move |_: MouseEvent| !muted)}>
-                        { if muted { "Unmute" } else { "Mute announcements" } }
+                        { tx.t(if muted { Text::Unmute } else { Text::Mute }) }
                     </button>
                 </p>
             }
             if let Some(left) = props.away.as_deref().filter(|e| !e.is_empty()) {
                 <p class="announce">
-                    { "Nobody's here right now: we'll answer at " }{ left }{ "." }
-                    <button type="button" class="link" onclick={props.on_away_email.reform(|_: MouseEvent| String::new())}>{ "Change" }</button>
+                    { tx.f(Text::AwayLeft, &[("email", left)]) }
+                    <button type="button" class="link" onclick={props.on_away_email.reform(|_: MouseEvent| String::new())}>{ tx.t(Text::Change) }</button>
                 </p>
             } else if props.away.is_some() {
                 // The browser checks the shape (the pattern asks for a dot in the domain, as the
                 // edge does): nothing malformed is sent.
                 <form class="announce away" onsubmit={on_away_submit}>
-                    <label for="away-email">{ "Nobody's here right now. Leave your email and we'll answer there:" }</label>
+                    <label for="away-email">{ tx.t(Text::AwayAsk) }</label>
                     <input id="away-email" ref={away_input} type="email" required=true autocomplete="email"
                         pattern=".+@.+[.].+" placeholder="you@example.com" />
-                    <button type="submit" class="cta">{ "Notify me" }</button>
+                    <button type="submit" class="cta">{ tx.t(Text::NotifyMe) }</button>
                 </form>
             }
             if let Some(notice) = &s.notice {

@@ -1,6 +1,7 @@
 //! A site's settings (admin API) and the public configuration derived from them (loader, widget).
 
 use super::ErrorCode;
+use crate::i18n::{Locale, SiteLanguage};
 use crate::ids::SiteKey;
 use crate::limits::{MAX_ALLOWED_ORIGINS, MAX_GREETING_CHARS, MAX_SITE_NAME_CHARS};
 use crate::rules::wakeup::WakeupSpec;
@@ -17,7 +18,9 @@ pub enum LauncherPosition {
 }
 
 /// A site's public configuration: what the loader and the widget need to draw themselves.
-/// Served to anyone (it is on every page of the site); holds nothing secret.
+/// Served to anyone (it is on every page of the site); holds nothing secret. The browser apps
+/// (wasm) do not read what only the loader uses — the launcher's corner and the wake-up spec —
+/// so they carry no code to decode it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SiteConfig {
     pub site: SiteKey,
@@ -33,6 +36,7 @@ pub struct SiteConfig {
     #[serde(default)]
     pub accent_text: String,
     #[serde(default)]
+    #[cfg_attr(target_arch = "wasm32", serde(skip_deserializing))]
     pub position: LauncherPosition,
     /// The site remembers visitors before they interact (visit count, time on site across
     /// pages), in the host page's storage.
@@ -40,6 +44,7 @@ pub struct SiteConfig {
     pub remember_visitors: bool,
     /// What the loader watches before loading the app (compiled from the site's rules).
     #[serde(default)]
+    #[cfg_attr(target_arch = "wasm32", serde(skip_deserializing))]
     pub wakeup: WakeupSpec,
 }
 
@@ -63,6 +68,12 @@ pub struct WidgetBoot {
     /// starts.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub challenge: Option<Challenge>,
+    /// The language the widget opens in ([`crate::i18n::pick`]) and its catalog (empty for
+    /// English, which the widget has built in).
+    #[serde(default)]
+    pub locale: Locale,
+    #[serde(default)]
+    pub catalog: serde_json::Map<String, serde_json::Value>,
 }
 
 /// What the widget needs to show a site's Turnstile challenge: the site's public Turnstile key
@@ -155,6 +166,10 @@ pub struct SiteSettings {
     /// (conversations started, presence connections, teaser events and identify calls).
     #[serde(default)]
     pub rate_tier: RateTier,
+    /// The widget's language: `auto` (each visitor's browser decides) or one of the languages
+    /// it speaks. A page's `Beckon.setLocale` overrides it.
+    #[serde(default)]
+    pub language: SiteLanguage,
 }
 
 /// A site's allowance per client address (see `edge/src/rate_limit.rs`). `standard` suits a
@@ -251,6 +266,7 @@ pub struct SiteSettingsPatch {
     pub allow_loopback_origins: Option<bool>,
     pub remember_visitors: Option<bool>,
     pub rate_tier: Option<RateTier>,
+    pub language: Option<SiteLanguage>,
 }
 
 impl SiteSettingsPatch {
@@ -278,6 +294,9 @@ impl SiteSettingsPatch {
         }
         if let Some(v) = self.rate_tier {
             s.rate_tier = v;
+        }
+        if let Some(v) = self.language {
+            s.language = v;
         }
         s.validated()
     }
@@ -407,6 +426,7 @@ mod tests {
             allow_loopback_origins: false,
             remember_visitors: false,
             rate_tier: Default::default(),
+            language: Default::default(),
         }
     }
 
