@@ -57,7 +57,7 @@ pub fn frame_csp(self_origin: &str, site: &SiteSettings, challenge: Option<&str>
 pub fn frame_html(boot: &WidgetBoot) -> String {
     format!(
         r#"<!doctype html>
-<html lang="{}" dir="{}">
+<html lang="{}" dir="{}" data-theme="{}">
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1, viewport-fit=cover">
@@ -71,6 +71,7 @@ pub fn frame_html(boot: &WidgetBoot) -> String {
 "#,
         boot.locale.code(),
         boot.locale.dir(),
+        boot.config.theme.as_str(),
         script_json(boot)
     )
 }
@@ -128,6 +129,7 @@ mod tests {
             remember_visitors: false,
             rate_tier: Default::default(),
             language: Default::default(),
+            theme: beckon_shared::proto::v1::Theme::System,
         }
     }
 
@@ -148,7 +150,7 @@ mod tests {
             catalog: Default::default(),
         };
         let html = frame_html(&boot);
-        assert!(html.contains(r#"<html lang="ar" dir="rtl">"#));
+        assert!(html.contains(r#"<html lang="ar" dir="rtl" data-theme="system">"#));
         assert_eq!(html.matches("</script>").count(), 2, "{html}");
         assert!(!html.contains("<b>") && !html.contains('\u{2028}'));
         let start = html.find("application/json\">").unwrap() + "application/json\">".len();

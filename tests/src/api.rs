@@ -95,6 +95,28 @@ impl Api {
         serde_json::from_value(r.body).unwrap()
     }
 
+    /// The newest conversation of `site` (other than `not`) once it holds a stored message.
+    pub async fn newest_conversation(
+        &self,
+        site: &str,
+        not: Option<&ConversationId>,
+    ) -> ConversationId {
+        crate::eventually(Duration::from_secs(20), "a conversation stored", || async {
+            let list = self
+                .send(self.admin(
+                    reqwest::Method::GET,
+                    &format!("/api/v1/admin/conversations?site={site}&limit=5"),
+                ))
+                .await;
+            let id = ConversationId::parse(list.body["conversations"][0]["id"].as_str()?).ok()?;
+            if Some(&id) == not {
+                return None;
+            }
+            (!self.admin_messages(&id).await.messages.is_empty()).then_some(id)
+        })
+        .await
+    }
+
     pub async fn admin_messages(&self, id: &ConversationId) -> MessagePage {
         let r = self
             .send(self.admin(

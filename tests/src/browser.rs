@@ -193,23 +193,37 @@ pub async fn open(width: u32, height: u32) -> Client {
 /// [`open`] in a browser whose language is `lang` (`navigator.language` and the
 /// `Accept-Language` it sends), e.g. `"id-ID"`.
 pub async fn open_in(width: u32, height: u32, lang: &str) -> Client {
+    open_with(width, height, lang, &[]).await
+}
+
+/// [`open_in`] with more Chromium switches (e.g. `--force-dark-mode`: the system prefers dark).
+pub async fn open_with(width: u32, height: u32, lang: &str, switches: &[&str]) -> Client {
     // Two browsers never share a profile (a shared one would make a visitor "returning").
     let profile = std::env::temp_dir().join(format!(
         "beckon-chrome-{}-{}",
         std::process::id(),
         crate::serial()
     ));
+    let mut args = vec![
+        "--headless=new".to_owned(),
+        "--no-sandbox".into(),
+        "--disable-gpu".into(),
+        "--disable-quic".into(),
+        "--disable-background-networking".into(),
+        "--disable-component-update".into(),
+        "--disable-sync".into(),
+        "--no-first-run".into(),
+        "--disable-dev-shm-usage".into(),
+        "--hide-scrollbars".into(),
+        format!("--user-data-dir={}", profile.display()),
+        format!("--window-size={width},{height}"),
+        format!("--lang={lang}"),
+    ];
+    args.extend(switches.iter().map(|s| s.to_string()));
     let caps = json!({
         "goog:chromeOptions": {
             "binary": std::env::var("CHROME").unwrap_or_else(|_| "/usr/bin/chromium".into()),
-            "args": [
-                "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic",
-                "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                "--no-first-run", "--disable-dev-shm-usage", "--hide-scrollbars",
-                format!("--user-data-dir={}", profile.display()),
-                format!("--window-size={width},{height}"),
-                format!("--lang={lang}"),
-            ],
+            "args": args,
             "prefs": { "intl.accept_languages": lang },
         },
         "goog:loggingPrefs": { "browser": "ALL" },
@@ -442,4 +456,25 @@ pub async fn axe(c: &Client) -> Vec<String> {
     );
     let out = c.execute_async(&script, vec![]).await.expect("axe runs");
     serde_json::from_value(out).expect("axe answers a list")
+}
+
+/// Runs axe-core on the current document, prints the count for `view` (and each violation),
+/// and keeps them in `seen` (a test asserts at its end that every view had none).
+pub async fn axe_view(c: &Client, view: &str, seen: &mut Vec<(String, Vec<String>)>) {
+    let violations = axe(c).await;
+    println!("axe-core, {view}: {} violations", violations.len());
+    for v in &violations {
+        println!("  {v}");
+    }
+    seen.push((view.to_owned(), violations));
+}
+
+/// Presses `key` on whatever has the focus in the current frame.
+pub async fn press(c: &Client, key: fantoccini::key::Key) {
+    c.active_element()
+        .await
+        .expect("a focused element")
+        .send_keys(&key.to_string())
+        .await
+        .expect("the key pressed");
 }

@@ -13,17 +13,6 @@ use reqwest::Method;
 use serde_json::json;
 use std::time::Duration;
 
-/// Runs axe-core on the current document, prints the count for `view`, and returns the
-/// violations.
-async fn axe_view(c: &Client, view: &str, seen: &mut Vec<(String, Vec<String>)>) {
-    let violations = browser::axe(c).await;
-    println!("axe-core, {view}: {} violations", violations.len());
-    for v in &violations {
-        println!("  {v}");
-    }
-    seen.push((view.to_owned(), violations));
-}
-
 /// The accessible name of what has the focus: in the loader's shadow root on the host page, or
 /// in the current frame.
 async fn focused(c: &Client) -> String {
@@ -79,11 +68,11 @@ async fn keyboard_only_open_send_close_and_axe_finds_nothing_in_any_view() {
     let c = browser::open(1280, 800).await;
     c.goto(&format!("{}/", edge.url)).await.unwrap();
     let launcher = browser::launcher(&c).await;
-    axe_view(&c, "host page with the closed launcher", &mut seen).await;
+    browser::axe_view(&c, "host page with the closed launcher", &mut seen).await;
 
     // The teaser (with a reply and a link button), inside the app's frame.
     wait_teaser(&c).await.enter_frame().await.unwrap();
-    axe_view(&c, "teaser with buttons", &mut seen).await;
+    browser::axe_view(&c, "teaser with buttons", &mut seen).await;
     c.enter_parent_frame().await.unwrap();
 
     // Keyboard only: Enter on the launcher opens the panel with the caret in the message box.
@@ -95,7 +84,7 @@ async fn keyboard_only_open_send_close_and_axe_finds_nothing_in_any_view() {
         || async { (focused(&c).await == "Message").then_some(()) },
     )
     .await;
-    axe_view(&c, "open panel, empty", &mut seen).await;
+    browser::axe_view(&c, "open panel, empty", &mut seen).await;
     let input = c
         .find(Locator::Css("textarea[aria-label='Message']"))
         .await
@@ -126,12 +115,11 @@ async fn keyboard_only_open_send_close_and_axe_finds_nothing_in_any_view() {
         ],
     )
     .await;
-    axe_view(&c, "open panel with messages", &mut seen).await;
+    browser::axe_view(&c, "open panel with messages", &mut seen).await;
     browser::screenshot(&c, "a11y-panel-messages").await;
 
     // Escape closes; the focus is back on the launcher.
-    let active = c.active_element().await.unwrap();
-    active.send_keys(&Key::Escape.to_string()).await.unwrap();
+    browser::press(&c, Key::Escape).await;
     c.enter_parent_frame().await.unwrap();
     beckon_tests::eventually(
         Duration::from_secs(10),
@@ -142,7 +130,7 @@ async fn keyboard_only_open_send_close_and_axe_finds_nothing_in_any_view() {
         },
     )
     .await;
-    axe_view(&c, "host page after closing", &mut seen).await;
+    browser::axe_view(&c, "host page after closing", &mut seen).await;
 
     // A 375 px phone: the full-screen panel.
     c.set_window_size(375, 667).await.unwrap();
@@ -152,7 +140,7 @@ async fn keyboard_only_open_send_close_and_axe_finds_nothing_in_any_view() {
         .await
         .unwrap();
     browser::enter_chat(&c).await;
-    axe_view(&c, "open panel with messages, 375 px", &mut seen).await;
+    browser::axe_view(&c, "open panel with messages, 375 px", &mut seen).await;
     browser::screenshot(&c, "a11y-panel-375").await;
     c.close().await.ok();
 
@@ -203,10 +191,10 @@ async fn keyboard_only_open_send_close_and_axe_finds_nothing_in_any_view() {
             .await
             .unwrap();
         assert_eq!(launcher_colour, json!(on_it), "{accent}");
-        axe_view(&c, &format!("host page, accent {accent}"), &mut seen).await;
+        browser::axe_view(&c, &format!("host page, accent {accent}"), &mut seen).await;
         let frame = wait_teaser(&c).await;
         frame.enter_frame().await.unwrap();
-        axe_view(
+        browser::axe_view(
             &c,
             &format!("teaser with buttons, accent {accent}"),
             &mut seen,
@@ -224,7 +212,7 @@ async fn keyboard_only_open_send_close_and_axe_finds_nothing_in_any_view() {
                 .then_some(())
         })
         .await;
-        axe_view(
+        browser::axe_view(
             &c,
             &format!("open panel with a message, accent {accent}"),
             &mut seen,
@@ -384,12 +372,7 @@ async fn on_phones_the_panel_stays_above_the_keyboard_and_keeps_the_focus() {
             .enter_frame()
             .await
             .unwrap();
-        c.active_element()
-            .await
-            .unwrap()
-            .send_keys(&Key::Escape.to_string())
-            .await
-            .unwrap();
+        browser::press(&c, Key::Escape).await;
         c.enter_parent_frame().await.unwrap();
         beckon_tests::eventually(
             Duration::from_secs(10),
@@ -405,4 +388,85 @@ async fn on_phones_the_panel_stays_above_the_keyboard_and_keeps_the_focus() {
         .await;
         c.close().await.ok();
     }
+}
+
+/// The dark theme (the site's setting, or the visitor's system with `system`): the panel with
+/// messages and a teaser read with AA contrast (axe-core), at desktop width and on a phone.
+#[tokio::test]
+async fn the_dark_theme_reads_well_and_system_follows_the_visitor() {
+    let edge = Edge::start(None);
+    let api = Api::new(&edge.url);
+    let theme = |t: &str| {
+        api.send(
+            api.admin(Method::PATCH, "/api/v1/admin/sites/demo")
+                .json(&json!({ "theme": t })),
+        )
+    };
+    let bad = theme("purple").await;
+    assert_eq!(bad.status, 400, "{:?}", bad.body);
+    let r = theme("dark").await;
+    assert_eq!((r.status, r.body["theme"].as_str()), (200, Some("dark")));
+    let r = api
+        .send(
+            api.admin(Method::POST, "/api/v1/admin/sites/demo/rules")
+                .json(
+                    &json!({"id": "dark", "name": "Help", "when": {"if": "active_time", "secs": 2},
+                    "message": {"text": "Questions about our roasts?", "buttons": [
+                        {"label": "Ask about roasts", "action": "reply"}]}}),
+                ),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{:?}", r.body);
+    let background = "return getComputedStyle(document.body).backgroundColor;";
+    let mut seen = Vec::new();
+
+    let c = browser::open(1280, 800).await;
+    c.goto(&format!("{}/", edge.url)).await.unwrap();
+    wait_teaser(&c).await.enter_frame().await.unwrap();
+    browser::axe_view(&c, "teaser, dark", &mut seen).await;
+    browser::screenshot(&c, "dark-teaser").await;
+    c.enter_parent_frame().await.unwrap();
+    browser::open_chat(&c).await;
+    assert_eq!(
+        c.execute(background, vec![]).await.unwrap(),
+        json!("rgb(24, 24, 27)")
+    );
+    browser::send_message(&c, "Is the Ethiopia roast fruity?").await;
+    browser::wait_for_log(&c, &["Is the Ethiopia roast fruity?"]).await;
+    let id = api.newest_conversation("demo", None).await;
+    api.agent_reply(&id, "Very: blueberry and jasmine.").await;
+    browser::wait_for_log(
+        &c,
+        &[
+            "Is the Ethiopia roast fruity?",
+            "Very: blueberry and jasmine.",
+        ],
+    )
+    .await;
+    browser::axe_view(&c, "open panel with messages, dark", &mut seen).await;
+    browser::screenshot(&c, "dark-panel").await;
+    c.set_window_size(375, 667).await.unwrap();
+    browser::axe_view(&c, "open panel with messages, dark, 375 px", &mut seen).await;
+    browser::screenshot(&c, "dark-375").await;
+    c.close().await.ok();
+
+    // `system`: light for a visitor whose system prefers light, dark for one who prefers dark.
+    let r = theme("system").await;
+    assert_eq!(r.body["theme"], "system");
+    for (switches, want) in [
+        (&[][..], "rgb(255, 255, 255)"),
+        (&["--force-dark-mode"][..], "rgb(24, 24, 27)"),
+    ] {
+        let c = browser::open_with(1280, 800, "en-US", switches).await;
+        c.goto(&format!("{}/", edge.url)).await.unwrap();
+        browser::open_chat(&c).await;
+        let got = c.execute(background, vec![]).await.unwrap();
+        println!("theme system, switches {switches:?}: {got}");
+        assert_eq!(got, json!(want));
+        browser::axe_view(&c, &format!("open panel, system theme {want}"), &mut seen).await;
+        c.close().await.ok();
+    }
+
+    let found: Vec<_> = seen.iter().filter(|(_, v)| !v.is_empty()).collect();
+    assert!(found.is_empty(), "axe-core violations: {found:#?}");
 }

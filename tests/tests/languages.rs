@@ -15,15 +15,6 @@ use std::time::Duration;
 
 const WAIT: Duration = Duration::from_secs(20);
 
-async fn axe_view(c: &Client, view: &str, seen: &mut Vec<(String, Vec<String>)>) {
-    let violations = browser::axe(c).await;
-    println!("axe-core, {view}: {} violations", violations.len());
-    for v in &violations {
-        println!("  {v}");
-    }
-    seen.push((view.to_owned(), violations));
-}
-
 async fn js(c: &Client, script: &str) -> Value {
     c.execute(script, vec![]).await.unwrap()
 }
@@ -55,22 +46,6 @@ async fn type_and_send(c: &Client, text: &str) {
         .send_keys(&format!("{text}{}", Key::Enter))
         .await
         .unwrap();
-}
-
-/// The newest conversation of the demo site, once it holds a stored message.
-async fn newest_conversation(api: &Api, not: Option<&str>) -> beckon_shared::ConversationId {
-    eventually(WAIT, "the conversation stored", || async {
-        let list = api
-            .send(api.admin(Method::GET, "/api/v1/admin/conversations?site=demo&limit=5"))
-            .await;
-        let id = list.body["conversations"][0]["id"].as_str()?.to_owned();
-        if Some(id.as_str()) == not {
-            return None;
-        }
-        let id = beckon_shared::ConversationId::parse(&id).ok()?;
-        (!api.admin_messages(&id).await.messages.is_empty()).then_some(id)
-    })
-    .await
 }
 
 /// The document's language, direction, message box placeholder and header status.
@@ -113,7 +88,7 @@ async fn arabic_reads_right_to_left_and_indonesian_comes_from_the_browser() {
     )
     .await;
     assert_eq!(corner, json!(true), "the launcher on the left");
-    axe_view(&c, "host page, Arabic launcher", &mut seen).await;
+    browser::axe_view(&c, "host page, Arabic launcher", &mut seen).await;
 
     browser::launcher(&c)
         .await
@@ -127,9 +102,9 @@ async fn arabic_reads_right_to_left_and_indonesian_comes_from_the_browser() {
         texts,
         json!(["ar", "rtl", "اكتب رسالة…", "نرد عادةً خلال دقائق"])
     );
-    axe_view(&c, "open panel, empty, Arabic", &mut seen).await;
+    browser::axe_view(&c, "open panel, empty, Arabic", &mut seen).await;
     type_and_send(&c, "مرحبا، هل تشحنون إلى القاهرة؟").await;
-    let id = newest_conversation(&api, None).await;
+    let id = api.newest_conversation("demo", None).await;
     api.agent_reply(&id, "أهلاً! نعم، نشحن إلى القاهرة.").await;
     browser::wait_for_log(
         &c,
@@ -150,16 +125,11 @@ async fn arabic_reads_right_to_left_and_indonesian_comes_from_the_browser() {
     .await;
     println!("Arabic bubbles (mine left of theirs, theirs at the right edge, time): {sides}");
     assert_eq!((&sides[0], &sides[1]), (&json!(true), &json!(true)));
-    axe_view(&c, "open panel with messages, Arabic", &mut seen).await;
+    browser::axe_view(&c, "open panel with messages, Arabic", &mut seen).await;
     browser::screenshot(&c, "rtl-arabic-panel").await;
 
     // Escape closes; the launcher tells unread counts in Arabic's plural forms.
-    c.active_element()
-        .await
-        .unwrap()
-        .send_keys(&Key::Escape.to_string())
-        .await
-        .unwrap();
+    browser::press(&c, Key::Escape).await;
     c.enter_parent_frame().await.unwrap();
     eventually(WAIT, "the launcher closed", || async {
         (launcher_label(&c).await == "افتح الدردشة").then_some(())
@@ -186,7 +156,7 @@ async fn arabic_reads_right_to_left_and_indonesian_comes_from_the_browser() {
     c.set_window_size(375, 667).await.unwrap();
     browser::launcher(&c).await.click().await.unwrap();
     enter_app(&c).await;
-    axe_view(&c, "open panel with messages, Arabic, 375 px", &mut seen).await;
+    browser::axe_view(&c, "open panel with messages, Arabic, 375 px", &mut seen).await;
     browser::screenshot(&c, "rtl-arabic-375").await;
     c.close().await.ok();
 
@@ -238,7 +208,7 @@ async fn arabic_reads_right_to_left_and_indonesian_comes_from_the_browser() {
         notice.starts_with("setup.exe: jenis file ini tidak dapat dikirim"),
         "{notice}"
     );
-    axe_view(&c, "open panel with messages, Indonesian", &mut seen).await;
+    browser::axe_view(&c, "open panel with messages, Indonesian", &mut seen).await;
     browser::screenshot(&c, "indonesian-panel").await;
     c.close().await.ok();
 
@@ -296,7 +266,7 @@ async fn a_page_sets_the_language_identifies_and_opens_before_the_loader_then_sh
         .await
         .unwrap();
     type_and_send(&c, "Bonjour, je voudrais un devis.").await;
-    let first = newest_conversation(&api, None).await;
+    let first = api.newest_conversation("demo", None).await;
     // The identity queued before the loader reached the conversation's visitor.
     let who = eventually(WAIT, "the identity applied", || async {
         let r = api
@@ -381,7 +351,7 @@ async fn a_page_sets_the_language_identifies_and_opens_before_the_loader_then_sh
     assert_eq!(browser::log_bodies(&c).await, Vec::<String>::new());
     type_and_send(&c, "Ich bin jemand anderes.").await;
     browser::wait_for_log(&c, &["Ich bin jemand anderes."]).await;
-    let second = newest_conversation(&api, Some(first.as_str())).await;
+    let second = api.newest_conversation("demo", Some(&first)).await;
     assert_ne!(second, first);
     let r = api
         .send(api.admin(

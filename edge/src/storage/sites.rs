@@ -3,7 +3,7 @@
 use super::{stmt, Arg};
 use crate::error::{Error, Result};
 use beckon_shared::i18n::SiteLanguage;
-use beckon_shared::proto::v1::{ErrorCode, LauncherPosition, RateTier, SiteSettings};
+use beckon_shared::proto::v1::{ErrorCode, LauncherPosition, RateTier, SiteSettings, Theme};
 use beckon_shared::SiteKey;
 use serde::Deserialize;
 use worker::D1Database;
@@ -20,6 +20,7 @@ struct Row {
     remember_visitors: i64,
     rate_tier: String,
     language: String,
+    theme: String,
     /// Only in [`with_turnstile`]'s query.
     #[serde(default)]
     turnstile_site_key: Option<String>,
@@ -56,12 +57,13 @@ impl Row {
                 _ => RateTier::Standard,
             },
             language: SiteLanguage::parse(&self.language),
+            theme: Theme::parse(&self.theme),
         })
     }
 }
 
 const COLUMNS: &str = "key, name, greeting, accent, position, allowed_origins, allow_loopback, \
-                       remember_visitors, rate_tier, language";
+                       remember_visitors, rate_tier, language, theme";
 
 fn rate_tier(t: RateTier) -> &'static str {
     match t {
@@ -109,8 +111,8 @@ pub async fn list(db: &D1Database) -> Result<Vec<SiteSettings>> {
 }
 
 /// Inserts a new site; `conflict` if the key is taken.
-/// The bind values of a site row, in `COLUMNS` order (`?1`…`?10`).
-fn values<'a>(s: &'a SiteSettings, origins: &'a str) -> [Arg<'a>; 10] {
+/// The bind values of a site row, in `COLUMNS` order (`?1`…`?11`).
+fn values<'a>(s: &'a SiteSettings, origins: &'a str) -> [Arg<'a>; 11] {
     [
         Arg::Str(s.key.as_str()),
         Arg::Str(&s.name),
@@ -122,6 +124,7 @@ fn values<'a>(s: &'a SiteSettings, origins: &'a str) -> [Arg<'a>; 10] {
         Arg::Int(i64::from(s.remember_visitors)),
         Arg::Str(rate_tier(s.rate_tier)),
         Arg::Str(s.language.as_str()),
+        Arg::Str(s.theme.as_str()),
     ]
 }
 
@@ -131,7 +134,7 @@ pub async fn insert(db: &D1Database, s: &SiteSettings, now: i64) -> Result<()> {
     let mut args = values(s, &origins).to_vec();
     args.push(Arg::Int(now));
     let sql = format!(
-        "INSERT INTO sites ({COLUMNS}, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)"
+        "INSERT INTO sites ({COLUMNS}, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)"
     );
     match stmt(db, &sql, &args)?.run().await {
         Ok(_) => Ok(()),
@@ -146,8 +149,8 @@ pub async fn insert(db: &D1Database, s: &SiteSettings, now: i64) -> Result<()> {
 pub async fn update(db: &D1Database, s: &SiteSettings) -> Result<()> {
     let origins = serde_json::to_string(&s.allowed_origins).map_err(Error::internal)?;
     let sql = "UPDATE sites SET name = ?2, greeting = ?3, accent = ?4, position = ?5, allowed_origins = ?6,
-               allow_loopback = ?7, remember_visitors = ?8, rate_tier = ?9, language = ?10
-               WHERE key = ?1";
+               allow_loopback = ?7, remember_visitors = ?8, rate_tier = ?9, language = ?10,
+               theme = ?11 WHERE key = ?1";
     stmt(db, sql, &values(s, &origins))?.run().await?;
     Ok(())
 }

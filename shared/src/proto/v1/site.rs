@@ -17,6 +17,36 @@ pub enum LauncherPosition {
     Left,
 }
 
+/// The widget's colours: light, dark, or whichever the visitor's system prefers.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Theme {
+    #[default]
+    Light,
+    Dark,
+    /// The visitor's `prefers-color-scheme`.
+    System,
+}
+
+impl Theme {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Theme::Light => "light",
+            Theme::Dark => "dark",
+            Theme::System => "system",
+        }
+    }
+
+    /// As stored (anything unknown reads as light).
+    pub fn parse(s: &str) -> Theme {
+        match s {
+            "dark" => Theme::Dark,
+            "system" => Theme::System,
+            _ => Theme::Light,
+        }
+    }
+}
+
 /// A site's public configuration: what the loader and the widget need to draw themselves.
 /// Served to anyone (it is on every page of the site); holds nothing secret. The browser apps
 /// (wasm) do not read what only the loader uses — the launcher's corner and the wake-up spec —
@@ -46,6 +76,10 @@ pub struct SiteConfig {
     #[serde(default)]
     #[cfg_attr(target_arch = "wasm32", serde(skip_deserializing))]
     pub wakeup: WakeupSpec,
+    /// Drawn by the edge on the widget's page (`data-theme`), so the app never reads it.
+    #[serde(default)]
+    #[cfg_attr(target_arch = "wasm32", serde(skip_deserializing))]
+    pub theme: Theme,
 }
 
 /// What the edge embeds in the widget's iframe page: the site's configuration and the origin
@@ -170,6 +204,9 @@ pub struct SiteSettings {
     /// it speaks. A page's `Beckon.setLocale` overrides it.
     #[serde(default)]
     pub language: SiteLanguage,
+    /// The widget's colours: `light` (the default), `dark`, or `system` (the visitor's).
+    #[serde(default)]
+    pub theme: Theme,
 }
 
 /// A site's allowance per client address (see `edge/src/rate_limit.rs`). `standard` suits a
@@ -241,6 +278,7 @@ impl SiteSettings {
             position: self.position,
             remember_visitors: self.remember_visitors,
             wakeup: WakeupSpec::default(),
+            theme: self.theme,
         }
     }
 
@@ -267,6 +305,7 @@ pub struct SiteSettingsPatch {
     pub remember_visitors: Option<bool>,
     pub rate_tier: Option<RateTier>,
     pub language: Option<SiteLanguage>,
+    pub theme: Option<Theme>,
 }
 
 impl SiteSettingsPatch {
@@ -297,6 +336,9 @@ impl SiteSettingsPatch {
         }
         if let Some(v) = self.language {
             s.language = v;
+        }
+        if let Some(v) = self.theme {
+            s.theme = v;
         }
         s.validated()
     }
@@ -427,6 +469,7 @@ mod tests {
             remember_visitors: false,
             rate_tier: Default::default(),
             language: Default::default(),
+            theme: Default::default(),
         }
     }
 
