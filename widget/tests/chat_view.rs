@@ -26,6 +26,7 @@ fn config() -> Rc<SiteConfig> {
         position: LauncherPosition::Right,
         remember_visitors: false,
         wakeup: Default::default(),
+        theme: Default::default(),
     })
 }
 
