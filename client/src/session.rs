@@ -18,7 +18,7 @@ use beckon_shared::proto::v1::{
 };
 use beckon_shared::text::normalize_body;
 use beckon_shared::transcript::Transcript;
-use beckon_shared::{ClientMsgId, ConversationId, SiteKey};
+use beckon_shared::{ClientMsgId, ConversationId, Seq, SiteKey};
 use gloo_events::EventListener;
 use gloo_timers::callback::{Interval, Timeout};
 use std::cell::RefCell;
@@ -96,6 +96,9 @@ pub struct Snapshot {
     pub notice: Option<String>,
     /// Files on their way, in the order they were picked.
     pub uploads: Vec<UploadView>,
+    /// The conversation's newest `seq` when this page first connected to it: later messages
+    /// arrived while the page was open (earlier ones are its history).
+    pub live_after: Option<Seq>,
 }
 
 impl Default for Snapshot {
@@ -106,6 +109,7 @@ impl Default for Snapshot {
             open: false,
             notice: None,
             uploads: Vec::new(),
+            live_after: None,
         }
     }
 }
@@ -147,6 +151,7 @@ struct Inner {
     resend: Option<Timeout>,
     starting: bool,
     unread_reported: Option<usize>,
+    live_after: Option<Seq>,
     on_change: Callback<Rc<Snapshot>>,
     _online: Option<EventListener>,
     uploads: Vec<(UploadView, Rc<upload::Control>)>,
@@ -224,6 +229,7 @@ impl Session {
             resend: None,
             starting: false,
             unread_reported: None,
+            live_after: None,
             on_change,
             _online: None,
             uploads: Vec::new(),
@@ -258,6 +264,7 @@ impl Session {
             open: i.open,
             notice: i.notice.clone(),
             uploads: i.uploads.iter().map(|(v, _)| v.clone()).collect(),
+            live_after: i.live_after,
         })
     }
 
@@ -341,25 +348,6 @@ impl Session {
         }
     }
 
-    /// Forgets the visitor (`Beckon.shutdown`, on the site's logout): the socket closes, no
-    /// retry or upload goes on, and nothing of theirs stays saved — not even unsent messages.
-    pub fn forget(&self) {
-        {
-            let mut i = self.inner.borrow_mut();
-            i.token = None;
-            i.conversation = None;
-            i.socket = None;
-            i.retry = None;
-            i.resend = None;
-            i.transcript = Transcript::new(Role::Visitor);
-            for (_, control) in i.uploads.drain(..) {
-                control.cancel();
-            }
-        }
-        self.save();
-        self.notify();
-    }
-
     /// Takes over a conversation an agent started for this visitor (delivered through the
     /// presence socket) and connects to it.
     pub fn adopt(&self, conversation: ConversationId, token: String) {
@@ -372,6 +360,7 @@ impl Session {
             }
             i.conversation = Some(conversation);
             i.token = Some(token);
+            i.live_after = None;
             i.origin = None;
             i.transcript = i.transcript.restart();
             i.attempt = 0;
@@ -863,6 +852,9 @@ impl Session {
             // A notice is a change of its own: a rate-limit error leaves the transcript as it
             // was, and may be the last frame of a burst (nothing else would show it).
             let mut noticed = false;
+            if let ServerFrame::Welcome { last_seq, .. } = &frame {
+                i.live_after.get_or_insert(*last_seq);
+            }
             if let ServerFrame::Error {
                 client_msg_id: Some(_),
                 ref message,

@@ -130,6 +130,7 @@ mod tests {
             rate_tier: Default::default(),
             language: Default::default(),
             theme: beckon_shared::proto::v1::Theme::System,
+            translations: Default::default(),
         }
     }
 

@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 
 /// A language the widget speaks; written as its [`code`](Locale::code) (serde by hand: a
 /// string read and matched costs the widget less than a derived visitor).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Locale {
     #[default]
     En,

@@ -72,7 +72,15 @@ async fn arabic_reads_right_to_left_and_indonesian_comes_from_the_browser() {
     let bad = patch(json!({"language": "pt"})).await;
     assert_eq!(bad.status, 400, "{:?}", bad.body);
     println!("language \"pt\" refused: {}", bad.body["error"]["message"]);
-    let r = patch(json!({"language": "ar"})).await;
+    let bad = patch(json!({"translations": {"fr": {"greeting": " "}}})).await;
+    assert_eq!(bad.status, 400, "{:?}", bad.body);
+    println!(
+        "an empty greeting refused: {}",
+        bad.body["error"]["message"]
+    );
+    let r = patch(json!({"language": "ar",
+        "translations": {"ar": {"greeting": "أهلاً! اسألنا عن البن والتحميص."}}}))
+    .await;
     assert_eq!((r.status, r.body["language"].as_str()), (200, Some("ar")));
     let mut seen = Vec::new();
 
@@ -102,6 +110,15 @@ async fn arabic_reads_right_to_left_and_indonesian_comes_from_the_browser() {
         texts,
         json!(["ar", "rtl", "اكتب رسالة…", "نرد عادةً خلال دقائق"])
     );
+    // The site's own greeting in Arabic.
+    let greeting = c
+        .find(Locator::Css(".greeting .body"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(greeting, "أهلاً! اسألنا عن البن والتحميص.");
     browser::axe_view(&c, "open panel, empty, Arabic", &mut seen).await;
     type_and_send(&c, "مرحبا، هل تشحنون إلى القاهرة؟").await;
     let id = api.newest_conversation("demo", None).await;
@@ -332,12 +349,15 @@ async fn a_page_sets_the_language_identifies_and_opens_before_the_loader_then_sh
         .count();
     assert_eq!(opens, 1, "{events}");
 
-    // Sign-out: the visitor is forgotten; the next one on this browser starts afresh.
+    // Sign-out: the visitor is forgotten; the next one on this browser starts afresh. The app
+    // is replaced at once by one that clears the frame's storage as it starts.
     js(&c, "Beckon.shutdown(); return null;").await;
-    eventually(WAIT, "the app dropped", || async {
-        browser::frame(&c).await.is_none().then_some(())
+    let src = eventually(WAIT, "the app replaced", || async {
+        let src = browser::frame(&c).await?.attr("src").await.ok()??;
+        src.ends_with("&lang=de&forget=1").then_some(src)
     })
     .await;
+    println!("after shutdown, the app: {src}");
     let left = js(
         &c,
         "return [Object.keys(localStorage).filter(k => k.startsWith('beckon:')),

@@ -8,7 +8,7 @@
  * on intent (hover, focus, touch or click on the launcher), when a wake-up threshold is
  * crossed, or at once for a visitor who already has a conversation. Before that: no wasm, no
  * iframe, no storage, no cookie (unless the site turned on `remember_visitors`). Every
- * message to and from the iframe is origin-checked. Size budget: 3 KB gzipped.
+ * message to and from the iframe is origin-checked. Size budget: 3.5 KB gzipped.
  */
 ((w, d) => {
   "use strict";
@@ -20,7 +20,7 @@
   var pre = w.Beckon; // a stub with a queue `q`, if the page defined one
   var queue = []; // messages for the app until it says "ready"
   var listeners = {};
-  var cfg, root, launcher, badge, frame, ready, lang, mode = "closed";
+  var cfg, root, launcher, badge, frame, ready, lang, wipe, mode = "closed";
   // The launcher's words (open, close, unread, direction): the edge's guess of the visitor's
   // language in the boot script, then the app's own once it runs.
   var L = { o: "Open chat", c: "Close chat", u: "", d: "ltr" };
@@ -178,7 +178,7 @@
     d.body.appendChild(host);
     show("closed");
     frameFor();
-    if (store(localStorage, "engaged")) load();
+    if (store(localStorage, "engaged") || wipe) load();
     watch();
   }
 
@@ -186,7 +186,8 @@
     if (frame.loaded) return;
     frame.loaded = true;
     frame.src = base + "/frame/" + encodeURIComponent(site) + "?host=" + encodeURIComponent(location.origin) +
-      (lang ? "&lang=" + encodeURIComponent(lang) : "");
+      (lang ? "&lang=" + encodeURIComponent(lang) : "") + (wipe ? "&forget=1" : "");
+    wipe = 0;
     root.appendChild(frame);
   }
 
@@ -244,7 +245,7 @@
       q.forEach(post);
     } else if (m.t === "mode" && ready) {
       // (Before "ready" the app says only its first state, closed: the page's own wins.)
-      if (m.mode === "teaser") show("teaser", m.h), emit("teaser");
+      if (m.mode === "teaser") mode !== "teaser" && emit("teaser"), show("teaser", m.h);
       else if (m.mode !== mode) setOpen(m.mode === "open", true);
     } else if (m.t === "unread") {
       badge.textContent = m.n > 9 ? "9+" : m.n;
@@ -258,13 +259,6 @@
       frame.className = frame.className.replace(/ [LR]\b/, side());
       frame.title = m.f;
       label();
-    } else if (m.t === "gone") {
-      // After `shutdown`: the app forgot the visitor; the next one gets a fresh app.
-      frame.remove();
-      frameFor();
-      badge.hidden = true;
-      badge.textContent = "";
-      show("closed");
     } else if (m.t === "engaged") {
       store(localStorage, "engaged", 1);
     } else if (m.t === "event") {
@@ -290,11 +284,14 @@
       lang = String(l);
       if (frame && frame.loaded) post({ t: "locale", l: lang });
     },
-    // Forgets the visitor (on logout): the page's and the app's storage, the socket.
+    // Forgets the visitor (on logout): the page's keys, and the app with its socket; a new app
+    // (`&forget=1`) clears the frame's storage as it starts — at once if there was any.
     shutdown: () => {
-      var had = store(localStorage, "engaged");
+      var had = store(localStorage, "engaged") || frame && frame.loaded;
       ["engaged", "visits", "start", "landing"].forEach((k, i) => { store(i < 2 ? localStorage : sessionStorage, k, null); });
-      if (frame && (frame.loaded || had)) load(), post({ t: "shutdown" });
+      queue = [];
+      if (frame && frame.loaded) frame.remove(), frameFor(), badge.hidden = true, badge.textContent = "", show("closed");
+      if (had) wipe = 1, frame && load();
     },
     on: (name, cb) => { (listeners[name] = listeners[name] || []).push(cb); },
     off: (name, cb) => { listeners[name] = (listeners[name] || []).filter((x) => { return cb && x !== cb; }); },

@@ -218,24 +218,27 @@ pub fn App(props: &AppProps) -> Html {
     };
 
     // Preview agent messages that arrive while the panel is closed; tell the page's
-    // `Beckon.on('message')` of each message from the business that arrives while the app runs
-    // (not the history it loads: those were written before it started).
+    // `Beckon.on('message')` of each message from the business that arrives while the page is
+    // open (not the history it loads), once.
     {
-        let (state, bridge) = (state.clone(), bridge.clone());
-        let last = snapshot.transcript.messages().last().cloned();
-        let unread = snapshot.transcript.unread();
-        let told = use_mut_ref(|| (js_sys::Date::now() as i64 - 2_000, 0u64));
-        use_effect_with(last.as_ref().map(|m| m.seq), move |_| {
-            let Some(m) = last else { return };
-            let (since, seq) = *told.borrow();
-            if m.role != Role::Visitor && m.created_at >= since && m.seq.0 > seq {
-                told.borrow_mut().1 = m.seq.0;
-                bridge.post(&ToHost::Event {
-                    name: "message".into(),
-                    data: serde_json::json!({"text": m.body, "from": m.author, "seq": m.seq.0}),
-                });
+        let (state, bridge, s) = (state.clone(), bridge.clone(), (*snapshot).clone());
+        let told = use_mut_ref(|| 0u64);
+        let last = s.transcript.messages().last().map(|m| m.seq);
+        use_effect_with(last, move |_| {
+            let mut told = told.borrow_mut();
+            for m in s.transcript.messages() {
+                let live = s.live_after.is_some_and(|l| m.seq > l) && m.seq.0 > *told;
+                if live && m.role != Role::Visitor {
+                    bridge.post(&ToHost::Event {
+                        name: "message".into(),
+                        data: serde_json::json!({"text": m.body, "from": m.author, "seq": m.seq.0}),
+                    });
+                }
             }
-            if let Some(m) = Some(m).filter(|m| m.role == Role::Agent && unread > 0) {
+            *told = last.map_or(*told, |l| l.0.max(*told));
+            let unread = s.transcript.unread();
+            let last = s.transcript.messages().last().cloned();
+            if let Some(m) = last.filter(|m| m.role == Role::Agent && unread > 0) {
                 state.dispatch(Action::Preview {
                     seq: m.seq.0,
                     from: m
@@ -349,10 +352,6 @@ pub fn App(props: &AppProps) -> Html {
                         speak(&bridge, &name, session.snapshot().transcript.unread());
                     }
                 });
-            }
-            FromHost::Shutdown => {
-                session.forget();
-                to_host.post(&ToHost::Gone);
             }
             FromHost::Unknown => {}
         });
@@ -499,6 +498,7 @@ pub fn App(props: &AppProps) -> Html {
             }
         }
     };
-    // Keyed by the language: a new one renders every component afresh in it.
-    yew::virtual_dom::VList::with_children(vec![view], Some(locale.code().into())).into()
+    // Keyed by the language: a new one mounts every component afresh in it (`.lang` draws no
+    // box of its own).
+    html! { <div class="lang" key={locale.code()}>{ view }</div> }
 }

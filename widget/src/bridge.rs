@@ -43,8 +43,6 @@ pub enum FromHost: tag "t", other Unknown {
     "locale" => Locale {
         l: String,
     },
-    /// `Beckon.shutdown()`: forget the visitor.
-    "shutdown" => Shutdown,
 }
 }
 
@@ -72,8 +70,7 @@ pub enum ToHost {
         f: String,
         d: &'static str,
     },
-    /// The visitor is forgotten (after `shutdown`): the loader drops this app.
-    Gone,
+
     /// The visitor has a conversation: the loader may create the iframe eagerly next time.
     Engaged,
     /// A `Beckon.on(name, cb)` event.

@@ -2,6 +2,16 @@
 // colours are set first, through the CSSOM (which the CSP permits), so the panel never shows
 // the default accent: the accent, and the text colour the edge chose for it (AA contrast).
 import init from "./beckon_widget.js";
+// `Beckon.shutdown()` on the page: this app starts without the visitor before it — every key of
+// ours goes from the frame's storage (their token, conversation, unsent messages, and what the
+// rules remember) before the app reads any.
+if (/[?&]forget=1(&|$)/.test(location.search)) {
+  try {
+    for (const s of [localStorage, sessionStorage]) {
+      Object.keys(s).filter((k) => k.startsWith("beckon:")).forEach((k) => s.removeItem(k));
+    }
+  } catch (e) {} // storage blocked: nothing of theirs was kept either
+}
 try {
   const c = JSON.parse(document.getElementById("beckon-boot").textContent).config;
   const s = document.documentElement.style;

@@ -118,6 +118,7 @@ async fn message_text_is_rendered_as_text_never_as_markup() {
         open: true,
         notice: None,
         uploads: Vec::new(),
+        live_after: None,
     })
     .await;
     assert!(root.query_selector("[role=log] img").unwrap().is_none());
@@ -159,6 +160,7 @@ async fn shows_sending_delivered_seen_and_failed() {
         open: true,
         notice: Some("The message is too long.".into()),
         uploads: Vec::new(),
+        live_after: None,
     })
     .await;
     assert_eq!(
@@ -214,6 +216,7 @@ async fn a_broadcasts_buttons_and_the_mute_control() {
             open: true,
             notice: None,
             uploads: vec![],
+            live_after: None,
         })
     })
     .await;

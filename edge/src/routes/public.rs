@@ -111,8 +111,9 @@ pub async fn frame(req: &Request, edge: &Edge, key: &SiteKey) -> Result<Response
             site.settings.language,
             accept_language(req).as_deref(),
         );
+        let (config, catalog) = site.settings.in_language(&site.config, locale);
         let boot = WidgetBoot {
-            config: site.config.clone(),
+            config,
             host_origin: host,
             rules: site.rules.clone(),
             agents_online,
@@ -123,7 +124,7 @@ pub async fn frame(req: &Request, edge: &Edge, key: &SiteKey) -> Result<Response
                 .zip(challenge_origin.as_deref())
                 .map(|(t, origin)| crate::turnstile::challenge(origin, t)),
             locale,
-            catalog: serde_json::from_str(locale.catalog_source()).unwrap_or_default(),
+            catalog,
         };
         (200, pages::frame_html(&boot))
     } else {

@@ -21,6 +21,8 @@ struct Row {
     rate_tier: String,
     language: String,
     theme: String,
+    /// JSON: the site's words per language.
+    translations: String,
     /// Only in [`with_turnstile`]'s query.
     #[serde(default)]
     turnstile_site_key: Option<String>,
@@ -58,12 +60,13 @@ impl Row {
             },
             language: SiteLanguage::parse(&self.language),
             theme: Theme::parse(&self.theme),
+            translations: serde_json::from_str(&self.translations).map_err(Error::internal)?,
         })
     }
 }
 
 const COLUMNS: &str = "key, name, greeting, accent, position, allowed_origins, allow_loopback, \
-                       remember_visitors, rate_tier, language, theme";
+                       remember_visitors, rate_tier, language, theme, translations";
 
 fn rate_tier(t: RateTier) -> &'static str {
     match t {
@@ -111,8 +114,8 @@ pub async fn list(db: &D1Database) -> Result<Vec<SiteSettings>> {
 }
 
 /// Inserts a new site; `conflict` if the key is taken.
-/// The bind values of a site row, in `COLUMNS` order (`?1`…`?11`).
-fn values<'a>(s: &'a SiteSettings, origins: &'a str) -> [Arg<'a>; 11] {
+/// The bind values of a site row, in `COLUMNS` order (`?1`…`?12`).
+fn values<'a>(s: &'a SiteSettings, origins: &'a str, words: &'a str) -> [Arg<'a>; 12] {
     [
         Arg::Str(s.key.as_str()),
         Arg::Str(&s.name),
@@ -125,16 +128,18 @@ fn values<'a>(s: &'a SiteSettings, origins: &'a str) -> [Arg<'a>; 11] {
         Arg::Str(rate_tier(s.rate_tier)),
         Arg::Str(s.language.as_str()),
         Arg::Str(s.theme.as_str()),
+        Arg::Str(words),
     ]
 }
 
 /// Inserts a new site; `conflict` if the key is taken.
 pub async fn insert(db: &D1Database, s: &SiteSettings, now: i64) -> Result<()> {
     let origins = serde_json::to_string(&s.allowed_origins).map_err(Error::internal)?;
-    let mut args = values(s, &origins).to_vec();
+    let words = serde_json::to_string(&s.translations).map_err(Error::internal)?;
+    let mut args = values(s, &origins, &words).to_vec();
     args.push(Arg::Int(now));
     let sql = format!(
-        "INSERT INTO sites ({COLUMNS}, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)"
+        "INSERT INTO sites ({COLUMNS}, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)"
     );
     match stmt(db, &sql, &args)?.run().await {
         Ok(_) => Ok(()),
@@ -150,8 +155,9 @@ pub async fn update(db: &D1Database, s: &SiteSettings) -> Result<()> {
     let origins = serde_json::to_string(&s.allowed_origins).map_err(Error::internal)?;
     let sql = "UPDATE sites SET name = ?2, greeting = ?3, accent = ?4, position = ?5, allowed_origins = ?6,
                allow_loopback = ?7, remember_visitors = ?8, rate_tier = ?9, language = ?10,
-               theme = ?11 WHERE key = ?1";
-    stmt(db, sql, &values(s, &origins))?.run().await?;
+               theme = ?11, translations = ?12 WHERE key = ?1";
+    let words = serde_json::to_string(&s.translations).map_err(Error::internal)?;
+    stmt(db, sql, &values(s, &origins, &words))?.run().await?;
     Ok(())
 }
 

@@ -7,6 +7,7 @@ use crate::limits::{MAX_ALLOWED_ORIGINS, MAX_GREETING_CHARS, MAX_SITE_NAME_CHARS
 use crate::rules::wakeup::WakeupSpec;
 use crate::rules::Rule;
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 
 /// Which corner the launcher sits in.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -15,6 +16,17 @@ pub enum LauncherPosition {
     #[default]
     Right,
     Left,
+}
+
+/// What a site says in one language instead of its default words: its greeting, and the
+/// widget's question for an email address while nobody is online (`away`).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SiteWords {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub greeting: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub away: Option<String>,
 }
 
 /// The widget's colours: light, dark, or whichever the visitor's system prefers.
@@ -49,8 +61,8 @@ impl Theme {
 
 /// A site's public configuration: what the loader and the widget need to draw themselves.
 /// Served to anyone (it is on every page of the site); holds nothing secret. The browser apps
-/// (wasm) do not read what only the loader uses — the launcher's corner and the wake-up spec —
-/// so they carry no code to decode it.
+/// (wasm without the `worker` feature) do not read what only the loader or the edge uses — the
+/// launcher's corner, the wake-up spec, the theme — so they carry no code to decode it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SiteConfig {
     pub site: SiteKey,
@@ -66,7 +78,10 @@ pub struct SiteConfig {
     #[serde(default)]
     pub accent_text: String,
     #[serde(default)]
-    #[cfg_attr(target_arch = "wasm32", serde(skip_deserializing))]
+    #[cfg_attr(
+        all(target_arch = "wasm32", not(feature = "worker")),
+        serde(skip_deserializing)
+    )]
     pub position: LauncherPosition,
     /// The site remembers visitors before they interact (visit count, time on site across
     /// pages), in the host page's storage.
@@ -74,11 +89,17 @@ pub struct SiteConfig {
     pub remember_visitors: bool,
     /// What the loader watches before loading the app (compiled from the site's rules).
     #[serde(default)]
-    #[cfg_attr(target_arch = "wasm32", serde(skip_deserializing))]
+    #[cfg_attr(
+        all(target_arch = "wasm32", not(feature = "worker")),
+        serde(skip_deserializing)
+    )]
     pub wakeup: WakeupSpec,
     /// Drawn by the edge on the widget's page (`data-theme`), so the app never reads it.
     #[serde(default)]
-    #[cfg_attr(target_arch = "wasm32", serde(skip_deserializing))]
+    #[cfg_attr(
+        all(target_arch = "wasm32", not(feature = "worker")),
+        serde(skip_deserializing)
+    )]
     pub theme: Theme,
 }
 
@@ -207,6 +228,14 @@ pub struct SiteSettings {
     /// The widget's colours: `light` (the default), `dark`, or `system` (the visitor's).
     #[serde(default)]
     pub theme: Theme,
+    /// The site's own words per language, used when the widget opens in that language (the
+    /// edge puts them on the widget's page: the browser apps do not read them).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    #[cfg_attr(
+        all(target_arch = "wasm32", not(feature = "worker")),
+        serde(skip_deserializing)
+    )]
+    pub translations: BTreeMap<Locale, SiteWords>,
 }
 
 /// A site's allowance per client address (see `edge/src/rate_limit.rs`). `standard` suits a
@@ -263,10 +292,42 @@ impl SiteSettings {
             }
         }
         self.allowed_origins = origins;
+        for (locale, words) in &mut self.translations {
+            let code = locale.code();
+            for (field, text) in [("greeting", &mut words.greeting), ("away", &mut words.away)] {
+                if let Some(t) = text {
+                    *t = require_label(
+                        t,
+                        MAX_GREETING_CHARS,
+                        &format!("translations.{code}.{field}"),
+                    )?;
+                }
+            }
+        }
         Ok(self)
     }
 
-    /// The public part of the settings.
+    /// The public configuration as a visitor in `locale` sees it (the site's greeting in that
+    /// language, if it has one), and that language's catalog with the site's own words in it.
+    pub fn in_language(
+        &self,
+        config: &SiteConfig,
+        locale: Locale,
+    ) -> (SiteConfig, serde_json::Map<String, serde_json::Value>) {
+        let mut config = config.clone();
+        let mut catalog: serde_json::Map<String, serde_json::Value> =
+            serde_json::from_str(locale.catalog_source()).unwrap_or_default();
+        if let Some(words) = self.translations.get(&locale) {
+            if let Some(g) = &words.greeting {
+                config.greeting = g.clone();
+            }
+            if let Some(a) = &words.away {
+                catalog.insert(crate::i18n::Text::AwayAsk.key().into(), a.clone().into());
+            }
+        }
+        (config, catalog)
+    }
+
     /// The public part of the settings; `wakeup` is filled in from the rules.
     pub fn public_config(&self) -> SiteConfig {
         SiteConfig {
@@ -306,6 +367,8 @@ pub struct SiteSettingsPatch {
     pub rate_tier: Option<RateTier>,
     pub language: Option<SiteLanguage>,
     pub theme: Option<Theme>,
+    /// Replaces every language's words.
+    pub translations: Option<BTreeMap<Locale, SiteWords>>,
 }
 
 impl SiteSettingsPatch {
@@ -339,6 +402,9 @@ impl SiteSettingsPatch {
         }
         if let Some(v) = self.theme {
             s.theme = v;
+        }
+        if let Some(v) = self.translations {
+            s.translations = v;
         }
         s.validated()
     }
@@ -470,6 +536,7 @@ mod tests {
             rate_tier: Default::default(),
             language: Default::default(),
             theme: Default::default(),
+            translations: Default::default(),
         }
     }
 
@@ -491,6 +558,47 @@ mod tests {
         let mut bad = settings();
         bad.name = "  ".into();
         assert!(bad.validated().is_err());
+    }
+
+    #[test]
+    fn a_language_gets_the_sites_own_words_and_bad_ones_are_refused() {
+        use crate::i18n::Locale;
+        let mut s = settings();
+        let words: BTreeMap<Locale, SiteWords> = serde_json::from_value(json!({
+            "id": {"greeting": "  Halo! Ada yang bisa dibantu? ", "away": "Tinggalkan email Anda:"},
+            "ar": {"greeting": "أهلاً!"}}))
+        .unwrap();
+        s.translations = words;
+        let s = s.validated().unwrap();
+        let config = s.public_config();
+        let (id, catalog) = s.in_language(&config, Locale::Id);
+        assert_eq!(id.greeting, "Halo! Ada yang bisa dibantu?");
+        assert_eq!(catalog["away_ask"], "Tinggalkan email Anda:");
+        assert_eq!(catalog["send"], "Kirim", "the rest of the catalog stays");
+        let (ar, catalog) = s.in_language(&config, Locale::Ar);
+        assert_eq!(ar.greeting, "أهلاً!");
+        assert_eq!(
+            catalog["away_ask"],
+            "لا أحد متاح الآن. اترك بريدك الإلكتروني وسنرد عليك هناك:"
+        );
+        let (en, catalog) = s.in_language(&config, Locale::En);
+        assert_eq!((en.greeting.as_str(), catalog.len()), ("Hi!", 0));
+
+        let mut bad = settings();
+        bad.translations.insert(
+            Locale::Fr,
+            SiteWords {
+                greeting: Some(" ".into()),
+                away: None,
+            },
+        );
+        let err = bad.validated().unwrap_err().1;
+        assert_eq!(err, "translations.fr.greeting must not be empty");
+        assert!(serde_json::from_value::<BTreeMap<Locale, SiteWords>>(json!({"xx": {}})).is_err());
+        assert!(
+            serde_json::from_value::<BTreeMap<Locale, SiteWords>>(json!({"de": {"bye": "x"}}))
+                .is_err()
+        );
     }
 
     #[test]
