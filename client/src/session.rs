@@ -151,8 +151,7 @@ struct Inner {
     resend: Option<Timeout>,
     starting: bool,
     unread_reported: Option<usize>,
-    /// The conversation this page first connected to, with its newest `seq` then.
-    live_after: Option<(ConversationId, Seq)>,
+    live_after: Option<Seq>,
     on_change: Callback<Rc<Snapshot>>,
     _online: Option<EventListener>,
     uploads: Vec<(UploadView, Rc<upload::Control>)>,
@@ -265,7 +264,7 @@ impl Session {
             open: i.open,
             notice: i.notice.clone(),
             uploads: i.uploads.iter().map(|(v, _)| v.clone()).collect(),
-            live_after: i.live_after.as_ref().map(|(_, seq)| *seq),
+            live_after: i.live_after,
         })
     }
 
@@ -361,6 +360,7 @@ impl Session {
             }
             i.conversation = Some(conversation);
             i.token = Some(token);
+            i.live_after = None;
             i.origin = None;
             i.transcript = i.transcript.restart();
             i.attempt = 0;
@@ -852,16 +852,8 @@ impl Session {
             // A notice is a change of its own: a rate-limit error leaves the transcript as it
             // was, and may be the last frame of a burst (nothing else would show it).
             let mut noticed = false;
-            // The first Welcome of each conversation (another one after becoming someone else).
-            if let ServerFrame::Welcome {
-                conversation_id,
-                last_seq,
-                ..
-            } = &frame
-            {
-                if i.live_after.as_ref().map(|(c, _)| c) != Some(conversation_id) {
-                    i.live_after = Some((conversation_id.clone(), *last_seq));
-                }
+            if let ServerFrame::Welcome { last_seq, .. } = &frame {
+                i.live_after.get_or_insert(*last_seq);
             }
             if let ServerFrame::Error {
                 client_msg_id: Some(_),

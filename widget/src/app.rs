@@ -99,15 +99,10 @@ fn speak(bridge: &Bridge, site_name: &str, unread: usize) {
         d: tx.locale.dir(),
     });
     if unread > 0 {
-        bridge.post(&unread_count(unread));
-    }
-}
-
-/// The launcher's badge: `n` unread, and how the launcher says it in the current language.
-fn unread_count(n: usize) -> ToHost {
-    ToHost::Unread {
-        n,
-        l: i18n::current().count(Text::Unread, n),
+        bridge.post(&ToHost::Unread {
+            n: unread,
+            l: tx.count(Text::Unread, unread),
+        });
     }
 }
 
@@ -133,7 +128,10 @@ pub fn App(props: &AppProps) -> Html {
         let challenge = boot.challenge.clone();
         move |_| {
             let events = Callback::from(move |event| match event {
-                SessionEvent::Unread(n) => bridge.post(&unread_count(n)),
+                SessionEvent::Unread(n) => bridge.post(&ToHost::Unread {
+                    n,
+                    l: i18n::current().count(Text::Unread, n),
+                }),
                 SessionEvent::Engaged => bridge.post(&ToHost::Engaged),
             });
             Session::new(
