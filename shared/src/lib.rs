@@ -8,6 +8,7 @@ pub mod ids;
 pub mod json;
 pub mod limits;
 pub mod media;
+pub mod named;
 pub mod proto;
 pub mod rules;
 pub mod tagged;

@@ -3,28 +3,26 @@
 //! the edge would refuse (before any byte is sent); the edge decides the real type from the
 //! file's bytes, never from a name or a claim.
 
-use serde::{Deserialize, Serialize};
-
+crate::named! {
 /// The kinds of file a conversation carries, as the edge decided them from the bytes.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum FileType {
-    Jpeg,
-    Png,
-    Gif,
-    Webp,
-    Heic,
-    Mp4,
-    Webm,
-    Quicktime,
-    Pdf,
-    Text,
-    Csv,
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum FileType: other Unknown {
+    Jpeg = "jpeg",
+    Png = "png",
+    Gif = "gif",
+    Webp = "webp",
+    Heic = "heic",
+    Mp4 = "mp4",
+    Webm = "webm",
+    Quicktime = "quicktime",
+    Pdf = "pdf",
+    Text = "text",
+    Csv = "csv",
     /// Word, Excel, PowerPoint (OOXML or the older binary formats).
-    Office,
+    Office = "office",
     /// A type this client version does not know (shown as a download).
-    #[serde(other)]
-    Unknown,
+    Unknown = "unknown",
+}
 }
 
 /// How a file is shown.
@@ -59,47 +57,9 @@ pub const PART_BYTES: u64 = 5 * 1024 * 1024;
 pub const UPLOAD_TTL_MS: i64 = 24 * 60 * 60 * 1000;
 
 impl FileType {
-    const ALL: [FileType; 13] = [
-        FileType::Jpeg,
-        FileType::Png,
-        FileType::Gif,
-        FileType::Webp,
-        FileType::Heic,
-        FileType::Mp4,
-        FileType::Webm,
-        FileType::Quicktime,
-        FileType::Pdf,
-        FileType::Text,
-        FileType::Csv,
-        FileType::Office,
-        FileType::Unknown,
-    ];
-
-    /// Its name on the wire and in storage (`jpeg`, `office`, …).
-    pub fn as_str(self) -> &'static str {
-        match self {
-            FileType::Jpeg => "jpeg",
-            FileType::Png => "png",
-            FileType::Gif => "gif",
-            FileType::Webp => "webp",
-            FileType::Heic => "heic",
-            FileType::Mp4 => "mp4",
-            FileType::Webm => "webm",
-            FileType::Quicktime => "quicktime",
-            FileType::Pdf => "pdf",
-            FileType::Text => "text",
-            FileType::Csv => "csv",
-            FileType::Office => "office",
-            FileType::Unknown => "unknown",
-        }
-    }
-
     /// The type named `s` ([`FileType::Unknown`] for any other name).
     pub fn parse(s: &str) -> FileType {
-        FileType::ALL
-            .into_iter()
-            .find(|t| t.as_str() == s)
-            .unwrap_or(FileType::Unknown)
+        FileType::named(s).unwrap_or(FileType::Unknown)
     }
 
     pub fn family(self) -> Family {
@@ -303,7 +263,7 @@ mod tests {
 
     #[test]
     fn file_type_names_match_the_wire() {
-        for t in FileType::ALL {
+        for &t in FileType::ALL {
             let wire = serde_json::to_value(t).unwrap();
             assert_eq!(wire.as_str(), Some(t.as_str()));
             assert_eq!(FileType::parse(t.as_str()), t);

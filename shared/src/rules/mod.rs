@@ -89,15 +89,16 @@ pub struct Frequency {
     pub cooldown_secs: Option<u64>,
 }
 
+crate::named! {
 /// URL parameters of a campaign.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum UtmParam {
-    Source,
-    Medium,
-    Campaign,
-    Term,
-    Content,
+    Source = "source",
+    Medium = "medium",
+    Campaign = "campaign",
+    Term = "term",
+    Content = "content",
+}
 }
 
 impl UtmParam {
@@ -112,12 +113,13 @@ impl UtmParam {
     }
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
+crate::named! {
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum DeviceKind {
-    Mobile,
-    Tablet,
-    Desktop,
+    Mobile = "mobile",
+    Tablet = "tablet",
+    Desktop = "desktop",
+}
 }
 
 impl DeviceKind {
@@ -132,16 +134,17 @@ impl DeviceKind {
     }
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
+crate::named! {
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Weekday {
-    Sun,
-    Mon,
-    Tue,
-    Wed,
-    Thu,
-    Fri,
-    Sat,
+    Sun = "sun",
+    Mon = "mon",
+    Tue = "tue",
+    Wed = "wed",
+    Thu = "thu",
+    Fri = "fri",
+    Sat = "sat",
+}
 }
 
 crate::tagged! {

@@ -2,56 +2,56 @@
 
 use serde::{Deserialize, Serialize};
 
+crate::named! {
 /// Why a request or frame was refused. Serialized as a `snake_case` string; clients branch on
 /// it (never on the human `message`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
-pub enum ErrorCode {
+pub enum ErrorCode: other Unknown {
     /// The request or its body could not be understood (malformed JSON, missing field, …).
-    BadRequest,
+    BadRequest = "bad_request",
     /// A WebSocket frame was not a valid client frame.
-    BadFrame,
+    BadFrame = "bad_frame",
     /// An id in the path or body is malformed.
-    InvalidId,
+    InvalidId = "invalid_id",
     /// The message body is empty after trimming.
-    EmptyMessage,
+    EmptyMessage = "empty_message",
     /// The message body is over [`crate::limits::MAX_MESSAGE_CHARS`].
-    MessageTooLong,
+    MessageTooLong = "message_too_long",
     /// The text contains characters that are not allowed (control characters).
-    InvalidText,
+    InvalidText = "invalid_text",
     /// The body or frame is over its size limit.
-    PayloadTooLarge,
+    PayloadTooLarge = "payload_too_large",
     /// A file whose bytes are of a kind Beckon does not take (or that could run as a page).
-    UnsupportedFile,
+    UnsupportedFile = "unsupported_file",
     /// No credentials were presented.
-    Unauthorized,
+    Unauthorized = "unauthorized",
     /// Credentials were presented but are not valid (forged, expired, wrong key).
-    InvalidToken,
+    InvalidToken = "invalid_token",
     /// Valid credentials that do not grant this access.
-    Forbidden,
+    Forbidden = "forbidden",
     /// The request's `Origin` is not in the site's allow-list.
-    OriginNotAllowed,
+    OriginNotAllowed = "origin_not_allowed",
     /// The thing asked for does not exist (or is not visible to the caller).
-    NotFound,
+    NotFound = "not_found",
     /// The site key is unknown.
-    SiteNotFound,
+    SiteNotFound = "site_not_found",
     /// The conversation is unknown.
-    ConversationNotFound,
+    ConversationNotFound = "conversation_not_found",
     /// The route exists but not with this HTTP method.
-    MethodNotAllowed,
+    MethodNotAllowed = "method_not_allowed",
     /// Too many requests; retry later.
-    RateLimited,
+    RateLimited = "rate_limited",
     /// The site asks visitors to pass a challenge (Cloudflare Turnstile) before a conversation
     /// starts, and this one's token is missing, expired, used before or could not be checked.
-    ChallengeFailed,
+    ChallengeFailed = "challenge_failed",
     /// The request conflicts with existing state (e.g. a site key already taken).
-    Conflict,
+    Conflict = "conflict",
     /// Something failed on our side; the detail is logged, never returned.
-    Internal,
+    Internal = "internal",
     /// A code this client version does not know.
-    #[serde(other)]
-    Unknown,
+    Unknown = "unknown",
+}
 }
 
 impl ErrorCode {

@@ -4,38 +4,23 @@ use crate::ids::{AttachmentId, ClientMsgId, ConversationId, MessageId, Seq};
 use crate::media::FileType;
 use serde::{Deserialize, Serialize};
 
+crate::named! {
 /// Who wrote a message.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Role {
-    Visitor,
-    Agent,
-    Bot,
-    System,
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Role: other Unknown {
+    Visitor = "visitor",
+    Agent = "agent",
+    Bot = "bot",
+    System = "system",
     /// A role this client version does not know.
-    #[serde(other)]
-    Unknown,
+    Unknown = "unknown",
+}
 }
 
 impl Role {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Role::Visitor => "visitor",
-            Role::Agent => "agent",
-            Role::Bot => "bot",
-            Role::System => "system",
-            Role::Unknown => "unknown",
-        }
-    }
-
+    /// The role named `s` ([`Role::Unknown`] for any other name).
     pub fn parse(s: &str) -> Role {
-        match s {
-            "visitor" => Role::Visitor,
-            "agent" => Role::Agent,
-            "bot" => Role::Bot,
-            "system" => Role::System,
-            _ => Role::Unknown,
-        }
+        Role::named(s).unwrap_or(Role::Unknown)
     }
 }
 
