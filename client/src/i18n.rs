@@ -54,10 +54,14 @@ impl Catalog {
         fill(form, &[("n", &n_text)])
     }
 
-    /// A time of day as the visitor's language writes it (`14:05`, `2:05 PM`, `٢:٠٥ م`).
-    pub fn clock(&self, ms: i64) -> String {
+    /// A time of day as the visitor's language writes it (`14:05`, `2:05 PM`, `٢:٠٥ م`), after
+    /// its short weekday with `weekday` (`Mon 09:00`).
+    pub fn clock(&self, ms: i64, weekday: bool) -> String {
         let d = js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(ms as f64));
         let options = js_sys::Object::new();
+        if weekday {
+            let _ = js_sys::Reflect::set(&options, &"weekday".into(), &"short".into());
+        }
         let _ = js_sys::Reflect::set(&options, &"hour".into(), &"numeric".into());
         let _ = js_sys::Reflect::set(&options, &"minute".into(), &"2-digit".into());
         d.to_locale_time_string_with_options(self.locale.code(), &options)

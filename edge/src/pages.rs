@@ -131,6 +131,7 @@ mod tests {
             language: Default::default(),
             theme: beckon_shared::proto::v1::Theme::System,
             translations: Default::default(),
+            hours: None,
         }
     }
 
@@ -145,10 +146,13 @@ mod tests {
             host_origin: "https://shop.example".into(),
             rules: vec![rule],
             agents_online: false,
+            relayed: true,
             away_email: false,
             challenge: None,
             locale: Locale::Ar,
             catalog: Default::default(),
+            open: Some(vec![32_400, 61_200]),
+            now: 1_796_083_200_000,
         };
         let html = frame_html(&boot);
         assert!(html.contains(r#"<html lang="ar" dir="rtl" data-theme="system">"#));

@@ -239,6 +239,10 @@ texts! {
     StatusOnline = "status_online": "We typically reply in a few minutes";
     StatusConnecting = "status_connecting": "Connecting…";
     StatusOffline = "status_offline": "Offline — reconnecting…";
+    /// Outside the site's opening hours: `{when}` is the weekday and time it opens next.
+    StatusBack = "status_back": "Away · back {when}";
+    /// Nobody in the inbox, no app relaying, or closed with no opening this week.
+    StatusAway = "status_away": "Nobody's here right now · we'll reply as soon as we can";
     AnnouncementsMuted = "announcements_muted": "Announcements muted.";
     AnnouncementsOn = "announcements_on": "You get our announcements here.";
     Unmute = "unmute": "Unmute";

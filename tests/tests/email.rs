@@ -890,3 +890,180 @@ async fn email_broadcasts_reach_who_opted_in_and_one_click_unsubscribes() {
         "nothing more to who unsubscribed"
     );
 }
+
+/// Acceptance (issue 13, point 5): outside the site's opening hours — the edge's test clock on a
+/// Saturday — the widget says when the site opens next, even with an agent's inbox open, and
+/// asks a visitor who wrote for an address (a malformed one held back); on Monday morning with
+/// the inbox open it gives the usual reply time, still so with the inbox closed while the email
+/// channel relays, and with that off too it says that nobody is there. Bad hours are refused
+/// with a reason; axe-core finds nothing in any of these states.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn outside_opening_hours_the_widget_says_when_the_site_opens_and_asks_for_an_address() {
+    use beckon_tests::edge::Edge;
+    use beckon_tests::{browser, host_page};
+    use fantoccini::Locator;
+    // Saturday 2026-12-05 12:00 UTC (13:00 in Berlin); Monday 08:00 UTC is 09:00 there.
+    const SATURDAY: i64 = 1_796_472_000_000;
+    const MONDAY_OPENS: i64 = SATURDAY + 44 * 3_600_000;
+    let edge = Edge::start_with_vars(None, &[("TEST_CLOCK", "on")]);
+    let api = Api::new(&edge.url);
+    let site = unique("hours");
+    api.create_site(&site).await;
+    let patch = |body: serde_json::Value| {
+        let (api, path) = (&api, format!("/api/v1/admin/sites/{site}"));
+        async move { api.send(api.admin(Method::PATCH, &path).json(&body)).await }
+    };
+    let weekdays = json!(["mon", "tue", "wed", "thu", "fri"]);
+    for (bad, why) in [
+        (
+            json!({"tz": "Mars/Base", "shifts": [{"days": ["mon"], "open": "09:00", "close": "17:00"}]}),
+            "unknown time zone",
+        ),
+        (
+            json!({"tz": "Europe/Berlin", "shifts": [{"days": weekdays, "open": "9am", "close": "17:00"}]}),
+            "times like 09:00",
+        ),
+        (
+            json!({"tz": "Europe/Berlin", "shifts": []}),
+            "between 1 and 14 shifts",
+        ),
+    ] {
+        let r = patch(json!({ "hours": bad })).await;
+        assert_eq!(r.status, 400, "{:?}", r.body);
+        let message = r.body["error"]["message"].as_str().unwrap_or_default();
+        assert!(message.contains(why), "{message}");
+        println!("hours refused: {message}");
+    }
+    let hours = json!({"tz": "Europe/Berlin", "shifts": [{"days": weekdays, "open": "09:00", "close": "17:00"}]});
+    let r = patch(json!({ "hours": hours })).await;
+    assert_eq!((r.status, &r.body["hours"]), (200, &hours), "{:?}", r.body);
+    let fake = FakeEmail::start("re_hours_0123456789").await;
+    email_channel(&api, &site, &fake).await;
+    let clock = |now: i64| {
+        let api = &api;
+        async move {
+            let r = api
+                .send(
+                    api.admin(Method::PUT, "/api/v1/admin/test-clock")
+                        .json(&json!({ "now": now })),
+                )
+                .await;
+            assert_eq!(r.status, 200, "{:?}", r.body);
+        }
+    };
+    clock(SATURDAY).await;
+    // An agent has the inbox open; the hours still say nobody answers before Monday.
+    let feed = Ws::connect(&api.feed_ws_url(&site).await, None)
+        .await
+        .expect("feed");
+    let host = host_page::serve(&edge.url, &site, None).await;
+    let visitor = browser::open(1280, 800).await;
+    visitor.goto(&host.url).await.unwrap();
+    browser::open_chat(&visitor).await;
+    let status = || async {
+        visitor
+            .find(Locator::Css(".head .status"))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
+    };
+    // The weekday and time as this browser writes them in English, in its own time zone.
+    let opens = visitor
+        .execute(
+            &format!(
+                "return new Date({MONDAY_OPENS}).toLocaleTimeString('en', \
+                 {{weekday: 'short', hour: 'numeric', minute: '2-digit'}});"
+            ),
+            vec![],
+        )
+        .await
+        .unwrap();
+    let opens = opens.as_str().unwrap();
+    assert!(opens.starts_with("Mon"), "{opens}");
+    assert_eq!(status().await, format!("Away · back {opens}"));
+    let mut seen = Vec::new();
+    browser::axe_view(&visitor, "the panel outside opening hours", &mut seen).await;
+    browser::screenshot(&visitor, "widget-closed-desktop").await;
+    // Having written, the visitor is asked for an address; a malformed one is held back.
+    browser::send_message(&visitor, "Do you ship to Vienna?").await;
+    browser::wait_for_log(&visitor, &["Do you ship to Vienna?"]).await;
+    let input = visitor
+        .wait()
+        .for_element(Locator::Css("form.away input[type=email]"))
+        .await
+        .unwrap();
+    input.send_keys("ana@localhost\u{E007}").await.unwrap();
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let invalid = visitor
+        .execute(
+            "return document.querySelector('form.away input').validity.valid;",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(invalid, json!(false), "ana@localhost is not an address");
+    assert!(visitor.find(Locator::Css("form.away")).await.is_ok());
+    browser::axe_view(&visitor, "the away form outside opening hours", &mut seen).await;
+    visitor.set_window_size(375, 667).await.unwrap();
+    browser::screenshot(&visitor, "widget-closed-form-375").await;
+    input.clear().await.unwrap();
+    input.send_keys("ana@example.net\u{E007}").await.unwrap();
+    eventually(WAIT, "the confirmation", || async {
+        let t = visitor.find(Locator::Css("p.announce")).await.ok()?;
+        t.text()
+            .await
+            .ok()?
+            .contains("ana@example.net")
+            .then_some(())
+    })
+    .await;
+    eventually(WAIT, "the address on the contact", || async {
+        let contacts = api
+            .send(api.admin(Method::GET, &format!("/api/v1/admin/sites/{site}/contacts")))
+            .await;
+        (contacts.body["contacts"][0]["email"] == json!("ana@example.net")).then_some(())
+    })
+    .await;
+
+    // Monday 10:00 in Berlin, the inbox open: the usual reply time, no form.
+    clock(MONDAY_OPENS + 3_600_000).await;
+    visitor.set_window_size(1280, 800).await.unwrap();
+    visitor.goto(&host.url).await.unwrap();
+    browser::open_chat(&visitor).await;
+    eventually(WAIT, "the usual reply time", || async {
+        (status().await == "We typically reply in a few minutes").then_some(())
+    })
+    .await;
+    assert!(visitor.find(Locator::Css("form.away")).await.is_err());
+    browser::axe_view(&visitor, "the panel in opening hours", &mut seen).await;
+    // The last inbox closes: the email channel still brings the agents every message.
+    feed.close().await;
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert_eq!(status().await, "We typically reply in a few minutes");
+    // With it off too, nobody is there: said on the next page.
+    let r = api
+        .send(
+            api.admin(Method::PUT, &format!("/api/v1/admin/sites/{site}/channels/email"))
+                .json(&json!({
+                    "settings": {"kind": "email", "to": [SUPPORT], "from": "chat@notify.shop.example",
+                                 "reply_domain": "inbound.shop.example", "api_base": fake.base},
+                    "enabled": false})),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{:?}", r.body);
+    visitor.goto(&host.url).await.unwrap();
+    browser::open_chat(&visitor).await;
+    let nobody = "Nobody's here right now · we'll reply as soon as we can";
+    eventually(WAIT, "nobody there", || async {
+        (status().await == nobody).then_some(())
+    })
+    .await;
+    browser::axe_view(&visitor, "the panel with nobody there", &mut seen).await;
+    browser::screenshot(&visitor, "widget-nobody-desktop").await;
+    for (view, violations) in &seen {
+        assert!(violations.is_empty(), "{view}: {violations:?}");
+    }
+    edge.stop();
+}

@@ -21,6 +21,7 @@ use beckon_shared::proto::v1::{
     ConversationOrigin, GoalEvent, HubFrame, Identify, IdentifyResult, Role, TeaserEvent,
     TeaserEventKind, WidgetBoot,
 };
+use beckon_shared::rules::hours::closed_until;
 use beckon_shared::rules::{resolve_on_host, CtaAction, Rule};
 use beckon_shared::SiteKey;
 use std::cell::RefCell;
@@ -252,6 +253,9 @@ pub fn App(props: &AppProps) -> Html {
 
     // Whether an agent has the inbox open (the away form shows while nobody does).
     let agents_online = use_state(|| boot.agents_online);
+    // When the page was served, by this browser's clock: the site's open windows are counted
+    // on from the edge's time then (the visitor's clock may be off).
+    let served = *use_state(js_sys::Date::now);
     let presence = use_presence(&site, &session, {
         let (proactive, session, evaluate) = (proactive.clone(), session.clone(), evaluate.clone());
         let online = agents_online.setter();
@@ -477,10 +481,25 @@ pub fn App(props: &AppProps) -> Html {
                 let session = session.clone();
                 Callback::from(move |email: String| session.leave_away_email(&email))
             };
-            // Once the visitor wrote, while nobody is online, on a site that answers by email.
+            // Outside the site's hours, or nobody to answer soon: say when they can expect one.
+            let secs = ((js_sys::Date::now() - served) / 1000.0) as u32;
+            let closed = boot.open.as_deref().and_then(|w| closed_until(w, secs));
+            let tx = i18n::current();
+            let unavailable = match closed {
+                Some(Some(opens)) => {
+                    let at = boot.now + i64::from(opens) * 1000;
+                    Some(tx.f(Text::StatusBack, &[("when", &tx.clock(at, true))]))
+                }
+                Some(None) => Some(tx.t(Text::StatusAway).to_owned()),
+                None if !*agents_online && !boot.relayed => Some(tx.t(Text::StatusAway).to_owned()),
+                None => None,
+            }
+            .map(AttrValue::from);
+            // Once the visitor wrote, while closed or nobody is online, on a site that answers
+            // by email.
             let t = &snapshot.transcript;
             let away = (boot.away_email
-                && !*agents_online
+                && (closed.is_some() || !*agents_online)
                 && t.messages().iter().any(|m| m.role == Role::Visitor))
             .then(|| AttrValue::from(t.away_email().unwrap_or_default().to_owned()));
             let greeting = match (
@@ -494,7 +513,7 @@ pub fn App(props: &AppProps) -> Html {
             html! {
                 <ChatView config={Rc::new(boot.config.clone())} snapshot={(*snapshot).clone()} greeting={greeting.map(AttrValue::from)}
                     {on_send} on_close={dispatch(|| Action::Close)} {on_typing} {on_discard} {on_files} {on_cancel_upload}
-                    muted={(*muted).filter(|_| got_broadcast)} {on_mute} on_reply={on_reply} {away} {on_away_email} />
+                    muted={(*muted).filter(|_| got_broadcast)} {on_mute} on_reply={on_reply} {away} {on_away_email} {unavailable} />
             }
         }
     };

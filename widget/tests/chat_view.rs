@@ -12,7 +12,7 @@ use std::rc::Rc;
 use std::time::Duration;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_test::*;
-use yew::Callback;
+use yew::{AttrValue, Callback};
 
 wasm_bindgen_test_configure!(run_in_browser);
 
@@ -61,6 +61,7 @@ fn props(snapshot: Snapshot) -> ChatViewProps {
         on_reply: Callback::noop(),
         away: None,
         on_away_email: Callback::noop(),
+        unavailable: None,
     }
 }
 
@@ -310,4 +311,35 @@ async fn the_away_form_takes_an_address_and_change_asks_again() {
         ["Ana@Example.com", ""],
         "Change forgets the address"
     );
+}
+
+/// While nobody can answer soon the status line says so (and when the site opens) instead of
+/// the usual reply time; a lost connection is still said first.
+#[wasm_bindgen_test]
+async fn the_status_line_says_when_an_answer_can_be_expected() {
+    let online = Snapshot {
+        status: Status::Online,
+        ..Snapshot::default()
+    };
+    let root = render(online.clone()).await;
+    assert_eq!(
+        texts(&root, "[role=status]"),
+        ["We typically reply in a few minutes"]
+    );
+    let back = || Some(AttrValue::from("Away · back Mon 9:00 AM"));
+    let root = render_with(ChatViewProps {
+        unavailable: back(),
+        ..props(online)
+    })
+    .await;
+    assert_eq!(texts(&root, "[role=status]"), ["Away · back Mon 9:00 AM"]);
+    let root = render_with(ChatViewProps {
+        unavailable: back(),
+        ..props(Snapshot {
+            status: Status::Offline,
+            ..Snapshot::default()
+        })
+    })
+    .await;
+    assert_eq!(texts(&root, "[role=status]"), ["Offline — reconnecting…"]);
 }

@@ -165,7 +165,7 @@ pub fn MessageList(props: &MessageListProps) -> Html {
                         if !message.body.is_empty() { <p class="body" dir="auto">{ &message.body }</p> }
                         { buttons(&message.buttons, props.on_reply.as_ref()) }
                         <span class="meta">
-                            <time>{ tx.clock(message.created_at) }</time>
+                            <time>{ tx.clock(message.created_at, false) }</time>
                             if mine { <span class="delivery">{ delivery_text(&tx, delivery) }</span> }
                         </span>
                     </li>

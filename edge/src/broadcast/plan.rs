@@ -306,8 +306,7 @@ pub fn local_due(not_before: i64, minute: u32, zone: Option<&str>) -> i64 {
     for day in local_day..local_day + 3 {
         let (y, m, d) = civil_from_days(day);
         let local = days_from_civil(y, m, d) * 86_400 + i64::from(minute) * 60;
-        // The offset at that moment (a guess at the local time, then corrected once).
-        let utc = local - offset(local - offset(local));
+        let utc = zone.as_ref().map_or(local, |z| z.utc_of_local(local));
         if utc * 1000 >= not_before {
             return utc * 1000;
         }

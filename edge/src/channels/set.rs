@@ -42,6 +42,14 @@ impl SiteChannels {
         self.get(kind).is_some() || self.unreadable.contains(&kind)
     }
 
+    /// Whether agents hear of new messages outside the inbox: a channel that relays to them
+    /// is on and not failing.
+    pub fn relays_to_agents(&self) -> bool {
+        self.active
+            .iter()
+            .any(|a| a.config.kind().relays_to_agents() && a.status.get() != ChannelStatus::Failing)
+    }
+
     /// Whether any channel is enabled.
     pub fn any(&self) -> bool {
         !self.active.is_empty() || !self.unreadable.is_empty()

@@ -103,20 +103,26 @@ pub async fn frame(req: &Request, edge: &Edge, key: &SiteKey) -> Result<Response
         .map(|_| crate::turnstile::origin(&edge.env));
     let (status, body) = if host_ok {
         let agents_online = site_hub::agents_online(&edge.env, key).await.unwrap_or(0) > 0;
-        let away_email = crate::channels::set::get(&edge.env, key)
-            .await
-            .is_ok_and(|c| c.is_enabled(beckon_shared::proto::v1::ChannelKind::Email));
+        let channels = crate::channels::set::get(&edge.env, key).await.ok();
+        let away_email = channels
+            .as_ref()
+            .is_some_and(|c| c.is_enabled(beckon_shared::proto::v1::ChannelKind::Email));
+        let relayed = channels.is_some_and(|c| c.relays_to_agents());
         let locale = i18n::pick(
             q.get("lang").map(String::as_str),
             site.settings.language,
             accept_language(req).as_deref(),
         );
         let (config, catalog) = site.settings.in_language(&site.config, locale);
+        // Opening hours are read by the clock of scheduled work (settable in tests).
+        let now = crate::clock::Clock::read(&edge.env).await?.now();
+        let open = site.settings.hours.as_ref().map(|h| h.windows(now));
         let boot = WidgetBoot {
             config,
             host_origin: host,
             rules: site.rules.clone(),
             agents_online,
+            relayed,
             away_email,
             challenge: site
                 .turnstile
@@ -125,6 +131,8 @@ pub async fn frame(req: &Request, edge: &Edge, key: &SiteKey) -> Result<Response
                 .map(|(t, origin)| crate::turnstile::challenge(origin, t)),
             locale,
             catalog,
+            open,
+            now,
         };
         (200, pages::frame_html(&boot))
     } else {

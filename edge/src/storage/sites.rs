@@ -23,6 +23,9 @@ struct Row {
     theme: String,
     /// JSON: the site's words per language.
     translations: String,
+    /// JSON: the opening hours, if any.
+    #[serde(default)]
+    hours: Option<String>,
     /// Only in [`with_turnstile`]'s query.
     #[serde(default)]
     turnstile_site_key: Option<String>,
@@ -61,12 +64,16 @@ impl Row {
             language: SiteLanguage::parse(&self.language),
             theme: Theme::parse(&self.theme),
             translations: serde_json::from_str(&self.translations).map_err(Error::internal)?,
+            hours: match &self.hours {
+                Some(h) => Some(serde_json::from_str(h).map_err(Error::internal)?),
+                None => None,
+            },
         })
     }
 }
 
 const COLUMNS: &str = "key, name, greeting, accent, position, allowed_origins, allow_loopback, \
-                       remember_visitors, rate_tier, language, theme, translations";
+                       remember_visitors, rate_tier, language, theme, translations, hours";
 
 fn rate_tier(t: RateTier) -> &'static str {
     match t {
@@ -114,32 +121,46 @@ pub async fn list(db: &D1Database) -> Result<Vec<SiteSettings>> {
 }
 
 /// Inserts a new site; `conflict` if the key is taken.
-/// The bind values of a site row, in `COLUMNS` order (`?1`…`?12`).
-fn values<'a>(s: &'a SiteSettings, origins: &'a str, words: &'a str) -> [Arg<'a>; 12] {
+/// The site's JSON columns: allowed origins, words per language, opening hours.
+struct Json(String, String, Option<String>);
+
+impl Json {
+    fn of(s: &SiteSettings) -> Result<Json> {
+        let hours = s.hours.as_ref().map(serde_json::to_string).transpose();
+        Ok(Json(
+            serde_json::to_string(&s.allowed_origins).map_err(Error::internal)?,
+            serde_json::to_string(&s.translations).map_err(Error::internal)?,
+            hours.map_err(Error::internal)?,
+        ))
+    }
+}
+
+/// The bind values of a site row, in `COLUMNS` order (`?1`…`?13`).
+fn values<'a>(s: &'a SiteSettings, json: &'a Json) -> [Arg<'a>; 13] {
     [
         Arg::Str(s.key.as_str()),
         Arg::Str(&s.name),
         Arg::Str(&s.greeting),
         Arg::Str(&s.accent),
         Arg::Str(position(s.position)),
-        Arg::Str(origins),
+        Arg::Str(&json.0),
         Arg::Int(i64::from(s.allow_loopback_origins)),
         Arg::Int(i64::from(s.remember_visitors)),
         Arg::Str(rate_tier(s.rate_tier)),
         Arg::Str(s.language.as_str()),
         Arg::Str(s.theme.as_str()),
-        Arg::Str(words),
+        Arg::Str(&json.1),
+        Arg::OptStr(json.2.as_deref()),
     ]
 }
 
 /// Inserts a new site; `conflict` if the key is taken.
 pub async fn insert(db: &D1Database, s: &SiteSettings, now: i64) -> Result<()> {
-    let origins = serde_json::to_string(&s.allowed_origins).map_err(Error::internal)?;
-    let words = serde_json::to_string(&s.translations).map_err(Error::internal)?;
-    let mut args = values(s, &origins, &words).to_vec();
+    let json = Json::of(s)?;
+    let mut args = values(s, &json).to_vec();
     args.push(Arg::Int(now));
     let sql = format!(
-        "INSERT INTO sites ({COLUMNS}, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)"
+        "INSERT INTO sites ({COLUMNS}, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)"
     );
     match stmt(db, &sql, &args)?.run().await {
         Ok(_) => Ok(()),
@@ -152,12 +173,10 @@ pub async fn insert(db: &D1Database, s: &SiteSettings, now: i64) -> Result<()> {
 }
 
 pub async fn update(db: &D1Database, s: &SiteSettings) -> Result<()> {
-    let origins = serde_json::to_string(&s.allowed_origins).map_err(Error::internal)?;
     let sql = "UPDATE sites SET name = ?2, greeting = ?3, accent = ?4, position = ?5, allowed_origins = ?6,
                allow_loopback = ?7, remember_visitors = ?8, rate_tier = ?9, language = ?10,
-               theme = ?11, translations = ?12 WHERE key = ?1";
-    let words = serde_json::to_string(&s.translations).map_err(Error::internal)?;
-    stmt(db, sql, &values(s, &origins, &words))?.run().await?;
+               theme = ?11, translations = ?12, hours = ?13 WHERE key = ?1";
+    stmt(db, sql, &values(s, &Json::of(s)?))?.run().await?;
     Ok(())
 }
 

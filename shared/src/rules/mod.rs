@@ -4,6 +4,7 @@
 //! [`wakeup::WakeupSpec`] the loader watches before the app exists.
 
 pub mod glob;
+pub mod hours;
 pub mod tz;
 pub mod wakeup;
 
@@ -145,6 +146,21 @@ pub enum Weekday {
     Fri = "fri",
     Sat = "sat",
 }
+}
+
+impl Weekday {
+    /// The weekday of a day number since 1970-01-01.
+    pub fn of_day(day: i64) -> Weekday {
+        [
+            Weekday::Sun,
+            Weekday::Mon,
+            Weekday::Tue,
+            Weekday::Wed,
+            Weekday::Thu,
+            Weekday::Fri,
+            Weekday::Sat,
+        ][tz::weekday(day) as usize]
+    }
 }
 
 crate::tagged! {
@@ -289,17 +305,7 @@ fn business_hours_open(
     let local = utc + zone.offset_at(utc);
     let day = local.div_euclid(86_400);
     let minute = (local.rem_euclid(86_400) / 60) as u32;
-    let weekday_of = |d: i64| -> Weekday {
-        [
-            Weekday::Sun,
-            Weekday::Mon,
-            Weekday::Tue,
-            Weekday::Wed,
-            Weekday::Thu,
-            Weekday::Fri,
-            Weekday::Sat,
-        ][tz::weekday(d) as usize]
-    };
+    let weekday_of = Weekday::of_day;
     if open == close {
         // The same time to open and close: open all day.
         days.contains(&weekday_of(day))

@@ -86,6 +86,12 @@ impl Zone {
         parse_posix(posix)
     }
 
+    /// The instant (seconds since the epoch) when local clocks read `local_secs`: the offset at
+    /// a first guess, corrected once (in a skipped hour, the moment after it).
+    pub fn utc_of_local(&self, local_secs: i64) -> i64 {
+        local_secs - self.offset_at(local_secs - self.offset_at(local_secs))
+    }
+
     /// The offset east of UTC, in seconds, at the instant `utc_secs`.
     pub fn offset_at(&self, utc_secs: i64) -> i64 {
         let Some(dst) = &self.dst else {

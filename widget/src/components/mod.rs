@@ -41,6 +41,10 @@ pub struct ChatViewProps {
     pub away: Option<AttrValue>,
     #[prop_or_default]
     pub on_away_email: Callback<String>,
+    /// Said instead of the usual reply time while nobody can answer soon (closed, or nobody
+    /// online).
+    #[prop_or_default]
+    pub unavailable: Option<AttrValue>,
 }
 
 fn status_text(status: Status) -> Text {
@@ -81,7 +85,12 @@ pub fn ChatView(props: &ChatViewProps) -> Html {
             <header class="head">
                 <div class="who">
                     <h1 class="name">{ &props.config.name }</h1>
-                    <p class={classes!("status", offline.then_some("offline"))} role="status">{ tx.t(status_text(s.status)) }</p>
+                    <p class={classes!("status", offline.then_some("offline"))} role="status">{
+                        match (&props.unavailable, s.status) {
+                            (Some(note), Status::Idle | Status::Online) => note.to_string(),
+                            _ => tx.t(status_text(s.status)).to_owned(),
+                        }
+                    }</p>
                 </div>
                 <button type="button" class="close" aria-label={tx.t(Text::CloseChat).to_owned()} onclick={on_close}>{ icons::close() }</button>
             </header>

@@ -4,6 +4,7 @@ use super::ErrorCode;
 use crate::i18n::{Locale, SiteLanguage};
 use crate::ids::SiteKey;
 use crate::limits::{MAX_ALLOWED_ORIGINS, MAX_GREETING_CHARS, MAX_SITE_NAME_CHARS};
+use crate::rules::hours::OpenHours;
 use crate::rules::wakeup::WakeupSpec;
 use crate::rules::Rule;
 use serde::{Deserialize, Serialize};
@@ -115,6 +116,9 @@ pub struct WidgetBoot {
     /// Whether an agent had the inbox open when the page was served.
     #[serde(default)]
     pub agents_online: bool,
+    /// Whether agents hear of messages on another app too (a channel relays them).
+    #[serde(default)]
+    pub relayed: bool,
     /// Whether the site answers by email (its email channel is on): while no agent is
     /// online, the widget offers to leave an address for the answer.
     #[serde(default)]
@@ -129,6 +133,13 @@ pub struct WidgetBoot {
     pub locale: Locale,
     #[serde(default)]
     pub catalog: serde_json::Map<String, serde_json::Value>,
+    /// For a site with opening hours, when it is open in the coming week
+    /// ([`crate::rules::hours::OpenHours::windows`]: seconds after `now`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub open: Option<Vec<u32>>,
+    /// The edge's time when it served the page (ms since the epoch).
+    #[serde(default)]
+    pub now: i64,
 }
 
 /// What the widget needs to show a site's Turnstile challenge: the site's public Turnstile key
@@ -236,6 +247,14 @@ pub struct SiteSettings {
         serde(skip_deserializing)
     )]
     pub translations: BTreeMap<Locale, SiteWords>,
+    /// When someone is there to answer (absent: always). Outside them the widget says when the
+    /// site opens next and, where the site answers by email, asks for an address.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        all(target_arch = "wasm32", not(feature = "worker")),
+        serde(skip_deserializing)
+    )]
+    pub hours: Option<OpenHours>,
 }
 
 /// A site's allowance per client address (see `edge/src/rate_limit.rs`). `standard` suits a
@@ -292,6 +311,9 @@ impl SiteSettings {
             }
         }
         self.allowed_origins = origins;
+        if let Some(h) = self.hours.take() {
+            self.hours = Some(h.validated().map_err(|e| (ErrorCode::BadRequest, e))?);
+        }
         for (locale, words) in &mut self.translations {
             let code = locale.code();
             for (field, text) in [("greeting", &mut words.greeting), ("away", &mut words.away)] {
@@ -369,6 +391,18 @@ pub struct SiteSettingsPatch {
     pub theme: Option<Theme>,
     /// Replaces every language's words.
     pub translations: Option<BTreeMap<Locale, SiteWords>>,
+    /// `null` removes the hours (always open).
+    #[serde(default, deserialize_with = "present")]
+    pub hours: Option<Option<OpenHours>>,
+}
+
+/// A field that is present, even as `null` (absent stays `None` by `default`).
+fn present<'de, D, T>(d: D) -> Result<Option<Option<T>>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    Option::<T>::deserialize(d).map(Some)
 }
 
 impl SiteSettingsPatch {
@@ -405,6 +439,9 @@ impl SiteSettingsPatch {
         }
         if let Some(v) = self.translations {
             s.translations = v;
+        }
+        if let Some(v) = self.hours {
+            s.hours = v;
         }
         s.validated()
     }
@@ -537,6 +574,7 @@ mod tests {
             language: Default::default(),
             theme: Default::default(),
             translations: Default::default(),
+            hours: None,
         }
     }
 
