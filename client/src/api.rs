@@ -3,7 +3,7 @@
 
 use beckon_shared::proto::v1::{
     paths, ApiError, ChannelInfo, ChannelKind, ChannelTestResult, Contact, ContactOutreach,
-    ConversationList, ErrorCode, GoalEvent, Identify, IdentifyResult, ReachOut, SiteSettings,
+    ConversationList, ErrorCode, GoalEvent, IdentifyResult, ReachOut, SiteSettings,
     StartConversation, StartedConversation, TeaserEvent, TicketRequest, WsTicket,
 };
 use beckon_shared::rules::Rule;
@@ -194,7 +194,7 @@ pub async fn goal_event(
 pub async fn identify(
     site: &SiteKey,
     token: Option<&str>,
-    who: &Identify,
+    who: &Traits,
 ) -> Result<IdentifyResult, CallError> {
     let body = serde_json::to_string(who).map_err(|_| CallError::Network)?;
     call_json(
@@ -204,6 +204,28 @@ pub async fn identify(
         Some(body),
     )
     .await
+}
+
+/// What a page says about its visitor (`Beckon.identify`, the pre-chat form's answers): an
+/// `Identify` object passed to the edge as given — the edge validates it. The widget only
+/// looks for a proof ([`proven`]) and adds the form's answers; reading it into `Identify`
+/// would carry that type's deserializer in the app for nothing.
+pub type Traits = serde_json::Map<String, serde_json::Value>;
+
+/// What the widget takes from the page's `Beckon.identify`: the fields `identify` knows, no
+/// other data of the page's (the pre-chat form adds `attributes`).
+pub fn page_traits(mut who: Traits) -> Traits {
+    who.retain(|k, _| {
+        ["name", "email", "phone", "user_id", "user_hash", "jwt"].contains(&k.as_str())
+    });
+    who
+}
+
+/// Whether the traits carry a proof from the site's backend (`user_hash` or `jwt`).
+pub fn proven(who: &Traits) -> bool {
+    ["user_hash", "jwt"]
+        .iter()
+        .any(|k| who.get(*k).is_some_and(|v| !v.is_null()))
 }
 
 /// `GET` / `PUT /api/v1/sites/{site}/announcements`: whether the visitor muted broadcasts

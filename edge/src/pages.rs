@@ -1,8 +1,9 @@
 //! Pages and scripts the edge renders (pure string building, tested natively): the widget's
-//! iframe document with its strict Content-Security-Policy, and the loader's boot script.
+//! iframe document with its strict Content-Security-Policy, a site's pre-chat form in the
+//! visitor's language, and the loader's boot script.
 
 use beckon_shared::i18n::{self, Locale, Text};
-use beckon_shared::proto::v1::{SiteSettings, WidgetBoot};
+use beckon_shared::proto::v1::{label_in, Ask, FieldKind, PrechatForm, SiteSettings, WidgetBoot};
 use serde::Serialize;
 
 /// JSON that is safe inside a `<script>` element: `<`, `>`, `&` and the JS line separators
@@ -21,6 +22,104 @@ pub fn script_json<T: Serialize>(value: &T) -> String {
         }
     }
     out
+}
+
+/// Text made safe in HTML content and in quoted attribute values.
+fn escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// The controls of a site's pre-chat form in `locale`, for the widget to show in place of the
+/// composer: every control inside its label (its accessible name), optional answers marked,
+/// the site's fields named `f-<key>`, addresses checked by the browser (a dot in the domain,
+/// as the edge asks). Every text is escaped; the page's CSP runs no script from it anyway.
+pub fn prechat_html(form: &PrechatForm, locale: Locale) -> String {
+    let text = |t: Text| escape(&i18n::text(locale, t));
+    let optional = text(Text::Optional);
+    let caption = |label: &str, required: bool| match required {
+        true => format!("<span>{}</span>", escape(label)),
+        false => format!("<span>{} <small>{optional}</small></span>", escape(label)),
+    };
+    let flag = |required: bool| if required { " required" } else { "" };
+    let mut h = format!("<p>{}</p>", text(Text::PrechatIntro));
+    // As long as `identify` takes them.
+    for (ask, name, label, kind, max) in [
+        (form.name, "name", Text::YourName, "text", 80),
+        (form.email, "email", Text::YourEmail, "email", 254),
+    ] {
+        if ask == Ask::Off {
+            continue;
+        }
+        let required = ask == Ask::Required;
+        let pattern = if kind == "email" {
+            r#" pattern=".+@.+[.].+""#
+        } else {
+            ""
+        };
+        h += &format!(
+            r#"<label>{}<input name="{name}" type="{kind}" autocomplete="{name}" maxlength="{max}"{pattern}{}></label>"#,
+            caption(&i18n::text(locale, label), required),
+            flag(required)
+        );
+    }
+    for f in &form.fields {
+        // Keys are letters, digits and `_` (validated).
+        let (name, label, req) = (
+            format!("f-{}", f.key),
+            label_in(&f.label, locale),
+            f.required,
+        );
+        match f.kind {
+            FieldKind::Text => {
+                h += &format!(
+                    r#"<label>{}<input name="{name}" maxlength="200"{}></label>"#,
+                    caption(&label, req),
+                    flag(req)
+                )
+            }
+            FieldKind::Select => {
+                let choices: String = f
+                    .choices
+                    .iter()
+                    .map(|c| {
+                        format!(
+                            r#"<option value="{}">{}</option>"#,
+                            escape(&c.value),
+                            escape(&label_in(&c.label, locale))
+                        )
+                    })
+                    .collect();
+                h += &format!(
+                    r#"<label>{}<select name="{name}"{}><option value="">—</option>{choices}</select></label>"#,
+                    caption(&label, req),
+                    flag(req)
+                )
+            }
+            FieldKind::Checkbox => {
+                h += &format!(
+                    r#"<label class="check"><input type="checkbox" name="{name}"{}>{}</label>"#,
+                    flag(req),
+                    escape(&label)
+                )
+            }
+            FieldKind::Unknown => {}
+        }
+    }
+    h + &format!(
+        r#"<button type="submit" class="cta">{}</button>"#,
+        text(Text::StartChat)
+    )
 }
 
 /// Origins allowed to frame the widget: ourselves, the site's exact origins and, for sites
@@ -132,6 +231,44 @@ mod tests {
             theme: beckon_shared::proto::v1::Theme::System,
             translations: Default::default(),
             hours: None,
+            prechat: None,
+        }
+    }
+
+    #[test]
+    fn the_prechat_form_is_labelled_escaped_and_in_the_visitors_language() {
+        let form: PrechatForm = serde_json::from_value(serde_json::json!({
+            "name": "required", "email": "optional", "fields": [
+                {"key": "order", "kind": "text", "label": {"en": "Order <b>\"no\"</b>", "de": "Bestellnummer"}},
+                {"key": "topic", "kind": "select", "required": true, "label": {"en": "Topic"},
+                 "choices": [{"value": "a&b", "label": {"en": "A & B", "de": "A und B"}},
+                             {"value": "c", "label": {"en": "C"}}]},
+                {"key": "terms", "kind": "checkbox", "required": true, "label": {"en": "I agree"}}]}))
+        .unwrap();
+        let form = form.validated().unwrap();
+        let en = prechat_html(&form, Locale::En);
+        assert_eq!(
+            en,
+            concat!(
+                "<p>Before we start, tell us a little about you.</p>",
+                r#"<label><span>Name</span><input name="name" type="text" autocomplete="name" maxlength="80" required></label>"#,
+                r#"<label><span>Email <small>(optional)</small></span><input name="email" type="email" autocomplete="email" maxlength="254" pattern=".+@.+[.].+"></label>"#,
+                r#"<label><span>Order &lt;b&gt;&quot;no&quot;&lt;/b&gt; <small>(optional)</small></span><input name="f-order" maxlength="200"></label>"#,
+                r#"<label><span>Topic</span><select name="f-topic" required><option value="">—</option><option value="a&amp;b">A &amp; B</option><option value="c">C</option></select></label>"#,
+                r#"<label class="check"><input type="checkbox" name="f-terms" required>I agree</label>"#,
+                r#"<button type="submit" class="cta">Start chat</button>"#
+            )
+        );
+        let de = prechat_html(&form, Locale::De);
+        for part in [
+            "Bestellnummer <small>(optional)</small>",
+            "<span>Name</span>",
+            "E-Mail <small>(optional)</small>",
+            ">A und B</option>",
+            ">Topic</span>",
+            ">Chat starten</button>",
+        ] {
+            assert!(de.contains(part), "{part} in {de}");
         }
     }
 
@@ -153,6 +290,7 @@ mod tests {
             catalog: Default::default(),
             open: Some(vec![32_400, 61_200]),
             now: 1_796_083_200_000,
+            prechat: None,
         };
         let html = frame_html(&boot);
         assert!(html.contains(r#"<html lang="ar" dir="rtl" data-theme="system">"#));

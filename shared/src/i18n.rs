@@ -251,6 +251,12 @@ texts! {
     Change = "change": "Change";
     AwayAsk = "away_ask": "Nobody's here right now. Leave your email and we'll answer there:";
     NotifyMe = "notify_me": "Notify me";
+    // The pre-chat form.
+    PrechatIntro = "prechat_intro": "Before we start, tell us a little about you.";
+    YourName = "your_name": "Name";
+    YourEmail = "your_email": "Email";
+    Optional = "optional": "(optional)";
+    StartChat = "start_chat": "Start chat";
     Team = "team": "Team";
     // The conversation.
     Messages = "messages": "Messages";

@@ -271,10 +271,15 @@ pub async fn open_chat(c: &Client) {
     enter_chat(c).await;
 }
 
-/// Switches into the chat iframe and waits for the app to render.
-pub async fn enter_chat(c: &Client) {
+/// Switches into the chat iframe as soon as it exists (the app may still be starting).
+pub async fn enter_frame(c: &Client) {
     let f = eventually(Duration::from_secs(20), "the chat iframe", || frame(c)).await;
     f.enter_frame().await.expect("enter iframe");
+}
+
+/// Switches into the chat iframe and waits for the app to render.
+pub async fn enter_chat(c: &Client) {
+    enter_frame(c).await;
     eventually(Duration::from_secs(30), "the message box", || async {
         c.find(Locator::Css("textarea[aria-label='Message']"))
             .await

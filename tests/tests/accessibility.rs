@@ -470,3 +470,180 @@ async fn the_dark_theme_reads_well_and_system_follows_the_visitor() {
     let found: Vec<_> = seen.iter().filter(|(_, v)| !v.is_empty()).collect();
     assert!(found.is_empty(), "axe-core violations: {found:#?}");
 }
+
+/// Acceptance (issue 13, point 6): the site's pre-chat form stands in for the composer before
+/// a visitor's first message; a malformed address is refused (the browser holds the form back);
+/// the answers become the contact's name, email and attributes; a returning visitor is not
+/// asked again. In Arabic with the dark theme its labels are the site's Arabic ones, right to
+/// left. axe-core finds nothing in any view.
+#[tokio::test]
+async fn the_prechat_form_asks_first_refuses_a_bad_address_and_its_answers_reach_the_contact() {
+    let edge = Edge::start(None);
+    let api = Api::new(&edge.url);
+    let patch = |body: serde_json::Value| {
+        api.send(
+            api.admin(Method::PATCH, "/api/v1/admin/sites/demo")
+                .json(&body),
+        )
+    };
+    let bad = patch(json!({"prechat": {"fields": [
+        {"key": "order", "kind": "text", "label": {"de": "Bestellnummer"}}]}}))
+    .await;
+    assert_eq!(bad.status, 400, "{:?}", bad.body);
+    println!(
+        "a form without English refused: {}",
+        bad.body["error"]["message"]
+    );
+    let form = json!({"name": "required", "email": "required", "fields": [
+        {"key": "order", "kind": "text", "label": {"en": "Order number", "ar": "رقم الطلب"}, "required": false},
+        {"key": "topic", "kind": "select", "required": true, "label": {"en": "Topic", "ar": "الموضوع"},
+         "choices": [{"value": "shipping", "label": {"en": "Shipping", "ar": "الشحن"}},
+                     {"value": "returns", "label": {"en": "Returns", "ar": "الإرجاع"}}]},
+        {"key": "terms", "kind": "checkbox", "required": true,
+         "label": {"en": "I accept the privacy terms", "ar": "أوافق على شروط الخصوصية"}}]});
+    let r = patch(json!({ "prechat": form })).await;
+    assert_eq!((r.status, &r.body["prechat"]), (200, &form), "{:?}", r.body);
+    let mut seen = Vec::new();
+
+    let c = browser::open(1280, 800).await;
+    c.goto(&format!("{}/", edge.url)).await.unwrap();
+    browser::launcher(&c).await.click().await.unwrap();
+    browser::enter_frame(&c).await;
+    let name = c
+        .wait()
+        .for_element(Locator::Css("form.prechat input[name=name]"))
+        .await
+        .unwrap();
+    assert!(
+        c.find(Locator::Css("textarea")).await.is_err(),
+        "no composer before the form is answered"
+    );
+    browser::axe_view(&c, "pre-chat form", &mut seen).await;
+    browser::screenshot(&c, "prechat-desktop").await;
+    c.set_window_size(375, 667).await.unwrap();
+    browser::axe_view(&c, "pre-chat form, 375 px", &mut seen).await;
+    browser::screenshot(&c, "prechat-375").await;
+    // By keyboard from the name on; a malformed address holds the form back.
+    name.send_keys("Ana Lima").await.unwrap();
+    let email = c
+        .find(Locator::Css("form.prechat input[name=email]"))
+        .await
+        .unwrap();
+    email.send_keys("ana@localhost").await.unwrap();
+    c.find(Locator::Css("form.prechat input[name=f-order]"))
+        .await
+        .unwrap()
+        .send_keys("A-1009")
+        .await
+        .unwrap();
+    c.find(Locator::Css("form.prechat select[name=f-topic]"))
+        .await
+        .unwrap()
+        .select_by_value("returns")
+        .await
+        .unwrap();
+    c.find(Locator::Css("form.prechat input[name=f-terms]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    c.find(Locator::Css("form.prechat button[type=submit]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let valid = c
+        .execute(
+            "return document.querySelector('form.prechat input[name=email]').validity.valid;",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(valid, json!(false));
+    assert!(
+        c.find(Locator::Css("form.prechat")).await.is_ok(),
+        "ana@localhost is refused"
+    );
+    browser::axe_view(&c, "pre-chat form with a refused address", &mut seen).await;
+    email.clear().await.unwrap();
+    email
+        .send_keys(&format!("ana.lima@example.com{}", Key::Enter))
+        .await
+        .unwrap();
+    let composer = c
+        .wait()
+        .for_element(Locator::Css("textarea[aria-label='Message']"))
+        .await
+        .unwrap();
+    assert!(c.find(Locator::Css("form.prechat")).await.is_err());
+    composer
+        .send_keys(&format!("Where is my return label?{}", Key::Enter))
+        .await
+        .unwrap();
+    browser::wait_for_log(&c, &["Where is my return label?"]).await;
+    // The answers on the contact, as the agent's sidebar beside the conversation reads them.
+    let id = api.newest_conversation("demo", None).await;
+    let contact = beckon_tests::eventually(Duration::from_secs(20), "the answers", || async {
+        let r = api
+            .send(api.admin(
+                Method::GET,
+                &format!("/api/v1/admin/conversations/{id}/visitor"),
+            ))
+            .await;
+        let c = &r.body["contact"];
+        (c["attributes"]["terms"] == "yes").then(|| c.clone())
+    })
+    .await;
+    assert_eq!(contact["email"], "ana.lima@example.com");
+    assert_eq!(contact["name"], "Ana Lima");
+    assert_eq!(
+        contact["attributes"],
+        json!({"order": "A-1009", "topic": "returns", "terms": "yes"})
+    );
+    // Coming back with a conversation: not asked again.
+    c.goto(&format!("{}/", edge.url)).await.unwrap();
+    browser::open_chat(&c).await;
+    assert!(c.find(Locator::Css("form.prechat")).await.is_err());
+    c.close().await.ok();
+
+    // Arabic, dark: the site's Arabic labels, right to left.
+    let r = patch(json!({"language": "ar", "theme": "dark"})).await;
+    assert_eq!(r.status, 200, "{:?}", r.body);
+    let c = browser::open(1280, 800).await;
+    c.goto(&format!("{}/", edge.url)).await.unwrap();
+    browser::launcher(&c).await.click().await.unwrap();
+    browser::enter_frame(&c).await;
+    c.wait()
+        .for_element(Locator::Css("form.prechat"))
+        .await
+        .unwrap();
+    let got = c
+        .execute(
+            "return [document.documentElement.dir,
+                     [...document.querySelectorAll('form.prechat label')].map(l => l.textContent)];",
+            vec![],
+        )
+        .await
+        .unwrap();
+    println!("pre-chat form in Arabic: {got}");
+    assert_eq!(got[0], "rtl");
+    assert_eq!(
+        got[1],
+        json!([
+            "الاسم",
+            "البريد الإلكتروني",
+            "رقم الطلب (اختياري)",
+            "الموضوع—الشحنالإرجاع",
+            "أوافق على شروط الخصوصية"
+        ])
+    );
+    browser::axe_view(&c, "pre-chat form, Arabic, dark", &mut seen).await;
+    browser::screenshot(&c, "prechat-ar-dark").await;
+    c.close().await.ok();
+    let found: Vec<_> = seen.iter().filter(|(_, v)| !v.is_empty()).collect();
+    assert!(found.is_empty(), "axe-core violations: {found:?}");
+    edge.stop();
+}

@@ -49,13 +49,25 @@ async fn visitor_messages(
 
 /// Sets up `site`'s email channel: relays to [`SUPPORT`] through `fake`.
 async fn email_channel(api: &Api, site: &str, fake: &FakeEmail) {
+    put_email_channel(api, site, fake, true).await;
+}
+
+/// Turns `site`'s email channel on or off (its secret set anew, or kept).
+async fn put_email_channel(api: &Api, site: &str, fake: &FakeEmail, enabled: bool) {
+    let mut body = json!({
+        "settings": {"kind": "email", "to": [SUPPORT], "from": "chat@notify.shop.example",
+                     "reply_domain": "inbound.shop.example", "api_base": fake.base},
+        "enabled": enabled});
+    if enabled {
+        body["secrets"] = json!({"kind": "email", "api_key": fake.key});
+    }
     let r = api
         .send(
-            api.admin(Method::PUT, &format!("/api/v1/admin/sites/{site}/channels/email"))
-                .json(&json!({
-                    "settings": {"kind": "email", "to": [SUPPORT], "from": "chat@notify.shop.example",
-                                 "reply_domain": "inbound.shop.example", "api_base": fake.base},
-                    "secrets": {"kind": "email", "api_key": fake.key}})),
+            api.admin(
+                Method::PUT,
+                &format!("/api/v1/admin/sites/{site}/channels/email"),
+            )
+            .json(&body),
         )
         .await;
     assert_eq!(r.status, 200, "{:?}", r.body);
@@ -1043,16 +1055,7 @@ async fn outside_opening_hours_the_widget_says_when_the_site_opens_and_asks_for_
     tokio::time::sleep(Duration::from_secs(1)).await;
     assert_eq!(status().await, "We typically reply in a few minutes");
     // With it off too, nobody is there: said on the next page.
-    let r = api
-        .send(
-            api.admin(Method::PUT, &format!("/api/v1/admin/sites/{site}/channels/email"))
-                .json(&json!({
-                    "settings": {"kind": "email", "to": [SUPPORT], "from": "chat@notify.shop.example",
-                                 "reply_domain": "inbound.shop.example", "api_base": fake.base},
-                    "enabled": false})),
-        )
-        .await;
-    assert_eq!(r.status, 200, "{:?}", r.body);
+    put_email_channel(&api, &site, &fake, false).await;
     visitor.goto(&host.url).await.unwrap();
     browser::open_chat(&visitor).await;
     let nobody = "Nobody's here right now · we'll reply as soon as we can";

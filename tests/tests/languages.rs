@@ -108,7 +108,12 @@ async fn arabic_reads_right_to_left_and_indonesian_comes_from_the_browser() {
     println!("Arabic panel: {texts}");
     assert_eq!(
         texts,
-        json!(["ar", "rtl", "اكتب رسالة…", "نرد عادةً خلال دقائق"])
+        json!([
+            "ar",
+            "rtl",
+            "اكتب رسالة…",
+            "لا أحد متاح الآن · سنرد في أقرب وقت ممكن"
+        ])
     );
     // The site's own greeting in Arabic.
     let greeting = c
@@ -193,7 +198,7 @@ async fn arabic_reads_right_to_left_and_indonesian_comes_from_the_browser() {
             "id",
             "ltr",
             "Tulis pesan…",
-            "Kami biasanya membalas dalam beberapa menit"
+            "Saat ini tidak ada yang online · kami akan membalas secepatnya"
         ])
     );
     type_and_send(&c, "Halo, apakah bisa kirim ke Jakarta?").await;
@@ -262,7 +267,7 @@ async fn a_page_sets_the_language_identifies_and_opens_before_the_loader_then_sh
             "fr",
             "ltr",
             "Écrivez un message…",
-            "Nous répondons généralement en quelques minutes"
+            "Personne n’est disponible · nous répondrons dès que possible"
         ])
     );
     c.enter_parent_frame().await.unwrap();

@@ -12,16 +12,16 @@ use crate::components::ChatView;
 use crate::hooks::{use_host_bridge, use_presence, use_teaser_sizing};
 use crate::proactive::Proactive;
 use crate::state::{Action, Mode, State, View};
-use beckon_client::api;
+use beckon_client::api::{self, Traits};
 use beckon_client::components::Teaser;
 use beckon_client::i18n;
 use beckon_client::session::{Auth, Session, SessionEvent, Snapshot};
 use beckon_shared::i18n::{Locale, Text};
 use beckon_shared::proto::v1::{
-    ConversationOrigin, GoalEvent, HubFrame, Identify, IdentifyResult, Role, TeaserEvent,
-    TeaserEventKind, WidgetBoot,
+    ConversationOrigin, GoalEvent, HubFrame, IdentifyResult, Role, TeaserEvent, TeaserEventKind,
+    WidgetBoot,
 };
-use beckon_shared::rules::hours::closed_until;
+use beckon_shared::rules::hours::{closed_until, next_change};
 use beckon_shared::rules::{resolve_on_host, CtaAction, Rule};
 use beckon_shared::SiteKey;
 use std::cell::RefCell;
@@ -54,9 +54,9 @@ fn count(site: &SiteKey, rule: &Rule, kind: TeaserEventKind) {
 
 /// Sends the identity `Beckon.identify` gave: a proven one at once (it may bring back the
 /// person's conversations from another browser), a claim once the visitor has a token.
-fn send_identity(site: &SiteKey, session: &Session, pending: &Rc<RefCell<Option<Identify>>>) {
+fn send_identity(site: &SiteKey, session: &Session, pending: &Rc<RefCell<Option<Traits>>>) {
     let token = session.token();
-    let proven = pending.borrow().as_ref().is_some_and(Identify::has_proof);
+    let proven = pending.borrow().as_ref().is_some_and(api::proven);
     if token.is_none() && !proven {
         return;
     }
@@ -122,7 +122,7 @@ pub fn App(props: &AppProps) -> Html {
     let proactive =
         use_mut_ref(|| Proactive::new(site.clone(), boot.rules.clone(), boot.agents_online));
     // `Beckon.identify` before the visitor has a token waits for the first conversation.
-    let pending_identity = use_mut_ref(|| None::<Identify>);
+    let pending_identity = use_mut_ref(|| None::<Traits>);
 
     let session = (*use_memo((), {
         let (setter, bridge, site) = (snapshot.setter(), bridge.clone(), site.clone());
@@ -256,6 +256,22 @@ pub fn App(props: &AppProps) -> Html {
     // When the page was served, by this browser's clock: the site's open windows are counted
     // on from the edge's time then (the visitor's clock may be off).
     let served = *use_state(js_sys::Date::now);
+    // Drawn again when the site opens or closes while the page is open.
+    {
+        let update = use_force_update();
+        let secs = ((js_sys::Date::now() - served) / 1000.0) as u32;
+        let next = boot.open.as_deref().and_then(|w| next_change(w, secs));
+        use_effect_with(next, move |next| {
+            let timeout = next.map(|at| {
+                gloo_timers::callback::Timeout::new((at - secs) * 1000 + 500, move || {
+                    update.force_update()
+                })
+            });
+            move || drop(timeout)
+        });
+    }
+    // The site's pre-chat form, until answered on this page (before the first message only).
+    let prechat_done = use_state(|| false);
     let presence = use_presence(&site, &session, {
         let (proactive, session, evaluate) = (proactive.clone(), session.clone(), evaluate.clone());
         let online = agents_online.setter();
@@ -323,7 +339,16 @@ pub fn App(props: &AppProps) -> Html {
                 }
             }
             FromHost::Identify { traits } => {
-                if let Ok(who) = beckon_shared::json::from_value::<Identify>(traits) {
+                if let serde_json::Value::Object(who) = traits {
+                    // The page's fields; pre-chat answers not sent yet stay with them.
+                    let mut who = api::page_traits(who);
+                    if let Some(a) = pending
+                        .borrow_mut()
+                        .take()
+                        .and_then(|mut p| p.remove("attributes"))
+                    {
+                        who.insert("attributes".into(), a);
+                    }
                     *pending.borrow_mut() = Some(who);
                     send_identity(&site, &session, &pending);
                 }
@@ -502,6 +527,32 @@ pub fn App(props: &AppProps) -> Html {
                 && (closed.is_some() || !*agents_online)
                 && t.messages().iter().any(|m| m.role == Role::Visitor))
             .then(|| AttrValue::from(t.away_email().unwrap_or_default().to_owned()));
+            let prechat = boot
+                .prechat
+                .clone()
+                .filter(|_| !*prechat_done && t.messages().is_empty())
+                .map(AttrValue::from);
+            // The answers wait, with any identity the page gave, for the visitor's token.
+            let on_prechat = {
+                let (session, pending, site) =
+                    (session.clone(), pending_identity.clone(), site.clone());
+                let done = prechat_done.setter();
+                Callback::from(move |answers: Traits| {
+                    {
+                        // What the page said first stands; the form adds the rest.
+                        let mut pending = pending.borrow_mut();
+                        let mut all = pending.take().unwrap_or_default();
+                        for (k, v) in answers {
+                            if !all.contains_key(&k) {
+                                all.insert(k, v);
+                            }
+                        }
+                        *pending = Some(all);
+                    }
+                    done.set(true);
+                    send_identity(&site, &session, &pending);
+                })
+            };
             let greeting = match (
                 &state.opened_from,
                 snapshot.transcript.messages().is_empty(),
@@ -513,7 +564,7 @@ pub fn App(props: &AppProps) -> Html {
             html! {
                 <ChatView config={Rc::new(boot.config.clone())} snapshot={(*snapshot).clone()} greeting={greeting.map(AttrValue::from)}
                     {on_send} on_close={dispatch(|| Action::Close)} {on_typing} {on_discard} {on_files} {on_cancel_upload}
-                    muted={(*muted).filter(|_| got_broadcast)} {on_mute} on_reply={on_reply} {away} {on_away_email} {unavailable} />
+                    muted={(*muted).filter(|_| got_broadcast)} {on_mute} on_reply={on_reply} {away} {on_away_email} {unavailable} {prechat} {on_prechat} />
             }
         }
     };

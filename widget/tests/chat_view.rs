@@ -3,7 +3,7 @@
 
 use beckon_client::session::{Snapshot, Status};
 use beckon_shared::proto::v1::{
-    ErrorCode, LauncherPosition, Message, ReadCursors, Role, ServerFrame, SiteConfig,
+    ErrorCode, Identify, LauncherPosition, Message, ReadCursors, Role, ServerFrame, SiteConfig,
 };
 use beckon_shared::transcript::Transcript;
 use beckon_shared::{ClientMsgId, ConversationId, MessageId, Seq, SiteKey};
@@ -62,6 +62,8 @@ fn props(snapshot: Snapshot) -> ChatViewProps {
         away: None,
         on_away_email: Callback::noop(),
         unavailable: None,
+        prechat: None,
+        on_prechat: Callback::noop(),
     }
 }
 
@@ -76,6 +78,18 @@ async fn render_with(props: ChatViewProps) -> web_sys::Element {
 
 async fn render(snapshot: Snapshot) -> web_sys::Element {
     render_with(props(snapshot)).await
+}
+
+/// Submits the form at `selector` as a person would: the browser checks it first, and a form
+/// that fails the checks is not submitted.
+fn submit(root: &web_sys::Element, selector: &str) {
+    root.query_selector(selector)
+        .unwrap()
+        .unwrap()
+        .dyn_into::<web_sys::HtmlFormElement>()
+        .unwrap()
+        .request_submit()
+        .unwrap()
 }
 
 fn texts(root: &web_sys::Element, selector: &str) -> Vec<String> {
@@ -269,15 +283,7 @@ async fn the_away_form_takes_an_address_and_change_asks_again() {
         .dyn_into::<web_sys::HtmlInputElement>()
         .unwrap();
     assert_eq!(texts(&root, "form.away label[for=away-email]").len(), 1);
-    let submit = |root: &web_sys::Element| {
-        root.query_selector("form.away")
-            .unwrap()
-            .unwrap()
-            .dyn_into::<web_sys::HtmlFormElement>()
-            .unwrap()
-            .request_submit()
-            .unwrap()
-    };
+    let submit = |root: &web_sys::Element| submit(root, "form.away");
     input.set_value("ana@localhost");
     submit(&root);
     assert!(left.borrow().is_empty(), "a@b without a dot is not sent");
@@ -342,4 +348,83 @@ async fn the_status_line_says_when_an_answer_can_be_expected() {
     })
     .await;
     assert_eq!(texts(&root, "[role=status]"), ["Offline — reconnecting…"]);
+}
+
+/// The pre-chat form stands in for the composer: labelled controls (optional ones say so), the
+/// browser holds back a malformed address or a missing required answer, and the answers come
+/// out as an identity with the site's fields as attributes.
+#[wasm_bindgen_test]
+async fn the_prechat_form_asks_before_the_first_message() {
+    // As the edge renders it (`edge/src/pages.rs`, whose unit test pins the same markup).
+    let form = concat!(
+        "<p>Before we start, tell us a little about you.</p>",
+        r#"<label><span>Name</span><input name="name" type="text" autocomplete="name" maxlength="80" required></label>"#,
+        r#"<label><span>Email <small>(optional)</small></span><input name="email" type="email" autocomplete="email" maxlength="254" pattern=".+@.+[.].+"></label>"#,
+        r#"<label><span>Order number <small>(optional)</small></span><input name="f-order" maxlength="200"></label>"#,
+        r#"<label><span>Topic</span><select name="f-topic" required><option value="">—</option><option value="shipping">Shipping</option><option value="returns">Returns</option></select></label>"#,
+        r#"<label class="check"><input type="checkbox" name="f-terms" required>I accept the terms</label>"#,
+        r#"<button type="submit" class="cta">Start chat</button>"#
+    );
+    let given = Rc::new(std::cell::RefCell::new(Vec::<serde_json::Value>::new()));
+    let on_prechat = {
+        let given = given.clone();
+        Callback::from(move |who| given.borrow_mut().push(serde_json::Value::Object(who)))
+    };
+    let root = render_with(ChatViewProps {
+        prechat: Some(form.into()),
+        on_prechat,
+        ..props(Snapshot::default())
+    })
+    .await;
+    assert!(
+        root.query_selector("textarea").unwrap().is_none(),
+        "no composer yet"
+    );
+    assert_eq!(
+        texts(&root, "form.prechat label"),
+        [
+            "Name",
+            "Email (optional)",
+            "Order number (optional)",
+            "Topic—ShippingReturns",
+            "I accept the terms"
+        ]
+    );
+    let control = |name: &str| {
+        root.query_selector(&format!("form.prechat [name='{name}']"))
+            .unwrap()
+            .unwrap_or_else(|| panic!("{name}"))
+    };
+    let set = |name: &str, value: &str| {
+        js_sys::Reflect::set(&control(name), &"value".into(), &value.into()).unwrap();
+    };
+    let submit = || submit(&root, "form.prechat");
+    set("name", "Ana");
+    set("email", "ana@localhost");
+    set("f-topic", "returns");
+    js_sys::Reflect::set(&control("f-terms"), &"checked".into(), &true.into()).unwrap();
+    submit();
+    assert!(given.borrow().is_empty(), "ana@localhost is not an address");
+    set("email", "ana@example.com");
+    js_sys::Reflect::set(&control("f-terms"), &"checked".into(), &false.into()).unwrap();
+    submit();
+    assert!(given.borrow().is_empty(), "the terms must be accepted");
+    js_sys::Reflect::set(&control("f-terms"), &"checked".into(), &true.into()).unwrap();
+    set("f-order", "  A-1009 ");
+    submit();
+    let given = given.borrow();
+    assert_eq!(given.len(), 1);
+    // As `identify` takes it (the edge reads it as `Identify`).
+    let who: Identify = serde_json::from_value(given[0].clone()).unwrap();
+    assert_eq!(who.name.as_deref(), Some("Ana"));
+    assert_eq!(who.email.as_deref(), Some("ana@example.com"));
+    let attributes: Vec<(&str, &str)> = who
+        .attributes
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    assert_eq!(
+        attributes,
+        [("order", "A-1009"), ("terms", "yes"), ("topic", "returns")]
+    );
 }

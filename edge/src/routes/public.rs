@@ -133,6 +133,11 @@ pub async fn frame(req: &Request, edge: &Edge, key: &SiteKey) -> Result<Response
             catalog,
             open,
             now,
+            prechat: site
+                .settings
+                .prechat
+                .as_ref()
+                .map(|f| pages::prechat_html(f, locale)),
         };
         (200, pages::frame_html(&boot))
     } else {

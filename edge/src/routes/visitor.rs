@@ -14,7 +14,7 @@ use crate::storage::rules::{self, Counter};
 use crate::storage::{contacts, sites, visitors};
 use beckon_shared::proto::v1::{
     BroadcastChannel, ConversationOrigin, ErrorCode, GoalEvent, Identify, IdentifyResult,
-    StartConversation, StartedConversation, TeaserEvent, TeaserEventKind, WsTicket,
+    PrechatForm, StartConversation, StartedConversation, TeaserEvent, TeaserEventKind, WsTicket,
 };
 use beckon_shared::{ConversationId, RuleId, Seq, SiteKey};
 use worker::{Request, Response};
@@ -326,6 +326,7 @@ pub async fn identify(mut req: Request, edge: &Edge, key: &SiteKey) -> Result<Re
     };
     let who: Identify = http::read_json(&mut req).await?;
     let who = who.validated()?;
+    PrechatForm::check_answers(site.prechat.as_ref(), &who.attributes)?;
     let identity = sites::identity(&db, key)
         .await?
         .ok_or_else(|| Error::code(ErrorCode::SiteNotFound))?;
@@ -368,6 +369,7 @@ pub async fn identify(mut req: Request, edge: &Edge, key: &SiteKey) -> Result<Re
         name: user.name.clone().or(who.name.clone()),
         email: user.email.clone().or(who.email.clone()),
         phone: who.phone.clone(),
+        attributes: who.attributes.clone(),
         ..Identify::default()
     }
     .validated()?;

@@ -26,6 +26,9 @@ struct Row {
     /// JSON: the opening hours, if any.
     #[serde(default)]
     hours: Option<String>,
+    /// JSON: the pre-chat form, if any.
+    #[serde(default)]
+    prechat: Option<String>,
     /// Only in [`with_turnstile`]'s query.
     #[serde(default)]
     turnstile_site_key: Option<String>,
@@ -64,16 +67,14 @@ impl Row {
             language: SiteLanguage::parse(&self.language),
             theme: Theme::parse(&self.theme),
             translations: serde_json::from_str(&self.translations).map_err(Error::internal)?,
-            hours: match &self.hours {
-                Some(h) => Some(serde_json::from_str(h).map_err(Error::internal)?),
-                None => None,
-            },
+            hours: optional_json(self.hours.as_deref())?,
+            prechat: optional_json(self.prechat.as_deref())?,
         })
     }
 }
 
 const COLUMNS: &str = "key, name, greeting, accent, position, allowed_origins, allow_loopback, \
-                       remember_visitors, rate_tier, language, theme, translations, hours";
+                       remember_visitors, rate_tier, language, theme, translations, hours, prechat";
 
 fn rate_tier(t: RateTier) -> &'static str {
     match t {
@@ -120,23 +121,32 @@ pub async fn list(db: &D1Database) -> Result<Vec<SiteSettings>> {
     rows.into_iter().map(Row::into_settings).collect()
 }
 
-/// Inserts a new site; `conflict` if the key is taken.
-/// The site's JSON columns: allowed origins, words per language, opening hours.
-struct Json(String, String, Option<String>);
+/// A nullable JSON column's value.
+fn optional_json<T: serde::de::DeserializeOwned>(raw: Option<&str>) -> Result<Option<T>> {
+    raw.map(serde_json::from_str)
+        .transpose()
+        .map_err(Error::internal)
+}
+
+/// The site's JSON columns: allowed origins, words per language, opening hours, the pre-chat
+/// form.
+struct Json(String, String, Option<String>, Option<String>);
 
 impl Json {
     fn of(s: &SiteSettings) -> Result<Json> {
         let hours = s.hours.as_ref().map(serde_json::to_string).transpose();
+        let prechat = s.prechat.as_ref().map(serde_json::to_string).transpose();
         Ok(Json(
             serde_json::to_string(&s.allowed_origins).map_err(Error::internal)?,
             serde_json::to_string(&s.translations).map_err(Error::internal)?,
             hours.map_err(Error::internal)?,
+            prechat.map_err(Error::internal)?,
         ))
     }
 }
 
-/// The bind values of a site row, in `COLUMNS` order (`?1`…`?13`).
-fn values<'a>(s: &'a SiteSettings, json: &'a Json) -> [Arg<'a>; 13] {
+/// The bind values of a site row, in `COLUMNS` order (`?1`…`?14`).
+fn values<'a>(s: &'a SiteSettings, json: &'a Json) -> [Arg<'a>; 14] {
     [
         Arg::Str(s.key.as_str()),
         Arg::Str(&s.name),
@@ -151,6 +161,7 @@ fn values<'a>(s: &'a SiteSettings, json: &'a Json) -> [Arg<'a>; 13] {
         Arg::Str(s.theme.as_str()),
         Arg::Str(&json.1),
         Arg::OptStr(json.2.as_deref()),
+        Arg::OptStr(json.3.as_deref()),
     ]
 }
 
@@ -160,7 +171,7 @@ pub async fn insert(db: &D1Database, s: &SiteSettings, now: i64) -> Result<()> {
     let mut args = values(s, &json).to_vec();
     args.push(Arg::Int(now));
     let sql = format!(
-        "INSERT INTO sites ({COLUMNS}, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)"
+        "INSERT INTO sites ({COLUMNS}, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)"
     );
     match stmt(db, &sql, &args)?.run().await {
         Ok(_) => Ok(()),
@@ -175,7 +186,8 @@ pub async fn insert(db: &D1Database, s: &SiteSettings, now: i64) -> Result<()> {
 pub async fn update(db: &D1Database, s: &SiteSettings) -> Result<()> {
     let sql = "UPDATE sites SET name = ?2, greeting = ?3, accent = ?4, position = ?5, allowed_origins = ?6,
                allow_loopback = ?7, remember_visitors = ?8, rate_tier = ?9, language = ?10,
-               theme = ?11, translations = ?12, hours = ?13 WHERE key = ?1";
+               theme = ?11, translations = ?12, hours = ?13,
+               prechat = ?14 WHERE key = ?1";
     stmt(db, sql, &values(s, &Json::of(s)?))?.run().await?;
     Ok(())
 }

@@ -7,7 +7,7 @@
 //! Visitors who never interact are never stored.
 
 use super::{stmt, Arg};
-use crate::error::Result;
+use crate::error::{Error, Result};
 use beckon_shared::proto::v1::{Contact, ContactChannel, Identify, VisitorClient};
 use beckon_shared::{ConversationId, SiteKey, VisitorId};
 use serde::Deserialize;
@@ -129,10 +129,20 @@ async fn record(
     now: i64,
     unproven_only: bool,
 ) -> Result<()> {
+    // Pre-chat answers join the contact's other attributes (an answer given again replaces
+    // the last), a proven visitor's too: they are answers, not claims of who they are.
+    let attributes = match who.attributes.is_empty() {
+        true => None,
+        false => Some(serde_json::to_string(&who.attributes).map_err(Error::internal)?),
+    };
     stmt(
         db,
-        "UPDATE visitors SET name = COALESCE(?3, name), email = COALESCE(?4, email), phone = COALESCE(?5, phone), last_seen_at = ?6
-         WHERE id = ?1 AND site_key = ?2 AND (?7 = 0 OR external_id IS NULL)",
+        "UPDATE visitors SET last_seen_at = ?6,
+                name = CASE WHEN ?7 = 0 OR external_id IS NULL THEN COALESCE(?3, name) ELSE name END,
+                email = CASE WHEN ?7 = 0 OR external_id IS NULL THEN COALESCE(?4, email) ELSE email END,
+                phone = CASE WHEN ?7 = 0 OR external_id IS NULL THEN COALESCE(?5, phone) ELSE phone END,
+                attributes = CASE WHEN ?8 IS NULL THEN attributes ELSE json_patch(attributes, ?8) END
+         WHERE id = ?1 AND site_key = ?2",
         &[
             Arg::Str(id.as_str()),
             Arg::Str(site.as_str()),
@@ -141,6 +151,7 @@ async fn record(
             Arg::OptStr(who.phone.as_deref()),
             Arg::Int(now),
             Arg::Int(i64::from(unproven_only)),
+            Arg::OptStr(attributes.as_deref()),
         ],
     )?
     .run()

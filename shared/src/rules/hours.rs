@@ -4,7 +4,9 @@
 //! whether it is inside one and when the next begins ([`closed_until`]: no zone rules in the
 //! app).
 
-use super::{business_hours_open, hhmm, tz, Weekday};
+#[cfg(test)]
+use super::business_hours_open;
+use super::{hhmm, tz, Weekday};
 use serde::{Deserialize, Serialize};
 
 /// At most this many shifts (two a day).
@@ -57,13 +59,6 @@ impl OpenHours {
         Ok(self)
     }
 
-    /// Whether the site is open at `now_ms` (the rules' `business_hours`, shift by shift).
-    pub fn is_open(&self, now_ms: i64) -> bool {
-        self.shifts
-            .iter()
-            .any(|s| business_hours_open(&self.tz, &s.days, &s.open, &s.close, now_ms))
-    }
-
     /// When the site is open in the [`WINDOW_DAYS`] days from `now_ms`, for the widget's page:
     /// `[from, until, from, until, …]` in seconds after `now_ms` — the current window (if open)
     /// from 0, then those that follow; overlapping and touching shifts joined.
@@ -79,11 +74,17 @@ impl OpenHours {
                     let (Some(from), Some(to)) = (hhmm(&s.open), hhmm(&s.close)) else {
                         continue;
                     };
-                    let start = day * 86_400 + i64::from(from) * 60;
-                    let end = match from.cmp(&to) {
-                        std::cmp::Ordering::Less => day * 86_400 + i64::from(to) * 60,
-                        std::cmp::Ordering::Equal => (day + 1) * 86_400,
-                        std::cmp::Ordering::Greater => (day + 1) * 86_400 + i64::from(to) * 60,
+                    let (start, end) = match from.cmp(&to) {
+                        std::cmp::Ordering::Less => (
+                            day * 86_400 + i64::from(from) * 60,
+                            day * 86_400 + i64::from(to) * 60,
+                        ),
+                        // The same time to open and close: the whole day.
+                        std::cmp::Ordering::Equal => (day * 86_400, (day + 1) * 86_400),
+                        std::cmp::Ordering::Greater => (
+                            day * 86_400 + i64::from(from) * 60,
+                            (day + 1) * 86_400 + i64::from(to) * 60,
+                        ),
                     };
                     open.push((zone.utc_of_local(start) - now, zone.utc_of_local(end) - now));
                 }
@@ -126,6 +127,12 @@ pub fn closed_until(windows: &[u32], secs: u32) -> Option<Option<u32>> {
     Some(next)
 }
 
+/// The next moment after `secs` (seconds after the page was served) when the site opens or
+/// closes, if within the week: when to look again.
+pub fn next_change(windows: &[u32], secs: u32) -> Option<u32> {
+    windows.iter().copied().find(|&edge| edge > secs)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -147,6 +154,13 @@ mod tests {
         hours(json!({"tz": "Europe/Berlin", "shifts": [
             {"days": ["mon", "tue", "wed", "thu", "fri"], "open": "09:00", "close": "17:00"},
             {"days": ["sat"], "open": "10:00", "close": "13:00"}]}))
+    }
+
+    /// Whether `h` is open at `now_ms` by the rules' `business_hours`, shift by shift.
+    fn is_open(h: &OpenHours, now_ms: i64) -> bool {
+        h.shifts
+            .iter()
+            .any(|s| business_hours_open(&h.tz, &s.days, &s.open, &s.close, now_ms))
     }
 
     /// `at` as seconds after `now`.
@@ -173,9 +187,13 @@ mod tests {
                 after(sunday, at(2026, 12, 12, 12, 0))
             ]
         );
-        // An hour after the page was served it is still closed; at 09:00 it is open.
+        // An hour after the page was served it is still closed; at 09:00 it is open, and it
+        // changes next at 17:00.
         assert_eq!(closed_until(&w, 3600), Some(Some(monday_9)));
+        assert_eq!(next_change(&w, 3600), Some(monday_9));
         assert_eq!(closed_until(&w, monday_9), None);
+        assert_eq!(next_change(&w, monday_9), Some(w[1]));
+        assert_eq!(next_change(&w, w[11]), None);
         // Monday 10:00 Berlin: open, the current window from 0.
         let monday = at(2026, 12, 7, 9, 0);
         let w = h.windows(monday);
@@ -193,7 +211,7 @@ mod tests {
     fn windows_agree_with_the_rules_minute_by_minute() {
         let h = hours(json!({"tz": "America/New_York", "shifts": [
             {"days": ["fri"], "open": "22:00", "close": "02:00"},
-            {"days": ["sun"], "open": "00:00", "close": "00:00"},
+            {"days": ["sun"], "open": "09:00", "close": "09:00"},
             {"days": ["mon", "wed"], "open": "08:30", "close": "12:00"},
             {"days": ["mon"], "open": "11:00", "close": "18:15"}]}));
         // Across the autumn change (2026-11-01) and a week after.
@@ -204,7 +222,7 @@ mod tests {
             let t = start + i64::from(secs) * 1000;
             assert_eq!(
                 closed_until(&w, secs).is_none(),
-                h.is_open(t),
+                is_open(&h, t),
                 "at {}",
                 tz::iso8601(t)
             );

@@ -87,7 +87,8 @@ impl Zone {
     }
 
     /// The instant (seconds since the epoch) when local clocks read `local_secs`: the offset at
-    /// a first guess, corrected once (in a skipped hour, the moment after it).
+    /// a first guess, corrected once (a time in the hour skipped in spring lands within an hour
+    /// of the change).
     pub fn utc_of_local(&self, local_secs: i64) -> i64 {
         local_secs - self.offset_at(local_secs - self.offset_at(local_secs))
     }

@@ -1,6 +1,9 @@
 //! The chat panel: header, conversation log and composer, rendered from a session
 //! [`Snapshot`]; user intent goes out through callbacks.
 
+mod prechat;
+
+use beckon_client::api::Traits;
 use beckon_client::components::{icons, Composer, MessageList};
 use beckon_client::i18n::current;
 use beckon_client::session::{Snapshot, Status};
@@ -45,6 +48,11 @@ pub struct ChatViewProps {
     /// online).
     #[prop_or_default]
     pub unavailable: Option<AttrValue>,
+    /// The site's questions before the first message: shown in place of the composer.
+    #[prop_or_default]
+    pub prechat: Option<AttrValue>,
+    #[prop_or_default]
+    pub on_prechat: Callback<Traits>,
 }
 
 fn status_text(status: Status) -> Text {
@@ -130,8 +138,12 @@ pub fn ChatView(props: &ChatViewProps) -> Html {
             if let Some(notice) = &s.notice {
                 <p class="notice" role="alert">{ notice }</p>
             }
-            <Composer on_send={props.on_send.clone()} on_typing={props.on_typing.clone()} focus={s.open}
-                on_files={props.on_files.clone()} />
+            if let Some(form) = &props.prechat {
+                { prechat::view(form, &props.on_prechat) }
+            } else {
+                <Composer on_send={props.on_send.clone()} on_typing={props.on_typing.clone()} focus={s.open}
+                    on_files={props.on_files.clone()} />
+            }
         </section>
     }
 }

@@ -27,6 +27,10 @@ pub struct Identify {
     pub user_hash: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub jwt: Option<String>,
+    /// Answers to the site's pre-chat form, by field key: they become the contact's
+    /// attributes (only the form's own fields, with answers they take).
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub attributes: std::collections::BTreeMap<String, String>,
 }
 
 /// The answer to `identify`.
@@ -137,6 +141,7 @@ impl Identify {
             user_id,
             user_hash,
             jwt: self.jwt,
+            attributes: self.attributes,
         })
     }
 }

@@ -1,6 +1,6 @@
 //! A site's settings (admin API) and the public configuration derived from them (loader, widget).
 
-use super::ErrorCode;
+use super::{ErrorCode, PrechatForm};
 use crate::i18n::{Locale, SiteLanguage};
 use crate::ids::SiteKey;
 use crate::limits::{MAX_ALLOWED_ORIGINS, MAX_GREETING_CHARS, MAX_SITE_NAME_CHARS};
@@ -140,6 +140,10 @@ pub struct WidgetBoot {
     /// The edge's time when it served the page (ms since the epoch).
     #[serde(default)]
     pub now: i64,
+    /// The site's pre-chat form, if it has one: its controls as HTML in the visitor's
+    /// language, rendered (and every text escaped) by the edge.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prechat: Option<String>,
 }
 
 /// What the widget needs to show a site's Turnstile challenge: the site's public Turnstile key
@@ -255,6 +259,13 @@ pub struct SiteSettings {
         serde(skip_deserializing)
     )]
     pub hours: Option<OpenHours>,
+    /// Questions before a visitor's first message (absent: none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        all(target_arch = "wasm32", not(feature = "worker")),
+        serde(skip_deserializing)
+    )]
+    pub prechat: Option<PrechatForm>,
 }
 
 /// A site's allowance per client address (see `edge/src/rate_limit.rs`). `standard` suits a
@@ -313,6 +324,9 @@ impl SiteSettings {
         self.allowed_origins = origins;
         if let Some(h) = self.hours.take() {
             self.hours = Some(h.validated().map_err(|e| (ErrorCode::BadRequest, e))?);
+        }
+        if let Some(p) = self.prechat.take() {
+            self.prechat = Some(p.validated()?);
         }
         for (locale, words) in &mut self.translations {
             let code = locale.code();
@@ -392,8 +406,19 @@ pub struct SiteSettingsPatch {
     /// Replaces every language's words.
     pub translations: Option<BTreeMap<Locale, SiteWords>>,
     /// `null` removes the hours (always open).
-    #[serde(default, deserialize_with = "present")]
+    #[serde(
+        default,
+        deserialize_with = "present",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub hours: Option<Option<OpenHours>>,
+    /// `null` removes the form.
+    #[serde(
+        default,
+        deserialize_with = "present",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub prechat: Option<Option<PrechatForm>>,
 }
 
 /// A field that is present, even as `null` (absent stays `None` by `default`).
@@ -442,6 +467,9 @@ impl SiteSettingsPatch {
         }
         if let Some(v) = self.hours {
             s.hours = v;
+        }
+        if let Some(v) = self.prechat {
+            s.prechat = v;
         }
         s.validated()
     }
@@ -575,6 +603,7 @@ mod tests {
             theme: Default::default(),
             translations: Default::default(),
             hours: None,
+            prechat: None,
         }
     }
 
