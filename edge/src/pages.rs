@@ -3,7 +3,11 @@
 //! visitor's language, and the loader's boot script.
 
 use beckon_shared::i18n::{self, Locale, Text};
-use beckon_shared::proto::v1::{label_in, Ask, FieldKind, PrechatForm, SiteSettings, WidgetBoot};
+use beckon_shared::limits::{MAX_CONTACT_NAME_CHARS, MAX_EMAIL_LEN};
+use beckon_shared::proto::v1::{
+    label_in, Ask, FieldKind, PrechatForm, SiteSettings, WidgetBoot, EMAIL_INPUT_PATTERN,
+    MAX_PRECHAT_ANSWER_CHARS,
+};
 use serde::Serialize;
 
 /// JSON that is safe inside a `<script>` element: `<`, `>`, `&` and the JS line separators
@@ -25,7 +29,7 @@ pub fn script_json<T: Serialize>(value: &T) -> String {
 }
 
 /// Text made safe in HTML content and in quoted attribute values.
-fn escape(s: &str) -> String {
+pub fn escape(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
         match c {
@@ -55,17 +59,22 @@ pub fn prechat_html(form: &PrechatForm, locale: Locale) -> String {
     let mut h = format!("<p>{}</p>", text(Text::PrechatIntro));
     // As long as `identify` takes them.
     for (ask, name, label, kind, max) in [
-        (form.name, "name", Text::YourName, "text", 80),
-        (form.email, "email", Text::YourEmail, "email", 254),
+        (
+            form.name,
+            "name",
+            Text::YourName,
+            "text",
+            MAX_CONTACT_NAME_CHARS,
+        ),
+        (form.email, "email", Text::YourEmail, "email", MAX_EMAIL_LEN),
     ] {
         if ask == Ask::Off {
             continue;
         }
         let required = ask == Ask::Required;
-        let pattern = if kind == "email" {
-            r#" pattern=".+@.+[.].+""#
-        } else {
-            ""
+        let pattern = match kind {
+            "email" => format!(r#" pattern="{EMAIL_INPUT_PATTERN}""#),
+            _ => String::new(),
         };
         h += &format!(
             r#"<label>{}<input name="{name}" type="{kind}" autocomplete="{name}" maxlength="{max}"{pattern}{}></label>"#,
@@ -83,7 +92,7 @@ pub fn prechat_html(form: &PrechatForm, locale: Locale) -> String {
         match f.kind {
             FieldKind::Text => {
                 h += &format!(
-                    r#"<label>{}<input name="{name}" maxlength="200"{}></label>"#,
+                    r#"<label>{}<input name="{name}" maxlength="{MAX_PRECHAT_ANSWER_CHARS}"{}></label>"#,
                     caption(&label, req),
                     flag(req)
                 )

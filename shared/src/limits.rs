@@ -15,6 +15,10 @@ pub const MAX_CLIENT_MSG_ID_LEN: usize = 64;
 pub const MAX_SITE_KEY_LEN: usize = 40;
 /// Longest agent display name carried on a message.
 pub const MAX_AUTHOR_CHARS: usize = 80;
+/// Longest name a visitor gives (`identify`, the pre-chat form).
+pub const MAX_CONTACT_NAME_CHARS: usize = 80;
+/// Longest email address (RFC 5321's path limit).
+pub const MAX_EMAIL_LEN: usize = 254;
 /// Longest page URL or referrer recorded with a conversation.
 pub const MAX_URL_LEN: usize = 2048;
 /// A Turnstile token (Cloudflare documents at most 2048 characters).

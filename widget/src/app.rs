@@ -256,10 +256,10 @@ pub fn App(props: &AppProps) -> Html {
     // When the page was served, by this browser's clock: the site's open windows are counted
     // on from the edge's time then (the visitor's clock may be off).
     let served = *use_state(js_sys::Date::now);
+    let secs = ((js_sys::Date::now() - served) / 1000.0) as u32;
     // Drawn again when the site opens or closes while the page is open.
     {
         let update = use_force_update();
-        let secs = ((js_sys::Date::now() - served) / 1000.0) as u32;
         let next = boot.open.as_deref().and_then(|w| next_change(w, secs));
         use_effect_with(next, move |next| {
             let timeout = next.map(|at| {
@@ -507,7 +507,6 @@ pub fn App(props: &AppProps) -> Html {
                 Callback::from(move |email: String| session.leave_away_email(&email))
             };
             // Outside the site's hours, or nobody to answer soon: say when they can expect one.
-            let secs = ((js_sys::Date::now() - served) / 1000.0) as u32;
             let closed = boot.open.as_deref().and_then(|w| closed_until(w, secs));
             let tx = i18n::current();
             let unavailable = match closed {

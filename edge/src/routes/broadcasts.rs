@@ -637,12 +637,7 @@ pub async fn unsubscribe(req: Request, edge: &Edge, token: &str) -> Result<Respo
 /// The unsubscribe page: one sentence, and the button when it asks. Everything shown is
 /// escaped; the page loads nothing and may not be framed.
 fn page(status: u16, sentence: &str, token: Option<&str>) -> Result<Response> {
-    let esc = |s: &str| {
-        s.replace('&', "&amp;")
-            .replace('<', "&lt;")
-            .replace('>', "&gt;")
-            .replace('"', "&quot;")
-    };
+    let esc = crate::pages::escape;
     let form = token.map_or(String::new(), |t| {
         format!(
             r#"<form method="post" action="/unsubscribe/{}"><button type="submit">Unsubscribe</button></form>"#,

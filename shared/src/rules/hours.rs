@@ -7,6 +7,7 @@
 #[cfg(test)]
 use super::business_hours_open;
 use super::{hhmm, tz, Weekday};
+use crate::proto::v1::ErrorCode;
 use serde::{Deserialize, Serialize};
 
 /// At most this many shifts (two a day).
@@ -36,22 +37,20 @@ pub struct Shift {
 
 impl OpenHours {
     /// Checks the zone, the times and the number of shifts; or says what is wrong.
-    pub fn validated(self) -> Result<OpenHours, String> {
-        if !tz::is_known(&self.tz) {
-            return Err(format!(
-                "hours: unknown time zone \"{}\": use an IANA name such as Europe/Berlin or a POSIX TZ string",
-                self.tz
-            ));
+    pub fn validated(self) -> Result<OpenHours, (ErrorCode, String)> {
+        let bad = |m: String| Err((ErrorCode::BadRequest, m));
+        if let Err(e) = tz::check(&self.tz) {
+            return bad(format!("hours: {e}"));
         }
         if self.shifts.is_empty() || self.shifts.len() > MAX_SHIFTS {
-            return Err(format!("hours: between 1 and {MAX_SHIFTS} shifts"));
+            return bad(format!("hours: between 1 and {MAX_SHIFTS} shifts"));
         }
         for (i, s) in self.shifts.iter().enumerate() {
             if s.days.is_empty() {
-                return Err(format!("hours.shifts[{i}]: name at least one day"));
+                return bad(format!("hours.shifts[{i}]: name at least one day"));
             }
             if hhmm(&s.open).is_none() || hhmm(&s.close).is_none() {
-                return Err(format!(
+                return bad(format!(
                     "hours.shifts[{i}]: open and close are times like 09:00 and 17:30"
                 ));
             }
@@ -255,6 +254,7 @@ mod tests {
                 .unwrap()
                 .validated()
                 .unwrap_err()
+                .1
         };
         let e = bad(
             json!({"tz": "Mars/Base", "shifts": [{"days": ["mon"], "open": "09:00", "close": "17:00"}]}),

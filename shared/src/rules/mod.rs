@@ -410,9 +410,7 @@ impl Condition {
                 open,
                 close,
             } => {
-                if !tz::is_known(zone) {
-                    return Err(format!("unknown time zone \"{zone}\": use an IANA name such as Europe/Berlin or a POSIX TZ string"));
-                }
+                tz::check(zone)?;
                 if days.is_empty() || hhmm(open).is_none() || hhmm(close).is_none() {
                     return Err("business hours need days and HH:MM open/close times".into());
                 }

@@ -121,6 +121,16 @@ pub fn is_known(name: &str) -> bool {
     Zone::parse(name).is_some()
 }
 
+/// `name` as a zone the rules and opening hours take, or what to use instead.
+pub fn check(name: &str) -> Result<(), String> {
+    match is_known(name) {
+        true => Ok(()),
+        false => Err(format!(
+            "unknown time zone \"{name}\": use an IANA name such as Europe/Berlin or a POSIX TZ string"
+        )),
+    }
+}
+
 fn parse_posix(s: &str) -> Option<Zone> {
     let mut rest = s;
     let _std_name = take_name(&mut rest)?;

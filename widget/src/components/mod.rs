@@ -8,7 +8,7 @@ use beckon_client::components::{icons, Composer, MessageList};
 use beckon_client::i18n::current;
 use beckon_client::session::{Snapshot, Status};
 use beckon_shared::i18n::Text;
-use beckon_shared::proto::v1::SiteConfig;
+use beckon_shared::proto::v1::{SiteConfig, EMAIL_INPUT_PATTERN};
 use beckon_shared::ClientMsgId;
 use std::rc::Rc;
 use yew::prelude::*;
@@ -131,7 +131,7 @@ pub fn ChatView(props: &ChatViewProps) -> Html {
                 <form class="announce away" onsubmit={on_away_submit}>
                     <label for="away-email">{ tx.t(Text::AwayAsk) }</label>
                     <input id="away-email" ref={away_input} type="email" required=true autocomplete="email"
-                        pattern=".+@.+[.].+" placeholder="you@example.com" />
+                        pattern={EMAIL_INPUT_PATTERN} placeholder="you@example.com" />
                     <button type="submit" class="cta">{ tx.t(Text::NotifyMe) }</button>
                 </form>
             }

@@ -3,6 +3,7 @@
 
 use super::{ChannelKind, ErrorCode};
 use crate::ids::VisitorId;
+use crate::limits::{MAX_CONTACT_NAME_CHARS, MAX_EMAIL_LEN};
 use serde::{Deserialize, Serialize};
 
 /// `POST /api/v1/sites/{site}/identify`: what the site's page knows about the visitor
@@ -79,9 +80,13 @@ impl Identify {
         let name = match self
             .name
             .as_deref()
-            .map(|n| crate::text::normalize_label(n, 80))
+            .map(|n| crate::text::normalize_label(n, MAX_CONTACT_NAME_CHARS))
         {
-            Some(Err(_)) => return bad("name must be one line of at most 80 characters"),
+            Some(Err(_)) => {
+                return bad(&format!(
+                    "name must be one line of at most {MAX_CONTACT_NAME_CHARS} characters"
+                ))
+            }
             Some(Ok(n)) => n,
             None => None,
         };
@@ -90,7 +95,7 @@ impl Identify {
             .map(|e| e.trim().to_ascii_lowercase())
             .filter(|e| !e.is_empty());
         if let Some(e) = &email {
-            let ok = e.len() <= 254
+            let ok = e.len() <= MAX_EMAIL_LEN
                 && e.split_once('@').is_some_and(|(l, d)| {
                     !l.is_empty() && d.contains('.') && !d.starts_with('.') && !d.ends_with('.')
                 })

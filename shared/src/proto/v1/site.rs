@@ -323,7 +323,7 @@ impl SiteSettings {
         }
         self.allowed_origins = origins;
         if let Some(h) = self.hours.take() {
-            self.hours = Some(h.validated().map_err(|e| (ErrorCode::BadRequest, e))?);
+            self.hours = Some(h.validated()?);
         }
         if let Some(p) = self.prechat.take() {
             self.prechat = Some(p.validated()?);

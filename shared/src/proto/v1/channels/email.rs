@@ -32,12 +32,16 @@ pub struct EmailSecrets {
     pub api_key: String,
 }
 
+/// What a browser's `pattern` can ask of an address before the edge checks it: something, `@`,
+/// and a domain with a dot (the widget's away and pre-chat forms).
+pub const EMAIL_INPUT_PATTERN: &str = ".+@.+[.].+";
+
 /// A plain address: `local@domain.tld`, lowercase, no display name.
 pub fn check_address(s: &str) -> Option<String> {
     let a = s.trim().to_ascii_lowercase();
     let (local, domain) = a.split_once('@')?;
     let ok = !local.is_empty()
-        && a.len() <= 254
+        && a.len() <= crate::limits::MAX_EMAIL_LEN
         && check_domain(domain).is_some()
         && a.bytes()
             .all(|b| b.is_ascii_graphic() && !b"<>()[]\\,;:\"".contains(&b) || b == b'@');

@@ -13,7 +13,7 @@ mod webhook;
 mod whatsapp;
 
 pub use discord::{DiscordSecrets, DiscordSettings};
-pub use email::{check_address as email_address, EmailSecrets, EmailSettings};
+pub use email::{check_address as email_address, EmailSecrets, EmailSettings, EMAIL_INPUT_PATTERN};
 pub use messenger::{MessengerSecrets, MessengerSettings};
 pub use slack::{SlackSecrets, SlackSettings};
 pub use telegram::{TelegramSecrets, TelegramSettings};
