@@ -6,23 +6,30 @@
 //! deterministic generation (the same cases every run) and a bounded number of examples per
 //! operation, once with an admin key and
 //! once with a visitor token, against an edge of its own.
+//!
+//! The two runs go side by side as two processes of one worker each, never as one process
+//! of two worker threads: CPython 3.11.7 (the machine's only Python) keeps the AST
+//! constructor's recursion depth per interpreter, so two threads parsing source at once
+//! (hypothesis does, to describe a filter's lambda) now and then fail with "AST constructor
+//! recursion depth mismatch" — a tool crash that failed CI once, not a finding.
 
 use beckon_tests::api::Api;
 use beckon_tests::edge::Edge;
 use beckon_tests::{repo_root, ADMIN_KEY};
-use std::process::Command;
+use std::process::{Command, Stdio};
 
 /// Examples per operation and phase.
 const EXAMPLES: &str = "12";
 
-fn schemathesis(edge: &Edge, bearer: &str, what: &str) -> (bool, String) {
+/// Starts one schemathesis run with `bearer` as its credentials.
+fn schemathesis(edge: &Edge, bearer: &str) -> std::process::Child {
     let root = repo_root();
     let bin = root.join("target/fuzz-venv/bin/schemathesis");
     assert!(
         bin.exists(),
         "schemathesis is missing: run scripts/setup.sh --browser (make test does)"
     );
-    let out = Command::new(bin)
+    Command::new(bin)
         .current_dir(root.join("target"))
         .env("SCHEMATHESIS_HOOKS", "")
         .arg("--config-file")
@@ -37,13 +44,20 @@ fn schemathesis(edge: &Edge, bearer: &str, what: &str) -> (bool, String) {
         .args(["--max-examples", EXAMPLES])
         // Deterministic generation: the same cases on every run (no seed, no database).
         .args(["--generation-deterministic", "--no-shrink"])
-        .args(["--workers", "2", "--request-timeout", "10"])
+        .args(["--workers", "1", "--request-timeout", "10"])
         // WebSocket upgrades are not HTTP exchanges a fuzzer can judge; the authorization
         // table and the API tests cover them.
         .args(["--exclude-path-regex", "/(ws|live|presence)$"])
         .args(["--no-color", "--output-truncate", "true"])
-        .output()
-        .expect("run schemathesis");
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run schemathesis")
+}
+
+/// Waits for a run; whether it passed, and all it printed.
+fn finish(run: std::process::Child, what: &str) -> (bool, String) {
+    let out = run.wait_with_output().expect("wait for schemathesis");
     let text = format!(
         "{}{}",
         String::from_utf8_lossy(&out.stdout),
@@ -76,12 +90,18 @@ async fn the_api_fuzzer_finds_no_failure() {
     let api = Api::new(&edge.url);
     api.create_site("fuzz").await;
     let visitor = api.start_conversation("fuzz", None).await;
+    let runs = [
+        (schemathesis(&edge, ADMIN_KEY), "admin key"),
+        (schemathesis(&edge, &visitor.visitor_token), "visitor token"),
+    ];
+    // Both outputs are read at once, so neither run stalls on a full pipe.
+    let waits: Vec<_> = runs
+        .map(|(run, what)| std::thread::spawn(move || (finish(run, what), what)))
+        .into_iter()
+        .collect();
     let mut failed = Vec::new();
-    for (bearer, what) in [
-        (ADMIN_KEY, "admin key"),
-        (visitor.visitor_token.as_str(), "visitor token"),
-    ] {
-        let (ok, text) = schemathesis(&edge, bearer, what);
+    for wait in waits {
+        let ((ok, text), what) = wait.join().expect("schemathesis waiter");
         if !ok {
             failed.push(format!("--- {what} ---\n{text}"));
         }
