@@ -5,8 +5,8 @@
 use beckon_shared::i18n::{self, Locale, Text};
 use beckon_shared::limits::{MAX_CONTACT_NAME_CHARS, MAX_EMAIL_LEN};
 use beckon_shared::proto::v1::{
-    label_in, Ask, FieldKind, PrechatForm, SiteSettings, WidgetBoot, EMAIL_INPUT_PATTERN,
-    MAX_PRECHAT_ANSWER_CHARS,
+    label_in, Ask, Attention, FieldKind, PrechatForm, SiteConfig, SiteSettings, WidgetBoot,
+    EMAIL_INPUT_PATTERN, MAX_PRECHAT_ANSWER_CHARS,
 };
 use serde::Serialize;
 
@@ -210,13 +210,33 @@ impl LauncherLabels {
 }
 
 /// The loader's boot script: hands the site configuration and the launcher's labels to the
-/// loader.
-pub fn boot_script<T: Serialize>(config: &T, labels: &LauncherLabels) -> String {
-    format!(
+/// loader, and, for a site that turned any of it on, loads `/attention.js` (beside this
+/// script) with its options as the tag's `data-*`.
+pub fn boot_script(config: &SiteConfig, labels: &LauncherLabels, attention: Attention) -> String {
+    let mut script = format!(
         "window.Beckon&&Beckon._boot({},{});",
         script_json(config),
         script_json(labels)
-    )
+    );
+    if attention.any() {
+        let mut options = serde_json::Map::new();
+        for (on, key) in [
+            (attention.title, "title"),
+            (attention.sound, "sound"),
+            (attention.notify, "notify"),
+        ] {
+            if on {
+                options.insert(key.into(), "1".into());
+            }
+        }
+        options.insert("name".into(), config.name.clone().into());
+        script.push_str(&format!(
+            "(function(d,s){{s=d.createElement(\"script\");s.src=new URL(\"/attention.js\",d.currentScript.src).href;\
+             Object.assign(s.dataset,{});d.head.appendChild(s)}})(document);",
+            script_json(&options)
+        ));
+    }
+    script
 }
 
 #[cfg(test)]
@@ -241,6 +261,7 @@ mod tests {
             translations: Default::default(),
             hours: None,
             prechat: None,
+            attention: Default::default(),
         }
     }
 
@@ -309,13 +330,34 @@ mod tests {
         let end = html[start..].find("</script>").unwrap() + start;
         let back: WidgetBoot = serde_json::from_str(&html[start..end]).unwrap();
         assert_eq!(back, boot);
-        let script = boot_script(&boot.config, &LauncherLabels::new(Locale::Fr));
+        let script = boot_script(
+            &boot.config,
+            &LauncherLabels::new(Locale::Fr),
+            Attention::default(),
+        );
         assert!(script.starts_with("window.Beckon&&Beckon._boot({"));
         assert!(!script.contains("</script>"));
         assert!(
             script.ends_with(r#",{"o":"Ouvrir le chat","c":"Fermer le chat","d":"ltr"});"#),
             "{script}"
         );
+        // With attention on: its script, given only what is on and the site's name, escaped.
+        let on = Attention {
+            title: true,
+            sound: false,
+            notify: true,
+        };
+        let script = boot_script(&boot.config, &LauncherLabels::new(Locale::Fr), on);
+        let (boot_part, attention) = script.split_once(r#""d":"ltr"});"#).unwrap();
+        assert!(boot_part.starts_with("window.Beckon&&Beckon._boot({"));
+        assert!(attention.contains(r#"new URL("/attention.js",d.currentScript.src)"#));
+        assert!(
+            attention.contains(
+                r#"Object.assign(s.dataset,{"name":"\u003c/script\u003e\u003cscript\u003ealert(1)\u003c/script\u003e","notify":"1","title":"1"})"#
+            ),
+            "{attention}"
+        );
+        assert!(!script.contains("</script>") && !attention.contains("sound"));
     }
 
     #[test]

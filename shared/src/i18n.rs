@@ -251,6 +251,8 @@ texts! {
     Change = "change": "Change";
     AwayAsk = "away_ask": "Nobody's here right now. Leave your email and we'll answer there:";
     NotifyMe = "notify_me": "Notify me";
+    /// Offered once the visitor wrote, on a site with browser notifications on.
+    NotifyAsk = "notify_ask": "Get a notification when we reply?";
     // The pre-chat form.
     PrechatIntro = "prechat_intro": "Before we start, tell us a little about you.";
     YourName = "your_name": "Name";

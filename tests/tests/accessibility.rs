@@ -647,3 +647,148 @@ async fn the_prechat_form_asks_first_refuses_a_bad_address_and_its_answers_reach
     assert!(found.is_empty(), "axe-core violations: {found:?}");
     edge.stop();
 }
+
+/// Records, on the host page, every browser notification shown and every tone started (the
+/// browser's own objects, observed — nothing of Beckon's replaced).
+const OBSERVE_ATTENTION: &str = "window.seen = {notes: [], tones: 0};
+const N = window.Notification;
+window.Notification = class extends N {
+  constructor(title, options) { super(title, options); seen.notes.push([title, options && options.body]); }
+};
+const start = OscillatorNode.prototype.start;
+OscillatorNode.prototype.start = function (...a) { seen.tones++; return start.apply(this, a); };";
+
+#[tokio::test]
+async fn attention_counts_unread_in_the_title_chimes_and_notifies_once_the_visitor_agreed() {
+    use beckon_tests::host_page;
+    let edge = Edge::start(None);
+    let api = Api::new(&edge.url);
+    let patch = |body: serde_json::Value| {
+        api.send(
+            api.admin(Method::PATCH, "/api/v1/admin/sites/demo")
+                .json(&body),
+        )
+    };
+    let bad = patch(json!({"attention": {"title": "yes"}})).await;
+    assert_eq!(bad.status, 400, "{:?}", bad.body);
+    println!("attention refused: {}", bad.body["error"]["message"]);
+    let all = json!({"title": true, "sound": true, "notify": true});
+    let r = patch(json!({ "attention": all })).await;
+    assert_eq!(
+        (r.status, &r.body["attention"]),
+        (200, &all),
+        "{:?}",
+        r.body
+    );
+    let page = host_page::serve_with_script(&edge.url, "demo", OBSERVE_ATTENTION).await;
+    let seen = |c: &Client| {
+        let c = c.clone();
+        async move {
+            c.execute("return [document.title, seen.notes, seen.tones];", vec![])
+                .await
+                .unwrap()
+        }
+    };
+
+    let c = browser::open(1280, 800).await;
+    c.goto(&page.url).await.unwrap();
+    browser::open_chat(&c).await;
+    assert!(
+        c.find(Locator::Css(".notify")).await.is_err(),
+        "no offer before the visitor wrote"
+    );
+    browser::send_message(&c, "Is the blue one in stock?").await;
+    browser::wait_for_log(&c, &["Is the blue one in stock?"]).await;
+    // The browser has not been asked yet: the panel offers to notify.
+    let offer = c
+        .wait()
+        .for_element(Locator::Css(".notify button"))
+        .await
+        .unwrap();
+    assert_eq!(offer.text().await.unwrap(), "Notify me");
+    let mut views = Vec::new();
+    browser::axe_view(&c, "panel offering notifications", &mut views).await;
+    browser::screenshot(&c, "attention-offer").await;
+    // The visitor agrees: the browser's prompt (granted here by the test) decides, and the
+    // offer goes away.
+    beckon_tests::tap::cdp(
+        &c,
+        "Browser.grantPermissions",
+        json!({"origin": page.origin, "permissions": ["notifications"]}),
+    )
+    .await;
+    offer.click().await.unwrap();
+    beckon_tests::eventually(Duration::from_secs(10), "the offer to go", || async {
+        c.find(Locator::Css(".notify")).await.is_err().then_some(())
+    })
+    .await;
+    // Closed panel: an agent's answer counts in the title, chimes and notifies.
+    browser::click(&c, "button.close").await;
+    c.enter_parent_frame().await.ok();
+    let id = api.newest_conversation("demo", None).await;
+    api.agent_reply(&id, "Yes, three left in size M.").await;
+    let got = beckon_tests::eventually(Duration::from_secs(20), "the title count", || async {
+        let got = seen(&c).await;
+        (got[0] == "(1) Partner shop" && got[1].as_array().is_some_and(|n| !n.is_empty()))
+            .then_some(got)
+    })
+    .await;
+    println!("closed panel, one answer: {got}");
+    assert_eq!(got[1], json!([["Ana", "Yes, three left in size M."]]));
+    assert_eq!(got[2], json!(2), "one chime: two tones");
+    api.agent_reply(&id, "Shall I keep one for you?").await;
+    let got = beckon_tests::eventually(Duration::from_secs(20), "(2)", || async {
+        let got = seen(&c).await;
+        (got[0] == "(2) Partner shop").then_some(got)
+    })
+    .await;
+    println!("closed panel, two answers: {got}");
+    // Opening reads them: the page's own title again; answers in an open panel on a visible
+    // page neither chime nor notify.
+    browser::open_chat(&c).await;
+    c.enter_parent_frame().await.ok();
+    c.enter_parent_frame().await.ok();
+    beckon_tests::eventually(Duration::from_secs(10), "the page's title", || async {
+        (seen(&c).await[0] == "Partner shop").then_some(())
+    })
+    .await;
+    api.agent_reply(&id, "Done, it's yours.").await;
+    browser::enter_chat(&c).await;
+    browser::wait_for_log(
+        &c,
+        &[
+            "Is the blue one in stock?",
+            "Yes, three left in size M.",
+            "Shall I keep one for you?",
+            "Done, it's yours.",
+        ],
+    )
+    .await;
+    c.enter_parent_frame().await.ok();
+    c.enter_parent_frame().await.ok();
+    let got = seen(&c).await;
+    println!("open panel, third answer: {got}");
+    assert_eq!(got[0], "Partner shop");
+    assert_eq!(got[1].as_array().map(Vec::len), Some(2));
+    assert_eq!(got[2], json!(4));
+    c.close().await.ok();
+
+    // A site with none of it on: its boot script loads no attention code.
+    let r = patch(json!({"attention": {"title": false, "sound": false, "notify": false}})).await;
+    assert_eq!(r.status, 200, "{:?}", r.body);
+    let c = browser::open(1280, 800).await;
+    c.goto(&page.url).await.unwrap();
+    browser::launcher(&c).await;
+    let scripts = c
+        .execute(
+            "return [...document.scripts].map(s => s.src).filter(s => s.includes('attention'));",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(scripts, json!([]));
+    c.close().await.ok();
+    let found: Vec<_> = views.iter().filter(|(_, v)| !v.is_empty()).collect();
+    assert!(found.is_empty(), "axe-core violations: {found:?}");
+    edge.stop();
+}

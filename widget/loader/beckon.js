@@ -290,11 +290,13 @@
       var had = store(localStorage, "engaged") || frame && frame.loaded;
       ["engaged", "visits", "start", "landing"].forEach((k, i) => { store(i < 2 ? localStorage : sessionStorage, k, null); });
       queue = [];
-      if (frame && frame.loaded) frame.remove(), frameFor(), badge.hidden = true, badge.textContent = "", show("closed");
+      if (frame && frame.loaded) frame.remove(), frameFor(), badge.hidden = true, badge.textContent = "", show("closed"), emit("unread", 0);
       if (had) wipe = 1, frame && load();
     },
     on: (name, cb) => { (listeners[name] = listeners[name] || []).push(cb); },
     off: (name, cb) => { listeners[name] = (listeners[name] || []).filter((x) => { return cb && x !== cb; }); },
+    // For the site's `attention.js`: a message to the app (queued until it runs).
+    _p: post,
     _boot: (config, labels) => {
       if (cfg || !config) return;
       cfg = config;

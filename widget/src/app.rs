@@ -272,6 +272,9 @@ pub fn App(props: &AppProps) -> Html {
     }
     // The site's pre-chat form, until answered on this page (before the first message only).
     let prechat_done = use_state(|| false);
+    // Whether the browser has yet to ask about notifications (told by `attention.js` on sites
+    // that offer them).
+    let notify_offer = use_state(|| false);
     let presence = use_presence(&site, &session, {
         let (proactive, session, evaluate) = (proactive.clone(), session.clone(), evaluate.clone());
         let online = agents_online.setter();
@@ -307,7 +310,9 @@ pub fn App(props: &AppProps) -> Html {
         let closed = state.view == View::Closed;
         let (to_host, set_locale) = (bridge.clone(), locale.setter());
         let site_name = boot.config.name.clone();
+        let offer = notify_offer.setter();
         use_host_bridge(&bridge, state.view.clone(), move |msg| match msg {
+            FromHost::Notify { s } => offer.set(s == "default"),
             FromHost::Open => state.dispatch(Action::Open),
             FromHost::Close => state.dispatch(Action::Close),
             FromHost::Page {
@@ -522,10 +527,9 @@ pub fn App(props: &AppProps) -> Html {
             // Once the visitor wrote, while closed or nobody is online, on a site that answers
             // by email.
             let t = &snapshot.transcript;
-            let away = (boot.away_email
-                && (closed.is_some() || !*agents_online)
-                && t.messages().iter().any(|m| m.role == Role::Visitor))
-            .then(|| AttrValue::from(t.away_email().unwrap_or_default().to_owned()));
+            let wrote = t.messages().iter().any(|m| m.role == Role::Visitor);
+            let away = (boot.away_email && (closed.is_some() || !*agents_online) && wrote)
+                .then(|| AttrValue::from(t.away_email().unwrap_or_default().to_owned()));
             let prechat = boot
                 .prechat
                 .clone()
@@ -552,6 +556,19 @@ pub fn App(props: &AppProps) -> Html {
                     send_identity(&site, &session, &pending);
                 })
             };
+            let notify = *notify_offer && wrote;
+            // `attention.js` asks the browser (which a cross-origin frame may not), then says
+            // what it decided.
+            let on_notify = {
+                let (bridge, offer) = (bridge.clone(), notify_offer.setter());
+                Callback::from(move |()| {
+                    offer.set(false);
+                    bridge.post(&ToHost::Event {
+                        name: "_notify".into(),
+                        data: serde_json::Value::Null,
+                    });
+                })
+            };
             let greeting = match (
                 &state.opened_from,
                 snapshot.transcript.messages().is_empty(),
@@ -563,7 +580,8 @@ pub fn App(props: &AppProps) -> Html {
             html! {
                 <ChatView config={Rc::new(boot.config.clone())} snapshot={(*snapshot).clone()} greeting={greeting.map(AttrValue::from)}
                     {on_send} on_close={dispatch(|| Action::Close)} {on_typing} {on_discard} {on_files} {on_cancel_upload}
-                    muted={(*muted).filter(|_| got_broadcast)} {on_mute} on_reply={on_reply} {away} {on_away_email} {unavailable} {prechat} {on_prechat} />
+                    muted={(*muted).filter(|_| got_broadcast)} {on_mute} on_reply={on_reply} {away} {on_away_email} {unavailable} {prechat} {on_prechat}
+                    {notify} {on_notify} />
             }
         }
     };

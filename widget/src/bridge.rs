@@ -43,6 +43,11 @@ pub enum FromHost: tag "t", other Unknown {
     "locale" => Locale {
         l: String,
     },
+    /// From `attention.js`, on a site that offers notifications: whether the browser may show
+    /// them (`Notification.permission`: "default" until the visitor decided).
+    "notify" => Notify {
+        s: String,
+    },
 }
 }
 

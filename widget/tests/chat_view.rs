@@ -64,6 +64,8 @@ fn props(snapshot: Snapshot) -> ChatViewProps {
         unavailable: None,
         prechat: None,
         on_prechat: Callback::noop(),
+        notify: false,
+        on_notify: Callback::noop(),
     }
 }
 

@@ -82,6 +82,7 @@ pub async fn loader_boot(req: &Request, edge: &Edge, key: &SiteKey) -> Result<Re
                 site.settings.language,
                 accept_language(req).as_deref(),
             )),
+            site.settings.attention,
         ),
     )?;
     resp.headers().set("cache-control", "public, max-age=60")?;

@@ -29,6 +29,9 @@ struct Row {
     /// JSON: the pre-chat form, if any.
     #[serde(default)]
     prechat: Option<String>,
+    /// JSON: title count, chime, notifications (NULL: all off).
+    #[serde(default)]
+    attention: Option<String>,
     /// Only in [`with_turnstile`]'s query.
     #[serde(default)]
     turnstile_site_key: Option<String>,
@@ -69,12 +72,14 @@ impl Row {
             translations: serde_json::from_str(&self.translations).map_err(Error::internal)?,
             hours: optional_json(self.hours.as_deref())?,
             prechat: optional_json(self.prechat.as_deref())?,
+            attention: optional_json(self.attention.as_deref())?.unwrap_or_default(),
         })
     }
 }
 
 const COLUMNS: &str = "key, name, greeting, accent, position, allowed_origins, allow_loopback, \
-                       remember_visitors, rate_tier, language, theme, translations, hours, prechat";
+                       remember_visitors, rate_tier, language, theme, translations, hours, prechat, \
+                       attention";
 
 fn rate_tier(t: RateTier) -> &'static str {
     match t {
@@ -129,8 +134,8 @@ fn optional_json<T: serde::de::DeserializeOwned>(raw: Option<&str>) -> Result<Op
 }
 
 /// The site's JSON columns: allowed origins, words per language, opening hours, the pre-chat
-/// form.
-struct Json(String, String, Option<String>, Option<String>);
+/// form, attention.
+struct Json(String, String, Option<String>, Option<String>, String);
 
 impl Json {
     fn of(s: &SiteSettings) -> Result<Json> {
@@ -141,12 +146,13 @@ impl Json {
             serde_json::to_string(&s.translations).map_err(Error::internal)?,
             hours.map_err(Error::internal)?,
             prechat.map_err(Error::internal)?,
+            serde_json::to_string(&s.attention).map_err(Error::internal)?,
         ))
     }
 }
 
-/// The bind values of a site row, in `COLUMNS` order (`?1`…`?14`).
-fn values<'a>(s: &'a SiteSettings, json: &'a Json) -> [Arg<'a>; 14] {
+/// The bind values of a site row, in `COLUMNS` order (`?1`…`?15`).
+fn values<'a>(s: &'a SiteSettings, json: &'a Json) -> [Arg<'a>; 15] {
     [
         Arg::Str(s.key.as_str()),
         Arg::Str(&s.name),
@@ -162,6 +168,7 @@ fn values<'a>(s: &'a SiteSettings, json: &'a Json) -> [Arg<'a>; 14] {
         Arg::Str(&json.1),
         Arg::OptStr(json.2.as_deref()),
         Arg::OptStr(json.3.as_deref()),
+        Arg::Str(&json.4),
     ]
 }
 
@@ -171,7 +178,7 @@ pub async fn insert(db: &D1Database, s: &SiteSettings, now: i64) -> Result<()> {
     let mut args = values(s, &json).to_vec();
     args.push(Arg::Int(now));
     let sql = format!(
-        "INSERT INTO sites ({COLUMNS}, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)"
+        "INSERT INTO sites ({COLUMNS}, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)"
     );
     match stmt(db, &sql, &args)?.run().await {
         Ok(_) => Ok(()),
@@ -187,7 +194,7 @@ pub async fn update(db: &D1Database, s: &SiteSettings) -> Result<()> {
     let sql = "UPDATE sites SET name = ?2, greeting = ?3, accent = ?4, position = ?5, allowed_origins = ?6,
                allow_loopback = ?7, remember_visitors = ?8, rate_tier = ?9, language = ?10,
                theme = ?11, translations = ?12, hours = ?13,
-               prechat = ?14 WHERE key = ?1";
+               prechat = ?14, attention = ?15 WHERE key = ?1";
     stmt(db, sql, &values(s, &Json::of(s)?))?.run().await?;
     Ok(())
 }

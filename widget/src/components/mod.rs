@@ -53,6 +53,12 @@ pub struct ChatViewProps {
     pub prechat: Option<AttrValue>,
     #[prop_or_default]
     pub on_prechat: Callback<Traits>,
+    /// Offer browser notifications of answers (the site has them on, the visitor wrote, and
+    /// the browser has not asked them yet).
+    #[prop_or_default]
+    pub notify: bool,
+    #[prop_or_default]
+    pub on_notify: Callback<()>,
 }
 
 fn status_text(status: Status) -> Text {
@@ -60,6 +66,13 @@ fn status_text(status: Status) -> Text {
         Status::Idle | Status::Online => Text::StatusOnline,
         Status::Connecting => Text::StatusConnecting,
         Status::Offline => Text::StatusOffline,
+    }
+}
+
+/// A line under the conversation with one button after its text.
+fn announce(class: &'static str, text: String, label: &str, onclick: Callback<MouseEvent>) -> Html {
+    html! {
+        <p {class}>{ text }<button type="button" class="link" {onclick}>{ label }</button></p>
     }
 }
 
@@ -113,18 +126,15 @@ pub fn ChatView(props: &ChatViewProps) -> Html {
                 on_reply={Some(props.on_reply.clone())}
             />
             if let Some(muted) = props.muted {
-                <p class="announce">
-                    { tx.t(if muted { Text::AnnouncementsMuted } else { Text::AnnouncementsOn }) }
-                    <button type="button" class="link" onclick={props.on_mute.reform(move |_: MouseEvent| !muted)}>
-                        { tx.t(if muted { Text::Unmute } else { Text::Mute }) }
-                    </button>
-                </p>
+                { announce("announce", tx.t(if muted { Text::AnnouncementsMuted } else { Text::AnnouncementsOn }).into(),
+                    tx.t(if muted { Text::Unmute } else { Text::Mute }), props.on_mute.reform(move |_| !muted)) }
+            }
+            if props.notify {
+                { announce("announce notify", tx.t(Text::NotifyAsk).into(), tx.t(Text::NotifyMe), props.on_notify.reform(|_| ())) }
             }
             if let Some(left) = props.away.as_deref().filter(|e| !e.is_empty()) {
-                <p class="announce">
-                    { tx.f(Text::AwayLeft, &[("email", left)]) }
-                    <button type="button" class="link" onclick={props.on_away_email.reform(|_: MouseEvent| String::new())}>{ tx.t(Text::Change) }</button>
-                </p>
+                { announce("announce", tx.f(Text::AwayLeft, &[("email", left)]), tx.t(Text::Change),
+                    props.on_away_email.reform(|_| String::new())) }
             } else if props.away.is_some() {
                 // The browser checks the shape (the pattern asks for a dot in the domain, as the
                 // edge does): nothing malformed is sent.

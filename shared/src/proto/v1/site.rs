@@ -60,6 +60,31 @@ impl Theme {
     }
 }
 
+/// What catches a visitor's eye when the business writes while the chat panel is closed or the
+/// page is in the background. All off by default; the site's boot script loads the code for
+/// them (`widget/loader/attention.js`) only when one is on.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Attention {
+    /// The unread count in the page's title: "(2) Your shop".
+    #[serde(default)]
+    pub title: bool,
+    /// A short chime.
+    #[serde(default)]
+    pub sound: bool,
+    /// A browser notification, once the visitor agreed (the chat panel asks, after their
+    /// first message).
+    #[serde(default)]
+    pub notify: bool,
+}
+
+impl Attention {
+    /// Whether any of it is on.
+    pub fn any(self) -> bool {
+        self.title || self.sound || self.notify
+    }
+}
+
 /// A site's public configuration: what the loader and the widget need to draw themselves.
 /// Served to anyone (it is on every page of the site); holds nothing secret. The browser apps
 /// (wasm without the `worker` feature) do not read what only the loader or the edge uses — the
@@ -266,6 +291,13 @@ pub struct SiteSettings {
         serde(skip_deserializing)
     )]
     pub prechat: Option<PrechatForm>,
+    /// Title count, chime, notifications (all off by default).
+    #[serde(default)]
+    #[cfg_attr(
+        all(target_arch = "wasm32", not(feature = "worker")),
+        serde(skip_deserializing)
+    )]
+    pub attention: Attention,
 }
 
 /// A site's allowance per client address (see `edge/src/rate_limit.rs`). `standard` suits a
@@ -419,6 +451,7 @@ pub struct SiteSettingsPatch {
         skip_serializing_if = "Option::is_none"
     )]
     pub prechat: Option<Option<PrechatForm>>,
+    pub attention: Option<Attention>,
 }
 
 /// A field that is present, even as `null` (absent stays `None` by `default`).
@@ -470,6 +503,9 @@ impl SiteSettingsPatch {
         }
         if let Some(v) = self.prechat {
             s.prechat = v;
+        }
+        if let Some(v) = self.attention {
+            s.attention = v;
         }
         s.validated()
     }
@@ -604,6 +640,7 @@ mod tests {
             translations: Default::default(),
             hours: None,
             prechat: None,
+            attention: Default::default(),
         }
     }
 
