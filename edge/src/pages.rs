@@ -197,14 +197,18 @@ pub struct LauncherLabels {
     o: String,
     c: String,
     d: &'static str,
+    /// The site's label beside the icon, if it has one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    l: Option<String>,
 }
 
 impl LauncherLabels {
-    pub fn new(locale: Locale) -> LauncherLabels {
+    pub fn new(locale: Locale, site: &SiteSettings) -> LauncherLabels {
         LauncherLabels {
             o: i18n::text(locale, Text::OpenChat),
             c: i18n::text(locale, Text::CloseChat),
             d: locale.dir(),
+            l: site.launcher_label(locale).map(str::to_owned),
         }
     }
 }
@@ -262,6 +266,8 @@ mod tests {
             hours: None,
             prechat: None,
             attention: Default::default(),
+            launcher: Default::default(),
+            font: None,
         }
     }
 
@@ -332,7 +338,7 @@ mod tests {
         assert_eq!(back, boot);
         let script = boot_script(
             &boot.config,
-            &LauncherLabels::new(Locale::Fr),
+            &LauncherLabels::new(Locale::Fr, &site()),
             Attention::default(),
         );
         assert!(script.starts_with("window.Beckon&&Beckon._boot({"));
@@ -347,7 +353,7 @@ mod tests {
             sound: false,
             notify: true,
         };
-        let script = boot_script(&boot.config, &LauncherLabels::new(Locale::Fr), on);
+        let script = boot_script(&boot.config, &LauncherLabels::new(Locale::Fr, &site()), on);
         let (boot_part, attention) = script.split_once(r#""d":"ltr"});"#).unwrap();
         assert!(boot_part.starts_with("window.Beckon&&Beckon._boot({"));
         assert!(attention.contains(r#"new URL("/attention.js",d.currentScript.src)"#));

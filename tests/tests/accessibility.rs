@@ -792,3 +792,101 @@ async fn attention_counts_unread_in_the_title_chimes_and_notifies_once_the_visit
     assert!(found.is_empty(), "axe-core violations: {found:?}");
     edge.stop();
 }
+
+#[tokio::test]
+async fn the_launcher_takes_the_sites_icon_label_offsets_and_font() {
+    let edge = Edge::start(None);
+    let api = Api::new(&edge.url);
+    let patch = |body: serde_json::Value| {
+        api.send(
+            api.admin(Method::PATCH, "/api/v1/admin/sites/demo")
+                .json(&body),
+        )
+    };
+    for bad in [
+        json!({"launcher": {"x": 500}}),
+        json!({"launcher": {"icon": "rocket"}}),
+        json!({"font": "Inter; color: red"}),
+    ] {
+        let r = patch(bad.clone()).await;
+        assert_eq!(r.status, 400, "{bad}: {:?}", r.body);
+        println!("refused {bad}: {}", r.body["error"]["message"]);
+    }
+    let r = patch(json!({
+        "launcher": {"icon": "help", "label": "Questions?", "x": 32, "y": 48},
+        "font": "Georgia, serif",
+        "translations": {"ar": {"launcher": "أسئلة؟"}},
+    }))
+    .await;
+    assert_eq!(r.status, 200, "{:?}", r.body);
+    assert_eq!(r.body["font"], r#""Georgia", serif"#);
+    let mut seen = Vec::new();
+    // Where the launcher and the frame sit, what the launcher shows and says, in which font.
+    let layout = "const root = document.querySelector('#beckon-root').shadowRoot;
+        const l = root.querySelector('button'), b = l.getBoundingClientRect();
+        const f = root.querySelector('iframe');
+        const fb = f && getComputedStyle(f).display !== 'none' ? f.getBoundingClientRect() : null;
+        return {left: b.left, right: innerWidth - b.right, bottom: innerHeight - b.bottom,
+                text: l.textContent, name: l.getAttribute('aria-label'), pill: l.classList.contains('p'),
+                icon: l.querySelector('path').getAttribute('d'), font: getComputedStyle(l).fontFamily,
+                frame: fb && {right: innerWidth - fb.right, bottom: innerHeight - fb.bottom}};";
+
+    let c = browser::open(1280, 800).await;
+    c.goto(&format!("{}/", edge.url)).await.unwrap();
+    browser::launcher(&c).await;
+    let got = c.execute(layout, vec![]).await.unwrap();
+    println!("launcher, desktop: {got}");
+    assert_eq!((&got["right"], &got["bottom"]), (&json!(32), &json!(48)));
+    assert_eq!(got["text"], "Questions?");
+    assert_eq!(got["pill"], true);
+    assert_eq!(got["name"], "Questions? - Open chat");
+    assert!(
+        got["icon"].as_str().unwrap().starts_with("M12 22a10"),
+        "{got}"
+    );
+    assert_eq!(got["font"], r#"Georgia, serif"#);
+    browser::axe_view(&c, "pill launcher", &mut seen).await;
+    browser::screenshot(&c, "launcher-pill-desktop").await;
+    browser::open_chat(&c).await;
+    let font = c
+        .execute("return getComputedStyle(document.body).fontFamily;", vec![])
+        .await
+        .unwrap();
+    assert_eq!(font, r#"Georgia, serif"#);
+    browser::axe_view(&c, "panel in the site's font", &mut seen).await;
+    c.enter_parent_frame().await.unwrap();
+    let got = c.execute(layout, vec![]).await.unwrap();
+    println!("open panel, desktop: {got}");
+    // The panel stands 72 px above the launcher's bottom edge, on the same side edge.
+    assert_eq!(got["frame"], json!({"right": 32, "bottom": 120}));
+    assert_eq!(got["pill"], false, "open: the close button is round");
+    browser::screenshot(&c, "launcher-pill-open").await;
+    c.close().await.ok();
+
+    let c = browser::open(375, 667).await;
+    c.goto(&format!("{}/", edge.url)).await.unwrap();
+    browser::launcher(&c).await;
+    let got = c.execute(layout, vec![]).await.unwrap();
+    println!("launcher, 375 px: {got}");
+    assert_eq!((&got["right"], &got["bottom"]), (&json!(32), &json!(48)));
+    browser::axe_view(&c, "pill launcher, 375 px", &mut seen).await;
+    browser::screenshot(&c, "launcher-pill-375").await;
+    c.close().await.ok();
+
+    // Arabic: the site's Arabic label, in the mirrored corner at the same offsets.
+    let r = patch(json!({"language": "ar"})).await;
+    assert_eq!(r.status, 200, "{:?}", r.body);
+    let c = browser::open(1280, 800).await;
+    c.goto(&format!("{}/", edge.url)).await.unwrap();
+    browser::launcher(&c).await;
+    let got = c.execute(layout, vec![]).await.unwrap();
+    println!("launcher, Arabic: {got}");
+    assert_eq!((&got["left"], &got["bottom"]), (&json!(32), &json!(48)));
+    assert_eq!(got["text"], "أسئلة؟");
+    browser::axe_view(&c, "pill launcher, Arabic", &mut seen).await;
+    browser::screenshot(&c, "launcher-pill-ar").await;
+    c.close().await.ok();
+    let found: Vec<_> = seen.iter().filter(|(_, v)| !v.is_empty()).collect();
+    assert!(found.is_empty(), "axe-core violations: {found:?}");
+    edge.stop();
+}

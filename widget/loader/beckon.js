@@ -124,24 +124,29 @@
   }
 
   var css =
-    ":host{all:initial}.l{position:fixed;bottom:20px;width:60px;height:60px;border-radius:50%;border:0;cursor:pointer;" +
-    "color:var(--t);background:var(--a);box-shadow:0 6px 24px #0004;display:grid;place-items:center;z-index:2147483000}" +
-    ".l:focus-visible{outline:3px solid #111;outline-offset:3px}.l svg{width:28px;height:28px}" +
+    ":host{all:initial}.l{position:fixed;bottom:var(--y);width:60px;height:60px;border-radius:50%;border:0;cursor:pointer;" +
+    "color:var(--t);background:var(--a);box-shadow:0 6px 24px #0004;display:grid;place-items:center;z-index:2147483000;" +
+    "grid-auto-flow:column;gap:8px;font:600 15px var(--f)}.l.p{width:auto;padding:0 18px;border-radius:30px}" +
+    ".l:focus-visible{outline:3px solid #111;outline-offset:3px}.l svg{width:28px;height:28px;fill:none;stroke:currentColor;" +
+    "stroke-width:2;stroke-linecap:round}" +
     ".b{position:absolute;top:-4px;right:-4px;min-width:20px;height:20px;padding:0 6px;box-sizing:border-box;" +
-    "border-radius:10px;background:#dc2626;color:#fff;font:700 12px/20px system-ui,sans-serif}" +
-    ".f{position:fixed;bottom:92px;width:380px;height:min(640px,calc(100vh - 112px));border:0;border-radius:16px;" +
+    "border-radius:10px;background:#dc2626;color:#fff;font:700 12px/20px var(--f)}" +
+    ".f{position:fixed;bottom:calc(var(--y) + 72px);width:380px;height:min(640px,calc(100vh - var(--y) - 92px));border:0;border-radius:16px;" +
     "box-shadow:0 12px 48px #0004;background:#fff;z-index:2147483000;display:none}.f.t{display:block;width:320px;" +
-    "background:none;box-shadow:none}.f.o{display:block}.R{right:20px}.L{left:20px}" +
+    "background:none;box-shadow:none}.f.o{display:block}.R{right:var(--x)}.L{left:var(--x)}" +
     "@media (max-width:480px){.f.o{inset:0;width:100%;height:100%;border-radius:0}.l.h{display:none}}";
 
   // Icons from DOM calls (no innerHTML), so Trusted Types pages accept them too.
   function icon(path) {
     var s = d.createElementNS("http://www.w3.org/2000/svg", "svg"), p = d.createElementNS(s.namespaceURI, "path");
-    "viewBox=0 0 24 24,aria-hidden=true,fill=none,stroke=currentColor,stroke-width=2,stroke-linecap=round".split(",")
-      .forEach((a) => { a = a.split("="); s.setAttribute(a[0], a[1]); });
+    s.setAttribute("viewBox", "0 0 24 24");
+    s.setAttribute("aria-hidden", "true");
     p.setAttribute("d", path);
     s.appendChild(p);
-    launcher.replaceChildren(s, badge);
+    // A site's label beside the icon makes the closed launcher a pill.
+    var pill = mode !== "open" && L.l;
+    launcher.classList.toggle("p", !!pill);
+    launcher.replaceChildren(s, pill || "", badge);
   }
 
   // Right to left mirrors the site's corner.
@@ -162,8 +167,9 @@
     root = host.attachShadow({ mode: "open" });
     sheet.replaceSync(css);
     root.adoptedStyleSheets = [sheet];
-    host.style.setProperty("--a", cfg.accent);
-    host.style.setProperty("--t", cfg.accent_text || "#fff");
+    // The site's look: accent, the text on it, the corner's offsets, the font.
+    host.style.cssText = "--a:" + cfg.accent + ";--t:" + cfg.accent_text + ";--x:" + cfg.x + "px;--y:" + cfg.y +
+      "px;--f:" + cfg.font;
     launcher = d.createElement("button");
     launcher.type = "button";
     launcher.className = "l" + side();
@@ -199,7 +205,7 @@
     if (full && !lock) lock = h.overflow || " ", h.overflow = "hidden";
     if (!full && lock) h.overflow = lock.trim(), lock = 0;
     if (full && vv) s.height = vv.height + "px", s.top = vv.offsetTop + "px";
-    else if (s && mode === "open") s.removeProperty("height"), s.removeProperty("top");
+    else if (s && mode !== "teaser") s.removeProperty("height"), s.removeProperty("top");
   }
   vv && ["resize", "scroll"].forEach((e) => { on(vv, e, fit); });
   on(w, "resize", fit);
@@ -210,17 +216,20 @@
     mode = m;
     frame && (frame.className = frame.className.replace(/ [ot]\b/g, "") + (open ? " o" : m === "teaser" ? " t" : ""));
     if (frame && m === "teaser") frame.style.height = Math.min(height || 160, innerHeight - 112) + "px";
-    if (frame && m !== "teaser") frame.style.removeProperty("height"), frame.style.removeProperty("top");
     launcher.classList.toggle("h", open);
     launcher.setAttribute("aria-expanded", open);
     label();
-    icon(open ? "M18 6 6 18M6 6l12 12" : "M21 15a2 2 0 0 1-2 2H7l-4 4V5a2 2 0 0 1 2-2h14a2 2 0 0 1 2 2z");
+    icon(open ? "M18 6 6 18M6 6l12 12" : cfg.icon);
     frame && fit();
   }
 
   function label() {
     var n = badge.textContent;
-    launcher.setAttribute("aria-label", (mode === "open" ? L.c : L.o) + (n && n !== "0" ? " (" + (L.u || n) + ")" : ""));
+    // A visible label starts the name (what a voice user says to press it), read in the
+    // language's direction.
+    launcher.dir = L.d;
+    launcher.setAttribute("aria-label", (mode === "open" ? L.c : (L.l ? L.l + " - " : "") + L.o) +
+      (n && n !== "0" ? " (" + (L.u || n) + ")" : ""));
   }
 
   function setOpen(open, fromApp) {
@@ -255,8 +264,7 @@
       emit("unread", m.n);
     } else if (m.t === "labels") {
       Object.assign(L, m);
-      launcher.className = launcher.className.replace(/ [LR]\b/, side());
-      frame.className = frame.className.replace(/ [LR]\b/, side());
+      [launcher, frame].forEach((e) => { e.className = e.className.replace(/ [LR]\b/, side()); });
       frame.title = m.f;
       label();
     } else if (m.t === "engaged") {

@@ -1,6 +1,7 @@
 // Starts the chat app (kept in a file: the iframe's CSP allows no inline script). The site's
-// colours are set first, through the CSSOM (which the CSP permits), so the panel never shows
-// the default accent: the accent, and the text colour the edge chose for it (AA contrast).
+// colours and font are set first, through the CSSOM (which the CSP permits), so the panel never
+// shows the default accent: the accent, the text colour the edge chose for it (AA contrast), and
+// the site's font stack (validated by the edge: family names only).
 import init from "./beckon_widget.js";
 // `Beckon.shutdown()` on the page: this app starts without the visitor before it — every key of
 // ours goes from the frame's storage (their token, conversation, unsent messages, and what the
@@ -17,6 +18,7 @@ try {
   const s = document.documentElement.style;
   s.setProperty("--accent", c.accent);
   if (c.accent_text) s.setProperty("--on-accent", c.accent_text);
+  s.setProperty("--font", c.font);
 } catch (e) {}
 init();
 

@@ -27,6 +27,10 @@ fn config() -> Rc<SiteConfig> {
         remember_visitors: false,
         wakeup: Default::default(),
         theme: Default::default(),
+        icon: String::new(),
+        x: 20,
+        y: 20,
+        font: String::new(),
     })
 }
 

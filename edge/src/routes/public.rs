@@ -77,11 +77,14 @@ pub async fn loader_boot(req: &Request, edge: &Edge, key: &SiteKey) -> Result<Re
         "text/javascript; charset=utf-8",
         pages::boot_script(
             &site.config,
-            &pages::LauncherLabels::new(i18n::pick(
-                None,
-                site.settings.language,
-                accept_language(req).as_deref(),
-            )),
+            &pages::LauncherLabels::new(
+                i18n::pick(
+                    None,
+                    site.settings.language,
+                    accept_language(req).as_deref(),
+                ),
+                &site.settings,
+            ),
             site.settings.attention,
         ),
     )?;

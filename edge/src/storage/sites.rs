@@ -32,6 +32,11 @@ struct Row {
     /// JSON: title count, chime, notifications (NULL: all off).
     #[serde(default)]
     attention: Option<String>,
+    /// JSON: the launcher's icon, label and offsets (NULL: the default).
+    #[serde(default)]
+    launcher: Option<String>,
+    #[serde(default)]
+    font: Option<String>,
     /// Only in [`with_turnstile`]'s query.
     #[serde(default)]
     turnstile_site_key: Option<String>,
@@ -73,13 +78,15 @@ impl Row {
             hours: optional_json(self.hours.as_deref())?,
             prechat: optional_json(self.prechat.as_deref())?,
             attention: optional_json(self.attention.as_deref())?.unwrap_or_default(),
+            launcher: optional_json(self.launcher.as_deref())?.unwrap_or_default(),
+            font: self.font,
         })
     }
 }
 
 const COLUMNS: &str = "key, name, greeting, accent, position, allowed_origins, allow_loopback, \
                        remember_visitors, rate_tier, language, theme, translations, hours, prechat, \
-                       attention";
+                       attention, launcher, font";
 
 fn rate_tier(t: RateTier) -> &'static str {
     match t {
@@ -134,8 +141,15 @@ fn optional_json<T: serde::de::DeserializeOwned>(raw: Option<&str>) -> Result<Op
 }
 
 /// The site's JSON columns: allowed origins, words per language, opening hours, the pre-chat
-/// form, attention.
-struct Json(String, String, Option<String>, Option<String>, String);
+/// form, attention, the launcher.
+struct Json(
+    String,
+    String,
+    Option<String>,
+    Option<String>,
+    String,
+    String,
+);
 
 impl Json {
     fn of(s: &SiteSettings) -> Result<Json> {
@@ -147,12 +161,13 @@ impl Json {
             hours.map_err(Error::internal)?,
             prechat.map_err(Error::internal)?,
             serde_json::to_string(&s.attention).map_err(Error::internal)?,
+            serde_json::to_string(&s.launcher).map_err(Error::internal)?,
         ))
     }
 }
 
-/// The bind values of a site row, in `COLUMNS` order (`?1`…`?15`).
-fn values<'a>(s: &'a SiteSettings, json: &'a Json) -> [Arg<'a>; 15] {
+/// The bind values of a site row, in `COLUMNS` order (`?1`…`?17`).
+fn values<'a>(s: &'a SiteSettings, json: &'a Json) -> [Arg<'a>; 17] {
     [
         Arg::Str(s.key.as_str()),
         Arg::Str(&s.name),
@@ -169,6 +184,8 @@ fn values<'a>(s: &'a SiteSettings, json: &'a Json) -> [Arg<'a>; 15] {
         Arg::OptStr(json.2.as_deref()),
         Arg::OptStr(json.3.as_deref()),
         Arg::Str(&json.4),
+        Arg::Str(&json.5),
+        Arg::OptStr(s.font.as_deref()),
     ]
 }
 
@@ -178,7 +195,7 @@ pub async fn insert(db: &D1Database, s: &SiteSettings, now: i64) -> Result<()> {
     let mut args = values(s, &json).to_vec();
     args.push(Arg::Int(now));
     let sql = format!(
-        "INSERT INTO sites ({COLUMNS}, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)"
+        "INSERT INTO sites ({COLUMNS}, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)"
     );
     match stmt(db, &sql, &args)?.run().await {
         Ok(_) => Ok(()),
@@ -194,7 +211,7 @@ pub async fn update(db: &D1Database, s: &SiteSettings) -> Result<()> {
     let sql = "UPDATE sites SET name = ?2, greeting = ?3, accent = ?4, position = ?5, allowed_origins = ?6,
                allow_loopback = ?7, remember_visitors = ?8, rate_tier = ?9, language = ?10,
                theme = ?11, translations = ?12, hours = ?13,
-               prechat = ?14, attention = ?15 WHERE key = ?1";
+               prechat = ?14, attention = ?15, launcher = ?16, font = ?17 WHERE key = ?1";
     stmt(db, sql, &values(s, &Json::of(s)?))?.run().await?;
     Ok(())
 }

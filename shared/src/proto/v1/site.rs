@@ -19,8 +19,8 @@ pub enum LauncherPosition {
     Left,
 }
 
-/// What a site says in one language instead of its default words: its greeting, and the
-/// widget's question for an email address while nobody is online (`away`).
+/// What a site says in one language instead of its default words: its greeting, the widget's
+/// question for an email address while nobody is online (`away`), the launcher's label.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SiteWords {
@@ -28,6 +28,126 @@ pub struct SiteWords {
     pub greeting: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub away: Option<String>,
+    /// The label beside the launcher's icon.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub launcher: Option<String>,
+}
+
+crate::named! {
+/// The launcher's icon (24 × 24, drawn with the accent's text colour).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum LauncherIcon {
+    /// A speech bubble.
+    #[default]
+    Chat = "chat",
+    /// A question mark in a circle.
+    Help = "help",
+    /// An envelope.
+    Mail = "mail",
+}
+}
+
+impl LauncherIcon {
+    /// Its SVG path (`d`), stroked.
+    pub fn path(self) -> &'static str {
+        match self {
+            LauncherIcon::Chat => "M21 15a2 2 0 0 1-2 2H7l-4 4V5a2 2 0 0 1 2-2h14a2 2 0 0 1 2 2z",
+            LauncherIcon::Help => {
+                "M12 22a10 10 0 1 0 0-20 10 10 0 0 0 0 20zM9.1 9a3 3 0 0 1 5.8 1c0 2-3 3-3 3M12 17h.01"
+            }
+            LauncherIcon::Mail => "M4 4h16a2 2 0 0 1 2 2v12a2 2 0 0 1-2 2H4a2 2 0 0 1-2-2V6a2 2 0 0 1 2-2zm18 2-10 7L2 6",
+        }
+    }
+}
+
+/// The farthest the launcher may sit from its corner's edges, in CSS pixels.
+pub const MAX_LAUNCHER_OFFSET: u16 = 240;
+/// At most this many characters of label beside the launcher's icon.
+pub const MAX_LAUNCHER_LABEL_CHARS: usize = 32;
+/// The widget's font stack for a site that has none of its own.
+pub const SYSTEM_FONT: &str = r#"system-ui, -apple-system, "Segoe UI", Roboto, sans-serif"#;
+/// At most this long: a site's font stack, as written in CSS.
+pub const MAX_FONT_STACK_LEN: usize = 200;
+
+fn default_offset() -> u16 {
+    20
+}
+
+/// The launcher: its icon, a label beside it (a pill instead of a circle), and its distance
+/// from the corner's side and bottom edges.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Launcher {
+    #[serde(default)]
+    pub icon: LauncherIcon,
+    /// In the site's default language; `translations.{code}.launcher` in others.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub label: Option<String>,
+    /// From the side edge (left or right, as `position` says), px.
+    #[serde(default = "default_offset")]
+    pub x: u16,
+    /// From the bottom edge, px.
+    #[serde(default = "default_offset")]
+    pub y: u16,
+}
+
+impl Default for Launcher {
+    fn default() -> Launcher {
+        Launcher {
+            icon: LauncherIcon::Chat,
+            label: None,
+            x: default_offset(),
+            y: default_offset(),
+        }
+    }
+}
+
+/// Generic CSS font families, written without quotes.
+const GENERIC_FONTS: &[&str] = &[
+    "serif",
+    "sans-serif",
+    "monospace",
+    "cursive",
+    "fantasy",
+    "system-ui",
+    "ui-serif",
+    "ui-sans-serif",
+    "ui-monospace",
+    "ui-rounded",
+    "math",
+    "emoji",
+];
+
+/// A CSS font stack made safe to put in a stylesheet: up to six families separated by commas,
+/// each a name of ASCII letters, digits and hyphens in words one space apart, bare or quoted;
+/// a bare generic family (`sans-serif`, `system-ui`, …) stays bare, every other name is quoted
+/// on output. `None` for anything else (the OpenAPI pattern states the same grammar).
+pub fn normalize_font_stack(raw: &str) -> Option<String> {
+    if raw.chars().count() > MAX_FONT_STACK_LEN {
+        return None;
+    }
+    let families: Vec<&str> = raw.split(',').map(|f| f.trim_matches(' ')).collect();
+    if families.len() > 6 {
+        return None;
+    }
+    let word = |w: &str| !w.is_empty() && w.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-');
+    let mut out = Vec::with_capacity(families.len());
+    for f in families {
+        let name = match f.as_bytes() {
+            [q @ (b'"' | b'\''), .., last] if last == q => &f[1..f.len() - 1],
+            _ => f,
+        };
+        if !name.split(' ').all(word) {
+            return None;
+        }
+        let lower = name.to_ascii_lowercase();
+        out.push(if name == f && GENERIC_FONTS.contains(&lower.as_str()) {
+            lower
+        } else {
+            format!("\"{name}\"")
+        });
+    }
+    Some(out.join(", "))
 }
 
 /// The widget's colours: light, dark, or whichever the visitor's system prefers.
@@ -127,6 +247,34 @@ pub struct SiteConfig {
         serde(skip_deserializing)
     )]
     pub theme: Theme,
+    /// The launcher's icon (an SVG path, [`LauncherIcon::path`]) and its distance from the
+    /// corner's side and bottom edges (px): for the loader.
+    #[serde(default)]
+    #[cfg_attr(
+        all(target_arch = "wasm32", not(feature = "worker")),
+        serde(skip_deserializing)
+    )]
+    pub icon: String,
+    #[serde(default)]
+    #[cfg_attr(
+        all(target_arch = "wasm32", not(feature = "worker")),
+        serde(skip_deserializing)
+    )]
+    pub x: u16,
+    #[serde(default)]
+    #[cfg_attr(
+        all(target_arch = "wasm32", not(feature = "worker")),
+        serde(skip_deserializing)
+    )]
+    pub y: u16,
+    /// The font stack of the launcher's label and the panel: the site's, or [`SYSTEM_FONT`];
+    /// applied by the widget page's `boot.js` and the loader.
+    #[serde(default)]
+    #[cfg_attr(
+        all(target_arch = "wasm32", not(feature = "worker")),
+        serde(skip_deserializing)
+    )]
+    pub font: String,
 }
 
 /// What the edge embeds in the widget's iframe page: the site's configuration and the origin
@@ -298,6 +446,20 @@ pub struct SiteSettings {
         serde(skip_deserializing)
     )]
     pub attention: Attention,
+    /// The launcher's icon, label and offsets.
+    #[serde(default)]
+    #[cfg_attr(
+        all(target_arch = "wasm32", not(feature = "worker")),
+        serde(skip_deserializing)
+    )]
+    pub launcher: Launcher,
+    /// A CSS font stack for the widget (absent: the system's), e.g. `"Inter", sans-serif`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        all(target_arch = "wasm32", not(feature = "worker")),
+        serde(skip_deserializing)
+    )]
+    pub font: Option<String>,
 }
 
 /// A site's allowance per client address (see `edge/src/rate_limit.rs`). `standard` suits a
@@ -354,6 +516,29 @@ impl SiteSettings {
             }
         }
         self.allowed_origins = origins;
+        if let Some(label) = self.launcher.label.take() {
+            self.launcher.label = Some(require_label(
+                &label,
+                MAX_LAUNCHER_LABEL_CHARS,
+                "launcher.label",
+            )?);
+        }
+        if self.launcher.x > MAX_LAUNCHER_OFFSET || self.launcher.y > MAX_LAUNCHER_OFFSET {
+            return Err((
+                ErrorCode::BadRequest,
+                format!("launcher.x and launcher.y are 0 to {MAX_LAUNCHER_OFFSET} px"),
+            ));
+        }
+        if let Some(font) = self.font.take() {
+            self.font = Some(
+                normalize_font_stack(&font).ok_or((
+                    ErrorCode::BadRequest,
+                    "font must be up to six families separated by commas, each a generic one \
+                 (sans-serif, system-ui, …) or a name of letters, digits, spaces and hyphens"
+                        .to_owned(),
+                ))?,
+            );
+        }
         if let Some(h) = self.hours.take() {
             self.hours = Some(h.validated()?);
         }
@@ -362,13 +547,13 @@ impl SiteSettings {
         }
         for (locale, words) in &mut self.translations {
             let code = locale.code();
-            for (field, text) in [("greeting", &mut words.greeting), ("away", &mut words.away)] {
+            for (field, text, max) in [
+                ("greeting", &mut words.greeting, MAX_GREETING_CHARS),
+                ("away", &mut words.away, MAX_GREETING_CHARS),
+                ("launcher", &mut words.launcher, MAX_LAUNCHER_LABEL_CHARS),
+            ] {
                 if let Some(t) = text {
-                    *t = require_label(
-                        t,
-                        MAX_GREETING_CHARS,
-                        &format!("translations.{code}.{field}"),
-                    )?;
+                    *t = require_label(t, max, &format!("translations.{code}.{field}"))?;
                 }
             }
         }
@@ -408,7 +593,19 @@ impl SiteSettings {
             remember_visitors: self.remember_visitors,
             wakeup: WakeupSpec::default(),
             theme: self.theme,
+            icon: self.launcher.icon.path().to_owned(),
+            x: self.launcher.x,
+            y: self.launcher.y,
+            font: self.font.as_deref().unwrap_or(SYSTEM_FONT).to_owned(),
         }
+    }
+
+    /// The launcher's label in `locale` (the site's words for it, else its default), if any.
+    pub fn launcher_label(&self, locale: Locale) -> Option<&str> {
+        self.translations
+            .get(&locale)
+            .and_then(|w| w.launcher.as_deref())
+            .or(self.launcher.label.as_deref())
     }
 
     /// Whether a page on `origin` may embed this site's widget and call its visitor API.
@@ -452,6 +649,14 @@ pub struct SiteSettingsPatch {
     )]
     pub prechat: Option<Option<PrechatForm>>,
     pub attention: Option<Attention>,
+    pub launcher: Option<Launcher>,
+    /// `null` removes the font stack (the system's).
+    #[serde(
+        default,
+        deserialize_with = "present",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub font: Option<Option<String>>,
 }
 
 /// A field that is present, even as `null` (absent stays `None` by `default`).
@@ -506,6 +711,12 @@ impl SiteSettingsPatch {
         }
         if let Some(v) = self.attention {
             s.attention = v;
+        }
+        if let Some(v) = self.launcher {
+            s.launcher = v;
+        }
+        if let Some(v) = self.font {
+            s.font = v;
         }
         s.validated()
     }
@@ -641,7 +852,84 @@ mod tests {
             hours: None,
             prechat: None,
             attention: Default::default(),
+            launcher: Default::default(),
+            font: None,
         }
+    }
+
+    #[test]
+    fn a_font_stack_is_families_only_and_quoted() {
+        assert_eq!(
+            normalize_font_stack(" Inter , 'Helvetica Neue',SANS-SERIF").as_deref(),
+            Some(r#""Inter", "Helvetica Neue", sans-serif"#)
+        );
+        assert_eq!(
+            normalize_font_stack("Noto Sans Arabic, system-ui").as_deref(),
+            Some(r#""Noto Sans Arabic", system-ui"#)
+        );
+        for bad in [
+            "",
+            "Inter;color:red",
+            "a, b, c, d, e, f, g",
+            "url(x)",
+            "\"Inter",
+            "Inter, ",
+            "}body{",
+            "Helvetica  Neue",
+            "\"\"",
+            "'Inter\"",
+            "Ünïcode",
+        ] {
+            assert_eq!(normalize_font_stack(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn the_launcher_keeps_to_its_limits() {
+        let mut s = settings();
+        s.launcher = Launcher {
+            icon: LauncherIcon::Help,
+            label: Some("  Questions? ".into()),
+            x: 32,
+            y: 240,
+        };
+        s.font = Some("Georgia, serif".into());
+        s.translations.insert(
+            Locale::De,
+            SiteWords {
+                launcher: Some("Fragen?".into()),
+                ..Default::default()
+            },
+        );
+        let s = s.validated().unwrap();
+        assert_eq!(s.launcher.label.as_deref(), Some("Questions?"));
+        assert_eq!(s.launcher_label(Locale::De), Some("Fragen?"));
+        assert_eq!(s.launcher_label(Locale::Fr), Some("Questions?"));
+        let c = s.public_config();
+        assert_eq!(
+            (c.icon.as_str(), c.x, c.y),
+            (LauncherIcon::Help.path(), 32, 240)
+        );
+        assert_eq!(c.font, r#""Georgia", serif"#);
+        let mut far = s.clone();
+        far.launcher.x = 241;
+        assert!(far.validated().unwrap_err().1.contains("0 to 240"));
+        let mut long = s.clone();
+        long.launcher.label = Some("x".repeat(33));
+        assert!(long.validated().unwrap_err().1.contains("launcher.label"));
+        let mut font = s;
+        font.font = Some("Inter; color: red".into());
+        assert!(font.validated().unwrap_err().1.starts_with("font must be"));
+        let defaults: SiteSettingsPatch =
+            serde_json::from_value(json!({"launcher": {"icon": "mail"}, "font": null})).unwrap();
+        assert_eq!(
+            defaults.launcher,
+            Some(Launcher {
+                icon: LauncherIcon::Mail,
+                ..Default::default()
+            })
+        );
+        assert_eq!(defaults.font, Some(None));
     }
 
     #[test]
@@ -693,7 +981,7 @@ mod tests {
             Locale::Fr,
             SiteWords {
                 greeting: Some(" ".into()),
-                away: None,
+                ..Default::default()
             },
         );
         let err = bad.validated().unwrap_err().1;
