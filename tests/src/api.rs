@@ -70,6 +70,18 @@ impl Api {
             .bearer_auth(crate::ADMIN_KEY)
     }
 
+    /// `PATCH /api/v1/admin/sites/{site}` with `body`, as the admin.
+    pub async fn patch_site(&self, site: &str, body: Value) -> Reply {
+        self.send(
+            self.admin(
+                reqwest::Method::PATCH,
+                &format!("/api/v1/admin/sites/{site}"),
+            )
+            .json(&body),
+        )
+        .await
+    }
+
     /// Creates a site with loopback origins allowed; returns its key.
     pub async fn create_site(&self, key: &str) -> SiteSettings {
         let r = self

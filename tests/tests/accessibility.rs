@@ -173,12 +173,7 @@ async fn keyboard_only_open_send_close_and_axe_finds_nothing_in_any_view() {
         ("#facc15", "rgb(17, 24, 39)"),
         ("#dc2626", "rgb(255, 255, 255)"),
     ] {
-        let r = api
-            .send(
-                api.admin(Method::PATCH, "/api/v1/admin/sites/demo")
-                    .json(&json!({"accent": accent})),
-            )
-            .await;
+        let r = api.patch_site("demo", json!({ "accent": accent })).await;
         assert_eq!(r.status, 200, "{:?}", r.body);
         let c = browser::open(1280, 800).await;
         c.goto(&format!("{}/", edge.url)).await.unwrap();
@@ -396,12 +391,7 @@ async fn on_phones_the_panel_stays_above_the_keyboard_and_keeps_the_focus() {
 async fn the_dark_theme_reads_well_and_system_follows_the_visitor() {
     let edge = Edge::start(None);
     let api = Api::new(&edge.url);
-    let theme = |t: &str| {
-        api.send(
-            api.admin(Method::PATCH, "/api/v1/admin/sites/demo")
-                .json(&json!({ "theme": t })),
-        )
-    };
+    let theme = |t: &str| api.patch_site("demo", json!({ "theme": t }));
     let bad = theme("purple").await;
     assert_eq!(bad.status, 400, "{:?}", bad.body);
     let r = theme("dark").await;
@@ -480,12 +470,7 @@ async fn the_dark_theme_reads_well_and_system_follows_the_visitor() {
 async fn the_prechat_form_asks_first_refuses_a_bad_address_and_its_answers_reach_the_contact() {
     let edge = Edge::start(None);
     let api = Api::new(&edge.url);
-    let patch = |body: serde_json::Value| {
-        api.send(
-            api.admin(Method::PATCH, "/api/v1/admin/sites/demo")
-                .json(&body),
-        )
-    };
+    let patch = |body: serde_json::Value| api.patch_site("demo", body);
     let bad = patch(json!({"prechat": {"fields": [
         {"key": "order", "kind": "text", "label": {"de": "Bestellnummer"}}]}}))
     .await;
@@ -663,12 +648,7 @@ async fn attention_counts_unread_in_the_title_chimes_and_notifies_once_the_visit
     use beckon_tests::host_page;
     let edge = Edge::start(None);
     let api = Api::new(&edge.url);
-    let patch = |body: serde_json::Value| {
-        api.send(
-            api.admin(Method::PATCH, "/api/v1/admin/sites/demo")
-                .json(&body),
-        )
-    };
+    let patch = |body: serde_json::Value| api.patch_site("demo", body);
     let bad = patch(json!({"attention": {"title": "yes"}})).await;
     assert_eq!(bad.status, 400, "{:?}", bad.body);
     println!("attention refused: {}", bad.body["error"]["message"]);
@@ -797,12 +777,7 @@ async fn attention_counts_unread_in_the_title_chimes_and_notifies_once_the_visit
 async fn the_launcher_takes_the_sites_icon_label_offsets_and_font() {
     let edge = Edge::start(None);
     let api = Api::new(&edge.url);
-    let patch = |body: serde_json::Value| {
-        api.send(
-            api.admin(Method::PATCH, "/api/v1/admin/sites/demo")
-                .json(&body),
-        )
-    };
+    let patch = |body: serde_json::Value| api.patch_site("demo", body);
     for bad in [
         json!({"launcher": {"x": 500}}),
         json!({"launcher": {"icon": "rocket"}}),

@@ -789,10 +789,7 @@ async fn admin_sites_keys_and_documents() {
         .await;
     assert_eq!((r.status, r.error_code()), (400, "bad_request"));
     let r = api
-        .send(
-            api.admin(Method::PATCH, &format!("/api/v1/admin/sites/{key}"))
-                .json(&json!({"greeting": "Welcome back!"})),
-        )
+        .patch_site(&key, json!({"greeting": "Welcome back!"}))
         .await;
     assert_eq!(
         (r.status, r.body["greeting"].as_str()),

@@ -63,12 +63,7 @@ async fn panel_texts(c: &Client) -> Value {
 async fn arabic_reads_right_to_left_and_indonesian_comes_from_the_browser() {
     let edge = Edge::start(None);
     let api = Api::new(&edge.url);
-    let patch = |body: Value| {
-        api.send(
-            api.admin(Method::PATCH, "/api/v1/admin/sites/demo")
-                .json(&body),
-        )
-    };
+    let patch = |body: Value| api.patch_site("demo", body);
     let bad = patch(json!({"language": "pt"})).await;
     assert_eq!(bad.status, 400, "{:?}", bad.body);
     println!("language \"pt\" refused: {}", bad.body["error"]["message"]);

@@ -90,20 +90,7 @@ async fn a_site_with_a_higher_rate_tier_lets_one_address_start_more() {
     let api = Api::new(&own.url);
     let site = unique("lim-tier");
     api.create_site(&site).await;
-    let patch = |body: serde_json::Value| {
-        let api = &api;
-        let site = &site;
-        async move {
-            api.send(
-                api.admin(
-                    reqwest::Method::PATCH,
-                    &format!("/api/v1/admin/sites/{site}"),
-                )
-                .json(&body),
-            )
-            .await
-        }
-    };
+    let patch = |body: serde_json::Value| api.patch_site(&site, body);
     let r = patch(serde_json::json!({"rate_tier": "huge"})).await;
     assert_eq!(r.status, 400, "{:?}", r.body);
     // The tier is the operator's to give: an owner of this site alone may not raise it.
