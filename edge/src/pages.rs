@@ -5,9 +5,10 @@
 use beckon_shared::i18n::{self, Locale, Text};
 use beckon_shared::limits::{MAX_CONTACT_NAME_CHARS, MAX_EMAIL_LEN};
 use beckon_shared::proto::v1::{
-    label_in, Ask, Attention, FieldKind, PrechatForm, SiteConfig, SiteSettings, WidgetBoot,
-    EMAIL_INPUT_PATTERN, MAX_PRECHAT_ANSWER_CHARS,
+    label_in, Ask, Attention, FieldKind, LauncherPosition, PrechatForm, SiteConfig, SiteSettings,
+    WidgetBoot, EMAIL_INPUT_PATTERN, MAX_PRECHAT_ANSWER_CHARS,
 };
+use beckon_shared::rules::wakeup::WakeupSpec;
 use serde::Serialize;
 
 /// JSON that is safe inside a `<script>` element: `<`, `>`, `&` and the JS line separators
@@ -190,12 +191,14 @@ pub const FRAME_REFUSED_HTML: &str =
 <p>This website is not allowed to show this chat.</p></html>";
 
 /// What the launcher says before the app runs (the app sends its own once it does), in the
-/// language the visitor will most likely get: `o` "Open chat", `c` "Close chat", `d` the
-/// writing direction (right to left puts the launcher in the other corner).
+/// language the visitor will most likely get: `o` "Open chat", `c` "Close chat", `f` the chat
+/// frame's title, `d` the writing direction (right to left puts the launcher in the other
+/// corner).
 #[derive(Serialize)]
 pub struct LauncherLabels {
     o: String,
     c: String,
+    f: String,
     d: &'static str,
     /// The site's label beside the icon, if it has one.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -207,8 +210,40 @@ impl LauncherLabels {
         LauncherLabels {
             o: i18n::text(locale, Text::OpenChat),
             c: i18n::text(locale, Text::CloseChat),
+            f: i18n::text(locale, Text::ChatTitle).replace("{name}", &site.name),
             d: locale.dir(),
             l: site.launcher_label(locale).map(str::to_owned),
+        }
+    }
+}
+
+/// What of the site's configuration the loader reads (the rest — the greeting, the theme — is
+/// the chat app's, on its own page): the host page downloads no more before intent.
+#[derive(Serialize)]
+struct LoaderConfig<'a> {
+    accent: &'a str,
+    accent_text: &'a str,
+    position: LauncherPosition,
+    remember_visitors: bool,
+    wakeup: &'a WakeupSpec,
+    icon: &'a str,
+    x: u16,
+    y: u16,
+    font: &'a str,
+}
+
+impl LoaderConfig<'_> {
+    fn of(c: &SiteConfig) -> LoaderConfig<'_> {
+        LoaderConfig {
+            accent: &c.accent,
+            accent_text: &c.accent_text,
+            position: c.position,
+            remember_visitors: c.remember_visitors,
+            wakeup: &c.wakeup,
+            icon: &c.icon,
+            x: c.x,
+            y: c.y,
+            font: &c.font,
         }
     }
 }
@@ -219,7 +254,7 @@ impl LauncherLabels {
 pub fn boot_script(config: &SiteConfig, labels: &LauncherLabels, attention: Attention) -> String {
     let mut script = format!(
         "window.Beckon&&Beckon._boot({},{});",
-        script_json(config),
+        script_json(&LoaderConfig::of(config)),
         script_json(labels)
     );
     if attention.any() {
@@ -246,7 +281,6 @@ pub fn boot_script(config: &SiteConfig, labels: &LauncherLabels, attention: Atte
 #[cfg(test)]
 mod tests {
     use super::*;
-    use beckon_shared::proto::v1::LauncherPosition;
     use beckon_shared::SiteKey;
 
     fn site() -> SiteSettings {
@@ -343,8 +377,15 @@ mod tests {
         );
         assert!(script.starts_with("window.Beckon&&Beckon._boot({"));
         assert!(!script.contains("</script>"));
+        // Only what the loader reads: not the greeting, the theme or the name.
         assert!(
-            script.ends_with(r#",{"o":"Ouvrir le chat","c":"Fermer le chat","d":"ltr"});"#),
+            !script.contains("greeting") && !script.contains("theme"),
+            "{script}"
+        );
+        assert!(
+            script.ends_with(
+                r#",{"o":"Ouvrir le chat","c":"Fermer le chat","f":"Chat de \u003c/script\u003e\u003cscript\u003ealert(1)\u003c/script\u003e","d":"ltr"});"#
+            ),
             "{script}"
         );
         // With attention on: its script, given only what is on and the site's name, escaped.

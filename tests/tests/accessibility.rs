@@ -794,7 +794,25 @@ async fn the_launcher_takes_the_sites_icon_label_offsets_and_font() {
     }))
     .await;
     assert_eq!(r.status, 200, "{:?}", r.body);
-    assert_eq!(r.body["font"], r#""Georgia", serif"#);
+    assert_eq!(r.body["font"], "Georgia, serif", "kept as given");
+    // The boot script carries what the loader reads, not the greeting.
+    let boot = reqwest::get(format!("{}/api/v1/sites/demo/boot.js", edge.url))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        !boot.contains("greeting") && boot.contains("Questions?"),
+        "{boot}"
+    );
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+    std::io::Write::write_all(&mut gz, boot.as_bytes()).unwrap();
+    println!(
+        "demo boot script: {} B, {} B gzip",
+        boot.len(),
+        gz.finish().unwrap().len()
+    );
     let mut seen = Vec::new();
     // Where the launcher and the frame sit, what the launcher shows and says, in which font.
     let layout = "const root = document.querySelector('#beckon-root').shadowRoot;

@@ -5,9 +5,9 @@
  *
  * Loaded by the site's boot script only when one of them is on (`attention` in the site's
  * settings), so the loader carries none of it and other sites pay nothing. It listens to the
- * page API like any page script (`Beckon.on`), and tells the chat app whether the browser may
- * notify through the loader's `Beckon._p` (the app lives in a cross-origin iframe, where
- * browsers refuse to ask). Its options are its script tag's `data-*`: title, sound, notify
+ * page API like any page script (`Beckon.on`), reads whether the panel is open from the
+ * launcher's `aria-expanded`, and tells the chat app whether the browser may notify through the
+ * loader's `Beckon._p` (the app lives in a cross-origin iframe, where browsers refuse to ask). Its options are its script tag's `data-*`: title, sound, notify
  * (each "1" when on), name (the site's, a notification's title when no agent signs it).
  * Size budget: 1 KB gzipped.
  */
@@ -15,9 +15,13 @@
   "use strict";
   var B = w.Beckon, o = d.currentScript && d.currentScript.dataset, N = w.Notification;
   if (!B || !B.on || !o) return;
-  var open = false, base = d.title, shown = null, audio;
-  B.on("open", () => { open = true; });
-  B.on("close", () => { open = false; });
+  var base = d.title, shown = null, audio;
+  // Whether the chat panel is open: the launcher says so (`aria-expanded`), whatever opened or
+  // closed it, before or after this script ran.
+  var open = () => {
+    var r = d.getElementById("beckon-root"), l = r && r.shadowRoot.querySelector("[aria-expanded]");
+    return !!l && l.getAttribute("aria-expanded") === "true";
+  };
 
   if (o.title) B.on("unread", (n) => {
     // A page that changed its own title meanwhile keeps the new one.
@@ -30,6 +34,8 @@
   function chime() {
     try {
       audio = audio || new AudioContext();
+      // Created before the visitor touched the page, it starts suspended: try again each time.
+      if (audio.state !== "running") audio.resume();
       var t = audio.currentTime, g = audio.createGain();
       g.connect(audio.destination);
       g.gain.setValueAtTime(0.15, t);
@@ -45,21 +51,27 @@
   }
 
   B.on("message", (m) => {
-    if (open && !d.hidden) return;
+    if (open() && !d.hidden) return;
     if (o.sound) chime();
     if (o.notify && N && N.permission === "granted") {
-      // One notification at a time: a newer message replaces the one still shown.
-      var n = new N(m.from || o.name, { body: String(m.text).slice(0, 200), tag: "beckon" });
-      n.onclick = () => { w.focus(); B.open(); n.close(); };
+      try {
+        // One notification at a time: a newer message replaces the one still shown.
+        var n = new N(m.from || o.name, { body: String(m.text).slice(0, 200), tag: "beckon" });
+        n.onclick = () => { w.focus(); B.open(); n.close(); };
+      } catch (e) {
+        // Where pages cannot show one (Android's Chrome wants a service worker): stop offering.
+        N = 0;
+        B._p({ t: "notify", s: "denied" });
+      }
     }
   });
 
   if (o.notify && N) {
     // The app offers to notify only while the browser has not been asked.
-    var tell = () => { B._p({ t: "notify", s: N.permission }); };
+    var tell = () => { B._p({ t: "notify", s: N ? N.permission : "denied" }); };
     // Now (queued until the app runs) and for every app after (`shutdown` starts a new one).
     tell();
     B.on("ready", tell);
-    B.on("_notify", () => { N.requestPermission().then(tell, tell); });
+    B.on("_notify", () => { N && N.requestPermission().then(tell, tell); });
   }
 })(window, document);

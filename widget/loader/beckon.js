@@ -119,8 +119,12 @@
     if (location.href === sig.u) return;
     sig.u = location.href;
     sig.n++;
-    post({ t: "page", url: sig.u, title: d.title, referrer: d.referrer });
+    page();
     tick();
+  }
+
+  function page() {
+    post({ t: "page", url: sig.u, title: d.title, referrer: d.referrer });
   }
 
   var css =
@@ -131,8 +135,8 @@
     "stroke-width:2;stroke-linecap:round}" +
     ".b{position:absolute;top:-4px;right:-4px;min-width:20px;height:20px;padding:0 6px;box-sizing:border-box;" +
     "border-radius:10px;background:#dc2626;color:#fff;font:700 12px/20px var(--f)}" +
-    ".f{position:fixed;bottom:calc(var(--y) + 72px);width:380px;height:min(640px,calc(100vh - var(--y) - 92px));border:0;border-radius:16px;" +
-    "box-shadow:0 12px 48px #0004;background:#fff;z-index:2147483000;display:none}.f.t{display:block;width:320px;" +
+    ".f{position:fixed;bottom:calc(var(--y) + 72px);width:min(380px,100vw - var(--x) - 20px);height:min(640px,calc(100vh - var(--y) - 92px));border:0;border-radius:16px;" +
+    "box-shadow:0 12px 48px #0004;background:#fff;z-index:2147483000;display:none}.f.t{display:block;width:min(320px,100vw - var(--x) - 20px);" +
     "background:none;box-shadow:none}.f.o{display:block}.R{right:var(--x)}.L{left:var(--x)}" +
     "@media (max-width:480px){.f.o{inset:0;width:100%;height:100%;border-radius:0}.l.h{display:none}}";
 
@@ -157,7 +161,7 @@
   function frameFor() {
     frame = d.createElement("iframe");
     frame.className = "f" + side();
-    frame.title = L.f || cfg.name + " chat";
+    frame.title = L.f;
     frame.loaded = ready = false;
   }
 
@@ -215,7 +219,7 @@
     var open = m === "open";
     mode = m;
     frame && (frame.className = frame.className.replace(/ [ot]\b/g, "") + (open ? " o" : m === "teaser" ? " t" : ""));
-    if (frame && m === "teaser") frame.style.height = Math.min(height || 160, innerHeight - 112) + "px";
+    if (frame && m === "teaser") frame.style.height = Math.min(height || 160, innerHeight - cfg.y - 92) + "px";
     launcher.classList.toggle("h", open);
     launcher.setAttribute("aria-expanded", open);
     label();
@@ -249,7 +253,7 @@
       emit("ready");
       var q = queue;
       queue = [];
-      post({ t: "page", url: sig.u, title: d.title, referrer: d.referrer });
+      page();
       signals();
       q.forEach(post);
     } else if (m.t === "mode" && ready) {

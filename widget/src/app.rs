@@ -563,6 +563,16 @@ pub fn App(props: &AppProps) -> Html {
                 let (bridge, offer) = (bridge.clone(), notify_offer.setter());
                 Callback::from(move |()| {
                     offer.set(false);
+                    // The button goes: the focus goes to the message box, not the page.
+                    if let Some(input) = web_sys::window()
+                        .and_then(|w| w.document())
+                        .and_then(|d| d.query_selector(".input").ok().flatten())
+                        .and_then(|e| {
+                            wasm_bindgen::JsCast::dyn_into::<web_sys::HtmlElement>(e).ok()
+                        })
+                    {
+                        let _ = input.focus();
+                    }
                     bridge.post(&ToHost::Event {
                         name: "_notify".into(),
                         data: serde_json::Value::Null,

@@ -529,15 +529,18 @@ impl SiteSettings {
                 format!("launcher.x and launcher.y are 0 to {MAX_LAUNCHER_OFFSET} px"),
             ));
         }
-        if let Some(font) = self.font.take() {
-            self.font = Some(
-                normalize_font_stack(&font).ok_or((
-                    ErrorCode::BadRequest,
-                    "font must be up to six families separated by commas, each a generic one \
+        // Kept as given (within its length), quoted for the stylesheet in `public_config`.
+        if self
+            .font
+            .as_deref()
+            .is_some_and(|f| normalize_font_stack(f).is_none())
+        {
+            return Err((
+                ErrorCode::BadRequest,
+                "font must be up to six families separated by commas, each a generic one \
                  (sans-serif, system-ui, …) or a name of letters, digits, spaces and hyphens"
-                        .to_owned(),
-                ))?,
-            );
+                    .to_owned(),
+            ));
         }
         if let Some(h) = self.hours.take() {
             self.hours = Some(h.validated()?);
@@ -596,7 +599,11 @@ impl SiteSettings {
             icon: self.launcher.icon.path().to_owned(),
             x: self.launcher.x,
             y: self.launcher.y,
-            font: self.font.as_deref().unwrap_or(SYSTEM_FONT).to_owned(),
+            font: self
+                .font
+                .as_deref()
+                .and_then(normalize_font_stack)
+                .unwrap_or_else(|| SYSTEM_FONT.to_owned()),
         }
     }
 
