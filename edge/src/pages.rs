@@ -210,7 +210,10 @@ impl LauncherLabels {
         LauncherLabels {
             o: i18n::text(locale, Text::OpenChat),
             c: i18n::text(locale, Text::CloseChat),
-            f: i18n::text(locale, Text::ChatTitle).replace("{name}", &site.name),
+            f: i18n::fill(
+                &i18n::text(locale, Text::ChatTitle),
+                &[("name", &site.name)],
+            ),
             d: locale.dir(),
             l: site.launcher_label(locale).map(str::to_owned),
         }

@@ -90,3 +90,11 @@ pub fn group_cpu_ms(pgid: u32) -> f64 {
     }
     total as f64 * 1000.0 / ticks
 }
+
+/// The size of `bytes` gzipped at the best level (how the size budgets and reports count).
+pub fn gzip_len(bytes: &[u8]) -> usize {
+    use std::io::Write;
+    let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+    enc.write_all(bytes).expect("gzip in memory");
+    enc.finish().expect("gzip in memory").len()
+}

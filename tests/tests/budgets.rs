@@ -1,13 +1,9 @@
 //! Size budgets, asserted on the built files (deterministic, unlike timings).
 
-use std::io::Write;
-
 fn gzip_len(path: &str) -> usize {
     let bytes = std::fs::read(beckon_tests::repo_root().join(path))
         .unwrap_or_else(|e| panic!("{path}: {e} (run make build)"));
-    let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
-    enc.write_all(&bytes).unwrap();
-    enc.finish().unwrap().len()
+    beckon_tests::gzip_len(&bytes)
 }
 
 #[test]

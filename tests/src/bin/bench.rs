@@ -25,6 +25,7 @@ use beckon_tests::api::{client_id, Api, Ws};
 use beckon_tests::chat_demo::ChatDemo;
 use beckon_tests::edge::Edge;
 use beckon_tests::fakes::telegram::FakeTelegram;
+use beckon_tests::gzip_len;
 use beckon_tests::load::{self, Outcome, Protocol, Scenario};
 use beckon_tests::report::{f1, median, Report, Section};
 use serde_json::json;
@@ -386,13 +387,6 @@ async fn relays(api: &Api) -> Section {
         sec.row(vec![k, v]);
     }
     sec
-}
-
-fn gzip_len(bytes: &[u8]) -> usize {
-    use std::io::Write;
-    let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
-    e.write_all(bytes).unwrap();
-    e.finish().unwrap().len()
 }
 
 fn sizes() -> Section {
