@@ -34,12 +34,13 @@ enum Tab {
     Broadcasts,
     Rules,
     Metrics,
+    Widget,
     Channels,
     People,
 }
 
 impl Tab {
-    const ALL: [Tab; 9] = [
+    const ALL: [Tab; 10] = [
         Tab::Conversations,
         Tab::Visitors,
         Tab::Contacts,
@@ -47,6 +48,7 @@ impl Tab {
         Tab::Broadcasts,
         Tab::Rules,
         Tab::Metrics,
+        Tab::Widget,
         Tab::Channels,
         Tab::People,
     ];
@@ -60,6 +62,7 @@ impl Tab {
             Tab::Broadcasts => "Broadcasts",
             Tab::Rules => "Rules",
             Tab::Metrics => "Dashboard",
+            Tab::Widget => "Widget",
             Tab::Channels => "Channels",
             Tab::People => "People",
         }
@@ -74,6 +77,7 @@ impl Tab {
             Tab::Broadcasts => Some(Page::Broadcasts),
             Tab::Rules => Some(Page::Rules),
             Tab::Metrics => Some(Page::Dashboard),
+            Tab::Widget => Some(Page::Widget),
             Tab::Channels => Some(Page::Channels),
             Tab::People => Some(Page::People),
             Tab::Conversations | Tab::Visitors => None,

@@ -17,17 +17,19 @@ pub enum Page {
     Broadcasts,
     Rules,
     Dashboard,
+    Widget,
     Channels,
     People,
 }
 
 impl Page {
-    const ALL: [Page; 7] = [
+    const ALL: [Page; 8] = [
         Page::Contacts,
         Page::Audiences,
         Page::Broadcasts,
         Page::Rules,
         Page::Dashboard,
+        Page::Widget,
         Page::Channels,
         Page::People,
     ];
@@ -39,6 +41,7 @@ impl Page {
             Page::Broadcasts => "broadcasts",
             Page::Rules => "rules",
             Page::Dashboard => "dashboard",
+            Page::Widget => "widget",
             Page::Channels => "channels",
             Page::People => "people",
         }

@@ -407,8 +407,83 @@ pub fn unsubscribe_target(secret: &[u8], token: &str) -> Option<(SiteKey, String
     Some((SiteKey::parse(site).ok()?, address.to_owned()))
 }
 
+/// How long a preview link of unsaved settings works.
+pub const PREVIEW_TTL_MS: i64 = 10 * 60 * 1000;
+
+/// The token of a preview link: `settings` (a settings patch as JSON) for `site`, until
+/// `expires`.
+pub fn preview_token(secret: &[u8], site: &SiteKey, settings: &str, expires: i64) -> String {
+    let payload = format!("{site}\n{expires}\n{settings}");
+    format!(
+        "{}.{}",
+        URL_SAFE_NO_PAD.encode(payload.as_bytes()),
+        sign(secret, "preview", &payload)
+    )
+}
+
+/// The settings a preview token carries, if it verifies, was made for `site` and has not
+/// expired at `now`.
+pub fn preview_settings(secret: &[u8], token: &str, site: &SiteKey, now: i64) -> Option<String> {
+    let (payload, tag) = token.split_once('.')?;
+    let payload = String::from_utf8(URL_SAFE_NO_PAD.decode(payload).ok()?).ok()?;
+    if !verify(secret, "preview", &payload, tag) {
+        return None;
+    }
+    let mut parts = payload.splitn(3, '\n');
+    let (for_site, expires, settings) = (parts.next()?, parts.next()?, parts.next()?);
+    (for_site == site.as_str() && expires.parse::<i64>().ok()? > now).then(|| settings.to_owned())
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn preview_tokens_carry_their_settings_for_their_site_until_they_expire() {
+        let secret = b"0123456789abcdef0123456789abcdef";
+        let (demo, other) = (
+            SiteKey::parse("demo").unwrap(),
+            SiteKey::parse("other").unwrap(),
+        );
+        let settings = r##"{"accent":"#0a7"}"##;
+        let token = preview_token(secret, &demo, settings, 1_000);
+        assert_eq!(
+            preview_settings(secret, &token, &demo, 999).as_deref(),
+            Some(settings)
+        );
+        assert_eq!(
+            preview_settings(secret, &token, &demo, 1_000),
+            None,
+            "expired"
+        );
+        assert_eq!(
+            preview_settings(secret, &token, &other, 999),
+            None,
+            "another site"
+        );
+        assert_eq!(
+            preview_settings(b"another secret of 32 bytes or so!", &token, &demo, 999),
+            None
+        );
+        // Other settings under the same tag, or the same settings for another site.
+        let (_, tag) = token.split_once('.').unwrap();
+        let bent = URL_SAFE_NO_PAD.encode(
+            r##"demo
+1000
+{"accent":"#f00"}"##,
+        );
+        assert_eq!(
+            preview_settings(secret, &format!("{bent}.{tag}"), &demo, 999),
+            None
+        );
+        let moved = URL_SAFE_NO_PAD.encode(format!("other\n1000\n{settings}"));
+        assert_eq!(
+            preview_settings(secret, &format!("{moved}.{tag}"), &other, 999),
+            None
+        );
+        for junk in ["", ".", "abc", "abc.def", "!!.!!"] {
+            assert_eq!(preview_settings(secret, junk, &demo, 0), None, "{junk:?}");
+        }
+    }
+
     #[test]
     fn unsubscribe_tokens_verify_and_cannot_be_bent() {
         let site = SiteKey::parse("shop").unwrap();

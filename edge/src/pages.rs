@@ -1,6 +1,6 @@
 //! Pages and scripts the edge renders (pure string building, tested natively): the widget's
 //! iframe document with its strict Content-Security-Policy, a site's pre-chat form in the
-//! visitor's language, and the loader's boot script.
+//! visitor's language, the loader's boot script, and the page that previews unsaved settings.
 
 use beckon_shared::i18n::{self, Locale, Text};
 use beckon_shared::limits::{MAX_CONTACT_NAME_CHARS, MAX_EMAIL_LEN};
@@ -9,6 +9,7 @@ use beckon_shared::proto::v1::{
     WidgetBoot, EMAIL_INPUT_PATTERN, MAX_PRECHAT_ANSWER_CHARS,
 };
 use beckon_shared::rules::wakeup::WakeupSpec;
+use beckon_shared::SiteKey;
 use serde::Serialize;
 
 /// JSON that is safe inside a `<script>` element: `<`, `>`, `&` and the JS line separators
@@ -281,10 +282,75 @@ pub fn boot_script(config: &SiteConfig, labels: &LauncherLabels, attention: Atte
     script
 }
 
+/// The preview page's look: a quiet stand-in for a site's page.
+const PREVIEW_CSS: &str = "body{margin:0;font:16px/1.5 system-ui,sans-serif;background:#f4f4f5;color:#3f3f46}\
+main{max-width:560px;margin:0 auto;padding:32px 24px}h1{font-size:22px}i{display:block;height:12px;margin:14px 0;\
+border-radius:6px;background:#e4e4e7}i:nth-of-type(3n){width:70%}";
+
+/// Opens the panel as the loader starts (its documented queue of early calls).
+const PREVIEW_OPEN: &str = "window.Beckon={q:[[\"open\"]]};";
+
+/// A CSP source for an inline element's exact content.
+fn csp_hash(content: &str) -> String {
+    use base64::Engine;
+    use sha2::Digest;
+    let digest = sha2::Sha256::digest(content.as_bytes());
+    format!(
+        "'sha256-{}'",
+        base64::engine::general_purpose::STANDARD.encode(digest)
+    )
+}
+
+/// The page that previews a site's unsaved settings: a stand-in for the site's own page that
+/// runs the real loader with the preview's `token` (the loader passes it on to its boot script
+/// and the widget's frame); `open` opens the panel at once.
+pub fn preview_html(site: &SiteKey, token: &str, open: bool) -> String {
+    let open_script = if open {
+        format!("<script>{PREVIEW_OPEN}</script>\n")
+    } else {
+        String::new()
+    };
+    format!(
+        r#"<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Preview</title>
+<style>{PREVIEW_CSS}</style>
+</head>
+<body>
+<main>
+<h1>Your page</h1>
+<p>The chat as your visitors will see it with these settings, which are not saved yet.</p>
+<i></i><i></i><i></i><i></i><i></i><i></i>
+</main>
+{open_script}<script src="/beckon.js" data-site="{}" data-preview="{}"></script>
+</body>
+</html>
+"#,
+        escape(site.as_str()),
+        escape(token)
+    )
+}
+
+/// The preview page's policy: our scripts, and its own inline style and opening call only.
+pub fn preview_csp(open: bool) -> String {
+    let open_hash = if open {
+        format!(" {}", csp_hash(PREVIEW_OPEN))
+    } else {
+        String::new()
+    };
+    format!(
+        "default-src 'none'; script-src 'self'{open_hash}; style-src {}; frame-src 'self'; connect-src 'self'; \
+         img-src 'self' data:; base-uri 'none'; form-action 'none'; frame-ancestors 'self'",
+        csp_hash(PREVIEW_CSS)
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use beckon_shared::SiteKey;
 
     fn site() -> SiteSettings {
         SiteSettings {
@@ -408,6 +474,34 @@ mod tests {
             "{attention}"
         );
         assert!(!script.contains("</script>") && !attention.contains("sound"));
+    }
+
+    #[test]
+    fn the_preview_page_runs_the_loader_with_its_token_under_a_policy_of_hashes() {
+        let site = SiteKey::parse("demo").unwrap();
+        let closed = preview_html(&site, "eyJ.abc-_", false);
+        assert!(closed.contains(
+            r#"<script src="/beckon.js" data-site="demo" data-preview="eyJ.abc-_"></script>"#
+        ));
+        assert!(!closed.contains(PREVIEW_OPEN));
+        // A token is escaped wherever it came from (the route checks it first anyway).
+        let bent = preview_html(&site, "\"><script>x()</script>", true);
+        assert!(!bent.contains("<script>x()"), "{bent}");
+        assert!(bent.contains(&format!("<script>{PREVIEW_OPEN}</script>")));
+        // The policy allows exactly the page's inline style, and its opening call when open.
+        let style = csp_hash(PREVIEW_CSS);
+        assert!(preview_csp(false).contains(&format!("style-src {style};")));
+        assert!(!preview_csp(false).contains(&csp_hash(PREVIEW_OPEN)));
+        assert!(
+            preview_csp(true).contains(&format!("script-src 'self' {};", csp_hash(PREVIEW_OPEN)))
+        );
+        assert!(!preview_csp(true).contains("unsafe-inline"));
+        assert!(preview_csp(true).ends_with("frame-ancestors 'self'"));
+        // The hash is of the exact text (a known vector: SHA-256 of "").
+        assert_eq!(
+            csp_hash(""),
+            "'sha256-47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU='"
+        );
     }
 
     #[test]

@@ -26,6 +26,20 @@ pub struct SiteBundle {
     pub turnstile: Option<sites::Turnstile>,
 }
 
+impl SiteBundle {
+    /// The same site with other settings (a preview's draft): its rules and Turnstile kept.
+    pub fn with_settings(&self, settings: SiteSettings) -> SiteBundle {
+        let mut config = settings.public_config();
+        config.wakeup = self.config.wakeup.clone();
+        SiteBundle {
+            settings,
+            rules: self.rules.clone(),
+            config,
+            turnstile: self.turnstile.clone(),
+        }
+    }
+}
+
 /// At most this many sites (known or not) per isolate; beyond it the expired go first.
 const MAX_ENTRIES: usize = 10_000;
 

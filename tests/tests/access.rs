@@ -99,7 +99,10 @@ fn classify(method: &str, path: &str, op: &Value) -> Auth {
     if path.ends_with("/ws") || path.ends_with("/live") {
         return Auth::Ticket;
     }
-    if path.contains("/attachments/") || path.starts_with("/unsubscribe/") {
+    if path.contains("/attachments/")
+        || path.starts_with("/unsubscribe/")
+        || path.starts_with("/preview/")
+    {
         return Auth::SignedUrl;
     }
     let security = &op["security"];

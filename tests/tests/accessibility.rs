@@ -881,3 +881,288 @@ async fn the_launcher_takes_the_sites_icon_label_offsets_and_font() {
     assert!(found.is_empty(), "axe-core violations: {found:?}");
     edge.stop();
 }
+
+/// The inbox's Widget page: the real widget beside the form shows the unsaved draft (checked as
+/// saving would check it), and Save stores it.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_inbox_previews_the_widgets_look_before_saving_it() {
+    let edge = Edge::start(None);
+    let api = Api::new(&edge.url);
+    let api = &api;
+    let preview = |body: serde_json::Value| async move {
+        api.send(
+            api.admin(Method::POST, "/api/v1/admin/sites/demo/preview")
+                .json(&body),
+        )
+        .await
+    };
+    // The API: refused with the reasons a save would give; too much for a link is 413.
+    let r = preview(json!({"launcher": {"x": 500}})).await;
+    assert_eq!(r.status, 400, "{:?}", r.body);
+    println!("preview refused: {}", r.body["error"]["message"]);
+    let long = "Hello there. ".repeat(160);
+    let r = preview(json!({"greeting": long})).await;
+    assert_eq!(r.status, 413, "{:?}", r.body);
+    println!("preview refused: {}", r.body["error"]["message"]);
+    let r = preview(json!({"greeting": "Draft hello", "launcher": {"label": "Draft label"}})).await;
+    assert_eq!(r.status, 200, "{:?}", r.body);
+    let url = r.body["url"].as_str().unwrap().to_owned();
+    let token = url.split_once("?p=").unwrap().1.to_owned();
+    println!(
+        "preview link: {} characters, expires in {} ms",
+        url.len(),
+        r.body["expires_at"].as_i64().unwrap() - chrono_now()
+    );
+    let base = edge.url.clone();
+    let get = |path: String| {
+        let url = format!("{base}{path}");
+        async move {
+            let r = reqwest::get(url).await.unwrap();
+            let cache = r
+                .headers()
+                .get("cache-control")
+                .map(|v| v.to_str().unwrap().to_owned());
+            (r.status().as_u16(), cache, r.text().await.unwrap())
+        }
+    };
+    let (status, cache, boot) = get(format!("/api/v1/sites/demo/boot.js?v=2&p={token}")).await;
+    assert_eq!((status, cache.as_deref()), (200, Some("no-store")));
+    assert!(boot.contains("Draft label"), "{boot}");
+    let (_, cache, saved) = get("/api/v1/sites/demo/boot.js?v=2".into()).await;
+    assert_eq!(cache.as_deref(), Some("public, max-age=60"));
+    assert!(
+        !saved.contains("Draft label"),
+        "the saved site is untouched"
+    );
+    let host = format!(
+        "/frame/demo?host={}",
+        edge.url.replace(':', "%3A").replace('/', "%2F")
+    );
+    let (_, cache, frame) = get(format!("{host}&p={token}")).await;
+    assert!(frame.contains("Draft hello"));
+    assert_eq!(cache.as_deref(), Some("no-store"));
+    let (_, _, frame) = get(format!("{host}&p={token}x")).await;
+    assert!(
+        !frame.contains("Draft hello"),
+        "a bent token shows the saved site"
+    );
+    let (status, _, _) = get(format!("/preview/demo?p={token}x")).await;
+    assert_eq!(status, 403);
+    // Another site's pages do not take this site's draft.
+    api.create_site("second").await;
+    let (status, _, _) = get(format!("/preview/second?p={token}")).await;
+    assert_eq!(status, 403, "a token is for its own site");
+    let (_, cache, boot) = get(format!("/api/v1/sites/second/boot.js?v=2&p={token}")).await;
+    assert!(!boot.contains("Draft label"), "{boot}");
+    assert_eq!(cache.as_deref(), Some("public, max-age=60"));
+    // Who may embed the widget is not a look to preview.
+    let r = preview(json!({"allowed_origins": ["https://evil.example"]})).await;
+    assert_eq!(r.status, 400, "{:?}", r.body);
+    println!("preview refused: {}", r.body["error"]["message"]);
+    let (status, _, _) = get(format!("/preview/other-site?p={token}")).await;
+    assert_eq!(status, 404);
+
+    // The inbox.
+    let mut seen = Vec::new();
+    let c = browser::open(1366, 900).await;
+    browser::sign_in_to_inbox(&c, &edge.url, "Ana").await;
+    browser::open_inbox_view(&c, "demo", "Widget").await;
+    let form = "form[aria-label='Widget settings']";
+    let field = |label: &str| {
+        format!("//form[@aria-label='Widget settings']//label[contains(., '{label}')]//*[self::input or self::textarea or self::select]")
+    };
+    // Sets a field as a person would: typed, then left.
+    let set = |label: &'static str, value: &'static str| {
+        let (c, xpath) = (c.clone(), field(label));
+        async move {
+            let el = c.wait().for_element(Locator::XPath(&xpath)).await.unwrap();
+            // Select what is there and type over it (a cleared number box would be its
+            // default again when it changes).
+            let all = format!("{}a{}", Key::Control, Key::Null);
+            el.send_keys(&all).await.unwrap();
+            el.send_keys(value).await.unwrap();
+            el.send_keys(&Key::Tab.to_string()).await.unwrap();
+        }
+    };
+    // What the preview's launcher shows (its page, inside the inbox's frame).
+    let launcher_in_preview = |want: &'static str| {
+        let c = c.clone();
+        async move {
+            beckon_tests::eventually(Duration::from_secs(30), want, || async {
+                c.enter_parent_frame().await.ok()?;
+                let f = c.find(Locator::Css("iframe.look-frame")).await.ok()?;
+                f.enter_frame().await.ok()?;
+                let got = c
+                    .execute(
+                        "const r = document.querySelector('#beckon-root');
+                         if (!r) return null;
+                         const l = r.shadowRoot.querySelector('button'), s = getComputedStyle(l);
+                         return {text: l.textContent, bg: s.backgroundColor, right: innerWidth - l.getBoundingClientRect().right,
+                                 page: getComputedStyle(document.body).backgroundColor,
+                                 open: l.getAttribute('aria-expanded')};",
+                        vec![],
+                    )
+                    .await
+                    .ok()?;
+                got.to_string().contains(want).then_some(got)
+            })
+            .await
+        }
+    };
+    c.wait().for_element(Locator::Css(form)).await.unwrap();
+    let got = launcher_in_preview("\"open\":\"true\"").await;
+    println!("preview, as saved: {got}");
+    assert_eq!(
+        got["page"], "rgb(244, 244, 245)",
+        "the page's own style (its CSP hash)"
+    );
+    c.enter_parent_frame().await.unwrap();
+    c.enter_parent_frame().await.unwrap();
+    // Closed, to see the label.
+    c.find(Locator::XPath("//div[@role='group']/button[.='Closed']"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    set("Label beside the icon", "Ask us").await;
+    set("From the side", "48").await;
+    c.execute(
+        "const i = document.querySelector(\"input[type=color]\");
+         i.value = '#b91c1c'; i.dispatchEvent(new Event('change', {bubbles: true}));",
+        vec![],
+    )
+    .await
+    .unwrap();
+    let got = launcher_in_preview("Ask us").await;
+    println!("preview, draft: {got}");
+    assert_eq!(got["bg"], "rgb(185, 28, 28)");
+    assert_eq!(got["right"], 48);
+    assert_eq!(got["open"], "false");
+    c.enter_parent_frame().await.unwrap();
+    c.enter_parent_frame().await.unwrap();
+    browser::screenshot(&c, "widget-settings-desktop").await;
+    // Nothing saved yet.
+    let site = api
+        .send(api.admin(Method::GET, "/api/v1/admin/sites/demo"))
+        .await;
+    assert_eq!(site.body["launcher"].get("label"), None, "{:?}", site.body);
+    // A value that would not save says why, at once.
+    set("From the side", "500").await;
+    let alert = c
+        .wait()
+        .for_element(Locator::Css(
+            "form[aria-label='Widget settings'] [role=alert]",
+        ))
+        .await
+        .unwrap();
+    let said = alert.text().await.unwrap();
+    println!("the form says: {said}");
+    assert!(said.contains("0 to 240"), "{said}");
+    browser::axe_view(&c, "widget settings with an error", &mut seen).await;
+    set("From the side", "48").await;
+    beckon_tests::eventually(Duration::from_secs(10), "the error gone", || async {
+        c.find(Locator::Css(
+            "form[aria-label='Widget settings'] [role=alert]",
+        ))
+        .await
+        .err()
+        .map(|_| ())
+    })
+    .await;
+    // The panel open in the phone preview.
+    for b in ["Open", "Phone"] {
+        c.find(Locator::XPath(&format!(
+            "//div[@role='group']/button[.='{b}']"
+        )))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    }
+    let got = launcher_in_preview("\"open\":\"true\"").await;
+    println!("preview, phone, open: {got}");
+    browser::screenshot(&c, "widget-settings-phone-preview").await;
+    browser::enter_frame(&c).await;
+    beckon_tests::eventually(
+        Duration::from_secs(30),
+        "the panel's message box",
+        || async {
+            c.find(Locator::Css("textarea[aria-label='Message']"))
+                .await
+                .ok()
+        },
+    )
+    .await;
+    let panel = c
+        .find(Locator::Css("body"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    println!(
+        "panel in the phone preview: {:?}",
+        panel.lines().take(3).collect::<Vec<_>>()
+    );
+    let width = c.execute("return innerWidth;", vec![]).await.unwrap();
+    assert_eq!(width, 375, "the phone preview's panel fills its width");
+    c.enter_parent_frame().await.unwrap();
+    c.enter_parent_frame().await.unwrap();
+    c.enter_parent_frame().await.unwrap();
+    c.find(Locator::XPath(
+        "//form[@aria-label='Widget settings']//button[@type='submit']",
+    ))
+    .await
+    .unwrap()
+    .click()
+    .await
+    .unwrap();
+    let done = c
+        .wait()
+        .for_element(Locator::Css("form[aria-label='Widget settings'] p.done"))
+        .await
+        .unwrap();
+    println!("after Save: {}", done.text().await.unwrap());
+    browser::axe_view(&c, "widget settings, saved", &mut seen).await;
+    let site = api
+        .send(api.admin(Method::GET, "/api/v1/admin/sites/demo"))
+        .await;
+    assert_eq!(site.body["launcher"]["label"], "Ask us");
+    assert_eq!(site.body["launcher"]["x"], 48);
+    assert_eq!(site.body["accent"], "#b91c1c");
+    c.close().await.ok();
+
+    // At 375 px the form and the preview stack.
+    let c = browser::open(375, 800).await;
+    browser::sign_in_to_inbox(&c, &edge.url, "Ana").await;
+    browser::open_inbox_view(&c, "demo", "Widget").await;
+    c.wait()
+        .for_element(Locator::Css("iframe.look-frame"))
+        .await
+        .unwrap();
+    // Nothing of the page reaches past the phone's width.
+    let wide = c
+        .execute(
+            "return [...document.querySelectorAll('body *')].filter(e => e.getBoundingClientRect().right > innerWidth + 0.5)
+               .map(e => e.tagName + '.' + e.className + ' ' + Math.round(e.getBoundingClientRect().right));",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(wide, json!([]), "wider than the phone");
+    browser::axe_view(&c, "widget settings, 375 px", &mut seen).await;
+    browser::screenshot(&c, "widget-settings-375").await;
+    c.close().await.ok();
+    let found: Vec<_> = seen.iter().filter(|(_, v)| !v.is_empty()).collect();
+    assert!(found.is_empty(), "axe-core violations: {found:?}");
+    edge.stop();
+}
+
+fn chrono_now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64
+}

@@ -17,7 +17,9 @@ fn loader_is_at_most_3_5_kb_gzipped() {
     // 3.5 KiB until the launcher took the site's icon, label (a pill, right to left in Arabic),
     // offsets and font (+48 B); the boot script sends only what the loader reads now (no
     // greeting, name or theme), so the host page pays less before intent than before.
-    assert!(n <= 3600, "loader is {n} B gzip, budget 3600 B");
+    // 3,600 B until it passed the inbox's preview token on (`data-preview`) and asked for the
+    // boot script of its own version (`?v=2`): +30 B.
+    assert!(n <= 3632, "loader is {n} B gzip, budget 3632 B");
 }
 
 #[test]
@@ -73,9 +75,10 @@ fn inbox_pages_stay_within_their_budget() {
     println!("inbox pages (on first use): {n} B gzip");
     // Loaded the first time one of them is opened; where it stands now. (241 KiB until the
     // shared components spoke the widget's languages: the English of its texts, every
-    // catalog's fallback, came along, +1,003 B.)
+    // catalog's fallback, came along, +1,003 B; 242 KiB until the Widget page — the look's
+    // form with the live preview — came, +10.9 KB.)
     assert!(
-        n <= 242 * 1024,
-        "inbox pages wasm + glue is {n} B gzip, budget 247808 B"
+        n <= 252 * 1024,
+        "inbox pages wasm + glue is {n} B gzip, budget 258048 B"
     );
 }

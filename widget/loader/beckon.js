@@ -15,6 +15,8 @@
   var script = d.currentScript;
   if (!script || (w.Beckon && w.Beckon._loaded)) return;
   var site = script.getAttribute("data-site") || "";
+  // The inbox's preview of unsaved settings: their signed token, for the boot script and frame.
+  var preview = script.getAttribute("data-preview"), pq = preview ? "&p=" + encodeURIComponent(preview) : "";
   var base = new URL(script.src).origin;
   var key = "beckon:" + site + ":";
   var pre = w.Beckon; // a stub with a queue `q`, if the page defined one
@@ -196,7 +198,7 @@
     if (frame.loaded) return;
     frame.loaded = true;
     frame.src = base + "/frame/" + encodeURIComponent(site) + "?host=" + encodeURIComponent(location.origin) +
-      (lang ? "&lang=" + encodeURIComponent(lang) : "") + (wipe ? "&forget=1" : "");
+      (lang ? "&lang=" + encodeURIComponent(lang) : "") + (wipe ? "&forget=1" : "") + pq;
     wipe = 0;
     root.appendChild(frame);
   }
@@ -327,7 +329,8 @@
   (pre && pre.q || []).forEach((c) => { if (api[c[0]] && c[0][0] !== "_") api[c[0]].apply(0, [].slice.call(c, 1)); });
 
   var boot = d.createElement("script");
-  boot.src = base + "/api/v1/sites/" + encodeURIComponent(site) + "/boot.js";
+  // `v`: the loader this boot script is for (a boot script cached from an older one is not).
+  boot.src = base + "/api/v1/sites/" + encodeURIComponent(site) + "/boot.js?v=2" + pq;
   boot.onerror = () => { console.warn("Beckon: no configuration for site " + site); };
   d.head.appendChild(boot);
 })(window, document);

@@ -1,5 +1,5 @@
-//! The inbox's rarely used pages — channels, rules, dashboard, people, audiences, broadcasts,
-//! contacts — as their own wasm app, so the inbox an agent opens every day does not carry
+//! The inbox's rarely used pages — channels, rules, dashboard, the widget's look, people,
+//! audiences, broadcasts, contacts — as their own wasm app, so the inbox an agent opens every day does not carry
 //! them. The inbox (`beckon-console`'s `lazy`) imports this module the first time one of them
 //! is opened and calls [`mount`] with the page, the credential and the site; a page's events
 //! for the inbox (a channel changed, a conversation started) go back through `notify`.
@@ -13,6 +13,7 @@ mod channels;
 mod contacts;
 mod dashboard;
 mod data_requests;
+mod look;
 mod metrics;
 mod people;
 mod rules;
@@ -48,6 +49,7 @@ fn Page(p: &PageProps) -> Html {
         }
         Kind::Dashboard => html! { <dashboard::DashboardPage {admin_key} {site} /> },
         Kind::People => html! { <people::PeoplePage {admin_key} {site} /> },
+        Kind::Widget => html! { <look::LookPage {admin_key} {site} /> },
         Kind::Audiences => html! { <audiences::AudiencesPage {admin_key} {site} /> },
         Kind::Broadcasts => html! { <broadcasts::BroadcastsPage {admin_key} {site} /> },
         Kind::Contacts => {

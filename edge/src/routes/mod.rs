@@ -11,6 +11,7 @@ mod data_requests;
 mod hooks;
 mod people;
 mod presence;
+mod preview;
 mod public;
 mod replies;
 mod rules;
@@ -49,6 +50,7 @@ pub enum Route {
     AdminSiteLive(SiteKey),
     AdminSiteIdentity(SiteKey),
     AdminSiteTurnstile(SiteKey),
+    AdminSitePreview(SiteKey),
     AdminListConversations,
     AdminGetConversation(ConversationId),
     AdminDeleteConversation(ConversationId),
@@ -76,6 +78,7 @@ pub enum Route {
     /// `GET` (handshakes) or `POST` (events) on `/hooks/{channel}/{site}`.
     Hook(ChannelKind, SiteKey, Method),
     Unsubscribe(String),
+    Preview(SiteKey),
     TeaserEvent(SiteKey),
     PresenceSocket(SiteKey),
     GoalEvent(ConversationId),
@@ -154,6 +157,7 @@ impl Route {
             | AdminSiteLive(_)
             | Hook(..)
             | Unsubscribe(_)
+            | Preview(_)
             | TeaserEvent(_)
             | PresenceSocket(_)
             | GoalEvent(_)
@@ -192,6 +196,7 @@ impl Route {
             | AdminUpdateSite(_)
             | AdminSiteIdentity(_)
             | AdminSiteTurnstile(_)
+            | AdminSitePreview(_)
             | AdminDeleteConversation(_)
             | AdminListKeys
             | AdminCreateKey
@@ -249,6 +254,8 @@ impl Route {
             | AdminSiteLive(s)
             | AdminSiteIdentity(s)
             | AdminSiteTurnstile(s)
+            | AdminSitePreview(s)
+            | Preview(s)
             | AdminListChannels(s)
             | AdminPutChannel(s, _)
             | AdminDeleteChannel(s, _)
@@ -456,6 +463,7 @@ pub fn resolve(method: &Method, path: &str) -> Result<Route> {
         ],
         paths::OPENAPI => vec![(Get, Ok(Route::OpenApi))],
         paths::FRAME => vec![(Get, site(v[0]).map(Route::Frame))],
+        paths::PREVIEW => vec![(Get, site(v[0]).map(Route::Preview))],
         paths::SITE_CONFIG => vec![(Get, site(v[0]).map(Route::SiteConfig))],
         paths::LOADER_BOOT => vec![(Get, site(v[0]).map(Route::LoaderBoot))],
         paths::START_CONVERSATION => vec![(Post, site(v[0]).map(Route::StartConversation))],
@@ -492,6 +500,7 @@ pub fn resolve(method: &Method, path: &str) -> Result<Route> {
         paths::ADMIN_SITE_LIVE => vec![(Get, site(v[0]).map(Route::AdminSiteLive))],
         paths::ADMIN_SITE_IDENTITY => vec![(Put, site(v[0]).map(Route::AdminSiteIdentity))],
         paths::ADMIN_SITE_TURNSTILE => vec![(Put, site(v[0]).map(Route::AdminSiteTurnstile))],
+        paths::ADMIN_SITE_PREVIEW => vec![(Post, site(v[0]).map(Route::AdminSitePreview))],
         paths::ADMIN_CONVERSATIONS => vec![(Get, Ok(Route::AdminListConversations))],
         paths::ADMIN_CONVERSATION => vec![
             (Get, conv(v[0]).map(Route::AdminGetConversation)),
@@ -733,6 +742,7 @@ async fn run(route: Route, req: Request, edge: &Edge) -> Result<Response> {
         Route::SiteConfig(site) => public::site_config(&req, edge, &site).await,
         Route::LoaderBoot(site) => public::loader_boot(&req, edge, &site).await,
         Route::Frame(site) => public::frame(&req, edge, &site).await,
+        Route::Preview(site) => preview::page(&req, edge, &site).await,
         Route::StartConversation(site) => visitor::start_conversation(req, edge, &site).await,
         Route::ConversationSocket(id) => visitor::conversation_socket(req, edge, &id).await,
         Route::ConversationTicket(id) => visitor::ws_ticket(&req, edge, &id).await,
@@ -778,6 +788,7 @@ async fn run_admin(
         Route::AdminUpdateSite(site) => admin::update_site(req, edge, admin, &site).await,
         Route::AdminSiteIdentity(site) => admin::site_identity(req, edge, &site).await,
         Route::AdminSiteTurnstile(site) => admin::site_turnstile(req, edge, &site).await,
+        Route::AdminSitePreview(site) => preview::create(req, edge, &site).await,
         Route::AdminListConversations => admin::list_conversations(&req, edge, admin).await,
         Route::AdminGetConversation(id) => admin::get_conversation(edge, admin, &id).await,
         Route::AdminDeleteConversation(id) => admin::delete_conversation(edge, admin, &id).await,

@@ -61,9 +61,9 @@ pub async fn site_config(req: &Request, edge: &Edge, key: &SiteKey) -> Result<Re
     http::with_cors(resp, allowed_origin(req, edge, &site.settings)?.as_deref())
 }
 
-/// `GET /api/v1/sites/{site}/boot.js`: the site's configuration (with the rules' wake-up
-/// spec) as a script, so the loader works on pages whose CSP allows our scripts but no
-/// `connect-src` to us.
+/// `GET /api/v1/sites/{site}/boot.js[?p=<preview>]`: the site's configuration (with the rules'
+/// wake-up spec; a preview's draft, [`super::preview`]) as a script, so the loader works on
+/// pages whose CSP allows our scripts but no `connect-src` to us.
 pub async fn loader_boot(req: &Request, edge: &Edge, key: &SiteKey) -> Result<Response> {
     let Some(site) = site_cache::get(&edge.db()?, key, edge.now).await? else {
         let body = format!(
@@ -72,6 +72,7 @@ pub async fn loader_boot(req: &Request, edge: &Edge, key: &SiteKey) -> Result<Re
         );
         return http::text(404, "text/javascript; charset=utf-8", body);
     };
+    let (site, draft) = super::preview::draft_or_saved(req, edge, site);
     let resp = http::text(
         200,
         "text/javascript; charset=utf-8",
@@ -88,16 +89,21 @@ pub async fn loader_boot(req: &Request, edge: &Edge, key: &SiteKey) -> Result<Re
             site.settings.attention,
         ),
     )?;
-    resp.headers().set("cache-control", "public, max-age=60")?;
+    let cache = if draft {
+        "no-store"
+    } else {
+        "public, max-age=60"
+    };
+    resp.headers().set("cache-control", cache)?;
     resp.headers().set("vary", "accept-language")?;
     Ok(resp)
 }
 
-/// `GET /frame/{site}?host=<origin>[&lang=<tag>]`: the widget app's document (with the site's rules
-/// and the catalog of its language),
-/// framable only by the site's pages.
+/// `GET /frame/{site}?host=<origin>[&lang=<tag>][&p=<preview>]`: the widget app's document
+/// (with the site's rules and the catalog of its language), framable only by the site's pages;
+/// a preview's token shows its draft ([`super::preview`]).
 pub async fn frame(req: &Request, edge: &Edge, key: &SiteKey) -> Result<Response> {
-    let site = bundle(edge, key).await?;
+    let (site, draft) = super::preview::draft_or_saved(req, edge, bundle(edge, key).await?);
     let q = http::query(req)?;
     let host = q.get("host").cloned().unwrap_or_default();
     let host_ok = host == edge.self_origin || site.settings.allows_origin(&host);
@@ -158,6 +164,9 @@ pub async fn frame(req: &Request, edge: &Edge, key: &SiteKey) -> Result<Response
         ),
     )?;
     h.set("cross-origin-resource-policy", "cross-origin")?;
+    if draft {
+        h.set("cache-control", "no-store")?;
+    }
     h.set(
         "permissions-policy",
         "camera=(), microphone=(), geolocation=()",

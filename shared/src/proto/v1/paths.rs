@@ -37,6 +37,8 @@ pub const ADMIN_VISITOR_PROFILE: &str = "/api/v1/admin/conversations/{conversati
 pub const ADMIN_WS_TICKET: &str = "/api/v1/admin/ws-ticket";
 pub const ADMIN_SITE_IDENTITY: &str = "/api/v1/admin/sites/{site}/identity";
 pub const ADMIN_SITE_TURNSTILE: &str = "/api/v1/admin/sites/{site}/turnstile";
+/// A preview of unsaved settings: a link to [`PREVIEW`] carrying them, signed.
+pub const ADMIN_SITE_PREVIEW: &str = "/api/v1/admin/sites/{site}/preview";
 pub const ADMIN_KEYS: &str = "/api/v1/admin/keys";
 pub const ADMIN_KEY: &str = "/api/v1/admin/keys/{key_id}";
 pub const ADMIN_INVITATIONS: &str = "/api/v1/admin/invitations";
@@ -96,11 +98,14 @@ pub const HOOK: &str = "/hooks/{channel}/{site}";
 /// An email broadcast's unsubscribe link (`GET` asks, `POST` — also RFC 8058 one-click —
 /// unsubscribes).
 pub const UNSUBSCRIBE: &str = "/unsubscribe/{token}";
+/// A page showing the widget with a site's unsaved settings (the inbox's live preview).
+pub const PREVIEW: &str = "/preview/{site}";
 
 /// Every path above.
 pub const ALL: &[&str] = &[
     HEALTH,
     UNSUBSCRIBE,
+    PREVIEW,
     OPENAPI,
     FRAME,
     SITE_CONFIG,
@@ -131,6 +136,7 @@ pub const ALL: &[&str] = &[
     ADMIN_WS_TICKET,
     ADMIN_SITE_IDENTITY,
     ADMIN_SITE_TURNSTILE,
+    ADMIN_SITE_PREVIEW,
     ADMIN_KEYS,
     ADMIN_KEY,
     ADMIN_INVITATIONS,

@@ -729,6 +729,18 @@ impl SiteSettingsPatch {
     }
 }
 
+/// The most a preview's settings (a [`SiteSettingsPatch`] as JSON) may weigh: they travel in
+/// the preview's link, and browsers pass a link on to the widget's frame only up to 4 KiB.
+pub const MAX_PREVIEW_BYTES: usize = 2_000;
+
+/// Where to see unsaved settings (`POST /api/v1/admin/sites/{key}/preview`): a link to the
+/// preview page (`&open=1` shows the panel open), valid until `expires_at` (ms).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SitePreview {
+    pub url: String,
+    pub expires_at: i64,
+}
+
 fn require_label(raw: &str, max: usize, field: &str) -> Result<String, (ErrorCode, String)> {
     match crate::text::normalize_label(raw, max) {
         Ok(Some(s)) => Ok(s),
