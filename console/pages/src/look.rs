@@ -293,8 +293,8 @@ pub fn LookPage(props: &LookProps) -> Html {
             });
         });
     }
-    // A preview link works for 10 minutes: a fresh one well before (and on each Open / Closed,
-    // which reloads the preview anyway).
+    // A preview link works for 10 minutes: a fresh one well before. (Open / Closed and the
+    // width reload the preview with the link it has: one load each.)
     let renew = use_state(|| 0u32);
     {
         let renew = renew.clone();
@@ -313,7 +313,7 @@ pub fn LookPage(props: &LookProps) -> Html {
     {
         let (preview, error) = (preview.clone(), error.clone());
         let (key, path) = (props.admin_key.to_string(), url(&props.site, "preview"));
-        use_effect_with((draft.0.clone(), *open, *renew), move |(draft, _, _)| {
+        use_effect_with((draft.0.clone(), *renew), move |(draft, _)| {
             let timer = draft.clone().map(|body| {
                 Timeout::new(SETTLE_MS, move || {
                     *latest.borrow_mut() += 1;
