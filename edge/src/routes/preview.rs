@@ -1,9 +1,10 @@
 //! Previews of unsaved settings, for the inbox's settings page. An owner's draft — a settings
-//! patch, checked exactly as saving it would be — becomes a signed link, valid ten minutes, to
-//! a page that runs the real loader and widget with it (nothing is stored). The page gives the
-//! loader the link's token (`data-preview`), which passes it on as `p` to the boot script and
-//! the widget's frame; each applies the draft over the saved settings when the token verifies
-//! for the site and is still valid, and the answer is not cached.
+//! patch of the widget's look, words and attention, checked as saving it would be — becomes a
+//! signed link, valid ten minutes, to a page that runs the real loader and widget with it
+//! (nothing is stored). The page gives the loader the link's token (`data-preview`), which
+//! passes it on as `p` to the boot script and the widget's frame; each applies the draft over
+//! the saved settings when the token verifies for the site and is still valid, and the answer
+//! is not cached.
 
 use crate::auth;
 use crate::error::{Error, Result};
