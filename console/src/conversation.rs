@@ -68,8 +68,9 @@ pub fn ConversationPane(props: &ConversationPaneProps) -> Html {
         let session = (*session).clone();
         Callback::from(move |key| session.cancel_upload(&key))
     };
-    // Opened from the keyboard (`j`, `k`), the focus stays on the list.
-    let focus_reply = *use_state(|| !crate::shortcuts::opened_from_keyboard());
+    // Opened from the keyboard (`j`, `k`), the focus stays on the list; shown again while a
+    // filter is being typed, it stays in the filter.
+    let focus_reply = *use_state(crate::shortcuts::reply_may_take_focus);
     // On narrow screens the sidebar is shown on demand, over the conversation: the focus goes
     // into it, and back to its toggle when it is put away.
     let side_open = use_state(|| false);

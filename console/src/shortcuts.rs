@@ -29,9 +29,12 @@ thread_local! {
     static FROM_KEYBOARD: Cell<bool> = const { Cell::new(false) };
 }
 
-/// Whether the conversation opening now was opened from the keyboard (asked once).
-pub fn opened_from_keyboard() -> bool {
-    FROM_KEYBOARD.with(|f| f.replace(false))
+/// Whether the conversation opening now may take the focus into its reply box: not when it
+/// was opened from the keyboard (asked once), nor when it appears while the agent is typing
+/// in a field (a filter that brings it back into the list must keep its keys).
+pub fn reply_may_take_focus() -> bool {
+    let from_keyboard = FROM_KEYBOARD.with(|f| f.replace(false));
+    !from_keyboard && !focused().is_some_and(|el| is_field(&el))
 }
 
 fn find(css: &str) -> Option<HtmlElement> {
@@ -78,13 +81,14 @@ fn step(by: i32) {
     }
 }
 
+fn is_field(el: &HtmlElement) -> bool {
+    matches!(el.tag_name().as_str(), "INPUT" | "TEXTAREA" | "SELECT") || el.is_content_editable()
+}
+
 fn typing_in_a_field(e: &KeyboardEvent) -> bool {
     e.target()
         .and_then(|t| t.dyn_into::<HtmlElement>().ok())
-        .is_some_and(|el| {
-            matches!(el.tag_name().as_str(), "INPUT" | "TEXTAREA" | "SELECT")
-                || el.is_content_editable()
-        })
+        .is_some_and(|el| is_field(&el))
 }
 
 #[function_component]

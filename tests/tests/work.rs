@@ -510,16 +510,32 @@ async fn an_agent_takes_notes_on_and_closes_a_conversation_in_the_inbox() {
             .then_some(())
     })
     .await;
-    let tag = c
-        .find(Locator::Css("input[aria-label='Tag']"))
-        .await
-        .unwrap();
-    tag.clear().await.unwrap();
-    tag.send_keys("Lost parcel\u{E007}").await.unwrap();
+    // Typed over (select all, then the tag), as people do: the focus never leaves the field.
+    browser::type_into(
+        &c,
+        "input[aria-label='Tag']",
+        "\u{E009}a\u{E000}Lost parcel\u{E007}",
+    )
+    .await;
     eventually(WAIT, "the tagged conversation", || async {
         (text_of(&c, "button.conv .tags-line").await == "#lost parcel").then_some(())
     })
     .await;
+    // The conversation shown again does not take the keys being typed into the filter.
+    eventually(WAIT, "its pane shown", || async {
+        c.find(Locator::Css("textarea[aria-label='Message']"))
+            .await
+            .ok()
+    })
+    .await;
+    let focus = c
+        .execute(
+            "return document.activeElement.getAttribute('aria-label')",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(focus, json!("Tag"), "the focus stays in the filter");
     browser::screenshot(&c, "inbox-work-note-desktop").await;
     c.set_window_size(375, 740).await.unwrap();
     browser::screenshot(&c, "inbox-work-note-375").await;
