@@ -10,7 +10,7 @@ EDGE_SRC    := $(shell find edge/src -name '*.rs') edge/Cargo.toml edge/openapi.
 CLIENT_SRC  := $(shell find client/src -name '*.rs') client/Cargo.toml
 WIDGET_SRC  := $(shell find widget/src -name '*.rs') widget/Cargo.toml $(CLIENT_SRC) $(SHARED_SRC) scripts/build-wasm-app.sh
 CONSOLE_SRC := $(shell find console/src console/pages/src -name '*.rs') console/Cargo.toml console/pages/Cargo.toml $(CLIENT_SRC) $(SHARED_SRC) scripts/build-wasm-app.sh
-STATIC_SRC  := index.html $(shell find widget/loader widget/static console/static -type f) $(wildcard shared/i18n/*.json) static/_headers
+STATIC_SRC  := index.html $(shell find widget/loader widget/static console/static -type f) static/_headers
 
 .PHONY: dev test setup setup-browser build edge widget console assets migrate seed dev-vars lint \
         test-native test-wasm test-integration size bench deploy-check clean

@@ -15,8 +15,5 @@ for js in beckon attention; do
 done
 cp widget/loader/beckon.d.ts "$out/beckon.d.ts"
 cp widget/static/* "$out/widget/"
-# The widget's catalogs, for `Beckon.setLocale` after the app loaded (the edge embeds the first).
-mkdir -p "$out/widget/i18n"
-cp shared/i18n/*.json "$out/widget/i18n/"
 cp console/static/* "$out/console/"
 cp static/_headers "$out/_headers"

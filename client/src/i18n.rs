@@ -1,9 +1,8 @@
 //! The texts of the visitor's language in the browser: a [`Catalog`] (the edge's, from the
-//! page, or one fetched for `Beckon.setLocale`), English where it has no translation. Everything
-//! reads the one [`current`] catalog — components as they render, and the rest (an upload's
-//! refusal, a notice) when it happens. A change of language re-renders the app's whole tree
-//! (the widget keys it by language): cheaper in wasm than a yew context in every component.
-//! The inbox sets none and speaks English.
+//! widget's page), English where it has no translation. Everything reads the one [`current`]
+//! catalog — components as they render, and the rest (an upload's refusal, a notice) when it
+//! happens. An app keeps its language: `Beckon.setLocale` after it loaded starts a new one in
+//! the new language. The inbox sets none and speaks English.
 
 use beckon_shared::i18n::{fill, Locale, Text};
 use serde_json::{Map, Value};
@@ -93,16 +92,4 @@ pub fn current() -> Rc<Catalog> {
 
 pub fn set(catalog: Rc<Catalog>) {
     CURRENT.with(|c| *c.borrow_mut() = catalog);
-}
-
-/// Fetches a language's catalog (`/widget/i18n/{code}.json`, a static file); English is built
-/// in. `None` when it cannot be read.
-pub async fn fetch(locale: Locale) -> Option<Catalog> {
-    if locale == Locale::En {
-        return Some(Catalog::default());
-    }
-    let url = format!("/widget/i18n/{}.json", locale.code());
-    let (_, text) = crate::api::call("GET", &url, None, None).await.ok()?;
-    let texts = beckon_shared::json::read(&text).ok()?;
-    Some(Catalog::new(locale, texts))
 }

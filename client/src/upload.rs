@@ -5,7 +5,7 @@
 //! most one part; cancelling aborts the request in flight and the upload.
 
 use crate::api::{self, CallError};
-use beckon_shared::i18n::Text;
+use beckon_shared::i18n::{Locale, Text};
 use beckon_shared::media::{self, PART_BYTES};
 use beckon_shared::proto::v1::{paths, Attachment, CreateUpload, Upload};
 use beckon_shared::{backoff, ClientMsgId, ConversationId};
@@ -24,8 +24,12 @@ pub type Refusal = String;
 /// Checks a file as the browser describes it (its type and size); the edge checks the bytes.
 pub fn check(file: &File) -> Result<(), Refusal> {
     let name = file.name();
-    media::check_name(&name).map_err(|e| format!("{name}: {}", e.describe()))?;
     let tx = crate::i18n::current();
+    // In English the exact reason; in another language, what to do about it.
+    media::check_name(&name).map_err(|e| match tx.locale {
+        Locale::En => format!("{name}: {}", e.describe()),
+        _ => tx.f(Text::FileName, &[("name", &name)]),
+    })?;
     let size = file.size() as u64;
     if size == 0 {
         return Err(tx.f(Text::FileEmpty, &[("name", &name)]));

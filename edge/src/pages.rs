@@ -430,6 +430,7 @@ mod tests {
             open: Some(vec![32_400, 61_200]),
             now: 1_796_083_200_000,
             prechat: None,
+            launcher_label: Some("</script>".into()),
         };
         let html = frame_html(&boot);
         assert!(html.contains(r#"<html lang="ar" dir="rtl" data-theme="system">"#));

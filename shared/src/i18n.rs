@@ -6,7 +6,7 @@
 //! count is an object of CLDR plural categories (`"one"`, `"few"`, …, always `"other"`), chosen
 //! in the browser by `Intl.PluralRules`. English is built in (it is the fallback of every
 //! missing key). The edge puts the visitor's catalog into the widget's page; a
-//! `Beckon.setLocale` after that fetches `/widget/i18n/{code}.json`.
+//! `Beckon.setLocale` after that has the loader open a new page in the new language.
 
 use serde::{Deserialize, Serialize};
 
@@ -288,6 +288,7 @@ texts! {
     FileEmpty = "file_empty": "{name} is empty.";
     FileKind = "file_kind": "{name}: this kind of file cannot be sent (images, videos, PDFs, text and Office documents can).";
     FileTooBig = "file_too_big": "{name} is {size} MB; files of this kind can be at most {max} MB.";
+    FileName = "file_name": "{name}: this file's name cannot be sent — rename the file and try again.";
     Cancelled = "cancelled": "Cancelled.";
     Unreachable = "unreachable": "Cannot reach the server; retrying…";
     ChallengeIncomplete = "challenge_incomplete": "The check that you are a person did not complete; your message is kept. Send another to try again.";

@@ -594,25 +594,34 @@ async fn the_prechat_form_asks_first_refuses_a_bad_address_and_its_answers_reach
     assert!(c.find(Locator::Css("form.prechat")).await.is_err());
     c.close().await.ok();
 
-    // Arabic, dark: the site's Arabic labels, right to left.
+    // Arabic, dark: the site's Arabic labels, right to left — on a page whose own
+    // `identify` is wrong (a phone number too short, which the edge refuses).
     let r = patch(json!({"language": "ar", "theme": "dark"})).await;
     assert_eq!(r.status, 200, "{:?}", r.body);
+    let page = beckon_tests::host_page::serve_with_script(
+        &edge.url,
+        "demo",
+        r#"window.Beckon = {q: [["identify", {phone: "12"}]]};"#,
+    )
+    .await;
     let c = browser::open(1280, 800).await;
-    c.goto(&format!("{}/", edge.url)).await.unwrap();
+    c.goto(&page.url).await.unwrap();
     browser::launcher(&c).await.click().await.unwrap();
     browser::enter_frame(&c).await;
-    c.wait()
-        .for_element(Locator::Css("form.prechat"))
-        .await
-        .unwrap();
-    let got = c
-        .execute(
+    let labels = || async {
+        c.wait()
+            .for_element(Locator::Css("form.prechat"))
+            .await
+            .unwrap();
+        c.execute(
             "return [document.documentElement.dir,
                      [...document.querySelectorAll('form.prechat label')].map(l => l.textContent)];",
             vec![],
         )
         .await
-        .unwrap();
+        .unwrap()
+    };
+    let got = labels().await;
     println!("pre-chat form in Arabic: {got}");
     assert_eq!(got[0], "rtl");
     assert_eq!(
@@ -627,6 +636,91 @@ async fn the_prechat_form_asks_first_refuses_a_bad_address_and_its_answers_reach
     );
     browser::axe_view(&c, "pre-chat form, Arabic, dark", &mut seen).await;
     browser::screenshot(&c, "prechat-ar-dark").await;
+    // The page switches to English: the form follows, in the site's English labels.
+    c.enter_parent_frame().await.unwrap();
+    c.execute("Beckon.setLocale('en');", vec![]).await.unwrap();
+    beckon_tests::eventually(Duration::from_secs(20), "an app in English", || async {
+        let src = browser::frame(&c).await?.attr("src").await.ok()??;
+        src.ends_with("&lang=en").then_some(())
+    })
+    .await;
+    browser::enter_frame(&c).await;
+    let got = labels().await;
+    println!("after setLocale('en'): {got}");
+    assert_eq!(
+        got,
+        json!([
+            "ltr",
+            [
+                "Name",
+                "Email",
+                "Order number (optional)",
+                "Topic—ShippingReturns",
+                "I accept the privacy terms"
+            ]
+        ])
+    );
+    // Answered: the page's refused phone costs nothing of the form's answers.
+    for (field, text) in [("name", "Layla Haddad"), ("email", "layla@example.com")] {
+        c.find(Locator::Css(&format!("form.prechat input[name={field}]")))
+            .await
+            .unwrap()
+            .send_keys(text)
+            .await
+            .unwrap();
+    }
+    c.find(Locator::Css("form.prechat select[name=f-topic]"))
+        .await
+        .unwrap()
+        .select_by_value("shipping")
+        .await
+        .unwrap();
+    c.find(Locator::Css("form.prechat input[name=f-terms]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    c.find(Locator::Css("form.prechat button[type=submit]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    c.wait()
+        .for_element(Locator::Css("textarea[aria-label='Message']"))
+        .await
+        .unwrap()
+        .send_keys(&format!("Do you ship to Amman?{}", Key::Enter))
+        .await
+        .unwrap();
+    browser::wait_for_log(&c, &["Do you ship to Amman?"]).await;
+    let second = api.newest_conversation("demo", Some(&id)).await;
+    let contact =
+        beckon_tests::eventually(Duration::from_secs(30), "the form's answers", || async {
+            let r = api
+                .send(api.admin(
+                    Method::GET,
+                    &format!("/api/v1/admin/conversations/{second}/visitor"),
+                ))
+                .await;
+            let c = &r.body["contact"];
+            (c["attributes"]["topic"] == "shipping").then(|| c.clone())
+        })
+        .await;
+    println!("the contact, after the page's identity was refused: {contact}");
+    assert_eq!(
+        (&contact["name"], &contact["email"], &contact["phone"]),
+        (
+            &json!("Layla Haddad"),
+            &json!("layla@example.com"),
+            &json!(null)
+        )
+    );
+    assert_eq!(
+        contact["attributes"],
+        json!({"topic": "shipping", "terms": "yes"})
+    );
     c.close().await.ok();
     let found: Vec<_> = seen.iter().filter(|(_, v)| !v.is_empty()).collect();
     assert!(found.is_empty(), "axe-core violations: {found:?}");

@@ -39,6 +39,16 @@ async fn enter_app(c: &Client) {
     .await;
 }
 
+/// The first bubble: the site's greeting.
+async fn greeting(c: &Client) -> String {
+    let g = js(
+        c,
+        "return document.querySelector('li.greeting .body').textContent;",
+    )
+    .await;
+    g.as_str().unwrap_or_default().to_owned()
+}
+
 async fn type_and_send(c: &Client, text: &str) {
     c.find(Locator::Css("textarea.input"))
         .await
@@ -225,6 +235,24 @@ async fn arabic_reads_right_to_left_and_indonesian_comes_from_the_browser() {
         notice.starts_with("setup.exe: jenis file ini tidak dapat dikirim"),
         "{notice}"
     );
+    // A name the widget does not send: refused in Indonesian, with what to do.
+    browser::give_file(&c, b"\xFF\xD8\xFF", "foto..jpg", "image/jpeg", "drop").await;
+    let notice = eventually(WAIT, "the name's refusal", || async {
+        let t = c
+            .find(Locator::Css(".notice"))
+            .await
+            .ok()?
+            .text()
+            .await
+            .ok()?;
+        t.starts_with("foto..jpg").then_some(t)
+    })
+    .await;
+    println!("Indonesian name refusal: {notice}");
+    assert_eq!(
+        notice,
+        "foto..jpg: nama file ini tidak dapat dikirim — ganti nama file lalu coba lagi."
+    );
     browser::axe_view(&c, "open panel with messages, Indonesian", &mut seen).await;
     browser::screenshot(&c, "indonesian-panel").await;
     c.close().await.ok();
@@ -237,6 +265,16 @@ async fn arabic_reads_right_to_left_and_indonesian_comes_from_the_browser() {
 async fn a_page_sets_the_language_identifies_and_opens_before_the_loader_then_shuts_down() {
     let edge = Edge::start(None);
     let api = Api::new(&edge.url);
+    // The site's own words in French and German: its greeting and the launcher's label.
+    let r = api
+        .patch_site(
+            "demo",
+            json!({"launcher": {"label": "Questions?"}, "translations": {
+                "fr": {"greeting": "Bonjour ! Une question ?", "launcher": "Une question ?"},
+                "de": {"greeting": "Hallo! Wie können wir helfen?", "launcher": "Fragen?"}}}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{:?}", r.body);
     // Everything queued before the loader exists, listeners included.
     let page = host_page::serve_with_script(
         &edge.url,
@@ -308,25 +346,38 @@ async fn a_page_sets_the_language_identifies_and_opens_before_the_loader_then_sh
     )
     .await;
 
-    // The language changes while the panel is open: the app and the launcher follow.
+    assert_eq!(greeting(&c).await, "Bonjour ! Une question ?");
+
+    // The language changes while the panel is open: a new app in German, the site's own
+    // German words, the same conversation, the panel still open, the launcher in German.
     c.enter_parent_frame().await.unwrap();
     js(&c, "Beckon.setLocale('de'); return null;").await;
+    let src = eventually(WAIT, "an app in German", || async {
+        let src = browser::frame(&c).await?.attr("src").await.ok()??;
+        src.ends_with("&lang=de").then_some(src)
+    })
+    .await;
+    println!("after setLocale('de'), the app: {src}");
     eventually(WAIT, "the launcher in German", || async {
         (launcher_label(&c).await == "Chat schließen").then_some(())
     })
     .await;
-    browser::frame(&c)
-        .await
-        .unwrap()
-        .enter_frame()
-        .await
-        .unwrap();
+    enter_app(&c).await;
     let texts = panel_texts(&c).await;
     println!("German panel: {texts}");
     assert_eq!(
         texts.as_array().unwrap()[0..3],
         [json!("de"), json!("ltr"), json!("Nachricht schreiben…")]
     );
+    assert_eq!(greeting(&c).await, "Hallo! Wie können wir helfen?");
+    browser::wait_for_log(
+        &c,
+        &[
+            "Bonjour, je voudrais un devis.",
+            "Bonjour Ana, avec plaisir !",
+        ],
+    )
+    .await;
     c.enter_parent_frame().await.unwrap();
     let events = eventually(WAIT, "the page's listeners called", || async {
         let seen = js(&c, "return window.seen;").await;
@@ -348,6 +399,12 @@ async fn a_page_sets_the_language_identifies_and_opens_before_the_loader_then_sh
         .filter(|e| e[0] == "open")
         .count();
     assert_eq!(opens, 1, "{events}");
+    // Closed, the launcher wears the site's German label.
+    js(&c, "Beckon.close(); return null;").await;
+    eventually(WAIT, "the German label", || async {
+        (launcher_label(&c).await == "Fragen? - Chat öffnen").then_some(())
+    })
+    .await;
 
     // Sign-out: the visitor is forgotten; the next one on this browser starts afresh. The app
     // is replaced at once by one that clears the frame's storage as it starts.
@@ -365,7 +422,7 @@ async fn a_page_sets_the_language_identifies_and_opens_before_the_loader_then_sh
     )
     .await;
     assert_eq!(left, json!([[], []]), "nothing of the visitor on the page");
-    assert_eq!(launcher_label(&c).await, "Chat öffnen");
+    assert_eq!(launcher_label(&c).await, "Fragen? - Chat öffnen");
     js(&c, "Beckon.open(); return null;").await;
     enter_app(&c).await;
     assert_eq!(browser::log_bodies(&c).await, Vec::<String>::new());

@@ -49,7 +49,8 @@ declare namespace Beckon {
     /** This loader's version, e.g. `"0.1.0"`. */
     readonly version: string;
     /** The widget's language from now on (before or after it loaded); overrides the site's
-     * setting and the browser's. */
+     * setting and the browser's. After it loaded, the app is replaced by one in the new
+     * language (the conversation and an open panel carry on; `ready` comes again). */
     setLocale(locale: Locale | string): void;
     /** Forgets the visitor — call it when a person signs out of your site: the widget's
      * storage is cleared, its connection closed, and the next visitor starts afresh. */

@@ -22,7 +22,9 @@
   var pre = w.Beckon; // a stub with a queue `q`, if the page defined one
   var queue = []; // messages for the app until it says "ready"
   var listeners = {};
-  var cfg, root, launcher, badge, frame, ready, lang, wipe, mode = "closed";
+  // `who`: the page's last `identify`, for an app that replaces this one in another language
+  // (`swap`: the replacement is not a new `ready` for the page).
+  var cfg, root, launcher, badge, frame, ready, lang, wipe, who, swap, mode = "closed";
   // The launcher's words (open, close, unread, direction): the edge's guess of the visitor's
   // language in the boot script, then the app's own once it runs.
   var L = { o: "Open chat", c: "Close chat", u: "", d: "ltr" };
@@ -142,12 +144,13 @@
     "background:none;box-shadow:none}.f.o{display:block}.R{right:var(--x)}.L{left:var(--x)}" +
     "@media (max-width:480px){.f.o{inset:0;width:100%;height:100%;border-radius:0}.l.h{display:none}}";
 
-  // Icons from DOM calls (no innerHTML), so Trusted Types pages accept them too.
-  function icon(path) {
+  // The launcher's face: the site's icon and label, or a cross while open. Icons from DOM
+  // calls (no innerHTML), so Trusted Types pages accept them too.
+  function icon() {
     var s = d.createElementNS("http://www.w3.org/2000/svg", "svg"), p = d.createElementNS(s.namespaceURI, "path");
     s.setAttribute("viewBox", "0 0 24 24");
     s.setAttribute("aria-hidden", "true");
-    p.setAttribute("d", path);
+    p.setAttribute("d", mode === "open" ? "M18 6 6 18M6 6l12 12" : cfg.icon);
     s.appendChild(p);
     // A site's label beside the icon makes the closed launcher a pill.
     var pill = mode !== "open" && L.l;
@@ -225,7 +228,7 @@
     launcher.classList.toggle("h", open);
     launcher.setAttribute("aria-expanded", open);
     label();
-    icon(open ? "M18 6 6 18M6 6l12 12" : cfg.icon);
+    icon();
     frame && fit();
   }
 
@@ -252,7 +255,7 @@
     if (e.origin !== base || !frame || e.source !== frame.contentWindow || !m || m.beckon !== 1) return;
     if (m.t === "ready") {
       ready = true;
-      emit("ready");
+      swap ? swap = 0 : emit("ready");
       var q = queue;
       queue = [];
       page();
@@ -273,6 +276,7 @@
       [launcher, frame].forEach((e) => { e.className = e.className.replace(/ [LR]\b/, side()); });
       frame.title = m.f;
       label();
+      icon();
     } else if (m.t === "engaged") {
       store(localStorage, "engaged", 1);
     } else if (m.t === "event") {
@@ -285,7 +289,7 @@
     open: () => { setOpen(true); },
     close: () => { setOpen(false); },
     toggle: () => { setOpen(mode !== "open"); },
-    identify: (traits) => { post({ t: "identify", traits: traits }); },
+    identify: (traits) => { post({ t: "identify", traits: who = traits }); },
     track: (name, props) => { post({ t: "track", name: String(name), props: props || {} }); },
     trigger: (name) => {
       name = String(name);
@@ -294,9 +298,17 @@
       tick();
     },
     version: "0.1.0",
+    // After the app loaded: a new one, served in that language (the site's own words too),
+    // in the same state — the conversation, an open panel and the page's `identify` go on.
+    // The same language again changes nothing.
     setLocale: (l) => {
-      lang = String(l);
-      if (frame && frame.loaded) post({ t: "locale", l: lang });
+      var m = mode == "open";
+      if (lang == (lang = l + "")) return;
+      if (frame && frame.loaded) {
+        frame.remove(), frameFor(), swap = 1, load(), show(m ? "open" : "closed");
+        m && post({ t: "open" });
+        who && post({ t: "identify", traits: who });
+      }
     },
     // Forgets the visitor (on logout): the page's keys, and the app with its socket; a new app
     // (`&forget=1`) clears the frame's storage as it starts — at once if there was any.
@@ -304,6 +316,7 @@
       var had = store(localStorage, "engaged") || frame && frame.loaded;
       ["engaged", "visits", "start", "landing"].forEach((k, i) => { store(i < 2 ? localStorage : sessionStorage, k, null); });
       queue = [];
+      who = 0;
       if (frame && frame.loaded) frame.remove(), frameFor(), badge.hidden = true, badge.textContent = "", show("closed"), emit("unread", 0);
       if (had) wipe = 1, frame && load();
     },

@@ -12,11 +12,11 @@ use crate::components::ChatView;
 use crate::hooks::{use_host_bridge, use_presence, use_teaser_sizing};
 use crate::proactive::Proactive;
 use crate::state::{Action, Mode, State, View};
-use beckon_client::api::{self, Traits};
+use beckon_client::api::{self, CallError, Traits};
 use beckon_client::components::Teaser;
 use beckon_client::i18n;
 use beckon_client::session::{Auth, Session, SessionEvent, Snapshot};
-use beckon_shared::i18n::{Locale, Text};
+use beckon_shared::i18n::Text;
 use beckon_shared::proto::v1::{
     ConversationOrigin, GoalEvent, HubFrame, IdentifyResult, Role, TeaserEvent, TeaserEventKind,
     WidgetBoot,
@@ -52,17 +52,49 @@ fn count(site: &SiteKey, rule: &Rule, kind: TeaserEventKind) {
     });
 }
 
-/// Sends the identity `Beckon.identify` gave: a proven one at once (it may bring back the
-/// person's conversations from another browser), a claim once the visitor has a token.
-fn send_identity(site: &SiteKey, session: &Session, pending: &Rc<RefCell<Option<Traits>>>) {
+/// Who the visitor is, until the edge has it: what the page said (`Beckon.identify`) and the
+/// pre-chat form's answers.
+#[derive(Default)]
+struct Pending {
+    page: Option<Traits>,
+    form: Option<Traits>,
+    /// How many times the page said who the visitor is: a call puts its page's words back
+    /// only if the page said nothing newer meanwhile.
+    said: u32,
+}
+
+impl Pending {
+    /// Puts back what a call (made when the page had said `said` things) did not deliver.
+    fn keep(&mut self, said: u32, page: Option<Traits>, form: Option<Traits>) {
+        if self.said == said {
+            self.page = self.page.take().or(page);
+        }
+        self.form = self.form.take().or(form);
+    }
+}
+
+type PendingRef = Rc<RefCell<Pending>>;
+
+/// Sends who the visitor is: a proven identity at once (it may bring back the person's
+/// conversations from another browser), a claim once the visitor has a token. The page's
+/// fields go first, the form adds what the page did not say. Nothing is lost: a call that does
+/// not get through is made again with the visitor's next message; one the edge refuses (the
+/// page's fields are wrong) is made again with the form's answers alone.
+fn send_identity(site: &SiteKey, session: &Session, pending: &PendingRef) {
     let token = session.token();
-    let proven = pending.borrow().as_ref().is_some_and(api::proven);
+    let proven = pending.borrow().page.as_ref().is_some_and(api::proven);
     if token.is_none() && !proven {
         return;
     }
-    let Some(who) = pending.borrow_mut().take() else {
-        return;
+    let (page, form, said) = {
+        let mut p = pending.borrow_mut();
+        (p.page.take(), p.form.take(), p.said)
     };
+    let mut who = form.clone().unwrap_or_default();
+    who.extend(page.clone().unwrap_or_default());
+    if who.is_empty() {
+        return;
+    }
     let (site, session, pending) = (site.clone(), session.clone(), pending.clone());
     wasm_bindgen_futures::spawn_local(async move {
         match api::identify(&site, token.as_deref(), &who).await {
@@ -75,19 +107,33 @@ fn send_identity(site: &SiteKey, session: &Session, pending: &Rc<RefCell<Option<
             // Not known yet: sent again with the token the first conversation brings (at once
             // if it came while this call was out).
             Ok(_) if token.is_none() => {
-                pending.borrow_mut().get_or_insert(who);
+                pending.borrow_mut().keep(said, page, form);
                 if session.token().is_some() {
                     send_identity(&site, &session, &pending);
                 }
             }
-            _ => {}
+            Ok(_) => {}
+            // Refused: the page's fields are wrong (the answer says why, in the frame's
+            // network log); the form's answers go alone.
+            Err(CallError::Refused {
+                status: 400..=428 | 430..=499,
+                ..
+            }) => {
+                if page.is_some() && form.is_some() {
+                    pending.borrow_mut().keep(said, None, form);
+                    send_identity(&site, &session, &pending);
+                }
+            }
+            // Not through (offline, the edge busy): sent again with the next message.
+            Err(_) => pending.borrow_mut().keep(said, page, form),
         }
     });
 }
 
-/// The document's language and direction, and the launcher's words in it (with the unread
-/// count's, if any): at start and on every change of language.
-fn speak(bridge: &Bridge, site_name: &str, unread: usize) {
+/// The document's language and direction, and the launcher's words in it (the site's label
+/// too): once, at start. The app never changes language: `Beckon.setLocale` after it loaded
+/// replaces it with one the edge serves in the new language, the site's own words included.
+fn speak(bridge: &Bridge, boot: &WidgetBoot) {
     let tx = i18n::current();
     if let Some(root) = root_element() {
         let _ = root.set_attribute("lang", tx.locale.code());
@@ -96,23 +142,16 @@ fn speak(bridge: &Bridge, site_name: &str, unread: usize) {
     bridge.post(&ToHost::Labels {
         o: tx.t(Text::OpenChat).to_owned(),
         c: tx.t(Text::CloseChat).to_owned(),
-        f: tx.f(Text::ChatTitle, &[("name", site_name)]),
+        f: tx.f(Text::ChatTitle, &[("name", &boot.config.name)]),
         d: tx.locale.dir(),
+        l: boot.launcher_label.clone(),
     });
-    if unread > 0 {
-        bridge.post(&ToHost::Unread {
-            n: unread,
-            l: tx.count(Text::Unread, unread),
-        });
-    }
 }
 
 #[function_component]
 pub fn App(props: &AppProps) -> Html {
     let boot = &props.boot;
     let site = boot.config.site.clone();
-    // The language: the edge's choice (its catalog set by `start`), then `Beckon.setLocale`.
-    let locale = use_state(|| boot.locale);
     let state = use_reducer(State::default);
     let snapshot = use_state(|| Rc::new(Snapshot::default()));
     let bridge = (*use_memo(boot.host_origin.clone(), |origin| {
@@ -122,7 +161,7 @@ pub fn App(props: &AppProps) -> Html {
     let proactive =
         use_mut_ref(|| Proactive::new(site.clone(), boot.rules.clone(), boot.agents_online));
     // `Beckon.identify` before the visitor has a token waits for the first conversation.
-    let pending_identity = use_mut_ref(|| None::<Traits>);
+    let pending_identity = use_mut_ref(Pending::default);
 
     let session = (*use_memo((), {
         let (setter, bridge, site) = (snapshot.setter(), bridge.clone(), site.clone());
@@ -308,8 +347,6 @@ pub fn App(props: &AppProps) -> Html {
             site.clone(),
         );
         let closed = state.view == View::Closed;
-        let (to_host, set_locale) = (bridge.clone(), locale.setter());
-        let site_name = boot.config.name.clone();
         let offer = notify_offer.setter();
         use_host_bridge(&bridge, state.view.clone(), move |msg| match msg {
             FromHost::Notify { s } => offer.set(s == "default"),
@@ -345,16 +382,11 @@ pub fn App(props: &AppProps) -> Html {
             }
             FromHost::Identify { traits } => {
                 if let serde_json::Value::Object(who) = traits {
-                    // The page's fields; pre-chat answers not sent yet stay with them.
-                    let mut who = api::page_traits(who);
-                    if let Some(a) = pending
-                        .borrow_mut()
-                        .take()
-                        .and_then(|mut p| p.remove("attributes"))
                     {
-                        who.insert("attributes".into(), a);
+                        let mut p = pending.borrow_mut();
+                        p.page = Some(api::page_traits(who));
+                        p.said += 1;
                     }
-                    *pending.borrow_mut() = Some(who);
                     send_identity(&site, &session, &pending);
                 }
             }
@@ -371,30 +403,19 @@ pub fn App(props: &AppProps) -> Html {
                     });
                 }
             }
-            FromHost::Locale { l } => {
-                let Some(locale) = Locale::parse(&l).filter(|l| *l != i18n::current().locale)
-                else {
-                    return;
-                };
-                let (setter, bridge, session) =
-                    (set_locale.clone(), to_host.clone(), session.clone());
-                let name = site_name.clone();
-                wasm_bindgen_futures::spawn_local(async move {
-                    if let Some(c) = i18n::fetch(locale).await {
-                        i18n::set(Rc::new(c));
-                        setter.set(locale);
-                        speak(&bridge, &name, session.snapshot().transcript.unread());
-                    }
-                });
-            }
             FromHost::Unknown => {}
         });
     }
 
-    // Send a pending identity once the visitor has a token.
+    // Send a pending identity once the visitor has a token, and again with each message
+    // while one did not get through.
     {
         let (session, pending, site) = (session.clone(), pending_identity.clone(), site.clone());
-        use_effect_with(session.credentials().is_some(), move |has| {
+        let deps = (
+            session.credentials().is_some(),
+            snapshot.transcript.messages().len(),
+        );
+        use_effect_with(deps, move |(has, _)| {
             if *has {
                 send_identity(&site, &session, &pending);
             }
@@ -403,10 +424,10 @@ pub fn App(props: &AppProps) -> Html {
 
     // Ready once: the loader then flushes what it queued.
     {
-        let (bridge, name) = (bridge.clone(), boot.config.name.clone());
+        let (bridge, boot) = (bridge.clone(), boot.clone());
         use_effect_with((), move |_| {
             bridge.post(&ToHost::Ready);
-            speak(&bridge, &name, 0);
+            speak(&bridge, &boot);
         });
     }
 
@@ -541,17 +562,7 @@ pub fn App(props: &AppProps) -> Html {
                     (session.clone(), pending_identity.clone(), site.clone());
                 let done = prechat_done.setter();
                 Callback::from(move |answers: Traits| {
-                    {
-                        // What the page said first stands; the form adds the rest.
-                        let mut pending = pending.borrow_mut();
-                        let mut all = pending.take().unwrap_or_default();
-                        for (k, v) in answers {
-                            if !all.contains_key(&k) {
-                                all.insert(k, v);
-                            }
-                        }
-                        *pending = Some(all);
-                    }
+                    pending.borrow_mut().form = Some(answers);
                     done.set(true);
                     send_identity(&site, &session, &pending);
                 })
@@ -595,7 +606,5 @@ pub fn App(props: &AppProps) -> Html {
             }
         }
     };
-    // Keyed by the language: a new one mounts every component afresh in it (`.lang` draws no
-    // box of its own).
-    html! { <div class="lang" key={locale.code()}>{ view }</div> }
+    view
 }

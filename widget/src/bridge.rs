@@ -39,10 +39,6 @@ pub enum FromHost: tag "t", other Unknown {
     "trigger" => Trigger {
         name: String,
     },
-    /// `Beckon.setLocale(l)` after the app loaded.
-    "locale" => Locale {
-        l: String,
-    },
     /// From `attention.js`, on a site that offers notifications: whether the browser may show
     /// them (`Notification.permission`: "default" until the visitor decided).
     "notify" => Notify {
@@ -68,12 +64,13 @@ pub enum ToHost {
         l: String,
     },
     /// The launcher's words in the app's language: open, close, the frame's title, the
-    /// writing direction.
+    /// writing direction, and the site's label beside the icon, if it has one.
     Labels {
         o: String,
         c: String,
         f: String,
         d: &'static str,
+        l: Option<String>,
     },
 
     /// The visitor has a conversation: the loader may create the iframe eagerly next time.

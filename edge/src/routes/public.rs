@@ -148,6 +148,7 @@ pub async fn frame(req: &Request, edge: &Edge, key: &SiteKey) -> Result<Response
                 .prechat
                 .as_ref()
                 .map(|f| pages::prechat_html(f, locale)),
+            launcher_label: site.settings.launcher_label(locale).map(str::to_owned),
         };
         (200, pages::frame_html(&boot))
     } else {

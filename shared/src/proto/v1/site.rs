@@ -317,6 +317,10 @@ pub struct WidgetBoot {
     /// language, rendered (and every text escaped) by the edge.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub prechat: Option<String>,
+    /// The site's label beside the launcher's icon in the visitor's language, if it has one
+    /// (the app hands it to the loader with the launcher's other words).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub launcher_label: Option<String>,
 }
 
 /// What the widget needs to show a site's Turnstile challenge: the site's public Turnstile key
