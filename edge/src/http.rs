@@ -181,6 +181,22 @@ pub async fn read_json<T: DeserializeOwned>(req: &mut Request) -> Result<T> {
         .map_err(|e| Error::bad_request(format!("invalid JSON body: {e}")))
 }
 
+/// Reads a raw body (a file) of at most `max` bytes: 413 when it declares or brings more.
+pub async fn read_bytes(req: &mut Request, max: u64) -> Result<Vec<u8>> {
+    let declared = req
+        .headers()
+        .get("content-length")?
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > max) {
+        return Err(Error::code(ErrorCode::PayloadTooLarge));
+    }
+    let bytes = req.bytes().await?;
+    if bytes.len() as u64 > max {
+        return Err(Error::code(ErrorCode::PayloadTooLarge));
+    }
+    Ok(bytes)
+}
+
 /// The request's query parameters (last value wins).
 pub fn query(req: &Request) -> Result<HashMap<String, String>> {
     Ok(req.url()?.query_pairs().into_owned().collect())

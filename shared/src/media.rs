@@ -50,6 +50,10 @@ pub const UPLOAD_WINDOW_MS: i64 = 10 * 60 * 1000;
 pub const MAX_ATTACHMENTS_PER_MESSAGE: usize = 10;
 /// Longest file name, in bytes (UTF-8).
 pub const MAX_NAME_BYTES: usize = 200;
+/// A person's photo: at most this large (a photo for a 22 px circle needs far less)…
+pub const MAX_AVATAR_BYTES: usize = 512 * 1024;
+/// …and this many pixels wide and high, at least and at most.
+pub const AVATAR_PX: std::ops::RangeInclusive<u32> = 32..=2048;
 /// An upload is sent in parts of this size (the last may be smaller); a dropped connection
 /// costs at most one part. R2 needs every part but the last to be at least 5 MiB.
 pub const PART_BYTES: u64 = 5 * 1024 * 1024;

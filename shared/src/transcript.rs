@@ -235,6 +235,7 @@ impl Transcript {
                     attachments: Vec::new(),
                     client_msg_id: Some(client_msg_id),
                     author: None,
+                    avatar: None,
                     via: None,
                     buttons: Vec::new(),
                 });
@@ -376,6 +377,7 @@ mod tests {
             attachments: vec![],
             client_msg_id: cid.map(|c| ClientMsgId::parse(c).unwrap()),
             author: None,
+            avatar: None,
             via: None,
             buttons: Vec::new(),
         }

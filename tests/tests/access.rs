@@ -83,6 +83,8 @@ const PUBLIC_BY_DESIGN: &[&str] = &[
     "GET /api/v1/sites/{site}/boot.js",
     "POST /api/v1/sites/{site}/events",
     "GET /api/v1/sites/{site}/presence",
+    // A person's photo: any widget shows it beside their messages.
+    "GET /api/v1/avatars/{person_id}",
     // Signing in: the password (or the invitation) is the credential.
     "POST /api/v1/auth/accept",
     "POST /api/v1/auth/sign-in",

@@ -82,9 +82,10 @@ fn inbox_pages_stay_within_their_budget() {
     // Loaded the first time one of them is opened; where it stands now. (241 KiB until the
     // shared components spoke the widget's languages: the English of its texts, every
     // catalog's fallback, came along, +1,003 B; 242 KiB until the Widget page — the look's
-    // form with the live preview — came, +10.9 KB.)
+    // form with the live preview — came, +10.9 KB; 252 KiB until People took the signed-in
+    // person's photo — choose, upload, remove —, +4.9 KB: 257,243 → 262,136 B.)
     assert!(
-        n <= 252 * 1024,
-        "inbox pages wasm + glue is {n} B gzip, budget 258048 B"
+        n <= 256 * 1024,
+        "inbox pages wasm + glue is {n} B gzip, budget 262144 B"
     );
 }

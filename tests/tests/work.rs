@@ -2012,3 +2012,245 @@ async fn the_sidebar_tells_who_the_visitor_is_where_they_are_and_what_they_asked
     checkout.close().await;
     v2.close().await;
 }
+
+/// Issue 13 (the look: agents' avatars): an agent sets her photo in the inbox; visitors see it
+/// beside her answers in the widget. A photo that is not one is refused with its reason; the
+/// photo is served to anyone, immutable and inert; removed, it is gone and her initial is
+/// drawn again.
+#[tokio::test]
+async fn an_agent_sets_her_photo_in_the_inbox_and_visitors_see_it_beside_her_answers() {
+    use beckon_tests::files::{noise_png, solid_png};
+    const PHOTO: &str = "/api/v1/admin/session/avatar";
+    let base = &edge::shared().url;
+    let api = Api::new(base);
+    let site = unique("photo");
+    api.create_site(&site).await;
+    let ana = agent(&api, &site, "Ana").await;
+
+    // Refused, each with its reason.
+    let r = api
+        .send(
+            api.admin(Method::PUT, PHOTO)
+                .body(solid_png(96, 96, [9, 9, 9])),
+        )
+        .await;
+    assert_eq!(r.status, 409, "an admin key is nobody: {:?}", r.body);
+    let svg = b"<svg xmlns='http://www.w3.org/2000/svg'><script>alert(1)</script></svg>".to_vec();
+    for (what, bytes, status, why) in [
+        (
+            "an SVG",
+            svg,
+            415,
+            "a photo must be a JPEG, PNG or WebP image",
+        ),
+        (
+            "16 px",
+            solid_png(16, 16, [0, 0, 0]),
+            400,
+            "the photo is 16×16 px; each side must be 32 to 2048 px",
+        ),
+        (
+            "a PDF",
+            b"%PDF-1.7\n%\xE2\xE3\n".to_vec(),
+            415,
+            "a photo must be a JPEG, PNG or WebP image",
+        ),
+    ] {
+        let r = api
+            .send(as_person(&api, &ana, Method::PUT, PHOTO, true).body(bytes))
+            .await;
+        println!("{what}: {} {}", r.status, r.body["error"]["message"]);
+        assert_eq!(
+            (r.status, r.body["error"]["message"].as_str()),
+            (status, Some(why))
+        );
+    }
+    let big = noise_png(430, 430);
+    assert!(big.len() > 512 * 1024);
+    let r = api
+        .send(as_person(&api, &ana, Method::PUT, PHOTO, true).body(big.clone()))
+        .await;
+    println!(
+        "{} bytes: {} {}",
+        big.len(),
+        r.status,
+        r.body["error"]["message"]
+    );
+    assert_eq!(r.status, 413);
+
+    // She chooses her photo in the inbox, on the People page.
+    let photo = solid_png(120, 120, [14, 116, 144]);
+    let file = std::env::temp_dir().join(format!("{site}-ana.png"));
+    std::fs::write(&file, &photo).unwrap();
+    let c = browser::open(1280, 860).await;
+    let email = format!("ana.{site}@shop.example");
+    sign_in(&c, &api.base, &email, "a long enough password").await;
+    c.find(Locator::XPath(
+        "//nav[@aria-label='Views']/button[.='People']",
+    ))
+    .await
+    .unwrap()
+    .click()
+    .await
+    .unwrap();
+    c.wait()
+        .at_most(WAIT)
+        .for_element(Locator::Css(".your-photo input[type=file]"))
+        .await
+        .unwrap()
+        .send_keys(file.to_str().unwrap())
+        .await
+        .unwrap();
+    let shown = eventually(WAIT, "her photo shown", || async {
+        let v = c
+            .execute(
+                "const i = document.querySelector('.your-photo img.photo');
+                 return i && i.complete && i.naturalWidth ? [i.getAttribute('src'), i.naturalWidth, i.alt] : null;",
+                vec![],
+            )
+            .await
+            .ok()?;
+        (!v.is_null()).then_some(v)
+    })
+    .await;
+    println!("in the inbox: {shown}");
+    let src = shown[0].as_str().unwrap().to_owned();
+    let me = api
+        .send(as_person(
+            &api,
+            &ana,
+            Method::GET,
+            "/api/v1/admin/session",
+            false,
+        ))
+        .await;
+    let ana_id = me.body["person"]["id"].as_str().unwrap().to_owned();
+    assert_eq!(
+        src,
+        format!(
+            "/api/v1/avatars/{ana_id}?v={}",
+            &beckon_tests::files::sha256(&photo)[..12]
+        )
+    );
+    assert_eq!(me.body["person"]["avatar"], json!(src));
+    assert_eq!((&shown[1], &shown[2]), (&json!(120), &json!("Ana's photo")));
+    assert!(
+        text_of(&c, ".settings.people")
+            .await
+            .contains("Only owners"),
+        "an agent is told the team list is the owners'"
+    );
+    let violations = browser::axe(&c).await;
+    println!(
+        "axe-core, the People page with her photo: {} violations",
+        violations.len()
+    );
+    assert!(violations.is_empty(), "{violations:#?}");
+    browser::screenshot(&c, "inbox-your-photo").await;
+
+    // Served to anyone, as what it is, cached five minutes, never run.
+    let resp = api.http.get(format!("{base}{src}")).send().await.unwrap();
+    let header = |k: &str| {
+        resp.headers()
+            .get(k)
+            .map(|v| v.to_str().unwrap().to_owned())
+    };
+    assert_eq!(resp.status().as_u16(), 200);
+    assert_eq!(header("content-type").as_deref(), Some("image/png"));
+    assert_eq!(header("x-content-type-options").as_deref(), Some("nosniff"));
+    assert_eq!(
+        header("cache-control").as_deref(),
+        Some("public, max-age=300")
+    );
+    assert!(header("content-security-policy")
+        .unwrap()
+        .contains("sandbox"));
+    assert_eq!(resp.bytes().await.unwrap().as_ref(), photo.as_slice());
+
+    // A visitor writes; Ana answers: her photo beside her answer, over her initial.
+    let host = host_page::serve(base, &site, None).await;
+    let visitor = browser::open(1280, 800).await;
+    visitor.goto(&host.url).await.unwrap();
+    browser::open_chat(&visitor).await;
+    browser::send_message(&visitor, "Is the teal one in stock?").await;
+    let id = eventually(WAIT, "the visitor's conversation", || async {
+        listed(&api, &ana, &site, "").await.into_iter().next()
+    })
+    .await;
+    answer_as(&api, &ana, &id, "Yes, two left.").await;
+    let beside = eventually(WAIT, "her photo beside her answer", || async {
+        let v = visitor
+            .execute(
+                "const a = document.querySelector('.msg.theirs .author');
+                 const i = a && a.querySelector('img.avatar');
+                 return i && i.complete && i.naturalWidth ? [a.textContent, i.getAttribute('src'), i.alt, i.getBoundingClientRect().width, a.dataset.initial] : null;",
+                vec![],
+            )
+            .await
+            .ok()?;
+        (!v.is_null()).then_some(v)
+    })
+    .await;
+    println!("in the widget: {beside}");
+    assert_eq!(beside, json!(["Ana", src, "", 22, "A"]));
+    let violations = browser::axe(&visitor).await;
+    println!(
+        "axe-core, the panel with her photo: {} violations",
+        violations.len()
+    );
+    assert!(violations.is_empty(), "{violations:#?}");
+    browser::screenshot(&visitor, "widget-agent-photo").await;
+    visitor.set_window_size(375, 667).await.unwrap();
+    browser::screenshot(&visitor, "widget-agent-photo-375").await;
+
+    // She removes it: gone for everyone; her next answer carries her initial alone.
+    c.find(Locator::XPath(
+        "//div[@class='your-photo']//button[.='Remove']",
+    ))
+    .await
+    .unwrap()
+    .click()
+    .await
+    .unwrap();
+    eventually(WAIT, "her initial again", || async {
+        c.find(Locator::Css(".your-photo span.photo")).await.ok()
+    })
+    .await;
+    let gone = api.http.get(format!("{base}{src}")).send().await.unwrap();
+    assert_eq!(gone.status().as_u16(), 404);
+    answer_as(&api, &ana, &id, "Shall I keep one for you?").await;
+    let after = eventually(WAIT, "her second answer", || async {
+        let v = visitor
+            .execute(
+                "const a = [...document.querySelectorAll('.msg.theirs .author')];
+                 return a.length === 2 ? a.map(x => [x.dataset.initial, !!x.querySelector('img')]) : null;",
+                vec![],
+            )
+            .await
+            .ok()?;
+        (!v.is_null()).then_some(v)
+    })
+    .await;
+    println!("after the removal: {after}");
+    assert_eq!(after[1], json!(["A", false]));
+    c.close().await.ok();
+    visitor.close().await.ok();
+
+    // A person removed takes their photo along.
+    let r = api
+        .send(as_person(&api, &ana, Method::PUT, PHOTO, true).body(photo.clone()))
+        .await;
+    assert_eq!(r.status, 200, "{:?}", r.body);
+    let again = format!("{base}{}", r.body["avatar"].as_str().unwrap());
+    let http = api.http.clone();
+    let status = |url: String| {
+        let http = http.clone();
+        async move { http.get(url).send().await.unwrap().status().as_u16() }
+    };
+    assert_eq!(status(again.clone()).await, 200);
+    let r = api
+        .send(api.admin(Method::DELETE, &format!("/api/v1/admin/people/{ana_id}")))
+        .await;
+    assert_eq!(r.status, 204, "{:?}", r.body);
+    assert_eq!(status(again).await, 404, "the photo went with her");
+}

@@ -44,6 +44,7 @@ fn message(seq: u64, role: Role, body: &str) -> Message {
         attachments: vec![],
         client_msg_id: None,
         author: (role == Role::Agent).then(|| "Ana".into()),
+        avatar: None,
         via: None,
         buttons: vec![],
     }
@@ -150,6 +151,39 @@ async fn message_text_is_rendered_as_text_never_as_markup() {
     );
     assert_eq!(texts(&root, ".name"), ["Northwind <Coffee>"]);
     assert_eq!(texts(&root, "li.theirs:not(.greeting) .author"), ["Ana"]);
+}
+
+#[wasm_bindgen_test]
+async fn an_agents_photo_is_drawn_over_her_initial_and_read_as_her_name() {
+    let mut t = Transcript::new(Role::Visitor);
+    let mut with_photo = message(1, Role::Agent, "Yes, two left.");
+    with_photo.avatar = Some(format!("/api/v1/avatars/{}", "ab".repeat(32)));
+    t.insert(with_photo);
+    t.insert(message(2, Role::Agent, "Shall I keep one?"));
+    let root = render(Snapshot {
+        transcript: t,
+        status: Status::Online,
+        open: true,
+        notice: None,
+        uploads: Vec::new(),
+        live_after: None,
+    })
+    .await;
+    let authors = root.query_selector_all("li.theirs .author").unwrap();
+    let first: web_sys::Element = authors.get(0).unwrap().dyn_into().unwrap();
+    let img = first.query_selector("img.avatar").unwrap().unwrap();
+    assert_eq!(
+        img.get_attribute("src").as_deref(),
+        Some(format!("/api/v1/avatars/{}", "ab".repeat(32)).as_str())
+    );
+    assert_eq!(img.get_attribute("alt").as_deref(), Some(""), "decorative");
+    assert_eq!(first.get_attribute("data-initial").as_deref(), Some("A"));
+    assert_eq!(first.text_content().as_deref(), Some("Ana"));
+    let second: web_sys::Element = authors.get(1).unwrap().dyn_into().unwrap();
+    assert!(
+        second.query_selector("img").unwrap().is_none(),
+        "no photo: the initial"
+    );
 }
 
 #[wasm_bindgen_test]

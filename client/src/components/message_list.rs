@@ -23,6 +23,17 @@ fn initial(who: &str) -> String {
         .to_string()
 }
 
+/// Who wrote a message: their photo (decorative: the name beside it is read) over their
+/// initial, which shows if the photo cannot load.
+fn author(who: &str, photo: Option<&str>) -> Html {
+    html! {
+        <span class="author" data-initial={initial(who)}>
+            if let Some(src) = photo { <img class="avatar" src={src.to_owned()} alt="" /> }
+            { who }
+        </span>
+    }
+}
+
 #[derive(Properties, PartialEq)]
 pub struct MessageListProps {
     /// Shown as the first message (the site's greeting, in the widget).
@@ -160,7 +171,7 @@ pub fn MessageList(props: &MessageListProps) -> Html {
                 };
                 html! {
                     <li role="article" key={message.id.to_string()} class={classes!("msg", if mine { "mine" } else { "theirs" })} data-seq={message.seq.to_string()}>
-                        if !mine { <span class="author" data-initial={initial(&who)}>{ who }</span> }
+                        if !mine { { author(&who, message.avatar.as_deref()) } }
                         { files(&message.attachments) }
                         if !message.body.is_empty() { <p class="body" dir="auto">{ &message.body }</p> }
                         { buttons(&message.buttons, props.on_reply.as_ref()) }

@@ -1,7 +1,10 @@
 //! People (owners): who may sign in to the inbox, inviting someone (the link to hand them),
-//! and removing someone (they are signed out at once).
+//! and removing someone (they are signed out at once). Anyone signed in as themselves sets
+//! their own photo here.
 
-use crate::broadcasts::{admin, input_value};
+use crate::broadcasts::{admin, chosen_file, input_value};
+use beckon_client::api;
+use beckon_shared::media::MAX_AVATAR_BYTES;
 use beckon_shared::SiteKey;
 use serde_json::{json, Value};
 use yew::prelude::*;
@@ -17,17 +20,32 @@ pub fn PeoplePage(props: &PeopleProps) -> Html {
     // People and the invitation as JSON values (typed reading costs the download more).
     let people = use_state(Vec::<Value>::new);
     let error = use_state(|| None::<String>);
+    // An agent sees their own photo here, not the team (the owners' to manage).
+    let owners_only = use_state(|| false);
     let invited = use_state(|| None::<Value>);
     let reload = use_state(|| 0u32);
     let email = use_state(String::new);
     let owner = use_state(|| false);
     let every_site = use_state(|| false);
+    // The signed-in person, for their photo (`Null` for an admin key: nobody in particular).
+    let me = use_state(|| Value::Null);
+    let busy = use_state(|| false);
     {
-        let (people, error, key) = (people.clone(), error.clone(), props.admin_key.to_string());
+        let (people, error, owners_only, me, key) = (
+            people.clone(),
+            error.clone(),
+            owners_only.clone(),
+            me.clone(),
+            props.admin_key.to_string(),
+        );
         use_effect_with(*reload, move |_| {
             wasm_bindgen_futures::spawn_local(async move {
+                if let Ok(v) = admin(&key, "GET", "/api/v1/admin/session", None).await {
+                    me.set(v["person"].clone());
+                }
                 match admin(&key, "GET", "/api/v1/admin/people", None).await {
                     Ok(v) => people.set(v["people"].as_array().cloned().unwrap_or_default()),
+                    Err(api::CallError::Refused { status: 403, .. }) => owners_only.set(true),
                     Err(e) => error.set(Some(e.describe())),
                 }
             });
@@ -90,6 +108,51 @@ pub fn PeoplePage(props: &PeopleProps) -> Html {
             });
         })
     };
+    let on_photo = {
+        let (me, error, busy, key) = (
+            me.clone(),
+            error.clone(),
+            busy.clone(),
+            props.admin_key.to_string(),
+        );
+        Callback::from(move |e: Event| {
+            let Some(file) = chosen_file(&e) else {
+                return;
+            };
+            if file.size() > MAX_AVATAR_BYTES as f64 {
+                error.set(Some(
+                    "This photo is larger than 512 KB: choose a smaller one.".into(),
+                ));
+                return;
+            }
+            let (me, error, busy, key) = (me.clone(), error.clone(), busy.clone(), key.clone());
+            busy.set(true);
+            wasm_bindgen_futures::spawn_local(async move {
+                let body = Some((file.as_ref(), "application/octet-stream"));
+                let sent = api::call_with("PUT", PHOTO, Some(&key), body).await;
+                busy.set(false);
+                match sent {
+                    Ok((_, t)) => {
+                        me.set(serde_json::from_str(&t).unwrap_or(Value::Null));
+                        error.set(None);
+                    }
+                    Err(e) => error.set(Some(e.describe())),
+                }
+            });
+        })
+    };
+    let remove_photo = {
+        let (reload, error, key) = (reload.clone(), error.clone(), props.admin_key.to_string());
+        Callback::from(move |_: MouseEvent| {
+            let (reload, error, key) = (reload.clone(), error.clone(), key.clone());
+            wasm_bindgen_futures::spawn_local(async move {
+                match admin(&key, "DELETE", PHOTO, None).await {
+                    Ok(_) => reload.set(*reload + 1),
+                    Err(e) => error.set(Some(e.describe())),
+                }
+            });
+        })
+    };
     let link = invited.as_ref().map(|i| {
         let origin = web_sys::window()
             .and_then(|w| w.location().origin().ok())
@@ -98,9 +161,13 @@ pub fn PeoplePage(props: &PeopleProps) -> Html {
     });
     html! {
         <section class="settings people" aria-label="People">
-            <h2>{ "People" }</h2>
-            <p class="hint">{ "Everyone who signs in to this inbox as themselves. Agents read and answer conversations; owners also change settings, channels, broadcasts and people." }</p>
             if let Some(e) = &*error { <p class="error" role="alert">{ e }</p> }
+            if !me.is_null() { { your_photo(&me, *busy, on_photo, remove_photo) } }
+            <h2>{ "People" }</h2>
+            if *owners_only {
+                <p class="hint">{ "Only owners see and invite the team." }</p>
+            } else {
+            <p class="hint">{ "Everyone who signs in to this inbox as themselves. Agents read and answer conversations; owners also change settings, channels, broadcasts and people." }</p>
             <ul class="people-list">
                 { for people.iter().map(|p| {
                     let sites = p["sites"].as_array().map_or("every site".to_owned(), |s| {
@@ -124,6 +191,40 @@ pub fn PeoplePage(props: &PeopleProps) -> Html {
             if let (Some(i), Some(link)) = (&*invited, link) {
                 <p class="invited" role="status">{ format!("Send {} this link (it works once, for 7 days): ", text(i, "email")) }<code>{ link }</code></p>
             }
+            }
         </section>
+    }
+}
+
+/// The signed-in person's photo, beside the messages they write in the widget.
+const PHOTO: &str = "/api/v1/admin/session/avatar";
+
+/// The signed-in person's photo: shown (their initial without one), replaced, removed.
+fn your_photo(
+    me: &Value,
+    busy: bool,
+    on_file: Callback<Event>,
+    remove: Callback<MouseEvent>,
+) -> Html {
+    let name = me["name"].as_str().unwrap_or_default();
+    let photo = me["avatar"].as_str();
+    html! {
+        <div class="your-photo" role="group" aria-labelledby="your-photo-h">
+            <h2 id="your-photo-h">{ "Your photo" }</h2>
+            <p class="hint">{ "Shown to visitors beside the messages you write. Without one, your initial is." }</p>
+            <div class="photo-row">
+                if let Some(src) = photo {
+                    <img class="photo" src={src.to_owned()} alt={format!("{name}'s photo")} width="64" height="64" />
+                } else {
+                    <span class="photo" aria-hidden="true">{ name.chars().next().unwrap_or('?').to_uppercase().to_string() }</span>
+                }
+                <label class="button">{ if photo.is_some() { "Replace…" } else { "Choose a photo…" } }
+                    <input type="file" class="visually-hidden" accept="image/jpeg,image/png,image/webp" onchange={on_file} disabled={busy} />
+                </label>
+                if photo.is_some() { <button type="button" class="linkish" onclick={remove} aria-label="Remove your photo">{ "Remove" }</button> }
+                <span role="status">{ if busy { "Uploading…" } else { "" } }</span>
+            </div>
+            <p class="hint">{ "JPEG, PNG or WebP; at most 512 KB and 2,048 px a side." }</p>
+        </div>
     }
 }

@@ -38,6 +38,9 @@ pub enum Principal {
     Agent {
         #[serde(default)]
         name: Option<String>,
+        /// A signed-in person's photo (its URL path), drawn beside their messages.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        avatar: Option<String>,
         /// Where the agent writes from (`inbox`, `api`, a channel's name, …).
         via: String,
         /// The admin key that authorized the call (`env` for the master key), or what the
@@ -55,9 +58,18 @@ impl Principal {
     pub fn system(via: &str, name: Option<String>) -> Principal {
         Principal::Agent {
             name,
+            avatar: None,
             via: via.into(),
             key: via.into(),
             sites: KeySites::All,
+        }
+    }
+
+    /// The agent's display name, if any.
+    pub fn name(&self) -> Option<&str> {
+        match self {
+            Principal::Agent { name, .. } => name.as_deref(),
+            Principal::Visitor { .. } => None,
         }
     }
 

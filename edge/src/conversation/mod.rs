@@ -489,13 +489,16 @@ impl Conversation {
         } else {
             String::new()
         };
-        let (author, via) = match principal {
-            Principal::Visitor { .. } => (None, None),
-            Principal::Agent { name, via, .. } => (
+        let (author, avatar, via) = match principal {
+            Principal::Visitor { .. } => (None, None, None),
+            Principal::Agent {
+                name, avatar, via, ..
+            } => (
                 name.as_deref()
                     .map(|n| normalize_label(n, MAX_AUTHOR_CHARS))
                     .transpose()?
                     .flatten(),
+                avatar.clone(),
                 Some(via.clone()),
             ),
         };
@@ -518,6 +521,7 @@ impl Conversation {
             created_at: now,
             client_msg_id: client_msg_id.clone(),
             author,
+            avatar,
             via,
             attachments,
             buttons: extras
@@ -617,6 +621,7 @@ impl Conversation {
                 created_at: http::now_ms(),
                 client_msg_id: None,
                 author: None,
+                avatar: None,
                 via: Some(via.into()),
                 attachments: Vec::new(),
                 buttons,

@@ -26,7 +26,8 @@ CREATE TABLE IF NOT EXISTS messages (
   author        TEXT,
   via           TEXT,
   attachments   TEXT NOT NULL DEFAULT '[]',
-  buttons       TEXT
+  buttons       TEXT,
+  avatar        TEXT
 );
 CREATE TABLE IF NOT EXISTS cursors (role TEXT PRIMARY KEY, seq INTEGER NOT NULL);
 ";
@@ -43,6 +44,7 @@ struct MessageRow {
     via: Option<String>,
     attachments: String,
     buttons: Option<String>,
+    avatar: Option<String>,
 }
 
 impl MessageRow {
@@ -59,6 +61,7 @@ impl MessageRow {
                 .map(|c| ClientMsgId::parse(&c))
                 .transpose()?,
             author: self.author,
+            avatar: self.avatar,
             via: self.via,
             buttons: match self.buttons {
                 Some(b) => serde_json::from_str(&b).map_err(Error::internal)?,
@@ -69,7 +72,7 @@ impl MessageRow {
 }
 
 const MESSAGE_COLUMNS: &str =
-    "seq, id, role, body, created_at, client_msg_id, author, via, attachments, buttons";
+    "seq, id, role, body, created_at, client_msg_id, author, via, attachments, buttons, avatar";
 
 /// A message about to be stored (the store assigns `seq`).
 pub struct NewMessage {
@@ -79,6 +82,8 @@ pub struct NewMessage {
     pub created_at: i64,
     pub client_msg_id: Option<ClientMsgId>,
     pub author: Option<String>,
+    /// The author's photo (its URL path).
+    pub avatar: Option<String>,
     pub via: Option<String>,
     /// Stored without their URLs (signed when served).
     pub attachments: Vec<beckon_shared::proto::v1::Attachment>,
@@ -121,14 +126,19 @@ impl Store {
 
     pub fn new(sql: SqlStorage) -> Result<Store> {
         sql.exec(SCHEMA, None)?;
-        // Conversations stored before messages could carry buttons.
+        // Conversations stored before messages could carry buttons, or their authors' photos.
         #[derive(Deserialize)]
         struct Column {
             name: String,
         }
         let columns: Vec<Column> = sql.exec("PRAGMA table_info(messages)", None)?.to_array()?;
-        if !columns.iter().any(|c| c.name == "buttons") {
-            sql.exec("ALTER TABLE messages ADD COLUMN buttons TEXT", None)?;
+        for column in ["buttons", "avatar"] {
+            if !columns.iter().any(|c| c.name == column) {
+                sql.exec(
+                    &format!("ALTER TABLE messages ADD COLUMN {column} TEXT"),
+                    None,
+                )?;
+            }
         }
         Ok(Store {
             sql,
@@ -337,7 +347,7 @@ impl Store {
     pub fn append(&self, m: NewMessage) -> Result<Option<Message>> {
         let seq = self.last_seq()?.next();
         let written = self.sql.exec(
-            "INSERT INTO messages (seq, id, role, body, created_at, client_msg_id, author, via, attachments, buttons) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            "INSERT INTO messages (seq, id, role, body, created_at, client_msg_id, author, via, attachments, buttons, avatar) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
              ON CONFLICT(client_msg_id) DO NOTHING",
             vec![
                 int(seq.0 as i64),
@@ -362,6 +372,7 @@ impl Store {
                         .map_err(Error::internal)?
                         .into()
                 },
+                opt(m.avatar.as_deref()),
             ],
         )?
         .rows_written();
@@ -385,6 +396,7 @@ impl Store {
             attachments: m.attachments,
             client_msg_id: m.client_msg_id,
             author: m.author,
+            avatar: m.avatar,
             via: m.via,
             buttons: m.buttons,
         };

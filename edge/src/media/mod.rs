@@ -3,8 +3,10 @@
 //! - [`sniff`] decides what a file is from its bytes (pure);
 //! - [`serve`] answers a signed download with headers that never let a file run as a page;
 //! - the upload lifecycle (parts, limits, completion, cleanup) is the conversation's own, in
-//!   `conversation/uploads.rs`; the HTTP shell is `routes/uploads.rs`.
+//!   `conversation/uploads.rs`; the HTTP shell is `routes/uploads.rs`;
+//! - [`avatar`]: people's photos, beside their messages.
 
+pub mod avatar;
 pub mod serve;
 pub mod sniff;
 

@@ -53,24 +53,37 @@ impl Admin {
 
     /// The name to sign replies with: a signed-in person's own name (whatever the client
     /// claims), or for a key the name its client gives.
-    pub async fn signed_name(
+    /// Who writes a message with this key, from `via`: a signed-in person under their own
+    /// name and photo; a key under the name it claims.
+    pub async fn author(
         &self,
         edge: &Edge,
+        via: &str,
         claimed: Option<String>,
-    ) -> Result<Option<String>> {
-        if self.session.is_none() {
-            return Ok(claimed);
-        }
-        Ok(people::get(&edge.db()?, &self.key_id)
-            .await?
-            .map(|p| p.name))
+    ) -> Result<Principal> {
+        let (name, avatar) = match self.session {
+            None => (claimed, None),
+            Some(_) => match people::get(&edge.db()?, &self.key_id).await? {
+                Some(p) => (Some(p.name), p.avatar),
+                None => (None, None),
+            },
+        };
+        Ok(Principal::Agent {
+            name,
+            avatar,
+            via: via.into(),
+            key: self.key_id.clone(),
+            sites: self.sites.clone(),
+        })
     }
 
     /// Who is acting, as the inbox names them: a signed-in person, or an admin key (by its
     /// label).
     pub async fn who(&self, edge: &Edge) -> Result<Assignee> {
         let name = if self.session.is_some() {
-            self.signed_name(edge, None).await?
+            people::get(&edge.db()?, &self.key_id)
+                .await?
+                .map(|p| p.name)
         } else if self.key_id == "env" {
             Some("Admin key".to_owned())
         } else {
@@ -88,6 +101,7 @@ impl Admin {
     pub fn principal(&self, via: &str, name: Option<String>) -> Principal {
         Principal::Agent {
             name,
+            avatar: None,
             via: via.into(),
             key: self.key_id.clone(),
             sites: self.sites.clone(),
@@ -492,9 +506,8 @@ pub async fn post_message(
             ),
         ));
     }
-    let author = admin.signed_name(edge, post.author).await?;
     let request = PostRequest {
-        principal: admin.principal("api", author),
+        principal: admin.author(edge, "api", post.author).await?,
         body: post.body,
         client_msg_id: post.client_msg_id,
         attachments: post.attachments,
@@ -576,8 +589,8 @@ pub async fn ws_ticket(mut req: Request, edge: &Edge, admin: &Admin) -> Result<R
         .map(|n| beckon_shared::text::normalize_label(&n, 80))
         .transpose()?
         .flatten();
-    let name = admin.signed_name(edge, name).await?;
-    let (ticket, expires_at) = super::mint_ticket(edge, admin.principal("inbox", name), target)?;
+    let author = admin.author(edge, "inbox", name).await?;
+    let (ticket, expires_at) = super::mint_ticket(edge, author, target)?;
     http::json(
         200,
         &WsTicket {

@@ -40,18 +40,8 @@ pub async fn upload_file(mut req: Request, edge: &Edge, site: &SiteKey) -> Resul
     let name = beckon_shared::media::check_name(name)
         .map_err(|e| Error::bad_request(e.describe()))?
         .to_owned();
-    let declared = req
-        .headers()
-        .get("content-length")?
-        .and_then(|v| v.parse::<u64>().ok());
-    if declared.is_some_and(|n| n > MAX_FILE_BYTES) {
-        return Err(Error::code(ErrorCode::PayloadTooLarge));
-    }
-    let bytes = req.bytes().await?;
+    let bytes = http::read_bytes(&mut req, MAX_FILE_BYTES).await?;
     let size = bytes.len() as u64;
-    if size > MAX_FILE_BYTES {
-        return Err(Error::code(ErrorCode::PayloadTooLarge));
-    }
     let sniffed = media::check(&bytes[..bytes.len().min(64 * 1024)], &name, size)?;
     let holder = random::conversation_id();
     let id = random::attachment_id();

@@ -176,15 +176,15 @@ pub async fn reach_out(
         channel: input.channel,
         address,
     };
-    let author = admin.signed_name(edge, input.author).await?;
+    let author = admin.author(edge, "inbox", input.author).await?;
     let (_, id) = conversation::open(
         &edge.env,
         Opening {
             origin: ConversationOrigin::Agent {
-                author: author.clone(),
+                author: author.name().map(str::to_owned),
             },
             contact: Some(route),
-            first_message: Some((admin.principal("inbox", author), input.body)),
+            first_message: Some((author, input.body)),
             ..Opening::new(site.clone(), owner, edge.now)
         },
     )

@@ -66,6 +66,10 @@ pub enum Route {
     AdminSession,
     AdminSignOut,
     AdminSignOutEverywhere,
+    AdminSetAvatar,
+    AdminRemoveAvatar,
+    /// A person's photo.
+    Avatar(String),
     AcceptInvitation,
     SignIn,
     AdminConversationRelays(ConversationId),
@@ -170,6 +174,7 @@ impl Route {
             | Identify(_)
             | AcceptInvitation
             | SignIn
+            | Avatar(_)
             | Announcements(_) => Access::Public,
             // Reading and answering conversations, who is online, contacts, writing first.
             AdminListSites
@@ -186,6 +191,8 @@ impl Route {
             | AdminSession
             | AdminSignOut
             | AdminSignOutEverywhere
+            | AdminSetAvatar
+            | AdminRemoveAvatar
             | AdminUpdateWork(_)
             | AdminListNotes(_)
             | AdminVisitorProfile(_)
@@ -326,6 +333,9 @@ impl Route {
             | AdminSession
             | AdminSignOut
             | AdminSignOutEverywhere
+            | AdminSetAvatar
+            | AdminRemoveAvatar
+            | Avatar(_)
             | AcceptInvitation
             | SignIn
             | AdminConversationRelays(_)
@@ -531,6 +541,11 @@ pub fn resolve(method: &Method, path: &str) -> Result<Route> {
             (Delete, Ok(Route::AdminSignOut)),
         ],
         paths::ADMIN_SESSIONS => vec![(Delete, Ok(Route::AdminSignOutEverywhere))],
+        paths::ADMIN_SESSION_AVATAR => vec![
+            (Put, Ok(Route::AdminSetAvatar)),
+            (Delete, Ok(Route::AdminRemoveAvatar)),
+        ],
+        paths::AVATAR => vec![(Get, person(v[0]).map(Route::Avatar))],
         paths::AUTH_ACCEPT => vec![(Post, Ok(Route::AcceptInvitation))],
         paths::AUTH_SIGN_IN => vec![(Post, Ok(Route::SignIn))],
         paths::ADMIN_CHANNELS => vec![(Get, site(v[0]).map(Route::AdminListChannels))],
@@ -763,6 +778,7 @@ async fn run(route: Route, req: Request, edge: &Edge) -> Result<Response> {
             uploads::answer(&req, edge, &c, op).await
         }
         Route::Attachment(c, a) => uploads::download(&req, edge, &c, &a).await,
+        Route::Avatar(person) => public::avatar(&req, edge, &person).await,
         Route::Identify(site) => visitor::identify(req, edge, &site).await,
         Route::Hook(kind, site, _) => hooks::handle(req, edge, &site, kind).await,
         Route::Unsubscribe(token) => broadcasts::unsubscribe(req, edge, &token).await,
@@ -804,6 +820,8 @@ async fn run_admin(
         Route::AdminSession => people::current(edge, admin).await,
         Route::AdminSignOut => people::sign_out(edge, admin).await,
         Route::AdminSignOutEverywhere => people::sign_out_everywhere(edge, admin).await,
+        Route::AdminSetAvatar => people::set_avatar(req, edge, admin).await,
+        Route::AdminRemoveAvatar => people::remove_avatar(edge, admin).await,
         Route::AdminConversationRelays(id) => admin::relays(edge, admin, &id).await,
         Route::AdminUpdateWork(id) => work::update(req, edge, admin, &id).await,
         Route::AdminListNotes(id) => work::list_notes(edge, admin, &id).await,

@@ -3,15 +3,18 @@
 //! with a name and password (`POST /api/v1/auth/accept`) and sign in
 //! (`POST /api/v1/auth/sign-in`), getting an `HttpOnly; Secure; SameSite=Strict` session
 //! cookie and the session's CSRF token; `…/admin/session` says who is signed in (and `DELETE`
-//! signs out), `DELETE …/admin/sessions` signs out everywhere. A removed person's sessions
-//! end and their open inbox sockets close at once.
+//! signs out), `DELETE …/admin/sessions` signs out everywhere, `…/admin/session/avatar` sets or
+//! removes the person's photo ([`crate::media::avatar`]). A removed person's sessions end and
+//! their open inbox sockets close at once.
 
 use super::admin::Admin;
 use crate::auth;
 use crate::error::{Error, Result};
 use crate::http::{self, Edge};
+use crate::media::{self, avatar};
 use crate::random;
 use crate::storage::{conversations, people};
+use beckon_shared::media::MAX_AVATAR_BYTES;
 use beckon_shared::proto::v1::{
     check_password, email_address, AcceptInvitation, ErrorCode, Invitation, NewInvitation, Person,
     SessionInfo, SignIn, SESSION_COOKIE,
@@ -87,6 +90,7 @@ pub async fn remove(edge: &Edge, admin: &Admin, id: &str) -> Result<Response> {
         .ok_or_else(|| Error::new(ErrorCode::NotFound, format!("no person {id}")))?;
     // Their conversations go back to nobody (the delete does it); open inboxes are told.
     let assigned = conversations::assigned_to(&db, id, 100).await?;
+    forget_avatar(edge, id).await?;
     people::delete(&db, id).await?;
     super::admin::close_sockets(edge, &person.id, person.scope()).await?;
     // Best effort: the removal stands whatever the telling meets (a conversation deleted
@@ -274,6 +278,46 @@ pub async fn sign_out_everywhere(edge: &Edge, admin: &Admin) -> Result<Response>
         super::admin::close_sockets(edge, &person.id, person.scope()).await?;
     }
     signed_out()
+}
+
+/// `PUT /api/v1/admin/session/avatar`: the signed-in person's photo (the image's bytes as the
+/// body), beside the messages they write; the answer is the person.
+pub async fn set_avatar(mut req: Request, edge: &Edge, admin: &Admin) -> Result<Response> {
+    session_of(admin)?;
+    let bytes = http::read_bytes(&mut req, MAX_AVATAR_BYTES as u64).await?;
+    let photo = avatar::check(&bytes)?;
+    edge.env
+        .bucket(media::BUCKET)?
+        .put(avatar::object_key(&admin.key_id), bytes)
+        .http_metadata(worker::HttpMetadata {
+            content_type: Some(media::serve::mime(photo.file_type).to_owned()),
+            ..Default::default()
+        })
+        .execute()
+        .await?;
+    let db = edge.db()?;
+    people::set_avatar(&db, &admin.key_id, Some(&photo.digest)).await?;
+    let person = people::get(&db, &admin.key_id)
+        .await?
+        .ok_or_else(|| Error::new(ErrorCode::NotFound, "this person no longer exists"))?;
+    http::json(200, &person)
+}
+
+/// `DELETE /api/v1/admin/session/avatar`: back to the initial, beside earlier messages too.
+pub async fn remove_avatar(edge: &Edge, admin: &Admin) -> Result<Response> {
+    session_of(admin)?;
+    forget_avatar(edge, &admin.key_id).await?;
+    Ok(Response::empty()?.with_status(204))
+}
+
+/// Deletes a person's photo, if they have one.
+async fn forget_avatar(edge: &Edge, person: &str) -> Result<()> {
+    people::set_avatar(&edge.db()?, person, None).await?;
+    edge.env
+        .bucket(media::BUCKET)?
+        .delete(avatar::object_key(person))
+        .await?;
+    Ok(())
 }
 
 fn signed_out() -> Result<Response> {

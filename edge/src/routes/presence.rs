@@ -61,15 +61,15 @@ pub async fn reach_out(
         Some(v) if visitors::exists(&db, site, &v).await? => v,
         _ => visitors::create(&db, site, edge.now).await?,
     };
-    let author = admin.signed_name(edge, input.author).await?;
+    let author = admin.author(edge, "inbox", input.author).await?;
     let (_, id) = conversation::open(
         &edge.env,
         Opening {
             origin: ConversationOrigin::Agent {
-                author: author.clone(),
+                author: author.name().map(str::to_owned),
             },
             page_url: Some(visitor.url.clone()).filter(|u| !u.is_empty()),
-            first_message: Some((admin.principal("inbox", author), input.body)),
+            first_message: Some((author, input.body)),
             ..Opening::new(site.clone(), visitor_id.clone(), edge.now)
         },
     )

@@ -3,6 +3,7 @@
 
 use crate::error::{Error, Result};
 use crate::http::{self, Edge};
+use crate::media::{self, avatar};
 use crate::pages;
 use crate::storage::sites;
 use crate::{site_cache, site_hub};
@@ -97,6 +98,33 @@ pub async fn loader_boot(req: &Request, edge: &Edge, key: &SiteKey) -> Result<Re
     resp.headers().set("cache-control", cache)?;
     resp.headers().set("vary", "accept-language")?;
     Ok(resp)
+}
+
+/// `GET /api/v1/avatars/{person_id}`: a person's photo, to anyone (a widget on any site shows
+/// it); 404 when they have none.
+pub async fn avatar(req: &Request, edge: &Edge, person: &str) -> Result<Response> {
+    crate::rate_limit::check(&edge.env, req, crate::rate_limit::Limit::Tickets).await?;
+    let gone = || Error::new(ErrorCode::NotFound, "no such photo");
+    let object = edge
+        .env
+        .bucket(media::BUCKET)?
+        .get(avatar::object_key(person))
+        .execute()
+        .await?
+        .ok_or_else(gone)?;
+    let file_type = avatar::stored_type(object.http_metadata().content_type.as_deref())
+        .ok_or_else(|| Error::internal("a photo stored without its type"))?;
+    let size = object.size();
+    let body = object
+        .body()
+        .ok_or_else(|| Error::internal("R2 object without a body"))?
+        .response_body()?;
+    let headers = worker::Headers::new();
+    for (k, v) in avatar::headers(file_type) {
+        headers.set(k, v)?;
+    }
+    headers.set("content-length", &size.to_string())?;
+    Ok(Response::from_body(body)?.with_headers(headers))
 }
 
 /// `GET /frame/{site}?host=<origin>[&lang=<tag>][&p=<preview>]`: the widget app's document

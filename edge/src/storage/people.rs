@@ -18,6 +18,7 @@ struct Row {
     sites: Option<String>,
     created_at: i64,
     last_seen_at: Option<i64>,
+    avatar: Option<String>,
     /// Read by sign-in only.
     #[serde(default)]
     password_hash: Option<String>,
@@ -28,7 +29,12 @@ struct Row {
 
 impl Row {
     fn into_person(self) -> Result<Person> {
+        let avatar = self
+            .avatar
+            .as_deref()
+            .map(|digest| crate::media::avatar::path(&self.id, digest));
         Ok(Person {
+            avatar,
             id: self.id,
             email: self.email,
             name: self.name,
@@ -60,7 +66,8 @@ fn role_str(role: KeyRole) -> &'static str {
     }
 }
 
-const COLUMNS: &str = "p.id, p.email, p.name, p.role, p.sites, p.created_at, p.last_seen_at";
+const COLUMNS: &str =
+    "p.id, p.email, p.name, p.role, p.sites, p.created_at, p.last_seen_at, p.avatar";
 
 pub async fn list(db: &D1Database) -> Result<Vec<Person>> {
     db.prepare(format!(
@@ -327,6 +334,18 @@ pub async fn close_session(db: &D1Database, token_hash: &str) -> Result<()> {
         db,
         "DELETE FROM sessions WHERE token_hash = ?1",
         &[Arg::Str(token_hash)],
+    )?
+    .run()
+    .await?;
+    Ok(())
+}
+
+/// Sets (the digest of the stored image, its version) or clears a person's photo.
+pub async fn set_avatar(db: &D1Database, person: &str, avatar: Option<&str>) -> Result<()> {
+    stmt(
+        db,
+        "UPDATE people SET avatar = ?2 WHERE id = ?1",
+        &[Arg::Str(person), Arg::OptStr(avatar)],
     )?
     .run()
     .await?;

@@ -130,6 +130,7 @@ mod tests {
             attachments: vec![],
             client_msg_id: None,
             author: Some("Ana".into()),
+            avatar: None,
             via: Some("inbox".into()),
             buttons: Vec::new(),
         }

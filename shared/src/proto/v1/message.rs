@@ -78,6 +78,9 @@ pub struct Message {
     /// Display name of the agent or bot who wrote it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub author: Option<String>,
+    /// The author's photo (a URL path on the edge), when a signed-in person with one wrote it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub avatar: Option<String>,
     /// Where an agent wrote it: `inbox`, `telegram`, `slack`, `whatsapp`, `api`, …
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub via: Option<String>,

@@ -48,6 +48,10 @@ pub const ADMIN_PERSON: &str = "/api/v1/admin/people/{person_id}";
 pub const ADMIN_SESSION: &str = "/api/v1/admin/session";
 /// Signing out everywhere (`DELETE`).
 pub const ADMIN_SESSIONS: &str = "/api/v1/admin/sessions";
+/// The signed-in person's photo, beside their messages (`PUT` an image, `DELETE`).
+pub const ADMIN_SESSION_AVATAR: &str = "/api/v1/admin/session/avatar";
+/// A person's photo (public).
+pub const AVATAR: &str = "/api/v1/avatars/{person_id}";
 /// An invited person sets their name and password.
 pub const AUTH_ACCEPT: &str = "/api/v1/auth/accept";
 pub const AUTH_SIGN_IN: &str = "/api/v1/auth/sign-in";
@@ -144,6 +148,8 @@ pub const ALL: &[&str] = &[
     ADMIN_PERSON,
     ADMIN_SESSION,
     ADMIN_SESSIONS,
+    ADMIN_SESSION_AVATAR,
+    AVATAR,
     AUTH_ACCEPT,
     AUTH_SIGN_IN,
     ADMIN_CHANNELS,

@@ -74,6 +74,10 @@ pub struct Person {
     pub created_at: i64,
     #[serde(default)]
     pub last_seen_at: Option<i64>,
+    /// Their photo's address ([`super::paths::AVATAR`], with its version), beside their
+    /// messages; none: their initial is drawn.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub avatar: Option<String>,
 }
 
 impl Person {
