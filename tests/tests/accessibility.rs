@@ -466,6 +466,18 @@ async fn the_dark_theme_reads_well_and_system_follows_the_visitor() {
 /// the answers become the contact's name, email and attributes; a returning visitor is not
 /// asked again. In Arabic with the dark theme its labels are the site's Arabic ones, right to
 /// left. axe-core finds nothing in any view.
+/// On the test site's pre-chat form: picks `topic`, ticks the terms and submits.
+async fn choose_topic_accept_and_submit(c: &Client, topic: &str) {
+    c.find(Locator::Css("form.prechat select[name=f-topic]"))
+        .await
+        .unwrap()
+        .select_by_value(topic)
+        .await
+        .unwrap();
+    browser::click(c, "form.prechat input[name=f-terms]").await;
+    browser::click(c, "form.prechat button[type=submit]").await;
+}
+
 #[tokio::test]
 async fn the_prechat_form_asks_first_refuses_a_bad_address_and_its_answers_reach_the_contact() {
     let edge = Edge::start(None);
@@ -521,24 +533,7 @@ async fn the_prechat_form_asks_first_refuses_a_bad_address_and_its_answers_reach
         .send_keys("A-1009")
         .await
         .unwrap();
-    c.find(Locator::Css("form.prechat select[name=f-topic]"))
-        .await
-        .unwrap()
-        .select_by_value("returns")
-        .await
-        .unwrap();
-    c.find(Locator::Css("form.prechat input[name=f-terms]"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    c.find(Locator::Css("form.prechat button[type=submit]"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    choose_topic_accept_and_submit(&c, "returns").await;
     tokio::time::sleep(Duration::from_millis(500)).await;
     let valid = c
         .execute(
@@ -669,24 +664,7 @@ async fn the_prechat_form_asks_first_refuses_a_bad_address_and_its_answers_reach
             .await
             .unwrap();
     }
-    c.find(Locator::Css("form.prechat select[name=f-topic]"))
-        .await
-        .unwrap()
-        .select_by_value("shipping")
-        .await
-        .unwrap();
-    c.find(Locator::Css("form.prechat input[name=f-terms]"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    c.find(Locator::Css("form.prechat button[type=submit]"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    choose_topic_accept_and_submit(&c, "shipping").await;
     c.wait()
         .for_element(Locator::Css("textarea[aria-label='Message']"))
         .await
