@@ -50,7 +50,8 @@ declare namespace Beckon {
     readonly version: string;
     /** The widget's language from now on (before or after it loaded); overrides the site's
      * setting and the browser's. After it loaded, the app is replaced by one in the new
-     * language (the conversation and an open panel carry on; `ready` comes again). */
+     * language (the conversation, an open panel and `identify` carry on; `ready` is not
+     * told again). The same language again changes nothing. */
     setLocale(locale: Locale | string): void;
     /** Forgets the visitor — call it when a person signs out of your site: the widget's
      * storage is cleared, its connection closed, and the next visitor starts afresh. */
