@@ -177,7 +177,9 @@ pub fn plan(
             f.tags = tags;
         }
         f.attributes.extend(row.attributes);
-        if f.attributes.len() > MAX_ATTRIBUTES {
+        // The limit is on what an import adds: a record may hold more (the pre-chat form's
+        // answers join its attributes), and the same file again must still change nothing.
+        if f.attributes.len() > MAX_ATTRIBUTES.max(before.fields.attributes.len()) {
             let line = row.line;
             *record = before;
             touched.remove(&index);
@@ -549,6 +551,40 @@ mod tests {
         assert!(
             matches!(&writes[0], Write::Update { fields, .. } if fields.language.as_deref() == Some("de") && fields.tags == vec!["shoes"])
         );
+    }
+
+    #[test]
+    fn a_record_past_the_attribute_limit_by_its_form_answers_is_imported_again_unchanged() {
+        let header: Vec<String> = (1..=MAX_ATTRIBUTES).map(|i| format!("a{i}")).collect();
+        let file = format!(
+            "email,{}\nana@example.com,{}\n",
+            header.join(","),
+            ["x"; MAX_ATTRIBUTES].join(",")
+        );
+        let mut records = Vec::new();
+        let (writes, report) = plan_csv(file.as_bytes(), &records).unwrap();
+        assert_eq!((report.created, report.rejected.len()), (1, 0));
+        apply(&mut records, &writes);
+        // Ana then answers the site's pre-chat form: two more attributes.
+        let attributes = &mut records[0].fields.attributes;
+        attributes.insert("topic".into(), "orders".into());
+        attributes.insert("order".into(), "A-1".into());
+
+        let (again, report) = plan_csv(file.as_bytes(), &records).unwrap();
+        assert_eq!(again, vec![], "the same file again writes nothing");
+        assert_eq!((report.unchanged, report.rejected.len()), (1, 0));
+        let change = "email,a1\nana@example.com,y\n";
+        let (writes, report) = plan_csv(change.as_bytes(), &records).unwrap();
+        assert_eq!((report.updated, report.rejected.len()), (1, 0));
+        assert!(matches!(&writes[0], Write::Update { fields, .. }
+            if fields.attributes["a1"] == "y" && fields.attributes.len() == MAX_ATTRIBUTES + 2));
+        // A new one is still refused: the import may not take her further past the limit.
+        let more = "email,plan\nana@example.com,gold\n";
+        let (writes, report) = plan_csv(more.as_bytes(), &records).unwrap();
+        assert_eq!(writes, vec![]);
+        assert!(report.rejected[0]
+            .reason
+            .contains("at most 20 custom attributes"));
     }
 
     #[test]
