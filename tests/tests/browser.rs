@@ -51,12 +51,13 @@ async fn demo_conversation_ending_with(base: &str, body: &str) -> Value {
     .await
 }
 
-/// Fails on any console error (CSP violations, script errors, failed loads).
+/// Fails on any console error (CSP violations, script errors, failed loads), and on Chromium's
+/// warnings about a preload that went unused or did not match the request made for it.
 async fn assert_clean_console(c: &Client, context: &str) {
     let errors: Vec<_> = browser::console_log(c)
         .await
         .into_iter()
-        .filter(|(level, _)| level == "SEVERE")
+        .filter(|(level, message)| level == "SEVERE" || message.contains("preload"))
         .collect();
     assert!(errors.is_empty(), "{context}: console errors: {errors:#?}");
 }
@@ -115,6 +116,22 @@ async fn demo_page_visitor_and_inbox_agent_chat_live_and_history_survives_reload
     browser::screenshot(&visitor, "demo-closed-desktop").await;
 
     browser::open_chat(&visitor).await;
+    // The frame's document preloads the app's glue and wasm; each is fetched once (a preload
+    // the glue's own fetch did not match would show as a second entry).
+    let fetched: Vec<String> = serde_json::from_value(
+        visitor
+            .execute(
+                "return performance.getEntriesByType('resource').map(e => e.name)",
+                vec![],
+            )
+            .await
+            .unwrap(),
+    )
+    .unwrap();
+    for file in ["/widget/beckon_widget_bg.wasm", "/widget/beckon_widget.js"] {
+        let n = fetched.iter().filter(|r| r.ends_with(file)).count();
+        assert_eq!(n, 1, "{file} fetched {n} times: {fetched:?}");
+    }
     let question = unique("Hi! Do you ship to Canada?");
     browser::send_message(&visitor, &question).await;
     browser::wait_for_log(&visitor, &[&question]).await;

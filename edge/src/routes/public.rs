@@ -140,8 +140,15 @@ pub async fn frame(req: &Request, edge: &Edge, key: &SiteKey) -> Result<Response
         .as_ref()
         .map(|_| crate::turnstile::origin(&edge.env));
     let (status, body) = if host_ok {
-        let agents_online = site_hub::agents_online(&edge.env, key).await.unwrap_or(0) > 0;
-        let channels = crate::channels::set::get(&edge.env, key).await.ok();
+        // Three independent reads (a call to the site's hub, two cached D1 reads), side by
+        // side: a tap on the launcher waits for this document.
+        let (online, channels, clock) = futures_util::join!(
+            site_hub::agents_online(&edge.env, key),
+            crate::channels::set::get(&edge.env, key),
+            crate::clock::Clock::read(&edge.env),
+        );
+        let agents_online = online.unwrap_or(0) > 0;
+        let channels = channels.ok();
         let away_email = channels
             .as_ref()
             .is_some_and(|c| c.is_enabled(beckon_shared::proto::v1::ChannelKind::Email));
@@ -153,7 +160,7 @@ pub async fn frame(req: &Request, edge: &Edge, key: &SiteKey) -> Result<Response
         );
         let (config, catalog) = site.settings.in_language(&site.config, locale);
         // Opening hours are read by the clock of scheduled work (settable in tests).
-        let now = crate::clock::Clock::read(&edge.env).await?.now();
+        let now = clock?.now();
         let open = site.settings.hours.as_ref().map(|h| h.windows(now));
         let boot = WidgetBoot {
             config,
