@@ -116,22 +116,35 @@ async fn demo_page_visitor_and_inbox_agent_chat_live_and_history_survives_reload
     browser::screenshot(&visitor, "demo-closed-desktop").await;
 
     browser::open_chat(&visitor).await;
-    // The frame's document preloads the app's glue and wasm; each is fetched once (a preload
-    // the glue's own fetch did not match would show as a second entry).
-    let fetched: Vec<String> = serde_json::from_value(
+    // The frame's document asks for the app's wasm and glue itself: each is fetched once,
+    // and the wasm's download starts before boot.js has even arrived (it used to wait for
+    // boot.js, then the glue).
+    let fetched: Vec<(String, f64, f64)> = serde_json::from_value(
         visitor
             .execute(
-                "return performance.getEntriesByType('resource').map(e => e.name)",
+                "return performance.getEntriesByType('resource').map(e => [e.name, e.startTime, e.responseEnd])",
                 vec![],
             )
             .await
             .unwrap(),
     )
     .unwrap();
-    for file in ["/widget/beckon_widget_bg.wasm", "/widget/beckon_widget.js"] {
-        let n = fetched.iter().filter(|r| r.ends_with(file)).count();
-        assert_eq!(n, 1, "{file} fetched {n} times: {fetched:?}");
-    }
+    let entry = |file: &str| {
+        let all: Vec<_> = fetched.iter().filter(|r| r.0.ends_with(file)).collect();
+        assert_eq!(
+            all.len(),
+            1,
+            "{file} fetched {} times: {fetched:?}",
+            all.len()
+        );
+        all[0].clone()
+    };
+    let (wasm, _glue, boot) = (
+        entry("/widget/beckon_widget_bg.wasm"),
+        entry("/widget/beckon_widget.js"),
+        entry("/widget/boot.js"),
+    );
+    assert!(wasm.1 < boot.2, "the wasm waited for boot.js: {fetched:?}");
     let question = unique("Hi! Do you ship to Canada?");
     browser::send_message(&visitor, &question).await;
     browser::wait_for_log(&visitor, &[&question]).await;

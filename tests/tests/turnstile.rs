@@ -112,11 +112,20 @@ async fn a_site_with_turnstile_starts_only_conversations_whose_token_passes() {
         .unwrap()
         .to_owned();
     let html = frame.text().await.unwrap();
+    // Our scripts, wasm, the frame's one inline script (by its hash) and the challenge's.
+    let script_src: Vec<&str> = csp
+        .split(';')
+        .map(str::trim)
+        .find_map(|d| d.strip_prefix("script-src "))
+        .unwrap_or_default()
+        .split(' ')
+        .collect();
     assert!(
-        csp.contains(&format!(
-            "script-src 'self' 'wasm-unsafe-eval' {};",
-            fake.base
-        )) && csp.contains(&format!("frame-src {};", fake.base)),
+        script_src.len() == 4
+            && script_src[..2] == ["'self'", "'wasm-unsafe-eval'"]
+            && script_src[2].starts_with("'sha256-")
+            && script_src[3] == fake.base
+            && csp.contains(&format!("frame-src {};", fake.base)),
         "{csp}"
     );
     let script_url = format!("{}/turnstile/v0/api.js?render=explicit", fake.base);

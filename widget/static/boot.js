@@ -20,7 +20,10 @@ try {
   if (c.accent_text) s.setProperty("--on-accent", c.accent_text);
   s.setProperty("--font", c.font);
 } catch (e) {}
-init();
+// The wasm's download began with the document (the frame's inline script); it is asked for
+// again only if that request failed.
+const wasm = new URL("beckon_widget_bg.wasm", import.meta.url);
+init({ module_or_path: (window.beckonWasm || Promise.reject()).catch(() => fetch(wasm)) });
 
 // On a phone the open panel covers the page (the app marks the document `data-phone`): Tab on
 // its last control goes to its first, Shift+Tab on the first to the last.
