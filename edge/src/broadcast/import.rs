@@ -17,6 +17,8 @@ pub const MAX_ROWS: usize = 10_000;
 pub const MAX_BYTES: usize = 5 * 1024 * 1024;
 pub use beckon_shared::limits::{MAX_TAGS, MAX_TAG_CHARS};
 pub const MAX_ATTRIBUTES: usize = 20;
+/// Custom attributes in one row: a contact's imported ones and its pre-chat answers.
+const MAX_ROW_ATTRIBUTES: usize = MAX_ATTRIBUTES + beckon_shared::proto::v1::MAX_PRECHAT_FIELDS;
 pub const MAX_ATTRIBUTE_CHARS: usize = 200;
 
 /// A contact record's importable fields.
@@ -179,14 +181,17 @@ pub fn plan(
         f.attributes.extend(row.attributes);
         // The limit is on what an import adds: a record may hold more (the pre-chat form's
         // answers join its attributes), and the same file again must still change nothing.
-        if f.attributes.len() > MAX_ATTRIBUTES.max(before.fields.attributes.len()) {
+        let had = before.fields.attributes.len();
+        if f.attributes.len() > MAX_ATTRIBUTES.max(had) {
             let line = row.line;
             *record = before;
             touched.remove(&index);
-            rejected.push(RejectedRow {
-                line,
-                reason: format!("a contact has at most {MAX_ATTRIBUTES} custom attributes"),
-            });
+            let reason = if had > MAX_ATTRIBUTES {
+                format!("the contact has {had} custom attributes (pre-chat answers among them): an import may change them, not add more (it takes a contact to at most {MAX_ATTRIBUTES})")
+            } else {
+                format!("a contact has at most {MAX_ATTRIBUTES} custom attributes")
+            };
+            rejected.push(RejectedRow { line, reason });
             continue;
         }
         let opt_in = row.whatsapp_opt_in && !record.whatsapp_opted_in;
@@ -335,7 +340,9 @@ fn row(line: u32, header: &[String], record: &csv::StringRecord) -> Result<Row, 
             _ => {}
         }
     }
-    if attributes.len() > MAX_ATTRIBUTES {
+    // A row may carry a contact's pre-chat answers beside its imported attributes (an export
+    // of one imports back unchanged); how many a contact may have is `plan`'s to say.
+    if attributes.len() > MAX_ROW_ATTRIBUTES {
         return Err(format!("at most {MAX_ATTRIBUTES} custom attributes"));
     }
     let value = |k: &str| get.get(k).copied().filter(|v| !v.is_empty());
@@ -584,7 +591,34 @@ mod tests {
         assert_eq!(writes, vec![]);
         assert!(report.rejected[0]
             .reason
-            .contains("at most 20 custom attributes"));
+            .contains("has 22 custom attributes (pre-chat answers among them)"));
+        // Her export (all 22 in one row) imports back unchanged; for someone new it is too many.
+        let keys: Vec<&String> = records[0].fields.attributes.keys().collect();
+        let values: Vec<&String> = records[0].fields.attributes.values().collect();
+        let export = |email: &str| {
+            format!(
+                "email,{}\n{email},{}\n",
+                keys.iter()
+                    .map(|k| k.as_str())
+                    .collect::<Vec<_>>()
+                    .join(","),
+                values
+                    .iter()
+                    .map(|v| v.as_str())
+                    .collect::<Vec<_>>()
+                    .join(",")
+            )
+        };
+        let (writes, report) = plan_csv(export("ana@example.com").as_bytes(), &records).unwrap();
+        assert_eq!(
+            (writes, report.unchanged, report.rejected.len()),
+            (vec![], 1, 0)
+        );
+        let (writes, report) = plan_csv(export("bo@example.com").as_bytes(), &records).unwrap();
+        assert_eq!(writes, vec![]);
+        assert!(report.rejected[0]
+            .reason
+            .contains("a contact has at most 20 custom attributes"));
     }
 
     #[test]

@@ -115,7 +115,12 @@ pub fn label_in(l: &BTreeMap<Locale, String>, locale: Locale) -> String {
 
 impl PrechatForm {
     /// Checks the fields, their keys (unique), labels and choices; or says what is wrong.
-    pub fn validated(self) -> Result<PrechatForm, (ErrorCode, String)> {
+    pub fn validated(mut self) -> Result<PrechatForm, (ErrorCode, String)> {
+        // Keys name contact attributes, which a CSV import writes in lower case: a key saved
+        // as typed would come back from an export under another name.
+        for f in &mut self.fields {
+            f.key.make_ascii_lowercase();
+        }
         if self.fields.len() > MAX_PRECHAT_FIELDS {
             return bad(format!("prechat: at most {MAX_PRECHAT_FIELDS} fields"));
         }
@@ -256,6 +261,15 @@ mod tests {
             .contains("used twice"));
         assert!(form(json!({})).unwrap_err().contains("set it to null"));
         assert!(form(json!({"name": "sometimes"})).is_err());
+    }
+
+    #[test]
+    fn keys_are_kept_in_lower_case_as_an_import_names_attributes() {
+        let text = |key: &str| json!({"key": key, "kind": "text", "label": {"en": "A"}});
+        let f = form(json!({"fields": [text("orderNumber")]})).unwrap();
+        assert_eq!(f.fields[0].key, "ordernumber");
+        let e = form(json!({"fields": [text("Order"), text("order")]})).unwrap_err();
+        assert!(e.contains("\"order\" is used twice"), "{e}");
     }
 
     #[test]
