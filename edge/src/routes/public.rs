@@ -140,8 +140,9 @@ pub async fn frame(req: &Request, edge: &Edge, key: &SiteKey) -> Result<Response
         .as_ref()
         .map(|_| crate::turnstile::origin(&edge.env));
     let (status, body) = if host_ok {
-        // Three independent reads (a call to the site's hub, two cached D1 reads), side by
-        // side: a tap on the launcher waits for this document.
+        // Three independent reads side by side (a call to the site's hub, its channels —
+        // cached —, and the clock, a D1 read only where tests set it): a tap on the launcher
+        // waits for this document.
         let (online, channels, clock) = futures_util::join!(
             site_hub::agents_online(&edge.env, key),
             crate::channels::set::get(&edge.env, key),
