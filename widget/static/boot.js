@@ -1,4 +1,4 @@
-// Starts the chat app (kept in a file: the iframe's CSP allows no inline script). The site's
+// Starts the chat app (kept in a file: the iframe's CSP allows one hashed inline line only). The site's
 // colours and font are set first, through the CSSOM (which the CSP permits), so the panel never
 // shows the default accent: the accent, the text colour the edge chose for it (AA contrast), and
 // the site's font stack (validated by the edge: family names only).
