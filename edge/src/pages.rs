@@ -145,8 +145,8 @@ pub fn frame_ancestors(self_origin: &str, site: &SiteSettings) -> String {
     parts.join(" ")
 }
 
-/// The iframe's policy: only our own scripts (plus wasm compilation and [`WASM_FETCH`]), styles and sockets;
-/// images from https, or from the site's own pages (teaser images given as paths); framed
+/// The iframe's policy: only our own scripts (plus wasm compilation and [`WASM_FETCH`]), styles
+/// and sockets; images from https, or from the site's own pages (teaser images given as paths); framed
 /// only by the site's pages. A site that asks for Turnstile also allows its `challenge`
 /// origin's script and frame, and nothing more.
 pub fn frame_csp(self_origin: &str, site: &SiteSettings, challenge: Option<&str>) -> String {

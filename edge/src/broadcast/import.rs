@@ -593,22 +593,14 @@ mod tests {
             .reason
             .contains("has 22 custom attributes (pre-chat answers among them)"));
         // Her export (all 22 in one row) imports back unchanged; for someone new it is too many.
-        let keys: Vec<&String> = records[0].fields.attributes.keys().collect();
-        let values: Vec<&String> = records[0].fields.attributes.values().collect();
-        let export = |email: &str| {
-            format!(
-                "email,{}\n{email},{}\n",
-                keys.iter()
-                    .map(|k| k.as_str())
-                    .collect::<Vec<_>>()
-                    .join(","),
-                values
-                    .iter()
-                    .map(|v| v.as_str())
-                    .collect::<Vec<_>>()
-                    .join(",")
-            )
-        };
+        let (keys, values): (Vec<&str>, Vec<&str>) = records[0]
+            .fields
+            .attributes
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .unzip();
+        let export =
+            |email: &str| format!("email,{}\n{email},{}\n", keys.join(","), values.join(","));
         let (writes, report) = plan_csv(export("ana@example.com").as_bytes(), &records).unwrap();
         assert_eq!(
             (writes, report.unchanged, report.rejected.len()),
