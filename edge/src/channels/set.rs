@@ -3,6 +3,10 @@
 //! most sites change them rarely. A change made through the admin API forgets the entry in
 //! that isolate at once; other isolates catch up within [`TTL_MS`]. Health is noted in the
 //! entry too, so a healthy channel is not re-reported to D1 after every relay.
+//!
+//! When an entry expires, one caller reads it again while the others go on with the old one
+//! (for at most [`STALE_MS`] more, [`freshness`]): the messages of a busy isolate do not all
+//! wait for D1, nor all ask it, every [`TTL_MS`].
 
 use super::Config;
 use crate::error::Result;
@@ -17,6 +21,29 @@ use worker::Env;
 
 /// How long an isolate trusts its copy of a site's channels.
 pub const TTL_MS: i64 = 10_000;
+/// How long past [`TTL_MS`] an entry still serves while another caller reads it again.
+pub const STALE_MS: i64 = 30_000;
+
+/// What a caller does with the cached entry that expires at `expires`.
+#[derive(Debug, PartialEq)]
+pub enum Freshness {
+    /// Use it.
+    Fresh,
+    /// Use it: another caller is reading the site's channels again.
+    Stale,
+    /// Read them from D1.
+    Load,
+}
+
+/// [`Freshness`] at `now` of an entry expiring at `expires` (none cached: `None`), while a
+/// read of the site's channels is (`reading`) or is not under way.
+pub fn freshness(expires: Option<i64>, now: i64, reading: bool) -> Freshness {
+    match expires {
+        Some(at) if at > now => Freshness::Fresh,
+        Some(at) if reading && at + STALE_MS > now => Freshness::Stale,
+        _ => Freshness::Load,
+    }
+}
 
 /// One enabled channel whose secrets could be opened.
 pub struct Active {
@@ -58,20 +85,35 @@ impl SiteChannels {
 
 thread_local! {
     static CACHE: RefCell<HashMap<String, (i64, Rc<SiteChannels>)>> = RefCell::new(HashMap::new());
+    /// Sites whose channels a caller is reading from D1, with the [`GENERATION`] it started in.
+    static READING: RefCell<HashMap<String, u64>> = RefCell::new(HashMap::new());
+    /// Counts [`invalidate`]s: a read that started before one is not cached.
+    static GENERATION: Cell<u64> = const { Cell::new(0) };
+}
+
+/// The site's read under way, forgotten however the read ends (an error, a dropped future).
+struct Reading<'a>(&'a str);
+
+impl Drop for Reading<'_> {
+    fn drop(&mut self) {
+        READING.with(|r| r.borrow_mut().remove(self.0));
+    }
 }
 
 /// The site's channels, from the cache or D1.
 pub async fn get(env: &Env, site: &SiteKey) -> Result<Rc<SiteChannels>> {
     let now = http::now_ms();
-    let hit = CACHE.with(|c| {
-        c.borrow()
-            .get(site.as_str())
-            .filter(|(expires, _)| *expires > now)
-            .map(|(_, s)| s.clone())
-    });
-    if let Some(s) = hit {
+    let cached = CACHE.with(|c| c.borrow().get(site.as_str()).cloned());
+    let reading = READING.with(|r| r.borrow().contains_key(site.as_str()));
+    if let (Freshness::Fresh | Freshness::Stale, Some((_, s))) = (
+        freshness(cached.as_ref().map(|(at, _)| *at), now, reading),
+        cached,
+    ) {
         return Ok(s);
     }
+    let generation = GENERATION.with(Cell::get);
+    READING.with(|r| r.borrow_mut().insert(site.to_string(), generation));
+    let _reading = Reading(site.as_str());
     let db = env.d1("DB")?;
     let key = http::secret(env, "SECRETS_KEY")?;
     let mut active = Vec::new();
@@ -99,15 +141,19 @@ pub async fn get(env: &Env, site: &SiteKey) -> Result<Rc<SiteChannels>> {
         active,
         unreadable,
     });
-    CACHE.with(|c| {
-        c.borrow_mut()
-            .insert(site.to_string(), (now + TTL_MS, entry.clone()))
-    });
+    // A change made meanwhile may not be in what was read: that is not kept.
+    if GENERATION.with(Cell::get) == generation {
+        CACHE.with(|c| {
+            c.borrow_mut()
+                .insert(site.to_string(), (http::now_ms() + TTL_MS, entry.clone()))
+        });
+    }
     Ok(entry)
 }
 
 /// Forgets the site's channels in this isolate (after an admin change).
 pub fn invalidate(site: &SiteKey) {
+    GENERATION.with(|g| g.set(g.get() + 1));
     CACHE.with(|c| c.borrow_mut().remove(site.as_str()));
 }
 
@@ -133,5 +179,27 @@ pub async fn report(env: &Env, site: &SiteKey, kind: ChannelKind, error: Option<
             }
         }
         Err(e) => worker::console_error!("reporting channel health failed: {e}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_expired_entry_serves_only_while_another_caller_reads_and_not_for_long() {
+        assert_eq!(freshness(Some(1_000), 999, false), Freshness::Fresh);
+        assert_eq!(freshness(Some(1_000), 999, true), Freshness::Fresh);
+        assert_eq!(freshness(Some(1_000), 1_000, false), Freshness::Load);
+        assert_eq!(freshness(Some(1_000), 1_000, true), Freshness::Stale);
+        assert_eq!(
+            freshness(Some(1_000), 1_000 + STALE_MS - 1, true),
+            Freshness::Stale
+        );
+        assert_eq!(
+            freshness(Some(1_000), 1_000 + STALE_MS, true),
+            Freshness::Load
+        );
+        assert_eq!(freshness(None, 0, true), Freshness::Load);
     }
 }
