@@ -9,7 +9,9 @@
 //! Nothing is lost: a failed flush is retried from the alarm, and a new instance's first alarm
 //! flushes once (its predecessor may have died with a flush pending — whose alarm, in storage,
 //! is what woke it). Trailing flushes are jittered, so conversations started together do not
-//! flush together.
+//! flush together, and spread ([`spread`]): when many conversations of one isolate wait for
+//! one, the interval grows with their number, so the isolate's publishes stay a small, steady
+//! share of its time and the messages themselves keep the rest.
 //!
 //! The DO has one alarm; [`Conversation::schedule`] keeps it no later than the earliest of the
 //! outbox's next due row, the trailing flush and the first abandoned upload, touching storage
@@ -27,8 +29,49 @@ pub const FLUSH_INTERVAL_MS: i64 = 1_000;
 pub const QUIET_INTERVAL_MS: i64 = 5_000;
 /// How long what a publish said about the site's open inboxes is trusted.
 const WATCHED_TTL_MS: i64 = 10_000;
+/// An isolate's trailing publishes are at least this far apart on average: with more than
+/// `interval / PUBLISH_SPACING_MS` conversations waiting (50 with an inbox open, 250 without),
+/// each waits longer rather than all together taking the isolate's time from new messages.
+pub const PUBLISH_SPACING_MS: i64 = 20;
+
+/// How long after a flush the next may come: `interval`, or longer while `waiting`
+/// conversations of this isolate have a trailing flush due.
+pub fn spread(interval: i64, waiting: usize) -> i64 {
+    interval.max(waiting as i64 * PUBLISH_SPACING_MS)
+}
+
+/// When the trailing flush is due, if one is; counted in [`WAITING`] while it is.
+#[derive(Default)]
+pub(super) struct Due(Cell<Option<i64>>);
+
+impl Due {
+    pub(super) fn get(&self) -> Option<i64> {
+        self.0.get()
+    }
+
+    pub(super) fn set(&self, at: Option<i64>) {
+        let was = self.0.replace(at);
+        let delta = at.is_some() as isize - was.is_some() as isize;
+        WAITING.with(|w| w.set(w.get().saturating_add_signed(delta)));
+    }
+
+    pub(super) fn take(&self) -> Option<i64> {
+        let at = self.get();
+        self.set(None);
+        at
+    }
+}
+
+impl Drop for Due {
+    /// An instance that goes away no longer waits.
+    fn drop(&mut self) {
+        self.set(None);
+    }
+}
 
 thread_local! {
+    /// How many conversations of this isolate have a trailing flush due ([`Due`]).
+    static WAITING: Cell<usize> = const { Cell::new(0) };
     /// Per site: whether an inbox was open at the last publish from this isolate, until when.
     static WATCHED: std::cell::RefCell<std::collections::HashMap<String, (bool, i64)>> =
         Default::default();
@@ -66,8 +109,7 @@ pub(super) struct Flush {
     dirty: Cell<bool>,
     running: Cell<bool>,
     last_at: Cell<i64>,
-    /// When the trailing flush is due, if one is.
-    due: Cell<Option<i64>>,
+    due: Due,
     /// The next flush writes the D1 row before it returns.
     write_now: Cell<bool>,
 }
@@ -79,7 +121,7 @@ impl Default for Flush {
             dirty: Cell::new(false),
             running: Cell::new(false),
             last_at: Cell::new(0),
-            due: Cell::new(None),
+            due: Due::default(),
             write_now: Cell::new(false),
         }
     }
@@ -120,11 +162,7 @@ impl Conversation {
             return;
         }
         let watched = self.watched(now);
-        let interval = if watched {
-            FLUSH_INTERVAL_MS
-        } else {
-            QUIET_INTERVAL_MS
-        };
+        let interval = self.flush_interval(now);
         let next_allowed = self.flush.last_at.get() + interval;
         // Nobody watching: no flush at once — the index catches up within the interval.
         if self.flush.running.get() || now < next_allowed || !watched {
@@ -152,11 +190,12 @@ impl Conversation {
 
     /// How long after a flush the next one may come.
     fn flush_interval(&self, now: i64) -> i64 {
-        if self.watched(now) {
+        let interval = if self.watched(now) {
             FLUSH_INTERVAL_MS
         } else {
             QUIET_INTERVAL_MS
-        }
+        };
+        spread(interval, WAITING.with(Cell::get))
     }
 
     /// Something changed that an HTTP caller will look for next (an agent's reply through the
@@ -325,5 +364,37 @@ impl Conversation {
         let at = self.state.storage().get_alarm().await.ok().flatten();
         self.alarm_state.known.set(Some(at));
         at
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_interval_grows_only_past_its_share_of_the_isolate() {
+        assert_eq!(spread(FLUSH_INTERVAL_MS, 0), 1_000);
+        assert_eq!(spread(FLUSH_INTERVAL_MS, 50), 1_000);
+        assert_eq!(spread(FLUSH_INTERVAL_MS, 60), 1_200);
+        assert_eq!(spread(QUIET_INTERVAL_MS, 250), 5_000);
+        assert_eq!(spread(QUIET_INTERVAL_MS, 500), 10_000);
+    }
+
+    #[test]
+    fn a_conversation_waits_once_however_often_its_flush_moves_and_not_after_it_is_gone() {
+        let waiting = || WAITING.with(Cell::get);
+        let before = waiting();
+        let (a, b) = (Due::default(), Due::default());
+        a.set(Some(1));
+        a.set(Some(2));
+        b.set(Some(3));
+        assert_eq!(waiting(), before + 2);
+        assert_eq!(a.take(), Some(2));
+        assert_eq!(a.take(), None);
+        assert_eq!(waiting(), before + 1);
+        drop(b);
+        assert_eq!(waiting(), before);
+        drop(a);
+        assert_eq!(waiting(), before);
     }
 }
