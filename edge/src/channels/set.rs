@@ -1,7 +1,7 @@
 //! A site's channels as relays need them: read from D1 with their secrets opened, and cached
 //! in the isolate for a few seconds — every message of every conversation consults them, and
 //! most sites change them rarely. A change made through the admin API forgets the entry in
-//! that isolate at once; other isolates catch up within [`TTL_MS`]. Health is noted in the
+//! that isolate at once; other isolates catch up within [`TTL_MS`] and a read of D1. Health is noted in the
 //! entry too, so a healthy channel is not re-reported to D1 after every relay.
 //!
 //! When an entry expires, one caller reads it again while the others go on with the old one
@@ -85,18 +85,37 @@ impl SiteChannels {
 
 thread_local! {
     static CACHE: RefCell<HashMap<String, (i64, Rc<SiteChannels>)>> = RefCell::new(HashMap::new());
-    /// Sites whose channels a caller is reading from D1, with the [`GENERATION`] it started in.
+    /// Per site, the read of its channels under way (its number): the one whose result is
+    /// kept. [`invalidate`] forgets it, so a read that began before an admin change is not.
     static READING: RefCell<HashMap<String, u64>> = RefCell::new(HashMap::new());
-    /// Counts [`invalidate`]s: a read that started before one is not cached.
-    static GENERATION: Cell<u64> = const { Cell::new(0) };
+    static READS: Cell<u64> = const { Cell::new(0) };
 }
 
-/// The site's read under way, forgotten however the read ends (an error, a dropped future).
-struct Reading<'a>(&'a str);
+/// A read of a site's channels; while it is the site's [`READING`], until it ends however it
+/// ends (an error, a dropped future).
+struct Reading<'a> {
+    site: &'a str,
+    number: u64,
+}
+
+impl Reading<'_> {
+    fn start(site: &str) -> Reading<'_> {
+        let number = READS.with(|n| n.replace(n.get() + 1));
+        READING.with(|r| r.borrow_mut().insert(site.to_owned(), number));
+        Reading { site, number }
+    }
+
+    /// Whether this is still the site's read whose result is kept.
+    fn current(&self) -> bool {
+        READING.with(|r| r.borrow().get(self.site) == Some(&self.number))
+    }
+}
 
 impl Drop for Reading<'_> {
     fn drop(&mut self) {
-        READING.with(|r| r.borrow_mut().remove(self.0));
+        if self.current() {
+            READING.with(|r| r.borrow_mut().remove(self.site));
+        }
     }
 }
 
@@ -111,9 +130,7 @@ pub async fn get(env: &Env, site: &SiteKey) -> Result<Rc<SiteChannels>> {
     ) {
         return Ok(s);
     }
-    let generation = GENERATION.with(Cell::get);
-    READING.with(|r| r.borrow_mut().insert(site.to_string(), generation));
-    let _reading = Reading(site.as_str());
+    let reading = Reading::start(site.as_str());
     let db = env.d1("DB")?;
     let key = http::secret(env, "SECRETS_KEY")?;
     let mut active = Vec::new();
@@ -141,8 +158,9 @@ pub async fn get(env: &Env, site: &SiteKey) -> Result<Rc<SiteChannels>> {
         active,
         unreadable,
     });
-    // A change made meanwhile may not be in what was read: that is not kept.
-    if GENERATION.with(Cell::get) == generation {
+    // A change made meanwhile may not be in what was read (nor is a later read's result
+    // replaced by an earlier one's): that is not kept.
+    if reading.current() {
         CACHE.with(|c| {
             c.borrow_mut()
                 .insert(site.to_string(), (http::now_ms() + TTL_MS, entry.clone()))
@@ -153,7 +171,7 @@ pub async fn get(env: &Env, site: &SiteKey) -> Result<Rc<SiteChannels>> {
 
 /// Forgets the site's channels in this isolate (after an admin change).
 pub fn invalidate(site: &SiteKey) {
-    GENERATION.with(|g| g.set(g.get() + 1));
+    READING.with(|r| r.borrow_mut().remove(site.as_str()));
     CACHE.with(|c| c.borrow_mut().remove(site.as_str()));
 }
 

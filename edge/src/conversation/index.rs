@@ -35,9 +35,13 @@ const WATCHED_TTL_MS: i64 = 10_000;
 pub const PUBLISH_SPACING_MS: i64 = 20;
 
 /// How long after a flush the next may come: `interval`, or longer while `waiting`
-/// conversations of this isolate have a trailing flush due.
+/// conversations of this isolate have a trailing flush due — never more than three times
+/// `interval` (the count is of instances alive, and one evicted without being dropped is
+/// still in it).
 pub fn spread(interval: i64, waiting: usize) -> i64 {
-    interval.max(waiting as i64 * PUBLISH_SPACING_MS)
+    interval
+        .max(waiting as i64 * PUBLISH_SPACING_MS)
+        .min(3 * interval)
 }
 
 /// When the trailing flush is due, if one is; counted in [`WAITING`] while it is.
@@ -378,6 +382,8 @@ mod tests {
         assert_eq!(spread(FLUSH_INTERVAL_MS, 60), 1_200);
         assert_eq!(spread(QUIET_INTERVAL_MS, 250), 5_000);
         assert_eq!(spread(QUIET_INTERVAL_MS, 500), 10_000);
+        assert_eq!(spread(QUIET_INTERVAL_MS, 5_000), 15_000);
+        assert_eq!(spread(FLUSH_INTERVAL_MS, 5_000), 3_000);
     }
 
     #[test]
