@@ -1,8 +1,8 @@
 //! A site's channels as relays need them: read from D1 with their secrets opened, and cached
 //! in the isolate for a few seconds — every message of every conversation consults them, and
 //! most sites change them rarely. A change made through the admin API forgets the entry in
-//! that isolate at once; other isolates catch up within [`TTL_MS`] and a read of D1. Health is noted in the
-//! entry too, so a healthy channel is not re-reported to D1 after every relay.
+//! that isolate at once; other isolates catch up within [`TTL_MS`] and a read of D1. Health is
+//! noted in the entry too, so a healthy channel is not re-reported to D1 after every relay.
 //!
 //! When an entry expires, one caller reads it again while the others go on with the old one
 //! (for at most [`STALE_MS`] more, [`freshness`]): the messages of a busy isolate do not all
@@ -123,9 +123,9 @@ impl Drop for Reading<'_> {
 pub async fn get(env: &Env, site: &SiteKey) -> Result<Rc<SiteChannels>> {
     let now = http::now_ms();
     let cached = CACHE.with(|c| c.borrow().get(site.as_str()).cloned());
-    let reading = READING.with(|r| r.borrow().contains_key(site.as_str()));
+    let under_way = READING.with(|r| r.borrow().contains_key(site.as_str()));
     if let (Freshness::Fresh | Freshness::Stale, Some((_, s))) = (
-        freshness(cached.as_ref().map(|(at, _)| *at), now, reading),
+        freshness(cached.as_ref().map(|(at, _)| *at), now, under_way),
         cached,
     ) {
         return Ok(s);

@@ -44,6 +44,17 @@ pub fn spread(interval: i64, waiting: usize) -> i64 {
         .min(3 * interval)
 }
 
+/// How long after a flush the next may come, with an inbox of the site open (`watched`) or
+/// not, as this isolate's waiting conversations [`spread`] it.
+fn interval(watched: bool) -> i64 {
+    let base = if watched {
+        FLUSH_INTERVAL_MS
+    } else {
+        QUIET_INTERVAL_MS
+    };
+    spread(base, WAITING.with(Cell::get))
+}
+
 /// When the trailing flush is due, if one is; counted in [`WAITING`] while it is.
 #[derive(Default)]
 pub(super) struct Due(Cell<Option<i64>>);
@@ -166,7 +177,7 @@ impl Conversation {
             return;
         }
         let watched = self.watched(now);
-        let interval = self.flush_interval(now);
+        let interval = interval(watched);
         let next_allowed = self.flush.last_at.get() + interval;
         // Nobody watching: no flush at once — the index catches up within the interval.
         if self.flush.running.get() || now < next_allowed || !watched {
@@ -194,12 +205,7 @@ impl Conversation {
 
     /// How long after a flush the next one may come.
     fn flush_interval(&self, now: i64) -> i64 {
-        let interval = if self.watched(now) {
-            FLUSH_INTERVAL_MS
-        } else {
-            QUIET_INTERVAL_MS
-        };
-        spread(interval, WAITING.with(Cell::get))
+        interval(self.watched(now))
     }
 
     /// Something changed that an HTTP caller will look for next (an agent's reply through the
