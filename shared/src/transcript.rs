@@ -189,9 +189,17 @@ impl Transcript {
     pub fn apply(&mut self, frame: ServerFrame) -> Applied {
         match frame {
             ServerFrame::Welcome {
-                read, away_email, ..
+                read,
+                away_email,
+                last_seq,
+                ..
             } => {
-                let changed = read != self.read || away_email != self.away_email;
+                // Messages reach the other sockets before they are written; one past the last
+                // stored was lost with its commit, and a later one takes its `seq`.
+                let held = self.messages.len();
+                let stored = self.messages.partition_point(|m| m.seq <= last_seq);
+                self.messages.truncate(stored);
+                let changed = read != self.read || away_email != self.away_email || stored < held;
                 self.away_email = away_email;
                 self.merge_read(Role::Visitor, read.visitor);
                 self.merge_read(Role::Agent, read.agent);
@@ -532,6 +540,41 @@ mod tests {
             Seq(3),
             "cursors never move backwards"
         );
+    }
+
+    fn welcome(last_seq: u64) -> ServerFrame {
+        ServerFrame::Welcome {
+            conversation_id: crate::ids::ConversationId::from_random([0; 16]),
+            origin: Default::default(),
+            last_seq: Seq(last_seq),
+            read: ReadCursors::default(),
+            away_email: None,
+        }
+    }
+
+    #[test]
+    fn a_message_seen_but_never_stored_is_dropped_by_the_next_welcome() {
+        let mut t = Transcript::new(Role::Agent);
+        for (seq, body) in [(1, "a"), (2, "b"), (3, "lost with its commit")] {
+            t.apply(ServerFrame::Message {
+                message: msg(seq, Role::Visitor, body, None),
+            });
+        }
+        assert_eq!(t.resume_from(), Seq(3));
+        let a = t.apply(welcome(2));
+        assert!(a.changed);
+        let bodies: Vec<_> = t.messages().iter().map(|m| m.body.as_str()).collect();
+        assert_eq!(bodies, ["a", "b"]);
+        // The next message stored takes its place.
+        let a = t.apply(ServerFrame::Message {
+            message: msg(3, Role::Visitor, "the next one", None),
+        });
+        assert!(a.changed);
+        assert_eq!(t.messages()[2].body, "the next one");
+        // A welcome at or past what is held changes nothing.
+        assert!(!t.apply(welcome(3)).changed);
+        assert!(!t.apply(welcome(9)).changed);
+        assert_eq!(t.messages().len(), 3);
     }
 
     #[test]

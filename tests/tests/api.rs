@@ -111,6 +111,88 @@ async fn visitor_message_reaches_the_agent_and_the_reply_arrives_live() {
     ws.close().await;
 }
 
+/// The hot path's order: the other sockets get a message before it is written, the sender its
+/// frame and its ack after; a retried send is acked again and fanned out to nobody.
+#[tokio::test]
+async fn a_message_reaches_every_socket_once_and_its_sender_with_its_ack() {
+    let api = api();
+    let site = unique("fanout");
+    api.create_site(&site).await;
+    let started = api.start_conversation(&site, None).await;
+    let visitor_url = || api.visitor_ws_url(&started.conversation_id, &started.visitor_token);
+    let mut sender = Ws::connect(&visitor_url().await, None).await.unwrap();
+    let mut other_tab = Ws::connect(&visitor_url().await, None).await.unwrap();
+    let mut agent = Ws::connect(&api.agent_ws_url(&started.conversation_id).await, None)
+        .await
+        .unwrap();
+    for ws in [&mut sender, &mut other_tab, &mut agent] {
+        assert!(ws.hello(0).await.is_empty());
+    }
+    let send = |id: &str, body: &str| ClientFrame::Send {
+        client_msg_id: client_id(id),
+        body: body.into(),
+        attachments: Vec::new(),
+    };
+    sender.send(&send("one", "first")).await;
+    // The sender: its message's frame, then its ack.
+    let mut frames = Vec::new();
+    while !matches!(frames.last(), Some(ServerFrame::Ack { .. })) {
+        match sender.next_event(T).await {
+            WsEvent::Frame(f @ (ServerFrame::Message { .. } | ServerFrame::Ack { .. })) => {
+                frames.push(f)
+            }
+            WsEvent::Frame(_) => {}
+            other => panic!("the sender's socket ended: {other:?}"),
+        }
+    }
+    match &frames[..] {
+        [ServerFrame::Message { message }, ServerFrame::Ack {
+            seq,
+            duplicate: false,
+            ..
+        }] => assert_eq!(
+            (message.seq, *seq, message.body.as_str()),
+            (Seq(1), Seq(1), "first")
+        ),
+        other => panic!("the sender got {other:?}"),
+    }
+    // The same send again (a retry): acked as a duplicate, sent to nobody.
+    sender.send(&send("one", "first")).await;
+    let ack = sender
+        .recv_until(T, |f| matches!(f, ServerFrame::Ack { .. }))
+        .await;
+    assert!(
+        matches!(
+            ack,
+            ServerFrame::Ack {
+                seq: Seq(1),
+                duplicate: true,
+                ..
+            }
+        ),
+        "{ack:?}"
+    );
+    sender.send(&send("two", "second")).await;
+    for ws in [&mut other_tab, &mut agent] {
+        let mut got = Vec::new();
+        while got.last() != Some(&2) {
+            if let ServerFrame::Message { message } = ws
+                .recv_until(T, |f| matches!(f, ServerFrame::Message { .. }))
+                .await
+            {
+                got.push(message.seq.0);
+            }
+        }
+        assert_eq!(got, [1, 2], "each message once");
+    }
+    let page = api.admin_messages(&started.conversation_id).await;
+    let bodies: Vec<_> = page.messages.iter().map(|m| m.body.as_str()).collect();
+    assert_eq!(bodies, ["first", "second"]);
+    for ws in [sender, other_tab, agent] {
+        ws.close().await;
+    }
+}
+
 /// Acceptance: 200 messages over a WebSocket that is dropped and resumed several times, with
 /// some sends retried under the same client id → exactly 200 messages, seq 1..200, no gaps,
 /// no duplicates, in the order they were written.

@@ -67,10 +67,12 @@ fn inbox_app_stays_within_its_budget() {
     // test): 384,563 B → 265,732 B; loading them safely (a page left before it arrived is
     // never mounted, "try again" after a failed load) and asking a search again while the
     // index catches up added 3.3 KB. Issue 15 asks the inbox to keep the budget it had when
-    // it was filed (303 KiB); this is where it stands now.
+    // it was filed (303 KiB); this is where it stands now. (263 KiB until messages reached
+    // the other sockets before their commit, and a welcome drops one that was lost with it:
+    // 269,271 → 269,419 B.)
     assert!(
-        n <= 263 * 1024,
-        "inbox wasm + glue is {n} B gzip, budget 269312 B"
+        n <= 269_440,
+        "inbox wasm + glue is {n} B gzip, budget 269440 B"
     );
 }
 

@@ -60,6 +60,9 @@ pub(crate) struct Stored {
     pub duplicate: bool,
     /// Relays were queued for it.
     pub relays: bool,
+    /// The message's frame as the other sockets got it, for the sender's socket once the
+    /// message is written (`None` for a duplicate).
+    pub frame: Option<wasm_bindgen::JsValue>,
 }
 
 #[durable_object]
@@ -315,6 +318,7 @@ impl Conversation {
                     (&post.body, &post.attachments),
                     &channels,
                     &extras,
+                    None,
                 )?;
                 if !stored.duplicate {
                     if stored.relays && post.relay_first {
@@ -463,7 +467,9 @@ impl Conversation {
     }
 
     /// Validates and stores a message (once per client message id), queues its relays and
-    /// fans it out; the caller then relays and records the change ([`changed`]). Synchronous
+    /// fans it out to every socket but `sender`'s, which gets [`Stored::frame`] from the
+    /// caller once it is written; the caller then relays and records the change
+    /// ([`changed`]). Synchronous
     /// on purpose: no other event can interleave between reading the last `seq` and writing
     /// the next one, and the relays are durable exactly when the message is.
     ///
@@ -475,6 +481,7 @@ impl Conversation {
         (raw_body, attachment_ids): (&str, &[AttachmentId]),
         channels: &SiteChannels,
         extras: &Extras,
+        sender: Option<&WebSocket>,
     ) -> Result<Stored> {
         let role = principal.role();
         let mut attachments = if attachment_ids.is_empty() {
@@ -514,12 +521,28 @@ impl Conversation {
         } else {
             via
         };
-        let inserted = self.store.append(NewMessage {
+        if let Some(id) = &client_msg_id {
+            if let Some(existing) = self.store.by_client_id(id)? {
+                // A retried send: the message stored under this client message id.
+                if existing.role != role {
+                    return Err(Error::bad_request(
+                        "client_msg_id is already used by another sender",
+                    ));
+                }
+                return Ok(Stored {
+                    message: existing,
+                    duplicate: true,
+                    relays: false,
+                    frame: None,
+                });
+            }
+        }
+        let message = self.store.draft(NewMessage {
             id: crate::random::message_id(),
             role,
             body,
             created_at: now,
-            client_msg_id: client_msg_id.clone(),
+            client_msg_id,
             author,
             avatar,
             via,
@@ -529,23 +552,27 @@ impl Conversation {
                 .map(|m| m.buttons.clone())
                 .unwrap_or_default(),
         })?;
-        let Some(message) = inserted else {
-            // A retried send: the message stored under this client message id.
-            let existing = client_msg_id
-                .and_then(|id| self.store.by_client_id(&id).transpose())
-                .transpose()?
-                .ok_or_else(|| Error::internal("insert refused without a duplicate"))?;
-            if existing.role != role {
-                return Err(Error::bad_request(
-                    "client_msg_id is already used by another sender",
-                ));
+        // Fanned out before it is written: frames sent after a write wait for its commit (the
+        // runtime's output gate), these do not. The sender learns it is stored from its ack,
+        // which does wait (see the module's docs for what a failed commit leaves).
+        let frame = self.sockets.broadcast_except(
+            &self.state,
+            &ServerFrame::Message {
+                message: self.served(message.clone())?,
+            },
+            sender,
+        );
+        match self.store.write(&message) {
+            Ok(true) => {}
+            // Checked just above, with nothing in between.
+            Ok(false) => return Err(Error::internal("insert refused without a duplicate")),
+            Err(e) => {
+                // The others saw a message that is not stored: their reconnect's welcome
+                // drops it.
+                self.sockets.close_all(&self.state);
+                return Err(e);
             }
-            return Ok(Stored {
-                message: existing,
-                duplicate: true,
-                relays: false,
-            });
-        };
+        }
         let meta = self.meta()?;
         // A rule's teaser waits for the visitor's first message, and goes out just before it.
         if role == Role::Visitor && meta.opening.is_some() && !self.store.flag(TEASER_SENT)? {
@@ -580,13 +607,6 @@ impl Conversation {
             }
         }
         self.outbox.store.enqueue(seq, &targets, now)?;
-        self.sockets.broadcast(
-            &self.state,
-            &ServerFrame::Message {
-                message: self.served(message.clone())?,
-            },
-            None,
-        );
         if let Some(answer) = rating {
             self.record_rating(answer, &message.body, now)?;
         }
@@ -594,6 +614,7 @@ impl Conversation {
             message,
             duplicate: false,
             relays: !targets.is_empty(),
+            frame,
         })
     }
 
@@ -613,20 +634,24 @@ impl Conversation {
         via: &str,
         buttons: Vec<beckon_shared::rules::CtaButton>,
     ) -> Result<Message> {
-        self.store
-            .append(NewMessage {
-                id: crate::random::message_id(),
-                role: Role::Bot,
-                body,
-                created_at: http::now_ms(),
-                client_msg_id: None,
-                author: None,
-                avatar: None,
-                via: Some(via.into()),
-                attachments: Vec::new(),
-                buttons,
-            })?
-            .ok_or_else(|| Error::internal(format!("a message via {via} was not stored")))
+        let message = self.store.draft(NewMessage {
+            id: crate::random::message_id(),
+            role: Role::Bot,
+            body,
+            created_at: http::now_ms(),
+            client_msg_id: None,
+            author: None,
+            avatar: None,
+            via: Some(via.into()),
+            attachments: Vec::new(),
+            buttons,
+        })?;
+        match self.store.write(&message)? {
+            true => Ok(message),
+            false => Err(Error::internal(format!(
+                "a message via {via} was not stored"
+            ))),
+        }
     }
 
     /// Has the alarm run the relay pump now (used where the caller should not wait for it).

@@ -90,19 +90,46 @@ impl Sockets {
         self.list.borrow_mut().retain(|(w, _)| w != ws);
     }
 
-    /// Sends `frame` to every socket that has said hello, except those of `skip_role`. The
-    /// frame is encoded, and handed to JavaScript, once.
+    /// Sends `frame` to every socket that has said hello, except those of `skip_role`.
     pub(super) fn broadcast(&self, state: &State, frame: &ServerFrame, skip_role: Option<Role>) {
-        let Ok(text) = serde_json::to_string(frame) else {
-            return;
-        };
-        let text = wasm_bindgen::JsValue::from_str(&text);
+        self.send_where(state, frame, |_, s| Some(s.principal.role()) != skip_role);
+    }
+
+    /// Sends `frame` to every socket that has said hello but `except`, and returns it encoded
+    /// (for `except`, later).
+    pub(super) fn broadcast_except(
+        &self,
+        state: &State,
+        frame: &ServerFrame,
+        except: Option<&WebSocket>,
+    ) -> Option<wasm_bindgen::JsValue> {
+        self.send_where(state, frame, |ws, _| Some(ws) != except)
+    }
+
+    /// The frame is encoded, and handed to JavaScript, once.
+    fn send_where(
+        &self,
+        state: &State,
+        frame: &ServerFrame,
+        to: impl Fn(&WebSocket, &SocketState) -> bool,
+    ) -> Option<wasm_bindgen::JsValue> {
+        let text = wasm_bindgen::JsValue::from_str(&serde_json::to_string(frame).ok()?);
         self.load(state);
         for (ws, s) in self.list.borrow().iter() {
-            if s.ready && Some(s.principal.role()) != skip_role {
+            if s.ready && to(ws, s) {
                 // A socket that is closing cannot be written to; its close handler cleans up.
                 let _ = send_value(ws.as_ref(), &text);
             }
+        }
+        Some(text)
+    }
+
+    /// Closes every socket; their clients reconnect, and the welcome tells them where the
+    /// stored messages end.
+    pub(super) fn close_all(&self, state: &State) {
+        self.load(state);
+        for (ws, _) in self.list.borrow_mut().drain(..) {
+            let _ = ws.close(Some(close::TRY_AGAIN), Some("please reconnect"));
         }
     }
 }
@@ -255,9 +282,13 @@ impl Conversation {
                 (&body, &attachments),
                 &*self.channels().await?,
                 &Default::default(),
+                Some(ws),
             ) {
                 Ok(stored) => {
                     let m = &stored.message;
+                    if let Some(frame) = &stored.frame {
+                        let _ = send_value(ws.as_ref(), frame);
+                    }
                     send(
                         ws,
                         &ServerFrame::Ack {

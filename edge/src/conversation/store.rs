@@ -345,15 +345,35 @@ impl Store {
             .transpose()
     }
 
-    /// Appends with the next `seq`; `None` if a message with the same client message id is
+    /// The message `m` becomes when it is stored next: the next `seq`, nothing written yet.
+    /// Nothing may be stored between this and [`Store::write`] (no `await` between them).
+    pub fn draft(&self, m: NewMessage) -> Result<Message> {
+        Ok(Message {
+            id: m.id,
+            seq: self.last_seq()?.next(),
+            role: m.role,
+            body: m.body,
+            created_at: m.created_at,
+            attachments: m.attachments,
+            client_msg_id: m.client_msg_id,
+            author: m.author,
+            avatar: m.avatar,
+            via: m.via,
+            buttons: m.buttons,
+        })
+    }
+
+    /// Stores a [`Store::draft`]; `false` if a message with the same client message id is
     /// already stored (one statement either way: the hot path's only write).
-    pub fn append(&self, m: NewMessage) -> Result<Option<Message>> {
-        let seq = self.last_seq()?.next();
+    pub fn write(&self, m: &Message) -> Result<bool> {
+        if m.seq != self.last_seq()?.next() {
+            return Err(Error::internal("a draft outlived the next message"));
+        }
         let written = self.sql.exec(
             "INSERT INTO messages (seq, id, role, body, created_at, client_msg_id, author, via, attachments, buttons, avatar) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
              ON CONFLICT(client_msg_id) DO NOTHING",
             vec![
-                int(seq.0 as i64),
+                int(m.seq.0 as i64),
                 m.id.as_str().into(),
                 m.role.as_str().into(),
                 m.body.as_str().into(),
@@ -380,9 +400,9 @@ impl Store {
         )?
         .rows_written();
         if written == 0 {
-            return Ok(None);
+            return Ok(false);
         }
-        self.last_seq.set(Some(seq));
+        self.last_seq.set(Some(m.seq));
         // (A visitor's rating neither reopens the conversation nor waits for an agent.)
         if m.role == Role::Visitor && m.via.is_none() {
             if let Some(n) = self.unread.get() {
@@ -390,21 +410,8 @@ impl Store {
             }
             self.last_visitor_at.set(Some(Some(m.created_at)));
         }
-        let message = Message {
-            id: m.id,
-            seq,
-            role: m.role,
-            body: m.body,
-            created_at: m.created_at,
-            attachments: m.attachments,
-            client_msg_id: m.client_msg_id,
-            author: m.author,
-            avatar: m.avatar,
-            via: m.via,
-            buttons: m.buttons,
-        };
-        *self.last_message.borrow_mut() = Some(Some(message.clone()));
-        Ok(Some(message))
+        *self.last_message.borrow_mut() = Some(Some(m.clone()));
+        Ok(true)
     }
 
     pub fn message(&self, seq: Seq) -> Result<Option<Message>> {

@@ -102,6 +102,9 @@ pub mod close {
     pub const UNSUPPORTED_DATA: u16 = 1003;
     /// The first frame was not `hello`, or access was revoked.
     pub const POLICY_VIOLATION: u16 = 1008;
+    /// The server could not keep what it just sent: reconnect (the welcome says where the
+    /// stored messages end).
+    pub const TRY_AGAIN: u16 = 1013;
 }
 
 #[cfg(test)]
