@@ -201,6 +201,9 @@ impl Transcript {
                 self.messages.truncate(stored);
                 let changed = read != self.read || away_email != self.away_email || stored < held;
                 self.away_email = away_email;
+                // (A cursor past it would count its successor as read.)
+                self.read.visitor = self.read.visitor.min(last_seq);
+                self.read.agent = self.read.agent.min(last_seq);
                 self.merge_read(Role::Visitor, read.visitor);
                 self.merge_read(Role::Agent, read.agent);
                 Applied {
@@ -561,19 +564,22 @@ mod tests {
             });
         }
         assert_eq!(t.resume_from(), Seq(3));
+        assert_eq!(t.mark_read(), Some(Seq(3)));
         let a = t.apply(welcome(2));
         assert!(a.changed);
         let bodies: Vec<_> = t.messages().iter().map(|m| m.body.as_str()).collect();
         assert_eq!(bodies, ["a", "b"]);
-        // The next message stored takes its place.
+        assert_eq!(t.read_cursors().agent, Seq(2), "read up to what is stored");
+        // The next message stored takes its place, unread.
         let a = t.apply(ServerFrame::Message {
             message: msg(3, Role::Visitor, "the next one", None),
         });
         assert!(a.changed);
         assert_eq!(t.messages()[2].body, "the next one");
-        // A welcome at or past what is held changes nothing.
-        assert!(!t.apply(welcome(3)).changed);
-        assert!(!t.apply(welcome(9)).changed);
+        assert_eq!(t.unread(), 1);
+        // A welcome at or past what is held keeps it all.
+        t.apply(welcome(3));
+        t.apply(welcome(9));
         assert_eq!(t.messages().len(), 3);
     }
 

@@ -275,7 +275,9 @@ pub fn App(props: &AppProps) -> Html {
                     });
                 }
             }
-            *told = last.map_or(*told, |l| l.0.max(*told));
+            // (Lower after a welcome dropped a message lost with its commit: its successor is
+            // told.)
+            *told = last.map_or(*told, |l| l.0);
             let unread = s.transcript.unread();
             let last = s.transcript.messages().last().cloned();
             if let Some(m) = last.filter(|m| m.role == Role::Agent && unread > 0) {

@@ -5,7 +5,9 @@
 //! read cursors. Each stored message queues its relays in the conversation's [`Outbox`] in
 //! the same synchronous block — only for channels the site has enabled.
 //!
-//! The hot path is store, acknowledge, fan out: nothing on it touches D1 or another object.
+//! The hot path is store, acknowledge, fan out: nothing on it touches D1 or another object,
+//! and the other sockets get a message before its write, so their frames do not wait for the
+//! commit (see [`Conversation::store_message`]).
 //! The conversation's row in D1 and the inbox notification follow, coalesced ([`index`]);
 //! relays follow right after the ack, or from the alarm.
 //!
@@ -60,9 +62,6 @@ pub(crate) struct Stored {
     pub duplicate: bool,
     /// Relays were queued for it.
     pub relays: bool,
-    /// The message's frame as the other sockets got it, for the sender's socket once the
-    /// message is written (`None` for a duplicate).
-    pub frame: Option<wasm_bindgen::JsValue>,
 }
 
 #[durable_object]
@@ -467,9 +466,8 @@ impl Conversation {
     }
 
     /// Validates and stores a message (once per client message id), queues its relays and
-    /// fans it out to every socket but `sender`'s, which gets [`Stored::frame`] from the
-    /// caller once it is written; the caller then relays and records the change
-    /// ([`changed`]). Synchronous
+    /// fans it out: to every socket but `sender`'s before it is written, to `sender`'s after.
+    /// The caller then relays and records the change ([`changed`]). Synchronous
     /// on purpose: no other event can interleave between reading the last `seq` and writing
     /// the next one, and the relays are durable exactly when the message is.
     ///
@@ -533,7 +531,6 @@ impl Conversation {
                     message: existing,
                     duplicate: true,
                     relays: false,
-                    frame: None,
                 });
             }
         }
@@ -553,8 +550,8 @@ impl Conversation {
                 .unwrap_or_default(),
         })?;
         // Fanned out before it is written: frames sent after a write wait for its commit (the
-        // runtime's output gate), these do not. The sender learns it is stored from its ack,
-        // which does wait (see the module's docs for what a failed commit leaves).
+        // runtime's output gate), these do not. The sender gets it once it is written, so it
+        // is told "stored" only when it is durable.
         let frame = self.sockets.broadcast_except(
             &self.state,
             &ServerFrame::Message {
@@ -563,14 +560,17 @@ impl Conversation {
             sender,
         );
         match self.store.write(&message) {
-            Ok(true) => {}
-            // Checked just above, with nothing in between.
-            Ok(false) => return Err(Error::internal("insert refused without a duplicate")),
-            Err(e) => {
-                // The others saw a message that is not stored: their reconnect's welcome
-                // drops it.
-                self.sockets.close_all(&self.state);
-                return Err(e);
+            Ok(true) => {
+                if let (Some(ws), Some(frame)) = (sender, &frame) {
+                    socket::send_encoded(ws, frame);
+                }
+            }
+            // The others saw a message that is not stored: they reconnect, and the welcome's
+            // `last_seq` drops it. The sender never saw it, and gets the error.
+            failed => {
+                self.sockets.close_all_but(&self.state, sender);
+                failed?;
+                return Err(Error::internal("insert refused without a duplicate"));
             }
         }
         let meta = self.meta()?;
@@ -614,7 +614,6 @@ impl Conversation {
             message,
             duplicate: false,
             relays: !targets.is_empty(),
-            frame,
         })
     }
 

@@ -124,13 +124,17 @@ impl Sockets {
         Some(text)
     }
 
-    /// Closes every socket; their clients reconnect, and the welcome tells them where the
-    /// stored messages end.
-    pub(super) fn close_all(&self, state: &State) {
+    /// Closes every socket but `keep`; their clients reconnect, and the welcome tells them
+    /// where the stored messages end.
+    pub(super) fn close_all_but(&self, state: &State, keep: Option<&WebSocket>) {
         self.load(state);
-        for (ws, _) in self.list.borrow_mut().drain(..) {
+        self.list.borrow_mut().retain(|(ws, _)| {
+            if Some(ws) == keep {
+                return true;
+            }
             let _ = ws.close(Some(close::TRY_AGAIN), Some("please reconnect"));
-        }
+            false
+        });
     }
 }
 
@@ -153,6 +157,12 @@ fn send_value(
 ) -> std::result::Result<(), wasm_bindgen::JsValue> {
     use wasm_bindgen::JsCast;
     ws.unchecked_ref::<Sender>().send(text)
+}
+
+/// Sends a frame [`Sockets::broadcast_except`] encoded.
+pub(super) fn send_encoded(ws: &WebSocket, frame: &wasm_bindgen::JsValue) {
+    // A socket that is closing cannot be written to; its close handler cleans up.
+    let _ = send_value(ws.as_ref(), frame);
 }
 
 pub fn send(ws: &WebSocket, frame: &ServerFrame) {
@@ -286,9 +296,6 @@ impl Conversation {
             ) {
                 Ok(stored) => {
                     let m = &stored.message;
-                    if let Some(frame) = &stored.frame {
-                        let _ = send_value(ws.as_ref(), frame);
-                    }
                     send(
                         ws,
                         &ServerFrame::Ack {
