@@ -706,7 +706,7 @@ async fn main() {
     let mut report = Report {
         title: "Beckon bench report".into(),
         notes: vec![format!(
-            "Commit {commit}; local workerd (`wrangler dev`) on this machine ({} cores); all servers on 127.0.0.1.",
+            "Commit {commit}; local workerd (`wrangler dev`, without its local trace collector, for Beckon and the chat demo alike) on this machine ({} cores); all servers on 127.0.0.1.",
             std::thread::available_parallelism().map_or(0, |n| n.get())
         )],
         sections: Vec::new(),
