@@ -203,11 +203,6 @@ impl Conversation {
         }
     }
 
-    /// How long after a flush the next one may come.
-    fn flush_interval(&self, now: i64) -> i64 {
-        interval(self.watched(now))
-    }
-
     /// Something changed that an HTTP caller will look for next (an agent's reply through the
     /// API, a webhook's message): flush before answering, whatever the interval.
     pub(super) async fn changed_now(&self) {
@@ -230,7 +225,7 @@ impl Conversation {
             Ok(()) => {
                 if self.flush.dirty.get() && self.flush.due.get().is_none() {
                     // Changes arrived while it ran: one trailing flush.
-                    let interval = self.flush_interval(http::now_ms());
+                    let interval = interval(self.watched(http::now_ms()));
                     self.flush.due.set(Some(jittered(
                         self.flush.last_at.get() + interval,
                         interval,

@@ -559,19 +559,14 @@ impl Conversation {
             },
             sender,
         );
-        match self.store.write(&message) {
-            Ok(true) => {
-                if let (Some(ws), Some(frame)) = (sender, &frame) {
-                    socket::send_encoded(ws, frame);
-                }
-            }
+        if let Err(e) = self.store.write(&message) {
             // The others saw a message that is not stored: they reconnect, and the welcome's
             // `last_seq` drops it. The sender never saw it, and gets the error.
-            failed => {
-                self.sockets.close_all_but(&self.state, sender);
-                failed?;
-                return Err(Error::internal("insert refused without a duplicate"));
-            }
+            self.sockets.close_all_but(&self.state, sender);
+            return Err(e);
+        }
+        if let (Some(ws), Some(frame)) = (sender, &frame) {
+            socket::send_encoded(ws, frame);
         }
         let meta = self.meta()?;
         // A rule's teaser waits for the visitor's first message, and goes out just before it.
@@ -645,12 +640,8 @@ impl Conversation {
             attachments: Vec::new(),
             buttons,
         })?;
-        match self.store.write(&message)? {
-            true => Ok(message),
-            false => Err(Error::internal(format!(
-                "a message via {via} was not stored"
-            ))),
-        }
+        self.store.write(&message)?;
+        Ok(message)
     }
 
     /// Has the alarm run the relay pump now (used where the caller should not wait for it).

@@ -117,8 +117,7 @@ impl Sockets {
         self.load(state);
         for (ws, s) in self.list.borrow().iter() {
             if s.ready && to(ws, s) {
-                // A socket that is closing cannot be written to; its close handler cleans up.
-                let _ = send_value(ws.as_ref(), &text);
+                send_encoded(ws, &text);
             }
         }
         Some(text)
@@ -159,7 +158,7 @@ fn send_value(
     ws.unchecked_ref::<Sender>().send(text)
 }
 
-/// Sends a frame [`Sockets::broadcast_except`] encoded.
+/// Sends a frame already encoded (as [`Sockets::broadcast_except`] returns it).
 pub(super) fn send_encoded(ws: &WebSocket, frame: &wasm_bindgen::JsValue) {
     // A socket that is closing cannot be written to; its close handler cleans up.
     let _ = send_value(ws.as_ref(), frame);

@@ -363,9 +363,9 @@ impl Store {
         })
     }
 
-    /// Stores a [`Store::draft`]; `false` if a message with the same client message id is
-    /// already stored (one statement either way: the hot path's only write).
-    pub fn write(&self, m: &Message) -> Result<bool> {
+    /// Stores a [`Store::draft`] (one statement: the hot path's only write). A message with
+    /// the same client message id must not be stored already: the caller looks first.
+    pub fn write(&self, m: &Message) -> Result<()> {
         if m.seq != self.last_seq()?.next() {
             return Err(Error::internal("a draft outlived the next message"));
         }
@@ -400,7 +400,7 @@ impl Store {
         )?
         .rows_written();
         if written == 0 {
-            return Ok(false);
+            return Err(Error::internal("a message's client id was stored already"));
         }
         self.last_seq.set(Some(m.seq));
         // (A visitor's rating neither reopens the conversation nor waits for an agent.)
@@ -411,7 +411,7 @@ impl Store {
             self.last_visitor_at.set(Some(Some(m.created_at)));
         }
         *self.last_message.borrow_mut() = Some(Some(m.clone()));
-        Ok(true)
+        Ok(())
     }
 
     pub fn message(&self, seq: Seq) -> Result<Option<Message>> {
