@@ -50,7 +50,20 @@ pub fn unique(prefix: &str) -> String {
 }
 
 /// Polls `f` until it returns `Some`, for up to `timeout`; panics naming `what` otherwise.
-pub async fn eventually<T, F, Fut>(timeout: std::time::Duration, what: &str, mut f: F) -> T
+pub async fn eventually<T, F, Fut>(timeout: std::time::Duration, what: &str, f: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    match within(timeout, f).await {
+        Some(v) => v,
+        None => panic!("timed out waiting for {what}"),
+    }
+}
+
+/// Polls `f` until it returns `Some`, for up to `timeout`; `None` if it never did (for a
+/// caller that says what it saw instead).
+pub async fn within<T, F, Fut>(timeout: std::time::Duration, mut f: F) -> Option<T>
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = Option<T>>,
@@ -58,12 +71,11 @@ where
     let deadline = std::time::Instant::now() + timeout;
     loop {
         if let Some(v) = f().await {
-            return v;
+            return Some(v);
         }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "timed out waiting for {what}"
-        );
+        if std::time::Instant::now() >= deadline {
+            return None;
+        }
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
 }
