@@ -265,14 +265,36 @@ impl LoaderConfig<'_> {
 }
 
 /// The loader's boot script: hands the site configuration and the launcher's labels to the
-/// loader, and, for a site that turned any of it on, loads `/attention.js` (beside this
-/// script) with its options as the tag's `data-*`.
-pub fn boot_script(config: &SiteConfig, labels: &LauncherLabels, attention: Attention) -> String {
+/// loader; for a site with a rule enabled, runs `wakeup.js` (what the page must watch for
+/// them): `wakeup`, its code, inline — no request more before intent —, or else a tag for
+/// `/wakeup.js`; and, for a site that turned any of it on, loads `/attention.js` with its
+/// options as the tag's `data-*`. Both scripts are beside this one; sites without rules or
+/// attention pay nothing for either.
+pub fn boot_script(
+    config: &SiteConfig,
+    labels: &LauncherLabels,
+    attention: Attention,
+    wakeup: Option<&str>,
+) -> String {
     let mut script = format!(
         "window.Beckon&&Beckon._boot({},{});",
         script_json(&LoaderConfig::of(config)),
         script_json(labels)
     );
+    // A script tag for `path`, beside this script, with `data` as its `data-*`.
+    let tag = |path: &str, data: &serde_json::Map<String, serde_json::Value>| {
+        format!(
+            "(function(d,s){{s=d.createElement(\"script\");s.src=new URL(\"{path}\",d.currentScript.src).href;\
+             Object.assign(s.dataset,{});d.head.appendChild(s)}})(document);",
+            script_json(data)
+        )
+    };
+    if !config.wakeup.triggers.is_empty() {
+        match wakeup {
+            Some(code) => script.push_str(code.trim_end()),
+            None => script.push_str(&tag("/wakeup.js", &Default::default())),
+        }
+    }
     if attention.any() {
         let mut options = serde_json::Map::new();
         for (on, key) in [
@@ -285,11 +307,7 @@ pub fn boot_script(config: &SiteConfig, labels: &LauncherLabels, attention: Atte
             }
         }
         options.insert("name".into(), config.name.clone().into());
-        script.push_str(&format!(
-            "(function(d,s){{s=d.createElement(\"script\");s.src=new URL(\"/attention.js\",d.currentScript.src).href;\
-             Object.assign(s.dataset,{});d.head.appendChild(s)}})(document);",
-            script_json(&options)
-        ));
+        script.push_str(&tag("/attention.js", &options));
     }
     script
 }
@@ -461,6 +479,7 @@ mod tests {
             &boot.config,
             &LauncherLabels::new(Locale::Fr, &site()),
             Attention::default(),
+            None,
         );
         assert!(script.starts_with("window.Beckon&&Beckon._boot({"));
         assert!(!script.contains("</script>"));
@@ -481,7 +500,12 @@ mod tests {
             sound: false,
             notify: true,
         };
-        let script = boot_script(&boot.config, &LauncherLabels::new(Locale::Fr, &site()), on);
+        let script = boot_script(
+            &boot.config,
+            &LauncherLabels::new(Locale::Fr, &site()),
+            on,
+            Some("(()=>{})();"),
+        );
         let (boot_part, attention) = script.split_once(r#""d":"ltr"});"#).unwrap();
         assert!(boot_part.starts_with("window.Beckon&&Beckon._boot({"));
         assert!(attention.contains(r#"new URL("/attention.js",d.currentScript.src)"#));
@@ -492,6 +516,20 @@ mod tests {
             "{attention}"
         );
         assert!(!script.contains("</script>") && !attention.contains("sound"));
+        // Without a rule: no wake-up watcher; with one, its code inline (or its script when the
+        // code could not be read), before attention's.
+        assert!(boot.config.wakeup.triggers.is_empty());
+        assert!(!script.contains("/wakeup.js") && !script.contains("(()=>{})();"));
+        let mut ruled = boot.config.clone();
+        ruled.wakeup.triggers.push(Default::default());
+        let labels = LauncherLabels::new(Locale::Fr, &site());
+        let script = boot_script(&ruled, &labels, on, Some("(()=>{})();\n"));
+        let inline = script.find(r#""d":"ltr"});(()=>{})();(function(d,s)"#);
+        assert!(inline.is_some_and(|at| at < script.find("/attention.js").unwrap()));
+        assert!(!script.contains("/wakeup.js"), "{script}");
+        let script = boot_script(&ruled, &labels, on, None);
+        let tag = script.find(r#"new URL("/wakeup.js",d.currentScript.src)"#);
+        assert!(tag.is_some_and(|at| at < script.find("/attention.js").unwrap()));
     }
 
     #[test]

@@ -682,3 +682,57 @@ async fn rule_events_from_visitors_are_checked_at_the_edge() {
         m.body
     );
 }
+
+/// With `remember_visitors` on, the wake-up script keeps the visit count on the host page: a
+/// "second visit" rule stays quiet on the first and shows its teaser on the next.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_returning_visitor_rule_counts_visits_when_the_site_remembers_them() {
+    let _serial = SERIAL.lock().await;
+    let api = Api::new(&edge::shared().url);
+    let r = api
+        .patch_site("demo", json!({"remember_visitors": true}))
+        .await;
+    assert_eq!(r.status, 200, "{:?}", r.body);
+    set_rules(
+        &api,
+        &[rule(
+            "second",
+            json!({"if": "visits", "at_least": 2}),
+            json!({}),
+        )],
+    )
+    .await;
+    let c = browser::open(1280, 800).await;
+    open_demo(&c).await;
+    let kept = || async {
+        c.execute(
+            "return [localStorage.getItem('beckon:demo:visits'), sessionStorage.getItem('beckon:demo:landing')];",
+            vec![],
+        )
+        .await
+        .unwrap()
+    };
+    let first = eventually(WAIT, "the first visit counted", || async {
+        let k = kept().await;
+        (k[0] == "1").then_some(k)
+    })
+    .await;
+    assert!(
+        first[1].as_str().is_some_and(|l| l.ends_with('/')),
+        "{first}"
+    );
+    no_teaser_for(&c, 3, "a first visit").await;
+    // A new visit: a new session of the same browser.
+    c.execute("sessionStorage.clear();", vec![]).await.unwrap();
+    c.refresh().await.unwrap();
+    browser::launcher(&c).await;
+    let text = wait_teaser(&c, "the second visit's teaser").await;
+    assert_eq!(text, "Teaser of second: can we help?");
+    assert_eq!(kept().await[0], "2");
+    c.close().await.unwrap();
+    set_rules(&api, &[]).await;
+    let r = api
+        .patch_site("demo", json!({"remember_visitors": false}))
+        .await;
+    assert_eq!(r.status, 200, "{:?}", r.body);
+}

@@ -2,13 +2,13 @@
  * proactive rule's threshold is crossed.
  *
  * It draws a static launcher (shadow DOM, constructable stylesheet: nothing inline, so it
- * works under a strict host CSP), installs `window.Beckon` with a command queue, and watches
- * only what the site's rules need (the wake-up spec in its boot config: scroll depth, time,
- * exit intent, SPA route changes, named events, URL gates). The chat app's iframe is created
- * on intent (hover, focus, touch or click on the launcher), when a wake-up threshold is
- * crossed, or at once for a visitor who already has a conversation. Before that: no wasm, no
- * iframe, no storage, no cookie (unless the site turned on `remember_visitors`). Every
- * message to and from the iframe is origin-checked. Size budget: 3.5 KB gzipped.
+ * works under a strict host CSP), installs `window.Beckon` with a command queue, and follows
+ * the page's SPA route changes and named events. The chat app's iframe is created on intent
+ * (hover, focus, touch or click on the launcher), when a rule's wake-up threshold is crossed
+ * (`wakeup.js`, which the boot script of a site with rules carries, watches scroll depth, time
+ * and exit intent), or at once for a visitor who already has a conversation. Before that: no
+ * wasm, no iframe, no storage, no cookie (unless the site turned on `remember_visitors`).
+ * Every message to and from the iframe is origin-checked. Size budget: 3 KB gzipped.
  */
 ((w, d) => {
   "use strict";
@@ -30,7 +30,9 @@
   var L = { o: "Open chat", c: "Close chat", u: "", d: "ltr" };
   // Signals the rules look at; the app gets them once it runs.
   var sig = { u: location.href, l: location.href, r: d.referrer, a: 0, s: 0, p: 0, x: false, n: 0, e: [], v: null };
-  var start = Date.now();
+  // What `wakeup.js` shares: the signals, the tick, the config, our storage, when the page
+  // started (`st`), and — once it runs — whether a rule could fire now (`f`).
+  var k = { s: sig, t: tick, o: store, st: Date.now() };
 
   function on(t, e, f) { t.addEventListener(e, f, { passive: true }); }
   // Reads (no `v`), writes, or removes (`v` null) one of our keys.
@@ -48,24 +50,11 @@
     (listeners[name] || []).forEach((cb) => { try { cb(data); } catch (e) { setTimeout(() => { throw e; }); } });
   }
 
-  function glob(p, url) {
-    var u = p.indexOf("://") > 0 ? url.split("#")[0] : new URL(url).pathname;
-    return new RegExp("^" + p.replace(/[.+?^${}()|[\]\\]/g, "\\$&").replace(/\*/g, ".*") + "$").test(u);
-  }
-
-  // Wakes the app when a rule of the spec could fire now; forwards signals once it runs.
+  // Wakes the app when a rule could fire now (`wakeup.js` says); forwards signals once it runs.
   function tick() {
     if (!frame) return;
     if (frame.loaded) return ready && signals();
-    (cfg.wakeup.w || []).some((t) => {
-      var gate = (t.u || []).every((g) => {
-        return g.e ? new URL(sig.u).pathname === g.e || sig.u.split("#")[0] === g.e : glob(g.g, sig.u);
-      });
-      var hit = !("s" in t || "a" in t || "t" in t || t.x || t.e || "r" in t) ||
-        sig.p >= t.s || sig.a >= t.a || sig.s >= t.t || (t.x && sig.x) || sig.n >= t.r ||
-        (t.e || []).some((e) => { return sig.e.indexOf(e) >= 0; });
-      return gate && hit && (load(), true);
-    });
+    k.f && k.f() && load();
   }
 
   function signals() {
@@ -73,40 +62,6 @@
   }
 
   function watch() {
-    var spec = cfg.wakeup.w || [], has = (k) => { return spec.some((t) => { return k in t; }); };
-    if (cfg.remember_visitors) {
-      var first = !store(sessionStorage, "start");
-      if (first) {
-        store(sessionStorage, "start", start);
-        store(sessionStorage, "landing", location.href);
-        store(localStorage, "visits", (+store(localStorage, "visits") || 0) + 1);
-      }
-      start = +store(sessionStorage, "start") || start;
-      sig.l = store(sessionStorage, "landing") || sig.l;
-      sig.v = +store(localStorage, "visits") || 1;
-    }
-    setInterval(() => {
-      if (!d.hidden) sig.a++;
-      sig.s = Math.round((Date.now() - start) / 1000);
-      if (has("a") || has("t") || frame.loaded) tick();
-    }, 1000);
-    // Not `scrollY`: reading it here would force a layout of the host page at boot.
-    var pending, lastY = 0, lastT = Date.now();
-    on(w, "scroll", () => {
-      if (pending) return;
-      pending = requestAnimationFrame(() => {
-        pending = 0;
-        var h = d.documentElement.scrollHeight - innerHeight, y = scrollY, now = Date.now();
-        sig.p = Math.max(sig.p, h > 0 ? Math.round(y / h * 100) : 100);
-        // Touch fallback for exit intent: a fast scroll back up.
-        if (lastY - y > innerHeight / 3 && now - lastT < 400) sig.x = true;
-        if (now - lastT > 200) { lastY = y; lastT = now; }
-        tick();
-      });
-    });
-    on(d, "mouseout", (e) => {
-      if (!e.relatedTarget && e.clientY <= 0) { sig.x = true; tick(); }
-    });
     ["pushState", "replaceState"].forEach((m) => {
       var orig = history[m];
       history[m] = function () {
@@ -132,15 +87,15 @@
   }
 
   var css =
-    ":host{all:initial}.l{position:fixed;bottom:var(--y);width:60px;height:60px;border-radius:50%;border:0;cursor:pointer;" +
-    "color:var(--t);background:var(--a);box-shadow:0 6px 24px #0004;display:grid;place-items:center;z-index:2147483000;" +
+    ":host{all:initial}.l,.f{position:fixed;border:0;z-index:2147483000}.l{bottom:var(--y);width:60px;height:60px;border-radius:50%;cursor:pointer;" +
+    "color:var(--t);background:var(--a);box-shadow:0 6px 24px #0004;display:grid;place-items:center;" +
     "grid-auto-flow:column;gap:8px;font:600 15px var(--f)}.l.p{width:auto;padding:0 18px;border-radius:30px}" +
     ".l:focus-visible{outline:3px solid #111;outline-offset:3px}.l svg{width:28px;height:28px;fill:none;stroke:currentColor;" +
     "stroke-width:2;stroke-linecap:round}" +
-    ".b{position:absolute;top:-4px;right:-4px;min-width:20px;height:20px;padding:0 6px;box-sizing:border-box;" +
+    ".b{position:absolute;top:-4px;right:-4px;min-width:8px;height:20px;padding:0 6px;" +
     "border-radius:10px;background:#dc2626;color:#fff;font:700 12px/20px var(--f)}" +
-    ".f{position:fixed;bottom:calc(var(--y) + 72px);width:min(380px,100vw - var(--x) - 20px);height:min(640px,calc(100vh - var(--y) - 92px));border:0;border-radius:16px;" +
-    "box-shadow:0 12px 48px #0004;background:#fff;z-index:2147483000;display:none}.f.t{display:block;width:min(320px,100vw - var(--x) - 20px);" +
+    ".f{bottom:calc(var(--y) + 72px);width:min(380px,100vw - var(--x) - 20px);height:min(640px,calc(100vh - var(--y) - 92px));border-radius:16px;" +
+    "box-shadow:0 12px 48px #0004;background:#fff;display:none}.f.t{display:block;width:min(320px,100vw - var(--x) - 20px);" +
     "background:none;box-shadow:none}.f.o{display:block}.R{right:var(--x)}.L{left:var(--x)}" +
     "@media (max-width:480px){.f.o{inset:0;width:100%;height:100%;border-radius:0}.l.h{display:none}}";
 
@@ -324,9 +279,12 @@
     off: (name, cb) => { listeners[name] = (listeners[name] || []).filter((x) => { return cb && x !== cb; }); },
     // For the site's `attention.js`: a message to the app (queued until it runs).
     _p: post,
+    // For the site's `wakeup.js`.
+    _k: k,
     _boot: (config, labels) => {
       if (cfg || !config) return;
       cfg = config;
+      k.c = config;
       Object.assign(L, labels);
       var pending = queue;
       queue = [];

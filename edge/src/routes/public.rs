@@ -74,6 +74,10 @@ pub async fn loader_boot(req: &Request, edge: &Edge, key: &SiteKey) -> Result<Re
         return http::text(404, "text/javascript; charset=utf-8", body);
     };
     let (site, draft) = super::preview::draft_or_saved(req, edge, site);
+    let wakeup = match site.config.wakeup.triggers.is_empty() {
+        true => None,
+        false => wakeup_code(edge).await,
+    };
     let resp = http::text(
         200,
         "text/javascript; charset=utf-8",
@@ -88,6 +92,7 @@ pub async fn loader_boot(req: &Request, edge: &Edge, key: &SiteKey) -> Result<Re
                 &site.settings,
             ),
             site.settings.attention,
+            wakeup.as_deref(),
         ),
     )?;
     let cache = if draft {
@@ -98,6 +103,41 @@ pub async fn loader_boot(req: &Request, edge: &Edge, key: &SiteKey) -> Result<Re
     resp.headers().set("cache-control", cache)?;
     resp.headers().set("vary", "accept-language")?;
     Ok(resp)
+}
+
+thread_local! {
+    /// The minified `wakeup.js`, read from the static assets once per isolate.
+    static WAKEUP: std::cell::RefCell<Option<std::rc::Rc<str>>> = const { std::cell::RefCell::new(None) };
+}
+
+/// The wake-up script's code, for the boot script of a site with rules to carry inline; `None`
+/// if the assets could not give it (the boot script then loads it by a tag).
+async fn wakeup_code(edge: &Edge) -> Option<std::rc::Rc<str>> {
+    if let Some(code) = WAKEUP.with(|w| w.borrow().clone()) {
+        return Some(code);
+    }
+    let read = async {
+        let mut resp = edge
+            .env
+            .assets("ASSETS")?
+            .fetch("https://assets.local/wakeup.js", None)
+            .await?;
+        match resp.status_code() {
+            200 => resp.text().await,
+            other => Err(worker::Error::RustError(format!("wakeup.js: {other}"))),
+        }
+    };
+    match read.await {
+        Ok(text) => {
+            let code: std::rc::Rc<str> = text.into();
+            WAKEUP.with(|w| *w.borrow_mut() = Some(code.clone()));
+            Some(code)
+        }
+        Err(e) => {
+            worker::console_error!("reading wakeup.js from the assets: {e}");
+            None
+        }
+    }
 }
 
 /// `GET /api/v1/avatars/{person_id}`: a person's photo, to anyone (a widget on any site shows
