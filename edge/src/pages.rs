@@ -265,7 +265,7 @@ impl LoaderConfig<'_> {
 }
 
 /// The loader's boot script: hands the site configuration and the launcher's labels to the
-/// loader; for a site with a rule enabled, runs `wakeup.js` (what the page must watch for
+/// loader; for a site with a rule enabled or remembering visitors ([`needs_wakeup`]), runs `wakeup.js` (what the page must watch for
 /// them): `wakeup`, its code, inline — no request more before intent —, or else a tag for
 /// `/wakeup.js`; and, for a site that turned any of it on, loads `/attention.js` with its
 /// options as the tag's `data-*`. Both scripts are beside this one; sites without rules or
@@ -289,9 +289,12 @@ pub fn boot_script(
             script_json(data)
         )
     };
-    if !config.wakeup.triggers.is_empty() {
+    if needs_wakeup(config) {
         match wakeup {
-            Some(code) => script.push_str(code.trim_end()),
+            Some(code) => {
+                script.push_str(code.trim_end());
+                script.push(';');
+            }
             None => script.push_str(&tag("/wakeup.js", &Default::default())),
         }
     }
@@ -310,6 +313,12 @@ pub fn boot_script(
         script.push_str(&tag("/attention.js", &options));
     }
     script
+}
+
+/// Whether a site's boot script brings `wakeup.js`: it has a rule enabled, or it remembers
+/// visitors (their visits are counted while no rule is enabled too).
+pub fn needs_wakeup(config: &SiteConfig) -> bool {
+    !config.wakeup.triggers.is_empty() || config.remember_visitors
 }
 
 /// The preview page's look: a quiet stand-in for a site's page.
@@ -524,12 +533,17 @@ mod tests {
         ruled.wakeup.triggers.push(Default::default());
         let labels = LauncherLabels::new(Locale::Fr, &site());
         let script = boot_script(&ruled, &labels, on, Some("(()=>{})();\n"));
-        let inline = script.find(r#""d":"ltr"});(()=>{})();(function(d,s)"#);
+        let inline = script.find(r#""d":"ltr"});(()=>{})();;(function(d,s)"#);
         assert!(inline.is_some_and(|at| at < script.find("/attention.js").unwrap()));
         assert!(!script.contains("/wakeup.js"), "{script}");
         let script = boot_script(&ruled, &labels, on, None);
         let tag = script.find(r#"new URL("/wakeup.js",d.currentScript.src)"#);
         assert!(tag.is_some_and(|at| at < script.find("/attention.js").unwrap()));
+        // Remembering visitors without a rule: it too.
+        let mut remembering = boot.config.clone();
+        remembering.remember_visitors = true;
+        let script = boot_script(&remembering, &labels, on, Some("(()=>{})();"));
+        assert!(script.contains("(()=>{})();;"), "{script}");
     }
 
     #[test]

@@ -997,10 +997,10 @@ async fn the_inbox_previews_the_widgets_look_before_saving_it() {
             (r.status().as_u16(), cache, r.text().await.unwrap())
         }
     };
-    let (status, cache, boot) = get(format!("/api/v1/sites/demo/boot.js?v=2&p={token}")).await;
+    let (status, cache, boot) = get(format!("/api/v1/sites/demo/boot.js?v=3&p={token}")).await;
     assert_eq!((status, cache.as_deref()), (200, Some("no-store")));
     assert!(boot.contains("Draft label"), "{boot}");
-    let (_, cache, saved) = get("/api/v1/sites/demo/boot.js?v=2".into()).await;
+    let (_, cache, saved) = get("/api/v1/sites/demo/boot.js?v=3".into()).await;
     assert_eq!(cache.as_deref(), Some("public, max-age=60"));
     assert!(
         !saved.contains("Draft label"),
@@ -1024,7 +1024,7 @@ async fn the_inbox_previews_the_widgets_look_before_saving_it() {
     api.create_site("second").await;
     let (status, _, _) = get(format!("/preview/second?p={token}")).await;
     assert_eq!(status, 403, "a token is for its own site");
-    let (_, cache, boot) = get(format!("/api/v1/sites/second/boot.js?v=2&p={token}")).await;
+    let (_, cache, boot) = get(format!("/api/v1/sites/second/boot.js?v=3&p={token}")).await;
     assert!(!boot.contains("Draft label"), "{boot}");
     assert_eq!(cache.as_deref(), Some("public, max-age=60"));
     // Who may embed the widget is not a look to preview.

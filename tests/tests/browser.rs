@@ -84,7 +84,7 @@ async fn demo_page_visitor_and_inbox_agent_chat_live_and_history_survives_reload
     assert!(
         resources
             .iter()
-            .all(|r| r.ends_with("/beckon.js") || r.ends_with("/boot.js?v=2")),
+            .all(|r| r.ends_with("/beckon.js") || r.ends_with("/boot.js?v=3")),
         "{resources:?}"
     );
     assert!(!resources

@@ -722,6 +722,15 @@ async fn a_returning_visitor_rule_counts_visits_when_the_site_remembers_them() {
         "{first}"
     );
     no_teaser_for(&c, 3, "a first visit").await;
+    // The wake-up code came inside the boot script: no request of its own.
+    let scripts = c
+        .execute(
+            "return performance.getEntriesByType('resource').map(r => r.name).filter(n => n.includes('wakeup'));",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(scripts, json!([]));
     // A new visit: a new session of the same browser.
     c.execute("sessionStorage.clear();", vec![]).await.unwrap();
     c.refresh().await.unwrap();

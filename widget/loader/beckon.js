@@ -25,9 +25,10 @@
   // `who`: the page's last `identify`, for an app that replaces this one in another language
   // (`swap`: the replacement is not a new `ready` for the page).
   var cfg, root, launcher, badge, frame, ready, lang, wipe, who, swap, mode = "closed";
-  // The launcher's words (open, close, unread, direction): the edge's guess of the visitor's
-  // language in the boot script, then the app's own once it runs.
-  var L = { o: "Open chat", c: "Close chat", u: "", d: "ltr" };
+  // The launcher's words (open, close, the frame's title, direction, label; unread): the edge's
+  // guess of the visitor's language in the boot script (always all of them, before the
+  // launcher is drawn), then the app's own once it runs.
+  var L = {};
   // Signals the rules look at; the app gets them once it runs.
   var sig = { u: location.href, l: location.href, r: d.referrer, a: 0, s: 0, p: 0, x: false, n: 0, e: [], v: null };
   // What `wakeup.js` shares: the signals, the tick, the config, our storage, when the page
@@ -57,7 +58,10 @@
     k.f && k.f() && load();
   }
 
+  // (Time on site also for a site without rules: the inbox's "Online now" shows it; the width
+  // on every resize: the app marks a phone by it.)
   function signals() {
+    sig.s = Math.round((Date.now() - k.st) / 1000);
     post({ t: "sig", sig: sig, w: innerWidth, c: matchMedia("(pointer:coarse)").matches });
   }
 
@@ -172,7 +176,7 @@
     else if (s && mode !== "teaser") s.removeProperty("height"), s.removeProperty("top");
   }
   vv && ["resize", "scroll"].forEach((e) => { on(vv, e, fit); });
-  on(w, "resize", fit);
+  on(w, "resize", () => { fit(); ready && signals(); });
 
   // "closed", "teaser" (a message beside the launcher) or "open" (the chat panel).
   function show(m, height) {
@@ -300,8 +304,9 @@
   (pre && pre.q || []).forEach((c) => { if (api[c[0]] && c[0][0] !== "_") api[c[0]].apply(0, [].slice.call(c, 1)); });
 
   var boot = d.createElement("script");
-  // `v`: the loader this boot script is for (a boot script cached from an older one is not).
-  boot.src = base + "/api/v1/sites/" + encodeURIComponent(site) + "/boot.js?v=2" + pq;
+  // `v`: the loader this boot script is for (a boot script cached from an older one is not:
+  // v3 carries the wake-up code).
+  boot.src = base + "/api/v1/sites/" + encodeURIComponent(site) + "/boot.js?v=3" + pq;
   boot.onerror = () => { console.warn("Beckon: no configuration for site " + site); };
   d.head.appendChild(boot);
 })(window, document);

@@ -4,9 +4,10 @@
  * (URL gates and the lowest threshold of each kind, compiled by the edge) is met now.
  *
  * With `remember_visitors` on, it also keeps the visit's start and landing page (session
- * storage) and counts visits (local storage) for the rules that ask.
+ * storage) and counts visits (local storage) for the rules that ask — carried for such a site
+ * even while it has no rule enabled, so the count is right when one is.
  *
- * The boot script of a site with a rule enabled carries it, minified, after the configuration
+ * The boot script of a site with a rule enabled (or `remember_visitors` on) carries it, minified, after the configuration
  * (or loads it by a tag if the edge could not read it), so the loader carries none of it,
  * other sites pay nothing, and sites with rules make no request more. It shares the loader's signals through
  * `Beckon._k` (`s` the signals, `t` the loader's tick, `c` the site's config, `o` the loader's
@@ -25,7 +26,8 @@
       store(sessionStorage, "landing", sig.l);
       store(localStorage, "visits", (+store(localStorage, "visits") || 0) + 1);
     }
-    start = +store(sessionStorage, "start") || start;
+    // (The loader's time on site counts from it too.)
+    k.st = start = +store(sessionStorage, "start") || start;
     sig.l = store(sessionStorage, "landing") || sig.l;
     sig.v = +store(localStorage, "visits") || 1;
   }

@@ -74,9 +74,9 @@ pub async fn loader_boot(req: &Request, edge: &Edge, key: &SiteKey) -> Result<Re
         return http::text(404, "text/javascript; charset=utf-8", body);
     };
     let (site, draft) = super::preview::draft_or_saved(req, edge, site);
-    let wakeup = match site.config.wakeup.triggers.is_empty() {
-        true => None,
-        false => wakeup_code(edge).await,
+    let wakeup = match pages::needs_wakeup(&site.config) {
+        true => wakeup_code(edge).await,
+        false => None,
     };
     let resp = http::text(
         200,
