@@ -8,7 +8,7 @@ gz() { gzip -9 -c "$1" | wc -c; }
 row() { printf '  %-34s %9s B raw %9s B gzip\n' "$1" "$(wc -c < "$2")" "$(gz "$2")"; }
 echo "Size report"
 row "loader  /beckon.js" dist/public/beckon.js
-row "loader  /wakeup.js (sites with rules)" dist/public/wakeup.js
+row "loader  wakeup.js (in rules' boot js)" dist/public/wakeup.js
 row "loader  /attention.js (when turned on)" dist/public/attention.js
 row "widget  beckon_widget_bg.wasm" dist/public/widget/beckon_widget_bg.wasm
 row "widget  beckon_widget.js (glue)" dist/public/widget/beckon_widget.js

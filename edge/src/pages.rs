@@ -265,11 +265,11 @@ impl LoaderConfig<'_> {
 }
 
 /// The loader's boot script: hands the site configuration and the launcher's labels to the
-/// loader; for a site with a rule enabled or remembering visitors ([`needs_wakeup`]), runs `wakeup.js` (what the page must watch for
-/// them): `wakeup`, its code, inline — no request more before intent —, or else a tag for
-/// `/wakeup.js`; and, for a site that turned any of it on, loads `/attention.js` with its
-/// options as the tag's `data-*`. Both scripts are beside this one; sites without rules or
-/// attention pay nothing for either.
+/// loader; for a site with a rule enabled or remembering visitors ([`needs_wakeup`]), runs
+/// `wakeup.js` — `wakeup`, its code, inline (no request more before intent), or else a tag
+/// for `/wakeup.js` —; and, for a site that turned any of it on, loads `/attention.js` with
+/// its options as the tag's `data-*`. Both scripts are beside this one; sites without either
+/// pay nothing for it.
 pub fn boot_script(
     config: &SiteConfig,
     labels: &LauncherLabels,

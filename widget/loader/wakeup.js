@@ -7,27 +7,28 @@
  * storage) and counts visits (local storage) for the rules that ask — carried for such a site
  * even while it has no rule enabled, so the count is right when one is.
  *
- * The boot script of a site with a rule enabled (or `remember_visitors` on) carries it, minified, after the configuration
- * (or loads it by a tag if the edge could not read it), so the loader carries none of it,
- * other sites pay nothing, and sites with rules make no request more. It shares the loader's signals through
- * `Beckon._k` (`s` the signals, `t` the loader's tick, `c` the site's config, `o` the loader's
- * storage helper, `st` when the page started) and answers `f()`: the loader then creates the
- * app's iframe, and, once the app runs, forwards these signals to its rule engine every second
- * and on every scroll. Size budget: 1 KB gzipped.
+ * The boot script of a site with a rule enabled (or `remember_visitors` on) carries it,
+ * minified, after the configuration (or loads it by a tag if the edge could not read it), so
+ * the loader carries none of it, other sites pay nothing, and sites with rules make no request
+ * more. It shares the loader's signals through `Beckon._k` (`s` the signals, `t` the loader's
+ * tick, `c` the site's config, `o` the loader's storage helper, `st` when the visit started)
+ * and answers `f()`: the loader then creates the app's iframe, and, once the app runs,
+ * forwards these signals to its rule engine every second and on every scroll.
+ * Size budget: 1 KB gzipped.
  */
 ((w, d) => {
   "use strict";
   var k = w.Beckon && w.Beckon._k;
   if (!k || !k.c || k.f) return;
-  var sig = k.s, store = k.o, start = k.st;
+  var sig = k.s, store = k.o;
   if (k.c.remember_visitors) {
     if (!store(sessionStorage, "start")) {
-      store(sessionStorage, "start", start);
+      store(sessionStorage, "start", k.st);
       store(sessionStorage, "landing", sig.l);
       store(localStorage, "visits", (+store(localStorage, "visits") || 0) + 1);
     }
     // (The loader's time on site counts from it too.)
-    k.st = start = +store(sessionStorage, "start") || start;
+    k.st = +store(sessionStorage, "start") || k.st;
     sig.l = store(sessionStorage, "landing") || sig.l;
     sig.v = +store(localStorage, "visits") || 1;
   }
@@ -55,7 +56,7 @@
 
   setInterval(() => {
     if (!d.hidden) sig.a++;
-    sig.s = Math.round((Date.now() - start) / 1000);
+    sig.s = Math.round((Date.now() - k.st) / 1000);
     k.t();
   }, 1000);
   // Not `scrollY`: reading it here would force a layout of the host page at boot.
