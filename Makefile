@@ -41,7 +41,7 @@ dist/public/widget/beckon_widget_bg.wasm: $(WIDGET_SRC)
 # The inbox, and its rarely used pages as a second app it loads on first use.
 console: dist/public/console/beckon_console_bg.wasm dist/public/console/pages/beckon_console_pages_bg.wasm
 dist/public/console/beckon_console_bg.wasm: $(CONSOLE_SRC)
-	scripts/build-wasm-app.sh beckon-console beckon_console dist/public/console
+	scripts/build-wasm-app.sh beckon-console beckon_console dist/public/console beckon-shared/quiet
 dist/public/console/pages/beckon_console_pages_bg.wasm: $(CONSOLE_SRC)
 	scripts/build-wasm-app.sh beckon-console-pages beckon_console_pages dist/public/console/pages
 

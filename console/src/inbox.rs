@@ -445,7 +445,7 @@ pub fn Inbox(props: &InboxProps) -> Html {
                     if let Ok((_, text)) =
                         api::call("GET", "/api/v1/admin/session", Some(&key), None).await
                     {
-                        let v: serde_json::Value = serde_json::from_str(&text).unwrap_or_default();
+                        let v = beckon_shared::json::parse(&text).unwrap_or_default();
                         me.set(v["person"]["id"].as_str().map(str::to_owned));
                     }
                 });

@@ -70,7 +70,7 @@ pub async fn admin(
     body: Option<Value>,
 ) -> Result<Value, CallError> {
     let (_, text) = api::call(method, path, Some(key), body.map(|b| b.to_string())).await?;
-    Ok(serde_json::from_str(&text).unwrap_or(Value::Null))
+    Ok(beckon_shared::json::parse(&text).unwrap_or(Value::Null))
 }
 
 /// The wire names of the `channels` whose box is ticked in `on`.

@@ -28,7 +28,7 @@ fn raw(r: &NodeRef) -> String {
 /// (credential, name) from a `SessionInfo` answer (read as JSON values: typed reading of the
 /// session costs the inbox's download more than it saves).
 pub fn session_of(text: &str) -> Option<(String, String)> {
-    let v: serde_json::Value = serde_json::from_str(text).ok()?;
+    let v = beckon_shared::json::parse(text).ok()?;
     let csrf = v["csrf_token"].as_str()?;
     let name = v["person"]["name"].as_str().unwrap_or("Support");
     Some((format!("{SESSION_CREDENTIAL}{csrf}"), name.to_owned()))

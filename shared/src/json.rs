@@ -1,8 +1,9 @@
-//! One way to read JSON into a type: parse to a [`serde_json::Value`], then read the type
-//! from it. Every type read this way shares the one JSON parser instead of getting its own
-//! copy of it inlined (what `serde_json::from_str::<T>` does per `T`) — in the browser apps,
-//! where every byte of wasm is downloaded, that is most of the cost of a type.
-
+//! One way to read JSON into a type: parse to a [`serde_json::Value`] ([`parse`]), then read
+//! the type from it. Every type read this way shares the one JSON parser instead of getting
+//! its own copy of it inlined (what `serde_json::from_str::<T>` does per `T`) — in the browser
+//! apps, where every byte of wasm is downloaded, that is most of the cost of a type. There the
+//! parser is the browser's own (`JSON.parse`, copied out by [`from_js`]), so the apps carry
+//! none.
 //!
 //! The reading from the `Value` is [`from_value`]'s, not `serde_json::from_value`: the same but
 //! for one thing — a struct is read from a JSON object only. serde's derive also reads a struct
@@ -10,12 +11,12 @@
 //! reader of every struct (a sixth of the chat app's serde code) for a form no Beckon peer
 //! writes.
 //!
-//! With the feature `quiet` (the chat app's wasm build) a read that fails says only that it
-//! failed ([`Invalid`]): serde's messages ("invalid type: …, expected struct Rule") are
-//! formatted as the error is made, so every type would carry its description and the
-//! formatting for reads whose reason the app never shows. Everywhere else (the edge, tests,
-//! the inbox, whose rules editor says why a rule does not read) the error is `serde_json`'s,
-//! with its message.
+//! With the feature `quiet` (the wasm builds of the chat app and the inbox) a read that fails
+//! says only that it failed ([`Invalid`]): serde's messages ("invalid type: …, expected struct
+//! Rule") are formatted as the error is made, so every type would carry its description and
+//! the formatting for reads whose reason the app never shows. Everywhere else (the edge, tests,
+//! the inbox's pages, whose rules editor says why a rule does not read) the error is
+//! `serde_json`'s, with its message.
 
 use serde::de::value::StringDeserializer;
 use serde::de::{
@@ -40,8 +41,39 @@ impl std::fmt::Display for Invalid {
 
 impl std::error::Error for Invalid {}
 
+/// Every error is made without its message: serde's default ways would build the message's
+/// arguments first (`Unexpected`, every type's `expecting`, the float formatting they need),
+/// which keeps all of them in the app's wasm even though `custom` drops them.
 impl serde::de::Error for Invalid {
     fn custom<T: std::fmt::Display>(_: T) -> Invalid {
+        Invalid
+    }
+
+    fn invalid_type(_: Unexpected, _: &dyn serde::de::Expected) -> Invalid {
+        Invalid
+    }
+
+    fn invalid_value(_: Unexpected, _: &dyn serde::de::Expected) -> Invalid {
+        Invalid
+    }
+
+    fn invalid_length(_: usize, _: &dyn serde::de::Expected) -> Invalid {
+        Invalid
+    }
+
+    fn unknown_variant(_: &str, _: &'static [&'static str]) -> Invalid {
+        Invalid
+    }
+
+    fn unknown_field(_: &str, _: &'static [&'static str]) -> Invalid {
+        Invalid
+    }
+
+    fn missing_field(_: &'static str) -> Invalid {
+        Invalid
+    }
+
+    fn duplicate_field(_: &'static str) -> Invalid {
         Invalid
     }
 }
@@ -54,8 +86,76 @@ impl From<serde_json::Error> for Invalid {
 
 /// `text` as a `T`.
 pub fn read<T: DeserializeOwned>(text: &str) -> Result<T, Error> {
-    let value = serde_json::from_str::<Value>(text)?;
-    from_value(value)
+    from_value(parse(text)?)
+}
+
+/// `text` as a JSON [`Value`].
+///
+/// In a browser app (wasm without the `worker` feature) the browser's own parser reads it
+/// (`JSON.parse`) and [`from_js`] copies the result out: the app then carries no JSON parser of
+/// its own (serde_json's, with its tables for reading decimals, is ~14 KB of wasm). Numbers are
+/// the browser's: a whole number beyond 2^53 is not read exactly (no Beckon field holds one).
+pub fn parse(text: &str) -> Result<Value, Error> {
+    #[cfg(all(target_arch = "wasm32", not(feature = "worker")))]
+    {
+        use wasm_bindgen::JsCast;
+        js_sys::JSON::parse(text)
+            .map(|v| from_js(&v))
+            .map_err(|e| Error::custom(String::from(e.unchecked_into::<js_sys::Error>().message())))
+    }
+    #[cfg(not(all(target_arch = "wasm32", not(feature = "worker"))))]
+    {
+        // (`?` converts to `Invalid` under `quiet`.)
+        #[allow(clippy::needless_question_mark)]
+        Ok(serde_json::from_str(text)?)
+    }
+}
+
+/// A JS value (what `JSON.parse` or `postMessage` gives) as a JSON [`Value`], as
+/// `JSON.stringify` would write it: an object's `undefined` and function members left out,
+/// other values JSON has no word for as `null`; a number is an integer when it is a whole one.
+pub fn from_js(v: &wasm_bindgen::JsValue) -> Value {
+    use js_sys::{Array, Object};
+    use wasm_bindgen::JsCast;
+    if let Some(s) = v.as_string() {
+        Value::String(s)
+    } else if let Some(n) = v.as_f64() {
+        const EXACT: f64 = 9_007_199_254_740_992.0;
+        if n.fract() == 0.0 && n.abs() <= EXACT {
+            if n < 0.0 {
+                Value::from(n as i64)
+            } else {
+                Value::from(n as u64)
+            }
+        } else {
+            serde_json::Number::from_f64(n).map_or(Value::Null, Value::Number)
+        }
+    } else if let Some(b) = v.as_bool() {
+        Value::Bool(b)
+    } else if Array::is_array(v) {
+        Value::Array(
+            v.unchecked_ref::<Array>()
+                .iter()
+                .map(|e| from_js(&e))
+                .collect(),
+        )
+    } else if v.is_object() && !v.is_function() {
+        // Inserted one by one: collecting would sort the entries first (more code in the app).
+        let mut object = Map::new();
+        for entry in Object::entries(v.unchecked_ref()).iter() {
+            let entry = entry.unchecked_into::<Array>();
+            let value = entry.get(1);
+            if !value.is_undefined() && !value.is_function() {
+                object.insert(
+                    entry.get(0).as_string().unwrap_or_default(),
+                    from_js(&value),
+                );
+            }
+        }
+        Value::Object(object)
+    } else {
+        Value::Null
+    }
 }
 
 /// `value` as a `T` (structs from objects only).

@@ -101,11 +101,11 @@ impl Bridge {
 
     pub fn post(&self, msg: &ToHost) {
         let Some(parent) = Self::parent() else { return };
-        let Ok(mut value) = serde_json::to_value(msg) else {
+        let Ok(text) = serde_json::to_string(msg) else {
             return;
         };
-        value["beckon"] = 1.into();
-        if let Ok(obj) = js_sys::JSON::parse(&value.to_string()) {
+        if let Ok(obj) = js_sys::JSON::parse(&text) {
+            let _ = js_sys::Reflect::set(&obj, &"beckon".into(), &1.into());
             let _ = parent.post_message(&obj, &self.host_origin);
         }
     }
@@ -126,16 +126,7 @@ impl Bridge {
             if event.origin() != origin || !from_parent {
                 return;
             }
-            let data: JsValue = event.data();
-            let Some(text) = js_sys::JSON::stringify(&data)
-                .ok()
-                .and_then(|s| s.as_string())
-            else {
-                return;
-            };
-            let Ok(value) = serde_json::from_str::<serde_json::Value>(&text) else {
-                return;
-            };
+            let value = beckon_shared::json::from_js(&event.data());
             if value.get("beckon") != Some(&1.into()) {
                 return;
             }

@@ -11,7 +11,14 @@ use yew::prelude::*;
 /// "2.4 MB", "830 KB", "12 B".
 pub fn human_size(bytes: u64) -> String {
     match bytes {
-        b if b >= 1 << 20 => format!("{:.1} MB", b as f64 / (1u64 << 20) as f64),
+        // Tenths of a MB in whole numbers, ties to even as `{:.1}` of the float would round:
+        // formatting a float would cost the app ~6 KB of wasm.
+        b if b >= 1 << 20 => {
+            let (tenths, rest) = ((b * 10) >> 20, (b * 10) & ((1 << 20) - 1));
+            let half = 1 << 19;
+            let tenths = tenths + u64::from(rest > half || (rest == half && tenths % 2 == 1));
+            format!("{}.{} MB", tenths / 10, tenths % 10)
+        }
         b if b >= 1 << 10 => format!("{} KB", b.div_ceil(1 << 10)),
         b => format!("{b} B"),
     }
@@ -61,5 +68,26 @@ mod tests {
         assert_eq!(human_size(12), "12 B");
         assert_eq!(human_size(1500), "2 KB");
         assert_eq!(human_size(5 * 1024 * 1024 + 300_000), "5.3 MB");
+    }
+
+    #[test]
+    fn sizes_read_as_the_float_rounded_to_a_tenth_would() {
+        for b in (0..200_000u64).map(|i| i * 997).chain([
+            1 << 20,
+            1_310_720,
+            1_363_148,
+            2_621_440,
+            52_428_800,
+            5 << 30,
+        ]) {
+            let expected = match b {
+                b if b >= 1 << 20 => format!("{:.1} MB", b as f64 / (1u64 << 20) as f64),
+                b if b >= 1 << 10 => format!("{} KB", b.div_ceil(1 << 10)),
+                b => format!("{b} B"),
+            };
+            assert_eq!(human_size(b), expected, "{b}");
+        }
+        assert_eq!(human_size(1_310_720), "1.2 MB");
+        assert_eq!(human_size(1_363_148), "1.3 MB");
     }
 }

@@ -334,7 +334,7 @@ fn Composer(props: &ComposerProps) -> Html {
                 )
                 .await;
                 busy.set(false);
-                match sent.map(|(_, t)| serde_json::from_str::<Value>(&t).unwrap_or(Value::Null)) {
+                match sent.map(|(_, t)| beckon_shared::json::parse(&t).unwrap_or(Value::Null)) {
                     Ok(v) => {
                         let a = &v["attachment"];
                         let mut d = (*draft).clone();

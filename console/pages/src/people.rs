@@ -133,7 +133,7 @@ pub fn PeoplePage(props: &PeopleProps) -> Html {
                 busy.set(false);
                 match sent {
                     Ok((_, t)) => {
-                        me.set(serde_json::from_str(&t).unwrap_or(Value::Null));
+                        me.set(beckon_shared::json::parse(&t).unwrap_or(Value::Null));
                         error.set(None);
                     }
                     Err(e) => error.set(Some(e.describe())),

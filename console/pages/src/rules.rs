@@ -6,7 +6,7 @@ use beckon_client::api;
 use beckon_client::components::Teaser;
 use beckon_shared::rules::{CtaButton, Frequency, Rule};
 use beckon_shared::{RuleId, SiteKey};
-use serde_json::{json, Value};
+use serde_json::json;
 use web_sys::{HtmlInputElement, HtmlSelectElement, HtmlTextAreaElement};
 use yew::prelude::*;
 
@@ -110,7 +110,7 @@ impl Draft {
 
     /// The rule, or what is wrong with the form.
     fn rule(&self) -> Result<Rule, String> {
-        let when: Value = serde_json::from_str(&self.when)
+        let when = beckon_shared::json::parse(&self.when)
             .map_err(|e| format!("Conditions are not valid JSON: {e}"))?;
         let buttons: Vec<CtaButton> =
             beckon_shared::json::read(if self.buttons.trim().is_empty() {
