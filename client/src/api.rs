@@ -310,7 +310,13 @@ pub async fn put_channel(
     body: &serde_json::Value,
 ) -> Result<ChannelView, CallError> {
     let url = paths::fill(paths::ADMIN_CHANNEL, &[site.as_str(), kind.as_str()]);
-    call_json("PUT", &url, Some(admin_key), Some(body.to_string())).await
+    call_json(
+        "PUT",
+        &url,
+        Some(admin_key),
+        Some(beckon_shared::json::text(body)),
+    )
+    .await
 }
 
 /// `DELETE /api/v1/admin/sites/{site}/channels/{kind}`.

@@ -270,7 +270,7 @@ impl Reducible for List {
                         None => {}
                     }
                 }
-                next.items.sort_by_key(|c| std::cmp::Reverse(c.updated_at));
+                newest_first(&mut next.items);
                 next.error = None;
                 next.unsearched = next.unsearched.take().filter(|(id, at)| {
                     !fresh
@@ -295,7 +295,7 @@ impl Reducible for List {
                 } else if upsert(&mut next.items, *s) {
                     next.stale += 1;
                 }
-                next.items.sort_by_key(|c| std::cmp::Reverse(c.updated_at));
+                newest_first(&mut next.items);
             }
             // It may join or leave this list: asked again shortly (once for many changes).
             ListAction::Work(id, work) => {
@@ -330,6 +330,11 @@ fn may_match(search: &str, body: &str) -> bool {
 /// feed carries no work: the listed one stays, opened again if the visitor wrote since (as
 /// the edge does). Returns whether the list should ask the index again (the work it shows
 /// may be out of date).
+/// The list's order: the newest activity first.
+fn newest_first(items: &mut [ConversationSummary]) {
+    items.sort_by_key(|c| std::cmp::Reverse(c.updated_at));
+}
+
 fn upsert(items: &mut Vec<ConversationSummary>, mut s: ConversationSummary) -> bool {
     let newer = |a: &ConversationSummary, b: &ConversationSummary| {
         (a.last_seq, a.agent_read_seq) > (b.last_seq, b.agent_read_seq)

@@ -69,7 +69,13 @@ pub async fn admin(
     path: &str,
     body: Option<Value>,
 ) -> Result<Value, CallError> {
-    let (_, text) = api::call(method, path, Some(key), body.map(|b| b.to_string())).await?;
+    let (_, text) = api::call(
+        method,
+        path,
+        Some(key),
+        body.map(|b| beckon_shared::json::text(&b)),
+    )
+    .await?;
     Ok(beckon_shared::json::parse(&text).unwrap_or(Value::Null))
 }
 

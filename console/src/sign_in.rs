@@ -43,7 +43,7 @@ fn open_session(
 ) {
     busy.set(true);
     wasm_bindgen_futures::spawn_local(async move {
-        match api::call("POST", path, None, Some(body.to_string())).await {
+        match api::call("POST", path, None, Some(beckon_shared::json::text(&body))).await {
             Ok((_, text)) => match session_of(&text) {
                 Some(signed_in) => on_sign_in.emit(signed_in),
                 None => error.set(Some("Unexpected answer from the server.".into())),

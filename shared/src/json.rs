@@ -158,6 +158,12 @@ pub fn from_js(v: &wasm_bindgen::JsValue) -> Value {
     }
 }
 
+/// `value` as JSON text. In the browser apps this, not a `Value`'s `to_string`, writes JSON:
+/// `Display` is a second JSON writer (with a pretty one for `{:#}`) in their wasm.
+pub fn text<T: serde::Serialize + ?Sized>(value: &T) -> String {
+    serde_json::to_string(value).unwrap_or_default()
+}
+
 /// `value` as a `T` (structs from objects only).
 pub fn from_value<T: DeserializeOwned>(value: Value) -> Result<T, Error> {
     T::deserialize(Objects(value))
