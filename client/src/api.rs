@@ -3,8 +3,8 @@
 
 use beckon_shared::proto::v1::{
     paths, ApiError, ChannelInfo, ChannelKind, ChannelTestResult, Contact, ContactOutreach,
-    ConversationList, ErrorCode, GoalEvent, IdentifyResult, ReachOut, SiteSettings,
-    StartConversation, StartedConversation, TeaserEvent, TicketRequest, WsTicket,
+    ConversationList, ErrorCode, GoalEvent, IdentifyResult, ReachOut, StartConversation,
+    StartedConversation, TeaserEvent, TicketRequest, WsTicket,
 };
 use beckon_shared::rules::Rule;
 use beckon_shared::{ConversationId, RuleId, SiteKey, VisitorId};
@@ -256,11 +256,19 @@ pub async fn ws_ticket(admin_key: &str, wanted: &TicketRequest) -> Result<WsTick
     call_json("POST", paths::ADMIN_WS_TICKET, Some(admin_key), Some(body)).await
 }
 
+/// A site as the inbox lists it (what `GET /api/v1/admin/sites` says of it, less its
+/// settings: reading those would put every setting's reader in the inbox's wasm).
+#[derive(Clone, Debug, PartialEq, Deserialize)]
+pub struct SiteListing {
+    pub key: SiteKey,
+    pub name: String,
+}
+
 /// `GET /api/v1/admin/sites`.
-pub async fn list_sites(admin_key: &str) -> Result<Vec<SiteSettings>, CallError> {
+pub async fn list_sites(admin_key: &str) -> Result<Vec<SiteListing>, CallError> {
     #[derive(Deserialize)]
     struct Sites {
-        sites: Vec<SiteSettings>,
+        sites: Vec<SiteListing>,
     }
     Ok(
         call_json::<Sites>("GET", paths::ADMIN_SITES, Some(admin_key), None)

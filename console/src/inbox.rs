@@ -10,7 +10,7 @@ use crate::work::status_now;
 use beckon_client::api;
 use beckon_shared::proto::v1::{
     ContactChannel, ConversationList, ConversationOrigin, ConversationSummary, InboxEvent,
-    OnlineVisitor, Role, SiteSettings, Work, WorkStatus,
+    OnlineVisitor, Role, Work, WorkStatus,
 };
 use beckon_shared::{ConversationId, SiteKey};
 use std::rc::Rc;
@@ -411,7 +411,7 @@ fn short_visitor(s: &ConversationSummary) -> String {
 
 #[function_component]
 pub fn Inbox(props: &InboxProps) -> Html {
-    let sites = use_state(Vec::<SiteSettings>::new);
+    let sites = use_state(Vec::<api::SiteListing>::new);
     let site = use_state(|| None::<SiteKey>);
     let list = use_reducer(List::default);
     let selected = use_state(|| None::<ConversationId>);
