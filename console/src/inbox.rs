@@ -326,15 +326,15 @@ fn may_match(search: &str, body: &str) -> bool {
         })
 }
 
-/// Keeps the newer of `s` and the listed state of its conversation. A summary from the live
-/// feed carries no work: the listed one stays, opened again if the visitor wrote since (as
-/// the edge does). Returns whether the list should ask the index again (the work it shows
-/// may be out of date).
 /// The list's order: the newest activity first.
 fn newest_first(items: &mut [ConversationSummary]) {
     items.sort_by_key(|c| std::cmp::Reverse(c.updated_at));
 }
 
+/// Keeps the newer of `s` and the listed state of its conversation. A summary from the live
+/// feed carries no work: the listed one stays, opened again if the visitor wrote since (as
+/// the edge does). Returns whether the list should ask the index again (the work it shows
+/// may be out of date).
 fn upsert(items: &mut Vec<ConversationSummary>, mut s: ConversationSummary) -> bool {
     let newer = |a: &ConversationSummary, b: &ConversationSummary| {
         (a.last_seq, a.agent_read_seq) > (b.last_seq, b.agent_read_seq)

@@ -94,14 +94,14 @@ pub fn read<T: DeserializeOwned>(text: &str) -> Result<T, Error> {
 /// In a browser app (wasm without the `worker` feature) the browser's own parser reads it
 /// (`JSON.parse`) and [`from_js`] copies the result out: the app then carries no JSON parser of
 /// its own (serde_json's, with its tables for reading decimals, is ~14 KB of wasm). Numbers are
-/// the browser's: a whole number beyond 2^53 is not read exactly (no Beckon field holds one).
+/// the browser's: a whole number beyond 2^53 reads as a float (so not as an integer field),
+/// and `2.0` or `1e3` as integers (no Beckon field holds such numbers). Deeper than
+/// [`DEPTH`] levels reads as an error, as serde_json's limit makes it.
 pub fn parse(text: &str) -> Result<Value, Error> {
     #[cfg(all(target_arch = "wasm32", not(feature = "worker")))]
     {
-        use wasm_bindgen::JsCast;
-        js_sys::JSON::parse(text)
-            .map(|v| from_js(&v))
-            .map_err(|e| Error::custom(String::from(e.unchecked_into::<js_sys::Error>().message())))
+        let value = js_sys::JSON::parse(text).map_err(syntax_error)?;
+        walk(&value, DEPTH).ok_or_else(|| Error::custom("nested too deeply"))
     }
     #[cfg(not(all(target_arch = "wasm32", not(feature = "worker"))))]
     {
@@ -111,13 +111,39 @@ pub fn parse(text: &str) -> Result<Value, Error> {
     }
 }
 
-/// A JS value (what `JSON.parse` or `postMessage` gives) as a JSON [`Value`], as
-/// `JSON.stringify` would write it: an object's `undefined` and function members left out,
-/// other values JSON has no word for as `null`; a number is an integer when it is a whole one.
+/// What `JSON.parse` threw, as our error (its message only where errors have one).
+#[cfg(all(target_arch = "wasm32", not(feature = "worker")))]
+fn syntax_error(_thrown: wasm_bindgen::JsValue) -> Error {
+    #[cfg(feature = "quiet")]
+    {
+        Invalid
+    }
+    #[cfg(not(feature = "quiet"))]
+    {
+        use wasm_bindgen::JsCast;
+        Error::custom(String::from(
+            _thrown.unchecked_into::<js_sys::Error>().message(),
+        ))
+    }
+}
+
+/// How deep a JSON value may nest (serde_json's own limit).
+pub const DEPTH: usize = 128;
+
+/// A JS value (what `JSON.parse` gives) as a JSON [`Value`], as `JSON.stringify` would write
+/// it: an object's `undefined` and function members left out, other values JSON has no word
+/// for as `null`; a number is an integer when it is a whole one. Deeper than [`DEPTH`] levels
+/// (or a value that contains itself, which `JSON.parse` never gives) reads as `null`.
 pub fn from_js(v: &wasm_bindgen::JsValue) -> Value {
+    walk(v, DEPTH).unwrap_or(Value::Null)
+}
+
+/// [`from_js`], `None` when deeper than `depth`.
+fn walk(v: &wasm_bindgen::JsValue, depth: usize) -> Option<Value> {
     use js_sys::{Array, Object};
     use wasm_bindgen::JsCast;
-    if let Some(s) = v.as_string() {
+    let depth = depth.checked_sub(1)?;
+    Some(if let Some(s) = v.as_string() {
         Value::String(s)
     } else if let Some(n) = v.as_f64() {
         const EXACT: f64 = 9_007_199_254_740_992.0;
@@ -133,12 +159,11 @@ pub fn from_js(v: &wasm_bindgen::JsValue) -> Value {
     } else if let Some(b) = v.as_bool() {
         Value::Bool(b)
     } else if Array::is_array(v) {
-        Value::Array(
-            v.unchecked_ref::<Array>()
-                .iter()
-                .map(|e| from_js(&e))
-                .collect(),
-        )
+        let mut list = Vec::new();
+        for e in v.unchecked_ref::<Array>().iter() {
+            list.push(walk(&e, depth)?);
+        }
+        Value::Array(list)
     } else if v.is_object() && !v.is_function() {
         // Inserted one by one: collecting would sort the entries first (more code in the app).
         let mut object = Map::new();
@@ -148,14 +173,14 @@ pub fn from_js(v: &wasm_bindgen::JsValue) -> Value {
             if !value.is_undefined() && !value.is_function() {
                 object.insert(
                     entry.get(0).as_string().unwrap_or_default(),
-                    from_js(&value),
+                    walk(&value, depth)?,
                 );
             }
         }
         Value::Object(object)
     } else {
         Value::Null
-    }
+    })
 }
 
 /// `value` as JSON text. In the browser apps this, not a `Value`'s `to_string`, writes JSON:

@@ -126,7 +126,16 @@ impl Bridge {
             if event.origin() != origin || !from_parent {
                 return;
             }
-            let value = beckon_shared::json::from_js(&event.data());
+            // Through JSON text, as the page's `postMessage` data would be written: `toJSON`
+            // applies (a `Date` in traits), and an object that refers to itself is refused
+            // here instead of being walked without end.
+            let Some(value) = js_sys::JSON::stringify(&event.data())
+                .and_then(|text| js_sys::JSON::parse(&String::from(text)))
+                .ok()
+                .map(|data| beckon_shared::json::from_js(&data))
+            else {
+                return;
+            };
             if value.get("beckon") != Some(&1.into()) {
                 return;
             }

@@ -29,6 +29,10 @@ fn json_text_reads_as_serde_json_reads_it() {
         json::read(r#"{"type":"error","code":"quota_exceeded","message":"x"}"#).unwrap();
     assert!(matches!(frame, ServerFrame::Error { .. }));
     assert!(json::read::<u8>("300").is_err());
+    // serde_json's nesting limit: 128 levels read, 129 do not.
+    let nested = |n: usize| format!("{}{}", "[".repeat(n), "]".repeat(n));
+    assert!(json::parse(&nested(json::DEPTH)).is_ok());
+    assert!(json::parse(&nested(json::DEPTH + 1)).is_err());
     assert!(json::read::<String>("1").is_err());
 }
 
@@ -51,4 +55,8 @@ fn js_values_copy_out_as_json_stringify_writes_them() {
         json::from_js(&o.into()),
         json!({"t": "sig", "n": 3, "nan": null, "list": [null, 1.5]})
     );
+    // A value that contains itself ends, as null.
+    let cycle = Object::new();
+    Reflect::set(&cycle, &"me".into(), &cycle).unwrap();
+    assert_eq!(json::from_js(&cycle.into()), serde_json::Value::Null);
 }
