@@ -168,8 +168,7 @@ where
         }),
         Either::Right(_) => {
             controller.abort();
-            Err(Failure::Retry {
-                after_ms: None,
+            Err(Failure::Unanswered {
                 reason: format!("no answer within {timeout_ms} ms"),
             })
         }

@@ -107,6 +107,9 @@ pub enum Failure {
     /// An error of ours while sending (storage, D1): retried later; it says nothing about
     /// the channel's health.
     Internal { reason: String },
+    /// The request went out and no answer came in time: retried like [`Failure::Retry`],
+    /// except where a send must not repeat (it may have arrived).
+    Unanswered { reason: String },
 }
 
 impl Failure {
@@ -115,7 +118,8 @@ impl Failure {
             Failure::Retry { reason, .. }
             | Failure::Permanent { reason }
             | Failure::Rejected { reason }
-            | Failure::Internal { reason } => reason.clone(),
+            | Failure::Internal { reason }
+            | Failure::Unanswered { reason } => reason.clone(),
             Failure::ThreadGone => "thread not found".into(),
             Failure::NeedsTemplate => "outside the 24-hour window".into(),
         }

@@ -330,21 +330,36 @@ impl Hook<'_> {
     /// Reports a delivery status of the message the channel knows as `remote_id` to its
     /// conversation. With `fallback`, the message goes out again in the channel's fallback
     /// form, and `fallback` says why.
+    ///
+    /// A status for an id we never recorded, to a contact (`to`), goes to that contact's
+    /// conversation: it may be the answer to a broadcast send a stopped instance cut short
+    /// (`Outbox::arrived_after_all`), which then counts as sent instead of "unknown".
     pub async fn delivery_status(
         &self,
         remote_id: String,
         status: DeliveryStatus,
         fallback: Option<String>,
+        to: Option<ContactRoute>,
     ) -> Result<()> {
-        let Some(conversation) =
-            store::find_thread(&self.db()?, self.kind, self.site, &remote_id).await?
-        else {
-            return Ok(());
-        };
+        let db = self.db()?;
+        let (conversation, to) =
+            match store::find_thread(&db, self.kind, self.site, &remote_id).await? {
+                Some(conversation) => (conversation, None),
+                None => match to {
+                    Some(route) if status != DeliveryStatus::Failed && fallback.is_none() => {
+                        match self.contact_thread(&route).await? {
+                            Some((_, conversation)) => (conversation, Some(route)),
+                            None => return Ok(()),
+                        }
+                    }
+                    _ => return Ok(()),
+                },
+            };
         let report = StatusReport {
             remote_id,
             status,
             fallback,
+            to,
         };
         ConversationClient::new(&self.edge.env, &conversation)?
             .relay_status(&report)

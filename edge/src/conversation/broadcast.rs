@@ -171,7 +171,8 @@ impl Marks {
              VALUES (?1, ?2, ?3, ?4, ?5)
              ON CONFLICT (broadcast, channel, address) DO UPDATE SET
                stage = CASE WHEN excluded.stage > stage THEN excluded.stage ELSE stage END,
-               reason = COALESCE(excluded.reason, reason)",
+               reason = CASE WHEN stage < 0 AND excluded.stage > 0 THEN excluded.reason
+                             ELSE COALESCE(excluded.reason, reason) END",
             vec![
                 mark.broadcast.as_str().into(),
                 mark.channel.as_str().into(),

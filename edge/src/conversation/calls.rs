@@ -117,6 +117,10 @@ pub struct StatusReport {
     /// again in the channel's fallback form: why.
     #[serde(default)]
     pub fallback: Option<String>,
+    /// Set when no delivery of ours is known under `remote_id`: the contact the channel
+    /// says it went to (a send cut short by a stopped instance may have arrived after all).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub to: Option<crate::channels::ContactRoute>,
 }
 
 pub(crate) const PRINCIPAL_HEADER: &str = "x-beckon-principal";

@@ -373,16 +373,30 @@ impl Conversation {
             }
             (worker::Method::Post, "/relay-status") => {
                 let s: StatusReport = req.json().await.map_err(Error::internal)?;
+                let now = http::now_ms();
                 let applied = self.outbox.store.record_status(
                     &s.remote_id,
                     s.status,
                     s.fallback.as_deref(),
-                    http::now_ms(),
+                    now,
                 )?;
                 if applied.requeued {
                     self.relay_soon().await;
                 }
-                if let Some((seq, _)) = applied.advanced {
+                let mut advanced = applied.advanced.map(|(seq, _)| seq);
+                if let (false, Some(to)) = (applied.known, &s.to) {
+                    let arrived = self.outbox.arrived_after_all(
+                        to.target(),
+                        (&to.address, &s.remote_id),
+                        s.status,
+                        now,
+                    )?;
+                    if let Some(seq) = arrived {
+                        self.broadcast_progress(seq, Stage::Sent, None).await?;
+                        advanced = Some(seq);
+                    }
+                }
+                if let Some(seq) = advanced {
                     let stage = match s.status {
                         DeliveryStatus::Delivered => Some(Stage::Delivered),
                         DeliveryStatus::Read => Some(Stage::Read),

@@ -22,8 +22,8 @@ use crate::error::Result;
 use crate::http;
 use crate::storage::channels::Unreadable;
 use beckon_shared::SiteKey;
-use policy::{Attempt, Health, Next};
-use std::cell::Cell;
+use policy::{Attempt, DeliveryStatus, Health, Next};
+use std::cell::{Cell, RefCell};
 use store::{OutboxStore, Row};
 use worker::Env;
 
@@ -31,9 +31,15 @@ use worker::Env;
 const BATCH: usize = 100;
 /// When a pending row exists but no pump is running, the alarm comes back within this.
 const SAFETY_NET_MS: i64 = 5_000;
-/// Why an at-most-once row was not attempted again.
+/// Why an at-most-once row was not attempted again: its instance stopped during the send.
 const CUT_SHORT: &str =
     "the runtime stopped during its send; whether it arrived is unknown, and it is not sent again";
+/// Why an at-most-once row was not attempted again: the channel did not answer its send.
+const UNANSWERED: &str =
+    "the channel did not answer its send in time; whether it arrived is unknown, and it is not sent again";
+/// The reasons of at-most-once rows failed without knowing whether their send arrived: a
+/// status from the channel may still show it did ([`Outbox::arrived_after_all`]).
+pub(crate) const ARRIVAL_UNKNOWN: [&str; 2] = [CUT_SHORT, UNANSWERED];
 /// How long the pump waits after an error of ours (D1, a missing secret) before trying again.
 const PUMP_ERROR_BACKOFF_MS: i64 = 60_000;
 
@@ -90,6 +96,9 @@ pub struct Outbox {
     pumping: Cell<bool>,
     /// Work arrived while it ran: run again.
     pump_again: Cell<bool>,
+    /// At-most-once attempts under way in this instance (other `in_flight` marks are of
+    /// instances that stopped).
+    live: RefCell<Vec<(i64, Target)>>,
 }
 
 impl Outbox {
@@ -98,7 +107,28 @@ impl Outbox {
             store: OutboxStore::new(sql)?,
             pumping: Cell::new(false),
             pump_again: Cell::new(false),
+            live: RefCell::new(Vec::new()),
         })
+    }
+
+    /// A channel reported `status` for a message it knows as `remote_id`, sent to
+    /// `recipient` on `target`, that no delivery of ours is recorded under: if a send of an
+    /// at-most-once row there ended with its fate unknown (cut short by a stopped instance,
+    /// or unanswered), that is its answer — it arrived after all, and the row is sent. The
+    /// row's seq, if so. Nothing is settled while a send to `target` is under way here: the
+    /// status may be that send's, arriving before its answer.
+    pub fn arrived_after_all(
+        &self,
+        target: Target,
+        (recipient, remote_id): (&str, &str),
+        status: DeliveryStatus,
+        now: i64,
+    ) -> Result<Option<i64>> {
+        if self.live.borrow().iter().any(|(_, t)| *t == target) {
+            return Ok(None);
+        }
+        self.store
+            .arrived_after_all(target, (recipient, remote_id), status, now)
     }
 
     /// Makes sure the alarm comes back for pending rows even if this instance dies before
@@ -196,25 +226,25 @@ impl Outbox {
                 },
                 false => false,
             };
+            if once && !cut_short {
+                self.live.borrow_mut().push((row.seq, target));
+            }
             let outcome = match &envelope {
                 _ if cut_short => Err(Failure::Rejected {
                     reason: CUT_SHORT.into(),
                 }),
-                Ok(Some(envelope)) => {
-                    let delivery = Delivery {
-                        target,
-                        envelope,
-                        fallback: row.fallback != 0,
-                        ledger: &self.store.ledger(row.seq, target),
-                        env: owner.env(),
-                        timeout_ms: crate::transport::timeout_ms(owner.env()),
-                    };
-                    channel.config.deliver(&delivery).await
-                }
+                Ok(Some(envelope)) => self.deliver(owner, channel, &row, target, envelope).await,
                 Ok(None) => Err(Failure::Permanent {
                     reason: "the item to send is gone".into(),
                 }),
                 Err(e) => Err(Failure::internal(e)),
+            };
+            // An at-most-once send left unanswered may have arrived: never sent again.
+            let outcome = match outcome {
+                Err(Failure::Unanswered { .. }) if once => Err(Failure::Rejected {
+                    reason: UNANSWERED.into(),
+                }),
+                other => other,
             };
             let probe = matches!(
                 envelope,
@@ -235,6 +265,7 @@ impl Outbox {
                 )
                 .await;
             if once {
+                self.live.borrow_mut().retain(|a| *a != (row.seq, target));
                 if let Err(e) = self.store.end_attempt(row.seq, target) {
                     worker::console_error!("outbox: {e}");
                 }
@@ -243,6 +274,26 @@ impl Outbox {
                 return;
             }
         }
+    }
+
+    /// One attempt at sending row `row`'s `envelope` to `target` through `channel`.
+    async fn deliver(
+        &self,
+        owner: &impl Owner,
+        channel: &crate::channels::set::Active,
+        row: &Row,
+        target: Target,
+        envelope: &Envelope,
+    ) -> std::result::Result<(), Failure> {
+        let delivery = Delivery {
+            target,
+            envelope,
+            fallback: row.fallback != 0,
+            ledger: &self.store.ledger(row.seq, target),
+            env: owner.env(),
+            timeout_ms: crate::transport::timeout_ms(owner.env()),
+        };
+        channel.config.deliver(&delivery).await
     }
 
     /// Records an attempt's result on its row and the channel's health; whether the target's

@@ -114,6 +114,8 @@ struct ThreadColumn {
 /// What a channel's status report changed.
 #[derive(Debug, Default)]
 pub struct StatusApplied {
+    /// A delivery of ours is known under the remote id.
+    pub known: bool,
     /// The row goes out again in its fallback form.
     pub requeued: bool,
     /// The delivery of row `seq` to target `channel` moved forward.
@@ -387,6 +389,7 @@ impl OutboxStore {
         let Some(d) = rows.into_iter().next() else {
             return Ok(StatusApplied::default());
         };
+        let known = true;
         if let Some(reason) = fallback {
             self.sql.exec(
                 "UPDATE deliveries SET status = 'failed' WHERE remote_id = ?",
@@ -399,6 +402,7 @@ impl OutboxStore {
                 vec![int(now), reason.into(), int(d.seq), d.channel.as_str().into()],
             )?;
             return Ok(StatusApplied {
+                known,
                 requeued: true,
                 advanced: None,
             });
@@ -409,11 +413,73 @@ impl OutboxStore {
                 vec![status.as_str().into(), remote_id.into()],
             )?;
             return Ok(StatusApplied {
+                known,
                 requeued: false,
                 advanced: Some((d.seq, d.channel)),
             });
         }
-        Ok(StatusApplied::default())
+        Ok(StatusApplied {
+            known,
+            ..StatusApplied::default()
+        })
+    }
+
+    /// The newest at-most-once row to `target` whose send ended with its fate unknown —
+    /// failed for that reason, or still pending with the mark of an attempt (`in_flight`) of
+    /// an instance that stopped (the caller makes sure no attempt there is under way) — now
+    /// known to have arrived as `remote_id` to `recipient`: the row is sent, its delivery
+    /// recorded with `status`. Its seq, if any.
+    pub fn arrived_after_all(
+        &self,
+        target: Target,
+        (recipient, remote_id): (&str, &str),
+        status: DeliveryStatus,
+        now: i64,
+    ) -> Result<Option<i64>> {
+        #[derive(Deserialize)]
+        struct Seq {
+            seq: i64,
+        }
+        let channel = target.as_str();
+        let rows: Vec<Seq> = self
+            .sql
+            .exec(
+                "SELECT seq FROM outbox o WHERE channel = ?
+                   AND ((state = 'failed' AND last_error IN (?, ?))
+                     OR (state = 'pending' AND EXISTS
+                          (SELECT 1 FROM in_flight f WHERE f.seq = o.seq AND f.channel = o.channel)))
+                 ORDER BY seq DESC LIMIT 1",
+                vec![
+                    channel.as_str().into(),
+                    super::ARRIVAL_UNKNOWN[0].into(),
+                    super::ARRIVAL_UNKNOWN[1].into(),
+                ],
+            )?
+            .to_array()?;
+        let Some(Seq { seq }) = rows.into_iter().next() else {
+            return Ok(None);
+        };
+        self.sql.exec(
+            "UPDATE outbox SET state = 'sent', done_at = ?, last_error = NULL WHERE seq = ? AND channel = ?",
+            vec![int(now), int(seq), channel.as_str().into()],
+        )?;
+        self.sql.exec(
+            "DELETE FROM in_flight WHERE seq = ? AND channel = ?",
+            vec![int(seq), channel.as_str().into()],
+        )?;
+        self.sql.exec(
+            "INSERT INTO deliveries (seq, channel, recipient, remote_id, status, sent_at) VALUES (?, ?, ?, ?, ?, ?)
+             ON CONFLICT(seq, channel, recipient) DO UPDATE SET remote_id = excluded.remote_id, status = excluded.status",
+            vec![
+                int(seq),
+                channel.as_str().into(),
+                recipient.into(),
+                remote_id.into(),
+                status.as_str().into(),
+                int(now),
+            ],
+        )?;
+        Ok(Some(seq))
     }
 
     /// Every row with its deliveries (the admin API's relay view).

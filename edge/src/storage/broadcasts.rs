@@ -356,25 +356,27 @@ pub async fn advance(
             "UPDATE broadcast_recipients SET stage = ?4, reason = ?5, updated_at = ?6
              WHERE broadcast_id = ?1 AND channel = ?2 AND address = ?3 AND stage IN (0, 1)"
         }
+        // Also past a send a stopped instance cut short ("unknown"), which the channel's
+        // status since showed to have arrived (`Outbox::arrived_after_all`).
         _ => {
-            "UPDATE broadcast_recipients SET stage = ?4, updated_at = ?6
-             WHERE broadcast_id = ?1 AND channel = ?2 AND address = ?3 AND stage >= 0 AND stage < ?4"
+            "UPDATE broadcast_recipients SET stage = ?4, updated_at = ?6,
+               reason = CASE WHEN stage < 0 THEN NULL ELSE reason END
+             WHERE broadcast_id = ?1 AND channel = ?2 AND address = ?3
+               AND ((stage >= 0 AND stage < ?4) OR (stage = -1 AND reason IN (?7, ?8)))"
         }
     };
-    stmt(
-        db,
-        sql,
-        &[
-            Arg::Str(id),
-            Arg::Str(channel),
-            Arg::Str(address),
-            Arg::Int(stage as i64),
-            Arg::OptStr(reason),
-            Arg::Int(now),
-        ],
-    )?
-    .run()
-    .await?;
+    let mut args = vec![
+        Arg::Str(id),
+        Arg::Str(channel),
+        Arg::Str(address),
+        Arg::Int(stage as i64),
+        Arg::OptStr(reason),
+        Arg::Int(now),
+    ];
+    if stage != Stage::Failed {
+        args.extend(crate::outbox::ARRIVAL_UNKNOWN.map(Arg::Str));
+    }
+    stmt(db, sql, &args)?.run().await?;
     Ok(())
 }
 

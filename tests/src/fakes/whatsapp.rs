@@ -45,6 +45,9 @@ struct Inner {
     windows: HashMap<String, Instant>,
     /// Refuse this many upcoming free-form sends with 131047 regardless of the window.
     force_reengagement: u32,
+    /// Accept the next send, then hold its answer this long (it arrived; the caller does not
+    /// know yet).
+    answer_late: Option<Duration>,
     templates: Vec<String>,
     /// Templates of the business account (`message_templates`), by name.
     specs: HashMap<String, TemplateSpec>,
@@ -291,7 +294,20 @@ async fn messages(
         }
         None => {}
     }
-    let Ok(p) = serde_json::from_slice::<Value>(&body) else {
+    let answer = accept(&s, &body);
+    let late = match answer.status().is_success() {
+        true => s.inner.lock().unwrap().answer_late.take(),
+        false => None,
+    };
+    if let Some(late) = late {
+        tokio::time::sleep(late).await;
+    }
+    answer
+}
+
+/// The answer to a send: taken (recorded in `sent`) or refused.
+fn accept(s: &AppState, body: &[u8]) -> Response {
+    let Ok(p) = serde_json::from_slice::<Value>(body) else {
         return graph_error(400, 100, "Invalid parameter", "body is not JSON");
     };
     if p["messaging_product"] != "whatsapp" {
@@ -463,6 +479,7 @@ impl FakeWhatsapp {
             sent: Vec::new(),
             windows: HashMap::new(),
             force_reengagement: 0,
+            answer_late: None,
             templates: templates.iter().map(|t| t.to_string()).collect(),
             specs: HashMap::new(),
             media: HashMap::new(),
@@ -556,6 +573,12 @@ impl FakeWhatsapp {
     /// on Meta's side first).
     pub fn refuse_free_form(&self, n: u32) {
         self.inner.lock().unwrap().force_reengagement = n;
+    }
+
+    /// The next accepted send is answered only after `late` (a caller stopped meanwhile
+    /// cannot know it arrived).
+    pub fn answer_late(&self, late: Duration) {
+        self.inner.lock().unwrap().answer_late = Some(late);
     }
 
     /// The webhook payload of `from` writing `text`, optionally swipe-replying to `context_id`.

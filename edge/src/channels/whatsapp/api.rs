@@ -341,11 +341,12 @@ pub enum Event {
         /// When they sent it (the message's own `timestamp`, ms), if it says.
         sent_at: Option<i64>,
     },
-    /// A delivery status of one of our messages.
+    /// A delivery status of one of our messages, sent to `recipient` (their number).
     Status {
         id: String,
         status: String,
         error_code: Option<i64>,
+        recipient: Option<String>,
     },
 }
 
@@ -440,6 +441,8 @@ struct WaStatus {
     id: String,
     status: String,
     #[serde(default)]
+    recipient_id: Option<String>,
+    #[serde(default)]
     errors: Vec<GraphError>,
 }
 
@@ -514,6 +517,7 @@ pub fn parse_webhook(raw: &[u8]) -> Option<Webhook> {
                 id: s.id,
                 status: s.status,
                 error_code: s.errors.first().map(|e| e.code),
+                recipient: s.recipient_id,
             });
         }
     }
@@ -664,7 +668,8 @@ mod tests {
                 Event::Status {
                     id: "wamid.OURS".into(),
                     status: "failed".into(),
-                    error_code: Some(131047)
+                    error_code: Some(131047),
+                    recipient: Some("16505551234".into()),
                 },
             ]
         );

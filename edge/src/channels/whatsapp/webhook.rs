@@ -97,6 +97,7 @@ async fn handle_event(ch: &Whatsapp, hook: &Hook<'_>, event: api::Event) -> Resu
             id,
             status,
             error_code,
+            recipient,
         } => {
             let Some(status) = DeliveryStatus::parse(&status) else {
                 return Ok(());
@@ -108,7 +109,11 @@ async fn handle_event(ch: &Whatsapp, hook: &Hook<'_>, event: api::Event) -> Resu
                 "free-form refused outside the 24-hour window (131047); resending as template"
                     .to_owned()
             });
-            hook.delivery_status(id, status, fallback).await
+            let to = recipient.map(|address| ContactRoute {
+                channel: ContactChannel::Whatsapp,
+                address,
+            });
+            hook.delivery_status(id, status, fallback, to).await
         }
     }
 }
