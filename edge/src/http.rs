@@ -162,39 +162,52 @@ pub fn error_response(e: &Error) -> worker::Result<Response> {
 /// Reads a JSON body of at most [`MAX_JSON_BODY_BYTES`]; malformed or oversize input is a
 /// client error that says what is wrong.
 pub async fn read_json<T: DeserializeOwned>(req: &mut Request) -> Result<T> {
-    let declared = req
-        .headers()
-        .get("content-length")?
-        .and_then(|v| v.parse::<usize>().ok())
-        .unwrap_or(0);
-    if declared > MAX_JSON_BODY_BYTES {
-        return Err(Error::code(ErrorCode::PayloadTooLarge));
-    }
-    let bytes = req.bytes().await?;
-    if bytes.len() > MAX_JSON_BODY_BYTES {
-        return Err(Error::code(ErrorCode::PayloadTooLarge));
-    }
+    read_json_or(req, None).await
+}
+
+/// Like [`read_json`], but no body (none at all, or an empty one) reads as `default`.
+pub async fn read_json_or<T: DeserializeOwned>(req: &mut Request, default: Option<T>) -> Result<T> {
+    let bytes = read_bytes(req, MAX_JSON_BODY_BYTES as u64).await?;
     if bytes.is_empty() {
-        return Err(Error::bad_request("a JSON body is required"));
+        return default.ok_or_else(|| Error::bad_request("a JSON body is required"));
     }
     serde_json::from_slice(&bytes)
         .map_err(|e| Error::bad_request(format!("invalid JSON body: {e}")))
 }
 
-/// Reads a raw body (a file) of at most `max` bytes: 413 when it declares or brings more.
+/// Reads a raw body of at most `max` bytes: 413 when it declares or brings more. A body that
+/// declares its length is read whole (the runtime holds it to that length); one sent without
+/// (chunked) is read piece by piece and refused as soon as it passes `max`, never buffered
+/// whole first. No body reads as empty.
 pub async fn read_bytes(req: &mut Request, max: u64) -> Result<Vec<u8>> {
+    let too_large = || Error::code(ErrorCode::PayloadTooLarge);
     let declared = req
         .headers()
         .get("content-length")?
         .and_then(|v| v.parse::<u64>().ok());
-    if declared.is_some_and(|n| n > max) {
-        return Err(Error::code(ErrorCode::PayloadTooLarge));
+    if declared.is_some() {
+        if declared.is_some_and(|n| n > max) {
+            return Err(too_large());
+        }
+        let bytes = req.bytes().await?;
+        return match bytes.len() as u64 > max {
+            true => Err(too_large()),
+            false => Ok(bytes),
+        };
     }
-    let bytes = req.bytes().await?;
-    if bytes.len() as u64 > max {
-        return Err(Error::code(ErrorCode::PayloadTooLarge));
+    if req.inner().body().is_none() {
+        return Ok(Vec::new());
     }
-    Ok(bytes)
+    let mut stream = req.stream()?;
+    let mut body = Vec::new();
+    while let Some(chunk) = futures_util::StreamExt::next(&mut stream).await {
+        let chunk = chunk?;
+        if (body.len() + chunk.len()) as u64 > max {
+            return Err(too_large());
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
 }
 
 /// The request's query parameters (last value wins).

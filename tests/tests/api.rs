@@ -619,6 +619,28 @@ async fn bad_credentials_origins_and_ids_are_refused_with_the_right_status() {
         .send(start(&site).json(&json!({"page_url": "x".repeat(70_000)})))
         .await;
     assert_eq!((r.status, r.error_code()), (413, "payload_too_large"));
+    // The same sent without a length (chunked) is refused once it passes the cap, never read
+    // whole first; a small one without a length reads as usual.
+    let chunked = |body: String| {
+        let pieces: Vec<Result<Vec<u8>, std::io::Error>> = body
+            .into_bytes()
+            .chunks(8192)
+            .map(|c| Ok(c.to_vec()))
+            .collect();
+        start(&site)
+            .header("content-type", "application/json")
+            .body(reqwest::Body::wrap_stream(futures_util::stream::iter(
+                pieces,
+            )))
+    };
+    let r = api
+        .send(chunked(
+            json!({"page_url": "x".repeat(200_000)}).to_string(),
+        ))
+        .await;
+    assert_eq!((r.status, r.error_code()), (413, "payload_too_large"));
+    let r = api.send(chunked(json!({}).to_string())).await;
+    assert_eq!(r.status, 201, "{:?}", r.body);
     let r = api
         .send(start(&site).json(&json!({"origin": {"kind": "agent"}})))
         .await;
@@ -661,7 +683,8 @@ async fn bad_credentials_origins_and_ids_are_refused_with_the_right_status() {
         .await;
     assert_eq!((r.status, r.error_code()), (405, "method_not_allowed"));
 
-    // Nothing of the refused requests was stored: still exactly the two conversations, empty.
+    // Nothing of the refused requests was stored: still exactly the two conversations, empty,
+    // and the one started with a chunked body.
     let list = api
         .send(api.admin(
             Method::GET,
@@ -670,7 +693,7 @@ async fn bad_credentials_origins_and_ids_are_refused_with_the_right_status() {
         .await;
     assert_eq!(
         list.body["conversations"].as_array().unwrap().len(),
-        2,
+        3,
         "{:?}",
         list.body
     );

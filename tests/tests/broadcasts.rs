@@ -937,6 +937,32 @@ async fn a_local_time_schedule_sends_per_time_zone_and_quiet_hours_wait() {
     )
     .await;
     let (berlin, sao_paulo, tokyo, utc) = (phone(5000), phone(5001), phone(5002), phone(5003));
+    // The clock is every site's: an owner of one site may not set it.
+    let r = shop
+        .api
+        .send(
+            shop.api
+                .admin(Method::POST, "/api/v1/admin/keys")
+                .json(&json!({"label": "one site", "role": "owner", "sites": [shop.site]})),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{:?}", r.body);
+    let one_site = r.body["key"].as_str().unwrap().to_owned();
+    let r = shop
+        .api
+        .send(
+            shop.api
+                .put("/api/v1/admin/test-clock")
+                .bearer_auth(&one_site)
+                .json(&json!({ "now": DEC_1 })),
+        )
+        .await;
+    assert_eq!(
+        (r.status, r.error_code()),
+        (403, "forbidden"),
+        "{:?}",
+        r.body
+    );
     shop.clock(DEC_1 + 8 * HOUR).await;
 
     // 10:00 wherever they are: Berlin at 09:00 UTC, UTC at 10:00, São Paulo at 13:00; Tokyo's

@@ -988,6 +988,34 @@ async fn business_writes_first_to_a_known_contact_on_whatsapp() {
     );
     whatsapp_channel(&api, &site, &fake).await;
 
+    // A name the inbox could not show is refused before anything is opened or sent in it.
+    let listed = || async {
+        let r = api
+            .send(api.admin(
+                Method::GET,
+                &format!("/api/v1/admin/conversations?site={site}"),
+            ))
+            .await;
+        assert_eq!(r.status, 200, "{:?}", r.body);
+        r.body["conversations"].as_array().unwrap().len()
+    };
+    let before = listed().await;
+    let long = "M".repeat(200);
+    for author in ["M\u{7}aya", long.as_str()] {
+        let bad = api
+            .send(outreach(
+                json!({"channel": "whatsapp", "body": "Hi", "author": author}),
+            ))
+            .await;
+        assert_eq!((bad.status, bad.error_code()), (400, "invalid_text"));
+    }
+    assert!(fake.sent().is_empty(), "{:?}", fake.sent());
+    assert_eq!(
+        listed().await,
+        before,
+        "a refused outreach left a conversation"
+    );
+
     let started = api
         .send(outreach(json!({"channel": "whatsapp", "body": "Hi Ana, your beans shipped today. Any questions?", "author": "Maya"})))
         .await;

@@ -1,12 +1,14 @@
 //! Rate limits against an edge with its production limits (`Edge::start_limited`): a loop of
 //! conversation starts from one address is cut with 429 + `Retry-After`; a visitor flooding
-//! messages is slowed down without losing one that was acknowledged; presence sockets,
-//! wrong admin keys, wrong passwords and channel webhook posts from one address are capped.
+//! messages is slowed down without losing one that was acknowledged; presence sockets, a
+//! presence socket's page changes, wrong admin keys, wrong passwords and channel webhook
+//! posts from one address are capped.
 
 use beckon_shared::proto::v1::{ClientFrame, ErrorCode, ServerFrame};
-use beckon_tests::api::{client_id, Api};
+use beckon_tests::api::{client_id, Api, Ws};
 use beckon_tests::edge::Edge;
 use beckon_tests::unique;
+use serde_json::json;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::OnceLock;
 use std::time::Duration;
@@ -200,6 +202,54 @@ async fn a_flooding_visitor_is_slowed_and_loses_nothing() {
     assert_eq!(seqs.len(), 30, "each stored once");
     let history = api.admin_messages(&c.conversation_id).await.messages;
     assert_eq!(history.len(), 30);
+}
+
+#[tokio::test]
+async fn a_presence_socket_flooding_its_page_is_told_only_within_its_allowance() {
+    // Its own edge: the test beside it uses up this address's presence sockets.
+    let own = Edge::start_limited();
+    let api = Api::new(&own.url);
+    let site = unique("lim-here");
+    api.create_site(&site).await;
+    let url = format!(
+        "{}/api/v1/sites/{site}/presence",
+        api.base.replacen("http", "ws", 1)
+    );
+    let mut ws = Ws::connect(&url, Some("https://shop.example"))
+        .await
+        .expect("presence socket");
+    ws.next_text(Duration::from_secs(10))
+        .await
+        .expect("the hub's welcome");
+    let here = |page: &str| {
+        json!({"type": "here", "url": format!("https://shop.example/{page}")}).to_string()
+    };
+    for n in 0..40 {
+        ws.send_raw(&here(&format!("p{n}"))).await;
+    }
+    let online = format!("/api/v1/admin/sites/{site}/presence");
+    let shown = || async {
+        let r = api.send(api.admin(reqwest::Method::GET, &online)).await;
+        r.body["visitors"][0]["url"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned()
+    };
+    // The burst's allowance (20, as a visitor's messages) is told; the rest is dropped.
+    let told = beckon_tests::eventually(Duration::from_secs(10), "the burst told", || async {
+        let url = shown().await;
+        (url == "/p19").then_some(url)
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(shown().await, told, "nothing past the allowance");
+    // Once the allowance grew back, the next page is told again.
+    tokio::time::sleep(Duration::from_millis(2_500)).await;
+    ws.send_raw(&here("later")).await;
+    beckon_tests::eventually(Duration::from_secs(10), "the next page", || async {
+        (shown().await == "/later").then_some(())
+    })
+    .await;
 }
 
 #[tokio::test]

@@ -97,18 +97,7 @@ impl Hook<'_> {
 
     /// The raw body, at most [`MAX_WEBHOOK_BODY_BYTES`].
     pub async fn read_body(&self, req: &mut Request) -> Result<Vec<u8>> {
-        let declared = req
-            .headers()
-            .get("content-length")?
-            .and_then(|v| v.parse::<usize>().ok());
-        if declared.is_some_and(|n| n > MAX_WEBHOOK_BODY_BYTES) {
-            return Err(Error::code(ErrorCode::PayloadTooLarge));
-        }
-        let raw = req.bytes().await?;
-        if raw.len() > MAX_WEBHOOK_BODY_BYTES {
-            return Err(Error::code(ErrorCode::PayloadTooLarge));
-        }
-        Ok(raw)
+        http::read_bytes(req, MAX_WEBHOOK_BODY_BYTES as u64).await
     }
 
     /// The site's display name.

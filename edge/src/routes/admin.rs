@@ -9,12 +9,14 @@ use crate::http::{self, Edge};
 use crate::random;
 use crate::site_hub;
 use crate::storage::{admin_keys, conversations, people, search, sites};
+use beckon_shared::limits::MAX_AUTHOR_CHARS;
 use beckon_shared::proto::v1::{
     Assignee, CallerAccess, ContactChannel, ConversationList, ConversationOrigin, ErrorCode,
     IdentitySecret, IdentitySettings, KeyRole, KeySites, NewAdminKey, PostMessage, SiteSettings,
     SiteSettingsPatch, TicketRequest, TurnstileSettings, TurnstileStatus, WorkStatus, WsTicket,
     CSRF_HEADER, SESSION_COOKIE,
 };
+use beckon_shared::text::normalize_label;
 use beckon_shared::{ClientMsgId, ConversationId, Seq, SiteKey};
 use worker::{Request, Response};
 
@@ -62,7 +64,15 @@ impl Admin {
         claimed: Option<String>,
     ) -> Result<Principal> {
         let (name, avatar) = match self.session {
-            None => (claimed, None),
+            // Checked here, before anything is opened in its name.
+            None => (
+                claimed
+                    .as_deref()
+                    .map(|n| normalize_label(n, MAX_AUTHOR_CHARS))
+                    .transpose()?
+                    .flatten(),
+                None,
+            ),
             Some(_) => match people::get(&edge.db()?, &self.key_id).await? {
                 Some(p) => (Some(p.name), p.avatar),
                 None => (None, None),

@@ -67,10 +67,20 @@ pub async fn upload_file(mut req: Request, edge: &Edge, site: &SiteKey) -> Resul
 
 /// `PUT /api/v1/admin/test-clock` `{"now": ms}`: from now on the clock of scheduled work
 /// ([`crate::clock`]) reads `now`, and runs on from there. Not found unless the deployment
-/// sets `TEST_CLOCK=on`.
-pub async fn set_test_clock(mut req: Request, edge: &Edge) -> Result<Response> {
+/// sets `TEST_CLOCK=on`. The clock is every site's: only a key for every site sets it.
+pub async fn set_test_clock(
+    mut req: Request,
+    edge: &Edge,
+    admin: &super::admin::Admin,
+) -> Result<Response> {
     if !crate::clock::settable(&edge.env) {
         return Err(Error::code(ErrorCode::NotFound));
+    }
+    if admin.sites != beckon_shared::proto::v1::KeySites::All {
+        return Err(Error::new(
+            ErrorCode::Forbidden,
+            "the clock is every site's: only a key for every site may set it",
+        ));
     }
     #[derive(serde::Deserialize)]
     #[serde(deny_unknown_fields)]
@@ -558,14 +568,7 @@ pub(super) fn csv_response(body: String, filename: &str) -> Result<Response> {
 
 /// `POST …/contact-imports` (a CSV body): every good row imported, every other reported.
 pub async fn import_contacts(mut req: Request, edge: &Edge, site: &SiteKey) -> Result<Response> {
-    let declared = req
-        .headers()
-        .get("content-length")?
-        .and_then(|v| v.parse::<usize>().ok());
-    if declared.is_some_and(|n| n > import::MAX_BYTES) {
-        return Err(Error::code(ErrorCode::PayloadTooLarge));
-    }
-    let csv = req.bytes().await?;
+    let csv = http::read_bytes(&mut req, import::MAX_BYTES as u64).await?;
     let db = edge.db()?;
     sites::require(&db, site).await?;
     let parsed = import::parse(&csv).map_err(Error::bad_request)?;

@@ -864,7 +864,7 @@ async fn run_admin(
         Route::AdminReplaceAudience(site, a) => audiences::replace(req, edge, &site, &a).await,
         Route::AdminDeleteAudience(site, a) => audiences::delete(edge, &site, &a).await,
         Route::AdminCountAudience(site) => audiences::count(req, edge, &site).await,
-        Route::AdminTestClock => broadcasts::set_test_clock(req, edge).await,
+        Route::AdminTestClock => broadcasts::set_test_clock(req, edge, admin).await,
         Route::AdminListBroadcasts(site) => broadcasts::list(edge, &site).await,
         Route::AdminCreateBroadcast(site) => broadcasts::create(req, edge, &site).await,
         Route::AdminPreviewBroadcast(site) => broadcasts::preview(req, edge, &site).await,

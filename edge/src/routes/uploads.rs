@@ -113,7 +113,7 @@ pub async fn put_part(
     let expected = limits::part_len(upload.size, n).ok_or_else(|| {
         Error::bad_request(format!("this upload has parts 1 to {}", upload.parts))
     })?;
-    let bytes = req.bytes().await?;
+    let bytes = http::read_bytes(&mut req, expected).await?;
     if bytes.len() as u64 != expected {
         return Err(Error::bad_request(format!(
             "part {n} must have exactly {expected} bytes (got {})",

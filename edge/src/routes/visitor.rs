@@ -82,15 +82,8 @@ pub async fn start_conversation(mut req: Request, edge: &Edge, key: &SiteKey) ->
         }
         None => None,
     };
-    let has_body = req
-        .headers()
-        .get("content-length")?
-        .is_some_and(|l| l != "0");
-    let start: StartConversation = if has_body {
-        http::read_json(&mut req).await?
-    } else {
-        StartConversation::default()
-    };
+    let start: StartConversation =
+        http::read_json_or(&mut req, Some(StartConversation::default())).await?;
     let start = start.validated()?;
     // A site that asks for Turnstile: a token that passes, before anything is created.
     if let Some(t) = &site.turnstile {
@@ -201,8 +194,10 @@ pub async fn conversation_socket(
         .await
 }
 
-/// `GET /api/v1/conversations/{id}/messages?after=N&limit=M` with the visitor's bearer token.
+/// `GET /api/v1/conversations/{id}/messages?after=N&limit=M` with the visitor's bearer token
+/// (counted with the tickets: a widget reads its history when it connects).
 pub async fn messages(req: &Request, edge: &Edge, id: &ConversationId) -> Result<Response> {
+    rate_limit::check(&edge.env, req, Limit::Tickets).await?;
     let token = bearer_token(req)?.ok_or_else(|| Error::code(ErrorCode::Unauthorized))?;
     let (_, principal) = visitor_from_token(req, edge, &token).await?;
     let q = http::query(req)?;

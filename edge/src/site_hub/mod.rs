@@ -59,6 +59,10 @@ pub struct SiteHub {
     env: Env,
     /// An index batch is scheduled (the alarm is set).
     batch_scheduled: std::cell::Cell<bool>,
+    /// Each visitor socket's allowance of `here` frames (by presence id), as a visitor's
+    /// messages: each one is told to every inbox tab. Starts full again after hibernation.
+    here_allowance:
+        std::cell::RefCell<std::collections::HashMap<String, crate::rate_limit::Bucket>>,
 }
 
 /// Where a visitor is now and the pages of their latest visit.
@@ -103,6 +107,7 @@ impl DurableObject for SiteHub {
             state,
             env,
             batch_scheduled: std::cell::Cell::new(false),
+            here_allowance: Default::default(),
         }
     }
 
@@ -299,6 +304,9 @@ impl DurableObject for SiteHub {
                 let Some(mut v) = ws.deserialize_attachment::<OnlineVisitor>()? else {
                     return Ok(());
                 };
+                if !self.here_allowed(&v.id) {
+                    return Ok(());
+                }
                 // Before a visitor writes, agents see the page's path only: no host, query,
                 // fragment or title (where sites put names, emails and tokens).
                 v.url = if beckon_shared::text::is_web_url(&url) {
@@ -349,6 +357,9 @@ impl DurableObject for SiteHub {
         let tags = self.state.get_tags(&ws);
         let _ = ws.close(Some(1000), Some("closed"));
         if tags.iter().any(|t| t == VISITOR) {
+            if let Ok(Some(v)) = ws.deserialize_attachment::<OnlineVisitor>() {
+                self.here_allowance.borrow_mut().remove(&v.id);
+            }
             self.broadcast_presence(Some(&ws));
         } else {
             self.tell_visitors_about_agents(Some(&ws));
@@ -367,6 +378,20 @@ impl DurableObject for SiteHub {
 }
 
 impl SiteHub {
+    /// Whether visitor socket `id` may say where it is now (beyond its allowance, a `here`
+    /// is dropped: the page it names is told with the next one that fits).
+    fn here_allowed(&self, id: &str) -> bool {
+        if !crate::rate_limit::enabled(&self.env) {
+            return true;
+        }
+        let now = http::now_ms();
+        let mut all = self.here_allowance.borrow_mut();
+        let bucket = all
+            .entry(id.to_owned())
+            .or_insert_with(|| crate::rate_limit::Bucket::full(now));
+        bucket.take(now).is_ok()
+    }
+
     /// Visitors who said where they are (`closing`, a socket on its way out, excluded).
     fn visitors(&self, closing: Option<&WebSocket>) -> Vec<OnlineVisitor> {
         let mut list: Vec<OnlineVisitor> = self
