@@ -154,18 +154,24 @@ where
     let controller = AbortController::default();
     let signal = controller.signal();
     let fetch = Fetch::Request(request);
+    // Error texts may carry the URL, which for Telegram holds the bot token: say less.
     let exchange = async {
-        let resp = fetch.send_with_signal(&signal).await?;
-        read(resp).await
+        let resp = fetch
+            .send_with_signal(&signal)
+            .await
+            .map_err(|_| Failure::Retry {
+                after_ms: None,
+                reason: "could not reach the channel API".into(),
+            })?;
+        // It answered, so the request arrived: an answer that then breaks off leaves what
+        // became of it unknown.
+        read(resp).await.map_err(|_| Failure::Unanswered {
+            reason: "the channel's answer broke off".into(),
+        })
     };
     let timer = Box::pin(Delay::from(Duration::from_millis(timeout_ms)));
     let outcome = match select(Box::pin(exchange), timer).await {
-        Either::Left((Ok(answer), _)) => Ok(answer),
-        // The error text may carry the URL, which for Telegram holds the bot token: say less.
-        Either::Left((Err(_), _)) => Err(Failure::Retry {
-            after_ms: None,
-            reason: "could not reach the channel API".into(),
-        }),
+        Either::Left((answer, _)) => answer,
         Either::Right(_) => {
             controller.abort();
             Err(Failure::Unanswered {

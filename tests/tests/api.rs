@@ -641,6 +641,23 @@ async fn bad_credentials_origins_and_ids_are_refused_with_the_right_status() {
     assert_eq!((r.status, r.error_code()), (413, "payload_too_large"));
     let r = api.send(chunked(json!({}).to_string())).await;
     assert_eq!(r.status, 201, "{:?}", r.body);
+    // One that passes the cap and then never ends is answered at the cap, not waited for.
+    let head = format!("{{\"page_url\": \"{}", "x".repeat(70_000));
+    let endless = futures_util::StreamExt::chain(
+        futures_util::stream::iter([Ok::<_, std::io::Error>(head.into_bytes())]),
+        futures_util::stream::pending(),
+    );
+    let r = tokio::time::timeout(
+        Duration::from_secs(15),
+        api.send(
+            start(&site)
+                .header("content-type", "application/json")
+                .body(reqwest::Body::wrap_stream(endless)),
+        ),
+    )
+    .await
+    .expect("answered before the body ended");
+    assert_eq!((r.status, r.error_code()), (413, "payload_too_large"));
     let r = api
         .send(start(&site).json(&json!({"origin": {"kind": "agent"}})))
         .await;

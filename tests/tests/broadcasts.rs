@@ -493,8 +493,12 @@ fn once_each<T: std::hash::Hash + Eq + std::fmt::Debug + Clone>(sent: &[T]) -> H
 
 #[tokio::test]
 async fn rate_limits_server_errors_and_a_restart_mid_broadcast_still_deliver_once_each() {
-    // Slow paces, so the runtime can be stopped in the middle.
-    let vars = [("BROADCAST_RATES", "telegram=6,whatsapp=6,web=50")];
+    // Slow paces, so the runtime can be stopped in the middle; a relay timeout longer than
+    // the test needs to see a send under way.
+    let vars = [
+        ("BROADCAST_RATES", "telegram=6,whatsapp=6,web=50"),
+        ("RELAY_TIMEOUT_MS", "20000"),
+    ];
     let edge = Edge::start_with_vars(None, &vars);
     let shop = Shop::open_on(&edge.url, "bfault").await;
     shop.bot_contacts(8_100_000, 30).await;
@@ -527,6 +531,21 @@ async fn rate_limits_server_errors_and_a_restart_mid_broadcast_still_deliver_onc
     let r = shop.create(&promo("Faults", "FAULT-PROMO")).await;
     assert_eq!(r.status, 201, "{:?}", r.body);
     let id = r.body["id"].as_str().unwrap().to_owned();
+    // Its status, come before its answer, is not taken for anything else's: WhatsApp is told
+    // to send it again later (5xx).
+    let held = eventually(WAIT, "the message answered late", || async {
+        shop.wa
+            .sent()
+            .into_iter()
+            .find(|s| s.template.as_deref() == Some("promo"))
+    })
+    .await;
+    let early = shop.wa.status_event(&held.wamid, &held.to, "sent", None);
+    assert_eq!(
+        FakeWhatsapp::deliver(&shop.hook("whatsapp"), WA_APP_SECRET, &early).await,
+        500,
+        "a status while its send is under way"
+    );
     // Stop the runtime once a few went out.
     eventually(WAIT, "the first sends", || async {
         (shop.telegram_broadcasts("FAULT-PROMO").len() + shop.whatsapp_broadcasts("promo").len()
@@ -596,13 +615,13 @@ async fn rate_limits_server_errors_and_a_restart_mid_broadcast_still_deliver_onc
             .map(|r| r["address"].as_str().unwrap().to_owned())
             .collect()
     };
-    let unknown_before = wa_unknown(&shop.results(&id).await);
-    let held = shop
-        .wa
-        .sent()
-        .into_iter()
-        .find(|s| s.template.as_deref() == Some("promo"));
-    let held = held.expect("WhatsApp accepted a message");
+    let results_before = shop.results(&id).await;
+    let unknown_before = wa_unknown(&results_before);
+    let held_reason = results_before
+        .iter()
+        .find(|r| r["channel"] == "whatsapp" && r["address"] == held.to.as_str())
+        .map(|r| r["reason"].as_str().unwrap_or_default().to_owned())
+        .unwrap_or_default();
     assert!(
         unknown_before.contains(&held.to),
         "the message answered late is unknown to the edge: {unknown_before:?}, held {}",
@@ -710,6 +729,7 @@ async fn rate_limits_server_errors_and_a_restart_mid_broadcast_still_deliver_onc
         unknown_before.len(),
         unknown_after.len(),
     );
+    println!("the message answered late: {held_reason}");
     edge.stop();
 }
 

@@ -107,8 +107,9 @@ pub enum Failure {
     /// An error of ours while sending (storage, D1): retried later; it says nothing about
     /// the channel's health.
     Internal { reason: String },
-    /// The request went out and no answer came in time: retried like [`Failure::Retry`],
-    /// except where a send must not repeat (it may have arrived).
+    /// The request went out and no whole answer came (a timeout, or an answer that broke
+    /// off): retried like [`Failure::Retry`], except where a send must not repeat (it may
+    /// have arrived).
     Unanswered { reason: String },
 }
 

@@ -320,36 +320,25 @@ impl Hook<'_> {
     /// conversation. With `fallback`, the message goes out again in the channel's fallback
     /// form, and `fallback` says why.
     ///
-    /// A status for an id we never recorded, to a contact (`to`), goes to that contact's
-    /// conversation: it may be the answer to a broadcast send a stopped instance cut short
-    /// (`Outbox::arrived_after_all`), which then counts as sent instead of "unknown".
-    pub async fn delivery_status(
-        &self,
-        remote_id: String,
-        status: DeliveryStatus,
-        fallback: Option<String>,
-        to: Option<ContactRoute>,
-    ) -> Result<()> {
+    /// A status for an id we never mapped, to a contact (`to`), goes to that contact's
+    /// conversation: it may be the answer to a broadcast send whose fate was left unknown
+    /// (`Outbox::arrived_after_all`), which then counts as sent.
+    pub async fn delivery_status(&self, mut report: StatusReport) -> Result<()> {
+        if report.status == DeliveryStatus::Failed || report.fallback.is_some() {
+            report.to = None;
+        }
         let db = self.db()?;
-        let (conversation, to) =
-            match store::find_thread(&db, self.kind, self.site, &remote_id).await? {
-                Some(conversation) => (conversation, None),
-                None => match to {
-                    Some(route) if status != DeliveryStatus::Failed && fallback.is_none() => {
-                        match self.contact_thread(&route).await? {
-                            Some((_, conversation)) => (conversation, Some(route)),
-                            None => return Ok(()),
-                        }
-                    }
-                    _ => return Ok(()),
+        let conversation =
+            match store::find_thread(&db, self.kind, self.site, &report.remote_id).await? {
+                Some(conversation) => conversation,
+                None => match &report.to {
+                    Some(route) => match self.contact_thread(route).await? {
+                        Some((_, conversation)) => conversation,
+                        None => return Ok(()),
+                    },
+                    None => return Ok(()),
                 },
             };
-        let report = StatusReport {
-            remote_id,
-            status,
-            fallback,
-            to,
-        };
         ConversationClient::new(&self.edge.env, &conversation)?
             .relay_status(&report)
             .await

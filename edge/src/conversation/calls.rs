@@ -117,10 +117,13 @@ pub struct StatusReport {
     /// again in the channel's fallback form: why.
     #[serde(default)]
     pub fallback: Option<String>,
-    /// Set when no delivery of ours is known under `remote_id`: the contact the channel
-    /// says it went to (a send cut short by a stopped instance may have arrived after all).
+    /// The contact the channel says it went to, and when it happened (ms): if no delivery
+    /// of ours is recorded under `remote_id`, it may be a send whose fate was left unknown
+    /// (`Outbox::arrived_after_all`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub to: Option<crate::channels::ContactRoute>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub at: Option<i64>,
 }
 
 pub(crate) const PRINCIPAL_HEADER: &str = "x-beckon-principal";

@@ -35,7 +35,7 @@ use crate::channels::{ContactRoute, Content, Envelope, Target};
 use crate::error::{Error, Result};
 use crate::http;
 use crate::outbox::policy::DeliveryStatus;
-use crate::outbox::{Outbox, Owner};
+use crate::outbox::{Arrival, Outbox, Owner};
 use crate::storage::broadcasts::Stage;
 use beckon_shared::limits::{MAX_AUTHOR_CHARS, MAX_HISTORY_PAGE};
 use beckon_shared::proto::v1::{
@@ -384,16 +384,26 @@ impl Conversation {
                     self.relay_soon().await;
                 }
                 let mut advanced = applied.advanced.map(|(seq, _)| seq);
-                if let (false, Some(to)) = (applied.known, &s.to) {
-                    let arrived = self.outbox.arrived_after_all(
+                if let (false, Some(to), Some(at)) = (applied.known, &s.to, s.at) {
+                    let timeout_ms = crate::transport::timeout_ms(&self.env) as i64;
+                    match self.outbox.arrived_after_all(
                         to.target(),
                         (&to.address, &s.remote_id),
                         s.status,
-                        now,
-                    )?;
-                    if let Some(seq) = arrived {
-                        self.broadcast_progress(seq, Stage::Sent, None).await?;
-                        advanced = Some(seq);
+                        at,
+                        timeout_ms,
+                    )? {
+                        Arrival::Settled(seq) => {
+                            self.broadcast_progress(seq, Stage::Sent, None).await?;
+                            advanced = Some(seq);
+                        }
+                        // The channel tells it again (the webhook answers 5xx).
+                        Arrival::Busy => {
+                            return Err(Error::internal(
+                                "a status for an id not recorded yet, while a send to its contact is under way",
+                            ))
+                        }
+                        Arrival::NotOurs => {}
                     }
                 }
                 if let Some(seq) = advanced {

@@ -40,6 +40,19 @@ const UNANSWERED: &str =
 /// The reasons of at-most-once rows failed without knowing whether their send arrived: a
 /// status from the channel may still show it did ([`Outbox::arrived_after_all`]).
 pub(crate) const ARRIVAL_UNKNOWN: [&str; 2] = [CUT_SHORT, UNANSWERED];
+/// How far a channel's clock (its statuses' times) may be from ours.
+const CLOCK_SKEW_MS: i64 = 30_000;
+
+/// What a channel's status for a message id we never recorded turned out to be.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Arrival {
+    /// The answer to this row's send of unknown fate: it is sent now.
+    Settled(i64),
+    /// A send to that contact is under way: it may be its answer, come early.
+    Busy,
+    /// None of ours.
+    NotOurs,
+}
 /// How long the pump waits after an error of ours (D1, a missing secret) before trying again.
 const PUMP_ERROR_BACKOFF_MS: i64 = 60_000;
 
@@ -112,23 +125,36 @@ impl Outbox {
     }
 
     /// A channel reported `status` for a message it knows as `remote_id`, sent to
-    /// `recipient` on `target`, that no delivery of ours is recorded under: if a send of an
-    /// at-most-once row there ended with its fate unknown (cut short by a stopped instance,
-    /// or unanswered), that is its answer — it arrived after all, and the row is sent. The
-    /// row's seq, if so. Nothing is settled while a send to `target` is under way here: the
-    /// status may be that send's, arriving before its answer.
+    /// `recipient` on `target` at `at` (its own time), that no delivery of ours is recorded
+    /// under: if a send of an at-most-once row there, begun shortly before `at`, was left with
+    /// its fate unknown (cut short by a stopped instance, or unanswered within `timeout_ms`),
+    /// that is its answer — it arrived after all, and the row is sent. While a send to
+    /// `target` is under way here the status may be that send's own, come before its
+    /// answer: [`Arrival::Busy`], to be told again later.
     pub fn arrived_after_all(
         &self,
         target: Target,
         (recipient, remote_id): (&str, &str),
         status: DeliveryStatus,
-        now: i64,
-    ) -> Result<Option<i64>> {
+        at: i64,
+        timeout_ms: i64,
+    ) -> Result<Arrival> {
         if self.live.borrow().iter().any(|(_, t)| *t == target) {
-            return Ok(None);
+            return Ok(Arrival::Busy);
         }
-        self.store
-            .arrived_after_all(target, (recipient, remote_id), status, now)
+        let window = (CLOCK_SKEW_MS, timeout_ms + CLOCK_SKEW_MS);
+        Ok(
+            match self.store.arrived_after_all(
+                target,
+                (recipient, remote_id),
+                status,
+                at,
+                window,
+            )? {
+                Some(seq) => Arrival::Settled(seq),
+                None => Arrival::NotOurs,
+            },
+        )
     }
 
     /// Makes sure the alarm comes back for pending rows even if this instance dies before
@@ -220,7 +246,7 @@ impl Outbox {
             let envelope = owner.envelope(row.seq, target, &channels.site_name);
             let once = owner.at_most_once(row.seq, target);
             let cut_short = match once {
-                true => match self.store.begin_attempt(row.seq, target) {
+                true => match self.store.begin_attempt(row.seq, target, http::now_ms()) {
                     Ok(began) => !began,
                     Err(e) => return worker::console_error!("outbox: {e}"),
                 },
@@ -240,6 +266,7 @@ impl Outbox {
                 Err(e) => Err(Failure::internal(e)),
             };
             // An at-most-once send left unanswered may have arrived: never sent again.
+            let unknown = cut_short || matches!(outcome, Err(Failure::Unanswered { .. }));
             let outcome = match outcome {
                 Err(Failure::Unanswered { .. }) if once => Err(Failure::Rejected {
                     reason: UNANSWERED.into(),
@@ -266,8 +293,10 @@ impl Outbox {
                 .await;
             if once {
                 self.live.borrow_mut().retain(|a| *a != (row.seq, target));
-                if let Err(e) = self.store.end_attempt(row.seq, target) {
-                    worker::console_error!("outbox: {e}");
+                if !unknown {
+                    if let Err(e) = self.store.end_attempt(row.seq, target) {
+                        worker::console_error!("outbox: {e}");
+                    }
                 }
             }
             if !go_on {

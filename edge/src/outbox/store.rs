@@ -35,8 +35,9 @@ CREATE TABLE IF NOT EXISTS deliveries (
 CREATE INDEX IF NOT EXISTS deliveries_by_remote ON deliveries (remote_id);
 CREATE TABLE IF NOT EXISTS threads (channel TEXT PRIMARY KEY, thread TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS in_flight (
-  seq      INTEGER NOT NULL,
-  channel  TEXT NOT NULL,
+  seq       INTEGER NOT NULL,
+  channel   TEXT NOT NULL,
+  began_at  INTEGER,
   PRIMARY KEY (seq, channel)
 );
 ";
@@ -144,6 +145,11 @@ impl OutboxStore {
             )?;
         }
         sql.exec(SCHEMA, None)?;
+        // Marks of attempts made before they said when they began.
+        let marks: Vec<Column> = sql.exec("PRAGMA table_info(in_flight)", None)?.to_array()?;
+        if !marks.iter().any(|c| c.name == "began_at") {
+            sql.exec("ALTER TABLE in_flight ADD COLUMN began_at INTEGER", None)?;
+        }
         Ok(OutboxStore {
             sql,
             pending: std::cell::Cell::new(None),
@@ -257,9 +263,9 @@ impl OutboxStore {
         Ok(r.n.max(0) as usize)
     }
 
-    /// Marks an at-most-once attempt as under way; `false` if an earlier attempt never
-    /// finished (its instance stopped mid-send: it may have arrived).
-    pub fn begin_attempt(&self, seq: i64, target: Target) -> Result<bool> {
+    /// Marks an at-most-once attempt as under way since `now`; `false` if an earlier attempt
+    /// never finished (its instance stopped mid-send: it may have arrived).
+    pub fn begin_attempt(&self, seq: i64, target: Target, now: i64) -> Result<bool> {
         let c: Count = self
             .sql
             .exec(
@@ -271,13 +277,14 @@ impl OutboxStore {
             return Ok(false);
         }
         self.sql.exec(
-            "INSERT INTO in_flight (seq, channel) VALUES (?, ?)",
-            vec![int(seq), target.as_str().into()],
+            "INSERT INTO in_flight (seq, channel, began_at) VALUES (?, ?, ?)",
+            vec![int(seq), target.as_str().into(), int(now)],
         )?;
         Ok(true)
     }
 
-    /// The attempt finished (whatever its outcome).
+    /// The attempt finished with a known outcome. (One whose fate is unknown keeps its mark:
+    /// when it began, for the channel's status that may still settle it.)
     pub fn end_attempt(&self, seq: i64, target: Target) -> Result<()> {
         self.sql.exec(
             "DELETE FROM in_flight WHERE seq = ? AND channel = ?",
@@ -424,17 +431,19 @@ impl OutboxStore {
         })
     }
 
-    /// The newest at-most-once row to `target` whose send ended with its fate unknown —
-    /// failed for that reason, or still pending with the mark of an attempt (`in_flight`) of
-    /// an instance that stopped (the caller makes sure no attempt there is under way) — now
-    /// known to have arrived as `remote_id` to `recipient`: the row is sent, its delivery
-    /// recorded with `status`. Its seq, if any.
+    /// The newest at-most-once row to `target` whose send's fate is unknown — failed for
+    /// that reason, or still pending with the mark of an instance that stopped (the caller
+    /// makes sure no attempt there is under way) — and which began within `window` of `at`
+    /// (`(before, after)` ms, the channel's own time for the status): it arrived after all,
+    /// as `remote_id` to `recipient`. The row is sent, its delivery recorded with `status`
+    /// and its mark gone. Its seq, if one was.
     pub fn arrived_after_all(
         &self,
         target: Target,
         (recipient, remote_id): (&str, &str),
         status: DeliveryStatus,
-        now: i64,
+        at: i64,
+        (before, after): (i64, i64),
     ) -> Result<Option<i64>> {
         #[derive(Deserialize)]
         struct Seq {
@@ -444,13 +453,14 @@ impl OutboxStore {
         let rows: Vec<Seq> = self
             .sql
             .exec(
-                "SELECT seq FROM outbox o WHERE channel = ?
-                   AND ((state = 'failed' AND last_error IN (?, ?))
-                     OR (state = 'pending' AND EXISTS
-                          (SELECT 1 FROM in_flight f WHERE f.seq = o.seq AND f.channel = o.channel)))
-                 ORDER BY seq DESC LIMIT 1",
+                "SELECT o.seq FROM outbox o JOIN in_flight f ON f.seq = o.seq AND f.channel = o.channel
+                 WHERE o.channel = ? AND f.began_at BETWEEN ? AND ?
+                   AND (o.state = 'pending' OR (o.state = 'failed' AND o.last_error IN (?, ?)))
+                 ORDER BY o.seq DESC LIMIT 1",
                 vec![
                     channel.as_str().into(),
+                    int(at - after),
+                    int(at + before),
                     super::ARRIVAL_UNKNOWN[0].into(),
                     super::ARRIVAL_UNKNOWN[1].into(),
                 ],
@@ -459,14 +469,12 @@ impl OutboxStore {
         let Some(Seq { seq }) = rows.into_iter().next() else {
             return Ok(None);
         };
+        let now = crate::http::now_ms();
         self.sql.exec(
             "UPDATE outbox SET state = 'sent', done_at = ?, last_error = NULL WHERE seq = ? AND channel = ?",
             vec![int(now), int(seq), channel.as_str().into()],
         )?;
-        self.sql.exec(
-            "DELETE FROM in_flight WHERE seq = ? AND channel = ?",
-            vec![int(seq), channel.as_str().into()],
-        )?;
+        self.end_attempt(seq, target)?;
         self.sql.exec(
             "INSERT INTO deliveries (seq, channel, recipient, remote_id, status, sent_at) VALUES (?, ?, ?, ?, ?, ?)
              ON CONFLICT(seq, channel, recipient) DO UPDATE SET remote_id = excluded.remote_id, status = excluded.status",

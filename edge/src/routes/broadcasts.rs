@@ -568,6 +568,13 @@ pub(super) fn csv_response(body: String, filename: &str) -> Result<Response> {
 
 /// `POST …/contact-imports` (a CSV body): every good row imported, every other reported.
 pub async fn import_contacts(mut req: Request, edge: &Edge, site: &SiteKey) -> Result<Response> {
+    // A file has a length: a body without one could end early (a dropped upload) and still
+    // read as a shorter, valid file.
+    if req.headers().get("content-length")?.is_none() {
+        return Err(Error::bad_request(
+            "send the file with its Content-Length (a file upload does)",
+        ));
+    }
     let csv = http::read_bytes(&mut req, import::MAX_BYTES as u64).await?;
     let db = edge.db()?;
     sites::require(&db, site).await?;

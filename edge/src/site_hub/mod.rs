@@ -357,9 +357,7 @@ impl DurableObject for SiteHub {
         let tags = self.state.get_tags(&ws);
         let _ = ws.close(Some(1000), Some("closed"));
         if tags.iter().any(|t| t == VISITOR) {
-            if let Ok(Some(v)) = ws.deserialize_attachment::<OnlineVisitor>() {
-                self.here_allowance.borrow_mut().remove(&v.id);
-            }
+            self.forget_allowance(&ws);
             self.broadcast_presence(Some(&ws));
         } else {
             self.tell_visitors_about_agents(Some(&ws));
@@ -372,12 +370,21 @@ impl DurableObject for SiteHub {
         // A dropped inbox tab leaves its colleagues' view at once.
         if !self.state.get_tags(&ws).iter().any(|t| t == VISITOR) {
             self.leave(&ws);
+        } else {
+            self.forget_allowance(&ws);
         }
         Ok(())
     }
 }
 
 impl SiteHub {
+    /// A visitor socket went away: its allowance with it.
+    fn forget_allowance(&self, ws: &WebSocket) {
+        if let Ok(Some(v)) = ws.deserialize_attachment::<OnlineVisitor>() {
+            self.here_allowance.borrow_mut().remove(&v.id);
+        }
+    }
+
     /// Whether visitor socket `id` may say where it is now (beyond its allowance, a `here`
     /// is dropped: the page it names is told with the next one that fits).
     fn here_allowed(&self, id: &str) -> bool {

@@ -37,6 +37,8 @@ pub struct Sent {
     pub media: Option<(String, FormFile, Option<String>)>,
     /// When the fake accepted it (for throughput measurements).
     pub at: Instant,
+    /// The same, in seconds since the epoch: the time its "sent" status gives.
+    pub unix: i64,
 }
 
 struct Inner {
@@ -464,6 +466,7 @@ fn accept(s: &AppState, body: &[u8]) -> Response {
         template,
         media,
         at: Instant::now(),
+        unix: unix_now(),
     });
     Json(
         json!({"messaging_product": "whatsapp", "contacts": [{"input": to, "wa_id": to}],
@@ -637,7 +640,8 @@ impl FakeWhatsapp {
         (id, self.envelope(json!({"contacts": [{"profile": {"name": "Agent"}, "wa_id": from}], "messages": [message]})))
     }
 
-    /// A status webhook for one of the business's messages.
+    /// A status webhook for one of the business's messages: stamped, as WhatsApp does, with
+    /// when it happened — for "sent", when the message was accepted.
     pub fn status_event(
         &self,
         wamid: &str,
@@ -645,7 +649,14 @@ impl FakeWhatsapp {
         status: &str,
         error_code: Option<i64>,
     ) -> Value {
-        let mut s = json!({"id": wamid, "status": status, "timestamp": unix_now().to_string(), "recipient_id": to,
+        let sent_at = (status == "sent")
+            .then(|| {
+                let inner = self.inner.lock().unwrap();
+                inner.sent.iter().find(|s| s.wamid == wamid).map(|s| s.unix)
+            })
+            .flatten();
+        let at = sent_at.unwrap_or_else(unix_now);
+        let mut s = json!({"id": wamid, "status": status, "timestamp": at.to_string(), "recipient_id": to,
                            "pricing": {"billable": true, "pricing_model": "PMP", "category": "utility"}});
         if let Some(code) = error_code {
             s["errors"] = json!([{"code": code, "title": "Re-engagement message", "message": "Re-engagement message",

@@ -341,12 +341,14 @@ pub enum Event {
         /// When they sent it (the message's own `timestamp`, ms), if it says.
         sent_at: Option<i64>,
     },
-    /// A delivery status of one of our messages, sent to `recipient` (their number).
+    /// A delivery status of one of our messages, sent to `recipient` (their number); `at`:
+    /// when it happened (its `timestamp`, ms), if it says.
     Status {
         id: String,
         status: String,
         error_code: Option<i64>,
         recipient: Option<String>,
+        at: Option<i64>,
     },
 }
 
@@ -443,7 +445,14 @@ struct WaStatus {
     #[serde(default)]
     recipient_id: Option<String>,
     #[serde(default)]
+    timestamp: Option<String>,
+    #[serde(default)]
     errors: Vec<GraphError>,
+}
+
+/// A webhook's `timestamp` (seconds since the epoch, as text) in ms.
+fn epoch_ms(t: &str) -> Option<i64> {
+    t.parse::<i64>().ok().map(|secs| secs * 1000)
 }
 
 /// A webhook payload: the business numbers it is for, and every message and status in every
@@ -506,14 +515,12 @@ pub fn parse_webhook(raw: &[u8]) -> Option<Webhook> {
                 text,
                 is_button: m.kind == "button",
                 files,
-                sent_at: m
-                    .timestamp
-                    .and_then(|t| t.parse::<i64>().ok())
-                    .map(|secs| secs * 1000),
+                sent_at: m.timestamp.as_deref().and_then(epoch_ms),
             });
         }
         for s in change.value.statuses {
             out.push(Event::Status {
+                at: s.timestamp.as_deref().and_then(epoch_ms),
                 id: s.id,
                 status: s.status,
                 error_code: s.errors.first().map(|e| e.code),
@@ -670,6 +677,7 @@ mod tests {
                     status: "failed".into(),
                     error_code: Some(131047),
                     recipient: Some("16505551234".into()),
+                    at: Some(1000),
                 },
             ]
         );

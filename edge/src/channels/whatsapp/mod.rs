@@ -239,8 +239,11 @@ impl Driver for Whatsapp {
                         &d.send(&api::send_broadcast_template(&to, template, buttons))
                             .await?,
                     )?;
-                    d.map_remote(&wamid).await?;
-                    return d.record(Recipient::Address(number), &wamid);
+                    // Recorded before it is mapped: if mapping fails, the retry finds it
+                    // delivered and sends nothing (a broadcast never goes twice); its statuses
+                    // still find it by the contact's number.
+                    d.record(Recipient::Address(number), &wamid)?;
+                    return d.map_remote(&wamid).await;
                 }
                 let site = &d.envelope.site_name;
                 let Some(m) = message else {

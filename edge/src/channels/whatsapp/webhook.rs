@@ -7,6 +7,7 @@
 use super::{api, window, Whatsapp};
 use crate::channels::inbound::{ok, unauthorized};
 use crate::channels::{meta, ContactRoute, Hook, Inbound};
+use crate::conversation::StatusReport;
 use crate::error::{Error, Result};
 use crate::outbox::policy::DeliveryStatus;
 use beckon_shared::proto::v1::{ContactChannel, ErrorCode};
@@ -98,6 +99,7 @@ async fn handle_event(ch: &Whatsapp, hook: &Hook<'_>, event: api::Event) -> Resu
             status,
             error_code,
             recipient,
+            at,
         } => {
             let Some(status) = DeliveryStatus::parse(&status) else {
                 return Ok(());
@@ -109,11 +111,17 @@ async fn handle_event(ch: &Whatsapp, hook: &Hook<'_>, event: api::Event) -> Resu
                 "free-form refused outside the 24-hour window (131047); resending as template"
                     .to_owned()
             });
-            let to = recipient.map(|address| ContactRoute {
-                channel: ContactChannel::Whatsapp,
-                address,
-            });
-            hook.delivery_status(id, status, fallback, to).await
+            hook.delivery_status(StatusReport {
+                remote_id: id,
+                status,
+                fallback,
+                to: recipient.map(|address| ContactRoute {
+                    channel: ContactChannel::Whatsapp,
+                    address,
+                }),
+                at,
+            })
+            .await
         }
     }
 }
