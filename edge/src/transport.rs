@@ -1,7 +1,8 @@
 //! Executes a channel adapter's [`ApiRequest`] with `fetch`, under a timeout (a hung channel
 //! must not hold relays forever); a stored file spliced into a request is streamed from R2,
-//! and a download is capped at the size its caller allows. A timeout or network error is a
-//! retryable failure.
+//! and a download is capped at the size its caller allows. A request that could not be made
+//! (the fetch itself failed: most often no connection) is retryable; one left without a
+//! whole answer (timeout, or an answer that broke off) is of unknown fate.
 
 use crate::channels::{ApiRequest, ApiResponse, Failure};
 use futures_util::future::{select, Either};

@@ -622,6 +622,11 @@ async fn rate_limits_server_errors_and_a_restart_mid_broadcast_still_deliver_onc
         .find(|r| r["channel"] == "whatsapp" && r["address"] == held.to.as_str())
         .map(|r| r["reason"].as_str().unwrap_or_default().to_owned())
         .unwrap_or_default();
+    // The stop came a few seconds into the held send, long before the relay timeout.
+    assert!(
+        held_reason.contains("the runtime stopped during its send"),
+        "{held_reason}"
+    );
     assert!(
         unknown_before.contains(&held.to),
         "the message answered late is unknown to the edge: {unknown_before:?}, held {}",
@@ -2190,4 +2195,57 @@ async fn a_visitors_data_is_exported_whole_then_deleted_and_both_are_logged() {
             assert_eq!(rows[0]["n"], 0, "{table}");
         }
     }
+}
+
+/// A contact deleted at their request who then starts the bot again is a new contact: the
+/// next broadcast reaches them and is counted, nothing of the deleted conversation (the
+/// derived id is the same, its messages count from 1 again) taken for the new one's.
+#[tokio::test]
+async fn a_deleted_contact_who_comes_back_gets_the_next_broadcast() {
+    let shop = Shop::open("bcomeback").await;
+    let user = 8_300_000;
+    shop.bot_contacts(user, 1).await;
+    let send = |marker: &'static str| {
+        let shop = &shop;
+        async move {
+            let r = shop
+                .create(&json!({"name": marker, "text": format!("{marker}: hello"), "channels": ["telegram"]}))
+                .await;
+            assert_eq!(r.status, 201, "{:?}", r.body);
+            let id = r.body["id"].as_str().unwrap().to_owned();
+            let results = eventually(WAIT, marker, || async {
+                let results = shop.results(&id).await;
+                results
+                    .iter()
+                    .all(|r| r["status"] != "queued")
+                    .then_some(results)
+            })
+            .await;
+            (shop.broadcast(&id).await, results)
+        }
+    };
+    let (first, _) = send("FIRST-PROMO").await;
+    assert_eq!(first.total.sent, 1);
+    let contacts = shop.api.send(shop.admin(Method::GET, "contacts")).await;
+    let id = contacts.body["contacts"][0]["visitor_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let r = shop
+        .api
+        .send(shop.admin(Method::DELETE, &format!("contacts/{id}")))
+        .await;
+    assert_eq!(r.status, 204, "{:?}", r.body);
+
+    shop.telegram_says(user, "Tg again", "/start").await;
+    let (second, results) = send("SECOND-PROMO").await;
+    assert_eq!(results.len(), 1, "{results:?}");
+    assert_eq!(results[0]["status"], "sent", "{results:?}");
+    assert_eq!(second.total.sent, 1, "{second:?}");
+    assert_eq!(shop.telegram_broadcasts("SECOND-PROMO"), vec![user]);
+    assert_eq!(shop.telegram_broadcasts("FIRST-PROMO"), vec![user]);
+    println!(
+        "after the deletion, the same Telegram user got the next broadcast once: {:?}",
+        results[0]
+    );
 }

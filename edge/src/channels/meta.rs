@@ -1,5 +1,6 @@
 //! Meta's webhook conventions, shared by WhatsApp and Messenger/Instagram: the `GET`
-//! subscription handshake (`hub.verify_token`) and `X-Hub-Signature-256` over the raw body.
+//! subscription handshake (`hub.verify_token`), `X-Hub-Signature-256` over the raw body, and
+//! the answer to a batch of events.
 
 use crate::error::{Error, Result};
 use crate::http;
@@ -41,6 +42,30 @@ pub fn subscription(req: &Request, verify_token: &str) -> Result<Response> {
             ErrorCode::Forbidden,
             "hub.verify_token does not match",
         )),
+    }
+}
+
+/// The answer to a batch of events, every one handled even if some fail: 200, or the first
+/// failure that asks Meta to deliver the batch again (5xx); a 4xx one would not be helped by
+/// that, and does not hide a 5xx one.
+#[derive(Default)]
+pub struct BatchAnswer {
+    again: Option<Error>,
+}
+
+impl BatchAnswer {
+    pub fn failed(&mut self, what: &str, e: Error) {
+        worker::console_error!("{what}: {e}");
+        if e.status() >= 500 && self.again.is_none() {
+            self.again = Some(e);
+        }
+    }
+
+    pub fn answer(self) -> Result<Response> {
+        match self.again {
+            Some(e) => Err(e),
+            None => crate::channels::inbound::ok(),
+        }
     }
 }
 

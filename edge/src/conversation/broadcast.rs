@@ -64,6 +64,12 @@ impl Marks {
         })
     }
 
+    /// The rows are gone (the conversation was deleted): read again when asked.
+    pub fn forget(&self) {
+        self.unanswered.set(None);
+        self.unseen.set(None);
+    }
+
     /// Remembers that message `seq` is `mark`'s.
     pub fn set(&self, seq: i64, mark: &Mark) -> Result<()> {
         self.sql.exec(

@@ -44,10 +44,12 @@ impl Conversation {
         // Every row, not the tables: this instance keeps serving (with nothing) until evicted.
         self.state.storage().sql().exec(
             "DELETE FROM messages; DELETE FROM cursors; DELETE FROM uploads; DELETE FROM outbox;
-             DELETE FROM deliveries; DELETE FROM threads; DELETE FROM meta;",
+             DELETE FROM deliveries; DELETE FROM threads; DELETE FROM in_flight;
+             DELETE FROM broadcast_marks; DELETE FROM broadcast_reports; DELETE FROM meta;",
             None,
         )?;
         self.store.forget();
+        self.broadcasts.forget();
         self.flush.forget();
         Ok(files)
     }

@@ -384,7 +384,11 @@ impl Conversation {
                     self.relay_soon().await;
                 }
                 let mut advanced = applied.advanced.map(|(seq, _)| seq);
-                if let (false, Some(to), Some(at)) = (applied.known, &s.to, s.at) {
+                // Only this conversation's own contact: a status of an agent's copy of a
+                // relay (its number is not the contact) must not settle the contact's send.
+                let contact = self.store.meta()?.and_then(|m| m.contact.clone());
+                let to = s.to.as_ref().filter(|to| contact.as_ref() == Some(*to));
+                if let (false, Some(to), Some(at)) = (applied.known, to, s.at) {
                     let timeout_ms = crate::transport::timeout_ms(&self.env) as i64;
                     match self.outbox.arrived_after_all(
                         to.target(),

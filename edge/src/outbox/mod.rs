@@ -103,6 +103,17 @@ pub fn alarm_at(epoch_ms: i64) -> worker::ScheduledTime {
     )))
 }
 
+/// What an earlier attempt at an at-most-once row left behind.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Earlier {
+    /// There was none.
+    None,
+    /// Its instance stopped mid-send: it may have arrived.
+    CutShort,
+    /// Its instance stopped after the channel's answer was recorded: it arrived.
+    Arrived,
+}
+
 pub struct Outbox {
     pub store: OutboxStore,
     /// A pump is running.
@@ -245,17 +256,20 @@ impl Outbox {
             };
             let envelope = owner.envelope(row.seq, target, &channels.site_name);
             let once = owner.at_most_once(row.seq, target);
-            let cut_short = match once {
-                true => match self.store.begin_attempt(row.seq, target, http::now_ms()) {
-                    Ok(began) => !began,
+            let earlier = match once {
+                true => match self.earlier_attempt(row.seq, target) {
+                    Ok(earlier) => earlier,
                     Err(e) => return worker::console_error!("outbox: {e}"),
                 },
-                false => false,
+                false => Earlier::None,
             };
-            if once && !cut_short {
+            let cut_short = earlier == Earlier::CutShort;
+            if once && earlier == Earlier::None {
                 self.live.borrow_mut().push((row.seq, target));
             }
             let outcome = match &envelope {
+                // Stopped after the channel's answer was recorded, before the row was.
+                _ if earlier == Earlier::Arrived => Ok(()),
                 _ if cut_short => Err(Failure::Rejected {
                     reason: CUT_SHORT.into(),
                 }),
@@ -303,6 +317,18 @@ impl Outbox {
                 return;
             }
         }
+    }
+
+    /// What an earlier attempt at an at-most-once row left; when there was none, this one
+    /// is marked as under way.
+    fn earlier_attempt(&self, seq: i64, target: Target) -> Result<Earlier> {
+        if self.store.begin_attempt(seq, target, http::now_ms())? {
+            return Ok(Earlier::None);
+        }
+        Ok(match self.store.deliveries_of(seq, target)? {
+            0 => Earlier::CutShort,
+            _ => Earlier::Arrived,
+        })
     }
 
     /// One attempt at sending row `row`'s `envelope` to `target` through `channel`.

@@ -396,7 +396,6 @@ impl OutboxStore {
         let Some(d) = rows.into_iter().next() else {
             return Ok(StatusApplied::default());
         };
-        let known = true;
         if let Some(reason) = fallback {
             self.sql.exec(
                 "UPDATE deliveries SET status = 'failed' WHERE remote_id = ?",
@@ -409,7 +408,7 @@ impl OutboxStore {
                 vec![int(now), reason.into(), int(d.seq), d.channel.as_str().into()],
             )?;
             return Ok(StatusApplied {
-                known,
+                known: true,
                 requeued: true,
                 advanced: None,
             });
@@ -420,13 +419,13 @@ impl OutboxStore {
                 vec![status.as_str().into(), remote_id.into()],
             )?;
             return Ok(StatusApplied {
-                known,
+                known: true,
                 requeued: false,
                 advanced: Some((d.seq, d.channel)),
             });
         }
         Ok(StatusApplied {
-            known,
+            known: true,
             ..StatusApplied::default()
         })
     }

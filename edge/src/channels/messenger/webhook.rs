@@ -8,7 +8,7 @@
 //! batch (message ids apply each one once).
 
 use super::{api, window, Messenger};
-use crate::channels::inbound::{ok, unauthorized};
+use crate::channels::inbound::unauthorized;
 use crate::channels::{meta, ContactRoute, Hook};
 use crate::error::{Error, Result};
 use crate::storage::visitors;
@@ -37,17 +37,13 @@ pub(super) async fn handle(ch: &Messenger, mut req: Request, hook: &Hook<'_>) ->
             other.account
         );
     }
-    let mut failure = None;
+    let mut answer = meta::BatchAnswer::default();
     for event in events {
         if let Err(e) = person_wrote(ch, hook, event).await {
-            worker::console_error!("messenger webhook event: {e}");
-            failure = Some(e);
+            answer.failed("messenger webhook event", e);
         }
     }
-    match failure {
-        Some(e) if e.status() >= 500 => Err(e),
-        _ => ok(),
-    }
+    answer.answer()
 }
 
 /// Whether the event was sent to this site's Page or Instagram account.

@@ -5,7 +5,7 @@
 //! batch (the event ids make the retry apply each message once).
 
 use super::{api, window, Whatsapp};
-use crate::channels::inbound::{ok, unauthorized};
+use crate::channels::inbound::unauthorized;
 use crate::channels::{meta, ContactRoute, Hook, Inbound};
 use crate::conversation::StatusReport;
 use crate::error::{Error, Result};
@@ -34,17 +34,13 @@ pub(super) async fn handle(ch: &Whatsapp, mut req: Request, hook: &Hook<'_>) -> 
             format!("this payload is for phone number id {other:?}, not this site's"),
         ));
     }
-    let mut failure = None;
+    let mut answer = meta::BatchAnswer::default();
     for event in payload.events {
         if let Err(e) = handle_event(ch, hook, event).await {
-            worker::console_error!("whatsapp webhook event: {e}");
-            failure = Some(e);
+            answer.failed("whatsapp webhook event", e);
         }
     }
-    match failure {
-        Some(e) if e.status() >= 500 => Err(e),
-        _ => ok(),
-    }
+    answer.answer()
 }
 
 async fn handle_event(ch: &Whatsapp, hook: &Hook<'_>, event: api::Event) -> Result<()> {
@@ -119,7 +115,9 @@ async fn handle_event(ch: &Whatsapp, hook: &Hook<'_>, event: api::Event) -> Resu
                     channel: ContactChannel::Whatsapp,
                     address,
                 }),
-                at,
+                // Meta stamps every status; without it, when we heard of it (it came no
+                // earlier than the send, and it bounds how long ago that may have been).
+                at: Some(at.unwrap_or(hook.now())),
             })
             .await
         }
