@@ -39,6 +39,12 @@ pub enum Limit {
     AccountSignIns,
     /// Visitor WebSocket tickets (one per connect and reconnect).
     Tickets,
+    /// Page loads: a site's configuration, boot script and widget frame, and CORS
+    /// preflights (each may cost a D1 read, the frame a call to the site's hub).
+    Pages,
+    /// File requests: upload parts, an upload's status, completion and cancelling, and
+    /// downloads (signed URLs).
+    Files,
     /// Channel webhook requests, whichever site they name: high, since a provider posts from a
     /// few addresses (a WhatsApp broadcast's statuses come fast), and the channels that post
     /// events retry a refusal.
@@ -58,6 +64,8 @@ impl Limit {
             Limit::AccountSignIns => "LIMIT_ACCOUNT_SIGN_INS",
             Limit::Tickets => "LIMIT_TICKETS",
             Limit::Hooks => "LIMIT_HOOKS",
+            Limit::Pages => "LIMIT_PAGES",
+            Limit::Files => "LIMIT_FILES",
         }
     }
 
@@ -73,14 +81,20 @@ impl Limit {
             Limit::AccountSignIns => 10,
             Limit::Tickets => 300,
             Limit::Hooks => 6000,
+            Limit::Pages => 600,
+            // 20 a second: parts of 5 MB at 800 Mbit/s, or an inbox's thumbnails.
+            Limit::Files => 1200,
         }
     }
 
     /// The binding that counts a tier's allowance beyond the standard one: it allows
     /// `(multiplier - 1) × per_minute` (`None` for the standard tier).
-    /// Only a site's own entries have tiers: conversations, presence and events.
+    /// Only a site's own entries have tiers: conversations, presence, events and pages.
     pub fn tier_binding(self, tier: RateTier) -> Option<String> {
-        if !matches!(self, Limit::Conversations | Limit::Presence | Limit::Events) {
+        if !matches!(
+            self,
+            Limit::Conversations | Limit::Presence | Limit::Events | Limit::Pages
+        ) {
             return None;
         }
         let suffix = match tier {
@@ -102,6 +116,8 @@ impl Limit {
             Limit::AccountSignIns => "sign-ins to this account",
             Limit::Tickets => "connections",
             Limit::Hooks => "webhook requests",
+            Limit::Pages => "page loads",
+            Limit::Files => "file requests",
         }
     }
 }
@@ -343,6 +359,8 @@ mod tests {
             Limit::AccountSignIns,
             Limit::Tickets,
             Limit::Hooks,
+            Limit::Pages,
+            Limit::Files,
         ];
         let mut expected = 0;
         for limit in all {

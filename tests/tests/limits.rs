@@ -1,8 +1,8 @@
 //! Rate limits against an edge with its production limits (`Edge::start_limited`): a loop of
 //! conversation starts from one address is cut with 429 + `Retry-After`; a visitor flooding
 //! messages is slowed down without losing one that was acknowledged; presence sockets, a
-//! presence socket's page changes, wrong admin keys, wrong passwords and channel webhook
-//! posts from one address are capped.
+//! presence socket's page changes, wrong admin keys, wrong passwords, channel webhook posts,
+//! page loads and file requests from one address are capped.
 
 use beckon_shared::proto::v1::{ClientFrame, ErrorCode, ServerFrame};
 use beckon_tests::api::{client_id, Api, Ws};
@@ -542,4 +542,103 @@ async fn wrong_passwords_are_refused_then_rate_limited() {
     // password is checked (a guesser cannot tell).
     let right = sign_in("ana's long password").await;
     assert_eq!((right.status, right.error_code()), (429, "rate_limited"));
+}
+
+/// Page loads (a site's config, boot script and frame) are cut at 600 a minute per address,
+/// and file requests (parts, an upload's status, downloads) at 1,200 — each with 429 +
+/// `Retry-After` before anything is looked up.
+#[tokio::test]
+async fn page_loads_and_file_requests_from_one_address_are_cut() {
+    // Its own edge: the counts are exact only with nothing else from this address.
+    let own = Edge::start_limited();
+    let api = Api::new(&own.url);
+    let site = unique("lim-pages");
+    api.create_site(&site).await;
+    let c = api.start_conversation(&site, None).await;
+    let base = api.base.clone();
+    let pages = [
+        format!("{base}/api/v1/sites/{site}/config"),
+        format!("{base}/api/v1/sites/{site}/boot.js"),
+        format!("{base}/frame/{site}?host={base}"),
+    ];
+    let attachment = format!("a_{}", "0".repeat(32));
+    let conversation = &c.conversation_id;
+    let files = [
+        format!("{base}/api/v1/conversations/{conversation}/attachments/{attachment}?e=1&s=x"),
+        format!("{base}/api/v1/conversations/{conversation}/uploads/{attachment}"),
+    ];
+    let get = |url: String, token: String| {
+        let http = api.http.clone();
+        async move {
+            let r = http.get(url).bearer_auth(token).send().await.unwrap();
+            let retry = r
+                .headers()
+                .get("retry-after")
+                .map(|v| v.to_str().unwrap().to_owned());
+            (r.status().as_u16(), retry)
+        }
+    };
+    let second = || {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs()
+    };
+    // One window (aligned to the minute) for both floods.
+    if second() % 60 > 15 {
+        tokio::time::sleep(Duration::from_secs(60 - second() % 60)).await;
+    }
+    let minute = second() / 60;
+    let flood = |urls: Vec<String>, n: usize| {
+        let get = &get;
+        let token = c.visitor_token.clone();
+        async move {
+            let mut statuses: BTreeMap<u16, usize> = BTreeMap::new();
+            for batch in (0..n).collect::<Vec<_>>().chunks(16) {
+                let answers = futures_util::future::join_all(
+                    batch
+                        .iter()
+                        .map(|i| get(urls[i % urls.len()].clone(), token.clone())),
+                )
+                .await;
+                for (status, retry) in answers {
+                    if status == 429 {
+                        assert_eq!(retry.as_deref(), Some("60"));
+                    }
+                    *statuses.entry(status).or_default() += 1;
+                }
+            }
+            statuses
+        }
+    };
+    let page_statuses = flood(pages.to_vec(), 650).await;
+    let file_statuses = flood(files.to_vec(), 1_250).await;
+    let one_window = second() / 60 == minute;
+    println!(
+        "650 page loads from one address: {page_statuses:?}; 1,250 file requests: {file_statuses:?} (one window: {one_window})"
+    );
+    let refused = |s: &BTreeMap<u16, usize>| s.get(&429).copied().unwrap_or(0);
+    // Within the limit: the pages answer (the frame too, for its own origin); a download
+    // with a bad signature and an upload that does not exist are refused (4xx).
+    assert!(
+        page_statuses.keys().all(|s| [200, 429].contains(s)),
+        "{page_statuses:?}"
+    );
+    assert!(
+        file_statuses.keys().all(|s| (400..500).contains(s)),
+        "{file_statuses:?}"
+    );
+    if one_window {
+        assert_eq!(refused(&page_statuses), 50, "{page_statuses:?}");
+        assert_eq!(refused(&file_statuses), 50, "{file_statuses:?}");
+    } else {
+        assert!(refused(&page_statuses) <= 50 && refused(&file_statuses) <= 50);
+    }
+    // Another site's pages get no fresh allowance from this address.
+    if one_window {
+        let other = unique("lim-pages-b");
+        api.create_site(&other).await;
+        let (status, _) = get(format!("{base}/api/v1/sites/{other}/config"), String::new()).await;
+        assert_eq!(status, 429);
+    }
 }

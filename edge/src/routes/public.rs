@@ -5,6 +5,7 @@ use crate::error::{Error, Result};
 use crate::http::{self, Edge};
 use crate::media::{self, avatar};
 use crate::pages;
+use crate::rate_limit::{self, Limit};
 use crate::storage::sites;
 use crate::{site_cache, site_hub};
 use beckon_shared::i18n;
@@ -28,6 +29,7 @@ fn allowed_origin(req: &Request, edge: &Edge, site: &SiteSettings) -> Result<Opt
 
 /// `OPTIONS /api/v1/sites/{site}/…`: answers preflights from the site's allowed origins.
 pub async fn preflight(req: &Request, edge: &Edge) -> Result<Response> {
+    rate_limit::check(&edge.env, req, Limit::Pages).await?;
     let path = req.path();
     let site = path
         .strip_prefix("/api/v1/sites/")
@@ -57,6 +59,7 @@ fn accept_language(req: &Request) -> Option<String> {
 
 /// `GET /api/v1/sites/{site}/config`.
 pub async fn site_config(req: &Request, edge: &Edge, key: &SiteKey) -> Result<Response> {
+    rate_limit::check_site(edge, req, Limit::Pages, key).await?;
     let site = bundle(edge, key).await?;
     let resp = http::json(200, &site.config)?;
     http::with_cors(resp, allowed_origin(req, edge, &site.settings)?.as_deref())
@@ -66,6 +69,7 @@ pub async fn site_config(req: &Request, edge: &Edge, key: &SiteKey) -> Result<Re
 /// wake-up spec; a preview's draft, [`super::preview`]) as a script, so the loader works on
 /// pages whose CSP allows our scripts but no `connect-src` to us.
 pub async fn loader_boot(req: &Request, edge: &Edge, key: &SiteKey) -> Result<Response> {
+    rate_limit::check_site(edge, req, Limit::Pages, key).await?;
     let Some(site) = site_cache::get(&edge.db()?, key, edge.now).await? else {
         let body = format!(
             "console.warn({});",
@@ -143,7 +147,7 @@ async fn wakeup_code(edge: &Edge) -> Option<std::rc::Rc<str>> {
 /// `GET /api/v1/avatars/{person_id}`: a person's photo, to anyone (a widget on any site shows
 /// it); 404 when they have none.
 pub async fn avatar(req: &Request, edge: &Edge, person: &str) -> Result<Response> {
-    crate::rate_limit::check(&edge.env, req, crate::rate_limit::Limit::Tickets).await?;
+    rate_limit::check(&edge.env, req, Limit::Tickets).await?;
     let gone = || Error::new(ErrorCode::NotFound, "no such photo");
     let object = edge
         .env
@@ -171,6 +175,7 @@ pub async fn avatar(req: &Request, edge: &Edge, person: &str) -> Result<Response
 /// (with the site's rules and the catalog of its language), framable only by the site's pages;
 /// a preview's token shows its draft ([`super::preview`]).
 pub async fn frame(req: &Request, edge: &Edge, key: &SiteKey) -> Result<Response> {
+    rate_limit::check_site(edge, req, Limit::Pages, key).await?;
     let (site, draft) = super::preview::draft_or_saved(req, edge, bundle(edge, key).await?);
     let q = http::query(req)?;
     let host = q.get("host").cloned().unwrap_or_default();

@@ -11,6 +11,7 @@ use crate::error::{Error, Result};
 use crate::http::{self, Edge};
 use crate::media::sniff::SniffedFile;
 use crate::media::{self, serve};
+use crate::rate_limit::{self, Limit};
 use beckon_shared::media::{self as limits, FileType};
 use beckon_shared::proto::v1::{CreateUpload, ErrorCode, KeyRole};
 use beckon_shared::{AttachmentId, ConversationId};
@@ -43,7 +44,7 @@ async fn run(
 
 /// `POST …/uploads`: a new upload, or the one this `upload_key` already started.
 pub async fn create(mut req: Request, edge: &Edge, conv: &ConversationId) -> Result<Response> {
-    crate::rate_limit::check(&edge.env, &req, crate::rate_limit::Limit::Uploads).await?;
+    rate_limit::check(&edge.env, &req, Limit::Uploads).await?;
     let who = principal(&req, edge).await?;
     let create: CreateUpload = http::read_json(&mut req).await?;
     http::json(
@@ -62,6 +63,7 @@ pub async fn answer(
     conv: &ConversationId,
     op: UploadOp,
 ) -> Result<Response> {
+    rate_limit::check(&edge.env, req, Limit::Files).await?;
     let who = principal(req, edge).await?;
     http::json(200, &run(edge, conv, &who, op).await?.upload)
 }
@@ -73,6 +75,7 @@ pub async fn cancel(
     conv: &ConversationId,
     id: &AttachmentId,
 ) -> Result<Response> {
+    rate_limit::check(&edge.env, req, Limit::Files).await?;
     let who = principal(req, edge).await?;
     run(edge, conv, &who, UploadOp::Abort { id: id.clone() }).await?;
     Ok(Response::empty()?.with_status(204))
@@ -88,6 +91,7 @@ pub async fn put_part(
     id: &AttachmentId,
     part: &str,
 ) -> Result<Response> {
+    rate_limit::check(&edge.env, &req, Limit::Files).await?;
     let who = principal(&req, edge).await?;
     let n: u32 = part
         .parse()
@@ -155,6 +159,7 @@ pub async fn download(
     conv: &ConversationId,
     id: &AttachmentId,
 ) -> Result<Response> {
+    rate_limit::check(&edge.env, req, Limit::Files).await?;
     let q = http::query(req)?;
     let grant = FileGrant::verify(&edge.token_secret()?, conv, id, &q, edge.now)?;
     let file_type: FileType =
