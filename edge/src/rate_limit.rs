@@ -182,6 +182,12 @@ pub async fn check_site(edge: &Edge, req: &Request, limit: Limit, site: &SiteKey
     }
 }
 
+/// Like [`check`], counted per client address and `scope` (what the request is about): each
+/// scope has its own allowance.
+pub async fn check_scoped(env: &Env, req: &Request, limit: Limit, scope: &str) -> Result<()> {
+    check_key(env, limit, &format!("{}:{scope}", client_address(req))).await
+}
+
 /// Like [`check`], counted for `key` (an account) instead of the client's address.
 pub async fn check_for(env: &Env, limit: Limit, key: &str) -> Result<()> {
     check_key(env, limit, key).await

@@ -190,6 +190,22 @@ impl Marks {
         Ok(())
     }
 
+    /// The broadcast messages whose send to the person is still to come (their outbox row
+    /// is pending).
+    pub fn unsent(&self) -> Result<Vec<Mark>> {
+        let rows: Vec<MarkRow> = self
+            .sql
+            .exec(
+                "SELECT m.seq, m.mark FROM broadcast_marks m
+                 WHERE EXISTS (SELECT 1 FROM outbox o WHERE o.seq = m.seq AND o.state = 'pending')",
+                None,
+            )?
+            .to_array()?;
+        rows.iter()
+            .map(|r| serde_json::from_str(&r.mark).map_err(Error::internal))
+            .collect()
+    }
+
     fn pending(&self) -> Result<Vec<ReportRow>> {
         Ok(self
             .sql
@@ -229,6 +245,19 @@ impl Conversation {
             self.changed().await;
         }
         Ok(())
+    }
+
+    /// Before the conversation is deleted: what its broadcast messages came to reaches D1,
+    /// and one not sent yet never will be (cancelled, with the reason).
+    pub(super) async fn settle_broadcasts_before_erasing(&self) -> Result<()> {
+        for mark in self.broadcasts.unsent()? {
+            self.broadcasts.report(
+                &mark,
+                Stage::Cancelled,
+                Some("the conversation was deleted"),
+            )?;
+        }
+        self.write_broadcast_reports().await
     }
 
     /// Writes the reports kept (from the index flush; on failure the flush is retried).

@@ -1,6 +1,6 @@
-//! Deleting a conversation: its files in R2 (open uploads aborted first), its sockets closed,
-//! every row of its storage and its alarm. The Worker then removes what D1 and the site's hub
-//! know of it (`routes/admin.rs`).
+//! Deleting a conversation: what its broadcast messages came to written to D1 first, its files
+//! in R2 (open uploads aborted first), its sockets closed, every row of its storage and its
+//! alarm. The Worker then removes what D1 and the site's hub know of it (`routes/admin.rs`).
 
 use super::Conversation;
 use crate::error::{Error, Result};
@@ -13,6 +13,7 @@ impl Conversation {
     /// Returns how many files it deleted.
     pub(super) async fn erase(&self) -> Result<u64> {
         let meta = self.meta()?;
+        self.settle_broadcasts_before_erasing().await?;
         let mut files = 0;
         self.abort_open_uploads().await?;
         let bucket = self.env.bucket(media::BUCKET)?;

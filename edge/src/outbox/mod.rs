@@ -325,9 +325,9 @@ impl Outbox {
         if self.store.begin_attempt(seq, target, http::now_ms())? {
             return Ok(Earlier::None);
         }
-        Ok(match self.store.deliveries_of(seq, target)? {
-            0 => Earlier::CutShort,
-            _ => Earlier::Arrived,
+        Ok(match self.store.whole_item_delivered(seq, target)? {
+            false => Earlier::CutShort,
+            true => Earlier::Arrived,
         })
     }
 

@@ -252,6 +252,15 @@ impl OutboxStore {
     }
 
     /// How many recipients item `seq` reached on `target`.
+    /// Whether the whole item `seq` is recorded delivered on `target` (its last part's
+    /// answer came): not only some of its parts (`recipient#part` rows).
+    pub fn whole_item_delivered(&self, seq: i64, target: Target) -> Result<bool> {
+        self.any(
+            "SELECT COUNT(*) AS n FROM deliveries WHERE seq = ? AND channel = ? AND instr(recipient, '#') = 0 AND status != 'failed'",
+            vec![int(seq), target.as_str().into()],
+        )
+    }
+
     pub fn deliveries_of(&self, seq: i64, target: Target) -> Result<usize> {
         let r: Count = self
             .sql
@@ -546,9 +555,12 @@ impl Ledger for ItemLedger<'_> {
         )
     }
 
+    /// Only while the item's row is there: a conversation deleted during the send (its
+    /// numbers start again at 1) must not find this delivery under a new item's number.
     fn record(&self, recipient: &str, remote_id: &str, now: i64) -> Result<()> {
         self.store.sql.exec(
-            "INSERT INTO deliveries (seq, channel, recipient, remote_id, sent_at) VALUES (?, ?, ?, ?, ?)
+            "INSERT INTO deliveries (seq, channel, recipient, remote_id, sent_at)
+             SELECT ?1, ?2, ?3, ?4, ?5 WHERE EXISTS (SELECT 1 FROM outbox WHERE seq = ?1 AND channel = ?2)
              ON CONFLICT(seq, channel, recipient) DO UPDATE SET remote_id = excluded.remote_id, status = 'sent', sent_at = excluded.sent_at",
             vec![int(self.seq), self.target.as_str().into(), recipient.into(), remote_id.into(), int(now)],
         )?;

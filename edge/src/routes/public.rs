@@ -29,12 +29,15 @@ fn allowed_origin(req: &Request, edge: &Edge, site: &SiteSettings) -> Result<Opt
 
 /// `OPTIONS /api/v1/sites/{site}/…`: answers preflights from the site's allowed origins.
 pub async fn preflight(req: &Request, edge: &Edge) -> Result<Response> {
-    rate_limit::check(&edge.env, req, Limit::Pages).await?;
     let path = req.path();
     let site = path
         .strip_prefix("/api/v1/sites/")
         .and_then(|rest| rest.split('/').next())
         .and_then(|s| SiteKey::parse(s).ok());
+    match &site {
+        Some(key) => rate_limit::check_site(edge, req, Limit::Pages, key).await?,
+        None => rate_limit::check(&edge.env, req, Limit::Pages).await?,
+    }
     let allowed = match site {
         Some(key) => match sites::get(&edge.db()?, &key).await? {
             Some(s) => allowed_origin(req, edge, &s)?,

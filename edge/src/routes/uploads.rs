@@ -159,9 +159,20 @@ pub async fn download(
     conv: &ConversationId,
     id: &AttachmentId,
 ) -> Result<Response> {
-    rate_limit::check(&edge.env, req, Limit::Files).await?;
+    // A link that is not valid counts against the address; a valid one against the address
+    // and that file: a provider fetching a broadcast's file for each recipient (Meta, an
+    // email service: a few addresses for every site) is not cut off.
     let q = http::query(req)?;
-    let grant = FileGrant::verify(&edge.token_secret()?, conv, id, &q, edge.now)?;
+    let grant = match FileGrant::verify(&edge.token_secret()?, conv, id, &q, edge.now) {
+        Ok(grant) => {
+            rate_limit::check_scoped(&edge.env, req, Limit::Files, &format!("{conv}/{id}")).await?;
+            grant
+        }
+        Err(e) => {
+            rate_limit::check(&edge.env, req, Limit::Files).await?;
+            return Err(e);
+        }
+    };
     let file_type: FileType =
         serde_json::from_value(serde_json::Value::String(grant.file_type.clone()))
             .map_err(|_| Error::code(ErrorCode::Forbidden))?;

@@ -342,7 +342,8 @@ const STOPPED: &str = "UPDATE broadcast_recipients SET stage = ?4, reason = ?5, 
  WHERE broadcast_id = ?1 AND channel = ?2 AND address = ?3 AND stage = 0";
 
 /// Moves a posted recipient forward (never back): sent, delivered, read, replied; or failed
-/// (with `reason`) if it was not delivered yet.
+/// (with `reason`) if it was not delivered yet; or cancelled (with `reason`) if it was not
+/// sent yet.
 pub async fn advance(
     db: &D1Database,
     id: &str,
@@ -355,6 +356,11 @@ pub async fn advance(
         Stage::Failed => {
             "UPDATE broadcast_recipients SET stage = ?4, reason = ?5, updated_at = ?6
              WHERE broadcast_id = ?1 AND channel = ?2 AND address = ?3 AND stage IN (0, 1)"
+        }
+        // Only one not sent yet (its conversation was deleted).
+        Stage::Cancelled => {
+            "UPDATE broadcast_recipients SET stage = ?4, reason = ?5, updated_at = ?6
+             WHERE broadcast_id = ?1 AND channel = ?2 AND address = ?3 AND stage = 0"
         }
         // Also past a send a stopped instance cut short ("unknown"), which the channel's
         // status since showed to have arrived (`Outbox::arrived_after_all`).
@@ -373,7 +379,7 @@ pub async fn advance(
         Arg::OptStr(reason),
         Arg::Int(now),
     ];
-    if stage != Stage::Failed {
+    if !matches!(stage, Stage::Failed | Stage::Cancelled) {
         args.extend(crate::outbox::ARRIVAL_UNKNOWN.map(Arg::Str));
     }
     stmt(db, sql, &args)?.run().await?;

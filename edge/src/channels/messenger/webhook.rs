@@ -4,8 +4,9 @@
 //! they write (text and files) goes to their conversation, opened now if none is going on,
 //! under an id derived from their address, so a redelivery or two messages handled at once
 //! open one conversation. Events for another Page or account are left alone. Every event of
-//! a batch is handled even if one fails; then a failure answers 5xx so Meta redelivers the
-//! batch (message ids apply each one once).
+//! a batch is handled even if one fails; then a failure on our side answers 5xx so Meta
+//! redelivers the batch (message ids apply each one once); one with only refused events (4xx)
+//! answers 200.
 
 use super::{api, window, Messenger};
 use crate::channels::inbound::unauthorized;

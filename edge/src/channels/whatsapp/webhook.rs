@@ -1,8 +1,9 @@
 //! `/hooks/whatsapp/{site}`: the subscription handshake (`GET`, `hub.verify_token`) and
 //! events (`POST`, signed with `X-Hub-Signature-256` over the raw body): agents'
 //! swipe-replies, contacts' answers, and delivery statuses of our messages. Every event of a
-//! batch is handled even if one fails; then a failure answers 5xx so Meta redelivers the
-//! batch (the event ids make the retry apply each message once).
+//! batch is handled even if one fails; then a failure on our side answers 5xx so Meta
+//! redelivers the batch (the event ids make the retry apply each message once), and a batch
+//! with only refused events (4xx: a retry would not help) answers 200.
 
 use super::{api, window, Whatsapp};
 use crate::channels::inbound::unauthorized;
