@@ -31,6 +31,12 @@ CREATE TABLE IF NOT EXISTS broadcast_reports (
   PRIMARY KEY (broadcast, channel, address)
 );";
 
+/// Why a broadcast message was not sent: its conversation was deleted first.
+const DELETED: &str = "the conversation was deleted";
+/// Why one's fate is unknown: its conversation was deleted while it was being sent.
+const DELETED_DURING_SEND: &str =
+    "the conversation was deleted during its send; whether it arrived is unknown";
+
 pub struct Marks {
     sql: SqlStorage,
     /// Whether some mark is unanswered / unseen, once known: nearly every conversation has
@@ -190,19 +196,32 @@ impl Marks {
         Ok(())
     }
 
-    /// The broadcast messages whose send to the person is still to come (their outbox row
-    /// is pending).
-    pub fn unsent(&self) -> Result<Vec<Mark>> {
-        let rows: Vec<MarkRow> = self
+    /// The broadcast messages whose send to the person is still to come (their row to the
+    /// contact is pending), each with whether an attempt at it is under way or was cut short
+    /// (then it may have arrived).
+    pub fn unsent(&self) -> Result<Vec<(i64, Mark, bool)>> {
+        #[derive(Deserialize)]
+        struct Unsent {
+            seq: i64,
+            mark: String,
+            under_way: i64,
+        }
+        let rows: Vec<Unsent> = self
             .sql
             .exec(
-                "SELECT m.seq, m.mark FROM broadcast_marks m
-                 WHERE EXISTS (SELECT 1 FROM outbox o WHERE o.seq = m.seq AND o.state = 'pending')",
+                "SELECT m.seq, m.mark,
+                        EXISTS (SELECT 1 FROM in_flight f WHERE f.seq = m.seq AND f.channel LIKE 'contact:%') AS under_way
+                   FROM broadcast_marks m
+                  WHERE EXISTS (SELECT 1 FROM outbox o WHERE o.seq = m.seq AND o.state = 'pending'
+                                  AND o.channel LIKE 'contact:%')",
                 None,
             )?
             .to_array()?;
-        rows.iter()
-            .map(|r| serde_json::from_str(&r.mark).map_err(Error::internal))
+        rows.into_iter()
+            .map(|r| {
+                let mark = serde_json::from_str(&r.mark).map_err(Error::internal)?;
+                Ok((r.seq, mark, r.under_way != 0))
+            })
             .collect()
     }
 
@@ -247,15 +266,21 @@ impl Conversation {
         Ok(())
     }
 
-    /// Before the conversation is deleted: what its broadcast messages came to reaches D1,
-    /// and one not sent yet never will be (cancelled, with the reason).
+    /// Before the conversation is deleted: what its broadcast messages came to reaches D1.
+    /// One not sent yet never will be: cancelled, with the reason, and its row ended in the
+    /// same step (the alarm's pump may run while D1 is written). One whose send is under way
+    /// (or was cut short) may have arrived: failed as of unknown fate.
     pub(super) async fn settle_broadcasts_before_erasing(&self) -> Result<()> {
-        for mark in self.broadcasts.unsent()? {
-            self.broadcasts.report(
-                &mark,
-                Stage::Cancelled,
-                Some("the conversation was deleted"),
-            )?;
+        let now = crate::http::now_ms();
+        for (seq, mark, under_way) in self.broadcasts.unsent()? {
+            if under_way {
+                self.broadcasts
+                    .report(&mark, Stage::Failed, Some(DELETED_DURING_SEND))?;
+            } else {
+                self.broadcasts
+                    .report(&mark, Stage::Cancelled, Some(DELETED))?;
+                self.outbox.store.end_contact_rows(seq, DELETED, now)?;
+            }
         }
         self.write_broadcast_reports().await
     }

@@ -50,6 +50,7 @@ impl Conversation {
             None,
         )?;
         self.store.forget();
+        self.outbox.store.forget();
         self.broadcasts.forget();
         self.flush.forget();
         Ok(files)

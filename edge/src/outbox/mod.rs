@@ -256,8 +256,12 @@ impl Outbox {
             };
             let envelope = owner.envelope(row.seq, target, &channels.site_name);
             let once = owner.at_most_once(row.seq, target);
+            let contact = match &envelope {
+                Ok(Some(e)) => e.contact.as_ref().map(|c| c.address.as_str()),
+                _ => None,
+            };
             let earlier = match once {
-                true => match self.earlier_attempt(row.seq, target) {
+                true => match self.earlier_attempt(row.seq, target, contact) {
                     Ok(earlier) => earlier,
                     Err(e) => return worker::console_error!("outbox: {e}"),
                 },
@@ -319,13 +323,17 @@ impl Outbox {
         }
     }
 
-    /// What an earlier attempt at an at-most-once row left; when there was none, this one
-    /// is marked as under way.
-    fn earlier_attempt(&self, seq: i64, target: Target) -> Result<Earlier> {
+    /// What an earlier attempt at an at-most-once row to `contact` left; when there was
+    /// none, this one is marked as under way.
+    fn earlier_attempt(&self, seq: i64, target: Target, contact: Option<&str>) -> Result<Earlier> {
         if self.store.begin_attempt(seq, target, http::now_ms())? {
             return Ok(Earlier::None);
         }
-        Ok(match self.store.whole_item_delivered(seq, target)? {
+        let arrived = match contact {
+            Some(to) => self.store.delivered_whole(seq, target, to)?,
+            None => false,
+        };
+        Ok(match arrived {
             false => Earlier::CutShort,
             true => Earlier::Arrived,
         })

@@ -128,6 +128,9 @@ pub struct OutboxStore {
     /// Whether rows are pending, once this instance knows (a pump found none, or one was
     /// queued): lets the pump skip its queries when there is nothing to send.
     pending: std::cell::Cell<Option<bool>>,
+    /// Bumped when the conversation is deleted: a send that was under way then writes
+    /// nothing when it returns ([`ItemLedger`]).
+    generation: std::cell::Cell<u32>,
 }
 
 impl OutboxStore {
@@ -153,7 +156,15 @@ impl OutboxStore {
         Ok(OutboxStore {
             sql,
             pending: std::cell::Cell::new(None),
+            generation: std::cell::Cell::new(0),
         })
+    }
+
+    /// Its rows are gone (the conversation was deleted): a send under way is of another
+    /// generation from now on.
+    pub fn forget(&self) {
+        self.pending.set(None);
+        self.generation.set(self.generation.get().wrapping_add(1));
     }
 
     fn any(&self, count_query: &str, args: Vec<SqlStorageValue>) -> Result<bool> {
@@ -251,16 +262,16 @@ impl OutboxStore {
         Ok(())
     }
 
-    /// How many recipients item `seq` reached on `target`.
-    /// Whether the whole item `seq` is recorded delivered on `target` (its last part's
-    /// answer came): not only some of its parts (`recipient#part` rows).
-    pub fn whole_item_delivered(&self, seq: i64, target: Target) -> Result<bool> {
+    /// Whether item `seq` is recorded delivered to `recipient` on `target` as a whole (its
+    /// last part's answer came), not only some of its parts (`recipient#part` rows).
+    pub fn delivered_whole(&self, seq: i64, target: Target, recipient: &str) -> Result<bool> {
         self.any(
-            "SELECT COUNT(*) AS n FROM deliveries WHERE seq = ? AND channel = ? AND instr(recipient, '#') = 0 AND status != 'failed'",
-            vec![int(seq), target.as_str().into()],
+            "SELECT COUNT(*) AS n FROM deliveries WHERE seq = ? AND channel = ? AND recipient = ? AND status != 'failed'",
+            vec![int(seq), target.as_str().into(), recipient.into()],
         )
     }
 
+    /// How many recipients item `seq` reached on `target`.
     pub fn deliveries_of(&self, seq: i64, target: Target) -> Result<usize> {
         let r: Count = self
             .sql
@@ -290,6 +301,17 @@ impl OutboxStore {
             vec![int(seq), target.as_str().into(), int(now)],
         )?;
         Ok(true)
+    }
+
+    /// Ends item `seq`'s pending rows to the contact as failed for `reason` (the item will
+    /// not be sent: its conversation is being deleted).
+    pub fn end_contact_rows(&self, seq: i64, reason: &str, now: i64) -> Result<()> {
+        self.sql.exec(
+            "UPDATE outbox SET state = 'failed', last_error = ?, done_at = ?
+              WHERE seq = ? AND state = 'pending' AND channel LIKE 'contact:%'",
+            vec![reason.into(), int(now), int(seq)],
+        )?;
+        Ok(())
     }
 
     /// The attempt finished with a known outcome. (One whose fate is unknown keeps its mark:
@@ -382,6 +404,7 @@ impl OutboxStore {
             store: self,
             seq,
             target: target.as_str(),
+            generation: self.generation.get(),
         }
     }
 
@@ -525,11 +548,20 @@ impl OutboxStore {
     }
 }
 
-/// The deliveries of one item on one target.
+/// The deliveries of one item on one target. What it writes is dropped once the conversation
+/// was deleted since it was made: its numbers start again at 1, and a send that returns after
+/// the deletion must not mark a new item delivered or bring back the old thread.
 pub struct ItemLedger<'a> {
     store: &'a OutboxStore,
     seq: i64,
     target: String,
+    generation: u32,
+}
+
+impl ItemLedger<'_> {
+    fn current(&self) -> bool {
+        self.store.generation.get() == self.generation
+    }
 }
 
 impl Ledger for ItemLedger<'_> {
@@ -538,6 +570,9 @@ impl Ledger for ItemLedger<'_> {
     }
 
     fn set_thread(&self, kind: ChannelKind, thread: Option<&str>) -> Result<()> {
+        if !self.current() {
+            return Ok(());
+        }
         self.store.set_thread(kind, thread)
     }
 
@@ -555,12 +590,12 @@ impl Ledger for ItemLedger<'_> {
         )
     }
 
-    /// Only while the item's row is there: a conversation deleted during the send (its
-    /// numbers start again at 1) must not find this delivery under a new item's number.
     fn record(&self, recipient: &str, remote_id: &str, now: i64) -> Result<()> {
+        if !self.current() {
+            return Ok(());
+        }
         self.store.sql.exec(
-            "INSERT INTO deliveries (seq, channel, recipient, remote_id, sent_at)
-             SELECT ?1, ?2, ?3, ?4, ?5 WHERE EXISTS (SELECT 1 FROM outbox WHERE seq = ?1 AND channel = ?2)
+            "INSERT INTO deliveries (seq, channel, recipient, remote_id, sent_at) VALUES (?, ?, ?, ?, ?)
              ON CONFLICT(seq, channel, recipient) DO UPDATE SET remote_id = excluded.remote_id, status = 'sent', sent_at = excluded.sent_at",
             vec![int(self.seq), self.target.as_str().into(), recipient.into(), remote_id.into(), int(now)],
         )?;

@@ -207,11 +207,12 @@ pub async fn set_status(
     Ok(moved.is_some())
 }
 
-/// Marks every recipient not sent yet as cancelled.
+/// Marks every recipient not sent yet as cancelled (without a reason: one whose send was
+/// under way is still sent: see `POSTED`).
 pub async fn cancel_queued(db: &D1Database, id: &str, now: i64) -> Result<()> {
     stmt(
         db,
-        "UPDATE broadcast_recipients SET stage = -3, updated_at = ?2
+        "UPDATE broadcast_recipients SET stage = -3, reason = NULL, updated_at = ?2
          WHERE broadcast_id = ?1 AND stage = 0 AND conversation_id IS NULL",
         &[Arg::Str(id), Arg::Int(now)],
     )?
@@ -333,9 +334,11 @@ pub async fn record<'a>(
     Ok(())
 }
 
-// A recipient cancelled while its send was under way was sent all the same.
+// A recipient cancelled with the broadcast while its send was under way was sent all the
+// same; one cancelled with a reason (its conversation or contact deleted) was not.
 const POSTED: &str = "UPDATE broadcast_recipients SET conversation_id = ?4,
-   stage = CASE WHEN stage IN (-1, -2) THEN stage ELSE MAX(stage, ?5) END, updated_at = ?6
+   stage = CASE WHEN stage IN (-1, -2) OR (stage = -3 AND reason IS NOT NULL) THEN stage
+                ELSE MAX(stage, ?5) END, updated_at = ?6
  WHERE broadcast_id = ?1 AND channel = ?2 AND address = ?3";
 
 const STOPPED: &str = "UPDATE broadcast_recipients SET stage = ?4, reason = ?5, updated_at = ?6
