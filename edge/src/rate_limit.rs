@@ -43,7 +43,8 @@ pub enum Limit {
     /// preflights (each may cost a D1 read, the frame a call to the site's hub).
     Pages,
     /// File requests: upload parts, an upload's status, completion and cancelling, and
-    /// downloads (signed URLs).
+    /// downloads through a link that is not valid (a valid link counts per file:
+    /// [`check_scoped`]).
     Files,
     /// Channel webhook requests, whichever site they name: high, since a provider posts from a
     /// few addresses (a WhatsApp broadcast's statuses come fast), and the channels that post

@@ -15,7 +15,7 @@
 pub mod policy;
 pub mod store;
 
-use crate::channels::delivery::Delivery;
+use crate::channels::delivery::{Delivery, Ledger};
 use crate::channels::set::{self, SiteChannels};
 use crate::channels::{Envelope, Failure, Target};
 use crate::error::Result;
@@ -329,13 +329,15 @@ impl Outbox {
         if self.store.begin_attempt(seq, target, http::now_ms())? {
             return Ok(Earlier::None);
         }
+        // The whole item, to the contact (not only some of its parts, `contact#part`).
         let arrived = match contact {
-            Some(to) => self.store.delivered_whole(seq, target, to)?,
+            Some(to) => self.store.ledger(seq, target).delivered(to)?,
             None => false,
         };
-        Ok(match arrived {
-            false => Earlier::CutShort,
-            true => Earlier::Arrived,
+        Ok(if arrived {
+            Earlier::Arrived
+        } else {
+            Earlier::CutShort
         })
     }
 

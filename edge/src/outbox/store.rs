@@ -262,15 +262,6 @@ impl OutboxStore {
         Ok(())
     }
 
-    /// Whether item `seq` is recorded delivered to `recipient` on `target` as a whole (its
-    /// last part's answer came), not only some of its parts (`recipient#part` rows).
-    pub fn delivered_whole(&self, seq: i64, target: Target, recipient: &str) -> Result<bool> {
-        self.any(
-            "SELECT COUNT(*) AS n FROM deliveries WHERE seq = ? AND channel = ? AND recipient = ? AND status != 'failed'",
-            vec![int(seq), target.as_str().into(), recipient.into()],
-        )
-    }
-
     /// How many recipients item `seq` reached on `target`.
     pub fn deliveries_of(&self, seq: i64, target: Target) -> Result<usize> {
         let r: Count = self

@@ -361,10 +361,7 @@ pub async fn advance(
              WHERE broadcast_id = ?1 AND channel = ?2 AND address = ?3 AND stage IN (0, 1)"
         }
         // Only one not sent yet (its conversation was deleted).
-        Stage::Cancelled => {
-            "UPDATE broadcast_recipients SET stage = ?4, reason = ?5, updated_at = ?6
-             WHERE broadcast_id = ?1 AND channel = ?2 AND address = ?3 AND stage = 0"
-        }
+        Stage::Cancelled => STOPPED,
         // Also past a send a stopped instance cut short ("unknown"), which the channel's
         // status since showed to have arrived (`Outbox::arrived_after_all`).
         _ => {
