@@ -7,6 +7,9 @@ use std::process::{Child, Command, Stdio};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
+/// Not a Worker variable: the log level `wrangler dev` runs with ([`Edge::start_logged`]).
+const LOG_LEVEL: &str = "(log level)";
+
 pub struct Edge {
     pub url: String,
     pub port: u16,
@@ -132,6 +135,12 @@ impl Edge {
         Self::start_with(state_dir, false, vars)
     }
 
+    /// Like [`Edge::start_with_vars`], with the Worker's own console output (its errors) in
+    /// the log, for a test that shows it when it fails.
+    pub fn start_logged(state_dir: Option<PathBuf>, vars: &[(&str, &str)]) -> Edge {
+        Self::start_with(state_dir, false, &[vars, &[(LOG_LEVEL, "log")]].concat())
+    }
+
     fn start_with(state_dir: Option<PathBuf>, limited: bool, vars: &[(&str, &str)]) -> Edge {
         let root = crate::repo_root();
         assert!(
@@ -154,6 +163,12 @@ impl Edge {
 
     fn spawn(root: &Path, state_dir: &Path, limited: bool, vars: &[(&str, &str)]) -> Edge {
         let state_dir = state_dir.to_path_buf();
+        let log_level = vars
+            .iter()
+            .find(|(k, _)| *k == LOG_LEVEL)
+            .map(|(_, v)| v.to_string())
+            .or_else(|| std::env::var("BECKON_WRANGLER_LOG").ok())
+            .unwrap_or_else(|| "warn".into());
         let port = crate::free_port();
         let log = state_dir.join(format!("wrangler-{port}.log"));
         let out = std::fs::File::create(&log).unwrap();
@@ -184,14 +199,12 @@ impl Edge {
             ])
             .args(
                 vars.iter()
+                    .filter(|(k, _)| *k != LOG_LEVEL)
                     .flat_map(|(k, v)| ["--var".to_owned(), format!("{k}:{v}")]),
             )
             .arg("--show-interactive-dev-session=false")
             // BECKON_WRANGLER_LOG=log shows the Worker's console output in the log file.
-            .args([
-                "--log-level",
-                &std::env::var("BECKON_WRANGLER_LOG").unwrap_or_else(|_| "warn".into()),
-            ])
+            .args(["--log-level", &log_level])
             .stdin(Stdio::null())
             .stdout(out.try_clone().unwrap())
             .stderr(out);
@@ -238,6 +251,32 @@ impl Edge {
         ))
     }
 
+    /// Loses the alarms of every Durable Object of class `class` (e.g. `Conversation`), as
+    /// a stopped runtime can: their storage still says when the alarm is due (`getAlarm`),
+    /// but it never fires. Only while the server is stopped; how many were lost.
+    pub fn lose_alarms(state_dir: &Path, class: &str) -> usize {
+        let root = crate::repo_root();
+        let db = state_dir.join(format!("v3/do/beckon-{class}/metadata.sqlite"));
+        let out = Command::new(root.join("node_modules/.bin/node"))
+            .args([
+                "--no-warnings",
+                "-e",
+                "const { DatabaseSync } = require('node:sqlite');
+                 const db = new DatabaseSync(process.argv[1]);
+                 console.log(db.prepare('DELETE FROM _cf_ALARM').run().changes);",
+            ])
+            .arg(&db)
+            .output()
+            .expect("node");
+        assert!(
+            out.status.success(),
+            "losing the alarms of {}: {}",
+            db.display(),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).trim().parse().unwrap()
+    }
+
     /// The process group of the server (wrangler and workerd).
     pub fn pgid(&self) -> u32 {
         self.child.id()
@@ -282,6 +321,11 @@ impl Edge {
             .args(["-KILL", "--", &format!("-{pgid}")])
             .status();
         let _ = self.child.wait();
+        // Stopped once no process of the group is left (workerd writes its state until then).
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while Instant::now() < deadline && group_running(pgid) {
+            std::thread::sleep(Duration::from_millis(50));
+        }
         // The port is free once nothing accepts on it.
         let deadline = Instant::now() + Duration::from_secs(10);
         while Instant::now() < deadline
@@ -296,6 +340,24 @@ impl Drop for Edge {
     fn drop(&mut self) {
         self.kill();
     }
+}
+
+/// Whether a process of group `pgid` still runs (zombies, which nothing may reap here, do not).
+fn group_running(pgid: i32) -> bool {
+    let Ok(dir) = std::fs::read_dir("/proc") else {
+        return false;
+    };
+    dir.flatten().any(|entry| {
+        let stat = std::fs::read_to_string(entry.path().join("stat")).unwrap_or_default();
+        // pid (comm) state ppid pgrp …; comm may hold spaces, so read after its ')'.
+        let mut fields = stat
+            .rsplit_once(')')
+            .map(|(_, rest)| rest)
+            .unwrap_or("")
+            .split_whitespace();
+        let (state, _ppid, group) = (fields.next(), fields.next(), fields.next());
+        group == Some(&pgid.to_string()) && state.is_some_and(|s| s != "Z" && s != "X")
+    })
 }
 
 /// Kills process group `pgid` once this test process is gone (the shared edge lives in a

@@ -485,6 +485,26 @@ fn promo(name: &str, marker: &str) -> Value {
     })
 }
 
+/// The lines of every `wrangler dev` log in `state` that tell of an error.
+fn worker_errors(state: &std::path::Path) -> String {
+    let mut lines = Vec::new();
+    for entry in std::fs::read_dir(state).into_iter().flatten().flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if name.starts_with("wrangler-") && name.ends_with(".log") {
+            let text = std::fs::read_to_string(entry.path()).unwrap_or_default();
+            lines.extend(
+                text.lines()
+                    .filter(|l| {
+                        let l = l.to_lowercase();
+                        l.contains("error") || l.contains("fail") || l.contains("exception")
+                    })
+                    .map(|l| format!("{name}: {l}")),
+            );
+        }
+    }
+    lines.join("\n")
+}
+
 fn once_each<T: std::hash::Hash + Eq + std::fmt::Debug + Clone>(sent: &[T]) -> HashSet<T> {
     let set: HashSet<T> = sent.iter().cloned().collect();
     assert_eq!(set.len(), sent.len(), "someone got it twice: {sent:?}");
@@ -499,7 +519,7 @@ async fn rate_limits_server_errors_and_a_restart_mid_broadcast_still_deliver_onc
         ("BROADCAST_RATES", "telegram=6,whatsapp=6,web=50"),
         ("RELAY_TIMEOUT_MS", "20000"),
     ];
-    let edge = Edge::start_with_vars(None, &vars);
+    let edge = Edge::start_logged(None, &vars);
     let shop = Shop::open_on(&edge.url, "bfault").await;
     shop.bot_contacts(8_100_000, 30).await;
     shop.whatsapp_contacts(3000, 30).await;
@@ -562,7 +582,7 @@ async fn rate_limits_server_errors_and_a_restart_mid_broadcast_still_deliver_onc
         before.0 + before.1 < 57,
         "stopped mid-broadcast: {before:?}"
     );
-    let edge = Edge::start_with_vars(Some(state), &vars);
+    let edge = Edge::start_logged(Some(state), &vars);
     let shop = Shop {
         api: Api::new(&edge.url),
         ..shop
@@ -584,17 +604,19 @@ async fn rate_limits_server_errors_and_a_restart_mid_broadcast_still_deliver_onc
             .iter()
             .map(|r| {
                 format!(
-                    "{} {} {} {}",
-                    r["channel"], r["address"], r["status"], r["reason"]
+                    "{} {} {} {} {}",
+                    r["channel"], r["address"], r["status"], r["reason"], r["conversation_id"]
                 )
             })
             .collect();
         seen.sort();
+        let b = shop.broadcast(&id).await;
         panic!(
-            "the rest after the restart did not finish in 300 s: {:?}\n{}\nlog:\n{}",
-            shop.broadcast(&id).await.total,
+            "the rest after the restart did not finish in 300 s: {} {:?}\n{}\nthe Worker's errors, both runs:\n{}",
+            b.status,
+            b.total,
             seen.join("\n"),
-            edge.log_tail()
+            worker_errors(&edge.state_dir)
         );
     };
     let rest_s = restarted.elapsed().as_secs_f64();
@@ -730,6 +752,80 @@ async fn rate_limits_server_errors_and_a_restart_mid_broadcast_still_deliver_onc
         unknown_after.len(),
     );
     println!("the message answered late: {held_reason}");
+    edge.stop();
+}
+
+/// A runtime that stopped can lose a conversation's alarm (its storage still says when it is
+/// due, but it never fires), and nothing else comes to a conversation a broadcast posted into:
+/// the broadcast's watch wakes it, and its message goes — once.
+#[tokio::test]
+async fn a_send_whose_alarm_was_lost_in_a_stop_is_woken_by_the_watch() {
+    let edge = Edge::start_logged(None, &[]);
+    let shop = Shop::open_on(&edge.url, "bwake").await;
+    let person = 8_300_000;
+    shop.bot_contacts(person, 1).await;
+    // Telegram asks to try again in 20 s: the conversation's alarm is set for then. (A few
+    // times: a relay of the /start may still take one; it only waits.)
+    for _ in 0..3 {
+        shop.tg.inject(Fault::RateLimited {
+            retry_after_secs: 20,
+        });
+    }
+    let r = shop.create(&promo("Woken", "WAKE-PROMO")).await;
+    assert_eq!(r.status, 201, "{:?}", r.body);
+    let id = r.body["id"].as_str().unwrap().to_owned();
+    eventually(
+        WAIT,
+        "the first attempt, told to wait, recorded as posted",
+        || async {
+            let results = shop.results(&id).await;
+            results[0]["conversation_id"].is_string().then_some(())
+        },
+    )
+    .await;
+    shop.tg.faults.lock().unwrap().clear();
+    assert!(
+        shop.telegram_broadcasts("WAKE-PROMO").is_empty(),
+        "the broadcast's send was told to wait"
+    );
+    let state = edge.stop();
+    let lost = Edge::lose_alarms(&state, "Conversation");
+    assert!(lost >= 1, "the conversation's alarm: {lost}");
+    let edge = Edge::start_logged(Some(state), &[]);
+    let shop = Shop {
+        api: Api::new(&edge.url),
+        ..shop
+    };
+    let restarted = std::time::Instant::now();
+    let sent = within(Duration::from_secs(180), || async {
+        let results = shop.results(&id).await;
+        (results[0]["status"] == "sent").then_some(())
+    })
+    .await;
+    assert!(
+        sent.is_some(),
+        "still {:?} 180 s after the restart; the Worker's errors:\n{}",
+        shop.results(&id).await,
+        worker_errors(&edge.state_dir)
+    );
+    assert_eq!(shop.telegram_broadcasts("WAKE-PROMO"), vec![person]);
+    let log = edge.log();
+    let woken = log
+        .matches("not reported for a minute, woken: 1 conversation(s)")
+        .count();
+    assert!(
+        woken >= 1,
+        "sent {:.1} s after the restart, not woken by the watch; the Worker's own lines:\n{}",
+        restarted.elapsed().as_secs_f64(),
+        log.lines()
+            .filter(|l| !l.contains("[wrangler:info]"))
+            .collect::<Vec<_>>()
+            .join("\n")
+    );
+    println!(
+        "{lost} alarms lost; the watch woke the conversation and it sent {:.1} s after the restart",
+        restarted.elapsed().as_secs_f64()
+    );
     edge.stop();
 }
 

@@ -3,9 +3,15 @@
 //! scheduled time) and queues a tick: a tick lost with a stopped runtime, or dropped after
 //! its retries, never leaves a broadcast half sent. Extra ticks are harmless (recipients are
 //! claimed before they are sent).
+//!
+//! It also watches the messages already posted: a conversation that has not reported how
+//! far its broadcast message got within [`UNREPORTED_MS`] is woken (its alarm may have been
+//! lost with a stopped runtime, and nothing else would come to it), until every one has
+//! reported or a day has passed.
 
 use super::send;
 use crate::clock::Clock;
+use crate::conversation::client::ConversationClient;
 use crate::error::{Error, Result};
 use crate::http;
 use crate::storage::broadcasts;
@@ -14,6 +20,12 @@ use worker::{durable_object, DurableObject, Env, Request, Response, State};
 
 /// How often a running broadcast is looked at.
 const WATCH_MS: i64 = 30_000;
+/// A posted message not reported for this long gets its conversation woken.
+const UNREPORTED_MS: i64 = 60_000;
+/// Conversations woken per look.
+const WAKE_BATCH: i64 = 50;
+/// Messages posted longer ago than this are no longer waited for.
+const WAIT_AT_MOST_MS: i64 = 24 * 3600 * 1000;
 
 #[durable_object]
 pub struct BroadcastWatch {
@@ -72,15 +84,54 @@ impl BroadcastWatch {
             return Ok(());
         };
         let clock = Clock::read(&self.env).await?;
-        match row.status.as_str() {
-            "scheduled" if row.send_at > clock.now() => self.arm(clock.real(row.send_at)).await,
+        let now = clock.now();
+        let sending = match row.status.as_str() {
+            "scheduled" if row.send_at > now => return self.arm(clock.real(row.send_at)).await,
             "scheduled" | "running" => {
                 send::enqueue(&self.env, &id, 0).await?;
-                self.arm(http::now_ms() + WATCH_MS).await
+                true
             }
             // Paused (resuming watches again), cancelled or done.
-            _ => Ok(()),
+            _ => false,
+        };
+        let waiting = self.wake_unreported(&db, &id, now).await?;
+        match sending || waiting {
+            true => self.arm(http::now_ms() + WATCH_MS).await,
+            false => Ok(()),
         }
+    }
+
+    /// Wakes the conversations whose posted message has not been reported for a while;
+    /// whether any posted message is still unreported.
+    async fn wake_unreported(
+        &self,
+        db: &worker::D1Database,
+        id: &BroadcastId,
+        now: i64,
+    ) -> Result<bool> {
+        let waiting =
+            broadcasts::unreported(db, id.as_str(), now - WAIT_AT_MOST_MS, WAKE_BATCH).await?;
+        let late: Vec<_> = waiting
+            .iter()
+            .filter(|(_, since)| *since < now - UNREPORTED_MS)
+            .collect();
+        if !late.is_empty() {
+            worker::console_warn!(
+                "broadcast {id}: not reported for a minute, woken: {} conversation(s)",
+                late.len()
+            );
+        }
+        let late = late.into_iter().map(|(conversation, _)| async move {
+            let woken = match ConversationClient::new(&self.env, conversation) {
+                Ok(c) => c.wake().await,
+                Err(e) => Err(e),
+            };
+            if let Err(e) = woken {
+                worker::console_error!("waking {conversation}: {e}");
+            }
+        });
+        futures_util::future::join_all(late).await;
+        Ok(!waiting.is_empty())
     }
 }
 

@@ -144,6 +144,12 @@ impl ConversationClient {
         no_content(resp, "relay status refused").await
     }
 
+    /// Wakes the conversation: what it owes is done now, and its alarm set again if lost.
+    pub async fn wake(&self) -> Result<()> {
+        let resp = self.call(Method::Post, "/wake", None, None, None).await?;
+        no_content(resp, "wake refused").await
+    }
+
     /// Asks the visitor to rate the conversation (once; only one held in the widget).
     pub async fn ask_rating(&self) -> Result<()> {
         no_content(

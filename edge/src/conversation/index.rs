@@ -115,6 +115,10 @@ fn note_watchers(site: &str, watchers: usize, now: i64) {
 }
 /// A failed flush is tried again after this long.
 const RETRY_MS: i64 = 10_000;
+/// An alarm this far past its time is taken as lost and set again: a runtime that restarts
+/// after an alarm's time never fires it (local workerd; Cloudflare has been seen to leave
+/// one unfired too), though `getAlarm` still returns it.
+const LOST_ALARM_MS: i64 = 10_000;
 
 /// The flush's state (memory only).
 pub(super) struct Flush {
@@ -361,14 +365,35 @@ impl Conversation {
         self.alarm_state.known.set(Some(None));
     }
 
-    /// The alarm time, as known or read.
+    /// The alarm time, as known or read; none if it is long past (lost).
     pub(super) async fn alarm_time(&self) -> Option<i64> {
-        if let Some(known) = self.alarm_state.known.get() {
-            return known;
+        let at = match self.alarm_state.known.get() {
+            Some(known) => known,
+            None => {
+                let at = self.state.storage().get_alarm().await.ok().flatten();
+                self.alarm_state.known.set(Some(at));
+                at
+            }
+        };
+        at.filter(|at| *at > http::now_ms() - LOST_ALARM_MS)
+    }
+
+    /// Woken from outside (a broadcast's watch found a message of this conversation not
+    /// reported for a while): writes what its broadcast messages came to, sends what is due
+    /// (a send a stopped runtime cut short is settled), and sets the alarm again if it was
+    /// lost.
+    pub(super) async fn wake(&self) {
+        // A deleted conversation owes nothing.
+        if self.store.meta().ok().flatten().is_none() {
+            return;
         }
-        let at = self.state.storage().get_alarm().await.ok().flatten();
-        self.alarm_state.known.set(Some(at));
-        at
+        self.alarm_state.known.set(None);
+        if let Err(e) = self.write_broadcast_reports().await {
+            worker::console_error!("writing broadcast reports on waking: {e}");
+            self.changed().await;
+        }
+        self.outbox.pump(self).await;
+        self.schedule().await;
     }
 }
 

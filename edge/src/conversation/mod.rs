@@ -319,7 +319,11 @@ impl Conversation {
                     &extras,
                     None,
                 )?;
-                if !stored.duplicate {
+                if stored.duplicate {
+                    // Sent again: the first time may have been cut short after the message
+                    // was stored, before its relays or index were on their way.
+                    futures_util::join!(self.outbox.pump(self), self.changed());
+                } else {
                     if stored.relays && post.relay_first {
                         self.outbox.arm_safety_net(self).await;
                         self.outbox.pump(self).await;
@@ -370,6 +374,10 @@ impl Conversation {
                     200,
                     &serde_json::json!({ "relays": self.outbox.store.relays()? }),
                 )
+            }
+            (worker::Method::Post, "/wake") => {
+                self.wake().await;
+                Ok(Response::empty()?.with_status(204))
             }
             (worker::Method::Post, "/relay-status") => {
                 let s: StatusReport = req.json().await.map_err(Error::internal)?;

@@ -307,10 +307,14 @@ impl Conversation {
                     );
                     // After the ack, off the sender's path: relays right away (with the
                     // alarm as a safety net), the index when the interval allows.
+                    // A message sent again (the first time may have been cut short after
+                    // it was stored) gets what it is owed too.
                     if stored.relays {
                         self.outbox.arm_safety_net(self).await;
                         futures_util::join!(self.outbox.pump(self), self.changed());
-                    } else if !stored.duplicate {
+                    } else if stored.duplicate {
+                        futures_util::join!(self.outbox.pump(self), self.changed());
+                    } else {
                         self.changed().await;
                     }
                 }

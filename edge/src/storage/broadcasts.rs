@@ -281,6 +281,36 @@ pub async fn next_due(db: &D1Database, id: &str) -> Result<Option<i64>> {
     .flatten())
 }
 
+/// The conversations holding a posted message whose progress has not been reported yet
+/// (still queued there), changed after `since`, each with when its row last changed, the
+/// longest waiting first; at most `limit`.
+pub async fn unreported(
+    db: &D1Database,
+    id: &str,
+    since: i64,
+    limit: i64,
+) -> Result<Vec<(ConversationId, i64)>> {
+    #[derive(Deserialize)]
+    struct Waiting {
+        conversation_id: String,
+        since: i64,
+    }
+    let rows: Vec<Waiting> = stmt(
+        db,
+        "SELECT conversation_id, MIN(updated_at) AS since FROM broadcast_recipients
+         WHERE broadcast_id = ?1 AND stage = 0 AND conversation_id IS NOT NULL
+           AND updated_at > ?2
+         GROUP BY conversation_id ORDER BY since LIMIT ?3",
+        &[Arg::Str(id), Arg::Int(since), Arg::Int(limit)],
+    )?
+    .all()
+    .await?
+    .results()?;
+    rows.into_iter()
+        .map(|r| Ok((ConversationId::parse(&r.conversation_id)?, r.since)))
+        .collect()
+}
+
 /// Records what became of a batch of recipients, in one D1 batch.
 pub async fn record<'a>(
     db: &D1Database,

@@ -47,6 +47,11 @@ impl Faults {
         self.queue.push_back(f);
     }
 
+    /// Drops the faults not served yet.
+    pub fn clear(&mut self) {
+        self.queue.clear();
+    }
+
     fn next(&mut self) -> Option<Fault> {
         self.queue.pop_front()
     }
