@@ -829,6 +829,94 @@ async fn a_send_whose_alarm_was_lost_in_a_stop_is_woken_by_the_watch() {
     edge.stop();
 }
 
+/// A Brazilian mobile the business has with its ninth digit, which WhatsApp knows without it
+/// (registered before the digit was added): the person's statuses, answer and STOP come from
+/// that other `wa_id`, and still reach their conversation, the broadcast's funnel and their
+/// consent.
+#[tokio::test]
+async fn a_number_whatsapp_knows_in_another_form_answers_and_stops() {
+    let shop = Shop::open("bbrasil").await;
+    let (number, wa_id) = ("5511987654321", "551187654321");
+    shop.wa.registered_as(number, wa_id);
+    let report = shop
+        .import(&format!("name,phone,whatsapp_opt_in\nJoão,+{number},yes\n"))
+        .await;
+    assert_eq!(report["rejected"], json!([]), "{report}");
+    let r = shop.create(&promo("Brasil", "BR-PROMO")).await;
+    assert_eq!(r.status, 201, "{:?}", r.body);
+    let id = r.body["id"].as_str().unwrap().to_owned();
+    let sent = eventually(WAIT, "the broadcast, to the number on record", || async {
+        shop.wa
+            .sent()
+            .into_iter()
+            .find(|s| s.template.as_deref() == Some("promo") && s.to == number)
+    })
+    .await;
+    let stage = |want: &'static str| {
+        let shop = &shop;
+        let id = &id;
+        async move {
+            eventually(WAIT, want, || async {
+                let results = shop.results(id).await;
+                (results.len() == 1 && results[0]["status"] == want).then_some(())
+            })
+            .await
+        }
+    };
+    stage("sent").await;
+    // Its statuses name the wa_id.
+    let read = shop.wa.status_event(&sent.wamid, wa_id, "read", None);
+    assert_eq!(
+        FakeWhatsapp::deliver(&shop.hook("whatsapp"), WA_APP_SECRET, &read).await,
+        200
+    );
+    stage("read").await;
+    // The answer comes from the wa_id: it answers the broadcast, in the same conversation.
+    shop.whatsapp_says(wa_id, "Oi, quero saber mais").await;
+    stage("replied").await;
+    let conversation = shop.results(&id).await[0]["conversation_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let page = shop
+        .api
+        .send(shop.api.admin(
+            Method::GET,
+            &format!("/api/v1/admin/conversations/{conversation}/messages"),
+        ))
+        .await;
+    assert!(
+        page.body["messages"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|m| m["body"] == "Oi, quero saber mais"),
+        "{:?}",
+        page.body
+    );
+    // STOP from the wa_id: confirmed at the number on record, and honoured from then on.
+    let preview = || async {
+        shop.api
+            .send(
+                shop.admin(Method::POST, "broadcast-previews")
+                    .json(&promo("Next", "BR-2")),
+            )
+            .await
+            .body
+    };
+    assert_eq!(preview().await["count"]["opted_out"], 0);
+    shop.whatsapp_says(wa_id, "STOP").await;
+    eventually(WAIT, "the STOP confirmation", || async {
+        shop.wa
+            .sent()
+            .into_iter()
+            .find(|s| s.to == number && s.text.contains("You will not get more messages"))
+    })
+    .await;
+    let after = preview().await;
+    assert_eq!(after["count"]["opted_out"], 1, "{after}");
+}
+
 #[tokio::test]
 async fn stop_mid_broadcast_is_confirmed_and_honoured_now_and_later() {
     let vars = [("BROADCAST_RATES", "telegram=1,whatsapp=1,web=50")];

@@ -55,6 +55,9 @@ struct Inner {
     specs: HashMap<String, TemplateSpec>,
     /// Media by id: uploaded by the business, or an agent's (for download).
     media: HashMap<String, FormFile>,
+    /// Numbers WhatsApp knows by another `wa_id` (a Brazilian mobile registered before the
+    /// ninth digit): sends to them answer with it.
+    wa_ids: HashMap<String, String>,
 }
 
 /// A template as the business account holds it.
@@ -468,8 +471,9 @@ fn accept(s: &AppState, body: &[u8]) -> Response {
         at: Instant::now(),
         unix: unix_now(),
     });
+    let wa_id = inner.wa_ids.get(to).map_or(to, String::as_str);
     Json(
-        json!({"messaging_product": "whatsapp", "contacts": [{"input": to, "wa_id": to}],
+        json!({"messaging_product": "whatsapp", "contacts": [{"input": to, "wa_id": wa_id}],
                 "messages": [{"id": wamid, "message_status": "accepted"}]}),
     )
     .into_response()
@@ -486,6 +490,7 @@ impl FakeWhatsapp {
             templates: templates.iter().map(|t| t.to_string()).collect(),
             specs: HashMap::new(),
             media: HashMap::new(),
+            wa_ids: HashMap::new(),
         }));
         let faults: FaultQueue = Default::default();
         let ids = Arc::new(AtomicU64::new(1));
@@ -580,6 +585,15 @@ impl FakeWhatsapp {
 
     /// The next accepted send is answered only after `late` (a caller stopped meanwhile
     /// cannot know it arrived).
+    /// WhatsApp knows `number` as `wa_id` (its messages and statuses carry that).
+    pub fn registered_as(&self, number: &str, wa_id: &str) {
+        self.inner
+            .lock()
+            .unwrap()
+            .wa_ids
+            .insert(number.into(), wa_id.into());
+    }
+
     pub fn answer_late(&self, late: Duration) {
         self.inner.lock().unwrap().answer_late = Some(late);
     }

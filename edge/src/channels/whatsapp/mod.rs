@@ -8,6 +8,7 @@
 pub mod api;
 mod broadcast;
 pub mod media;
+pub mod numbers;
 mod webhook;
 mod window;
 

@@ -5,7 +5,7 @@
 //! redelivers the batch (the event ids make the retry apply each message once), and a batch
 //! with only refused events (4xx: a retry would not help) answers 200.
 
-use super::{api, window, Whatsapp};
+use super::{api, numbers, window, Whatsapp};
 use crate::channels::inbound::unauthorized;
 use crate::channels::{meta, ContactRoute, Hook, Inbound};
 use crate::conversation::StatusReport;
@@ -55,6 +55,15 @@ async fn handle_event(ch: &Whatsapp, hook: &Hook<'_>, event: api::Event) -> Resu
             files,
             sent_at,
         } => {
+            let agent = numbers::forms(&from)
+                .iter()
+                .find(|f| ch.settings.agent_numbers.contains(f))
+                .cloned();
+            // A contact is known by the form of their number the site has.
+            let from = match agent {
+                Some(agent) => agent,
+                None => numbers::known_form(hook, from).await?,
+            };
             // Any message opens (refreshes) that number's 24-hour window, from when it was
             // sent: a payload replayed later cannot reopen a window that has closed.
             let at = sent_at.map_or(hook.now(), |t| t.min(hook.now()));
@@ -108,14 +117,18 @@ async fn handle_event(ch: &Whatsapp, hook: &Hook<'_>, event: api::Event) -> Resu
                 "free-form refused outside the 24-hour window (131047); resending as template"
                     .to_owned()
             });
+            let to = match recipient {
+                Some(wa_id) => Some(ContactRoute {
+                    channel: ContactChannel::Whatsapp,
+                    address: numbers::known_form(hook, wa_id).await?,
+                }),
+                None => None,
+            };
             hook.delivery_status(StatusReport {
                 remote_id: id,
                 status,
                 fallback,
-                to: recipient.map(|address| ContactRoute {
-                    channel: ContactChannel::Whatsapp,
-                    address,
-                }),
+                to,
                 // Meta stamps every status; without it, when we heard of it (it came no
                 // earlier than the send, and it bounds how long ago that may have been).
                 at: Some(at.unwrap_or(hook.now())),

@@ -1,0 +1,78 @@
+//! One person, two numbers: WhatsApp names some people by a `wa_id` that is not the number
+//! the business has for them. A Brazilian mobile registered before the ninth digit was added
+//! is `55 DD NNNNNNNN` to WhatsApp and `55 DD 9NNNNNNNN` in the business's records (or the
+//! other way round); a Mexican mobile is `52 1 …` to WhatsApp and `52 …` on paper. A
+//! contact's messages and statuses come with the `wa_id`: [`known_form`] finds which form the
+//! site knows them by, so their answer, their STOP and their statuses reach the right
+//! conversation and consent.
+
+use crate::channels::Hook;
+use crate::error::Result;
+use crate::storage::contacts;
+
+/// `wa_id` and the other form of the same number, if it has one (exact first).
+pub fn forms(wa_id: &str) -> Vec<String> {
+    let mut forms = vec![wa_id.to_owned()];
+    if !wa_id.bytes().all(|b| b.is_ascii_digit()) {
+        return forms;
+    }
+    let mobile = |first: u8| (b'6'..=b'9').contains(&first);
+    let b = wa_id.as_bytes();
+    let other = match (b.len(), wa_id.get(..2)) {
+        // Brazil: country, two-digit area, then the mobile's eight digits with or without 9.
+        (12, Some("55")) if mobile(b[4]) => Some(format!("{}9{}", &wa_id[..4], &wa_id[4..])),
+        (13, Some("55")) if b[4] == b'9' && mobile(b[5]) => {
+            Some(format!("{}{}", &wa_id[..4], &wa_id[5..]))
+        }
+        // Mexico: ten digits after the country code, with or without the mobile 1.
+        (13, Some("52")) if b[2] == b'1' => Some(format!("52{}", &wa_id[3..])),
+        (12, Some("52")) if b[2] != b'1' => Some(format!("521{}", &wa_id[2..])),
+        _ => None,
+    };
+    forms.extend(other);
+    forms
+}
+
+/// The form of `wa_id` the site knows this person by (a contact record, a conversation on
+/// their number, a consent), `wa_id` itself when it knows neither or both.
+pub async fn known_form(hook: &Hook<'_>, wa_id: String) -> Result<String> {
+    let forms = forms(&wa_id);
+    if forms.len() == 1 {
+        return Ok(wa_id);
+    }
+    let known = contacts::known_whatsapp_numbers(&hook.db()?, hook.site, &forms).await?;
+    Ok(match known.contains(&wa_id) {
+        true => wa_id,
+        false => forms
+            .into_iter()
+            .find(|f| known.contains(f))
+            .unwrap_or(wa_id),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::forms;
+
+    #[test]
+    fn brazilian_and_mexican_mobiles_have_two_forms() {
+        assert_eq!(forms("551187654321"), ["551187654321", "5511987654321"]);
+        assert_eq!(forms("5511987654321"), ["5511987654321", "551187654321"]);
+        assert_eq!(forms("5215512345678"), ["5215512345678", "525512345678"]);
+        assert_eq!(forms("525512345678"), ["525512345678", "5215512345678"]);
+    }
+
+    #[test]
+    fn other_numbers_have_one() {
+        for n in [
+            "16505551234",   // United States
+            "4915112345678", // Germany
+            "551132345678",  // a landline in São Paulo: no ninth digit
+            "5511912345678x",
+            "55119876",
+            "",
+        ] {
+            assert_eq!(forms(n), [n], "{n}");
+        }
+    }
+}
