@@ -422,6 +422,26 @@ fn person(s: &str) -> Result<String> {
     }
 }
 
+/// An id in a path made of `prefix` and `digits` lowercase hex digits, as `random` makes
+/// them: an admin key's (`key_` and 16), a visitor's presence on a site (24).
+fn hex_id(s: &str, prefix: &str, digits: usize, what: &str) -> Result<String> {
+    let hex = s.strip_prefix(prefix).filter(|h| {
+        h.len() == digits
+            && h.bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    });
+    match hex {
+        Some(_) => Ok(s.to_owned()),
+        None => Err(Error::new(ErrorCode::InvalidId, format!("not {what}"))),
+    }
+}
+
+/// A saved reply's shortcut in a path: as it is saved (1 to 32 of `a-z 0-9 - _`).
+fn shortcut(s: &str) -> Result<String> {
+    beckon_shared::proto::v1::SavedReply::checked_shortcut(s)
+        .map_err(|e| Error::new(ErrorCode::InvalidId, e))
+}
+
 /// A webhook event id in a path: `evt_` and up to 124 letters, digits, `_` or `-`.
 fn event_id(s: &str) -> Result<String> {
     let ok = s.starts_with("evt_")
@@ -532,7 +552,10 @@ pub fn resolve(method: &Method, path: &str) -> Result<Route> {
             (Get, Ok(Route::AdminListKeys)),
             (Post, Ok(Route::AdminCreateKey)),
         ],
-        paths::ADMIN_KEY => vec![(Delete, Ok(Route::AdminDeleteKey(v[0].to_owned())))],
+        paths::ADMIN_KEY => vec![(
+            Delete,
+            hex_id(v[0], "key_", 16, "an admin key id").map(Route::AdminDeleteKey),
+        )],
         paths::ADMIN_INVITATIONS => vec![(Post, Ok(Route::AdminInvite))],
         paths::ADMIN_PEOPLE => vec![(Get, Ok(Route::AdminListPeople))],
         paths::ADMIN_PERSON => vec![(Delete, person(v[0]).map(Route::AdminRemovePerson))],
@@ -593,13 +616,18 @@ pub fn resolve(method: &Method, path: &str) -> Result<Route> {
         ],
         paths::ADMIN_REPLY => vec![(
             Delete,
-            site(v[0]).map(|s| Route::AdminDeleteReply(s, v[1].to_owned())),
+            site(v[0]).and_then(|s| Ok(Route::AdminDeleteReply(s, shortcut(v[1])?))),
         )],
         paths::ADMIN_METRICS => vec![(Get, Ok(Route::AdminMetrics))],
         paths::ADMIN_PRESENCE => vec![(Get, site(v[0]).map(Route::AdminPresence))],
         paths::ADMIN_REACH_OUT => vec![(
             Post,
-            site(v[0]).map(|s| Route::AdminReachOut(s, v[1].to_owned())),
+            site(v[0]).and_then(|s| {
+                Ok(Route::AdminReachOut(
+                    s,
+                    hex_id(v[1], "", 24, "a presence id")?,
+                ))
+            }),
         )],
         paths::ADMIN_CONTACTS => vec![(Get, site(v[0]).map(Route::AdminContacts))],
         paths::ADMIN_CONTACT => vec![(
@@ -939,6 +967,24 @@ mod tests {
             code(Method::Get, "/api/v1/sites/Bad%20Site/config"),
             ErrorCode::InvalidId
         );
+        // Every id in a path has its shape checked before anything is looked up.
+        for path in [
+            "/api/v1/admin/keys/k1",
+            "/api/v1/admin/keys/key_0123456789ABCDEF",
+            "/api/v1/admin/keys/env",
+            "/api/v1/admin/sites/demo/replies/Has%20Space",
+            "/api/v1/admin/sites/demo/replies/x123456789012345678901234567890123",
+        ] {
+            assert_eq!(code(Method::Delete, path), ErrorCode::InvalidId, "{path}");
+        }
+        for presence in ["p1", "0123456789abcdef0123456", "0123456789abcdef012345678"] {
+            let path = format!("/api/v1/admin/sites/demo/presence/{presence}/conversations");
+            assert_eq!(code(Method::Post, &path), ErrorCode::InvalidId, "{path}");
+        }
+        assert_eq!(
+            resolve(&Method::Delete, "/api/v1/admin/sites/demo/replies/Thanks").unwrap(),
+            Route::AdminDeleteReply(SiteKey::parse("demo").unwrap(), "thanks".into())
+        );
     }
 
     /// A concrete path for `pattern`, with valid ids in its placeholders.
@@ -949,11 +995,11 @@ mod tests {
             .map(|p| match p {
                 "{site}" => "demo",
                 "{conversation_id}" => C,
-                "{key_id}" => "k1",
+                "{key_id}" => "key_0123456789abcdef",
                 "{channel}" => "whatsapp",
                 "{kind}" => "telegram",
                 "{rule_id}" => "welcome",
-                "{presence_id}" => "p1",
+                "{presence_id}" => "0123456789abcdef01234567",
                 "{visitor_id}" => "v_0123456789abcdef0123456789abcdef",
                 "{attachment_id}" => "a_0123456789abcdef0123456789abcdef",
                 "{part}" => "1",

@@ -33,10 +33,9 @@ pub async fn save(mut req: Request, edge: &Edge, site: &SiteKey) -> Result<Respo
     http::json(200, &reply)
 }
 
-/// `DELETE …/replies/{shortcut}`.
+/// `DELETE …/replies/{shortcut}` (the shortcut checked and normalized by the router).
 pub async fn delete(edge: &Edge, site: &SiteKey, shortcut: &str) -> Result<Response> {
-    let shortcut = SavedReply::normalized_shortcut(shortcut);
-    if !replies::delete(&edge.db()?, site, &shortcut).await? {
+    if !replies::delete(&edge.db()?, site, shortcut).await? {
         return Err(Error::new(
             ErrorCode::NotFound,
             format!("no saved reply /{shortcut}"),

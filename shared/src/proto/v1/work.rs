@@ -177,8 +177,9 @@ impl SavedReply {
         raw.trim().trim_start_matches('/').to_lowercase()
     }
 
-    pub fn validated(self) -> Result<Self, String> {
-        let shortcut = Self::normalized_shortcut(&self.shortcut);
+    /// `raw` as stored, if it makes a shortcut (1 to [`MAX_SHORTCUT_CHARS`] of `a-z 0-9 - _`).
+    pub fn checked_shortcut(raw: &str) -> Result<String, String> {
+        let shortcut = Self::normalized_shortcut(raw);
         let fits = |c: char| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_';
         if shortcut.is_empty() || shortcut.len() > MAX_SHORTCUT_CHARS || !shortcut.chars().all(fits)
         {
@@ -186,6 +187,11 @@ impl SavedReply {
                 "a shortcut is 1 to {MAX_SHORTCUT_CHARS} of a-z, 0-9, - and _"
             ));
         }
+        Ok(shortcut)
+    }
+
+    pub fn validated(self) -> Result<Self, String> {
+        let shortcut = Self::checked_shortcut(&self.shortcut)?;
         let body = crate::text::normalize_body(&self.body)
             .map_err(|c| format!("the reply's text: {}", c.describe()))?;
         Ok(SavedReply { shortcut, body })
