@@ -267,7 +267,7 @@ impl World {
                 "{key_id}" => self.owner_key.0.clone(),
                 "{channel}" | "{kind}" => "telegram".into(),
                 "{rule_id}" => "welcome".into(),
-                "{presence_id}" => "p1".into(),
+                "{presence_id}" => "0123456789abcdef01234567".into(),
                 "{visitor_id}" => self.target.visitor_id.to_string(),
                 "{attachment_id}" => "a_0123456789abcdef0123456789abcdef".into(),
                 "{part}" => "1".into(),

@@ -917,6 +917,40 @@ async fn a_number_whatsapp_knows_in_another_form_answers_and_stops() {
     assert_eq!(after["count"]["opted_out"], 1, "{after}");
 }
 
+/// A channel removed while a broadcast's send to it waits: that recipient fails with the
+/// reason instead of staying queued.
+#[tokio::test]
+async fn a_send_whose_channel_is_removed_meanwhile_fails_with_the_reason() {
+    let shop = Shop::open("bgone").await;
+    let person = 8_400_000;
+    shop.bot_contacts(person, 1).await;
+    for _ in 0..3 {
+        shop.tg.inject(Fault::RateLimited {
+            retry_after_secs: 5,
+        });
+    }
+    let r = shop.create(&promo("Gone", "GONE-PROMO")).await;
+    assert_eq!(r.status, 201, "{:?}", r.body);
+    let id = r.body["id"].as_str().unwrap().to_owned();
+    eventually(WAIT, "the first attempt, told to wait", || async {
+        let results = shop.results(&id).await;
+        results[0]["conversation_id"].is_string().then_some(())
+    })
+    .await;
+    let r = shop
+        .api
+        .send(shop.admin(Method::DELETE, "channels/telegram"))
+        .await;
+    assert!(r.status < 300, "{:?}", r.body);
+    let failed = eventually(WAIT, "the recipient failed", || async {
+        let results = shop.results(&id).await;
+        (results[0]["status"] == "failed").then(|| results[0].clone())
+    })
+    .await;
+    assert_eq!(failed["reason"], "the channel is not set up", "{failed}");
+    assert!(shop.telegram_broadcasts("GONE-PROMO").is_empty());
+}
+
 #[tokio::test]
 async fn stop_mid_broadcast_is_confirmed_and_honoured_now_and_later() {
     let vars = [("BROADCAST_RATES", "telegram=1,whatsapp=1,web=50")];

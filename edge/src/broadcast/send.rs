@@ -156,6 +156,11 @@ async fn tick(env: &Env, id: &BroadcastId) -> Result<()> {
         // Paused, cancelled or done: nothing to send (resuming queues a new tick).
         _ => return Ok(()),
     }
+    // The watch is what finds a tick lost, and a conversation that owes a report: its alarm
+    // must not have been lost with a stopped runtime.
+    if let Err(e) = super::watch::ensure(env, id).await {
+        worker::console_error!("broadcast {id}: its watch: {e}");
+    }
     let site = SiteKey::parse(&row.site_key)?;
     let stored: Stored = serde_json::from_str(&row.spec).map_err(Error::internal)?;
     let mut claimed = broadcasts::claim(&db, id.as_str(), now, BATCH).await?;

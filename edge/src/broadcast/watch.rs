@@ -2,12 +2,13 @@
 //! broadcast is scheduled or running, its alarm comes back every [`WATCH_MS`] (or at the
 //! scheduled time) and queues a tick: a tick lost with a stopped runtime, or dropped after
 //! its retries, never leaves a broadcast half sent. Extra ticks are harmless (recipients are
-//! claimed before they are sent).
+//! claimed before they are sent). Every tick makes sure the watch's own alarm is set
+//! ([`ensure`]): a runtime stopped at the wrong moment can lose it too.
 //!
 //! It also watches the messages already posted: a conversation that has not reported how
 //! far its broadcast message got within [`UNREPORTED_MS`] is woken (its alarm may have been
-//! lost with a stopped runtime, and nothing else would come to it), until every one has
-//! reported or a day has passed.
+//! lost with a stopped runtime, and nothing else would come to it), [`WAKE_BATCH`] per look
+//! in turn, until every one has reported or a day has passed.
 
 use super::send;
 use crate::clock::Clock;
@@ -26,6 +27,11 @@ const UNREPORTED_MS: i64 = 60_000;
 const WAKE_BATCH: i64 = 50;
 /// Messages posted longer ago than this are no longer waited for.
 const WAIT_AT_MOST_MS: i64 = 24 * 3600 * 1000;
+/// An alarm this far past its time is taken as lost.
+const LOST_ALARM_MS: i64 = 10_000;
+/// Storage key: where the last look's batch of conversations to wake ended (the next one
+/// goes on from there), if it was full.
+const WOKEN_TO: &str = "woken_to";
 
 #[durable_object]
 pub struct BroadcastWatch {
@@ -38,17 +44,24 @@ impl DurableObject for BroadcastWatch {
         BroadcastWatch { state, env }
     }
 
-    /// `POST /watch/{broadcast}`: (re)starts watching.
+    /// `POST /watch/{broadcast}`: (re)starts watching. `POST /ensure/{broadcast}`: the same,
+    /// unless the alarm is already set.
     async fn fetch(&self, req: Request) -> worker::Result<Response> {
         let result: Result<Response> = async {
-            let id = req
-                .path()
-                .strip_prefix("/watch/")
-                .map(BroadcastId::parse)
-                .transpose()?
-                .ok_or_else(|| Error::internal("watch: no broadcast id"))?;
-            self.state.storage().put("broadcast", id.as_str()).await?;
-            self.arm(http::now_ms() + WATCH_MS).await?;
+            let path = req.path();
+            let (id, restart) = match (path.strip_prefix("/watch/"), path.strip_prefix("/ensure/"))
+            {
+                (Some(id), _) => (id, true),
+                (_, Some(id)) => (id, false),
+                _ => return Err(Error::internal("watch: no broadcast id")),
+            };
+            let id = BroadcastId::parse(id)?;
+            let now = http::now_ms();
+            let set = self.state.storage().get_alarm().await?;
+            if restart || set.is_none_or(|at| at < now - LOST_ALARM_MS) {
+                self.state.storage().put("broadcast", id.as_str()).await?;
+                self.arm(now + WATCH_MS).await?;
+            }
             Ok(Response::empty()?.with_status(204))
         }
         .await;
@@ -73,7 +86,8 @@ impl BroadcastWatch {
         Ok(())
     }
 
-    /// Queues a tick if the broadcast has work left, and comes back.
+    /// Queues a tick if the broadcast has work left, wakes conversations that owe a report,
+    /// and comes back while either is so.
     async fn look(&self) -> Result<()> {
         let Some(id) = self.state.storage().get::<String>("broadcast").await? else {
             return Ok(());
@@ -101,20 +115,32 @@ impl BroadcastWatch {
         }
     }
 
-    /// Wakes the conversations whose posted message has not been reported for a while;
-    /// whether any posted message is still unreported.
+    /// Wakes the next [`WAKE_BATCH`] conversations whose posted message has not been
+    /// reported for a while (after those of the last look, if its batch was full); whether
+    /// any posted message is still unreported.
     async fn wake_unreported(
         &self,
         db: &worker::D1Database,
         id: &BroadcastId,
         now: i64,
     ) -> Result<bool> {
-        let waiting =
-            broadcasts::unreported(db, id.as_str(), now - WAIT_AT_MOST_MS, WAKE_BATCH).await?;
+        let storage = self.state.storage();
+        let oldest = now - WAIT_AT_MOST_MS;
+        let after = storage.get::<i64>(WOKEN_TO).await?.unwrap_or(oldest);
+        let mut waiting =
+            broadcasts::unreported(db, id.as_str(), after.max(oldest), WAKE_BATCH).await?;
+        if waiting.is_empty() && after > oldest {
+            // Past the last of them: from the oldest again.
+            waiting = broadcasts::unreported(db, id.as_str(), oldest, WAKE_BATCH).await?;
+        }
         let late: Vec<_> = waiting
             .iter()
             .filter(|(_, since)| *since < now - UNREPORTED_MS)
             .collect();
+        match (late.len() as i64 == WAKE_BATCH, late.last()) {
+            (true, Some((_, since))) => storage.put(WOKEN_TO, *since).await?,
+            _ => storage.delete(WOKEN_TO).await.map(|_| ())?,
+        }
         if !late.is_empty() {
             worker::console_warn!(
                 "broadcast {id}: not reported for a minute, woken: {} conversation(s)",
@@ -137,12 +163,21 @@ impl BroadcastWatch {
 
 /// Starts watching `broadcast` (at its creation, and when it is resumed).
 pub async fn watch(env: &Env, broadcast: &BroadcastId) -> Result<()> {
+    call(env, broadcast, "watch").await
+}
+
+/// Makes sure `broadcast` is watched: its watch's alarm set again if it was lost.
+pub async fn ensure(env: &Env, broadcast: &BroadcastId) -> Result<()> {
+    call(env, broadcast, "ensure").await
+}
+
+async fn call(env: &Env, broadcast: &BroadcastId, what: &str) -> Result<()> {
     let stub = env
         .durable_object("BROADCAST_WATCH")?
         .id_from_name(broadcast.as_str())?
         .get_stub()?;
     let resp = stub
-        .fetch_with_str(&format!("https://watch/watch/{broadcast}"))
+        .fetch_with_str(&format!("https://watch/{what}/{broadcast}"))
         .await?;
     if resp.status_code() >= 300 {
         return Err(Error::internal(format!(

@@ -344,12 +344,13 @@ impl Hook<'_> {
             .await
     }
 
-    /// A contact's "STOP" (or "START"): recorded as their consent to broadcasts from now on,
-    /// and confirmed to them through the site's outbox (once per event) in the channel's
-    /// format (`format`). Whether the message was such a keyword.
+    /// A contact's "STOP" (or "START"): recorded as their consent to broadcasts from now on
+    /// (under `also` too: other forms of the same address), and confirmed to them through the
+    /// site's outbox (once per event) in the channel's format (`format`). Whether the message
+    /// was such a keyword.
     pub async fn consent_keyword(
         &self,
-        route: &ContactRoute,
+        (route, also): (&ContactRoute, &[String]),
         event_key: &str,
         text: &str,
         format: impl Fn(&str) -> String,
@@ -363,22 +364,19 @@ impl Hook<'_> {
         let channel = BroadcastChannel::from(route.channel);
         let address = (channel, route.address.as_str());
         let site_name = self.site_name().await?;
-        let confirmation = match keyword {
-            Keyword::Stop => {
-                contacts::set_consent(&db, self.site, address, false, Source::Keyword, self.now())
-                    .await?;
-                keywords::stop_confirmation(&site_name)
-            }
-            Keyword::Start => {
-                if !contacts::opted_out(&db, self.site, channel, &route.address).await? {
-                    return Ok(true);
-                }
-                contacts::set_consent(&db, self.site, address, true, Source::Keyword, self.now())
-                    .await?;
-                keywords::start_confirmation(&site_name)
-            }
-        };
         let opted_in = matches!(keyword, Keyword::Start);
+        if opted_in && !contacts::opted_out(&db, self.site, channel, &route.address).await? {
+            return Ok(true);
+        }
+        for a in std::iter::once(&route.address).chain(also) {
+            let at = (channel, a.as_str());
+            contacts::set_consent(&db, self.site, at, opted_in, Source::Keyword, self.now())
+                .await?;
+        }
+        let confirmation = match keyword {
+            Keyword::Stop => keywords::stop_confirmation(&site_name),
+            Keyword::Start => keywords::start_confirmation(&site_name),
+        };
         crate::events::consent_changed(
             &self.edge.env,
             self.site,

@@ -15,7 +15,10 @@
 //!
 //! The DO has one alarm; [`Conversation::schedule`] keeps it no later than the earliest of the
 //! outbox's next due row, the trailing flush and the first abandoned upload, touching storage
-//! only when it must come sooner.
+//! only when it must come sooner. An alarm more than [`LOST_ALARM_MS`] past its time is taken
+//! as lost and set again. A runtime stopped at the wrong moment can leave an instance with
+//! work and no alarm that fires; for the messages a broadcast posted (nothing else comes to
+//! those conversations), the broadcast's watch calls [`Conversation::wake`].
 
 use super::Conversation;
 use crate::error::Result;
@@ -379,9 +382,9 @@ impl Conversation {
     }
 
     /// Woken from outside (a broadcast's watch found a message of this conversation not
-    /// reported for a while): writes what its broadcast messages came to, sends what is due
-    /// (a send a stopped runtime cut short is settled), and sets the alarm again if it was
-    /// lost.
+    /// reported for a while): writes what its broadcast messages came to, and has the alarm
+    /// come now — set again if it was lost — to send what is due (a send a stopped runtime
+    /// cut short is settled there). The caller does not wait for the sends.
     pub(super) async fn wake(&self) {
         // A deleted conversation owes nothing.
         if self.store.meta().ok().flatten().is_none() {
@@ -392,8 +395,7 @@ impl Conversation {
             worker::console_error!("writing broadcast reports on waking: {e}");
             self.changed().await;
         }
-        self.outbox.pump(self).await;
-        self.schedule().await;
+        self.relay_soon().await;
     }
 }
 

@@ -39,8 +39,8 @@ use crate::outbox::{Arrival, Outbox, Owner};
 use crate::storage::broadcasts::Stage;
 use beckon_shared::limits::{MAX_AUTHOR_CHARS, MAX_HISTORY_PAGE};
 use beckon_shared::proto::v1::{
-    ConversationSummary, ErrorCode, Message, MessagePage, MessagePreview, PostedMessage, Role,
-    ServerFrame,
+    BroadcastChannel, ConversationSummary, ErrorCode, Message, MessagePage, MessagePreview,
+    PostedMessage, Role, ServerFrame,
 };
 use beckon_shared::text::{normalize_body, normalize_label, preview};
 use beckon_shared::{AttachmentId, ClientMsgId, Seq, SiteKey};
@@ -321,8 +321,16 @@ impl Conversation {
                 )?;
                 if stored.duplicate {
                     // Sent again: the first time may have been cut short after the message
-                    // was stored, before its relays or index were on their way.
-                    futures_util::join!(self.outbox.pump(self), self.changed());
+                    // was stored, before its relays or index were on their way. The caller
+                    // waits for them only if it asked to (a webhook's retry must not).
+                    match post.relay_first {
+                        true => self.outbox.pump(self).await,
+                        false => self.relay_soon().await,
+                    }
+                    match post.broadcast {
+                        Some(_) => self.changed().await,
+                        None => self.changed_now().await,
+                    }
                 } else {
                     if stored.relays && post.relay_first {
                         self.outbox.arm_safety_net(self).await;
@@ -617,10 +625,17 @@ impl Conversation {
             // The person only; the agents' channels get it with their answer.
             Some(mark) => {
                 self.broadcasts.set(seq, mark)?;
-                self.relay_targets(channels, role, None, meta.contact.as_ref())
+                let to_person: Vec<Target> = self
+                    .relay_targets(channels, role, None, meta.contact.as_ref())
                     .into_iter()
                     .filter(|t| matches!(t, Target::Contact(_)))
-                    .collect()
+                    .collect();
+                // Its channel was turned off since the broadcast was planned: it cannot go.
+                if to_person.is_empty() && mark.channel != BroadcastChannel::Web {
+                    let reason = crate::outbox::NOT_SET_UP;
+                    self.broadcasts.report(mark, Stage::Failed, Some(reason))?;
+                }
+                to_person
             }
             None => self.relay_targets(
                 channels,

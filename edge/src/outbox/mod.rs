@@ -40,6 +40,8 @@ const UNANSWERED: &str =
 /// The reasons of at-most-once rows failed without knowing whether their send arrived: a
 /// status from the channel may still show it did ([`Outbox::arrived_after_all`]).
 pub(crate) const ARRIVAL_UNKNOWN: [&str; 2] = [CUT_SHORT, UNANSWERED];
+/// Why a row was not sent: its channel was turned off or removed before it went.
+pub(crate) const NOT_SET_UP: &str = "the channel is not set up";
 /// How far a channel's clock (its statuses' times) may be from ours.
 const CLOCK_SKEW_MS: i64 = 30_000;
 
@@ -221,8 +223,12 @@ impl Outbox {
         // Such a channel cannot send until set up again: its rows fail with the reason (shown
         // in the inbox) instead of waiting forever.
         for kind in &channels.unreadable {
-            if self.store.fail_pending(*kind, Unreadable::REASON, now)? {
+            let ended = self.store.fail_pending(*kind, Unreadable::REASON, now)?;
+            if !ended.is_empty() {
                 set::report(owner.env(), &site, *kind, Some(Unreadable::REASON)).await;
+            }
+            for (seq, target) in ended {
+                owner.settled(seq, target, Err(Unreadable::REASON)).await;
             }
         }
         let mut work = Vec::new();
@@ -230,7 +236,9 @@ impl Outbox {
             if channels.get(target.channel()).is_some() {
                 work.push(self.pump_target(owner, &site, &channels, target));
             } else if !channels.unreadable.contains(&target.channel()) {
-                self.store.skip_pending(target, now)?;
+                for seq in self.store.skip_pending(target, now)? {
+                    owner.settled(seq, target, Err(NOT_SET_UP)).await;
+                }
             }
         }
         futures_util::future::join_all(work).await;

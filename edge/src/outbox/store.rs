@@ -108,6 +108,11 @@ struct ChannelColumn {
 }
 
 #[derive(Deserialize)]
+struct SeqColumn {
+    seq: i64,
+}
+
+#[derive(Deserialize)]
 struct ThreadColumn {
     thread: String,
 }
@@ -331,26 +336,38 @@ impl OutboxStore {
     }
 
     /// Fails every pending row that needs channel `kind` (its agents and its contacts) with
-    /// `error`; whether there were any.
-    pub fn fail_pending(&self, kind: ChannelKind, error: &str, now: i64) -> Result<bool> {
-        let mut pending = false;
+    /// `error`; the rows it ended.
+    pub fn fail_pending(
+        &self,
+        kind: ChannelKind,
+        error: &str,
+        now: i64,
+    ) -> Result<Vec<(i64, Target)>> {
+        let mut ended = Vec::new();
         for target in [Target::Agents(kind), Target::Contact(kind)] {
-            pending |= self.next_pending(target)?.is_some();
-            self.sql.exec(
-                "UPDATE outbox SET state = 'failed', done_at = ?, last_error = ? WHERE state = 'pending' AND channel = ?",
-                vec![int(now), error.into(), target.as_str().into()],
-            )?;
+            let rows: Vec<SeqColumn> = self
+                .sql
+                .exec(
+                    "UPDATE outbox SET state = 'failed', done_at = ?, last_error = ? WHERE state = 'pending' AND channel = ? RETURNING seq",
+                    vec![int(now), error.into(), target.as_str().into()],
+                )?
+                .to_array()?;
+            ended.extend(rows.into_iter().map(|r| (r.seq, target)));
         }
-        Ok(pending)
+        Ok(ended)
     }
 
-    /// Marks the target's pending rows `skipped` (the channel is not set up).
-    pub fn skip_pending(&self, target: Target, now: i64) -> Result<()> {
-        self.sql.exec(
-            "UPDATE outbox SET state = 'skipped', done_at = ? WHERE state = 'pending' AND channel = ?",
-            vec![int(now), target.as_str().into()],
-        )?;
-        Ok(())
+    /// Marks the target's pending rows `skipped` (the channel is not set up); the rows it
+    /// ended.
+    pub fn skip_pending(&self, target: Target, now: i64) -> Result<Vec<i64>> {
+        let rows: Vec<SeqColumn> = self
+            .sql
+            .exec(
+                "UPDATE outbox SET state = 'skipped', done_at = ? WHERE state = 'pending' AND channel = ? RETURNING seq",
+                vec![int(now), target.as_str().into()],
+            )?
+            .to_array()?;
+        Ok(rows.into_iter().map(|r| r.seq).collect())
     }
 
     /// A row's state, attempts and last error.

@@ -1,6 +1,7 @@
 //! Contact records as broadcasts see them (the `visitors` rows with their tags, attributes,
-//! language and time zone), the `consents` per channel address, and the writes of a contacts
-//! import.
+//! language and time zone), the `consents` per channel address, the writes of a contacts
+//! import, and which forms of a WhatsApp number a site knows (records, consents and
+//! `contact_threads`).
 
 use super::{stmt, Arg};
 use crate::broadcast::import::{Existing, Fields, Write};

@@ -583,8 +583,6 @@ impl FakeWhatsapp {
         self.inner.lock().unwrap().force_reengagement = n;
     }
 
-    /// The next accepted send is answered only after `late` (a caller stopped meanwhile
-    /// cannot know it arrived).
     /// WhatsApp knows `number` as `wa_id` (its messages and statuses carry that).
     pub fn registered_as(&self, number: &str, wa_id: &str) {
         self.inner
@@ -594,6 +592,8 @@ impl FakeWhatsapp {
             .insert(number.into(), wa_id.into());
     }
 
+    /// The next accepted send is answered only after `late` (a caller stopped meanwhile
+    /// cannot know it arrived).
     pub fn answer_late(&self, late: Duration) {
         self.inner.lock().unwrap().answer_late = Some(late);
     }

@@ -79,7 +79,7 @@ async fn person_wrote(ch: &Messenger, hook: &Hook<'_>, e: api::Incoming) -> Resu
     };
     // "STOP" (or "START"): broadcasts on this app stop (or resume), confirmed to them.
     if let Some(text) = &e.text {
-        hook.consent_keyword(&route, &e.mid, text, str::to_owned)
+        hook.consent_keyword((&route, &[]), &e.mid, text, str::to_owned)
             .await?;
     }
     let thread = hook.contact_thread(&route).await?;

@@ -63,7 +63,7 @@ async fn contact(ch: &Telegram, hook: &Hook<'_>, m: update::PrivateMessage) -> R
     let Some(text) = m.text else {
         return Ok(());
     };
-    hook.consent_keyword(&route, &m.event_key, &text, api::escape_html)
+    hook.consent_keyword((&route, &[]), &m.event_key, &text, api::escape_html)
         .await?;
     let thread = match hook.contact_thread(&route).await? {
         Some(thread) => thread,

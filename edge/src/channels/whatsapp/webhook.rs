@@ -76,7 +76,10 @@ async fn handle_event(ch: &Whatsapp, hook: &Hook<'_>, event: api::Event) -> Resu
                     address: from,
                 };
                 if let Some(text) = &text {
-                    hook.consent_keyword(&route, &id, text, str::to_owned)
+                    // STOP holds for every form of the number the site may have.
+                    let others: Vec<String> =
+                        numbers::forms(&route.address).into_iter().skip(1).collect();
+                    hook.consent_keyword((&route, &others), &id, text, str::to_owned)
                         .await?;
                 }
                 let Some(thread) = hook.contact_thread(&route).await? else {

@@ -1,0 +1,4 @@
+-- The broadcast's watch looks every 30 s for posted messages whose conversation has not
+-- reported how far they got: only those rows, not every recipient still to be sent.
+CREATE INDEX broadcast_recipients_unreported ON broadcast_recipients (broadcast_id, updated_at)
+  WHERE stage = 0 AND conversation_id IS NOT NULL;
