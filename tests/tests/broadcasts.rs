@@ -915,6 +915,25 @@ async fn a_number_whatsapp_knows_in_another_form_answers_and_stops() {
     .await;
     let after = preview().await;
     assert_eq!(after["count"]["opted_out"], 1, "{after}");
+    // With a consent under both forms now, the number on record is still the one they are
+    // known by: what they write next is in their conversation too.
+    shop.whatsapp_says(wa_id, "Obrigado").await;
+    eventually(WAIT, "the message after the STOP", || async {
+        let page = shop
+            .api
+            .send(shop.api.admin(
+                Method::GET,
+                &format!("/api/v1/admin/conversations/{conversation}/messages"),
+            ))
+            .await;
+        page.body["messages"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|m| m["body"] == "Obrigado")
+            .then_some(())
+    })
+    .await;
 }
 
 /// A channel removed while a broadcast's send to it waits: that recipient fails with the

@@ -2,8 +2,9 @@
 //! broadcast is scheduled or running, its alarm comes back every [`WATCH_MS`] (or at the
 //! scheduled time) and queues a tick: a tick lost with a stopped runtime, or dropped after
 //! its retries, never leaves a broadcast half sent. Extra ticks are harmless (recipients are
-//! claimed before they are sent). Every tick makes sure the watch's own alarm is set
-//! ([`ensure`]): a runtime stopped at the wrong moment can lose it too.
+//! claimed before they are sent). Every tick of a running broadcast makes sure the watch's
+//! own alarm is set ([`ensure`]): a runtime stopped at the wrong moment can lose it too (not
+//! covered: one lost after the last tick, while messages still owe reports).
 //!
 //! It also watches the messages already posted: a conversation that has not reported how
 //! far its broadcast message got within [`UNREPORTED_MS`] is woken (its alarm may have been
@@ -29,8 +30,8 @@ const WAKE_BATCH: i64 = 50;
 const WAIT_AT_MOST_MS: i64 = 24 * 3600 * 1000;
 /// An alarm this far past its time is taken as lost.
 const LOST_ALARM_MS: i64 = 10_000;
-/// Storage key: where the last look's batch of conversations to wake ended (the next one
-/// goes on from there), if it was full.
+/// Storage key: where the last look's batch of conversations to wake ended, `(since,
+/// conversation)` (the next one goes on from there), if it was full.
 const WOKEN_TO: &str = "woken_to";
 
 #[durable_object]
@@ -126,19 +127,20 @@ impl BroadcastWatch {
     ) -> Result<bool> {
         let storage = self.state.storage();
         let oldest = now - WAIT_AT_MOST_MS;
-        let after = storage.get::<i64>(WOKEN_TO).await?.unwrap_or(oldest);
+        let after: Option<(i64, String)> = storage.get(WOKEN_TO).await?;
+        let cursor = after.as_ref().map(|(since, c)| (*since, c.as_str()));
         let mut waiting =
-            broadcasts::unreported(db, id.as_str(), after.max(oldest), WAKE_BATCH).await?;
-        if waiting.is_empty() && after > oldest {
+            broadcasts::unreported(db, id.as_str(), oldest, cursor, WAKE_BATCH).await?;
+        if waiting.is_empty() && after.is_some() {
             // Past the last of them: from the oldest again.
-            waiting = broadcasts::unreported(db, id.as_str(), oldest, WAKE_BATCH).await?;
+            waiting = broadcasts::unreported(db, id.as_str(), oldest, None, WAKE_BATCH).await?;
         }
         let late: Vec<_> = waiting
             .iter()
             .filter(|(_, since)| *since < now - UNREPORTED_MS)
             .collect();
         match (late.len() as i64 == WAKE_BATCH, late.last()) {
-            (true, Some((_, since))) => storage.put(WOKEN_TO, *since).await?,
+            (true, Some((c, since))) => storage.put(WOKEN_TO, (*since, c.as_str())).await?,
             _ => storage.delete(WOKEN_TO).await.map(|_| ())?,
         }
         if !late.is_empty() {

@@ -365,10 +365,17 @@ impl Hook<'_> {
         let address = (channel, route.address.as_str());
         let site_name = self.site_name().await?;
         let opted_in = matches!(keyword, Keyword::Start);
-        if opted_in && !contacts::opted_out(&db, self.site, channel, &route.address).await? {
-            return Ok(true);
+        let addresses = || std::iter::once(&route.address).chain(also);
+        if opted_in {
+            let mut out = false;
+            for a in addresses() {
+                out |= contacts::opted_out(&db, self.site, channel, a).await?;
+            }
+            if !out {
+                return Ok(true);
+            }
         }
-        for a in std::iter::once(&route.address).chain(also) {
+        for a in addresses() {
             let at = (channel, a.as_str());
             contacts::set_consent(&db, self.site, at, opted_in, Source::Keyword, self.now())
                 .await?;

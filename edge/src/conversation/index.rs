@@ -363,9 +363,12 @@ impl Conversation {
         }
     }
 
-    /// The alarm fired: it is no longer set.
+    /// The alarm fired: it is no longer set, and the outbox's pump, which runs now, says
+    /// again when it is next due (a time left from before would bring the alarm back at once,
+    /// again and again, when the pump finds nothing to send).
     pub(super) fn alarm_fired(&self) {
         self.alarm_state.known.set(Some(None));
+        self.alarm_state.outbox_due.set(None);
     }
 
     /// The alarm time, as known or read; none if it is long past (lost).

@@ -630,9 +630,17 @@ impl Conversation {
                     .into_iter()
                     .filter(|t| matches!(t, Target::Contact(_)))
                     .collect();
-                // Its channel was turned off since the broadcast was planned: it cannot go.
+                // Its channel was turned off since the broadcast was planned (or its settings
+                // cannot be read): it cannot go.
                 if to_person.is_empty() && mark.channel != BroadcastChannel::Web {
-                    let reason = crate::outbox::NOT_SET_UP;
+                    let unreadable = mark
+                        .channel
+                        .contact()
+                        .is_some_and(|c| channels.unreadable.contains(&c.channel()));
+                    let reason = match unreadable {
+                        true => crate::storage::channels::Unreadable::REASON,
+                        false => crate::outbox::NOT_SET_UP,
+                    };
                     self.broadcasts.report(mark, Stage::Failed, Some(reason))?;
                 }
                 to_person
@@ -695,9 +703,12 @@ impl Conversation {
         Ok(message)
     }
 
-    /// Has the alarm run the relay pump now (used where the caller should not wait for it).
+    /// Has the alarm run the relay pump now, if anything may be waiting (used where the
+    /// caller should not wait for it).
     pub(crate) async fn relay_soon(&self) {
-        self.outbox_due(Some(http::now_ms())).await;
+        if self.outbox.store.may_have_pending() {
+            self.outbox_due(Some(http::now_ms())).await;
+        }
     }
 
     /// Moves a read cursor and tells everyone.

@@ -5,7 +5,9 @@
 //!   block that stores the item, so a stored item always has its sends pending.
 //! - **Sent by the pump**, right after the owner stored something and again from its alarm:
 //!   per target, oldest first, one at a time (order is kept; a failing target never blocks
-//!   the others). Targets whose channel the site has not set up are marked `skipped`.
+//!   the others). Targets whose channel the site has not set up are marked `skipped`, those
+//!   whose channel cannot be read `failed`; either way the owner is told
+//!   ([`Owner::settled`]), as for a send.
 //! - **Exactly once per recipient**: drivers record each recipient served in the ledger
 //!   before the row completes, and skip recipients already served on a retry.
 //! - **Retries** follow [`policy::decide`]: exponential backoff with jitter, never sooner than
@@ -228,7 +230,8 @@ impl Outbox {
                 set::report(owner.env(), &site, *kind, Some(Unreadable::REASON)).await;
             }
             for (seq, target) in ended {
-                owner.settled(seq, target, Err(Unreadable::REASON)).await;
+                let reason = self.ended_reason(seq, target, Unreadable::REASON)?;
+                owner.settled(seq, target, Err(reason)).await;
             }
         }
         let mut work = Vec::new();
@@ -237,12 +240,23 @@ impl Outbox {
                 work.push(self.pump_target(owner, &site, &channels, target));
             } else if !channels.unreadable.contains(&target.channel()) {
                 for seq in self.store.skip_pending(target, now)? {
-                    owner.settled(seq, target, Err(NOT_SET_UP)).await;
+                    let reason = self.ended_reason(seq, target, NOT_SET_UP)?;
+                    owner.settled(seq, target, Err(reason)).await;
                 }
             }
         }
         futures_util::future::join_all(work).await;
         Ok(())
+    }
+
+    /// Why row `seq` to `target`, ended without a send because of its channel (`reason`), is
+    /// reported failed: an attempt a stopped instance began may have arrived, and then that
+    /// is what it says (a channel's status may still settle it).
+    fn ended_reason(&self, seq: i64, target: Target, reason: &'static str) -> Result<&'static str> {
+        Ok(match self.store.attempted(seq, target)? {
+            true => CUT_SHORT,
+            false => reason,
+        })
     }
 
     /// Sends one target's due rows in order; stops at the first that must wait.

@@ -282,14 +282,7 @@ impl OutboxStore {
     /// Marks an at-most-once attempt as under way since `now`; `false` if an earlier attempt
     /// never finished (its instance stopped mid-send: it may have arrived).
     pub fn begin_attempt(&self, seq: i64, target: Target, now: i64) -> Result<bool> {
-        let c: Count = self
-            .sql
-            .exec(
-                "SELECT COUNT(*) AS n FROM in_flight WHERE seq = ? AND channel = ?",
-                vec![int(seq), target.as_str().into()],
-            )?
-            .one()?;
-        if c.n > 0 {
+        if self.attempted(seq, target)? {
             return Ok(false);
         }
         self.sql.exec(
@@ -333,6 +326,19 @@ impl OutboxStore {
             vec![int(i64::from(attempts)), int(next_at), error.into(), int(seq), target.as_str().into()],
         )?;
         Ok(())
+    }
+
+    /// Whether an at-most-once attempt at row `seq` to `target` began and was not ended (an
+    /// instance stopped during it, or it was left unanswered): it may have arrived.
+    pub fn attempted(&self, seq: i64, target: Target) -> Result<bool> {
+        let c: Count = self
+            .sql
+            .exec(
+                "SELECT COUNT(*) AS n FROM in_flight WHERE seq = ? AND channel = ?",
+                vec![int(seq), target.as_str().into()],
+            )?
+            .one()?;
+        Ok(c.n > 0)
     }
 
     /// Fails every pending row that needs channel `kind` (its agents and its contacts) with

@@ -282,12 +282,14 @@ pub async fn next_due(db: &D1Database, id: &str) -> Result<Option<i64>> {
 }
 
 /// The conversations holding a posted message whose progress has not been reported yet
-/// (still queued there), changed after `since`, each with when its row last changed, the
-/// longest waiting first; at most `limit`.
+/// (still queued there), changed after `oldest`, each with when its row last changed: the
+/// longest waiting first, from after `after` (a `(since, conversation)` of an earlier call)
+/// on; at most `limit`.
 pub async fn unreported(
     db: &D1Database,
     id: &str,
-    since: i64,
+    oldest: i64,
+    after: Option<(i64, &str)>,
     limit: i64,
 ) -> Result<Vec<(ConversationId, i64)>> {
     #[derive(Deserialize)]
@@ -295,13 +297,22 @@ pub async fn unreported(
         conversation_id: String,
         since: i64,
     }
+    let (since, conversation) = after.unwrap_or((oldest, ""));
     let rows: Vec<Waiting> = stmt(
         db,
         "SELECT conversation_id, MIN(updated_at) AS since FROM broadcast_recipients
          WHERE broadcast_id = ?1 AND stage = 0 AND conversation_id IS NOT NULL
            AND updated_at > ?2
-         GROUP BY conversation_id ORDER BY since LIMIT ?3",
-        &[Arg::Str(id), Arg::Int(since), Arg::Int(limit)],
+         GROUP BY conversation_id
+         HAVING since > ?3 OR (since = ?3 AND conversation_id > ?4)
+         ORDER BY since, conversation_id LIMIT ?5",
+        &[
+            Arg::Str(id),
+            Arg::Int(oldest),
+            Arg::Int(since),
+            Arg::Str(conversation),
+            Arg::Int(limit),
+        ],
     )?
     .all()
     .await?

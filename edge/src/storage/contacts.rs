@@ -40,32 +40,33 @@ impl Source {
     }
 }
 
-/// Which of `numbers` (forms of one WhatsApp number) the site knows someone by: a contact's
-/// phone, a conversation held on the number, a consent.
+/// Which of `numbers` (forms of one WhatsApp number) the site knows someone by, each with
+/// how: 0 a conversation held on the number, 1 a contact's phone, 2 only a consent.
 pub async fn known_whatsapp_numbers(
     db: &D1Database,
     site: &SiteKey,
     numbers: &[String],
-) -> Result<Vec<String>> {
+) -> Result<Vec<(String, i64)>> {
     #[derive(Deserialize)]
     struct Known {
         number: String,
+        rank: i64,
     }
     let list = (0..numbers.len())
         .map(|i| format!("?{}", i + 2))
         .collect::<Vec<_>>()
         .join(", ");
     let sql = format!(
-        "SELECT phone AS number FROM visitors WHERE site_key = ?1 AND phone IN ({list})
-         UNION SELECT address FROM contact_threads
+        "SELECT address AS number, 0 AS rank FROM contact_threads
            WHERE site_key = ?1 AND channel = 'whatsapp' AND address IN ({list})
-         UNION SELECT address FROM consents
+         UNION SELECT phone, 1 FROM visitors WHERE site_key = ?1 AND phone IN ({list})
+         UNION SELECT address, 2 FROM consents
            WHERE site_key = ?1 AND channel = 'whatsapp' AND address IN ({list})"
     );
     let mut args = vec![Arg::Str(site.as_str())];
     args.extend(numbers.iter().map(|n| Arg::Str(n)));
     let rows: Vec<Known> = stmt(db, &sql, &args)?.all().await?.results()?;
-    Ok(rows.into_iter().map(|r| r.number).collect())
+    Ok(rows.into_iter().map(|r| (r.number, r.rank)).collect())
 }
 
 /// Records that the person at `address` on `channel` opted in (`true`) or out.

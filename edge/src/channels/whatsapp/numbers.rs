@@ -33,21 +33,29 @@ pub fn forms(wa_id: &str) -> Vec<String> {
     forms
 }
 
-/// The form of `wa_id` the site knows this person by (a contact record, a conversation on
-/// their number, a consent), `wa_id` itself when it knows neither or both.
+/// The form of `wa_id` the site knows this person by: the one its conversation is held on,
+/// else a contact's phone, else a consent (a STOP is recorded under both forms, so it says
+/// the least); `wa_id` itself when it knows neither, or both as well.
 pub async fn known_form(hook: &Hook<'_>, wa_id: String) -> Result<String> {
     let forms = forms(&wa_id);
     if forms.len() == 1 {
         return Ok(wa_id);
     }
     let known = contacts::known_whatsapp_numbers(&hook.db()?, hook.site, &forms).await?;
-    Ok(match known.contains(&wa_id) {
+    Ok(best_known(wa_id, &known))
+}
+
+/// Of the `known` forms (with how they are known, lower first), the best; `wa_id` among
+/// equals.
+fn best_known(wa_id: String, known: &[(String, i64)]) -> String {
+    let Some(best) = known.iter().map(|(_, rank)| *rank).min() else {
+        return wa_id;
+    };
+    let top = || known.iter().filter(|(_, rank)| *rank == best);
+    match top().any(|(n, _)| *n == wa_id) {
         true => wa_id,
-        false => forms
-            .into_iter()
-            .find(|f| known.contains(f))
-            .unwrap_or(wa_id),
-    })
+        false => top().next().map_or(wa_id, |(n, _)| n.clone()),
+    }
 }
 
 #[cfg(test)]
@@ -60,6 +68,25 @@ mod tests {
         assert_eq!(forms("5511987654321"), ["5511987654321", "551187654321"]);
         assert_eq!(forms("5215512345678"), ["5215512345678", "525512345678"]);
         assert_eq!(forms("525512345678"), ["525512345678", "5215512345678"]);
+    }
+
+    #[test]
+    fn the_form_a_conversation_is_held_on_wins_over_a_record_and_a_consent() {
+        use super::best_known;
+        let (on_record, wa_id) = ("5511987654321", "551187654321");
+        let known = |k: &[(&str, i64)]| -> Vec<(String, i64)> {
+            k.iter().map(|(n, r)| (n.to_string(), *r)).collect()
+        };
+        let pick = |k: &[(&str, i64)]| best_known(wa_id.into(), &known(k));
+        assert_eq!(pick(&[]), wa_id);
+        assert_eq!(pick(&[(on_record, 1)]), on_record);
+        // After a STOP both forms have a consent: the record still decides.
+        assert_eq!(
+            pick(&[(on_record, 1), (on_record, 2), (wa_id, 2)]),
+            on_record
+        );
+        assert_eq!(pick(&[(on_record, 0), (wa_id, 1)]), on_record);
+        assert_eq!(pick(&[(on_record, 1), (wa_id, 1)]), wa_id);
     }
 
     #[test]
