@@ -465,6 +465,34 @@ impl Shop {
             .collect()
     }
 
+    /// A broadcast to `person`, who started the bot, whose send Telegram tells to try again
+    /// in `retry_after_secs` (a few times: a relay of the /start may still take one; it only
+    /// waits); its id, once the person's row is recorded as posted.
+    async fn broadcast_told_to_wait(
+        &self,
+        person: i64,
+        retry_after_secs: u64,
+        (name, marker): (&str, &str),
+    ) -> String {
+        self.bot_contacts(person, 1).await;
+        for _ in 0..3 {
+            self.tg.inject(Fault::RateLimited { retry_after_secs });
+        }
+        let r = self.create(&promo(name, marker)).await;
+        assert_eq!(r.status, 201, "{:?}", r.body);
+        let id = r.body["id"].as_str().unwrap().to_owned();
+        eventually(
+            WAIT,
+            "the first attempt, told to wait, recorded as posted",
+            || async {
+                let results = self.results(&id).await;
+                results[0]["conversation_id"].is_string().then_some(())
+            },
+        )
+        .await;
+        id
+    }
+
     fn whatsapp_broadcasts(&self, template: &str) -> Vec<String> {
         self.wa
             .sent()
@@ -763,26 +791,10 @@ async fn a_send_whose_alarm_was_lost_in_a_stop_is_woken_by_the_watch() {
     let edge = Edge::start_logged(None, &[]);
     let shop = Shop::open_on(&edge.url, "bwake").await;
     let person = 8_300_000;
-    shop.bot_contacts(person, 1).await;
-    // Telegram asks to try again in 20 s: the conversation's alarm is set for then. (A few
-    // times: a relay of the /start may still take one; it only waits.)
-    for _ in 0..3 {
-        shop.tg.inject(Fault::RateLimited {
-            retry_after_secs: 20,
-        });
-    }
-    let r = shop.create(&promo("Woken", "WAKE-PROMO")).await;
-    assert_eq!(r.status, 201, "{:?}", r.body);
-    let id = r.body["id"].as_str().unwrap().to_owned();
-    eventually(
-        WAIT,
-        "the first attempt, told to wait, recorded as posted",
-        || async {
-            let results = shop.results(&id).await;
-            results[0]["conversation_id"].is_string().then_some(())
-        },
-    )
-    .await;
+    // Telegram asks to try again in 20 s: the conversation's alarm is set for then.
+    let id = shop
+        .broadcast_told_to_wait(person, 20, ("Woken", "WAKE-PROMO"))
+        .await;
     shop.tg.faults.lock().unwrap().clear();
     assert!(
         shop.telegram_broadcasts("WAKE-PROMO").is_empty(),
@@ -941,21 +953,9 @@ async fn a_number_whatsapp_knows_in_another_form_answers_and_stops() {
 #[tokio::test]
 async fn a_send_whose_channel_is_removed_meanwhile_fails_with_the_reason() {
     let shop = Shop::open("bgone").await;
-    let person = 8_400_000;
-    shop.bot_contacts(person, 1).await;
-    for _ in 0..3 {
-        shop.tg.inject(Fault::RateLimited {
-            retry_after_secs: 5,
-        });
-    }
-    let r = shop.create(&promo("Gone", "GONE-PROMO")).await;
-    assert_eq!(r.status, 201, "{:?}", r.body);
-    let id = r.body["id"].as_str().unwrap().to_owned();
-    eventually(WAIT, "the first attempt, told to wait", || async {
-        let results = shop.results(&id).await;
-        results[0]["conversation_id"].is_string().then_some(())
-    })
-    .await;
+    let id = shop
+        .broadcast_told_to_wait(8_400_000, 5, ("Gone", "GONE-PROMO"))
+        .await;
     let r = shop
         .api
         .send(shop.admin(Method::DELETE, "channels/telegram"))

@@ -28,8 +28,6 @@ const UNREPORTED_MS: i64 = 60_000;
 const WAKE_BATCH: i64 = 50;
 /// Messages posted longer ago than this are no longer waited for.
 const WAIT_AT_MOST_MS: i64 = 24 * 3600 * 1000;
-/// An alarm this far past its time is taken as lost.
-const LOST_ALARM_MS: i64 = 10_000;
 /// Storage key: where the last look's batch of conversations to wake ended, `(since,
 /// conversation)` (the next one goes on from there), if it was full.
 const WOKEN_TO: &str = "woken_to";
@@ -59,7 +57,7 @@ impl DurableObject for BroadcastWatch {
             let id = BroadcastId::parse(id)?;
             let now = http::now_ms();
             let set = self.state.storage().get_alarm().await?;
-            if restart || set.is_none_or(|at| at < now - LOST_ALARM_MS) {
+            if restart || set.is_none_or(|at| at < now - crate::outbox::LOST_ALARM_MS) {
                 self.state.storage().put("broadcast", id.as_str()).await?;
                 self.arm(now + WATCH_MS).await?;
             }

@@ -15,7 +15,7 @@
 //!
 //! The DO has one alarm; [`Conversation::schedule`] keeps it no later than the earliest of the
 //! outbox's next due row, the trailing flush and the first abandoned upload, touching storage
-//! only when it must come sooner. An alarm more than [`LOST_ALARM_MS`] past its time is taken
+//! only when it must come sooner. An alarm more than [`LOST_ALARM_MS`](crate::outbox::LOST_ALARM_MS) past its time is taken
 //! as lost and set again. A runtime stopped at the wrong moment can leave an instance with
 //! work and no alarm that fires; for the messages a broadcast posted (nothing else comes to
 //! those conversations), the broadcast's watch calls [`Conversation::wake`].
@@ -118,10 +118,6 @@ fn note_watchers(site: &str, watchers: usize, now: i64) {
 }
 /// A failed flush is tried again after this long.
 const RETRY_MS: i64 = 10_000;
-/// An alarm this far past its time is taken as lost and set again: a runtime that restarts
-/// after an alarm's time never fires it (local workerd; Cloudflare has been seen to leave
-/// one unfired too), though `getAlarm` still returns it.
-const LOST_ALARM_MS: i64 = 10_000;
 
 /// The flush's state (memory only).
 pub(super) struct Flush {
@@ -381,7 +377,7 @@ impl Conversation {
                 at
             }
         };
-        at.filter(|at| *at > http::now_ms() - LOST_ALARM_MS)
+        at.filter(|at| *at > http::now_ms() - crate::outbox::LOST_ALARM_MS)
     }
 
     /// Woken from outside (a broadcast's watch found a message of this conversation not

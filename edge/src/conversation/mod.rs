@@ -319,30 +319,23 @@ impl Conversation {
                     &extras,
                     None,
                 )?;
-                if stored.duplicate {
-                    // Sent again: the first time may have been cut short after the message
-                    // was stored, before its relays or index were on their way. The caller
-                    // waits for them only if it asked to (a webhook's retry must not).
-                    match post.relay_first {
-                        true => self.outbox.pump(self).await,
-                        false => self.relay_soon().await,
-                    }
-                    match post.broadcast {
-                        Some(_) => self.changed().await,
-                        None => self.changed_now().await,
-                    }
-                } else {
-                    if stored.relays && post.relay_first {
-                        self.outbox.arm_safety_net(self).await;
+                // A message sent again may have been cut short the first time, after it was
+                // stored and before its relays or index were on their way: it gets them too.
+                // The caller waits for the relays only if it asked to (a webhook must not).
+                match (stored.relays || stored.duplicate, post.relay_first) {
+                    (true, true) => {
+                        if !stored.duplicate {
+                            self.outbox.arm_safety_net(self).await;
+                        }
                         self.outbox.pump(self).await;
-                    } else if stored.relays {
-                        self.relay_soon().await;
                     }
-                    // A broadcast's sender does not wait for the inbox's index either.
-                    match post.broadcast {
-                        Some(_) => self.changed().await,
-                        None => self.changed_now().await,
-                    }
+                    (true, false) => self.relay_soon().await,
+                    (false, _) => {}
+                }
+                // A broadcast's sender does not wait for the inbox's index either.
+                match post.broadcast {
+                    Some(_) => self.changed().await,
+                    None => self.changed_now().await,
                 }
                 let (message, duplicate) = (self.served(stored.message)?, stored.duplicate);
                 http::json(

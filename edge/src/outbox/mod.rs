@@ -100,6 +100,11 @@ pub trait Owner {
     async fn settled(&self, _seq: i64, _target: Target, _outcome: std::result::Result<(), &str>) {}
 }
 
+/// An object's alarm this far past its time is taken as lost and set again: a runtime
+/// stopped at the wrong moment can leave one that never fires, though `getAlarm` still
+/// returns it (Cloudflare has been seen to do so too).
+pub const LOST_ALARM_MS: i64 = 10_000;
+
 /// An absolute alarm time (`set_alarm` takes a bare integer as an *offset*).
 pub fn alarm_at(epoch_ms: i64) -> worker::ScheduledTime {
     worker::ScheduledTime::new(js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(
