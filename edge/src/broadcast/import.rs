@@ -1,5 +1,6 @@
 //! Contacts from a CSV file (pure): parsing and checking each row, then matching rows to the
-//! site's contact records — by `contact_id`, else the phone number, else the email — so that
+//! site's contact records — by `contact_id`, else the phone number (a WhatsApp number in
+//! either of its forms: the record keeps its own), else the email — so that
 //! importing the same file twice changes nothing the second time. Every row that cannot be
 //! taken is reported with its line and why; the others are imported.
 //!
@@ -8,6 +9,7 @@
 //! by `;` or `|`), `whatsapp_opt_in` and `email_opt_in` (`yes`/`no`: the person agreed to
 //! broadcasts there); any other column is a custom attribute.
 
+use crate::channels::whatsapp::numbers::person_key;
 use beckon_shared::proto::v1::{BroadcastChannel, Identify, ImportReport, RejectedRow};
 use std::collections::{BTreeMap, HashMap};
 
@@ -109,7 +111,7 @@ pub fn plan(
     // The oldest record wins a shared phone or email (`existing` comes oldest first).
     for (i, e) in existing.iter().enumerate() {
         if let Some(p) = &e.fields.phone {
-            by_phone.entry(p.clone()).or_insert(i);
+            by_phone.entry(person_key(p)).or_insert(i);
         }
         if let Some(m) = &e.fields.email {
             by_email.entry(m.clone()).or_insert(i);
@@ -133,7 +135,7 @@ pub fn plan(
             None => row
                 .phone
                 .as_ref()
-                .and_then(|p| by_phone.get(p))
+                .and_then(|p| by_phone.get(&person_key(p)))
                 .or_else(|| row.email.as_ref().and_then(|m| by_email.get(m)))
                 .copied(),
         };
@@ -165,7 +167,14 @@ pub fn plan(
         };
         keep(row.name, &mut f.name);
         keep(row.email, &mut f.email);
-        keep(row.phone, &mut f.phone);
+        // Their number in its other form (Brazil's ninth digit, Mexico's 1) is the one on
+        // record, and keeps its consent.
+        let phone = row.phone.filter(|p| {
+            f.phone
+                .as_deref()
+                .is_none_or(|old| person_key(old) != person_key(p))
+        });
+        keep(phone, &mut f.phone);
         // A consent belongs to its address: a new one starts without.
         if f.phone != before.fields.phone {
             record.whatsapp_opted_in = false;
@@ -198,7 +207,7 @@ pub fn plan(
         if opt_in {
             record.whatsapp_opted_in = true;
             if let Some(phone) = &record.fields.phone {
-                by_phone.entry(phone.clone()).or_insert(index);
+                by_phone.entry(person_key(phone)).or_insert(index);
             }
         }
         let email_opt_in = row.email_opt_in && !record.email_opted_in;
@@ -240,7 +249,7 @@ pub fn plan(
         }
         if found.is_none() {
             if let Some(p) = &record.fields.phone {
-                by_phone.entry(p.clone()).or_insert(index);
+                by_phone.entry(person_key(p)).or_insert(index);
             }
             if let Some(m) = &record.fields.email {
                 by_email.entry(m.clone()).or_insert(index);
@@ -611,6 +620,41 @@ mod tests {
         assert!(report.rejected[0]
             .reason
             .contains("a contact has at most 20 custom attributes"));
+    }
+
+    #[test]
+    fn a_number_in_its_other_form_is_the_record_that_holds_it() {
+        let mut existing = vec![Existing {
+            id: "k1".into(),
+            fields: Fields {
+                name: Some("Ana".into()),
+                phone: Some("5511987654321".into()),
+                ..Fields::default()
+            },
+            whatsapp_opted_in: true,
+            email_opted_in: false,
+        }];
+        // Brazil's number without its ninth digit, and a Mexican one in both forms.
+        let file = "name,phone,whatsapp_opt_in\nAna Souza,+55 11 8765-4321,yes\n\
+            Luis,+52 1 55 1234 5678,yes\nLuis M,+52 55 1234 5678,yes\n";
+        let (writes, report) = plan_csv(file.as_bytes(), &existing).unwrap();
+        assert_eq!((report.created, report.updated), (1, 1), "{report:?}");
+        assert_eq!(report.rejected.len(), 1, "{report:?}");
+        assert_eq!(report.rejected[0].line, 4);
+        assert!(report.rejected[0]
+            .reason
+            .contains("the same contact as line 3"));
+        apply(&mut existing, &writes);
+        let ana = &existing[0];
+        assert_eq!(ana.fields.name.as_deref(), Some("Ana Souza"));
+        assert_eq!(ana.fields.phone.as_deref(), Some("5511987654321"));
+        assert!(
+            ana.whatsapp_opted_in,
+            "the record keeps its number and consent"
+        );
+        assert_eq!(existing.len(), 2);
+        let (_, again) = plan_csv(file.as_bytes(), &existing).unwrap();
+        assert_eq!((again.created, again.updated), (0, 0), "{again:?}");
     }
 
     #[test]

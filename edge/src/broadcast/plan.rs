@@ -5,6 +5,7 @@
 
 use super::import::Fields;
 use super::vars::Text;
+use crate::channels::whatsapp::numbers::person_key;
 use beckon_shared::proto::v1::{Audience, AudienceCount, BroadcastChannel, Reach};
 use beckon_shared::rules::tz::{civil_from_days, days_from_civil, Zone};
 use std::collections::{HashMap, HashSet};
@@ -134,8 +135,9 @@ pub struct MissingValue {
     pub recipients: u32,
 }
 
-/// Everyone who gets the broadcast, once per channel address (two records of one number are
-/// one recipient), and the count by channel; or the first variable some recipient lacks.
+/// Everyone who gets the broadcast, once per person on a channel (two records of one number are
+/// one recipient, in either of its forms: [`same_address`]), and the count by channel; or the
+/// first variable some recipient lacks.
 pub fn recipients(
     plan: &Plan,
     contacts: &[Contact],
@@ -165,7 +167,7 @@ pub fn recipients(
             count.unreachable += 1;
             continue;
         };
-        if !seen.insert((channel, address.clone())) {
+        if !seen.insert((channel, same_address(channel, &address))) {
             continue;
         }
         let rendered = plan.text.render(|n| c.value(n)).and_then(|body| {
@@ -204,6 +206,16 @@ pub fn recipients(
     match missing {
         Some(m) => Err(m),
         None => Ok((out, count)),
+    }
+}
+
+/// What makes two addresses on `channel` one person's: a WhatsApp number is the same person
+/// in either of its forms (Brazil's ninth digit, Mexico's 1), so two records holding one each
+/// are one recipient; any other address is itself.
+fn same_address(channel: BroadcastChannel, address: &str) -> String {
+    match channel {
+        BroadcastChannel::Whatsapp => person_key(address),
+        _ => address.to_owned(),
     }
 }
 
@@ -422,6 +434,56 @@ mod tests {
                 unreachable: 1,
                 opted_out: 1
             }
+        );
+    }
+
+    #[test]
+    fn one_whatsapp_number_in_both_its_forms_is_one_recipient() {
+        let text = Text::parse("Hi").unwrap();
+        let plan = Plan {
+            channels: &ALL,
+            text: &text,
+            parameters: &[],
+            send_at: 1_000,
+            local_minute: None,
+            quiet: None,
+        };
+        let on_whatsapp = |id: &str, phone: &str| Contact {
+            consent: said(BroadcastChannel::Whatsapp, true),
+            telegram_chat: Some(format!("tg-{id}")),
+            ..with_phone(contact(id), phone)
+        };
+        let (list, count) = recipients(
+            &plan,
+            &[
+                // Brazil, with and without the ninth digit; Mexico, with and without the 1.
+                on_whatsapp("br9", "5511987654321"),
+                on_whatsapp("br8", "551187654321"),
+                on_whatsapp("mx1", "5215512345678"),
+                on_whatsapp("mx", "525512345678"),
+                // Numbers with one form only stay apart.
+                on_whatsapp("de1", "4915100000001"),
+                on_whatsapp("de2", "4915100000002"),
+            ],
+        )
+        .unwrap();
+        let got: Vec<_> = list
+            .iter()
+            .map(|r| (r.contact_id.as_str(), r.address.as_str()))
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                ("br9", "5511987654321"),
+                ("mx1", "5215512345678"),
+                ("de1", "4915100000001"),
+                ("de2", "4915100000002"),
+            ]
+        );
+        assert_eq!(count.channels.whatsapp, 4);
+        assert_eq!(
+            count.channels.telegram, 0,
+            "not sent again on the next channel"
         );
     }
 

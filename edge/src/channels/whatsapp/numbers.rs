@@ -33,6 +33,15 @@ pub fn forms(wa_id: &str) -> Vec<String> {
     forms
 }
 
+/// One key for both forms of a number (the smaller of them): two records holding one form
+/// each are one person's.
+pub fn person_key(number: &str) -> String {
+    forms(number)
+        .into_iter()
+        .min()
+        .unwrap_or_else(|| number.to_owned())
+}
+
 /// The form of `wa_id` the site knows this person by: the one its conversation is held on,
 /// else a contact's phone, else a consent (a STOP is recorded under both forms, so it says
 /// the least); `wa_id` itself when it knows neither, or both as well.
@@ -68,6 +77,11 @@ mod tests {
         assert_eq!(forms("5511987654321"), ["5511987654321", "551187654321"]);
         assert_eq!(forms("5215512345678"), ["5215512345678", "525512345678"]);
         assert_eq!(forms("525512345678"), ["525512345678", "5215512345678"]);
+        assert_eq!(forms("4915100000001"), ["4915100000001"]);
+        use super::person_key;
+        assert_eq!(person_key("5511987654321"), person_key("551187654321"));
+        assert_eq!(person_key("5215512345678"), person_key("525512345678"));
+        assert_ne!(person_key("5511987654321"), person_key("5511987654322"));
     }
 
     #[test]
