@@ -854,6 +854,27 @@ async fn a_number_whatsapp_knows_in_another_form_answers_and_stops() {
         .import(&format!("name,phone,whatsapp_opt_in\nJoão,+{number},yes\n"))
         .await;
     assert_eq!(report["rejected"], json!([]), "{report}");
+    // The same person in WhatsApp's form of the number is the record that holds it, and one
+    // recipient.
+    let again = shop
+        .import(&format!(
+            "name,phone,whatsapp_opt_in\nJoão Silva,+{wa_id},yes\n"
+        ))
+        .await;
+    assert_eq!(
+        (&again["created"], &again["updated"], &again["rejected"]),
+        (&json!(0), &json!(1), &json!([])),
+        "{again}"
+    );
+    let counted = shop
+        .api
+        .send(
+            shop.admin(Method::POST, "broadcast-previews")
+                .json(&promo("Brasil", "BR-PROMO")),
+        )
+        .await
+        .body;
+    assert_eq!(counted["count"]["whatsapp"], 1, "{counted}");
     let r = shop.create(&promo("Brasil", "BR-PROMO")).await;
     assert_eq!(r.status, 201, "{:?}", r.body);
     let id = r.body["id"].as_str().unwrap().to_owned();
@@ -2522,5 +2543,76 @@ async fn a_deleted_contact_who_comes_back_gets_the_next_broadcast() {
     println!(
         "its conversation deleted while the send waited: {:?}",
         results[0]
+    );
+}
+
+/// Migration 0035 on SQLite (what D1 runs), after every migration before it: a WhatsApp
+/// opt-out recorded under one form of a Brazilian or Mexican mobile now holds for its other
+/// form too, unless that form said START later; other numbers and channels are untouched.
+#[test]
+fn older_whatsapp_opt_outs_hold_for_the_other_form_of_the_number() {
+    let root = beckon_tests::repo_root();
+    let script = r#"
+        const { DatabaseSync } = require('node:sqlite');
+        const fs = require('fs');
+        const dir = process.argv[1];
+        const files = fs.readdirSync(dir).filter((f) => /^\d{4}_.*\.sql$/.test(f)).sort();
+        const at = files.findIndex((f) => f.startsWith('0035_'));
+        const db = new DatabaseSync(':memory:');
+        for (const f of files.slice(0, at)) db.exec(fs.readFileSync(`${dir}/${f}`, 'utf8'));
+        const put = db.prepare('INSERT INTO consents (site_key, channel, address, status, source, updated_at) VALUES (?, ?, ?, ?, ?, ?)');
+        for (const row of JSON.parse(process.argv[2])) put.run(...row);
+        db.exec(fs.readFileSync(`${dir}/${files[at]}`, 'utf8'));
+        const all = db.prepare('SELECT channel, address, status, updated_at FROM consents ORDER BY channel, address').all();
+        console.log(JSON.stringify(all.map((r) => [r.channel, r.address, r.status, r.updated_at])));
+    "#;
+    let before = json!([
+        // Brazil, STOP without the ninth digit, and with it.
+        ["s", "whatsapp", "551187654321", "out", "keyword", 10],
+        ["s", "whatsapp", "5511976543210", "out", "keyword", 10],
+        // Mexico, with the 1 and without it.
+        ["s", "whatsapp", "5215512345678", "out", "keyword", 10],
+        ["s", "whatsapp", "525587654321", "out", "keyword", 10],
+        // An older opt-in of the other form gives way; a later START of it stays.
+        ["s", "whatsapp", "5511966667777", "out", "keyword", 30],
+        ["s", "whatsapp", "551166667777", "in", "import", 5],
+        ["s", "whatsapp", "5511977778888", "out", "keyword", 10],
+        ["s", "whatsapp", "551177778888", "in", "keyword", 20],
+        // One form only: a landline, another country; and another channel.
+        ["s", "whatsapp", "551133334444", "out", "keyword", 10],
+        ["s", "whatsapp", "4915100000001", "out", "keyword", 10],
+        ["s", "telegram", "551187654321", "out", "keyword", 10],
+    ]);
+    let out = std::process::Command::new(root.join("node_modules/.bin/node"))
+        .args(["--no-warnings", "-e", script])
+        .arg(root.join("migrations"))
+        .arg(before.to_string())
+        .output()
+        .expect("node");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let after: Value = serde_json::from_slice(&out.stdout).expect("JSON rows");
+    assert_eq!(
+        after,
+        json!([
+            ["telegram", "551187654321", "out", 10],
+            ["whatsapp", "4915100000001", "out", 10],
+            ["whatsapp", "5215512345678", "out", 10],
+            ["whatsapp", "5215587654321", "out", 10],
+            ["whatsapp", "525512345678", "out", 10],
+            ["whatsapp", "525587654321", "out", 10],
+            ["whatsapp", "551133334444", "out", 10],
+            ["whatsapp", "551166667777", "out", 30],
+            ["whatsapp", "551176543210", "out", 10],
+            ["whatsapp", "551177778888", "in", 20],
+            ["whatsapp", "551187654321", "out", 10],
+            ["whatsapp", "5511966667777", "out", 30],
+            ["whatsapp", "5511976543210", "out", 10],
+            ["whatsapp", "5511977778888", "out", 10],
+            ["whatsapp", "5511987654321", "out", 10],
+        ])
     );
 }

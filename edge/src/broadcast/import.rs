@@ -91,6 +91,28 @@ impl Parsed {
     }
 }
 
+/// Records by phone: the record holding the number itself, else one holding its other form
+/// (two records may hold the two forms: each keeps its own rows).
+#[derive(Default)]
+struct Phones {
+    exact: HashMap<String, usize>,
+    person: HashMap<String, usize>,
+}
+
+impl Phones {
+    /// The first record given for a number (or its other form) keeps it.
+    fn add(&mut self, phone: &str, record: usize) {
+        self.exact.entry(phone.to_owned()).or_insert(record);
+        self.person.entry(person_key(phone)).or_insert(record);
+    }
+
+    fn find(&self, phone: &str) -> Option<&usize> {
+        self.exact
+            .get(phone)
+            .or_else(|| self.person.get(&person_key(phone)))
+    }
+}
+
 /// Matches a file's rows to `existing` (every record with a phone or an email, and those the
 /// file names by id); `new_id` names new records.
 pub fn plan(
@@ -106,12 +128,12 @@ pub fn plan(
         .enumerate()
         .map(|(i, e)| (e.id.as_str(), i))
         .collect();
-    let mut by_phone: HashMap<String, usize> = HashMap::new();
+    let mut by_phone = Phones::default();
     let mut by_email: HashMap<String, usize> = HashMap::new();
     // The oldest record wins a shared phone or email (`existing` comes oldest first).
     for (i, e) in existing.iter().enumerate() {
         if let Some(p) = &e.fields.phone {
-            by_phone.entry(person_key(p)).or_insert(i);
+            by_phone.add(p, i);
         }
         if let Some(m) = &e.fields.email {
             by_email.entry(m.clone()).or_insert(i);
@@ -135,7 +157,7 @@ pub fn plan(
             None => row
                 .phone
                 .as_ref()
-                .and_then(|p| by_phone.get(&person_key(p)))
+                .and_then(|p| by_phone.find(p))
                 .or_else(|| row.email.as_ref().and_then(|m| by_email.get(m)))
                 .copied(),
         };
@@ -207,7 +229,7 @@ pub fn plan(
         if opt_in {
             record.whatsapp_opted_in = true;
             if let Some(phone) = &record.fields.phone {
-                by_phone.entry(person_key(phone)).or_insert(index);
+                by_phone.add(phone, index);
             }
         }
         let email_opt_in = row.email_opt_in && !record.email_opted_in;
@@ -249,7 +271,7 @@ pub fn plan(
         }
         if found.is_none() {
             if let Some(p) = &record.fields.phone {
-                by_phone.entry(person_key(p)).or_insert(index);
+                by_phone.add(p, index);
             }
             if let Some(m) = &record.fields.email {
                 by_email.entry(m.clone()).or_insert(index);
@@ -624,35 +646,57 @@ mod tests {
 
     #[test]
     fn a_number_in_its_other_form_is_the_record_that_holds_it() {
-        let mut existing = vec![Existing {
-            id: "k1".into(),
+        let record = |id: &str, name: &str, phone: &str, opted_in: bool| Existing {
+            id: id.into(),
             fields: Fields {
-                name: Some("Ana".into()),
-                phone: Some("5511987654321".into()),
+                name: Some(name.into()),
+                phone: Some(phone.into()),
                 ..Fields::default()
             },
-            whatsapp_opted_in: true,
+            whatsapp_opted_in: opted_in,
             email_opted_in: false,
-        }];
-        // Brazil's number without its ninth digit, and a Mexican one in both forms.
-        let file = "name,phone,whatsapp_opt_in\nAna Souza,+55 11 8765-4321,yes\n\
-            Luis,+52 1 55 1234 5678,yes\nLuis M,+52 55 1234 5678,yes\n";
+        };
+        let mut existing = vec![
+            record("k1", "Ana", "5511987654321", true),
+            // Two records of one person, one form each (as imports made them before).
+            record("k2", "Bo", "5511976543210", false),
+            record("k3", "Bo S", "551176543210", false),
+            record("k4", "Cy", "5215599998888", false),
+        ];
+        let file = "name,phone,whatsapp_opt_in\n\
+            Ana Souza,+55 11 8765-4321,yes\n\
+            Luis,+52 1 55 1234 5678,yes\n\
+            Luis M,+52 55 1234 5678,yes\n\
+            Bo Silva,+55 11 7654-3210,\n\
+            Cy Ruiz,+52 55 9999 8888,yes\n";
         let (writes, report) = plan_csv(file.as_bytes(), &existing).unwrap();
-        assert_eq!((report.created, report.updated), (1, 1), "{report:?}");
+        assert_eq!((report.created, report.updated), (1, 3), "{report:?}");
         assert_eq!(report.rejected.len(), 1, "{report:?}");
         assert_eq!(report.rejected[0].line, 4);
         assert!(report.rejected[0]
             .reason
             .contains("the same contact as line 3"));
+        // The opt-in is for the number on record, whose form is kept.
+        let opt_ins: Vec<_> = writes
+            .iter()
+            .filter_map(|w| match w {
+                Write::OptIn { address, .. } => Some(address.as_str()),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(opt_ins, ["5215512345678", "5215599998888"]);
         apply(&mut existing, &writes);
-        let ana = &existing[0];
-        assert_eq!(ana.fields.name.as_deref(), Some("Ana Souza"));
-        assert_eq!(ana.fields.phone.as_deref(), Some("5511987654321"));
-        assert!(
-            ana.whatsapp_opted_in,
-            "the record keeps its number and consent"
-        );
-        assert_eq!(existing.len(), 2);
+        let name_phone = |i: usize| {
+            let f = &existing[i].fields;
+            (f.name.as_deref().unwrap(), f.phone.as_deref().unwrap())
+        };
+        assert_eq!(name_phone(0), ("Ana Souza", "5511987654321"));
+        assert!(existing[0].whatsapp_opted_in, "Ana keeps her consent");
+        // The exact number goes before its other form.
+        assert_eq!(name_phone(1), ("Bo", "5511976543210"));
+        assert_eq!(name_phone(2), ("Bo Silva", "551176543210"));
+        assert_eq!(name_phone(3), ("Cy Ruiz", "5215599998888"));
+        assert_eq!(existing.len(), 5);
         let (_, again) = plan_csv(file.as_bytes(), &existing).unwrap();
         assert_eq!((again.created, again.updated), (0, 0), "{again:?}");
     }
