@@ -1,7 +1,8 @@
 -- A WhatsApp opt-out holds for both forms of its number: a Brazilian mobile with and without
 -- the ninth digit, a Mexican one with and without the 1 after 52 (the forms of
 -- `edge/src/channels/whatsapp/numbers.rs`). STOP records both since then; this records the
--- other form of every opt-out recorded under one, unless that form said START later.
+-- other form of every opt-out recorded under one, unless the person said START on that form
+-- later (a later import's opt-in does not undo a STOP, as it does not today).
 INSERT INTO consents (site_key, channel, address, status, source, updated_at)
 SELECT site_key, channel, other, 'out', source, updated_at FROM (
   SELECT site_key, channel, source, updated_at,
@@ -19,4 +20,5 @@ SELECT site_key, channel, other, 'out', source, updated_at FROM (
 ) WHERE other IS NOT NULL
 ON CONFLICT (site_key, channel, address) DO UPDATE SET status = 'out',
   source = excluded.source, updated_at = excluded.updated_at
-WHERE consents.status = 'in' AND consents.updated_at < excluded.updated_at;
+WHERE consents.status = 'in'
+  AND NOT (consents.source = 'keyword' AND consents.updated_at > excluded.updated_at);

@@ -854,8 +854,8 @@ async fn a_number_whatsapp_knows_in_another_form_answers_and_stops() {
         .import(&format!("name,phone,whatsapp_opt_in\nJoão,+{number},yes\n"))
         .await;
     assert_eq!(report["rejected"], json!([]), "{report}");
-    // The same person in WhatsApp's form of the number is the record that holds it, and one
-    // recipient.
+    // The same person in WhatsApp's form of the number is the record that holds it (and the
+    // planner takes both forms as one recipient).
     let again = shop
         .import(&format!(
             "name,phone,whatsapp_opt_in\nJoão Silva,+{wa_id},yes\n"
@@ -2548,7 +2548,8 @@ async fn a_deleted_contact_who_comes_back_gets_the_next_broadcast() {
 
 /// Migration 0035 on SQLite (what D1 runs), after every migration before it: a WhatsApp
 /// opt-out recorded under one form of a Brazilian or Mexican mobile now holds for its other
-/// form too, unless that form said START later; other numbers and channels are untouched.
+/// form too, unless the person said START on that form later; other numbers and channels are
+/// untouched.
 #[test]
 fn older_whatsapp_opt_outs_hold_for_the_other_form_of_the_number() {
     let root = beckon_tests::repo_root();
@@ -2578,6 +2579,9 @@ fn older_whatsapp_opt_outs_hold_for_the_other_form_of_the_number() {
         ["s", "whatsapp", "551166667777", "in", "import", 5],
         ["s", "whatsapp", "5511977778888", "out", "keyword", 10],
         ["s", "whatsapp", "551177778888", "in", "keyword", 20],
+        // A later import's opt-in does not undo a STOP.
+        ["s", "whatsapp", "5511988887777", "out", "keyword", 10],
+        ["s", "whatsapp", "551188887777", "in", "import", 20],
         // One form only: a landline, another country; and another channel.
         ["s", "whatsapp", "551133334444", "out", "keyword", 10],
         ["s", "whatsapp", "4915100000001", "out", "keyword", 10],
@@ -2609,10 +2613,12 @@ fn older_whatsapp_opt_outs_hold_for_the_other_form_of_the_number() {
             ["whatsapp", "551176543210", "out", 10],
             ["whatsapp", "551177778888", "in", 20],
             ["whatsapp", "551187654321", "out", 10],
+            ["whatsapp", "551188887777", "out", 10],
             ["whatsapp", "5511966667777", "out", 30],
             ["whatsapp", "5511976543210", "out", 10],
             ["whatsapp", "5511977778888", "out", 10],
             ["whatsapp", "5511987654321", "out", 10],
+            ["whatsapp", "5511988887777", "out", 10],
         ])
     );
 }

@@ -146,21 +146,8 @@ pub fn recipients(
     let mut count = AudienceCount::default();
     let mut seen: HashSet<(BroadcastChannel, String)> = HashSet::new();
     let mut missing: Option<MissingValue> = None;
-    // Whoever said stop on one record said it on every record of their number (in either of
-    // its forms).
-    let stopped: HashSet<String> = contacts
-        .iter()
-        .filter(|c| c.opted_out())
-        .filter_map(|c| c.fields.phone.as_deref().map(person_key))
-        .collect();
     for c in contacts {
-        let stopped_elsewhere = || {
-            c.fields
-                .phone
-                .as_deref()
-                .is_some_and(|p| stopped.contains(&person_key(p)))
-        };
-        if c.opted_out() || stopped_elsewhere() {
+        if c.opted_out() {
             count.opted_out += 1;
             continue;
         }
@@ -398,8 +385,7 @@ mod tests {
         };
         let stopped = Contact {
             consent: said(BroadcastChannel::Telegram, false),
-            telegram_chat: Some("79".into()),
-            ..with_phone(contact("Bo2"), "4915100000003")
+            ..no_opt_in.clone()
         };
         let web_only = Contact {
             web_conversation: Some("c9".into()),
@@ -499,16 +485,6 @@ mod tests {
             count.channels.telegram, 0,
             "not sent again on the next channel"
         );
-
-        // A stop on one record of the number (here the widget's mute) holds for the other.
-        let muted = Contact {
-            consent: said(BroadcastChannel::Web, false),
-            ..with_phone(contact("br8"), "551187654321")
-        };
-        let (list, count) =
-            recipients(&plan, &[on_whatsapp("br9", "5511987654321"), muted]).unwrap();
-        assert!(list.is_empty(), "{list:?}");
-        assert_eq!(count.opted_out, 2);
     }
 
     #[test]
