@@ -135,9 +135,9 @@ pub struct MissingValue {
     pub recipients: u32,
 }
 
-/// Everyone who gets the broadcast, once per person on a channel (two records of one number are
-/// one recipient, in either of its forms: [`same_address`]), and the count by channel; or the
-/// first variable some recipient lacks.
+/// Everyone who gets the broadcast, once per address on a channel (two records of one number
+/// are one recipient, a WhatsApp number in either of its forms: `same_address`), and the
+/// count by channel; or the first variable some recipient lacks.
 pub fn recipients(
     plan: &Plan,
     contacts: &[Contact],

@@ -15,10 +15,11 @@
 //!
 //! The DO has one alarm; [`Conversation::schedule`] keeps it no later than the earliest of the
 //! outbox's next due row, the trailing flush and the first abandoned upload, touching storage
-//! only when it must come sooner. An alarm more than [`LOST_ALARM_MS`](crate::outbox::LOST_ALARM_MS) past its time is taken
-//! as lost and set again. A runtime stopped at the wrong moment can leave an instance with
-//! work and no alarm that fires; for the messages a broadcast posted (nothing else comes to
-//! those conversations), the broadcast's watch calls [`Conversation::wake`].
+//! only when it must come sooner. An alarm more than
+//! [`LOST_ALARM_MS`](crate::outbox::LOST_ALARM_MS) past its time is taken as lost and set
+//! again. A runtime stopped at the wrong moment can leave an instance with work and no alarm
+//! that fires; for the messages a broadcast posted (nothing else comes to those
+//! conversations), the broadcast's watch calls [`Conversation::wake`].
 
 use super::Conversation;
 use crate::error::Result;
