@@ -51,6 +51,15 @@ async fn email(
     channels::email::inbound::receive(message, env, ctx).await
 }
 
+/// The cron trigger (`wrangler.toml`'s `[triggers]`): broadcasts' watches that lost their
+/// alarm are set again ([`broadcast::watch::sweep`]).
+#[event(scheduled)]
+async fn scheduled(_event: worker::ScheduledEvent, env: Env, _ctx: worker::ScheduleContext) {
+    if let Err(e) = broadcast::watch::sweep(&env).await {
+        worker::console_error!("scheduled sweep: {e}");
+    }
+}
+
 #[event(queue)]
 async fn queue(
     batch: worker::MessageBatch<broadcast::send::Tick>,

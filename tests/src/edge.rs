@@ -202,6 +202,8 @@ impl Edge {
                     .filter(|(k, _)| *k != LOG_LEVEL)
                     .flat_map(|(k, v)| ["--var".to_owned(), format!("{k}:{v}")]),
             )
+            // GET /__scheduled runs the Worker's cron trigger (never served in production).
+            .arg("--test-scheduled")
             .arg("--show-interactive-dev-session=false")
             // BECKON_WRANGLER_LOG=log shows the Worker's console output in the log file.
             .args(["--log-level", &log_level])

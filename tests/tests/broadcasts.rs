@@ -841,6 +841,84 @@ async fn a_send_whose_alarm_was_lost_in_a_stop_is_woken_by_the_watch() {
     edge.stop();
 }
 
+/// The same stop, after the broadcast's last tick, losing the watch's own alarm too: no tick
+/// is left to set it again, and nothing else comes to the watch or the conversation. The
+/// Worker's cron trigger (every 10 minutes; `wrangler dev --test-scheduled` runs it on a
+/// request) finds the broadcast still owed a report and sets the watch again, which wakes
+/// the conversation: its message goes, once.
+#[tokio::test]
+async fn a_watch_that_lost_its_alarm_after_the_last_tick_is_set_again_by_the_cron() {
+    let edge = Edge::start_logged(None, &[]);
+    let shop = Shop::open_on(&edge.url, "bcron").await;
+    let person = 8_400_000;
+    let id = shop
+        .broadcast_told_to_wait(person, 20, ("Swept", "SWEEP-PROMO"))
+        .await;
+    shop.tg.faults.lock().unwrap().clear();
+    let done = eventually(WAIT, "the broadcast's last tick", || async {
+        let b = shop.broadcast(&id).await;
+        (b.status == "done").then_some(b)
+    })
+    .await;
+    assert_eq!(done.total.recipients, 1);
+    assert!(
+        shop.telegram_broadcasts("SWEEP-PROMO").is_empty(),
+        "the broadcast's send was told to wait"
+    );
+    let state = edge.stop();
+    let conversations = Edge::lose_alarms(&state, "Conversation");
+    let watches = Edge::lose_alarms(&state, "BroadcastWatch");
+    assert!(
+        conversations >= 1 && watches >= 1,
+        "alarms lost: {conversations} conversation(s), {watches} watch(es)"
+    );
+    let edge = Edge::start_logged(Some(state), &[]);
+    let shop = Shop {
+        api: Api::new(&edge.url),
+        ..shop
+    };
+    let restarted = std::time::Instant::now();
+    // The cron, every 10 s here: a watch's alarm counts as lost once it is 10 s overdue.
+    let scheduled = format!("{}/__scheduled?cron=*/10+*+*+*+*", edge.url);
+    let cron = tokio::spawn(async move {
+        loop {
+            let r = reqwest::get(&scheduled)
+                .await
+                .expect("the cron trigger runs");
+            assert_eq!(r.status(), 200, "{:?}", r.text().await);
+            tokio::time::sleep(Duration::from_secs(10)).await;
+        }
+    });
+    let sent = within(Duration::from_secs(180), || async {
+        let results = shop.results(&id).await;
+        (results[0]["status"] == "sent").then_some(())
+    })
+    .await;
+    cron.abort();
+    assert!(
+        sent.is_some(),
+        "still {:?} 180 s after the restart and the cron; the Worker's errors:\n{}",
+        shop.results(&id).await,
+        worker_errors(&edge.state_dir)
+    );
+    assert_eq!(shop.telegram_broadcasts("SWEEP-PROMO"), vec![person]);
+    let woken = edge
+        .log()
+        .matches("not reported for a minute, woken: 1 conversation(s)")
+        .count();
+    assert!(
+        woken >= 1,
+        "sent, but not woken by the watch:\n{}",
+        edge.log()
+    );
+    println!(
+        "{conversations} conversation and {watches} watch alarm(s) lost; after the cron the watch \
+         woke the conversation and it sent {:.1} s after the restart",
+        restarted.elapsed().as_secs_f64()
+    );
+    edge.stop();
+}
+
 /// A Brazilian mobile the business has with its ninth digit, which WhatsApp knows without it
 /// (registered before the digit was added): the person's statuses, answer and STOP come from
 /// that other `wa_id`, and still reach their conversation, the broadcast's funnel and their

@@ -2,9 +2,10 @@
 //! broadcast is scheduled or running, its alarm comes back every [`WATCH_MS`] (or at the
 //! scheduled time) and queues a tick: a tick lost with a stopped runtime, or dropped after
 //! its retries, never leaves a broadcast half sent. Extra ticks are harmless (recipients are
-//! claimed before they are sent). Every tick of a running broadcast makes sure the watch's
-//! own alarm is set ([`ensure`]): a runtime stopped at the wrong moment can lose it too (not
-//! covered: one lost after the last tick, while messages still owe reports).
+//! claimed before they are sent). A runtime stopped at the wrong moment can lose the watch's
+//! own alarm too: every tick of a running broadcast sets it again if so ([`ensure`]), and so
+//! does the Worker's cron trigger ([`sweep`]) for every broadcast still sending or owed
+//! reports — the one that lost it after its last tick included.
 //!
 //! It also watches the messages already posted: a conversation that has not reported how
 //! far its broadcast message got within [`UNREPORTED_MS`] is woken (its alarm may have been
@@ -159,6 +160,21 @@ impl BroadcastWatch {
         futures_util::future::join_all(late).await;
         Ok(!waiting.is_empty())
     }
+}
+
+/// The cron trigger's look (`wrangler.toml`'s `[triggers]`): every broadcast still scheduled,
+/// running or owed a report has its watch's alarm set again if it was lost. Nothing else
+/// comes to a watch that lost its alarm after the broadcast's last tick.
+pub async fn sweep(env: &Env) -> Result<()> {
+    let now = Clock::read(env).await?.now();
+    let ids = broadcasts::watched(&env.d1("DB")?, now - WAIT_AT_MOST_MS).await?;
+    let ensured = ids.iter().map(|id| async move {
+        if let Err(e) = ensure(env, id).await {
+            worker::console_error!("watching broadcast {id}: {e}");
+        }
+    });
+    futures_util::future::join_all(ensured).await;
+    Ok(())
 }
 
 /// Starts watching `broadcast` (at its creation, and when it is resumed).

@@ -8,7 +8,7 @@ use crate::error::{Error, Result};
 use beckon_shared::proto::v1::{
     Attachment, BroadcastChannel, ChannelFunnel, Funnel, RecipientResult,
 };
-use beckon_shared::{ConversationId, SiteKey, VisitorId};
+use beckon_shared::{BroadcastId, ConversationId, SiteKey, VisitorId};
 use serde::Deserialize;
 use worker::D1Database;
 
@@ -319,6 +319,32 @@ pub async fn unreported(
     .results()?;
     rows.into_iter()
         .map(|r| Ok((ConversationId::parse(&r.conversation_id)?, r.since)))
+        .collect()
+}
+
+/// The broadcasts a watch should be looking after: scheduled or running ones, and those with
+/// a message posted since `oldest` whose conversation has not reported it yet (migrations 0036
+/// and 0034 index exactly those rows; SQLite would rather walk every recipient ever posted by
+/// another index).
+pub async fn watched(db: &D1Database, oldest: i64) -> Result<Vec<BroadcastId>> {
+    #[derive(Deserialize)]
+    struct Watched {
+        id: String,
+    }
+    let rows: Vec<Watched> = stmt(
+        db,
+        "SELECT id FROM broadcasts WHERE status IN ('scheduled', 'running')
+         UNION
+         SELECT broadcast_id FROM broadcast_recipients
+           INDEXED BY broadcast_recipients_unreported
+         WHERE stage = 0 AND conversation_id IS NOT NULL AND updated_at > ?1",
+        &[Arg::Int(oldest)],
+    )?
+    .all()
+    .await?
+    .results()?;
+    rows.into_iter()
+        .map(|r| Ok(BroadcastId::parse(&r.id)?))
         .collect()
 }
 
