@@ -3,7 +3,9 @@
 # binary starts its own `wrangler dev` and Chromium and spends most of its time waiting on
 # them (about a third of two cores busy), so two binaries side by side take about half
 # the time of one after the other. Every binary runs even when one fails; each one's output
-# is printed whole when it ends, and the exit status is non-zero if any failed.
+# is printed whole when it ends (and kept in target/test-logs/), a binary still running
+# after BECKON_TEST_TIMEOUT seconds (default 1800) is stopped and counts as failed, and the
+# exit status is non-zero if any failed.
 #   scripts/integration.sh            BECKON_TEST_LANES (default 2) binaries at a time
 # Called by scripts/test.sh.
 set -euo pipefail
@@ -11,51 +13,87 @@ set -euo pipefail
 cd "$BECKON_ROOT"
 
 lanes="${BECKON_TEST_LANES:-2}"
+timeout="${BECKON_TEST_TIMEOUT:-1800}"
+[[ "$lanes" =~ ^[1-9][0-9]*$ ]] || { echo "BECKON_TEST_LANES must be 1 or more: $lanes" >&2; exit 2; }
 logs="target/test-logs"
 rm -rf "$logs" && mkdir -p "$logs"
 
-# Build every test executable of the crate once, and list them (name, path).
-cargo test --quiet -p beckon-tests --no-run --message-format=json \
-    | python3 -c '
-import json, sys
+# Longest first (seconds on one 2-core machine, run alone), so no lane ends with a long
+# binary on its own; the rest follow in cargo's order.
+longest="broadcasts limits fuzz accessibility proactive work webhooks email browser access channels"
+
+# Builds every test executable of the crate once (compiler messages on stderr) and writes the
+# queue: one "name<TAB>path" line each, longest first. Fails if cargo named none.
+cargo test --quiet -p beckon-tests --no-run --message-format=json-diagnostic-rendered-ansi \
+    | LONGEST="$longest" python3 -c '
+import json, os, sys
+found = []
 for line in sys.stdin:
     m = json.loads(line)
-    if m.get("reason") == "compiler-artifact" and m.get("profile", {}).get("test") and m.get("executable"):
+    if m.get("reason") == "compiler-message":
+        sys.stderr.write(m["message"].get("rendered") or "")
+    elif m.get("reason") == "compiler-artifact" and m["profile"].get("test") and m.get("executable"):
         kind = m["target"]["kind"][0]
-        print(("" if kind == "test" else kind + ":") + m["target"]["name"], m["executable"])
-' >"$logs/executables"
+        found.append((("" if kind == "test" else kind + ":") + m["target"]["name"], m["executable"]))
+if not found:
+    sys.exit("cargo built no test executable")
+rank = {name: i for i, name in enumerate(os.environ["LONGEST"].split())}
+found.sort(key=lambda f: rank.get(f[0], len(rank)))
+for name, exe in found:
+    print(name + "\t" + exe)
+' >"$logs/queue"
 
-# Longest first (seconds on one 2-core machine, run alone), so no lane ends with a long
-# binary on its own; the rest follow in their listed order.
-longest="broadcasts limits fuzz accessibility proactive work webhooks email browser access channels"
-{
-    for name in $longest; do grep "^$name " "$logs/executables" || true; done
-    grep -v -F -x -f <(for name in $longest; do grep "^$name " "$logs/executables" || true; done) \
-        "$logs/executables" || true
-} >"$logs/queue"
+# Prints the logs of binaries that had not ended when this script is stopped.
+unfinished() {
+    for started in "$logs"/*.started; do
+        [ -e "$started" ] || continue
+        printf '\n--> %s: did not end; its output so far:\n' "$(basename "$started" .started)"
+        cat "${started%.started}.log" 2>/dev/null || true
+    done
+}
+trap 'kill "${lanes_pid:-}" 2>/dev/null; unfinished; exit 130' INT TERM
 
 run_one() {
-    local name="$1" exe="$2" log="$logs/${1//:/-}.log" start=$SECONDS status=0
+    local name="${1%%$'\t'*}" exe="${1#*$'\t'}"
+    local log="$logs/${name//:/-}.log" start=$SECONDS status=0
+    touch "$log" "${log%.log}.started"
+    printf -- '--> %s: started\n' "$name"
     # As `cargo test` runs it: from the crate's folder.
-    (cd tests && "$exe") >"$log" 2>&1 || status=$?
+    (cd tests && timeout -k 30 "$timeout" "$exe") >"$log" 2>&1 || status=$?
     {
         flock 9
         cat "$log"
         if [ "$status" -eq 0 ]; then
             printf -- '--> %s: ok (%ds)\n' "$name" "$((SECONDS - start))"
         else
+            [ "$status" -eq 124 ] && printf -- '--> %s: stopped after %d s\n' "$name" "$timeout"
             printf -- '--> %s: FAILED, exit %d (%ds)\n' "$name" "$status" "$((SECONDS - start))"
             echo "$name" >>"$logs/failed"
         fi
+        rm -f "${log%.log}.started"
     } 9>"$logs/.print-lock"
     return 0
 }
 export -f run_one
-export logs
+export logs timeout
 
-xargs -P "$lanes" -L 1 bash -c 'run_one "$0" "$1"' <"$logs/queue"
-cargo test --quiet -p beckon-tests --doc
+# In the background, so that a stop (INT, TERM) is heard at once, not when xargs ends.
+xargs -d '\n' -r -n 1 -P "$lanes" bash -c 'run_one "$0"' <"$logs/queue" &
+lanes_pid=$!
+wait "$lanes_pid"
 
+# Doc tests, last (none today).
+if ! cargo test --quiet -p beckon-tests --doc >"$logs/doc.log" 2>&1; then
+    echo doc >>"$logs/failed"
+fi
+cat "$logs/doc.log"
+
+ran=$(find "$logs" -name '*.log' ! -name doc.log | wc -l)
+queued=$(wc -l <"$logs/queue")
+if [ "$ran" -ne "$queued" ]; then
+    echo "only $ran of $queued test binaries ran" >&2
+    exit 1
+fi
 if [ -s "$logs/failed" ]; then
     printf '\nFailed: %s\n' "$(tr '\n' ' ' <"$logs/failed")"
     exit 1

@@ -4,8 +4,8 @@
 //! its retries, never leaves a broadcast half sent. Extra ticks are harmless (recipients are
 //! claimed before they are sent). A runtime stopped at the wrong moment can lose the watch's
 //! own alarm too: every tick of a running broadcast sets it again if so ([`ensure`]), and so
-//! does the Worker's cron trigger ([`sweep`]) for every broadcast still sending or owed
-//! reports — the one that lost it after its last tick included.
+//! does the Worker's cron trigger ([`sweep`]) for every broadcast running, due to start or
+//! owed reports — the one that lost it after its last tick included.
 //!
 //! It also watches the messages already posted: a conversation that has not reported how
 //! far its broadcast message got within [`UNREPORTED_MS`] is woken (its alarm may have been
@@ -29,6 +29,9 @@ const UNREPORTED_MS: i64 = 60_000;
 const WAKE_BATCH: i64 = 50;
 /// Messages posted longer ago than this are no longer waited for.
 const WAIT_AT_MOST_MS: i64 = 24 * 3600 * 1000;
+/// Watches the cron trigger makes sure of per look, and at a time.
+const SWEEP_AT_MOST: i64 = 200;
+const SWEEP_AT_ONCE: usize = 10;
 /// Storage key: where the last look's batch of conversations to wake ended, `(since,
 /// conversation)` (the next one goes on from there), if it was full.
 const WOKEN_TO: &str = "woken_to";
@@ -58,7 +61,13 @@ impl DurableObject for BroadcastWatch {
             let id = BroadcastId::parse(id)?;
             let now = http::now_ms();
             let set = self.state.storage().get_alarm().await?;
-            if restart || set.is_none_or(|at| at < now - crate::outbox::LOST_ALARM_MS) {
+            let lost = set.is_none_or(|at| at < now - crate::outbox::LOST_ALARM_MS);
+            if restart || lost {
+                if !restart {
+                    worker::console_warn!(
+                        "broadcast {id}: its watch had lost its alarm, set again"
+                    );
+                }
                 self.state.storage().put("broadcast", id.as_str()).await?;
                 self.arm(now + WATCH_MS).await?;
             }
@@ -162,18 +171,23 @@ impl BroadcastWatch {
     }
 }
 
-/// The cron trigger's look (`wrangler.toml`'s `[triggers]`): every broadcast still scheduled,
-/// running or owed a report has its watch's alarm set again if it was lost. Nothing else
-/// comes to a watch that lost its alarm after the broadcast's last tick.
+/// The cron trigger's look (`wrangler.toml`'s `[triggers]`): every broadcast running, due
+/// to start, or owed a report has its watch's alarm set again if it was lost (missing, or
+/// more than 10 s overdue). Nothing else comes to a watch that lost its alarm after the
+/// broadcast's last tick. At most [`SWEEP_AT_MOST`] watches per look, [`SWEEP_AT_ONCE`] at a
+/// time (each is a subrequest); a random choice of them if there are more.
 pub async fn sweep(env: &Env) -> Result<()> {
+    use futures_util::StreamExt;
     let now = Clock::read(env).await?.now();
-    let ids = broadcasts::watched(&env.d1("DB")?, now - WAIT_AT_MOST_MS).await?;
-    let ensured = ids.iter().map(|id| async move {
-        if let Err(e) = ensure(env, id).await {
-            worker::console_error!("watching broadcast {id}: {e}");
-        }
-    });
-    futures_util::future::join_all(ensured).await;
+    let ids =
+        broadcasts::watched(&env.d1("DB")?, now, now - WAIT_AT_MOST_MS, SWEEP_AT_MOST).await?;
+    futures_util::stream::iter(ids)
+        .for_each_concurrent(SWEEP_AT_ONCE, |id| async move {
+            if let Err(e) = ensure(env, &id).await {
+                worker::console_error!("watching broadcast {id}: {e}");
+            }
+        })
+        .await;
     Ok(())
 }
 

@@ -322,23 +322,32 @@ pub async fn unreported(
         .collect()
 }
 
-/// The broadcasts a watch should be looking after: scheduled or running ones, and those with
-/// a message posted since `oldest` whose conversation has not reported it yet (migrations 0036
-/// and 0034 index exactly those rows; SQLite would rather walk every recipient ever posted by
-/// another index).
-pub async fn watched(db: &D1Database, oldest: i64) -> Result<Vec<BroadcastId>> {
+/// The broadcasts a watch should be looking after: running ones, scheduled ones due by
+/// `now`, and those with a message posted since `oldest` whose conversation has not reported
+/// it yet (migrations 0036 and 0034 index exactly those rows; SQLite would rather walk every
+/// recipient ever posted by another index). At most `limit`, a random choice if there are
+/// more (the next call chooses again).
+pub async fn watched(
+    db: &D1Database,
+    now: i64,
+    oldest: i64,
+    limit: i64,
+) -> Result<Vec<BroadcastId>> {
     #[derive(Deserialize)]
     struct Watched {
         id: String,
     }
     let rows: Vec<Watched> = stmt(
         db,
-        "SELECT id FROM broadcasts WHERE status IN ('scheduled', 'running')
-         UNION
-         SELECT broadcast_id FROM broadcast_recipients
-           INDEXED BY broadcast_recipients_unreported
-         WHERE stage = 0 AND conversation_id IS NOT NULL AND updated_at > ?1",
-        &[Arg::Int(oldest)],
+        "SELECT id FROM (
+           SELECT id FROM broadcasts
+           WHERE status IN ('scheduled', 'running') AND (status = 'running' OR send_at <= ?1)
+           UNION
+           SELECT broadcast_id FROM broadcast_recipients
+             INDEXED BY broadcast_recipients_unreported
+           WHERE stage = 0 AND conversation_id IS NOT NULL AND updated_at > ?2
+         ) ORDER BY random() LIMIT ?3",
+        &[Arg::Int(now), Arg::Int(oldest), Arg::Int(limit)],
     )?
     .all()
     .await?
