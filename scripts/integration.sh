@@ -15,6 +15,7 @@ cd "$BECKON_ROOT"
 lanes="${BECKON_TEST_LANES:-2}"
 timeout="${BECKON_TEST_TIMEOUT:-1800}"
 [[ "$lanes" =~ ^[1-9][0-9]*$ ]] || { echo "BECKON_TEST_LANES must be 1 or more: $lanes" >&2; exit 2; }
+[[ "$timeout" =~ ^[1-9][0-9]*$ ]] || { echo "BECKON_TEST_TIMEOUT must be seconds: $timeout" >&2; exit 2; }
 logs="target/test-logs"
 rm -rf "$logs" && mkdir -p "$logs"
 
@@ -24,7 +25,9 @@ longest="broadcasts limits fuzz accessibility proactive work webhooks email brow
 
 # Builds every test executable of the crate once (compiler messages on stderr) and writes the
 # queue: one "name<TAB>path" line each, longest first. Fails if cargo named none.
-cargo test --quiet -p beckon-tests --no-run --message-format=json-diagnostic-rendered-ansi \
+format=json-diagnostic-rendered-ansi
+[ -t 2 ] || format=json
+cargo test --quiet -p beckon-tests --no-run --message-format="$format" \
     | LONGEST="$longest" python3 -c '
 import json, os, sys
 found = []
@@ -43,37 +46,46 @@ for name, exe in found:
     print(name + "\t" + exe)
 ' >"$logs/queue"
 
-# Prints the logs of binaries that had not ended when this script is stopped.
-unfinished() {
-    for started in "$logs"/*.started; do
-        [ -e "$started" ] || continue
-        printf '\n--> %s: did not end; its output so far:\n' "$(basename "$started" .started)"
-        cat "${started%.started}.log" 2>/dev/null || true
-    done
-}
-trap 'kill "${lanes_pid:-}" 2>/dev/null; unfinished; exit 130' INT TERM
-
+# A binary runs under `timeout` in its own process group (with its wrangler and Chromium);
+# its marker `<log>.started` holds that group's pid until it ends.
 run_one() {
     local name="${1%%$'\t'*}" exe="${1#*$'\t'}"
-    local log="$logs/${name//:/-}.log" start=$SECONDS status=0
-    touch "$log" "${log%.log}.started"
-    printf -- '--> %s: started\n' "$name"
-    # As `cargo test` runs it: from the crate's folder.
-    (cd tests && timeout -k 30 "$timeout" "$exe") >"$log" 2>&1 || status=$?
+    local log="$logs/${name//:/--}.log" start=$SECONDS status=0 pid
+    (cd tests && exec timeout -k 30 "$timeout" "$exe") >"$log" 2>&1 &
+    pid=$!
+    echo "$pid" >"${log%.log}.started"
+    { flock 9; printf -- '--> %s: started\n' "$name"; } 9>"$logs/.print-lock"
+    wait "$pid" || status=$?
+    echo "$name" >>"$logs/ended"
+    [ "$status" -eq 0 ] || echo "$name" >>"$logs/failed"
     {
         flock 9
         cat "$log"
-        if [ "$status" -eq 0 ]; then
-            printf -- '--> %s: ok (%ds)\n' "$name" "$((SECONDS - start))"
-        else
-            [ "$status" -eq 124 ] && printf -- '--> %s: stopped after %d s\n' "$name" "$timeout"
-            printf -- '--> %s: FAILED, exit %d (%ds)\n' "$name" "$status" "$((SECONDS - start))"
-            echo "$name" >>"$logs/failed"
-        fi
+        case "$status" in
+            0) printf -- '--> %s: ok (%ds)\n' "$name" "$((SECONDS - start))" ;;
+            124 | 137) printf -- '--> %s: FAILED, stopped after %d s\n' "$name" "$timeout" ;;
+            *) printf -- '--> %s: FAILED, exit %d (%ds)\n' "$name" "$status" "$((SECONDS - start))" ;;
+        esac
         rm -f "${log%.log}.started"
     } 9>"$logs/.print-lock"
     return 0
 }
+
+# On a stop (INT, TERM): stops the binaries under way (`timeout` hands the signal on to each)
+# and prints what they had written.
+stop_all() {
+    local started
+    for started in "$logs"/*.started; do
+        [ -e "$started" ] || continue
+        kill -TERM "$(cat "$started")" 2>/dev/null || true
+        printf '\n--> %s: stopped; its output so far:\n' "$(basename "$started" .started)"
+        cat "${started%.started}.log" 2>/dev/null || true
+    done
+    kill "${lanes_pid:-}" 2>/dev/null || true
+}
+trap 'stop_all; exit 130' INT
+trap 'stop_all; exit 143' TERM
+
 export -f run_one
 export logs timeout
 
@@ -83,15 +95,15 @@ lanes_pid=$!
 wait "$lanes_pid"
 
 # Doc tests, last (none today).
-if ! cargo test --quiet -p beckon-tests --doc >"$logs/doc.log" 2>&1; then
-    echo doc >>"$logs/failed"
+if ! cargo test --quiet -p beckon-tests --doc >"$logs/doc-tests.txt" 2>&1; then
+    echo "doc tests" >>"$logs/failed"
 fi
-cat "$logs/doc.log"
+cat "$logs/doc-tests.txt"
 
-ran=$(find "$logs" -name '*.log' ! -name doc.log | wc -l)
+ended=$(cat "$logs/ended" 2>/dev/null | wc -l)
 queued=$(wc -l <"$logs/queue")
-if [ "$ran" -ne "$queued" ]; then
-    echo "only $ran of $queued test binaries ran" >&2
+if [ "$ended" -ne "$queued" ]; then
+    echo "only $ended of $queued test binaries ended" >&2
     exit 1
 fi
 if [ -s "$logs/failed" ]; then

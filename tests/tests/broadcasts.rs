@@ -493,6 +493,37 @@ impl Shop {
         id
     }
 
+    /// Stops `edge`, loses the alarms of every object of each of `classes` (how many, each),
+    /// and starts it again on the same state: the shop on the new edge.
+    fn restart_losing_alarms(self, edge: Edge, classes: &[&str]) -> (Shop, Edge, Vec<usize>) {
+        let state = edge.stop();
+        let lost = classes
+            .iter()
+            .map(|class| Edge::lose_alarms(&state, class))
+            .collect();
+        let edge = Edge::start_logged(Some(state), &[]);
+        let shop = Shop {
+            api: Api::new(&edge.url),
+            ..self
+        };
+        (shop, edge, lost)
+    }
+
+    /// Waits up to 180 s for the one recipient of broadcast `id` to be sent.
+    async fn sent_within_3_minutes(&self, id: &str, edge: &Edge) {
+        let sent = within(Duration::from_secs(180), || async {
+            let results = self.results(id).await;
+            (results[0]["status"] == "sent").then_some(())
+        })
+        .await;
+        assert!(
+            sent.is_some(),
+            "still {:?} 180 s after the restart; the Worker's errors:\n{}",
+            self.results(id).await,
+            worker_errors(&edge.state_dir)
+        );
+    }
+
     fn whatsapp_broadcasts(&self, template: &str) -> Vec<String> {
         self.wa
             .sent()
@@ -800,26 +831,11 @@ async fn a_send_whose_alarm_was_lost_in_a_stop_is_woken_by_the_watch() {
         shop.telegram_broadcasts("WAKE-PROMO").is_empty(),
         "the broadcast's send was told to wait"
     );
-    let state = edge.stop();
-    let lost = Edge::lose_alarms(&state, "Conversation");
+    let (shop, edge, lost) = shop.restart_losing_alarms(edge, &["Conversation"]);
+    let lost = lost[0];
     assert!(lost >= 1, "the conversation's alarm: {lost}");
-    let edge = Edge::start_logged(Some(state), &[]);
-    let shop = Shop {
-        api: Api::new(&edge.url),
-        ..shop
-    };
     let restarted = std::time::Instant::now();
-    let sent = within(Duration::from_secs(180), || async {
-        let results = shop.results(&id).await;
-        (results[0]["status"] == "sent").then_some(())
-    })
-    .await;
-    assert!(
-        sent.is_some(),
-        "still {:?} 180 s after the restart; the Worker's errors:\n{}",
-        shop.results(&id).await,
-        worker_errors(&edge.state_dir)
-    );
+    shop.sent_within_3_minutes(&id, &edge).await;
     assert_eq!(shop.telegram_broadcasts("WAKE-PROMO"), vec![person]);
     let log = edge.log();
     let woken = log
@@ -866,22 +882,16 @@ async fn a_watch_that_lost_its_alarm_after_the_last_tick_is_set_again_by_the_cro
         shop.telegram_broadcasts("SWEEP-PROMO").is_empty(),
         "the broadcast's send was told to wait"
     );
-    let state = edge.stop();
-    let conversations = Edge::lose_alarms(&state, "Conversation");
-    let watches = Edge::lose_alarms(&state, "BroadcastWatch");
+    let (shop, edge, lost) = shop.restart_losing_alarms(edge, &["Conversation", "BroadcastWatch"]);
+    let (conversations, watches) = (lost[0], lost[1]);
     assert!(
         conversations >= 1 && watches >= 1,
         "alarms lost: {conversations} conversation(s), {watches} watch(es)"
     );
-    let edge = Edge::start_logged(Some(state), &[]);
-    let shop = Shop {
-        api: Api::new(&edge.url),
-        ..shop
-    };
     let restarted = std::time::Instant::now();
     // The cron, every 10 s here: a watch's alarm counts as lost once it is 10 s overdue.
     let scheduled = format!("{}/__scheduled?cron=*/10+*+*+*+*", edge.url);
-    let cron = tokio::spawn(async move {
+    let mut cron = tokio::spawn(async move {
         loop {
             let r = reqwest::get(&scheduled)
                 .await
@@ -890,27 +900,20 @@ async fn a_watch_that_lost_its_alarm_after_the_last_tick_is_set_again_by_the_cro
             tokio::time::sleep(Duration::from_secs(10)).await;
         }
     });
-    let sent = within(Duration::from_secs(180), || async {
-        let results = shop.results(&id).await;
-        (results[0]["status"] == "sent").then_some(())
-    })
-    .await;
-    match cron.is_finished() {
-        true => cron.await.expect("the cron trigger answers 200"),
-        false => cron.abort(),
+    tokio::select! {
+        ended = &mut cron => panic!("the cron trigger: {ended:?}"),
+        () = shop.sent_within_3_minutes(&id, &edge) => cron.abort(),
     }
-    assert!(
-        sent.is_some(),
-        "still {:?} 180 s after the restart and the cron; the Worker's errors:\n{}",
-        shop.results(&id).await,
-        worker_errors(&edge.state_dir)
-    );
     assert_eq!(shop.telegram_broadcasts("SWEEP-PROMO"), vec![person]);
     let log = edge.log();
     assert!(
         log.contains("its watch had lost its alarm, set again")
             && log.contains("not reported for a minute, woken: 1 conversation(s)"),
         "sent, but not by the watch the cron set again:\n{log}"
+    );
+    assert!(
+        !log.contains("scheduled sweep:") && !log.contains("watching broadcast"),
+        "the cron's sweep failed:\n{log}"
     );
     println!(
         "{conversations} conversation and {watches} watch alarm(s) lost; after the cron the watch \

@@ -29,8 +29,9 @@ const UNREPORTED_MS: i64 = 60_000;
 const WAKE_BATCH: i64 = 50;
 /// Messages posted longer ago than this are no longer waited for.
 const WAIT_AT_MOST_MS: i64 = 24 * 3600 * 1000;
-/// Watches the cron trigger makes sure of per look, and at a time.
+/// Watches the cron trigger makes sure of per look.
 const SWEEP_AT_MOST: i64 = 200;
+/// Watches the cron trigger calls at a time.
 const SWEEP_AT_ONCE: usize = 10;
 /// Storage key: where the last look's batch of conversations to wake ended, `(since,
 /// conversation)` (the next one goes on from there), if it was full.
@@ -40,11 +41,17 @@ const WOKEN_TO: &str = "woken_to";
 pub struct BroadcastWatch {
     state: State,
     env: Env,
+    /// While its alarm runs: `getAlarm` answers none then, and the look sets it again itself.
+    looking: std::cell::Cell<bool>,
 }
 
 impl DurableObject for BroadcastWatch {
     fn new(state: State, env: Env) -> Self {
-        BroadcastWatch { state, env }
+        BroadcastWatch {
+            state,
+            env,
+            looking: std::cell::Cell::new(false),
+        }
     }
 
     /// `POST /watch/{broadcast}`: (re)starts watching. `POST /ensure/{broadcast}`: the same,
@@ -59,6 +66,9 @@ impl DurableObject for BroadcastWatch {
                 _ => return Err(Error::internal("watch: no broadcast id")),
             };
             let id = BroadcastId::parse(id)?;
+            if !restart && self.looking.get() {
+                return Ok(Response::empty()?.with_status(204));
+            }
             let now = http::now_ms();
             let set = self.state.storage().get_alarm().await?;
             let lost = set.is_none_or(|at| at < now - crate::outbox::LOST_ALARM_MS);
@@ -78,10 +88,13 @@ impl DurableObject for BroadcastWatch {
     }
 
     async fn alarm(&self) -> worker::Result<Response> {
-        if let Err(e) = self.look().await {
+        self.looking.set(true);
+        let looked = self.look().await;
+        if let Err(e) = looked {
             worker::console_error!("broadcast watch: {e}");
             self.arm(http::now_ms() + WATCH_MS).await.ok();
         }
+        self.looking.set(false);
         Response::empty()
     }
 }
