@@ -185,8 +185,8 @@ impl BroadcastWatch {
 }
 
 /// The cron trigger's look (`wrangler.toml`'s `[triggers]`): every broadcast running, due
-/// to start, or owed a report has its watch's alarm set again if it was lost (missing, or
-/// more than 10 s overdue). Nothing else comes to a watch that lost its alarm after the
+/// to start, or owed a report has its watch's alarm set again if it was lost (none set
+/// while the watch is not looking, or more than 10 s overdue). Nothing else comes to a watch that lost its alarm after the
 /// broadcast's last tick. At most [`SWEEP_AT_MOST`] watches per look, [`SWEEP_AT_ONCE`] at a
 /// time (each is a subrequest); a random choice of them if there are more.
 pub async fn sweep(env: &Env) -> Result<()> {
