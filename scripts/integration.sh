@@ -19,8 +19,8 @@ timeout="${BECKON_TEST_TIMEOUT:-1800}"
 logs="target/test-logs"
 rm -rf "$logs" && mkdir -p "$logs"
 
-# Longest first (seconds on one 2-core machine, run alone), so no lane ends with a long
-# binary on its own; the rest follow in cargo's order.
+# Longest first (by how long each took alone on a 2-core machine), so no lane ends with a
+# long binary on its own; the rest follow in cargo's order.
 longest="broadcasts limits fuzz accessibility proactive work webhooks email browser access channels"
 
 # Builds every test executable of the crate once (compiler messages on stderr) and writes the

@@ -72,12 +72,10 @@ impl DurableObject for BroadcastWatch {
             let now = http::now_ms();
             let set = self.state.storage().get_alarm().await?;
             let lost = set.is_none_or(|at| at < now - crate::outbox::LOST_ALARM_MS);
+            if lost && !restart {
+                worker::console_warn!("broadcast {id}: its watch had lost its alarm, set again");
+            }
             if restart || lost {
-                if !restart {
-                    worker::console_warn!(
-                        "broadcast {id}: its watch had lost its alarm, set again"
-                    );
-                }
                 self.state.storage().put("broadcast", id.as_str()).await?;
                 self.arm(now + WATCH_MS).await?;
             }
@@ -89,8 +87,7 @@ impl DurableObject for BroadcastWatch {
 
     async fn alarm(&self) -> worker::Result<Response> {
         self.looking.set(true);
-        let looked = self.look().await;
-        if let Err(e) = looked {
+        if let Err(e) = self.look().await {
             worker::console_error!("broadcast watch: {e}");
             self.arm(http::now_ms() + WATCH_MS).await.ok();
         }
@@ -186,9 +183,10 @@ impl BroadcastWatch {
 
 /// The cron trigger's look (`wrangler.toml`'s `[triggers]`): every broadcast running, due
 /// to start, or owed a report has its watch's alarm set again if it was lost (none set
-/// while the watch is not looking, or more than 10 s overdue). Nothing else comes to a watch that lost its alarm after the
-/// broadcast's last tick. At most [`SWEEP_AT_MOST`] watches per look, [`SWEEP_AT_ONCE`] at a
-/// time (each is a subrequest); a random choice of them if there are more.
+/// while the watch is not looking, or more than 10 s overdue). Nothing else comes to a watch
+/// that lost its alarm after the broadcast's last tick. At most [`SWEEP_AT_MOST`] watches
+/// per look, [`SWEEP_AT_ONCE`] at a time (each is a subrequest); a random choice of them if
+/// there are more.
 pub async fn sweep(env: &Env) -> Result<()> {
     use futures_util::StreamExt;
     let now = Clock::read(env).await?.now();
