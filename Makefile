@@ -8,12 +8,13 @@ ENV := . scripts/env.sh &&
 SHARED_SRC  := $(shell find shared/src -name '*.rs') $(wildcard shared/i18n/*.json) shared/Cargo.toml Cargo.toml Cargo.lock
 EDGE_SRC    := $(shell find edge/src -name '*.rs') edge/Cargo.toml edge/openapi.json $(SHARED_SRC)
 CLIENT_SRC  := $(shell find client/src -name '*.rs') client/Cargo.toml
-WIDGET_SRC  := $(shell find widget/src -name '*.rs') widget/Cargo.toml $(CLIENT_SRC) $(SHARED_SRC) scripts/build-wasm-app.sh
-CONSOLE_SRC := $(shell find console/src console/pages/src -name '*.rs') console/Cargo.toml console/pages/Cargo.toml $(CLIENT_SRC) $(SHARED_SRC) scripts/build-wasm-app.sh
+SPLIT_SRC   := $(shell find tools/wasm-split -type f)
+WIDGET_SRC  := $(shell find widget/src -name '*.rs') widget/Cargo.toml widget/split-keep.txt $(CLIENT_SRC) $(SHARED_SRC) $(SPLIT_SRC) scripts/build-wasm-app.sh
+CONSOLE_SRC := $(shell find console/src console/pages/src -name '*.rs') console/Cargo.toml console/pages/Cargo.toml console/split-keep.txt $(CLIENT_SRC) $(SHARED_SRC) $(SPLIT_SRC) scripts/build-wasm-app.sh
 STATIC_SRC  := index.html $(shell find widget/loader widget/static console/static -type f) static/_headers
 
 .PHONY: dev test setup setup-browser build edge widget console assets migrate seed dev-vars lint \
-        test-native test-wasm test-integration size bench deploy-check clean
+        test-native test-wasm test-integration size split-profile bench deploy-check clean
 
 dev: setup build dev-vars migrate seed
 	$(ENV) scripts/dev.sh
@@ -36,12 +37,12 @@ edge/build/worker/shim.mjs: $(EDGE_SRC)
 
 widget: dist/public/widget/beckon_widget_bg.wasm
 dist/public/widget/beckon_widget_bg.wasm: $(WIDGET_SRC)
-	scripts/build-wasm-app.sh beckon-widget beckon_widget dist/public/widget
+	scripts/build-wasm-app.sh beckon-widget beckon_widget dist/public/widget "" widget/split-keep.txt
 
 # The inbox, and its rarely used pages as a second app it loads on first use.
 console: dist/public/console/beckon_console_bg.wasm dist/public/console/pages/beckon_console_pages_bg.wasm
 dist/public/console/beckon_console_bg.wasm: $(CONSOLE_SRC)
-	scripts/build-wasm-app.sh beckon-console beckon_console dist/public/console beckon-shared/quiet
+	scripts/build-wasm-app.sh beckon-console beckon_console dist/public/console beckon-shared/quiet console/split-keep.txt
 dist/public/console/pages/beckon_console_pages_bg.wasm: $(CONSOLE_SRC)
 	scripts/build-wasm-app.sh beckon-console-pages beckon_console_pages dist/public/console/pages
 
@@ -65,6 +66,15 @@ lint:
 # Sizes of the loader, the widget app and the Worker bundle (the latter from `wrangler deploy --dry-run`).
 size: build
 	$(ENV) scripts/size.sh
+
+# Records what a usual session of the chat app and the inbox runs (their keep lists, by which
+# the build splits each app in two), from profiling builds driven by a real Chromium; then
+# builds the apps again. Run it after changing what a usual session does.
+split-profile: setup-browser edge assets
+	BECKON_SPLIT=instrument scripts/build-wasm-app.sh beckon-widget beckon_widget dist/public/widget "" widget/split-keep.txt
+	BECKON_SPLIT=instrument scripts/build-wasm-app.sh beckon-console beckon_console dist/public/console beckon-shared/quiet console/split-keep.txt
+	$(ENV) CHROMEDRIVER="$$(command -v chromedriver)" cargo run --quiet -p beckon-tests --bin split_profile
+	$(MAKE) widget console
 
 bench: build
 	$(ENV) cargo run --quiet --release -p beckon-tests --bin bench

@@ -1,10 +1,14 @@
 #!/usr/bin/env bash
 # Builds one yew app to optimised wasm + JS glue:
-#   scripts/build-wasm-app.sh <cargo package> <lib name> <output dir> [cargo features]
+#   scripts/build-wasm-app.sh <cargo package> <lib name> <output dir> [cargo features] [keep list]
+# With a keep list, the wasm is split in two (tools/wasm-split): `<lib>_bg.wasm` holds the
+# functions the list names (what a usual session runs), `<lib>_more.<hash>.wasm` the rest,
+# which the glue fetches once the app has started (or at once, the first time one is called).
+# BECKON_SPLIT=instrument builds the profiling app instead (`make split-profile`).
 set -euo pipefail
 . "$(dirname "$0")/env.sh"
 cd "$BECKON_ROOT"
-package="$1" lib="$2" out="$3" features="${4:-}"
+package="$1" lib="$2" out="$3" features="${4:-}" keep="${5:-}"
 tmp="build/wasm-bindgen/$lib"
 
 # Its own target dir: the rebuilt std must not invalidate the stable builds (tests, clippy).
@@ -15,7 +19,47 @@ RUSTFLAGS="$APP_RUSTFLAGS" CARGO_TARGET_DIR="$target" \
 rm -rf "$tmp" && mkdir -p "$tmp" "$out"
 wasm-bindgen --target web --no-typescript --out-dir "$tmp" --out-name "$lib" \
     "$target/wasm32-unknown-unknown/release/$lib.wasm"
-# --converge repeats -Oz until it stops shrinking (about 0.35 % of gzip size for ~30 s).
-# shellcheck disable=SC2086
-wasm-opt -Oz --converge $WASM_OPT_FEATURES -o "$out/${lib}_bg.wasm" "$tmp/${lib}_bg.wasm"
-cp "$tmp/$lib.js" "$out/$lib.js"
+rm -f "$out/${lib}"_more.*.wasm
+if [ -z "$keep" ]; then
+    # --converge repeats -Oz until it stops shrinking (about 0.35 % of gzip size for ~30 s).
+    # shellcheck disable=SC2086
+    wasm-opt -Oz --converge $WASM_OPT_FEATURES -o "$out/${lib}_bg.wasm" "$tmp/${lib}_bg.wasm"
+    cp "$tmp/$lib.js" "$out/$lib.js"
+    exit 0
+fi
+
+# Split first, then optimise each part: the keep list is by the names rustc gave, and
+# wasm-opt cannot inline a function into a caller on the other side.
+cargo build --quiet -p beckon-wasm-split
+split=target/debug/beckon-wasm-split
+if [ "${BECKON_SPLIT:-}" = instrument ]; then
+    "$split" instrument "$tmp/${lib}_bg.wasm" "$tmp/instrumented.wasm" "$tmp/names.txt"
+    # shellcheck disable=SC2086
+    wasm-opt -Oz $WASM_OPT_FEATURES -o "$out/${lib}_bg.wasm" "$tmp/instrumented.wasm"
+    hooks=tools/wasm-split/js/profile.js more=""
+else
+    "$split" split "$tmp/${lib}_bg.wasm" "$keep" "$tmp/primary.wasm" "$tmp/more.wasm"
+    # shellcheck disable=SC2086
+    wasm-opt -Oz --converge $WASM_OPT_FEATURES -o "$out/${lib}_bg.wasm" "$tmp/primary.wasm"
+    more="${lib}_more.$(sha256sum "$tmp/more.wasm" | cut -c1-12).wasm"
+    # shellcheck disable=SC2086
+    wasm-opt -Oz --converge $WASM_OPT_FEATURES -o "$out/$more" "$tmp/more.wasm"
+    hooks=tools/wasm-split/js/load.js
+fi
+# The glue gives the wasm the hooks' import module and starts the second part's fetch once
+# the app has started; each edit is checked, so a new wasm-bindgen cannot drop one silently.
+python3 - "$tmp/$lib.js" "$out/$lib.js" "$hooks" "$lib" "$more" <<'PY'
+import sys
+src, dst, hooks, lib, more = sys.argv[1:]
+glue = open(src).read()
+edits = [
+    (f'"./{lib}_bg.js": import0,', f'"./{lib}_bg.js": import0,\n        __split: __split_hooks,'),
+    ("    wasm.__wbindgen_start();\n", "    wasm.__wbindgen_start();\n    __split_soon();\n"),
+]
+for old, new in edits:
+    if glue.count(old) != 1:
+        sys.exit(f"build-wasm-app.sh: the glue of {lib} does not have one `{old.strip()}`")
+    glue = glue.replace(old, new)
+glue += open(hooks).read().replace("__SPLIT_FILE__", more)
+open(dst, "w").write(glue)
+PY

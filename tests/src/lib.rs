@@ -104,6 +104,20 @@ pub fn group_cpu_ms(pgid: u32) -> f64 {
 }
 
 /// The size of `bytes` gzipped at the best level (how the size budgets and reports count).
+/// The second part of an app split in two, in the built app's folder `dir` (relative to the
+/// repo root, e.g. `dist/public/widget`): `{lib}_more.{hash}.wasm`, the only one there.
+pub fn second_part(dir: &str, lib: &str) -> std::path::PathBuf {
+    let full = repo_root().join(dir);
+    let prefix = format!("{lib}_more.");
+    let found: Vec<String> = std::fs::read_dir(&full)
+        .unwrap_or_else(|e| panic!("{dir}: {e} (run make build)"))
+        .filter_map(|e| e.ok()?.file_name().into_string().ok())
+        .filter(|n| n.starts_with(&prefix) && n.ends_with(".wasm"))
+        .collect();
+    assert_eq!(found.len(), 1, "{dir}: second parts {found:?}");
+    full.join(&found[0])
+}
+
 pub fn gzip_len(bytes: &[u8]) -> usize {
     use std::io::Write;
     let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());

@@ -192,6 +192,27 @@ async fn demo_page_visitor_and_inbox_agent_chat_live_and_history_survives_reload
     })
     .await;
     browser::screenshot(&visitor, "demo-open-desktop").await;
+    // The app's second part (what a usual session does not run) came once the app had
+    // started, once, and linked without a word in the console.
+    eventually(WAIT, "the app's second part fetched once", || async {
+        let names: Vec<String> = serde_json::from_value(
+            visitor
+                .execute(
+                    "return performance.getEntriesByType('resource').map(e => e.name)",
+                    vec![],
+                )
+                .await
+                .ok()?,
+        )
+        .ok()?;
+        let n = names
+            .iter()
+            .filter(|n| n.contains("/widget/beckon_widget_more."))
+            .count();
+        assert!(n <= 1, "the second part fetched {n} times: {names:?}");
+        (n == 1).then_some(())
+    })
+    .await;
     assert_clean_console(&visitor, "visitor").await;
     assert_clean_console(&agent, "agent").await;
 

@@ -1,0 +1,139 @@
+//! `make split-profile`: records which functions of the chat app and the inbox a usual session
+//! runs, and writes them as the apps' keep lists (`widget/split-keep.txt`,
+//! `console/split-keep.txt`), which `scripts/build-wasm-app.sh` splits by (tools/wasm-split).
+//!
+//! It expects the apps built as profiling builds (`BECKON_SPLIT=instrument`): each function
+//! reports its index to `self.__beckonSplitHits`, and the build wrote the index → name list
+//! beside the wasm-bindgen output. The session: a visitor on the demo page (desktop, then a
+//! 375 px phone) opens the chat, writes, types, gets an agent's answer live, reloads, closes
+//! and opens the panel; the agent signs in to the inbox, opens the conversation, answers,
+//! and goes through its list.
+
+use beckon_tests::{browser, edge, repo_root};
+use fantoccini::actions::{InputSource, MouseActions, PointerAction};
+use fantoccini::{Client, Locator};
+use std::collections::BTreeSet;
+use std::time::Duration;
+
+/// The functions (by index) a page's app has run so far.
+async fn hits(c: &Client) -> BTreeSet<usize> {
+    let v = c
+        .execute("return Array.from(self.__beckonSplitHits || [])", vec![])
+        .await
+        .expect("reading the profile");
+    serde_json::from_value(v).expect("a list of indices")
+}
+
+/// A visitor's session in a `width` × `height` browser; what the chat app ran.
+async fn visitor_session(base: &str, width: u32, height: u32, agent: &Client) -> BTreeSet<usize> {
+    let visitor = browser::open(width, height).await;
+    visitor.goto(&format!("{base}/")).await.unwrap();
+    // Intent first (the pointer over the launcher starts the app), then the tap.
+    let launcher = browser::launcher(&visitor).await;
+    visitor
+        .perform_actions(
+            MouseActions::new("mouse".into()).then(PointerAction::MoveToElement {
+                element: launcher,
+                duration: None,
+                x: 0.0,
+                y: 0.0,
+            }),
+        )
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    browser::open_chat(&visitor).await;
+    let question = format!("Do you ship to Canada? #{}", beckon_tests::free_port());
+    browser::send_message(&visitor, &question).await;
+    browser::wait_for_log(&visitor, &[&question]).await;
+
+    browser::open_conversation_showing(agent, &question).await;
+    browser::wait_for_log(agent, &[&question]).await;
+    let reply = format!("Yes, in 3 to 5 days. #{}", beckon_tests::free_port());
+    browser::send_message(agent, &reply).await;
+    browser::wait_for_log(&visitor, &[&question, &reply]).await;
+
+    // Typing (the agent sees it), a second message, the Seen state.
+    visitor
+        .find(Locator::Css("textarea[aria-label='Message']"))
+        .await
+        .unwrap()
+        .send_keys("And to Mexico")
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    browser::click(&visitor, "button[aria-label='Send']").await;
+    browser::wait_for_log(&visitor, &[&question, &reply, "And to Mexico"]).await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let mut seen = hits(&visitor).await;
+
+    // A returning visitor: the history after a reload, the panel closed and opened again.
+    visitor.enter_parent_frame().await.unwrap();
+    visitor.refresh().await.unwrap();
+    browser::open_chat(&visitor).await;
+    browser::wait_for_log(&visitor, &[&question, &reply, "And to Mexico"]).await;
+    browser::press(&visitor, fantoccini::key::Key::Escape).await;
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    visitor.enter_parent_frame().await.unwrap();
+    browser::open_chat(&visitor).await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    seen.extend(hits(&visitor).await);
+    visitor.close().await.unwrap();
+    seen
+}
+
+/// Writes `app`'s keep list: the names of the functions it ran, sorted, once each.
+fn write_keep_list(app: &str, lib: &str, seen: &BTreeSet<usize>) {
+    let root = repo_root();
+    let names_file = root.join(format!("build/wasm-bindgen/{lib}/names.txt"));
+    let names = std::fs::read_to_string(&names_file).unwrap_or_else(|e| {
+        panic!(
+            "{}: {e} (build the profiling app first)",
+            names_file.display()
+        )
+    });
+    let names: Vec<&str> = names.lines().collect();
+    let kept: BTreeSet<&str> = seen
+        .iter()
+        .map(|&i| *names.get(i).expect("an index the profiling build wrote"))
+        .filter(|n| !n.is_empty())
+        .collect();
+    let mut out = String::from(
+        "# The functions a usual session runs, by name: `make split-profile` writes this list\n\
+         # (tests/src/bin/split_profile.rs) and the build keeps them in the first module.\n",
+    );
+    for n in &kept {
+        out.push_str(n);
+        out.push('\n');
+    }
+    let path = root.join(format!("{app}/split-keep.txt"));
+    std::fs::write(&path, out).unwrap();
+    println!(
+        "{}: {} of {} functions ran",
+        path.display(),
+        kept.len(),
+        names.len()
+    );
+}
+
+#[tokio::main(flavor = "multi_thread", worker_threads = 2)]
+async fn main() {
+    let base = &edge::shared().url;
+    let agent = browser::open(1280, 800).await;
+    browser::sign_in_to_inbox(&agent, base, "Ana").await;
+
+    let mut widget = visitor_session(base, 1280, 800, &agent).await;
+    widget.extend(visitor_session(base, 375, 812, &agent).await);
+    let inbox = hits(&agent).await;
+    agent.close().await.unwrap();
+
+    if widget.is_empty() && inbox.is_empty() {
+        panic!("no profile: build the apps with BECKON_SPLIT=instrument first");
+    }
+    if !widget.is_empty() {
+        write_keep_list("widget", "beckon_widget", &widget);
+    }
+    if !inbox.is_empty() {
+        write_keep_list("console", "beckon_console", &inbox);
+    }
+}
