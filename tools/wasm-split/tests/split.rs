@@ -11,7 +11,8 @@ use walrus::{ConstExpr, ElementItems, ElementKind, FunctionBuilder, Module, RefT
 
 /// `run(x) = b(x) + d(x) + 1` where `b(x) = c(x) * 2` (and stores it at address 0),
 /// `c(x) = x + G` (a mutable global, 5), and `d(x) = x * 3` is only ever called through the
-/// table. `run` and `c` are the ones a "usual session" keeps.
+/// table. `run` and `c` are the ones a "usual session" keeps; `b` and `d` are just big enough
+/// to be worth moving (10 instructions).
 fn sample() -> Vec<u8> {
     let mut m = Module::default();
     let memory = m.memories.add_local(false, false, 1, None, None);
@@ -37,6 +38,8 @@ fn sample() -> Vec<u8> {
             .call(c)
             .i32_const(2)
             .binop(BinaryOp::I32Mul)
+            .i32_const(0)
+            .binop(BinaryOp::I32Add)
             .store(
                 memory,
                 StoreKind::I32 { atomic: false },
@@ -62,7 +65,11 @@ fn sample() -> Vec<u8> {
             .i32_const(0)
             .binop(BinaryOp::I32Add)
             .i32_const(1)
-            .binop(BinaryOp::I32Mul);
+            .binop(BinaryOp::I32Mul)
+            .i32_const(0)
+            .binop(BinaryOp::I32Or)
+            .i32_const(0)
+            .binop(BinaryOp::I32Xor);
     });
     let table = m.tables.add_local(false, 1, Some(1), RefType::FUNCREF);
     let segment = m.elements.add(
