@@ -2,6 +2,8 @@
 #   make dev    install what is missing, build, migrate, seed, run on http://127.0.0.1:8787
 #   make test   install what is missing (incl. Chromium), build, run every test
 SHELL := bash
+# A recipe that fails leaves no target behind for make to take as up to date.
+.DELETE_ON_ERROR:
 .SHELLFLAGS := -euo pipefail -c
 ENV := . scripts/env.sh &&
 
@@ -10,7 +12,8 @@ EDGE_SRC    := $(shell find edge/src -name '*.rs') edge/Cargo.toml edge/openapi.
 CLIENT_SRC  := $(shell find client/src -name '*.rs') client/Cargo.toml
 SPLIT_SRC   := $(shell find tools/wasm-split -type f)
 WIDGET_SRC  := $(shell find widget/src -name '*.rs') widget/Cargo.toml widget/split-keep.txt $(CLIENT_SRC) $(SHARED_SRC) $(SPLIT_SRC) scripts/build-wasm-app.sh
-CONSOLE_SRC := $(shell find console/src console/pages/src -name '*.rs') console/Cargo.toml console/pages/Cargo.toml console/split-keep.txt $(CLIENT_SRC) $(SHARED_SRC) $(SPLIT_SRC) scripts/build-wasm-app.sh
+PAGES_SRC   := $(shell find console/src console/pages/src -name '*.rs') console/Cargo.toml console/pages/Cargo.toml $(CLIENT_SRC) $(SHARED_SRC) scripts/build-wasm-app.sh
+CONSOLE_SRC := $(PAGES_SRC) console/split-keep.txt $(SPLIT_SRC)
 STATIC_SRC  := index.html $(shell find widget/loader widget/static console/static -type f) static/_headers
 
 .PHONY: dev test setup setup-browser build edge widget console assets migrate seed dev-vars lint \
@@ -43,7 +46,7 @@ dist/public/widget/beckon_widget_bg.wasm: $(WIDGET_SRC)
 console: dist/public/console/beckon_console_bg.wasm dist/public/console/pages/beckon_console_pages_bg.wasm
 dist/public/console/beckon_console_bg.wasm: $(CONSOLE_SRC)
 	scripts/build-wasm-app.sh beckon-console beckon_console dist/public/console beckon-shared/quiet console/split-keep.txt
-dist/public/console/pages/beckon_console_pages_bg.wasm: $(CONSOLE_SRC)
+dist/public/console/pages/beckon_console_pages_bg.wasm: $(PAGES_SRC)
 	scripts/build-wasm-app.sh beckon-console-pages beckon_console_pages dist/public/console/pages
 
 assets: build/.assets-stamp

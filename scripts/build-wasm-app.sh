@@ -19,36 +19,39 @@ RUSTFLAGS="$APP_RUSTFLAGS" CARGO_TARGET_DIR="$target" \
 rm -rf "$tmp" && mkdir -p "$tmp" "$out"
 wasm-bindgen --target web --no-typescript --out-dir "$tmp" --out-name "$lib" \
     "$target/wasm32-unknown-unknown/release/$lib.wasm"
-rm -f "$out/${lib}"_more.*.wasm
+# The glue minified (terser, as the loader: ~25 % less gzip); its import and export names stay.
+minify() { node_modules/.bin/terser "$1" --module --compress passes=2 --mangle --ecma 2020 --output "$2"; }
 if [ -z "$keep" ]; then
     # --converge repeats -Oz until it stops shrinking (about 0.35 % of gzip size for ~30 s).
     # shellcheck disable=SC2086
-    wasm-opt -Oz --converge $WASM_OPT_FEATURES -o "$out/${lib}_bg.wasm" "$tmp/${lib}_bg.wasm"
-    cp "$tmp/$lib.js" "$out/$lib.js"
+    wasm-opt -Oz --converge $WASM_OPT_FEATURES -o "$tmp/out.wasm" "$tmp/${lib}_bg.wasm"
+    minify "$tmp/$lib.js" "$out/$lib.js"
+    mv "$tmp/out.wasm" "$out/${lib}_bg.wasm"
     exit 0
 fi
 
 # Split first, then optimise each part: the keep list is by the names rustc gave, and
-# wasm-opt cannot inline a function into a caller on the other side.
-cargo build --quiet -p beckon-wasm-split
-split=target/debug/beckon-wasm-split
+# wasm-opt cannot inline a function into a caller on the other side. Everything is made in
+# $tmp and moved into $out at the end, the first part (make's target) last: a build that
+# fails half-way leaves the old app whole, and make tries again.
+wasm_split() { cargo run --quiet -p beckon-wasm-split -- "$@"; }
 if [ "${BECKON_SPLIT:-}" = instrument ]; then
-    "$split" instrument "$tmp/${lib}_bg.wasm" "$tmp/instrumented.wasm" "$tmp/names.txt"
+    wasm_split instrument "$tmp/${lib}_bg.wasm" "$tmp/instrumented.wasm" "$tmp/names.txt"
     # shellcheck disable=SC2086
-    wasm-opt -Oz $WASM_OPT_FEATURES -o "$out/${lib}_bg.wasm" "$tmp/instrumented.wasm"
+    wasm-opt -Oz $WASM_OPT_FEATURES -o "$tmp/out.wasm" "$tmp/instrumented.wasm"
     hooks=tools/wasm-split/js/profile.js more=""
 else
-    "$split" split "$tmp/${lib}_bg.wasm" "$keep" "$tmp/primary.wasm" "$tmp/more.wasm"
+    wasm_split split "$tmp/${lib}_bg.wasm" "$keep" "$tmp/primary.wasm" "$tmp/more.wasm"
     # shellcheck disable=SC2086
-    wasm-opt -Oz --converge $WASM_OPT_FEATURES -o "$out/${lib}_bg.wasm" "$tmp/primary.wasm"
+    wasm-opt -Oz --converge $WASM_OPT_FEATURES -o "$tmp/out.wasm" "$tmp/primary.wasm"
     more="${lib}_more.$(sha256sum "$tmp/more.wasm" | cut -c1-12).wasm"
     # shellcheck disable=SC2086
-    wasm-opt -Oz --converge $WASM_OPT_FEATURES -o "$out/$more" "$tmp/more.wasm"
+    wasm-opt -Oz --converge $WASM_OPT_FEATURES -o "$tmp/$more" "$tmp/more.wasm"
     hooks=tools/wasm-split/js/load.js
 fi
 # The glue gives the wasm the hooks' import module and starts the second part's fetch once
 # the app has started; each edit is checked, so a new wasm-bindgen cannot drop one silently.
-python3 - "$tmp/$lib.js" "$out/$lib.js" "$hooks" "$lib" "$more" <<'PY'
+python3 - "$tmp/$lib.js" "$tmp/patched.js" "$hooks" "$lib" "$more" <<'PY'
 import sys
 src, dst, hooks, lib, more = sys.argv[1:]
 glue = open(src).read()
@@ -63,3 +66,10 @@ for old, new in edits:
 glue += open(hooks).read().replace("__SPLIT_FILE__", more)
 open(dst, "w").write(glue)
 PY
+minify "$tmp/patched.js" "$tmp/glue.js"
+rm -f "$out/${lib}"_more.*.wasm
+[ -z "$more" ] || mv "$tmp/$more" "$out/$more"
+mv "$tmp/glue.js" "$out/$lib.js"
+mv "$tmp/out.wasm" "$out/${lib}_bg.wasm"
+# A profiling build is never up to date for make: the next `make build` replaces it.
+if [ "${BECKON_SPLIT:-}" = instrument ]; then touch -d @0 "$out/${lib}_bg.wasm"; fi

@@ -103,7 +103,6 @@ pub fn group_cpu_ms(pgid: u32) -> f64 {
     total as f64 * 1000.0 / ticks
 }
 
-/// The size of `bytes` gzipped at the best level (how the size budgets and reports count).
 /// The second part of an app split in two, in the built app's folder `dir` (relative to the
 /// repo root, e.g. `dist/public/widget`): `{lib}_more.{hash}.wasm`, the only one there.
 pub fn second_part(dir: &str, lib: &str) -> std::path::PathBuf {
@@ -118,6 +117,7 @@ pub fn second_part(dir: &str, lib: &str) -> std::path::PathBuf {
     full.join(&found[0])
 }
 
+/// The size of `bytes` gzipped at the best level (how the size budgets and reports count).
 pub fn gzip_len(bytes: &[u8]) -> usize {
     use std::io::Write;
     let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());

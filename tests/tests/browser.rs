@@ -62,6 +62,30 @@ async fn assert_clean_console(c: &Client, context: &str) {
     assert!(errors.is_empty(), "{context}: console errors: {errors:#?}");
 }
 
+/// The app `app` (its path, e.g. `widget/beckon_widget`) in the page or frame `c` is in has
+/// fetched its second part once and linked it (`self.__beckonSplit`, set by the glue).
+async fn assert_second_part_linked(c: &Client, app: &str) {
+    let fetched = format!("/{app}_more.");
+    eventually(WAIT, "the app's second part fetched once and linked", || async {
+        let v = c
+            .execute(
+                "return [performance.getEntriesByType('resource').map(e => e.name), self.__beckonSplit || null]",
+                vec![],
+            )
+            .await
+            .ok()?;
+        let names: Vec<String> = serde_json::from_value(v[0].clone()).ok()?;
+        let n = names.iter().filter(|n| n.contains(&fetched)).count();
+        assert!(n <= 1, "{app}: the second part fetched {n} times: {names:?}");
+        match v[1].as_str() {
+            Some("linked") => (n == 1).then_some(()),
+            Some(other) => panic!("{app}: the second part did not link: {other}"),
+            None => None,
+        }
+    })
+    .await;
+}
+
 /// Acceptance: the visitor opens the demo page, opens the chat and sends a message; it appears
 /// in the inbox; the agent's reply appears in the widget without a reload; after a reload the
 /// full history is there, in order, once. Before intent the host page loads nothing but the
@@ -192,27 +216,14 @@ async fn demo_page_visitor_and_inbox_agent_chat_live_and_history_survives_reload
     })
     .await;
     browser::screenshot(&visitor, "demo-open-desktop").await;
-    // The app's second part (what a usual session does not run) came once the app had
-    // started, once, and linked without a word in the console.
-    eventually(WAIT, "the app's second part fetched once", || async {
-        let names: Vec<String> = serde_json::from_value(
-            visitor
-                .execute(
-                    "return performance.getEntriesByType('resource').map(e => e.name)",
-                    vec![],
-                )
-                .await
-                .ok()?,
-        )
-        .ok()?;
-        let n = names
-            .iter()
-            .filter(|n| n.contains("/widget/beckon_widget_more."))
-            .count();
-        assert!(n <= 1, "the second part fetched {n} times: {names:?}");
-        (n == 1).then_some(())
-    })
-    .await;
+    // Each app's second part (what a usual session does not run) came once the app had
+    // started, once, and linked to the first.
+    for (c, app) in [
+        (&visitor, "widget/beckon_widget"),
+        (&agent, "console/beckon_console"),
+    ] {
+        assert_second_part_linked(c, app).await;
+    }
     assert_clean_console(&visitor, "visitor").await;
     assert_clean_console(&agent, "agent").await;
 

@@ -127,13 +127,12 @@ async fn main() {
     let inbox = hits(&agent).await;
     agent.close().await.unwrap();
 
-    if widget.is_empty() && inbox.is_empty() {
-        panic!("no profile: build the apps with BECKON_SPLIT=instrument first");
+    for (app, seen) in [("chat app", &widget), ("inbox", &inbox)] {
+        assert!(
+            !seen.is_empty(),
+            "no profile of the {app}: build it with BECKON_SPLIT=instrument first"
+        );
     }
-    if !widget.is_empty() {
-        write_keep_list("widget", "beckon_widget", &widget);
-    }
-    if !inbox.is_empty() {
-        write_keep_list("console", "beckon_console", &inbox);
-    }
+    write_keep_list("widget", "beckon_widget", &widget);
+    write_keep_list("console", "beckon_console", &inbox);
 }

@@ -1,4 +1,4 @@
-//! Splits a browser app's wasm (after wasm-bindgen and wasm-opt, names kept) in two: the
+//! Splits a browser app's wasm (after wasm-bindgen, before wasm-opt, names kept) in two: the
 //! **primary** module holds the functions a usual session runs, named in a keep list recorded
 //! from an instrumented build; the **secondary** holds every other function and is loaded the
 //! first time one of them is called (or earlier, in the background: `load.js`).
@@ -10,14 +10,20 @@
 //! - The secondary imports the primary's memory, tables and globals, and each function it
 //!   calls that stayed in the primary (exported under a short name). Its active element
 //!   segment fills the moved functions' slots, and its start function marks it loaded.
-//! - Functions that touch data or element segments by index, or take a function's
-//!   reference, stay in the primary (the secondary carries no segments of the original).
+//! - Functions that touch data or element segments by index, take a function's reference,
+//!   make tail calls or use exceptions stay in the primary (the secondary carries no segments
+//!   of the original), as do unnamed ones and those smaller than a stub costs. A module with
+//!   a start function is refused (the glue could not answer a load during instantiation).
+//! - The primary exports a mark of the build both came from, which the secondary imports: a
+//!   secondary from another build fails to link instead of running with wrong addresses.
+//! - Names added for the link start with `$`, which no wasm-bindgen export does.
 //!
 //! `instrument` makes the profiling build: every function first calls `__split.hit(index)`,
 //! and the index → name list is written beside it.
 
 use anyhow::{bail, Context, Result};
 use std::collections::{BTreeSet, HashMap, HashSet};
+use std::hash::{Hash, Hasher};
 use walrus::ir::{self, Instr, Visitor};
 use walrus::{
     ConstExpr, ElementItems, ElementKind, FunctionBuilder, FunctionId, FunctionKind, GlobalKind,
@@ -32,18 +38,22 @@ pub const HOOKS: &str = "__split";
 pub const PRIMARY: &str = "primary";
 
 /// A function's name without what changes from build to build: the crate disambiguators
-/// rustc prints in brackets (`yew[43cff6c5507b4e23]::…`) and wasm-opt's `[n]` suffixes of
-/// duplicates.
+/// rustc prints in brackets (`yew[43cff6c5507b4e23]::…`, 8 hex digits or more) and the `[n]`
+/// suffixes of duplicates.
 pub fn normal_name(name: &str) -> String {
     let mut out = String::with_capacity(name.len());
     let mut rest = name;
     while let Some(open) = rest.find('[') {
         out.push_str(&rest[..open]);
         let after = &rest[open + 1..];
-        match after.find(']') {
-            Some(close) if close > 0 && after[..close].bytes().all(|b| b.is_ascii_hexdigit()) => {
-                rest = &after[close + 1..];
-            }
+        let inside = after.find(']').map(|close| &after[..close]);
+        let drop = inside.is_some_and(|t| {
+            let decimal = !t.is_empty() && t.bytes().all(|b| b.is_ascii_digit());
+            let hash = t.len() >= 8 && t.bytes().all(|b| b.is_ascii_hexdigit());
+            decimal || hash
+        });
+        match inside {
+            Some(t) if drop => rest = &after[t.len() + 1..],
             _ => {
                 out.push('[');
                 rest = after;
@@ -163,7 +173,8 @@ fn instr_count(local: &LocalFunction) -> usize {
     count.0
 }
 
-/// Short export names for what the secondary imports: `f` + the function's index in base 36.
+/// Short export names for what the secondary imports: `$f` + the function's index in base 36
+/// (`$g`, `$t`, `$m` for globals, tables and memories).
 fn short(prefix: char, index: usize) -> String {
     let mut digits = Vec::new();
     let mut n = index;
@@ -194,6 +205,14 @@ fn funcref_table(module: &Module) -> Result<TableId> {
 pub fn split(bytes: &[u8], keep: &HashSet<String>) -> Result<Split> {
     let mut primary = parse(bytes)?;
     let mut secondary = parse(bytes)?;
+    if primary.start.is_some() {
+        bail!("the module has a start function: a stub it reached could not load the secondary");
+    }
+    let mark = {
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        bytes.hash(&mut h);
+        format!("$build {:016x}", h.finish())
+    };
     let index_of: HashMap<FunctionId, usize> = primary
         .funcs
         .iter()
@@ -218,7 +237,6 @@ pub fn split(bytes: &[u8], keep: &HashSet<String>) -> Result<Split> {
         if name.is_empty()
             || keep.contains(&name)
             || refs.pinned
-            || primary.start == Some(id)
             || instr_count(local) < SMALLEST_MOVED
         {
             kept += 1;
@@ -282,6 +300,17 @@ pub fn split(bytes: &[u8], keep: &HashSet<String>) -> Result<Split> {
     for (i, g) in globals.iter().enumerate() {
         primary.exports.add(&short('g', i), *g);
     }
+    let loaded_index = globals
+        .iter()
+        .position(|g| *g == loaded)
+        .context("the loaded flag")?;
+    let build = primary.globals.add_local(
+        ValType::I32,
+        false,
+        false,
+        ConstExpr::Value(ir::Value::I32(0)),
+    );
+    primary.exports.add(&mark, build);
     let tables: Vec<_> = primary.tables.iter().map(|t| t.id()).collect();
     for (i, t) in tables.iter().enumerate() {
         primary.exports.add(&short('t', i), *t);
@@ -386,11 +415,7 @@ pub fn split(bytes: &[u8], keep: &HashSet<String>) -> Result<Split> {
         .get_mut(secondary_table)
         .elem_segments
         .insert(segment);
-    let loaded_index = primary
-        .globals
-        .iter()
-        .position(|g| g.id() == loaded)
-        .context("the loaded flag")?;
+    let (build_here, _) = secondary.add_import_global(PRIMARY, &mark, ValType::I32, false, false);
     let (loaded_here, _) = secondary.add_import_global(
         PRIMARY,
         &short('g', loaded_index),
@@ -399,7 +424,13 @@ pub fn split(bytes: &[u8], keep: &HashSet<String>) -> Result<Split> {
         false,
     );
     let mut start = FunctionBuilder::new(&mut secondary.types, &[], &[]);
-    start.func_body().i32_const(1).global_set(loaded_here);
+    // Reading the mark keeps its import (gc drops unused ones): linking checks the build.
+    start
+        .func_body()
+        .global_get(build_here)
+        .drop()
+        .i32_const(1)
+        .global_set(loaded_here);
     secondary.start = Some(start.finish(vec![], &mut secondary.funcs));
     walrus::passes::gc::run(&mut secondary);
 

@@ -14,12 +14,20 @@ use walrus::{ConstExpr, ElementItems, ElementKind, FunctionBuilder, Module, RefT
 /// table. `run` and `c` are the ones a "usual session" keeps; `b` and `d` are just big enough
 /// to be worth moving (10 instructions).
 fn sample() -> Vec<u8> {
+    sample_adding(5)
+}
+
+/// [`sample`] with another value of G: the same functions, another build.
+fn sample_adding(global: i32) -> Vec<u8> {
     let mut m = Module::default();
     let memory = m.memories.add_local(false, false, 1, None, None);
     m.exports.add("memory", memory);
-    let g = m
-        .globals
-        .add_local(ValType::I32, true, false, ConstExpr::Value(Value::I32(5)));
+    let g = m.globals.add_local(
+        ValType::I32,
+        true,
+        false,
+        ConstExpr::Value(Value::I32(global)),
+    );
     let unary = |m: &mut Module,
                  name: &str,
                  body: &dyn Fn(&mut walrus::InstrSeqBuilder, walrus::LocalId)| {
@@ -153,6 +161,43 @@ fn the_two_parts_validate_and_compute_what_the_whole_did() {
 }
 
 #[test]
+fn a_secondary_of_another_build_does_not_link() {
+    let keep: HashSet<String> = ["run", "c"].iter().map(|s| s.to_string()).collect();
+    let (one, other) = (
+        split(&sample(), &keep).unwrap(),
+        split(&sample_adding(6), &keep).unwrap(),
+    );
+    let dir = std::env::temp_dir().join(format!("beckon-wasm-mix-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("p.wasm"), &one.primary).unwrap();
+    std::fs::write(dir.join("s.wasm"), &other.secondary).unwrap();
+    std::fs::write(dir.join("s1.wasm"), &one.secondary).unwrap();
+    let script = r#"
+        const fs = require("fs");
+        const read = (f) => new WebAssembly.Module(fs.readFileSync(process.argv[1] + "/" + f));
+        const primary = new WebAssembly.Instance(read("p.wasm"), { __split: { load() {} } });
+        const link = (f) => { try { new WebAssembly.Instance(read(f), { primary: primary.exports }); return "linked"; } catch (e) { return e.constructor.name; } };
+        console.log(link("s.wasm"), link("s1.wasm"));
+    "#;
+    let out = Command::new(node())
+        .arg("-e")
+        .arg(script)
+        .arg(&dir)
+        .output()
+        .unwrap();
+    std::fs::remove_dir_all(&dir).ok();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        "LinkError linked"
+    );
+}
+
+#[test]
 fn the_profiling_build_reports_each_function_by_its_index_in_the_names_list() {
     let (wasm, names) = instrument(&sample()).unwrap();
     wasmparser::Validator::new().validate_all(&wasm).unwrap();
@@ -191,6 +236,15 @@ fn names_lose_only_what_changes_between_builds() {
         "<yew::Html as core::clone::Clone>::clone"
     );
     assert_eq!(normal_name("write_char[3]"), "write_char");
+    assert_eq!(
+        normal_name("beckon_client[c8c721d656dd6a5]::x"),
+        "beckon_client::x"
+    );
+    assert_eq!(
+        normal_name("<[f32] as Debug>::fmt"),
+        "<[f32] as Debug>::fmt"
+    );
+    assert_eq!(normal_name("[bf16; 4]"), "[bf16; 4]");
     assert_eq!(normal_name("slice[..]"), "slice[..]");
     assert_eq!(normal_name("x[]"), "x[]");
     assert_eq!(normal_name("open[unclosed"), "open[unclosed");
