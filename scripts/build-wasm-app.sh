@@ -26,6 +26,7 @@ if [ -z "$keep" ]; then
     # shellcheck disable=SC2086
     wasm-opt -Oz --converge $WASM_OPT_FEATURES -o "$tmp/out.wasm" "$tmp/${lib}_bg.wasm"
     minify "$tmp/$lib.js" "$out/$lib.js"
+    rm -f "$out/${lib}"_more.*.wasm
     mv "$tmp/out.wasm" "$out/${lib}_bg.wasm"
     exit 0
 fi

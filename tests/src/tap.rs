@@ -1,6 +1,7 @@
 //! Tap → usable: in a real Chromium with a cold cache, the time from the visitor's
 //! `pointerdown` on the launcher to the chat app's composer being visible and enabled — on a
-//! desktop profile and on a phone profile (375 × 667, touch, 4× CPU slowdown). Both moments are
+//! desktop profile and on a phone profile (375 × 667, touch, 4× CPU slowdown; and the same on a
+//! slow mobile network, where what the app downloads first shows). Both moments are
 //! stamped by the page itself (`performance.timeOrigin + now()`, comparable across frames),
 //! so WebDriver's own latency does not count.
 
@@ -63,6 +64,9 @@ pub enum Profile {
     Desktop,
     /// 375 × 667 at 2×, touch, CPU slowed 4×.
     Phone,
+    /// [`Profile::Phone`] on Lighthouse's mobile network: 150 ms round trips, 1.6 Mbit/s down,
+    /// 675 kbit/s up.
+    SlowPhone,
 }
 
 /// One cold run: a fresh browser (empty profile and cache) opens `page`, the launcher is
@@ -70,7 +74,7 @@ pub enum Profile {
 pub async fn tap_to_usable(page: &str, profile: Profile) -> f64 {
     let (w, h) = match profile {
         Profile::Desktop => (1280, 800),
-        Profile::Phone => (375, 667),
+        Profile::Phone | Profile::SlowPhone => (375, 667),
     };
     let c = browser::open(w, h).await;
     cdp(
@@ -79,7 +83,17 @@ pub async fn tap_to_usable(page: &str, profile: Profile) -> f64 {
         json!({ "source": STAMPS }),
     )
     .await;
-    if let Profile::Phone = profile {
+    if let Profile::SlowPhone = profile {
+        cdp(&c, "Network.enable", json!({})).await;
+        cdp(
+            &c,
+            "Network.emulateNetworkConditions",
+            json!({ "offline": false, "latency": 150,
+                    "downloadThroughput": 1_638_400 / 8, "uploadThroughput": 675_000 / 8 }),
+        )
+        .await;
+    }
+    if let Profile::Phone | Profile::SlowPhone = profile {
         cdp(
             &c,
             "Emulation.setDeviceMetricsOverride",

@@ -440,6 +440,11 @@ async fn tap(api: &Api, edge: &str) -> Section {
     for (profile, name, goal) in [
         (Profile::Desktop, "desktop 1280 × 800", "≤ 150"),
         (Profile::Phone, "phone 375 × 667, 4× CPU", "≤ 400"),
+        (
+            Profile::SlowPhone,
+            "phone, 4× CPU, slow network (150 ms, 1.6 Mbit/s)",
+            "—",
+        ),
     ] {
         eprintln!("tap → usable: {name}");
         let mut runs = Vec::new();

@@ -4,14 +4,17 @@
 //!
 //! It expects the apps built as profiling builds (`BECKON_SPLIT=instrument`): each function
 //! reports its index to `self.__beckonSplitHits`, and the build wrote the index → name list
-//! beside the wasm-bindgen output. The session: a visitor on the demo page (desktop, then a
-//! 375 px phone) opens the chat, writes, types, gets an agent's answer live, reloads, closes
-//! and opens the panel; the agent signs in to the inbox, opens the conversation, answers,
-//! and goes through its list.
+//! beside the wasm-bindgen output. The session: a visitor (on a desktop, then on a phone with
+//! touch and a 4× slower CPU) opens the chat, writes, types, gets an answer live, reloads,
+//! closes and opens the panel — on the demo page, answered by an agent in the inbox, and on a
+//! shop's page on another origin with a new site's defaults.
 
-use beckon_tests::{browser, edge, repo_root};
+use beckon_shared::ids::ConversationId;
+use beckon_tests::api::Api;
+use beckon_tests::{browser, edge, host_page, repo_root, tap};
 use fantoccini::actions::{InputSource, MouseActions, PointerAction};
 use fantoccini::{Client, Locator};
+use serde_json::json;
 use std::collections::BTreeSet;
 use std::time::Duration;
 
@@ -24,33 +27,85 @@ async fn hits(c: &Client) -> BTreeSet<usize> {
     serde_json::from_value(v).expect("a list of indices")
 }
 
-/// A visitor's session in a `width` × `height` browser; what the chat app ran.
-async fn visitor_session(base: &str, width: u32, height: u32, agent: &Client) -> BTreeSet<usize> {
-    let visitor = browser::open(width, height).await;
-    visitor.goto(&format!("{base}/")).await.unwrap();
+/// Who answers the visitor: an agent in the inbox (the demo site), or the admin API (any site).
+enum Answer<'a> {
+    Inbox(&'a Client),
+    Api(&'a Api, &'a str),
+}
+
+impl Answer<'_> {
+    async fn reply(&self, question: &str, reply: &str) {
+        match self {
+            Answer::Inbox(agent) => {
+                browser::open_conversation_showing(agent, question).await;
+                browser::wait_for_log(agent, &[question]).await;
+                browser::send_message(agent, reply).await;
+            }
+            Answer::Api(api, site) => {
+                let path = format!("/api/v1/admin/conversations?site={site}&limit=200");
+                let id = browser::eventually(WAIT, "the conversation listed", || async {
+                    let list = api.send(api.admin(reqwest::Method::GET, &path)).await;
+                    let found = list.body["conversations"]
+                        .as_array()?
+                        .iter()
+                        .find(|c| c["last_message"]["body"] == question)?;
+                    serde_json::from_value::<ConversationId>(found["id"].clone()).ok()
+                })
+                .await;
+                api.agent_reply(&id, reply).await;
+            }
+        }
+    }
+}
+
+const WAIT: Duration = Duration::from_secs(30);
+
+/// A visitor's session on `page` in a `width` × `height` browser (a phone's: touch, 2× pixels,
+/// CPU 4× slower — as the tap bench's); what the chat app ran.
+async fn visitor_session(page: &str, phone: bool, answer: Answer<'_>) -> BTreeSet<usize> {
+    let visitor = if phone {
+        let c = browser::open(375, 667).await;
+        tap::cdp(
+            &c,
+            "Emulation.setDeviceMetricsOverride",
+            json!({ "width": 375, "height": 667, "deviceScaleFactor": 2, "mobile": true }),
+        )
+        .await;
+        tap::cdp(
+            &c,
+            "Emulation.setTouchEmulationEnabled",
+            json!({ "enabled": true, "maxTouchPoints": 5 }),
+        )
+        .await;
+        tap::cdp(&c, "Emulation.setCPUThrottlingRate", json!({ "rate": 4 })).await;
+        c
+    } else {
+        browser::open(1280, 800).await
+    };
+    visitor.goto(page).await.unwrap();
     // Intent first (the pointer over the launcher starts the app), then the tap.
     let launcher = browser::launcher(&visitor).await;
-    visitor
-        .perform_actions(
-            MouseActions::new("mouse".into()).then(PointerAction::MoveToElement {
-                element: launcher,
-                duration: None,
-                x: 0.0,
-                y: 0.0,
-            }),
-        )
-        .await
-        .unwrap();
-    tokio::time::sleep(Duration::from_secs(2)).await;
+    if !phone {
+        visitor
+            .perform_actions(
+                MouseActions::new("mouse".into()).then(PointerAction::MoveToElement {
+                    element: launcher,
+                    duration: None,
+                    x: 0.0,
+                    y: 0.0,
+                }),
+            )
+            .await
+            .unwrap();
+        tokio::time::sleep(Duration::from_secs(2)).await;
+    }
     browser::open_chat(&visitor).await;
     let question = format!("Do you ship to Canada? #{}", beckon_tests::free_port());
     browser::send_message(&visitor, &question).await;
     browser::wait_for_log(&visitor, &[&question]).await;
 
-    browser::open_conversation_showing(agent, &question).await;
-    browser::wait_for_log(agent, &[&question]).await;
     let reply = format!("Yes, in 3 to 5 days. #{}", beckon_tests::free_port());
-    browser::send_message(agent, &reply).await;
+    answer.reply(&question, &reply).await;
     browser::wait_for_log(&visitor, &[&question, &reply]).await;
 
     // Typing (the agent sees it), a second message, the Seen state.
@@ -122,8 +177,18 @@ async fn main() {
     let agent = browser::open(1280, 800).await;
     browser::sign_in_to_inbox(&agent, base, "Ana").await;
 
-    let mut widget = visitor_session(base, 1280, 800, &agent).await;
-    widget.extend(visitor_session(base, 375, 812, &agent).await);
+    // The demo page (the edge's own origin, a site with rules), answered from the inbox; then a
+    // shop's page on another origin with a new site's defaults, answered through the API.
+    let demo = format!("{base}/");
+    let mut widget = visitor_session(&demo, false, Answer::Inbox(&agent)).await;
+    widget.extend(visitor_session(&demo, true, Answer::Inbox(&agent)).await);
+    let api = Api::new(base);
+    let site = "profile";
+    api.create_site(site).await;
+    let shop = host_page::serve(base, site, None).await;
+    for phone in [false, true] {
+        widget.extend(visitor_session(&shop.url, phone, Answer::Api(&api, site)).await);
+    }
     let inbox = hits(&agent).await;
     agent.close().await.unwrap();
 
