@@ -11,8 +11,10 @@ SHARED_SRC  := $(shell find shared/src -name '*.rs') $(wildcard shared/i18n/*.js
 EDGE_SRC    := $(shell find edge/src -name '*.rs') edge/Cargo.toml edge/openapi.json $(SHARED_SRC)
 CLIENT_SRC  := $(shell find client/src -name '*.rs') client/Cargo.toml
 SPLIT_SRC   := $(shell find tools/wasm-split -type f)
-WIDGET_SRC  := $(shell find widget/src -name '*.rs') widget/Cargo.toml widget/split-keep.txt $(CLIENT_SRC) $(SHARED_SRC) $(SPLIT_SRC) scripts/build-wasm-app.sh
-PAGES_SRC   := $(shell find console/src console/pages/src -name '*.rs') console/Cargo.toml console/pages/Cargo.toml $(CLIENT_SRC) $(SHARED_SRC) scripts/build-wasm-app.sh
+# terser (the glue's minifier) and wasm-opt come from package-lock.json.
+APP_TOOLS   := package-lock.json scripts/build-wasm-app.sh
+WIDGET_SRC  := $(shell find widget/src -name '*.rs') widget/Cargo.toml widget/split-keep.txt $(CLIENT_SRC) $(SHARED_SRC) $(SPLIT_SRC) $(APP_TOOLS)
+PAGES_SRC   := $(shell find console/src console/pages/src -name '*.rs') console/Cargo.toml console/pages/Cargo.toml $(CLIENT_SRC) $(SHARED_SRC) $(APP_TOOLS)
 CONSOLE_SRC := $(PAGES_SRC) console/split-keep.txt $(SPLIT_SRC)
 STATIC_SRC  := index.html $(shell find widget/loader widget/static console/static -type f) static/_headers
 

@@ -25,9 +25,10 @@ if [ -z "$keep" ]; then
     # --converge repeats -Oz until it stops shrinking (about 0.35 % of gzip size for ~30 s).
     # shellcheck disable=SC2086
     wasm-opt -Oz --converge $WASM_OPT_FEATURES -o "$tmp/out.wasm" "$tmp/${lib}_bg.wasm"
-    minify "$tmp/$lib.js" "$out/$lib.js"
-    rm -f "$out/${lib}"_more.*.wasm
+    minify "$tmp/$lib.js" "$tmp/glue.js"
+    mv "$tmp/glue.js" "$out/$lib.js"
     mv "$tmp/out.wasm" "$out/${lib}_bg.wasm"
+    rm -f "$out/${lib}"_more.*.wasm
     exit 0
 fi
 
@@ -68,9 +69,9 @@ glue += open(hooks).read().replace("__SPLIT_FILE__", more)
 open(dst, "w").write(glue)
 PY
 minify "$tmp/patched.js" "$tmp/glue.js"
-rm -f "$out/${lib}"_more.*.wasm
 [ -z "$more" ] || mv "$tmp/$more" "$out/$more"
 mv "$tmp/glue.js" "$out/$lib.js"
 mv "$tmp/out.wasm" "$out/${lib}_bg.wasm"
+find "$out" -maxdepth 1 -name "${lib}_more.*.wasm" ! -name "${more:-none}" -delete
 # A profiling build is never up to date for make: the next `make build` replaces it.
 if [ "${BECKON_SPLIT:-}" = instrument ]; then touch -d @0 "$out/${lib}_bg.wasm"; fi

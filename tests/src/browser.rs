@@ -74,6 +74,21 @@ pub async fn sign_in_to_inbox(agent: &Client, base: &str, name: &str) {
 
 /// Fills the fields (`{kind}-{name}`) of the inbox's `kind` channel card and saves it; the
 /// card.
+/// Moves the mouse pointer over `element` (a hover: what the loader takes for intent).
+pub async fn hover(c: &Client, element: &Element) {
+    use fantoccini::actions::{InputSource, MouseActions, PointerAction};
+    c.perform_actions(
+        MouseActions::new("mouse".into()).then(PointerAction::MoveToElement {
+            element: element.clone(),
+            duration: None,
+            x: 0.0,
+            y: 0.0,
+        }),
+    )
+    .await
+    .expect("move the pointer");
+}
+
 /// Clicks the first element matching `css`.
 pub async fn click(c: &Client, css: &str) {
     c.find(Locator::Css(css))

@@ -64,8 +64,8 @@ pub enum Profile {
     Desktop,
     /// 375 × 667 at 2×, touch, CPU slowed 4×.
     Phone,
-    /// [`Profile::Phone`] on Lighthouse's mobile network: 150 ms round trips, 1.6 Mbit/s down,
-    /// 675 kbit/s up.
+    /// [`Profile::Phone`] on a slow mobile network (Chromium's emulation): 150 ms added to
+    /// each request, 1.6 Mbit/s down, 675 kbit/s up.
     SlowPhone,
 }
 

@@ -5,7 +5,6 @@
 use beckon_tests::api::Api;
 use beckon_tests::browser::{self, eventually};
 use beckon_tests::{edge, files, host_page};
-use fantoccini::actions::{InputSource, MouseActions, PointerAction};
 use fantoccini::{Client, Locator};
 use serde_json::{json, Value};
 use std::time::Duration;
@@ -125,17 +124,7 @@ async fn demo_page_visitor_and_inbox_agent_chat_live_and_history_survives_reload
     assert_eq!(before["cookie"], Value::String(String::new()));
 
     // Intent: hovering the launcher creates the iframe (before any click).
-    visitor
-        .perform_actions(
-            MouseActions::new("mouse".into()).then(PointerAction::MoveToElement {
-                element: launcher.clone(),
-                duration: None,
-                x: 0.0,
-                y: 0.0,
-            }),
-        )
-        .await
-        .unwrap();
+    browser::hover(&visitor, &launcher).await;
     eventually(WAIT, "the iframe after hover", || browser::frame(&visitor)).await;
     browser::screenshot(&visitor, "demo-closed-desktop").await;
 

@@ -10,7 +10,6 @@
 use beckon_tests::api::Api;
 use beckon_tests::browser::{self, eventually};
 use beckon_tests::edge;
-use fantoccini::actions::{InputSource, MouseActions, PointerAction};
 use fantoccini::{Client, Locator};
 use reqwest::Method;
 use serde_json::{json, Value};
@@ -272,16 +271,7 @@ async fn exit_intent_fires_when_the_pointer_leaves_the_top_edge() {
     open_demo(&c).await;
     // The pointer moves around the page: nothing happens.
     let heading = c.find(Locator::Css("h1")).await.unwrap();
-    c.perform_actions(
-        MouseActions::new("mouse".into()).then(PointerAction::MoveToElement {
-            element: heading,
-            duration: None,
-            x: 0.0,
-            y: 0.0,
-        }),
-    )
-    .await
-    .unwrap();
+    browser::hover(&c, &heading).await;
     tokio::time::sleep(Duration::from_millis(1200)).await;
     assert_untouched(&c, "pointer inside the page").await;
     // It leaves through the top edge: the browser fires mouseout on the root with no related
@@ -457,17 +447,7 @@ async fn agent_starts_a_conversation_with_an_online_visitor_from_the_inbox() {
     open_demo(&visitor).await;
     // The visitor shows intent (hovers the launcher): the chat app runs, so they are online.
     let launcher = browser::launcher(&visitor).await;
-    visitor
-        .perform_actions(
-            MouseActions::new("mouse".into()).then(PointerAction::MoveToElement {
-                element: launcher,
-                duration: None,
-                x: 0.0,
-                y: 0.0,
-            }),
-        )
-        .await
-        .unwrap();
+    browser::hover(&visitor, &launcher).await;
 
     let agent = browser::open(1280, 800).await;
     browser::sign_in_to_inbox(&agent, base, "Maya").await;

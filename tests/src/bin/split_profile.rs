@@ -12,7 +12,6 @@
 use beckon_shared::ids::ConversationId;
 use beckon_tests::api::Api;
 use beckon_tests::{browser, edge, host_page, repo_root, tap};
-use fantoccini::actions::{InputSource, MouseActions, PointerAction};
 use fantoccini::{Client, Locator};
 use serde_json::json;
 use std::collections::BTreeSet;
@@ -86,17 +85,7 @@ async fn visitor_session(page: &str, phone: bool, answer: Answer<'_>) -> BTreeSe
     // Intent first (the pointer over the launcher starts the app), then the tap.
     let launcher = browser::launcher(&visitor).await;
     if !phone {
-        visitor
-            .perform_actions(
-                MouseActions::new("mouse".into()).then(PointerAction::MoveToElement {
-                    element: launcher,
-                    duration: None,
-                    x: 0.0,
-                    y: 0.0,
-                }),
-            )
-            .await
-            .unwrap();
+        browser::hover(&visitor, &launcher).await;
         tokio::time::sleep(Duration::from_secs(2)).await;
     }
     browser::open_chat(&visitor).await;

@@ -1,35 +1,30 @@
 
 // ---- Added by tools/wasm-split (build-wasm-app.sh): the app's second part. ----
 // The functions a usual session does not run are in the second module. It is fetched and
-// linked in the background once the app has started (tried again while it fails, and when
-// the browser is back online); if one of its functions is called before that, the primary's
-// stub asks for it here and it is loaded synchronously. `self.__beckonSplit` says how it went.
+// linked in the background once the app has started (tried again while the network fails,
+// and when the browser is back online); if one of its functions is called before that, the
+// primary's stub asks for it here and it is loaded synchronously. `self.__beckonSplit` says
+// "linked", or why it could not be.
 const __split_url = new URL("__SPLIT_FILE__", import.meta.url);
-let __split_module, __split_linked = false, __split_stale_seen = false, __split_tries = 0;
+let __split_module, __split_linked = false, __split_failed = false, __split_tries = 0;
+// It will not come: gone (404: a deploy replaced it while this first part was cached) or
+// not this first part's (the two check each other's build mark when linked). The usual
+// session goes on; a call into the second part throws, until the next load of the page.
+function __split_give_up(why) {
+    __split_failed = true;
+    self.__beckonSplit = String(why);
+    console.warn("Beckon: the app's second part cannot be used:", why);
+}
 function __split_link(module) {
     if (__split_linked) return;
     try {
         new WebAssembly.Instance(module, { primary: wasm });
     } catch (e) {
-        __split_stale(e);
+        __split_give_up(e);
         throw e;
     }
     __split_linked = true;
     self.__beckonSplit = "linked";
-}
-// A second part that is not this first part's (gone, or from another build: a deploy between
-// the two downloads — they check each other's build mark when linked) cannot be used: the page
-// is loaded again, at most once a minute.
-function __split_stale(why) {
-    __split_stale_seen = true;
-    self.__beckonSplit = String(why);
-    console.warn("Beckon: the app's second part does not fit this app; loading it again.", why);
-    try {
-        const key = "beckon:split-reload", last = Number(sessionStorage.getItem(key) || 0);
-        if (Date.now() - last < 60000) return;
-        sessionStorage.setItem(key, String(Date.now()));
-    } catch (e) {} // storage blocked: reload once anyway
-    setTimeout(() => location.reload(), 0);
 }
 const __split_hooks = {
     load() {
@@ -39,8 +34,11 @@ const __split_hooks = {
             xhr.open("GET", __split_url, false);
             xhr.overrideMimeType("text/plain; charset=x-user-defined");
             xhr.send(); // throws offline, or where the page forbids synchronous requests
-            if (xhr.status === 404) __split_stale(`${__split_url} is gone`);
-            if (xhr.status !== 200) throw new Error(`the app's second part did not load (${xhr.status})`);
+            if (xhr.status !== 200) {
+                const why = new Error(`the app's second part did not load (HTTP ${xhr.status})`);
+                if (xhr.status === 404) __split_give_up(why);
+                throw why;
+            }
             const text = xhr.responseText, bytes = new Uint8Array(text.length);
             for (let i = 0; i < text.length; i++) bytes[i] = text.charCodeAt(i);
             __split_module = new WebAssembly.Module(bytes);
@@ -49,10 +47,10 @@ const __split_hooks = {
     },
 };
 function __split_fetch() {
-    if (__split_linked) return;
+    if (__split_linked || __split_failed) return;
     fetch(__split_url)
         .then((r) => {
-            if (r.status === 404) return __split_stale(`${__split_url} is gone`);
+            if (r.status === 404) return __split_give_up(`${__split_url} is gone (404)`);
             if (!r.ok) throw new Error(`HTTP ${r.status}`);
             return WebAssembly.compileStreaming(r).then((m) => {
                 __split_module = m;
@@ -60,9 +58,10 @@ function __split_fetch() {
             });
         })
         .catch((e) => {
-            if (__split_linked || __split_stale_seen) return;
-            // A network failure: again in 2, 4, 8 … 60 s, or as soon as the browser is online.
-            const wait = Math.min(60000, 2000 * 2 ** __split_tries++);
+            if (__split_linked || __split_failed) return;
+            // Again in 2, 4, 8 … 60 s or as soon as the browser is online; 8 tries in all.
+            if (++__split_tries >= 8) return __split_give_up(e);
+            const wait = Math.min(60000, 1000 * 2 ** __split_tries);
             console.warn(`Beckon: the app's second part did not load (${e}); trying again in ${wait / 1000} s.`);
             const again = () => { clearTimeout(timer); removeEventListener("online", again); __split_fetch(); };
             const timer = setTimeout(again, wait);

@@ -14,8 +14,9 @@
 //!   make tail calls or use exceptions stay in the primary (the secondary carries no segments
 //!   of the original), as do unnamed ones and those smaller than a stub costs. A module with
 //!   a start function is refused (the glue could not answer a load during instantiation).
-//! - The primary exports a mark of the build both came from, which the secondary imports: a
-//!   secondary from another build fails to link instead of running with wrong addresses.
+//! - The primary exports a mark of the build both came from (the input and what moved), which
+//!   the secondary imports: a secondary of another build or keep list fails to link instead
+//!   of running with wrong addresses or slots.
 //! - Names added for the link start with `$`, which no wasm-bindgen export does.
 //!
 //! `instrument` makes the profiling build: every function first calls `__split.hit(index)`,
@@ -208,11 +209,6 @@ pub fn split(bytes: &[u8], keep: &HashSet<String>) -> Result<Split> {
     if primary.start.is_some() {
         bail!("the module has a start function: a stub it reached could not load the secondary");
     }
-    let mark = {
-        let mut h = std::collections::hash_map::DefaultHasher::new();
-        bytes.hash(&mut h);
-        format!("$build {:016x}", h.finish())
-    };
     let index_of: HashMap<FunctionId, usize> = primary
         .funcs
         .iter()
@@ -249,6 +245,19 @@ pub fn split(bytes: &[u8], keep: &HashSet<String>) -> Result<Split> {
     called.retain(|f| !moved_set.contains(f));
     // Ids differ between the two parses (each has its own arenas); indices do not.
     let moved_indices: HashSet<usize> = moved.iter().map(|f| index_of[f]).collect();
+    // The build's mark: the input and what moved (the same code split by another keep list
+    // puts other functions in other slots). Never 0: the secondary's start sets it as its
+    // loaded flag, which wasm-opt cannot drop, so neither the import nor the check goes.
+    let (mark, mark_value) = {
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        bytes.hash(&mut h);
+        moved
+            .iter()
+            .map(|f| index_of[f])
+            .for_each(|i| i.hash(&mut h));
+        let h = h.finish();
+        (format!("$build {h:016x}"), (h as i32) | 1)
+    };
 
     // The primary: a table slot per moved function, stubs, the hooks, and exports for the
     // secondary.
@@ -308,7 +317,7 @@ pub fn split(bytes: &[u8], keep: &HashSet<String>) -> Result<Split> {
         ValType::I32,
         false,
         false,
-        ConstExpr::Value(ir::Value::I32(0)),
+        ConstExpr::Value(ir::Value::I32(mark_value)),
     );
     primary.exports.add(&mark, build);
     let tables: Vec<_> = primary.tables.iter().map(|t| t.id()).collect();
@@ -424,12 +433,11 @@ pub fn split(bytes: &[u8], keep: &HashSet<String>) -> Result<Split> {
         false,
     );
     let mut start = FunctionBuilder::new(&mut secondary.types, &[], &[]);
-    // Reading the mark keeps its import (gc drops unused ones): linking checks the build.
+    // The loaded flag set from the mark: its import stays through gc and wasm-opt, so linking
+    // checks the build.
     start
         .func_body()
         .global_get(build_here)
-        .drop()
-        .i32_const(1)
         .global_set(loaded_here);
     secondary.start = Some(start.finish(vec![], &mut secondary.funcs));
     walrus::passes::gc::run(&mut secondary);

@@ -6,6 +6,7 @@ use beckon_wasm_split::{instrument, normal_name, split};
 use std::collections::HashSet;
 use std::path::PathBuf;
 use std::process::Command;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use walrus::ir::{BinaryOp, MemArg, StoreKind, Value};
 use walrus::{ConstExpr, ElementItems, ElementKind, FunctionBuilder, Module, RefType, ValType};
 
@@ -103,14 +104,38 @@ fn sample_adding(global: i32) -> Vec<u8> {
     m.emit_wasm()
 }
 
-fn node() -> PathBuf {
+/// Runs `script` in Node with `files` written to a fresh folder, whose path is its first
+/// argument (`process.argv[1]`); what it printed.
+fn node(files: &[(&str, &[u8])], script: &str) -> String {
+    static RUN: AtomicUsize = AtomicUsize::new(0);
     let node = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../node_modules/.bin/node");
     assert!(
         node.exists(),
         "{} is missing: run make setup",
         node.display()
     );
-    node
+    let dir = std::env::temp_dir().join(format!(
+        "beckon-wasm-split-{}-{}",
+        std::process::id(),
+        RUN.fetch_add(1, Ordering::Relaxed)
+    ));
+    std::fs::create_dir_all(&dir).unwrap();
+    for (name, bytes) in files {
+        std::fs::write(dir.join(name), bytes).unwrap();
+    }
+    let out = Command::new(node)
+        .arg("-e")
+        .arg(script)
+        .arg(&dir)
+        .output()
+        .unwrap();
+    std::fs::remove_dir_all(&dir).ok();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).trim().to_owned()
 }
 
 #[test]
@@ -125,10 +150,6 @@ fn the_two_parts_validate_and_compute_what_the_whole_did() {
         .validate_all(&parts.secondary)
         .unwrap();
 
-    let dir = std::env::temp_dir().join(format!("beckon-wasm-split-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    std::fs::write(dir.join("p.wasm"), &parts.primary).unwrap();
-    std::fs::write(dir.join("s.wasm"), &parts.secondary).unwrap();
     let script = r#"
         const fs = require("fs");
         const [p, s] = ["p.wasm", "s.wasm"].map((f) => fs.readFileSync(process.argv[1] + "/" + f));
@@ -140,61 +161,66 @@ fn the_two_parts_validate_and_compute_what_the_whole_did() {
         const stored = new Int32Array(primary.exports.memory.buffer)[0];
         console.log(JSON.stringify({ before, results, stored, loads }));
     "#;
-    let out = Command::new(node())
-        .arg("-e")
-        .arg(script)
-        .arg(&dir)
-        .output()
-        .unwrap();
-    std::fs::remove_dir_all(&dir).ok();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    let out = node(
+        &[("p.wasm", &parts.primary), ("s.wasm", &parts.secondary)],
+        script,
     );
     // run(3) = (3+5)*2 + 3*3 + 1 = 26; run(4) = 18 + 12 + 1 = 31; the secondary linked once,
     // on the first call, not before.
     assert_eq!(
-        String::from_utf8_lossy(&out.stdout).trim(),
+        out,
         r#"{"before":0,"results":[26,31],"stored":18,"loads":1}"#
     );
 }
 
-#[test]
-fn a_secondary_of_another_build_does_not_link() {
-    let keep: HashSet<String> = ["run", "c"].iter().map(|s| s.to_string()).collect();
-    let (one, other) = (
-        split(&sample(), &keep).unwrap(),
-        split(&sample_adding(6), &keep).unwrap(),
-    );
-    let dir = std::env::temp_dir().join(format!("beckon-wasm-mix-{}", std::process::id()));
+/// `wasm` through `wasm-opt -Oz`, as the build does.
+fn optimised(wasm: &[u8]) -> Vec<u8> {
+    let bin = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../node_modules/.bin/wasm-opt");
+    let dir = std::env::temp_dir().join(format!("beckon-wasm-opt-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
-    std::fs::write(dir.join("p.wasm"), &one.primary).unwrap();
-    std::fs::write(dir.join("s.wasm"), &other.secondary).unwrap();
-    std::fs::write(dir.join("s1.wasm"), &one.secondary).unwrap();
+    let (input, output) = (
+        dir.join(format!("{:p}.in", wasm)),
+        dir.join(format!("{:p}.out", wasm)),
+    );
+    std::fs::write(&input, wasm).unwrap();
+    let status = Command::new(bin)
+        .arg("-Oz")
+        .arg(&input)
+        .arg("-o")
+        .arg(&output)
+        .status()
+        .unwrap();
+    assert!(status.success(), "wasm-opt failed");
+    let out = std::fs::read(&output).unwrap();
+    std::fs::remove_file(input).ok();
+    std::fs::remove_file(output).ok();
+    out
+}
+
+#[test]
+fn a_secondary_of_another_build_or_keep_list_does_not_link_even_optimised() {
+    let keep =
+        |names: &[&str]| -> HashSet<String> { names.iter().map(|s| s.to_string()).collect() };
+    let one = split(&sample(), &keep(&["run", "c"])).unwrap();
+    let other_build = split(&sample_adding(6), &keep(&["run", "c"])).unwrap();
+    let other_list = split(&sample(), &keep(&["run", "c", "d"])).unwrap();
     let script = r#"
         const fs = require("fs");
         const read = (f) => new WebAssembly.Module(fs.readFileSync(process.argv[1] + "/" + f));
         const primary = new WebAssembly.Instance(read("p.wasm"), { __split: { load() {} } });
         const link = (f) => { try { new WebAssembly.Instance(read(f), { primary: primary.exports }); return "linked"; } catch (e) { return e.constructor.name; } };
-        console.log(link("s.wasm"), link("s1.wasm"));
+        console.log(["build.wasm", "list.wasm", "same.wasm"].map(link).join(" "));
     "#;
-    let out = Command::new(node())
-        .arg("-e")
-        .arg(script)
-        .arg(&dir)
-        .output()
-        .unwrap();
-    std::fs::remove_dir_all(&dir).ok();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    let out = node(
+        &[
+            ("p.wasm", &optimised(&one.primary)),
+            ("build.wasm", &optimised(&other_build.secondary)),
+            ("list.wasm", &optimised(&other_list.secondary)),
+            ("same.wasm", &optimised(&one.secondary)),
+        ],
+        script,
     );
-    assert_eq!(
-        String::from_utf8_lossy(&out.stdout).trim(),
-        "LinkError linked"
-    );
+    assert_eq!(out, "LinkError LinkError linked");
 }
 
 #[test]
@@ -204,9 +230,6 @@ fn the_profiling_build_reports_each_function_by_its_index_in_the_names_list() {
     let mut listed: Vec<&str> = names.lines().collect();
     listed.sort();
     assert_eq!(listed, ["b::double", "c", "d", "run"]);
-    let dir = std::env::temp_dir().join(format!("beckon-wasm-instr-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    std::fs::write(dir.join("i.wasm"), &wasm).unwrap();
     let script = r#"
         const hits = new Set();
         const bytes = require("fs").readFileSync(process.argv[1] + "/i.wasm");
@@ -214,19 +237,8 @@ fn the_profiling_build_reports_each_function_by_its_index_in_the_names_list() {
         i.exports.run(1);
         console.log([...hits].sort().join(","));
     "#;
-    let out = Command::new(node())
-        .arg("-e")
-        .arg(script)
-        .arg(&dir)
-        .output()
-        .unwrap();
-    std::fs::remove_dir_all(&dir).ok();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "0,1,2,3");
+    let out = node(&[("i.wasm", &wasm)], script);
+    assert_eq!(out, "0,1,2,3");
 }
 
 #[test]
