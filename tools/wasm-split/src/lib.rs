@@ -202,91 +202,119 @@ fn funcref_table(module: &Module) -> Result<TableId> {
     }
 }
 
-/// Splits `bytes`, keeping in the primary the functions whose normal names are in `keep`.
-pub fn split(bytes: &[u8], keep: &HashSet<String>) -> Result<Split> {
-    let mut primary = parse(bytes)?;
-    let mut secondary = parse(bytes)?;
-    if primary.start.is_some() {
+/// What moves and how the two parts meet, decided once on the input. Functions are named by
+/// index: the two parses' ids differ (each has its own arenas), their indices do not.
+struct Plan {
+    /// The moved functions, in the order of their table slots.
+    moved: Vec<usize>,
+    /// The functions that stay (or are imported) that moved ones call.
+    called: BTreeSet<usize>,
+    kept: usize,
+    unmatched: usize,
+    /// The funcref table's position among the tables, and its first slot for moved functions.
+    table: usize,
+    base: u64,
+    /// How many globals the input has: the primary's loaded flag comes after them.
+    globals: usize,
+    /// The build's mark (export name and value).
+    mark: String,
+    mark_value: i32,
+}
+
+fn plan(module: &Module, bytes: &[u8], keep: &HashSet<String>) -> Result<Plan> {
+    if module.start.is_some() {
         bail!("the module has a start function: a stub it reached could not load the secondary");
     }
-    let index_of: HashMap<FunctionId, usize> = primary
+    let index_of: HashMap<FunctionId, usize> = module
         .funcs
         .iter()
         .enumerate()
         .map(|(i, f)| (f.id(), i))
         .collect();
-
-    // Which functions move, and what the moved ones call that stays.
-    let mut moved = Vec::new();
-    let mut kept = 0;
-    let mut called = BTreeSet::new();
-    let names = local_names(&primary);
+    let names = local_names(module);
     let present: HashSet<&str> = names.iter().map(|(_, n)| n.as_str()).collect();
     let unmatched = keep
         .iter()
         .filter(|n| !present.contains(n.as_str()))
         .count();
-    for (id, name) in names.iter().cloned() {
-        let local = primary.funcs.get(id).kind.unwrap_local();
+    let (mut moved, mut kept, mut called) = (Vec::new(), 0, BTreeSet::new());
+    for (id, name) in &names {
+        let local = module.funcs.get(*id).kind.unwrap_local();
         let refs = refs_of(local);
         // An unnamed function cannot be in the list: it stays.
         if name.is_empty()
-            || keep.contains(&name)
+            || keep.contains(name)
             || refs.pinned
             || instr_count(local) < SMALLEST_MOVED
         {
             kept += 1;
             continue;
         }
-        moved.push(id);
-        called.extend(refs.funcs);
+        moved.push(index_of[id]);
+        called.extend(refs.funcs.iter().map(|f| index_of[f]));
     }
-    let moved_set: HashSet<FunctionId> = moved.iter().copied().collect();
+    let moved_set: HashSet<usize> = moved.iter().copied().collect();
     called.retain(|f| !moved_set.contains(f));
-    // Ids differ between the two parses (each has its own arenas); indices do not.
-    let moved_indices: HashSet<usize> = moved.iter().map(|f| index_of[f]).collect();
     // The build's mark: the input and what moved (the same code split by another keep list
     // puts other functions in other slots). Never 0: the secondary's start sets it as its
     // loaded flag, which wasm-opt cannot drop, so neither the import nor the check goes.
     let (mark, mark_value) = {
         let mut h = std::collections::hash_map::DefaultHasher::new();
         bytes.hash(&mut h);
-        moved
-            .iter()
-            .map(|f| index_of[f])
-            .for_each(|i| i.hash(&mut h));
+        moved.iter().for_each(|i| i.hash(&mut h));
         let h = h.finish();
         (format!("$build {h:016x}"), (h as i32) | 1)
     };
+    let funcref = funcref_table(module)?;
+    Ok(Plan {
+        moved,
+        called,
+        kept,
+        unmatched,
+        table: module
+            .tables
+            .iter()
+            .position(|t| t.id() == funcref)
+            .context("the funcref table")?,
+        base: module.tables.get(funcref).initial,
+        globals: module.globals.iter().count(),
+        mark,
+        mark_value,
+    })
+}
 
-    // The primary: a table slot per moved function, stubs, the hooks, and exports for the
-    // secondary.
-    let table = funcref_table(&primary)?;
-    let base = {
-        let t = primary.tables.get_mut(table);
-        let base = t.initial;
-        t.initial += moved.len() as u64;
-        if let Some(max) = t.maximum.as_mut() {
-            *max += moved.len() as u64;
-        }
-        base
-    };
-    let loaded = primary.globals.add_local(
+/// Grows table `t` by `n` slots (its minimum, and its maximum if it has one).
+fn grow(module: &mut Module, t: TableId, n: usize) {
+    let t = module.tables.get_mut(t);
+    t.initial += n as u64;
+    if let Some(max) = t.maximum.as_mut() {
+        *max += n as u64;
+    }
+}
+
+/// The primary: a table slot per moved function, their stubs, the `load` hook, and exports
+/// for the secondary (what it calls, every global, table and memory, and the build's mark).
+fn make_primary(module: &mut Module, plan: &Plan) -> Result<()> {
+    let funcs: Vec<FunctionId> = module.funcs.iter().map(|f| f.id()).collect();
+    let table = funcref_table(module)?;
+    grow(module, table, plan.moved.len());
+    let loaded = module.globals.add_local(
         ValType::I32,
         true,
         false,
         ConstExpr::Value(ir::Value::I32(0)),
     );
-    let load_ty = primary.types.add(&[], &[]);
-    let (load, _) = primary.add_import_func(HOOKS, "load", load_ty);
-    for (slot, &id) in moved.iter().enumerate() {
-        let ty = primary.funcs.get(id).ty();
+    let load_ty = module.types.add(&[], &[]);
+    let (load, _) = module.add_import_func(HOOKS, "load", load_ty);
+    for (slot, &index) in plan.moved.iter().enumerate() {
+        let id = funcs[index];
+        let ty = module.funcs.get(id).ty();
         let (params, results) = {
-            let t = primary.types.get(ty);
+            let t = module.types.get(ty);
             (t.params().to_vec(), t.results().to_vec())
         };
-        let args: Vec<_> = params.iter().map(|p| primary.locals.add(*p)).collect();
-        let mut builder = FunctionBuilder::new(&mut primary.types, &params, &results);
+        let args: Vec<_> = params.iter().map(|p| module.locals.add(*p)).collect();
+        let mut builder = FunctionBuilder::new(&mut module.types, &params, &results);
         let mut body = builder.func_body();
         body.global_get(loaded).unop(ir::UnaryOp::I32Eqz).if_else(
             None,
@@ -298,165 +326,146 @@ pub fn split(bytes: &[u8], keep: &HashSet<String>) -> Result<Split> {
         for a in &args {
             body.local_get(*a);
         }
-        body.i32_const((base + slot as u64) as i32)
+        body.i32_const((plan.base + slot as u64) as i32)
             .call_indirect(ty, table);
-        primary.funcs.get_mut(id).kind = FunctionKind::Local(builder.local_func(args));
+        module.funcs.get_mut(id).kind = FunctionKind::Local(builder.local_func(args));
     }
-    for &f in &called {
-        primary.exports.add(&short('f', index_of[&f]), f);
+    for &f in &plan.called {
+        module.exports.add(&short('f', f), funcs[f]);
     }
-    let globals: Vec<_> = primary.globals.iter().map(|g| g.id()).collect();
+    let globals: Vec<_> = module.globals.iter().map(|g| g.id()).collect();
     for (i, g) in globals.iter().enumerate() {
-        primary.exports.add(&short('g', i), *g);
+        module.exports.add(&short('g', i), *g);
     }
-    let loaded_index = globals
-        .iter()
-        .position(|g| *g == loaded)
-        .context("the loaded flag")?;
-    let build = primary.globals.add_local(
+    let build = module.globals.add_local(
         ValType::I32,
         false,
         false,
-        ConstExpr::Value(ir::Value::I32(mark_value)),
+        ConstExpr::Value(ir::Value::I32(plan.mark_value)),
     );
-    primary.exports.add(&mark, build);
-    let tables: Vec<_> = primary.tables.iter().map(|t| t.id()).collect();
+    module.exports.add(&plan.mark, build);
+    let tables: Vec<_> = module.tables.iter().map(|t| t.id()).collect();
     for (i, t) in tables.iter().enumerate() {
-        primary.exports.add(&short('t', i), *t);
+        module.exports.add(&short('t', i), *t);
     }
-    let memories: Vec<_> = primary.memories.iter().map(|m| m.id()).collect();
+    let memories: Vec<_> = module.memories.iter().map(|m| m.id()).collect();
     for (i, m) in memories.iter().enumerate() {
-        primary.exports.add(&short('m', i), *m);
+        module.exports.add(&short('m', i), *m);
     }
-    walrus::passes::gc::run(&mut primary);
+    walrus::passes::gc::run(module);
+    Ok(())
+}
 
-    // The secondary: the same module with everything but the moved functions imported from
-    // the primary, no segments of its own but the moved functions' slots, and a start that
-    // marks it loaded.
-    let exports: Vec<_> = secondary.exports.iter().map(|e| e.id()).collect();
+/// The secondary: the same module with everything but the moved functions imported from the
+/// primary, no segments of its own but the moved functions' slots, and a start that sets the
+/// loaded flag from the build's mark.
+fn make_secondary(module: &mut Module, plan: &Plan) {
+    let exports: Vec<_> = module.exports.iter().map(|e| e.id()).collect();
     for e in exports {
-        secondary.exports.delete(e);
+        module.exports.delete(e);
     }
-    secondary.start = None;
-    let funcs: Vec<_> = secondary.funcs.iter().map(|f| f.id()).collect();
+    module.start = None;
+    let moved: HashSet<usize> = plan.moved.iter().copied().collect();
+    let funcs: Vec<FunctionId> = module.funcs.iter().map(|f| f.id()).collect();
     for (index, &id) in funcs.iter().enumerate() {
-        if moved_indices.contains(&index) {
+        if moved.contains(&index) {
             continue;
         }
         let name = short('f', index);
-        let ty = secondary.funcs.get(id).ty();
-        match &secondary.funcs.get(id).kind {
+        let ty = module.funcs.get(id).ty();
+        match &module.funcs.get(id).kind {
             FunctionKind::Import(imported) => {
-                let import = secondary.imports.get_mut(imported.import);
+                let import = module.imports.get_mut(imported.import);
                 import.module = PRIMARY.to_owned();
                 import.name = name;
             }
             _ => {
-                let import = secondary
-                    .imports
-                    .add(PRIMARY, &name, ImportKind::Function(id));
-                secondary.funcs.get_mut(id).kind =
+                let import = module.imports.add(PRIMARY, &name, ImportKind::Function(id));
+                module.funcs.get_mut(id).kind =
                     FunctionKind::Import(ImportedFunction { import, ty });
             }
         }
     }
-    let globals: Vec<_> = secondary.globals.iter().map(|g| g.id()).collect();
+    let globals: Vec<_> = module.globals.iter().map(|g| g.id()).collect();
     for (i, g) in globals.iter().enumerate() {
-        if let GlobalKind::Import(import) = secondary.globals.get(*g).kind {
-            secondary.imports.delete(import);
+        if let GlobalKind::Import(import) = module.globals.get(*g).kind {
+            module.imports.delete(import);
         }
-        let import = secondary
+        let import = module
             .imports
             .add(PRIMARY, &short('g', i), ImportKind::Global(*g));
-        secondary.globals.get_mut(*g).kind = GlobalKind::Import(import);
+        module.globals.get_mut(*g).kind = GlobalKind::Import(import);
     }
-    let data: Vec<_> = secondary.data.iter().map(|d| d.id()).collect();
+    let data: Vec<_> = module.data.iter().map(|d| d.id()).collect();
     for d in data {
-        secondary.data.delete(d);
+        module.data.delete(d);
     }
-    let memories: Vec<_> = secondary.memories.iter().map(|m| m.id()).collect();
+    let memories: Vec<_> = module.memories.iter().map(|m| m.id()).collect();
     for (i, m) in memories.iter().enumerate() {
-        let old = secondary.memories.get(*m).import;
-        if let Some(old) = old {
-            secondary.imports.delete(old);
+        if let Some(old) = module.memories.get(*m).import {
+            module.imports.delete(old);
         }
-        let import = secondary
+        let import = module
             .imports
             .add(PRIMARY, &short('m', i), ImportKind::Memory(*m));
-        let memory = secondary.memories.get_mut(*m);
+        let memory = module.memories.get_mut(*m);
         memory.import = Some(import);
         memory.data_segments.clear();
     }
-    let elements: Vec<_> = secondary.elements.iter().map(|e| e.id()).collect();
+    let elements: Vec<_> = module.elements.iter().map(|e| e.id()).collect();
     for e in elements {
-        secondary.elements.delete(e);
+        module.elements.delete(e);
     }
-    let tables: Vec<_> = secondary.tables.iter().map(|t| t.id()).collect();
+    let tables: Vec<_> = module.tables.iter().map(|t| t.id()).collect();
     for (i, t) in tables.iter().enumerate() {
-        let old = secondary.tables.get(*t).import;
-        if let Some(old) = old {
-            secondary.imports.delete(old);
+        if let Some(old) = module.tables.get(*t).import {
+            module.imports.delete(old);
         }
-        let import = secondary
+        let import = module
             .imports
             .add(PRIMARY, &short('t', i), ImportKind::Table(*t));
-        let table = secondary.tables.get_mut(*t);
+        let table = module.tables.get_mut(*t);
         table.import = Some(import);
         table.elem_segments.clear();
     }
-    let secondary_table = tables[primary_table_position(&primary, table)?];
-    {
-        let t = secondary.tables.get_mut(secondary_table);
-        t.initial += moved.len() as u64;
-        if let Some(max) = t.maximum.as_mut() {
-            *max += moved.len() as u64;
-        }
-    }
-    let segment = secondary.elements.add(
+    let table = tables[plan.table];
+    grow(module, table, plan.moved.len());
+    let segment = module.elements.add(
         ElementKind::Active {
-            table: secondary_table,
-            offset: ConstExpr::Value(ir::Value::I32(base as i32)),
+            table,
+            offset: ConstExpr::Value(ir::Value::I32(plan.base as i32)),
         },
-        ElementItems::Functions(moved.iter().map(|f| funcs[index_of[f]]).collect()),
+        ElementItems::Functions(plan.moved.iter().map(|&i| funcs[i]).collect()),
     );
-    secondary
-        .tables
-        .get_mut(secondary_table)
-        .elem_segments
-        .insert(segment);
-    let (build_here, _) = secondary.add_import_global(PRIMARY, &mark, ValType::I32, false, false);
-    let (loaded_here, _) = secondary.add_import_global(
+    module.tables.get_mut(table).elem_segments.insert(segment);
+    let (build, _) = module.add_import_global(PRIMARY, &plan.mark, ValType::I32, false, false);
+    let (loaded, _) = module.add_import_global(
         PRIMARY,
-        &short('g', loaded_index),
+        &short('g', plan.globals),
         ValType::I32,
         true,
         false,
     );
-    let mut start = FunctionBuilder::new(&mut secondary.types, &[], &[]);
+    let mut start = FunctionBuilder::new(&mut module.types, &[], &[]);
     // The loaded flag set from the mark: its import stays through gc and wasm-opt, so linking
     // checks the build.
-    start
-        .func_body()
-        .global_get(build_here)
-        .global_set(loaded_here);
-    secondary.start = Some(start.finish(vec![], &mut secondary.funcs));
-    walrus::passes::gc::run(&mut secondary);
+    start.func_body().global_get(build).global_set(loaded);
+    module.start = Some(start.finish(vec![], &mut module.funcs));
+    walrus::passes::gc::run(module);
+}
 
+/// Splits `bytes`, keeping in the primary the functions whose normal names are in `keep`.
+pub fn split(bytes: &[u8], keep: &HashSet<String>) -> Result<Split> {
+    let mut primary = parse(bytes)?;
+    let mut secondary = parse(bytes)?;
+    let plan = plan(&primary, bytes, keep)?;
+    make_primary(&mut primary, &plan)?;
+    make_secondary(&mut secondary, &plan);
     Ok(Split {
         primary: primary.emit_wasm(),
         secondary: secondary.emit_wasm(),
-        kept,
-        moved: moved.len(),
-        unmatched,
+        kept: plan.kept,
+        moved: plan.moved.len(),
+        unmatched: plan.unmatched,
     })
-}
-
-/// The position of `table` among the primary's tables (the secondary's are in the same
-/// order: both modules come from the same bytes).
-fn primary_table_position(primary: &Module, table: TableId) -> Result<usize> {
-    primary
-        .tables
-        .iter()
-        .position(|t| t.id() == table)
-        .context("the funcref table")
 }
