@@ -21,39 +21,36 @@ wasm-bindgen --target web --no-typescript --out-dir "$tmp" --out-name "$lib" \
     "$target/wasm32-unknown-unknown/release/$lib.wasm"
 # The glue minified (terser, as the loader: ~25 % less gzip); its import and export names stay.
 minify() { node_modules/.bin/terser "$1" --module --compress passes=2 --mangle --ecma 2020 --output "$2"; }
+# Everything is made in $tmp and moved into $out at the end, the first part (make's target)
+# last: a build that fails half-way leaves the old app whole, and make tries again.
+more=""
 if [ -z "$keep" ]; then
     # --converge repeats -Oz until it stops shrinking (about 0.35 % of gzip size for ~30 s).
     # shellcheck disable=SC2086
     wasm-opt -Oz --converge $WASM_OPT_FEATURES -o "$tmp/out.wasm" "$tmp/${lib}_bg.wasm"
-    minify "$tmp/$lib.js" "$tmp/glue.js"
-    mv "$tmp/glue.js" "$out/$lib.js"
-    mv "$tmp/out.wasm" "$out/${lib}_bg.wasm"
-    rm -f "$out/${lib}"_more.*.wasm
-    exit 0
-fi
-
-# Split first, then optimise each part: the keep list is by the names rustc gave, and
-# wasm-opt cannot inline a function into a caller on the other side. Everything is made in
-# $tmp and moved into $out at the end, the first part (make's target) last: a build that
-# fails half-way leaves the old app whole, and make tries again.
-wasm_split() { cargo run --quiet -p beckon-wasm-split -- "$@"; }
-if [ "${BECKON_SPLIT:-}" = instrument ]; then
-    wasm_split instrument "$tmp/${lib}_bg.wasm" "$tmp/instrumented.wasm" "$tmp/names.txt"
-    # shellcheck disable=SC2086
-    wasm-opt -Oz $WASM_OPT_FEATURES -o "$tmp/out.wasm" "$tmp/instrumented.wasm"
-    hooks=tools/wasm-split/js/profile.js more=""
+    cp "$tmp/$lib.js" "$tmp/patched.js"
 else
-    wasm_split split "$tmp/${lib}_bg.wasm" "$keep" "$tmp/primary.wasm" "$tmp/more.wasm"
-    # shellcheck disable=SC2086
-    wasm-opt -Oz --converge $WASM_OPT_FEATURES -o "$tmp/out.wasm" "$tmp/primary.wasm"
-    more="${lib}_more.$(sha256sum "$tmp/more.wasm" | cut -c1-12).wasm"
-    # shellcheck disable=SC2086
-    wasm-opt -Oz --converge $WASM_OPT_FEATURES -o "$tmp/$more" "$tmp/more.wasm"
-    hooks=tools/wasm-split/js/load.js
-fi
-# The glue gives the wasm the hooks' import module and starts the second part's fetch once
-# the app has started; each edit is checked, so a new wasm-bindgen cannot drop one silently.
-python3 - "$tmp/$lib.js" "$tmp/patched.js" "$hooks" "$lib" "$more" <<'PY'
+    # Split first, then optimise each part: the keep list is by the names rustc gave, and
+    # wasm-opt cannot inline a function into a caller on the other side.
+    wasm_split() { cargo run --quiet -p beckon-wasm-split -- "$@"; }
+    if [ "${BECKON_SPLIT:-}" = instrument ]; then
+        wasm_split instrument "$tmp/${lib}_bg.wasm" "$tmp/instrumented.wasm" "$tmp/names.txt"
+        # shellcheck disable=SC2086
+        wasm-opt -Oz $WASM_OPT_FEATURES -o "$tmp/out.wasm" "$tmp/instrumented.wasm"
+        hooks=tools/wasm-split/js/profile.js
+    else
+        wasm_split split "$tmp/${lib}_bg.wasm" "$keep" "$tmp/primary.wasm" "$tmp/more.wasm"
+        # shellcheck disable=SC2086
+        wasm-opt -Oz --converge $WASM_OPT_FEATURES -o "$tmp/out.wasm" "$tmp/primary.wasm"
+        more="${lib}_more.$(sha256sum "$tmp/more.wasm" | cut -c1-12).wasm"
+        # shellcheck disable=SC2086
+        wasm-opt -Oz --converge $WASM_OPT_FEATURES -o "$tmp/$more" "$tmp/more.wasm"
+        hooks=tools/wasm-split/js/load.js
+    fi
+    # The glue gives the wasm the hooks' import module and starts the second part's fetch
+    # once the app has started; each edit is checked, so a new wasm-bindgen cannot drop one
+    # silently.
+    python3 - "$tmp/$lib.js" "$tmp/patched.js" "$hooks" "$lib" "$more" <<'PY'
 import sys
 src, dst, hooks, lib, more = sys.argv[1:]
 glue = open(src).read()
@@ -68,6 +65,7 @@ for old, new in edits:
 glue += open(hooks).read().replace("__SPLIT_FILE__", more)
 open(dst, "w").write(glue)
 PY
+fi
 minify "$tmp/patched.js" "$tmp/glue.js"
 [ -z "$more" ] || mv "$tmp/$more" "$out/$more"
 mv "$tmp/glue.js" "$out/$lib.js"

@@ -70,6 +70,25 @@ impl Api {
             .bearer_auth(crate::ADMIN_KEY)
     }
 
+    /// `site`'s conversation whose last message is `body`, as the admin list shows it (the list
+    /// follows a conversation within a few seconds: the index is written in batches).
+    pub async fn conversation_ending_with(&self, site: &str, body: &str) -> Value {
+        let path = format!("/api/v1/admin/conversations?site={site}&limit=200");
+        crate::browser::eventually(
+            Duration::from_secs(30),
+            "the conversation in the admin list",
+            || async {
+                let list = self.send(self.admin(reqwest::Method::GET, &path)).await;
+                list.body["conversations"]
+                    .as_array()?
+                    .iter()
+                    .find(|c| c["last_message"]["body"] == body)
+                    .cloned()
+            },
+        )
+        .await
+    }
+
     /// `PATCH /api/v1/admin/sites/{site}` with `body`, as the admin.
     pub async fn patch_site(&self, site: &str, body: Value) -> Reply {
         self.send(

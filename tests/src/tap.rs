@@ -69,6 +69,23 @@ pub enum Profile {
     SlowPhone,
 }
 
+/// Makes `c` a phone as [`Profile::Phone`] has it: 375 × 667 at 2×, touch, CPU slowed 4×.
+pub async fn emulate_phone(c: &Client) {
+    cdp(
+        c,
+        "Emulation.setDeviceMetricsOverride",
+        json!({ "width": 375, "height": 667, "deviceScaleFactor": 2, "mobile": true }),
+    )
+    .await;
+    cdp(
+        c,
+        "Emulation.setTouchEmulationEnabled",
+        json!({ "enabled": true, "maxTouchPoints": 5 }),
+    )
+    .await;
+    cdp(c, "Emulation.setCPUThrottlingRate", json!({ "rate": 4 })).await;
+}
+
 /// One cold run: a fresh browser (empty profile and cache) opens `page`, the launcher is
 /// tapped; returns the milliseconds until the composer was usable.
 pub async fn tap_to_usable(page: &str, profile: Profile) -> f64 {
@@ -94,19 +111,7 @@ pub async fn tap_to_usable(page: &str, profile: Profile) -> f64 {
         .await;
     }
     if let Profile::Phone | Profile::SlowPhone = profile {
-        cdp(
-            &c,
-            "Emulation.setDeviceMetricsOverride",
-            json!({ "width": 375, "height": 667, "deviceScaleFactor": 2, "mobile": true }),
-        )
-        .await;
-        cdp(
-            &c,
-            "Emulation.setTouchEmulationEnabled",
-            json!({ "enabled": true, "maxTouchPoints": 5 }),
-        )
-        .await;
-        cdp(&c, "Emulation.setCPUThrottlingRate", json!({ "rate": 4 })).await;
+        emulate_phone(&c).await;
     }
     cdp(&c, "Network.clearBrowserCache", json!({})).await;
     c.goto(page).await.expect("open the host page");

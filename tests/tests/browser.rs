@@ -30,26 +30,6 @@ async fn host_footprint(c: &Client) -> Value {
     .unwrap()
 }
 
-/// The demo site's conversation whose last message is `body`, as the admin list shows it (the
-/// list follows a conversation within a few seconds: the index is written in batches).
-async fn demo_conversation_ending_with(base: &str, body: &str) -> Value {
-    let api = Api::new(base);
-    eventually(WAIT, "the conversation in the admin list", || async {
-        let list = api
-            .send(api.admin(
-                reqwest::Method::GET,
-                "/api/v1/admin/conversations?site=demo&limit=200",
-            ))
-            .await;
-        list.body["conversations"]
-            .as_array()?
-            .iter()
-            .find(|c| c["last_message"]["body"] == Value::String(body.to_owned()))
-            .cloned()
-    })
-    .await
-}
-
 /// Fails on any console error (CSP violations, script errors, failed loads), and on Chromium's
 /// warnings about a preload that went unused or did not match the request made for it.
 async fn assert_clean_console(c: &Client, context: &str) {
@@ -230,7 +210,9 @@ async fn demo_page_visitor_and_inbox_agent_chat_live_and_history_survives_reload
 
     // The inbox list shows the conversation as read by the agent (the index follows a
     // conversation within a few seconds: it is written in batches, off the message path).
-    let ours = demo_conversation_ending_with(base, &reply).await;
+    let ours = Api::new(base)
+        .conversation_ending_with("demo", &reply)
+        .await;
     assert_eq!(ours["unread"], 0);
     assert_eq!(
         ours["page_url"],
@@ -258,7 +240,7 @@ async fn widget_works_on_a_second_origin_behind_a_strict_csp() {
     browser::send_message(&c, &text).await;
     browser::wait_for_log(&c, &[&text]).await;
 
-    let conv = demo_conversation_ending_with(base, &text).await;
+    let conv = Api::new(base).conversation_ending_with("demo", &text).await;
     assert_eq!(
         conv["page_url"],
         Value::String(host.url.clone()),

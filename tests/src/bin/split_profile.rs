@@ -13,7 +13,6 @@ use beckon_shared::ids::ConversationId;
 use beckon_tests::api::Api;
 use beckon_tests::{browser, edge, host_page, repo_root, tap};
 use fantoccini::{Client, Locator};
-use serde_json::json;
 use std::collections::BTreeSet;
 use std::time::Duration;
 
@@ -41,42 +40,21 @@ impl Answer<'_> {
                 browser::send_message(agent, reply).await;
             }
             Answer::Api(api, site) => {
-                let path = format!("/api/v1/admin/conversations?site={site}&limit=200");
-                let id = browser::eventually(WAIT, "the conversation listed", || async {
-                    let list = api.send(api.admin(reqwest::Method::GET, &path)).await;
-                    let found = list.body["conversations"]
-                        .as_array()?
-                        .iter()
-                        .find(|c| c["last_message"]["body"] == question)?;
-                    serde_json::from_value::<ConversationId>(found["id"].clone()).ok()
-                })
-                .await;
+                let found = api.conversation_ending_with(site, question).await;
+                let id: ConversationId =
+                    serde_json::from_value(found["id"].clone()).expect("a conversation id");
                 api.agent_reply(&id, reply).await;
             }
         }
     }
 }
 
-const WAIT: Duration = Duration::from_secs(30);
-
 /// A visitor's session on `page` in a `width` × `height` browser (a phone's: touch, 2× pixels,
 /// CPU 4× slower — as the tap bench's); what the chat app ran.
 async fn visitor_session(page: &str, phone: bool, answer: Answer<'_>) -> BTreeSet<usize> {
     let visitor = if phone {
         let c = browser::open(375, 667).await;
-        tap::cdp(
-            &c,
-            "Emulation.setDeviceMetricsOverride",
-            json!({ "width": 375, "height": 667, "deviceScaleFactor": 2, "mobile": true }),
-        )
-        .await;
-        tap::cdp(
-            &c,
-            "Emulation.setTouchEmulationEnabled",
-            json!({ "enabled": true, "maxTouchPoints": 5 }),
-        )
-        .await;
-        tap::cdp(&c, "Emulation.setCPUThrottlingRate", json!({ "rate": 4 })).await;
+        tap::emulate_phone(&c).await;
         c
     } else {
         browser::open(1280, 800).await
