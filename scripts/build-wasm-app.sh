@@ -19,7 +19,11 @@ RUSTFLAGS="$APP_RUSTFLAGS" CARGO_TARGET_DIR="$target" \
 rm -rf "$tmp" && mkdir -p "$tmp" "$out"
 wasm-bindgen --target web --no-typescript --out-dir "$tmp" --out-name "$lib" \
     "$target/wasm32-unknown-unknown/release/$lib.wasm"
-# The glue minified (terser, as the loader: ~25 % less gzip); its import and export names stay.
+wasm_split() { cargo run --quiet -p beckon-wasm-split -- "$@"; }
+# wasm-bindgen's hashed import and export names made short, in the wasm here and in the glue
+# below (by the pairs in renames.tsv): a hash does not compress, and each is there twice.
+wasm_split shorten "$tmp/${lib}_bg.wasm" "$tmp/short.wasm" "$tmp/renames.tsv"
+# The glue minified (terser, as the loader: ~25 % less gzip); property names stay as given.
 minify() { node_modules/.bin/terser "$1" --module --compress passes=2 --mangle --ecma 2020 --output "$2"; }
 # Everything is made in $tmp and moved into $out at the end, the first part (make's target)
 # last: a build that fails half-way leaves the old app whole, and make tries again.
@@ -27,19 +31,18 @@ more=""
 if [ -z "$keep" ]; then
     # --converge repeats -Oz until it stops shrinking (about 0.35 % of gzip size for ~30 s).
     # shellcheck disable=SC2086
-    wasm-opt -Oz --converge $WASM_OPT_FEATURES -o "$tmp/out.wasm" "$tmp/${lib}_bg.wasm"
-    cp "$tmp/$lib.js" "$tmp/patched.js"
+    wasm-opt -Oz --converge $WASM_OPT_FEATURES -o "$tmp/out.wasm" "$tmp/short.wasm"
+    hooks=""
 else
     # Split first, then optimise each part: the keep list is by the names rustc gave, and
     # wasm-opt cannot inline a function into a caller on the other side.
-    wasm_split() { cargo run --quiet -p beckon-wasm-split -- "$@"; }
     if [ "${BECKON_SPLIT:-}" = instrument ]; then
-        wasm_split instrument "$tmp/${lib}_bg.wasm" "$tmp/instrumented.wasm" "$tmp/names.txt"
+        wasm_split instrument "$tmp/short.wasm" "$tmp/instrumented.wasm" "$tmp/names.txt"
         # shellcheck disable=SC2086
         wasm-opt -Oz $WASM_OPT_FEATURES -o "$tmp/out.wasm" "$tmp/instrumented.wasm"
         hooks=tools/wasm-split/js/profile.js
     else
-        wasm_split split "$tmp/${lib}_bg.wasm" "$keep" "$tmp/primary.wasm" "$tmp/more.wasm"
+        wasm_split split "$tmp/short.wasm" "$keep" "$tmp/primary.wasm" "$tmp/more.wasm"
         # shellcheck disable=SC2086
         wasm-opt -Oz --converge $WASM_OPT_FEATURES -o "$tmp/out.wasm" "$tmp/primary.wasm"
         more="${lib}_more.$(sha256sum "$tmp/more.wasm" | cut -c1-12).wasm"
@@ -47,25 +50,33 @@ else
         wasm-opt -Oz --converge $WASM_OPT_FEATURES -o "$tmp/$more" "$tmp/more.wasm"
         hooks=tools/wasm-split/js/load.js
     fi
-    # The glue gives the wasm the hooks' import module and starts the second part's fetch
-    # once the app has started; each edit is checked, so a new wasm-bindgen cannot drop one
-    # silently.
-    python3 - "$tmp/$lib.js" "$tmp/patched.js" "$hooks" "$lib" "$more" <<'PY'
-import sys
-src, dst, hooks, lib, more = sys.argv[1:]
+fi
+# The glue renamed as the wasm was. With a split, it also gives the wasm the hooks' import
+# module and starts the second part's fetch once the app has started. Each edit is checked,
+# so a new wasm-bindgen cannot drop one silently.
+python3 - "$tmp/$lib.js" "$tmp/patched.js" "$tmp/renames.tsv" "$hooks" "$lib" "$more" <<'PY'
+import re, sys
+src, dst, renames, hooks, lib, more = sys.argv[1:]
 glue = open(src).read()
-edits = [
-    (f'"./{lib}_bg.js": import0,', f'"./{lib}_bg.js": import0,\n        __split: __split_hooks,'),
-    ("    wasm.__wbindgen_start();\n", "    wasm.__wbindgen_start();\n    __split_soon();\n"),
-]
-for old, new in edits:
+def edit(old, new):
+    global glue
     if glue.count(old) != 1:
         sys.exit(f"build-wasm-app.sh: the glue of {lib} does not have one `{old.strip()}`")
     glue = glue.replace(old, new)
-glue += open(hooks).read().replace("__SPLIT_FILE__", more)
+if hooks:
+    edit(f'"./{lib}_bg.js": import0,', f'"./{lib}_bg.js": import0,\n        __split: __split_hooks,')
+    edit("    wasm.__wbindgen_start();\n", "    wasm.__wbindgen_start();\n    __split_soon();\n")
+pairs = [line.split("\t") for line in open(renames).read().splitlines()]
+(module, short_module), names = pairs[0], pairs[1:]
+edit(f'"{module}": import0,', f'"{short_module}": import0,')
+for old, new in names:
+    glue, n = re.subn(rf"(?<![\w$]){re.escape(old)}(?![\w$])", new, glue)
+    if n == 0:
+        sys.exit(f"build-wasm-app.sh: the glue of {lib} never names {old}")
+if hooks:
+    glue += open(hooks).read().replace("__SPLIT_FILE__", more)
 open(dst, "w").write(glue)
 PY
-fi
 minify "$tmp/patched.js" "$tmp/glue.js"
 [ -z "$more" ] || mv "$tmp/$more" "$out/$more"
 mv "$tmp/glue.js" "$out/$lib.js"

@@ -17,7 +17,10 @@
 //! - The primary exports a mark of the build both came from (the input and what moved), which
 //!   the secondary imports: a secondary of another build or keep list fails to link instead
 //!   of running with wrong addresses or slots.
-//! - Names added for the link start with `$`, which no wasm-bindgen export does.
+//! - The link's names are short (`f3ka`: a function by its index in base 36; `g0`, `t0`,
+//!   `m0`), and the mark's is `$build <hash>`; no wasm-bindgen export is named so.
+//!
+//! `shorten`, run first, renames wasm-bindgen's hashed import and export names for the glue.
 //!
 //! `instrument` makes the profiling build: every function first calls `__split.hit(index)`,
 //! and the index → name list is written beside it.
@@ -106,6 +109,58 @@ pub fn instrument(bytes: &[u8]) -> Result<(Vec<u8>, String)> {
     Ok((module.emit_wasm(), lines))
 }
 
+/// [`shorten`]'s renames: (old name, new name), the import module first.
+pub type Renames = Vec<(String, String)>;
+
+/// The names wasm-bindgen gives the glue's imports (`__wbg_addEventListener_847fd86b8c33ec43`)
+/// and the closures' exports (`wasm_bindgen_9f7a…___convert__closures_____invoke___…`) carry
+/// a hash, which gzip cannot compress, twice: in the wasm and in the glue. `shorten` renames
+/// them, and the import module (`./<lib>_bg.js`), to `_` + a number in base 36, and returns
+/// the wasm (names section kept, for [`split`]) with the (old, new) pairs the glue is renamed
+/// by (`build-wasm-app.sh`). Other exports keep their names: the glue's own code and the
+/// split's loader call them.
+pub fn shorten(bytes: &[u8]) -> Result<(Vec<u8>, Renames)> {
+    let mut config = ModuleConfig::new();
+    config
+        .generate_name_section(true)
+        .generate_producers_section(false);
+    let mut module = config.parse(bytes).context("reading the wasm")?;
+    let glue: BTreeSet<String> = module
+        .imports
+        .iter()
+        .filter(|i| i.module.starts_with("./") && i.module.ends_with("_bg.js"))
+        .map(|i| i.module.clone())
+        .collect();
+    let glue = match glue.len() {
+        1 => glue.into_iter().next().expect("one module"),
+        n => bail!("expected the imports of one wasm-bindgen glue module, found {n}"),
+    };
+    let mut renamed = vec![(glue.clone(), "_".to_owned())];
+    let mut next = 0;
+    let mut fresh = |old: &str, renamed: &mut Renames| {
+        let new = short('_', next);
+        next += 1;
+        renamed.push((old.to_owned(), new.clone()));
+        new
+    };
+    let imports: Vec<_> = module.imports.iter().map(|i| i.id()).collect();
+    for id in imports {
+        let import = module.imports.get_mut(id);
+        if import.module == glue {
+            import.module = "_".to_owned();
+            import.name = fresh(&import.name, &mut renamed);
+        }
+    }
+    let exports: Vec<_> = module.exports.iter().map(|e| e.id()).collect();
+    for id in exports {
+        let export = module.exports.get_mut(id);
+        if export.name.starts_with("wasm_bindgen_") || export.name.starts_with("__wbg_") {
+            export.name = fresh(&export.name, &mut renamed);
+        }
+    }
+    Ok((module.emit_wasm(), renamed))
+}
+
 /// What a split produced, with figures for the build log.
 pub struct Split {
     pub primary: Vec<u8>,
@@ -174,8 +229,8 @@ fn instr_count(local: &LocalFunction) -> usize {
     count.0
 }
 
-/// Short export names for what the secondary imports: `$f` + the function's index in base 36
-/// (`$g`, `$t`, `$m` for globals, tables and memories).
+/// Short export names for what the secondary imports: `f` + the function's index in base 36
+/// (`g`, `t`, `m` for globals, tables and memories; `_` for [`shorten`]'s names).
 fn short(prefix: char, index: usize) -> String {
     let mut digits = Vec::new();
     let mut n = index;

@@ -1,5 +1,6 @@
 //! `beckon-wasm-split split <in.wasm> <keep.txt> <primary.wasm> <secondary.wasm>`
 //! `beckon-wasm-split instrument <in.wasm> <out.wasm> <names.txt>`
+//! `beckon-wasm-split shorten <in.wasm> <out.wasm> <renames.tsv>` (old and new name per line)
 //! (see the library's docs; `scripts/build-wasm-app.sh` runs it).
 
 use anyhow::{bail, Context, Result};
@@ -44,9 +45,17 @@ fn main() -> Result<()> {
             fs::write(output, wasm).with_context(|| format!("writing {output}"))?;
             fs::write(names, list).with_context(|| format!("writing {names}"))?;
         }
+        ["shorten", input, output, renames] => {
+            let bytes = fs::read(input).with_context(|| format!("reading {input}"))?;
+            let (wasm, pairs) = beckon_wasm_split::shorten(&bytes)?;
+            fs::write(output, wasm).with_context(|| format!("writing {output}"))?;
+            let lines: String = pairs.iter().map(|(o, n)| format!("{o}\t{n}\n")).collect();
+            fs::write(renames, lines).with_context(|| format!("writing {renames}"))?;
+        }
         _ => bail!(
             "usage: beckon-wasm-split split <in.wasm> <keep.txt> <primary.wasm> <secondary.wasm>\n\
-             \x20      beckon-wasm-split instrument <in.wasm> <out.wasm> <names.txt>"
+             \x20      beckon-wasm-split instrument <in.wasm> <out.wasm> <names.txt>\n\
+             \x20      beckon-wasm-split shorten <in.wasm> <out.wasm> <renames.tsv>"
         ),
     }
     Ok(())

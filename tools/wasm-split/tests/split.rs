@@ -2,7 +2,7 @@
 //! glue runs the two parts (`js/load.js`): the primary alone, then the secondary linked on the
 //! first call into it.
 
-use beckon_wasm_split::{instrument, normal_name, split};
+use beckon_wasm_split::{instrument, normal_name, shorten, split};
 use std::collections::HashSet;
 use std::path::PathBuf;
 use std::process::Command;
@@ -260,4 +260,41 @@ fn names_lose_only_what_changes_between_builds() {
     assert_eq!(normal_name("slice[..]"), "slice[..]");
     assert_eq!(normal_name("x[]"), "x[]");
     assert_eq!(normal_name("open[unclosed"), "open[unclosed");
+}
+
+#[test]
+fn shorten_renames_the_glues_hashed_names_and_keeps_function_names() {
+    let mut m = Module::default();
+    let ty = m.types.add(&[], &[]);
+    let (listen, _) = m.add_import_func("./app_bg.js", "__wbg_listen_847fd86b8c33ec43", ty);
+    let (hook, _) = m.add_import_func("__split", "load", ty);
+    let mut f = FunctionBuilder::new(&mut m.types, &[], &[]);
+    f.name("app::run".to_owned());
+    f.func_body().call(listen).call(hook);
+    let run = f.finish(vec![], &mut m.funcs);
+    m.exports.add("start", run);
+    m.exports.add("wasm_bindgen_9f7a___closures__invoke", run);
+    let (wasm, renamed) = shorten(&m.emit_wasm()).unwrap();
+    wasmparser::Validator::new().validate_all(&wasm).unwrap();
+    let pair = |a: &str, b: &str| (a.to_owned(), b.to_owned());
+    assert_eq!(
+        renamed,
+        [
+            pair("./app_bg.js", "_"),
+            pair("__wbg_listen_847fd86b8c33ec43", "_0"),
+            pair("wasm_bindgen_9f7a___closures__invoke", "_1"),
+        ]
+    );
+    let out = Module::from_buffer(&wasm).unwrap();
+    let imports: Vec<_> = out
+        .imports
+        .iter()
+        .map(|i| (i.module.as_str(), i.name.as_str()))
+        .collect();
+    assert_eq!(imports, [("_", "_0"), ("__split", "load")]);
+    let mut exports: Vec<_> = out.exports.iter().map(|e| e.name.as_str()).collect();
+    exports.sort();
+    assert_eq!(exports, ["_1", "start"]);
+    let names: Vec<_> = out.funcs.iter().filter_map(|f| f.name.as_deref()).collect();
+    assert!(names.contains(&"app::run"), "{names:?}");
 }
