@@ -8,7 +8,6 @@ use beckon_shared::proto::v1::{
 };
 use beckon_shared::rules::Rule;
 use beckon_shared::{ConversationId, RuleId, SiteKey, VisitorId};
-use serde::de::DeserializeOwned;
 use serde::Deserialize;
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
@@ -107,7 +106,7 @@ pub async fn call_with(
 }
 
 pub(crate) fn refused(status: u16, text: &str) -> CallError {
-    match beckon_shared::json::read::<ApiError>(text) {
+    match beckon_shared::json::decode::<ApiError>(text) {
         Ok(e) => CallError::Refused {
             status,
             code: e.error.code,
@@ -121,14 +120,14 @@ pub(crate) fn refused(status: u16, text: &str) -> CallError {
     }
 }
 
-pub(crate) async fn call_json<T: DeserializeOwned>(
+pub(crate) async fn call_json<T: beckon_shared::json::FromJson>(
     method: &str,
     url: &str,
     bearer: Option<&str>,
     body: Option<String>,
 ) -> Result<T, CallError> {
     let (_, text) = call(method, url, bearer, body).await?;
-    beckon_shared::json::read(&text).map_err(|_| CallError::Network)
+    beckon_shared::json::decode(&text).map_err(|_| CallError::Network)
 }
 
 /// `POST /api/v1/sites/{site}/conversations`.
@@ -235,7 +234,7 @@ pub async fn announcements(
     token: &str,
     set: Option<bool>,
 ) -> Result<bool, CallError> {
-    #[derive(Deserialize)]
+    #[derive(Deserialize, beckon_shared::json::FromJson)]
     struct Muted {
         muted: bool,
     }
@@ -258,7 +257,7 @@ pub async fn ws_ticket(admin_key: &str, wanted: &TicketRequest) -> Result<WsTick
 
 /// A site as the inbox lists it (what `GET /api/v1/admin/sites` says of it, less its
 /// settings: reading those would put every setting's reader in the inbox's wasm).
-#[derive(Clone, Debug, PartialEq, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Deserialize, beckon_shared::json::FromJson)]
 pub struct SiteListing {
     pub key: SiteKey,
     pub name: String,
@@ -266,7 +265,7 @@ pub struct SiteListing {
 
 /// `GET /api/v1/admin/sites`.
 pub async fn list_sites(admin_key: &str) -> Result<Vec<SiteListing>, CallError> {
-    #[derive(Deserialize)]
+    #[derive(Deserialize, beckon_shared::json::FromJson)]
     struct Sites {
         sites: Vec<SiteListing>,
     }
@@ -300,7 +299,7 @@ pub type ChannelView = ChannelInfo<serde_json::Value>;
 
 /// `GET /api/v1/admin/sites/{site}/channels`.
 pub async fn list_channels(admin_key: &str, site: &SiteKey) -> Result<Vec<ChannelView>, CallError> {
-    #[derive(Deserialize)]
+    #[derive(Deserialize, beckon_shared::json::FromJson)]
     struct Channels {
         channels: Vec<ChannelView>,
     }
@@ -387,7 +386,7 @@ pub async fn replay_webhook(
 
 /// `GET /api/v1/admin/sites/{site}/rules`.
 pub async fn list_rules(admin_key: &str, site: &SiteKey) -> Result<Vec<Rule>, CallError> {
-    #[derive(Deserialize)]
+    #[derive(Deserialize, beckon_shared::json::FromJson)]
     struct Rules {
         rules: Vec<Rule>,
     }
@@ -457,7 +456,7 @@ pub async fn contacts(
     site: &SiteKey,
     query: &str,
 ) -> Result<(Vec<Contact>, Option<String>), CallError> {
-    #[derive(Deserialize)]
+    #[derive(Deserialize, beckon_shared::json::FromJson)]
     struct Contacts {
         contacts: Vec<Contact>,
         #[serde(default)]
@@ -492,7 +491,7 @@ async fn start_as_agent<T: serde::Serialize>(
     url: &str,
     body: &T,
 ) -> Result<ConversationId, CallError> {
-    #[derive(Deserialize)]
+    #[derive(Deserialize, beckon_shared::json::FromJson)]
     struct Started {
         conversation_id: ConversationId,
     }

@@ -6,7 +6,9 @@ use beckon_shared::transcript::Pending;
 use beckon_shared::{ClientMsgId, ConversationId, SiteKey};
 use serde::{Deserialize, Serialize};
 
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[derive(
+    Clone, Debug, Default, PartialEq, Serialize, Deserialize, beckon_shared::json::FromJson,
+)]
 pub struct Saved {
     #[serde(default)]
     pub conversation_id: Option<ConversationId>,
@@ -16,7 +18,7 @@ pub struct Saved {
     pub pending: Vec<SavedPending>,
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, beckon_shared::json::FromJson)]
 pub struct SavedPending {
     pub id: ClientMsgId,
     pub body: String,
@@ -48,7 +50,7 @@ fn storage() -> Option<web_sys::Storage> {
 pub fn load(site: &SiteKey) -> Saved {
     storage()
         .and_then(|s| s.get_item(&key(site)).ok().flatten())
-        .and_then(|text| beckon_shared::json::read(&text).ok())
+        .and_then(|text| beckon_shared::json::decode(&text).ok())
         .unwrap_or_default()
 }
 

@@ -840,7 +840,7 @@ impl Session {
     }
 
     fn on_frame(&self, text: &str) {
-        let Ok(frame) = beckon_shared::json::read::<ServerFrame>(text) else {
+        let Ok(frame) = beckon_shared::json::decode::<ServerFrame>(text) else {
             return;
         };
         let resolves_pending = matches!(

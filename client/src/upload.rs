@@ -216,6 +216,6 @@ async fn put(
     match status {
         0 | 500.. => Err(CallError::Network),
         400.. => Err(api::refused(status, &text)),
-        _ => beckon_shared::json::read(&text).map_err(|_| CallError::Network),
+        _ => beckon_shared::json::decode(&text).map_err(|_| CallError::Network),
     }
 }

@@ -60,7 +60,7 @@ impl Feed {
             SocketEvent::Open => on_update.emit(FeedUpdate::Connected),
             SocketEvent::Closed => on_update.emit(FeedUpdate::Disconnected),
             SocketEvent::Message(text) => {
-                if let Ok(event) = beckon_shared::json::read::<InboxEvent>(&text) {
+                if let Ok(event) = beckon_shared::json::decode::<InboxEvent>(&text) {
                     on_update.emit(FeedUpdate::Event(event));
                 }
             }

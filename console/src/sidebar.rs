@@ -177,7 +177,7 @@ pub fn VisitorSidebar(props: &SidebarProps) -> Html {
                         // text would add a second deserializer to the wasm: 6.5 KB).
                         let on_open = props.on_open.clone();
                         let onclick = Callback::from(move |_: MouseEvent| {
-                            if let Ok(s) = beckon_shared::json::from_value::<ConversationSummary>(c.clone()) {
+                            if let Ok(s) = <ConversationSummary as beckon_shared::json::FromJson>::from_json(c.clone()) {
                                 on_open.emit(s);
                             }
                         });

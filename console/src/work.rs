@@ -125,7 +125,7 @@ pub fn WorkBar(props: &WorkBarProps) -> Html {
             wasm_bindgen_futures::spawn_local(async move {
                 match admin(&key, "PATCH", &path, Some(body)).await {
                     Ok(v) => {
-                        if let Ok(work) = beckon_shared::json::from_value::<Work>(v) {
+                        if let Ok(work) = <Work as beckon_shared::json::FromJson>::from_json(v) {
                             on_work.emit((id, work));
                         }
                         error.set(None);

@@ -44,6 +44,20 @@ impl<'de> Deserialize<'de> for Locale {
     }
 }
 
+impl crate::json::FromJson for Locale {
+    fn from_json(v: crate::json::Value) -> Result<Locale, crate::json::Error> {
+        let code = String::from_json(v)?;
+        Locale::ALL
+            .into_iter()
+            .find(|l| l.code() == code)
+            .ok_or_else(|| {
+                crate::json::error(|| {
+                    format!("unknown language \"{code}\": the widget speaks en, id, es, pt-BR, fr, de and ar")
+                })
+            })
+    }
+}
+
 impl Locale {
     pub const ALL: [Locale; 7] = [
         Locale::En,
@@ -150,6 +164,15 @@ pub enum SiteLanguage {
     #[default]
     Auto,
     Fixed(Locale),
+}
+
+impl crate::json::FromJson for SiteLanguage {
+    fn from_json(v: crate::json::Value) -> Result<SiteLanguage, crate::json::Error> {
+        match v {
+            crate::json::Value::String(s) if s == "auto" => Ok(SiteLanguage::Auto),
+            v => Locale::from_json(v).map(SiteLanguage::Fixed),
+        }
+    }
 }
 
 impl Serialize for SiteLanguage {

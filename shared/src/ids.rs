@@ -69,6 +69,13 @@ macro_rules! string_id {
             }
         }
 
+        impl $crate::json::FromJson for $name {
+            fn from_json(v: $crate::json::Value) -> Result<Self, $crate::json::Error> {
+                let s = <String as $crate::json::FromJson>::from_json(v)?;
+                Self::parse(&s).map_err(|e| $crate::json::error(|| e.to_string()))
+            }
+        }
+
         impl From<$name> for String {
             fn from(id: $name) -> String {
                 id.0
@@ -197,7 +204,18 @@ string_id!(
 /// A message's position in its conversation: 1, 2, 3, … with no gaps. `Seq(0)` means
 /// "nothing yet" and is what a fresh client resumes from.
 #[derive(
-    Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize,
+    Clone,
+    Copy,
+    Debug,
+    Default,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    crate::json::FromJson,
 )]
 #[serde(transparent)]
 pub struct Seq(pub u64);

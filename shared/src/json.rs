@@ -11,13 +11,24 @@
 //! reader of every struct (a sixth of the chat app's serde code) for a form no Beckon peer
 //! writes.
 //!
+//! The browser apps read with [`decode`] and [`FromJson`] instead: `#[derive(FromJson)]`
+//! (`shared/derive`) reads a type by its serde attributes as straight-line code — each field
+//! taken from the object by name — where serde's derive makes a field enum, a visitor with a
+//! loop and a slot per field, and error paths, for every type. The two read the same
+//! (`tests/from_json.rs` compares them on every field of every type's samples, taken away,
+//! null, of another type or beside an unknown one); the edge keeps serde's, with its messages.
+//! A type whose serde attributes the derive does not read implements `FromJson` by hand, or
+//! through serde ([`serde_reads!`](crate::serde_reads)).
+//!
 //! With the feature `quiet` (the wasm builds of the chat app and the inbox) a read that fails
 //! says only that it failed ([`Invalid`]): serde's messages ("invalid type: …, expected struct
 //! Rule") are formatted as the error is made, so every type would carry its description and
-//! the formatting for reads whose reason the app never shows. Everywhere else (the edge, tests,
-//! the inbox's pages, whose rules editor says why a rule does not read) the error is
-//! `serde_json`'s, with its message.
+//! the formatting for reads whose reason the app never shows ([`error`] there never makes
+//! one). Everywhere else (the edge, tests, the inbox's pages, whose rules editor says why a
+//! rule does not read) the error is `serde_json`'s, with its message: serde's own, or
+//! `FromJson`'s (`when: percent: expected a whole number from 0 to 255`).
 
+pub use beckon_shared_derive::FromJson;
 use serde::de::value::StringDeserializer;
 use serde::de::{
     DeserializeOwned, DeserializeSeed, EnumAccess, Error as _, IntoDeserializer, MapAccess,
@@ -25,7 +36,7 @@ use serde::de::{
 };
 #[cfg(not(feature = "quiet"))]
 pub use serde_json::Error;
-use serde_json::{Map, Value};
+pub use serde_json::{Map, Value};
 #[cfg(feature = "quiet")]
 pub use Invalid as Error;
 
@@ -404,14 +415,14 @@ mod tests {
     use serde::Deserialize;
     use serde_json::json;
 
-    #[derive(Debug, PartialEq, Deserialize)]
+    #[derive(Debug, PartialEq, Deserialize, crate::json::FromJson)]
     struct Point {
         x: i32,
         #[serde(default)]
         label: Option<String>,
     }
 
-    #[derive(Debug, PartialEq, Deserialize)]
+    #[derive(Debug, PartialEq, Deserialize, crate::json::FromJson)]
     #[serde(rename_all = "snake_case")]
     enum Shape {
         Dot,
@@ -479,4 +490,330 @@ mod tests {
         assert_eq!(n(r#"{"n": -1}"#), None);
         assert_eq!(n(r#"{"n": "3"}"#), None);
     }
+}
+
+/// A type the browser apps read from a JSON [`Value`] (see the module docs): derived with
+/// `#[derive(FromJson)]` by the type's serde attributes, by hand where those cannot say it.
+pub trait FromJson: Sized {
+    fn from_json(v: Value) -> Result<Self, Error>;
+
+    /// What a field that is not there reads as, where it has no default: an error, but for
+    /// `Option` (`None`), as serde's derive does.
+    fn absent() -> Result<Self, Error> {
+        Err(error(|| "missing".into()))
+    }
+}
+
+/// `text` as a `T`, read by [`FromJson`].
+pub fn decode<T: FromJson>(text: &str) -> Result<T, Error> {
+    T::from_json(parse(text)?)
+}
+
+/// An error saying `why`, where errors have a message: under `quiet` it is never made (nor the
+/// code that makes it kept).
+pub fn error(why: impl FnOnce() -> String) -> Error {
+    #[cfg(feature = "quiet")]
+    {
+        let _ = why;
+        Invalid
+    }
+    #[cfg(not(feature = "quiet"))]
+    {
+        Error::custom(why())
+    }
+}
+
+/// `expected …, found <what v is>`.
+pub fn expected(what: &'static str, v: &Value) -> Error {
+    error(|| {
+        let found = match v {
+            Value::Null => "null",
+            Value::Bool(_) => "true or false",
+            Value::Number(_) => "a number",
+            Value::String(_) => "a string",
+            Value::Array(_) => "a list",
+            Value::Object(_) => "an object",
+        };
+        format!("expected {what}, found {found}")
+    })
+}
+
+/// `unknown <what> "name", expected one of …` (for the derive).
+#[doc(hidden)]
+pub fn unknown(what: &'static str, name: &str, known: &[&str]) -> Error {
+    error(|| {
+        format!(
+            "unknown {what} \"{name}\", expected one of: {}",
+            known.join(", ")
+        )
+    })
+}
+
+/// An object being read field by field (for the derive). A field read is taken out, left as
+/// `null` in place (a map's removal would bring its rebalancing code into the apps), and
+/// counted: what is left over is what the type does not know.
+#[doc(hidden)]
+pub struct Object {
+    map: Map<String, Value>,
+    taken: usize,
+    #[cfg(not(feature = "quiet"))]
+    names: Vec<String>,
+}
+
+impl Object {
+    /// Field `key`'s value, taken out.
+    pub fn take(&mut self, key: &str) -> Option<Value> {
+        let v = self.map.get_mut(key)?;
+        self.taken += 1;
+        #[cfg(not(feature = "quiet"))]
+        self.names.push(key.to_owned());
+        Some(v.take())
+    }
+}
+
+/// An object's fields, to read (for the derive).
+#[doc(hidden)]
+pub fn object(v: Value) -> Result<Object, Error> {
+    match v {
+        Value::Object(map) => Ok(Object {
+            map,
+            taken: 0,
+            #[cfg(not(feature = "quiet"))]
+            names: Vec::new(),
+        }),
+        v => Err(expected("an object", &v)),
+    }
+}
+
+/// `e` as met at `at` (`at: …`), where errors have a message.
+fn within(e: Error, at: impl FnOnce() -> String) -> Error {
+    #[cfg(feature = "quiet")]
+    {
+        let _ = at;
+        e
+    }
+    #[cfg(not(feature = "quiet"))]
+    {
+        Error::custom(format!("{}: {e}", at()))
+    }
+}
+
+/// Field `key` of `m` (for the derive).
+#[doc(hidden)]
+pub fn field<T: FromJson>(m: &mut Object, key: &str) -> Result<T, Error> {
+    match m.take(key) {
+        Some(v) => T::from_json(v),
+        None => T::absent(),
+    }
+    .map_err(|e| within(e, || key.to_owned()))
+}
+
+/// Field `key` of `m`, `default()` if it is not there (for the derive).
+#[doc(hidden)]
+pub fn field_or<T: FromJson>(m: &mut Object, key: &str, default: fn() -> T) -> Result<T, Error> {
+    match m.take(key) {
+        Some(v) => T::from_json(v).map_err(|e| within(e, || key.to_owned())),
+        None => Ok(default()),
+    }
+}
+
+/// An error if `m` has fields the type does not know (`deny_unknown_fields`; for the derive).
+#[doc(hidden)]
+pub fn no_more(m: &Object) -> Result<(), Error> {
+    if m.map.len() == m.taken {
+        return Ok(());
+    }
+    Err(error(|| {
+        #[cfg(not(feature = "quiet"))]
+        let unknown = m.map.keys().find(|k| !m.names.contains(k));
+        #[cfg(feature = "quiet")]
+        let unknown: Option<&String> = None;
+        format!("unknown field \"{}\"", unknown.map_or("", |k| k.as_str()))
+    }))
+}
+
+/// An internally tagged enum's tag, taken from `m` (for the derive).
+#[doc(hidden)]
+pub fn tag(m: &mut Object, tag: &'static str) -> Result<String, Error> {
+    match m.take(tag) {
+        Some(Value::String(s)) => Ok(s),
+        Some(v) => Err(within(expected("a string", &v), || tag.to_owned())),
+        None => Err(error(|| format!("missing field `{tag}`"))),
+    }
+}
+
+/// An externally tagged enum's variant name and what it holds: `"name"` or `{"name": …}`.
+#[doc(hidden)]
+pub fn variant(v: Value) -> Result<(String, Option<Value>), Error> {
+    match v {
+        Value::String(s) => Ok((s, None)),
+        Value::Object(m) if m.len() == 1 => {
+            let (k, v) = m.into_iter().next().expect("one entry");
+            Ok((k, Some(v)))
+        }
+        v => Err(expected("a name or an object with one field", &v)),
+    }
+}
+
+/// A unit variant's content: none, or `null`.
+#[doc(hidden)]
+pub fn unit(inner: Option<Value>) -> Result<(), Error> {
+    match inner {
+        None | Some(Value::Null) => Ok(()),
+        Some(v) => Err(expected("nothing", &v)),
+    }
+}
+
+/// A newtype or struct variant's content, which must be there.
+#[doc(hidden)]
+pub fn inner(inner: Option<Value>) -> Result<Value, Error> {
+    inner.ok_or_else(|| error(|| "expected an object with the variant's fields".into()))
+}
+
+impl FromJson for Value {
+    fn from_json(v: Value) -> Result<Value, Error> {
+        Ok(v)
+    }
+}
+
+impl FromJson for Map<String, Value> {
+    fn from_json(v: Value) -> Result<Self, Error> {
+        match v {
+            Value::Object(m) => Ok(m),
+            v => Err(expected("an object", &v)),
+        }
+    }
+}
+
+impl FromJson for String {
+    fn from_json(v: Value) -> Result<String, Error> {
+        match v {
+            Value::String(s) => Ok(s),
+            v => Err(expected("a string", &v)),
+        }
+    }
+}
+
+impl FromJson for bool {
+    fn from_json(v: Value) -> Result<bool, Error> {
+        v.as_bool().ok_or_else(|| expected("true or false", &v))
+    }
+}
+
+/// Integers as serde reads them: a whole number in range (not `2.0`, which `parse` in the
+/// browser already gives as `2`).
+macro_rules! integers {
+    ($($t:ty),*) => {$(
+        impl FromJson for $t {
+            fn from_json(v: Value) -> Result<$t, Error> {
+                let n = match &v {
+                    Value::Number(n) => match (n.as_u64(), n.as_i64()) {
+                        (Some(u), _) => <$t>::try_from(u).ok(),
+                        (None, Some(i)) => <$t>::try_from(i).ok(),
+                        _ => None,
+                    },
+                    _ => None,
+                };
+                n.ok_or_else(|| {
+                    error(|| format!("expected a whole number from {} to {}", <$t>::MIN, <$t>::MAX))
+                })
+            }
+        }
+    )*};
+}
+integers!(u8, u16, u32, u64, usize, i8, i16, i32, i64);
+
+impl FromJson for f64 {
+    fn from_json(v: Value) -> Result<f64, Error> {
+        v.as_f64().ok_or_else(|| expected("a number", &v))
+    }
+}
+
+impl<T: FromJson> FromJson for Option<T> {
+    fn from_json(v: Value) -> Result<Option<T>, Error> {
+        match v {
+            Value::Null => Ok(None),
+            v => T::from_json(v).map(Some),
+        }
+    }
+
+    fn absent() -> Result<Option<T>, Error> {
+        Ok(None)
+    }
+}
+
+/// A list's items, each read as a `T` (an error names the item's place).
+fn items<T: FromJson, C: FromIterator<T>>(v: Value) -> Result<C, Error> {
+    match v {
+        Value::Array(a) => a
+            .into_iter()
+            .enumerate()
+            .map(|(i, v)| T::from_json(v).map_err(|e| within(e, || i.to_string())))
+            .collect(),
+        v => Err(expected("a list", &v)),
+    }
+}
+
+impl<T: FromJson> FromJson for Vec<T> {
+    fn from_json(v: Value) -> Result<Vec<T>, Error> {
+        items(v)
+    }
+}
+
+impl<T: FromJson + Ord> FromJson for std::collections::BTreeSet<T> {
+    fn from_json(v: Value) -> Result<Self, Error> {
+        items(v)
+    }
+}
+
+impl<K: FromJson + Ord, T: FromJson> FromJson for std::collections::BTreeMap<K, T> {
+    fn from_json(v: Value) -> Result<Self, Error> {
+        Map::<String, Value>::from_json(v)?
+            .into_iter()
+            .map(|(k, v)| {
+                let value = T::from_json(v).map_err(|e| within(e, || k.clone()))?;
+                Ok((K::from_json(Value::String(k))?, value))
+            })
+            .collect()
+    }
+}
+
+impl<T: FromJson> FromJson for Box<T> {
+    fn from_json(v: Value) -> Result<Box<T>, Error> {
+        T::from_json(v).map(Box::new)
+    }
+}
+
+impl<T: FromJson> FromJson for std::rc::Rc<T> {
+    fn from_json(v: Value) -> Result<std::rc::Rc<T>, Error> {
+        T::from_json(v).map(std::rc::Rc::new)
+    }
+}
+
+/// Anything (a tag already read).
+impl FromJson for serde::de::IgnoredAny {
+    fn from_json(_: Value) -> Result<Self, Error> {
+        Ok(serde::de::IgnoredAny)
+    }
+}
+
+impl<T: FromJson, const N: usize> FromJson for [T; N] {
+    fn from_json(v: Value) -> Result<Self, Error> {
+        Vec::<T>::from_json(v)?
+            .try_into()
+            .map_err(|_| error(|| format!("expected a list of {N}")))
+    }
+}
+
+/// `FromJson` by the types' serde `Deserialize` (through [`from_value`]), for types whose
+/// serde attributes the derive does not read (`flatten`, `deserialize_with`, `tag`, …).
+#[macro_export]
+macro_rules! serde_reads {
+    ($($t:ty),* $(,)?) => {$(
+        impl $crate::json::FromJson for $t {
+            fn from_json(v: $crate::json::Value) -> Result<$t, $crate::json::Error> {
+                $crate::json::from_value(v)
+            }
+        }
+    )*};
 }

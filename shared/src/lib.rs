@@ -2,6 +2,9 @@
 //! widget, the web inbox (console) and the edge. Nothing in this crate performs I/O, so all
 //! of it is unit-tested natively.
 
+// The derive (`json::FromJson`) names this crate by its name, also from inside it.
+extern crate self as beckon_shared;
+
 pub mod backoff;
 pub mod i18n;
 pub mod ids;

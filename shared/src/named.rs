@@ -1,5 +1,5 @@
 //! Unit enums written as their names (`"bad_request"`, `"jpeg"`): one list per enum gives the
-//! variants, `as_str`, `named` (the value of a name) and serde by the name.
+//! variants, `as_str`, `named` (the value of a name), and serde and `FromJson` by the name.
 //!
 //! serde's derive gives each such enum an enum visitor and a variant matcher for strings and
 //! again for bytes — code the browser apps carry per enum. Reading a `String` and matching it
@@ -64,6 +64,16 @@ macro_rules! named {
             }
         }
 
+        impl $crate::json::FromJson for $Name {
+            fn from_json(v: $crate::json::Value) -> Result<$Name, $crate::json::Error> {
+                let s = <String as $crate::json::FromJson>::from_json(v)?;
+                match $Name::named(&s) {
+                    Some(v) => Ok(v),
+                    None => $crate::named!(@read_other $Name, s $(, $Other)?),
+                }
+            }
+        }
+
         impl<'de> ::serde::Deserialize<'de> for $Name {
             fn deserialize<D: ::serde::Deserializer<'de>>(d: D) -> Result<$Name, D::Error> {
                 let s = <String as ::serde::Deserialize>::deserialize(d)?;
@@ -79,6 +89,12 @@ macro_rules! named {
     };
     (@other $Name:ident, $s:ident) => {
         Err(<D::Error as ::serde::de::Error>::unknown_variant(&$s, $Name::NAMES))
+    };
+    (@read_other $Name:ident, $s:ident, $Other:ident) => {
+        Ok($Name::$Other)
+    };
+    (@read_other $Name:ident, $s:ident) => {
+        Err($crate::json::unknown("name", &$s, $Name::NAMES))
     };
 }
 

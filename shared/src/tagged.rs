@@ -6,7 +6,8 @@
 //! [`tagged!`] keeps the wire format and serde's `Serialize`, and reads instead by finding
 //! the tag in the object, then reading `{"<tag>": <object>}` as an externally tagged twin of
 //! the enum, which serde does in one pass (from the `Value` every read goes through, see
-//! [`crate::json`]).
+//! [`crate::json`]). The browser apps read it with `FromJson`, derived on the enum itself:
+//! the tag taken out of the object, the variant's fields read from the rest.
 //!
 //! ```ignore
 //! tagged! {
@@ -38,8 +39,9 @@ macro_rules! tagged {
         }
     ) => {
         $(#[$meta])*
-        #[derive(serde::Serialize)]
+        #[derive(serde::Serialize, $crate::json::FromJson)]
         #[serde(tag = $tag)]
+        $(#[$twin])?
         $vis enum $Name {
             $(
                 $(#[$vmeta])*
@@ -48,7 +50,7 @@ macro_rules! tagged {
             )*
             $(
                 /// A kind this version does not know (ignored).
-                #[serde(rename = "unknown")]
+                #[serde(rename = "unknown", other)]
                 $Other,
             )?
         }

@@ -139,7 +139,7 @@ impl Bridge {
             if value.get("beckon") != Some(&1.into()) {
                 return;
             }
-            if let Ok(msg) = beckon_shared::json::from_value::<FromHost>(value) {
+            if let Ok(msg) = <FromHost as beckon_shared::json::FromJson>::from_json(value) {
                 handler(msg);
             }
         }))

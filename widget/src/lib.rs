@@ -40,5 +40,5 @@ fn read_boot() -> Option<WidgetBoot> {
         .document()?
         .get_element_by_id("beckon-boot")?
         .text_content()?;
-    beckon_shared::json::read(&text).ok()
+    beckon_shared::json::decode(&text).ok()
 }

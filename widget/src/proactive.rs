@@ -9,7 +9,9 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
 
 /// What the loader observed on the host page (short names: sent every second).
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[derive(
+    Clone, Debug, Default, PartialEq, Serialize, Deserialize, beckon_shared::json::FromJson,
+)]
 #[serde(default)]
 pub struct Signals {
     /// Page URL, landing URL, referrer.
@@ -71,13 +73,13 @@ impl Proactive {
             storage(session).and_then(|s| s.get_item(&key).ok().flatten())
         };
         if let Some(c) =
-            get(false, self.key("caps")).and_then(|t| beckon_shared::json::read::<Caps>(&t).ok())
+            get(false, self.key("caps")).and_then(|t| beckon_shared::json::decode::<Caps>(&t).ok())
         {
             self.caps.shown_at = c.shown_at;
             self.caps.dismissed = c.dismissed;
         }
         if let Some(s) = get(true, self.key("session"))
-            .and_then(|t| beckon_shared::json::read::<BTreeSet<RuleId>>(&t).ok())
+            .and_then(|t| beckon_shared::json::decode::<BTreeSet<RuleId>>(&t).ok())
         {
             self.caps.session = s;
         }

@@ -316,7 +316,7 @@ fn ImportExport(props: &ImportExportProps) -> Html {
                     .await
                 {
                     Ok((_, text)) => {
-                        report.set(beckon_shared::json::read(&text).ok());
+                        report.set(beckon_shared::json::decode(&text).ok());
                         error.set(None);
                     }
                     Err(e) => error.set(Some(e.describe())),

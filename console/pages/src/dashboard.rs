@@ -300,7 +300,7 @@ pub fn DashboardPage(props: &DashboardPageProps) -> Html {
                     let days = d["days"].as_array().cloned().unwrap_or_default();
                     let started: u64 = days.iter().map(|x| ORIGINS.iter().map(|(k, _)| n(&x[*k])).sum::<u64>()).sum();
                     let t = &d["total"];
-                    let rules: Vec<RuleFunnel> = beckon_shared::json::from_value(d["rules"].clone()).unwrap_or_default();
+                    let rules: Vec<RuleFunnel> = beckon_shared::json::FromJson::from_json(d["rules"].clone()).unwrap_or_default();
                     html! {
                         <>
                             <div class="totals">{ figures(&[

@@ -113,7 +113,7 @@ impl Draft {
         let when = beckon_shared::json::parse(&self.when)
             .map_err(|e| format!("Conditions are not valid JSON: {e}"))?;
         let buttons: Vec<CtaButton> =
-            beckon_shared::json::read(if self.buttons.trim().is_empty() {
+            beckon_shared::json::decode(if self.buttons.trim().is_empty() {
                 "[]"
             } else {
                 &self.buttons
@@ -136,7 +136,8 @@ impl Draft {
             "message": {"text": self.text, "image_url": Some(self.image_url.trim()).filter(|u| !u.is_empty()), "buttons": buttons},
             "frequency": Frequency { once_per_visitor: self.once_per_visitor, once_per_session: self.once_per_session, cooldown_secs: cooldown },
         });
-        beckon_shared::json::from_value(value).map_err(|e| format!("The rule is not valid: {e}"))
+        <Rule as beckon_shared::json::FromJson>::from_json(value)
+            .map_err(|e| format!("The rule is not valid: {e}"))
     }
 }
 
@@ -331,7 +332,8 @@ fn RuleEditor(props: &RuleEditorProps) -> Html {
     };
     let cancel = props.on_cancel.reform(|_: MouseEvent| ());
     let d = &*draft;
-    let preview_buttons: Vec<CtaButton> = beckon_shared::json::read(&d.buttons).unwrap_or_default();
+    let preview_buttons: Vec<CtaButton> =
+        beckon_shared::json::decode(&d.buttons).unwrap_or_default();
     html! {
         <div class="rule-editor">
             <form class="channel-card" onsubmit={save} aria-label="Rule">

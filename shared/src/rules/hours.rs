@@ -17,7 +17,7 @@ pub const MAX_SHIFTS: usize = 14;
 pub const WINDOW_DAYS: i64 = 7;
 
 /// `"hours"` of a site: when someone is there to answer.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, crate::json::FromJson)]
 #[serde(deny_unknown_fields)]
 pub struct OpenHours {
     /// An IANA name (`Europe/Berlin`) or a POSIX TZ string, as for the rules.
@@ -27,7 +27,7 @@ pub struct OpenHours {
 
 /// Open on each of `days` from `open` until `close` (`HH:MM`, close exclusive; a close before
 /// the open runs past midnight; the same time for both is the whole day).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, crate::json::FromJson)]
 #[serde(deny_unknown_fields)]
 pub struct Shift {
     pub days: Vec<Weekday>,

@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 
 /// One proactive rule.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, crate::json::FromJson)]
 #[serde(deny_unknown_fields)]
 pub struct Rule {
     pub id: RuleId,
@@ -35,7 +35,7 @@ fn yes() -> bool {
 }
 
 /// What the teaser says.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, crate::json::FromJson)]
 #[serde(deny_unknown_fields)]
 pub struct Teaser {
     pub text: String,
@@ -68,6 +68,18 @@ impl<'de> Deserialize<'de> for CtaButton {
     }
 }
 
+impl crate::json::FromJson for CtaButton {
+    fn from_json(v: crate::json::Value) -> Result<CtaButton, crate::json::Error> {
+        let mut object = v;
+        let label = match object.as_object_mut().and_then(|o| o.remove("label")) {
+            Some(serde_json::Value::String(label)) => label,
+            _ => return Err(crate::json::error(|| "label: expected a string".into())),
+        };
+        let action = CtaAction::from_json(object)?;
+        Ok(CtaButton { label, action })
+    }
+}
+
 crate::tagged! {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum CtaAction: tag "action" {
@@ -81,7 +93,7 @@ pub enum CtaAction: tag "action" {
 }
 
 /// How often a rule may show its teaser to one visitor. A dismissed teaser never shows again.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, crate::json::FromJson)]
 #[serde(default, deny_unknown_fields)]
 pub struct Frequency {
     pub once_per_visitor: bool,
@@ -252,7 +264,7 @@ pub enum Condition: tag "if", #[serde(deny_unknown_fields)] {
 }
 
 /// Everything rules look at, gathered by the loader and the app.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, crate::json::FromJson)]
 #[serde(default)]
 pub struct Context {
     /// The page's full URL.
@@ -487,7 +499,7 @@ pub fn resolve_on_host(url: &str, host_origin: &str) -> String {
 }
 
 /// What the visitor's browser remembers about teasers (the app keeps it in its own storage).
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, crate::json::FromJson)]
 #[serde(default)]
 pub struct Caps {
     /// Rule → when its teaser last showed (per visitor, kept across visits).

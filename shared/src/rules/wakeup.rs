@@ -9,7 +9,7 @@
 use super::{Condition, Rule};
 use serde::{Deserialize, Serialize};
 
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, crate::json::FromJson)]
 pub struct WakeupSpec {
     #[serde(rename = "w", default)]
     pub triggers: Vec<Trigger>,
@@ -17,7 +17,7 @@ pub struct WakeupSpec {
 
 /// One rule's wake-up condition: every URL gate matches, and either it is `immediate` (no
 /// threshold fields) or one of the thresholds is crossed.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, crate::json::FromJson)]
 pub struct Trigger {
     #[serde(rename = "u", default, skip_serializing_if = "Vec::is_empty")]
     pub urls: Vec<UrlGate>,
@@ -36,7 +36,7 @@ pub struct Trigger {
 }
 
 /// A URL condition the page must meet: `e` exact or `g` glob (same rules as [`Condition::Url`]).
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, crate::json::FromJson)]
 pub struct UrlGate {
     #[serde(rename = "e", default, skip_serializing_if = "Option::is_none")]
     pub exact: Option<String>,

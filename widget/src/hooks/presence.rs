@@ -88,7 +88,7 @@ pub fn use_presence(site: &SiteKey, session: &Session, on_frame: Callback<HubFra
                 Callback::from(move |e| match e {
                     SocketEvent::Open => presence.announce(),
                     SocketEvent::Message(text) => {
-                        if let Ok(frame) = beckon_shared::json::read::<HubFrame>(&text) {
+                        if let Ok(frame) = beckon_shared::json::decode::<HubFrame>(&text) {
                             on_frame.emit(frame);
                         }
                     }

@@ -8,7 +8,9 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 /// A channel a broadcast can reach a person on.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, crate::json::FromJson,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum BroadcastChannel {
     /// A message in the visitor's widget conversation (live if they are online, waiting
@@ -89,7 +91,7 @@ impl From<ContactChannel> for BroadcastChannel {
 }
 
 /// Who a broadcast goes to: contacts of the site matching every given filter.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, crate::json::FromJson)]
 #[serde(deny_unknown_fields)]
 pub struct Audience {
     /// Contacts carrying every one of these tags.
@@ -110,7 +112,7 @@ pub struct Audience {
 }
 
 /// A saved audience: a named filter over the site's contacts.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, crate::json::FromJson)]
 pub struct SavedAudience {
     pub id: AudienceId,
     pub name: String,
@@ -120,7 +122,7 @@ pub struct SavedAudience {
 }
 
 /// `POST …/audiences`, `PUT …/audiences/{id}`.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, crate::json::FromJson)]
 #[serde(deny_unknown_fields)]
 pub struct AudienceInput {
     pub name: String,
@@ -129,7 +131,7 @@ pub struct AudienceInput {
 }
 
 /// How many people each channel reaches (or a broadcast's recipients on each).
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, crate::json::FromJson)]
 pub struct ChannelCounts {
     pub web: u32,
     pub telegram: u32,
@@ -160,6 +162,8 @@ impl ChannelCounts {
     }
 }
 
+crate::serde_reads!(Reach);
+
 /// Who a filter matches (`POST …/audience-counts`, `GET …/audiences/{id}`): the contacts, and
 /// how many of them each channel reaches (one person may count on several).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -172,6 +176,8 @@ pub struct Reach {
     pub opted_out: u32,
 }
 
+crate::serde_reads!(AudienceWithReach);
+
 /// A saved audience with who it reaches now.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AudienceWithReach {
@@ -182,7 +188,7 @@ pub struct AudienceWithReach {
 
 /// The approved WhatsApp template a broadcast uses, its body parameters (variables allowed)
 /// in order; the header's media is the broadcast's file.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, crate::json::FromJson)]
 #[serde(deny_unknown_fields)]
 pub struct TemplateChoice {
     pub name: String,
@@ -197,7 +203,7 @@ fn default_language() -> String {
 }
 
 /// When a broadcast goes out.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, crate::json::FromJson)]
 #[serde(deny_unknown_fields)]
 pub struct Schedule {
     /// Not before this time (ms since the epoch); now if absent.
@@ -215,7 +221,7 @@ pub struct Schedule {
 
 /// Local hours a broadcast keeps quiet, `HH:MM` to `HH:MM` (across midnight when `from` is
 /// later than `to`, as in 21:00–08:00).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, crate::json::FromJson)]
 #[serde(deny_unknown_fields)]
 pub struct QuietHours {
     pub from: String,
@@ -223,7 +229,7 @@ pub struct QuietHours {
 }
 
 /// `POST /api/v1/admin/sites/{site}/broadcasts` (and `…/broadcasts/preview`).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, crate::json::FromJson)]
 #[serde(deny_unknown_fields)]
 pub struct BroadcastInput {
     pub name: String,
@@ -255,6 +261,8 @@ pub struct BroadcastInput {
     pub schedule: Schedule,
 }
 
+crate::serde_reads!(AudienceCount);
+
 /// How many would receive a broadcast where, before it is sent.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AudienceCount {
@@ -268,7 +276,7 @@ pub struct AudienceCount {
 }
 
 /// What one channel's recipients see (the first recipient's variables filled in).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, crate::json::FromJson)]
 pub struct ChannelPreview {
     pub channel: BroadcastChannel,
     /// How the message is sent there: `message`, `photo with caption`, `template …`.
@@ -277,7 +285,7 @@ pub struct ChannelPreview {
 }
 
 /// `POST …/broadcasts/preview`.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, crate::json::FromJson)]
 pub struct BroadcastPreview {
     pub count: AudienceCount,
     pub previews: Vec<ChannelPreview>,
@@ -285,7 +293,7 @@ pub struct BroadcastPreview {
 
 /// Per-stage counts of a broadcast's recipients on one channel (each stage includes the
 /// later ones: a read message was delivered and sent).
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, crate::json::FromJson)]
 pub struct Funnel {
     pub recipients: u32,
     pub queued: u32,
@@ -301,14 +309,14 @@ pub struct Funnel {
 }
 
 /// One channel's funnel.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, crate::json::FromJson)]
 pub struct ChannelFunnel {
     pub channel: BroadcastChannel,
     pub funnel: Funnel,
 }
 
 /// A broadcast and where it stands.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, crate::json::FromJson)]
 pub struct Broadcast {
     pub id: BroadcastId,
     pub name: String,
@@ -333,7 +341,7 @@ pub struct Broadcast {
 }
 
 /// One recipient's result (`GET …/broadcasts/{id}/recipients`, also as CSV).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, crate::json::FromJson)]
 pub struct RecipientResult {
     pub contact_id: VisitorId,
     pub channel: BroadcastChannel,
@@ -349,7 +357,7 @@ pub struct RecipientResult {
 }
 
 /// `POST …/broadcasts/{id}/pause|resume|cancel`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, crate::json::FromJson)]
 #[serde(rename_all = "snake_case")]
 pub enum BroadcastAction {
     Pause,
@@ -358,13 +366,13 @@ pub enum BroadcastAction {
 }
 
 /// A file uploaded for broadcasts (`POST …/broadcasts/files`).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, crate::json::FromJson)]
 pub struct BroadcastFile {
     pub attachment: Attachment,
 }
 
 /// What a contacts import did (`POST …/contacts/import`, a CSV body).
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, crate::json::FromJson)]
 pub struct ImportReport {
     pub created: u32,
     pub updated: u32,
@@ -374,7 +382,7 @@ pub struct ImportReport {
     pub rejected: Vec<RejectedRow>,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, crate::json::FromJson)]
 pub struct RejectedRow {
     pub line: u32,
     pub reason: String,

@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 /// (hex HMAC-SHA256 of `user_id` under the site's identity secret) or `jwt` (HS256 under the
 /// same secret, `sub` the user id, `exp` required) — the identity is verified, and the same
 /// person on another browser or device gets their conversations back.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, crate::json::FromJson)]
 pub struct Identify {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
@@ -35,7 +35,7 @@ pub struct Identify {
 }
 
 /// The answer to `identify`.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, crate::json::FromJson)]
 pub struct IdentifyResult {
     /// The identity was proven by the site's backend.
     pub verified: bool,
@@ -50,7 +50,7 @@ pub struct IdentifyResult {
 
 /// `PUT /api/v1/admin/sites/{site}/identity`: whether the site accepts verified identities
 /// only, and whether to make a new identity secret.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, crate::json::FromJson)]
 #[serde(deny_unknown_fields)]
 pub struct IdentitySettings {
     /// Unchanged when absent.
@@ -62,7 +62,7 @@ pub struct IdentitySettings {
 }
 
 /// The answer: the secret is shown once, when it is made.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, crate::json::FromJson)]
 pub struct IdentitySecret {
     pub required: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -151,6 +151,8 @@ impl Identify {
     }
 }
 
+crate::serde_reads!(Contact);
+
 /// A visitor the site identified.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Contact {
@@ -198,7 +200,7 @@ pub struct Contact {
 }
 
 /// Consent recorded for one of a contact's channel addresses.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, crate::json::FromJson)]
 pub struct Consent {
     pub channel: super::BroadcastChannel,
     /// `in` or `out`.
@@ -210,7 +212,7 @@ pub struct Consent {
 }
 
 /// A channel a business may use to write to a contact first.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, crate::json::FromJson)]
 #[serde(rename_all = "snake_case")]
 pub enum ContactChannel {
     /// The approved template from the business number (the only way to write first).
@@ -241,7 +243,7 @@ pub mod lenient {
     /// Consents; those on a channel this build does not know are dropped. (Read through a
     /// plain struct: an untagged enum would buffer every value and cost the inbox ~20 KB.)
     pub fn consents<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<super::Consent>, D::Error> {
-        #[derive(Deserialize)]
+        #[derive(Deserialize, crate::json::FromJson)]
         struct Raw {
             channel: String,
             status: String,
@@ -318,7 +320,7 @@ impl ContactChannel {
 }
 
 /// `POST /api/v1/admin/sites/{site}/contacts/{visitor_id}/conversations`.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, crate::json::FromJson)]
 #[serde(deny_unknown_fields)]
 pub struct ContactOutreach {
     pub channel: ContactChannel,

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 /// `POST /api/v1/sites/{site}/conversations`: a visitor starts a conversation. The visitor's
 /// token, if it has one, goes in `Authorization: Bearer`; without one the edge creates the
 /// visitor and returns a fresh token.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, crate::json::FromJson)]
 #[serde(deny_unknown_fields)]
 pub struct StartConversation {
     /// The host page the visitor was on.
@@ -66,7 +66,7 @@ impl StartConversation {
     }
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, crate::json::FromJson)]
 pub struct StartedConversation {
     pub conversation_id: ConversationId,
     pub visitor_id: VisitorId,
@@ -76,12 +76,14 @@ pub struct StartedConversation {
 }
 
 /// The newest message of a conversation, for lists.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, crate::json::FromJson)]
 pub struct MessagePreview {
     pub role: Role,
     pub body: String,
     pub created_at: i64,
 }
+
+crate::serde_reads!(ConversationSummary);
 
 /// A conversation as shown in the inbox list.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -127,7 +129,7 @@ pub struct ConversationSummary {
 }
 
 /// How long the visitor's first message waited for an answer, and who gave it.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, crate::json::FromJson)]
 pub struct FirstResponse {
     pub ms: u64,
     /// The answering agent's display name, if it had one.
@@ -135,7 +137,7 @@ pub struct FirstResponse {
     pub by: Option<String>,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, crate::json::FromJson)]
 pub struct ConversationList {
     pub conversations: Vec<ConversationSummary>,
     /// Pass as `before` to get the next (older) page; absent on the last page.
@@ -148,14 +150,14 @@ pub struct ConversationList {
 }
 
 /// `GET …/messages?after=N&limit=M`.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, crate::json::FromJson)]
 pub struct MessagePage {
     pub messages: Vec<Message>,
     pub last_seq: Seq,
 }
 
 /// `POST /api/v1/admin/conversations/{id}/messages`: an agent reply.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, crate::json::FromJson)]
 #[serde(deny_unknown_fields)]
 pub struct PostMessage {
     pub body: String,
@@ -170,7 +172,7 @@ pub struct PostMessage {
     pub attachments: Vec<crate::AttachmentId>,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, crate::json::FromJson)]
 pub struct PostedMessage {
     pub message: Message,
     pub duplicate: bool,
@@ -178,7 +180,7 @@ pub struct PostedMessage {
 
 /// `POST /api/v1/admin/ws-ticket`'s body: what the ticket opens — one site's live feed or
 /// one conversation (with the agent's display name there).
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, crate::json::FromJson)]
 #[serde(deny_unknown_fields)]
 pub struct TicketRequest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -192,7 +194,7 @@ pub struct TicketRequest {
 /// `POST /api/v1/admin/ws-ticket` (inbox) or `POST /api/v1/conversations/{id}/ws-ticket`
 /// (visitor): a short-lived, single-use ticket for one WebSocket (browsers cannot put an
 /// `Authorization` header on a WebSocket, and a long-lived credential must not be in a URL).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, crate::json::FromJson)]
 pub struct WsTicket {
     pub ticket: String,
     pub expires_at: i64,

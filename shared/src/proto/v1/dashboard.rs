@@ -30,7 +30,7 @@ pub fn rating_score(body: &str) -> Option<u8> {
 
 /// How a set of durations is spread: how many, the median and the 90th percentile
 /// (nearest rank: the smallest value with at least that share of values at or below it).
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, crate::json::FromJson)]
 pub struct Spread {
     pub count: u64,
     pub median_ms: Option<u64>,
@@ -55,7 +55,7 @@ impl Spread {
 }
 
 /// Conversations started on one day, by who started them.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, crate::json::FromJson)]
 pub struct OriginDay {
     /// `YYYY-MM-DD` in the dashboard's time zone.
     pub day: String,
@@ -67,7 +67,7 @@ pub struct OriginDay {
 }
 
 /// One agent's (or, with no name, the unassigned conversations') response and resolution.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, crate::json::FromJson)]
 pub struct AgentTimes {
     /// Display name; `None`: nobody (unanswered by a person, or closed unassigned).
     pub agent: Option<String>,
@@ -82,7 +82,7 @@ pub struct AgentTimes {
 }
 
 /// A visitor's rating of a closed conversation.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, crate::json::FromJson)]
 pub struct Rating {
     pub conversation_id: String,
     /// 5 (best) … 1 (worst).
@@ -96,7 +96,7 @@ pub struct Rating {
 
 /// Ratings in the range: counts per score, the CSAT (share of 4 and 5), the mean, and the
 /// newest with a comment.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, crate::json::FromJson)]
 pub struct RatingSummary {
     /// `[count of 1, …, count of 5]`.
     pub scores: [u64; 5],
@@ -131,7 +131,7 @@ impl RatingSummary {
 }
 
 /// One broadcast's funnel.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, crate::json::FromJson)]
 pub struct BroadcastResult {
     pub id: String,
     pub name: String,
@@ -139,7 +139,7 @@ pub struct BroadcastResult {
     pub funnel: Funnel,
 }
 
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, crate::json::FromJson)]
 pub struct Dashboard {
     pub site: String,
     /// The days covered, inclusive, in the time zone `tz_offset_minutes` east of UTC.

@@ -7,7 +7,7 @@ use crate::VisitorId;
 use serde::{Deserialize, Serialize};
 
 /// What was asked for.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, crate::json::FromJson)]
 #[serde(rename_all = "snake_case")]
 pub enum DataRequestKind {
     Export,
@@ -27,7 +27,7 @@ impl DataRequestKind {
 }
 
 /// One logged request.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, crate::json::FromJson)]
 pub struct DataRequest {
     pub id: String,
     pub visitor_id: VisitorId,
@@ -42,13 +42,13 @@ pub struct DataRequest {
 }
 
 /// `GET /api/v1/admin/sites/{site}/data-requests`: newest first.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, crate::json::FromJson)]
 pub struct DataRequestList {
     pub requests: Vec<DataRequest>,
 }
 
 /// One of the person's conversations, whole.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, crate::json::FromJson)]
 pub struct ExportedConversation {
     pub summary: ConversationSummary,
     /// Every message, oldest first; each file with a signed download link.
@@ -59,7 +59,7 @@ pub struct ExportedConversation {
 
 /// `GET /api/v1/admin/sites/{site}/contacts/{visitor_id}/export`: everything held about one
 /// visitor or contact.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, crate::json::FromJson)]
 pub struct VisitorExport {
     pub site: crate::SiteKey,
     pub visitor_id: VisitorId,

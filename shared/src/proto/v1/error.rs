@@ -86,12 +86,12 @@ impl ErrorCode {
 }
 
 /// The JSON body of every HTTP error: `{"error":{"code":"…","message":"…"}}`.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, crate::json::FromJson)]
 pub struct ApiError {
     pub error: ApiErrorDetail,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, crate::json::FromJson)]
 pub struct ApiErrorDetail {
     pub code: ErrorCode,
     pub message: String,

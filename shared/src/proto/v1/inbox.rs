@@ -7,7 +7,7 @@ use crate::ConversationId;
 use serde::{Deserialize, Serialize};
 
 /// An open inbox tab and where its person is.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, crate::json::FromJson)]
 pub struct Viewer {
     /// This tab (a person may have several).
     pub tab: String,

@@ -5,7 +5,18 @@ use crate::SiteKey;
 use serde::{Deserialize, Serialize};
 
 /// What a key may do on its sites.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    crate::json::FromJson,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum KeyRole {
     /// Read and answer the conversations of its sites: conversation list, messages, replies,
@@ -15,6 +26,8 @@ pub enum KeyRole {
     /// contact imports and deletions. An owner of every site may also create sites.
     Owner,
 }
+
+crate::serde_reads!(KeySites);
 
 /// The sites a key is valid for.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -65,7 +78,7 @@ impl KeySites {
 }
 
 /// `POST /api/v1/admin/keys`.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, crate::json::FromJson)]
 #[serde(deny_unknown_fields)]
 pub struct NewAdminKey {
     pub label: String,
@@ -83,7 +96,7 @@ fn agent() -> KeyRole {
 }
 
 /// An admin key as listed (never the key itself).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, crate::json::FromJson)]
 pub struct AdminKeyInfo {
     pub id: String,
     pub label: String,
@@ -97,7 +110,7 @@ pub struct AdminKeyInfo {
 
 /// What the calling key may do, returned by `GET /api/v1/admin/sites` with the sites it
 /// sees, so the inbox offers only what the key allows.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, crate::json::FromJson)]
 pub struct CallerAccess {
     pub role: KeyRole,
     pub sites: Option<Vec<SiteKey>>,

@@ -27,7 +27,7 @@ impl Role {
 /// A file attached to a message (photo, video, PDF, document), as the edge stored it: its type
 /// decided from its bytes, its name checked, its dimensions (images) recorded so a message list
 /// can lay it out before it loads.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, crate::json::FromJson)]
 pub struct Attachment {
     pub id: AttachmentId,
     pub name: String,
@@ -61,7 +61,7 @@ fn unknown_type() -> FileType {
 }
 
 /// One message of a conversation, as stored by its Durable Object.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, crate::json::FromJson)]
 pub struct Message {
     pub id: MessageId,
     /// Position in the conversation, gap-free from 1.
@@ -110,7 +110,9 @@ impl Message {
 }
 
 /// How far each side has read, as the highest `seq` seen.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, crate::json::FromJson,
+)]
 pub struct ReadCursors {
     pub visitor: Seq,
     pub agent: Seq,

@@ -18,7 +18,7 @@ pub const SESSION_COOKIE: &str = "__Host-beckon_session";
 pub const CSRF_HEADER: &str = "x-csrf-token";
 
 /// `POST /api/v1/admin/invitations`: invite a person (owners only, for sites they own).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, crate::json::FromJson)]
 #[serde(deny_unknown_fields)]
 pub struct NewInvitation {
     pub email: String,
@@ -36,7 +36,7 @@ fn agent() -> KeyRole {
 
 /// An invitation, with its token: the link `…/console/#invite=<token>` is what to hand the
 /// person (it works once, until `expires_at`).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, crate::json::FromJson)]
 pub struct Invitation {
     pub email: String,
     pub role: KeyRole,
@@ -46,7 +46,7 @@ pub struct Invitation {
 }
 
 /// `POST /api/v1/auth/accept`: the invited person's name and password.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, crate::json::FromJson)]
 #[serde(deny_unknown_fields)]
 pub struct AcceptInvitation {
     pub token: String,
@@ -55,7 +55,7 @@ pub struct AcceptInvitation {
 }
 
 /// `POST /api/v1/auth/sign-in`.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, crate::json::FromJson)]
 #[serde(deny_unknown_fields)]
 pub struct SignIn {
     pub email: String,
@@ -63,7 +63,7 @@ pub struct SignIn {
 }
 
 /// A person who may sign in, as listed (`GET /api/v1/admin/people`).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, crate::json::FromJson)]
 pub struct Person {
     pub id: String,
     pub email: String,
@@ -88,7 +88,7 @@ impl Person {
 
 /// Who is signed in, and the CSRF token to repeat (`POST …/sign-in`, `POST …/accept`,
 /// `GET /api/v1/admin/session`).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, crate::json::FromJson)]
 pub struct SessionInfo {
     pub person: Person,
     pub csrf_token: String,

@@ -45,7 +45,7 @@ pub enum FieldKind: other Unknown {
 }
 
 /// `"prechat"` of a site (`null`: no form).
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, crate::json::FromJson)]
 #[serde(deny_unknown_fields)]
 pub struct PrechatForm {
     #[serde(default)]
@@ -57,7 +57,7 @@ pub struct PrechatForm {
 }
 
 /// A field of the site's own: it fills the contact attribute `key`.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, crate::json::FromJson)]
 #[serde(deny_unknown_fields)]
 pub struct PrechatField {
     /// Letters, digits and `_`, at most 40.
@@ -73,7 +73,7 @@ pub struct PrechatField {
 }
 
 /// One choice of a `select`: the value stored, its label per language (English required).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, crate::json::FromJson)]
 #[serde(deny_unknown_fields)]
 pub struct PrechatChoice {
     pub value: String,

@@ -5,7 +5,7 @@ use crate::ids::{ConversationId, VisitorId};
 use serde::{Deserialize, Serialize};
 
 /// A visitor whose chat app is running on the site right now (kept in memory only).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, crate::json::FromJson)]
 pub struct OnlineVisitor {
     /// Identifies this page session until it goes away.
     pub id: String,
@@ -21,7 +21,7 @@ pub struct OnlineVisitor {
 
 /// `POST /api/v1/admin/sites/{site}/presence/{id}/conversations`: an agent starts a
 /// conversation with a visitor who is on the site now.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, crate::json::FromJson)]
 #[serde(deny_unknown_fields)]
 pub struct ReachOut {
     pub body: String,

@@ -6,14 +6,14 @@ use serde::{Deserialize, Serialize};
 
 /// What happened to a teaser (`POST /api/v1/sites/{site}/events`). Only aggregate counters
 /// are kept: no visitor is identified.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, crate::json::FromJson)]
 #[serde(deny_unknown_fields)]
 pub struct TeaserEvent {
     pub rule_id: RuleId,
     pub kind: TeaserEventKind,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, crate::json::FromJson)]
 #[serde(rename_all = "snake_case")]
 pub enum TeaserEventKind {
     /// The teaser appeared.
@@ -25,7 +25,7 @@ pub enum TeaserEventKind {
 
 /// `Beckon.track(name, {value})` after a conversation (`POST /api/v1/conversations/{id}/events`,
 /// visitor token): a goal, credited to the rule that started the conversation.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, crate::json::FromJson)]
 #[serde(deny_unknown_fields)]
 pub struct GoalEvent {
     pub name: String,
@@ -55,7 +55,7 @@ impl GoalEvent {
 }
 
 /// One rule's funnel on one day (UTC), or over a period.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, crate::json::FromJson)]
 pub struct RuleDay {
     pub day: String,
     pub impressions: u64,
@@ -70,7 +70,7 @@ pub struct RuleDay {
 }
 
 /// One rule's funnel over the period, with its days.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, crate::json::FromJson)]
 pub struct RuleFunnel {
     pub rule_id: String,
     /// The rule's current name (empty if it was deleted).
@@ -80,7 +80,7 @@ pub struct RuleFunnel {
 }
 
 /// `GET /api/v1/admin/metrics?site=&from=&to=`.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, crate::json::FromJson)]
 pub struct MetricsReport {
     pub site: String,
     pub from: String,

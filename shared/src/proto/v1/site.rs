@@ -11,7 +11,9 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 /// Which corner the launcher sits in.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, crate::json::FromJson,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum LauncherPosition {
     #[default]
@@ -21,7 +23,7 @@ pub enum LauncherPosition {
 
 /// What a site says in one language instead of its default words: its greeting, the widget's
 /// question for an email address while nobody is online (`away`), the launcher's label.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, crate::json::FromJson)]
 #[serde(deny_unknown_fields)]
 pub struct SiteWords {
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -75,7 +77,7 @@ fn default_offset() -> u16 {
 
 /// The launcher: its icon, a label beside it (a pill instead of a circle), and its distance
 /// from the corner's side and bottom edges.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, crate::json::FromJson)]
 #[serde(deny_unknown_fields)]
 pub struct Launcher {
     #[serde(default)]
@@ -151,7 +153,9 @@ pub fn normalize_font_stack(raw: &str) -> Option<String> {
 }
 
 /// The widget's colours: light, dark, or whichever the visitor's system prefers.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, crate::json::FromJson,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum Theme {
     #[default]
@@ -183,7 +187,9 @@ impl Theme {
 /// What catches a visitor's eye when the business writes while the chat panel is closed or the
 /// page is in the background. All off by default; the site's boot script loads the code for
 /// them (`widget/loader/attention.js`) only when one is on.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, crate::json::FromJson,
+)]
 #[serde(deny_unknown_fields)]
 pub struct Attention {
     /// The unread count in the page's title: "(2) Your shop".
@@ -209,7 +215,7 @@ impl Attention {
 /// Served to anyone (it is on every page of the site); holds nothing secret. The browser apps
 /// (wasm without the `worker` feature) do not read what only the loader or the edge uses — the
 /// launcher's corner, the wake-up spec, the theme — so they carry no code to decode it.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, crate::json::FromJson)]
 pub struct SiteConfig {
     pub site: SiteKey,
     /// The business's name, shown in the chat header.
@@ -279,7 +285,7 @@ pub struct SiteConfig {
 
 /// What the edge embeds in the widget's iframe page: the site's configuration and the origin
 /// of the host page the iframe was created for (the only origin it will talk to).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, crate::json::FromJson)]
 pub struct WidgetBoot {
     pub config: SiteConfig,
     pub host_origin: String,
@@ -325,7 +331,7 @@ pub struct WidgetBoot {
 
 /// What the widget needs to show a site's Turnstile challenge: the site's public Turnstile key
 /// and the script that draws it (loaded on the first start, never before).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, crate::json::FromJson)]
 pub struct Challenge {
     pub site_key: String,
     pub script_url: String,
@@ -333,7 +339,7 @@ pub struct Challenge {
 
 /// `PUT /api/v1/admin/sites/{site}/turnstile`: the site's Turnstile widget (its public site key
 /// and its secret key, from Cloudflare's dashboard), or `{"site_key": null}` to stop asking.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, crate::json::FromJson)]
 #[serde(deny_unknown_fields)]
 pub struct TurnstileSettings {
     /// `None` (null or absent): stop asking.
@@ -344,7 +350,7 @@ pub struct TurnstileSettings {
 }
 
 /// The answer (the secret is stored sealed and never shown again).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, crate::json::FromJson)]
 pub struct TurnstileStatus {
     pub site_key: Option<String>,
 }
@@ -390,7 +396,7 @@ impl TurnstileSettings {
 
 /// Everything an administrator can set on a site. Used to create a site (`POST
 /// /api/v1/admin/sites`) and returned by the admin API.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, crate::json::FromJson)]
 pub struct SiteSettings {
     pub key: SiteKey,
     pub name: String,
@@ -469,7 +475,9 @@ pub struct SiteSettings {
 /// A site's allowance per client address (see `edge/src/rate_limit.rs`). `standard` suits a
 /// site whose visitors each have their own address; a business whose visitors share one
 /// (an office, a campus, a carrier's NAT) chooses a higher tier.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, crate::json::FromJson,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum RateTier {
     /// The limits as documented (for instance 20 conversations a minute per address).
@@ -628,6 +636,8 @@ impl SiteSettings {
     }
 }
 
+crate::serde_reads!(SiteSettingsPatch);
+
 /// A partial update of [`SiteSettings`] (`PATCH /api/v1/admin/sites/{key}`); absent fields
 /// stay as they are.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -739,7 +749,7 @@ pub const MAX_PREVIEW_BYTES: usize = 2_000;
 
 /// Where to see unsaved settings (`POST /api/v1/admin/sites/{key}/preview`): a link to the
 /// preview page (`&open=1` shows the panel open), valid until `expires_at` (ms).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, crate::json::FromJson)]
 pub struct SitePreview {
     pub url: String,
     pub expires_at: i64,

@@ -7,6 +7,8 @@ use super::Attachment;
 use crate::ids::{AttachmentId, ClientMsgId};
 use serde::{Deserialize, Serialize};
 
+crate::serde_reads!(CreateUpload);
+
 /// `POST /api/v1/conversations/{id}/uploads`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CreateUpload {
@@ -23,7 +25,7 @@ pub struct CreateUpload {
 }
 
 /// Where an upload stands: the answer to create, to each part and to `GET`.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, crate::json::FromJson)]
 pub struct Upload {
     pub id: AttachmentId,
     pub name: String,

@@ -7,7 +7,7 @@ use crate::ids::VisitorId;
 use serde::{Deserialize, Serialize};
 
 /// What the edge saw of the visitor's browser when they last started a conversation.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, crate::json::FromJson)]
 pub struct VisitorClient {
     /// `desktop`, `phone`, `tablet` or `other`.
     pub device: String,
@@ -30,14 +30,14 @@ pub struct VisitorClient {
 }
 
 /// A page the visitor opened (its path only).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, crate::json::FromJson)]
 pub struct PageSeen {
     pub url: String,
     pub at: i64,
 }
 
 /// The sidebar's whole answer.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, crate::json::FromJson)]
 pub struct VisitorProfile {
     pub visitor_id: VisitorId,
     /// Their record: what the site's page or an import said of them, tags, attributes and

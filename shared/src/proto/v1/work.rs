@@ -11,7 +11,9 @@ use serde::{Deserialize, Serialize};
 pub const MAX_SNOOZE_MS: i64 = 90 * 24 * 3600 * 1000;
 
 /// Where a conversation stands for the business.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize, crate::json::FromJson,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum WorkStatus {
     #[default]
@@ -38,7 +40,7 @@ impl WorkStatus {
 }
 
 /// The person a conversation is assigned to.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, crate::json::FromJson)]
 pub struct Assignee {
     /// The person's id (`pp_…`).
     pub id: String,
@@ -46,7 +48,7 @@ pub struct Assignee {
 }
 
 /// A conversation's state in the inbox.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, crate::json::FromJson)]
 pub struct Work {
     /// As it stands now: a snooze that ran out, or a visitor message after the conversation
     /// was snoozed or closed, makes it `open`.
@@ -66,6 +68,8 @@ pub struct Work {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub tags: Vec<String>,
 }
+
+crate::serde_reads!(WorkPatch);
 
 /// `PATCH /api/v1/admin/conversations/{id}`: what to change (absent fields stay).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -131,7 +135,7 @@ mod double_option {
 }
 
 /// An internal note: seen by the business's people only.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, crate::json::FromJson)]
 pub struct Note {
     pub id: String,
     pub conversation_id: ConversationId,
@@ -143,7 +147,7 @@ pub struct Note {
 }
 
 /// `POST /api/v1/admin/conversations/{id}/notes`.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, crate::json::FromJson)]
 #[serde(deny_unknown_fields)]
 pub struct NewNote {
     pub body: String,
@@ -163,7 +167,7 @@ pub const MAX_SAVED_REPLIES: usize = 200;
 pub const MAX_SHORTCUT_CHARS: usize = 32;
 
 /// A saved reply: a text agents insert by its shortcut (`/thanks`).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, crate::json::FromJson)]
 #[serde(deny_unknown_fields)]
 pub struct SavedReply {
     /// 1 to 32 of `a-z 0-9 - _` (a leading `/` is dropped, capitals made small).
@@ -199,7 +203,7 @@ impl SavedReply {
 }
 
 /// `GET /api/v1/admin/conversations/{id}/notes`: oldest first.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, crate::json::FromJson)]
 pub struct NoteList {
     pub notes: Vec<Note>,
 }

@@ -6,7 +6,7 @@ use super::{bad, check_api_base, check_secret};
 use crate::proto::v1::ErrorCode;
 use serde::{Deserialize, Serialize};
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, crate::json::FromJson)]
 #[serde(deny_unknown_fields)]
 pub struct DiscordSettings {
     /// The forum channel's incoming webhook id (the number in its URL).
@@ -19,7 +19,7 @@ pub struct DiscordSettings {
     pub api_base: Option<String>,
 }
 
-#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize, crate::json::FromJson)]
 #[serde(deny_unknown_fields)]
 pub struct DiscordSecrets {
     /// The token in the webhook's URL (after its id).

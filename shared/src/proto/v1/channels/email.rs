@@ -7,7 +7,7 @@ use super::{bad, check_api_base, check_secret};
 use crate::proto::v1::ErrorCode;
 use serde::{Deserialize, Serialize};
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, crate::json::FromJson)]
 #[serde(deny_unknown_fields)]
 pub struct EmailSettings {
     /// The support addresses that receive the relays (1 to 5). Replies are taken from these
@@ -25,7 +25,7 @@ pub struct EmailSettings {
     pub api_base: Option<String>,
 }
 
-#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize, crate::json::FromJson)]
 #[serde(deny_unknown_fields)]
 pub struct EmailSecrets {
     /// The email API's key (`re_…`).

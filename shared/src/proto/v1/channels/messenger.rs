@@ -7,7 +7,7 @@ use super::{bad, check_api_base, check_graph_version, check_secret};
 use crate::proto::v1::ErrorCode;
 use serde::{Deserialize, Serialize};
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, crate::json::FromJson)]
 #[serde(deny_unknown_fields)]
 pub struct MessengerSettings {
     /// The Facebook Page's id.
@@ -22,7 +22,7 @@ pub struct MessengerSettings {
     pub api_base: Option<String>,
 }
 
-#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize, crate::json::FromJson)]
 #[serde(deny_unknown_fields)]
 pub struct MessengerSecrets {
     /// The Page access token (`pages_messaging`, and `instagram_manage_messages` for

@@ -31,7 +31,7 @@ use serde::{Deserialize, Serialize};
 macro_rules! channels {
     ($($Variant:ident($Settings:ident, $Secrets:ident) = $name:literal, $label:literal, $base:literal;)*) => {
         /// A messaging app conversations are relayed into.
-        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, crate::json::FromJson)]
         #[serde(rename_all = "snake_case")]
         pub enum ChannelKind {
             $($Variant,)*
@@ -60,6 +60,8 @@ macro_rules! channels {
                 }
             }
         }
+
+        crate::serde_reads!(ChannelSettings);
 
         /// Non-secret settings of one channel (`{"kind": "<channel>", …}`).
         #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -114,6 +116,8 @@ macro_rules! channels {
                 })
             }
         }
+
+        crate::serde_reads!(ChannelSecrets);
 
         /// Secrets of one channel. Write-only: accepted by the API, never returned or logged.
         #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -308,7 +312,7 @@ fn check_api_base(api_base: &mut Option<String>) -> Result<(), (ErrorCode, Strin
 
 /// `PUT /api/v1/admin/sites/{site}/channels/{kind}`: settings, and secrets when setting up or
 /// rotating them (omit `secrets` to keep the stored ones).
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, Serialize, Deserialize, crate::json::FromJson)]
 #[serde(deny_unknown_fields)]
 pub struct ChannelInput {
     pub settings: ChannelSettings,
@@ -323,7 +327,9 @@ fn yes() -> bool {
 }
 
 /// Health of a channel, as relays experience it.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, crate::json::FromJson,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum ChannelStatus {
     /// Configured, nothing sent yet.
@@ -339,7 +345,7 @@ pub enum ChannelStatus {
 /// A channel as the admin API shows it: settings and health, never secrets. A client that
 /// only shows the settings reads them as JSON (`ChannelInfo<serde_json::Value>`: the inbox
 /// then carries no decoder for every channel's settings).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, crate::json::FromJson)]
 pub struct ChannelInfo<S = ChannelSettings> {
     pub kind: ChannelKind,
     pub enabled: bool,
@@ -356,7 +362,7 @@ pub struct ChannelInfo<S = ChannelSettings> {
 }
 
 /// The result of `POST …/channels/{kind}/test`.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, crate::json::FromJson)]
 pub struct ChannelTestResult {
     pub ok: bool,
     pub detail: String,

@@ -5,7 +5,7 @@ use super::{bad, check_api_base, check_secret};
 use crate::proto::v1::ErrorCode;
 use serde::{Deserialize, Serialize};
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, crate::json::FromJson)]
 #[serde(deny_unknown_fields)]
 pub struct SlackSettings {
     /// The channel that gets one thread per conversation (`C…`).
@@ -14,7 +14,7 @@ pub struct SlackSettings {
     pub api_base: Option<String>,
 }
 
-#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize, crate::json::FromJson)]
 #[serde(deny_unknown_fields)]
 pub struct SlackSecrets {
     pub bot_token: String,

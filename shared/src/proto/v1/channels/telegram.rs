@@ -5,7 +5,7 @@ use super::{bad, check_api_base, check_secret};
 use crate::proto::v1::ErrorCode;
 use serde::{Deserialize, Serialize};
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, crate::json::FromJson)]
 #[serde(deny_unknown_fields)]
 pub struct TelegramSettings {
     /// The business's forum supergroup (`-100…`); one topic per conversation.
@@ -14,7 +14,7 @@ pub struct TelegramSettings {
     pub api_base: Option<String>,
 }
 
-#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize, crate::json::FromJson)]
 #[serde(deny_unknown_fields)]
 pub struct TelegramSecrets {
     pub bot_token: String,

@@ -10,14 +10,14 @@ use serde::{Deserialize, Serialize};
 /// switch without missing or refusing an event.
 pub const WEBHOOK_ROTATION_MS: i64 = 24 * 3600 * 1000;
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, crate::json::FromJson)]
 #[serde(deny_unknown_fields)]
 pub struct WebhookSettings {
     /// The endpoint events are posted to (https, on a public host).
     pub url: String,
 }
 
-#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize, crate::json::FromJson)]
 #[serde(deny_unknown_fields)]
 pub struct WebhookSecrets {
     /// `whsec_` followed by 24–64 random bytes in base64.
@@ -28,7 +28,7 @@ pub struct WebhookSecrets {
     pub previous: Option<PreviousSecret>,
 }
 
-#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize, crate::json::FromJson)]
 #[serde(deny_unknown_fields)]
 pub struct PreviousSecret {
     pub secret: String,
@@ -101,7 +101,7 @@ impl WebhookSecrets {
 }
 
 /// Where an event stands with the endpoint.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, crate::json::FromJson)]
 #[serde(rename_all = "snake_case")]
 pub enum WebhookDeliveryStatus {
     /// The endpoint answered 2xx.
@@ -127,7 +127,7 @@ impl WebhookDeliveryStatus {
 }
 
 /// One event in the delivery log (`GET …/webhook/deliveries`).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, crate::json::FromJson)]
 pub struct WebhookDelivery {
     /// Its `webhook-id`, the same on every attempt and replay.
     pub event_id: String,
@@ -149,7 +149,7 @@ pub struct WebhookDelivery {
 }
 
 /// `GET /api/v1/admin/sites/{site}/webhook/deliveries`.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, crate::json::FromJson)]
 pub struct WebhookDeliveries {
     pub deliveries: Vec<WebhookDelivery>,
 }

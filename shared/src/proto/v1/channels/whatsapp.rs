@@ -6,7 +6,7 @@ use super::{bad, check_api_base, check_graph_version, check_secret};
 use crate::proto::v1::ErrorCode;
 use serde::{Deserialize, Serialize};
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, crate::json::FromJson)]
 #[serde(deny_unknown_fields)]
 pub struct WhatsappSettings {
     /// The business phone number's id in the Cloud API.
@@ -32,7 +32,7 @@ fn default_template_language() -> String {
     "en_US".into()
 }
 
-#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize, crate::json::FromJson)]
 #[serde(deny_unknown_fields)]
 pub struct WhatsappSecrets {
     pub access_token: String,
