@@ -68,6 +68,9 @@ if hooks:
     edit("    wasm.__wbindgen_start();\n", "    wasm.__wbindgen_start();\n    __split_soon();\n")
 pairs = [line.split("\t") for line in open(renames).read().splitlines()]
 (module, short_module), names = pairs[0], pairs[1:]
+clash = re.search(r"(?<![\w$])_[0-9a-z]+(?![\w$])", glue)
+if clash:
+    sys.exit(f"build-wasm-app.sh: the glue of {lib} already names {clash.group(0)}, a short name")
 edit(f'"{module}": import0,', f'"{short_module}": import0,')
 for old, new in names:
     glue, n = re.subn(rf"(?<![\w$]){re.escape(old)}(?![\w$])", new, glue)

@@ -15,8 +15,8 @@
 //! (`shared/derive`) reads a type by its serde attributes as straight-line code — each field
 //! taken from the object by name — where serde's derive makes a field enum, a visitor with a
 //! loop and a slot per field, and error paths, for every type. The two read the same
-//! (`tests/from_json.rs` compares them on every field of every type's samples, taken away,
-//! null, of another type or beside an unknown one); the edge keeps serde's, with its messages.
+//! (`tests/from_json.rs` compares them on samples of the types the apps read, each changed in
+//! every field and list: taken away, null, of another type, beside an unknown one); the edge keeps serde's, with its messages.
 //! A type whose serde attributes the derive does not read implements `FromJson` by hand, or
 //! through serde ([`serde_reads!`](crate::serde_reads)).
 //!
@@ -233,7 +233,16 @@ impl<'de> serde::Deserializer<'de> for Objects {
                 _ => v.visit_f64(n.as_f64().unwrap_or_default()),
             },
             Value::String(s) => v.visit_string(s),
-            Value::Array(a) => v.visit_seq(Elements(a.into_iter())),
+            // As serde_json's: every item read (a fixed-size array's reader stops at its size).
+            Value::Array(a) => {
+                let len = a.len();
+                let mut items = Elements(a.into_iter());
+                let read = v.visit_seq(&mut items)?;
+                match items.0.len() {
+                    0 => Ok(read),
+                    _ => Err(Error::invalid_length(len, &"fewer items")),
+                }
+            }
             Value::Object(m) => v.visit_map(Fields::new(m)),
         }
     }
@@ -612,9 +621,15 @@ pub fn field<T: FromJson>(m: &mut Object, key: &str) -> Result<T, Error> {
 #[doc(hidden)]
 pub fn field_or<T: FromJson>(m: &mut Object, key: &str, default: fn() -> T) -> Result<T, Error> {
     match m.take(key) {
-        Some(v) => T::from_json(v).map_err(|e| within(e, || key.to_owned())),
+        Some(v) => read_field(v, key),
         None => Ok(default()),
     }
+}
+
+/// Field `key`'s value `v` read (for the derive, where the container gives the default).
+#[doc(hidden)]
+pub fn read_field<T: FromJson>(v: Value, key: &str) -> Result<T, Error> {
+    T::from_json(v).map_err(|e| within(e, || key.to_owned()))
 }
 
 /// An error if `m` has fields the type does not know (`deny_unknown_fields`; for the derive).
@@ -782,11 +797,19 @@ impl<T: FromJson> FromJson for Box<T> {
     fn from_json(v: Value) -> Result<Box<T>, Error> {
         T::from_json(v).map(Box::new)
     }
+
+    fn absent() -> Result<Box<T>, Error> {
+        T::absent().map(Box::new)
+    }
 }
 
 impl<T: FromJson> FromJson for std::rc::Rc<T> {
     fn from_json(v: Value) -> Result<std::rc::Rc<T>, Error> {
         T::from_json(v).map(std::rc::Rc::new)
+    }
+
+    fn absent() -> Result<std::rc::Rc<T>, Error> {
+        T::absent().map(std::rc::Rc::new)
     }
 }
 
@@ -806,7 +829,8 @@ impl<T: FromJson, const N: usize> FromJson for [T; N] {
 }
 
 /// `FromJson` by the types' serde `Deserialize` (through [`from_value`]), for types whose
-/// serde attributes the derive does not read (`flatten`, `deserialize_with`, `tag`, …).
+/// serde attributes the derive does not read (`flatten`, `deserialize_with`, `content`, a
+/// `tag` outside `tagged!`, …).
 #[macro_export]
 macro_rules! serde_reads {
     ($($t:ty),* $(,)?) => {$(

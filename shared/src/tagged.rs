@@ -41,6 +41,7 @@ macro_rules! tagged {
         $(#[$meta])*
         #[derive(serde::Serialize, $crate::json::FromJson)]
         #[serde(tag = $tag)]
+        #[json(tagged)]
         $(#[$twin])?
         $vis enum $Name {
             $(

@@ -1,8 +1,8 @@
 //! `FromJson` (what the browser apps read with) reads exactly what serde's `Deserialize` reads
 //! (what the edge reads with): on samples of every kind of value the apps receive, and on each
 //! sample changed in one place — every field taken away, made null, given a value of another
-//! type, and every object given an unknown field — both accept with equal values, or both
-//! refuse.
+//! type, every object given an unknown field, every list one item shorter or longer and its
+//! first item replaced — both accept with equal values, or both refuse.
 
 use beckon_shared::json::{self, FromJson};
 use beckon_shared::proto::v1::{HubFrame, InboxEvent, Message, ServerFrame, WidgetBoot, Work};
@@ -35,13 +35,13 @@ fn replacements() -> Vec<Value> {
     ]
 }
 
-/// Every place in `v` where an object is, by JSON pointer.
-fn objects(v: &Value, at: String, out: &mut Vec<String>) {
+/// Every place in `v` where an object or a list is, by JSON pointer.
+fn places(v: &Value, at: String, out: &mut Vec<String>) {
     match v {
         Value::Object(m) => {
             out.push(at.clone());
             for (k, c) in m {
-                objects(
+                places(
                     c,
                     format!("{at}/{}", k.replace('~', "~0").replace('/', "~1")),
                     out,
@@ -49,8 +49,9 @@ fn objects(v: &Value, at: String, out: &mut Vec<String>) {
             }
         }
         Value::Array(a) => {
+            out.push(at.clone());
             for (i, c) in a.iter().enumerate() {
-                objects(c, format!("{at}/{i}"), out);
+                places(c, format!("{at}/{i}"), out);
             }
         }
         _ => {}
@@ -60,9 +61,26 @@ fn objects(v: &Value, at: String, out: &mut Vec<String>) {
 /// `sample` and each of its one-place changes.
 fn variants(sample: &Value) -> Vec<Value> {
     let mut at = Vec::new();
-    objects(sample, String::new(), &mut at);
+    places(sample, String::new(), &mut at);
     let mut out = vec![sample.clone()];
     for p in at {
+        if let Some(list) = sample.pointer(&p).and_then(Value::as_array) {
+            let mut list_changed = |f: &dyn Fn(&mut Vec<Value>)| {
+                let mut v = sample.clone();
+                f(v.pointer_mut(&p).and_then(Value::as_array_mut).unwrap());
+                out.push(v);
+            };
+            list_changed(&|l| {
+                l.pop();
+            });
+            list_changed(&|l| l.push(l.last().cloned().unwrap_or(json!(1))));
+            if !list.is_empty() {
+                for r in replacements() {
+                    list_changed(&|l| l[0] = r.clone());
+                }
+            }
+            continue;
+        }
         let keys: Vec<String> = sample
             .pointer(&p)
             .and_then(Value::as_object)
@@ -265,4 +283,147 @@ fn a_refusal_says_where_and_why_outside_the_apps() {
         .unwrap_err()
         .to_string();
     assert_eq!(e, "name: missing");
+}
+
+#[test]
+fn settings_dashboards_caps_and_data_requests_read_alike() {
+    use beckon_shared::proto::v1::{DataRequestList, RatingSummary, SiteSettings};
+    use beckon_shared::rules::{Caps, Context};
+    let settings = json!({
+        "key": "demo", "name": "Demo", "greeting": "Hi", "accent": "#0a7", "position": "left",
+        "allowed_origins": ["https://shop.example"], "allow_loopback_origins": true,
+        "remember_visitors": true, "rate_tier": "high", "language": "de",
+        "translations": {"de": {"greeting": "Hallo"}, "fr": {}}, "font": "Inter"
+    });
+    let auto = {
+        let mut s = settings.clone();
+        s["language"] = json!("auto");
+        s
+    };
+    let (s, s_ok) = same::<SiteSettings>(&[settings, auto]);
+    let (r, r_ok) = same::<RatingSummary>(&[
+        json!({"scores": [1, 0, 2, 5, 9], "count": 17, "csat_percent": 82.5, "mean": 4.1,
+        "comments": [{"conversation_id": C, "score": 5, "comment": "Great", "rated_at": 9, "agent": "Ana"}]}),
+    ]);
+    let (d, d_ok) = same::<DataRequestList>(&[json!({"requests": [
+        {"id": "d1", "visitor_id": V, "kind": "export", "by": {"id": "u1", "name": "Ana"},
+         "at": 5, "conversations": 1, "messages": 2, "files": 0},
+        {"id": "d2", "visitor_id": V, "kind": "from_the_future", "by": {"id": "k", "name": "key"},
+         "at": 6, "conversations": 0, "messages": 0, "files": 0}
+    ]})]);
+    let (c, c_ok) = same::<Caps>(&[
+        json!({"shown_at": {"r1": 5, "r2": 9}, "session": ["r1"], "dismissed": ["r2"]}),
+    ]);
+    let (x, x_ok) = same::<Context>(&[json!({"url": "https://a.example/p", "events": ["cart"],
+        "visits": 2, "returning": true, "device": "mobile", "scroll_percent": 40})]);
+    println!(
+        "SiteSettings {s} ({s_ok} read), RatingSummary {r} ({r_ok}), DataRequestList {d} ({d_ok}), Caps {c} ({c_ok}), Context {x} ({x_ok})"
+    );
+    assert!(s_ok > 10 && r_ok > 2 && d_ok > 10 && c_ok > 5 && x_ok > 10);
+}
+
+/// Types made up to reach every case of the derive: each `rename_all` rule for fields and for
+/// variants, defaults in serde's order, skipped fields, and what a transparent newtype or a box
+/// reads as when its field is not there.
+mod made_up {
+    use beckon_shared::json::FromJson;
+    use serde::Deserialize;
+
+    fn seven() -> u8 {
+        7
+    }
+
+    #[derive(Debug, PartialEq, Deserialize, FromJson)]
+    #[serde(rename_all = "camelCase")]
+    pub struct Camel {
+        pub first_name: String,
+        #[serde(skip_deserializing, default = "seven")]
+        pub skipped: u8,
+        #[serde(default = "seven")]
+        pub with_path: u8,
+        #[serde(rename = "x-y")]
+        pub renamed: Option<u8>,
+        pub t: Transparent,
+        pub b: Box<Option<u8>>,
+    }
+
+    #[derive(Debug, PartialEq, Default, Deserialize, FromJson)]
+    #[serde(rename_all = "SCREAMING_SNAKE_CASE", default, deny_unknown_fields)]
+    pub struct Screaming {
+        pub a_b: u8,
+        #[serde(default = "seven")]
+        pub own: u8,
+        #[serde(skip_deserializing)]
+        pub skipped: u8,
+    }
+
+    #[derive(Debug, PartialEq, Deserialize, FromJson)]
+    #[serde(transparent)]
+    pub struct Transparent(pub Option<u8>);
+
+    #[derive(Debug, PartialEq, Deserialize, FromJson)]
+    #[serde(rename_all = "kebab-case")]
+    pub enum Kebab {
+        FirstOne,
+        SecondTwo(u8),
+        ThirdThree {
+            a_b: u8,
+        },
+        #[serde(rename = "four")]
+        Fourth,
+        #[serde(other)]
+        Other,
+    }
+
+    macro_rules! cased {
+        ($($name:ident $rule:literal),*) => {$(
+            #[derive(Debug, PartialEq, Deserialize, FromJson)]
+            #[serde(rename_all = $rule)]
+            pub enum $name {
+                OneTwo,
+                Three,
+            }
+        )*};
+    }
+    cased!(Lower "lowercase", Upper "UPPERCASE", Pascal "PascalCase", Camels "camelCase",
+           Snake "snake_case", Screams "SCREAMING_SNAKE_CASE");
+
+    #[derive(Debug, PartialEq, Deserialize, FromJson)]
+    #[serde(rename_all = "PascalCase")]
+    pub struct Fields {
+        pub one_two: u8,
+    }
+}
+
+#[test]
+fn every_case_of_the_derive_reads_as_serde_does() {
+    use made_up::*;
+    let (n, ok) =
+        same::<Camel>(&[json!({"firstName": "A", "withPath": 2, "x-y": 3, "t": 4, "b": 5})]);
+    assert!(ok > 10, "{n} {ok}");
+    let camel = Camel::from_json(json!({"firstName": "A", "t": null, "b": null})).unwrap();
+    assert_eq!((camel.skipped, camel.with_path), (7, 7));
+    let missing = Camel::from_json(json!({"firstName": "A"})).unwrap();
+    assert_eq!((missing.t, *missing.b), (Transparent(None), None));
+    let (_, ok) = same::<Screaming>(&[json!({"A_B": 1, "OWN": 2}), json!({})]);
+    assert!(ok > 2);
+    assert_eq!(Screaming::from_json(json!({})).unwrap().own, 7);
+    let (_, ok) = same::<Vec<Kebab>>(&[
+        json!(["first-one", {"second-two": 2}, {"third-three": {"a_b": 3}}, "four", "five"]),
+    ]);
+    assert!(ok > 2);
+    for name in [
+        "onetwo", "ONETWO", "OneTwo", "oneTwo", "one_two", "ONE_TWO", "three", "THREE", "Three",
+    ] {
+        let v = json!(name);
+        macro_rules! both {
+            ($($t:ty),*) => {$(
+                let serde = json::from_value::<$t>(v.clone()).ok();
+                assert_eq!(serde, <$t>::from_json(v.clone()).ok(), "{name} as {}", stringify!($t));
+            )*};
+        }
+        both!(Lower, Upper, Pascal, Camels, Snake, Screams);
+    }
+    let (_, ok) = same::<Fields>(&[json!({"OneTwo": 1})]);
+    assert!(ok > 0);
 }

@@ -8,21 +8,30 @@
 //! Read: structs with named fields (`rename`, `default`, `default = "…"`,
 //! `skip_deserializing`, container `rename_all`, `default`, `deny_unknown_fields`), newtype
 //! structs, externally tagged enums (unit, newtype and struct variants; `rename`, `other`)
-//! and internally tagged ones (`tag`: unit and struct variants, the fields beside the tag).
-//! Any other serde attribute that changes reading is a compile error: such a type implements
-//! `FromJson` by hand, or through serde (`beckon_shared::serde_reads!`).
+//! and internally tagged ones (`tag`, from `tagged!` only: unit and struct variants, the
+//! fields beside the tag). Any other serde attribute that changes reading, or one at a level
+//! where the derive does not read it, is a compile error: such a type implements `FromJson`
+//! by hand, or through serde (`beckon_shared::serde_reads!`).
 
 use proc_macro2::{Span, TokenStream};
 use quote::quote;
 use syn::ext::IdentExt;
 use syn::{parse_macro_input, Attribute, Data, DeriveInput, Fields, LitStr, Path};
 
-#[proc_macro_derive(FromJson, attributes(serde))]
+#[proc_macro_derive(FromJson, attributes(serde, json))]
 pub fn derive(input: proc_macro::TokenStream) -> proc_macro::TokenStream {
     let input = parse_macro_input!(input as DeriveInput);
     expand(&input)
         .unwrap_or_else(syn::Error::into_compile_error)
         .into()
+}
+
+/// Where an attribute is: serde reads some at one level only.
+#[derive(Clone, Copy, PartialEq)]
+enum Level {
+    Container,
+    Variant,
+    Field,
 }
 
 /// The serde attributes of one item, field or variant that reading depends on.
@@ -38,40 +47,55 @@ struct Attrs {
     transparent: bool,
     /// An internally tagged enum's tag field.
     tag: Option<String>,
+    /// `#[json(tagged)]`: the enum is `tagged!`'s, which alone may read `tag` (see `expand`).
+    tagged: bool,
 }
 
-fn attrs(list: &[Attribute]) -> syn::Result<Attrs> {
+fn attrs(list: &[Attribute], level: Level) -> syn::Result<Attrs> {
+    use Level::*;
     let mut a = Attrs::default();
+    for attr in list.iter().filter(|a| a.path().is_ident("json")) {
+        attr.parse_nested_meta(|meta| match meta.path.get_ident() {
+            Some(i) if i == "tagged" && level == Container => {
+                a.tagged = true;
+                Ok(())
+            }
+            _ => Err(meta.error("#[derive(FromJson)] knows #[json(tagged)] on an enum only")),
+        })?;
+    }
     for attr in list.iter().filter(|a| a.path().is_ident("serde")) {
         attr.parse_nested_meta(|meta| {
             let p = &meta.path;
-            let name = p
-                .get_ident()
-                .map(ToString::to_string)
-                .unwrap_or_default();
-            match name.as_str() {
-                "rename" => a.rename = Some(meta.value()?.parse::<LitStr>()?.value()),
-                "rename_all" => a.rename_all = Some(meta.value()?.parse::<LitStr>()?.value()),
-                "default" => {
+            let name = p.get_ident().map(ToString::to_string).unwrap_or_default();
+            // What reading depends on, at the levels the derive reads it; writing-only
+            // attributes anywhere.
+            match (name.as_str(), level) {
+                ("rename", Variant | Field) => {
+                    a.rename = Some(meta.value()?.parse::<LitStr>()?.value())
+                }
+                ("rename_all", Container) => {
+                    a.rename_all = Some(meta.value()?.parse::<LitStr>()?.value())
+                }
+                ("default", Container | Field) => {
                     a.default = Some(if meta.input.peek(syn::Token![=]) {
                         Some(meta.value()?.parse::<LitStr>()?.parse()?)
                     } else {
                         None
                     })
                 }
-                "deny_unknown_fields" => a.deny_unknown_fields = true,
-                "skip_deserializing" | "skip" => a.skip = true,
-                "other" => a.other = true,
-                "transparent" => a.transparent = true,
-                "tag" => a.tag = Some(meta.value()?.parse::<LitStr>()?.value()),
-                // Writing only: no effect on reading.
-                "skip_serializing" => {}
-                "skip_serializing_if" | "serialize_with" | "into" | "bound" => {
+                ("deny_unknown_fields", Container) => a.deny_unknown_fields = true,
+                ("skip_deserializing" | "skip", Variant | Field) => a.skip = true,
+                ("other", Variant) => a.other = true,
+                ("transparent", Container) => a.transparent = true,
+                ("tag", Container) => a.tag = Some(meta.value()?.parse::<LitStr>()?.value()),
+                ("skip_serializing", _) => {}
+                ("skip_serializing_if" | "serialize_with" | "into" | "bound", _) => {
                     meta.value()?.parse::<syn::Expr>()?;
                 }
                 _ => {
                     return Err(meta.error(format!(
-                        "#[derive(FromJson)] does not read #[serde({name})]: implement FromJson by hand"
+                        "#[derive(FromJson)] does not read #[serde({name})] here: implement \
+                         FromJson by hand, or through serde (serde_reads!)"
                     )))
                 }
             }
@@ -137,13 +161,14 @@ fn renamed(rule: Option<&str>, name: &str, variant: bool, span: Span) -> syn::Re
     })
 }
 
-/// The fields of a struct (or struct variant) read from the object `m`, as `name: value,`.
+/// The fields of a struct (or struct variant) read from the object `__m`, as `name: value,`.
 fn named_fields(fields: &syn::FieldsNamed, container: &Attrs) -> syn::Result<TokenStream> {
     let json = quote!(::beckon_shared::json);
     let mut out = TokenStream::new();
+    let mut keys = std::collections::BTreeSet::new();
     for f in &fields.named {
         let ident = f.ident.as_ref().expect("a named field");
-        let a = attrs(&f.attrs)?;
+        let a = attrs(&f.attrs, Level::Field)?;
         let key = match a.rename {
             Some(r) => r,
             None => renamed(
@@ -153,23 +178,34 @@ fn named_fields(fields: &syn::FieldsNamed, container: &Attrs) -> syn::Result<Tok
                 ident.span(),
             )?,
         };
+        if !a.skip && !keys.insert(key.clone()) {
+            return Err(syn::Error::new_spanned(
+                ident,
+                format!("#[derive(FromJson)]: two fields read \"{key}\""),
+            ));
+        }
+        // serde's order: the field's own default, then the container's, then `Default`.
+        let default = match (&a.default, &container.default) {
+            (Some(None), _) => quote!(::core::default::Default::default()),
+            (Some(Some(path)), _) => quote!(#path()),
+            (None, Some(_)) => quote!(__default.#ident),
+            (None, None) => quote!(::core::default::Default::default()),
+        };
         let value = if a.skip {
-            match container.default {
-                Some(_) => quote!(__default.#ident),
-                None => quote!(::core::default::Default::default()),
-            }
+            default
+        } else if let Some(path) = &a.default {
+            let path = match path {
+                Some(path) => quote!(#path),
+                None => quote!(::core::default::Default::default),
+            };
+            quote!(#json::field_or(&mut __m, #key, #path)?)
+        } else if container.default.is_some() {
+            quote!(match __m.take(#key) {
+                ::core::option::Option::Some(__v) => #json::read_field(__v, #key)?,
+                ::core::option::Option::None => #default,
+            })
         } else {
-            match (&a.default, &container.default) {
-                (Some(None), _) => {
-                    quote!(#json::field_or(&mut m, #key, ::core::default::Default::default)?)
-                }
-                (Some(Some(path)), _) => quote!(#json::field_or(&mut m, #key, #path)?),
-                (None, Some(_)) => quote!(match m.take(#key) {
-                    ::core::option::Option::Some(v) => #json::FromJson::from_json(v)?,
-                    ::core::option::Option::None => __default.#ident,
-                }),
-                (None, None) => quote!(#json::field(&mut m, #key)?),
-            }
+            quote!(#json::field(&mut __m, #key)?)
         };
         out.extend(quote!(#ident: #value,));
     }
@@ -185,7 +221,10 @@ fn expand(input: &DeriveInput) -> syn::Result<TokenStream> {
         param.bounds.push(syn::parse_quote!(#json::FromJson));
     }
     let (impl_generics, ty_generics, where_clause) = generics.split_for_impl();
-    let container = attrs(&input.attrs)?;
+    let container = attrs(&input.attrs, Level::Container)?;
+    // What a field of this type reads as when it is not there: only a transparent newtype
+    // passes it on (`Option` inside reads as `None`, as serde's transparent derive does).
+    let mut absent = None;
     let body = match &input.data {
         Data::Struct(s) => match &s.fields {
             Fields::Named(fields) if !container.transparent => {
@@ -196,21 +235,25 @@ fn expand(input: &DeriveInput) -> syn::Result<TokenStream> {
                 });
                 let deny = container
                     .deny_unknown_fields
-                    .then(|| quote!(#json::no_more(&m)?;));
+                    .then(|| quote!(#json::no_more(&__m)?;));
                 quote! {
-                    let mut m = #json::object(v)?;
+                    let mut __m = #json::object(__v)?;
                     #default
-                    let read = Self { #fields };
+                    let __read = Self { #fields };
                     #deny
-                    ::core::result::Result::Ok(read)
+                    ::core::result::Result::Ok(__read)
                 }
             }
             Fields::Named(fields) if fields.named.len() == 1 => {
                 let ident = &fields.named[0].ident;
-                quote!(::core::result::Result::Ok(Self { #ident: #json::FromJson::from_json(v)? }))
+                absent = Some(quote!(Self { #ident: #json::FromJson::absent()? }));
+                quote!(::core::result::Result::Ok(Self { #ident: #json::FromJson::from_json(__v)? }))
             }
             Fields::Unnamed(fields) if fields.unnamed.len() == 1 => {
-                quote!(::core::result::Result::Ok(Self(#json::FromJson::from_json(v)?)))
+                if container.transparent {
+                    absent = Some(quote!(Self(#json::FromJson::absent()?)));
+                }
+                quote!(::core::result::Result::Ok(Self(#json::FromJson::from_json(__v)?)))
             }
             _ => {
                 return Err(syn::Error::new_spanned(
@@ -226,12 +269,21 @@ fn expand(input: &DeriveInput) -> syn::Result<TokenStream> {
                     "#[derive(FromJson)]: an enum's default or transparent is not read",
                 ));
             }
+            // serde's own `tag` reader also takes the variant's index for a tag and the
+            // `[tag, fields…]` form; `tagged!`'s (`tagged::tag_of`) takes neither, and this
+            // reads as that one does, so only `tagged!` may ask for it.
+            if container.tag.is_some() && !container.tagged {
+                return Err(syn::Error::new_spanned(
+                    name,
+                    "#[derive(FromJson)] reads #[serde(tag)] as tagged! does: use tagged!",
+                ));
+            }
             let mut arms = TokenStream::new();
             let mut names = Vec::new();
             // The `#[serde(other)]` variant, which any other name reads as.
             let mut other = None;
             for var in &e.variants {
-                let a = attrs(&var.attrs)?;
+                let a = attrs(&var.attrs, Level::Variant)?;
                 let ident = &var.ident;
                 if a.skip {
                     continue;
@@ -251,7 +303,7 @@ fn expand(input: &DeriveInput) -> syn::Result<TokenStream> {
                 };
                 let deny = container
                     .deny_unknown_fields
-                    .then(|| quote!(#json::no_more(&m)?;));
+                    .then(|| quote!(#json::no_more(&__m)?;));
                 // Variant fields follow the enum's deny_unknown_fields, not its rename_all.
                 let fields_container = Attrs {
                     deny_unknown_fields: container.deny_unknown_fields,
@@ -273,27 +325,27 @@ fn expand(input: &DeriveInput) -> syn::Result<TokenStream> {
                         }
                     };
                     arms.extend(quote!(#key => {
-                        let read = #read;
+                        let __read = #read;
                         #deny
-                        ::core::result::Result::Ok(read)
+                        ::core::result::Result::Ok(__read)
                     }));
                     names.push(key);
                     continue;
                 }
                 let read = match &var.fields {
                     Fields::Unit => {
-                        quote!({ #json::unit(inner)?; ::core::result::Result::Ok(Self::#ident) })
+                        quote!({ #json::unit(__inner)?; ::core::result::Result::Ok(Self::#ident) })
                     }
                     Fields::Unnamed(f) if f.unnamed.len() == 1 => quote!(
-                        ::core::result::Result::Ok(Self::#ident(#json::FromJson::from_json(#json::inner(inner)?)?))
+                        ::core::result::Result::Ok(Self::#ident(#json::FromJson::from_json(#json::inner(__inner)?)?))
                     ),
                     Fields::Named(f) => {
                         let fields = named_fields(f, &fields_container)?;
                         quote!({
-                            let mut m = #json::object(#json::inner(inner)?)?;
-                            let read = Self::#ident { #fields };
+                            let mut __m = #json::object(#json::inner(__inner)?)?;
+                            let __read = Self::#ident { #fields };
                             #deny
-                            ::core::result::Result::Ok(read)
+                            ::core::result::Result::Ok(__read)
                         })
                     }
                     _ => {
@@ -311,13 +363,13 @@ fn expand(input: &DeriveInput) -> syn::Result<TokenStream> {
                     let fallback = match other {
                         Some(ident) => quote!(::core::result::Result::Ok(Self::#ident)),
                         None => quote!(::core::result::Result::Err(
-                            #json::unknown(#tag, &name, &[#(#names),*])
+                            #json::unknown(#tag, &__name, &[#(#names),*])
                         )),
                     };
                     quote! {
-                        let mut m = #json::object(v)?;
-                        let name = #json::tag(&mut m, #tag)?;
-                        match name.as_str() {
+                        let mut __m = #json::object(__v)?;
+                        let __name = #json::tag(&mut __m, #tag)?;
+                        match __name.as_str() {
                             #arms
                             _ => #fallback,
                         }
@@ -326,15 +378,15 @@ fn expand(input: &DeriveInput) -> syn::Result<TokenStream> {
                 None => {
                     let fallback = match other {
                         Some(ident) => {
-                            quote!({ #json::unit(inner)?; ::core::result::Result::Ok(Self::#ident) })
+                            quote!({ #json::unit(__inner)?; ::core::result::Result::Ok(Self::#ident) })
                         }
                         None => quote!(::core::result::Result::Err(
-                            #json::unknown("variant", &name, &[#(#names),*])
+                            #json::unknown("variant", &__name, &[#(#names),*])
                         )),
                     };
                     quote! {
-                        let (name, inner) = #json::variant(v)?;
-                        match name.as_str() {
+                        let (__name, __inner) = #json::variant(__v)?;
+                        match __name.as_str() {
                             #arms
                             _ => #fallback,
                         }
@@ -349,11 +401,19 @@ fn expand(input: &DeriveInput) -> syn::Result<TokenStream> {
             ))
         }
     };
+    let absent = absent.map(|read| {
+        quote! {
+            fn absent() -> ::core::result::Result<Self, #json::Error> {
+                ::core::result::Result::Ok(#read)
+            }
+        }
+    });
     Ok(quote! {
         impl #impl_generics #json::FromJson for #name #ty_generics #where_clause {
-            fn from_json(v: #json::Value) -> ::core::result::Result<Self, #json::Error> {
+            fn from_json(__v: #json::Value) -> ::core::result::Result<Self, #json::Error> {
                 #body
             }
+            #absent
         }
     })
 }
