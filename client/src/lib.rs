@@ -10,4 +10,5 @@ pub mod i18n;
 pub mod persist;
 pub mod reconnecting;
 pub mod session;
+pub mod split;
 pub mod upload;

@@ -108,8 +108,27 @@ async fn teaser_text(c: &Client) -> Option<String> {
     text
 }
 
+/// Waits for a teaser; checks the app has linked its second part and never had to load it
+/// synchronously (`self.__beckonSplitOnDemand`, set by the glue): a rule's teaser waits for
+/// it (the rules are read there), and nothing a teaser needs may call into it before.
 async fn wait_teaser(c: &Client, what: &str) -> String {
-    eventually(WAIT, what, || teaser_text(c)).await
+    let text = eventually(WAIT, what, || teaser_text(c)).await;
+    let frame = browser::frame(c).await.expect("the app's frame");
+    frame.enter_frame().await.unwrap();
+    let split = c
+        .execute(
+            "return [self.__beckonSplit || null, !!self.__beckonSplitOnDemand]",
+            vec![],
+        )
+        .await
+        .unwrap();
+    c.enter_parent_frame().await.unwrap();
+    assert_eq!(
+        split,
+        json!(["linked", false]),
+        "{what}: the app's second part"
+    );
+    text
 }
 
 /// Asserts no teaser shows for `secs`.

@@ -1,5 +1,5 @@
 //! The root component: holds the [`State`], wires the visitor's [`Session`], the proactive
-//! rules ([`Proactive`]), the presence socket and the host bridge to it, and renders the chat
+//! rules ([`Rules`]), the presence socket and the host bridge to it, and renders the chat
 //! panel or a teaser.
 //!
 //! Teasers come from two places: a proactive rule whose condition now holds (shown at most
@@ -10,7 +10,7 @@
 use crate::bridge::{Bridge, FromHost, ToHost};
 use crate::components::ChatView;
 use crate::hooks::{use_host_bridge, use_presence, use_teaser_sizing};
-use crate::proactive::Proactive;
+use crate::proactive::Rules;
 use crate::state::{Action, Mode, State, View};
 use beckon_client::api::{self, CallError, Traits};
 use beckon_client::components::Teaser;
@@ -31,6 +31,9 @@ use yew::prelude::*;
 #[derive(Properties, PartialEq)]
 pub struct AppProps {
     pub boot: Rc<WidgetBoot>,
+    /// The boot's `rules`, unread: [`Rules`] takes them and reads them once the app's second
+    /// part is in.
+    pub rules: Rc<RefCell<serde_json::Value>>,
 }
 
 pub(crate) fn root_element() -> Option<web_sys::HtmlElement> {
@@ -159,7 +162,23 @@ pub fn App(props: &AppProps) -> Html {
     }))
     .clone();
     let proactive =
-        use_mut_ref(|| Proactive::new(site.clone(), boot.rules.clone(), boot.agents_online));
+        use_mut_ref(|| Rules::new(site.clone(), props.rules.take(), boot.agents_online));
+    // The rules engine is in the app's second part: the rules are read once it is in (fetched
+    // now), then evaluated.
+    let rules_read = use_state(|| false);
+    {
+        let (proactive, read) = (proactive.clone(), rules_read.setter());
+        use_effect_with((), move |_| {
+            if proactive.borrow().waiting() {
+                wasm_bindgen_futures::spawn_local(async move {
+                    if beckon_client::split::ready().await.is_ok() {
+                        proactive.borrow_mut().read();
+                        read.set(true);
+                    }
+                });
+            }
+        });
+    }
     // `Beckon.identify` before the visitor has a token waits for the first conversation.
     let pending_identity = use_mut_ref(Pending::default);
 
@@ -248,7 +267,7 @@ pub fn App(props: &AppProps) -> Html {
             if state.view != View::Closed || session.credentials().is_some() {
                 return;
             }
-            let rule = proactive.borrow_mut().candidate(false);
+            let rule = proactive.borrow_mut().candidate();
             if let Some(rule) = rule {
                 proactive.borrow_mut().shown(&rule.id);
                 count(&site, &rule, TeaserEventKind::Impression);
@@ -256,6 +275,14 @@ pub fn App(props: &AppProps) -> Html {
             }
         })
     };
+    {
+        let evaluate = evaluate.clone();
+        use_effect_with(*rules_read, move |read| {
+            if *read {
+                evaluate();
+            }
+        });
+    }
 
     // Preview agent messages that arrive while the panel is closed; tell the page's
     // `Beckon.on('message')` of each message from the business that arrives while the page is
@@ -367,7 +394,8 @@ pub fn App(props: &AppProps) -> Html {
                 if let Some(root) = root_element() {
                     let _ = root.toggle_attribute_with_force("data-phone", (1..=480).contains(&w));
                 }
-                presence.started(sig.s);
+                // Seconds on the site (the rest is for the rules).
+                presence.started(sig.get("s").and_then(|s| s.as_u64()).unwrap_or(0) as u32);
                 if session.credentials().is_some() {
                     proactive.borrow_mut().known_visitor();
                 }

@@ -22,7 +22,8 @@ pub enum FromHost: tag "t", other Unknown {
     },
     /// What the loader observes on the host page (sent every second once the app runs).
     "sig" => Sig {
-        sig: crate::proactive::Signals,
+        /// [`crate::proactive::Signals`], read by the rules (once they are).
+        sig: serde_json::Value,
         #[serde(default)]
         w: u32,
         #[serde(default)]

@@ -22,7 +22,9 @@ use wasm_bindgen::prelude::wasm_bindgen;
 /// Entry point: mounts the app if the page carries a boot block (test pages do not).
 #[wasm_bindgen(start)]
 pub fn start() {
-    let Some(mut boot) = read_boot() else { return };
+    let Some((mut boot, rules)) = read_boot() else {
+        return;
+    };
     // The language the edge chose, with its catalog (moved out: the app needs it only here).
     let catalog = std::mem::take(&mut boot.catalog);
     beckon_client::i18n::set(std::rc::Rc::new(beckon_client::i18n::Catalog::new(
@@ -31,14 +33,24 @@ pub fn start() {
     )));
     yew::Renderer::<app::App>::with_props(app::AppProps {
         boot: std::rc::Rc::new(boot),
+        rules: std::rc::Rc::new(std::cell::RefCell::new(rules)),
     })
     .render();
 }
 
-fn read_boot() -> Option<WidgetBoot> {
+/// The boot block, and its `rules` apart and unread (see [`proactive::Rules`]).
+fn read_boot() -> Option<(WidgetBoot, serde_json::Value)> {
     let text = web_sys::window()?
         .document()?
         .get_element_by_id("beckon-boot")?
         .text_content()?;
-    beckon_shared::json::decode(&text).ok()
+    let mut boot = beckon_shared::json::parse(&text).ok()?;
+    // Taken, not removed: the boot's map is not rebalanced (that code is in the second part).
+    // `WidgetBoot` skips `rules` in the app.
+    let rules = boot
+        .get_mut("rules")
+        .map(serde_json::Value::take)
+        .unwrap_or_default();
+    let boot = <WidgetBoot as beckon_shared::json::FromJson>::from_json(boot).ok()?;
+    Some((boot, rules))
 }

@@ -62,6 +62,11 @@ async fn visitor_session(page: &str, phone: bool, answer: Answer<'_>) -> BTreeSe
     visitor.goto(page).await.unwrap();
     // Intent first (the pointer over the launcher starts the app), then the tap.
     let launcher = browser::launcher(&visitor).await;
+    // An event for the rules (`Beckon.trigger`; the loader hands it to the app once it runs).
+    visitor
+        .execute("Beckon.trigger('profiled')", vec![])
+        .await
+        .unwrap();
     if !phone {
         browser::hover(&visitor, &launcher).await;
         tokio::time::sleep(Duration::from_secs(2)).await;
@@ -138,18 +143,79 @@ fn write_keep_list(app: &str, lib: &str, seen: &BTreeSet<usize>) {
     );
 }
 
+/// A visitor on the demo site who wrote and is online, their presence socket open as the chat
+/// app opens it (once its second part is in, which never comes in a profiling build): the inbox
+/// shows them in "Online now" and, once their conversation is open, the page they are on.
+/// Online until the socket is dropped.
+async fn visitor_online(agent: &Client, base: &str) -> Online {
+    use futures_util::{SinkExt, StreamExt};
+    let api = Api::new(base);
+    let started = api.start_conversation("demo", None).await;
+    let question = format!("Is it in stock? #{}", beckon_tests::free_port());
+    let mut chat = api.visitor_socket(&started).await;
+    chat.say(&question).await;
+    let url = format!(
+        "{}/api/v1/sites/demo/presence",
+        base.replacen("http", "ws", 1)
+    );
+    let (ws, _) = tokio_tungstenite::connect_async(url)
+        .await
+        .expect("presence socket");
+    let (mut sink, stream) = ws.split();
+    let here = serde_json::json!({
+        "type": "here",
+        "url": "https://shop.example/pricing",
+        "title": "Pricing",
+        "since": std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_millis() as i64,
+        "token": started.visitor_token,
+    });
+    sink.send(tokio_tungstenite::tungstenite::Message::text(
+        here.to_string(),
+    ))
+    .await
+    .expect("saying where the visitor is");
+    // What the hub sends (agent counts) is drained; the socket lives as long as the task.
+    let online = tokio::spawn(async move {
+        let _sink = sink;
+        stream.for_each(|_| async {}).await;
+    });
+    browser::open_conversation_showing(agent, &question).await;
+    browser::wait_for_log(agent, &[&question]).await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    Online(online)
+}
+
+/// Aborts the task holding a socket open when dropped.
+struct Online(tokio::task::JoinHandle<()>);
+
+impl Drop for Online {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {
     let base = &edge::shared().url;
     let agent = browser::open(1280, 800).await;
     browser::sign_in_to_inbox(&agent, base, "Ana").await;
+    let _online = visitor_online(&agent, base).await;
 
-    // The demo page (the edge's own origin, a site with rules), answered from the inbox; then a
+    // The demo page (the edge's own origin, a site with rules; here also with the page's title,
+    // a chime and notifications offered: `attention.js` tells the app whether it may notify),
+    // answered from the inbox; then a
     // shop's page on another origin with a new site's defaults, answered through the API.
     let demo = format!("{base}/");
+    let api = Api::new(base);
+    let attention =
+        serde_json::json!({"attention": {"title": true, "sound": true, "notify": true}});
+    let r = api.patch_site("demo", attention).await;
+    assert_eq!(r.status, 200, "turning attention on: {:?}", r.body);
     let mut widget = visitor_session(&demo, false, Answer::Inbox(&agent)).await;
     widget.extend(visitor_session(&demo, true, Answer::Inbox(&agent)).await);
-    let api = Api::new(base);
     let site = "profile";
     api.create_site(site).await;
     let shop = host_page::serve(base, site, None).await;

@@ -6,3 +6,6 @@ const __split_hooks = {
     hit(i) { (self.__beckonSplitHits ||= new Set()).add(i); },
 };
 function __split_soon() {}
+// Here the second part never comes: what the app only does once it came (`split::ready`) is
+// not profiled, so it is left to the second part.
+self.__beckonSplitReady = () => new Promise(() => {});

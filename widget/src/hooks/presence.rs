@@ -1,13 +1,15 @@
 //! The presence socket to the site's hub: says where the visitor is (what "online now" shows
 //! agents), and hears how many agents are online and conversations agents start with this
-//! visitor. Reconnects on its own; closed when the app goes away.
+//! visitor. Reconnects on its own; closed when the app goes away. Its code is in the app's
+//! second part: it opens once that is linked ([`beckon_client::split::linked`], a moment after
+//! the app started), and until then where the visitor is is only noted.
 
 use beckon_client::api;
 use beckon_client::reconnecting::{Reconnecting, SocketEvent, UrlSource};
 use beckon_client::session::Session;
 use beckon_shared::proto::v1::{paths, HubFrame, PresenceFrame};
 use beckon_shared::SiteKey;
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 use yew::prelude::*;
 
@@ -35,7 +37,9 @@ impl Presence {
             w.url = url;
             w.title = title;
         }
-        self.announce();
+        if self.socket.borrow().is_some() {
+            self.announce();
+        }
     }
 
     /// The visit started `secs` seconds ago (first signal only).
@@ -62,6 +66,28 @@ impl Presence {
             socket.send(&text);
         }
     }
+
+    /// Opens the socket to `site`'s hub.
+    fn open(&self, site: &SiteKey, on_frame: Callback<HubFrame>) {
+        let path = paths::fill(paths::PRESENCE, &[site.as_str()]);
+        let url: UrlSource = Rc::new(move || {
+            let path = path.clone();
+            Box::pin(async move { api::ws_url(&path) })
+        });
+        let on_event = {
+            let presence = self.clone();
+            Callback::from(move |e| match e {
+                SocketEvent::Open => presence.announce(),
+                SocketEvent::Message(text) => {
+                    if let Ok(frame) = beckon_shared::json::decode::<HubFrame>(&text) {
+                        on_frame.emit(frame);
+                    }
+                }
+                SocketEvent::Closed => {}
+            })
+        };
+        *self.socket.borrow_mut() = Some(Rc::new(Reconnecting::open(url, on_event)));
+    }
 }
 
 /// Opens the presence socket for the app's lifetime; `on_frame` hears the hub.
@@ -78,26 +104,20 @@ pub fn use_presence(site: &SiteKey, session: &Session, on_frame: Callback<HubFra
     {
         let (presence, site) = ((*presence).clone(), site.clone());
         use_effect_with((), move |_| {
-            let path = paths::fill(paths::PRESENCE, &[site.as_str()]);
-            let url: UrlSource = Rc::new(move || {
-                let path = path.clone();
-                Box::pin(async move { api::ws_url(&path) })
-            });
-            let on_event = {
-                let presence = presence.clone();
-                Callback::from(move |e| match e {
-                    SocketEvent::Open => presence.announce(),
-                    SocketEvent::Message(text) => {
-                        if let Ok(frame) = beckon_shared::json::decode::<HubFrame>(&text) {
-                            on_frame.emit(frame);
-                        }
+            let gone = Rc::new(Cell::new(false));
+            {
+                let (presence, gone) = (presence.clone(), gone.clone());
+                wasm_bindgen_futures::spawn_local(async move {
+                    if beckon_client::split::linked().await.is_ok() && !gone.get() {
+                        presence.open(&site, on_frame);
                     }
-                    SocketEvent::Closed => {}
-                })
-            };
-            *presence.socket.borrow_mut() = Some(Rc::new(Reconnecting::open(url, on_event)));
+                });
+            }
             // Dropping the socket also breaks the callback ↔ socket reference cycle.
-            move || drop(presence.socket.borrow_mut().take())
+            move || {
+                gone.set(true);
+                drop(presence.socket.borrow_mut().take())
+            }
         });
     }
     (*presence).clone()

@@ -289,8 +289,13 @@ pub struct SiteConfig {
 pub struct WidgetBoot {
     pub config: SiteConfig,
     pub host_origin: String,
-    /// The site's enabled proactive rules, evaluated by the app.
+    /// The site's enabled proactive rules, evaluated by the app (which reads them itself, once
+    /// its second part is in: `widget/src/proactive.rs`).
     #[serde(default)]
+    #[cfg_attr(
+        all(target_arch = "wasm32", not(feature = "worker")),
+        serde(skip_deserializing)
+    )]
     pub rules: Vec<Rule>,
     /// Whether an agent had the inbox open when the page was served.
     #[serde(default)]
