@@ -52,7 +52,7 @@ dist/public/console/pages/beckon_console_pages_bg.wasm: $(PAGES_SRC)
 	scripts/build-wasm-app.sh beckon-console-pages beckon_console_pages dist/public/console/pages
 
 assets: build/.assets-stamp
-build/.assets-stamp: $(STATIC_SRC) scripts/assets.sh
+build/.assets-stamp: $(STATIC_SRC) scripts/assets.sh package-lock.json
 	scripts/assets.sh
 	@mkdir -p build && touch $@
 
