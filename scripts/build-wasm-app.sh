@@ -27,11 +27,15 @@ wasm_split shorten "$tmp/${lib}_bg.wasm" "$tmp/short.wasm" "$tmp/renames.tsv"
 minify() { node_modules/.bin/terser "$1" --module --compress passes=2 --mangle --ecma 2020 --output "$2"; }
 # Everything is made in $tmp and moved into $out at the end, the first part (make's target)
 # last: a build that fails half-way leaves the old app whole, and make tries again.
+# Every wasm-opt run: no target-features section (the browser does not read it), and offsets
+# folded on the premise that the low 1 KB of memory is unused (~600 B gzip less): rustc puts
+# the stack first (0–1 MB, growing down; data above), so only a stack all but overflowed
+# reaches it.
 more=""
 if [ -z "$keep" ]; then
     # --converge repeats -Oz until it stops shrinking (about 0.35 % of gzip size for ~30 s).
     # shellcheck disable=SC2086
-    wasm-opt -Oz --converge $WASM_OPT_FEATURES -o "$tmp/out.wasm" "$tmp/short.wasm"
+    wasm-opt -Oz --converge --strip-target-features --low-memory-unused $WASM_OPT_FEATURES -o "$tmp/out.wasm" "$tmp/short.wasm"
     hooks=""
 else
     # Split first, then optimise each part: the keep list is by the names rustc gave, and
@@ -39,15 +43,15 @@ else
     if [ "${BECKON_SPLIT:-}" = instrument ]; then
         wasm_split instrument "$tmp/short.wasm" "$tmp/instrumented.wasm" "$tmp/names.txt"
         # shellcheck disable=SC2086
-        wasm-opt -Oz $WASM_OPT_FEATURES -o "$tmp/out.wasm" "$tmp/instrumented.wasm"
+        wasm-opt -Oz --strip-target-features --low-memory-unused $WASM_OPT_FEATURES -o "$tmp/out.wasm" "$tmp/instrumented.wasm"
         hooks=tools/wasm-split/js/profile.js
     else
         wasm_split split "$tmp/short.wasm" "$keep" "$tmp/primary.wasm" "$tmp/more.wasm"
         # shellcheck disable=SC2086
-        wasm-opt -Oz --converge $WASM_OPT_FEATURES -o "$tmp/out.wasm" "$tmp/primary.wasm"
+        wasm-opt -Oz --converge --strip-target-features --low-memory-unused $WASM_OPT_FEATURES -o "$tmp/out.wasm" "$tmp/primary.wasm"
         more="${lib}_more.$(sha256sum "$tmp/more.wasm" | cut -c1-12).wasm"
         # shellcheck disable=SC2086
-        wasm-opt -Oz --converge $WASM_OPT_FEATURES -o "$tmp/$more" "$tmp/more.wasm"
+        wasm-opt -Oz --converge --strip-target-features --low-memory-unused $WASM_OPT_FEATURES -o "$tmp/$more" "$tmp/more.wasm"
         hooks=tools/wasm-split/js/load.js
     fi
 fi
