@@ -1106,9 +1106,11 @@ async fn the_inbox_previews_the_widgets_look_before_saving_it() {
     )
     .await
     .unwrap();
-    let got = launcher_in_preview("Ask us").await;
+    // The draft's last change, the colour: the preview follows each change, so the state
+    // with it has the others too.
+    let got = launcher_in_preview("rgb(185, 28, 28)").await;
     println!("preview, draft: {got}");
-    assert_eq!(got["bg"], "rgb(185, 28, 28)");
+    assert_eq!(got["text"], "Ask us");
     assert_eq!(got["right"], 48);
     assert_eq!(got["open"], "false");
     c.enter_parent_frame().await.unwrap();

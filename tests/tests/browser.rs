@@ -42,13 +42,14 @@ async fn assert_clean_console(c: &Client, context: &str) {
 }
 
 /// The app `app` (its path, e.g. `widget/beckon_widget`) in the page or frame `c` is in has
-/// fetched its second part once and linked it (`self.__beckonSplit`, set by the glue).
+/// fetched its second part once and linked it, and never had to load it synchronously
+/// (`self.__beckonSplit` and `self.__beckonSplitOnDemand`, set by the glue).
 async fn assert_second_part_linked(c: &Client, app: &str) {
     let fetched = format!("/{app}_more.");
     eventually(WAIT, "the app's second part fetched once and linked", || async {
         let v = c
             .execute(
-                "return [performance.getEntriesByType('resource').map(e => e.name), self.__beckonSplit || null]",
+                "return [performance.getEntriesByType('resource').map(e => e.name), self.__beckonSplit || null, !!self.__beckonSplitOnDemand]",
                 vec![],
             )
             .await
@@ -56,6 +57,7 @@ async fn assert_second_part_linked(c: &Client, app: &str) {
         let names: Vec<String> = serde_json::from_value(v[0].clone()).ok()?;
         let n = names.iter().filter(|n| n.contains(&fetched)).count();
         assert!(n <= 1, "{app}: the second part fetched {n} times: {names:?}");
+        assert_eq!(v[2], false, "{app}: the second part was loaded synchronously");
         match v[1].as_str() {
             Some("linked") => (n == 1).then_some(()),
             Some(other) => panic!("{app}: the second part did not link: {other}"),
