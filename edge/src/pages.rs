@@ -277,7 +277,7 @@ pub fn boot_script(
     wakeup: Option<&str>,
 ) -> String {
     let mut script = format!(
-        "window.Beckon&&Beckon._boot({},{});",
+        "window.Beckon&&Beckon._boot&&Beckon._boot({},{});",
         script_json(&LoaderConfig::of(config)),
         script_json(labels)
     );
@@ -490,7 +490,7 @@ mod tests {
             Attention::default(),
             None,
         );
-        assert!(script.starts_with("window.Beckon&&Beckon._boot({"));
+        assert!(script.starts_with("window.Beckon&&Beckon._boot&&Beckon._boot({"));
         assert!(!script.contains("</script>"));
         // Only what the loader reads: not the greeting, the theme or the name.
         assert!(
@@ -516,7 +516,7 @@ mod tests {
             Some("(()=>{})();"),
         );
         let (boot_part, attention) = script.split_once(r#""d":"ltr"});"#).unwrap();
-        assert!(boot_part.starts_with("window.Beckon&&Beckon._boot({"));
+        assert!(boot_part.starts_with("window.Beckon&&Beckon._boot&&Beckon._boot({"));
         assert!(attention.contains(r#"new URL("/attention.js",d.currentScript.src)"#));
         assert!(
             attention.contains(

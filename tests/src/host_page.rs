@@ -17,11 +17,20 @@ impl Drop for HostPage {
     }
 }
 
+/// The embed snippet of `site` at `edge`: one script, the loader with the site's boot script.
+pub fn snippet(edge: &str, site: &str) -> String {
+    format!(r#"<script src="{edge}/api/v1/sites/{site}/beckon.js" async></script>"#)
+}
+
+/// The first snippet, still served: the loader names the site by `data-site` and loads its
+/// boot script beside itself.
+pub fn classic_snippet(edge: &str, site: &str) -> String {
+    format!(r#"<script src="{edge}/beckon.js" data-site="{site}" async></script>"#)
+}
+
 /// The page's HTML: a little shop page with the embed snippet pointing at `edge`.
 pub fn page_html(edge: &str, site: &str) -> String {
-    shop_page(&format!(
-        r#"<script src="{edge}/beckon.js" data-site="{site}" async></script>"#
-    ))
+    shop_page(&snippet(edge, site))
 }
 
 /// The same shop page with `embed` at the end of its body.
@@ -33,13 +42,26 @@ fn shop_page(embed: &str) -> String {
     )
 }
 
-/// The shop page with `script` (inline, e.g. a `window.Beckon = {q: …}` stub) run before the
-/// embed tag.
+/// The shop page with `script` (inline, e.g. a `window.Beckon = {q: …}` stub; none if empty)
+/// run before the embed tag.
 pub async fn serve_with_script(edge: &str, site: &str, script: &str) -> HostPage {
-    let html = shop_page(&format!(
-        r#"<script>{script}</script><script src="{edge}/beckon.js" data-site="{site}" async></script>"#
-    ));
-    serve_html(html, None).await
+    serve_html(shop_page(&with_script(script, snippet(edge, site))), None).await
+}
+
+/// As [`serve_with_script`], with the [`classic_snippet`].
+pub async fn serve_classic_with_script(edge: &str, site: &str, script: &str) -> HostPage {
+    serve_html(
+        shop_page(&with_script(script, classic_snippet(edge, site))),
+        None,
+    )
+    .await
+}
+
+fn with_script(script: &str, embed: String) -> String {
+    match script {
+        "" => embed,
+        s => format!("<script>{s}</script>{embed}"),
+    }
 }
 
 /// Serves `page_html` on a free port; with `csp`, sends that Content-Security-Policy.
@@ -48,19 +70,16 @@ pub async fn serve(edge: &str, site: &str, csp: Option<String>) -> HostPage {
 }
 
 /// Serves Beckon's demo page (`index.html`, a coffee roaster's site) from its own origin,
-/// embedding the widget of `site` at `edge` — or, with `None`, without the widget: the
-/// baseline the host page pays anyway.
-pub async fn serve_demo(edge: &str, site: Option<&str>) -> HostPage {
+/// embedding the widget by `embed` (a [`snippet`] or [`classic_snippet`]) — or, with `None`,
+/// without the widget: the baseline the host page pays anyway.
+pub async fn serve_demo(embed: Option<String>) -> HostPage {
     let html = std::fs::read_to_string(crate::repo_root().join("index.html")).expect("index.html");
-    let tag = r#"<script src="/beckon.js" data-site="demo" async></script>"#;
+    let tag = r#"<script src="/api/v1/sites/demo/beckon.js" async></script>"#;
     assert!(
         html.contains(tag),
         "index.html no longer embeds the widget as {tag}"
     );
-    let embed = site.map_or(String::new(), |s| {
-        format!(r#"<script src="{edge}/beckon.js" data-site="{s}" async></script>"#)
-    });
-    serve_html(html.replace(tag, &embed), None).await
+    serve_html(html.replace(tag, &embed.unwrap_or_default()), None).await
 }
 
 async fn serve_html(html: String, csp: Option<String>) -> HostPage {

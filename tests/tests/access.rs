@@ -81,6 +81,7 @@ const PUBLIC_BY_DESIGN: &[&str] = &[
     "GET /frame/{site}",
     "GET /api/v1/sites/{site}/config",
     "GET /api/v1/sites/{site}/boot.js",
+    "GET /api/v1/sites/{site}/beckon.js",
     "POST /api/v1/sites/{site}/events",
     "GET /api/v1/sites/{site}/presence",
     // A person's photo: any widget shows it beside their messages.

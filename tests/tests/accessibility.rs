@@ -221,15 +221,20 @@ async fn keyboard_only_open_send_close_and_axe_finds_nothing_in_any_view() {
     assert!(found.is_empty(), "axe-core violations: {found:#?}");
 }
 
-/// A load that fails leaves nothing on the host page (the site's configuration does not load),
-/// and the closed launcher covers nothing of the page beyond its own circle's box.
+/// A load that fails leaves nothing on the host page (the site's configuration does not load)
+/// but a warning in its console, with either snippet; and the closed launcher covers nothing of
+/// the page beyond its own circle's box.
 #[tokio::test]
 async fn a_failed_load_leaves_nothing_and_the_launcher_covers_only_itself() {
     use beckon_tests::host_page;
     let edge = Edge::start(None);
     let unknown = host_page::serve(&edge.url, "no-such-site", None).await;
+    let unknown_first = host_page::serve_classic_with_script(&edge.url, "no-such-site", "").await;
     let c = browser::open(375, 667).await;
-    for (what, page) in [("an unknown site", &unknown.url)] {
+    for (what, page) in [
+        ("an unknown site", &unknown.url),
+        ("an unknown site, first snippet", &unknown_first.url),
+    ] {
         c.goto(page).await.unwrap();
         tokio::time::sleep(Duration::from_secs(2)).await;
         let left = c
@@ -243,6 +248,12 @@ async fn a_failed_load_leaves_nothing_and_the_launcher_covers_only_itself() {
         println!("{what}: {left}");
         // Nothing of ours; the page's own heading, paragraph and the embed tag only.
         assert_eq!(left, json!([0, 3, true]), "{what}");
+        let log = browser::console_log(&c).await;
+        assert!(
+            log.iter()
+                .any(|(_, m)| m.contains("Beckon: ") && m.contains("no-such-site")),
+            "{what}: {log:?}"
+        );
     }
     // The demo page: just outside the launcher's box is the page itself, at both phone sizes.
     for (w, h) in [(375, 667), (414, 896)] {

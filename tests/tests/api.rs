@@ -1037,3 +1037,93 @@ async fn the_typescript_declarations_cover_the_loaders_api() {
     }
     println!("beckon.d.ts declares {} calls: {calls:?}", calls.len());
 }
+
+/// The embed snippet's script, `/api/v1/sites/{site}/beckon.js`, is the loader followed by the
+/// site's boot script, as the two separate requests give them (with the wake-up code and the
+/// attention tag for a site that has them; never a preview's draft); an unknown site gets a
+/// console warning that runs, a malformed key a 400.
+#[tokio::test]
+async fn the_embed_script_is_the_loader_and_the_sites_boot_script_in_one() {
+    let api = api();
+    let site = unique("embed");
+    api.create_site(&site).await;
+    let get = |path: String| {
+        let r = api.get(&path).header("accept-language", "fr");
+        async move {
+            let r = r.send().await.unwrap();
+            let header = |h: &str| {
+                r.headers()
+                    .get(h)
+                    .map(|v| v.to_str().unwrap().to_owned())
+                    .unwrap_or_default()
+            };
+            let heads = (
+                header("content-type"),
+                header("cache-control"),
+                header("vary"),
+            );
+            (r.status().as_u16(), heads, r.text().await.unwrap())
+        }
+    };
+    let (status, heads, embed) = get(format!("/api/v1/sites/{site}/beckon.js")).await;
+    assert_eq!(status, 200, "{embed}");
+    assert_eq!(
+        heads,
+        (
+            "text/javascript; charset=utf-8".to_owned(),
+            "public, max-age=60".to_owned(),
+            "accept-language".to_owned()
+        )
+    );
+    let (_, _, loader) = get("/beckon.js".into()).await;
+    let (_, _, boot) = get(format!("/api/v1/sites/{site}/boot.js?v=3")).await;
+    assert_eq!(embed, format!("{}\n{boot}", loader.trim_end()));
+    assert!(
+        boot.starts_with("window.Beckon&&Beckon._boot&&Beckon._boot({")
+            && boot.ends_with(r#""d":"ltr"});"#)
+            && boot.contains(r#""o":"Ouvrir le chat""#),
+        "{boot}"
+    );
+    println!(
+        "embed script: {} B, {} B gzip (loader {} B gzip)",
+        embed.len(),
+        beckon_tests::gzip_len(embed.as_bytes()),
+        beckon_tests::gzip_len(loader.as_bytes())
+    );
+
+    // A token in the query changes nothing here: the saved settings, cached as ever.
+    let (_, heads, again) = get(format!("/api/v1/sites/{site}/beckon.js?p=eyJ.abc")).await;
+    assert_eq!((heads.1.as_str(), &again), ("public, max-age=60", &embed));
+
+    // Visits counted and attention on: the wake-up code inline, then attention's tag.
+    let r = api
+        .patch_site(
+            &site,
+            json!({"remember_visitors": true, "attention": {"title": true}}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{:?}", r.body);
+    let (_, _, boot) = get(format!("/api/v1/sites/{site}/boot.js?v=3")).await;
+    let (_, _, embed) = get(format!("/api/v1/sites/{site}/beckon.js")).await;
+    assert_eq!(embed, format!("{}\n{boot}", loader.trim_end()));
+    let (_, _, wakeup) = get("/wakeup.js".into()).await;
+    let wakeup_at = embed
+        .find(wakeup.trim_end())
+        .expect("the wake-up code inline");
+    let attention_at = embed.find(r#"new URL("/attention.js",d.currentScript.src)"#);
+    assert!(attention_at.is_some_and(|at| at > wakeup_at), "{embed}");
+
+    let (status, heads, unknown) = get("/api/v1/sites/no-such-site-x/beckon.js".into()).await;
+    assert_eq!(
+        (status, heads.1.as_str(), unknown.as_str()),
+        (
+            200,
+            "no-store",
+            r#"console.warn("Beckon: unknown site \"no-such-site-x\"");"#
+        )
+    );
+    let (status, _, _) = get("/api/v1/sites/no-such-site-x/boot.js?v=3".into()).await;
+    assert_eq!(status, 404);
+    let (status, _, bad) = get("/api/v1/sites/Not_A_Key/beckon.js".into()).await;
+    assert_eq!(status, 400, "{bad}");
+}

@@ -82,14 +82,13 @@ async fn demo_page_visitor_and_inbox_agent_chat_live_and_history_survives_reload
         Some("Open chat")
     );
 
-    // Zero cost before intent: the loader and its boot config, nothing else.
+    // Zero cost before intent: one script, the loader with its boot config, nothing else.
     tokio::time::sleep(Duration::from_millis(1500)).await;
     let before = host_footprint(&visitor).await;
     let resources: Vec<String> = serde_json::from_value(before["resources"].clone()).unwrap();
-    assert!(
-        resources
-            .iter()
-            .all(|r| r.ends_with("/beckon.js") || r.ends_with("/boot.js?v=3")),
+    assert_eq!(
+        resources,
+        [format!("{base}/api/v1/sites/demo/beckon.js")],
         "{resources:?}"
     );
     assert!(!resources
@@ -254,6 +253,38 @@ async fn widget_works_on_a_second_origin_behind_a_strict_csp() {
     browser::wait_for_log(&c, &[&text, &reply]).await;
     browser::screenshot(&c, "second-origin-strict-csp").await;
     assert_clean_console(&c, "strict CSP host").await;
+    c.close().await.unwrap();
+}
+
+/// The first embed snippet (`/beckon.js` with `data-site`) still works: the loader loads the
+/// site's boot script beside itself (two requests before intent), and the chat works.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_first_data_site_snippet_still_works() {
+    let base = &edge::shared().url;
+    let host = host_page::serve_classic_with_script(base, "demo", "").await;
+    let c = browser::open(1280, 800).await;
+    c.goto(&host.url).await.unwrap();
+    let launcher = browser::launcher(&c).await;
+    assert_eq!(
+        launcher.attr("aria-label").await.unwrap().as_deref(),
+        Some("Open chat")
+    );
+    let before = host_footprint(&c).await;
+    let resources: Vec<String> = serde_json::from_value(before["resources"].clone()).unwrap();
+    let ours: Vec<_> = resources.iter().filter(|r| r.starts_with(base)).collect();
+    assert_eq!(
+        ours,
+        [
+            &format!("{base}/beckon.js"),
+            &format!("{base}/api/v1/sites/demo/boot.js?v=3")
+        ],
+        "{resources:?}"
+    );
+    browser::open_chat(&c).await;
+    let text = unique("Hello through the first snippet");
+    browser::send_message(&c, &text).await;
+    browser::wait_for_log(&c, &[&text]).await;
+    assert_clean_console(&c, "data-site snippet").await;
     c.close().await.unwrap();
 }
 

@@ -561,6 +561,7 @@ async fn page_loads_and_file_requests_from_one_address_are_cut() {
     let pages = [
         format!("{base}/api/v1/sites/{site}/config"),
         format!("{base}/api/v1/sites/{site}/boot.js"),
+        format!("{base}/api/v1/sites/{site}/beckon.js"),
         format!("{base}/frame/{site}?host={base}"),
     ];
     let attachment = format!("a_{}", "0".repeat(32));

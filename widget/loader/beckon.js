@@ -14,7 +14,9 @@
   "use strict";
   var script = d.currentScript;
   if (!script || (w.Beckon && w.Beckon._loaded)) return;
-  var site = script.getAttribute("data-site") || "";
+  // The site: named by the first snippet's `data-site`, or in the path of the one that brings
+  // its boot script in the same response (`https://edge/api/v1/sites/{site}/beckon.js`).
+  var site = script.getAttribute("data-site") || script.src.split("/")[6] || "";
   // The inbox's preview of unsaved settings: their signed token, for the boot script and frame.
   var preview = script.getAttribute("data-preview"), pq = preview ? "&p=" + encodeURIComponent(preview) : "";
   var base = new URL(script.src).origin;
@@ -53,8 +55,8 @@
 
   // Wakes the app when a rule could fire now (`wakeup.js` says); forwards signals once it runs.
   function tick() {
-    if (!frame) return;
-    if (frame.loaded) return ready && signals();
+    if (!launcher) return;
+    if (frame) return ready && signals();
     k.f && k.f() && load();
   }
 
@@ -103,8 +105,9 @@
     "background:none;box-shadow:none}.f.o{display:block}.R{right:var(--x)}.L{left:var(--x)}" +
     "@media (max-width:480px){.f.o{inset:0;width:100%;height:100%;border-radius:0}.l.h{display:none}}";
 
-  // The launcher's face: the site's icon and label, or a cross while open. Icons from DOM
-  // calls (no innerHTML), so Trusted Types pages accept them too.
+  // The launcher's face: the site's icon and label, or a cross while open (hidden on a phone,
+  // where the panel covers it). Icons from DOM calls (no innerHTML), so Trusted Types pages
+  // accept them too.
   function icon() {
     var s = d.createElementNS("http://www.w3.org/2000/svg", "svg"), p = d.createElementNS(s.namespaceURI, "path");
     s.setAttribute("viewBox", "0 0 24 24");
@@ -113,7 +116,7 @@
     s.appendChild(p);
     // A site's label beside the icon makes the closed launcher a pill.
     var pill = mode !== "open" && L.l;
-    launcher.classList.toggle("p", !!pill);
+    launcher.className = "l" + side() + (pill ? " p" : "") + (mode === "open" ? " h" : "");
     launcher.replaceChildren(s, pill || "", badge);
   }
 
@@ -122,13 +125,7 @@
     return (cfg.position === "left") !== (L.d === "rtl") ? " L" : " R";
   }
 
-  function frameFor() {
-    frame = d.createElement("iframe");
-    frame.className = "f" + side();
-    frame.title = L.f;
-    frame.loaded = ready = false;
-  }
-
+  // The launcher, built whole before it joins the page (one insertion); the frame comes later.
   function draw() {
     var host = d.createElement("div"), sheet = new CSSStyleSheet();
     host.id = "beckon-root";
@@ -140,7 +137,6 @@
       "px;--f:" + cfg.font;
     launcher = d.createElement("button");
     launcher.type = "button";
-    launcher.className = "l" + side();
     badge = d.createElement("span");
     badge.className = "b";
     badge.hidden = true;
@@ -148,17 +144,25 @@
     // pointerenter comes first for touch too (before pointerdown): no touchstart listener needed.
     ["pointerenter", "focus"].forEach((e) => { on(launcher, e, load); });
     launcher.onclick = () => { api.toggle(); };
+    show("closed");
     root.appendChild(launcher);
     d.body.appendChild(host);
-    show("closed");
-    frameFor();
     if (store(localStorage, "engaged") || wipe) load();
     watch();
   }
 
+  // The chat app's frame (again after `setLocale` or `shutdown` dropped it).
   function load() {
-    if (frame.loaded) return;
-    frame.loaded = true;
+    if (frame) return;
+    frame = d.createElement("iframe");
+    frame.className = "f" + side();
+    frame.title = L.f;
+    ready = false;
+    if (!sized) {
+      sized = 1;
+      vv && ["resize", "scroll"].forEach((e) => { on(vv, e, fit); });
+      on(w, "resize", () => { fit(); ready && signals(); });
+    }
     frame.src = base + "/frame/" + encodeURIComponent(site) + "?host=" + encodeURIComponent(location.origin) +
       (lang ? "&lang=" + encodeURIComponent(lang) : "") + (wipe ? "&forget=1" : "") + pq;
     wipe = 0;
@@ -167,7 +171,7 @@
 
   // Phones: the open panel fills the visual viewport — an on-screen keyboard shrinks it, and
   // the composer stays above the keyboard — and the page behind it does not scroll.
-  var vv = w.visualViewport, lock;
+  var vv = w.visualViewport, lock, sized;
   function fit() {
     var full = mode === "open" && innerWidth <= 480, h = d.documentElement.style, s = frame && frame.style;
     if (full && !lock) lock = h.overflow || " ", h.overflow = "hidden";
@@ -175,8 +179,6 @@
     if (full && vv) s.height = vv.height + "px", s.top = vv.offsetTop + "px";
     else if (s && mode !== "teaser") s.removeProperty("height"), s.removeProperty("top");
   }
-  vv && ["resize", "scroll"].forEach((e) => { on(vv, e, fit); });
-  on(w, "resize", () => { fit(); ready && signals(); });
 
   // "closed", "teaser" (a message beside the launcher) or "open" (the chat panel).
   function show(m, height) {
@@ -184,7 +186,6 @@
     mode = m;
     frame && (frame.className = frame.className.replace(/ [ot]\b/g, "") + (open ? " o" : m === "teaser" ? " t" : ""));
     if (frame && m === "teaser") frame.style.height = Math.min(height || 160, innerHeight - cfg.y - 92) + "px";
-    launcher.classList.toggle("h", open);
     launcher.setAttribute("aria-expanded", open);
     label();
     icon();
@@ -201,7 +202,7 @@
   }
 
   function setOpen(open, fromApp) {
-    if (!frame) return queue.push({ t: open ? "open" : "close" });
+    if (!launcher) return queue.push({ t: open ? "open" : "close" });
     load();
     show(open ? "open" : "closed");
     if (!fromApp) post({ t: open ? "open" : "close" });
@@ -232,7 +233,7 @@
       emit("unread", m.n);
     } else if (m.t === "labels") {
       Object.assign(L, m);
-      [launcher, frame].forEach((e) => { e.className = e.className.replace(/ [LR]\b/, side()); });
+      frame.className = frame.className.replace(/ [LR]\b/, side());
       frame.title = m.f;
       label();
       icon();
@@ -263,8 +264,8 @@
     setLocale: (l) => {
       var m = mode == "open";
       if (lang == (lang = l + "")) return;
-      if (frame && frame.loaded) {
-        frame.remove(), frameFor(), swap = 1, load(), show(m ? "open" : "closed");
+      if (frame) {
+        frame.remove(), frame = 0, swap = 1, load(), show(m ? "open" : "closed");
         m && post({ t: "open" });
         who && post({ t: "identify", traits: who });
       }
@@ -272,12 +273,13 @@
     // Forgets the visitor (on logout): the page's keys, and the app with its socket; a new app
     // (`&forget=1`) clears the frame's storage as it starts — at once if there was any.
     shutdown: () => {
-      var had = store(localStorage, "engaged") || frame && frame.loaded;
+      var had = store(localStorage, "engaged") || frame;
       ["engaged", "visits", "start", "landing"].forEach((k, i) => { store(i < 2 ? localStorage : sessionStorage, k, null); });
       queue = [];
       who = 0;
-      if (frame && frame.loaded) frame.remove(), frameFor(), badge.hidden = true, badge.textContent = "", show("closed"), emit("unread", 0);
-      if (had) wipe = 1, frame && load();
+      // (Closed while the frame is still there, so a phone's page scrolls again.)
+      if (frame) badge.hidden = true, badge.textContent = "", show("closed"), frame.remove(), frame = ready = 0, emit("unread", 0);
+      if (had) wipe = 1, launcher && load();
     },
     on: (name, cb) => { (listeners[name] = listeners[name] || []).push(cb); },
     off: (name, cb) => { listeners[name] = (listeners[name] || []).filter((x) => { return cb && x !== cb; }); },
@@ -285,6 +287,7 @@
     _p: post,
     // For the site's `wakeup.js`.
     _k: k,
+    // From the site's boot script: its configuration and the launcher's words.
     _boot: (config, labels) => {
       if (cfg || !config) return;
       cfg = config;
@@ -303,10 +306,15 @@
   // Replay calls queued by a pre-load stub: window.Beckon = {q: [["open"], ["track", "x"]]}.
   (pre && pre.q || []).forEach((c) => { if (api[c[0]] && c[0][0] !== "_") api[c[0]].apply(0, [].slice.call(c, 1)); });
 
-  var boot = d.createElement("script");
-  // `v`: the loader this boot script is for (a boot script cached from an older one is not:
-  // v3 carries the wake-up code).
-  boot.src = base + "/api/v1/sites/" + encodeURIComponent(site) + "/boot.js?v=3" + pq;
-  boot.onerror = () => { console.warn("Beckon: no configuration for site " + site); };
-  d.head.appendChild(boot);
+  // The site's boot script follows in this same script when the page embeds
+  // `/api/v1/sites/{site}/beckon.js` (so `_boot` ran before this); else it is loaded beside us.
+  // `v`: the loader it is for (one cached for an older loader is not: v3 carries the wake-up
+  // code).
+  Promise.resolve().then(() => {
+    if (cfg) return;
+    var boot = d.createElement("script");
+    boot.src = base + "/api/v1/sites/" + encodeURIComponent(site) + "/boot.js?v=3" + pq;
+    boot.onerror = () => { console.warn("Beckon: no configuration for site " + site); };
+    d.head.appendChild(boot);
+  });
 })(window, document);

@@ -38,6 +38,7 @@ pub enum Route {
     Preflight,
     SiteConfig(SiteKey),
     LoaderBoot(SiteKey),
+    SiteLoader(SiteKey),
     Frame(SiteKey),
     StartConversation(SiteKey),
     ConversationSocket(ConversationId),
@@ -153,6 +154,7 @@ impl Route {
             | Preflight
             | SiteConfig(_)
             | LoaderBoot(_)
+            | SiteLoader(_)
             | Frame(_)
             | StartConversation(_)
             | ConversationSocket(_)
@@ -254,6 +256,7 @@ impl Route {
         match self {
             SiteConfig(s)
             | LoaderBoot(s)
+            | SiteLoader(s)
             | Frame(s)
             | StartConversation(s)
             | AdminGetSite(s)
@@ -496,6 +499,7 @@ pub fn resolve(method: &Method, path: &str) -> Result<Route> {
         paths::PREVIEW => vec![(Get, site(v[0]).map(Route::Preview))],
         paths::SITE_CONFIG => vec![(Get, site(v[0]).map(Route::SiteConfig))],
         paths::LOADER_BOOT => vec![(Get, site(v[0]).map(Route::LoaderBoot))],
+        paths::SITE_LOADER => vec![(Get, site(v[0]).map(Route::SiteLoader))],
         paths::START_CONVERSATION => vec![(Post, site(v[0]).map(Route::StartConversation))],
         paths::TEASER_EVENTS => vec![(Post, site(v[0]).map(Route::TeaserEvent))],
         paths::PRESENCE => vec![(Get, site(v[0]).map(Route::PresenceSocket))],
@@ -783,7 +787,8 @@ async fn run(route: Route, req: Request, edge: &Edge) -> Result<Response> {
         Route::OpenApi => public::openapi(),
         Route::Preflight => public::preflight(&req, edge).await,
         Route::SiteConfig(site) => public::site_config(&req, edge, &site).await,
-        Route::LoaderBoot(site) => public::loader_boot(&req, edge, &site).await,
+        Route::LoaderBoot(site) => public::loader_boot(&req, edge, &site, false).await,
+        Route::SiteLoader(site) => public::loader_boot(&req, edge, &site, true).await,
         Route::Frame(site) => public::frame(&req, edge, &site).await,
         Route::Preview(site) => preview::page(&req, edge, &site).await,
         Route::StartConversation(site) => visitor::start_conversation(req, edge, &site).await,

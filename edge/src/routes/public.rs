@@ -1,5 +1,6 @@
 //! Public endpoints: health, the OpenAPI document, CORS preflight, a site's public
-//! configuration, the loader's boot script and the widget's iframe page.
+//! configuration, the loader's boot script (alone or after the loader) and the widget's iframe
+//! page.
 
 use crate::error::{Error, Result};
 use crate::http::{self, Edge};
@@ -70,38 +71,56 @@ pub async fn site_config(req: &Request, edge: &Edge, key: &SiteKey) -> Result<Re
 
 /// `GET /api/v1/sites/{site}/boot.js[?p=<preview>]`: the site's configuration (with the rules'
 /// wake-up spec; a preview's draft, [`super::preview`]) as a script, so the loader works on
-/// pages whose CSP allows our scripts but no `connect-src` to us.
-pub async fn loader_boot(req: &Request, edge: &Edge, key: &SiteKey) -> Result<Response> {
+/// pages whose CSP allows our scripts but no `connect-src` to us. With `with_loader`,
+/// `GET /api/v1/sites/{site}/beckon.js`: the loader and that script in one, so the host page
+/// makes one request before intent rather than two, one after the other.
+pub async fn loader_boot(
+    req: &Request,
+    edge: &Edge,
+    key: &SiteKey,
+    with_loader: bool,
+) -> Result<Response> {
     rate_limit::check_site(edge, req, Limit::Pages, key).await?;
     let Some(site) = site_cache::get(&edge.db()?, key, edge.now).await? else {
         let body = format!(
             "console.warn({});",
             pages::script_json(&format!("Beckon: unknown site \"{key}\""))
         );
-        return http::text(404, "text/javascript; charset=utf-8", body);
+        // The first snippet's loader warns when its boot script fails to load; the one-script
+        // snippet has no loader before this, and a browser runs no script answered with an
+        // error, so its warning comes as a script that runs (not cached, as every `text`).
+        let status = if with_loader { 200 } else { 404 };
+        return http::text(status, "text/javascript; charset=utf-8", body);
     };
-    let (site, draft) = super::preview::draft_or_saved(req, edge, site);
+    let (site, draft) = match with_loader {
+        false => super::preview::draft_or_saved(req, edge, site),
+        true => (site, false),
+    };
     let wakeup = match pages::needs_wakeup(&site.config) {
-        true => wakeup_code(edge).await,
+        true => asset_text(edge, "wakeup.js").await,
         false => None,
     };
-    let resp = http::text(
-        200,
-        "text/javascript; charset=utf-8",
-        pages::boot_script(
-            &site.config,
-            &pages::LauncherLabels::new(
-                i18n::pick(
-                    None,
-                    site.settings.language,
-                    accept_language(req).as_deref(),
-                ),
-                &site.settings,
+    let boot = pages::boot_script(
+        &site.config,
+        &pages::LauncherLabels::new(
+            i18n::pick(
+                None,
+                site.settings.language,
+                accept_language(req).as_deref(),
             ),
-            site.settings.attention,
-            wakeup.as_deref(),
+            &site.settings,
         ),
-    )?;
+        site.settings.attention,
+        wakeup.as_deref(),
+    );
+    let body = match with_loader {
+        false => boot,
+        true => match asset_text(edge, "beckon.js").await {
+            Some(loader) => format!("{}\n{boot}", loader.trim_end()),
+            None => return Err(Error::internal("the loader is not in the static assets")),
+        },
+    };
+    let resp = http::text(200, "text/javascript; charset=utf-8", body)?;
     let cache = if draft {
         "no-store"
     } else {
@@ -113,35 +132,43 @@ pub async fn loader_boot(req: &Request, edge: &Edge, key: &SiteKey) -> Result<Re
 }
 
 thread_local! {
-    /// The minified `wakeup.js`, read from the static assets once per isolate.
-    static WAKEUP: std::cell::RefCell<Option<std::rc::Rc<str>>> = const { std::cell::RefCell::new(None) };
+    /// The minified loader scripts read from the static assets, once per isolate each.
+    static ASSET_TEXT: std::cell::RefCell<Vec<(&'static str, std::rc::Rc<str>)>> =
+        const { std::cell::RefCell::new(Vec::new()) };
 }
 
-/// The wake-up script's code, for the boot script of a site with rules to carry inline; `None`
-/// if the assets could not give it (the boot script then loads it by a tag).
-async fn wakeup_code(edge: &Edge) -> Option<std::rc::Rc<str>> {
-    if let Some(code) = WAKEUP.with(|w| w.borrow().clone()) {
-        return Some(code);
+/// The code of the static asset `/{name}` (`beckon.js`, `wakeup.js`), for a script that
+/// carries it inline; `None` if the assets could not give it (the caller then does without,
+/// or loads it by a tag).
+async fn asset_text(edge: &Edge, name: &'static str) -> Option<std::rc::Rc<str>> {
+    let cached = ASSET_TEXT.with(|a| {
+        a.borrow()
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, code)| code.clone())
+    });
+    if cached.is_some() {
+        return cached;
     }
     let read = async {
         let mut resp = edge
             .env
             .assets("ASSETS")?
-            .fetch("https://assets.local/wakeup.js", None)
+            .fetch(format!("https://assets.local/{name}"), None)
             .await?;
         match resp.status_code() {
             200 => resp.text().await,
-            other => Err(worker::Error::RustError(format!("wakeup.js: {other}"))),
+            other => Err(worker::Error::RustError(format!("{name}: {other}"))),
         }
     };
     match read.await {
         Ok(text) => {
             let code: std::rc::Rc<str> = text.into();
-            WAKEUP.with(|w| *w.borrow_mut() = Some(code.clone()));
+            ASSET_TEXT.with(|a| a.borrow_mut().push((name, code.clone())));
             Some(code)
         }
         Err(e) => {
-            worker::console_error!("reading wakeup.js from the assets: {e}");
+            worker::console_error!("reading {name} from the assets: {e}");
             None
         }
     }

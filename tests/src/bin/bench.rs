@@ -471,7 +471,7 @@ async fn tap(api: &Api, edge: &str) -> Section {
 async fn host_page(api: &Api, edge: &str) -> Section {
     use beckon_tests::lighthouse::{self, FormFactor, Run};
     let mut sec = Section::new(
-        "Host page before intent: the demo page (Lighthouse 12.2.3, Chromium, medians of 5)",
+        "Host page before intent: the demo page (Lighthouse 12.2.3, Chromium, medians of 5, the pages in turn)",
         &[
             "page",
             "TBT ms",
@@ -483,22 +483,37 @@ async fn host_page(api: &Api, edge: &str) -> Section {
     );
     let site = "host";
     api.create_site(site).await;
-    let with = beckon_tests::host_page::serve_demo(edge, Some(site)).await;
-    let without = beckon_tests::host_page::serve_demo(edge, None).await;
+    use beckon_tests::host_page::{classic_snippet, serve_demo, snippet};
+    let with = serve_demo(Some(snippet(edge, site))).await;
+    let with_first = serve_demo(Some(classic_snippet(edge, site))).await;
+    let without = serve_demo(None).await;
     let mut data = Vec::new();
     for (form, form_name) in [
         (FormFactor::Mobile, "mobile"),
         (FormFactor::Desktop, "desktop"),
     ] {
-        for (page, page_name) in [(&without, "without widget"), (&with, "with widget")] {
-            eprintln!("lighthouse: {form_name}, {page_name}");
-            let url = page.url.clone();
-            let edge = edge.to_owned();
-            let runs: Vec<Run> = tokio::task::spawn_blocking(move || {
-                (0..5).map(|_| lighthouse::run(&url, form, &edge)).collect()
-            })
-            .await
-            .unwrap();
+        let pages = [
+            (&without, "without widget"),
+            (&with, "with widget"),
+            (&with_first, "with widget, first snippet (data-site)"),
+        ];
+        // The pages in turn, five rounds: a drift of the machine's speed touches all alike.
+        eprintln!("lighthouse: {form_name}, 5 rounds of {} pages", pages.len());
+        let urls: Vec<String> = pages.iter().map(|p| p.0.url.clone()).collect();
+        let origin = edge.to_owned();
+        let rounds: Vec<Vec<Run>> = tokio::task::spawn_blocking(move || {
+            (0..5)
+                .map(|_| {
+                    urls.iter()
+                        .map(|u| lighthouse::run(u, form, &origin))
+                        .collect()
+                })
+                .collect()
+        })
+        .await
+        .unwrap();
+        for (i, (_, page_name)) in pages.into_iter().enumerate() {
+            let runs: Vec<Run> = rounds.iter().map(|r| r[i].clone()).collect();
             let m = |f: fn(&Run) -> f64| median(runs.iter().map(f).collect());
             let goal = match (form, page_name) {
                 (FormFactor::Mobile, "with widget") => "widget bootup < 20 ms",

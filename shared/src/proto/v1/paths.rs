@@ -8,6 +8,8 @@ pub const OPENAPI: &str = "/api/v1/openapi.json";
 pub const FRAME: &str = "/frame/{site}";
 pub const SITE_CONFIG: &str = "/api/v1/sites/{site}/config";
 pub const LOADER_BOOT: &str = "/api/v1/sites/{site}/boot.js";
+/// The loader with the site's boot script in one script: the embed snippet's `src`.
+pub const SITE_LOADER: &str = "/api/v1/sites/{site}/beckon.js";
 pub const START_CONVERSATION: &str = "/api/v1/sites/{site}/conversations";
 pub const TEASER_EVENTS: &str = "/api/v1/sites/{site}/events";
 pub const PRESENCE: &str = "/api/v1/sites/{site}/presence";
@@ -114,6 +116,7 @@ pub const ALL: &[&str] = &[
     FRAME,
     SITE_CONFIG,
     LOADER_BOOT,
+    SITE_LOADER,
     START_CONVERSATION,
     TEASER_EVENTS,
     PRESENCE,
