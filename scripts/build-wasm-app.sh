@@ -31,27 +31,25 @@ minify() { node_modules/.bin/terser "$1" --module --compress passes=2 --mangle -
 # folded on the premise that the low 1 KB of memory is unused (~600 B gzip less): rustc puts
 # the stack first (0–1 MB, growing down; data above), so only a stack all but overflowed
 # reaches it.
+# shellcheck disable=SC2086
+opt() { wasm-opt -Oz "$@" --strip-target-features --low-memory-unused $WASM_OPT_FEATURES; }
 more=""
 if [ -z "$keep" ]; then
     # --converge repeats -Oz until it stops shrinking (about 0.35 % of gzip size for ~30 s).
-    # shellcheck disable=SC2086
-    wasm-opt -Oz --converge --strip-target-features --low-memory-unused $WASM_OPT_FEATURES -o "$tmp/out.wasm" "$tmp/short.wasm"
+    opt --converge -o "$tmp/out.wasm" "$tmp/short.wasm"
     hooks=""
 else
     # Split first, then optimise each part: the keep list is by the names rustc gave, and
     # wasm-opt cannot inline a function into a caller on the other side.
     if [ "${BECKON_SPLIT:-}" = instrument ]; then
         wasm_split instrument "$tmp/short.wasm" "$tmp/instrumented.wasm" "$tmp/names.txt"
-        # shellcheck disable=SC2086
-        wasm-opt -Oz --strip-target-features --low-memory-unused $WASM_OPT_FEATURES -o "$tmp/out.wasm" "$tmp/instrumented.wasm"
+        opt -o "$tmp/out.wasm" "$tmp/instrumented.wasm"
         hooks=tools/wasm-split/js/profile.js
     else
         wasm_split split "$tmp/short.wasm" "$keep" "$tmp/primary.wasm" "$tmp/more.wasm"
-        # shellcheck disable=SC2086
-        wasm-opt -Oz --converge --strip-target-features --low-memory-unused $WASM_OPT_FEATURES -o "$tmp/out.wasm" "$tmp/primary.wasm"
+        opt --converge -o "$tmp/out.wasm" "$tmp/primary.wasm"
         more="${lib}_more.$(sha256sum "$tmp/more.wasm" | cut -c1-12).wasm"
-        # shellcheck disable=SC2086
-        wasm-opt -Oz --converge --strip-target-features --low-memory-unused $WASM_OPT_FEATURES -o "$tmp/$more" "$tmp/more.wasm"
+        opt --converge -o "$tmp/$more" "$tmp/more.wasm"
         hooks=tools/wasm-split/js/load.js
     fi
 fi
