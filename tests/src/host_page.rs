@@ -42,26 +42,16 @@ fn shop_page(embed: &str) -> String {
     )
 }
 
-/// The shop page with `script` (inline, e.g. a `window.Beckon = {q: …}` stub; none if empty)
-/// run before the embed tag.
+/// The shop page with `script` (inline, e.g. a `window.Beckon = {q: …}` stub) run before the
+/// embed tag.
 pub async fn serve_with_script(edge: &str, site: &str, script: &str) -> HostPage {
-    serve_html(shop_page(&with_script(script, snippet(edge, site))), None).await
+    let html = shop_page(&format!("<script>{script}</script>{}", snippet(edge, site)));
+    serve_html(html, None).await
 }
 
-/// As [`serve_with_script`], with the [`classic_snippet`].
-pub async fn serve_classic_with_script(edge: &str, site: &str, script: &str) -> HostPage {
-    serve_html(
-        shop_page(&with_script(script, classic_snippet(edge, site))),
-        None,
-    )
-    .await
-}
-
-fn with_script(script: &str, embed: String) -> String {
-    match script {
-        "" => embed,
-        s => format!("<script>{s}</script>{embed}"),
-    }
+/// The shop page embedding the widget by the [`classic_snippet`].
+pub async fn serve_classic(edge: &str, site: &str) -> HostPage {
+    serve_html(shop_page(&classic_snippet(edge, site)), None).await
 }
 
 /// Serves `page_html` on a free port; with `csp`, sends that Content-Security-Policy.

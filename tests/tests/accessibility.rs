@@ -229,7 +229,7 @@ async fn a_failed_load_leaves_nothing_and_the_launcher_covers_only_itself() {
     use beckon_tests::host_page;
     let edge = Edge::start(None);
     let unknown = host_page::serve(&edge.url, "no-such-site", None).await;
-    let unknown_first = host_page::serve_classic_with_script(&edge.url, "no-such-site", "").await;
+    let unknown_first = host_page::serve_classic(&edge.url, "no-such-site").await;
     let c = browser::open(375, 667).await;
     for (what, page) in [
         ("an unknown site", &unknown.url),

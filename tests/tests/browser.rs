@@ -261,7 +261,7 @@ async fn widget_works_on_a_second_origin_behind_a_strict_csp() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_first_data_site_snippet_still_works() {
     let base = &edge::shared().url;
-    let host = host_page::serve_classic_with_script(base, "demo", "").await;
+    let host = host_page::serve_classic(base, "demo").await;
     let c = browser::open(1280, 800).await;
     c.goto(&host.url).await.unwrap();
     let launcher = browser::launcher(&c).await;
