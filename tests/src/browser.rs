@@ -89,6 +89,34 @@ pub async fn hover(c: &Client, element: &Element) {
     .expect("move the pointer");
 }
 
+/// Moves the mouse pointer to the viewport's top left corner, away from the launcher (no
+/// intent when the page under it reloads).
+pub async fn pointer_away(c: &Client) {
+    use fantoccini::actions::{InputSource, MouseActions, PointerAction};
+    c.perform_actions(
+        MouseActions::new("mouse".into()).then(PointerAction::MoveTo {
+            duration: None,
+            x: 1.0,
+            y: 1.0,
+        }),
+    )
+    .await
+    .expect("move the pointer away");
+}
+
+/// The names of the host page's IndexedDB databases that are the widget's (`beckon:…`).
+pub async fn beckon_databases(c: &Client) -> Vec<String> {
+    let names = c
+        .execute_async(
+            "const done = arguments[0];
+             indexedDB.databases().then(l => done(l.map(d => d.name).filter(n => n.startsWith('beckon:'))));",
+            vec![],
+        )
+        .await
+        .expect("list the page's databases");
+    serde_json::from_value(names).expect("database names")
+}
+
 /// Clicks the first element matching `css`.
 pub async fn click(c: &Client, css: &str) {
     c.find(Locator::Css(css))

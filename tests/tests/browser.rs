@@ -103,6 +103,10 @@ async fn demo_page_visitor_and_inbox_agent_chat_live_and_history_survives_reload
         (Some(0), Some(0), Some(0))
     );
     assert_eq!(before["cookie"], Value::String(String::new()));
+    assert_eq!(
+        browser::beckon_databases(&visitor).await,
+        Vec::<String>::new()
+    );
 
     // Intent: hovering the launcher creates the iframe (before any click).
     browser::hover(&visitor, &launcher).await;
@@ -197,9 +201,23 @@ async fn demo_page_visitor_and_inbox_agent_chat_live_and_history_survives_reload
     assert_clean_console(&visitor, "visitor").await;
     assert_clean_console(&agent, "agent").await;
 
-    // Reload: the whole history, in order, exactly once.
+    // The visitor has a conversation: the page keeps its mark, an empty IndexedDB database
+    // (listed at boot without the wait of a first localStorage read).
     visitor.enter_parent_frame().await.unwrap();
+    assert_eq!(
+        browser::beckon_databases(&visitor).await,
+        ["beckon:demo:engaged"]
+    );
+    // Reload, the pointer away from the launcher: the app loads at once, with no intent; the
+    // whole history, in order, exactly once.
+    browser::pointer_away(&visitor).await;
     visitor.refresh().await.unwrap();
+    eventually(
+        WAIT,
+        "the app at once for a visitor with a conversation",
+        || browser::frame(&visitor),
+    )
+    .await;
     browser::open_chat(&visitor).await;
     browser::wait_for_log(&visitor, &[&question, &reply]).await;
     tokio::time::sleep(Duration::from_secs(1)).await;

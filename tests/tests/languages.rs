@@ -422,6 +422,10 @@ async fn a_page_sets_the_language_identifies_and_opens_before_the_loader_then_sh
     )
     .await;
     assert_eq!(left, json!([[], []]), "nothing of the visitor on the page");
+    eventually(WAIT, "the page's mark of the visitor removed", || async {
+        browser::beckon_databases(&c).await.is_empty().then_some(())
+    })
+    .await;
     assert_eq!(launcher_label(&c).await, "Fragen? - Chat öffnen");
     js(&c, "Beckon.open(); return null;").await;
     enter_app(&c).await;

@@ -86,11 +86,9 @@ pub async fn loader_boot(
             "console.warn({});",
             pages::script_json(&format!("Beckon: unknown site \"{key}\""))
         );
-        // The first snippet's loader warns when its boot script fails to load; the one-script
-        // snippet has no loader before this, and a browser runs no script answered with an
-        // error, so its warning comes as a script that runs (not cached, as every `text`).
-        let status = if with_loader { 200 } else { 404 };
-        return http::text(status, "text/javascript; charset=utf-8", body);
+        // A browser runs no script answered with an error: the warning comes as a script
+        // that runs, for both snippets (not cached, as every `text`).
+        return http::text(200, "text/javascript; charset=utf-8", body);
     };
     let (site, draft) = match with_loader {
         false => super::preview::draft_or_saved(req, edge, site),
