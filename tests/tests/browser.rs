@@ -306,6 +306,47 @@ async fn the_first_data_site_snippet_still_works() {
     c.close().await.unwrap();
 }
 
+/// A sign-out that leaves the page at once (the usual logout): the app that forgets the visitor
+/// comes by itself on the next page — the `forget` mark outlives the page view — then the
+/// page's marks are gone, and the next person starts with an empty conversation.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sign_out_that_leaves_the_page_at_once_still_forgets_the_visitor() {
+    let base = &edge::shared().url;
+    let c = browser::open(1280, 800).await;
+    c.goto(&format!("{base}/")).await.unwrap();
+    browser::open_chat(&c).await;
+    let text = unique("Before I sign out");
+    browser::send_message(&c, &text).await;
+    browser::wait_for_log(&c, &[&text]).await;
+    c.enter_parent_frame().await.unwrap();
+    eventually(
+        WAIT,
+        "the mark of a visitor with a conversation",
+        || async { (browser::beckon_databases(&c).await == ["beckon:demo:engaged"]).then_some(()) },
+    )
+    .await;
+    browser::pointer_away(&c).await;
+    c.execute(
+        "Beckon.shutdown(); setTimeout(() => location.reload()); return null;",
+        vec![],
+    )
+    .await
+    .unwrap();
+    let src = eventually(WAIT, "the app that forgets, with no intent", || async {
+        let src = browser::frame(&c).await?.attr("src").await.ok()??;
+        src.ends_with("&forget=1").then_some(src)
+    })
+    .await;
+    println!("the next page's app: {src}");
+    eventually(WAIT, "the page's marks removed", || async {
+        browser::beckon_databases(&c).await.is_empty().then_some(())
+    })
+    .await;
+    browser::open_chat(&c).await;
+    assert_eq!(browser::log_bodies(&c).await, Vec::<String>::new());
+    c.close().await.unwrap();
+}
+
 /// On a phone-sized viewport the panel fills the screen, and closes back to the launcher.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn narrow_viewport_gets_a_full_screen_panel() {

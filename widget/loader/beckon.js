@@ -54,7 +54,7 @@
   }
 
   function emit(name, data) {
-    (listeners[name] || []).forEach((cb) => { try { cb(data); } catch (e) { setTimeout(() => { throw e; }); } });
+    (listeners[name] || []).forEach((cb) => { try { cb(data); } catch (e) { reportError(e); } });
   }
 
   // Wakes the app when a rule could fire now (`wakeup.js` says); forwards signals once it runs.
@@ -130,16 +130,16 @@
 
   // The launcher, built whole before it joins the page (one insertion); the frame comes later.
   function draw() {
-    // (A custom element and a `b`: no interface more to set up than the page already has.)
-    var host = d.createElement("beckon-root"), sheet = new CSSStyleSheet();
+    var host = d.createElement("div"), sheet = new CSSStyleSheet();
     host.id = "beckon-root";
     root = host.attachShadow({ mode: "open" });
-    // The site's look (checked by the edge): accent, the text on it, the corner's offsets, the font.
-    sheet.replaceSync(":host{all:initial;--a:" + cfg.accent + ";--t:" + cfg.accent_text + ";--x:" + cfg.x + "px;--y:" + cfg.y +
+    // The site's look (checked by the edge): accent, the text on it, the corner's offsets, the
+    // font — set inside the shadow tree, where no rule of the page reaches.
+    sheet.replaceSync(":host{all:initial}*{--a:" + cfg.accent + ";--t:" + cfg.accent_text + ";--x:" + cfg.x + "px;--y:" + cfg.y +
       "px;--f:" + cfg.font + "}" + css);
     root.adoptedStyleSheets = [sheet];
     launcher = d.createElement("button");
-    // (The unread count's badge: shown while it has one.)
+    // (The unread count's badge, shown while it has one: a `b`, no interface more to set up.)
     badge = d.createElement("b");
     // pointerenter comes first for touch too (before pointerdown): no touchstart listener needed.
     on(launcher, "pointerenter", load);
@@ -149,6 +149,7 @@
     root.appendChild(launcher);
     d.body.appendChild(host);
     mark();
+    wipe && load();
     watch();
   }
 
@@ -166,11 +167,8 @@
       on(w, "resize", () => { fit(); ready && signals(); });
       on(w, "message", message);
     }
-    // (An app that forgets the visitor: the mark goes with what it clears.)
-    wipe && mark(0);
     frame.src = base + "/frame/" + encodeURIComponent(site) + "?host=" + encodeURIComponent(location.origin) +
       (lang ? "&lang=" + encodeURIComponent(lang) : "") + (wipe ? "&forget=1" : "") + pq;
-    wipe = 0;
     root.appendChild(frame);
   }
 
@@ -182,7 +180,7 @@
     if (full && !lock) lock = h.overflow || " ", h.overflow = "hidden";
     if (!full && lock) h.overflow = lock.trim(), lock = 0;
     if (full && vv) s.height = vv.height + "px", s.top = vv.offsetTop + "px";
-    else if (s && mode !== "teaser") s.removeProperty("height"), s.removeProperty("top");
+    else if (s && mode !== "teaser") s.height = s.top = "";
   }
 
   // "closed", "teaser" (a message beside the launcher) or "open" (the chat panel).
@@ -215,14 +213,19 @@
     emit(open ? "open" : "close");
   }
 
-  // The mark of a visitor with a conversation on this site, for whom the app loads at once: an
-  // empty IndexedDB database, listed without creating one and without the wait of a first
-  // localStorage read. `v`: 1 makes it, 0 removes it; none loads the app if it is there.
-  function mark(v) {
+  // The page's marks, empty IndexedDB databases, listed without creating one and without the
+  // wait of a first localStorage read: `engaged`, the visitor has a conversation here (the app
+  // loads at once); `forget`, `shutdown` ran and no app has forgotten yet (the next one does, at
+  // once, on whichever page view). `n` and `v`: make it (or remove it, no `v`); none: look.
+  function mark(n, v) {
     try {
-      var I = indexedDB, n = key + "engaged";
-      v ? I.open(n).onsuccess = (e) => { e.target.result.close(); } : v === 0 ? I.deleteDatabase(n) :
-        I.databases().then((l) => { l.some((x) => x.name == n) && load(); }, () => {});
+      var I = indexedDB;
+      n ? v ? I.open(key + n).onsuccess = (e) => { e.target.result.close(); } : I.deleteDatabase(key + n) :
+        I.databases().then((l) => {
+          l = l.map((x) => x.name);
+          if (l.includes(key + "forget")) wipe = 1;
+          (wipe || l.includes(key + "engaged")) && load();
+        }, () => {});
     } catch (e) {}
   }
 
@@ -231,6 +234,8 @@
     if (e.origin !== base || !frame || e.source !== frame.contentWindow || !m || m.beckon !== 1) return;
     if (m.t === "ready") {
       ready = true;
+      // (An app that forgot the visitor: the marks go with what it cleared.)
+      if (wipe) wipe = 0, mark("forget"), mark("engaged");
       swap ? swap = 0 : emit("ready");
       var q = queue;
       queue = [];
@@ -253,7 +258,7 @@
       label();
       icon();
     } else if (m.t === "engaged") {
-      mark(1);
+      mark("engaged", 1);
     } else if (m.t === "event") {
       emit(m.name, m.data);
     }
@@ -268,7 +273,7 @@
     track: (name, props) => { post({ t: "track", name: String(name), props: props || {} }); },
     trigger: (name) => {
       name = String(name);
-      if (sig.e.indexOf(name) < 0) sig.e.push(name);
+      sig.e.includes(name) || sig.e.push(name);
       post({ t: "trigger", name: name });
       tick();
     },
@@ -286,18 +291,18 @@
       }
     },
     // Forgets the visitor (on logout): the page's keys, and the app with its socket; a new app
-    // (`&forget=1`) clears the frame's storage as it starts — at once if there was any.
-    // Any app after this one forgets; the mark goes with the first. (`engaged` in local
-    // storage: the mark of an older loader.)
+    // (`&forget=1`) clears the frame's storage as it starts — at once, and on the next page
+    // view if this one ends first (the `forget` mark). (`engaged` in local storage: the mark of
+    // an older loader.)
     shutdown: () => {
-      var had = store(localStorage, "engaged") || frame;
       ["engaged", "visits", "start", "landing"].forEach((k, i) => { store(i < 2 ? localStorage : sessionStorage, k, null); });
       queue = [];
       who = 0;
       wipe = 1;
+      mark("forget", 1);
       // (Closed while the frame is still there, so a phone's page scrolls again.)
       if (frame) badge.textContent = "", show("closed"), frame.remove(), frame = ready = 0, emit("unread", 0);
-      launcher && (had ? load() : mark());
+      launcher && load();
     },
     on: (name, cb) => { (listeners[name] = listeners[name] || []).push(cb); },
     off: (name, cb) => { listeners[name] = (listeners[name] || []).filter((x) => { return cb && x !== cb; }); },
