@@ -79,6 +79,9 @@ pub struct Conversation {
     /// The visitor's messages (in memory: no I/O on the message path); `None` when rate
     /// limits are off.
     visitor_sends: Option<std::cell::Cell<crate::rate_limit::Bucket>>,
+    /// Messages from sockets are taken one at a time, in the order they came: an await on the
+    /// way (the site's channels, read once per isolate) would otherwise let the next overtake.
+    send_turn: futures_util::lock::Mutex<()>,
 }
 
 impl DurableObject for Conversation {
@@ -102,6 +105,7 @@ impl DurableObject for Conversation {
             broadcasts,
             rating: Default::default(),
             visitor_sends,
+            send_turn: Default::default(),
         }
     }
 
