@@ -226,8 +226,8 @@ impl Conversation {
         };
         // A visitor's access is re-checked on every frame: it is cheap and survives hibernation.
         self.check_access(&att.principal)?;
-        // A message waits for the one before it to be stored (or refused): CI caught "line 40"
-        // stored before "line 39" when the site's channels were read on the way.
+        // A message waits for the one before it to be stored (or refused): `make test` caught
+        // "line 40" stored before "line 39" when the site's channels were read on the way.
         let _turn = match &frame {
             ClientFrame::Send { .. } => Some(self.send_turn.lock().await),
             _ => None,
