@@ -923,6 +923,105 @@ async fn a_watch_that_lost_its_alarm_after_the_last_tick_is_set_again_by_the_cro
     edge.stop();
 }
 
+/// One person on two records: the list's record of their number with its WhatsApp opt-in,
+/// and the widget visitor who later typed that number into the chat (a claim: no opt-in). With
+/// the web first in the preference they still get the broadcast once, on WhatsApp, through the
+/// record that proves the number; a visitor who typed a number nobody proves gets it in the
+/// widget.
+#[tokio::test]
+async fn a_number_typed_in_the_widget_is_one_recipient_with_the_list_record_that_proves_it() {
+    let shop = Shop::open("bclaim").await;
+    let (number, unproven) = ("4915100000077", "4915100000078");
+    let report = shop
+        .import(&format!(
+            "name,phone,whatsapp_opt_in\nAna List,+{number},yes\n"
+        ))
+        .await;
+    assert_eq!(
+        (&report["created"], &report["rejected"]),
+        (&json!(1), &json!([])),
+        "{report}"
+    );
+    let typed = |c: StartedConversation, name: &'static str, phone: &'static str| {
+        let shop = &shop;
+        async move {
+            let r = shop
+                .api
+                .send(
+                    shop.api
+                        .post(&format!("/api/v1/sites/{}/identify", shop.site))
+                        .bearer_auth(&c.visitor_token)
+                        .json(&json!({ "name": name, "phone": format!("+{phone}") })),
+                )
+                .await;
+            assert_eq!(r.status, 200, "{:?}", r.body);
+            c
+        }
+    };
+    let ana = typed(shop.web_visitor(None).await, "Ana Web", number).await;
+    let lo = typed(shop.web_visitor(None).await, "Lo Web", unproven).await;
+    let input = json!({
+        "name": "Claims",
+        "text": "CLAIM-PROMO: new arrivals, {{first_name|friend}}.",
+        "channels": ["web", "whatsapp"],
+        "whatsapp_template": {"name": "promo", "language": "en_US", "parameters": ["{{first_name|friend}}"]}
+    });
+    let counted = shop
+        .api
+        .send(shop.admin(Method::POST, "broadcast-previews").json(&input))
+        .await
+        .body;
+    assert_eq!(
+        (&counted["count"]["web"], &counted["count"]["whatsapp"]),
+        (&json!(1), &json!(1)),
+        "{counted}"
+    );
+    let r = shop.create(&input).await;
+    assert_eq!(r.status, 201, "{:?}", r.body);
+    let id = r.body["id"].as_str().unwrap().to_owned();
+    let results = eventually(WAIT, "both recipients sent", || async {
+        let results = shop.results(&id).await;
+        results
+            .iter()
+            .all(|r| r["status"] == "sent")
+            .then_some(results)
+    })
+    .await;
+    let mut got: Vec<_> = results
+        .iter()
+        .map(|r| r["channel"].as_str().unwrap().to_owned())
+        .collect();
+    got.sort();
+    assert_eq!(got, ["web", "whatsapp"], "{results:?}");
+    let to_number: Vec<_> = shop
+        .wa
+        .sent()
+        .into_iter()
+        .filter(|s| s.template.as_deref() == Some("promo"))
+        .map(|s| (s.to, s.text))
+        .collect();
+    assert_eq!(
+        to_number,
+        vec![(number.to_owned(), "Ana".to_owned())],
+        "once, to the number, with the list record's name"
+    );
+    let promos = |c: &StartedConversation| {
+        let shop = &shop;
+        let conversation = c.conversation_id.clone();
+        async move {
+            shop.api
+                .admin_messages(&conversation)
+                .await
+                .messages
+                .into_iter()
+                .filter(|m| m.body.contains("CLAIM-PROMO"))
+                .count()
+        }
+    };
+    assert_eq!(promos(&ana).await, 0, "the claim got it in the widget too");
+    assert_eq!(promos(&lo).await, 1, "a number nobody proves: the widget");
+}
+
 /// A Brazilian mobile the business has with its ninth digit, which WhatsApp knows without it
 /// (registered before the digit was added): the person's statuses, answer and STOP come from
 /// that other `wa_id`, and still reach their conversation, the broadcast's funnel and their

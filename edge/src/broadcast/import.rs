@@ -33,6 +33,11 @@ pub struct Fields {
     pub time_zone: Option<String>,
     pub tags: Vec<String>,
     pub attributes: BTreeMap<String, String>,
+    /// Whether `phone` and `email` are only the visitor's claim (the widget's `identify`, the
+    /// away form), which proves nothing: not reached by WhatsApp or email, never matched by
+    /// an import. The business makes one its own by an import that opts it in or replaces it.
+    pub phone_claimed: bool,
+    pub email_claimed: bool,
 }
 
 /// A contact record as stored, with its WhatsApp consent (by its phone) and its email
@@ -130,12 +135,13 @@ pub fn plan(
         .collect();
     let mut by_phone = Phones::default();
     let mut by_email: HashMap<String, usize> = HashMap::new();
-    // The oldest record wins a shared phone or email (`existing` comes oldest first).
+    // The oldest record wins a shared phone or email (`existing` comes oldest first); a
+    // visitor's claim is matched by nobody (the row makes a record of its own).
     for (i, e) in existing.iter().enumerate() {
-        if let Some(p) = &e.fields.phone {
+        if let Some(p) = e.fields.phone.as_ref().filter(|_| !e.fields.phone_claimed) {
             by_phone.add(p, i);
         }
-        if let Some(m) = &e.fields.email {
+        if let Some(m) = e.fields.email.as_ref().filter(|_| !e.fields.email_claimed) {
             by_email.entry(m.clone()).or_insert(i);
         }
     }
@@ -197,12 +203,14 @@ pub fn plan(
                 .is_none_or(|old| person_key(old) != person_key(p))
         });
         keep(phone, &mut f.phone);
-        // A consent belongs to its address: a new one starts without.
+        // A consent belongs to its address: a new one starts without (and is the business's).
         if f.phone != before.fields.phone {
             record.whatsapp_opted_in = false;
+            f.phone_claimed = false;
         }
         if f.email != before.fields.email {
             record.email_opted_in = false;
+            f.email_claimed = false;
         }
         keep(row.language, &mut f.language);
         keep(row.time_zone, &mut f.time_zone);
@@ -225,9 +233,11 @@ pub fn plan(
             rejected.push(RejectedRow { line, reason });
             continue;
         }
+        // (An opt-in for a claimed address makes it the business's.)
         let opt_in = row.whatsapp_opt_in && !record.whatsapp_opted_in;
         if opt_in {
             record.whatsapp_opted_in = true;
+            record.fields.phone_claimed = false;
             if let Some(phone) = &record.fields.phone {
                 by_phone.add(phone, index);
             }
@@ -235,6 +245,7 @@ pub fn plan(
         let email_opt_in = row.email_opt_in && !record.email_opted_in;
         if email_opt_in {
             record.email_opted_in = true;
+            record.fields.email_claimed = false;
         }
         if found.is_none() {
             report.created += 1;
@@ -486,12 +497,14 @@ mod tests {
                     for e in existing.iter_mut() {
                         match channel {
                             BroadcastChannel::Whatsapp
-                                if e.fields.phone.as_deref() == Some(address) =>
+                                if e.fields.phone.as_deref() == Some(address)
+                                    && !e.fields.phone_claimed =>
                             {
                                 e.whatsapp_opted_in = true
                             }
                             BroadcastChannel::Email
-                                if e.fields.email.as_deref() == Some(address) =>
+                                if e.fields.email.as_deref() == Some(address)
+                                    && !e.fields.email_claimed =>
                             {
                                 e.email_opted_in = true
                             }
@@ -514,6 +527,38 @@ mod tests {
         Ana again,,5511912345678,,,,,\n\
         Hu,hu@example.com,,,,,yes,\n\
         Iv,iv@example.com,,xx-,,,,\n";
+
+    #[test]
+    fn a_visitors_claimed_number_is_nobodys_match_until_the_business_opts_it_in() {
+        let mut records = vec![Existing {
+            id: "v_00000000000000000000000000000001".into(),
+            fields: Fields {
+                name: Some("Ana Web".into()),
+                phone: Some("4915100000001".into()),
+                phone_claimed: true,
+                ..Fields::default()
+            },
+            ..Existing::default()
+        }];
+        // A row with the number the visitor typed: a record of its own, with the opt-in.
+        let file = "name,phone,whatsapp_opt_in\nAna List,+4915100000001,yes\n";
+        let (writes, report) = plan_csv(file.as_bytes(), &records).unwrap();
+        assert_eq!((report.created, report.updated), (1, 0));
+        apply(&mut records, &writes);
+        assert!(records[1].whatsapp_opted_in && !records[1].fields.phone_claimed);
+        assert!(
+            !records[0].whatsapp_opted_in,
+            "the claim does not take the opt-in"
+        );
+        assert_eq!(plan_csv(file.as_bytes(), &records).unwrap().0, vec![]);
+        // The business opts the visitor's number in by their id: now it is theirs.
+        let by_id = "contact_id,phone,whatsapp_opt_in\nv_00000000000000000000000000000001,+4915100000001,yes\n";
+        let (writes, report) = plan_csv(by_id.as_bytes(), &records).unwrap();
+        assert_eq!(report.updated, 1, "{report:?}");
+        apply(&mut records, &writes);
+        assert!(!records[0].fields.phone_claimed && records[0].whatsapp_opted_in);
+        assert_eq!(plan_csv(by_id.as_bytes(), &records).unwrap().0, vec![]);
+    }
 
     #[test]
     fn email_opt_ins_are_imported_once_and_need_an_address() {

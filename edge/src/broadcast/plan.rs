@@ -8,7 +8,7 @@ use super::vars::Text;
 use crate::channels::whatsapp::numbers::person_key;
 use beckon_shared::proto::v1::{Audience, AudienceCount, BroadcastChannel, Reach};
 use beckon_shared::rules::tz::{civil_from_days, days_from_civil, Zone};
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
 /// How long before Meta's window closes a broadcast stops counting on it.
 pub const WINDOW_MARGIN_MS: i64 = 10 * 60_000;
@@ -25,7 +25,8 @@ pub struct Contact {
     /// it closes (ms).
     pub messenger: Option<(String, i64)>,
     pub instagram: Option<(String, i64)>,
-    /// Consent per channel address, where one is recorded: `true` in, `false` out.
+    /// Consent per channel address, where one is recorded: `true` in, `false` out (a claimed
+    /// phone or email has its address's opt-out, never its opt-in).
     pub consent: HashMap<BroadcastChannel, bool>,
 }
 
@@ -135,17 +136,14 @@ pub struct MissingValue {
     pub recipients: u32,
 }
 
-/// Everyone who gets the broadcast, once per address on a channel (two records of one number
-/// are one recipient, a WhatsApp number in either of its forms: `same_address`), and the
-/// count by channel; or the first variable some recipient lacks.
+/// Everyone who gets the broadcast, once per person ([`one_per_person`]), and the count by
+/// channel; or the first variable some recipient lacks.
 pub fn recipients(
     plan: &Plan,
     contacts: &[Contact],
 ) -> Result<(Vec<Recipient>, AudienceCount), MissingValue> {
-    let mut out = Vec::new();
     let mut count = AudienceCount::default();
-    let mut seen: HashSet<(BroadcastChannel, String)> = HashSet::new();
-    let mut missing: Option<MissingValue> = None;
+    let mut chosen = Vec::new();
     for c in contacts {
         if c.opted_out() {
             count.opted_out += 1;
@@ -159,17 +157,28 @@ pub fn recipients(
         if let Some((from, to)) = plan.quiet {
             due_at = after_quiet(due_at, (from, to), zone);
         }
-        let Some((channel, address)) = plan
+        match plan
             .channels
             .iter()
-            .find_map(|ch| c.reachable_at(*ch, due_at).map(|a| (*ch, a.to_owned())))
-        else {
-            count.unreachable += 1;
-            continue;
-        };
-        if !seen.insert((channel, same_address(channel, &address))) {
-            continue;
+            .find_map(|ch| c.reachable_at(*ch, due_at).map(|a| (*ch, a)))
+        {
+            Some((channel, address)) => chosen.push(Choice {
+                contact: c,
+                channel,
+                address,
+                due_at,
+            }),
+            None => count.unreachable += 1,
         }
+    }
+    let mut out = Vec::new();
+    let mut missing: Option<MissingValue> = None;
+    for (choice, _) in chosen
+        .iter()
+        .zip(one_per_person(plan.channels, &chosen))
+        .filter(|(_, send)| *send)
+    {
+        let (c, channel) = (choice.contact, choice.channel);
         let rendered = plan.text.render(|n| c.value(n)).and_then(|body| {
             let parameters = match channel {
                 BroadcastChannel::Whatsapp => plan
@@ -197,10 +206,10 @@ pub fn recipients(
         out.push(Recipient {
             contact_id: c.id.clone(),
             channel,
-            address,
+            address: choice.address.to_owned(),
             body,
             parameters,
-            due_at,
+            due_at: choice.due_at,
         });
     }
     match missing {
@@ -209,12 +218,121 @@ pub fn recipients(
     }
 }
 
+/// Where one record would get the broadcast: the first channel of the preference on which
+/// it is reachable and consented, at `due_at`.
+struct Choice<'c> {
+    contact: &'c Contact,
+    channel: BroadcastChannel,
+    address: &'c str,
+    due_at: i64,
+}
+
+/// An address that makes two records one person's: a channel and the address on it, in the
+/// form [`same_address`] gives.
+type PersonKey = (BroadcastChannel, String);
+
+/// Which of `chosen` are sent: one per person.
+///
+/// - Records are one person when they share an address they hold as their own: the one the
+///   broadcast reaches them at (a WhatsApp number in either of its forms, a Telegram chat…),
+///   or a phone or email the business or a channel gave. That person gets it once, on the
+///   channel first in the preference (then the first record in order).
+/// - A phone or email a visitor typed into the widget is only claimed
+///   ([`Fields::phone_claimed`]) and proves nothing. A record whose claimed address another
+///   record holds as its own is taken to be that person's and gets nothing: they get it
+///   through the record that holds the address, even on a later channel. So a claim can
+///   neither take someone's message nor make them get it twice.
+fn one_per_person(channels: &[BroadcastChannel], chosen: &[Choice]) -> Vec<bool> {
+    let rank = |i: usize| {
+        let ch = chosen[i].channel;
+        (channels.iter().position(|c| *c == ch), i)
+    };
+    // A record's phone and email, each with whether it is its own (not only claimed).
+    let held = |c: &Contact| {
+        let f = &c.fields;
+        let phone = f.phone.as_deref().map(|p| {
+            let key = (
+                BroadcastChannel::Whatsapp,
+                same_address(BroadcastChannel::Whatsapp, p),
+            );
+            (key, !f.phone_claimed)
+        });
+        let email = f.email.as_deref().map(|m| {
+            let key = (
+                BroadcastChannel::Email,
+                same_address(BroadcastChannel::Email, m),
+            );
+            (key, !f.email_claimed)
+        });
+        phone.into_iter().chain(email)
+    };
+    // Union-find over the records, joined by the proven addresses they share.
+    let mut parent: Vec<usize> = (0..chosen.len()).collect();
+    fn root(parent: &mut [usize], mut i: usize) -> usize {
+        while parent[i] != i {
+            parent[i] = parent[parent[i]];
+            i = parent[i];
+        }
+        i
+    }
+    let mut owner: HashMap<PersonKey, usize> = HashMap::new();
+    for (i, ch) in chosen.iter().enumerate() {
+        let reached = (ch.channel, same_address(ch.channel, ch.address));
+        let proven = held(ch.contact).filter(|(_, p)| *p).map(|(k, _)| k);
+        for key in std::iter::once(reached).chain(proven) {
+            match owner.get(&key) {
+                Some(&j) => {
+                    let (a, b) = (root(&mut parent, i), root(&mut parent, j));
+                    parent[a.max(b)] = a.min(b);
+                }
+                None => {
+                    owner.insert(key, i);
+                }
+            }
+        }
+    }
+    // Each person's best record.
+    let mut best: HashMap<usize, usize> = HashMap::new();
+    for i in 0..chosen.len() {
+        let r = root(&mut parent, i);
+        let b = best.entry(r).or_insert(i);
+        if rank(i) < rank(*b) {
+            *b = i;
+        }
+    }
+    let mut send = vec![false; chosen.len()];
+    let mut order: Vec<usize> = best.values().copied().collect();
+    order.sort_by_key(|&i| rank(i));
+    for &i in &order {
+        send[i] = true;
+    }
+    // Claims, in the preference's order; a person whose own record already yielded to this one
+    // keeps it (two records claiming each other's address are still one recipient).
+    for &i in &order {
+        let me = root(&mut parent, i);
+        let claims: Vec<PersonKey> = held(chosen[i].contact)
+            .filter(|(_, p)| !*p)
+            .map(|(k, _)| k)
+            .collect();
+        for key in claims {
+            let Some(&j) = owner.get(&key) else { continue };
+            let them = root(&mut parent, j);
+            if them != me && send[best[&them]] {
+                send[i] = false;
+                break;
+            }
+        }
+    }
+    send
+}
+
 /// What makes two addresses on `channel` one person's: a WhatsApp number is the same person
 /// in either of its forms (Brazil's ninth digit, Mexico's 1), so two records holding one each
-/// are one recipient; any other address is itself.
+/// are one recipient; an email address in any case; any other address is itself.
 fn same_address(channel: BroadcastChannel, address: &str) -> String {
     match channel {
         BroadcastChannel::Whatsapp => person_key(address),
+        BroadcastChannel::Email => address.to_ascii_lowercase(),
         _ => address.to_owned(),
     }
 }
@@ -484,6 +602,106 @@ mod tests {
         assert_eq!(
             count.channels.telegram, 0,
             "not sent again on the next channel"
+        );
+    }
+
+    #[test]
+    fn one_person_on_two_records_gets_it_once_through_the_address_they_proved() {
+        use BroadcastChannel::{Email, Telegram, Web, Whatsapp};
+        let text = Text::parse("Hi {{first_name}}").unwrap();
+        let channels = [Web, Whatsapp, Email, Telegram];
+        let plan = Plan {
+            channels: &channels,
+            text: &text,
+            parameters: &[],
+            send_at: 1_000,
+            local_minute: None,
+            quiet: None,
+        };
+        let on_web = |id: &str| Contact {
+            web_conversation: Some(format!("c-{id}")),
+            ..contact(id)
+        };
+        let with_email = |mut c: Contact, m: &str, opted_in: bool| {
+            c.fields.email = Some(m.into());
+            if opted_in {
+                c.consent.insert(Email, true);
+            }
+            c
+        };
+        let opted_in = |mut c: Contact, ch: BroadcastChannel| {
+            c.consent.insert(ch, true);
+            c
+        };
+        let claims_phone = |mut c: Contact, p: &str| {
+            c.fields.phone = Some(p.into());
+            c.fields.phone_claimed = true;
+            c
+        };
+        let claims_email = |mut c: Contact, m: &str| {
+            c.fields.email = Some(m.into());
+            c.fields.email_claimed = true;
+            c
+        };
+        let mut anon = on_web("Anon");
+        anon.fields.name = None;
+        let contacts = [
+            // A visitor who typed their number into the widget, and the list's record of that
+            // number (in its other Brazilian form) with the WhatsApp opt-in: WhatsApp only,
+            // although the web comes first.
+            claims_phone(on_web("Vi"), "5511987654321"),
+            opted_in(with_phone(contact("Wa"), "551187654321"), Whatsapp),
+            // Someone claiming a subscriber's email (in other case): the subscriber gets it
+            // by email; the claim gets nothing, not even an error for its missing name.
+            claims_email(anon, "Sue@Example.com"),
+            with_email(contact("Sue"), "sue@example.com", true),
+            // Two records of one person (an email both hold as their own): once, on the first
+            // channel of the preference either reaches.
+            with_email(
+                opted_in(with_phone(contact("Xa"), "4915100000003"), Whatsapp),
+                "xa@example.com",
+                true,
+            ),
+            with_email(contact("Xb"), "xa@example.com", true),
+            // Each claims the address the other holds: still one of them.
+            with_email(
+                claims_phone(on_web("Ca"), "4915100000004"),
+                "ca@example.com",
+                false,
+            ),
+            claims_email(
+                opted_in(with_phone(contact("Cb"), "4915100000004"), Whatsapp),
+                "ca@example.com",
+            ),
+            // A claim nobody holds, and two records claiming one number: each is someone.
+            claims_phone(on_web("Lo"), "4915100000005"),
+            claims_phone(on_web("Tw1"), "4915100000006"),
+            claims_phone(on_web("Tw2"), "4915100000006"),
+        ];
+        let (list, count) = recipients(&plan, &contacts).unwrap();
+        let got: Vec<_> = list
+            .iter()
+            .map(|r| (r.contact_id.as_str(), r.channel))
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                ("Wa", Whatsapp),
+                ("Sue", Email),
+                ("Xa", Whatsapp),
+                ("Cb", Whatsapp),
+                ("Lo", Web),
+                ("Tw1", Web),
+                ("Tw2", Web),
+            ]
+        );
+        assert_eq!(
+            (
+                count.channels.web,
+                count.channels.whatsapp,
+                count.channels.email
+            ),
+            (3, 3, 1)
         );
     }
 

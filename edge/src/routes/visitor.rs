@@ -360,6 +360,8 @@ pub async fn identify(mut req: Request, edge: &Edge, key: &SiteKey) -> Result<Re
         crate::events::contact_updated(&edge.env, key, &claims.visitor, why, edge.now).await;
         return http::json(200, &IdentifyResult::default());
     };
+    // (A phone is never covered by the proof; an email is when the JWT names it.)
+    let email_proven = user.email.is_some();
     let proven_fields = Identify {
         name: user.name.clone().or(who.name.clone()),
         email: user.email.clone().or(who.email.clone()),
@@ -403,7 +405,7 @@ pub async fn identify(mut req: Request, edge: &Edge, key: &SiteKey) -> Result<Re
         }
     };
     let before = crate::events::contact_before(&edge.env, key, &visitor).await;
-    visitors::identify(&db, key, &visitor, &proven_fields, edge.now).await?;
+    visitors::identify(&db, key, &visitor, &proven_fields, edge.now, email_proven).await?;
     let why = ("identify_verified", before);
     crate::events::contact_updated(&edge.env, key, &visitor, why, edge.now).await;
     let result = if handed_over {

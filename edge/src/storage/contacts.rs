@@ -182,6 +182,8 @@ struct Row {
     instagram_id: Option<String>,
     instagram_at: Option<i64>,
     web_conversation: Option<String>,
+    phone_claimed: i64,
+    email_claimed: i64,
     web_consent: Option<String>,
     telegram_consent: Option<String>,
     whatsapp_consent: Option<String>,
@@ -208,6 +210,15 @@ impl Row {
         ]
         .into_iter()
         .filter_map(|(channel, status)| Some((channel, status? == "in")))
+        // A claimed phone or email does not carry the address's opt-in (its opt-out it does).
+        .filter(|(channel, opted_in)| {
+            !opted_in
+                || match channel {
+                    BroadcastChannel::Whatsapp => self.phone_claimed == 0,
+                    BroadcastChannel::Email => self.email_claimed == 0,
+                    _ => true,
+                }
+        })
         .collect();
         Contact {
             fields: Fields {
@@ -218,6 +229,8 @@ impl Row {
                 phone: self.phone,
                 language: self.language,
                 time_zone: self.time_zone,
+                phone_claimed: self.phone_claimed != 0,
+                email_claimed: self.email_claimed != 0,
             },
             id: self.id,
             web_conversation: self.web_conversation,
@@ -232,7 +245,7 @@ impl Row {
 /// A contact's columns, their widget conversation, when they last wrote on Messenger and
 /// Instagram, and their consents; `?1` is the site.
 const SELECT: &str = "SELECT v.id, v.name, v.email, v.phone, v.language, v.time_zone, v.tags,
-    v.attributes, v.telegram_chat, v.messenger_psid, v.instagram_id,
+    v.attributes, v.phone_claimed, v.email_claimed, v.telegram_chat, v.messenger_psid, v.instagram_id,
     (SELECT c.id FROM conversations c WHERE c.visitor_id = v.id AND c.contact_channel IS NULL
        ORDER BY c.updated_at DESC LIMIT 1) AS web_conversation,
     (SELECT w.last_inbound_at FROM contact_windows w WHERE w.site_key = ?1 AND w.channel = 'messenger' AND w.address = v.messenger_psid) AS messenger_at,
@@ -299,7 +312,8 @@ pub async fn audience(
 }
 
 /// The site's contact records an import may match (any with a phone or an email, and those
-/// named by `ids`), oldest first, with their WhatsApp and email opt-ins.
+/// named by `ids`), oldest first, with their WhatsApp and email opt-ins (none for a claimed
+/// address: its consent is not the claimer's).
 pub async fn importable(db: &D1Database, site: &SiteKey, ids: &[&str]) -> Result<Vec<Existing>> {
     #[derive(Deserialize)]
     struct R {
@@ -314,13 +328,15 @@ pub async fn importable(db: &D1Database, site: &SiteKey, ids: &[&str]) -> Result
         created_at: i64,
         opted_in: i64,
         email_opted_in: i64,
+        phone_claimed: i64,
+        email_claimed: i64,
     }
     const COLUMNS: &str = "SELECT v.id, v.name, v.email, v.phone, v.language, v.time_zone, v.tags,
-           v.attributes, v.created_at,
-           EXISTS (SELECT 1 FROM consents k WHERE k.site_key = ?1 AND k.channel = 'whatsapp'
-                   AND k.address = v.phone AND k.status = 'in') AS opted_in,
-           EXISTS (SELECT 1 FROM consents k WHERE k.site_key = ?1 AND k.channel = 'email'
-                   AND k.address = v.email AND k.status = 'in') AS email_opted_in
+           v.attributes, v.created_at, v.phone_claimed, v.email_claimed,
+           v.phone_claimed = 0 AND EXISTS (SELECT 1 FROM consents k WHERE k.site_key = ?1
+                   AND k.channel = 'whatsapp' AND k.address = v.phone AND k.status = 'in') AS opted_in,
+           v.email_claimed = 0 AND EXISTS (SELECT 1 FROM consents k WHERE k.site_key = ?1
+                   AND k.channel = 'email' AND k.address = v.email AND k.status = 'in') AS email_opted_in
          FROM visitors v WHERE v.site_key = ?1";
     let mut rows: Vec<R> = stmt(
         db,
@@ -360,6 +376,8 @@ pub async fn importable(db: &D1Database, site: &SiteKey, ids: &[&str]) -> Result
                 phone: r.phone,
                 language: r.language,
                 time_zone: r.time_zone,
+                phone_claimed: r.phone_claimed != 0,
+                email_claimed: r.email_claimed != 0,
             },
             id: r.id,
             whatsapp_opted_in: r.opted_in != 0,
@@ -385,12 +403,13 @@ pub async fn apply_import(
                 stmt(
                     db,
                     "INSERT INTO visitors (id, site_key, created_at, last_seen_at, name, email, phone,
-                       language, time_zone, tags, attributes)
-                     VALUES (?1, ?2, ?3, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
+                       language, time_zone, tags, attributes, phone_claimed, email_claimed)
+                     VALUES (?1, ?2, ?3, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)
                      ON CONFLICT(id) DO UPDATE SET name = excluded.name, email = excluded.email,
                        phone = excluded.phone, language = excluded.language,
                        time_zone = excluded.time_zone, tags = excluded.tags,
-                       attributes = excluded.attributes",
+                       attributes = excluded.attributes, phone_claimed = excluded.phone_claimed,
+                       email_claimed = excluded.email_claimed",
                     &[
                         Arg::Str(id),
                         Arg::Str(site.as_str()),
@@ -402,6 +421,8 @@ pub async fn apply_import(
                         Arg::OptStr(fields.time_zone.as_deref()),
                         Arg::Str(&tags),
                         Arg::Str(&attributes),
+                        Arg::Int(i64::from(fields.phone_claimed)),
+                        Arg::Int(i64::from(fields.email_claimed)),
                     ],
                 )?
             }

@@ -98,15 +98,17 @@ pub async fn client(
     Ok(raw.and_then(|r| serde_json::from_str(&r).ok()))
 }
 
-/// Records what the site's page said about the visitor; absent fields keep their value.
+/// Records a verified visitor: the proof's fields and what the page said beside them; absent
+/// fields keep their value.
 pub async fn identify(
     db: &D1Database,
     site: &SiteKey,
     id: &VisitorId,
     who: &Identify,
     now: i64,
+    email_proven: bool,
 ) -> Result<()> {
-    record(db, site, id, who, now, false).await
+    record(db, site, id, who, now, (false, email_proven)).await
 }
 
 /// What a page claims about a visitor: ignored once the visitor's identity was proven (a
@@ -118,16 +120,18 @@ pub async fn claim(
     who: &Identify,
     now: i64,
 ) -> Result<()> {
-    record(db, site, id, who, now, true).await
+    record(db, site, id, who, now, (true, false)).await
 }
 
+/// `unproven_only`: a claim, which a proven visitor's fields ignore. A phone written here is
+/// always marked claimed (no proof covers it), an email unless `email_proven` (a signed JWT's).
 async fn record(
     db: &D1Database,
     site: &SiteKey,
     id: &VisitorId,
     who: &Identify,
     now: i64,
-    unproven_only: bool,
+    (unproven_only, email_proven): (bool, bool),
 ) -> Result<()> {
     // Pre-chat answers join the contact's other attributes (an answer given again replaces
     // the last), a proven visitor's too: they are answers, not claims of who they are.
@@ -140,7 +144,9 @@ async fn record(
         "UPDATE visitors SET last_seen_at = ?6,
                 name = CASE WHEN ?7 = 0 OR external_id IS NULL THEN COALESCE(?3, name) ELSE name END,
                 email = CASE WHEN ?7 = 0 OR external_id IS NULL THEN COALESCE(?4, email) ELSE email END,
+                email_claimed = CASE WHEN ?4 IS NOT NULL AND (?7 = 0 OR external_id IS NULL) THEN 1 - ?9 ELSE email_claimed END,
                 phone = CASE WHEN ?7 = 0 OR external_id IS NULL THEN COALESCE(?5, phone) ELSE phone END,
+                phone_claimed = CASE WHEN ?5 IS NOT NULL AND (?7 = 0 OR external_id IS NULL) THEN 1 ELSE phone_claimed END,
                 attributes = CASE WHEN ?8 IS NULL THEN attributes ELSE json_patch(attributes, ?8) END
          WHERE id = ?1 AND site_key = ?2",
         &[
@@ -152,6 +158,7 @@ async fn record(
             Arg::Int(now),
             Arg::Int(i64::from(unproven_only)),
             Arg::OptStr(attributes.as_deref()),
+            Arg::Int(i64::from(email_proven)),
         ],
     )?
     .run()
