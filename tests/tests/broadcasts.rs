@@ -924,17 +924,19 @@ async fn a_watch_that_lost_its_alarm_after_the_last_tick_is_set_again_by_the_cro
 }
 
 /// One person on two records: the list's record of their number with its WhatsApp opt-in,
-/// and the widget visitor who later typed that number into the chat (a claim: no opt-in). With
-/// the web first in the preference they still get the broadcast once, on WhatsApp, through the
-/// record that proves the number; a visitor who typed a number nobody proves gets it in the
-/// widget.
+/// and the widget visitor who later typed that number into the chat (a claim). With the web
+/// first in the preference they still get the broadcast once, on WhatsApp, through the record
+/// that holds the number; a visitor who typed a number nobody holds gets it in the widget, and
+/// one who typed a number that opted in by START is not reached on WhatsApp through it. An
+/// import that opts the typed number in by the visitor's id makes it theirs, and typing it
+/// again on the next page keeps it so.
 #[tokio::test]
-async fn a_number_typed_in_the_widget_is_one_recipient_with_the_list_record_that_proves_it() {
+async fn a_number_typed_in_the_widget_is_one_recipient_with_the_list_record_that_holds_it() {
     let shop = Shop::open("bclaim").await;
-    let (number, unproven) = ("4915100000077", "4915100000078");
+    let (listed, unheld, started) = ("4915100000077", "4915100000078", "4915100000079");
     let report = shop
         .import(&format!(
-            "name,phone,whatsapp_opt_in\nAna List,+{number},yes\n"
+            "name,phone,whatsapp_opt_in\nListed Ana,+{listed},yes\n"
         ))
         .await;
     assert_eq!(
@@ -942,70 +944,50 @@ async fn a_number_typed_in_the_widget_is_one_recipient_with_the_list_record_that
         (&json!(1), &json!([])),
         "{report}"
     );
-    let typed = |c: StartedConversation, name: &'static str, phone: &'static str| {
+    shop.whatsapp_says(started, "START").await;
+    let typed = |c: &StartedConversation, name: &'static str, phone: &'static str| {
         let shop = &shop;
+        let token = c.visitor_token.clone();
         async move {
             let r = shop
                 .api
                 .send(
                     shop.api
                         .post(&format!("/api/v1/sites/{}/identify", shop.site))
-                        .bearer_auth(&c.visitor_token)
+                        .bearer_auth(&token)
                         .json(&json!({ "name": name, "phone": format!("+{phone}") })),
                 )
                 .await;
             assert_eq!(r.status, 200, "{:?}", r.body);
-            c
         }
     };
-    let ana = typed(shop.web_visitor(None).await, "Ana Web", number).await;
-    let lo = typed(shop.web_visitor(None).await, "Lo Web", unproven).await;
-    let input = json!({
-        "name": "Claims",
-        "text": "CLAIM-PROMO: new arrivals, {{first_name|friend}}.",
-        "channels": ["web", "whatsapp"],
-        "whatsapp_template": {"name": "promo", "language": "en_US", "parameters": ["{{first_name|friend}}"]}
-    });
-    let counted = shop
-        .api
-        .send(shop.admin(Method::POST, "broadcast-previews").json(&input))
-        .await
-        .body;
-    assert_eq!(
-        (&counted["count"]["web"], &counted["count"]["whatsapp"]),
-        (&json!(1), &json!(1)),
-        "{counted}"
-    );
-    let r = shop.create(&input).await;
-    assert_eq!(r.status, 201, "{:?}", r.body);
-    let id = r.body["id"].as_str().unwrap().to_owned();
-    let results = eventually(WAIT, "both recipients sent", || async {
-        let results = shop.results(&id).await;
-        results
-            .iter()
-            .all(|r| r["status"] == "sent")
-            .then_some(results)
-    })
-    .await;
-    let mut got: Vec<_> = results
-        .iter()
-        .map(|r| r["channel"].as_str().unwrap().to_owned())
-        .collect();
-    got.sort();
-    assert_eq!(got, ["web", "whatsapp"], "{results:?}");
-    let to_number: Vec<_> = shop
-        .wa
-        .sent()
-        .into_iter()
-        .filter(|s| s.template.as_deref() == Some("promo"))
-        .map(|s| (s.to, s.text))
-        .collect();
-    assert_eq!(
-        to_number,
-        vec![(number.to_owned(), "Ana".to_owned())],
-        "once, to the number, with the list record's name"
-    );
-    let promos = |c: &StartedConversation| {
+    let vi = shop.web_visitor(None).await;
+    typed(&vi, "Vi Web", listed).await;
+    let lo = shop.web_visitor(None).await;
+    typed(&lo, "Lo Web", unheld).await;
+    let mo = shop.web_visitor(None).await;
+    typed(&mo, "Mo Web", started).await;
+    let input = |marker: &str, channels: [&str; 2]| {
+        json!({
+            "name": marker,
+            "text": format!("{marker}: new arrivals, {{{{first_name|friend}}}}."),
+            "channels": channels,
+            "whatsapp_template": {"name": "promo", "language": "en_US", "parameters": ["{{first_name|friend}}"]}
+        })
+    };
+    let preview = |input: Value| {
+        let shop = &shop;
+        async move {
+            let counted = shop
+                .api
+                .send(shop.admin(Method::POST, "broadcast-previews").json(&input))
+                .await
+                .body;
+            let count = &counted["count"];
+            (count["web"].as_u64(), count["whatsapp"].as_u64())
+        }
+    };
+    let in_widget = |c: &StartedConversation, marker: &'static str| {
         let shop = &shop;
         let conversation = c.conversation_id.clone();
         async move {
@@ -1014,12 +996,89 @@ async fn a_number_typed_in_the_widget_is_one_recipient_with_the_list_record_that
                 .await
                 .messages
                 .into_iter()
-                .filter(|m| m.body.contains("CLAIM-PROMO"))
+                .filter(|m| m.body.contains(marker))
                 .count()
         }
     };
-    assert_eq!(promos(&ana).await, 0, "the claim got it in the widget too");
-    assert_eq!(promos(&lo).await, 1, "a number nobody proves: the widget");
+    for (marker, channels) in [
+        ("CLAIM-ONE", ["web", "whatsapp"]),
+        ("CLAIM-TWO", ["whatsapp", "web"]),
+    ] {
+        let input = input(marker, channels);
+        assert_eq!(preview(input.clone()).await, (Some(2), Some(1)), "{marker}");
+        let r = shop.create(&input).await;
+        assert_eq!(r.status, 201, "{:?}", r.body);
+        let id = r.body["id"].as_str().unwrap().to_owned();
+        let results = eventually(WAIT, "every recipient sent", || async {
+            let results = shop.results(&id).await;
+            results
+                .iter()
+                .all(|r| r["status"] == "sent")
+                .then_some(results)
+        })
+        .await;
+        let mut got: Vec<_> = results
+            .iter()
+            .map(|r| r["channel"].as_str().unwrap().to_owned())
+            .collect();
+        got.sort();
+        assert_eq!(got, ["web", "web", "whatsapp"], "{marker}: {results:?}");
+        let promos: Vec<_> = shop
+            .wa
+            .sent()
+            .into_iter()
+            .filter(|s| s.template.as_deref() == Some("promo"))
+            .map(|s| (s.to, s.text))
+            .collect();
+        assert_eq!(
+            promos.last(),
+            Some(&(listed.to_owned(), "Listed".to_owned())),
+            "{marker}: to the listed number, with the list record's name"
+        );
+        assert!(
+            promos.iter().all(|(to, _)| to == listed),
+            "{marker}: a typed number got it on WhatsApp: {promos:?}"
+        );
+        assert_eq!(
+            in_widget(&vi, marker).await,
+            0,
+            "{marker}: the claim got it too"
+        );
+        assert_eq!(
+            in_widget(&lo, marker).await,
+            1,
+            "{marker}: a number nobody holds"
+        );
+        assert_eq!(
+            in_widget(&mo, marker).await,
+            1,
+            "{marker}: a START number typed"
+        );
+    }
+    let promos = shop.wa.sent().into_iter();
+    assert_eq!(
+        promos
+            .filter(|s| s.template.as_deref() == Some("promo"))
+            .count(),
+        2
+    );
+    // The business opts Vi's number in by their id: it is theirs, one person with the list's
+    // record, and the web comes first. Typing it again on the next page changes nothing.
+    let report = shop
+        .import(&format!(
+            "contact_id,phone,whatsapp_opt_in\n{},+{listed},yes\n",
+            vi.visitor_id
+        ))
+        .await;
+    assert_eq!(report["updated"], json!(1), "{report}");
+    let first_web = input("CLAIM-THREE", ["web", "whatsapp"]);
+    assert_eq!(preview(first_web.clone()).await, (Some(3), Some(0)));
+    typed(&vi, "Vi Web", listed).await;
+    assert_eq!(
+        preview(first_web).await,
+        (Some(3), Some(0)),
+        "the same number typed again made it a claim again"
+    );
 }
 
 /// A Brazilian mobile the business has with its ninth digit, which WhatsApp knows without it

@@ -1,6 +1,7 @@
 //! Contacts from a CSV file (pure): parsing and checking each row, then matching rows to the
 //! site's contact records — by `contact_id`, else the phone number (a WhatsApp number in
-//! either of its forms: the record keeps its own), else the email — so that
+//! either of its forms: the record keeps its own), else the email (never one a visitor only
+//! claimed in the widget: the row makes a record of its own) — so that
 //! importing the same file twice changes nothing the second time. Every row that cannot be
 //! taken is reported with its line and why; the others are imported.
 //!
@@ -558,6 +559,39 @@ mod tests {
         apply(&mut records, &writes);
         assert!(!records[0].fields.phone_claimed && records[0].whatsapp_opted_in);
         assert_eq!(plan_csv(by_id.as_bytes(), &records).unwrap().0, vec![]);
+    }
+
+    #[test]
+    fn a_claimed_email_is_nobodys_match_and_a_replaced_address_is_the_businesss() {
+        let vid = |n: u8| format!("v_{:032x}", n);
+        let mut records = vec![Existing {
+            id: vid(1),
+            fields: Fields {
+                email: Some("ana@example.com".into()),
+                email_claimed: true,
+                phone: Some("4915100000001".into()),
+                phone_claimed: true,
+                ..Fields::default()
+            },
+            ..Existing::default()
+        }];
+        let (writes, report) =
+            plan_csv(b"name,email\nAna List,ana@example.com\n", &records).unwrap();
+        assert_eq!((report.created, report.updated), (1, 0), "{report:?}");
+        apply(&mut records, &writes);
+        // By id, with another number and the same email (no opt-in): the new number is the
+        // business's; the email stays a claim.
+        let file = format!(
+            "contact_id,phone,email\n{},+4915100000002,ana@example.com\n",
+            vid(1)
+        );
+        let (writes, report) = plan_csv(file.as_bytes(), &records).unwrap();
+        assert_eq!(report.updated, 1, "{report:?}");
+        apply(&mut records, &writes);
+        let f = &records[0].fields;
+        assert_eq!(f.phone.as_deref(), Some("4915100000002"));
+        assert!(!f.phone_claimed && f.email_claimed);
+        assert_eq!(plan_csv(file.as_bytes(), &records).unwrap().0, vec![]);
     }
 
     #[test]

@@ -8,6 +8,10 @@ use super::vars::Text;
 use crate::channels::whatsapp::numbers::person_key;
 use beckon_shared::proto::v1::{Audience, AudienceCount, BroadcastChannel, Reach};
 use beckon_shared::rules::tz::{civil_from_days, days_from_civil, Zone};
+use petgraph::algo::tarjan_scc;
+use petgraph::graph::{DiGraph, NodeIndex};
+use petgraph::unionfind::UnionFind;
+use std::collections::hash_map::Entry;
 use std::collections::HashMap;
 
 /// How long before Meta's window closes a broadcast stops counting on it.
@@ -146,7 +150,12 @@ pub fn recipients(
     let mut chosen = Vec::new();
     for c in contacts {
         if c.opted_out() {
-            count.opted_out += 1;
+            // (Still one of a person's records: their stop holds for the others.)
+            chosen.push(Choice {
+                contact: c,
+                to: None,
+                due_at: 0,
+            });
             continue;
         }
         let zone = c.fields.time_zone.as_deref();
@@ -162,10 +171,9 @@ pub fn recipients(
             .iter()
             .find_map(|ch| c.reachable_at(*ch, due_at).map(|a| (*ch, a)))
         {
-            Some((channel, address)) => chosen.push(Choice {
+            Some(to) => chosen.push(Choice {
                 contact: c,
-                channel,
-                address,
+                to: Some(to),
                 due_at,
             }),
             None => count.unreachable += 1,
@@ -173,12 +181,15 @@ pub fn recipients(
     }
     let mut out = Vec::new();
     let mut missing: Option<MissingValue> = None;
-    for (choice, _) in chosen
-        .iter()
-        .zip(one_per_person(plan.channels, &chosen))
-        .filter(|(_, send)| *send)
-    {
-        let (c, channel) = (choice.contact, choice.channel);
+    for (choice, fate) in chosen.iter().zip(one_per_person(plan.channels, &chosen)) {
+        let (c, (channel, address)) = match (fate, choice.to) {
+            (Fate::Send, Some(to)) => (choice.contact, to),
+            (Fate::Stopped, _) | (_, None) => {
+                count.opted_out += 1;
+                continue;
+            }
+            _ => continue,
+        };
         let rendered = plan.text.render(|n| c.value(n)).and_then(|body| {
             let parameters = match channel {
                 BroadcastChannel::Whatsapp => plan
@@ -206,7 +217,7 @@ pub fn recipients(
         out.push(Recipient {
             contact_id: c.id.clone(),
             channel,
-            address: choice.address.to_owned(),
+            address: address.to_owned(),
             body,
             parameters,
             due_at: choice.due_at,
@@ -218,12 +229,11 @@ pub fn recipients(
     }
 }
 
-/// Where one record would get the broadcast: the first channel of the preference on which
-/// it is reachable and consented, at `due_at`.
+/// One record of the audience: where it would get the broadcast (the first channel of the
+/// preference on which it is reachable and consented, at `due_at`), or nowhere: it opted out.
 struct Choice<'c> {
     contact: &'c Contact,
-    channel: BroadcastChannel,
-    address: &'c str,
+    to: Option<(BroadcastChannel, &'c str)>,
     due_at: i64,
 }
 
@@ -231,99 +241,106 @@ struct Choice<'c> {
 /// form [`same_address`] gives.
 type PersonKey = (BroadcastChannel, String);
 
-/// Which of `chosen` are sent: one per person.
+impl Choice<'_> {
+    /// The addresses the record holds, each with whether it is its own (else only claimed):
+    /// where the broadcast reaches it, its phone (as a WhatsApp number) and its email.
+    fn keys(&self) -> impl Iterator<Item = (PersonKey, bool)> + '_ {
+        use BroadcastChannel::{Email, Whatsapp};
+        let f = &self.contact.fields;
+        let reached = self.to.map(|(ch, a)| ((ch, same_address(ch, a)), true));
+        let phone = f.phone.as_deref();
+        let phone = phone.map(|p| ((Whatsapp, same_address(Whatsapp, p)), !f.phone_claimed));
+        let email = f.email.as_deref();
+        let email = email.map(|m| ((Email, same_address(Email, m)), !f.email_claimed));
+        reached.into_iter().chain(phone).chain(email)
+    }
+}
+
+/// What becomes of one record of the audience.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Fate {
+    Send,
+    /// Another record of the same person gets it.
+    Another,
+    /// The person said stop (or muted) on one of their records.
+    Stopped,
+}
+
+/// What becomes of each of `chosen`: one message per person.
 ///
 /// - Records are one person when they share an address they hold as their own: the one the
 ///   broadcast reaches them at (a WhatsApp number in either of its forms, a Telegram chat…),
 ///   or a phone or email the business or a channel gave. That person gets it once, on the
-///   channel first in the preference (then the first record in order).
+///   channel first in the preference (then the first record in order) — nothing if any of
+///   their records opted out.
 /// - A phone or email a visitor typed into the widget is only claimed
-///   ([`Fields::phone_claimed`]) and proves nothing. A record whose claimed address another
-///   record holds as its own is taken to be that person's and gets nothing: they get it
-///   through the record that holds the address, even on a later channel. So a claim can
-///   neither take someone's message nor make them get it twice.
-fn one_per_person(channels: &[BroadcastChannel], chosen: &[Choice]) -> Vec<bool> {
+///   ([`Fields::phone_claimed`]) and proves nothing. A person one of whose records claims an
+///   address another person of the audience holds as their own is taken to be that person,
+///   and gets it only through them (in a chain, through the last; people claiming each
+///   other's addresses in a ring are one, sent once). So a claim can neither take someone's
+///   message nor bring it to them twice, whatever the order of the records.
+fn one_per_person(channels: &[BroadcastChannel], chosen: &[Choice]) -> Vec<Fate> {
     let rank = |i: usize| {
-        let ch = chosen[i].channel;
-        (channels.iter().position(|c| *c == ch), i)
+        let channel = chosen[i].to.map(|(ch, _)| ch);
+        let position = channels.iter().position(|c| Some(*c) == channel);
+        (position.unwrap_or(usize::MAX), i)
     };
-    // A record's phone and email, each with whether it is its own (not only claimed).
-    let held = |c: &Contact| {
-        let f = &c.fields;
-        let phone = f.phone.as_deref().map(|p| {
-            let key = (
-                BroadcastChannel::Whatsapp,
-                same_address(BroadcastChannel::Whatsapp, p),
-            );
-            (key, !f.phone_claimed)
-        });
-        let email = f.email.as_deref().map(|m| {
-            let key = (
-                BroadcastChannel::Email,
-                same_address(BroadcastChannel::Email, m),
-            );
-            (key, !f.email_claimed)
-        });
-        phone.into_iter().chain(email)
-    };
-    // Union-find over the records, joined by the proven addresses they share.
-    let mut parent: Vec<usize> = (0..chosen.len()).collect();
-    fn root(parent: &mut [usize], mut i: usize) -> usize {
-        while parent[i] != i {
-            parent[i] = parent[parent[i]];
-            i = parent[i];
-        }
-        i
-    }
+    // People: records joined by the addresses they hold as their own.
+    let mut same = UnionFind::<usize>::new(chosen.len());
     let mut owner: HashMap<PersonKey, usize> = HashMap::new();
-    for (i, ch) in chosen.iter().enumerate() {
-        let reached = (ch.channel, same_address(ch.channel, ch.address));
-        let proven = held(ch.contact).filter(|(_, p)| *p).map(|(k, _)| k);
-        for key in std::iter::once(reached).chain(proven) {
-            match owner.get(&key) {
-                Some(&j) => {
-                    let (a, b) = (root(&mut parent, i), root(&mut parent, j));
-                    parent[a.max(b)] = a.min(b);
+    for (i, c) in chosen.iter().enumerate() {
+        for (key, _) in c.keys().filter(|(_, own)| *own) {
+            match owner.entry(key) {
+                Entry::Occupied(o) => {
+                    same.union(i, *o.get());
                 }
-                None => {
-                    owner.insert(key, i);
+                Entry::Vacant(v) => {
+                    v.insert(i);
                 }
             }
         }
     }
-    // Each person's best record.
-    let mut best: HashMap<usize, usize> = HashMap::new();
-    for i in 0..chosen.len() {
-        let r = root(&mut parent, i);
-        let b = best.entry(r).or_insert(i);
-        if rank(i) < rank(*b) {
-            *b = i;
+    let person: Vec<usize> = (0..chosen.len()).map(|i| same.find_mut(i)).collect();
+    let mut records: HashMap<usize, Vec<usize>> = HashMap::new();
+    for (i, p) in person.iter().enumerate() {
+        records.entry(*p).or_default().push(i);
+    }
+    // Claims between people: an edge to whom a record of theirs claims to be.
+    let mut claims = DiGraph::<usize, ()>::new();
+    let node: HashMap<usize, NodeIndex> =
+        records.keys().map(|p| (*p, claims.add_node(*p))).collect();
+    for (i, c) in chosen.iter().enumerate() {
+        for (key, _) in c.keys().filter(|(_, own)| !own) {
+            match owner.get(&key).map(|j| person[*j]) {
+                Some(them) if them != person[i] => {
+                    claims.update_edge(node[&person[i]], node[&them], ());
+                }
+                _ => {}
+            }
         }
     }
-    let mut send = vec![false; chosen.len()];
-    let mut order: Vec<usize> = best.values().copied().collect();
-    order.sort_by_key(|&i| rank(i));
-    for &i in &order {
-        send[i] = true;
-    }
-    // Claims, in the preference's order; a person whose own record already yielded to this one
-    // keeps it (two records claiming each other's address are still one recipient).
-    for &i in &order {
-        let me = root(&mut parent, i);
-        let claims: Vec<PersonKey> = held(chosen[i].contact)
-            .filter(|(_, p)| !*p)
-            .map(|(k, _)| k)
+    // Those who claim nobody outside their ring get it once, on their best record.
+    let mut fate = vec![Fate::Another; chosen.len()];
+    for ring in tarjan_scc(&claims) {
+        let inside = |n: NodeIndex| ring.contains(&n);
+        if ring
+            .iter()
+            .any(|n| claims.neighbors(*n).any(|m| !inside(m)))
+        {
+            continue;
+        }
+        let theirs: Vec<usize> = ring
+            .iter()
+            .flat_map(|n| &records[&claims[*n]])
+            .copied()
             .collect();
-        for key in claims {
-            let Some(&j) = owner.get(&key) else { continue };
-            let them = root(&mut parent, j);
-            if them != me && send[best[&them]] {
-                send[i] = false;
-                break;
-            }
+        if theirs.iter().any(|i| chosen[*i].to.is_none()) {
+            theirs.iter().for_each(|i| fate[*i] = Fate::Stopped);
+        } else if let Some(best) = theirs.into_iter().min_by_key(|i| rank(*i)) {
+            fate[best] = Fate::Send;
         }
     }
-    send
+    fate
 }
 
 /// What makes two addresses on `channel` one person's: a WhatsApp number is the same person
@@ -501,9 +518,11 @@ mod tests {
             id: "Ana2".into(),
             ..everywhere.clone()
         };
+        // (Someone else: a record sharing Bo's chat or number would be Bo, and stop him too.)
         let stopped = Contact {
             consent: said(BroadcastChannel::Telegram, false),
-            ..no_opt_in.clone()
+            telegram_chat: Some("79".into()),
+            ..with_phone(contact("Ed"), "4915100000009")
         };
         let web_only = Contact {
             web_conversation: Some("c9".into()),
@@ -606,7 +625,7 @@ mod tests {
     }
 
     #[test]
-    fn one_person_on_two_records_gets_it_once_through_the_address_they_proved() {
+    fn one_person_on_two_records_gets_it_once_through_the_address_they_hold() {
         use BroadcastChannel::{Email, Telegram, Web, Whatsapp};
         let text = Text::parse("Hi {{first_name}}").unwrap();
         let channels = [Web, Whatsapp, Email, Telegram];
@@ -663,7 +682,7 @@ mod tests {
                 true,
             ),
             with_email(contact("Xb"), "xa@example.com", true),
-            // Each claims the address the other holds: still one of them.
+            // Each claims the address the other holds: one of them, on the first channel.
             with_email(
                 claims_phone(on_web("Ca"), "4915100000004"),
                 "ca@example.com",
@@ -689,7 +708,7 @@ mod tests {
                 ("Wa", Whatsapp),
                 ("Sue", Email),
                 ("Xa", Whatsapp),
-                ("Cb", Whatsapp),
+                ("Ca", Web),
                 ("Lo", Web),
                 ("Tw1", Web),
                 ("Tw2", Web),
@@ -701,8 +720,98 @@ mod tests {
                 count.channels.whatsapp,
                 count.channels.email
             ),
-            (3, 3, 1)
+            (4, 2, 1)
         );
+    }
+
+    #[test]
+    fn claims_in_a_chain_or_from_any_record_and_a_stop_on_any_record_hold_in_any_order() {
+        use BroadcastChannel::{Email, Telegram, Web, Whatsapp};
+        let text = Text::parse("Hi").unwrap();
+        let sent = |channels: &[BroadcastChannel], contacts: &[Contact]| {
+            let plan = Plan {
+                channels,
+                text: &text,
+                parameters: &[],
+                send_at: 1_000,
+                local_minute: None,
+                quiet: None,
+            };
+            let (list, count) = recipients(&plan, contacts).unwrap();
+            let mut ids: Vec<String> = list.into_iter().map(|r| r.contact_id).collect();
+            ids.sort();
+            (ids, count.opted_out)
+        };
+        let own = |id: &str, phone: Option<&str>, email: Option<&str>| {
+            let mut c = contact(id);
+            c.fields.phone = phone.map(Into::into);
+            c.fields.email = email.map(Into::into);
+            if phone.is_some() {
+                c.consent.insert(Whatsapp, true);
+            }
+            if email.is_some() {
+                c.consent.insert(Email, true);
+            }
+            c
+        };
+        let claims = |mut c: Contact, phone: Option<&str>, email: Option<&str>| {
+            if let Some(p) = phone {
+                c.fields.phone = Some(p.into());
+                c.fields.phone_claimed = true;
+            }
+            if let Some(m) = email {
+                c.fields.email = Some(m.into());
+                c.fields.email_claimed = true;
+            }
+            c.web_conversation = Some(format!("c-{}", c.id));
+            c
+        };
+        // A chain: A claims B's email, B claims C's number. C gets it, once, in either order.
+        let chain = [
+            own("C", Some("4915100000011"), None),
+            claims(
+                own("B", None, Some("b@example.com")),
+                Some("4915100000011"),
+                None,
+            ),
+            claims(contact("A"), None, Some("b@example.com")),
+        ];
+        let mut reversed = chain.clone();
+        reversed.reverse();
+        for order in [&chain[..], &reversed[..]] {
+            for channels in [&[Whatsapp, Web, Email][..], &[Web, Email, Whatsapp][..]] {
+                assert_eq!(sent(channels, order), (vec!["C".into()], 0), "{channels:?}");
+            }
+        }
+        // One person on two records (their own email), one of which claims Y's number: that
+        // person is Y, whichever record is their best.
+        let group = [
+            own("X1", None, Some("x@example.com")),
+            claims(
+                own("X2", None, Some("x@example.com")),
+                Some("4915100000012"),
+                None,
+            ),
+            own("Y", Some("4915100000012"), None),
+        ];
+        for channels in [&[Email, Web, Whatsapp][..], &[Web, Email, Whatsapp][..]] {
+            assert_eq!(
+                sent(channels, &group),
+                (vec!["Y".into()], 0),
+                "{channels:?}"
+            );
+        }
+        // A stop on one record of a person holds on their others; a claim of their number
+        // gets nothing either.
+        let mut stopped = own("S1", None, Some("s@example.com"));
+        stopped.telegram_chat = Some("91".into());
+        stopped.consent.insert(Telegram, false);
+        let stop = [
+            stopped,
+            own("S2", Some("4915100000013"), Some("s@example.com")),
+            claims(contact("S3"), Some("4915100000013"), None),
+        ];
+        assert_eq!(sent(&[Whatsapp, Web, Email], &stop), (vec![], 2));
     }
 
     #[test]

@@ -41,7 +41,8 @@ impl Source {
 }
 
 /// Which of `numbers` (forms of one WhatsApp number) the site knows someone by, each with
-/// how: 0 a conversation held on the number, 1 a contact's phone, 2 only a consent.
+/// how: 0 a conversation held on the number, 1 a contact's own phone (not one a visitor only
+/// claimed), 2 only a consent.
 pub async fn known_whatsapp_numbers(
     db: &D1Database,
     site: &SiteKey,
@@ -60,6 +61,7 @@ pub async fn known_whatsapp_numbers(
         "SELECT address AS number, 0 AS rank FROM contact_threads
            WHERE site_key = ?1 AND channel = 'whatsapp' AND address IN ({list})
          UNION SELECT phone, 1 FROM visitors WHERE site_key = ?1 AND phone IN ({list})
+           AND phone_claimed = 0
          UNION SELECT address, 2 FROM consents
            WHERE site_key = ?1 AND channel = 'whatsapp' AND address IN ({list})"
     );

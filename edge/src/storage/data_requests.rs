@@ -67,7 +67,8 @@ pub async fn broadcasts(
 }
 
 /// Removes what the visitor's record links to, before the record itself goes:
-/// - the consents on their addresses — an opt-out on a phone number or email address stays
+/// - the consents on their own addresses (not a phone or email they only claimed: that
+///   consent is its owner's) — an opt-out on a phone number or email address stays
 ///   (the address alone), so a later import cannot message them again, and so does a consent
 ///   on an address another contact of the site also has; a web consent always goes (its
 ///   address is the visitor id);
@@ -108,7 +109,9 @@ pub async fn scrub(db: &D1Database, site: &SiteKey, visitor: &VisitorId) -> Resu
                OR (d.event_type = 'contact.consent_changed' AND EXISTS
                  (SELECT 1 FROM visitors v WHERE v.site_key = ?1 AND v.id = ?2
                     AND json_extract(d.payload, '$.data.address') IN
-                      (v.id, v.phone, v.email, v.telegram_chat, v.messenger_psid, v.instagram_id))))",
+                      (v.id, CASE WHEN v.phone_claimed = 0 THEN v.phone END,
+                       CASE WHEN v.email_claimed = 0 THEN v.email END,
+                       v.telegram_chat, v.messenger_psid, v.instagram_id))))",
             &args,
         )?,
     ])

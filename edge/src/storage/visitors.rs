@@ -123,8 +123,10 @@ pub async fn claim(
     record(db, site, id, who, now, (true, false)).await
 }
 
-/// `unproven_only`: a claim, which a proven visitor's fields ignore. A phone written here is
-/// always marked claimed (no proof covers it), an email unless `email_proven` (a signed JWT's).
+/// `unproven_only`: a claim, which a proven visitor's fields ignore. A phone or email that
+/// changes here is marked claimed (no proof covers a phone; an email is proven when
+/// `email_proven`, a signed JWT's); the same value again leaves its mark (an import may have
+/// made it the contact's own).
 async fn record(
     db: &D1Database,
     site: &SiteKey,
@@ -144,9 +146,12 @@ async fn record(
         "UPDATE visitors SET last_seen_at = ?6,
                 name = CASE WHEN ?7 = 0 OR external_id IS NULL THEN COALESCE(?3, name) ELSE name END,
                 email = CASE WHEN ?7 = 0 OR external_id IS NULL THEN COALESCE(?4, email) ELSE email END,
-                email_claimed = CASE WHEN ?4 IS NOT NULL AND (?7 = 0 OR external_id IS NULL) THEN 1 - ?9 ELSE email_claimed END,
+                email_claimed = CASE WHEN ?4 IS NOT NULL AND (?7 = 0 OR external_id IS NULL)
+                  THEN CASE WHEN ?9 = 1 THEN 0 WHEN ?4 IS email THEN email_claimed ELSE 1 END
+                  ELSE email_claimed END,
                 phone = CASE WHEN ?7 = 0 OR external_id IS NULL THEN COALESCE(?5, phone) ELSE phone END,
-                phone_claimed = CASE WHEN ?5 IS NOT NULL AND (?7 = 0 OR external_id IS NULL) THEN 1 ELSE phone_claimed END,
+                phone_claimed = CASE WHEN ?5 IS NOT NULL AND ?5 IS NOT phone
+                  AND (?7 = 0 OR external_id IS NULL) THEN 1 ELSE phone_claimed END,
                 attributes = CASE WHEN ?8 IS NULL THEN attributes ELSE json_patch(attributes, ?8) END
          WHERE id = ?1 AND site_key = ?2",
         &[
@@ -213,29 +218,32 @@ impl ContactRow {
     }
 }
 
-/// SQL: the consent row `k` is for one of visitor `v`'s addresses on site `?1`.
+/// SQL: the consent row `k` is for one of visitor `v`'s own addresses on site `?1` (not a
+/// phone or email they only claimed: its consent is the address's owner's).
 macro_rules! consent_of_visitor {
     () => {
         "k.site_key = ?1 AND ((k.channel = 'web' AND k.address = v.id)
          OR (k.channel = 'telegram' AND k.address = v.telegram_chat)
-         OR (k.channel = 'whatsapp' AND k.address = v.phone)
-         OR (k.channel = 'email' AND k.address = v.email)
+         OR (k.channel = 'whatsapp' AND k.address = v.phone AND v.phone_claimed = 0)
+         OR (k.channel = 'email' AND k.address = v.email AND v.email_claimed = 0)
          OR (k.channel = 'messenger' AND k.address = v.messenger_psid)
          OR (k.channel = 'instagram' AND k.address = v.instagram_id))"
     };
 }
 pub(super) use consent_of_visitor;
 
-/// A contact's columns with their consents (a JSON array); `?1` is the site.
+/// A contact's columns with their consents (a JSON array: their own addresses', and the
+/// opt-out of an address they claimed, which holds for them too); `?1` is the site.
 const CONTACT: &str = concat!(
     "SELECT v.id, v.name, v.email, v.phone, v.telegram_name,
     v.messenger_psid IS NOT NULL AS on_messenger, v.instagram_id IS NOT NULL AS on_instagram, v.last_seen_at,
     v.language, v.tags, v.time_zone, v.attributes, v.external_id IS NOT NULL AS verified,
     (SELECT json_group_array(json_object('channel', k.channel, 'status', k.status,
          'source', k.source, 'at', k.updated_at))
-       FROM consents k WHERE ",
+       FROM consents k WHERE (",
     consent_of_visitor!(),
-    ") AS consents
+    ") OR (k.site_key = ?1 AND k.status = 'out' AND ((k.channel = 'whatsapp' AND k.address = v.phone)
+         OR (k.channel = 'email' AND k.address = v.email)))) AS consents
   FROM visitors v"
 );
 
@@ -293,15 +301,16 @@ pub async fn widget_conversation(
 }
 
 /// Forgets a visitor of `site`: their record (name, email, phone, Telegram chat, Meta ids),
-/// their threads on contact channels, their number's WhatsApp window and their Messenger and
-/// Instagram windows.
+/// their threads on contact channels, their own number's WhatsApp window (not one they only
+/// claimed) and their Messenger and Instagram windows.
 pub async fn delete(db: &D1Database, site: &SiteKey, id: &VisitorId) -> Result<()> {
     let args = [Arg::Str(site.as_str()), Arg::Str(id.as_str())];
     db.batch(vec![
         stmt(
             db,
             "DELETE FROM whatsapp_windows WHERE site_key = ?1 AND phone IN
-               (SELECT phone FROM visitors WHERE site_key = ?1 AND id = ?2 AND phone IS NOT NULL)",
+               (SELECT phone FROM visitors WHERE site_key = ?1 AND id = ?2 AND phone IS NOT NULL
+                  AND phone_claimed = 0)",
             &args,
         )?,
         stmt(
