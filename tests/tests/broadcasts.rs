@@ -944,7 +944,16 @@ async fn a_number_typed_in_the_widget_is_one_recipient_with_the_list_record_that
         (&json!(1), &json!([])),
         "{report}"
     );
-    shop.whatsapp_says(started, "START").await;
+    // A number that opted in by keyword (START records an opt-in only after a STOP), each
+    // confirmed before the next.
+    for (n, keyword) in [(1, "STOP"), (2, "START")] {
+        shop.whatsapp_says(started, keyword).await;
+        eventually(WAIT, "the keyword's confirmation", || async {
+            let sent = shop.wa.sent();
+            (sent.iter().filter(|s| s.to == started).count() >= n).then_some(())
+        })
+        .await;
+    }
     let typed = |c: &StartedConversation, name: &'static str, phone: &'static str| {
         let shop = &shop;
         let token = c.visitor_token.clone();

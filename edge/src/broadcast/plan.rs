@@ -8,11 +8,11 @@ use super::vars::Text;
 use crate::channels::whatsapp::numbers::person_key;
 use beckon_shared::proto::v1::{Audience, AudienceCount, BroadcastChannel, Reach};
 use beckon_shared::rules::tz::{civil_from_days, days_from_civil, Zone};
-use petgraph::algo::tarjan_scc;
+use petgraph::algo::kosaraju_scc;
 use petgraph::graph::{DiGraph, NodeIndex};
 use petgraph::unionfind::UnionFind;
 use std::collections::hash_map::Entry;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 /// How long before Meta's window closes a broadcast stops counting on it.
 pub const WINDOW_MARGIN_MS: i64 = 10 * 60_000;
@@ -140,22 +140,35 @@ pub struct MissingValue {
     pub recipients: u32,
 }
 
-/// Everyone who gets the broadcast, once per person ([`one_per_person`]), and the count by
-/// channel; or the first variable some recipient lacks.
+/// Everyone of `contacts` who gets the broadcast, once per person ([`one_per_person`]), and
+/// the count by channel; or the first variable some recipient lacks. `stopped`: the site's
+/// records that opted out, in the audience or not — their person gets nothing — counted only
+/// if they are in it.
 pub fn recipients(
     plan: &Plan,
     contacts: &[Contact],
+    stopped: &[Contact],
 ) -> Result<(Vec<Recipient>, AudienceCount), MissingValue> {
     let mut count = AudienceCount::default();
     let mut chosen = Vec::new();
-    for c in contacts {
+    let ids: HashSet<&str> = contacts.iter().map(|c| c.id.as_str()).collect();
+    let outside = stopped.iter().filter(|c| !ids.contains(c.id.as_str()));
+    for (c, counted) in contacts
+        .iter()
+        .map(|c| (c, true))
+        .chain(outside.map(|c| (c, false)))
+    {
         if c.opted_out() {
             // (Still one of a person's records: their stop holds for the others.)
             chosen.push(Choice {
                 contact: c,
                 to: None,
                 due_at: 0,
+                counted,
             });
+            continue;
+        }
+        if !counted {
             continue;
         }
         let zone = c.fields.time_zone.as_deref();
@@ -175,6 +188,7 @@ pub fn recipients(
                 contact: c,
                 to: Some(to),
                 due_at,
+                counted,
             }),
             None => count.unreachable += 1,
         }
@@ -185,7 +199,7 @@ pub fn recipients(
         let (c, (channel, address)) = match (fate, choice.to) {
             (Fate::Send, Some(to)) => (choice.contact, to),
             (Fate::Stopped, _) | (_, None) => {
-                count.opted_out += 1;
+                count.opted_out += u32::from(choice.counted);
                 continue;
             }
             _ => continue,
@@ -229,12 +243,14 @@ pub fn recipients(
     }
 }
 
-/// One record of the audience: where it would get the broadcast (the first channel of the
-/// preference on which it is reachable and consented, at `due_at`), or nowhere: it opted out.
+/// One record: where it would get the broadcast (the first channel of the preference on which
+/// it is reachable and consented, at `due_at`), or nowhere: it opted out. `counted`: in the
+/// audience (else one of the site's stopped records, there for its person).
 struct Choice<'c> {
     contact: &'c Contact,
     to: Option<(BroadcastChannel, &'c str)>,
     due_at: i64,
+    counted: bool,
 }
 
 /// An address that makes two records one person's: a channel and the address on it, in the
@@ -320,13 +336,15 @@ fn one_per_person(channels: &[BroadcastChannel], chosen: &[Choice]) -> Vec<Fate>
         }
     }
     // Those who claim nobody outside their ring get it once, on their best record.
+    let rings = kosaraju_scc(&claims);
+    let mut ring_of = vec![0; claims.node_count()];
+    for (k, ring) in rings.iter().enumerate() {
+        ring.iter().for_each(|n| ring_of[n.index()] = k);
+    }
     let mut fate = vec![Fate::Another; chosen.len()];
-    for ring in tarjan_scc(&claims) {
-        let inside = |n: NodeIndex| ring.contains(&n);
-        if ring
-            .iter()
-            .any(|n| claims.neighbors(*n).any(|m| !inside(m)))
-        {
+    for (k, ring) in rings.iter().enumerate() {
+        let leaves = |n: &NodeIndex| claims.neighbors(*n).any(|m| ring_of[m.index()] != k);
+        if ring.iter().any(leaves) {
             continue;
         }
         let theirs: Vec<usize> = ring
@@ -539,6 +557,7 @@ mod tests {
                 web_only,
                 nowhere,
             ],
+            &[],
         )
         .unwrap();
         let got: Vec<_> = list
@@ -602,6 +621,7 @@ mod tests {
                 on_whatsapp("de1", "4915100000001"),
                 on_whatsapp("de2", "4915100000002"),
             ],
+            &[],
         )
         .unwrap();
         let got: Vec<_> = list
@@ -697,7 +717,7 @@ mod tests {
             claims_phone(on_web("Tw1"), "4915100000006"),
             claims_phone(on_web("Tw2"), "4915100000006"),
         ];
-        let (list, count) = recipients(&plan, &contacts).unwrap();
+        let (list, count) = recipients(&plan, &contacts, &[]).unwrap();
         let got: Vec<_> = list
             .iter()
             .map(|r| (r.contact_id.as_str(), r.channel))
@@ -737,7 +757,7 @@ mod tests {
                 local_minute: None,
                 quiet: None,
             };
-            let (list, count) = recipients(&plan, contacts).unwrap();
+            let (list, count) = recipients(&plan, contacts, &[]).unwrap();
             let mut ids: Vec<String> = list.into_iter().map(|r| r.contact_id).collect();
             ids.sort();
             (ids, count.opted_out)
@@ -812,6 +832,48 @@ mod tests {
             claims(contact("S3"), Some("4915100000013"), None),
         ];
         assert_eq!(sent(&[Whatsapp, Web, Email], &stop), (vec![], 2));
+        // The same stop from outside the audience (a record the filters left out): it still
+        // holds, and is not counted.
+        let plan = Plan {
+            channels: &[Whatsapp, Web, Email],
+            text: &text,
+            parameters: &[],
+            send_at: 1_000,
+            local_minute: None,
+            quiet: None,
+        };
+        let (list, count) = recipients(&plan, &stop[1..], &stop[..1]).unwrap();
+        assert!(list.is_empty(), "{list:?}");
+        assert_eq!(count.opted_out, 1, "S2 only");
+        // A ring: R1 claims R2's number, R2 claims R1's email; alone, its first record gets
+        // it (the channels tied). R3, R1's by their email, claims T's number: then it is T's.
+        // An opted-out claimer is counted.
+        let ring = [
+            claims(
+                own("R1", None, Some("r1@example.com")),
+                Some("4915100000015"),
+                None,
+            ),
+            claims(
+                own("R2", Some("4915100000015"), None),
+                None,
+                Some("r1@example.com"),
+            ),
+            claims(
+                own("R3", None, Some("r1@example.com")),
+                Some("4915100000014"),
+                None,
+            ),
+            own("T", Some("4915100000014"), None),
+        ];
+        assert_eq!(sent(&[Web, Whatsapp], &ring[..2]), (vec!["R1".into()], 0));
+        assert_eq!(sent(&[Web, Whatsapp], &ring), (vec!["T".into()], 0));
+        let mut quiet = claims(contact("Q"), Some("4915100000014"), None);
+        quiet.consent.insert(Web, false);
+        assert_eq!(
+            sent(&[Web, Whatsapp], &[quiet, ring[3].clone()]),
+            (vec!["T".into()], 1)
+        );
     }
 
     #[test]
@@ -861,7 +923,7 @@ mod tests {
             ..contact("Bo")
         };
         let at = |t: i64| -> Vec<(BroadcastChannel, String)> {
-            recipients(&plan(t), &[ana.clone(), only_messenger.clone()])
+            recipients(&plan(t), &[ana.clone(), only_messenger.clone()], &[])
                 .unwrap()
                 .0
                 .into_iter()
@@ -887,7 +949,7 @@ mod tests {
             at(20 * h - 5 * 60_000),
             vec![(BroadcastChannel::Instagram, "igsid-1".into())]
         );
-        let (_, count) = recipients(&plan(31 * h), &[ana, only_messenger]).unwrap();
+        let (_, count) = recipients(&plan(31 * h), &[ana, only_messenger], &[]).unwrap();
         assert_eq!((count.channels.web, count.unreachable), (1, 1));
     }
 
@@ -912,11 +974,14 @@ mod tests {
             ..contact(id)
         };
         assert_eq!(
-            recipients(&plan, std::slice::from_ref(&with)).unwrap().0[0].body,
+            recipients(&plan, std::slice::from_ref(&with), &[])
+                .unwrap()
+                .0[0]
+                .body,
             "Your code: X1"
         );
         assert_eq!(
-            recipients(&plan, &[with, without("B"), without("C")]).unwrap_err(),
+            recipients(&plan, &[with, without("B"), without("C")], &[]).unwrap_err(),
             MissingValue {
                 variable: "code".into(),
                 contact_id: "B".into(),

@@ -250,7 +250,8 @@ async fn check(edge: &Edge, site: &SiteKey, mut input: BroadcastInput) -> Result
         local_minute,
         quiet,
     };
-    let (recipients, count) = plan::recipients(&plan, &contacts).map_err(|m| {
+    let stopped = crate::storage::contacts::stopped(&db, site, now).await?;
+    let (recipients, count) = plan::recipients(&plan, &contacts, &stopped).map_err(|m| {
         Error::bad_request(format!(
             "{{{{{}}}}} has no value for {} recipient(s) (e.g. contact {}) and no fallback: give one, like {{{{{}|…}}}}",
             m.variable, m.recipients, m.contact_id, m.variable

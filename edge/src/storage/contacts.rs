@@ -3,6 +3,7 @@
 //! import, and which forms of a WhatsApp number a site knows (records, consents and
 //! `contact_threads`).
 
+use super::visitors::consent_of_visitor;
 use super::{stmt, Arg};
 use crate::broadcast::import::{Existing, Fields, Write};
 use crate::broadcast::plan::Contact;
@@ -122,7 +123,8 @@ pub async fn opted_out(
 
 /// Which of these recipients — (contact id, channel, address) — opted out: on the planned
 /// address, or on any address of their contact record (a STOP on WhatsApp, a mute in the
-/// widget), as the planner counts them. Their contact ids.
+/// widget). Their contact ids. (A stop on another record of the same person holds from the
+/// next plan: the planner groups the records, this check does not.)
 pub async fn opted_out_among(
     db: &D1Database,
     site: &SiteKey,
@@ -311,6 +313,22 @@ pub async fn audience(
             return Ok(out);
         }
     }
+}
+
+/// Every record of `site` that said stop (or muted) on an address of its own, as of `now`:
+/// a broadcast's plan takes them as records of their person whatever the audience's filters
+/// (a stop on one record holds on the person's others), and sends them nothing.
+pub async fn stopped(db: &D1Database, site: &SiteKey, now: i64) -> Result<Vec<Contact>> {
+    let sql = concat!(
+        "WHERE v.site_key = ?1 AND EXISTS (SELECT 1 FROM consents k WHERE ",
+        consent_of_visitor!(),
+        " AND k.status = 'out')"
+    );
+    let rows: Vec<Row> = stmt(db, &format!("{SELECT} {sql}"), &[Arg::Str(site.as_str())])?
+        .all()
+        .await?
+        .results()?;
+    Ok(rows.into_iter().map(|r| r.into_contact(now)).collect())
 }
 
 /// The site's contact records an import may match (any with a phone or an email, and those
