@@ -78,18 +78,23 @@ impl Shop {
     async fn web_visitor(&self, name: Option<&str>) -> StartedConversation {
         let c = self.api.start_conversation(&self.site, None).await;
         if let Some(name) = name {
-            let r = self
-                .api
-                .send(
-                    self.api
-                        .post(&format!("/api/v1/sites/{}/identify", self.site))
-                        .bearer_auth(&c.visitor_token)
-                        .json(&json!({ "name": name })),
-                )
-                .await;
-            assert_eq!(r.status, 200, "{:?}", r.body);
+            self.identify(&c, json!({ "name": name })).await;
         }
         c
+    }
+
+    /// What the page says about visitor `c` (`Beckon.identify`, no proof: a claim).
+    async fn identify(&self, c: &StartedConversation, traits: Value) {
+        let r = self
+            .api
+            .send(
+                self.api
+                    .post(&format!("/api/v1/sites/{}/identify", self.site))
+                    .bearer_auth(&c.visitor_token)
+                    .json(&traits),
+            )
+            .await;
+        assert_eq!(r.status, 200, "{:?}", r.body);
     }
 
     /// Someone pressing Start in the site's bot, or writing `text` to it.
@@ -954,28 +959,13 @@ async fn a_number_typed_in_the_widget_is_one_recipient_with_the_list_record_that
         })
         .await;
     }
-    let typed = |c: &StartedConversation, name: &'static str, phone: &'static str| {
-        let shop = &shop;
-        let token = c.visitor_token.clone();
-        async move {
-            let r = shop
-                .api
-                .send(
-                    shop.api
-                        .post(&format!("/api/v1/sites/{}/identify", shop.site))
-                        .bearer_auth(&token)
-                        .json(&json!({ "name": name, "phone": format!("+{phone}") })),
-                )
-                .await;
-            assert_eq!(r.status, 200, "{:?}", r.body);
-        }
-    };
+    let typed = |name: &str, phone: &str| json!({ "name": name, "phone": format!("+{phone}") });
     let vi = shop.web_visitor(None).await;
-    typed(&vi, "Vi Web", listed).await;
+    shop.identify(&vi, typed("Vi Web", listed)).await;
     let lo = shop.web_visitor(None).await;
-    typed(&lo, "Lo Web", unheld).await;
+    shop.identify(&lo, typed("Lo Web", unheld)).await;
     let mo = shop.web_visitor(None).await;
-    typed(&mo, "Mo Web", started).await;
+    shop.identify(&mo, typed("Mo Web", started)).await;
     let input = |marker: &str, channels: [&str; 2]| {
         json!({
             "name": marker,
@@ -1082,7 +1072,7 @@ async fn a_number_typed_in_the_widget_is_one_recipient_with_the_list_record_that
     assert_eq!(report["updated"], json!(1), "{report}");
     let first_web = input("CLAIM-THREE", ["web", "whatsapp"]);
     assert_eq!(preview(first_web.clone()).await, (Some(3), Some(0)));
-    typed(&vi, "Vi Web", listed).await;
+    shop.identify(&vi, typed("Vi Web", listed)).await;
     assert_eq!(
         preview(first_web).await,
         (Some(3), Some(0)),
