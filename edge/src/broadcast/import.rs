@@ -239,9 +239,6 @@ pub fn plan(
         if opt_in {
             record.whatsapp_opted_in = true;
             record.fields.phone_claimed = false;
-            if let Some(phone) = &record.fields.phone {
-                by_phone.add(phone, index);
-            }
         }
         let email_opt_in = row.email_opt_in && !record.email_opted_in;
         if email_opt_in {
@@ -281,13 +278,14 @@ pub fn plan(
                 });
             }
         }
-        if found.is_none() {
-            if let Some(p) = &record.fields.phone {
-                by_phone.add(p, index);
-            }
-            if let Some(m) = &record.fields.email {
-                by_email.entry(m.clone()).or_insert(index);
-            }
+        // Its own addresses now (a new record's, one replaced or opted in): a later row of the
+        // file with one of them is this record.
+        let f = &records[index].fields;
+        if let Some(p) = f.phone.as_ref().filter(|_| !f.phone_claimed) {
+            by_phone.add(p, index);
+        }
+        if let Some(m) = f.email.as_ref().filter(|_| !f.email_claimed) {
+            by_email.entry(m.clone()).or_insert(index);
         }
     }
     rejected.sort_by_key(|r| r.line);
@@ -592,6 +590,17 @@ mod tests {
         assert_eq!(f.phone.as_deref(), Some("4915100000002"));
         assert!(!f.phone_claimed && f.email_claimed);
         assert_eq!(plan_csv(file.as_bytes(), &records).unwrap().0, vec![]);
+        // A new email by id is theirs: a later row of the same file with it is them.
+        let file = format!(
+            "contact_id,email,name\n{},new@example.com,\n,new@example.com,Ana Again\n",
+            vid(1)
+        );
+        let (_, report) = plan_csv(file.as_bytes(), &records).unwrap();
+        assert_eq!((report.created, report.updated), (0, 1), "{report:?}");
+        assert_eq!(report.rejected.len(), 1, "{report:?}");
+        assert!(report.rejected[0]
+            .reason
+            .contains("the same contact as line 2"));
     }
 
     #[test]
