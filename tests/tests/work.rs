@@ -804,6 +804,12 @@ async fn conversations_are_found_by_the_words_of_their_messages() {
     let elsewhere = api.start_conversation(&other, None).await;
     let mut v = api.visitor_socket(&elsewhere).await;
     v.say("my parcel is late").await;
+    // Texts travel to the index as JSON: quotes, a backslash, a line break and an emoji
+    // come out as they went in.
+    let quoted = api.start_conversation(&site, None).await;
+    let tricky = "He wrote \"refund\" \\ then 🙂\nleft";
+    let mut v = api.visitor_socket(&quoted).await;
+    v.say(tricky).await;
 
     let find = |q: &str, more: &str| {
         let (api, site) = (&api, &site);
@@ -831,15 +837,37 @@ async fn conversations_are_found_by_the_words_of_their_messages() {
         parcel.conversation_id.to_string(),
         jakarta.conversation_id.to_string(),
     );
-    // Indexed with the conversation index's next batch.
     // Indexed with the conversation index's next batch (a conversation nobody watches within
     // a few seconds).
     let found = eventually(WAIT, "the messages indexed", || async {
         let (a, b) = (find("parcel", "").await, find("ships", "").await);
-        let c = find("jakarta", "").await;
-        (a.len() == 1 && b.len() == 1 && c.len() == 1).then_some((a, b))
+        let (c, d) = (find("jakarta", "").await, find("refund", "").await);
+        (a.len() == 1 && b.len() == 1 && c.len() == 1 && d.len() == 1).then_some((a, b))
     })
     .await;
+    assert_eq!(
+        find("refund", "").await,
+        vec![(quoted.conversation_id.to_string(), tricky.to_owned())]
+    );
+    // And so do the index rows (whose preview is one line).
+    let r = api
+        .send(api.admin(
+            Method::GET,
+            &format!("/api/v1/admin/conversations?site={site}&status=all"),
+        ))
+        .await;
+    let row = r.body["conversations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["id"] == quoted.conversation_id.as_str())
+        .cloned()
+        .unwrap();
+    assert_eq!(
+        row["last_message"]["body"],
+        tricky.replace('\n', " "),
+        "{row}"
+    );
     assert_eq!(found.0[0].0, p, "a visitor's word; not the other site's");
     assert!(
         found.0[0].1.contains("parcel arrived broken"),

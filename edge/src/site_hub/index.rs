@@ -1,13 +1,13 @@
 //! The site's share of the D1 conversation index, written in batches: conversations publish
 //! their summary here (at most about once a second each, see `conversation/index.rs`); the hub
 //! keeps the newest of each in its own storage (so nothing is lost if it stops) and writes
-//! them to D1 together, at most every [`BATCH_MS`] — one subrequest for many conversations
-//! instead of one per change. Their new text messages for the search index
+//! them to D1 together, [`BATCH_MS`] after the first change of a quiet spell (what is left
+//! goes at once after) — one statement for many conversations instead of one per change. Their new text messages for the search index
 //! (`storage/search.rs`) wait and go the same way.
 
 use super::SiteHub;
 use crate::error::{Error, Result};
-use crate::storage::search::Text;
+use crate::storage::search::{self, Text};
 use crate::{http, storage};
 use beckon_shared::proto::v1::ConversationSummary;
 use serde::Deserialize;
@@ -42,15 +42,6 @@ CREATE TABLE IF NOT EXISTS pending_texts (
 const BATCH_TEXTS: i64 = 200;
 /// The most batches an explicit flush writes before giving up.
 const MAX_FLUSH_BATCHES: usize = 20;
-
-#[derive(Deserialize)]
-struct PendingText {
-    site_key: String,
-    conversation_id: String,
-    seq: i64,
-    at: i64,
-    body: String,
-}
 
 #[derive(Deserialize)]
 struct Pending {
@@ -89,19 +80,23 @@ impl SiteHub {
 
     /// Keeps a conversation's new text messages for the search index's next batch.
     pub(super) fn queue_texts(&self, s: &ConversationSummary, texts: &[Text]) -> Result<()> {
-        let sql = self.state.storage().sql();
-        for t in texts {
-            sql.exec(
+        let rows = texts
+            .iter()
+            .map(serde_json::to_string)
+            .collect::<std::result::Result<Vec<_>, _>>()
+            .map_err(Error::internal)?;
+        // As few statements as their size allows (one, unless they are long).
+        let mut rest = &rows[..];
+        while !rest.is_empty() {
+            let (json, n) = storage::json_rows(rest);
+            self.state.storage().sql().exec(
                 "INSERT OR IGNORE INTO pending_texts (site_key, conversation_id, seq, at, body)
-                 VALUES (?, ?, ?, ?, ?)",
-                vec![
-                    s.site.as_str().into(),
-                    s.id.as_str().into(),
-                    SqlStorageValue::Integer(t.seq as i64),
-                    SqlStorageValue::Integer(t.at),
-                    t.body.as_str().into(),
-                ],
+                 SELECT ?, ?, json_extract(value, '$.seq'), json_extract(value, '$.at'),
+                        json_extract(value, '$.body')
+                   FROM json_each(?) ORDER BY key",
+                vec![s.site.as_str().into(), s.id.as_str().into(), json.into()],
             )?;
+            rest = &rest[n..];
         }
         Ok(())
     }
@@ -166,61 +161,53 @@ impl SiteHub {
                 vec![SqlStorageValue::Integer(BATCH_ROWS)],
             )?
             .to_array()?;
-        let texts: Vec<PendingText> = sql
+        let db = self.env.d1("DB")?;
+        // The rows first, in their own statement: nothing on the search's side may hold up
+        // the conversation list. Those replaced meanwhile (a newer `rev`) stay for the next.
+        if !rows.is_empty() {
+            let summaries = rows
+                .iter()
+                .map(|r| serde_json::from_str::<ConversationSummary>(&r.summary))
+                .collect::<std::result::Result<Vec<_>, _>>()
+                .map_err(Error::internal)?;
+            let (upserts, n) = storage::conversations::upserts(&db, &summaries)?;
+            upserts.run().await?;
+            let written: Vec<(&str, i64)> =
+                rows[..n].iter().map(|r| (r.id.as_str(), r.rev)).collect();
+            sql.exec(
+                "DELETE FROM pending_index WHERE (id, rev) IN
+                   (SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]') FROM json_each(?))",
+                vec![serde_json::to_string(&written).map_err(Error::internal)?.into()],
+            )?;
+        }
+        // Read only now, and sent without an await between: a conversation deleted while the
+        // rows were written has had its texts dropped (`forget_index`), and they stay gone.
+        let mut texts: Vec<search::Entry> = sql
             .exec(
                 "SELECT site_key, conversation_id, seq, at, body FROM pending_texts
                  ORDER BY rowid LIMIT ?",
                 vec![SqlStorageValue::Integer(BATCH_TEXTS)],
             )?
             .to_array()?;
-        if rows.is_empty() && texts.is_empty() {
-            return Ok(false);
-        }
-        let summaries = rows
-            .iter()
-            .map(|r| serde_json::from_str::<ConversationSummary>(&r.summary))
-            .collect::<std::result::Result<Vec<_>, _>>()
-            .map_err(Error::internal)?;
-        let db = self.env.d1("DB")?;
-        // The rows first, in their own batch: nothing on the search's side may hold up the
-        // conversation list.
-        if !rows.is_empty() {
-            db.batch(storage::conversations::upserts(&db, &summaries)?)
-                .await?;
-            for r in &rows {
-                sql.exec(
-                    "DELETE FROM pending_index WHERE id = ? AND rev = ?",
-                    vec![r.id.as_str().into(), SqlStorageValue::Integer(r.rev)],
-                )?;
-            }
-        }
         if texts.is_empty() {
             return self.left();
         }
-        let mut statements = Vec::with_capacity(texts.len());
-        for t in &texts {
-            let text = Text {
-                seq: t.seq.max(0) as u64,
-                at: t.at,
-                body: t.body.clone(),
-            };
-            statements.extend(storage::search::inserts(
-                &db,
-                &t.site_key,
-                &t.conversation_id,
-                std::slice::from_ref(&text),
-            )?);
-        }
-        db.batch(statements).await?;
-        for t in &texts {
-            sql.exec(
-                "DELETE FROM pending_texts WHERE conversation_id = ? AND seq = ?",
-                vec![
-                    t.conversation_id.as_str().into(),
-                    SqlStorageValue::Integer(t.seq),
-                ],
-            )?;
-        }
+        // As many as one statement carries, in the order they came; the rest go next.
+        let (insert, n) = search::insert(&db, &texts)?;
+        insert.run().await?;
+        texts.truncate(n);
+        // Forgotten by key (the same text queued again meanwhile is the same row).
+        let keys: Vec<(&str, i64)> = texts
+            .iter()
+            .map(|e| (e.conversation_id.as_str(), e.seq))
+            .collect();
+        sql.exec(
+            "DELETE FROM pending_texts WHERE (conversation_id, seq) IN
+               (SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]') FROM json_each(?))",
+            vec![serde_json::to_string(&keys)
+                .map_err(Error::internal)?
+                .into()],
+        )?;
         self.left()
     }
 

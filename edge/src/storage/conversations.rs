@@ -10,7 +10,7 @@ use beckon_shared::proto::v1::{
 };
 use beckon_shared::{ConversationId, Seq, SiteKey, VisitorId};
 use serde::Deserialize;
-use worker::D1Database;
+use worker::{D1Database, D1PreparedStatement};
 
 #[derive(Deserialize)]
 struct Row {
@@ -116,9 +116,8 @@ impl Row {
     }
 }
 
-/// The statement writing a conversation's row unless a newer state is already there.
-fn upsert(db: &D1Database, s: &ConversationSummary) -> Result<worker::D1PreparedStatement> {
-    let origin = serde_json::to_string(&s.origin).map_err(Error::internal)?;
+/// A conversation's row as JSON, its values in [`COLUMNS`]' order.
+fn row(s: &ConversationSummary) -> Result<String> {
     let (role, body, at) = match &s.last_message {
         Some(m) => (
             Some(m.role.as_str()),
@@ -127,10 +126,46 @@ fn upsert(db: &D1Database, s: &ConversationSummary) -> Result<worker::D1Prepared
         ),
         None => (None, None, None),
     };
-    stmt(
+    let origin = serde_json::to_string(&s.origin).map_err(Error::internal)?;
+    serde_json::to_string(&serde_json::json!([
+        s.id.as_str(),
+        s.site.as_str(),
+        s.visitor_id.as_str(),
+        origin,
+        s.page_url.as_deref(),
+        s.created_at,
+        s.updated_at,
+        s.last_seq.0,
+        role,
+        body,
+        at,
+        s.agent_read_seq.0,
+        s.unread,
+        s.contact.map(ContactChannel::as_str),
+        s.last_visitor_at,
+        s.first_response.as_ref().map(|f| f.ms),
+        s.first_response.as_ref().and_then(|f| f.by.as_deref()),
+    ]))
+    .map_err(Error::internal)
+}
+
+/// One statement writing the rows of as many of `summaries` as it carries
+/// ([`super::json_rows`]), each unless a newer state is already there; and how many that is.
+pub fn upserts(
+    db: &D1Database,
+    summaries: &[ConversationSummary],
+) -> Result<(D1PreparedStatement, usize)> {
+    let rows = summaries.iter().map(row).collect::<Result<Vec<_>>>()?;
+    let (json, n) = super::json_rows(&rows);
+    let values = (0..COLUMNS.split(',').count())
+        .map(|i| format!("json_extract(value, '$[{i}]')"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    // (`WHERE true`: SQLite's grammar needs it before an upsert's ON CONFLICT.)
+    let statement = stmt(
         db,
         &format!(
-            "INSERT INTO conversations ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)
+            "INSERT INTO conversations ({COLUMNS}) SELECT {values} FROM json_each(?1) WHERE true
              ON CONFLICT(id) DO UPDATE SET updated_at = excluded.updated_at, last_seq = excluded.last_seq,
                last_role = excluded.last_role, last_body = excluded.last_body, last_at = excluded.last_at,
                agent_read_seq = excluded.agent_read_seq, unread = excluded.unread,
@@ -141,34 +176,9 @@ fn upsert(db: &D1Database, s: &ConversationSummary) -> Result<worker::D1Prepared
              WHERE excluded.last_seq > conversations.last_seq
                 OR (excluded.last_seq = conversations.last_seq AND excluded.agent_read_seq >= conversations.agent_read_seq)"
         ),
-        &[
-            Arg::Str(s.id.as_str()),
-            Arg::Str(s.site.as_str()),
-            Arg::Str(s.visitor_id.as_str()),
-            Arg::Str(&origin),
-            Arg::OptStr(s.page_url.as_deref()),
-            Arg::Int(s.created_at),
-            Arg::Int(s.updated_at),
-            Arg::Int(s.last_seq.0 as i64),
-            Arg::OptStr(role),
-            Arg::OptStr(body),
-            at.map_or(Arg::OptStr(None), Arg::Int),
-            Arg::Int(s.agent_read_seq.0 as i64),
-            Arg::Int(s.unread as i64),
-            Arg::OptStr(s.contact.map(ContactChannel::as_str)),
-            Arg::OptInt(s.last_visitor_at),
-            Arg::OptInt(s.first_response.as_ref().map(|f| f.ms as i64)),
-            Arg::OptStr(s.first_response.as_ref().and_then(|f| f.by.as_deref())),
-        ],
-    )
-}
-
-/// The statements writing the rows of `summaries` (each unless a newer state is there).
-pub fn upserts(
-    db: &D1Database,
-    summaries: &[ConversationSummary],
-) -> Result<Vec<worker::D1PreparedStatement>> {
-    summaries.iter().map(|s| upsert(db, s)).collect()
+        &[Arg::Str(&json)],
+    )?;
+    Ok((statement, n))
 }
 
 /// Forgets a deleted conversation: its index row and every row that routes to it (channel
@@ -462,4 +472,67 @@ pub async fn notes(db: &D1Database, id: &ConversationId) -> Result<Vec<Note>> {
             })
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{row, COLUMNS};
+    use beckon_shared::proto::v1::{
+        ContactChannel, ConversationOrigin, ConversationSummary, FirstResponse, MessagePreview,
+        Role,
+    };
+    use beckon_shared::{ConversationId, Seq, SiteKey, VisitorId};
+    use serde_json::{json, Value};
+
+    #[test]
+    fn a_row_holds_each_column_in_its_place() {
+        let s = ConversationSummary {
+            id: ConversationId::from_random([1; 16]),
+            site: SiteKey::parse("shop").unwrap(),
+            visitor_id: VisitorId::from_random([2; 16]),
+            origin: ConversationOrigin::Rule {
+                rule_id: "r1".into(),
+            },
+            page_url: Some("https://shop.example/p".into()),
+            created_at: 1_700_000_000_000,
+            updated_at: 1_700_000_000_500,
+            last_seq: Seq(7),
+            last_message: Some(MessagePreview {
+                role: Role::Visitor,
+                body: "Hi \"there\"\n🙂".into(),
+                created_at: 1_700_000_000_400,
+            }),
+            agent_read_seq: Seq(5),
+            unread: 2,
+            contact: Some(ContactChannel::Telegram),
+            last_visitor_at: Some(1_700_000_000_300),
+            work: None,
+            matched: None,
+            first_response: Some(FirstResponse {
+                ms: 1_234,
+                by: Some("Ana".into()),
+            }),
+        };
+        let values: Vec<Value> = serde_json::from_str(&row(&s).unwrap()).unwrap();
+        let names: Vec<&str> = COLUMNS.split(',').map(str::trim).collect();
+        assert_eq!(values.len(), names.len());
+        let at = |name: &str| values[names.iter().position(|n| *n == name).unwrap()].clone();
+        assert_eq!(at("id"), json!(s.id.as_str()));
+        assert_eq!(at("site_key"), json!("shop"));
+        assert_eq!(at("visitor_id"), json!(s.visitor_id.as_str()));
+        assert_eq!(at("origin"), json!(r#"{"kind":"rule","rule_id":"r1"}"#));
+        assert_eq!(at("page_url"), json!("https://shop.example/p"));
+        assert_eq!(at("created_at"), json!(1_700_000_000_000_i64));
+        assert_eq!(at("updated_at"), json!(1_700_000_000_500_i64));
+        assert_eq!(at("last_seq"), json!(7));
+        assert_eq!(at("last_role"), json!("visitor"));
+        assert_eq!(at("last_body"), json!("Hi \"there\"\n🙂"));
+        assert_eq!(at("last_at"), json!(1_700_000_000_400_i64));
+        assert_eq!(at("agent_read_seq"), json!(5));
+        assert_eq!(at("unread"), json!(2));
+        assert_eq!(at("contact_channel"), json!("telegram"));
+        assert_eq!(at("last_visitor_at"), json!(1_700_000_000_300_i64));
+        assert_eq!(at("first_response_ms"), json!(1_234));
+        assert_eq!(at("first_responder"), json!("Ana"));
+    }
 }

@@ -51,6 +51,29 @@ pub(crate) fn changed_any(result: &worker::D1Result) -> Result<bool> {
     Ok(result.meta()?.and_then(|m| m.changes).unwrap_or(0) > 0)
 }
 
+/// The most bytes of JSON bound to one statement ([`json_rows`]); D1 takes a value of up to
+/// 2 MB.
+pub(crate) const MAX_JSON_BYTES: usize = 1_000_000;
+
+/// Many rows written by one statement travel as one JSON array, unpacked by SQLite's
+/// `json_each`: a statement per row cost D1 its own round of encoding and decoding (and,
+/// locally, tens of milliseconds of the runtime's thread per batch). The array of as many of
+/// `rows` (each a JSON value already), from the first, as stay within [`MAX_JSON_BYTES`] —
+/// at least one — and how many that is.
+pub(crate) fn json_rows(rows: &[String]) -> (String, usize) {
+    let mut bytes = 1;
+    let n = rows
+        .iter()
+        .take_while(|r| {
+            bytes += r.len() + 1;
+            bytes <= MAX_JSON_BYTES
+        })
+        .count()
+        .max(1)
+        .min(rows.len());
+    (format!("[{}]", rows[..n].join(",")), n)
+}
+
 /// Prepares and binds a statement.
 pub(crate) fn stmt(
     db: &worker::D1Database,
@@ -64,4 +87,28 @@ pub(crate) fn stmt(
 pub(crate) fn is_unique_violation(e: &worker::Error) -> bool {
     let s = e.to_string();
     s.contains("UNIQUE constraint failed") || s.contains("PRIMARY KEY")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{json_rows, MAX_JSON_BYTES};
+
+    #[test]
+    fn one_statement_carries_what_fits_and_never_nothing() {
+        let small = vec![r#"{"a":1}"#.to_owned(); 3];
+        assert_eq!(
+            json_rows(&small),
+            (r#"[{"a":1},{"a":1},{"a":1}]"#.into(), 3)
+        );
+        assert_eq!(json_rows(&[]), ("[]".into(), 0));
+        // Rows of 40,000 bytes: 24 fit in a million (with the commas and brackets).
+        let big = vec![format!("\"{}\"", "x".repeat(39_998)); 100];
+        let (json, n) = json_rows(&big);
+        assert_eq!(n, 24);
+        assert!(json.len() <= MAX_JSON_BYTES);
+        assert!(serde_json::from_str::<Vec<String>>(&json).is_ok());
+        // One row larger than the cap still goes, alone.
+        let huge = vec![format!("\"{}\"", "x".repeat(MAX_JSON_BYTES)), "1".into()];
+        assert_eq!(json_rows(&huge).1, 1);
+    }
 }

@@ -41,30 +41,35 @@ pub fn query(text: &str) -> Option<String> {
     Some(format!("{}{prefix}", words.join(" ")))
 }
 
-/// The statements adding `texts` of `conversation` (each message once, however often sent).
-pub fn inserts(
-    db: &D1Database,
-    site: &str,
-    conversation: &str,
-    texts: &[Text],
-) -> Result<Vec<D1PreparedStatement>> {
-    texts
+/// A text message on its way to the index, with the site and conversation it belongs to.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Entry {
+    pub site_key: String,
+    pub conversation_id: String,
+    pub seq: i64,
+    pub at: i64,
+    pub body: String,
+}
+
+/// One statement adding as many of `entries` as it carries ([`super::json_rows`]), each
+/// message once however often sent; and how many that is.
+pub fn insert(db: &D1Database, entries: &[Entry]) -> Result<(D1PreparedStatement, usize)> {
+    let rows = entries
         .iter()
-        .map(|t| {
-            stmt(
-                db,
-                "INSERT OR IGNORE INTO message_texts (site_key, conversation_id, seq, at, body)
-                 VALUES (?1, ?2, ?3, ?4, ?5)",
-                &[
-                    Arg::Str(site),
-                    Arg::Str(conversation),
-                    Arg::Int(t.seq as i64),
-                    Arg::Int(t.at),
-                    Arg::Str(&t.body),
-                ],
-            )
-        })
-        .collect()
+        .map(serde_json::to_string)
+        .collect::<std::result::Result<Vec<_>, _>>()
+        .map_err(crate::error::Error::internal)?;
+    let (json, n) = super::json_rows(&rows);
+    let statement = stmt(
+        db,
+        "INSERT OR IGNORE INTO message_texts (site_key, conversation_id, seq, at, body)
+         SELECT json_extract(value, '$.site_key'), json_extract(value, '$.conversation_id'),
+                json_extract(value, '$.seq'), json_extract(value, '$.at'),
+                json_extract(value, '$.body')
+           FROM json_each(?1) ORDER BY key",
+        &[Arg::Str(&json)],
+    )?;
+    Ok((statement, n))
 }
 
 /// SQL: a table `hits (conversation_id, text_id)`: each conversation on the site in `site` (a
