@@ -96,12 +96,22 @@ thread_local! {
         Default::default();
 }
 
-/// Whether `site` may have an inbox open (unknown counts as yes).
+/// Once what the last publish said about a site has expired, one conversation asks again (it
+/// publishes at once, as for an open inbox) and, for this long, the others keep to the old
+/// answer: a burst of messages after a quiet spell is not a burst of publishes.
+const ASKING_MS: i64 = 1_000;
+
+/// Whether `site` may have an inbox open, as the last publish from this isolate said; unknown
+/// counts as yes. An expired "no" is yes for the first caller and stays no for the others
+/// while it asks ([`ASKING_MS`]).
 fn watched(site: &str, now: i64) -> bool {
-    WATCHED.with(|w| {
-        w.borrow()
-            .get(site)
-            .is_none_or(|(watched, until)| *watched || *until < now)
+    WATCHED.with(|w| match w.borrow_mut().get_mut(site) {
+        None => true,
+        Some((watched, until)) if *watched || *until >= now => *watched,
+        Some((_, until)) => {
+            *until = now + ASKING_MS;
+            true
+        }
     })
 }
 
@@ -412,6 +422,29 @@ mod tests {
         assert_eq!(spread(QUIET_INTERVAL_MS, 500), 10_000);
         assert_eq!(spread(QUIET_INTERVAL_MS, 5_000), 15_000);
         assert_eq!(spread(FLUSH_INTERVAL_MS, 5_000), 3_000);
+    }
+
+    #[test]
+    fn an_expired_no_is_asked_again_by_one_conversation_at_a_time() {
+        let (site, t) = ("asked-site", 1_000_000);
+        assert!(watched(site, t), "unknown: yes");
+        note_watchers(site, 0, t);
+        assert!(!watched(site, t + WATCHED_TTL_MS), "fresh: no");
+        let expired = t + WATCHED_TTL_MS + 1;
+        assert!(
+            watched(site, expired),
+            "the first one after it expired asks"
+        );
+        assert!(!watched(site, expired), "the others keep to the old answer");
+        assert!(!watched(site, expired + ASKING_MS));
+        assert!(
+            watched(site, expired + ASKING_MS + 1),
+            "no answer came: asked again"
+        );
+        note_watchers(site, 1, expired + ASKING_MS + 5);
+        let later = expired + ASKING_MS + 5 + WATCHED_TTL_MS + 1;
+        assert!(watched(site, later), "an expired yes stays yes");
+        assert!(watched(site, later));
     }
 
     #[test]
