@@ -1,8 +1,10 @@
 //! What follows a change, kept off the message hot path: publishing the conversation's summary
 //! to the site's hub (which tells open inboxes at once and writes the D1 index row with the
-//! site's next batch) and — for a conversation a rule started — its first-response metric. Coalesced to at most one flush
-//! per [`FLUSH_INTERVAL_MS`]: the first change after a quiet spell flushes at once (after the
-//! sender's ack), changes within the interval wait for one trailing flush from the alarm.
+//! site's next batch) and — for a conversation a rule started — its first-response metric.
+//! Coalesced to at most one flush per [`FLUSH_INTERVAL_MS`]: while an inbox of the site may be
+//! open ([`watched`]), the first change after a quiet spell flushes at once (after the sender's
+//! ack) and changes within the interval wait for one trailing flush from the alarm; while none
+//! is, every flush is a trailing one ([`QUIET_INTERVAL_MS`]).
 //! Messages posted over HTTP (the admin API, webhooks: not the hot path) flush before their
 //! answer, so a caller reads its own write in the conversation list.
 //!
@@ -96,14 +98,17 @@ thread_local! {
         Default::default();
 }
 
-/// Once what the last publish said about a site has expired, one conversation asks again (it
-/// publishes at once, as for an open inbox) and, for this long, the others keep to the old
-/// answer: a burst of messages after a quiet spell is not a burst of publishes.
+/// Once a "no inbox open" has expired, one conversation asks again (it is told yes, so it
+/// publishes at once — or within a second, if its own publish is running) and the others keep
+/// to the "no" until an answer is noted, at most this long; then the next caller asks. So the
+/// messages after a quiet spell of a site known to have no inbox open are not a burst of
+/// publishes.
 const ASKING_MS: i64 = 1_000;
 
-/// Whether `site` may have an inbox open, as the last publish from this isolate said; unknown
-/// counts as yes. An expired "no" is yes for the first caller and stays no for the others
-/// while it asks ([`ASKING_MS`]).
+/// Whether `site` may have an inbox open, as the last publish from this isolate said: a "no"
+/// for [`WATCHED_TTL_MS`], a "yes" until a publish says "no"; unknown (a fresh isolate) counts
+/// as yes for every caller. An expired "no" is yes for the first caller and stays no for the
+/// others while it asks ([`ASKING_MS`]).
 fn watched(site: &str, now: i64) -> bool {
     WATCHED.with(|w| match w.borrow_mut().get_mut(site) {
         None => true,
@@ -436,15 +441,21 @@ mod tests {
             "the first one after it expired asks"
         );
         assert!(!watched(site, expired), "the others keep to the old answer");
-        assert!(!watched(site, expired + ASKING_MS));
+        assert!(!watched(site, expired + ASKING_MS), "still asking");
         assert!(
             watched(site, expired + ASKING_MS + 1),
             "no answer came: asked again"
         );
         note_watchers(site, 1, expired + ASKING_MS + 5);
+        assert!(
+            watched(site, expired + ASKING_MS + 6),
+            "the answer replaces the asking"
+        );
         let later = expired + ASKING_MS + 5 + WATCHED_TTL_MS + 1;
         assert!(watched(site, later), "an expired yes stays yes");
         assert!(watched(site, later));
+        note_watchers(site, 0, later);
+        assert!(!watched(site, later + 1), "a new no holds at once");
     }
 
     #[test]
