@@ -2,8 +2,9 @@
 //! their summary here (at most about once a second each, see `conversation/index.rs`); the hub
 //! keeps the newest of each in its own storage (so nothing is lost if it stops) and writes
 //! them to D1 together, [`BATCH_MS`] after the first change of a quiet spell (what is left
-//! goes at once after) — one statement for many conversations instead of one per change. Their new text messages for the search index
-//! (`storage/search.rs`) wait and go the same way.
+//! goes at once after) — one statement for many conversations instead of one per change.
+//! Their new text messages for the search index (`storage/search.rs`) wait and go the same
+//! way.
 
 use super::SiteHub;
 use crate::error::{Error, Result};
@@ -80,15 +81,10 @@ impl SiteHub {
 
     /// Keeps a conversation's new text messages for the search index's next batch.
     pub(super) fn queue_texts(&self, s: &ConversationSummary, texts: &[Text]) -> Result<()> {
-        let rows = texts
-            .iter()
-            .map(serde_json::to_string)
-            .collect::<std::result::Result<Vec<_>, _>>()
-            .map_err(Error::internal)?;
         // As few statements as their size allows (one, unless they are long).
-        let mut rest = &rows[..];
+        let mut rest = texts;
         while !rest.is_empty() {
-            let (json, n) = storage::json_rows(rest);
+            let (json, n) = storage::json_rows(rest)?;
             self.state.storage().sql().exec(
                 "INSERT OR IGNORE INTO pending_texts (site_key, conversation_id, seq, at, body)
                  SELECT ?, ?, json_extract(value, '$.seq'), json_extract(value, '$.at'),

@@ -116,8 +116,8 @@ impl Row {
     }
 }
 
-/// A conversation's row as JSON, its values in [`COLUMNS`]' order.
-fn row(s: &ConversationSummary) -> Result<String> {
+/// A conversation's row as a JSON array, its values in [`COLUMNS`]' order.
+fn row(s: &ConversationSummary) -> Result<serde_json::Value> {
     let (role, body, at) = match &s.last_message {
         Some(m) => (
             Some(m.role.as_str()),
@@ -127,7 +127,7 @@ fn row(s: &ConversationSummary) -> Result<String> {
         None => (None, None, None),
     };
     let origin = serde_json::to_string(&s.origin).map_err(Error::internal)?;
-    serde_json::to_string(&serde_json::json!([
+    Ok(serde_json::json!([
         s.id.as_str(),
         s.site.as_str(),
         s.visitor_id.as_str(),
@@ -146,7 +146,6 @@ fn row(s: &ConversationSummary) -> Result<String> {
         s.first_response.as_ref().map(|f| f.ms),
         s.first_response.as_ref().and_then(|f| f.by.as_deref()),
     ]))
-    .map_err(Error::internal)
 }
 
 /// One statement writing the rows of as many of `summaries` as it carries
@@ -156,7 +155,7 @@ pub fn upserts(
     summaries: &[ConversationSummary],
 ) -> Result<(D1PreparedStatement, usize)> {
     let rows = summaries.iter().map(row).collect::<Result<Vec<_>>>()?;
-    let (json, n) = super::json_rows(&rows);
+    let (json, n) = super::json_rows(&rows)?;
     let values = (0..COLUMNS.split(',').count())
         .map(|i| format!("json_extract(value, '$[{i}]')"))
         .collect::<Vec<_>>()
@@ -513,7 +512,7 @@ mod tests {
                 by: Some("Ana".into()),
             }),
         };
-        let values: Vec<Value> = serde_json::from_str(&row(&s).unwrap()).unwrap();
+        let values: Vec<Value> = serde_json::from_value(row(&s).unwrap()).unwrap();
         let names: Vec<&str> = COLUMNS.split(',').map(str::trim).collect();
         assert_eq!(values.len(), names.len());
         let at = |name: &str| values[names.iter().position(|n| *n == name).unwrap()].clone();

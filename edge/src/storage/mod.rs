@@ -58,20 +58,25 @@ pub(crate) const MAX_JSON_BYTES: usize = 1_000_000;
 /// Many rows written by one statement travel as one JSON array, unpacked by SQLite's
 /// `json_each`: a statement per row cost D1 its own round of encoding and decoding (and,
 /// locally, tens of milliseconds of the runtime's thread per batch). The array of as many of
-/// `rows` (each a JSON value already), from the first, as stay within [`MAX_JSON_BYTES`] —
-/// at least one — and how many that is.
-pub(crate) fn json_rows(rows: &[String]) -> (String, usize) {
-    let mut bytes = 1;
-    let n = rows
-        .iter()
-        .take_while(|r| {
-            bytes += r.len() + 1;
-            bytes <= MAX_JSON_BYTES
-        })
-        .count()
-        .max(1)
-        .min(rows.len());
-    (format!("[{}]", rows[..n].join(",")), n)
+/// `rows`, from the first, as stay within [`MAX_JSON_BYTES`] — at least one — and how many
+/// that is.
+pub(crate) fn json_rows<T: serde::Serialize>(rows: &[T]) -> Result<(String, usize)> {
+    let mut json = String::from("[");
+    let mut n = 0;
+    for row in rows {
+        let one = serde_json::to_string(row).map_err(Error::internal)?;
+        // With its comma and the closing bracket.
+        if n > 0 && json.len() + one.len() + 2 > MAX_JSON_BYTES {
+            break;
+        }
+        if n > 0 {
+            json.push(',');
+        }
+        json.push_str(&one);
+        n += 1;
+    }
+    json.push(']');
+    Ok((json, n))
 }
 
 /// Prepares and binds a statement.
@@ -95,20 +100,20 @@ mod tests {
 
     #[test]
     fn one_statement_carries_what_fits_and_never_nothing() {
-        let small = vec![r#"{"a":1}"#.to_owned(); 3];
+        let small = vec![serde_json::json!({"a": 1}); 3];
         assert_eq!(
-            json_rows(&small),
+            json_rows(&small).unwrap(),
             (r#"[{"a":1},{"a":1},{"a":1}]"#.into(), 3)
         );
-        assert_eq!(json_rows(&[]), ("[]".into(), 0));
+        assert_eq!(json_rows::<u8>(&[]).unwrap(), ("[]".into(), 0));
         // Rows of 40,000 bytes: 24 fit in a million (with the commas and brackets).
-        let big = vec![format!("\"{}\"", "x".repeat(39_998)); 100];
-        let (json, n) = json_rows(&big);
+        let big = vec!["x".repeat(39_998); 100];
+        let (json, n) = json_rows(&big).unwrap();
         assert_eq!(n, 24);
         assert!(json.len() <= MAX_JSON_BYTES);
         assert!(serde_json::from_str::<Vec<String>>(&json).is_ok());
         // One row larger than the cap still goes, alone.
-        let huge = vec![format!("\"{}\"", "x".repeat(MAX_JSON_BYTES)), "1".into()];
-        assert_eq!(json_rows(&huge).1, 1);
+        let huge = vec!["x".repeat(MAX_JSON_BYTES), "1".into()];
+        assert_eq!(json_rows(&huge).unwrap().1, 1);
     }
 }

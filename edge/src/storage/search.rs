@@ -54,12 +54,7 @@ pub struct Entry {
 /// One statement adding as many of `entries` as it carries ([`super::json_rows`]), each
 /// message once however often sent; and how many that is.
 pub fn insert(db: &D1Database, entries: &[Entry]) -> Result<(D1PreparedStatement, usize)> {
-    let rows = entries
-        .iter()
-        .map(serde_json::to_string)
-        .collect::<std::result::Result<Vec<_>, _>>()
-        .map_err(crate::error::Error::internal)?;
-    let (json, n) = super::json_rows(&rows);
+    let (json, n) = super::json_rows(entries)?;
     let statement = stmt(
         db,
         "INSERT OR IGNORE INTO message_texts (site_key, conversation_id, seq, at, body)
