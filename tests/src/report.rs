@@ -83,11 +83,28 @@ pub fn f1(x: f64) -> String {
     format!("{x:.1}")
 }
 
-/// The median of each field across runs.
+/// The median of each field across runs (of an even number, the mean of the middle two).
 pub fn median(mut xs: Vec<f64>) -> f64 {
     if xs.is_empty() {
         return 0.0;
     }
     xs.sort_by(|a, b| a.partial_cmp(b).unwrap());
-    xs[xs.len() / 2]
+    let mid = xs.len() / 2;
+    match xs.len() % 2 {
+        1 => xs[mid],
+        _ => (xs[mid - 1] + xs[mid]) / 2.0,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::median;
+
+    #[test]
+    fn the_median_of_an_even_count_is_between_its_middle_two() {
+        assert_eq!(median(vec![]), 0.0);
+        assert_eq!(median(vec![3.0, 1.0, 2.0]), 2.0);
+        assert_eq!(median(vec![4.0, 1.0, 3.0, 2.0]), 2.5);
+        assert_eq!(median(vec![1.0, 9.0]), 5.0);
+    }
 }
