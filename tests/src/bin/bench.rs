@@ -45,7 +45,41 @@ fn scenario(name: &str, rooms: usize, sockets: usize, msgs: usize, rate: f64) ->
 }
 
 /// One run of `s` on `p`, with the CPU the server (process group `pgid`) spent on it.
+/// Waits until the machine is quiet — under 10 % of its CPU time busy over a second, for at
+/// most 30 s — so what a run leaves behind (trailing publishes, sockets closing, instances
+/// their closes wake) does not fall into the next one, whoever's it is.
+async fn settle() {
+    for _ in 0..30 {
+        let a = machine_jiffies();
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        let b = machine_jiffies();
+        if (b.0 - a.0) as f64 / ((b.1 - a.1).max(1) as f64) < 0.10 {
+            return;
+        }
+    }
+    eprintln!("the machine stayed busy for 30 s; measuring anyway");
+}
+
+/// (busy, all) CPU time of the machine so far, in ticks (`/proc/stat`).
+fn machine_jiffies() -> (u64, u64) {
+    let stat = std::fs::read_to_string("/proc/stat").unwrap_or_default();
+    // cpu  user nice system idle iowait irq softirq steal …
+    let v: Vec<u64> = stat
+        .lines()
+        .next()
+        .unwrap_or_default()
+        .split_whitespace()
+        .skip(1)
+        .take(8)
+        .filter_map(|x| x.parse().ok())
+        .collect();
+    let all: u64 = v.iter().sum();
+    let idle = v.get(3).copied().unwrap_or(0) + v.get(4).copied().unwrap_or(0);
+    (all - idle, all)
+}
+
 async fn run_counted(p: &Protocol, s: &Scenario, pgid: u32) -> Outcome {
+    settle().await;
     let before = beckon_tests::group_cpu_ms(pgid);
     let mut o = load::run(p, s, DRAIN).await;
     let spent = beckon_tests::group_cpu_ms(pgid) - before;
@@ -111,7 +145,7 @@ async fn hot_path(api: &Api, pgid: u32, demo: Option<&ChatDemo>, runs: usize) ->
         ],
     );
     sec.note(format!(
-        "Latency: a message sent on one socket until it arrives on each other socket of its room. CPU: what the server's processes (wrangler + workerd) spent per message sent. Medians of {runs} runs, the demo's and Beckon's taking turns (each first in every other pair); counts summed over them. The ratio is the median of each pair's ratio. Beckon's site has no channel (as the demo relays nowhere). Beckon's rooms are woken by one ping each before the clock (see Scale)."
+        "Latency: a message sent on one socket until it arrives on each other socket of its room. CPU: what the server's processes (wrangler + workerd) spent per message sent. Medians of {runs} runs, the demo's and Beckon's taking turns (each first in every other pair), each started once the machine is quiet (under 10 % busy over a second, at most 30 s); counts summed over them. The ratio is the median of each pair's ratio. Beckon's site has no channel (as the demo relays nowhere). Beckon's rooms are woken by one ping each before the clock (see Scale)."
     ));
     let beckon = Protocol::Beckon {
         api: api.clone(),
@@ -259,6 +293,7 @@ async fn scale(api: &Api, pgid: u32, demo: Option<&ChatDemo>) -> Section {
         .join("; "),
     ]);
     eprintln!("scale: 1,000 visitors with presence");
+    settle().await;
     let site = "presence";
     api.create_site(site).await;
     let p = load::presence(api, site, 1000, 200.0, DRAIN).await;
