@@ -44,7 +44,6 @@ fn scenario(name: &str, rooms: usize, sockets: usize, msgs: usize, rate: f64) ->
     }
 }
 
-/// One run of `s` on `p`, with the CPU the server (process group `pgid`) spent on it.
 /// Waits until the machine is quiet — under 10 % of its CPU time busy over a second, for at
 /// most 30 s — so what a run leaves behind (trailing publishes, sockets closing, instances
 /// their closes wake) does not fall into the next one, whoever's it is.
@@ -78,6 +77,8 @@ fn machine_jiffies() -> (u64, u64) {
     (all - idle, all)
 }
 
+/// One run of `s` on `p`, once the machine is quiet, with the CPU the server (process group
+/// `pgid`) spent on it.
 async fn run_counted(p: &Protocol, s: &Scenario, pgid: u32) -> Outcome {
     settle().await;
     let before = beckon_tests::group_cpu_ms(pgid);
