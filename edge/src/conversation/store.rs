@@ -3,7 +3,9 @@
 //! synchronous, so a sequence of them with no `await` between is atomic — which is what makes
 //! `seq` assignment gap-free and idempotent sends exact. The DO is the only writer, so what a
 //! summary needs — the metadata (written once), the last message and `seq`, the read cursors
-//! and the unread count — is kept in memory after its first read and updated with each write.
+//! and the unread count — is kept in memory after its first read and updated with each write,
+//! as are the client message ids stored (as hashes), so a new message is checked for a retry
+//! without a read.
 
 use super::Meta;
 use crate::error::{Error, Result};
@@ -105,6 +107,62 @@ pub struct Store {
     last_visitor_at: Cell<Option<Option<i64>>>,
     /// The address the visitor left for answers while away, once read.
     away_email: RefCell<Option<Option<String>>>,
+    /// The client message ids stored, as far as this instance knows them ([`ClientIds`]).
+    client_ids: RefCell<ClientIds>,
+}
+
+/// A conversation with more client message ids than this has each new one looked up in
+/// storage instead of in memory (8 bytes each, read in one go on an instance's first send).
+pub const CLIENT_IDS_IN_MEMORY: usize = 2_000;
+
+/// Which client message ids are stored, in memory, so that a new message's duplicate check
+/// reads no storage on its way to the other sockets. Kept as hashes: an id whose hash is
+/// absent is new for sure; one whose hash is present (a retry, or a rare collision) is looked
+/// up.
+#[derive(Debug, Default, PartialEq)]
+enum ClientIds {
+    /// Not read yet by this instance.
+    #[default]
+    Unknown,
+    /// The hashes of every stored id.
+    Known(std::collections::HashSet<u64>),
+    /// More than [`CLIENT_IDS_IN_MEMORY`]: every id is looked up.
+    TooMany,
+}
+
+impl ClientIds {
+    /// From the stored ids, as read with a limit of one more than [`CLIENT_IDS_IN_MEMORY`].
+    fn read<'a>(stored: impl ExactSizeIterator<Item = &'a str>) -> ClientIds {
+        if stored.len() > CLIENT_IDS_IN_MEMORY {
+            return ClientIds::TooMany;
+        }
+        ClientIds::Known(stored.map(hash).collect())
+    }
+
+    /// Whether `id` may be stored (false: it is not). Unknown is "may".
+    fn may_hold(&self, id: &str) -> bool {
+        match self {
+            ClientIds::Known(hashes) => hashes.contains(&hash(id)),
+            _ => true,
+        }
+    }
+
+    /// `id` was just stored.
+    fn note(&mut self, id: &str) {
+        if let ClientIds::Known(hashes) = self {
+            hashes.insert(hash(id));
+            if hashes.len() > CLIENT_IDS_IN_MEMORY {
+                *self = ClientIds::TooMany;
+            }
+        }
+    }
+}
+
+fn hash(id: &str) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::hash::DefaultHasher::new();
+    id.hash(&mut h);
+    h.finish()
 }
 
 fn int(v: i64) -> SqlStorageValue {
@@ -152,6 +210,7 @@ impl Store {
             unread: Cell::new(None),
             last_visitor_at: Cell::new(None),
             away_email: RefCell::new(None),
+            client_ids: RefCell::new(ClientIds::Unknown),
         })
     }
 
@@ -164,6 +223,7 @@ impl Store {
         self.unread.set(None);
         self.last_visitor_at.set(None);
         self.away_email.replace(None);
+        self.client_ids.replace(ClientIds::Unknown);
     }
 
     /// The conversation's metadata (read once; it never changes).
@@ -332,6 +392,9 @@ impl Store {
     }
 
     pub fn by_client_id(&self, id: &ClientMsgId) -> Result<Option<Message>> {
+        if !self.may_hold(id)? {
+            return Ok(None);
+        }
         let rows: Vec<MessageRow> = self
             .sql
             .exec(
@@ -343,6 +406,27 @@ impl Store {
             .next()
             .map(MessageRow::into_message)
             .transpose()
+    }
+
+    /// Whether `id` may be stored already (false: it is not): from memory, once this instance
+    /// has read the stored ids (one read of the ids' index).
+    fn may_hold(&self, id: &ClientMsgId) -> Result<bool> {
+        if *self.client_ids.borrow() == ClientIds::Unknown {
+            #[derive(Deserialize)]
+            struct Row {
+                client_msg_id: String,
+            }
+            let rows: Vec<Row> = self
+                .sql
+                .exec(
+                    "SELECT client_msg_id FROM messages WHERE client_msg_id IS NOT NULL LIMIT ?",
+                    vec![int(CLIENT_IDS_IN_MEMORY as i64 + 1)],
+                )?
+                .to_array()?;
+            let known = ClientIds::read(rows.iter().map(|r| r.client_msg_id.as_str()));
+            self.client_ids.replace(known);
+        }
+        Ok(self.client_ids.borrow().may_hold(id.as_str()))
     }
 
     /// The message `m` becomes when it is stored next: the next `seq`, nothing written yet.
@@ -403,6 +487,9 @@ impl Store {
             return Err(Error::internal("a message's client id was stored already"));
         }
         self.last_seq.set(Some(m.seq));
+        if let Some(id) = &m.client_msg_id {
+            self.client_ids.borrow_mut().note(id.as_str());
+        }
         // (A visitor's rating neither reopens the conversation nor waits for an agent.)
         if m.role == Role::Visitor && m.via.is_none() {
             if let Some(n) = self.unread.get() {
@@ -551,5 +638,37 @@ impl Store {
             .one()?;
         self.unread.set(Some(r.n as u64));
         Ok(r.n as u64)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn client_ids_answer_new_for_sure_and_look_up_the_rest() {
+        let mut ids = ClientIds::Unknown;
+        assert!(ids.may_hold("a"), "unknown is looked up");
+        ids = ClientIds::read(["a", "b"].into_iter());
+        assert!(ids.may_hold("a") && ids.may_hold("b"));
+        assert!(!ids.may_hold("c"));
+        ids.note("c");
+        assert!(ids.may_hold("c"));
+    }
+
+    #[test]
+    fn client_ids_past_the_cap_are_all_looked_up() {
+        let many: Vec<String> = (0..=CLIENT_IDS_IN_MEMORY)
+            .map(|i| format!("k{i}"))
+            .collect();
+        let ids = ClientIds::read(many.iter().map(String::as_str));
+        assert_eq!(ids, ClientIds::TooMany);
+        assert!(ids.may_hold("new"));
+
+        let mut ids = ClientIds::read(many[1..].iter().map(String::as_str));
+        assert!(!ids.may_hold("new"));
+        ids.note("new");
+        assert_eq!(ids, ClientIds::TooMany);
+        assert!(ids.may_hold("other"));
     }
 }
