@@ -271,7 +271,8 @@ pub struct AudienceCount {
     pub channels: ChannelCounts,
     /// Matching contacts reachable on none of the broadcast's channels (or not consented).
     pub unreachable: u32,
-    /// Matching contacts who opted out.
+    /// Matching contacts left out because the person opted out: on this record, or on another
+    /// record of the same person (their stop holds for all of them).
     pub opted_out: u32,
 }
 
