@@ -7,9 +7,7 @@
 //! the tag in the object, then reading `{"<tag>": <object>}` as an externally tagged twin of
 //! the enum, which serde does in one pass (from the `Value` every read goes through, see
 //! [`crate::json`]). The browser apps read it with `FromJson`, derived on the enum itself:
-//! the tag taken out of the object, the variant's fields read from the rest. A server reading
-//! many (the edge, each frame of a conversation's sockets) uses `from_json_str`, which reads
-//! the tag and then the twin straight from the text, with no `Value` tree between.
+//! the tag taken out of the object, the variant's fields read from the rest.
 //!
 //! ```ignore
 //! tagged! {
@@ -95,35 +93,6 @@ macro_rules! tagged {
                         ));
                     };
                     $crate::tagged::read_twin::<Twin, D::Error>(wire, object).map(Into::into)
-                }
-            }
-
-            impl $Name {
-                /// Reads JSON text as `Deserialize` does, in two passes over the text — its tag,
-                /// then the twin — with no `Value` tree in between: for a server reading many.
-                #[allow(dead_code)]
-                pub fn from_json_str(text: &str) -> Result<$Name, serde_json::Error> {
-                    /// The object's tag, every other field skipped.
-                    #[derive(serde::Deserialize)]
-                    struct Peek<'a> {
-                        #[serde(rename = $tag, borrow)]
-                        tag: std::borrow::Cow<'a, str>,
-                    }
-                    const KNOWN: &[&str] = &[$($wire),*];
-                    if !text.trim_start().starts_with('{') {
-                        return Err(<serde_json::Error as serde::de::Error>::custom(
-                            "expected an object",
-                        ));
-                    }
-                    let peek: Peek = serde_json::from_str(text)?;
-                    let Some(wire) = KNOWN.iter().copied().find(|k| *k == peek.tag) else {
-                        $( return Ok($Name::$Other); )?
-                        #[allow(unreachable_code)]
-                        return Err(<serde_json::Error as serde::de::Error>::unknown_variant(
-                            &peek.tag, KNOWN,
-                        ));
-                    };
-                    serde_json::from_str::<Twin>(&format!("{{\"{wire}\":{text}}}")).map(Into::into)
                 }
             }
         };
@@ -230,38 +199,6 @@ mod tests {
         assert_eq!(
             serde_json::to_value(Shape::Unknown).unwrap(),
             json!({"kind": "unknown"})
-        );
-    }
-
-    #[test]
-    fn from_json_str_reads_what_deserialize_reads() {
-        for text in [
-            r#"{"kind": "circle", "r": 1.5}"#,
-            r#"{"r": 2, "extra": 1, "kind": "circle"}"#,
-            r#"{"kind": "rect", "w": 2}"#,
-            r#"{"kind": "nothing"}"#,
-            r#"{"kind": "group", "of": [{"kind": "nothing"}, {"w": 1, "h": 3, "kind": "rect"}]}"#,
-            r#"{"kind": "hexagon"}"#,
-            r#" {"kind": "rect", "w": 1, "h": 2} "#,
-        ] {
-            assert_eq!(
-                Shape::from_json_str(text).unwrap(),
-                serde_json::from_str::<Shape>(text).unwrap(),
-                "{text}"
-            );
-        }
-        let err = |s: &str| Strict::from_json_str(s).unwrap_err().to_string();
-        assert!(err(r#"{"x": 1}"#).contains("missing field `t`"));
-        assert!(err(r#"{"t": "b"}"#).contains("unknown variant `b`, expected `a`"));
-        assert!(err(r#"{"t": "a", "x": 1, "y": 2}"#).contains("unknown field `y`"));
-        assert!(err(r#"{"t": "a", "x": 300}"#).contains("invalid value: integer `300`"));
-        assert!(err(r#"{"t": "a", "x": 1} {"#).contains("trailing characters"));
-        assert!(err(r#"{"t": "a", "x": 1"#).contains("EOF"));
-        assert!(err(r#"[1]"#).contains("expected an object"));
-        assert!(err(r#""a""#).contains("expected an object"));
-        assert_eq!(
-            Strict::from_json_str(r#"{"x": 7, "t": "a"}"#).unwrap(),
-            Strict::A { x: 7 }
         );
     }
 

@@ -219,7 +219,7 @@ impl Conversation {
             let _ = ws.close(Some(close::MESSAGE_TOO_BIG), Some("frame too large"));
             return Ok(());
         }
-        let frame = ClientFrame::from_json_str(&text)
+        let frame: ClientFrame = serde_json::from_str(&text)
             .map_err(|e| Error::new(ErrorCode::BadFrame, format!("invalid frame: {e}")))?;
         let Some(mut att) = self.sockets.state_of(&self.state, ws) else {
             return Err(Error::internal("socket without attachment"));
