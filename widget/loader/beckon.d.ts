@@ -54,8 +54,11 @@ declare namespace Beckon {
      * told again). The same language again changes nothing. */
     setLocale(locale: Locale | string): void;
     /** Forgets the visitor — call it when a person signs out of your site: the widget's
-     * storage is cleared, its connection closed, and the next visitor starts afresh. */
-    shutdown(): void;
+     * storage is cleared, its connection closed, and the next visitor starts afresh. Resolves
+     * once that is recorded on this page, so a next page view forgets too if this one ends
+     * first: a logout that navigates waits for it (`await Beckon.shutdown()`); a page that
+     * leaves sooner may keep the visitor. */
+    shutdown(): Promise<void>;
     /** Shows the chat panel. */
     open(): void;
     /** Hides the chat panel. */

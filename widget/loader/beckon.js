@@ -20,9 +20,9 @@
   if (!script || (w.Beckon && w.Beckon._loaded)) return;
   // The site: named by the first snippet's `data-site`, or in the path of the one that brings
   // its boot script in the same response (`https://edge/api/v1/sites/{site}/beckon.js`).
-  var site = script.getAttribute("data-site") || script.src.split("/")[6] || "";
+  var site = script.dataset.site || script.src.split("/")[6] || "";
   // The inbox's preview of unsaved settings: their signed token, for the boot script and frame.
-  var preview = script.getAttribute("data-preview"), pq = preview ? "&p=" + encodeURIComponent(preview) : "";
+  var preview = script.dataset.preview, pq = preview ? "&p=" + encodeURIComponent(preview) : "";
   var base = script.src.split("/", 3).join("/");
   var key = "beckon:" + site + ":";
   var pre = w.Beckon; // a stub with a queue `q`, if the page defined one
@@ -85,11 +85,7 @@
   }
 
   function route() {
-    if (location.href === sig.u) return;
-    sig.u = location.href;
-    sig.n++;
-    page();
-    tick();
+    if (sig.u != (sig.u = location.href)) sig.n++, page(), tick();
   }
 
   function page() {
@@ -107,7 +103,7 @@
     ".f{bottom:calc(var(--y) + 72px);width:min(380px,100vw - var(--x) - 20px);height:min(640px,calc(100vh - var(--y) - 92px));border-radius:16px;" +
     "box-shadow:0 12px 48px #0004;background:#fff;display:none}.f.t{display:block;width:min(320px,100vw - var(--x) - 20px);" +
     "background:none;box-shadow:none}.f.o{display:block}.R{right:var(--x)}.L{left:var(--x)}" +
-    "@media (max-width:480px){.f.o{inset:0;width:100%;height:100%;border-radius:0}.l.h{display:none}}";
+    "@media(max-width:480px){.f.o{inset:0;width:100%;height:100%;border-radius:0}.l.h{display:none}}";
 
   // The launcher's face: the site's icon and label, or a cross while open (hidden on a phone,
   // where the panel covers it). Icons from DOM calls (no innerHTML), so Trusted Types pages
@@ -115,11 +111,11 @@
   function icon() {
     var s = d.createElementNS("http://www.w3.org/2000/svg", "svg"), p = d.createElementNS(s.namespaceURI, "path");
     s.setAttribute("viewBox", "0 0 24 24");
-    p.setAttribute("d", mode === "open" ? "M18 6 6 18M6 6l12 12" : cfg.icon);
+    var open = mode === "open", pill = !open && L.l;
+    p.setAttribute("d", open ? "M18 6 6 18M6 6l12 12" : cfg.icon);
     s.appendChild(p);
     // A site's label beside the icon makes the closed launcher a pill.
-    var pill = mode !== "open" && L.l;
-    launcher.className = "l" + side() + (pill ? " p" : "") + (mode === "open" ? " h" : "");
+    launcher.className = "l" + side() + (pill ? " p" : "") + (open ? " h" : "");
     launcher.replaceChildren(s, pill || "", badge);
   }
 
@@ -216,17 +212,17 @@
   // The page's marks, empty IndexedDB databases, listed without creating one and without the
   // wait of a first localStorage read: `engaged`, the visitor has a conversation here (the app
   // loads at once); `forget`, `shutdown` ran and no app has forgotten yet (the next one does, at
-  // once, on whichever page view). `n` and `v`: make it (or remove it, no `v`); none: look.
+  // once, on whichever page view). `n` and `v`: make it, `v` called once it is stored (or could
+  // not be); `n` alone: remove it; none: look.
   function mark(n, v) {
     try {
-      var I = indexedDB;
-      n ? v ? I.open(key + n).onsuccess = (e) => { e.target.result.close(); } : I.deleteDatabase(key + n) :
+      var I = indexedDB, r;
+      n ? v ? (r = I.open(key + n)).onsuccess = r.onerror = () => v(r.result && r.result.close()) : I.deleteDatabase(key + n) :
         I.databases().then((l) => {
           l = l.map((x) => x.name);
-          if (l.includes(key + "forget")) wipe = 1;
-          (wipe || l.includes(key + "engaged")) && load();
+          (wipe = wipe || l.includes(key + "forget")) || l.includes(key + "engaged") ? load() : 0;
         }, () => {});
-    } catch (e) {}
+    } catch (e) { v && v(); }
   }
 
   function message(e) {
@@ -258,7 +254,7 @@
       label();
       icon();
     } else if (m.t === "engaged") {
-      mark("engaged", 1);
+      mark("engaged", Date); // (nothing to do once stored: `Date()` does nothing)
     } else if (m.t === "event") {
       emit(m.name, m.data);
     }
@@ -266,9 +262,9 @@
 
   var api = {
     _loaded: true,
-    open: () => { setOpen(true); },
-    close: () => { setOpen(false); },
-    toggle: () => { setOpen(mode !== "open"); },
+    open: () => setOpen(true),
+    close: () => setOpen(false),
+    toggle: () => setOpen(mode !== "open"),
     identify: (traits) => { post({ t: "identify", traits: who = traits }); },
     track: (name, props) => { post({ t: "track", name: String(name), props: props || {} }); },
     trigger: (name) => {
@@ -292,18 +288,18 @@
     },
     // Forgets the visitor (on logout): the page's keys, and the app with its socket; a new app
     // (`&forget=1`) clears the frame's storage as it starts — at once, and on the next page
-    // view if this one ends first (the `forget` mark). (`engaged` in local storage: the mark of
-    // an older loader.)
-    shutdown: () => {
+    // view if this one ends first (the `forget` mark, stored when the promise resolves: a page
+    // that navigates before may lose it). (`engaged` in local storage: an older loader's mark.)
+    shutdown: () => new Promise((done) => {
       ["engaged", "visits", "start", "landing"].forEach((k, i) => { store(i < 2 ? localStorage : sessionStorage, k, null); });
       queue = [];
       who = 0;
       wipe = 1;
-      mark("forget", 1);
+      mark("forget", done);
       // (Closed while the frame is still there, so a phone's page scrolls again.)
       if (frame) badge.textContent = "", show("closed"), frame.remove(), frame = ready = 0, emit("unread", 0);
       launcher && load();
-    },
+    }),
     on: (name, cb) => { (listeners[name] = listeners[name] || []).push(cb); },
     off: (name, cb) => { listeners[name] = (listeners[name] || []).filter((x) => { return cb && x !== cb; }); },
     // For the site's `attention.js`: a message to the app (queued until it runs).
