@@ -5,6 +5,7 @@
 //! - **Visitors' chat apps** hold one too (tag `visitor`), which is what "online now" means:
 //!   each says where it is (`here`), the hub keeps that in the socket's attachment — memory
 //!   and the socket, never storage — and an agent can reach a visitor through it (`push`).
+//!   Inbox tabs get the list as it changes, at most every 0.1 s ([`online`]).
 //! - Agent availability (how many inbox tabs are open) is told to visitors' apps as it changes
 //!   (the `agents_online` rule condition).
 //! - **The conversation index**: conversations publish their summary here; the hub fans it out
@@ -21,6 +22,7 @@
 
 mod index;
 mod keys;
+mod online;
 mod pages;
 mod viewers;
 
@@ -63,6 +65,12 @@ pub struct SiteHub {
     /// messages: each one is told to every inbox tab. Starts full again after hibernation.
     here_allowance:
         std::cell::RefCell<std::collections::HashMap<String, crate::rate_limit::Bucket>>,
+    /// Who is online (memory; `None` until first used after a wake).
+    online: std::cell::RefCell<Option<online::Online>>,
+    /// A presence list is scheduled (a change waits for it).
+    presence_due: std::cell::Cell<bool>,
+    /// When the last presence list went out (ms; 0: not since the wake).
+    presence_sent: std::cell::Cell<i64>,
 }
 
 /// Where a visitor is now and the pages of their latest visit.
@@ -108,6 +116,9 @@ impl DurableObject for SiteHub {
             env,
             batch_scheduled: std::cell::Cell::new(false),
             here_allowance: Default::default(),
+            online: Default::default(),
+            presence_due: Default::default(),
+            presence_sent: Default::default(),
         }
     }
 
@@ -133,7 +144,7 @@ impl DurableObject for SiteHub {
                     send(
                         &pair.server,
                         &InboxEvent::Presence {
-                            visitors: self.visitors(None),
+                            visitors: self.visitors(),
                         },
                     );
                     // What the index does not show yet (its batch is pending).
@@ -157,13 +168,13 @@ impl DurableObject for SiteHub {
                         since: now,
                         visitor_id: None,
                     };
-                    pair.server.serialize_attachment(&visitor)?;
+                    self.set_online(&pair.server, visitor)?;
                     let agents_online = self.state.get_websockets_with_tag(AGENT).len();
                     send(&pair.server, &HubFrame::Welcome { id, agents_online });
                     Ok(Response::from_websocket(pair.client)?)
                 }
                 (Method::Get, "/visitors") => {
-                    http::json(200, &serde_json::json!({ "visitors": self.visitors(None) }))
+                    http::json(200, &serde_json::json!({ "visitors": self.visitors() }))
                 }
                 (Method::Get, "/agents") => http::json(
                     200,
@@ -218,7 +229,7 @@ impl DurableObject for SiteHub {
                     let visitor = req.headers().get(VISITOR_HEADER)?.unwrap_or_default();
                     let pages = self.pages_seen(&visitor, http::now_ms())?;
                     let now_on = self
-                        .visitors(None)
+                        .visitors()
                         .into_iter()
                         .filter(|v| v.visitor_id.as_ref().is_some_and(|id| id.as_str() == visitor))
                         .max_by_key(|v| v.since)
@@ -233,7 +244,8 @@ impl DurableObject for SiteHub {
                     http::json(200, &VisitorPages { now_on, pages })
                 }
                 (Method::Post, "/forget-visitor") => {
-                    self.forget_pages(&req.text().await?, http::now_ms())?;
+                    self.forget_pages(&req.text().await?, http::now_ms())
+                        .await?;
                     Ok(Response::empty()?.with_status(204))
                 }
                 (Method::Post, "/forget") => {
@@ -338,8 +350,8 @@ impl DurableObject for SiteHub {
                         worker::console_warn!("site hub: a page seen not kept: {e}");
                     }
                 }
-                ws.serialize_attachment(&v)?;
-                self.broadcast_presence(None);
+                self.set_online(&ws, v)?;
+                self.presence_changed().await;
             }
             Ok(PresenceFrame::Ping) => send(&ws, &HubFrame::Pong),
             _ => {}
@@ -357,8 +369,8 @@ impl DurableObject for SiteHub {
         let tags = self.state.get_tags(&ws);
         let _ = ws.close(Some(1000), Some("closed"));
         if tags.iter().any(|t| t == VISITOR) {
-            self.forget_allowance(&ws);
-            self.broadcast_presence(Some(&ws));
+            self.went_offline(&ws);
+            self.presence_changed().await;
         } else {
             self.tell_visitors_about_agents(Some(&ws));
             self.leave(&ws);
@@ -371,20 +383,14 @@ impl DurableObject for SiteHub {
         if !self.state.get_tags(&ws).iter().any(|t| t == VISITOR) {
             self.leave(&ws);
         } else {
-            self.forget_allowance(&ws);
+            self.went_offline(&ws);
+            self.presence_changed().await;
         }
         Ok(())
     }
 }
 
 impl SiteHub {
-    /// A visitor socket went away: its allowance with it.
-    fn forget_allowance(&self, ws: &WebSocket) {
-        if let Ok(Some(v)) = ws.deserialize_attachment::<OnlineVisitor>() {
-            self.here_allowance.borrow_mut().remove(&v.id);
-        }
-    }
-
     /// Whether visitor socket `id` may say where it is now (beyond its allowance, a `here`
     /// is dropped: the page it names is told with the next one that fits).
     fn here_allowed(&self, id: &str) -> bool {
@@ -397,29 +403,6 @@ impl SiteHub {
             .entry(id.to_owned())
             .or_insert_with(|| crate::rate_limit::Bucket::full(now));
         bucket.take(now).is_ok()
-    }
-
-    /// Visitors who said where they are (`closing`, a socket on its way out, excluded).
-    fn visitors(&self, closing: Option<&WebSocket>) -> Vec<OnlineVisitor> {
-        let mut list: Vec<OnlineVisitor> = self
-            .state
-            .get_websockets_with_tag(VISITOR)
-            .iter()
-            .filter(|ws| Some(*ws) != closing)
-            .filter_map(|ws| ws.deserialize_attachment::<OnlineVisitor>().ok().flatten())
-            .filter(|v| !v.url.is_empty())
-            .collect();
-        list.sort_by_key(|v| v.since);
-        list
-    }
-
-    fn broadcast_presence(&self, closing: Option<&WebSocket>) {
-        let event = InboxEvent::Presence {
-            visitors: self.visitors(closing),
-        };
-        for ws in self.state.get_websockets_with_tag(AGENT) {
-            send(&ws, &event);
-        }
     }
 
     fn tell_visitors_about_agents(&self, closing: Option<&WebSocket>) {

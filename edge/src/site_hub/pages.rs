@@ -129,7 +129,7 @@ impl SiteHub {
 
     /// Everything kept of `visitor` (their data is being deleted), and nothing more from
     /// now on: their open pages stop naming them, and their token no longer does here.
-    pub(super) fn forget_pages(&self, visitor: &str, now: i64) -> Result<()> {
+    pub(super) async fn forget_pages(&self, visitor: &str, now: i64) -> Result<()> {
         let sql = self.state.storage().sql();
         sql.exec(
             "DELETE FROM pages_seen WHERE visitor = ?",
@@ -147,11 +147,11 @@ impl SiteHub {
                     .is_some_and(|id| id.as_str() == visitor)
                 {
                     v.visitor_id = None;
-                    ws.serialize_attachment(&v)?;
+                    self.set_online(&ws, v)?;
                 }
             }
         }
-        self.broadcast_presence(None);
+        self.presence_changed().await;
         Ok(())
     }
 
