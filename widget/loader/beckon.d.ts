@@ -55,9 +55,10 @@ declare namespace Beckon {
     setLocale(locale: Locale | string): void;
     /** Forgets the visitor — call it when a person signs out of your site: the widget's
      * storage is cleared, its connection closed, and the next visitor starts afresh. Resolves
-     * once that is recorded on this page, so a next page view forgets too if this one ends
-     * first: a logout that navigates waits for it (`await Beckon.shutdown()`); a page that
-     * leaves sooner may keep the visitor. */
+     * once that is recorded on this page (at the latest after 2 s, where the browser's
+     * IndexedDB is missing or fails), so a next page view forgets too if this one ends first:
+     * a logout that navigates waits for it (`await Beckon.shutdown()`); a page that leaves
+     * sooner may keep the visitor. */
     shutdown(): Promise<void>;
     /** Shows the chat panel. */
     open(): void;

@@ -212,17 +212,17 @@
   // The page's marks, empty IndexedDB databases, listed without creating one and without the
   // wait of a first localStorage read: `engaged`, the visitor has a conversation here (the app
   // loads at once); `forget`, `shutdown` ran and no app has forgotten yet (the next one does, at
-  // once, on whichever page view). `n` and `v`: make it, `v` called once it is stored (or could
-  // not be); `n` alone: remove it; none: look.
+  // once, on whichever page view). `n` and `v`: make it, `v` called once it is stored; `n`
+  // alone: remove it; none: look.
   function mark(n, v) {
     try {
       var I = indexedDB, r;
-      n ? v ? (r = I.open(key + n)).onsuccess = r.onerror = () => v(r.result && r.result.close()) : I.deleteDatabase(key + n) :
+      n ? v ? (r = I.open(key + n)).onsuccess = () => v(r.result.close()) : I.deleteDatabase(key + n) :
         I.databases().then((l) => {
           l = l.map((x) => x.name);
           (wipe = wipe || l.includes(key + "forget")) || l.includes(key + "engaged") ? load() : 0;
         }, () => {});
-    } catch (e) { v && v(); }
+    } catch (e) {}
   }
 
   function message(e) {
@@ -288,14 +288,16 @@
     },
     // Forgets the visitor (on logout): the page's keys, and the app with its socket; a new app
     // (`&forget=1`) clears the frame's storage as it starts — at once, and on the next page
-    // view if this one ends first (the `forget` mark, stored when the promise resolves: a page
-    // that navigates before may lose it). (`engaged` in local storage: an older loader's mark.)
+    // view if this one ends first (the `forget` mark, stored when the promise resolves — or 2 s
+    // passed —: a page that navigates before may lose it). (`engaged` in local storage: an older
+    // loader's mark.)
     shutdown: () => new Promise((done) => {
       ["engaged", "visits", "start", "landing"].forEach((k, i) => { store(i < 2 ? localStorage : sessionStorage, k, null); });
       queue = [];
       who = 0;
       wipe = 1;
       mark("forget", done);
+      setTimeout(done, 2e3); // (a browser without IndexedDB, or whose IndexedDB fails or hangs)
       // (Closed while the frame is still there, so a phone's page scrolls again.)
       if (frame) badge.textContent = "", show("closed"), frame.remove(), frame = ready = 0, emit("unread", 0);
       launcher && load();

@@ -67,9 +67,8 @@ pub struct SiteHub {
         std::cell::RefCell<std::collections::HashMap<String, crate::rate_limit::Bucket>>,
     /// Who is online (memory; `None` until first used after a wake).
     online: std::cell::RefCell<Option<online::Online>>,
-    /// A presence list is scheduled (a change waits for it).
-    presence_due: std::cell::Cell<bool>,
-    /// When the last presence list went out (ms; 0: not since the wake).
+    /// When the last presence list went out, or — while one waits — when it will (ms; 0: not
+    /// since the wake).
     presence_sent: std::cell::Cell<i64>,
 }
 
@@ -117,7 +116,6 @@ impl DurableObject for SiteHub {
             batch_scheduled: std::cell::Cell::new(false),
             here_allowance: Default::default(),
             online: Default::default(),
-            presence_due: Default::default(),
             presence_sent: Default::default(),
         }
     }
@@ -286,11 +284,14 @@ impl DurableObject for SiteHub {
         let WebSocketIncomingMessage::String(text) = message else {
             return Ok(());
         };
+        let is_visitor = self.state.get_tags(&ws).iter().any(|t| t == VISITOR);
         if text.len() > 8 * 1024 {
             let _ = ws.close(Some(1009), Some("frame too large"));
+            if is_visitor {
+                self.went_offline(&ws).await;
+            }
             return Ok(());
         }
-        let is_visitor = self.state.get_tags(&ws).iter().any(|t| t == VISITOR);
         if !is_visitor {
             match serde_json::from_str::<FeedFrame>(&text) {
                 Ok(FeedFrame::Viewing {
@@ -369,8 +370,7 @@ impl DurableObject for SiteHub {
         let tags = self.state.get_tags(&ws);
         let _ = ws.close(Some(1000), Some("closed"));
         if tags.iter().any(|t| t == VISITOR) {
-            self.went_offline(&ws);
-            self.presence_changed().await;
+            self.went_offline(&ws).await;
         } else {
             self.tell_visitors_about_agents(Some(&ws));
             self.leave(&ws);
@@ -383,8 +383,7 @@ impl DurableObject for SiteHub {
         if !self.state.get_tags(&ws).iter().any(|t| t == VISITOR) {
             self.leave(&ws);
         } else {
-            self.went_offline(&ws);
-            self.presence_changed().await;
+            self.went_offline(&ws).await;
         }
         Ok(())
     }

@@ -54,7 +54,7 @@ fn wait_ms(last_sent: i64, now: i64) -> i64 {
 impl SiteHub {
     /// The online visitors, read from the sockets' attachments on first use after a wake; kept
     /// by every change after (a socket that goes away is told by its close or error event).
-    fn online(&self) -> std::cell::RefMut<'_, Online> {
+    fn online_now(&self) -> std::cell::RefMut<'_, Online> {
         std::cell::RefMut::map(self.online.borrow_mut(), |online| {
             online.get_or_insert_with(|| {
                 let mut fresh = Online::default();
@@ -71,39 +71,47 @@ impl SiteHub {
     /// Visitor socket `ws` is `v` now (its attachment and the memory).
     pub(super) fn set_online(&self, ws: &WebSocket, v: OnlineVisitor) -> worker::Result<()> {
         ws.serialize_attachment(&v)?;
-        let mut online = self.online();
+        let mut online = self.online_now();
         online.set(v);
         Ok(())
     }
 
-    /// Visitor socket `ws` went away (closed or failed): out of the list and its allowance.
-    pub(super) fn went_offline(&self, ws: &WebSocket) {
-        if let Ok(Some(v)) = ws.deserialize_attachment::<OnlineVisitor>() {
-            self.here_allowance.borrow_mut().remove(&v.id);
-            let mut online = self.online();
-            online.remove(&v.id);
+    /// Visitor socket `ws` went away (closed, by either side, or failed): out of the list and
+    /// its allowance, and the inbox tabs told.
+    pub(super) async fn went_offline(&self, ws: &WebSocket) {
+        match ws.deserialize_attachment::<OnlineVisitor>() {
+            Ok(Some(v)) => {
+                self.here_allowance.borrow_mut().remove(&v.id);
+                let mut online = self.online_now();
+                online.remove(&v.id);
+            }
+            // Which one it was is unknown: read the list again from the sockets still open.
+            _ => *self.online.borrow_mut() = None,
         }
+        self.presence_changed().await;
     }
 
     /// Visitors who said where they are.
     pub(super) fn visitors(&self) -> Vec<OnlineVisitor> {
-        self.online().list()
+        self.online_now().list()
     }
 
     /// The list changed: the inbox tabs get it (coalesced, see the module's doc). A tab that
     /// opens meanwhile gets the list as it joins, so with no tab open nothing is sent.
     pub(super) async fn presence_changed(&self) {
-        if self.presence_due.get() {
-            return; // the list on its way carries this change too
+        let now = http::now_ms();
+        let last = self.presence_sent.get();
+        if last > now {
+            return; // a list is due at `last`: it carries this change too
         }
         if self.state.get_websockets_with_tag(AGENT).is_empty() {
             return;
         }
-        let wait = wait_ms(self.presence_sent.get(), http::now_ms());
+        let wait = wait_ms(last, now);
+        // Until the list goes, it is due then (a wait cut short leaves no flag behind).
+        self.presence_sent.set(now + wait);
         if wait > 0 {
-            self.presence_due.set(true);
             worker::Delay::from(std::time::Duration::from_millis(wait as u64)).await;
-            self.presence_due.set(false);
         }
         self.presence_sent.set(http::now_ms());
         let event = InboxEvent::Presence {

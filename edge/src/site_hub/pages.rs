@@ -140,6 +140,7 @@ impl SiteHub {
              ON CONFLICT(visitor) DO UPDATE SET at = excluded.at",
             vec![visitor.into(), SqlStorageValue::Integer(now)],
         )?;
+        let mut changed = false;
         for ws in self.state.get_websockets_with_tag(super::VISITOR) {
             if let Ok(Some(mut v)) = ws.deserialize_attachment::<OnlineVisitor>() {
                 if v.visitor_id
@@ -148,10 +149,13 @@ impl SiteHub {
                 {
                     v.visitor_id = None;
                     self.set_online(&ws, v)?;
+                    changed = true;
                 }
             }
         }
-        self.presence_changed().await;
+        if changed {
+            self.presence_changed().await;
+        }
         Ok(())
     }
 

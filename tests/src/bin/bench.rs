@@ -253,7 +253,7 @@ async fn scale(api: &Api, pgid: u32, demo: Option<&ChatDemo>) -> Section {
         "Scale",
         &["load", "goal", "p50 / p99 / max ms", "delivered", "notes"],
     );
-    sec.note("Before the clock starts, each Beckon room's sender sends one `ping` and waits for the `pong`: opening 500 rooms (each a conversation started through the API) takes longer than the runtime keeps an idle instance, so the first-opened ones are evicted meanwhile (their sockets hibernate) and would otherwise all be re-created by the first second's messages. The demo's rooms open in a few seconds and have no such frame. The round trip of the 500 pings, sent at once, is reported: the first-opened rooms' instances are re-created by them. The presence scenario runs first: measured after the 500 rooms, it met their idle instances being evicted, which stalls every object of the local runtime (one thread) for ~0.5 s (p99 559 ms there, 103 ms alone). The inbox gets the presence list at most every 0.1 s, so that interval is in its latency.");
+    sec.note("Before the clock starts, each Beckon room's sender sends one `ping` and waits for the `pong`: opening 500 rooms (each a conversation started through the API) takes longer than the runtime keeps an idle instance, so the first-opened ones are evicted meanwhile (their sockets hibernate) and would otherwise all be re-created by the first second's messages. The demo's rooms open in a few seconds and have no such frame. The round trip of the 500 pings, sent at once, is reported: the first-opened rooms' instances are re-created by them. The presence scenario runs first: measured after the 500 rooms, it met their idle instances being evicted, which stalls every object of the local runtime (one thread) for ~0.5 s (p99 488 and 559 ms in two runs there, 103 ms alone). The inbox gets the presence list at most every 0.1 s, so that interval is in its latency.");
     // Presence before the 500 rooms: after them, it met their instances' eviction in the same
     // local runtime (one thread for every object), a stall of ~0.5 s in the middle of it.
     eprintln!("scale: 1,000 visitors with presence");
@@ -274,6 +274,7 @@ async fn scale(api: &Api, pgid: u32, demo: Option<&ChatDemo>) -> Section {
     ];
     let many = scenario("500 conversations × 1 msg/s", 500, 2, 10, 1.0);
     eprintln!("scale: {}", many.name);
+    settle().await;
     let ours = run_counted(
         &Protocol::Beckon {
             api: api.clone(),
