@@ -486,6 +486,46 @@ async fn faults_are_retried_with_the_channel_hints_and_delivered_once_in_order()
     );
 }
 
+/// A relay still waiting for its channel does not hold up the visitor's next message: that is
+/// stored and acked at once (the edge gives a channel 1.5 s here, and the first call hangs
+/// past it), and both reach the channel, once each, in order.
+#[tokio::test]
+async fn a_hanging_relay_does_not_hold_up_the_next_message() {
+    let api = Api::new(&edge::shared().url);
+    let site = unique("hang");
+    api.create_site(&site).await;
+    let fake = FakeTelegram::start("999:HANGS").await;
+    telegram_channel(&api, &site, &fake).await;
+    fake.inject(Fault::Hang(Duration::from_secs(5)));
+
+    let (_, mut ws) = visitor(&api, &site).await;
+    ws.say("first").await;
+    // The first relay's call is on its way (or about to be), and hangs.
+    let t0 = Instant::now();
+    ws.say("second").await;
+    let waited = t0.elapsed();
+    assert!(
+        waited < Duration::from_millis(1_000),
+        "the second message waited {waited:?} for its ack, as long as the first's relay"
+    );
+    let sent = eventually(Duration::from_secs(40), "both relays", || async {
+        Some(fake.sent()).filter(|s| s.len() >= 2)
+    })
+    .await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert_eq!(fake.sent().len(), 2, "once each: {:?}", fake.sent());
+    let bodies: Vec<&str> = sent
+        .iter()
+        .map(|m| m.text.rsplit(": ").next().unwrap())
+        .collect();
+    assert_eq!(bodies, ["first", "second"], "in order");
+    let calls = fake.faults.lock().unwrap().calls.clone();
+    assert!(
+        calls.first().is_some_and(|(_, c)| c.contains("Hang")),
+        "the first call hung: {calls:?}"
+    );
+}
+
 /// Relays pending when the runtime stops are delivered after it restarts on the same state,
 /// none twice.
 #[tokio::test]

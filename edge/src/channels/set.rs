@@ -6,7 +6,9 @@
 //!
 //! When an entry expires, one caller reads it again while the others go on with the old one
 //! (for at most [`STALE_MS`] more, [`freshness`]): the messages of a busy isolate do not all
-//! wait for D1, nor all ask it, every [`TTL_MS`].
+//! wait for D1, nor all ask it, every [`TTL_MS`]. A message on its way waits for none
+//! ([`get_for_message`]): it goes on with the expired copy and has it read again after its
+//! answer.
 
 use super::Config;
 use crate::error::Result;
@@ -29,18 +31,20 @@ pub const STALE_MS: i64 = 30_000;
 pub enum Freshness {
     /// Use it.
     Fresh,
-    /// Use it: another caller is reading the site's channels again.
+    /// Use it: another caller is reading the site's channels again, or this one will after
+    /// its work.
     Stale,
     /// Read them from D1.
     Load,
 }
 
 /// [`Freshness`] at `now` of an entry expiring at `expires` (none cached: `None`), while a
-/// read of the site's channels is (`reading`) or is not under way.
-pub fn freshness(expires: Option<i64>, now: i64, reading: bool) -> Freshness {
+/// read of the site's channels is (`reading`) or is not under way, for a caller that reads
+/// them again after its work (`later`) or not.
+pub fn freshness(expires: Option<i64>, now: i64, reading: bool, later: bool) -> Freshness {
     match expires {
         Some(at) if at > now => Freshness::Fresh,
-        Some(at) if reading && at + STALE_MS > now => Freshness::Stale,
+        Some(at) if (reading || later) && at + STALE_MS > now => Freshness::Stale,
         _ => Freshness::Load,
     }
 }
@@ -121,15 +125,38 @@ impl Drop for Reading<'_> {
 
 /// The site's channels, from the cache or D1.
 pub async fn get(env: &Env, site: &SiteKey) -> Result<Rc<SiteChannels>> {
+    Ok(cached_or_read(env, site, false).await?.0)
+}
+
+/// The site's channels for a message on its way: an expired copy serves at once (for at most
+/// [`STALE_MS`] more), and `true` beside it asks the caller to read them again ([`get`]) once
+/// its answer is out. Only an isolate with no copy, or too old a one, reads D1 first.
+pub async fn get_for_message(env: &Env, site: &SiteKey) -> Result<(Rc<SiteChannels>, bool)> {
+    cached_or_read(env, site, true).await
+}
+
+/// The cached entry as [`freshness`] allows (and whether it has expired), or one read now.
+async fn cached_or_read(
+    env: &Env,
+    site: &SiteKey,
+    later: bool,
+) -> Result<(Rc<SiteChannels>, bool)> {
     let now = http::now_ms();
     let cached = CACHE.with(|c| c.borrow().get(site.as_str()).cloned());
     let under_way = READING.with(|r| r.borrow().contains_key(site.as_str()));
-    if let (Freshness::Fresh | Freshness::Stale, Some((_, s))) = (
-        freshness(cached.as_ref().map(|(at, _)| *at), now, under_way),
+    match (
+        freshness(cached.as_ref().map(|(at, _)| *at), now, under_way, later),
         cached,
     ) {
-        return Ok(s);
+        (Freshness::Fresh, Some((_, s))) => return Ok((s, false)),
+        (Freshness::Stale, Some((_, s))) => return Ok((s, !under_way)),
+        _ => {}
     }
+    Ok((read(env, site).await?, false))
+}
+
+/// Reads the site's channels from D1, and caches them unless a change came meanwhile.
+async fn read(env: &Env, site: &SiteKey) -> Result<Rc<SiteChannels>> {
     let reading = Reading::start(site.as_str());
     let db = env.d1("DB")?;
     let key = http::secret(env, "SECRETS_KEY")?;
@@ -206,18 +233,35 @@ mod tests {
 
     #[test]
     fn an_expired_entry_serves_only_while_another_caller_reads_and_not_for_long() {
-        assert_eq!(freshness(Some(1_000), 999, false), Freshness::Fresh);
-        assert_eq!(freshness(Some(1_000), 999, true), Freshness::Fresh);
-        assert_eq!(freshness(Some(1_000), 1_000, false), Freshness::Load);
-        assert_eq!(freshness(Some(1_000), 1_000, true), Freshness::Stale);
+        assert_eq!(freshness(Some(1_000), 999, false, false), Freshness::Fresh);
+        assert_eq!(freshness(Some(1_000), 999, true, false), Freshness::Fresh);
+        assert_eq!(freshness(Some(1_000), 1_000, false, false), Freshness::Load);
+        assert_eq!(freshness(Some(1_000), 1_000, true, false), Freshness::Stale);
         assert_eq!(
-            freshness(Some(1_000), 1_000 + STALE_MS - 1, true),
+            freshness(Some(1_000), 1_000 + STALE_MS - 1, true, false),
             Freshness::Stale
         );
         assert_eq!(
-            freshness(Some(1_000), 1_000 + STALE_MS, true),
+            freshness(Some(1_000), 1_000 + STALE_MS, true, false),
             Freshness::Load
         );
-        assert_eq!(freshness(None, 0, true), Freshness::Load);
+        assert_eq!(freshness(None, 0, true, false), Freshness::Load);
+    }
+
+    #[test]
+    fn a_message_goes_on_with_an_expired_entry_and_reads_first_only_without_a_recent_one() {
+        // It reads them again after its answer (the caller's part), not before.
+        assert_eq!(freshness(Some(1_000), 999, false, true), Freshness::Fresh);
+        assert_eq!(freshness(Some(1_000), 1_000, false, true), Freshness::Stale);
+        assert_eq!(
+            freshness(Some(1_000), 1_000 + STALE_MS - 1, false, true),
+            Freshness::Stale
+        );
+        // Too old a copy, or none (a new isolate): D1 first.
+        assert_eq!(
+            freshness(Some(1_000), 1_000 + STALE_MS, false, true),
+            Freshness::Load
+        );
+        assert_eq!(freshness(None, 0, false, true), Freshness::Load);
     }
 }

@@ -200,6 +200,52 @@ impl Conversation {
         Ok(Response::from_websocket(pair.client)?)
     }
 
+    /// Answers a `send` (the ack, or the error), ends its turn, then relays and records the
+    /// change: off the sender's path, relays right away (with the alarm as a safety net), the
+    /// index when the interval allows. A message sent again (the first time may have been cut
+    /// short after it was stored) gets what it is owed too.
+    async fn answer_send(
+        &self,
+        ws: &WebSocket,
+        client_msg_id: ClientMsgId,
+        stored: Result<super::Stored>,
+        turn: Option<futures_util::lock::MutexGuard<'_, ()>>,
+    ) {
+        let stored = match stored {
+            Ok(stored) => stored,
+            Err(e) => {
+                return send(
+                    ws,
+                    &ServerFrame::Error {
+                        code: e.error_code(),
+                        message: e.body().error.message,
+                        client_msg_id: Some(client_msg_id),
+                    },
+                )
+            }
+        };
+        let m = &stored.message;
+        send(
+            ws,
+            &ServerFrame::Ack {
+                client_msg_id,
+                id: m.id.clone(),
+                seq: m.seq,
+                created_at: m.created_at,
+                duplicate: stored.duplicate,
+            },
+        );
+        drop(turn);
+        if stored.relays {
+            self.outbox.arm_safety_net(self).await;
+            futures_util::join!(self.outbox.pump(self), self.changed());
+        } else if stored.duplicate {
+            futures_util::join!(self.outbox.pump(self), self.changed());
+        } else {
+            self.changed().await;
+        }
+    }
+
     pub(super) async fn on_socket_message(
         &self,
         ws: &WebSocket,
@@ -228,7 +274,9 @@ impl Conversation {
         self.check_access(&att.principal)?;
         // A message waits for the one before it to be stored (or refused): `make test` caught
         // "line 40" stored before "line 39" when the site's channels were read on the way.
-        let _turn = match &frame {
+        // The turn ends with the answer: what follows it (relays, the index) does not hold up
+        // the next message.
+        let turn = match &frame {
             ClientFrame::Send { .. } => Some(self.send_turn.lock().await),
             _ => None,
         };
@@ -291,48 +339,24 @@ impl Conversation {
                 client_msg_id,
                 body,
                 attachments,
-            } => match self.store_message(
-                &att.principal,
-                Some(client_msg_id.clone()),
-                (&body, &attachments),
-                &*self.channels().await?,
-                &Default::default(),
-                Some(ws),
-            ) {
-                Ok(stored) => {
-                    let m = &stored.message;
-                    send(
-                        ws,
-                        &ServerFrame::Ack {
-                            client_msg_id,
-                            id: m.id.clone(),
-                            seq: m.seq,
-                            created_at: m.created_at,
-                            duplicate: stored.duplicate,
-                        },
-                    );
-                    // After the ack, off the sender's path: relays right away (with the
-                    // alarm as a safety net), the index when the interval allows.
-                    // A message sent again (the first time may have been cut short after
-                    // it was stored) gets what it is owed too.
-                    if stored.relays {
-                        self.outbox.arm_safety_net(self).await;
-                        futures_util::join!(self.outbox.pump(self), self.changed());
-                    } else if stored.duplicate {
-                        futures_util::join!(self.outbox.pump(self), self.changed());
-                    } else {
-                        self.changed().await;
+            } => {
+                let (channels, expired) = self.channels_for_message().await?;
+                let stored = self.store_message(
+                    &att.principal,
+                    Some(client_msg_id.clone()),
+                    (&body, &attachments),
+                    &channels,
+                    &Default::default(),
+                    Some(ws),
+                );
+                self.answer_send(ws, client_msg_id, stored, turn).await;
+                if expired {
+                    // Off the message's path: the next ones get the fresh copy.
+                    if let Err(e) = self.channels().await {
+                        worker::console_error!("reading the site's channels again: {e}");
                     }
                 }
-                Err(e) => send(
-                    ws,
-                    &ServerFrame::Error {
-                        code: e.error_code(),
-                        message: e.body().error.message,
-                        client_msg_id: Some(client_msg_id),
-                    },
-                ),
-            },
+            }
             ClientFrame::Typing { active } => {
                 let role = att.principal.role();
                 self.sockets.broadcast(
