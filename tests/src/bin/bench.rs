@@ -146,7 +146,7 @@ async fn hot_path(api: &Api, pgid: u32, demo: Option<&ChatDemo>, runs: usize) ->
         ],
     );
     sec.note(format!(
-        "Latency: a message sent on one socket until it arrives on each other socket of its room. CPU: what the server's processes (wrangler + workerd) spent per message sent. Medians of {runs} runs, the demo's and Beckon's taking turns (each first in every other pair), each started once the machine is quiet (under 10 % busy over a second, at most 30 s); counts summed over them. The ratio is the median of each pair's ratio. Beckon's site has no channel (as the demo relays nowhere). Beckon's rooms are woken by one ping each before the clock (see Scale). Before the first pair, each server takes 400 untimed messages (4 rooms of 2 sockets, 100 each at 25/s), so the runtime has compiled the hot code of each, optimized."
+        "Latency: a message sent on one socket until it arrives on each other socket of its room. CPU: what the server's processes (wrangler + workerd) spent per message sent. Medians of {runs} runs, the demo's and Beckon's taking turns (each first in every other pair), each started once the machine is quiet (under 10 % busy over a second, at most 30 s); counts summed over them. The ratio is the median of each pair's ratio. Beckon's site has no channel (as the demo relays nowhere). Beckon's rooms are woken by one ping each before the clock (see Scale). Before the first pair, each server takes 2,000 untimed messages (20 rooms of 2 sockets, 100 each at 25/s), so the runtime has compiled the hot code of each, optimized: V8 optimizes a wasm function only once it has run enough, and after 400 messages it was still compiling Beckon's during the first measured run."
     ));
     let beckon = Protocol::Beckon {
         api: api.clone(),
@@ -187,11 +187,12 @@ async fn hot_path(api: &Api, pgid: u32, demo: Option<&ChatDemo>, runs: usize) ->
             "≥ 98 % delivered, 0 lost, 0 dup; p50 ≤ 1.2× demo (else ≤ 2 / 10 ms)",
         ),
     ];
-    // Warm both runtimes up (first DO instances, JIT) with 400 messages (4 rooms × 100): V8
-    // compiles Beckon's hot wasm functions again, optimized, in the background over its first
-    // few hundred messages (`perf` counted ~570 samples of it during the first 1-conversation
-    // run after an 80-message warm-up), and the demo's JS alike.
-    let warm = scenario("warm-up", 4, 2, 100, 25.0);
+    // Warm both runtimes up (first DO instances, JIT) with 2,000 messages (20 rooms × 100): V8
+    // compiles Beckon's hot wasm functions again, optimized, in the background, each once it
+    // has run enough (`perf` counted ~570 samples of it during the first 1-conversation run
+    // after an 80-message warm-up, 131 after 400 messages, 18 after 2,000), and the demo's JS
+    // alike.
+    let warm = scenario("warm-up", 20, 2, 100, 25.0);
     load::run(&beckon, &warm, DRAIN).await;
     if let Some(d) = &demo_p {
         load::run(d, &warm, DRAIN).await;
