@@ -7,6 +7,9 @@ use std::process::{Child, Command, Stdio};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
+/// How long the edge under test gives a channel's API to answer (its `RELAY_TIMEOUT_MS`).
+pub const RELAY_TIMEOUT: Duration = Duration::from_millis(1_500);
+
 /// Not a Worker variable: the log level `wrangler dev` runs with ([`Edge::start_logged`]).
 const LOG_LEVEL: &str = "(log level)";
 
@@ -185,7 +188,10 @@ impl Edge {
             .args(["--var", &format!("ADMIN_API_KEY:{}", crate::ADMIN_KEY)])
             .args(["--var", &format!("TOKEN_SECRET:{}", crate::TOKEN_SECRET)])
             .args(["--var", &format!("SECRETS_KEY:{}", crate::SECRETS_KEY)])
-            .args(["--var", "RELAY_TIMEOUT_MS:1500"])
+            .args([
+                "--var",
+                &format!("RELAY_TIMEOUT_MS:{}", RELAY_TIMEOUT.as_millis()),
+            ])
             // The channels' fakes run on this machine.
             .args(["--var", "ALLOW_LOOPBACK_API_BASES:on"])
             .args(["--var", &format!("PUBLIC_ORIGIN:http://127.0.0.1:{port}")])

@@ -1,14 +1,15 @@
 //! A site's channels as relays need them: read from D1 with their secrets opened, and cached
 //! in the isolate for a few seconds — every message of every conversation consults them, and
 //! most sites change them rarely. A change made through the admin API forgets the entry in
-//! that isolate at once; other isolates catch up within [`TTL_MS`] and a read of D1. Health is
+//! that isolate at once; other isolates catch up within [`TTL_MS`] and a read of D1 (a message
+//! within [`TTL_MS`] and [`MESSAGE_STALE_MS`], see below). Health is
 //! noted in the entry too, so a healthy channel is not re-reported to D1 after every relay.
 //!
 //! When an entry expires, one caller reads it again while the others go on with the old one
 //! (for at most [`STALE_MS`] more, [`freshness`]): the messages of a busy isolate do not all
 //! wait for D1, nor all ask it, every [`TTL_MS`]. A message on its way waits for none
-//! ([`get_for_message`]): it goes on with the expired copy and has it read again after its
-//! answer.
+//! ([`get_for_message`]): it goes on with a copy expired less than [`MESSAGE_STALE_MS`] ago
+//! and has it read again after its answer.
 
 use super::Config;
 use crate::error::Result;
@@ -25,6 +26,10 @@ use worker::Env;
 pub const TTL_MS: i64 = 10_000;
 /// How long past [`TTL_MS`] an entry still serves while another caller reads it again.
 pub const STALE_MS: i64 = 30_000;
+/// How long past [`TTL_MS`] an entry serves a message that reads it again after its answer
+/// ([`get_for_message`]): short, since the message's relays are queued from it (a channel
+/// turned on in another isolate meanwhile gets no row for it).
+pub const MESSAGE_STALE_MS: i64 = 5_000;
 
 /// What a caller does with the cached entry that expires at `expires`.
 #[derive(Debug, PartialEq)]
@@ -44,7 +49,8 @@ pub enum Freshness {
 pub fn freshness(expires: Option<i64>, now: i64, reading: bool, later: bool) -> Freshness {
     match expires {
         Some(at) if at > now => Freshness::Fresh,
-        Some(at) if (reading || later) && at + STALE_MS > now => Freshness::Stale,
+        Some(at) if reading && at + STALE_MS > now => Freshness::Stale,
+        Some(at) if later && at + MESSAGE_STALE_MS > now => Freshness::Stale,
         _ => Freshness::Load,
     }
 }
@@ -128,9 +134,10 @@ pub async fn get(env: &Env, site: &SiteKey) -> Result<Rc<SiteChannels>> {
     Ok(cached_or_read(env, site, false).await?.0)
 }
 
-/// The site's channels for a message on its way: an expired copy serves at once (for at most
-/// [`STALE_MS`] more), and `true` beside it asks the caller to read them again ([`get`]) once
-/// its answer is out. Only an isolate with no copy, or too old a one, reads D1 first.
+/// The site's channels for a message on its way: a copy expired less than
+/// [`MESSAGE_STALE_MS`] ago serves at once, and `true` beside it asks the caller to read them
+/// again ([`get`]) once its answer is out. Only an isolate with no copy, or an older one, reads
+/// D1 first.
 pub async fn get_for_message(env: &Env, site: &SiteKey) -> Result<(Rc<SiteChannels>, bool)> {
     cached_or_read(env, site, true).await
 }
@@ -254,13 +261,18 @@ mod tests {
         assert_eq!(freshness(Some(1_000), 999, false, true), Freshness::Fresh);
         assert_eq!(freshness(Some(1_000), 1_000, false, true), Freshness::Stale);
         assert_eq!(
-            freshness(Some(1_000), 1_000 + STALE_MS - 1, false, true),
+            freshness(Some(1_000), 1_000 + MESSAGE_STALE_MS - 1, false, true),
             Freshness::Stale
         );
         // Too old a copy, or none (a new isolate): D1 first.
         assert_eq!(
-            freshness(Some(1_000), 1_000 + STALE_MS, false, true),
+            freshness(Some(1_000), 1_000 + MESSAGE_STALE_MS, false, true),
             Freshness::Load
+        );
+        // While another caller reads, the longer window holds for a message too.
+        assert_eq!(
+            freshness(Some(1_000), 1_000 + MESSAGE_STALE_MS, true, true),
+            Freshness::Stale
         );
         assert_eq!(freshness(None, 0, false, true), Freshness::Load);
     }

@@ -450,9 +450,9 @@ impl Conversation {
         set::get(&self.env, &self.meta()?.site).await
     }
 
-    /// The site's channels for a message on its way, without waiting for D1 but in a new
-    /// isolate; `true` beside them: they have expired, read them again once it is answered
-    /// ([`Conversation::channels`]).
+    /// The site's channels for a message on its way, without waiting for D1 unless this
+    /// isolate has no recent copy; `true` beside them: they have expired, read them again once
+    /// it is answered ([`Conversation::channels`]).
     async fn channels_for_message(&self) -> Result<(std::rc::Rc<SiteChannels>, bool)> {
         set::get_for_message(&self.env, &self.meta()?.site).await
     }

@@ -200,16 +200,17 @@ impl Conversation {
         Ok(Response::from_websocket(pair.client)?)
     }
 
-    /// Answers a `send` (the ack, or the error), ends its turn, then relays and records the
-    /// change: off the sender's path, relays right away (with the alarm as a safety net), the
-    /// index when the interval allows. A message sent again (the first time may have been cut
-    /// short after it was stored) gets what it is owed too.
+    /// Answers a `send` (the ack, or the error) and ends its turn; then, off the sender's
+    /// path: relays right away (with the alarm as a safety net), the index when the interval
+    /// allows, and — `expired` — the site's channels read again. A message sent again (the
+    /// first time may have been cut short after it was stored) gets what it is owed too.
     async fn answer_send(
         &self,
         ws: &WebSocket,
         client_msg_id: ClientMsgId,
         stored: Result<super::Stored>,
         turn: Option<futures_util::lock::MutexGuard<'_, ()>>,
+        expired: bool,
     ) {
         let stored = match stored {
             Ok(stored) => stored,
@@ -236,14 +237,25 @@ impl Conversation {
             },
         );
         drop(turn);
-        if stored.relays {
-            self.outbox.arm_safety_net(self).await;
-            futures_util::join!(self.outbox.pump(self), self.changed());
-        } else if stored.duplicate {
-            futures_util::join!(self.outbox.pump(self), self.changed());
-        } else {
-            self.changed().await;
-        }
+        let relays_and_index = async {
+            if stored.relays {
+                self.outbox.arm_safety_net(self).await;
+                futures_util::join!(self.outbox.pump(self), self.changed());
+            } else if stored.duplicate {
+                futures_util::join!(self.outbox.pump(self), self.changed());
+            } else {
+                self.changed().await;
+            }
+        };
+        let channels_again = async {
+            // The next messages get the fresh copy.
+            if expired {
+                if let Err(e) = self.channels().await {
+                    worker::console_error!("reading the site's channels again: {e}");
+                }
+            }
+        };
+        futures_util::join!(relays_and_index, channels_again);
     }
 
     pub(super) async fn on_socket_message(
@@ -349,13 +361,8 @@ impl Conversation {
                     &Default::default(),
                     Some(ws),
                 );
-                self.answer_send(ws, client_msg_id, stored, turn).await;
-                if expired {
-                    // Off the message's path: the next ones get the fresh copy.
-                    if let Err(e) = self.channels().await {
-                        worker::console_error!("reading the site's channels again: {e}");
-                    }
-                }
+                self.answer_send(ws, client_msg_id, stored, turn, expired)
+                    .await;
             }
             ClientFrame::Typing { active } => {
                 let role = att.principal.role();
