@@ -38,7 +38,7 @@ build: edge widget console assets
 # The Worker (also run by wrangler's [build] command on `wrangler dev` start).
 edge: edge/build/worker/shim.mjs
 edge/build/worker/shim.mjs: $(EDGE_SRC)
-	$(ENV) cd edge && worker-build --release
+	$(ENV) cd edge && worker-build --profile edge
 
 widget: dist/public/widget/beckon_widget_bg.wasm
 dist/public/widget/beckon_widget_bg.wasm: $(WIDGET_SRC)
