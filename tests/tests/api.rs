@@ -836,6 +836,118 @@ async fn agent_sockets_typing_and_read_cursors() {
     assert_eq!((summary.agent_read_seq, summary.unread), (Seq(3), 0));
 }
 
+/// A message sent on a socket is fanned out to the others first and written one turn of the
+/// runtime later (so its frames leave before the write's work). This edge stretches that wait
+/// (`TEST_WRITE_DELAY_MS`), so that what comes meanwhile surely comes in the middle: the agent
+/// reading the message, a new tab's hello, the history over HTTP and an agent's reply over
+/// HTTP. Each must wait for the write: see the message, stored once, and keep the order.
+#[tokio::test]
+async fn what_comes_between_a_messages_fan_out_and_its_write_waits_for_the_write() {
+    let edge = edge::Edge::start_with_vars(None, &[("TEST_WRITE_DELAY_MS", "500")]);
+    let api = Api::new(&edge.url);
+    let site = unique("halfway");
+    api.create_site(&site).await;
+    let c = api.start_conversation(&site, None).await;
+    let mut visitor = api.visitor_socket(&c).await;
+    let mut agent = Ws::connect(&api.agent_ws_url(&c.conversation_id).await, Some(&api.base))
+        .await
+        .unwrap();
+    agent.hello(0).await;
+
+    visitor
+        .send(&ClientFrame::Send {
+            client_msg_id: client_id("half-1"),
+            body: "Is the blue one in stock?".into(),
+            attachments: Vec::new(),
+        })
+        .await;
+    let ServerFrame::Message { message } = agent
+        .recv_until(T, |f| matches!(f, ServerFrame::Message { .. }))
+        .await
+    else {
+        unreachable!()
+    };
+    assert_eq!((message.seq, message.role), (Seq(1), Role::Visitor));
+    // Not written yet: its sender has no ack.
+    assert!(
+        matches!(
+            visitor.next_event(Duration::from_millis(1)).await,
+            WsEvent::Timeout
+        ),
+        "the sender heard back before the write's delay was up"
+    );
+
+    agent.send(&ClientFrame::Read { seq: Seq(1) }).await;
+    let (history, replayed, reply) = tokio::join!(
+        api.admin_messages(&c.conversation_id),
+        async {
+            let mut tab = Ws::connect(
+                &api.visitor_ws_url(&c.conversation_id, &c.visitor_token)
+                    .await,
+                None,
+            )
+            .await
+            .expect("a second tab's socket");
+            tab.hello(0).await
+        },
+        api.agent_reply(&c.conversation_id, "Yes, three left."),
+    );
+    let ack = visitor
+        .recv_until(T, |f| {
+            matches!(f, ServerFrame::Ack { .. } | ServerFrame::Error { .. })
+        })
+        .await;
+    assert!(
+        matches!(
+            ack,
+            ServerFrame::Ack {
+                seq: Seq(1),
+                duplicate: false,
+                ..
+            }
+        ),
+        "the sender's answer: {ack:?}"
+    );
+    // Each has the message; the reply, posted at the same time, may come before them or not.
+    for (what, seqs) in [
+        (
+            "the history read meanwhile",
+            history.messages.iter().map(|m| m.seq).collect(),
+        ),
+        (
+            "the new tab's replay",
+            replayed.iter().map(|m| m.seq).collect::<Vec<_>>(),
+        ),
+    ] {
+        assert!(
+            seqs == [Seq(1)] || seqs == [Seq(1), Seq(2)],
+            "{what}: {seqs:?}"
+        );
+    }
+    assert_eq!(reply.message.seq, Seq(2), "the reply posted meanwhile");
+    assert_eq!(
+        visitor
+            .recv_until(T, |f| matches!(f, ServerFrame::Read { .. }))
+            .await,
+        ServerFrame::Read {
+            role: Role::Agent,
+            seq: Seq(1)
+        },
+        "the agent's read of it"
+    );
+    let stored = api.admin_messages(&c.conversation_id).await.messages;
+    assert_eq!(
+        stored
+            .iter()
+            .map(|m| (m.seq, m.body.as_str()))
+            .collect::<Vec<_>>(),
+        [
+            (Seq(1), "Is the blue one in stock?"),
+            (Seq(2), "Yes, three left.")
+        ]
+    );
+}
+
 #[tokio::test]
 async fn inbox_feed_streams_conversation_changes() {
     let api = api();

@@ -41,6 +41,8 @@ impl Conversation {
             let _ = ws.close(Some(DELETED), Some("conversation deleted"));
             self.sockets.remove(&ws);
         }
+        // A message half-stored when its socket closed is written before the rows go.
+        self.settled().await;
         self.state.storage().delete_alarm().await?;
         // Every row, not the tables: this instance keeps serving (with nothing) until evicted.
         self.state.storage().sql().exec(

@@ -171,7 +171,22 @@ pub fn send(ws: &WebSocket, frame: &ServerFrame) {
     }
 }
 
+/// Ends this turn of the runtime and waits for the next (a timer; `delay` is zero but in
+/// tests): frames sent in a turn leave only once it has ended, so a message's fan-out waits
+/// for none of the work after it: its write, whose statement and commit cost the thread more
+/// than the rest of the message (ARCHITECTURE, "the hot path", has the bench's figures).
+async fn let_frames_leave(delay: std::time::Duration) {
+    worker::Delay::from(delay).await
+}
+
 impl Conversation {
+    /// Waits until no message is between its fan-out and its write (a socket's send holds
+    /// the turn across [`let_frames_leave`]): what comes after may read or store messages.
+    /// Nothing may be awaited between this and that.
+    pub(super) async fn settled(&self) {
+        drop(self.send_turn.lock().await);
+    }
+
     /// Whether a visitor's new message fits their rate ([`crate::rate_limit::Bucket`]);
     /// agents are not limited here.
     pub(super) fn admits_send(&self, principal: &Principal) -> bool {
@@ -295,6 +310,7 @@ impl Conversation {
 
         match frame {
             ClientFrame::Hello { resume_from } => {
+                self.settled().await;
                 let meta = self.meta()?;
                 send(
                     ws,
@@ -353,14 +369,21 @@ impl Conversation {
                 attachments,
             } => {
                 let (channels, expired) = self.channels_for_message().await?;
-                let stored = self.store_message(
+                let extras = Default::default();
+                let stored = match self.draft_message(
                     &att.principal,
                     Some(client_msg_id.clone()),
                     (&body, &attachments),
-                    &channels,
-                    &Default::default(),
+                    &extras,
                     Some(ws),
-                );
+                ) {
+                    Ok(super::Draft::New(drafted)) => {
+                        let_frames_leave(self.write_delay).await;
+                        self.write_message(drafted, &channels, &extras, Some(ws))
+                    }
+                    Ok(super::Draft::Stored(stored)) => Ok(stored),
+                    Err(e) => Err(e),
+                };
                 self.answer_send(ws, client_msg_id, stored, turn, expired)
                     .await;
             }
