@@ -836,14 +836,32 @@ async fn agent_sockets_typing_and_read_cursors() {
     assert_eq!((summary.agent_read_seq, summary.unread), (Seq(3), 0));
 }
 
+/// How long the edges of the next two tests keep a socket's message between its fan-out and
+/// its write (`TEST_WRITE_DELAY_MS`; one turn of the runtime otherwise).
+const WRITE_DELAY: Duration = Duration::from_millis(1_500);
+
+fn edge_with_write_delay() -> edge::Edge {
+    let ms = WRITE_DELAY.as_millis().to_string();
+    edge::Edge::start_with_vars(None, &[("TEST_WRITE_DELAY_MS", &ms)])
+}
+
+fn send_frame(id: &str, body: &str) -> ClientFrame {
+    ClientFrame::Send {
+        client_msg_id: client_id(id),
+        body: body.into(),
+        attachments: Vec::new(),
+    }
+}
+
 /// A message sent on a socket is fanned out to the others first and written one turn of the
-/// runtime later (so its frames leave before the write's work). This edge stretches that wait
-/// (`TEST_WRITE_DELAY_MS`), so that what comes meanwhile surely comes in the middle: the agent
-/// reading the message, a new tab's hello, the history over HTTP and an agent's reply over
-/// HTTP. Each must wait for the write: see the message, stored once, and keep the order.
+/// runtime later (so its frames leave before the write's work). This edge stretches that wait,
+/// so that what comes meanwhile surely comes in the middle: the agent reading the message, the
+/// same message sent again, a new tab's hello, the history over HTTP and an agent's reply over
+/// HTTP. Each must wait for the write (they end after it), see the message stored once, and
+/// keep the order.
 #[tokio::test]
 async fn what_comes_between_a_messages_fan_out_and_its_write_waits_for_the_write() {
-    let edge = edge::Edge::start_with_vars(None, &[("TEST_WRITE_DELAY_MS", "500")]);
+    let edge = edge_with_write_delay();
     let api = Api::new(&edge.url);
     let site = unique("halfway");
     api.create_site(&site).await;
@@ -854,32 +872,31 @@ async fn what_comes_between_a_messages_fan_out_and_its_write_waits_for_the_write
         .unwrap();
     agent.hello(0).await;
 
-    visitor
-        .send(&ClientFrame::Send {
-            client_msg_id: client_id("half-1"),
-            body: "Is the blue one in stock?".into(),
-            attachments: Vec::new(),
-        })
-        .await;
+    let question = send_frame("half-1", "Is the blue one in stock?");
+    visitor.send(&question).await;
     let ServerFrame::Message { message } = agent
         .recv_until(T, |f| matches!(f, ServerFrame::Message { .. }))
         .await
     else {
         unreachable!()
     };
+    let fanned_out = std::time::Instant::now();
     assert_eq!((message.seq, message.role), (Seq(1), Role::Visitor));
-    // Not written yet: its sender has no ack.
+    // Not written yet: its sender has no answer.
     assert!(
         matches!(
-            visitor.next_event(Duration::from_millis(1)).await,
+            visitor.next_event(Duration::from_millis(200)).await,
             WsEvent::Timeout
         ),
         "the sender heard back before the write's delay was up"
     );
 
     agent.send(&ClientFrame::Read { seq: Seq(1) }).await;
-    let (history, replayed, reply) = tokio::join!(
-        api.admin_messages(&c.conversation_id),
+    visitor.send(&question).await;
+    let sent = fanned_out.elapsed();
+    let ended = || fanned_out.elapsed();
+    let ((history, history_at), (replayed, replayed_at), (reply, reply_at)) = tokio::join!(
+        async { (api.admin_messages(&c.conversation_id).await, ended()) },
         async {
             let mut tab = Ws::connect(
                 &api.visitor_ws_url(&c.conversation_id, &c.visitor_token)
@@ -888,26 +905,51 @@ async fn what_comes_between_a_messages_fan_out_and_its_write_waits_for_the_write
             )
             .await
             .expect("a second tab's socket");
-            tab.hello(0).await
+            (tab.hello(0).await, ended())
         },
-        api.agent_reply(&c.conversation_id, "Yes, three left."),
+        async {
+            let r = api
+                .agent_reply(&c.conversation_id, "Yes, three left.")
+                .await;
+            (r, ended())
+        },
     );
-    let ack = visitor
-        .recv_until(T, |f| {
-            matches!(f, ServerFrame::Ack { .. } | ServerFrame::Error { .. })
-        })
-        .await;
-    assert!(
-        matches!(
-            ack,
-            ServerFrame::Ack {
-                seq: Seq(1),
-                duplicate: false,
-                ..
-            }
-        ),
-        "the sender's answer: {ack:?}"
+    // They came in the middle and waited for the write (the fan-out reached the agent a little
+    // after it left: 100 ms of slack).
+    assert!(sent < WRITE_DELAY / 2, "sent {sent:?} after the fan-out");
+    for (what, at) in [
+        ("the history", history_at),
+        ("the new tab's replay", replayed_at),
+        ("the reply", reply_at),
+    ] {
+        assert!(
+            at + Duration::from_millis(100) >= WRITE_DELAY,
+            "{what} ended {at:?} after the fan-out, before the write"
+        );
+    }
+    // The sender's answers, and the agent's read (which may come between them).
+    let (mut answers, mut read) = (Vec::new(), None);
+    while answers.len() < 2 || read.is_none() {
+        match visitor
+            .recv_until(T, |f| {
+                matches!(
+                    f,
+                    ServerFrame::Ack { .. } | ServerFrame::Error { .. } | ServerFrame::Read { .. }
+                )
+            })
+            .await
+        {
+            ServerFrame::Ack { seq, duplicate, .. } => answers.push((seq, duplicate)),
+            ServerFrame::Read { role, seq } => read = Some((role, seq)),
+            other => panic!("the sender's answer: {other:?}"),
+        }
+    }
+    assert_eq!(
+        answers,
+        [(Seq(1), false), (Seq(1), true)],
+        "the message, then the same sent again"
     );
+    assert_eq!(read, Some((Role::Agent, Seq(1))), "the agent's read of it");
     // Each has the message; the reply, posted at the same time, may come before them or not.
     for (what, seqs) in [
         (
@@ -925,16 +967,6 @@ async fn what_comes_between_a_messages_fan_out_and_its_write_waits_for_the_write
         );
     }
     assert_eq!(reply.message.seq, Seq(2), "the reply posted meanwhile");
-    assert_eq!(
-        visitor
-            .recv_until(T, |f| matches!(f, ServerFrame::Read { .. }))
-            .await,
-        ServerFrame::Read {
-            role: Role::Agent,
-            seq: Seq(1)
-        },
-        "the agent's read of it"
-    );
     let stored = api.admin_messages(&c.conversation_id).await.messages;
     assert_eq!(
         stored
@@ -944,6 +976,51 @@ async fn what_comes_between_a_messages_fan_out_and_its_write_waits_for_the_write
         [
             (Seq(1), "Is the blue one in stock?"),
             (Seq(2), "Yes, three left.")
+        ]
+    );
+}
+
+/// A socket's messages wait for the send turn while an earlier one is between its fan-out and
+/// its write, and take it in the order they came, whenever they came: two wait while the first
+/// is written, and a fourth comes while the second holds the turn.
+#[tokio::test]
+async fn messages_waiting_for_the_send_turn_are_stored_in_the_order_they_came() {
+    let edge = edge_with_write_delay();
+    let api = Api::new(&edge.url);
+    let site = unique("turns");
+    api.create_site(&site).await;
+    let c = api.start_conversation(&site, None).await;
+    let mut visitor = api.visitor_socket(&c).await;
+    for n in 1..=3 {
+        visitor
+            .send(&send_frame(&format!("turn-{n}"), &format!("line {n}")))
+            .await;
+    }
+    let first = visitor
+        .recv_until(T, |f| matches!(f, ServerFrame::Ack { .. }))
+        .await;
+    assert!(
+        matches!(first, ServerFrame::Ack { seq: Seq(1), .. }),
+        "{first:?}"
+    );
+    visitor.send(&send_frame("turn-4", "line 4")).await;
+    let mut acks = Vec::new();
+    while acks.len() < 3 {
+        if let ServerFrame::Ack {
+            client_msg_id, seq, ..
+        } = visitor
+            .recv_until(T, |f| matches!(f, ServerFrame::Ack { .. }))
+            .await
+        {
+            acks.push((client_msg_id.as_str().to_owned(), seq));
+        }
+    }
+    assert_eq!(
+        acks,
+        [
+            ("turn-2".to_owned(), Seq(2)),
+            ("turn-3".to_owned(), Seq(3)),
+            ("turn-4".to_owned(), Seq(4))
         ]
     );
 }

@@ -99,8 +99,9 @@ pub struct Conversation {
     /// Messages from sockets are taken one at a time, in the order they came: an await on the
     /// way (the site's channels, read once per isolate) would otherwise let the next overtake.
     /// Held from a message's fan-out to its write, which come in two turns of the runtime:
-    /// whatever reads or stores messages meanwhile waits for it ([`Conversation::settled`]).
-    send_turn: futures_util::lock::Mutex<()>,
+    /// what must see or store the newest message waits for it ([`Conversation::messages_settled`]).
+    /// First come, first served (tokio's lock is; `futures-util`'s wakes waiters by slot).
+    send_turn: tokio::sync::Mutex<()>,
     /// Tests only (`TEST_WRITE_DELAY_MS`; none otherwise): how much longer a socket's message
     /// waits between its fan-out and its write, so that a test can come in between for sure.
     write_delay: std::time::Duration,
@@ -319,7 +320,7 @@ impl Conversation {
             }
             (worker::Method::Get, "/messages") => {
                 self.authorize(&req)?;
-                self.settled().await;
+                self.messages_settled().await;
                 let q = http::query(&req)?;
                 let after = Seq(http::query_num(&q, "after")?.unwrap_or(0));
                 let limit = http::query_num(&q, "limit")?
@@ -344,7 +345,7 @@ impl Conversation {
                     files: &post.files,
                     broadcast: post.broadcast.as_ref(),
                 };
-                self.settled().await;
+                self.messages_settled().await;
                 let stored = self.store_message(
                     &post.principal,
                     post.client_msg_id,
@@ -547,7 +548,8 @@ impl Conversation {
     /// fans it out: to every socket but `sender`'s before it is written, to `sender`'s after.
     /// The caller then relays and records the change ([`changed`]). Synchronous
     /// on purpose: no other event can interleave between reading the last `seq` and writing
-    /// the next one, and the relays are durable exactly when the message is.
+    /// the next one, and the relays are durable exactly when the message is. (A socket's
+    /// message takes its two halves with a turn of the runtime between them: `socket.rs`.)
     ///
     /// [`changed`]: Self::changed
     pub(crate) fn store_message(
@@ -568,7 +570,7 @@ impl Conversation {
     /// The first half of [`Conversation::store_message`]: the message validated, given the
     /// next `seq` and fanned out to every socket but `sender`'s — or the one stored under its
     /// client message id already. Until [`Conversation::write_message`], nothing else may be
-    /// stored: the socket's path holds the send turn between the two ([`Conversation::settled`]).
+    /// stored: the socket's path holds the send turn between the two ([`Conversation::messages_settled`]).
     fn draft_message(
         &self,
         principal: &Principal,
@@ -577,6 +579,8 @@ impl Conversation {
         extras: &Extras,
         sender: Option<&WebSocket>,
     ) -> Result<Draft> {
+        // Deleted while this message waited for its turn: nothing is stored any more.
+        self.meta()?;
         let role = principal.role();
         let mut attachments = if attachment_ids.is_empty() {
             Vec::new()
@@ -791,7 +795,7 @@ impl Conversation {
     /// Moves a read cursor and tells everyone.
     pub(crate) async fn mark_read(&self, role: Role, seq: Seq) -> Result<()> {
         // A socket may read a message it was sent before the message is written.
-        self.settled().await;
+        self.messages_settled().await;
         if let Some(seq) = self.store.advance_cursor(role, seq)? {
             self.sockets
                 .broadcast(&self.state, &ServerFrame::Read { role, seq }, None);

@@ -183,7 +183,7 @@ impl Conversation {
     /// Waits until no message is between its fan-out and its write (a socket's send holds
     /// the turn across [`let_frames_leave`]): what comes after may read or store messages.
     /// Nothing may be awaited between this and that.
-    pub(super) async fn settled(&self) {
+    pub(super) async fn messages_settled(&self) {
         drop(self.send_turn.lock().await);
     }
 
@@ -224,7 +224,7 @@ impl Conversation {
         ws: &WebSocket,
         client_msg_id: ClientMsgId,
         stored: Result<super::Stored>,
-        turn: Option<futures_util::lock::MutexGuard<'_, ()>>,
+        turn: Option<tokio::sync::MutexGuard<'_, ()>>,
         expired: bool,
     ) {
         let stored = match stored {
@@ -310,7 +310,7 @@ impl Conversation {
 
         match frame {
             ClientFrame::Hello { resume_from } => {
-                self.settled().await;
+                self.messages_settled().await;
                 let meta = self.meta()?;
                 send(
                     ws,
