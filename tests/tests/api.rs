@@ -837,12 +837,13 @@ async fn agent_sockets_typing_and_read_cursors() {
 }
 
 /// How long the edges of the next two tests keep a socket's message between its fan-out and
-/// its write (`TEST_WRITE_DELAY_MS`; one turn of the runtime otherwise).
-const WRITE_DELAY: Duration = Duration::from_millis(1_500);
+/// its write (`TEST_WRITE_DELAY_MS`, honoured with `TEST_CLOCK=on`; one turn of the runtime
+/// otherwise).
+const WRITE_DELAY: Duration = Duration::from_millis(2_000);
 
 fn edge_with_write_delay() -> edge::Edge {
     let ms = WRITE_DELAY.as_millis().to_string();
-    edge::Edge::start_with_vars(None, &[("TEST_WRITE_DELAY_MS", &ms)])
+    edge::Edge::start_with_vars(None, &[("TEST_WRITE_DELAY_MS", &ms), ("TEST_CLOCK", "on")])
 }
 
 fn send_frame(id: &str, body: &str) -> ClientFrame {
@@ -871,8 +872,18 @@ async fn what_comes_between_a_messages_fan_out_and_its_write_waits_for_the_write
         .await
         .unwrap();
     agent.hello(0).await;
+    // The new tab's socket is open before; only its hello comes in the middle.
+    let mut tab = Ws::connect(
+        &api.visitor_ws_url(&c.conversation_id, &c.visitor_token)
+            .await,
+        None,
+    )
+    .await
+    .expect("a second tab's socket");
 
     let question = send_frame("half-1", "Is the blue one in stock?");
+    // The write comes at least WRITE_DELAY after this.
+    let asked = std::time::Instant::now();
     visitor.send(&question).await;
     let ServerFrame::Message { message } = agent
         .recv_until(T, |f| matches!(f, ServerFrame::Message { .. }))
@@ -880,7 +891,6 @@ async fn what_comes_between_a_messages_fan_out_and_its_write_waits_for_the_write
     else {
         unreachable!()
     };
-    let fanned_out = std::time::Instant::now();
     assert_eq!((message.seq, message.role), (Seq(1), Role::Visitor));
     // Not written yet: its sender has no answer.
     assert!(
@@ -893,20 +903,11 @@ async fn what_comes_between_a_messages_fan_out_and_its_write_waits_for_the_write
 
     agent.send(&ClientFrame::Read { seq: Seq(1) }).await;
     visitor.send(&question).await;
-    let sent = fanned_out.elapsed();
-    let ended = || fanned_out.elapsed();
+    let sent = asked.elapsed();
+    let ended = || asked.elapsed();
     let ((history, history_at), (replayed, replayed_at), (reply, reply_at)) = tokio::join!(
         async { (api.admin_messages(&c.conversation_id).await, ended()) },
-        async {
-            let mut tab = Ws::connect(
-                &api.visitor_ws_url(&c.conversation_id, &c.visitor_token)
-                    .await,
-                None,
-            )
-            .await
-            .expect("a second tab's socket");
-            (tab.hello(0).await, ended())
-        },
+        async { (tab.hello(0).await, ended()) },
         async {
             let r = api
                 .agent_reply(&c.conversation_id, "Yes, three left.")
@@ -914,17 +915,16 @@ async fn what_comes_between_a_messages_fan_out_and_its_write_waits_for_the_write
             (r, ended())
         },
     );
-    // They came in the middle and waited for the write (the fan-out reached the agent a little
-    // after it left: 100 ms of slack).
-    assert!(sent < WRITE_DELAY / 2, "sent {sent:?} after the fan-out");
+    // They came in the middle and waited for the write.
+    assert!(sent < WRITE_DELAY / 2, "sent {sent:?} after the message");
     for (what, at) in [
         ("the history", history_at),
         ("the new tab's replay", replayed_at),
         ("the reply", reply_at),
     ] {
         assert!(
-            at + Duration::from_millis(100) >= WRITE_DELAY,
-            "{what} ended {at:?} after the fan-out, before the write"
+            at >= WRITE_DELAY,
+            "{what} ended {at:?} after the message was sent, before its write"
         );
     }
     // The sender's answers, and the agent's read (which may come between them).
@@ -1022,6 +1022,42 @@ async fn messages_waiting_for_the_send_turn_are_stored_in_the_order_they_came() 
             ("turn-3".to_owned(), Seq(3)),
             ("turn-4".to_owned(), Seq(4))
         ]
+    );
+
+    // A new tab's hello comes while a message holds the turn, and the tab types and sends
+    // right after it, as the widget does: neither overtakes the hello (a frame before hello is
+    // refused and its socket closed).
+    visitor.send(&send_frame("turn-5", "line 5")).await;
+    let mut tab = Ws::connect(
+        &api.visitor_ws_url(&c.conversation_id, &c.visitor_token)
+            .await,
+        None,
+    )
+    .await
+    .expect("a second tab's socket");
+    tab.send(&ClientFrame::Hello {
+        resume_from: Seq(0),
+    })
+    .await;
+    tab.send(&ClientFrame::Typing { active: true }).await;
+    tab.send(&send_frame("turn-6", "line 6")).await;
+    let mut replayed = Vec::new();
+    let answer = loop {
+        match tab.next_event(T).await {
+            WsEvent::Frame(ServerFrame::Message { message }) => replayed.push(message.seq.0),
+            WsEvent::Frame(f @ (ServerFrame::Ack { .. } | ServerFrame::Error { .. })) => break f,
+            WsEvent::Frame(_) => {}
+            other => panic!("the tab's socket: {other:?}"),
+        }
+    };
+    assert_eq!(
+        replayed,
+        [1, 2, 3, 4, 5, 6],
+        "the tab's replay, then its own message"
+    );
+    assert!(
+        matches!(answer, ServerFrame::Ack { seq: Seq(6), .. }),
+        "the tab's message: {answer:?}"
     );
 }
 

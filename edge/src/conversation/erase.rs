@@ -41,8 +41,8 @@ impl Conversation {
             let _ = ws.close(Some(DELETED), Some("conversation deleted"));
             self.sockets.remove(&ws);
         }
-        // A message half-stored when its socket closed is written before the rows go, and one
-        // waiting for its turn finds the conversation gone.
+        // Messages that took their turn before this are written (and deleted below); one
+        // waiting for it after this finds the conversation gone.
         let _turn = self.send_turn.lock().await;
         self.state.storage().delete_alarm().await?;
         // Every row, not the tables: this instance keeps serving (with nothing) until evicted.

@@ -7,7 +7,8 @@
 //!
 //! The hot path is store, acknowledge, fan out: nothing on it touches D1 or another object,
 //! and the other sockets get a message before its write, so their frames do not wait for the
-//! commit (see [`Conversation::store_message`]).
+//! commit (see [`Conversation::store_message`]); a socket's message is written a turn of the
+//! runtime after its fan-out, so they wait for none of the write's work either (`socket.rs`).
 //! The conversation's row in D1 and the inbox notification follow, coalesced ([`index`]);
 //! relays follow right after the ack, or from the alarm.
 //!
@@ -102,8 +103,9 @@ pub struct Conversation {
     /// what must see or store the newest message waits for it ([`Conversation::messages_settled`]).
     /// First come, first served (tokio's lock is; `futures-util`'s wakes waiters by slot).
     send_turn: tokio::sync::Mutex<()>,
-    /// Tests only (`TEST_WRITE_DELAY_MS`; none otherwise): how much longer a socket's message
-    /// waits between its fan-out and its write, so that a test can come in between for sure.
+    /// Tests only (`TEST_WRITE_DELAY_MS`, honoured where `TEST_CLOCK=on`; none otherwise): how
+    /// much longer a socket's message waits between its fan-out and its write, so that a test
+    /// can come in between for sure.
     write_delay: std::time::Duration,
 }
 
@@ -128,9 +130,9 @@ impl DurableObject for Conversation {
             rating: Default::default(),
             visitor_sends,
             send_turn: Default::default(),
-            write_delay: env
-                .var("TEST_WRITE_DELAY_MS")
-                .ok()
+            write_delay: crate::clock::settable(&env)
+                .then(|| env.var("TEST_WRITE_DELAY_MS").ok())
+                .flatten()
                 .and_then(|v| v.to_string().parse().ok())
                 .map(std::time::Duration::from_millis)
                 .unwrap_or_default(),

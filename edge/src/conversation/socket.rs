@@ -294,23 +294,28 @@ impl Conversation {
         }
         let frame: ClientFrame = serde_json::from_str(&text)
             .map_err(|e| Error::new(ErrorCode::BadFrame, format!("invalid frame: {e}")))?;
+        // Frames are taken in the order they came, each once the message before it is written
+        // (first come, first served): `make test` caught "line 40" stored before "line 39"
+        // when the site's channels were read on the way, and a message sent right after a
+        // hello refused as "before hello" when the hello waited for a message's write. A
+        // message holds the turn until its answer (what follows it — relays, the index — does
+        // not hold up the next), a hello until it has replayed; the others let it go at once.
+        let turn = self.send_turn.lock().await;
         let Some(mut att) = self.sockets.state_of(&self.state, ws) else {
             return Err(Error::internal("socket without attachment"));
         };
         // A visitor's access is re-checked on every frame: it is cheap and survives hibernation.
         self.check_access(&att.principal)?;
-        // A message waits for the one before it to be stored (or refused): `make test` caught
-        // "line 40" stored before "line 39" when the site's channels were read on the way.
-        // The turn ends with the answer: what follows it (relays, the index) does not hold up
-        // the next message.
         let turn = match &frame {
-            ClientFrame::Send { .. } => Some(self.send_turn.lock().await),
-            _ => None,
+            ClientFrame::Send { .. } | ClientFrame::Hello { .. } => Some(turn),
+            _ => {
+                drop(turn);
+                None
+            }
         };
 
         match frame {
             ClientFrame::Hello { resume_from } => {
-                self.messages_settled().await;
                 let meta = self.meta()?;
                 send(
                     ws,
