@@ -841,9 +841,35 @@ async fn agent_sockets_typing_and_read_cursors() {
 /// otherwise).
 const WRITE_DELAY: Duration = Duration::from_millis(2_000);
 
-fn edge_with_write_delay() -> edge::Edge {
+/// A conversation on an edge of its own with [`WRITE_DELAY`], and its visitor's socket.
+async fn conversation_with_write_delay(
+    name: &str,
+) -> (
+    edge::Edge,
+    Api,
+    beckon_shared::proto::v1::StartedConversation,
+    Ws,
+) {
     let ms = WRITE_DELAY.as_millis().to_string();
-    edge::Edge::start_with_vars(None, &[("TEST_WRITE_DELAY_MS", &ms), ("TEST_CLOCK", "on")])
+    let edge =
+        edge::Edge::start_with_vars(None, &[("TEST_WRITE_DELAY_MS", &ms), ("TEST_CLOCK", "on")]);
+    let api = Api::new(&edge.url);
+    let site = unique(name);
+    api.create_site(&site).await;
+    let c = api.start_conversation(&site, None).await;
+    let visitor = api.visitor_socket(&c).await;
+    (edge, api, c, visitor)
+}
+
+/// Another tab of the visitor's: its socket, open, no hello yet.
+async fn another_tab(api: &Api, c: &beckon_shared::proto::v1::StartedConversation) -> Ws {
+    Ws::connect(
+        &api.visitor_ws_url(&c.conversation_id, &c.visitor_token)
+            .await,
+        None,
+    )
+    .await
+    .expect("a second tab's socket")
 }
 
 fn send_frame(id: &str, body: &str) -> ClientFrame {
@@ -862,24 +888,13 @@ fn send_frame(id: &str, body: &str) -> ClientFrame {
 /// keep the order.
 #[tokio::test]
 async fn what_comes_between_a_messages_fan_out_and_its_write_waits_for_the_write() {
-    let edge = edge_with_write_delay();
-    let api = Api::new(&edge.url);
-    let site = unique("halfway");
-    api.create_site(&site).await;
-    let c = api.start_conversation(&site, None).await;
-    let mut visitor = api.visitor_socket(&c).await;
+    let (_edge, api, c, mut visitor) = conversation_with_write_delay("halfway").await;
     let mut agent = Ws::connect(&api.agent_ws_url(&c.conversation_id).await, Some(&api.base))
         .await
         .unwrap();
     agent.hello(0).await;
     // The new tab's socket is open before; only its hello comes in the middle.
-    let mut tab = Ws::connect(
-        &api.visitor_ws_url(&c.conversation_id, &c.visitor_token)
-            .await,
-        None,
-    )
-    .await
-    .expect("a second tab's socket");
+    let mut tab = another_tab(&api, &c).await;
 
     let question = send_frame("half-1", "Is the blue one in stock?");
     // The write comes at least WRITE_DELAY after this.
@@ -985,12 +1000,7 @@ async fn what_comes_between_a_messages_fan_out_and_its_write_waits_for_the_write
 /// is written, and a fourth comes while the second holds the turn.
 #[tokio::test]
 async fn messages_waiting_for_the_send_turn_are_stored_in_the_order_they_came() {
-    let edge = edge_with_write_delay();
-    let api = Api::new(&edge.url);
-    let site = unique("turns");
-    api.create_site(&site).await;
-    let c = api.start_conversation(&site, None).await;
-    let mut visitor = api.visitor_socket(&c).await;
+    let (_edge, api, c, mut visitor) = conversation_with_write_delay("turns").await;
     for n in 1..=3 {
         visitor
             .send(&send_frame(&format!("turn-{n}"), &format!("line {n}")))
@@ -1028,13 +1038,7 @@ async fn messages_waiting_for_the_send_turn_are_stored_in_the_order_they_came() 
     // right after it, as the widget does: neither overtakes the hello (a frame before hello is
     // refused and its socket closed).
     visitor.send(&send_frame("turn-5", "line 5")).await;
-    let mut tab = Ws::connect(
-        &api.visitor_ws_url(&c.conversation_id, &c.visitor_token)
-            .await,
-        None,
-    )
-    .await
-    .expect("a second tab's socket");
+    let mut tab = another_tab(&api, &c).await;
     tab.send(&ClientFrame::Hello {
         resume_from: Seq(0),
     })
