@@ -836,6 +836,235 @@ async fn agent_sockets_typing_and_read_cursors() {
     assert_eq!((summary.agent_read_seq, summary.unread), (Seq(3), 0));
 }
 
+/// How long the edges of the next two tests keep a socket's message between its fan-out and
+/// its write (`TEST_WRITE_DELAY_MS`, honoured with `TEST_CLOCK=on`; one turn of the runtime
+/// otherwise).
+const WRITE_DELAY: Duration = Duration::from_millis(2_000);
+
+/// A conversation on an edge of its own with [`WRITE_DELAY`], and its visitor's socket.
+async fn conversation_with_write_delay(
+    name: &str,
+) -> (
+    edge::Edge,
+    Api,
+    beckon_shared::proto::v1::StartedConversation,
+    Ws,
+) {
+    let ms = WRITE_DELAY.as_millis().to_string();
+    let edge =
+        edge::Edge::start_with_vars(None, &[("TEST_WRITE_DELAY_MS", &ms), ("TEST_CLOCK", "on")]);
+    let api = Api::new(&edge.url);
+    let site = unique(name);
+    api.create_site(&site).await;
+    let c = api.start_conversation(&site, None).await;
+    let visitor = api.visitor_socket(&c).await;
+    (edge, api, c, visitor)
+}
+
+/// Another tab of the visitor's: its socket, open, no hello yet.
+async fn another_tab(api: &Api, c: &beckon_shared::proto::v1::StartedConversation) -> Ws {
+    Ws::connect(
+        &api.visitor_ws_url(&c.conversation_id, &c.visitor_token)
+            .await,
+        None,
+    )
+    .await
+    .expect("a second tab's socket")
+}
+
+fn send_frame(id: &str, body: &str) -> ClientFrame {
+    ClientFrame::Send {
+        client_msg_id: client_id(id),
+        body: body.into(),
+        attachments: Vec::new(),
+    }
+}
+
+/// A message sent on a socket is fanned out to the others first and written one turn of the
+/// runtime later (so its frames leave before the write's work). This edge stretches that wait,
+/// so that what comes meanwhile surely comes in the middle: the agent reading the message, the
+/// same message sent again, a new tab's hello, the history over HTTP and an agent's reply over
+/// HTTP. Each must wait for the write (they end after it), see the message stored once, and
+/// keep the order.
+#[tokio::test]
+async fn what_comes_between_a_messages_fan_out_and_its_write_waits_for_the_write() {
+    let (_edge, api, c, mut visitor) = conversation_with_write_delay("halfway").await;
+    let mut agent = Ws::connect(&api.agent_ws_url(&c.conversation_id).await, Some(&api.base))
+        .await
+        .unwrap();
+    agent.hello(0).await;
+    // The new tab's socket is open before; only its hello comes in the middle.
+    let mut tab = another_tab(&api, &c).await;
+
+    let question = send_frame("half-1", "Is the blue one in stock?");
+    // The write comes at least WRITE_DELAY after this.
+    let asked = std::time::Instant::now();
+    visitor.send(&question).await;
+    let ServerFrame::Message { message } = agent
+        .recv_until(T, |f| matches!(f, ServerFrame::Message { .. }))
+        .await
+    else {
+        unreachable!()
+    };
+    assert_eq!((message.seq, message.role), (Seq(1), Role::Visitor));
+    // Not written yet: its sender has no answer.
+    assert!(
+        matches!(
+            visitor.next_event(Duration::from_millis(200)).await,
+            WsEvent::Timeout
+        ),
+        "the sender heard back before the write's delay was up"
+    );
+
+    agent.send(&ClientFrame::Read { seq: Seq(1) }).await;
+    visitor.send(&question).await;
+    let sent = asked.elapsed();
+    let ended = || asked.elapsed();
+    let ((history, history_at), (replayed, replayed_at), (reply, reply_at)) = tokio::join!(
+        async { (api.admin_messages(&c.conversation_id).await, ended()) },
+        async { (tab.hello(0).await, ended()) },
+        async {
+            let r = api
+                .agent_reply(&c.conversation_id, "Yes, three left.")
+                .await;
+            (r, ended())
+        },
+    );
+    // They came in the middle and waited for the write.
+    assert!(sent < WRITE_DELAY / 2, "sent {sent:?} after the message");
+    for (what, at) in [
+        ("the history", history_at),
+        ("the new tab's replay", replayed_at),
+        ("the reply", reply_at),
+    ] {
+        assert!(
+            at >= WRITE_DELAY,
+            "{what} ended {at:?} after the message was sent, before its write"
+        );
+    }
+    // The sender's answers, and the agent's read (which may come between them).
+    let (mut answers, mut read) = (Vec::new(), None);
+    while answers.len() < 2 || read.is_none() {
+        match visitor
+            .recv_until(T, |f| {
+                matches!(
+                    f,
+                    ServerFrame::Ack { .. } | ServerFrame::Error { .. } | ServerFrame::Read { .. }
+                )
+            })
+            .await
+        {
+            ServerFrame::Ack { seq, duplicate, .. } => answers.push((seq, duplicate)),
+            ServerFrame::Read { role, seq } => read = Some((role, seq)),
+            other => panic!("the sender's answer: {other:?}"),
+        }
+    }
+    assert_eq!(
+        answers,
+        [(Seq(1), false), (Seq(1), true)],
+        "the message, then the same sent again"
+    );
+    assert_eq!(read, Some((Role::Agent, Seq(1))), "the agent's read of it");
+    // Each has the message; the reply, posted at the same time, may come before them or not.
+    for (what, seqs) in [
+        (
+            "the history read meanwhile",
+            history.messages.iter().map(|m| m.seq).collect(),
+        ),
+        (
+            "the new tab's replay",
+            replayed.iter().map(|m| m.seq).collect::<Vec<_>>(),
+        ),
+    ] {
+        assert!(
+            seqs == [Seq(1)] || seqs == [Seq(1), Seq(2)],
+            "{what}: {seqs:?}"
+        );
+    }
+    assert_eq!(reply.message.seq, Seq(2), "the reply posted meanwhile");
+    let stored = api.admin_messages(&c.conversation_id).await.messages;
+    assert_eq!(
+        stored
+            .iter()
+            .map(|m| (m.seq, m.body.as_str()))
+            .collect::<Vec<_>>(),
+        [
+            (Seq(1), "Is the blue one in stock?"),
+            (Seq(2), "Yes, three left.")
+        ]
+    );
+}
+
+/// A socket's messages wait for the send turn while an earlier one is between its fan-out and
+/// its write, and take it in the order they came, whenever they came: two wait while the first
+/// is written, and a fourth comes while the second holds the turn.
+#[tokio::test]
+async fn messages_waiting_for_the_send_turn_are_stored_in_the_order_they_came() {
+    let (_edge, api, c, mut visitor) = conversation_with_write_delay("turns").await;
+    for n in 1..=3 {
+        visitor
+            .send(&send_frame(&format!("turn-{n}"), &format!("line {n}")))
+            .await;
+    }
+    let first = visitor
+        .recv_until(T, |f| matches!(f, ServerFrame::Ack { .. }))
+        .await;
+    assert!(
+        matches!(first, ServerFrame::Ack { seq: Seq(1), .. }),
+        "{first:?}"
+    );
+    visitor.send(&send_frame("turn-4", "line 4")).await;
+    let mut acks = Vec::new();
+    while acks.len() < 3 {
+        if let ServerFrame::Ack {
+            client_msg_id, seq, ..
+        } = visitor
+            .recv_until(T, |f| matches!(f, ServerFrame::Ack { .. }))
+            .await
+        {
+            acks.push((client_msg_id.as_str().to_owned(), seq));
+        }
+    }
+    assert_eq!(
+        acks,
+        [
+            ("turn-2".to_owned(), Seq(2)),
+            ("turn-3".to_owned(), Seq(3)),
+            ("turn-4".to_owned(), Seq(4))
+        ]
+    );
+
+    // A new tab's hello comes while a message holds the turn, and the tab types and sends
+    // right after it, as the widget does: neither overtakes the hello (a frame before hello is
+    // refused and its socket closed).
+    visitor.send(&send_frame("turn-5", "line 5")).await;
+    let mut tab = another_tab(&api, &c).await;
+    tab.send(&ClientFrame::Hello {
+        resume_from: Seq(0),
+    })
+    .await;
+    tab.send(&ClientFrame::Typing { active: true }).await;
+    tab.send(&send_frame("turn-6", "line 6")).await;
+    let mut replayed = Vec::new();
+    let answer = loop {
+        match tab.next_event(T).await {
+            WsEvent::Frame(ServerFrame::Message { message }) => replayed.push(message.seq.0),
+            WsEvent::Frame(f @ (ServerFrame::Ack { .. } | ServerFrame::Error { .. })) => break f,
+            WsEvent::Frame(_) => {}
+            other => panic!("the tab's socket: {other:?}"),
+        }
+    };
+    assert_eq!(
+        replayed,
+        [1, 2, 3, 4, 5, 6],
+        "the tab's replay, then its own message"
+    );
+    assert!(
+        matches!(answer, ServerFrame::Ack { seq: Seq(6), .. }),
+        "the tab's message: {answer:?}"
+    );
+}
+
 #[tokio::test]
 async fn inbox_feed_streams_conversation_changes() {
     let api = api();

@@ -41,6 +41,9 @@ impl Conversation {
             let _ = ws.close(Some(DELETED), Some("conversation deleted"));
             self.sockets.remove(&ws);
         }
+        // Messages that took their turn before this are written (and deleted below); one
+        // waiting for it after this finds the conversation gone.
+        let _turn = self.send_turn.lock().await;
         self.state.storage().delete_alarm().await?;
         // Every row, not the tables: this instance keeps serving (with nothing) until evicted.
         self.state.storage().sql().exec(

@@ -7,7 +7,8 @@
 //!
 //! The hot path is store, acknowledge, fan out: nothing on it touches D1 or another object,
 //! and the other sockets get a message before its write, so their frames do not wait for the
-//! commit (see [`Conversation::store_message`]).
+//! commit (see [`Conversation::store_message`]); a socket's message is written a turn of the
+//! runtime after its fan-out, so they wait for none of the write's work either (`socket.rs`).
 //! The conversation's row in D1 and the inbox notification follow, coalesced ([`index`]);
 //! relays follow right after the ack, or from the alarm.
 //!
@@ -55,6 +56,23 @@ const TEASER_SEQ: i64 = 1;
 /// Set once the teaser is queued for relay (with the visitor's first message).
 const TEASER_SENT: &str = "teaser-relayed";
 
+/// A message validated and fanned out to the other sockets, not yet written
+/// ([`Conversation::draft_message`]).
+struct Drafted {
+    message: Message,
+    /// The message's frame, encoded once, for the sender's socket after the write.
+    frame: Option<wasm_bindgen::JsValue>,
+    rating: Option<rating::Answer>,
+    now: i64,
+}
+
+/// What [`Conversation::draft_message`] made of a message.
+enum Draft {
+    /// Its client message id was stored already: that message (nothing to write).
+    Stored(Stored),
+    New(Drafted),
+}
+
 /// A message as stored by [`Conversation::store_message`].
 pub(crate) struct Stored {
     pub message: Message,
@@ -81,7 +99,14 @@ pub struct Conversation {
     visitor_sends: Option<std::cell::Cell<crate::rate_limit::Bucket>>,
     /// Messages from sockets are taken one at a time, in the order they came: an await on the
     /// way (the site's channels, read once per isolate) would otherwise let the next overtake.
-    send_turn: futures_util::lock::Mutex<()>,
+    /// Held from a message's fan-out to its write, which come in two turns of the runtime:
+    /// what must see or store the newest message waits for it ([`Conversation::messages_settled`]).
+    /// First come, first served (tokio's lock is; `futures-util`'s wakes waiters by slot).
+    send_turn: tokio::sync::Mutex<()>,
+    /// Tests only (`TEST_WRITE_DELAY_MS`, honoured where `TEST_CLOCK=on`; none otherwise): how
+    /// much longer a socket's message waits between its fan-out and its write, so that a test
+    /// can come in between for sure.
+    write_delay: std::time::Duration,
 }
 
 impl DurableObject for Conversation {
@@ -95,7 +120,6 @@ impl DurableObject for Conversation {
             .then(|| std::cell::Cell::new(crate::rate_limit::Bucket::full(http::now_ms())));
         Conversation {
             state,
-            env,
             store,
             outbox,
             sockets: Default::default(),
@@ -106,6 +130,13 @@ impl DurableObject for Conversation {
             rating: Default::default(),
             visitor_sends,
             send_turn: Default::default(),
+            write_delay: crate::clock::settable(&env)
+                .then(|| env.var("TEST_WRITE_DELAY_MS").ok())
+                .flatten()
+                .and_then(|v| v.to_string().parse().ok())
+                .map(std::time::Duration::from_millis)
+                .unwrap_or_default(),
+            env,
         }
     }
 
@@ -291,6 +322,7 @@ impl Conversation {
             }
             (worker::Method::Get, "/messages") => {
                 self.authorize(&req)?;
+                self.messages_settled().await;
                 let q = http::query(&req)?;
                 let after = Seq(http::query_num(&q, "after")?.unwrap_or(0));
                 let limit = http::query_num(&q, "limit")?
@@ -315,6 +347,7 @@ impl Conversation {
                     files: &post.files,
                     broadcast: post.broadcast.as_ref(),
                 };
+                self.messages_settled().await;
                 let stored = self.store_message(
                     &post.principal,
                     post.client_msg_id,
@@ -517,18 +550,39 @@ impl Conversation {
     /// fans it out: to every socket but `sender`'s before it is written, to `sender`'s after.
     /// The caller then relays and records the change ([`changed`]). Synchronous
     /// on purpose: no other event can interleave between reading the last `seq` and writing
-    /// the next one, and the relays are durable exactly when the message is.
+    /// the next one, and the relays are durable exactly when the message is. (A socket's
+    /// message takes its two halves with a turn of the runtime between them: `socket.rs`.)
     ///
     /// [`changed`]: Self::changed
     pub(crate) fn store_message(
         &self,
         principal: &Principal,
         client_msg_id: Option<ClientMsgId>,
-        (raw_body, attachment_ids): (&str, &[AttachmentId]),
+        content: (&str, &[AttachmentId]),
         channels: &SiteChannels,
         extras: &Extras,
         sender: Option<&WebSocket>,
     ) -> Result<Stored> {
+        match self.draft_message(principal, client_msg_id, content, extras, sender)? {
+            Draft::Stored(stored) => Ok(stored),
+            Draft::New(drafted) => self.write_message(drafted, channels, extras, sender),
+        }
+    }
+
+    /// The first half of [`Conversation::store_message`]: the message validated, given the
+    /// next `seq` and fanned out to every socket but `sender`'s — or the one stored under its
+    /// client message id already. Until [`Conversation::write_message`], nothing else may be
+    /// stored: the socket's path holds the send turn between the two ([`Conversation::messages_settled`]).
+    fn draft_message(
+        &self,
+        principal: &Principal,
+        client_msg_id: Option<ClientMsgId>,
+        (raw_body, attachment_ids): (&str, &[AttachmentId]),
+        extras: &Extras,
+        sender: Option<&WebSocket>,
+    ) -> Result<Draft> {
+        // Deleted while this message waited for its turn: nothing is stored any more.
+        self.meta()?;
         let role = principal.role();
         let mut attachments = if attachment_ids.is_empty() {
             Vec::new()
@@ -575,11 +629,11 @@ impl Conversation {
                         "client_msg_id is already used by another sender",
                     ));
                 }
-                return Ok(Stored {
+                return Ok(Draft::Stored(Stored {
                     message: existing,
                     duplicate: true,
                     relays: false,
-                });
+                }));
             }
         }
         let message = self.store.draft(NewMessage {
@@ -607,6 +661,31 @@ impl Conversation {
             },
             sender,
         );
+        Ok(Draft::New(Drafted {
+            message,
+            frame,
+            rating,
+            now,
+        }))
+    }
+
+    /// The second half of [`Conversation::store_message`]: the drafted message written, sent
+    /// to `sender`, and its relays queued in the same transaction.
+    fn write_message(
+        &self,
+        drafted: Drafted,
+        channels: &SiteChannels,
+        extras: &Extras,
+        sender: Option<&WebSocket>,
+    ) -> Result<Stored> {
+        let Drafted {
+            message,
+            frame,
+            rating,
+            now,
+        } = drafted;
+        let role = message.role;
+        let scored = matches!(rating, Some(rating::Answer::Score(_)));
         if let Err(e) = self.store.write(&message) {
             // The others saw a message that is not stored: they reconnect, and the welcome's
             // `last_seq` drops it. The sender never saw it, and gets the error.
@@ -717,6 +796,8 @@ impl Conversation {
 
     /// Moves a read cursor and tells everyone.
     pub(crate) async fn mark_read(&self, role: Role, seq: Seq) -> Result<()> {
+        // A socket may read a message it was sent before the message is written.
+        self.messages_settled().await;
         if let Some(seq) = self.store.advance_cursor(role, seq)? {
             self.sockets
                 .broadcast(&self.state, &ServerFrame::Read { role, seq }, None);

@@ -109,6 +109,7 @@ impl Conversation {
     /// Asks the visitor to rate the conversation, once, for one held in the widget; whether
     /// it asked now.
     pub(super) async fn ask_rating(&self) -> Result<bool> {
+        self.messages_settled().await;
         // Not on a contact's own channel, nor before the visitor wrote anything.
         if self.meta()?.contact.is_some() || self.store.last_visitor_at()?.is_none() {
             return Ok(false);

@@ -171,7 +171,22 @@ pub fn send(ws: &WebSocket, frame: &ServerFrame) {
     }
 }
 
+/// Ends this turn of the runtime and waits for the next (a timer; `delay` is zero but in
+/// tests): frames sent in a turn leave only once it has ended, so a message's fan-out waits
+/// for none of the work after it: its write, whose statement and commit cost the thread more
+/// than the rest of the message (ARCHITECTURE, "the hot path", has the bench's figures).
+async fn let_frames_leave(delay: std::time::Duration) {
+    worker::Delay::from(delay).await
+}
+
 impl Conversation {
+    /// Waits until no message is between its fan-out and its write (a socket's send holds
+    /// the turn across [`let_frames_leave`]): what comes after may read or store messages.
+    /// Nothing may be awaited between this and that.
+    pub(super) async fn messages_settled(&self) {
+        drop(self.send_turn.lock().await);
+    }
+
     /// Whether a visitor's new message fits their rate ([`crate::rate_limit::Bucket`]);
     /// agents are not limited here.
     pub(super) fn admits_send(&self, principal: &Principal) -> bool {
@@ -209,7 +224,7 @@ impl Conversation {
         ws: &WebSocket,
         client_msg_id: ClientMsgId,
         stored: Result<super::Stored>,
-        turn: Option<futures_util::lock::MutexGuard<'_, ()>>,
+        turn: Option<tokio::sync::MutexGuard<'_, ()>>,
         expired: bool,
     ) {
         let stored = match stored {
@@ -279,18 +294,24 @@ impl Conversation {
         }
         let frame: ClientFrame = serde_json::from_str(&text)
             .map_err(|e| Error::new(ErrorCode::BadFrame, format!("invalid frame: {e}")))?;
+        // Frames are taken in the order they came, each once the message before it is written
+        // (first come, first served): `make test` caught "line 40" stored before "line 39"
+        // when the site's channels were read on the way, and a message sent right after a
+        // hello refused as "before hello" when the hello waited for a message's write. A
+        // message holds the turn until its answer (what follows it — relays, the index — does
+        // not hold up the next), a hello until it has replayed; the others let it go at once.
+        let turn = self.send_turn.lock().await;
         let Some(mut att) = self.sockets.state_of(&self.state, ws) else {
             return Err(Error::internal("socket without attachment"));
         };
         // A visitor's access is re-checked on every frame: it is cheap and survives hibernation.
         self.check_access(&att.principal)?;
-        // A message waits for the one before it to be stored (or refused): `make test` caught
-        // "line 40" stored before "line 39" when the site's channels were read on the way.
-        // The turn ends with the answer: what follows it (relays, the index) does not hold up
-        // the next message.
         let turn = match &frame {
-            ClientFrame::Send { .. } => Some(self.send_turn.lock().await),
-            _ => None,
+            ClientFrame::Send { .. } | ClientFrame::Hello { .. } => Some(turn),
+            _ => {
+                drop(turn);
+                None
+            }
         };
 
         match frame {
@@ -353,14 +374,21 @@ impl Conversation {
                 attachments,
             } => {
                 let (channels, expired) = self.channels_for_message().await?;
-                let stored = self.store_message(
+                let extras = Default::default();
+                let stored = match self.draft_message(
                     &att.principal,
                     Some(client_msg_id.clone()),
                     (&body, &attachments),
-                    &channels,
-                    &Default::default(),
+                    &extras,
                     Some(ws),
-                );
+                ) {
+                    Ok(super::Draft::New(drafted)) => {
+                        let_frames_leave(self.write_delay).await;
+                        self.write_message(drafted, &channels, &extras, Some(ws))
+                    }
+                    Ok(super::Draft::Stored(stored)) => Ok(stored),
+                    Err(e) => Err(e),
+                };
                 self.answer_send(ws, client_msg_id, stored, turn, expired)
                     .await;
             }

@@ -430,7 +430,9 @@ impl Store {
     }
 
     /// The message `m` becomes when it is stored next: the next `seq`, nothing written yet.
-    /// Nothing may be stored between this and [`Store::write`] (no `await` between them).
+    /// Nothing may be stored between this and [`Store::write`]: no `await` between them, or
+    /// the conversation's send turn held across it (a socket's message); a write whose `seq`
+    /// was taken meanwhile fails.
     pub fn draft(&self, m: NewMessage) -> Result<Message> {
         Ok(Message {
             id: m.id,
