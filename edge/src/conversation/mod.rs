@@ -198,13 +198,13 @@ impl DurableObject for Conversation {
             1000
         };
         let _ = ws.close(Some(code), Some("closed"));
-        self.sockets.remove(&ws);
+        self.forget_socket(&ws).await;
         Ok(())
     }
 
     async fn websocket_error(&self, ws: WebSocket, error: worker::Error) -> worker::Result<()> {
         worker::console_warn!("conversation socket error: {error}");
-        self.sockets.remove(&ws);
+        self.forget_socket(&ws).await;
         Ok(())
     }
 }

