@@ -836,9 +836,9 @@ async fn agent_sockets_typing_and_read_cursors() {
     assert_eq!((summary.agent_read_seq, summary.unread), (Seq(3), 0));
 }
 
-/// How long the edges of the next two tests keep a socket's message between its fan-out and
-/// its write (`TEST_WRITE_DELAY_MS`, honoured with `TEST_CLOCK=on`; one turn of the runtime
-/// otherwise).
+/// How long the edges of the next tests keep a socket's message between its fan-out and its
+/// write (`TEST_WRITE_DELAY_MS`, honoured with `TEST_CLOCK=on`; one turn of the runtime
+/// otherwise) — when another socket got it: with none, it is written at once.
 const WRITE_DELAY: Duration = Duration::from_millis(2_000);
 
 /// A conversation on an edge of its own with [`WRITE_DELAY`], and its visitor's socket.
@@ -859,6 +859,16 @@ async fn conversation_with_write_delay(
     let c = api.start_conversation(&site, None).await;
     let visitor = api.visitor_socket(&c).await;
     (edge, api, c, visitor)
+}
+
+/// An agent's socket on the conversation (said hello): the visitor's messages are fanned out
+/// to it, so their writes wait.
+async fn agent_watching(api: &Api, c: &beckon_shared::proto::v1::StartedConversation) -> Ws {
+    let mut agent = Ws::connect(&api.agent_ws_url(&c.conversation_id).await, Some(&api.base))
+        .await
+        .unwrap();
+    agent.hello(0).await;
+    agent
 }
 
 /// Another tab of the visitor's: its socket, open, no hello yet.
@@ -889,10 +899,7 @@ fn send_frame(id: &str, body: &str) -> ClientFrame {
 #[tokio::test]
 async fn what_comes_between_a_messages_fan_out_and_its_write_waits_for_the_write() {
     let (_edge, api, c, mut visitor) = conversation_with_write_delay("halfway").await;
-    let mut agent = Ws::connect(&api.agent_ws_url(&c.conversation_id).await, Some(&api.base))
-        .await
-        .unwrap();
-    agent.hello(0).await;
+    let mut agent = agent_watching(&api, &c).await;
     // The new tab's socket is open before; only its hello comes in the middle.
     let mut tab = another_tab(&api, &c).await;
 
@@ -1001,6 +1008,7 @@ async fn what_comes_between_a_messages_fan_out_and_its_write_waits_for_the_write
 #[tokio::test]
 async fn messages_waiting_for_the_send_turn_are_stored_in_the_order_they_came() {
     let (_edge, api, c, mut visitor) = conversation_with_write_delay("turns").await;
+    let _agent = agent_watching(&api, &c).await;
     for n in 1..=3 {
         visitor
             .send(&send_frame(&format!("turn-{n}"), &format!("line {n}")))
@@ -1065,6 +1073,27 @@ async fn messages_waiting_for_the_send_turn_are_stored_in_the_order_they_came() 
     );
 }
 
+/// A message no other socket shows has no frames to let go before its write: it is written
+/// and acknowledged at once, on an edge that keeps the others' waiting [`WRITE_DELAY`].
+#[tokio::test]
+async fn a_message_no_other_socket_shows_is_written_at_once() {
+    let (_edge, _api, _c, mut visitor) = conversation_with_write_delay("alone").await;
+    let sent = std::time::Instant::now();
+    visitor.send(&send_frame("alone-1", "anyone there?")).await;
+    let ack = visitor
+        .recv_until(T, |f| matches!(f, ServerFrame::Ack { .. }))
+        .await;
+    assert!(
+        matches!(ack, ServerFrame::Ack { seq: Seq(1), .. }),
+        "{ack:?}"
+    );
+    assert!(
+        sent.elapsed() < WRITE_DELAY / 2,
+        "acknowledged {:?} after the send, with no other socket open",
+        sent.elapsed()
+    );
+}
+
 /// A visitor who sends and closes the tab at once: the socket closes while its messages wait
 /// for the send turn behind the first one's write. Each is stored all the same, in order —
 /// after a clean close and after a dropped connection alike. (The bench caught 950 of 1,000
@@ -1072,6 +1101,7 @@ async fn messages_waiting_for_the_send_turn_are_stored_in_the_order_they_came() 
 #[tokio::test]
 async fn messages_sent_just_before_the_socket_closes_are_all_stored() {
     let (_edge, api, c, mut visitor) = conversation_with_write_delay("closing").await;
+    let _agent = agent_watching(&api, &c).await;
     for n in 1..=3 {
         visitor
             .send(&send_frame(&format!("bye-{n}"), &format!("line {n}")))
@@ -1107,6 +1137,40 @@ async fn messages_sent_just_before_the_socket_closes_are_all_stored() {
             (4, "line 4"),
             (5, "line 5")
         ]
+    );
+}
+
+/// A conversation deleted while a message holds the send turn: the deletion waits for that
+/// message's write, and then closes every socket — a tab opened while it waited too (closed
+/// before the wait, that one stayed open on a conversation that no longer exists).
+#[tokio::test]
+async fn a_deletion_closes_the_sockets_opened_while_it_waited_for_a_write() {
+    let (_edge, api, c, mut visitor) = conversation_with_write_delay("erased").await;
+    let _agent = agent_watching(&api, &c).await;
+    visitor.send(&send_frame("last-1", "one more thing")).await;
+    let path = format!("/api/v1/admin/conversations/{}", c.conversation_id);
+    let (deleted, mut late) =
+        tokio::join!(api.send(api.admin(reqwest::Method::DELETE, &path)), async {
+            // The deletion waits for the write by now (WRITE_DELAY).
+            tokio::time::sleep(Duration::from_millis(400)).await;
+            another_tab(&api, &c).await
+        });
+    assert_eq!(deleted.status, 204, "{:?}", deleted.body);
+    let closed = loop {
+        match late.next_event(T).await {
+            WsEvent::Frame(_) => continue,
+            other => break other,
+        }
+    };
+    assert!(
+        matches!(
+            closed,
+            WsEvent::Closed {
+                code: Some(4404),
+                ..
+            }
+        ),
+        "the tab opened while the deletion waited: {closed:?}"
     );
 }
 

@@ -37,14 +37,15 @@ impl Conversation {
                 break;
             }
         }
-        for ws in self.state.get_websockets() {
-            let _ = ws.close(Some(DELETED), Some("conversation deleted"));
-            self.sockets.remove(&ws);
-        }
         // Messages that took their turn before this are written (and deleted below); one
         // waiting for it after this finds the conversation gone.
         let _turn = self.send_turn.lock().await;
         self.state.storage().delete_alarm().await?;
+        // After the last await: a socket opened while this waited is closed too.
+        for ws in self.state.get_websockets() {
+            let _ = ws.close(Some(DELETED), Some("conversation deleted"));
+            self.sockets.remove(&ws);
+        }
         // Every row, not the tables: this instance keeps serving (with nothing) until evicted.
         self.state.storage().sql().exec(
             "DELETE FROM messages; DELETE FROM cursors; DELETE FROM uploads; DELETE FROM outbox;

@@ -62,6 +62,8 @@ struct Drafted {
     message: Message,
     /// The message's frame, encoded once, for the sender's socket after the write.
     frame: Option<wasm_bindgen::JsValue>,
+    /// Whether another socket got the frame already (else the write need not wait a turn).
+    fanned_out: bool,
     rating: Option<rating::Answer>,
     now: i64,
 }
@@ -654,7 +656,7 @@ impl Conversation {
         // Fanned out before it is written: frames sent after a write wait for its commit (the
         // runtime's output gate), these do not. The sender gets it once it is written, so it
         // is told "stored" only when it is durable.
-        let frame = self.sockets.broadcast_except(
+        let (frame, fanned_out) = self.sockets.broadcast_except(
             &self.state,
             &ServerFrame::Message {
                 message: self.served(message.clone())?,
@@ -664,6 +666,7 @@ impl Conversation {
         Ok(Draft::New(Drafted {
             message,
             frame,
+            fanned_out,
             rating,
             now,
         }))
@@ -683,6 +686,7 @@ impl Conversation {
             frame,
             rating,
             now,
+            ..
         } = drafted;
         let role = message.role;
         let scored = matches!(rating, Some(rating::Answer::Score(_)));

@@ -96,13 +96,13 @@ impl Sockets {
     }
 
     /// Sends `frame` to every socket that has said hello but `except`, and returns it encoded
-    /// (for `except`, later).
+    /// (for `except`, later) and whether any socket got it.
     pub(super) fn broadcast_except(
         &self,
         state: &State,
         frame: &ServerFrame,
         except: Option<&WebSocket>,
-    ) -> Option<wasm_bindgen::JsValue> {
+    ) -> (Option<wasm_bindgen::JsValue>, bool) {
         self.send_where(state, frame, |ws, _| Some(ws) != except)
     }
 
@@ -112,15 +112,20 @@ impl Sockets {
         state: &State,
         frame: &ServerFrame,
         to: impl Fn(&WebSocket, &SocketState) -> bool,
-    ) -> Option<wasm_bindgen::JsValue> {
-        let text = wasm_bindgen::JsValue::from_str(&serde_json::to_string(frame).ok()?);
+    ) -> (Option<wasm_bindgen::JsValue>, bool) {
+        let Ok(text) = serde_json::to_string(frame) else {
+            return (None, false);
+        };
+        let text = wasm_bindgen::JsValue::from_str(&text);
         self.load(state);
+        let mut sent = false;
         for (ws, s) in self.list.borrow().iter() {
             if s.ready && to(ws, s) {
                 send_encoded(ws, &text);
+                sent = true;
             }
         }
-        Some(text)
+        (Some(text), sent)
     }
 
     /// Closes every socket but `keep`; their clients reconnect, and the welcome tells them
@@ -394,7 +399,10 @@ impl Conversation {
                     Some(ws),
                 ) {
                     Ok(super::Draft::New(drafted)) => {
-                        let_frames_leave(self.write_delay).await;
+                        // With no other socket open there are no frames to let go first.
+                        if drafted.fanned_out {
+                            let_frames_leave(self.write_delay).await;
+                        }
                         self.write_message(drafted, &channels, &extras, Some(ws))
                     }
                     Ok(super::Draft::Stored(stored)) => Ok(stored),
