@@ -7,8 +7,9 @@
 //!
 //! The hot path is store, acknowledge, fan out: nothing on it touches D1 or another object,
 //! and the other sockets get a message before its write, so their frames do not wait for the
-//! commit (see [`Conversation::store_message`]); a socket's message is written a turn of the
-//! runtime after its fan-out, so they wait for none of the write's work either (`socket.rs`).
+//! commit (see [`Conversation::store_message`]); a socket's message that another socket got is
+//! written a turn of the runtime after its fan-out, so they wait for none of the write's work
+//! either (`socket.rs`).
 //! The conversation's row in D1 and the inbox notification follow, coalesced ([`index`]);
 //! relays follow right after the ack, or from the alarm.
 //!
@@ -99,11 +100,12 @@ pub struct Conversation {
     /// The visitor's messages (in memory: no I/O on the message path); `None` when rate
     /// limits are off.
     visitor_sends: Option<std::cell::Cell<crate::rate_limit::Bucket>>,
-    /// Messages from sockets are taken one at a time, in the order they came: an await on the
-    /// way (the site's channels, read once per isolate) would otherwise let the next overtake.
-    /// Held from a message's fan-out to its write, which come in two turns of the runtime:
-    /// what must see or store the newest message waits for it ([`Conversation::messages_settled`]).
-    /// First come, first served (tokio's lock is; `futures-util`'s wakes waiters by slot).
+    /// A socket's frames, and then its close, are taken one at a time, in the order they came:
+    /// an await on the way (the site's channels, read once per isolate) would otherwise let the
+    /// next overtake. Held from a message's fan-out to its write (two turns of the runtime when
+    /// another socket got it): what must see or store the newest message waits for it
+    /// ([`Conversation::messages_settled`]). First come, first served (tokio's lock is;
+    /// `futures-util`'s wakes waiters by slot).
     send_turn: tokio::sync::Mutex<()>,
     /// Tests only (`TEST_WRITE_DELAY_MS`, honoured where `TEST_CLOCK=on`; none otherwise): how
     /// much longer a socket's message waits between its fan-out and its write, so that a test
@@ -309,6 +311,8 @@ impl Conversation {
                     // has sockets in, so revoking the key closes them.
                     if key.starts_with("key_") {
                         crate::site_hub::watch(&self.env, &*self.meta()?, key).await?;
+                        // Deleted meanwhile: no socket on it.
+                        self.meta()?;
                     }
                 }
                 self.open_socket(principal)

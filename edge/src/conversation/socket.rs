@@ -268,8 +268,8 @@ impl Conversation {
         let relays_and_index = async {
             if stored.relays {
                 self.outbox.arm_safety_net(self).await;
-                futures_util::join!(self.outbox.pump(self), self.changed());
-            } else if stored.duplicate {
+            }
+            if stored.relays || stored.duplicate {
                 futures_util::join!(self.outbox.pump(self), self.changed());
             } else {
                 self.changed().await;
@@ -399,7 +399,7 @@ impl Conversation {
                     Some(ws),
                 ) {
                     Ok(super::Draft::New(drafted)) => {
-                        // With no other socket open there are no frames to let go first.
+                        // No other socket (that said hello) got it: no frames to let go first.
                         if drafted.fanned_out {
                             let_frames_leave(self.write_delay).await;
                         }
