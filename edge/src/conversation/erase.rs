@@ -41,7 +41,9 @@ impl Conversation {
         // waiting for it after this finds the conversation gone.
         let _turn = self.send_turn.lock().await;
         self.state.storage().delete_alarm().await?;
-        // After the last await: a socket opened while this waited is closed too.
+        // After the last await: a socket opened while this waited is closed too. The list is
+        // read first (after a hibernation it is not yet), so none is read back later.
+        self.sockets.load(&self.state);
         for ws in self.state.get_websockets() {
             let _ = ws.close(Some(DELETED), Some("conversation deleted"));
             self.sockets.remove(&ws);

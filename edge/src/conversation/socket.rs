@@ -29,7 +29,7 @@ pub(super) struct Sockets {
 
 impl Sockets {
     /// Reads every socket's attachment, once per instance.
-    fn load(&self, state: &State) {
+    pub(super) fn load(&self, state: &State) {
         if self.loaded.replace(true) {
             return;
         }
