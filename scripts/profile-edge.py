@@ -76,16 +76,25 @@ def main():
     time.sleep(seconds)
     profile = call("Profiler.stop")["profile"]
     nodes = {n["id"]: n for n in profile["nodes"]}
-    self_time = Counter()
+    parent = {c: n["id"] for n in profile["nodes"] for c in n.get("children", [])}
+
+    def label(node):
+        f = node["callFrame"]
+        name = f["functionName"] or f"(anonymous, line {f['lineNumber'] + 1}:{f['columnNumber'] + 1})"
+        return name + ("  " + f["url"].rsplit("/", 1)[-1] if f.get("url") else "")
+
+    self_time, total_time = Counter(), Counter()
     for sample in profile["samples"]:
-        f = nodes[sample]["callFrame"]
-        name = f["functionName"] or "(anonymous)"
-        if f.get("url"):
-            name += "  " + f["url"].rsplit("/", 1)[-1]
-        self_time[name] += 1
+        self_time[label(nodes[sample])] += 1
+        seen, node = set(), sample
+        while node is not None:
+            seen.add(label(nodes[node]))
+            node = parent.get(node)
+        total_time.update(seen)
     total = sum(self_time.values())
-    print(f"{total} samples over {seconds:.0f} s; self time:")
-    for name, c in self_time.most_common(top):
-        print(f"{100 * c / total:5.1f} %  {name}")
+    for title, counts in (("self time", self_time), ("total time (self and callees)", total_time)):
+        print(f"{total} samples over {seconds:.0f} s; {title}:")
+        for name, c in counts.most_common(top):
+            print(f"{100 * c / total:5.1f} %  {name}")
 
 main()

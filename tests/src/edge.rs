@@ -177,7 +177,7 @@ impl Edge {
         let out = std::fs::File::create(&log).unwrap();
         let mut c = wrangler(root);
         c.args(["dev", "--ip", "127.0.0.1", "--port", &port.to_string()])
-            // BECKON_INSPECTOR_PORT fixes the inspector's port (scripts/profile-edge.mjs).
+            // BECKON_INSPECTOR_PORT fixes the inspector's port (scripts/profile-edge.py).
             .args([
                 "--inspector-port",
                 &std::env::var("BECKON_INSPECTOR_PORT")

@@ -50,7 +50,8 @@ pub struct Outcome {
     pub delivered: usize,
     pub lost: usize,
     pub duplicated: usize,
-    /// Server CPU (user + system) per message sent, in µs, when measured.
+    /// Server CPU (user + system) per message sent, in µs, when measured: from the clock's
+    /// start (the rooms open and woken) until [`AFTERMATH`] after the last reception.
     #[serde(default)]
     pub cpu_us_per_msg: f64,
     /// How long opening the rooms took, in s.
@@ -173,9 +174,17 @@ impl Protocol {
     }
 }
 
+/// How long after a run's last reception its server's CPU is still counted: the work a
+/// message leaves for later (Beckon's index publishes, within 5 s, and the hub's batches a
+/// second after) is its cost too.
+pub const AFTERMATH: Duration = Duration::from_secs(7);
+
 /// Runs `s` against `p`: opens every room, then sends and records; waits at most `drain`
-/// after the last send for receptions still on their way.
-pub async fn run(p: &Protocol, s: &Scenario, drain: Duration) -> Outcome {
+/// after the last send for receptions still on their way. With `cpu_of` (a process group:
+/// the server, `wrangler dev` and its workerd), also the CPU it spent on the messages — not on
+/// opening the rooms, which costs Beckon a conversation started over HTTP and a ticket per
+/// socket, and the demo a bare upgrade.
+pub async fn run(p: &Protocol, s: &Scenario, drain: Duration, cpu_of: Option<u32>) -> Outcome {
     // Open the rooms, a few at a time, then wake them all.
     let opening = Instant::now();
     let mut rooms = Vec::with_capacity(s.rooms);
@@ -186,6 +195,7 @@ pub async fn run(p: &Protocol, s: &Scenario, drain: Duration) -> Outcome {
     }
     let open_s = opening.elapsed().as_secs_f64();
     let woken = p.wake(&mut rooms).await;
+    let cpu_before = cpu_of.map(crate::group_cpu_ms);
     let is_beckon = matches!(p, Protocol::Beckon { .. });
     let start = Instant::now() + Duration::from_millis(200);
     let send_span = Duration::from_secs_f64(s.msgs_per_room as f64 / s.rate_per_room);
@@ -241,6 +251,13 @@ pub async fn run(p: &Protocol, s: &Scenario, drain: Duration) -> Outcome {
             }
         }
     }
+    let cpu_us_per_msg = match (cpu_of, cpu_before) {
+        (Some(pgid), Some(before)) => {
+            tokio::time::sleep_until((last + AFTERMATH).into()).await;
+            (crate::group_cpu_ms(pgid) - before) * 1000.0 / (s.rooms * s.msgs_per_room) as f64
+        }
+        _ => 0.0,
+    };
     latencies.sort_by(|a, b| a.partial_cmp(b).unwrap());
     let expected = s.rooms * s.msgs_per_room * (s.sockets - 1);
     let span = last
@@ -257,7 +274,7 @@ pub async fn run(p: &Protocol, s: &Scenario, drain: Duration) -> Outcome {
         delivered,
         lost: expected.saturating_sub(delivered),
         duplicated,
-        cpu_us_per_msg: 0.0,
+        cpu_us_per_msg,
         open_s,
         wake_p50_ms: percentile(&woken, 0.50),
         wake_p99_ms: percentile(&woken, 0.99),

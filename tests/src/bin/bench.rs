@@ -78,14 +78,10 @@ fn machine_jiffies() -> (u64, u64) {
 }
 
 /// One run of `s` on `p`, once the machine is quiet, with the CPU the server (process group
-/// `pgid`) spent on it.
+/// `pgid`) spent on its messages.
 async fn run_counted(p: &Protocol, s: &Scenario, pgid: u32) -> Outcome {
     settle().await;
-    let before = beckon_tests::group_cpu_ms(pgid);
-    let mut o = load::run(p, s, DRAIN).await;
-    let spent = beckon_tests::group_cpu_ms(pgid) - before;
-    o.cpu_us_per_msg = spent * 1000.0 / (s.rooms * s.msgs_per_room) as f64;
-    o
+    load::run(p, s, DRAIN, Some(pgid)).await
 }
 
 /// The medians of runs of one scenario; counts summed over them.
@@ -146,7 +142,7 @@ async fn hot_path(api: &Api, pgid: u32, demo: Option<&ChatDemo>, runs: usize) ->
         ],
     );
     sec.note(format!(
-        "Latency: a message sent on one socket until it arrives on each other socket of its room. CPU: what the server's processes (wrangler + workerd) spent per message sent. Medians of {runs} runs, the demo's and Beckon's taking turns (each first in every other pair), each started once the machine is quiet (under 10 % busy over a second, at most 30 s); counts summed over them. The ratio is the median of each pair's ratio. Beckon's site has no channel (as the demo relays nowhere). Beckon's rooms are woken by one ping each before the clock (see Scale). Before the first pair, each server takes 2,000 untimed messages (20 rooms of 2 sockets, 100 each at 25/s), so the runtime has compiled the hot code of each, optimized: V8 optimizes a wasm function only once it has run enough, and after 400 messages it was still compiling Beckon's during the first measured run."
+        "Latency: a message sent on one socket until it arrives on each other socket of its room. CPU: what the server's processes (wrangler + workerd) spent per message sent, from the clock's start until 7 s after the last reception (what a message leaves for later — Beckon's index publishes, within 5 s — counts; opening the rooms does not: a Beckon room is a conversation started over HTTP and a ticket per socket, a demo room a bare upgrade; until 2026-12-06 it counted, and added Beckon's opening to its messages). Medians of {runs} runs, the demo's and Beckon's taking turns (each first in every other pair), each started once the machine is quiet (under 10 % busy over a second, at most 30 s); counts summed over them. The ratio is the median of each pair's ratio. Beckon's site has no channel (as the demo relays nowhere). Beckon's rooms are woken by one ping each before the clock (see Scale). Before the first pair, each server takes 2,000 untimed messages (20 rooms of 2 sockets, 100 each at 25/s), so the runtime has compiled the hot code of each, optimized: V8 optimizes a wasm function only once it has run enough, and after 400 messages it was still compiling Beckon's during the first measured run."
     ));
     let beckon = Protocol::Beckon {
         api: api.clone(),
@@ -193,9 +189,9 @@ async fn hot_path(api: &Api, pgid: u32, demo: Option<&ChatDemo>, runs: usize) ->
     // after an 80-message warm-up, 131 after 400 messages, 18 after 2,000), and the demo's JS
     // alike.
     let warm = scenario("warm-up", 20, 2, 100, 25.0);
-    load::run(&beckon, &warm, DRAIN).await;
+    load::run(&beckon, &warm, DRAIN, None).await;
     if let Some(d) = &demo_p {
-        load::run(d, &warm, DRAIN).await;
+        load::run(d, &warm, DRAIN, None).await;
     }
     let mut data = Vec::new();
     for (s, goal) in shapes {
