@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """Samples the local Worker's CPU through `wrangler dev`'s inspector and prints where the
-time went: self time per function (JS and wasm, by name), top N. Standard library only.
+time went: per function (JS and wasm, by name and line), its self time and its total time
+(itself and what it called), top N of each. Standard library only.
 
     scripts/profile-edge.py <inspector port> <seconds> [top]
 
@@ -80,8 +81,10 @@ def main():
 
     def label(node):
         f = node["callFrame"]
-        name = f["functionName"] or f"(anonymous, line {f['lineNumber'] + 1}:{f['columnNumber'] + 1})"
-        return name + ("  " + f["url"].rsplit("/", 1)[-1] if f.get("url") else "")
+        name = f["functionName"] or "(anonymous)"
+        if f.get("url"):
+            name += f"  {f['url'].rsplit('/', 1)[-1]}:{f['lineNumber'] + 1}:{f['columnNumber'] + 1}"
+        return name
 
     self_time, total_time = Counter(), Counter()
     for sample in profile["samples"]:
@@ -90,6 +93,7 @@ def main():
         while node is not None:
             seen.add(label(nodes[node]))
             node = parent.get(node)
+        seen.discard("(root)")
         total_time.update(seen)
     total = sum(self_time.values())
     for title, counts in (("self time", self_time), ("total time (self and callees)", total_time)):

@@ -50,8 +50,9 @@ pub struct Outcome {
     pub delivered: usize,
     pub lost: usize,
     pub duplicated: usize,
-    /// Server CPU (user + system) per message sent, in µs, when measured: from the clock's
-    /// start (the rooms open and woken) until [`AFTERMATH`] after the last reception.
+    /// Server CPU (user + system) per message sent, in µs, when measured: from just before
+    /// the clock starts (the rooms open and woken) until [`AFTERMATH`] after the last
+    /// reception.
     #[serde(default)]
     pub cpu_us_per_msg: f64,
     /// How long opening the rooms took, in s.
@@ -174,9 +175,9 @@ impl Protocol {
     }
 }
 
-/// How long after a run's last reception its server's CPU is still counted: the work a
-/// message leaves for later (Beckon's index publishes, within 5 s, and the hub's batches a
-/// second after) is its cost too.
+/// How long after a run's last reception its server's CPU is still counted (the sockets still
+/// open): the work a message leaves for later (Beckon's index publishes, within 5 s, and the
+/// hub's batches a second after) is its cost too.
 pub const AFTERMATH: Duration = Duration::from_secs(7);
 
 /// Runs `s` against `p`: opens every room, then sends and records; waits at most `drain`
@@ -202,37 +203,35 @@ pub async fn run(p: &Protocol, s: &Scenario, drain: Duration, cpu_of: Option<u32
     let deadline = start + send_span + drain;
     let mut senders = Vec::new();
     let mut readers = Vec::new();
+    // The receiving sockets' sending halves, and then the senders': open until the end.
+    let (mut open, mut drainers) = (Vec::new(), Vec::new());
     for (r, sockets) in rooms.into_iter().enumerate() {
         for (i, (sink, stream)) in sockets.into_iter().enumerate() {
             let receiving = i > 0;
             let want = if receiving { s.msgs_per_room } else { 0 };
-            readers.push(tokio::spawn(read(
-                stream, is_beckon, receiving, want, deadline,
-            )));
+            let reading = tokio::spawn(read(stream, is_beckon, receiving, want, deadline));
+            match receiving {
+                true => readers.push(reading),
+                // Drains until the end (acks), recording nothing.
+                false => drainers.push(reading),
+            }
             if i == 0 {
                 // Rooms start at spread-out phases so their sends do not arrive in bursts.
                 let phase = (r as f64 / s.rooms as f64) / s.rate_per_room;
                 let p = p.clone();
                 let (n, rate) = (s.msgs_per_room, s.rate_per_room);
-                let pace = Pace {
-                    start,
-                    phase,
-                    rate,
-                    deadline,
-                };
+                let pace = Pace { start, phase, rate };
                 senders.push(tokio::spawn(send(p, sink, r, n, pace)));
             } else {
-                senders.push(tokio::spawn(async move {
-                    let _keep_open = sink;
-                    tokio::time::sleep_until(deadline.into()).await;
-                    HashMap::new()
-                }));
+                open.push(sink);
             }
         }
     }
     let mut sent_at: HashMap<u64, Instant> = HashMap::new();
     for t in senders {
-        sent_at.extend(t.await.unwrap());
+        let (sent, sink) = t.await.unwrap();
+        sent_at.extend(sent);
+        open.push(sink);
     }
     let mut latencies = Vec::new();
     let (mut delivered, mut duplicated, mut last) = (0, 0, start);
@@ -254,10 +253,14 @@ pub async fn run(p: &Protocol, s: &Scenario, drain: Duration, cpu_of: Option<u32
     let cpu_us_per_msg = match (cpu_of, cpu_before) {
         (Some(pgid), Some(before)) => {
             tokio::time::sleep_until((last + AFTERMATH).into()).await;
-            (crate::group_cpu_ms(pgid) - before) * 1000.0 / (s.rooms * s.msgs_per_room) as f64
+            (crate::group_cpu_ms(pgid) - before) * 1000.0 / sent_at.len().max(1) as f64
         }
         _ => 0.0,
     };
+    // Closed only now: closing earlier would cut the rooms' receptions short, and what the
+    // server does on a close is not the messages' cost.
+    drop(open);
+    drainers.iter().for_each(tokio::task::JoinHandle::abort);
     latencies.sort_by(|a, b| a.partial_cmp(b).unwrap());
     let expected = s.rooms * s.msgs_per_room * (s.sockets - 1);
     let span = last
@@ -290,24 +293,22 @@ pub fn percentile(sorted: &[f64], p: f64) -> f64 {
     sorted[i.min(sorted.len() - 1)]
 }
 
-/// When a sender sends: from `start + phase` seconds, `rate` per second; it stays open until
-/// `deadline`.
+/// When a sender sends: from `start + phase` seconds, `rate` per second.
 struct Pace {
     start: Instant,
     phase: f64,
     rate: f64,
-    deadline: Instant,
 }
 
 /// Sends `n` messages of room `room` at its pace; when each left (message ids are
-/// `room · 1e6 + i`).
+/// `room · 1e6 + i`), and the socket's sending half, still open.
 async fn send(
     p: Protocol,
     mut sink: Sink,
     room: usize,
     n: usize,
     pace: Pace,
-) -> HashMap<u64, Instant> {
+) -> (HashMap<u64, Instant>, Sink) {
     let mut sent = HashMap::with_capacity(n);
     for i in 0..n {
         let at = pace.start + Duration::from_secs_f64(pace.phase + i as f64 / pace.rate);
@@ -318,9 +319,7 @@ async fn send(
             break;
         }
     }
-    // Closing early would cut the room's receptions short.
-    tokio::time::sleep_until(pace.deadline.into()).await;
-    sent
+    (sent, sink)
 }
 
 /// Records every message id this socket receives (with when), until it has `want` distinct
