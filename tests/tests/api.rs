@@ -837,8 +837,9 @@ async fn agent_sockets_typing_and_read_cursors() {
 }
 
 /// How long the edges of the next tests keep a socket's message between its fan-out and its
-/// write (`TEST_WRITE_DELAY_MS`, honoured with `TEST_CLOCK=on`; one turn of the runtime
-/// otherwise) — when another socket got it: with none, it is written at once.
+/// write (`TEST_WRITE_DELAY_MS`, honoured with `TEST_CLOCK=on`, added to the turn of the
+/// runtime, or the millisecond, it waits otherwise) — when another socket got it: with none,
+/// it is written at once.
 const WRITE_DELAY: Duration = Duration::from_millis(2_000);
 
 /// A conversation on an edge of its own with [`WRITE_DELAY`], and its visitor's socket.

@@ -63,8 +63,8 @@ struct Drafted {
     message: Message,
     /// The message's frame, encoded once, for the sender's socket after the write.
     frame: Option<wasm_bindgen::JsValue>,
-    /// Whether another socket got the frame already (else the write need not wait a turn).
-    fanned_out: bool,
+    /// How many other sockets got the frame already (none: the write need not wait a turn).
+    receivers: usize,
     rating: Option<rating::Answer>,
     now: i64,
 }
@@ -103,7 +103,8 @@ pub struct Conversation {
     /// A socket's frames, and then its close, are taken one at a time, in the order they came:
     /// an await on the way (the site's channels, read once per isolate) would otherwise let the
     /// next overtake. Held from a message's fan-out to its write (two turns of the runtime when
-    /// another socket got it): what must see or store the newest message waits for it
+    /// another socket got it, a millisecond when three or more did): what must see or store
+    /// the newest message waits for it
     /// ([`Conversation::messages_settled`]). First come, first served (tokio's lock is;
     /// `futures-util`'s wakes waiters by slot).
     send_turn: tokio::sync::Mutex<()>,
@@ -660,7 +661,7 @@ impl Conversation {
         // Fanned out before it is written: frames sent after a write wait for its commit (the
         // runtime's output gate), these do not. The sender gets it once it is written, so it
         // is told "stored" only when it is durable.
-        let (frame, fanned_out) = self.sockets.broadcast_except(
+        let (frame, receivers) = self.sockets.broadcast_except(
             &self.state,
             &ServerFrame::Message {
                 message: self.served(message.clone())?,
@@ -670,7 +671,7 @@ impl Conversation {
         Ok(Draft::New(Drafted {
             message,
             frame,
-            fanned_out,
+            receivers,
             rating,
             now,
         }))

@@ -96,13 +96,13 @@ impl Sockets {
     }
 
     /// Sends `frame` to every socket that has said hello but `except`, and returns it encoded
-    /// (for `except`, later) and whether any socket got it.
+    /// (for `except`, later) and how many sockets got it.
     pub(super) fn broadcast_except(
         &self,
         state: &State,
         frame: &ServerFrame,
         except: Option<&WebSocket>,
-    ) -> (Option<wasm_bindgen::JsValue>, bool) {
+    ) -> (Option<wasm_bindgen::JsValue>, usize) {
         self.send_where(state, frame, |ws, _| Some(ws) != except)
     }
 
@@ -112,17 +112,17 @@ impl Sockets {
         state: &State,
         frame: &ServerFrame,
         to: impl Fn(&WebSocket, &SocketState) -> bool,
-    ) -> (Option<wasm_bindgen::JsValue>, bool) {
+    ) -> (Option<wasm_bindgen::JsValue>, usize) {
         let Ok(text) = serde_json::to_string(frame) else {
-            return (None, false);
+            return (None, 0);
         };
         let text = wasm_bindgen::JsValue::from_str(&text);
         self.load(state);
-        let mut sent = false;
+        let mut sent = 0;
         for (ws, s) in self.list.borrow().iter() {
             if s.ready && to(ws, s) {
                 send_encoded(ws, &text);
-                sent = true;
+                sent += 1;
             }
         }
         (Some(text), sent)
@@ -176,12 +176,32 @@ pub fn send(ws: &WebSocket, frame: &ServerFrame) {
     }
 }
 
-/// Ends this turn of the runtime and waits for the next (a timer; `delay` is zero but in
-/// tests): frames sent in a turn leave only once it has ended, so a message's fan-out waits
+/// Ends this turn of the runtime and waits for the next (a timer; `delay` from
+/// [`write_wait`]): frames sent in a turn leave only once it has ended, so a message's fan-out waits
 /// for none of the work after it: its write, whose statement and commit cost the thread more
 /// than the rest of the message (ARCHITECTURE, "the hot path", has the bench's figures).
 async fn let_frames_leave(delay: std::time::Duration) {
     worker::Delay::from(delay).await
+}
+
+/// Receivers from which a message's frames take the runtime longer than a turn to send.
+const MANY_RECEIVERS: usize = 3;
+
+/// How long a message's write waits after its fan-out ([`let_frames_leave`]): a turn, or a
+/// millisecond when [`MANY_RECEIVERS`] or more got the frame — those frames leave over the
+/// runtime's next I/O polls, and a write that starts before they have left holds up the last
+/// of them (bench, 10 sockets, p50 against the demo's: 1.18× and 1.09× in two benches with
+/// the wait, 1.11–1.36× in four without: within the runs' spread). One frame is out within
+/// the turn (measured), and the wait would only land the write on another conversation's
+/// fan-out (50 conversations of 2 sockets: 1.74× with it, 1.00× without); the threshold
+/// between is a choice, not a measurement. `test_delay` is added (tests only).
+fn write_wait(receivers: usize, test_delay: std::time::Duration) -> std::time::Duration {
+    let wait = if receivers >= MANY_RECEIVERS {
+        std::time::Duration::from_millis(1)
+    } else {
+        std::time::Duration::ZERO
+    };
+    wait + test_delay
 }
 
 impl Conversation {
@@ -400,8 +420,8 @@ impl Conversation {
                 ) {
                     Ok(super::Draft::New(drafted)) => {
                         // No other socket (that said hello) got it: no frames to let go first.
-                        if drafted.fanned_out {
-                            let_frames_leave(self.write_delay).await;
+                        if drafted.receivers > 0 {
+                            let_frames_leave(write_wait(drafted.receivers, self.write_delay)).await;
                         }
                         self.write_message(drafted, &channels, &extras, Some(ws))
                     }
@@ -426,5 +446,27 @@ impl Conversation {
             }
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[test]
+    fn a_write_waits_a_millisecond_once_many_sockets_got_the_frame() {
+        let extra = Duration::from_millis(5);
+        for receivers in 0..MANY_RECEIVERS {
+            assert_eq!(write_wait(receivers, Duration::ZERO), Duration::ZERO);
+            assert_eq!(write_wait(receivers, extra), extra);
+        }
+        for receivers in [MANY_RECEIVERS, 9, 100] {
+            assert_eq!(
+                write_wait(receivers, Duration::ZERO),
+                Duration::from_millis(1)
+            );
+            assert_eq!(write_wait(receivers, extra), Duration::from_millis(6));
+        }
     }
 }
