@@ -43,7 +43,11 @@ impl Api {
     }
 
     pub async fn send(&self, req: reqwest::RequestBuilder) -> Reply {
-        let resp = req.send().await.expect("request reaches the edge");
+        // The error says which request and how it failed (a flake once printed neither).
+        let resp = req
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("request reaches the edge: {e:?}"));
         let status = resp.status().as_u16();
         let text = resp.text().await.unwrap_or_default();
         Reply {

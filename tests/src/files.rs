@@ -2,7 +2,7 @@
 //! deterministic filler), and the upload protocol (create, parts, complete) over HTTP.
 
 use crate::api::{Api, Reply};
-use beckon_shared::proto::v1::{paths, Upload};
+use beckon_shared::proto::v1::{paths, StartedConversation, Upload};
 use beckon_shared::{AttachmentId, ConversationId};
 use serde_json::json;
 
@@ -71,7 +71,16 @@ pub struct Uploader<'a> {
     pub bearer: String,
 }
 
-impl Uploader<'_> {
+impl<'a> Uploader<'a> {
+    /// The visitor of `started` uploading into their conversation.
+    pub fn visitor(api: &'a Api, started: &StartedConversation) -> Self {
+        Uploader {
+            api,
+            conversation: started.conversation_id.clone(),
+            bearer: started.visitor_token.clone(),
+        }
+    }
+
     fn path(&self, pattern: &str, extra: &[&str]) -> String {
         let mut values = vec![self.conversation.as_str()];
         values.extend_from_slice(extra);

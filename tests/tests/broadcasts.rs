@@ -2381,11 +2381,7 @@ async fn a_visitors_data_is_exported_whole_then_deleted_and_both_are_logged() {
     // first, with an internal note on it. Bo writes too.
     let mut sent_files = Vec::new();
     for (i, c) in [&ana, &second, &bo].into_iter().enumerate() {
-        let up = files::Uploader {
-            api: &shop.api,
-            conversation: c.conversation_id.clone(),
-            bearer: c.visitor_token.clone(),
-        };
+        let up = files::Uploader::visitor(&shop.api, c);
         let bytes = files::png(200 + i as u32, 100, 5_000 + i);
         let done = up
             .upload(&format!("f{i}"), "receipt.png", &bytes, None)

@@ -81,11 +81,7 @@ async fn telegram_carries_photos_videos_and_documents_both_ways() {
     let site = telegram_site(&api, &fake).await;
     let c: StartedConversation = api.start_conversation(&site, None).await;
     let mut ws = api.visitor_socket(&c).await;
-    let up = Uploader {
-        api: &api,
-        conversation: c.conversation_id.clone(),
-        bearer: c.visitor_token.clone(),
-    };
+    let up = Uploader::visitor(&api, &c);
 
     // Out: a screenshot and a PDF with a question, then a video alone.
     let (shot, quote, clip) = (png(1280, 800, 40_000), pdf(60_000), mp4(300_000));
@@ -289,11 +285,7 @@ async fn whatsapp_carries_files_by_media_id_inside_the_window_and_links_outside(
     let hook = format!("{}/hooks/whatsapp/{site}", api.base);
     let c = api.start_conversation(&site, None).await;
     let mut ws = api.visitor_socket(&c).await;
-    let up = Uploader {
-        api: &api,
-        conversation: c.conversation_id.clone(),
-        bearer: c.visitor_token.clone(),
-    };
+    let up = Uploader::visitor(&api, &c);
 
     // Outside the window (the agent never wrote): the template, naming the file with a link.
     let first_pdf = pdf(30_000);
@@ -443,11 +435,7 @@ async fn slack_shares_files_into_the_thread_and_takes_agents_files_back() {
     assert_eq!(r.status, 200, "{:?}", r.body);
     let c = api.start_conversation(&site, None).await;
     let mut ws = api.visitor_socket(&c).await;
-    let up = Uploader {
-        api: &api,
-        conversation: c.conversation_id.clone(),
-        bearer: c.visitor_token.clone(),
-    };
+    let up = Uploader::visitor(&api, &c);
 
     // A screenshot and a PDF with a line: the root, then both files shared into its thread
     // with the line as their comment.

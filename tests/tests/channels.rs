@@ -78,6 +78,15 @@ async fn visitor(api: &Api, site: &str) -> (StartedConversation, Ws) {
     (c, ws)
 }
 
+/// A site relaying to a fresh fake Telegram.
+async fn site_with_telegram(api: &Api, prefix: &str, token: &str) -> (String, FakeTelegram) {
+    let site = unique(prefix);
+    api.create_site(&site).await;
+    let fake = FakeTelegram::start(token).await;
+    telegram_channel(api, &site, &fake).await;
+    (site, fake)
+}
+
 /// A site relaying to a fresh fake Telegram and a fresh fake Slack.
 async fn site_with_telegram_and_slack(
     api: &Api,
@@ -126,10 +135,7 @@ fn hook(api: &Api, kind: &str, site: &str) -> String {
 #[tokio::test]
 async fn telegram_topics_carry_the_conversation_both_ways() {
     let api = Api::new(&edge::shared().url);
-    let site = unique("tg");
-    api.create_site(&site).await;
-    let fake = FakeTelegram::start("123456:ABC-DEF").await;
-    telegram_channel(&api, &site, &fake).await;
+    let (site, fake) = site_with_telegram(&api, "tg", "123456:ABC-DEF").await;
 
     let (a, mut ws_a) = visitor(&api, &site).await;
     ws_a.say("Do you ship to <Canada>?").await;
@@ -435,10 +441,7 @@ async fn whatsapp_uses_the_template_outside_the_window_and_free_form_inside() {
 #[tokio::test]
 async fn faults_are_retried_with_the_channel_hints_and_delivered_once_in_order() {
     let api = Api::new(&edge::shared().url);
-    let site = unique("faults");
-    api.create_site(&site).await;
-    let fake = FakeTelegram::start("999:FAULTS").await;
-    telegram_channel(&api, &site, &fake).await;
+    let (site, fake) = site_with_telegram(&api, "faults", "999:FAULTS").await;
     fake.inject(Fault::RateLimited {
         retry_after_secs: 2,
     });
@@ -492,10 +495,7 @@ async fn faults_are_retried_with_the_channel_hints_and_delivered_once_in_order()
 #[tokio::test]
 async fn a_hanging_relay_does_not_hold_up_the_next_message() {
     let api = Api::new(&edge::shared().url);
-    let site = unique("hang");
-    api.create_site(&site).await;
-    let fake = FakeTelegram::start("999:HANGS").await;
-    telegram_channel(&api, &site, &fake).await;
+    let (site, fake) = site_with_telegram(&api, "hang", "999:HANGS").await;
     fake.inject(Fault::Hang(Duration::from_secs(5)));
 
     let (_, mut ws) = visitor(&api, &site).await;
@@ -1445,10 +1445,7 @@ async fn business_writes_first_to_a_telegram_contact_who_started_the_bot() {
 #[tokio::test]
 async fn a_rule_opened_conversation_reaches_channels_only_when_the_visitor_writes() {
     let api = Api::new(&edge::shared().url);
-    let site = unique("tg-rule");
-    api.create_site(&site).await;
-    let fake = FakeTelegram::start("123456:RULE").await;
-    telegram_channel(&api, &site, &fake).await;
+    let (site, fake) = site_with_telegram(&api, "tg-rule", "123456:RULE").await;
     let rule = json!({"id": "promo", "name": "Promo", "when": {"if": "exit_intent"}, "frequency": {},
                       "message": {"text": "Leaving? 10% off today.", "buttons": []}});
     let r = api

@@ -224,11 +224,7 @@ async fn files_are_attached_both_ways() {
     let (site, fake) = site_with_discord(&api, "dcf", true).await;
     let c = api.start_conversation(&site, None).await;
     let mut ws = api.visitor_socket(&c).await;
-    let up = Uploader {
-        api: &api,
-        conversation: c.conversation_id.clone(),
-        bearer: c.visitor_token.clone(),
-    };
+    let up = Uploader::visitor(&api, &c);
     let photo = png(320, 200, 30_000);
     let done = up
         .upload("dc-photo", "scratch.png", &photo, None)

@@ -131,11 +131,7 @@ async fn conversations_go_to_the_support_inbox_and_replies_come_back_as_just_the
 
     // A follow-up with a PDF: the same thread, the file attached (fetched from its link).
     let quote = pdf(20_000);
-    let up = Uploader {
-        api: &api,
-        conversation: c.conversation_id.clone(),
-        bearer: c.visitor_token.clone(),
-    };
+    let up = Uploader::visitor(&api, &c);
     let att = up
         .upload("mail-q", "order.pdf", &quote, None)
         .await

@@ -28,11 +28,7 @@ async fn visitor<'a>(
     let site = unique(prefix);
     api.create_site(&site).await;
     let started = api.start_conversation(&site, None).await;
-    let up = Uploader {
-        api,
-        conversation: started.conversation_id.clone(),
-        bearer: started.visitor_token.clone(),
-    };
+    let up = Uploader::visitor(api, &started);
     (up, started)
 }
 
@@ -471,11 +467,7 @@ async fn deleting_a_visitor_deletes_all_their_conversations_and_files() {
     let other = api.start_conversation(&site, None).await;
     let mut links = Vec::new();
     for c in [&first, &second, &other] {
-        let up = Uploader {
-            api: &api,
-            conversation: c.conversation_id.clone(),
-            bearer: c.visitor_token.clone(),
-        };
+        let up = Uploader::visitor(&api, c);
         let done = up
             .upload("f1", "id-card.png", &files::png(300, 200, 9_000), None)
             .await

@@ -477,11 +477,7 @@ async fn files_go_out_as_signed_links_and_come_back_from_the_endpoint() {
     let (site, consumer) = site_with_consumer(&api, "whm").await;
     let c = api.start_conversation(&site, None).await;
     let mut ws = api.visitor_socket(&c).await;
-    let up = Uploader {
-        api: &api,
-        conversation: c.conversation_id.clone(),
-        bearer: c.visitor_token.clone(),
-    };
+    let up = Uploader::visitor(&api, &c);
     let photo = png(640, 480, 40_000);
     let done = up
         .upload("wh-photo", "broken.png", &photo, None)

@@ -627,11 +627,7 @@ async fn files(api: &Api, edge: &str) -> Section {
     let site = "files";
     api.create_site(site).await;
     let started = api.start_conversation(site, None).await;
-    let up = Uploader {
-        api,
-        conversation: started.conversation_id.clone(),
-        bearer: started.visitor_token.clone(),
-    };
+    let up = Uploader::visitor(api, &started);
     eprintln!("files: upload throughput");
     let video = files::mp4(30 * 1024 * 1024);
     let mut rates = Vec::new();
