@@ -177,8 +177,8 @@ pub fn send(ws: &WebSocket, frame: &ServerFrame) {
 }
 
 /// Ends this turn of the runtime and waits for the next (a timer; `delay` from
-/// [`write_wait`]): frames sent in a turn leave only once it has ended, so a message's fan-out waits
-/// for none of the work after it: its write, whose statement and commit cost the thread more
+/// [`write_wait`]): frames sent in a turn leave only once it has ended, so a message's fan-out
+/// waits for none of the work after it: its write, whose statement and commit cost the thread more
 /// than the rest of the message (ARCHITECTURE, "the hot path", has the bench's figures).
 async fn let_frames_leave(delay: std::time::Duration) {
     worker::Delay::from(delay).await
@@ -190,8 +190,8 @@ const MANY_RECEIVERS: usize = 3;
 /// How long a message's write waits after its fan-out ([`let_frames_leave`]): a turn, or a
 /// millisecond when [`MANY_RECEIVERS`] or more got the frame — those frames leave over the
 /// runtime's next I/O polls, and a write that starts before they have left holds up the last
-/// of them (bench, 10 sockets, p50 against the demo's: 1.18× and 1.09× in two benches with
-/// the wait, 1.11–1.36× in four without: within the runs' spread). One frame is out within
+/// of them (bench, 10 sockets, p50 against the demo's over 15 pairs: 1.10× with the wait,
+/// 1.23× without; ARCHITECTURE, "where the rest goes"). One frame is out within
 /// the turn (measured), and the wait would only land the write on another conversation's
 /// fan-out (50 conversations of 2 sockets: 1.74× with it, 1.00× without); the threshold
 /// between is a choice, not a measurement. `test_delay` is added (tests only).
