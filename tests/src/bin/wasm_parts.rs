@@ -1,6 +1,7 @@
 //! What a wasm app's code is made of: `wasm_parts <app.wasm> <label>=<pattern>[,<pattern>…] …`
 //! prints, per label, the bytes of the function bodies whose demangled names contain one of
-//! its patterns, and their share of all code (`top=<n>`: the n largest functions). It reads the name section, which wasm-bindgen
+//! its patterns, and their share of all code (`top=<n>`: the n largest functions; `keep=<list>`
+//! first: only the functions a split's keep list names, as in its first part). It reads the name section, which wasm-bindgen
 //! keeps (run it on `build/wasm-bindgen/<app>/…_bg.wasm`, before `wasm-opt` strips names).
 
 use std::collections::HashMap;
@@ -78,9 +79,29 @@ fn main() {
             _ => {}
         }
     }
+    let keep: Option<std::collections::HashSet<String>> = args[1..]
+        .iter()
+        .find_map(|a| a.strip_prefix("keep="))
+        .map(|file| {
+            let list = std::fs::read_to_string(file).unwrap_or_else(|e| panic!("{file}: {e}"));
+            list.lines()
+                .filter(|l| !l.starts_with('#'))
+                .map(str::to_owned)
+                .collect()
+        });
+    if let Some(keep) = &keep {
+        for (i, len) in bodies.iter_mut().enumerate() {
+            if !names
+                .get(&(imported + i as u32))
+                .is_some_and(|n| keep.contains(n))
+            {
+                *len = 0;
+            }
+        }
+    }
     let total: usize = bodies.iter().sum();
     println!("{path}: {} functions, {total} B of code", bodies.len());
-    for spec in &args[1..] {
+    for spec in args[1..].iter().filter(|a| !a.starts_with("keep=")) {
         if let Some(pattern) = spec.strip_prefix("show=") {
             for (i, len) in bodies.iter().enumerate() {
                 let name = names
