@@ -376,18 +376,72 @@ async fn a_sign_out_that_leaves_the_page_at_once_still_forgets_the_visitor() {
         (!marks.iter().any(|m| m == "beckon:demo:forget")).then_some(())
     })
     .await;
-    if forgot_by.starts_with("the next page's app") {
-        eventually(WAIT, "the page's marks removed", || async {
-            browser::beckon_databases(&c).await.is_empty().then_some(())
-        })
-        .await;
-    }
+    // Whichever app forgot, no mark stays: an `engaged` whose removal left with the first page
+    // brings the next page's app at once, which says it has no conversation.
+    eventually(WAIT, "the page's marks removed", || async {
+        browser::beckon_databases(&c).await.is_empty().then_some(())
+    })
+    .await;
     browser::open_chat(&c).await;
     assert_eq!(
         browser::log_bodies(&c).await,
         Vec::<String>::new(),
         "the next person sees the signed-out visitor's conversation: not forgotten ({forgot_by})"
     );
+    c.close().await.unwrap();
+}
+
+/// A mark of a visitor with a conversation that has none (its removal was lost with a page that
+/// left, or it came from elsewhere): the app it brings at once says so, the mark goes, and the
+/// next page view waits for intent again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_mark_of_a_conversation_that_is_not_there_goes_once_the_app_starts() {
+    let base = &edge::shared().url;
+    let api = Api::new(base);
+    // A site with no rules: nothing but the mark or intent loads its app.
+    let site = format!("mark-{}", beckon_tests::free_port());
+    api.create_site(&site).await;
+    let host = host_page::serve(base, &site, None).await;
+    let c = browser::open(1280, 800).await;
+    c.goto(&host.url).await.unwrap();
+    browser::pointer_away(&c).await;
+    let mark = format!("beckon:{site}:engaged");
+    c.execute_async(
+        "const [name, done] = arguments;
+         const r = indexedDB.open(name);
+         r.onsuccess = () => { r.result.close(); done(null); };",
+        vec![json!(mark)],
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        browser::beckon_databases(&c).await,
+        std::slice::from_ref(&mark)
+    );
+    c.refresh().await.unwrap();
+    eventually(WAIT, "the app at once, for the mark", || browser::frame(&c)).await;
+    eventually(WAIT, "the mark removed by the app", || async {
+        browser::beckon_databases(&c).await.is_empty().then_some(())
+    })
+    .await;
+    c.refresh().await.unwrap();
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert!(
+        browser::frame(&c).await.is_none(),
+        "an app loaded with no mark and no intent"
+    );
+    // The visitor writes: the mark is back.
+    browser::open_chat(&c).await;
+    let text = unique("Hello after the mark went");
+    browser::send_message(&c, &text).await;
+    browser::wait_for_log(&c, &[&text]).await;
+    c.enter_parent_frame().await.unwrap();
+    eventually(
+        WAIT,
+        "the mark of a visitor with a conversation",
+        || async { (browser::beckon_databases(&c).await == [mark.clone()]).then_some(()) },
+    )
+    .await;
     c.close().await.unwrap();
 }
 

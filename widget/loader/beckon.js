@@ -211,7 +211,7 @@
 
   // The page's marks, empty IndexedDB databases, listed without creating one and without the
   // wait of a first localStorage read: `engaged`, the visitor has a conversation here (the app
-  // loads at once); `forget`, `shutdown` ran and no app has forgotten yet (the next one does, at
+  // loads at once; each app says whether they do as it starts, and when one starts); `forget`, `shutdown` ran and no app has forgotten yet (the next one does, at
   // once, on whichever page view). `n` and `v`: make it, `v` called once it is stored; `n`
   // alone: remove it; none: look.
   function mark(n, v) {
@@ -230,8 +230,9 @@
     if (e.origin !== base || !frame || e.source !== frame.contentWindow || !m || m.beckon !== 1) return;
     if (m.t === "ready") {
       ready = true;
-      // (An app that forgot the visitor: the marks go with what it cleared.)
-      if (wipe) wipe = 0, mark("forget"), mark("engaged");
+      // (An app that forgot the visitor: the mark goes with what it cleared; `engaged` goes
+      // as the app says it has no conversation.)
+      if (wipe) wipe = 0, mark("forget");
       swap ? swap = 0 : emit("ready");
       var q = queue;
       queue = [];
@@ -254,7 +255,7 @@
       label();
       icon();
     } else if (m.t === "engaged") {
-      mark("engaged", Date); // (nothing to do once stored: `Date()` does nothing)
+      mark("engaged", !m.n && Date); // (nothing to do once stored: `Date()` does nothing)
     } else if (m.t === "event") {
       emit(m.name, m.data);
     }

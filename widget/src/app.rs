@@ -191,7 +191,7 @@ pub fn App(props: &AppProps) -> Html {
                     n,
                     l: i18n::current().count(Text::Unread, n),
                 }),
-                SessionEvent::Engaged => bridge.post(&ToHost::Engaged),
+                SessionEvent::Engaged => bridge.post(&ToHost::Engaged { n: None }),
             });
             Session::new(
                 Auth::Visitor { site, challenge },
@@ -452,11 +452,16 @@ pub fn App(props: &AppProps) -> Html {
         });
     }
 
-    // Ready once: the loader then flushes what it queued.
+    // Ready once: the loader then flushes what it queued, and keeps its mark of a visitor with
+    // a conversation, or takes it away.
     {
-        let (bridge, boot) = (bridge.clone(), boot.clone());
+        let (bridge, boot, session) = (bridge.clone(), boot.clone(), session.clone());
         use_effect_with((), move |_| {
             bridge.post(&ToHost::Ready);
+            let none = session.credentials().is_none();
+            bridge.post(&ToHost::Engaged {
+                n: none.then_some(1),
+            });
             speak(&bridge, &boot);
         });
     }

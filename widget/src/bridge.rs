@@ -74,8 +74,15 @@ pub enum ToHost {
         l: Option<String>,
     },
 
-    /// The visitor has a conversation: the loader may create the iframe eagerly next time.
-    Engaged,
+    /// Whether the visitor has a conversation: said once the app is ready, and again when one
+    /// starts. The loader keeps its `engaged` mark by it, so the next page view creates the
+    /// iframe at once only while they have one (a mark that outlived a sign-out goes the first
+    /// time an app starts without a conversation). `n: 1` says they have none; without it, as
+    /// apps before it said, they have one.
+    Engaged {
+        #[serde(skip_serializing_if = "Option::is_none")]
+        n: Option<u8>,
+    },
     /// A `Beckon.on(name, cb)` event.
     Event {
         name: String,
