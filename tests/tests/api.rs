@@ -348,6 +348,36 @@ async fn malformed_and_oversize_frames_get_clear_errors_and_store_nothing() {
         }
     ));
 
+    // Hello is said once per socket (each replays the history, holding everyone's messages):
+    // a second one is refused and the socket closed with 1008.
+    let mut ws = Ws::connect(
+        &api.visitor_ws_url(&started.conversation_id, &started.visitor_token)
+            .await,
+        None,
+    )
+    .await
+    .unwrap();
+    ws.hello(0).await;
+    ws.send(&ClientFrame::Hello {
+        resume_from: beckon_shared::Seq(0),
+    })
+    .await;
+    match ws.recv().await {
+        Some(ServerFrame::Error {
+            code: ErrorCode::BadFrame,
+            message,
+            ..
+        }) => assert_eq!(message, "hello was already said on this socket"),
+        other => panic!("a second hello: {other:?}"),
+    }
+    assert!(matches!(
+        ws.next_event(T).await,
+        WsEvent::Closed {
+            code: Some(close::POLICY_VIOLATION),
+            ..
+        }
+    ));
+
     let mut ws = Ws::connect(
         &api.visitor_ws_url(&started.conversation_id, &started.visitor_token)
             .await,

@@ -194,14 +194,15 @@ const MANY_RECEIVERS: usize = 3;
 /// 1.23× without; ARCHITECTURE, "where the rest goes"). One frame is out within
 /// the turn (measured), and the wait would only land the write on another conversation's
 /// fan-out (50 conversations of 2 sockets: 1.74× with it, 1.00× without); the threshold
-/// between is a choice, not a measurement. `test_delay` is added (tests only).
-fn write_wait(receivers: usize, test_delay: std::time::Duration) -> std::time::Duration {
-    let wait = if receivers >= MANY_RECEIVERS {
-        std::time::Duration::from_millis(1)
-    } else {
-        std::time::Duration::ZERO
+/// between is a choice, not a measurement. `test_delay` is added (tests only). `None` when no
+/// other socket got it: no frames to let go first, and the write follows at once.
+fn write_wait(receivers: usize, test_delay: std::time::Duration) -> Option<std::time::Duration> {
+    let wait = match receivers {
+        0 => return None,
+        n if n >= MANY_RECEIVERS => std::time::Duration::from_millis(1),
+        _ => std::time::Duration::ZERO,
     };
-    wait + test_delay
+    Some(wait + test_delay)
 }
 
 impl Conversation {
@@ -351,6 +352,22 @@ impl Conversation {
         };
 
         match frame {
+            // Once per socket: each hello replays the history while it holds the turn, so a
+            // socket saying it again and again would hold up everyone's messages.
+            ClientFrame::Hello { .. } if att.ready => {
+                send(
+                    ws,
+                    &ServerFrame::Error {
+                        code: ErrorCode::BadFrame,
+                        message: "hello was already said on this socket".into(),
+                        client_msg_id: None,
+                    },
+                );
+                let _ = ws.close(
+                    Some(close::POLICY_VIOLATION),
+                    Some("hello is said once per socket"),
+                );
+            }
             ClientFrame::Hello { resume_from } => {
                 let meta = self.meta()?;
                 send(
@@ -419,9 +436,8 @@ impl Conversation {
                     Some(ws),
                 ) {
                     Ok(super::Draft::New(drafted)) => {
-                        // No other socket (that said hello) got it: no frames to let go first.
-                        if drafted.receivers > 0 {
-                            let_frames_leave(write_wait(drafted.receivers, self.write_delay)).await;
+                        if let Some(wait) = write_wait(drafted.receivers, self.write_delay) {
+                            let_frames_leave(wait).await;
                         }
                         self.write_message(drafted, &channels, &extras, Some(ws))
                     }
@@ -455,18 +471,21 @@ mod tests {
     use std::time::Duration;
 
     #[test]
-    fn a_write_waits_a_millisecond_once_many_sockets_got_the_frame() {
+    fn a_write_waits_a_turn_a_millisecond_or_not_at_all_by_who_got_the_frame() {
         let extra = Duration::from_millis(5);
-        for receivers in 0..MANY_RECEIVERS {
-            assert_eq!(write_wait(receivers, Duration::ZERO), Duration::ZERO);
-            assert_eq!(write_wait(receivers, extra), extra);
+        // No other socket got it: the write follows in the same turn, test delay or not.
+        assert_eq!(write_wait(0, Duration::ZERO), None);
+        assert_eq!(write_wait(0, extra), None);
+        for receivers in 1..MANY_RECEIVERS {
+            assert_eq!(write_wait(receivers, Duration::ZERO), Some(Duration::ZERO));
+            assert_eq!(write_wait(receivers, extra), Some(extra));
         }
         for receivers in [MANY_RECEIVERS, 9, 100] {
             assert_eq!(
                 write_wait(receivers, Duration::ZERO),
-                Duration::from_millis(1)
+                Some(Duration::from_millis(1))
             );
-            assert_eq!(write_wait(receivers, extra), Duration::from_millis(6));
+            assert_eq!(write_wait(receivers, extra), Some(Duration::from_millis(6)));
         }
     }
 }
