@@ -425,6 +425,20 @@ impl Shop {
         }
     }
 
+    /// Waits until the fake Telegram has had no call for a second: what the contacts' `/start`
+    /// set going (their greetings, the relays to the agents' group) is done, and a fault
+    /// injected now is the next broadcast send's.
+    async fn telegram_quiet(&self) {
+        let calls = || self.tg.faults.lock().unwrap().calls.len();
+        loop {
+            let before = calls();
+            tokio::time::sleep(Duration::from_secs(1)).await;
+            if calls() == before {
+                return;
+            }
+        }
+    }
+
     /// `n` WhatsApp contacts with opt-in, numbers `phone(first..first+n)`.
     async fn whatsapp_contacts(&self, first: usize, n: usize) {
         let mut csv = String::from("name,phone,whatsapp_opt_in\n");
@@ -1327,6 +1341,161 @@ async fn stop_mid_broadcast_is_confirmed_and_honoured_now_and_later() {
     edge.stop();
 }
 
+/// A message waiting for a channel's retry is held back by what happened meanwhile: its
+/// person's STOP (they count as opted out) or the broadcast's cancel (cancelled) — it is never
+/// sent, and the broadcast's counts say so. Telegram's refusal has a retry hint (429,
+/// `retry_after`); WhatsApp's pair rate limit (131056) has none, and is retried on the
+/// outbox's own backoff.
+#[tokio::test]
+async fn a_stop_or_a_cancel_while_a_send_waits_for_its_retry_holds_it_back() {
+    let edge = Edge::start_with_vars(None, &[("BROADCAST_RATES", "telegram=1,whatsapp=1,web=50")]);
+    let shop = Shop::open_on(&edge.url, "bheld").await;
+    shop.bot_contacts(8_400_000, 2).await;
+    shop.whatsapp_contacts(5000, 2).await;
+    shop.telegram_quiet().await;
+    // The first Telegram send, and every send to `number` for a while, are refused.
+    let refuse = |number: &str| {
+        shop.tg.inject(Fault::RateLimited {
+            retry_after_secs: 10,
+        });
+        shop.wa.pair_limit(number, Duration::from_secs(15));
+    };
+    // The recipient on each channel whose message is posted but waits for its retry, once
+    // `sent` others got theirs.
+    let waiting = |id: String, sent: u32| {
+        let shop = &shop;
+        eventually(WAIT, "one waiting on each channel", move || {
+            let id = id.clone();
+            async move {
+                let results = shop.results(&id).await;
+                let waiting: HashMap<String, String> = results
+                    .iter()
+                    .filter(|r| r["status"] == "queued" && r["conversation_id"].is_string())
+                    .map(|r| {
+                        (
+                            r["channel"].as_str().unwrap().to_owned(),
+                            r["address"].as_str().unwrap().to_owned(),
+                        )
+                    })
+                    .collect();
+                let b = shop.broadcast(&id).await;
+                (waiting.len() == 2 && b.total.sent == sent).then_some(waiting)
+            }
+        })
+    };
+
+    // STOP: both say it while their message waits.
+    refuse(&phone(5000));
+    let r = shop.create(&promo("Held", "HELD-ONE")).await;
+    assert_eq!(r.status, 201, "{:?}", r.body);
+    let id = r.body["id"].as_str().unwrap().to_owned();
+    let held = waiting(id.clone(), 2).await;
+    assert_eq!(held["whatsapp"], phone(5000));
+    let (tg_user, wa_number): (i64, &str) = (held["telegram"].parse().unwrap(), &held["whatsapp"]);
+    shop.telegram_says(tg_user, "Held", "STOP").await;
+    shop.whatsapp_says(wa_number, "STOP").await;
+    let b = eventually(Duration::from_secs(60), "the broadcast done", || async {
+        let b = shop.broadcast(&id).await;
+        (b.status == "done" && b.total.queued == 0).then_some(b)
+    })
+    .await;
+    assert_eq!(
+        (b.total.sent, b.total.opted_out, b.total.failed),
+        (2, 2, 0),
+        "{:?}",
+        b.total
+    );
+    for r in shop.results(&id).await {
+        if held.values().any(|a| r["address"] == a.as_str()) {
+            assert_eq!(
+                (r["status"].as_str(), r["reason"].as_str()),
+                (Some("opted_out"), Some("they said STOP to these messages")),
+                "{r}"
+            );
+        }
+    }
+    assert!(!shop.telegram_broadcasts("HELD-ONE").contains(&tg_user));
+    assert!(!shop
+        .whatsapp_broadcasts("promo")
+        .iter()
+        .any(|n| n == wa_number));
+    // Their STOP was confirmed (WhatsApp's once the pair limit is over).
+    eventually(Duration::from_secs(60), "both confirmations", || async {
+        let tg = shop
+            .tg
+            .private_messages(tg_user)
+            .iter()
+            .any(|m| m.text.contains("You will not get more messages"));
+        let wa = shop
+            .wa
+            .sent()
+            .iter()
+            .any(|m| m.to == wa_number && m.text.contains("You will not get more messages"));
+        (tg && wa).then_some(())
+    })
+    .await;
+
+    // Cancel once every message is posted (the broadcast is done) while Telegram's first send
+    // still waits for its retry and every WhatsApp one for the pair limit to pass: those are
+    // held back, the rest were sent.
+    shop.bot_contacts(8_400_100, 5).await;
+    shop.whatsapp_contacts(5100, 3).await;
+    shop.telegram_quiet().await;
+    shop.tg.inject(Fault::RateLimited {
+        retry_after_secs: 20,
+    });
+    for n in [5001, 5100, 5101, 5102] {
+        shop.wa.pair_limit(&phone(n), Duration::from_secs(30));
+    }
+    let wa_before = shop.whatsapp_broadcasts("promo").len();
+    let r = shop.create(&promo("Held too", "HELD-TWO")).await;
+    assert_eq!(r.status, 201, "{:?}", r.body);
+    let id = r.body["id"].as_str().unwrap().to_owned();
+    let b = eventually(WAIT, "every message posted", || async {
+        let b = shop.broadcast(&id).await;
+        (b.status == "done" && b.total.sent == 5).then_some(b)
+    })
+    .await;
+    assert_eq!(b.total.queued, 5, "{:?}", b.total);
+    assert_eq!(shop.act(&id, "cancel").await.status, "cancelled");
+    let b = eventually(
+        Duration::from_secs(60),
+        "every recipient settled",
+        || async {
+            let b = shop.broadcast(&id).await;
+            (b.total.queued == 0).then_some(b)
+        },
+    )
+    .await;
+    assert_eq!(
+        (b.total.sent, b.total.cancelled, b.total.failed),
+        (5, 5, 0),
+        "{:?}",
+        b.total
+    );
+    assert_eq!(once_each(&shop.telegram_broadcasts("HELD-TWO")).len(), 5);
+    assert_eq!(shop.whatsapp_broadcasts("promo").len(), wa_before);
+    let held_back: Vec<Value> = shop
+        .results(&id)
+        .await
+        .into_iter()
+        .filter(|r| r["status"] == "cancelled")
+        .collect();
+    assert!(
+        held_back
+            .iter()
+            .all(|r| r["reason"] == "the broadcast was cancelled before it reached them"),
+        "{held_back:?}"
+    );
+    // Cancelled once: a second cancel is refused.
+    let r = shop
+        .api
+        .send(shop.admin(Method::POST, &format!("broadcasts/{id}/cancel")))
+        .await;
+    assert_eq!((r.status, r.error_code()), (409, "conflict"));
+    edge.stop();
+}
+
 #[tokio::test]
 async fn cancel_stops_within_a_batch_and_pause_resumes_where_it_left_off() {
     let vars = [("BROADCAST_RATES", "telegram=4,whatsapp=4,web=50")];
@@ -1363,10 +1532,20 @@ async fn cancel_stops_within_a_batch_and_pause_resumes_where_it_left_off() {
     let b = shop.act(&id, "cancel").await;
     assert_eq!(b.status, "cancelled");
     let after = settled("CANCEL-ME").await;
-    // At most the sends under way at the cancel (16 at a time).
+    // At most the sends under way at the cancel (16 at a time): those of them not posted to
+    // Telegram yet are refused at their send, and count as cancelled too.
     assert!(after <= at_cancel + 16, "{at_cancel} → {after}");
-    let b = shop.broadcast(&id).await;
-    assert_eq!(b.total.cancelled as usize, 40 - after, "{:?}", b.total);
+    let b = eventually(WAIT, "every recipient settled", || async {
+        let b = shop.broadcast(&id).await;
+        (b.total.queued == 0).then_some(b)
+    })
+    .await;
+    assert_eq!(
+        (b.total.cancelled as usize, b.total.sent as usize),
+        (40 - after, after),
+        "{:?}",
+        b.total
+    );
     let r = shop
         .api
         .send(shop.admin(Method::POST, &format!("broadcasts/{id}/resume")))
@@ -1646,6 +1825,101 @@ async fn a_local_time_schedule_sends_per_time_zone_and_quiet_hours_wait() {
     bad["schedule"] = json!({ "quiet_hours": { "from": "21:00", "to": "21:00" } });
     let r = shop.create(&bad).await;
     assert_eq!(r.status, 400, "{:?}", r.body);
+    edge.stop();
+}
+
+/// A text that fits until it is filled in: the recipient whose name makes it too long fails,
+/// with the reason, and the broadcast goes on and ends (it was once taken again every minute,
+/// and the broadcast never ended).
+#[tokio::test]
+async fn a_text_too_long_once_filled_in_fails_that_recipient_and_the_broadcast_ends() {
+    let shop = Shop::open("blong").await;
+    let long = "L".repeat(80);
+    let report = shop
+        .import(&format!(
+            "name,phone,whatsapp_opt_in\n{long},+{},yes\nBo,+{},yes\n",
+            phone(7000),
+            phone(7001)
+        ))
+        .await;
+    assert_eq!(report["rejected"], json!([]), "{report}");
+    let mut input = promo("Long", "LONG");
+    input["text"] = json!(format!("{} {{{{first_name}}}}", "x".repeat(3950)));
+    let r = shop.create(&input).await;
+    assert_eq!(r.status, 201, "{:?}", r.body);
+    let id = r.body["id"].as_str().unwrap().to_owned();
+    let b = eventually(WAIT, "the broadcast done", || async {
+        let b = shop.broadcast(&id).await;
+        (b.status == "done" && b.total.queued == 0).then_some(b)
+    })
+    .await;
+    assert_eq!((b.total.sent, b.total.failed), (1, 1), "{:?}", b.total);
+    let results = shop.results(&id).await;
+    let of = |number: String| {
+        results
+            .iter()
+            .find(|r| r["address"] == number.as_str())
+            .map(|r| (r["status"].clone(), r["reason"].clone()))
+    };
+    assert_eq!(
+        of(phone(7000)),
+        Some((json!("failed"), json!("The message is too long.")))
+    );
+    assert_eq!(of(phone(7001)).map(|s| s.0), Some(json!("sent")));
+    assert_eq!(
+        shop.whatsapp_broadcasts("promo")
+            .iter()
+            .filter(|n| **n == phone(7000))
+            .count(),
+        0
+    );
+}
+
+/// A broadcast too large for one D1 batch whose store fails half-way (its last batch, here
+/// made to fail): nothing of it is sent, it is not listed, nothing of it stays in D1 — and the
+/// next try is one broadcast, sent once to everyone. (It was once written as running from the
+/// first batch: the cron's watch sent to the part stored, and the retry sent to them again.)
+#[tokio::test]
+async fn a_broadcast_whose_store_fails_half_way_sends_nothing_and_leaves_nothing() {
+    let vars = [("TEST_CLOCK", "on"), ("TEST_BROADCAST_STORE_FAILS", "on")];
+    let edge = Edge::start_with_vars(None, &vars);
+    let shop = Shop::open_on(&edge.url, "bhalf").await;
+    // 1 + 50 statements of 10 rows, and the status: two batches.
+    shop.whatsapp_contacts(8000, 500).await;
+    let input = promo("Half", "HALF");
+    let r = shop.create(&input).await;
+    assert_eq!(
+        (r.status, r.error_code()),
+        (500, "internal"),
+        "{:?}",
+        r.body
+    );
+    let listed = shop.api.send(shop.admin(Method::GET, "broadcasts")).await;
+    assert_eq!(listed.status, 200, "{:?}", listed.body);
+    assert_eq!(listed.body["broadcasts"], json!([]), "{:?}", listed.body);
+    let rows = |sql: &str| edge.d1(sql)[0]["n"].as_i64().unwrap();
+    assert_eq!(rows("SELECT COUNT(*) AS n FROM broadcasts"), 0);
+    assert_eq!(rows("SELECT COUNT(*) AS n FROM broadcast_recipients"), 0);
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert!(shop.whatsapp_broadcasts("promo").is_empty());
+    let state = edge.stop();
+
+    // The same state without the failure: one broadcast, everyone once.
+    let edge = Edge::start_with_vars(Some(state), &[("TEST_CLOCK", "on")]);
+    let shop = Shop {
+        api: Api::new(&edge.url),
+        ..shop
+    };
+    let r = shop.create(&input).await;
+    assert_eq!(r.status, 201, "{:?}", r.body);
+    let id = r.body["id"].as_str().unwrap().to_owned();
+    eventually(Duration::from_secs(120), "the broadcast done", || async {
+        let b = shop.broadcast(&id).await;
+        (b.status == "done" && b.total.queued == 0).then_some(())
+    })
+    .await;
+    assert_eq!(once_each(&shop.whatsapp_broadcasts("promo")).len(), 500);
+    assert_eq!(shop.whatsapp_broadcasts("promo").len(), 500);
     edge.stop();
 }
 

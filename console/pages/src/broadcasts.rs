@@ -568,7 +568,11 @@ fn Results(props: &ResultsProps) -> Html {
                 if status == "paused" {
                     <button type="button" onclick={act("resume")}>{ "Resume" }</button>
                 }
-                if matches!(status.as_str(), "running" | "scheduled" | "paused") {
+                // (Done posting, with messages still waiting for their channel's retry: those
+                // can still be held back.)
+                if matches!(status.as_str(), "running" | "scheduled" | "paused")
+                    || (status == "done" && n(&t["queued"]) > 0)
+                {
                     <button type="button" class="danger" onclick={act("cancel")}>{ "Cancel" }</button>
                 }
             </div>

@@ -47,6 +47,10 @@ pub struct Mark {
     pub broadcast: String,
     pub channel: BroadcastChannel,
     pub address: String,
+    /// The contact record it was planned for: a STOP or mute on any of its addresses holds
+    /// for this message too (marks from before it have none: their address alone).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub contact: Option<String>,
     /// WhatsApp: the approved template it goes as.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub template: Option<TemplateSend>,
@@ -80,6 +84,26 @@ pub struct Stored {
     pub files: Vec<Attachment>,
     #[serde(default)]
     pub whatsapp_header: Option<(String, String)>,
+}
+
+/// Why a recipient's message that was waiting for a channel's retry when the broadcast was
+/// cancelled never went (`Delivery::broadcast_still_wanted`): they count as cancelled, not
+/// failed.
+pub const CANCELLED: &str = "the broadcast was cancelled before it reached them";
+/// Why one whose person said STOP (or unsubscribed from emails) meanwhile never went: they
+/// count as opted out.
+pub const SAID_STOP: &str = "they said STOP to these messages";
+pub const UNSUBSCRIBED: &str = "they unsubscribed from these emails";
+
+/// What a recipient whose channel's send ended with `reason` counts as: cancelled or opted out
+/// (it never went, [`CANCELLED`], [`SAID_STOP`], [`UNSUBSCRIBED`]), else failed.
+pub fn stage_of_refusal(reason: &str) -> crate::storage::broadcasts::Stage {
+    use crate::storage::broadcasts::Stage;
+    match reason {
+        CANCELLED => Stage::Cancelled,
+        SAID_STOP | UNSUBSCRIBED => Stage::OptedOut,
+        _ => Stage::Failed,
+    }
 }
 
 /// The most buttons under a broadcast (WhatsApp's quick replies: 3) and the longest label

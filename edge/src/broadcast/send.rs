@@ -19,7 +19,7 @@ use crate::error::{Error, Result};
 use crate::http;
 use crate::storage::broadcasts::{self, Claimed, Stage};
 use crate::storage::{contacts, visitors};
-use beckon_shared::proto::v1::{BroadcastChannel, ContactChannel, ConversationOrigin};
+use beckon_shared::proto::v1::{BroadcastChannel, ContactChannel, ConversationOrigin, ErrorCode};
 use beckon_shared::{BroadcastId, ConversationId, SiteKey, VisitorId};
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
@@ -257,6 +257,14 @@ async fn tick(env: &Env, id: &BroadcastId) -> Result<()> {
                 }
                 match send_one(env, (id, site, stored), channel, r, telegram_file).await {
                     Ok(done) => Some(done),
+                    Err(Error::Client { code, .. }) if refused_for_good(code) => {
+                        Some(Outcome::Stopped {
+                            channel: r.channel.clone(),
+                            address: r.address.clone(),
+                            stage: Stage::Failed,
+                            reason: code.describe(),
+                        })
+                    }
                     Err(e) => {
                         // Left claimed: taken again once the claim is stale.
                         worker::console_error!(
@@ -308,6 +316,15 @@ async fn tick(env: &Env, id: &BroadcastId) -> Result<()> {
         Some(due) if due <= now => enqueue(env, id, STALE_RECHECK_S).await,
         Some(due) => enqueue(env, id, (due - now + 999) / 1000).await,
     }
+}
+
+/// Whether a recipient's message was refused for what it is (its text, filled in for them, too
+/// long or empty; a file too large) or where it went (a conversation deleted): taken again, it
+/// would be refused again, and the broadcast would never end. Failed, with the refusal's
+/// sentence as the reason; the rest go on.
+fn refused_for_good(code: ErrorCode) -> bool {
+    code == ErrorCode::ConversationNotFound
+        || matches!(crate::error::status_of(code), 400 | 413 | 415)
 }
 
 /// Posts one recipient's message into their conversation; what to record for them.
@@ -371,6 +388,7 @@ async fn send_one(
             broadcast: id.to_string(),
             channel,
             address: r.address.clone(),
+            contact: Some(r.contact_id.clone()),
             template,
             buttons: stored.input.buttons.clone(),
             telegram_file: telegram_file
@@ -434,4 +452,32 @@ async fn contact_conversation(
     )
     .await?;
     Ok(id)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_refusal_of_the_message_itself_fails_the_recipient_and_the_rest_are_taken_again() {
+        for code in [
+            ErrorCode::EmptyMessage,
+            ErrorCode::MessageTooLong,
+            ErrorCode::InvalidText,
+            ErrorCode::BadRequest,
+            ErrorCode::PayloadTooLarge,
+            ErrorCode::UnsupportedFile,
+            ErrorCode::ConversationNotFound,
+        ] {
+            assert!(refused_for_good(code), "{code:?}");
+        }
+        for code in [
+            ErrorCode::Internal,
+            ErrorCode::RateLimited,
+            ErrorCode::Conflict,
+            ErrorCode::Unknown,
+        ] {
+            assert!(!refused_for_good(code), "{code:?}");
+        }
+    }
 }

@@ -284,6 +284,56 @@ impl Delivery<'_> {
         ))
     }
 
+    /// A broadcast's message (nothing to check for any other): refused — `Rejected`, the
+    /// recipient's reported reason — if the broadcast was cancelled, or the person opted out of
+    /// the channel (said STOP, unsubscribed) since it was claimed for them. The claim's own
+    /// check is older than a retry, which may come hours later.
+    pub async fn broadcast_still_wanted(&self) -> Result<(), Failure> {
+        use beckon_shared::proto::v1::BroadcastChannel;
+        let Some(mark) = &self.envelope.broadcast else {
+            return Ok(());
+        };
+        let db = self.db()?;
+        let status = storage::broadcasts::by_id(&db, &mark.broadcast)
+            .await
+            .map_err(Failure::internal)?
+            .map(|b| b.status);
+        if status.as_deref() == Some("cancelled") {
+            return Err(Failure::Rejected {
+                reason: crate::broadcast::CANCELLED.into(),
+            });
+        }
+        let site = &self.envelope.site;
+        // Opted out on this address, or on any of the contact record's (as the sender checks
+        // before the post).
+        let out = match &mark.contact {
+            Some(contact) => {
+                let recipient = (
+                    contact.as_str(),
+                    mark.channel.as_str(),
+                    mark.address.as_str(),
+                );
+                !storage::contacts::opted_out_among(&db, site, &[recipient])
+                    .await
+                    .map_err(Failure::internal)?
+                    .is_empty()
+            }
+            None => storage::contacts::opted_out(&db, site, mark.channel, &mark.address)
+                .await
+                .map_err(Failure::internal)?,
+        };
+        if out {
+            let reason = match mark.channel {
+                BroadcastChannel::Email => crate::broadcast::UNSUBSCRIBED,
+                _ => crate::broadcast::SAID_STOP,
+            };
+            return Err(Failure::Rejected {
+                reason: reason.into(),
+            });
+        }
+        Ok(())
+    }
+
     /// The contact's address, for a contact target.
     pub fn contact_address(&self) -> Result<&str, Failure> {
         self.envelope

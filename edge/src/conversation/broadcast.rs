@@ -47,7 +47,6 @@ pub struct Marks {
 
 #[derive(Deserialize)]
 struct MarkRow {
-    seq: i64,
     mark: String,
 }
 
@@ -127,31 +126,56 @@ impl Marks {
             .transpose()
     }
 
-    /// The broadcast messages the person has not answered yet; from now on they have.
+    /// The broadcast messages the person has now answered: those not answered yet that reached
+    /// them (posted into the widget, or sent by their channel — or maybe sent: an attempt of
+    /// unknown fate, which their answer suggests arrived). One whose send is still to come (a
+    /// channel's retry) is not answered by what they write meanwhile — they have not seen it —,
+    /// and one whose send failed never will be.
     pub fn answer(&self) -> Result<Vec<(i64, Mark)>> {
         if !self.any_open(&self.unanswered, "answered")? {
             return Ok(Vec::new());
         }
-        self.unanswered.set(Some(false));
-        let rows: Vec<MarkRow> = self
+        #[derive(Deserialize)]
+        struct Open {
+            seq: i64,
+            mark: String,
+            pending: i64,
+            failed: i64,
+        }
+        let rows: Vec<Open> = self
             .sql
             .exec(
-                "SELECT seq, mark FROM broadcast_marks WHERE answered = 0",
-                None,
+                "SELECT m.seq, m.mark,
+                        EXISTS (SELECT 1 FROM outbox o WHERE o.seq = m.seq
+                                  AND o.channel LIKE 'contact:%' AND o.state = 'pending') AS pending,
+                        EXISTS (SELECT 1 FROM outbox o WHERE o.seq = m.seq
+                                  AND o.channel LIKE 'contact:%' AND o.state = 'failed'
+                                  AND COALESCE(o.last_error, '') NOT IN (?, ?)) AS failed
+                   FROM broadcast_marks m WHERE m.answered = 0",
+                Some(
+                    crate::outbox::ARRIVAL_UNKNOWN
+                        .iter()
+                        .map(|r| (*r).into())
+                        .collect(),
+                ),
             )?
             .to_array()?;
-        if !rows.is_empty() {
-            self.sql
-                .exec("UPDATE broadcast_marks SET answered = 1", None)?;
+        let still_to_come = rows.iter().any(|r| r.pending != 0);
+        // Asked again with the next message while a send is still to come.
+        self.unanswered
+            .set(if still_to_come { None } else { Some(false) });
+        let mut answered = Vec::new();
+        for r in rows.into_iter().filter(|r| r.pending == 0) {
+            self.sql.exec(
+                "UPDATE broadcast_marks SET answered = 1 WHERE seq = ?",
+                vec![r.seq.into()],
+            )?;
+            if r.failed == 0 {
+                let mark = serde_json::from_str(&r.mark).map_err(Error::internal)?;
+                answered.push((r.seq, mark));
+            }
         }
-        rows.into_iter()
-            .map(|r| {
-                Ok((
-                    r.seq,
-                    serde_json::from_str(&r.mark).map_err(Error::internal)?,
-                ))
-            })
-            .collect()
+        Ok(answered)
     }
 
     /// The widget's visitor read up to `seq`: the broadcast messages up to it are read (once

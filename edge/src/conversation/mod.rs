@@ -273,7 +273,7 @@ impl Owner for Conversation {
         }
         let (stage, reason) = match outcome {
             Ok(()) => (Stage::Sent, None),
-            Err(reason) => (Stage::Failed, Some(reason)),
+            Err(reason) => (crate::broadcast::stage_of_refusal(reason), Some(reason)),
         };
         if let Err(e) = self.broadcast_progress(seq, stage, reason).await {
             worker::console_error!("broadcast progress: {e}");

@@ -407,7 +407,13 @@ pub async fn create(mut req: Request, edge: &Edge, site: &SiteKey) -> Result<Res
         finished_at: None,
         recipients: checked.recipients.len() as i64,
     };
-    broadcasts::insert(&db, &row, &checked.recipients, edge.now).await?;
+    // Tests only (`TEST_BROADCAST_STORE_FAILS=on`, honoured where `TEST_CLOCK=on`).
+    let fail_last = crate::clock::settable(&edge.env)
+        && edge
+            .env
+            .var("TEST_BROADCAST_STORE_FAILS")
+            .is_ok_and(|v| v.to_string() == "on");
+    broadcasts::insert(&db, &row, &checked.recipients, edge.now, fail_last).await?;
     if status == "running" {
         let named = (row.id.as_str(), row.name.as_str());
         crate::events::broadcast_changed(&edge.env, site, named, "started", edge.now).await;
@@ -498,7 +504,11 @@ pub async fn act(
         BroadcastAction::Resume => "resumed",
         BroadcastAction::Cancel => "cancelled",
     };
-    if !broadcasts::set_status(&db, id.as_str(), from, to, now).await? {
+    let moved = match action {
+        BroadcastAction::Cancel => broadcasts::cancel(&db, id.as_str(), from, now).await?,
+        _ => broadcasts::set_status(&db, id.as_str(), from, to, now).await?,
+    };
+    if !moved {
         let verb = if event == "started" { "resumed" } else { event };
         return Err(Error::new(
             ErrorCode::Conflict,
@@ -510,8 +520,7 @@ pub async fn act(
             send::enqueue(&edge.env, id, 0).await?;
             watch::watch(&edge.env, id).await?;
         }
-        BroadcastAction::Cancel => broadcasts::cancel_queued(&db, id.as_str(), now).await?,
-        BroadcastAction::Pause => {}
+        BroadcastAction::Cancel | BroadcastAction::Pause => {}
     }
     let named = (id.as_str(), row.name.as_str());
     crate::events::broadcast_changed(&edge.env, site, named, event, now).await;

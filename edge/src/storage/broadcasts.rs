@@ -74,8 +74,60 @@ pub struct Row {
     pub recipients: i64,
 }
 
-/// Stores a broadcast and its recipients.
-pub async fn insert(db: &D1Database, row: &Row, recipients: &[Recipient], now: i64) -> Result<()> {
+/// The status of a broadcast whose recipients are still being written: nothing sends it, lists
+/// and reads do not show it.
+const PREPARING: &str = "preparing";
+
+/// Stores a broadcast and its recipients. Many recipients take several D1 batches, and a batch
+/// is its own transaction: the broadcast is written [`PREPARING`] and gets its status
+/// (`row.status`) in the last batch, with the last recipients — a store that fails half-way
+/// sends nobody (and is taken away, if D1 lets it). `fail_last`: tests only — the last batch
+/// fails, as D1 may, after the ones before were written.
+pub async fn insert(
+    db: &D1Database,
+    row: &Row,
+    recipients: &[Recipient],
+    now: i64,
+    fail_last: bool,
+) -> Result<()> {
+    let written = write(db, row, recipients, now, fail_last).await;
+    // The last batch may have gone in though its answer was lost: then the broadcast stands
+    // (it may be sending already), and so does the answer.
+    if written.is_err()
+        && by_id(db, &row.id)
+            .await
+            .is_ok_and(|b| b.is_some_and(|b| b.status != PREPARING))
+    {
+        return Ok(());
+    }
+    if written.is_err() {
+        let id = Arg::Str(&row.id);
+        let undo = [
+            stmt(
+                db,
+                "DELETE FROM broadcast_recipients WHERE broadcast_id = ?1",
+                &[id],
+            )?,
+            stmt(
+                db,
+                "DELETE FROM broadcasts WHERE id = ?1",
+                &[Arg::Str(&row.id)],
+            )?,
+        ];
+        if let Err(e) = db.batch(undo.to_vec()).await {
+            worker::console_error!("broadcast {}: taking away what was stored: {e}", row.id);
+        }
+    }
+    written
+}
+
+async fn write(
+    db: &D1Database,
+    row: &Row,
+    recipients: &[Recipient],
+    now: i64,
+    fail_last: bool,
+) -> Result<()> {
     let mut statements = vec![stmt(
         db,
         "INSERT INTO broadcasts
@@ -86,7 +138,7 @@ pub async fn insert(db: &D1Database, row: &Row, recipients: &[Recipient], now: i
             Arg::Str(&row.site_key),
             Arg::Str(&row.name),
             Arg::Str(&row.spec),
-            Arg::Str(&row.status),
+            Arg::Str(PREPARING),
             Arg::Int(row.created_at),
             Arg::Int(row.send_at),
             Arg::Int(row.recipients),
@@ -140,7 +192,18 @@ pub async fn insert(db: &D1Database, row: &Row, recipients: &[Recipient], now: i
             &args,
         )?);
     }
-    for chunk in statements.chunks(STATEMENTS_PER_BATCH) {
+    statements.push(stmt(
+        db,
+        "UPDATE broadcasts SET status = ?2 WHERE id = ?1",
+        &[Arg::Str(&row.id), Arg::Str(&row.status)],
+    )?);
+    let batches = statements.len().div_ceil(STATEMENTS_PER_BATCH);
+    for (i, chunk) in statements.chunks(STATEMENTS_PER_BATCH).enumerate() {
+        if fail_last && i + 1 == batches {
+            return Err(Error::internal(
+                "the last batch failed (TEST_BROADCAST_STORE_FAILS)",
+            ));
+        }
         db.batch(chunk.to_vec()).await?;
     }
     Ok(())
@@ -149,8 +212,8 @@ pub async fn insert(db: &D1Database, row: &Row, recipients: &[Recipient], now: i
 pub async fn get(db: &D1Database, site: &SiteKey, id: &str) -> Result<Option<Row>> {
     Ok(stmt(
         db,
-        "SELECT * FROM broadcasts WHERE id = ?1 AND site_key = ?2",
-        &[Arg::Str(id), Arg::Str(site.as_str())],
+        "SELECT * FROM broadcasts WHERE id = ?1 AND site_key = ?2 AND status != ?3",
+        &[Arg::Str(id), Arg::Str(site.as_str()), Arg::Str(PREPARING)],
     )?
     .first(None)
     .await?)
@@ -171,12 +234,43 @@ pub async fn by_id(db: &D1Database, id: &str) -> Result<Option<Row>> {
 pub async fn list(db: &D1Database, site: &SiteKey, limit: i64) -> Result<Vec<Row>> {
     Ok(stmt(
         db,
-        "SELECT * FROM broadcasts WHERE site_key = ?1 ORDER BY created_at DESC LIMIT ?2",
-        &[Arg::Str(site.as_str()), Arg::Int(limit)],
+        "SELECT * FROM broadcasts WHERE site_key = ?1 AND status != ?3
+         ORDER BY created_at DESC LIMIT ?2",
+        &[
+            Arg::Str(site.as_str()),
+            Arg::Int(limit),
+            Arg::Str(PREPARING),
+        ],
     )?
     .all()
     .await?
     .results()?)
+}
+
+/// The statement that moves the broadcast from one of `from` (our own constants) to `to`,
+/// returning its id if it moved.
+fn status_change(
+    db: &D1Database,
+    id: &str,
+    from: &[&str],
+    to: &str,
+    now: i64,
+) -> Result<worker::D1PreparedStatement> {
+    let list = from
+        .iter()
+        .map(|s| format!("'{s}'"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    stmt(
+        db,
+        &format!(
+            "UPDATE broadcasts SET status = ?2,
+               started_at = CASE WHEN ?2 = 'running' THEN COALESCE(started_at, ?3) ELSE started_at END,
+               finished_at = CASE WHEN ?2 IN ('done', 'cancelled') THEN ?3 ELSE finished_at END
+             WHERE id = ?1 AND status IN ({list}) RETURNING id"
+        ),
+        &[Arg::Str(id), Arg::Str(to), Arg::Int(now)],
+    )
 }
 
 /// Moves the broadcast from one of `from` to `to`; whether it moved.
@@ -187,38 +281,50 @@ pub async fn set_status(
     to: &str,
     now: i64,
 ) -> Result<bool> {
+    let moved: Option<String> = status_change(db, id, from, to, now)?
+        .first(Some("id"))
+        .await?;
+    Ok(moved.is_some())
+}
+
+/// Cancels the broadcast if it is in one of `from` — or done posting while some of its
+/// messages still wait for their channel (a retry) —, and with it, in the same transaction,
+/// every recipient not posted yet (without a reason: one whose post was under way is settled
+/// by what its conversation reports, see `POSTED`; a send after this, a first attempt or a
+/// retry, is refused, `Delivery::broadcast_still_wanted`); whether it was cancelled.
+pub async fn cancel(db: &D1Database, id: &str, from: &[&str], now: i64) -> Result<bool> {
     let list = from
         .iter()
         .map(|s| format!("'{s}'"))
         .collect::<Vec<_>>()
         .join(", ");
-    let moved: Option<String> = stmt(
-        db,
-        &format!(
-            "UPDATE broadcasts SET status = ?2,
-               started_at = CASE WHEN ?2 = 'running' THEN COALESCE(started_at, ?3) ELSE started_at END,
-               finished_at = CASE WHEN ?2 IN ('done', 'cancelled') THEN ?3 ELSE finished_at END
-             WHERE id = ?1 AND status IN ({list}) RETURNING id"
-        ),
-        &[Arg::Str(id), Arg::Str(to), Arg::Int(now)],
-    )?
-    .first(Some("id"))
-    .await?;
-    Ok(moved.is_some())
-}
-
-/// Marks every recipient not sent yet as cancelled (without a reason: one whose send was
-/// under way is still sent: see `POSTED`).
-pub async fn cancel_queued(db: &D1Database, id: &str, now: i64) -> Result<()> {
-    stmt(
-        db,
-        "UPDATE broadcast_recipients SET stage = -3, reason = NULL, updated_at = ?2
-         WHERE broadcast_id = ?1 AND stage = 0 AND conversation_id IS NULL",
-        &[Arg::Str(id), Arg::Int(now)],
-    )?
-    .run()
-    .await?;
-    Ok(())
+    let results = db
+        .batch(vec![
+            stmt(
+                db,
+                &format!(
+                    "UPDATE broadcasts SET status = 'cancelled', finished_at = ?2
+                     WHERE id = ?1 AND (status IN ({list}) OR (status = 'done' AND EXISTS (
+                       SELECT 1 FROM broadcast_recipients WHERE broadcast_id = ?1 AND stage = 0)))
+                     RETURNING id"
+                ),
+                &[Arg::Str(id), Arg::Int(now)],
+            )?,
+            stmt(
+                db,
+                "UPDATE broadcast_recipients SET stage = -3, reason = NULL, updated_at = ?2
+                 WHERE broadcast_id = ?1 AND stage = 0 AND conversation_id IS NULL
+                   AND EXISTS (SELECT 1 FROM broadcasts WHERE id = ?1 AND status = 'cancelled')",
+                &[Arg::Str(id), Arg::Int(now)],
+            )?,
+        ])
+        .await?;
+    // (The status change's `RETURNING id`: a row if it moved.)
+    let moved: Vec<serde_json::Value> = match results.first() {
+        Some(r) => r.results()?,
+        None => Vec::new(),
+    };
+    Ok(!moved.is_empty())
 }
 
 /// A recipient taken for sending.
@@ -410,19 +516,26 @@ pub async fn record<'a>(
     Ok(())
 }
 
-// A recipient cancelled with the broadcast while its send was under way was sent all the
-// same; one cancelled with a reason (its conversation or contact deleted) was not.
+// A recipient cancelled with the broadcast (stage -3 without a reason: `cancel`) while their
+// post was under way is not settled by the cancel: what their conversation reports settles
+// them — sent, or cancelled with the reason when their channel's send was refused for it —
+// and reports and the post's record may come in either order. So the record takes such a
+// recipient back to queued (a report that came first already moved them on, and is kept),
+// and every report may move them from there. One cancelled with a reason (their conversation
+// or contact deleted, or the send refused) was not sent.
 const POSTED: &str = "UPDATE broadcast_recipients SET conversation_id = ?4,
    stage = CASE WHEN stage IN (-1, -2) OR (stage = -3 AND reason IS NOT NULL) THEN stage
                 ELSE MAX(stage, ?5) END, updated_at = ?6
  WHERE broadcast_id = ?1 AND channel = ?2 AND address = ?3";
 
+/// Ends a recipient not sent: queued, or cancelled without a reason (see `POSTED`).
 const STOPPED: &str = "UPDATE broadcast_recipients SET stage = ?4, reason = ?5, updated_at = ?6
- WHERE broadcast_id = ?1 AND channel = ?2 AND address = ?3 AND stage = 0";
+ WHERE broadcast_id = ?1 AND channel = ?2 AND address = ?3
+   AND (stage = 0 OR (stage = -3 AND reason IS NULL))";
 
 /// Moves a posted recipient forward (never back): sent, delivered, read, replied; or failed
-/// (with `reason`) if it was not delivered yet; or cancelled (with `reason`) if it was not
-/// sent yet.
+/// (with `reason`) if it was not delivered yet; or cancelled or opted out (with `reason`) if
+/// it was not sent yet.
 pub async fn advance(
     db: &D1Database,
     id: &str,
@@ -434,17 +547,20 @@ pub async fn advance(
     let sql = match stage {
         Stage::Failed => {
             "UPDATE broadcast_recipients SET stage = ?4, reason = ?5, updated_at = ?6
-             WHERE broadcast_id = ?1 AND channel = ?2 AND address = ?3 AND stage IN (0, 1)"
+             WHERE broadcast_id = ?1 AND channel = ?2 AND address = ?3
+               AND (stage IN (0, 1) OR (stage = -3 AND reason IS NULL))"
         }
-        // Only one not sent yet (its conversation was deleted).
-        Stage::Cancelled => STOPPED,
+        // Only one not sent yet (its conversation was deleted, the broadcast was cancelled or
+        // its person said STOP while a channel's retry was due).
+        Stage::Cancelled | Stage::OptedOut => STOPPED,
         // Also past a send a stopped instance cut short ("unknown"), which the channel's
         // status since showed to have arrived (`Outbox::arrived_after_all`).
         _ => {
             "UPDATE broadcast_recipients SET stage = ?4, updated_at = ?6,
                reason = CASE WHEN stage < 0 THEN NULL ELSE reason END
              WHERE broadcast_id = ?1 AND channel = ?2 AND address = ?3
-               AND ((stage >= 0 AND stage < ?4) OR (stage = -1 AND reason IN (?7, ?8)))"
+               AND ((stage >= 0 AND stage < ?4) OR (stage = -1 AND reason IN (?7, ?8))
+                    OR (stage = -3 AND reason IS NULL))"
         }
     };
     let mut args = vec![
@@ -455,7 +571,7 @@ pub async fn advance(
         Arg::OptStr(reason),
         Arg::Int(now),
     ];
-    if !matches!(stage, Stage::Failed | Stage::Cancelled) {
+    if !matches!(stage, Stage::Failed | Stage::Cancelled | Stage::OptedOut) {
         args.extend(crate::outbox::ARRIVAL_UNKNOWN.map(Arg::Str));
     }
     stmt(db, sql, &args)?.run().await?;

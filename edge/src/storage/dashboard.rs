@@ -193,7 +193,7 @@ pub async fn read(db: &D1Database, site: &SiteKey, range: &Range) -> Result<Rows
             &format!(
                 "SELECT b.id, b.name, b.created_at, r.stage, COUNT(*) AS n, SUM(r.goals > 0) AS goals,
                    COALESCE(SUM(r.goal_value), 0.0) AS value
-                 FROM (SELECT id, name, created_at FROM broadcasts WHERE {in_range}
+                 FROM (SELECT id, name, created_at FROM broadcasts WHERE {in_range} AND status != 'preparing'
                        ORDER BY created_at DESC LIMIT {MAX_BROADCASTS}) b
                  JOIN broadcast_recipients r ON r.broadcast_id = b.id
                  GROUP BY b.id, r.stage"

@@ -58,6 +58,8 @@ struct Inner {
     /// Numbers WhatsApp knows by another `wa_id` (a Brazilian mobile registered before the
     /// ninth digit): sends to them answer with it.
     wa_ids: HashMap<String, String>,
+    /// Numbers every send to which is refused with the pair rate limit (131056) until then.
+    pair_limited: HashMap<String, Instant>,
 }
 
 /// A template as the business account holds it.
@@ -299,6 +301,13 @@ async fn messages(
         }
         None => {}
     }
+    let to = serde_json::from_slice::<Value>(&body)
+        .ok()
+        .and_then(|b| b["to"].as_str().map(str::to_owned));
+    let limited = to.and_then(|to| s.inner.lock().unwrap().pair_limited.get(&to).copied());
+    if limited.is_some_and(|until| Instant::now() < until) {
+        return graph_error(400, 131056, "(#131056) (Business Account, Consumer Account) pair rate limit hit", "Message failed to send because there were too many messages sent from this phone number to the same phone number in a short period of time");
+    }
     let answer = accept(&s, &body);
     let late = match answer.status().is_success() {
         true => s.inner.lock().unwrap().answer_late.take(),
@@ -491,6 +500,7 @@ impl FakeWhatsapp {
             specs: HashMap::new(),
             media: HashMap::new(),
             wa_ids: HashMap::new(),
+            pair_limited: HashMap::new(),
         }));
         let faults: FaultQueue = Default::default();
         let ids = Arc::new(AtomicU64::new(1));
@@ -590,6 +600,17 @@ impl FakeWhatsapp {
             .unwrap()
             .wa_ids
             .insert(number.into(), wa_id.into());
+    }
+
+    /// Every send to `number` (as the business sends it: digits, no `+`) is refused with the
+    /// pair rate limit (131056, which has no retry hint) for `lasting`.
+    pub fn pair_limit(&self, number: &str, lasting: Duration) {
+        let until = Instant::now() + lasting;
+        self.inner
+            .lock()
+            .unwrap()
+            .pair_limited
+            .insert(number.trim_start_matches('+').to_owned(), until);
     }
 
     /// The next accepted send is answered only after `late` (a caller stopped meanwhile

@@ -16,7 +16,7 @@ pub mod reply;
 
 use super::{Delivery, Driver, Failure, Hook, Recipient, Target};
 use crate::error::{Error, Result};
-use beckon_shared::proto::v1::{BroadcastChannel, EmailSecrets, EmailSettings, ErrorCode};
+use beckon_shared::proto::v1::{EmailSecrets, EmailSettings, ErrorCode};
 use worker::{Request, Response};
 
 /// A site's email channel.
@@ -79,20 +79,7 @@ impl Email {
         if d.delivered(recipient)? {
             return Ok(());
         }
-        if d.envelope.broadcast.is_some() {
-            // Unsubscribed since the broadcast claimed them (a retry comes later): not sent.
-            let db = d.db()?;
-            let site = &d.envelope.site;
-            let out =
-                crate::storage::contacts::opted_out(&db, site, BroadcastChannel::Email, &address)
-                    .await
-                    .map_err(Failure::internal)?;
-            if out {
-                return Err(Failure::Rejected {
-                    reason: "they unsubscribed from these emails".into(),
-                });
-            }
-        }
+        d.broadcast_still_wanted().await?;
         let site_name = &d.envelope.site_name;
         let (Some(m), Some(conversation)) = (d.message(), &d.envelope.conversation) else {
             // A notice of ours (a confirmation): one email, not answerable.

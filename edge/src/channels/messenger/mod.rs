@@ -99,19 +99,7 @@ impl Messenger {
             && d.message().is_some_and(|m| {
                 m.role == Role::Agent && !matches!(m.via.as_deref(), Some("api" | "webhook"))
             });
-        if broadcast.is_some() {
-            // Said STOP since the broadcast claimed them (a retry comes later): not sent.
-            let app = beckon_shared::proto::v1::BroadcastChannel::from(contact.channel);
-            let out =
-                crate::storage::contacts::opted_out(&db, &d.envelope.site, app, &contact.address)
-                    .await
-                    .map_err(Failure::internal)?;
-            if out {
-                return Err(Failure::Rejected {
-                    reason: "they said STOP to these messages".into(),
-                });
-            }
-        }
+        d.broadcast_still_wanted().await?;
         let window = Window::at(last, d.now()).for_sender(human);
         if window == Window::Closed {
             return Err(Failure::Rejected {

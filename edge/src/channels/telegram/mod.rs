@@ -184,6 +184,7 @@ impl Telegram {
         let chat = address.parse::<i64>().map_err(|_| Failure::Permanent {
             reason: "not a telegram chat id".into(),
         })?;
+        d.broadcast_still_wanted().await?;
         match d.message() {
             Some(m) => {
                 let relay = d.relay(m);

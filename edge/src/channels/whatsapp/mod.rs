@@ -228,6 +228,7 @@ impl Driver for Whatsapp {
                 if d.delivered(Recipient::Address(number))? {
                     return Ok(());
                 }
+                d.broadcast_still_wanted().await?;
                 // A broadcast goes as its approved template, whatever the window.
                 if let Some((template, buttons)) = d
                     .envelope
