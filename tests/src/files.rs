@@ -128,6 +128,22 @@ impl<'a> Uploader<'a> {
             .await
     }
 
+    /// `DELETE …/uploads/{id}`: cancels it.
+    pub async fn cancel(&self, id: &AttachmentId) -> Reply {
+        self.api
+            .send(
+                self.api
+                    .http
+                    .delete(format!(
+                        "{}{}",
+                        self.api.base,
+                        self.path(paths::UPLOAD, &[id.as_str()])
+                    ))
+                    .bearer_auth(&self.bearer),
+            )
+            .await
+    }
+
     /// `POST …/complete`.
     pub async fn complete(&self, id: &AttachmentId) -> Reply {
         self.api

@@ -250,6 +250,81 @@ async fn telegram_carries_photos_videos_and_documents_both_ways() {
         "{}",
         m.body
     );
+
+    // A photo into a conversation whose files fill its total (here by uploads begun and not
+    // sent): noted in the message, and not kept in storage — deleting the visitor's data later
+    // finds no file of theirs (it once stayed, counted by no limit).
+    let c2: StartedConversation = api.start_conversation(&site, None).await;
+    let mut ws2 = api.visitor_socket(&c2).await;
+    ws2.send(&ClientFrame::Send {
+        client_msg_id: client_id("full-hello"),
+        body: "A full conversation".into(),
+        attachments: Vec::new(),
+    })
+    .await;
+    ws2.recv_until(WAIT, |f| matches!(f, ServerFrame::Ack { .. }))
+        .await;
+    let topic2 = eventually(WAIT, "its topic", || async {
+        fake.sent()
+            .iter()
+            .find(|s| s.text.contains("A full conversation"))
+            .and_then(|s| s.thread_id)
+    })
+    .await;
+    assert_ne!(topic2, topic);
+    let up2 = Uploader::visitor(&api, &c2);
+    let fifty_mb = 50 * 1024 * 1024;
+    for i in 0..10 {
+        let r = up2
+            .create(&format!("fill-{i}"), "big.mp4", fifty_mb, Some("video/mp4"))
+            .await;
+        assert_eq!(r.status, 200, "{:?}", r.body);
+    }
+    let r = up2
+        .create("fill-more", "more.mp4", 1, Some("video/mp4"))
+        .await;
+    assert_eq!(r.status, 413, "full: {:?}", r.body);
+    let update = fake.agent_file_update(
+        (CHAT, topic2),
+        "Alice",
+        ("photo", jpeg(50_000), None),
+        Some("Too much"),
+    );
+    assert_eq!(
+        FakeTelegram::deliver(&hook, Some(TG_SECRET), &update).await,
+        200
+    );
+    let m = ws2.agent_message(WAIT).await;
+    assert!(m.attachments.is_empty(), "{m:?}");
+    assert_eq!(
+        m.body,
+        "Too much\n[file was not relayed: the conversation is full]"
+    );
+    let r = api
+        .send(api.admin(
+            Method::DELETE,
+            &format!("/api/v1/admin/sites/{site}/contacts/{}", c2.visitor_id),
+        ))
+        .await;
+    assert_eq!(r.status, 204, "{:?}", r.body);
+    let log = api
+        .send(api.admin(
+            Method::GET,
+            &format!("/api/v1/admin/sites/{site}/data-requests"),
+        ))
+        .await;
+    let deleted = log.body["requests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["kind"] == "delete" && r["visitor_id"] == c2.visitor_id.as_str())
+        .cloned();
+    assert_eq!(
+        deleted.map(|r| r["files"].clone()),
+        Some(json!(0)),
+        "{:?}",
+        log.body
+    );
 }
 
 const WA_APP_SECRET: &str = "test_app_secret";

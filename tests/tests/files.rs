@@ -514,3 +514,62 @@ async fn deleting_a_visitor_deletes_all_their_conversations_and_files() {
         "deleting again"
     );
 }
+
+/// A cancel that races its upload's completion (sent with it, or a few milliseconds after,
+/// while R2 completes): one of them wins — completed (the cancel refused, 409: it is complete)
+/// or cancelled (204; the completion refused, 404: it is gone) — and storage holds exactly
+/// the files completed: deleting the visitor's data finds no other (a cancel that came while R2
+/// completed once left a file no limit counted).
+#[tokio::test]
+async fn a_cancel_racing_its_completion_has_one_outcome_and_leaves_no_stray_file() {
+    let api = api();
+    let site = unique("files-race");
+    api.create_site(&site).await;
+    let started = api.start_conversation(&site, None).await;
+    let up = Uploader::visitor(&api, &started);
+    // Two parts: the completion's R2 call takes a moment.
+    let bytes = files::mp4(PART_BYTES as usize + 200_000);
+    let mut completed = 0;
+    for i in 0..4 {
+        let r = up
+            .create(&format!("race-{i}"), "clip.mp4", bytes.len(), None)
+            .await;
+        assert_eq!(r.status, 200, "{:?}", r.body);
+        let u: Upload = serde_json::from_value(r.body).unwrap();
+        for (n, chunk) in bytes.chunks(u.part_bytes as usize).enumerate() {
+            let r = up.put_part(&u.id, n as u32 + 1, chunk.to_vec()).await;
+            assert_eq!(r.status, 200, "{:?}", r.body);
+        }
+        let later = Duration::from_millis(5 * i);
+        let cancel = async {
+            tokio::time::sleep(later).await;
+            up.cancel(&u.id).await
+        };
+        let (done, cancelled) = tokio::join!(up.complete(&u.id), cancel);
+        match (done.status, cancelled.status) {
+            (200, 409) => completed += 1,
+            (404, 204) => {}
+            other => panic!(
+                "complete and cancel at once: {other:?}\n{:?}\n{:?}",
+                done.body, cancelled.body
+            ),
+        }
+    }
+    println!("of 4 races, {completed} completed first");
+    let path = format!("/api/v1/admin/sites/{site}/contacts/{}", started.visitor_id);
+    let r = api.send(api.admin(reqwest::Method::DELETE, &path)).await;
+    assert_eq!(r.status, 204, "{:?}", r.body);
+    let log = api
+        .send(api.admin(
+            reqwest::Method::GET,
+            &format!("/api/v1/admin/sites/{site}/data-requests"),
+        ))
+        .await;
+    let files_deleted = log.body["requests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["kind"] == "delete")
+        .map(|r| r["files"].clone());
+    assert_eq!(files_deleted, Some(json!(completed)), "{:?}", log.body);
+}

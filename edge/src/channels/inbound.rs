@@ -219,10 +219,10 @@ impl Hook<'_> {
             &format!("{conversation}\n{key}"),
         ));
         let size = bytes.len() as u64;
-        self.edge
-            .env
-            .bucket(media::BUCKET)?
-            .put(media::object_key(conversation, &id), bytes)
+        let bucket = self.edge.env.bucket(media::BUCKET)?;
+        let object = media::object_key(conversation, &id);
+        bucket
+            .put(&object, bytes)
             .http_metadata(worker::HttpMetadata {
                 content_type: Some(sniffed.mime.to_owned()),
                 ..Default::default()
@@ -239,6 +239,11 @@ impl Hook<'_> {
         match client.upload(principal, &op).await {
             Ok(_) => Ok(Ok(id)),
             Err(e) if e.error_code() == ErrorCode::PayloadTooLarge => {
+                // Not the conversation's (an id it already had would have been taken): no
+                // limit counts it, so it must not stay.
+                if let Err(e) = bucket.delete(&object).await {
+                    worker::console_error!("a refused file left in storage ({object}): {e}");
+                }
                 refused("the conversation is full")
             }
             Err(e) => Err(e),

@@ -100,10 +100,15 @@ impl Row {
     }
 
     fn attachment(&self) -> Result<Attachment> {
-        let file_type = self.file_type().unwrap_or(FileType::Unknown);
+        let known = self.file_type();
+        let file_type = known.unwrap_or(FileType::Unknown);
         Ok(Attachment {
             id: AttachmentId::parse(&self.id)?,
-            name: self.name.clone(),
+            // Named for what its bytes are, once they are known (before, as the sender named it).
+            name: match known {
+                Some(t) => media::serve::fitting_name(t, &self.name),
+                None => self.name.clone(),
+            },
             kind: file_type,
             mime: media::serve::mime(file_type).to_owned(),
             size: self.size as u64,
@@ -124,6 +129,20 @@ struct Total {
 /// The uploads table.
 pub(super) struct Uploads {
     sql: SqlStorage,
+    /// Uploads whose completion or cancel is under way ([`Conversation::upload_turn`]).
+    busy: std::cell::RefCell<std::collections::HashSet<String>>,
+}
+
+/// An upload's turn to be completed or cancelled; over when dropped.
+struct UploadTurn<'a> {
+    uploads: &'a Uploads,
+    id: String,
+}
+
+impl Drop for UploadTurn<'_> {
+    fn drop(&mut self) {
+        self.uploads.busy.borrow_mut().remove(&self.id);
+    }
 }
 
 const COLUMNS: &str = "id, r2_upload, role, name, size, file_type, width, height, parts, done";
@@ -131,7 +150,10 @@ const COLUMNS: &str = "id, r2_upload, role, name, size, file_type, width, height
 impl Uploads {
     pub fn new(sql: SqlStorage) -> Result<Uploads> {
         sql.exec(SCHEMA, None)?;
-        Ok(Uploads { sql })
+        Ok(Uploads {
+            sql,
+            busy: Default::default(),
+        })
     }
 
     fn get(&self, id: &AttachmentId) -> Result<Option<Row>> {
@@ -273,6 +295,7 @@ impl Conversation {
                 self.upload_state(&owned(self.uploads.get(&id)?)?)
             }
             UploadOp::Complete { id } => {
+                let _turn = self.upload_turn(&id).await;
                 self.complete_upload(&owned(self.uploads.get(&id)?)?).await
             }
             UploadOp::Import {
@@ -287,6 +310,7 @@ impl Conversation {
                 self.upload_state(&owned(self.uploads.get(&id)?)?)
             }
             UploadOp::Abort { id } => {
+                let _turn = self.upload_turn(&id).await;
                 let row = owned(self.uploads.get(&id)?)?;
                 if row.done == 1 {
                     return Err(Error::new(ErrorCode::Conflict, "this upload is complete"));
@@ -481,6 +505,22 @@ impl Conversation {
         )
     }
 
+    /// Waits until no completion or cancel of upload `id` is under way, then takes the turn
+    /// (until the returned guard drops). R2 completes or aborts a multipart upload while this
+    /// object serves other requests: a cancel that came meanwhile aborted what R2 then
+    /// completed, and left a file no row (and no limit) counted. In turn, each sees what the
+    /// other left: a completed upload is not cancelled, a cancelled one is not completed.
+    async fn upload_turn(&self, id: &AttachmentId) -> UploadTurn<'_> {
+        while self.uploads.busy.borrow().contains(id.as_str()) {
+            worker::Delay::from(std::time::Duration::from_millis(20)).await;
+        }
+        self.uploads.busy.borrow_mut().insert(id.to_string());
+        UploadTurn {
+            uploads: &self.uploads,
+            id: id.to_string(),
+        }
+    }
+
     /// Aborts the R2 upload (best effort: R2 aborts it anyway after a week) and forgets it.
     async fn abort_upload(&self, row: &Row) {
         if let (Ok(meta), Ok(id), Ok(bucket)) = (
@@ -522,7 +562,10 @@ impl Conversation {
     /// From the alarm: aborts uploads left open past their time.
     pub(super) async fn sweep_uploads(&self) -> Result<()> {
         for row in self.uploads.expired(http::now_ms())? {
-            self.abort_upload(&row).await;
+            // (One being completed right now is left to that.)
+            if !self.uploads.busy.borrow().contains(&row.id) {
+                self.abort_upload(&row).await;
+            }
         }
         self.uploads_due(self.uploads.next_expiry()?).await;
         Ok(())

@@ -43,8 +43,62 @@ pub fn mime(file_type: FileType) -> &'static str {
     }
 }
 
-/// `Content-Disposition` for `name`: an ASCII fallback and the exact UTF-8 name.
+/// The extensions a file of a type may be named with; the first is the one it gets when its
+/// name has none of them.
+fn extensions(file_type: FileType) -> &'static [&'static str] {
+    match file_type {
+        FileType::Jpeg => &["jpg", "jpeg", "jpe", "jfif"],
+        FileType::Png => &["png"],
+        FileType::Gif => &["gif"],
+        FileType::Webp => &["webp"],
+        FileType::Heic => &["heic", "heif"],
+        FileType::Mp4 => &["mp4", "m4v"],
+        FileType::Webm => &["webm"],
+        FileType::Quicktime => &["mov", "qt"],
+        FileType::Pdf => &["pdf"],
+        FileType::Text => &["txt", "text", "log", "md"],
+        FileType::Csv => &["csv"],
+        // Which of them it is is not kept: a name that says none gets the neutral one.
+        FileType::Office => &["bin", "docx", "doc", "xlsx", "xls", "pptx", "ppt"],
+        FileType::Unknown => &["bin"],
+    }
+}
+
+/// `name` with an extension that says what the file is: as it is if its extension is one
+/// its type allows, else with the type's own added (plain text named `invoice.hta` is
+/// `invoice.hta.txt`; an archive Office files are made of, named `tool.jar`, is `tool.jar.bin`).
+/// The type comes from the bytes; a name claiming another — a script, a page, a program —
+/// must not decide what opens the file once it is downloaded. Within
+/// [`MAX_NAME_BYTES`](beckon_shared::media::MAX_NAME_BYTES).
+pub fn fitting_name(file_type: FileType, name: &str) -> String {
+    let allowed = extensions(file_type);
+    let fits = name.rsplit_once('.').is_some_and(|(stem, ext)| {
+        !stem.is_empty() && allowed.iter().any(|a| ext.eq_ignore_ascii_case(a))
+    });
+    if fits {
+        return name.to_owned();
+    }
+    let ext = allowed[0];
+    let mut stem = name.trim_end_matches(['.', ' ']);
+    let room = beckon_shared::media::MAX_NAME_BYTES.saturating_sub(ext.len() + 1);
+    if stem.len() > room {
+        let mut end = room;
+        while !stem.is_char_boundary(end) {
+            end -= 1;
+        }
+        // (A cut may end on a dot or a space too.)
+        stem = stem[..end].trim_end_matches(['.', ' ']);
+    }
+    if stem.is_empty() {
+        stem = "file";
+    }
+    format!("{stem}.{ext}")
+}
+
+/// `Content-Disposition` for `name` ([`fitting_name`] of it): an ASCII fallback and the exact
+/// UTF-8 name.
 pub fn disposition(file_type: FileType, name: &str) -> String {
+    let name = &fitting_name(file_type, name);
     let kind = if file_type.inline() {
         "inline"
     } else {
@@ -122,6 +176,59 @@ mod tests {
             .iter()
             .any(|(k, v)| *k == "content-security-policy" && v.ends_with("sandbox")));
         assert_eq!(mime(FileType::Office), "application/octet-stream");
+    }
+
+    #[test]
+    fn a_file_is_named_for_what_its_bytes_are() {
+        // Names that fit their type stay as they are, whatever the case of the extension.
+        for (t, name) in [
+            (FileType::Jpeg, "IMG_0001.JPG"),
+            (FileType::Pdf, "Quote May.pdf"),
+            (FileType::Text, "notes.txt"),
+            (FileType::Csv, "prices.csv"),
+            (FileType::Office, "offer.docx"),
+            (FileType::Quicktime, "clip.MOV"),
+        ] {
+            assert_eq!(fitting_name(t, name), name, "{t:?}");
+        }
+        // Names that claim something else get the type's own extension added.
+        for (t, name, served) in [
+            (FileType::Text, "invoice.hta", "invoice.hta.txt"),
+            (FileType::Text, "update.bat", "update.bat.txt"),
+            (FileType::Text, "run.ps1", "run.ps1.txt"),
+            (FileType::Text, "quote.html", "quote.html.txt"),
+            (FileType::Csv, "list.exe", "list.exe.csv"),
+            (FileType::Office, "invoice.zip", "invoice.zip.bin"),
+            (FileType::Office, "tool.jar", "tool.jar.bin"),
+            (FileType::Png, "photo", "photo.png"),
+            (FileType::Png, ".png", ".png.png"),
+            (FileType::Pdf, "quote.pdf.", "quote.pdf.pdf"),
+            (FileType::Unknown, "x.pdf", "x.pdf.bin"),
+        ] {
+            assert_eq!(fitting_name(t, name), served, "{t:?} {name}");
+        }
+        // A cut never leaves `..` or a space before the extension.
+        let dotted = "a".repeat(195) + ".exe";
+        assert_eq!(
+            fitting_name(FileType::Text, &dotted),
+            "a".repeat(195) + ".txt"
+        );
+        let spaced = "a".repeat(194) + " .exe";
+        assert_eq!(
+            fitting_name(FileType::Text, &spaced),
+            "a".repeat(194) + ".txt"
+        );
+        // Still within the longest name, cut between characters.
+        let long = "é".repeat(100) + ".exe";
+        let named = fitting_name(FileType::Text, &long);
+        assert!(
+            named.len() <= beckon_shared::media::MAX_NAME_BYTES,
+            "{}",
+            named.len()
+        );
+        assert!(named.ends_with("é.txt"), "{named}");
+        // And in the download's header.
+        assert!(disposition(FileType::Text, "run.ps1").contains("filename=\"run.ps1.txt\""));
     }
 
     #[test]
