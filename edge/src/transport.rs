@@ -17,6 +17,11 @@ use worker::{
 /// Default time a channel API gets to answer (override with the `RELAY_TIMEOUT_MS` var).
 pub const DEFAULT_TIMEOUT_MS: u64 = 10_000;
 
+/// The most of an API's (or a site's webhook endpoint's) answer that is read: every channel
+/// answers in a few KB; what is past this is never read, so no answer can fill the isolate's
+/// memory.
+const MAX_ANSWER_BYTES: u64 = 1 << 20;
+
 pub fn timeout_ms(env: &worker::Env) -> u64 {
     env.var("RELAY_TIMEOUT_MS")
         .ok()
@@ -34,7 +39,9 @@ pub async fn send(
     exchange(req, body, timeout_ms, |mut resp| async move {
         let status = resp.status_code();
         let retry_after = resp.headers().get("retry-after").ok().flatten();
-        let body = resp.text().await?;
+        // (One cut short reads as what it is: an answer that does not parse.)
+        let (bytes, _whole) = read_capped(&mut resp, MAX_ANSWER_BYTES).await?;
+        let body = String::from_utf8_lossy(&bytes).into_owned();
         Ok(ApiResponse {
             status,
             retry_after,
@@ -60,7 +67,7 @@ pub async fn download_url(
 }
 
 /// Downloads `req`'s answer (a file): its bytes, refused beyond `max_bytes` (by its declared
-/// length before anything is read). A 4xx is [`Failure::Rejected`] (the link is gone or was
+/// length before anything is read, else once more than that has come). A 4xx is [`Failure::Rejected`] (the link is gone or was
 /// never ours), anything else not 2xx is retried.
 pub async fn download(
     req: &ApiRequest,
@@ -82,17 +89,46 @@ pub async fn download(
         if declared.is_some_and(|n| n > max_bytes) {
             return Ok(Ok(None));
         }
-        Ok(Ok(Some(resp.bytes().await?)))
+        let (bytes, whole) = read_capped(&mut resp, max_bytes).await?;
+        Ok(Ok(whole.then_some(bytes)))
     })
     .await?;
     match answer {
-        Ok(Some(bytes)) if bytes.len() as u64 <= max_bytes => Ok(bytes),
-        Ok(_) => Err(too_large()),
+        Ok(Some(bytes)) => Ok(bytes),
+        Ok(None) => Err(too_large()),
         Err(status) if (400..500).contains(&status) && status != 429 => Err(Failure::Rejected {
             reason: format!("download: HTTP {status}"),
         }),
         Err(status) => Err(Failure::from_status(status, None, "download")),
     }
+}
+
+/// Reads an answer's body up to `max` bytes: what came, and whether that was all of it (a
+/// longer one is not read further). Streamed, so a body without a declared length (chunked)
+/// is held to `max` too.
+async fn read_capped(resp: &mut worker::Response, max: u64) -> worker::Result<(Vec<u8>, bool)> {
+    let max = usize::try_from(max).unwrap_or(usize::MAX);
+    let mut stream = match resp.stream() {
+        Ok(s) => s,
+        // Not a stream: already in memory (an empty body, or one made here).
+        Err(_) => {
+            let mut bytes = resp.bytes().await?;
+            let whole = bytes.len() <= max;
+            bytes.truncate(max);
+            return Ok((bytes, whole));
+        }
+    };
+    let mut body = Vec::new();
+    while let Some(chunk) = stream.next().await {
+        let chunk = chunk?;
+        let room = max - body.len();
+        if chunk.len() > room {
+            body.extend_from_slice(&chunk[..room]);
+            return Ok((body, false));
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok((body, true))
 }
 
 /// The request's body as a JS value: its text, or its text + a stored file + its tail as one
@@ -172,7 +208,11 @@ where
     };
     let timer = Box::pin(Delay::from(Duration::from_millis(timeout_ms)));
     let outcome = match select(Box::pin(exchange), timer).await {
-        Either::Left((answer, _)) => answer,
+        // (What was not read of a capped answer stops coming.)
+        Either::Left((answer, _)) => {
+            controller.abort();
+            answer
+        }
         Either::Right(_) => {
             controller.abort();
             Err(Failure::Unanswered {

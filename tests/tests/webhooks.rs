@@ -536,6 +536,24 @@ async fn files_go_out_as_signed_links_and_come_back_from_the_endpoint() {
         .await
         .unwrap();
     assert_eq!(sha256(&got), sha256(&quote));
+
+    // A file that never ends, with no declared length: read only up to the largest file's
+    // size, then refused — the message says so, and the webhook is answered at once (had the
+    // edge read on, the download would have run into its timeout, or the isolate's memory).
+    let reply = json!({"type": "message.create", "data": {"conversation_id": c.conversation_id.as_str(),
+        "text": "And the video", "attachments": [{"url": consumer.endless_file(), "name": "endless.mp4"}]}});
+    let started = std::time::Instant::now();
+    let status = Consumer::post_to(&hook(&api, &site), SECRET_A, "evt_file_2", 0, &reply)
+        .await
+        .0;
+    println!("an endless file refused in {:?}", started.elapsed());
+    assert_eq!(status, 200);
+    let m = ws.agent_message(WAIT).await;
+    assert!(m.attachments.is_empty(), "{m:?}");
+    assert_eq!(
+        m.body,
+        "And the video\n[endless.mp4 was not relayed: it could not be downloaded]"
+    );
 }
 
 /// The inbox's Webhooks card: set up through the form, the delivery log shows a failing

@@ -226,6 +226,14 @@ async fn file(
     }
 }
 
+/// A file that never ends, sent in chunks with no declared length (as a hostile or broken
+/// host might): 64 KB of zeros after 64 KB, for as long as the reader reads.
+async fn endless() -> Response {
+    let chunk = Bytes::from(vec![0u8; 64 * 1024]);
+    let chunks = futures_util::stream::repeat_with(move || Ok::<_, std::io::Error>(chunk.clone()));
+    Response::new(axum::body::Body::from_stream(chunks))
+}
+
 impl Consumer {
     /// A consumer at `{base}/hooks/chat` that trusts `secret`.
     pub async fn start(secret: &str) -> Consumer {
@@ -236,6 +244,7 @@ impl Consumer {
         let app = axum::Router::new()
             .route("/hooks/chat", post(receive))
             .route("/files/{name}", get(file))
+            .route("/endless", get(endless))
             .with_state(inner.clone());
         let (base, task) = super::serve(app).await;
         Consumer {
@@ -271,6 +280,11 @@ impl Consumer {
             .files
             .push((name.to_owned(), bytes));
         format!("{}/files/{name}", self.base)
+    }
+
+    /// A file at `{base}/endless` that never ends ([`endless`]).
+    pub fn endless_file(&self) -> String {
+        format!("{}/endless", self.base)
     }
 
     /// Drops the faults not served yet: normal service resumes.
