@@ -191,7 +191,7 @@ pub fn App(props: &AppProps) -> Html {
                     n,
                     l: i18n::current().count(Text::Unread, n),
                 }),
-                SessionEvent::Engaged => bridge.post(&ToHost::Engaged { n: None }),
+                SessionEvent::Engaged => bridge.post(&ToHost::Engaged { n: 0 }),
             });
             Session::new(
                 Auth::Visitor { site, challenge },
@@ -455,13 +455,11 @@ pub fn App(props: &AppProps) -> Html {
     // Ready once: the loader then flushes what it queued, and keeps its mark of a visitor with
     // a conversation, or takes it away.
     {
-        let (bridge, boot, session) = (bridge.clone(), boot.clone(), session.clone());
+        let (bridge, boot) = (bridge.clone(), boot.clone());
+        let none = usize::from(session.credentials().is_none());
         use_effect_with((), move |_| {
             bridge.post(&ToHost::Ready);
-            let none = session.credentials().is_none();
-            bridge.post(&ToHost::Engaged {
-                n: none.then_some(1),
-            });
+            bridge.post(&ToHost::Engaged { n: none });
             speak(&bridge, &boot);
         });
     }

@@ -77,11 +77,11 @@ pub enum ToHost {
     /// Whether the visitor has a conversation: said once the app is ready, and again when one
     /// starts. The loader keeps its `engaged` mark by it, so the next page view creates the
     /// iframe at once only while they have one (a mark that outlived a sign-out goes the first
-    /// time an app starts without a conversation). `n: 1` says they have none; without it, as
-    /// apps before it said, they have one.
+    /// time an app starts without a conversation). `n: 1` says they have none, `n: 0` (or no
+    /// `n`, as apps before it said) that they have one. (A `usize`, as `Unread`'s `n`: one
+    /// writer serves both.)
     Engaged {
-        #[serde(skip_serializing_if = "Option::is_none")]
-        n: Option<u8>,
+        n: usize,
     },
     /// A `Beckon.on(name, cb)` event.
     Event {
