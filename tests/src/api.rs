@@ -74,6 +74,23 @@ impl Api {
             .bearer_auth(crate::ADMIN_KEY)
     }
 
+    /// Deletes a visitor's data on `site` (`DELETE …/contacts/{visitor}`) and returns how many
+    /// files the deletion found, as its entry in the data requests' log says.
+    pub async fn erase_visitor(&self, site: &str, visitor: &str) -> u64 {
+        let path = format!("/api/v1/admin/sites/{site}/contacts/{visitor}");
+        let r = self.send(self.admin(reqwest::Method::DELETE, &path)).await;
+        assert_eq!(r.status, 204, "{:?}", r.body);
+        let path = format!("/api/v1/admin/sites/{site}/data-requests");
+        let log = self.send(self.admin(reqwest::Method::GET, &path)).await;
+        let entry = log.body["requests"].as_array().and_then(|all| {
+            all.iter()
+                .find(|r| r["kind"] == "delete" && r["visitor_id"] == visitor)
+        });
+        entry
+            .and_then(|r| r["files"].as_u64())
+            .unwrap_or_else(|| panic!("no deletion of {visitor} in the log: {:?}", log.body))
+    }
+
     /// `site`'s conversation whose last message is `body`, as the admin list shows it (the list
     /// follows a conversation within a few seconds: the index is written in batches).
     pub async fn conversation_ending_with(&self, site: &str, body: &str) -> Value {

@@ -556,20 +556,6 @@ async fn a_cancel_racing_its_completion_has_one_outcome_and_leaves_no_stray_file
         }
     }
     println!("of 4 races, {completed} completed first");
-    let path = format!("/api/v1/admin/sites/{site}/contacts/{}", started.visitor_id);
-    let r = api.send(api.admin(reqwest::Method::DELETE, &path)).await;
-    assert_eq!(r.status, 204, "{:?}", r.body);
-    let log = api
-        .send(api.admin(
-            reqwest::Method::GET,
-            &format!("/api/v1/admin/sites/{site}/data-requests"),
-        ))
-        .await;
-    let files_deleted = log.body["requests"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|r| r["kind"] == "delete")
-        .map(|r| r["files"].clone());
-    assert_eq!(files_deleted, Some(json!(completed)), "{:?}", log.body);
+    let found = api.erase_visitor(&site, started.visitor_id.as_str()).await;
+    assert_eq!(found, completed);
 }
