@@ -52,11 +52,23 @@ async fn email(
 }
 
 /// The cron trigger (`wrangler.toml`'s `[triggers]`): broadcasts' watches that lost their
-/// alarm are set again ([`broadcast::watch::sweep`]).
+/// alarm are set again ([`broadcast::watch::sweep`]), and broadcasts whose store failed
+/// half-way (and its undo too) an hour ago are taken away
+/// ([`storage::broadcasts::forget_unfinished`]).
 #[event(scheduled)]
 async fn scheduled(_event: worker::ScheduledEvent, env: Env, _ctx: worker::ScheduleContext) {
     if let Err(e) = broadcast::watch::sweep(&env).await {
         worker::console_error!("scheduled sweep: {e}");
+    }
+    let an_hour_ago = http::now_ms() - 3_600_000;
+    let forgotten = match env.d1("DB") {
+        Ok(db) => storage::broadcasts::forget_unfinished(&db, an_hour_ago).await,
+        Err(e) => Err(e.into()),
+    };
+    match forgotten {
+        Ok(0) => {}
+        Ok(n) => worker::console_warn!("{n} broadcast(s) stored half-way taken away"),
+        Err(e) => worker::console_error!("taking half-stored broadcasts away: {e}"),
     }
 }
 

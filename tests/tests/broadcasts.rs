@@ -425,6 +425,26 @@ impl Shop {
         }
     }
 
+    /// Waits until the STOP of Telegram user `tg_user` and WhatsApp number `wa_number` was
+    /// confirmed to each of them.
+    async fn stop_confirmed(&self, tg_user: i64, wa_number: &str, within: Duration) {
+        let confirms = |text: &str| text.contains("You will not get more messages");
+        eventually(within, "both confirmations", || async {
+            let tg = self
+                .tg
+                .private_messages(tg_user)
+                .iter()
+                .any(|m| confirms(&m.text));
+            let wa = self
+                .wa
+                .sent()
+                .iter()
+                .any(|m| m.to == wa_number && confirms(&m.text));
+            (tg && wa).then_some(())
+        })
+        .await;
+    }
+
     /// Waits until the fake Telegram has had no call for a second: what the contacts' `/start`
     /// set going (their greetings, the relays to the agents' group) is done, and a fault
     /// injected now is the next broadcast send's.
@@ -665,9 +685,10 @@ async fn rate_limits_server_errors_and_a_restart_mid_broadcast_still_deliver_onc
         api: Api::new(&edge.url),
         ..shop
     };
-    // Recipients the stopped tick had claimed wait until the claim is stale (60 s), found by
-    // the next tick (the watch's, every 30 s, or the recheck 30 s after): about a minute here
-    // alone, up to about two on a loaded machine.
+    // The stopped tick is overdue a minute after its last look: the watch (every 30 s) then
+    // queues one in its place. Recipients the stopped tick had claimed wait until the claim is
+    // stale (60 s), found by that tick or the recheck 30 s after: one to two minutes here
+    // alone, up to about three on a loaded machine.
     let restarted = std::time::Instant::now();
     let finished = within(Duration::from_secs(300), || async {
         let b = shop.broadcast(&id).await;
@@ -1270,20 +1291,7 @@ async fn stop_mid_broadcast_is_confirmed_and_honoured_now_and_later() {
     let tg_user: i64 = tg_stop.parse().unwrap();
     shop.telegram_says(tg_user, "Stopper", "Stop").await;
     shop.whatsapp_says(&wa_stop, "STOP").await;
-    eventually(WAIT, "both confirmations", || async {
-        let tg = shop
-            .tg
-            .private_messages(tg_user)
-            .iter()
-            .any(|m| m.text.contains("You will not get more messages"));
-        let wa = shop
-            .wa
-            .sent()
-            .iter()
-            .any(|m| m.to == wa_stop && m.text.contains("You will not get more messages"));
-        (tg && wa).then_some(())
-    })
-    .await;
+    shop.stop_confirmed(tg_user, &wa_stop, WAIT).await;
     let b = eventually(Duration::from_secs(120), "the broadcast done", || async {
         let b = shop.broadcast(&id).await;
         (b.status == "done" && b.total.queued == 0).then_some(b)
@@ -1418,20 +1426,8 @@ async fn a_stop_or_a_cancel_while_a_send_waits_for_its_retry_holds_it_back() {
         .iter()
         .any(|n| n == wa_number));
     // Their STOP was confirmed (WhatsApp's once the pair limit is over).
-    eventually(Duration::from_secs(60), "both confirmations", || async {
-        let tg = shop
-            .tg
-            .private_messages(tg_user)
-            .iter()
-            .any(|m| m.text.contains("You will not get more messages"));
-        let wa = shop
-            .wa
-            .sent()
-            .iter()
-            .any(|m| m.to == wa_number && m.text.contains("You will not get more messages"));
-        (tg && wa).then_some(())
-    })
-    .await;
+    shop.stop_confirmed(tg_user, wa_number, Duration::from_secs(60))
+        .await;
 
     // Cancel once every message is posted (the broadcast is done) while Telegram's first send
     // still waits for its retry and every WhatsApp one for the pair limit to pass: those are
@@ -1693,9 +1689,32 @@ async fn a_local_time_schedule_sends_per_time_zone_and_quiet_hours_wait() {
             .await
         }
     };
-    // The first tick runs at once (and finds nobody due).
+    // The first tick runs at once (and finds nobody due): it queues its successor for
+    // Berlin's 09:00, an hour ahead. The watch's look 30 s after the start finds that tick on
+    // time and queues nothing (it used to queue one on every look, each a chain of its own).
     tokio::time::sleep(Duration::from_secs(3)).await;
     assert_eq!(shop.wa.sent().len(), 0);
+    let ticks = || {
+        let row = &edge.d1(&format!(
+            "SELECT tick_gen, tick_due FROM broadcasts WHERE id = '{id}'"
+        ))[0];
+        (
+            row["tick_gen"].as_i64().unwrap(),
+            row["tick_due"].as_i64().unwrap(),
+        )
+    };
+    let waiting = ticks();
+    assert_eq!(
+        waiting.0, 2,
+        "the first tick and its successor: {waiting:?}"
+    );
+    assert!(waiting.1 > DEC_1 + 9 * HOUR, "{waiting:?}");
+    tokio::time::sleep(Duration::from_secs(35)).await;
+    assert_eq!(
+        ticks(),
+        waiting,
+        "the watch queued a tick beside one on time"
+    );
     let mut sent = sent_by(DEC_1 + 9 * HOUR).await;
     assert_eq!(sent, vec![berlin.clone()]);
     sent = sent_by(DEC_1 + 10 * HOUR).await;
@@ -1900,6 +1919,34 @@ async fn a_broadcast_whose_store_fails_half_way_sends_nothing_and_leaves_nothing
     assert_eq!(rows("SELECT COUNT(*) AS n FROM broadcast_recipients"), 0);
     tokio::time::sleep(Duration::from_secs(3)).await;
     assert!(shop.whatsapp_broadcasts("promo").is_empty());
+    // Had the undo failed too, the half-stored rows would stay `preparing` (shown nowhere,
+    // sent by nothing): the cron takes them away once they are an hour old, and leaves a
+    // store under way alone.
+    let now_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64;
+    let hours_ago = |h: i64| now_ms - h * 3_600_000;
+    edge.d1(&format!(
+        "INSERT INTO broadcasts (id, site_key, name, spec, status, created_at, send_at)
+           VALUES ('b_left', '{site}', 'Left', '{{}}', 'preparing', {old}, {old}),
+                  ('b_now', '{site}', 'Now', '{{}}', 'preparing', {new}, {new});
+         INSERT INTO broadcast_recipients (broadcast_id, channel, address, contact_id, body, due_at, updated_at)
+           VALUES ('b_left', 'whatsapp', '1', 'v_1', 'x', 0, 0), ('b_now', 'whatsapp', '1', 'v_1', 'x', 0, 0);",
+        site = shop.site,
+        old = hours_ago(2),
+        new = hours_ago(0),
+    ));
+    let scheduled = format!("{}/__scheduled?cron=*/10+*+*+*+*", edge.url);
+    let r = reqwest::get(&scheduled)
+        .await
+        .expect("the cron trigger runs");
+    assert_eq!(r.status(), 200);
+    let left = edge
+        .d1("SELECT id FROM broadcasts UNION ALL SELECT broadcast_id FROM broadcast_recipients");
+    let left: Vec<&str> = left.iter().map(|r| r["id"].as_str().unwrap()).collect();
+    assert_eq!(left, vec!["b_now", "b_now"]);
+    edge.d1("DELETE FROM broadcast_recipients; DELETE FROM broadcasts;");
     let state = edge.stop();
 
     // The same state without the failure: one broadcast, everyone once.

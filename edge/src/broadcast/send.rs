@@ -36,6 +36,12 @@ const MAX_DELAY_S: i64 = 12 * 3600;
 /// When the only recipients left are claimed by a sender that may have stopped: look again
 /// once their claim can be stale.
 const STALE_RECHECK_S: i64 = 30;
+/// How long after its delivery time a queued tick may be in starting before the watch queues
+/// one in its place (of the same number: the two never both send, so this can be short).
+const TICK_LATE_MS: i64 = 10_000;
+/// How long a tick under way may take from one look to the next, beyond its paced sends
+/// (their channels' answers, the batch's writes), before the watch takes it for lost.
+const TICK_LOOK_MS: i64 = 60_000;
 
 /// What became of one recipient, written with the rest of their batch.
 pub enum Outcome {
@@ -57,6 +63,10 @@ pub enum Outcome {
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Tick {
     pub broadcast: BroadcastId,
+    /// Its number ([`broadcasts::next_tick`]): a tick whose number is no longer the
+    /// broadcast's stops. None in ticks queued before ticks were numbered: those run.
+    #[serde(default)]
+    pub gen: Option<i64>,
 }
 
 /// Sends per second a broadcast keeps to on each channel: Telegram allows a bot about 30
@@ -88,23 +98,65 @@ fn rate(env: &Env, channel: BroadcastChannel) -> f64 {
         .unwrap_or(default)
 }
 
-/// Queues a tick of `broadcast`, delivered after `delay_s` seconds.
+/// Queues a tick of `broadcast`, delivered after `delay_s` seconds, as its sender from now on
+/// (a tick's successor, a new or resumed broadcast's first): it takes the next number, and a
+/// tick with an older one stops at its next look.
 pub async fn enqueue(env: &Env, broadcast: &BroadcastId, delay_s: i64) -> Result<()> {
+    let delay_s = delay_s.clamp(0, MAX_DELAY_S);
+    // By the clock of schedules: a test that moves it past the delivery time has the watch
+    // queue one in its place at its next look, as it would once a real day had passed.
+    let due = Clock::read(env).await?.now() + delay_s * 1000 + TICK_LATE_MS;
+    let db = env.d1("DB")?;
+    let Some(gen) = broadcasts::next_tick(&db, broadcast.as_str(), due).await? else {
+        return Ok(());
+    };
     let tick = Tick {
         broadcast: broadcast.clone(),
+        gen: Some(gen),
     };
     let message = MessageBuilder::new(tick)
-        .delay_seconds(delay_s.clamp(0, MAX_DELAY_S) as u32)
+        .delay_seconds(delay_s as u32)
         .build();
     env.queue(QUEUE)?.send(message).await?;
     Ok(())
 }
 
+/// Queues a tick of `broadcast` in place of its tick `gen`, which is overdue: lost with a
+/// stopped runtime, dropped after its retries — or only late, behind other broadcasts' ticks.
+/// It has the same number: whichever of the two comes first sends (and queues the successor),
+/// and the other then stops at its start. The watch waits [`TICK_LATE_MS`] before another.
+pub async fn rescue(env: &Env, broadcast: &BroadcastId, gen: i64) -> Result<()> {
+    let due = Clock::read(env).await?.now() + TICK_LATE_MS;
+    let db = env.d1("DB")?;
+    if broadcasts::tick_holds(&db, broadcast.as_str(), gen, due)
+        .await?
+        .is_none()
+    {
+        return Ok(());
+    }
+    let tick = Tick {
+        broadcast: broadcast.clone(),
+        gen: Some(gen),
+    };
+    env.queue(QUEUE)?
+        .send(MessageBuilder::new(tick).build())
+        .await?;
+    Ok(())
+}
+
 /// The queue consumer: each tick is acknowledged once done, retried by the queue if it
-/// failed (sending is idempotent).
+/// failed (sending is idempotent). A message that is not a tick is logged and dropped alone
+/// (a batch whose handler ends well acknowledges what it left).
 pub async fn consume(batch: MessageBatch<Tick>, env: &Env) -> worker::Result<()> {
-    for message in batch.messages()? {
-        match tick(env, &message.body().broadcast).await {
+    for message in batch.iter() {
+        let message = match message {
+            Ok(m) => m,
+            Err(e) => {
+                worker::console_error!("broadcast queue: not a tick, dropped: {e}");
+                continue;
+            }
+        };
+        match tick(env, message.body()).await {
             Ok(()) => message.ack(),
             Err(e) => {
                 worker::console_error!("broadcast {}: {e}", message.body().broadcast);
@@ -113,6 +165,21 @@ pub async fn consume(batch: MessageBatch<Tick>, env: &Env) -> worker::Result<()>
         }
     }
     Ok(())
+}
+
+/// How long a tick may take to look in again after starting to send `chunk`: its paced sends
+/// at the slowest of their channels' paces, and [`TICK_LOOK_MS`] for the rest.
+fn looks_within(env: &Env, chunk: &[Claimed]) -> i64 {
+    let slowest = chunk
+        .iter()
+        .filter_map(|r| BroadcastChannel::parse(&r.channel))
+        .map(|c| rate(env, c))
+        .fold(f64::INFINITY, f64::min);
+    let paced = match slowest.is_finite() {
+        true => chunk.len() as f64 * 1000.0 / slowest,
+        false => 0.0,
+    };
+    TICK_LOOK_MS + paced as i64
 }
 
 /// Paces sends per channel: each send takes the channel's next slot.
@@ -136,13 +203,25 @@ impl Pacer {
     }
 }
 
-async fn tick(env: &Env, id: &BroadcastId) -> Result<()> {
+async fn tick(env: &Env, tick: &Tick) -> Result<()> {
+    let id = &tick.broadcast;
     let db = env.d1("DB")?;
     let Some(row) = broadcasts::by_id(&db, id.as_str()).await? else {
         return Ok(());
     };
     let clock = Clock::read(env).await?;
     let now = clock.now();
+    if let Some(gen) = tick.gen {
+        // Another tick is the sender (this one's successor, queued by the one of its number
+        // that came first, or a resume's): nothing to do. Otherwise it is under way.
+        let due = now + TICK_LOOK_MS;
+        if broadcasts::tick_holds(&db, id.as_str(), gen, due)
+            .await?
+            .is_none()
+        {
+            return Ok(());
+        }
+    }
     match row.status.as_str() {
         "scheduled" if now >= row.send_at => {
             if broadcasts::set_status(&db, id.as_str(), &["scheduled"], "running", now).await? {
@@ -221,10 +300,22 @@ async fn tick(env: &Env, id: &BroadcastId) -> Result<()> {
     // what the channels (and the runtime) actually deliver.
     for chunk in chunks {
         // Paused or cancelled meanwhile: stop here (a pause gives the rest back at once).
-        let status = broadcasts::by_id(&db, id.as_str()).await?.map(|r| r.status);
+        // Another tick made the sender meanwhile (a resume's): stop here too, and give back
+        // what this one claimed and did not send.
+        let status = match tick.gen {
+            Some(gen) => {
+                let due = clock.now() + looks_within(env, chunk);
+                let held = broadcasts::tick_holds(&db, id.as_str(), gen, due).await?;
+                let Some(status) = held else {
+                    return broadcasts::release(&db, id.as_str(), Some(now)).await;
+                };
+                Some(status)
+            }
+            None => broadcasts::by_id(&db, id.as_str()).await?.map(|r| r.status),
+        };
         if status.as_deref() != Some("running") {
             if status.as_deref() == Some("paused") {
-                broadcasts::release(&db, id.as_str()).await?;
+                broadcasts::release(&db, id.as_str(), None).await?;
             }
             return Ok(());
         }

@@ -1,11 +1,13 @@
 //! The BroadcastWatch Durable Object: one per broadcast, its durable clock. While the
 //! broadcast is scheduled or running, its alarm comes back every [`WATCH_MS`] (or at the
-//! scheduled time) and queues a tick: a tick lost with a stopped runtime, or dropped after
-//! its retries, never leaves a broadcast half sent. Extra ticks are harmless (recipients are
-//! claimed before they are sent). A runtime stopped at the wrong moment can lose the watch's
-//! own alarm too: every tick of a running broadcast sets it again if so ([`ensure`]), and so
-//! does the Worker's cron trigger ([`sweep`]) for every broadcast running, due to start or
-//! owed reports — the one that lost it after its last tick included.
+//! scheduled time) and, if the broadcast's tick is overdue (`tick_due`), queues one in its
+//! place ([`send::rescue`]): a tick lost with a stopped runtime, or dropped after its retries,
+//! never leaves a broadcast half sent. Only then: a tick on time is not doubled, so a
+//! broadcast waiting hours for its recipients' local times keeps one tick in the queue, not
+//! one more per look. A runtime stopped at the wrong moment can lose the watch's own alarm
+//! too: every tick of a running broadcast sets it again if so ([`ensure`]), and so does the
+//! Worker's cron trigger ([`sweep`]) for every broadcast running, due to start or owed
+//! reports — the one that lost it after its last tick included.
 //!
 //! It also watches the messages already posted: a conversation that has not reported how
 //! far its broadcast message got within [`UNREPORTED_MS`] is woken (its alarm may have been
@@ -121,7 +123,12 @@ impl BroadcastWatch {
         let sending = match row.status.as_str() {
             "scheduled" if row.send_at > now => return self.arm(clock.real(row.send_at)).await,
             "scheduled" | "running" => {
-                send::enqueue(&self.env, &id, 0).await?;
+                // Its tick is overdue: lost with a stopped runtime, dropped after its retries,
+                // or late behind other ticks. One in its place, of its number: whichever of
+                // the two comes first sends.
+                if row.tick_due < now {
+                    send::rescue(&self.env, &id, row.tick_gen).await?;
+                }
                 true
             }
             // Paused (resuming watches again), cancelled or done.

@@ -406,6 +406,8 @@ pub async fn create(mut req: Request, edge: &Edge, site: &SiteKey) -> Result<Res
         started_at: (status == "running").then_some(edge.now),
         finished_at: None,
         recipients: checked.recipients.len() as i64,
+        tick_gen: 0,
+        tick_due: 0,
     };
     // Tests only (`TEST_BROADCAST_STORE_FAILS=on`, honoured where `TEST_CLOCK=on`).
     let fail_last = crate::clock::settable(&edge.env)

@@ -72,6 +72,14 @@ pub struct Row {
     pub started_at: Option<i64>,
     pub finished_at: Option<i64>,
     pub recipients: i64,
+    /// The number of the tick that is the broadcast's sender ([`next_tick`]); a tick with
+    /// another number stops.
+    #[serde(default)]
+    pub tick_gen: i64,
+    /// When (by the clock of schedules, ms) that tick is expected to have looked in at the
+    /// latest ([`tick_holds`]); the watch queues one in its place only after it.
+    #[serde(default)]
+    pub tick_due: i64,
 }
 
 /// The status of a broadcast whose recipients are still being written: nothing sends it, lists
@@ -119,6 +127,31 @@ pub async fn insert(
         }
     }
     written
+}
+
+/// Takes away broadcasts still [`PREPARING`] that were begun before `before` (real time, ms)
+/// — a store that failed half-way and whose undo failed too — with their recipients; how
+/// many. Nothing ever sends or shows them; this gives their rows back.
+pub async fn forget_unfinished(db: &D1Database, before: i64) -> Result<usize> {
+    let gone = [
+        stmt(
+            db,
+            "DELETE FROM broadcast_recipients WHERE broadcast_id IN
+               (SELECT id FROM broadcasts WHERE status = ?1 AND created_at < ?2)",
+            &[Arg::Str(PREPARING), Arg::Int(before)],
+        )?,
+        stmt(
+            db,
+            "DELETE FROM broadcasts WHERE status = ?1 AND created_at < ?2 RETURNING id",
+            &[Arg::Str(PREPARING), Arg::Int(before)],
+        )?,
+    ];
+    let results = db.batch(gone.to_vec()).await?;
+    let ids: Vec<serde_json::Value> = match results.get(1) {
+        Some(r) => r.results()?,
+        None => Vec::new(),
+    };
+    Ok(ids.len())
 }
 
 async fn write(
@@ -273,6 +306,33 @@ fn status_change(
     )
 }
 
+/// Makes a new tick the broadcast's sender, expected by `due` (by the clock of schedules, ms):
+/// the tick before it, if still under way, stops at its next look ([`tick_holds`]). The new
+/// tick's number; none if the broadcast is gone.
+pub async fn next_tick(db: &D1Database, id: &str, due: i64) -> Result<Option<i64>> {
+    Ok(stmt(
+        db,
+        "UPDATE broadcasts SET tick_gen = tick_gen + 1, tick_due = ?2 WHERE id = ?1
+         RETURNING tick_gen",
+        &[Arg::Str(id), Arg::Int(due)],
+    )?
+    .first(Some("tick_gen"))
+    .await?)
+}
+
+/// Whether tick `gen` is still the broadcast's sender: if so, the broadcast's status, and the
+/// tick is expected to look in again by `due` (by the clock of schedules, ms); none if another
+/// tick took over (or the broadcast is gone).
+pub async fn tick_holds(db: &D1Database, id: &str, gen: i64, due: i64) -> Result<Option<String>> {
+    Ok(stmt(
+        db,
+        "UPDATE broadcasts SET tick_due = ?3 WHERE id = ?1 AND tick_gen = ?2 RETURNING status",
+        &[Arg::Str(id), Arg::Int(gen), Arg::Int(due)],
+    )?
+    .first(Some("status"))
+    .await?)
+}
+
 /// Moves the broadcast from one of `from` to `to`; whether it moved.
 pub async fn set_status(
     db: &D1Database,
@@ -361,13 +421,15 @@ pub async fn claim(db: &D1Database, id: &str, now: i64, limit: i64) -> Result<Ve
     .results()?)
 }
 
-/// Gives back every claim on recipients not sent yet (the broadcast was paused).
-pub async fn release(db: &D1Database, id: &str) -> Result<()> {
+/// Gives back the claims on recipients not sent yet: every one (the broadcast was paused), or
+/// those of the claim made at `claimed_at` (a tick that stopped, replaced).
+pub async fn release(db: &D1Database, id: &str, claimed_at: Option<i64>) -> Result<()> {
     stmt(
         db,
         "UPDATE broadcast_recipients SET claimed_at = NULL
-         WHERE broadcast_id = ?1 AND stage = 0 AND conversation_id IS NULL",
-        &[Arg::Str(id)],
+         WHERE broadcast_id = ?1 AND stage = 0 AND conversation_id IS NULL
+           AND (?2 IS NULL OR claimed_at = ?2)",
+        &[Arg::Str(id), Arg::OptInt(claimed_at)],
     )?
     .run()
     .await?;
