@@ -4,7 +4,7 @@
 use beckon_shared::proto::v1::{close, ClientFrame, ErrorCode, InboxEvent, Role, ServerFrame};
 use beckon_shared::{ConversationId, Seq};
 use beckon_tests::api::{client_id, Api, Ws, WsEvent};
-use beckon_tests::{edge, unique};
+use beckon_tests::{edge, eventually, unique};
 use reqwest::Method;
 use serde_json::json;
 use std::collections::HashSet;
@@ -864,6 +864,63 @@ async fn agent_sockets_typing_and_read_cursors() {
     );
     let summary = api.admin_summary(&c.conversation_id).await;
     assert_eq!((summary.agent_read_seq, summary.unread), (Seq(3), 0));
+}
+
+/// A flood of typing frames reaches the other side as a few, ending "stopped"; a conversation
+/// holds at most 20 of its visitor's sockets open, and takes a new one once one closed.
+#[tokio::test]
+async fn a_typing_flood_and_a_socket_flood_are_held_to_their_caps() {
+    let api = api();
+    let site = unique("floods");
+    api.create_site(&site).await;
+    let c = api.start_conversation(&site, None).await;
+    let mut visitor = api.visitor_socket(&c).await;
+    let mut agent = agent_watching(&api, &c).await;
+    for i in 0..400 {
+        visitor
+            .send(&ClientFrame::Typing { active: i % 2 == 0 })
+            .await;
+    }
+    visitor
+        .send(&send_frame("after-flood", "Done typing"))
+        .await;
+    let mut typing = Vec::new();
+    loop {
+        match agent.recv_until(T, |_| true).await {
+            ServerFrame::Typing { active, .. } => typing.push(active),
+            ServerFrame::Message { message } if message.body == "Done typing" => break,
+            _ => {}
+        }
+    }
+    println!("400 typing frames: {} went out", typing.len());
+    assert!((10..=14).contains(&typing.len()), "{typing:?}");
+    assert_eq!(typing.last(), Some(&false), "left shown typing: {typing:?}");
+
+    // 19 more tabs make 20; the 21st is refused with the reason.
+    let mut tabs = Vec::new();
+    for _ in 0..19 {
+        tabs.push(another_tab(&api, &c).await);
+    }
+    let url = api
+        .visitor_ws_url(&c.conversation_id, &c.visitor_token)
+        .await;
+    let refused = Ws::connect(&url, None).await.err().expect("a 21st socket");
+    assert_eq!(refused.status, 429, "{:?}", refused.body);
+    let why = refused.body["error"]["message"]
+        .as_str()
+        .unwrap_or_default();
+    assert!(why.contains("close one first"), "{:?}", refused.body);
+    // The agents' sockets are counted apart: one more opens.
+    agent_watching(&api, &c).await;
+    // Once a tab closed, a new one opens.
+    drop(tabs.pop());
+    eventually(T, "a socket once a tab closed", || async {
+        let url = api
+            .visitor_ws_url(&c.conversation_id, &c.visitor_token)
+            .await;
+        Ws::connect(&url, None).await.ok()
+    })
+    .await;
 }
 
 /// How long the edges of the next tests keep a socket's message between its fan-out and its

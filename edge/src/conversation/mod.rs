@@ -108,6 +108,9 @@ pub struct Conversation {
     /// ([`Conversation::messages_settled`]). First come, first served (tokio's lock is;
     /// `futures-util`'s wakes waiters by slot).
     send_turn: tokio::sync::Mutex<()>,
+    /// Which typing frames each side (visitor, agents) may still show the other (in memory:
+    /// a woken instance starts afresh).
+    typing: std::cell::Cell<[socket::TypingMeter; 2]>,
     /// Tests only (`TEST_WRITE_DELAY_MS`, honoured where `TEST_CLOCK=on`; none otherwise): how
     /// much longer a socket's message waits between its fan-out and its write, so that a test
     /// can come in between for sure.
@@ -135,6 +138,7 @@ impl DurableObject for Conversation {
             rating: Default::default(),
             visitor_sends,
             send_turn: Default::default(),
+            typing: std::cell::Cell::new([socket::TypingMeter::new(http::now_ms()); 2]),
             write_delay: crate::clock::settable(&env)
                 .then(|| env.var("TEST_WRITE_DELAY_MS").ok())
                 .flatten()
@@ -306,6 +310,7 @@ impl Conversation {
             }
             (worker::Method::Get, "/ws") => {
                 let principal = self.authorize(&req)?;
+                self.socket_room(&principal)?;
                 crate::tickets::spend(&self.state.storage().sql(), &req, http::now_ms())?;
                 if let Principal::Agent { key, .. } = &principal {
                     // The site's hub remembers which conversations a stored (revocable) key

@@ -13,6 +13,56 @@ use serde::{Deserialize, Serialize};
 use std::cell::{Cell, RefCell};
 use worker::{Response, State, WebSocket, WebSocketIncomingMessage, WebSocketPair};
 
+/// Sockets a conversation keeps open for its visitor (tabs and devices) and for its agents
+/// (inbox tabs, API clients): one more is refused (429), so a script cannot open thousands
+/// and have every frame fanned out to each.
+pub(super) const MAX_VISITOR_SOCKETS: usize = 20;
+pub(super) const MAX_AGENT_SOCKETS: usize = 50;
+
+/// "Typing" frames a side may have shown at once, and then one per this many milliseconds.
+const TYPING_BURST: f64 = 5.0;
+const TYPING_INTERVAL_MS: f64 = 1_000.0;
+
+/// Which typing frames of one side go out to the other (pure: the caller gives the time).
+/// Its "typing" at most [`TYPING_BURST`] at once and one per [`TYPING_INTERVAL_MS`] after;
+/// its "stopped" only after a "typing" that went out. What the apps send — one "typing" when
+/// typing starts, one "stopped" after a pause — always passes; a flood goes nowhere, and
+/// nothing is left shown typing.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub(super) struct TypingMeter {
+    tokens: f64,
+    at: i64,
+    shown: bool,
+}
+
+impl TypingMeter {
+    /// A fresh meter (a new or woken object) lets its first "stopped" through: a "typing" that
+    /// went out before the object slept is taken back.
+    pub(super) fn new(now: i64) -> TypingMeter {
+        TypingMeter {
+            tokens: TYPING_BURST,
+            at: now,
+            shown: true,
+        }
+    }
+
+    /// Whether this frame goes out.
+    pub(super) fn admit(&mut self, active: bool, now: i64) -> bool {
+        if !active {
+            return std::mem::replace(&mut self.shown, false);
+        }
+        let elapsed = (now - self.at).max(0) as f64;
+        self.tokens = (self.tokens + elapsed / TYPING_INTERVAL_MS).min(TYPING_BURST);
+        self.at = now;
+        if self.tokens < 1.0 {
+            return false;
+        }
+        self.tokens -= 1.0;
+        self.shown = true;
+        true
+    }
+}
+
 /// What a socket carries through hibernation.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub(super) struct SocketState {
@@ -83,6 +133,15 @@ impl Sockets {
             .borrow()
             .iter()
             .any(|(_, s)| s.ready && s.principal.role() == Role::Visitor)
+    }
+
+    /// How many sockets of `role` are open (said hello or not).
+    fn count(&self, role: Role) -> usize {
+        self.list
+            .borrow()
+            .iter()
+            .filter(|(_, s)| s.principal.role() == role)
+            .count()
     }
 
     /// Forgets a socket that closed or failed.
@@ -231,6 +290,25 @@ impl Conversation {
         let admitted = b.take(crate::http::now_ms()).is_ok();
         bucket.set(b);
         admitted
+    }
+
+    /// Whether one more socket of `principal`'s side may open (before its ticket is spent).
+    pub(super) fn socket_room(&self, principal: &Principal) -> Result<()> {
+        self.sockets.load(&self.state);
+        let open = self.sockets.count(principal.role());
+        let most = match principal.role() {
+            Role::Visitor => MAX_VISITOR_SOCKETS,
+            _ => MAX_AGENT_SOCKETS,
+        };
+        match open < most {
+            true => Ok(()),
+            false => Err(Error::new(
+                ErrorCode::RateLimited,
+                format!(
+                    "{open} connections to this conversation are open already: close one first"
+                ),
+            )),
+        }
     }
 
     /// Accepts a WebSocket for `principal` and hands the client end back to the caller.
@@ -449,6 +527,13 @@ impl Conversation {
             }
             ClientFrame::Typing { active } => {
                 let role = att.principal.role();
+                let side = usize::from(role == Role::Agent);
+                let mut meters = self.typing.get();
+                let admitted = meters[side].admit(active, crate::http::now_ms());
+                self.typing.set(meters);
+                if !admitted {
+                    return Ok(());
+                }
                 self.sockets.broadcast(
                     &self.state,
                     &ServerFrame::Typing { role, active },
@@ -469,6 +554,35 @@ impl Conversation {
 mod tests {
     use super::*;
     use std::time::Duration;
+
+    #[test]
+    fn typing_frames_pass_as_the_apps_send_them_and_a_flood_goes_nowhere() {
+        let mut m = TypingMeter::new(0);
+        // Typing, a pause, typing again, a pause: all go out, each "stopped" once.
+        for t in [0, 4_000, 9_000] {
+            assert!(m.admit(true, t));
+            assert!(m.admit(false, t + 2_000));
+            assert!(!m.admit(false, t + 2_100), "a second stop at {t}");
+        }
+        // A flood: the burst goes out, then one a second.
+        let mut m = TypingMeter::new(0);
+        let out = (0..1_000)
+            .filter(|i| m.admit(i % 2 == 0, 10_000 + i))
+            .count();
+        // 5 typings and their 5 stops at once, then one pair per second (the flood lasts 1 s).
+        assert!((10..=12).contains(&out), "{out} of 1,000 frames went out");
+        // A woken object's first stop goes out (its typing may have gone out before it slept).
+        let mut m = TypingMeter::new(0);
+        assert!(m.admit(false, 5_000));
+        assert!(!m.admit(false, 5_001));
+        // A stop after a typing that went out always goes out: nothing stays shown.
+        let mut m = TypingMeter::new(0);
+        for i in 0..100 {
+            m.admit(true, i);
+        }
+        assert!(m.admit(false, 100));
+        assert!(!m.admit(false, 101));
+    }
 
     #[test]
     fn a_write_waits_a_turn_a_millisecond_or_not_at_all_by_who_got_the_frame() {
