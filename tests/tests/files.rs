@@ -224,6 +224,17 @@ async fn a_large_video_resumes_after_dropped_parts_and_is_byte_identical() {
         resp.bytes().await.unwrap().as_ref(),
         &bytes[5_242_880..5_242_900]
     );
+    // One past the end: 416, with the size; several ranges: the whole file.
+    let past = format!("bytes={}-", bytes.len());
+    let resp = up.download(&att.url, Some(&past)).await;
+    assert_eq!(resp.status(), 416);
+    assert_eq!(
+        resp.headers()["content-range"],
+        format!("bytes */{}", bytes.len()).as_str()
+    );
+    let resp = up.download(&att.url, Some("bytes=0-1,5-6")).await;
+    assert_eq!(resp.status(), 200);
+    assert_eq!(resp.bytes().await.unwrap().len(), bytes.len());
 }
 
 #[tokio::test]

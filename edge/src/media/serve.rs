@@ -134,23 +134,57 @@ pub fn headers(file_type: FileType, name: &str) -> Vec<(&'static str, String)> {
     ]
 }
 
-/// A `Range: bytes=…` header as (offset, length) within a file of `size` bytes; `None` when
-/// absent or not satisfiable as one range (the whole file is then served).
-pub fn range(header: Option<&str>, size: u64) -> Option<(u64, u64)> {
-    let spec = header?.trim().strip_prefix("bytes=")?;
-    if spec.contains(',') || size == 0 {
-        return None;
-    }
-    let (start, end) = spec.split_once('-')?;
-    let (start, end) = match (start.trim(), end.trim()) {
-        ("", suffix) => {
-            let n: u64 = suffix.parse().ok()?;
-            (size.saturating_sub(n), size - 1)
-        }
-        (s, "") => (s.parse().ok()?, size - 1),
-        (s, e) => (s.parse().ok()?, e.parse::<u64>().ok()?.min(size - 1)),
+/// What a request's `Range` header asks of a file.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Wanted {
+    /// The whole file: no header, or one served whole (several ranges, another unit, a
+    /// malformed one — which a server may ignore).
+    Whole,
+    /// `length` bytes from `offset` (206).
+    Part { offset: u64, length: u64 },
+    /// A range that starts past the end of the file (416, with `Content-Range: bytes */size`).
+    Unsatisfiable,
+}
+
+/// What a `Range: bytes=…` header asks of a file of `size` bytes.
+pub fn range(header: Option<&str>, size: u64) -> Wanted {
+    let Some(spec) = header.and_then(|h| h.trim().strip_prefix("bytes=")) else {
+        return Wanted::Whole;
     };
-    (start <= end && start < size).then(|| (start, end - start + 1))
+    if spec.contains(',') {
+        return Wanted::Whole;
+    }
+    let Some((start, end)) = spec.split_once('-') else {
+        return Wanted::Whole;
+    };
+    let (start, end) = match (start.trim(), end.trim()) {
+        ("", suffix) => match suffix.parse::<u64>() {
+            Ok(0) => return Wanted::Unsatisfiable,
+            Ok(_) if size == 0 => return Wanted::Whole,
+            Ok(n) => (size.saturating_sub(n), size - 1),
+            Err(_) => return Wanted::Whole,
+        },
+        (s, e) => {
+            let Ok(start) = s.parse::<u64>() else {
+                return Wanted::Whole;
+            };
+            let end = match e {
+                "" => u64::MAX,
+                e => match e.parse::<u64>() {
+                    Ok(end) if end >= start => end,
+                    _ => return Wanted::Whole,
+                },
+            };
+            if start >= size {
+                return Wanted::Unsatisfiable;
+            }
+            (start, end.min(size - 1))
+        }
+    };
+    Wanted::Part {
+        offset: start,
+        length: end - start + 1,
+    }
 }
 
 #[cfg(test)]
@@ -241,14 +275,22 @@ mod tests {
 
     #[test]
     fn ranges() {
-        assert_eq!(range(Some("bytes=0-99"), 1000), Some((0, 100)));
-        assert_eq!(range(Some("bytes=900-"), 1000), Some((900, 100)));
-        assert_eq!(range(Some("bytes=-100"), 1000), Some((900, 100)));
-        assert_eq!(range(Some("bytes=990-2000"), 1000), Some((990, 10)));
-        assert_eq!(range(Some("bytes=1000-"), 1000), None);
-        assert_eq!(range(Some("bytes=5-1"), 1000), None);
-        assert_eq!(range(Some("bytes=0-1,5-6"), 1000), None);
-        assert_eq!(range(Some("items=0-1"), 1000), None);
-        assert_eq!(range(None, 1000), None);
+        let part = |offset, length| Wanted::Part { offset, length };
+        assert_eq!(range(Some("bytes=0-99"), 1000), part(0, 100));
+        assert_eq!(range(Some("bytes=900-"), 1000), part(900, 100));
+        assert_eq!(range(Some("bytes=-100"), 1000), part(900, 100));
+        assert_eq!(range(Some("bytes=-5000"), 1000), part(0, 1000));
+        assert_eq!(range(Some("bytes=990-2000"), 1000), part(990, 10));
+        // Past the end: 416.
+        assert_eq!(range(Some("bytes=1000-"), 1000), Wanted::Unsatisfiable);
+        assert_eq!(range(Some("bytes=2000-3000"), 1000), Wanted::Unsatisfiable);
+        assert_eq!(range(Some("bytes=-0"), 1000), Wanted::Unsatisfiable);
+        assert_eq!(range(Some("bytes=0-"), 0), Wanted::Unsatisfiable);
+        // Malformed, several, another unit, none: the whole file.
+        assert_eq!(range(Some("bytes=5-1"), 1000), Wanted::Whole);
+        assert_eq!(range(Some("bytes=0-1,5-6"), 1000), Wanted::Whole);
+        assert_eq!(range(Some("bytes=x-1"), 1000), Wanted::Whole);
+        assert_eq!(range(Some("items=0-1"), 1000), Wanted::Whole);
+        assert_eq!(range(None, 1000), Wanted::Whole);
     }
 }

@@ -184,8 +184,14 @@ pub async fn download(
         .ok_or_else(|| Error::new(ErrorCode::NotFound, "this file no longer exists"))?;
     let size = head.size();
     let range = serve::range(req.headers().get("range")?.as_deref(), size);
+    if range == serve::Wanted::Unsatisfiable {
+        let resp = Response::empty()?.with_status(416);
+        resp.headers()
+            .set("content-range", &format!("bytes */{size}"))?;
+        return Ok(resp);
+    }
     let mut get = bucket.get(key.as_str());
-    if let Some((offset, length)) = range {
+    if let serve::Wanted::Part { offset, length } = range {
         get = get.range(worker::Range::OffsetWithLength { offset, length });
     }
     let object = get
@@ -201,14 +207,14 @@ pub async fn download(
         headers.set(k, &v)?;
     }
     let (status, length) = match range {
-        Some((offset, length)) => {
+        serve::Wanted::Part { offset, length } => {
             headers.set(
                 "content-range",
                 &format!("bytes {offset}-{}/{size}", offset + length - 1),
             )?;
             (206, length)
         }
-        None => (200, size),
+        _ => (200, size),
     };
     headers.set("content-length", &length.to_string())?;
     Ok(Response::from_body(body)?
