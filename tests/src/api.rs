@@ -38,7 +38,13 @@ impl Api {
     pub fn new(base: &str) -> Api {
         Api {
             base: base.trim_end_matches('/').to_owned(),
-            http: reqwest::Client::new(),
+            // No idle connection is kept for another request: `wrangler dev`'s front closes
+            // one idle for a few seconds, and a request sent on it just then is lost unanswered
+            // (hyper's `IncompleteMessage`, seen in `make test`). Loopback connects are cheap.
+            http: reqwest::Client::builder()
+                .pool_max_idle_per_host(0)
+                .build()
+                .expect("an HTTP client"),
         }
     }
 
