@@ -109,20 +109,8 @@ pub async fn insert(
         return Ok(());
     }
     if written.is_err() {
-        let id = Arg::Str(&row.id);
-        let undo = [
-            stmt(
-                db,
-                "DELETE FROM broadcast_recipients WHERE broadcast_id = ?1",
-                &[id],
-            )?,
-            stmt(
-                db,
-                "DELETE FROM broadcasts WHERE id = ?1",
-                &[Arg::Str(&row.id)],
-            )?,
-        ];
-        if let Err(e) = db.batch(undo.to_vec()).await {
+        let undo = delete_where(db, "id = ?1", &[Arg::Str(&row.id)]).await;
+        if let Err(e) = undo {
             worker::console_error!("broadcast {}: taking away what was stored: {e}", row.id);
         }
     }
@@ -133,17 +121,26 @@ pub async fn insert(
 /// — a store that failed half-way and whose undo failed too — with their recipients; how
 /// many. Nothing ever sends or shows them; this gives their rows back.
 pub async fn forget_unfinished(db: &D1Database, before: i64) -> Result<usize> {
+    let filter = "status = ?1 AND created_at < ?2";
+    delete_where(db, filter, &[Arg::Str(PREPARING), Arg::Int(before)]).await
+}
+
+/// Deletes the broadcasts `filter` (SQL over `broadcasts`, with `args`) selects, and their
+/// recipients, in one transaction; how many broadcasts.
+async fn delete_where(db: &D1Database, filter: &str, args: &[Arg<'_>]) -> Result<usize> {
     let gone = [
         stmt(
             db,
-            "DELETE FROM broadcast_recipients WHERE broadcast_id IN
-               (SELECT id FROM broadcasts WHERE status = ?1 AND created_at < ?2)",
-            &[Arg::Str(PREPARING), Arg::Int(before)],
+            &format!(
+                "DELETE FROM broadcast_recipients WHERE broadcast_id IN
+                   (SELECT id FROM broadcasts WHERE {filter})"
+            ),
+            args,
         )?,
         stmt(
             db,
-            "DELETE FROM broadcasts WHERE status = ?1 AND created_at < ?2 RETURNING id",
-            &[Arg::Str(PREPARING), Arg::Int(before)],
+            &format!("DELETE FROM broadcasts WHERE {filter} RETURNING id"),
+            args,
         )?,
     ];
     let results = db.batch(gone.to_vec()).await?;
