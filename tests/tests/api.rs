@@ -22,13 +22,7 @@ async fn visitor_message_reaches_the_agent_and_the_reply_arrives_live() {
     let site = unique("live");
     api.create_site(&site).await;
     let started = api.start_conversation(&site, None).await;
-    let mut ws = Ws::connect(
-        &api.visitor_ws_url(&started.conversation_id, &started.visitor_token)
-            .await,
-        None,
-    )
-    .await
-    .unwrap();
+    let mut ws = visitor_tab(&api, &started).await;
     assert!(ws.hello(0).await.is_empty());
 
     ws.send(&ClientFrame::Send {
@@ -215,13 +209,7 @@ async fn two_hundred_messages_survive_drops_and_retries_exactly_once() {
     let (mut drops, mut retried, mut duplicate_acks, mut round) = (0, 0, 0, 0);
     while acked.len() < N {
         round += 1;
-        let mut ws = Ws::connect(
-            &api.visitor_ws_url(&started.conversation_id, &started.visitor_token)
-                .await,
-            None,
-        )
-        .await
-        .unwrap();
+        let mut ws = visitor_tab(&api, &started).await;
         // Like the widget: hello from the last contiguous seq, then at once retry every send
         // that has no ack yet (same client ids), then carry on with new ones.
         ws.send(&ClientFrame::Hello {
@@ -320,13 +308,7 @@ async fn malformed_and_oversize_frames_get_clear_errors_and_store_nothing() {
     let started = api.start_conversation(&site, None).await;
 
     // A frame before hello is refused and the socket closed with 1008.
-    let mut ws = Ws::connect(
-        &api.visitor_ws_url(&started.conversation_id, &started.visitor_token)
-            .await,
-        None,
-    )
-    .await
-    .unwrap();
+    let mut ws = visitor_tab(&api, &started).await;
     ws.send(&ClientFrame::Send {
         client_msg_id: client_id("early"),
         body: "hi".into(),
@@ -350,13 +332,7 @@ async fn malformed_and_oversize_frames_get_clear_errors_and_store_nothing() {
 
     // Hello is said once per socket (each replays the history, holding everyone's messages):
     // a second one is refused and the socket closed with 1008.
-    let mut ws = Ws::connect(
-        &api.visitor_ws_url(&started.conversation_id, &started.visitor_token)
-            .await,
-        None,
-    )
-    .await
-    .unwrap();
+    let mut ws = visitor_tab(&api, &started).await;
     ws.hello(0).await;
     ws.send(&ClientFrame::Hello {
         resume_from: beckon_shared::Seq(0),
@@ -378,13 +354,7 @@ async fn malformed_and_oversize_frames_get_clear_errors_and_store_nothing() {
         }
     ));
 
-    let mut ws = Ws::connect(
-        &api.visitor_ws_url(&started.conversation_id, &started.visitor_token)
-            .await,
-        None,
-    )
-    .await
-    .unwrap();
+    let mut ws = visitor_tab(&api, &started).await;
     ws.hello(0).await;
     for junk in [
         "not json",
@@ -447,13 +417,7 @@ async fn malformed_and_oversize_frames_get_clear_errors_and_store_nothing() {
             ..
         }
     ));
-    let mut ws = Ws::connect(
-        &api.visitor_ws_url(&started.conversation_id, &started.visitor_token)
-            .await,
-        None,
-    )
-    .await
-    .unwrap();
+    let mut ws = visitor_tab(&api, &started).await;
     ws.hello(0).await;
     ws.send_binary(vec![1, 2, 3]).await;
     assert!(matches!(
@@ -899,7 +863,7 @@ async fn a_typing_flood_and_a_socket_flood_are_held_to_their_caps() {
     // 19 more tabs make 20; the 21st is refused with the reason.
     let mut tabs = Vec::new();
     for _ in 0..19 {
-        tabs.push(another_tab(&api, &c).await);
+        tabs.push(visitor_tab(&api, &c).await);
     }
     let url = api
         .visitor_ws_url(&c.conversation_id, &c.visitor_token)
@@ -959,15 +923,15 @@ async fn agent_watching(api: &Api, c: &beckon_shared::proto::v1::StartedConversa
     agent
 }
 
-/// Another tab of the visitor's: its socket, open, no hello yet.
-async fn another_tab(api: &Api, c: &beckon_shared::proto::v1::StartedConversation) -> Ws {
+/// A tab of the visitor's: its socket, open, no hello yet.
+async fn visitor_tab(api: &Api, c: &beckon_shared::proto::v1::StartedConversation) -> Ws {
     Ws::connect(
         &api.visitor_ws_url(&c.conversation_id, &c.visitor_token)
             .await,
         None,
     )
     .await
-    .expect("a second tab's socket")
+    .expect("the visitor's socket")
 }
 
 /// Waits for the socket's next ack, which must be for `seq`.
@@ -1000,7 +964,7 @@ async fn what_comes_between_a_messages_fan_out_and_its_write_waits_for_the_write
     let (_edge, api, c, mut visitor) = conversation_with_write_delay("halfway").await;
     let mut agent = agent_watching(&api, &c).await;
     // The new tab's socket is open before; only its hello comes in the middle.
-    let mut tab = another_tab(&api, &c).await;
+    let mut tab = visitor_tab(&api, &c).await;
 
     let question = send_frame("half-1", "Is the blue one in stock?");
     // The write comes at least WRITE_DELAY after this.
@@ -1139,7 +1103,7 @@ async fn messages_waiting_for_the_send_turn_are_stored_in_the_order_they_came() 
     // right after it, as the widget does: neither overtakes the hello (a frame before hello is
     // refused and its socket closed).
     visitor.send(&send_frame("turn-5", "line 5")).await;
-    let mut tab = another_tab(&api, &c).await;
+    let mut tab = visitor_tab(&api, &c).await;
     tab.send(&ClientFrame::Hello {
         resume_from: Seq(0),
     })
@@ -1192,7 +1156,7 @@ async fn a_message_no_other_socket_shows_is_written_at_once() {
 async fn messages_sent_just_before_the_socket_closes_are_all_stored() {
     let (_edge, api, c, mut visitor) = conversation_with_write_delay("closing").await;
     let _agent = agent_watching(&api, &c).await;
-    let mut tab = another_tab(&api, &c).await;
+    let mut tab = visitor_tab(&api, &c).await;
     tab.hello(0).await;
     for n in 1..=3 {
         visitor
@@ -1246,7 +1210,7 @@ async fn a_deletion_closes_the_sockets_opened_while_it_waited_for_a_write() {
         tokio::join!(api.send(api.admin(reqwest::Method::DELETE, &path)), async {
             // The deletion waits for the write by now (WRITE_DELAY).
             tokio::time::sleep(WRITE_DELAY / 2).await;
-            another_tab(&api, &c).await
+            visitor_tab(&api, &c).await
         });
     assert_eq!(deleted.status, 204, "{:?}", deleted.body);
     let closed = loop {
