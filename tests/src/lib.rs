@@ -30,12 +30,30 @@ pub fn repo_root() -> std::path::PathBuf {
         .to_path_buf()
 }
 
-/// A free TCP port on 127.0.0.1.
+/// A free loopback port that no other call of this run returns, in this process or another.
+/// Test binaries run two at a time, and a port one let go of (an edge stopped) could be handed
+/// to both: one `wrangler dev` then fails to bind it, and its readiness check finds the other
+/// binary's edge answering there (seen in `make test`: the limits tests talked to a broadcasts
+/// test's edge). Each port is reserved by a file under `target/test-state/ports` (cleared by
+/// `make test`).
 pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("free port")
+    let dir = repo_root().join("target/test-state/ports");
+    let _ = std::fs::create_dir_all(&dir);
+    loop {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .map(|a| a.port())
+            .expect("free port");
+        let reserved = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(dir.join(port.to_string()));
+        match reserved {
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
+            // Nowhere to reserve it: as free as the system says.
+            _ => return port,
+        }
+    }
 }
 
 /// A number no other call in this process returns (a free port can be handed out twice).
