@@ -294,34 +294,25 @@ impl Delivery<'_> {
             return Ok(());
         };
         let db = self.db()?;
-        let status = storage::broadcasts::by_id(&db, &mark.broadcast)
-            .await
-            .map_err(Failure::internal)?
-            .map(|b| b.status);
-        if status.as_deref() == Some("cancelled") {
+        // Opted out on this address, or on any of the contact record's (as the sender checks
+        // before the post): read with the broadcast's status, in one round trip.
+        let (cancelled, out) = storage::broadcasts::cancelled_or_opted_out(
+            &db,
+            &mark.broadcast,
+            &self.envelope.site,
+            (
+                mark.contact.as_ref().map(|c| c.as_str()),
+                mark.channel.as_str(),
+                &mark.address,
+            ),
+        )
+        .await
+        .map_err(Failure::internal)?;
+        if cancelled {
             return Err(Failure::Rejected {
                 reason: crate::broadcast::CANCELLED.into(),
             });
         }
-        let site = &self.envelope.site;
-        // Opted out on this address, or on any of the contact record's (as the sender checks
-        // before the post).
-        let out = match &mark.contact {
-            Some(contact) => {
-                let recipient = (
-                    contact.as_str(),
-                    mark.channel.as_str(),
-                    mark.address.as_str(),
-                );
-                !storage::contacts::opted_out_among(&db, site, &[recipient])
-                    .await
-                    .map_err(Failure::internal)?
-                    .is_empty()
-            }
-            None => storage::contacts::opted_out(&db, site, mark.channel, &mark.address)
-                .await
-                .map_err(Failure::internal)?,
-        };
         if out {
             let reason = match mark.channel {
                 BroadcastChannel::Email => crate::broadcast::UNSUBSCRIBED,

@@ -260,6 +260,43 @@ pub async fn by_id(db: &D1Database, id: &str) -> Result<Option<Row>> {
     .await?)
 }
 
+/// For a message of broadcast `id` about to go to `recipient` — (contact id if known, channel,
+/// address) —: whether the broadcast was cancelled, and whether the recipient opted out (as
+/// [`super::contacts::opted_out_among`] reads it), in one round trip.
+pub async fn cancelled_or_opted_out(
+    db: &D1Database,
+    id: &str,
+    site: &SiteKey,
+    recipient: (Option<&str>, &str, &str),
+) -> Result<(bool, bool)> {
+    #[derive(Deserialize)]
+    struct Now {
+        cancelled: i64,
+        out: i64,
+    }
+    let (contact, channel, address) = recipient;
+    let now: Option<Now> = stmt(
+        db,
+        &format!(
+            "WITH r(contact, channel, address) AS (VALUES (?2, ?3, ?4))
+             SELECT EXISTS (SELECT 1 FROM broadcasts WHERE id = ?5 AND status = 'cancelled')
+                      AS cancelled,
+                    EXISTS ({}) AS out",
+            super::contacts::OPTED_OUT_OF_R
+        ),
+        &[
+            Arg::Str(site.as_str()),
+            Arg::OptStr(contact),
+            Arg::Str(channel),
+            Arg::Str(address),
+            Arg::Str(id),
+        ],
+    )?
+    .first(None)
+    .await?;
+    Ok(now.map_or((false, false), |n| (n.cancelled != 0, n.out != 0)))
+}
+
 /// Newest first.
 pub async fn list(db: &D1Database, site: &SiteKey, limit: i64) -> Result<Vec<Row>> {
     Ok(stmt(

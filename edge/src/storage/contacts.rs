@@ -121,6 +121,19 @@ pub async fn opted_out(
     Ok(status.as_deref() == Some("out"))
 }
 
+/// The recipients of a table `r(contact, channel, address)` (`contact` may be NULL) who opted
+/// out: on the address itself, or on any address of their contact record (site `?1`).
+pub(crate) const OPTED_OUT_OF_R: &str = "SELECT r.contact AS contact FROM r
+   LEFT JOIN visitors v ON v.id = r.contact AND v.site_key = ?1
+ WHERE EXISTS (SELECT 1 FROM consents k WHERE k.site_key = ?1 AND k.status = 'out' AND (
+     (k.channel = r.channel AND k.address = r.address)
+     OR (k.channel = 'web' AND k.address = r.contact)
+     OR (k.channel = 'telegram' AND k.address = v.telegram_chat)
+     OR (k.channel = 'whatsapp' AND k.address = v.phone)
+     OR (k.channel = 'email' AND k.address = v.email)
+     OR (k.channel = 'messenger' AND k.address = v.messenger_psid)
+     OR (k.channel = 'instagram' AND k.address = v.instagram_id)))";
+
 /// Which of these recipients — (contact id, channel, address) — opted out: on the planned
 /// address, or on any address of their contact record (a STOP on WhatsApp, a mute in the
 /// widget). Their contact ids. (A stop on another record of the same person holds from the
@@ -147,17 +160,7 @@ pub async fn opted_out_among(
         let rows: Vec<Out> = stmt(
             db,
             &format!(
-                "WITH r(contact, channel, address) AS (VALUES {})
-                 SELECT r.contact AS contact FROM r
-                   LEFT JOIN visitors v ON v.id = r.contact AND v.site_key = ?1
-                 WHERE EXISTS (SELECT 1 FROM consents k WHERE k.site_key = ?1 AND k.status = 'out' AND (
-                     (k.channel = r.channel AND k.address = r.address)
-                     OR (k.channel = 'web' AND k.address = r.contact)
-                     OR (k.channel = 'telegram' AND k.address = v.telegram_chat)
-                     OR (k.channel = 'whatsapp' AND k.address = v.phone)
-                     OR (k.channel = 'email' AND k.address = v.email)
-                     OR (k.channel = 'messenger' AND k.address = v.messenger_psid)
-                     OR (k.channel = 'instagram' AND k.address = v.instagram_id)))",
+                "WITH r(contact, channel, address) AS (VALUES {}) {OPTED_OUT_OF_R}",
                 values.join(", ")
             ),
             &args,
