@@ -151,6 +151,10 @@ pub enum NameError {
     Control,
     /// Bidirectional overrides and isolates, which can make `gpj.exe` read as `exe.jpg`.
     Bidi,
+    /// Characters drawn as nothing (zero-width space, word joiner, BOM, soft hyphen, fillers),
+    /// which can hide part of a name or make two names look alike. (The zero-width joiner and
+    /// non-joiner are allowed: emoji and several scripts need them.)
+    Invisible,
 }
 
 impl NameError {
@@ -161,6 +165,7 @@ impl NameError {
             NameError::Path => "The file name must not contain / or \\ or \"..\".",
             NameError::Control => "The file name contains control characters.",
             NameError::Bidi => "The file name contains text-direction override characters.",
+            NameError::Invisible => "The file name contains invisible characters.",
         }
     }
 }
@@ -185,6 +190,22 @@ pub fn check_name(name: &str) -> Result<&str, NameError> {
         .any(|c| matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{200E}' | '\u{200F}' | '\u{061C}'))
     {
         return Err(NameError::Bidi);
+    }
+    if name.chars().any(|c| {
+        matches!(
+            c,
+            '\u{00AD}'
+                | '\u{034F}'
+                | '\u{115F}'
+                | '\u{1160}'
+                | '\u{17B4}'
+                | '\u{17B5}'
+                | '\u{180E}'
+                | '\u{200B}'
+                | '\u{2060}'..='\u{2064}' | '\u{3164}' | '\u{FEFF}' | '\u{FFA0}'
+        )
+    }) {
+        return Err(NameError::Invisible);
     }
     Ok(name)
 }
@@ -211,6 +232,9 @@ mod tests {
     fn names() {
         assert_eq!(check_name("  quote 2026.pdf "), Ok("quote 2026.pdf"));
         assert_eq!(check_name("фото.jpg"), Ok("фото.jpg"));
+        // Joiners stay: an emoji family, and Persian's non-joiner.
+        assert!(check_name("\u{1F468}\u{200D}\u{1F469}\u{200D}\u{1F467}.jpg").is_ok());
+        assert!(check_name("\u{0645}\u{06CC}\u{200C}\u{062E}\u{0648}\u{0627}\u{0645}.pdf").is_ok());
         for (bad, why) in [
             ("", NameError::Empty),
             ("   ", NameError::Empty),
@@ -222,6 +246,10 @@ mod tests {
             ("nul\0.png", NameError::Control),
             ("invoice\u{202E}gpj.exe", NameError::Bidi),
             ("x\u{2066}y.pdf", NameError::Bidi),
+            ("invoice\u{200B}.pdf", NameError::Invisible),
+            ("\u{FEFF}report.pdf", NameError::Invisible),
+            ("pay\u{00AD}ment.pdf", NameError::Invisible),
+            ("\u{3164}.png", NameError::Invisible),
         ] {
             assert_eq!(check_name(bad), Err(why), "{bad:?}");
         }

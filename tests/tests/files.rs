@@ -295,12 +295,13 @@ async fn bad_files_are_refused_with_clear_errors_and_nothing_is_stored() {
         415,
         "unsupported_file",
     );
-    // Names that are paths, or carry control or direction-override characters.
+    // Names that are paths, or carry control, direction-override or invisible characters.
     for name in [
         "../../etc/passwd.png",
         "a\u{7}b.png",
         "invoice\u{202E}gnp.exe",
         "x\\y.pdf",
+        "invoice\u{200B}.pdf",
     ] {
         refused(&up.create("name", name, 10, None).await, 400, "bad_request");
     }
