@@ -238,13 +238,20 @@ impl Hook<'_> {
         let client = ConversationClient::new(&self.edge.env, conversation)?;
         match client.upload(principal, &op).await {
             Ok(_) => Ok(Ok(id)),
-            Err(e) if e.error_code() == ErrorCode::PayloadTooLarge => {
-                // Not the conversation's (an id it already had would have been taken): no
-                // limit counts it, so it must not stay.
+            // Refused (the object answered; an error of unknown fate may have recorded it):
+            // not the conversation's — an id it already had would have been taken —, so no
+            // limit counts it and no deletion of the conversation would find it (one deleted
+            // while this downloaded had listed its files already). It must not stay; a
+            // retried webhook stores it again.
+            Err(e) if (400..500).contains(&e.status()) => {
                 if let Err(e) = bucket.delete(&object).await {
                     worker::console_error!("a refused file left in storage ({object}): {e}");
                 }
-                refused("the conversation is full")
+                if e.error_code() == ErrorCode::PayloadTooLarge {
+                    refused("the conversation is full")
+                } else {
+                    Err(e)
+                }
             }
             Err(e) => Err(e),
         }
