@@ -355,14 +355,14 @@ async fn whatsapp_carries_files_by_media_id_inside_the_window_and_links_outside(
     );
     assert_eq!(fetched(&template.text).await, sha256(&first_pdf));
 
-    // The agent writes: the window is open. Text, a photo, a PDF and a WebP (which WhatsApp
-    // does not take as an image: linked in the text).
+    // The agent writes: the window is open. Text, a photo, a video, a PDF and a WebP (which
+    // WhatsApp does not take as an image: linked in the text).
     let (_, hello) = fake.message_event(AGENT_PHONE, "I am here", None);
     assert_eq!(
         FakeWhatsapp::deliver(&hook, WA_APP_SECRET, &hello).await,
         200
     );
-    let (photo, quote) = (jpeg(40_000), pdf(50_000));
+    let (photo, clip, quote) = (jpeg(40_000), mp4(90_000), pdf(50_000));
     let mut webp = b"RIFF\x10\0\0\0WEBPVP8 ".to_vec();
     webp.extend(vec![7u8; 3000]);
     send_files(
@@ -371,17 +371,18 @@ async fn whatsapp_carries_files_by_media_id_inside_the_window_and_links_outside(
         "Photo and quote attached",
         &[
             ("shelf.jpg", &photo),
+            ("unboxing.mp4", &clip),
             ("quote.pdf", &quote),
             ("sticker.webp", &webp),
         ],
     )
     .await;
-    let sent = eventually(WAIT, "text, image and document", || async {
+    let sent = eventually(WAIT, "text, image, video and document", || async {
         let s = fake.sent();
-        (s.len() >= 4).then_some(s)
+        (s.len() >= 5).then_some(s)
     })
     .await;
-    let (text, image, document) = (&sent[1], &sent[2], &sent[3]);
+    let (text, image, video, document) = (&sent[1], &sent[2], &sent[3], &sent[4]);
     assert_eq!(text.kind, "text");
     assert!(
         text.text
@@ -389,7 +390,11 @@ async fn whatsapp_carries_files_by_media_id_inside_the_window_and_links_outside(
         "{}",
         text.text
     );
-    assert!(!text.text.contains("shelf.jpg") && !text.text.contains("quote.pdf"));
+    assert!(
+        !text.text.contains("shelf.jpg")
+            && !text.text.contains("unboxing.mp4")
+            && !text.text.contains("quote.pdf")
+    );
     let media = |s: &beckon_tests::fakes::whatsapp::Sent| {
         let (kind, f, filename) = s.media.clone().expect("a media message");
         (
@@ -411,6 +416,16 @@ async fn whatsapp_carries_files_by_media_id_inside_the_window_and_links_outside(
         )
     );
     assert_eq!(
+        media(video),
+        (
+            "video".into(),
+            "video/mp4".into(),
+            sha256(&clip),
+            None,
+            "Visitor".into()
+        )
+    );
+    assert_eq!(
         media(document),
         (
             "document".into(),
@@ -422,11 +437,18 @@ async fn whatsapp_carries_files_by_media_id_inside_the_window_and_links_outside(
     );
     assert_eq!(fetched(&text.text).await, sha256(&webp));
     tokio::time::sleep(Duration::from_millis(500)).await;
-    assert_eq!(fake.sent().len(), 4, "each sent once");
+    assert_eq!(fake.sent().len(), 5, "each sent once");
 
-    // The agent swipe-replies to the photo with a video and a document: both arrive.
-    let (their_video, their_doc) = (mp4(120_000), pdf(70_000));
+    // The agent swipe-replies to the photo with a photo, a video and a document: all arrive.
+    let (their_photo, their_video, their_doc) = (jpeg(60_000), mp4(120_000), pdf(70_000));
     for event in [
+        fake.media_event(
+            AGENT_PHONE,
+            ("image", "image/jpeg", their_photo.clone(), None),
+            Some("This one"),
+            &image.wamid,
+        )
+        .1,
         fake.media_event(
             AGENT_PHONE,
             ("video", "video/mp4", their_video.clone(), None),
@@ -453,6 +475,7 @@ async fn whatsapp_carries_files_by_media_id_inside_the_window_and_links_outside(
         );
     }
     for (text, name, bytes) in [
+        ("This one", "photo.jpg", &their_photo),
         ("How to mount it", "video.mp4", &their_video),
         ("", "manual.pdf", &their_doc),
     ] {
@@ -488,14 +511,18 @@ async fn slack_shares_files_into_the_thread_and_takes_agents_files_back() {
     let mut ws = api.visitor_socket(&c).await;
     let up = Uploader::visitor(&api, &c);
 
-    // A screenshot and a PDF with a line: the root, then both files shared into its thread
-    // with the line as their comment.
-    let (shot, quote) = (png(800, 600, 25_000), pdf(45_000));
+    // A screenshot, a video and a PDF with a line: the root, then the files shared into its
+    // thread with the line as their comment.
+    let (shot, clip, quote) = (png(800, 600, 25_000), mp4(80_000), pdf(45_000));
     send_files(
         &up,
         &mut ws,
         "Broken <here>",
-        &[("screen.png", &shot), ("quote.pdf", &quote)],
+        &[
+            ("screen.png", &shot),
+            ("noise.mp4", &clip),
+            ("quote.pdf", &quote),
+        ],
     )
     .await;
     let posted = eventually(WAIT, "root and files", || async {
@@ -515,18 +542,20 @@ async fn slack_shares_files_into_the_thread_and_takes_agents_files_back() {
         files,
         [
             ("screen.png".to_owned(), sha256(&shot)),
+            ("noise.mp4".to_owned(), sha256(&clip)),
             ("quote.pdf".to_owned(), sha256(&quote))
         ]
     );
 
-    // The agent answers in the thread with a photo and a document.
-    let (photo, manual) = (jpeg(33_000), pdf(21_000));
+    // The agent answers in the thread with a photo, a video and a document.
+    let (photo, howto, manual) = (jpeg(33_000), mp4(64_000), pdf(21_000));
     let event = fake.file_share_event(
         ("C123ABC456", &root.ts),
         "U2222222",
         "Here you go",
         &[
             ("shop.jpg", "image/jpeg", photo.clone()),
+            ("howto.mp4", "video/mp4", howto.clone()),
             ("manual.pdf", "application/pdf", manual.clone()),
         ],
     );
@@ -546,8 +575,10 @@ async fn slack_shares_files_into_the_thread_and_takes_agents_files_back() {
         ("Here you go", Some("slack"))
     );
     let names: Vec<&str> = m.attachments.iter().map(|a| a.name.as_str()).collect();
-    assert_eq!(names, ["shop.jpg", "manual.pdf"]);
-    for (a, bytes) in m.attachments.iter().zip([&photo, &manual]) {
+    assert_eq!(names, ["shop.jpg", "howto.mp4", "manual.pdf"]);
+    let kinds: Vec<&str> = m.attachments.iter().map(|a| a.mime.as_str()).collect();
+    assert_eq!(kinds, ["image/jpeg", "video/mp4", "application/pdf"]);
+    for (a, bytes) in m.attachments.iter().zip([&photo, &howto, &manual]) {
         let r = up.download(&a.url, None).await;
         assert_eq!(
             sha256(&r.bytes().await.unwrap()),
