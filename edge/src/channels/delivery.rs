@@ -301,7 +301,7 @@ impl Delivery<'_> {
             &mark.broadcast,
             &self.envelope.site,
             (
-                mark.contact.as_ref().map(|c| c.as_str()),
+                mark.contact.as_deref(),
                 mark.channel.as_str(),
                 &mark.address,
             ),
