@@ -147,7 +147,8 @@ pub enum NameError {
     TooLong,
     /// `/`, `\` or a `..` component: a name, not a path.
     Path,
-    /// Control characters (including newlines and NUL).
+    /// Control characters (including newlines and NUL), and the line and paragraph
+    /// separators.
     Control,
     /// Bidirectional overrides and isolates, which can make `gpj.exe` read as `exe.jpg`.
     Bidi,
@@ -182,7 +183,10 @@ pub fn check_name(name: &str) -> Result<&str, NameError> {
     if name.contains(['/', '\\']) || name.contains("..") {
         return Err(NameError::Path);
     }
-    if name.chars().any(char::is_control) {
+    if name
+        .chars()
+        .any(|c| c.is_control() || matches!(c, '\u{2028}' | '\u{2029}'))
+    {
         return Err(NameError::Control);
     }
     if name
@@ -244,6 +248,7 @@ mod tests {
             ("report..pdf", NameError::Path),
             ("line\nbreak.txt", NameError::Control),
             ("nul\0.png", NameError::Control),
+            ("a\u{2028}b.pdf", NameError::Control),
             ("invoice\u{202E}gpj.exe", NameError::Bidi),
             ("x\u{2066}y.pdf", NameError::Bidi),
             ("invoice\u{200B}.pdf", NameError::Invisible),
