@@ -304,9 +304,12 @@ impl Conversation {
                 size,
                 sniffed,
             } => {
-                if self.uploads.get(&id)?.is_none() {
-                    self.import_file(role, &id, (&name, size), sniffed)?;
+                // A row of this id is this file whatever role stored it (the id is derived
+                // from the channel's event): a refusal would have the caller delete it.
+                if let Some(row) = self.uploads.get(&id)? {
+                    return self.upload_state(&row);
                 }
+                self.import_file(role, &id, (&name, size), sniffed)?;
                 self.upload_state(&owned(self.uploads.get(&id)?)?)
             }
             UploadOp::Abort { id } => {
