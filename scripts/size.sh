@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Prints the size report: the loader (budget 3 KB gzip), the widget app (its first part: wasm +
 # JS glue; and its second part, fetched once it has started), the inbox (the same two parts,
-# and its pages), and the Worker bundle as `wrangler deploy --dry-run` reports it.
+# and its pages), the Worker bundle as `wrangler deploy --dry-run` reports it, and the budgets.
 set -euo pipefail
 . "$(dirname "$0")/env.sh"
 cd "$BECKON_ROOT"
@@ -30,3 +30,8 @@ row "inbox   pages, on first use (wasm)" dist/public/console/pages/beckon_consol
 row "inbox   pages, on first use (glue)" dist/public/console/pages/beckon_console_pages.js
 bundle=$(wrangler deploy --dry-run --outdir build/deploy-dry-run 2>&1 | grep -E 'Total Upload' || true)
 printf '  %-34s %s\n' "worker  bundle (wrangler dry-run)" "${bundle#Total Upload: }"
+# The budgets as make test asserts them (each test prints its figure; one over its budget fails
+# this too).
+echo "Budgets (tests/tests/budgets.rs)"
+cargo test --quiet -p beckon-tests --test budgets -- --test-threads=1 --nocapture 2>&1 \
+    | grep -E 'B gzip|budget|test result' | sed 's/^/  /'
