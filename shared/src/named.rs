@@ -6,7 +6,7 @@
 //! once costs a fraction of that, with the same wire format and the same error for an unknown
 //! name.
 //!
-//! ```ignore
+//! ```text
 //! named! {
 //!     /// Who wrote a message.
 //!     #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]

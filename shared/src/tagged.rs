@@ -9,7 +9,7 @@
 //! [`crate::json`]). The browser apps read it with `FromJson`, derived on the enum itself:
 //! the tag taken out of the object, the variant's fields read from the rest.
 //!
-//! ```ignore
+//! ```text
 //! tagged! {
 //!     /// Frames the server sends.
 //!     #[derive(Clone, Debug, PartialEq, Eq)]
