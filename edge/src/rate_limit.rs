@@ -232,20 +232,38 @@ pub const MESSAGE_INTERVAL_MS: f64 = 2_000.0;
 /// (the chat app's `RESEND_AFTER_MS`, 2,500 ms). A refusal during the hold does not extend it.
 pub const REFUSAL_HOLD_MS: i64 = 1_000;
 
+/// What a [`Bucket`] allows: `burst` at once, then one per `interval_ms`; after a refusal for
+/// want of a token, everything refused for `hold_ms`.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Rate {
+    pub burst: f64,
+    pub interval_ms: f64,
+    pub hold_ms: i64,
+}
+
+/// A visitor's messages in one conversation (and a presence socket's "here" frames).
+pub const MESSAGES: Rate = Rate {
+    burst: MESSAGE_BURST,
+    interval_ms: MESSAGE_INTERVAL_MS,
+    hold_ms: REFUSAL_HOLD_MS,
+};
+
 /// A token bucket (pure: the caller gives the time).
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Bucket {
+    rate: Rate,
     tokens: f64,
     at: i64,
-    /// Refusing everything until then ([`REFUSAL_HOLD_MS`] after the last refusal for want of
-    /// a token).
+    /// Refusing everything until then (the rate's `hold_ms` after the last refusal for want
+    /// of a token).
     held_until: i64,
 }
 
 impl Bucket {
-    pub fn full(now: i64) -> Bucket {
+    pub fn full(rate: Rate, now: i64) -> Bucket {
         Bucket {
-            tokens: MESSAGE_BURST,
+            rate,
+            tokens: rate.burst,
             at: now,
             held_until: i64::MIN,
         }
@@ -254,16 +272,21 @@ impl Bucket {
     /// Takes one token if there is one; otherwise how long until there is (ms).
     pub fn take(&mut self, now: i64) -> std::result::Result<(), i64> {
         let elapsed = (now - self.at).max(0) as f64;
-        self.tokens = (self.tokens + elapsed / MESSAGE_INTERVAL_MS).min(MESSAGE_BURST);
+        let Rate {
+            burst,
+            interval_ms,
+            hold_ms,
+        } = self.rate;
+        self.tokens = (self.tokens + elapsed / interval_ms).min(burst);
         self.at = now;
-        let wait = ((1.0 - self.tokens) * MESSAGE_INTERVAL_MS).ceil() as i64;
+        let wait = ((1.0 - self.tokens) * interval_ms).ceil() as i64;
         if now < self.held_until {
             Err(wait.max(self.held_until - now))
         } else if self.tokens >= 1.0 {
             self.tokens -= 1.0;
             Ok(())
         } else {
-            self.held_until = now + REFUSAL_HOLD_MS;
+            self.held_until = now + hold_ms;
             Err(wait)
         }
     }
@@ -275,7 +298,7 @@ mod tests {
 
     #[test]
     fn a_burst_then_one_per_interval() {
-        let mut b = Bucket::full(0);
+        let mut b = Bucket::full(MESSAGES, 0);
         for _ in 0..MESSAGE_BURST as usize {
             assert_eq!(b.take(0), Ok(()));
         }
@@ -288,7 +311,7 @@ mod tests {
         assert_eq!(b.take(2_000), Ok(()));
         assert!(b.take(2_000).is_err());
         // A long pause refills to the burst, never beyond.
-        let mut b = Bucket::full(0);
+        let mut b = Bucket::full(MESSAGES, 0);
         b.take(0).unwrap();
         b.take(10_000_000).unwrap();
         assert!((b.tokens - (MESSAGE_BURST - 1.0)).abs() < 1e-9);
@@ -298,7 +321,7 @@ mod tests {
     /// back while the rest was still being read let the 38th through ahead of the 31st.
     #[test]
     fn nothing_overtakes_a_refused_message() {
-        let mut b = Bucket::full(0);
+        let mut b = Bucket::full(MESSAGES, 0);
         for _ in 0..MESSAGE_BURST as usize {
             b.take(0).unwrap();
         }
@@ -310,7 +333,7 @@ mod tests {
         assert!(b.take(refill - 10 + REFUSAL_HOLD_MS).is_ok(), "hold over");
         // A refusal during the hold does not extend it: no livelock for a client that resends
         // within it.
-        let mut b = Bucket::full(0);
+        let mut b = Bucket::full(MESSAGES, 0);
         for _ in 0..MESSAGE_BURST as usize {
             b.take(0).unwrap();
         }

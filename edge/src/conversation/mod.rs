@@ -124,8 +124,12 @@ impl DurableObject for Conversation {
         let outbox = Outbox::new(sql.clone()).expect("outbox schema");
         let uploads = uploads::Uploads::new(sql.clone()).expect("uploads schema");
         let broadcasts = broadcast::Marks::new(sql).expect("broadcast schema");
-        let visitor_sends = crate::rate_limit::enabled(&env)
-            .then(|| std::cell::Cell::new(crate::rate_limit::Bucket::full(http::now_ms())));
+        let visitor_sends = crate::rate_limit::enabled(&env).then(|| {
+            std::cell::Cell::new(crate::rate_limit::Bucket::full(
+                crate::rate_limit::MESSAGES,
+                http::now_ms(),
+            ))
+        });
         Conversation {
             state,
             store,

@@ -6,6 +6,7 @@
 
 use super::{Conversation, Principal};
 use crate::error::{Error, Result};
+use crate::rate_limit::{Bucket, Rate};
 use beckon_shared::limits::{MAX_FRAME_BYTES, MAX_HISTORY_PAGE};
 use beckon_shared::proto::v1::{close, ClientFrame, ErrorCode, Role, ServerFrame};
 use beckon_shared::ClientMsgId;
@@ -19,19 +20,20 @@ use worker::{Response, State, WebSocket, WebSocketIncomingMessage, WebSocketPair
 pub(super) const MAX_VISITOR_SOCKETS: usize = 20;
 pub(super) const MAX_AGENT_SOCKETS: usize = 50;
 
-/// "Typing" frames a side may have shown at once, and then one per this many milliseconds.
-const TYPING_BURST: f64 = 5.0;
-const TYPING_INTERVAL_MS: f64 = 1_000.0;
+/// "Typing" frames a side may have shown: 5 at once, then one a second.
+const TYPING: Rate = Rate {
+    burst: 5.0,
+    interval_ms: 1_000.0,
+    hold_ms: 0,
+};
 
 /// Which typing frames of one side go out to the other (pure: the caller gives the time).
-/// Its "typing" at most [`TYPING_BURST`] at once and one per [`TYPING_INTERVAL_MS`] after;
-/// its "stopped" only after a "typing" that went out. What the apps send — one "typing" when
-/// typing starts, one "stopped" after a pause — always passes; a flood goes nowhere, and
-/// nothing is left shown typing.
+/// Its "typing" within [`TYPING`]; its "stopped" only after a "typing" that went out. What the
+/// apps send — one "typing" when typing starts, one "stopped" after a pause — always passes; a
+/// flood goes nowhere, and nothing is left shown typing.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub(super) struct TypingMeter {
-    tokens: f64,
-    at: i64,
+    typing: Bucket,
     shown: bool,
 }
 
@@ -40,8 +42,7 @@ impl TypingMeter {
     /// went out before the object slept is taken back.
     pub(super) fn new(now: i64) -> TypingMeter {
         TypingMeter {
-            tokens: TYPING_BURST,
-            at: now,
+            typing: Bucket::full(TYPING, now),
             shown: true,
         }
     }
@@ -51,15 +52,9 @@ impl TypingMeter {
         if !active {
             return std::mem::replace(&mut self.shown, false);
         }
-        let elapsed = (now - self.at).max(0) as f64;
-        self.tokens = (self.tokens + elapsed / TYPING_INTERVAL_MS).min(TYPING_BURST);
-        self.at = now;
-        if self.tokens < 1.0 {
-            return false;
-        }
-        self.tokens -= 1.0;
-        self.shown = true;
-        true
+        let admitted = self.typing.take(now).is_ok();
+        self.shown |= admitted;
+        admitted
     }
 }
 

@@ -400,7 +400,7 @@ impl SiteHub {
         let mut all = self.here_allowance.borrow_mut();
         let bucket = all
             .entry(id.to_owned())
-            .or_insert_with(|| crate::rate_limit::Bucket::full(now));
+            .or_insert_with(|| crate::rate_limit::Bucket::full(crate::rate_limit::MESSAGES, now));
         bucket.take(now).is_ok()
     }
 
